@@ -1,0 +1,97 @@
+"""The rule catalogue, loaded from the data files in ``rules/``.
+
+Each rule has one TOML file, ``rules/<CODE>.toml``: its name, default severity, summary,
+why it matters, how to fix it, and examples that run as tests. The same data feeds
+``dockerlint rule CODE``, the generated docs and SARIF rule metadata.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from dockerlint.findings import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DOCS_URL = "https://github.com/dockerlint/dockerlint/blob/main/docs/rules/{code}.md"
+
+
+@dataclass(frozen=True)
+class Example:
+    kind: str  # "bad" or "good"
+    description: str
+    files: dict[str, str]  # context-relative path -> content
+    expect: tuple[tuple[str, int], ...]  # (code, line) findings a bad example must produce
+    config: dict  # extra [tool.dockerlint] settings for this example
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    enabled: bool  # on by default
+    summary: str
+    why: str
+    fix: str
+    tags: tuple[str, ...]
+    examples: tuple[Example, ...]
+
+    @property
+    def family(self) -> str:
+        return self.code.rstrip("0123456789")
+
+    @property
+    def help_uri(self) -> str:
+        return DOCS_URL.format(code=self.code)
+
+
+def rules_dir() -> Path:
+    """``rules/`` ships inside the wheel as ``dockerlint/rules_data``; a source checkout
+    (or an editable install) reads the top-level ``rules/`` directly."""
+    packaged = Path(__file__).parent / "rules_data"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+def _example(data: dict) -> Example:
+    expect = []
+    for item in data.get("expect", []):
+        code, _, line = item.partition("@")
+        expect.append((code, int(line)))
+    return Example(
+        kind=data["kind"],
+        description=data.get("description", ""),
+        files=dict(data["files"]),
+        expect=tuple(expect),
+        config=dict(data.get("config", {})),
+    )
+
+
+def load_rule(path: Path) -> Rule:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return Rule(
+        code=data["code"],
+        name=data["name"],
+        severity=Severity.parse(data["severity"]),
+        enabled=data.get("enabled", True),
+        summary=data["summary"].strip(),
+        why=data["why"].strip(),
+        fix=data["fix"].strip(),
+        tags=tuple(data.get("tags", ())),
+        examples=tuple(_example(item) for item in data.get("examples", ())),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_rules() -> dict[str, Rule]:
+    """All rules by code, sorted by code."""
+    rules = [load_rule(path) for path in sorted(rules_dir().glob("*.toml"))]
+    return {rule.code: rule for rule in sorted(rules, key=lambda rule: rule.code)}
