@@ -17,7 +17,7 @@ class Severity(IntEnum):
     ERROR = 3
 
     @classmethod
-    def parse(cls, name: str) -> "Severity":
+    def parse(cls, name: str) -> Severity:
         return cls[name.strip().upper()]
 
     @property
@@ -62,3 +62,12 @@ class Note:
     path: Path
     message: str
     level: str = "warning"  # SARIF notification level: "note", "warning" or "error"
+
+
+def human_size(size: int) -> str:
+    """Decimal units, rounded the way people say sizes: "1.2 GB", "350 MB"."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{size} B"

@@ -1,0 +1,226 @@
+"""Configuration: ``[tool.dockerlint]`` in pyproject.toml, or ``.dockerlint.toml``.
+
+Invalid configuration is an error that names the file and the key (exit 2): a linter
+that silently drops a misspelt ``ignore`` list is worse than one that refuses to run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
+
+from dockerlint.findings import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_NAMES = (".dockerlint.toml", "pyproject.toml")
+
+
+class ConfigError(Exception):
+    """A problem with configuration or arguments: reported as is, exit code 2."""
+
+
+@dataclass
+class Config:
+    path: Path | None = None  # the file it came from
+    root: Path = field(default_factory=Path.cwd)  # relative paths in the config start here
+    select: tuple[str, ...] | None = None  # None: every rule that is on by default
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, Severity] = field(default_factory=dict)
+    per_file_ignores: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    fail_level: Severity = Severity.WARNING
+    exclude: tuple[str, ...] = ()
+    contexts: dict[str, str] = field(default_factory=dict)  # Dockerfile glob -> context dir
+    targets: dict[str, str] = field(default_factory=dict)  # Dockerfile glob -> final stage name
+    gpu: dict[str, bool] = field(default_factory=dict)  # Dockerfile glob -> has a GPU at run time
+
+    # -- rule selection ---------------------------------------------------------------
+    def enabled_codes(self, rules: Mapping) -> set[str]:
+        """Codes that run: select (or the defaults), plus extend-select, minus ignore.
+
+        A selector is a code, a prefix (``DL``, ``DL30``) or ``ALL``.
+        """
+        if self.select is None:
+            base = {code for code, rule in rules.items() if rule.enabled}
+        else:
+            base = _expand(self.select, rules)
+        base |= _expand(self.extend_select, rules)
+        return base - _expand(self.ignore, rules)
+
+    def ignored_for(self, relative_path: str) -> set[str]:
+        """Codes ignored for one file by ``per-file-ignores`` (globs relative to root)."""
+        codes: set[str] = set()
+        for pattern, selectors in self.per_file_ignores.items():
+            if path_matches(relative_path, pattern):
+                codes.update(selectors)
+        return codes
+
+    def for_dockerfile(self, table: Mapping[str, object], dockerfile: Path):
+        """The value of a per-Dockerfile table (contexts, targets, gpu) for one Dockerfile."""
+        relative = _relative(dockerfile, self.root)
+        for pattern, value in table.items():
+            if relative is not None and path_matches(relative, pattern):
+                return value
+        return None
+
+    def is_excluded(self, path: Path) -> bool:
+        relative = _relative(path, self.root)
+        return relative is not None and any(path_matches(relative, pattern) for pattern in self.exclude)
+
+
+def path_matches(relative: str, pattern: str) -> bool:
+    """Whether a root-relative path (or one of its parent folders) matches a glob."""
+    pattern = pattern.strip("/").removeprefix("./")
+    parts = PurePosixPath(relative).parts
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    if "/" not in pattern:  # a bare name matches at any depth, like `node_modules`
+        return any(fnmatchcase(part, pattern) for part in parts) or fnmatchcase(relative, pattern)
+    return any(fnmatchcase(candidate, pattern) for candidate in candidates)
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return None
+
+
+def _expand(selectors: Iterable[str], rules: Mapping) -> set[str]:
+    codes: set[str] = set()
+    for selector in selectors:
+        if selector == "ALL":
+            codes.update(rules)
+        else:
+            codes.update(code for code in rules if code.startswith(selector))
+    return codes
+
+
+# -- loading ------------------------------------------------------------------------
+
+_KEYS = {
+    "select", "extend-select", "ignore", "severity", "per-file-ignores", "fail-level",
+    "exclude", "contexts", "targets", "gpu",
+}
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest config file at or above ``start``, stopping at a repository root."""
+    start = start.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        for name in CONFIG_NAMES:
+            path = candidate / name
+            if path.is_file() and (name != "pyproject.toml" or _has_tool_table(path)):
+                return path
+        if (candidate / ".git").exists():
+            break
+    return None
+
+
+def _has_tool_table(path: Path) -> bool:
+    try:
+        return b"[tool.dockerlint" in path.read_bytes()
+    except OSError:
+        return False
+
+
+def load_config(path: Path | None, rules: Mapping, *, default_root: Path | None = None) -> Config:
+    if path is None:
+        return Config(root=(default_root or Path.cwd()).resolve())
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the configuration: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("dockerlint", {})
+        prefix = "tool.dockerlint."
+    else:
+        table, prefix = data, ""
+    return config_from_table(table, path, rules, prefix)
+
+
+def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix: str = "") -> Config:
+    where = str(path) if path else "configuration"
+
+    def fail(key: str, message: str):
+        raise ConfigError(f"{where}: `{prefix}{key}`: {message}")
+
+    if not isinstance(table, Mapping):
+        fail("", "must be a table")
+    for key in table:
+        if key not in _KEYS:
+            fail(key, f"unknown key (known keys: {', '.join(sorted(_KEYS))})")
+
+    def selectors(key: str) -> tuple[str, ...]:
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            fail(key, "must be a list of rule codes or prefixes")
+        check_selectors(value, rules, lambda message: fail(key, message))
+        return tuple(value)
+
+    def path_table(key: str, kind: type) -> dict:
+        value = table[key]
+        if not isinstance(value, Mapping) or not all(isinstance(v, kind) for v in value.values()):
+            fail(key, f"must be a table of Dockerfile paths to {kind.__name__} values")
+        return dict(value)
+
+    config = Config(path=path, root=(path.parent if path else Path.cwd()).resolve())
+    if "select" in table:
+        config.select = selectors("select")
+    if "extend-select" in table:
+        config.extend_select = selectors("extend-select")
+    if "ignore" in table:
+        config.ignore = selectors("ignore")
+    if "severity" in table:
+        levels = path_table("severity", str)
+        for code, level in levels.items():
+            check_selectors([code], rules, lambda message: fail(f"severity.{code}", message))
+            config.severity[code] = parse_level(level, lambda message: fail(f"severity.{code}", message))
+    if "per-file-ignores" in table:
+        value = table["per-file-ignores"]
+        if not isinstance(value, Mapping):
+            fail("per-file-ignores", "must be a table of path globs to lists of codes")
+        for pattern, codes in value.items():
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                fail(f"per-file-ignores.{pattern}", "must be a list of rule codes")
+            check_selectors(codes, rules, lambda message: fail(f"per-file-ignores.{pattern}", message))
+            config.per_file_ignores[pattern] = tuple(_expand(codes, rules))
+    if "fail-level" in table:
+        if not isinstance(table["fail-level"], str):
+            fail("fail-level", "must be one of error, warning, info")
+        config.fail_level = parse_level(table["fail-level"], lambda message: fail("fail-level", message))
+    if "exclude" in table:
+        value = table["exclude"]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            fail("exclude", "must be a list of path globs")
+        config.exclude = tuple(value)
+    if "contexts" in table:
+        config.contexts = path_table("contexts", str)
+    if "targets" in table:
+        config.targets = path_table("targets", str)
+    if "gpu" in table:
+        config.gpu = path_table("gpu", bool)
+    return config
+
+
+def check_selectors(selectors: Iterable[str], rules: Mapping, fail) -> None:
+    for selector in selectors:
+        if selector != "ALL" and not any(code.startswith(selector) for code in rules):
+            fail(f"unknown rule code or prefix `{selector}`")
+
+
+def parse_level(value: str, fail) -> Severity:
+    try:
+        return Severity.parse(value)
+    except KeyError:
+        fail(f"unknown level `{value}` (use error, warning or info)")
+        raise  # unreachable: fail raises

@@ -1,0 +1,99 @@
+"""Finding the files a repository builds images from."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockerlint.config import Config
+
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".svn", "node_modules", ".venv", "venv", ".tox", ".nox", "__pycache__",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".dockerlint_cache", "site-packages",
+    ".direnv", ".eggs",
+})
+
+_DOCKERFILE = re.compile(
+    r"^(?:(?:dockerfile|containerfile)(?:\.[^/]+)?|[^/]+\.(?:dockerfile|containerfile))$", re.IGNORECASE
+)
+# Suffixes that mark a file beside a Dockerfile, not a Dockerfile.
+_NOT_DOCKERFILE = re.compile(
+    r"\.(?:dockerignore|containerignore|md|rst|txt|j2|jinja2?|tmpl|template|in|orig|bak|swp|sample|lock|json|ya?ml|sh|py|toml)$",
+    re.IGNORECASE,
+)
+_COMPOSE = re.compile(r"^(?:docker-)?compose(?:\.[\w.-]+)?\.ya?ml$", re.IGNORECASE)
+_REQUIREMENTS = re.compile(r"^(?:requirements|constraints)[\w.-]*\.(?:txt|in)$", re.IGNORECASE)
+
+
+def is_dockerfile_name(name: str) -> bool:
+    return bool(_DOCKERFILE.match(name)) and not _NOT_DOCKERFILE.search(name)
+
+
+def is_compose_name(name: str) -> bool:
+    return bool(_COMPOSE.match(name))
+
+
+def is_requirements_name(path: Path) -> bool:
+    return bool(_REQUIREMENTS.match(path.name)) or (
+        path.parent.name == "requirements" and path.suffix in (".txt", ".in")
+    )
+
+
+@dataclass
+class Found:
+    dockerfiles: list[Path] = field(default_factory=list)
+    compose_files: list[Path] = field(default_factory=list)
+    requirements: list[Path] = field(default_factory=list)
+    pyprojects: list[Path] = field(default_factory=list)
+    notes: list[tuple[Path, str]] = field(default_factory=list)
+
+    def add(self, path: Path) -> None:
+        name = path.name
+        if is_dockerfile_name(name):
+            self.dockerfiles.append(path)
+        elif is_compose_name(name):
+            self.compose_files.append(path)
+        elif name == "pyproject.toml":
+            self.pyprojects.append(path)
+        elif is_requirements_name(path):
+            self.requirements.append(path)
+
+    def sort(self) -> None:
+        for items in (self.dockerfiles, self.compose_files, self.requirements, self.pyprojects):
+            items.sort()
+
+
+def is_virtualenv(path: Path) -> bool:
+    return (path / "pyvenv.cfg").is_file()
+
+
+def discover(root: Path, config: Config) -> Found:
+    """Every Dockerfile, compose, requirements and pyproject file below ``root``.
+
+    Skips version-control folders, virtualenvs, dependency folders and configured
+    excludes. Never follows symlinked directories (no loops, no escaping the tree).
+    """
+    found = Found()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as error:
+            found.notes.append((folder, f"could not be listed: {error.strerror or error}"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name in SKIP_DIRS or is_virtualenv(path) or config.is_excluded(path):
+                        continue
+                    stack.append(path)
+                elif entry.is_file() and not config.is_excluded(path):
+                    found.add(path)
+            except OSError as error:
+                found.notes.append((path, f"could not be read: {error.strerror or error}"))
+    found.sort()
+    return found

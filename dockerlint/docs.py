@@ -1,0 +1,88 @@
+"""The rule reference in Markdown, generated from ``rules/`` (never edited by hand).
+
+``python -m dockerlint.docs`` rewrites ``docs/rules/``; a test fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from dockerlint.rulebook import Rule, load_rules
+
+
+def rule_markdown(rule: Rule) -> str:
+    state = "on by default" if rule.enabled else "off by default (enable with `extend-select`)"
+    lines = [
+        f"# {rule.name} ({rule.code})",
+        "",
+        f"Default severity: **{rule.severity.label}**; {state}.",
+        "",
+        rule.summary,
+        "",
+        "## Why it matters",
+        "",
+        rule.why,
+        "",
+        "## How to fix",
+        "",
+        rule.fix,
+    ]
+    for example in rule.examples:
+        title = "Flagged" if example.kind == "bad" else "Not flagged"
+        lines += ["", f"## {title}: {example.description}".rstrip(": ")]
+        for name, content in example.files.items():
+            lines += ["", f"`{name}`:", "", "```" + _fence_language(name), content.rstrip("\n"), "```"]
+        if example.expect:
+            found = ", ".join(f"{code} on line {line}" for code, line in example.expect)
+            lines += ["", f"Reports: {found}."]
+    return "\n".join(lines) + "\n"
+
+
+def _fence_language(name: str) -> str:
+    if name.endswith(".py"):
+        return "python"
+    if name.endswith((".yml", ".yaml")):
+        return "yaml"
+    if name.endswith(".toml"):
+        return "toml"
+    if "ockerfile" in name or "ontainerfile" in name:
+        return "dockerfile"
+    return "text"
+
+
+def index_markdown(rules: dict[str, Rule]) -> str:
+    lines = [
+        "# Rules",
+        "",
+        "Generated from `rules/` by `python -m dockerlint.docs`; do not edit by hand.",
+        "",
+        "| Code | Name | Severity | Default | Summary |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for rule in rules.values():
+        default = "on" if rule.enabled else "off"
+        lines.append(f"| [{rule.code}]({rule.code}.md) | {rule.name} | {rule.severity.label} | {default} | {rule.summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def generated_docs() -> dict[str, str]:
+    """File name (inside docs/rules/) -> content."""
+    rules = load_rules()
+    files = {f"{code}.md": rule_markdown(rule) for code, rule in rules.items()}
+    files["README.md"] = index_markdown(rules)
+    return files
+
+
+def write_docs(target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    wanted = generated_docs()
+    for stale in target.glob("*.md"):
+        if stale.name not in wanted:
+            stale.unlink()
+    for name, content in wanted.items():
+        (target / name).write_text(content, encoding="utf-8")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    write_docs(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "docs" / "rules")

@@ -1,0 +1,289 @@
+"""Runs the checks over every image and turns their findings into a report's content:
+selection, severities, inline suppressions, per-file ignores, stable order, exit code."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from dockerlint.builds import build_images, plan_builds
+from dockerlint.checks import load_checks
+from dockerlint.config import Config
+from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name
+from dockerlint.findings import Finding, Note, Severity
+from dockerlint.model import Image
+from dockerlint.rulebook import Rule
+from dockerlint.workspace import Workspace
+
+
+@dataclass
+class Result:
+    findings: list[Finding]
+    notes: list[Note]
+    files_checked: int
+    images: list[Image] = field(default_factory=list)
+    workspace: Workspace | None = None
+
+    def exit_code(self, fail_level: Severity) -> int:
+        return 1 if any(f.severity is not None and f.severity >= fail_level for f in self.findings) else 0
+
+
+def project_root(paths: list[Path], config: Config) -> Path:
+    """The repository the paths belong to: the config's folder, else the nearest folder
+    holding ``.git``, else the (common folder of the) paths themselves."""
+    if config.path is not None:
+        return config.root
+    first = paths[0].resolve()
+    start = first if first.is_dir() else first.parent
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return start
+
+
+def lint(paths: list[Path], config: Config, rules: Mapping[str, Rule], *, force_exclude: bool = False) -> Result:
+    workspace = Workspace()
+    root = project_root(paths, config)
+    directories = [path.resolve() for path in paths if path.is_dir()]
+    files = []
+    for path in paths:
+        if path.is_dir():
+            continue
+        if not path.exists() and not path.is_symlink():
+            workspace.note(path.absolute(), "does not exist")
+            continue
+        if force_exclude and config.is_excluded(path):
+            continue
+        files.append(path.absolute())
+
+    found = Found()
+    for directory in directories:
+        part = discover(directory, config)
+        found.dockerfiles += part.dockerfiles
+        found.compose_files += part.compose_files
+        found.requirements += part.requirements
+        found.pyprojects += part.pyprojects
+        for note_path, message in part.notes:
+            workspace.note(note_path, message)
+    if files:
+        # Files named on the command line (as pre-commit does) take part in images that
+        # live anywhere in the repository: discover it all, then keep the images they touch.
+        whole = discover(root, config)
+        for note_path, message in whole.notes:
+            workspace.note(note_path, message)
+        for path in files:
+            if is_dockerfile_name(path.name) and path not in whole.dockerfiles:
+                whole.dockerfiles.append(path)
+            elif is_compose_name(path.name) and path not in whole.compose_files:
+                whole.compose_files.append(path)
+        found.dockerfiles += whole.dockerfiles
+        found.compose_files += whole.compose_files
+        found.requirements += whole.requirements
+    for items in (found.dockerfiles, found.compose_files, found.requirements, found.pyprojects):
+        items[:] = sorted(set(items))
+
+    builds = plan_builds(found, config, workspace, root)
+    images = build_images(builds, workspace)
+    if files:
+        wanted = set(files)
+        images = [image for image in images if wanted & image_files(image) or _copies_any(image, wanted)]
+        for path in files:  # a file that cannot be read is still worth a note
+            if is_dockerfile_name(path.name):
+                workspace.dockerfile(path)
+    else:
+        for path in found.requirements:  # requirements no image installs still get parsed
+            workspace.requirements(path)
+
+    enabled = config.enabled_codes(rules)
+    findings: list[Finding] = []
+    for function, codes in load_checks().items():
+        if not enabled.intersection(codes):
+            continue
+        for image in images:
+            findings.extend(function(image))
+
+    if files:
+        reported_files = set()
+        for image in images:
+            reported_files |= image_files(image)
+        reported_files |= set(files)
+    else:
+        reported_files = None
+    for path, problems in sorted(workspace.problems.items()):
+        if reported_files is not None and path not in reported_files:
+            continue
+        findings.extend(Finding(p.code, path, p.span, p.message, p.fix) for p in problems)
+
+    findings = finalize(findings, config, rules, enabled, workspace)
+    checked = {image.dockerfile_path for image in images}
+    if reported_files is None:
+        checked |= set(workspace.problems)
+    return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace)
+
+
+def image_files(image: Image) -> set[Path]:
+    """The files an image's analysis reads: Dockerfile, ignore file, requirements."""
+    files = {image.dockerfile_path}
+    if image.ignore_path:
+        files.add(image.ignore_path)
+    for stage in image.stages:
+        for install in stage.installs():
+            for ref in install.requirements:
+                if ref.context_path is not None and ref.context_path.is_file():
+                    files.update(image.workspace.requirements(ref.context_path).files)
+    return files
+
+
+def _copies_any(image: Image, wanted: set[Path]) -> bool:
+    """Whether a COPY/ADD from the build context brings one of these files into a stage
+    the image needs (after the ignore file)."""
+    for path in wanted:
+        try:
+            relative = path.resolve().relative_to(image.context_root.resolve()).as_posix()
+        except ValueError:
+            continue
+        if image.ignore is not None and image.ignore.excludes(relative):
+            continue
+        for stage in image.stages:
+            if not stage.reachable:
+                continue
+            for copy in stage.copies:
+                if copy.from_stage is None and copy.from_image is None and any(
+                    _source_covers(source.value, relative) for source in copy.sources
+                ):
+                    return True
+    return False
+
+
+def _source_covers(source: str, relative: str) -> bool:
+    source = source.strip().lstrip("/").removeprefix("./").rstrip("/")
+    if source in ("", "."):
+        return True
+    if any(char in source for char in "*?["):
+        parts, pattern_parts = relative.split("/"), source.split("/")
+        return len(parts) >= len(pattern_parts) and all(
+            fnmatchcase(part, pattern) for part, pattern in zip(parts, pattern_parts)
+        )
+    return relative == source or relative.startswith(source + "/")
+
+
+# -- finishing findings -------------------------------------------------------------------
+
+
+def finalize(findings: Iterable[Finding], config: Config, rules: Mapping[str, Rule], enabled: set[str],
+             workspace: Workspace) -> list[Finding]:
+    """Select, suppress, re-level, de-duplicate and sort."""
+    severities = {code: rule.severity for code, rule in rules.items()}
+    for selector, level in config.severity.items():
+        for code in rules:
+            if code.startswith(selector) or selector == "ALL":
+                severities[code] = level
+    suppressions = Suppressions(workspace)
+    seen = set()
+    kept = []
+    for finding in findings:
+        if finding.code not in enabled:
+            continue
+        key = (finding.code, finding.path, finding.span, finding.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        relative = _relative(finding.path, config.root)
+        if relative is not None and finding.code in config.ignored_for(relative):
+            continue
+        if suppressions.suppressed(finding):
+            continue
+        kept.append(replace(finding, severity=severities.get(finding.code, Severity.WARNING)))
+    kept.sort(key=Finding.sort_key)
+    return kept
+
+
+def _relative(path: Path, root: Path) -> str | None:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def _unique_notes(notes: list[Note]) -> list[Note]:
+    return sorted(set(notes), key=lambda note: (str(note.path), note.message))
+
+
+_DOCKERLINT_IGNORE = re.compile(r"^dockerlint\s*:\s*(ignore|ignore-file)\s*=\s*([A-Za-z0-9, ]+)")
+_HADOLINT_IGNORE = re.compile(r"^hadolint\s+(global\s+)?ignore\s*=\s*([A-Za-z0-9, ]+)")
+_NOQA = re.compile(r"(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+
+
+def _codes(text: str) -> set[str]:
+    return {code.strip().upper() for code in re.split(r"[,\s]+", text) if code.strip()}
+
+
+class Suppressions:
+    """Inline suppressions, read from the files the workspace already holds.
+
+    Dockerfiles: ``# dockerlint: ignore=CODE[,CODE]`` above an instruction (comment
+    lines may stack), ``# dockerlint: ignore-file=CODE`` anywhere, and hadolint's
+    ``# hadolint ignore=DLxxxx`` / ``# hadolint global ignore=DLxxxx`` for DL codes.
+    Other text files (requirements): a trailing ``# noqa`` or ``# noqa: CODE``.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._dockerfile_cache: dict[Path, tuple[set[str], list[tuple[int, int, set[str]]]]] = {}
+
+    def suppressed(self, finding: Finding) -> bool:
+        dockerfile = self.workspace.cached_dockerfile(finding.path)
+        if dockerfile is not None:
+            file_codes, ranges = self._dockerfile(finding.path, dockerfile)
+            if finding.code in file_codes:
+                return True
+            line = finding.span.line
+            return any(start <= line <= end and finding.code in codes for start, end, codes in ranges)
+        loaded = self.workspace.cached_text(finding.path)
+        if loaded is None or is_dockerfile_name(finding.path.name):
+            return False
+        match = _NOQA.search(loaded[0].line(finding.span.line))
+        if match is None:
+            return False
+        codes = match.group("codes")
+        return codes is None or finding.code in _codes(codes)
+
+    def _dockerfile(self, path: Path, dockerfile) -> tuple[set[str], list[tuple[int, int, set[str]]]]:
+        if path in self._dockerfile_cache:
+            return self._dockerfile_cache[path]
+        file_codes: set[str] = set()
+        pending: list[tuple[int, set[str]]] = []
+        for comment in dockerfile.comments:
+            text = comment.text.strip()
+            match = _DOCKERLINT_IGNORE.match(text)
+            if match:
+                codes = _codes(match.group(2))
+                if match.group(1) == "ignore-file":
+                    file_codes |= codes
+                else:
+                    pending.append((comment.line, codes))
+                continue
+            match = _HADOLINT_IGNORE.match(text)
+            if match:
+                codes = {code for code in _codes(match.group(2)) if code.startswith("DL")}
+                if match.group(1):
+                    file_codes |= codes
+                else:
+                    pending.append((comment.line, codes))
+        ranges = []
+        instructions = sorted(dockerfile.instructions, key=lambda instruction: instruction.span.line)
+        starts = [instruction.span.line for instruction in instructions]
+        for line, codes in pending:
+            index = bisect.bisect_right(starts, line)
+            if index < len(instructions):
+                instruction = instructions[index]
+                between = range(line + 1, instruction.span.line)
+                text = dockerfile.text
+                if all(not text.line(n).strip() or text.line(n).lstrip().startswith("#") for n in between):
+                    ranges.append((instruction.span.line, instruction.span.end_line, codes))
+        self._dockerfile_cache[path] = (file_codes, ranges)
+        return file_codes, ranges

@@ -1,0 +1,555 @@
+"""Image, stages and steps: one Dockerfile built with one build context.
+
+Built once per image from the parsed Dockerfile; rules read it and never parse text.
+Each step records the state BuildKit would have at that instruction (WORKDIR, USER, ENV
+and ARG values, SHELL), the shell commands a RUN executes with their exact positions,
+and the package installs among them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockerlint.model.installs import Argument, Install, recognise
+from dockerlint.parse.dockerfile import Dockerfile, Heredoc, Instruction, Stage, expand
+from dockerlint.source import Span
+
+if TYPE_CHECKING:
+    from dockerlint.context import Context
+    from dockerlint.parse.dockerignore import IgnoreFile
+    from dockerlint.parse.shell import Command
+    from dockerlint.workspace import Workspace
+
+DEFAULT_SHELL = ("/bin/sh", "-c")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A resolved image reference: ``registry/namespace/name:tag@digest``."""
+
+    raw: str
+    name: str  # everything before the tag: "python", "nvcr.io/nvidia/pytorch"
+    tag: str | None
+    digest: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> ImageRef:
+        reference, _, digest = text.partition("@")
+        slash = reference.rfind("/")
+        colon = reference.rfind(":")
+        if colon > slash:
+            name, tag = reference[:colon], reference[colon + 1:]
+        else:
+            name, tag = reference, None
+        return cls(text, name, tag or None, digest or None)
+
+    @property
+    def repository(self) -> str:
+        """The name without a Docker Hub prefix: "docker.io/library/python" -> "python"."""
+        name = self.name
+        for prefix in ("docker.io/library/", "index.docker.io/library/", "library/", "docker.io/"):
+            if name.startswith(prefix):
+                return name[len(prefix):]
+        return name
+
+    @property
+    def unresolved(self) -> bool:
+        """A variable with no default left the reference empty or partial."""
+        return not self.name or "$" in self.raw or self.name.endswith(("/", "-", ":"))
+
+
+@dataclass(frozen=True)
+class ShellCommand:
+    """A simple command of a RUN, with its place in the Dockerfile."""
+
+    command: Command
+    step_index: int
+    locate: ScriptLocator
+    in_heredoc: bool = False
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return self.command.argv
+
+    @property
+    def name(self) -> str:
+        return self.command.name
+
+    @property
+    def span(self) -> Span:
+        return self.locate.span(self.command.start, self.command.end)
+
+    def word_span(self, index: int) -> Span:
+        word = self.command.words[index]
+        return self.locate.span(word.start, word.end)
+
+
+@dataclass(frozen=True)
+class ScriptLocator:
+    """Maps offsets in a RUN script back to the Dockerfile."""
+
+    instruction: Instruction
+    heredoc: Heredoc | None = None
+
+    def span(self, start: int, end: int) -> Span:
+        if self.heredoc is None:
+            return self.instruction.span_of(start, end)
+        body = self.heredoc.body
+        line_start, column_start = _offset_position(body, start)
+        line_end, column_end = _offset_position(body, end)
+        first = self.heredoc.body_line
+        return Span(first + line_start, column_start, first + line_end, column_end)
+
+
+def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset)
+    last = text.rfind("\n", 0, offset)
+    return line, offset - last
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A COPY or ADD (or a RUN bind mount): what lands where in the image."""
+
+    step_index: int
+    instruction: Instruction
+    sources: tuple[Argument, ...]  # expanded, as written otherwise
+    dest: str  # absolute path in the image
+    dest_is_dir: bool
+    from_stage: int | None  # index of the stage copied from
+    from_image: str | None  # an image reference in --from
+    is_add: bool
+    heredoc: bool  # COPY <<EOF /path: content comes from the Dockerfile
+    mount_only: bool = False  # a RUN --mount=type=bind: visible during that RUN only
+
+
+@dataclass
+class Step:
+    """One instruction of a stage and the build state when it runs."""
+
+    index: int  # position within the stage (0 is FROM)
+    instruction: Instruction
+    workdir: str
+    user: str | None  # None: inherited from the base image (root for most)
+    env: dict[str, str]  # ENV and ARG values visible here
+    shell: tuple[str, ...]
+    commands: tuple[ShellCommand, ...] = ()
+    installs: tuple[Install, ...] = ()
+    pipefail: bool = False  # the RUN script sets -o pipefail itself
+
+    @property
+    def keyword(self) -> str:
+        return self.instruction.keyword
+
+    @property
+    def mounts(self) -> tuple[dict[str, str], ...]:
+        """``--mount`` flags as key/value maps (``type=cache,target=/root/.cache/pip``)."""
+        return tuple(_mount_fields(flag.value or "") for flag in self.instruction.flags_named("mount"))
+
+    def cache_mount_targets(self) -> tuple[str, ...]:
+        return tuple(
+            mount.get("target", mount.get("dst", mount.get("destination", "")))
+            for mount in self.mounts if mount.get("type") in ("cache", "tmpfs")
+        )
+
+
+def _mount_fields(value: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for part in value.split(","):
+        key, _, item = part.partition("=")
+        fields[key.strip().lower()] = item.strip()
+    return fields
+
+
+@dataclass
+class StageModel:
+    index: int
+    name: str | None
+    stage: Stage
+    base: ImageRef
+    parent: int | None  # index of the stage it is FROM, when it is built on another stage
+    steps: list[Step] = field(default_factory=list)
+    copies: list[Copy] = field(default_factory=list)
+    is_final: bool = False
+    reachable: bool = False  # the final stage needs it (FROM, COPY --from, --mount from=)
+
+    @property
+    def label(self) -> str:
+        return f"stage `{self.name}`" if self.name else f"stage {self.index}"
+
+    @property
+    def from_instruction(self) -> Instruction:
+        return self.stage.from_instruction
+
+    def runs(self) -> Iterator[Step]:
+        return (step for step in self.steps if step.keyword == "RUN")
+
+    def installs(self) -> Iterator[Install]:
+        for step in self.steps:
+            yield from step.installs
+
+
+@dataclass
+class Image:
+    """One Dockerfile built with one build context (and one target stage)."""
+
+    dockerfile_path: Path
+    dockerfile: Dockerfile
+    context_root: Path
+    ignore_path: Path | None  # the ignore file that applies, when one exists
+    stages: list[StageModel]
+    workspace: Workspace
+    target: str | None = None  # --target from compose or config
+    gpu: bool | None = None  # a GPU is reserved at run time (compose or config); None: unknown
+    build_args: dict[str, str] = field(default_factory=dict)
+    services: tuple[str, ...] = ()  # compose services building it
+
+    @property
+    def final(self) -> StageModel | None:
+        for stage in self.stages:
+            if stage.is_final:
+                return stage
+        return None
+
+    @cached_property
+    def ignore(self) -> IgnoreFile | None:
+        return self.workspace.ignore_file(self.ignore_path) if self.ignore_path else None
+
+    @cached_property
+    def context(self) -> Context:
+        """The files sent to the build, walked lazily: only rules about the context pay."""
+        return self.workspace.context(self.context_root, self.ignore_path)
+
+    def stage_by_reference(self, reference: str, before: int) -> StageModel | None:
+        """The stage a FROM or --from names (by name or index), defined before ``before``."""
+        lowered = reference.lower()
+        for stage in self.stages[:before]:
+            if stage.name == lowered or str(stage.index) == reference:
+                return stage
+        return None
+
+    def context_path(self, relative: str) -> Path:
+        return self.context_root / relative
+
+
+# -- building ---------------------------------------------------------------------------
+
+
+def build_image(
+    workspace: Workspace,
+    dockerfile_path: Path,
+    dockerfile: Dockerfile,
+    context_root: Path,
+    *,
+    target: str | None = None,
+    build_args: dict[str, str] | None = None,
+    gpu: bool | None = None,
+    services: tuple[str, ...] = (),
+) -> Image:
+    build_args = dict(build_args or {})
+    ignore_path = ignore_file_for(dockerfile_path, context_root)
+    image = Image(
+        dockerfile_path=dockerfile_path, dockerfile=dockerfile, context_root=context_root,
+        ignore_path=ignore_path, stages=[], workspace=workspace, target=target, gpu=gpu,
+        build_args=build_args, services=services,
+    )
+    global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
+    for stage in dockerfile.stages:
+        image.stages.append(_build_stage(image, stage, global_args, build_args))
+    _mark_final(image)
+    return image
+
+
+def ignore_file_for(dockerfile_path: Path, context_root: Path) -> Path | None:
+    """BuildKit reads ``<Dockerfile>.dockerignore`` beside the Dockerfile if it exists,
+    instead of (never merged with) the context's ``.dockerignore``."""
+    for candidate in (
+        dockerfile_path.with_name(dockerfile_path.name + ".dockerignore"),
+        context_root / ".dockerignore",
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_args: dict[str, str]) -> StageModel:
+    base_text = expand(stage.base, global_args, image.dockerfile.escape)
+    parent = image.stage_by_reference(base_text, stage.index)
+    model = StageModel(
+        index=stage.index, name=stage.name, stage=stage, base=ImageRef.parse(base_text),
+        parent=parent.index if parent else None,
+    )
+    if parent is not None and parent.steps:
+        last = parent.steps[-1]
+        workdir, user, env, shell = last.workdir, last.user, dict(last.env), last.shell
+        declared = set(env)
+    else:
+        workdir, user, env, shell = "/", None, {}, DEFAULT_SHELL
+        declared = set()
+    # ARG values are visible only after their ARG instruction; ENV persists into child stages.
+    arg_names: set[str] = set()
+    for position, instruction in enumerate(stage.instructions):
+        keyword = instruction.keyword
+        step = Step(position, instruction, workdir, user, dict(env), shell)
+        if keyword == "RUN":
+            _add_commands(image, model, step)
+        elif keyword in ("COPY", "ADD"):
+            copy = _copy(image, step, keyword == "ADD")
+            if copy is not None:
+                model.copies.append(copy)
+        elif keyword == "WORKDIR":
+            value = expand(instruction.args.strip(), env, image.dockerfile.escape)
+            workdir = posixpath.normpath(posixpath.join(workdir, value)) if value else workdir
+        elif keyword == "USER":
+            user = expand(instruction.args.strip(), env, image.dockerfile.escape) or user
+        elif keyword == "SHELL" and instruction.json_args:
+            shell = instruction.json_args
+        elif keyword == "ENV":
+            for name, value in _pairs(instruction.args, legacy=True):
+                env[name] = expand(value, env, image.dockerfile.escape)
+                declared.add(name)
+        elif keyword == "ARG":
+            for name, default in _pairs(instruction.args, legacy=False):
+                if name in build_args:
+                    value = build_args[name]
+                elif default is not None:
+                    value = expand(default, env, image.dockerfile.escape)
+                else:
+                    value = global_args.get(name, "")
+                arg_names.add(name)
+                if name not in declared:  # an ENV of the same name wins over an ARG
+                    env[name] = value
+        model.steps.append(step)
+        # A step holds the state its instruction runs in; an instruction that changes the
+        # state holds the state it leaves behind, so the last step is the stage's result.
+        if keyword in ("WORKDIR", "USER", "SHELL", "ENV", "ARG"):
+            step.workdir, step.user, step.env, step.shell = workdir, user, dict(env), shell
+    return model
+
+
+def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:
+    """``ENV A=1 B="x y"`` / ``ENV A 1 2`` / ``ARG A=1 B`` into (name, value) pairs."""
+    try:
+        words = shlex.split(args, posix=True)
+    except ValueError:
+        words = args.split()
+    if not words:
+        return []
+    if legacy and "=" not in words[0]:
+        value = args.strip()[len(words[0]):].strip()
+        return [(words[0], _unquote(value))]
+    pairs: list[tuple[str, str | None]] = []
+    for word in words:
+        name, has_value, value = word.partition("=")
+        pairs.append((name, value if has_value else None))
+    return pairs
+
+
+def _unquote(value: str) -> str:
+    try:
+        parts = shlex.split(value, posix=True)
+    except ValueError:
+        return value
+    return " ".join(parts)
+
+
+def _add_commands(image: Image, stage: StageModel, step: Step) -> None:
+    from dockerlint.parse.shell import parse_script
+
+    instruction = step.instruction
+    scripts: list[tuple[str, ScriptLocator]] = []
+    if instruction.json_args is not None:
+        argv = instruction.json_args
+        # ["sh", "-c", "..."] runs a shell script; any other exec form is one command.
+        if len(argv) >= 3 and posixpath.basename(argv[0]) in ("sh", "bash", "ash", "dash") and argv[1].startswith("-") and "c" in argv[1]:
+            scripts.append((argv[2], ScriptLocator(instruction)))
+        else:
+            scripts.append((shlex.join(argv), ScriptLocator(instruction)))
+    else:
+        scripts.append((instruction.args, ScriptLocator(instruction)))
+        for heredoc in instruction.heredocs:
+            if _heredoc_is_script(instruction.args, heredoc):
+                scripts.append((heredoc.body, ScriptLocator(instruction, heredoc)))
+    commands: list[ShellCommand] = []
+    installs: list[Install] = []
+    pipefail = False
+    for text, locator in scripts:
+        script = parse_script(text)
+        pipefail = pipefail or script.pipefail
+        for command in script.commands:
+            if not command.words:
+                continue
+            shell_command = ShellCommand(command, step.index, locator, locator.heredoc is not None)
+            commands.append(shell_command)
+            install = recognise(shell_command, lambda path: _resolve_file(image, stage, step, path))
+            if install is not None:
+                installs.append(install)
+    step.commands = tuple(commands)
+    step.installs = tuple(installs)
+    step.pipefail = pipefail
+    for mount in step.mounts:
+        if mount.get("type", "bind") == "bind" and "from" not in mount:
+            source = mount.get("source", mount.get("src", "."))
+            target = mount.get("target", mount.get("dst", mount.get("destination")))
+            if target:
+                stage.copies.append(Copy(
+                    step.index, instruction, (Argument(source, instruction.span),),
+                    _absolute(step.workdir, target), True, None, None, False, False, mount_only=True,
+                ))
+
+
+_SHELLS = ("sh", "bash", "ash", "dash", "zsh")
+
+
+def _heredoc_is_script(args: str, heredoc: Heredoc) -> bool:
+    """``RUN <<EOF`` (nothing but the marker) runs the body as a script unless its shebang
+    names another interpreter; ``RUN bash <<EOF`` too; ``RUN python3 <<EOF`` feeds the
+    body to Python instead."""
+    words = [word for word in args.split() if "<<" not in word]
+    if not words:
+        first = heredoc.body.split("\n", 1)[0]
+        if not first.startswith("#!"):
+            return True
+        interpreter = first[2:].split()
+        if interpreter and posixpath.basename(interpreter[0]) == "env":
+            interpreter = interpreter[1:]
+        return bool(interpreter) and posixpath.basename(interpreter[0]) in _SHELLS
+    return posixpath.basename(words[0]) in _SHELLS and all(word.startswith("-") for word in words[1:])
+
+
+def _absolute(workdir: str, path: str) -> str:
+    return posixpath.normpath(posixpath.join(workdir or "/", path))
+
+
+def _copy(image: Image, step: Step, is_add: bool) -> Copy | None:
+    instruction = step.instruction
+    escape = image.dockerfile.escape
+    if instruction.json_args is not None:
+        words = [Argument(expand(word, step.env, escape), instruction.span) for word in instruction.json_args]
+    else:
+        words = [Argument(expand(value, step.env, escape), span) for value, span in _words_with_spans(instruction)]
+    heredoc_names = {heredoc.name for heredoc in instruction.heredocs}
+    words = [word for word in words if not (word.value.startswith("<<") and word.value.lstrip("<-").strip("'\"") in heredoc_names)]
+    if instruction.heredocs:
+        if not words:
+            return None
+        dest = words[-1].value
+        return Copy(step.index, instruction, (), _absolute(step.workdir, dest), dest.endswith("/"),
+                    None, None, is_add, True)
+    if len(words) < 2:
+        return None
+    *sources, dest_word = words
+    dest = dest_word.value
+    from_flag = instruction.flag("from")
+    from_stage = from_image = None
+    if from_flag is not None and from_flag.value:
+        reference = expand(from_flag.value, step.env, escape)
+        found = image.stage_by_reference(reference, len(image.stages) + 1)
+        if found is not None:
+            from_stage = found.index
+        else:
+            from_image = reference
+    dest_is_dir = (
+        dest.endswith("/") or dest in (".", "./") or len(sources) > 1
+        or any(_has_glob(source.value) for source in sources)
+        or _absolute(step.workdir, dest) == step.workdir
+    )
+    return Copy(step.index, instruction, tuple(sources), _absolute(step.workdir, dest), dest_is_dir,
+                from_stage, from_image, is_add, False)
+
+
+def _words_with_spans(instruction: Instruction) -> list[tuple[str, Span]]:
+    """Split shell-form COPY/ADD arguments into words, each with its span."""
+    words = []
+    for match in re.finditer(r"\S+", instruction.args):
+        words.append((match.group(0).strip("'\""), instruction.span_of(match.start(), match.end())))
+    return words
+
+
+def _has_glob(text: str) -> bool:
+    return any(char in text for char in "*?[")
+
+
+def _resolve_file(image: Image, stage: StageModel, step: Step, path: str) -> tuple[str, Path | None]:
+    """An in-image path used by a command, and the context file it came from if known."""
+    image_path = _absolute(step.workdir, expand(path, step.env, image.dockerfile.escape))
+    return image_path, context_source(image, stage, image_path, step.index)
+
+
+def context_source(image: Image, stage: StageModel, image_path: str, before_step: int) -> Path | None:
+    """The build-context file that put ``image_path`` into the stage, following COPY
+    destinations (latest first), RUN bind mounts and FROM-stage inheritance."""
+    for copy in reversed(stage.copies):
+        if copy.step_index > before_step or copy.heredoc or copy.from_image:
+            continue
+        if copy.mount_only and copy.step_index != before_step:
+            continue
+        for source in copy.sources:
+            relative = _copied_relative(copy, source.value, image_path, image.context_root)
+            if relative is None:
+                continue
+            if copy.from_stage is not None:
+                origin = image.stages[copy.from_stage]
+                return context_source(image, origin, "/" + relative.lstrip("/"), len(origin.steps))
+            return image.context_root / relative
+    if stage.parent is not None:
+        parent = image.stages[stage.parent]
+        return context_source(image, parent, image_path, len(parent.steps))
+    return None
+
+
+def _copied_relative(copy: Copy, source: str, image_path: str, context_root: Path) -> str | None:
+    """The source-side path that ``copy`` placed at ``image_path``, if it did."""
+    source_clean = posixpath.normpath(source.lstrip("/")) if source not in (".", "./", "/") else "."
+    is_dir_source = source_clean == "." or (copy.from_stage is None and (context_root / source_clean).is_dir())
+    if copy.from_stage is not None and not _has_glob(source_clean):
+        is_dir_source = not posixpath.splitext(source_clean)[1]
+    if is_dir_source:
+        if image_path == copy.dest or image_path.startswith(copy.dest.rstrip("/") + "/"):
+            rest = image_path[len(copy.dest.rstrip("/")):].lstrip("/")
+            return posixpath.normpath(posixpath.join(source_clean, rest)) if rest else source_clean
+        return None
+    if copy.dest_is_dir:
+        if posixpath.dirname(image_path) != copy.dest.rstrip("/") and not (copy.dest == "/" and posixpath.dirname(image_path) == "/"):
+            return None
+        name = posixpath.basename(image_path)
+        if _has_glob(source_clean):
+            if fnmatchcase(name, posixpath.basename(source_clean)):
+                return posixpath.join(posixpath.dirname(source_clean), name).lstrip("/")
+            return None
+        return source_clean if posixpath.basename(source_clean) == name else None
+    return source_clean if image_path == copy.dest else None
+
+
+def _mark_final(image: Image) -> None:
+    if not image.stages:
+        return
+    final = image.stages[-1]
+    if image.target:
+        final = image.stage_by_reference(image.target, len(image.stages)) or final
+    final.is_final = True
+    pending = [final]
+    while pending:
+        stage = pending.pop()
+        if stage.reachable:
+            continue
+        stage.reachable = True
+        needed = [stage.parent] if stage.parent is not None else []
+        needed += [copy.from_stage for copy in stage.copies if copy.from_stage is not None]
+        for step in stage.steps:
+            for mount in step.mounts:
+                reference = mount.get("from")
+                if reference:
+                    found = image.stage_by_reference(reference, stage.index)
+                    if found is not None:
+                        needed.append(found.index)
+        pending.extend(image.stages[index] for index in needed if not image.stages[index].reachable)

@@ -1,0 +1,170 @@
+"""Package installs recognised in RUN commands: pip (and uv pip), apt, apk, yum/dnf.
+
+Which words are options that take a value is package-manager knowledge; it lives in
+``knowledge/package_managers.toml`` so that a missing flag is a data fix, not a code fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dockerlint.source import Span
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+if TYPE_CHECKING:
+    from dockerlint.model.image import ShellCommand
+
+
+@dataclass(frozen=True)
+class Argument:
+    value: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class RequirementRef:
+    """``-r path`` (or ``-c path``) of a pip command, resolved back to the build context."""
+
+    image_path: str  # absolute path inside the image
+    context_path: Path | None  # the file on disk it was copied from, when known
+    span: Span
+    constraint: bool = False
+
+
+@dataclass(frozen=True)
+class Install:
+    tool: str  # the program: "pip", "uv", "apt-get", "apt", "apk", "yum", "dnf", "microdnf"
+    family: str  # "pip", "apt", "apk" or "rpm"
+    action: str  # the subcommand: "install", "uninstall", "update", "add", "del", "purge", ...
+    packages: tuple[Argument, ...]  # package arguments (pip: requirement specs; apt: names)
+    options: dict[str, str | bool]  # long option name -> value (True for a flag)
+    command: ShellCommand
+    requirements: tuple[RequirementRef, ...] = ()
+    editables: tuple[Argument, ...] = ()
+    module_form: bool = False  # `python -m pip`
+    flags: frozenset[str] = field(default=frozenset())  # every option word as written
+
+    @property
+    def span(self) -> Span:
+        return self.command.span
+
+    def has(self, *names: str) -> bool:
+        return any(name in self.options for name in names)
+
+    def option(self, name: str) -> str | bool | None:
+        return self.options.get(name)
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict:
+    path = Path(__file__).resolve().parent.parent / "knowledge" / "package_managers.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def _pip_entry(argv: tuple[str, ...]) -> tuple[str, int, bool] | None:
+    """(tool, index of the subcommand, python -m form) for pip-like commands."""
+    if not argv:
+        return None
+    name = argv[0].rsplit("/", 1)[-1]
+    if name == "pip" or (name.startswith("pip") and name[3:].replace(".", "").isdigit()):
+        return "pip", 1, False
+    if name.startswith("python") and name[6:].replace(".", "").isdigit() or name == "python":
+        # python [-X opts] -m pip ...
+        for i, word in enumerate(argv[1:], 1):
+            if word == "-m" and i + 1 < len(argv) and argv[i + 1] == "pip":
+                return "pip", i + 2, True
+            if word.startswith("-m") and word[2:] == "pip":
+                return "pip", i + 1, True
+            if not word.startswith("-"):
+                return None
+        return None
+    if name == "uv" and len(argv) > 2 and argv[1] == "pip":
+        return "uv", 2, False
+    return None
+
+
+def recognise(command: ShellCommand, resolve_file) -> Install | None:
+    """The install a command performs, or None. ``resolve_file(path)`` maps a path used in
+    the command (relative to WORKDIR or absolute) to (image path, context file or None)."""
+    argv = command.argv
+    if not argv:
+        return None
+    table = _table()
+    pip = _pip_entry(argv)
+    if pip is not None:
+        tool, sub, module_form = pip
+        return _parse(command, tool, "pip", sub, table["pip"], resolve_file, module_form)
+    name = argv[0].rsplit("/", 1)[-1]
+    for family, spec in table.items():
+        if family != "pip" and name in spec["programs"]:
+            return _parse(command, name, family, 1, spec, resolve_file, False)
+    return None
+
+
+def _parse(command, tool, family, sub, spec, resolve_file, module_form) -> Install | None:
+    argv = command.argv
+    value_options = set(spec.get("value_options", ()))
+    aliases = spec.get("aliases", {})
+    options: dict[str, str | bool] = {}
+    flags: set[str] = set()
+    packages: list[Argument] = []
+    requirements: list[RequirementRef] = []
+    editables: list[Argument] = []
+    action = None
+    i = sub
+    # Options may come before the subcommand (`apt-get -y install`, `pip -q install`).
+    while i < len(argv):
+        word = argv[i]
+        if action is None and not word.startswith("-"):
+            action = word
+            i += 1
+            continue
+        if word.startswith("-") and word != "-":
+            if not word.startswith("--") and len(word) > 2 and word[:2] in value_options:
+                # a short option glued to its value: -rrequirements.txt, -oAPT::X=false
+                name, value, has_value = word[:2], word[2:], True
+            else:
+                name, has_value, value = word.partition("=")
+            canonical = aliases.get(name, name)
+            flags.add(name)
+            if name in value_options or canonical in value_options:
+                if not has_value and i + 1 < len(argv):
+                    i += 1
+                    value = argv[i]
+                    value_index = i
+                else:
+                    value_index = i
+                options[canonical] = value
+                if family == "pip" and canonical in ("--requirement", "--constraint"):
+                    image_path, context_path = resolve_file(value)
+                    requirements.append(RequirementRef(
+                        image_path, context_path, command.word_span(value_index),
+                        constraint=canonical == "--constraint",
+                    ))
+                elif family == "pip" and canonical == "--editable":
+                    editables.append(Argument(value, command.word_span(value_index)))
+            else:
+                options[canonical] = True
+                # short flag clusters such as -yq: record each letter too
+                if not name.startswith("--") and len(name) > 2:
+                    for letter in name[1:]:
+                        options[aliases.get("-" + letter, "-" + letter)] = True
+        elif action is not None:
+            packages.append(Argument(word, command.word_span(i)))
+        i += 1
+    if action is None:
+        return None
+    action = spec.get("actions", {}).get(action, action)
+    return Install(
+        tool=tool, family=family, action=action, packages=tuple(packages), options=options,
+        command=command, requirements=tuple(requirements), editables=tuple(editables),
+        module_form=module_form, flags=frozenset(flags),
+    )

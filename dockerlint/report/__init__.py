@@ -1,0 +1,115 @@
+"""Reports: one module per output format, each a function from a ``Report`` to text.
+
+INTERFACE (other modules rely on these names; keep them):
+
+- ``FORMATS``: the names accepted by ``--output-format``.
+- ``render(fmt, report, *, color=False, statistics=False) -> str``; imports the format's
+  module lazily so that, for example, SARIF code never loads for a text run.
+
+The helpers below are shared by the formats so that every format counts, labels and
+sizes findings the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Mapping
+
+from dockerlint.findings import Finding, Note, Severity
+from dockerlint.rulebook import Rule
+
+FORMATS = ("text", "concise", "json", "sarif", "github")
+
+# format -> (module in this package, function); each function takes
+# ``(report, *, color, statistics)`` and returns the whole output.
+_RENDERERS = {
+    "text": ("text", "render_text"),
+    "concise": ("text", "render_concise"),
+    "json": ("json_format", "render_json"),
+    "sarif": ("sarif", "render_sarif"),
+    "github": ("github", "render_github"),
+}
+
+
+@dataclass(frozen=True)
+class Report:
+    findings: tuple[Finding, ...]  # sorted; severity filled in by the engine
+    notes: tuple[Note, ...]
+    rules: Mapping[str, Rule]  # the rules that were run (SARIF lists them), by code
+    files_checked: int
+    root: Path  # paths are shown relative to this directory (the current directory)
+    fail_level: Severity
+    source_line: Callable[[Path, int], str]  # text of a 1-based line of a file ("" if unknown)
+
+    def relative(self, path: Path) -> str:
+        """A path relative to ``root`` with forward slashes (absolute if outside it)."""
+        return _relative(os.fspath(path), os.fspath(self.root))
+
+    def severity(self, finding: Finding) -> Severity:
+        """The finding's level: the engine's, else the rule's default, else warning."""
+        if finding.severity is not None:
+            return finding.severity
+        rule = self.rules.get(finding.code)
+        return rule.severity if rule is not None else Severity.WARNING
+
+    def counts(self) -> dict[Severity, int]:
+        """How many findings there are at each level (every level present, maybe 0)."""
+        counts = dict.fromkeys(Severity, 0)
+        for finding in self.findings:
+            counts[self.severity(finding)] += 1
+        return counts
+
+    def rule_name(self, code: str) -> str:
+        """The rule's name, or "" for a code without a rule (a parse problem, say)."""
+        rule = self.rules.get(code)
+        return rule.name if rule is not None else ""
+
+
+@lru_cache(maxsize=4096)
+def _relative(path: str, root: str) -> str:
+    """Cached, and on strings: a report asks for the same few paths thousands of times, and
+    ``relpath`` plus ``Path`` construction dominated SARIF rendering before."""
+    try:
+        rel = os.path.relpath(path, root)
+    except ValueError:  # another drive on Windows
+        return Path(path).as_posix()
+    if rel.startswith(".."):
+        return Path(path).as_posix()
+    return rel.replace(os.sep, "/")
+
+
+def render(fmt: str, report: Report, *, color: bool = False, statistics: bool = False) -> str:
+    try:
+        module_name, function_name = _RENDERERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    return getattr(module, function_name)(report, color=color, statistics=statistics)
+
+
+def human_size(size_bytes: int) -> str:
+    """Decimal units, as registries and ``docker images`` show them: 1.2 GB, 350 MB, 12 kB.
+
+    Below 10 of a unit one decimal is kept (a trailing ".0" is dropped)."""
+    value, unit = float(max(size_bytes, 0)), "B"
+    for larger in ("kB", "MB", "GB", "TB"):
+        if round(value) < 1000:
+            break
+        value, unit = value / 1000, larger
+    if unit == "B":
+        return f"{int(value)} B"
+    shown = f"{value:.1f}" if value < 9.95 else f"{value:.0f}"
+    return f"{shown.removesuffix('.0')} {unit}"
+
+
+def statistics_rows(report: Report) -> list[tuple[int, str, str]]:
+    """(count, code, rule name) per code, most frequent first, then by code."""
+    counts: dict[str, int] = {}
+    for finding in report.findings:
+        counts[finding.code] = counts.get(finding.code, 0) + 1
+    rows = [(count, code, report.rule_name(code)) for code, count in counts.items()]
+    return sorted(rows, key=lambda row: (-row[0], row[1]))

@@ -1,0 +1,46 @@
+"""``github``: GitHub Actions workflow commands, which show up as annotations on the diff.
+
+GitHub keeps only 10 annotations of each level per step; for large results use SARIF and
+upload-sarif instead. Escaping follows the Actions toolkit: the message escapes ``%``, CR
+and LF; property values additionally escape ``:`` and ``,``.
+"""
+
+from __future__ import annotations
+
+from dockerlint.findings import Severity
+from dockerlint.report import Report
+
+_COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def render_github(report: Report, *, color: bool = False, statistics: bool = False) -> str:
+    lines = []
+    for finding in report.findings:
+        span = finding.span
+        name = report.rule_name(finding.code)
+        title = f"dockerlint {finding.code} ({name})" if name else f"dockerlint {finding.code}"
+        properties = ",".join(
+            f"{key}={_escape_property(str(value))}"
+            for key, value in (
+                ("file", report.relative(finding.path)),
+                ("line", span.line),
+                ("endLine", span.end_line),
+                ("col", span.column),
+                ("endColumn", span.end_column),
+                ("title", title),
+            )
+        )
+        command = _COMMANDS[report.severity(finding)]
+        lines.append(f"::{command} {properties}::{_escape_data(finding.message)}")
+    for note in report.notes:
+        where = "" if note.path is None else f" file={_escape_property(report.relative(note.path))}"
+        lines.append(f"::warning{where}::{_escape_data(note.message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

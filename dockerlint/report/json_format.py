@@ -1,0 +1,71 @@
+"""``json``: every finding with its rule name, plus a summary, for scripts and dashboards.
+
+Keys keep a fixed order (``sort_keys=False``) so that diffs between runs stay readable.
+Non-ASCII is escaped: undecodable file names (lone surrogates) then stay valid output.
+"""
+
+from __future__ import annotations
+
+import json
+
+import dockerlint
+from dockerlint.findings import Finding, Severity
+from dockerlint.report import Report, statistics_rows
+
+
+def render_json(report: Report, *, color: bool = False, statistics: bool = False) -> str:
+    counts = report.counts()
+    summary = {
+        "findings": len(report.findings),
+        "errors": counts[Severity.ERROR],
+        "warnings": counts[Severity.WARNING],
+        "info": counts[Severity.INFO],
+        "files_checked": report.files_checked,
+        "size_bytes": sum(f.size_bytes for f in report.findings if f.size_bytes is not None),
+        "notes": [
+            {
+                "path": None if note.path is None else report.relative(note.path),
+                "message": note.message,
+                "level": note.level,
+            }
+            for note in report.notes
+        ],
+    }
+    if statistics:
+        summary["statistics"] = [
+            {"code": code, "name": name, "count": count} for count, code, name in statistics_rows(report)
+        ]
+    document = {
+        "version": dockerlint.__version__,
+        "findings": [_finding(report, finding) for finding in report.findings],
+        "summary": summary,
+    }
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def _finding(report: Report, finding: Finding) -> dict:
+    span = finding.span
+    return {
+        "code": finding.code,
+        "name": report.rule_name(finding.code),
+        "severity": report.severity(finding).label,
+        "path": report.relative(finding.path),
+        "line": span.line,
+        "column": span.column,
+        "end_line": span.end_line,
+        "end_column": span.end_column,
+        "message": finding.message,
+        "fix": finding.fix,
+        "size_bytes": finding.size_bytes,
+        "related": [
+            {
+                "path": report.relative(related.path),
+                "line": related.span.line,
+                "column": related.span.column,
+                "end_line": related.span.end_line,
+                "end_column": related.span.end_column,
+                "message": related.message,
+            }
+            for related in finding.related
+        ],
+    }

@@ -1,0 +1,163 @@
+"""Terminal output: ``concise`` and ``text``.
+
+``concise`` prints one ``path:line:col: severity: message [CODE]`` line per finding, the
+shape editors' problem matchers read. ``text`` adds under each line the source line with
+the span marked, the fix, the estimated size and related places, so that a person can act
+without opening the rule's page.
+
+Everything taken from scanned files (messages, paths, source lines) passes through
+``_printable`` first: a hostile file must not be able to send escape sequences to the
+terminal or reorder text with bidi controls.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from dockerlint.findings import Finding, Severity
+from dockerlint.report import Report, human_size, statistics_rows
+
+TAB_WIDTH = 4
+
+_RESET = "\x1b[0m"
+_BOLD = "\x1b[1m"
+_SEVERITY_COLORS = {
+    Severity.ERROR: "\x1b[1;31m",
+    Severity.WARNING: "\x1b[1;33m",
+    Severity.INFO: "\x1b[1;36m",
+}
+# C0/C1 controls except tab, bidi embeddings/overrides/isolates, lone surrogates.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+
+
+def render_concise(report: Report, *, color: bool = False, statistics: bool = False) -> str:
+    lines = [_header(report, finding, color) for finding in report.findings]
+    lines += _note_lines(report)
+    if report.findings:
+        lines.append(_summary(report))
+    if statistics:
+        lines += _statistics_table(report)
+    return "".join(line + "\n" for line in lines)
+
+
+def render_text(report: Report, *, color: bool = False, statistics: bool = False) -> str:
+    lines: list[str] = []
+    for finding in report.findings:
+        lines.append(_header(report, finding, color))
+        lines += _details(report, finding)
+        lines.append("")
+    lines += _note_lines(report)
+    lines.append(_summary(report))
+    if statistics and report.findings:
+        lines.append("")
+        lines += _statistics_table(report)
+    return "".join(line + "\n" for line in lines)
+
+
+def _header(report: Report, finding: Finding, color: bool) -> str:
+    """``path:line:col: severity: message [CODE]`` (one line whatever the message holds)."""
+    severity = report.severity(finding).label
+    code = finding.code
+    if color:
+        severity = f"{_SEVERITY_COLORS[report.severity(finding)]}{severity}{_RESET}"
+        code = f"{_BOLD}{code}{_RESET}"
+    path = _printable(report.relative(finding.path))
+    message = _printable(_LINE_BREAKS.sub(" ", finding.message).strip())
+    span = finding.span
+    return f"{path}:{span.line}:{span.column}: {severity}: {message} [{code}]"
+
+
+def _details(report: Report, finding: Finding) -> list[str]:
+    """The source frame, then ``= help``/``= size``/``= note`` lines aligned with its gutter."""
+    span = finding.span
+    gutter = " " * len(str(span.line))
+    lines = []
+    source = _printable(report.source_line(finding.path, span.line))
+    if source:
+        shown, marker = _marked(source, span.column, span.end_column if span.end_line == span.line else None)
+        lines += [f"{gutter} |", f"{span.line} | {shown}".rstrip(), f"{gutter} | {marker}"]
+    if finding.fix:
+        lines.append(f"{gutter} = help: {_printable(_LINE_BREAKS.sub(' ', finding.fix))}")
+    if finding.size_bytes is not None:
+        lines.append(f"{gutter} = size: ~{human_size(finding.size_bytes)}")
+    for related in finding.related:
+        where = f"{_printable(report.relative(related.path))}:{related.span.line}"
+        lines.append(f"{gutter} = note: {where}: {_printable(related.message)}")
+    return lines
+
+
+def _marked(line: str, column: int, end_column: int | None) -> tuple[str, str]:
+    """The line with tabs expanded, and a ``^^^`` line under code points
+    ``column``..``end_column`` (exclusive; ``None`` means to the end of the line).
+
+    Columns count code points but terminals count cells, so wide characters take two
+    cells and combining marks none; at least one ``^`` is always drawn."""
+    shown: list[str] = []
+    cell_at = []  # the display cell where each code point starts, plus the end
+    cell = 0
+    for char in line:
+        cell_at.append(cell)
+        if char == "\t":
+            width = TAB_WIDTH - cell % TAB_WIDTH
+            shown.append(" " * width)
+        else:
+            width = _cell_width(char)
+            shown.append(char)
+        cell += width
+    cell_at.append(cell)
+    start = min(max(column - 1, 0), len(line))
+    end = len(line) if end_column is None else min(max(end_column - 1, start), len(line))
+    carets = max(cell_at[end] - cell_at[start], 1)
+    return "".join(shown), " " * cell_at[start] + "^" * carets
+
+
+def _cell_width(char: str) -> int:
+    if unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _printable(text: str) -> str:
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def _note_lines(report: Report) -> list[str]:
+    lines = []
+    for note in report.notes:
+        message = _printable(_LINE_BREAKS.sub(" ", note.message))
+        if note.path is None:
+            lines.append(f"note: {message}")
+        else:
+            lines.append(f"note: {_printable(report.relative(note.path))}: {message}")
+    return lines
+
+
+def _summary(report: Report) -> str:
+    files = _plural(report.files_checked, "file", "files")
+    if not report.findings:
+        return f"No findings in {files}."
+    counts = report.counts()
+    levels = ", ".join(
+        [
+            _plural(counts[Severity.ERROR], "error", "errors"),
+            _plural(counts[Severity.WARNING], "warning", "warnings"),
+            f"{counts[Severity.INFO]} info",
+        ]
+    )
+    return f"Found {_plural(len(report.findings), 'finding', 'findings')} ({levels}) in {files}."
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _statistics_table(report: Report) -> list[str]:
+    """One row per code: count (right-aligned), code, rule name."""
+    rows = statistics_rows(report)
+    if not rows:
+        return []
+    count_width = max(len(str(count)) for count, _, _ in rows)
+    code_width = max(len(code) for _, code, _ in rows)
+    return [f"{count:>{count_width}}  {code:<{code_width}}  {name}".rstrip() for count, code, name in rows]
