@@ -18,7 +18,7 @@ class Span:
     end_column: int
 
     @classmethod
-    def whole_line(cls, line: int, text: str = "") -> "Span":
+    def whole_line(cls, line: int, text: str = "") -> Span:
         return cls(line, 1, line, len(text) + 1)
 
 
@@ -40,7 +40,7 @@ class Text:
     line_starts: tuple[int, ...]
 
     @classmethod
-    def of(cls, text: str) -> "Text":
+    def of(cls, text: str) -> Text:
         starts = [0]
         find = text.find
         pos = find("\n")
