@@ -4,13 +4,33 @@ INTERFACE (other modules rely on these names; keep them):
 
 - ``parse_pyproject(text: str) -> Pyproject`` never raises; TOML errors become a problem
   (code "SYN001") with the line TOML reports.
+
+Sources read: ``[project].dependencies``, ``[project.optional-dependencies]``, PEP 735
+``[dependency-groups]`` (includes resolved), ``[tool.poetry.dependencies]``,
+``[tool.poetry.group.<name>.dependencies]`` and the legacy
+``[tool.poetry.dev-dependencies]``. Poetry constraints (``^1.2``, ``~1.2``, ``1.2.*``) are
+translated into PEP 440 specifiers so later rules handle every source alike.
+
+Positions: TOML parsers give none, so each dependency is found again in the text. The
+search starts at the key that holds the list (``dependencies =``, ``gpu =``…) inside the
+table that defines it and moves forward past each match, so a string written twice gets
+two different spans. When the string cannot be found (escapes, multi-line strings, exotic
+dotted keys) the span falls back to the key's line, then the table header's line, then
+line 1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+import sys
+from dataclasses import dataclass, field, replace
 
-from dockerlint.source import Problem, Span
+from dockerlint.source import Problem, Span, Text
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -19,7 +39,7 @@ class Dependency:
     specifier: str
     extras: tuple[str, ...]
     marker: str | None
-    text: str  # the requirement string as written
+    text: str  # the requirement string as written; for poetry the `name = value` line
     group: str  # "project", "optional:<extra>", "group:<name>", "poetry", "poetry-group:<name>"
     span: Span  # where the string sits in the file (its line; columns of the string)
 
@@ -34,4 +54,322 @@ class Pyproject:
 
 
 def parse_pyproject(text: str) -> Pyproject:
-    raise NotImplementedError
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        return Pyproject(None, (), problems=(_toml_problem(text, str(error)),))
+    except (RecursionError, MemoryError) as error:
+        message = f"pyproject.toml is nested too deeply or too large to read ({type(error).__name__})"
+        return Pyproject(None, (), problems=(Problem("SYN001", message, Span(1, 1, 1, 1)),))
+
+    locator = _Locator(text)
+    problems: list[Problem] = []
+    project = _table(data, "project")
+    tool = _table(data, "tool")
+    poetry = _table(tool, "poetry")
+
+    dependencies: list[Dependency] = []
+    for string in _strings(project.get("dependencies")):
+        dependencies.append(_pep508(string, "project", locator.string(("project", "dependencies"), string)))
+    for extra, strings in _table(project, "optional-dependencies").items():
+        path = ("project", "optional-dependencies", extra)
+        for string in _strings(strings):
+            dependencies.append(_pep508(string, f"optional:{extra}", locator.string(path, string)))
+    dependencies += _dependency_groups(_table(data, "dependency-groups"), locator, problems)
+    dependencies += _poetry_table(_table(poetry, "dependencies"), "poetry", ("tool", "poetry", "dependencies"), locator)
+    dependencies += _poetry_table(
+        _table(poetry, "dev-dependencies"), "poetry-group:dev", ("tool", "poetry", "dev-dependencies"), locator
+    )
+    for group, table in _table(poetry, "group").items():
+        path = ("tool", "poetry", "group", group, "dependencies")
+        dependencies += _poetry_table(_table(table, "dependencies"), f"poetry-group:{group}", path, locator)
+
+    name = project.get("name", poetry.get("name"))
+    return Pyproject(
+        name=name if isinstance(name, str) else None,
+        dependencies=tuple(dependencies),
+        build_requires=tuple(_strings(_table(data, "build-system").get("requires"))),
+        tool=tool,
+        problems=tuple(problems),
+    )
+
+
+def _toml_problem(text: str, message: str) -> Problem:
+    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    if found:
+        line, column = int(found.group(1)), int(found.group(2))
+    else:  # "(at end of document)"
+        line = text.count("\n") + 1
+        column = len(Text.of(text).line(line)) + 1
+    return Problem("SYN001", f"pyproject.toml is not valid TOML: {message}", Span(line, column, line, column + 1))
+
+
+def _table(parent: object, key: str) -> dict:
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(value: object) -> list[str]:
+    """The string items of a TOML array; anything else in it is not a requirement."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _pep508(string: str, group: str, span: Span) -> Dependency:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        requirement = Requirement(string)
+    except InvalidRequirement:
+        return Dependency(None, "", (), None, string, group, span)
+    return Dependency(
+        name=canonicalize_name(requirement.name),
+        specifier=str(requirement.specifier),
+        extras=tuple(sorted(requirement.extras)),
+        marker=str(requirement.marker) if requirement.marker else None,
+        text=string,
+        group=group,
+        span=span,
+    )
+
+
+def _dependency_groups(groups: dict, locator: _Locator, problems: list[Problem]) -> list[Dependency]:
+    """PEP 735 groups with ``{include-group = "…"}`` expanded in place.
+
+    Group names match after normalisation, as the PEP says. A cycle or an unknown group
+    is reported once and the offending include is skipped.
+    """
+    from packaging.utils import canonicalize_name
+
+    by_name = {canonicalize_name(name): name for name in groups}
+    own: dict[str, list[Dependency | str]] = {}  # requirements, or names of included groups
+    for name, entries in groups.items():
+        path = ("dependency-groups", name)
+        own[name] = []
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, str):
+                own[name].append(_pep508(entry, "", locator.string(path, entry)))
+            elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+                own[name].append(entry["include-group"])
+
+    reported: set[str] = set()
+    expanded: dict[str, list[Dependency]] = {}  # shared includes are expanded once
+
+    def expand(name: str, chain: tuple[str, ...]) -> list[Dependency]:
+        if name in expanded:
+            return expanded[name]
+        found: list[Dependency] = []
+        for entry in own[name]:
+            if isinstance(entry, Dependency):
+                found.append(entry)
+                continue
+            target = by_name.get(canonicalize_name(entry))
+            span = locator.header(("dependency-groups",))
+            if target is None:
+                message = f"dependency group {name!r} includes unknown group {entry!r}"
+            elif target in chain or target == name:
+                message = "dependency group cycle: " + " -> ".join((*chain, name, target))
+            else:
+                found += expand(target, (*chain, name))
+                continue
+            if message not in reported:
+                reported.add(message)
+                problems.append(Problem("SYN001", message, span))
+        expanded[name] = found
+        return found
+
+    dependencies = []
+    for name in groups:
+        for dependency in expand(name, ()):
+            dependencies.append(replace(dependency, group=f"group:{name}"))
+    return dependencies
+
+
+def _poetry_table(table: dict, group: str, path: tuple[str, ...], locator: _Locator) -> list[Dependency]:
+    from packaging.utils import canonicalize_name
+
+    dependencies = []
+    for raw_name, value in table.items():
+        if raw_name.lower() == "python":
+            continue
+        span, written = locator.key(path, raw_name)
+        text = written or f"{raw_name} = {value!r}"
+        # A list holds alternatives for different Pythons or platforms: one entry each.
+        for constraint in value if isinstance(value, list) else [value]:
+            specifier, extras, marker = _poetry_constraint(constraint)
+            dependencies.append(Dependency(canonicalize_name(raw_name), specifier, extras, marker, text, group, span))
+    return dependencies
+
+
+def _poetry_constraint(value: object) -> tuple[str, tuple[str, ...], str | None]:
+    """(specifier, extras, marker) of one poetry dependency value."""
+    if isinstance(value, str):
+        return poetry_specifier(value), (), None
+    if not isinstance(value, dict):
+        return "", (), None
+    extras = tuple(sorted(item for item in value.get("extras", ()) if isinstance(item, str)))
+    markers = []
+    if isinstance(value.get("markers"), str):
+        markers.append(value["markers"])
+    if isinstance(value.get("python"), str):
+        markers.append(_python_marker(value["python"]))
+    if isinstance(value.get("platform"), str):
+        markers.append(f'sys_platform == "{value["platform"]}"')
+    markers = [m for m in markers if m]
+    marker = " and ".join(f"({m})" if len(markers) > 1 else m for m in markers) or None
+    # git/path/url dependencies carry no version constraint.
+    if any(key in value for key in ("git", "path", "url")) or not isinstance(value.get("version"), str):
+        return "", extras, marker
+    return poetry_specifier(value["version"]), extras, marker
+
+
+_CLAUSE = re.compile(r"(\^|~=|~|===|==|!=|<=|>=|<|>|=)?\s*([^\s,<>=!~^][^\s,]*)")
+
+
+def poetry_specifier(constraint: str) -> str:
+    """Translate a poetry constraint into a PEP 440 specifier ("" for any version).
+
+    ``^1.2.3`` → ``>=1.2.3,<2.0.0``, ``~1.2`` → ``>=1.2,<1.3``, ``1.2.*`` → ``==1.2.*``,
+    ``1.2.3`` → ``==1.2.3``. Alternatives (``||``) and anything that does not translate
+    to a valid specifier give "": we would rather miss a conflict than invent one.
+    """
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if "||" in constraint or "|" in constraint:
+        return ""
+    clauses: list[str] = []
+    for operator, version in _CLAUSE.findall(constraint.strip()):
+        if version == "*" and not operator:
+            continue
+        if operator == "^":
+            clauses += _caret(version)
+        elif operator == "~":
+            clauses += _tilde(version)
+        elif operator in ("", "="):
+            clauses.append(f"=={version}")
+        else:
+            clauses.append(f"{operator}{version}")
+    specifier = ",".join(clauses)
+    try:
+        SpecifierSet(specifier)
+    except InvalidSpecifier:
+        return ""
+    return specifier
+
+
+def _release(version: str) -> list[int] | None:
+    found = re.match(r"(\d+(?:\.\d+)*)", version)
+    return [int(part) for part in found.group(1).split(".")] if found else None
+
+
+def _bounded(version: str, bump: int) -> list[str]:
+    """``>=version,<next`` where next increments component ``bump`` and zeroes the rest."""
+    release = _release(version)
+    if release is None:
+        return [f"=={version}"]  # left for SpecifierSet to reject
+    bump = min(bump, len(release) - 1)
+    upper = release[:bump] + [release[bump] + 1] + [0] * (len(release) - bump - 1)
+    return [f">={version}", "<" + ".".join(map(str, upper))]
+
+
+def _caret(version: str) -> list[str]:
+    """Caret: the leftmost non-zero component may not change (all zero: the last one)."""
+    release = _release(version) or [0]
+    first_non_zero = next((index for index, part in enumerate(release) if part), len(release) - 1)
+    return _bounded(version, first_non_zero)
+
+
+def _tilde(version: str) -> list[str]:
+    """Tilde: ``~1.2.3`` and ``~1.2`` allow patch changes, ``~1`` minor changes."""
+    release = _release(version) or [0]
+    return _bounded(version, 1 if len(release) > 1 else 0)
+
+
+def _python_marker(constraint: str) -> str:
+    """Poetry's ``python = "^3.8"`` as a marker on python_version."""
+    specifier = poetry_specifier(constraint)
+    parts = []
+    for clause in filter(None, specifier.split(",")):
+        operator, version = re.match(r"(===|==|!=|<=|>=|~=|<|>)(.*)", clause).groups()
+        if operator == "==" and version.endswith(".*"):
+            operator, version = "==", version[:-2]
+        parts.append(f'python_version {operator} "{version}"')
+    return " and ".join(parts)
+
+
+_HEADER = re.compile(r"^[ \t]*\[\[?(?P<name>[^\]\n]*)\]\]?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _key_parts(dotted: str) -> tuple[str, ...]:
+    """``tool."poetry".group.dev`` → ("tool", "poetry", "group", "dev")."""
+    return tuple(part.strip().strip("\"'") for part in re.findall(r'\s*(?:"[^"]*"|\'[^\']*\'|[^.\s]+)\s*', dotted))
+
+
+class _Locator:
+    """Finds where values sit in the TOML text (see the module docstring)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.index = Text.of(text)
+        # Each table header, in order: (key path, offset of the header, offset of its body).
+        self.tables = [
+            (_key_parts(found.group("name")), found.start(), found.end()) for found in _HEADER.finditer(text)
+        ]
+        self.cursors: dict[tuple[str, ...], tuple[int, int]] = {}  # path -> (search from, table end)
+
+    def _body_end(self, body: int) -> int:
+        later = [start for _, start, _ in self.tables if start >= body]
+        return min(later) if later else len(self.text)
+
+    def header(self, path: tuple[str, ...]) -> Span:
+        for table, start, _ in self.tables:
+            if table == path:
+                line = self.index.position(start)[0]
+                return Span.whole_line(line, self.index.line(line))
+        return Span(1, 1, 1, 1)
+
+    def _assignment(self, path: tuple[str, ...]) -> tuple[int, int, int] | None:
+        """Offsets (start of the key, end of its line, end of its table) of the
+        ``key = `` that sets path.
+
+        The key may be written under the table with the full path, under a parent table
+        as a dotted key (``optional-dependencies.gpu = …``), or at the top of the file.
+        """
+        for split in range(len(path) - 1, -1, -1):
+            table, keys = path[:split], path[split:]
+            pattern = r"\s*\.\s*".join(rf"(?:{re.escape(k)}|\"{re.escape(k)}\"|'{re.escape(k)}')" for k in keys)
+            key = re.compile(rf"^[ \t]*({pattern})[ \t]*=", re.MULTILINE)
+            regions = [(0, self._body_end(0))] if not table else []
+            regions += [(body, self._body_end(body)) for parts, _, body in self.tables if parts == table]
+            for start, end in regions:
+                found = key.search(self.text, start, end)
+                if found:
+                    line_end = self.text.find("\n", found.start(1))
+                    return found.start(1), len(self.text) if line_end == -1 else line_end, end
+        return None
+
+    def string(self, path: tuple[str, ...], value: str) -> Span:
+        """Span of the string ``value`` in the array at path, past earlier matches."""
+        if path not in self.cursors:
+            assignment = self._assignment(path)
+            self.cursors[path] = (assignment[0], assignment[2]) if assignment else (-1, -1)
+        cursor, end = self.cursors[path]
+        if cursor < 0:
+            return self.header(path[:-1])
+        candidates = [self.text.find(f"{quote}{value}{quote}", cursor, end) for quote in ('"', "'")]
+        candidates = [found for found in candidates if found >= 0]
+        if not candidates:
+            line = self.index.position(cursor)[0]
+            return Span.whole_line(line, self.index.line(line))
+        start = min(candidates) + 1
+        self.cursors[path] = (start + len(value) + 1, end)
+        return self.index.span(start, start + len(value))
+
+    def key(self, table: tuple[str, ...], key: str) -> tuple[Span, str | None]:
+        """Span and text (to the end of its line) of ``key = …`` inside table."""
+        assignment = self._assignment((*table, key))
+        if assignment is None:
+            return self.header(table), None
+        start, end, _ = assignment
+        written = self.text[start:end].rstrip()
+        return self.index.span(start, start + len(written)), written

@@ -1,0 +1,370 @@
+"""Imports of a Python source file, for rules that compare what an image installs with
+what its code imports.
+
+INTERFACE (other modules rely on these names; keep them):
+
+- ``scan_imports(text: str) -> PythonFile`` never raises.
+
+The stdlib ``ast`` does the work: it is about ten times faster than libcst and uses a
+tenth of the memory (notes/library-probe.md §4). When ``ast`` rejects a file because it
+uses syntax newer than the running Python (PEP 695 ``type X = …``, PEP 701 f-strings,
+PEP 758 ``except A, B:``), libcst, which parses any version, reads it instead, but in a
+child process: libcst crashes the whole interpreter on pathological nesting, and its
+200 ms import stays off the common path. The child imports this module and runs
+``_libcst_child_main``, so both parsers classify imports with the same rules.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass
+
+from dockerlint.source import Problem, Span
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str  # absolute dotted name as written; for relative imports the part after the dots (may be "")
+    level: int  # 0 absolute, 1 for "from . import x", ...
+    names: tuple[str, ...]  # for "from x import a, b": ("a", "b"); () for "import x"
+    line: int  # 1-based
+    column: int  # 1-based, in code points
+    optional: bool  # inside try: whose handlers catch ImportError/ModuleNotFoundError/Exception/bare except
+    type_checking: bool  # under `if TYPE_CHECKING:` / `if typing.TYPE_CHECKING:`
+    dynamic: bool  # importlib.import_module("x") / __import__("x") / find_spec("x"); module "" when not a literal
+
+
+@dataclass(frozen=True)
+class PythonFile:
+    imports: tuple[Import, ...]
+    problems: tuple[Problem, ...]
+    parsed_by: str  # "ast", "libcst" or "none"
+
+
+# A handler catching one of these makes the imports in its try body optional.
+IMPORT_ERROR_NAMES = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+# Calls that import, or look up, a module named by their first argument.
+DYNAMIC_IMPORT_CALLS = frozenset(
+    {
+        "__import__",
+        "builtins.__import__",
+        "importlib.__import__",
+        "import_module",
+        "importlib.import_module",
+        "find_spec",
+        "util.find_spec",
+        "importlib.util.find_spec",
+    }
+)
+# ``with suppress(ImportError):`` makes its body optional, like try/except.
+SUPPRESS_CALLS = frozenset({"suppress", "contextlib.suppress"})
+
+LIBCST_MAX_BYTES = 1_000_000
+LIBCST_TIMEOUT_SECONDS = 5.0
+
+
+def scan_imports(text: str) -> PythonFile:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:  # also IndentationError and TabError
+        return _after_syntax_error(text, error)
+    except (ValueError, RecursionError, MemoryError) as error:  # NUL bytes; nesting ast cannot hold
+        return PythonFile((), (_unparsable(f"{type(error).__name__}: {error}", 1, 1),), "none")
+    return PythonFile(tuple(_AstScanner(text).scan(tree)), (), "ast")
+
+
+def _unparsable(reason: str, line: int, column: int) -> Problem:
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return Problem(
+        "SYN001",
+        f"could not parse this file on Python {version}: {reason}; its imports are not checked",
+        Span(line, column, line, column + 1),
+    )
+
+
+def _after_syntax_error(text: str, error: SyntaxError) -> PythonFile:
+    line, column = max(error.lineno or 1, 1), max(error.offset or 1, 1)
+    problem = _unparsable(f"{error.msg} (line {line})", line, column)
+    # Indentation and nesting limits are no newer-syntax problem: libcst would not help
+    # (and deep nesting is exactly what crashes it).
+    hopeless = isinstance(error, IndentationError) or any(
+        reason in str(error.msg) for reason in ("too many nested", "null bytes")
+    )
+    if hopeless or len(text.encode("utf-8", "surrogatepass")) > LIBCST_MAX_BYTES:
+        return PythonFile((), (problem,), "none")
+    imports = _scan_with_libcst(text)
+    if imports is None:
+        return PythonFile((), (problem,), "none")
+    return PythonFile(imports, (), "libcst")
+
+
+def _scan_with_libcst(text: str) -> tuple[Import, ...] | None:
+    """Imports found by libcst in a child process; None if it fails, crashes or times out."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    # The child runs in the folder that holds this package, never in the scanned
+    # repository, so no file there can shadow a module the child imports.
+    package_root = str(Path(__file__).resolve().parents[2])
+    script = (
+        f"import sys; sys.path.insert(0, {package_root!r}); "
+        "from dockerlint.parse.python import _libcst_child_main; _libcst_child_main()"
+    )
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", script],
+            input=text.encode("utf-8", "replace"),
+            capture_output=True,
+            timeout=LIBCST_TIMEOUT_SECONDS,
+            cwd=package_root,
+        )
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    if child.returncode != 0:  # a parse error, or a crash (negative: killed by a signal)
+        return None
+    try:
+        return tuple(Import(m, lv, tuple(n), ln, c, o, t, d) for m, lv, n, ln, c, o, t, d in json.loads(child.stdout))
+    except (ValueError, TypeError):
+        return None
+
+
+def _catches_import_errors(handler_types: list[str | None]) -> bool:
+    """Whether handlers with these caught type names (None: bare except) catch ImportError."""
+    return any(name is None or name.rpartition(".")[2] in IMPORT_ERROR_NAMES for name in handler_types)
+
+
+def _is_type_checking(name: str | None) -> bool:
+    return name is not None and name.rpartition(".")[2] == "TYPE_CHECKING"
+
+
+def _dynamic_target(name: str | None, package: str | None) -> tuple[str, int]:
+    """(module, level) named by a dynamic import's literal arguments.
+
+    ``import_module(".sub", package="pkg")`` resolves to ``pkg.sub``; without a literal
+    package the relative name is kept with its level. A non-literal name gives ("", 0).
+    """
+    if name is None:
+        return "", 0
+    relative = name.lstrip(".")
+    level = len(name) - len(relative)
+    if level and package:
+        parents = package.split(".")
+        if level - 1 < len(parents):
+            base = ".".join(parents[: len(parents) - (level - 1)])
+            return f"{base}.{relative}" if relative else base, 0
+    return relative, level
+
+
+class _AstScanner:
+    def __init__(self, text: str):
+        self.text = text
+        self.lines: list[str] | None = None  # split only when a column needs converting
+
+    def _column(self, line: int, byte_offset: int) -> int:
+        """ast counts columns in UTF-8 bytes; spans count code points."""
+        if self.text.isascii():
+            return byte_offset + 1
+        if self.lines is None:
+            self.lines = self.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        source = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return len(source.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+
+    def scan(self, tree: ast.AST) -> list[Import]:
+        """Walk the tree with an explicit stack: a tree ast could build may still be
+        deeper than Python's recursion limit.
+
+        Expressions are only entered when the text mentions a dynamic import function;
+        otherwise statements suffice, which is most of the time and much faster.
+        """
+        with_calls = any(word in self.text for word in ("import_module", "__import__", "find_spec"))
+        found: list[Import] = []
+        stack: list[tuple[ast.AST, bool, bool]] = [(tree, False, False)]
+        while stack:
+            node, optional, type_checking = stack.pop()
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    column = self._column(alias.lineno, alias.col_offset)
+                    found.append(Import(alias.name, 0, (), alias.lineno, column, optional, type_checking, False))
+                continue
+            if isinstance(node, ast.ImportFrom):
+                module, level = node.module or "", node.level or 0
+                names = tuple(alias.name for alias in node.names)
+                column = self._column(node.lineno, node.col_offset)
+                found.append(Import(module, level, names, node.lineno, column, optional, type_checking, False))
+                continue
+            if with_calls and isinstance(node, ast.Call):
+                dynamic = self._dynamic(node, optional, type_checking)
+                if dynamic:
+                    found.append(dynamic)
+            body_optional, body_type_checking = optional, type_checking
+            if isinstance(node, _TRY_NODES):
+                body_optional = optional or _catches_import_errors([_handler_name(h.type) for h in node.handlers])
+            elif isinstance(node, ast.If):
+                body_type_checking = type_checking or _is_type_checking(_dotted(node.test))
+            elif isinstance(node, (ast.With, ast.AsyncWith)):
+                body_optional = optional or any(_suppresses_import_errors(item.context_expr) for item in node.items)
+            for field, value in ast.iter_fields(node):
+                if not with_calls and field not in _STATEMENT_FIELDS:
+                    continue
+                flags = (body_optional, body_type_checking) if field == "body" else (optional, type_checking)
+                for child in value if isinstance(value, list) else (value,):
+                    if isinstance(child, ast.AST):
+                        stack.append((child, *flags))
+        found.sort(key=lambda item: (item.line, item.column))
+        return found
+
+    def _dynamic(self, call: ast.Call, optional: bool, type_checking: bool) -> Import | None:
+        function = _dotted(call.func)
+        if function not in DYNAMIC_IMPORT_CALLS:
+            return None
+        keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
+        name_node = call.args[0] if call.args else keywords.get("name")
+        package_node = call.args[1] if len(call.args) > 1 and "__import__" not in function else keywords.get("package")
+        module, level = _dynamic_target(_literal(name_node), _literal(package_node))
+        column = self._column(call.lineno, call.col_offset)
+        return Import(module, level, (), call.lineno, column, optional, type_checking, True)
+
+
+_TRY_NODES = tuple(getattr(ast, name) for name in ("Try", "TryStar") if hasattr(ast, name))
+_STATEMENT_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+
+
+def _dotted(node: ast.AST | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _handler_name(node: ast.AST | None) -> str | None:
+    """The caught type's name; for a tuple, the first one that catches ImportError."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Tuple):
+        names = [_dotted(element) or "" for element in node.elts]
+        return next((n for n in names if _catches_import_errors([n])), "")
+    return _dotted(node) or ""
+
+
+def _suppresses_import_errors(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and _dotted(node.func) in SUPPRESS_CALLS
+        and _catches_import_errors([_dotted(arg) or "" for arg in node.args])
+    )
+
+
+def _literal(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _libcst_child_main() -> None:
+    """Child process: read source on stdin, print its imports as JSON rows; exit 1 on a
+    parse error. Runs libcst, so it must never run in the linter's own process."""
+    import json
+
+    import libcst as cst
+    from libcst.helpers import get_full_name_for_node
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    def name_of(node) -> str | None:
+        return get_full_name_for_node(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+
+    def literal(node) -> str | None:
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            value = node.evaluated_value
+            return value if isinstance(value, str) else None
+        return None
+
+    def handler_names(handlers) -> list[str | None]:
+        names: list[str | None] = []
+        for handler in handlers:
+            if handler.type is None:
+                names.append(None)
+            elif isinstance(handler.type, cst.Tuple):
+                names += [name_of(element.value) or "" for element in handler.type.elements]
+            else:
+                names.append(name_of(handler.type) or "")
+        return names
+
+    class Visitor(cst.CSTVisitor):
+        METADATA_DEPENDENCIES = (PositionProvider,)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.optional: list[bool] = []
+            self.type_checking: list[bool] = []
+            self.rows: list[list] = []
+
+        def add(self, node, module: str, level: int, names: list[str], dynamic: bool) -> None:
+            start = self.get_metadata(PositionProvider, node).start
+            flags = [any(self.optional), any(self.type_checking), dynamic]
+            self.rows.append([module, level, names, start.line, start.column + 1, *flags])
+
+        def visit_Import(self, node) -> None:
+            for alias in node.names:
+                self.add(alias, name_of(alias.name) or "", 0, [], False)
+
+        def visit_ImportFrom(self, node) -> None:
+            names = ["*"] if isinstance(node.names, cst.ImportStar) else [name_of(a.name) or "" for a in node.names]
+            self.add(node, name_of(node.module) or "", len(node.relative), names, False)
+
+        def visit_Call(self, node) -> None:
+            function = name_of(node.func)
+            if function not in DYNAMIC_IMPORT_CALLS:
+                return
+            positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+            keywords = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+            name = positional[0] if positional else keywords.get("name")
+            package = positional[1] if len(positional) > 1 and "__import__" not in function else keywords.get("package")
+            module, level = _dynamic_target(literal(name), literal(package))
+            self.add(node, module, level, [], True)
+
+        def visit_Try_body(self, node) -> None:
+            self.optional.append(_catches_import_errors(handler_names(node.handlers)))
+
+        def leave_Try_body(self, node) -> None:
+            self.optional.pop()
+
+        def visit_TryStar_body(self, node) -> None:
+            self.optional.append(_catches_import_errors(handler_names(node.handlers)))
+
+        def leave_TryStar_body(self, node) -> None:
+            self.optional.pop()
+
+        def visit_With_body(self, node) -> None:
+            self.optional.append(
+                any(
+                    isinstance(item.item, cst.Call)
+                    and name_of(item.item.func) in SUPPRESS_CALLS
+                    and _catches_import_errors([name_of(arg.value) or "" for arg in item.item.args])
+                    for item in node.items
+                )
+            )
+
+        def leave_With_body(self, node) -> None:
+            self.optional.pop()
+
+        def visit_If_body(self, node) -> None:
+            self.type_checking.append(_is_type_checking(name_of(node.test)))
+
+        def leave_If_body(self, node) -> None:
+            self.type_checking.pop()
+
+    source = sys.stdin.buffer.read().decode("utf-8", "replace")
+    try:
+        module = cst.parse_module(source)
+        visitor = Visitor()
+        MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError) as error:
+        sys.stderr.write(f"{type(error).__name__}: {error}\n")
+        sys.exit(1)
+    visitor.rows.sort(key=lambda row: (row[3], row[4]))
+    sys.stdout.write(json.dumps(visitor.rows))

@@ -1,0 +1,340 @@
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from dockerlint.parse import python
+from dockerlint.parse.python import Import, scan_imports
+
+
+def imports_of(source: str) -> list[Import]:
+    result = scan_imports(textwrap.dedent(source))
+    assert result.problems == ()
+    assert result.parsed_by == "ast"
+    return list(result.imports)
+
+
+def plain(module, level=0, names=(), line=1, column=1, optional=False, type_checking=False, dynamic=False):
+    return Import(module, level, names, line, column, optional, type_checking, dynamic)
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("import os", [plain("os", column=8)]),
+        ("import os, sys as system", [plain("os", column=8), plain("sys", column=12)]),
+        ("import a.b.c as d", [plain("a.b.c", column=8)]),
+        ("from x.y import (p,\n    q as r)", [plain("x.y", names=("p", "q"))]),
+        ("from . import sibling", [plain("", level=1, names=("sibling",))]),
+        ("from ..pkg.mod import thing", [plain("pkg.mod", level=2, names=("thing",))]),
+        ("from .mod import *", [plain("mod", level=1, names=("*",))]),
+        ("x = 1; import os", [plain("os", column=15)]),
+        ('s = "é€"; import os', [plain("os", column=18)]),  # columns count code points, not bytes
+    ],
+)
+def test_import_forms(source, expected):
+    assert imports_of(source) == expected
+
+
+@pytest.mark.parametrize(
+    "handler, optional",
+    [
+        ("except ImportError:", True),
+        ("except ModuleNotFoundError as error:", True),
+        ("except Exception:", True),
+        ("except:", True),
+        ("except (ValueError, ImportError):", True),
+        ("except builtins.ImportError:", True),
+        ("except KeyError:", False),
+        ("except (KeyError, ValueError):", False),
+    ],
+)
+def test_try_body_import_is_optional_when_a_handler_catches_import_errors(handler, optional):
+    found = imports_of(f"try:\n    import ujson\n{handler}\n    pass\n")
+    assert [(i.module, i.optional) for i in found] == [("ujson", optional)]
+
+
+def test_fallback_in_handler_and_else_are_required():
+    found = imports_of(
+        """
+        try:
+            import ujson as json
+        except ImportError:
+            import json
+        else:
+            import orjson
+        finally:
+            import atexit
+        """
+    )
+    assert [(i.module, i.optional) for i in found] == [
+        ("ujson", True),
+        ("json", False),
+        ("orjson", False),
+        ("atexit", False),
+    ]
+
+
+def test_nested_try_inside_function_stays_optional():
+    found = imports_of(
+        """
+        def load():
+            try:
+                if fast:
+                    import simdjson
+            except ImportError:
+                return None
+        """
+    )
+    assert [(i.module, i.optional, i.line) for i in found] == [("simdjson", True, 5)]
+
+
+def test_contextlib_suppress_import_error_is_optional():
+    found = imports_of(
+        """
+        with contextlib.suppress(ImportError):
+            import rich
+        with open("f"):
+            import requests
+        """
+    )
+    assert [(i.module, i.optional) for i in found] == [("rich", True), ("requests", False)]
+
+
+def test_type_checking_blocks():
+    found = imports_of(
+        """
+        from typing import TYPE_CHECKING
+        import typing
+        if TYPE_CHECKING:
+            import pandas
+        else:
+            import csv
+        if typing.TYPE_CHECKING:
+            from numpy import ndarray
+        if DEBUG:
+            import pdb
+        """
+    )
+    assert [(i.module, i.type_checking) for i in found] == [
+        ("typing", False),
+        ("typing", False),
+        ("pandas", True),
+        ("csv", False),
+        ("numpy", True),
+        ("pdb", False),
+    ]
+
+
+def test_dynamic_imports_in_any_expression_position():
+    found = imports_of(
+        """
+        import importlib
+        torch = importlib.import_module("torch.cuda")
+        use(importlib.import_module("yaml"))
+        spec = importlib.util.find_spec(name="orjson")
+        etree = __import__("lxml.etree")
+        mod = import_module(f"plugins.{name}")
+        other = __import__(name)
+        """
+    )
+    dynamic = [(i.module, i.level, i.line, i.column) for i in found if i.dynamic]
+    assert dynamic == [
+        ("torch.cuda", 0, 3, 9),
+        ("yaml", 0, 4, 5),
+        ("orjson", 0, 5, 8),
+        ("lxml.etree", 0, 6, 9),
+        ("", 0, 7, 7),
+        ("", 0, 8, 9),
+    ]
+
+
+def test_relative_dynamic_import_resolves_against_a_literal_package():
+    found = imports_of(
+        """
+        a = importlib.import_module(".sub", package="pkg")
+        b = importlib.import_module("..sibling", "pkg.inner")
+        c = importlib.import_module(".sub", package=__package__)
+        """
+    )
+    assert [(i.module, i.level) for i in found] == [("pkg.sub", 0), ("pkg.sibling", 0), ("sub", 1)]
+
+
+def test_method_named_like_a_dynamic_import_is_not_one():
+    assert imports_of('loader.import_module("x")\nregistry.find_spec("y")\n') == []
+
+
+def test_dynamic_import_carries_optional_and_type_checking_flags():
+    found = imports_of(
+        """
+        try:
+            backend = importlib.import_module("cupy")
+        except ImportError:
+            backend = None
+        """
+    )
+    assert [(i.module, i.optional, i.dynamic) for i in found] == [("cupy", True, True)]
+
+
+def test_imports_inside_functions_classes_and_match():
+    found = imports_of(
+        """
+        def f():
+            import inside_function
+        class C:
+            from deep import thing
+            async def g(self):
+                async with lock:
+                    import in_async
+        match command:
+            case "gpu":
+                import torch
+        """
+    )
+    assert [(i.module, i.line) for i in found] == [
+        ("inside_function", 3),
+        ("deep", 5),
+        ("in_async", 8),
+        ("torch", 11),
+    ]
+
+
+def test_deep_but_valid_tree_does_not_hit_the_recursion_limit():
+    # 2,000 terms parse with ast; a recursive walk would need over 2,000 frames.
+    source = "import os\nx = " + " + ".join(["__import__('a')"] * 2000) + "\n"
+    found = scan_imports(source)
+    assert found.parsed_by == "ast"
+    assert len(found.imports) == 2001
+
+
+PEP_695_SOURCE = """\
+type Vector = list[float]
+
+def first[T](items: list[T]) -> T:
+    import inner
+    return items[0]
+
+try:
+    import ujson
+except ImportError:
+    ujson = None
+
+if TYPE_CHECKING:
+    from numpy import ndarray
+mod = importlib.import_module(".sub", package="pkg")
+"""
+
+
+def test_newer_syntax_falls_back_to_libcst_with_the_same_classification():
+    result = scan_imports(PEP_695_SOURCE)
+    assert result.parsed_by == ("ast" if sys.version_info >= (3, 12) else "libcst")
+    assert result.problems == ()
+    assert list(result.imports) == [
+        plain("inner", line=4, column=12),
+        plain("ujson", line=8, column=12, optional=True),
+        plain("numpy", names=("ndarray",), line=13, column=5, type_checking=True),
+        plain("pkg.sub", line=14, column=7, dynamic=True),
+    ]
+
+
+def test_pep_701_and_758_syntax_use_the_fallback():
+    source = 'import os\nprint(f"{"nested"}")\ntry:\n    import a\nexcept ValueError, ImportError:\n    pass\n'
+    result = scan_imports(source)
+    assert result.parsed_by == ("ast" if sys.version_info >= (3, 14) else "libcst")
+    assert [(i.module, i.optional) for i in result.imports] == [("os", False), ("a", True)]
+
+
+def test_libcst_child_agrees_with_ast_on_every_form():
+    source = textwrap.dedent(
+        """
+        import os, sys as system
+        import a.b.c as d
+        from x.y import (p, q as r)
+        from . import sibling
+        from ..pkg.mod import *
+        s = "é"; import after_unicode
+        try:
+            import ujson as json
+        except (KeyError, ModuleNotFoundError):
+            import json
+        with contextlib.suppress(ImportError):
+            import rich
+        if typing.TYPE_CHECKING:
+            import pandas
+        else:
+            import csv
+        use(importlib.import_module("torch"), __import__(name), importlib.util.find_spec(name="orjson"))
+        def f():
+            import inside
+        """
+    )
+    from_ast = scan_imports(source)
+    assert from_ast.parsed_by == "ast"
+    assert python._scan_with_libcst(source) == from_ast.imports
+
+
+def test_libcst_crash_on_deep_nesting_is_contained_in_the_child():
+    started = time.monotonic()
+    assert python._scan_with_libcst("x = " + "[" * 5000 + "]" * 5000 + "\n") is None
+    assert time.monotonic() - started < python.LIBCST_TIMEOUT_SECONDS + 2
+
+
+def test_libcst_child_that_runs_too_long_is_abandoned(monkeypatch):
+    monkeypatch.setattr(python, "LIBCST_TIMEOUT_SECONDS", 0.01)
+    assert python._scan_with_libcst("type X = int\n") is None
+
+
+def test_deeply_nested_brackets_give_a_problem_not_a_crash():
+    result = scan_imports("import os\nx = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert result.parsed_by == "none"
+    assert result.imports == ()
+    [problem] = result.problems
+    assert problem.code == "SYN001"
+    assert f"on Python {sys.version_info.major}.{sys.version_info.minor}" in problem.message
+    assert problem.span.line == 2
+
+
+@pytest.mark.parametrize(
+    "source, line",
+    [
+        ("import os\x00\n", 1),  # NUL byte
+        ("import os\nprint 'hello'\nexec code\n", 2),  # Python 2
+        ("if x:\n        import a\n\timport b\n", 3),  # tabs and spaces
+        ("def f(:\n", 1),
+    ],
+)
+def test_unparsable_source_gives_a_problem(source, line):
+    result = scan_imports(source)
+    assert result.parsed_by == "none"
+    assert result.imports == ()
+    assert [(p.code, p.span.line) for p in result.problems] == [("SYN001", line)]
+    assert "could not parse" in result.problems[0].message
+
+
+def test_very_long_expression_never_crashes():
+    # Python 3.11 raises RecursionError while building this tree; 3.10 builds it.
+    result = scan_imports("import os\nx = " + "+".join(["a"] * 20000) + "\n")
+    if result.parsed_by == "ast":
+        assert [i.module for i in result.imports] == ["os"]
+    else:
+        assert [p.code for p in result.problems] == ["SYN001"]
+        assert "RecursionError" in result.problems[0].message
+
+
+def test_large_file_with_newer_syntax_is_not_sent_to_libcst(monkeypatch):
+    def fail(text):
+        raise AssertionError("libcst fallback used for a file over the size limit")
+
+    monkeypatch.setattr(python, "_scan_with_libcst", fail)
+    source = "x = 1\n" * (python.LIBCST_MAX_BYTES // 6 + 1) + "type X = int\n"
+    result = scan_imports(source)
+    assert result.parsed_by == "none"
+    assert result.problems[0].span.line == python.LIBCST_MAX_BYTES // 6 + 2
+
+
+def test_importing_the_module_does_not_import_libcst():
+    code = "import sys, dockerlint.parse.python; print('libcst' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
