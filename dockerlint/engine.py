@@ -88,6 +88,8 @@ def lint(paths: list[Path], config: Config, rules: Mapping[str, Rule], *, force_
 
     builds = plan_builds(found, config, workspace, root)
     images = build_images(builds, workspace)
+    for image in images:  # every requirements file an image installs is read (and checked)
+        image_files(image)
     if files:
         wanted = set(files)
         images = [image for image in images if wanted & image_files(image) or _copies_any(image, wanted)]

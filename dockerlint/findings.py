@@ -64,10 +64,16 @@ class Note:
     level: str = "warning"  # SARIF notification level: "note", "warning" or "error"
 
 
-def human_size(size: int) -> str:
-    """Decimal units, rounded the way people say sizes: "1.2 GB", "350 MB"."""
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if size >= scale:
-            value = size / scale
-            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
-    return f"{size} B"
+def human_size(size_bytes: int) -> str:
+    """Decimal units, as registries and ``docker images`` show them: 1.2 GB, 350 MB, 12 kB.
+
+    Below 10 of a unit one decimal is kept (a trailing ".0" is dropped)."""
+    value, unit = float(max(size_bytes, 0)), "B"
+    for larger in ("kB", "MB", "GB", "TB"):
+        if round(value) < 1000:
+            break
+        value, unit = value / 1000, larger
+    if unit == "B":
+        return f"{int(value)} B"
+    shown = f"{value:.1f}" if value < 9.95 else f"{value:.0f}"
+    return f"{shown.removesuffix('.0')} {unit}"

@@ -15,8 +15,8 @@ import pytest
 import sarif_om
 
 import dockerlint
-from dockerlint.findings import Finding, Note, Related, Severity
-from dockerlint.report import FORMATS, Report, human_size, render
+from dockerlint.findings import Finding, Note, Related, Severity, human_size
+from dockerlint.report import FORMATS, Report, render
 from dockerlint.rulebook import Rule
 from dockerlint.source import Span
 

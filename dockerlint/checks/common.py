@@ -60,3 +60,8 @@ def image_matches(ref: ImageRef, patterns: Iterable[str]) -> bool:
 def finding(image: Image, code: str, span: Span, message: str, fix: str | None = None,
             size_bytes: int | None = None, related=()) -> Finding:
     return Finding(code, image.dockerfile_path, span, message, fix, size_bytes, related=tuple(related))
+
+
+def join_spans(first: Span, last: Span) -> Span:
+    """From the start of ``first`` to the end of ``last``."""
+    return Span(first.line, first.column, last.end_line, last.end_column)

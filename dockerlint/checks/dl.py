@@ -9,7 +9,7 @@ import posixpath
 from collections.abc import Iterator
 
 from dockerlint.checks import check
-from dockerlint.checks.common import args_words, final_chain, finding, from_image_span
+from dockerlint.checks.common import args_words, final_chain, finding, from_image_span, join_spans
 from dockerlint.findings import Finding, Related
 from dockerlint.knowledge import load
 from dockerlint.model import Image, Install, ShellCommand, StageModel, Step
@@ -337,15 +337,16 @@ def _shell_is_posix(shell: tuple[str, ...]) -> bool:
 
 @check("DL4006")
 def pipe_without_pipefail(image: Image) -> Iterator[Finding]:
-    for stage, step in _reachable_steps(image):
+    for _stage, step in _reachable_steps(image):
         if step.keyword != "RUN" or step.pipefail or _shell_has_pipefail(step.shell) or not _shell_is_posix(step.shell):
             continue
         if step.instruction.json_args is not None and not step.commands:
             continue
         for command in step.commands:
             if command.command.pipe_length > 1 and command.command.pipe_position == 1:
+                first = next(c for c in step.commands if c.command.pipeline == command.command.pipeline)
                 yield finding(
-                    image, "DL4006", command.span,
+                    image, "DL4006", join_spans(first.span, command.span),
                     f"a pipe into `{command.name}` without `pipefail`: the RUN succeeds even when the "
                     "command before the `|` fails",
                     'Add `SHELL ["/bin/bash", "-o", "pipefail", "-c"]` before this RUN, or start the '

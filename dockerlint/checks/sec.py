@@ -6,11 +6,17 @@ import posixpath
 from collections.abc import Iterator
 
 from dockerlint.checks import check
-from dockerlint.checks.common import external_base, final_chain, finding, from_image_span, image_matches
+from dockerlint.checks.common import (
+    external_base,
+    final_chain,
+    finding,
+    from_image_span,
+    image_matches,
+    join_spans,
+)
 from dockerlint.findings import Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image
-from dockerlint.source import Span
 
 DOWNLOADERS = frozenset({"curl", "wget", "fetch"})
 INTERPRETERS = frozenset({"sh", "bash", "zsh", "ash", "dash", "ksh", "python", "python3", "perl", "ruby", "node"})
@@ -70,9 +76,7 @@ def pipe_to_shell(image: Image) -> Iterator[Finding]:
                         continue
                     interpreter = _interpreter(later.argv)
                     if interpreter:
-                        span = downloader.span
-                        end = later.span
-                        yield _finding(image, Span(span.line, span.column, end.end_line, end.end_column), interpreter)
+                        yield _finding(image, join_spans(downloader.span, later.span), interpreter)
                         break
 
 

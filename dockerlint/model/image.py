@@ -379,6 +379,15 @@ def _add_commands(image: Image, stage: StageModel, step: Step) -> None:
         for heredoc in instruction.heredocs:
             if _heredoc_is_script(instruction.args, heredoc):
                 scripts.append((heredoc.body, ScriptLocator(instruction, heredoc)))
+    for mount in step.mounts:
+        if mount.get("type", "bind") == "bind" and "from" not in mount:
+            source = mount.get("source", mount.get("src", "."))
+            target = mount.get("target", mount.get("dst", mount.get("destination")))
+            if target:
+                stage.copies.append(Copy(
+                    step.index, instruction, (Argument(source, instruction.span),),
+                    _absolute(step.workdir, target), False, None, None, False, False, mount_only=True,
+                ))
     commands: list[ShellCommand] = []
     installs: list[Install] = []
     pipefail = False
@@ -396,15 +405,6 @@ def _add_commands(image: Image, stage: StageModel, step: Step) -> None:
     step.commands = tuple(commands)
     step.installs = tuple(installs)
     step.pipefail = pipefail
-    for mount in step.mounts:
-        if mount.get("type", "bind") == "bind" and "from" not in mount:
-            source = mount.get("source", mount.get("src", "."))
-            target = mount.get("target", mount.get("dst", mount.get("destination")))
-            if target:
-                stage.copies.append(Copy(
-                    step.index, instruction, (Argument(source, instruction.span),),
-                    _absolute(step.workdir, target), True, None, None, False, False, mount_only=True,
-                ))
 
 
 _SHELLS = ("sh", "bash", "ash", "dash", "zsh")

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Mapping
 
 from dockerlint.findings import Finding, Note, Severity
 from dockerlint.rulebook import Rule
@@ -89,21 +89,6 @@ def render(fmt: str, report: Report, *, color: bool = False, statistics: bool = 
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
     module = importlib.import_module(f"{__name__}.{module_name}")
     return getattr(module, function_name)(report, color=color, statistics=statistics)
-
-
-def human_size(size_bytes: int) -> str:
-    """Decimal units, as registries and ``docker images`` show them: 1.2 GB, 350 MB, 12 kB.
-
-    Below 10 of a unit one decimal is kept (a trailing ".0" is dropped)."""
-    value, unit = float(max(size_bytes, 0)), "B"
-    for larger in ("kB", "MB", "GB", "TB"):
-        if round(value) < 1000:
-            break
-        value, unit = value / 1000, larger
-    if unit == "B":
-        return f"{int(value)} B"
-    shown = f"{value:.1f}" if value < 9.95 else f"{value:.0f}"
-    return f"{shown.removesuffix('.0')} {unit}"
 
 
 def statistics_rows(report: Report) -> list[tuple[int, str, str]]:

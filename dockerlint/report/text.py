@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from dockerlint.findings import Finding, Severity
-from dockerlint.report import Report, human_size, statistics_rows
+from dockerlint.findings import Finding, Severity, human_size
+from dockerlint.report import Report, statistics_rows
 
 TAB_WIDTH = 4
 

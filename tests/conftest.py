@@ -1,0 +1,54 @@
+"""Shared test helpers: write a small repository, lint it, look at the findings."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dockerlint.config import config_from_table
+from dockerlint.engine import Result, lint
+from dockerlint.rulebook import load_rules
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SARIF_SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+
+def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Create files under ``root``; text is dedented so tests can indent it."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def run_lint(root: Path, *, paths: list[Path] | None = None, **config) -> Result:
+    rules = load_rules()
+    table = {key.replace("_", "-"): value for key, value in config.items()}
+    cfg = config_from_table(table, None, rules)
+    cfg.root = root.resolve()
+    return lint(paths or [root], cfg, rules)
+
+
+def found(result: Result, code: str | None = None) -> list[tuple[str, str, int]]:
+    """(code, file name relative to the linted tree, line), sorted."""
+    items = []
+    for finding in result.findings:
+        if code is None or finding.code == code:
+            items.append((finding.code, finding.path.name, finding.span.line))
+    return sorted(items)
+
+
+@pytest.fixture
+def repo(tmp_path: Path):
+    """``repo({"Dockerfile": "..."})`` writes a repository and returns its root."""
+
+    def make(files: dict[str, str | bytes]) -> Path:
+        return write_tree(tmp_path, files)
+
+    return make

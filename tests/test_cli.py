@@ -1,0 +1,211 @@
+"""The command line as people and CI use it: formats, exit codes, config errors, rule docs,
+hostile input, start-up cost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from dockerlint.cli import main
+from tests.conftest import REPO_ROOT, SARIF_SCHEMA, write_tree
+
+BLOATED = {
+    "Dockerfile": """
+        FROM python:3.11
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install -r requirements.txt
+        COPY . .
+        CMD uvicorn app.main:app --host 0.0.0.0
+    """,
+    "requirements.txt": "fastapi==0.115.0\nuvicorn==0.30.1\n",
+    "app/main.py": "from fastapi import FastAPI\napp = FastAPI()\n",
+}
+
+
+def invoke(*args: str, cwd: Path | None = None):
+    runner = CliRunner()
+    old = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        return runner.invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture
+def bloated(tmp_path: Path) -> Path:
+    return write_tree(tmp_path, BLOATED)
+
+
+def test_text_output_and_exit_code(bloated):
+    result = invoke(".", "--color", "never", cwd=bloated)
+    assert result.exit_code == 1
+    assert "Dockerfile:4:5: warning: `pip install` without `--no-cache-dir`" in result.output
+    assert "Dockerfile:1:6: warning:" in result.output and "[IMG001]" in result.output
+    assert "^^^^" in result.output and "= help:" in result.output
+    assert "Found " in result.output.splitlines()[-1]
+
+
+def test_check_subcommand_and_default_command_agree(bloated):
+    assert invoke("check", ".", cwd=bloated).output == invoke(".", cwd=bloated).output
+
+
+def test_exit_zero_fail_level_and_clean_runs(bloated, tmp_path):
+    assert invoke(".", "--exit-zero", cwd=bloated).exit_code == 0
+    assert invoke(".", "--fail-level", "error", cwd=bloated).exit_code == 0
+    assert invoke(".", "--select", "DL3042", "--fail-level", "warning", cwd=bloated).exit_code == 1
+    assert invoke(".", "--select", "DL3059", cwd=bloated).exit_code == 0
+
+
+def test_json_output(bloated):
+    result = invoke(".", "--output-format", "json", "--select", "DL3042,IMG001", cwd=bloated)
+    data = json.loads(result.output)
+    assert set(data) == {"version", "findings", "summary"}
+    first = data["findings"][0]
+    assert set(first) >= {"code", "name", "severity", "path", "line", "column", "end_line", "end_column",
+                          "message", "fix", "size_bytes"}
+    assert [(f["code"], f["path"], f["line"]) for f in data["findings"]] == [
+        ("IMG001", "Dockerfile", 1), ("DL3042", "Dockerfile", 4)]
+    assert data["findings"][0]["size_bytes"] == 850_000_000
+    assert data["summary"]["findings"] == 2
+
+
+def test_sarif_output_validates_against_the_official_schema(bloated, tmp_path):
+    out = tmp_path / "out.sarif"
+    result = invoke(".", "--output-format", "sarif", "-o", str(out), cwd=bloated)
+    assert result.exit_code == 1 and result.output == ""
+    log = json.loads(out.read_text())
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    run = log["runs"][0]
+    ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert "DL3042" in ids and all(result["level"] in ("error", "warning", "note") for result in run["results"])
+    location = run["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "Dockerfile", "uriBaseId": "%SRCROOT%"}
+
+
+def test_github_and_concise_formats(bloated):
+    github = invoke(".", "--output-format", "github", "--select", "DL3042", cwd=bloated).output
+    assert github.startswith("::warning file=Dockerfile,line=4,")
+    concise = invoke(".", "--output-format", "concise", "--select", "DL3042", cwd=bloated).output
+    assert concise.splitlines()[0].startswith("Dockerfile:4:5: warning:")
+
+
+def test_statistics(bloated):
+    output = invoke(".", "--statistics", "--color", "never", cwd=bloated).output
+    assert "DL3042" in output.split("Found")[-1]
+
+
+def test_unknown_codes_and_bad_config_exit_2(bloated):
+    result = invoke(".", "--select", "DL9999", cwd=bloated)
+    assert result.exit_code == 2 and "DL9999" in result.output
+    (bloated / ".dockerlint.toml").write_text('ignore = ["DL3042"]\nfail_level = "error"\n')
+    result = invoke(".", cwd=bloated)
+    assert result.exit_code == 2
+    assert ".dockerlint.toml" in result.output and "`fail_level`" in result.output
+
+
+def test_config_file_is_found_and_used(bloated):
+    (bloated / ".dockerlint.toml").write_text('select = ["DL3042"]\n')
+    data = json.loads(invoke(".", "-f", "json", cwd=bloated).output)
+    assert {f["code"] for f in data["findings"]} == {"DL3042"}
+    data = json.loads(invoke(".", "-f", "json", "--isolated", cwd=bloated).output)
+    assert {f["code"] for f in data["findings"]} > {"DL3042"}
+
+
+def test_rule_and_rules_commands():
+    result = invoke("rule", "DL3042")
+    assert result.exit_code == 0 and "DL3042" in result.output and "## How to fix" in result.output
+    assert invoke("rule", "XX000").exit_code == 2
+    listing = invoke("rules").output
+    assert "IMG004" in listing and "off by default" in listing
+
+
+def test_version():
+    from dockerlint import __version__
+
+    assert invoke("--version").output.strip().endswith(__version__)
+
+
+# -- hostile input: a note or a finding, never a traceback --------------------------------------
+
+
+def test_hostile_inputs(tmp_path):
+    files = {
+        "empty/Dockerfile": "",
+        "binary/Dockerfile": bytes(range(256)) * 4,
+        "latin1/Dockerfile": b"FROM python:3.11-slim\n# caf\xe9\nRUN pip install --no-cache-dir x\n",
+        "heredoc/Dockerfile": "FROM python:3.11-slim\nRUN <<EOF\npip install x\n",
+        "huge/Dockerfile": "FROM python:3.11-slim\n" + "RUN echo " + "x" * 100 + "\n" * 1,
+        "requirements/requirements.txt": b"\xff\xfe" + "numpy==1.26\n".encode("utf-16-le"),
+    }
+    write_tree(tmp_path, files)
+    huge = tmp_path / "huge" / "Dockerfile"
+    with huge.open("a") as handle:
+        line = "RUN pip install --no-cache-dir package-with-a-long-name==1.0.0 && echo done\n"
+        handle.write(line * (10 * 1024 * 1024 // len(line)))
+    unreadable = tmp_path / "unreadable" / "Dockerfile"
+    unreadable.parent.mkdir()
+    unreadable.write_text("FROM python\n")
+    unreadable.chmod(0)
+    loop = tmp_path / "loop"
+    loop.mkdir()
+    (loop / "Dockerfile").symlink_to(loop / "Dockerfile")
+    result = invoke(str(tmp_path), "-f", "json", "--select", "ALL")
+    unreadable.chmod(0o644)
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.output)
+    codes = {(Path(f["path"]).parent.name, f["code"]) for f in data["findings"]}
+    assert ("empty", "SYN001") in codes
+    assert ("latin1", "SYN002") in codes
+    assert ("heredoc", "SYN001") in codes
+    notes = {Path(note["path"]).parent.name: note["message"] for note in data["summary"]["notes"]}
+    assert "binary" in notes["binary"]
+
+
+def test_symlink_loop_named_on_the_command_line(tmp_path):
+    loop = tmp_path / "Dockerfile"
+    loop.symlink_to(loop)
+    result = invoke(str(loop), "-f", "json")
+    assert result.exit_code == 0
+    notes = json.loads(result.output)["summary"]["notes"]
+    assert notes and "Dockerfile" in notes[0]["path"]
+
+
+def test_missing_path_is_a_note(tmp_path):
+    result = invoke(str(tmp_path / "nope"), "-f", "json")
+    assert result.exit_code == 0
+    assert "does not exist" in json.loads(result.output)["summary"]["notes"][0]["message"]
+
+
+# -- start-up ------------------------------------------------------------------------------------
+
+
+def test_help_and_version_load_no_heavy_module():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from dockerlint.cli import main\n"
+        "CliRunner().invoke(main, ['--help'])\n"
+        "CliRunner().invoke(main, ['--version'])\n"
+        "heavy = {'libcst', 'sarif_om', 'pip_requirements_parser', 'packaging.requirements', 'tree_sitter',"
+        " 'yaml', 'dockerlint.engine', 'jsonschema'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    assert output.stdout.strip() == "[]"
+
+
+def test_python_dash_m(tmp_path):
+    output = subprocess.run([sys.executable, "-m", "dockerlint", "--version"], capture_output=True, text=True,
+                            cwd=REPO_ROOT, check=True)
+    assert "dockerlint" in output.stdout

@@ -1,0 +1,59 @@
+"""The catalogue in ``rules/`` and the registered checks agree, and every example in it
+behaves as documented: each bad example produces exactly its listed findings, each good
+example none (with only that rule selected)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockerlint.checks import registered_codes
+from dockerlint.docs import generated_docs
+from dockerlint.rulebook import load_rules
+from tests.conftest import REPO_ROOT, run_lint, write_tree
+
+RULES = load_rules()
+EXAMPLES = [
+    pytest.param(rule, example, id=f"{code}-{example.kind}-{number}")
+    for code, rule in RULES.items()
+    for number, example in enumerate(rule.examples)
+]
+
+
+def test_every_check_has_a_rule_entry_and_every_entry_a_check():
+    assert registered_codes() == set(RULES)
+
+
+def test_every_rule_has_a_bad_and_a_good_example():
+    for code, rule in RULES.items():
+        kinds = {example.kind for example in rule.examples}
+        assert kinds == {"bad", "good"}, code
+
+
+def test_rule_metadata_is_complete():
+    names = set()
+    for code, rule in RULES.items():
+        assert rule.name and rule.name == rule.name.lower() and " " not in rule.name, code
+        assert rule.name not in names, f"duplicate name {rule.name}"
+        names.add(rule.name)
+        assert rule.summary and rule.why and rule.fix, code
+        assert len(rule.summary) <= 200, code
+
+
+@pytest.mark.parametrize("rule, example", EXAMPLES)
+def test_examples(tmp_path: Path, rule, example):
+    root = write_tree(tmp_path, example.files)
+    result = run_lint(root, select=[rule.code], **example.config)
+    got = sorted((finding.code, finding.span.line) for finding in result.findings)
+    if example.kind == "bad":
+        assert got == sorted(example.expect), [f.message for f in result.findings]
+    else:
+        assert got == [], [f.message for f in result.findings]
+
+
+def test_generated_docs_are_fresh():
+    docs = REPO_ROOT / "docs" / "rules"
+    expected = generated_docs()
+    on_disk = {path.name: path.read_text(encoding="utf-8") for path in docs.glob("*.md")}
+    assert on_disk == expected, "run `python -m dockerlint.docs` to regenerate docs/rules/"
