@@ -12,6 +12,7 @@ from dockerlint.config import Config
 from dockerlint.discover import Found
 from dockerlint.model import Image, build_image
 from dockerlint.parse.dockerfile import expand
+from dockerlint.paths import real_path
 from dockerlint.workspace import Workspace
 
 
@@ -48,7 +49,7 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
             continue
         context = config.for_dockerfile(config.contexts, dockerfile)
         if context is not None:
-            context_root = (config.root / context).resolve()
+            context_root = real_path(config.root / context)
         else:
             context_root = _guess_context(dockerfile, workspace, project_root)
         target = config.for_dockerfile(config.targets, dockerfile)
@@ -89,8 +90,8 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
     for service in compose.services:
         if service.context is None and service.dockerfile is None:
             continue
-        context_root = (compose_path.parent / (service.context or ".")).resolve()
-        dockerfile = (context_root / (service.dockerfile or "Dockerfile")).resolve()
+        context_root = real_path(compose_path.parent / (service.context or "."))
+        dockerfile = real_path(context_root / (service.dockerfile or "Dockerfile"))
         builds.append(Build(
             dockerfile, context_root, service.target, tuple(sorted(service.args.items())),
             True if service.gpu else None, (service.name,), compose_path,

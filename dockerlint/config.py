@@ -13,6 +13,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 from dockerlint.findings import Severity
+from dockerlint.paths import real_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -87,7 +88,7 @@ def path_matches(relative: str, pattern: str) -> bool:
 
 def _relative(path: Path, root: Path) -> str | None:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return real_path(path).relative_to(real_path(root)).as_posix()
     except ValueError:
         return None
 
@@ -112,7 +113,7 @@ _KEYS = {
 
 def find_config(start: Path) -> Path | None:
     """The nearest config file at or above ``start``, stopping at a repository root."""
-    start = start.resolve()
+    start = real_path(start)
     folder = start if start.is_dir() else start.parent
     for candidate in (folder, *folder.parents):
         for name in CONFIG_NAMES:
@@ -133,7 +134,7 @@ def _has_tool_table(path: Path) -> bool:
 
 def load_config(path: Path | None, rules: Mapping, *, default_root: Path | None = None) -> Config:
     if path is None:
-        return Config(root=(default_root or Path.cwd()).resolve())
+        return Config(root=real_path(default_root or Path.cwd()))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -173,7 +174,7 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
             fail(key, f"must be a table of Dockerfile paths to {kind.__name__} values")
         return dict(value)
 
-    config = Config(path=path, root=(path.parent if path else Path.cwd()).resolve())
+    config = Config(path=path, root=real_path(path.parent if path else Path.cwd()))
     if "select" in table:
         config.select = selectors("select")
     if "extend-select" in table:

@@ -66,6 +66,25 @@ def index_markdown(rules: dict[str, Rule]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def readme_table(rules: dict[str, Rule]) -> str:
+    lines = ["| Code | Name | Severity | Summary |", "| --- | --- | --- | --- |"]
+    for rule in rules.values():
+        severity = rule.severity.label + ("" if rule.enabled else " (off by default)")
+        lines.append(f"| [{rule.code}](docs/rules/{rule.code}.md) | {rule.name} | {severity} | {rule.summary} |")
+    return "\n".join(lines) + "\n"
+
+
+README_MARKERS = ("<!-- rules:start -->\n", "<!-- rules:end -->")
+
+
+def with_rule_table(readme: str) -> str:
+    """The README with the rule table between its markers regenerated."""
+    start, end = README_MARKERS
+    head, _, rest = readme.partition(start)
+    _, _, tail = rest.partition(end)
+    return head + start + readme_table(load_rules()) + end + tail
+
+
 def generated_docs() -> dict[str, str]:
     """File name (inside docs/rules/) -> content."""
     rules = load_rules()
@@ -84,5 +103,12 @@ def write_docs(target: Path) -> None:
         (target / name).write_text(content, encoding="utf-8")
 
 
+def write_all(repository: Path) -> None:
+    """Regenerate docs/rules/ and the README's rule table."""
+    write_docs(repository / "docs" / "rules")
+    readme = repository / "README.md"
+    readme.write_text(with_rule_table(readme.read_text(encoding="utf-8")), encoding="utf-8")
+
+
 if __name__ == "__main__":  # pragma: no cover
-    write_docs(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "docs" / "rules")
+    write_all(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent)

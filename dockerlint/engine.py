@@ -16,6 +16,7 @@ from dockerlint.config import Config
 from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name
 from dockerlint.findings import Finding, Note, Severity
 from dockerlint.model import Image
+from dockerlint.paths import real_path
 from dockerlint.rulebook import Rule
 from dockerlint.workspace import Workspace
 
@@ -37,7 +38,7 @@ def project_root(paths: list[Path], config: Config) -> Path:
     holding ``.git``, else the (common folder of the) paths themselves."""
     if config.path is not None:
         return config.root
-    first = paths[0].resolve()
+    first = real_path(paths[0])
     start = first if first.is_dir() else first.parent
     for folder in (start, *start.parents):
         if (folder / ".git").exists():
@@ -48,7 +49,7 @@ def project_root(paths: list[Path], config: Config) -> Path:
 def lint(paths: list[Path], config: Config, rules: Mapping[str, Rule], *, force_exclude: bool = False) -> Result:
     workspace = Workspace()
     root = project_root(paths, config)
-    directories = [path.resolve() for path in paths if path.is_dir()]
+    directories = [real_path(path) for path in paths if path.is_dir()]
     files = []
     for path in paths:
         if path.is_dir():
@@ -128,10 +129,17 @@ def lint(paths: list[Path], config: Config, rules: Mapping[str, Rule], *, force_
 
 
 def image_files(image: Image) -> set[Path]:
-    """The files an image's analysis reads: Dockerfile, ignore file, requirements."""
+    """The files an image's analysis reads (Dockerfile, ignore file, requirements files,
+    pyproject files of local projects it installs), each read once; their parse problems
+    are reported."""
     files = {image.dockerfile_path}
     if image.ignore_path:
         files.add(image.ignore_path)
+        image.workspace.ignore_file(image.ignore_path)
+    for folder in image.local_projects():
+        pyproject = folder / "pyproject.toml"
+        if image.workspace.pyproject(pyproject) is not None:
+            files.add(pyproject)
     for stage in image.stages:
         for install in stage.installs():
             for ref in install.requirements:
@@ -145,7 +153,7 @@ def _copies_any(image: Image, wanted: set[Path]) -> bool:
     the image needs (after the ignore file)."""
     for path in wanted:
         try:
-            relative = path.resolve().relative_to(image.context_root.resolve()).as_posix()
+            relative = real_path(path).relative_to(real_path(image.context_root)).as_posix()
         except ValueError:
             continue
         if image.ignore is not None and image.ignore.excludes(relative):
@@ -187,6 +195,7 @@ def finalize(findings: Iterable[Finding], config: Config, rules: Mapping[str, Ru
     suppressions = Suppressions(workspace)
     seen = set()
     kept = []
+    ignored_by_path: dict[Path, set[str]] = {}
     for finding in findings:
         if finding.code not in enabled:
             continue
@@ -194,8 +203,10 @@ def finalize(findings: Iterable[Finding], config: Config, rules: Mapping[str, Ru
         if key in seen:
             continue
         seen.add(key)
-        relative = _relative(finding.path, config.root)
-        if relative is not None and finding.code in config.ignored_for(relative):
+        if finding.path not in ignored_by_path:
+            relative = _relative(finding.path, config.root)
+            ignored_by_path[finding.path] = config.ignored_for(relative) if relative is not None else set()
+        if finding.code in ignored_by_path[finding.path]:
             continue
         if suppressions.suppressed(finding):
             continue

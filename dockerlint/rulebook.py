@@ -29,6 +29,10 @@ class Example:
     files: dict[str, str]  # context-relative path -> content
     expect: tuple[tuple[str, int], ...]  # (code, line) findings a bad example must produce
     config: dict  # extra [tool.dockerlint] settings for this example
+    encodings: dict[str, str]  # file -> encoding to write it in (default UTF-8)
+
+    def file_bytes(self) -> dict[str, bytes]:
+        return {name: text.encode(self.encodings.get(name, "utf-8")) for name, text in self.files.items()}
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ def _example(data: dict) -> Example:
         files=dict(data["files"]),
         expect=tuple(expect),
         config=dict(data.get("config", {})),
+        encodings=dict(data.get("encodings", {})),
     )
 
 

@@ -17,9 +17,13 @@ if TYPE_CHECKING:
     from dockerlint.context import Context
     from dockerlint.parse.dockerfile import Dockerfile
     from dockerlint.parse.dockerignore import IgnoreFile
+    from dockerlint.parse.pyproject import Pyproject
     from dockerlint.parse.requirements import RequirementSet
 
 MAX_TEXT_BYTES = 32 * 1024 * 1024  # larger files are skipped with a note
+# Real Dockerfiles are kilobytes; a multi-megabyte one is generated or hostile, and
+# analysing every RUN of it would make a pre-commit hook hang for a minute.
+MAX_DOCKERFILE_BYTES = 2 * 1024 * 1024
 BINARY_SNIFF = 8192
 
 
@@ -31,6 +35,7 @@ class Workspace:
         self._dockerfiles: dict[Path, Dockerfile | None] = {}
         self._requirements: dict[Path, RequirementSet] = {}
         self._ignores: dict[Path, IgnoreFile | None] = {}
+        self._pyprojects: dict[Path, Pyproject | None] = {}
         self._contexts: dict[tuple[Path, Path | None], Context] = {}
         self.problems: dict[Path, list[Problem]] = {}  # parse problems per file, reported once
 
@@ -96,8 +101,14 @@ class Workspace:
         if path not in self._dockerfiles:
             from dockerlint.parse.dockerfile import parse_dockerfile
 
-            loaded = self.text(path)
             parsed = None
+            size = _size(path)
+            if size is not None and size > MAX_DOCKERFILE_BYTES:
+                self.note(path, f"skipped: {size:,} bytes is larger than the {MAX_DOCKERFILE_BYTES:,}-byte "
+                                "limit for Dockerfiles")
+                loaded = None
+            else:
+                loaded = self.text(path)
             if loaded is not None:
                 text, bad = loaded
                 parsed = parse_dockerfile(text.text)
@@ -135,9 +146,22 @@ class Workspace:
         return self._requirements[path]
 
     def _record_requirement_problem(self, path: Path, problem: Problem) -> None:
+        """Once per place: a cycle seen from two entry files is still one problem."""
         existing = self.problems.setdefault(path, [])
-        if problem not in existing:
+        if all((p.code, p.span) != (problem.code, problem.span) for p in existing):
             existing.append(problem)
+
+    def pyproject(self, path: Path) -> Pyproject | None:
+        if path not in self._pyprojects:
+            from dockerlint.parse.pyproject import parse_pyproject
+
+            loaded = self.text(path, quiet=not path.exists())
+            parsed = None
+            if loaded is not None:
+                parsed = parse_pyproject(loaded[0].text)
+                self.add_problems(path, parsed.problems)
+            self._pyprojects[path] = parsed
+        return self._pyprojects[path]
 
     def context(self, root: Path, ignore_path: Path | None) -> Context:
         key = (root, ignore_path)
@@ -150,6 +174,13 @@ class Workspace:
                 self.note(root, message, "note")
             self._contexts[key] = context
         return self._contexts[key]
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None  # reading it will say why
 
 
 def _invalid_utf8(text: Text) -> Problem:

@@ -170,6 +170,9 @@ def test_hostile_inputs(tmp_path):
     assert ("heredoc", "SYN001") in codes
     notes = {Path(note["path"]).parent.name: note["message"] for note in data["summary"]["notes"]}
     assert "binary" in notes["binary"]
+    assert "larger than" in notes["huge"]
+    assert os.geteuid() == 0 or "could not be read" in notes["unreadable"]  # root reads anything
+    assert "could not be read" in notes["loop"]
 
 
 def test_symlink_loop_named_on_the_command_line(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dockerlint.checks import registered_codes
-from dockerlint.docs import generated_docs
+from dockerlint.docs import generated_docs, with_rule_table
 from dockerlint.rulebook import load_rules
 from tests.conftest import REPO_ROOT, run_lint, write_tree
 
@@ -43,7 +43,7 @@ def test_rule_metadata_is_complete():
 
 @pytest.mark.parametrize("rule, example", EXAMPLES)
 def test_examples(tmp_path: Path, rule, example):
-    root = write_tree(tmp_path, example.files)
+    root = write_tree(tmp_path, example.file_bytes())
     result = run_lint(root, select=[rule.code], **example.config)
     got = sorted((finding.code, finding.span.line) for finding in result.findings)
     if example.kind == "bad":
@@ -57,3 +57,10 @@ def test_generated_docs_are_fresh():
     expected = generated_docs()
     on_disk = {path.name: path.read_text(encoding="utf-8") for path in docs.glob("*.md")}
     assert on_disk == expected, "run `python -m dockerlint.docs` to regenerate docs/rules/"
+
+
+def test_readme_rule_table_is_fresh():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme == with_rule_table(readme), "run `python -m dockerlint.docs` to regenerate the README's table"
+    for code in RULES:
+        assert f"[{code}]" in readme

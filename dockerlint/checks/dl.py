@@ -227,7 +227,7 @@ def pip_cache(image: Image) -> Iterator[Finding]:
                     image, "DL3042", install.span,
                     f"`{command}` without `{flag}` keeps downloaded packages in this layer's cache",
                     f"Add `{flag}`, set `ENV {known['env'][0]}=1`, or use "
-                    f"`RUN --mount=type=cache,target={known['cache_dirs'][0]}`.",
+                    f"`RUN --mount=type=cache,target={known['cache_dirs'][0].replace('~', home)}`.",
                 )
 
 
@@ -287,7 +287,16 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
     for stage in final_chain(image):
         for step in stage.steps:
             instruction = step.instruction
-            if instruction.keyword in ("CMD", "ENTRYPOINT") and instruction.json_args is None and instruction.args.strip():
+            if instruction.keyword == "HEALTHCHECK":
+                command = instruction.args.strip()
+                if command[:4].upper() == "CMD " and not command[4:].lstrip().startswith("["):
+                    yield finding(
+                        image, "DL3025", instruction.span,
+                        "HEALTHCHECK CMD in shell form runs under `/bin/sh -c`: the check depends on a "
+                        "shell being in the image and on its quoting",
+                        'Use the JSON form: HEALTHCHECK CMD ["curl", "-f", "http://localhost:8000/health"].',
+                    )
+            elif instruction.keyword in ("CMD", "ENTRYPOINT") and instruction.json_args is None and instruction.args.strip():
                 words = args_words(instruction)
                 suggestion = ", ".join(f'"{word}"' for word, _ in words[:4]) + (", ..." if len(words) > 4 else "")
                 yield finding(

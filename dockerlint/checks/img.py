@@ -27,6 +27,8 @@ def is_full_python(ref: ImageRef) -> bool:
     facts = load("base_images")["python"]
     if ref.repository not in facts["repositories"] and ref.name not in facts["repositories"]:
         return False
+    if ref.tag is None and ref.digest:
+        return False  # a bare digest does not say which variant it is
     tag = ref.tag or "latest"
     return not any(variant in tag for variant in facts["lean_variants"])
 

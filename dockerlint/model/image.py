@@ -240,6 +240,25 @@ class Image:
     def context_path(self, relative: str) -> Path:
         return self.context_root / relative
 
+    def local_projects(self) -> list[Path]:
+        """Build-context folders that a pip install of a local path (``pip install .``,
+        ``-e ./lib``) installs, found through COPY destinations and WORKDIR."""
+        folders = []
+        for stage in self.stages:
+            for step in stage.steps:
+                for install in step.installs:
+                    if install.family != "pip" or install.action != "install":
+                        continue
+                    for argument in (*install.packages, *install.editables):
+                        value = argument.value.split("[", 1)[0]
+                        if not (value in (".", "..") or value.startswith(("./", "../", "/"))):
+                            continue
+                        image_path = _absolute(step.workdir, value)
+                        source = context_source(self, stage, image_path, step.index)
+                        if source is not None and source.is_dir() and source not in folders:
+                            folders.append(source)
+        return folders
+
 
 # -- building ---------------------------------------------------------------------------
 

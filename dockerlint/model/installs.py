@@ -95,18 +95,33 @@ def recognise(command: ShellCommand, resolve_file) -> Install | None:
     """The install a command performs, or None. ``resolve_file(path)`` maps a path used in
     the command (relative to WORKDIR or absolute) to (image path, context file or None)."""
     argv = command.argv
-    if not argv:
+    skip = _wrapper_words(argv)
+    if skip >= len(argv):
         return None
     table = _table()
-    pip = _pip_entry(argv)
+    pip = _pip_entry(argv[skip:])
     if pip is not None:
         tool, sub, module_form = pip
-        return _parse(command, tool, "pip", sub, table["pip"], resolve_file, module_form)
-    name = argv[0].rsplit("/", 1)[-1]
+        return _parse(command, tool, "pip", skip + sub, table["pip"], resolve_file, module_form)
+    name = argv[skip].rsplit("/", 1)[-1]
     for family, spec in table.items():
         if family != "pip" and name in spec["programs"]:
-            return _parse(command, name, family, 1, spec, resolve_file, False)
+            return _parse(command, name, family, skip + 1, spec, resolve_file, False)
     return None
+
+
+_WRAPPERS = {"sudo": ("-u", "-g", "-C", "-h"), "env": ("-u", "-C"), "time": (), "nice": ("-n",), "nohup": (), "exec": ()}
+
+
+def _wrapper_words(argv: tuple[str, ...]) -> int:
+    """How many leading words only wrap the real command: ``sudo -E``, ``env A=1``, ``time``."""
+    i = 0
+    while i < len(argv) and argv[i].rsplit("/", 1)[-1] in _WRAPPERS:
+        takes_value = _WRAPPERS[argv[i].rsplit("/", 1)[-1]]
+        i += 1
+        while i < len(argv) and (argv[i].startswith("-") or "=" in argv[i]):
+            i += 2 if argv[i] in takes_value else 1
+    return i
 
 
 def _parse(command, tool, family, sub, spec, resolve_file, module_form) -> Install | None:
