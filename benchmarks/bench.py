@@ -1,0 +1,558 @@
+"""How fast dockerlint is where speed matters: start-up, one small project, a large
+repository, and walking a huge build context.
+
+Run by hand, not by pytest:
+
+    python benchmarks/bench.py            # 7 timed runs per figure
+    python benchmarks/bench.py --quick    # 3 timed runs
+    python benchmarks/bench.py --keep     # leave the inputs in benchmarks/_generated/
+
+The inputs are generated (seeded, so every run measures the same files) in a temporary
+directory, or in benchmarks/_generated/ (git-ignored) with --keep. The CLI figures time
+the installed ``dockerlint`` console script as a subprocess, as pre-commit and CI run
+it, falling back to ``python -m dockerlint``; the context figure calls
+``dockerlint.context.walk_context`` in this process. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+GENERATED = REPO_ROOT / "benchmarks" / "_generated"
+SEED = 20251123
+DOCKERFILES = 1_000
+CONTEXT_FILES = 100_000
+A_FEW_SECONDS = 3.0  # what "a few seconds" means for the context target
+
+# -- what a generated repository is made of ---------------------------------------------------
+
+# (requirement name, import name or None when nothing imports it, versions to pin)
+WEB = [
+    ("fastapi", "fastapi", ["0.110.3", "0.112.2", "0.115.6"]),
+    ("uvicorn[standard]", None, ["0.29.0", "0.30.6", "0.32.1"]),
+    ("gunicorn", None, ["21.2.0", "22.0.0", "23.0.0"]),
+    ("flask", "flask", ["2.3.3", "3.0.3", "3.1.0"]),
+    ("pydantic", "pydantic", ["1.10.17", "2.7.4", "2.10.3"]),
+    ("httpx", "httpx", ["0.27.2", "0.28.1"]),
+    ("requests", "requests", ["2.31.0", "2.32.3"]),
+]
+DATA = [
+    ("numpy", "numpy", ["1.24.3", "1.26.4", "2.1.3"]),
+    ("pandas", "pandas", ["1.5.3", "2.1.4", "2.2.3"]),
+    ("scipy", "scipy", ["1.11.4", "1.13.1", "1.14.1"]),
+    ("pyarrow", "pyarrow", ["14.0.2", "17.0.0", "18.1.0"]),
+    ("polars", "polars", ["0.20.31", "1.17.1"]),
+]
+ML = [
+    ("torch", "torch", ["2.1.2", "2.3.1", "2.5.1"]),
+    ("transformers", "transformers", ["4.38.2", "4.44.2", "4.47.1"]),
+    ("sentence-transformers", "sentence_transformers", ["2.7.0", "3.3.1"]),
+    ("scikit-learn", "sklearn", ["1.3.2", "1.5.2", "1.6.0"]),
+    ("onnxruntime", "onnxruntime", ["1.17.3", "1.20.1"]),
+    ("lightgbm", "lightgbm", ["4.3.0", "4.5.0"]),
+    ("xgboost", "xgboost", ["2.0.3", "2.1.3"]),
+    ("opencv-python-headless", "cv2", ["4.9.0.80", "4.10.0.84"]),
+    ("opencv-python", "cv2", ["4.10.0.84"]),
+    ("pillow", "PIL", ["10.4.0", "11.0.0"]),
+    ("spacy", "spacy", ["3.7.5", "3.8.2"]),
+    ("faiss-cpu", "faiss", ["1.8.0", "1.9.0"]),
+]
+INFRA = [
+    ("sqlalchemy", "sqlalchemy", ["2.0.36"]),
+    ("psycopg2-binary", "psycopg2", ["2.9.10"]),
+    ("redis", "redis", ["5.0.8", "5.2.1"]),
+    ("boto3", "boto3", ["1.34.162", "1.35.81"]),
+    ("celery", "celery", ["5.3.6", "5.4.0"]),
+    ("prometheus-client", "prometheus_client", ["0.20.0", "0.21.1"]),
+    ("python-dotenv", "dotenv", ["1.0.1"]),
+    ("pyyaml", "yaml", ["6.0.2"]),
+    ("structlog", "structlog", ["24.4.0"]),
+]
+DEV = [
+    ("pytest", None, ["8.3.4"]), ("black", None, ["24.10.0"]),
+    ("ipython", None, ["8.30.0"]), ("jupyter", None, ["1.1.1"]),
+]
+
+PYTHON_BASES = [
+    "python:3.11", "python:3.11-slim", "python:3.12-slim-bookworm", "python:3.10-slim",
+    "python:3.9-slim-bullseye", "python:3.12", "python:3.11-bookworm", "python:latest", "python",
+]
+OTHER_BASES = [
+    "nvidia/cuda:12.1.1-runtime-ubuntu22.04", "nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04",
+    "pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime", "ubuntu:22.04", "debian:bookworm-slim",
+]
+APT_PACKAGES = ["curl", "ca-certificates", "git", "build-essential", "gcc", "libpq-dev", "libgomp1",
+                "ffmpeg", "libgl1", "libglib2.0-0", "tini", "wget", "python3-dev", "pkg-config"]
+APK_PACKAGES = ["build-base", "gcc", "musl-dev", "libffi-dev", "postgresql-dev", "curl", "tini", "bash"]
+DOCKERFILE_NAMES = ["Dockerfile", "Dockerfile", "Dockerfile", "Dockerfile.prod", "Containerfile",
+                    "api.Dockerfile", "worker.dockerfile"]
+IGNORE_LINES = [".git", ".venv", "**/__pycache__", "*.pyc", ".pytest_cache", "tests", "docs",
+                "*.md", "!README.md", "models", "**/*.pt", "data/", ".env", "node_modules", ".ipynb_checkpoints"]
+
+
+@dataclass
+class Service:
+    """One generated service: its packages and where its Dockerfile lives."""
+
+    rng: random.Random
+    name: str
+    packages: list[tuple[str, str | None, str]]  # (requirement, import name, version)
+    python: str
+
+
+def _pick_packages(rng: random.Random) -> list[tuple[str, str | None, str]]:
+    chosen = rng.sample(WEB, rng.randint(1, 3)) + rng.sample(DATA, rng.randint(0, 2))
+    chosen += rng.sample(ML, rng.randint(0, 4)) + rng.sample(INFRA, rng.randint(0, 3))
+    if rng.random() < 0.3:
+        chosen += rng.sample(DEV, rng.randint(1, 2))
+    return [(name, module, rng.choice(versions)) for name, module, versions in chosen]
+
+
+def _requirement_line(rng: random.Random, name: str, version: str) -> str:
+    style = rng.random()
+    if style < 0.55:
+        line = f"{name}=={version}"
+    elif style < 0.7:
+        line = f"{name}>={version}"
+    elif style < 0.8:
+        line = f"{name}~={version.rsplit('.', 1)[0]}.0" if version.count(".") >= 2 else f"{name}~={version}"
+    else:
+        line = name
+    if rng.random() < 0.05:
+        line += ' ; python_version < "3.12"'
+    if rng.random() < 0.08:
+        line += "  # pinned for the batch jobs"
+    return line
+
+
+def requirements_files(service: Service) -> dict[str, str]:
+    rng = service.rng
+    lines = ["# generated for the dockerlint benchmark"]
+    files: dict[str, str] = {}
+    if any(name == "torch" for name, _, _ in service.packages) and rng.random() < 0.4:
+        lines.append("--extra-index-url https://download.pytorch.org/whl/cpu")
+    if rng.random() < 0.25:
+        base = service.packages[:2]
+        files["requirements-base.txt"] = "\n".join(_requirement_line(rng, n, v) for n, _, v in base) + "\n"
+        lines.insert(1, "-r requirements-base.txt")
+        packages = service.packages[2:]
+    else:
+        packages = service.packages
+    if rng.random() < 0.1:
+        files["constraints.txt"] = "urllib3<3\ncertifi>=2024.2.2\n"
+        lines.insert(1, "-c constraints.txt")
+    lines += [_requirement_line(rng, name, version) for name, _, version in packages]
+    files["requirements.txt"] = "\n".join(lines) + "\n"
+    return files
+
+
+def python_files(service: Service) -> dict[str, str]:
+    rng = service.rng
+    modules = sorted({module for _, module, _ in service.packages if module})
+    imports = "".join(f"import {module}\n" for module in modules if rng.random() < 0.85)
+    main = (
+        f'"""{service.name}: entry point."""\nimport logging\nimport os\n\n{imports}\n'
+        "from app import settings\n\nlog = logging.getLogger(__name__)\n\n\n"
+        "def handle(payload: dict) -> dict:\n"
+        '    log.info("handling %s", payload.get("id"))\n'
+        '    return {"ok": True, "service": settings.NAME, "workers": os.cpu_count()}\n'
+    )
+    files = {
+        "app/__init__.py": "",
+        "app/main.py": main,
+        "app/settings.py": f'import os\n\nNAME = os.environ.get("SERVICE_NAME", "{service.name}")\n',
+    }
+    if rng.random() < 0.3:
+        files["scripts/download_models.py"] = (
+            "from huggingface_hub import snapshot_download\n\n"
+            'snapshot_download("sentence-transformers/all-MiniLM-L6-v2", local_dir="models/minilm")\n'
+        )
+    return files
+
+
+def pyproject(service: Service) -> str:
+    dependencies = ",\n".join(f'    "{name}>={version}"' for name, _, version in service.packages)
+    return (f'[project]\nname = "{service.name}"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
+            f"dependencies = [\n{dependencies},\n]\n\n[tool.uv]\ndev-dependencies = [\"pytest>=8\"]\n")
+
+
+# -- Dockerfile shapes ------------------------------------------------------------------------
+
+
+def _apt(rng: random.Random, clean: bool) -> str:
+    packages = " ".join(sorted(rng.sample(APT_PACKAGES, rng.randint(1, 4))))
+    if clean:
+        return ("RUN apt-get update \\\n    && apt-get install -y --no-install-recommends "
+                f"{packages} \\\n    && rm -rf /var/lib/apt/lists/*\n")
+    return f"RUN apt-get update && apt-get install -y {packages}\n"
+
+
+def _pip(rng: random.Random) -> str:
+    flags = rng.choice(["--no-cache-dir ", "", "--no-cache-dir --upgrade "])
+    if rng.random() < 0.3:
+        return "RUN --mount=type=cache,target=/root/.cache/pip \\\n    pip install -r requirements.txt\n"
+    return f"RUN pip install {flags}-r requirements.txt\n"
+
+
+def _cmd(rng: random.Random) -> str:
+    if rng.random() < 0.6:
+        return 'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]\n'
+    return "CMD gunicorn -k uvicorn.workers.UvicornWorker -b 0.0.0.0:8000 app.main:app\n"
+
+
+def single_stage(service: Service) -> str:
+    rng = service.rng
+    text = f"FROM {rng.choice(PYTHON_BASES)}\n\n"
+    if rng.random() < 0.7:
+        text += _apt(rng, clean=rng.random() < 0.5) + "\n"
+    text += "WORKDIR /app\n"
+    if rng.random() < 0.5:
+        text += "COPY . .\n" + _pip(rng)
+    else:
+        text += "COPY requirements*.txt ./\n" + _pip(rng) + "COPY app/ ./app/\n"
+    if rng.random() < 0.2:
+        text += "RUN python -m spacy download en_core_web_sm\n"
+    if rng.random() < 0.5:
+        text += "RUN useradd --create-home app\nUSER app\n"
+    return text + "EXPOSE 8000\n" + _cmd(rng)
+
+
+def multi_stage(service: Service) -> str:
+    rng = service.rng
+    version = service.python
+    return (
+        f"FROM python:{version} AS builder\n"
+        "RUN python -m venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n"
+        "COPY requirements*.txt ./\n" + _pip(rng) + "\n"
+        f"FROM python:{version}-slim AS runtime\n"
+        + (_apt(rng, clean=True) if rng.random() < 0.4 else "")
+        + "COPY --from=builder /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH\n"
+        "WORKDIR /srv\nCOPY app/ ./app/\n"
+        "RUN useradd --uid 10001 app\nUSER app\n" + _cmd(rng)
+    )
+
+
+def alpine(service: Service) -> str:
+    rng = service.rng
+    add = " ".join(sorted(rng.sample(APK_PACKAGES, rng.randint(1, 4))))
+    cache = "--no-cache " if rng.random() < 0.7 else ""
+    return (
+        f"FROM python:{service.python}-alpine3.20\n"
+        f"RUN apk add {cache}{add}\n"
+        "WORKDIR /app\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        "COPY . .\n" + _cmd(rng)
+    )
+
+
+def uv_project(service: Service) -> str:
+    rng = service.rng
+    if rng.random() < 0.5:
+        return (
+            "FROM ghcr.io/astral-sh/uv:python3.12-bookworm-slim AS builder\n"
+            "ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy\nWORKDIR /app\n"
+            "RUN --mount=type=cache,target=/root/.cache/uv \\\n"
+            "    --mount=type=bind,source=uv.lock,target=uv.lock \\\n"
+            "    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \\\n"
+            "    uv sync --frozen --no-install-project --no-dev\n"
+            "COPY . /app\n\n"
+            "FROM python:3.12-slim-bookworm\nCOPY --from=builder /app /app\n"
+            'ENV PATH="/app/.venv/bin:$PATH"\nUSER nobody\n' + _cmd(rng)
+        )
+    return (
+        f"FROM python:{service.python}-slim\n"
+        "COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /uvx /bin/\n"
+        "WORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN uv pip install --system --no-cache -r requirements.txt\n"
+        "COPY app/ app/\n" + _cmd(rng)
+    )
+
+
+def heredocs(service: Service) -> str:
+    rng = service.rng
+    return (
+        "# syntax=docker/dockerfile:1.7\n"
+        f"FROM python:{service.python}-slim\n"
+        "RUN <<EOF\nset -eux\napt-get update\napt-get install -y --no-install-recommends curl\n"
+        "rm -rf /var/lib/apt/lists/*\nEOF\n"
+        "COPY <<EOF /etc/app/settings.toml\n[server]\nport = 8000\nworkers = 2\nEOF\n"
+        "WORKDIR /app\nCOPY requirements.txt .\n" + _pip(rng)
+        + "COPY app ./app\n"
+        "RUN <<-'SCRIPT' bash\n\tset -euo pipefail\n\tpython -c 'import app.main'\n\tSCRIPT\n" + _cmd(rng)
+    )
+
+
+def arg_base(service: Service) -> str:
+    rng = service.rng
+    variant = rng.choice(["slim", "slim-bookworm", "bookworm"])
+    return (
+        f"ARG PYTHON_VERSION={service.python}\nARG VARIANT={variant}\n"
+        "FROM python:${PYTHON_VERSION}-${VARIANT} AS base\n"
+        "ARG APP_HOME=/srv/app\nWORKDIR ${APP_HOME}\n"
+        "COPY requirements.txt .\n" + _pip(rng) + "COPY . .\n"
+        "FROM base AS test\nRUN pip install pytest && pytest -q\n"
+        "FROM base AS final\n" + _cmd(rng)
+    )
+
+
+def gpu_image(service: Service) -> str:
+    rng = service.rng
+    base = rng.choice(OTHER_BASES)
+    return (
+        f"FROM {base}\n"
+        "ENV DEBIAN_FRONTEND=noninteractive\n"
+        + _apt(rng, clean=rng.random() < 0.5)
+        + "RUN apt-get update && apt-get install -y python3-pip\n"
+        "RUN pip3 install torch --index-url https://download.pytorch.org/whl/cu121\n"
+        "WORKDIR /workspace\nCOPY . .\nRUN pip3 install -r requirements.txt\n"
+        'RUN python3 -c "from transformers import AutoModel; AutoModel.from_pretrained(\'bert-base-uncased\')"\n'
+        "RUN curl -fsSL https://ollama.com/install.sh | sh\n" + _cmd(rng)
+    )
+
+
+SHAPES: list[tuple[Callable[[Service], str], float]] = [
+    (single_stage, 0.30), (multi_stage, 0.20), (alpine, 0.08), (uv_project, 0.12),
+    (heredocs, 0.10), (arg_base, 0.10), (gpu_image, 0.10),
+]
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
+    """A monorepo of services with ``dockerfiles`` Dockerfiles in all; returns the file count."""
+    rng = random.Random(seed)
+    shapes, weights = zip(*SHAPES, strict=True)
+    count = files = index = 0
+    while count < dockerfiles:
+        index += 1
+        service = Service(random.Random(rng.random()), f"svc-{index:04d}", [], rng.choice(["3.10", "3.11", "3.12"]))
+        service.packages = _pick_packages(service.rng)
+        folder = root / "services" / f"group-{(index - 1) // 40:02d}" / service.name
+        contents = {**requirements_files(service), **python_files(service)}
+        shape = rng.choices(shapes, weights)[0]
+        if shape is uv_project:
+            contents["pyproject.toml"] = pyproject(service)
+            contents["uv.lock"] = "version = 1\nrequires-python = \">=3.10\"\n"
+        contents[rng.choice(DOCKERFILE_NAMES)] = shape(service)
+        count += 1
+        if count < dockerfiles and rng.random() < 0.15:  # a second image from the same folder
+            contents["Dockerfile.dev"] = single_stage(service)
+            count += 1
+        if rng.random() < 0.55:
+            contents[".dockerignore"] = "\n".join(rng.sample(IGNORE_LINES, rng.randint(2, 8))) + "\n"
+        for name, text in contents.items():
+            write(folder / name, text)
+            files += 1
+        if index % 40 == 0:  # one compose file per group of services
+            services = "".join(
+                f"  svc-{n:04d}:\n    build:\n      context: ./svc-{n:04d}\n    volumes:\n      - cache:/root/.cache\n"
+                for n in range(index - 3, index + 1)
+            )
+            write(folder.parent / "docker-compose.yml", f"services:\n{services}volumes:\n  cache:\n")
+            files += 1
+    return files
+
+
+def generate_small_project(root: Path) -> None:
+    write(root / "Dockerfile", textwrap.dedent("""\
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY app/ ./app/
+        RUN useradd --create-home app
+        USER app
+        CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+        """))
+    write(root / "requirements.txt", "fastapi==0.115.6\nuvicorn[standard]==0.32.1\nhttpx==0.28.1\n")
+    write(root / ".dockerignore", ".git\n.venv\n**/__pycache__\ntests\n")
+    write(root / "app" / "__init__.py", "")
+    write(root / "app" / "main.py", textwrap.dedent("""\
+        import httpx
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/ping")
+        async def ping() -> dict:
+            async with httpx.AsyncClient() as client:
+                upstream = await client.get("https://example.com", timeout=2)
+            return {"upstream": upstream.status_code}
+        """))
+
+
+def generate_context(root: Path, total: int, seed: int) -> str:
+    """``total`` small files shaped like a real project context; returns the .dockerignore."""
+    rng = random.Random(seed)
+    # (directory pattern, share of the files, file name pattern)
+    layout = [
+        ("src/pkg_{a:02d}/mod_{b:02d}", 0.40, "file_{i:04d}.py"),
+        (".git/objects/{a:02x}", 0.20, "{i:038x}"),
+        (".venv/lib/python3.11/site-packages/dist_{a:03d}", 0.15, "part_{i:04d}.py"),
+        ("data/raw/batch_{a:03d}", 0.10, "row_{i:05d}.json"),
+        ("node_modules/lib_{a:03d}", 0.05, "index_{i:04d}.js"),
+        ("tests/case_{a:03d}", 0.05, "test_{i:04d}.py"),
+        ("docs/page_{a:02d}", 0.05, "section_{i:04d}.md"),
+    ]
+    written = 0
+    for number, (directory, share, name) in enumerate(layout):
+        quota = total - written if number == len(layout) - 1 else int(total * share)
+        folders = max(1, quota // 200)
+        for i in range(quota):
+            a = i % folders
+            path = root / directory.format(a=a, b=a % 7) / name.format(i=i)
+            if i < folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write("x" * rng.randint(10, 400))
+        written += quota
+    ignore = (".git\n.venv\nnode_modules\ndata/\n!data/raw/batch_000\n**/__pycache__\n"
+              "tests\ndocs/**/*.md\n!docs/page_00\n")
+    write(root / ".dockerignore", ignore)
+    return ignore
+
+
+# -- measuring --------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    what: str
+    target: str
+    limit: float
+    times: list[float]
+    error: str = ""
+
+    def row(self) -> list[str]:
+        if self.error:
+            return [self.what, "-", "-", "-", self.target, self.error]
+        median = statistics.median(self.times)
+        verdict = "ok" if median < self.limit else "SLOW"
+        spread = [f"{seconds:.3f} s" for seconds in (median, min(self.times), max(self.times))]
+        return [self.what, *spread, self.target, verdict]
+
+
+def dockerlint_command() -> list[str]:
+    """The console script beside this interpreter, else on PATH, else ``python -m``."""
+    script = Path(sys.executable).parent / ("dockerlint.exe" if os.name == "nt" else "dockerlint")
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("dockerlint")
+    return [found] if found else [sys.executable, "-m", "dockerlint"]
+
+
+def time_command(what: str, argv: list[str], runs: int, target: str, limit: float, cwd: Path) -> Figure:
+    """Median wall-clock of ``runs`` runs after one untimed warm-up; exit 2 is a failure
+    (usage or internal error), other exit codes only say whether there were findings."""
+    times: list[float] = []
+    for attempt in range(runs + 1):
+        start = time.perf_counter()
+        done = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - start
+        if done.returncode not in (0, 1):
+            tail = done.stderr.strip().splitlines()[-3:]
+            print(f"\n{what}: exit {done.returncode}\n  " + "\n  ".join(tail), file=sys.stderr)
+            return Figure(what, target, limit, [], f"exit {done.returncode}")
+        if attempt:
+            times.append(elapsed)
+    return Figure(what, target, limit, times)
+
+
+def time_context_walk(root: Path, ignore_text: str | None, runs: int) -> Figure:
+    """With the ignore file (the measured target), or without one: every file visited."""
+    what = f"walk_context, {CONTEXT_FILES:,} files" + ("" if ignore_text is not None else ", ignore file unused")
+    target = f"a few s (< {A_FEW_SECONDS:g} s)"
+    try:
+        from dockerlint.context import walk_context
+        from dockerlint.parse.dockerignore import parse_dockerignore
+    except ImportError as error:
+        return Figure(what, target, A_FEW_SECONDS, [], f"skipped ({error})")
+    times: list[float] = []
+    for attempt in range(runs + 1):
+        start = time.perf_counter()
+        try:
+            context = walk_context(root, None if ignore_text is None else parse_dockerignore(ignore_text))
+        except Exception as error:  # a benchmark reports a broken walker, it does not crash
+            return Figure(what, target, A_FEW_SECONDS, [], f"{type(error).__name__}: {error}")
+        elapsed = time.perf_counter() - start
+        if attempt:
+            times.append(elapsed)
+    print(f"{what}: {len(context.files):,} files sent, {len(context.excluded_files):,} excluded, "
+          f"{len(context.excluded_dirs):,} directories pruned")
+    return Figure(what, target, A_FEW_SECONDS, times)
+
+
+def print_table(rows: list[list[str]]) -> None:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for number, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 timed runs per figure instead of 7")
+    parser.add_argument("--keep", action="store_true",
+                        help=f"generate into {GENERATED.relative_to(REPO_ROOT)} and keep it")
+    parser.add_argument("--seed", type=int, default=SEED)
+    options = parser.parse_args()
+    runs = 3 if options.quick else 7
+
+    sys.path.append(str(REPO_ROOT))  # walk_context from this checkout when not installed
+    command = dockerlint_command()
+
+    if options.keep:
+        shutil.rmtree(GENERATED, ignore_errors=True)
+        GENERATED.mkdir(parents=True)
+        work = GENERATED
+        cleanup = None
+    else:
+        cleanup = tempfile.TemporaryDirectory(prefix="dockerlint-bench-")
+        work = Path(cleanup.name)
+    try:
+        started = time.perf_counter()
+        repo_files = generate_repository(work / "repo", DOCKERFILES, options.seed)
+        generate_small_project(work / "small")
+        ignore_text = generate_context(work / "context", CONTEXT_FILES, options.seed)
+        print(f"generated in {time.perf_counter() - started:.1f} s under {work}: "
+              f"{DOCKERFILES:,} Dockerfiles in {repo_files:,} files, a small project, "
+              f"a {CONTEXT_FILES:,}-file context")
+        version = subprocess.run([*command, "--version"], capture_output=True, text=True)
+        print(f"{' '.join(command)}: {(version.stdout or version.stderr).strip()}; "
+              f"Python {sys.version.split()[0]}; median of {runs} runs after a warm-up\n")
+
+        figures = [
+            time_command("dockerlint --version", [*command, "--version"], runs, "< 0.3 s", 0.3, work),
+            time_command("dockerlint <small project>", [*command, "small"], runs, "< 0.3 s", 0.3, work),
+            time_command(f"dockerlint <{DOCKERFILES:,} Dockerfiles> (json)",
+                         [*command, "--output-format", "json", "-o", os.devnull, "repo"], runs, "< 5 s", 5.0, work),
+            time_context_walk(work / "context", ignore_text, runs),
+            time_context_walk(work / "context", None, runs),
+        ]
+        print()
+        print_table([["what", "median", "min", "max", "target", ""]] + [figure.row() for figure in figures])
+    finally:
+        if cleanup is not None:
+            cleanup.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
