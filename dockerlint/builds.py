@@ -39,9 +39,15 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
             key = (build.dockerfile, build.context, build.target)
             if key in builds:  # two services building the same image
                 previous = builds[key]
-                build = Build(build.dockerfile, build.context, build.target, build.args,
-                              bool(previous.gpu) or bool(build.gpu) or None,
-                              previous.services + build.services, previous.compose_file)
+                build = Build(
+                    build.dockerfile,
+                    build.context,
+                    build.target,
+                    build.args,
+                    bool(previous.gpu) or bool(build.gpu) or None,
+                    previous.services + build.services,
+                    previous.compose_file,
+                )
             builds[key] = build
             from_compose.add(build.dockerfile)
     for dockerfile in found.dockerfiles:
@@ -58,8 +64,9 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     for build in builds.values():
         gpu = config.for_dockerfile(config.gpu, build.dockerfile)
         if gpu is not None:
-            build = Build(build.dockerfile, build.context, build.target, build.args, gpu,
-                          build.services, build.compose_file)
+            build = Build(
+                build.dockerfile, build.context, build.target, build.args, gpu, build.services, build.compose_file
+            )
         planned.append(build)
     planned.sort(key=lambda b: (str(b.dockerfile), str(b.context), b.target or ""))
     return planned
@@ -71,10 +78,18 @@ def build_images(builds: list[Build], workspace: Workspace) -> list[Image]:
         dockerfile = workspace.dockerfile(build.dockerfile)
         if dockerfile is None:
             continue
-        images.append(build_image(
-            workspace, build.dockerfile, dockerfile, build.context, target=build.target,
-            build_args=dict(build.args), gpu=build.gpu, services=build.services,
-        ))
+        images.append(
+            build_image(
+                workspace,
+                build.dockerfile,
+                dockerfile,
+                build.context,
+                target=build.target,
+                build_args=dict(build.args),
+                gpu=build.gpu,
+                services=build.services,
+            )
+        )
     return images
 
 
@@ -92,10 +107,17 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
             continue
         context_root = real_path(compose_path.parent / (service.context or "."))
         dockerfile = real_path(context_root / (service.dockerfile or "Dockerfile"))
-        builds.append(Build(
-            dockerfile, context_root, service.target, tuple(sorted(service.args.items())),
-            True if service.gpu else None, (service.name,), compose_path,
-        ))
+        builds.append(
+            Build(
+                dockerfile,
+                context_root,
+                service.target,
+                tuple(sorted(service.args.items())),
+                True if service.gpu else None,
+                (service.name,),
+                compose_path,
+            )
+        )
     return builds
 
 

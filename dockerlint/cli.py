@@ -47,40 +47,105 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-f", "--output-format", "--format", "output_format", type=click.Choice(FORMATS),
-              envvar="DOCKERLINT_OUTPUT_FORMAT", default="text", show_default=True,
-              help="How to print findings.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to this file instead of standard output.")
-@click.option("--select", help="Comma-separated codes or prefixes to run instead of the configured set (ALL for every rule).")
+@click.option(
+    "-f",
+    "--output-format",
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    envvar="DOCKERLINT_OUTPUT_FORMAT",
+    default="text",
+    show_default=True,
+    help="How to print findings.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--select", help="Comma-separated codes or prefixes to run instead of the configured set (ALL for every rule)."
+)
 @click.option("--extend-select", help="Codes or prefixes to run in addition to the configured set.")
 @click.option("--ignore", help="Codes or prefixes not to run.")
-@click.option("--fail-level", type=click.Choice(["error", "warning", "info"]),
-              help="Lowest severity that makes the exit code 1 (default: warning).")
+@click.option(
+    "--fail-level",
+    type=click.Choice(["error", "warning", "info"]),
+    help="Lowest severity that makes the exit code 1 (default: warning).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors in usage still exit 2).")
 @click.option("--statistics", is_flag=True, help="Add a count of findings per rule.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Read configuration from this file (pyproject.toml or .dockerlint.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read configuration from this file (pyproject.toml or .dockerlint.toml).",
+)
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--force-exclude", is_flag=True, help="Apply configured excludes to files named on the command line too.")
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="Colour the text output.")
-def check(paths, output_format, output, select, extend_select, ignore, fail_level, exit_zero,
-          statistics, config_path, isolated, force_exclude, color) -> None:
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the text output.",
+)
+def check(
+    paths,
+    output_format,
+    output,
+    select,
+    extend_select,
+    ignore,
+    fail_level,
+    exit_zero,
+    statistics,
+    config_path,
+    isolated,
+    force_exclude,
+    color,
+) -> None:
     """Lint PATHS (default: the current directory)."""
     from dockerlint.config import ConfigError
 
     try:
-        code = _check(list(paths) or [Path(".")], output_format, output, select, extend_select, ignore,
-                      fail_level, exit_zero, statistics, config_path, isolated, force_exclude, color)
+        code = _check(
+            list(paths) or [Path(".")],
+            output_format,
+            output,
+            select,
+            extend_select,
+            ignore,
+            fail_level,
+            exit_zero,
+            statistics,
+            config_path,
+            isolated,
+            force_exclude,
+            color,
+        )
     except ConfigError as error:
         click.echo(f"dockerlint: error: {error}", err=True)
         code = EXIT_ERROR
     sys.exit(code)
 
 
-def _check(paths, output_format, output, select, extend_select, ignore, fail_level, exit_zero,
-           statistics, config_path, isolated, force_exclude, color) -> int:
+def _check(
+    paths,
+    output_format,
+    output,
+    select,
+    extend_select,
+    ignore,
+    fail_level,
+    exit_zero,
+    statistics,
+    config_path,
+    isolated,
+    force_exclude,
+    color,
+) -> int:
     from dockerlint.config import ConfigError, check_selectors, find_config, load_config, parse_level
     from dockerlint.engine import lint
     from dockerlint.report import Report, render
@@ -95,6 +160,7 @@ def _check(paths, output_format, output, select, extend_select, ignore, fail_lev
     def cli_fail(option: str):
         def fail(message: str):
             raise ConfigError(f"command line: {option}: {message}")
+
         return fail
 
     for option, value in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
@@ -114,9 +180,12 @@ def _check(paths, output_format, output, select, extend_select, ignore, fail_lev
     result = lint(paths, config, rules, force_exclude=force_exclude)
     enabled = config.enabled_codes(rules)
     report = Report(
-        findings=tuple(result.findings), notes=tuple(result.notes),
+        findings=tuple(result.findings),
+        notes=tuple(result.notes),
         rules={code: rule for code, rule in rules.items() if code in enabled},
-        files_checked=result.files_checked, root=Path.cwd(), fail_level=config.fail_level,
+        files_checked=result.files_checked,
+        root=Path.cwd(),
+        fail_level=config.fail_level,
         source_line=result.workspace.source_line,
     )
     use_color = color == "always" or (

@@ -106,8 +106,16 @@ def _expand(selectors: Iterable[str], rules: Mapping) -> set[str]:
 # -- loading ------------------------------------------------------------------------
 
 _KEYS = {
-    "select", "extend-select", "ignore", "severity", "per-file-ignores", "fail-level",
-    "exclude", "contexts", "targets", "gpu",
+    "select",
+    "extend-select",
+    "ignore",
+    "severity",
+    "per-file-ignores",
+    "fail-level",
+    "exclude",
+    "contexts",
+    "targets",
+    "gpu",
 }
 
 
@@ -184,8 +192,9 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
     if "severity" in table:
         levels = path_table("severity", str)
         for code, level in levels.items():
-            check_selectors([code], rules, lambda message: fail(f"severity.{code}", message))
-            config.severity[code] = parse_level(level, lambda message: fail(f"severity.{code}", message))
+            where_key = f"severity.{code}"
+            check_selectors([code], rules, lambda message, key=where_key: fail(key, message))
+            config.severity[code] = parse_level(level, lambda message, key=where_key: fail(key, message))
     if "per-file-ignores" in table:
         value = table["per-file-ignores"]
         if not isinstance(value, Mapping):
@@ -193,7 +202,8 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
         for pattern, codes in value.items():
             if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
                 fail(f"per-file-ignores.{pattern}", "must be a list of rule codes")
-            check_selectors(codes, rules, lambda message: fail(f"per-file-ignores.{pattern}", message))
+            where_key = f"per-file-ignores.{pattern}"
+            check_selectors(codes, rules, lambda message, key=where_key: fail(key, message))
             config.per_file_ignores[pattern] = tuple(_expand(codes, rules))
     if "fail-level" in table:
         if not isinstance(table["fail-level"], str):

@@ -62,7 +62,9 @@ def index_markdown(rules: dict[str, Rule]) -> str:
     ]
     for rule in rules.values():
         default = "on" if rule.enabled else "off"
-        lines.append(f"| [{rule.code}]({rule.code}.md) | {rule.name} | {rule.severity.label} | {default} | {rule.summary} |")
+        lines.append(
+            f"| [{rule.code}]({rule.code}.md) | {rule.name} | {rule.severity.label} | {default} | {rule.summary} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -162,8 +162,10 @@ def _copies_any(image: Image, wanted: set[Path]) -> bool:
             if not stage.reachable:
                 continue
             for copy in stage.copies:
-                if copy.from_stage is None and copy.from_image is None and any(
-                    _source_covers(source.value, relative) for source in copy.sources
+                if (
+                    copy.from_stage is None
+                    and copy.from_image is None
+                    and any(_source_covers(source.value, relative) for source in copy.sources)
                 ):
                     return True
     return False
@@ -176,7 +178,7 @@ def _source_covers(source: str, relative: str) -> bool:
     if any(char in source for char in "*?["):
         parts, pattern_parts = relative.split("/"), source.split("/")
         return len(parts) >= len(pattern_parts) and all(
-            fnmatchcase(part, pattern) for part, pattern in zip(parts, pattern_parts)
+            fnmatchcase(part, pattern) for part, pattern in zip(parts, pattern_parts, strict=False)
         )
     return relative == source or relative.startswith(source + "/")
 
@@ -184,8 +186,9 @@ def _source_covers(source: str, relative: str) -> bool:
 # -- finishing findings -------------------------------------------------------------------
 
 
-def finalize(findings: Iterable[Finding], config: Config, rules: Mapping[str, Rule], enabled: set[str],
-             workspace: Workspace) -> list[Finding]:
+def finalize(
+    findings: Iterable[Finding], config: Config, rules: Mapping[str, Rule], enabled: set[str], workspace: Workspace
+) -> list[Finding]:
     """Select, suppress, re-level, de-duplicate and sort."""
     severities = {code: rule.severity for code, rule in rules.items()}
     for selector, level in config.severity.items():

@@ -104,8 +104,10 @@ class Workspace:
             parsed = None
             size = _size(path)
             if size is not None and size > MAX_DOCKERFILE_BYTES:
-                self.note(path, f"skipped: {size:,} bytes is larger than the {MAX_DOCKERFILE_BYTES:,}-byte "
-                                "limit for Dockerfiles")
+                self.note(
+                    path,
+                    f"skipped: {size:,} bytes is larger than the {MAX_DOCKERFILE_BYTES:,}-byte limit for Dockerfiles",
+                )
                 loaded = None
             else:
                 loaded = self.text(path)
@@ -188,8 +190,11 @@ def _invalid_utf8(text: Text) -> Problem:
         line = text.line(number)
         column = line.find("\ufffd")
         if column != -1:
-            return Problem("SYN002", "the file is not valid UTF-8; invalid bytes were read as U+FFFD",
-                           Span(number, column + 1, number, column + 2))
+            return Problem(
+                "SYN002",
+                "the file is not valid UTF-8; invalid bytes were read as U+FFFD",
+                Span(number, column + 1, number, column + 2),
+            )
     return Problem("SYN002", "the file is not valid UTF-8", Span(1, 1, 1, 1))
 
 

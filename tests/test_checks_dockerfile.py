@@ -117,8 +117,11 @@ def test_pip_cache_in_every_spelling(repo):
         RUN uv pip install --system fastapi
     """
     assert lint(repo, dockerfile, "DL3042", {"requirements.txt": "fastapi==0.115.0\n"}) == [
-        ("DL3042", "Dockerfile", 4), ("DL3042", "Dockerfile", 5), ("DL3042", "Dockerfile", 6),
-        ("DL3042", "Dockerfile", 7), ("DL3042", "Dockerfile", 8),
+        ("DL3042", "Dockerfile", 4),
+        ("DL3042", "Dockerfile", 5),
+        ("DL3042", "Dockerfile", 6),
+        ("DL3042", "Dockerfile", 7),
+        ("DL3042", "Dockerfile", 8),
     ]
 
 
@@ -273,25 +276,30 @@ def test_pipe_to_shell(repo):
         RUN curl -fsSL https://example.com/key.asc | gpg --dearmor -o /usr/share/keyrings/x.gpg
     """
     assert lint(repo, dockerfile, "SEC003") == [
-        ("SEC003", "Dockerfile", 2), ("SEC003", "Dockerfile", 3), ("SEC003", "Dockerfile", 4),
+        ("SEC003", "Dockerfile", 2),
+        ("SEC003", "Dockerfile", 3),
+        ("SEC003", "Dockerfile", 4),
     ]
 
 
 # -- IMG ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("base, flagged", [
-    ("python:3.11", True),
-    ("python:3.11-bookworm", True),
-    ("python", True),
-    ("docker.io/library/python:3.12", True),
-    ("python:3.11-slim", False),
-    ("python:3.11-slim-bookworm", False),
-    ("python:3.12-alpine", False),
-    ("pypy:3.10", False),
-])
+@pytest.mark.parametrize(
+    "base, flagged",
+    [
+        ("python:3.11", True),
+        ("python:3.11-bookworm", True),
+        ("python", True),
+        ("docker.io/library/python:3.12", True),
+        ("python:3.11-slim", False),
+        ("python:3.11-slim-bookworm", False),
+        ("python:3.12-alpine", False),
+        ("pypy:3.10", False),
+    ],
+)
 def test_full_python_base_in_final_stage(repo, base, flagged):
-    dockerfile = f"FROM {base}\nCMD [\"python\", \"-V\"]\n"
+    dockerfile = f'FROM {base}\nCMD ["python", "-V"]\n'
     expected = [("IMG001", "Dockerfile", 1)] if flagged else []
     assert lint(repo, dockerfile, "IMG001") == expected
 
@@ -317,8 +325,7 @@ def test_full_python_reached_through_a_stage(repo):
 
 
 def test_framework_bases(repo):
-    assert lint(repo, "FROM pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime\n", "IMG002") == [
-        ("IMG002", "Dockerfile", 1)]
+    assert lint(repo, "FROM pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime\n", "IMG002") == [("IMG002", "Dockerfile", 1)]
     assert lint(repo, "FROM nvcr.io/nvidia/pytorch:24.05-py3\n", "IMG002") == [("IMG002", "Dockerfile", 1)]
     builder_only = """
         FROM pytorch/pytorch:2.3.1-cuda12.1-cudnn8-devel AS build

@@ -71,10 +71,23 @@ def test_json_output(bloated):
     data = json.loads(result.output)
     assert set(data) == {"version", "findings", "summary"}
     first = data["findings"][0]
-    assert set(first) >= {"code", "name", "severity", "path", "line", "column", "end_line", "end_column",
-                          "message", "fix", "size_bytes"}
+    assert set(first) >= {
+        "code",
+        "name",
+        "severity",
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "message",
+        "fix",
+        "size_bytes",
+    }
     assert [(f["code"], f["path"], f["line"]) for f in data["findings"]] == [
-        ("IMG001", "Dockerfile", 1), ("DL3042", "Dockerfile", 4)]
+        ("IMG001", "Dockerfile", 1),
+        ("DL3042", "Dockerfile", 4),
+    ]
     assert data["findings"][0]["size_bytes"] == 850_000_000
     assert data["summary"]["findings"] == 2
 
@@ -209,6 +222,7 @@ def test_help_and_version_load_no_heavy_module():
 
 
 def test_python_dash_m(tmp_path):
-    output = subprocess.run([sys.executable, "-m", "dockerlint", "--version"], capture_output=True, text=True,
-                            cwd=REPO_ROOT, check=True)
+    output = subprocess.run(
+        [sys.executable, "-m", "dockerlint", "--version"], capture_output=True, text=True, cwd=REPO_ROOT, check=True
+    )
     assert "dockerlint" in output.stdout

@@ -25,12 +25,25 @@ SERVICE = """
 # -- discovery -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("Dockerfile", True), ("dockerfile", True), ("Containerfile", True), ("Dockerfile.dev", True),
-    ("Dockerfile.gpu", True), ("api.Dockerfile", True), ("worker.dockerfile", True), ("DOCKERFILE", True),
-    ("Dockerfile.dockerignore", False), ("api.Dockerfile.dockerignore", False), ("Dockerfile.md", False),
-    ("Dockerfile.j2", False), ("dockerfile-notes.txt", False), ("README.md", False),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Dockerfile", True),
+        ("dockerfile", True),
+        ("Containerfile", True),
+        ("Dockerfile.dev", True),
+        ("Dockerfile.gpu", True),
+        ("api.Dockerfile", True),
+        ("worker.dockerfile", True),
+        ("DOCKERFILE", True),
+        ("Dockerfile.dockerignore", False),
+        ("api.Dockerfile.dockerignore", False),
+        ("Dockerfile.md", False),
+        ("Dockerfile.j2", False),
+        ("dockerfile-notes.txt", False),
+        ("README.md", False),
+    ],
+)
 def test_dockerfile_names(name, expected):
     assert is_dockerfile_name(name) is expected
 
@@ -41,14 +54,16 @@ def test_compose_names(name):
 
 
 def test_discovery_skips_git_virtualenvs_and_node_modules(repo):
-    root = repo({
-        "services/api/Dockerfile": "FROM python\n",
-        ".git/Dockerfile": "FROM python\n",
-        "node_modules/pkg/Dockerfile": "FROM python\n",
-        "env/pyvenv.cfg": "home = /usr/bin\n",
-        "env/lib/Dockerfile": "FROM python\n",
-        ".venv/Dockerfile": "FROM python\n",
-    })
+    root = repo(
+        {
+            "services/api/Dockerfile": "FROM python\n",
+            ".git/Dockerfile": "FROM python\n",
+            "node_modules/pkg/Dockerfile": "FROM python\n",
+            "env/pyvenv.cfg": "home = /usr/bin\n",
+            "env/lib/Dockerfile": "FROM python\n",
+            ".venv/Dockerfile": "FROM python\n",
+        }
+    )
     assert found(run_lint(root, select=["DL3006"])) == [("DL3006", "Dockerfile", 1)]
 
 
@@ -70,16 +85,21 @@ def test_context_is_the_dockerfile_folder(repo):
 
 
 def test_context_falls_back_to_the_repository_root(repo):
-    root = repo({
-        "docker/api/Dockerfile": SERVICE, "requirements.txt": "fastapi\n", "app/main.py": "",
-    })
+    root = repo(
+        {
+            "docker/api/Dockerfile": SERVICE,
+            "requirements.txt": "fastapi\n",
+            "app/main.py": "",
+        }
+    )
     image = run_lint(root, select=["DL3042"]).images[0]
     assert image.context_root == root
 
 
 def test_context_from_compose_with_target_args_and_gpu(repo):
-    root = repo({
-        "docker-compose.yml": """
+    root = repo(
+        {
+            "docker-compose.yml": """
             services:
               api:
                 build:
@@ -95,15 +115,16 @@ def test_context_from_compose_with_target_args_and_gpu(repo):
                         - driver: nvidia
                           capabilities: [gpu]
         """,
-        "docker/api.Dockerfile": """
+            "docker/api.Dockerfile": """
             ARG PY=3.10
             FROM python:${PY}-slim AS runtime
             COPY requirements.txt /tmp/
             FROM runtime AS test
             RUN pip install pytest
         """,
-        "requirements.txt": "fastapi\n",
-    })
+            "requirements.txt": "fastapi\n",
+        }
+    )
     (image,) = run_lint(root, select=["DL3042"]).images
     assert image.context_root == root.resolve()
     assert image.target == "runtime" and image.final.name == "runtime"
@@ -118,10 +139,14 @@ def test_context_from_config(repo):
 
 
 def test_dockerfile_specific_ignore_file_wins(repo):
-    root = repo({
-        "Dockerfile": SERVICE, "api.Dockerfile": SERVICE,
-        ".dockerignore": ".git\n", "api.Dockerfile.dockerignore": "*\n!app\n",
-    })
+    root = repo(
+        {
+            "Dockerfile": SERVICE,
+            "api.Dockerfile": SERVICE,
+            ".dockerignore": ".git\n",
+            "api.Dockerfile.dockerignore": "*\n!app\n",
+        }
+    )
     images = {image.dockerfile_path.name: image for image in run_lint(root, select=["DL3042"]).images}
     assert images["Dockerfile"].ignore_path == root / ".dockerignore"
     assert images["api.Dockerfile"].ignore_path == root / "api.Dockerfile.dockerignore"
@@ -131,8 +156,9 @@ def test_dockerfile_specific_ignore_file_wins(repo):
 
 
 def test_model_tracks_state_and_resolves_requirements_through_copy_and_workdir(repo):
-    root = repo({
-        "Dockerfile": """
+    root = repo(
+        {
+            "Dockerfile": """
             ARG PY=3.11
             FROM python:${PY}-slim AS base
             ENV APP_HOME=/srv/app PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -145,8 +171,11 @@ def test_model_tracks_state_and_resolves_requirements_through_copy_and_workdir(r
             RUN --mount=type=bind,source=requirements-dev.txt,target=/tmp/dev.txt \\
                 python3 -m pip install -r /tmp/dev.txt
         """,
-        "reqs/prod.txt": "fastapi\n", "constraints.txt": "fastapi<1\n", "requirements-dev.txt": "pytest\n",
-    })
+            "reqs/prod.txt": "fastapi\n",
+            "constraints.txt": "fastapi<1\n",
+            "requirements-dev.txt": "pytest\n",
+        }
+    )
     image = run_lint(root, select=["DL3042"]).images[0]
     base, final = image.stages
     assert base.base.raw == "python:3.11-slim" and final.parent == 0
@@ -163,7 +192,9 @@ def test_model_tracks_state_and_resolves_requirements_through_copy_and_workdir(r
 
 
 def test_model_recognises_installs(repo):
-    root = repo({"Dockerfile": """
+    root = repo(
+        {
+            "Dockerfile": """
         FROM python:3.11-slim
         RUN apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
               build-essential libpq-dev \\
@@ -171,7 +202,9 @@ def test_model_recognises_installs(repo):
             && uv pip install --system -r /dev/null \\
             && apk add --no-cache --virtual .deps gcc \\
             && dnf -y install gcc && yum install -y make
-    """})
+    """
+        }
+    )
     image = run_lint(root, select=["DL3042"]).images[0]
     installs = [(i.tool, i.action, [p.value for p in i.packages]) for i in image.final.installs()]
     assert installs == [
@@ -190,12 +223,16 @@ def test_model_recognises_installs(repo):
 
 
 def test_unreachable_builder_stages_are_not_final(repo):
-    root = repo({"Dockerfile": """
+    root = repo(
+        {
+            "Dockerfile": """
         FROM python:3.11 AS unused
         FROM python:3.11 AS builder
         FROM python:3.11-slim
         COPY --from=builder /opt/venv /opt/venv
-    """})
+    """
+        }
+    )
     unused, builder, final = run_lint(root, select=["DL3042"]).images[0].stages
     assert not unused.reachable and builder.reachable and final.is_final
 
@@ -215,20 +252,22 @@ def test_select_ignore_extend_select_and_prefixes(repo):
 
 def test_severity_override_and_per_file_ignores(repo):
     root = repo({"svc/Dockerfile": "FROM python\n", "legacy/Dockerfile": "FROM python\n"})
-    result = run_lint(root, select=["DL3006"], severity={"DL3006": "error"},
-                      per_file_ignores={"legacy/*": ["DL3006"]})
+    result = run_lint(root, select=["DL3006"], severity={"DL3006": "error"}, per_file_ignores={"legacy/*": ["DL3006"]})
     assert [(f.path.parent.name, f.severity.label) for f in result.findings] == [("svc", "error")]
 
 
-@pytest.mark.parametrize("table, key", [
-    ({"selct": ["DL3006"]}, "selct"),
-    ({"select": ["XX999"]}, "select"),
-    ({"select": "DL3006"}, "select"),
-    ({"severity": {"DL3006": "fatal"}}, "severity.DL3006"),
-    ({"fail-level": "loud"}, "fail-level"),
-    ({"per-file-ignores": {"a/*": ["NOPE1"]}}, "per-file-ignores.a/*"),
-    ({"gpu": {"Dockerfile": "yes"}}, "gpu"),
-])
+@pytest.mark.parametrize(
+    "table, key",
+    [
+        ({"selct": ["DL3006"]}, "selct"),
+        ({"select": ["XX999"]}, "select"),
+        ({"select": "DL3006"}, "select"),
+        ({"severity": {"DL3006": "fatal"}}, "severity.DL3006"),
+        ({"fail-level": "loud"}, "fail-level"),
+        ({"per-file-ignores": {"a/*": ["NOPE1"]}}, "per-file-ignores.a/*"),
+        ({"gpu": {"Dockerfile": "yes"}}, "gpu"),
+    ],
+)
 def test_invalid_configuration_names_file_and_key(tmp_path, table, key):
     with pytest.raises(ConfigError) as error:
         config_from_table(table, tmp_path / ".dockerlint.toml", load_rules())
@@ -254,7 +293,9 @@ def test_pyproject_table_and_invalid_toml(tmp_path: Path):
 
 
 def test_inline_suppressions_in_dockerfiles(repo):
-    root = repo({"Dockerfile": """
+    root = repo(
+        {
+            "Dockerfile": """
         # dockerlint: ignore-file=SEC001
         FROM python
         # the image needs compilers
@@ -265,7 +306,9 @@ def test_inline_suppressions_in_dockerfiles(repo):
         RUN pip install pandas
         RUN pip install scipy
         # hadolint ignore=DL3006
-    """})
+    """
+        }
+    )
     result = run_lint(root, select=["DL3042", "DL3006", "SEC001", "DL3059"])
     assert found(result) == [("DL3006", "Dockerfile", 2), ("DL3042", "Dockerfile", 9), ("DL3059", "Dockerfile", 9)]
 
@@ -276,27 +319,33 @@ def test_hadolint_pragmas_only_cover_dl_codes(repo):
 
 
 def test_noqa_in_requirements_files(repo):
-    root = repo({
-        "Dockerfile": "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n",
-        "requirements.txt": "numpy==  # noqa: REQ005\nflask>=  # noqa\npandas==\nscipy== # noqa: DL3006\n",
-    })
-    assert found(run_lint(root, select=["REQ005"])) == [("REQ005", "requirements.txt", 3),
-                                                        ("REQ005", "requirements.txt", 4)]
+    root = repo(
+        {
+            "Dockerfile": "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n",
+            "requirements.txt": "numpy==  # noqa: REQ005\nflask>=  # noqa\npandas==\nscipy== # noqa: DL3006\n",
+        }
+    )
+    assert found(run_lint(root, select=["REQ005"])) == [
+        ("REQ005", "requirements.txt", 3),
+        ("REQ005", "requirements.txt", 4),
+    ]
 
 
 # -- files given on the command line (pre-commit) ----------------------------------------------
 
 
 def test_given_files_lint_the_images_they_take_part_in(repo):
-    root = repo({
-        ".git/HEAD": "ref: refs/heads/main\n",
-        "api/Dockerfile": "FROM python\nWORKDIR /app\nCOPY requirements.txt app.py ./\nRUN pip install -r requirements.txt\n",
-        "api/requirements.txt": "fastapi\n",
-        "api/app.py": "import fastapi\n",
-        "api/notes.py": "",
-        "worker/Dockerfile": "FROM python\nCOPY . /srv\n",
-        "worker/tasks.py": "",
-    })
+    root = repo(
+        {
+            ".git/HEAD": "ref: refs/heads/main\n",
+            "api/Dockerfile": "FROM python\nWORKDIR /app\nCOPY requirements.txt app.py ./\nRUN pip install -r requirements.txt\n",
+            "api/requirements.txt": "fastapi\n",
+            "api/app.py": "import fastapi\n",
+            "api/notes.py": "",
+            "worker/Dockerfile": "FROM python\nCOPY . /srv\n",
+            "worker/tasks.py": "",
+        }
+    )
     rules = load_rules()
     config = config_from_table({"select": ["DL3006"]}, None, rules)
 

@@ -22,28 +22,53 @@ def test_hook_definition():
     import re
 
     files = re.compile(hook["files"])
-    for path in ("Dockerfile", "svc/Dockerfile.gpu", "api.Dockerfile", "Containerfile", ".dockerignore",
-                 "Dockerfile.dockerignore", "requirements.txt", "requirements/dev.txt", "constraints.txt",
-                 "pyproject.toml", "docker-compose.yml", "compose.yaml", "app/main.py"):
+    for path in (
+        "Dockerfile",
+        "svc/Dockerfile.gpu",
+        "api.Dockerfile",
+        "Containerfile",
+        ".dockerignore",
+        "Dockerfile.dockerignore",
+        "requirements.txt",
+        "requirements/dev.txt",
+        "constraints.txt",
+        "pyproject.toml",
+        "docker-compose.yml",
+        "compose.yaml",
+        "app/main.py",
+    ):
         assert files.search(path), path
     for path in ("README.md", "setup.cfg", "package.json"):
         assert not files.search(path), path
 
 
 def test_try_repo(tmp_path):
-    project = write_tree(tmp_path / "project", {
-        "Dockerfile": "FROM python:3.11-slim\nRUN pip install fastapi\nCMD [\"python\"]\n",
-        "app.py": "print('hi')\n",
-    })
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_AUTHOR_NAME": "t",
-           "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    project = write_tree(
+        tmp_path / "project",
+        {
+            "Dockerfile": 'FROM python:3.11-slim\nRUN pip install fastapi\nCMD ["python"]\n',
+            "app.py": "print('hi')\n",
+        },
+    )
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     subprocess.run(["git", "init", "-q"], cwd=project, check=True, env=env)
     subprocess.run(["git", "add", "-A"], cwd=project, check=True, env=env)
 
     def try_repo(*files: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "pre_commit", "try-repo", str(REPO_ROOT), "dockerlint", "--files", *files],
-            cwd=project, env=env, capture_output=True, text=True, timeout=900,
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
 
     failing = try_repo("Dockerfile")
@@ -51,7 +76,8 @@ def test_try_repo(tmp_path):
     assert "DL3042" in failing.stdout and "Dockerfile:2:5" in failing.stdout
 
     (project / "Dockerfile").write_text(
-        "FROM python:3.11-slim\nRUN pip install --no-cache-dir fastapi\nUSER nobody\nCMD [\"python\"]\n")
+        'FROM python:3.11-slim\nRUN pip install --no-cache-dir fastapi\nUSER nobody\nCMD ["python"]\n'
+    )
     subprocess.run(["git", "add", "-A"], cwd=project, check=True, env=env)
     passing = try_repo("Dockerfile", "app.py")
     assert passing.returncode == 0, passing.stdout + passing.stderr

@@ -57,8 +57,9 @@ def image_matches(ref: ImageRef, patterns: Iterable[str]) -> bool:
     return False
 
 
-def finding(image: Image, code: str, span: Span, message: str, fix: str | None = None,
-            size_bytes: int | None = None, related=()) -> Finding:
+def finding(
+    image: Image, code: str, span: Span, message: str, fix: str | None = None, size_bytes: int | None = None, related=()
+) -> Finding:
     return Finding(code, image.dockerfile_path, span, message, fix, size_bytes, related=tuple(related))
 
 

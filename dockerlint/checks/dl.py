@@ -45,7 +45,7 @@ def _runs_after(step: Step, command: ShellCommand, text: str) -> bool:
         if other is command:
             started = True
             continue
-        if started and other.name == words[0] and list(other.argv[1:len(words)]) == words[1:]:
+        if started and other.name == words[0] and list(other.argv[1 : len(words)]) == words[1:]:
             return True
     return False
 
@@ -116,18 +116,24 @@ def base_image_tags(image: Image) -> Iterator[Finding]:
         via = _arg_names(stage.stage.base)
         related = [
             Related(image.dockerfile_path, arg.span, f"`{arg.args.strip()}` sets the image reference")
-            for arg in (_global_arg(image, name) for name in via) if arg is not None
+            for arg in (_global_arg(image, name) for name in via)
+            if arg is not None
         ]
         written = f"`{stage.stage.base}` resolves to `{ref.raw}`" if via else f"`{ref.raw}`"
         if ref.tag is None:
             yield finding(
-                image, "DL3006", span,
+                image,
+                "DL3006",
+                span,
                 f"{written} has no tag, so each build may get a different base image",
-                f"Pin a tag, for example `{ref.name}:<version>`, or a digest.", related=related,
+                f"Pin a tag, for example `{ref.name}:<version>`, or a digest.",
+                related=related,
             )
         elif ref.tag == "latest":
             yield finding(
-                image, "DL3007", span,
+                image,
+                "DL3007",
+                span,
                 f"{written} uses the moving `latest` tag, so each build may get a different base image",
                 f"Pin a version tag instead of `latest` (for example `{ref.name}:<version>`).",
                 related=related,
@@ -139,7 +145,7 @@ def base_image_tags(image: Image) -> Iterator[Finding]:
 
 def _apt_recommends_off(stage_steps: list[Step], upto: int) -> bool:
     """An earlier RUN wrote ``APT::Install-Recommends "0"`` into apt's configuration."""
-    for step in stage_steps[:upto + 1]:
+    for step in stage_steps[: upto + 1]:
         for command in step.commands:
             if any("Install-Recommends" in word for word in command.argv) and command.name in ("echo", "printf", "tee"):
                 return True
@@ -158,15 +164,23 @@ def apt_hygiene(image: Image) -> Iterator[Finding]:
                     _removes(step, caches["lists"], install.command) or _cache_mounted(step, caches["cache_dirs"])
                 ):
                     yield finding(
-                        image, "DL3009", install.span,
+                        image,
+                        "DL3009",
+                        install.span,
                         f"`{install.tool} update` leaves the package lists (~45 MB) in this layer",
                         f"End the same RUN with `rm -rf {caches['lists']}/*`, or use "
                         f"`--mount=type=cache,target={caches['lists']}`.",
                         caches["lists_size"],
                     )
-                if install.action == "install" and not _recommends_off(install) and not _apt_recommends_off(stage.steps, step.index):
+                if (
+                    install.action == "install"
+                    and not _recommends_off(install)
+                    and not _apt_recommends_off(stage.steps, step.index)
+                ):
                     yield finding(
-                        image, "DL3015", install.span,
+                        image,
+                        "DL3015",
+                        install.span,
                         f"`{install.tool} install` without `--no-install-recommends` also installs recommended packages",
                         "Add `--no-install-recommends` and name what you need explicitly.",
                     )
@@ -192,7 +206,9 @@ def apk_cache(image: Image) -> Iterator[Finding]:
                 ):
                     continue
                 yield finding(
-                    image, "DL3019", install.span,
+                    image,
+                    "DL3019",
+                    install.span,
                     "`apk add` without `--no-cache` keeps the package index in this layer",
                     "Use `apk add --no-cache ...`.",
                 )
@@ -218,13 +234,25 @@ def pip_cache(image: Image) -> Iterator[Finding]:
                 home = _home(step)
                 if _cache_mounted(step, known["cache_dirs"], home):
                     continue
-                if any(_runs_after(step, install.command, line) for line in known["cleanup"] if not line.startswith("rm ")):
+                if any(
+                    _runs_after(step, install.command, line) for line in known["cleanup"] if not line.startswith("rm ")
+                ):
                     continue
-                if any(_removes(step, line.split()[-1], install.command, home) for line in known["cleanup"] if line.startswith("rm ")):
+                if any(
+                    _removes(step, line.split()[-1], install.command, home)
+                    for line in known["cleanup"]
+                    if line.startswith("rm ")
+                ):
                     continue
-                command = "uv pip install" if tool == "uv" else ("python -m pip install" if install.module_form else "pip install")
+                command = (
+                    "uv pip install"
+                    if tool == "uv"
+                    else ("python -m pip install" if install.module_form else "pip install")
+                )
                 yield finding(
-                    image, "DL3042", install.span,
+                    image,
+                    "DL3042",
+                    install.span,
                     f"`{command}` without `{flag}` keeps downloaded packages in this layer's cache",
                     f"Add `{flag}`, set `ENV {known['env'][0]}=1`, or use "
                     f"`RUN --mount=type=cache,target={known['cache_dirs'][0].replace('~', home)}`.",
@@ -245,7 +273,9 @@ def consecutive_runs(image: Image) -> Iterator[Finding]:
                 continue
             if previous is not None and _mergeable(previous, step, text):
                 yield finding(
-                    image, "DL3059", step.instruction.span,
+                    image,
+                    "DL3059",
+                    step.instruction.span,
                     f"this RUN and the one on line {previous.instruction.span.line} could be one layer",
                     "Join consecutive RUN instructions with `&&` (cleanup only saves space in the same RUN).",
                 )
@@ -262,7 +292,20 @@ def _mergeable(first: Step, second: Step, text) -> bool:
     return len(top_level(first)) <= 2 and len(top_level(second)) <= 2
 
 
-_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz", ".tar.zst", ".tzst", ".tar.lz", ".tar.lzma")
+_ARCHIVES = (
+    ".tar",
+    ".tar.gz",
+    ".tgz",
+    ".tar.bz2",
+    ".tbz2",
+    ".tbz",
+    ".tar.xz",
+    ".txz",
+    ".tar.zst",
+    ".tzst",
+    ".tar.lz",
+    ".tar.lzma",
+)
 
 
 @check("DL3020")
@@ -276,7 +319,9 @@ def add_local_file(image: Image) -> Iterator[Finding]:
                 if "://" in value or value.startswith("git@") or value.lower().endswith(_ARCHIVES):
                     continue
                 yield finding(
-                    image, "DL3020", source.span,
+                    image,
+                    "DL3020",
+                    source.span,
                     f"ADD of the local path `{value}`: use COPY, which only copies",
                     "Replace `ADD` with `COPY` (ADD is for URLs and archives to extract).",
                 )
@@ -291,16 +336,24 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
                 command = instruction.args.strip()
                 if command[:4].upper() == "CMD " and not command[4:].lstrip().startswith("["):
                     yield finding(
-                        image, "DL3025", instruction.span,
+                        image,
+                        "DL3025",
+                        instruction.span,
                         "HEALTHCHECK CMD in shell form runs under `/bin/sh -c`: the check depends on a "
                         "shell being in the image and on its quoting",
                         'Use the JSON form: HEALTHCHECK CMD ["curl", "-f", "http://localhost:8000/health"].',
                     )
-            elif instruction.keyword in ("CMD", "ENTRYPOINT") and instruction.json_args is None and instruction.args.strip():
+            elif (
+                instruction.keyword in ("CMD", "ENTRYPOINT")
+                and instruction.json_args is None
+                and instruction.args.strip()
+            ):
                 words = args_words(instruction)
                 suggestion = ", ".join(f'"{word}"' for word, _ in words[:4]) + (", ..." if len(words) > 4 else "")
                 yield finding(
-                    image, "DL3025", instruction.span,
+                    image,
+                    "DL3025",
+                    instruction.span,
                     f"{instruction.keyword} in shell form runs under `/bin/sh -c`, which does not pass on "
                     "signals such as SIGTERM: the container cannot stop cleanly",
                     f"Use the JSON form: {instruction.keyword} [{suggestion}].",
@@ -326,7 +379,9 @@ def last_user_root(image: Image) -> Iterator[Finding]:
     user = (step.user or "").split(":")[0]
     if user in ("root", "0"):
         yield finding(
-            image, "DL3002", step.instruction.span,
+            image,
+            "DL3002",
+            step.instruction.span,
             "the final stage switches back to root with its last USER, so the container runs as root",
             "End the final stage with `USER <non-root user>` (create one with `useradd --create-home app`).",
         )
@@ -355,7 +410,9 @@ def pipe_without_pipefail(image: Image) -> Iterator[Finding]:
             if command.command.pipe_length > 1 and command.command.pipe_position == 1:
                 first = next(c for c in step.commands if c.command.pipeline == command.command.pipeline)
                 yield finding(
-                    image, "DL4006", join_spans(first.span, command.span),
+                    image,
+                    "DL4006",
+                    join_spans(first.span, command.span),
                     f"a pipe into `{command.name}` without `pipefail`: the RUN succeeds even when the "
                     "command before the `|` fails",
                     'Add `SHELL ["/bin/bash", "-o", "pipefail", "-c"]` before this RUN, or start the '

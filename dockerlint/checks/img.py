@@ -45,7 +45,9 @@ def full_python_base(image: Image) -> Iterator[Finding]:
     slim = f"{ref.name}:{slim_tag(ref.tag)}"
     where = "the final stage" if stage is final else f"the final stage (through {stage.label})"
     yield finding(
-        image, "IMG001", from_image_span(stage),
+        image,
+        "IMG001",
+        from_image_span(stage),
         f"{where} runs on the full `{ref.raw}` image (~{human_size(facts['full_size'])}, with compilers "
         f"and headers); `{slim}` is ~{human_size(facts['slim_size'])}",
         f"Use `FROM {slim}` for the final stage; if packages need a compiler, build wheels in a "
@@ -65,7 +67,9 @@ def heavy_framework_base(image: Image) -> Iterator[Finding]:
     for framework in load("base_images")["frameworks"]:
         if image_matches(ref, [framework["pattern"]]):
             yield finding(
-                image, "IMG002", from_image_span(stage),
+                image,
+                "IMG002",
+                from_image_span(stage),
                 f"the final stage is built on `{ref.raw}`, which carries {framework['what']} "
                 f"(~{human_size(framework['size'])}) whether the service uses it or not",
                 "Start from a slim Python image (or `nvidia/cuda:*-runtime` when a GPU is needed) "
@@ -82,7 +86,9 @@ def base_not_pinned(image: Image) -> Iterator[Finding]:
         if stage.parent is not None or ref.digest or ref.unresolved or ref.repository == "scratch":
             continue
         yield finding(
-            image, "IMG004", from_image_span(stage),
+            image,
+            "IMG004",
+            from_image_span(stage),
             f"`{ref.raw}` is not pinned by digest: the tag can be moved to a different image",
             f"Pin the digest as well: `{ref.raw}@sha256:<digest>` (see `docker buildx imagetools inspect {ref.raw}`).",
         )

@@ -34,11 +34,14 @@ def runs_as_root(image: Image) -> Iterator[Finding]:
     if ref.unresolved or image_matches(ref, users["non_root"]) or not image_matches(ref, users["root"]):
         return  # unknown base images may set their own USER: stay quiet
     yield finding(
-        image, "SEC001", from_image_span(final),
+        image,
+        "SEC001",
+        from_image_span(final),
         f"the final stage has no USER, so the container runs as root (the default of `{ref.raw}`)",
         "Create an unprivileged user and switch to it at the end of the final stage: "
         "`RUN useradd --create-home --uid 10001 app` then `USER app`.",
     )
+
 
 def _interpreter(argv: tuple[str, ...]) -> str | None:
     """The interpreter a pipe feeds (``sh``, ``sudo bash``, ``python3 -``), if any."""
@@ -52,6 +55,7 @@ def _interpreter(argv: tuple[str, ...]) -> str | None:
     name = posixpath.basename(words[0])
     return name if name in INTERPRETERS or name.startswith("python3.") else None
 
+
 @check("SEC003")
 def pipe_to_shell(image: Image) -> Iterator[Finding]:
     for stage in image.stages:
@@ -62,7 +66,8 @@ def pipe_to_shell(image: Image) -> Iterator[Finding]:
             for command in step.commands:
                 pipelines.setdefault(command.command.pipeline, []).append(command)
                 if command.name in ("sh", "bash", "zsh", "ash", "dash") and any(
-                    marker in word.raw for word in command.command.words[1:]
+                    marker in word.raw
+                    for word in command.command.words[1:]
                     for marker in ("$(curl", "$(wget", "<(curl", "<(wget", "`curl", "`wget")
                 ):
                     yield _finding(image, command.span, command.name)
@@ -82,7 +87,9 @@ def pipe_to_shell(image: Image) -> Iterator[Finding]:
 
 def _finding(image: Image, span, interpreter: str) -> Finding:
     return finding(
-        image, "SEC003", span,
+        image,
+        "SEC003",
+        span,
         f"a script downloaded at build time is piped into `{interpreter}` unchecked: whoever controls "
         "that URL controls the image",
         "Download to a file, verify its checksum (or use `ADD --checksum=sha256:...`), then run it; "

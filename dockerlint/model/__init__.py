@@ -4,6 +4,14 @@ from dockerlint.model.image import Copy, Image, ImageRef, ShellCommand, StageMod
 from dockerlint.model.installs import Argument, Install, RequirementRef
 
 __all__ = [
-    "Argument", "Copy", "Image", "ImageRef", "Install", "RequirementRef", "ShellCommand",
-    "StageModel", "Step", "build_image",
+    "Argument",
+    "Copy",
+    "Image",
+    "ImageRef",
+    "Install",
+    "RequirementRef",
+    "ShellCommand",
+    "StageModel",
+    "Step",
+    "build_image",
 ]

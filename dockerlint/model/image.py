@@ -46,7 +46,7 @@ class ImageRef:
         slash = reference.rfind("/")
         colon = reference.rfind(":")
         if colon > slash:
-            name, tag = reference[:colon], reference[colon + 1:]
+            name, tag = reference[:colon], reference[colon + 1 :]
         else:
             name, tag = reference, None
         return cls(text, name, tag or None, digest or None)
@@ -57,7 +57,7 @@ class ImageRef:
         name = self.name
         for prefix in ("docker.io/library/", "index.docker.io/library/", "library/", "docker.io/"):
             if name.startswith(prefix):
-                return name[len(prefix):]
+                return name[len(prefix) :]
         return name
 
     @property
@@ -158,7 +158,8 @@ class Step:
     def cache_mount_targets(self) -> tuple[str, ...]:
         return tuple(
             mount.get("target", mount.get("dst", mount.get("destination", "")))
-            for mount in self.mounts if mount.get("type") in ("cache", "tmpfs")
+            for mount in self.mounts
+            if mount.get("type") in ("cache", "tmpfs")
         )
 
 
@@ -277,9 +278,16 @@ def build_image(
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root)
     image = Image(
-        dockerfile_path=dockerfile_path, dockerfile=dockerfile, context_root=context_root,
-        ignore_path=ignore_path, stages=[], workspace=workspace, target=target, gpu=gpu,
-        build_args=build_args, services=services,
+        dockerfile_path=dockerfile_path,
+        dockerfile=dockerfile,
+        context_root=context_root,
+        ignore_path=ignore_path,
+        stages=[],
+        workspace=workspace,
+        target=target,
+        gpu=gpu,
+        build_args=build_args,
+        services=services,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:
@@ -304,7 +312,10 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
     base_text = expand(stage.base, global_args, image.dockerfile.escape)
     parent = image.stage_by_reference(base_text, stage.index)
     model = StageModel(
-        index=stage.index, name=stage.name, stage=stage, base=ImageRef.parse(base_text),
+        index=stage.index,
+        name=stage.name,
+        stage=stage,
+        base=ImageRef.parse(base_text),
         parent=parent.index if parent else None,
     )
     if parent is not None and parent.steps:
@@ -364,7 +375,7 @@ def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:
     if not words:
         return []
     if legacy and "=" not in words[0]:
-        value = args.strip()[len(words[0]):].strip()
+        value = args.strip()[len(words[0]) :].strip()
         return [(words[0], _unquote(value))]
     pairs: list[tuple[str, str | None]] = []
     for word in words:
@@ -389,7 +400,12 @@ def _add_commands(image: Image, stage: StageModel, step: Step) -> None:
     if instruction.json_args is not None:
         argv = instruction.json_args
         # ["sh", "-c", "..."] runs a shell script; any other exec form is one command.
-        if len(argv) >= 3 and posixpath.basename(argv[0]) in ("sh", "bash", "ash", "dash") and argv[1].startswith("-") and "c" in argv[1]:
+        if (
+            len(argv) >= 3
+            and posixpath.basename(argv[0]) in ("sh", "bash", "ash", "dash")
+            and argv[1].startswith("-")
+            and "c" in argv[1]
+        ):
             scripts.append((argv[2], ScriptLocator(instruction)))
         else:
             scripts.append((shlex.join(argv), ScriptLocator(instruction)))
@@ -403,10 +419,20 @@ def _add_commands(image: Image, stage: StageModel, step: Step) -> None:
             source = mount.get("source", mount.get("src", "."))
             target = mount.get("target", mount.get("dst", mount.get("destination")))
             if target:
-                stage.copies.append(Copy(
-                    step.index, instruction, (Argument(source, instruction.span),),
-                    _absolute(step.workdir, target), False, None, None, False, False, mount_only=True,
-                ))
+                stage.copies.append(
+                    Copy(
+                        step.index,
+                        instruction,
+                        (Argument(source, instruction.span),),
+                        _absolute(step.workdir, target),
+                        False,
+                        None,
+                        None,
+                        False,
+                        False,
+                        mount_only=True,
+                    )
+                )
     commands: list[ShellCommand] = []
     installs: list[Install] = []
     pipefail = False
@@ -457,13 +483,18 @@ def _copy(image: Image, step: Step, is_add: bool) -> Copy | None:
     else:
         words = [Argument(expand(value, step.env, escape), span) for value, span in _words_with_spans(instruction)]
     heredoc_names = {heredoc.name for heredoc in instruction.heredocs}
-    words = [word for word in words if not (word.value.startswith("<<") and word.value.lstrip("<-").strip("'\"") in heredoc_names)]
+    words = [
+        word
+        for word in words
+        if not (word.value.startswith("<<") and word.value.lstrip("<-").strip("'\"") in heredoc_names)
+    ]
     if instruction.heredocs:
         if not words:
             return None
         dest = words[-1].value
-        return Copy(step.index, instruction, (), _absolute(step.workdir, dest), dest.endswith("/"),
-                    None, None, is_add, True)
+        return Copy(
+            step.index, instruction, (), _absolute(step.workdir, dest), dest.endswith("/"), None, None, is_add, True
+        )
     if len(words) < 2:
         return None
     *sources, dest_word = words
@@ -478,12 +509,23 @@ def _copy(image: Image, step: Step, is_add: bool) -> Copy | None:
         else:
             from_image = reference
     dest_is_dir = (
-        dest.endswith("/") or dest in (".", "./") or len(sources) > 1
+        dest.endswith("/")
+        or dest in (".", "./")
+        or len(sources) > 1
         or any(_has_glob(source.value) for source in sources)
         or _absolute(step.workdir, dest) == step.workdir
     )
-    return Copy(step.index, instruction, tuple(sources), _absolute(step.workdir, dest), dest_is_dir,
-                from_stage, from_image, is_add, False)
+    return Copy(
+        step.index,
+        instruction,
+        tuple(sources),
+        _absolute(step.workdir, dest),
+        dest_is_dir,
+        from_stage,
+        from_image,
+        is_add,
+        False,
+    )
 
 
 def _words_with_spans(instruction: Instruction) -> list[tuple[str, Span]]:
@@ -534,11 +576,13 @@ def _copied_relative(copy: Copy, source: str, image_path: str, context_root: Pat
         is_dir_source = not posixpath.splitext(source_clean)[1]
     if is_dir_source:
         if image_path == copy.dest or image_path.startswith(copy.dest.rstrip("/") + "/"):
-            rest = image_path[len(copy.dest.rstrip("/")):].lstrip("/")
+            rest = image_path[len(copy.dest.rstrip("/")) :].lstrip("/")
             return posixpath.normpath(posixpath.join(source_clean, rest)) if rest else source_clean
         return None
     if copy.dest_is_dir:
-        if posixpath.dirname(image_path) != copy.dest.rstrip("/") and not (copy.dest == "/" and posixpath.dirname(image_path) == "/"):
+        if posixpath.dirname(image_path) != copy.dest.rstrip("/") and not (
+            copy.dest == "/" and posixpath.dirname(image_path) == "/"
+        ):
             return None
         name = posixpath.basename(image_path)
         if _has_glob(source_clean):

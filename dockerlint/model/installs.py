@@ -110,7 +110,14 @@ def recognise(command: ShellCommand, resolve_file) -> Install | None:
     return None
 
 
-_WRAPPERS = {"sudo": ("-u", "-g", "-C", "-h"), "env": ("-u", "-C"), "time": (), "nice": ("-n",), "nohup": (), "exec": ()}
+_WRAPPERS = {
+    "sudo": ("-u", "-g", "-C", "-h"),
+    "env": ("-u", "-C"),
+    "time": (),
+    "nice": ("-n",),
+    "nohup": (),
+    "exec": (),
+}
 
 
 def _wrapper_words(argv: tuple[str, ...]) -> int:
@@ -160,10 +167,14 @@ def _parse(command, tool, family, sub, spec, resolve_file, module_form) -> Insta
                 options[canonical] = value
                 if family == "pip" and canonical in ("--requirement", "--constraint"):
                     image_path, context_path = resolve_file(value)
-                    requirements.append(RequirementRef(
-                        image_path, context_path, command.word_span(value_index),
-                        constraint=canonical == "--constraint",
-                    ))
+                    requirements.append(
+                        RequirementRef(
+                            image_path,
+                            context_path,
+                            command.word_span(value_index),
+                            constraint=canonical == "--constraint",
+                        )
+                    )
                 elif family == "pip" and canonical == "--editable":
                     editables.append(Argument(value, command.word_span(value_index)))
             else:
@@ -179,7 +190,14 @@ def _parse(command, tool, family, sub, spec, resolve_file, module_form) -> Insta
         return None
     action = spec.get("actions", {}).get(action, action)
     return Install(
-        tool=tool, family=family, action=action, packages=tuple(packages), options=options,
-        command=command, requirements=tuple(requirements), editables=tuple(editables),
-        module_form=module_form, flags=frozenset(flags),
+        tool=tool,
+        family=family,
+        action=action,
+        packages=tuple(packages),
+        options=options,
+        command=command,
+        requirements=tuple(requirements),
+        editables=tuple(editables),
+        module_form=module_form,
+        flags=frozenset(flags),
     )

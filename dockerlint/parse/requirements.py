@@ -379,10 +379,12 @@ _ARCHIVE_SUFFIXES = (
 _IDENTIFIER = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _NAME_AT = re.compile(rf"{_IDENTIFIER}\s*(?:\[[^\]]*\])?\s*@")
 _NAME_PREFIX = re.compile(rf"({_IDENTIFIER})\s*(\[[^\]]*\])?\s*")
-_CLAUSE = r"\s*(?:===?|!=|<=?|>=?|~=)\s*[A-Za-z0-9.*+!_-]+\s*"
+# Every `\s*` is followed by a required non-space, so a failing match backtracks linearly;
+# callers pass stripped text.
+_CLAUSE = r"(?:===?|!=|<=?|>=?|~=)\s*[A-Za-z0-9.*+!_-]+"
 _SIMPLE_REQUIREMENT = re.compile(
-    rf"({_IDENTIFIER})\s*(?:\[\s*((?:{_IDENTIFIER})(?:\s*,\s*{_IDENTIFIER})*)?\s*\])?"
-    rf"((?:{_CLAUSE})(?:,{_CLAUSE})*)?\s*"
+    rf"({_IDENTIFIER})(?:\s*\[\s*((?:{_IDENTIFIER})(?:\s*,\s*{_IDENTIFIER})*)?\s*\])?"
+    rf"(?:\s*({_CLAUSE}(?:\s*,\s*{_CLAUSE})*))?"
 )
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _EGG = re.compile(r"[#&]egg=([^&]*)")
@@ -442,6 +444,7 @@ def _extras(written: str) -> tuple[str, ...]:
 
 
 def _from_packaging(text: str) -> _Parsed:
+    text = text.strip()
     simple = _SIMPLE_REQUIREMENT.fullmatch(text)
     if simple:  # most lines; a third of the cost of packaging's full grammar
         from packaging.specifiers import InvalidSpecifier, SpecifierSet
