@@ -4,7 +4,7 @@ build arguments and GPU signal, from compose files, configuration and the file t
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -25,6 +25,7 @@ class Build:
     gpu: bool | None = None
     services: tuple[str, ...] = ()
     compose_file: Path | None = None
+    volumes: tuple[str, ...] = ()  # container paths the compose services mount volumes at
 
 
 def plan_builds(found: Found, config: Config, workspace: Workspace, project_root: Path) -> list[Build]:
@@ -39,14 +40,11 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
             key = (build.dockerfile, build.context, build.target)
             if key in builds:  # two services building the same image
                 previous = builds[key]
-                build = Build(
-                    build.dockerfile,
-                    build.context,
-                    build.target,
-                    build.args,
-                    bool(previous.gpu) or bool(build.gpu) or None,
-                    previous.services + build.services,
-                    previous.compose_file,
+                build = replace(
+                    previous,
+                    gpu=bool(previous.gpu) or bool(build.gpu) or None,
+                    services=previous.services + build.services,
+                    volumes=tuple(dict.fromkeys(previous.volumes + build.volumes)),
                 )
             builds[key] = build
             from_compose.add(build.dockerfile)
@@ -64,9 +62,7 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     for build in builds.values():
         gpu = config.for_dockerfile(config.gpu, build.dockerfile)
         if gpu is not None:
-            build = Build(
-                build.dockerfile, build.context, build.target, build.args, gpu, build.services, build.compose_file
-            )
+            build = replace(build, gpu=gpu)
         planned.append(build)
     planned.sort(key=lambda b: (str(b.dockerfile), str(b.context), b.target or ""))
     return planned
@@ -88,6 +84,8 @@ def build_images(builds: list[Build], workspace: Workspace) -> list[Image]:
                 build_args=dict(build.args),
                 gpu=build.gpu,
                 services=build.services,
+                compose_file=build.compose_file,
+                volumes=build.volumes,
             )
         )
     return images
@@ -111,11 +109,12 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
             Build(
                 dockerfile,
                 context_root,
-                service.target,
-                tuple(sorted(service.args.items())),
-                True if service.gpu else None,
-                (service.name,),
-                compose_path,
+                target=service.target,
+                args=tuple(sorted(service.args.items())),
+                gpu=True if service.gpu else None,
+                services=(service.name,),
+                compose_file=compose_path,
+                volumes=tuple(volume.target for volume in service.volumes),
             )
         )
     return builds

@@ -130,6 +130,7 @@ def test_context_from_compose_with_target_args_and_gpu(repo):
     assert image.target == "runtime" and image.final.name == "runtime"
     assert image.final.base.raw == "python:3.12-slim"
     assert image.gpu is True and image.services == ("api",)
+    assert image.compose_file == root / "docker-compose.yml"
 
 
 def test_context_from_config(repo):

@@ -31,9 +31,12 @@ def problem_codes(*codes: str) -> None:
 
 
 def load_checks() -> dict[CheckFunction, tuple[str, ...]]:
-    """Import every check module once (they register themselves)."""
-    from dockerlint.checks import dl, img, sec, syntax  # noqa: F401
+    """Import every module of this package once: each registers its checks."""
+    import importlib
+    import pkgutil
 
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
     return CHECKS
 
 

@@ -213,6 +213,8 @@ class Image:
     gpu: bool | None = None  # a GPU is reserved at run time (compose or config); None: unknown
     build_args: dict[str, str] = field(default_factory=dict)
     services: tuple[str, ...] = ()  # compose services building it
+    compose_file: Path | None = None
+    volumes: tuple[str, ...] = ()  # container paths where compose mounts volumes at run time
 
     @property
     def final(self) -> StageModel | None:
@@ -274,6 +276,8 @@ def build_image(
     build_args: dict[str, str] | None = None,
     gpu: bool | None = None,
     services: tuple[str, ...] = (),
+    compose_file: Path | None = None,
+    volumes: tuple[str, ...] = (),
 ) -> Image:
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root)
@@ -288,6 +292,8 @@ def build_image(
         gpu=gpu,
         build_args=build_args,
         services=services,
+        compose_file=compose_file,
+        volumes=volumes,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:

@@ -32,10 +32,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterator, Union
 from urllib.parse import unquote, urlsplit
 
 from dockerlint.source import Problem, Span, decode
@@ -357,10 +357,7 @@ def _merge_options(into: dict, options: Options) -> None:
 
 def _frozen_options(options: dict) -> Options:
     return Options(
-        **{
-            key: tuple(dict.fromkeys(value)) if isinstance(value, list) else value
-            for key, value in options.items()
-        }
+        **{key: tuple(dict.fromkeys(value)) if isinstance(value, list) else value for key, value in options.items()}
     )
 
 
@@ -377,7 +374,7 @@ _ARCHIVE_SUFFIXES = (
     ".tlz", ".tar.lz", ".tar.lzma",
 )  # fmt: skip
 _IDENTIFIER = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_NAME_AT = re.compile(rf"{_IDENTIFIER}\s*(?:\[[^\]]*\])?\s*@")
+_NAME_AT = re.compile(rf"{_IDENTIFIER}\s*(?:\[[^\]]*\]\s*)?@")
 _NAME_PREFIX = re.compile(rf"({_IDENTIFIER})\s*(\[[^\]]*\])?\s*")
 # Every `\s*` is followed by a required non-space, so a failing match backtracks linearly;
 # callers pass stripped text.
@@ -522,9 +519,7 @@ def _requirement(text: str) -> _Parsed:
     text = text.strip()
     if _is_url(text):
         parsed = _from_link(text)
-    elif not _NAME_AT.match(text) and (
-        _looks_like_path(text) or text.lower().endswith(_ARCHIVE_SUFFIXES)
-    ):
+    elif not _NAME_AT.match(text) and (_looks_like_path(text) or text.lower().endswith(_ARCHIVE_SUFFIXES)):
         path, extras = _split_extras(text)
         parsed = _from_link(path)
         parsed.extras = extras or parsed.extras
@@ -632,7 +627,7 @@ def parse_requirements(data: bytes) -> RequirementsFile:
     )
 
 
-def _parse_line(content: str, span: Span) -> Union[Requirement, Include, OptionLine, None]:
+def _parse_line(content: str, span: Span) -> Requirement | Include | OptionLine | None:
     """One logical line; raises _Invalid with the reason pip would give."""
     args, options_text = _split_args_options(content)
     try:
@@ -644,9 +639,7 @@ def _parse_line(content: str, span: Span) -> Union[Requirement, Include, OptionL
         raise _Invalid(f"pip ignores {' '.join(stray)!r} after the options")
 
     if args or editables:
-        global_options = [
-            name for name, _ in options if name not in _PER_REQUIREMENT and name != "--editable"
-        ]
+        global_options = [name for name, _ in options if name not in _PER_REQUIREMENT and name != "--editable"]
         if global_options or (args and editables):
             extra = global_options[0] if global_options else "--editable"
             raise _Invalid(f"{extra} is not allowed on a requirement line (pip ignores it there)")
@@ -698,7 +691,7 @@ _REMOTE = re.compile(r"^(?:http|https):", re.I)
 class _Frame:
     path: Path
     constraint: bool
-    items: Iterator[Union[Requirement, Include, OptionLine]]
+    items: Iterator[Requirement | Include | OptionLine]
 
 
 def _target_path(include: Include, including: Path) -> Path | str:
