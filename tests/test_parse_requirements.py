@@ -236,13 +236,37 @@ def test_utf16_without_bom_is_not_guessed():
     [
         ("-e .", None, ".", True, ()),
         ("--editable=./services/api[dev,test]", None, "./services/api", True, ("dev", "test")),
-        ("-e git+https://github.com/org/lib.git@main#egg=orglib", "orglib", "git+https://github.com/org/lib.git@main#egg=orglib", True, ()),
+        (
+            "-e git+https://github.com/org/lib.git@main#egg=orglib",
+            "orglib",
+            "git+https://github.com/org/lib.git@main#egg=orglib",
+            True,
+            (),
+        ),
         ("-e git+ssh://git@github.com/org/lib.git", None, "git+ssh://git@github.com/org/lib.git", True, ()),
         ("-e file:///src/lib", None, "file:///src/lib", True, ()),
-        ("git+https://github.com/org/lib.git@v1.2#egg=org-lib", "org-lib", "git+https://github.com/org/lib.git@v1.2#egg=org-lib", False, ()),
-        ("hg+https://hg.example.com/repo#egg=Repo&subdirectory=py", "repo", "hg+https://hg.example.com/repo#egg=Repo&subdirectory=py", False, ()),
+        (
+            "git+https://github.com/org/lib.git@v1.2#egg=org-lib",
+            "org-lib",
+            "git+https://github.com/org/lib.git@v1.2#egg=org-lib",
+            False,
+            (),
+        ),
+        (
+            "hg+https://hg.example.com/repo#egg=Repo&subdirectory=py",
+            "repo",
+            "hg+https://hg.example.com/repo#egg=Repo&subdirectory=py",
+            False,
+            (),
+        ),
         ("https://example.com/dist/foo-1.0.tar.gz", None, "https://example.com/dist/foo-1.0.tar.gz", False, ()),
-        ("file:///wheels/Pillow-10.3.0-cp311-cp311-manylinux_2_28_x86_64.whl", "pillow", "file:///wheels/Pillow-10.3.0-cp311-cp311-manylinux_2_28_x86_64.whl", False, ()),
+        (
+            "file:///wheels/Pillow-10.3.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+            "pillow",
+            "file:///wheels/Pillow-10.3.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+            False,
+            (),
+        ),
         ("./local/pkg", None, "./local/pkg", False, ()),
         (".", None, ".", False, ()),
         ("./local/pkg[gpu]", None, "./local/pkg", False, ("gpu",)),
@@ -461,6 +485,8 @@ def test_hostile_input_never_raises():
         b"-e .[",
         b"# coding: rot13\nflask",
         b"# coding: no-such-codec\nflask",
+        b"# coding: idna\n" + b"x" * 100 + b".\xff",
+        b"# coding: punycode\nflask\xff",
     ]
     realistic = b"torch==2.3.1+cpu --hash=sha256:ab \\\n -e git+https://x/y#egg=z ; os_name=='nt' -r a.txt"
     for _ in range(300):
@@ -474,6 +500,25 @@ def test_hostile_input_never_raises():
         assert isinstance(parsed, RequirementsFile)
         for problem in parsed.problems:
             assert problem.span.line >= 1 and problem.span.column >= 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"a" + b" " * 50_000 + b"x",  # pip's comment regex is quadratic here
+        b"a" + b"\t" * 50_000 + b"@",
+        b"a==1" + b" " * 50_000 + b"x",
+        b"./x" + b"[" * 50_000 + b"!]",  # and pip's extras regex here
+        b"a" + b">=1," * 12_000 + b"x",
+        b"--index-url '" + b"a" * 50_000,
+    ],
+    ids=["spaces", "tabs-before-at", "spaces-after-specifier", "brackets", "clauses", "open-quote"],
+)
+def test_long_hostile_lines_take_linear_time(data):
+    started = time.perf_counter()
+    parsed = parse_requirements(data)
+    assert time.perf_counter() - started < 1.0  # ~0.05 s; quadratic regexes took minutes
+    assert [problem.code for problem in parsed.problems] == ["REQ005"]
 
 
 def test_fast_path_agrees_with_packaging():
@@ -532,8 +577,7 @@ class Files:
 
     def __init__(self, files: dict[str, str | bytes]):
         self.files = {
-            Path(name): content.encode() if isinstance(content, str) else content
-            for name, content in files.items()
+            Path(name): content.encode() if isinstance(content, str) else content for name, content in files.items()
         }
         self.reads: list[Path] = []
 
@@ -628,7 +672,7 @@ def test_cycle_is_reported_where_it_closes():
 
 def test_self_include():
     result, _ = load({"app/requirements.txt": "numpy==1.26.4\n-r ./requirements.txt\n"})
-    (path, problem), = result.problems
+    ((path, problem),) = result.problems
     assert (path.as_posix(), problem.code, problem.span) == ("app/requirements.txt", "REQ004", Span(2, 1, 2, 22))
     assert "requirements.txt → requirements.txt" in problem.message
     assert [r.name for r in result.requirements] == ["numpy"]
@@ -711,6 +755,14 @@ def test_problems_and_noqa_of_every_file_are_collected():
     assert result.noqa == {Path("app/base.txt"): {1: frozenset({"REQ002"})}}
 
 
+def test_reader_errors_count_as_unreadable(tmp_path):
+    (tmp_path / "requirements.txt").write_text("-r sub\x00dir.txt\n-r folder\nflask==3.0.3\n")
+    (tmp_path / "folder").mkdir()
+    result = load_requirements(tmp_path / "requirements.txt", lambda path: path.read_bytes())
+    assert [(problem.code, problem.span.line) for _, problem in result.problems] == [("REQ004", 1), ("REQ004", 2)]
+    assert [r.name for r in result.requirements] == ["flask"]
+
+
 def test_unreadable_root():
     result, _ = load({}, root="requirements.txt")
     assert result.files == () and result.requirements == ()
@@ -728,9 +780,6 @@ def test_long_include_chain_does_not_recurse():
 # --- differential test against pip-requirements-parser -------------------------------------
 
 ORACLE_CORPUS = f"""
-# pip-requirements-parser vendors pip 22's parser, so it is a good judge of how pip splits
-# lines, but it is only an oracle: it rejects ${{VAR}} and --config-settings, aborts on a
-# missing include, loops on include cycles and takes ~0.35 ms a line (library-probe.md §2).
 requests==2.31.0
 Django>=4.2,<5.0
 numpy~=1.26.0
@@ -780,6 +829,11 @@ redis[hiredis]~=5.0
 
 
 def test_differential_against_pip_requirements_parser(tmp_path):
+    """pip-requirements-parser vendors pip 22's own parser, so on valid lines it is a good
+    judge of how pip splits and reads them. It is an oracle only, never used at run time:
+    it rejects ${VAR} and --config-settings (pip accepts both), aborts on a missing
+    include, recurses ~1,000 times on an include cycle and takes ~0.35 ms a line
+    (notes/library-probe.md §2)."""
     from pip_requirements_parser import RequirementsFile as OracleFile
 
     path = tmp_path / "requirements.txt"
@@ -792,7 +846,7 @@ def test_differential_against_pip_requirements_parser(tmp_path):
     from packaging.specifiers import SpecifierSet
     from packaging.utils import canonicalize_name
 
-    for mine, theirs in zip(ours.requirements, oracle.requirements):
+    for mine, theirs in zip(ours.requirements, oracle.requirements, strict=True):
         assert mine.span.line == theirs.requirement_line.line_number, mine.text
         assert mine.name == (canonicalize_name(theirs.name) if theirs.name else None), mine.text
         assert SpecifierSet(mine.specifier) == (theirs.specifier or SpecifierSet()), mine.text

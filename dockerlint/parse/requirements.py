@@ -127,7 +127,7 @@ def _decode(data: bytes) -> tuple[str, bool]:
             if declared:
                 try:
                     return _decode_with(data, declared.group(1).decode("ascii"))
-                except LookupError:  # unknown or non-text codec: pip fails, we read UTF-8
+                except (LookupError, UnicodeError):  # pip fails here; we read UTF-8
                     break
     return decode(data)
 
@@ -771,7 +771,7 @@ class _Loader:
         if file not in self.parsed:
             try:
                 data = self.read(file)
-            except OSError:
+            except (OSError, ValueError):  # a reader built on open(): ValueError for "\0"
                 data = None
             result = parse_requirements(data) if data is not None else None
             self.parsed[file] = result
