@@ -122,9 +122,9 @@ def lint(paths: list[Path], config: Config, rules: Mapping[str, Rule], *, force_
         findings.extend(Finding(p.code, path, p.span, p.message, p.fix) for p in problems)
 
     findings = finalize(findings, config, rules, enabled, workspace)
-    checked = {image.dockerfile_path for image in images}
-    if reported_files is None:
-        checked |= set(workspace.problems)
+    checked = workspace.files_read()
+    if reported_files is not None:
+        checked &= reported_files
     return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace)
 
 

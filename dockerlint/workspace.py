@@ -84,6 +84,10 @@ class Workspace:
         loaded = self._texts.get(path)
         return loaded[0].line(line) if loaded else ""
 
+    def files_read(self) -> set[Path]:
+        """Every file this run read and could decode."""
+        return {path for path, loaded in self._texts.items() if loaded is not None}
+
     def cached_text(self, path: Path) -> tuple[Text, bool] | None:
         """The text if this run already read the file; never reads."""
         return self._texts.get(path)

@@ -226,3 +226,27 @@ def test_python_dash_m(tmp_path):
         [sys.executable, "-m", "dockerlint", "--version"], capture_output=True, text=True, cwd=REPO_ROOT, check=True
     )
     assert "dockerlint" in output.stdout
+
+
+def test_no_network_and_no_scanned_code_runs(tmp_path, monkeypatch):
+    """The linter reads files and nothing else: any socket fails the run, and code in the
+    scanned repository that would leave a mark if imported or executed never runs."""
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("dockerlint opened a network connection")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    marker = tmp_path / "ran"
+    trap = f"open({str(marker)!r}, 'w').write('imported')\n"
+    root = write_tree(tmp_path / "repo", {
+        **BLOATED,
+        "app/__init__.py": trap,
+        "setup.py": trap,
+        "scripts/download_models.py": trap,
+        "Dockerfile": BLOATED["Dockerfile"] + "RUN python scripts/download_models.py && pip install .\n",
+    })
+    result = invoke(str(root), "-f", "json", "--select", "ALL")
+    assert result.exit_code == 1
+    assert not marker.exists()
