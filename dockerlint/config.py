@@ -65,6 +65,8 @@ class Config:
 
     def for_dockerfile(self, table: Mapping[str, object], dockerfile: Path):
         """The value of a per-Dockerfile table (contexts, targets, gpu) for one Dockerfile."""
+        if not table:
+            return None
         relative = _relative(dockerfile, self.root)
         for pattern, value in table.items():
             if relative is not None and path_matches(relative, pattern):
@@ -72,6 +74,8 @@ class Config:
         return None
 
     def is_excluded(self, path: Path) -> bool:
+        if not self.exclude:
+            return False
         relative = _relative(path, self.root)
         return relative is not None and any(path_matches(relative, pattern) for pattern in self.exclude)
 
@@ -87,10 +91,14 @@ def path_matches(relative: str, pattern: str) -> bool:
 
 
 def _relative(path: Path, root: Path) -> str | None:
-    try:
-        return real_path(path).relative_to(real_path(root)).as_posix()
-    except ValueError:
-        return None
+    """``path`` relative to ``root``; resolves symlinks only when the plain paths differ
+    (the walk hands over real paths already, and realpath costs an lstat per component)."""
+    for candidate, base in ((path, root), (real_path(path), real_path(root))):
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return None
 
 
 def _expand(selectors: Iterable[str], rules: Mapping) -> set[str]:
