@@ -1,0 +1,147 @@
+"""The build context: what is sent to the builder, what COPY needs from it, and what the
+ignore file (Docker's own matching, see parse/dockerignore.py) leaves out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+from dockerlint.checks import check
+from dockerlint.checks.common import finding
+from dockerlint.findings import Finding, human_size
+from dockerlint.model import Image
+from dockerlint.model.buildcontext import (
+    context_copies,
+    context_path,
+    exists_in_context_dir,
+    has_glob,
+    is_remote,
+    unwanted,
+)
+from dockerlint.parse.dockerignore import IgnoreFile
+from dockerlint.source import Span
+
+_SHOWN = 6  # paths named in one message
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _anchor(image: Image) -> tuple[Path, Span]:
+    """Where a finding about the whole context points: the ignore file's first line (the
+    file to edit), else the Dockerfile's first instruction."""
+    if image.ignore_path is not None:
+        loaded = image.workspace.cached_text(image.ignore_path)
+        first = loaded[0].line(1) if loaded else ""
+        return image.ignore_path, Span.whole_line(1, first)
+    instructions = image.dockerfile.instructions
+    return image.dockerfile_path, instructions[0].span if instructions else Span(1, 1, 1, 1)
+
+
+def _ignore_name(image: Image) -> str:
+    return image.ignore_path.name if image.ignore_path else ".dockerignore"
+
+
+@check("CTX001")
+def no_dockerignore(image: Image) -> Iterator[Finding]:
+    if image.ignore_path is not None:
+        return
+    for _, copy in context_copies(image):
+        if copy.mount_only:
+            continue
+        for source in copy.sources:
+            if is_remote(source.value) or context_path(source.value) not in (".", "*"):
+                continue
+            context = image.context
+            size = context.total_size()
+            yield finding(
+                image,
+                "CTX001",
+                source.span,
+                f"`{copy.instruction.keyword} {source.value}` copies the whole build context "
+                f"({len(context.files):,} files, {human_size(size)}) and no .dockerignore applies: "
+                "whatever lands in the folder (.git, virtualenvs, caches, .env files) goes into the image",
+                f"Add a .dockerignore beside the context root (or `{image.dockerfile_path.name}.dockerignore` beside "
+                "the Dockerfile) listing .git, .venv, __pycache__ and .env, or copy only the paths the image needs.",
+                size_bytes=size,
+            )
+            break
+
+
+@check("CTX002")
+def dockerignore_gap(image: Image) -> Iterator[Finding]:
+    found = unwanted(image)
+    if not found:
+        return
+    total = sum(item.size for item in found)
+    shown = ", ".join(f"{item.path} ({human_size(item.size)})" for item in found[:_SHOWN])
+    more = len(found) - _SHOWN
+    if more > 0:
+        rest = sum(item.size for item in found[_SHOWN:])
+        shown += f" and {more} more ({human_size(rest)})"
+    path, span = _anchor(image)
+    patterns = sorted({_pattern_for(item.path) for item in found})
+    where = "to " + _ignore_name(image) if image.ignore_path else "in a new .dockerignore"
+    yield Finding(
+        "CTX002",
+        path,
+        span,
+        f"the build context sends what no image needs: {shown}",
+        f"Add {', '.join(f'`{p}`' for p in patterns)} {where} (patterns are anchored at the context root: "
+        "use `**/` for every depth).",
+        size_bytes=total,
+    )
+
+
+def _pattern_for(path: str) -> str:
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return name if "/" not in path.rstrip("/") else f"**/{name}"
+
+
+@check("CTX003")
+def copy_source_missing(image: Image) -> Iterator[Finding]:
+    context = image.context
+    for stage, copy in context_copies(image):
+        step = stage.steps[copy.step_index]
+        if _unresolved(copy.instruction.args, step.env):
+            continue
+        for source in copy.sources:
+            value = source.value
+            if is_remote(value) or has_glob(value):
+                continue  # BuildKit copies an empty match of a wildcard without error
+            path = context_path(value)
+            if path == "." or context.sent(path):
+                continue
+            keyword = "RUN --mount" if copy.mount_only else copy.instruction.keyword
+            if not exists_in_context_dir(image, path):
+                message = f"`{value}` does not exist in the build context ({context.root.name}/), so `{keyword}` fails"
+                fix = (
+                    "Correct the path (it is relative to the build context, not to the Dockerfile), "
+                    "or build with the context that holds it."
+                )
+            else:
+                excluded_by = _excluding_pattern(image.ignore, path)
+                if excluded_by is None:
+                    continue  # an empty folder, or contents excluded but the folder sent
+                message = (
+                    f"`{value}` is excluded by `{excluded_by.text}` in {_ignore_name(image)} "
+                    f"(line {excluded_by.line}), so it is not in the build context and `{keyword}` fails"
+                )
+                fix = f"Add `!{path}` after that line of {_ignore_name(image)}, or narrow the pattern."
+            yield finding(image, "CTX003", source.span, message, fix)
+
+
+def _unresolved(args: str, env: dict[str, str]) -> bool:
+    """A variable without a value makes the source unknowable; stay quiet."""
+    return any(not env.get(name) for name in _VARIABLE.findall(args))
+
+
+def _excluding_pattern(ignore: IgnoreFile | None, path: str):
+    """The last pattern that matches ``path``, when it excludes."""
+    if ignore is None or not ignore.excludes(path):
+        return None
+    last = None
+    for pattern in ignore.patterns:
+        if IgnoreFile((replace(pattern, exclusion=False),)).excludes(path):
+            last = pattern
+    return last if last is not None and not last.exclusion else None

@@ -1,0 +1,95 @@
+"""What each layer adds and removes: system packages and files, per instruction.
+
+A RUN that removes what an earlier layer added saves nothing (the bytes stay in that
+layer); only a removal in the same RUN keeps them out. The layer rules and the build
+tool rules ask these questions.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dockerlint.model.image import Image, ShellCommand, Step
+from dockerlint.model.installs import Install
+from dockerlint.parse.dockerfile import expand
+from dockerlint.source import Span
+
+ADD_ACTIONS = {"apt": "install", "apk": "add", "rpm": "install"}
+REMOVE_ACTIONS = {"apt": ("purge", "remove"), "apk": ("del",), "rpm": ("remove",)}
+
+
+@dataclass(frozen=True)
+class Package:
+    """A system package named by an install command."""
+
+    family: str  # "apt", "apk", "rpm"
+    name: str  # without a version pin
+    span: Span
+    install: Install
+    virtual: str | None  # apk --virtual NAME the package belongs to
+
+
+def package_name(family: str, word: str) -> str:
+    """``gcc=4:12.2.0-3`` -> ``gcc``; ``musl-dev~=1.2`` -> ``musl-dev``."""
+    if family == "apt":
+        return word.split("=", 1)[0]
+    if family == "apk":
+        return re.split(r"[=~<>]", word, maxsplit=1)[0]
+    return word
+
+
+def installed_packages(step: Step) -> Iterator[Package]:
+    for install in step.installs:
+        if install.family in ADD_ACTIONS and install.action == ADD_ACTIONS[install.family]:
+            virtual = install.option("--virtual") if install.family == "apk" else None
+            for argument in install.packages:
+                if argument.value.startswith("$"):
+                    continue
+                yield Package(
+                    install.family,
+                    package_name(install.family, argument.value),
+                    argument.span,
+                    install,
+                    virtual if isinstance(virtual, str) else None,
+                )
+
+
+def removal(step: Step, package: Package, after: ShellCommand | None = None) -> Install | None:
+    """The command of ``step`` (after ``after``) that removes ``package``, if any."""
+    started = after is None
+    for install in step.installs:
+        if install.command is after:
+            started = True
+            continue
+        if not started or install.family != package.family:
+            continue
+        if install.action not in REMOVE_ACTIONS[package.family]:
+            continue
+        names = {package_name(install.family, argument.value) for argument in install.packages}
+        if package.name in names or (package.virtual is not None and package.virtual in names):
+            return install
+    return None
+
+
+@dataclass(frozen=True)
+class Removal:
+    """An ``rm`` of a path, or a package purge, in a RUN."""
+
+    target: str
+    span: Span
+
+
+def removed_paths(image: Image, step: Step) -> Iterator[Removal]:
+    """Paths an ``rm`` in this RUN deletes (absolute, variables expanded)."""
+    for command in step.commands:
+        if command.name != "rm":
+            continue
+        for index, word in enumerate(command.argv[1:], 1):
+            value = expand(word, step.env, image.dockerfile.escape)
+            if word.startswith("-") or "$" in value:  # an option, or a variable the model cannot resolve
+                continue
+            target = posixpath.normpath(posixpath.join(step.workdir or "/", value.removesuffix("/*")))
+            yield Removal(target, command.word_span(index))

@@ -1,0 +1,235 @@
+"""CTX001-CTX003 on realistic build contexts: monorepos with a root context, per-Dockerfile
+ignore files, exact lines, and the correct setups that must stay silent."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from dockerlint.model.buildcontext import unwanted
+from tests.conftest import found, run_lint
+
+CTX = ["CTX001", "CTX002", "CTX003"]
+
+
+def lint(root, codes=CTX):
+    return run_lint(root, select=codes)
+
+
+MONOREPO = {
+    "compose.yaml": """
+        services:
+          api:
+            build:
+              context: .
+              dockerfile: services/api/Dockerfile
+          worker:
+            build:
+              context: .
+              dockerfile: services/worker/Dockerfile
+    """,
+    ".git/HEAD": "ref: refs/heads/main\n",
+    ".git/objects/pack/pack-1.pack": "x" * 5000,
+    "services/api/app/__pycache__/main.cpython-311.pyc": "compiled",
+    "services/api/app/main.py": "print('api')\n",
+    "services/api/requirements.txt": "fastapi==0.111.0\n",
+    "services/api/Dockerfile": """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY services/api/requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY services/api/app/ app/
+        COPY libs/shared/ libs/shared/
+        CMD ["uvicorn", "app.main:app"]
+    """,
+    "services/api/Dockerfile.dockerignore": ".git\n**/__pycache__\n",
+    "services/worker/worker.py": "print('worker')\n",
+    "services/worker/Dockerfile": """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY services/worker/ .
+        CMD ["python", "worker.py"]
+    """,
+    "libs/shared/__init__.py": "",
+    ".dockerignore": "**/__pycache__\nnode_modules\n",
+}
+
+
+def test_monorepo_root_context_with_per_dockerfile_ignore_files(repo):
+    result = lint(repo(MONOREPO))
+    # The worker uses the root .dockerignore, which forgets .git; the api's own ignore
+    # file replaces it (never merged) and excludes .git.
+    gaps = [f for f in result.findings if f.code == "CTX002"]
+    assert [(f.path.name, f.span.line) for f in gaps] == [(".dockerignore", 1)]
+    assert gaps[0].message.endswith("the build context sends what no image needs: .git/ (5 kB)")
+    assert gaps[0].size_bytes == 5000 + len("ref: refs/heads/main\n")
+    assert found(result, "CTX001") == []
+    assert found(result, "CTX003") == []
+
+
+def test_no_ignore_file_and_the_whole_context_copied(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+            FROM python:3.11-slim AS base
+            WORKDIR /app
+            COPY requirements.txt .
+            FROM base
+            COPY ./ /app/
+            RUN --mount=type=bind,target=/src ls /src
+        """,
+            "requirements.txt": "flask==3.0.3\n",
+            ".venv/pyvenv.cfg": "home = /usr/bin\n",
+            ".venv/lib/python3.11/site-packages/flask/__init__.py": "x" * 2000,
+            "app.py": "print(1)\n",
+        }
+    )
+    result = lint(root)
+    assert found(result) == [("CTX001", "Dockerfile", 5), ("CTX002", "Dockerfile", 1)]
+    ctx001 = next(f for f in result.findings if f.code == "CTX001")
+    assert "(5 files," in ctx001.message and ctx001.size_bytes > 2000
+
+
+def test_gaps_at_any_depth_and_venvs_by_their_marker_file(repo):
+    root = repo(
+        {
+            ".dockerignore": ".git\n__pycache__\n.env\n",
+            "src/pkg/__pycache__/a.cpython-311.pyc": "c" * 300,
+            "web/node_modules/react/index.js": "j" * 100,
+            "tools/py311/pyvenv.cfg": "home = /usr/bin\n",
+            "tools/py311/bin/python": "elf",
+            "notebooks/.ipynb_checkpoints/eda-checkpoint.ipynb": "{}",
+            "deploy/.env": "TOKEN=x\n",
+            ".env": "TOKEN=x\n",
+            "src/pkg/main.py": "print(1)\n",
+            "Dockerfile": "FROM python:3.11-slim\nCOPY src/ /app/src/\n",
+        }
+    )
+    result = lint(root, ["CTX002"])
+    assert found(result) == [("CTX002", ".dockerignore", 1)]
+    message = result.findings[0].message
+    expected = (
+        "src/pkg/__pycache__/",
+        "web/node_modules/",
+        "tools/py311/",
+        "notebooks/.ipynb_checkpoints/",
+        "deploy/.env",
+    )
+    for path in expected:
+        assert path in message
+    assert ".env (" not in message.replace("deploy/.env", "")  # the top-level .env is excluded
+    assert "`**/__pycache__`" in result.findings[0].fix
+
+
+def test_git_is_wanted_when_the_version_comes_from_git(repo):
+    root = repo(
+        {
+            ".dockerignore": "**/__pycache__\n",
+            ".git/HEAD": "ref: refs/heads/main\n",
+            "pyproject.toml": """
+            [build-system]
+            requires = ["setuptools>=64", "setuptools_scm>=8"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "svc"
+            dynamic = ["version"]
+        """,
+            "Dockerfile": "FROM python:3.11-slim\nWORKDIR /src\nCOPY . .\nRUN pip install --no-cache-dir .\n",
+        }
+    )
+    assert found(lint(root, ["CTX002"])) == []
+
+
+def test_missing_and_excluded_sources(repo):
+    root = repo(
+        {
+            ".dockerignore": ".git\nconfig\n!config/logging.yaml\n*.toml\n",
+            "config/settings.yaml": "a: 1\n",
+            "config/logging.yaml": "version: 1\n",
+            "settings.toml": "x = 1\n",
+            "src/__main__.py": "print(1)\n",
+            "empty/.keep": "",
+            "Dockerfile": """
+            # syntax=docker/dockerfile:1
+            FROM python:3.11-slim AS unused
+            COPY not-built.txt /
+            FROM python:3.11-slim
+            ARG CONFIG_DIR=config
+            ARG EXTRA
+            WORKDIR /app
+            COPY config/logging.yaml ${CONFIG_DIR}/settings.yaml ./
+            COPY ["settings.toml", "src", "./"]
+            COPY scripts/entrypoint.sh ${EXTRA}/x /usr/local/bin/
+            COPY *.whl requirements*.txt /tmp/
+            ADD https://example.com/a.tar.gz /tmp/
+            COPY --from=python:3.12 /usr/local/bin/python3 /usr/bin/
+            RUN --mount=type=bind,source=tools,target=/tools ls /tools
+            COPY src/missing.py src/
+            CMD ["python", "-m", "src"]
+        """,
+        }
+    )
+    result = lint(root, ["CTX003"])
+    assert found(result) == [
+        ("CTX003", "Dockerfile", 8),  # config/settings.yaml: the `config` pattern excludes it
+        ("CTX003", "Dockerfile", 9),  # settings.toml: *.toml
+        ("CTX003", "Dockerfile", 14),  # the bind mount's source does not exist
+        ("CTX003", "Dockerfile", 15),
+    ]
+    by_line = {f.span.line: f for f in result.findings}
+    assert "excluded by `config` in .dockerignore (line 2)" in by_line[8].message
+    assert by_line[8].span.column == 26  # the source word, not the whole line
+    assert "excluded by `*.toml` in .dockerignore (line 4)" in by_line[9].message
+    assert "does not exist" in by_line[15].message
+
+
+def test_existing_sources_and_empty_folders_are_fine(repo, tmp_path):
+    root = repo(
+        {
+            ".dockerignore": "data/*\n",
+            "data/big.csv": "1,2\n",
+            "app/main.py": "print(1)\n",
+            "Dockerfile": """
+            FROM python:3.11-slim
+            COPY data/ /data/
+            COPY cache/ /cache/
+            COPY app /app
+            COPY /app/main.py ./
+        """,
+        }
+    )
+    (root / "cache").mkdir()
+    assert found(lint(root, ["CTX003"])) == []
+
+
+def test_symlinks_are_not_followed_out_of_the_context(repo, tmp_path):
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    (outside / "huge.bin").write_bytes(b"x" * 1000)
+    (outside / "node_modules").mkdir()
+    (outside / "node_modules" / "a.js").write_text("x")
+    root = repo({".dockerignore": ".git\n", "Dockerfile": "FROM python:3.11-slim\nCOPY link/ /app/\n"})
+    os.symlink(outside, root / "link")
+    result = lint(root, ["CTX002"])
+    assert found(result) == []
+    assert [f.path for f in result.images[0].context.files if f.path.startswith("link")] == ["link"]
+
+
+def test_a_large_tree_is_walked_matched_and_measured_quickly(tmp_path):
+    """100,000 files: the walk with an ignore file, CTX002's grouping and CTX003."""
+    root = tmp_path / "big"
+    for top in range(100):
+        for sub in range(10):
+            folder = root / f"pkg{top}" / (f"m{sub}" if sub else "__pycache__")
+            folder.mkdir(parents=True)
+            for index in range(100):
+                (folder / f"f{index}.py").write_bytes(b"")
+    (root / ".dockerignore").write_text(".git\n**/*.pyc\n!pkg1/keep.pyc\n")
+    (root / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY pkg0/ /app/pkg0/\nCOPY pkg99/m9/f99.py /app/\n")
+    start = time.perf_counter()
+    result = run_lint(root, select=CTX)
+    elapsed = time.perf_counter() - start
+    assert len(result.images[0].context.files) == 100_002
+    assert found(result) == [("CTX002", ".dockerignore", 1)]
+    assert len(unwanted(result.images[0])) == 100
+    assert elapsed < 10, elapsed  # a few seconds on a 2-core CI machine

@@ -1,0 +1,155 @@
+"""LAY rules: bytes deleted a layer too late, copy order that busts the install cache,
+packages installed twice; each with the correct variants that must stay silent."""
+
+from __future__ import annotations
+
+from tests.conftest import found, run_lint
+
+
+def lint(repo, dockerfile: str, code: str, files: dict[str, str | bytes] | None = None):
+    root = repo({"Dockerfile": dockerfile, **(files or {})})
+    result = run_lint(root, select=[code])
+    return found(result, code), result.findings
+
+
+# -- LAY001 ---------------------------------------------------------------------------------------
+
+
+def test_files_and_packages_deleted_in_a_later_layer(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends build-essential git \\
+            && rm -rf /var/lib/apt/lists/*
+        WORKDIR /app
+        COPY models/encoder.onnx /tmp/encoder.onnx
+        COPY . .
+        RUN curl -fsSL -o /tmp/get-pip.py https://bootstrap.pypa.io/get-pip.py && python /tmp/get-pip.py
+        RUN git clone --depth 1 https://github.com/example/tokenizers.git /src/tokenizers
+        RUN pip install --no-cache-dir /src/tokenizers
+        RUN rm -rf /tmp/encoder.onnx /tmp/get-pip.py /src/tokenizers /app/notebooks /app/not-in-context
+        RUN apt-get purge -y --auto-remove build-essential git
+    """
+    files = {
+        "models/encoder.onnx": b"\0" * 3_000_000,
+        "notebooks/explore.ipynb": "{}",
+        "app/main.py": "import numpy\n",
+    }
+    got, findings = lint(repo, dockerfile, "LAY001", files)
+    assert got == [("LAY001", "Dockerfile", 10)] * 4 + [("LAY001", "Dockerfile", 11)]
+    by_target = {finding.message.split("`")[1]: finding for finding in findings}
+    onnx = by_target["/tmp/encoder.onnx"]
+    assert "`COPY` on line 5" in onnx.message and onnx.size_bytes == 3_000_000
+    assert onnx.related[0].span.line == 5
+    assert "`curl` on line 7" in by_target["/tmp/get-pip.py"].message
+    assert "`git clone` on line 8" in by_target["/src/tokenizers"].message
+    assert "`COPY` on line 6" in by_target["/app/notebooks"].message
+    packages = by_target["build-essential"]
+    assert "`build-essential`, `git` are removed here" in packages.message and "line 2" in packages.message
+
+
+def test_same_run_cleanup_builders_and_runtime_files_are_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        COPY models/encoder.onnx /tmp/encoder.onnx
+        RUN rm /tmp/encoder.onnx
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends gcc \\
+            && pip install --no-cache-dir psycopg2==2.9.9 && apt-get purge -y gcc \\
+            && rm -rf /var/lib/apt/lists/*
+        RUN wget -O /tmp/a.tgz https://example.com/a.tgz && tar xzf /tmp/a.tgz -C /opt && rm /tmp/a.tgz
+        WORKDIR /app
+        COPY . .
+        RUN pip install --no-cache-dir . && rm -rf /app/build /tmp/*
+    """
+    files = {"models/encoder.onnx": b"\0" * 10, "pyproject.toml": "[project]\nname='a'\nversion='1'\n"}
+    assert lint(repo, dockerfile, "LAY001", files)[0] == []
+
+
+def test_deleting_in_the_final_stage_what_a_parent_stage_added(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS base
+        ADD https://example.com/data/cities.csv.gz /data/cities.csv.gz
+        FROM base
+        RUN rm /data/cities.csv.gz
+    """
+    assert lint(repo, dockerfile, "LAY001")[0] == [("LAY001", "Dockerfile", 4)]
+
+
+# -- LAY002 ---------------------------------------------------------------------------------------
+
+PROJECT = {"requirements.txt": "flask==3.0.3\n", "app/__init__.py": "", "app/main.py": "import flask\n"}
+
+
+def test_whole_tree_copied_before_the_install(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        WORKDIR /src
+        COPY . .
+        RUN pip install --no-cache-dir --prefix=/install -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /install /usr/local
+        WORKDIR /app
+        COPY ./ /app/
+        RUN pip install --no-cache-dir -r /app/requirements.txt
+    """
+    got, findings = lint(repo, dockerfile, "LAY002", PROJECT)
+    assert got == [("LAY002", "Dockerfile", 3), ("LAY002", "Dockerfile", 8)]
+    assert "line 4" in findings[0].message and "`COPY requirements.txt .`" in findings[0].fix
+
+
+def test_manifest_first_is_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt constraints.txt ./
+        RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
+        COPY . .
+        RUN pip install --no-cache-dir --no-deps .
+    """
+    files = {**PROJECT, "constraints.txt": "flask==3.0.3\n", "pyproject.toml": "[project]\nname='a'\nversion='1'\n"}
+    assert lint(repo, dockerfile, "LAY002", files)[0] == []
+
+
+def test_a_requirements_folder_without_code_is_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        COPY requirements/ /tmp/requirements/
+        RUN pip install --no-cache-dir -r /tmp/requirements/prod.txt
+    """
+    files = {"requirements/prod.txt": "-r base.txt\ngunicorn==22.0.0\n", "requirements/base.txt": "flask==3.0.3\n"}
+    assert lint(repo, dockerfile, "LAY002", files)[0] == []
+
+
+# -- LAY003 ---------------------------------------------------------------------------------------
+
+
+def test_torch_reinstalled_from_the_cpu_index(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        RUN pip install --no-cache-dir torch==2.3.1+cpu torchvision==0.18.1+cpu \\
+            --index-url https://download.pytorch.org/whl/cpu
+        RUN pip install --no-cache-dir --force-reinstall numpy==1.26.4
+    """
+    files = {"requirements.txt": "torch==2.3.1\ntorchvision==0.18.1\nnumpy==1.26.4\n"}
+    got, findings = lint(repo, dockerfile, "LAY003", files)
+    assert got == [("LAY003", "Dockerfile", 4), ("LAY003", "Dockerfile", 4), ("LAY003", "Dockerfile", 6)]
+    assert "`torch`" in findings[0].message and "download.pytorch.org" in findings[0].message
+    assert findings[0].related[0].span.line == 3
+
+
+def test_satisfied_or_repeated_requirements_are_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        RUN pip install --no-cache-dir numpy==1.26.4
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir --upgrade pip
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir torch==2.3.1+cpu --index-url https://download.pytorch.org/whl/cpu
+        RUN pip install --no-cache-dir -r requirements.txt
+        RUN pip install --no-cache-dir pip==24.1 numpy==2.0.0
+        RUN pip install --no-cache-dir "fastapi>=0.110"
+    """
+    files = {"requirements.txt": "torch==2.3.1\nfastapi==0.111.0\n"}
+    assert lint(repo, dockerfile, "LAY003", files)[0] == []

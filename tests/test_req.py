@@ -1,0 +1,248 @@
+"""REQ001-REQ003 across everything one image installs: realistic repositories, exact
+lines, and the correct setups that must stay silent."""
+
+from __future__ import annotations
+
+from tests.conftest import found, run_lint
+
+REQ = ["REQ001", "REQ002", "REQ003"]
+INSTALL = "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+SIMPLE = "FROM python:3.11-slim\n" + INSTALL
+
+
+def lint(root, codes=REQ):
+    return run_lint(root, select=codes)
+
+
+MONOREPO = {
+    "compose.yaml": """
+        services:
+          api:
+            build:
+              context: .
+              dockerfile: services/api/Dockerfile
+          worker:
+            build:
+              context: .
+              dockerfile: services/worker/Dockerfile
+    """,
+    "libs/common.txt": """
+        pydantic==2.7.4
+        numpy==1.26.4
+        requests==2.32.3
+    """,
+    "services/api/requirements.txt": """
+        -r ../../libs/common.txt
+        fastapi==0.111.0
+        numpy>=2.0
+        requests==2.32.3
+    """,
+    "services/api/Dockerfile": """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY libs/ /app/libs/
+        COPY services/api/requirements.txt /app/services/api/
+        RUN pip install --no-cache-dir -r services/api/requirements.txt
+        COPY services/api/ /app/services/api/
+        CMD ["uvicorn", "services.api.main:app"]
+    """,
+    "services/worker/requirements.txt": """
+        -r ../../libs/common.txt
+        celery==5.4.0
+    """,
+    "services/worker/Dockerfile": """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY libs/ /app/libs/
+        COPY services/worker/requirements.txt /app/services/worker/
+        RUN pip install --no-cache-dir -r services/worker/requirements.txt
+        CMD ["celery", "-A", "services.worker", "worker"]
+    """,
+    ".dockerignore": ".git\n",
+}
+
+
+def test_monorepo_conflict_and_duplicate_across_an_include(repo):
+    result = lint(repo(MONOREPO))
+    assert found(result, "REQ001") == [("REQ001", "requirements.txt", 3)]
+    conflict = next(f for f in result.findings if f.code == "REQ001")
+    assert "`numpy==1.26.4` at libs/common.txt:2" in conflict.message
+    assert "`numpy>=2.0` at services/api/requirements.txt:3" in conflict.message
+    assert [r.span.line for r in conflict.related] == [2]
+    # requests is pinned identically in the include and the service file: a duplicate
+    duplicates = [f for f in result.findings if f.code == "REQ002"]
+    assert [(f.path.parent.name, f.path.name, f.span.line) for f in duplicates] == [("api", "requirements.txt", 4)]
+    assert found(result, "REQ003") == []
+
+
+def test_files_that_never_meet_in_one_image_never_conflict(repo):
+    files = dict(MONOREPO)
+    files["services/api/requirements.txt"] = "fastapi==0.111.0\nnumpy==2.1.0\n"
+    files["services/api/Dockerfile"] = MONOREPO["services/api/Dockerfile"].replace("COPY libs/ /app/libs/\n", "")
+    assert found(lint(repo(files))) == []
+
+
+def test_constraints_take_part_but_install_nothing(repo):
+    root = repo(
+        {
+            "requirements.txt": "fastapi==0.111.0\npydantic>=2\nuvicorn\n",
+            "constraints.txt": "pydantic<2\nuvicorn==0.30.1\nboto3==1.34.0\nboto3==1.35.0\n",
+            "Dockerfile": """
+            FROM python:3.11-slim
+            COPY requirements.txt constraints.txt /tmp/
+            RUN pip install --no-cache-dir -c /tmp/constraints.txt -r /tmp/requirements.txt
+        """,
+        }
+    )
+    result = lint(root)
+    # pydantic conflicts with its constraint (reported at the later line, the requirement);
+    # boto3 is only constrained, never installed: quiet. uvicorn is pinned by the constraint.
+    assert found(result) == [("REQ001", "requirements.txt", 2)]
+    assert "(constraint) at constraints.txt:1" in result.findings[0].message
+
+
+def test_markers_follow_the_base_image_python(repo):
+    requirements = 'numpy==1.26.4 ; python_version < "3.12"\nnumpy==2.1.0 ; python_version >= "3.12"\nnumpy>=2\n'
+    for base, expected in (
+        ("python:3.11-slim", [("REQ001", "requirements.txt", 3)]),
+        ("python:3.12-slim-bookworm", []),
+        ("nvidia/cuda:12.4.1-runtime-ubuntu22.04", []),  # unknown Python: markers undecided
+    ):
+        root = repo(
+            {
+                "requirements.txt": requirements,
+                "Dockerfile": f"FROM {base}\n" + INSTALL,
+            }
+        )
+        assert found(lint(root, ["REQ001"])) == expected, base
+
+
+def test_full_version_markers_need_a_patch_in_the_tag(repo):
+    requirements = 'torch==2.1.0 ; python_full_version >= "3.10.5"\ntorch==2.3.1\n'
+    for base, expected in (("python:3.10-slim", []), ("python:3.10.12-slim", [("REQ001", "requirements.txt", 2)])):
+        root = repo(
+            {
+                "requirements.txt": requirements,
+                "Dockerfile": f"FROM {base}\n" + INSTALL,
+            }
+        )
+        assert found(lint(root, ["REQ001"])) == expected, base
+
+
+def test_platform_markers_use_the_from_platform(repo):
+    requirements = 'onnxruntime-gpu==1.18.0 ; platform_machine == "x86_64"\nonnxruntime-gpu==1.17.0\n'
+    for platform, expected in (("linux/arm64", []), ("linux/amd64", [("REQ001", "requirements.txt", 2)]), ("", [])):
+        flag = f"--platform={platform} " if platform else ""
+        root = repo(
+            {
+                "requirements.txt": requirements,
+                "Dockerfile": f"FROM {flag}python:3.11-slim\n" + INSTALL,
+            }
+        )
+        assert found(lint(root, ["REQ001"])) == expected, platform
+
+
+def test_pip_arguments_and_pyproject_extras_join_the_set(repo):
+    root = repo(
+        {
+            "pyproject.toml": """
+            [project]
+            name = "svc"
+            version = "1.0"
+            dependencies = ["httpx>=0.27", "pandas"]
+            [project.optional-dependencies]
+            gpu = ["torch>=2.3"]
+        """,
+            "requirements.lock": "httpx==0.26.0\ntorch==2.3.1\n",
+            "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /src
+            COPY . .
+            RUN pip install --no-cache-dir -r requirements.lock \\
+             && pip install --no-cache-dir --no-deps ".[gpu]" "torch<2.3"
+        """,
+            ".dockerignore": ".git\n",
+        }
+    )
+    result = lint(root)
+    # httpx: the lock file pins below pyproject's floor; torch: the argument refuses the lock
+    assert found(result, "REQ001") == [("REQ001", "Dockerfile", 5), ("REQ001", "pyproject.toml", 4)]
+    # pandas: nothing pins it in this image
+    assert found(result, "REQ003") == [("REQ003", "pyproject.toml", 4)]
+
+
+def test_copy_from_carries_installs_only_with_the_place_they_went(repo):
+    files = {
+        "requirements.txt": "scikit-learn==1.5.0\n",
+        "requirements-build.txt": "scikit-learn==1.4.2\ncython==3.0.10\n",
+    }
+    carried = """
+        FROM python:3.11-slim AS build
+        RUN python -m venv /opt/venv
+        ENV PATH=/opt/venv/bin:$PATH
+        COPY requirements-build.txt .
+        RUN pip install --no-cache-dir -r requirements-build.txt
+        FROM python:3.11-slim
+        COPY --from=build /opt/venv /opt/venv
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+    """
+    assert found(lint(repo({**files, "Dockerfile": carried}), ["REQ001"])) == [("REQ001", "requirements.txt", 1)]
+    artefacts_only = carried.replace("COPY --from=build /opt/venv /opt/venv", "COPY --from=build /app/dist /app/dist")
+    assert found(lint(repo({**files, "Dockerfile": artefacts_only}), ["REQ001"])) == []
+
+
+def test_utf16_requirements(repo):
+    text = "\ufefffastapi==0.111.0\r\nrequests\r\nfastapi>=0.100\r\n"
+    root = repo(
+        {
+            "requirements.txt": text.encode("utf-16-le"),
+            "Dockerfile": SIMPLE,
+        }
+    )
+    assert found(lint(root)) == [("REQ002", "requirements.txt", 3), ("REQ003", "requirements.txt", 2)]
+
+
+CERTIFI = "certifi==2024.7.4 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+
+
+def test_duplicates_quiet_for_lock_files_extras_and_variables(repo):
+    root = repo(
+        {
+            "requirements/prod.txt": CERTIFI,
+            "requirements/dev.txt": CERTIFI + "pytest==8.2.2 \\\n    --hash=sha256:" + "b" * 64 + "\n",
+            "requirements/extra.txt": (
+                "uvicorn==0.30.1\nuvicorn[standard]\nmylib==${MYLIB_VERSION}\n--config-settings editable_mode=compat\n"
+            ),
+            "Dockerfile": """
+            FROM python:3.11-slim
+            COPY requirements/ /tmp/requirements/
+            RUN pip install --no-cache-dir -r /tmp/requirements/prod.txt -r /tmp/requirements/dev.txt \\
+             && pip install --no-cache-dir -r /tmp/requirements/extra.txt
+        """,
+        }
+    )
+    assert found(run_lint(root, select=["REQ"])) == []
+
+
+def test_noqa_in_a_requirements_file(repo):
+    root = repo(
+        {
+            "requirements.txt": "flask==3.0.3\nflask==3.0.3  # noqa: REQ002\nrequests  # noqa\n",
+            "Dockerfile": SIMPLE,
+        }
+    )
+    assert found(lint(root)) == []
+
+
+def test_a_three_way_clash_names_every_line(repo):
+    root = repo(
+        {
+            "requirements.txt": "protobuf>=3.20,<3.21\nprotobuf!=3.20.*\nprotobuf>=3.0\n",
+            "Dockerfile": SIMPLE,
+        }
+    )
+    result = lint(root, ["REQ001"])
+    assert found(result) == [("REQ001", "requirements.txt", 2)]
+    assert "requirements.txt:1" in result.findings[0].message
+    assert "requirements.txt:3" not in result.findings[0].message

@@ -1,0 +1,111 @@
+"""SEC002: secret files copied into the final image and secret ARG/ENV values; messages
+never show a value."""
+
+from __future__ import annotations
+
+from tests.conftest import found, run_lint
+
+TOKEN = "ghp_" + "A1b2C3d4" * 5
+PASSWORD = "s3cr3t-Pa55word"
+
+
+def lint(root):
+    return run_lint(root, select=["SEC002"])
+
+
+def test_secret_files_copied_into_the_final_image(repo):
+    root = repo(
+        {
+            ".dockerignore": ".git\n**/__pycache__\n",
+            ".env": "DATABASE_URL=postgres://app:pw@db/app\n",
+            ".env.example": "DATABASE_URL=\n",
+            ".env.production": "SENTRY_DSN=x\n",
+            "certs/ca-bundle.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+            "certs/server.key": "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n",
+            "deploy/gcp-service-account.json": "{}",
+            "home/.ssh/known_hosts": "github.com ssh-ed25519 AAAA\n",
+            "app/main.py": "print(1)\n",
+            "Dockerfile": """
+            FROM python:3.11-slim AS build
+            COPY deploy/ /deploy/
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY app/ app/
+            COPY certs/ /etc/ssl/private/
+            COPY . .
+            COPY home/.ssh /root/.ssh
+        """,
+        }
+    )
+    result = lint(root)
+    # the builder's copy is not in the final image; the CA bundle holds no private key
+    assert found(result) == [("SEC002", "Dockerfile", 6), ("SEC002", "Dockerfile", 7), ("SEC002", "Dockerfile", 8)]
+    by_line = {f.span.line: f.message for f in result.findings}
+    assert "`certs/server.key`" in by_line[6] and "ca-bundle" not in by_line[6]
+    assert "`.env`" in by_line[7] and "`.env.production`" in by_line[7] and ".env.example" not in by_line[7]
+    assert "`deploy/gcp-service-account.json`" in by_line[7]
+    assert "`home/.ssh/known_hosts`" in by_line[8]
+
+
+def test_ignored_secrets_and_build_secret_mounts_are_fine(repo):
+    root = repo(
+        {
+            ".dockerignore": ".git\n.env\n*.pem\n",
+            ".env": "TOKEN=x\n",
+            "key.pem": "-----BEGIN PRIVATE KEY-----\n",
+            "app.py": "print(1)\n",
+            "Dockerfile": """
+            # syntax=docker/dockerfile:1
+            FROM python:3.11-slim
+            COPY . /app
+            RUN --mount=type=secret,id=netrc,target=/root/.netrc pip install --no-cache-dir private-lib==1.2.0
+        """,
+        }
+    )
+    assert found(lint(root)) == []
+
+
+def test_secret_values_in_arg_and_env_never_shown(repo):
+    root = repo(
+        {
+            "Dockerfile": f"""
+            FROM python:3.11-slim AS build
+            ENV BUILD_PASSWORD={PASSWORD}
+            FROM python:3.11-slim
+            ARG HF_TOKEN
+            ARG GITHUB_TOKEN={TOKEN}
+            ENV HF_TOKEN=$HF_TOKEN \\
+                DB_PASSWORD="{PASSWORD}"
+            ENV SOME_SETTING={TOKEN}
+            ENV PIP_EXTRA_INDEX_URL=https://__token__:{PASSWORD}@pypi.example.com/simple
+            ENV DJANGO_SECRET_KEY {PASSWORD}
+        """,
+        }
+    )
+    result = lint(root)
+    assert found(result) == [("SEC002", "Dockerfile", line) for line in (5, 6, 7, 8, 9, 10)]
+    for finding in result.findings:
+        assert TOKEN not in finding.message and PASSWORD not in finding.message
+    columns = {(f.span.line, f.span.column) for f in result.findings}
+    assert (7, 5) in columns  # DB_PASSWORD on the continuation line
+
+
+def test_names_that_only_look_secret(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+            FROM python:3.11-slim
+            ARG PIP_INDEX_URL
+            ARG NPM_TOKEN
+            ENV TOKENIZERS_PARALLELISM=false \\
+                GOOGLE_APPLICATION_CREDENTIALS=/run/secrets/gcp.json \\
+                AWS_ACCESS_KEY_ID=AKIAEXAMPLEID \\
+                PASSWORD_FILE=/run/secrets/db \\
+                HF_HUB_ENABLE_HF_TRANSFER=1 \\
+                KEY_SIZE=2048 \\
+                ENABLE_TOKEN_AUTH=true
+            ENV SECRET_KEY=
+        """,
+        }
+    )
+    assert found(lint(root)) == []

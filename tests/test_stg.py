@@ -1,0 +1,362 @@
+"""STG rules on realistic multi-stage builds: venv, --user, --prefix and wheelhouse
+builders, Alpine builders with glibc runtimes, and the correct variants that must stay
+silent."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import found, run_lint
+
+REQUIREMENTS = {"requirements.txt": "fastapi==0.111.0\nuvicorn==0.30.1\npsycopg2==2.9.9\n"}
+
+
+def lint(repo, dockerfile: str, code: str, files: dict[str, str] | None = None, **config):
+    root = repo({"Dockerfile": dockerfile, **REQUIREMENTS, **(files or {})})
+    result = run_lint(root, select=[code], **config)
+    return found(result, code), [finding.message for finding in result.findings]
+
+
+# -- STG002: what COPY --from takes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "builder_install, copy_line",
+    [
+        # --user, but the system site-packages copied
+        (
+            "RUN pip install --user --no-cache-dir -r requirements.txt",
+            "COPY --from=builder /usr/local/lib/python3.11/site-packages /usr/local/lib/python3.11/site-packages",
+        ),
+        # system install, but /root/.local copied
+        ("RUN pip install --no-cache-dir -r requirements.txt", "COPY --from=builder /root/.local /root/.local"),
+        # --prefix elsewhere than the copied folder
+        (
+            "RUN pip install --no-cache-dir --prefix=/build -r requirements.txt",
+            "COPY --from=builder /install /usr/local",
+        ),
+        # a venv at /venv, /opt/venv copied
+        (
+            "RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir -r requirements.txt",
+            "COPY --from=builder /opt/venv /opt/venv",
+        ),
+        # PIP_USER from ENV means --user
+        (
+            "ENV PIP_USER=1\nRUN pip install --no-cache-dir -r requirements.txt",
+            "COPY --from=builder /usr/local/lib/python3.11/site-packages /usr/local/lib/python3.11/site-packages",
+        ),
+        # the site-packages of another Python version than the builder's
+        (
+            "RUN pip install --no-cache-dir --prefix=/install -r requirements.txt",
+            "COPY --from=builder /install/lib/python3.10/site-packages /usr/local/lib/python3.11/site-packages",
+        ),
+    ],
+)
+def test_copy_from_where_the_builder_installed_nothing(repo, builder_install, copy_line):
+    dockerfile = f"""
+        FROM python:3.11-slim AS builder
+        WORKDIR /app
+        COPY requirements.txt .
+        {builder_install}
+        FROM python:3.11-slim
+        {copy_line}
+        CMD ["uvicorn", "app.main:app"]
+    """
+    dockerfile = "\n".join(line.strip() for line in dockerfile.strip().splitlines())
+    copy_number = dockerfile.splitlines().index(copy_line) + 1
+    got, messages = lint(repo, dockerfile, "STG002")
+    assert got == [("STG002", "Dockerfile", copy_number)], messages
+    assert "missing at run time" in messages[0]
+
+
+def test_message_names_where_the_packages_went(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        COPY requirements.txt .
+        RUN pip install --user --no-cache-dir -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /usr/local/lib/python3.11/site-packages /usr/local/lib/python3.11/site-packages
+    """
+    _, messages = lint(repo, dockerfile, "STG002")
+    assert "`pip install --user` (line 3)" in messages[0] and "`/root/.local`" in messages[0]
+
+
+def test_wheelhouse_copied_from_the_wrong_folder(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        COPY requirements.txt .
+        RUN pip wheel --no-cache-dir --wheel-dir=/tmp/wheels -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /wheels /wheels
+        RUN pip install --no-cache-dir --no-index --find-links=/wheels -r /wheels/requirements.txt
+    """
+    assert lint(repo, dockerfile, "STG002")[0] == [("STG002", "Dockerfile", 5)]
+
+
+CORRECT_BUILDS = {
+    "venv through PATH": """
+        FROM python:3.11-slim AS builder
+        ENV VIRTUAL_ENV=/opt/venv
+        RUN python -m venv $VIRTUAL_ENV
+        ENV PATH="$VIRTUAL_ENV/bin:$PATH"
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /opt/venv /opt/venv
+        ENV PATH=/opt/venv/bin:$PATH
+    """,
+    "venv activated in the RUN": """
+        FROM python:3.11-slim AS builder
+        RUN python3 -m venv /opt/app-env
+        COPY requirements.txt .
+        RUN . /opt/app-env/bin/activate && pip install --no-cache-dir -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /opt/app-env /opt/app-env
+    """,
+    "uv venv and uv pip": """
+        FROM python:3.12-slim AS builder
+        COPY --from=ghcr.io/astral-sh/uv:0.4.18 /uv /bin/uv
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN uv venv /app/.venv && uv pip install --no-cache -r requirements.txt
+        FROM python:3.12-slim
+        COPY --from=builder /app/.venv /app/.venv
+    """,
+    "user install": """
+        FROM python:3.11-slim AS builder
+        COPY requirements.txt .
+        RUN pip install --user --no-cache-dir -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /root/.local /root/.local
+        ENV PATH=/root/.local/bin:$PATH
+    """,
+    "prefix install": """
+        FROM python:3.11-slim AS builder
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir --prefix=/install -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /install /usr/local
+    """,
+    "system site-packages and scripts": """
+        FROM python:3.11 AS builder
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /usr/local/lib/python3.11/site-packages /usr/local/lib/python3.11/site-packages
+        COPY --from=builder /usr/local/bin /usr/local/bin
+    """,
+    "wheelhouse": """
+        FROM python:3.11 AS builder
+        COPY requirements.txt .
+        RUN pip wheel --no-cache-dir -w /wheels -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /wheels /wheels
+        RUN pip install --no-cache-dir --no-index --find-links=/wheels fastapi uvicorn psycopg2 && rm -rf /wheels
+    """,
+    "target install": """
+        FROM python:3.11-slim AS builder
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir --target=/deps -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /deps /app/deps
+        ENV PYTHONPATH=/app/deps
+    """,
+    "a tool the model does not follow": """
+        FROM python:3.11-slim AS builder
+        RUN pip install --no-cache-dir poetry==1.8.3
+        COPY pyproject.toml .
+        RUN poetry config virtualenvs.in-project true && poetry install --no-root
+        FROM python:3.11-slim
+        COPY --from=builder /.venv /opt/venv
+    """,
+    "a folder filled by another command": """
+        FROM python:3.11-slim AS builder
+        COPY requirements.txt .
+        RUN pip install --user --no-cache-dir -r requirements.txt && cp -r /root/.local /install
+        FROM python:3.11-slim
+        COPY --from=builder /install /usr/local
+    """,
+    "a private base image": """
+        FROM registry.example.com/ml/base:2024.06 AS builder
+        RUN pip install --no-cache-dir --user httpx==0.27.0
+        FROM python:3.11-slim
+        COPY --from=builder /opt/venv /opt/venv
+    """,
+    "an unreachable stage": """
+        FROM python:3.11-slim AS builder
+        RUN pip install --user --no-cache-dir httpx==0.27.0
+        FROM python:3.11-slim AS debug
+        COPY --from=builder /opt/venv /opt/venv
+        FROM python:3.11-slim
+        CMD ["python"]
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT_BUILDS))
+def test_correct_builds_are_silent(repo, name):
+    files = {"pyproject.toml": "[project]\nname = 'app'\nversion = '1'\n"}
+    for code in ("STG002", "STG003", "STG005"):
+        got, messages = lint(repo, CORRECT_BUILDS[name], code, files)
+        assert got == [], (code, messages)
+
+
+# -- STG005 -------------------------------------------------------------------------------------
+
+
+def test_unknown_stage_names(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        RUN python -m venv /opt/venv
+        FROM python:3.11-slim AS runtime
+        COPY --from=biulder /opt/venv /opt/venv
+        COPY --from=5 /etc/hostname /tmp/x
+        COPY --from=assets /static /static
+        RUN --mount=type=bind,from=buidler,source=/opt/venv,target=/v true
+        COPY --from=nginx /etc/nginx/nginx.conf /etc/nginx.conf
+        COPY --from=ghcr.io/astral-sh/uv:0.4.18 /uv /bin/uv
+        FROM node:20-alpine AS assets
+    """
+    got, messages = lint(repo, dockerfile, "STG005", targets={"Dockerfile": "runtime"})
+    assert got == [("STG005", "Dockerfile", line) for line in (4, 5, 6, 7)], messages
+    assert "did you mean `builder`" in messages[0]
+    assert "line 10" in messages[2]
+
+
+def test_unknown_stage_in_an_unreachable_stage_is_ignored(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        FROM python:3.11-slim AS old
+        COPY --from=buildr /x /x
+        FROM python:3.11-slim
+        COPY --from=builder /etc/hostname /tmp/x
+    """
+    assert lint(repo, dockerfile, "STG005")[0] == []
+
+
+# -- STG003 -------------------------------------------------------------------------------------
+
+
+def test_python_minor_version_mismatch(repo):
+    dockerfile = """
+        FROM python:3.12-slim AS builder
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir --prefix=/install -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /install /usr/local
+    """
+    got, messages = lint(repo, dockerfile, "STG003")
+    assert got == [("STG003", "Dockerfile", 5)]
+    assert "Python 3.12" in messages[0] and "Python 3.11" in messages[0]
+
+
+def test_alpine_builder_glibc_runtime(repo):
+    dockerfile = """
+        FROM python:3.11-alpine AS builder
+        RUN apk add --no-cache build-base postgresql-dev
+        RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir psycopg2==2.9.9
+        FROM python:3.11-slim
+        COPY --from=builder /opt/venv /opt/venv
+    """
+    got, messages = lint(repo, dockerfile, "STG003")
+    assert got == [("STG003", "Dockerfile", 5)]
+    assert "musl" in messages[0] and "glibc" in messages[0]
+
+
+def test_unknown_versions_and_non_package_copies_are_silent(repo):
+    dockerfile = """
+        FROM python:3.11-alpine AS builder
+        RUN apk add --no-cache build-base && mkdir /out && gcc -o /out/tool tool.c
+        FROM ubuntu:22.04 AS other
+        RUN apt-get update && apt-get install -y --no-install-recommends python3-venv \\
+            && python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir httpx==0.27.0
+        FROM python:3.12-slim
+        COPY --from=builder /out/tool /usr/local/bin/tool
+        COPY --from=other /opt/venv /opt/venv
+    """
+    assert lint(repo, dockerfile, "STG003")[0] == []
+
+
+# -- STG001 / STG004 -------------------------------------------------------------------------------
+
+
+def test_build_tools_left_in_the_final_stage(repo):
+    dockerfile = """
+        FROM python:3.11-alpine AS base
+        RUN apk add --no-cache gcc musl-dev libffi-dev
+        FROM python:3.11-slim
+        RUN apt-get update \\
+            && apt-get install -y --no-install-recommends build-essential python3-dev curl \\
+            && rm -rf /var/lib/apt/lists/*
+        RUN dnf install -y gcc-c++ || true
+    """
+    got, messages = lint(repo, dockerfile, "STG001")
+    assert got == [("STG001", "Dockerfile", 5), ("STG001", "Dockerfile", 7)], messages
+    assert "`build-essential`, `python3-dev`" in messages[0] and "curl" not in messages[0]
+
+
+def test_build_tools_removed_in_the_same_run_or_only_in_a_builder(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        RUN apt-get update && apt-get install -y --no-install-recommends build-essential
+        FROM python:3.11-alpine
+        RUN apk add --no-cache --virtual .build-deps gcc musl-dev \\
+            && pip install --no-cache-dir cffi==1.16.0 && apk del .build-deps
+        RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev \\
+            && pip install --no-cache-dir psycopg2==2.9.9 \\
+            && apt-get purge -y --auto-remove gcc libpq-dev && rm -rf /var/lib/apt/lists/*
+        RUN apt-get update && apt-get install -y --no-install-recommends make
+        RUN apt-get purge -y make
+    """
+    assert lint(repo, dockerfile, "STG001")[0] == []  # the last one is LAY001's
+
+
+def test_final_stage_built_from_the_builder(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev
+        RUN pip install --no-cache-dir psycopg2==2.9.9
+        FROM builder AS app
+        COPY . /app
+        FROM app
+        CMD ["python", "-m", "app"]
+    """
+    got, messages = lint(repo, dockerfile, "STG004")
+    assert got == [("STG004", "Dockerfile", 6)]
+    assert "stage `builder`" in messages[0] and "`gcc`, `libpq-dev`" in messages[0]
+
+
+def test_final_stage_from_a_clean_stage_is_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS base
+        ENV PYTHONUNBUFFERED=1
+        RUN apt-get update && apt-get install -y --no-install-recommends libpq5 && rm -rf /var/lib/apt/lists/*
+        FROM base AS builder
+        RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev
+        RUN pip install --no-cache-dir --prefix=/install psycopg2==2.9.9
+        FROM base
+        COPY --from=builder /install /usr/local
+    """
+    assert lint(repo, dockerfile, "STG004")[0] == []
+
+
+def test_seed_000_gpu_service_whose_packages_never_arrive(repo):
+    """The shape of seed 000: a slim builder installs with --user, the CUDA runtime
+    stage copies the system site-packages (and would get none of the packages)."""
+    dockerfile = """
+        FROM python:3.10-slim AS builder
+        RUN apt-get update && apt-get install -y --no-install-recommends build-essential \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY minimal-requirements.txt .
+        RUN pip install --no-cache-dir --user -r minimal-requirements.txt
+
+        FROM nvidia/cuda:12.3.0-runtime-ubuntu22.04
+        RUN apt-get update && apt-get install -y --no-install-recommends python3.10 python3-pip \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY --from=builder /usr/local/lib/python3.10/site-packages /usr/local/lib/python3.10/dist-packages
+        COPY . /app
+        CMD ["python3", "/app/main.py"]
+    """
+    files = {"minimal-requirements.txt": "fastapi==0.111.0\nuvicorn==0.30.1\n"}
+    for code, expected in (("STG002", [("STG002", "Dockerfile", 10)]), ("STG001", []), ("STG003", [])):
+        assert lint(repo, dockerfile, code, files)[0] == expected, code
