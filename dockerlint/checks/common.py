@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from fnmatch import fnmatchcase
 
 from dockerlint.findings import Finding
-from dockerlint.model import Image, ImageRef, StageModel
+from dockerlint.model import Image, StageModel
+from dockerlint.model.queries import external_base, final_chain, image_matches  # noqa: F401 (used by checks)
 from dockerlint.parse.dockerfile import Instruction
 from dockerlint.source import Span
-
-
-def final_chain(image: Image) -> list[StageModel]:
-    """The stages whose layers end up in the final image: the final stage and the stages
-    it is built FROM, nearest first. A builder only copied from is not among them."""
-    chain = []
-    stage = image.final
-    while stage is not None and stage not in chain:
-        chain.append(stage)
-        stage = image.stages[stage.parent] if stage.parent is not None else None
-    return chain
-
-
-def external_base(image: Image, stage: StageModel) -> tuple[ImageRef, StageModel]:
-    """The registry image a stage is built on, following FROM <stage> links, and the
-    stage whose FROM names it."""
-    seen = set()
-    while stage.parent is not None and stage.index not in seen:
-        seen.add(stage.index)
-        stage = image.stages[stage.parent]
-    return stage.base, stage
 
 
 def args_words(instruction: Instruction) -> list[tuple[str, Span]]:
@@ -44,17 +22,6 @@ def args_words(instruction: Instruction) -> list[tuple[str, Span]]:
 def from_image_span(stage: StageModel) -> Span:
     words = args_words(stage.from_instruction)
     return words[0][1] if words else stage.from_instruction.span
-
-
-def image_matches(ref: ImageRef, patterns: Iterable[str]) -> bool:
-    """Shell-style patterns against the image name, or ``name:tag`` for patterns with a tag."""
-    for pattern in patterns:
-        if ":" in pattern.rsplit("/", 1)[-1]:
-            if fnmatchcase(f"{ref.repository}:{ref.tag or 'latest'}", pattern):
-                return True
-        elif fnmatchcase(ref.repository, pattern) or fnmatchcase(ref.name, pattern):
-            return True
-    return False
 
 
 def finding(

@@ -13,6 +13,7 @@ from dockerlint.checks.common import args_words, final_chain, finding, from_imag
 from dockerlint.findings import Finding, Related
 from dockerlint.knowledge import load
 from dockerlint.model import Image, Install, ShellCommand, StageModel, Step
+from dockerlint.model.image import env_enabled
 
 # -- helpers -----------------------------------------------------------------------------
 
@@ -62,21 +63,6 @@ def _cache_mounted(step: Step, directories: list[str], home: str = "/root") -> b
             elif directory == target or directory.startswith(target.rstrip("/") + "/"):
                 return True
     return False
-
-
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.strip().lower() not in ("", "0", "false", "no", "off")
-
-
-def _home(step: Step) -> str:
-    user = (step.user or "root").split(":")[0]
-    return step.env.get("HOME") or ("/root" if user in ("root", "0") else f"/home/{user}")
-
-
-def _final_steps(image: Image) -> Iterator[tuple[StageModel, Step]]:
-    for stage in final_chain(image):
-        for step in stage.steps:
-            yield stage, step
 
 
 def _reachable_steps(image: Image) -> Iterator[tuple[StageModel, Step]]:
@@ -229,9 +215,9 @@ def pip_cache(image: Image) -> Iterator[Finding]:
                     continue
                 env = dict(step.env)
                 env.update(install.command.command.assignments)
-                if any(_truthy(env.get(name)) for name in known["env"]):
+                if any(env_enabled(env.get(name)) for name in known["env"]):
                     continue
-                home = _home(step)
+                home = step.home
                 if _cache_mounted(step, known["cache_dirs"], home):
                     continue
                 if any(

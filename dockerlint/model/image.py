@@ -151,6 +151,12 @@ class Step:
         return self.instruction.keyword
 
     @property
+    def home(self) -> str:
+        """The home folder of the USER this step runs as (``HOME`` when ENV sets it)."""
+        user = (self.user or "root").split(":")[0]
+        return self.env.get("HOME") or ("/root" if user in ("root", "0") else f"/home/{user}")
+
+    @property
     def mounts(self) -> tuple[dict[str, str], ...]:
         """``--mount`` flags as key/value maps (``type=cache,target=/root/.cache/pip``)."""
         return tuple(_mount_fields(flag.value or "") for flag in self.instruction.flags_named("mount"))
@@ -161,6 +167,12 @@ class Step:
             for mount in self.mounts
             if mount.get("type") in ("cache", "tmpfs")
         )
+
+
+def env_enabled(value: str | None) -> bool:
+    """Whether a tool reads an environment variable as switched on (pip and uv treat any
+    value but an explicit "off" as on)."""
+    return value is not None and value.strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def _mount_fields(value: str) -> dict[str, str]:

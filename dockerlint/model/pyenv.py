@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from dockerlint.knowledge import load
-from dockerlint.model.image import Image, ShellCommand, StageModel, Step
+from dockerlint.model.image import Image, ShellCommand, StageModel, Step, env_enabled
 from dockerlint.model.installs import Install
 from dockerlint.parse.dockerfile import expand
 from dockerlint.source import Span
@@ -160,13 +160,6 @@ def _expand(image: Image, step: Step, value: str) -> str:
     return expand(value, step.env, image.dockerfile.escape)
 
 
-def home(step: Step) -> str:
-    user = (step.user or "root").split(":")[0]
-    return step.env.get("HOME") or ("/root" if user in ("root", "0") else f"/home/{user}")
-
-
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.strip().lower() not in ("", "0", "false", "no", "off")
 
 
 def _how(command: ShellCommand) -> str:
@@ -274,13 +267,13 @@ def _pip_tree(
     root = value("--root", "PIP_ROOT")
     if root:
         return tree(root, "root", f"--root={root}")
-    if install.tool == "pip" and (options.get("--user") is True or _truthy(env.get("PIP_USER"))):
-        base = env.get("PYTHONUSERBASE") or home(step) + "/.local"
+    if install.tool == "pip" and (options.get("--user") is True or env_enabled(env.get("PIP_USER"))):
+        base = env.get("PYTHONUSERBASE") or step.home + "/.local"
         return tree(base, "user", "--user")
     venv = _venv_for(image, step, install, env, known)
     if venv is not None:
         return tree(venv, "venv")
-    if install.tool == "uv" and not (options.get("--system") is True or _truthy(env.get("UV_SYSTEM_PYTHON"))):
+    if install.tool == "uv" and not (options.get("--system") is True or env_enabled(env.get("UV_SYSTEM_PYTHON"))):
         return None  # uv pip without a venv or --system fails; nothing to say about it
     system = f"/usr/local/lib/{site}/site-packages" if _python_image(image, stage) else ""
     return tree(system, "system")

@@ -1,0 +1,40 @@
+"""Questions about an image that checks and model modules both ask."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+
+from dockerlint.model.image import Image, ImageRef, StageModel
+
+
+def final_chain(image: Image) -> list[StageModel]:
+    """The stages whose layers end up in the final image: the final stage and the stages
+    it is built FROM, nearest first. A builder only copied from is not among them."""
+    chain = []
+    stage = image.final
+    while stage is not None and stage not in chain:
+        chain.append(stage)
+        stage = image.stages[stage.parent] if stage.parent is not None else None
+    return chain
+
+
+def external_base(image: Image, stage: StageModel) -> tuple[ImageRef, StageModel]:
+    """The registry image a stage is built on, following FROM <stage> links, and the
+    stage whose FROM names it."""
+    seen = set()
+    while stage.parent is not None and stage.index not in seen:
+        seen.add(stage.index)
+        stage = image.stages[stage.parent]
+    return stage.base, stage
+
+
+def image_matches(ref: ImageRef, patterns: Iterable[str]) -> bool:
+    """Shell-style patterns against the image name, or ``name:tag`` for patterns with a tag."""
+    for pattern in patterns:
+        if ":" in pattern.rsplit("/", 1)[-1]:
+            if fnmatchcase(f"{ref.repository}:{ref.tag or 'latest'}", pattern):
+                return True
+        elif fnmatchcase(ref.repository, pattern) or fnmatchcase(ref.name, pattern):
+            return True
+    return False
