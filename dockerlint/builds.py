@@ -68,7 +68,7 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     return planned
 
 
-def build_images(builds: list[Build], workspace: Workspace) -> list[Image]:
+def build_images(builds: list[Build], workspace: Workspace, settings: dict | None = None) -> list[Image]:
     images = []
     for build in builds:
         dockerfile = workspace.dockerfile(build.dockerfile)
@@ -86,6 +86,7 @@ def build_images(builds: list[Build], workspace: Workspace) -> list[Image]:
                 services=build.services,
                 compose_file=build.compose_file,
                 volumes=build.volumes,
+                settings=settings,
             )
         )
     return images

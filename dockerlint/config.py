@@ -41,6 +41,7 @@ class Config:
     contexts: dict[str, str] = field(default_factory=dict)  # Dockerfile glob -> context dir
     targets: dict[str, str] = field(default_factory=dict)  # Dockerfile glob -> final stage name
     gpu: dict[str, bool] = field(default_factory=dict)  # Dockerfile glob -> has a GPU at run time
+    large_file_size: int = 50_000_000  # bytes: a context file above this is reported (CTX004)
 
     # -- rule selection ---------------------------------------------------------------
     def enabled_codes(self, rules: Mapping) -> set[str]:
@@ -124,6 +125,7 @@ _KEYS = {
     "contexts",
     "targets",
     "gpu",
+    "large-file-size",
 }
 
 
@@ -222,6 +224,11 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             fail("exclude", "must be a list of path globs")
         config.exclude = tuple(value)
+    if "large-file-size" in table:
+        value = table["large-file-size"]
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            fail("large-file-size", "must be a positive number of bytes")
+        config.large_file_size = value
     if "contexts" in table:
         config.contexts = path_table("contexts", str)
     if "targets" in table:

@@ -88,7 +88,7 @@ def lint(paths: list[Path], config: Config, rules: Mapping[str, Rule], *, force_
         items[:] = sorted(set(items))
 
     builds = plan_builds(found, config, workspace, root)
-    images = build_images(builds, workspace)
+    images = build_images(builds, workspace, {"large-file-size": config.large_file_size})
     for image in images:  # every requirements file an image installs is read (and checked)
         image_files(image)
     if files:

@@ -30,6 +30,7 @@ class Example:
     expect: tuple[tuple[str, int], ...]  # (code, line) findings a bad example must produce
     config: dict  # extra [tool.dockerlint] settings for this example
     encodings: dict[str, str]  # file -> encoding to write it in (default UTF-8)
+    sized: dict[str, int]  # file -> size in bytes, for examples about large files (written sparse)
 
     def file_bytes(self) -> dict[str, bytes]:
         return {name: text.encode(self.encodings.get(name, "utf-8")) for name, text in self.files.items()}
@@ -77,6 +78,7 @@ def _example(data: dict) -> Example:
         expect=tuple(expect),
         config=dict(data.get("config", {})),
         encodings=dict(data.get("encodings", {})),
+        sized=dict(data.get("sized", {})),
     )
 
 

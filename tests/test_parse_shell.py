@@ -452,7 +452,7 @@ def test_a_thousand_line_script_parses_fast():
     script = parse_script(lines)
     elapsed = time.perf_counter() - started
     assert len(script.commands) == 3000
-    assert elapsed < 1.0  # about 50 ms measured; the bound only catches a blow-up
+    assert elapsed < 5.0  # about 50 ms measured; the bound only catches a blow-up
 
 
 # --- a realistic RUN corpus ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 from dockerlint.checks import check
 from dockerlint.checks.common import finding
 from dockerlint.findings import Finding, human_size
-from dockerlint.model import Image
+from dockerlint.model import Copy, Image
 from dockerlint.model.buildcontext import (
     context_copies,
     context_path,
@@ -145,3 +145,53 @@ def _excluding_pattern(ignore: IgnoreFile | None, path: str):
         if IgnoreFile((replace(pattern, exclusion=False),)).excludes(path):
             last = pattern
     return last if last is not None and not last.exclusion else None
+
+
+DEFAULT_LARGE_FILE_SIZE = 50_000_000  # bytes; `large-file-size` in the configuration
+
+
+@check("CTX004")
+def large_context_file(image: Image) -> Iterator[Finding]:
+    threshold = image.settings.get("large-file-size", DEFAULT_LARGE_FILE_SIZE)
+    large = [file for file in image.context.files if file.size > threshold and not file.is_symlink]
+    if not large:
+        return
+    copied = copied_paths(image)
+    anchor_path, anchor_span = _anchor(image)
+    for file in large:
+        size = human_size(file.size)
+        copy = copied.get(file.path)
+        if copy is not None:
+            yield finding(
+                image,
+                "CTX004",
+                copy.instruction.span,
+                f"`{file.path}` ({size}) is sent with every build and this {copy.instruction.keyword} puts it into the image",
+                "Keep models and data out of the image: download them at start-up or mount them as a volume, "
+                f"and add `{file.path}` to {_ignore_name(image)}.",
+                size_bytes=file.size,
+            )
+        else:
+            yield Finding(
+                "CTX004",
+                anchor_path,
+                anchor_span,
+                f"`{file.path}` ({size}) is sent to the builder with every build although no COPY uses it",
+                f"Add `{file.path}` (or its folder) to {_ignore_name(image)}.",
+                size_bytes=file.size,
+            )
+
+
+def copied_paths(image: Image) -> dict[str, Copy]:
+    """Every sent file that a COPY/ADD of a built stage brings into a layer, with the
+    first instruction that does."""
+    context = image.context
+    paths: dict[str, Copy] = {}
+    for _, copy in context_copies(image):
+        if copy.mount_only:
+            continue
+        for source in copy.sources:
+            if not is_remote(source.value):
+                for file in context.glob(source.value):
+                    paths.setdefault(file.path, copy)
+    return paths

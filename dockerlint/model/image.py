@@ -227,6 +227,7 @@ class Image:
     services: tuple[str, ...] = ()  # compose services building it
     compose_file: Path | None = None
     volumes: tuple[str, ...] = ()  # container paths where compose mounts volumes at run time
+    settings: dict = field(default_factory=dict)  # configured thresholds checks read ("large-file-size")
 
     @property
     def final(self) -> StageModel | None:
@@ -290,6 +291,7 @@ def build_image(
     services: tuple[str, ...] = (),
     compose_file: Path | None = None,
     volumes: tuple[str, ...] = (),
+    settings: dict | None = None,
 ) -> Image:
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root)
@@ -306,6 +308,7 @@ def build_image(
         services=services,
         compose_file=compose_file,
         volumes=volumes,
+        settings=dict(settings or {}),
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:

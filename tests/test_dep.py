@@ -1,0 +1,671 @@
+"""DEP001-DEP004 on realistic services: FastAPI, Flask, Celery, Django, Ray and ML
+inference images. Each "used beyond imports" path and each name trap must leave DEP001
+quiet; real unused and missing packages are found at the line that installs them."""
+
+from __future__ import annotations
+
+from dockerlint.model.distributions import lookup
+from tests.conftest import REPO_ROOT, found, run_lint
+
+DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
+
+
+def lint(repo, files: dict[str, str], codes=DEP):
+    return found(run_lint(repo(files), select=codes))
+
+
+SLIM_REQUIREMENTS = """
+    FROM python:3.11-slim
+    WORKDIR /app
+    COPY requirements.txt .
+    RUN pip install --no-cache-dir -r requirements.txt
+    COPY app/ ./app/
+"""
+
+
+# -- the name table ---------------------------------------------------------------------
+
+
+def test_the_seven_name_traps_map_to_their_real_modules():
+    expected = {
+        "scikit-learn": "sklearn",
+        "PyYAML": "yaml",
+        "opencv-python-headless": "cv2",
+        "python-dotenv": "dotenv",
+        "psycopg2-binary": "psycopg2",
+        "beautifulsoup4": "bs4",
+        "Pillow": "PIL",
+    }
+    for name, module in expected.items():
+        assert module in lookup(name).modules, name
+
+
+def test_name_patterns_cover_namespaces_stubs_and_variants():
+    assert lookup("google-cloud-pubsub").modules == ("google.cloud.pubsub",)
+    assert lookup("azure-storage-queue").modules == ("azure.storage.queue",)
+    assert lookup("opentelemetry-instrumentation-flask").modules == ("opentelemetry.instrumentation.flask",)
+    assert lookup("types-redis").modules == () and lookup("types-redis").dev == "typing"
+    assert lookup("boto3-stubs").dev == "typing"
+    assert lookup("faiss-cpu").modules == ("faiss",)
+    assert lookup("opencv-contrib-python-headless").modules == ("cv2",)
+    assert not lookup("acme-internal-lib").known
+
+
+def test_the_table_covers_many_distributions():
+    from dockerlint.knowledge import load
+
+    assert len(load("distributions")["distributions"]) >= 1000
+
+
+def test_name_traps_are_neither_unused_nor_missing(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app.main"]\n',
+        "requirements.txt": """
+            scikit-learn==1.5.2
+            PyYAML==6.0.2
+            opencv-python-headless==4.10.0.84
+            python-dotenv==1.0.1
+            psycopg2-binary==2.9.10
+            beautifulsoup4==4.12.3
+            Pillow==11.0.0
+        """,
+        "app/__init__.py": "",
+        "app/main.py": """
+            import cv2
+            import psycopg2
+            import yaml
+            from bs4 import BeautifulSoup
+            from dotenv import load_dotenv
+            from PIL import Image
+            from sklearn.linear_model import LogisticRegression
+        """,
+    }
+    assert lint(repo, files) == []
+
+
+# -- DEP001: every use beyond imports -----------------------------------------------------
+
+
+def test_fastapi_behind_gunicorn_with_uvicorn_workers(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS
+        + 'CMD ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", "0.0.0.0:8000", "app.main:app"]\n',
+        "requirements.txt": """
+            fastapi==0.115.6
+            uvicorn[standard]==0.32.1
+            uvloop==0.21.0
+            httptools==0.6.4
+            gunicorn==23.0.0
+            python-multipart==0.0.19
+            SQLAlchemy[asyncio]==2.0.36
+            asyncpg==0.30.0
+            greenlet==3.1.1
+            orjson==3.10.12
+        """,
+        "app/__init__.py": "",
+        "app/main.py": """
+            from fastapi import FastAPI, Form
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            try:
+                import orjson
+            except ImportError:  # optional speed-up
+                orjson = None
+
+            engine = create_async_engine("postgresql+asyncpg://app@db/app")
+            app = FastAPI()
+
+            @app.post("/login")
+            async def login(user: str = Form(...)):
+                return {"user": user}
+        """,
+    }
+    assert lint(repo, files) == []
+
+
+def test_worker_class_in_a_gunicorn_config_file_and_an_entrypoint_script(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /srv
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+            ENTRYPOINT ["/srv/docker-entrypoint.sh"]
+        """,
+        "requirements.txt": """
+            flask==3.1.0
+            gunicorn==23.0.0
+            gevent==24.11.1
+            alembic==1.14.0
+            psycopg[binary]==3.2.3
+            Flask-SQLAlchemy==3.1.1
+            sentry-sdk[flask]==2.19.2
+        """,
+        "docker-entrypoint.sh": """
+            #!/bin/sh
+            set -e
+            alembic upgrade head
+            exec gunicorn -c gunicorn.conf.py "web:create_app()"
+        """,
+        "gunicorn.conf.py": """
+            bind = "0.0.0.0:8000"
+            worker_class = "gevent"
+            workers = 4
+        """,
+        "web/__init__.py": """
+            import sentry_sdk
+            from flask import Flask
+            from flask_sqlalchemy import SQLAlchemy
+
+            db = SQLAlchemy()
+
+            def create_app():
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://web@db/web"
+                db.init_app(app)
+                return app
+        """,
+        "alembic/env.py": """
+            from alembic import context
+        """,
+    }
+    assert lint(repo, files) == []
+
+
+def test_celery_worker_run_by_compose_with_a_redis_broker(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY tasks/ ./tasks/
+            USER nobody
+        """,
+        "docker-compose.yml": """
+            services:
+              worker:
+                build: .
+                command: celery -A tasks.app worker --loglevel=info --pool=gevent
+                environment:
+                  CELERY_BROKER_URL: redis://redis:6379/0
+              beat:
+                build: .
+                command: ["celery", "-A", "tasks.app", "beat"]
+        """,
+        "requirements.txt": """
+            celery[redis]==5.4.0
+            redis==5.2.1
+            gevent==24.11.1
+            flower==2.0.1
+            requests==2.32.3
+        """,
+        "tasks/__init__.py": "",
+        "tasks/app.py": """
+            import os
+
+            import requests
+            from celery import Celery
+
+            app = Celery("tasks", broker=os.environ["CELERY_BROKER_URL"])
+
+            @app.task
+            def ping(url):
+                return requests.get(url, timeout=5).status_code
+        """,
+    }
+    # flower is installed but neither run nor imported: a real finding, at its line
+    assert lint(repo, files) == [("DEP001", "requirements.txt", 4)]
+
+
+def test_django_settings_strings_name_apps_drivers_and_caches(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            ENV PYTHONDONTWRITEBYTECODE=1
+            WORKDIR /code
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+            RUN python manage.py collectstatic --noinput
+            CMD ["gunicorn", "mysite.wsgi:application", "--bind", "0.0.0.0:8000"]
+        """,
+        "requirements.txt": """
+            Django==5.1.4
+            djangorestframework==3.15.2
+            django-cors-headers==4.6.0
+            django-environ==0.11.2
+            django-redis==5.4.0
+            psycopg2-binary==2.9.10
+            whitenoise==6.8.2
+            gunicorn==23.0.0
+        """,
+        "manage.py": """
+            import os
+            import sys
+
+            if __name__ == "__main__":
+                os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+                from django.core.management import execute_from_command_line
+                execute_from_command_line(sys.argv)
+        """,
+        "mysite/__init__.py": "",
+        "mysite/wsgi.py": """
+            from django.core.wsgi import get_wsgi_application
+
+            application = get_wsgi_application()
+        """,
+        "mysite/settings.py": """
+            import environ
+
+            env = environ.Env()
+            INSTALLED_APPS = [
+                "django.contrib.staticfiles",
+                "rest_framework",
+                "corsheaders",
+                "polls",
+            ]
+            MIDDLEWARE = [
+                "corsheaders.middleware.CorsMiddleware",
+                "whitenoise.middleware.WhiteNoiseMiddleware",
+            ]
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "mysite"}}
+            CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": env("REDIS_URL")}}
+        """,
+        "polls/__init__.py": "",
+        "polls/views.py": """
+            from rest_framework.decorators import api_view
+
+            from .models import Question
+        """,
+        "polls/models.py": """
+            from django.db import models
+
+            class Question(models.Model):
+                text = models.CharField(max_length=200)
+        """,
+    }
+    assert lint(repo, files) == []
+
+
+def test_ml_inference_dynamic_imports_requirements_and_python_m(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            RUN python -m nltk.downloader punkt
+            COPY serve.py .
+            CMD ["python", "serve.py"]
+        """,
+        "requirements.txt": """
+            torch==2.5.1
+            transformers==4.46.3
+            sentence-transformers==3.3.1
+            scikit-learn==1.5.2
+            scipy==1.14.1
+            pandas==2.2.3
+            nltk==3.9.1
+            tokenizers==0.20.3
+            accelerate==1.2.0
+        """,
+        "serve.py": """
+            import importlib
+
+            from sentence_transformers import SentenceTransformer
+
+            backend = importlib.import_module("torch")
+            frame = __import__("pandas").DataFrame
+            encoder = SentenceTransformer("all-MiniLM-L6-v2")
+        """,
+    }
+    assert lint(repo, files) == []
+
+
+def test_ray_serve_deployment(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            RUN pip install --no-cache-dir "ray[serve]==2.40.0" numpy==2.1.3
+            COPY deploy.py .
+            CMD ["serve", "run", "deploy:app", "--host", "0.0.0.0"]
+        """,
+        "deploy.py": """
+            import numpy as np
+            from ray import serve
+
+            @serve.deployment
+            class Model:
+                def __call__(self, request):
+                    return float(np.mean([1, 2, 3]))
+
+            app = Model.bind()
+        """,
+    }
+    assert lint(repo, files) == []
+
+
+def test_type_checking_only_imports_are_no_use(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": """
+            numpy==2.1.3
+            matplotlib==3.9.3
+        """,
+        "app/__init__.py": "",
+        "app/__main__.py": """
+            from __future__ import annotations
+
+            from typing import TYPE_CHECKING
+
+            import numpy as np
+
+            if TYPE_CHECKING:
+                from matplotlib.figure import Figure
+
+            def mean(values) -> float:
+                return float(np.mean(values))
+        """,
+    }
+    assert lint(repo, files) == [("DEP001", "requirements.txt", 2)]
+
+
+def test_pip_install_argument_and_exact_word(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            RUN pip install --no-cache-dir flask==3.1.0 \\
+                requests==2.32.3 \\
+                gunicorn==23.0.0
+            COPY app.py /srv/app.py
+            WORKDIR /srv
+            CMD ["gunicorn", "app:app"]
+        """,
+        "app.py": """
+            from flask import Flask
+
+            app = Flask(__name__)
+        """,
+    }
+    result = run_lint(repo(files), select=["DEP001"])
+    assert [(f.code, f.span.line, f.span.column) for f in result.findings] == [("DEP001", 3, 5)]
+    assert "`requests`" in result.findings[0].message
+
+
+def test_code_left_out_of_the_image_does_not_count(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        ".dockerignore": "app/notebooks_helpers.py\n",
+        "requirements.txt": """
+            httpx==0.28.1
+            pandas==2.2.3
+            polars==1.16.0
+        """,
+        "app/__init__.py": "",
+        "app/__main__.py": "import httpx\n",
+        "app/notebooks_helpers.py": "import polars\n",
+        "scripts/report.py": "import pandas\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == [
+        ("DEP001", "requirements.txt", 2),
+        ("DEP001", "requirements.txt", 3),
+    ]
+
+
+def test_venv_carried_from_a_builder_counts_and_a_builder_only_install_does_not(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11 AS builder
+            RUN python -m venv /opt/venv
+            ENV PATH=/opt/venv/bin:$PATH
+            COPY requirements.txt .
+            RUN pip install -r requirements.txt
+            RUN pip install --prefix=/tools pytest==8.3.4 pandas==2.2.3
+
+            FROM python:3.11-slim
+            COPY --from=builder /opt/venv /opt/venv
+            ENV PATH=/opt/venv/bin:$PATH
+            COPY main.py .
+            CMD ["python", "main.py"]
+        """,
+        "requirements.txt": """
+            requests==2.32.3
+            rich==13.9.4
+        """,
+        "main.py": "import requests\n",
+    }
+    assert lint(repo, files) == [("DEP001", "requirements.txt", 2)]
+
+
+def test_uninstalled_later_is_not_in_the_image(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt && pip uninstall -y opencv-python
+            COPY main.py .
+            CMD ["python", "main.py"]
+        """,
+        "requirements.txt": """
+            opencv-python==4.10.0.84
+            numpy==2.1.3
+        """,
+        "main.py": "import numpy\n",
+    }
+    assert lint(repo, files) == []
+
+
+def test_unknown_packages_keep_common_libraries_quiet(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": """
+            acme-analytics==3.1.0
+            numpy==2.1.3
+            opencv-python-headless==4.10.0.84
+        """,
+        "app/__init__.py": "",
+        "app/__main__.py": "import acme_analytics\n",
+    }
+    # acme-analytics may require numpy or OpenCV: dockerlint does not know its requirements
+    assert lint(repo, files) == []
+
+
+def test_no_code_in_the_image_means_no_judgement(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            RUN pip install --no-cache-dir jupyterlab==4.3.3 pandas==2.2.3
+            CMD ["jupyter", "lab", "--ip=0.0.0.0"]
+        """,
+    }
+    assert lint(repo, files) == []
+
+
+# -- DEP002 ---------------------------------------------------------------------------------
+
+
+def test_missing_packages_found_at_the_import(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["uvicorn", "app.main:app"]\n',
+        "requirements.txt": """
+            fastapi==0.115.6
+            uvicorn==0.32.1
+        """,
+        "app/__init__.py": "",
+        "app/main.py": """
+            import json
+
+            import httpx
+            from fastapi import FastAPI
+            from starlette.requests import Request
+
+            from app import helpers
+            from .db import session
+
+            try:
+                import uvloop
+            except ImportError:
+                uvloop = None
+
+            app = FastAPI()
+        """,
+        "app/helpers.py": "import yaml\n",
+        "app/db.py": "",
+        "tests/test_main.py": "import pytest\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "helpers.py", 1), ("DEP002", "main.py", 3)]
+
+
+def test_nothing_is_missing_when_an_install_cannot_be_named(repo):
+    base = {
+        "requirements.txt": "fastapi==0.115.6\n",
+        "main.py": "import yaml\nimport fastapi\n",
+    }
+    wheels = {
+        **base,
+        "Dockerfile": """
+            FROM python:3.11-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt /wheels/*.whl
+            COPY main.py .
+        """,
+    }
+    assert lint(repo, wheels, ["DEP002"]) == []
+
+
+def test_nothing_is_missing_on_an_image_that_brings_its_own_packages(repo):
+    files = {
+        "Dockerfile": """
+            FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+            RUN pip install --no-cache-dir fastapi==0.115.6
+            COPY main.py .
+        """,
+        "main.py": "import torch\nimport fastapi\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == []
+
+
+# -- DEP003 ---------------------------------------------------------------------------------
+
+
+def test_dev_tools_only_in_the_final_image(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim AS build
+            COPY requirements.txt requirements-dev.txt ./
+            RUN pip install --no-cache-dir -r requirements-dev.txt && pytest -q
+
+            FROM python:3.11-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            RUN pip install --no-cache-dir ipython==8.30.0
+            COPY app.py .
+            CMD ["python", "app.py"]
+        """,
+        "requirements.txt": "flask==3.1.0\n",
+        "requirements-dev.txt": "-r requirements.txt\npytest==8.3.4\nruff==0.8.3\n",
+        "app.py": "import flask\n",
+    }
+    assert lint(repo, files, ["DEP003"]) == [("DEP003", "Dockerfile", 8)]
+
+
+def test_a_test_image_and_a_notebook_image_may_hold_their_tools(repo):
+    test_image = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            RUN pip install --no-cache-dir pytest==8.3.4 pytest-cov==6.0.0 requests==2.32.3
+            COPY tests/ /tests/
+            CMD ["pytest", "/tests"]
+        """,
+        "tests/test_api.py": "import requests\n",
+    }
+    assert lint(repo, test_image, ["DEP003"]) == []
+
+
+def test_a_dockerfile_named_for_development_is_left_alone(repo):
+    files = {
+        "Dockerfile.dev": """
+            FROM python:3.11-slim
+            RUN pip install --no-cache-dir flask==3.1.0 debugpy==1.8.9 ipython==8.30.0
+            COPY app.py .
+            CMD ["flask", "run"]
+        """,
+        "app.py": "import flask\n",
+    }
+    assert lint(repo, files, ["DEP003"]) == []
+
+
+# -- DEP004 ---------------------------------------------------------------------------------
+
+
+def test_tensorflow_on_a_cpu_image_and_not_with_a_gpu(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir tensorflow==2.18.0
+        COPY predict.py .
+        CMD ["python", "predict.py"]
+    """
+    cpu = {"Dockerfile": dockerfile, "predict.py": "import tensorflow as tf\n"}
+    assert lint(repo, cpu, ["DEP004"]) == [("DEP004", "Dockerfile", 2)]
+
+
+def test_tensorflow_with_a_compose_gpu_reservation_is_fine(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            RUN pip install --no-cache-dir tensorflow==2.18.0
+            COPY predict.py .
+            CMD ["python", "predict.py"]
+        """,
+        "docker-compose.yml": """
+            services:
+              predict:
+                build: .
+                deploy:
+                  resources:
+                    reservations:
+                      devices:
+                        - driver: nvidia
+                          count: 1
+                          capabilities: [gpu]
+        """,
+        "predict.py": "import tensorflow as tf\n",
+    }
+    assert lint(repo, files, ["DEP004"]) == []
+
+
+def test_opencv_gui_build_is_fine_when_the_code_opens_windows(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            RUN pip install --no-cache-dir opencv-python==4.10.0.84
+            COPY viewer.py .
+            CMD ["python", "viewer.py"]
+        """,
+        "viewer.py": """
+            import cv2
+
+            frame = cv2.imread("x.png")
+            cv2.imshow("frame", frame)
+            cv2.waitKey(0)
+        """,
+    }
+    assert lint(repo, files, ["DEP004"]) == []
+
+
+# -- the bundled examples -------------------------------------------------------------------
+
+
+def test_bundled_examples():
+    bloated = found(run_lint(REPO_ROOT / "examples" / "ml-service", select=DEP))
+    assert bloated == [
+        ("DEP001", "requirements.txt", 12),  # pandas
+        ("DEP001", "requirements.txt", 14),  # opencv-python
+        ("DEP003", "requirements.txt", 17),  # jupyter
+        ("DEP003", "requirements.txt", 18),  # pytest
+        ("DEP004", "requirements.txt", 14),  # opencv-python -> headless
+    ]
+    assert found(run_lint(REPO_ROOT / "examples" / "ml-service-fixed", select=DEP)) == []
