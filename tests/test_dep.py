@@ -669,3 +669,30 @@ def test_bundled_examples():
         ("DEP004", "requirements.txt", 14),  # opencv-python -> headless
     ]
     assert found(run_lint(REPO_ROOT / "examples" / "ml-service-fixed", select=DEP)) == []
+
+
+def test_psycopg2_compiled_in_the_final_stage_but_not_in_a_builder(repo):
+    code = {"app.py": "import psycopg2\n", "requirements.txt": "psycopg2==2.9.10\n"}
+    single = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt app.py ./
+        RUN pip install --no-cache-dir -r requirements.txt
+        CMD ["python", "app.py"]
+    """
+    root = repo({"Dockerfile": single, **code})
+    assert found(run_lint(root, select=["DEP004"])) == [("DEP004", "requirements.txt", 1)]
+    builder = """
+        FROM python:3.11-slim AS builder
+        RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
+        FROM python:3.11-slim
+        COPY --from=builder /opt/venv /opt/venv
+        COPY app.py .
+        CMD ["/opt/venv/bin/python", "app.py"]
+    """
+    root = repo({"Dockerfile": builder, **code})
+    assert found(run_lint(root, select=["DEP004"])) == []

@@ -17,12 +17,13 @@ import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from dockerlint.checks import check
 from dockerlint.checks.common import external_base, final_chain
 from dockerlint.findings import Finding, human_size
 from dockerlint.model import Image
-from dockerlint.model.code import ImageCode, Mentions, image_code, mentions_in_text
+from dockerlint.model.code import ImageCode, Mentions, exact_scan, image_code, mentions_in_text, merge_all
 from dockerlint.model.distributions import (
     Distribution,
     command_owners,
@@ -85,7 +86,7 @@ def _analyse(image: Image) -> Analysis | None:
         return None
     code = image_code(image, installs.local_projects)
     words, runtime_words, text = _command_words(image)
-    mentions = code.mentions.merge(mentions_in_text(text))
+    mentions = merge_all([code.mentions, mentions_in_text(text)])
     imported, by_service = set(), set()
     for file, scan in code.python:
         for item in scan.imports or ():
@@ -299,28 +300,21 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
         return
     if any(not lookup(name).known for name in installs.providers):
         return  # its modules and requirements are a guess
-    provided = [module for name in analysis.installed for module in lookup(name).modules]
-    owners = module_owners()
-    reported: set[tuple[str, str]] = set()
+    provided = {module for name in analysis.installed for module in lookup(name).modules}
     for file, scan in analysis.code.python:
         if file.is_test or scan.imports is None:
             continue
-        for item in scan.imports:
-            if item.optional or item.type_checking or item.dynamic or item.level or not item.module:
-                continue
+        if not scan.exact and not _unresolved(scan, provided, analysis.code.first_party):
+            continue
+        scan = exact_scan(image, file, scan)
+        reported: set[str] = set()
+        for item, owners in _unresolved(scan, provided, analysis.code.first_party):
             top = item.module.split(".", 1)[0]
-            if top in stdlib() or top.startswith("_") or top in analysis.code.first_party:
+            if top in reported:
                 continue
-            if top.endswith(("_pb2", "_pb2_grpc")):
-                continue  # generated at build time
-            paths = [item.module] + [f"{item.module}.{name}" for name in item.names if name != "*"]
-            if any(module_matches(path, module) for path in paths for module in provided):
-                continue
-            candidates = _owners(owners, paths)
-            if not candidates or (top, str(file.path)) in reported:
-                continue
-            reported.add((top, str(file.path)))
-            shown = " or ".join(f"`{name}`" for name in candidates[:3])
+            reported.add(top)
+            image.workspace.text(file.path, quiet=True)  # for `# noqa` and the report's source line
+            shown = " or ".join(f"`{name}`" for name in owners[:3])
             yield Finding(
                 "DEP002",
                 file.path,
@@ -332,9 +326,36 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
             )
 
 
-def _owners(owners: dict[str, tuple[str, ...]], paths: list[str]) -> list[str]:
+def _unresolved(scan, provided: set[str], first_party: set[str]) -> list[tuple]:
+    """Unconditional imports nothing in the image serves, with the known distributions
+    that would serve them (imports of modules no listed distribution provides are left
+    alone: dockerlint cannot be sure they are missing)."""
+    found = []
+    for item in scan.imports or ():
+        if item.optional or item.type_checking or item.dynamic or item.level or not item.module:
+            continue
+        top = item.module.split(".", 1)[0]
+        if top in stdlib() or top.startswith("_") or top in first_party or top.endswith(("_pb2", "_pb2_grpc")):
+            continue
+        paths = [item.module] + [f"{item.module}.{name}" for name in item.names if name != "*"]
+        if any(module_matches(path, module) for path in paths for module in _provided_near(provided, top)):
+            continue
+        owners = _owners(top, tuple(paths))
+        if owners:
+            found.append((item, owners))
+    return found
+
+
+def _provided_near(provided: set[str], top: str) -> list[str]:
+    return [module for module in provided if module == top or module.startswith(top + ".")]
+
+
+@lru_cache(maxsize=4096)
+def _owners(top: str, paths: tuple[str, ...]) -> list[str]:
     found: list[str] = []
-    for module, names in owners.items():
+    for module, names in module_owners().items():
+        if module.split(".", 1)[0] != top:
+            continue
         if any(path == module or path.startswith(module + ".") for path in paths):
             found += [name for name in names if name not in found and not lookup(name).dev]
     return sorted(found, key=lambda name: (len(name), name))
@@ -396,10 +417,13 @@ def _categories_run(words: set[str]) -> set[str]:
 
 def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
     variants = {entry["name"]: entry for entry in heavy_variants()}
+    final_stages = {stage.index for stage in final_chain(image)}
     for item in analysis.installs.items:
         entry = variants.get(item.name)
         if entry is None:
             continue
+        if entry.get("compiles") and item.stage not in final_stages:
+            continue  # compiled in a builder stage: no compiler in the final image
         if set(entry.get("unless_calls", ())) & analysis.mentions.calls:
             continue  # the code opens windows: it needs the GUI build
         if entry.get("cpu_only") and _has_gpu(image):

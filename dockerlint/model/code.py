@@ -25,13 +25,16 @@ from dockerlint.checks.common import final_chain
 from dockerlint.model.distributions import setting_strings
 from dockerlint.model.image import Image, StageModel
 from dockerlint.parse.python import Import, scan_imports
+from dockerlint.source import decode
 
 # Files whose words count as mentions (scripts the image runs, service configs).
 TEXT_SUFFIXES = (".sh", ".bash", ".ini", ".cfg", ".conf", ".toml", ".yaml", ".yml", ".env")
 TEXT_NAMES = ("Procfile", "entrypoint", "docker-entrypoint", "start", "run")
 MAX_MENTION_BYTES = 2_000_000  # a bigger config file is data, not configuration
 
-_STRING_START = re.compile(r"""(?:^|[^\w'"])(?:[rbuRBU]{0,2})["']{1,3}\s*([A-Za-z_]\w*)""")
+# The first name inside a string literal (a closing quote followed by a name is rare and
+# only makes a package look used).
+_STRING_START = re.compile(r"""["']([A-Za-z_]\w*)""")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
 _CALL = re.compile(r"\b(imshow|namedWindow|waitKey|createTrackbar|selectROI|setMouseCallback)\s*\(")
@@ -45,14 +48,6 @@ class Mentions:
     settings: frozenset[str] = frozenset()  # keys of the setting_strings table found
     calls: frozenset[str] = frozenset()  # GUI calls (DEP004)
 
-    def merge(self, other: Mentions) -> Mentions:
-        return Mentions(
-            self.names | other.names,
-            self.drivers | other.drivers,
-            self.schemes | other.schemes,
-            self.settings | other.settings,
-            self.calls | other.calls,
-        )
 
 
 @dataclass(frozen=True)
@@ -61,6 +56,7 @@ class Scan:
 
     imports: tuple[Import, ...] | None
     mentions: Mentions
+    exact: bool = True  # False: read by the line scan (see scan_python)
 
 
 @dataclass(frozen=True)
@@ -71,10 +67,9 @@ class CodeFile:
     @property
     def is_test(self) -> bool:
         """Tests, fixtures and build scripts, which the service never runs."""
-        parts = PurePosixPath(self.image_path).parts
-        name = parts[-1]
+        *folders, name = self.image_path.split("/")
         return (
-            any(part in ("tests", "test", "testing", "docs") for part in parts[:-1])
+            any(part in ("tests", "test", "testing", "docs") for part in folders)
             or name.startswith("test_")
             or name.endswith("_test.py")
             or name in ("conftest.py", "setup.py", "noxfile.py", "fabfile.py")
@@ -120,11 +115,48 @@ def _with_urls(text: str, mentions: Mentions) -> Mentions:
     return Mentions(mentions.names, frozenset(drivers), frozenset(schemes), settings, mentions.calls)
 
 
-def scan_python(text: str) -> Scan:
+def scan_python(text: str, exact: bool = False) -> Scan:
+    """Imports and mentions of a Python file.
+
+    ``ast`` costs ~1 ms a file, most of a large run. A file that never says
+    ``TYPE_CHECKING`` nor names a dynamic import function is read by a line scan instead,
+    whose imports all count as plain run-time imports; it may also pick up an import
+    written inside a string, which only ever makes a package look used. A caller that
+    needs the exact answer (DEP002, an error) asks again with ``exact=True``.
+    """
+    if not exact and not any(word in text for word in _NEEDS_AST):
+        return Scan(_line_scan(text), _mentions_in_python(text), exact=False)
     scanned = scan_imports(text)
     if scanned.parsed_by == "none":
         return Scan(None, mentions_in_text(text))
     return Scan(scanned.imports, _mentions_in_python(text))
+
+
+_NEEDS_AST = ("TYPE_CHECKING", "import_module", "__import__", "find_spec")
+_IMPORT_LINE = re.compile(
+    r"^([ \t]*(?:(?:try|else|finally)[ \t]*:[ \t]*)?)(import[ \t]+|from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+)(.*)$",
+    re.MULTILINE,
+)
+
+
+def _line_scan(text: str) -> tuple[Import, ...]:
+    found = []
+    for match in _IMPORT_LINE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        column = len(match.group(1)) + 1
+        rest = match.group(5)
+        if "(" in rest and ")" not in rest:
+            end = text.find(")", match.end())
+            rest = text[match.start(5) : end if end != -1 else match.end()]
+        rest = rest.split("#", 1)[0].split(";", 1)[0].replace("\\", " ").strip("() \t\n")
+        names = [part.split(" as ", 1)[0].strip(" ()\t\n") for part in rest.split(",")]
+        names = [name for name in names if name]
+        if match.group(2).startswith("import"):
+            found += [Import(name, 0, (), line, column, False, False, False) for name in names]
+        else:
+            level = len(match.group(3) or "")
+            found.append(Import(match.group(4), level, tuple(names), line, column, False, False, False))
+    return tuple(found)
 
 
 # -- which files are in the image -------------------------------------------------------
@@ -142,29 +174,59 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
         for path in _project_files(image, folder):
             files.setdefault(f"/site-packages/{path.relative_to(folder).as_posix()}", path)
     scans = _SCANS.setdefault(image.workspace, {})
-    mentions = Mentions()
+    found: list[Mentions] = []
     for image_path in sorted(files):
         path = files[image_path]
         file = CodeFile(image_path, path)
         name = posixpath.basename(image_path)
         if name.endswith(".py"):
             if path not in scans:
-                loaded = image.workspace.text(path, quiet=True)
-                scans[path] = scan_python(loaded[0].text) if loaded is not None else None
+                text = read_source(image, path)
+                scans[path] = scan_python(text) if text is not None else None
             scan = scans[path]
             if scan is None:
                 continue
             code.python.append((file, scan))
-            mentions = mentions.merge(scan.mentions)
+            found.append(scan.mentions)
             _add_first_party(code.first_party, image_path)
         elif name.endswith(".ipynb"):
             code.notebooks.append(file)
         elif _is_text(name):
-            loaded = image.workspace.text(path, quiet=True)
-            if loaded is not None and len(loaded[0].text) <= MAX_MENTION_BYTES:
-                mentions = mentions.merge(mentions_in_text(loaded[0].text))
-    code.mentions = mentions
+            text = read_source(image, path)
+            if text is not None and len(text) <= MAX_MENTION_BYTES:
+                found.append(mentions_in_text(text))
+    code.mentions = merge_all(found)
     return code
+
+
+def exact_scan(image: Image, file: CodeFile, scan: Scan) -> Scan:
+    """The ``ast`` scan of a file the line scan read (for answers that must be exact)."""
+    if scan.exact:
+        return scan
+    text = read_source(image, file.path)
+    exact = scan_python(text, exact=True) if text is not None else Scan(None, scan.mentions)
+    _SCANS.setdefault(image.workspace, {})[file.path] = exact
+    return exact
+
+
+def read_source(image: Image, path: Path) -> str | None:
+    """The file's text, through the workspace. Bytes, not ``Workspace.text``: a large
+    repository's code is read once and not kept twice (text plus its line index)."""
+    data = image.workspace.read_bytes(path, quiet=True)
+    if data is None or b"\0" in data[:8192]:
+        return None
+    return decode(data)[0]
+
+
+def merge_all(items: list[Mentions]) -> Mentions:
+    names, drivers, schemes, settings, calls = set(), set(), set(), set(), set()
+    for item in items:
+        names |= item.names
+        drivers |= item.drivers
+        schemes |= item.schemes
+        settings |= item.settings
+        calls |= item.calls
+    return Mentions(frozenset(names), frozenset(drivers), frozenset(schemes), frozenset(settings), frozenset(calls))
 
 
 def _is_text(name: str) -> bool:
