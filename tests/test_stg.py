@@ -360,3 +360,23 @@ def test_seed_000_gpu_service_whose_packages_never_arrive(repo):
     files = {"minimal-requirements.txt": "fastapi==0.111.0\nuvicorn==0.30.1\n"}
     for code, expected in (("STG002", [("STG002", "Dockerfile", 10)]), ("STG001", []), ("STG003", [])):
         assert lint(repo, dockerfile, code, files)[0] == expected, code
+
+
+def test_system_site_of_a_distribution_python(repo):
+    """pip on Debian's python3 installs into dist-packages; copying site-packages from the
+    same folder copies nothing, copying dist-packages is right."""
+    builder = """
+        FROM ubuntu:22.04 AS builder
+        RUN apt-get update && apt-get install -y --no-install-recommends python3.11 python3-pip \\
+            && rm -rf /var/lib/apt/lists/*
+        RUN python3.11 -m pip install --no-cache-dir fastapi==0.115.6
+        FROM ubuntu:22.04
+        RUN apt-get update && apt-get install -y --no-install-recommends python3.11 \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY --from=builder {source} {source}
+        CMD ["python3.11", "-m", "app"]
+    """
+    wrong = repo({"Dockerfile": builder.format(source="/usr/local/lib/python3.11/site-packages")})
+    assert found(run_lint(wrong, select=["STG002"])) == [("STG002", "Dockerfile", 8)]
+    right = repo({"Dockerfile": builder.format(source="/usr/local/lib/python3.11/dist-packages")})
+    assert found(run_lint(right, select=["STG002"])) == []

@@ -275,7 +275,10 @@ def _pip_tree(
         return tree(venv, "venv")
     if install.tool == "uv" and not (options.get("--system") is True or env_enabled(env.get("UV_SYSTEM_PYTHON"))):
         return None  # uv pip without a venv or --system fails; nothing to say about it
-    system = f"/usr/local/lib/{site}/site-packages" if _python_image(image, stage) else ""
+    if _python_image(image, stage):
+        system = f"/usr/local/lib/{site}/site-packages"
+    else:
+        system = _distribution_site(image, stage, site)
     return tree(system, "system")
 
 
@@ -313,6 +316,22 @@ def _venv_for(image: Image, step: Step, install: Install, env: dict[str, str], k
         if folder.endswith("/bin") and (folder[:-4] in venvs or folder[:-4] == env.get("VIRTUAL_ENV")):
             return folder[:-4]
     return None
+
+
+def _distribution_site(image: Image, stage: StageModel, site: str) -> str:
+    """Where a system ``pip install`` puts packages for a Python the distribution installed:
+    Debian and Ubuntu's pip writes to /usr/local/lib/python3.X/dist-packages, Alpine's to
+    /usr/lib/python3.X/site-packages; "" when no distribution Python is installed."""
+    for member in chain(image, stage):
+        for install in member.installs():
+            if install.action not in ("install", "add"):
+                continue
+            if any(re.fullmatch(r"python3(\.\d+)?(-pip)?([=~].*)?", package.value) for package in install.packages):
+                if install.family == "apt":
+                    return f"/usr/local/lib/{site}/dist-packages"
+                if install.family == "apk":
+                    return f"/usr/lib/{site}/site-packages"
+    return ""
 
 
 def _python_image(image: Image, stage: StageModel) -> bool:
