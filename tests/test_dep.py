@@ -519,6 +519,44 @@ def test_missing_packages_found_at_the_import(repo):
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "helpers.py", 1), ("DEP002", "main.py", 3)]
 
 
+def test_an_import_written_in_a_docstring_is_not_missing(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "requests==2.32.3\n",
+        "app/__init__.py": "",
+        "app/__main__.py": '''
+            """Fetch the settings.
+
+            Callers may parse the answer themselves:
+
+                from yaml import safe_load
+            """
+            import requests
+        ''',
+    }
+    assert lint(repo, files, ["DEP002"]) == []
+
+
+def test_line_scan_reads_the_import_forms(repo):
+    from dockerlint.model.code import scan_python
+
+    scan = scan_python(
+        "import os, numpy as np\n"
+        "from google.cloud import (\n    storage,\n    bigquery,\n)\n"
+        "try: import ujson as json\nexcept ImportError: import json\n"
+        "from . import sibling\n"
+    )
+    assert not scan.exact
+    got = [(item.module, item.level, item.names, item.line) for item in scan.imports]
+    assert got == [
+        ("os", 0, (), 1),
+        ("numpy", 0, (), 1),
+        ("google.cloud", 0, ("storage", "bigquery"), 2),
+        ("ujson", 0, (), 6),
+        ("", 1, ("sibling",), 8),
+    ]
+
+
 def test_nothing_is_missing_when_an_install_cannot_be_named(repo):
     base = {
         "requirements.txt": "fastapi==0.115.6\n",

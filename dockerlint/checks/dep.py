@@ -51,7 +51,9 @@ DEV_CATEGORIES = {
     "debug": "a debugger or profiler",
 }
 # A final stage or Dockerfile with one of these words in its name is meant for development.
-DEV_IMAGE_WORDS = re.compile(r"(?:^|[-_./])(dev|devel|develop|development|test|tests|testing|ci|lint|debug|notebook|jupyter)(?:$|[-_./])")
+DEV_IMAGE_WORDS = re.compile(
+    r"(?:^|[-_./])(dev|devel|develop|development|test|tests|testing|ci|lint|debug|notebook|jupyter)(?:$|[-_./])"
+)
 _CUDA_BASE = re.compile(r"cuda|nvidia|-gpu|gpu-", re.IGNORECASE)
 
 
@@ -168,9 +170,7 @@ def _command_words(image: Image) -> tuple[set[str], set[str], str]:
         command = service.command
         if command:
             argvs = (
-                [command]
-                if isinstance(command, tuple)
-                else [found.argv for found in parse_script(command).commands]
+                [command] if isinstance(command, tuple) else [found.argv for found in parse_script(command).commands]
             )
             for argv in argvs:
                 found = _argv_words(argv)
@@ -364,7 +364,9 @@ def _owners(top: str, paths: tuple[str, ...]) -> list[str]:
 def _code_under_volume(image: Image, analysis: Analysis) -> bool:
     """A compose volume over the code replaces it at run time with whatever is mounted."""
     return any(
-        file.image_path.startswith(volume.rstrip("/") + "/") for file, _ in analysis.code.python for volume in image.volumes
+        file.image_path.startswith(volume.rstrip("/") + "/")
+        for file, _ in analysis.code.python
+        for volume in image.volumes
     )
 
 
@@ -391,8 +393,7 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             "DEP003",
             item.path,
             item.span,
-            f"`{item.name}`, {DEV_CATEGORIES[category]}, is installed in the final image; "
-            "the service never runs it",
+            f"`{item.name}`, {DEV_CATEGORIES[category]}, is installed in the final image; the service never runs it",
             "Install it only where it runs: a requirements-dev.txt (or a dependency group) for CI and "
             "local work, or a separate test stage (`FROM runtime AS test`) that the final image does not "
             f"inherit. {_removal_fix(item).split('. ', 1)[0]} here.",
@@ -447,4 +448,3 @@ def _has_gpu(image: Image) -> bool:
         return True
     ref, _ = external_base(image, image.final)
     return bool(_CUDA_BASE.search(ref.raw))
-

@@ -49,7 +49,6 @@ class Mentions:
     calls: frozenset[str] = frozenset()  # GUI calls (DEP004)
 
 
-
 @dataclass(frozen=True)
 class Scan:
     """What one Python file tells: imports (None when it could not be parsed) and mentions."""
@@ -82,10 +81,6 @@ class ImageCode:
     mentions: Mentions = field(default_factory=Mentions)
     first_party: set[str] = field(default_factory=set)
     notebooks: list[CodeFile] = field(default_factory=list)
-
-    @property
-    def unparsed(self) -> list[CodeFile]:
-        return [file for file, scan in self.python if scan.imports is None]
 
 
 def mentions_in_text(text: str) -> Mentions:
@@ -134,7 +129,8 @@ def scan_python(text: str, exact: bool = False) -> Scan:
 
 _NEEDS_AST = ("TYPE_CHECKING", "import_module", "__import__", "find_spec")
 _IMPORT_LINE = re.compile(
-    r"^([ \t]*(?:(?:try|else|finally)[ \t]*:[ \t]*)?)(import[ \t]+|from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+)(.*)$",
+    r"^([ \t]*(?:(?:try|else|finally)[ \t]*:[ \t]*)?)"  # indentation, or `try:` on the same line
+    r"(import[ \t]+|from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+)(.*)$",
     re.MULTILINE,
 )
 

@@ -10,7 +10,7 @@ name with ``-`` replaced by ``_``, and the DEP rules stay quiet where that guess
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
 
@@ -86,10 +86,7 @@ def _from_pattern(name: str, pattern: dict) -> Distribution | None:
     if not rest:
         return None
     if pattern.get("same_as") == "strip":
-        base = lookup(rest)
-        return Distribution(
-            name, base.modules, base.commands, base.requires, base.loads, base.extras, base.dev, base.size_mb, base.known
-        )
+        return replace(lookup(rest), name=name)
     modules = tuple(
         template.format(rest=rest.replace("-", "_"), dotted=rest.replace("-", ".")) for template in pattern["modules"]
     )

@@ -23,8 +23,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockerlint.checks.common import external_base, final_chain
-from dockerlint.knowledge import load
+from dockerlint.checks.common import external_base, final_chain, image_matches
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step, context_source
 from dockerlint.model.installs import Install
@@ -309,9 +308,7 @@ def _with_parents(image: Image, stage: StageModel) -> list[StageModel]:
 def _base_image(image: Image, final: StageModel, result: ImageInstalls) -> None:
     """An image we do not know may ship Python packages of its own."""
     ref, _ = external_base(image, final)
-    from dockerlint.checks.common import image_matches
-
-    if ref.unresolved or not image_matches(ref, load("base_images").get("plain_python", {}).get("images", _PLAIN)):
+    if ref.unresolved or not image_matches(ref, _PLAIN):
         result.unnamed.append(f"the base image `{ref.raw}`")
     for stage in final_chain(image):
         for copy in stage.copies:
