@@ -42,6 +42,7 @@ class Config:
     targets: dict[str, str] = field(default_factory=dict)  # Dockerfile glob -> final stage name
     gpu: dict[str, bool] = field(default_factory=dict)  # Dockerfile glob -> has a GPU at run time
     large_file_size: int = 50_000_000  # bytes: a context file above this is reported (CTX004)
+    known_modules: dict[str, list[str]] = field(default_factory=dict)  # distribution -> import names
 
     # -- rule selection ---------------------------------------------------------------
     def enabled_codes(self, rules: Mapping) -> set[str]:
@@ -126,6 +127,7 @@ _KEYS = {
     "targets",
     "gpu",
     "large-file-size",
+    "known-modules",
 }
 
 
@@ -229,6 +231,14 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             fail("large-file-size", "must be a positive number of bytes")
         config.large_file_size = value
+    if "known-modules" in table:
+        value = table["known-modules"]
+        if not isinstance(value, Mapping) or not all(
+            isinstance(modules, list) and modules and all(isinstance(m, str) and m for m in modules)
+            for modules in value.values()
+        ):
+            fail("known-modules", "must be a table of distribution names to lists of import names")
+        config.known_modules = {name: list(modules) for name, modules in value.items()}
     if "contexts" in table:
         config.contexts = path_table("contexts", str)
     if "targets" in table:

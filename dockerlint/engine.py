@@ -102,6 +102,10 @@ def lint(paths: list[Path], config: Config, rules: Mapping[str, Rule], *, force_
             workspace.requirements(path)
 
     enabled = config.enabled_codes(rules)
+    if any(code.startswith("DEP") for code in enabled):
+        from dockerlint.model.distributions import use_project_modules
+
+        use_project_modules(config.known_modules)
     findings: list[Finding] = []
     for function, codes in load_checks().items():
         if not enabled.intersection(codes):

@@ -734,3 +734,24 @@ def test_psycopg2_compiled_in_the_final_stage_but_not_in_a_builder(repo):
     """
     root = repo({"Dockerfile": builder, **code})
     assert found(run_lint(root, select=["DEP004"])) == []
+
+
+def test_project_specific_import_names_from_configuration(repo):
+    """An internal distribution whose module name cannot be guessed: without configuration
+    dockerlint stays quiet about it (unknown), with `known-modules` it knows it is used."""
+    root = repo({
+        "Dockerfile": """
+            FROM python:3.11-slim
+            COPY requirements.txt service.py ./
+            RUN pip install --no-cache-dir -r requirements.txt
+            CMD ["python", "service.py"]
+        """,
+        "requirements.txt": "acme-platform-sdk==4.2.0\nacme-billing==1.0.0\nfastapi==0.115.6\n",
+        "service.py": "import acmesdk\nimport fastapi\n",
+    })
+    assert found(run_lint(root, select=["DEP001"])) == []
+    configured = run_lint(root, select=["DEP001"],
+                          known_modules={"acme-platform-sdk": ["acmesdk"], "acme-billing": ["acme_billing"]})
+    assert found(configured) == [("DEP001", "requirements.txt", 2)]
+    assert "`acme-billing`" in configured.findings[0].message
+    assert found(run_lint(root, select=["DEP001"])) == []  # the next run without it forgets it

@@ -267,6 +267,8 @@ def test_severity_override_and_per_file_ignores(repo):
         ({"fail-level": "loud"}, "fail-level"),
         ({"per-file-ignores": {"a/*": ["NOPE1"]}}, "per-file-ignores.a/*"),
         ({"gpu": {"Dockerfile": "yes"}}, "gpu"),
+        ({"known-modules": {"acme-sdk": "acmesdk"}}, "known-modules"),
+        ({"large-file-size": "50MB"}, "large-file-size"),
     ],
 )
 def test_invalid_configuration_names_file_and_key(tmp_path, table, key):

@@ -27,6 +27,7 @@ from dockerlint.model.code import ImageCode, Mentions, exact_scan, image_code, m
 from dockerlint.model.distributions import (
     Distribution,
     command_owners,
+    generation,
     heavy_variants,
     lookup,
     module_matches,
@@ -313,7 +314,7 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
             if top in reported:
                 continue
             reported.add(top)
-            image.workspace.text(file.path, quiet=True)  # for `# noqa` and the report's source line
+            image.workspace.text(file.path, quiet=True)  # read now: suppression comments and the report need its text
             shown = " or ".join(f"`{name}`" for name in owners[:3])
             yield Finding(
                 "DEP002",
@@ -340,7 +341,7 @@ def _unresolved(scan, provided: set[str], first_party: set[str]) -> list[tuple]:
         paths = [item.module] + [f"{item.module}.{name}" for name in item.names if name != "*"]
         if any(module_matches(path, module) for path in paths for module in _provided_near(provided, top)):
             continue
-        owners = _owners(top, tuple(paths))
+        owners = _owners(top, tuple(paths), generation())
         if owners:
             found.append((item, owners))
     return found
@@ -351,7 +352,9 @@ def _provided_near(provided: set[str], top: str) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def _owners(top: str, paths: tuple[str, ...]) -> list[str]:
+def _owners(top: str, paths: tuple[str, ...], generation: int) -> list[str]:
+    """Distributions that provide these import paths (``generation`` keys the cache to the
+    configured ``known-modules``)."""
     found: list[str] = []
     for module, names in module_owners().items():
         if module.split(".", 1)[0] != top:

@@ -50,10 +50,33 @@ def _table() -> dict:
     return load("distributions")
 
 
+# The project's own additions (`known-modules` in the configuration): distribution ->
+# import names. Set once per run by the engine, before any check asks.
+_project_modules: dict[str, tuple[str, ...]] = {}
+_generation = 0  # changes with them, so that caches built on lookups can key on it
+
+
+def use_project_modules(mapping: dict[str, list[str]]) -> None:
+    """Make the configured distribution -> import names mapping take part in lookups."""
+    global _project_modules, _generation
+    wanted = {canonical(name): tuple(modules) for name, modules in mapping.items()}
+    if wanted != _project_modules:
+        _project_modules = wanted
+        _generation += 1
+        lookup.cache_clear()
+        module_owners.cache_clear()
+
+
+def generation() -> int:
+    return _generation
+
+
 @cache
 def lookup(name: str) -> Distribution:
     name = canonical(name)
     entry = _table()["distributions"].get(name)
+    if name in _project_modules:
+        return replace(_from_entry(name, entry or {}, known=True), modules=_project_modules[name])
     if entry is not None:
         return _from_entry(name, entry, known=True)
     for pattern in _table()["patterns"]:
@@ -140,9 +163,10 @@ def module_matches(module: str, provided: str) -> bool:
 def module_owners() -> dict[str, tuple[str, ...]]:
     """Import name -> the listed distributions that provide it (dotted names kept whole)."""
     owners: dict[str, list[str]] = {}
-    for name in _table()["distributions"]:
+    for name in (*_table()["distributions"], *_project_modules):
         for module in lookup(name).modules:
-            owners.setdefault(module, []).append(name)
+            if name not in owners.setdefault(module, []):
+                owners[module].append(name)
     return {module: tuple(names) for module, names in owners.items()}
 
 
