@@ -271,6 +271,11 @@ def test_cuda_versions_are_compared_conservatively(repo):
     assert run("nvidia/cuda:11.8.0-base-ubuntu22.04", cu121) == [("GPU005", "Dockerfile", 2)]  # major
     assert run("nvidia/cuda:12.1.1-base-ubuntu22.04", "pip3 install torch") == []  # version unknown
     assert run("nvidia/cuda:12.4.1-base-ubuntu22.04", "pip3 install torch==2.5.1+cu124 -f x") == []
+    # PyPI's default CUDA per release (knowledge/ml.toml): 2.10 is 12.8; 2.2 is unconfirmed.
+    assert run("nvidia/cuda:12.4.1-base-ubuntu22.04", "pip3 install torch==2.10.0") == [("GPU005", "Dockerfile", 2)]
+    assert run("nvidia/cuda:12.8.1-base-ubuntu22.04", "pip3 install torch==2.10.0") == []
+    assert run("nvidia/cuda:11.8.0-base-ubuntu22.04", "pip3 install torch==2.2.2") == []
+    assert run("nvidia/cuda:11.8.0-base-ubuntu22.04", "pip3 install torch==2.4.1") == [("GPU005", "Dockerfile", 2)]
 
 
 def test_double_cuda_is_quiet_on_base_tags_and_torch_images(repo):
@@ -283,3 +288,95 @@ def test_double_cuda_is_quiet_on_base_tags_and_torch_images(repo):
     assert run(pytorch_image, "pip install sentence-transformers==3.3.1", "GPU005") == []
     cpu_torch = "pip3 install --index-url https://download.pytorch.org/whl/cpu torch"
     assert run("nvidia/cuda:12.4.1-runtime-ubuntu22.04", cpu_torch) == []
+
+
+# -- GPU001: torch from a local project's pyproject.toml -----------------------------------
+
+PROJECT = """
+    [project]
+    name = "embedder"
+    version = "0.3.0"
+    dependencies = [
+        "fastapi>=0.115",
+        "sentence-transformers>=3.3",
+    ]
+
+    [project.optional-dependencies]
+    rerank = ["torch>=2.4"]
+    dev = ["pytest>=8"]
+"""
+
+UV_CPU = """
+    [project]
+    name = "embedder"
+    version = "0.3.0"
+    dependencies = ["fastapi>=0.115", "torch==2.5.1"]
+
+    [[tool.uv.index]]
+    name = "pytorch-cpu"
+    url = "https://download.pytorch.org/whl/cpu"
+    explicit = true
+
+    [tool.uv.sources]
+    torch = [{ index = "pytorch-cpu", marker = "sys_platform == 'linux'" }]
+"""
+
+
+def test_torch_from_a_local_project_is_reported_at_the_install_line(repo):
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY pyproject.toml README.md ./
+        COPY src/ src/
+        RUN pip install --no-cache-dir .
+    """
+    result = findings(repo, {"Dockerfile": dockerfile, "pyproject.toml": PROJECT}, "GPU001")
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 5)]
+    assert "`sentence-transformers>=3.3` requires torch" in result[0].message
+    assert [(r.path.name, r.span.line) for r in result[0].related] == [("pyproject.toml", 6)]
+
+
+def test_extras_of_a_local_project_decide(repo):
+    project = PROJECT.replace('"sentence-transformers>=3.3",', '"numpy>=2",')
+
+    def run(install: str) -> list:
+        dockerfile = f"FROM python:3.12-slim\nWORKDIR /srv\nCOPY . .\nRUN {install}\n"
+        return findings(repo, {"Dockerfile": dockerfile, "pyproject.toml": project}, "GPU001")
+
+    assert run("pip install --no-cache-dir .") == []  # torch only in the `rerank` extra
+    assert run("pip install --no-cache-dir -e .[dev]") == []
+    [finding] = run('pip install --no-cache-dir -e ".[rerank]"')
+    assert finding.span.line == 4 and "`torch>=2.4` comes from the default index" in finding.message
+    assert [(r.path.name, r.span.line) for r in finding.related] == [("pyproject.toml", 10)]
+    assert [f.span.line for f in run("uv sync --frozen --extra rerank")] == [4]
+    assert [f.span.line for f in run("uv sync --all-extras")] == [4]
+    assert run("uv sync --frozen --no-dev") == []
+
+
+def test_uv_index_settings_give_cpu_torch_to_uv_only(repo):
+    def run(install: str, project: str = UV_CPU) -> list:
+        dockerfile = f"FROM python:3.12-slim\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN {install}\n"
+        files = {"Dockerfile": dockerfile, "pyproject.toml": project, "uv.lock": "version = 1\n"}
+        return lint(repo, files, "GPU001")
+
+    assert run("uv sync --frozen --no-dev") == []
+    assert run("uv pip install --system .") == []
+    assert run("uv sync --project /app --locked") == []
+    # pip reads no [tool.uv]: PyPI's CUDA torch.
+    assert run("pip install --no-cache-dir .") == [("GPU001", "Dockerfile", 4)]
+    assert run("uv sync --no-sources") == [("GPU001", "Dockerfile", 4)]
+    # An explicit index serves only the packages pinned to it.
+    no_sources = UV_CPU.split("[tool.uv.sources]")[0]
+    assert run("uv sync", no_sources) == [("GPU001", "Dockerfile", 4)]
+    # A non-explicit index is searched before PyPI.
+    assert run("uv sync", no_sources.replace("explicit = true", "explicit = false")) == []
+    # Without any uv settings, uv sync takes torch from PyPI.
+    plain = UV_CPU.split("[[tool.uv.index]]")[0]
+    assert run("uv sync --frozen", plain) == [("GPU001", "Dockerfile", 4)]
+
+
+def test_cuda_index_in_tool_uv_names_the_cuda_version(repo):
+    project = UV_CPU.replace("whl/cpu", "whl/cu121")
+    dockerfile = "FROM nvidia/cuda:11.8.0-runtime-ubuntu22.04\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\n"
+    result = findings(repo, {"Dockerfile": dockerfile, "pyproject.toml": project}, "GPU005")
+    assert [f.span.line for f in result] == [4] and "CUDA 12.1" in result[0].message

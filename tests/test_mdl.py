@@ -108,6 +108,72 @@ def test_scripts_and_modules_from_the_context_are_followed(repo):
     assert [(r.path.name, r.span.line) for r in result[2].related] == [("prepare.sh", 4), ("fetch_nltk.py", 2)]
 
 
+def test_scripts_with_syntax_newer_than_ast_are_read_by_libcst(repo):
+    """A 3.12/3.14 downloader (PEP 695 alias, PEP 701 nested quotes, PEP 758 except list):
+    ast on the running Python rejects it, the libcst child reads it, and the same rules apply."""
+    dockerfile = """
+        FROM python:3.13-slim
+        WORKDIR /srv
+        COPY scripts/ scripts/
+        COPY app/ app/
+        RUN python scripts/fetch_models.py
+        RUN python scripts/local_only.py
+        RUN python -m app.report
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "scripts/fetch_models.py": """
+            import logging
+
+            from huggingface_hub import snapshot_download as fetch
+            from transformers import AutoTokenizer
+
+            type RepoId = str
+            MODELS: dict[str, RepoId] = {"embed": "BAAI/bge-small-en-v1.5"}
+            log = logging.getLogger(__name__)
+
+
+            def main() -> None:
+                log.info(f"fetching {MODELS["embed"]}")  # nltk.download('punkt') stays a comment
+                try:
+                    fetch("BAAI/bge-small-en-v1.5", local_dir="/models/bge")
+                except ConnectionError, TimeoutError:
+                    raise SystemExit("hub unreachable")
+                AutoTokenizer.from_pretrained("/models/bge")
+
+
+            main()
+        """,
+        "scripts/local_only.py": """
+            from sentence_transformers import SentenceTransformer as ST
+
+            type Path = str
+            model = ST("BAAI/bge-small-en-v1.5", local_files_only=True)
+            print(f"{model.get_sentence_embedding_dimension()=}", f"{"loaded"}")
+        """,
+        "app/__init__.py": "",
+        "app/report.py": """
+            type Row = tuple[str, int]
+            print(f"{"snapshot_download('x') is only text"}")
+        """,
+    }
+    result = findings(repo, files, "MDL001")
+    assert [f.span.line for f in result] == [5]
+    assert "`fetch('BAAI/bge-small-en-v1.5')` in `scripts/fetch_models.py`" in result[0].message
+    [related] = result[0].related
+    assert (related.path.name, related.span.line, related.span.column) == ("fetch_models.py", 14, 9)
+
+
+def test_unparsable_python_finds_nothing(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        COPY fetch.py .
+        RUN python fetch.py
+    """
+    files = {"Dockerfile": dockerfile, "fetch.py": "import nltk\nprint 'downloading'\nnltk.download('punkt')\n"}
+    assert lint(repo, files, "MDL001") == []
+
+
 def test_builder_stage_downloads_are_a_deliberate_bake(repo):
     dockerfile = """
         FROM python:3.11-slim AS weights

@@ -338,3 +338,59 @@ def test_importing_the_module_does_not_import_libcst():
     code = "import sys, dockerlint.parse.python; print('libcst' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+CALLS_SOURCE = textwrap.dedent(
+    """
+    import torch as t, os.path
+    from huggingface_hub import snapshot_download as fetch, hf_hub_download
+    from . import local_thing
+    label = "é"; fetch("BAAI/bge-small-en-v1.5", local_dir="/m", force=True, workers=4)
+    model = t.hub.load(
+        "pytorch/vision",
+        "resnet18",
+        weights=WEIGHTS,
+    )
+    get_client().download("not dotted")
+    hf_hub_download(repo_id, "x.gguf", local_files_only=False)
+    def f():
+        import nltk as n
+        n.download("punkt")
+    """
+)
+
+
+def test_scan_calls_reports_dotted_calls_aliases_and_literal_arguments():
+    result = python.scan_calls(CALLS_SOURCE)
+    assert result.parsed_by == "ast"
+    assert result.aliases == (
+        ("t", "torch"),
+        ("os", "os"),
+        ("fetch", "huggingface_hub.snapshot_download"),
+        ("hf_hub_download", "huggingface_hub.hf_hub_download"),
+        ("n", "nltk"),
+    )
+    calls = {call.function: call for call in result.calls}
+    assert "get_client().download" not in calls and "get_client" in calls
+    fetch = calls["fetch"]
+    assert (fetch.line, fetch.column, fetch.first) == (5, 14, "BAAI/bge-small-en-v1.5")  # code points
+    assert fetch.keywords == (("local_dir", "/m"), ("force", True), ("workers", 4))
+    load = calls["t.hub.load"]
+    assert (load.line, load.end_line, load.end_column, load.keywords) == (6, 10, 2, (("weights", None),))
+    assert calls["hf_hub_download"].first is None
+
+
+def test_libcst_child_reports_the_same_calls_for_newer_syntax():
+    newer = CALLS_SOURCE + "type Alias = int\n"
+    from_ast = python.scan_calls(CALLS_SOURCE)
+    from_libcst = python.scan_calls(newer)
+    assert from_libcst.parsed_by == ("ast" if sys.version_info >= (3, 12) else "libcst")
+    assert (from_libcst.aliases, from_libcst.calls) == (from_ast.aliases, from_ast.calls)
+
+
+def test_scan_calls_on_unparsable_crashing_or_slow_code_finds_nothing(monkeypatch):
+    assert python.scan_calls("print 'x'\nnltk.download('punkt')\n").parsed_by == "none"
+    deep = "type X = int\nx = " + "[" * 5000 + "]" * 5000 + "\n"
+    assert python.scan_calls(deep).calls == ()
+    monkeypatch.setattr(python, "LIBCST_TIMEOUT_SECONDS", 0.01)
+    assert python.scan_calls("type X = int\nnltk.download('punkt')\n").parsed_by == "none"

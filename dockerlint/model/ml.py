@@ -7,7 +7,6 @@ torch, CPU indexes, download calls, CUDA images) are data in ``knowledge/ml.toml
 
 from __future__ import annotations
 
-import ast
 import posixpath
 import re
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from dockerlint.model import Image, ImageRef, StageModel
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installs import Install
 from dockerlint.model.queries import external_base, final_chain, image_matches
+from dockerlint.parse.python import Call
 from dockerlint.source import Span
 
 
@@ -108,16 +108,15 @@ class PipRequest:
 
 @dataclass(frozen=True)
 class PipCommand:
+    """A ``pip install``, ``uv pip install`` or ``uv sync``; requests of a local project it
+    installs point at the project's pyproject.toml, the command at its Dockerfile line."""
+
     stage: StageModel
     step: Step
-    install: Install
+    span: Span  # the command in the Dockerfile
     requests: tuple[PipRequest, ...]
-    indexes: tuple[str, ...]  # index URLs and find-links from options, env and requirement files
+    indexes: tuple[str, ...]  # index URLs and find-links from options, env, requirement files, tool.uv
     torch_backend: str | None  # uv's --torch-backend / UV_TORCH_BACKEND
-
-    @property
-    def span(self) -> Span:
-        return self.install.span
 
 
 _INDEX_ENV = (
@@ -165,18 +164,20 @@ def _python_location(path: str) -> bool:
 
 
 def pip_commands(image: Image, stage: StageModel) -> Iterator[PipCommand]:
-    """Every ``pip install`` / ``uv pip install`` of a stage with what it asks for."""
+    """Every ``pip install`` / ``uv pip install`` / ``uv sync`` of a stage with what it
+    asks for."""
     for step in stage.steps:
         for install in step.installs:
             if install.family == "pip" and install.action == "install":
                 yield _pip_command(image, stage, step, install)
+        for command in step.commands:
+            sync = _uv_sync(image, stage, step, command)
+            if sync is not None:
+                yield sync
 
 
-def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) -> PipCommand:
-    env = dict(step.env)
-    env.update(install.command.command.assignments)
+def _argv_indexes(env: dict, argv: tuple[str, ...]) -> list[str]:
     indexes = [env[name] for name in _INDEX_ENV if env.get(name)]
-    argv = install.command.argv
     for i, word in enumerate(argv):
         name, has_value, value = word.partition("=")
         if name in _INDEX_OPTIONS or name in ("-i", "-f"):
@@ -184,9 +185,23 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
                 indexes.append(value)
             elif i + 1 < len(argv):
                 indexes.append(argv[i + 1])
+    return indexes
+
+
+def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) -> PipCommand:
+    env = dict(step.env)
+    env.update(install.command.command.assignments)
+    indexes = _argv_indexes(env, install.command.argv)
     requests: list[PipRequest] = []
-    for argument in install.packages:
-        parsed = _parse_requirement(argument.value)
+    for argument in (*install.packages, *install.editables):
+        path, _, extras = argument.value.partition("[")
+        project = _local_pyproject(image, stage, step, path)
+        if project is not None:
+            requests += _project_requests(image, project, _extras(extras.rstrip("]").split(",")))
+            if install.tool == "uv":  # pip reads no [tool.uv]
+                indexes += _uv_indexes(image, project, sources=not install.has("--no-sources"))
+            continue
+        parsed = _parse_requirement(argument.value) if argument in install.packages else None  # not `-e url`
         if parsed is not None:
             name, extras, specifier, url = parsed
             requests.append(
@@ -215,7 +230,93 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
                 )
             )
     backend = install.option("--torch-backend") or env.get("UV_TORCH_BACKEND")
-    return PipCommand(stage, step, install, tuple(requests), tuple(indexes), backend or None)
+    return PipCommand(stage, step, install.span, tuple(requests), tuple(indexes), backend or None)
+
+
+def _uv_sync(image: Image, stage: StageModel, step: Step, command) -> PipCommand | None:
+    """``uv sync`` installs the project's dependencies (and ``--extra`` ones) with uv's
+    own index settings from its pyproject.toml."""
+    argv = command.argv
+    if len(argv) < 2 or posixpath.basename(argv[0]) != "uv" or argv[1] != "sync":
+        return None
+    options: dict[str, list[str]] = {}
+    for i, word in enumerate(argv[2:], 2):
+        name, has_value, value = word.partition("=")
+        if name in ("--project", "--directory", "--extra"):
+            options.setdefault(name, []).append(value if has_value else (argv[i + 1] if i + 1 < len(argv) else ""))
+    folder = (options.get("--project") or options.get("--directory") or ["."])[-1]
+    project = _local_pyproject(image, stage, step, folder)
+    if project is None:
+        return None
+    env = dict(step.env)
+    env.update(command.command.assignments)
+    extras = ("*",) if "--all-extras" in argv else _extras(options.get("--extra", []))
+    requests = _project_requests(image, project, extras)
+    indexes = _argv_indexes(env, argv) + _uv_indexes(image, project, sources="--no-sources" not in argv)
+    backend = env.get("UV_TORCH_BACKEND")
+    return PipCommand(stage, step, command.span, tuple(requests), tuple(indexes), backend or None)
+
+
+def _extras(words) -> tuple[str, ...]:
+    return tuple(word.strip() for word in words if word.strip())
+
+
+def _local_pyproject(image: Image, stage: StageModel, step: Step, path: str) -> Path | None:
+    """The build-context pyproject.toml of a local project argument (``.``, ``./svc``,
+    ``/app``), found through COPY and WORKDIR; None for anything else."""
+    if not (path in (".", "..") or path.startswith(("./", "../", "/"))):
+        return None
+    image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path, "pyproject.toml"))
+    source = context_source(image, stage, image_path, step.index)
+    return source if source is not None and source.is_file() else None
+
+
+def _project_requests(image: Image, path: Path, extras: tuple[str, ...]) -> list[PipRequest]:
+    """The project's (or poetry's main) dependencies and the chosen optional ones, never
+    dev groups, at their lines in pyproject.toml."""
+    pyproject = image.workspace.pyproject(path)
+    if pyproject is None:
+        return []
+    requests = []
+    for dependency in pyproject.dependencies:
+        group = dependency.group
+        wanted = group in ("project", "poetry") or (
+            group.startswith("optional:") and ("*" in extras or group.partition(":")[2] in extras)
+        )
+        if not wanted or dependency.name is None or dependency.name == pyproject.name:
+            continue
+        if dependency.marker and not _marker_holds(dependency.marker):
+            continue
+        requests.append(
+            PipRequest(
+                dependency.name, dependency.extras, dependency.specifier, None, dependency.text, path, dependency.span
+            )
+        )
+    return requests
+
+
+def _uv_indexes(image: Image, path: Path, sources: bool) -> list[str]:
+    """Index URLs uv uses for the torch family of the project at ``path`` (pip reads no
+    ``[tool.uv]``): indexes that ``[tool.uv.sources]`` pins torch to, and indexes that are
+    not ``explicit`` (uv searches them before PyPI)."""
+    pyproject = image.workspace.pyproject(path)
+    uv = pyproject.tool.get("uv") if pyproject is not None else None
+    if not isinstance(uv, dict):
+        return []
+    declared = [
+        entry for entry in uv.get("index") or () if isinstance(entry, dict) and isinstance(entry.get("url"), str)
+    ]
+    urls = [entry["url"] for entry in declared if not entry.get("explicit")]
+    named = {entry.get("name"): entry["url"] for entry in declared}
+    source_table = uv.get("sources") if sources and isinstance(uv.get("sources"), dict) else {}
+    for name, source in source_table.items():
+        if not is_torch(name.lower().replace("_", "-")):
+            continue
+        for entry in source if isinstance(source, list) else [source]:
+            if isinstance(entry, dict) and entry.get("index") in named:
+                if not entry.get("marker") or _marker_holds(str(entry["marker"])):
+                    urls.append(named[entry["index"]])
+    return urls
 
 
 def _parse_requirement(text: str) -> tuple[str, tuple[str, ...], str, str | None] | None:
@@ -588,89 +689,40 @@ class DownloadCall:
 
 
 def scan_python(text: str) -> list[DownloadCall]:
-    """Calls in ``text`` that download model weights, with imports resolved. Unparsable
-    code finds nothing (a guess from grep would flag comments and strings)."""
+    """Calls in ``text`` that download model weights, with imports resolved. Code that
+    ``ast`` cannot parse (syntax newer than the running Python) is read by libcst in a
+    child process; unparsable code finds nothing (a guess from grep would flag comments
+    and strings)."""
     return list(_scan_python(text))
 
 
 @cache
 def _scan_python(text: str) -> tuple[DownloadCall, ...]:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return ()
-    aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    aliases[top] = top
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    calls = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        written = _dotted(node.func)
-        if written is None:
-            continue
-        head, _, tail = written.partition(".")
+    from dockerlint.parse.python import scan_calls
+
+    parsed = scan_calls(text)
+    aliases = dict(parsed.aliases)
+    found = []
+    for call in parsed.calls:
+        head, _, tail = call.function.partition(".")
         qualified = aliases.get(head, head) + ("." + tail if tail else "")
         for pattern in ml()["downloads"]["calls"]:
             if fnmatchcase(qualified, pattern["name"]):
-                if pattern.get("local_ok") and _loads_local(node):
+                if pattern.get("local_ok") and _loads_local(call):
                     break
-                shown = f"{written}({_first_argument(node)})"
-                calls.append(
-                    DownloadCall(
-                        qualified,
-                        shown,
-                        node.lineno,
-                        node.col_offset + 1,
-                        node.end_lineno or node.lineno,
-                        (node.end_col_offset or node.col_offset) + 1,
-                    )
-                )
+                shown = f"{call.function}({repr(call.first) if call.first is not None else '...'})"
+                found.append(DownloadCall(qualified, shown, call.line, call.column, call.end_line, call.end_column))
                 break
-    return tuple(sorted(calls, key=lambda call: (call.line, call.column)))
-
-
-def _first_argument(call: ast.Call) -> str:
-    """The first argument when it is a string literal ('all-MiniLM-L6-v2'), else "..."."""
-    if call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
-        return repr(call.args[0].value)
-    return "..."
-
-
-def _dotted(node: ast.expr) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
+    return tuple(found)
 
 
 _MODEL_KEYWORDS = ("model", "model_name", "model_name_or_path", "pretrained_model_name_or_path", "repo_or_dir", "name")
 
 
-def _loads_local(call: ast.Call) -> bool:
+def _loads_local(call: Call) -> bool:
     """A local path as the model, or ``local_files_only=True``: loaded from disk."""
-    for keyword in call.keywords:
-        if keyword.arg == "local_files_only" and isinstance(keyword.value, ast.Constant) and keyword.value.value:
-            return True
-        if keyword.arg == "source" and isinstance(keyword.value, ast.Constant) and keyword.value.value == "local":
-            return True
-    values = [call.args[0]] if call.args else []
-    values += [keyword.value for keyword in call.keywords if keyword.arg in _MODEL_KEYWORDS]
-    for value in values:
-        if isinstance(value, ast.Constant) and isinstance(value.value, str):
-            if value.value.startswith(("/", "./", "../", "~")):
-                return True
-    return False
+    keywords = dict(call.keywords)
+    if keywords.get("local_files_only") or keywords.get("source") == "local":
+        return True
+    values = [call.first] + [keywords.get(name) for name in _MODEL_KEYWORDS]
+    return any(isinstance(value, str) and value.startswith(("/", "./", "../", "~")) for value in values)

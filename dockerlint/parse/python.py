@@ -4,6 +4,8 @@ what its code imports.
 INTERFACE (other modules rely on these names; keep them):
 
 - ``scan_imports(text: str) -> PythonFile`` never raises.
+- ``scan_calls(text: str) -> PythonCalls`` never raises: every call whose callee is a
+  dotted name, with the import aliases needed to resolve it (for MDL001).
 
 The stdlib ``ast`` does the work: it is about ten times faster than libcst and uses a
 tenth of the memory (notes/library-probe.md §4). When ``ast`` rejects a file because it
@@ -11,7 +13,8 @@ uses syntax newer than the running Python (PEP 695 ``type X = …``, PEP 701 f-s
 PEP 758 ``except A, B:``), libcst, which parses any version, reads it instead, but in a
 child process: libcst crashes the whole interpreter on pathological nesting, and its
 200 ms import stays off the common path. The child imports this module and runs
-``_libcst_child_main``, so both parsers classify imports with the same rules.
+``_libcst_child_main`` (imports) or ``_libcst_calls_child_main`` (calls), so both parsers
+classify with the same rules.
 """
 
 from __future__ import annotations
@@ -39,6 +42,26 @@ class Import:
 class PythonFile:
     imports: tuple[Import, ...]
     problems: tuple[Problem, ...]
+    parsed_by: str  # "ast", "libcst" or "none"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call whose callee is a dotted name, with what a rule needs of its arguments."""
+
+    function: str  # the callee as written: "hub.load", "SentenceTransformer"
+    line: int
+    column: int  # 1-based, in code points
+    end_line: int
+    end_column: int  # exclusive, 1-based
+    first: str | None  # the first positional argument when it is a string literal
+    keywords: tuple[tuple[str, str | bool | int | float | None], ...]  # name, literal value (None: not a literal)
+
+
+@dataclass(frozen=True)
+class PythonCalls:
+    aliases: tuple[tuple[str, str], ...]  # (local name, imported dotted name) in source order
+    calls: tuple[Call, ...]
     parsed_by: str  # "ast", "libcst" or "none"
 
 
@@ -74,6 +97,67 @@ def scan_imports(text: str) -> PythonFile:
     return PythonFile(tuple(_AstScanner(text).scan(tree)), (), "ast")
 
 
+def scan_calls(text: str) -> PythonCalls:
+    """Calls and import aliases of ``text``: ``ast``, or libcst in a child process when
+    ``ast`` rejects newer syntax; nothing when neither parses it."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        rows = _run_libcst_child("_libcst_calls_child_main", text) if _libcst_may_help(text, error) else None
+        try:
+            aliases = tuple((local, name) for local, name in rows["aliases"])
+            calls = tuple(
+                Call(f, ln, c, el, ec, first, tuple(map(tuple, kw))) for f, ln, c, el, ec, first, kw in rows["calls"]
+            )
+        except (TypeError, KeyError, ValueError):
+            return PythonCalls((), (), "none")
+        return PythonCalls(aliases, calls, "libcst")
+    except (ValueError, RecursionError, MemoryError):
+        return PythonCalls((), (), "none")
+    return _ast_calls(text, tree)
+
+
+def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
+    columns = _AstScanner(text)
+    aliases: list[tuple[int, int, str, str]] = []
+    calls: list[Call] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                aliases.append((node.lineno, node.col_offset, local, alias.name if alias.asname else local))
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                aliases.append(
+                    (node.lineno, node.col_offset, alias.asname or alias.name, f"{node.module}.{alias.name}")
+                )
+        elif isinstance(node, ast.Call):
+            function = _dotted(node.func)
+            if function is None:
+                continue
+            end_line = node.end_lineno or node.lineno
+            calls.append(
+                Call(
+                    function,
+                    node.lineno,
+                    columns._column(node.lineno, node.col_offset),
+                    end_line,
+                    columns._column(end_line, node.end_col_offset or node.col_offset),
+                    _literal(node.args[0]) if node.args else None,
+                    tuple((k.arg, _constant(k.value)) for k in node.keywords if k.arg),
+                )
+            )
+    aliases.sort(key=lambda row: row[:2])
+    calls.sort(key=lambda call: (call.line, call.column))
+    return PythonCalls(tuple(row[2:] for row in aliases), tuple(calls), "ast")
+
+
+def _constant(node: ast.AST) -> str | bool | int | float | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bool, int, float)):
+        return node.value
+    return None
+
+
 def _unparsable(reason: str, line: int, column: int) -> Problem:
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     return Problem(
@@ -86,12 +170,7 @@ def _unparsable(reason: str, line: int, column: int) -> Problem:
 def _after_syntax_error(text: str, error: SyntaxError) -> PythonFile:
     line, column = max(error.lineno or 1, 1), max(error.offset or 1, 1)
     problem = _unparsable(f"{error.msg} (line {line})", line, column)
-    # Indentation and nesting limits are no newer-syntax problem: libcst would not help
-    # (and deep nesting is exactly what crashes it).
-    hopeless = isinstance(error, IndentationError) or any(
-        reason in str(error.msg) for reason in ("too many nested", "null bytes")
-    )
-    if hopeless or len(text.encode("utf-8", "surrogatepass")) > LIBCST_MAX_BYTES:
+    if not _libcst_may_help(text, error):
         return PythonFile((), (problem,), "none")
     imports = _scan_with_libcst(text)
     if imports is None:
@@ -99,8 +178,27 @@ def _after_syntax_error(text: str, error: SyntaxError) -> PythonFile:
     return PythonFile(imports, (), "libcst")
 
 
+def _libcst_may_help(text: str, error: SyntaxError) -> bool:
+    """Indentation and nesting limits are no newer-syntax problem: libcst would not help
+    (and deep nesting is exactly what crashes it); nor is it given very large files."""
+    hopeless = isinstance(error, IndentationError) or any(
+        reason in str(error.msg) for reason in ("too many nested", "null bytes")
+    )
+    return not hopeless and len(text.encode("utf-8", "surrogatepass")) <= LIBCST_MAX_BYTES
+
+
 def _scan_with_libcst(text: str) -> tuple[Import, ...] | None:
     """Imports found by libcst in a child process; None if it fails, crashes or times out."""
+    rows = _run_libcst_child("_libcst_child_main", text)
+    try:
+        return tuple(Import(m, lv, tuple(n), ln, c, o, t, d) for m, lv, n, ln, c, o, t, d in rows)
+    except (ValueError, TypeError):
+        return None
+
+
+def _run_libcst_child(entry: str, text: str):
+    """The JSON that ``entry`` of this module prints when run on ``text`` in a child
+    process; None if it fails, crashes or times out."""
     import json
     import subprocess
     from pathlib import Path
@@ -108,10 +206,7 @@ def _scan_with_libcst(text: str) -> tuple[Import, ...] | None:
     # The child runs in the folder that holds this package, never in the scanned
     # repository, so no file there can shadow a module the child imports.
     package_root = str(Path(__file__).resolve().parents[2])
-    script = (
-        f"import sys; sys.path.insert(0, {package_root!r}); "
-        "from dockerlint.parse.python import _libcst_child_main; _libcst_child_main()"
-    )
+    script = f"import sys; sys.path.insert(0, {package_root!r}); from dockerlint.parse.python import {entry}; {entry}()"
     try:
         child = subprocess.run(
             [sys.executable, "-c", script],
@@ -125,8 +220,8 @@ def _scan_with_libcst(text: str) -> tuple[Import, ...] | None:
     if child.returncode != 0:  # a parse error, or a crash (negative: killed by a signal)
         return None
     try:
-        return tuple(Import(m, lv, tuple(n), ln, c, o, t, d) for m, lv, n, ln, c, o, t, d in json.loads(child.stdout))
-    except (ValueError, TypeError):
+        return json.loads(child.stdout)
+    except ValueError:
         return None
 
 
@@ -368,3 +463,94 @@ def _libcst_child_main() -> None:
         sys.exit(1)
     visitor.rows.sort(key=lambda row: (row[3], row[4]))
     sys.stdout.write(json.dumps(visitor.rows))
+
+
+def _libcst_calls_child_main() -> None:
+    """Child process: read source on stdin, print its import aliases and dotted-name calls
+    as JSON (the rows of ``scan_calls``); exit 1 on a parse error. Runs libcst, so it must
+    never run in the linter's own process."""
+    import json
+
+    import libcst as cst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    def dotted(node) -> str | None:
+        parts = []
+        while isinstance(node, cst.Attribute):
+            parts.append(node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name):
+            return None
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+
+    def constant(node):
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            value = node.evaluated_value
+            return value if isinstance(value, str) else None
+        if isinstance(node, cst.Name) and node.value in ("True", "False"):
+            return node.value == "True"
+        if isinstance(node, (cst.Integer, cst.Float)):
+            return node.evaluated_value
+        return None
+
+    class Visitor(cst.CSTVisitor):
+        METADATA_DEPENDENCIES = (PositionProvider,)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.aliases: list[list] = []
+            self.calls: list[list] = []
+
+        def visit_Import(self, node) -> None:
+            start = self.get_metadata(PositionProvider, node).start
+            for alias in node.names:
+                name = dotted(alias.name) or ""
+                if alias.asname is not None:
+                    self.aliases.append([start.line, start.column, dotted(alias.asname.name) or "", name])
+                else:
+                    top = name.split(".")[0]
+                    self.aliases.append([start.line, start.column, top, top])
+
+        def visit_ImportFrom(self, node) -> None:
+            if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+                return
+            start = self.get_metadata(PositionProvider, node).start
+            module = dotted(node.module) or ""
+            for alias in node.names:
+                name = dotted(alias.name) or ""
+                local = dotted(alias.asname.name) if alias.asname is not None else name
+                self.aliases.append([start.line, start.column, local or "", f"{module}.{name}"])
+
+        def visit_Call(self, node) -> None:
+            function = dotted(node.func)
+            if function is None:
+                return
+            where = self.get_metadata(PositionProvider, node)
+            positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
+            first = constant(positional[0]) if positional else None
+            keywords = [[arg.keyword.value, constant(arg.value)] for arg in node.args if arg.keyword is not None]
+            self.calls.append(
+                [
+                    function,
+                    where.start.line,
+                    where.start.column + 1,
+                    where.end.line,
+                    where.end.column + 1,
+                    first if isinstance(first, str) else None,
+                    keywords,
+                ]
+            )
+
+    source = sys.stdin.buffer.read().decode("utf-8", "replace")
+    try:
+        module = cst.parse_module(source)
+        visitor = Visitor()
+        MetadataWrapper(module, unsafe_skip_copy=True).visit(visitor)
+    except (cst.ParserSyntaxError, RecursionError, MemoryError) as error:
+        sys.stderr.write(f"{type(error).__name__}: {error}\n")
+        sys.exit(1)
+    visitor.aliases.sort(key=lambda row: row[:2])
+    visitor.calls.sort(key=lambda row: (row[1], row[2]))
+    aliases = [row[2:] for row in visitor.aliases]
+    sys.stdout.write(json.dumps({"aliases": aliases, "calls": visitor.calls}))
