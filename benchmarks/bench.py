@@ -6,6 +6,7 @@ Run by hand, not by pytest:
     python benchmarks/bench.py            # 7 timed runs per figure
     python benchmarks/bench.py --quick    # 3 timed runs
     python benchmarks/bench.py --keep     # leave the inputs in benchmarks/_generated/
+    python benchmarks/bench.py --deptry /tmp/deptry-venv/bin/deptry   # compare the DEP rules
 
 The inputs are generated (seeded, so every run measures the same files) in a temporary
 directory, or in benchmarks/_generated/ (git-ignored) with --keep. The CLI figures time
@@ -35,6 +36,7 @@ GENERATED = REPO_ROOT / "benchmarks" / "_generated"
 SEED = 20251123
 DOCKERFILES = 1_000
 CONTEXT_FILES = 100_000
+IMPORT_FILES, IMPORT_IMAGES = 10_000, 20  # the DEP rules' speed target (issue 5)
 A_FEW_SECONDS = 3.0  # what "a few seconds" means for the context target
 
 # -- what a generated repository is made of ---------------------------------------------------
@@ -368,6 +370,63 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
     return files
 
 
+STDLIB_IMPORTS = ["os", "sys", "json", "logging", "re", "time", "typing", "pathlib", "dataclasses",
+                  "functools", "itertools", "collections", "datetime", "asyncio", "uuid", "hashlib"]
+
+
+def generate_import_repository(root: Path, files: int, images: int, seed: int) -> int:
+    """``images`` services of ``files // images`` Python files each (a package tree with
+    first-party, relative, optional and TYPE_CHECKING imports), a requirements file and a
+    Dockerfile per service: the tree the DEP rules scan. Returns the Python file count."""
+    rng = random.Random(seed)
+    per_image = files // images
+    written = 0
+    for number in range(images):
+        service = Service(random.Random(rng.random()), f"svc-{number:02d}", [], "3.12")
+        service.packages = _pick_packages(service.rng)
+        folder = root / service.name
+        modules = sorted({module for _, module, _ in service.packages if module})
+        write(folder / "requirements.txt", "\n".join(f"{n}=={v}" for n, _, v in service.packages) + "\n")
+        write(folder / "Dockerfile", "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+              "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nUSER nobody\n" + _cmd(service.rng))
+        write(folder / ".dockerignore", ".git\n**/__pycache__\n")
+        packages = [f"{service.name.replace('-', '_')}_{part}" for part in ("api", "core", "jobs", "models", "util")]
+        for index in range(per_image - len(packages) * 9):  # the rest are __init__.py files
+            package = packages[index % len(packages)]
+            path = folder / package / f"sub_{index % 9}" / f"module_{index:04d}.py"
+            if index < len(packages) * 9:
+                write(path.parent / "__init__.py", "")
+                written += 1
+            write(path, _python_module(service.rng, modules, packages, package, index))
+            written += 1
+    return written
+
+
+def _python_module(rng: random.Random, modules: list[str], packages: list[str], package: str, index: int) -> str:
+    lines = [f'"""Module {index} of {package}."""', "from __future__ import annotations", ""]
+    lines += [f"import {name}" for name in sorted(rng.sample(STDLIB_IMPORTS, rng.randint(2, 6)))]
+    for module in rng.sample(modules, min(len(modules), rng.randint(0, 3))):
+        lines.append(f"from {module} import {rng.choice(['api', 'core', 'utils', 'types'])}"
+                     if rng.random() < 0.5 else f"import {module}")
+    lines.append(f"from {rng.choice(packages)}.sub_{rng.randint(0, 8)} import module_{rng.randint(0, 400):04d}")
+    lines.append(f"from .module_{rng.randint(0, 400):04d} import helper_{rng.randint(0, 9)}")
+    if rng.random() < 0.1:
+        lines += ["", "try:", "    import orjson as fast_json", "except ImportError:", "    fast_json = None"]
+    if rng.random() < 0.05:
+        lines += ["from typing import TYPE_CHECKING", "", "if TYPE_CHECKING:",
+                  "    from collections.abc import Iterator"]
+    for number in range(rng.randint(3, 8)):
+        lines += ["", "", f"def helper_{number}(payload: dict, retries: int = 3) -> dict:",
+                  f'    """Handle step {number} of the {package} pipeline."""',
+                  "    result = {}",
+                  "    for key, value in payload.items():",
+                  f'        if key.startswith("{package}_") and value is not None:',
+                  f"            result[key] = value * {rng.randint(1, 9)}",
+                  '    logging.getLogger(__name__).debug("step %s: %d keys", ' f"{number}, len(result))",
+                  "    return result"]
+    return "\n".join(lines) + "\n"
+
+
 def generate_small_project(root: Path) -> None:
     write(root / "Dockerfile", textwrap.dedent("""\
         FROM python:3.12-slim
@@ -474,6 +533,49 @@ def time_command(what: str, argv: list[str], runs: int, target: str, limit: floa
     return Figure(what, target, limit, times)
 
 
+def run_measured(argv: list[str], cwd: Path) -> tuple[float, int, int]:
+    """Wall-clock seconds, exit code and peak resident memory (bytes) of one run: the
+    child's own rusage from wait4, not the maximum over every child so far."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return elapsed, child.returncode, usage.ru_maxrss * scale
+
+
+def time_import_scans(command: list[str], root: Path, runs: int, deptry: str | None) -> list[Figure]:
+    """The DEP rules over IMPORT_FILES Python files: a cold run (cache folder removed), a
+    warm run, their peak memory, and deptry over each image folder when given."""
+    argv = [*command, "--output-format", "json", "-o", os.devnull, "."]
+    label = f"<{IMPORT_FILES:,} .py files, {IMPORT_IMAGES} images>"
+    cold, warm, memory = [], [], []
+    for _ in range(runs):
+        shutil.rmtree(root / ".dockerlint_cache", ignore_errors=True)
+        for times in (cold, warm):
+            elapsed, code, peak = run_measured(argv, root)
+            if code not in (0, 1):
+                return [Figure(f"dockerlint {label}", "", 0, [], f"exit {code}")]
+            times.append(elapsed)
+            memory.append(peak)
+    limit, target = 11.0, "< 11 s (deptry's 22 s / 2)"
+    figures = []
+    if deptry:
+        folders = sorted(path for path in root.iterdir() if (path / "requirements.txt").is_file())
+        times = []
+        for _ in range(runs):
+            times.append(sum(run_measured([deptry, "."], folder)[0] for folder in folders))
+        figures.append(Figure(f"deptry, each of the {len(folders)} image folders", "", float("inf"), times))
+        limit = statistics.median(times) / 2
+        target = f"< {limit:.2f} s (deptry / 2)"
+    figures.insert(0, Figure(f"dockerlint {label}, cold", target, limit, cold))
+    figures.insert(1, Figure(f"dockerlint {label}, warm", "< 1 s", 1.0, warm))
+    peak = max(memory) / 1e6
+    print(f"dockerlint {label}: peak memory {peak:.0f} MB (target < 300 MB): {'ok' if peak < 300 else 'HIGH'}")
+    return figures
+
+
 def time_context_walk(root: Path, ignore_text: str | None, runs: int) -> Figure:
     """With the ignore file (the measured target), or without one: every file visited."""
     what = f"walk_context, {CONTEXT_FILES:,} files" + ("" if ignore_text is not None else ", ignore file unused")
@@ -512,6 +614,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true",
                         help=f"generate into {GENERATED.relative_to(REPO_ROOT)} and keep it")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--deptry", metavar="PATH",
+                        help="a deptry executable (in its own virtualenv) to time on the import tree")
     options = parser.parse_args()
     runs = 3 if options.quick else 7
 
@@ -531,6 +635,10 @@ def main() -> int:
         repo_files = generate_repository(work / "repo", DOCKERFILES, options.seed)
         generate_small_project(work / "small")
         ignore_text = generate_context(work / "context", CONTEXT_FILES, options.seed)
+        generate_import_repository(work / "imports", IMPORT_FILES, IMPORT_IMAGES, options.seed)
+        an_hour_ago = time.time() - 3600  # a checked-out tree: the cache trusts settled timestamps only
+        for path in (work / "imports").rglob("*"):
+            os.utime(path, (an_hour_ago, an_hour_ago))
         print(f"generated in {time.perf_counter() - started:.1f} s under {work}: "
               f"{DOCKERFILES:,} Dockerfiles in {repo_files:,} files, a small project, "
               f"a {CONTEXT_FILES:,}-file context")
@@ -543,6 +651,7 @@ def main() -> int:
             time_command("dockerlint <small project>", [*command, "small"], runs, "< 0.3 s", 0.3, work),
             time_command(f"dockerlint <{DOCKERFILES:,} Dockerfiles> (json)",
                          [*command, "--output-format", "json", "-o", os.devnull, "repo"], runs, "< 5 s", 5.0, work),
+            *time_import_scans(command, work / "imports", runs, options.deptry),
             time_context_walk(work / "context", ignore_text, runs),
             time_context_walk(work / "context", None, runs),
         ]

@@ -85,46 +85,30 @@ def main() -> None:
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--force-exclude", is_flag=True, help="Apply configured excludes to files named on the command line too.")
 @click.option(
+    "--no-cache",
+    is_flag=True,
+    envvar="DOCKERLINT_NO_CACHE",
+    help="Scan every Python file again instead of reusing the import scans of earlier runs.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DOCKERLINT_CACHE_DIR",
+    help="Where to keep import scans between runs (default: dockerlint/ in the user's cache folder).",
+)
+@click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
     show_default=True,
     help="Colour the text output.",
 )
-def check(
-    paths,
-    output_format,
-    output,
-    select,
-    extend_select,
-    ignore,
-    fail_level,
-    exit_zero,
-    statistics,
-    config_path,
-    isolated,
-    force_exclude,
-    color,
-) -> None:
+def check(paths: tuple[Path, ...], **options) -> None:
     """Lint PATHS (default: the current directory)."""
     from dockerlint.config import ConfigError
 
     try:
-        code = _check(
-            list(paths) or [Path(".")],
-            output_format,
-            output,
-            select,
-            extend_select,
-            ignore,
-            fail_level,
-            exit_zero,
-            statistics,
-            config_path,
-            isolated,
-            force_exclude,
-            color,
-        )
+        code = _check(list(paths) or [Path(".")], **options)
     except ConfigError as error:
         click.echo(f"dockerlint: error: {error}", err=True)
         code = EXIT_ERROR
@@ -132,22 +116,26 @@ def check(
 
 
 def _check(
-    paths,
-    output_format,
-    output,
-    select,
-    extend_select,
-    ignore,
-    fail_level,
-    exit_zero,
-    statistics,
-    config_path,
-    isolated,
-    force_exclude,
-    color,
+    paths: list[Path],
+    *,
+    output_format: str,
+    output: Path | None,
+    select: str | None,
+    extend_select: str | None,
+    ignore: str | None,
+    fail_level: str | None,
+    exit_zero: bool,
+    statistics: bool,
+    config_path: Path | None,
+    isolated: bool,
+    force_exclude: bool,
+    no_cache: bool,
+    cache_dir: Path | None,
+    color: str,
 ) -> int:
     from dockerlint.config import ConfigError, check_selectors, find_config, load_config, parse_level
-    from dockerlint.engine import lint
+    from dockerlint.engine import lint, project_root
+    from dockerlint.model.scan_cache import default_cache_dir
     from dockerlint.report import Report, render
     from dockerlint.rulebook import load_rules
 
@@ -177,7 +165,11 @@ def _check(
     if fail_level:
         config.fail_level = parse_level(fail_level, cli_fail("--fail-level"))
 
-    result = lint(paths, config, rules, force_exclude=force_exclude)
+    if no_cache:
+        cache_dir = None
+    elif cache_dir is None:
+        cache_dir = default_cache_dir(project_root(paths, config))
+    result = lint(paths, config, rules, force_exclude=force_exclude, cache_dir=cache_dir)
     enabled = config.enabled_codes(rules)
     report = Report(
         findings=tuple(result.findings),

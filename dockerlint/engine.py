@@ -46,7 +46,15 @@ def project_root(paths: list[Path], config: Config) -> Path:
     return start
 
 
-def lint(paths: list[Path], config: Config, rules: Mapping[str, Rule], *, force_exclude: bool = False) -> Result:
+def lint(
+    paths: list[Path],
+    config: Config,
+    rules: Mapping[str, Rule],
+    *,
+    force_exclude: bool = False,
+    cache_dir: Path | None = None,
+) -> Result:
+    """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache)."""
     workspace = Workspace()
     root = project_root(paths, config)
     directories = [real_path(path) for path in paths if path.is_dir()]
@@ -102,16 +110,21 @@ def lint(paths: list[Path], config: Config, rules: Mapping[str, Rule], *, force_
             workspace.requirements(path)
 
     enabled = config.enabled_codes(rules)
+    scan_cache = None
     if any(code.startswith("DEP") for code in enabled):
+        from dockerlint.model.code import use_scan_cache
         from dockerlint.model.distributions import use_project_modules
 
         use_project_modules(config.known_modules)
+        scan_cache = use_scan_cache(workspace, cache_dir)
     findings: list[Finding] = []
     for function, codes in load_checks().items():
         if not enabled.intersection(codes):
             continue
         for image in images:
             findings.extend(function(image))
+    if scan_cache is not None:
+        scan_cache.save()
 
     if files:
         reported_files = set()

@@ -52,3 +52,12 @@ def repo(tmp_path: Path):
         return write_tree(tmp_path, files)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_folder(tmp_path_factory, monkeypatch):
+    """Runs through the CLI keep their import-scan cache in a folder of the test session,
+    never in the user's own cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+    monkeypatch.delenv("DOCKERLINT_CACHE_DIR", raising=False)
+    monkeypatch.delenv("DOCKERLINT_NO_CACHE", raising=False)

@@ -90,18 +90,29 @@ def _analyse(image: Image) -> Analysis | None:
     code = image_code(image, installs.local_projects)
     words, runtime_words, text = _command_words(image)
     mentions = merge_all([code.mentions, mentions_in_text(text)])
-    imported, by_service = set(), set()
+    every, by_service = set(), set()  # (module, names) of run-time absolute imports
     for file, scan in code.python:
-        for item in scan.imports or ():
-            if item.type_checking or item.level or not item.module:
-                continue
-            paths = {item.module} | {f"{item.module}.{name}" for name in item.names if name != "*"}
-            imported |= paths
-            if not file.is_test:
-                by_service |= paths
+        found = {
+            (item.module, item.names)
+            for item in scan.imports or ()
+            if item.module and not item.type_checking and not item.level
+        }
+        every |= found
+        if not file.is_test:
+            by_service |= found
+    imported, by_service = _dotted(every), _dotted(by_service)
     starts = {(item.name, item.extras) for item in installs.items} | {(name, ()) for name in installs.providers}
     installed = set(_installed(starts))
     return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed)
+
+
+def _dotted(imports: set[tuple[str, tuple[str, ...]]]) -> set[str]:
+    """The dotted paths an import names: ``from a.b import c`` names ``a.b`` and ``a.b.c``."""
+    paths = set()
+    for module, names in imports:
+        paths.add(module)
+        paths.update(f"{module}.{name}" for name in names if name != "*")
+    return paths
 
 
 def _installed(start: set[tuple[str, tuple[str, ...]]], without: str | None = None) -> dict[str, set[str]]:
@@ -302,14 +313,15 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
     if any(not lookup(name).known for name in installs.providers):
         return  # its modules and requirements are a guess
     provided = {module for name in analysis.installed for module in lookup(name).modules}
+    answers: dict[tuple, list[str]] = {}  # the same import recurs in many files
     for file, scan in analysis.code.python:
         if file.is_test or scan.imports is None:
             continue
-        if not scan.exact and not _unresolved(scan, provided, analysis.code.first_party):
+        if not scan.exact and not _unresolved(scan, provided, analysis.code.first_party, answers):
             continue
         scan = exact_scan(image, file, scan)
         reported: set[str] = set()
-        for item, owners in _unresolved(scan, provided, analysis.code.first_party):
+        for item, owners in _unresolved(scan, provided, analysis.code.first_party, answers):
             top = item.module.split(".", 1)[0]
             if top in reported:
                 continue
@@ -327,24 +339,32 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
             )
 
 
-def _unresolved(scan, provided: set[str], first_party: set[str]) -> list[tuple]:
+def _unresolved(scan, provided: set[str], first_party: set[str], answers: dict[tuple, list[str]]) -> list[tuple]:
     """Unconditional imports nothing in the image serves, with the known distributions
     that would serve them (imports of modules no listed distribution provides are left
-    alone: dockerlint cannot be sure they are missing)."""
+    alone: dockerlint cannot be sure they are missing). ``answers`` remembers each
+    import's answer for one image."""
     found = []
     for item in scan.imports or ():
         if item.optional or item.type_checking or item.dynamic or item.level or not item.module:
             continue
-        top = item.module.split(".", 1)[0]
-        if top in stdlib() or top.startswith("_") or top in first_party or top.endswith(("_pb2", "_pb2_grpc")):
-            continue
-        paths = [item.module] + [f"{item.module}.{name}" for name in item.names if name != "*"]
-        if any(module_matches(path, module) for path in paths for module in _provided_near(provided, top)):
-            continue
-        owners = _owners(top, tuple(paths), generation())
-        if owners:
-            found.append((item, owners))
+        key = (item.module, item.names)
+        if key not in answers:
+            answers[key] = _would_provide(item.module, item.names, provided, first_party)
+        if answers[key]:
+            found.append((item, answers[key]))
     return found
+
+
+def _would_provide(module: str, names: tuple[str, ...], provided: set[str], first_party: set[str]) -> list[str]:
+    """The known distributions that would serve an import nothing in the image serves."""
+    top = module.split(".", 1)[0]
+    if top in stdlib() or top.startswith("_") or top in first_party or top.endswith(("_pb2", "_pb2_grpc")):
+        return []
+    paths = [module] + [f"{module}.{name}" for name in names if name != "*"]
+    if any(module_matches(path, served) for path in paths for served in _provided_near(provided, top)):
+        return []
+    return _owners(top, tuple(paths), generation())
 
 
 def _provided_near(provided: set[str], top: str) -> list[str]:

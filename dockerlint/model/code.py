@@ -4,7 +4,8 @@ The code is the ``.py`` files that COPY/ADD bring into the final stage (and the 
 it is built FROM) from the build context after the ignore file, the files a
 ``COPY --from`` carries there from another stage, and the source of local projects the
 image pip-installs. Each file is read through the workspace and scanned once per run;
-several images sharing a file share the scan.
+several images sharing a file share the scan, and scans are kept between runs by content
+hash when the engine opens a cache (``use_scan_cache``, see ``scan_cache.py``).
 
 Besides imports, a scan keeps the *mentions* that make a distribution used without an
 import: the first name of every string literal (``"uvicorn.workers.UvicornWorker"``,
@@ -17,13 +18,16 @@ from __future__ import annotations
 
 import posixpath
 import re
+import time
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from functools import cached_property
+from pathlib import Path
 
 from dockerlint.checks.common import final_chain
 from dockerlint.model.distributions import setting_strings
 from dockerlint.model.image import Image, StageModel
+from dockerlint.model.scan_cache import ScanCache, content_key
 from dockerlint.parse.python import Import, scan_imports
 from dockerlint.source import decode
 
@@ -58,17 +62,20 @@ class Scan:
     exact: bool = True  # False: read by the line scan (see scan_python)
 
 
+_TEST_FOLDERS = frozenset({"tests", "test", "testing", "docs"})
+
+
 @dataclass(frozen=True)
 class CodeFile:
     image_path: str
     path: Path  # the build-context file it came from
 
-    @property
+    @cached_property  # asked for every file by every rule
     def is_test(self) -> bool:
         """Tests, fixtures and build scripts, which the service never runs."""
         *folders, name = self.image_path.split("/")
         return (
-            any(part in ("tests", "test", "testing", "docs") for part in folders)
+            not _TEST_FOLDERS.isdisjoint(folders)
             or name.startswith("test_")
             or name.endswith("_test.py")
             or name in ("conftest.py", "setup.py", "noxfile.py", "fabfile.py")
@@ -158,6 +165,7 @@ def _line_scan(text: str) -> tuple[Import, ...]:
 # -- which files are in the image -------------------------------------------------------
 
 _SCANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workspace -> {path: Scan | None}
+_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workspace -> ScanCache (between runs)
 
 
 def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
@@ -171,20 +179,22 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
             files.setdefault(f"/site-packages/{path.relative_to(folder).as_posix()}", path)
     scans = _SCANS.setdefault(image.workspace, {})
     found: list[Mentions] = []
+    folders: set[str] = set()  # of Python files, for first-party names
     for image_path in sorted(files):
         path = files[image_path]
         file = CodeFile(image_path, path)
         name = posixpath.basename(image_path)
         if name.endswith(".py"):
             if path not in scans:
-                text = read_source(image, path)
-                scans[path] = scan_python(text) if text is not None else None
+                scans[path] = _scan_file(image, path)
             scan = scans[path]
             if scan is None:
                 continue
             code.python.append((file, scan))
             found.append(scan.mentions)
-            _add_first_party(code.first_party, image_path)
+            folder, _, module = image_path.rpartition("/")
+            code.first_party.add(module[:-3])
+            folders.add(folder)
         elif name.endswith(".ipynb"):
             code.notebooks.append(file)
         elif _is_text(name):
@@ -192,6 +202,8 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
             if text is not None and len(text) <= MAX_MENTION_BYTES:
                 found.append(mentions_in_text(text))
     code.mentions = merge_all(found)
+    for folder in folders:
+        _add_first_party(code.first_party, folder)
     return code
 
 
@@ -199,19 +211,68 @@ def exact_scan(image: Image, file: CodeFile, scan: Scan) -> Scan:
     """The ``ast`` scan of a file the line scan read (for answers that must be exact)."""
     if scan.exact:
         return scan
-    text = read_source(image, file.path)
-    exact = scan_python(text, exact=True) if text is not None else Scan(None, scan.mentions)
+    cache = _CACHES.get(image.workspace)
+    key = None
+    if cache is not None:
+        key = cache.known_key(file.path)
+        if key is None:
+            data = _source_bytes(image, file.path)
+            key = content_key(data) if data is not None else None
+    exact = cache.get_exact(key) if key is not None else None
+    if exact is None:
+        text = read_source(image, file.path)
+        exact = scan_python(text, exact=True) if text is not None else Scan(None, scan.mentions)
+        if key is not None:
+            cache.put_exact(key, exact)
     _SCANS.setdefault(image.workspace, {})[file.path] = exact
     return exact
+
+
+def _scan_file(image: Image, path: Path) -> Scan | None:
+    """The file's scan from the run's cache when one holds its content (known by its
+    timestamp, else by reading it), else a fresh one."""
+    cache = _CACHES.get(image.workspace)
+    if cache is None:
+        data = _source_bytes(image, path)
+        return scan_python(decode(data)[0]) if data is not None else None
+    key = cache.known_key(path)
+    scan = cache.get(key) if key is not None else None
+    if scan is not None:
+        return scan
+    read_at = time.time_ns()
+    data = _source_bytes(image, path)
+    if data is None:
+        return None
+    key = content_key(data)
+    scan = cache.get(key)
+    if scan is None:
+        scan = scan_python(decode(data)[0])
+        cache.put(key, scan)
+    cache.remember(path, key, read_at)
+    return scan
+
+
+def use_scan_cache(workspace, directory: Path | None) -> ScanCache | None:
+    """Let this run's scans come from, and go to, the cache in ``directory`` (None: no
+    cache). The caller saves it when the run is over."""
+    if directory is None:
+        return None
+    cache = _CACHES[workspace] = ScanCache(directory)
+    return cache
 
 
 def read_source(image: Image, path: Path) -> str | None:
     """The file's text, through the workspace. Bytes, not ``Workspace.text``: a large
     repository's code is read once and not kept twice (text plus its line index)."""
+    data = _source_bytes(image, path)
+    return decode(data)[0] if data is not None else None
+
+
+def _source_bytes(image: Image, path: Path) -> bytes | None:
     data = image.workspace.read_bytes(path, quiet=True)
     if data is None or b"\0" in data[:8192]:
         return None
-    return decode(data)[0]
+    return data
 
 
 def merge_all(items: list[Mentions]) -> Mentions:
@@ -233,11 +294,12 @@ def _wanted(name: str) -> bool:
     return name.endswith((".py", ".ipynb")) or _is_text(name)
 
 
-def _add_first_party(names: set[str], image_path: str) -> None:
-    """Every folder and module name on the file's path may be a top-level import name,
-    depending on WORKDIR and PYTHONPATH: all of them count as first-party."""
-    for part in PurePosixPath(image_path).parts[1:]:
-        names.add(part[:-3] if part.endswith(".py") else part)
+def _add_first_party(names: set[str], folder: str) -> None:
+    """Every folder name on a Python file's path (and the file's module name) may be a
+    top-level import name, depending on WORKDIR and PYTHONPATH: all count as first-party."""
+    for part in folder.split("/"):
+        if part not in ("", "."):
+            names.add(part[:-3] if part.endswith(".py") else part)
 
 
 def _stage_files(image: Image, stage: StageModel, depth: int) -> dict[str, Path]:
