@@ -48,6 +48,7 @@ def test_try_repo(tmp_path):
         {
             "Dockerfile": 'FROM python:3.11-slim\nRUN pip install fastapi\nCMD ["python"]\n',
             "app.py": "print('hi')\n",
+            ".dockerignore": ".git\n",
         },
     )
     env = {
