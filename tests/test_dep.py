@@ -543,7 +543,7 @@ def test_line_scan_reads_the_import_forms(repo):
     scan = scan_python(
         "import os, numpy as np\n"
         "from google.cloud import (\n    storage,\n    bigquery,\n)\n"
-        "try: import ujson as json\nexcept ImportError: import json\n"
+        "try: import ujson as json\nexcept Exception: import json\n"
         "from . import sibling\n"
     )
     assert not scan.exact
@@ -555,6 +555,22 @@ def test_line_scan_reads_the_import_forms(repo):
         ("ujson", 0, (), 6),
         ("", 1, ("sibling",), 8),
     ]
+
+
+def test_a_file_that_catches_import_errors_is_scanned_exactly_at_once():
+    """Its optional imports would make DEP002 scan it again."""
+    from dockerlint.model.code import scan_python
+
+    scan = scan_python("try:\n    import orjson as fast_json\nexcept ImportError:\n    fast_json = None\n")
+    assert scan.exact
+    assert [(item.module, item.optional) for item in scan.imports] == [("orjson", True)]
+
+
+def test_only_files_that_name_a_gui_call_are_searched_for_one():
+    from dockerlint.model.code import scan_python
+
+    assert scan_python("import cv2\ncv2.imshow('frame', image)\n").mentions.calls == {"imshow"}
+    assert scan_python("import cv2\nshow = 'imshow'\n").mentions.calls == frozenset()
 
 
 def test_nothing_is_missing_when_an_install_cannot_be_named(repo):

@@ -41,7 +41,8 @@ MAX_MENTION_BYTES = 2_000_000  # a bigger config file is data, not configuration
 _STRING_START = re.compile(r"""["']([A-Za-z_]\w*)""")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
-_CALL = re.compile(r"\b(imshow|namedWindow|waitKey|createTrackbar|selectROI|setMouseCallback)\s*\(")
+GUI_CALLS = ("imshow", "namedWindow", "waitKey", "createTrackbar", "selectROI", "setMouseCallback")
+_CALL = re.compile(rf"\b({'|'.join(GUI_CALLS)})\s*\(")
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,8 @@ def mentions_in_text(text: str) -> Mentions:
 
 def _mentions_in_python(text: str) -> Mentions:
     names = frozenset(_STRING_START.findall(text))
-    calls = frozenset(_CALL.findall(text)) if "(" in text else frozenset()
+    # The regex costs a third of a scan; a substring test rules most files out first.
+    calls = frozenset(_CALL.findall(text)) if any(name in text for name in GUI_CALLS) else frozenset()
     return _with_urls(text, Mentions(names=names, calls=calls))
 
 
@@ -121,10 +123,11 @@ def scan_python(text: str, exact: bool = False) -> Scan:
     """Imports and mentions of a Python file.
 
     ``ast`` costs ~1 ms a file, most of a large run. A file that never says
-    ``TYPE_CHECKING`` nor names a dynamic import function is read by a line scan instead,
-    whose imports all count as plain run-time imports; it may also pick up an import
-    written inside a string, which only ever makes a package look used. A caller that
-    needs the exact answer (DEP002, an error) asks again with ``exact=True``.
+    ``TYPE_CHECKING`` or ``ImportError`` nor names a dynamic import function is read by
+    a line scan instead, whose imports all count as plain run-time imports; it may also
+    pick up an import written inside a string, which only ever makes a package look
+    used. A caller that needs the exact answer (DEP002, an error) asks again with
+    ``exact=True``.
     """
     if not exact and not any(word in text for word in _NEEDS_AST):
         return Scan(_line_scan(text), _mentions_in_python(text), exact=False)
@@ -134,7 +137,9 @@ def scan_python(text: str, exact: bool = False) -> Scan:
     return Scan(scanned.imports, _mentions_in_python(text))
 
 
-_NEEDS_AST = ("TYPE_CHECKING", "import_module", "__import__", "find_spec")
+# Words that make the line scan's answer wrong: imports under TYPE_CHECKING or in a
+# ``try: ... except ImportError`` (which DEP002 would otherwise scan again), dynamic imports.
+_NEEDS_AST = ("TYPE_CHECKING", "ImportError", "ModuleNotFoundError", "import_module", "__import__", "find_spec")
 _IMPORT_LINE = re.compile(
     r"^([ \t]*(?:(?:try|else|finally)[ \t]*:[ \t]*)?)"  # indentation, or `try:` on the same line
     r"(import[ \t]+|from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+)(.*)$",
@@ -144,8 +149,10 @@ _IMPORT_LINE = re.compile(
 
 def _line_scan(text: str) -> tuple[Import, ...]:
     found = []
+    line, counted = 1, 0  # newlines are counted from the previous match on
     for match in _IMPORT_LINE.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
         column = len(match.group(1)) + 1
         rest = match.group(5)
         if "(" in rest and ")" not in rest:
@@ -178,6 +185,7 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
         for path in _project_files(image, folder):
             files.setdefault(f"/site-packages/{path.relative_to(folder).as_posix()}", path)
     scans = _SCANS.setdefault(image.workspace, {})
+    _scan_files(image, [path for image_path, path in files.items() if image_path.endswith(".py")], scans)
     found: list[Mentions] = []
     folders: set[str] = set()  # of Python files, for first-party names
     for image_path in sorted(files):
@@ -185,8 +193,6 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
         file = CodeFile(image_path, path)
         name = posixpath.basename(image_path)
         if name.endswith(".py"):
-            if path not in scans:
-                scans[path] = _scan_file(image, path)
             scan = scans[path]
             if scan is None:
                 continue
@@ -228,28 +234,33 @@ def exact_scan(image: Image, file: CodeFile, scan: Scan) -> Scan:
     return exact
 
 
-def _scan_file(image: Image, path: Path) -> Scan | None:
-    """The file's scan from the run's cache when one holds its content (known by its
-    timestamp, else by reading it), else a fresh one."""
+def _scan_files(image: Image, paths: list[Path], scans: dict[Path, Scan | None]) -> None:
+    """Scan the files not scanned yet in this run: from the cache when it holds their
+    content (known by timestamp, else by reading), else freshly."""
     cache = _CACHES.get(image.workspace)
-    if cache is None:
+    for path in paths:
+        if path in scans:
+            continue
+        key = cache.known_key(path) if cache is not None else None
+        scan = cache.get(key) if key is not None else None
+        if scan is not None:
+            scans[path] = scan
+            continue
+        read_at = time.time_ns()
         data = _source_bytes(image, path)
-        return scan_python(decode(data)[0]) if data is not None else None
-    key = cache.known_key(path)
-    scan = cache.get(key) if key is not None else None
-    if scan is not None:
-        return scan
-    read_at = time.time_ns()
-    data = _source_bytes(image, path)
-    if data is None:
-        return None
-    key = content_key(data)
-    scan = cache.get(key)
-    if scan is None:
-        scan = scan_python(decode(data)[0])
-        cache.put(key, scan)
-    cache.remember(path, key, read_at)
-    return scan
+        if data is None:
+            scans[path] = None
+            continue
+        if cache is None:
+            scans[path] = scan_python(decode(data)[0])
+            continue
+        key = content_key(data)
+        scan = cache.get(key)
+        if scan is None:
+            scan = scan_python(decode(data)[0])
+            cache.put(key, scan)
+        cache.remember(path, key, read_at)
+        scans[path] = scan
 
 
 def use_scan_cache(workspace, directory: Path | None) -> ScanCache | None:
