@@ -18,7 +18,7 @@ from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Copy, Image, Install, StageModel, Step
 from dockerlint.model.image import context_source
 from dockerlint.model.layers import installed_packages, removal, removed_paths
-from dockerlint.model.pyenv import inside
+from dockerlint.model.pyenv import inside, positional
 from dockerlint.source import Span
 
 # git-clone(1) options that take a separate value.
@@ -86,18 +86,11 @@ def _download_target(argv: tuple[str, ...], name: str) -> str | None:
                     return word.split("=", 1)[1]
         return None
     if name == "git" and len(argv) > 2 and argv[1] == "clone":
-        positional, skip = [], False
-        for word in argv[2:]:
-            if skip:
-                skip = False
-            elif word in GIT_CLONE_VALUES:
-                skip = True
-            elif not word.startswith("-"):
-                positional.append(word)
-        if len(positional) >= 2:
-            return positional[1]
-        if positional:
-            return posixpath.basename(positional[0].rstrip("/")).removesuffix(".git")
+        words = positional(list(argv[2:]), GIT_CLONE_VALUES)
+        if len(words) >= 2:
+            return words[1]
+        if words:
+            return posixpath.basename(words[0].rstrip("/")).removesuffix(".git")
     return None
 
 

@@ -185,15 +185,16 @@ def _venv_creation(command: ShellCommand, step: Step, image: Image) -> str | Non
         rest = list(argv[1:])
     elif command.name == "uv" and len(argv) > 1 and argv[1] == "venv":
         rest = list(argv[2:])
-        positional = _positional(rest, {"--python", "-p", "--prompt", "--index-url", "--seed-version"})
-        return _abs(step, _expand(image, step, positional[0] if positional else ".venv"))
+        folders = positional(rest, {"--python", "-p", "--prompt", "--index-url", "--seed-version"})
+        return _abs(step, _expand(image, step, folders[0] if folders else ".venv"))
     if rest is None:
         return None
-    positional = _positional(rest, {"--prompt", "--python", "-p"})
-    return _abs(step, _expand(image, step, positional[0])) if positional else None
+    folders = positional(rest, {"--prompt", "--python", "-p"})
+    return _abs(step, _expand(image, step, folders[0])) if folders else None
 
 
-def _positional(words: list[str], value_options: set[str]) -> list[str]:
+def positional(words: list[str], value_options: set[str]) -> list[str]:
+    """The words that are neither options nor the values of ``value_options``."""
     result, skip = [], False
     for word in words:
         if skip:

@@ -360,6 +360,15 @@ def _literal(node: ast.AST | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+def _cst_string(cst, node) -> str | None:
+    """The value of a libcst string literal (plain or implicitly concatenated), else None.
+    ``cst`` is passed in: libcst is only ever imported in the child process."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
 def _libcst_child_main() -> None:
     """Child process: read source on stdin, print its imports as JSON rows; exit 1 on a
     parse error. Runs libcst, so it must never run in the linter's own process."""
@@ -373,10 +382,7 @@ def _libcst_child_main() -> None:
         return get_full_name_for_node(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
 
     def literal(node) -> str | None:
-        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            value = node.evaluated_value
-            return value if isinstance(value, str) else None
-        return None
+        return _cst_string(cst, node)
 
     def handler_names(handlers) -> list[str | None]:
         names: list[str | None] = []
@@ -486,8 +492,7 @@ def _libcst_calls_child_main() -> None:
 
     def constant(node):
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            value = node.evaluated_value
-            return value if isinstance(value, str) else None
+            return _cst_string(cst, node)
         if isinstance(node, cst.Name) and node.value in ("True", "False"):
             return node.value == "True"
         if isinstance(node, (cst.Integer, cst.Float)):
