@@ -394,3 +394,170 @@ def test_scan_calls_on_unparsable_crashing_or_slow_code_finds_nothing(monkeypatc
     assert python.scan_calls(deep).calls == ()
     monkeypatch.setattr(python, "LIBCST_TIMEOUT_SECONDS", 0.01)
     assert python.scan_calls("type X = int\nnltk.download('punkt')\n").parsed_by == "none"
+
+
+# -- the line scan --------------------------------------------------------------------------
+
+
+def line_and_ast(source: str) -> tuple[list[tuple], list[tuple]]:
+    text = textwrap.dedent(source)
+    fast = python.line_scan_imports(text)
+    assert fast is not None, "the line scan should read this file"
+    keep = lambda item: (item.module, item.level, item.names, item.line, item.optional, item.type_checking)  # noqa: E731
+    return [keep(item) for item in fast], [keep(item) for item in scan_imports(text).imports]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import os, sys as system\nimport a.b.c as d\n",
+        "from x.y import (p,  # the first\n    q as r)\nfrom . import sibling\nfrom ..pkg.mod import thing\n",
+        "from .mod import *\nfrom .import sibling\nfrom x import(a, b)\nfrom x \\\n    import y\n",
+        "from sympy import \\\n    (a as\n     b, c)\n",
+        *(
+            f"try:\n    import ujson\n{handler}\n    pass\n"
+            for handler in (
+                "except ImportError:",
+                "except ModuleNotFoundError as error:",
+                "except Exception:",
+                "except:",
+                "except (ValueError, ImportError):",
+                "except builtins.ImportError:",
+                "except KeyError:",
+                "except (KeyError, ValueError):",
+                "except* ImportError:",
+                "finally:",
+            )
+        ),
+        """
+        try:
+            import ujson as json
+
+            # a comment at the left edge
+        except ValueError:
+            pass
+        except ImportError:
+            import json
+        else:
+            import orjson
+        finally:
+            import atexit
+        """,
+        """
+        def load():
+            try:
+                if fast:
+                    import simdjson
+            except ImportError:
+                return None
+            import requests
+        import yaml
+        """,
+        """
+        with contextlib.suppress(ImportError):
+            import rich
+        with suppress(KeyError):
+            import tomli
+        with open("f"):
+            import requests
+        """,
+        """
+        from typing import TYPE_CHECKING
+        import typing
+        if TYPE_CHECKING:  # only for the type checker
+            import pandas
+            try:
+                import numpy
+            except ImportError:
+                pass
+        else:
+            import csv
+        if typing.TYPE_CHECKING:
+            from numpy import ndarray
+        elif TYPE_CHECKING:
+            import polars
+        if DEBUG:
+            import pdb
+        if not TYPE_CHECKING:
+            import ctypes
+        """,
+    ],
+)
+def test_line_scan_agrees_with_ast_on_every_form(source):
+    fast, exact = line_and_ast(source)
+    assert fast == exact
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "if DEBUG: import pdb\n",
+        "x = 1; import os\n",
+        "try: import ujson\nexcept ImportError: ujson = None\n",
+        "plugin = importlib.import_module('plugins.fast')\n",
+        "spec = importlib.util.find_spec('torch')\n",
+        "json = __import__('json')\n",
+    ],
+)
+def test_line_scan_leaves_inline_and_dynamic_imports_to_ast(source):
+    assert python.line_scan_imports(source) is None
+
+
+def test_line_scan_errs_only_towards_imported():
+    """Where lines alone mislead, the line scan reads more imports (one in a string) or
+    fewer marks (a block a string interrupts, a handler written over several lines)."""
+    fast, exact = line_and_ast(
+        '''
+        HELP = """Use it like this:
+        import matplotlib
+        """
+        try:
+            import ujson
+        except (
+            ImportError
+        ):
+            ujson = None
+        if TYPE_CHECKING:
+            SQL = """
+        select 1
+        """
+            import pandas
+        '''
+    )
+    assert ("matplotlib", 0, (), 3, False, False) in fast and all(row[0] != "matplotlib" for row in exact)
+    assert ("ujson", 0, (), 6, False, False) in fast and ("ujson", 0, (), 6, True, False) in exact
+    assert ("pandas", 0, (), 15, False, False) in fast and ("pandas", 0, (), 15, False, True) in exact
+
+
+def test_line_scan_agrees_with_ast_on_the_standard_library():
+    """A differential test over the ~700 modules of the standard library outside its
+    tests: the line scan never misses an import ast finds, and never marks one optional
+    or TYPE_CHECKING that ast does not."""
+    import sysconfig
+    import warnings
+    from pathlib import Path
+
+    from dockerlint.source import decode
+
+    root = Path(sysconfig.get_paths()["stdlib"])
+    skipped = {"site-packages", "test", "tests", "idle_test", "lib2to3"}
+    files = sorted(path for path in root.rglob("*.py") if skipped.isdisjoint(path.relative_to(root).parts))
+    assert len(files) > 500
+    compared = 0
+    for path in files:
+        text = decode(path.read_bytes())[0]
+        fast = python.line_scan_imports(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes in old modules
+            exact = scan_imports(text)
+        if fast is None or exact.parsed_by != "ast":
+            continue
+        compared += 1
+        read = {(item.module, item.level, item.line): item for item in fast}
+        for item in exact.imports:
+            found = read.get((item.module, item.level, item.line))
+            assert found is not None, (path, item)
+            assert set(found.names) == set(item.names), (path, item)
+            assert not (found.optional and not item.optional), (path, item)
+            assert not (found.type_checking and not item.type_checking), (path, item)
+    assert compared > 500

@@ -4,6 +4,8 @@ what its code imports.
 INTERFACE (other modules rely on these names; keep them):
 
 - ``scan_imports(text: str) -> PythonFile`` never raises.
+- ``line_scan_imports(text: str) -> tuple[Import, ...] | None`` never raises: the fast,
+  inexact reading (None when only ``ast`` can answer).
 - ``scan_calls(text: str) -> PythonCalls`` never raises: every call whose callee is a
   dotted name, with the import aliases needed to resolve it (for MDL001).
 
@@ -20,14 +22,16 @@ classify with the same rules.
 from __future__ import annotations
 
 import ast
+import re
 import sys
+import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dockerlint.source import Problem, Span
 
 
-@dataclass(frozen=True)
-class Import:
+class Import(NamedTuple):  # a tuple: built by the thousand, and kept in the scan cache as a JSON list
     module: str  # absolute dotted name as written; for relative imports the part after the dots (may be "")
     level: int  # 0 absolute, 1 for "from . import x", ...
     names: tuple[str, ...]  # for "from x import a, b": ("a", "b"); () for "import x"
@@ -87,9 +91,17 @@ LIBCST_MAX_BYTES = 1_000_000
 LIBCST_TIMEOUT_SECONDS = 5.0
 
 
+def _parse(text: str) -> ast.Module:
+    """``ast.parse`` without its warnings (an invalid escape in a scanned file is the
+    file's business, not a line on the user's terminal)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text)
+
+
 def scan_imports(text: str) -> PythonFile:
     try:
-        tree = ast.parse(text)
+        tree = _parse(text)
     except SyntaxError as error:  # also IndentationError and TabError
         return _after_syntax_error(text, error)
     except (ValueError, RecursionError, MemoryError) as error:  # NUL bytes; nesting ast cannot hold
@@ -97,11 +109,143 @@ def scan_imports(text: str) -> PythonFile:
     return PythonFile(tuple(_AstScanner(text).scan(tree)), (), "ast")
 
 
+# -- the line scan -------------------------------------------------------------------------
+# ``ast`` costs about a millisecond a file, most of a large repository's run. The line
+# scan reads imports and the blocks that qualify them (try/except, ``if TYPE_CHECKING:``,
+# ``with suppress(...)``) from the lines alone, by indentation. It is not exact: an
+# import written inside a multi-line string counts as one, and a block whose lines a
+# string interrupts ends early. Callers rely on the direction of those errors: imports
+# are never missed, optional and TYPE_CHECKING marks are at worst left off, and an
+# answer a finding rests on is confirmed by ``scan_imports``.
+
+_LINE_STATEMENT = re.compile(  # matched at the start of a line
+    r"(?P<indent>[ \t]*)(?:"
+    r"(?P<import>import[ \t]+|from(?:[ \t]+|(?=\.))(?P<dots>\.*)[ \t]*(?P<module>(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)?)"
+    r"(?:[ \t]|\\\n)*(?<!\w)import(?=[ \t(\\])[ \t]*)(?P<rest>.*)"
+    r"|(?P<try>try)[ \t]*:"
+    r"|(?:el)?if[ \t]+(?P<type_checking>(?:[A-Za-z_]\w*\.)*TYPE_CHECKING)[ \t]*:"
+    r"|(?:async[ \t]+)?with[ \t]+(?:contextlib\.)?suppress[ \t]*\((?P<suppressed>[^()\n]*)\)[ \t]*:"
+    r")"
+)
+# An import after a colon or semicolon (``if x: import y``, ``a = 1; import b``) is
+# not at the start of its line: files holding one are left to ``ast``.
+_INLINE_IMPORT = re.compile(r"[:;][ \t]*(?:import[ \t]|from[ \t]+\.*[\w.]*[ \t]+import[ \t])")
+_EXCEPT = re.compile(r"except\b\*?(?P<types>[^:#\n]*):")
+_COMMENT = re.compile(r"#[^\n]*")
+_ALIAS = re.compile(r"\s+as\s+")
+_BLOCK_ENDS: dict[int, re.Pattern[str]] = {}
+
+
+def line_scan_imports(text: str) -> tuple[Import, ...] | None:
+    """Imports read from the lines alone, or None when the file needs ``ast`` (dynamic
+    imports, an import after a colon or semicolon)."""
+    if any(word in text for word in ("import_module", "__import__", "find_spec")) or _INLINE_IMPORT.search(text):
+        return None
+    optional: list[tuple[int, int]] = []  # (start, end) offsets of block bodies
+    type_checking: list[tuple[int, int]] = []
+    found: list[Import] = []
+    line, counted = 1, 0  # newlines are counted from the previous match on
+    for start in _candidate_lines(text):
+        match = _LINE_STATEMENT.match(text, start)
+        if match is None:
+            continue
+        line += text.count("\n", counted, start)
+        counted = start
+        indent, keyword, rest = match.group("indent", "import", "rest")
+        if keyword is None:
+            body_start = _next_line(text, match.end())
+            body_end = _block_end(text, body_start, len(indent))
+            if match.group("try") is not None:
+                if _handlers_catch_import_errors(text, body_end, indent):
+                    optional.append((body_start, body_end))
+            elif match.group("type_checking") is not None:
+                type_checking.append((body_start, body_end))
+            elif _catches_import_errors(_exception_names(match.group("suppressed")) or [""]):
+                optional.append((body_start, body_end))
+            continue
+        if rest.isidentifier():  # most imports: one plain name
+            names: tuple[str, ...] = (rest,)
+        else:
+            names = _imported_names(text, match)
+        is_optional = bool(optional) and any(low <= start < high for low, high in optional)
+        is_type_checking = bool(type_checking) and any(low <= start < high for low, high in type_checking)
+        column = len(indent) + 1
+        if keyword[0] == "i":
+            found += [Import(name, 0, (), line, column, is_optional, is_type_checking, False) for name in names]
+        else:
+            module, dots = match.group("module", "dots")
+            found.append(Import(module, len(dots), names, line, column, is_optional, is_type_checking, False))
+    return tuple(found)
+
+
+def _imported_names(text: str, match: re.Match[str]) -> tuple[str, ...]:
+    """The names after ``import``, over continued lines and parentheses, without
+    comments and ``as`` aliases."""
+    rest_start, end = match.start("rest"), match.end()
+    while text[rest_start:end].rstrip().endswith("\\") and end < len(text):  # a continued line
+        end = _next_line(text, end + 1) - 1
+    rest = text[rest_start:end]
+    if "(" in rest and ")" not in rest:
+        close = text.find(")", end)
+        rest = text[rest_start : close if close != -1 else end]
+    rest = _COMMENT.sub("", rest).split(";", 1)[0].replace("\\", " ").strip("() \t\n")
+    return tuple(name for name in (_ALIAS.split(part, 1)[0].strip(" ()\t\n") for part in rest.split(",")) if name)
+
+
+def _candidate_lines(text: str) -> list[int]:
+    """Starts of the lines holding a word the line scan reads (``str.find`` is several
+    times faster than a regex trying every line); a line continued from the one before
+    starts there (``from x \\`` then ``import y``)."""
+    starts = set()
+    for word in ("import", "try", "TYPE_CHECKING", "suppress"):
+        found = text.find(word)
+        while found != -1:
+            start = text.rfind("\n", 0, found) + 1
+            while start >= 2 and text[start - 2] == "\\":
+                start = text.rfind("\n", 0, start - 2) + 1
+            starts.add(start)
+            found = text.find(word, found + len(word))
+    return sorted(starts)
+
+
+def _next_line(text: str, position: int) -> int:
+    end = text.find("\n", position)
+    return len(text) if end == -1 else end + 1
+
+
+def _block_end(text: str, body_start: int, width: int) -> int:
+    """Where a block opened at indentation ``width`` ends: the first line of code (not
+    blank, not a comment) indented no deeper than its opener."""
+    pattern = _BLOCK_ENDS.get(width)
+    if pattern is None:
+        pattern = _BLOCK_ENDS[width] = re.compile(rf"^[ \t]{{0,{width}}}(?![ \t\n#])", re.MULTILINE)
+    found = pattern.search(text, body_start)
+    return found.start() if found else len(text)
+
+
+def _handlers_catch_import_errors(text: str, position: int, indent: str) -> bool:
+    """Whether one of the ``except`` clauses found at ``position`` (the end of a try body)
+    catches ImportError. A clause the line cannot read counts as not catching it."""
+    while text.startswith(indent, position):
+        handler = _EXCEPT.match(text, position + len(indent))
+        if handler is None:
+            return False  # finally, else, or a clause written over several lines
+        if _catches_import_errors(_exception_names(handler.group("types")) or [None]):
+            return True
+        position = _block_end(text, _next_line(text, handler.end()), len(indent))
+    return False
+
+
+def _exception_names(types: str) -> list[str | None]:
+    """``(ImportError, OSError) as error`` -> ["ImportError", "OSError"]."""
+    return re.findall(r"[A-Za-z_][\w.]*", re.split(r"\bas\b", types, maxsplit=1)[0])
+
+
 def scan_calls(text: str) -> PythonCalls:
     """Calls and import aliases of ``text``: ``ast``, or libcst in a child process when
     ``ast`` rejects newer syntax; nothing when neither parses it."""
     try:
-        tree = ast.parse(text)
+        tree = _parse(text)
     except SyntaxError as error:
         rows = _run_libcst_child("_libcst_calls_child_main", text) if _libcst_may_help(text, error) else None
         try:
