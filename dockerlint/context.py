@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +21,7 @@ class ContextFile:
     path: str  # context-relative POSIX path
     size: int  # bytes (lstat; a symlink counts its own size)
     is_symlink: bool
+    mtime_ns: int = field(default=0, compare=False)  # lstat: the import-scan cache knows unchanged files by it
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,8 @@ def walk_context(root: Path, ignore: IgnoreFile | None, *, max_files: int = 500_
                             pending.clear()
                             break
                         seen += 1
-                        file = ContextFile(
-                            relative,
-                            entry.stat(follow_symlinks=False).st_size,
-                            entry.is_symlink(),
-                        )
+                        status = entry.stat(follow_symlinks=False)
+                        file = ContextFile(relative, status.st_size, entry.is_symlink(), status.st_mtime_ns)
                     except OSError as error:
                         notes.append(f"cannot read {relative}: {error.strerror or error}")
                         continue

@@ -43,8 +43,9 @@ class Workspace:
     def note(self, path: Path, message: str, level: str = "warning") -> None:
         self.notes.append(Note(path, message, level))
 
-    def read_bytes(self, path: Path, *, quiet: bool = False) -> bytes | None:
-        """The file's bytes, or None (with a note unless ``quiet``) when it cannot be read."""
+    def read_bytes(self, path: Path | str, *, quiet: bool = False, keep: bool = True) -> bytes | None:
+        """The file's bytes, or None (with a note unless ``quiet``) when it cannot be read;
+        ``keep=False`` for files read once in bulk (a large repository's code)."""
         if path in self._bytes:
             return self._bytes[path]
         data: bytes | None = None
@@ -61,7 +62,8 @@ class Workspace:
         except OSError as error:  # permission denied, a symlink loop, a directory...
             if not quiet:
                 self.note(path, f"could not be read: {error.strerror or error}")
-        self._bytes[path] = data
+        if keep:
+            self._bytes[path] = data
         return data
 
     def text(self, path: Path, *, quiet: bool = False) -> tuple[Text, bool] | None:

@@ -537,33 +537,20 @@ def test_an_import_written_in_a_docstring_is_not_missing(repo):
     assert lint(repo, files, ["DEP002"]) == []
 
 
-def test_line_scan_reads_the_import_forms(repo):
+def test_most_files_are_read_by_the_line_scan_and_qualified_imports_keep_their_flags():
     from dockerlint.model.code import scan_python
 
     scan = scan_python(
         "import os, numpy as np\n"
-        "from google.cloud import (\n    storage,\n    bigquery,\n)\n"
-        "try: import ujson as json\nexcept Exception: import json\n"
-        "from . import sibling\n"
+        "try:\n    import orjson as fast_json\nexcept ImportError:\n    fast_json = None\n"
+        "if TYPE_CHECKING:\n    import pandas\n"
     )
     assert not scan.exact
-    got = [(item.module, item.level, item.names, item.line) for item in scan.imports]
-    assert got == [
-        ("os", 0, (), 1),
-        ("numpy", 0, (), 1),
-        ("google.cloud", 0, ("storage", "bigquery"), 2),
-        ("ujson", 0, (), 6),
-        ("", 1, ("sibling",), 8),
-    ]
-
-
-def test_a_file_that_catches_import_errors_is_scanned_exactly_at_once():
-    """Its optional imports would make DEP002 scan it again."""
-    from dockerlint.model.code import scan_python
-
-    scan = scan_python("try:\n    import orjson as fast_json\nexcept ImportError:\n    fast_json = None\n")
-    assert scan.exact
-    assert [(item.module, item.optional) for item in scan.imports] == [("orjson", True)]
+    got = [(item.module, item.optional, item.type_checking) for item in scan.imports]
+    assert got == [("os", False, False), ("numpy", False, False), ("orjson", True, False), ("pandas", False, True)]
+    dynamic = scan_python("import importlib\nplugin = importlib.import_module('plugins.fast')\n")
+    assert dynamic.exact
+    assert [(item.module, item.dynamic) for item in dynamic.imports] == [("importlib", False), ("plugins.fast", True)]
 
 
 def test_only_files_that_name_a_gui_call_are_searched_for_one():

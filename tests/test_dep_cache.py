@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from dockerlint.cli import main
 from dockerlint.model import code as code_model
-from dockerlint.model.scan_cache import FILE_NAME, default_cache_dir
+from dockerlint.model import scan_cache
+from dockerlint.model.scan_cache import INDEX_NAME, SCANS_NAME, default_cache_dir
 from dockerlint.paths import real_path
 from tests.conftest import found, run_lint
 
@@ -72,7 +73,7 @@ def test_cold_warm_and_no_cache_runs_report_the_same(repo, monkeypatch):
     cache = default_cache_dir(real_path(root))
     assert (cache / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
     assert (cache / ".gitignore").read_text() == "*\n"
-    assert (cache / FILE_NAME).is_file()
+    assert (cache / SCANS_NAME).is_file()  # no index yet: the files are too new to be known by timestamp
     warm = lint_json(root)
     uncached = lint_json(root, "--no-cache")
     assert cold == warm == uncached
@@ -91,7 +92,7 @@ def test_warm_run_scans_nothing_and_a_changed_file_is_scanned_again(repo, monkey
     changed = SERVICE["app/main.py"].replace("import redis\n", "import pandas\n")
     (root / "app" / "main.py").write_text(changed)
     assert lint_with_cache(root, cache) == []
-    assert set(scanned) == {changed}  # only the changed file (line scan, then ast for its try/except)
+    assert set(scanned) == {changed}  # only the changed file
 
 
 def test_unchanged_files_are_known_by_timestamp_and_same_size_edits_are_seen(repo, monkeypatch):
@@ -101,7 +102,7 @@ def test_unchanged_files_are_known_by_timestamp_and_same_size_edits_are_seen(rep
     assert lint_with_cache(root, cache) == EXPECTED
     read = []
     real = code_model._source_bytes
-    monkeypatch.setattr(code_model, "_source_bytes", lambda image, path: read.append(path.name) or real(image, path))
+    monkeypatch.setattr(code_model, "_source_bytes", lambda image, at: read.append(Path(at).name) or real(image, at))
     assert lint_with_cache(root, cache) == EXPECTED
     assert read == []
     main_py = root / "app" / "main.py"
@@ -126,9 +127,12 @@ def test_a_corrupt_cache_is_ignored_and_replaced(repo, content):
     root = repo(SERVICE)
     cache = root / "cache"
     cache.mkdir()
-    (cache / FILE_NAME).write_bytes(content)
+    (cache / INDEX_NAME).write_bytes(content)
+    (cache / SCANS_NAME).write_bytes(content)
+    age(root)
     assert lint_with_cache(root, cache) == EXPECTED
-    assert json.loads((cache / FILE_NAME).read_text())["scans"]
+    assert json.loads((cache / SCANS_NAME).read_text())["scans"]
+    assert json.loads((cache / INDEX_NAME).read_text())["summaries"]
 
 
 def test_entries_of_the_wrong_shape_are_scanned_again(repo):
@@ -136,10 +140,16 @@ def test_entries_of_the_wrong_shape_are_scanned_again(repo):
     age(root)
     cache = root / "cache"
     lint_with_cache(root, cache)
-    data = json.loads((cache / FILE_NAME).read_text())
-    data["scans"] = {key: [[["x", "not a level"]], 5] if n % 2 else "junk" for n, key in enumerate(data["scans"])}
-    data["files"] = {path: [1, 2] for path in data["files"]}
-    (cache / FILE_NAME).write_text(json.dumps(data))
+    scans = json.loads((cache / SCANS_NAME).read_text())
+    scans["scans"] = {key: [[["x", "not a level"]], 5] if n % 2 else "junk" for n, key in enumerate(scans["scans"])}
+    (cache / SCANS_NAME).write_text(json.dumps(scans))
+    assert lint_with_cache(root, cache) == EXPECTED  # every file's key is known: the scans are decoded
+    index = json.loads((cache / INDEX_NAME).read_text())
+    index["summaries"] = {key: [[], "junk", 3] for key in index["summaries"]}
+    (cache / INDEX_NAME).write_text(json.dumps(index))
+    assert lint_with_cache(root, cache) == EXPECTED
+    index["files"] = {path: [1, 2] for path in index["files"]}
+    (cache / INDEX_NAME).write_text(json.dumps(index))
     assert lint_with_cache(root, cache) == EXPECTED
 
 
@@ -157,7 +167,7 @@ def test_no_cache_and_cache_dir_options_and_environment(repo, monkeypatch):
     lint_json(root, env={"DOCKERLINT_NO_CACHE": "1"})
     assert not default_cache_dir(real_path(root)).exists()
     lint_json(root, "--cache-dir", str(root / "elsewhere"))
-    assert (root / "elsewhere" / FILE_NAME).is_file()
+    assert (root / "elsewhere" / SCANS_NAME).is_file()
     lint_json(root, env={"DOCKERLINT_CACHE_DIR": str(root / "from-env")})
     assert (root / "from-env" / "CACHEDIR.TAG").is_file()
     assert not default_cache_dir(real_path(root)).exists()
@@ -175,6 +185,33 @@ def test_the_default_cache_stays_out_of_the_project(repo, monkeypatch):
         assert result.exit_code == 1, result.output
         runs.append(result.output)
     assert sorted(path.relative_to(root) for path in root.rglob("*")) == before
-    assert (default_cache_dir(real_path(root)) / FILE_NAME).is_file()
+    assert (default_cache_dir(real_path(root)) / SCANS_NAME).is_file()
     assert runs[0] == runs[1] == runs[2]
     assert '"CTX001"' in runs[0]
+
+
+def test_a_warm_run_reads_only_the_index_and_decodes_no_file_scan(repo, monkeypatch):
+    """An unchanged image's summary comes whole from index.json; scans.json is not read."""
+    service = {**SERVICE, "app/main.py": SERVICE["app/main.py"].replace("import redis\n", "import pandas\n")}
+    root = repo(service)
+    age(root)
+    cache = root / "cache"
+    assert lint_with_cache(root, cache) == []
+    loaded, decoded = [], []
+    real_load, real_decode = scan_cache._load, code_model._decode_scan
+    monkeypatch.setattr(scan_cache, "_load", lambda path, key: loaded.append(path.name) or real_load(path, key))
+    monkeypatch.setattr(code_model, "_decode_scan", lambda record: decoded.append(record) or real_decode(record))
+    assert lint_with_cache(root, cache) == []
+    assert loaded == [INDEX_NAME]
+    assert decoded == []
+
+
+def test_a_file_added_to_or_left_out_of_the_image_changes_its_summary(repo):
+    root = repo(SERVICE)
+    age(root)
+    cache = root / "cache"
+    assert lint_with_cache(root, cache) == EXPECTED
+    (root / "app" / "jobs.py").write_text("import boto3\n")
+    assert lint_with_cache(root, cache) == sorted([*EXPECTED, ("DEP002", "jobs.py", 1)])
+    (root / ".dockerignore").write_text("app/main.py\napp/jobs.py\n")
+    assert lint_with_cache(root, cache) == [("DEP001", "requirements.txt", 1), ("DEP001", "requirements.txt", 3)]

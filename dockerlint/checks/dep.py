@@ -23,7 +23,16 @@ from dockerlint.checks import check
 from dockerlint.checks.common import external_base, final_chain
 from dockerlint.findings import Finding, human_size
 from dockerlint.model import Image
-from dockerlint.model.code import ImageCode, Mentions, exact_scan, image_code, mentions_in_text, merge_all
+from dockerlint.model.code import (
+    ImageCode,
+    Mentions,
+    confirmed_imports,
+    exact_scan,
+    file_scan,
+    image_code,
+    mentions_in_text,
+    merge_all,
+)
 from dockerlint.model.distributions import (
     Distribution,
     command_owners,
@@ -65,9 +74,10 @@ class Analysis:
     mentions: Mentions  # code, scripts, configs, ENV values, commands
     words: set[str]  # words of every command run at build or run time
     runtime_words: set[str]  # words of CMD, ENTRYPOINT, compose command
-    imported: set[str]  # dotted import paths, run time, every file
-    imported_by_service: set[str]  # the same, without tests and build scripts
+    imported: dict[str, list[str]]  # dotted import paths at run time, every file, by top-level name
+    imported_by_service: dict[str, list[str]]  # the same, without tests and build scripts
     installed: set[str]  # named installs and everything they require (requires + extras)
+    confirmed: bool = False  # whether the line scans' TYPE_CHECKING blocks were read by ast
 
 
 @check("DEP001", "DEP002", "DEP003", "DEP004")
@@ -90,29 +100,36 @@ def _analyse(image: Image) -> Analysis | None:
     code = image_code(image, installs.local_projects)
     words, runtime_words, text = _command_words(image)
     mentions = merge_all([code.mentions, mentions_in_text(text)])
-    every, by_service = set(), set()  # (module, names) of run-time absolute imports
-    for file, scan in code.python:
-        found = {
-            (item.module, item.names)
-            for item in scan.imports or ()
-            if item.module and not item.type_checking and not item.level
-        }
-        every |= found
-        if not file.is_test:
-            by_service |= found
-    imported, by_service = _dotted(every), _dotted(by_service)
+    imported, by_service = _by_top(code.imports.run_time), _by_top(code.imports.by_service)
     starts = {(item.name, item.extras) for item in installs.items} | {(name, ()) for name in installs.providers}
     installed = set(_installed(starts))
     return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed)
 
 
-def _dotted(imports: set[tuple[str, tuple[str, ...]]]) -> set[str]:
-    """The dotted paths an import names: ``from a.b import c`` names ``a.b`` and ``a.b.c``."""
-    paths = set()
-    for module, names in imports:
-        paths.add(module)
-        paths.update(f"{module}.{name}" for name in names if name != "*")
-    return paths
+def _by_top(paths) -> dict[str, list[str]]:
+    """Dotted paths by their first part: a module can only match paths that share it."""
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        found.setdefault(path.split(".", 1)[0], []).append(path)
+    return found
+
+
+def _imports(image: Image, analysis: Analysis, modules, by_service: bool = False) -> bool:
+    """Whether the code imports one of ``modules`` at run time (``by_service``: the
+    service's own files). A no rests on TYPE_CHECKING blocks read by ast, never only on
+    the line scan's reading of them."""
+    paths = analysis.imported_by_service if by_service else analysis.imported
+    if any(module_matches(path, module) for module in modules for path in paths.get(module.split(".", 1)[0], ())):
+        return True
+    unsure = _by_top(analysis.code.imports.unsure)
+    if analysis.confirmed or not any(
+        module_matches(path, module) for module in modules for path in unsure.get(module.split(".", 1)[0], ())
+    ):
+        return False
+    summary = confirmed_imports(image, analysis.code)
+    analysis.imported, analysis.imported_by_service = _by_top(summary.run_time), _by_top(summary.by_service)
+    analysis.confirmed = True
+    return _imports(image, analysis, modules, by_service)
 
 
 def _installed(start: set[tuple[str, tuple[str, ...]]], without: str | None = None) -> dict[str, set[str]]:
@@ -228,11 +245,10 @@ def _compose_services(image: Image) -> list:
 # -- DEP001 ------------------------------------------------------------------------------
 
 
-def _use(analysis: Analysis, distribution: Distribution) -> str | None:
+def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | None:
     """Why the image uses the distribution, or None."""
-    for module in distribution.modules:
-        if any(module_matches(path, module) for path in analysis.imported):
-            return "imported"
+    if _imports(image, analysis, distribution.modules):
+        return "imported"
     if set(distribution.commands) & analysis.words:
         return "run as a command"
     tops = {module.split(".", 1)[0] for module in distribution.modules}
@@ -257,9 +273,8 @@ def _use(analysis: Analysis, distribution: Distribution) -> str | None:
 
 
 def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
-    code = analysis.code
-    if not code.python or code.notebooks:
-        return  # no code to judge by, or notebooks whose imports are not read
+    if not analysis.code.files:
+        return  # no code to judge by
     unknown = bool(analysis.installs.unnamed) or any(
         not lookup(name).known for name in analysis.installs.names | analysis.installs.providers
     )
@@ -275,7 +290,7 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue
         if unknown and item.name in required_somewhere():
             continue  # a package whose requirements we do not know may need it
-        if _use(analysis, distribution) is not None:
+        if _use(image, analysis, distribution) is not None:
             continue
         size = distribution.size_mb * 1_000_000 if distribution.size_mb else None
         modules = ", ".join(f"`{module}`" for module in distribution.modules) or "no module"
@@ -313,15 +328,25 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
     if any(not lookup(name).known for name in installs.providers):
         return  # its modules and requirements are a guess
     provided = {module for name in analysis.installed for module in lookup(name).modules}
+    first_party = analysis.code.first_party
     answers: dict[tuple, list[str]] = {}  # the same import recurs in many files
-    for file, scan in analysis.code.python:
-        if file.is_test or scan.imports is None:
+    for module, names in analysis.code.imports.required:
+        answers[module, names] = _would_provide(module, names, provided, first_party)
+    if not any(answers.values()):
+        return  # every import the service needs is served: no file to look at
+    for file in analysis.code.files:
+        if file.is_test:
             continue
-        if not scan.exact and not _unresolved(scan, provided, analysis.code.first_party, answers):
+        scan = file_scan(image, file)
+        if scan is None or scan.imports is None:
             continue
-        scan = exact_scan(image, file, scan)
+        if not scan.exact and not _unresolved(scan, provided, first_party, answers):
+            continue
+        scan = exact_scan(image, file)
+        if scan is None or scan.imports is None:
+            continue
         reported: set[str] = set()
-        for item, owners in _unresolved(scan, provided, analysis.code.first_party, answers):
+        for item, owners in _unresolved(scan, provided, first_party, answers):
             top = item.module.split(".", 1)[0]
             if top in reported:
                 continue
@@ -387,9 +412,7 @@ def _owners(top: str, paths: tuple[str, ...], generation: int) -> list[str]:
 def _code_under_volume(image: Image, analysis: Analysis) -> bool:
     """A compose volume over the code replaces it at run time with whatever is mounted."""
     return any(
-        file.image_path.startswith(volume.rstrip("/") + "/")
-        for file, _ in analysis.code.python
-        for volume in image.volumes
+        file.image_path.startswith(volume.rstrip("/") + "/") for file in analysis.code.files for volume in image.volumes
     )
 
 
@@ -407,9 +430,7 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
         category = distribution.dev
         if category not in DEV_CATEGORIES or category in running:
             continue
-        if any(
-            module_matches(path, module) for module in distribution.modules for path in analysis.imported_by_service
-        ):
+        if _imports(image, analysis, distribution.modules, by_service=True):
             continue  # the service itself imports it
         size = distribution.size_mb * 1_000_000 if distribution.size_mb else None
         yield Finding(

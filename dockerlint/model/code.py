@@ -1,21 +1,26 @@
 """The Python code in an image, what it imports, and what else names a package.
 
-The code is the ``.py`` files that COPY/ADD bring into the final stage (and the stages
-it is built FROM) from the build context after the ignore file, the files a
-``COPY --from`` carries there from another stage, and the source of local projects the
-image pip-installs. Each file is read through the workspace and scanned once per run;
-several images sharing a file share the scan, and scans are kept between runs by content
-hash when the engine opens a cache (``use_scan_cache``, see ``scan_cache.py``).
+The code is the ``.py`` files (and notebooks) that COPY/ADD bring into the final stage
+(and the stages it is built FROM) from the build context after the ignore file, the
+files a ``COPY --from`` carries there from another stage, and the source of local
+projects the image pip-installs. Each file is read and scanned at most once per run;
+several images sharing a file share the scan.
 
 Besides imports, a scan keeps the *mentions* that make a distribution used without an
 import: the first name of every string literal (``"uvicorn.workers.UvicornWorker"``,
 ``INSTALLED_APPS = ["rest_framework"]``, ``["python", "-m", "celery"]``), connection
 URLs (``postgresql+psycopg2://``), framework setting strings and a few calls. Shell
 scripts and config files in the image contribute every word they hold.
+
+The rules mostly ask about an image as a whole, so ``image_code`` answers with an
+``ImportSummary``. With a cache between runs (``use_scan_cache``), the summary of an
+image whose files are unchanged comes from the cache whole, without reading, scanning
+or decoding any file; per-file scans are decoded only when a finding needs one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 import time
@@ -23,39 +28,43 @@ import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 from dockerlint.checks.common import final_chain
 from dockerlint.model.distributions import setting_strings
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.scan_cache import ScanCache, content_key
-from dockerlint.parse.python import Import, scan_imports
+from dockerlint.parse.python import Import, line_scan_imports, scan_imports
 from dockerlint.source import decode
 
 # Files whose words count as mentions (scripts the image runs, service configs).
 TEXT_SUFFIXES = (".sh", ".bash", ".ini", ".cfg", ".conf", ".toml", ".yaml", ".yml", ".env")
 TEXT_NAMES = ("Procfile", "entrypoint", "docker-entrypoint", "start", "run")
 MAX_MENTION_BYTES = 2_000_000  # a bigger config file is data, not configuration
+# Files that declare dependencies: naming a package there is no use of it.
+DECLARATION_NAMES = frozenset({"pyproject.toml", "setup.cfg"})
 
 # The first name inside a string literal (a closing quote followed by a name is rare and
 # only makes a package look used).
 _STRING_START = re.compile(r"""["']([A-Za-z_]\w*)""")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
+_DOTTED_WORD = re.compile(r"[A-Za-z_][\w.-]*")
 _URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
 GUI_CALLS = ("imshow", "namedWindow", "waitKey", "createTrackbar", "selectROI", "setMouseCallback")
 _CALL = re.compile(rf"\b({'|'.join(GUI_CALLS)})\s*\(")
 
-
-@dataclass(frozen=True)
-class Mentions:
-    names: frozenset[str] = frozenset()  # module or command names named outside imports
-    drivers: frozenset[str] = frozenset()  # the `driver` of `scheme+driver://`
-    schemes: frozenset[str] = frozenset()  # URL schemes
-    settings: frozenset[str] = frozenset()  # keys of the setting_strings table found
-    calls: frozenset[str] = frozenset()  # GUI calls (DEP004)
+EMPTY: frozenset = frozenset()
 
 
-@dataclass(frozen=True)
-class Scan:
+class Mentions(NamedTuple):
+    names: frozenset[str] = EMPTY  # module or command names named outside imports
+    drivers: frozenset[str] = EMPTY  # the `driver` of `scheme+driver://`
+    schemes: frozenset[str] = EMPTY  # URL schemes
+    settings: frozenset[str] = EMPTY  # keys of the setting_strings table found
+    calls: frozenset[str] = EMPTY  # GUI calls (DEP004)
+
+
+class Scan(NamedTuple):
     """What one Python file tells: imports (None when it could not be parsed) and mentions."""
 
     imports: tuple[Import, ...] | None
@@ -69,42 +78,56 @@ _TEST_FOLDERS = frozenset({"tests", "test", "testing", "docs"})
 @dataclass(frozen=True)
 class CodeFile:
     image_path: str
-    path: Path  # the build-context file it came from
+    location: str  # the file on disk (a string: paths of thousands of files are built each run)
+    stat: tuple[int, int] | None = None  # (size, mtime_ns) seen by the context walk; None: ask the disk
+
+    @cached_property
+    def path(self) -> Path:
+        return Path(self.location)
 
     @cached_property  # asked for every file by every rule
     def is_test(self) -> bool:
-        """Tests, fixtures and build scripts, which the service never runs."""
+        """Tests, fixtures, build scripts and notebooks, which the service itself never runs."""
         *folders, name = self.image_path.split("/")
         return (
             not _TEST_FOLDERS.isdisjoint(folders)
             or name.startswith("test_")
-            or name.endswith("_test.py")
+            or name.endswith(("_test.py", ".ipynb"))
             or name in ("conftest.py", "setup.py", "noxfile.py", "fabfile.py")
         )
 
 
+class ImportSummary(NamedTuple):
+    """An image's imports in the form the rules ask about them (and the cache keeps)."""
+
+    run_time: frozenset[str]  # dotted paths imported by any file, not only under TYPE_CHECKING
+    by_service: frozenset[str]  # the same, by the service's own files (not tests or build scripts)
+    required: frozenset[tuple[str, tuple[str, ...]]]  # (module, names) the service needs: DEP002's candidates
+    unsure: frozenset[str]  # paths a line scan put under TYPE_CHECKING only: confirm before a finding rests on it
+
+
 @dataclass
 class ImageCode:
-    python: list[tuple[CodeFile, Scan]] = field(default_factory=list)
-    mentions: Mentions = field(default_factory=Mentions)
+    files: list[CodeFile] = field(default_factory=list)  # Python files and notebooks, by image path
+    imports: ImportSummary = ImportSummary(EMPTY, EMPTY, EMPTY, EMPTY)
+    mentions: Mentions = Mentions()
     first_party: set[str] = field(default_factory=set)
-    notebooks: list[CodeFile] = field(default_factory=list)
+
+
+# -- scanning one file ----------------------------------------------------------------------
 
 
 def mentions_in_text(text: str) -> Mentions:
     """Every word of a script or config file, and its URLs and setting strings."""
-    names = set()
-    for word in _WORD.findall(text):
-        names.add(word)
-    for word in re.findall(r"[A-Za-z_][\w.-]*", text):
-        names.add(word.split(".", 1)[0])
+    names = set(_WORD.findall(text))
+    names.update(word.split(".", 1)[0] for word in _DOTTED_WORD.findall(text))
     return _with_urls(text, Mentions(names=frozenset(names)))
 
 
 def _mentions_in_python(text: str) -> Mentions:
     names = frozenset(_STRING_START.findall(text))
     # The regex costs a third of a scan; a substring test rules most files out first.
-    calls = frozenset(_CALL.findall(text)) if any(name in text for name in GUI_CALLS) else frozenset()
+    calls = frozenset(_CALL.findall(text)) if any(name in text for name in GUI_CALLS) else EMPTY
     return _with_urls(text, Mentions(names=names, calls=calls))
 
 
@@ -122,145 +145,58 @@ def _with_urls(text: str, mentions: Mentions) -> Mentions:
 def scan_python(text: str, exact: bool = False) -> Scan:
     """Imports and mentions of a Python file.
 
-    ``ast`` costs ~1 ms a file, most of a large run. A file that never says
-    ``TYPE_CHECKING`` or ``ImportError`` nor names a dynamic import function is read by
-    a line scan instead, whose imports all count as plain run-time imports; it may also
-    pick up an import written inside a string, which only ever makes a package look
-    used. A caller that needs the exact answer (DEP002, an error) asks again with
-    ``exact=True``.
+    Most files are read by ``line_scan_imports``, whose answer errs only towards
+    "imported" (see there); a caller that needs the exact answer (a finding rests on
+    it) asks again with ``exact=True``, which parses with ``ast`` (or libcst).
     """
-    if not exact and not any(word in text for word in _NEEDS_AST):
-        return Scan(_line_scan(text), _mentions_in_python(text), exact=False)
+    if not exact:
+        imports = line_scan_imports(text)
+        if imports is not None:
+            return Scan(imports, _mentions_in_python(text), exact=False)
     scanned = scan_imports(text)
     if scanned.parsed_by == "none":
         return Scan(None, mentions_in_text(text))
     return Scan(scanned.imports, _mentions_in_python(text))
 
 
-# Words that make the line scan's answer wrong: imports under TYPE_CHECKING or in a
-# ``try: ... except ImportError`` (which DEP002 would otherwise scan again), dynamic imports.
-_NEEDS_AST = ("TYPE_CHECKING", "ImportError", "ModuleNotFoundError", "import_module", "__import__", "find_spec")
-_IMPORT_LINE = re.compile(
-    r"^([ \t]*(?:(?:try|else|finally)[ \t]*:[ \t]*)?)"  # indentation, or `try:` on the same line
-    r"(import[ \t]+|from[ \t]+(\.*)[ \t]*([\w.]*)[ \t]+import[ \t]+)(.*)$",
-    re.MULTILINE,
-)
+def scan_notebook(data: bytes, exact: bool = False) -> Scan | None:
+    """A notebook's code cells as a Python scan, lines mapped to the .ipynb file, and the
+    words of its shell commands (``!pip install``, ``%%bash``) as mentions."""
+    from dockerlint.parse.notebook import notebook_source
 
-
-def _line_scan(text: str) -> tuple[Import, ...]:
-    found = []
-    line, counted = 1, 0  # newlines are counted from the previous match on
-    for match in _IMPORT_LINE.finditer(text):
-        line += text.count("\n", counted, match.start())
-        counted = match.start()
-        column = len(match.group(1)) + 1
-        rest = match.group(5)
-        if "(" in rest and ")" not in rest:
-            end = text.find(")", match.end())
-            rest = text[match.start(5) : end if end != -1 else match.end()]
-        rest = rest.split("#", 1)[0].split(";", 1)[0].replace("\\", " ").strip("() \t\n")
-        names = [part.split(" as ", 1)[0].strip(" ()\t\n") for part in rest.split(",")]
-        names = [name for name in names if name]
-        if match.group(2).startswith("import"):
-            found += [Import(name, 0, (), line, column, False, False, False) for name in names]
-        else:
-            level = len(match.group(3) or "")
-            found.append(Import(match.group(4), level, tuple(names), line, column, False, False, False))
-    return tuple(found)
+    source = notebook_source(data)
+    if source is None:
+        return None
+    scan = scan_python(source.text, exact)
+    imports = scan.imports
+    if imports is not None:
+        last = len(source.lines)
+        imports = tuple(item._replace(line=source.lines[min(item.line, last) - 1]) for item in imports if last)
+    if source.shell_commands:
+        words = mentions_in_text("\n".join(source.shell_commands))
+        return Scan(imports, merge_all([scan.mentions, words]), scan.exact)
+    return Scan(imports, scan.mentions, scan.exact)
 
 
 # -- which files are in the image -------------------------------------------------------
 
-_SCANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workspace -> {path: Scan | None}
-_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workspace -> ScanCache (between runs)
+
+class _RunState:
+    """One run's scans by file location, and the cache between runs if one is open."""
+
+    def __init__(self) -> None:
+        self.scans: dict[str, Scan | None] = {}
+        self.cache: ScanCache | None = None
 
 
-def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
-    code = ImageCode()
-    chain = final_chain(image)
-    files: dict[str, Path] = {}
-    for stage in reversed(chain):  # later stages overwrite earlier paths
-        files.update(_stage_files(image, stage, 0))
-    for folder in local_projects:
-        for path in _project_files(image, folder):
-            files.setdefault(f"/site-packages/{path.relative_to(folder).as_posix()}", path)
-    scans = _SCANS.setdefault(image.workspace, {})
-    _scan_files(image, [path for image_path, path in files.items() if image_path.endswith(".py")], scans)
-    found: list[Mentions] = []
-    folders: set[str] = set()  # of Python files, for first-party names
-    for image_path in sorted(files):
-        path = files[image_path]
-        file = CodeFile(image_path, path)
-        name = posixpath.basename(image_path)
-        if name.endswith(".py"):
-            scan = scans[path]
-            if scan is None:
-                continue
-            code.python.append((file, scan))
-            found.append(scan.mentions)
-            folder, _, module = image_path.rpartition("/")
-            code.first_party.add(module[:-3])
-            folders.add(folder)
-        elif name.endswith(".ipynb"):
-            code.notebooks.append(file)
-        elif _is_text(name):
-            text = read_source(image, path)
-            if text is not None and len(text) <= MAX_MENTION_BYTES:
-                found.append(mentions_in_text(text))
-    code.mentions = merge_all(found)
-    for folder in folders:
-        _add_first_party(code.first_party, folder)
-    return code
+_STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # workspace -> _RunState
 
 
-def exact_scan(image: Image, file: CodeFile, scan: Scan) -> Scan:
-    """The ``ast`` scan of a file the line scan read (for answers that must be exact)."""
-    if scan.exact:
-        return scan
-    cache = _CACHES.get(image.workspace)
-    key = None
-    if cache is not None:
-        key = cache.known_key(file.path)
-        if key is None:
-            data = _source_bytes(image, file.path)
-            key = content_key(data) if data is not None else None
-    exact = cache.get_exact(key) if key is not None else None
-    if exact is None:
-        text = read_source(image, file.path)
-        exact = scan_python(text, exact=True) if text is not None else Scan(None, scan.mentions)
-        if key is not None:
-            cache.put_exact(key, exact)
-    _SCANS.setdefault(image.workspace, {})[file.path] = exact
-    return exact
-
-
-def _scan_files(image: Image, paths: list[Path], scans: dict[Path, Scan | None]) -> None:
-    """Scan the files not scanned yet in this run: from the cache when it holds their
-    content (known by timestamp, else by reading), else freshly."""
-    cache = _CACHES.get(image.workspace)
-    for path in paths:
-        if path in scans:
-            continue
-        key = cache.known_key(path) if cache is not None else None
-        scan = cache.get(key) if key is not None else None
-        if scan is not None:
-            scans[path] = scan
-            continue
-        read_at = time.time_ns()
-        data = _source_bytes(image, path)
-        if data is None:
-            scans[path] = None
-            continue
-        if cache is None:
-            scans[path] = scan_python(decode(data)[0])
-            continue
-        key = content_key(data)
-        scan = cache.get(key)
-        if scan is None:
-            scan = scan_python(decode(data)[0])
-            cache.put(key, scan)
-        cache.remember(path, key, read_at)
-        scans[path] = scan
+def _state(workspace) -> _RunState:
+    state = _STATES.get(workspace)
+    if state is None:
+        state = _STATES[workspace] = _RunState()
+    return state
 
 
 def use_scan_cache(workspace, directory: Path | None) -> ScanCache | None:
@@ -268,19 +204,159 @@ def use_scan_cache(workspace, directory: Path | None) -> ScanCache | None:
     cache). The caller saves it when the run is over."""
     if directory is None:
         return None
-    cache = _CACHES[workspace] = ScanCache(directory)
+    cache = _state(workspace).cache = ScanCache(directory)
     return cache
 
 
-def read_source(image: Image, path: Path) -> str | None:
-    """The file's text, through the workspace. Bytes, not ``Workspace.text``: a large
-    repository's code is read once and not kept twice (text plus its line index)."""
-    data = _source_bytes(image, path)
-    return decode(data)[0] if data is not None else None
+def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
+    files = _image_files(image, local_projects)
+    code = ImageCode(files=[file for file in files if _kind(file.image_path) != "text"])
+    folders: set[str] = set()
+    for file in code.files:
+        folder, _, name = file.image_path.rpartition("/")
+        if name.endswith(".py"):
+            code.first_party.add(name[:-3])
+            folders.add(folder)
+    for folder in folders:
+        _add_first_party(code.first_party, folder)
+    state = _state(image.workspace)
+    cache = state.cache
+    summary_key = _summary_key(cache, files) if cache is not None else None
+    cached = _decode_summary(cache.summary(summary_key)) if summary_key is not None else None
+    if cached is not None:
+        code.imports, code.mentions, unscanned = cached
+        code.files = [file for file in code.files if file.image_path not in unscanned]
+        return code
+    found: list[Mentions] = []
+    scanned: list[tuple[CodeFile, Scan]] = []
+    for file in files:
+        scan = file_scan(image, file)
+        if scan is None:
+            continue
+        found.append(scan.mentions)
+        if _kind(file.image_path) != "text":
+            scanned.append((file, scan))
+    code.mentions = merge_all(found)
+    unscanned = {file.image_path for file in code.files} - {file.image_path for file, _ in scanned}
+    code.files = [file for file, _ in scanned]
+    code.imports = summarise(scanned)
+    if cache is not None:
+        summary_key = summary_key or _summary_key(cache, files)  # files read now are known next time
+        if summary_key is not None:
+            cache.put_summary(summary_key, _encode_summary(code.imports, code.mentions, unscanned))
+    return code
 
 
-def _source_bytes(image: Image, path: Path) -> bytes | None:
-    data = image.workspace.read_bytes(path, quiet=True)
+def confirmed_imports(image: Image, code: ImageCode) -> ImportSummary:
+    """The summary again, with every TYPE_CHECKING block a line scan found read by ``ast``
+    (asked only when a finding would rest on one of them)."""
+    scanned = []
+    for file in code.files:
+        scan = file_scan(image, file)
+        if scan is None:
+            continue
+        if not scan.exact and any(item.type_checking for item in scan.imports or ()):
+            scan = exact_scan(image, file) or scan
+        scanned.append((file, scan))
+    return summarise(scanned)
+
+
+def summarise(scanned: list[tuple[CodeFile, Scan]]) -> ImportSummary:
+    run_time: set[str] = set()
+    by_service: set[str] = set()
+    required: set[tuple[str, tuple[str, ...]]] = set()
+    unsure: set[str] = set()
+    for file, scan in scanned:
+        service = not file.is_test
+        for item in scan.imports or ():
+            if item.level or not item.module:
+                continue
+            paths = _dotted(item)
+            if item.type_checking:
+                if not scan.exact:
+                    unsure.update(paths)
+                continue
+            run_time.update(paths)
+            if service:
+                by_service.update(paths)
+                if not (item.optional or item.dynamic):
+                    required.add((item.module, item.names))
+    return ImportSummary(frozenset(run_time), frozenset(by_service), frozenset(required), frozenset(unsure))
+
+
+def _dotted(item: Import) -> list[str]:
+    """The dotted paths an import names: ``from a.b import c`` names ``a.b`` and ``a.b.c``."""
+    return [item.module] + [f"{item.module}.{name}" for name in item.names if name != "*"]
+
+
+def file_scan(image: Image, file: CodeFile) -> Scan | None:
+    """This run's scan of a file: from memory, the cache (known by timestamp, else by
+    reading), or a fresh scan. None when it cannot be read or is not what its name says."""
+    state = _state(image.workspace)
+    if file.location in state.scans:
+        return state.scans[file.location]
+    kind = _kind(file.image_path)
+    cache = state.cache
+    scan = _ABSENT
+    key = cache.known_key(file.location, file.stat) if cache is not None else None
+    if key is not None:
+        scan = _decode_scan(cache.record(key, 0))
+    if scan is _ABSENT:
+        scan = None
+        read_at = time.time_ns()
+        data = _source_bytes(image, file.location)
+        if data is not None:
+            key = content_key(data, kind)
+            scan = _decode_scan(cache.record(key, 0)) if cache is not None else _ABSENT
+            if scan is _ABSENT:
+                scan = _scan_bytes(data, kind)
+                if cache is not None:
+                    cache.put_record(key, 0, _encode_scan(scan))
+            if cache is not None:
+                cache.remember(file.location, key, read_at, file.stat)
+    state.scans[file.location] = scan
+    return scan
+
+
+def exact_scan(image: Image, file: CodeFile) -> Scan | None:
+    """The ``ast`` scan of a file (for answers a finding rests on); a file that neither
+    ``ast`` nor libcst can parse gets a note."""
+    scan = file_scan(image, file)
+    if scan is None or scan.exact:
+        return scan
+    state = _state(image.workspace)
+    cache = state.cache
+    kind = _kind(file.image_path)
+    data = None
+    key = cache.known_key(file.location, file.stat) if cache is not None else None
+    if cache is not None and key is None:
+        data = _source_bytes(image, file.location)
+        key = content_key(data, kind) if data is not None else None
+    exact = _decode_scan(cache.record(key, 1)) if key is not None else _ABSENT
+    if exact is _ABSENT:
+        data = data if data is not None else _source_bytes(image, file.location)
+        exact = _scan_bytes(data, kind, exact=True) if data is not None else None
+        if key is not None:
+            cache.put_record(key, 1, _encode_scan(exact))
+    if exact is None:
+        return scan
+    if exact.imports is None:
+        image.workspace.note(file.path, "could not be parsed as Python; its imports are not checked", "info")
+    state.scans[file.location] = exact
+    return exact
+
+
+def _scan_bytes(data: bytes, kind: str, exact: bool = False) -> Scan | None:
+    if kind == "notebook":
+        return scan_notebook(data, exact)
+    text = decode(data)[0]
+    if kind == "text":
+        return Scan((), mentions_in_text(text)) if len(text) <= MAX_MENTION_BYTES else None
+    return scan_python(text, exact)
+
+
+def _source_bytes(image: Image, location: str) -> bytes | None:
+    data = image.workspace.read_bytes(location, quiet=True, keep=False)
     if data is None or b"\0" in data[:8192]:
         return None
     return data
@@ -297,7 +373,87 @@ def merge_all(items: list[Mentions]) -> Mentions:
     return Mentions(frozenset(names), frozenset(drivers), frozenset(schemes), frozenset(settings), frozenset(calls))
 
 
+# -- what the cache keeps: plain JSON data --------------------------------------------------
+
+
+def _summary_key(cache: ScanCache, files: list[CodeFile]) -> str | None:
+    """A digest of every file's in-image path and content, known without reading any
+    (None when one is unknown: changed, new, or never settled)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for file in files:
+        key = cache.known_key(file.location, file.stat)
+        if key is None:
+            return None
+        digest.update(f"{file.image_path}\0{key}\n".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+_ABSENT = object()  # not in the cache (None is a file that cannot be scanned)
+
+
+def _encode_scan(scan: Scan | None) -> list | bool:
+    if scan is None:
+        return False
+    return [scan.imports, [list(values) for values in scan.mentions], scan.exact]  # an Import is a tuple
+
+
+def _decode_scan(record) -> Scan | None | object:
+    """A scan from the cache: None for a file that cannot be scanned, ``_ABSENT`` when
+    the cache does not hold it or holds something this code did not write."""
+    if record is False:
+        return None
+    try:
+        imports, mentions, exact = record
+        if imports is not None:
+            imports = tuple([Import(m, lv, tuple(n), ln, c, o, t, d) for m, lv, n, ln, c, o, t, d in imports])
+        return Scan(imports, Mentions(*map(frozenset, mentions)), bool(exact))
+    except (TypeError, ValueError):
+        return _ABSENT
+
+
+def _encode_summary(summary: ImportSummary, mentions: Mentions, unscanned: set[str]) -> list:
+    run_time, by_service, required, unsure = summary
+    return [
+        list(run_time - by_service),  # by_service is a subset: keep each path once
+        list(by_service),
+        [[module, list(names)] for module, names in required],
+        list(unsure),
+        [list(values) for values in mentions],
+        list(unscanned),
+    ]
+
+
+def _decode_summary(record) -> tuple[ImportSummary, Mentions, set[str]] | None:
+    if record is None:
+        return None
+    try:
+        others, by_service, required, unsure, mentions, unscanned = record
+        service = frozenset(by_service)
+        summary = ImportSummary(
+            service.union(others),
+            service,
+            frozenset((module, tuple(names)) for module, names in required),
+            frozenset(unsure),
+        )
+        return summary, Mentions(*map(frozenset, mentions)), set(unscanned)
+    except (TypeError, ValueError):
+        return None
+
+
+# -- mapping COPY/ADD to files ----------------------------------------------------------------
+
+
+def _kind(image_path: str) -> str:
+    if image_path.endswith(".py"):
+        return "python"
+    if image_path.endswith(".ipynb"):
+        return "notebook"
+    return "text"
+
+
 def _is_text(name: str) -> bool:
+    if name in DECLARATION_NAMES:
+        return False
     return name.endswith(TEXT_SUFFIXES) or name in TEXT_NAMES or name.startswith(".env")
 
 
@@ -313,9 +469,20 @@ def _add_first_party(names: set[str], folder: str) -> None:
             names.add(part[:-3] if part.endswith(".py") else part)
 
 
-def _stage_files(image: Image, stage: StageModel, depth: int) -> dict[str, Path]:
+def _image_files(image: Image, local_projects: list[Path]) -> list[CodeFile]:
+    """The wanted files of the final image, by in-image path."""
+    files: dict[str, CodeFile] = {}
+    for stage in reversed(final_chain(image)):  # later stages overwrite earlier paths
+        files.update(_stage_files(image, stage, 0))
+    for folder in local_projects:
+        for relative, file in _project_files(image, folder):
+            files.setdefault(f"/site-packages/{relative}", file)
+    return [files[image_path] for image_path in sorted(files)]
+
+
+def _stage_files(image: Image, stage: StageModel, depth: int) -> dict[str, CodeFile]:
     """In-image path -> context file, for the wanted files COPY/ADD put into ``stage``."""
-    files: dict[str, Path] = {}
+    files: dict[str, CodeFile] = {}
     if depth > len(image.stages):
         return files
     if stage.parent is not None:
@@ -332,36 +499,45 @@ def _stage_files(image: Image, stage: StageModel, depth: int) -> dict[str, Path]
     return files
 
 
-def _context_files(image: Image, source: str, dest: str, dest_is_dir: bool) -> dict[str, Path]:
+def _context_files(image: Image, source: str, dest: str, dest_is_dir: bool) -> dict[str, CodeFile]:
     """Docker's COPY: a matched file lands in dest (or dest/<name>); a matched directory's
     contents land under dest."""
     clean = posixpath.normpath(source.lstrip("/")) if source.strip("/.") else "."
     depth = 0 if clean == "." else clean.count("/") + 1
+    root = str(image.context_root)
+    under = posixpath.normpath(dest) if dest else "."
+    prefix = "" if under == "." else "/" if under == "/" else under + "/"
     found = {}
     for file in image.context.glob(source):
-        if not _wanted(posixpath.basename(file.path)):
+        name = file.path.rpartition("/")[2]
+        if not _wanted(name):
             continue
-        parts = file.path.split("/")
-        if len(parts) == depth:  # the source matched the file itself
-            target = posixpath.join(dest, parts[-1]) if dest_is_dir else dest
+        if depth == 0:  # context paths are clean: no normpath needed
+            target = f"{prefix}{file.path}"
+        elif file.path.count("/") + 1 == depth:  # the source matched the file itself
+            target = posixpath.normpath(posixpath.join(dest, name) if dest_is_dir else dest)
         else:
-            target = posixpath.join(dest, *parts[depth:])
-        found[posixpath.normpath(target)] = image.context_root / file.path
+            target = posixpath.normpath(posixpath.join(dest, *file.path.split("/")[depth:]))
+        stat = None if file.is_symlink else (file.size, file.mtime_ns)
+        found[target] = CodeFile(target, f"{root}/{file.path}", stat)
     return found
 
 
-def _carried_files(origin: dict[str, Path], source: str, dest: str, dest_is_dir: bool) -> dict[str, Path]:
+def _carried_files(origin: dict[str, CodeFile], source: str, dest: str, dest_is_dir: bool) -> dict[str, CodeFile]:
     source = posixpath.normpath("/" + source.lstrip("/"))
     found = {}
-    for path, context_file in origin.items():
+    for path, file in origin.items():
         if path == source:
-            found[posixpath.join(dest, posixpath.basename(path)) if dest_is_dir else dest] = context_file
+            target = posixpath.join(dest, posixpath.basename(path)) if dest_is_dir else dest
         elif source == "/" or path.startswith(source + "/"):
-            found[posixpath.normpath(posixpath.join(dest, path[len(source) :].lstrip("/")))] = context_file
+            target = posixpath.normpath(posixpath.join(dest, path[len(source) :].lstrip("/")))
+        else:
+            continue
+        found[target] = CodeFile(target, file.location, file.stat)
     return found
 
 
-def _project_files(image: Image, folder: Path) -> list[Path]:
+def _project_files(image: Image, folder: Path) -> list[tuple[str, CodeFile]]:
     """The source files of a local project the image installs (its build puts them into
     site-packages even when no COPY brings them into the final stage)."""
     try:
@@ -369,8 +545,16 @@ def _project_files(image: Image, folder: Path) -> list[Path]:
     except ValueError:
         return []
     prefix = "" if relative == "." else relative + "/"
+    root = str(image.context_root)
     return [
-        image.context_root / file.path
+        (
+            file.path[len(prefix) :],
+            CodeFile(
+                f"/site-packages/{file.path[len(prefix) :]}",
+                f"{root}/{file.path}",
+                None if file.is_symlink else (file.size, file.mtime_ns),
+            ),
+        )
         for file in image.context.files
         if file.path.startswith(prefix) and file.path.endswith(".py")
     ]
