@@ -95,7 +95,7 @@ def recognise(command: ShellCommand, resolve_file) -> Install | None:
     """The install a command performs, or None. ``resolve_file(path)`` maps a path used in
     the command (relative to WORKDIR or absolute) to (image path, context file or None)."""
     argv = command.argv
-    skip = _wrapper_words(argv)
+    skip = wrapper_words(argv)
     if skip >= len(argv):
         return None
     table = _table()
@@ -120,7 +120,7 @@ _WRAPPERS = {
 }
 
 
-def _wrapper_words(argv: tuple[str, ...]) -> int:
+def wrapper_words(argv: tuple[str, ...]) -> int:
     """How many leading words only wrap the real command: ``sudo -E``, ``env A=1``, ``time``."""
     i = 0
     while i < len(argv) and argv[i].rsplit("/", 1)[-1] in _WRAPPERS:

@@ -7,8 +7,9 @@ INTERFACE (other modules rely on these names; keep them):
 
 Sources read: ``[project].dependencies``, ``[project.optional-dependencies]``, PEP 735
 ``[dependency-groups]`` (includes resolved), ``[tool.poetry.dependencies]``,
-``[tool.poetry.group.<name>.dependencies]`` and the legacy
-``[tool.poetry.dev-dependencies]``. Poetry constraints (``^1.2``, ``~1.2``, ``1.2.*``) are
+``[tool.poetry.group.<name>.dependencies]``, the legacy
+``[tool.poetry.dev-dependencies]`` and uv's legacy ``[tool.uv] dev-dependencies`` (the
+``dev`` group, as uv reads it: group "uv-dev"). Poetry constraints (``^1.2``, ``~1.2``, ``1.2.*``) are
 translated into PEP 440 specifiers so later rules handle every source alike.
 
 Positions: TOML parsers give none, so each dependency is found again in the text. The
@@ -40,7 +41,7 @@ class Dependency:
     extras: tuple[str, ...]
     marker: str | None
     text: str  # the requirement string as written; for poetry the `name = value` line
-    group: str  # "project", "optional:<extra>", "group:<name>", "poetry", "poetry-group:<name>"
+    group: str  # "project", "optional:<extra>", "group:<name>", "uv-dev", "poetry", "poetry-group:<name>"
     span: Span  # where the string sits in the file (its line; columns of the string)
 
 
@@ -76,6 +77,8 @@ def parse_pyproject(text: str) -> Pyproject:
         for string in _strings(strings):
             dependencies.append(_pep508(string, f"optional:{extra}", locator.string(path, string)))
     dependencies += _dependency_groups(_table(data, "dependency-groups"), locator, problems)
+    for string in _strings(_table(tool, "uv").get("dev-dependencies")):
+        dependencies.append(_pep508(string, "uv-dev", locator.string(("tool", "uv", "dev-dependencies"), string)))
     dependencies += _poetry_table(_table(poetry, "dependencies"), "poetry", ("tool", "poetry", "dependencies"), locator)
     dependencies += _poetry_table(
         _table(poetry, "dev-dependencies"), "poetry-group:dev", ("tool", "poetry", "dev-dependencies"), locator

@@ -1,0 +1,390 @@
+"""DEP001-DEP003 for images that install a project with ``uv sync`` or ``poetry install``:
+the distributions come from the pyproject.toml the image holds at that step, with the
+groups and extras each tool selects by default and through its options."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import found, run_lint
+
+DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
+
+
+def lint(repo, files: dict[str, str]):
+    return found(run_lint(repo(files), select=DEP))
+
+
+# -- uv ---------------------------------------------------------------------------------
+
+UV_PROJECT = """
+    [project]
+    name = "inference-api"
+    version = "1.0.0"
+    requires-python = ">=3.11"
+    dependencies = [
+        "fastapi>=0.115",
+        "uvicorn[standard]>=0.32",
+    ]
+
+    [project.optional-dependencies]
+    notebook = ["jupyterlab>=4.3"]
+
+    [dependency-groups]
+    dev = ["pytest>=8.3"]
+    lint = ["ruff>=0.8"]
+    typing = ["mypy>=1.13"]
+"""
+# Line numbers in UV_PROJECT.
+FASTAPI, JUPYTERLAB, PYTEST, RUFF, MYPY = 6, 11, 14, 15, 16
+
+API_CODE = {
+    "app/__init__.py": "",
+    "app/main.py": """
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.get("/health")
+        def health() -> dict:
+            return {"ok": True}
+    """,
+}
+
+
+def uv_image(sync: str) -> str:
+    return f"""
+        FROM python:3.12-slim
+        COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /uvx /bin/
+        WORKDIR /app
+        COPY . .
+        RUN {sync}
+        ENV PATH="/app/.venv/bin:$PATH"
+        CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
+    """
+
+
+def dev_tool_lines(repo, sync: str, project: str = UV_PROJECT) -> list[int]:
+    files = {"Dockerfile": uv_image(sync), "pyproject.toml": project, "uv.lock": "version = 1\n", **API_CODE}
+    return [line for code, name, line in lint(repo, files) if code == "DEP003" and name == "pyproject.toml"]
+
+
+def test_uv_sync_installs_the_dev_group_by_default(repo):
+    files = {"Dockerfile": uv_image("uv sync --frozen"), "pyproject.toml": UV_PROJECT, **API_CODE}
+    assert lint(repo, files) == [("DEP003", "pyproject.toml", PYTEST)]
+
+
+@pytest.mark.parametrize(
+    ("sync", "lines"),
+    [
+        ("uv sync --frozen --no-dev", []),
+        ("uv sync --locked --no-dev --compile-bytecode --link-mode copy", []),
+        ("UV_NO_DEV=1 uv sync --frozen", []),
+        ("env UV_NO_DEV=1 uv sync --frozen", []),
+        ("cd /app && uv --no-cache sync --frozen", [PYTEST]),
+        ("uv sync --all-groups", [PYTEST, RUFF, MYPY]),
+        ("uv sync --all-groups --no-group dev", [RUFF, MYPY]),
+        ("uv sync --group lint", [PYTEST, RUFF]),
+        ("uv sync --no-default-groups --group typing", [MYPY]),
+        ("uv sync --only-group lint", [RUFF]),
+        ("uv sync --only-dev", [PYTEST]),
+        ("uv sync --no-dev --extra notebook", [JUPYTERLAB]),
+        ("uv sync --no-dev --all-extras", [JUPYTERLAB]),
+        ("uv sync --no-dev --all-extras --no-extra notebook", []),
+        ("uv sync --frozen --no-install-package pytest", []),
+    ],
+)
+def test_uv_sync_options_select_groups_and_extras(repo, sync, lines):
+    assert dev_tool_lines(repo, sync) == lines
+
+
+def test_tool_uv_default_groups_replace_dev(repo):
+    project = UV_PROJECT + '\n[tool.uv]\ndefault-groups = ["dev", "lint"]\n'
+    assert dev_tool_lines(repo, "uv sync --frozen", project) == [PYTEST, RUFF]
+    assert dev_tool_lines(repo, "uv sync --frozen --no-dev", project) == [RUFF]
+    assert dev_tool_lines(repo, "uv sync --frozen --no-default-groups", project) == []
+    every = UV_PROJECT + '\n[tool.uv]\ndefault-groups = "all"\n'
+    assert dev_tool_lines(repo, "uv sync --frozen", every) == [PYTEST, RUFF, MYPY]
+
+
+def test_legacy_tool_uv_dev_dependencies_are_the_dev_group(repo):
+    project = """
+        [project]
+        name = "inference-api"
+        version = "1.0.0"
+        dependencies = ["fastapi>=0.115", "uvicorn>=0.32"]
+
+        [tool.uv]
+        dev-dependencies = [
+            "pytest>=8.3",
+        ]
+    """
+    assert dev_tool_lines(repo, "uv sync --frozen", project) == [8]
+    assert dev_tool_lines(repo, "uv sync --frozen --no-dev", project) == []
+
+
+UV_DOCKER_PATTERN = """
+    FROM python:3.12-slim
+    COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /uvx /bin/
+    WORKDIR /app
+    RUN --mount=type=cache,target=/root/.cache/uv \\
+        --mount=type=bind,source=uv.lock,target=uv.lock \\
+        --mount=type=bind,source=pyproject.toml,target=pyproject.toml \\
+        uv sync --frozen --no-install-project --no-dev
+    COPY app/ app/
+    ENV PATH="/app/.venv/bin:$PATH"
+    CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
+"""
+
+
+def test_unused_dependency_of_a_uv_project_is_reported_at_its_pyproject_line(repo):
+    project = UV_PROJECT.replace('"uvicorn[standard]>=0.32",', '"uvicorn[standard]>=0.32",\n        "pandas>=2.2",')
+    files = {"Dockerfile": UV_DOCKER_PATTERN, "pyproject.toml": project, "uv.lock": "version = 1\n", **API_CODE}
+    assert lint(repo, files) == [("DEP001", "pyproject.toml", 8)]
+
+
+def test_a_pyproject_copied_into_the_image_does_not_make_its_dependencies_used(repo):
+    """`COPY . .` puts pyproject.toml in the image; naming a package there is no use of it."""
+    project = UV_PROJECT.replace('"uvicorn[standard]>=0.32",', '"uvicorn[standard]>=0.32",\n        "pandas>=2.2",')
+    files = {"Dockerfile": uv_image("uv sync --frozen --no-dev"), "pyproject.toml": project, **API_CODE}
+    assert lint(repo, files) == [("DEP001", "pyproject.toml", 8)]
+
+
+def test_a_missing_import_is_reported_when_every_install_is_named(repo):
+    code = {**API_CODE, "app/client.py": "import httpx\n\nclient = httpx.Client()\n"}
+    files = {"Dockerfile": UV_DOCKER_PATTERN, "pyproject.toml": UV_PROJECT, "uv.lock": "version = 1\n", **code}
+    assert lint(repo, files) == [("DEP002", "client.py", 1)]
+
+
+@pytest.mark.parametrize(
+    "sync",
+    [
+        "uv sync --frozen --package api",  # one member of a workspace
+        "uv sync --frozen --future-selection-flag",  # an option we do not know
+        "uv sync --frozen --project $SERVICE_DIR",  # a folder we cannot resolve
+    ],
+)
+def test_a_uv_sync_we_do_not_understand_names_nothing(repo, sync):
+    code = {**API_CODE, "app/client.py": "import httpx\n\nclient = httpx.Client()\n"}
+    files = {"Dockerfile": uv_image(sync), "pyproject.toml": UV_PROJECT, **code}
+    assert lint(repo, files) == []
+
+
+def test_an_unreadable_pyproject_names_nothing(repo):
+    code = {**API_CODE, "app/client.py": "import httpx\n"}
+    files = {"Dockerfile": uv_image("uv sync --frozen"), "pyproject.toml": "[project\nname = 'x'\n", **code}
+    assert lint(repo, files) == []
+
+
+BUILDER = """
+    FROM ghcr.io/astral-sh/uv:python3.12-bookworm-slim AS builder
+    ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
+    WORKDIR /app
+    COPY pyproject.toml uv.lock ./
+    RUN uv sync --frozen --no-install-project
+    COPY app/ app/
+
+    FROM python:3.12-slim-bookworm
+    WORKDIR /app
+    {copy}
+    ENV PATH="/app/.venv/bin:$PATH"
+    CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
+"""
+
+
+def test_a_builder_venv_copied_to_the_final_stage_counts(repo):
+    dockerfile = BUILDER.format(copy="COPY --from=builder /app /app")
+    files = {"Dockerfile": dockerfile, "pyproject.toml": UV_PROJECT, "uv.lock": "version = 1\n", **API_CODE}
+    assert lint(repo, files) == [("DEP003", "pyproject.toml", PYTEST)]
+
+
+def test_a_builder_venv_that_is_not_copied_does_not_count(repo):
+    dockerfile = BUILDER.format(
+        copy="COPY --from=builder /app/app ./app\nRUN pip install --no-cache-dir fastapi uvicorn"
+    )
+    files = {"Dockerfile": dockerfile, "pyproject.toml": UV_PROJECT, "uv.lock": "version = 1\n", **API_CODE}
+    assert lint(repo, files) == []
+
+
+def test_uv_project_environment_decides_what_a_copy_carries(repo):
+    dockerfile = BUILDER.replace("ENV UV_COMPILE", "ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE").format(
+        copy="COPY --from=builder /opt/venv /opt/venv\nCOPY app/ app/"
+    )
+    files = {"Dockerfile": dockerfile, "pyproject.toml": UV_PROJECT, "uv.lock": "version = 1\n", **API_CODE}
+    assert lint(repo, files) == [("DEP003", "pyproject.toml", PYTEST)]
+    elsewhere = dockerfile.replace(
+        "COPY --from=builder /opt/venv /opt/venv", "COPY --from=builder /app/.venv /opt/venv"
+    )
+    assert lint(repo, {**files, "Dockerfile": elsewhere}) == []
+
+
+def test_a_correct_uv_image_is_silent(repo):
+    project = """
+        [project]
+        name = "inference-api"
+        version = "1.0.0"
+        dependencies = [
+            "flask>=3.1",
+            "gunicorn>=23.0",
+            "redis>=5.2",
+        ]
+
+        [dependency-groups]
+        dev = ["pytest>=8.3", "ruff>=0.8"]
+    """
+    code = {
+        "app/__init__.py": "",
+        "app/main.py": """
+            import redis
+            from flask import Flask
+
+            app = Flask(__name__)
+            cache = redis.Redis(host="cache")
+        """,
+    }
+    dockerfile = UV_DOCKER_PATTERN.replace(
+        'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]', 'CMD ["gunicorn", "app.main:app"]'
+    )
+    assert lint(repo, {"Dockerfile": dockerfile, "pyproject.toml": project, "uv.lock": "version = 1\n", **code}) == []
+
+
+# -- poetry -----------------------------------------------------------------------------
+
+POETRY_PROJECT = """
+    [tool.poetry]
+    name = "billing-worker"
+    version = "0.4.0"
+    description = "Billing worker"
+    authors = ["Ops <ops@example.com>"]
+
+    [tool.poetry.dependencies]
+    python = "^3.11"
+    celery = "^5.4"
+    httpx = "^0.28"
+    pandas = { version = "^2.2", optional = true }
+
+    [tool.poetry.extras]
+    reports = ["pandas"]
+
+    [tool.poetry.group.dev.dependencies]
+    pytest = "^8.3"
+
+    [tool.poetry.group.docs]
+    optional = true
+
+    [tool.poetry.group.docs.dependencies]
+    mkdocs = "^1.6"
+
+    [build-system]
+    requires = ["poetry-core>=1.9"]
+    build-backend = "poetry.core.masonry.api"
+"""
+PANDAS, POETRY_PYTEST, MKDOCS = 11, 17, 23
+
+WORKER_CODE = {
+    "worker/__init__.py": "",
+    "worker/tasks.py": """
+        import httpx
+        from celery import Celery
+
+        app = Celery("billing", broker="redis://queue:6379/0")
+        ledger = httpx.Client(base_url="http://ledger")
+    """,
+}
+
+
+def poetry_image(install: str) -> str:
+    """A builder that installs the dependencies into /app/.venv; the final stage takes
+    the venv and the code, not pyproject.toml."""
+    return f"""
+        FROM python:3.12-slim AS builder
+        ENV POETRY_VIRTUALENVS_IN_PROJECT=true POETRY_NO_INTERACTION=1
+        RUN pip install --no-cache-dir poetry==1.8.4
+        WORKDIR /app
+        COPY pyproject.toml poetry.lock ./
+        RUN {install}
+
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY --from=builder /app/.venv /app/.venv
+        COPY worker/ worker/
+        ENV PATH="/app/.venv/bin:$PATH"
+        CMD ["celery", "-A", "worker.tasks", "worker"]
+    """
+
+
+def poetry_findings(repo, install: str) -> list[tuple[str, str, int]]:
+    files = {"Dockerfile": poetry_image(install), "pyproject.toml": POETRY_PROJECT, "poetry.lock": "", **WORKER_CODE}
+    return lint(repo, files)
+
+
+@pytest.mark.parametrize(
+    ("install", "lines"),
+    [
+        ("poetry install --no-root", [("DEP003", POETRY_PYTEST)]),
+        ("poetry install --no-root --without dev", []),
+        ("poetry install --no-root --only main", []),
+        ("poetry install --no-root --no-dev", []),
+        ("poetry install --no-root --with docs", [("DEP003", POETRY_PYTEST), ("DEP003", MKDOCS)]),
+        ("poetry install --no-root --only main,docs", [("DEP003", MKDOCS)]),
+        ("poetry install --no-root --all-groups", [("DEP003", POETRY_PYTEST), ("DEP003", MKDOCS)]),
+        ("poetry install --no-root --without dev -E reports", [("DEP001", PANDAS)]),
+        ("poetry -n install --no-root --without=dev --all-extras --no-ansi", [("DEP001", PANDAS)]),
+        ("poetry sync --no-root --only main", []),
+    ],
+)
+def test_poetry_install_options_select_groups_and_extras(repo, install, lines):
+    assert poetry_findings(repo, install) == [(code, "pyproject.toml", line) for code, line in lines]
+
+
+def test_poetry_venv_outside_the_copied_folder_does_not_count(repo):
+    dockerfile = poetry_image("poetry install --no-root").replace("POETRY_VIRTUALENVS_IN_PROJECT=true ", "")
+    files = {"Dockerfile": dockerfile, "pyproject.toml": POETRY_PROJECT, "poetry.lock": "", **WORKER_CODE}
+    assert lint(repo, files) == []  # the venv stays in the builder's cache folder
+
+
+def test_poetry_without_virtualenvs_installs_into_the_final_image(repo):
+    dockerfile = """
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir poetry==1.8.4
+        WORKDIR /app
+        RUN --mount=type=bind,source=pyproject.toml,target=pyproject.toml \\
+            --mount=type=bind,source=poetry.lock,target=poetry.lock \\
+            poetry config virtualenvs.create false && poetry install --no-root --no-interaction -E reports
+        COPY worker/ worker/
+        CMD ["celery", "-A", "worker.tasks", "worker"]
+    """
+    files = {"Dockerfile": dockerfile, "pyproject.toml": POETRY_PROJECT, "poetry.lock": "", **WORKER_CODE}
+    assert lint(repo, files) == [("DEP001", "pyproject.toml", PANDAS), ("DEP003", "pyproject.toml", POETRY_PYTEST)]
+
+
+def test_poetry_installing_the_project_brings_its_code_into_the_image(repo):
+    """Without --no-root the project itself is installed into the venv, so its code is in
+    the final image even though only the venv is copied; with --no-root it is not, and
+    there is no code to judge by."""
+    dockerfile = poetry_image("poetry install --only main").replace("COPY pyproject.toml poetry.lock ./", "COPY . .")
+    dockerfile = dockerfile.replace("COPY worker/ worker/\n", "")
+    files = {"Dockerfile": dockerfile, "pyproject.toml": POETRY_PROJECT, "poetry.lock": "", **WORKER_CODE}
+    files["worker/tasks.py"] = "from celery import Celery\n\napp = Celery('billing')\n"
+    assert lint(repo, files) == [("DEP001", "pyproject.toml", 10)]  # httpx: nothing imports it
+    assert lint(repo, {**files, "Dockerfile": dockerfile.replace("--only main", "--only main --no-root")}) == []
+
+
+def test_poetry_package_mode_false_installs_no_project(repo):
+    project = POETRY_PROJECT.replace('authors = ["Ops <ops@example.com>"]', "package-mode = false")
+    dockerfile = poetry_image("poetry install --only main").replace("COPY pyproject.toml poetry.lock ./", "COPY . .")
+    dockerfile = dockerfile.replace("COPY worker/ worker/\n", "")
+    files = {"Dockerfile": dockerfile, "pyproject.toml": project, "poetry.lock": "", **WORKER_CODE}
+    assert lint(repo, files) == []
+
+
+def test_a_correct_poetry_image_is_silent(repo):
+    project = POETRY_PROJECT.replace('pandas = { version = "^2.2", optional = true }', 'gunicorn = "^23.0"')
+    dockerfile = poetry_image("poetry install --no-root --only main")
+    files = {"Dockerfile": dockerfile, "pyproject.toml": project, "poetry.lock": "", **WORKER_CODE}
+    files["Dockerfile"] = dockerfile.replace(
+        'CMD ["celery", "-A", "worker.tasks", "worker"]',
+        'CMD ["sh", "-c", "celery -A worker.tasks worker & gunicorn worker.health:app"]',
+    )
+    assert lint(repo, files) == []
