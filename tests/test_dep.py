@@ -742,19 +742,102 @@ def test_psycopg2_compiled_in_the_final_stage_but_not_in_a_builder(repo):
 def test_project_specific_import_names_from_configuration(repo):
     """An internal distribution whose module name cannot be guessed: without configuration
     dockerlint stays quiet about it (unknown), with `known-modules` it knows it is used."""
-    root = repo({
-        "Dockerfile": """
+    root = repo(
+        {
+            "Dockerfile": """
             FROM python:3.11-slim
             COPY requirements.txt service.py ./
             RUN pip install --no-cache-dir -r requirements.txt
             CMD ["python", "service.py"]
         """,
-        "requirements.txt": "acme-platform-sdk==4.2.0\nacme-billing==1.0.0\nfastapi==0.115.6\n",
-        "service.py": "import acmesdk\nimport fastapi\n",
-    })
+            "requirements.txt": "acme-platform-sdk==4.2.0\nacme-billing==1.0.0\nfastapi==0.115.6\n",
+            "service.py": "import acmesdk\nimport fastapi\n",
+        }
+    )
     assert found(run_lint(root, select=["DEP001"])) == []
-    configured = run_lint(root, select=["DEP001"],
-                          known_modules={"acme-platform-sdk": ["acmesdk"], "acme-billing": ["acme_billing"]})
+    configured = run_lint(
+        root, select=["DEP001"], known_modules={"acme-platform-sdk": ["acmesdk"], "acme-billing": ["acme_billing"]}
+    )
     assert found(configured) == [("DEP001", "requirements.txt", 2)]
     assert "`acme-billing`" in configured.findings[0].message
     assert found(run_lint(root, select=["DEP001"])) == []  # the next run without it forgets it
+
+
+# -- notebooks, and answers the line scan must not decide alone ------------------------------
+
+
+def _notebook(*cells: str) -> str:
+    import json
+
+    rows = [
+        {"cell_type": "code", "execution_count": n, "metadata": {}, "outputs": [], "source": cell.splitlines(True)}
+        for n, cell in enumerate(cells, 1)
+    ]
+    kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    return json.dumps({"cells": rows, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+
+
+def test_notebooks_in_the_image_are_read(repo):
+    """A notebook's imports, magics and shell commands count as use; what nothing uses is
+    still reported; a notebook's import of something not installed is no DEP002 (the
+    service does not run notebooks)."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + "COPY notebooks/ ./notebooks/\n" + 'CMD ["uvicorn", "app.main:app"]\n',
+        "requirements.txt": """
+            fastapi==0.115.6
+            uvicorn[standard]==0.32.1
+            pandas==2.2.3
+            scikit-learn==1.5.2
+            matplotlib==3.9.3
+            tensorboard==2.18.0
+            plotly==5.24.1
+        """,
+        "app/__init__.py": "",
+        "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        "notebooks/explore.ipynb": _notebook(
+            "%matplotlib inline\n%load_ext tensorboard\nimport pandas as pd\n",
+            "from sklearn.linear_model import LogisticRegression\nimport xgboost\n",
+        ),
+    }
+    assert lint(repo, files) == [("DEP001", "requirements.txt", 7)]
+
+
+def test_a_string_that_looks_like_a_type_checking_block_does_not_hide_an_import(repo):
+    """The line scan reads `import boto3` as under TYPE_CHECKING here; before DEP001 rests
+    on that, ast reads the file and sees a run-time import."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["uvicorn", "app.main:app"]\n',
+        "requirements.txt": "fastapi==0.115.6\nuvicorn[standard]==0.32.1\nboto3==1.35.81\npandas==2.2.3\n",
+        "app/__init__.py": "",
+        "app/main.py": (
+            "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+            "def stats():\n"
+            '    doc = """\nif TYPE_CHECKING:\n    """\n'
+            "    import boto3\n"
+            "    return boto3.client\n"
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n"
+            "    import pandas\n"
+        ),
+    }
+    from dockerlint.model.code import scan_python
+
+    line_scan = scan_python(files["app/main.py"])
+    assert not line_scan.exact
+    assert ("boto3", True) in [(item.module, item.type_checking) for item in line_scan.imports]
+    assert lint(repo, files) == [("DEP001", "requirements.txt", 4)]  # pandas: only for the type checker
+
+
+def test_a_file_neither_parser_can_read_gets_a_note(repo):
+    root = repo(
+        {
+            "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app.main"]\n',
+            "requirements.txt": "requests==2.32.3\n",
+            "app/__init__.py": "",
+            "app/main.py": "import requests\nimport redis\n\ndef broken(:\n    pass\n",
+        }
+    )
+    result = run_lint(root, select=["DEP"])
+    assert found(result) == []
+    notes = [note for note in result.notes if note.path.name == "main.py"]
+    assert notes and "could not be parsed as Python" in notes[0].message

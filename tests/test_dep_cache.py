@@ -33,6 +33,14 @@ SERVICE = {
         "app = FastAPI()\n"
     ),
     "app/util.py": "import json\nfrom .main import app\n",
+    "app/explore.ipynb": json.dumps(
+        {
+            "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "source": ["import json\n", "%time 1"]}],
+            "metadata": {"kernelspec": {"language": "python", "name": "python3"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    ),
 }
 OLD = time.time() - 3600  # files older than the cache's settling time
 

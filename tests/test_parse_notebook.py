@@ -415,3 +415,13 @@ def test_ten_megabyte_notebook_with_outputs_reads_fast():
     result = notebook_source(data)
     assert time.perf_counter() - started < 1  # ~40 ms measured
     assert [found.module for found in scan_imports(result.text).imports] == [f"module_{n}" for n in range(90)]
+
+
+def test_other_magics_are_kept_by_name():
+    result = notebook_source(
+        notebook(
+            ["%matplotlib inline\n", "%load_ext tensorboard\n", "%time import torch"], ["%%sql sqlite://\n", "SELECT 1"]
+        )
+    )
+    assert result.magics == ("matplotlib inline", "load_ext tensorboard", "sql sqlite://")
+    assert result.shell_commands == ()

@@ -161,7 +161,8 @@ def scan_python(text: str, exact: bool = False) -> Scan:
 
 def scan_notebook(data: bytes, exact: bool = False) -> Scan | None:
     """A notebook's code cells as a Python scan, lines mapped to the .ipynb file, and the
-    words of its shell commands (``!pip install``, ``%%bash``) as mentions."""
+    words of its shell commands (``!pip install``, ``%%bash``) and magics
+    (``%matplotlib inline``) as mentions."""
     from dockerlint.parse.notebook import notebook_source
 
     source = notebook_source(data)
@@ -172,8 +173,8 @@ def scan_notebook(data: bytes, exact: bool = False) -> Scan | None:
     if imports is not None:
         last = len(source.lines)
         imports = tuple(item._replace(line=source.lines[min(item.line, last) - 1]) for item in imports if last)
-    if source.shell_commands:
-        words = mentions_in_text("\n".join(source.shell_commands))
+    if source.shell_commands or source.magics:
+        words = mentions_in_text("\n".join(source.shell_commands + source.magics))
         return Scan(imports, merge_all([scan.mentions, words]), scan.exact)
     return Scan(imports, scan.mentions, scan.exact)
 

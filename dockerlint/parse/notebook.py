@@ -18,7 +18,9 @@ help (``obj?``, ``?obj``), auto-call (``/f x``) or automagic ``pip install`` lin
 starts a statement becomes ``pass`` at its indentation (``%time stmt`` becomes ``stmt``);
 a cell whose cell magic is not ``%%time``/``%%timeit``/``%%capture``/``%%prun`` becomes
 blank lines. The commands of ``!``, ``%pip``/``%conda``, ``%%bash``/``%%sh`` lines and
-cells are kept in ``shell_commands``. A cell that does not parse is kept as written.
+cells are kept in ``shell_commands``, every other magic with its arguments in ``magics``
+(``%matplotlib inline`` needs matplotlib, ``%load_ext tensorboard`` tensorboard). A cell
+that does not parse is kept as written.
 
 The whole file goes through the stdlib ``json``, which holds most of the cost: a 10 MB
 notebook of outputs reads in 15-35 ms, a 200 kB one in ~2 ms. Its line numbers come from a scan of the raw
@@ -53,6 +55,7 @@ class NotebookSource:
     lines: tuple[int, ...]  # per line of text, its 1-based line in the .ipynb file
     language: str  # lower case, "python" unless the notebook says otherwise
     shell_commands: tuple[str, ...]  # in cell order
+    magics: tuple[str, ...] = ()  # other magics, without the % signs: "matplotlib inline", "sql"
 
 
 def notebook_source(data: bytes) -> NotebookSource | None:
@@ -107,6 +110,7 @@ def _assemble(raw: str, cells: list, key: str, language: str) -> NotebookSource:
     text_lines: list[str] = []
     json_lines: list[int] = []
     commands: list[str] = []
+    magics: list[str] = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -124,10 +128,10 @@ def _assemble(raw: str, cells: list, key: str, language: str) -> NotebookSource:
         if text_lines:
             text_lines.append("")  # between two cells
             json_lines.append(json_lines[-1])
-        text_lines.extend(_python_lines(source, commands))
+        text_lines.extend(_python_lines(source, commands, magics))
         json_lines.extend(lines)
     text = "\n".join(text_lines) + "\n" if text_lines else ""
-    return NotebookSource(text, tuple(json_lines), language, tuple(commands))
+    return NotebookSource(text, tuple(json_lines), language, tuple(commands), tuple(magics))
 
 
 def _strings(source: object) -> list[str] | None:
@@ -232,8 +236,9 @@ class _SourceLocator:
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
-def _python_lines(lines: list[str], commands: list[str]) -> list[str]:
-    """The cell's lines with IPython syntax replaced; commands it runs go to ``commands``."""
+def _python_lines(lines: list[str], commands: list[str], magics: list[str]) -> list[str]:
+    """The cell's lines with IPython syntax replaced; commands it runs go to ``commands``,
+    other magics to ``magics``."""
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is None:
         return ["" for _ in lines]
@@ -243,16 +248,18 @@ def _python_lines(lines: list[str], commands: list[str]) -> list[str]:
     if not lines[first].startswith("%%"):
         if not _MAYBE_IPYTHON.search("\n".join(lines)):
             return lines  # most cells: no line could be IPython syntax
-        return _replace_escapes(lines, 0, commands)
+        return _replace_escapes(lines, 0, commands, magics)
     name, *arguments = lines[first][2:].split() or [""]
     if name in PYTHON_CELL_MAGICS:
-        return _replace_escapes(lines, first + 1, commands)
+        return _replace_escapes(lines, first + 1, commands, magics)
     if name in SHELL_CELL_MAGICS or (name == "script" and arguments[:1] and arguments[0] in SHELLS):
         commands.append("\n".join(lines[first + 1 :]))
+    elif name:
+        magics.append(lines[first][2:].strip())
     return ["" for _ in lines]
 
 
-def _replace_escapes(lines: list[str], start: int, commands: list[str]) -> list[str]:
+def _replace_escapes(lines: list[str], start: int, commands: list[str], magics: list[str]) -> list[str]:
     """Lines from ``start`` on with each IPython line that starts a statement replaced
     (lines before ``start`` become blank); a line continued in a bracket, string or after
     a backslash is Python, as IPython reads it."""
@@ -270,9 +277,11 @@ def _replace_escapes(lines: list[str], start: int, commands: list[str]) -> list[
                 indent = line[: len(line) - len(line.lstrip(" \t"))]
                 joined = indent + " ".join(part.rstrip("\\").strip() for part in lines[index : last + 1])
                 escape = _ipython_escape(joined) or escape
-            replacement, command = escape
+            replacement, command, magic = escape
             if command is not None:
                 commands.append(command.strip())
+            if magic:
+                magics.append(magic)
             out.append(replacement)
             out.extend("" for _ in range(index, last))
             state = _after(replacement, _CLEAN)
@@ -291,33 +300,33 @@ _SYSTEM_ASSIGN = re.compile(r"[A-Za-z_][\w.]*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*[ 
 _AUTOMAGIC_PIP = re.compile(r"(?:pip|pip3|conda|mamba)[ \t]+(?:install|uninstall)\b")
 
 
-def _ipython_escape(line: str) -> tuple[str, str | None] | None:
-    """For a line of IPython syntax, the Python that stands for it and the command it runs;
-    None for a Python line."""
+def _ipython_escape(line: str) -> tuple[str, str | None, str | None] | None:
+    """For a line of IPython syntax, the Python that stands for it, the command it runs
+    and the magic it calls (other than a command's); None for a Python line."""
     code = line.lstrip(" \t")
     indent = line[: len(line) - len(code)]
     placeholder = indent + "pass"
     if not code:
         return None
     if code[0] == "!":
-        return placeholder, code.lstrip("!")
+        return placeholder, code.lstrip("!"), None
     if code[0] == "%":
         name, argument = (code.lstrip("%").split(None, 1) + [""])[:2]
         argument = argument.strip()
         if name in PYTHON_LINE_MAGICS and argument and not argument.startswith("-"):
-            return indent + argument, None
+            return indent + argument, None, None
         if name in PACKAGE_LINE_MAGICS:
-            return placeholder, f"{name} {argument}"
+            return placeholder, f"{name} {argument}", None
         if name in SHELL_LINE_MAGICS:
-            return placeholder, argument
-        return placeholder, None
+            return placeholder, argument, None
+        return placeholder, None, f"{name} {argument}".strip()
     if code[0] in "/,;" or _HELP.match(code):
-        return placeholder, None
+        return placeholder, None, None
     assignment = _SYSTEM_ASSIGN.match(code)
     if assignment:
-        return placeholder, assignment.group(2) if assignment.group(1) == "!" else None
+        return placeholder, assignment.group(2) if assignment.group(1) == "!" else None, None
     if _AUTOMAGIC_PIP.match(code):
-        return placeholder, code
+        return placeholder, code, None
     return None
 
 
