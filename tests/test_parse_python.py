@@ -561,3 +561,19 @@ def test_line_scan_agrees_with_ast_on_the_standard_library():
             assert not (found.optional and not item.optional), (path, item)
             assert not (found.type_checking and not item.type_checking), (path, item)
     assert compared > 500
+
+
+@pytest.mark.parametrize(
+    "text, readable",
+    [
+        ("".join(" " * depth + "try:\n" for depth in range(3000)) + "import x\n", False),  # 4.5 MB of nesting
+        ("if TYPE_CHECKING:\n    import x\n" * 20_000, False),  # more blocks than the line scan tracks
+        ("import a \\\n" * 20_000 + "b\n", True),  # one import continued over 20,000 lines
+        ("try:\n" + "import x  # import try import\n" * 20_000, True),
+    ],
+)
+def test_line_scan_on_hostile_input_is_fast_or_declines(text, readable):
+    start = time.perf_counter()
+    result = python.line_scan_imports(text)
+    assert time.perf_counter() - start < 2.0
+    assert (result is not None) == readable

@@ -134,6 +134,7 @@ _EXCEPT = re.compile(r"except\b\*?(?P<types>[^:#\n]*):")
 _COMMENT = re.compile(r"#[^\n]*")
 _ALIAS = re.compile(r"\s+as\s+")
 _BLOCK_ENDS: dict[int, re.Pattern[str]] = {}
+MAX_LINE_SCAN_BLOCKS = 200  # a file with more try/TYPE_CHECKING blocks than this goes to ast
 
 
 def line_scan_imports(text: str) -> tuple[Import, ...] | None:
@@ -144,6 +145,7 @@ def line_scan_imports(text: str) -> tuple[Import, ...] | None:
     optional: list[tuple[int, int]] = []  # (start, end) offsets of block bodies
     type_checking: list[tuple[int, int]] = []
     found: list[Import] = []
+    budget = 4 * len(text) + 10_000  # characters the block searches may read: hostile nesting goes to ast
     line, counted = 1, 0  # newlines are counted from the previous match on
     for start in _candidate_lines(text):
         match = _LINE_STATEMENT.match(text, start)
@@ -155,6 +157,9 @@ def line_scan_imports(text: str) -> tuple[Import, ...] | None:
         if keyword is None:
             body_start = _next_line(text, match.end())
             body_end = _block_end(text, body_start, len(indent))
+            budget -= body_end - body_start
+            if budget < 0 or len(optional) + len(type_checking) >= MAX_LINE_SCAN_BLOCKS:
+                return None
             if match.group("try") is not None:
                 if _handlers_catch_import_errors(text, body_end, indent):
                     optional.append((body_start, body_end))
@@ -182,8 +187,14 @@ def _imported_names(text: str, match: re.Match[str]) -> tuple[str, ...]:
     """The names after ``import``, over continued lines and parentheses, without
     comments and ``as`` aliases."""
     rest_start, end = match.start("rest"), match.end()
-    while text[rest_start:end].rstrip().endswith("\\") and end < len(text):  # a continued line
-        end = _next_line(text, end + 1) - 1
+    while end < len(text):  # a line continued by a backslash
+        last = end
+        while last > rest_start and text[last - 1] in " \t":
+            last -= 1
+        if last == rest_start or text[last - 1] != "\\":
+            break
+        newline = text.find("\n", end + 1)
+        end = len(text) if newline == -1 else newline
     rest = text[rest_start:end]
     if "(" in rest and ")" not in rest:
         close = text.find(")", end)
@@ -197,12 +208,17 @@ def _candidate_lines(text: str) -> list[int]:
     times faster than a regex trying every line); a line continued from the one before
     starts there (``from x \\`` then ``import y``)."""
     starts = set()
+    heads: dict[int, int] = {}  # line start -> start of the line it continues
     for word in ("import", "try", "TYPE_CHECKING", "suppress"):
         found = text.find(word)
         while found != -1:
             start = text.rfind("\n", 0, found) + 1
-            while start >= 2 and text[start - 2] == "\\":
+            walked = []
+            while start >= 2 and text[start - 2] == "\\" and start not in heads:
+                walked.append(start)
                 start = text.rfind("\n", 0, start - 2) + 1
+            start = heads.get(start, start)
+            heads.update(dict.fromkeys(walked, start))
             starts.add(start)
             found = text.find(word, found + len(word))
     return sorted(starts)
