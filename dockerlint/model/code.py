@@ -186,7 +186,7 @@ class _RunState:
     """One run's scans by file location, and the cache between runs if one is open."""
 
     def __init__(self) -> None:
-        self.scans: dict[str, Scan | None] = {}
+        self.scans: dict[tuple[str, str], Scan | None] = {}  # by (location, kind)
         self.cache: ScanCache | None = None
 
 
@@ -294,28 +294,28 @@ def file_scan(image: Image, file: CodeFile) -> Scan | None:
     """This run's scan of a file: from memory, the cache (known by timestamp, else by
     reading), or a fresh scan. None when it cannot be read or is not what its name says."""
     state = _state(image.workspace)
-    if file.location in state.scans:
-        return state.scans[file.location]
     kind = _kind(file.image_path)
+    if (file.location, kind) in state.scans:
+        return state.scans[file.location, kind]
     cache = state.cache
     scan = _ABSENT
     key = cache.known_key(file.location, file.stat) if cache is not None else None
     if key is not None:
-        scan = _decode_scan(cache.record(key, 0))
+        scan = _decode_scan(cache.record(f"{kind}:{key}", 0))
     if scan is _ABSENT:
         scan = None
         read_at = time.time_ns()
         data = _source_bytes(image, file.location)
         if data is not None:
-            key = content_key(data, kind)
-            scan = _decode_scan(cache.record(key, 0)) if cache is not None else _ABSENT
+            key = content_key(data)
+            scan = _decode_scan(cache.record(f"{kind}:{key}", 0)) if cache is not None else _ABSENT
             if scan is _ABSENT:
                 scan = _scan_bytes(data, kind)
                 if cache is not None:
-                    cache.put_record(key, 0, _encode_scan(scan))
+                    cache.put_record(f"{kind}:{key}", 0, _encode_scan(scan))
             if cache is not None:
                 cache.remember(file.location, key, read_at, file.stat)
-    state.scans[file.location] = scan
+    state.scans[file.location, kind] = scan
     return scan
 
 
@@ -332,18 +332,18 @@ def exact_scan(image: Image, file: CodeFile) -> Scan | None:
     key = cache.known_key(file.location, file.stat) if cache is not None else None
     if cache is not None and key is None:
         data = _source_bytes(image, file.location)
-        key = content_key(data, kind) if data is not None else None
-    exact = _decode_scan(cache.record(key, 1)) if key is not None else _ABSENT
+        key = content_key(data) if data is not None else None
+    exact = _decode_scan(cache.record(f"{kind}:{key}", 1)) if key is not None else _ABSENT
     if exact is _ABSENT:
         data = data if data is not None else _source_bytes(image, file.location)
         exact = _scan_bytes(data, kind, exact=True) if data is not None else None
         if key is not None:
-            cache.put_record(key, 1, _encode_scan(exact))
+            cache.put_record(f"{kind}:{key}", 1, _encode_scan(exact))
     if exact is None:
         return scan
     if exact.imports is None:
         image.workspace.note(file.path, "could not be parsed as Python; its imports are not checked", "info")
-    state.scans[file.location] = exact
+    state.scans[file.location, kind] = exact
     return exact
 
 

@@ -8,11 +8,11 @@ outside the project: a cache inside a build context would be sent to every build
 - ``index.json``: ``{"key": ..., "files": {<path>: [size, mtime_ns, content key]},
   "summaries": {<digest of an image's files>: summary}}``. A warm run reads only this:
   every file's content key from its timestamp, and each image's summary whole.
-- ``scans.json``: ``{"key": ..., "scans": {<content key>: [scan, exact scan or null]}}``,
-  read only when a file changed or a finding needs one file's scan.
+- ``scans.json``: ``{"key": ..., "scans": {<kind>:<content key>: [scan, exact scan or
+  null]}}``, read only when a file changed or a finding needs one file's scan.
 
-A content key is the blake2b of the file's bytes, personalised by what the bytes are
-read as (Python, notebook, text). The records are plain JSON written and read by
+A content key is the blake2b of the file's bytes; a record's key adds what the bytes
+were read as (python, notebook, text). The records are plain JSON written and read by
 ``model/code.py``. ``key`` is the dockerlint version plus a digest of the scanner's own
 sources and data, so a scan is only reused by the code that made it; any other key
 empties the cache.
@@ -55,8 +55,8 @@ def default_cache_dir(project_root: Path) -> Path:
     return base / "dockerlint" / f"{project_root.name or 'root'}-{digest}"
 
 
-def content_key(data: bytes, kind: str) -> str:
-    return hashlib.blake2b(data, digest_size=16, person=kind.encode()[:16]).hexdigest()
+def content_key(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 class ScanCache:
