@@ -841,3 +841,17 @@ def test_a_file_neither_parser_can_read_gets_a_note(repo):
     assert found(result) == []
     notes = [note for note in result.notes if note.path.name == "main.py"]
     assert notes and "could not be parsed as Python" in notes[0].message
+
+
+def test_the_cycle_collector_is_back_on_after_scanning(repo):
+    """Scanning turns the cycle collector off for speed; a run must leave it as it found it."""
+    import gc
+
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app.main"]\n',
+        "requirements.txt": "requests==2.32.3\n",
+        "app/main.py": "import requests\n",
+    }
+    assert gc.isenabled()
+    lint(repo, files)
+    assert gc.isenabled()
