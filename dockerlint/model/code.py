@@ -212,6 +212,8 @@ def use_scan_cache(workspace, directory: Path | None) -> ScanCache | None:
 
 
 def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
+    """The code the final image holds and its summary: from the cache whole when it holds
+    the summary of exactly these files with these contents, else from each file's scan."""
     files = _image_files(image, local_projects)
     code = ImageCode(files=[file for file in files if _kind(file.image_path) != "text"])
     folders: set[str] = set()
@@ -280,6 +282,7 @@ def confirmed_imports(image: Image, code: ImageCode) -> ImportSummary:
 
 
 def summarise(scanned: list[tuple[CodeFile, Scan]]) -> ImportSummary:
+    """Absolute imports only: relative ones are the code's own."""
     run_time: set[str] = set()
     by_service: set[str] = set()
     required: set[tuple[str, tuple[str, ...]]] = set()
