@@ -30,7 +30,7 @@ from pathlib import Path
 from dockerlint.checks.common import external_base, final_chain, image_matches
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step, context_source, env_enabled
-from dockerlint.model.installs import Install, wrapper_words
+from dockerlint.model.installs import Install, package_manager, wrapper_words
 from dockerlint.parse.dockerfile import expand
 from dockerlint.parse.pyproject import Dependency, Pyproject
 from dockerlint.source import Span
@@ -267,43 +267,9 @@ def _selected(stage: StageModel, path: Path, dependencies, project: str | None, 
 # -- uv sync and poetry install ------------------------------------------------------------
 #
 # Which words are options (and which take a value) decides what is understood: an option
-# that is not listed here may change what is installed, so the install stays unnamed.
-
-_UV_VALUES = frozenset(
-    """--extra --no-extra --group --no-group --only-group --no-install-package --only-install-package
-    --package --script --project --directory --cache-dir --color --config-file --config-setting
-    --config-settings --config-settings-package --default-index --exclude-newer --exclude-newer-package
-    --extra-index-url --find-links --fork-strategy --index --index-strategy --index-url --keyring-provider
-    --link-mode --no-binary-package --no-build-isolation-package --no-build-package --prerelease --python
-    --python-platform --refresh-package --reinstall-package --resolution --upgrade-package
-    --allow-insecure-host --trusted-host --output-format""".split()
-)
-_UV_FLAGS = frozenset(
-    """--all-extras --no-all-extras --all-groups --no-default-groups --dev --no-dev --only-dev
-    --no-install-project --no-install-workspace --no-install-local --only-install-project
-    --only-install-workspace --only-install-local --all-packages --dry-run --check --active --no-active
-    --frozen --locked --editable --no-editable --inexact --no-exact --exact --compile-bytecode --compile
-    --no-compile-bytecode --no-cache --no-cache-dir --no-build --no-binary --no-build-isolation --no-sources
-    --offline --no-offline --no-index --native-tls --no-native-tls --no-config --managed-python
-    --no-managed-python --no-python-downloads --allow-python-downloads --no-progress --quiet --verbose
-    --refresh --no-refresh --reinstall --force-reinstall --no-reinstall --upgrade --no-upgrade --preview
-    --no-preview --help --system-certs --no-system-certs""".split()
-)
-_UV_SHORT = {"-C": "--config-setting", "-f": "--find-links", "-i": "--index-url", "-p": "--python",
-             "-P": "--upgrade-package", "-q": "--quiet", "-v": "--verbose", "-U": "--upgrade",
-             "-n": "--no-cache", "-h": "--help"}  # fmt: skip
-_POETRY_VALUES = frozenset("--with --without --only --extras --directory --project".split())
-_POETRY_FLAGS = frozenset(
-    """--no-dev --no-root --only-root --all-extras --all-groups --dry-run --sync --no-directory --compile
-    --no-interaction --no-ansi --ansi --quiet --verbose --no-plugins --no-cache --remove-untracked
-    --help""".split()
-)
-_POETRY_SHORT = {"-E": "--extras", "-C": "--directory", "-P": "--project", "-n": "--no-interaction",
-                 "-q": "--quiet", "-v": "--verbose", "-h": "--help"}  # fmt: skip
-_TOOLS = {
-    "uv": (("sync",), _UV_VALUES, _UV_FLAGS, _UV_SHORT),
-    "poetry": (("install", "sync"), _POETRY_VALUES, _POETRY_FLAGS, _POETRY_SHORT),
-}
+# not listed in knowledge/package_managers.toml may change what is installed, so the
+# install stays unnamed.
+PROJECT_INSTALLERS = {"uv": "uv-project", "poetry": "poetry-project"}  # program -> its table there
 
 
 @dataclass(frozen=True)
@@ -378,9 +344,11 @@ def _command_line(argv: tuple[str, ...]) -> tuple[str, str, dict[str, list[str]]
     """(tool, subcommand, options, understood) of a ``uv sync``/``poetry install``
     command line, or None for any other command. Options may come before the subcommand."""
     tool = posixpath.basename(argv[0]) if argv else ""
-    if tool not in _TOOLS:
+    if tool not in PROJECT_INSTALLERS:
         return None
-    verbs, values, flags, short = _TOOLS[tool]
+    spec = package_manager(PROJECT_INSTALLERS[tool])
+    verbs, values, flags = spec["subcommands"], set(spec["value_options"]), set(spec["flags"])
+    short = spec["aliases"]
     options: dict[str, list[str]] = {}
     verb = None
     understood = True

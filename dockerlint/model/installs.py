@@ -69,6 +69,11 @@ def _table() -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+def package_manager(name: str) -> dict:
+    """One table of knowledge/package_managers.toml: a tool's options and aliases."""
+    return _table()[name]
+
+
 def _pip_entry(argv: tuple[str, ...]) -> tuple[str, int, bool] | None:
     """(tool, index of the subcommand, python -m form) for pip-like commands."""
     if not argv:
@@ -105,7 +110,7 @@ def recognise(command: ShellCommand, resolve_file) -> Install | None:
         return _parse(command, tool, "pip", skip + sub, table["pip"], resolve_file, module_form)
     name = argv[skip].rsplit("/", 1)[-1]
     for family, spec in table.items():
-        if family != "pip" and name in spec["programs"]:
+        if family != "pip" and name in spec.get("programs", ()):
             return _parse(command, name, family, skip + 1, spec, resolve_file, False)
     return None
 
