@@ -421,6 +421,8 @@ def _encode_scan(scan: Scan | None) -> list | bool:
 def _decode_scan(record) -> Scan | None | object:
     """A scan from the cache: None for a file that cannot be scanned, ``_ABSENT`` when
     the cache does not hold it or holds something this code did not write."""
+    if record is None:
+        return _ABSENT
     if record is False:
         return None
     try:
