@@ -3,6 +3,7 @@ build arguments and GPU signal, from compose files, configuration and the file t
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
@@ -35,7 +36,7 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     from_compose: set[Path] = set()
     for compose_path in found.compose_files:
         for build in _compose_builds(compose_path, workspace):
-            if not build.dockerfile.is_file():
+            if not os.path.isfile(build.dockerfile):
                 continue
             key = (build.dockerfile, build.context, build.target)
             if key in builds:  # two services building the same image
@@ -165,4 +166,4 @@ def _exists(root: Path, source: str) -> bool:
             return any(fnmatchcase(entry.name, pattern) for entry in parent.iterdir())
         except OSError:
             return False
-    return (root / source).exists()
+    return os.path.exists(root / source)

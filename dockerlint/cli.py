@@ -140,7 +140,7 @@ def _check(
     from dockerlint.rulebook import load_rules
 
     rules = load_rules()
-    if config_path is not None and not config_path.is_file():
+    if config_path is not None and not os.path.isfile(config_path):
         raise ConfigError(f"{config_path}: configuration file not found")
     path = None if isolated else (config_path or find_config(paths[0]))
     config = load_config(path, rules)

@@ -6,6 +6,7 @@ that silently drops a misspelt ``ignore`` list is worse than one that refuses to
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -134,13 +135,13 @@ _KEYS = {
 def find_config(start: Path) -> Path | None:
     """The nearest config file at or above ``start``, stopping at a repository root."""
     start = real_path(start)
-    folder = start if start.is_dir() else start.parent
+    folder = start if os.path.isdir(start) else start.parent
     for candidate in (folder, *folder.parents):
         for name in CONFIG_NAMES:
             path = candidate / name
-            if path.is_file() and (name != "pyproject.toml" or _has_tool_table(path)):
+            if os.path.isfile(path) and (name != "pyproject.toml" or _has_tool_table(path)):
                 return path
-        if (candidate / ".git").exists():
+        if os.path.exists(candidate / ".git"):
             break
     return None
 
@@ -161,6 +162,8 @@ def load_config(path: Path | None, rules: Mapping, *, default_root: Path | None 
         raise ConfigError(f"{path}: cannot read the configuration: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply or too large to read") from None
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("dockerlint", {})
         prefix = "tool.dockerlint."

@@ -81,7 +81,7 @@ class Found:
 
 
 def is_virtualenv(path: Path) -> bool:
-    return (path / "pyvenv.cfg").is_file()
+    return os.path.isfile(path / "pyvenv.cfg")
 
 
 def discover(root: Path, config: Config) -> Found:

@@ -4,13 +4,14 @@ selection, severities, inline suppressions, per-file ignores, stable order, exit
 from __future__ import annotations
 
 import bisect
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from dockerlint.builds import build_images, plan_builds
+from dockerlint.builds import Build, build_images, plan_builds
 from dockerlint.checks import load_checks
 from dockerlint.config import Config
 from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name
@@ -39,9 +40,9 @@ def project_root(paths: list[Path], config: Config) -> Path:
     if config.path is not None:
         return config.root
     first = real_path(paths[0])
-    start = first if first.is_dir() else first.parent
+    start = first if os.path.isdir(first) else first.parent
     for folder in (start, *start.parents):
-        if (folder / ".git").exists():
+        if os.path.exists(folder / ".git"):
             return folder
     return start
 
@@ -55,14 +56,14 @@ def lint(
     cache_dir: Path | None = None,
 ) -> Result:
     """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache)."""
-    workspace = Workspace()
     root = project_root(paths, config)
-    directories = [real_path(path) for path in paths if path.is_dir()]
+    workspace = Workspace(roots=[root, *paths])
+    directories = [real_path(path) for path in paths if os.path.isdir(path)]
     files = []
     for path in paths:
-        if path.is_dir():
+        if os.path.isdir(path):
             continue
-        if not path.exists() and not path.is_symlink():
+        if not os.path.exists(path) and not os.path.islink(path):
             workspace.note(path.absolute(), "does not exist")
             continue
         if force_exclude and config.is_excluded(path):
@@ -95,7 +96,7 @@ def lint(
     for items in (found.dockerfiles, found.compose_files, found.requirements, found.pyprojects):
         items[:] = sorted(set(items))
 
-    builds = plan_builds(found, config, workspace, root)
+    builds = [build for build in plan_builds(found, config, workspace, root) if _inside_repository(build, workspace)]
     images = build_images(builds, workspace, {"large-file-size": config.large_file_size})
     for image in images:  # every requirements file an image installs is read (and checked)
         image_files(image)
@@ -145,6 +146,20 @@ def lint(
     return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace)
 
 
+def _inside_repository(build: Build, workspace: Workspace) -> bool:
+    """A Dockerfile or context that a compose file or the configuration puts outside the
+    repository is not read: it gets one note. Otherwise the context becomes a boundary
+    for the files read from it."""
+    for what, path, in_context in (("Dockerfile", build.dockerfile, False), ("build context", build.context, False)):
+        reason = workspace.outside(path, in_context=in_context)
+        if reason is not None:
+            origin = build.compose_file or build.dockerfile
+            workspace.note(origin, f"{what} `{path}` is outside the repository: not read")
+            return False
+    workspace.add_context_root(build.context)
+    return True
+
+
 def image_files(image: Image) -> set[Path]:
     """The files an image's analysis reads (Dockerfile, ignore file, requirements files,
     pyproject files of local projects it installs), each read once; their parse problems
@@ -160,7 +175,7 @@ def image_files(image: Image) -> set[Path]:
     for stage in image.stages:
         for install in stage.installs():
             for ref in install.requirements:
-                if ref.context_path is not None and ref.context_path.is_file():
+                if ref.context_path is not None and os.path.isfile(ref.context_path):
                     files.update(image.workspace.requirements(ref.context_path).files)
     return files
 
@@ -219,7 +234,9 @@ def finalize(
     for finding in findings:
         if finding.code not in enabled:
             continue
-        key = (finding.code, finding.path, finding.span, finding.message)
+        # One root cause, one finding: the same message for the same line is said once
+        # (a COPY that names one missing source a thousand times).
+        key = (finding.code, finding.path, finding.span.line, finding.message)
         if key in seen:
             continue
         seen.add(key)
@@ -230,9 +247,31 @@ def finalize(
             continue
         if suppressions.suppressed(finding):
             continue
-        kept.append(replace(finding, severity=severities.get(finding.code, Severity.WARNING)))
+        severity = severities.get(finding.code, Severity.WARNING)
+        kept.append(replace(finding, severity=severity, message=bounded_message(finding.message)))
     kept.sort(key=Finding.sort_key)
     return kept
+
+
+MAX_QUOTED = 100  # characters of a quoted name, path or line a message shows
+MAX_MESSAGE = 1000
+_QUOTED = re.compile(r"`[^`]*`")
+
+
+def bounded_message(message: str) -> str:
+    """A message quotes what it is about (a path, a requirement line); a hostile file can
+    make that megabytes long, and every finding would print it. Long quotes keep their
+    start and end around an ellipsis, and the whole message is capped."""
+    if len(message) <= MAX_QUOTED:
+        return message
+    half = MAX_QUOTED // 2
+
+    def shorten(quoted: re.Match[str]) -> str:
+        text = quoted[0]
+        return text if len(text) <= MAX_QUOTED + 2 else text[: half + 1] + "…" + text[-half - 1 :]
+
+    message = _QUOTED.sub(shorten, message)
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
 def _relative(path: Path, root: Path) -> str | None:

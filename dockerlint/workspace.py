@@ -2,11 +2,18 @@
 
 Everything the checks see comes through here, so a file that is unreadable, binary,
 too large or a symlink loop becomes a ``Note`` in one place instead of a traceback in many.
+
+It is also the one place that keeps reads inside the repository. A file is read only
+when its real path (symlinks resolved) stays inside the repository or a path named on
+the command line; a file inside a build context must also stay inside that context,
+since Docker never follows a link out of the context it sends. Anything else gets a
+note and is not opened: a pull request cannot make a CI run print ``/etc/passwd``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +35,12 @@ BINARY_SNIFF = 8192
 
 
 class Workspace:
-    def __init__(self) -> None:
+    def __init__(self, roots: Iterable[Path] = ()) -> None:
+        """``roots``: the repository and the paths named on the command line; reads stay
+        inside them. No roots: no boundary (a workspace for one file in tests)."""
+        self._roots = tuple(dict.fromkeys(root for path in roots for root in _both_forms(path)))
+        self._context_roots: list[str] = []
+        self._real_folders: dict[str, str] = {}
         self.notes: list[Note] = []
         self._bytes: dict[Path, bytes | None] = {}
         self._texts: dict[Path, tuple[Text, bool] | None] = {}
@@ -43,12 +55,60 @@ class Workspace:
     def note(self, path: Path, message: str, level: str = "warning") -> None:
         self.notes.append(Note(path, message, level))
 
-    def read_bytes(self, path: Path | str, *, quiet: bool = False, keep: bool = True) -> bytes | None:
+    def add_context_root(self, root: Path) -> None:
+        """A build context: files inside it are read only if they stay inside it."""
+        text = os.path.abspath(root)
+        if text not in self._context_roots:
+            self._context_roots.append(text)
+
+    def outside(self, path: Path | str, *, in_context: bool = True) -> str | None:
+        """Why ``path`` may not be read (it leads out of its build context or out of the
+        repository), or None. ``in_context=False`` for Dockerfiles, which the build
+        reads from the repository, not from the context."""
+        if not self._roots:
+            return None
+        lexical = os.path.abspath(path)
+        real = self._real_path(lexical)
+        if in_context:
+            contexts = [root for root in self._context_roots if _inside(lexical, root)]
+            if contexts:
+                context = max(contexts, key=len)
+                if _inside(real, self._real_path(context)):
+                    return None
+                return "not read: it is a symlink that leaves the build context, which Docker does not follow"
+        if any(_inside(real, root) for root in self._roots):
+            return None
+        if real != lexical:
+            return "not read: it is a symlink that leaves the repository"
+        return "not read: it is outside the repository"
+
+    def _real_path(self, lexical: str) -> str:
+        """``os.path.realpath``, with each folder resolved once per run (a scan reads
+        thousands of files from a few hundred folders)."""
+        folder, name = os.path.split(lexical)
+        real_folder = self._real_folders.get(folder)
+        if real_folder is None:
+            real_folder = self._real_folders[folder] = os.path.realpath(folder)
+        real = os.path.join(real_folder, name)
+        return os.path.realpath(real) if os.path.islink(real) else real
+
+    def read_bytes(
+        self, path: Path | str, *, quiet: bool = False, keep: bool = True, in_context: bool = True
+    ) -> bytes | None:
         """The file's bytes, or None (with a note unless ``quiet``) when it cannot be read;
-        ``keep=False`` for files read once in bulk (a large repository's code)."""
+        ``keep=False`` for files read once in bulk (a large repository's code). A file
+        that leads out of its context or the repository is never opened, and always
+        gets a note."""
         if path in self._bytes:
             return self._bytes[path]
         data: bytes | None = None
+        refused = self.outside(path, in_context=in_context)
+        if refused is not None:
+            if os.path.lexists(path):
+                self.note(Path(path), refused)
+            if keep:
+                self._bytes[path] = None
+            return None
         try:
             size = os.stat(path).st_size
             if size > MAX_TEXT_BYTES:
@@ -66,11 +126,11 @@ class Workspace:
             self._bytes[path] = data
         return data
 
-    def text(self, path: Path, *, quiet: bool = False) -> tuple[Text, bool] | None:
+    def text(self, path: Path, *, quiet: bool = False, in_context: bool = True) -> tuple[Text, bool] | None:
         """Decoded text and whether it held invalid UTF-8; None if unreadable or binary."""
         if path in self._texts:
             return self._texts[path]
-        data = self.read_bytes(path, quiet=quiet)
+        data = self.read_bytes(path, quiet=quiet, in_context=in_context)
         result = None
         if data is not None:
             if b"\0" in data[:BINARY_SNIFF]:
@@ -116,7 +176,7 @@ class Workspace:
                 )
                 loaded = None
             else:
-                loaded = self.text(path)
+                loaded = self.text(path, in_context=False)
             if loaded is not None:
                 text, bad = loaded
                 parsed = parse_dockerfile(text.text)
@@ -130,7 +190,7 @@ class Workspace:
         if path not in self._ignores:
             from dockerlint.parse.dockerignore import parse_dockerignore
 
-            loaded = self.text(path, quiet=not path.exists())
+            loaded = self.text(path, quiet=not os.path.exists(path))
             parsed = None
             if loaded is not None:
                 parsed = parse_dockerignore(loaded[0].text)
@@ -163,7 +223,7 @@ class Workspace:
         if path not in self._pyprojects:
             from dockerlint.parse.pyproject import parse_pyproject
 
-            loaded = self.text(path, quiet=not path.exists())
+            loaded = self.text(path, quiet=not os.path.exists(path))
             parsed = None
             if loaded is not None:
                 parsed = parse_pyproject(loaded[0].text)
@@ -182,6 +242,15 @@ class Workspace:
                 self.note(root, message, "note")
             self._contexts[key] = context
         return self._contexts[key]
+
+
+def _both_forms(path: Path) -> tuple[str, ...]:
+    """A root as given (absolute) and with its symlinks resolved."""
+    return os.path.abspath(path), os.path.realpath(path)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _size(path: Path) -> int | None:

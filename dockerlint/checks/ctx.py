@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from dockerlint.checks import check
-from dockerlint.checks.common import finding
+from dockerlint.checks.common import finding, join_spans
 from dockerlint.findings import Finding, human_size
 from dockerlint.model import Copy, Image
 from dockerlint.model.buildcontext import (
@@ -105,20 +105,19 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
         step = stage.steps[copy.step_index]
         if _unresolved(copy.instruction.args, step.env):
             continue
+        keyword = "RUN --mount" if copy.mount_only else copy.instruction.keyword
+        missing = []  # sources absent from the context: one finding each, or one for many
+        seen = set()
         for source in copy.sources:
             value = source.value
-            if is_remote(value) or has_glob(value):
+            if value in seen or is_remote(value) or has_glob(value):
                 continue  # BuildKit copies an empty match of a wildcard without error
+            seen.add(value)
             path = context_path(value)
             if path == "." or context.sent(path):
                 continue
-            keyword = "RUN --mount" if copy.mount_only else copy.instruction.keyword
             if not exists_in_context_dir(image, path):
-                message = f"`{value}` does not exist in the build context ({context.root.name}/), so `{keyword}` fails"
-                fix = (
-                    "Correct the path (it is relative to the build context, not to the Dockerfile), "
-                    "or build with the context that holds it."
-                )
+                missing.append(source)
             else:
                 excluded_by = _excluding_pattern(image.ignore, path)
                 if excluded_by is None:
@@ -128,7 +127,26 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
                     f"(line {excluded_by.line}), so it is not in the build context and `{keyword}` fails"
                 )
                 fix = f"Add `!{path}` after that line of {_ignore_name(image)}, or narrow the pattern."
-            yield finding(image, "CTX003", source.span, message, fix)
+                yield finding(image, "CTX003", source.span, message, fix)
+        fix = (
+            "Correct the path (it is relative to the build context, not to the Dockerfile), "
+            "or build with the context that holds it."
+        )
+        where = f"the build context ({context.root.name}/)"
+        if len(missing) <= _MAX_MISSING_LISTED:
+            for source in missing:
+                message = f"`{source.value}` does not exist in {where}, so `{keyword}` fails"
+                yield finding(image, "CTX003", source.span, message, fix)
+        elif missing:
+            named = ", ".join(f"`{source.value}`" for source in missing[:_MAX_MISSING_LISTED])
+            message = (
+                f"{len(missing):,} sources do not exist in {where}, so `{keyword}` fails: "
+                f"{named} and {len(missing) - _MAX_MISSING_LISTED:,} more"
+            )
+            yield finding(image, "CTX003", join_spans(missing[0].span, missing[-1].span), message, fix)
+
+
+_MAX_MISSING_LISTED = 5  # more missing sources in one COPY are one finding (one root cause)
 
 
 def _unresolved(args: str, env: dict[str, str]) -> bool:

@@ -8,6 +8,7 @@ and the package installs among them.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import shlex
@@ -271,7 +272,7 @@ class Image:
                             continue
                         image_path = _absolute(step.workdir, value)
                         source = context_source(self, stage, image_path, step.index)
-                        if source is not None and source.is_dir() and source not in folders:
+                        if source is not None and os.path.isdir(source) and source not in folders:
                             folders.append(source)
         return folders
 
@@ -324,7 +325,7 @@ def ignore_file_for(dockerfile_path: Path, context_root: Path) -> Path | None:
         dockerfile_path.with_name(dockerfile_path.name + ".dockerignore"),
         context_root / ".dockerignore",
     ):
-        if candidate.is_file():
+        if os.path.isfile(candidate):
             return candidate
     return None
 
@@ -366,8 +367,9 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
             shell = instruction.json_args
         elif keyword == "ENV":
             for name, value in _pairs(instruction.args, legacy=True):
-                env[name] = expand(value, env, image.dockerfile.escape)
-                declared.add(name)
+                if value is not None:  # `ENV A` alone is refused by the build (SYN001)
+                    env[name] = expand(value, env, image.dockerfile.escape)
+                    declared.add(name)
         elif keyword == "ARG":
             for name, default in _pairs(instruction.args, legacy=False):
                 if name in build_args:
@@ -401,7 +403,8 @@ def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:
     pairs: list[tuple[str, str | None]] = []
     for word in words:
         name, has_value, value = word.partition("=")
-        pairs.append((name, value if has_value else None))
+        if name:  # a blank name is refused by the build (SYN001)
+            pairs.append((name, value if has_value else None))
     return pairs
 
 
@@ -592,7 +595,7 @@ def context_source(image: Image, stage: StageModel, image_path: str, before_step
 def _copied_relative(copy: Copy, source: str, image_path: str, context_root: Path) -> str | None:
     """The source-side path that ``copy`` placed at ``image_path``, if it did."""
     source_clean = posixpath.normpath(source.lstrip("/")) if source not in (".", "./", "/") else "."
-    is_dir_source = source_clean == "." or (copy.from_stage is None and (context_root / source_clean).is_dir())
+    is_dir_source = source_clean == "." or (copy.from_stage is None and os.path.isdir(context_root / source_clean))
     if copy.from_stage is not None and not _has_glob(source_clean):
         is_dir_source = not posixpath.splitext(source_clean)[1]
     if is_dir_source:

@@ -21,6 +21,7 @@ it is non-empty nothing is called missing.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import sys
@@ -82,6 +83,7 @@ class ImageInstalls:
     unnamed: list[str] = field(default_factory=list)  # what installs unknown distributions
     local_projects: list[Path] = field(default_factory=list)  # context folders installed as projects
     project_names: set[str] = field(default_factory=set)  # their distribution names
+    recorded: set[Installed] = field(default_factory=set)  # ``items`` as a set, for de-duplication
 
     @property
     def names(self) -> set[str]:
@@ -131,7 +133,7 @@ def _read_pip(image: Image, stage: StageModel, step: Step, install: Install, cou
     for ref in install.requirements:
         if ref.constraint:
             continue
-        if ref.context_path is None or not ref.context_path.is_file():
+        if ref.context_path is None or not os.path.isfile(ref.context_path):
             result.unnamed.append(f"requirements file {ref.image_path}")
             continue
         loaded = image.workspace.requirements(ref.context_path)
@@ -173,7 +175,8 @@ def _add(named: list[Installed], counts: bool, result: ImageInstalls) -> None:
     file installed twice (``uv sync --no-install-project``, then ``uv sync``) is one item."""
     for item in named:
         result.providers.add(item.name)
-        if counts and item not in result.items:
+        if counts and item not in result.recorded:
+            result.recorded.add(item)
             result.items.append(item)
 
 
@@ -214,7 +217,7 @@ def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> P
         return None
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", bare))
     source = context_source(image, stage, image_path, step.index)
-    if source is not None and source.is_dir():
+    if source is not None and os.path.isdir(source):
         return source
     return None
 
@@ -222,7 +225,7 @@ def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> P
 def _project_dependencies(image: Image, stage: StageModel, folder: Path, value: str, result: ImageInstalls):
     """``pip install .[extra]``: the project's dependencies and those of the extras asked for."""
     pyproject_path = folder / "pyproject.toml"
-    pyproject = image.workspace.pyproject(pyproject_path) if pyproject_path.is_file() else None
+    pyproject = image.workspace.pyproject(pyproject_path) if os.path.isfile(pyproject_path) else None
     if folder not in result.local_projects:
         result.local_projects.append(folder)
     if pyproject is None:
@@ -385,7 +388,7 @@ def _find_pyproject(image: Image, stage: StageModel, step: Step, start: str) -> 
     folder = start
     while True:
         source = context_source(image, stage, posixpath.join(folder, "pyproject.toml"), step.index)
-        if source is not None and source.is_file():
+        if source is not None and os.path.isfile(source):
             return folder, source
         if folder == "/":
             return start, None
@@ -424,7 +427,7 @@ def _poetry_settings(image: Image, stage: StageModel, step: Step, before, folder
     ``poetry config KEY VALUE`` run before it in this stage and the stages it is built on."""
     settings: dict[str, str] = {}
     source = context_source(image, stage, posixpath.join(folder, "poetry.toml"), step.index)
-    loaded = image.workspace.text(source, quiet=True) if source is not None and source.is_file() else None
+    loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
     if loaded is not None:
         try:
             virtualenvs = tomllib.loads(loaded[0].text).get("virtualenvs")

@@ -7,6 +7,7 @@ torch, CPU indexes, download calls, CUDA images) are data in ``knowledge/ml.toml
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ImageRef, StageModel
@@ -23,6 +24,7 @@ from dockerlint.model.installs import Install
 from dockerlint.model.queries import external_base, final_chain, image_matches
 from dockerlint.parse.python import Call
 from dockerlint.source import Span
+from dockerlint.urls import split_url, url_host
 
 
 def ml() -> dict:
@@ -208,7 +210,7 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
                 PipRequest(name, extras, specifier, url, argument.value, image.dockerfile_path, argument.span)
             )
     for ref in install.requirements:
-        if ref.constraint or ref.context_path is None or not ref.context_path.is_file():
+        if ref.constraint or ref.context_path is None or not os.path.isfile(ref.context_path):
             continue
         loaded = image.workspace.requirements(ref.context_path)
         options = loaded.options
@@ -268,7 +270,7 @@ def _local_pyproject(image: Image, stage: StageModel, step: Step, path: str) -> 
         return None
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path, "pyproject.toml"))
     source = context_source(image, stage, image_path, step.index)
-    return source if source is not None and source.is_file() else None
+    return source if source is not None and os.path.isfile(source) else None
 
 
 def _project_requests(image: Image, path: Path, extras: tuple[str, ...]) -> list[PipRequest]:
@@ -326,7 +328,7 @@ def _parse_requirement(text: str) -> tuple[str, tuple[str, ...], str, str | None
     from packaging.utils import canonicalize_name
 
     if "://" in text:
-        filename = unquote(urlsplit(text).path.rsplit("/", 1)[-1])
+        filename = unquote(split_url(text).path.rsplit("/", 1)[-1])
         if filename.endswith(".whl") and filename.count("-") >= 4:
             name, version = filename.split("-")[:2]
             return canonicalize_name(name), (), f"=={version}", text
@@ -568,7 +570,7 @@ def _command_downloads(image, stage, step, argv, depth) -> Iterator[tuple[str, t
                 return
     if program == "git" and len(argv) > 2 and argv[1] == "clone":
         for word in argv[2:]:
-            if "://" in word and (urlsplit(word).hostname or "") in data["clone_hosts"]:
+            if "://" in word and url_host(word) in data["clone_hosts"]:
                 yield f"`git clone {word}`", (), None
                 return
     rest = _python_args(argv)
@@ -624,7 +626,7 @@ def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[tuple[
     """Downloads in a build-context file that the RUN executes."""
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path))
     source = context_source(image, stage, image_path, step.index)
-    if source is None or not source.is_file():
+    if source is None or not os.path.isfile(source):
         return
     loaded = image.workspace.text(source, quiet=True)
     if loaded is None:
@@ -654,13 +656,13 @@ def _display(image: Image, path: Path) -> str:
 def _model_url(text: str) -> bool:
     if "://" not in text:
         return False
-    host = (urlsplit(text).hostname or "").lower()
+    host = url_host(text)
     hosts = ml()["downloads"]["hosts"]
     return any(host == known or host.endswith("." + known) for known in hosts) or _has_weight_extension(text)
 
 
 def _has_weight_extension(text: str) -> bool:
-    path = urlsplit(text).path if "://" in text else text
+    path = split_url(text).path if "://" in text else text
     return posixpath.splitext(path.lower())[1] in ml()["downloads"]["weight_extensions"]
 
 

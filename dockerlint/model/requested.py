@@ -17,6 +17,7 @@ and a marker whose answer differs between them is undecided (None).
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from dataclasses import dataclass
@@ -160,7 +161,7 @@ def _install_locations(step: Step, install: Install) -> set[str]:
 def _install_entries(image: Image, stage: StageModel, step: Step, install: Install, envs) -> list[Entry]:
     entries: list[Entry] = []
     for ref in install.requirements:
-        if ref.context_path is None or not ref.context_path.is_file():
+        if ref.context_path is None or not os.path.isfile(ref.context_path):
             continue
         for requirement in image.workspace.requirements(ref.context_path).requirements:
             if requirement.name is None or requirement.path is None:
@@ -214,7 +215,7 @@ def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> t
         return None, ()
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path))
     source = context_source(image, stage, image_path, step.index)
-    if source is None or not (source / "pyproject.toml").is_file():
+    if source is None or not os.path.isfile(source / "pyproject.toml"):
         return None, ()
     return source, tuple(part.strip() for part in extras.rstrip("]").split(",") if part.strip())
 

@@ -102,6 +102,11 @@ class IgnoreFile:
         return not any(_could_reach_below(exception, parts) for exception in self._exceptions)
 
 
+# Linux's PATH_MAX: a longer pattern is generated or hostile, and compiling a regular
+# expression from a 3 MB line takes seconds.
+MAX_PATTERN_LENGTH = 4096
+
+
 def parse_dockerignore(text: str) -> IgnoreFile:
     """Read the file the way ignorefile.ReadAll and patternmatcher.New do."""
     patterns: list[Pattern] = []
@@ -121,6 +126,12 @@ def parse_dockerignore(text: str) -> IgnoreFile:
             problems.append(Problem(
                 "SYN001", "'!' with nothing after it is an invalid pattern; Docker fails "
                 "the build on it", span, "remove the line or add a path after '!'",
+            ))
+            continue
+        if len(cleaned) > MAX_PATTERN_LENGTH:
+            problems.append(Problem(
+                "SYN001", f"a pattern of {len(cleaned):,} characters skipped: longer than any path "
+                f"({MAX_PATTERN_LENGTH:,} characters), so dockerlint does not evaluate it", span,
             ))
             continue
         try:

@@ -36,9 +36,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from dockerlint.source import Problem, Span, decode
+from dockerlint.urls import split_url
 
 
 @dataclass(frozen=True)
@@ -705,7 +706,7 @@ def _target_path(include: Include, including: Path) -> Path | str:
     if _REMOTE.match(target):
         return f"-{include.kind[0]} {target}: remote includes are not followed (no network)"
     if target.lower().startswith("file:"):
-        target = unquote(urlsplit(target).path)
+        target = unquote(split_url(target).path)
     return Path(os.path.normpath(including.parent / target))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -67,6 +68,18 @@ class Report:
         """The rule's name, or "" for a code without a rule (a parse problem, say)."""
         rule = self.rules.get(code)
         return rule.name if rule is not None else ""
+
+
+# C0/C1 controls except tab, bidi marks, embeddings, overrides and isolates, the Unicode
+# line and paragraph separators, lone surrogates (undecodable bytes of a file name).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Text taken from scanned files, safe to print on one line of a terminal or a CI log:
+    a hostile file must not send escape sequences, break a line, or reorder text with
+    bidi controls. Each such character becomes U+FFFD."""
+    return _UNPRINTABLE.sub("\ufffd", text)
 
 
 @lru_cache(maxsize=4096)
