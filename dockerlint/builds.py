@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dockerlint.config import Config
 from dockerlint.discover import Found
+from dockerlint.errors import blame
 from dockerlint.model import Image, build_image
 from dockerlint.parse.dockerfile import expand
 from dockerlint.paths import real_path
@@ -35,7 +36,9 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     builds: dict[tuple, Build] = {}
     from_compose: set[Path] = set()
     for compose_path in found.compose_files:
-        for build in _compose_builds(compose_path, workspace):
+        with blame(compose_path):
+            compose_builds = _compose_builds(compose_path, workspace)
+        for build in compose_builds:
             if not os.path.isfile(build.dockerfile):
                 continue
             key = (build.dockerfile, build.context, build.target)
@@ -56,7 +59,8 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
         if context is not None:
             context_root = real_path(config.root / context)
         else:
-            context_root = _guess_context(dockerfile, workspace, project_root)
+            with blame(dockerfile):
+                context_root = _guess_context(dockerfile, workspace, project_root)
         target = config.for_dockerfile(config.targets, dockerfile)
         builds[(dockerfile, context_root, target)] = Build(dockerfile, context_root, target)
     planned = []
@@ -75,8 +79,8 @@ def build_images(builds: list[Build], workspace: Workspace, settings: dict | Non
         dockerfile = workspace.dockerfile(build.dockerfile)
         if dockerfile is None:
             continue
-        images.append(
-            build_image(
+        with blame(build.dockerfile):
+            image = build_image(
                 workspace,
                 build.dockerfile,
                 dockerfile,
@@ -89,7 +93,7 @@ def build_images(builds: list[Build], workspace: Workspace, settings: dict | Non
                 volumes=build.volumes,
                 settings=settings,
             )
-        )
+        images.append(image)
     return images
 
 

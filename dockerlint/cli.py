@@ -21,12 +21,31 @@ FORMATS = ("text", "concise", "json", "sarif", "github")
 
 class DefaultGroup(click.Group):
     """Runs ``check`` when the first argument is not a command, so that ``dockerlint .``
-    and ``dockerlint --output-format sarif .`` work like ``dockerlint check ...``."""
+    and ``dockerlint --output-format sarif .`` work like ``dockerlint check ...``;
+    ``dockerlint --help`` shows the lint options too, since linting is what it does."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        if not args or (args[0] not in self.commands and args[0] != "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+
+class CheckCommand(click.Command):
+    """``check`` is the default command: its usage line and help read as the program's."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("dockerlint", "[OPTIONS] [PATH]...")
+        formatter.write_text("       dockerlint rule CODE | rules | --version")
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl(
+                [
+                    ("rule CODE", "Print the documentation of rule CODE."),
+                    ("rules", "List every rule: code, default severity, name and summary."),
+                    ("check [PATH]...", "Lint PATHs: the default command, named only when a PATH is `rule`."),
+                ]
+            )
 
 
 def _codes(value: str | None) -> tuple[str, ...] | None:
@@ -45,7 +64,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@main.command(cls=CheckCommand)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "-f",
@@ -104,15 +123,49 @@ def main() -> None:
     help="Colour the text output.",
 )
 def check(paths: tuple[Path, ...], **options) -> None:
-    """Lint PATHS (default: the current directory)."""
+    """Find what bloats and breaks container images of Python and ML services.
+
+    Lints the Dockerfiles, build contexts, .dockerignore, requirements, pyproject and
+    compose files under each PATH (default: the current directory), or the images that
+    the files named as PATHs take part in.
+
+    Exit codes: 0 nothing at or above the fail level, 1 findings, 2 an error (usage,
+    configuration, a path that does not exist, or a failure of dockerlint itself).
+    """
     from dockerlint.config import ConfigError
+    from dockerlint.errors import InternalError
 
     try:
         code = _check(list(paths) or [Path(".")], **options)
     except ConfigError as error:
-        click.echo(f"dockerlint: error: {error}", err=True)
+        _error(str(error))
+        code = EXIT_ERROR
+    except InternalError as error:
+        where = f" on {_shown_path(error.path)}" if error.path is not None else ""
+        _error(f"internal error{where}: {_one_line(str(error))} (this is a bug in dockerlint; please report it)")
+        code = EXIT_ERROR
+    except Exception as error:  # noqa: BLE001 - a bug outside any file: still one line, exit 2
+        _error(f"internal error: {type(error).__name__}: {_one_line(str(error))} (please report it)")
         code = EXIT_ERROR
     sys.exit(code)
+
+
+def _error(message: str) -> None:
+    click.echo(f"dockerlint: error: {message}", err=True)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown_path(path: Path) -> str:
+    """Relative to the current directory when inside it, as the reports show paths."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _check(
@@ -142,6 +195,9 @@ def _check(
     rules = load_rules()
     if config_path is not None and not os.path.isfile(config_path):
         raise ConfigError(f"{config_path}: configuration file not found")
+    for path in paths:
+        if not os.path.lexists(path):
+            raise ConfigError(f"{path}: no such file or directory")
     path = None if isolated else (config_path or find_config(paths[0]))
     config = load_config(path, rules)
 
@@ -190,7 +246,7 @@ def _check(
         except OSError as error:
             raise ConfigError(f"{output}: cannot write the report: {error.strerror or error}") from None
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=use_color)  # click strips colours off a terminal unless told
     if exit_zero:
         return EXIT_OK
     return result.exit_code(config.fail_level)

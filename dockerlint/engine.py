@@ -6,7 +6,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -15,6 +15,7 @@ from dockerlint.builds import Build, build_images, plan_builds
 from dockerlint.checks import load_checks
 from dockerlint.config import Config
 from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name
+from dockerlint.errors import blame
 from dockerlint.findings import Finding, Note, Severity
 from dockerlint.model import Image
 from dockerlint.paths import real_path
@@ -57,7 +58,10 @@ def lint(
 ) -> Result:
     """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache)."""
     root = project_root(paths, config)
-    workspace = Workspace(roots=[root, *paths])
+    # Reads stay inside the repository and the paths the user named (a named Dockerfile
+    # brings its folder, the context it is built with by default).
+    named = [path if os.path.isdir(path) else path.absolute().parent for path in paths]
+    workspace = Workspace(roots=[root, *named])
     directories = [real_path(path) for path in paths if os.path.isdir(path)]
     files = []
     for path in paths:
@@ -72,7 +76,8 @@ def lint(
 
     found = Found()
     for directory in directories:
-        part = discover(directory, config)
+        with blame(directory):
+            part = discover(directory, config)
         found.dockerfiles += part.dockerfiles
         found.compose_files += part.compose_files
         found.requirements += part.requirements
@@ -82,7 +87,8 @@ def lint(
     if files:
         # Files named on the command line (as pre-commit does) take part in images that
         # live anywhere in the repository: discover it all, then keep the images they touch.
-        whole = discover(root, config)
+        with blame(root):
+            whole = discover(root, config)
         for note_path, message in whole.notes:
             workspace.note(note_path, message)
         for path in files:
@@ -96,13 +102,15 @@ def lint(
     for items in (found.dockerfiles, found.compose_files, found.requirements, found.pyprojects):
         items[:] = sorted(set(items))
 
+    _check_dockerfile_tables(config, found.dockerfiles, workspace)
     builds = [build for build in plan_builds(found, config, workspace, root) if _inside_repository(build, workspace)]
     images = build_images(builds, workspace, {"large-file-size": config.large_file_size})
     for image in images:  # every requirements file an image installs is read (and checked)
-        image_files(image)
+        with blame(image.dockerfile_path):
+            image_files(image)
     if files:
         wanted = set(files)
-        images = [image for image in images if wanted & image_files(image) or _copies_any(image, wanted)]
+        images = [image for image in images if _touches(image, wanted)]
         for path in files:  # a file that cannot be read is still worth a note
             if is_dockerfile_name(path.name):
                 workspace.dockerfile(path)
@@ -123,7 +131,8 @@ def lint(
         if not enabled.intersection(codes):
             continue
         for image in images:
-            findings.extend(function(image))
+            with blame(image.dockerfile_path):
+                findings.extend(function(image))
     if scan_cache is not None:
         scan_cache.save()
 
@@ -139,11 +148,33 @@ def lint(
             continue
         findings.extend(Finding(p.code, path, p.span, p.message, p.fix) for p in problems)
 
+    _check_suppression_codes(workspace, rules)
     findings = finalize(findings, config, rules, enabled, workspace)
     checked = workspace.files_read()
     if reported_files is not None:
         checked &= reported_files
     return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace)
+
+
+def _check_dockerfile_tables(config: Config, dockerfiles: list[Path], workspace: Workspace) -> None:
+    """A ``contexts``/``targets``/``gpu`` entry that names no Dockerfile is a typo or a
+    file that moved: say so, or the setting silently stops applying."""
+    where = config.path or config.root
+    section = "tool.dockerlint." if where.name == "pyproject.toml" else ""
+    for name, table in (("contexts", config.contexts), ("targets", config.targets), ("gpu", config.gpu)):
+        for pattern in table:
+            if not any(config.for_dockerfile({pattern: True}, dockerfile) for dockerfile in dockerfiles):
+                workspace.note(where, f"[{section}{name}] `{pattern}` matches no Dockerfile")
+
+
+def _check_suppression_codes(workspace: Workspace, rules: Mapping[str, Rule]) -> None:
+    """A suppression comment naming a code no rule has suppresses nothing: a typo
+    (``DL3O42``) or a rule that was renamed. hadolint pragmas may name ShellCheck codes."""
+    families = {rule.family for rule in rules.values()}
+    for path, problems in Suppressions(workspace).unknown_codes(set(rules), families):
+        for line, codes in problems:
+            names = ", ".join(f"`{code}`" for code in sorted(codes))
+            workspace.note(path, f"line {line}: the suppression comment names no known rule: {names}")
 
 
 def _inside_repository(build: Build, workspace: Workspace) -> bool:
@@ -178,6 +209,12 @@ def image_files(image: Image) -> set[Path]:
                 if ref.context_path is not None and os.path.isfile(ref.context_path):
                     files.update(image.workspace.requirements(ref.context_path).files)
     return files
+
+
+def _touches(image: Image, wanted: set[Path]) -> bool:
+    """Whether the image reads or copies one of the files named on the command line."""
+    with blame(image.dockerfile_path):
+        return bool(wanted & image_files(image)) or _copies_any(image, wanted)
 
 
 def _copies_any(image: Image, wanted: set[Path]) -> bool:
@@ -323,6 +360,37 @@ class Suppressions:
             return False
         codes = match.group("codes")
         return codes is None or finding.code in _codes(codes)
+
+    def unknown_codes(self, known: set[str], families: set[str]) -> Iterator[tuple[Path, list[tuple[int, set[str]]]]]:
+        """Per file this run read: (line, codes) of suppression comments that name codes
+        of no rule. In requirements files only codes of dockerlint's families count
+        (``# noqa: E501`` may be for another tool)."""
+        for path in sorted(self.workspace.files_read()):
+            dockerfile = self.workspace.cached_dockerfile(path)
+            found = []
+            if dockerfile is not None:
+                for comment in dockerfile.comments:
+                    text = comment.text.strip()
+                    match = _DOCKERLINT_IGNORE.match(text)
+                    codes = _codes(match.group(2)) if match else set()
+                    match = _HADOLINT_IGNORE.match(text)
+                    if match:
+                        codes = {code for code in _codes(match.group(2)) if code.startswith("DL")}
+                    if codes - known:
+                        found.append((comment.line, codes - known))
+            elif not is_dockerfile_name(path.name):
+                loaded = self.workspace.cached_text(path)
+                text = loaded[0].text if loaded else ""
+                if "noqa" not in text.lower():
+                    continue
+                for number, line in enumerate(text.splitlines(), start=1):
+                    match = _NOQA.search(line)
+                    if match and match.group("codes"):
+                        codes = {code for code in _codes(match.group("codes")) if code.rstrip("0123456789") in families}
+                        if codes - known:
+                            found.append((number, codes - known))
+            if found:
+                yield path, found
 
     def _dockerfile(self, path: Path, dockerfile) -> tuple[set[str], list[tuple[int, int, set[str]]]]:
         if path in self._dockerfile_cache:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockerlint.errors import blame
 from dockerlint.findings import Note
 from dockerlint.source import Problem, Span, Text, decode
 
@@ -179,7 +180,8 @@ class Workspace:
                 loaded = self.text(path, in_context=False)
             if loaded is not None:
                 text, bad = loaded
-                parsed = parse_dockerfile(text.text)
+                with blame(path):
+                    parsed = parse_dockerfile(text.text)
                 self.add_problems(path, parsed.problems)
                 if bad:
                     self.add_problems(path, [_invalid_utf8(text)])
@@ -193,7 +195,8 @@ class Workspace:
             loaded = self.text(path, quiet=not os.path.exists(path))
             parsed = None
             if loaded is not None:
-                parsed = parse_dockerignore(loaded[0].text)
+                with blame(path):
+                    parsed = parse_dockerignore(loaded[0].text)
                 self.add_problems(path, parsed.problems)
             self._ignores[path] = parsed
         return self._ignores[path]
@@ -203,7 +206,8 @@ class Workspace:
         if path not in self._requirements:
             from dockerlint.parse.requirements import load_requirements
 
-            loaded = load_requirements(path, lambda p: self.read_bytes(p, quiet=True))
+            with blame(path):
+                loaded = load_requirements(path, lambda p: self.read_bytes(p, quiet=True))
             for file_path, problem in loaded.problems:
                 self._record_requirement_problem(file_path, problem)
             for file_path in loaded.files:
@@ -226,7 +230,8 @@ class Workspace:
             loaded = self.text(path, quiet=not os.path.exists(path))
             parsed = None
             if loaded is not None:
-                parsed = parse_pyproject(loaded[0].text)
+                with blame(path):
+                    parsed = parse_pyproject(loaded[0].text)
                 self.add_problems(path, parsed.problems)
             self._pyprojects[path] = parsed
         return self._pyprojects[path]
@@ -237,7 +242,8 @@ class Workspace:
             from dockerlint.context import walk_context
 
             ignore = self.ignore_file(ignore_path) if ignore_path else None
-            context = walk_context(root, ignore)
+            with blame(root):
+                context = walk_context(root, ignore)
             for message in context.notes:
                 self.note(root, message, "note")
             self._contexts[key] = context

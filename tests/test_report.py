@@ -424,6 +424,40 @@ def test_github_escaping():
     )
 
 
+def test_github_neutralises_what_the_text_format_does():
+    """Invalid UTF-8 (lone surrogates), bidi controls and the Unicode line separators
+    never reach a CI log, in the message or in the file name."""
+    finding = Finding(
+        "DF101",
+        ROOT / "caf\udce9\u202e/Dockerfile",
+        Span(1, 1, 1, 2),
+        "pkg \u202eevil\u2028second line\u2029 \x1b[2J \u200f",
+        severity=Severity.WARNING,
+    )
+    output = render("github", make_report([finding]))
+    assert output.count("\n") == 1
+    for character in ("\udce9", "\u202e", "\u2028", "\u2029", "\x1b", "\u200f"):
+        assert character not in output
+    assert "pkg \ufffdevil\ufffdsecond line" in output
+
+
+def test_text_frame_of_a_long_line_is_cut_around_the_span():
+    line = "COPY " + " ".join(f"src{i}" for i in range(2000)) + " /app/"
+    column = line.index("src1500") + 1
+    finding = Finding("DF101", ROOT / "Dockerfile", Span(1, column, 1, column + 7), "missing")
+    lines = render("text", make_report([finding], source={("Dockerfile", 1): line})).splitlines()
+    frame, marker = lines[2], lines[3]
+    assert len(frame) < 200 and frame.startswith("1 | …") and frame.endswith("…")
+    start = marker.index("^")
+    assert frame[start : start + 7] == "src1500" and marker.count("^") == 7
+
+
+def test_text_frame_of_a_short_line_is_whole():
+    finding = Finding("DF101", ROOT / "Dockerfile", Span(1, 6, 1, 12), "here")
+    lines = render("text", make_report([finding], source={("Dockerfile", 1): "FROM python:3.12"})).splitlines()
+    assert lines[2:4] == ["1 | FROM python:3.12", "  |      ^^^^^^"]
+
+
 def test_github_prints_nothing_when_clean():
     assert render("github", make_report()) == ""
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from dockerlint.checks.common import final_chain
+from dockerlint.errors import blame
 from dockerlint.model.distributions import setting_strings
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.scan_cache import ScanCache, content_key
@@ -330,7 +331,8 @@ def file_scan(image: Image, file: CodeFile) -> Scan | None:
             key = content_key(data)
             scan = _decode_scan(cache.record(f"{kind}:{key}", 0)) if cache is not None else _ABSENT
             if scan is _ABSENT:
-                scan = _scan_bytes(data, kind)
+                with blame(Path(file.location)):
+                    scan = _scan_bytes(data, kind)
                 if cache is not None:
                     cache.put_record(f"{kind}:{key}", 0, _encode_scan(scan))
             if cache is not None:
@@ -356,7 +358,8 @@ def exact_scan(image: Image, file: CodeFile) -> Scan | None:
     exact = _decode_scan(cache.record(f"{kind}:{key}", 1)) if key is not None else _ABSENT
     if exact is _ABSENT:
         data = data if data is not None else _source_bytes(image, file.location)
-        exact = _scan_bytes(data, kind, exact=True) if data is not None else None
+        with blame(Path(file.location)):
+            exact = _scan_bytes(data, kind, exact=True) if data is not None else None
         if key is not None:
             cache.put_record(f"{kind}:{key}", 1, _encode_scan(exact))
     if exact is None:
