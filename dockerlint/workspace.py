@@ -40,7 +40,7 @@ class Workspace:
         """``roots``: the repository and the paths named on the command line; reads stay
         inside them. No roots: no boundary (a workspace for one file in tests)."""
         self._roots = tuple(dict.fromkeys(root for path in roots for root in _both_forms(path)))
-        self._context_roots: list[str] = []
+        self._context_roots: set[str] = set()
         self._real_folders: dict[str, str] = {}
         self.notes: list[Note] = []
         self._bytes: dict[Path, bytes | None] = {}
@@ -58,9 +58,7 @@ class Workspace:
 
     def add_context_root(self, root: Path) -> None:
         """A build context: files inside it are read only if they stay inside it."""
-        text = os.path.abspath(root)
-        if text not in self._context_roots:
-            self._context_roots.append(text)
+        self._context_roots.add(os.path.abspath(root))
 
     def outside(self, path: Path | str, *, in_context: bool = True) -> str | None:
         """Why ``path`` may not be read (it leads out of its build context or out of the
@@ -70,18 +68,29 @@ class Workspace:
             return None
         lexical = os.path.abspath(path)
         real = self._real_path(lexical)
-        if in_context:
-            contexts = [root for root in self._context_roots if _inside(lexical, root)]
-            if contexts:
-                context = max(contexts, key=len)
-                if _inside(real, self._real_path(context)):
-                    return None
-                return "not read: it is a symlink that leaves the build context, which Docker does not follow"
+        context = self._context_of(lexical) if in_context else None
+        if context is not None:
+            if _inside(real, self._real_path(context)):
+                return None
+            return "not read: it is a symlink that leaves the build context, which Docker does not follow"
         if any(_inside(real, root) for root in self._roots):
             return None
         if real != lexical:
             return "not read: it is a symlink that leaves the repository"
         return "not read: it is outside the repository"
+
+    def _context_of(self, lexical: str) -> str | None:
+        """The innermost build context holding the path (by its name, not its target)."""
+        if not self._context_roots:
+            return None
+        folder = os.path.dirname(lexical)
+        while True:
+            if folder in self._context_roots:
+                return folder
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
 
     def _real_path(self, lexical: str) -> str:
         """``os.path.realpath``, with each folder resolved once per run (a scan reads

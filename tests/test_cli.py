@@ -272,6 +272,22 @@ def test_help_and_version_load_no_heavy_module():
     assert output.stdout.strip() == "[]"
 
 
+def test_version_answers_before_the_command_line_library_loads():
+    code = (
+        "import sys\n"
+        "sys.argv = ['dockerlint', '--version']\n"
+        "import dockerlint\n"
+        "try:\n"
+        "    dockerlint.run()\n"
+        "except SystemExit as stop:\n"
+        "    print(stop.code, sorted(name for name in sys.modules if name.startswith(('click', 'dockerlint.'))))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    from dockerlint import __version__
+
+    assert output.stdout.splitlines() == [f"dockerlint, version {__version__}", "0 []"]
+
+
 def test_python_dash_m(tmp_path):
     output = subprocess.run(
         [sys.executable, "-m", "dockerlint", "--version"], capture_output=True, text=True, cwd=REPO_ROOT, check=True
