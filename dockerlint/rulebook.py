@@ -7,17 +7,11 @@ why it matters, how to fix it, and examples that run as tests. The same data fee
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from dockerlint.findings import Severity
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DOCS_URL = "https://github.com/dockerlint/dockerlint/blob/main/docs/rules/{code}.md"
 
@@ -83,7 +77,9 @@ def _example(data: dict) -> Example:
 
 
 def load_rule(path: Path) -> Rule:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    from dockerlint.datafiles import read_toml
+
+    data = read_toml(path)
     return Rule(
         code=data["code"],
         name=data["name"],
