@@ -122,6 +122,15 @@ def main() -> None:
     show_default=True,
     help="Colour the text output.",
 )
+@click.option("--fix/--no-fix", default=None, help="Apply safe fixes, then report what remains (config: fix).")
+@click.option(
+    "--unsafe-fixes/--no-unsafe-fixes",
+    default=None,
+    help="Apply unsafe fixes too: they change what gets installed or copied (config: unsafe-fixes).",
+)
+@click.option("--diff", is_flag=True, help="Print the changes --fix would make, write nothing; exit 1 if any.")
+@click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
+@click.option("--fix-only", is_flag=True, help="Apply fixes and report nothing else (exit 0 unless an error).")
 def check(paths: tuple[Path, ...], **options) -> None:
     """Find what bloats and breaks container images of Python and ML services.
 
@@ -185,9 +194,15 @@ def _check(
     no_cache: bool,
     cache_dir: Path | None,
     color: str,
+    fix: bool | None,
+    unsafe_fixes: bool | None,
+    diff: bool,
+    show_fixes: bool,
+    fix_only: bool,
 ) -> int:
     from dockerlint.config import ConfigError, check_selectors, find_config, load_config, parse_level
-    from dockerlint.engine import lint, project_root
+    from dockerlint.engine import lint, lint_and_fix, project_root
+    from dockerlint.fixes import FixSettings, unified_diff
     from dockerlint.model.scan_cache import default_cache_dir
     from dockerlint.report import Report, render
     from dockerlint.rulebook import load_rules
@@ -225,7 +240,33 @@ def _check(
         cache_dir = None
     elif cache_dir is None:
         cache_dir = default_cache_dir(project_root(paths, config))
-    result = lint(paths, config, rules, force_exclude=force_exclude, cache_dir=cache_dir)
+    if fix is not None:
+        config.fix = fix
+    if unsafe_fixes is not None:
+        config.unsafe_fixes = unsafe_fixes
+    settings = FixSettings(unsafe=config.unsafe_fixes, fixable=config.fixable_codes(rules))
+    options = {"force_exclude": force_exclude, "cache_dir": cache_dir}
+    outcome = None
+    if diff:
+        result, outcome = lint_and_fix(paths, config, rules, settings, write=False, **options)
+        text = unified_diff(outcome.before, outcome.after, _shown_path)
+        click.echo(text, nl=False)
+        count = len(outcome.fixed)
+        click.echo(
+            f"Would fix {count} finding{'s' if count != 1 else ''}." if count else "No fixes to apply.", err=True
+        )
+        return EXIT_FINDINGS if text else EXIT_OK
+    if config.fix or fix_only:
+        result, outcome = lint_and_fix(paths, config, rules, settings, write=True, **options)
+        result.notes[:0] = outcome.notes
+    else:
+        result = lint(paths, config, rules, **options)
+    if fix_only:
+        count = len(outcome.fixed)
+        click.echo(f"Fixed {count} finding{'s' if count != 1 else ''}.")
+        if show_fixes:
+            click.echo(_fixed_list(outcome.fixed), nl=False)
+        return EXIT_OK
     enabled = config.enabled_codes(rules)
     report = Report(
         findings=tuple(result.findings),
@@ -235,6 +276,8 @@ def _check(
         root=Path.cwd(),
         fail_level=config.fail_level,
         source_line=result.workspace.source_line,
+        fixed=tuple(outcome.fixed) if outcome else (),
+        fix_settings=settings,
     )
     use_color = color == "always" or (
         color == "auto" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -247,9 +290,23 @@ def _check(
             raise ConfigError(f"{output}: cannot write the report: {error.strerror or error}") from None
     else:
         click.echo(text, nl=False, color=use_color)  # click strips colours off a terminal unless told
+    if show_fixes and outcome is not None and output_format in ("text", "concise"):
+        click.echo(_fixed_list(outcome.fixed), nl=False)
     if exit_zero:
         return EXIT_OK
     return result.exit_code(config.fail_level)
+
+
+def _fixed_list(fixed) -> str:
+    """``--show-fixes``: one line per file and code, as ruff lists them."""
+    if not fixed:
+        return ""
+    counts: dict[tuple[str, str], int] = {}
+    for finding in fixed:
+        key = (_shown_path(finding.path), finding.code)
+        counts[key] = counts.get(key, 0) + 1
+    lines = ["Fixed:"] + [f"  {path}: {count} × {code}" for (path, code), count in sorted(counts.items())]
+    return "\n".join(lines) + "\n"
 
 
 @main.command("rule")

@@ -44,6 +44,13 @@ class Config:
     gpu: dict[str, bool] = field(default_factory=dict)  # Dockerfile glob -> has a GPU at run time
     large_file_size: int = 50_000_000  # bytes: a context file above this is reported (CTX004)
     known_modules: dict[str, list[str]] = field(default_factory=dict)  # distribution -> import names
+    fix: bool = False  # apply safe fixes (as --fix)
+    unsafe_fixes: bool = False  # and unsafe ones (as --unsafe-fixes)
+    fixable: tuple[str, ...] = ("ALL",)  # selectors whose fixes may be applied
+    unfixable: tuple[str, ...] = ()  # selectors whose fixes are never applied
+
+    def fixable_codes(self, rules: Mapping) -> frozenset[str]:
+        return frozenset(_expand(self.fixable, rules) - _expand(self.unfixable, rules))
 
     # -- rule selection ---------------------------------------------------------------
     def enabled_codes(self, rules: Mapping) -> set[str]:
@@ -129,6 +136,10 @@ _KEYS = {
     "gpu",
     "large-file-size",
     "known-modules",
+    "fix",
+    "unsafe-fixes",
+    "fixable",
+    "unfixable",
 }
 
 
@@ -242,6 +253,15 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
         ):
             fail("known-modules", "must be a table of distribution names to lists of import names")
         config.known_modules = {name: list(modules) for name, modules in value.items()}
+    for key in ("fix", "unsafe-fixes"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                fail(key, "must be true or false")
+            setattr(config, key.replace("-", "_"), table[key])
+    if "fixable" in table:
+        config.fixable = selectors("fixable")
+    if "unfixable" in table:
+        config.unfixable = selectors("unfixable")
     if "contexts" in table:
         config.contexts = path_table("contexts", str)
     if "targets" in table:

@@ -27,6 +27,8 @@ def rule_markdown(rule: Rule) -> str:
         "## How to fix",
         "",
         rule.fix,
+        "",
+        f"Autofix: {_AUTOFIX[rule.fix_applicability]}",
     ]
     for example in rule.examples:
         title = "Flagged" if example.kind == "bad" else "Not flagged"
@@ -36,7 +38,20 @@ def rule_markdown(rule: Rule) -> str:
         if example.expect:
             found = ", ".join(f"{code} on line {line}" for code, line in example.expect)
             lines += ["", f"Reports: {found}."]
+        for name, content in example.fixed.items():
+            lines += ["", f"After `dockerlint --fix{_FLAG[rule.fix_applicability]}`, `{name}`:", ""]
+            lines += ["```" + _fence_language(name), content.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
+
+
+_AUTOFIX = {
+    "safe": "**safe** — `dockerlint --fix` applies it.",
+    "unsafe": "**unsafe** — it changes what gets installed or copied, so only "
+    "`dockerlint --fix --unsafe-fixes` applies it; `--diff` shows it first.",
+    "display-only": "**display-only** — the text output shows it as a suggested change; it is never applied.",
+    "none": "none — the change needs a person.",
+}
+_FLAG = {"safe": "", "unsafe": " --unsafe-fixes", "display-only": "", "none": ""}
 
 
 def _fence_language(name: str) -> str:

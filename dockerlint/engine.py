@@ -17,6 +17,7 @@ from dockerlint.config import Config
 from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name
 from dockerlint.errors import blame
 from dockerlint.findings import Finding, Note, Severity
+from dockerlint.fixes import MAX_ROUNDS, FixOutcome, FixSettings, apply_edits, choose, edits_by_file, write_if_unchanged
 from dockerlint.model import Image
 from dockerlint.paths import real_path
 from dockerlint.rulebook import Rule
@@ -55,13 +56,15 @@ def lint(
     *,
     force_exclude: bool = False,
     cache_dir: Path | None = None,
+    overlay: Mapping[Path, bytes | None] | None = None,
 ) -> Result:
-    """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache)."""
+    """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache).
+    ``overlay``: file contents that replace what is on disk (see ``Workspace``)."""
     root = project_root(paths, config)
     # Reads stay inside the repository and the paths the user named (a named Dockerfile
     # brings its folder, the context it is built with by default).
     named = [path if os.path.isdir(path) else path.absolute().parent for path in paths]
-    workspace = Workspace(roots=[root, *named])
+    workspace = Workspace(roots=[root, *named], overlay=overlay)
     directories = [real_path(path) for path in paths if os.path.isdir(path)]
     files = []
     for path in paths:
@@ -154,6 +157,66 @@ def lint(
     if reported_files is not None:
         checked &= reported_files
     return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace)
+
+
+def lint_and_fix(
+    paths: list[Path], config: Config, rules: Mapping[str, Rule], settings: FixSettings, *, write: bool, **options
+) -> tuple[Result, FixOutcome]:
+    """Lint, apply the allowed fixes, lint again, until no fix is left (at most
+    ``MAX_ROUNDS`` rounds). ``write=False`` (``--diff``) keeps every change in memory: each
+    round lints the files as the fixes so far left them. Returns the last lint, whose
+    findings are what remains, and what was fixed."""
+    outcome = FixOutcome()
+    overlay: dict[Path, bytes | None] = {}
+    writable = _writable(paths)
+    for _ in range(MAX_ROUNDS):
+        result = lint(paths, config, rules, overlay=None if write else overlay, **options)
+        chosen = choose(result.findings, settings, lambda path, workspace=result.workspace: writable(path, workspace))
+        changed = False
+        for path, edits in edits_by_file(chosen).items():
+            was_read, before = result.workspace.bytes_read(path)
+            if not was_read:
+                before = overlay.get(path) if path in overlay else _current(path)
+            after = apply_edits(before, edits)
+            if after is None:
+                outcome.notes.append(Note(path, "not fixed: the file is not UTF-8 or mixes line endings"))
+                chosen = [f for f in chosen if all(edit.path != path for edit in f.autofix.edits)]
+                continue
+            if write:
+                problem = write_if_unchanged(path, before, after)
+                if problem is not None:
+                    outcome.notes.append(Note(path, problem))
+                    chosen = [f for f in chosen if all(edit.path != path for edit in f.autofix.edits)]
+                    continue
+            outcome.before.setdefault(path, before)
+            outcome.after[path] = overlay[path] = after
+            changed = True
+        outcome.fixed += [f for f in chosen if all(edit.path in outcome.after for edit in f.autofix.edits)]
+        if not changed:
+            return result, outcome
+    return lint(paths, config, rules, overlay=None if write else overlay, **options), outcome
+
+
+def _current(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _writable(paths: list[Path]):
+    """Fixes write only inside the linted paths: a file named on the command line, or
+    a file under a directory named there, that does not lead out of the repository."""
+    files = {os.path.abspath(path) for path in paths if not os.path.isdir(path)}
+    folders = [os.path.abspath(path) for path in paths if os.path.isdir(path)]
+
+    def writable(path: Path, workspace: Workspace) -> bool:
+        text = os.path.abspath(path)
+        named = text in files or any(text.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
+        return named and workspace.outside(path) is None and not os.path.islink(path)
+
+    return writable
 
 
 def _check_dockerfile_tables(config: Config, dockerfiles: list[Path], workspace: Workspace) -> None:

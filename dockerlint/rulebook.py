@@ -7,7 +7,7 @@ why it matters, how to fix it, and examples that run as tests. The same data fee
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +25,7 @@ class Example:
     config: dict  # extra [tool.dockerlint] settings for this example
     encodings: dict[str, str]  # file -> encoding to write it in (default UTF-8)
     sized: dict[str, int]  # file -> size in bytes, for examples about large files (written sparse)
+    fixed: dict[str, str] = field(default_factory=dict)  # file -> content after `--fix --unsafe-fixes`
 
     def file_bytes(self) -> dict[str, bytes]:
         return {name: text.encode(self.encodings.get(name, "utf-8")) for name, text in self.files.items()}
@@ -41,6 +42,7 @@ class Rule:
     fix: str
     tags: tuple[str, ...]
     examples: tuple[Example, ...]
+    fix_applicability: str = "none"  # what its autofix is: safe, unsafe, display-only, or none
 
     @property
     def family(self) -> str:
@@ -73,6 +75,7 @@ def _example(data: dict) -> Example:
         config=dict(data.get("config", {})),
         encodings=dict(data.get("encodings", {})),
         sized=dict(data.get("sized", {})),
+        fixed=dict(data.get("fixed", {})),
     )
 
 
@@ -90,6 +93,7 @@ def load_rule(path: Path) -> Rule:
         fix=data["fix"].strip(),
         tags=tuple(data.get("tags", ())),
         examples=tuple(_example(item) for item in data.get("examples", ())),
+        fix_applicability=data.get("fix-applicability", "none"),
     )
 
 

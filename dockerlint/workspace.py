@@ -13,7 +13,7 @@ note and is not opened: a pull request cannot make a CI run print ``/etc/passwd`
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,10 +36,13 @@ BINARY_SNIFF = 8192
 
 
 class Workspace:
-    def __init__(self, roots: Iterable[Path] = ()) -> None:
+    def __init__(self, roots: Iterable[Path] = (), overlay: Mapping[Path, bytes | None] | None = None) -> None:
         """``roots``: the repository and the paths named on the command line; reads stay
-        inside them. No roots: no boundary (a workspace for one file in tests)."""
+        inside them. No roots: no boundary (a workspace for one file in tests).
+        ``overlay``: contents that replace what is on disk (the files ``--diff`` has
+        fixed so far, an editor's unsaved buffers); None marks a file as absent."""
         self._roots = tuple(dict.fromkeys(root for path in roots for root in _both_forms(path)))
+        self._overlay = dict(overlay or {})
         self._context_roots: set[str] = set()
         self._real_folders: dict[str, str] = {}
         self.notes: list[Note] = []
@@ -111,6 +114,9 @@ class Workspace:
         gets a note."""
         if path in self._bytes:
             return self._bytes[path]
+        if path in self._overlay:
+            data = self._bytes[path] = self._overlay[path]
+            return data
         data: bytes | None = None
         refused = self.outside(path, in_context=in_context)
         if refused is not None:
@@ -135,6 +141,16 @@ class Workspace:
         if keep:
             self._bytes[path] = data
         return data
+
+    def is_file(self, path: Path) -> bool:
+        """Whether the file exists, as this run sees it (the overlay first)."""
+        if path in self._overlay:
+            return self._overlay[path] is not None
+        return os.path.isfile(path)
+
+    def bytes_read(self, path: Path) -> tuple[bool, bytes | None]:
+        """(whether this run read the file and kept it, the bytes it read or None)."""
+        return path in self._bytes, self._bytes.get(path)
 
     def text(self, path: Path, *, quiet: bool = False, in_context: bool = True) -> tuple[Text, bool] | None:
         """Decoded text and whether it held invalid UTF-8; None if unreadable or binary."""
@@ -178,7 +194,7 @@ class Workspace:
             from dockerlint.parse.dockerfile import parse_dockerfile
 
             parsed = None
-            size = _size(path)
+            size = len(self._overlay[path] or b"") if path in self._overlay else _size(path)
             if size is not None and size > MAX_DOCKERFILE_BYTES:
                 self.note(
                     path,

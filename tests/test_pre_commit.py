@@ -17,8 +17,12 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 def test_hook_definition():
-    (hook,) = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook, fixing = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "dockerlint" and hook["language"] == "python" and hook["require_serial"] is True
+    assert fixing["id"] == "dockerlint-fix" and fixing["entry"] == "dockerlint --fix"
+    assert {key: value for key, value in fixing.items() if key not in ("id", "name", "entry", "description")} == {
+        key: value for key, value in hook.items() if key not in ("id", "name", "entry", "description")
+    }
     import re
 
     files = re.compile(hook["files"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dockerlint.checks import check
 from dockerlint.checks.common import finding, join_spans
-from dockerlint.findings import Finding, human_size
+from dockerlint.findings import Applicability, Edit, Finding, Fix, human_size
 from dockerlint.model import Copy, Image
 from dockerlint.model.buildcontext import (
     context_copies,
@@ -20,7 +20,7 @@ from dockerlint.model.buildcontext import (
     is_remote,
     unwanted,
 )
-from dockerlint.parse.dockerignore import IgnoreFile
+from dockerlint.parse.dockerignore import IgnoreFile, Pattern
 from dockerlint.source import Span
 
 _SHOWN = 6  # paths named in one message
@@ -54,16 +54,20 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
                 continue
             context = image.context
             size = context.total_size()
-            yield finding(
-                image,
-                "CTX001",
-                source.span,
-                f"`{copy.instruction.keyword} {source.value}` copies the whole build context "
-                f"({len(context.files):,} files, {human_size(size)}) and no .dockerignore applies: "
-                "whatever lands in the folder (.git, virtualenvs, caches, .env files) goes into the image",
-                f"Add a .dockerignore beside the context root (or `{image.dockerfile_path.name}.dockerignore` beside "
-                "the Dockerfile) listing .git, .venv, __pycache__ and .env, or copy only the paths the image needs.",
-                size_bytes=size,
+            yield replace(
+                finding(
+                    image,
+                    "CTX001",
+                    source.span,
+                    f"`{copy.instruction.keyword} {source.value}` copies the whole build context "
+                    f"({len(context.files):,} files, {human_size(size)}) and no .dockerignore applies: "
+                    "whatever lands in the folder (.git, virtualenvs, caches, .env files) goes into the image",
+                    f"Add a .dockerignore beside the context root (or `{image.dockerfile_path.name}.dockerignore` "
+                    "beside the Dockerfile) listing .git, .venv, __pycache__ and .env, or copy only the paths "
+                    "the image needs.",
+                    size_bytes=size,
+                ),
+                autofix=_ignore_fix(image, unwanted(image)),
             )
             break
 
@@ -90,12 +94,48 @@ def dockerignore_gap(image: Image) -> Iterator[Finding]:
         f"Add {', '.join(f'`{p}`' for p in patterns)} {where} (patterns are anchored at the context root: "
         "use `**/` for every depth).",
         size_bytes=total,
+        autofix=_ignore_fix(image, found),
     )
 
 
 def _pattern_for(path: str) -> str:
     name = path.rstrip("/").rsplit("/", 1)[-1]
     return name if "/" not in path.rstrip("/") else f"**/{name}"
+
+
+def _ignore_fix(image: Image, found: list) -> Fix | None:
+    """Add the patterns for what was found to the ignore file in use (or a new
+    ``.dockerignore`` at the context root), leaving out any pattern that would exclude a
+    path a COPY names."""
+    needed = [
+        context_path(source.value)
+        for _, copy in context_copies(image)
+        for source in copy.sources
+        if not is_remote(source.value) and not has_glob(source.value)
+    ]
+    needed = [path for path in needed if path not in (".", "*")]
+    patterns = [
+        pattern
+        for pattern in sorted({_pattern_for(item.path) for item in found})
+        if not any(IgnoreFile((Pattern(pattern, False, 1),)).excludes(path) for path in needed)
+    ]
+    if not patterns:
+        return None
+    path = image.ignore_path or image.context_root / ".dockerignore"
+    loaded = image.workspace.cached_text(path) if image.ignore_path else None
+    text = loaded[0] if loaded else None
+    content = "".join(f"{pattern}\n" for pattern in patterns)
+    if text is None or not text.text:
+        span = Span(1, 1, 1, 1)
+    elif text.text.endswith("\n"):
+        last = len(text.line_starts)
+        span = Span(last, 1, last, 1)
+    else:
+        last = len(text.line_starts)
+        end = len(text.line(last)) + 1
+        span, content = Span(last, end, last, end), "\n" + content
+    names = ", ".join(f"`{pattern}`" for pattern in patterns)
+    return Fix(Applicability.SAFE, f"Add {names} to {path.name}", (Edit(path, span, content),))
 
 
 @check("CTX003")

@@ -295,7 +295,7 @@ def build_image(
     settings: dict | None = None,
 ) -> Image:
     build_args = dict(build_args or {})
-    ignore_path = ignore_file_for(dockerfile_path, context_root)
+    ignore_path = ignore_file_for(dockerfile_path, context_root, workspace.is_file)
     image = Image(
         dockerfile_path=dockerfile_path,
         dockerfile=dockerfile,
@@ -318,14 +318,14 @@ def build_image(
     return image
 
 
-def ignore_file_for(dockerfile_path: Path, context_root: Path) -> Path | None:
+def ignore_file_for(dockerfile_path: Path, context_root: Path, is_file=os.path.isfile) -> Path | None:
     """BuildKit reads ``<Dockerfile>.dockerignore`` beside the Dockerfile if it exists,
     instead of (never merged with) the context's ``.dockerignore``."""
     for candidate in (
         dockerfile_path.with_name(dockerfile_path.name + ".dockerignore"),
         context_root / ".dockerignore",
     ):
-        if os.path.isfile(candidate):
+        if is_file(candidate):
             return candidate
     return None
 

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from dockerlint.findings import Finding, Note, Severity
+from dockerlint.fixes import FixSettings
 from dockerlint.rulebook import Rule
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
@@ -45,6 +46,8 @@ class Report:
     root: Path  # paths are shown relative to this directory (the current directory)
     fail_level: Severity
     source_line: Callable[[Path, int], str]  # text of a 1-based line of a file ("" if unknown)
+    fixed: tuple[Finding, ...] = ()  # findings whose fixes this run applied (--fix)
+    fix_settings: FixSettings | None = None  # which fixes --fix would apply (None: say nothing)
 
     def relative(self, path: Path) -> str:
         """A path relative to ``root`` with forward slashes (absolute if outside it)."""
@@ -63,6 +66,15 @@ class Report:
         for finding in self.findings:
             counts[self.severity(finding)] += 1
         return counts
+
+    def fixable_counts(self) -> tuple[int, int]:
+        """(findings ``--fix`` would fix, findings only ``--unsafe-fixes`` would fix)."""
+        if self.fix_settings is None:
+            return 0, 0
+        safe = [f for f in self.findings if self.fix_settings.allows(f)]
+        unsafe_settings = FixSettings(unsafe=True, fixable=self.fix_settings.fixable)
+        unsafe = [f for f in self.findings if unsafe_settings.allows(f) and f not in safe]
+        return len(safe), len(unsafe)
 
     def rule_name(self, code: str) -> str:
         """The rule's name, or "" for a code without a rule (a parse problem, say)."""

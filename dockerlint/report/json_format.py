@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import dockerlint
-from dockerlint.findings import Finding, Severity
+from dockerlint.findings import Finding, Fix, Severity
 from dockerlint.report import Report, statistics_rows
 
 
@@ -22,6 +22,7 @@ def render_json(report: Report, *, color: bool = False, statistics: bool = False
         "info": counts[Severity.INFO],
         "files_checked": report.files_checked,
         "size_bytes": sum(f.size_bytes for f in report.findings if f.size_bytes is not None),
+        "fixed": len(report.fixed),
         "notes": [
             {
                 "path": None if note.path is None else report.relative(note.path),
@@ -55,7 +56,8 @@ def _finding(report: Report, finding: Finding) -> dict:
         "end_line": span.end_line,
         "end_column": span.end_column,
         "message": finding.message,
-        "fix": finding.fix,
+        "help": finding.fix,
+        "fix": _fix(report, finding.autofix),
         "size_bytes": finding.size_bytes,
         "related": [
             {
@@ -67,5 +69,23 @@ def _finding(report: Report, finding: Finding) -> dict:
                 "message": related.message,
             }
             for related in finding.related
+        ],
+    }
+
+
+def _fix(report: Report, fix: Fix | None) -> dict | None:
+    if fix is None:
+        return None
+    return {
+        "applicability": fix.applicability.value,
+        "message": fix.message,
+        "edits": [
+            {
+                "path": report.relative(edit.path),
+                "start": {"line": edit.span.line, "column": edit.span.column},
+                "end": {"line": edit.span.end_line, "column": edit.span.end_column},
+                "content": edit.content,
+            }
+            for edit in fix.edits
         ],
     }

@@ -84,6 +84,9 @@ def _details(report: Report, finding: Finding) -> list[str]:
         lines += [f"{gutter} |", f"{span.line} | {shown}".rstrip(), f"{gutter} | {marker}"]
     if finding.fix:
         lines.append(f"{gutter} = help: {printable(_LINE_BREAKS.sub(' ', finding.fix))}")
+    if finding.autofix is not None:
+        fix = finding.autofix
+        lines.append(f"{gutter} = fix ({fix.applicability.value}): {printable(_LINE_BREAKS.sub(' ', fix.message))}")
     if finding.size_bytes is not None:
         lines.append(f"{gutter} = size: ~{human_size(finding.size_bytes)}")
     for related in finding.related:
@@ -154,8 +157,9 @@ def _note_lines(report: Report) -> list[str]:
 
 def _summary(report: Report) -> str:
     files = _plural(report.files_checked, "file", "files")
+    fixed = f" Fixed {_plural(len(report.fixed), 'finding', 'findings')}." if report.fixed else ""
     if not report.findings:
-        return f"No findings in {files}."
+        return f"No findings in {files}.{fixed}"
     counts = report.counts()
     levels = ", ".join(
         [
@@ -164,7 +168,14 @@ def _summary(report: Report) -> str:
             f"{counts[Severity.INFO]} info",
         ]
     )
-    return f"Found {_plural(len(report.findings), 'finding', 'findings')} ({levels}) in {files}."
+    summary = f"Found {_plural(len(report.findings), 'finding', 'findings')} ({levels}) in {files}.{fixed}"
+    safe, unsafe = report.fixable_counts()
+    if safe:
+        summary += f" {safe} fixable with `--fix`"
+        summary += f" ({unsafe} more with `--unsafe-fixes`)." if unsafe else "."
+    elif unsafe:
+        summary += f" {unsafe} fixable with `--fix --unsafe-fixes`."
+    return summary
 
 
 def _plural(count: int, one: str, many: str) -> str:
