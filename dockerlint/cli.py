@@ -131,6 +131,18 @@ def main() -> None:
 @click.option("--diff", is_flag=True, help="Print the changes --fix would make, write nothing; exit 1 if any.")
 @click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
 @click.option("--fix-only", is_flag=True, help="Apply fixes and report nothing else (exit 0 unless an error).")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only findings that this baseline file (from --write-baseline) does not hold.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every current finding to this baseline file and exit 0.",
+)
+@click.option("--add-noqa", is_flag=True, help="Write a suppression comment for every current finding.")
 def check(paths: tuple[Path, ...], **options) -> None:
     """Find what bloats and breaks container images of Python and ML services.
 
@@ -199,6 +211,9 @@ def _check(
     diff: bool,
     show_fixes: bool,
     fix_only: bool,
+    baseline_path: Path | None,
+    write_baseline: Path | None,
+    add_noqa: bool,
 ) -> int:
     from dockerlint.config import ConfigError, check_selectors, find_config, load_config, parse_level
     from dockerlint.engine import lint, lint_and_fix, project_root
@@ -267,6 +282,27 @@ def _check(
         if show_fixes:
             click.echo(_fixed_list(outcome.fixed), nl=False)
         return EXIT_OK
+    if add_noqa:
+        return _add_noqa(paths, result)
+    if write_baseline is not None:
+        from dockerlint.baseline import write_baseline as write
+
+        try:
+            count = write(write_baseline, result.findings, project_root(paths, config), result.workspace)
+        except OSError as error:
+            raise ConfigError(f"{write_baseline}: cannot write the baseline: {error.strerror or error}") from None
+        click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to {write_baseline}.")
+        return EXIT_OK
+    known: list = []
+    if baseline_path is not None:
+        from dockerlint.baseline import BaselineError, read_baseline, split_by_baseline
+
+        try:
+            baseline = read_baseline(baseline_path)
+        except BaselineError as error:
+            raise ConfigError(str(error)) from None
+        root = project_root(paths, config)
+        result.findings, known = split_by_baseline(result.findings, baseline, root, result.workspace)
     enabled = config.enabled_codes(rules)
     report = Report(
         findings=tuple(result.findings),
@@ -278,6 +314,7 @@ def _check(
         source_line=result.workspace.source_line,
         fixed=tuple(outcome.fixed) if outcome else (),
         fix_settings=settings,
+        baseline=tuple(known) if baseline_path is not None else None,
     )
     use_color = color == "always" or (
         color == "auto" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -295,6 +332,40 @@ def _check(
     if exit_zero:
         return EXIT_OK
     return result.exit_code(config.fail_level)
+
+
+def _add_noqa(paths: list[Path], result) -> int:
+    """``--add-noqa``: a suppression comment for every finding, written as fixes are
+    (only inside the linted paths, never over a file that changed since it was read)."""
+    from dockerlint.baseline import noqa_edits
+    from dockerlint.engine import writable_paths
+    from dockerlint.fixes import apply_edits, write_if_unchanged
+
+    edits, skipped = noqa_edits(result.findings, result.workspace)
+    writable = writable_paths(paths)
+    files: dict[Path, list] = {}
+    for edit in edits:
+        if writable(edit.path, result.workspace):
+            files.setdefault(edit.path, []).append(edit)
+        else:
+            skipped += 1
+    written = 0
+    for path, file_edits in sorted(files.items()):
+        _, before = result.workspace.bytes_read(path)
+        after = apply_edits(before, file_edits)
+        problem = "not changed: the file is not UTF-8 or mixes line endings" if after is None else None
+        problem = problem or write_if_unchanged(path, before, after)
+        if problem:
+            click.echo(f"dockerlint: {_shown_path(path)}: {problem}", err=True)
+            continue
+        written += len(file_edits)
+    click.echo(f"Added {written} suppression comment{'s' if written != 1 else ''}.")
+    if skipped:
+        click.echo(
+            f"{skipped} finding{'s' if skipped != 1 else ''} in files without a comment syntax "
+            "(or outside the linted paths) got none: use per-file-ignores for those."
+        )
+    return EXIT_OK
 
 
 def _fixed_list(fixed) -> str:

@@ -168,7 +168,7 @@ def lint_and_fix(
     findings are what remains, and what was fixed."""
     outcome = FixOutcome()
     overlay: dict[Path, bytes | None] = {}
-    writable = _writable(paths)
+    writable = writable_paths(paths)
     for _ in range(MAX_ROUNDS):
         result = lint(paths, config, rules, overlay=None if write else overlay, **options)
         chosen = choose(result.findings, settings, lambda path, workspace=result.workspace: writable(path, workspace))
@@ -205,7 +205,7 @@ def _current(path: Path) -> bytes | None:
         return None
 
 
-def _writable(paths: list[Path]):
+def writable_paths(paths: list[Path]):
     """Fixes write only inside the linted paths: a file named on the command line, or
     a file under a directory named there, that does not lead out of the repository."""
     files = {os.path.abspath(path) for path in paths if not os.path.isdir(path)}

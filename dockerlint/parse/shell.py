@@ -429,9 +429,7 @@ def _pipe_elements(pipeline: _Node) -> tuple[list[_Node], list[_Node]]:
     return elements, rest
 
 
-def _pipeline_items(
-    elements: list[_Node], rest: list[_Node], key: int, pipe: _Pipe, depth: int
-) -> list[_StackItem]:
+def _pipeline_items(elements: list[_Node], rest: list[_Node], key: int, pipe: _Pipe, depth: int) -> list[_StackItem]:
     """Stack items (last first) for a pipeline's elements and for what follows it."""
     items = [(element, (key, i, len(elements)), depth) for i, element in enumerate(elements)]
     items.extend((statement, pipe, depth) for statement in rest)
@@ -464,9 +462,7 @@ def _heredoc_pipeline_items(
     items = _pipeline_items(heads + tail, rest + tail_rest, key, pipe, depth)
     for child in statement.named_children:  # other redirects may hold commands: `<<EOF && b`
         if child != body:
-            items.extend(
-                (grandchild, pipe, depth) for grandchild in child.named_children if grandchild != heredoc_pipe
-            )
+            items.extend((grandchild, pipe, depth) for grandchild in child.named_children if grandchild != heredoc_pipe)
     return items
 
 

@@ -48,6 +48,7 @@ class Report:
     source_line: Callable[[Path, int], str]  # text of a 1-based line of a file ("" if unknown)
     fixed: tuple[Finding, ...] = ()  # findings whose fixes this run applied (--fix)
     fix_settings: FixSettings | None = None  # which fixes --fix would apply (None: say nothing)
+    baseline: tuple[Finding, ...] | None = None  # with --baseline: the findings it holds (not reported)
 
     def relative(self, path: Path) -> str:
         """A path relative to ``root`` with forward slashes (absolute if outside it)."""

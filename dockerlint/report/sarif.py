@@ -63,6 +63,11 @@ def render_sarif(report: Report, *, color: bool = False, statistics: bool = Fals
     }
     log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
     results = [_result(report, finding, index[finding.code]) for finding in report.findings]
+    if report.baseline is not None:  # SARIF's own way to say which results are new
+        for result in results:
+            result["baselineState"] = "new"
+        for finding in report.baseline:
+            results.append({**_result(report, finding, index[finding.code]), "baselineState": "unchanged"})
     return _dumps(log, results)
 
 
@@ -84,7 +89,7 @@ def _rules_for(report: Report) -> list[Rule]:
     """The rules that ran, plus a stand-in for any finding code without one (a parse
     problem, say), so that every result's ``ruleIndex`` resolves; sorted by code."""
     rules = dict(report.rules)
-    for finding in report.findings:
+    for finding in (*report.findings, *(report.baseline or ())):
         if finding.code not in rules:
             rules[finding.code] = Rule(
                 code=finding.code,

@@ -158,8 +158,11 @@ def _note_lines(report: Report) -> list[str]:
 def _summary(report: Report) -> str:
     files = _plural(report.files_checked, "file", "files")
     fixed = f" Fixed {_plural(len(report.fixed), 'finding', 'findings')}." if report.fixed else ""
+    known = (
+        f" {_plural(len(report.baseline), 'finding', 'findings')} in the baseline not shown." if report.baseline else ""
+    )
     if not report.findings:
-        return f"No findings in {files}.{fixed}"
+        return f"No findings in {files}.{fixed}{known}"
     counts = report.counts()
     levels = ", ".join(
         [
@@ -169,6 +172,7 @@ def _summary(report: Report) -> str:
         ]
     )
     summary = f"Found {_plural(len(report.findings), 'finding', 'findings')} ({levels}) in {files}.{fixed}"
+    summary += known
     safe, unsafe = report.fixable_counts()
     if safe:
         summary += f" {safe} fixable with `--fix`"
