@@ -246,3 +246,61 @@ def test_a_three_way_clash_names_every_line(repo):
     assert found(result) == [("REQ001", "requirements.txt", 2)]
     assert "requirements.txt:1" in result.findings[0].message
     assert "requirements.txt:3" not in result.findings[0].message
+
+
+# -- REQ004 from the Dockerfile: a requirements file the build context does not hold -------------
+
+
+def test_requirements_file_missing_from_the_context_is_reported_in_the_dockerfile(repo):
+    root = repo(
+        {
+            "serving/Dockerfile": """
+                FROM python:3.11-slim
+                COPY ./ /app
+                WORKDIR /app
+                RUN pip install -r requirements_prod.txt
+                CMD ["uvicorn", "app:app"]
+            """,
+            "serving/requirements.txt": "fastapi==0.111.0\n",
+            "serving/app.py": "import fastapi\n",
+        }
+    )
+    result = lint(root, ["REQ004"])
+    assert found(result) == [("REQ004", "Dockerfile", 4)]
+    (finding,) = result.findings
+    assert "`-r requirements_prod.txt`" in finding.message and str(root) not in finding.message
+    assert finding.span.column == 20
+
+
+def test_requirements_file_written_by_the_build_is_not_missing(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+                FROM python:3.11-slim AS export
+                WORKDIR /app
+                COPY pyproject.toml poetry.lock ./
+                RUN pip install --no-cache-dir poetry==1.8.3 && poetry export -o requirements.txt
+                FROM python:3.11-slim
+                WORKDIR /app
+                COPY --from=export /app/requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+                COPY . .
+            """,
+            "pyproject.toml": "[tool.poetry]\nname = 'svc'\n",
+            "poetry.lock": "",
+        }
+    )
+    assert found(lint(root, ["REQ004"])) == []
+
+
+def test_hash_lines_without_continuations_are_one_finding(repo):
+    digest = "sha256:" + "ab" * 32
+    root = repo(
+        {
+            "Dockerfile": SIMPLE,
+            "requirements.txt": "".join(f"{name}==1.0\n    --hash={digest}\n\n" for name in ("flask", "numpy", "pillow")),
+        }
+    )
+    result = lint(root, ["REQ005"])
+    assert found(result) == [("REQ005", "requirements.txt", 2)]
+    assert "(lines 2, 5, 8)" in result.findings[0].message

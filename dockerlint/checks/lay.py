@@ -272,7 +272,7 @@ def _pins(image: Image, install: Install) -> Iterator[_Pin]:
             canonicalize_name(parsed.name), str(parsed.specifier) + (parsed.url or ""), index, argument.span, install
         )
     for reference in install.requirements:
-        if reference.constraint or reference.context_path is None:
+        if reference.constraint or reference.context_path is None or not reference.context_path.is_file():
             continue
         loaded = image.workspace.requirements(reference.context_path)
         file_index = loaded.options.index_url or ",".join(loaded.options.extra_index_urls) or index

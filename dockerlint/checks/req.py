@@ -8,11 +8,13 @@ Findings about a requirement point at its line in the file that holds it.
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 from dockerlint.checks import check
+from dockerlint.checks.common import finding
 from dockerlint.findings import Finding, Related
 from dockerlint.model import Image
 from dockerlint.model.requested import Entry, by_name, requested
@@ -133,3 +135,39 @@ def _pins(entry: Entry) -> bool:
     if entry.url is not None:
         return True  # a direct URL names one artifact
     return any(clause.operator in _PIN_OPERATORS for clause in _specifier_set(entry.specifier))
+
+
+@check("REQ004")
+def missing_requirements_file(image: Image) -> Iterator[Finding]:
+    """``pip install -r FILE`` where FILE comes from the build context, which does not hold
+    it, and no RUN of the build writes it (``pip-compile``, ``poetry export``)."""
+    for stage in image.stages:
+        if not stage.reachable:
+            continue
+        for step in stage.runs():
+            for install in step.installs:
+                if install.family != "pip":
+                    continue
+                for ref in install.requirements:
+                    path = ref.context_path
+                    if path is None or path.exists() or _written_in_build(image, posixpath.basename(ref.image_path)):
+                        continue
+                    try:
+                        relative = path.relative_to(image.context_root).as_posix()
+                    except ValueError:
+                        continue
+                    option = "-c" if ref.constraint else "-r"
+                    yield finding(
+                        image,
+                        "REQ004",
+                        ref.span,
+                        f"`{option} {posixpath.basename(ref.image_path)}`: the build context has no `{relative}`, "
+                        "so this `pip install` fails",
+                        "Correct the file name, or add the file to the repository (and copy it before the install).",
+                    )
+
+
+def _written_in_build(image: Image, name: str) -> bool:
+    """Whether a RUN may write a file of this name: named anywhere but as the one ``-r`` value."""
+    mentions = sum(step.instruction.args.count(name) for stage in image.stages for step in stage.runs())
+    return mentions > 1
