@@ -298,9 +298,83 @@ def test_hash_lines_without_continuations_are_one_finding(repo):
     root = repo(
         {
             "Dockerfile": SIMPLE,
-            "requirements.txt": "".join(f"{name}==1.0\n    --hash={digest}\n\n" for name in ("flask", "numpy", "pillow")),
+            "requirements.txt": "".join(
+                f"{name}==1.0\n    --hash={digest}\n\n" for name in ("flask", "numpy", "pillow")
+            ),
         }
     )
     result = lint(root, ["REQ005"])
     assert found(result) == [("REQ005", "requirements.txt", 2)]
     assert "(lines 2, 5, 8)" in result.findings[0].message
+
+
+# -- REQ001 through torch coupling and the command line --------------------------------------------
+
+
+def test_torch_pin_no_allowed_torchvision_or_xformers_accepts(repo):
+    root = repo(
+        {
+            "Dockerfile": "FROM runpod/base:0.4.0-cuda12.1.1\n" + INSTALL,
+            "requirements.txt": """
+                runpod~=1.7.6
+                torch==2.0.1
+                torchvision>=0.18.0
+                xformers>=0.0.27
+                diffusers>=0.31.0
+            """,
+        }
+    )
+    result = lint(root, ["REQ001"])
+    assert found(result) == [("REQ001", "requirements.txt", 2)]
+    message = result.findings[0].message
+    assert "`torchvision>=0.18.0` at requirements.txt:3" in message and "0.18.0 requires torch==2.3.0" in message
+    assert "`xformers>=0.0.27` at requirements.txt:4" in message
+    assert [related.span.line for related in result.findings[0].related] == [3, 4]
+
+
+def test_two_coupled_pins_for_different_torch_releases(repo):
+    dockerfile = "FROM python:3.11-slim\nRUN pip install --no-cache-dir torchvision==0.17.0 torchaudio==2.3.0\n"
+    root = repo({"Dockerfile": dockerfile})
+    result = lint(root, ["REQ001"])
+    assert found(result) == [("REQ001", "Dockerfile", 2)]
+    assert "no torch release satisfies both" in result.findings[0].message
+    assert "torchvision 0.17.0 requires torch==2.2.0" in result.findings[0].message
+
+
+def test_matching_torch_family_pins_are_fine(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+                FROM python:3.11-slim
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt \\
+                    --extra-index-url https://download.pytorch.org/whl/cu121
+                RUN pip install --no-cache-dir torchvision>=0.19
+            """,
+            "requirements.txt": """
+                torch==2.3.1+cu121
+                torchvision==0.18.1+cu121
+                torchaudio==2.3.1
+                xformers>=0.0.27,<0.0.27.post1
+                torchvision>=0.17 ; python_version < "3.9"
+            """,
+        }
+    )
+    # the later torchvision>=0.19 is another resolution: pip replaces torch there (LAY003)
+    assert found(lint(root, ["REQ001"])) == []
+
+
+def test_requirements_file_and_command_line_disagree(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+                FROM python:3.11-slim
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt "numpy>=2"
+            """,
+            "requirements.txt": "numpy==1.26.4\npandas==2.2.2\n",
+        }
+    )
+    result = lint(root, ["REQ001"])
+    assert found(result) == [("REQ001", "Dockerfile", 3)]
+    assert "`numpy==1.26.4` at requirements.txt:1" in result.findings[0].message

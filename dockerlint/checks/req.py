@@ -16,7 +16,7 @@ from pathlib import Path
 from dockerlint.checks import check
 from dockerlint.checks.common import finding
 from dockerlint.findings import Finding, Related
-from dockerlint.model import Image
+from dockerlint.model import Image, coupling
 from dockerlint.model.requested import Entry, by_name, requested
 
 _PIN_OPERATORS = ("==", "===", "~=", "<", "<=")
@@ -75,6 +75,66 @@ def version_conflict(image: Image) -> Iterator[Finding]:
             "drop the other pin); a constraint (-c) must allow the version the requirements ask for.",
             related=tuple(Related(entry.path, entry.span, f"`{entry.text}` for `{name}`") for entry in involved[:-1]),
         )
+
+
+@check("REQ001")
+def torch_coupling_conflict(image: Image) -> Iterator[Finding]:
+    """torchvision, torchaudio and xformers releases each require one torch release: within
+    one ``pip install`` (one resolution) a torch pin that none of the allowed releases
+    accepts fails the build. Across installs pip replaces torch instead (LAY003)."""
+    groups: dict[tuple[int, int, int], list[Entry]] = {}
+    for entry in requested(image):
+        if entry.applies is True and entry.specifier and (entry.name == coupling.TORCH or coupling.coupled(entry.name)):
+            groups.setdefault(entry.install, []).append(entry)
+    for entries in groups.values():
+        torch_entries = [entry for entry in entries if entry.name == coupling.TORCH]
+        direct = frozenset(coupling.torch_releases())
+        for entry in torch_entries:
+            direct &= coupling.torch_matching(entry.specifier)
+        if not direct:
+            continue  # torch's own lines disagree: the check above reports them
+        needs: list[tuple[list[Entry], frozenset[str], tuple]] = []
+        for name, named in by_name([entry for entry in entries if entry.name != coupling.TORCH]).items():
+            allowed = coupling.torch_allowed(name, ",".join(entry.specifier for entry in named))
+            if allowed is not None:
+                needs.append((named, *allowed))
+        blocking = [need for need in needs if not need[1] & direct]
+        if not blocking:
+            combined = direct
+            for need in needs:
+                combined &= need[1]
+            if combined or len(needs) < 2:
+                continue
+            blocking = needs
+        involved = torch_entries + [entry for need in blocking for entry in need[0]]
+        anchor = torch_entries[-1] if torch_entries and blocking is not needs else involved[-1]
+        reasons = " and ".join(_coupling_reason(image, named, rows) for named, _, rows in blocking)
+        if torch_entries:
+            torch_text = " and ".join(_shown(image, entry) for entry in torch_entries)
+            message = f"{torch_text} cannot be installed with {reasons}, so this `pip install` fails"
+        else:
+            message = f"no torch release satisfies both {reasons}, so this `pip install` fails"
+        yield Finding(
+            "REQ001",
+            anchor.path,
+            anchor.span,
+            message,
+            "Pick versions built for one torch release (the PyTorch install matrix lists them), or pin only "
+            "torch and let pip choose the matching torchvision, torchaudio and xformers.",
+            related=tuple(
+                Related(entry.path, entry.span, f"`{entry.text}`") for entry in involved if entry is not anchor
+            ),
+        )
+
+
+def _coupling_reason(image: Image, named: list[Entry], rows: tuple[tuple[str, str], ...]) -> str:
+    name = named[0].name
+    shown = " and ".join(_shown(image, entry) for entry in named)
+    known = [row for row in rows if not row[0].startswith("newer")] or list(rows)
+    needs = [f"{release} requires torch{requirement or ' (any)'}" for release, requirement in (known[0], known[-1])]
+    if len(known) == 1:
+        return f"{shown} ({name} {needs[0]})"
+    return f"{shown} (the {name} releases it allows need another torch: {needs[0]}, …, {needs[1]})"
 
 
 @check("REQ002")
