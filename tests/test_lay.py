@@ -153,3 +153,113 @@ def test_satisfied_or_repeated_requirements_are_fine(repo):
     """
     files = {"requirements.txt": "torch==2.3.1\nfastapi==0.111.0\n"}
     assert lint(repo, dockerfile, "LAY003", files)[0] == []
+
+
+def test_torchvision_pin_replaces_the_newest_torch_an_earlier_layer_installed(repo):
+    dockerfile = """
+        FROM python:3.11 AS build
+        WORKDIR /build
+        COPY requirements.txt .
+        RUN pip3 install torch torchvision torchaudio
+        RUN pip install -r requirements.txt
+        COPY . .
+        FROM python:3.11-slim
+        COPY --from=build /build /app
+        CMD ["python", "/app/app.py"]
+    """
+    files = {"requirements.txt": "flask==3.0.3\ntorchvision==0.17.0\n", "app.py": "import flask\n"}
+    got, findings = lint(repo, dockerfile, "LAY003", files)
+    assert got == [("LAY003", "Dockerfile", 5)]
+    message = findings[0].message
+    assert "`torchvision==0.17.0` (requirements.txt:2) requires torch==2.2.0" in message
+    assert "line 4" in message and "this stage does not ship" in message
+    assert findings[0].related[0].span.line == 4
+
+
+def test_exact_torch_then_a_torchvision_built_for_another_torch(repo):
+    dockerfile = """
+        FROM python:3.10-slim
+        RUN pip install --no-cache-dir torch==2.3.1 --index-url https://download.pytorch.org/whl/cpu
+        RUN pip install --no-cache-dir torchvision==0.17.2
+    """
+    got, findings = lint(repo, dockerfile, "LAY003", {})
+    assert got == [("LAY003", "Dockerfile", 3)]
+    assert "replaces the torch 2.3.1 that line 2 installed" in findings[0].message
+    assert "stay in that earlier layer" in findings[0].message
+
+
+def test_torch_family_that_already_matches_is_not_reinstalled(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir torch==2.3.1+cpu --index-url https://download.pytorch.org/whl/cpu
+        RUN pip install --no-cache-dir torchvision==0.18.1 torchaudio==2.3.1 xformers>=0.0.27
+        RUN pip install --no-cache-dir --no-deps torchvision==0.17.0
+        FROM python:3.11-slim AS other
+        RUN pip install --no-cache-dir torch
+        RUN pip install --no-cache-dir "torchvision>=0.18"
+    """
+    assert lint(repo, dockerfile, "LAY003", {})[0] == []
+
+
+def test_unknown_python_keeps_an_unpinned_torch_undecided(repo):
+    # On Python 3.8 the newest torch is 2.4.1, which torchvision 0.19.1 accepts: with the
+    # Python unknown, pip may not replace anything.
+    dockerfile = """
+        FROM example.com/ml/base:latest
+        RUN pip install --no-cache-dir torch
+        RUN pip install --no-cache-dir torchvision==0.19.1
+    """
+    assert lint(repo, dockerfile, "LAY003", {})[0] == []
+
+
+# -- LAY004, LAY005 ---------------------------------------------------------------------------------
+
+
+def test_update_upgrade_and_install_in_separate_layers(repo):
+    dockerfile = """
+        FROM python:3.11.5
+        RUN pip install --no-cache-dir torchvision==0.18.1
+        RUN apt-get update
+        RUN apt-get upgrade
+        RUN apt-get install -y ffmpeg
+        RUN apt update -qq
+        RUN DEBIAN_FRONTEND=noninteractive apt-get dist-upgrade --no-install-recommends
+    """
+    got, findings = lint(repo, dockerfile, "LAY004")
+    assert got == [("LAY004", "Dockerfile", 3), ("LAY004", "Dockerfile", 6)]
+    assert "`apt-get upgrade` on line 4 and `apt-get install` on line 5 use its" in findings[0].message
+    assert [related.span.line for related in findings[0].related] == [4, 5]
+    got, findings = lint(repo, dockerfile, "LAY005")
+    assert got == [("LAY005", "Dockerfile", 4), ("LAY005", "Dockerfile", 7)]
+    assert "`apt-get dist-upgrade` without `-y`" in findings[1].message
+
+
+def test_apt_steps_that_update_in_the_same_run_or_answer_yes(repo):
+    dockerfile = """
+        FROM debian:bookworm-slim AS tools
+        RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+        RUN apt-get update && apt-get upgrade -y
+        RUN apt-get update \\
+            && apt-get --assume-yes full-upgrade \\
+            && apt-get -o APT::Get::Assume-Yes=true dist-upgrade \\
+            && apt-get -qq upgrade && yes | apt-get upgrade && apt-get -s dist-upgrade
+        RUN apt-get update
+        FROM python:3.11-slim
+        RUN echo 'APT::Get::Assume-Yes "true";' > /etc/apt/apt.conf.d/90yes
+        RUN apt-get update && apt-get upgrade && rm -rf /var/lib/apt/lists/*
+        COPY --from=tools /usr/bin/curl /usr/bin/curl
+    """
+    assert lint(repo, dockerfile, "LAY004")[0] == []
+    assert lint(repo, dockerfile, "LAY005")[0] == []
+
+
+def test_apt_in_a_stage_the_build_never_runs_is_not_reported(repo):
+    dockerfile = """
+        FROM debian:bookworm-slim AS unused
+        RUN apt-get update
+        RUN apt-get upgrade
+        FROM python:3.11-slim
+        CMD ["python"]
+    """
+    assert lint(repo, dockerfile, "LAY004")[0] == []
+    assert lint(repo, dockerfile, "LAY005")[0] == []
