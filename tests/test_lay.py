@@ -263,3 +263,49 @@ def test_apt_in_a_stage_the_build_never_runs_is_not_reported(repo):
     """
     assert lint(repo, dockerfile, "LAY004")[0] == []
     assert lint(repo, dockerfile, "LAY005")[0] == []
+
+
+# -- LAY006 -----------------------------------------------------------------------------------------
+
+
+def test_model_downloads_after_the_code_is_copied(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS base
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY src/ src/
+        FROM base
+        RUN python -m spacy download en_core_web_sm \\
+            && python -c "from transformers import AutoModel; AutoModel.from_pretrained('bert-base-uncased')"
+        CMD ["python", "-m", "src.app"]
+    """
+    files = {
+        "requirements.txt": "spacy==3.7.5\ntransformers==4.44.2\n",
+        "src/app.py": "import spacy\n",
+        "src/nlp.py": "import transformers\n",
+    }
+    got, findings = lint(repo, dockerfile, "LAY006", files)
+    assert got == [("LAY006", "Dockerfile", 7)]
+    assert "line 5" in findings[0].message and findings[0].related[0].span.line == 5
+
+
+def test_model_downloads_before_the_code_or_after_data_only_copies(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY config/ config/
+        RUN python -m spacy download en_core_web_sm
+        COPY . .
+        RUN python -m compileall -q src
+        CMD ["python", "-m", "src.app"]
+    """
+    files = {
+        "requirements.txt": "spacy==3.7.5\n",
+        "config/settings.yaml": "a: 1\n",
+        "config/labels.yaml": "b: 2\n",
+        "src/app.py": "import spacy\n",
+    }
+    assert lint(repo, dockerfile, "LAY006", files)[0] == []

@@ -566,3 +566,67 @@ def _apt_answers_yes(stage: StageModel, step: Step, install: Install) -> bool:
             if any("assume-yes" in word.lower() for word in command.argv):
                 return True  # written into apt's configuration
     return False
+
+
+# -- LAY006: model downloads after the code ------------------------------------------------------
+
+
+@check("LAY006")
+def download_after_copy(image: Image) -> Iterator[Finding]:
+    """A model download placed after ``COPY . .``: every code change re-runs it."""
+    from dockerlint.model.ml import downloads
+
+    chain = final_chain(image)[::-1]
+    reported: set[int] = set()
+    for download in downloads(image):
+        located = _step_at(chain, download.span.line)
+        if located is None:
+            continue
+        stage, step = located
+        copy = _code_copy_before(image, chain[: chain.index(stage) + 1], stage, step)
+        if copy is None or id(step) in reported:
+            continue
+        reported.add(id(step))
+        yield finding(
+            image,
+            "LAY006",
+            download.span,
+            f"{download.what} runs after the whole source tree is copied on line {copy.instruction.span.line}: "
+            "every code change invalidates this layer and downloads the model again",
+            "Move the download above `COPY . .` (copy only the script it runs first, if it runs one), so the "
+            "model layer stays cached while the code changes.",
+            related=[Related(image.dockerfile_path, copy.instruction.span, "the source tree is copied here")],
+        )
+
+
+def _step_at(chain: list[StageModel], line: int) -> tuple[StageModel, Step] | None:
+    for stage in chain:
+        for step in stage.runs():
+            span = step.instruction.span
+            if span.line <= line <= span.end_line:
+                return stage, step
+    return None
+
+
+def _code_copy_before(image: Image, stages: list[StageModel], stage: StageModel, step: Step) -> Copy | None:
+    """The first COPY of the whole source tree (the context root, or a folder of Python code)
+    made before ``step`` in the stages its layers build on."""
+    for candidate in stages:
+        for copy in candidate.copies:
+            if candidate is stage and copy.step_index >= step.index:
+                continue
+            if copy.from_stage is not None or copy.from_image or copy.mount_only or copy.heredoc:
+                continue
+            if any(_code_tree(image, source.value) for source in copy.sources):
+                return copy
+    return None
+
+
+def _code_tree(image: Image, source: str) -> bool:
+    value = source.rstrip("/") or "."
+    if value in (".", "./"):
+        return any(file.path.endswith(".py") for file in image.context.files)
+    if re.search(r"[*?\[]", value):
+        return False
+    files = image.context.glob(value)
+    return len(files) > 1 and any(file.path.endswith(".py") for file in files)
