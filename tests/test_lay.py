@@ -309,3 +309,62 @@ def test_model_downloads_before_the_code_or_after_data_only_copies(repo):
         "src/app.py": "import spacy\n",
     }
     assert lint(repo, dockerfile, "LAY006", files)[0] == []
+
+
+# -- LAY007 -----------------------------------------------------------------------------------------
+
+
+def test_recursive_chmod_of_pulled_weights_and_chown_of_a_copied_tree(repo):
+    dockerfile = """
+        FROM amazon/aws-lambda-python
+        ARG MODEL_DIR=./models
+        RUN mkdir $MODEL_DIR
+        COPY ./ ./
+        RUN pip install --no-cache-dir "dvc[s3]==3.51.2"
+        RUN dvc pull dvcfiles/trained_model.dvc
+        RUN chmod -R 0755 $MODEL_DIR
+        RUN useradd app && chown -fR app:app data
+        CMD ["lambda_handler.handler"]
+    """
+    files = {
+        "dvcfiles/trained_model.dvc": "wdir: ../models\nouts:\n- md5: 02f3b0034769ba45d758ad1bb9de33a3\n"
+        "  size: 17562590\n  path: model.onnx\n",
+        "lambda_handler.py": "def handler(event, context):\n    return {}\n",
+        "data/embeddings.npy": b"\0" * 1_200_000,
+    }
+    got, findings = lint(repo, dockerfile, "LAY007", files)
+    assert got == [("LAY007", "Dockerfile", 7), ("LAY007", "Dockerfile", 8)]
+    assert "under `./models`" in findings[0].message and "`dvc pull` on line 6" in findings[0].message
+    assert findings[0].size_bytes == 17562590
+    assert "`COPY` on line 4" in findings[1].message and findings[1].size_bytes == 1_200_000
+
+
+def test_permissions_set_where_files_are_added_or_small_trees_are_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN useradd --create-home app
+        WORKDIR /app
+        COPY . /app
+        RUN chown -R app:app /app
+        RUN git clone --depth 1 https://github.com/example/tools /opt/tools && chmod -R a+rX /opt/tools
+        COPY --chown=app:app --chmod=755 scripts/ /opt/scripts/
+        RUN chmod 755 /opt/scripts/run.sh && chown -R app /home/app /var/log
+        USER app
+    """
+    files = {"app.py": "print('hi')\n", "scripts/run.sh": "#!/bin/sh\n"}
+    assert lint(repo, dockerfile, "LAY007", files)[0] == []
+
+
+def test_one_finding_when_the_same_copy_busts_the_install_and_the_download(repo):
+    dockerfile = """
+        FROM python:3.8-slim
+        WORKDIR /app
+        COPY . .
+        RUN pip install --no-cache-dir -r requirements.txt
+        RUN python3 -m spacy download en_core_web_md
+    """
+    files = {"requirements.txt": "spacy==3.7.5\n", "app.py": "import spacy\n"}
+    root = repo({"Dockerfile": dockerfile, **files})
+    result = run_lint(root, select=["LAY002", "LAY006"])
+    assert found(result) == [("LAY002", "Dockerfile", 3)]
+    assert "and the model download on line 5" in result.findings[0].message

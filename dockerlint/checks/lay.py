@@ -17,7 +17,7 @@ from dockerlint.checks.common import final_chain, finding
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Copy, Image, Install, StageModel, Step, coupling
 from dockerlint.model.image import context_source
-from dockerlint.model.layers import installed_packages, removal, removed_paths
+from dockerlint.model.layers import dvc_outputs, installed_packages, recursive_rewrites, removal, removed_paths
 from dockerlint.model.pyenv import inside, positional
 from dockerlint.source import Span
 
@@ -49,8 +49,9 @@ class _Added:
     path: str  # absolute path in the image
     span: Span
     step: Step
-    what: str  # "COPY", "ADD", "wget", "curl", "git clone"
+    what: str  # "COPY", "ADD", "wget", "curl", "git clone", "dvc pull"
     copy: Copy | None = None
+    size: int | None = None  # known without a copy: a .dvc file's recorded size
 
 
 def _added_paths(image: Image, stages: list[StageModel]) -> Iterator[_Added]:
@@ -72,6 +73,8 @@ def _added_paths(image: Image, stages: list[StageModel]) -> Iterator[_Added]:
                     path = posixpath.normpath(posixpath.join(step.workdir or "/", target))
                     what = "git clone" if command.name == "git" else command.name
                     yield _Added(path, command.span, step, what)
+                for path, size in dvc_outputs(image, stage, step, command):
+                    yield _Added(path, command.span, step, f"dvc {command.argv[1]}", size=size)
 
 
 def _download_target(argv: tuple[str, ...], name: str) -> str | None:
@@ -98,7 +101,9 @@ def _copied_size(image: Image, added: _Added, removed: str) -> tuple[bool, int |
     """Whether the build context really put something at ``removed`` through this copy,
     and how many bytes; (True, None) when the copy is from a stage or a URL."""
     copy = added.copy
-    if copy is None or copy.from_stage is not None or copy.from_image is not None or "://" in added.path:
+    if copy is None:
+        return True, added.size
+    if copy.from_stage is not None or copy.from_image is not None or "://" in added.path:
         return True, None
     if copy.is_add and any("://" in source.value for source in copy.sources):
         return True, None
@@ -204,33 +209,59 @@ def _providing_copy(stage: StageModel, image_path: str, before: int) -> Copy | N
     return None
 
 
+def _busting_copies(image: Image, stage: StageModel) -> Iterator[tuple[Copy, Step, Install, str]]:
+    """COPYs of the whole source tree that bring in a manifest a later ``pip install -r``
+    reads: (copy, step, install, manifest as the install names it), once per copy."""
+    reported: set[int] = set()
+    for step in stage.runs():
+        for install in step.installs:
+            if install.family != "pip" or install.action != "install":
+                continue
+            for reference in install.requirements:
+                copy = _providing_copy(stage, reference.image_path, step.index)
+                if copy is None or id(copy) in reported or not _whole_tree(image, copy, reference.context_path):
+                    continue
+                reported.add(id(copy))
+                yield copy, step, install, posixpath.relpath(reference.image_path, step.workdir or "/")
+
+
 @check("LAY002")
 def cache_busting_copy(image: Image) -> Iterator[Finding]:
     for stage in image.stages:
         if not stage.reachable:
             continue
-        reported: set[int] = set()
-        for step in stage.runs():
-            for install in step.installs:
-                if install.family != "pip" or install.action != "install":
-                    continue
-                for reference in install.requirements:
-                    copy = _providing_copy(stage, reference.image_path, step.index)
-                    if copy is None or id(copy) in reported or not _whole_tree(image, copy, reference.context_path):
-                        continue
-                    reported.add(id(copy))
-                    manifest = posixpath.relpath(reference.image_path, step.workdir or "/")
-                    yield finding(
-                        image,
-                        "LAY002",
-                        copy.instruction.span,
-                        f"this COPY brings in the whole source tree before `pip install -r {manifest}` on "
-                        f"line {install.span.line}: every code change invalidates the install layer and "
-                        "reinstalls every package",
-                        f"Copy the manifest first: `COPY {manifest} .`, then `RUN pip install -r {manifest}`, "
-                        "then `COPY . .`.",
-                        related=[Related(image.dockerfile_path, install.span, "the dependency install")],
-                    )
+        for copy, _, install, manifest in _busting_copies(image, stage):
+            later = _downloads_after(image, copy)
+            also = (
+                f", and the model download on line{'s' if len(later) > 1 else ''} {', '.join(later)}" if later else ""
+            )
+            yield finding(
+                image,
+                "LAY002",
+                copy.instruction.span,
+                f"this COPY brings in the whole source tree before `pip install -r {manifest}` on "
+                f"line {install.span.line}{also}: every code change invalidates the install layer and "
+                f"reinstalls every package{' (and downloads the model again)' if later else ''}",
+                f"Copy the manifest first: `COPY {manifest} .`, then `RUN pip install -r {manifest}`"
+                f"{' and the download' if later else ''}, then `COPY . .`.",
+                related=[Related(image.dockerfile_path, install.span, "the dependency install")],
+            )
+
+
+def _downloads_after(image: Image, copy: Copy) -> list[str]:
+    """Lines of the model downloads (LAY006's) that follow ``copy`` in the stages that ship."""
+    from dockerlint.model.ml import downloads
+
+    chain = final_chain(image)[::-1]
+    lines = []
+    for download in downloads(image):
+        located = _step_at(chain, download.span.line)
+        if located is None:
+            continue
+        stage, step = located
+        if _code_copy_before(image, chain[: chain.index(stage) + 1], stage, step) is copy:
+            lines.append(str(download.span.line))
+    return sorted(set(lines), key=int)
 
 
 def _whole_tree(image: Image, copy: Copy, manifest) -> bool:
@@ -584,8 +615,8 @@ def download_after_copy(image: Image) -> Iterator[Finding]:
             continue
         stage, step = located
         copy = _code_copy_before(image, chain[: chain.index(stage) + 1], stage, step)
-        if copy is None or id(step) in reported:
-            continue
+        if copy is None or id(step) in reported or _busting(image, chain, copy):
+            continue  # LAY002 reports that COPY, naming this download
         reported.add(id(step))
         yield finding(
             image,
@@ -593,10 +624,14 @@ def download_after_copy(image: Image) -> Iterator[Finding]:
             download.span,
             f"{download.what} runs after the whole source tree is copied on line {copy.instruction.span.line}: "
             "every code change invalidates this layer and downloads the model again",
-            "Move the download above `COPY . .` (copy only the script it runs first, if it runs one), so the "
-            "model layer stays cached while the code changes.",
+            "Move the download above `COPY . .` (copy only the files it reads first: a script, `.dvc` files), "
+            "so the model layer stays cached while the code changes.",
             related=[Related(image.dockerfile_path, copy.instruction.span, "the source tree is copied here")],
         )
+
+
+def _busting(image: Image, chain: list[StageModel], copy: Copy) -> bool:
+    return any(found[0] is copy for stage in chain for found in _busting_copies(image, stage))
 
 
 def _step_at(chain: list[StageModel], line: int) -> tuple[StageModel, Step] | None:
@@ -630,3 +665,54 @@ def _code_tree(image: Image, source: str) -> bool:
         return False
     files = image.context.glob(value)
     return len(files) > 1 and any(file.path.endswith(".py") for file in files)
+
+
+# -- LAY007: recursive chmod/chown of files an earlier layer wrote ---------------------------------
+
+_SMALL = 1_000_000  # below this the second copy is not worth a finding
+
+
+@check("LAY007")
+def rewritten_in_later_layer(image: Image) -> Iterator[Finding]:
+    """``chmod -R``/``chown -R`` in a RUN over files an earlier layer added: the overlay file
+    system copies each file up into the new layer, so the image stores it twice."""
+    stages = final_chain(image)[::-1]
+    order = [step for stage in stages for step in stage.steps]
+    position = {id(step): number for number, step in enumerate(order)}
+    added = list(_added_paths(image, stages))
+    for stage in stages:
+        for step in stage.runs():
+            for rewrite in recursive_rewrites(image, step):
+                hits = []
+                for item in added:
+                    if position[id(item.step)] >= position[id(step)]:
+                        continue
+                    if not (inside(item.path, rewrite.target) or inside(rewrite.target, item.path)):
+                        continue
+                    real, size = _copied_size(
+                        image, item, item.path if inside(item.path, rewrite.target) else rewrite.target
+                    )
+                    if real:
+                        hits.append((item, size))
+                if not hits:
+                    continue
+                sizes = [size for _, size in hits]
+                total = sum(size for size in sizes if size)
+                if None not in sizes and total < _SMALL:
+                    continue
+                cost = f" (~{human_size(total)}{' or more' if None in sizes else ''})" if total else ""
+                lines = ", ".join(sorted({f"`{item.what}` on line {item.span.line}" for item, _ in hits}))
+                yield finding(
+                    image,
+                    "LAY007",
+                    rewrite.span,
+                    f"`{rewrite.command}` rewrites every file under `{rewrite.written}`, and files there come from "
+                    f"earlier layers ({lines}): each is copied into this layer, so the image stores them "
+                    f"twice{cost}",
+                    "Set owner and mode where the files are added: `COPY --chown=app:app --chmod=755 …`, or run "
+                    "the chmod/chown in the same RUN that downloads or creates them.",
+                    total or None,
+                    related=[
+                        Related(image.dockerfile_path, item.span, f"`{item.path}` added here") for item, _ in hits
+                    ],
+                )
