@@ -378,3 +378,105 @@ def test_requirements_file_and_command_line_disagree(repo):
     result = lint(root, ["REQ001"])
     assert found(result) == [("REQ001", "Dockerfile", 3)]
     assert "`numpy==1.26.4` at requirements.txt:1" in result.findings[0].message
+
+
+# -- REQ006 ------------------------------------------------------------------------------------------
+
+
+def test_conda_freeze_is_one_finding_per_file_and_windows_pins_another(repo):
+    root = repo(
+        {
+            "Dockerfile": SIMPLE + "RUN pip install --no-cache-dir pywinpty==2.0.13 flask==3.0.3\n",
+            "requirements.txt": """
+                anyio @ file:///tmp/build/80754af9/anyio_1617783277988/work/dist
+                fastapi==0.111.0
+                numpy @ file:///home/conda/feedstock_root/build_artifacts/numpy_1675642561072/work
+                Django @ file:///D:/bld/django_1646775829781/work
+                pywin32==306
+                windows-curses==2.3.3
+                pywin32-ctypes==0.2.3
+            """,
+        }
+    )
+    result = lint(root, ["REQ006"])
+    assert found(result) == [
+        ("REQ006", "Dockerfile", 4),
+        ("REQ006", "requirements.txt", 1),
+        ("REQ006", "requirements.txt", 5),
+    ]
+    by_line = {(finding.path.name, finding.span.line): finding for finding in result.findings}
+    conda = by_line["requirements.txt", 1]
+    assert "2 more lines like it (lines 3, 4)" in conda.message and str(root) not in conda.message
+    assert [related.span.line for related in conda.related] == [3, 4]
+    windows = by_line["requirements.txt", 5]
+    assert "`pywin32==306`" in windows.message and "`windows-curses==2.3.3`" in windows.message
+    assert "pywin32-ctypes" not in windows.message
+    assert "`pywinpty==2.0.13`" in by_line["Dockerfile", 4].message
+
+
+def test_local_wheels_markers_and_windows_images_are_fine(repo):
+    root = repo(
+        {
+            "linux/Dockerfile": """
+                FROM python:3.11-slim
+                COPY wheels/ /wheels/
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+            """,
+            "linux/requirements.txt": """
+                pywin32==306 ; sys_platform == "win32"
+                pywinpty==2.0.13 ; os_name == "nt"
+                internal @ file:///wheels/internal-1.0-py3-none-any.whl
+                tools @ file:///opt/src/tools
+            """,
+            "linux/wheels/internal-1.0-py3-none-any.whl": "",
+            "windows/Dockerfile": """
+                FROM python:3.11-windowsservercore-ltsc2022
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+            """,
+            "windows/requirements.txt": "pywin32==306\nnumpy @ file:///C:/b/abs_x/croot/numpy_1/work\n",
+        }
+    )
+    assert found(lint(root, ["REQ006"])) == []
+
+
+# -- REQ007 ------------------------------------------------------------------------------------------
+
+
+def test_two_opencv_builds_directly_and_through_a_dependency(repo):
+    root = repo(
+        {
+            "api/Dockerfile": "FROM python:3.11-slim\n" + INSTALL,
+            "api/requirements.txt": "opencv-python==4.10.0.84\nfastapi==0.111.0\nopencv-contrib-python-headless\n",
+            "detector/Dockerfile": """
+                FROM python:3.11-slim
+                RUN pip install --no-cache-dir ultralytics==8.2.0
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+            """,
+            "detector/requirements.txt": "opencv-python-headless==4.10.0.84\n",
+        }
+    )
+    result = lint(root, ["REQ007"])
+    assert found(result) == [("REQ007", "requirements.txt", 1), ("REQ007", "requirements.txt", 3)]
+    by_folder = {finding.path.parent.name: finding.message for finding in result.findings}
+    assert "`opencv-python` (required by `ultralytics==8.2.0` at Dockerfile:2)" in by_folder["detector"]
+    assert "`opencv-python-headless` (`opencv-python-headless==4.10.0.84` at" in by_folder["detector"]
+    assert by_folder["api"].startswith("2 distributions of `cv2` are installed into this image: `opencv-python`")
+
+
+def test_one_opencv_build_per_image_is_fine(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+                FROM python:3.11-slim AS train
+                RUN pip install --no-cache-dir opencv-python==4.10.0.84
+                FROM python:3.11-slim
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+            """,
+            "requirements.txt": "opencv-python-headless==4.10.0.84\neasyocr==1.7.1\n",
+        }
+    )
+    assert found(lint(root, ["REQ007"])) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,8 @@ from dockerlint.checks import check
 from dockerlint.checks.common import finding
 from dockerlint.findings import Finding, Related
 from dockerlint.model import Image, coupling
-from dockerlint.model.requested import Entry, by_name, requested
+from dockerlint.model.distributions import canonical as canonical_name
+from dockerlint.model.requested import Entry, by_name, environments, requested
 
 _PIN_OPERATORS = ("==", "===", "~=", "<", "<=")
 _LIST_LIMIT = 6
@@ -231,3 +233,118 @@ def _written_in_build(image: Image, name: str) -> bool:
     """Whether a RUN may write a file of this name: named anywhere but as the one ``-r`` value."""
     mentions = sum(step.instruction.args.count(name) for stage in image.stages for step in stage.runs())
     return mentions > 1
+
+
+# -- REQ006, REQ007 ------------------------------------------------------------------------------
+
+
+@check("REQ006")
+def foreign_requirement(image: Image) -> Iterator[Finding]:
+    """Lines frozen in another environment: a conda build folder (``pkg @ file:///…``) or a
+    Windows-only distribution without a platform marker. One finding per file and cause."""
+    from dockerlint.knowledge import load
+
+    if image.final is None or any(dict(env)["sys_platform"] == "win32" for env in environments(image, image.final)):
+        return
+    table = load("requirements")
+    windows = {canonical_name(item["name"]): item["why"] for item in table["windows_only"]}
+    conda: dict[tuple, list[Entry]] = {}
+    foreign: dict[tuple, list[Entry]] = {}
+    for entry in requested(image):
+        if entry.applies is not True or entry.constraint:
+            continue
+        group = (entry.path, entry.install if entry.kind == "command" else None)
+        if entry.url and _build_folder(entry.url, table["conda_build_paths"]):
+            conda.setdefault(group, []).append(entry)
+        elif entry.name in windows:
+            foreign.setdefault(group, []).append(entry)
+    for entries in conda.values():
+        first = entries[0]
+        more = f"; {len(entries) - 1} more line{'s' if len(entries) > 2 else ''} like it ({_lines(entries[1:])})"
+        yield Finding(
+            "REQ006",
+            first.path,
+            first.span,
+            f"`{_short(first.text)}` points at a folder on the machine where conda built the package "
+            f"(`pip freeze` in a conda environment writes these), so `pip install` fails here: no such "
+            f"file{more if len(entries) > 1 else ''}",
+            "Write versions instead of conda's paths: `pip list --format=freeze > requirements.txt` in that "
+            "environment, or pin by hand (`numpy==1.26.4`).",
+            related=tuple(
+                Related(entry.path, entry.span, f"`{entry.name}` from a conda build") for entry in entries[1:]
+            ),
+        )
+    for entries in foreign.values():
+        first = entries[0]
+        listed = "; ".join(f"`{entry.text}` ({windows[entry.name]})" for entry in entries)
+        yield Finding(
+            "REQ006",
+            first.path,
+            first.span,
+            f"Windows-only: {listed}; pip finds nothing it can install on this Linux image, so the build fails",
+            'Drop the line, or keep it for Windows only with a marker: `pywin32==306 ; sys_platform == "win32"`.',
+            related=tuple(Related(entry.path, entry.span, f"`{entry.name}` is Windows-only") for entry in entries[1:]),
+        )
+
+
+def _build_folder(url: str, table: dict) -> bool:
+    if not url.lower().startswith("file:"):
+        return False
+    path = url[len("file:") :].lstrip("/")
+    path = "/" + path.replace("\\", "/")
+    if re.match(r"^/[A-Za-z]:/", path):
+        return True  # a Windows drive
+    return any(part in path for part in table["contains"]) or path.startswith(tuple(table["foreign_prefixes"]))
+
+
+def _lines(entries: list[Entry]) -> str:
+    lines = [str(entry.span.line) for entry in entries]
+    return "lines " + ", ".join(lines[:_LIST_LIMIT]) + (", …" if len(lines) > _LIST_LIMIT else "")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 90 else text[:89] + "…"
+
+
+@check("REQ007")
+def same_package_twice(image: Image) -> Iterator[Finding]:
+    """Several distributions of one top-level package (opencv-python and
+    opencv-python-headless both install ``cv2``) installed into one image."""
+    from dockerlint.knowledge import load
+    from dockerlint.model.distributions import lookup
+
+    entries = [entry for entry in requested(image) if entry.applies is True and not entry.constraint]
+    for group in load("requirements")["same_package"]:
+        members = set(group["distributions"])
+        found: dict[str, tuple[Entry, str | None]] = {}
+        for entry in entries:
+            if entry.name in members:
+                found.setdefault(entry.name, (entry, None))
+            else:
+                for needed in sorted(lookup(entry.name).needs(entry.extras) & members):
+                    found.setdefault(needed, (entry, entry.name))
+        if len(found) < 2:
+            continue
+        ordered = sorted(found.items(), key=lambda item: _order(entries, item[1][0]))
+        last_entry = ordered[-1][1][0]
+        shown = "; ".join(
+            f"`{name}` ({'required by ' if via else ''}{_shown(image, entry)})" for name, (entry, via) in ordered
+        )
+        yield Finding(
+            "REQ007",
+            last_entry.path,
+            last_entry.span,
+            f"{len(ordered)} distributions of `{group['package']}` are installed into this image: {shown}. Each "
+            f"writes its own `{group['package']}` over the other's, so which build the code imports depends on "
+            "install order, and removing one breaks the other",
+            "Keep one: the `-headless` build for a service without a GUI, the `contrib` build only if the code "
+            "uses its extra modules; when a dependency pulls another one, uninstall it after the install "
+            "(`pip uninstall -y …`) or install it with `--no-deps` and its other requirements by hand.",
+            related=tuple(
+                Related(entry.path, entry.span, f"`{name}`") for name, (entry, _) in ordered if entry is not last_entry
+            ),
+        )
+
+
+def _order(entries: list[Entry], entry: Entry) -> int:
+    return next(index for index, other in enumerate(entries) if other is entry)
