@@ -404,6 +404,8 @@ def torch_pin(pins: list[_Pin]) -> _Pin:
 def _torch_wanted(pins: list[_Pin], install: Install) -> tuple[frozenset[str], _Pin | None] | None:
     """The torch releases an install accepts, and the coupled pin (torchvision==0.17.0) that
     narrowed them, if one did; None when the install asks nothing of torch."""
+    if not any(coupling.concerns_torch(pin.name) for pin in pins):
+        return None
     accepted = frozenset(coupling.torch_releases())
     touched = False
     cause = None

@@ -86,7 +86,7 @@ def torch_coupling_conflict(image: Image) -> Iterator[Finding]:
     accepts fails the build. Across installs pip replaces torch instead (LAY003)."""
     groups: dict[tuple[int, int, int], list[Entry]] = {}
     for entry in requested(image):
-        if entry.applies is True and entry.specifier and (entry.name == coupling.TORCH or coupling.coupled(entry.name)):
+        if entry.applies is True and entry.specifier and coupling.concerns_torch(entry.name):
             groups.setdefault(entry.install, []).append(entry)
     for entries in groups.values():
         torch_entries = [entry for entry in entries if entry.name == coupling.TORCH]

@@ -36,9 +36,17 @@ def _table() -> dict:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+_PREFIXES = ("torch", "xformers")  # every name the table holds starts so: other names skip loading it
+
+
 def coupled(name: str) -> bool:
     """Whether each release of ``name`` (canonical) requires one torch release."""
-    return name in _table()["requires_torch"]
+    return name.startswith(_PREFIXES) and name in _table()["requires_torch"]
+
+
+def concerns_torch(name: str) -> bool:
+    """torch itself or a distribution coupled to it."""
+    return name == TORCH or coupled(name)
 
 
 def public(specifier: str) -> str:
