@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -52,6 +52,7 @@ class Entry:
     url: str | None
     hashed: bool  # carries --hash (a compiled lock file)
     applies: bool | None  # its marker for this image: True, False, or None when undecided
+    install: tuple[int, int, int] = (0, 0, 0)  # (stage, step, command) of the pip install: one resolution
 
     @property
     def key(self) -> tuple:
@@ -106,9 +107,12 @@ def _stage_entries(image: Image, stage: StageModel, memo: dict, visiting: set) -
             origin = image.stages[copy.from_stage]
             if _carries_installs(image, origin, [source.value for source in copy.sources]):
                 entries += _stage_entries(image, origin, memo, visiting)
-        for install in step.installs:
+        for number, install in enumerate(step.installs):
             if install.family == "pip" and install.action == "install":
-                entries += _install_entries(image, stage, step, install, envs)
+                origin = (stage.index, step.index, number)
+                entries += [
+                    replace(entry, install=origin) for entry in _install_entries(image, stage, step, install, envs)
+                ]
     memo[stage.index] = entries
     visiting.discard(stage.index)
     return entries
