@@ -170,6 +170,26 @@ def test_megabyte_lines_in_ignore_and_requirements_files(tmp_path):
     assert all(len(f["message"]) <= 1000 for f in findings)
 
 
+def test_paths_from_scanned_files_are_checked_with_os_path():
+    """``Path.is_file()``/``exists()``/``is_dir()`` raise on a name longer than the system
+    allows (before Python 3.14); ``os.path.isfile`` and friends answer False. Paths built
+    from what a Dockerfile or requirements file says must use those."""
+    import re
+
+    from tests.conftest import REPO_ROOT
+
+    allowed = {"datafiles.py", "rulebook.py", "scan_cache.py"}  # the tool's own files, never scanned input
+    pattern = re.compile(r"\.(is_file|is_dir|exists|is_symlink)\(\)")
+    offenders = [
+        f"{path.relative_to(REPO_ROOT)}:{number}"
+        for path in sorted((REPO_ROOT / "dockerlint").rglob("*.py"))
+        if path.name not in allowed
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line) and "entry." not in line
+    ]
+    assert offenders == []
+
+
 # -- files outside the repository or the build context ------------------------------------------
 
 SECRET = "root:x:0:0:SECRET-MARKER"

@@ -7,6 +7,7 @@ and the stages it is FROM); copy order matters in every stage the build runs.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -304,7 +305,7 @@ def _pins(image: Image, install: Install) -> Iterator[_Pin]:
         spec = str(parsed.specifier) + (parsed.url or "")
         yield _Pin(canonicalize_name(parsed.name), spec, index, argument.span, install, argument.value)
     for reference in install.requirements:
-        if reference.constraint or reference.context_path is None or not reference.context_path.is_file():
+        if reference.constraint or reference.context_path is None or not os.path.isfile(reference.context_path):
             continue
         loaded = image.workspace.requirements(reference.context_path)
         file_index = loaded.options.index_url or ",".join(loaded.options.extra_index_urls) or index
