@@ -125,12 +125,18 @@ def _stage_of(image: Image, step: Step) -> StageModel:
     return next(stage for stage in image.stages if any(other is step for other in stage.steps))
 
 
-@check("LAY001")
-def deleted_in_later_layer(image: Image) -> Iterator[Finding]:
+def _layers(image: Image):
+    """The final image's stages (base first), its steps in layer order with each one's
+    place, and the paths steps add: what LAY001 and LAY007 compare later layers against."""
     stages = final_chain(image)[::-1]
     order = [step for stage in stages for step in stage.steps]
     position = {id(step): number for number, step in enumerate(order)}
-    added = list(_added_paths(image, stages))
+    return stages, order, position, list(_added_paths(image, stages))
+
+
+@check("LAY001")
+def deleted_in_later_layer(image: Image) -> Iterator[Finding]:
+    stages, order, position, added = _layers(image)
     for stage in stages:
         for step in stage.runs():
             here = position[id(step)]
@@ -679,10 +685,7 @@ _SMALL = 1_000_000  # below this the second copy is not worth a finding
 def rewritten_in_later_layer(image: Image) -> Iterator[Finding]:
     """``chmod -R``/``chown -R`` in a RUN over files an earlier layer added: the overlay file
     system copies each file up into the new layer, so the image stores it twice."""
-    stages = final_chain(image)[::-1]
-    order = [step for stage in stages for step in stage.steps]
-    position = {id(step): number for number, step in enumerate(order)}
-    added = list(_added_paths(image, stages))
+    stages, order, position, added = _layers(image)
     for stage in stages:
         for step in stage.runs():
             for rewrite in recursive_rewrites(image, step):
