@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerlint.config import Config
+from dockerlint.parse.buildfiles import SCRIPT_FOLDERS, build_file_kind
 
 SKIP_DIRS = frozenset(
     {
@@ -39,6 +40,11 @@ _NOT_DOCKERFILE = re.compile(
     re.IGNORECASE,
 )
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:\.[\w.-]+)?\.ya?ml$", re.IGNORECASE)
+# Names that may say how images are built (CI workflows, Makefiles, scripts, bake,
+# skaffold, package.json): parse/buildfiles.py decides from the path.
+_BUILD_FILE_HINT = re.compile(
+    r"(?:\.(?:ya?ml|sh|bash|json|hcl|mk)|^(?:Makefile|makefile|GNUmakefile|Jenkinsfile[^/]*))$", re.IGNORECASE
+)
 _REQUIREMENTS = re.compile(r"^(?:requirements|constraints)[\w.-]*\.(?:txt|in)$", re.IGNORECASE)
 
 
@@ -62,6 +68,7 @@ class Found:
     compose_files: list[Path] = field(default_factory=list)
     requirements: list[Path] = field(default_factory=list)
     pyprojects: list[Path] = field(default_factory=list)
+    build_files: list[Path] = field(default_factory=list)  # CI workflows, Makefiles, scripts, bake, skaffold...
     notes: list[tuple[Path, str]] = field(default_factory=list)
 
     def add(self, path: Path) -> None:
@@ -74,9 +81,14 @@ class Found:
             self.pyprojects.append(path)
         elif is_requirements_name(path):
             self.requirements.append(path)
+        elif _BUILD_FILE_HINT.search(name):
+            if build_file_kind((path.parent.parent.name, path.parent.name, name)) is not None:
+                self.build_files.append(path)
+        elif "." not in name and path.parent.name in SCRIPT_FOLDERS:
+            self.build_files.append(path)  # read when it starts with a shell shebang
 
     def sort(self) -> None:
-        for items in (self.dockerfiles, self.compose_files, self.requirements, self.pyprojects):
+        for items in (self.dockerfiles, self.compose_files, self.requirements, self.pyprojects, self.build_files):
             items.sort()
 
 

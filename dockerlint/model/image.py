@@ -23,6 +23,7 @@ from dockerlint.parse.dockerfile import Dockerfile, Heredoc, Instruction, Stage,
 from dockerlint.source import Span
 
 if TYPE_CHECKING:
+    from dockerlint.model.origin import BuildOrigin
     from dockerlint.context import Context
     from dockerlint.parse.dockerignore import IgnoreFile
     from dockerlint.parse.shell import Command
@@ -228,6 +229,8 @@ class Image:
     compose_file: Path | None = None
     volumes: tuple[str, ...] = ()  # container paths where compose mounts volumes at run time
     settings: dict = field(default_factory=dict)  # configured thresholds checks read ("large-file-size")
+    platforms: tuple[str, ...] = ()  # --platform of the build, when known
+    origin: BuildOrigin | None = None  # where the build context comes from (a guess, a build command, ...)
 
     @property
     def final(self) -> StageModel | None:
@@ -292,6 +295,8 @@ def build_image(
     compose_file: Path | None = None,
     volumes: tuple[str, ...] = (),
     settings: dict | None = None,
+    platforms: tuple[str, ...] = (),
+    origin: BuildOrigin | None = None,
 ) -> Image:
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root)
@@ -309,6 +314,8 @@ def build_image(
         compose_file=compose_file,
         volumes=volumes,
         settings=dict(settings or {}),
+        platforms=platforms,
+        origin=origin,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:

@@ -1,0 +1,249 @@
+"""How the repository's own files build its images: the build commands of CI workflows,
+Makefiles, scripts and package.json, bake and skaffold files, and the ``mv``/``cp`` steps
+that put a Dockerfile somewhere else before it is built.
+
+Every path is resolved as the tool would (see parse/buildcmd.py) and kept only when it
+is certain: the Dockerfile must be one the repository holds, the context a folder inside
+the repository (a path that leads out is never read; a note says so), and a script
+whose starting folder is unknown (the repository root or its own folder) counts only
+when exactly one of them makes the command name an existing Dockerfile. The files are
+the ones discovery found on its one walk; nothing here walks the tree again.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockerlint.model.origin import BuildOrigin
+from dockerlint.parse.buildcmd import BuildCommand, build_command, file_move
+from dockerlint.parse.buildfiles import Reading, build_file_kind, is_shell_script, mentions_builds
+from dockerlint.paths import real_path
+from dockerlint.workspace import Workspace
+
+_MAX_BUILD_FILE_BYTES = 1024 * 1024  # a build file larger than this is generated, not written
+
+
+@dataclass(frozen=True)
+class FoundBuild:
+    dockerfile: Path
+    context: Path
+    target: str | None
+    args: tuple[tuple[str, str], ...]
+    platforms: tuple[str, ...]
+    origin: BuildOrigin
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A Dockerfile that a build step moves or copies before building it."""
+
+    dockerfile: Path
+    destination: Path
+    origin: BuildOrigin
+
+
+@dataclass
+class _Candidate:
+    """One command of one script, as read from each possible starting folder."""
+
+    builds: list[BuildCommand | None]
+    moves: list
+    origin: BuildOrigin
+
+
+def read_builds(
+    build_files: list[Path], dockerfiles: set[Path], workspace: Workspace, root: Path
+) -> tuple[list[FoundBuild], list[Moved]]:
+    """The builds and moves the build files describe, each with where it is written."""
+    root = real_path(root)
+    root_text = root.as_posix()
+    candidates: list[_Candidate] = []
+    declared: list[tuple[BuildCommand, BuildOrigin]] = []
+    bake_folders: dict[Path, list[tuple[str, str]]] = {}
+    for path in build_files:
+        kind = build_file_kind((path.parent.parent.name, path.parent.name, path.name)) or "shell"
+        text = _read(path, workspace, kind)
+        if text is None:
+            continue
+        if kind == "bake":
+            bake_folders.setdefault(path.parent, []).append((text, path.as_posix()))
+            continue
+        from dockerlint.parse.buildfiles import read_build_file
+
+        reading = read_build_file(kind, text, path.as_posix(), root_text)
+        _collect(reading, path, kind, text, root_text, candidates, declared, workspace)
+    if bake_folders:
+        from dockerlint.parse.bake import lookup_order, read_bake
+
+        for folder, files in sorted(bake_folders.items()):
+            files.sort(key=lambda item: lookup_order(posixpath.basename(item[1])))
+            reading = read_bake(files, folder.as_posix())
+            origin_path = Path(files[-1][1])
+            for problem in reading.problems:
+                workspace.note(origin_path, problem, "note")
+            for item in reading.declared:
+                declared.append((item.command, BuildOrigin("bake", origin_path, item.line, _target_text(item.command))))
+
+    moved = _moves(candidates, dockerfiles, root, workspace)
+    destinations = {move.destination: move.dockerfile for move in moved}
+    found: list[FoundBuild] = []
+    for command, origin in declared:
+        build = _resolve(command, dockerfiles, destinations, root, workspace, origin)
+        if build is not None:
+            found.append(build)
+    for candidate in candidates:
+        resolved = {}
+        for command in candidate.builds:
+            if command is None:
+                continue
+            build = _resolve(command, dockerfiles, destinations, root, workspace, candidate.origin, quiet=True)
+            if build is not None:
+                resolved[(build.dockerfile, build.context)] = build
+        if len(resolved) == 1:
+            found.append(next(iter(resolved.values())))
+        elif len(candidate.builds) == 1 and candidate.builds[0] is not None:
+            _resolve(candidate.builds[0], dockerfiles, destinations, root, workspace, candidate.origin)  # its note
+    return found, moved
+
+
+def _read(path: Path, workspace: Workspace, kind: str) -> str | None:
+    data = workspace.read_bytes(path, quiet=True, keep=False)
+    if data is None or len(data) > _MAX_BUILD_FILE_BYTES or b"\0" in data[:8192]:
+        return None
+    if kind == "shell" and not path.name.endswith((".sh", ".bash")) and not is_shell_script(data[:128]):
+        return None
+    if kind not in ("bake", "skaffold") and not mentions_builds(data):
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def _collect(
+    reading: Reading,
+    path: Path,
+    kind: str,
+    file_text: str,
+    root: str,
+    candidates: list[_Candidate],
+    declared: list[tuple[BuildCommand, BuildOrigin]],
+    workspace: Workspace,
+) -> None:
+    from dockerlint.parse.shellflow import commands
+
+    for problem in reading.problems:
+        workspace.note(path, problem, "note")
+    source_kind = "skaffold" if kind == "skaffold" else "command"
+    for item in reading.declared:
+        declared.append((item.command, BuildOrigin(source_kind, path, item.line, _target_text(item.command))))
+    for script in reading.scripts:
+        starts = script.cwds or (None,)
+        runs = [
+            commands(script.text, cwd=start, variables=script.variables, script_path=script.script_path, repository=root)
+            for start in starts
+        ]
+        if not runs or any(len(run) != len(runs[0]) for run in runs):
+            continue
+        starts_of_lines = _line_starts(script.text)
+        file_lines = file_text.split("\n")
+        for index, first in enumerate(runs[0]):
+            builds = [build_command(run[index].argv, run[index].cwd) for run in runs]
+            moves = [file_move(run[index].argv, run[index].cwd) for run in runs]
+            if all(b is None for b in builds) and all(m is None for m in moves):
+                continue
+            line_index = _line_index(starts_of_lines, first.offset)
+            line = script.lines[min(line_index, len(script.lines) - 1)] if script.lines else 1
+            written = file_lines[line - 1].strip() if 0 < line <= len(file_lines) else ""
+            origin = BuildOrigin("command", path, line, _shorten(written.lstrip("-@+ ").removeprefix("run:").strip()))
+            candidates.append(_Candidate(builds, moves, origin))
+
+
+def _moves(candidates: list[_Candidate], dockerfiles: set[Path], root: Path, workspace: Workspace) -> list[Moved]:
+    moved: list[Moved] = []
+    for candidate in candidates:
+        places = set()
+        for move in candidate.moves:
+            if move is None:
+                continue
+            source = Path(move.source)
+            if source not in dockerfiles:
+                continue
+            destination = posixpath.join(move.destination, source.name) if move.into_folder else move.destination
+            destination_path = Path(destination)
+            if destination_path.is_dir():
+                destination_path = destination_path / source.name
+            places.add((source, destination_path))
+        if len(places) != 1:
+            continue
+        source, destination = places.pop()
+        if destination in dockerfiles or not _inside(destination.parent, root):
+            continue  # it replaces another Dockerfile, or leaves the repository
+        moved.append(Moved(source, destination, candidate.origin))
+    return moved
+
+
+def _resolve(
+    command: BuildCommand,
+    dockerfiles: set[Path],
+    destinations: dict[Path, Path],
+    root: Path,
+    workspace: Workspace,
+    origin: BuildOrigin,
+    *,
+    quiet: bool = False,
+) -> FoundBuild | None:
+    if command.context is None or not command.dockerfiles:
+        return None
+    context = Path(command.context)
+    dockerfile = None
+    for candidate in map(Path, command.dockerfiles):
+        if candidate in dockerfiles:
+            dockerfile = candidate
+        elif candidate in destinations:
+            dockerfile = destinations[candidate]
+        if dockerfile is not None:
+            break
+    if dockerfile is None:
+        return None
+    if not _inside(context, root):
+        if not quiet:
+            workspace.note(
+                origin.path or dockerfile,
+                f"line {origin.line}: the build context {command.context} is outside the repository; not read",
+                "note",
+            )
+        return None
+    if not context.is_dir():
+        return None
+    return FoundBuild(dockerfile, real_path(context), command.target, command.args, command.platforms, origin)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        real_path(path).relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    index = text.find("\n")
+    while index >= 0:
+        starts.append(index + 1)
+        index = text.find("\n", index + 1)
+    return starts
+
+
+def _line_index(starts: list[int], offset: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(starts, offset) - 1
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _target_text(command: BuildCommand) -> str:
+    return command.program
