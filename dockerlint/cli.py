@@ -97,6 +97,12 @@ def main() -> None:
     help="Where to keep import scans between runs (default: dockerlint/ in the user's cache folder).",
 )
 @click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Say on standard error, for each image, which build context is used and where it comes from.",
+)
+@click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
@@ -132,11 +138,12 @@ def _check(
     no_cache: bool,
     cache_dir: Path | None,
     color: str,
+    verbose: bool = False,
 ) -> int:
     from dockerlint.config import ConfigError, check_selectors, find_config, load_config, parse_level
     from dockerlint.engine import lint, project_root
     from dockerlint.model.scan_cache import default_cache_dir
-    from dockerlint.report import Report, render
+    from dockerlint.report import ImageInfo, Report, describe_image, render
     from dockerlint.rulebook import load_rules
 
     rules = load_rules()
@@ -179,7 +186,11 @@ def _check(
         root=Path.cwd(),
         fail_level=config.fail_level,
         source_line=result.workspace.source_line,
+        images=tuple(ImageInfo.of(image) for image in result.images),
     )
+    if verbose:
+        for image in report.images:
+            click.echo(f"dockerlint: {describe_image(report, image)}", err=True)
     use_color = color == "always" or (
         color == "auto" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
