@@ -169,7 +169,7 @@ def _guess(dockerfile: Path, workspace: Workspace, project_root: Path, moves: li
     parsed = workspace.dockerfile(dockerfile) if len(candidates) > 1 else None
     if parsed is not None:
         sources = _local_copy_sources(parsed)
-    if sources:
+    if sources and not all(_exists(chosen, source) for source in sources):
         counts = [sum(_exists(candidate, source) for source in sources) for candidate in candidates]
         chosen = candidates[counts.index(max(counts))]  # the nearest among the best
     if moves and chosen == moves[0].destination.parent:

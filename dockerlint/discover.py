@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerlint.config import Config
-from dockerlint.parse.buildfiles import SCRIPT_FOLDERS, build_file_kind
 
 SKIP_DIRS = frozenset(
     {
@@ -41,10 +40,16 @@ _NOT_DOCKERFILE = re.compile(
 )
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:\.[\w.-]+)?\.ya?ml$", re.IGNORECASE)
 # Names that may say how images are built (CI workflows, Makefiles, scripts, bake,
-# skaffold, package.json): parse/buildfiles.py decides from the path.
+# skaffold, package.json); build_file_kind decides from the path.
 _BUILD_FILE_HINT = re.compile(
-    r"(?:\.(?:ya?ml|sh|bash|json|hcl|mk)|^(?:Makefile|makefile|GNUmakefile|Jenkinsfile[^/]*))$", re.IGNORECASE
+    r"(?:\.(?:ya?ml|sh|bash|json|hcl|mk|jenkinsfile)|^(?:Makefile|makefile|GNUmakefile|Jenkinsfile[^/]*))$",
+    re.IGNORECASE,
 )
+_MAKEFILE_NAMES = frozenset({"Makefile", "makefile", "GNUmakefile"})
+_BAKE = re.compile(r"^docker-bake(?:\.[\w.-]+)?\.(?:hcl|json)$", re.IGNORECASE)
+_SKAFFOLD = re.compile(r"^skaffold(?:[\w.-]*)?\.ya?ml$", re.IGNORECASE)
+# Folders whose extensionless files are read when they start with a sh/bash shebang.
+SCRIPT_FOLDERS = frozenset({"script", "scripts", "bin", "ci", ".ci", "hack", "tools", "build", "deploy"})
 _REQUIREMENTS = re.compile(r"^(?:requirements|constraints)[\w.-]*\.(?:txt|in)$", re.IGNORECASE)
 
 
@@ -54,6 +59,32 @@ def is_dockerfile_name(name: str) -> bool:
 
 def is_compose_name(name: str) -> bool:
     return bool(_COMPOSE.match(name))
+
+
+def build_file_kind(parts: tuple[str, ...]) -> str | None:
+    """What a file may say about builds, from its last path parts (folders, then name):
+    github, gitlab, azure, jenkins, make, npm, shell, bake, skaffold; or None."""
+    name = parts[-1]
+    lowered = name.lower()
+    if len(parts) >= 3 and parts[-2] == "workflows" and parts[-3] == ".github" and lowered.endswith((".yml", ".yaml")):
+        return "github"
+    if lowered in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
+        return "gitlab"
+    if lowered.startswith("azure-pipelines") and lowered.endswith((".yml", ".yaml")):
+        return "azure"
+    if name == "Jenkinsfile" or name.startswith("Jenkinsfile.") or lowered.endswith(".jenkinsfile"):
+        return "jenkins"
+    if name in _MAKEFILE_NAMES or lowered.endswith(".mk"):
+        return "make"
+    if name == "package.json":
+        return "npm"
+    if lowered.endswith((".sh", ".bash")):
+        return "shell"
+    if _BAKE.match(name):
+        return "bake"
+    if _SKAFFOLD.match(name):
+        return "skaffold"
+    return None
 
 
 def is_requirements_name(path: Path) -> bool:

@@ -16,11 +16,16 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
+from dockerlint.discover import build_file_kind
 from dockerlint.model.origin import BuildOrigin
-from dockerlint.parse.buildcmd import BuildCommand, build_command, file_move
-from dockerlint.parse.buildfiles import Reading, build_file_kind, is_shell_script, mentions_builds
 from dockerlint.paths import real_path
 from dockerlint.workspace import Workspace
+
+if TYPE_CHECKING:  # the parsers load only when the repository has build files
+    from dockerlint.parse.buildcmd import BuildCommand
+    from dockerlint.parse.buildfiles import Reading
 
 _MAX_BUILD_FILE_BYTES = 1024 * 1024  # a build file larger than this is generated, not written
 
@@ -57,6 +62,10 @@ def read_builds(
     build_files: list[Path], dockerfiles: set[Path], workspace: Workspace, root: Path
 ) -> tuple[list[FoundBuild], list[Moved]]:
     """The builds and moves the build files describe, each with where it is written."""
+    if not build_files:
+        return [], []
+    from dockerlint.parse.buildfiles import read_build_file
+
     root = real_path(root)
     root_text = root.as_posix()
     candidates: list[_Candidate] = []
@@ -70,8 +79,6 @@ def read_builds(
         if kind == "bake":
             bake_folders.setdefault(path.parent, []).append((text, path.as_posix()))
             continue
-        from dockerlint.parse.buildfiles import read_build_file
-
         reading = read_build_file(kind, text, path.as_posix(), root_text)
         _collect(reading, path, kind, text, root_text, candidates, declared, workspace)
     if bake_folders:
@@ -86,11 +93,12 @@ def read_builds(
             for item in reading.declared:
                 declared.append((item.command, BuildOrigin("bake", origin_path, item.line, _target_text(item.command))))
 
-    moved = _moves(candidates, dockerfiles, root, workspace)
+    reals: dict[Path, Path] = {}
+    moved = _moves(candidates, dockerfiles, root, reals)
     destinations = {move.destination: move.dockerfile for move in moved}
     found: list[FoundBuild] = []
     for command, origin in declared:
-        build = _resolve(command, dockerfiles, destinations, root, workspace, origin)
+        build = _resolve(command, dockerfiles, destinations, root, workspace, origin, reals)
         if build is not None:
             found.append(build)
     for candidate in candidates:
@@ -98,17 +106,19 @@ def read_builds(
         for command in candidate.builds:
             if command is None:
                 continue
-            build = _resolve(command, dockerfiles, destinations, root, workspace, candidate.origin, quiet=True)
+            build = _resolve(command, dockerfiles, destinations, root, workspace, candidate.origin, reals, quiet=True)
             if build is not None:
                 resolved[(build.dockerfile, build.context)] = build
         if len(resolved) == 1:
             found.append(next(iter(resolved.values())))
         elif len(candidate.builds) == 1 and candidate.builds[0] is not None:
-            _resolve(candidate.builds[0], dockerfiles, destinations, root, workspace, candidate.origin)  # its note
+            _resolve(candidate.builds[0], dockerfiles, destinations, root, workspace, candidate.origin, reals)  # its note
     return found, moved
 
 
 def _read(path: Path, workspace: Workspace, kind: str) -> str | None:
+    from dockerlint.parse.buildfiles import is_shell_script, mentions_builds
+
     data = workspace.read_bytes(path, quiet=True, keep=False)
     if data is None or len(data) > _MAX_BUILD_FILE_BYTES or b"\0" in data[:8192]:
         return None
@@ -129,6 +139,7 @@ def _collect(
     declared: list[tuple[BuildCommand, BuildOrigin]],
     workspace: Workspace,
 ) -> None:
+    from dockerlint.parse.buildcmd import build_command, file_move
     from dockerlint.parse.shellflow import commands
 
     for problem in reading.problems:
@@ -158,7 +169,7 @@ def _collect(
             candidates.append(_Candidate(builds, moves, origin))
 
 
-def _moves(candidates: list[_Candidate], dockerfiles: set[Path], root: Path, workspace: Workspace) -> list[Moved]:
+def _moves(candidates: list[_Candidate], dockerfiles: set[Path], root: Path, reals: dict[Path, Path]) -> list[Moved]:
     moved: list[Moved] = []
     for candidate in candidates:
         places = set()
@@ -176,7 +187,7 @@ def _moves(candidates: list[_Candidate], dockerfiles: set[Path], root: Path, wor
         if len(places) != 1:
             continue
         source, destination = places.pop()
-        if destination in dockerfiles or not _inside(destination.parent, root):
+        if destination in dockerfiles or not _inside(_real(destination.parent, reals), root):
             continue  # it replaces another Dockerfile, or leaves the repository
         moved.append(Moved(source, destination, candidate.origin))
     return moved
@@ -189,6 +200,7 @@ def _resolve(
     root: Path,
     workspace: Workspace,
     origin: BuildOrigin,
+    reals: dict[Path, Path],
     *,
     quiet: bool = False,
 ) -> FoundBuild | None:
@@ -205,7 +217,8 @@ def _resolve(
             break
     if dockerfile is None:
         return None
-    if not _inside(context, root):
+    real = _real(context, reals)
+    if not _inside(real, root):
         if not quiet:
             workspace.note(
                 origin.path or dockerfile,
@@ -213,17 +226,21 @@ def _resolve(
                 "note",
             )
         return None
-    if not context.is_dir():
+    if not real.is_dir():
         return None
-    return FoundBuild(dockerfile, real_path(context), command.target, command.args, command.platforms, origin)
+    return FoundBuild(dockerfile, real, command.target, command.args, command.platforms, origin)
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        real_path(path).relative_to(root)
-    except ValueError:
-        return False
-    return True
+def _real(path: Path, reals: dict[Path, Path]) -> Path:
+    """Symbolic links resolved (a context reached through a link that leads out is
+    outside), once per path and run."""
+    if path not in reals:
+        reals[path] = real_path(path)
+    return reals[path]
+
+
+def _inside(real: Path, root: Path) -> bool:
+    return real == root or root in real.parents
 
 
 def _line_starts(text: str) -> list[int]:

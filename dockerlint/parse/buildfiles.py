@@ -61,39 +61,8 @@ class Reading:
     problems: list[str] = field(default_factory=list)  # why something could not be read
 
 
-# -- which file is which ------------------------------------------------------------------
+# -- which file is which (the names: see discover.build_file_kind) ---------------------------
 
-_SHELL_SUFFIXES = (".sh", ".bash")
-_MAKEFILE_NAMES = frozenset({"Makefile", "makefile", "GNUmakefile"})
-
-
-def build_file_kind(parts: tuple[str, ...]) -> str | None:
-    """What a file is, from its path parts (folders and name), or None."""
-    name = parts[-1]
-    lowered = name.lower()
-    if len(parts) >= 3 and parts[-2] == "workflows" and parts[-3] == ".github" and lowered.endswith((".yml", ".yaml")):
-        return "github"
-    if lowered in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
-        return "gitlab"
-    if lowered.startswith("azure-pipelines") and lowered.endswith((".yml", ".yaml")):
-        return "azure"
-    if name == "Jenkinsfile" or name.startswith("Jenkinsfile.") or lowered.endswith(".jenkinsfile"):
-        return "jenkins"
-    if name in _MAKEFILE_NAMES or lowered.endswith(".mk"):
-        return "make"
-    if name == "package.json":
-        return "npm"
-    if lowered.endswith(_SHELL_SUFFIXES):
-        return "shell"
-    if re.fullmatch(r"docker-bake(?:\.[\w.-]+)?\.(?:hcl|json)", lowered):
-        return "bake"
-    if re.fullmatch(r"skaffold(?:[\w.-]*)?\.ya?ml", lowered):
-        return "skaffold"
-    return None
-
-
-# Folders whose extensionless files are read when they start with a sh/bash shebang.
-SCRIPT_FOLDERS = frozenset({"script", "scripts", "bin", "ci", ".ci", "hack", "tools", "build", "deploy"})
 _SHEBANG = re.compile(rb"#!\s*(?:/usr)?/bin/(?:env\s+)?(?:ba|z|da)?sh\b")
 
 
