@@ -174,7 +174,7 @@ def _guess(dockerfile: Path, workspace: Workspace, project_root: Path, moves: li
         chosen = candidates[counts.index(max(counts))]  # the nearest among the best
     if moves and chosen == moves[0].destination.parent:
         move = moves[0]
-        detail = f"the folder {move.origin.detail!r} moves it to"
+        detail = f"the folder it is moved to by `{move.origin.detail}`"
         origin = BuildOrigin("guess", move.origin.path, move.origin.line, detail, tuple(candidates))
     else:
         detail = "the Dockerfile's folder" if chosen == folder else "the folder that holds its COPY sources"

@@ -56,6 +56,7 @@ class _Candidate:
     builds: list[BuildCommand | None]
     moves: list
     origin: BuildOrigin
+    overwrites: list[str | None]  # the file a mv/cp or `>` replaces (None: unknown or none)
 
 
 def read_builds(
@@ -95,7 +96,14 @@ def read_builds(
 
     reals: dict[Path, Path] = {}
     moved = _moves(candidates, dockerfiles, root, reals)
-    destinations = {move.destination: move.dockerfile for move in moved}
+    sources: dict[Path, set[Path]] = {}
+    for move in moved:
+        sources.setdefault(move.destination, set()).add(move.dockerfile)
+    destinations = {destination: found.pop() for destination, found in sources.items() if len(found) == 1}
+    # A Dockerfile some step replaces (`cp Dockerfile.prod Dockerfile`, `envsubst > Dockerfile`)
+    # is not what a build of that path reads: such builds are not used.
+    replaced = {Path(path) for candidate in candidates for path in candidate.overwrites if path}
+    dockerfiles = dockerfiles - replaced
     found: list[FoundBuild] = []
     for command, origin in declared:
         build = _resolve(command, dockerfiles, destinations, root, workspace, origin, reals)
@@ -160,13 +168,31 @@ def _collect(
         for index, first in enumerate(runs[0]):
             builds = [build_command(run[index].argv, run[index].cwd) for run in runs]
             moves = [file_move(run[index].argv, run[index].cwd) for run in runs]
-            if all(b is None for b in builds) and all(m is None for m in moves):
+            overwrites = [_overwritten(run[index].argv, run[index].cwd) for run in runs]
+            if all(b is None for b in builds) and all(m is None for m in moves) and not any(overwrites):
                 continue
             line_index = _line_index(starts_of_lines, first.offset)
             line = script.lines[min(line_index, len(script.lines) - 1)] if script.lines else 1
             written = file_lines[line - 1].strip() if 0 < line <= len(file_lines) else ""
             origin = BuildOrigin("command", path, line, _shorten(written.lstrip("-@+ ").removeprefix("run:").strip()))
-            candidates.append(_Candidate(builds, moves, origin))
+            candidates.append(_Candidate(builds, moves, origin, overwrites))
+
+
+def _overwritten(argv: tuple[str | None, ...], cwd: str | None) -> str | None:
+    """The path an ``mv``/``cp`` (its last operand) or a ``>`` redirection writes."""
+    from dockerlint.parse.shellflow import WRITES
+
+    if not argv or argv[0] is None or cwd is None:
+        return None
+    if argv[0] == WRITES:
+        target = argv[1] if len(argv) > 1 else None
+    elif argv[0].rsplit("/", 1)[-1] in ("mv", "cp", "install", "ln") and len(argv) > 2:
+        target = argv[-1]
+    else:
+        return None
+    if target is None or target.endswith("/"):
+        return None
+    return posixpath.normpath(posixpath.join(cwd, target))
 
 
 def _moves(candidates: list[_Candidate], dockerfiles: set[Path], root: Path, reals: dict[Path, Path]) -> list[Moved]:
@@ -187,8 +213,8 @@ def _moves(candidates: list[_Candidate], dockerfiles: set[Path], root: Path, rea
         if len(places) != 1:
             continue
         source, destination = places.pop()
-        if destination in dockerfiles or not _inside(_real(destination.parent, reals), root):
-            continue  # it replaces another Dockerfile, or leaves the repository
+        if not _inside(_real(destination.parent, reals), root):
+            continue  # it leaves the repository
         moved.append(Moved(source, destination, candidate.origin))
     return moved
 

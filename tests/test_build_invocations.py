@@ -737,3 +737,48 @@ def test_a_checkout_into_another_folder_makes_the_job_unreadable(repo):
         }
     )
     assert images_of(root)[0]["Dockerfile"].origin.kind == "guess"
+
+
+def test_a_dockerfile_copied_over_another_is_the_one_built(repo):
+    root = repo(
+        {
+            "Dockerfile": "FROM python:3.12-slim\nCOPY app.py /app/\n",
+            "Dockerfile.prod": "FROM python:3.12-slim\nCOPY app.py /app/\n",
+            "app.py": "",
+            "release.sh": "#!/bin/sh\ncp Dockerfile.prod Dockerfile\ndocker build -t app .\n",
+        }
+    )
+    images = images_of(root)[0]
+    assert where(images["Dockerfile.prod"], root) == (".", "command", "release.sh", 3)
+    assert images["Dockerfile"].origin.kind == "guess"
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "envsubst < Dockerfile.template > Dockerfile",
+        'cp "$VARIANT.Dockerfile" Dockerfile',
+    ],
+)
+def test_a_dockerfile_replaced_before_the_build_is_not_taken_for_the_one_built(repo, step):
+    root = repo(
+        {
+            "Dockerfile": "FROM python:3.12-slim\nCOPY app.py /app/\n",
+            "Dockerfile.prod": "FROM python:3.12-slim\nCOPY app.py /app/\n",
+            "app.py": "",
+            "release.sh": f"#!/bin/sh\n{step}\ndocker build -t app .\n",
+        }
+    )
+    assert images_of(root)[0]["Dockerfile"].origin.kind == "guess"
+
+
+def test_build_arguments_fill_arg_defaults_in_the_model(repo):
+    root = repo(
+        {
+            "Dockerfile": "ARG PY=3.10\nFROM python:${PY}-slim\nCOPY app.py /app/\n",
+            "app.py": "",
+            ".gitlab-ci.yml": "build:\n  script:\n    - docker build --build-arg PY=3.12 -t app .\n",
+        }
+    )
+    image = images_of(root)[0]["Dockerfile"]
+    assert image.build_args == {"PY": "3.12"} and image.final.base.raw == "python:3.12-slim"

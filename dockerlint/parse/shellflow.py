@@ -18,7 +18,7 @@ tree-sitter-bash gives (the parser of ``parse/shell.py``), and nothing more:
 
 ``commands(script, cwd=..., variables=...)`` never raises and yields each simple command
 with its argv and directory, in the order the script runs them (function bodies where
-they are called). Without tree-sitter it yields nothing: a guess is worse than silence.
+they are called), and each output redirection as ``(WRITES, target)``. Without tree-sitter it yields nothing: a guess is worse than silence.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from typing import Any
 from dockerlint.parse.shell import bash_parser
 
 _Node = Any
-UNKNOWN_NAME = "__DOCKERLINT_UNKNOWN__"  # a variable that is never known: callers put it in text they cannot read
+UNKNOWN_NAME = "__DOCKERLINT_UNKNOWN__"
+WRITES = ">"  # argv[0] of the entry for an output redirection: (WRITES, target path or None)  # a variable that is never known: callers put it in text they cannot read
 _MAX_CALL_DEPTH = 8
 _MAX_LOOP_WORDS = 32
 _MAX_COMMANDS = 10_000
@@ -134,6 +135,11 @@ class _Walker:
             body = node.child_by_field_name("body")
             if body is not None:
                 self.statement(body, state)
+            for child in node.named_children:  # `> file` writes it: a caller may need to know
+                operator = child.children[0].type if child.type == "file_redirect" and child.children else ""
+                if operator in (">", ">>", ">|", "&>", "&>>") and child.named_children:
+                    target = self.expand_one(child.named_children[-1], state, split=True)
+                    self.found.append(RanCommand((WRITES, target), state.cwd, self.offset(child)))
         elif kind == "list":
             self.list(node, state)
         elif kind == "subshell":
