@@ -782,3 +782,21 @@ def test_build_arguments_fill_arg_defaults_in_the_model(repo):
     )
     image = images_of(root)[0]["Dockerfile"]
     assert image.build_args == {"PY": "3.12"} and image.final.base.raw == "python:3.12-slim"
+
+
+@pytest.mark.parametrize(
+    "platform, machines",
+    [("--platform linux/arm64", {"aarch64"}), ("--platform linux/amd64,linux/arm64", {"x86_64", "aarch64"}), ("", {"x86_64", "aarch64"})],
+)
+def test_the_build_platform_reaches_the_model(repo, platform, machines):
+    from dockerlint.model.requested import environments
+
+    root = repo(
+        {
+            "Dockerfile": "FROM python:3.12-slim\nCOPY app.py /app/\n",
+            "app.py": "",
+            "Makefile": f"image:\n\tdocker buildx build {platform} -t app .\n",
+        }
+    )
+    image = images_of(root)[0]["Dockerfile"]
+    assert {dict(env)["platform_machine"] for env in environments(image, image.final)} == machines

@@ -248,6 +248,16 @@ class Image:
         """The files sent to the build, walked lazily: only rules about the context pay."""
         return self.workspace.context(self.context_root, self.ignore_path)
 
+    def platform_of(self, stage: StageModel) -> str:
+        """The platform a stage is built for: its ``FROM --platform``, else the build's
+        ``--platform`` when it names one; "" when unknown (several, or the build host's)."""
+        written = stage.stage.platform or ""
+        if written and "$" not in written:
+            return written
+        if (not written or "TARGETPLATFORM" in written) and len(self.platforms) == 1:
+            return self.platforms[0]
+        return ""
+
     def stage_by_reference(self, reference: str, before: int) -> StageModel | None:
         """The stage a FROM or --from names (by name or index), defined before ``before``."""
         lowered = reference.lower()
