@@ -42,17 +42,18 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
 
     declared: dict[Path, list[Build]] = {}  # compose, bake, skaffold
     commands: dict[Path, list[Build]] = {}  # build commands in CI, Makefiles, scripts
-    for compose_path in found.compose_files:
+    facts = read_builds(found.build_files, set(found.dockerfiles), workspace, project_root)
+    named = [path for path in facts.compose_files if path not in found.compose_files]  # `docker compose -f x.yml`
+    for compose_path in found.compose_files + named:
         for build in _compose_builds(compose_path, workspace):
             if build.dockerfile.is_file():
                 declared.setdefault(build.dockerfile, []).append(build)
-    found_builds, moves = read_builds(found.build_files, set(found.dockerfiles), workspace, project_root)
-    for item in found_builds:
+    for item in facts.builds:
         build = Build(item.dockerfile, item.context, item.target, item.args, platforms=item.platforms, origin=item.origin)
         tier = commands if item.origin.kind == "command" else declared
         tier.setdefault(item.dockerfile, []).append(build)
     moved: dict[Path, list] = {}
-    for move in moves:
+    for move in facts.moves:
         moved.setdefault(move.dockerfile, []).append(move)
 
     builds: dict[tuple, Build] = {}

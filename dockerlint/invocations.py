@@ -57,14 +57,20 @@ class _Candidate:
     moves: list
     origin: BuildOrigin
     overwrites: list[str | None]  # the file a mv/cp or `>` replaces (None: unknown or none)
+    compose: list[tuple[str, ...]]  # compose files a `docker compose -f` names
 
 
-def read_builds(
-    build_files: list[Path], dockerfiles: set[Path], workspace: Workspace, root: Path
-) -> tuple[list[FoundBuild], list[Moved]]:
+@dataclass
+class BuildFacts:
+    builds: list[FoundBuild]
+    moves: list[Moved]
+    compose_files: list[Path]  # compose files that build commands name (`docker compose -f x.yml`)
+
+
+def read_builds(build_files: list[Path], dockerfiles: set[Path], workspace: Workspace, root: Path) -> BuildFacts:
     """The builds and moves the build files describe, each with where it is written."""
     if not build_files:
-        return [], []
+        return BuildFacts([], [], [])
     from dockerlint.parse.buildfiles import read_build_file
 
     root = real_path(root)
@@ -121,7 +127,13 @@ def read_builds(
             found.append(next(iter(resolved.values())))
         elif len(candidate.builds) == 1 and candidate.builds[0] is not None:
             _resolve(candidate.builds[0], dockerfiles, destinations, root, workspace, candidate.origin, reals)  # its note
-    return found, moved
+    composes = []
+    for candidate in candidates:
+        named = {path for files in candidate.compose for path in files}
+        if len(set(candidate.compose)) == 1:  # every starting folder reads the same files
+            composes.extend(Path(path) for path in sorted(named))
+    compose_paths = [path for path in dict.fromkeys(composes) if _inside(_real(path, reals), root) and path.is_file()]
+    return BuildFacts(found, moved, compose_paths)
 
 
 def _read(path: Path, workspace: Workspace, kind: str) -> str | None:
@@ -147,7 +159,7 @@ def _collect(
     declared: list[tuple[BuildCommand, BuildOrigin]],
     workspace: Workspace,
 ) -> None:
-    from dockerlint.parse.buildcmd import build_command, file_move
+    from dockerlint.parse.buildcmd import build_command, compose_files, file_move
     from dockerlint.parse.shellflow import commands
 
     for problem in reading.problems:
@@ -169,13 +181,14 @@ def _collect(
             builds = [build_command(run[index].argv, run[index].cwd) for run in runs]
             moves = [file_move(run[index].argv, run[index].cwd) for run in runs]
             overwrites = [_overwritten(run[index].argv, run[index].cwd) for run in runs]
-            if all(b is None for b in builds) and all(m is None for m in moves) and not any(overwrites):
+            composes = [compose_files(run[index].argv, run[index].cwd) for run in runs]
+            if not any(builds) and not any(moves) and not any(overwrites) and not any(composes):
                 continue
             line_index = _line_index(starts_of_lines, first.offset)
             line = script.lines[min(line_index, len(script.lines) - 1)] if script.lines else 1
             written = file_lines[line - 1].strip() if 0 < line <= len(file_lines) else ""
             origin = BuildOrigin("command", path, line, _shorten(written.lstrip("-@+ ").removeprefix("run:").strip()))
-            candidates.append(_Candidate(builds, moves, origin, overwrites))
+            candidates.append(_Candidate(builds, moves, origin, overwrites, composes))
 
 
 def _overwritten(argv: tuple[str | None, ...], cwd: str | None) -> str | None:

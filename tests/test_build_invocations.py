@@ -800,3 +800,15 @@ def test_the_build_platform_reaches_the_model(repo, platform, machines):
     )
     image = images_of(root)[0]["Dockerfile"]
     assert {dict(env)["platform_machine"] for env in environments(image, image.final)} == machines
+
+
+def test_a_compose_file_named_by_a_command_is_read(repo):
+    root = repo(
+        {
+            **DOCKER_FOLDER_SERVICE,
+            "deploy/stack.yml": "services:\n  api:\n    build:\n      context: ..\n      dockerfile: docker/Dockerfile\n      target: runtime\n",
+            "Makefile": "up:\n\tcd deploy && docker compose -f stack.yml -p app up --build\n",
+        }
+    )
+    image = images_of(root)[0]["docker/Dockerfile"]
+    assert where(image, root) == (".", "compose", "deploy/stack.yml", 2) and image.target == "runtime"

@@ -221,6 +221,41 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
     return BuildCommand(program, context, dockerfiles, target, tuple(sorted(args.items())), known_platforms)
 
 
+_COMPOSE_PROGRAMS = {("docker", "compose"), ("podman", "compose"), ("docker-compose",), ("podman-compose",)}
+
+
+def compose_files(argv: Argv, cwd: str | None) -> tuple[str, ...]:
+    """The files ``docker compose -f a.yml -f b.yml ...`` names (absolute), when all are known."""
+    words = unwrap(argv)
+    if not words or words[0] is None or cwd is None:
+        return ()
+    program = _base(words[0])
+    rest = words[1:]
+    if (program,) in _COMPOSE_PROGRAMS:
+        pass
+    elif rest and (program, rest[0]) in _COMPOSE_PROGRAMS:
+        rest = rest[1:]
+    else:
+        return ()
+    files: list[str] = []
+    index = 0
+    while index < len(rest):
+        word = rest[index]
+        index += 1
+        if word is None or not word.startswith("-"):
+            break  # the subcommand: compose's own options come before it
+        option, equals, value = word.partition("=")
+        if option in ("-f", "--file"):
+            if not equals:
+                value = rest[index] if index < len(rest) else None
+                index += 1
+            if value is None or value == "-":
+                return ()
+            files.append(value)
+    joined = [_join(cwd, name) for name in files]
+    return tuple(path for path in joined if path) if None not in joined else ()
+
+
 _MOVE_FLAGS = {"mv": frozenset("fvni"), "cp": frozenset("fvnipPLrRa")}
 
 
