@@ -671,8 +671,6 @@ def _jenkins_sh_script(tokens: list[_Token], index: int) -> _Token | None:
         elif depth == 0 and token.kind == "name" and token.value == "script":
             if tokens[index + 1].value == ":" and tokens[index + 2].kind == "string":
                 return tokens[index + 2]
-        elif token.kind == "punct" and token.value == "\n":
-            return None
         if token.kind == "name" and token.value in ("sh", "stage", "steps"):
             return None
         index += 1
