@@ -243,8 +243,8 @@ def _resolve(
     *,
     quiet: bool = False,
 ) -> FoundBuild | None:
-    if command.context is None or not command.dockerfiles:
-        return None
+    if command.context is None or not command.dockerfiles or command.exports_files:
+        return None  # unknown, or a build that exports files (binaries, docs), not an image
     context = Path(command.context)
     dockerfile = None
     for candidate in map(Path, command.dockerfiles):

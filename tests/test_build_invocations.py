@@ -812,3 +812,39 @@ def test_a_compose_file_named_by_a_command_is_read(repo):
     )
     image = images_of(root)[0]["docker/Dockerfile"]
     assert where(image, root) == (".", "compose", "deploy/stack.yml", 2) and image.target == "runtime"
+
+
+@pytest.mark.parametrize(
+    "outputs, image",
+    [
+        ("-o ./bin", False),
+        ("--output type=local,dest=dist", False),
+        ("--output=type=cacheonly", False),
+        ("--output type=registry", True),
+        ("--load", True),
+    ],
+)
+def test_a_build_that_exports_files_is_not_an_image(outputs, image):
+    command = build_command(f"docker buildx build {outputs} --target binaries .".split(), "/r")
+    assert command.exports_files is not image
+
+
+def test_bake_targets_that_export_files_are_not_images(repo):
+    root = repo(
+        {
+            **DOCKER_FOLDER_SERVICE,
+            "docker-bake.hcl": """
+                target "validate" {
+                  dockerfile = "docker/Dockerfile"
+                  target = "test"
+                  output = ["type=cacheonly"]
+                }
+                target "image" {
+                  dockerfile = "docker/Dockerfile"
+                  target = "runtime"
+                }
+            """,
+        }
+    )
+    result = run_lint(root, select=["CTX003"])
+    assert [(image.target, image.origin.kind) for image in result.images] == [("runtime", "bake")]

@@ -24,7 +24,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from dockerlint.parse.buildcmd import BuildCommand
+from dockerlint.parse.buildcmd import BuildCommand, exports_files
 from dockerlint.parse.buildfiles import Declared, Reading
 
 
@@ -134,6 +134,10 @@ def _target_command(attributes: dict, variables: dict, folder: str) -> BuildComm
         evaluated_platforms = [_evaluate(item, variables, 0) for item in platforms_value]
         if all(isinstance(item, str) for item in evaluated_platforms):
             platforms = tuple(evaluated_platforms)  # type: ignore[arg-type]
+    outputs_value = attributes.get("output")
+    outputs: list[str | None] = []
+    if isinstance(outputs_value, list):
+        outputs = [item if isinstance(item, str) else None for item in (_evaluate(v, variables, 0) for v in outputs_value)]
     return BuildCommand(
         "docker buildx bake",
         context_path,
@@ -141,6 +145,7 @@ def _target_command(attributes: dict, variables: dict, folder: str) -> BuildComm
         target if isinstance(target, str) else None,
         tuple(sorted(args)),
         platforms,
+        exports_files(outputs),
     )
 
 

@@ -35,6 +35,20 @@ class BuildCommand:
     target: str | None  # --target when known
     args: tuple[tuple[str, str], ...]  # --build-arg NAME=VALUE with a known value
     platforms: tuple[str, ...]  # --platform values when all are known
+    exports_files: bool = False  # every --output is files (type=local/tar/cacheonly, a folder): no image
+
+
+def exports_files(outputs: list[str | None]) -> bool:
+    """Whether a build's outputs are all files rather than an image (``-o ./bin``,
+    ``type=local,dest=out``, ``type=tar``, ``type=cacheonly``)."""
+    if not outputs or None in outputs:
+        return False
+    for output in outputs:
+        fields = dict(part.partition("=")[::2] for part in output.split(","))  # type: ignore[union-attr]
+        kind = fields.get("type") if "type" in fields else ("local" if "=" not in output and output != "-" else None)
+        if kind not in ("local", "tar", "cacheonly"):
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,7 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
     target: str | None = None
     args: dict[str, str] = {}
     platforms: list[str | None] = []
+    outputs: list[str | None] = []
     unsure = False  # an option we do not know, written without `=`
     index = 0
     options_done = False
@@ -150,6 +165,8 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
                 args.pop(value, None)  # taken from the environment: unknown
         elif option == "--platform":
             platforms.extend(value.split(",") if value is not None else [None])
+        elif option in ("-o", "--output"):
+            outputs.append(value)
 
     while index < len(words):
         word = words[index]
@@ -218,7 +235,9 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
         context = cwd
         dockerfiles = tuple(posixpath.join(cwd, name) for name in ("Containerfile", "Dockerfile")) if cwd else ()
     known_platforms = tuple(p for p in platforms if p) if None not in platforms else ()
-    return BuildCommand(program, context, dockerfiles, target, tuple(sorted(args.items())), known_platforms)
+    return BuildCommand(
+        program, context, dockerfiles, target, tuple(sorted(args.items())), known_platforms, exports_files(outputs)
+    )
 
 
 _COMPOSE_PROGRAMS = {("docker", "compose"), ("podman", "compose"), ("docker-compose",), ("podman-compose",)}

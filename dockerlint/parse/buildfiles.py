@@ -29,7 +29,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from dockerlint.parse.buildcmd import BuildCommand, build_command
+from dockerlint.parse.buildcmd import BuildCommand, build_command, exports_files
 from dockerlint.parse.shellflow import UNKNOWN_NAME
 
 UNKNOWN = "${" + UNKNOWN_NAME + "}"
@@ -331,7 +331,10 @@ def _build_push_action(inputs: dict, root: str, env: Mapping[str, str | None], l
         if equals and name and UNKNOWN_NAME not in name + assigned:
             args.append((name, assigned))
     platforms = tuple(p.strip() for p in re.split(r"[,\n]", value("platforms") or "") if p.strip())
-    command = BuildCommand("docker/build-push-action", context, (dockerfile,), target, tuple(sorted(args)), platforms)
+    outputs = [line.strip() for line in (value("outputs") or "").splitlines() if line.strip()] if known("outputs") else [None]
+    command = BuildCommand(
+        "docker/build-push-action", context, (dockerfile,), target, tuple(sorted(args)), platforms, exports_files(outputs)
+    )
     return Declared(command, line)
 
 
