@@ -336,10 +336,12 @@ def write(path: Path, text: str) -> None:
 
 
 def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
-    """A monorepo of services with ``dockerfiles`` Dockerfiles in all; returns the file count."""
+    """A monorepo of services with ``dockerfiles`` Dockerfiles in all, a Makefile per group
+    of services and a CI workflow that build some of them; returns the file count."""
     rng = random.Random(seed)
     shapes, weights = zip(*SHAPES, strict=True)
     count = files = index = 0
+    built: list[str] = []  # the current group's Dockerfiles, for its Makefile
     while count < dockerfiles:
         index += 1
         service = Service(random.Random(rng.random()), f"svc-{index:04d}", [], rng.choice(["3.10", "3.11", "3.12"]))
@@ -350,7 +352,9 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
         if shape is uv_project:
             contents["pyproject.toml"] = pyproject(service)
             contents["uv.lock"] = "version = 1\nrequires-python = \">=3.10\"\n"
-        contents[rng.choice(DOCKERFILE_NAMES)] = shape(service)
+        dockerfile_name = rng.choice(DOCKERFILE_NAMES)
+        contents[dockerfile_name] = shape(service)
+        built.append(f"{service.name}/{dockerfile_name}")
         count += 1
         if count < dockerfiles and rng.random() < 0.15:  # a second image from the same folder
             contents["Dockerfile.dev"] = single_stage(service)
@@ -360,6 +364,11 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
         for name, text in contents.items():
             write(folder / name, text)
             files += 1
+        if index % 40 == 0:  # a Makefile that builds the group's images from the group's folder
+            recipes = "".join(f"\tdocker build -f {path} -t acme/{path.split('/')[0]} {path.split('/')[0]}\n" for path in built)
+            write(folder.parent / "Makefile", f"REGISTRY ?= registry.example.com\n\nimages:\n{recipes}")
+            built.clear()
+            files += 1
         if index % 40 == 0:  # one compose file per group of services
             services = "".join(
                 f"  svc-{n:04d}:\n    build:\n      context: ./svc-{n:04d}\n    volumes:\n      - cache:/root/.cache\n"
@@ -367,7 +376,13 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
             )
             write(folder.parent / "docker-compose.yml", f"services:\n{services}volumes:\n  cache:\n")
             files += 1
-    return files
+    workflow = "".join(  # CI builds a few services with docker/build-push-action
+        f"      - uses: docker/build-push-action@v6\n        with:\n          context: services/group-00/svc-{n:04d}\n"
+        for n in range(1, 6)
+    )
+    write(root / ".github" / "workflows" / "images.yml",
+          f"on: push\njobs:\n  images:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n{workflow}")
+    return files + 1
 
 
 STDLIB_IMPORTS = ["os", "sys", "json", "logging", "re", "time", "typing", "pathlib", "dataclasses",

@@ -116,6 +116,12 @@ def main() -> None:
     help="Where to keep import scans between runs (default: dockerlint/ in the user's cache folder).",
 )
 @click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Say on standard error, for each image, which build context is used and where it comes from.",
+)
+@click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
@@ -214,12 +220,13 @@ def _check(
     baseline_path: Path | None,
     write_baseline: Path | None,
     add_noqa: bool,
+    verbose: bool = False,
 ) -> int:
     from dockerlint.config import ConfigError, check_selectors, find_config, load_config, parse_level
     from dockerlint.engine import lint, lint_and_fix, project_root
     from dockerlint.fixes import FixSettings, unified_diff
     from dockerlint.model.scan_cache import default_cache_dir
-    from dockerlint.report import Report, render
+    from dockerlint.report import ImageInfo, Report, describe_image, render
     from dockerlint.rulebook import load_rules
 
     rules = load_rules()
@@ -315,7 +322,11 @@ def _check(
         fixed=tuple(outcome.fixed) if outcome else (),
         fix_settings=settings,
         baseline=tuple(known) if baseline_path is not None else None,
+        images=tuple(ImageInfo.of(image) for image in result.images),
     )
+    if verbose:
+        for image in report.images:
+            click.echo(f"dockerlint: {describe_image(report, image)}", err=True)
     use_color = color == "always" or (
         color == "auto" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )

@@ -85,6 +85,7 @@ def lint(
         found.compose_files += part.compose_files
         found.requirements += part.requirements
         found.pyprojects += part.pyprojects
+        found.build_files += part.build_files
         for note_path, message in part.notes:
             workspace.note(note_path, message)
     if files:
@@ -102,7 +103,8 @@ def lint(
         found.dockerfiles += whole.dockerfiles
         found.compose_files += whole.compose_files
         found.requirements += whole.requirements
-    for items in (found.dockerfiles, found.compose_files, found.requirements, found.pyprojects):
+        found.build_files += whole.build_files
+    for items in (found.dockerfiles, found.compose_files, found.requirements, found.pyprojects, found.build_files):
         items[:] = sorted(set(items))
 
     _check_dockerfile_tables(config, found.dockerfiles, workspace)

@@ -69,7 +69,19 @@ def test_exit_zero_fail_level_and_clean_runs(bloated, tmp_path):
 def test_json_output(bloated):
     result = invoke(".", "--output-format", "json", "--select", "DL3042,IMG001", cwd=bloated)
     data = json.loads(result.output)
-    assert set(data) == {"version", "findings", "summary"}
+    assert set(data) == {"version", "findings", "summary", "images"}
+    assert data["images"] == [
+        {
+            "dockerfile": "Dockerfile",
+            "context": ".",
+            "target": None,
+            "platforms": [],
+            "build_args": {},
+            "context_source": "guess",
+            "context_origin": None,
+            "context_detail": "the Dockerfile's folder",
+        }
+    ]
     first = data["findings"][0]
     assert set(first) >= {
         "code",

@@ -328,7 +328,7 @@ def test_json_structure_and_values():
     output = render("json", full_report())
     assert output.endswith("}\n") and output.startswith('{\n  "version"')
     document = json.loads(output)
-    assert list(document) == ["version", "findings", "summary"]
+    assert list(document) == ["version", "findings", "summary", "images"]
     assert document["version"] == dockerlint.__version__
     first, no_rule = document["findings"][3], document["findings"][1]
     assert first == {

@@ -16,8 +16,10 @@ from dockerlint.model.buildcontext import (
     context_copies,
     context_path,
     exists_in_context_dir,
+    exists_where_it_could_be_built,
     has_glob,
     is_remote,
+    reaches_final_image,
     unwanted,
 )
 from dockerlint.parse.dockerignore import IgnoreFile, Pattern
@@ -46,9 +48,9 @@ def _ignore_name(image: Image) -> str:
 def no_dockerignore(image: Image) -> Iterator[Finding]:
     if image.ignore_path is not None:
         return
-    for _, copy in context_copies(image):
-        if copy.mount_only:
-            continue
+    for stage, copy in context_copies(image):
+        if copy.mount_only or not reaches_final_image(image, stage, copy.dest):
+            continue  # a builder stage that hands on only what it builds
         for source in copy.sources:
             if is_remote(source.value) or context_path(source.value) not in (".", "*"):
                 continue
@@ -157,6 +159,8 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
             if path == "." or context.sent(path):
                 continue
             if not exists_in_context_dir(image, path):
+                if exists_where_it_could_be_built(image, path):
+                    continue  # the guessed context is likely wrong, not the build
                 missing.append(source)
             else:
                 excluded_by = _excluding_pattern(image.ignore, path)
@@ -172,7 +176,12 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
             "Correct the path (it is relative to the build context, not to the Dockerfile), "
             "or build with the context that holds it."
         )
-        where = f"the build context ({context.root.name}/)"
+        if image.origin is not None and image.origin.guessed:
+            fix += (
+                " No build file in the repository names this Dockerfile's context; if it is built "
+                "from another folder, set it under `contexts` in the configuration."
+            )
+        where = f"the {_context_name(image)}"
         if len(missing) <= _MAX_MISSING_LISTED:
             for source in missing:
                 message = f"`{source.value}` does not exist in {where}, so `{keyword}` fails"
@@ -187,6 +196,16 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
 
 
 _MAX_MISSING_LISTED = 5  # more missing sources in one COPY are one finding (one root cause)
+
+
+def _context_name(image: Image) -> str:
+    """ "build context (name/)", saying when the context is a guess."""
+    name = f"({image.context.root.name}/)"
+    origin = image.origin
+    if origin is None or not origin.guessed:
+        return f"build context {name}"
+    elsewhere = " nor in any folder above it" if len(origin.alternatives) > 1 else ""
+    return f"assumed build context {name}{elsewhere}"
 
 
 def _unresolved(args: str, env: dict[str, str]) -> bool:

@@ -212,7 +212,11 @@ def missing_requirements_file(image: Image) -> Iterator[Finding]:
                     continue
                 for ref in install.requirements:
                     path = ref.context_path
-                    if path is None or os.path.exists(path) or _written_in_build(image, posixpath.basename(ref.image_path)):
+                    if (
+                        path is None
+                        or os.path.exists(path)
+                        or _written_in_build(image, posixpath.basename(ref.image_path))
+                    ):
                         continue
                     try:
                         relative = path.relative_to(image.context_root).as_posix()

@@ -25,6 +25,7 @@ from dockerlint.source import Span
 
 if TYPE_CHECKING:
     from dockerlint.context import Context
+    from dockerlint.model.origin import BuildOrigin
     from dockerlint.parse.dockerignore import IgnoreFile
     from dockerlint.parse.shell import Command
     from dockerlint.workspace import Workspace
@@ -229,6 +230,8 @@ class Image:
     compose_file: Path | None = None
     volumes: tuple[str, ...] = ()  # container paths where compose mounts volumes at run time
     settings: dict = field(default_factory=dict)  # configured thresholds checks read ("large-file-size")
+    platforms: tuple[str, ...] = ()  # --platform of the build, when known
+    origin: BuildOrigin | None = None  # where the build context comes from (a guess, a build command, ...)
 
     @property
     def final(self) -> StageModel | None:
@@ -245,6 +248,16 @@ class Image:
     def context(self) -> Context:
         """The files sent to the build, walked lazily: only rules about the context pay."""
         return self.workspace.context(self.context_root, self.ignore_path)
+
+    def platform_of(self, stage: StageModel) -> str:
+        """The platform a stage is built for: its ``FROM --platform``, else the build's
+        ``--platform`` when it names one; "" when unknown (several, or the build host's)."""
+        written = stage.stage.platform or ""
+        if written and "$" not in written:
+            return written
+        if (not written or "TARGETPLATFORM" in written) and len(self.platforms) == 1:
+            return self.platforms[0]
+        return ""
 
     def stage_by_reference(self, reference: str, before: int) -> StageModel | None:
         """The stage a FROM or --from names (by name or index), defined before ``before``."""
@@ -293,6 +306,8 @@ def build_image(
     compose_file: Path | None = None,
     volumes: tuple[str, ...] = (),
     settings: dict | None = None,
+    platforms: tuple[str, ...] = (),
+    origin: BuildOrigin | None = None,
 ) -> Image:
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root, workspace.is_file)
@@ -310,6 +325,8 @@ def build_image(
         compose_file=compose_file,
         volumes=volumes,
         settings=dict(settings or {}),
+        platforms=platforms,
+        origin=origin,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:

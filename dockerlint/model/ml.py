@@ -398,7 +398,7 @@ def torch_installs(image: Image) -> Iterator[TorchInstall]:
     for stage_list in _chains(image):
         torch_present = False
         for stage in stage_list:
-            if _arm64(stage):
+            if _arm64(image, stage):
                 torch_present = True  # whatever it installs, it is not CUDA torch
             for command in pip_commands(image, stage):
                 family = [r for r in command.requests if is_torch(r.name)]
@@ -429,8 +429,8 @@ def _chains(image: Image) -> list[list[StageModel]]:
     return chains
 
 
-def _arm64(stage: StageModel) -> bool:
-    platform = (stage.stage.platform or "").lower()
+def _arm64(image: Image, stage: StageModel) -> bool:
+    platform = image.platform_of(stage).lower()
     return "arm64" in platform or "aarch64" in platform
 
 

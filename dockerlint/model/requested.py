@@ -291,7 +291,7 @@ def environments(image: Image, stage: StageModel) -> tuple[tuple[tuple[str, str]
     if not pythons:
         pythons = [f"{minor}.{patch}" for minor in UNKNOWN_PYTHONS for patch in (0, 99)]
     windows = "windowsservercore" in tag or "nanoserver" in tag
-    platform = (root.stage.platform or "").lower()
+    platform = image.platform_of(root).lower()
     architecture = platform.split("/")[1] if platform.startswith("linux/") else ""
     machines = [_MACHINES[architecture]] if architecture in _MACHINES else ["x86_64", "aarch64"]
     if windows:

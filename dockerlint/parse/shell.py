@@ -297,6 +297,12 @@ def _bash_language() -> Any:
     return tree_sitter.Language(tree_sitter_bash.language())
 
 
+def bash_parser() -> Any:
+    """tree-sitter's bash parser for this thread, or None when tree-sitter is not
+    installed: for modules that follow a script's structure (parse/shellflow.py)."""
+    return _tree_sitter_parser()
+
+
 def _tree_sitter_parser() -> Any:
     """One parser per thread: a tree-sitter parser must not be shared across threads."""
     language = _bash_language()

@@ -38,6 +38,64 @@ _RENDERERS = {
 
 
 @dataclass(frozen=True)
+class ImageInfo:
+    """One image the run analysed, and where its build context comes from."""
+
+    dockerfile: Path
+    context: Path
+    target: str | None
+    platforms: tuple[str, ...]
+    build_args: tuple[tuple[str, str], ...]
+    context_source: str  # config, compose, bake, skaffold, command or guess
+    origin_path: Path | None  # the file that names the context
+    origin_line: int | None
+    detail: str  # the command as written, the compose service, or how the guess was made
+
+    @classmethod
+    def of(cls, image) -> ImageInfo:
+        """From a model ``Image``."""
+        origin = image.origin
+        return cls(
+            dockerfile=image.dockerfile_path,
+            context=image.context_root,
+            target=image.target,
+            platforms=tuple(image.platforms),
+            build_args=tuple(sorted(image.build_args.items())),
+            context_source=origin.kind if origin is not None else "guess",
+            origin_path=origin.path if origin is not None else None,
+            origin_line=origin.line if origin is not None else None,
+            detail=origin.detail if origin is not None else "",
+        )
+
+
+_SOURCE_WORDS = {
+    "config": "from the configuration",
+    "compose": "from a compose file",
+    "bake": "from a bake file",
+    "skaffold": "from skaffold",
+    "command": "from a build command",
+    "guess": "guessed",
+}
+
+
+def describe_image(report: Report, image: ImageInfo) -> str:
+    """``docker/Dockerfile: context . from a build command (script/build.sh:4: docker build ...)``"""
+    where = report.relative(image.origin_path) if image.origin_path is not None else ""
+    if where and image.origin_line is not None:
+        where += f":{image.origin_line}"
+    evidence = ": ".join(part for part in (where, image.detail) if part)
+    text = f"{report.relative(image.dockerfile)}: context {report.relative(image.context)} "
+    text += _SOURCE_WORDS.get(image.context_source, image.context_source)
+    if evidence:
+        text += f" ({evidence})"
+    if image.target:
+        text += f", target {image.target}"
+    if image.platforms:
+        text += f", platform {','.join(image.platforms)}"
+    return text
+
+
+@dataclass(frozen=True)
 class Report:
     findings: tuple[Finding, ...]  # sorted; severity filled in by the engine
     notes: tuple[Note, ...]
@@ -49,6 +107,7 @@ class Report:
     fixed: tuple[Finding, ...] = ()  # findings whose fixes this run applied (--fix)
     fix_settings: FixSettings | None = None  # which fixes --fix would apply (None: say nothing)
     baseline: tuple[Finding, ...] | None = None  # with --baseline: the findings it holds (not reported)
+    images: tuple[ImageInfo, ...] = ()  # the images analysed, in a stable order
 
     def relative(self, path: Path) -> str:
         """A path relative to ``root`` with forward slashes (absolute if outside it)."""

@@ -10,7 +10,7 @@ import json
 
 import dockerlint
 from dockerlint.findings import Finding, Fix, Severity
-from dockerlint.report import Report, statistics_rows
+from dockerlint.report import ImageInfo, Report, statistics_rows
 
 
 def render_json(report: Report, *, color: bool = False, statistics: bool = False) -> str:
@@ -40,6 +40,7 @@ def render_json(report: Report, *, color: bool = False, statistics: bool = False
         "version": dockerlint.__version__,
         "findings": [_finding(report, finding) for finding in report.findings],
         "summary": summary,
+        "images": [_image(report, image) for image in report.images],
     }
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
@@ -88,4 +89,20 @@ def _fix(report: Report, fix: Fix | None) -> dict | None:
             }
             for edit in fix.edits
         ],
+    }
+
+
+def _image(report: Report, image: ImageInfo) -> dict:
+    origin = None
+    if image.origin_path is not None:
+        origin = {"path": report.relative(image.origin_path), "line": image.origin_line}
+    return {
+        "dockerfile": report.relative(image.dockerfile),
+        "context": report.relative(image.context),
+        "target": image.target,
+        "platforms": list(image.platforms),
+        "build_args": dict(image.build_args),
+        "context_source": image.context_source,
+        "context_origin": origin,
+        "context_detail": image.detail,
     }
