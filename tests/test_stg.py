@@ -234,6 +234,46 @@ def test_unknown_stage_in_an_unreachable_stage_is_ignored(repo):
     assert lint(repo, dockerfile, "STG005")[0] == []
 
 
+def test_copy_from_a_path_the_stage_never_created(repo):
+    """The stage only gets the build context at that folder, the context has no such path,
+    and no RUN makes it: Docker cannot find it and the build stops."""
+    dockerfile = """
+        FROM python:3.11 AS build
+        WORKDIR /build
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY --from=build /build/app /app
+        COPY --from=build /build/static /app/static
+        CMD ["python", "app.py"]
+    """
+    files = {"app.py": "print('serve')\n", "static/site.css": "body {}\n"}
+    got, messages = lint(repo, dockerfile, "STG002", files)
+    assert got == [("STG002", "Dockerfile", 8)]
+    assert "nothing in stage `build` creates `/build/app`: its `COPY .` (line 5)" in messages[0]
+    assert "(did you mean `app.py`?)" in messages[0]
+
+
+def test_copy_from_a_path_a_run_may_create_is_left_alone(repo):
+    dockerfile = """
+        FROM node:20 AS web
+        WORKDIR /web
+        COPY frontend/ .
+        RUN npm ci && npm run build
+        FROM python:3.11-slim AS tools
+        COPY scripts/ /opt/scripts/
+        RUN mkdir -p /opt/scripts/out && cp /etc/hostname /opt/scripts/out/
+        FROM python:3.11-slim
+        COPY --from=web /web/dist /app/static
+        COPY --from=tools /opt/scripts/out /app/out
+        COPY --from=tools /opt/scripts/run.sh /app/run.sh
+    """
+    files = {"frontend/package.json": "{}", "scripts/run.sh": "#!/bin/sh\n"}
+    assert lint(repo, dockerfile, "STG002", files)[0] == []
+
+
 # -- STG003 -------------------------------------------------------------------------------------
 
 
@@ -295,6 +335,32 @@ def test_build_tools_left_in_the_final_stage(repo):
     assert "`build-essential`, `python3-dev`" in messages[0] and "curl" not in messages[0]
 
 
+def test_an_image_made_to_build_keeps_its_compilers(repo):
+    """`Dockerfile.builder` whose last stage is the builder and starts nothing: a build
+    environment (for wheels, run by CI), not a service; compilers are its purpose."""
+    builder = """
+        FROM nvidia/cuda:12.1.1-devel-ubuntu20.04 AS builder
+        RUN apt-get update -y && apt-get install -y python3.10-dev python3.10-venv git
+        WORKDIR /app
+        COPY csrc ./csrc
+        COPY setup.py CMakeLists.txt ./
+        # ENTRYPOINT [ "/bin/bash", "-c" ]
+    """
+    root = repo({"Dockerfile.builder": builder, "setup.py": "", "CMakeLists.txt": "", "csrc/a.cc": ""})
+    assert found(run_lint(root, select=["STG001"]), "STG001") == []
+
+
+def test_a_service_named_like_a_builder_still_counts(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS build
+        RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev
+        RUN pip install --no-cache-dir psycopg2==2.9.9
+        COPY . /app
+        CMD ["gunicorn", "app:app"]
+    """
+    assert lint(repo, dockerfile, "STG001")[0] == [("STG001", "Dockerfile", 2)]
+
+
 def test_build_tools_removed_in_the_same_run_or_only_in_a_builder(repo):
     dockerfile = """
         FROM python:3.11-slim AS builder
@@ -324,6 +390,43 @@ def test_final_stage_built_from_the_builder(repo):
     got, messages = lint(repo, dockerfile, "STG004")
     assert got == [("STG004", "Dockerfile", 6)]
     assert "stage `builder`" in messages[0] and "`gcc`, `libpq-dev`" in messages[0]
+
+
+def test_final_stage_built_from_a_stage_that_builds_code(repo):
+    dockerfile = """
+        FROM rocm/vllm-dev:base AS base
+        WORKDIR /app
+        FROM base AS build_vllm
+        RUN git clone https://github.com/vllm-project/vllm.git \\
+            && cd vllm && pip install -r requirements/rocm.txt
+        RUN cd vllm && python3 setup.py develop
+        FROM build_vllm
+        COPY examples /app/examples
+        ENTRYPOINT ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+    """
+    got, messages = lint(repo, dockerfile, "STG004", {"examples/a.py": "print()\n"})
+    assert got == [("STG004", "Dockerfile", 7)]
+    assert "FROM stage `build_vllm`, which builds code (`python3 setup.py develop`, line 6)" in messages[0]
+
+
+def test_final_stage_from_a_stage_that_only_installs_or_copies_is_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS base
+        RUN pip install --no-cache-dir -r requirements.txt
+        FROM base AS build
+        COPY . /app
+        FROM build
+        CMD ["python", "-m", "app"]
+    """
+    assert lint(repo, dockerfile, "STG004")[0] == []
+    builder_named_otherwise = """
+        FROM python:3.11-slim AS deps
+        RUN pip wheel --no-cache-dir -r requirements.txt -w /wheels
+        FROM deps
+        CMD ["python", "-m", "app"]
+    """
+    # a stage neither named as a build stage nor working in a checkout: not judged
+    assert lint(repo, builder_named_otherwise, "STG004")[0] == []
 
 
 def test_final_stage_from_a_clean_stage_is_fine(repo):

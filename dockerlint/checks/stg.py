@@ -8,6 +8,7 @@ question is what reaches the final image.
 from __future__ import annotations
 
 import difflib
+import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,17 +19,22 @@ from dockerlint.checks.common import final_chain, finding, from_image_span
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image, StageModel, Step
+from dockerlint.model.image import context_source
 from dockerlint.model.layers import Package, installed_packages, removal
 from dockerlint.model.pyenv import (
     Tree,
+    chain,
     clean_base,
+    copied_paths,
     holds,
+    inside,
     libc,
     mentioned,
     python_version,
     source_path,
     trees,
 )
+from dockerlint.parse.dockerfile import expand
 from dockerlint.source import Span
 
 
@@ -161,6 +167,7 @@ def copy_from_missing_path(image: Image) -> Iterator[Finding]:
         if take.path == "/" or any(char in take.path for char in "*?[$"):
             continue
         if not _python_looking(image, take, all_trees):
+            yield from _never_created(image, take)
             continue
         made = trees(image, take.origin)
         if any(holds(tree, take.path) for tree in made):
@@ -196,6 +203,86 @@ def copy_from_missing_path(image: Image) -> Iterator[Finding]:
                 "and install with its pip), or copy from the stage that does."
             )
         yield finding(image, "STG002", take.span, message, fix, related=related_items)
+
+
+def _never_created(image: Image, take: _Take) -> Iterator[Finding]:
+    """A path the origin stage only ever gets from the build context, which does not hold
+    it, and that no RUN there could have made: the COPY --from fails the build."""
+    source = context_source(image, take.origin, take.path, len(take.origin.steps))
+    if source is None:
+        return  # from the base image or a RUN: not known here
+    try:
+        relative = source.relative_to(image.context_root).as_posix()
+    except ValueError:
+        return
+    if relative in ("", ".") or os.path.lexists(source) or image.context.sent(relative):
+        return
+    copy = _context_copy(image, take.origin, take.path)
+    if copy is None:
+        return
+    for member in chain(image, take.origin):
+        for step in member.runs():
+            if any(_may_create(image, step, command, take.path) for command in step.commands):
+                return
+    folder, name = posixpath.split(relative)
+    names = _context_names(image, folder)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f" (did you mean `{posixpath.join(folder, close[0])}`?)" if close else ""
+    sources = " ".join(item.value for item in copy.sources)
+    instead = f" (`{posixpath.join(posixpath.dirname(take.path), close[0])}`)" if close else ""
+    yield finding(
+        image,
+        "STG002",
+        take.span,
+        f"`{take.written}`: nothing in {take.origin.label} creates `{take.path}`: its `COPY {sources}` "
+        f"(line {copy.instruction.span.line}) brings the build context there, which has no `{relative}`{hint}, "
+        "and no RUN makes it, so the build fails",
+        f"Copy a path the stage holds{instead}, or create it in the stage before copying it.",
+        related=[Related(image.dockerfile_path, copy.instruction.span, "the build context arrives here")],
+    )
+
+
+def _context_copy(image: Image, stage: StageModel, path: str):
+    """The last COPY of the build context whose destination holds ``path``."""
+    for member in reversed(chain(image, stage)):
+        for copy in reversed(member.copies):
+            if copy.from_stage is not None or copy.from_image or copy.heredoc or copy.mount_only:
+                continue
+            if any(inside(path, dest) for dest in copied_paths(copy)):
+                return copy
+    return None
+
+
+def _may_create(image: Image, step: Step, command, path: str) -> bool:
+    """Whether a RUN command could leave something at ``path``: it names it (or a folder
+    inside it), installs a local project, or is a program this model does not know
+    running in a folder that holds ``path``."""
+    inert = load("build_tools")["stages"]["inert_programs"]
+    install = next((item for item in step.installs if item.command is command), None)
+    if install is not None:
+        return any(
+            argument.value.split("[", 1)[0] in (".", "..") or argument.value.startswith(("./", "../", "/"))
+            for argument in (*install.packages, *install.editables)
+        )
+    words = command.argv[1:]
+    for word in words:
+        value = expand(word.split("=", 1)[-1] if word.startswith("-") else word, step.env, image.dockerfile.escape)
+        if not value or value.startswith("-") or "://" in value:
+            continue
+        absolute = posixpath.normpath(posixpath.join(step.workdir or "/", value))
+        if inside(absolute, path) or (inside(path, absolute) and command.name not in inert):
+            return True
+    return command.name not in inert and inside(path, step.workdir or "/")
+
+
+def _context_names(image: Image, folder: str) -> list[str]:
+    """Names directly inside a context folder, for a did-you-mean."""
+    prefix = folder + "/" if folder else ""
+    names = set()
+    for file in image.context.files:
+        if file.path.startswith(prefix):
+            names.add(file.path[len(prefix) :].split("/", 1)[0])
+    return sorted(names)
 
 
 # -- STG003 --------------------------------------------------------------------------------
@@ -271,7 +358,7 @@ def _size(names: list[str]) -> int | None:
 @check("STG001")
 def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     final = image.final
-    if final is None:
+    if final is None or _build_environment(image, final):
         return
     by_install: dict[int, list[tuple[Step, Package]]] = {}
     for step, package in _build_tools(image, final):
@@ -312,6 +399,10 @@ def final_from_builder(image: Image) -> Iterator[Finding]:
             if not _removed_later(image, step, package)
         ]
         if not tools:
+            built = _builds_code(ancestor)
+            if built is not None:
+                yield _inherits_build(image, final, ancestor, built)
+                return
             continue
         names = [package.name for _, package in tools]
         shown = ", ".join(f"`{name}`" for name in names[:5]) + (" …" if len(names) > 5 else "")
@@ -329,3 +420,61 @@ def final_from_builder(image: Image) -> Iterator[Finding]:
             related=[Related(image.dockerfile_path, tools[0][1].install.span, "build tools installed here")],
         )
         return
+
+
+def _builds_code(stage: StageModel):
+    """The command that compiles or builds code in a stage that is a build stage (named
+    so, or working in a `git clone` checkout), or None."""
+    patterns = load("build_tools")["compile"]
+    clones = False
+    found = None
+    for step in stage.runs():
+        for command in step.commands:
+            words = [posixpath.basename(word) for word in command.argv]
+            if words[:2] == ["git", "clone"]:
+                clones = True
+            if found is None and any(_contains(words, pattern) for pattern in patterns["commands"]):
+                found = command
+    name = (stage.name or "").lower()
+    named = any(word in name for word in patterns["stage_words"])
+    return found if found is not None and (named or clones) else None
+
+
+def _contains(words: list[str], pattern: list[str]) -> bool:
+    size = len(pattern)
+    return any(words[i : i + size] == pattern for i in range(len(words) - size + 1))
+
+
+def _inherits_build(image: Image, final: StageModel, ancestor: StageModel, command) -> Finding:
+    shown = " ".join(command.argv[:4]) + (" …" if len(command.argv) > 4 else "")
+    line = command.span.line
+    label = ancestor.name or ancestor.index
+    return finding(
+        image,
+        "STG004",
+        from_image_span(final),
+        f"the final stage is built FROM {ancestor.label}, which builds code (`{shown}`, line {line}): it "
+        "inherits the sources, the build's intermediate files and everything the build needed",
+        f"Build a wheel (or install into a venv or a prefix) in {ancestor.label}, start the final stage from a "
+        f"clean base and `COPY --from={label}` only that.",
+        related=[Related(image.dockerfile_path, command.span, "the build happens here")],
+    )
+
+
+def _build_environment(image: Image, final: StageModel) -> bool:
+    """An image made to build things, not to run a service: its final stage or its
+    Dockerfile is named for building (`AS builder`, `Dockerfile.builder`) and it starts
+    nothing (no CMD or ENTRYPOINT beyond a shell). Compilers are its purpose."""
+    words = load("build_tools")["compile"]["stage_words"]
+    name = (final.name or "").lower()
+    file_name = image.dockerfile_path.name.lower().replace("dockerfile", "")
+    if not any(word in name or word in file_name for word in words):
+        return False
+    shells = ("sh", "bash", "/bin/sh", "/bin/bash")
+    for stage in final_chain(image):
+        for step in stage.steps:
+            if step.keyword in ("CMD", "ENTRYPOINT"):
+                words_run = step.instruction.json_args or tuple(step.instruction.args.split())
+                if words_run and words_run[0] not in shells:
+                    return False
+    return True
