@@ -335,6 +335,59 @@ def test_build_tools_left_in_the_final_stage(repo):
     assert "`build-essential`, `python3-dev`" in messages[0] and "curl" not in messages[0]
 
 
+def test_a_jdk_where_a_jre_runs_the_service(repo):
+    dockerfile = """
+        FROM python:3.11.9-slim
+        ENV JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
+        RUN apt-get update && apt-get install -y --no-install-recommends openjdk-17-jdk-headless \\
+            && rm -rf /var/lib/apt/lists/*
+        RUN pip install --no-cache-dir pyspark==3.5.1
+    """
+    root = repo({"Dockerfile": dockerfile})
+    [result] = run_lint(root, select=["STG001"]).findings
+    assert "`openjdk-17-jdk-headless`" in result.message
+    assert "needs the JRE `openjdk-17-jre-headless` instead of the JDK" in result.fix
+
+
+def test_a_python_tool_only_the_build_uses(repo):
+    dockerfile = """
+        FROM public.ecr.aws/lambda/python:3.11
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY ./ ./
+        RUN pip install --no-cache-dir "dvc[s3]==3.55.2"
+        RUN dvc init --no-scm && dvc remote add -d store s3://models/
+        RUN --mount=type=secret,id=aws dvc pull model.dvc
+        CMD ["handler.handler"]
+    """
+    files = {"requirements.txt": "onnxruntime==1.19.2\ndvc==3.55.2\n", "handler.py": "import onnxruntime\n"}
+    root = repo({"Dockerfile": dockerfile, **files})
+    result = run_lint(root, select=["STG001"]).findings
+    assert [(f.span.line, f.message.split(" is ")[0]) for f in result] == [(5, "`dvc[s3]==3.55.2`")]
+    assert "(`dvc pull model.dvc`, line 7)" in result[0].message
+    assert [(r.path.name, r.span.line) for r in result[0].related][-1] == ("requirements.txt", 2)
+
+
+def test_a_python_tool_the_service_uses_is_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir "dvc[s3]==3.55.2" fastapi==0.111.0
+        COPY app.py .
+        RUN dvc pull model.dvc
+        CMD ["uvicorn", "app:app"]
+    """
+    root = repo({"Dockerfile": dockerfile, "app.py": "import dvc.api\n\nDATA = dvc.api.read('data.csv')\n"})
+    assert run_lint(root, select=["STG001"]).findings == []
+    starts = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir "dvc[s3]==3.55.2"
+        RUN dvc pull model.dvc
+        CMD ["sh", "-c", "dvc pull && python serve.py"]
+    """
+    root = repo({"Dockerfile": starts, "app.py": "print()\n"})
+    assert run_lint(root, select=["STG001"]).findings == []
+
+
 def test_an_image_made_to_build_keeps_its_compilers(repo):
     """`Dockerfile.builder` whose last stage is the builder and starts nothing: a build
     environment (for wheels, run by CI), not a service; compilers are its purpose."""
@@ -483,3 +536,128 @@ def test_system_site_of_a_distribution_python(repo):
     assert found(run_lint(wrong, select=["STG002"])) == [("STG002", "Dockerfile", 8)]
     right = repo({"Dockerfile": builder.format(source="/usr/local/lib/python3.11/dist-packages")})
     assert found(run_lint(right, select=["STG002"])) == []
+
+
+# -- STG006: a database server in a service image ----------------------------------------------
+
+
+DJANGO = """
+    FROM python:3.8.8
+    RUN apt-get update \\
+        && apt-get install -y postgresql postgresql-contrib gcc python3-dev redis-tools
+    WORKDIR /django
+    COPY requirements.txt requirements.txt
+    RUN pip3 install -r requirements.txt
+"""
+
+
+def test_a_database_server_that_compose_runs_as_its_own_service(repo):
+    compose = """
+        services:
+          db:
+            image: postgres
+          redis:
+            image: redis:alpine
+          app:
+            build: .
+            command: python3 manage.py runserver 0.0.0.0:8000
+          worker:
+            build: .
+            command: celery -A insurance worker
+    """
+    got, messages = lint(repo, DJANGO, "STG006", {"docker-compose.yml": compose})
+    assert got == [("STG006", "Dockerfile", 3)]
+    assert "`postgresql` puts a PostgreSQL server into the image of services `app`, `worker`" in messages[0]
+    assert "as its own service `db` (image `postgres`)" in messages[0]
+
+
+def test_a_database_server_without_that_evidence_is_left_alone(repo):
+    # no compose file: the image may run its own database on purpose
+    assert lint(repo, DJANGO, "STG006")[0] == []
+    # compose runs PostgreSQL, but this image starts its own server too (tests, all-in-one)
+    compose = """
+        services:
+          db:
+            image: postgres:16
+          app:
+            build: .
+            command: sh -c "service postgresql start && python3 manage.py test"
+    """
+    assert lint(repo, DJANGO, "STG006", {"docker-compose.yml": compose})[0] == []
+    # only client packages
+    client = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client libpq5 redis-tools
+    """
+    assert lint(repo, client, "STG006", {"docker-compose.yml": compose})[0] == []
+
+
+# -- STG007: Node.js left in a Python service image ----------------------------------------------
+
+
+def test_node_used_only_by_the_build_stays_in_the_python_image(repo):
+    dockerfile = """
+        FROM nikolaik/python-nodejs:python3.8-nodejs12
+        WORKDIR /app
+        RUN apt-get update && apt-get install -y libpq-dev gcc
+        COPY requirements.txt .
+        RUN pip3 install -r requirements.txt
+        COPY . .
+        RUN yarn --cwd staticsrc && yarn --cwd staticsrc build
+        RUN python3 manage.py collectstatic --no-input
+    """
+    got, messages = lint(repo, dockerfile, "STG007", {"staticsrc/package.json": "{}"})
+    assert got == [("STG007", "Dockerfile", 1)]
+    assert "Node.js (from `nikolaik/python-nodejs:python3.8-nodejs12`)" in messages[0]
+    assert "the `node_modules` that `yarn --cwd staticsrc` installs (line 7)" in messages[0]
+    installed = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . /app
+        RUN cd /app/web && npm ci && npm run build
+        CMD ["gunicorn", "app:app"]
+    """
+    got, messages = lint(repo, installed, "STG007")
+    assert got == [("STG007", "Dockerfile", 2)]
+    assert "Node.js (`nodejs`, line 2)" in messages[0]
+
+
+def test_node_the_container_runs_or_a_separate_stage_is_fine(repo):
+    runs_node = """
+        FROM nikolaik/python-nodejs:python3.12-nodejs22
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . /app
+        RUN cd /app && npm ci
+        CMD ["sh", "-c", "python worker.py & node server.js"]
+    """
+    assert lint(repo, runs_node, "STG007")[0] == []
+    execjs = """
+        FROM nikolaik/python-nodejs:python3.12-nodejs22
+        RUN pip install --no-cache-dir PyExecJS==1.5.1 flask==3.0.3
+        COPY . /app
+        RUN cd /app && npm install
+        CMD ["python", "/app/app.py"]
+    """
+    assert lint(repo, execjs, "STG007")[0] == []
+    staged = """
+        FROM node:22-slim AS web
+        WORKDIR /web
+        COPY web/ .
+        RUN npm ci && npm run build
+        FROM python:3.12-slim
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY --from=web /web/dist /app/static
+    """
+    assert lint(repo, staged, "STG007", {"web/package.json": "{}"})[0] == []
+    node_service = """
+        FROM node:22
+        WORKDIR /app
+        COPY . .
+        RUN yarn install && yarn build
+        CMD ["yarn", "start"]
+    """
+    assert lint(repo, node_service, "STG007")[0] == []
