@@ -298,6 +298,45 @@ def test_the_projects_own_modules_are_followed(repo):
     assert lint(repo, files, "MDL003") == []
 
 
+def test_following_survives_cycles_recursion_and_odd_imports(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /srv
+            COPY pkg/ pkg/
+            ENV PYTHONPATH=/srv/pkg:$HOME/lib
+            RUN python -c "import pkg.a; pkg.a.go()"
+        """,
+        "pkg/__init__.py": "from . import *\nfrom .... import nowhere\n",
+        "pkg/a.py": """
+            from pkg import b
+            from .b import again
+
+
+            def go():
+                go()
+                b.loop()
+        """,
+        "pkg/b.py": """
+            import pkg.a
+            from nltk import download
+
+
+            def loop():
+                pkg.a.go()
+                again()
+
+
+            def again():
+                loop()
+                download("punkt")
+        """,
+    }
+    result = findings(repo, files, "MDL001")
+    assert [f.span.line for f in result] == [5]
+    assert "`download('punkt')` in `pkg/b.py` (run by `python -c` through `pkg.a.go(…)`)" in result[0].message
+
+
 def test_a_script_that_imports_a_predictor_is_followed_to_its_tokenizer(repo):
     """Only what runs: the constructor the script calls, not a method nobody calls."""
     files = {

@@ -212,7 +212,7 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
     if _installs_model_library(image):
         variables += settings["generic"]
     volumes = list(image.volumes) + _volume_instructions(image)
-    prefilled = _prefilled(image)
+    prefilled: set[tuple[str, str]] | None = None  # read only when a variable would be reported
     for stage in final_chain(image):
         for step in stage.steps:
             if step.keyword != "ENV":
@@ -222,7 +222,10 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
                 value = step.env.get(name, "")
                 if match is None or not value.startswith("/") or final_env.get(name) != value:
                     continue
-                if any(_under(value, volume) for volume in volumes) or (name, value) in prefilled:
+                if any(_under(value, volume) for volume in volumes):
+                    continue
+                prefilled = _prefilled(image) if prefilled is None else prefilled
+                if (name, value) in prefilled:
                     continue
                 start = match.start() + (1 if match.group(0)[0].isspace() else 0)
                 yield finding(
