@@ -11,7 +11,7 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
@@ -481,12 +481,28 @@ def torch_fix_line(install: TorchInstall) -> str:
 
 @dataclass(frozen=True)
 class Download:
-    """A model download a RUN performs at build time."""
+    """A model download a RUN performs at build time: one per model and command (a
+    tokenizer fetched beside its model's weights belongs to the same download)."""
 
     span: Span  # in the Dockerfile
     what: str  # "`huggingface-cli download`", "`snapshot_download(...)` in scripts/fetch.py"
     related: tuple[tuple[Path, Span, str], ...] = ()
     size: int | None = None
+    model: str | None = None  # the model it names, when the build says
+    kind: str = "weights"  # "weights", "tokenizer" (tokenizer/processor/config files) or "data"
+    also: tuple[str, ...] = ()  # other calls that fetch the same model in the same command
+    caches: tuple[str, ...] = ()  # cache variables it fills (HF_HOME, TORCH_HOME, …)
+    position: tuple[int, int] = (0, 0)  # (stage index, step index) of the instruction
+
+
+@dataclass(frozen=True)
+class _Hit:
+    what: str
+    related: tuple[tuple[Path, Span, str], ...] = ()
+    size: int | None = None
+    model: str | None = None
+    kind: str = "weights"
+    caches: tuple[str, ...] = ()
 
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
@@ -506,18 +522,46 @@ def downloads(image: Image) -> Iterator[Download]:
             if copy.is_add:
                 for source in copy.sources:
                     if "://" in source.value and _model_url(source.value):
-                        yield Download(source.span, f"`ADD {source.value}`")
+                        yield Download(source.span, f"`ADD {source.value}`", position=(stage.index, copy.step_index))
 
 
 def _run_downloads(image: Image, stage: StageModel, step: Step) -> Iterator[Download]:
+    position = (stage.index, step.index)
     for command in step.commands:
-        for what, related, size in _command_downloads(image, stage, step, command.argv, depth=0):
-            yield Download(command.span, what, related, size)
+        hits = list(_command_downloads(image, stage, step, command.argv, depth=0, command=command))
+        yield from _grouped(hits, command.span, position)
     # RUN python3 <<EOF: the heredoc body is the program.
     for heredoc in step.instruction.heredocs:
         if _heredoc_is_python(step, heredoc):
-            for call in scan_python(heredoc.body):
-                yield Download(call.span(heredoc.body_line), f"`{call.written}` in the heredoc Python")
+            hits = list(_program_hits(image, stage, step, heredoc.body, "the heredoc Python", heredoc.body_line))
+            yield from _grouped(hits, step.instruction.span, position)
+
+
+def _grouped(hits: list[_Hit], span: Span, position: tuple[int, int]) -> Iterator[Download]:
+    """One download per model: calls naming the same model (its weights, its tokenizer)
+    in one command are one download, reported at the first weights call."""
+    groups: dict[str, list[_Hit]] = {}
+    for index, hit in enumerate(hits):
+        key = hit.model.lower() if hit.model else f"#{index}"
+        groups.setdefault(key, []).append(hit)
+    for members in groups.values():
+        order = {"weights": 0, "data": 1, "tokenizer": 2}
+        first = min(members, key=lambda hit: order.get(hit.kind, 0))
+        others = [hit for hit in members if hit is not first]
+        related = tuple(dict.fromkeys(item for hit in (first, *others) for item in hit.related))
+        sizes = [hit.size for hit in members if hit.size]
+        caches = tuple(dict.fromkeys(name for hit in members for name in hit.caches))
+        yield Download(
+            span,
+            first.what,
+            related,
+            max(sizes) if sizes else None,
+            first.model,
+            first.kind,
+            tuple(hit.what.split(" in ", 1)[0] for hit in others),
+            caches,
+            position,
+        )
 
 
 def _heredoc_is_python(step: Step, heredoc) -> bool:
@@ -552,8 +596,8 @@ def _python_args(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(rest)
 
 
-def _command_downloads(image, stage, step, argv, depth) -> Iterator[tuple[str, tuple, int | None]]:
-    """(what, related places, size) for each download one command performs."""
+def _command_downloads(image, stage, step, argv, depth, command=None) -> Iterator[_Hit]:
+    """A hit for each download one command performs."""
     data = ml()["downloads"]
     if not argv:
         return
@@ -561,21 +605,26 @@ def _command_downloads(image, stage, step, argv, depth) -> Iterator[tuple[str, t
     words = (program, *argv[1:])
     for pattern in data["commands"]:
         if tuple(words[: len(pattern)]) == tuple(pattern):
-            yield f"`{' '.join(argv[: len(pattern) + 1])}`", (), None
+            yield _cli_hit(argv, len(pattern))
             return
     if program in data["fetchers"]:
         for word in argv[1:]:
             if _model_url(word) or (_has_weight_extension(word) and ("://" in word or program in ("wget", "curl"))):
-                yield f"`{program} {word}`", (), None
+                yield _Hit(f"`{program} {word}`")
                 return
     if program == "git" and len(argv) > 2 and argv[1] == "clone":
         for word in argv[2:]:
             if "://" in word and url_host(word) in data["clone_hosts"]:
-                yield f"`git clone {word}`", (), None
+                yield _Hit(f"`git clone {word}`")
                 return
+    if program in data["model_clis"]:
+        hit = _model_cli_hit(argv, data["model_clis"][program])
+        if hit is not None:
+            yield hit
+        return
     rest = _python_args(argv)
     if rest is not None:
-        yield from _python_downloads(image, stage, step, rest, depth)
+        yield from _python_downloads(image, stage, step, rest, depth, command)
         return
     if argv[0].endswith(".py"):  # ./download.py, run through its shebang
         yield from _script_downloads(image, stage, step, argv[0], depth, shell=False)
@@ -586,22 +635,75 @@ def _command_downloads(image, stage, step, argv, depth) -> Iterator[tuple[str, t
             yield from _script_downloads(image, stage, step, script, depth, shell=True)
 
 
-def _python_downloads(image, stage, step, rest, depth) -> Iterator[tuple[str, tuple, int | None]]:
+def _cli_hit(argv: tuple[str, ...], length: int) -> _Hit:
+    """A download command (``huggingface-cli download X``, ``spacy download X``)."""
+    words = [word for word in argv[length:] if not word.startswith("-")]
+    model = words[0] if words else None
+    program = posixpath.basename(argv[0])
+    sizes = "spacy" if program == "spacy" else "huggingface"
+    caches = _cli_caches(program, argv)
+    return _Hit(f"`{' '.join(argv[: length + 1])}`", (), model_size(sizes, model), model, caches=caches)
+
+
+def _cli_caches(program: str, argv: tuple[str, ...]) -> tuple[str, ...]:
+    families = ml()["caches"]["families"]
+    if program in ("huggingface-cli", "hf") and not any(word.startswith("--local-dir") for word in argv):
+        return tuple(families["hf"])
+    if program == "ollama":
+        return tuple(families["ollama"])
+    return ()
+
+
+def _model_cli_hit(argv: tuple[str, ...], table: dict) -> _Hit | None:
+    """A model's own command line run at build (``whisper --model small warmup.wav``):
+    given an input, it fetches the model (named, or its default) before anything else;
+    ``--help`` or no input stops it first."""
+    model = table.get("default")
+    inputs = []
+    skip = False
+    for i, word in enumerate(argv[1:], 1):
+        if skip:
+            skip = False
+            continue
+        name, has_value, value = word.partition("=")
+        if name in table["help_options"]:
+            return None
+        if name in table["model_options"]:
+            model = value if has_value else (argv[i + 1] if i + 1 < len(argv) else model)
+        if word.startswith("-"):
+            skip = not has_value  # every option of these programs takes a value
+        else:
+            inputs.append(word)
+    if not inputs:
+        return None
+    shown = " ".join(argv[:6]) + (" …" if len(argv) > 6 else "")
+    caches = tuple(ml()["caches"]["families"].get(table.get("cache", ""), ()))
+    if any(word.partition("=")[0] in table.get("targets", ()) for word in argv):
+        caches = ()
+    return _Hit(f"`{shown}`", (), model_size(table.get("sizes", ""), model), model, caches=caches)
+
+
+def _python_downloads(image, stage, step, rest, depth, command=None) -> Iterator[_Hit]:
     data = ml()["downloads"]
     if not rest or rest[0] == "-":
         return  # stdin: a heredoc is handled by the caller
     if rest[0] == "-c" and len(rest) > 1:
-        for call in scan_python(rest[1]):
-            yield f"`{call.written}` in `python -c`", (), call.size
+        yield from _program_hits(image, stage, step, rest[1], "`python -c`")
         return
     if rest[0] == "-m" and len(rest) > 1:
         module, args = rest[1], rest[2:]
         for pattern in data["python_modules"]:
             if module == pattern[0] and tuple(args[: len(pattern) - 1]) == tuple(pattern[1:]):
-                yield f"`python -m {' '.join((module, *args[: len(pattern)]))}`".rstrip(), (), _spacy_size(args)
+                words = [word for word in args[len(pattern) - 1 :] if not word.startswith("-")]
+                model = words[0] if words else None
+                sizes = "spacy" if module == "spacy" else "huggingface"
+                caches = tuple(ml()["caches"]["families"]["nltk"]) if module == "nltk.downloader" else ()
+                kind = "data" if module == "nltk.downloader" else "weights"
+                shown = f"`python -m {' '.join((module, *args[: len(pattern)]))}`".replace(" `", "`")
+                yield _Hit(shown.rstrip(), (), model_size(sizes, model), model, kind, caches)
                 return
         relative = module.replace(".", "/")
-        for candidate in (relative + ".py", relative + "/__main__.py"):
+        for candidate in (relative + ".py", relative + "/__init__.py", relative + "/__main__.py"):
             found = list(_script_downloads(image, stage, step, candidate, depth, shell=False))
             if found:
                 yield from found
@@ -622,7 +724,7 @@ def _shell_script(argv: tuple[str, ...]) -> str | None:
     return None
 
 
-def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[tuple[str, tuple, int | None]]:
+def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[_Hit]:
     """Downloads in a build-context file that the RUN executes."""
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path))
     source = context_source(image, stage, image_path, step.index)
@@ -634,16 +736,61 @@ def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[tuple[
     text = loaded[0].text
     shown = _display(image, source)
     if not shell:
-        for call in scan_python(text):
-            yield f"`{call.written}` in `{shown}`", ((source, call.span(), "the download call"),), call.size
+        yield from _program_hits(image, stage, step, text, f"`{shown}`", path=source, image_path=image_path)
         return
     from dockerlint.parse.shell import parse_script
 
     for command in parse_script(text).commands:
-        for what, related, size in _command_downloads(image, stage, step, command.argv, depth + 1):
+        for hit in _command_downloads(image, stage, step, command.argv, depth + 1):
             line = text.count("\n", 0, command.start) + 1
-            here = (source, Span(line, 1, line, 1), f"runs {what}")
-            yield f"{what} in `{shown}`", (here, *related), size
+            here = (source, Span(line, 1, line, 1), f"runs {hit.what}")
+            yield replace(hit, what=f"{hit.what} in `{shown}`", related=(here, *hit.related))
+
+
+def _program_hits(image, stage, step, text, label, first_line=0, path=None, image_path=None) -> Iterator[_Hit]:
+    """Downloads a Python program performs, in its own text and in the first-party modules
+    it runs. ``first_line``: where a heredoc's text starts in the Dockerfile (0: the
+    program is a file or ``-c`` code)."""
+    from dockerlint.model.build_python import entry_span, follow
+    from dockerlint.parse.python import scan_calls
+
+    parsed = scan_calls(text)
+    matched: dict[int, DownloadCall] = {}
+    local = _local_path(image, stage, step)
+
+    def matches(qualified: str, call: Call) -> bool:
+        found = _match_call(qualified, call, local)
+        if found is not None:
+            matched[id(call)] = found
+        return found is not None
+
+    here = path if path is not None else (image.dockerfile_path if first_line else None)
+    reached = follow(image, stage, step, parsed, matches, path=path, image_path=image_path, whole=path is not None)
+    for item in reached:
+        call = matched[id(item.call)]
+        if item.path is None or item.path == path:
+            what = f"`{call.written}` in {label}"
+            spot = call.span(first_line or 1)
+            related = ((here, spot, "the download call"),) if here is not None else ()
+        else:
+            entry = entry_span(item, first_line or 1)
+            how = f"run by {label} through `{item.entry.function}(…)`" if item.entry else f"run when {label} imports it"
+            what = f"`{call.written}` in `{_display(image, item.path)}` ({how})"
+            related = ((item.path, call.span(), "the download call"),)
+            if entry is not None and here is not None:
+                related = ((here, entry, f"calls `{item.entry.function}`"), *related)
+        yield _Hit(what, related, call.size, call.model, call.kind, call.caches)
+
+
+def _local_path(image: Image, stage: StageModel, step: Step):
+    """Whether a relative model path exists in the image where the program runs."""
+
+    def exists(value: str) -> bool:
+        image_path = posixpath.normpath(posixpath.join(step.workdir or "/", value))
+        source = context_source(image, stage, image_path, step.index)
+        return source is not None and os.path.exists(source)
+
+    return exists
 
 
 def _display(image: Image, path: Path) -> str:
@@ -666,9 +813,17 @@ def _has_weight_extension(text: str) -> bool:
     return posixpath.splitext(path.lower())[1] in ml()["downloads"]["weight_extensions"]
 
 
-def _spacy_size(args: tuple[str, ...]) -> int | None:
-    model = args[1] if len(args) > 1 else ""
-    return ml()["spacy_models"]["size_sm"] if model.endswith("_sm") else None
+def model_size(table: str, model: str | None) -> int | None:
+    """The approximate download size of a well-known model (``knowledge/ml.toml``
+    [model_sizes]), tried with and without an ``org/`` prefix and a file extension."""
+    if not model or not table:
+        return None
+    sizes = {name.lower(): size for name, size in ml()["model_sizes"].get(table, {}).items()}
+    name = model.lower().rstrip("/")
+    for candidate in (name, name.rsplit("/", 1)[-1], posixpath.splitext(name.rsplit("/", 1)[-1])[0]):
+        if candidate in sizes:
+            return sizes[candidate]
+    return None
 
 
 # -- Python calls that download -------------------------------------------------------------
@@ -683,6 +838,9 @@ class DownloadCall:
     end_line: int
     end_column: int  # exclusive, 1-based
     size: int | None = None
+    model: str | None = None  # the model it names, when written as a literal
+    kind: str = "weights"  # "weights", "tokenizer" or "data" (see knowledge/ml.toml)
+    caches: tuple[str, ...] = ()  # cache variables it fills
 
     def span(self, first_line: int = 1) -> Span:
         """Where the call sits, for code starting at ``first_line`` of its file."""
@@ -708,17 +866,80 @@ def _scan_python(text: str) -> tuple[DownloadCall, ...]:
     for call in parsed.calls:
         head, _, tail = call.function.partition(".")
         qualified = aliases.get(head, head) + ("." + tail if tail else "")
-        for pattern in ml()["downloads"]["calls"]:
-            if fnmatchcase(qualified, pattern["name"]):
-                if pattern.get("local_ok") and _loads_local(call):
-                    break
-                shown = f"{call.function}({repr(call.first) if call.first is not None else '...'})"
-                found.append(DownloadCall(qualified, shown, call.line, call.column, call.end_line, call.end_column))
-                break
+        match = _match_call(qualified, call)
+        if match is not None:
+            found.append(match)
     return tuple(found)
 
 
 _MODEL_KEYWORDS = ("model", "model_name", "model_name_or_path", "pretrained_model_name_or_path", "repo_or_dir", "name")
+
+
+def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | None:
+    """The download a call performs, by the first row of the table its callee matches,
+    or None (no row, or the row's conditions say nothing is downloaded)."""
+    for row in ml()["downloads"]["calls"]:
+        if not fnmatchcase(qualified, row["name"]):
+            continue
+        keywords = dict(call.keywords)
+        model = _model_argument(call, row)
+        if row.get("local_ok") and (_loads_local(call) or _exists_locally(model, local_path)):
+            return None
+        if not _row_downloads(row, call, keywords):
+            return None
+        model = model or row.get("default_model")
+        shown = f"{call.function}({repr(call.first) if call.first is not None else '...'})"
+        families = ml()["caches"]["families"]
+        fills_cache = not any(keywords.get(name) or name in call.nones for name in row.get("targets", ()))
+        caches = tuple(families.get(row.get("cache", ""), ())) if fills_cache else ()
+        return DownloadCall(
+            qualified,
+            shown,
+            call.line,
+            call.column,
+            call.end_line,
+            call.end_column,
+            model_size(row.get("sizes", ""), model),
+            model,
+            row.get("kind", "weights"),
+            caches,
+        )
+    return None
+
+
+def _model_argument(call: Call, row: dict) -> str | None:
+    keywords = dict(call.keywords)
+    for value in (call.first, *(keywords.get(name) for name in row.get("model", ()))):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _row_downloads(row: dict, call: Call, keywords: dict) -> bool:
+    """The row's conditions: ``when``/``when_first`` (only then), ``unless_none``,
+    ``unless_false`` and ``when_missing``."""
+    if any(name in call.nones for name in row.get("unless_none", ())):
+        return False
+    if any(keywords.get(name) is False for name in row.get("unless_false", ())):
+        return False
+    if any(name in keywords for name in row.get("when_missing", ())):
+        return False
+    if "when" in row or "when_first" in row:
+        given = any(
+            name in keywords and keywords[name] is not False and name not in call.nones for name in row.get("when", ())
+        )
+        prefixes = tuple(row.get("when_first", ()))
+        first = bool(prefixes) and isinstance(call.first, str) and call.first.startswith(prefixes)
+        return given or first
+    return True
+
+
+def _exists_locally(model: str | None, local_path) -> bool:
+    """A relative model path (``models/minilm``, ``best.pt``) that the image holds where the
+    program runs is loaded from disk."""
+    if local_path is None or not model or "://" in model or model.startswith(("hf-hub:", "hf_hub:")):
+        return False
+    return local_path(model)
 
 
 def _loads_local(call: Call) -> bool:
