@@ -344,8 +344,13 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
         workdir, user, env, shell = last.workdir, last.user, dict(last.env), last.shell
         declared = set(env)
     else:
-        workdir, user, env, shell = "/", None, {}, DEFAULT_SHELL
-        declared = set()
+        # The base image's own ENV (USER $AIRFLOW_UID on apache/airflow) is known for
+        # the images knowledge/base_images.toml describes.
+        from dockerlint.model.baseimage import base_image
+
+        facts = base_image(model.base)
+        workdir, user, env, shell = "/", None, dict(facts.env) if facts else {}, DEFAULT_SHELL
+        declared = set(env)
     # ARG values are visible only after their ARG instruction; ENV persists into child stages.
     arg_names: set[str] = set()
     for position, instruction in enumerate(stage.instructions):
@@ -361,7 +366,11 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
             value = expand(instruction.args.strip(), env, image.dockerfile.escape)
             workdir = posixpath.normpath(posixpath.join(workdir, value)) if value else workdir
         elif keyword == "USER":
-            user = expand(instruction.args.strip(), env, image.dockerfile.escape) or user
+            written = instruction.args.strip()
+            expanded = expand(written, env, image.dockerfile.escape)
+            # A variable nobody defined here (set by an unknown base image or at run time)
+            # leaves the user unknown, kept as written: not root, not the previous user.
+            user = written if _undefined_variable(written, env) or not expanded else expanded
         elif keyword == "SHELL" and instruction.json_args:
             shell = instruction.json_args
         elif keyword == "ENV":
@@ -385,6 +394,14 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
         if keyword in ("WORKDIR", "USER", "SHELL", "ENV", "ARG"):
             step.workdir, step.user, step.env, step.shell = workdir, user, dict(env), shell
     return model
+
+
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(:?[-+])?")
+
+
+def _undefined_variable(text: str, env: dict[str, str]) -> bool:
+    """``text`` uses a variable that is not defined and has no default (``${V:-x}``)."""
+    return any(name not in env and not modifier for name, modifier in _VARIABLE.findall(text))
 
 
 def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:

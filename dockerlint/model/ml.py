@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from dockerlint.knowledge import load
+from dockerlint.model.baseimage import base_image
 from dockerlint.model import Image, ImageRef, StageModel
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installs import Install
@@ -42,28 +43,11 @@ class CudaImage:
 
 
 def cuda_image(ref: ImageRef) -> CudaImage | None:
-    """The CUDA facts of a base image, or None when it is no CUDA image."""
-    if ref.unresolved:
+    """The CUDA facts of a base image, or None when it is no CUDA image (or unknown)."""
+    facts = base_image(ref)
+    if facts is None or not facts.is_cuda:
         return None
-    tag = (ref.tag or "latest").lower()
-    flavours = ml()["cuda_flavours"]
-    for entry in ml()["cuda_images"]:
-        if not image_matches(ref, [entry["pattern"]]):
-            continue
-        gpu_tags = entry.get("gpu_tags")
-        if gpu_tags and not any(fnmatchcase(tag, pattern) for pattern in gpu_tags):
-            return None
-        version = None
-        if "cuda" in entry:
-            match = re.search(entry["cuda"], tag)
-            if match:
-                major, minor = match.group(1).split(".")[:2]
-                version = (int(major), int(minor))
-        devel = any(word in tag for word in flavours["devel_words"])
-        full = entry["pattern"] != "nvidia/cuda" and not entry["pattern"].endswith("/cuda")
-        full = full or any(word in tag for word in flavours["full_words"])
-        return CudaImage(ref, version, devel, full, bool(entry.get("has_torch")))
-    return None
+    return CudaImage(ref, facts.cuda, facts.devel, facts.full_cuda, facts.torch is not None)
 
 
 def final_cuda(image: Image) -> tuple[CudaImage, StageModel] | None:
