@@ -4,6 +4,8 @@ correct variants that must stay quiet."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import found, run_lint
 
 CPU_SERVICE = """
@@ -380,3 +382,83 @@ def test_cuda_index_in_tool_uv_names_the_cuda_version(repo):
     dockerfile = "FROM nvidia/cuda:11.8.0-runtime-ubuntu22.04\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\n"
     result = findings(repo, {"Dockerfile": dockerfile, "pyproject.toml": project}, "GPU005")
     assert [f.span.line for f in result] == [4] and "CUDA 12.1" in result[0].message
+
+
+# -- the torch a base image ships -------------------------------------------------------------
+
+
+def test_torch_in_the_base_satisfies_packages_that_need_torch(repo):
+    files = {
+        "Dockerfile": """
+            FROM huggingface/transformers-pytorch-cpu:latest
+            COPY ./ /app
+            WORKDIR /app
+            RUN pip install -r requirements_inference.txt
+            CMD ["uvicorn", "app:app", "--host", "0.0.0.0"]
+        """,
+        "requirements_inference.txt": "pytorch-lightning==1.2.10\nfastapi==0.65.2\n",
+    }
+    assert lint(repo, files, "GPU001") == []
+
+
+def test_unpinned_package_needing_a_newer_torch_installs_a_second_one(repo):
+    dockerfile = """
+        FROM pytorch/pytorch:2.1.0-cuda11.8-cudnn8-runtime
+        RUN pip install --no-cache-dir \\
+            fastapi \\
+            diffusers \\
+            xformers
+        COPY main.py /app/main.py
+    """
+    result = findings(repo, {"Dockerfile": dockerfile}, "GPU004")
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 2)]
+    assert "`xformers`" in result[0].message and "torch 2.1.0" in result[0].message
+    assert "second torch" in result[0].message
+    assert lint(repo, {"Dockerfile": dockerfile}, "GPU005") == []
+
+
+@pytest.mark.parametrize(
+    "install",
+    [
+        "pip install --no-cache-dir xformers==0.0.22.post7",  # pinned: built for the base's torch
+        "pip install --no-cache-dir accelerate",  # Python unknown: old releases accept torch 1.11
+        "pip install --no-cache-dir torch",  # already satisfied
+        "pip install --no-cache-dir sentence-transformers==2.2.2",
+    ],
+)
+def test_packages_the_base_torch_may_satisfy_stay_quiet(repo, install):
+    dockerfile = f"FROM pytorch/pytorch:1.11.0-cuda11.3-cudnn8-runtime\nRUN {install}\n"
+    assert lint(repo, {"Dockerfile": dockerfile}, "GPU004") == []
+
+
+def test_torch_pinned_to_another_version_than_the_base(repo):
+    dockerfile = "FROM pytorch/pytorch:2.1.0-cuda11.8-cudnn8-runtime\nRUN pip install --no-cache-dir torch==2.0.1\n"
+    assert lint(repo, {"Dockerfile": dockerfile}, "GPU004") == [("GPU004", "Dockerfile", 2)]
+
+
+def test_extra_that_pulls_torch_onto_a_cuda_runtime_image(repo):
+    dockerfile = """
+        FROM nvidia/cuda:12.1.0-runtime-ubuntu22.04
+        RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
+        RUN python3 -m pip install serverless-llm "serverless-llm[worker]" serverless-llm-store
+    """
+    result = findings(repo, {"Dockerfile": dockerfile}, "GPU004")
+    assert [f.span.line for f in result] == [3]
+    assert "`serverless-llm[worker]`" in result[0].message and "through the torch it requires" in result[0].message
+
+
+def test_older_wheel_cuda_on_a_newer_cuda_base_is_not_a_mismatch(repo):
+    files = {
+        "Dockerfile": """
+            FROM runpod/base:0.4.0-cuda12.1.1
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY app.py .
+            CMD ["python", "app.py"]
+        """,
+        "requirements.txt": "runpod~=1.7.6\ntorch==2.0.1\n",
+    }
+    assert lint(repo, files, "GPU005") == []  # PyPI's torch 2.0 is CUDA 11.7: older, runs on the 12.1 driver
+    assert lint(repo, files, "GPU004") == [("GPU004", "Dockerfile", 4)]  # runpod/base is CUDA devel
+    assert lint(repo, files, "GPU001") == []

@@ -49,7 +49,12 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
     size, cpu_size = ml()["torch"]["cuda_libraries_size"], ml()["torch"]["cpu_installed_size"]
     for found in torch_installs(image):
         names = _names(found.requests)
-        if found.pulled:
+        if found.replaces is not None:
+            what = (
+                f"{names} needs another torch than the one `{found.replaces.ref.raw}` ships, so this install "
+                "takes torch from the default index (PyPI)"
+            )
+        elif found.pulled:
             what = f"{names} requires torch, which this install takes from the default index (PyPI)"
         elif found.default_index:
             what = f"{names} comes from the default index (PyPI)"
@@ -144,8 +149,6 @@ def _cuda_base_installs(image: Image) -> Iterator[tuple[TorchInstall, object]]:
         return
     cuda = found[0]
     for install in torch_installs(image):
-        if cuda.has_torch and install.pulled:
-            continue  # the base's torch satisfies the package that needs it
         yield install, cuda
 
 
@@ -153,9 +156,24 @@ def _cuda_base_installs(image: Image) -> Iterator[tuple[TorchInstall, object]]:
 def double_cuda(image: Image) -> Iterator[Finding]:
     size = ml()["torch"]["cuda_libraries_size"]
     for install, cuda in _cuda_base_installs(image):
+        names = _names(install.requests)
+        if install.replaces is not None:
+            version = ".".join(map(str, install.replaces.torch_version or ()))
+            yield finding(
+                image,
+                "GPU004",
+                install.command.span,
+                f"{names} needs another torch than the torch {version} that `{cuda.ref.raw}` ships, so pip "
+                f"installs a second torch from the default index with its own CUDA libraries (~{human_size(size)} "
+                "of nvidia-* wheels) on top of the image's: one copy is dead weight",
+                f"Pin {names} to a release that works with torch {version} (or pin torch to it), or choose a "
+                "base image whose torch is the one these packages need.",
+                size,
+                related=_related(image, install.requests, "requested here"),
+            )
+            continue
         if not cuda.full or cuda.has_torch:
             continue
-        names = _names(install.requests)
         via = " (through the torch it requires)" if install.pulled else ""
         yield finding(
             image,
@@ -176,15 +194,14 @@ def cuda_version_mismatch(image: Image) -> Iterator[Finding]:
         if cuda.version is None or install.cuda is None:
             continue
         wheel, base = install.cuda, cuda.version
-        # CUDA minor-version compatibility: an older wheel of the same major runs fine.
-        if wheel[0] == base[0] and wheel <= base:
+        # A wheel built for an older CUDA runs on the newer driver a newer base asks for
+        # (drivers run older CUDA applications), and torch wheels carry their own CUDA
+        # libraries: only a newer wheel can fail.
+        if wheel <= base:
             continue
-        newer = wheel > base
         reason = (
             "the base image only promises a driver for the older version, so the wheel may fail at start "
             "with 'driver too old'"
-            if newer
-            else "a different CUDA major version from the one the image is built around"
         )
         source = "PyPI's build" if install.default_index else "build"
         yield finding(

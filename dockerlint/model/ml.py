@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from dockerlint.knowledge import load
-from dockerlint.model.baseimage import base_image
+from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model import Image, ImageRef, StageModel
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installs import Install
@@ -354,6 +354,7 @@ class TorchInstall:
     cuda: tuple[int, int] | None
     pulled: bool  # no torch-family request: a package that requires torch brings it
     default_index: bool  # from PyPI (not a cuXXX index or a +cuXXX version)
+    replaces: BaseImage | None = None  # the base image's own torch, which this one replaces
 
 
 _CUDA_LABEL = re.compile(r"\+cu(\d+)(\d)\b")
@@ -368,7 +369,43 @@ def pulls_torch(request: PipRequest) -> bool:
     for puller in ml()["torch"]["pullers"]:
         if puller["name"] == request.name:
             return "*" in puller["extras"] or any(extra in puller["extras"] for extra in request.extras)
-    return False
+    return _newest(request) is not None and not is_torch(request.name)
+
+
+def _newest(request: PipRequest) -> dict | None:
+    """The row of ``torch.newest`` for the request (and its extras), if any."""
+    for row in ml()["torch"]["newest"]:
+        if row["name"] == request.name and all(extra in request.extras for extra in row.get("extras", ())):
+            return row
+    return None
+
+
+def replaces_base_torch(request: PipRequest, base: BaseImage) -> bool:
+    """An install of ``request`` replaces the torch the base image ships with another
+    one: ``torch`` pinned to a version the base's does not match, or a package whose
+    newest release (what pip picks when it is not pinned) needs a newer torch, whatever
+    Python the image runs when that is unknown. Unknown versions: no."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    if base.torch_version is None:
+        return False
+    installed = Version(".".join(map(str, base.torch_version)))
+    try:
+        if request.name == "torch":
+            return bool(request.specifier) and installed not in SpecifierSet(request.specifier)
+        if request.specifier or request.url:
+            return False  # a pinned release: what it needs of torch is not in the table
+        row = _newest(request)
+        if row is None:
+            return False
+        needs = row["by_python"]
+        if base.python:
+            return base.python in needs and installed not in SpecifierSet(needs[base.python])
+        known = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+        return all(python in needs and installed not in SpecifierSet(needs[python]) for python in known)
+    except InvalidSpecifier:
+        return False
 
 
 def torch_installs(image: Image) -> Iterator[TorchInstall]:
@@ -378,19 +415,29 @@ def torch_installs(image: Image) -> Iterator[TorchInstall]:
     when an earlier install in the same stage chain already put torch in place."""
     settings = ml()["torch"]
     for stage_list in _chains(image):
-        torch_present = False
+        root = stage_list[0]
+        base = base_image(root.base) if root.parent is None else None
+        base_torch = base if base is not None and base.torch else None
+        torch_present = base_torch is not None  # the base image's torch satisfies what needs torch
         for stage in stage_list:
             if _arm64(stage):
-                torch_present = True  # whatever it installs, it is not CUDA torch
+                torch_present, base_torch = True, None  # whatever it installs, it is not CUDA torch
             for command in pip_commands(image, stage):
                 family = [r for r in command.requests if is_torch(r.name)]
                 pullers = [r for r in command.requests if pulls_torch(r)]
                 if not family and not pullers:
                     continue
                 if _cpu_build(command, family, settings):
-                    torch_present = True
+                    torch_present, base_torch = True, None
                     continue
                 if torch_present:
+                    if base_torch is not None:
+                        replacing = [r for r in family + pullers if replaces_base_torch(r, base_torch)]
+                        if replacing:
+                            cuda, default = _wheel_cuda(command, [r for r in replacing if is_torch(r.name)], settings)
+                            pulled = not any(is_torch(r.name) for r in replacing)
+                            yield TorchInstall(command, tuple(replacing), cuda, pulled, default, base_torch)
+                            base_torch = None
                     continue
                 torch_present = True
                 cuda, default = _wheel_cuda(command, family, settings)
