@@ -57,6 +57,7 @@ def lint(
     """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache)."""
     workspace = Workspace()
     root = project_root(paths, config)
+    workspace.root = root
     directories = [real_path(path) for path in paths if path.is_dir()]
     files = []
     for path in paths:

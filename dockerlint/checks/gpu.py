@@ -25,7 +25,10 @@ from dockerlint.model.ml import (
     torch_installs,
 )
 
-_NO_GPU = "an image with no GPU (no CUDA base image, no GPU reservation in compose or config)"
+_NO_GPU = (
+    "an image with no GPU (no CUDA base image, no GPU reservation in compose, config or deployment files, "
+    "no code that needs one)"
+)
 
 
 def _names(requests: tuple[PipRequest, ...]) -> str:
@@ -44,10 +47,11 @@ def _version(cuda: tuple[int, int]) -> str:
 
 @check("GPU001")
 def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
-    if gpu_signal(image) is not None:
+    installs = list(torch_installs(image))
+    if not installs or gpu_signal(image) is not None:
         return
     size, cpu_size = ml()["torch"]["cuda_libraries_size"], ml()["torch"]["cpu_installed_size"]
-    for found in torch_installs(image):
+    for found in installs:
         names = _names(found.requests)
         if found.replaces is not None:
             what = (
@@ -77,24 +81,26 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
 
 @check("GPU002")
 def gpu_package_on_cpu_image(image: Image) -> Iterator[Finding]:
-    if gpu_signal(image) is not None:
+    found = [
+        (request, entry)
+        for stage in install_stages(image)
+        for command in pip_commands(image, stage)
+        for request in command.requests
+        if (entry := _gpu_only(request)) is not None
+    ]
+    if not found or gpu_signal(image) is not None:
         return
-    for stage in install_stages(image):
-        for command in pip_commands(image, stage):
-            for request in command.requests:
-                entry = _gpu_only(request)
-                if entry is None:
-                    continue
-                size = entry.get("size")
-                cost = f" (~{human_size(size)})" if size else ""
-                yield Finding(
-                    "GPU002",
-                    request.path,
-                    request.span,
-                    f"`{request.text}` is a GPU-only build{cost} installed into {_NO_GPU}",
-                    f"Install `{entry['cpu']}` instead; keep the GPU build for an image that runs on a GPU.",
-                    size,
-                )
+    for request, entry in found:
+        size = entry.get("size")
+        cost = f" (~{human_size(size)})" if size else ""
+        yield Finding(
+            "GPU002",
+            request.path,
+            request.span,
+            f"`{request.text}` is a GPU-only build{cost} installed into {_NO_GPU}",
+            f"Install `{entry['cpu']}` instead; keep the GPU build for an image that runs on a GPU.",
+            size,
+        )
 
 
 def _gpu_only(request: PipRequest) -> dict | None:

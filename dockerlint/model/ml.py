@@ -62,7 +62,9 @@ def final_cuda(image: Image) -> tuple[CudaImage, StageModel] | None:
 
 def gpu_signal(image: Image) -> str | None:
     """Why the image is believed to run on a GPU, or None: a CPU-only image. Config
-    ``gpu = false`` wins over a CUDA base image."""
+    ``gpu = false`` wins over every other signal; then compose or config, a CUDA base
+    image, deployment files and the code itself (model/gpu_signals.py). Walking the
+    repository costs: ask only when there is something to report."""
     if image.gpu is False:
         return None
     if image.gpu:
@@ -70,7 +72,9 @@ def gpu_signal(image: Image) -> str | None:
     found = final_cuda(image)
     if found is not None:
         return f"the CUDA base image `{found[0].ref.raw}`"
-    return None
+    from dockerlint.model.gpu_signals import gpu_evidence
+
+    return gpu_evidence(image)
 
 
 # -- what pip installs --------------------------------------------------------------------
