@@ -121,8 +121,8 @@ def test_full_debian_python_images_and_their_lean_twin(text, slim):
 )
 def test_images_built_on_full_python_are_full_python(repo, base, slim):
     files = {
-        "Dockerfile": f"FROM {base}\nCOPY requirements.txt /app/\nRUN pip install --no-cache-dir -r /app/requirements.txt\n"
-        "COPY ./app /app\n",
+        "Dockerfile": f"FROM {base}\nCOPY requirements.txt /app/\n"
+        "RUN pip install --no-cache-dir -r /app/requirements.txt\nCOPY ./app /app\n",
         "requirements.txt": "flask==3.0.3\n",
         "app/main.py": "from flask import Flask\n\napp = Flask(__name__)\n",
     }
@@ -137,7 +137,7 @@ def test_images_built_on_full_python_are_full_python(repo, base, slim):
     ["tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim", "tiangolo/uwsgi-nginx-flask:python3.8-alpine", "ubuntu:22.04"],
 )
 def test_lean_variants_and_other_images_are_not_full_python(repo, base):
-    assert lint(repo, {"Dockerfile": f"FROM {base}\nCMD [\"python3\", \"-V\"]\n"}, "IMG001") == []
+    assert lint(repo, {"Dockerfile": f'FROM {base}\nCMD ["python3", "-V"]\n'}, "IMG001") == []
 
 
 # -- IMG002 -----------------------------------------------------------------------------------
@@ -164,7 +164,8 @@ def test_ray_image_running_ray_code_is_not_flagged(repo):
 
 def test_ray_cluster_image_without_code_is_not_flagged(repo):
     files = {
-        "ray.Dockerfile": "FROM rayproject/ray:2.44.1-py311\nCOPY requirements.txt ./\nRUN pip install -r requirements.txt\n",
+        "ray.Dockerfile": "FROM rayproject/ray:2.44.1-py311\nCOPY requirements.txt ./\n"
+        "RUN pip install -r requirements.txt\n",
         "requirements.txt": "mlflow==2.16.2\n",
     }
     assert lint(repo, files, "IMG002") == []
@@ -253,5 +254,5 @@ def test_user_variable_that_says_root_is_root(repo):
     ],
 )
 def test_runs_as_root_follows_the_base_images_user(repo, base, flagged):
-    result = lint(repo, {"Dockerfile": f"FROM {base}\nCMD [\"python\", \"-V\"]\n"}, "SEC001")
+    result = lint(repo, {"Dockerfile": f'FROM {base}\nCMD ["python", "-V"]\n'}, "SEC001")
     assert result == ([("SEC001", "Dockerfile", 1)] if flagged else [])

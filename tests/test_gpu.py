@@ -462,3 +462,49 @@ def test_older_wheel_cuda_on_a_newer_cuda_base_is_not_a_mismatch(repo):
     assert lint(repo, files, "GPU005") == []  # PyPI's torch 2.0 is CUDA 11.7: older, runs on the 12.1 driver
     assert lint(repo, files, "GPU004") == [("GPU004", "Dockerfile", 4)]  # runpod/base is CUDA devel
     assert lint(repo, files, "GPU001") == []
+
+
+# -- images that compile CUDA/C++ code ---------------------------------------------------------
+
+BUILDER = """
+    ARG CUDA_VERSION=12.1.1
+    FROM nvidia/cuda:${CUDA_VERSION}-devel-ubuntu20.04 AS builder
+    RUN apt-get update -y \\
+        && apt-get install -y --no-install-recommends python3.10 python3.10-dev python3-pip \\
+        && rm -rf /var/lib/apt/lists/*
+    WORKDIR /app
+    COPY requirements-build.txt .
+    RUN python3 -m pip install --no-cache-dir -r requirements-build.txt
+    COPY cmake ./cmake
+    COPY CMakeLists.txt .
+    COPY csrc ./csrc
+    COPY setup.py pyproject.toml ./
+"""
+BUILD_FILES = {
+    "requirements-build.txt": "cmake>=3.20,<4.0.0\nninja\ntorch==2.7.0\nwheel\n",
+    "CMakeLists.txt": "cmake_minimum_required(VERSION 3.20)\nproject(store LANGUAGES CXX CUDA)\n",
+    "csrc/store.cu": "__global__ void copy(float *a) {}\n",
+    "cmake/utils.cmake": "# helpers\n",
+    "setup.py": "from setuptools import setup\n\nsetup(name='store')\n",
+    "pyproject.toml": "[build-system]\nrequires = ['setuptools', 'torch==2.7.0']\n",
+}
+
+
+@pytest.mark.parametrize("code", ["GPU003", "GPU004", "GPU005", "STG001"])
+def test_builder_image_for_a_cuda_extension_needs_what_it_has(repo, code):
+    assert lint(repo, {"Dockerfile.builder": BUILDER, **BUILD_FILES}, code) == []
+
+
+def test_service_on_the_devel_image_without_sources_to_compile(repo):
+    dockerfile = """
+        FROM nvidia/cuda:12.1.1-devel-ubuntu22.04
+        RUN apt-get update -y && apt-get install -y --no-install-recommends python3-pip python3-dev \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN pip3 install --no-cache-dir -r requirements.txt
+        COPY app/ /app/app/
+    """
+    files = {"Dockerfile": dockerfile, "requirements.txt": "torch==2.7.0\n", "app/main.py": "import torch\n"}
+    assert lint(repo, files, "GPU003") == [("GPU003", "Dockerfile", 1)]
+    assert lint(repo, files, "GPU004") == [("GPU004", "Dockerfile", 5)]
+    assert lint(repo, files, "STG001") == [("STG001", "Dockerfile", 2)]

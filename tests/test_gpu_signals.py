@@ -4,6 +4,8 @@ Kubernetes/Helm/KubeRay manifests, RunPod configuration and documented `docker r
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import found, run_lint
@@ -29,7 +31,8 @@ def gpu001(repo, files: dict[str, str]):
     ['pipe.to("cuda")', 'device = "cuda"\npipe.to(device)', "model = model.cuda()", 'pipe = make(device_map="cuda")'],
 )
 def test_code_that_puts_work_on_a_gpu_unconditionally(repo, line):
-    code = f"from diffusers import StableDiffusionPipeline\n\npipe = StableDiffusionPipeline.from_pretrained('x')\n{line}\n"
+    code = "from diffusers import StableDiffusionPipeline\n\n"
+    code += f"pipe = StableDiffusionPipeline.from_pretrained('x')\n{line}\n"
     assert gpu001(repo, {"Dockerfile": SERVICE, "app/main.py": code}) == []
 
 
@@ -157,7 +160,7 @@ def test_two_dockerfiles_beside_a_templated_manifest_is_ambiguous(repo):
 
 @pytest.mark.parametrize(("runs_on", "flagged"), [("GPU", False), ("CPU", True)])
 def test_runpod_hub_configuration(repo, runs_on, flagged):
-    hub = '{"title": "Background remover", "type": "serverless", "config": {"runsOn": "%s"}}' % runs_on
+    hub = json.dumps({"title": "Background remover", "type": "serverless", "config": {"runsOn": runs_on}})
     files = {"Dockerfile": SERVICE, "app/main.py": "import torch\n", ".runpod/hub.json": hub}
     assert gpu001(repo, files) == ([("GPU001", "Dockerfile", 3)] if flagged else [])
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
 from dockerlint.checks import check
-from dockerlint.checks.common import final_chain, finding, from_image_span
+from dockerlint.checks.common import finding, from_image_span
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Image
 from dockerlint.model.ml import (
@@ -24,6 +24,7 @@ from dockerlint.model.ml import (
     torch_fix_line,
     torch_installs,
 )
+from dockerlint.model.native_build import compiles_native
 
 _NO_GPU = (
     "an image with no GPU (no CUDA base image, no GPU reservation in compose, config or deployment files, "
@@ -116,7 +117,7 @@ def _gpu_only(request: PipRequest) -> dict | None:
 @check("GPU003")
 def cuda_devel_final_stage(image: Image) -> Iterator[Finding]:
     found = final_cuda(image)
-    if found is None or not found[0].devel or _compiles(image):
+    if found is None or not found[0].devel or compiles_native(image):
         return
     cuda, stage = found
     flavours = ml()["cuda_flavours"]
@@ -134,24 +135,11 @@ def cuda_devel_final_stage(image: Image) -> Iterator[Finding]:
     )
 
 
-def _compiles(image: Image) -> bool:
-    """The final stage builds code (nvcc, make, a source build of a package): the devel
-    image is then needed there, or at least it is a bigger refactor than a tag change."""
-    compilers = set(ml()["cuda_flavours"]["compile_commands"])
-    for stage in final_chain(image):
-        for step in stage.steps:
-            if "TORCH_CUDA_ARCH_LIST" in step.env:
-                return True
-            if any(command.name in compilers for command in step.commands):
-                return True
-            if any(install.has("--no-binary", "--no-build-isolation") for install in step.installs):
-                return True
-    return False
-
-
 def _cuda_base_installs(image: Image) -> Iterator[tuple[TorchInstall, object]]:
+    """Torch installs on a CUDA base image, unless the image is a build environment that
+    compiles against both (then neither copy is dead weight, and no driver runs it)."""
     found = final_cuda(image)
-    if found is None:
+    if found is None or compiles_native(image):
         return
     cuda = found[0]
     for install in torch_installs(image):

@@ -19,6 +19,7 @@ from dockerlint.findings import Finding, Related, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image, StageModel, Step
 from dockerlint.model.layers import Package, installed_packages, removal
+from dockerlint.model.native_build import copies_native_sources
 from dockerlint.model.pyenv import (
     Tree,
     clean_base,
@@ -271,8 +272,8 @@ def _size(names: list[str]) -> int | None:
 @check("STG001")
 def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     final = image.final
-    if final is None:
-        return
+    if final is None or copies_native_sources(image):
+        return  # a build environment for the repository's C/C++/CUDA sources needs them
     by_install: dict[int, list[tuple[Step, Package]]] = {}
     for step, package in _build_tools(image, final):
         if not _removed_later(image, step, package):  # removed in a later layer: LAY001 says so

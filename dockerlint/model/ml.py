@@ -17,11 +17,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from dockerlint.knowledge import load
-from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model import Image, ImageRef, StageModel
+from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installs import Install
-from dockerlint.model.queries import external_base, final_chain, image_matches
+from dockerlint.model.queries import external_base, final_chain
 from dockerlint.parse.python import Call
 from dockerlint.source import Span
 
