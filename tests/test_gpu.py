@@ -508,3 +508,52 @@ def test_service_on_the_devel_image_without_sources_to_compile(repo):
     assert lint(repo, files, "GPU003") == [("GPU003", "Dockerfile", 1)]
     assert lint(repo, files, "GPU004") == [("GPU004", "Dockerfile", 5)]
     assert lint(repo, files, "STG001") == [("STG001", "Dockerfile", 2)]
+
+
+# -- how torch is asked for, and how the message says it ------------------------------------------
+
+
+def test_find_links_page_with_every_build_installs_a_cuda_build_of_old_torch(repo):
+    files = {
+        "Dockerfile": """
+            FROM tiangolo/uvicorn-gunicorn:python3.9
+            RUN mkdir /fastapi
+            COPY requirements.txt /fastapi
+            WORKDIR /fastapi
+            RUN pip install -r requirements.txt -f https://download.pytorch.org/whl/torch_stable.html
+            COPY . /fastapi
+        """,
+        "requirements.txt": "fastapi==0.109.0\ntorch==1.11.0\ntorchvision==0.12.0\n",
+    }
+    result = findings(repo, files, "GPU001")
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 5)]
+    message = result[0].message
+    assert "find-links page `https://download.pytorch.org/whl/torch_stable.html`" in message
+    assert "torch 1.11.0 for Linux brings its CUDA libraries inside the wheel" in message
+    assert "nvidia-*" not in message and "PyPI" not in message
+    assert result[0].size_bytes == 800_000_000 and "torch==1.11.0+cpu" in result[0].fix
+
+
+def test_cuda_index_inside_a_conda_environment_of_a_cpu_image(repo):
+    dockerfile = """
+        FROM jenkins/jenkins:lts-jdk17
+        USER root
+        RUN conda run -n ci pip install \\
+            torch==2.6.0 --extra-index-url https://download.pytorch.org/whl/cu124 \\
+            mlflow==2.16.2
+        USER jenkins
+    """
+    result = findings(repo, {"Dockerfile": dockerfile}, "GPU001")
+    assert [f.span.line for f in result] == [3]
+    assert "is a CUDA 12.4 build of torch" in result[0].message
+
+
+def test_a_private_index_is_not_called_pypi(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir --index-url https://nexus.example.com/repository/pypi/simple torch==2.5.1
+    """
+    result = findings(repo, {"Dockerfile": dockerfile}, "GPU001")
+    assert len(result) == 1
+    assert "the index `https://nexus.example.com/repository/pypi/simple`" in result[0].message
+    assert "PyPI" not in result[0].message

@@ -42,6 +42,21 @@ def _related(image: Image, requests: tuple[PipRequest, ...], message: str) -> li
     ]
 
 
+def _cuda_libraries(install: TorchInstall) -> tuple[int, str]:
+    """The bytes of CUDA a torch install brings, and how to say where they are: inside
+    the wheel before torch 1.13, nvidia-* wheels since."""
+    settings = ml()["torch"]
+    if install.bundles_cuda:
+        size = settings["bundled_wheel_size"]
+        return size, f"its CUDA libraries inside the wheel (~{human_size(size)} download)"
+    size = settings["cuda_libraries_size"]
+    return size, f"~{human_size(size)} of CUDA libraries (nvidia-* wheels)"
+
+
+def _shown_version(install: TorchInstall) -> str:
+    return " " + ".".join(map(str, install.version)) if install.version else ""
+
+
 def _version(cuda: tuple[int, int]) -> str:
     return f"{cuda[0]}.{cuda[1]}"
 
@@ -51,29 +66,41 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
     installs = list(torch_installs(image))
     if not installs or gpu_signal(image) is not None:
         return
-    size, cpu_size = ml()["torch"]["cuda_libraries_size"], ml()["torch"]["cpu_installed_size"]
+    settings = ml()["torch"]
+    cpu_size = settings["cpu_installed_size"]
     for found in installs:
         names = _names(found.requests)
+        source = f"the index `{found.other_index}`" if found.other_index else "the default index (PyPI)"
         if found.replaces is not None:
             what = (
                 f"{names} needs another torch than the one `{found.replaces.ref.raw}` ships, so this install "
-                "takes torch from the default index (PyPI)"
+                f"takes torch from {source}"
             )
         elif found.pulled:
-            what = f"{names} requires torch, which this install takes from the default index (PyPI)"
+            what = f"{names} requires torch, which this install takes from {source}"
+        elif found.all_builds_page:
+            what = (
+                f"{names} with the find-links page `{found.all_builds_page}` installs a CUDA build "
+                "(pip prefers the `+cuXXX` builds over `+cpu`)"
+            )
         elif found.default_index:
-            what = f"{names} comes from the default index (PyPI)"
+            what = f"{names} comes from {source}"
         else:
             label = f"CUDA {_version(found.cuda)}" if found.cuda else "CUDA"
             what = f"{names} is a {label} build of torch"
+        size, libraries = _cuda_libraries(found)
+        cuda = f"torch{_shown_version(found)} for Linux brings {libraries}"
+        pin = "==X.Y.Z+cpu"
+        if found.version:
+            pin = "==" + ".".join(map(str, found.version)) + "+cpu"
         yield finding(
             image,
             "GPU001",
             found.command.span,
-            f"{what}: torch for Linux brings ~{human_size(size)} of CUDA libraries (nvidia-* wheels) into {_NO_GPU}",
+            f"{what}: {cuda} into {_NO_GPU}",
             f"Install CPU torch (~{human_size(cpu_size)} installed) before this line: `{torch_fix_line(found)}`; "
             "pip then keeps it "
-            "(or pin `torch==X.Y.Z+cpu` with `--extra-index-url https://download.pytorch.org/whl/cpu` "
+            f"(or pin `torch{pin}` with `--extra-index-url https://download.pytorch.org/whl/cpu` "
             "in the requirements file).",
             size,
             related=_related(image, found.requests, "requested here"),
@@ -148,8 +175,8 @@ def _cuda_base_installs(image: Image) -> Iterator[tuple[TorchInstall, object]]:
 
 @check("GPU004")
 def double_cuda(image: Image) -> Iterator[Finding]:
-    size = ml()["torch"]["cuda_libraries_size"]
     for install, cuda in _cuda_base_installs(image):
+        size, libraries = _cuda_libraries(install)
         names = _names(install.requests)
         if install.replaces is not None:
             version = ".".join(map(str, install.replaces.torch_version or ()))
@@ -158,8 +185,8 @@ def double_cuda(image: Image) -> Iterator[Finding]:
                 "GPU004",
                 install.command.span,
                 f"{names} needs another torch than the torch {version} that `{cuda.ref.raw}` ships, so pip "
-                f"installs a second torch from the default index with its own CUDA libraries (~{human_size(size)} "
-                "of nvidia-* wheels) on top of the image's: one copy is dead weight",
+                f"installs a second torch from the default index with {libraries} on top of the image's: "
+                "one copy is dead weight",
                 f"Pin {names} to a release that works with torch {version} (or pin torch to it), or choose a "
                 "base image whose torch is the one these packages need.",
                 size,
@@ -173,8 +200,8 @@ def double_cuda(image: Image) -> Iterator[Finding]:
             image,
             "GPU004",
             install.command.span,
-            f"{names}{via} brings its own CUDA libraries (~{human_size(size)} of nvidia-* wheels) on top "
-            f"of the CUDA libraries in `{cuda.ref.raw}`: one copy of CUDA is dead weight",
+            f"{names}{via} brings {libraries} on top of the CUDA libraries in `{cuda.ref.raw}`: one copy of "
+            "CUDA is dead weight",
             f"Build on `{cuda.ref.name}:<version>-base-<os>` or `python:3.X-slim`: the torch wheels carry "
             "the CUDA libraries they need, and the GPU driver comes from the host.",
             size,

@@ -353,18 +353,21 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
         declared = set(env)
     # ARG values are visible only after their ARG instruction; ENV persists into child stages.
     arg_names: set[str] = set()
+    folders: set[str] = set()  # folders WORKDIR or `mkdir` made: `COPY a.txt /app` copies into them
     for position, instruction in enumerate(stage.instructions):
         keyword = instruction.keyword
         step = Step(position, instruction, workdir, user, dict(env), shell)
         if keyword == "RUN":
             _add_commands(image, model, step)
+            folders.update(_made_folders(step))
         elif keyword in ("COPY", "ADD"):
-            copy = _copy(image, step, keyword == "ADD")
+            copy = _copy(image, step, keyword == "ADD", folders)
             if copy is not None:
                 model.copies.append(copy)
         elif keyword == "WORKDIR":
             value = expand(instruction.args.strip(), env, image.dockerfile.escape)
             workdir = posixpath.normpath(posixpath.join(workdir, value)) if value else workdir
+            folders.add(workdir)
         elif keyword == "USER":
             written = instruction.args.strip()
             expanded = expand(written, env, image.dockerfile.escape)
@@ -513,7 +516,16 @@ def _absolute(workdir: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(workdir or "/", path))
 
 
-def _copy(image: Image, step: Step, is_add: bool) -> Copy | None:
+def _made_folders(step: Step) -> set[str]:
+    """Absolute folders a RUN creates with ``mkdir``."""
+    made = set()
+    for command in step.commands:
+        if command.name == "mkdir":
+            made.update(_absolute(step.workdir, word) for word in command.argv[1:] if not word.startswith("-"))
+    return made
+
+
+def _copy(image: Image, step: Step, is_add: bool, folders: set[str] = frozenset()) -> Copy | None:
     instruction = step.instruction
     escape = image.dockerfile.escape
     if instruction.json_args is not None:
@@ -552,6 +564,7 @@ def _copy(image: Image, step: Step, is_add: bool) -> Copy | None:
         or len(sources) > 1
         or any(_has_glob(source.value) for source in sources)
         or _absolute(step.workdir, dest) == step.workdir
+        or _absolute(step.workdir, dest) in folders
     )
     return Copy(
         step.index,

@@ -359,6 +359,15 @@ class TorchInstall:
     pulled: bool  # no torch-family request: a package that requires torch brings it
     default_index: bool  # from PyPI (not a cuXXX index or a +cuXXX version)
     replaces: BaseImage | None = None  # the base image's own torch, which this one replaces
+    version: tuple[int, ...] | None = None  # torch's version when pinned (==X.Y[.Z])
+    all_builds_page: str | None = None  # -f torch_stable.html: pip picks a +cuXXX build
+    other_index: str | None = None  # an index besides PyPI and PyTorch's that torch may come from
+
+    @property
+    def bundles_cuda(self) -> bool:
+        """Before torch 1.13 the CUDA libraries are inside the torch wheel."""
+        cutoff = tuple(int(part) for part in ml()["torch"]["bundled_before"].split("."))
+        return self.version is not None and self.version[:2] < cutoff
 
 
 _CUDA_LABEL = re.compile(r"\+cu(\d+)(\d)\b")
@@ -440,12 +449,22 @@ def torch_installs(image: Image) -> Iterator[TorchInstall]:
                         if replacing:
                             cuda, default = _wheel_cuda(command, [r for r in replacing if is_torch(r.name)], settings)
                             pulled = not any(is_torch(r.name) for r in replacing)
-                            yield TorchInstall(command, tuple(replacing), cuda, pulled, default, base_torch)
+                            yield TorchInstall(
+                                command,
+                                tuple(replacing),
+                                cuda,
+                                pulled,
+                                default,
+                                base_torch,
+                                *_origin(command, replacing),
+                            )
                             base_torch = None
                     continue
                 torch_present = True
                 cuda, default = _wheel_cuda(command, family, settings)
-                yield TorchInstall(command, tuple(family or pullers), cuda, not family, default)
+                yield TorchInstall(
+                    command, tuple(family or pullers), cuda, not family, default, None, *_origin(command, family)
+                )
 
 
 def _chains(image: Image) -> list[list[StageModel]]:
@@ -460,6 +479,24 @@ def _chains(image: Image) -> list[list[StageModel]]:
         else:
             chains.append([stage])
     return chains
+
+
+def _origin(command: PipCommand, family: list[PipRequest]) -> tuple:
+    """(torch version, the all-builds page pip picks from, another index it may come from)."""
+    settings = ml()["torch"]
+    version = None
+    for request in family:
+        match = re.match(r"^===?(\d+(?:\.\d+)+)", request.specifier) if request.name == "torch" else None
+        if match:
+            version = tuple(int(part) for part in match.group(1).split("."))
+    page = next((index for index in command.indexes for known in settings["all_builds_pages"] if known in index), None)
+    other = None
+    for index in command.indexes:
+        host = (urlsplit(index).hostname or "").lower()
+        if host and host not in settings["default_index_hosts"] and host != "download.pytorch.org":
+            other = index
+            break
+    return version, page, other
 
 
 def _arm64(stage: StageModel) -> bool:
@@ -485,6 +522,8 @@ def _wheel_cuda(command: PipCommand, family: list[PipRequest], settings: dict) -
         match = _CUDA_INDEX.search(index)
         if match:
             return (int(match.group(1)), int(match.group(2))), False
+    if any(page in index for index in command.indexes for page in settings["all_builds_pages"]):
+        return None, False  # a +cuXXX build from PyTorch's page, CUDA version unknown
     backend = command.torch_backend or ""
     if backend.startswith("cu") and backend[2:].isdigit():
         return (int(backend[2:-1]), int(backend[-1])), False
