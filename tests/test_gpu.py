@@ -557,3 +557,89 @@ def test_a_private_index_is_not_called_pypi(repo):
     assert len(result) == 1
     assert "the index `https://nexus.example.com/repository/pypi/simple`" in result[0].message
     assert "PyPI" not in result[0].message
+
+
+# -- uv sync and poetry install: the groups they install ------------------------------------------
+
+UV_PROJECT = """
+    [project]
+    name = "recsys"
+    version = "0.1.0"
+    requires-python = ">=3.11"
+    dependencies = ["fastapi>=0.115", "papermill>=2.6"]
+
+    [dependency-groups]
+    dev = ["pytest>=8"]
+    ml = ["torch>=2.4.1", "lightning>=2.4"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("sync", "flagged"),
+    [
+        ("uv sync --frozen --all-groups", True),
+        ("uv sync --frozen --group ml", True),
+        ("uv sync --frozen", False),  # the default groups: dev only
+        ("uv sync --frozen --all-groups --no-group ml", False),
+    ],
+)
+def test_uv_sync_installs_the_groups_it_is_asked_for(repo, sync, flagged):
+    dockerfile = f"""
+        FROM python:3.11.9-slim
+        COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/uv
+        WORKDIR /app
+        COPY uv.lock pyproject.toml ./
+        RUN {sync}
+        CMD ["uv", "run", "papermill", "run.ipynb", "out.ipynb"]
+    """
+    files = {"Dockerfile": dockerfile, "pyproject.toml": UV_PROJECT, "uv.lock": "version = 1\n"}
+    assert lint(repo, files, "GPU001") == ([("GPU001", "Dockerfile", 5)] if flagged else [])
+
+
+POETRY_PROJECT = """
+    [tool.poetry]
+    name = "scorer"
+    version = "0.1.0"
+    description = ""
+    authors = ["Team <team@example.com>"]
+
+    [tool.poetry.dependencies]
+    python = "^3.11"
+    fastapi = "^0.115"
+
+    [tool.poetry.group.ml.dependencies]
+    torch = {version = "^2.4.1"%s}
+    %s
+
+    [build-system]
+    requires = ["poetry-core"]
+    build-backend = "poetry.core.masonry.api"
+"""
+CPU_SOURCE = """
+    [[tool.poetry.source]]
+    name = "pytorch-cpu"
+    url = "https://download.pytorch.org/whl/cpu"
+    priority = "explicit"
+"""
+
+
+@pytest.mark.parametrize(
+    ("install", "source", "flagged"),
+    [
+        ("poetry install --no-root", False, True),
+        ("poetry install --no-root --only main", False, False),
+        ("poetry install --no-root --without ml", False, False),
+        ("poetry install --no-root", True, False),  # torch pinned to the CPU source
+    ],
+)
+def test_poetry_install_installs_its_groups(repo, install, source, flagged):
+    project = POETRY_PROJECT % ((', source = "pytorch-cpu"', CPU_SOURCE) if source else ("", ""))
+    dockerfile = f"""
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir poetry==1.8.4
+        WORKDIR /app
+        COPY pyproject.toml poetry.lock ./
+        RUN {install}
+    """
+    files = {"Dockerfile": dockerfile, "pyproject.toml": project, "poetry.lock": "# lock\n"}
+    assert lint(repo, files, "GPU001") == ([("GPU001", "Dockerfile", 5)] if flagged else [])

@@ -20,6 +20,7 @@ from dockerlint.knowledge import load
 from dockerlint.model import Image, ImageRef, StageModel
 from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
+from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installs import Install
 from dockerlint.model.queries import external_base, final_chain
 from dockerlint.parse.python import Call
@@ -158,10 +159,8 @@ def pip_commands(image: Image, stage: StageModel) -> Iterator[PipCommand]:
         for install in step.installs:
             if install.family == "pip" and install.action == "install":
                 yield _pip_command(image, stage, step, install)
-        for command in step.commands:
-            sync = _uv_sync(image, stage, step, command)
-            if sync is not None:
-                yield sync
+        for project, pyproject, dependencies in project_selections(image, stage, step):
+            yield _project_command(image, stage, step, project, pyproject, dependencies)
 
 
 def _argv_indexes(env: dict, argv: tuple[str, ...]) -> list[str]:
@@ -221,28 +220,48 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
     return PipCommand(stage, step, install.span, tuple(requests), tuple(indexes), backend or None)
 
 
-def _uv_sync(image: Image, stage: StageModel, step: Step, command) -> PipCommand | None:
-    """``uv sync`` installs the project's dependencies (and ``--extra`` ones) with uv's
-    own index settings from its pyproject.toml."""
-    argv = command.argv
-    if len(argv) < 2 or posixpath.basename(argv[0]) != "uv" or argv[1] != "sync":
-        return None
-    options: dict[str, list[str]] = {}
-    for i, word in enumerate(argv[2:], 2):
-        name, has_value, value = word.partition("=")
-        if name in ("--project", "--directory", "--extra"):
-            options.setdefault(name, []).append(value if has_value else (argv[i + 1] if i + 1 < len(argv) else ""))
-    folder = (options.get("--project") or options.get("--directory") or ["."])[-1]
-    project = _local_pyproject(image, stage, step, folder)
-    if project is None:
-        return None
-    env = dict(step.env)
-    env.update(command.command.assignments)
-    extras = ("*",) if "--all-extras" in argv else _extras(options.get("--extra", []))
-    requests = _project_requests(image, project, extras)
-    indexes = _argv_indexes(env, argv) + _uv_indexes(image, project, sources="--no-sources" not in argv)
-    backend = env.get("UV_TORCH_BACKEND")
-    return PipCommand(stage, step, command.span, tuple(requests), tuple(indexes), backend or None)
+def _project_command(image: Image, stage: StageModel, step: Step, project, pyproject, dependencies) -> PipCommand:
+    """``uv sync`` or ``poetry install``: the dependencies the tool chooses (groups such as
+    uv's default ``dev`` or ``--all-groups``, poetry's non-optional groups, extras), with
+    the tool's own index settings from pyproject.toml."""
+    path = project.pyproject
+    requests = tuple(
+        PipRequest(
+            dependency.name, dependency.extras, dependency.specifier, None, dependency.text, path, dependency.span
+        )
+        for dependency in dependencies
+    )
+    argv = project.command.argv if project.command is not None else ()
+    indexes = _argv_indexes(project.env, argv)
+    if project.tool == "uv":
+        indexes += _uv_indexes(image, path, sources="--no-sources" not in project.options)
+    else:
+        indexes += _poetry_indexes(pyproject)
+    span = project.command.span if project.command is not None else step.instruction.span
+    backend = project.env.get("UV_TORCH_BACKEND") if project.tool == "uv" else None
+    return PipCommand(stage, step, span, requests, tuple(indexes), backend or None)
+
+
+def _poetry_indexes(pyproject) -> list[str]:
+    """Poetry sources searched for the torch family: sources that are not ``explicit``,
+    and sources a torch-family dependency names (``torch = {source = "pytorch-cpu"}``)."""
+    poetry = pyproject.tool.get("poetry")
+    if not isinstance(poetry, dict):
+        return []
+    sources = [
+        entry for entry in poetry.get("source") or () if isinstance(entry, dict) and isinstance(entry.get("url"), str)
+    ]
+    urls = [entry["url"] for entry in sources if entry.get("priority") != "explicit"]
+    named = {entry.get("name"): entry["url"] for entry in sources}
+    tables = [poetry.get("dependencies")]
+    tables += [group.get("dependencies") for group in (poetry.get("group") or {}).values() if isinstance(group, dict)]
+    for table in tables:
+        for name, value in table.items() if isinstance(table, dict) else ():
+            if is_torch(name.lower().replace("_", "-")):
+                for entry in value if isinstance(value, list) else [value]:
+                    if isinstance(entry, dict) and entry.get("source") in named:
+                        urls.append(named[entry["source"]])
+    return urls
 
 
 def _extras(words) -> tuple[str, ...]:
