@@ -256,3 +256,37 @@ def test_user_variable_that_says_root_is_root(repo):
 def test_runs_as_root_follows_the_base_images_user(repo, base, flagged):
     result = lint(repo, {"Dockerfile": f'FROM {base}\nCMD ["python", "-V"]\n'}, "SEC001")
     assert result == ([("SEC001", "Dockerfile", 1)] if flagged else [])
+
+
+# -- IMG005 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "flagged"),
+    [
+        ("python:alpine", True),
+        ("python:3-alpine", True),
+        ("python:3", True),
+        ("python:slim-bookworm", True),
+        ("rayproject/ray:nightly-py310-cu128", True),
+        ("apache/airflow:latest-python3.11", True),
+        ("python:3.12-alpine", False),
+        ("python:3.11.9-slim", False),
+        ("python:latest", False),  # DL3007
+        ("python", False),  # DL3006
+        ("rayproject/ray:2.44.1-py311", False),
+        ("tiangolo/uvicorn-gunicorn-fastapi:python3.11-slim", False),
+        ("registry.example.com/team/python:alpine", False),  # unknown image: its tags may mean anything
+        ("python:alpine@sha256:" + "a" * 64, False),
+    ],
+)
+def test_floating_variant_and_nightly_tags(repo, base, flagged):
+    result = lint(repo, {"Dockerfile": f"FROM {base}\nCMD [\"python\", \"-V\"]\n"}, "IMG005")
+    assert result == ([("IMG005", "Dockerfile", 1)] if flagged else [])
+
+
+def test_floating_tag_message_suggests_a_pinned_form(repo):
+    result = findings(repo, {"Dockerfile": "FROM rayproject/ray:nightly-py310-cu128\n"}, "IMG005")
+    assert "`rayproject/ray:<version>-py310-cu128`" in result[0].fix
+    result = findings(repo, {"Dockerfile": "FROM python:3-alpine\n"}, "IMG005")
+    assert "`python:<version>-alpine`" in result[0].fix and "names no version" in result[0].message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 
 from dockerlint.checks import check
 from dockerlint.checks.common import external_base, final_chain, finding, from_image_span
@@ -119,6 +120,39 @@ def _instruction_words(step) -> list[str]:
         args = step.instruction.json_args
         return list(args) if args is not None else re.findall(r"[^\s\"']+", step.instruction.args)
     return []
+
+
+@check("IMG005")
+def floating_base_tag(image: Image) -> Iterator[Finding]:
+    """A tag that names a variant but not the version (``python:alpine``,
+    ``python:3-slim``) or a nightly build moves on its own; untagged and ``latest`` are
+    DL3006 and DL3007."""
+    for stage in image.stages:
+        ref = stage.base
+        if stage.parent is not None or ref.unresolved or ref.digest or ref.tag in (None, "latest"):
+            continue
+        facts = base_image(ref)
+        if facts is None:
+            continue
+        moving = next((pattern for pattern in facts.floating_tags if fnmatchcase(ref.tag, pattern)), None)
+        if moving is not None:
+            rest = ref.tag[len(moving.rstrip("*")) :] if moving.endswith("*") else ""
+            what = f"is a moving tag (`{moving}`): it points to a new build as each one comes out"
+            instead = f"`{ref.name}:<version>{rest}`"
+        elif facts.version_tag and not re.search(facts.version_tag, ref.tag):
+            variant = re.sub(r"^\d+(?:-|$)", "", ref.tag)
+            what = "names no version, only a variant: it moves to each new release"
+            instead = f"`{ref.name}:<version>{'-' + variant if variant else ''}`"
+        else:
+            continue
+        yield finding(
+            image,
+            "IMG005",
+            from_image_span(stage),
+            f"`{ref.raw}` {what}, so two builds of the same commit may get different base images",
+            f"Name the version you build and test with, for example {instead} (for `python`, major.minor: "
+            "`python:3.12-alpine`), and let a bot such as Renovate propose updates.",
+        )
 
 
 @check("IMG004")
