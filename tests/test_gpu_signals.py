@@ -176,3 +176,64 @@ def test_runpod_hub_configuration(repo, runs_on, flagged):
 def test_documented_docker_run(repo, readme, flagged):
     files = {"Dockerfile": SERVICE, "app/main.py": "import torch\n", "README.md": readme}
     assert gpu001(repo, files) == ([("GPU001", "Dockerfile", 3)] if flagged else [])
+
+
+# -- GPU006: a CUDA base that nothing uses ------------------------------------------------------
+
+CUDA_API = """
+    FROM {base}
+    RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
+    COPY requirements.txt .
+    RUN pip3 install --no-cache-dir -r requirements.txt
+    COPY app/ /app/app/
+    CMD {cmd}
+"""
+API_FILES = {
+    "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\n",
+    "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+}
+
+
+def gpu006(repo, files: dict[str, str]):
+    return found(run_lint(repo(files), select=["GPU006"]), "GPU006")
+
+
+def cuda_api(base="nvidia/cuda:12.1.0-runtime-ubuntu22.04", cmd='["uvicorn", "app.main:app"]', **extra):
+    return {"Dockerfile": CUDA_API.format(base=base, cmd=cmd), **API_FILES, **extra}
+
+
+def test_cuda_runtime_under_a_plain_api(repo):
+    result = run_lint(repo(cuda_api()), select=["GPU006"]).findings
+    assert [(f.code, f.span.line) for f in result] == [("GPU006", 1)]
+    assert result[0].size_bytes == 3_000_000_000 and "python:3.X-slim" in result[0].fix
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"base": "nvidia/cuda:12.1.0-base-ubuntu22.04"},  # cudart only: small
+        {"base": "pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime"},  # ships torch: IMG002's
+        {"cmd": '["/app/bin/server"]'},  # a binary of its own may use the GPU
+        {"requirements.txt": "fastapi==0.115.6\nonnxruntime==1.18.0\n"},
+        {"requirements.txt": "-r base.txt\n"},  # unreadable: unknown
+        {"app/main.py": "from transformers import pipeline\n"},
+        {"app/main.py": 'import os\n\nDEVICE = os.environ.get("DEVICE", "cuda")\n'},
+        {"compose.yaml": "services:\n  api:\n    build: .\n    gpus: all\n"},
+    ],
+)
+def test_anything_that_may_use_the_gpu_keeps_it_quiet(repo, change):
+    base = change.pop("base", "nvidia/cuda:12.1.0-runtime-ubuntu22.04")
+    cmd = change.pop("cmd", '["uvicorn", "app.main:app"]')
+    assert gpu006(repo, cuda_api(base, cmd, **change)) == []
+
+
+def test_ray_cuda_variant_for_cpu_ray_code(repo):
+    files = {
+        "Dockerfile": "FROM rayproject/ray:nightly-py310-cu128\nCOPY requirements.txt .\n"
+        "RUN pip install -r requirements.txt\nCOPY main.py main.py\n",
+        "requirements.txt": "ray\ndataconf\n",
+        "main.py": "import ray\n\nray.init()\n",
+    }
+    result = run_lint(repo(files), select=["GPU006"]).findings
+    assert [(f.code, f.span.line) for f in result] == [("GPU006", 1)]
+    assert "`rayproject/ray:nightly-py310`" in result[0].fix

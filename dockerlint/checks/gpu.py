@@ -6,6 +6,7 @@ reservation, or ``gpu = true`` in the config (``gpu = false`` overrides the base
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
@@ -13,6 +14,8 @@ from dockerlint.checks import check
 from dockerlint.checks.common import finding, from_image_span
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Image
+from dockerlint.model.baseimage import base_image
+from dockerlint.model.gpu_signals import never_uses_gpu
 from dockerlint.model.ml import (
     PipRequest,
     TorchInstall,
@@ -235,3 +238,45 @@ def cuda_version_mismatch(image: Image) -> Iterator[Finding]:
             f"cu{base[0]}{base[1]}`, where PyTorch publishes one) or use a base image with CUDA {_version(wheel)}.",
             related=_related(image, install.requests, "requested here"),
         )
+
+
+@check("GPU006")
+def cuda_base_without_gpu_use(image: Image) -> Iterator[Finding]:
+    """A CUDA image under a service that nothing puts on a GPU. Framework images (which
+    ship torch or TensorFlow) are IMG002's; images that compile CUDA code need theirs."""
+    found = final_cuda(image)
+    if found is None:
+        return
+    cuda, stage = found
+    facts = base_image(cuda.ref)
+    if facts is None or not facts.full_cuda or facts.torch or "tensorflow" in facts.carries:
+        return
+    if image.gpu or compiles_native(image) or not never_uses_gpu(image):
+        return
+    flavours = ml()["cuda_flavours"]
+    size = flavours["runtime_size"] + (flavours["devel_extra_size"] if facts.cuda_libraries == "devel" else 0)
+    yield finding(
+        image,
+        "GPU006",
+        from_image_span(stage),
+        f"the final stage is built on the CUDA image `{cuda.ref.raw}` (~{human_size(size)} or more of CUDA "
+        "libraries), but nothing in the image uses a GPU: its code imports no GPU-capable module, pip installs "
+        "none, and no compose file, config or deployment file runs it with a GPU",
+        _cpu_twin(facts),
+        size,
+    )
+
+
+def _cpu_twin(facts) -> str:
+    ref = facts.ref
+    if ref.repository.startswith("rayproject/"):
+        tag = re.sub(r"-(?:cu\d+|gpu)(?=-|$)", "", ref.tag or "")
+        return (
+            f"Use the CPU image `{ref.name}:{tag}` (`-cpu` or no platform suffix); keep the CUDA tag for GPU workers."
+        )
+    if ref.repository.startswith("runpod/"):
+        return "Use a CPU base (`python:3.X-slim`, or a runpod/base tag without `cuda`); keep CUDA for GPU endpoints."
+    return (
+        "Use `python:3.X-slim` (or the distribution image the CUDA tag is built on); keep the CUDA image for "
+        "GPU workloads."
+    )

@@ -24,6 +24,7 @@ import posixpath
 import re
 import shlex
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 
@@ -361,3 +362,86 @@ def _docker_command(words: list[str], path: Path, line: int, root: Path) -> GpuH
     if not gpus or image is None:
         return None
     return GpuHint(path, line, f"`docker run --gpus` in {_shown(path, root)} (line {line})", (image,))
+
+
+# -- an image that never touches a GPU -----------------------------------------------------------
+
+
+def never_uses_gpu(image: Image) -> bool:
+    """Everything that could put the image on a GPU can be read, and none of it does: its
+    Python code (there is some) imports no GPU-capable module and names no CUDA device,
+    pip installs nothing GPU-capable from readable sources, no system package is CUDA,
+    the final command runs Python, and no deployment file or compose/config says GPU.
+    Anything unreadable or unknown answers False."""
+    from dockerlint.model.code import image_code
+    from dockerlint.model.layers import installed_packages
+    from dockerlint.model.ml import install_stages, pip_commands, pulls_torch
+    from dockerlint.model.queries import final_chain
+
+    settings = _settings()
+    if image.gpu or _hints_for(image):
+        return False
+    code = image_code(image, image.local_projects())
+    if not any(not file.is_test for file in code.files):
+        return False
+    imported = {path.split(".", 1)[0] for path in code.imports.run_time}
+    if imported & set(settings["gpu_modules"]):
+        return False
+    words = {word.lower() for word in code.mentions.names}
+    if words & {"cuda", "gpu", "gpus", "nvidia", "num_gpus", *settings["gpu_commands"]}:
+        return False
+    if code_gpu_use(image) is not None:
+        return False
+    gpu_distributions = settings["gpu_distributions"]
+    for stage in install_stages(image):
+        for step in stage.steps:
+            for install in step.installs:
+                if install.family == "pip" and install.action == "install":
+                    if install.editables or any(not _readable(image, ref) for ref in install.requirements):
+                        return False
+                    if any(
+                        "://" in argument.value or argument.value.startswith(("/", "."))
+                        for argument in install.packages
+                    ):
+                        return False
+                elif install.family not in ("apt", "apk", "rpm"):
+                    return False  # conda, npm...: what they install is not read here
+            for package in installed_packages(step):
+                if any(fnmatchcase(package.name, pattern) for pattern in settings["gpu_system_packages"]):
+                    return False
+            if any(posixpath.basename(command.name) in settings["gpu_commands"] for command in step.commands):
+                return False
+        for command in pip_commands(image, stage):
+            for request in command.requests:
+                if (
+                    request.url
+                    or pulls_torch(request)
+                    or request.name in load("ml")["torch"]["family"]
+                    or any(fnmatchcase(request.name, pattern) for pattern in gpu_distributions)
+                    or any(fnmatchcase(request.name, entry["pattern"]) for entry in load("ml")["gpu_only"])
+                ):
+                    return False
+    return _runs_python(final_chain(image), settings)
+
+
+def _readable(image: Image, ref) -> bool:
+    """A requirements file and every file it includes can be read, without problems."""
+    if ref.context_path is None or not ref.context_path.is_file():
+        return False
+    return not image.workspace.requirements(ref.context_path).problems
+
+
+def _runs_python(chain, settings) -> bool:
+    """The program the container starts (the last ENTRYPOINT, else the last CMD, nearest
+    stage first) is Python or a Python tool, or the Dockerfile sets none and the base
+    image's own applies."""
+    for keyword in ("ENTRYPOINT", "CMD"):
+        for stage in chain:
+            for step in reversed(stage.steps):
+                if step.keyword != keyword:
+                    continue
+                args = step.instruction.json_args
+                words = list(args) if args is not None else step.instruction.args.split()
+                program = posixpath.basename(words[0]) if words else ""
+                return bool(re.match(r"^python(\d+(\.\d+)?)?$", program)) or program in settings["python_programs"]
+    return True
