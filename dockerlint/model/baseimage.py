@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from dockerlint.knowledge import load
@@ -63,9 +63,10 @@ class BaseImage:
         return None if self.user is None else self.user in ROOT_USERS
 
 
+@lru_cache(maxsize=4096)
 def base_image(ref: ImageRef) -> BaseImage | None:
     """The facts of ``ref``, or None when no row describes it (or the reference is not
-    resolved)."""
+    resolved). Asked for every stage by many rules: cached (the table is shipped data)."""
     if ref.unresolved:
         return None
     tag = ref.tag or "latest"

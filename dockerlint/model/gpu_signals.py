@@ -185,25 +185,37 @@ def _walk(workspace, root: Path) -> tuple[list[GpuHint], list[Path]]:
         except OSError:
             continue
         for entry in entries:
+            name = entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in SKIP_DIRS:
+                    if name not in SKIP_DIRS:
                         stack.append(Path(entry.path))
+                    continue
+                if is_dockerfile_name(name):
+                    dockerfiles.append(Path(entry.path))
+                    continue
+                if name in platform_files:
+                    kind = "platform"
+                elif folder.name == ".runpod" and name.endswith(".json"):
+                    kind = "runpod"
+                elif _YAML.search(name) and not is_compose_name(name):
+                    kind = "manifest"
+                elif _DOC_NAMES.match(name):
+                    kind = "doc"
+                else:
                     continue
                 if not entry.is_file(follow_symlinks=False) or entry.stat().st_size > MAX_HINT_BYTES:
                     continue
             except OSError:
                 continue
-            path, name = Path(entry.path), entry.name
-            if is_dockerfile_name(name):
-                dockerfiles.append(path)
-            elif name in platform_files:
+            path = Path(entry.path)
+            if kind == "platform":
                 hints.append(GpuHint(path, 1, platform_files[name], ("",)))
-            elif folder.name == ".runpod" and name.endswith(".json"):
+            elif kind == "runpod":
                 hints.extend(_runpod(workspace, path, root))
-            elif _YAML.search(name) and not is_compose_name(name):
+            elif kind == "manifest":
                 hints.extend(_manifest(workspace, path, root))
-            elif _DOC_NAMES.match(name):
+            else:
                 hints.extend(_documented_commands(workspace, path, root))
     return sorted(hints, key=lambda hint: (str(hint.path), hint.line)), sorted(dockerfiles)
 
@@ -243,13 +255,14 @@ def _positive(value) -> bool:
 def _manifest(workspace, path: Path, root: Path) -> list[GpuHint]:
     """YAML documents (Kubernetes, Helm values, KubeRay) that ask for GPUs, with the
     images they run."""
+    settings = _settings()
+    keys = (*settings["manifest_counts"], *settings["manifest_selectors"])
+    if not _mentions(workspace, path, keys):
+        return []
     loaded = workspace.text(path, quiet=True)
     if loaded is None:
         return []
     text = loaded[0].text
-    settings = _settings()
-    if not any(key in text for key in (*settings["manifest_counts"], *settings["manifest_selectors"])):
-        return []
     import yaml
 
     try:
@@ -312,8 +325,10 @@ def _images(node, depth: int = 0):
 def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
     """``docker run --gpus ... IMAGE`` and ``docker build -t NAME -f FILE`` in READMEs,
     shell scripts and Makefiles."""
+    if not _mentions(workspace, path, ("--gpus", "--runtime", "docker build", "docker buildx", "podman build")):
+        return []
     loaded = workspace.text(path, quiet=True)
-    if loaded is None or "docker" not in loaded[0].text:
+    if loaded is None:
         return []
     hints = []
     for number, line in enumerate(loaded[0].text.splitlines(), 1):
@@ -330,6 +345,13 @@ def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
                     hints.append(hint)
                 break
     return hints
+
+
+def _mentions(workspace, path: Path, words) -> bool:
+    """Whether the file's bytes hold one of ``words``: most files hold none, and are then
+    neither decoded nor kept."""
+    data = workspace.read_bytes(path, quiet=True, keep=False)
+    return data is not None and any(word.encode() in data for word in words)
 
 
 def _docker_command(words: list[str], path: Path, line: int, root: Path) -> GpuHint | None:
