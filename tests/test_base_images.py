@@ -89,6 +89,10 @@ def test_tag_dependent_facts():
     assert facts("apache/airflow:2.2.3").runs_as_root is False
     assert facts("rayproject/ray:2.44.1-py311").runs_as_root is False
     assert facts("python:3.11").runs_as_root is True
+    assert facts("public.ecr.aws/lambda/python:3.12").python == "3.12"
+    assert facts("public.ecr.aws/lambda/python:3.12").compilers is False
+    assert facts("mcr.microsoft.com/devcontainers/python:1-3.10-bookworm").python == "3.10"
+    assert facts("continuumio/miniconda3:24.1.2-0").runs_as_root is True
 
 
 @pytest.mark.parametrize(
