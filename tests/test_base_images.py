@@ -294,3 +294,11 @@ def test_floating_tag_message_suggests_a_pinned_form(repo):
     assert "`rayproject/ray:<version>-py310-cu128`" in result[0].fix
     result = findings(repo, {"Dockerfile": "FROM python:3-alpine\n"}, "IMG005")
     assert "`python:<version>-alpine`" in result[0].fix and "names no version" in result[0].message
+
+
+def test_code_that_uses_torch_through_a_library_uses_torch(repo):
+    files = {
+        "Dockerfile": "FROM huggingface/transformers-pytorch-cpu:latest\nCOPY ./ /app\nWORKDIR /app\n",
+        "app.py": "from transformers import pipeline\n\nclassify = pipeline('sentiment-analysis')\n",
+    }
+    assert lint(repo, files, "IMG002") == []

@@ -237,3 +237,11 @@ def test_ray_cuda_variant_for_cpu_ray_code(repo):
     result = run_lint(repo(files), select=["GPU006"]).findings
     assert [(f.code, f.span.line) for f in result] == [("GPU006", 1)]
     assert "`rayproject/ray:nightly-py310`" in result[0].fix
+
+
+def test_devel_tag_sizes_are_not_counted_twice(repo):
+    files = cuda_api(base="nvidia/cuda:12.1.1-devel-ubuntu22.04")
+    result = run_lint(repo(files), select=["GPU003", "GPU006"]).findings
+    sizes = {f.code: f.size_bytes for f in result}
+    # GPU003 counts the compiler and headers, GPU006 the runtime libraries under them.
+    assert sizes == {"GPU003": 2_550_000_000, "GPU006": 3_000_000_000}

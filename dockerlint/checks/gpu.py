@@ -254,7 +254,10 @@ def cuda_base_without_gpu_use(image: Image) -> Iterator[Finding]:
     if image.gpu or compiles_native(image) or not never_uses_gpu(image):
         return
     flavours = ml()["cuda_flavours"]
-    size = flavours["runtime_size"] + (flavours["devel_extra_size"] if facts.cuda_libraries == "devel" else 0)
+    # A -devel tag's compiler and headers are GPU003's to count; a devel image under
+    # another name (runpod/base, rayproject/ray:*-cuXXX) has no GPU003 finding.
+    untagged_devel = facts.cuda_libraries == "devel" and not facts.devel
+    size = flavours["runtime_size"] + (flavours["devel_extra_size"] if untagged_devel else 0)
     yield finding(
         image,
         "GPU006",

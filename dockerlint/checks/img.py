@@ -107,8 +107,12 @@ def _used_names(image: Image, code) -> set[str]:
         for step in stage.steps
         for word in _instruction_words(step)
     }
-    for module, names in load("base_images")["framework_commands"].items():
+    table = load("base_images")
+    for module, names in table["framework_commands"].items():
         if commands.intersection(names):
+            used.add(module)
+    for module, users in table["framework_users"].items():
+        if used.intersection(users):
             used.add(module)
     return used
 
