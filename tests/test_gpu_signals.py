@@ -215,6 +215,7 @@ def test_cuda_runtime_under_a_plain_api(repo):
         {"base": "pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime"},  # ships torch: IMG002's
         {"cmd": '["/app/bin/server"]'},  # a binary of its own may use the GPU
         {"requirements.txt": "fastapi==0.115.6\nonnxruntime==1.18.0\n"},
+        {"requirements.txt": "fastapi==0.115.6\nrembg[gpu]==2.0.59\n"},
         {"requirements.txt": "-r base.txt\n"},  # unreadable: unknown
         {"app/main.py": "from transformers import pipeline\n"},
         {"app/main.py": 'import os\n\nDEVICE = os.environ.get("DEVICE", "cuda")\n'},

@@ -437,6 +437,7 @@ def never_uses_gpu(image: Image) -> bool:
             for request in command.requests:
                 if (
                     request.url
+                    or set(request.extras) & set(settings["gpu_extras"])
                     or pulls_torch(request)
                     or request.name in load("ml")["torch"]["family"]
                     or any(fnmatchcase(request.name, pattern) for pattern in gpu_distributions)
