@@ -65,6 +65,7 @@ def lint(
     # brings its folder, the context it is built with by default).
     named = [path if os.path.isdir(path) else path.absolute().parent for path in paths]
     workspace = Workspace(roots=[root, *named], overlay=overlay)
+    workspace.root = root
     directories = [real_path(path) for path in paths if os.path.isdir(path)]
     files = []
     for path in paths:

@@ -54,6 +54,8 @@ class Workspace:
         self._pyprojects: dict[Path, Pyproject | None] = {}
         self._contexts: dict[tuple[Path, Path | None], Context] = {}
         self.problems: dict[Path, list[Problem]] = {}  # parse problems per file, reported once
+        self.root: Path | None = None  # the repository being linted (deployment files live there)
+        self.derived: dict = {}  # per-run facts the model works out once (repository GPU hints)
 
     # -- raw files -----------------------------------------------------------------
     def note(self, path: Path, message: str, level: str = "warning") -> None:

@@ -23,6 +23,7 @@ from dockerlint.model import Image, ImageRef, StageModel, Step
 from dockerlint.model.image import context_source
 from dockerlint.model.layers import Package, installed_packages, removal
 from dockerlint.model.ml import install_stages, pip_commands
+from dockerlint.model.native_build import copies_native_sources
 from dockerlint.model.pyenv import (
     Tree,
     chain,
@@ -360,8 +361,8 @@ def _size(names: list[str]) -> int | None:
 @check("STG001")
 def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     final = image.final
-    if final is None or _build_environment(image, final):
-        return
+    if final is None or _build_environment(image, final) or copies_native_sources(image):
+        return  # an image made to build, or a build environment for C/C++/CUDA sources, needs them
     by_install: dict[int, list[tuple[Step, Package]]] = {}
     for step, package in _build_tools(image, final):
         if not _removed_later(image, step, package):  # removed in a later layer: LAY001 says so

@@ -362,24 +362,36 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
         workdir, user, env, shell = last.workdir, last.user, dict(last.env), last.shell
         declared = set(env)
     else:
-        workdir, user, env, shell = "/", None, {}, DEFAULT_SHELL
-        declared = set()
+        # The base image's own ENV (USER $AIRFLOW_UID on apache/airflow) is known for
+        # the images knowledge/base_images.toml describes.
+        from dockerlint.model.baseimage import base_image
+
+        facts = base_image(model.base)
+        workdir, user, env, shell = "/", None, dict(facts.env) if facts else {}, DEFAULT_SHELL
+        declared = set(env)
     # ARG values are visible only after their ARG instruction; ENV persists into child stages.
     arg_names: set[str] = set()
+    folders: set[str] = set()  # folders WORKDIR or `mkdir` made: `COPY a.txt /app` copies into them
     for position, instruction in enumerate(stage.instructions):
         keyword = instruction.keyword
         step = Step(position, instruction, workdir, user, dict(env), shell)
         if keyword == "RUN":
             _add_commands(image, model, step)
+            folders.update(_made_folders(step))
         elif keyword in ("COPY", "ADD"):
-            copy = _copy(image, step, keyword == "ADD")
+            copy = _copy(image, step, keyword == "ADD", folders)
             if copy is not None:
                 model.copies.append(copy)
         elif keyword == "WORKDIR":
             value = expand(instruction.args.strip(), env, image.dockerfile.escape)
             workdir = posixpath.normpath(posixpath.join(workdir, value)) if value else workdir
+            folders.add(workdir)
         elif keyword == "USER":
-            user = expand(instruction.args.strip(), env, image.dockerfile.escape) or user
+            written = instruction.args.strip()
+            expanded = expand(written, env, image.dockerfile.escape)
+            # A variable nobody defined here (set by an unknown base image or at run time)
+            # leaves the user unknown, kept as written: not root, not the previous user.
+            user = written if _undefined_variable(written, env) or not expanded else expanded
         elif keyword == "SHELL" and instruction.json_args:
             shell = instruction.json_args
         elif keyword == "ENV":
@@ -404,6 +416,14 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
         if keyword in ("WORKDIR", "USER", "SHELL", "ENV", "ARG"):
             step.workdir, step.user, step.env, step.shell = workdir, user, dict(env), shell
     return model
+
+
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(:?[-+])?")
+
+
+def _undefined_variable(text: str, env: dict[str, str]) -> bool:
+    """``text`` uses a variable that is not defined and has no default (``${V:-x}``)."""
+    return any(name not in env and not modifier for name, modifier in _VARIABLE.findall(text))
 
 
 def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:
@@ -516,7 +536,16 @@ def _absolute(workdir: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(workdir or "/", path))
 
 
-def _copy(image: Image, step: Step, is_add: bool) -> Copy | None:
+def _made_folders(step: Step) -> set[str]:
+    """Absolute folders a RUN creates with ``mkdir``."""
+    made = set()
+    for command in step.commands:
+        if command.name == "mkdir":
+            made.update(_absolute(step.workdir, word) for word in command.argv[1:] if not word.startswith("-"))
+    return made
+
+
+def _copy(image: Image, step: Step, is_add: bool, folders: set[str] = frozenset()) -> Copy | None:
     instruction = step.instruction
     escape = image.dockerfile.escape
     if instruction.json_args is not None:
@@ -555,6 +584,7 @@ def _copy(image: Image, step: Step, is_add: bool) -> Copy | None:
         or len(sources) > 1
         or any(_has_glob(source.value) for source in sources)
         or _absolute(step.workdir, dest) == step.workdir
+        or _absolute(step.workdir, dest) in folders
     )
     return Copy(
         step.index,

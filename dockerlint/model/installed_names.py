@@ -30,7 +30,7 @@ from pathlib import Path
 
 from dockerlint.checks.common import external_base, final_chain, image_matches
 from dockerlint.model.distributions import canonical
-from dockerlint.model.image import Image, StageModel, Step, context_source, env_enabled
+from dockerlint.model.image import Image, ShellCommand, StageModel, Step, context_source, env_enabled
 from dockerlint.model.installs import Install, package_manager, wrapper_words
 from dockerlint.parse.dockerfile import expand
 from dockerlint.parse.pyproject import Dependency, Pyproject
@@ -288,6 +288,39 @@ class ProjectInstall:
     folder: str  # the project folder in the image
     pyproject: Path | None  # the build-context pyproject.toml the image holds there
     location: str  # the environment it installs into
+    command: ShellCommand | None = None  # where the Dockerfile runs it
+
+
+def project_selections(image: Image, stage: StageModel, step: Step):
+    """Each ``uv sync``/``poetry install`` of ``step`` that is understood, with its
+    pyproject and the dependencies it installs there (groups, extras and markers as the
+    tool chooses them): (ProjectInstall, Pyproject, [Dependency])."""
+    for project in _project_installs(image, stage, step):
+        if not project.understood or project.pyproject is None:
+            continue
+        if "--dry-run" in project.options or "--check" in project.options:
+            continue
+        pyproject = image.workspace.pyproject(project.pyproject)
+        if pyproject is None or _unreadable(pyproject):
+            continue
+        choice = _uv_choice(project, pyproject) if project.tool == "uv" else _poetry_choice(project, pyproject)
+        if choice is None:
+            continue
+        wanted = choice[0]
+        dependencies = pyproject.dependencies
+        if project.tool == "uv":
+            dependencies = tuple(
+                replace(item, group="group:dev") if item.group == "uv-dev" else item for item in dependencies
+            )
+        itself = canonical(pyproject.name) if pyproject.name else None
+        chosen = [
+            dependency
+            for dependency in dependencies
+            if dependency.name not in (None, "python", itself)
+            and wanted(dependency)
+            and _marker_applies(dependency.marker)
+        ]
+        yield project, pyproject, chosen
 
 
 def _project_installs(image: Image, stage: StageModel, step: Step) -> list[ProjectInstall]:
@@ -311,14 +344,14 @@ def _project_installs(image: Image, stage: StageModel, step: Step) -> list[Proje
                 value = _resolved(image, value, env)
                 start = None if value is None else posixpath.join(start, value)
         if start is None:
-            found.append(ProjectInstall(tool, label, False, options, env, "/", None, "/"))
+            found.append(ProjectInstall(tool, label, False, options, env, "/", None, "/", command))
             continue
         folder, pyproject = _find_pyproject(image, stage, step, posixpath.normpath(start))
         if tool == "uv":
             location = _uv_environment(options, env, folder)
         else:
             location = _poetry_environment(image, stage, step, step.commands[:position], env, folder)
-        found.append(ProjectInstall(tool, label, understood, options, env, folder, pyproject, location))
+        found.append(ProjectInstall(tool, label, understood, options, env, folder, pyproject, location, command))
     return found
 
 

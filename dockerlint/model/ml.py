@@ -19,9 +19,11 @@ from urllib.parse import unquote
 
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ImageRef, StageModel
+from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
+from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installs import Install
-from dockerlint.model.queries import external_base, final_chain, image_matches
+from dockerlint.model.queries import external_base, final_chain
 from dockerlint.parse.python import Call
 from dockerlint.source import Span
 from dockerlint.urls import split_url, url_host
@@ -44,28 +46,11 @@ class CudaImage:
 
 
 def cuda_image(ref: ImageRef) -> CudaImage | None:
-    """The CUDA facts of a base image, or None when it is no CUDA image."""
-    if ref.unresolved:
+    """The CUDA facts of a base image, or None when it is no CUDA image (or unknown)."""
+    facts = base_image(ref)
+    if facts is None or not facts.is_cuda:
         return None
-    tag = (ref.tag or "latest").lower()
-    flavours = ml()["cuda_flavours"]
-    for entry in ml()["cuda_images"]:
-        if not image_matches(ref, [entry["pattern"]]):
-            continue
-        gpu_tags = entry.get("gpu_tags")
-        if gpu_tags and not any(fnmatchcase(tag, pattern) for pattern in gpu_tags):
-            return None
-        version = None
-        if "cuda" in entry:
-            match = re.search(entry["cuda"], tag)
-            if match:
-                major, minor = match.group(1).split(".")[:2]
-                version = (int(major), int(minor))
-        devel = any(word in tag for word in flavours["devel_words"])
-        full = entry["pattern"] != "nvidia/cuda" and not entry["pattern"].endswith("/cuda")
-        full = full or any(word in tag for word in flavours["full_words"])
-        return CudaImage(ref, version, devel, full, bool(entry.get("has_torch")))
-    return None
+    return CudaImage(ref, facts.cuda, facts.devel, facts.full_cuda, facts.torch is not None)
 
 
 def final_cuda(image: Image) -> tuple[CudaImage, StageModel] | None:
@@ -80,7 +65,9 @@ def final_cuda(image: Image) -> tuple[CudaImage, StageModel] | None:
 
 def gpu_signal(image: Image) -> str | None:
     """Why the image is believed to run on a GPU, or None: a CPU-only image. Config
-    ``gpu = false`` wins over a CUDA base image."""
+    ``gpu = false`` wins over every other signal; then compose or config, a CUDA base
+    image, deployment files and the code itself (model/gpu_signals.py). Walking the
+    repository costs: ask only when there is something to report."""
     if image.gpu is False:
         return None
     if image.gpu:
@@ -88,7 +75,9 @@ def gpu_signal(image: Image) -> str | None:
     found = final_cuda(image)
     if found is not None:
         return f"the CUDA base image `{found[0].ref.raw}`"
-    return None
+    from dockerlint.model.gpu_signals import gpu_evidence
+
+    return gpu_evidence(image)
 
 
 # -- what pip installs --------------------------------------------------------------------
@@ -172,10 +161,8 @@ def pip_commands(image: Image, stage: StageModel) -> Iterator[PipCommand]:
         for install in step.installs:
             if install.family == "pip" and install.action == "install":
                 yield _pip_command(image, stage, step, install)
-        for command in step.commands:
-            sync = _uv_sync(image, stage, step, command)
-            if sync is not None:
-                yield sync
+        for project, pyproject, dependencies in project_selections(image, stage, step):
+            yield _project_command(image, stage, step, project, pyproject, dependencies)
 
 
 def _argv_indexes(env: dict, argv: tuple[str, ...]) -> list[str]:
@@ -235,28 +222,48 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
     return PipCommand(stage, step, install.span, tuple(requests), tuple(indexes), backend or None)
 
 
-def _uv_sync(image: Image, stage: StageModel, step: Step, command) -> PipCommand | None:
-    """``uv sync`` installs the project's dependencies (and ``--extra`` ones) with uv's
-    own index settings from its pyproject.toml."""
-    argv = command.argv
-    if len(argv) < 2 or posixpath.basename(argv[0]) != "uv" or argv[1] != "sync":
-        return None
-    options: dict[str, list[str]] = {}
-    for i, word in enumerate(argv[2:], 2):
-        name, has_value, value = word.partition("=")
-        if name in ("--project", "--directory", "--extra"):
-            options.setdefault(name, []).append(value if has_value else (argv[i + 1] if i + 1 < len(argv) else ""))
-    folder = (options.get("--project") or options.get("--directory") or ["."])[-1]
-    project = _local_pyproject(image, stage, step, folder)
-    if project is None:
-        return None
-    env = dict(step.env)
-    env.update(command.command.assignments)
-    extras = ("*",) if "--all-extras" in argv else _extras(options.get("--extra", []))
-    requests = _project_requests(image, project, extras)
-    indexes = _argv_indexes(env, argv) + _uv_indexes(image, project, sources="--no-sources" not in argv)
-    backend = env.get("UV_TORCH_BACKEND")
-    return PipCommand(stage, step, command.span, tuple(requests), tuple(indexes), backend or None)
+def _project_command(image: Image, stage: StageModel, step: Step, project, pyproject, dependencies) -> PipCommand:
+    """``uv sync`` or ``poetry install``: the dependencies the tool chooses (groups such as
+    uv's default ``dev`` or ``--all-groups``, poetry's non-optional groups, extras), with
+    the tool's own index settings from pyproject.toml."""
+    path = project.pyproject
+    requests = tuple(
+        PipRequest(
+            dependency.name, dependency.extras, dependency.specifier, None, dependency.text, path, dependency.span
+        )
+        for dependency in dependencies
+    )
+    argv = project.command.argv if project.command is not None else ()
+    indexes = _argv_indexes(project.env, argv)
+    if project.tool == "uv":
+        indexes += _uv_indexes(image, path, sources="--no-sources" not in project.options)
+    else:
+        indexes += _poetry_indexes(pyproject)
+    span = project.command.span if project.command is not None else step.instruction.span
+    backend = project.env.get("UV_TORCH_BACKEND") if project.tool == "uv" else None
+    return PipCommand(stage, step, span, requests, tuple(indexes), backend or None)
+
+
+def _poetry_indexes(pyproject) -> list[str]:
+    """Poetry sources searched for the torch family: sources that are not ``explicit``,
+    and sources a torch-family dependency names (``torch = {source = "pytorch-cpu"}``)."""
+    poetry = pyproject.tool.get("poetry")
+    if not isinstance(poetry, dict):
+        return []
+    sources = [
+        entry for entry in poetry.get("source") or () if isinstance(entry, dict) and isinstance(entry.get("url"), str)
+    ]
+    urls = [entry["url"] for entry in sources if entry.get("priority") != "explicit"]
+    named = {entry.get("name"): entry["url"] for entry in sources}
+    tables = [poetry.get("dependencies")]
+    tables += [group.get("dependencies") for group in (poetry.get("group") or {}).values() if isinstance(group, dict)]
+    for table in tables:
+        for name, value in table.items() if isinstance(table, dict) else ():
+            if is_torch(name.lower().replace("_", "-")):
+                for entry in value if isinstance(value, list) else [value]:
+                    if isinstance(entry, dict) and entry.get("source") in named:
+                        urls.append(named[entry["source"]])
+    return urls
 
 
 def _extras(words) -> tuple[str, ...]:
@@ -372,6 +379,16 @@ class TorchInstall:
     cuda: tuple[int, int] | None
     pulled: bool  # no torch-family request: a package that requires torch brings it
     default_index: bool  # from PyPI (not a cuXXX index or a +cuXXX version)
+    replaces: BaseImage | None = None  # the base image's own torch, which this one replaces
+    version: tuple[int, ...] | None = None  # torch's version when pinned (==X.Y[.Z])
+    all_builds_page: str | None = None  # -f torch_stable.html: pip picks a +cuXXX build
+    other_index: str | None = None  # an index besides PyPI and PyTorch's that torch may come from
+
+    @property
+    def bundles_cuda(self) -> bool:
+        """Before torch 1.13 the CUDA libraries are inside the torch wheel."""
+        cutoff = tuple(int(part) for part in ml()["torch"]["bundled_before"].split("."))
+        return self.version is not None and self.version[:2] < cutoff
 
 
 _CUDA_LABEL = re.compile(r"\+cu(\d+)(\d)\b")
@@ -386,7 +403,43 @@ def pulls_torch(request: PipRequest) -> bool:
     for puller in ml()["torch"]["pullers"]:
         if puller["name"] == request.name:
             return "*" in puller["extras"] or any(extra in puller["extras"] for extra in request.extras)
-    return False
+    return _newest(request) is not None and not is_torch(request.name)
+
+
+def _newest(request: PipRequest) -> dict | None:
+    """The row of ``torch.newest`` for the request (and its extras), if any."""
+    for row in ml()["torch"]["newest"]:
+        if row["name"] == request.name and all(extra in request.extras for extra in row.get("extras", ())):
+            return row
+    return None
+
+
+def replaces_base_torch(request: PipRequest, base: BaseImage) -> bool:
+    """An install of ``request`` replaces the torch the base image ships with another
+    one: ``torch`` pinned to a version the base's does not match, or a package whose
+    newest release (what pip picks when it is not pinned) needs a newer torch, whatever
+    Python the image runs when that is unknown. Unknown versions: no."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    if base.torch_version is None:
+        return False
+    installed = Version(".".join(map(str, base.torch_version)))
+    try:
+        if request.name == "torch":
+            return bool(request.specifier) and installed not in SpecifierSet(request.specifier)
+        if request.specifier or request.url:
+            return False  # a pinned release: what it needs of torch is not in the table
+        row = _newest(request)
+        if row is None:
+            return False
+        needs = row["by_python"]
+        if base.python:
+            return base.python in needs and installed not in SpecifierSet(needs[base.python])
+        known = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+        return all(python in needs and installed not in SpecifierSet(needs[python]) for python in known)
+    except InvalidSpecifier:
+        return False
 
 
 def torch_installs(image: Image) -> Iterator[TorchInstall]:
@@ -396,23 +449,43 @@ def torch_installs(image: Image) -> Iterator[TorchInstall]:
     when an earlier install in the same stage chain already put torch in place."""
     settings = ml()["torch"]
     for stage_list in _chains(image):
-        torch_present = False
+        root = stage_list[0]
+        base = base_image(root.base) if root.parent is None else None
+        base_torch = base if base is not None and base.torch else None
+        torch_present = base_torch is not None  # the base image's torch satisfies what needs torch
         for stage in stage_list:
             if _arm64(image, stage):
-                torch_present = True  # whatever it installs, it is not CUDA torch
+                torch_present, base_torch = True, None  # whatever it installs, it is not CUDA torch
             for command in pip_commands(image, stage):
                 family = [r for r in command.requests if is_torch(r.name)]
                 pullers = [r for r in command.requests if pulls_torch(r)]
                 if not family and not pullers:
                     continue
                 if _cpu_build(command, family, settings):
-                    torch_present = True
+                    torch_present, base_torch = True, None
                     continue
                 if torch_present:
+                    if base_torch is not None:
+                        replacing = [r for r in family + pullers if replaces_base_torch(r, base_torch)]
+                        if replacing:
+                            cuda, default = _wheel_cuda(command, [r for r in replacing if is_torch(r.name)], settings)
+                            pulled = not any(is_torch(r.name) for r in replacing)
+                            yield TorchInstall(
+                                command,
+                                tuple(replacing),
+                                cuda,
+                                pulled,
+                                default,
+                                base_torch,
+                                *_origin(command, replacing),
+                            )
+                            base_torch = None
                     continue
                 torch_present = True
                 cuda, default = _wheel_cuda(command, family, settings)
-                yield TorchInstall(command, tuple(family or pullers), cuda, not family, default)
+                yield TorchInstall(
+                    command, tuple(family or pullers), cuda, not family, default, None, *_origin(command, family)
+                )
 
 
 def _chains(image: Image) -> list[list[StageModel]]:
@@ -427,6 +500,24 @@ def _chains(image: Image) -> list[list[StageModel]]:
         else:
             chains.append([stage])
     return chains
+
+
+def _origin(command: PipCommand, family: list[PipRequest]) -> tuple:
+    """(torch version, the all-builds page pip picks from, another index it may come from)."""
+    settings = ml()["torch"]
+    version = None
+    for request in family:
+        match = re.match(r"^===?(\d+(?:\.\d+)+)", request.specifier) if request.name == "torch" else None
+        if match:
+            version = tuple(int(part) for part in match.group(1).split("."))
+    page = next((index for index in command.indexes for known in settings["all_builds_pages"] if known in index), None)
+    other = None
+    for index in command.indexes:
+        host = url_host(index)
+        if host and host not in settings["default_index_hosts"] and host != "download.pytorch.org":
+            other = index
+            break
+    return version, page, other
 
 
 def _arm64(image: Image, stage: StageModel) -> bool:
@@ -452,6 +543,8 @@ def _wheel_cuda(command: PipCommand, family: list[PipRequest], settings: dict) -
         match = _CUDA_INDEX.search(index)
         if match:
             return (int(match.group(1)), int(match.group(2))), False
+    if any(page in index for index in command.indexes for page in settings["all_builds_pages"]):
+        return None, False  # a +cuXXX build from PyTorch's page, CUDA version unknown
     backend = command.torch_backend or ""
     if backend.startswith("cu") and backend[2:].isdigit():
         return (int(backend[2:-1]), int(backend[-1])), False
