@@ -82,7 +82,9 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Read configuration from this file (pyproject.toml or .dockerlint.toml).",
 )
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option(
+    "--isolated", is_flag=True, help="Ignore every configuration file (and hadolint's, with its HADOLINT_* variables)."
+)
 @click.option("--force-exclude", is_flag=True, help="Apply configured excludes to files named on the command line too.")
 @click.option(
     "--no-cache",
@@ -144,6 +146,11 @@ def _check(
         raise ConfigError(f"{config_path}: configuration file not found")
     path = None if isolated else (config_path or find_config(paths[0]))
     config = load_config(path, rules)
+    if not isolated:
+        from dockerlint.hadolint_config import apply_hadolint_config, find_hadolint_config, read_hadolint_config
+
+        hadolint = read_hadolint_config(find_hadolint_config(paths[0]), os.environ)
+        apply_hadolint_config(config, hadolint, rules)
 
     def cli_fail(option: str):
         def fail(message: str):
@@ -164,6 +171,7 @@ def _check(
             config.ignore = config.ignore + selectors
     if fail_level:
         config.fail_level = parse_level(fail_level, cli_fail("--fail-level"))
+        config.exit_zero = False
 
     if no_cache:
         cache_dir = None
@@ -191,7 +199,7 @@ def _check(
             raise ConfigError(f"{output}: cannot write the report: {error.strerror or error}") from None
     else:
         click.echo(text, nl=False)
-    if exit_zero:
+    if exit_zero or config.exit_zero:
         return EXIT_OK
     return result.exit_code(config.fail_level)
 

@@ -28,6 +28,8 @@ def rule_markdown(rule: Rule) -> str:
         "",
         rule.fix,
     ]
+    if rule.hadolint is not None:
+        lines += ["", "## Compared with hadolint", "", *hadolint_mapping(rule)]
     for example in rule.examples:
         title = "Flagged" if example.kind == "bad" else "Not flagged"
         lines += ["", f"## {title}: {example.description}".rstrip(": ")]
@@ -37,6 +39,31 @@ def rule_markdown(rule: Rule) -> str:
             found = ", ".join(f"{code} on line {line}" for code, line in example.expect)
             lines += ["", f"Reports: {found}."]
     return "\n".join(lines) + "\n"
+
+
+def hadolint_mapping(rule: Rule) -> list[str]:
+    """How the rule maps to hadolint's rule of the same code, as Markdown lines."""
+    mapped = rule.hadolint
+    level = mapped.severity
+    if level == "ignore":
+        default = "off by default in hadolint (level `ignore`), and off by default here"
+    else:
+        here = "info" if level == "style" else level
+        default = f"hadolint's level is `{level}`" + (
+            f", which is dockerlint's `{here}`" if level == "style" else f", the same here (`{here}`)"
+        )
+    lines = [
+        f"Same code and meaning as hadolint's {rule.code}: {default}. "
+        "`# hadolint ignore=` comments and hadolint's configuration apply to it."
+    ]
+    if mapped.configuration:
+        lines += ["", mapped.configuration]
+    if mapped.differences:
+        lines += ["", "Where dockerlint decides differently, and why:", ""]
+        lines += [f"- {difference}" for difference in mapped.differences]
+    else:
+        lines += ["", "It reports what hadolint reports."]
+    return lines
 
 
 def _fence_language(name: str) -> str:

@@ -96,7 +96,7 @@ def lint(
         items[:] = sorted(set(items))
 
     builds = plan_builds(found, config, workspace, root)
-    images = build_images(builds, workspace, {"large-file-size": config.large_file_size})
+    images = build_images(builds, workspace, config.rule_settings())
     for image in images:  # every requirements file an image installs is read (and checked)
         image_files(image)
     if files:
