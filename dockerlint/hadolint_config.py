@@ -138,10 +138,7 @@ def _from_file(settings: HadolintConfig, path: Path) -> None:
         fail("override", "must map error, warning, info or style to lists of rule codes")
     for level, codes in override.items():
         settings.override.setdefault(level, []).extend(code_list(codes, f"override.{level}"))
-    trusted = data.get("trustedRegistries")
-    if isinstance(trusted, str):
-        trusted = [trusted]
-    settings.trusted_registries += code_list(trusted, "trustedRegistries")
+    settings.trusted_registries += code_list(data.get("trustedRegistries"), "trustedRegistries")
     schema = data.get("label-schema") or {}
     if not isinstance(schema, dict):
         fail("label-schema", "must map label names to types")

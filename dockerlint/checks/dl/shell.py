@@ -152,8 +152,26 @@ def _mergeable(first: Step, second: Step, text) -> bool:
     between = range(first.instruction.span.end_line + 1, second.instruction.span.line)
     if any(text.line(number).lstrip().startswith("#") for number in between):
         return False  # a comment between them documents a deliberate split
-    top_level = lambda step: [c for c in step.commands if not c.command.nested]  # noqa: E731
-    return len(top_level(first)) <= 2 and len(top_level(second)) <= 2
+    return _command_count(first) <= 1 and _command_count(second) <= 1
+
+
+_SHELLS = ("sh", "bash", "ash", "dash", "zsh")
+
+
+def _command_count(step: Step) -> int:
+    """The commands a RUN executes, those in ``$(...)`` included; a ``sh -c`` string is
+    one command, as hadolint counts it (a chain of commands was split on purpose)."""
+    scripts = []
+    for command in step.commands:
+        argv = command.argv
+        if command.name in _SHELLS and any(w.startswith("-") and "c" in w for w in argv[1:-1]):
+            word = command.command.words[-1]
+            scripts.append((command.locate, word.start, word.end))
+    return sum(
+        1
+        for command in step.commands
+        if not any(locate is command.locate and start <= command.command.start < end for locate, start, end in scripts)
+    )
 
 
 @check("DL4001")
