@@ -73,9 +73,11 @@ def apt_yes(image: Image) -> Iterator[Finding]:
                 continue
             if (
                 has_flag(command, "y", "yes", "qq", "assume-yes")
-                or count_flag(command, "q") == 2
-                or count_flag(command, "quiet") == 2
-                or "-q=2" in command.argv
+                or count_flag(command, "q") + count_flag(command, "quiet") >= 2
+                or any(
+                    word.startswith(("-q=", "--quiet=")) and word.split("=")[1] not in ("0", "1")
+                    for word in command.argv
+                )
             ):
                 continue
             yield finding(

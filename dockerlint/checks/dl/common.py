@@ -141,6 +141,22 @@ def variables(word: str) -> set[str]:
     return set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", word))
 
 
+def resolved(step: Step, word: str) -> list[str] | None:
+    """A command word with the ARG and ENV values of the step put in, split into words
+    as the shell splits an unquoted variable; None when it holds a command substitution
+    or a variable the Dockerfile does not set (its value is not known)."""
+    if "$(" in word or "`" in word:
+        return None
+    names = variables(word)
+    if not names:
+        return [word]
+    if not names <= set(step.env):
+        return None
+    from dockerlint.parse.dockerfile import expand
+
+    return expand(word, step.env).split()
+
+
 def index_of(step: Step, test) -> int | None:
     """The position of the first command of a RUN that passes ``test``."""
     for position, command in enumerate(step.commands):

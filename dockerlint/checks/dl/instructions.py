@@ -45,8 +45,8 @@ def _last_user(image: Image) -> Step | None:
 @check("DL3002")
 def last_user_root(image: Image) -> Iterator[Finding]:
     step = _last_user(image)
-    if step is None:
-        return
+    if step is None or not variables(step.instruction.args) <= set(step.env):
+        return  # no USER, or one whose value comes from outside the Dockerfile
     user = (step.user or "").split(":")[0]
     if user in ("root", "0"):
         yield finding(
@@ -71,14 +71,20 @@ def non_numeric_user(image: Image) -> Iterator[Finding]:
     for _stage, step in instructions(image, "USER"):
         written = step.instruction.args.strip()
         uid = written.split(":", 1)[0]
-        if uid.isdigit() or variables(uid) & _declared_args(image, step.instruction.index):
-            continue
+        names = variables(uid)
+        if uid.isdigit() or names & _declared_args(image, step.instruction.index):
+            continue  # numeric, or decided by a build argument
+        if names:
+            if not names <= set(step.env):
+                continue  # set outside the Dockerfile (by the base image): not known here
+            if (step.user or "").split(":", 1)[0].isdigit():
+                continue
         yield finding(
             image,
             "DL3066",
             step.instruction.span,
-            f"`USER {written}` names the user: the host and Kubernetes (`runAsNonRoot`) cannot tell from the "
-            "image whether it is root",
+            f"`USER {written}` gives a user name, not a numeric UID: the host may not know the name, and "
+            "Kubernetes' `runAsNonRoot` check refuses an image whose user is not a number",
             "Use the numeric UID (and GID) of the user, for example `USER 10001:10001`.",
         )
 

@@ -13,6 +13,7 @@ from dockerlint.checks.dl.common import (
     has_flag,
     positional,
     removes,
+    resolved,
     runs,
     runs_after,
     shipped_stages,
@@ -74,7 +75,7 @@ def pip_pin(image: Image) -> Iterator[Finding]:
             if any(word in ("-r", "--requirement", ".") for word in command.argv[1:]):
                 continue  # a requirements file or the project itself says what is installed
             specs = [word for _, word in after_subcommand(positional(command, value_flags), "install")]
-            loose = [spec for spec in specs if not _pinned(spec)]
+            loose = [spec for word in specs for spec in resolved(step, word) or () if not _pinned(spec)]
             if loose:
                 yield finding(
                     image,
