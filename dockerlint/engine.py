@@ -97,7 +97,11 @@ def lint(
 
     builds = plan_builds(found, config, workspace, root)
     images = build_images(builds, workspace, config.rule_settings())
-    for image in images:  # every requirements file an image installs is read (and checked)
+    enabled = config.enabled_codes(rules)
+    # hadolint-compatible (DL) rules read only the Dockerfile: with nothing else selected,
+    # requirements, ignore and pyproject files are not read.
+    reads_files = any(not code.startswith("DL") for code in enabled)
+    for image in images if reads_files else ():  # every requirements file an image installs is read (and checked)
         image_files(image)
     if files:
         wanted = set(files)
@@ -105,11 +109,10 @@ def lint(
         for path in files:  # a file that cannot be read is still worth a note
             if is_dockerfile_name(path.name):
                 workspace.dockerfile(path)
-    else:
+    elif reads_files:
         for path in found.requirements:  # requirements no image installs still get parsed
             workspace.requirements(path)
 
-    enabled = config.enabled_codes(rules)
     scan_cache = None
     if any(code.startswith("DEP") for code in enabled):
         from dockerlint.model.code import use_scan_cache

@@ -245,6 +245,30 @@ class Image:
         return None
 
     @cached_property
+    def steps_by_keyword(self) -> dict[str, list[tuple[StageModel, Step, bool]]]:
+        """Every instruction of the fragment and the stages, in file order, by keyword, as
+        (stage, step, is an ONBUILD trigger): an ONBUILD is listed under ONBUILD and the
+        instruction it wraps under its own keyword. Built once; rules that look for one
+        kind of instruction read only those."""
+        index: dict[str, list[tuple[StageModel, Step, bool]]] = {}
+        for stage in [self.fragment, *self.stages] if self.fragment is not None else self.stages:
+            for step in stage.steps:
+                index.setdefault(step.keyword, []).append((stage, step, False))
+                if step.trigger is not None:
+                    index.setdefault(step.trigger.keyword, []).append((stage, step.trigger, True))
+        return index
+
+    @cached_property
+    def commands_by_name(self) -> dict[str, list[tuple[StageModel, Step, ShellCommand, bool]]]:
+        """The commands of every RUN (and ONBUILD RUN) by program name, as (stage, step,
+        command, is an ONBUILD trigger), in file order."""
+        index: dict[str, list[tuple[StageModel, Step, ShellCommand, bool]]] = {}
+        for stage, step, trigger in self.steps_by_keyword.get("RUN", ()):
+            for command in step.commands:
+                index.setdefault(command.name, []).append((stage, step, command, trigger))
+        return index
+
+    @cached_property
     def ignore(self) -> IgnoreFile | None:
         return self.workspace.ignore_file(self.ignore_path) if self.ignore_path else None
 

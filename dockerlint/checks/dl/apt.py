@@ -8,15 +8,14 @@ from collections.abc import Iterator
 from dockerlint.checks import check
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
-    all_stages,
     cache_mounted,
+    commands,
     count_flag,
+    has_arg,
     has_flag,
     positional,
     removes,
     runs,
-    shipped_stages,
-    uses,
     word_list,
 )
 from dockerlint.findings import Finding
@@ -26,34 +25,31 @@ from dockerlint.model import Image, Install, Step
 
 @check("DL3008")
 def apt_pin(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if not uses(command, ("apt-get",), ("install",)):
-                continue
-            packages = [word for _, word in positional(command, ("t", "target-release")) if word != "install"]
-            loose = [p for p in packages if "=" not in p and "/" not in p and not p.endswith(".deb")]
-            if loose:
-                yield finding(
-                    image,
-                    "DL3008",
-                    command.span,
-                    f"`apt-get install` of {word_list(loose)} without a version: each build may get other packages",
-                    "Pin each package (`apt-get install curl=7.88.1-10+deb12u8`), or accept the drift "
-                    "and ignore DL3008.",
-                )
+    for _stage, _step, command in commands(image, "apt-get"):
+        if not has_arg(command, "install"):
+            continue
+        packages = [word for _, word in positional(command, ("t", "target-release")) if word != "install"]
+        loose = [p for p in packages if "=" not in p and "/" not in p and not p.endswith(".deb")]
+        if loose:
+            yield finding(
+                image,
+                "DL3008",
+                command.span,
+                f"`apt-get install` of {word_list(loose)} without a version: each build may get other packages",
+                "Pin each package (`apt-get install curl=7.88.1-10+deb12u8`), or accept the drift and ignore DL3008.",
+            )
 
 
 @check("DL3009")
 def apt_lists(image: Image) -> Iterator[Finding]:
     caches = load("caches")["apt"]
-    for _stage, step in runs(shipped_stages(image)):
-        for command in step.commands:
-            updates = [i for i in step.installs if i.command is command and i.family == "apt" and i.action == "update"]
-            if not updates and not uses(command, ("aptitude",), ("update",)):
-                continue
+    aptitude = [command for _, _, command in commands(image, "aptitude", shipped=True) if has_arg(command, "update")]
+    for _stage, step in runs(image, shipped=True):
+        updates = [(i.command, i.tool) for i in step.installs if i.family == "apt" and i.action == "update"]
+        updates += [(command, "aptitude") for command in aptitude if command in step.commands]
+        for command, tool in updates:
             if removes(step, caches["lists"], command) or cache_mounted(step, [caches["lists"]]):
                 continue
-            tool = updates[0].tool if updates else command.name
             yield finding(
                 image,
                 "DL3009",
@@ -67,26 +63,22 @@ def apt_lists(image: Image) -> Iterator[Finding]:
 
 @check("DL3014")
 def apt_yes(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if not uses(command, ("apt-get",), ("install",)):
-                continue
-            if (
-                has_flag(command, "y", "yes", "qq", "assume-yes")
-                or count_flag(command, "q") + count_flag(command, "quiet") >= 2
-                or any(
-                    word.startswith(("-q=", "--quiet=")) and word.split("=")[1] not in ("0", "1")
-                    for word in command.argv
-                )
-            ):
-                continue
-            yield finding(
-                image,
-                "DL3014",
-                command.span,
-                "`apt-get install` without `-y` waits for an answer that never comes in a build",
-                "Add `-y` (`apt-get install -y ...`).",
-            )
+    for _stage, _step, command in commands(image, "apt-get"):
+        if not has_arg(command, "install"):
+            continue
+        if (
+            has_flag(command, "y", "yes", "qq", "assume-yes")
+            or count_flag(command, "q") + count_flag(command, "quiet") >= 2
+            or any(word.startswith(("-q=", "--quiet=")) and word[-1:] not in "01" for word in command.argv)
+        ):
+            continue  # apt-get(8): quiet level 2 and above implies -y
+        yield finding(
+            image,
+            "DL3014",
+            command.span,
+            "`apt-get install` without `-y` waits for an answer that never comes in a build",
+            "Add `-y` (`apt-get install -y ...`).",
+        )
 
 
 def _apt_recommends_off(stage_steps: list[Step], upto: int) -> bool:
@@ -107,7 +99,7 @@ def _recommends_off(install: Install) -> bool:
 
 @check("DL3015")
 def apt_recommends(image: Image) -> Iterator[Finding]:
-    for stage, step in runs(shipped_stages(image)):
+    for stage, step in runs(image, shipped=True):
         for install in step.installs:
             if install.family != "apt" or install.action != "install" or _recommends_off(install):
                 continue
@@ -124,15 +116,16 @@ def apt_recommends(image: Image) -> Iterator[Finding]:
 
 @check("DL3027")
 def apt_not_apt_get(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if command.name == "apt":
-                yield finding(
-                    image,
-                    "DL3027",
-                    command.span,
-                    "`apt` is meant for people at a terminal: its output and behaviour may change between "
-                    "releases and it warns that it has no stable command-line interface",
-                    "Use `apt-get` (or `apt-cache` for queries) in scripts and Dockerfiles.",
-                )
-                break  # once per RUN
+    reported: set[int] = set()
+    for _stage, step, command in commands(image, "apt"):
+        if id(step) in reported:
+            continue  # once per RUN
+        reported.add(id(step))
+        yield finding(
+            image,
+            "DL3027",
+            command.span,
+            "`apt` is meant for people at a terminal: its output and behaviour may change between releases "
+            "and it warns that it has no stable command-line interface",
+            "Use `apt-get` (or `apt-cache` for queries) in scripts and Dockerfiles.",
+        )

@@ -46,18 +46,53 @@ def triggers(stages: Iterable[StageModel]) -> Iterator[tuple[StageModel, Step]]:
                 yield stage, step.trigger
 
 
-def runs(stages: Iterable[StageModel], onbuild: bool = True) -> Iterator[tuple[StageModel, Step]]:
-    """The RUN instructions of the stages (and, with ``onbuild``, the ONBUILD RUNs)."""
-    for stage, step in steps(stages, onbuild):
-        if step.keyword == "RUN":
-            yield stage, step
+def instructions(image: Image, *keywords: str, onbuild: bool = False) -> list[tuple[StageModel, Step]]:
+    """The instructions with one of ``keywords``, in file order (fragment first); with
+    ``onbuild``, also those that ONBUILD wraps."""
+    index = image.steps_by_keyword
+    found = [
+        (stage, step, step.instruction.index)
+        for keyword in keywords
+        for stage, step, trigger in index.get(keyword, ())
+        if onbuild or not trigger
+    ]
+    if len(keywords) > 1:
+        found.sort(key=lambda item: item[2])
+    return [(stage, step) for stage, step, _ in found]
 
 
-def instructions(image: Image, *keywords: str) -> Iterator[tuple[StageModel, Step]]:
-    """The steps of every stage (fragment first) whose keyword is one of ``keywords``."""
-    for stage, step in steps(all_stages(image)):
-        if step.keyword in keywords:
-            yield stage, step
+def _shipped(image: Image, shipped: bool) -> set[int] | None:
+    return {id(stage) for stage in shipped_stages(image)} if shipped else None
+
+
+def runs(image: Image, onbuild: bool = True, shipped: bool = False) -> list[tuple[StageModel, Step]]:
+    """The RUN instructions (and, with ``onbuild``, ONBUILD RUNs) of every stage, or with
+    ``shipped`` of the stages that end up in the final image."""
+    keep = _shipped(image, shipped)
+    return [
+        (stage, step)
+        for stage, step, trigger in image.steps_by_keyword.get("RUN", ())
+        if (onbuild or not trigger) and (keep is None or id(stage) in keep)
+    ]
+
+
+def commands(
+    image: Image, *names: str, onbuild: bool = True, shipped: bool = False
+) -> list[tuple[StageModel, Step, ShellCommand]]:
+    """The RUN commands whose program is one of ``names``, in file order."""
+    index = image.commands_by_name
+    if not any(name in index for name in names):
+        return []
+    keep = _shipped(image, shipped)
+    found = [
+        (stage, step, command)
+        for name in names
+        for stage, step, command, trigger in index.get(name, ())
+        if (onbuild or not trigger) and (keep is None or id(stage) in keep)
+    ]
+    if len(names) > 1:
+        found.sort(key=lambda item: (item[1].instruction.index, item[2].command.start))
+    return found
 
 
 # -- command lines ----------------------------------------------------------------------------

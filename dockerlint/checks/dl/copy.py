@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from dockerlint.checks import check
 from dockerlint.checks.common import finding
-from dockerlint.checks.dl.common import all_stages, positional
+from dockerlint.checks.dl.common import all_stages, instructions, positional
 from dockerlint.findings import Finding
 from dockerlint.model import Image, StageModel, Step
 from dockerlint.parse.dockerfile import Instruction
@@ -38,36 +38,36 @@ def _basename(path: str) -> str:
 
 @check("DL3010")
 def copied_archive_extracted(image: Image) -> Iterator[Finding]:
-    for stage in all_stages(image):
-        archives: dict[str, Step] = {}  # basename -> the COPY that brought it
-        reported: set[int] = set()
-        for step in stage.steps:
-            instruction = step.instruction
-            if step.keyword == "COPY" and instruction.flag("from") is None and not instruction.heredocs:
-                words = copy_words(instruction)
-                if len(words) >= 2:
-                    *sources, dest = words
-                    names = [_basename(dest)] if dest.endswith(_ARCHIVE_SUFFIXES) else [_basename(s) for s in sources]
-                    for name in names:
-                        if name.endswith(_ARCHIVE_SUFFIXES):
-                            archives.setdefault(name, step)
-            elif step.keyword == "RUN" and archives:
-                for command in step.commands:
-                    if not _extracts(command):
-                        continue
-                    for _, word in positional(command):
-                        copy = archives.get(_basename(word))
-                        if copy is not None and copy.index not in reported:
-                            reported.add(copy.index)
-                            yield finding(
-                                image,
-                                "DL3010",
-                                copy.instruction.span,
-                                f"`{_basename(word)}` is copied in and then unpacked on line {command.span.line}: "
-                                "the archive stays in the COPY layer",
-                                "Use `ADD archive.tar.gz /dest/`, which unpacks a local tar archive in one layer, "
-                                "or unpack it in a builder stage.",
-                            )
+    archives: dict[int, dict[str, Step]] = {}  # stage -> archive name -> the COPY that brought it
+    reported: set[int] = set()
+    for stage, step in instructions(image, "COPY", "RUN"):
+        instruction, found = step.instruction, archives.setdefault(id(stage), {})
+        if step.keyword == "COPY":
+            words = copy_words(instruction)
+            if instruction.flag("from") is not None or instruction.heredocs or len(words) < 2:
+                continue
+            *sources, dest = words
+            names = [_basename(dest)] if dest.endswith(_ARCHIVE_SUFFIXES) else [_basename(s) for s in sources]
+            for name in names:
+                if name.endswith(_ARCHIVE_SUFFIXES):
+                    found.setdefault(name, step)
+            continue
+        for command in step.commands if found else ():
+            if not _extracts(command):
+                continue
+            for _, word in positional(command):
+                copy = found.get(_basename(word))
+                if copy is not None and id(copy) not in reported:
+                    reported.add(id(copy))
+                    yield finding(
+                        image,
+                        "DL3010",
+                        copy.instruction.span,
+                        f"`{_basename(word)}` is copied in and then unpacked on line {command.span.line}: "
+                        "the archive stays in the COPY layer",
+                        "Use `ADD archive.tar.gz /dest/`, which unpacks a local tar archive in one layer, "
+                        "or unpack it in a builder stage.",
+                    )
 
 
 def _extracts(command) -> bool:
@@ -99,20 +99,16 @@ def add_local_file(image: Image) -> Iterator[Finding]:
 
 @check("DL3021")
 def copy_several_sources(image: Image) -> Iterator[Finding]:
-    for stage in all_stages(image):
-        for step in stage.steps:
-            if step.keyword != "COPY" or step.instruction.heredocs:
-                continue
-            words = copy_words(step.instruction)
-            if len(words) > 2 and not words[-1].endswith("/"):
-                yield finding(
-                    image,
-                    "DL3021",
-                    step.instruction.span,
-                    f"COPY of {len(words) - 1} sources to `{words[-1]}`, which does not end with `/`: "
-                    "BuildKit refuses it",
-                    f"End the destination with a slash (`{words[-1]}/`).",
-                )
+    for _stage, step in instructions(image, "COPY"):
+        words = copy_words(step.instruction)
+        if len(words) > 2 and not words[-1].endswith("/") and not step.instruction.heredocs:
+            yield finding(
+                image,
+                "DL3021",
+                step.instruction.span,
+                f"COPY of {len(words) - 1} sources to `{words[-1]}`, which does not end with `/`: BuildKit refuses it",
+                f"End the destination with a slash (`{words[-1]}/`).",
+            )
 
 
 def _from_reference(step: Step) -> str | None:
@@ -123,15 +119,14 @@ def _from_reference(step: Step) -> str | None:
 def _copies_from(image: Image) -> Iterator[tuple[StageModel, Step, str, str | None]]:
     """COPY --from that names no earlier stage: (stage, step, the reference as written,
     the image it resolves to); numbers and names of earlier stages are left out."""
-    for stage in all_stages(image):
-        for step in stage.steps:
-            reference = _from_reference(step) if step.keyword == "COPY" else None
-            if reference is None:
-                continue
-            copy = next((c for c in stage.copies if c.instruction is step.instruction), None)
-            if copy is not None and copy.from_stage is not None:
-                continue
-            yield stage, step, reference, copy.from_image if copy is not None else reference
+    for stage, step in instructions(image, "COPY"):
+        reference = _from_reference(step)
+        if reference is None:
+            continue
+        copy = next((c for c in stage.copies if c.instruction is step.instruction), None)
+        if copy is not None and copy.from_stage is not None:
+            continue
+        yield stage, step, reference, copy.from_image if copy is not None else reference
 
 
 @check("DL3022")
@@ -177,36 +172,31 @@ def _workdir_set(image: Image, stage: StageModel, before: int) -> bool:
 
 @check("DL3045")
 def copy_relative_destination(image: Image) -> Iterator[Finding]:
-    for stage in all_stages(image):
-        for step in stage.steps:
-            if step.keyword != "COPY":
-                continue
-            words = copy_words(step.instruction)
-            if step.instruction.heredocs:
-                words = [word for word in words if not word.startswith("<<")]
-            if not words:
-                continue
-            dest = words[-1]
-            if dest.startswith(("/", "$")) or (len(dest) > 1 and dest[0].isalpha() and dest[1] == ":"):
-                continue
-            if _workdir_set(image, stage, step.index):
-                continue
-            yield finding(
-                image,
-                "DL3045",
-                step.instruction.span,
-                f"COPY to the relative path `{dest}` before any WORKDIR: it lands wherever the base image's "
-                "working directory happens to be",
-                "Set `WORKDIR /app` before the COPY, or copy to an absolute path.",
-            )
+    for stage, step in instructions(image, "COPY"):
+        words = copy_words(step.instruction)
+        if step.instruction.heredocs:
+            words = [word for word in words if not word.startswith("<<")]
+        if not words:
+            continue
+        dest = words[-1]
+        if dest.startswith(("/", "$")) or (len(dest) > 1 and dest[0].isalpha() and dest[1] == ":"):
+            continue
+        if _workdir_set(image, stage, step.index):
+            continue
+        yield finding(
+            image,
+            "DL3045",
+            step.instruction.span,
+            f"COPY to the relative path `{dest}` before any WORKDIR: it lands wherever the base image's "
+            "working directory happens to be",
+            "Set `WORKDIR /app` before the COPY, or copy to an absolute path.",
+        )
 
 
 @check("DL3067")
 def copy_whole_filesystem(image: Image) -> Iterator[Finding]:
-    for stage in all_stages(image):
-        for step in stage.steps:
-            if step.keyword != "COPY" or _from_reference(step) is None:
-                continue
+    for _stage, step in instructions(image, "COPY"):
+        if _from_reference(step) is not None:
             *sources, dest = copy_words(step.instruction) or [""]
             if "/" in sources and dest == "/":
                 yield finding(

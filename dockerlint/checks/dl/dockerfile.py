@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from dockerlint.checks import check
 from dockerlint.checks.common import finding
-from dockerlint.checks.dl.common import all_stages
+from dockerlint.checks.dl.common import instructions
 from dockerlint.findings import Finding
 from dockerlint.model import Image
 from dockerlint.source import Span
@@ -37,18 +37,17 @@ def ignore_pragma(image: Image) -> Iterator[Finding]:
 
 @check("DL3043")
 def refused_trigger(image: Image) -> Iterator[Finding]:
-    for stage in all_stages(image):
-        for step in stage.steps:
-            trigger = step.trigger
-            if trigger is not None and trigger.keyword in ("ONBUILD", "FROM", "MAINTAINER"):
-                yield finding(
-                    image,
-                    "DL3043",
-                    step.instruction.span,
-                    f"`ONBUILD {trigger.keyword}` is not allowed: BuildKit refuses the Dockerfile",
-                    "Remove it; ONBUILD takes the instructions that run when another image is built FROM "
-                    "this one (RUN, COPY, ENV...).",
-                )
+    for _stage, step in instructions(image, "ONBUILD"):
+        trigger = step.trigger
+        if trigger is not None and trigger.keyword in ("ONBUILD", "FROM", "MAINTAINER"):
+            yield finding(
+                image,
+                "DL3043",
+                step.instruction.span,
+                f"`ONBUILD {trigger.keyword}` is not allowed: BuildKit refuses the Dockerfile",
+                "Remove it; ONBUILD takes the instructions that run when another image is built FROM "
+                "this one (RUN, COPY, ENV...).",
+            )
 
 
 @check("DL3061")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 
 from dockerlint.checks import check
 from dockerlint.checks.common import args_words, final_chain, finding
-from dockerlint.checks.dl.common import all_stages, instructions, shipped_stages, steps, variables
+from dockerlint.checks.dl.common import instructions, shipped_stages, variables
 from dockerlint.findings import Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image, Step
@@ -109,22 +110,7 @@ def expose_port_range(image: Image) -> Iterator[Finding]:
 
 @check("DL3012")
 def several_healthchecks(image: Image) -> Iterator[Finding]:
-    for stage in all_stages(image):
-        first = None
-        for _stage, step in steps([stage]):
-            if step.keyword != "HEALTHCHECK":
-                continue
-            if first is None:
-                first = step
-                continue
-            yield finding(
-                image,
-                "DL3012",
-                step.instruction.span,
-                f"a second HEALTHCHECK in this stage (the first is on line {first.instruction.span.line}): "
-                "only the last one counts",
-                "Keep one HEALTHCHECK per stage.",
-            )
+    yield from _repeated(image, "DL3012", "HEALTHCHECK", "only the last one takes effect")
 
 
 @check("DL3057")
@@ -180,21 +166,20 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
 
 
 def _repeated(image: Image, code: str, keyword: str, effect: str) -> Iterator[Finding]:
-    for stage in all_stages(image):
-        first = None
-        for _stage, step in steps([stage]):
-            if step.keyword != keyword:
-                continue
-            if first is None:
-                first = step
-                continue
-            yield finding(
-                image,
-                code,
-                step.instruction.span,
-                f"a second {keyword} in this stage (the first is on line {first.instruction.span.line}): {effect}",
-                f"Keep one {keyword} per stage.",
-            )
+    """Every instruction of ``keyword`` after the first in the same stage."""
+    first: dict[int, Step] = {}
+    for stage, step in instructions(image, keyword):
+        if id(stage) not in first:
+            first[id(stage)] = step
+            continue
+        yield finding(
+            image,
+            code,
+            step.instruction.span,
+            f"a second {keyword} in this stage (the first is on line {first[id(stage)].instruction.span.line}): "
+            f"{effect}",
+            f"Keep one {keyword} per stage.",
+        )
 
 
 @check("DL4003")
@@ -244,27 +229,25 @@ def env_self_reference(image: Image) -> Iterator[Finding]:
         declared.update(name for name, _ in pairs)
 
 
+@cache
+def _secret_words() -> tuple[frozenset[str], re.Pattern]:
+    table = load("hadolint")["secret_names"]
+    words = "|".join(re.escape(word) for word in table["words"])
+    # the word, not running on into a longer one (a plural `s` may follow)
+    return frozenset(table["names"]), re.compile(rf"(?:{words})(?:s?(?![a-z]))")
+
+
 def _sensitive(name: str) -> bool:
     """A name from hadolint's list of secret variables, or one holding a secret-sounding
     word (``token``, ``password``...) that does not run on into a longer word
     (``TOKENIZERS_PARALLELISM`` holds no token; ``TOKENS`` does)."""
-    table = load("hadolint")["secret_names"]
-    if name.upper() in table["names"]:
-        return True
-    lowered = name.lower()
-    for word in table["words"]:
-        for match in re.finditer(re.escape(word), lowered):
-            rest = lowered[match.end() :]
-            if not rest[:1].isalpha() or (rest[:1] == "s" and not rest[1:2].isalpha()):
-                return True
-    return False
+    names, words = _secret_words()
+    return name.upper() in names or words.search(name.lower()) is not None
 
 
 @check("DL3064")
 def sensitive_arg_env(image: Image) -> Iterator[Finding]:
-    for _stage, step in steps(all_stages(image), onbuild=True):
-        if step.keyword not in ("ARG", "ENV"):
-            continue
+    for _stage, step in instructions(image, "ARG", "ENV", onbuild=True):
         names = [name for name, _ in keyed_values(step.instruction) if _sensitive(name)]
         if names:
             yield finding(

@@ -9,13 +9,13 @@ from dockerlint.checks import check
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
     after_subcommand,
-    all_stages,
     cache_mounted,
+    commands,
+    has_arg,
     index_of,
     positional,
     removes,
     runs,
-    shipped_stages,
     uses,
     word_list,
 )
@@ -28,26 +28,25 @@ from dockerlint.model import Image, ShellCommand
 
 @check("DL3018")
 def apk_pin(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if not uses(command, ("apk",), ("add",)):
-                continue
-            packages = [word for _, word in positional(command, ("t", "virtual", "repository", "X")) if word != "add"]
-            loose = [p for p in packages if not any(c in p for c in "=~<>") and not p.endswith(".apk")]
-            if loose:
-                yield finding(
-                    image,
-                    "DL3018",
-                    command.span,
-                    f"`apk add` of {word_list(loose)} without a version: each build may get other packages",
-                    "Pin each package (`apk add curl=8.9.1-r0`, or `curl~8.9` for any 8.9 release).",
-                )
+    for _stage, _step, command in commands(image, "apk"):
+        if not has_arg(command, "add"):
+            continue
+        packages = [word for _, word in positional(command, ("t", "virtual", "repository", "X")) if word != "add"]
+        loose = [p for p in packages if not any(c in p for c in "=~<>") and not p.endswith(".apk")]
+        if loose:
+            yield finding(
+                image,
+                "DL3018",
+                command.span,
+                f"`apk add` of {word_list(loose)} without a version: each build may get other packages",
+                "Pin each package (`apk add curl=8.9.1-r0`, or `curl~8.9` for any 8.9 release).",
+            )
 
 
 @check("DL3019")
 def apk_cache(image: Image) -> Iterator[Finding]:
     caches = load("caches")["apk"]
-    for _stage, step in runs(shipped_stages(image)):
+    for _stage, step in runs(image, shipped=True):
         for install in step.installs:
             if install.family != "apk" or install.action != "add" or install.has("--no-cache"):
                 continue
@@ -80,23 +79,20 @@ def _npm_pinned(package: str) -> bool:
 
 @check("DL3016")
 def npm_pin(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if not uses(command, ("npm",), ("install",)):
-                continue
-            words = positional(command, ("loglevel", "registry"))
-            if not words or words[0][1] != "install":
-                continue
-            loose = [word for _, word in after_subcommand(words, "install") if not _npm_pinned(word)]
-            if loose:
-                yield finding(
-                    image,
-                    "DL3016",
-                    command.span,
-                    f"`npm install` of {word_list(loose)} without a version: each build may get another release",
-                    "Pin a version (`npm install express@4.19.2`), or list the packages in package.json "
-                    "with a lock file and run `npm ci`.",
-                )
+    for _stage, _step, command in commands(image, "npm"):
+        words = positional(command, ("loglevel", "registry"))
+        if not words or words[0][1] != "install":
+            continue
+        loose = [word for _, word in after_subcommand(words, "install") if not _npm_pinned(word)]
+        if loose:
+            yield finding(
+                image,
+                "DL3016",
+                command.span,
+                f"`npm install` of {word_list(loose)} without a version: each build may get another release",
+                "Pin a version (`npm install express@4.19.2`), or list the packages in package.json "
+                "with a lock file and run `npm ci`.",
+            )
 
 
 def _yarn(command: ShellCommand, *subcommands: str) -> bool:
@@ -106,7 +102,8 @@ def _yarn(command: ShellCommand, *subcommands: str) -> bool:
 @check("DL3060")
 def yarn_cache(image: Image) -> Iterator[Finding]:
     directories = load("caches")["yarn"]["cache_dirs"]
-    for _stage, step in runs(shipped_stages(image)):
+    yarn_steps = {id(step): step for _, step, _ in commands(image, "yarn", shipped=True)}
+    for step in yarn_steps.values():
         install = index_of(step, lambda command: _yarn(command, "install"))
         if install is None:
             continue
@@ -152,19 +149,18 @@ def _gems(command: ShellCommand) -> list[str]:
 
 @check("DL3028")
 def gem_pin(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if not uses(command, ("gem",), ("install", "i")):
-                continue
-            loose = [gem for gem in _gems(command) if ":" not in gem]
-            if loose:
-                yield finding(
-                    image,
-                    "DL3028",
-                    command.span,
-                    f"`gem install` of {word_list(loose)} without a version: each build may get another release",
-                    "Pin a version (`gem install rake:13.2.1` or `gem install rake -v 13.2.1`).",
-                )
+    for _stage, _step, command in commands(image, "gem"):
+        if not has_arg(command, "install", "i"):
+            continue
+        loose = [gem for gem in _gems(command) if ":" not in gem]
+        if loose:
+            yield finding(
+                image,
+                "DL3028",
+                command.span,
+                f"`gem install` of {word_list(loose)} without a version: each build may get another release",
+                "Pin a version (`gem install rake:13.2.1` or `gem install rake -v 13.2.1`).",
+            )
 
 
 def _go_pinned(package: str) -> bool:
@@ -175,7 +171,8 @@ def _go_pinned(package: str) -> bool:
 
 @check("DL3062")
 def go_pin(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
+    go_steps = {id(step): step for _, step, _ in commands(image, "go")}
+    for step in go_steps.values():
         go_run = [command for command in step.commands if uses(command, ("go",), ("run",))]
         checked = go_run or [command for command in step.commands if uses(command, ("go",), ("install", "get"))]
         for command in checked:

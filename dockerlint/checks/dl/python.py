@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 
 from dockerlint.checks import check
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
     after_subcommand,
-    all_stages,
     cache_mounted,
+    commands,
     has_flag,
     positional,
     removes,
     resolved,
     runs,
     runs_after,
-    shipped_stages,
     word_list,
 )
 from dockerlint.findings import Finding
@@ -36,6 +36,7 @@ _VCS = (
 )  # fmt: skip
 
 
+@cache
 def _pip_value_flags() -> frozenset[str]:
     """Flags of `pip install`/`uv pip install` whose next word is a value, not a package."""
     return frozenset(name.lstrip("-") for name in package_manager("pip")["value_options"])
@@ -67,27 +68,29 @@ def _pinned(spec: str) -> bool:
 @check("DL3013")
 def pip_pin(image: Image) -> Iterator[Finding]:
     value_flags = _pip_value_flags()
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            how = _pip_install(command)
-            if how is None or has_flag(command, "c", "constraint"):
-                continue
-            if any(word in ("-r", "--requirement", ".") for word in command.argv[1:]):
-                continue  # a requirements file or the project itself says what is installed
-            specs = [word for _, word in after_subcommand(positional(command, value_flags), "install")]
-            loose = [spec for word in specs for spec in resolved(step, word) or () if not _pinned(spec)]
-            if loose:
-                yield finding(
-                    image,
-                    "DL3013",
-                    command.span,
-                    f"`{how}` of {word_list(loose)} without a version: each build may get another release",
-                    "Pin a version (`pip install flask==3.0.3`), or install from a pinned requirements or "
-                    "constraints file (`-r requirements.txt`, `-c constraints.txt`).",
-                )
+    names = [name for name in image.commands_by_name if name.startswith(("pip", "python")) or name == "uv"]
+    for _stage, step, command in commands(image, *names):
+        how = _pip_install(command)
+        if how is None or has_flag(command, "c", "constraint"):
+            continue
+        if any(word in ("-r", "--requirement", ".") for word in command.argv[1:]):
+            continue  # a requirements file or the project itself says what is installed
+        specs = [word for _, word in after_subcommand(positional(command, value_flags), "install")]
+        loose = [spec for word in specs for spec in resolved(step, word) or () if not _pinned(spec)]
+        if loose:
+            yield finding(
+                image,
+                "DL3013",
+                command.span,
+                f"`{how}` of {word_list(loose)} without a version: each build may get another release",
+                "Pin a version (`pip install flask==3.0.3`), or install from a pinned requirements or "
+                "constraints file (`-r requirements.txt`, `-c constraints.txt`).",
+            )
 
 
 # -- DL3042 ------------------------------------------------------------------------------------
+
+_WRAPPERS = ("env", "sudo", "time", "nice", "nohup", "exec")  # may run `uv sync` (installs.wrapper_words)
 
 
 def _uv_sync(command: ShellCommand) -> bool:
@@ -122,7 +125,8 @@ def _keeps_cache(step: Step, command: ShellCommand, tool: str) -> bool:
 
 @check("DL3042")
 def pip_cache(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(shipped_stages(image)):
+    uv = any(name == "uv" or name in _WRAPPERS for name in image.commands_by_name)
+    for _stage, step in runs(image, shipped=True):
         for install in step.installs:
             if install.family != "pip" or install.action not in ("install", "sync"):
                 continue
@@ -139,8 +143,10 @@ def pip_cache(image: Image) -> Iterator[Finding]:
             else:
                 command = "python -m pip install" if install.module_form else "pip install"
             yield _cache_finding(image, step, install.span, command, tool, flag)
-        for command in step.commands:
-            if _uv_sync(command) and not {"--no-cache", "-n"} & set(command.argv) and _keeps_cache(step, command, "uv"):
+        for command in step.commands if uv else ():
+            if not _uv_sync(command) or {"--no-cache", "-n"} & set(command.argv):
+                continue
+            if _keeps_cache(step, command, "uv"):
                 yield _cache_finding(image, step, command.span, "uv sync", "uv", "--no-cache")
 
 

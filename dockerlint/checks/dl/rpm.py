@@ -10,15 +10,13 @@ from collections.abc import Iterator
 from dockerlint.checks import check
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
-    all_stages,
     cache_mounted,
+    commands,
     has_arg,
     has_flag,
     index_of,
     positional,
     removes,
-    runs,
-    shipped_stages,
     uses,
     variables,
     word_list,
@@ -32,16 +30,15 @@ _VERSION_PART = re.compile(r"[0-9A-Za-z.~^_:+]*")
 
 
 def _yes_missing(image: Image, code: str, names: tuple[str, ...], subcommands: tuple[str, ...], fix: str):
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if uses(command, names, subcommands) and not has_flag(command, "y", "assumeyes"):
-                yield finding(
-                    image,
-                    code,
-                    command.span,
-                    f"`{command.name} install` without `-y` waits for an answer that never comes in a build",
-                    fix,
-                )
+    for _stage, _step, command in commands(image, *names):
+        if has_arg(command, *subcommands) and not has_flag(command, "y", "assumeyes"):
+            yield finding(
+                image,
+                code,
+                command.span,
+                f"`{command.name} install` without `-y` waits for an answer that never comes in a build",
+                fix,
+            )
 
 
 @check("DL3030")
@@ -61,33 +58,29 @@ def dnf_yes(image: Image) -> Iterator[Finding]:
 @check("DL3034")
 def zypper_non_interactive(image: Image) -> Iterator[Finding]:
     subcommands = ("install", "in", "remove", "rm", "source-install", "si", "patch")
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if uses(command, ("zypper",), subcommands) and not has_flag(
-                command, "non-interactive", "n", "no-confirm", "y"
-            ):
-                yield finding(
-                    image,
-                    "DL3034",
-                    command.span,
-                    "`zypper` without `-n` or `-y` waits for an answer that never comes in a build",
-                    "Add `--non-interactive` (`zypper -n install ...`) or `-y` after the subcommand.",
-                )
+    for _stage, _step, command in commands(image, "zypper"):
+        if has_arg(command, *subcommands) and not has_flag(command, "non-interactive", "n", "no-confirm", "y"):
+            yield finding(
+                image,
+                "DL3034",
+                command.span,
+                "`zypper` without `-n` or `-y` waits for an answer that never comes in a build",
+                "Add `--non-interactive` (`zypper -n install ...`) or `-y` after the subcommand.",
+            )
 
 
 @check("DL3035")
 def zypper_dist_upgrade(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if uses(command, ("zypper",), ("dist-upgrade", "dup")):
-                yield finding(
-                    image,
-                    "DL3035",
-                    command.span,
-                    "`zypper dist-upgrade` upgrades the whole distribution inside the build: the image no "
-                    "longer matches its base, and each build may get a different system",
-                    "Use a newer base image instead, or `zypper patch`/`zypper update` for fixes only.",
-                )
+    for _stage, _step, command in commands(image, "zypper"):
+        if has_arg(command, "dist-upgrade", "dup"):
+            yield finding(
+                image,
+                "DL3035",
+                command.span,
+                "`zypper dist-upgrade` upgrades the whole distribution inside the build: the image no "
+                "longer matches its base, and each build may get a different system",
+                "Use a newer base image instead, or `zypper patch`/`zypper update` for fixes only.",
+            )
 
 
 # -- caches ----------------------------------------------------------------------------------
@@ -112,7 +105,8 @@ def _cache_kept(step: Step, installs, cleans, directories: list[str]) -> ShellCo
 
 def _cache_rule(image: Image, code: str, tool: str, names: tuple[str, ...], subcommands: tuple[str, ...]):
     known = load("caches")[tool]
-    for _stage, step in runs(shipped_stages(image)):
+    found = {id(step): step for _, step, _ in commands(image, *names, shipped=True)}
+    for step in found.values():
         for name in names:
             command = _cache_kept(
                 step,
@@ -176,28 +170,25 @@ def _rpm_pinned(package: str, declared: set[str]) -> bool:
 
 
 def _rpm_pins(image: Image, code: str, names: tuple[str, ...], skip: tuple[str, ...], example: str):
-    for _stage, step in runs(all_stages(image)):
-        declared = None
-        for command in step.commands:
-            if not uses(command, names, ("install",)):
-                continue
-            words = [word for _, word in positional(command) if word not in ("install", "module")]
-            if has_arg(command, "module"):
-                loose = [word for word in words if ":" not in word]
-            elif has_arg(command, *skip):
-                continue
-            else:
-                declared = _declared(image, step) if declared is None else declared
-                loose = [word for word in words if not _rpm_pinned(word, declared)]
-            if loose:
-                yield finding(
-                    image,
-                    code,
-                    command.span,
-                    f"`{command.name} install` of {word_list(loose)} without a version: each build may get "
-                    "other packages",
-                    f"Pin each package with its version (`{example}`; modules as `name:stream`).",
-                )
+    for _stage, step, command in commands(image, *names):
+        if not has_arg(command, "install"):
+            continue
+        words = [word for _, word in positional(command) if word not in ("install", "module")]
+        if has_arg(command, "module"):
+            loose = [word for word in words if ":" not in word]
+        elif has_arg(command, *skip):
+            continue
+        else:
+            declared = _declared(image, step)
+            loose = [word for word in words if not _rpm_pinned(word, declared)]
+        if loose:
+            yield finding(
+                image,
+                code,
+                command.span,
+                f"`{command.name} install` of {word_list(loose)} without a version: each build may get other packages",
+                f"Pin each package with its version (`{example}`; modules as `name:stream`).",
+            )
 
 
 @check("DL3033")
@@ -212,17 +203,16 @@ def dnf_pin(image: Image) -> Iterator[Finding]:
 
 @check("DL3037")
 def zypper_pin(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if not uses(command, ("zypper",), ("install", "in")):
-                continue
-            words = [word for _, word in positional(command) if word not in ("install", "in")]
-            loose = [word for word in words if not any(c in word for c in "=<>") and not word.endswith(".rpm")]
-            if loose:
-                yield finding(
-                    image,
-                    "DL3037",
-                    command.span,
-                    f"`zypper install` of {word_list(loose)} without a version: each build may get other packages",
-                    "Pin each package (`zypper install -y httpd=2.4.51`, or `'httpd>=2.4'`).",
-                )
+    for _stage, _step, command in commands(image, "zypper"):
+        if not has_arg(command, "install", "in"):
+            continue
+        words = [word for _, word in positional(command) if word not in ("install", "in")]
+        loose = [word for word in words if not any(c in word for c in "=<>") and not word.endswith(".rpm")]
+        if loose:
+            yield finding(
+                image,
+                "DL3037",
+                command.span,
+                f"`zypper install` of {word_list(loose)} without a version: each build may get other packages",
+                "Pin each package (`zypper install -y httpd=2.4.51`, or `'httpd>=2.4'`).",
+            )

@@ -9,7 +9,16 @@ from collections.abc import Iterator
 
 from dockerlint.checks import check
 from dockerlint.checks.common import finding, join_spans
-from dockerlint.checks.dl.common import all_stages, has_arg, has_flag, runs, shipped_stages, steps, triggers
+from dockerlint.checks.dl.common import (
+    all_stages,
+    commands,
+    has_arg,
+    has_flag,
+    runs,
+    shipped_stages,
+    steps,
+    triggers,
+)
 from dockerlint.findings import Finding
 from dockerlint.model import Image, ShellCommand, Step
 
@@ -28,49 +37,49 @@ _POINTLESS = {
 
 @check("DL3001")
 def pointless_command(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if command.name in _POINTLESS:
-                yield finding(
-                    image,
-                    "DL3001",
-                    command.span,
-                    f"`{command.name}` in a RUN {_POINTLESS[command.name]}: it does nothing for the image",
-                    f"Remove `{command.name}`, or run it in the container at run time if it is needed there.",
-                )
+    for _stage, _step, command in commands(image, *_POINTLESS):
+        yield finding(
+            image,
+            "DL3001",
+            command.span,
+            f"`{command.name}` in a RUN {_POINTLESS[command.name]}: it does nothing for the image",
+            f"Remove `{command.name}`, or run it in the container at run time if it is needed there.",
+        )
 
 
 @check("DL3003")
 def cd_in_run(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image), onbuild=False):
-        for command in step.commands:
-            if command.name == "cd":
-                yield finding(
-                    image,
-                    "DL3003",
-                    command.span,
-                    "`cd` in a RUN changes the folder for this RUN only, which is easy to misread",
-                    "Set the folder with `WORKDIR` (it also creates it), or use the command's own "
-                    "directory option (`make -C dir`, `git -C dir`).",
-                )
-                break
+    reported: set[int] = set()
+    for _stage, step, command in commands(image, "cd", onbuild=False):
+        if id(step) in reported:
+            continue  # once per RUN
+        reported.add(id(step))
+        yield finding(
+            image,
+            "DL3003",
+            command.span,
+            "`cd` in a RUN changes the folder for this RUN only, which is easy to misread",
+            "Set the folder with `WORKDIR` (it also creates it), or use the command's own "
+            "directory option (`make -C dir`, `git -C dir`).",
+        )
 
 
 @check("DL3004")
 def sudo_in_run(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if command.name == "sudo":
-                yield finding(
-                    image,
-                    "DL3004",
-                    command.span,
-                    "`sudo` in a RUN: a build step that needs root should run as root, and sudo in the image "
-                    "lets any process become root",
-                    "Switch with `USER root` before the step and back to the service user after it; use "
-                    "`gosu` or `su-exec` to drop privileges at run time.",
-                )
-                break  # once per RUN
+    reported: set[int] = set()
+    for _stage, step, command in commands(image, "sudo"):
+        if id(step) in reported:
+            continue  # once per RUN
+        reported.add(id(step))
+        yield finding(
+            image,
+            "DL3004",
+            command.span,
+            "`sudo` in a RUN: a build step that needs root should run as root, and sudo in the image "
+            "lets any process become root",
+            "Switch with `USER root` before the step and back to the service user after it; use "
+            "`gosu` or `su-exec` to drop privileges at run time.",
+        )
 
 
 def _flag_values(command: ShellCommand, name: str) -> list[str]:
@@ -85,42 +94,36 @@ def _flag_values(command: ShellCommand, name: str) -> list[str]:
 
 @check("DL3046")
 def useradd_high_uid(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if command.name != "useradd" or has_flag(command, "l", "no-log-init"):
-                continue
-            if not has_flag(command, "u", "uid"):
-                continue
-            uid = next((value for value in _flag_values(command, "u") if len(value) > 5), None)
-            if uid is not None:
-                yield finding(
-                    image,
-                    "DL3046",
-                    command.span,
-                    f"`useradd -u {uid}` without `-l`: the lastlog and faillog files are sized for the "
-                    "highest UID and can fill the layer with gigabytes of zeros",
-                    "Add `--no-log-init` (`-l`) to `useradd`.",
-                )
+    for _stage, _step, command in commands(image, "useradd"):
+        if has_flag(command, "l", "no-log-init") or not has_flag(command, "u", "uid"):
+            continue
+        uid = next((value for value in _flag_values(command, "u") if len(value) > 5), None)
+        if uid is not None:
+            yield finding(
+                image,
+                "DL3046",
+                command.span,
+                f"`useradd -u {uid}` without `-l`: the lastlog and faillog files are sized for the "
+                "highest UID and can fill the layer with gigabytes of zeros",
+                "Add `--no-log-init` (`-l`) to `useradd`.",
+            )
 
 
 @check("DL3047")
 def wget_progress(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if command.name != "wget":
-                continue
-            if has_flag(command, "progress", "q", "quiet", "o", "output-file", "a", "append-output", "no-verbose"):
-                continue
-            if has_arg(command, "-nv"):
-                continue
-            yield finding(
-                image,
-                "DL3047",
-                command.span,
-                "`wget` without `--progress` prints a progress line for every few kB: the build log fills "
-                "with thousands of lines",
-                "Add `--progress=dot:giga`, or `-q`/`-nv` for no progress output.",
-            )
+    for _stage, _step, command in commands(image, "wget"):
+        if has_flag(command, "progress", "q", "quiet", "o", "output-file", "a", "append-output", "no-verbose"):
+            continue
+        if has_arg(command, "-nv"):
+            continue
+        yield finding(
+            image,
+            "DL3047",
+            command.span,
+            "`wget` without `--progress` prints a progress line for every few kB: the build log fills "
+            "with thousands of lines",
+            "Add `--progress=dot:giga`, or `-q`/`-nv` for no progress output.",
+        )
 
 
 # -- layers ------------------------------------------------------------------------------------
@@ -178,8 +181,11 @@ def _command_count(step: Step) -> int:
 def curl_and_wget(image: Image) -> Iterator[Finding]:
     """Both in one stage; ONBUILD RUNs are counted together, apart from the stages
     (they run in another build)."""
+    used = commands(image, "curl", "wget")
+    if not used:
+        return
     for stage in all_stages(image):
-        yield from _both_tools(image, [step for _, step in runs([stage], onbuild=False)])
+        yield from _both_tools(image, [step for _, step in steps([stage]) if step.keyword == "RUN"])
     yield from _both_tools(image, [step for _, step in triggers(all_stages(image)) if step.keyword == "RUN"])
 
 
@@ -203,17 +209,16 @@ def _both_tools(image: Image, run_steps: list[Step]) -> Iterator[Finding]:
 
 @check("DL4005")
 def ln_bin_sh(image: Image) -> Iterator[Finding]:
-    for _stage, step in runs(all_stages(image)):
-        for command in step.commands:
-            if command.name == "ln" and has_arg(command, "/bin/sh"):
-                yield finding(
-                    image,
-                    "DL4005",
-                    command.span,
-                    "replacing `/bin/sh` with `ln` changes the shell of every later RUN, and of every script "
-                    "in the image, without saying so",
-                    'Use the SHELL instruction (`SHELL ["/bin/bash", "-c"]`) to change the shell of RUN.',
-                )
+    for _stage, _step, command in commands(image, "ln"):
+        if has_arg(command, "/bin/sh"):
+            yield finding(
+                image,
+                "DL4005",
+                command.span,
+                "replacing `/bin/sh` with `ln` changes the shell of every later RUN, and of every script "
+                "in the image, without saying so",
+                'Use the SHELL instruction (`SHELL ["/bin/bash", "-c"]`) to change the shell of RUN.',
+            )
 
 
 # -- pipes -------------------------------------------------------------------------------------
@@ -230,9 +235,10 @@ def _shell_is_posix(shell: tuple[str, ...]) -> bool:
 
 @check("DL4006")
 def pipe_without_pipefail(image: Image) -> Iterator[Finding]:
-    stages = [stage for stage in all_stages(image) if stage.reachable or stage is image.fragment]
-    for _stage, step in steps(stages):
-        if step.keyword != "RUN" or step.pipefail or _shell_has_pipefail(step.shell) or not _shell_is_posix(step.shell):
+    for stage, step in runs(image, onbuild=False):
+        if not (stage.reachable or stage is image.fragment):
+            continue
+        if step.pipefail or _shell_has_pipefail(step.shell) or not _shell_is_posix(step.shell):
             continue
         if step.instruction.json_args is not None and not step.commands:
             continue
