@@ -250,7 +250,7 @@ def _unique_notes(notes: list[Note]) -> list[Note]:
 
 
 _DOCKERLINT_IGNORE = re.compile(r"^dockerlint\s*:\s*(ignore|ignore-file)\s*=\s*([A-Za-z0-9, ]+)")
-_HADOLINT_IGNORE = re.compile(r"^hadolint\s+(global\s+)?ignore\s*=\s*([A-Za-z0-9, ]+)")
+_HADOLINT_IGNORE = re.compile(r"^hadolint\s+(global\s+|stage\s+)?ignore\s*=\s*([A-Za-z0-9, ]+)")
 _NOQA = re.compile(r"(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -263,7 +263,8 @@ class Suppressions:
 
     Dockerfiles: ``# dockerlint: ignore=CODE[,CODE]`` above an instruction (comment
     lines may stack), ``# dockerlint: ignore-file=CODE`` anywhere, and hadolint's
-    ``# hadolint ignore=DLxxxx`` / ``# hadolint global ignore=DLxxxx`` for DL codes.
+    ``# hadolint ignore=DLxxxx`` / ``# hadolint global ignore=DLxxxx`` for DL codes, and
+    ``# hadolint stage ignore=DLxxxx`` right above a FROM for that stage.
     Other text files (requirements): a trailing ``# noqa`` or ``# noqa: CODE``.
     """
 
@@ -293,6 +294,7 @@ class Suppressions:
             return self._dockerfile_cache[path]
         file_codes: set[str] = set()
         pending: list[tuple[int, set[str]]] = []
+        stage_pending: list[tuple[int, set[str]]] = []
         for comment in dockerfile.comments:
             text = comment.text.strip()
             match = _DOCKERLINT_IGNORE.match(text)
@@ -306,8 +308,10 @@ class Suppressions:
             match = _HADOLINT_IGNORE.match(text)
             if match:
                 codes = {code for code in _codes(match.group(2)) if code.startswith("DL")}
-                if match.group(1):
+                if match.group(1) and match.group(1).startswith("global"):
                     file_codes |= codes
+                elif match.group(1):
+                    stage_pending.append((comment.line, codes))
                 else:
                     pending.append((comment.line, codes))
         ranges = []
@@ -321,5 +325,11 @@ class Suppressions:
                 text = dockerfile.text
                 if all(not text.line(n).strip() or text.line(n).lstrip().startswith("#") for n in between):
                     ranges.append((instruction.span.line, instruction.span.end_line, codes))
+        froms = [instruction.span.line for instruction in instructions if instruction.keyword == "FROM"]
+        for line, codes in stage_pending:  # hadolint: only on the line right above a FROM
+            if line + 1 in froms:
+                following = [start for start in froms if start > line + 1]
+                end = following[0] - 1 if following else len(dockerfile.text.line_starts)
+                ranges.append((line + 1, end, codes))
         self._dockerfile_cache[path] = (file_codes, ranges)
         return file_codes, ranges

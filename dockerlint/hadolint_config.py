@@ -52,7 +52,16 @@ class HadolintConfig:
 
     @property
     def empty(self) -> bool:
-        return self == HadolintConfig(path=self.path)
+        """Nothing that dockerlint uses is set."""
+        return not (
+            self.ignored
+            or any(self.override.values())
+            or self.trusted_registries
+            or self.label_schema
+            or self.strict_labels is not None
+            or self.failure_threshold is not None
+            or self.no_fail is not None
+        )
 
 
 def find_hadolint_config(start: Path) -> Path | None:
