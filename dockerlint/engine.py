@@ -121,7 +121,7 @@ def lint(
         use_project_modules(config.known_modules)
         scan_cache = use_scan_cache(workspace, cache_dir)
     findings: list[Finding] = []
-    for function, codes in load_checks().items():
+    for function, codes in load_checks(enabled).items():
         if not enabled.intersection(codes):
             continue
         for image in images:

@@ -34,6 +34,16 @@ def test_each_dl_code_is_one_small_function_in_a_theme_module():
     assert len(seen) == 71
 
 
+def test_module_families_name_what_each_module_reports():
+    from dockerlint.checks import CHECKS, MODULE_FAMILIES
+
+    load_checks()
+    for function, codes in CHECKS.items():
+        module = function.__module__.split(".")[2]
+        assert module in MODULE_FAMILIES, f"{module} is missing from MODULE_FAMILIES"
+        assert all(code.startswith(MODULE_FAMILIES[module]) for code in codes), (module, codes)
+
+
 def test_hadolint_levels_and_default_states():
     rules = load_rules()
     for code, rule in rules.items():
