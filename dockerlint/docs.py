@@ -46,7 +46,9 @@ def hadolint_mapping(rule: Rule) -> list[str]:
     mapped = rule.hadolint
     level = mapped.severity
     if level == "ignore":
-        default = "off by default in hadolint (level `ignore`), and off by default here"
+        default = (
+            f"off by default in hadolint (level `ignore`), and off by default here (`{rule.severity.label}` when on)"
+        )
     else:
         here = "info" if level == "style" else level
         default = f"hadolint's level is `{level}`" + (
@@ -62,7 +64,7 @@ def hadolint_mapping(rule: Rule) -> list[str]:
         lines += ["", "Where dockerlint decides differently, and why:", ""]
         lines += [f"- {difference}" for difference in mapped.differences]
     else:
-        lines += ["", "It reports what hadolint reports."]
+        lines += ["", "No known differences from hadolint 2.15 (compared with its binary in tests/hadolint_parity)."]
     return lines
 
 
