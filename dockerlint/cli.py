@@ -101,7 +101,9 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Read configuration from this file (pyproject.toml or .dockerlint.toml).",
 )
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option(
+    "--isolated", is_flag=True, help="Ignore every configuration file (and hadolint's, with its HADOLINT_* variables)."
+)
 @click.option("--force-exclude", is_flag=True, help="Apply configured excludes to files named on the command line too.")
 @click.option(
     "--no-cache",
@@ -237,6 +239,11 @@ def _check(
             raise ConfigError(f"{path}: no such file or directory")
     path = None if isolated else (config_path or find_config(paths[0]))
     config = load_config(path, rules)
+    if not isolated:
+        from dockerlint.hadolint_config import apply_hadolint_config, find_hadolint_config, read_hadolint_config
+
+        hadolint = read_hadolint_config(find_hadolint_config(paths[0]), os.environ)
+        apply_hadolint_config(config, hadolint, rules)
 
     def cli_fail(option: str):
         def fail(message: str):
@@ -257,6 +264,7 @@ def _check(
             config.ignore = config.ignore + selectors
     if fail_level:
         config.fail_level = parse_level(fail_level, cli_fail("--fail-level"))
+        config.exit_zero = False
 
     if no_cache:
         cache_dir = None
@@ -340,7 +348,7 @@ def _check(
         click.echo(text, nl=False, color=use_color)  # click strips colours off a terminal unless told
     if show_fixes and outcome is not None and output_format in ("text", "concise"):
         click.echo(_fixed_list(outcome.fixed), nl=False)
-    if exit_zero:
+    if exit_zero or config.exit_zero:
         return EXIT_OK
     return result.exit_code(config.fail_level)
 

@@ -48,9 +48,23 @@ class Config:
     unsafe_fixes: bool = False  # and unsafe ones (as --unsafe-fixes)
     fixable: tuple[str, ...] = ("ALL",)  # selectors whose fixes may be applied
     unfixable: tuple[str, ...] = ()  # selectors whose fixes are never applied
+    trusted_registries: tuple[str, ...] = ()  # DL3026: registries images may come from (empty: any)
+    label_schema: dict[str, str] = field(default_factory=dict)  # DL3049-DL3058: label -> value type
+    strict_labels: bool = False  # DL3050: no labels outside label_schema
+    exit_zero: bool = False  # exit 0 whatever is found (hadolint's `no-fail`)
+    keys: frozenset[str] = frozenset()  # the keys the configuration file set
 
     def fixable_codes(self, rules: Mapping) -> frozenset[str]:
         return frozenset(_expand(self.fixable, rules) - _expand(self.unfixable, rules))
+
+    def rule_settings(self) -> dict:
+        """What checks read from the configuration (``Image.settings``)."""
+        return {
+            "large-file-size": self.large_file_size,
+            "trusted-registries": self.trusted_registries,
+            "label-schema": self.label_schema,
+            "strict-labels": self.strict_labels,
+        }
 
     # -- rule selection ---------------------------------------------------------------
     def enabled_codes(self, rules: Mapping) -> set[str]:
@@ -140,7 +154,11 @@ _KEYS = {
     "unsafe-fixes",
     "fixable",
     "unfixable",
+    "trusted-registries",
+    "label-schema",
+    "strict-labels",
 }
+LABEL_TYPES = ("text", "url", "semver", "hash", "rfc3339", "spdx", "email")
 
 
 def find_config(start: Path) -> Path | None:
@@ -208,7 +226,7 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
             fail(key, f"must be a table of Dockerfile paths to {kind.__name__} values")
         return dict(value)
 
-    config = Config(path=path, root=real_path(path.parent if path else Path.cwd()))
+    config = Config(path=path, root=real_path(path.parent if path else Path.cwd()), keys=frozenset(table))
     if "select" in table:
         config.select = selectors("select")
     if "extend-select" in table:
@@ -262,6 +280,20 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
         config.fixable = selectors("fixable")
     if "unfixable" in table:
         config.unfixable = selectors("unfixable")
+    if "trusted-registries" in table:
+        value = table["trusted-registries"]
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            fail("trusted-registries", "must be a list of registry names (`*` wildcards allowed)")
+        config.trusted_registries = tuple(value)
+    if "label-schema" in table:
+        value = table["label-schema"]
+        if not isinstance(value, Mapping) or not all(v in LABEL_TYPES for v in value.values()):
+            fail("label-schema", f"must be a table of label names to one of {', '.join(LABEL_TYPES)}")
+        config.label_schema = dict(value)
+    if "strict-labels" in table:
+        if not isinstance(table["strict-labels"], bool):
+            fail("strict-labels", "must be true or false")
+        config.strict_labels = table["strict-labels"]
     if "contexts" in table:
         config.contexts = path_table("contexts", str)
     if "targets" in table:

@@ -110,8 +110,12 @@ def lint(
 
     _check_dockerfile_tables(config, found.dockerfiles, workspace)
     builds = [build for build in plan_builds(found, config, workspace, root) if _inside_repository(build, workspace)]
-    images = build_images(builds, workspace, {"large-file-size": config.large_file_size})
-    for image in images:  # every requirements file an image installs is read (and checked)
+    images = build_images(builds, workspace, config.rule_settings())
+    enabled = config.enabled_codes(rules)
+    # hadolint-compatible (DL) rules read only the Dockerfile: with nothing else selected,
+    # requirements, ignore and pyproject files are not read.
+    reads_files = any(not code.startswith("DL") for code in enabled)
+    for image in images if reads_files else ():  # every requirements file an image installs is read (and checked)
         with blame(image.dockerfile_path):
             image_files(image)
     if files:
@@ -120,11 +124,10 @@ def lint(
         for path in files:  # a file that cannot be read is still worth a note
             if is_dockerfile_name(path.name):
                 workspace.dockerfile(path)
-    else:
+    elif reads_files:
         for path in found.requirements:  # requirements no image installs still get parsed
             workspace.requirements(path)
 
-    enabled = config.enabled_codes(rules)
     scan_cache = None
     if any(code.startswith("DEP") for code in enabled):
         from dockerlint.model.code import use_scan_cache
@@ -133,7 +136,7 @@ def lint(
         use_project_modules(config.known_modules)
         scan_cache = use_scan_cache(workspace, cache_dir)
     findings: list[Finding] = []
-    for function, codes in load_checks().items():
+    for function, codes in load_checks(enabled).items():
         if not enabled.intersection(codes):
             continue
         for image in images:
@@ -389,7 +392,7 @@ def _unique_notes(notes: list[Note]) -> list[Note]:
 
 
 _DOCKERLINT_IGNORE = re.compile(r"^dockerlint\s*:\s*(ignore|ignore-file)\s*=\s*([A-Za-z0-9, ]+)")
-_HADOLINT_IGNORE = re.compile(r"^hadolint\s+(global\s+)?ignore\s*=\s*([A-Za-z0-9, ]+)")
+_HADOLINT_IGNORE = re.compile(r"^hadolint\s+(global\s+|stage\s+)?ignore\s*=\s*([A-Za-z0-9, ]+)")
 _NOQA = re.compile(r"(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -402,7 +405,8 @@ class Suppressions:
 
     Dockerfiles: ``# dockerlint: ignore=CODE[,CODE]`` above an instruction (comment
     lines may stack), ``# dockerlint: ignore-file=CODE`` anywhere, and hadolint's
-    ``# hadolint ignore=DLxxxx`` / ``# hadolint global ignore=DLxxxx`` for DL codes.
+    ``# hadolint ignore=DLxxxx`` / ``# hadolint global ignore=DLxxxx`` for DL codes, and
+    ``# hadolint stage ignore=DLxxxx`` right above a FROM for that stage.
     Other text files (requirements): a trailing ``# noqa`` or ``# noqa: CODE``.
     """
 
@@ -463,6 +467,7 @@ class Suppressions:
             return self._dockerfile_cache[path]
         file_codes: set[str] = set()
         pending: list[tuple[int, set[str]]] = []
+        stage_pending: list[tuple[int, set[str]]] = []
         for comment in dockerfile.comments:
             text = comment.text.strip()
             match = _DOCKERLINT_IGNORE.match(text)
@@ -476,8 +481,10 @@ class Suppressions:
             match = _HADOLINT_IGNORE.match(text)
             if match:
                 codes = {code for code in _codes(match.group(2)) if code.startswith("DL")}
-                if match.group(1):
+                if match.group(1) and match.group(1).startswith("global"):
                     file_codes |= codes
+                elif match.group(1):
+                    stage_pending.append((comment.line, codes))
                 else:
                     pending.append((comment.line, codes))
         ranges = []
@@ -491,5 +498,11 @@ class Suppressions:
                 text = dockerfile.text
                 if all(not text.line(n).strip() or text.line(n).lstrip().startswith("#") for n in between):
                     ranges.append((instruction.span.line, instruction.span.end_line, codes))
+        froms = [instruction.span.line for instruction in instructions if instruction.keyword == "FROM"]
+        for line, codes in stage_pending:  # hadolint: only on the line right above a FROM
+            if line + 1 in froms:
+                following = [start for start in froms if start > line + 1]
+                end = following[0] - 1 if following else len(dockerfile.text.line_starts)
+                ranges.append((line + 1, end, codes))
         self._dockerfile_cache[path] = (file_codes, ranges)
         return file_codes, ranges

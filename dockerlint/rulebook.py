@@ -32,6 +32,15 @@ class Example:
 
 
 @dataclass(frozen=True)
+class Hadolint:
+    """How a DL rule maps to hadolint's rule of the same code."""
+
+    severity: str  # hadolint's default level: error, warning, info, style or ignore (off)
+    differences: tuple[str, ...]  # where dockerlint decides otherwise, each with its reason
+    configuration: str = ""  # the hadolint setting the rule needs, if any
+
+
+@dataclass(frozen=True)
 class Rule:
     code: str
     name: str
@@ -43,6 +52,7 @@ class Rule:
     tags: tuple[str, ...]
     examples: tuple[Example, ...]
     fix_applicability: str = "none"  # what its autofix is: safe, unsafe, display-only, or none
+    hadolint: Hadolint | None = None
 
     @property
     def family(self) -> str:
@@ -94,6 +104,15 @@ def load_rule(path: Path) -> Rule:
         tags=tuple(data.get("tags", ())),
         examples=tuple(_example(item) for item in data.get("examples", ())),
         fix_applicability=data.get("fix-applicability", "none"),
+        hadolint=_hadolint(data["hadolint"]) if "hadolint" in data else None,
+    )
+
+
+def _hadolint(data: dict) -> Hadolint:
+    return Hadolint(
+        severity=data["severity"],
+        differences=tuple(item.strip() for item in data.get("differences", ())),
+        configuration=data.get("configuration", "").strip(),
     )
 
 

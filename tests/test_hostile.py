@@ -335,8 +335,8 @@ def test_an_internal_error_exits_2_with_one_line_naming_the_file(tmp_path, monke
         raise ValueError("something\nunexpected")
 
     write_tree(tmp_path, {"api/Dockerfile": "FROM python:3.12-slim\nUSER app\n"})
-    monkeypatch.setattr(checks, "load_checks", lambda: {broken: ("SEC001",)})
-    monkeypatch.setattr("dockerlint.engine.load_checks", lambda: {broken: ("SEC001",)})
+    monkeypatch.setattr(checks, "load_checks", lambda codes=None: {broken: ("SEC001",)})
+    monkeypatch.setattr("dockerlint.engine.load_checks", lambda codes=None: {broken: ("SEC001",)})
     result = invoke(str(tmp_path))
     assert result.exit_code == 2
     assert result.stdout == ""

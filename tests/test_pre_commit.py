@@ -81,7 +81,7 @@ def test_try_repo(tmp_path):
     assert "DL3042" in failing.stdout and "Dockerfile:2:5" in failing.stdout
 
     (project / "Dockerfile").write_text(
-        'FROM python:3.11-slim\nRUN pip install --no-cache-dir fastapi\nUSER nobody\nCMD ["python"]\n'
+        'FROM python:3.11-slim\nRUN pip install --no-cache-dir fastapi==0.115.6\nUSER 65534\nCMD ["python"]\n'
     )
     subprocess.run(["git", "add", "-A"], cwd=project, check=True, env=env)
     passing = try_repo("Dockerfile", "app.py")

@@ -147,6 +147,10 @@ class Step:
     commands: tuple[ShellCommand, ...] = ()
     installs: tuple[Install, ...] = ()
     pipefail: bool = False  # the RUN script sets -o pipefail itself
+    # ONBUILD: the instruction it wraps, with the state it is declared in (a RUN's
+    # commands parsed). It runs in images built FROM this one, not here, so it is kept
+    # out of ``StageModel.steps`` and its installs out of this stage's.
+    trigger: Step | None = None
 
     @property
     def keyword(self) -> str:
@@ -232,6 +236,10 @@ class Image:
     settings: dict = field(default_factory=dict)  # configured thresholds checks read ("large-file-size")
     platforms: tuple[str, ...] = ()  # --platform of the build, when known
     origin: BuildOrigin | None = None  # where the build context comes from (a guess, a build command, ...)
+    # Instructions before the first FROM other than ARGs (a Dockerfile fragment, such as
+    # a file meant to be included in another): no image is built from them, so they are
+    # kept out of ``stages``; hadolint-compatible rules still read them.
+    fragment: StageModel | None = None
 
     @property
     def final(self) -> StageModel | None:
@@ -239,6 +247,30 @@ class Image:
             if stage.is_final:
                 return stage
         return None
+
+    @cached_property
+    def steps_by_keyword(self) -> dict[str, list[tuple[StageModel, Step, bool]]]:
+        """Every instruction of the fragment and the stages, in file order, by keyword, as
+        (stage, step, is an ONBUILD trigger): an ONBUILD is listed under ONBUILD and the
+        instruction it wraps under its own keyword. Built once; rules that look for one
+        kind of instruction read only those."""
+        index: dict[str, list[tuple[StageModel, Step, bool]]] = {}
+        for stage in [self.fragment, *self.stages] if self.fragment is not None else self.stages:
+            for step in stage.steps:
+                index.setdefault(step.keyword, []).append((stage, step, False))
+                if step.trigger is not None:
+                    index.setdefault(step.trigger.keyword, []).append((stage, step.trigger, True))
+        return index
+
+    @cached_property
+    def commands_by_name(self) -> dict[str, list[tuple[StageModel, Step, ShellCommand, bool]]]:
+        """The commands of every RUN (and ONBUILD RUN) by program name, as (stage, step,
+        command, is an ONBUILD trigger), in file order."""
+        index: dict[str, list[tuple[StageModel, Step, ShellCommand, bool]]] = {}
+        for stage, step, trigger in self.steps_by_keyword.get("RUN", ()):
+            for command in step.commands:
+                index.setdefault(command.name, []).append((stage, step, command, trigger))
+        return index
 
     @cached_property
     def ignore(self) -> IgnoreFile | None:
@@ -332,7 +364,22 @@ def build_image(
     for stage in dockerfile.stages:
         image.stages.append(_build_stage(image, stage, global_args, build_args))
     _mark_final(image)
+    image.fragment = _fragment(image, global_args, build_args)
     return image
+
+
+def _fragment(image: Image, global_args: dict[str, str], build_args: dict[str, str]) -> StageModel | None:
+    """The instructions before the first FROM, as a stage without a base image, when any
+    of them is not an ARG."""
+    leading = []
+    for instruction in image.dockerfile.instructions:
+        if instruction.keyword == "FROM":
+            break
+        leading.append(instruction)
+    if all(instruction.keyword == "ARG" for instruction in leading):
+        return None
+    stage = Stage(-1, None, leading[0], "", "", None, tuple(leading))
+    return _build_stage(image, stage, global_args, build_args)
 
 
 def ignore_file_for(dockerfile_path: Path, context_root: Path, is_file=os.path.isfile) -> Path | None:
@@ -382,6 +429,10 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
             copy = _copy(image, step, keyword == "ADD", folders)
             if copy is not None:
                 model.copies.append(copy)
+        elif keyword == "ONBUILD" and instruction.onbuild is not None:
+            step.trigger = Step(position, instruction.onbuild, workdir, user, dict(env), shell)
+            if instruction.onbuild.keyword == "RUN":
+                _add_commands(image, model, step.trigger, trigger=True)
         elif keyword == "WORKDIR":
             value = expand(instruction.args.strip(), env, image.dockerfile.escape)
             workdir = posixpath.normpath(posixpath.join(workdir, value)) if value else workdir
@@ -426,6 +477,12 @@ def _undefined_variable(text: str, env: dict[str, str]) -> bool:
     return any(name not in env and not modifier for name, modifier in _VARIABLE.findall(text))
 
 
+def keyed_values(instruction: Instruction) -> list[tuple[str, str | None]]:
+    """(name, value) pairs of an ENV, LABEL or ARG instruction, quotes removed, variables
+    as written; an ARG without a default has the value None."""
+    return _pairs(instruction.args, legacy=instruction.keyword != "ARG")
+
+
 def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:
     """``ENV A=1 B="x y"`` / ``ENV A 1 2`` / ``ARG A=1 B`` into (name, value) pairs."""
     try:
@@ -453,7 +510,8 @@ def _unquote(value: str) -> str:
     return " ".join(parts)
 
 
-def _add_commands(image: Image, stage: StageModel, step: Step) -> None:
+def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = False) -> None:
+    """``trigger``: an ONBUILD RUN, whose bind mounts bring nothing into this stage."""
     from dockerlint.parse.shell import parse_script
 
     instruction = step.instruction
@@ -475,7 +533,7 @@ def _add_commands(image: Image, stage: StageModel, step: Step) -> None:
         for heredoc in instruction.heredocs:
             if _heredoc_is_script(instruction.args, heredoc):
                 scripts.append((heredoc.body, ScriptLocator(instruction, heredoc)))
-    for mount in step.mounts:
+    for mount in () if trigger else step.mounts:
         if mount.get("type", "bind") == "bind" and "from" not in mount:
             source = mount.get("source", mount.get("src", "."))
             target = mount.get("target", mount.get("dst", mount.get("destination")))

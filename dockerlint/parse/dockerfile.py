@@ -718,8 +718,8 @@ class _Reader:
                 self.problem(f"unknown instruction after ONBUILD: {inner.keyword}", inner.keyword_span)
                 return
             if inner_keyword in _NOT_TRIGGERS:
+                # BuildKit refuses the file; the instruction is kept (hadolint's DL3043 names it).
                 self.problem(f"{inner_keyword} isn't allowed as an ONBUILD trigger", inner.keyword_span)
-                return
             line_number, column = inner.line_positions[inner.keyword_start]
             inner_span = Span(line_number, column, span.end_line, span.end_column)
             onbuild = self.build(inner_keyword, inner, inner_span, heredocs, None)
