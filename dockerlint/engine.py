@@ -10,11 +10,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockerlint.builds import Build, build_images, plan_builds
 from dockerlint.checks import load_checks
 from dockerlint.config import Config
-from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name
+from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name, is_requirements_name
 from dockerlint.errors import blame
 from dockerlint.findings import Finding, Note, Severity
 from dockerlint.fixes import MAX_ROUNDS, FixOutcome, FixSettings, apply_edits, choose, edits_by_file, write_if_unchanged
@@ -22,6 +23,9 @@ from dockerlint.model import Image
 from dockerlint.paths import real_path
 from dockerlint.rulebook import Rule
 from dockerlint.workspace import Workspace
+
+if TYPE_CHECKING:
+    from dockerlint.model.scan_cache import ScanCache
 
 
 @dataclass
@@ -55,12 +59,16 @@ def lint(
     rules: Mapping[str, Rule],
     *,
     force_exclude: bool = False,
-    cache_dir: Path | None = None,
+    cache_dir: Path | ScanCache | None = None,
     overlay: Mapping[Path, bytes | None] | None = None,
+    root: Path | None = None,
 ) -> Result:
-    """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache).
-    ``overlay``: file contents that replace what is on disk (see ``Workspace``)."""
-    root = project_root(paths, config)
+    """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache;
+    a ``ScanCache``: one kept open across runs, as a language server does).
+    ``overlay``: file contents that replace what is on disk (see ``Workspace``).
+    ``root``: the repository, when the caller knows it (an editor's workspace folder);
+    otherwise found from the paths (``project_root``)."""
+    root = root or project_root(paths, config)
     # Reads stay inside the repository and the paths the user named (a named Dockerfile
     # brings its folder, the context it is built with by default).
     named = [path if os.path.isdir(path) else path.absolute().parent for path in paths]
@@ -117,6 +125,8 @@ def lint(
         for path in files:  # a file that cannot be read is still worth a note
             if is_dockerfile_name(path.name):
                 workspace.dockerfile(path)
+            elif is_requirements_name(path):  # checked even when no image installs it
+                workspace.requirements(path)
     else:
         for path in found.requirements:  # requirements no image installs still get parsed
             workspace.requirements(path)
