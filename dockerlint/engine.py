@@ -35,9 +35,20 @@ class Result:
     files_checked: int
     images: list[Image] = field(default_factory=list)
     workspace: Workspace | None = None
+    origins: dict[tuple, set[int]] = field(default_factory=dict)  # origin_key -> indexes into images
 
     def exit_code(self, fail_level: Severity) -> int:
         return 1 if any(f.severity is not None and f.severity >= fail_level for f in self.findings) else 0
+
+    def images_of(self, finding: Finding) -> list[Image]:
+        """The images whose checks reported the finding (two images that install the same
+        requirements file may both); none for a parse problem of a file."""
+        return [self.images[index] for index in sorted(self.origins.get(origin_key(finding), ()))]
+
+
+def origin_key(finding: Finding) -> tuple:
+    """What one finding is, before and after ``finalize`` (which de-duplicates by it)."""
+    return finding.code, finding.path, finding.span.line, bounded_message(finding.message)
 
 
 def project_root(paths: list[Path], config: Config) -> Path:
@@ -140,12 +151,16 @@ def lint(
         use_project_modules(config.known_modules)
         scan_cache = use_scan_cache(workspace, cache_dir)
     findings: list[Finding] = []
+    origins: dict[tuple, set[int]] = {}
     for function, codes in load_checks().items():
         if not enabled.intersection(codes):
             continue
-        for image in images:
+        for index, image in enumerate(images):
             with blame(image.dockerfile_path):
-                findings.extend(function(image))
+                produced = list(function(image))
+            for finding in produced:
+                origins.setdefault(origin_key(finding), set()).add(index)
+            findings.extend(produced)
     if scan_cache is not None:
         scan_cache.save()
 
@@ -166,7 +181,7 @@ def lint(
     checked = workspace.files_read()
     if reported_files is not None:
         checked &= reported_files
-    return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace)
+    return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace, origins)
 
 
 def lint_and_fix(

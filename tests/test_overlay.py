@@ -5,6 +5,7 @@ cache; a cache object may serve many runs; the caller may name the repository ro
 from __future__ import annotations
 
 import os
+import textwrap
 import time
 from pathlib import Path
 
@@ -104,3 +105,18 @@ def test_a_named_requirements_file_that_no_image_installs_is_still_checked(tmp_p
     expected = [item for item in found(everything) if item[1] == "requirements-dev.txt"]
     assert expected  # the include that does not exist
     assert found(alone) == expected
+
+
+def test_each_finding_names_the_images_that_reported_it(tmp_path):
+    from tests.test_server_project import TWO_IMAGES
+
+    root = write(tmp_path / "repo", {name: textwrap.dedent(text) for name, text in TWO_IMAGES.items()})
+    result = lint([root], config_for(root, select=["DEP", "DL3009"]), load_rules())
+    unused = [f for f in result.findings if f.code == "DEP001"]
+    assert [(f.path.name, f.span.line) for f in unused] == [("requirements.txt", 2)]
+    assert [image.dockerfile_path.parent.name for image in result.images_of(unused[0])] == ["b"]
+    neither = {root / "b_app" / "main.py": b"import fastapi\n", root / "a_app" / "main.py": b"import fastapi\n"}
+    both = lint([root], config_for(root, select=["DEP"]), load_rules(), overlay=neither)
+    unused = [f for f in both.findings if f.code == "DEP001"]
+    assert len(unused) == 1  # one finding, said by both images
+    assert sorted(image.dockerfile_path.parent.name for image in both.images_of(unused[0])) == ["a", "b"]
