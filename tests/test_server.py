@@ -261,6 +261,9 @@ async def test_a_fix_applied_clears_the_finding(client: LanguageClient, service:
     fixes = [action for action in actions if action.title.startswith("Fix CTX002")]
     assert [fix.title for fix in fixes] == ["Fix CTX002: Add `.venv` to .dockerignore"]
     assert fixes[0].is_preferred and fixes[0].kind == lsp.CodeActionKind.QuickFix
+    fix_all = await actions_at(client, uri, next(d for d in found if d.code == "CTX002"), only=["source.fixAll"])
+    assert [action.kind for action in fix_all] == ["source.fixAll.dockerlint"]
+    assert fix_all[0].edit == fixes[0].edit  # the one fix there is
     editor.apply(fixes[0].edit)
     assert editor.texts[uri] == ".git\n.venv\n"
     await diagnostics(client, uri, lacks("CTX002"))
@@ -393,3 +396,18 @@ def test_the_command_line_never_imports_the_server_libraries(service: Path):
     done = subprocess.run([sys.executable, "-c", code, str(service)], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "DOCKERLINT_NO_CACHE": "1"})  # fmt: skip
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_fix_titles_say_when_a_fix_is_unsafe():
+    from dockerlint.findings import Applicability, Edit, Finding, Fix
+    from dockerlint.server.lsp import fix_title
+    from dockerlint.source import Span
+
+    def finding(applicability):
+        edit = Edit(Path("requirements.txt"), Span(1, 1, 1, 1), "")
+        return Finding(
+            "X001", Path("requirements.txt"), Span(1, 1, 1, 2), "m", autofix=Fix(applicability, "Do it", (edit,))
+        )
+
+    assert fix_title(finding(Applicability.SAFE)) == "Fix X001: Do it"
+    assert fix_title(finding(Applicability.UNSAFE)) == "Fix (unsafe: review the change) X001: Do it"

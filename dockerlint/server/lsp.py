@@ -216,10 +216,15 @@ class DockerlintServer(LanguageServer):
                     edit = self.workspace_edit(project, list(fix.edits))
                     if edit is not None:
                         safe = fix.applicability is Applicability.SAFE
-                        label = "Fix" if safe else "Fix (unsafe: review the change)"
-                        actions.append(lsp.CodeAction(
-                            title=f"{label} {finding.code}: {fix.message}", kind=lsp.CodeActionKind.QuickFix,
-                            diagnostics=[diagnostic], edit=edit, is_preferred=safe))  # fmt: skip
+                        actions.append(
+                            lsp.CodeAction(
+                                title=fix_title(finding),
+                                kind=lsp.CodeActionKind.QuickFix,
+                                diagnostics=[diagnostic],
+                                edit=edit,
+                                is_preferred=safe,
+                            )
+                        )
                 for title, edit in (
                     (
                         f"Ignore {finding.code} on this line",
@@ -230,8 +235,14 @@ class DockerlintServer(LanguageServer):
                     if edit is not None:
                         workspace_edit = self.workspace_edit(project, [edit])
                         if workspace_edit is not None:
-                            actions.append(lsp.CodeAction(title=title, kind=lsp.CodeActionKind.QuickFix,
-                                                          diagnostics=[diagnostic], edit=workspace_edit))  # fmt: skip
+                            actions.append(
+                                lsp.CodeAction(
+                                    title=title,
+                                    kind=lsp.CodeActionKind.QuickFix,
+                                    diagnostics=[diagnostic],
+                                    edit=workspace_edit,
+                                )
+                            )
         if only and wanted(FIX_ALL):
             action = self.fix_all(project, findings, fixable)
             if action is not None:
@@ -342,6 +353,14 @@ class DockerlintServer(LanguageServer):
                 self.schedule(project, None)  # an image appeared or went away
             elif path not in open_paths:  # an open buffer wins over the disk
                 self.schedule(project, {path})
+
+
+def fix_title(finding: Finding) -> str:
+    """What the quick fix is called: unsafe fixes say so (they change what gets installed
+    or copied, and ``--fix`` alone never applies them)."""
+    fix = finding.autofix
+    label = "Fix" if fix.applicability is Applicability.SAFE else "Fix (unsafe: review the change)"
+    return f"{label} {finding.code}: {fix.message}"
 
 
 def _lint(project: Project, paths: set[Path] | None, overlay: dict[Path, bytes]) -> Outcome:
