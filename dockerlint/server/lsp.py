@@ -137,7 +137,8 @@ class DockerlintServer(LanguageServer):
 
     def publish(self, project: Project, outcome: Outcome, versions: dict, texts: dict[Path, str]) -> None:
         for path in sorted(outcome.files):
-            lines = _lines(texts[path]) if path in texts else self.lines(project, path)
+            text = texts[path] if path in texts else project.text(path)  # open buffers were snapshot
+            lines = _lines(text if text is not None else _read(path) or "")
             diagnostics = [self.diagnostic(project, finding, lines) for finding in project.findings(path)]
             if path in versions:
                 self.linted[path] = versions[path]
