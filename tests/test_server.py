@@ -64,6 +64,30 @@ async def client(lsp_client: LanguageClient, service: Path):
     await lsp_client.shutdown_session()
 
 
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    import shutil
+
+    from tests.conftest import REPO_ROOT
+
+    root = tmp_path / "ml-service"
+    shutil.copytree(REPO_ROOT / "examples" / "ml-service", root)
+    (root / ".git").mkdir()
+    return root.resolve()
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "dockerlint", "server"]))
+async def example_client(lsp_client: LanguageClient, example: Path):
+    await lsp_client.initialize_session(
+        lsp.InitializeParams(
+            capabilities=client_capabilities("neovim"),
+            workspace_folders=[lsp.WorkspaceFolder(uri=example.as_uri(), name="ml-service")],
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
 # -- helpers: what an editor does ------------------------------------------------------------
 
 
@@ -359,6 +383,9 @@ async def test_a_changed_configuration_lints_everything_again(client: LanguageCl
     editor = Editor(client, service)
     uri = editor.open("Dockerfile")
     await diagnostics(client, uri, has("DL3009", 3))
+    # The server asked the editor to report changes to the files it reads, the configuration among them.
+    watched = [r for r in getattr(client, "registrations", []) if r.method == lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES]
+    assert len(watched) == 1 and "toml" in watched[0].register_options["watchers"][0]["globPattern"]
     config = service / "pyproject.toml"
     config.write_text('[project]\nname = "service"\n\n[tool.dockerlint]\nignore = ["DL3009"]\n', encoding="utf-8")
     client.workspace_did_change_watched_files(
@@ -378,6 +405,21 @@ async def test_a_changed_configuration_lints_everything_again(client: LanguageCl
             break
         await asyncio.sleep(0.05)
     assert "NOPE1" in client.messages[-1].message and client.messages[-1].type == lsp.MessageType.Error
+
+
+@pytest.mark.asyncio
+async def test_the_bundled_example_shows_what_the_command_line_reports(example_client: LanguageClient, example: Path):
+    from dockerlint.config import find_config, load_config
+    from dockerlint.engine import lint
+    from dockerlint.rulebook import load_rules
+
+    rules = load_rules()
+    expected: dict[str, list] = {}
+    for finding in lint([example], load_config(find_config(example), rules, default_root=example), rules).findings:
+        expected.setdefault(finding.path.as_uri(), []).append((finding.code, finding.span.line))
+    assert len(expected) >= 2  # the Dockerfile and its requirements
+    for uri, codes in expected.items():
+        await diagnostics(example_client, uri, lambda found, codes=codes: found == sorted(codes))
 
 
 def test_the_server_without_its_extra_says_how_to_install_it():
