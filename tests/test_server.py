@@ -190,6 +190,15 @@ async def diagnostics(client: LanguageClient, uri: str, until, timeout: float = 
     return list(client.diagnostics[uri])
 
 
+async def first_lint(client: LanguageClient, timeout: float = TIMEOUT) -> None:
+    """Until the server has linted the whole workspace once (it logs each lint)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not any("linted everything" in item.message for item in client.log_messages):
+        assert loop.time() < deadline, "the first lint never ended"
+        await asyncio.sleep(0.02)
+
+
 def has(code: str, line: int | None = None):
     return lambda codes: any(c == code and (line is None or n == line) for c, n in codes)
 
@@ -259,6 +268,26 @@ async def test_editing_code_updates_the_requirements_and_the_other_way_round(cli
     await diagnostics(client, requirements, has("DEP001", 3))
     # The Dockerfile no longer copying the code: the requirement's use is unknown to the image.
     editor.type("Dockerfile", textwrap.dedent(SERVICE["Dockerfile"]).replace("COPY app/ ./app/\n", ""))
+    await diagnostics(client, requirements, lacks("DEP001"))
+
+
+@pytest.mark.asyncio
+async def test_files_changed_outside_the_editor(client: LanguageClient, service: Path):
+    write_tree(
+        service,
+        {"app/report.py": "import pandas\n", "requirements.txt": SERVICE["requirements.txt"] + "pandas==2.2.3\n"},
+    )
+    editor = Editor(client, service)
+    requirements = editor.open("requirements.txt")
+    await first_lint(client)
+    assert await diagnostics(client, requirements, lacks("DEP001")) == []
+    (service / "app" / "report.py").unlink()  # a branch switch, say
+    event = lsp.FileEvent((service / "app" / "report.py").as_uri(), lsp.FileChangeType.Deleted)
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams([event]))
+    await diagnostics(client, requirements, has("DEP001", 3))
+    (service / "app" / "jobs.py").write_text("import pandas\n", encoding="utf-8")
+    event = lsp.FileEvent((service / "app" / "jobs.py").as_uri(), lsp.FileChangeType.Created)
+    client.workspace_did_change_watched_files(lsp.DidChangeWatchedFilesParams([event]))
     await diagnostics(client, requirements, lacks("DEP001"))
 
 

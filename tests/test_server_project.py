@@ -115,6 +115,19 @@ def test_files_that_no_longer_have_findings_are_published_empty(two_images: Proj
     assert codes(two_images, code) == []
 
 
+def test_an_excluded_dockerfile_is_not_linted_when_opened(two_images: Project):
+    fixture = two_images.root / "fixtures" / "Dockerfile"
+    write_tree(fixture.parent, {"Dockerfile": "FROM python:3.12\nRUN apt-get update\n"})
+    (two_images.root / ".dockerlint.toml").write_text('exclude = ["fixtures"]\n', encoding="utf-8")
+    assert two_images.load_config()
+    assert two_images.lint_changed([fixture], {}).files == {fixture}
+    assert codes(two_images, fixture) == []
+    (two_images.root / ".dockerlint.toml").write_text("", encoding="utf-8")
+    assert two_images.load_config()
+    assert codes(two_images, fixture) == [] and two_images.lint_changed([fixture], {}).images == 1
+    assert codes(two_images, fixture) != []
+
+
 def test_a_compose_change_lints_everything(two_images: Project):
     compose = two_images.root / "compose.yaml"
     outcome = two_images.lint_changed([compose], {})

@@ -346,12 +346,14 @@ class DockerlintServer(LanguageServer):
             if path is None:
                 continue
             project = self.project_for(path)
-            if project.is_config_file(path):
+            if project.is_config_file(path):  # and maybe a project an image installs, too
                 self.config_changed(project)
-            elif event.type != lsp.FileChangeType.Changed and (
-                is_dockerfile_name(path.name) or is_compose_name(path.name)
+            if event.type == lsp.FileChangeType.Deleted or (
+                event.type == lsp.FileChangeType.Created
+                and (is_dockerfile_name(path.name) or is_compose_name(path.name))
             ):
-                self.schedule(project, None)  # an image appeared or went away
+                # An image appeared, or a file went away: which images read it can no longer be asked.
+                self.schedule(project, None)
             elif path not in open_paths:  # an open buffer wins over the disk
                 self.schedule(project, {path})
 

@@ -109,7 +109,11 @@ class Project:
         paths = sorted(set(paths))
         if any(is_compose_name(path.name) for path in paths):
             return self.lint_all(overlay)
-        result = self._lint(paths, overlay)
+        # An excluded Dockerfile builds no image in a full lint: opening it lints nothing.
+        linted = [path for path in paths if not (is_dockerfile_name(path.name) and self.config.is_excluded(path))]
+        if not linted:
+            return Outcome(set(paths))
+        result = self._lint(linted, overlay)
         with self.lock:
             return self._replace(result, paths)
 
