@@ -236,6 +236,10 @@ async def test_open_shows_the_findings_of_the_repository(client: LanguageClient,
     assert finding.severity == lsp.DiagnosticSeverity.Warning
     assert finding.range.start == lsp.Position(2, 4)  # `apt-get update`, 0-based
     assert finding.code_description.href.endswith("/DL3009.md")
+    # The import scans went to the project's cache folder, the one the command line uses.
+    from dockerlint.model.scan_cache import SCANS_NAME, default_cache_dir
+
+    assert (default_cache_dir(service) / SCANS_NAME).is_file()
 
 
 @pytest.mark.asyncio

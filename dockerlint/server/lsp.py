@@ -60,7 +60,7 @@ class DockerlintServer(LanguageServer):
     def add_folder(self, folder: Path) -> Project:
         folder = real_path(folder)
         if folder not in self.projects:
-            self.projects[folder] = Project(folder, self.rules, _cache_dir(folder))
+            self.projects[folder] = Project(folder, self.rules, _cache_dir)
             self.report_config_error(self.projects[folder])
         return self.projects[folder]
 
@@ -372,18 +372,16 @@ def _lint(project: Project, paths: set[Path] | None, overlay: dict[Path, bytes])
     return project.lint_changed(paths, overlay)
 
 
-def _cache_dir(folder: Path) -> Path | None:
-    """As the CLI: ``DOCKERLINT_NO_CACHE`` turns the cache off, ``DOCKERLINT_CACHE_DIR``
-    names it, else one folder per project in the user's cache."""
-    if os.environ.get("DOCKERLINT_NO_CACHE", "").lower() not in ("", "0", "false", "no"):
+def _cache_dir(root: Path) -> Path | None:
+    """As the command line: ``DOCKERLINT_NO_CACHE`` turns the cache off,
+    ``DOCKERLINT_CACHE_DIR`` names it, else one folder per project in the user's cache."""
+    if os.environ.get("DOCKERLINT_NO_CACHE", "").lower() not in ("", "0", "false", "no", "off"):
         return None
     if os.environ.get("DOCKERLINT_CACHE_DIR"):
         return Path(os.environ["DOCKERLINT_CACHE_DIR"])
-    from dockerlint.config import Config
-    from dockerlint.engine import project_root
     from dockerlint.model.scan_cache import default_cache_dir
 
-    return default_cache_dir(project_root([folder], Config(root=folder)))
+    return default_cache_dir(root)
 
 
 def _path(uri: str) -> Path | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +47,11 @@ class Project:
     """A workspace folder's repository. ``lint_all`` and ``lint_changed`` run the engine
     over the editor's unsaved contents (``overlay``) and return the files to publish."""
 
-    def __init__(self, folder: Path, rules: Mapping[str, Rule], cache_dir: Path | None) -> None:
+    def __init__(
+        self, folder: Path, rules: Mapping[str, Rule], cache_dir: Callable[[Path], Path | None] | None = None
+    ) -> None:
+        """``cache_dir``: where to keep the import scans, given the project's root (the
+        command line's choice, ``lsp._cache_dir``); None: no cache."""
         self.folder = real_path(folder)
         self.rules = rules
         self.config = Config(root=self.folder)
@@ -55,10 +59,11 @@ class Project:
         self.root = project_root([self.folder], self.config)
         self.load_config()
         self.scan_cache = None
-        if cache_dir is not None:
+        directory = cache_dir(self.root) if cache_dir is not None else None
+        if directory is not None:
             from dockerlint.model.scan_cache import ScanCache
 
-            self.scan_cache = ScanCache(cache_dir)
+            self.scan_cache = ScanCache(directory)
         self.by_image: dict[ImageKey, dict[Path, list[Finding]]] = {}
         self.alone: dict[Path, list[Finding]] = {}  # findings of files no image reads
         self.texts: dict[Path, str] = {}  # the text each finding's positions refer to
