@@ -20,7 +20,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from dockerlint import __version__
-from dockerlint.discover import is_compose_name, is_dockerfile_name
+from dockerlint.discover import SKIP_DIRS, is_compose_name, is_dockerfile_name
 from dockerlint.findings import Applicability, Edit, Finding, Severity, human_size
 from dockerlint.paths import real_path
 from dockerlint.server.project import Outcome, Project
@@ -343,8 +343,8 @@ class DockerlintServer(LanguageServer):
         open_paths = set(self.documents())
         for event in events:
             path = _path(event.uri)
-            if path is None:
-                continue
+            if path is None or SKIP_DIRS.intersection(path.parts):
+                continue  # a virtualenv or node_modules being installed: no image is built from there
             project = self.project_for(path)
             if project.is_config_file(path):  # and maybe a project an image installs, too
                 self.config_changed(project)
