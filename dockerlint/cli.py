@@ -1,5 +1,5 @@
-"""Command line: ``dockerlint [PATH]...`` (the ``check`` command), ``dockerlint rule CODE``
-and ``dockerlint rules``.
+"""Command line: ``dockerlint [PATH]...`` (the ``check`` command), ``dockerlint rule CODE``,
+``dockerlint rules`` and ``dockerlint server``.
 
 Start-up cost is paid on every commit by pre-commit, so heavy modules (the engine, the
 parsers, packaging, tree-sitter, SARIF) are imported inside the commands, never here.
@@ -35,7 +35,7 @@ class CheckCommand(click.Command):
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage("dockerlint", "[OPTIONS] [PATH]...")
-        formatter.write_text("       dockerlint rule CODE | rules | --version")
+        formatter.write_text("       dockerlint rule CODE | rules | server | --version")
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
@@ -43,7 +43,8 @@ class CheckCommand(click.Command):
                 [
                     ("rule CODE", "Print the documentation of rule CODE."),
                     ("rules", "List every rule: code, default severity, name and summary."),
-                    ("check [PATH]...", "Lint PATHs: the default command, named only when a PATH is `rule`."),
+                    ("server", "Run the language server for editors (needs `dockerlint[server]`)."),
+                    ("check [PATH]...", "Lint PATHs: the default command, named only when a PATH is a command's name."),
                 ]
             )
 
@@ -422,3 +423,11 @@ def rules_command() -> None:
     for rule in load_rules().values():
         state = "" if rule.enabled else " (off by default)"
         click.echo(f"{rule.code:<7} {rule.severity.label:<8} {rule.name}{state}: {rule.summary}")
+
+
+@main.command("server")
+def server_command() -> None:
+    """Run the language server: LSP over standard input and output, for editors."""
+    from dockerlint.server import run
+
+    sys.exit(run())

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockerlint.builds import Build, build_images, plan_builds
 from dockerlint.checks import load_checks
 from dockerlint.config import Config
-from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name
+from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name, is_requirements_name
 from dockerlint.errors import blame
 from dockerlint.findings import Finding, Note, Severity
 from dockerlint.fixes import MAX_ROUNDS, FixOutcome, FixSettings, apply_edits, choose, edits_by_file, write_if_unchanged
@@ -22,6 +23,9 @@ from dockerlint.model import Image
 from dockerlint.paths import real_path
 from dockerlint.rulebook import Rule
 from dockerlint.workspace import Workspace
+
+if TYPE_CHECKING:
+    from dockerlint.model.scan_cache import ScanCache
 
 
 @dataclass
@@ -31,9 +35,20 @@ class Result:
     files_checked: int
     images: list[Image] = field(default_factory=list)
     workspace: Workspace | None = None
+    origins: dict[tuple, set[int]] = field(default_factory=dict)  # origin_key -> indexes into images
 
     def exit_code(self, fail_level: Severity) -> int:
         return 1 if any(f.severity is not None and f.severity >= fail_level for f in self.findings) else 0
+
+    def images_of(self, finding: Finding) -> list[Image]:
+        """The images whose checks reported the finding (two images that install the same
+        requirements file may both); none for a parse problem of a file."""
+        return [self.images[index] for index in sorted(self.origins.get(origin_key(finding), ()))]
+
+
+def origin_key(finding: Finding) -> tuple:
+    """What one finding is, before and after ``finalize`` (which de-duplicates by it)."""
+    return finding.code, finding.path, finding.span.line, bounded_message(finding.message)
 
 
 def project_root(paths: list[Path], config: Config) -> Path:
@@ -55,12 +70,16 @@ def lint(
     rules: Mapping[str, Rule],
     *,
     force_exclude: bool = False,
-    cache_dir: Path | None = None,
+    cache_dir: Path | ScanCache | None = None,
     overlay: Mapping[Path, bytes | None] | None = None,
+    root: Path | None = None,
 ) -> Result:
-    """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache).
-    ``overlay``: file contents that replace what is on disk (see ``Workspace``)."""
-    root = project_root(paths, config)
+    """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache;
+    a ``ScanCache``: one kept open across runs, as a language server does).
+    ``overlay``: file contents that replace what is on disk (see ``Workspace``).
+    ``root``: the repository, when the caller knows it (an editor's workspace folder);
+    otherwise found from the paths (``project_root``)."""
+    root = root or project_root(paths, config)
     # Reads stay inside the repository and the paths the user named (a named Dockerfile
     # brings its folder, the context it is built with by default).
     named = [path if os.path.isdir(path) else path.absolute().parent for path in paths]
@@ -124,6 +143,8 @@ def lint(
         for path in files:  # a file that cannot be read is still worth a note
             if is_dockerfile_name(path.name):
                 workspace.dockerfile(path)
+            elif is_requirements_name(path) and reads_files:  # checked even when no image installs it
+                workspace.requirements(path)
     elif reads_files:
         for path in found.requirements:  # requirements no image installs still get parsed
             workspace.requirements(path)
@@ -136,12 +157,16 @@ def lint(
         use_project_modules(config.known_modules)
         scan_cache = use_scan_cache(workspace, cache_dir)
     findings: list[Finding] = []
+    origins: dict[tuple, set[int]] = {}
     for function, codes in load_checks(enabled).items():
         if not enabled.intersection(codes):
             continue
-        for image in images:
+        for index, image in enumerate(images):
             with blame(image.dockerfile_path):
-                findings.extend(function(image))
+                produced = list(function(image))
+            for finding in produced:
+                origins.setdefault(origin_key(finding), set()).add(index)
+            findings.extend(produced)
     if scan_cache is not None:
         scan_cache.save()
 
@@ -162,7 +187,7 @@ def lint(
     checked = workspace.files_read()
     if reported_files is not None:
         checked &= reported_files
-    return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace)
+    return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace, origins)
 
 
 def lint_and_fix(

@@ -42,7 +42,8 @@ class Workspace:
         ``overlay``: contents that replace what is on disk (the files ``--diff`` has
         fixed so far, an editor's unsaved buffers); None marks a file as absent."""
         self._roots = tuple(dict.fromkeys(root for path in roots for root in _both_forms(path)))
-        self._overlay = dict(overlay or {})
+        # Keyed by the path's text: files are asked for by Path and by str alike.
+        self._overlay = {os.fspath(path): data for path, data in (overlay or {}).items()}
         self._context_roots: set[str] = set()
         self._real_folders: dict[str, str] = {}
         self.notes: list[Note] = []
@@ -116,8 +117,8 @@ class Workspace:
         gets a note."""
         if path in self._bytes:
             return self._bytes[path]
-        if path in self._overlay:
-            data = self._bytes[path] = self._overlay[path]
+        if os.fspath(path) in self._overlay:
+            data = self._bytes[path] = self._overlay[os.fspath(path)]
             return data
         data: bytes | None = None
         refused = self.outside(path, in_context=in_context)
@@ -146,9 +147,14 @@ class Workspace:
 
     def is_file(self, path: Path) -> bool:
         """Whether the file exists, as this run sees it (the overlay first)."""
-        if path in self._overlay:
-            return self._overlay[path] is not None
+        if os.fspath(path) in self._overlay:
+            return self._overlay[os.fspath(path)] is not None
         return os.path.isfile(path)
+
+    def overlaid(self, path: Path | str) -> bool:
+        """Whether the overlay replaces this file: what is on disk (its size, its
+        timestamp) says nothing about the content this run reads."""
+        return os.fspath(path) in self._overlay
 
     def bytes_read(self, path: Path) -> tuple[bool, bytes | None]:
         """(whether this run read the file and kept it, the bytes it read or None)."""
@@ -196,7 +202,7 @@ class Workspace:
             from dockerlint.parse.dockerfile import parse_dockerfile
 
             parsed = None
-            size = len(self._overlay[path] or b"") if path in self._overlay else _size(path)
+            size = len(self._overlay[os.fspath(path)] or b"") if self.overlaid(path) else _size(path)
             if size is not None and size > MAX_DOCKERFILE_BYTES:
                 self.note(
                     path,
