@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
     cache_mounted,
@@ -58,6 +58,10 @@ def apt_lists(image: Image) -> Iterator[Finding]:
                 f"End the same RUN with `rm -rf {caches['lists']}/*`, or use "
                 f"`--mount=type=cache,target={caches['lists']}`.",
                 caches["lists_size"],
+                autofix=fixing.safe(
+                    f"End the RUN with `rm -rf {caches['lists']}/*`",
+                    fixing.append_to_run(image, step, f"rm -rf {caches['lists']}/*", ("rm", "-rf", f"{caches['lists']}/*")),
+                ),
             )
 
 
@@ -78,6 +82,7 @@ def apt_yes(image: Image) -> Iterator[Finding]:
             command.span,
             "`apt-get install` without `-y` waits for an answer that never comes in a build",
             "Add `-y` (`apt-get install -y ...`).",
+            autofix=fixing.flag_after(image, command, "install", "-y"),
         )
 
 
@@ -111,6 +116,7 @@ def apt_recommends(image: Image) -> Iterator[Finding]:
                 install.span,
                 f"`{install.tool} install` without `--no-install-recommends` also installs recommended packages",
                 "Add `--no-install-recommends` and name what you need explicitly.",
+                autofix=fixing.flag_after(image, install.command, "install", "--no-install-recommends"),
             )
 
 
@@ -128,4 +134,24 @@ def apt_not_apt_get(image: Image) -> Iterator[Finding]:
             "`apt` is meant for people at a terminal: its output and behaviour may change between releases "
             "and it warns that it has no stable command-line interface",
             "Use `apt-get` (or `apt-cache` for queries) in scripts and Dockerfiles.",
+            autofix=_apt_get_fix(image, step),
         )
+
+
+# What `apt SUBCOMMAND` does that `apt-get SUBCOMMAND` does the same way (apt(8): the
+# others differ, such as `upgrade`, which may install new packages, or `list`).
+_APT_GET_SAME = ("install", "update", "remove", "purge", "autoremove", "clean", "autoclean")
+
+
+def _apt_get_fix(image: Image, step: Step):
+    """Every `apt` of the RUN becomes `apt-get`, when each one's subcommand works the same."""
+    edits = []
+    for command in step.commands:
+        if command.name != "apt":
+            continue
+        action = next((word for word in command.argv[1:] if not word.startswith("-")), None)
+        if action not in _APT_GET_SAME or command.argv[0] != "apt":
+            return None
+        edits.append(fixing.replace_word(image, command, 0, "apt-get"))
+    return fixing.safe("Use `apt-get`", *edits)
+

@@ -7,7 +7,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding, join_spans
 from dockerlint.checks.dl.common import (
     all_stages,
@@ -111,7 +111,7 @@ def useradd_high_uid(image: Image) -> Iterator[Finding]:
 
 @check("DL3047")
 def wget_progress(image: Image) -> Iterator[Finding]:
-    for _stage, _step, command in commands(image, "wget"):
+    for stage, _step, command in commands(image, "wget"):
         if has_flag(command, "progress", "q", "quiet", "o", "output-file", "a", "append-output", "no-verbose"):
             continue
         if has_arg(command, "-nv"):
@@ -123,7 +123,20 @@ def wget_progress(image: Image) -> Iterator[Finding]:
             "`wget` without `--progress` prints a progress line for every few kB: the build log fills "
             "with thousands of lines",
             "Add `--progress=dot:giga`, or `-q`/`-nv` for no progress output.",
+            autofix=_progress_fix(image, stage, command),
         )
+
+
+def _progress_fix(image: Image, stage, command: ShellCommand):
+    """``--progress=dot:giga`` is GNU wget's: offered only on a base image known to be a
+    glibc distribution (busybox wget, on Alpine, refuses the option)."""
+    from dockerlint.model.baseimage import base_image
+    from dockerlint.model.queries import external_base
+
+    facts = base_image(external_base(image, stage)[0]) if stage is not image.fragment else None
+    if facts is None or facts.libc != "glibc" or "apk" in image.commands_by_name:
+        return None
+    return fixing.safe("Add `--progress=dot:giga`", fixing.insert_after_word(image, command, 0, " --progress=dot:giga"))
 
 
 # -- layers ------------------------------------------------------------------------------------
