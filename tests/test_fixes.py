@@ -207,3 +207,195 @@ def test_text_output_says_what_is_fixable(service):
     output = invoke(str(service)).stdout
     assert "= fix (safe): Add " in output
     assert "fixable with `--fix`" in output.splitlines()[-1]
+
+
+# -- the rules' fixes keep the file's style ------------------------------------------------------
+
+
+def fix_files(tmp_path: Path, files: dict[str, str | bytes], *codes: str, unsafe: bool = True):
+    """Run ``--fix`` (``--unsafe-fixes``) for ``codes`` on a tiny repository: the files it
+    changed (name -> bytes), and the findings of those codes left with a fix."""
+    from dockerlint.engine import lint_and_fix
+    from dockerlint.rulebook import load_rules
+    from tests.conftest import config_for
+
+    root = write_tree(tmp_path / "repo", files)
+    config = config_for(root, select=list(codes))
+    settings = FixSettings(unsafe=unsafe, fixable=frozenset(codes))
+    result, outcome = lint_and_fix([root], config, load_rules(), settings, write=True)
+    changed = {path.relative_to(root).as_posix(): (root / path).read_bytes() for path in outcome.after}
+    again, second = lint_and_fix([root], config, load_rules(), settings, write=True)
+    assert second.after == {}, "a second --fix changed something"
+    assert not [f for f in again.findings if f.code == "SYN001"]
+    left = [f for f in result.findings if f.code in codes and f.autofix is not None]
+    return changed, left
+
+
+@pytest.mark.parametrize(
+    "dockerfile, expected",
+    [
+        (  # one line
+            "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n",
+            "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends curl"
+            " && rm -rf /var/lib/apt/lists/*\n",
+        ),
+        (  # `&& \` at the end of each line; the packages continued deeper
+            "FROM python:3.12-slim\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends \\\n"
+            "        curl \\\n        git\n",
+            "FROM python:3.12-slim\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends \\\n"
+            "        curl \\\n        git && \\\n    rm -rf /var/lib/apt/lists/*\n",
+        ),
+        (  # `&&` at the start of each line, a comment line inside the continuation
+            "FROM python:3.12-slim\nRUN apt-get update \\\n  # the compiler\n"
+            "  && apt-get install -y --no-install-recommends gcc\n",
+            "FROM python:3.12-slim\nRUN apt-get update \\\n  # the compiler\n"
+            "  && apt-get install -y --no-install-recommends gcc \\\n  && rm -rf /var/lib/apt/lists/*\n",
+        ),
+        (  # the escape directive
+            "# escape=`\nFROM python:3.12-slim\nRUN apt-get update `\n && apt-get install -y --no-install-recommends gcc\n",
+            "# escape=`\nFROM python:3.12-slim\nRUN apt-get update `\n && apt-get install -y --no-install-recommends gcc `\n"
+            " && rm -rf /var/lib/apt/lists/*\n",
+        ),
+    ],
+)
+def test_dl3009_ends_the_run_in_its_own_continuation_style(tmp_path, dockerfile, expected):
+    changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile}, "DL3009")
+    assert changed["Dockerfile"].decode() == expected
+    assert left == []
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        "RUN apt-get update # the lists",  # the rm would be commented out
+        "RUN apt-get update;",
+        "RUN <<EOF\napt-get update\nEOF",
+        'RUN ["/bin/sh", "-c", "apt-get update"]',
+    ],
+)
+def test_dl3009_leaves_a_run_it_cannot_end_safely(tmp_path, run):
+    changed, _ = fix_files(tmp_path, {"Dockerfile": f"FROM python:3.12-slim\n{run}\n"}, "DL3009")
+    assert changed == {}
+
+
+def test_crlf_a_byte_order_mark_and_heredocs_are_kept(tmp_path):
+    dockerfile = (
+        "\ufeff# syntax=docker/dockerfile:1\r\nFROM python:3.12-slim\r\n"
+        "RUN <<EOF\r\npip install flask==3.0.3\r\nEOF\r\nRUN apt-get update && apt-get install -y \\\r\n    curl\r\n"
+    )
+    changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile.encode()}, "DL3042", "DL3009", "DL3015")
+    assert changed["Dockerfile"] == (
+        "\ufeff# syntax=docker/dockerfile:1\r\nFROM python:3.12-slim\r\n"
+        "RUN <<EOF\r\npip install --no-cache-dir flask==3.0.3\r\nEOF\r\n"
+        "RUN apt-get update && apt-get install --no-install-recommends -y \\\r\n    curl && \\\r\n"
+        "    rm -rf /var/lib/apt/lists/*\r\n"
+    ).encode()
+    assert left == []
+
+
+def test_a_heredoc_with_stripped_tabs_is_not_edited_at_the_wrong_column(tmp_path):
+    dockerfile = "FROM python:3.12-slim\nRUN <<-EOF\n\t\tpip install flask==3.0.3\n\tEOF\n"
+    changed, _ = fix_files(tmp_path, {"Dockerfile": dockerfile}, "DL3042")
+    assert changed.get("Dockerfile", dockerfile.encode()) in (
+        dockerfile.encode(),
+        dockerfile.replace("install ", "install --no-cache-dir ").encode(),
+    )
+
+
+def test_dl3042_uses_the_cache_mount_the_file_already_uses(tmp_path):
+    dockerfile = (
+        "# syntax=docker/dockerfile:1\nFROM python:3.12-slim\n"
+        "RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n"
+        "RUN pip install gunicorn==22.0.0\nRUN uv sync --frozen\n"
+    )
+    changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile, "requirements.txt": "flask\n"}, "DL3042")
+    assert changed["Dockerfile"].decode().splitlines()[3:] == [
+        "RUN --mount=type=cache,target=/root/.cache/pip pip install gunicorn==22.0.0",
+        "RUN uv sync --no-cache --frozen",
+    ]
+    assert left == []
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        "CMD python -m app --port $PORT",
+        "CMD uvicorn app:app > /var/log/app.log",
+        "CMD python app.py && python worker.py",
+        "CMD gunicorn app:app | tee log",
+        "CMD python *.py",
+        "CMD ~/bin/serve",
+        "CMD `which python` app.py",
+        "CMD PORT=8000 python app.py",
+        "CMD python app.py  # serve",
+    ],
+)
+def test_dl3025_keeps_the_shell_form_when_the_shell_does_more_than_split_words(tmp_path, cmd):
+    changed, _ = fix_files(tmp_path, {"Dockerfile": f"FROM python:3.12-slim\n{cmd}\n"}, "DL3025")
+    assert changed == {}
+
+
+def test_dl3025_json_form_of_plain_commands(tmp_path):
+    dockerfile = (
+        "FROM python:3.12-slim\nHEALTHCHECK --interval=30s CMD python healthcheck.py\n"
+        "ENTRYPOINT exec gunicorn \\\n    --bind 0.0.0.0:8000 'app:create_app()'\n"
+    )
+    changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile}, "DL3025")
+    assert changed["Dockerfile"].decode() == (
+        'FROM python:3.12-slim\nHEALTHCHECK --interval=30s CMD ["python", "healthcheck.py"]\n'
+        'ENTRYPOINT ["gunicorn", "--bind", "0.0.0.0:8000", "app:create_app()"]\n'
+    )
+    assert left == []
+
+
+def test_dl3025_leaves_arguments_an_entrypoint_receives(tmp_path):
+    both = 'FROM python:3.12-slim\nENTRYPOINT ["/entrypoint.sh"]\nCMD serve --port 8000\n'
+    assert fix_files(tmp_path / "a", {"Dockerfile": both}, "DL3025")[0] == {}
+    entry = "FROM python:3.12-slim\nENTRYPOINT python app.py\nCMD --port 8000\n"
+    assert fix_files(tmp_path / "b", {"Dockerfile": entry}, "DL3025")[0] == {}
+
+
+def test_dl3020_copies_only_what_add_would_not_extract(tmp_path):
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nADD src /app/src\nadd settings.toml /app/\nADD vendor.bin /opt/\n"
+        "ADD *.txt /app/\nADD --checksum=sha256:0 settings.toml /etc/\n",
+        "src/app.py": "print(1)\n",
+        "settings.toml": "a = 1\n",
+        "vendor.bin": "data\n",
+        "a.txt": "x\n",
+    }
+    changed, _ = fix_files(tmp_path, files, "DL3020")
+    assert changed["Dockerfile"].decode().splitlines()[1:] == [
+        "COPY src /app/src",
+        "copy settings.toml /app/",
+        "ADD vendor.bin /opt/",
+        "ADD *.txt /app/",
+        "ADD --checksum=sha256:0 settings.toml /etc/",
+    ]
+
+
+def test_dl3047_only_where_wget_is_gnu_wget(tmp_path):
+    run = "RUN wget https://example.com/model.bin -O /opt/model.bin\n"
+    changed, _ = fix_files(tmp_path / "a", {"Dockerfile": "FROM debian:bookworm-slim\n" + run}, "DL3047")
+    assert b"wget --progress=dot:giga https://" in changed["Dockerfile"]
+    assert fix_files(tmp_path / "b", {"Dockerfile": "FROM alpine:3.20\n" + run}, "DL3047")[0] == {}
+    assert fix_files(tmp_path / "c", {"Dockerfile": "FROM example.com/base:1\n" + run}, "DL3047")[0] == {}
+
+
+def test_dl3027_only_for_subcommands_apt_get_runs_the_same_way(tmp_path):
+    same = "FROM ubuntu:24.04\nRUN apt update && apt install -y curl\n"
+    changed, _ = fix_files(tmp_path / "a", {"Dockerfile": same}, "DL3027")
+    assert changed["Dockerfile"] == b"FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y curl\n"
+    upgrade = "FROM ubuntu:24.04\nRUN apt update && apt upgrade -y\n"
+    assert fix_files(tmp_path / "b", {"Dockerfile": upgrade}, "DL3027")[0] == {}
+
+
+def test_display_only_fixes_are_shown_in_text_and_never_in_the_diff(tmp_path):
+    root = write_tree(tmp_path / "repo", {"Dockerfile": 'FROM python:latest\nCMD ["python"]\n'})
+    text = invoke(str(root), "--select", "DL3007").stdout
+    assert "= fix (display-only): " in text
+    assert "  - FROM python:latest" in text and "  + FROM python:<version>" in text
+    diff = invoke(str(root), "--select", "DL3007", "--diff", "--unsafe-fixes")
+    assert diff.exit_code == 0 and diff.stdout == ""
+    invoke(str(root), "--select", "DL3007", "--fix", "--unsafe-fixes")
+    assert (root / "Dockerfile").read_text() == 'FROM python:latest\nCMD ["python"]\n'

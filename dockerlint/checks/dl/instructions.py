@@ -173,7 +173,8 @@ def _exec_form_fix(image: Image, stage, step: Step):
     shell would only split into words: one simple command, nothing but blanks between
     its words (no operator, pipe, redirection or comment), no expansion, wildcard or
     ``~``. A leading ``exec`` is dropped (it is what the JSON form does). An ENTRYPOINT is
-    left alone when the stage has a CMD too: the JSON form would pass it as arguments."""
+    left alone when the stage has a CMD too, a CMD when an ENTRYPOINT in JSON form takes it
+    as arguments: the JSON form would change them."""
     from dockerlint.model.image import DEFAULT_SHELL
     from dockerlint.parse.shell import parse_script
 
@@ -182,8 +183,16 @@ def _exec_form_fix(image: Image, stage, step: Step):
         DEFAULT_SHELL[1],
     ):
         return None
+    if instruction.keyword != "HEALTHCHECK" and instruction.flags:
+        return None  # `CMD --port 8000`: the words the reader took for flags are the command's
     if instruction.keyword == "ENTRYPOINT" and any(other.keyword == "CMD" for other in stage.steps):
         return None
+    if instruction.keyword == "CMD" and any(
+        other.keyword == "ENTRYPOINT" and other.instruction.json_args is not None
+        for chained in final_chain(image) or [stage]
+        for other in chained.steps
+    ):
+        return None  # the JSON form would hand the ENTRYPOINT other arguments
     args = instruction.args
     start = len(args) - len(args.lstrip())
     if instruction.keyword == "HEALTHCHECK":
