@@ -73,6 +73,13 @@ def flag_after(image: Image, command: ShellCommand, subcommand: str, flag: str) 
     return safe(f"Add `{flag}`", insert_after_word(image, command, index, f" {flag}"))
 
 
+def program_index(command: ShellCommand) -> int:
+    """The index of the program itself, after any ``sudo``/``env`` wrapper."""
+    from dockerlint.model.installs import wrapper_words
+
+    return wrapper_words(command.argv)
+
+
 def safe(message: str, *edits: Edit | None) -> Fix | None:
     return _fix(Applicability.SAFE, message, edits)
 
