@@ -399,3 +399,106 @@ def test_display_only_fixes_are_shown_in_text_and_never_in_the_diff(tmp_path):
     assert diff.exit_code == 0 and diff.stdout == ""
     invoke(str(root), "--select", "DL3007", "--fix", "--unsafe-fixes")
     assert (root / "Dockerfile").read_text() == 'FROM python:latest\nCMD ["python"]\n'
+
+
+# -- unsafe fixes: offered only where the rest of the build cannot tell --------------------------
+
+
+def test_gpu001_installs_cpu_torch_first_with_the_same_pip(tmp_path):
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\n"
+        "RUN python -m pip install --no-cache-dir -r requirements.txt\n"
+        'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "torch==2.5.1\n",
+        "app/__main__.py": "import torch\n",
+    }
+    changed, left = fix_files(tmp_path / "a", files, "GPU001")
+    assert changed["Dockerfile"].decode().splitlines()[2] == (
+        "RUN python -m pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.5.1"
+    )
+    assert left == []
+    assert fix_files(tmp_path / "b", files, "GPU001", unsafe=False)[0] == {}
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        "RUN pip install --user --no-cache-dir -r requirements.txt",
+        "RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt",
+        "RUN python -m venv /opt/venv && pip install --no-cache-dir -r requirements.txt",
+        "RUN pip install --no-cache-dir --extra-index-url https://example.com/simple -r requirements.txt",
+    ],
+)
+def test_gpu001_leaves_installs_into_another_environment(tmp_path, run):
+    files = {
+        "Dockerfile": f"FROM python:3.12-slim\nENV PATH=/opt/venv/bin:$PATH\nCOPY requirements.txt .\n{run}\n",
+        "requirements.txt": "torch==2.5.1\n",
+    }
+    assert fix_files(tmp_path, files, "GPU001")[0] == {}
+
+
+def test_lay002_copies_the_manifests_and_their_includes_first(tmp_path):
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY --chown=app . .\nENV PIP_NO_CACHE_DIR=1\n"
+        "RUN pip install --upgrade pip==24.3.1\nRUN pip install -r requirements/prod.txt\n"
+        'CMD ["python", "-m", "app"]\n',
+        "requirements/prod.txt": "-r base.txt\nfastapi==0.115.6\n",
+        "requirements/base.txt": "pydantic==2.10.3\n",
+        "app/__main__.py": "print(1)\n",
+    }
+    changed, left = fix_files(tmp_path, files, "LAY002")
+    assert changed["Dockerfile"].decode().splitlines()[2:7] == [
+        "COPY --chown=app requirements/prod.txt ./requirements/prod.txt",
+        "COPY --chown=app requirements/base.txt ./requirements/base.txt",
+        "ENV PIP_NO_CACHE_DIR=1",
+        "RUN pip install --upgrade pip==24.3.1",
+        "RUN pip install -r requirements/prod.txt",
+    ]
+    assert changed["Dockerfile"].decode().splitlines()[7] == "COPY --chown=app . ."
+    assert left == []
+
+
+@pytest.mark.parametrize(
+    "between, install, requirements",
+    [
+        ("RUN python scripts/prepare.py\n", "RUN pip install -r requirements.txt", "flask==3.0.3\n"),
+        ("", "RUN pip install -r requirements.txt && pip install -e .", "flask==3.0.3\n"),
+        ("", "RUN pip install -r requirements.txt", "-e .\nflask==3.0.3\n"),
+        ("WORKDIR /srv\n", "RUN pip install -r /app/requirements.txt", "flask==3.0.3\n"),
+    ],
+)
+def test_lay002_leaves_installs_that_read_the_source_tree(tmp_path, between, install, requirements):
+    files = {
+        "Dockerfile": f"FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n{between}{install}\n",
+        "requirements.txt": requirements,
+        "pyproject.toml": "[project]\nname = 'app'\nversion = '1'\n",
+        "scripts/prepare.py": "print(1)\n",
+        "app/main.py": "print(1)\n",
+    }
+    assert fix_files(tmp_path, files, "LAY002")[0] == {}
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        "RUN git clone https://github.com/example/models /models",
+        "RUN pip install --no-cache-dir psycopg2==2.9.10",
+        'HEALTHCHECK CMD ["curl", "-f", "http://localhost:8000/"]',
+        "RUN python setup.py build_ext --inplace",
+    ],
+)
+def test_img001_keeps_the_full_image_when_the_stage_needs_what_slim_lacks(tmp_path, lines):
+    dockerfile = f'FROM python:3.12\nWORKDIR /app\nCOPY app.py .\n{lines}\nCMD ["python", "app.py"]\n'
+    assert fix_files(tmp_path, {"Dockerfile": dockerfile, "app.py": "print(1)\n"}, "IMG001")[0] == {}
+
+
+def test_img001_slim_when_the_stage_installs_what_it_needs(tmp_path):
+    dockerfile = (
+        "FROM python:3.12\nRUN apt-get update && apt-get install -y --no-install-recommends curl "
+        '&& rm -rf /var/lib/apt/lists/*\nCOPY app.py .\nHEALTHCHECK CMD ["curl", "-f", "http://localhost:8000/"]\n'
+        'CMD ["python", "app.py"]\n'
+    )
+    changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile, "app.py": "print(1)\n"}, "IMG001")
+    assert changed["Dockerfile"].decode().startswith("FROM python:3.12-slim\n")
+    builder = "FROM python:3.12 AS base\nFROM base AS build\nRUN make\nFROM base\nCMD [\"python\"]\n"
+    assert fix_files(tmp_path / "b", {"Dockerfile": builder}, "IMG001")[0] == {}

@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding, from_image_span
-from dockerlint.findings import Finding, Related, human_size
+from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
 from dockerlint.model.gpu_signals import never_uses_gpu
@@ -28,6 +28,7 @@ from dockerlint.model.ml import (
     torch_installs,
 )
 from dockerlint.model.native_build import compiles_native
+from dockerlint.source import Span
 
 _NO_GPU = (
     "an image with no GPU (no CUDA base image, no GPU reservation in compose, config or deployment files, "
@@ -107,7 +108,43 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
             "in the requirements file).",
             size,
             related=_related(image, found.requests, "requested here"),
+            autofix=_cpu_torch_fix(image, found),
         )
+
+
+_PLACEMENT_OPTIONS = ("--user", "--prefix", "--target", "--root", "--python", "--system", "--index-url")
+_MAKES_ENVIRONMENT = ("venv", "virtualenv", "conda", "mamba", "micromamba")
+
+
+def _cpu_torch_fix(image: Image, found: TorchInstall):
+    """A RUN before the install's that takes the torch family from the CPU index, run by
+    the same pip: then the install keeps it. Offered when that pip is plain (found on
+    PATH, no ``--user``/``--prefix``/``--target``, in no environment the same RUN makes
+    first) and torch comes from PyPI."""
+    from dockerlint.model.installs import wrapper_words
+
+    if not (found.default_index or found.pulled) or found.replaces is not None or found.other_index:
+        return None
+    step = found.command.step
+    instruction = step.instruction
+    install = next((i for i in step.installs if i.family == "pip" and i.span == found.command.span), None)
+    if install is None or install.tool != "pip" or install.has(*_PLACEMENT_OPTIONS):
+        return None
+    argv = install.command.argv
+    start = wrapper_words(argv)
+    if start or "install" not in argv[start:]:
+        return None
+    program = argv[: argv.index("install", start) + 1]
+    if any("/" in word or not re.fullmatch(r"[\w.+=-]+", word) for word in program):
+        return None
+    earlier = step.commands[: step.commands.index(install.command)]
+    if any(command.name in _MAKES_ENVIRONMENT or "venv" in command.argv for command in earlier):
+        return None
+    line = torch_fix_line(found).replace("RUN pip install", "RUN " + " ".join(program), 1)
+    first = image.dockerfile.text.line(instruction.span.line)
+    indent = first[: len(first) - len(first.lstrip())]
+    edit = Edit(image.dockerfile_path, Span(instruction.span.line, 1, instruction.span.line, 1), f"{indent}{line}\n")
+    return fixing.unsafe("Install CPU torch first", edit)
 
 
 @check("GPU002")
