@@ -502,3 +502,38 @@ def test_img001_slim_when_the_stage_installs_what_it_needs(tmp_path):
     assert changed["Dockerfile"].decode().startswith("FROM python:3.12-slim\n")
     builder = "FROM python:3.12 AS base\nFROM base AS build\nRUN make\nFROM base\nCMD [\"python\"]\n"
     assert fix_files(tmp_path / "b", {"Dockerfile": builder}, "IMG001")[0] == {}
+
+
+def test_mdl003_declares_the_volume_after_the_last_write(tmp_path):
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nENV HF_HOME=/srv/hf\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nEXPOSE 8000\n"
+        'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "transformers==4.46.3\n",
+        "app/__main__.py": "from transformers import pipeline\npipeline('sentiment-analysis')\n",
+    }
+    changed, left = fix_files(tmp_path, files, "MDL003")
+    assert changed["Dockerfile"].decode().splitlines()[3:5] == [
+        "RUN pip install --no-cache-dir -r requirements.txt",
+        "VOLUME /srv/hf",
+    ]
+    assert left == []
+
+
+def test_display_only_suggestions_show_each_changed_place(tmp_path):
+    root = write_tree(
+        tmp_path / "repo",
+        {
+            "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nRUN python -m spacy download en_core_web_sm\n"
+            'COPY app.py .\nCMD ["python", "app.py"]\n',
+            "app.py": "import spacy\nspacy.load('en_core_web_sm')\n",
+        },
+    )
+    lines = invoke(str(root), "--select", "MDL001").stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "= fix (display-only)" in line)
+    assert [line.strip() for line in lines[start + 1 : start + 5]] == [
+        "- RUN python -m spacy download en_core_web_sm",
+        "...",
+        '- CMD ["python", "app.py"]',
+        '+ CMD ["sh", "-c", "python -m spacy download en_core_web_sm && exec python app.py"]',
+    ]
