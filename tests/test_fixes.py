@@ -537,3 +537,64 @@ def test_display_only_suggestions_show_each_changed_place(tmp_path):
         '- CMD ["python", "app.py"]',
         '+ CMD ["sh", "-c", "python -m spacy download en_core_web_sm && exec python app.py"]',
     ]
+
+
+# -- DEP fixes -----------------------------------------------------------------------------------
+
+SERVICE_CODE = {"app/__init__.py": "", "app/main.py": "import fastapi\n"}
+
+
+def test_dep001_removes_an_argument_but_never_the_last_one(tmp_path):
+    dockerfile = (
+        "FROM python:3.12-slim\nRUN pip install --no-cache-dir fastapi==0.115.6 pandas==2.2.3\n"
+        "RUN pip install --no-cache-dir scikit-learn==1.5.2\nCOPY app app\n"
+        'CMD ["python", "-m", "app.main"]\n'
+    )
+    changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile, **SERVICE_CODE}, "DEP001")
+    assert changed["Dockerfile"].decode().splitlines()[1:3] == [
+        "RUN pip install --no-cache-dir fastapi==0.115.6",
+        "RUN pip install --no-cache-dir scikit-learn==1.5.2",
+    ]
+    assert [f.span.line for f in left] == []
+
+
+def test_dep001_removes_a_pyproject_dependency_line(tmp_path):
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir .\n"
+        'CMD ["python", "-m", "app.main"]\n',
+        "pyproject.toml": '[project]\nname = "svc"\nversion = "1"\ndependencies = [\n    "fastapi==0.115.6",\n'
+        '    "pandas==2.2.3",  # reports\n]\n',
+        **SERVICE_CODE,
+    }
+    changed, _ = fix_files(tmp_path, files, "DEP001")
+    assert changed["pyproject.toml"].decode().endswith('dependencies = [\n    "fastapi==0.115.6",\n]\n')
+
+
+def test_dep003_appends_to_an_existing_dev_file_the_image_does_not_read(tmp_path):
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        'COPY app app\nCMD ["python", "-m", "app.main"]\n',
+        "requirements.txt": "fastapi==0.115.6\npytest==8.3.4\n",
+        "requirements-dev.txt": "-r requirements.txt\nruff==0.8.4",
+        **SERVICE_CODE,
+    }
+    changed, left = fix_files(tmp_path, files, "DEP003")
+    assert changed["requirements.txt"] == b"fastapi==0.115.6\n"
+    assert changed["requirements-dev.txt"] == b"-r requirements.txt\nruff==0.8.4\npytest==8.3.4\n"
+    assert left == []
+    files["Dockerfile"] = files["Dockerfile"].replace("requirements.txt", "requirements-dev.txt")
+    files["requirements-dev.txt"] = "-r requirements.txt\n"
+    assert fix_files(tmp_path / "b", files, "DEP003")[0] == {}
+
+
+def test_dep004_swaps_the_name_and_keeps_the_pin_and_extras(tmp_path):
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        'COPY app app\nCMD ["python", "-m", "app.main"]\n',
+        "requirements.txt": "fastapi==0.115.6\nopencv-python==4.10.0.84  # images\n",
+        "app/__init__.py": "",
+        "app/main.py": "import cv2\nimport fastapi\n",
+    }
+    changed, left = fix_files(tmp_path, files, "DEP004")
+    assert changed["requirements.txt"] == b"fastapi==0.115.6\nopencv-python-headless==4.10.0.84  # images\n"
+    assert left == []
