@@ -383,11 +383,13 @@ def test_dl3047_only_where_wget_is_gnu_wget(tmp_path):
 
 
 def test_dl3027_only_for_subcommands_apt_get_runs_the_same_way(tmp_path):
-    same = "FROM ubuntu:24.04\nRUN apt update && apt install -y curl\n"
+    same = "FROM ubuntu:24.04\nRUN apt update && apt install -y curl=8.5.0-2ubuntu10.6\n"
     changed, _ = fix_files(tmp_path / "a", {"Dockerfile": same}, "DL3027")
-    assert changed["Dockerfile"] == b"FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y curl\n"
+    assert changed["Dockerfile"] == b"FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y curl=8.5.0-2ubuntu10.6\n"
     upgrade = "FROM ubuntu:24.04\nRUN apt update && apt upgrade -y\n"
     assert fix_files(tmp_path / "b", {"Dockerfile": upgrade}, "DL3027")[0] == {}
+    unpinned = "FROM ubuntu:24.04\nRUN apt update && apt install -y curl\n"  # as apt-get: DL3008
+    assert fix_files(tmp_path / "c", {"Dockerfile": unpinned}, "DL3027")[0] == {}
 
 
 def test_display_only_fixes_are_shown_in_text_and_never_in_the_diff(tmp_path):
@@ -415,6 +417,7 @@ def test_gpu001_installs_cpu_torch_first_with_the_same_pip(tmp_path):
     changed, left = fix_files(tmp_path / "a", files, "GPU001")
     assert changed["Dockerfile"].decode().splitlines()[2] == (
         "RUN python -m pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.5.1"
+        " && python -m pip install --no-cache-dir -r requirements.txt"
     )
     assert left == []
     assert fix_files(tmp_path / "b", files, "GPU001", unsafe=False)[0] == {}
@@ -427,6 +430,7 @@ def test_gpu001_installs_cpu_torch_first_with_the_same_pip(tmp_path):
         "RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt",
         "RUN python -m venv /opt/venv && pip install --no-cache-dir -r requirements.txt",
         "RUN pip install --no-cache-dir --extra-index-url https://example.com/simple -r requirements.txt",
+        "RUN pip install --no-cache-dir -r requirements.txt torchvision",  # torchvision not pinned: DL3013
     ],
 )
 def test_gpu001_leaves_installs_into_another_environment(tmp_path, run):
@@ -598,3 +602,36 @@ def test_dep004_swaps_the_name_and_keeps_the_pin_and_extras(tmp_path):
     changed, left = fix_files(tmp_path, files, "DEP004")
     assert changed["requirements.txt"] == b"fastapi==0.115.6\nopencv-python-headless==4.10.0.84  # images\n"
     assert left == []
+
+
+def test_dl3009_keeps_the_lists_a_later_run_installs_from(tmp_path):
+    dockerfile = "FROM python:3.12-slim\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends gcc\n"
+    assert fix_files(tmp_path / "a", {"Dockerfile": dockerfile}, "DL3009")[0] == {}
+    own_update = dockerfile.replace("RUN apt-get install", "RUN apt-get update && apt-get install")
+    changed, _ = fix_files(tmp_path / "b", {"Dockerfile": own_update}, "DL3009")
+    assert changed["Dockerfile"].decode().splitlines()[1] == "RUN apt-get update && rm -rf /var/lib/apt/lists/*"
+
+
+def test_dl3025_keeps_escaped_blanks_in_shell_form(tmp_path):
+    dockerfile = "FROM python:3.12-slim\nENTRYPOINT java\\ -jar\\ app.jar\n"
+    assert fix_files(tmp_path, {"Dockerfile": dockerfile}, "DL3025")[0] == {}
+
+
+def test_img001_never_swaps_to_another_image(tmp_path):
+    dockerfile = 'FROM tiangolo/meinheld-gunicorn-flask:python3.8\nCOPY app /app/app\n'
+    files = {"Dockerfile": dockerfile, "app/main.py": "import fastapi\n"}
+    assert fix_files(tmp_path, files, "IMG001")[0] == {}
+
+
+def test_dep001_takes_an_argument_alone_on_its_continued_line_with_the_line(tmp_path):
+    dockerfile = (
+        "FROM python:3.12-slim\nRUN pip install --no-cache-dir \\\n    fastapi==0.115.6 \\\n    pandas==2.2.3 \\\n"
+        "    uvicorn==0.32.1\nCOPY app app\n"
+        'CMD ["uvicorn", "app.main:app"]\n'
+    )
+    changed, _ = fix_files(tmp_path, {"Dockerfile": dockerfile, **SERVICE_CODE}, "DEP001")
+    assert changed["Dockerfile"].decode().splitlines()[1:4] == [
+        "RUN pip install --no-cache-dir \\",
+        "    fastapi==0.115.6 \\",
+        "    uvicorn==0.32.1",
+    ]

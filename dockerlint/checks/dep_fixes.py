@@ -62,6 +62,11 @@ def _argument_removal(image: Image, item: Installed) -> Edit | None:
                 if len(install.packages) + len(install.requirements) + len(install.editables) < 2:
                     return None
                 line = image.dockerfile.text.line(item.span.line)
+                escape = image.dockerfile.escape
+                if line.strip() in (f"{item.written} {escape}", f"{item.written}{escape}") and (
+                    item.span.line != step.instruction.span.line
+                ):
+                    return Edit(item.path, Span(item.span.line, 1, item.span.line + 1, 1), "")
                 start = item.span.column - 1
                 before = len(line[:start]) - len(line[:start].rstrip(" \t"))
                 if before == 0:

@@ -113,14 +113,13 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
 
 
 _PLACEMENT_OPTIONS = ("--user", "--prefix", "--target", "--root", "--python", "--system", "--index-url")
-_MAKES_ENVIRONMENT = ("venv", "virtualenv", "conda", "mamba", "micromamba")
 
 
 def _cpu_torch_fix(image: Image, found: TorchInstall):
-    """A RUN before the install's that takes the torch family from the CPU index, run by
-    the same pip: then the install keeps it. Offered when that pip is plain (found on
-    PATH, no ``--user``/``--prefix``/``--target``, in no environment the same RUN makes
-    first) and torch comes from PyPI."""
+    """The torch family from the CPU index, pinned, installed by the same pip at the start
+    of the install's RUN: then the install keeps it. Offered when that pip is plain (found
+    on PATH, no ``--user``/``--prefix``/``--target``), starts the RUN, and torch comes from
+    PyPI with its version pinned."""
     from dockerlint.model.installs import wrapper_words
 
     if not (found.default_index or found.pulled) or found.replaces is not None or found.other_index:
@@ -137,13 +136,16 @@ def _cpu_torch_fix(image: Image, found: TorchInstall):
     program = argv[: argv.index("install", start) + 1]
     if any("/" in word or not re.fullmatch(r"[\w.+=-]+", word) for word in program):
         return None
-    earlier = step.commands[: step.commands.index(install.command)]
-    if any(command.name in _MAKES_ENVIRONMENT or "venv" in command.argv for command in earlier):
-        return None
-    line = torch_fix_line(found).replace("RUN pip install", "RUN " + " ".join(program), 1)
-    first = image.dockerfile.text.line(instruction.span.line)
-    indent = first[: len(first) - len(first.lstrip())]
-    edit = Edit(image.dockerfile_path, Span(instruction.span.line, 1, instruction.span.line, 1), f"{indent}{line}\n")
+    line = torch_fix_line(found).removeprefix("RUN pip install")
+    if any("==" not in word for word in line.split()[3:]) or instruction.json_args is not None:
+        return None  # an unpinned torch here would be DL3013's
+    args = instruction.args
+    start = len(args) - len(args.lstrip())
+    if start >= len(args) or install.command.command.start != start:
+        return None  # the install is not what the RUN starts with
+    line_number, column = instruction.positions[start]
+    point = Span(line_number, column, line_number, column)
+    edit = Edit(image.dockerfile_path, point, f"{' '.join(program)}{line} && ")
     return fixing.unsafe("Install CPU torch first", edit)
 
 

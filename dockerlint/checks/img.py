@@ -56,6 +56,8 @@ def _slim_fix(image: Image, root, ref, slim: str):
     from dockerlint.model.native_build import compiles_native
     from dockerlint.model.queries import final_chain
 
+    if not slim.startswith(ref.name + ":"):
+        return None  # another image altogether: its commands, user and defaults differ
     chain = final_chain(image)
     if any(stage.parent == root.index and stage not in chain for stage in image.stages):
         return None

@@ -307,11 +307,13 @@ def _manifest_first_fix(image: Image, stage: StageModel, copy: Copy, step: Step)
     dest = instruction.args.split()[-1]
     if len(instruction.args.split()) != 2 or "\n" in head:
         return None
+    if not dest.startswith("/") and not _workdir_before(image, stage, copy.step_index):
+        return None  # one more COPY to a path relative to an unknown directory
     if all("/" not in name for name in manifests):
         lines = [f"{head}{' '.join(manifests)} {dest.rstrip('/') + '/' if dest != '.' else './'}"]
     else:
         lines = [f"{head}{name} {posixpath.join(dest, name)}" for name in manifests]
-    after = step.instruction.span
+    after = _last_passed_download(image, stage, step).instruction.span
     edits = (
         Edit(image.dockerfile_path, Span(span.line, span.column, span.end_line, span.end_column), "\n".join(lines)),
         Edit(
@@ -321,6 +323,63 @@ def _manifest_first_fix(image: Image, stage: StageModel, copy: Copy, step: Step)
         ),
     )
     return fixing.unsafe(f"Copy {', '.join(manifests)} first; `{words}` after the install", *edits)
+
+
+def _last_passed_download(image: Image, stage: StageModel, install: Step) -> Step:
+    """The step the moved COPY goes after: the install, or the last of the model downloads
+    that follow it (ENV, ARG, LABEL, EXPOSE between them) when each reads nothing of the
+    source tree (no word names a path or a file), so they too stop rerunning on every
+    code change."""
+    lines = set(_downloads_after_install(image, stage, install))
+    last = install
+    for step in stage.steps[install.index + 1 :]:
+        if step.keyword in _MOVABLE_OVER:
+            continue
+        if step.keyword != "RUN" or step.instruction.span.line not in lines or not _self_contained(image, step):
+            break
+        last = step
+    return last
+
+
+def _downloads_after_install(image: Image, stage: StageModel, install: Step) -> list[int]:
+    from dockerlint.model.ml import downloads
+
+    return [
+        download.span.line
+        for download in downloads(image)
+        if image.stages[download.position[0]] is stage and download.position[1] > install.index
+    ]
+
+
+_FILE_WORD = re.compile(r"\.(py|sh|txt|json|ya?ml|toml|cfg|ini)$")
+
+
+def _self_contained(image: Image, step: Step) -> bool:
+    """No word of the RUN names a path, a file, or a module of the source tree (``python
+    -c "import app.fetch"``)."""
+    local = {
+        file.path.split("/", 1)[0].removesuffix(".py") for file in image.context.files if file.path.endswith(".py")
+    }
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(local))) + r")\b") if local else None
+    return bool(step.commands) and not any(
+        ("/" in word and "://" not in word) or _FILE_WORD.search(word) or (pattern and pattern.search(word))
+        for command in step.commands
+        for word in command.argv[1:]
+    )
+
+
+def _workdir_before(image: Image, stage: StageModel, before: int) -> bool:
+    """A WORKDIR earlier in this stage or in a stage it is built FROM."""
+    seen = set()
+    while stage.index not in seen:
+        seen.add(stage.index)
+        if any(step.keyword == "WORKDIR" for step in stage.steps[:before]):
+            return True
+        if stage.parent is None:
+            return False
+        stage = image.stages[stage.parent]
+        before = len(stage.steps)
+    return False
 
 
 def _local(value: str) -> bool:

@@ -28,8 +28,7 @@ def apt_pin(image: Image) -> Iterator[Finding]:
     for _stage, _step, command in commands(image, "apt-get"):
         if not has_arg(command, "install"):
             continue
-        packages = [word for _, word in positional(command, ("t", "target-release")) if word != "install"]
-        loose = [p for p in packages if "=" not in p and "/" not in p and not p.endswith(".deb")]
+        loose = _loose(command)
         if loose:
             yield finding(
                 image,
@@ -38,6 +37,12 @@ def apt_pin(image: Image) -> Iterator[Finding]:
                 f"`apt-get install` of {word_list(loose)} without a version: each build may get other packages",
                 "Pin each package (`apt-get install curl=7.88.1-10+deb12u8`), or accept the drift and ignore DL3008.",
             )
+
+
+def _loose(command) -> list[str]:
+    """The packages an install names without a version."""
+    packages = [word for _, word in positional(command, ("t", "target-release")) if word != "install"]
+    return [p for p in packages if "=" not in p and "/" not in p and not p.endswith(".deb")]
 
 
 @check("DL3009")
@@ -58,11 +63,44 @@ def apt_lists(image: Image) -> Iterator[Finding]:
                 f"End the same RUN with `rm -rf {caches['lists']}/*`, or use "
                 f"`--mount=type=cache,target={caches['lists']}`.",
                 caches["lists_size"],
-                autofix=fixing.safe(
+                autofix=None
+                if _lists_used_later(image, _stage, step)
+                else fixing.safe(
                     f"End the RUN with `rm -rf {caches['lists']}/*`",
                     fixing.append_to_run(image, step, f"rm -rf {caches['lists']}/*", ("rm", "-rf", f"{caches['lists']}/*")),
                 ),
             )
+
+
+# apt-get subcommands that read the package lists an earlier `update` fetched.
+_READS_LISTS = ("install", "upgrade", "dist-upgrade", "full-upgrade", "build-dep", "source", "download")
+
+
+def _lists_used_later(image: Image, stage, step: Step) -> bool:
+    """A later RUN of this stage, or of a stage built on it, installs without its own
+    ``update`` first: deleting the lists here would break it."""
+    later = [s for s in stage.steps if s.index > step.index and s.keyword == "RUN"]
+    later += [s for other in image.stages if _built_on(image, other, stage) for s in other.runs()]
+    for other in later:
+        updated = False
+        for command in other.commands:
+            if command.name not in ("apt-get", "apt", "aptitude"):
+                continue
+            if "update" in command.argv[1:]:
+                updated = True
+            elif not updated and any(word in _READS_LISTS for word in command.argv[1:]):
+                return True
+    return False
+
+
+def _built_on(image: Image, other, stage) -> bool:
+    seen = set()
+    while other.parent is not None and other.index not in seen:
+        seen.add(other.index)
+        if other.parent == stage.index:
+            return True
+        other = image.stages[other.parent]
+    return False
 
 
 @check("DL3014")
@@ -152,6 +190,8 @@ def _apt_get_fix(image: Image, step: Step):
         action = next((word for word in command.argv[1:] if not word.startswith("-")), None)
         if action not in _APT_GET_SAME or command.argv[0] != "apt":
             return None
+        if action == "install" and _loose(command):
+            return None  # as apt-get, its unpinned packages are DL3008's
         edits.append(fixing.replace_word(image, command, 0, "apt-get"))
     return fixing.safe("Use `apt-get`", *edits)
 

@@ -84,7 +84,7 @@ def add_local_file(image: Image) -> Iterator[Finding]:
         for copy in stage.copies:
             if not copy.is_add or copy.heredoc or copy.from_stage is not None or copy.mount_only:
                 continue
-            fix = _copy_fix(image, copy)
+            fix = _copy_fix(image, copy) if not _relative_without_workdir(image, stage, copy) else None
             for source in copy.sources:
                 value = source.value
                 if _add_only(value):
@@ -97,6 +97,15 @@ def add_local_file(image: Image) -> Iterator[Finding]:
                     "Replace `ADD` with `COPY` (ADD is for URLs and archives to extract).",
                     autofix=fix,
                 )
+
+
+def _relative_without_workdir(image: Image, stage: StageModel, copy) -> bool:
+    """The destination is relative and no WORKDIR comes before: as COPY it is DL3045's."""
+    words = copy_words(copy.instruction)
+    dest = words[-1] if words else ""
+    if dest.startswith(("/", "$")) or (len(dest) > 1 and dest[0].isalpha() and dest[1] == ":"):
+        return False
+    return not _workdir_set(image, stage, copy.step_index)
 
 
 def _add_only(value: str) -> bool:

@@ -227,7 +227,7 @@ def _exec_form_fix(image: Image, stage, step: Step):
 
 
 # What makes the shell do more than split a word: expansions, wildcards, a leading ``~``.
-_SHELL_SPECIAL = re.compile(r"[$`*?\[\]{}]|^~")
+_SHELL_SPECIAL = re.compile(r"[$`*?\[\]{}\\]|^~")
 
 
 def _repeated(image: Image, code: str, keyword: str, effect: str) -> Iterator[Finding]:
