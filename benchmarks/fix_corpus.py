@@ -7,7 +7,8 @@ rewritten). For each one: lint as the command line does (its own configuration, 
 too), apply every fix, lint again. Reported: fixes applied per code, files changed, files
 that no longer parse (SYN001 after and not before), and new findings: a (code, file)
 pair found more often after the fixes than before (line numbers move, so places are not
-compared), each listed with its message so a person can judge it.
+compared), each listed with its message so a person can judge it; and findings whose
+fix is still applicable after the run (a fix that did not converge).
 """
 
 from __future__ import annotations
@@ -44,9 +45,7 @@ def check_repository(root: Path, rules, unsafe: bool) -> dict:
     after = lint([root], _config(root, rules), rules, cache_dir=None)
     old, new = _counts(before.findings, root), _counts(after.findings, root)
     grown = {key: new[key] - old[key] for key in new if new[key] > old[key]}
-    added = [
-        f for f in after.findings if (f.code, os.path.relpath(f.path, root)) in grown and f.code != "SYN001"
-    ]
+    added = [f for f in after.findings if (f.code, os.path.relpath(f.path, root)) in grown and f.code != "SYN001"]
     return {
         "fixed": Counter(f.code for f in outcome.fixed),
         "files": len(outcome.after),
@@ -54,6 +53,7 @@ def check_repository(root: Path, rules, unsafe: bool) -> dict:
         "new": {key: count for key, count in grown.items() if key[0] != "SYN001"},
         "new_findings": added,
         "notes": [note.message for note in outcome.notes],
+        "left": [f for f in after.findings if settings.allows(f)],
     }
 
 
@@ -64,7 +64,7 @@ def main(argv: list[str]) -> int:
     unsafe = "--safe-only" not in argv
     show = int(argv[argv.index("--show") + 1]) if "--show" in argv else 20
     rules = load_rules()
-    total, files, failures, new, notes = Counter(), 0, [], [], []
+    total, files, failures, new, notes, left = Counter(), 0, [], [], [], []
     repositories = sorted(path for path in folder.iterdir() if path.is_dir())
     for root in repositories:
         outcome = check_repository(root, rules, unsafe)
@@ -73,6 +73,7 @@ def main(argv: list[str]) -> int:
         failures += [(root.name, *key) for key in outcome["parse_failures"]]
         new += [(root.name, finding) for finding in outcome["new_findings"]]
         notes += [(root.name, note) for note in outcome["notes"]]
+        left += [(root.name, finding) for finding in outcome["left"]]
         print(f"{root.name}: {sum(outcome['fixed'].values())} fixes, {outcome['files']} files changed", flush=True)
     print(f"\nrepositories: {len(repositories)}")
     print(f"fixes applied: {sum(total.values())} in {files} files")
@@ -83,11 +84,17 @@ def main(argv: list[str]) -> int:
         print(f"  {item}")
     print(f"new findings: {len(new)}")
     for name, finding in new[:show]:
-        print(f"  {name}/{os.path.relpath(finding.path, folder / name)}:{finding.span.line} {finding.code} {finding.message}")
+        print(
+            f"  {name}/{os.path.relpath(finding.path, folder / name)}:{finding.span.line} "
+            f"{finding.code} {finding.message}"
+        )
+    print(f"findings still fixable after --fix (not converged): {len(left)}")
+    for name, finding in left[:show]:
+        print(f"  {name}/{os.path.relpath(finding.path, folder / name)}:{finding.span.line} {finding.code}")
     print(f"notes (fixes not written): {len(notes)}")
     for name, note in notes[:show]:
         print(f"  {name}: {note}")
-    return 1 if failures or new else 0
+    return 1 if failures or new or left else 0
 
 
 if __name__ == "__main__":

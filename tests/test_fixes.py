@@ -252,8 +252,10 @@ def fix_files(tmp_path: Path, files: dict[str, str | bytes], *codes: str, unsafe
             "  && apt-get install -y --no-install-recommends gcc \\\n  && rm -rf /var/lib/apt/lists/*\n",
         ),
         (  # the escape directive
-            "# escape=`\nFROM python:3.12-slim\nRUN apt-get update `\n && apt-get install -y --no-install-recommends gcc\n",
-            "# escape=`\nFROM python:3.12-slim\nRUN apt-get update `\n && apt-get install -y --no-install-recommends gcc `\n"
+            "# escape=`\nFROM python:3.12-slim\nRUN apt-get update `\n"
+            " && apt-get install -y --no-install-recommends gcc\n",
+            "# escape=`\nFROM python:3.12-slim\nRUN apt-get update `\n"
+            " && apt-get install -y --no-install-recommends gcc `\n"
             " && rm -rf /var/lib/apt/lists/*\n",
         ),
     ],
@@ -284,12 +286,15 @@ def test_crlf_a_byte_order_mark_and_heredocs_are_kept(tmp_path):
         "RUN <<EOF\r\npip install flask==3.0.3\r\nEOF\r\nRUN apt-get update && apt-get install -y \\\r\n    curl\r\n"
     )
     changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile.encode()}, "DL3042", "DL3009", "DL3015")
-    assert changed["Dockerfile"] == (
-        "\ufeff# syntax=docker/dockerfile:1\r\nFROM python:3.12-slim\r\n"
-        "RUN <<EOF\r\npip install --no-cache-dir flask==3.0.3\r\nEOF\r\n"
-        "RUN apt-get update && apt-get install --no-install-recommends -y \\\r\n    curl && \\\r\n"
-        "    rm -rf /var/lib/apt/lists/*\r\n"
-    ).encode()
+    assert (
+        changed["Dockerfile"]
+        == (
+            "\ufeff# syntax=docker/dockerfile:1\r\nFROM python:3.12-slim\r\n"
+            "RUN <<EOF\r\npip install --no-cache-dir flask==3.0.3\r\nEOF\r\n"
+            "RUN apt-get update && apt-get install --no-install-recommends -y \\\r\n    curl && \\\r\n"
+            "    rm -rf /var/lib/apt/lists/*\r\n"
+        ).encode()
+    )
     assert left == []
 
 
@@ -385,7 +390,9 @@ def test_dl3047_only_where_wget_is_gnu_wget(tmp_path):
 def test_dl3027_only_for_subcommands_apt_get_runs_the_same_way(tmp_path):
     same = "FROM ubuntu:24.04\nRUN apt update && apt install -y curl=8.5.0-2ubuntu10.6\n"
     changed, _ = fix_files(tmp_path / "a", {"Dockerfile": same}, "DL3027")
-    assert changed["Dockerfile"] == b"FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y curl=8.5.0-2ubuntu10.6\n"
+    assert (
+        changed["Dockerfile"] == b"FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y curl=8.5.0-2ubuntu10.6\n"
+    )
     upgrade = "FROM ubuntu:24.04\nRUN apt update && apt upgrade -y\n"
     assert fix_files(tmp_path / "b", {"Dockerfile": upgrade}, "DL3027")[0] == {}
     unpinned = "FROM ubuntu:24.04\nRUN apt update && apt install -y curl\n"  # as apt-get: DL3008
@@ -504,7 +511,7 @@ def test_img001_slim_when_the_stage_installs_what_it_needs(tmp_path):
     )
     changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile, "app.py": "print(1)\n"}, "IMG001")
     assert changed["Dockerfile"].decode().startswith("FROM python:3.12-slim\n")
-    builder = "FROM python:3.12 AS base\nFROM base AS build\nRUN make\nFROM base\nCMD [\"python\"]\n"
+    builder = 'FROM python:3.12 AS base\nFROM base AS build\nRUN make\nFROM base\nCMD ["python"]\n'
     assert fix_files(tmp_path / "b", {"Dockerfile": builder}, "IMG001")[0] == {}
 
 
@@ -576,7 +583,8 @@ def test_dep001_removes_a_pyproject_dependency_line(tmp_path):
 
 def test_dep003_appends_to_an_existing_dev_file_the_image_does_not_read(tmp_path):
     files = {
-        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\n"
         'COPY app app\nCMD ["python", "-m", "app.main"]\n',
         "requirements.txt": "fastapi==0.115.6\npytest==8.3.4\n",
         "requirements-dev.txt": "-r requirements.txt\nruff==0.8.4",
@@ -593,7 +601,8 @@ def test_dep003_appends_to_an_existing_dev_file_the_image_does_not_read(tmp_path
 
 def test_dep004_swaps_the_name_and_keeps_the_pin_and_extras(tmp_path):
     files = {
-        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\n"
         'COPY app app\nCMD ["python", "-m", "app.main"]\n',
         "requirements.txt": "fastapi==0.115.6\nopencv-python==4.10.0.84  # images\n",
         "app/__init__.py": "",
@@ -618,7 +627,7 @@ def test_dl3025_keeps_escaped_blanks_in_shell_form(tmp_path):
 
 
 def test_img001_never_swaps_to_another_image(tmp_path):
-    dockerfile = 'FROM tiangolo/meinheld-gunicorn-flask:python3.8\nCOPY app /app/app\n'
+    dockerfile = "FROM tiangolo/meinheld-gunicorn-flask:python3.8\nCOPY app /app/app\n"
     files = {"Dockerfile": dockerfile, "app/main.py": "import fastapi\n"}
     assert fix_files(tmp_path, files, "IMG001")[0] == {}
 
@@ -635,3 +644,37 @@ def test_dep001_takes_an_argument_alone_on_its_continued_line_with_the_line(tmp_
         "    fastapi==0.115.6 \\",
         "    uvicorn==0.32.1",
     ]
+
+
+def test_the_bloated_example_fixes_to_what_needs_a_person(tmp_path, monkeypatch):
+    """examples/ml-service/README.md shows the diff of `--fix --unsafe-fixes` and names what
+    remains; both stay true."""
+    import re
+    import shutil
+
+    from tests.conftest import REPO_ROOT
+
+    example = REPO_ROOT / "examples" / "ml-service"
+    copy = shutil.copytree(example, tmp_path / "ml-service")
+    monkeypatch.chdir(copy)
+    readme = (example / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"```diff\n(.*?)```", readme, re.S).group(1)
+    assert invoke("--diff", "--unsafe-fixes", ".").stdout == shown
+    invoke("--fix", "--unsafe-fixes", ".")
+    left = {f["code"] for f in json.loads(invoke("-f", "json", ".").stdout)["findings"]}
+    named = set(re.findall(r"^\| ([A-Z0-9, ()]+) \|", readme.split("What remains", 1)[1], re.M))
+    assert left == {code for row in named for code in re.findall(r"[A-Z]{2,3}\d{3,4}", row)}
+
+
+def test_the_readme_lists_every_rule_with_a_fix_under_its_applicability():
+    import re
+
+    from dockerlint.rulebook import load_rules
+    from tests.conftest import REPO_ROOT
+
+    section = (REPO_ROOT / "README.md").read_text(encoding="utf-8").split("## Fixes", 1)[1].split("\n## ", 1)[0]
+    for label, applicability in (("Safe", "safe"), ("Unsafe", "unsafe"), ("Display-only", "display-only")):
+        item = re.search(rf"^- \*\*{label}\*\*:(.*?)(?=^- \*\*|^\S)", section, re.S | re.M).group(1)
+        listed = set(re.findall(r"\[([A-Z]{2,3}\d{3,4})\]", item))
+        expected = {code for code, rule in load_rules().items() if rule.fix_applicability == applicability}
+        assert listed == expected, label

@@ -38,7 +38,10 @@ def _line_removal(image: Image, item: Installed) -> Edit | None:
         return None
     first = text.line(item.span.line)
     if item.kind == "requirements":
-        alone = first.strip().startswith(item.written.split()[0]) and item.span.column == len(first) - len(first.lstrip()) + 1
+        alone = (
+            first.strip().startswith(item.written.split()[0])
+            and item.span.column == len(first) - len(first.lstrip()) + 1
+        )
     elif item.kind == "pyproject":
         stripped = re.sub(r"\s*#.*$", "", first.strip()).rstrip(",").strip()
         alone = item.span.line == item.span.end_line and stripped in (f'"{item.written}"', f"'{item.written}'")
@@ -71,7 +74,9 @@ def _argument_removal(image: Image, item: Installed) -> Edit | None:
                 before = len(line[:start]) - len(line[:start].rstrip(" \t"))
                 if before == 0:
                     return None
-                return Edit(item.path, Span(item.span.line, start + 1 - before, item.span.line, item.span.end_column), "")
+                return Edit(
+                    item.path, Span(item.span.line, start + 1 - before, item.span.line, item.span.end_column), ""
+                )
     return None
 
 

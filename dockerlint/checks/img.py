@@ -79,7 +79,9 @@ def _slim_fix(image: Image, root, ref, slim: str):
                 if install.family == "pip" and any(a.value.startswith("git+") for a in install.packages):
                     used.append("git")
             if step.keyword in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
-                used += [word.rsplit("/", 1)[-1] for word in step.instruction.json_args or step.instruction.args.split()]
+                used += [
+                    word.rsplit("/", 1)[-1] for word in step.instruction.json_args or step.instruction.args.split()
+                ]
             if lacking & set(used):
                 return None
     if compiles_native(image) and {"gcc", "make"} & lacking:

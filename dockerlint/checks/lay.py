@@ -318,7 +318,9 @@ def _manifest_first_fix(image: Image, stage: StageModel, copy: Copy, step: Step)
         Edit(image.dockerfile_path, Span(span.line, span.column, span.end_line, span.end_column), "\n".join(lines)),
         Edit(
             image.dockerfile_path,
-            Span(after.end_line, len(text.line(after.end_line)) + 1, after.end_line, len(text.line(after.end_line)) + 1),
+            Span(
+                after.end_line, len(text.line(after.end_line)) + 1, after.end_line, len(text.line(after.end_line)) + 1
+            ),
             "\n" + words,
         ),
     )
@@ -393,7 +395,9 @@ def _manifest_files(image: Image, reference) -> list[str] | None:
     if reference.context_path is None or not os.path.isfile(reference.context_path):
         return None
     loaded = image.workspace.requirements(reference.context_path)
-    if loaded.problems or any(r.editable or (r.url and not r.url.startswith(("http", "git+"))) for r in loaded.requirements):
+    if loaded.problems or any(
+        r.editable or (r.url and not r.url.startswith(("http", "git+"))) for r in loaded.requirements
+    ):
         return None
     names = []
     for path in loaded.files:

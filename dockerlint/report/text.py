@@ -122,7 +122,11 @@ def _suggested_change(report: Report, finding: Finding, gutter: str) -> list[str
             return []
         old = [report.source_line(path, number) for number in range(first, last + 1)]
         moved = [
-            Edit(path, Span(e.span.line - first + 1, e.span.column, e.span.end_line - first + 1, e.span.end_column), e.content)
+            Edit(
+                path,
+                Span(e.span.line - first + 1, e.span.column, e.span.end_line - first + 1, e.span.end_column),
+                e.content,
+            )
             for e in edits
         ]
         new = apply_edits("\n".join(old).encode("utf-8") + b"\n", moved)

@@ -67,7 +67,9 @@ def apt_lists(image: Image) -> Iterator[Finding]:
                 if _lists_used_later(image, _stage, step)
                 else fixing.safe(
                     f"End the RUN with `rm -rf {caches['lists']}/*`",
-                    fixing.append_to_run(image, step, f"rm -rf {caches['lists']}/*", ("rm", "-rf", f"{caches['lists']}/*")),
+                    fixing.append_to_run(
+                        image, step, f"rm -rf {caches['lists']}/*", ("rm", "-rf", f"{caches['lists']}/*")
+                    ),
                 ),
             )
 
@@ -194,4 +196,3 @@ def _apt_get_fix(image: Image, step: Step):
             return None  # as apt-get, its unpinned packages are DL3008's
         edits.append(fixing.replace_word(image, command, 0, "apt-get"))
     return fixing.safe("Use `apt-get`", *edits)
-

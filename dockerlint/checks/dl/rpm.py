@@ -74,7 +74,9 @@ def zypper_non_interactive(image: Image) -> Iterator[Finding]:
                 command.span,
                 "`zypper` without `-n` or `-y` waits for an answer that never comes in a build",
                 "Add `--non-interactive` (`zypper -n install ...`) or `-y` after the subcommand.",
-                autofix=fixing.safe("Add `-n`", fixing.insert_after_word(image, command, fixing.program_index(command), " -n")),
+                autofix=fixing.safe(
+                    "Add `-n`", fixing.insert_after_word(image, command, fixing.program_index(command), " -n")
+                ),
             )
 
 

@@ -136,7 +136,10 @@ def _progress_fix(image: Image, stage, command: ShellCommand):
     facts = base_image(external_base(image, stage)[0]) if stage is not image.fragment else None
     if facts is None or facts.libc != "glibc" or "apk" in image.commands_by_name:
         return None
-    return fixing.safe("Add `--progress=dot:giga`", fixing.insert_after_word(image, command, fixing.program_index(command), " --progress=dot:giga"))
+    return fixing.safe(
+        "Add `--progress=dot:giga`",
+        fixing.insert_after_word(image, command, fixing.program_index(command), " --progress=dot:giga"),
+    )
 
 
 # -- layers ------------------------------------------------------------------------------------
