@@ -678,3 +678,28 @@ def test_the_readme_lists_every_rule_with_a_fix_under_its_applicability():
         listed = set(re.findall(r"\[([A-Z]{2,3}\d{3,4})\]", item))
         expected = {code for code, rule in load_rules().items() if rule.fix_applicability == applicability}
         assert listed == expected, label
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "FROM alpine:3.20\nRUN wget -qO- https://example.com/install.sh | sh\n",  # no bash
+        "FROM python:3.12-slim\nRUN curl -fsSL https://example.com/x.tgz | tar -xz\nRUN yes | pip uninstall six\n",
+        "FROM python:3.12-slim\nRUN curl -fsSL https://example.com/x.tgz | tar -xz\nRUN echo 'a\\tb' > /etc/x\n",
+    ],
+)
+def test_dl4006_bash_with_pipefail_only_where_nothing_else_changes_meaning(tmp_path, dockerfile):
+    assert fix_files(tmp_path, {"Dockerfile": dockerfile}, "DL4006")[0] == {}
+
+
+def test_dl4006_one_shell_instruction_for_the_stage(tmp_path):
+    dockerfile = (
+        "FROM python:3.12-slim\nWORKDIR /app\n  RUN curl -fsSL https://example.com/a.tgz | tar -xz\n"
+        "RUN curl -fsSL https://example.com/b.tgz | tar -xz\n"
+    )
+    changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile}, "DL4006")
+    assert changed["Dockerfile"].decode().splitlines()[2:4] == [
+        '  SHELL ["/bin/bash", "-o", "pipefail", "-c"]',
+        "  RUN curl -fsSL https://example.com/a.tgz | tar -xz",
+    ]
+    assert changed["Dockerfile"].decode().count("SHELL") == 1 and left == []
