@@ -21,6 +21,7 @@ import posixpath
 import re
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from dockerlint.source import Problem, Span
 
@@ -207,7 +208,10 @@ def _normalise_path(path: str) -> str:
     return path or "."
 
 
+@lru_cache(maxsize=2048)
 def _compile(regex: str) -> re.Pattern[str]:
+    """Cached: a monorepo's ignore files repeat the same patterns, and the checks test
+    single patterns against every context (compiling costs a millisecond each)."""
     with warnings.catch_warnings():  # "possible nested set" for a literal '[' in a class
         warnings.simplefilter("ignore", FutureWarning)
         try:
