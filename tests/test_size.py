@@ -110,7 +110,8 @@ def test_cuda_torch_is_split_into_torch_its_nvidia_libraries_and_triton(tmp_path
     root = write_tree(
         tmp_path,
         {
-            "Dockerfile": "FROM python:3.11-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n",
+            "Dockerfile": "FROM python:3.11-slim\nCOPY requirements.txt .\n"
+            "RUN pip install --no-cache-dir -r requirements.txt\n",
             "requirements.txt": "torch==2.5.1\n",
         },
     )

@@ -83,6 +83,7 @@ class Request:
     step: tuple[int, int]  # (stage, step) of the install, for the cache it leaves
     anchors: frozenset[Anchor]
     text: str
+    download: bool = False  # installed by a model download (`spacy download`), not asked for
 
 
 @dataclass
@@ -357,8 +358,8 @@ class _Builder:
             known = [name for name in names if debian_known(name)]
             unknown = [name for name in names if not debian_known(name)]
             for name in known:
-                members = [m for m in debian_members(name, recommends) if m not in self.apt_present]
-                members = [m for m in members if m not in self.system_installed]
+                wanted = [m for m in debian_members(name, recommends) if m not in self.apt_present]
+                members = [m for m in wanted if m not in self.system_installed]
                 self.system_installed.update(members)
                 package_line = next(p.span.line for p in packages if p.name == name)
                 size = debian_bytes(members)
@@ -367,7 +368,7 @@ class _Builder:
                     if recommends and debian_members(name, True) != debian_members(name, False)
                     else ""
                 )
-                already = " (already in the base image)" if not members else ""
+                already = "" if members else " (already installed above)" if wanted else " (already in the base image)"
                 figure = Figure.of(size, "debian", DEBIAN_SOURCE)
                 package_tags = tags | {f"apt:{name}"} | ({"recommends"} if recommends else set())
                 self.parts.append(
@@ -615,7 +616,7 @@ class _Builder:
         closure = python_closure([(name, ()) for name in before])
         for name in ml()["spacy_models"]["trf_requires"]:
             self.python.requests.append(
-                Request(name, (), None, self.dockerfile, download.span.line, line, step, anchors, name)
+                Request(name, (), None, self.dockerfile, download.span.line, line, step, anchors, name, download=True)
             )
         if "torch" not in closure and "torch" not in self.python.present and self.python.cuda_torch is None:
             self.python.cuda_torch = TorchBuild(None, anchors, self.dockerfile, download.span.line, line, step)

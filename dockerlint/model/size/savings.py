@@ -247,7 +247,7 @@ def _drop_download(bill: Bill, finding: Finding) -> None:
     """MDL001: the model is fetched at start-up instead (and what its download installed)."""
     anchor = _anchor(finding)
     _drop(bill, lambda part: not ("download" in part.tags and anchor in part.anchors))
-    bill.python.requests = [r for r in bill.python.requests if (r.path, r.line) != anchor]
+    bill.python.requests = [r for r in bill.python.requests if not (r.download and (r.path, r.line) == anchor)]
     build = bill.python.cuda_torch
     if build is not None and anchor in build.anchors and (build.path, build.line) == anchor:
         bill.python.cuda_torch = None
