@@ -102,7 +102,7 @@ def _text_image(size: ImageSize, root: Path, rules: dict) -> str:
         text = _cut(printable(row.text), 46)
         shown = human_size(row.bytes) if row.bytes else "unknown" if row.unknown else "0 B"
         extra = f"  + {row.unknown} unknown" if row.unknown and row.bytes else ""
-        bar = f"{_bar(row.bytes, total)} {_percent(row.bytes, total)}"
+        bar = f"{_bar(row.bytes, total)} {_percent(row.bytes, total)}" if row.bytes else ""
         lines.append(f"  {row.line:>{width}}  {text:<46} {shown:>8}  {bar}{extra}")
     known = sorted((part for part in size.parts if part.bytes), key=lambda part: -part.bytes)[:TOP_PARTS]
     if known:
@@ -122,7 +122,7 @@ def _text_image(size: ImageSize, root: Path, rules: dict) -> str:
         if len(unknown) > TOP_PARTS:
             lines.append(f"  … and {len(unknown) - TOP_PARTS} more")
     if size.savings:
-        lines += ["", "  what fixing each finding saves (each after the ones above it)"]
+        lines += ["", "  what fixing each finding saves (fixes applied one after another: no byte counted twice)"]
         for row in sorted(size.savings, key=lambda row: -row.bytes)[:TOP_SAVINGS]:
             where = _where(row.path, row.line, size, root)
             name = _rule_name(rules, row.code)
@@ -220,7 +220,7 @@ def render_size_markdown(sizes: Sequence[ImageSize], root: Path, rules: dict) ->
         for size, row in rows[:TOP_SAVINGS]:
             name = _rule_name(rules, row.code)
             fix = f"{row.code} {name}".strip()
-            where = f"{_rel(row.path, root)}:{row.line}"
+            where = _where(row.path, row.line, size, root)
             lines.append(f"| {human_size(row.bytes)} | {_md(fix)} | `{_md(where)}` | `{_md(_title(size, root))}` |")
         if len(rows) > TOP_SAVINGS:
             lines.append("")
@@ -228,7 +228,7 @@ def render_size_markdown(sizes: Sequence[ImageSize], root: Path, rules: dict) ->
     lines += [
         "",
         "<sub>Estimated from the Dockerfiles, requirements and build contexts, before anything is built; "
-        "each saving is counted after the ones above it, never twice.</sub>",
+        "the fixes are applied to the estimate one after another, so no byte is counted twice.</sub>",
         "",
     ]
     return "\n".join(lines)
