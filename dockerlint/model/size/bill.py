@@ -15,9 +15,8 @@ needed: the savings (``savings.py``) change the requests and compute the parts a
 
 from __future__ import annotations
 
-import copy as copying
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -213,7 +212,17 @@ class Bill:
         return sorted(parts, key=lambda part: (part.instruction, part.kind != "base", -(part.bytes or 0), part.what))
 
     def copy(self) -> Bill:
-        return Bill(self.image, list(self.fixed), copying.deepcopy(self.python), self.base_ref)
+        """A copy whose parts and requests can be changed without changing this one."""
+        python = self.python
+        requests = [replace(request) for request in python.requests]
+        return Bill(
+            self.image,
+            list(self.fixed),
+            PythonSet(
+                requests, set(python.present), python.cuda_torch, set(python.cached_steps), dict(python.cache_lines)
+            ),
+            self.base_ref,
+        )
 
     def totals(self) -> tuple[int, int, int, int]:
         """(estimate, low, high, number of unknown parts)."""
@@ -273,6 +282,7 @@ class _Builder:
         self.system_installed: set[str] = set()
         self.full_base = False
         self.apt_present: frozenset[str] = frozenset()
+        self.downloads: list | None = None  # the image's model downloads, read once
 
     def build(self) -> Bill:
         from dockerlint.model.baseimage import base_image
@@ -463,7 +473,9 @@ class _Builder:
 
         settings = unknown_outputs()
         programs = set(settings["programs"])
-        downloading = {d.span.line for d in downloads(self.image) if d.position == (stage.index, step.index)}
+        if self.downloads is None:
+            self.downloads = list(downloads(self.image))
+        downloading = {d.span.line for d in self.downloads if d.position == (stage.index, step.index)}
         found = []
         for command in step.commands:
             name = command.name.rsplit("/", 1)[-1]
@@ -589,7 +601,9 @@ class _Builder:
         from dockerlint.model.ml import downloads, ml
 
         spacy = ml()["spacy_models"]
-        for download in downloads(self.image):
+        if self.downloads is None:
+            self.downloads = list(downloads(self.image))
+        for download in self.downloads:
             if download.kind == "tokenizer":
                 continue
             stage_index, step_index = download.position

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from dockerlint.knowledge import load
 
@@ -117,6 +117,7 @@ DEBIAN_SOURCE = "debian_packages.toml: Installed-Size over the apt closure, Debi
 # -- Python packages (the one place to swap for the package index) --------------------------------
 
 
+@lru_cache(maxsize=8192)
 def python_package_bytes(name: str, version: str | None = None) -> tuple[int, int, int, str] | None:
     """Installed bytes of one distribution (without its dependencies): (bytes, low, high,
     source), or None when nothing sizes it. ``version`` is the pinned release when known.
@@ -133,6 +134,7 @@ def python_package_bytes(name: str, version: str | None = None) -> tuple[int, in
     return figure.bytes, figure.low, figure.high, figure.source
 
 
+@lru_cache(maxsize=8192)
 def python_requires(name: str, extras: tuple[str, ...] = (), version: str | None = None) -> tuple[str, ...]:
     """The distributions ``name`` (with ``extras``) requires, canonical names: the closure
     edges. Today from distributions.toml (edges between listed names only); the package
@@ -150,6 +152,11 @@ def python_requires(name: str, extras: tuple[str, ...] = (), version: str | None
 def python_closure(roots: list[tuple[str, tuple[str, ...]]]) -> dict[str, str]:
     """Every distribution the roots (name, extras) install, each mapped to the first root
     (in order) that brings it."""
+    return dict(_closure(tuple(roots)))
+
+
+@lru_cache(maxsize=1024)
+def _closure(roots: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[str, str], ...]:
     owner: dict[str, str] = {}
     for root, extras in roots:
         pending = [(root, extras)]
@@ -158,8 +165,8 @@ def python_closure(roots: list[tuple[str, tuple[str, ...]]]) -> dict[str, str]:
             if name in owner:
                 continue
             owner[name] = root
-            pending.extend((needed, ()) for needed in python_requires(name, wanted))
-    return owner
+            pending.extend((needed, ()) for needed in python_requires(name, tuple(wanted)))
+    return tuple(owner.items())
 
 
 _TORCH_SOURCE = "ml.toml [torch.builds]: measured with pip install --target"

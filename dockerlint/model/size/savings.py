@@ -58,17 +58,18 @@ def compute_savings(image: Image, findings: Iterable[Finding]) -> Savings | None
     wanted.sort(key=lambda f: (_ORDER.index(f.code), str(f.path), f.span.line, f.message))
     state = _State()
     current = _evaluate(image, state)
+    size = current.estimate
     results: list[Saving] = []
     for finding in wanted:
         changed = _EFFECTS[finding.code](image, state, current, finding)
         if changed is None:
             continue
         after = _evaluate(image, changed)
-        saved = current.estimate - after.estimate
-        if saved <= 0:
+        after_size = after.estimate
+        if after_size >= size:
             continue
-        results.append(Saving(finding, saved))
-        state, current = changed, after
+        results.append(Saving(finding, size - after_size))
+        state, current, size = changed, after, after_size
     return Savings(before, results, current)
 
 
