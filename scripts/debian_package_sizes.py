@@ -42,9 +42,23 @@ nodejs npm redis-server chromium rustc cargo
 """.split()
 
 PYTHON_SLIM_EXTRAS = [
-    "ca-certificates", "netbase", "tzdata", "libexpat1", "libffi8", "libgdbm6", "libgdbm-compat4",
-    "libncursesw6", "libreadline8", "libsqlite3-0", "libssl3", "libuuid1", "libnsl2", "libtirpc3", "libbz2-1.0",
-    "liblzma5", "zlib1g",
+    "ca-certificates",
+    "netbase",
+    "tzdata",
+    "libexpat1",
+    "libffi8",
+    "libgdbm6",
+    "libgdbm-compat4",
+    "libncursesw6",
+    "libreadline8",
+    "libsqlite3-0",
+    "libssl3",
+    "libuuid1",
+    "libnsl2",
+    "libtirpc3",
+    "libbz2-1.0",
+    "liblzma5",
+    "zlib1g",
 ]
 
 
@@ -67,9 +81,19 @@ def installed_size(record: str) -> int:
 def simulate(status: Path, packages: list[str], recommends: bool) -> list[str]:
     """The packages `apt-get install` would add on top of ``status``."""
     command = [
-        "apt-get", "-s", "-q", "-o", f"Dir::State::status={status}", "-o", "Debug::NoLocking=1",
-        "-o", f"Dir::State::extended_states={status}.ext",
-        "-o", f"APT::Install-Recommends={'true' if recommends else 'false'}", "install", *packages,
+        "apt-get",
+        "-s",
+        "-q",
+        "-o",
+        f"Dir::State::status={status}",
+        "-o",
+        "Debug::NoLocking=1",
+        "-o",
+        f"Dir::State::extended_states={status}.ext",
+        "-o",
+        f"APT::Install-Recommends={'true' if recommends else 'false'}",
+        "install",
+        *packages,
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:

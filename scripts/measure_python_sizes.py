@@ -2,8 +2,8 @@
 bill of bytes' estimate. Not a test: it downloads from PyPI and takes minutes.
 
 For each image the repositories build, the distributions its pip installs ask for are
-installed with pip into a temporary folder, as a Linux x86_64 CPython 3.11 image would get
-them:
+installed with pip into a temporary folder, as a Linux x86_64 image with the base image's
+Python would get them (3.11 when the base does not say):
 
     pip install --target DIR --platform manylinux2014_x86_64 --only-binary=:all: \\
         --python-version 3.11 --no-cache-dir -r requirements.txt
@@ -46,7 +46,8 @@ def folder_bytes(folder: Path) -> int:
 
 
 def per_distribution(folder: Path) -> dict[str, int]:
-    """Distribution name -> bytes of the files its RECORD lists."""
+    """Distribution name -> bytes on disk of the files its RECORD lists (the compiled
+    ``.pyc`` files pip adds to it too, which carry no size in the record)."""
     sizes = {}
     for info in folder.glob("*.dist-info"):
         record = info / "RECORD"
@@ -56,8 +57,9 @@ def per_distribution(folder: Path) -> dict[str, int]:
         total = 0
         with record.open(newline="", encoding="utf-8") as handle:
             for row in csv.reader(handle):
-                if len(row) >= 3 and row[2].isdigit():
-                    total += int(row[2])
+                path = os.path.normpath(os.path.join(folder, row[0])) if row else ""
+                if path.startswith(str(folder)) and os.path.isfile(path):
+                    total += os.lstat(path).st_size
         sizes[name] = total
     return sizes
 
@@ -76,6 +78,7 @@ def measure_images(paths: list[Path]) -> None:
     from dockerlint.config import load_config
     from dockerlint.engine import lint
     from dockerlint.findings import human_size
+    from dockerlint.model.baseimage import base_image
     from dockerlint.model.ml import pip_commands
     from dockerlint.model.queries import final_chain
     from dockerlint.model.size import bill_of_bytes
@@ -95,19 +98,21 @@ def measure_images(paths: list[Path]) -> None:
             requests = bill.python.requests
             if not requests:
                 continue
-            indexes = [i for stage in final_chain(image) for c in pip_commands(image, stage) for i in c.indexes]
+            indexes = [i for stage in image.stages for c in pip_commands(image, stage) for i in c.indexes]
             if indexes or any(r.text.startswith((".", "/", "-")) or "://" in r.text for r in requests):
                 rows.append((name, len(requests), None, None, None, "skipped: another index or a local path"))
                 continue
             lines = sorted({request.text for request in requests})
+            facts = base_image(final_chain(image)[-1].base)
+            python_version = facts.python if facts is not None and facts.python else "3.11"
             with tempfile.TemporaryDirectory(prefix="dockerlint-measure-") as temporary:
                 folder = Path(temporary) / "site"
-                ok, message = install(lines, folder)
+                ok, message = install(lines, folder, python_version)
                 measured = folder_bytes(folder) if ok else None
                 distributions = per_distribution(folder) if ok else {}
             estimated = sum(part.bytes or 0 for part in python)
             unknown = sum(1 for part in python if part.bytes is None)
-            rows.append((name, len(requests), estimated, unknown, measured, message))
+            rows.append((f"{name} (Python {python_version})", len(requests), estimated, unknown, measured, message))
             for part in python:
                 dist = part.what.split(" ", 1)[0]
                 if part.bytes and dist in distributions and distributions[dist]:
