@@ -16,7 +16,7 @@ needed: the savings (``savings.py``) change the requests and compute the parts a
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -69,7 +69,7 @@ class Part:
         return self.figure.source if self.figure else "unknown"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Request:
     """A distribution the image asks pip for, where, and by which instruction."""
 
@@ -85,7 +85,7 @@ class Request:
     download: bool = False  # installed by a model download (`spacy download`), not asked for
 
 
-@dataclass
+@dataclass(frozen=True)
 class TorchBuild:
     """torch that comes as PyPI's CUDA build, from the requests that bring it."""
 
@@ -109,7 +109,18 @@ class PythonSet:
     cache_lines: dict[tuple[int, int], tuple[Path, int, frozenset[Anchor]]] = field(default_factory=dict)
 
     def parts(self) -> list[Part]:
-        """The Python parts, with the caches of the installs that keep theirs."""
+        """The Python parts, with the caches of the installs that keep theirs (the same
+        requests give the same parts: the fixes ask many times)."""
+        key = (
+            tuple(self.requests),
+            frozenset(self.present),
+            self.cuda_torch,
+            frozenset(self.cached_steps),
+            tuple(sorted(self.cache_lines.items())),
+        )
+        return list(_python_parts(key, self))
+
+    def _parts(self) -> list[Part]:
         owners = python_closure([(request.name, request.extras) for request in self.requests])
         first = {}
         for request in self.requests:
@@ -197,6 +208,20 @@ class PythonSet:
         )  # fmt: skip
 
 
+_PARTS_CACHE: dict[tuple, tuple[Part, ...]] = {}
+
+
+def _python_parts(key: tuple, python: PythonSet) -> tuple[Part, ...]:
+    """``python.parts`` by the state it is computed from (a bounded, per-process memo of
+    pure computations: the same requests always give the same parts)."""
+    found = _PARTS_CACHE.get(key)
+    if found is None:
+        if len(_PARTS_CACHE) > 4096:
+            _PARTS_CACHE.clear()
+        found = _PARTS_CACHE[key] = tuple(python._parts())
+    return found
+
+
 @dataclass
 class Bill:
     """The parts of one image: ``fixed`` parts and the ``python`` set they are computed from."""
@@ -205,21 +230,30 @@ class Bill:
     fixed: list[Part]
     python: PythonSet
     base_ref: str | None = None
+    _parts: list[Part] | None = field(default=None, repr=False, compare=False)
 
     @property
     def parts(self) -> list[Part]:
-        parts = list(self.fixed) + self.python.parts()
-        return sorted(parts, key=lambda part: (part.instruction, part.kind != "base", -(part.bytes or 0), part.what))
+        """Every part, in instruction order. Computed once: a bill is changed (by a fix)
+        only before its parts are first read."""
+        if self._parts is None:
+            parts = list(self.fixed) + self.python.parts()
+            key = lambda part: (part.instruction, part.kind != "base", -(part.bytes or 0), part.what)  # noqa: E731
+            self._parts = sorted(parts, key=key)
+        return self._parts
 
     def copy(self) -> Bill:
         """A copy whose parts and requests can be changed without changing this one."""
         python = self.python
-        requests = [replace(request) for request in python.requests]
         return Bill(
             self.image,
             list(self.fixed),
             PythonSet(
-                requests, set(python.present), python.cuda_torch, set(python.cached_steps), dict(python.cache_lines)
+                list(python.requests),
+                set(python.present),
+                python.cuda_torch,
+                set(python.cached_steps),
+                dict(python.cache_lines),
             ),
             self.base_ref,
         )
@@ -394,7 +428,7 @@ class _Builder:
         from dockerlint.model.ml import pip_commands
 
         line = self.line(step)
-        for command in pip_commands(self.image, stage):
+        for command in _per_image(self.image, ("pip", stage.index), lambda: list(pip_commands(self.image, stage))):
             if command.step is not step:
                 continue
             for request in command.requests:
@@ -427,7 +461,7 @@ class _Builder:
     def _torch(self) -> None:
         from dockerlint.model.ml import torch_installs
 
-        for install in torch_installs(self.image):
+        for install in _per_image(self.image, "torch", lambda: list(torch_installs(self.image))):
             if install.replaces is not None:
                 self.python.present.discard("torch")
             anchors = frozenset(
@@ -474,7 +508,7 @@ class _Builder:
         settings = unknown_outputs()
         programs = set(settings["programs"])
         if self.downloads is None:
-            self.downloads = list(downloads(self.image))
+            self.downloads = _per_image(self.image, "downloads", lambda: list(downloads(self.image)))
         downloading = {d.span.line for d in self.downloads if d.position == (stage.index, step.index)}
         found = []
         for command in step.commands:
@@ -602,7 +636,7 @@ class _Builder:
 
         spacy = ml()["spacy_models"]
         if self.downloads is None:
-            self.downloads = list(downloads(self.image))
+            self.downloads = _per_image(self.image, "downloads", lambda: list(downloads(self.image)))
         for download in self.downloads:
             if download.kind == "tokenizer":
                 continue
@@ -662,6 +696,15 @@ class _Builder:
 
     def _steps_at(self, line: int) -> list[Step]:
         return [step for stage in self.chain for step in stage.steps if self.line(step) == line]
+
+
+def _per_image(image: Image, key, compute):
+    """What the model answers about ``image`` once, kept with it: every bill of the image
+    (one per set of overrides) asks the same questions."""
+    answers = image.__dict__.setdefault("_dockerlint_size_answers", {})
+    if key not in answers:
+        answers[key] = compute()
+    return answers[key]
 
 
 def _tagged(part: Part, line: int, gone) -> Part:

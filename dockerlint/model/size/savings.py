@@ -80,13 +80,29 @@ def _evaluate(image: Image, state: _State) -> Bill:
     return bill
 
 
-def _edit(function: Callable[[Bill, Finding], None]):
-    """An effect that edits the bill's parts (applied again on every evaluation)."""
+def _edit(function: Callable[[Bill, Finding], None], anchored: bool = True):
+    """An effect that edits the bill's parts (applied again on every evaluation).
+    ``anchored``: it changes only what the finding points at, so a finding that points at
+    nothing in the bill changes nothing (and costs no evaluation)."""
 
-    def effect(image: Image, state: _State, current: Bill, finding: Finding) -> _State:
+    def effect(image: Image, state: _State, current: Bill, finding: Finding) -> _State | None:
+        if anchored and not _points_into(current, finding):
+            return None
         return replace(state, edits=(*state.edits, (function, finding)))
 
     return effect
+
+
+def _points_into(bill: Bill, finding: Finding) -> bool:
+    anchor = _anchor(finding)
+    python = bill.python
+    return (
+        any(anchor in part.anchors for part in bill.parts)
+        or any(anchor in request.anchors for request in python.requests)
+        or any(anchor in anchors for _, _, anchors in python.cache_lines.values())
+        or (python.cuda_torch is not None and anchor in python.cuda_torch.anchors)
+        or any(tag.startswith(f"deleted:{finding.span.line}:") for part in bill.fixed for tag in part.tags)
+    )
 
 
 def _anchor(finding: Finding) -> tuple:
@@ -217,10 +233,12 @@ def _drop_request(bill: Bill, finding: Finding) -> None:
 def _lighter_variant(bill: Bill, finding: Finding) -> None:
     """DEP004: the lighter twin (opencv-python-headless, tensorflow-cpu)."""
     variants = {row["name"]: row["lighter"] for row in load("distributions")["heavy_variants"]}
-    for request in bill.python.requests:
-        if (request.path, request.line) == _anchor(finding) and request.name in variants:
-            request.name = variants[request.name]
-            request.version = None
+    bill.python.requests = [
+        replace(r, name=variants[r.name], version=None)
+        if (r.path, r.line) == _anchor(finding) and r.name in variants
+        else r
+        for r in bill.python.requests
+    ]
 
 
 def _cpu_variant(bill: Bill, finding: Finding) -> None:
@@ -232,11 +250,11 @@ def _cpu_variant(bill: Bill, finding: Finding) -> None:
             row = next((row for row in rows if fnmatchcase(request.name, row["pattern"])), None)
             twin = row["cpu"] if row else ""
             if re.fullmatch(r"[a-z0-9][a-z0-9._-]*", twin) and twin != request.name:
-                request.name, request.version, request.extras = twin, None, ()
+                request = replace(request, name=twin, version=None, extras=())
             elif row is not None and not row.get("extras"):
                 continue  # nvidia-* wheels, cupy: nothing takes their place
             else:
-                request.extras = ()
+                request = replace(request, extras=())
         kept.append(request)
     bill.python.requests = kept
 
@@ -389,16 +407,16 @@ _EFFECTS: dict[str, Callable] = {
     "MDL004": _edit(_drop_request),
     "MDL001": _edit(_drop_download),
     "MDL002": _edit(_drop_weights),
-    "STG004": _edit(_drop_system(_build_tools, anywhere_before=True)),
+    "STG004": _edit(_drop_system(_build_tools, anywhere_before=True), anchored=False),
     "STG001": _edit(_drop_system(_build_tools)),
     "STG006": _edit(_drop_system(_servers)),
     "STG007": _edit(_drop_system(_node)),
     "DL3015": _no_recommends,
     "LAY001": _edit(_deleted_in_time),
     "LAY007": _edit(_drop_tagged("rewrite")),
-    "CTX002": _edit(_ignored_files(_unwanted)),
-    "CTX001": _edit(_ignored_files(_unwanted)),
-    "CTX004": _edit(_ignored_files(_large_file)),
+    "CTX002": _edit(_ignored_files(_unwanted), anchored=False),
+    "CTX001": _edit(_ignored_files(_unwanted), anchored=False),
+    "CTX004": _edit(_ignored_files(_large_file), anchored=False),
     "DL3042": _edit(_no_pip_cache),
     "DL3009": _edit(_drop_tagged("apt-lists")),
     "DL3019": _edit(_drop_tagged("apk-index")),
