@@ -69,7 +69,7 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
                     "the image needs.",
                     size_bytes=size,
                 ),
-                autofix=_ignore_fix(image, unwanted(image)),
+                autofix=_ignore_fix(image, unwanted(image), starter=True),
             )
             break
 
@@ -105,10 +105,16 @@ def _pattern_for(path: str) -> str:
     return name if "/" not in path.rstrip("/") else f"**/{name}"
 
 
-def _ignore_fix(image: Image, found: list) -> Fix | None:
+# What a new .dockerignore starts with (CTX001), beside the paths found: each one only
+# while nothing in the context matches it, so it changes nothing that is sent today.
+_STARTER = (".git", ".venv", "**/__pycache__", ".env")
+
+
+def _ignore_fix(image: Image, found: list, starter: bool = False) -> Fix | None:
     """Add the patterns for what was found to the ignore file in use (or a new
     ``.dockerignore`` at the context root), leaving out any pattern that would exclude a
-    path a COPY names."""
+    path a COPY names. ``starter``: a new file also lists the usual unwanted paths that
+    are not there yet."""
     needed = [
         context_path(source.value)
         for _, copy in context_copies(image)
@@ -116,9 +122,12 @@ def _ignore_fix(image: Image, found: list) -> Fix | None:
         if not is_remote(source.value) and not has_glob(source.value)
     ]
     needed = [path for path in needed if path not in (".", "*")]
+    wanted = {_pattern_for(item.path) for item in found}
+    if starter and image.ignore_path is None:
+        wanted.update(pattern for pattern in _STARTER if not _matches_anything(image, pattern))
     patterns = [
         pattern
-        for pattern in sorted({_pattern_for(item.path) for item in found})
+        for pattern in sorted(wanted)
         if not any(IgnoreFile((Pattern(pattern, False, 1),)).excludes(path) for path in needed)
     ]
     if not patterns:
@@ -138,6 +147,13 @@ def _ignore_fix(image: Image, found: list) -> Fix | None:
         span, content = Span(last, end, last, end), "\n" + content
     names = ", ".join(f"`{pattern}`" for pattern in patterns)
     return Fix(Applicability.SAFE, f"Add {names} to {path.name}", (Edit(path, span, content),))
+
+
+def _matches_anything(image: Image, pattern: str) -> bool:
+    ignore = IgnoreFile((Pattern(pattern, False, 1),))
+    if not pattern.startswith("**/") and exists_in_context_dir(image, pattern):
+        return True
+    return any(ignore.excludes(file.path) for file in image.context.files)
 
 
 @check("CTX003")

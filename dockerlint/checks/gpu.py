@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding, from_image_span
-from dockerlint.findings import Finding, Related, human_size
+from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
 from dockerlint.model.gpu_signals import never_uses_gpu
@@ -28,6 +28,7 @@ from dockerlint.model.ml import (
     torch_installs,
 )
 from dockerlint.model.native_build import compiles_native
+from dockerlint.source import Span
 
 _NO_GPU = (
     "an image with no GPU (no CUDA base image, no GPU reservation in compose, config or deployment files, "
@@ -107,7 +108,45 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
             "in the requirements file).",
             size,
             related=_related(image, found.requests, "requested here"),
+            autofix=_cpu_torch_fix(image, found),
         )
+
+
+_PLACEMENT_OPTIONS = ("--user", "--prefix", "--target", "--root", "--python", "--system", "--index-url")
+
+
+def _cpu_torch_fix(image: Image, found: TorchInstall):
+    """The torch family from the CPU index, pinned, installed by the same pip at the start
+    of the install's RUN: then the install keeps it. Offered when that pip is plain (found
+    on PATH, no ``--user``/``--prefix``/``--target``), starts the RUN, and torch comes from
+    PyPI with its version pinned."""
+    from dockerlint.model.installs import wrapper_words
+
+    if not (found.default_index or found.pulled) or found.replaces is not None or found.other_index:
+        return None
+    step = found.command.step
+    instruction = step.instruction
+    install = next((i for i in step.installs if i.family == "pip" and i.span == found.command.span), None)
+    if install is None or install.tool != "pip" or install.has(*_PLACEMENT_OPTIONS):
+        return None
+    argv = install.command.argv
+    start = wrapper_words(argv)
+    if start or "install" not in argv[start:]:
+        return None
+    program = argv[: argv.index("install", start) + 1]
+    if any("/" in word or not re.fullmatch(r"[\w.+=-]+", word) for word in program):
+        return None
+    line = torch_fix_line(found).removeprefix("RUN pip install")
+    if any("==" not in word for word in line.split()[3:]) or instruction.json_args is not None:
+        return None  # an unpinned torch here would be DL3013's
+    args = instruction.args
+    start = len(args) - len(args.lstrip())
+    if start >= len(args) or install.command.command.start != start:
+        return None  # the install is not what the RUN starts with
+    line_number, column = instruction.positions[start]
+    point = Span(line_number, column, line_number, column)
+    edit = Edit(image.dockerfile_path, point, f"{' '.join(program)}{line} && ")
+    return fixing.unsafe("Install CPU torch first", edit)
 
 
 @check("GPU002")

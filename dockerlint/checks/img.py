@@ -40,7 +40,53 @@ def full_python_base(image: Image) -> Iterator[Finding]:
         f"Use `FROM {facts.slim}` for the final stage; if packages need a compiler, build wheels in a "
         f"builder stage on `{ref.raw}` and copy them into the slim stage.",
         full_size - lean_size if full_size > lean_size else None,
+        autofix=_slim_fix(image, stage, ref, facts.slim),
     )
+
+
+def _slim_fix(image: Image, root, ref, slim: str):
+    """``FROM`` the slim image, when no stage outside the final chain builds on that FROM,
+    the chain runs none of the programs slim lacks (compilers, curl, git...) unless it
+    installs them itself, and installs no distribution that needs the full image's headers;
+    native builds need a compiler the chain installs."""
+    from dockerlint.checks import fixing
+    from dockerlint.checks.common import from_image_span
+    from dockerlint.findings import Edit
+    from dockerlint.model.ml import pip_commands
+    from dockerlint.model.native_build import compiles_native
+    from dockerlint.model.queries import final_chain
+
+    if not slim.startswith(ref.name + ":"):
+        return None  # another image altogether: its commands, user and defaults differ
+    chain = final_chain(image)
+    if any(stage.parent == root.index and stage not in chain for stage in image.stages):
+        return None
+    span = from_image_span(root)
+    if fixing.span_text(image, span) != ref.raw:
+        return None
+    table = load("base_images")["slim_lacks"]
+    lacking = set(table["programs"])
+    for stage in reversed(chain):
+        if any(request.name in table["distributions"] for c in pip_commands(image, stage) for request in c.requests):
+            return None
+        for step in stage.steps:
+            used = [command.name for command in step.commands]
+            for install in step.installs:
+                if install.family in ("apt", "apk") and install.action in ("install", "add"):
+                    for package in install.packages:
+                        name = package.value.split("=", 1)[0]
+                        lacking -= {name, *table["packages"].get(name, ())}
+                if install.family == "pip" and any(a.value.startswith("git+") for a in install.packages):
+                    used.append("git")
+            if step.keyword in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
+                used += [
+                    word.rsplit("/", 1)[-1] for word in step.instruction.json_args or step.instruction.args.split()
+                ]
+            if lacking & set(used):
+                return None
+    if compiles_native(image) and {"gcc", "make"} & lacking:
+        return None
+    return fixing.unsafe(f"Use `{slim}`", Edit(image.dockerfile_path, span, slim))
 
 
 def load_python_slim_size() -> int:

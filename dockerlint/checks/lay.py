@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from dockerlint.checks import check
 from dockerlint.checks.common import final_chain, finding
-from dockerlint.findings import Finding, Related, human_size
+from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Copy, Image, Install, StageModel, Step, coupling
 from dockerlint.model.image import context_source
 from dockerlint.model.layers import dvc_outputs, installed_packages, recursive_rewrites, removal, removed_paths
@@ -237,7 +237,7 @@ def cache_busting_copy(image: Image) -> Iterator[Finding]:
     for stage in image.stages:
         if not stage.reachable:
             continue
-        for copy, _, install, manifest in _busting_copies(image, stage):
+        for copy, step, install, manifest in _busting_copies(image, stage):
             later = _downloads_after(image, copy)
             also = (
                 f", and the model download on line{'s' if len(later) > 1 else ''} {', '.join(later)}" if later else ""
@@ -252,7 +252,163 @@ def cache_busting_copy(image: Image) -> Iterator[Finding]:
                 f"Copy the manifest first: `COPY {manifest} .`, then `RUN pip install -r {manifest}`"
                 f"{' and the download' if later else ''}, then `COPY . .`.",
                 related=[Related(image.dockerfile_path, install.span, "the dependency install")],
+                autofix=_manifest_first_fix(image, stage, copy, step),
             )
+
+
+# Instructions that may sit between the COPY and the install when the COPY moves below
+# the install: they neither read the copied files nor change where the COPY puts them.
+_MOVABLE_OVER = ("ENV", "ARG", "LABEL", "EXPOSE")
+
+
+def _manifest_first_fix(image: Image, stage: StageModel, copy: Copy, step: Step):
+    """In place of the COPY, a COPY of the requirements files (with every file they
+    include) to where the install reads them; the COPY itself moves to just after the
+    install. Offered when the install reads nothing else from the source tree (no local
+    path, no ``-e .``), the instructions in between are plain ``pip install`` RUNs or
+    ENV/ARG/LABEL/EXPOSE, and the COPY is one instruction in shell form."""
+    from dockerlint.checks import fixing
+
+    instruction = copy.instruction
+    if instruction.json_args is not None or instruction.heredocs or copy.step_index >= step.index:
+        return None
+    if len(copy.sources) != 1 or (copy.sources[0].value.rstrip("/") or ".") not in (".", "./"):
+        return None
+    manifests: list[str] = []
+    for install in step.installs:
+        if install.family != "pip" or install.action != "install" or install.editables:
+            return None
+        if any(_local(argument.value) for argument in install.packages):
+            return None
+        for reference in install.requirements:
+            files = _manifest_files(image, reference)
+            if files is None:
+                return None
+            manifests += [name for name in files if name not in manifests]
+    if not manifests or len(step.commands) != len(step.installs):
+        return None
+    for between in stage.steps[copy.step_index + 1 : step.index]:
+        if between.keyword == "RUN":
+            if len(between.commands) != len(between.installs) or any(
+                i.family != "pip" or i.requirements or i.editables or any(_local(a.value) for a in i.packages)
+                for i in between.installs
+            ):
+                return None
+        elif between.keyword not in _MOVABLE_OVER:
+            return None
+    text = image.dockerfile.text
+    span = instruction.span
+    written = [text.line(number) for number in range(span.line, span.end_line + 1)]
+    if any(line.lstrip().startswith("#") for line in written[1:]):
+        return None
+    words = fixing.span_text(image, Span(span.line, span.column, span.end_line, span.end_column))
+    source_word = copy.sources[0]
+    head = fixing.span_text(image, Span(span.line, span.column, source_word.span.line, source_word.span.column))
+    dest = instruction.args.split()[-1]
+    if len(instruction.args.split()) != 2 or "\n" in head:
+        return None
+    if not dest.startswith("/") and not _workdir_before(image, stage, copy.step_index):
+        return None  # one more COPY to a path relative to an unknown directory
+    if all("/" not in name for name in manifests):
+        lines = [f"{head}{' '.join(manifests)} {dest.rstrip('/') + '/' if dest != '.' else './'}"]
+    else:
+        lines = [f"{head}{name} {posixpath.join(dest, name)}" for name in manifests]
+    after = _last_passed_download(image, stage, step).instruction.span
+    edits = (
+        Edit(image.dockerfile_path, Span(span.line, span.column, span.end_line, span.end_column), "\n".join(lines)),
+        Edit(
+            image.dockerfile_path,
+            Span(
+                after.end_line, len(text.line(after.end_line)) + 1, after.end_line, len(text.line(after.end_line)) + 1
+            ),
+            "\n" + words,
+        ),
+    )
+    return fixing.unsafe(f"Copy {', '.join(manifests)} first; `{words}` after the install", *edits)
+
+
+def _last_passed_download(image: Image, stage: StageModel, install: Step) -> Step:
+    """The step the moved COPY goes after: the install, or the last of the model downloads
+    that follow it (ENV, ARG, LABEL, EXPOSE between them) when each reads nothing of the
+    source tree (no word names a path or a file), so they too stop rerunning on every
+    code change."""
+    lines = set(_downloads_after_install(image, stage, install))
+    last = install
+    for step in stage.steps[install.index + 1 :]:
+        if step.keyword in _MOVABLE_OVER:
+            continue
+        if step.keyword != "RUN" or step.instruction.span.line not in lines or not _self_contained(image, step):
+            break
+        last = step
+    return last
+
+
+def _downloads_after_install(image: Image, stage: StageModel, install: Step) -> list[int]:
+    from dockerlint.model.ml import downloads
+
+    return [
+        download.span.line
+        for download in downloads(image)
+        if image.stages[download.position[0]] is stage and download.position[1] > install.index
+    ]
+
+
+_FILE_WORD = re.compile(r"\.(py|sh|txt|json|ya?ml|toml|cfg|ini)$")
+
+
+def _self_contained(image: Image, step: Step) -> bool:
+    """No word of the RUN names a path, a file, or a module of the source tree (``python
+    -c "import app.fetch"``)."""
+    local = {
+        file.path.split("/", 1)[0].removesuffix(".py") for file in image.context.files if file.path.endswith(".py")
+    }
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(local))) + r")\b") if local else None
+    return bool(step.commands) and not any(
+        ("/" in word and "://" not in word) or _FILE_WORD.search(word) or (pattern and pattern.search(word))
+        for command in step.commands
+        for word in command.argv[1:]
+    )
+
+
+def _workdir_before(image: Image, stage: StageModel, before: int) -> bool:
+    """A WORKDIR earlier in this stage or in a stage it is built FROM."""
+    seen = set()
+    while stage.index not in seen:
+        seen.add(stage.index)
+        if any(step.keyword == "WORKDIR" for step in stage.steps[:before]):
+            return True
+        if stage.parent is None:
+            return False
+        stage = image.stages[stage.parent]
+        before = len(stage.steps)
+    return False
+
+
+def _local(value: str) -> bool:
+    """A pip argument that names a path of the source tree."""
+    return value in (".", "..") or value.startswith(("./", "../", "/", "file:")) or value.endswith((".whl", ".tar.gz"))
+
+
+def _manifest_files(image: Image, reference) -> list[str] | None:
+    """The context paths of a requirements file and every file it includes, when all are
+    sent and none of them installs a path of the source tree."""
+    if reference.context_path is None or not os.path.isfile(reference.context_path):
+        return None
+    loaded = image.workspace.requirements(reference.context_path)
+    if loaded.problems or any(
+        r.editable or (r.url and not r.url.startswith(("http", "git+"))) for r in loaded.requirements
+    ):
+        return None
+    names = []
+    for path in loaded.files:
+        try:
+            relative = path.relative_to(image.context_root).as_posix()
+        except ValueError:
+            return None
+        if not image.context.sent(relative):
+            return None
+        names.append(relative)
+    return names
 
 
 def _downloads_after(image: Image, copy: Copy) -> list[str]:

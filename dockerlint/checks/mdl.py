@@ -52,7 +52,39 @@ def model_download_at_build(image: Image) -> Iterator[Finding]:
             _RUNTIME_FIX,
             download.size,
             related=[Related(path, span, message) for path, span, message in download.related],
+            autofix=_startup_suggestion(image, download),
         )
+
+
+def _startup_suggestion(image: Image, download):
+    """Shown, never applied: the RUN that downloads goes, and the final CMD runs the same
+    command first at start-up (where the model cache should be a volume, MDL003)."""
+    from dockerlint.checks import fixing
+    from dockerlint.findings import Edit
+    from dockerlint.source import Span
+
+    stage_index, step_index = download.position
+    step = image.stages[stage_index].steps[step_index]
+    final = image.final
+    if step.keyword != "RUN" or len(step.commands) != 1 or final is None or image.stages[stage_index] is not final:
+        return None
+    command = fixing.span_text(image, step.commands[0].span)
+    cmd = next((s for s in reversed(final.steps) if s.keyword == "CMD"), None)
+    if "\n" in command or cmd is None or not cmd.instruction.json_args:
+        return None
+    import shlex
+
+    service = shlex.join(cmd.instruction.json_args)
+    run = step.instruction.span
+    cmd_span = cmd.instruction.span
+    if run.end_line >= cmd_span.line:
+        return None
+    new_cmd = fixing.json_form(["sh", "-c", f"{command} && exec {service}"])
+    edits = (
+        Edit(image.dockerfile_path, Span(run.line, 1, run.end_line + 1, 1), ""),
+        Edit(image.dockerfile_path, cmd_span, f"CMD {new_cmd}"),
+    )
+    return fixing.display_only("Download at start-up, before the service", *edits)
 
 
 @check("MDL002")
@@ -237,7 +269,24 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
                     "fetched again by every new container",
                     f"Mount a volume at `{value}` (compose `volumes:` or `docker run -v models:{value}`), "
                     f"or declare `VOLUME {value}`.",
+                    autofix=_volume_fix(image, final, value),
                 )
+
+
+def _volume_fix(image: Image, final, value: str):
+    """``VOLUME`` at the cache, after the last instruction of the final stage that writes
+    files (a later RUN's writes there would not persist)."""
+    from dockerlint.checks import fixing
+    from dockerlint.findings import Edit
+    from dockerlint.source import Span
+
+    if any(char.isspace() or char in "$\"'\\" for char in value):
+        return None
+    writers = [step for step in final.steps if step.keyword in ("FROM", "RUN", "COPY", "ADD", "WORKDIR")]
+    span = writers[-1].instruction.span
+    end = len(image.dockerfile.text.line(span.end_line)) + 1
+    edit = Edit(image.dockerfile_path, Span(span.end_line, end, span.end_line, end), f"\nVOLUME {value}")
+    return fixing.unsafe(f"Declare `VOLUME {value}`", edit)
 
 
 def _prefilled(image: Image) -> set[tuple[str, str]]:

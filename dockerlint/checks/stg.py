@@ -388,8 +388,63 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
             "Compile in a builder stage and copy the result (a venv or wheels) into the final stage, "
             f"or remove them in the same RUN after use ({remove}).{java}",
             size,
+            autofix=_builder_suggestion(image, final, step),
         )
     yield from _build_only_python_tools(image, final)
+
+
+def _builder_suggestion(image: Image, final: StageModel, tools: Step):
+    """Shown, never applied: a builder stage that installs the build tools and the
+    requirements into a virtualenv, which the final stage copies; the tools' RUN and the
+    install leave the final stage. Offered for one ``pip install -r FILE`` in the final
+    stage, after the tools, on a registry base image."""
+    from dockerlint.checks import fixing
+    from dockerlint.findings import Edit
+    from dockerlint.source import Span
+
+    if final.parent is not None or tools.keyword != "RUN":
+        return None
+    installs = [
+        (step, install)
+        for step in final.runs()
+        for install in step.installs
+        if install.family == "pip" and install.requirements
+    ]
+    if len(installs) != 1 or len(installs[0][1].requirements) != 1 or installs[0][0].index <= tools.index:
+        return None
+    step, install = installs[0]
+    if len(step.commands) != 1 or install.requirements[0].context_path is None:
+        return None
+    try:
+        manifest = install.requirements[0].context_path.relative_to(image.context_root).as_posix()
+    except ValueError:
+        return None
+    text = image.dockerfile.text
+    tool_lines = [text.line(n) for n in range(tools.instruction.span.line, tools.instruction.span.end_line + 1)]
+    start = final.from_instruction.span
+    base = fixing.span_text(image, from_image_span(final))
+    builder = [
+        f"FROM {base} AS build",
+        *tool_lines,
+        "RUN python -m venv /opt/venv",
+        "ENV PATH=/opt/venv/bin:$PATH",
+        f"COPY {manifest} .",
+        f"RUN pip install --no-cache-dir -r {manifest}",
+        "",
+        "",
+    ]
+    end = len(text.line(start.end_line)) + 1
+    edits = [
+        Edit(image.dockerfile_path, Span(start.line, 1, start.line, 1), "\n".join(builder)),
+        Edit(
+            image.dockerfile_path,
+            Span(start.end_line, end, start.end_line, end),
+            "\nCOPY --from=build /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH",
+        ),
+    ]
+    for removed in sorted({tools.instruction.span, step.instruction.span}, key=lambda span: span.line):
+        edits.append(Edit(image.dockerfile_path, Span(removed.line, 1, removed.end_line + 1, 1), ""))
+    return fixing.display_only("Build in a builder stage, copy the virtualenv", *edits)
 
 
 def _runtime_packages(names: list[str]) -> list[str]:

@@ -103,19 +103,38 @@ def _patterns() -> tuple[re.Pattern, re.Pattern]:
 # -- deployment files -----------------------------------------------------------------------
 
 
+@dataclass
+class _Repository:
+    """The repository's hints, indexed once for every image of a run."""
+
+    hints: list[GpuHint]
+    deployments: list[GpuHint]  # the hints that are not build commands
+    tags: dict[str, set[str]]  # a built Dockerfile's file name -> the short names its builds tag
+    dockerfiles: dict[Path, list[Path]]  # folder -> the Dockerfiles in it
+
+    @classmethod
+    def of(cls, hints: list[GpuHint], dockerfiles: list[Path]) -> _Repository:
+        tags: dict[str, set[str]] = {}
+        for hint in hints:
+            for name in hint.names:
+                tags.setdefault(posixpath.basename(name), set()).update(_short(ref) for ref in hint.images)
+        folders: dict[Path, list[Path]] = {}
+        for dockerfile in dockerfiles:
+            folders.setdefault(dockerfile.parent, []).append(dockerfile)
+        return cls(hints, [hint for hint in hints if not hint.names], tags, folders)
+
+
 def _hints_for(image: Image) -> list[GpuHint]:
     root = image.workspace.root or image.context_root
-    hints, dockerfiles = _repository(image.workspace, root)
-    if not hints:
+    repository = _repository(image.workspace, root)
+    if not repository.hints:
         return []
-    names = _image_names(image, hints)
+    names = _image_names(image, repository)
     wanted = []
-    for hint in hints:
-        if hint.names:
-            continue  # a build command, not a deployment
+    for hint in repository.deployments:
         if any(_short(ref) in names for ref in hint.images if ref):
             wanted.append(hint)
-        elif _nearest(hint.path, dockerfiles) == [image.dockerfile_path] and _ours(hint, names):
+        elif _nearest(hint.path, repository.dockerfiles) == [image.dockerfile_path] and _ours(hint, names):
             wanted.append(hint)
     return wanted
 
@@ -135,7 +154,7 @@ def _short(reference: str) -> str:
     return posixpath.basename(ref.name).lower()
 
 
-def _image_names(image: Image, hints: list[GpuHint]) -> set[str]:
+def _image_names(image: Image, repository: _Repository) -> set[str]:
     """Names the repository gives the image: its folder and file name, compose services
     and `image:`, and `docker build -t` tags of its Dockerfile."""
     path = image.dockerfile_path
@@ -146,28 +165,25 @@ def _image_names(image: Image, hints: list[GpuHint]) -> set[str]:
     if stem not in ("dockerfile", "containerfile", ""):
         names.add(stem)
     names.update(service.lower() for service in image.services)
-    for hint in hints:
-        if hint.names and any(posixpath.basename(name) == path.name for name in hint.names):
-            names.update(_short(ref) for ref in hint.images)
+    names.update(repository.tags.get(path.name, ()))
     return {name for name in names if name}
 
 
-def _nearest(path: Path, dockerfiles: list[Path]) -> list[Path]:
+def _nearest(path: Path, dockerfiles: dict[Path, list[Path]]) -> list[Path]:
     """The Dockerfiles of the nearest folder above ``path`` that holds any."""
     folder = path.parent
     while True:
-        here = [dockerfile for dockerfile in dockerfiles if dockerfile.parent == folder]
-        if here:
-            return here
+        if folder in dockerfiles:
+            return dockerfiles[folder]
         if folder.parent == folder:
             return []
         folder = folder.parent
 
 
-def _repository(workspace, root: Path) -> tuple[list[GpuHint], list[Path]]:
+def _repository(workspace, root: Path) -> _Repository:
     key = ("gpu-hints", root)
     if key not in workspace.derived:
-        workspace.derived[key] = _walk(workspace, root)
+        workspace.derived[key] = _Repository.of(*_walk(workspace, root))
     return workspace.derived[key]
 
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
-from dockerlint.findings import Finding, Severity, human_size
+from dockerlint.findings import Applicability, Edit, Finding, Severity, human_size
 from dockerlint.report import Report, printable, statistics_rows
 
 TAB_WIDTH = 4
@@ -107,12 +108,57 @@ def _details(report: Report, finding: Finding) -> list[str]:
     if finding.autofix is not None:
         fix = finding.autofix
         lines.append(f"{gutter} = fix ({fix.applicability.value}): {printable(_LINE_BREAKS.sub(' ', fix.message))}")
+        if fix.applicability is Applicability.DISPLAY_ONLY:
+            lines += _suggested_change(report, finding, gutter)
     if finding.size_bytes is not None:
         lines.append(f"{gutter} = size: ~{human_size(finding.size_bytes)}")
     for related in finding.related:
         where = f"{printable(report.relative(related.path))}:{related.span.line}"
         lines.append(f"{gutter} = note: {where}: {printable(related.message)}")
     return lines
+
+
+SUGGESTION_LINES = 8  # a display-only fix touching more lines is described, not shown
+
+
+def _suggested_change(report: Report, finding: Finding, gutter: str) -> list[str]:
+    """The lines a display-only fix would change, as ``-`` and ``+`` lines, one block per
+    edit (edits on the same lines together): it is never applied, so this is where a
+    person sees it (``--diff`` leaves it out)."""
+    from dockerlint.fixes import apply_edits
+    from dockerlint.source import Span
+
+    blocks: list[tuple[Path, int, int, list[Edit]]] = []
+    for edit in sorted(finding.autofix.edits, key=lambda e: (str(e.path), e.span.line, e.span.column)):
+        last = edit.span.end_line - (1 if edit.span.end_column == 1 and edit.span.end_line > edit.span.line else 0)
+        if blocks and blocks[-1][0] == edit.path and edit.span.line <= blocks[-1][2]:
+            path, first, end, edits = blocks[-1]
+            blocks[-1] = (path, first, max(end, last), [*edits, edit])
+        else:
+            blocks.append((edit.path, edit.span.line, last, [edit]))
+    shown: list[str] = []
+    for path, first, last, edits in blocks:
+        if last - first >= SUGGESTION_LINES:
+            return []
+        old = [report.source_line(path, number) for number in range(first, last + 1)]
+        moved = [
+            Edit(
+                path,
+                Span(e.span.line - first + 1, e.span.column, e.span.end_line - first + 1, e.span.end_column),
+                e.content,
+            )
+            for e in edits
+        ]
+        new = apply_edits("\n".join(old).encode("utf-8") + b"\n", moved)
+        if new is None:
+            return []
+        if shown:
+            shown.append(f"{gutter} ...")
+        if path != finding.path:
+            shown.append(f"{gutter} | {printable(report.relative(path))}:")
+        shown += [f"{gutter} - {printable(line)}".rstrip() for line in old]
+        shown += [f"{gutter} + {printable(line)}".rstrip() for line in new.decode("utf-8").splitlines()]
+    return shown
 
 
 def _window(line: str, column: int, end_column: int | None) -> tuple[str, int, int | None]:

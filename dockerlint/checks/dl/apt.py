@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
     commands,
@@ -27,8 +27,7 @@ def apt_pin(image: Image) -> Iterator[Finding]:
     for _stage, _step, command in commands(image, "apt-get"):
         if not has_arg(command, "install"):
             continue
-        packages = [word for _, word in positional(command, ("t", "target-release")) if word != "install"]
-        loose = [p for p in packages if "=" not in p and "/" not in p and not p.endswith(".deb")]
+        loose = _loose(command)
         if loose:
             yield finding(
                 image,
@@ -37,6 +36,12 @@ def apt_pin(image: Image) -> Iterator[Finding]:
                 f"`apt-get install` of {word_list(loose)} without a version: each build may get other packages",
                 "Pin each package (`apt-get install curl=7.88.1-10+deb12u8`), or accept the drift and ignore DL3008.",
             )
+
+
+def _loose(command) -> list[str]:
+    """The packages an install names without a version."""
+    packages = [word for _, word in positional(command, ("t", "target-release")) if word != "install"]
+    return [p for p in packages if "=" not in p and "/" not in p and not p.endswith(".deb")]
 
 
 @check("DL3009")
@@ -57,7 +62,46 @@ def apt_lists(image: Image) -> Iterator[Finding]:
                 f"End the same RUN with `rm -rf {caches['lists']}/*`, or use "
                 f"`--mount=type=cache,target={caches['lists']}`.",
                 caches["lists_size"],
+                autofix=None
+                if _lists_used_later(image, _stage, step)
+                else fixing.safe(
+                    f"End the RUN with `rm -rf {caches['lists']}/*`",
+                    fixing.append_to_run(
+                        image, step, f"rm -rf {caches['lists']}/*", ("rm", "-rf", f"{caches['lists']}/*")
+                    ),
+                ),
             )
+
+
+# apt-get subcommands that read the package lists an earlier `update` fetched.
+_READS_LISTS = ("install", "upgrade", "dist-upgrade", "full-upgrade", "build-dep", "source", "download")
+
+
+def _lists_used_later(image: Image, stage, step: Step) -> bool:
+    """A later RUN of this stage, or of a stage built on it, installs without its own
+    ``update`` first: deleting the lists here would break it."""
+    later = [s for s in stage.steps if s.index > step.index and s.keyword == "RUN"]
+    later += [s for other in image.stages if _built_on(image, other, stage) for s in other.runs()]
+    for other in later:
+        updated = False
+        for command in other.commands:
+            if command.name not in ("apt-get", "apt", "aptitude"):
+                continue
+            if "update" in command.argv[1:]:
+                updated = True
+            elif not updated and any(word in _READS_LISTS for word in command.argv[1:]):
+                return True
+    return False
+
+
+def _built_on(image: Image, other, stage) -> bool:
+    seen = set()
+    while other.parent is not None and other.index not in seen:
+        seen.add(other.index)
+        if other.parent == stage.index:
+            return True
+        other = image.stages[other.parent]
+    return False
 
 
 @check("DL3014")
@@ -77,6 +121,7 @@ def apt_yes(image: Image) -> Iterator[Finding]:
             command.span,
             "`apt-get install` without `-y` waits for an answer that never comes in a build",
             "Add `-y` (`apt-get install -y ...`).",
+            autofix=fixing.flag_after(image, command, "install", "-y"),
         )
 
 
@@ -110,6 +155,7 @@ def apt_recommends(image: Image) -> Iterator[Finding]:
                 install.span,
                 f"`{install.tool} install` without `--no-install-recommends` also installs recommended packages",
                 "Add `--no-install-recommends` and name what you need explicitly.",
+                autofix=fixing.flag_after(image, install.command, "install", "--no-install-recommends"),
             )
 
 
@@ -127,4 +173,25 @@ def apt_not_apt_get(image: Image) -> Iterator[Finding]:
             "`apt` is meant for people at a terminal: its output and behaviour may change between releases "
             "and it warns that it has no stable command-line interface",
             "Use `apt-get` (or `apt-cache` for queries) in scripts and Dockerfiles.",
+            autofix=_apt_get_fix(image, step),
         )
+
+
+# What `apt SUBCOMMAND` does that `apt-get SUBCOMMAND` does the same way (apt(8): the
+# others differ, such as `upgrade`, which may install new packages, or `list`).
+_APT_GET_SAME = ("install", "update", "remove", "purge", "autoremove", "clean", "autoclean")
+
+
+def _apt_get_fix(image: Image, step: Step):
+    """Every `apt` of the RUN becomes `apt-get`, when each one's subcommand works the same."""
+    edits = []
+    for command in step.commands:
+        if command.name != "apt":
+            continue
+        action = next((word for word in command.argv[1:] if not word.startswith("-")), None)
+        if action not in _APT_GET_SAME or command.argv[0] != "apt":
+            return None
+        if action == "install" and _loose(command):
+            return None  # as apt-get, its unpinned packages are DL3008's
+        edits.append(fixing.replace_word(image, command, 0, "apt-get"))
+    return fixing.safe("Use `apt-get`", *edits)

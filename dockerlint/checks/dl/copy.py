@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import all_stages, instructions, positional
 from dockerlint.findings import Finding
@@ -84,9 +84,10 @@ def add_local_file(image: Image) -> Iterator[Finding]:
         for copy in stage.copies:
             if not copy.is_add or copy.heredoc or copy.from_stage is not None or copy.mount_only:
                 continue
+            fix = _copy_fix(image, copy) if not _relative_without_workdir(image, stage, copy) else None
             for source in copy.sources:
                 value = source.value
-                if "://" in value or value.startswith("git@") or value.lower().endswith(_TAR_ARCHIVES):
+                if _add_only(value):
                     continue
                 yield finding(
                     image,
@@ -94,7 +95,58 @@ def add_local_file(image: Image) -> Iterator[Finding]:
                     source.span,
                     f"ADD of the local path `{value}`: use COPY, which only copies",
                     "Replace `ADD` with `COPY` (ADD is for URLs and archives to extract).",
+                    autofix=fix,
                 )
+
+
+def _relative_without_workdir(image: Image, stage: StageModel, copy) -> bool:
+    """The destination is relative and no WORKDIR comes before: as COPY it is DL3045's."""
+    words = copy_words(copy.instruction)
+    dest = words[-1] if words else ""
+    if dest.startswith(("/", "$")) or (len(dest) > 1 and dest[0].isalpha() and dest[1] == ":"):
+        return False
+    return not _workdir_set(image, stage, copy.step_index)
+
+
+def _add_only(value: str) -> bool:
+    """A source only ADD handles: a URL, a git repository, a tar archive it extracts."""
+    return "://" in value or value.startswith("git@") or value.lower().endswith(_TAR_ARCHIVES)
+
+
+# Flags that only ADD takes (the Dockerfile reference): COPY would refuse them.
+_ADD_FLAGS = ("checksum", "keep-git-dir", "unpack")
+# ADD extracts a local tar archive whatever its name (it looks at the content), so only a
+# folder, or a file whose suffix says it is text or code, is certain to be copied as is.
+_PLAIN_SUFFIXES = (
+    ".py", ".pyi", ".txt", ".md", ".rst", ".toml", ".cfg", ".ini", ".conf", ".json", ".yaml", ".yml", ".sh",
+    ".lock", ".in", ".env", ".html", ".js", ".css", ".sql", ".xml", ".properties", ".ipynb", ".csv",
+)  # fmt: skip
+
+
+def _copy_fix(image: Image, copy):
+    """ADD -> COPY when every source is a folder of the context or a text file (nothing
+    ADD could extract; no wildcard or variable that could name an archive) and no ADD-only
+    flag is used."""
+    from dockerlint.model.buildcontext import context_path
+
+    instruction = copy.instruction
+    if "$" in instruction.args or any(flag.name in _ADD_FLAGS for flag in instruction.flags):
+        return None
+    for source in copy.sources:
+        value = source.value
+        if _add_only(value) or any(char in value for char in "*?["):
+            return None
+        path = context_path(value)
+        folder = path == "." or any(file.path.startswith(path + "/") for file in image.context.files)
+        if not folder and not (path.lower().endswith(_PLAIN_SUFFIXES) and image.context.sent(path)):
+            return None
+    span = fixing.keyword_span(image, instruction)
+    if span is None:
+        return None
+    from dockerlint.findings import Edit
+
+    written = fixing.span_text(image, span)
+    return fixing.safe("Use `COPY`", Edit(image.dockerfile_path, span, "COPY" if written.isupper() else "copy"))
 
 
 @check("DL3021")

@@ -4,11 +4,12 @@ HEALTHCHECK (DL3012, DL3057), CMD and ENTRYPOINT (DL3025, DL4003, DL4004), ENV a
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from functools import cache
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import args_words, final_chain, finding
 from dockerlint.checks.dl.common import instructions, shipped_stages, variables
 from dockerlint.findings import Finding
@@ -147,6 +148,7 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
                         "HEALTHCHECK CMD in shell form runs under `/bin/sh -c`: the check depends on a "
                         "shell being in the image and on its quoting",
                         'Use the JSON form: HEALTHCHECK CMD ["curl", "-f", "http://localhost:8000/health"].',
+                        autofix=_exec_form_fix(image, stage, step),
                     )
             elif (
                 instruction.keyword in ("CMD", "ENTRYPOINT")
@@ -162,7 +164,70 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
                     f"{instruction.keyword} in shell form runs under `/bin/sh -c`, which does not pass on "
                     "signals such as SIGTERM: the container cannot stop cleanly",
                     f"Use the JSON form: {instruction.keyword} [{suggestion}].",
+                    autofix=_exec_form_fix(image, stage, step),
                 )
+
+
+def _exec_form_fix(image: Image, stage, step: Step):
+    """The JSON form of a shell-form CMD, ENTRYPOINT or HEALTHCHECK CMD whose command the
+    shell would only split into words: one simple command, nothing but blanks between
+    its words (no operator, pipe, redirection or comment), no expansion, wildcard or
+    ``~``. A leading ``exec`` is dropped (it is what the JSON form does). An ENTRYPOINT is
+    left alone when the stage has a CMD too, a CMD when an ENTRYPOINT in JSON form takes it
+    as arguments: the JSON form would change them."""
+    from dockerlint.model.image import DEFAULT_SHELL
+    from dockerlint.parse.shell import parse_script
+
+    instruction = step.instruction
+    if tuple(posixpath.basename(word) for word in step.shell[:1]) not in (("sh",), ("bash",)) or step.shell[1:] != (
+        DEFAULT_SHELL[1],
+    ):
+        return None
+    if instruction.keyword != "HEALTHCHECK" and instruction.flags:
+        return None  # `CMD --port 8000`: the words the reader took for flags are the command's
+    if instruction.keyword == "ENTRYPOINT" and any(other.keyword == "CMD" for other in stage.steps):
+        return None
+    if instruction.keyword == "CMD" and any(
+        other.keyword == "ENTRYPOINT" and other.instruction.json_args is not None
+        for chained in final_chain(image) or [stage]
+        for other in chained.steps
+    ):
+        return None  # the JSON form would hand the ENTRYPOINT other arguments
+    args = instruction.args
+    start = len(args) - len(args.lstrip())
+    if instruction.keyword == "HEALTHCHECK":
+        start += 3  # after CMD
+    script = args[start : len(args.rstrip())]
+    parsed = parse_script(script)
+    if parsed.has_error or len(parsed.commands) != 1:
+        return None
+    command = parsed.commands[0]
+    if command.assignments or not command.words:
+        return None
+    position = 0
+    for word in command.words:
+        if script[position : word.start].strip() or _SHELL_SPECIAL.search(word.raw):
+            return None
+        position = word.end
+    if script[position:].strip():
+        return None
+    words = list(command.argv)
+    if words[0] == "exec":
+        words = words[1:]
+    if not words or any(word.startswith("-") for word in words[:1]):
+        return None
+    first = len(script) - len(script.lstrip())
+    span = instruction.span_of(start + first, start + len(script))
+    lines = range(span.line + 1, span.end_line)
+    if any(image.dockerfile.text.line(number).lstrip().startswith("#") for number in lines):
+        return None  # a comment inside the continuation would be lost
+    from dockerlint.findings import Edit
+
+    return fixing.safe("Use the JSON form", Edit(image.dockerfile_path, span, fixing.json_form(words)))
+
+
+# What makes the shell do more than split a word: expansions, wildcards, a leading ``~``.
+_SHELL_SPECIAL = re.compile(r"[$`*?\[\]{}\\]|^~")
 
 
 def _repeated(image: Image, code: str, keyword: str, effect: str) -> Iterator[Finding]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
     after_subcommand,
@@ -56,6 +56,7 @@ def apk_cache(image: Image) -> Iterator[Finding]:
                 install.span,
                 "`apk add` without `--no-cache` keeps the package index in this layer",
                 "Use `apk add --no-cache ...`.",
+                autofix=fixing.flag_after(image, install.command, "add", "--no-cache"),
             )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
     after_subcommand,
@@ -16,11 +17,12 @@ from dockerlint.checks.dl.common import (
     runs,
     word_list,
 )
-from dockerlint.findings import Finding
+from dockerlint.findings import Edit, Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ShellCommand, Step
-from dockerlint.model.caches import keeps_cache, pip_cache_kept, uv_sync
+from dockerlint.model.caches import cache_mounted, keeps_cache, pip_cache_kept, uv_sync
 from dockerlint.model.installs import package_manager
+from dockerlint.source import Span
 
 # -- DL3013 ------------------------------------------------------------------------------------
 
@@ -103,15 +105,18 @@ def pip_cache(image: Image) -> Iterator[Finding]:
                 command = f"uv pip {install.action}"
             else:
                 command = "python -m pip install" if install.module_form else "pip install"
-            yield _cache_finding(image, step, install.span, command, tool, flag)
+            after = "install" if tool == "pip" else install.action
+            fix = _cache_fix(image, step, install.command, tool, flag, after)
+            yield _cache_finding(image, step, install.span, command, tool, flag, fix)
         for command in step.commands if uv else ():
             if not uv_sync(command) or {"--no-cache", "-n"} & set(command.argv):
                 continue
             if keeps_cache(step, command, "uv"):
-                yield _cache_finding(image, step, command.span, "uv sync", "uv", "--no-cache")
+                fix = _cache_fix(image, step, command, "uv", "--no-cache", "sync")
+                yield _cache_finding(image, step, command.span, "uv sync", "uv", "--no-cache", fix)
 
 
-def _cache_finding(image: Image, step: Step, span, command: str, tool: str, flag: str) -> Finding:
+def _cache_finding(image: Image, step: Step, span, command: str, tool: str, flag: str, fix) -> Finding:
     known = load("caches")[tool]
     return finding(
         image,
@@ -120,4 +125,38 @@ def _cache_finding(image: Image, step: Step, span, command: str, tool: str, flag
         f"`{command}` without `{flag}` keeps downloaded packages in this layer's cache",
         f"Add `{flag}`, set `ENV {known['env'][0]}=1`, or use "
         f"`RUN --mount=type=cache,target={known['cache_dirs'][0].replace('~', step.home)}`.",
+        autofix=fix,
     )
+
+
+def _cache_fix(image: Image, step: Step, command: ShellCommand, tool: str, flag: str, subcommand: str):
+    """The cache mount another RUN of the file already puts at this user's cache, else
+    the no-cache flag after the subcommand."""
+    mount = _mount_in_use(image, step, tool)
+    if mount is not None:
+        return fixing.safe(f"Mount the cache as the other RUNs do (`{mount}`)", _add_run_flag(image, step, mount))
+    return fixing.flag_after(image, command, subcommand, flag)
+
+
+def _mount_in_use(image: Image, step: Step, tool: str) -> str | None:
+    """The ``--mount=type=cache,...`` flag, as written, of another RUN whose mount keeps
+    ``tool``'s cache for a user with this step's home."""
+    directories = load("caches")[tool]["cache_dirs"][:1]
+    for _stage, other in runs(image, onbuild=False):
+        if other is step or other.home != step.home:
+            continue
+        for flag in other.instruction.flags_named("mount"):
+            written = fixing.span_text(image, flag.span)
+            alone = replace(other, instruction=replace(other.instruction, flags=(flag,)))
+            if written.startswith("--mount=") and "\n" not in written and cache_mounted(alone, directories, other.home):
+                return written
+    return None
+
+
+def _add_run_flag(image: Image, step: Step, flag: str) -> Edit | None:
+    """Insert ``flag`` as the RUN's first flag."""
+    keyword = fixing.keyword_span(image, step.instruction)
+    if keyword is None:
+        return None
+    point = Span(keyword.end_line, keyword.end_column, keyword.end_line, keyword.end_column)
+    return Edit(image.dockerfile_path, point, f" {flag}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
     cache_mounted,
@@ -38,7 +38,15 @@ def _yes_missing(image: Image, code: str, names: tuple[str, ...], subcommands: t
                 command.span,
                 f"`{command.name} install` without `-y` waits for an answer that never comes in a build",
                 fix,
+                autofix=_yes_fix(image, command, subcommands),
             )
+
+
+def _yes_fix(image: Image, command: ShellCommand, subcommands: tuple[str, ...]):
+    index = fixing.subcommand_index(command, *subcommands)
+    if index is None:
+        return None
+    return fixing.safe("Add `-y`", fixing.insert_after_word(image, command, index, " -y"))
 
 
 @check("DL3030")
@@ -66,6 +74,9 @@ def zypper_non_interactive(image: Image) -> Iterator[Finding]:
                 command.span,
                 "`zypper` without `-n` or `-y` waits for an answer that never comes in a build",
                 "Add `--non-interactive` (`zypper -n install ...`) or `-y` after the subcommand.",
+                autofix=fixing.safe(
+                    "Add `-n`", fixing.insert_after_word(image, command, fixing.program_index(command), " -n")
+                ),
             )
 
 
@@ -123,6 +134,9 @@ def _cache_rule(image: Image, code: str, tool: str, names: tuple[str, ...], subc
                 command.span,
                 f"`{name}` keeps downloaded packages and repository metadata in this layer ({known['cache_dirs'][0]})",
                 f"End the same RUN with `{clean}`, or use `--mount=type=cache,target={known['cache_dirs'][0]}`.",
+                autofix=fixing.safe(
+                    f"End the RUN with `{clean}`", fixing.append_to_run(image, step, clean, tuple(clean.split()))
+                ),
             )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding, join_spans
 from dockerlint.checks.dl.common import (
     all_stages,
@@ -19,7 +19,7 @@ from dockerlint.checks.dl.common import (
     steps,
     triggers,
 )
-from dockerlint.findings import Finding
+from dockerlint.findings import Edit, Finding
 from dockerlint.model import Image, ShellCommand, Step
 
 _POINTLESS = {
@@ -111,7 +111,7 @@ def useradd_high_uid(image: Image) -> Iterator[Finding]:
 
 @check("DL3047")
 def wget_progress(image: Image) -> Iterator[Finding]:
-    for _stage, _step, command in commands(image, "wget"):
+    for stage, _step, command in commands(image, "wget"):
         if has_flag(command, "progress", "q", "quiet", "o", "output-file", "a", "append-output", "no-verbose"):
             continue
         if has_arg(command, "-nv"):
@@ -123,7 +123,23 @@ def wget_progress(image: Image) -> Iterator[Finding]:
             "`wget` without `--progress` prints a progress line for every few kB: the build log fills "
             "with thousands of lines",
             "Add `--progress=dot:giga`, or `-q`/`-nv` for no progress output.",
+            autofix=_progress_fix(image, stage, command),
         )
+
+
+def _progress_fix(image: Image, stage, command: ShellCommand):
+    """``--progress=dot:giga`` is GNU wget's: offered only on a base image known to be a
+    glibc distribution (busybox wget, on Alpine, refuses the option)."""
+    from dockerlint.model.baseimage import base_image
+    from dockerlint.model.queries import external_base
+
+    facts = base_image(external_base(image, stage)[0]) if stage is not image.fragment else None
+    if facts is None or facts.libc != "glibc" or "apk" in image.commands_by_name:
+        return None
+    return fixing.safe(
+        "Add `--progress=dot:giga`",
+        fixing.insert_after_word(image, command, fixing.program_index(command), " --progress=dot:giga"),
+    )
 
 
 # -- layers ------------------------------------------------------------------------------------
@@ -233,6 +249,51 @@ def _shell_is_posix(shell: tuple[str, ...]) -> bool:
     return not any(name in program for name in ("pwsh", "powershell", "cmd"))
 
 
+_PIPEFAIL_SHELL = '["/bin/bash", "-o", "pipefail", "-c"]'
+# Pipes that end early on purpose: with pipefail the writer's SIGPIPE fails the RUN.
+_EARLY_EXIT = ("yes", "head")
+
+
+def _pipefail_shell_fix(image: Image, stage):
+    """``SHELL [bash -o pipefail -c]`` before the first RUN of the stage whose pipe lacks
+    pipefail: on a base image known to be a glibc distribution (bash is part of
+    Debian's and Ubuntu's essential set) and when no RUN from there on would change
+    meaning under bash with pipefail (``yes |``, ``| head``, ``echo`` of a backslash)."""
+    from dockerlint.model.baseimage import base_image
+    from dockerlint.model.image import DEFAULT_SHELL
+    from dockerlint.model.queries import external_base
+    from dockerlint.source import Span
+
+    if stage is image.fragment:
+        return None
+    facts = base_image(external_base(image, stage)[0])
+    if facts is None or facts.libc != "glibc":
+        return None
+    first = next(
+        (
+            step
+            for step in stage.runs()
+            if step.trigger is None and any(command.command.pipe_length > 1 for command in step.commands)
+        ),
+        None,
+    )
+    if first is None or first.shell != DEFAULT_SHELL or first.instruction.json_args is not None:
+        return None
+    for step in stage.steps[first.index :]:
+        if step.keyword == "SHELL":
+            return None
+        for command in step.commands:
+            if command.command.pipe_length > 1 and command.name in _EARLY_EXIT:
+                return None
+            if command.name == "echo" and any("\\" in word for word in command.argv[1:]):
+                return None
+    line = first.instruction.span.line
+    text = image.dockerfile.text.line(line)
+    indent = text[: len(text) - len(text.lstrip())]
+    edit = Edit(image.dockerfile_path, Span(line, 1, line, 1), f"{indent}SHELL {_PIPEFAIL_SHELL}\n")
+    return fixing.unsafe("Run the stage's RUNs with bash and pipefail", edit)
+
+
 @check("DL4006")
 def pipe_without_pipefail(image: Image) -> Iterator[Finding]:
     for stage, step in runs(image, onbuild=False):
@@ -253,5 +314,6 @@ def pipe_without_pipefail(image: Image) -> Iterator[Finding]:
                     "command before the `|` fails",
                     'Add `SHELL ["/bin/bash", "-o", "pipefail", "-c"]` before this RUN, or start the '
                     "script with `set -o pipefail &&`.",
+                    autofix=_pipefail_shell_fix(image, stage),
                 )
                 break

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dockerlint.checks import check
+from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding, from_image_span
 from dockerlint.findings import Finding, Related
 from dockerlint.model import Image, ImageRef, StageModel
@@ -54,6 +54,7 @@ def untagged_base(image: Image) -> Iterator[Finding]:
                 f"{written} has no tag, so each build may get a different base image",
                 f"Pin a tag, for example `{stage.base.name}:<version>`, or a digest.",
                 related=related,
+                autofix=_pin_suggestion(image, stage),
             )
 
 
@@ -68,7 +69,19 @@ def latest_base(image: Image) -> Iterator[Finding]:
                 f"{written} uses the moving `latest` tag, so each build may get a different base image",
                 f"Pin a version tag instead of `latest` (for example `{stage.base.name}:<version>`).",
                 related=related,
+                autofix=_pin_suggestion(image, stage),
             )
+
+
+def _pin_suggestion(image: Image, stage: StageModel):
+    """Shown, never applied: which version to pin is the user's choice."""
+    span = from_image_span(stage)
+    if fixing.span_text(image, span) != stage.base.raw:
+        return None  # set through an ARG: the pin belongs there
+    from dockerlint.findings import Edit
+
+    pinned = f"{stage.base.name}:<version>"
+    return fixing.display_only(f"Pin a version: `{pinned}`", Edit(image.dockerfile_path, span, pinned))
 
 
 @check("DL3024")
