@@ -52,7 +52,10 @@ def test_text_output_and_exit_code(bloated):
     assert "Dockerfile:4:5: warning: `pip install` without `--no-cache-dir`" in result.output
     assert "Dockerfile:1:6: warning:" in result.output and "[IMG001]" in result.output
     assert "^^^^" in result.output and "= help:" in result.output
-    assert "Found " in result.output.splitlines()[-1]
+    lines = result.output.splitlines()
+    # The summary, then one line per image: its estimated size and what the fixes save.
+    assert lines[-3].startswith("Found ") and lines[-2] == ""
+    assert lines[-1] == "Dockerfile ~1 GB (+4 parts of unknown size), fixes save ~850 MB"
 
 
 def test_check_subcommand_and_default_command_agree(bloated):
@@ -70,6 +73,9 @@ def test_json_output(bloated):
     result = invoke(".", "--output-format", "json", "--select", "DL3042,IMG001", cwd=bloated)
     data = json.loads(result.output)
     assert set(data) == {"version", "findings", "summary", "images"}
+    image = data["images"][0]
+    size_keys = ("estimated_bytes", "low_bytes", "high_bytes", "after_fixes_bytes", "unknown_parts", "savings")
+    sizes = {key: image.pop(key) for key in size_keys}
     assert data["images"] == [
         {
             "dockerfile": "Dockerfile",
@@ -82,6 +88,14 @@ def test_json_output(bloated):
             "context_detail": "the Dockerfile's folder",
         }
     ]
+    # The bill of bytes: the base image plus the files COPY brings in; fastapi and uvicorn
+    # have no size in the tables yet (unknown, not zero). IMG001's fix saves 850 MB.
+    copied = sum(path.stat().st_size for path in bloated.rglob("*") if path.is_file())
+    assert sizes["estimated_bytes"] == 1_000_000_000 + copied + len("fastapi==0.115.0\nuvicorn==0.30.1\n")
+    assert sizes["low_bytes"] < sizes["estimated_bytes"] < sizes["high_bytes"]
+    assert sizes["unknown_parts"] == 4
+    assert sizes["after_fixes_bytes"] == sizes["estimated_bytes"] - 850_000_000
+    assert sizes["savings"] == [{"code": "IMG001", "path": "Dockerfile", "line": 1, "bytes": 850_000_000}]
     first = data["findings"][0]
     assert set(first) >= {
         "code",

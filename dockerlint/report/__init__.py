@@ -50,10 +50,11 @@ class ImageInfo:
     origin_path: Path | None  # the file that names the context
     origin_line: int | None
     detail: str  # the command as written, the compose service, or how the guess was made
+    size: object | None = None  # its bill of bytes and savings (``ImageSize``), when computed
 
     @classmethod
-    def of(cls, image) -> ImageInfo:
-        """From a model ``Image``."""
+    def of(cls, image, size=None) -> ImageInfo:
+        """From a model ``Image`` (and its ``ImageSize``)."""
         origin = image.origin
         return cls(
             dockerfile=image.dockerfile_path,
@@ -65,6 +66,7 @@ class ImageInfo:
             origin_path=origin.path if origin is not None else None,
             origin_line=origin.line if origin is not None else None,
             detail=origin.detail if origin is not None else "",
+            size=size,
         )
 
 

@@ -112,7 +112,7 @@ def _image(report: Report, image: ImageInfo) -> dict:
     origin = None
     if image.origin_path is not None:
         origin = {"path": report.relative(image.origin_path), "line": image.origin_line}
-    return {
+    entry = {
         "dockerfile": report.relative(image.dockerfile),
         "context": report.relative(image.context),
         "target": image.target,
@@ -122,6 +122,20 @@ def _image(report: Report, image: ImageInfo) -> dict:
         "context_origin": origin,
         "context_detail": image.detail,
     }
+    size = image.size
+    if size is not None:  # the bill of bytes (`dockerlint size` lists the parts)
+        entry.update(
+            estimated_bytes=size.estimated,
+            low_bytes=size.low,
+            high_bytes=size.high,
+            unknown_parts=size.unknown,
+            after_fixes_bytes=size.after,
+            savings=[
+                {"code": row.code, "path": report.relative(row.path), "line": row.line, "bytes": row.bytes}
+                for row in size.savings
+            ],
+        )
+    return entry
 
 
 # -- writing ----------------------------------------------------------------------------------
