@@ -13,6 +13,7 @@ note and is not opened: a pull request cannot make a CI run print ``/etc/passwd`
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,13 +112,19 @@ class Workspace:
                 self._bytes[path] = None
             return None
         try:
-            size = os.stat(path).st_size
-            if size > MAX_TEXT_BYTES:
+            status = os.stat(path)
+            size = status.st_size
+            if not stat.S_ISREG(status.st_mode) and not stat.S_ISDIR(status.st_mode):
+                # Opening a named pipe waits for a writer, a device may never end: a hang.
+                if not quiet:
+                    self.note(path, "skipped: not a regular file (a named pipe, socket or device)")
+            elif size > MAX_TEXT_BYTES:
                 if not quiet:
                     self.note(path, f"skipped: {size:,} bytes is larger than the {MAX_TEXT_BYTES:,}-byte limit")
             else:
                 with open(path, "rb") as handle:
-                    data = handle.read(MAX_TEXT_BYTES + 1)
+                    # ``read(n)`` allocates n bytes up front: ask for what the file holds.
+                    data = handle.read(size + 1)
         except FileNotFoundError:
             pass
         except OSError as error:  # permission denied, a symlink loop, a directory...

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -168,6 +170,28 @@ def test_megabyte_lines_in_ignore_and_requirements_files(tmp_path):
     findings = json.loads(result.output)["findings"]
     assert any(f["path"].endswith(".dockerignore") and "longer than any path" in f["message"] for f in findings)
     assert all(len(f["message"]) <= 1000 for f in findings)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_named_pipe_where_a_file_is_expected_is_not_opened(tmp_path):
+    write_tree(
+        tmp_path,
+        {
+            "Dockerfile": (
+                "FROM python:3.12-slim\nCOPY requirements.txt pyproject.toml ./\n"
+                "RUN pip install --no-cache-dir -r requirements.txt .\nCOPY app /app\nUSER app\n"
+            ),
+            "app/main.py": "import flask\n",
+        },
+    )
+    for name in ("requirements.txt", "pyproject.toml", ".dockerignore", "app/util.py"):
+        os.mkfifo(tmp_path / name)  # opening one waits for a writer: the run would hang
+    # In a child process: a regression must fail the test, not hang it.
+    command = [sys.executable, "-m", "dockerlint", "--no-cache", "-f", "json", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert any(f["path"].endswith("requirements.txt") and f["code"] == "REQ004" for f in findings)
 
 
 # -- files outside the repository or the build context ------------------------------------------
