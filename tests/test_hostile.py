@@ -172,6 +172,19 @@ def test_megabyte_lines_in_ignore_and_requirements_files(tmp_path):
     assert all(len(f["message"]) <= 1000 for f in findings)
 
 
+def test_an_ignore_file_with_thousands_of_patterns(tmp_path):
+    patterns = "x\n" * 30_000 + "".join(f"dir{i}/*.py\n" for i in range(5_000)) + "!app/keep.py\n"
+    files = {f"app/module{i}.py": "import os\n" for i in range(50)}
+    files["app/keep.py"] = ""
+    files.update({"Dockerfile": "FROM python:3.12-slim\nCOPY . /srv\nUSER app\n", ".dockerignore": patterns})
+    write_tree(tmp_path, files)
+    result = run_lint(tmp_path)
+    (image,) = result.images
+    assert image.ignore.excludes("x/y.py") and image.ignore.excludes("dir7/a.py")
+    assert not image.ignore.excludes("app/keep.py") and not image.ignore.excludes("dir7/a/b.txt")
+    lint_cli(tmp_path, seconds=5)
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
 def test_a_named_pipe_where_a_file_is_expected_is_not_opened(tmp_path):
     write_tree(
