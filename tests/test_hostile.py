@@ -172,6 +172,30 @@ def test_megabyte_lines_in_ignore_and_requirements_files(tmp_path):
     assert all(len(f["message"]) <= 1000 for f in findings)
 
 
+def test_thousands_of_run_instructions(tmp_path, monkeypatch):
+    from dockerlint.checks import lay
+
+    runs = 4_000
+    looked_at = []
+    installed_packages = lay.installed_packages
+    monkeypatch.setattr(lay, "installed_packages", lambda step: looked_at.append(step) or installed_packages(step))
+    body = "RUN apt-get install -y curl\n" + "RUN echo step\n" * runs + "RUN apt-get purge -y curl\n"
+    write_tree(tmp_path, {"Dockerfile": "FROM debian:12-slim\n" + body + "USER app\n"})
+    result = run_lint(tmp_path, select=["LAY001"])
+    assert [(f.code, f.span.line) for f in result.findings] == [("LAY001", runs + 3)]
+    assert len(looked_at) <= runs + 2  # each RUN looking back at every earlier one took minutes at 30,000
+
+
+def test_more_instructions_than_any_real_dockerfile_is_a_note(tmp_path):
+    write_tree(tmp_path, {"Dockerfile": "FROM python:3.12-slim\n" + "RUN x\n" * 6_000})
+    result = run_lint(tmp_path)
+    assert result.findings == []
+    assert [note.message for note in result.notes] == [
+        "skipped: 6,001 instructions are more than the limit of 5,000 for Dockerfiles"
+    ]
+    lint_cli(tmp_path, seconds=5)
+
+
 def test_an_ignore_file_with_thousands_of_patterns(tmp_path):
     patterns = "x\n" * 30_000 + "".join(f"dir{i}/*.py\n" for i in range(5_000)) + "!app/keep.py\n"
     files = {f"app/module{i}.py": "import os\n" for i in range(50)}
