@@ -55,6 +55,7 @@ class Workspace:
         self._pyprojects: dict[Path, Pyproject | None] = {}
         self._contexts: dict[tuple[Path, Path | None], Context] = {}
         self.problems: dict[Path, list[Problem]] = {}  # parse problems per file, reported once
+        self._requirement_problems: set[tuple[Path, str, Span]] = set()
 
     # -- raw files -----------------------------------------------------------------
     def note(self, path: Path, message: str, level: str = "warning") -> None:
@@ -238,9 +239,10 @@ class Workspace:
 
     def _record_requirement_problem(self, path: Path, problem: Problem) -> None:
         """Once per place: a cycle seen from two entry files is still one problem."""
-        existing = self.problems.setdefault(path, [])
-        if all((p.code, p.span) != (problem.code, problem.span) for p in existing):
-            existing.append(problem)
+        key = (path, problem.code, problem.span)
+        if key not in self._requirement_problems:  # a set: a file may hold thousands
+            self._requirement_problems.add(key)
+            self.problems.setdefault(path, []).append(problem)
 
     def pyproject(self, path: Path) -> Pyproject | None:
         if path not in self._pyprojects:

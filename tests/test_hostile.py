@@ -196,6 +196,30 @@ def test_more_instructions_than_any_real_dockerfile_is_a_note(tmp_path):
     lint_cli(tmp_path, seconds=5)
 
 
+@pytest.mark.parametrize(
+    "name, bad_line, code, last",
+    [
+        ("requirements.txt", "RUN x", "REQ005", "more than 1,000 invalid lines: the rest of the file is not read"),
+        ("Dockerfile", "FOO x", "SYN001", "more than 1,000 problems in this file: the rest are not reported"),
+        (".dockerignore", "\\q", "SYN001", "more than 1,000 problems in this file: the rest are not reported"),
+    ],
+)
+def test_a_file_of_thousands_of_bad_lines_reports_the_first_thousand(tmp_path, name, bad_line, code, last):
+    files = {
+        "Dockerfile": (
+            "FROM python:3.12-slim\nCOPY requirements.txt .\n"
+            "RUN pip install --no-cache-dir -r requirements.txt\nUSER app\n"
+        ),
+        "requirements.txt": "flask==3.0.3\n",
+    }
+    files[name] = files.get(name, "") + f"{bad_line}\n" * 50_000  # 300 kB: 50,000 findings and 200 MB before
+    write_tree(tmp_path, files)
+    result = run_lint(tmp_path, select=["SYN", "REQ"])
+    problems = [f for f in result.findings if f.path.name == name and f.code == code]
+    assert len(problems) == 1_001 and problems[-1].message == last
+    lint_cli(tmp_path, seconds=10)
+
+
 def test_an_ignore_file_with_thousands_of_patterns(tmp_path):
     patterns = "x\n" * 30_000 + "".join(f"dir{i}/*.py\n" for i in range(5_000)) + "!app/keep.py\n"
     files = {f"app/module{i}.py": "import os\n" for i in range(50)}

@@ -22,7 +22,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-from dockerlint.source import Problem, Span
+from dockerlint.source import MAX_PROBLEMS_PER_FILE, Problem, Span
 
 # Go's strings.TrimSpace trims unicode.IsSpace, which (unlike str.strip) leaves the
 # ASCII separators \x1c-\x1f alone.
@@ -126,6 +126,14 @@ def parse_dockerignore(text: str) -> IgnoreFile:
     patterns: list[Pattern] = []
     problems: list[Problem] = []
     verdicts: dict[str, _BadPattern | None] = {}
+
+    def problem(message: str, span: Span, fix: str | None = None) -> None:
+        if len(problems) < MAX_PROBLEMS_PER_FILE:
+            problems.append(Problem("SYN001", message, span, fix))
+        elif len(problems) == MAX_PROBLEMS_PER_FILE:
+            message = f"more than {MAX_PROBLEMS_PER_FILE:,} problems in this file: the rest are not reported"
+            problems.append(Problem("SYN001", message, span))
+
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw[:-1] if raw.endswith("\r") else raw
         if number == 1:
@@ -138,31 +146,31 @@ def parse_dockerignore(text: str) -> IgnoreFile:
         span = Span.whole_line(number, line)
         exclusion, cleaned = pattern
         if not cleaned:
-            problems.append(Problem(
-                "SYN001", "'!' with nothing after it is an invalid pattern; Docker fails "
-                "the build on it", span, "remove the line or add a path after '!'",
-            ))
+            problem(
+                "'!' with nothing after it is an invalid pattern; Docker fails the build on it",
+                span,
+                "remove the line or add a path after '!'",
+            )
             continue
         if len(cleaned) > MAX_PATTERN_LENGTH:
-            problems.append(Problem(
-                "SYN001", f"a pattern of {len(cleaned):,} characters skipped: longer than any path "
-                f"({MAX_PATTERN_LENGTH:,} characters), so dockerlint does not evaluate it", span,
-            ))
+            problem(
+                f"a pattern of {len(cleaned):,} characters skipped: longer than any path "
+                f"({MAX_PATTERN_LENGTH:,} characters), so dockerlint does not evaluate it",
+                span,
+            )
             continue
         if cleaned not in verdicts:  # a pattern written a thousand times is checked once
             verdicts[cleaned] = _check(cleaned)
         bad = verdicts[cleaned]
         if isinstance(bad, _Unsupported):
-            problems.append(Problem(
-                "SYN001", f"pattern {cleaned!r} skipped: {bad}, which dockerlint "
-                "does not evaluate", span, "write the character without the backslash",
-            ))
+            problem(
+                f"pattern {cleaned!r} skipped: {bad}, which dockerlint does not evaluate",
+                span,
+                "write the character without the backslash",
+            )
             continue
         if bad is not None:
-            problems.append(Problem(
-                "SYN001", f"invalid pattern {cleaned!r} ({bad}); Docker fails the build on it",
-                span,
-            ))
+            problem(f"invalid pattern {cleaned!r} ({bad}); Docker fails the build on it", span)
             continue
         patterns.append(Pattern(cleaned, exclusion, number))
     return IgnoreFile(tuple(patterns), tuple(problems))
