@@ -36,6 +36,9 @@ MAX_DOCKERFILE_BYTES = 2 * 1024 * 1024
 # The same for instructions: 2 MB of `RUN x` lines are 350,000 of them, and the rules
 # cost a fraction of a millisecond each (a 5,000-instruction file takes about a second).
 MAX_DOCKERFILE_INSTRUCTIONS = 5_000
+# And for stages (real Dockerfiles have a handful): the model follows chains of stages
+# built FROM one another, so a chain of a thousand would go past Python's recursion limit.
+MAX_DOCKERFILE_STAGES = 100
 BINARY_SNIFF = 8192
 
 
@@ -193,13 +196,10 @@ class Workspace:
                 text, bad = loaded
                 with blame(path):
                     parsed = parse_dockerfile(text.text)
-                count = len(parsed.instructions)
-                if count > MAX_DOCKERFILE_INSTRUCTIONS:
-                    self.note(
-                        path,
-                        f"skipped: {count:,} instructions are more than the limit of "
-                        f"{MAX_DOCKERFILE_INSTRUCTIONS:,} for Dockerfiles",
-                    )
+                too_many = _too_many(len(parsed.instructions), MAX_DOCKERFILE_INSTRUCTIONS, "instructions")
+                too_many = too_many or _too_many(len(parsed.stages), MAX_DOCKERFILE_STAGES, "stages")
+                if too_many:
+                    self.note(path, too_many)
                     parsed = None
                 else:
                     self.add_problems(path, parsed.problems)
@@ -278,6 +278,12 @@ def _both_forms(path: Path) -> tuple[str, ...]:
 
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _too_many(count: int, limit: int, what: str) -> str | None:
+    if count <= limit:
+        return None
+    return f"skipped: {count:,} {what} are more than the limit of {limit:,} for Dockerfiles"
 
 
 def _size(path: Path) -> int | None:

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from dockerlint.cli import main
 from dockerlint.parse.dockerfile import MAX_EXPANDED_LENGTH
+from dockerlint.parse.pyproject import parse_pyproject
 from tests.conftest import found, run_lint, write_tree
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
@@ -194,6 +195,51 @@ def test_more_instructions_than_any_real_dockerfile_is_a_note(tmp_path):
         "skipped: 6,001 instructions are more than the limit of 5,000 for Dockerfiles"
     ]
     lint_cli(tmp_path, seconds=5)
+
+
+def test_a_chain_of_stages_each_copying_from_the_one_before(tmp_path, monkeypatch):
+    from dockerlint.model import code, pyenv
+
+    stages = 30  # the work doubled with each stage: 20 took 6 s, 30 would take hours
+    calls = {"trees": 0, "files": 0}
+    stage_trees, stage_files = pyenv._stage_trees, code._stage_files
+
+    def counted_trees(*args):
+        calls["trees"] += 1
+        return stage_trees(*args)
+
+    def counted_files(*args):
+        calls["files"] += 1
+        return stage_files(*args)
+
+    monkeypatch.setattr(pyenv, "_stage_trees", counted_trees)
+    monkeypatch.setattr(code, "_stage_files", counted_files)
+    chain = "".join(f"FROM s{i - 1} AS s{i}\nCOPY --from=s{i - 1} /opt/venv /opt/venv\n" for i in range(1, stages))
+    venv = "RUN python -m venv /opt/venv && /opt/venv/bin/pip install flask\n"
+    dockerfile = "FROM python:3.12-slim AS s0\n" + venv + chain
+    write_tree(tmp_path, {"Dockerfile": dockerfile + "COPY app.py .\nUSER app\n", "app.py": "import flask\n"})
+    result = run_lint(tmp_path)
+    assert [f.code for f in result.findings if f.code.startswith(("SYN", "STG", "DEP"))] == []
+    assert calls["trees"] <= stages * stages and calls["files"] <= 3 * stages
+
+
+def test_more_stages_than_any_real_dockerfile_is_a_note(tmp_path):
+    chain = "".join(f"FROM s{i - 1} AS s{i}\n" for i in range(1, 1_000))  # recursion went past Python's limit
+    write_tree(tmp_path, {"Dockerfile": "FROM python:3.12-slim AS s0\n" + chain})
+    result = run_lint(tmp_path)
+    assert result.findings == []
+    assert [note.message for note in result.notes] == [
+        "skipped: 1,000 stages are more than the limit of 100 for Dockerfiles"
+    ]
+
+def test_a_chain_of_dependency_groups_deeper_than_the_limit_is_a_problem():
+    lines = [f'g{i} = [{{include-group = "g{i + 1}"}}, "p{i}"]' for i in range(1_000)] + ['g1000 = ["last"]']
+    result = parse_pyproject("[dependency-groups]\n" + "\n".join(lines) + "\n")
+    assert [p.message for p in result.problems] == [
+        "dependency groups include one another more than 50 deep: not followed"
+    ]
+    g0 = [d.name for d in result.dependencies if d.group == "group:g0"]
+    assert g0[-3:] == ["p2", "p1", "p0"] and len(g0) == 51  # includes expand in place, before p0
 
 
 @pytest.mark.parametrize(
