@@ -301,8 +301,11 @@ def image_files(image: Image) -> set[Path]:
     for stage in image.stages:
         for install in stage.installs():
             for ref in install.requirements:
-                if ref.context_path is not None and os.path.isfile(ref.context_path):
-                    files.update(image.workspace.requirements(ref.context_path).files)
+                # Anything there but a folder is read: a named pipe or a dangling link
+                # gets "cannot read" (REQ004) rather than silence.
+                path = ref.context_path
+                if path is not None and os.path.lexists(path) and not os.path.isdir(path):
+                    files.update(image.workspace.requirements(path).files)
     return files
 
 

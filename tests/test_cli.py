@@ -278,8 +278,6 @@ def test_symlink_loop_named_on_the_command_line(tmp_path):
     assert notes and "Dockerfile" in notes[0]["path"]
 
 
-
-
 # -- start-up ------------------------------------------------------------------------------------
 
 
@@ -333,13 +331,16 @@ def test_no_network_and_no_scanned_code_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(socket, "create_connection", no_network)
     marker = tmp_path / "ran"
     trap = f"open({str(marker)!r}, 'w').write('imported')\n"
-    root = write_tree(tmp_path / "repo", {
-        **BLOATED,
-        "app/__init__.py": trap,
-        "setup.py": trap,
-        "scripts/download_models.py": trap,
-        "Dockerfile": BLOATED["Dockerfile"] + "RUN python scripts/download_models.py && pip install .\n",
-    })
+    root = write_tree(
+        tmp_path / "repo",
+        {
+            **BLOATED,
+            "app/__init__.py": trap,
+            "setup.py": trap,
+            "scripts/download_models.py": trap,
+            "Dockerfile": BLOATED["Dockerfile"] + "RUN python scripts/download_models.py && pip install .\n",
+        },
+    )
     result = invoke(str(root), "-f", "json", "--select", "ALL")
     assert result.exit_code == 1
     assert not marker.exists()

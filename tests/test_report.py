@@ -19,9 +19,9 @@ from dockerlint.findings import Applicability, Edit, Finding, Fix, Note, Related
 from dockerlint.report import FORMATS, Report, render
 from dockerlint.rulebook import Rule
 from dockerlint.source import Span
+from tests.conftest import SARIF_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
-SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 PROBLEM_MATCHER = re.compile(r"^(.+?):(\d+):(\d+):\s+(error|warning|info|note):\s+(.*?)\s+\[([A-Za-z]+\d+)\]$")
 ROOT = Path("/srv/app")
 

@@ -417,9 +417,7 @@ async def test_hover_on_from_shows_the_estimated_size_and_biggest_parts(client: 
     editor.type("requirements.txt", "fastapi==0.115.6\nuvicorn==0.32.1\ntorch==2.5.1\n")
     editor.type("app/main.py", "import torch\nfrom fastapi import FastAPI\n\napp = FastAPI()\n")
     await diagnostics(client, uri, has("GPU001"))
-    hover = await client.text_document_hover_async(
-        lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(0, 3))
-    )
+    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(0, 3)))
     text = hover.contents.value
     # The unsaved buffers count: CUDA torch, which GPU001's fix (CPU torch) takes out again.
     assert text.startswith(
