@@ -95,14 +95,15 @@ def trees(image: Image, stage: StageModel) -> list[Tree]:
     """Every Python tree in the stage, inherited ones (FROM another stage, COPY --from
     of a venv) included, in build order. Worked out once per stage and image: a chain of
     stages each built FROM and copying from the one before doubled the work per stage."""
-    known = image.__dict__.setdefault("_dockerlint_trees", {})
-    if stage.index not in known:
-        found: list[Tree] = []
-        version = python_version(image, stage)
-        for member in chain(image, stage):
-            found.extend(_stage_trees(image, member, version, found))
-        known[stage.index] = found
-    return list(known[stage.index])
+    return list(image.memoized(("trees", stage.index), lambda: _trees(image, stage)))
+
+
+def _trees(image: Image, stage: StageModel) -> list[Tree]:
+    found: list[Tree] = []
+    version = python_version(image, stage)
+    for member in chain(image, stage):
+        found.extend(_stage_trees(image, member, version, found))
+    return found
 
 
 def _stage_trees(image: Image, stage: StageModel, version: str | None, inherited: list[Tree]) -> list[Tree]:
