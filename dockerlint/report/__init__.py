@@ -133,10 +133,14 @@ class Report:
         """(findings ``--fix`` would fix, findings only ``--unsafe-fixes`` would fix)."""
         if self.fix_settings is None:
             return 0, 0
-        safe = [f for f in self.findings if self.fix_settings.allows(f)]
         unsafe_settings = FixSettings(unsafe=True, fixable=self.fix_settings.fixable)
-        unsafe = [f for f in self.findings if unsafe_settings.allows(f) and f not in safe]
-        return len(safe), len(unsafe)
+        safe = unsafe = 0
+        for finding in self.findings:  # a loop, not `f not in safe`: thousands of findings
+            if self.fix_settings.allows(finding):
+                safe += 1
+            elif unsafe_settings.allows(finding):
+                unsafe += 1
+        return safe, unsafe
 
     def rule_name(self, code: str) -> str:
         """The rule's name, or "" for a code without a rule (a parse problem, say)."""
