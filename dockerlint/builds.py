@@ -202,7 +202,10 @@ def _local_copy_sources(dockerfile) -> list[str]:
             if "://" in word or word.startswith("git@") or not word or "$" in word:
                 continue
             sources.append(word)
-    return sources
+    return list(dict.fromkeys(sources))[:MAX_GUESS_SOURCES]  # each is looked up in every candidate folder
+
+
+MAX_GUESS_SOURCES = 1_000  # distinct COPY sources that decide a guessed context (real files name dozens)
 
 
 def _exists(root: Path, source: str) -> bool:

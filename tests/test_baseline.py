@@ -71,8 +71,10 @@ def test_only_new_findings_are_reported_and_moved_lines_keep_their_fingerprint(l
 def test_a_second_copy_of_a_known_finding_is_new(legacy):
     baseline = legacy / "baseline.json"
     invoke(str(legacy), "--write-baseline", str(baseline))
-    (legacy / "requirements.txt").write_text("flask==3.0.3\nflask==3.0.3\nflask==3.0.3\n")
-    assert ("REQ002", 3) in codes(invoke(str(legacy), "-f", "json", "--baseline", str(baseline)))
+    # The same instruction twice: two findings with one fingerprint, one of them known.
+    (legacy / "Dockerfile").write_text(DOCKERFILE + "RUN pip install -r requirements.txt\n")
+    reported = codes(invoke(str(legacy), "-f", "json", "--baseline", str(baseline)))
+    assert ("DL3042", 7) in reported and ("DL3042", 4) not in reported
 
 
 def test_sarif_marks_new_and_unchanged_results(legacy):

@@ -168,6 +168,37 @@ def test_thousands_of_packages_on_one_pip_line_in_a_heredoc(tmp_path):
     lint_cli(tmp_path, seconds=8)
 
 
+def test_a_megabyte_run_line_of_expansions(tmp_path):
+    # tree-sitter's tree of it took ~900 MB: scripts this long go to the plain splitter.
+    from dockerlint.parse.shell import MAX_TREE_SITTER_SCRIPT, parse_script
+
+    script = "apt-get install -y " + "$A" * (MAX_TREE_SITTER_SCRIPT // 2 + 1)
+    assert [command.argv[:3] for command in parse_script(script).commands] == [("apt-get", "install", "-y")]
+    write_tree(tmp_path, {"Dockerfile": f"FROM python:3.12-slim\nRUN {'$A' * 300_000}\nUSER 1000\n"})
+    lint_cli(tmp_path, seconds=8)
+
+
+def test_a_copy_naming_one_source_many_times(tmp_path):
+    # Each source was looked up in the context again: 600,000 of them took half a minute.
+    from dockerlint.model.image import MAX_COPY_SOURCES
+
+    sources = " ".join(["app.py"] * 100_000 + [f"f{i}.py" for i in range(MAX_COPY_SOURCES + 10)])
+    write_tree(tmp_path, {"Dockerfile": f"FROM python:3.12-slim\nCOPY {sources} /srv\nUSER 1000\n", "app.py": ""})
+    result = run_lint(tmp_path)
+    copy = result.images[0].final.copies[0]
+    assert copy.sources[0].value == "app.py" and len(copy.sources) == MAX_COPY_SOURCES
+    assert copy.dest_is_dir  # many sources: /srv is a folder, however few are followed
+    lint_cli(tmp_path, seconds=8)
+
+
+def test_a_package_named_many_times_on_one_pip_line_is_installed_once(tmp_path):
+    write_tree(tmp_path, {"Dockerfile": "FROM python:3.12-slim\nRUN pip install " + "flask " * 50_000 + "\n"})
+    result = run_lint(tmp_path)
+    install = result.images[0].final.steps[-1].installs[0]
+    assert [package.value for package in install.packages] == ["flask"]
+    lint_cli(tmp_path, seconds=8)
+
+
 def test_heredoc_offsets_map_to_lines_and_columns():
     from dockerlint.model.image import _offset_position
 

@@ -622,13 +622,19 @@ def _made_folders(step: Step) -> set[str]:
     return made
 
 
+MAX_COPY_SOURCES = 5_000
+
+
 def _copy(image: Image, step: Step, is_add: bool, folders: set[str] = frozenset()) -> Copy | None:
     instruction = step.instruction
     escape = image.dockerfile.escape
     if instruction.json_args is not None:
         words = [Argument(expand(word, step.env, escape), instruction.span) for word in instruction.json_args]
+        named = len(words) - 1
     else:
-        words = [Argument(expand(value, step.env, escape), span) for value, span in _words_with_spans(instruction)]
+        spanned, count = _words_with_spans(instruction)
+        words = [Argument(expand(value, step.env, escape), span) for value, span in spanned]
+        named = count - 1
     heredoc_names = {heredoc.name for heredoc in instruction.heredocs}
     words = [
         word
@@ -646,6 +652,15 @@ def _copy(image: Image, step: Step, is_add: bool, folders: set[str] = frozenset(
         return None
     *sources, dest_word = words
     dest = dest_word.value
+    # A source named twice is copied once; past MAX_COPY_SOURCES distinct sources (real
+    # COPY lines name a few dozen at most) the rest are not followed: each is globbed
+    # against the context, and 600,000 of them took half a minute.
+    distinct: dict[str, Argument] = {}
+    for source in sources:
+        if len(distinct) >= MAX_COPY_SOURCES:
+            break
+        distinct.setdefault(source.value, source)
+    sources = list(distinct.values())
     from_flag = instruction.flag("from")
     from_stage = from_image = None
     if from_flag is not None and from_flag.value:
@@ -658,7 +673,7 @@ def _copy(image: Image, step: Step, is_add: bool, folders: set[str] = frozenset(
     dest_is_dir = (
         dest.endswith("/")
         or dest in (".", "./")
-        or len(sources) > 1
+        or named > 1
         or any(_has_glob(source.value) for source in sources)
         or _absolute(step.workdir, dest) == step.workdir
         or _absolute(step.workdir, dest) in folders
@@ -676,12 +691,22 @@ def _copy(image: Image, step: Step, is_add: bool, folders: set[str] = frozenset(
     )
 
 
-def _words_with_spans(instruction: Instruction) -> list[tuple[str, Span]]:
-    """Split shell-form COPY/ADD arguments into words, each with its span."""
-    words = []
+def _words_with_spans(instruction: Instruction) -> tuple[list[tuple[str, Span]], int]:
+    """Split shell-form COPY/ADD arguments into words, each with its span: the first
+    ``MAX_COPY_SOURCES`` distinct sources and the destination, and how many words there
+    were (a hostile line names hundreds of thousands)."""
+    kept: dict[str, re.Match] = {}
+    last = None
+    count = 0
     for match in re.finditer(r"\S+", instruction.args):
-        words.append((match.group(0).strip("'\""), instruction.span_of(match.start(), match.end())))
-    return words
+        count += 1
+        if last is not None and len(kept) < MAX_COPY_SOURCES:
+            kept.setdefault(last.group(0).strip("'\""), last)
+        last = match
+    if last is not None:
+        kept[last.group(0).strip("'\"") + "\0destination"] = last  # the destination may repeat a source
+    words = [(match.group(0).strip("'\""), instruction.span_of(match.start(), match.end())) for match in kept.values()]
+    return words, count
 
 
 def _has_glob(text: str) -> bool:

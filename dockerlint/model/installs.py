@@ -157,6 +157,7 @@ def _parse(command, tool, family, sub, spec, resolve_file, module_form) -> Insta
     options: dict[str, str | bool] = {}
     flags: set[str] = set()
     packages: list[Argument] = []
+    named: set[str] = set()
     requirements: list[RequirementRef] = []
     editables: list[Argument] = []
     action = None
@@ -202,7 +203,8 @@ def _parse(command, tool, family, sub, spec, resolve_file, module_form) -> Insta
                 if not name.startswith("--") and len(name) > 2:
                     for letter in name[1:]:
                         options[aliases.get("-" + letter, "-" + letter)] = True
-        elif action is not None:
+        elif action is not None and word not in named:
+            named.add(word)  # `pip install a a` installs `a` once; a hostile line repeats it 100,000 times
             packages.append(Argument(word, command.word_span(i)))
         i += 1
     if action is None:

@@ -144,6 +144,10 @@ _MAX_SHELL_DEPTH = 8
 # Each command inside ``$(`` nested N deep holds the text of every level inside it, so
 # hostile nesting costs N² memory; real scripts nest two or three levels.
 _MAX_SUBSTITUTION_DEPTH = 32
+# tree-sitter's tree and the pieces of its words take a few hundred bytes per character of a
+# script made of expansions (a 1.2 MB RUN line: ~900 MB). Real RUN scripts are a few KB;
+# a longer one is split by the plain splitter, which is linear in time and memory.
+MAX_TREE_SITTER_SCRIPT = 128 * 1024
 
 
 class _Collector:
@@ -156,7 +160,7 @@ class _Collector:
         self._pipelines = 0
 
     def parse(self, text: str, offsets: _OffsetMap, nested: bool, depth: int, pipefail: bool) -> None:
-        parser = _tree_sitter_parser()
+        parser = _tree_sitter_parser() if len(text) <= MAX_TREE_SITTER_SCRIPT else None
         if parser is None:
             raw_commands, has_error = _split_without_tree_sitter(text)
         else:
@@ -797,7 +801,14 @@ def _skip_heredoc_bodies(text: str, index: int, heredocs: list[tuple[str, bool]]
     return min(index, len(text))
 
 
+# shlex builds a token one character at a time (quadratic in its length): a word longer
+# than this is kept as written. No package name, path or option is near it.
+_MAX_DEQUOTED_WORD = 8192
+
+
 def _fallback_value(raw: str) -> str:
+    if len(raw) > _MAX_DEQUOTED_WORD:
+        return raw
     if raw.startswith("$'") and raw.endswith("'") and len(raw) > 2:
         return "".join(piece.value for piece in _unescape(raw, 2, len(raw) - 1, _ANSI_C_ESCAPE, _ansi_c_escape))
     try:
