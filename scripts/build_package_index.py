@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import ast
 import concurrent.futures
+import functools
 import gzip
 import io
 import json
@@ -139,10 +140,13 @@ def seed_names(ranked: Path | None, top: int) -> dict[str, str]:
     overrides = tomllib.loads(OVERRIDES.read_text())
     for name in _override_names(overrides):
         names.setdefault(canonical(name), "override file")
+    section = 0
     for line in SEED.read_text().splitlines():
+        if not line.strip():
+            section += 1  # a blank line starts the next part of the list
         line = line.split("#", 1)[0].strip()
         if line:
-            names.setdefault(canonical(line), "seed list")
+            names.setdefault(canonical(line), f"seed list, part {section + 1}")
     if ranked is not None and ranked.is_file():
         with ranked.open(encoding="utf-8") as handle:
             header = handle.readline().rstrip("\n").split("\t")
@@ -234,8 +238,8 @@ def sample(listed: list[str]) -> list[str]:
         release = Version(item).release
         newest.setdefault(release[:2], item)
     series = list(newest.values())[:SERIES]
-    if len(series) <= SAMPLES:
-        return series
+    if len(series) <= SAMPLES or SAMPLES < 2:
+        return series[: max(SAMPLES, 1)]
     step = (len(series) - 1) / (SAMPLES - 1)
     return list(dict.fromkeys(series[round(index * step)] for index in range(SAMPLES)))
 
@@ -260,26 +264,47 @@ def fetch_metadata(cache: Cache, wanted: list[tuple[str, str]]) -> None:
 
 
 def _report(cache: Cache, pairs: list[tuple[str, str]]) -> None:
-    if _report_run(cache, pairs, TARGET):
-        return
-    if len(pairs) > 1:
-        middle = len(pairs) // 2
-        _report(cache, pairs[:middle])
-        _report(cache, pairs[middle:])
-        return
-    if not _report_run(cache, pairs, OLD_TARGET):
+    """Reports for a batch: a release pip finds no wheel for is named in its error and left
+    out; those are asked for again for CPython 3.8, and recorded as missing after that."""
+    failed = _report_all(cache, pairs, TARGET)
+    for pair in _report_all(cache, failed, OLD_TARGET):
         missing = {"missing": True, "source": "no wheel for CPython 3.8 or 3.11 on Linux x86_64"}
-        cache.put(missing, "metadata", *pairs[0])
+        cache.put(missing, "metadata", *pair)
 
 
-def _report_run(cache: Cache, pairs: list[tuple[str, str]], target: list[str]) -> bool:
+def _report_all(cache: Cache, pairs: list[tuple[str, str]], target: list[str]) -> list[tuple[str, str]]:
+    pending, failed = list(pairs), []
+    while pending:
+        error = _report_run(cache, pending, target)
+        if error is None:
+            break
+        found = re.search(r"(?:No matching distribution found for|satisfies the requirement) ([^\s;]+)", error)
+        bad = [pair for pair in pending if found and f"{pair[0]}=={pair[1]}" == canonical_requirement(found.group(1))]
+        if not bad:  # an error that names no requirement: try each alone
+            if len(pending) == 1:
+                return failed + pending
+            for pair in pending:
+                failed += _report_all(cache, [pair], target)
+            break
+        failed += bad
+        pending = [pair for pair in pending if pair not in bad]
+    return failed
+
+
+def canonical_requirement(text: str) -> str:
+    name, _, version = text.partition("==")
+    return f"{canonical(name)}=={version}"
+
+
+def _report_run(cache: Cache, pairs: list[tuple[str, str]], target: list[str]) -> str | None:
+    """None when pip reported on every pair, else pip's output."""
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.json"
         requirements = [f"{name}=={version}" for name, version in pairs]
         result = pip("install", "--dry-run", "--ignore-installed", "--no-deps", "--no-cache-dir", "--target",
                      str(Path(folder) / "target"), "--report", str(report), *target, *requirements)  # fmt: skip
         if result.returncode != 0 or not report.is_file():
-            return False
+            return result.stdout + result.stderr
         for item in json.loads(report.read_text())["install"]:
             metadata = item["metadata"]
             url = item.get("download_info", {}).get("url", "")
@@ -294,11 +319,17 @@ def _report_run(cache: Cache, pairs: list[tuple[str, str]], target: list[str]) -
                 canonical(metadata["name"]),
                 metadata["version"],
             )
-    return True
+    return None
 
 
 def requirement_names(metadata: dict) -> tuple[list[str], dict[str, list[str]]]:
     """(names required on Linux by some Python 3.8+, extra -> names it adds)."""
+    return _requirement_names(tuple(metadata.get("requires_dist", [])), tuple(metadata.get("provides_extra", [])))
+
+
+@functools.cache
+def _requirement_names(requires_dist: tuple[str, ...], provides_extra: tuple[str, ...]):
+    metadata = {"requires_dist": requires_dist, "provides_extra": provides_extra}
     plain: set[str] = set()
     extras: dict[str, set[str]] = {}
     for text in metadata.get("requires_dist", []):
@@ -307,6 +338,8 @@ def requirement_names(metadata: dict) -> tuple[list[str], dict[str, list[str]]]:
         except InvalidRequirement:
             continue
         name = canonical(requirement.name)
+        if requirement.extras:  # "cuda-toolkit[cublas,cudart]": the extras it asks of the other
+            name += "[" + ",".join(sorted(canonical(extra) for extra in requirement.extras)) + "]"
         if requirement.marker is None:
             plain.add(name)
             continue
@@ -343,11 +376,14 @@ def _marker_extras(marker: Marker, provided: list[str]) -> list[str | None]:
 
 
 def _known(cache: Cache, name: str, listed: list[str]) -> dict[str, dict]:
+    folder = cache.root / "metadata" / name
+    stored = {path.name[: -len(".json")] for path in folder.glob("*.json")} if folder.is_dir() else set()
     found = {}
     for version in listed:
-        metadata = cache.get("metadata", name, version)
-        if metadata and not metadata.get("missing"):
-            found[version] = metadata
+        if version in stored:
+            metadata = cache.get("metadata", name, version)
+            if metadata and not metadata.get("missing"):
+                found[version] = metadata
     return found
 
 
@@ -562,14 +598,11 @@ class _Reader(ast.NodeVisitor):
 
     def _scope(self, node) -> None:
         self.scopes.append(node.name)
-        refers = self.defs.setdefault(node.name, set())
-        for child in ast.walk(node):
-            if isinstance(child, ast.Name):
-                refers.add(child.id)
-            elif isinstance(child, ast.Attribute):
-                refers.add(child.attr)
+        self.defs.setdefault(node.name, set())
         self.generic_visit(node)
         self.scopes.pop()
+
+
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scope
 
@@ -587,8 +620,9 @@ class _Reader(ast.NodeVisitor):
     visit_TryStar = visit_Try
 
     def visit_If(self, node: ast.If) -> None:
-        test = ast.unparse(node.test) if hasattr(ast, "unparse") else ""
-        checking = "TYPE_CHECKING" in test
+        checking = any(
+            getattr(part, "id", getattr(part, "attr", None)) == "TYPE_CHECKING" for part in ast.walk(node.test)
+        )
         self.type_checking += checking
         self.guarded += 1
         for statement in node.body:
@@ -608,6 +642,38 @@ def _catches_import_error(node) -> bool:
                "BaseException", "OSError") for item in names)  # fmt: skip
 
 
+# A file needs the exact reading when an import is indented (in a function, a try or an
+# if) or a module is imported by a string.
+_NEEDS_AST = re.compile(r"^[ \t]+(?:import|from)[ \t]+[A-Za-z_]|" + "|".join(sorted(IMPORTING_CALLS)), re.M)
+_TOP_IMPORT = re.compile(r"^(?:import|from)[ \t]+([A-Za-z_][\w.]*)", re.M)
+_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def _regex_defs(text: str) -> dict[str, set[str]]:
+    """def/class name -> the names its body mentions (nested bodies count for every
+    enclosing definition): the reference graph lazy imports are propagated along."""
+    defs: dict[str, set[str]] = {}
+    stack: list[tuple[int, str]] = []
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        while stack and indent <= stack[-1][0]:
+            stack.pop()
+        found = _DEF.match(line)
+        if found:
+            stack.append((indent, found.group(2)))
+            defs.setdefault(found.group(2), set())
+            continue
+        if stack:
+            words = set(_IDENTIFIER.findall(stripped))
+            for _, name in stack:
+                defs[name] |= words
+    return defs
+
+
 def _lazy_imports(wheel: zipfile.ZipFile, files: list[str], modules: list[str]) -> dict[str, list[str] | None]:
     """top module -> public names whose call reaches an import of it, or None: imported
     whenever this distribution is (guarded at module level, or reached from too many names)."""
@@ -621,6 +687,15 @@ def _lazy_imports(wheel: zipfile.ZipFile, files: list[str], modules: list[str]) 
         data = wheel.read(file)
         if len(data) > 2_000_000:
             continue
+        text = data.decode("utf-8", "replace")
+        for name, refers in _regex_defs(text).items():
+            defs.setdefault(name, set()).update(refers)
+        if not _NEEDS_AST.search(text):  # imports at column 0 only: each one always happens
+            for module in _TOP_IMPORT.findall(text):
+                top = module.split(".", 1)[0]
+                if top not in STDLIB and top not in own and not top.startswith("_"):
+                    edges[top] = None
+            continue
         try:
             tree = ast.parse(data)
         except (SyntaxError, ValueError, RecursionError):
@@ -630,8 +705,6 @@ def _lazy_imports(wheel: zipfile.ZipFile, files: list[str], modules: list[str]) 
             reader.visit(tree)
         except RecursionError:
             continue
-        for name, refers in reader.defs.items():
-            defs.setdefault(name, set()).update(refers)
         for top, scopes, guarded in reader.found:
             if not scopes:
                 if guarded:
@@ -667,10 +740,24 @@ def _lazy_imports(wheel: zipfile.ZipFile, files: list[str], modules: list[str]) 
 # -- putting it together ----------------------------------------------------------------------
 
 
+def _tiers(names: dict[str, str]) -> list[list[str]]:
+    """The override file's and the first part of the seed list first, then each further
+    part, then the most downloaded: an interrupted build has the names that matter most."""
+    order = sorted({why.split(" of ")[0] for why in names.values()}, key=lambda why: (why.startswith("rank"), why))
+    return [sorted(name for name, why in names.items() if why.split(" of ")[0] == tier) for tier in order]
+
+
 def build(cache: Cache, names: dict[str, str], closure: bool) -> dict:
     records: dict[str, dict] = {}
-    pending = sorted(names)
-    seen = set(pending)
+    seen: set[str] = set()
+    for tier in _tiers(names):
+        pending = [name for name in tier if name not in seen]
+        seen.update(pending)
+        _build_tier(cache, names, closure, records, pending, seen)
+    return records
+
+
+def _build_tier(cache: Cache, names: dict[str, str], closure: bool, records: dict, pending: list[str], seen: set[str]):
     started = time.time()
     while pending:
         listed = versions(cache, pending)
@@ -679,9 +766,9 @@ def build(cache: Cache, names: dict[str, str], closure: bool) -> dict:
         log(f"wheels read, {time.time() - started:.0f} s")
         fetch_metadata(cache, [(name, version) for name, found in listed.items() for version in sample(found)])
         log(f"samples read, {time.time() - started:.0f} s")
-        for step in range(12):  # bisection: each step halves every open interval
+        for step in range(12 if not cache.offline else 0):  # bisection: each step halves every open interval
             wanted = [pair for name, found in listed.items() for pair in bisection_points(cache, name, found)]
-            if not wanted or cache.offline:
+            if not wanted:
                 break
             fetch_metadata(cache, wanted)
             log(f"bisection step {step + 1}: {len(wanted)} releases, {time.time() - started:.0f} s")
@@ -699,7 +786,6 @@ def build(cache: Cache, names: dict[str, str], closure: bool) -> dict:
                         seen.add(required)
                         new.append(required)
         pending = sorted(new)
-    return records
 
 
 def assemble(records: dict[str, dict]) -> dict:
@@ -725,6 +811,7 @@ def assemble(records: dict[str, dict]) -> dict:
         if wheel is not None:
             required = {item for found in ranges for item in found["requires"]}
             required |= {item for found in ranges for names in found.get("extras", {}).values() for item in names}
+            required = {item.split("[", 1)[0] for item in required}
             may_use = {}
             for top, where in wheel["lazy"].items():
                 for other in owners.get(top, ()):
@@ -757,10 +844,12 @@ def main() -> None:
     parser.add_argument("--ranked", type=Path, help="TSV with a rank_among_15000_most_downloaded column")
     parser.add_argument("--top", type=int, default=1000, help="how many of the most downloaded to take")
     parser.add_argument("--no-closure", action="store_true", help="leave out what the names require")
+    parser.add_argument("--samples", type=int, default=SAMPLES, help="older releases read per distribution")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--only", nargs="*", help="build for these names only (to try the script)")
     options = parser.parse_args()
     cache = Cache(options.cache, options.offline)
+    globals()["SAMPLES"] = options.samples
     names_file = cache.path("names")
     if options.only:
         names = {canonical(name): "named on the command line" for name in options.only}

@@ -21,6 +21,7 @@ from dockerlint.model.ml import (
     install_stages,
     ml,
     pip_commands,
+    torch_cuda_size,
     torch_fix_line,
     torch_installs,
 )
@@ -46,7 +47,7 @@ def _version(cuda: tuple[int, int]) -> str:
 def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
     if gpu_signal(image) is not None:
         return
-    size, cpu_size = ml()["torch"]["cuda_libraries_size"], ml()["torch"]["cpu_installed_size"]
+    size, cpu_size = torch_cuda_size(), ml()["torch"]["cpu_installed_size"]
     for found in torch_installs(image):
         names = _names(found.requests)
         if found.pulled:
@@ -151,7 +152,7 @@ def _cuda_base_installs(image: Image) -> Iterator[tuple[TorchInstall, object]]:
 
 @check("GPU004")
 def double_cuda(image: Image) -> Iterator[Finding]:
-    size = ml()["torch"]["cuda_libraries_size"]
+    size = torch_cuda_size()
     for install, cuda in _cuda_base_installs(image):
         if not cuda.full or cuda.has_torch:
             continue

@@ -17,3 +17,13 @@ else:  # pragma: no cover
 def load(name: str) -> dict:
     """The table ``knowledge/<name>.toml``."""
     return tomllib.loads((Path(__file__).parent / f"{name}.toml").read_text(encoding="utf-8"))
+
+
+@cache
+def load_packages() -> dict:
+    """The package index ``knowledge/packages.json.gz`` (built by
+    scripts/build_package_index.py from PyPI's metadata; docs/package-index.md)."""
+    import gzip
+    import json
+
+    return json.loads(gzip.decompress((Path(__file__).parent / "packages.json.gz").read_bytes()))

@@ -1,10 +1,19 @@
-"""What a distribution provides, from ``knowledge/distributions.toml``, never from the
-environment dockerlint happens to run in.
+"""What a distribution provides and needs, from shipped data, never from the environment
+dockerlint happens to run in.
 
-A name in the table is *known*: its modules, commands and requirement edges come from
-there. A name matching a namespace or tool pattern (``google-cloud-*``, ``types-*``) is
-known through the pattern. Any other name is *guessed*: its module is taken to be the
-name with ``-`` replaced by ``_``, and the DEP rules stay quiet where that guess decides.
+Two files under ``knowledge/``:
+
+- ``packages.json.gz``, the package index, built from PyPI's metadata and wheels by
+  ``scripts/build_package_index.py`` (docs/package-index.md): import names, console
+  scripts, ``Requires-Dist`` per version range with extras, installed size, bundled CUDA,
+  and what each distribution imports lazily or optionally ("may use").
+- ``package_overrides.toml``, by hand, for what metadata cannot say: development roles,
+  distributions loaded by a string (a setting, a kernel name), naming patterns, URL
+  drivers and framework settings.
+
+A name in either is *known*. A name matching a naming pattern with real modules
+(``google-cloud-*``) is known through the pattern. Any other name is *guessed*: its module
+is taken to be the name with ``-`` replaced by ``_``, and the DEP rules stay quiet about it.
 """
 
 from __future__ import annotations
@@ -14,9 +23,10 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
 
-from dockerlint.knowledge import load
+from dockerlint.knowledge import load, load_packages
 
 _CANONICAL = re.compile(r"[-_.]+")
+_EMPTY: dict = {}
 
 
 def canonical(name: str) -> str:
@@ -29,16 +39,21 @@ class Distribution:
     name: str
     modules: tuple[str, ...]  # import names, dotted for namespace packages
     commands: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()
-    loads: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()  # at the version looked up; every version's when none is
+    loads: tuple[str, ...] = ()  # loaded by a string when installed next to it (override file)
+    may_use: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other -> names reaching it; (): always
     extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # required name -> the extras it asks of it
     dev: str | None = None
-    size_mb: int | None = None
+    size: int | None = None  # installed bytes (the newest Linux x86_64 wheel)
+    cuda_bytes: int = 0  # of that, CUDA libraries the wheel bundles
+    groups: tuple[str, ...] = ()  # entry-point groups it registers plugins in
     known: bool = True  # False: modules are the guess from the name
 
     def needs(self, extras: tuple[str, ...] = ()) -> set[str]:
-        """Distributions it brings in or picks up, with the given extras."""
+        """Distributions it brings in or picks up by itself, with the given extras."""
         names = set(self.requires) | set(self.loads)
+        names.update(other for other, where in self.may_use.items() if not where)
         for extra in extras:
             names.update(self.extras.get(canonical(extra), ()))
         names.discard(self.name)
@@ -46,8 +61,17 @@ class Distribution:
 
 
 @cache
-def _table() -> dict:
-    return load("distributions")
+def _overrides() -> dict:
+    return load("package_overrides")
+
+
+@cache
+def _roles() -> dict[str, str]:
+    return {name: role for role, table in _overrides()["roles"].items() for name in table["names"]}
+
+
+def _index() -> dict:
+    return load_packages()["distributions"]
 
 
 # The project's own additions (`known-modules` in the configuration): distribution ->
@@ -72,32 +96,109 @@ def generation() -> int:
 
 
 @cache
-def lookup(name: str) -> Distribution:
+def lookup(name: str, version: str | None = None) -> Distribution:
+    """What ``name`` provides and needs; its requirements at ``version`` (the range that
+    holds it), or when no version is given those of every version in the index (an
+    install that pins nothing may get any of them)."""
     name = canonical(name)
-    entry = _table()["distributions"].get(name)
+    entry = _index().get(name)
+    override = _overrides()["distributions"].get(name)
+    if entry is None and override is None:
+        found = _from_patterns(name)
+        if name in _project_modules:
+            return replace(found, modules=_project_modules[name], known=True)
+        return found
+    found = _from_entry(name, entry or _EMPTY, override or _EMPTY, version)
     if name in _project_modules:
-        return replace(_from_entry(name, entry or {}, known=True), modules=_project_modules[name])
-    if entry is not None:
-        return _from_entry(name, entry, known=True)
-    for pattern in _table()["patterns"]:
+        found = replace(found, modules=_project_modules[name])
+    return found
+
+
+def newest(name: str) -> Distribution:
+    """The distribution at its newest version: what an install without a pin gets today."""
+    entry = _index().get(canonical(name))
+    return lookup(name, entry["version"] if entry else None)
+
+
+def _from_entry(name: str, entry: dict, override: dict, version: str | None) -> Distribution:
+    written, written_extras = _requirements(entry.get("ranges", ()), version)
+    written |= set(override.get("requires", ()))
+    asks: dict[str, set[str]] = {}
+    for requirement in written:
+        other, wanted = split_extras(requirement)
+        asks.setdefault(other, set()).update(wanted)
+    requires = set(asks)
+    extras = {extra: {split_extras(item)[0] for item in items} for extra, items in written_extras.items()}
+    for items in written_extras.values():
+        for item in items:
+            other, wanted = split_extras(item)
+            if wanted:
+                asks.setdefault(other, set()).update(wanted)
+    modules = override.get("modules", entry.get("modules"))
+    known = modules is not None  # an index entry without its wheel read knows no modules
+    if modules is None:
+        modules = [name.replace("-", "_")]
+    may_use = {other: tuple(where) for other, where in entry.get("may_use", _EMPTY).items()}
+    return Distribution(
+        name=name,
+        modules=tuple(modules),
+        commands=tuple(sorted(set(entry.get("commands", ())) | set(override.get("commands", ())))),
+        requires=tuple(sorted(requires - {name})),
+        asks={other: tuple(sorted(wanted)) for other, wanted in asks.items() if wanted},
+        loads=tuple(override.get("loads", ())),
+        may_use=may_use,
+        extras={extra: tuple(names) for extra, names in extras.items()},
+        dev=_roles().get(name) or _pattern_dev(name),
+        size=entry.get("size"),
+        cuda_bytes=entry.get("cuda_bytes", 0),
+        groups=tuple(entry.get("groups", ())),
+        known=known,
+    )
+
+
+def _requirements(ranges, version: str | None) -> tuple[set[str], dict[str, set[str]]]:
+    """Requirement names (and extra -> names) of the range holding ``version``; of every
+    range when the version is not given or cannot be compared."""
+    chosen = ranges
+    if version is not None and ranges:
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            wanted = Version(version)
+            chosen = [ranges[0]]
+            for item in ranges[1:]:
+                if Version(item["from"]) <= wanted:
+                    chosen = [item]
+        except InvalidVersion:
+            chosen = ranges
+    requires: set[str] = set()
+    extras: dict[str, set[str]] = {}
+    for item in chosen:
+        requires.update(item["requires"])
+        for extra, names in item.get("extras", _EMPTY).items():
+            extras.setdefault(extra, set()).update(names)
+    return requires, extras
+
+
+def split_extras(requirement: str) -> tuple[str, tuple[str, ...]]:
+    """``cuda-toolkit[cublas,cudart]`` -> ("cuda-toolkit", ("cublas", "cudart"))."""
+    name, _, rest = requirement.partition("[")
+    return name, tuple(rest.rstrip("]").split(",")) if rest else ()
+
+
+def _pattern_dev(name: str) -> str | None:
+    for pattern in _overrides()["patterns"]:
+        if fnmatchcase(name, pattern["match"]):
+            return pattern.get("dev")
+    return None
+
+
+def _from_patterns(name: str) -> Distribution:
+    for pattern in _overrides()["patterns"]:
         found = _from_pattern(name, pattern)
         if found is not None:
             return found
     return Distribution(name, (name.replace("-", "_"),), known=False)
-
-
-def _from_entry(name: str, entry: dict, known: bool) -> Distribution:
-    return Distribution(
-        name=name,
-        modules=tuple(entry.get("modules", [name.replace("-", "_")])),
-        commands=tuple(entry.get("commands", ())),
-        requires=tuple(entry.get("requires", ())),
-        loads=tuple(entry.get("loads", ())),
-        extras={canonical(extra): tuple(names) for extra, names in entry.get("extras", {}).items()},
-        dev=entry.get("dev"),
-        size_mb=entry.get("size_mb"),
-        known=known,
-    )
 
 
 def _from_pattern(name: str, pattern: dict) -> Distribution | None:
@@ -117,40 +218,32 @@ def _from_pattern(name: str, pattern: dict) -> Distribution | None:
 
 
 def plugin_hosts(name: str) -> tuple[str, ...]:
-    """Distributions that load ``name`` by itself as a plugin (pattern ``loaded_by``)."""
-    for pattern in _table()["patterns"]:
-        if fnmatchcase(canonical(name), pattern["match"]) and "loaded_by" in pattern:
-            return tuple(pattern["loaded_by"])
-    return ()
-
-
-@cache
-def required_somewhere() -> frozenset[str]:
-    """Every distribution some listed distribution requires or loads: the libraries an
-    unknown package could require too."""
-    names: set[str] = set()
-    for entry in _table()["distributions"].values():
-        names.update(entry.get("requires", ()))
-        names.update(entry.get("loads", ()))
-        for extra in entry.get("extras", {}).values():
-            names.update(extra)
-    return frozenset(names)
+    """Distributions that load ``name`` by themselves as a plugin: the hosts of the
+    entry-point groups it registers in, or of its naming pattern (``pytest-*``)."""
+    name = canonical(name)
+    groups = _overrides()["plugin_groups"]
+    hosts = [groups[group] for group in lookup(name).groups if group in groups]
+    for pattern in _overrides()["patterns"]:
+        if fnmatchcase(name, pattern["match"]) and "loaded_by" in pattern:
+            hosts += pattern["loaded_by"]
+            break
+    return tuple(dict.fromkeys(host for host in hosts if host != name))
 
 
 def url_drivers() -> dict[str, list[str]]:
-    return _table()["url_drivers"]
+    return _overrides()["url_drivers"]
 
 
 def url_schemes() -> dict[str, list[str]]:
-    return _table()["url_schemes"]
+    return _overrides()["url_schemes"]
 
 
 def setting_strings() -> dict[str, list[str]]:
-    return _table()["setting_strings"]
+    return _overrides()["setting_strings"]
 
 
 def heavy_variants() -> list[dict]:
-    return _table()["heavy_variants"]
+    return _overrides()["heavy_variants"]
 
 
 def module_matches(module: str, provided: str) -> bool:
@@ -161,33 +254,108 @@ def module_matches(module: str, provided: str) -> bool:
 
 @cache
 def module_owners() -> dict[str, tuple[str, ...]]:
-    """Import name -> the listed distributions that provide it (dotted names kept whole)."""
+    """Import name -> the known distributions that provide it (dotted names kept whole)."""
     owners: dict[str, list[str]] = {}
-    for name in (*_table()["distributions"], *_project_modules):
-        for module in lookup(name).modules:
-            if name not in owners.setdefault(module, []):
-                owners[module].append(name)
-    return {module: tuple(names) for module, names in owners.items()}
+    overrides = _overrides()["distributions"]
+    for name, entry in _index().items():
+        modules = overrides.get(name, _EMPTY).get("modules", entry.get("modules", ()))
+        for module in _project_modules.get(name, modules):
+            owners.setdefault(module, []).append(name)
+    for name in dict.fromkeys((*overrides, *_project_modules)):
+        if name not in _index():
+            for module in lookup(name).modules:
+                owners.setdefault(module, []).append(name)
+    return {module: tuple(found) for module, found in owners.items()}
 
 
 @cache
 def command_owners() -> dict[str, tuple[str, ...]]:
-    """Console command -> the listed distributions that install it."""
+    """Console command -> the known distributions that install it."""
     owners: dict[str, list[str]] = {}
-    for name in _table()["distributions"]:
-        for command in lookup(name).commands:
+    overrides = _overrides()["distributions"]
+    for name, entry in _index().items():
+        for command in (*entry.get("commands", ()), *overrides.get(name, _EMPTY).get("commands", ())):
             owners.setdefault(command, []).append(name)
-    return {command: tuple(names) for command, names in owners.items()}
+    for name, entry in overrides.items():
+        if name not in _index():
+            for command in entry.get("commands", ()):
+                owners.setdefault(command, []).append(name)
+    return {command: tuple(found) for command, found in owners.items()}
+
+
+def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=None) -> set[str]:
+    """Every distribution ``start`` brings in (requirements, extras asked for, string
+    loads, unconditional may-use), at the versions ``version(name)`` gives (None: every
+    version's requirements)."""
+    asked = {name: set(wanted) for name, wanted in (extras or {}).items()}
+    done: dict[str, set[str]] = {}
+    pending = list(start)
+    while pending:
+        name = pending.pop()
+        wanted = asked.get(name, set())
+        if name in done and wanted <= done[name]:
+            continue
+        done[name] = set(wanted)
+        distribution = lookup(name, version(name) if version else None)
+        for other, more in distribution.asks.items():
+            if not set(more) <= asked.get(other, set()):
+                asked.setdefault(other, set()).update(more)
+                pending.append(other)
+        pending.extend(other for other in distribution.needs(tuple(sorted(wanted))) if other not in done)
+    return set(done)
+
+
+def pulls(name: str, extras: tuple[str, ...], target: str) -> bool:
+    """Whether installing ``name[extras]`` today brings ``target`` (requirements of the
+    newest versions, extras of the first step only)."""
+    first = newest(name)
+    start = set(first.requires)
+    for extra in extras:
+        start.update(first.extras.get(canonical(extra), ()))
+    return target in _required_closure(frozenset(start))
+
+
+@cache
+def _required_closure(start: frozenset[str]) -> frozenset[str]:
+    """What installing ``start`` today brings: requirements of the newest versions, with
+    the extras they ask of each other (``cuda-toolkit[cublas]``), no loads or may-use."""
+    asked: dict[str, set[str]] = {}
+    done: dict[str, set[str]] = {}
+    pending = list(start)
+    while pending:
+        name = pending.pop()
+        wanted = asked.get(name, set())
+        if name in done and wanted <= done[name]:
+            continue
+        done[name] = set(wanted)
+        distribution = newest(name)
+        for other, more in distribution.asks.items():
+            if not set(more) <= asked.get(other, set()):
+                asked.setdefault(other, set()).update(more)
+                pending.append(other)
+        pending.extend(distribution.requires)
+        for extra in wanted:
+            pending.extend(distribution.extras.get(extra, ()))
+    return frozenset(done)
+
+
+def cuda_size(name: str) -> int:
+    """Installed bytes of CUDA that ``name`` brings today: the nvidia-* wheels it requires
+    (directly or through others) and CUDA libraries bundled in its own wheels."""
+    names = _required_closure(frozenset({canonical(name)}))
+    return sum((newest(other).size or 0) for other in names if other.startswith("nvidia-")) + sum(
+        newest(other).cuda_bytes for other in names
+    )
 
 
 @cache
 def stdlib() -> frozenset[str]:
     import sys
 
-    table = _table()["stdlib"]
+    table = _overrides()["stdlib"]
     return frozenset(sys.stdlib_module_names) | frozenset(table["removed"]) | frozenset(table["bundled"])
 
 
 @cache
 def tooling() -> frozenset[str]:
-    return frozenset(_table()["tooling"]["names"])
+    return frozenset(_overrides()["tooling"]["names"])
