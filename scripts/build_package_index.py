@@ -602,8 +602,6 @@ class _Reader(ast.NodeVisitor):
         self.generic_visit(node)
         self.scopes.pop()
 
-
-
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scope
 
     def visit_Try(self, node: ast.Try) -> None:

@@ -274,6 +274,7 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
     used: set[str] = set()
     unjudged: set[str] = set()
     candidates: dict[str, Installed] = {}
+    hosts: list[Distribution] = []
     for item in analysis.installs.items:
         name = item.name
         if name in used or name in unjudged or name in candidates:
@@ -287,10 +288,20 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             or not (distribution.modules or distribution.commands)
         ):
             unjudged.add(name)  # an unknown name keeps DEP001 quiet about itself, not about others
-        elif _use(image, analysis, distribution) is not None:
-            used.add(name)
         else:
-            candidates[name] = item
+            why = _use(image, analysis, distribution)
+            if why is None:
+                candidates[name] = item
+                continue
+            used.add(name)
+            if why == "imported":  # what it imports at module level, in any of its modules
+                hosts.append(distribution)
+    used |= {
+        other
+        for host in hosts
+        for other, where in host.may_use.items()
+        if not where and other in candidates and not lookup(other).dev
+    }
     needed = _closure(analysis, used | unjudged)
     unused = {name for name in candidates if name not in needed}
     triggered = _used_through_a_call(image, analysis, unused) if unused else set()

@@ -39,7 +39,7 @@ class Distribution:
     name: str
     modules: tuple[str, ...]  # import names, dotted for namespace packages
     commands: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()  # at the version looked up; every version's when none is
+    requires: tuple[str, ...] = ()  # at the version looked up; the newest version's when none is
     loads: tuple[str, ...] = ()  # loaded by a string when installed next to it (override file)
     may_use: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other -> names reaching it; (): always
     extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -51,9 +51,11 @@ class Distribution:
     known: bool = True  # False: modules are the guess from the name
 
     def needs(self, extras: tuple[str, ...] = ()) -> set[str]:
-        """Distributions it brings in or picks up by itself, with the given extras."""
+        """Distributions it brings in or picks up by itself, with the given extras. A may-use
+        edge without names is not among them: the index does not tell an import the package
+        makes whenever it is imported from one in an optional module of its own (a pytest
+        or mypy plugin it ships)."""
         names = set(self.requires) | set(self.loads)
-        names.update(other for other, where in self.may_use.items() if not where)
         for extra in extras:
             names.update(self.extras.get(canonical(extra), ()))
         names.discard(self.name)
@@ -98,8 +100,7 @@ def generation() -> int:
 @cache
 def lookup(name: str, version: str | None = None) -> Distribution:
     """What ``name`` provides and needs; its requirements at ``version`` (the range that
-    holds it), or when no version is given those of every version in the index (an
-    install that pins nothing may get any of them)."""
+    holds it), or when no version is given those of its newest version."""
     name = canonical(name)
     entry = _index().get(name)
     override = _overrides()["distributions"].get(name)
@@ -157,9 +158,10 @@ def _from_entry(name: str, entry: dict, override: dict, version: str | None) -> 
 
 
 def _requirements(ranges, version: str | None) -> tuple[set[str], dict[str, set[str]]]:
-    """Requirement names (and extra -> names) of the range holding ``version``; of every
-    range when the version is not given or cannot be compared."""
-    chosen = ranges
+    """Requirement names (and extra -> names) of the range holding ``version``; of the
+    newest range when no version is given (what an install that pins nothing gets today),
+    of every range when the version cannot be compared."""
+    chosen = ranges[-1:]
     if version is not None and ranges:
         from packaging.version import InvalidVersion, Version
 
@@ -285,8 +287,8 @@ def command_owners() -> dict[str, tuple[str, ...]]:
 
 def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=None) -> set[str]:
     """Every distribution ``start`` brings in (requirements, extras asked for, string
-    loads, unconditional may-use), at the versions ``version(name)`` gives (None: every
-    version's requirements)."""
+    loads), at the versions ``version(name)`` gives (None: the newest version's).
+    May-use edges count only through the names the code uses (the DEP rules ask)."""
     asked = {name: set(wanted) for name, wanted in (extras or {}).items()}
     done: dict[str, set[str]] = {}
     pending = list(start)
