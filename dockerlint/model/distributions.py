@@ -130,11 +130,6 @@ def _from_entry(name: str, entry: dict, override: dict, version: str | None) -> 
         asks.setdefault(other, set()).update(wanted)
     requires = set(asks)
     extras = {extra: {split_extras(item)[0] for item in items} for extra, items in written_extras.items()}
-    for items in written_extras.values():
-        for item in items:
-            other, wanted = split_extras(item)
-            if wanted:
-                asks.setdefault(other, set()).update(wanted)
     modules = override.get("modules", entry.get("modules"))
     known = modules is not None  # an index entry without its wheel read knows no modules
     if modules is None:
@@ -343,11 +338,13 @@ def _required_closure(start: frozenset[str]) -> frozenset[str]:
 
 def cuda_size(name: str) -> int:
     """Installed bytes of CUDA that ``name`` brings today: the nvidia-* wheels it requires
-    (directly or through others) and CUDA libraries bundled in its own wheels."""
+    (directly or through others) and CUDA libraries bundled in its own wheels; 0 when one
+    of those wheels is not in the index."""
     names = _required_closure(frozenset({canonical(name)}))
-    return sum((newest(other).size or 0) for other in names if other.startswith("nvidia-")) + sum(
-        newest(other).cuda_bytes for other in names
-    )
+    wheels = [newest(other).size for other in names if other.startswith("nvidia-")]
+    if None in wheels:
+        return 0  # a CUDA wheel the index has not read: no figure rather than a wrong one
+    return sum(wheels) + sum(newest(other).cuda_bytes for other in names)
 
 
 @cache
