@@ -76,7 +76,7 @@ def test_an_unused_root_of_a_freeze_file_is_reported_once_with_what_only_it_need
     }
     found = findings(repo, files)
     # requests goes, and chardet, idna, urllib3 and certifi go with it: one finding, on requests
-    assert lines(found) == [("DEP001", 10)]
+    assert lines(found) == [("DEP001", 9)]
     message = found[0].message
     assert message.startswith("`requests` (~") and "with the 4 packages only it needs" in message
     assert found[0].size_bytes > lookup("requests").size
