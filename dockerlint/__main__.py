@@ -1,4 +1,4 @@
-from dockerlint.cli import main
+from dockerlint import run
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()

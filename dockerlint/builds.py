@@ -1,8 +1,13 @@
 """Which images a repository builds: each Dockerfile with its build context, target,
-build arguments and GPU signal, from compose files, configuration and the file tree."""
+build arguments, platforms and GPU signal, and where the context comes from.
+
+For each Dockerfile the most certain source that names it decides: the configuration
+(``contexts``), then compose, bake and skaffold files, then build commands found in CI
+workflows, Makefiles, scripts and package.json, then a guess from the file tree."""
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
@@ -10,7 +15,9 @@ from pathlib import Path
 
 from dockerlint.config import Config
 from dockerlint.discover import Found
+from dockerlint.errors import blame
 from dockerlint.model import Image, build_image
+from dockerlint.model.origin import BuildOrigin
 from dockerlint.parse.dockerfile import expand
 from dockerlint.paths import real_path
 from dockerlint.workspace import Workspace
@@ -26,46 +33,72 @@ class Build:
     services: tuple[str, ...] = ()
     compose_file: Path | None = None
     volumes: tuple[str, ...] = ()  # container paths the compose services mount volumes at
+    platforms: tuple[str, ...] = ()  # --platform of the build, when every source agrees
+    origin: BuildOrigin | None = None  # where the context comes from
 
 
 def plan_builds(found: Found, config: Config, workspace: Workspace, project_root: Path) -> list[Build]:
-    """One build per (Dockerfile, context, target): compose first, then config, then the
-    Dockerfile's folder, then the repository root when COPY sources exist only there."""
+    """One build per (Dockerfile, context, target), from the most certain source that
+    names the Dockerfile; the configuration's context and target override any source."""
+    from dockerlint.invocations import read_builds
+
+    declared: dict[Path, list[Build]] = {}  # compose, bake, skaffold
+    commands: dict[Path, list[Build]] = {}  # build commands in CI, Makefiles, scripts
+    facts = read_builds(found.build_files, set(found.dockerfiles), workspace, project_root)
+    named = [path for path in facts.compose_files if path not in found.compose_files]  # `docker compose -f x.yml`
+    for compose_path in found.compose_files + named:
+        with blame(compose_path):
+            compose_builds = _compose_builds(compose_path, workspace)
+        for build in compose_builds:
+            if os.path.isfile(build.dockerfile):
+                declared.setdefault(build.dockerfile, []).append(build)
+    for item in facts.builds:
+        build = Build(
+            item.dockerfile, item.context, item.target, item.args, platforms=item.platforms, origin=item.origin
+        )
+        tier = commands if item.origin.kind == "command" else declared
+        tier.setdefault(item.dockerfile, []).append(build)
+    moved: dict[Path, list] = {}
+    for move in facts.moves:
+        moved.setdefault(move.dockerfile, []).append(move)
+
     builds: dict[tuple, Build] = {}
-    from_compose: set[Path] = set()
-    for compose_path in found.compose_files:
-        for build in _compose_builds(compose_path, workspace):
-            if not build.dockerfile.is_file():
-                continue
-            key = (build.dockerfile, build.context, build.target)
-            if key in builds:  # two services building the same image
-                previous = builds[key]
-                build = replace(
-                    previous,
-                    gpu=bool(previous.gpu) or bool(build.gpu) or None,
-                    services=previous.services + build.services,
-                    volumes=tuple(dict.fromkeys(previous.volumes + build.volumes)),
-                )
-            builds[key] = build
-            from_compose.add(build.dockerfile)
-    for dockerfile in found.dockerfiles:
-        if dockerfile in from_compose:
-            continue
-        context = config.for_dockerfile(config.contexts, dockerfile)
-        if context is not None:
-            context_root = real_path(config.root / context)
-        else:
-            context_root = _guess_context(dockerfile, workspace, project_root)
+    for dockerfile in sorted(set(found.dockerfiles) | set(declared)):
+        planned = declared.get(dockerfile) or commands.get(dockerfile) or []
+        configured = config.for_dockerfile(config.contexts, dockerfile)
+        if configured is not None:
+            context = real_path(config.root / configured)
+            origin = BuildOrigin("config", config.path, None, f"contexts: {configured}")
+            planned = [replace(build, context=context, origin=origin) for build in planned] or [
+                Build(dockerfile, context, origin=origin)
+            ]
+        elif not planned:
+            with blame(dockerfile):
+                planned = [_guess(dockerfile, workspace, project_root, moved.get(dockerfile, []))]
         target = config.for_dockerfile(config.targets, dockerfile)
-        builds[(dockerfile, context_root, target)] = Build(dockerfile, context_root, target)
-    planned = []
-    for build in builds.values():
-        gpu = config.for_dockerfile(config.gpu, build.dockerfile)
-        if gpu is not None:
-            build = replace(build, gpu=gpu)
-        planned.append(build)
-    planned.sort(key=lambda b: (str(b.dockerfile), str(b.context), b.target or ""))
-    return planned
+        gpu = config.for_dockerfile(config.gpu, dockerfile)
+        for build in planned:
+            if target is not None:
+                build = replace(build, target=target)
+            if gpu is not None:
+                build = replace(build, gpu=gpu)
+            key = (build.dockerfile, build.context, build.target)
+            builds[key] = _merge(builds[key], build) if key in builds else build
+    return sorted(builds.values(), key=lambda b: (str(b.dockerfile), str(b.context), b.target or ""))
+
+
+def _merge(first: Build, second: Build) -> Build:
+    """Two sources building the same image: services and volumes add up, build arguments
+    and platforms are kept where they agree, the first source is named."""
+    args = tuple(sorted(set(first.args) & set(second.args)))
+    return replace(
+        first,
+        args=args,
+        gpu=first.gpu if first.gpu == second.gpu else (True if True in (first.gpu, second.gpu) else None),
+        services=first.services + tuple(s for s in second.services if s not in first.services),
+        volumes=tuple(dict.fromkeys(first.volumes + second.volumes)),
+        platforms=first.platforms if first.platforms == second.platforms else (),
+    )
 
 
 def build_images(builds: list[Build], workspace: Workspace, settings: dict | None = None) -> list[Image]:
@@ -74,8 +107,8 @@ def build_images(builds: list[Build], workspace: Workspace, settings: dict | Non
         dockerfile = workspace.dockerfile(build.dockerfile)
         if dockerfile is None:
             continue
-        images.append(
-            build_image(
+        with blame(build.dockerfile):
+            image = build_image(
                 workspace,
                 build.dockerfile,
                 dockerfile,
@@ -87,8 +120,10 @@ def build_images(builds: list[Build], workspace: Workspace, settings: dict | Non
                 compose_file=build.compose_file,
                 volumes=build.volumes,
                 settings=settings,
+                platforms=build.platforms,
+                origin=build.origin,
             )
-        )
+        images.append(image)
     return images
 
 
@@ -116,27 +151,43 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
                 services=(service.name,),
                 compose_file=compose_path,
                 volumes=tuple(volume.target for volume in service.volumes),
+                origin=BuildOrigin("compose", compose_path, service.line, f"service {service.name}"),
             )
         )
     return builds
 
 
-def _guess_context(dockerfile: Path, workspace: Workspace, project_root: Path) -> Path:
-    """The Dockerfile's folder, unless its local COPY sources exist only at the root."""
+def _guess(dockerfile: Path, workspace: Workspace, project_root: Path, moves: list) -> Build:
+    """No file says how it is built: the folder (a folder a build step moves it to first,
+    else its own) unless its local COPY sources exist in more of its parent folders, up to
+    the repository root. The other folders stay on record: a rule must not report a path
+    missing from a guessed context when it is present in one of them."""
     folder = dockerfile.parent
-    if folder == project_root:
-        return folder
-    parsed = workspace.dockerfile(dockerfile)
-    if parsed is None:
-        return folder
-    sources = list(_local_copy_sources(parsed))
-    if not sources:
-        return folder
-    if all(_exists(folder, source) for source in sources):
-        return folder
-    if all(_exists(project_root, source) for source in sources):
-        return project_root
-    return folder
+    candidates = [move.destination.parent for move in moves] + [folder]
+    if folder != project_root and project_root in folder.parents:
+        parent = folder.parent
+        while True:
+            candidates.append(parent)
+            if parent == project_root or parent == parent.parent:
+                break
+            parent = parent.parent
+    candidates = list(dict.fromkeys(candidates))
+    chosen = candidates[0]
+    sources = []
+    parsed = workspace.dockerfile(dockerfile) if len(candidates) > 1 else None
+    if parsed is not None:
+        sources = _local_copy_sources(parsed)
+    if sources and not all(_exists(chosen, source) for source in sources):
+        counts = [sum(_exists(candidate, source) for source in sources) for candidate in candidates]
+        chosen = candidates[counts.index(max(counts))]  # the nearest among the best
+    if moves and chosen == moves[0].destination.parent:
+        move = moves[0]
+        detail = f"the folder it is moved to by `{move.origin.detail}`"
+        origin = BuildOrigin("guess", move.origin.path, move.origin.line, detail, tuple(candidates))
+    else:
+        detail = "the Dockerfile's folder" if chosen == folder else "the folder that holds its COPY sources"
+        origin = BuildOrigin("guess", None, None, detail, tuple(candidates))
+    return Build(dockerfile, chosen, origin=origin)
 
 
 def _local_copy_sources(dockerfile) -> list[str]:
@@ -165,4 +216,4 @@ def _exists(root: Path, source: str) -> bool:
             return any(fnmatchcase(entry.name, pattern) for entry in parent.iterdir())
         except OSError:
             return False
-    return (root / source).exists()
+    return os.path.exists(root / source)

@@ -1,5 +1,5 @@
-"""Command line: ``dockerlint [PATH]...`` (the ``check`` command), ``dockerlint rule CODE``
-and ``dockerlint rules``.
+"""Command line: ``dockerlint [PATH]...`` (the ``check`` command), ``dockerlint rule CODE``,
+``dockerlint rules`` and ``dockerlint server``.
 
 Start-up cost is paid on every commit by pre-commit, so heavy modules (the engine, the
 parsers, packaging, tree-sitter, SARIF) are imported inside the commands, never here.
@@ -21,12 +21,32 @@ FORMATS = ("text", "concise", "json", "sarif", "github")
 
 class DefaultGroup(click.Group):
     """Runs ``check`` when the first argument is not a command, so that ``dockerlint .``
-    and ``dockerlint --output-format sarif .`` work like ``dockerlint check ...``."""
+    and ``dockerlint --output-format sarif .`` work like ``dockerlint check ...``;
+    ``dockerlint --help`` shows the lint options too, since linting is what it does."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        if not args or (args[0] not in self.commands and args[0] != "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+
+class CheckCommand(click.Command):
+    """``check`` is the default command: its usage line and help read as the program's."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("dockerlint", "[OPTIONS] [PATH]...")
+        formatter.write_text("       dockerlint rule CODE | rules | server | --version")
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl(
+                [
+                    ("rule CODE", "Print the documentation of rule CODE."),
+                    ("rules", "List every rule: code, default severity, name and summary."),
+                    ("server", "Run the language server for editors (needs `dockerlint[server]`)."),
+                    ("check [PATH]...", "Lint PATHs: the default command, named only when a PATH is a command's name."),
+                ]
+            )
 
 
 def _codes(value: str | None) -> tuple[str, ...] | None:
@@ -45,7 +65,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@main.command(cls=CheckCommand)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "-f",
@@ -82,7 +102,9 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Read configuration from this file (pyproject.toml or .dockerlint.toml).",
 )
-@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option(
+    "--isolated", is_flag=True, help="Ignore every configuration file (and hadolint's, with its HADOLINT_* variables)."
+)
 @click.option("--force-exclude", is_flag=True, help="Apply configured excludes to files named on the command line too.")
 @click.option(
     "--no-cache",
@@ -97,22 +119,83 @@ def main() -> None:
     help="Where to keep import scans between runs (default: dockerlint/ in the user's cache folder).",
 )
 @click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Say on standard error, for each image, which build context is used and where it comes from.",
+)
+@click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),
     default="auto",
     show_default=True,
     help="Colour the text output.",
 )
+@click.option("--fix/--no-fix", default=None, help="Apply safe fixes, then report what remains (config: fix).")
+@click.option(
+    "--unsafe-fixes/--no-unsafe-fixes",
+    default=None,
+    help="Apply unsafe fixes too: they change what gets installed or copied (config: unsafe-fixes).",
+)
+@click.option("--diff", is_flag=True, help="Print the changes --fix would make, write nothing; exit 1 if any.")
+@click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
+@click.option("--fix-only", is_flag=True, help="Apply fixes and report nothing else (exit 0 unless an error).")
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only findings that this baseline file (from --write-baseline) does not hold.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every current finding to this baseline file and exit 0.",
+)
+@click.option("--add-noqa", is_flag=True, help="Write a suppression comment for every current finding.")
 def check(paths: tuple[Path, ...], **options) -> None:
-    """Lint PATHS (default: the current directory)."""
+    """Find what bloats and breaks container images of Python and ML services.
+
+    Lints the Dockerfiles, build contexts, .dockerignore, requirements, pyproject and
+    compose files under each PATH (default: the current directory), or the images that
+    the files named as PATHs take part in.
+
+    Exit codes: 0 nothing at or above the fail level, 1 findings, 2 an error (usage,
+    configuration, a path that does not exist, or a failure of dockerlint itself).
+    """
     from dockerlint.config import ConfigError
+    from dockerlint.errors import InternalError
 
     try:
         code = _check(list(paths) or [Path(".")], **options)
     except ConfigError as error:
-        click.echo(f"dockerlint: error: {error}", err=True)
+        _error(str(error))
+        code = EXIT_ERROR
+    except InternalError as error:
+        where = f" on {_shown_path(error.path)}" if error.path is not None else ""
+        _error(f"internal error{where}: {_one_line(str(error))} (this is a bug in dockerlint; please report it)")
+        code = EXIT_ERROR
+    except Exception as error:  # noqa: BLE001 - a bug outside any file: still one line, exit 2
+        _error(f"internal error: {type(error).__name__}: {_one_line(str(error))} (please report it)")
         code = EXIT_ERROR
     sys.exit(code)
+
+
+def _error(message: str) -> None:
+    click.echo(f"dockerlint: error: {message}", err=True)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown_path(path: Path) -> str:
+    """Relative to the current directory when inside it, as the reports show paths."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _check(
@@ -132,18 +215,36 @@ def _check(
     no_cache: bool,
     cache_dir: Path | None,
     color: str,
+    fix: bool | None,
+    unsafe_fixes: bool | None,
+    diff: bool,
+    show_fixes: bool,
+    fix_only: bool,
+    baseline_path: Path | None,
+    write_baseline: Path | None,
+    add_noqa: bool,
+    verbose: bool = False,
 ) -> int:
     from dockerlint.config import ConfigError, check_selectors, find_config, load_config, parse_level
-    from dockerlint.engine import lint, project_root
+    from dockerlint.engine import lint, lint_and_fix, project_root
+    from dockerlint.fixes import FixSettings, unified_diff
     from dockerlint.model.scan_cache import default_cache_dir
-    from dockerlint.report import Report, render
+    from dockerlint.report import ImageInfo, Report, describe_image, render
     from dockerlint.rulebook import load_rules
 
     rules = load_rules()
-    if config_path is not None and not config_path.is_file():
+    if config_path is not None and not os.path.isfile(config_path):
         raise ConfigError(f"{config_path}: configuration file not found")
+    for path in paths:
+        if not os.path.lexists(path):
+            raise ConfigError(f"{path}: no such file or directory")
     path = None if isolated else (config_path or find_config(paths[0]))
     config = load_config(path, rules)
+    if not isolated:
+        from dockerlint.hadolint_config import apply_hadolint_config, find_hadolint_config, read_hadolint_config
+
+        hadolint = read_hadolint_config(find_hadolint_config(paths[0]), os.environ)
+        apply_hadolint_config(config, hadolint, rules)
 
     def cli_fail(option: str):
         def fail(message: str):
@@ -164,12 +265,60 @@ def _check(
             config.ignore = config.ignore + selectors
     if fail_level:
         config.fail_level = parse_level(fail_level, cli_fail("--fail-level"))
+        config.exit_zero = False
 
     if no_cache:
         cache_dir = None
     elif cache_dir is None:
         cache_dir = default_cache_dir(project_root(paths, config))
-    result = lint(paths, config, rules, force_exclude=force_exclude, cache_dir=cache_dir)
+    if fix is not None:
+        config.fix = fix
+    if unsafe_fixes is not None:
+        config.unsafe_fixes = unsafe_fixes
+    settings = FixSettings(unsafe=config.unsafe_fixes, fixable=config.fixable_codes(rules))
+    options = {"force_exclude": force_exclude, "cache_dir": cache_dir}
+    outcome = None
+    if diff:
+        result, outcome = lint_and_fix(paths, config, rules, settings, write=False, **options)
+        text = unified_diff(outcome.before, outcome.after, _shown_path)
+        click.echo(text, nl=False)
+        count = len(outcome.fixed)
+        click.echo(
+            f"Would fix {count} finding{'s' if count != 1 else ''}." if count else "No fixes to apply.", err=True
+        )
+        return EXIT_FINDINGS if text else EXIT_OK
+    if config.fix or fix_only:
+        result, outcome = lint_and_fix(paths, config, rules, settings, write=True, **options)
+        result.notes[:0] = outcome.notes
+    else:
+        result = lint(paths, config, rules, **options)
+    if fix_only:
+        count = len(outcome.fixed)
+        click.echo(f"Fixed {count} finding{'s' if count != 1 else ''}.")
+        if show_fixes:
+            click.echo(_fixed_list(outcome.fixed), nl=False)
+        return EXIT_OK
+    if add_noqa:
+        return _add_noqa(paths, result)
+    if write_baseline is not None:
+        from dockerlint.baseline import write_baseline as write
+
+        try:
+            count = write(write_baseline, result.findings, project_root(paths, config), result.workspace)
+        except OSError as error:
+            raise ConfigError(f"{write_baseline}: cannot write the baseline: {error.strerror or error}") from None
+        click.echo(f"Wrote {count} finding{'s' if count != 1 else ''} to {write_baseline}.")
+        return EXIT_OK
+    known: list = []
+    if baseline_path is not None:
+        from dockerlint.baseline import BaselineError, read_baseline, split_by_baseline
+
+        try:
+            baseline = read_baseline(baseline_path)
+        except BaselineError as error:
+            raise ConfigError(str(error)) from None
+        root = project_root(paths, config)
+        result.findings, known = split_by_baseline(result.findings, baseline, root, result.workspace)
     enabled = config.enabled_codes(rules)
     report = Report(
         findings=tuple(result.findings),
@@ -179,7 +328,14 @@ def _check(
         root=Path.cwd(),
         fail_level=config.fail_level,
         source_line=result.workspace.source_line,
+        fixed=tuple(outcome.fixed) if outcome else (),
+        fix_settings=settings,
+        baseline=tuple(known) if baseline_path is not None else None,
+        images=tuple(ImageInfo.of(image) for image in result.images),
     )
+    if verbose:
+        for image in report.images:
+            click.echo(f"dockerlint: {describe_image(report, image)}", err=True)
     use_color = color == "always" or (
         color == "auto" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
@@ -190,10 +346,58 @@ def _check(
         except OSError as error:
             raise ConfigError(f"{output}: cannot write the report: {error.strerror or error}") from None
     else:
-        click.echo(text, nl=False)
-    if exit_zero:
+        click.echo(text, nl=False, color=use_color)  # click strips colours off a terminal unless told
+    if show_fixes and outcome is not None and output_format in ("text", "concise"):
+        click.echo(_fixed_list(outcome.fixed), nl=False)
+    if exit_zero or config.exit_zero:
         return EXIT_OK
     return result.exit_code(config.fail_level)
+
+
+def _add_noqa(paths: list[Path], result) -> int:
+    """``--add-noqa``: a suppression comment for every finding, written as fixes are
+    (only inside the linted paths, never over a file that changed since it was read)."""
+    from dockerlint.baseline import noqa_edits
+    from dockerlint.engine import writable_paths
+    from dockerlint.fixes import apply_edits, write_if_unchanged
+
+    edits, skipped = noqa_edits(result.findings, result.workspace)
+    writable = writable_paths(paths)
+    files: dict[Path, list] = {}
+    for edit in edits:
+        if writable(edit.path, result.workspace):
+            files.setdefault(edit.path, []).append(edit)
+        else:
+            skipped += 1
+    written = 0
+    for path, file_edits in sorted(files.items()):
+        _, before = result.workspace.bytes_read(path)
+        after = apply_edits(before, file_edits)
+        problem = "not changed: the file is not UTF-8 or mixes line endings" if after is None else None
+        problem = problem or write_if_unchanged(path, before, after)
+        if problem:
+            click.echo(f"dockerlint: {_shown_path(path)}: {problem}", err=True)
+            continue
+        written += len(file_edits)
+    click.echo(f"Added {written} suppression comment{'s' if written != 1 else ''}.")
+    if skipped:
+        click.echo(
+            f"{skipped} finding{'s' if skipped != 1 else ''} in files without a comment syntax "
+            "(or outside the linted paths) got none: use per-file-ignores for those."
+        )
+    return EXIT_OK
+
+
+def _fixed_list(fixed) -> str:
+    """``--show-fixes``: one line per file and code, as ruff lists them."""
+    if not fixed:
+        return ""
+    counts: dict[tuple[str, str], int] = {}
+    for finding in fixed:
+        key = (_shown_path(finding.path), finding.code)
+        counts[key] = counts.get(key, 0) + 1
+    lines = ["Fixed:"] + [f"  {path}: {count} × {code}" for (path, code), count in sorted(counts.items())]
+    return "\n".join(lines) + "\n"
 
 
 @main.command("rule")
@@ -219,3 +423,11 @@ def rules_command() -> None:
     for rule in load_rules().values():
         state = "" if rule.enabled else " (off by default)"
         click.echo(f"{rule.code:<7} {rule.severity.label:<8} {rule.name}{state}: {rule.summary}")
+
+
+@main.command("server")
+def server_command() -> None:
+    """Run the language server: LSP over standard input and output, for editors."""
+    from dockerlint.server import run
+
+    sys.exit(run())

@@ -6,6 +6,7 @@ that silently drops a misspelt ``ignore`` list is worse than one that refuses to
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,27 @@ class Config:
     gpu: dict[str, bool] = field(default_factory=dict)  # Dockerfile glob -> has a GPU at run time
     large_file_size: int = 50_000_000  # bytes: a context file above this is reported (CTX004)
     known_modules: dict[str, list[str]] = field(default_factory=dict)  # distribution -> import names
+    fix: bool = False  # apply safe fixes (as --fix)
+    unsafe_fixes: bool = False  # and unsafe ones (as --unsafe-fixes)
+    fixable: tuple[str, ...] = ("ALL",)  # selectors whose fixes may be applied
+    unfixable: tuple[str, ...] = ()  # selectors whose fixes are never applied
+    trusted_registries: tuple[str, ...] = ()  # DL3026: registries images may come from (empty: any)
+    label_schema: dict[str, str] = field(default_factory=dict)  # DL3049-DL3058: label -> value type
+    strict_labels: bool = False  # DL3050: no labels outside label_schema
+    exit_zero: bool = False  # exit 0 whatever is found (hadolint's `no-fail`)
+    keys: frozenset[str] = frozenset()  # the keys the configuration file set
+
+    def fixable_codes(self, rules: Mapping) -> frozenset[str]:
+        return frozenset(_expand(self.fixable, rules) - _expand(self.unfixable, rules))
+
+    def rule_settings(self) -> dict:
+        """What checks read from the configuration (``Image.settings``)."""
+        return {
+            "large-file-size": self.large_file_size,
+            "trusted-registries": self.trusted_registries,
+            "label-schema": self.label_schema,
+            "strict-labels": self.strict_labels,
+        }
 
     # -- rule selection ---------------------------------------------------------------
     def enabled_codes(self, rules: Mapping) -> set[str]:
@@ -128,19 +150,27 @@ _KEYS = {
     "gpu",
     "large-file-size",
     "known-modules",
+    "fix",
+    "unsafe-fixes",
+    "fixable",
+    "unfixable",
+    "trusted-registries",
+    "label-schema",
+    "strict-labels",
 }
+LABEL_TYPES = ("text", "url", "semver", "hash", "rfc3339", "spdx", "email")
 
 
 def find_config(start: Path) -> Path | None:
     """The nearest config file at or above ``start``, stopping at a repository root."""
     start = real_path(start)
-    folder = start if start.is_dir() else start.parent
+    folder = start if os.path.isdir(start) else start.parent
     for candidate in (folder, *folder.parents):
         for name in CONFIG_NAMES:
             path = candidate / name
-            if path.is_file() and (name != "pyproject.toml" or _has_tool_table(path)):
+            if os.path.isfile(path) and (name != "pyproject.toml" or _has_tool_table(path)):
                 return path
-        if (candidate / ".git").exists():
+        if os.path.exists(candidate / ".git"):
             break
     return None
 
@@ -161,6 +191,8 @@ def load_config(path: Path | None, rules: Mapping, *, default_root: Path | None 
         raise ConfigError(f"{path}: cannot read the configuration: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply or too large to read") from None
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("dockerlint", {})
         prefix = "tool.dockerlint."
@@ -194,7 +226,7 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
             fail(key, f"must be a table of Dockerfile paths to {kind.__name__} values")
         return dict(value)
 
-    config = Config(path=path, root=real_path(path.parent if path else Path.cwd()))
+    config = Config(path=path, root=real_path(path.parent if path else Path.cwd()), keys=frozenset(table))
     if "select" in table:
         config.select = selectors("select")
     if "extend-select" in table:
@@ -239,6 +271,29 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
         ):
             fail("known-modules", "must be a table of distribution names to lists of import names")
         config.known_modules = {name: list(modules) for name, modules in value.items()}
+    for key in ("fix", "unsafe-fixes"):
+        if key in table:
+            if not isinstance(table[key], bool):
+                fail(key, "must be true or false")
+            setattr(config, key.replace("-", "_"), table[key])
+    if "fixable" in table:
+        config.fixable = selectors("fixable")
+    if "unfixable" in table:
+        config.unfixable = selectors("unfixable")
+    if "trusted-registries" in table:
+        value = table["trusted-registries"]
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            fail("trusted-registries", "must be a list of registry names (`*` wildcards allowed)")
+        config.trusted_registries = tuple(value)
+    if "label-schema" in table:
+        value = table["label-schema"]
+        if not isinstance(value, Mapping) or not all(v in LABEL_TYPES for v in value.values()):
+            fail("label-schema", f"must be a table of label names to one of {', '.join(LABEL_TYPES)}")
+        config.label_schema = dict(value)
+    if "strict-labels" in table:
+        if not isinstance(table["strict-labels"], bool):
+            fail("strict-labels", "must be true or false")
+        config.strict_labels = table["strict-labels"]
     if "contexts" in table:
         config.contexts = path_table("contexts", str)
     if "targets" in table:

@@ -27,7 +27,11 @@ def rule_markdown(rule: Rule) -> str:
         "## How to fix",
         "",
         rule.fix,
+        "",
+        f"Autofix: {_AUTOFIX[rule.fix_applicability]}",
     ]
+    if rule.hadolint is not None:
+        lines += ["", "## Compared with hadolint", "", *hadolint_mapping(rule)]
     for example in rule.examples:
         title = "Flagged" if example.kind == "bad" else "Not flagged"
         lines += ["", f"## {title}: {example.description}".rstrip(": ")]
@@ -36,7 +40,47 @@ def rule_markdown(rule: Rule) -> str:
         if example.expect:
             found = ", ".join(f"{code} on line {line}" for code, line in example.expect)
             lines += ["", f"Reports: {found}."]
+        for name, content in example.fixed.items():
+            lines += ["", f"After `dockerlint --fix{_FLAG[rule.fix_applicability]}`, `{name}`:", ""]
+            lines += ["```" + _fence_language(name), content.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
+
+
+_AUTOFIX = {
+    "safe": "**safe** — `dockerlint --fix` applies it.",
+    "unsafe": "**unsafe** — it changes what gets installed or copied, so only "
+    "`dockerlint --fix --unsafe-fixes` applies it; `--diff` shows it first.",
+    "display-only": "**display-only** — the text output shows it as a suggested change; it is never applied.",
+    "none": "none — the change needs a person.",
+}
+_FLAG = {"safe": "", "unsafe": " --unsafe-fixes", "display-only": "", "none": ""}
+
+
+def hadolint_mapping(rule: Rule) -> list[str]:
+    """How the rule maps to hadolint's rule of the same code, as Markdown lines."""
+    mapped = rule.hadolint
+    level = mapped.severity
+    if level == "ignore":
+        default = (
+            f"off by default in hadolint (level `ignore`), and off by default here (`{rule.severity.label}` when on)"
+        )
+    else:
+        here = "info" if level == "style" else level
+        default = f"hadolint's level is `{level}`" + (
+            f", which is dockerlint's `{here}`" if level == "style" else f", the same here (`{here}`)"
+        )
+    lines = [
+        f"Same code and meaning as hadolint's {rule.code}: {default}. "
+        "`# hadolint ignore=` comments and hadolint's configuration apply to it."
+    ]
+    if mapped.configuration:
+        lines += ["", mapped.configuration]
+    if mapped.differences:
+        lines += ["", "Where dockerlint decides differently, and why:", ""]
+        lines += [f"- {difference}" for difference in mapped.differences]
+    else:
+        lines += ["", "No known differences from hadolint 2.15 (compared with its binary in tests/hadolint_parity)."]
+    return lines
 
 
 def _fence_language(name: str) -> str:

@@ -4,21 +4,28 @@ selection, severities, inline suppressions, per-file ignores, stable order, exit
 from __future__ import annotations
 
 import bisect
+import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dockerlint.builds import build_images, plan_builds
+from dockerlint.builds import Build, build_images, plan_builds
 from dockerlint.checks import load_checks
 from dockerlint.config import Config
-from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name
+from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name, is_requirements_name
+from dockerlint.errors import blame
 from dockerlint.findings import Finding, Note, Severity
+from dockerlint.fixes import MAX_ROUNDS, FixOutcome, FixSettings, apply_edits, choose, edits_by_file, write_if_unchanged
 from dockerlint.model import Image
 from dockerlint.paths import real_path
 from dockerlint.rulebook import Rule
 from dockerlint.workspace import Workspace
+
+if TYPE_CHECKING:
+    from dockerlint.model.scan_cache import ScanCache
 
 
 @dataclass
@@ -28,9 +35,20 @@ class Result:
     files_checked: int
     images: list[Image] = field(default_factory=list)
     workspace: Workspace | None = None
+    origins: dict[tuple, set[int]] = field(default_factory=dict)  # origin_key -> indexes into images
 
     def exit_code(self, fail_level: Severity) -> int:
         return 1 if any(f.severity is not None and f.severity >= fail_level for f in self.findings) else 0
+
+    def images_of(self, finding: Finding) -> list[Image]:
+        """The images whose checks reported the finding (two images that install the same
+        requirements file may both); none for a parse problem of a file."""
+        return [self.images[index] for index in sorted(self.origins.get(origin_key(finding), ()))]
+
+
+def origin_key(finding: Finding) -> tuple:
+    """What one finding is, before and after ``finalize`` (which de-duplicates by it)."""
+    return finding.code, finding.path, finding.span.line, bounded_message(finding.message)
 
 
 def project_root(paths: list[Path], config: Config) -> Path:
@@ -39,9 +57,9 @@ def project_root(paths: list[Path], config: Config) -> Path:
     if config.path is not None:
         return config.root
     first = real_path(paths[0])
-    start = first if first.is_dir() else first.parent
+    start = first if os.path.isdir(first) else first.parent
     for folder in (start, *start.parents):
-        if (folder / ".git").exists():
+        if os.path.exists(folder / ".git"):
             return folder
     return start
 
@@ -52,17 +70,27 @@ def lint(
     rules: Mapping[str, Rule],
     *,
     force_exclude: bool = False,
-    cache_dir: Path | None = None,
+    cache_dir: Path | ScanCache | None = None,
+    overlay: Mapping[Path, bytes | None] | None = None,
+    root: Path | None = None,
 ) -> Result:
-    """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache)."""
-    workspace = Workspace()
-    root = project_root(paths, config)
-    directories = [real_path(path) for path in paths if path.is_dir()]
+    """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache;
+    a ``ScanCache``: one kept open across runs, as a language server does).
+    ``overlay``: file contents that replace what is on disk (see ``Workspace``).
+    ``root``: the repository, when the caller knows it (an editor's workspace folder);
+    otherwise found from the paths (``project_root``)."""
+    root = root or project_root(paths, config)
+    # Reads stay inside the repository and the paths the user named (a named Dockerfile
+    # brings its folder, the context it is built with by default).
+    named = [path if os.path.isdir(path) else path.absolute().parent for path in paths]
+    workspace = Workspace(roots=[root, *named], overlay=overlay)
+    workspace.root = root
+    directories = [real_path(path) for path in paths if os.path.isdir(path)]
     files = []
     for path in paths:
-        if path.is_dir():
+        if os.path.isdir(path):
             continue
-        if not path.exists() and not path.is_symlink():
+        if not os.path.exists(path) and not os.path.islink(path):
             workspace.note(path.absolute(), "does not exist")
             continue
         if force_exclude and config.is_excluded(path):
@@ -71,17 +99,20 @@ def lint(
 
     found = Found()
     for directory in directories:
-        part = discover(directory, config)
+        with blame(directory):
+            part = discover(directory, config)
         found.dockerfiles += part.dockerfiles
         found.compose_files += part.compose_files
         found.requirements += part.requirements
         found.pyprojects += part.pyprojects
+        found.build_files += part.build_files
         for note_path, message in part.notes:
             workspace.note(note_path, message)
     if files:
         # Files named on the command line (as pre-commit does) take part in images that
         # live anywhere in the repository: discover it all, then keep the images they touch.
-        whole = discover(root, config)
+        with blame(root):
+            whole = discover(root, config)
         for note_path, message in whole.notes:
             workspace.note(note_path, message)
         for path in files:
@@ -92,24 +123,32 @@ def lint(
         found.dockerfiles += whole.dockerfiles
         found.compose_files += whole.compose_files
         found.requirements += whole.requirements
-    for items in (found.dockerfiles, found.compose_files, found.requirements, found.pyprojects):
+        found.build_files += whole.build_files
+    for items in (found.dockerfiles, found.compose_files, found.requirements, found.pyprojects, found.build_files):
         items[:] = sorted(set(items))
 
-    builds = plan_builds(found, config, workspace, root)
-    images = build_images(builds, workspace, {"large-file-size": config.large_file_size})
-    for image in images:  # every requirements file an image installs is read (and checked)
-        image_files(image)
+    _check_dockerfile_tables(config, found.dockerfiles, workspace)
+    builds = [build for build in plan_builds(found, config, workspace, root) if _inside_repository(build, workspace)]
+    images = build_images(builds, workspace, config.rule_settings())
+    enabled = config.enabled_codes(rules)
+    # hadolint-compatible (DL) rules read only the Dockerfile: with nothing else selected,
+    # requirements, ignore and pyproject files are not read.
+    reads_files = any(not code.startswith("DL") for code in enabled)
+    for image in images if reads_files else ():  # every requirements file an image installs is read (and checked)
+        with blame(image.dockerfile_path):
+            image_files(image)
     if files:
         wanted = set(files)
-        images = [image for image in images if wanted & image_files(image) or _copies_any(image, wanted)]
+        images = [image for image in images if _touches(image, wanted)]
         for path in files:  # a file that cannot be read is still worth a note
             if is_dockerfile_name(path.name):
                 workspace.dockerfile(path)
-    else:
+            elif is_requirements_name(path) and reads_files:  # checked even when no image installs it
+                workspace.requirements(path)
+    elif reads_files:
         for path in found.requirements:  # requirements no image installs still get parsed
             workspace.requirements(path)
 
-    enabled = config.enabled_codes(rules)
     scan_cache = None
     if any(code.startswith("DEP") for code in enabled):
         from dockerlint.model.code import use_scan_cache
@@ -118,11 +157,16 @@ def lint(
         use_project_modules(config.known_modules)
         scan_cache = use_scan_cache(workspace, cache_dir)
     findings: list[Finding] = []
-    for function, codes in load_checks().items():
+    origins: dict[tuple, set[int]] = {}
+    for function, codes in load_checks(enabled).items():
         if not enabled.intersection(codes):
             continue
-        for image in images:
-            findings.extend(function(image))
+        for index, image in enumerate(images):
+            with blame(image.dockerfile_path):
+                produced = list(function(image))
+            for finding in produced:
+                origins.setdefault(origin_key(finding), set()).add(index)
+            findings.extend(produced)
     if scan_cache is not None:
         scan_cache.save()
 
@@ -138,11 +182,107 @@ def lint(
             continue
         findings.extend(Finding(p.code, path, p.span, p.message, p.fix) for p in problems)
 
+    _check_suppression_codes(workspace, rules)
     findings = finalize(findings, config, rules, enabled, workspace)
     checked = workspace.files_read()
     if reported_files is not None:
         checked &= reported_files
-    return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace)
+    return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace, origins)
+
+
+def lint_and_fix(
+    paths: list[Path], config: Config, rules: Mapping[str, Rule], settings: FixSettings, *, write: bool, **options
+) -> tuple[Result, FixOutcome]:
+    """Lint, apply the allowed fixes, lint again, until no fix is left (at most
+    ``MAX_ROUNDS`` rounds). ``write=False`` (``--diff``) keeps every change in memory: each
+    round lints the files as the fixes so far left them. Returns the last lint, whose
+    findings are what remains, and what was fixed."""
+    outcome = FixOutcome()
+    overlay: dict[Path, bytes | None] = {}
+    writable = writable_paths(paths)
+    for _ in range(MAX_ROUNDS):
+        result = lint(paths, config, rules, overlay=None if write else overlay, **options)
+        chosen = choose(result.findings, settings, lambda path, workspace=result.workspace: writable(path, workspace))
+        changed = False
+        for path, edits in edits_by_file(chosen).items():
+            was_read, before = result.workspace.bytes_read(path)
+            if not was_read:
+                before = overlay.get(path) if path in overlay else _current(path)
+            after = apply_edits(before, edits)
+            if after is None:
+                outcome.notes.append(Note(path, "not fixed: the file is not UTF-8 or mixes line endings"))
+                chosen = [f for f in chosen if all(edit.path != path for edit in f.autofix.edits)]
+                continue
+            if write:
+                problem = write_if_unchanged(path, before, after)
+                if problem is not None:
+                    outcome.notes.append(Note(path, problem))
+                    chosen = [f for f in chosen if all(edit.path != path for edit in f.autofix.edits)]
+                    continue
+            outcome.before.setdefault(path, before)
+            outcome.after[path] = overlay[path] = after
+            changed = True
+        outcome.fixed += [f for f in chosen if all(edit.path in outcome.after for edit in f.autofix.edits)]
+        if not changed:
+            return result, outcome
+    return lint(paths, config, rules, overlay=None if write else overlay, **options), outcome
+
+
+def _current(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def writable_paths(paths: list[Path]):
+    """Fixes write only inside the linted paths: a file named on the command line, or
+    a file under a directory named there, that does not lead out of the repository."""
+    files = {os.path.abspath(path) for path in paths if not os.path.isdir(path)}
+    folders = [os.path.abspath(path) for path in paths if os.path.isdir(path)]
+
+    def writable(path: Path, workspace: Workspace) -> bool:
+        text = os.path.abspath(path)
+        named = text in files or any(text.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
+        return named and workspace.outside(path) is None and not os.path.islink(path)
+
+    return writable
+
+
+def _check_dockerfile_tables(config: Config, dockerfiles: list[Path], workspace: Workspace) -> None:
+    """A ``contexts``/``targets``/``gpu`` entry that names no Dockerfile is a typo or a
+    file that moved: say so, or the setting silently stops applying."""
+    where = config.path or config.root
+    section = "tool.dockerlint." if where.name == "pyproject.toml" else ""
+    for name, table in (("contexts", config.contexts), ("targets", config.targets), ("gpu", config.gpu)):
+        for pattern in table:
+            if not any(config.for_dockerfile({pattern: True}, dockerfile) for dockerfile in dockerfiles):
+                workspace.note(where, f"[{section}{name}] `{pattern}` matches no Dockerfile")
+
+
+def _check_suppression_codes(workspace: Workspace, rules: Mapping[str, Rule]) -> None:
+    """A suppression comment naming a code no rule has suppresses nothing: a typo
+    (``DL3O42``) or a rule that was renamed. hadolint pragmas may name ShellCheck codes."""
+    families = {rule.family for rule in rules.values()}
+    for path, problems in Suppressions(workspace).unknown_codes(set(rules), families):
+        for line, codes in problems:
+            names = ", ".join(f"`{code}`" for code in sorted(codes))
+            workspace.note(path, f"line {line}: the suppression comment names no known rule: {names}")
+
+
+def _inside_repository(build: Build, workspace: Workspace) -> bool:
+    """A Dockerfile or context that a compose file or the configuration puts outside the
+    repository is not read: it gets one note. Otherwise the context becomes a boundary
+    for the files read from it."""
+    for what, path, in_context in (("Dockerfile", build.dockerfile, False), ("build context", build.context, False)):
+        reason = workspace.outside(path, in_context=in_context)
+        if reason is not None:
+            origin = build.compose_file or build.dockerfile
+            workspace.note(origin, f"{what} `{path}` is outside the repository: not read")
+            return False
+    workspace.add_context_root(build.context)
+    return True
 
 
 def image_files(image: Image) -> set[Path]:
@@ -160,9 +300,15 @@ def image_files(image: Image) -> set[Path]:
     for stage in image.stages:
         for install in stage.installs():
             for ref in install.requirements:
-                if ref.context_path is not None and ref.context_path.is_file():
+                if ref.context_path is not None and os.path.isfile(ref.context_path):
                     files.update(image.workspace.requirements(ref.context_path).files)
     return files
+
+
+def _touches(image: Image, wanted: set[Path]) -> bool:
+    """Whether the image reads or copies one of the files named on the command line."""
+    with blame(image.dockerfile_path):
+        return bool(wanted & image_files(image)) or _copies_any(image, wanted)
 
 
 def _copies_any(image: Image, wanted: set[Path]) -> bool:
@@ -219,7 +365,9 @@ def finalize(
     for finding in findings:
         if finding.code not in enabled:
             continue
-        key = (finding.code, finding.path, finding.span, finding.message)
+        # One root cause, one finding: the same message for the same line is said once
+        # (a COPY that names one missing source a thousand times).
+        key = (finding.code, finding.path, finding.span.line, finding.message)
         if key in seen:
             continue
         seen.add(key)
@@ -230,9 +378,31 @@ def finalize(
             continue
         if suppressions.suppressed(finding):
             continue
-        kept.append(replace(finding, severity=severities.get(finding.code, Severity.WARNING)))
+        severity = severities.get(finding.code, Severity.WARNING)
+        kept.append(replace(finding, severity=severity, message=bounded_message(finding.message)))
     kept.sort(key=Finding.sort_key)
     return kept
+
+
+MAX_QUOTED = 100  # characters of a quoted name, path or line a message shows
+MAX_MESSAGE = 1000
+_QUOTED = re.compile(r"`[^`]*`")
+
+
+def bounded_message(message: str) -> str:
+    """A message quotes what it is about (a path, a requirement line); a hostile file can
+    make that megabytes long, and every finding would print it. Long quotes keep their
+    start and end around an ellipsis, and the whole message is capped."""
+    if len(message) <= MAX_QUOTED:
+        return message
+    half = MAX_QUOTED // 2
+
+    def shorten(quoted: re.Match[str]) -> str:
+        text = quoted[0]
+        return text if len(text) <= MAX_QUOTED + 2 else text[: half + 1] + "…" + text[-half - 1 :]
+
+    message = _QUOTED.sub(shorten, message)
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
 def _relative(path: Path, root: Path) -> str | None:
@@ -247,7 +417,7 @@ def _unique_notes(notes: list[Note]) -> list[Note]:
 
 
 _DOCKERLINT_IGNORE = re.compile(r"^dockerlint\s*:\s*(ignore|ignore-file)\s*=\s*([A-Za-z0-9, ]+)")
-_HADOLINT_IGNORE = re.compile(r"^hadolint\s+(global\s+)?ignore\s*=\s*([A-Za-z0-9, ]+)")
+_HADOLINT_IGNORE = re.compile(r"^hadolint\s+(global\s+|stage\s+)?ignore\s*=\s*([A-Za-z0-9, ]+)")
 _NOQA = re.compile(r"(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -260,7 +430,8 @@ class Suppressions:
 
     Dockerfiles: ``# dockerlint: ignore=CODE[,CODE]`` above an instruction (comment
     lines may stack), ``# dockerlint: ignore-file=CODE`` anywhere, and hadolint's
-    ``# hadolint ignore=DLxxxx`` / ``# hadolint global ignore=DLxxxx`` for DL codes.
+    ``# hadolint ignore=DLxxxx`` / ``# hadolint global ignore=DLxxxx`` for DL codes, and
+    ``# hadolint stage ignore=DLxxxx`` right above a FROM for that stage.
     Other text files (requirements): a trailing ``# noqa`` or ``# noqa: CODE``.
     """
 
@@ -285,11 +456,43 @@ class Suppressions:
         codes = match.group("codes")
         return codes is None or finding.code in _codes(codes)
 
+    def unknown_codes(self, known: set[str], families: set[str]) -> Iterator[tuple[Path, list[tuple[int, set[str]]]]]:
+        """Per file this run read: (line, codes) of suppression comments that name codes
+        of no rule. In requirements files only codes of dockerlint's families count
+        (``# noqa: E501`` may be for another tool)."""
+        for path in sorted(self.workspace.files_read()):
+            dockerfile = self.workspace.cached_dockerfile(path)
+            found = []
+            if dockerfile is not None:
+                for comment in dockerfile.comments:
+                    text = comment.text.strip()
+                    match = _DOCKERLINT_IGNORE.match(text)
+                    codes = _codes(match.group(2)) if match else set()
+                    match = _HADOLINT_IGNORE.match(text)
+                    if match:
+                        codes = {code for code in _codes(match.group(2)) if code.startswith("DL")}
+                    if codes - known:
+                        found.append((comment.line, codes - known))
+            elif not is_dockerfile_name(path.name):
+                loaded = self.workspace.cached_text(path)
+                text = loaded[0].text if loaded else ""
+                if "noqa" not in text.lower():
+                    continue
+                for number, line in enumerate(text.splitlines(), start=1):
+                    match = _NOQA.search(line)
+                    if match and match.group("codes"):
+                        codes = {code for code in _codes(match.group("codes")) if code.rstrip("0123456789") in families}
+                        if codes - known:
+                            found.append((number, codes - known))
+            if found:
+                yield path, found
+
     def _dockerfile(self, path: Path, dockerfile) -> tuple[set[str], list[tuple[int, int, set[str]]]]:
         if path in self._dockerfile_cache:
             return self._dockerfile_cache[path]
         file_codes: set[str] = set()
         pending: list[tuple[int, set[str]]] = []
+        stage_pending: list[tuple[int, set[str]]] = []
         for comment in dockerfile.comments:
             text = comment.text.strip()
             match = _DOCKERLINT_IGNORE.match(text)
@@ -303,8 +506,10 @@ class Suppressions:
             match = _HADOLINT_IGNORE.match(text)
             if match:
                 codes = {code for code in _codes(match.group(2)) if code.startswith("DL")}
-                if match.group(1):
+                if match.group(1) and match.group(1).startswith("global"):
                     file_codes |= codes
+                elif match.group(1):
+                    stage_pending.append((comment.line, codes))
                 else:
                     pending.append((comment.line, codes))
         ranges = []
@@ -318,5 +523,11 @@ class Suppressions:
                 text = dockerfile.text
                 if all(not text.line(n).strip() or text.line(n).lstrip().startswith("#") for n in between):
                     ranges.append((instruction.span.line, instruction.span.end_line, codes))
+        froms = [instruction.span.line for instruction in instructions if instruction.keyword == "FROM"]
+        for line, codes in stage_pending:  # hadolint: only on the line right above a FROM
+            if line + 1 in froms:
+                following = [start for start in froms if start > line + 1]
+                end = following[0] - 1 if following else len(dockerfile.text.line_starts)
+                ranges.append((line + 1, end, codes))
         self._dockerfile_cache[path] = (file_codes, ranges)
         return file_codes, ranges

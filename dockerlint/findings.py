@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import Enum, IntEnum
 from pathlib import Path
 
 from dockerlint.source import Span
@@ -34,6 +34,38 @@ class Related:
     message: str
 
 
+class Applicability(str, Enum):
+    """How far a fix may be trusted (ruff's three levels).
+
+    ``safe``: the image keeps working and gets smaller or more reproducible; ``--fix``
+    applies it. ``unsafe``: right in nearly every case, but it changes what gets
+    installed or copied; only ``--unsafe-fixes`` applies it. ``display-only``: a
+    suggestion shown as a diff, never applied (which tag to pin is the user's choice)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY_ONLY = "display-only"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text of ``span`` in ``path`` with ``content`` (an empty span inserts).
+    A path that does not exist is created (``.dockerignore``); its span is 1:1-1:1."""
+
+    path: Path
+    span: Span
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """Edits that fix one finding, applied together or not at all."""
+
+    applicability: Applicability
+    message: str
+    edits: tuple[Edit, ...]
+
+
 @dataclass(frozen=True)
 class Finding:
     """One problem at one place. ``path`` is absolute; reports make it relative.
@@ -50,6 +82,7 @@ class Finding:
     size_bytes: int | None = None
     severity: Severity | None = None
     related: tuple[Related, ...] = field(default=())
+    autofix: Fix | None = None  # ``fix`` is the advice in words; this is the edit
 
     def sort_key(self) -> tuple:
         return (str(self.path), self.span.line, self.span.column, self.code, self.message)

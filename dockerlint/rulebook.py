@@ -7,17 +7,11 @@ why it matters, how to fix it, and examples that run as tests. The same data fee
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from dockerlint.findings import Severity
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DOCS_URL = "https://github.com/dockerlint/dockerlint/blob/main/docs/rules/{code}.md"
 
@@ -31,9 +25,19 @@ class Example:
     config: dict  # extra [tool.dockerlint] settings for this example
     encodings: dict[str, str]  # file -> encoding to write it in (default UTF-8)
     sized: dict[str, int]  # file -> size in bytes, for examples about large files (written sparse)
+    fixed: dict[str, str] = field(default_factory=dict)  # file -> content after `--fix --unsafe-fixes`
 
     def file_bytes(self) -> dict[str, bytes]:
         return {name: text.encode(self.encodings.get(name, "utf-8")) for name, text in self.files.items()}
+
+
+@dataclass(frozen=True)
+class Hadolint:
+    """How a DL rule maps to hadolint's rule of the same code."""
+
+    severity: str  # hadolint's default level: error, warning, info, style or ignore (off)
+    differences: tuple[str, ...]  # where dockerlint decides otherwise, each with its reason
+    configuration: str = ""  # the hadolint setting the rule needs, if any
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Rule:
     fix: str
     tags: tuple[str, ...]
     examples: tuple[Example, ...]
+    fix_applicability: str = "none"  # what its autofix is: safe, unsafe, display-only, or none
+    hadolint: Hadolint | None = None
 
     @property
     def family(self) -> str:
@@ -79,11 +85,14 @@ def _example(data: dict) -> Example:
         config=dict(data.get("config", {})),
         encodings=dict(data.get("encodings", {})),
         sized=dict(data.get("sized", {})),
+        fixed=dict(data.get("fixed", {})),
     )
 
 
 def load_rule(path: Path) -> Rule:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    from dockerlint.datafiles import read_toml
+
+    data = read_toml(path)
     return Rule(
         code=data["code"],
         name=data["name"],
@@ -94,6 +103,16 @@ def load_rule(path: Path) -> Rule:
         fix=data["fix"].strip(),
         tags=tuple(data.get("tags", ())),
         examples=tuple(_example(item) for item in data.get("examples", ())),
+        fix_applicability=data.get("fix-applicability", "none"),
+        hadolint=_hadolint(data["hadolint"]) if "hadolint" in data else None,
+    )
+
+
+def _hadolint(data: dict) -> Hadolint:
+    return Hadolint(
+        severity=data["severity"],
+        differences=tuple(item.strip() for item in data.get("differences", ())),
+        configuration=data.get("configuration", "").strip(),
     )
 
 

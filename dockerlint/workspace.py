@@ -2,14 +2,22 @@
 
 Everything the checks see comes through here, so a file that is unreadable, binary,
 too large or a symlink loop becomes a ``Note`` in one place instead of a traceback in many.
+
+It is also the one place that keeps reads inside the repository. A file is read only
+when its real path (symlinks resolved) stays inside the repository or a path named on
+the command line; a file inside a build context must also stay inside that context,
+since Docker never follows a link out of the context it sends. Anything else gets a
+note and is not opened: a pull request cannot make a CI run print ``/etc/passwd``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockerlint.errors import blame
 from dockerlint.findings import Note
 from dockerlint.source import Problem, Span, Text, decode
 
@@ -28,7 +36,16 @@ BINARY_SNIFF = 8192
 
 
 class Workspace:
-    def __init__(self) -> None:
+    def __init__(self, roots: Iterable[Path] = (), overlay: Mapping[Path, bytes | None] | None = None) -> None:
+        """``roots``: the repository and the paths named on the command line; reads stay
+        inside them. No roots: no boundary (a workspace for one file in tests).
+        ``overlay``: contents that replace what is on disk (the files ``--diff`` has
+        fixed so far, an editor's unsaved buffers); None marks a file as absent."""
+        self._roots = tuple(dict.fromkeys(root for path in roots for root in _both_forms(path)))
+        # Keyed by the path's text: files are asked for by Path and by str alike.
+        self._overlay = {os.fspath(path): data for path, data in (overlay or {}).items()}
+        self._context_roots: set[str] = set()
+        self._real_folders: dict[str, str] = {}
         self.notes: list[Note] = []
         self._bytes: dict[Path, bytes | None] = {}
         self._texts: dict[Path, tuple[Text, bool] | None] = {}
@@ -38,17 +55,79 @@ class Workspace:
         self._pyprojects: dict[Path, Pyproject | None] = {}
         self._contexts: dict[tuple[Path, Path | None], Context] = {}
         self.problems: dict[Path, list[Problem]] = {}  # parse problems per file, reported once
+        self.root: Path | None = None  # the repository being linted (deployment files live there)
+        self.derived: dict = {}  # per-run facts the model works out once (repository GPU hints)
 
     # -- raw files -----------------------------------------------------------------
     def note(self, path: Path, message: str, level: str = "warning") -> None:
         self.notes.append(Note(path, message, level))
 
-    def read_bytes(self, path: Path | str, *, quiet: bool = False, keep: bool = True) -> bytes | None:
+    def add_context_root(self, root: Path) -> None:
+        """A build context: files inside it are read only if they stay inside it."""
+        self._context_roots.add(os.path.abspath(root))
+
+    def outside(self, path: Path | str, *, in_context: bool = True) -> str | None:
+        """Why ``path`` may not be read (it leads out of its build context or out of the
+        repository), or None. ``in_context=False`` for Dockerfiles, which the build
+        reads from the repository, not from the context."""
+        if not self._roots:
+            return None
+        lexical = os.path.abspath(path)
+        real = self._real_path(lexical)
+        context = self._context_of(lexical) if in_context else None
+        if context is not None:
+            if _inside(real, self._real_path(context)):
+                return None
+            return "not read: it is a symlink that leaves the build context, which Docker does not follow"
+        if any(_inside(real, root) for root in self._roots):
+            return None
+        if real != lexical:
+            return "not read: it is a symlink that leaves the repository"
+        return "not read: it is outside the repository"
+
+    def _context_of(self, lexical: str) -> str | None:
+        """The innermost build context holding the path (by its name, not its target)."""
+        if not self._context_roots:
+            return None
+        folder = os.path.dirname(lexical)
+        while True:
+            if folder in self._context_roots:
+                return folder
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
+
+    def _real_path(self, lexical: str) -> str:
+        """``os.path.realpath``, with each folder resolved once per run (a scan reads
+        thousands of files from a few hundred folders)."""
+        folder, name = os.path.split(lexical)
+        real_folder = self._real_folders.get(folder)
+        if real_folder is None:
+            real_folder = self._real_folders[folder] = os.path.realpath(folder)
+        real = os.path.join(real_folder, name)
+        return os.path.realpath(real) if os.path.islink(real) else real
+
+    def read_bytes(
+        self, path: Path | str, *, quiet: bool = False, keep: bool = True, in_context: bool = True
+    ) -> bytes | None:
         """The file's bytes, or None (with a note unless ``quiet``) when it cannot be read;
-        ``keep=False`` for files read once in bulk (a large repository's code)."""
+        ``keep=False`` for files read once in bulk (a large repository's code). A file
+        that leads out of its context or the repository is never opened, and always
+        gets a note."""
         if path in self._bytes:
             return self._bytes[path]
+        if os.fspath(path) in self._overlay:
+            data = self._bytes[path] = self._overlay[os.fspath(path)]
+            return data
         data: bytes | None = None
+        refused = self.outside(path, in_context=in_context)
+        if refused is not None:
+            if os.path.lexists(path):
+                self.note(Path(path), refused)
+            if keep:
+                self._bytes[path] = None
+            return None
         try:
             size = os.stat(path).st_size
             if size > MAX_TEXT_BYTES:
@@ -66,11 +145,26 @@ class Workspace:
             self._bytes[path] = data
         return data
 
-    def text(self, path: Path, *, quiet: bool = False) -> tuple[Text, bool] | None:
+    def is_file(self, path: Path) -> bool:
+        """Whether the file exists, as this run sees it (the overlay first)."""
+        if os.fspath(path) in self._overlay:
+            return self._overlay[os.fspath(path)] is not None
+        return os.path.isfile(path)
+
+    def overlaid(self, path: Path | str) -> bool:
+        """Whether the overlay replaces this file: what is on disk (its size, its
+        timestamp) says nothing about the content this run reads."""
+        return os.fspath(path) in self._overlay
+
+    def bytes_read(self, path: Path) -> tuple[bool, bytes | None]:
+        """(whether this run read the file and kept it, the bytes it read or None)."""
+        return path in self._bytes, self._bytes.get(path)
+
+    def text(self, path: Path, *, quiet: bool = False, in_context: bool = True) -> tuple[Text, bool] | None:
         """Decoded text and whether it held invalid UTF-8; None if unreadable or binary."""
         if path in self._texts:
             return self._texts[path]
-        data = self.read_bytes(path, quiet=quiet)
+        data = self.read_bytes(path, quiet=quiet, in_context=in_context)
         result = None
         if data is not None:
             if b"\0" in data[:BINARY_SNIFF]:
@@ -108,7 +202,7 @@ class Workspace:
             from dockerlint.parse.dockerfile import parse_dockerfile
 
             parsed = None
-            size = _size(path)
+            size = len(self._overlay[os.fspath(path)] or b"") if self.overlaid(path) else _size(path)
             if size is not None and size > MAX_DOCKERFILE_BYTES:
                 self.note(
                     path,
@@ -116,10 +210,11 @@ class Workspace:
                 )
                 loaded = None
             else:
-                loaded = self.text(path)
+                loaded = self.text(path, in_context=False)
             if loaded is not None:
                 text, bad = loaded
-                parsed = parse_dockerfile(text.text)
+                with blame(path):
+                    parsed = parse_dockerfile(text.text)
                 self.add_problems(path, parsed.problems)
                 if bad:
                     self.add_problems(path, [_invalid_utf8(text)])
@@ -130,10 +225,11 @@ class Workspace:
         if path not in self._ignores:
             from dockerlint.parse.dockerignore import parse_dockerignore
 
-            loaded = self.text(path, quiet=not path.exists())
+            loaded = self.text(path, quiet=not os.path.exists(path))
             parsed = None
             if loaded is not None:
-                parsed = parse_dockerignore(loaded[0].text)
+                with blame(path):
+                    parsed = parse_dockerignore(loaded[0].text)
                 self.add_problems(path, parsed.problems)
             self._ignores[path] = parsed
         return self._ignores[path]
@@ -143,7 +239,8 @@ class Workspace:
         if path not in self._requirements:
             from dockerlint.parse.requirements import load_requirements
 
-            loaded = load_requirements(path, lambda p: self.read_bytes(p, quiet=True))
+            with blame(path):
+                loaded = load_requirements(path, lambda p: self.read_bytes(p, quiet=True))
             for file_path, problem in loaded.problems:
                 self._record_requirement_problem(file_path, problem)
             for file_path in loaded.files:
@@ -163,10 +260,11 @@ class Workspace:
         if path not in self._pyprojects:
             from dockerlint.parse.pyproject import parse_pyproject
 
-            loaded = self.text(path, quiet=not path.exists())
+            loaded = self.text(path, quiet=not os.path.exists(path))
             parsed = None
             if loaded is not None:
-                parsed = parse_pyproject(loaded[0].text)
+                with blame(path):
+                    parsed = parse_pyproject(loaded[0].text)
                 self.add_problems(path, parsed.problems)
             self._pyprojects[path] = parsed
         return self._pyprojects[path]
@@ -177,11 +275,21 @@ class Workspace:
             from dockerlint.context import walk_context
 
             ignore = self.ignore_file(ignore_path) if ignore_path else None
-            context = walk_context(root, ignore)
+            with blame(root):
+                context = walk_context(root, ignore)
             for message in context.notes:
                 self.note(root, message, "note")
             self._contexts[key] = context
         return self._contexts[key]
+
+
+def _both_forms(path: Path) -> tuple[str, ...]:
+    """A root as given (absolute) and with its symlinks resolved."""
+    return os.path.abspath(path), os.path.realpath(path)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _size(path: Path) -> int | None:

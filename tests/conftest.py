@@ -27,12 +27,16 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
-def run_lint(root: Path, *, paths: list[Path] | None = None, **config) -> Result:
-    rules = load_rules()
+def config_for(root: Path, **config):
+    """A configuration as ``[tool.dockerlint]`` would give it, rooted at ``root``."""
     table = {key.replace("_", "-"): value for key, value in config.items()}
-    cfg = config_from_table(table, None, rules)
+    cfg = config_from_table(table, None, load_rules())
     cfg.root = root.resolve()
-    return lint(paths or [root], cfg, rules)
+    return cfg
+
+
+def run_lint(root: Path, *, paths: list[Path] | None = None, **config) -> Result:
+    return lint(paths or [root], config_for(root, **config), load_rules())
 
 
 def found(result: Result, code: str | None = None) -> list[tuple[str, str, int]]:

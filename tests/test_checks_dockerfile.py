@@ -325,8 +325,10 @@ def test_full_python_reached_through_a_stage(repo):
 
 
 def test_framework_bases(repo):
-    assert lint(repo, "FROM pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime\n", "IMG002") == [("IMG002", "Dockerfile", 1)]
-    assert lint(repo, "FROM nvcr.io/nvidia/pytorch:24.05-py3\n", "IMG002") == [("IMG002", "Dockerfile", 1)]
+    api = {"app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n"}
+    for base in ("pytorch/pytorch:2.3.1-cuda12.1-cudnn8-runtime", "nvcr.io/nvidia/pytorch:24.05-py3"):
+        dockerfile = f"FROM {base}\nCOPY app/ /app/app/\n"
+        assert lint(repo, dockerfile, "IMG002", api) == [("IMG002", "Dockerfile", 1)]
     builder_only = """
         FROM pytorch/pytorch:2.3.1-cuda12.1-cudnn8-devel AS build
         RUN python setup.py bdist_wheel

@@ -69,7 +69,19 @@ def test_exit_zero_fail_level_and_clean_runs(bloated, tmp_path):
 def test_json_output(bloated):
     result = invoke(".", "--output-format", "json", "--select", "DL3042,IMG001", cwd=bloated)
     data = json.loads(result.output)
-    assert set(data) == {"version", "findings", "summary"}
+    assert set(data) == {"version", "findings", "summary", "images"}
+    assert data["images"] == [
+        {
+            "dockerfile": "Dockerfile",
+            "context": ".",
+            "target": None,
+            "platforms": [],
+            "build_args": {},
+            "context_source": "guess",
+            "context_origin": None,
+            "context_detail": "the Dockerfile's folder",
+        }
+    ]
     first = data["findings"][0]
     assert set(first) >= {
         "code",
@@ -143,6 +155,61 @@ def test_rule_and_rules_commands():
     assert "IMG004" in listing and "off by default" in listing
 
 
+def test_help_shows_the_lint_options_and_the_other_commands():
+    for args in (["--help"], ["-h"], ["check", "--help"]):
+        output = invoke(*args).output
+        assert output.startswith("Usage: dockerlint [OPTIONS] [PATH]...")
+        assert "--output-format" in output and "--select" in output and "--fail-level" in output
+        assert "rule CODE" in output and "rules" in output
+
+
+def test_color_always_colours_through_a_pipe(bloated):
+    command = [sys.executable, "-m", "dockerlint", "--no-cache", str(bloated)]
+    piped = subprocess.run([*command, "--color", "always"], capture_output=True, text=True)
+    assert "\x1b[" in piped.stdout
+    plain = subprocess.run([*command, "--color", "auto"], capture_output=True, text=True)
+    assert "\x1b[" not in plain.stdout
+
+
+def test_unknown_codes_in_suppression_comments_get_a_warning(tmp_path):
+    write_tree(
+        tmp_path,
+        {
+            "Dockerfile": (
+                "FROM python:3.12-slim\n"
+                "# dockerlint: ignore=DL3O42,SEC001\n"
+                "# hadolint ignore=DL9999,SC2086\n"
+                "RUN pip install --no-cache-dir flask==3.0.3\n"
+            ),
+            "requirements.txt": "flask==3.0.3  # noqa: REQ999\nrequests==2.32.3  # noqa: E501\n",
+        },
+    )
+    notes = json.loads(invoke(str(tmp_path), "-f", "json", "--no-cache").output)["summary"]["notes"]
+    messages = sorted((Path(note["path"]).name, note["message"]) for note in notes)
+    assert messages == [
+        ("Dockerfile", "line 2: the suppression comment names no known rule: `DL3O42`"),
+        ("Dockerfile", "line 3: the suppression comment names no known rule: `DL9999`"),
+        ("requirements.txt", "line 1: the suppression comment names no known rule: `REQ999`"),
+    ]
+
+
+def test_a_config_entry_naming_no_dockerfile_gets_a_warning(tmp_path):
+    write_tree(
+        tmp_path,
+        {
+            "docker/api.Dockerfile": "FROM python:3.12-slim\nUSER app\n",
+            "pyproject.toml": (
+                '[tool.dockerlint.contexts]\n"docker/api.Dockerfile" = "."\n"docker/worker.Dockerfile" = "."\n'
+                '[tool.dockerlint.targets]\n"docker/*.Dockerfile" = "runtime"\n'
+            ),
+        },
+    )
+    notes = json.loads(invoke(str(tmp_path), "-f", "json", "--no-cache").output)["summary"]["notes"]
+    assert [note["message"] for note in notes] == [
+        "[tool.dockerlint.contexts] `docker/worker.Dockerfile` matches no Dockerfile"
+    ]
+
+
 def test_version():
     from dockerlint import __version__
 
@@ -197,10 +264,6 @@ def test_symlink_loop_named_on_the_command_line(tmp_path):
     assert notes and "Dockerfile" in notes[0]["path"]
 
 
-def test_missing_path_is_a_note(tmp_path):
-    result = invoke(str(tmp_path / "nope"), "-f", "json")
-    assert result.exit_code == 0
-    assert "does not exist" in json.loads(result.output)["summary"]["notes"][0]["message"]
 
 
 # -- start-up ------------------------------------------------------------------------------------
@@ -219,6 +282,22 @@ def test_help_and_version_load_no_heavy_module():
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
     assert output.stdout.strip() == "[]"
+
+
+def test_version_answers_before_the_command_line_library_loads():
+    code = (
+        "import sys\n"
+        "sys.argv = ['dockerlint', '--version']\n"
+        "import dockerlint\n"
+        "try:\n"
+        "    dockerlint.run()\n"
+        "except SystemExit as stop:\n"
+        "    print(stop.code, sorted(name for name in sys.modules if name.startswith(('click', 'dockerlint.'))))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    from dockerlint import __version__
+
+    assert output.stdout.splitlines() == [f"dockerlint, version {__version__}", "0 []"]
 
 
 def test_python_dash_m(tmp_path):

@@ -245,8 +245,9 @@ def test_select_ignore_extend_select_and_prefixes(repo):
     root = repo({"Dockerfile": "FROM python\nRUN pip install x\nCMD python app.py\n"})
     codes = lambda **config: sorted({code for code, _, _ in found(run_lint(root, **config))})
     assert "DL3006" in codes() and "IMG004" not in codes()
-    assert codes(select=["DL30"]) == ["DL3006", "DL3025", "DL3042"]
-    assert codes(select=["DL"], ignore=["DL3042", "DL3025"]) == ["DL3006"]
+    # a prefix selects every code under it, DL3057 (off by default) included
+    assert codes(select=["DL30"]) == ["DL3006", "DL3013", "DL3025", "DL3042", "DL3057"]
+    assert codes(select=["DL"], ignore=["DL3042", "DL3025", "DL3013", "DL3057"]) == ["DL3006"]
     assert "IMG004" in codes(extend_select=["IMG004"])
     assert codes(select=["ALL"], ignore=["DL", "IMG", "SEC"]) == []
 

@@ -4,6 +4,8 @@ correct variants that must stay quiet."""
 
 from __future__ import annotations
 
+import pytest
+
 from dockerlint.findings import human_size
 from dockerlint.model.ml import torch_cuda_size
 from tests.conftest import found, run_lint
@@ -383,3 +385,264 @@ def test_cuda_index_in_tool_uv_names_the_cuda_version(repo):
     dockerfile = "FROM nvidia/cuda:11.8.0-runtime-ubuntu22.04\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\n"
     result = findings(repo, {"Dockerfile": dockerfile, "pyproject.toml": project}, "GPU005")
     assert [f.span.line for f in result] == [4] and "CUDA 12.1" in result[0].message
+
+
+# -- the torch a base image ships -------------------------------------------------------------
+
+
+def test_torch_in_the_base_satisfies_packages_that_need_torch(repo):
+    files = {
+        "Dockerfile": """
+            FROM huggingface/transformers-pytorch-cpu:latest
+            COPY ./ /app
+            WORKDIR /app
+            RUN pip install -r requirements_inference.txt
+            CMD ["uvicorn", "app:app", "--host", "0.0.0.0"]
+        """,
+        "requirements_inference.txt": "pytorch-lightning==1.2.10\nfastapi==0.65.2\n",
+    }
+    assert lint(repo, files, "GPU001") == []
+
+
+def test_unpinned_package_needing_a_newer_torch_installs_a_second_one(repo):
+    dockerfile = """
+        FROM pytorch/pytorch:2.1.0-cuda11.8-cudnn8-runtime
+        RUN pip install --no-cache-dir \\
+            fastapi \\
+            diffusers \\
+            xformers
+        COPY main.py /app/main.py
+    """
+    result = findings(repo, {"Dockerfile": dockerfile}, "GPU004")
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 2)]
+    assert "`xformers`" in result[0].message and "torch 2.1.0" in result[0].message
+    assert "second torch" in result[0].message
+    assert lint(repo, {"Dockerfile": dockerfile}, "GPU005") == []
+
+
+@pytest.mark.parametrize(
+    "install",
+    [
+        "pip install --no-cache-dir xformers==0.0.22.post7",  # pinned: built for the base's torch
+        "pip install --no-cache-dir accelerate",  # Python unknown: old releases accept torch 1.11
+        "pip install --no-cache-dir torch",  # already satisfied
+        "pip install --no-cache-dir sentence-transformers==2.2.2",
+    ],
+)
+def test_packages_the_base_torch_may_satisfy_stay_quiet(repo, install):
+    dockerfile = f"FROM pytorch/pytorch:1.11.0-cuda11.3-cudnn8-runtime\nRUN {install}\n"
+    assert lint(repo, {"Dockerfile": dockerfile}, "GPU004") == []
+
+
+def test_torch_pinned_to_another_version_than_the_base(repo):
+    dockerfile = "FROM pytorch/pytorch:2.1.0-cuda11.8-cudnn8-runtime\nRUN pip install --no-cache-dir torch==2.0.1\n"
+    assert lint(repo, {"Dockerfile": dockerfile}, "GPU004") == [("GPU004", "Dockerfile", 2)]
+
+
+def test_extra_that_pulls_torch_onto_a_cuda_runtime_image(repo):
+    dockerfile = """
+        FROM nvidia/cuda:12.1.0-runtime-ubuntu22.04
+        RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
+        RUN python3 -m pip install serverless-llm "serverless-llm[worker]" serverless-llm-store
+    """
+    result = findings(repo, {"Dockerfile": dockerfile}, "GPU004")
+    assert [f.span.line for f in result] == [3]
+    assert "`serverless-llm[worker]`" in result[0].message and "through the torch it requires" in result[0].message
+
+
+def test_older_wheel_cuda_on_a_newer_cuda_base_is_not_a_mismatch(repo):
+    files = {
+        "Dockerfile": """
+            FROM runpod/base:0.4.0-cuda12.1.1
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY app.py .
+            CMD ["python", "app.py"]
+        """,
+        "requirements.txt": "runpod~=1.7.6\ntorch==2.0.1\n",
+    }
+    assert lint(repo, files, "GPU005") == []  # PyPI's torch 2.0 is CUDA 11.7: older, runs on the 12.1 driver
+    assert lint(repo, files, "GPU004") == [("GPU004", "Dockerfile", 4)]  # runpod/base is CUDA devel
+    assert lint(repo, files, "GPU001") == []
+
+
+# -- images that compile CUDA/C++ code ---------------------------------------------------------
+
+BUILDER = """
+    ARG CUDA_VERSION=12.1.1
+    FROM nvidia/cuda:${CUDA_VERSION}-devel-ubuntu20.04 AS builder
+    RUN apt-get update -y \\
+        && apt-get install -y --no-install-recommends python3.10 python3.10-dev python3-pip \\
+        && rm -rf /var/lib/apt/lists/*
+    WORKDIR /app
+    COPY requirements-build.txt .
+    RUN python3 -m pip install --no-cache-dir -r requirements-build.txt
+    COPY cmake ./cmake
+    COPY CMakeLists.txt .
+    COPY csrc ./csrc
+    COPY setup.py pyproject.toml ./
+"""
+BUILD_FILES = {
+    "requirements-build.txt": "cmake>=3.20,<4.0.0\nninja\ntorch==2.7.0\nwheel\n",
+    "CMakeLists.txt": "cmake_minimum_required(VERSION 3.20)\nproject(store LANGUAGES CXX CUDA)\n",
+    "csrc/store.cu": "__global__ void copy(float *a) {}\n",
+    "cmake/utils.cmake": "# helpers\n",
+    "setup.py": "from setuptools import setup\n\nsetup(name='store')\n",
+    "pyproject.toml": "[build-system]\nrequires = ['setuptools', 'torch==2.7.0']\n",
+}
+
+
+@pytest.mark.parametrize("code", ["GPU003", "GPU004", "GPU005", "STG001"])
+def test_builder_image_for_a_cuda_extension_needs_what_it_has(repo, code):
+    assert lint(repo, {"Dockerfile.builder": BUILDER, **BUILD_FILES}, code) == []
+
+
+def test_service_on_the_devel_image_without_sources_to_compile(repo):
+    dockerfile = """
+        FROM nvidia/cuda:12.1.1-devel-ubuntu22.04
+        RUN apt-get update -y && apt-get install -y --no-install-recommends python3-pip python3-dev \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN pip3 install --no-cache-dir -r requirements.txt
+        COPY app/ /app/app/
+    """
+    files = {"Dockerfile": dockerfile, "requirements.txt": "torch==2.7.0\n", "app/main.py": "import torch\n"}
+    assert lint(repo, files, "GPU003") == [("GPU003", "Dockerfile", 1)]
+    assert lint(repo, files, "GPU004") == [("GPU004", "Dockerfile", 5)]
+    assert lint(repo, files, "STG001") == [("STG001", "Dockerfile", 2)]
+
+
+# -- how torch is asked for, and how the message says it ------------------------------------------
+
+
+def test_find_links_page_with_every_build_installs_a_cuda_build_of_old_torch(repo):
+    files = {
+        "Dockerfile": """
+            FROM tiangolo/uvicorn-gunicorn:python3.9
+            RUN mkdir /fastapi
+            COPY requirements.txt /fastapi
+            WORKDIR /fastapi
+            RUN pip install -r requirements.txt -f https://download.pytorch.org/whl/torch_stable.html
+            COPY . /fastapi
+        """,
+        "requirements.txt": "fastapi==0.109.0\ntorch==1.11.0\ntorchvision==0.12.0\n",
+    }
+    result = findings(repo, files, "GPU001")
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 5)]
+    message = result[0].message
+    assert "find-links page `https://download.pytorch.org/whl/torch_stable.html`" in message
+    assert "torch 1.11.0 for Linux brings its CUDA libraries inside the wheel" in message
+    assert "nvidia-*" not in message and "PyPI" not in message
+    assert result[0].size_bytes == 800_000_000 and "torch==1.11.0+cpu" in result[0].fix
+
+
+def test_cuda_index_inside_a_conda_environment_of_a_cpu_image(repo):
+    dockerfile = """
+        FROM jenkins/jenkins:lts-jdk17
+        USER root
+        RUN conda run -n ci pip install \\
+            torch==2.6.0 --extra-index-url https://download.pytorch.org/whl/cu124 \\
+            mlflow==2.16.2
+        USER jenkins
+    """
+    result = findings(repo, {"Dockerfile": dockerfile}, "GPU001")
+    assert [f.span.line for f in result] == [3]
+    assert "is a CUDA 12.4 build of torch" in result[0].message
+
+
+def test_a_private_index_is_not_called_pypi(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir --index-url https://nexus.example.com/repository/pypi/simple torch==2.5.1
+    """
+    result = findings(repo, {"Dockerfile": dockerfile}, "GPU001")
+    assert len(result) == 1
+    assert "the index `https://nexus.example.com/repository/pypi/simple`" in result[0].message
+    assert "PyPI" not in result[0].message
+
+
+# -- uv sync and poetry install: the groups they install ------------------------------------------
+
+UV_PROJECT = """
+    [project]
+    name = "recsys"
+    version = "0.1.0"
+    requires-python = ">=3.11"
+    dependencies = ["fastapi>=0.115", "papermill>=2.6"]
+
+    [dependency-groups]
+    dev = ["pytest>=8"]
+    ml = ["torch>=2.4.1", "lightning>=2.4"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("sync", "flagged"),
+    [
+        ("uv sync --frozen --all-groups", True),
+        ("uv sync --frozen --group ml", True),
+        ("uv sync --frozen", False),  # the default groups: dev only
+        ("uv sync --frozen --all-groups --no-group ml", False),
+    ],
+)
+def test_uv_sync_installs_the_groups_it_is_asked_for(repo, sync, flagged):
+    dockerfile = f"""
+        FROM python:3.11.9-slim
+        COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/uv
+        WORKDIR /app
+        COPY uv.lock pyproject.toml ./
+        RUN {sync}
+        CMD ["uv", "run", "papermill", "run.ipynb", "out.ipynb"]
+    """
+    files = {"Dockerfile": dockerfile, "pyproject.toml": UV_PROJECT, "uv.lock": "version = 1\n"}
+    assert lint(repo, files, "GPU001") == ([("GPU001", "Dockerfile", 5)] if flagged else [])
+
+
+POETRY_PROJECT = """
+    [tool.poetry]
+    name = "scorer"
+    version = "0.1.0"
+    description = ""
+    authors = ["Team <team@example.com>"]
+
+    [tool.poetry.dependencies]
+    python = "^3.11"
+    fastapi = "^0.115"
+
+    [tool.poetry.group.ml.dependencies]
+    torch = {version = "^2.4.1"%s}
+    %s
+
+    [build-system]
+    requires = ["poetry-core"]
+    build-backend = "poetry.core.masonry.api"
+"""
+CPU_SOURCE = """
+    [[tool.poetry.source]]
+    name = "pytorch-cpu"
+    url = "https://download.pytorch.org/whl/cpu"
+    priority = "explicit"
+"""
+
+
+@pytest.mark.parametrize(
+    ("install", "source", "flagged"),
+    [
+        ("poetry install --no-root", False, True),
+        ("poetry install --no-root --only main", False, False),
+        ("poetry install --no-root --without ml", False, False),
+        ("poetry install --no-root", True, False),  # torch pinned to the CPU source
+    ],
+)
+def test_poetry_install_installs_its_groups(repo, install, source, flagged):
+    project = POETRY_PROJECT % ((', source = "pytorch-cpu"', CPU_SOURCE) if source else ("", ""))
+    dockerfile = f"""
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir poetry==1.8.4
+        WORKDIR /app
+        COPY pyproject.toml poetry.lock ./
+        RUN {install}
+    """
+    files = {"Dockerfile": dockerfile, "pyproject.toml": project, "poetry.lock": "# lock\n"}
+    assert lint(repo, files, "GPU001") == ([("GPU001", "Dockerfile", 5)] if flagged else [])

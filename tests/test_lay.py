@@ -153,3 +153,218 @@ def test_satisfied_or_repeated_requirements_are_fine(repo):
     """
     files = {"requirements.txt": "torch==2.3.1\nfastapi==0.111.0\n"}
     assert lint(repo, dockerfile, "LAY003", files)[0] == []
+
+
+def test_torchvision_pin_replaces_the_newest_torch_an_earlier_layer_installed(repo):
+    dockerfile = """
+        FROM python:3.11 AS build
+        WORKDIR /build
+        COPY requirements.txt .
+        RUN pip3 install torch torchvision torchaudio
+        RUN pip install -r requirements.txt
+        COPY . .
+        FROM python:3.11-slim
+        COPY --from=build /build /app
+        CMD ["python", "/app/app.py"]
+    """
+    files = {"requirements.txt": "flask==3.0.3\ntorchvision==0.17.0\n", "app.py": "import flask\n"}
+    got, findings = lint(repo, dockerfile, "LAY003", files)
+    assert got == [("LAY003", "Dockerfile", 5)]
+    message = findings[0].message
+    assert "`torchvision==0.17.0` (requirements.txt:2) requires torch==2.2.0" in message
+    assert "line 4" in message and "this stage does not ship" in message
+    assert findings[0].related[0].span.line == 4
+
+
+def test_exact_torch_then_a_torchvision_built_for_another_torch(repo):
+    dockerfile = """
+        FROM python:3.10-slim
+        RUN pip install --no-cache-dir torch==2.3.1 --index-url https://download.pytorch.org/whl/cpu
+        RUN pip install --no-cache-dir torchvision==0.17.2
+    """
+    got, findings = lint(repo, dockerfile, "LAY003", {})
+    assert got == [("LAY003", "Dockerfile", 3)]
+    assert "replaces the torch 2.3.1 that line 2 installed" in findings[0].message
+    assert "stay in that earlier layer" in findings[0].message
+
+
+def test_torch_family_that_already_matches_is_not_reinstalled(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir torch==2.3.1+cpu --index-url https://download.pytorch.org/whl/cpu
+        RUN pip install --no-cache-dir torchvision==0.18.1 torchaudio==2.3.1 xformers>=0.0.27
+        RUN pip install --no-cache-dir --no-deps torchvision==0.17.0
+        FROM python:3.11-slim AS other
+        RUN pip install --no-cache-dir torch
+        RUN pip install --no-cache-dir "torchvision>=0.18"
+    """
+    assert lint(repo, dockerfile, "LAY003", {})[0] == []
+
+
+def test_unknown_python_keeps_an_unpinned_torch_undecided(repo):
+    # On Python 3.8 the newest torch is 2.4.1, which torchvision 0.19.1 accepts: with the
+    # Python unknown, pip may not replace anything.
+    dockerfile = """
+        FROM example.com/ml/base:latest
+        RUN pip install --no-cache-dir torch
+        RUN pip install --no-cache-dir torchvision==0.19.1
+    """
+    assert lint(repo, dockerfile, "LAY003", {})[0] == []
+
+
+# -- LAY004, LAY005 ---------------------------------------------------------------------------------
+
+
+def test_update_upgrade_and_install_in_separate_layers(repo):
+    dockerfile = """
+        FROM python:3.11.5
+        RUN pip install --no-cache-dir torchvision==0.18.1
+        RUN apt-get update
+        RUN apt-get upgrade
+        RUN apt-get install -y ffmpeg
+        RUN apt update -qq
+        RUN DEBIAN_FRONTEND=noninteractive apt-get dist-upgrade --no-install-recommends
+    """
+    got, findings = lint(repo, dockerfile, "LAY004")
+    assert got == [("LAY004", "Dockerfile", 3), ("LAY004", "Dockerfile", 6)]
+    assert "`apt-get upgrade` on line 4 and `apt-get install` on line 5 use its" in findings[0].message
+    assert [related.span.line for related in findings[0].related] == [4, 5]
+    got, findings = lint(repo, dockerfile, "LAY005")
+    assert got == [("LAY005", "Dockerfile", 4), ("LAY005", "Dockerfile", 7)]
+    assert "`apt-get dist-upgrade` without `-y`" in findings[1].message
+
+
+def test_apt_steps_that_update_in_the_same_run_or_answer_yes(repo):
+    dockerfile = """
+        FROM debian:bookworm-slim AS tools
+        RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+        RUN apt-get update && apt-get upgrade -y
+        RUN apt-get update \\
+            && apt-get --assume-yes full-upgrade \\
+            && apt-get -o APT::Get::Assume-Yes=true dist-upgrade \\
+            && apt-get -qq upgrade && yes | apt-get upgrade && apt-get -s dist-upgrade
+        RUN apt-get update
+        FROM python:3.11-slim
+        RUN echo 'APT::Get::Assume-Yes "true";' > /etc/apt/apt.conf.d/90yes
+        RUN apt-get update && apt-get upgrade && rm -rf /var/lib/apt/lists/*
+        COPY --from=tools /usr/bin/curl /usr/bin/curl
+    """
+    assert lint(repo, dockerfile, "LAY004")[0] == []
+    assert lint(repo, dockerfile, "LAY005")[0] == []
+
+
+def test_apt_in_a_stage_the_build_never_runs_is_not_reported(repo):
+    dockerfile = """
+        FROM debian:bookworm-slim AS unused
+        RUN apt-get update
+        RUN apt-get upgrade
+        FROM python:3.11-slim
+        CMD ["python"]
+    """
+    assert lint(repo, dockerfile, "LAY004")[0] == []
+    assert lint(repo, dockerfile, "LAY005")[0] == []
+
+
+# -- LAY006 -----------------------------------------------------------------------------------------
+
+
+def test_model_downloads_after_the_code_is_copied(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS base
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY src/ src/
+        FROM base
+        RUN python -m spacy download en_core_web_sm \\
+            && python -c "from transformers import AutoModel; AutoModel.from_pretrained('bert-base-uncased')"
+        CMD ["python", "-m", "src.app"]
+    """
+    files = {
+        "requirements.txt": "spacy==3.7.5\ntransformers==4.44.2\n",
+        "src/app.py": "import spacy\n",
+        "src/nlp.py": "import transformers\n",
+    }
+    got, findings = lint(repo, dockerfile, "LAY006", files)
+    assert got == [("LAY006", "Dockerfile", 7)]
+    assert "line 5" in findings[0].message and findings[0].related[0].span.line == 5
+
+
+def test_model_downloads_before_the_code_or_after_data_only_copies(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY config/ config/
+        RUN python -m spacy download en_core_web_sm
+        COPY . .
+        RUN python -m compileall -q src
+        CMD ["python", "-m", "src.app"]
+    """
+    files = {
+        "requirements.txt": "spacy==3.7.5\n",
+        "config/settings.yaml": "a: 1\n",
+        "config/labels.yaml": "b: 2\n",
+        "src/app.py": "import spacy\n",
+    }
+    assert lint(repo, dockerfile, "LAY006", files)[0] == []
+
+
+# -- LAY007 -----------------------------------------------------------------------------------------
+
+
+def test_recursive_chmod_of_pulled_weights_and_chown_of_a_copied_tree(repo):
+    dockerfile = """
+        FROM amazon/aws-lambda-python
+        ARG MODEL_DIR=./models
+        RUN mkdir $MODEL_DIR
+        COPY ./ ./
+        RUN pip install --no-cache-dir "dvc[s3]==3.51.2"
+        RUN dvc pull dvcfiles/trained_model.dvc
+        RUN chmod -R 0755 $MODEL_DIR
+        RUN useradd app && chown -fR app:app data
+        CMD ["lambda_handler.handler"]
+    """
+    files = {
+        "dvcfiles/trained_model.dvc": "wdir: ../models\nouts:\n- md5: 02f3b0034769ba45d758ad1bb9de33a3\n"
+        "  size: 17562590\n  path: model.onnx\n",
+        "lambda_handler.py": "def handler(event, context):\n    return {}\n",
+        "data/embeddings.npy": b"\0" * 1_200_000,
+    }
+    got, findings = lint(repo, dockerfile, "LAY007", files)
+    assert got == [("LAY007", "Dockerfile", 7), ("LAY007", "Dockerfile", 8)]
+    assert "under `./models`" in findings[0].message and "`dvc pull` on line 6" in findings[0].message
+    assert findings[0].size_bytes == 17562590
+    assert "`COPY` on line 4" in findings[1].message and findings[1].size_bytes == 1_200_000
+
+
+def test_permissions_set_where_files_are_added_or_small_trees_are_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN useradd --create-home app
+        WORKDIR /app
+        COPY . /app
+        RUN chown -R app:app /app
+        RUN git clone --depth 1 https://github.com/example/tools /opt/tools && chmod -R a+rX /opt/tools
+        COPY --chown=app:app --chmod=755 scripts/ /opt/scripts/
+        RUN chmod 755 /opt/scripts/run.sh && chown -R app /home/app /var/log
+        USER app
+    """
+    files = {"app.py": "print('hi')\n", "scripts/run.sh": "#!/bin/sh\n"}
+    assert lint(repo, dockerfile, "LAY007", files)[0] == []
+
+
+def test_one_finding_when_the_same_copy_busts_the_install_and_the_download(repo):
+    dockerfile = """
+        FROM python:3.8-slim
+        WORKDIR /app
+        COPY . .
+        RUN pip install --no-cache-dir -r requirements.txt
+        RUN python3 -m spacy download en_core_web_md
+    """
+    files = {"requirements.txt": "spacy==3.7.5\n", "app.py": "import spacy\n"}
+    root = repo({"Dockerfile": dockerfile, **files})
+    result = run_lint(root, select=["LAY002", "LAY006"])
+    assert found(result) == [("LAY002", "Dockerfile", 3)]
+    assert "and the model download on line 5" in result.findings[0].message

@@ -61,9 +61,11 @@ def test_python_in_the_build_is_parsed_not_grepped(repo):
         EOF
     """
     result = findings(repo, {"Dockerfile": dockerfile}, "MDL001")
-    assert [(f.span.line, f.span.column) for f in result] == [(3, 5), (4, 5), (11, 9), (16, 1)]
+    # A heredoc's download is reported at its RUN, with the call itself as the related place.
+    assert [(f.span.line, f.span.column) for f in result] == [(3, 5), (4, 5), (8, 1), (13, 1)]
     assert "`w.load_model('base')` in `python -c`" in result[0].message
     assert "`torch.hub.load('pytorch/vision')` in the heredoc Python" in result[2].message
+    assert [(r.span.line, r.span.column) for f in result[2:] for r in f.related] == [(11, 9), (16, 1)]
 
 
 def test_scripts_and_modules_from_the_context_are_followed(repo):
@@ -185,6 +187,241 @@ def test_builder_stage_downloads_are_a_deliberate_bake(repo):
     assert lint(repo, {"Dockerfile": dockerfile}, "MDL001") == []
 
 
+def test_library_calls_that_download_on_first_use(repo):
+    """Beyond from_pretrained: each library's own loader, with the arguments that decide
+    whether it downloads (a local path, `weights=None`, `download_enabled=False`, a
+    session, `pretrained=`)."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /srv
+        COPY best.pt .
+        RUN python -c "from df.enhance import init_df; init_df()"
+        RUN python -c "from df import init_df; init_df('/models/DeepFilterNet3')"
+        RUN python -c "import open_clip as o; o.create_model_and_transforms('ViT-B-32', pretrained='laion2b')"
+        RUN python -c "import open_clip; open_clip.create_model_and_transforms('ViT-B-32')"
+        RUN python -c "import rembg; rembg.remove(b'')"
+        RUN python -c "import rembg; s = rembg.new_session('isnet-general-use')"
+        RUN python -c "import rembg; rembg.remove(b'', session=s)"
+        RUN python -c "from insightface.app import FaceAnalysis; FaceAnalysis(name='buffalo_l')"
+        RUN python -c "import easyocr; easyocr.Reader(['en'], download_enabled=False)"
+        RUN python -c "import torchvision; torchvision.models.resnet50(weights=None)"
+        RUN python -c "import torchvision; torchvision.models.resnet50(weights='IMAGENET1K_V2')"
+        RUN python -c "from tensorflow.keras.applications import MobileNetV2; MobileNetV2(weights=None)"
+        RUN python -c "from keras.applications import MobileNetV2 as M, imagenet_utils as u; M(); u.preprocess_input(x)"
+        RUN python -c "from ultralytics import YOLO; YOLO('best.pt')"
+        RUN python -c "from ultralytics import YOLO; YOLO('yolov8s.pt')"
+        RUN python -c "import timm; timm.create_model('resnet50')"
+        RUN python -c "import timm; timm.create_model('resnet50', pretrained=True)"
+        RUN python -c "import stanza; stanza.Pipeline('en')"
+        RUN python -c "import spacy; spacy.load('en_core_web_sm')"
+    """
+    files = {"Dockerfile": dockerfile, "best.pt": b"\0" * 10}
+    result = findings(repo, files, "MDL001")
+    assert [f.span.line for f in result] == [4, 6, 8, 9, 11, 14, 16, 18, 20, 21]
+    by_line = {f.span.line: f.message for f in result}
+    assert "(`DeepFilterNet3`)" in by_line[4] and "(`u2net`)" in by_line[8]
+    assert "`YOLO('yolov8s.pt')`" in by_line[18] and "~22 MB" in by_line[18]
+
+
+def test_a_model_cli_warm_up(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir openai-whisper==20240930
+        COPY warmup.wav /tmp/
+        RUN whisper /tmp/warmup.wav --model small --language en
+        RUN whisper --model_dir /opt/whisper /tmp/warmup.wav
+        RUN whisper --help
+        RUN whisper --model medium
+    """
+    result = findings(repo, {"Dockerfile": dockerfile, "warmup.wav": b"RIFF"}, "MDL001")
+    assert [f.span.line for f in result] == [4, 5]
+    assert "~488 MB" in result[0].message  # whisper small: 244 M float16 parameters
+    assert "(`turbo`, ~1.6 GB)" in result[1].message  # the CLI's default model
+
+
+def test_the_projects_own_modules_are_followed(repo):
+    """`RUN python - <<EOF` importing a project class whose constructor loads weights:
+    the download is in the project's code, reached through the import and the call."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            ENV HF_HOME=/root/.cache/huggingface
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY vision/ vision/
+            RUN python - <<EOF
+            from vision.encoder import Encoder
+            Encoder()
+            print("cached")
+            EOF
+            RUN python -c "import vision.tools"
+            COPY main.py .
+            CMD ["python", "main.py"]
+        """,
+        "requirements.txt": "open-clip-torch==2.26.1\n",
+        "vision/__init__.py": "",
+        "vision/encoder.py": """
+            import open_clip
+
+            from .settings import MODEL, TAG
+
+
+            class Encoder:
+                def __init__(self, name=MODEL, pretrained=TAG):
+                    self.model = self._load(name, pretrained)
+
+                def _load(self, name, pretrained):
+                    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
+                    return model
+        """,
+        "vision/settings.py": "MODEL = 'ViT-B-32'\nTAG = 'laion2b_s34b_b79k'\n",
+        "vision/tools.py": """
+            from huggingface_hub import snapshot_download
+
+
+            def fetch():
+                snapshot_download("org/never-called")
+
+
+            if __name__ == "__main__":
+                fetch()
+        """,
+        "main.py": "from vision.encoder import Encoder\nEncoder()\n",
+    }
+    result = findings(repo, files, "MDL001")
+    assert [f.span.line for f in result] == [7]
+    message = result[0].message
+    assert "in `vision/encoder.py` (run by the heredoc Python through `Encoder(…)`)" in message
+    assert [(r.path.name, r.span.line) for r in result[0].related] == [("Dockerfile", 9), ("encoder.py", 11)]
+    # The weights land in HF_HOME at build: the cache is pre-filled, not fetched at run time.
+    assert lint(repo, files, "MDL003") == []
+
+
+def test_following_survives_cycles_recursion_and_odd_imports(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /srv
+            COPY pkg/ pkg/
+            ENV PYTHONPATH=/srv/pkg:$HOME/lib
+            RUN python -c "import pkg.a; pkg.a.go()"
+        """,
+        "pkg/__init__.py": "from . import *\nfrom .... import nowhere\n",
+        "pkg/a.py": """
+            from pkg import b
+            from .b import again
+
+
+            def go():
+                go()
+                b.loop()
+        """,
+        "pkg/b.py": """
+            import pkg.a
+            from nltk import download
+
+
+            def loop():
+                pkg.a.go()
+                again()
+
+
+            def again():
+                loop()
+                download("punkt")
+        """,
+    }
+    result = findings(repo, files, "MDL001")
+    assert [f.span.line for f in result] == [5]
+    assert "`download('punkt')` in `pkg/b.py` (run by `python -c` through `pkg.a.go(…)`)" in result[0].message
+
+
+def test_a_script_that_imports_a_predictor_is_followed_to_its_tokenizer(repo):
+    """Only what runs: the constructor the script calls, not a method nobody calls."""
+    files = {
+        "Dockerfile": """
+            FROM public.ecr.aws/lambda/python:3.11
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY ./ ./
+            RUN python handler.py
+            CMD ["handler.handler"]
+        """,
+        "requirements.txt": "transformers==4.44.2\nonnxruntime==1.19.2\n",
+        "handler.py": """
+            from predictor import Predictor
+
+            predictor = Predictor("./models/model.onnx")
+
+
+            def handler(event, context):
+                return predictor.predict(event["text"])
+        """,
+        "predictor.py": """
+            import onnxruntime as ort
+
+            from data import DataModule
+
+
+            class Predictor:
+                def __init__(self, path):
+                    self.session = ort.InferenceSession(path)
+                    self.data = DataModule()
+
+                def export(self):
+                    from transformers import AutoModel
+
+                    AutoModel.from_pretrained("google/bert_uncased_L-2_H-128_A-2").save_pretrained("/tmp/x")
+        """,
+        "data.py": """
+            from transformers import AutoTokenizer
+
+
+            class DataModule:
+                def __init__(self, model_name="google/bert_uncased_L-2_H-128_A-2"):
+                    self.tokenizer = AutoTokenizer.from_pretrained(model_name)
+        """,
+    }
+    result = findings(repo, files, "MDL001")
+    assert [f.span.line for f in result] == [5]
+    assert "`AutoTokenizer.from_pretrained(...)` in `data.py` (run by `handler.py` through `Predictor(…)`)" in (
+        result[0].message
+    )
+    assert "tokenizer or config files" in result[0].message and "not weights" in result[0].message
+
+
+def test_one_finding_per_model(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.10-slim
+            RUN pip install --no-cache-dir transformers==4.44.2 torch==2.4.1
+            COPY download.py .
+            RUN python download.py
+        """,
+        "download.py": """
+            from transformers import BertModel, BertTokenizer, AutoModel
+
+
+            def download():
+                BertModel.from_pretrained("bert-base-uncased")
+                BertTokenizer.from_pretrained("bert-base-uncased")
+                AutoModel.from_pretrained("distilroberta-base")
+
+
+            if __name__ == "__main__":
+                download()
+        """,
+    }
+    result = findings(repo, files, "MDL001")
+    assert [f.span.line for f in result] == [4, 4]
+    bert = next(f for f in result if "bert-base-uncased" in f.message)
+    assert bert.message.startswith("`BertModel.from_pretrained('bert-base-uncased')` in `download.py` downloads model")
+    assert "`BertTokenizer.from_pretrained('bert-base-uncased')` fetches files of the same model" in bert.message
+    assert bert.size_bytes == 440_000_000
+    assert [r.span.line for r in bert.related] == [5, 6]
+
+
 # -- MDL002 ---------------------------------------------------------------------------------
 
 
@@ -212,6 +449,85 @@ def test_weights_copied_with_real_sizes_and_lfs_pointers(repo):
     assert [f.span.line for f in result] == [3, 4]
     assert result[0].size_bytes == 3_000_000 and "`models/encoder.onnx`" in result[0].message
     assert "Git LFS pointer" in result[1].message
+
+
+def test_a_folder_the_repositorys_download_script_fills(repo):
+    files = {
+        "Dockerfile": """
+            FROM pytorch/pytorch:2.1.0-cuda11.8-cudnn8-runtime
+            RUN pip install --no-cache-dir diffusers==0.30.3
+            COPY models /app/models
+            COPY configs /app/configs
+            COPY main.py /app/
+        """,
+        "download_model.py": """
+            import os
+            from huggingface_hub import snapshot_download
+
+            snapshot_download(
+                repo_id="stabilityai/stable-diffusion-3.5-large",
+                local_dir="models",
+                token=os.getenv("HF_TOKEN"),
+            )
+        """,
+        "tools/export.py": "from transformers import AutoModel as M\nM.from_pretrained('x').save_pretrained('out')\n",
+        "main.py": "print('serve')\n",
+        ".gitignore": "models/\n",
+    }
+    result = findings(repo, files, "MDL002")
+    assert [f.span.line for f in result] == [3]
+    assert "`COPY models` copies `models/`, which `download_model.py` fills with `snapshot_download(...)`" in (
+        result[0].message
+    )
+    assert "`stabilityai/stable-diffusion-3.5-large`" in result[0].message
+    assert [(r.path.name, r.span.line) for r in result[0].related] == [("download_model.py", 4)]
+
+
+def test_pre_built_vector_stores(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY vectordb/ ./vectordb/
+            COPY faiss_index/ ./faiss_index/
+            COPY small_index/ ./small_index/
+            COPY app.py .
+        """,
+        "vectordb/chroma.sqlite3": b"\0" * 8_000_000,
+        "vectordb/0b5c3e9a-segment/data_level0.bin": b"\0" * 6_000_000,
+        "faiss_index/index.faiss": b"\0" * 12_000_000,
+        "faiss_index/index.pkl": b"\0" * 1_000,
+        "small_index/chroma.sqlite3": b"\0" * 300_000,
+        "app.py": "print('rag')\n",
+    }
+    result = findings(repo, files, "MDL002")
+    assert [f.span.line for f in result] == [3, 4]
+    assert "a pre-built Chroma index" in result[0].message and "14 MB" in result[0].message
+    assert "weight file" not in result[0].message  # data_level0.bin belongs to the store
+    assert "a pre-built FAISS index (`faiss_index/index.faiss`, `faiss_index/index.pkl`" in result[1].message
+
+
+def test_weights_copied_twice(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY ./Source/*.* ./
+            COPY ./Source/detector.onnx /app/models/detector.onnx
+            COPY ./Source/labels.txt /app/models/labels.txt
+            COPY ./Extra/ ./extra/
+        """,
+        "Source/detector.onnx": b"\0" * 3_000_000,
+        "Source/app.py": "print()\n",
+        "Source/labels.txt": "cat\n",
+        "Extra/other.onnx": b"\0" * 2_000_000,
+    }
+    result = findings(repo, files, "MDL002")
+    assert [f.span.line for f in result] == [3, 4, 6]
+    assert "`./Source/detector.onnx` copies `Source/detector.onnx` (3 MB) again: line 3 already put it" in (
+        result[1].message
+    )
+    assert result[1].size_bytes == 3_000_000
 
 
 # -- MDL003 ---------------------------------------------------------------------------------
@@ -251,6 +567,30 @@ def test_model_cache_on_a_volume_or_offline_is_fine(repo):
     assert lint(repo, {"Dockerfile": dockerfile, "docker-compose.yml": compose}, "MDL003") == []
     offline = "FROM python:3.11-slim\nENV HF_HOME=/opt/hf HF_HUB_OFFLINE=1\n"
     assert lint(repo, {"Dockerfile": offline}, "MDL003") == []
+
+
+def test_a_cache_the_build_fills_is_not_fetched_at_run_time(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir sentence-transformers==3.3.1
+        ENV HF_HOME=/opt/hf TORCH_HOME=/opt/torch
+        RUN python -c "from sentence_transformers import SentenceTransformer as S; S('all-MiniLM-L6-v2')"
+        ENV NLTK_DATA=/opt/nltk
+        RUN python -c "import nltk; nltk.download('punkt', download_dir='/elsewhere')"
+    """
+    # HF_HOME is filled at build; TORCH_HOME and NLTK_DATA are not (nothing writes there).
+    assert lint(repo, {"Dockerfile": dockerfile}, "MDL003") == [
+        ("MDL003", "Dockerfile", 3),
+        ("MDL003", "Dockerfile", 5),
+    ]
+    before = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir sentence-transformers==3.3.1
+        RUN huggingface-cli download sentence-transformers/all-MiniLM-L6-v2
+        ENV HF_HOME=/opt/hf
+    """
+    # The download ran before the variable pointed there: the cache at /opt/hf is empty.
+    assert lint(repo, {"Dockerfile": before}, "MDL003") == [("MDL003", "Dockerfile", 4)]
 
 
 # -- MDL004: a spaCy pipeline ------------------------------------------------------------------

@@ -372,7 +372,8 @@ def test_onbuild_inner_instruction_with_heredoc():
 
 def test_onbuild_refuses_onbuild_from_and_unknown_triggers():
     dockerfile = parse_dockerfile("FROM a\nONBUILD ONBUILD RUN x\nONBUILD FROM b\nONBUILD frob\nUSER app\n")
-    assert keywords(dockerfile) == ["FROM", "USER"]
+    assert keywords(dockerfile) == ["FROM", "ONBUILD", "ONBUILD", "USER"]  # refused triggers are kept
+    assert [i.onbuild.keyword for i in dockerfile.instructions if i.onbuild] == ["ONBUILD", "FROM"]
     assert messages(dockerfile) == [
         "ONBUILD isn't allowed as an ONBUILD trigger",
         "FROM isn't allowed as an ONBUILD trigger",

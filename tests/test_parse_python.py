@@ -388,6 +388,54 @@ def test_libcst_child_reports_the_same_calls_for_newer_syntax():
     assert (from_libcst.aliases, from_libcst.calls) == (from_ast.aliases, from_ast.calls)
 
 
+SCOPED_SOURCE = textwrap.dedent(
+    """
+    from .inference import CLIP
+    from . import data
+    import open_clip
+
+
+    @register(load("x"))
+    class Net:
+        def __init__(self, name="ViT", pretrained=default_tag()):
+            self.m = open_clip.create_model_and_transforms(name, pretrained=pretrained, cache_dir=None)
+            self.load()
+
+        def load(self):
+            helper()
+
+
+    net = Net()
+    if __name__ == "__main__":
+        CLIP()
+    if "__main__" == __name__ and ready():
+        data.run()
+    """
+)
+
+
+def test_scan_calls_tells_scopes_the_main_guard_literal_nones_and_relative_imports():
+    """What following a program needs: which definition holds each call (decorators and
+    defaults run where the definition stands), the `__main__` guard, and relative imports."""
+    for text in (SCOPED_SOURCE, SCOPED_SOURCE + "type Alias = int\n"):
+        result = python.scan_calls(text)
+        assert result.aliases == (("open_clip", "open_clip"),)
+        assert result.relative == (("CLIP", ".inference.CLIP"), ("data", ".data"))
+        rows = [(call.function, call.scope, call.guarded, call.nones) for call in result.calls]
+        assert rows == [
+            ("register", "", False, ()),
+            ("load", "", False, ()),
+            ("default_tag", "Net", False, ()),  # a default runs in the class body
+            ("open_clip.create_model_and_transforms", "Net.__init__", False, ("cache_dir",)),
+            ("self.load", "Net.__init__", False, ()),
+            ("helper", "Net.load", False, ()),
+            ("Net", "", False, ()),
+            ("CLIP", "", True, ()),
+            ("ready", "", False, ()),
+            ("data.run", "", False, ()),  # a guard with more conditions is not the plain __main__ test
+        ]
+
+
 def test_scan_calls_on_unparsable_crashing_or_slow_code_finds_nothing(monkeypatch):
     assert python.scan_calls("print 'x'\nnltk.download('punkt')\n").parsed_by == "none"
     deep = "type X = int\nx = " + "[" * 5000 + "]" * 5000 + "\n"

@@ -854,3 +854,23 @@ def test_differential_against_pip_requirements_parser(tmp_path):
         assert mine.marker == (str(theirs.marker) if theirs.marker else None), mine.text
         assert mine.editable == theirs.is_editable, mine.text
         assert set(mine.hashes) == set(theirs.hash_options), mine.text
+
+
+def test_hash_lines_cut_off_by_missing_backslashes_are_one_problem():
+    text = (
+        "# pip-compile output with the continuations lost\n"
+        f"flask==3.0.3\n    --hash={HASH_A}\n\n"
+        f"numpy==1.26.4\n    --hash={HASH_A}\n"
+        "bad=1.0\n"
+        f"gunicorn==22.0.0\n    --hash={HASH_A}\n"
+    )
+    problems = parse_requirements(text.encode()).problems
+    assert [(problem.code, problem.span.line) for problem in problems] == [("REQ005", 3), ("REQ005", 7)]
+    assert "3 `--hash` lines have no requirement (lines 3, 6, 9)" in problems[0].message
+    assert "did you mean" in problems[1].message
+
+
+def test_hash_line_after_a_continued_requirement_is_no_problem():
+    text = f"flask==3.0.3 \\\n    --hash={HASH_A} \\\n    --hash={HASH_A}\n"
+    parsed = parse_requirements(text.encode())
+    assert parsed.problems == () and len(parsed.requirements[0].hashes) == 2

@@ -430,7 +430,19 @@ def test_deep_nesting_does_not_hit_the_recursion_limit():
     depth = sys.getrecursionlimit() * 2
     script = parse_script("( " * depth + "pip install x" + " )" * depth)
     assert argvs(script) == [["pip", "install", "x"]]
-    assert len(parse_script("echo " + "$(" * 500 + "ls" + ")" * 500).commands) == 501
+    nested = parse_script("echo " + "$(" * 20 + "pip install x" + ")" * 20)
+    assert len(nested.commands) == 21 and not nested.has_error
+    assert argvs(nested)[-1] == ["pip", "install", "x"]
+
+
+def test_hostile_substitution_nesting_is_bounded():
+    """Each command inside 20,000 nested ``$(`` would hold the text of every level inside
+    it (1.2 GB); past 32 levels the rest is not read, and the script says so."""
+    script = parse_script("echo " + "$(" * 20_000)
+    assert script.has_error
+    assert len(script.commands) <= 33
+    deep = parse_script("echo " + "$(" * 500 + "ls" + ")" * 500)
+    assert deep.has_error and len(deep.commands) == 33
 
 
 def test_one_megabyte_script():

@@ -17,8 +17,12 @@ pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 def test_hook_definition():
-    (hook,) = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook, fixing = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "dockerlint" and hook["language"] == "python" and hook["require_serial"] is True
+    assert fixing["id"] == "dockerlint-fix" and fixing["entry"] == "dockerlint --fix"
+    assert {key: value for key, value in fixing.items() if key not in ("id", "name", "entry", "description")} == {
+        key: value for key, value in hook.items() if key not in ("id", "name", "entry", "description")
+    }
     import re
 
     files = re.compile(hook["files"])
@@ -77,7 +81,7 @@ def test_try_repo(tmp_path):
     assert "DL3042" in failing.stdout and "Dockerfile:2:5" in failing.stdout
 
     (project / "Dockerfile").write_text(
-        'FROM python:3.11-slim\nRUN pip install --no-cache-dir fastapi\nUSER nobody\nCMD ["python"]\n'
+        'FROM python:3.11-slim\nRUN pip install --no-cache-dir fastapi==0.115.6\nUSER 65534\nCMD ["python"]\n'
     )
     subprocess.run(["git", "add", "-A"], cwd=project, check=True, env=env)
     passing = try_repo("Dockerfile", "app.py")

@@ -15,7 +15,7 @@ import pytest
 import sarif_om
 
 import dockerlint
-from dockerlint.findings import Finding, Note, Related, Severity, human_size
+from dockerlint.findings import Applicability, Edit, Finding, Fix, Note, Related, Severity, human_size
 from dockerlint.report import FORMATS, Report, render
 from dockerlint.rulebook import Rule
 from dockerlint.source import Span
@@ -58,9 +58,7 @@ SOURCE = {
 }
 
 
-def make_report(
-    findings=(), notes=(), rules=RULES, files_checked=4, source=SOURCE, root=ROOT
-) -> Report:
+def make_report(findings=(), notes=(), rules=RULES, files_checked=4, source=SOURCE, root=ROOT) -> Report:
     def source_line(path: Path, line: int) -> str:
         return source.get((path.relative_to(root).as_posix(), line), "")
 
@@ -330,7 +328,7 @@ def test_json_structure_and_values():
     output = render("json", full_report())
     assert output.endswith("}\n") and output.startswith('{\n  "version"')
     document = json.loads(output)
-    assert list(document) == ["version", "findings", "summary"]
+    assert list(document) == ["version", "findings", "summary", "images"]
     assert document["version"] == dockerlint.__version__
     first, no_rule = document["findings"][3], document["findings"][1]
     assert first == {
@@ -343,7 +341,8 @@ def test_json_structure_and_values():
         "end_line": 6,
         "end_column": 12,
         "message": "apt-get install pulls recommended packages",
-        "fix": "Add --no-install-recommends",
+        "help": "Add --no-install-recommends",
+        "fix": None,
         "size_bytes": 350_000_000,
         "related": [
             {
@@ -356,7 +355,7 @@ def test_json_structure_and_values():
             }
         ],
     }
-    assert (no_rule["code"], no_rule["name"], no_rule["severity"], no_rule["fix"], no_rule["size_bytes"]) == (
+    assert (no_rule["code"], no_rule["name"], no_rule["severity"], no_rule["help"], no_rule["size_bytes"]) == (
         "SYN001",
         "",
         "warning",
@@ -370,8 +369,75 @@ def test_json_structure_and_values():
         "info": 1,
         "files_checked": 4,
         "size_bytes": 2_820_000_000,
+        "fixed": 0,
         "notes": [{"path": "models/weights.bin", "message": "skipped: binary file", "level": "note"}],
     }
+
+
+FIXABLE = Finding(
+    "DF101",
+    ROOT / "Dockerfile",
+    Span(2, 5, 2, 16),
+    "pip install keeps its cache",
+    severity=Severity.WARNING,
+    autofix=Fix(
+        Applicability.SAFE,
+        "Add `--no-cache-dir`",
+        (
+            Edit(ROOT / "Dockerfile", Span(2, 16, 2, 16), " --no-cache-dir"),
+            Edit(ROOT / ".dockerignore", Span(1, 1, 1, 1), ".git\n"),
+        ),
+    ),
+)
+
+
+def test_json_carries_the_fix_with_its_edits():
+    (finding,) = json.loads(render("json", make_report([FIXABLE])))["findings"]
+    assert finding["fix"] == {
+        "applicability": "safe",
+        "message": "Add `--no-cache-dir`",
+        "edits": [
+            {
+                "path": "Dockerfile",
+                "start": {"line": 2, "column": 16},
+                "end": {"line": 2, "column": 16},
+                "content": " --no-cache-dir",
+            },
+            {
+                "path": ".dockerignore",
+                "start": {"line": 1, "column": 1},
+                "end": {"line": 1, "column": 1},
+                "content": ".git\n",
+            },
+        ],
+    }
+
+
+def test_sarif_carries_the_fix_as_artifact_changes_and_still_validates():
+    log = json.loads(render("sarif", make_report([FIXABLE])))
+    jsonschema.validate(log, json.loads(SARIF_SCHEMA.read_text()))
+    (fix,) = log["runs"][0]["results"][0]["fixes"]
+    assert fix["description"] == {"text": "Add `--no-cache-dir`"}
+    assert fix["properties"] == {"applicability": "safe"}
+    dockerfile, ignore = fix["artifactChanges"]
+    assert dockerfile["artifactLocation"] == {"uri": "Dockerfile", "uriBaseId": "%SRCROOT%"}
+    assert dockerfile["replacements"] == [
+        {"deletedRegion": {"startLine": 2, "startColumn": 16, "endLine": 2, "endColumn": 16},
+         "insertedContent": {"text": " --no-cache-dir"}}
+    ]  # fmt: skip
+    assert ignore["artifactLocation"]["uri"] == ".dockerignore"
+
+
+def test_text_shows_the_fix_and_how_many_findings_are_fixable():
+    from dockerlint.fixes import FixSettings
+
+    unsafe = replace(
+        FIXABLE, span=Span(3, 1, 3, 2), autofix=replace(FIXABLE.autofix, applicability=Applicability.UNSAFE)
+    )
+    report = replace(make_report([FIXABLE, unsafe]), fix_settings=FixSettings(fixable=frozenset({"DF101"})))
+    output = render("text", report)
+    assert "  = fix (safe): Add `--no-cache-dir`" in output
+    assert output.rstrip().endswith("1 fixable with `--fix` (1 more with `--unsafe-fixes`).")
 
 
 def test_json_statistics():
@@ -424,6 +490,40 @@ def test_github_escaping():
     )
 
 
+def test_github_neutralises_what_the_text_format_does():
+    """Invalid UTF-8 (lone surrogates), bidi controls and the Unicode line separators
+    never reach a CI log, in the message or in the file name."""
+    finding = Finding(
+        "DF101",
+        ROOT / "caf\udce9\u202e/Dockerfile",
+        Span(1, 1, 1, 2),
+        "pkg \u202eevil\u2028second line\u2029 \x1b[2J \u200f",
+        severity=Severity.WARNING,
+    )
+    output = render("github", make_report([finding]))
+    assert output.count("\n") == 1
+    for character in ("\udce9", "\u202e", "\u2028", "\u2029", "\x1b", "\u200f"):
+        assert character not in output
+    assert "pkg \ufffdevil\ufffdsecond line" in output
+
+
+def test_text_frame_of_a_long_line_is_cut_around_the_span():
+    line = "COPY " + " ".join(f"src{i}" for i in range(2000)) + " /app/"
+    column = line.index("src1500") + 1
+    finding = Finding("DF101", ROOT / "Dockerfile", Span(1, column, 1, column + 7), "missing")
+    lines = render("text", make_report([finding], source={("Dockerfile", 1): line})).splitlines()
+    frame, marker = lines[2], lines[3]
+    assert len(frame) < 200 and frame.startswith("1 | …") and frame.endswith("…")
+    start = marker.index("^")
+    assert frame[start : start + 7] == "src1500" and marker.count("^") == 7
+
+
+def test_text_frame_of_a_short_line_is_whole():
+    finding = Finding("DF101", ROOT / "Dockerfile", Span(1, 6, 1, 12), "here")
+    lines = render("text", make_report([finding], source={("Dockerfile", 1): "FROM python:3.12"})).splitlines()
+    assert lines[2:4] == ["1 | FROM python:3.12", "  |      ^^^^^^"]
+
+
 def test_github_prints_nothing_when_clean():
     assert render("github", make_report()) == ""
 
@@ -453,7 +553,11 @@ def test_sarif_validates_and_describes_the_run():
                     "message": {"text": "skipped: binary file"},
                     "level": "note",
                     "locations": [
-                        {"physicalLocation": {"artifactLocation": {"uri": "models/weights.bin", "uriBaseId": "%SRCROOT%"}}}
+                        {
+                            "physicalLocation": {
+                                "artifactLocation": {"uri": "models/weights.bin", "uriBaseId": "%SRCROOT%"}
+                            }
+                        }
                     ],
                 }
             ],
@@ -624,7 +728,13 @@ def test_sarif_uses_sarifs_own_property_names():
     """Oracle: sarif-om's attrs metadata holds the schema's camelCase name of every field."""
     seen: set = set()
     _check_property_names(sarif_of(full_report()), sarif_om.SarifLog, seen)
-    assert {sarif_om.ReportingDescriptor, sarif_om.Result, sarif_om.Location, sarif_om.Region, sarif_om.Notification} <= seen
+    assert {
+        sarif_om.ReportingDescriptor,
+        sarif_om.Result,
+        sarif_om.Location,
+        sarif_om.Region,
+        sarif_om.Notification,
+    } <= seen
 
 
 # --------------------------------------------------------------------------- dispatch

@@ -246,3 +246,237 @@ def test_a_three_way_clash_names_every_line(repo):
     assert found(result) == [("REQ001", "requirements.txt", 2)]
     assert "requirements.txt:1" in result.findings[0].message
     assert "requirements.txt:3" not in result.findings[0].message
+
+
+# -- REQ004 from the Dockerfile: a requirements file the build context does not hold -------------
+
+
+def test_requirements_file_missing_from_the_context_is_reported_in_the_dockerfile(repo):
+    root = repo(
+        {
+            "serving/Dockerfile": """
+                FROM python:3.11-slim
+                COPY ./ /app
+                WORKDIR /app
+                RUN pip install -r requirements_prod.txt
+                CMD ["uvicorn", "app:app"]
+            """,
+            "serving/requirements.txt": "fastapi==0.111.0\n",
+            "serving/app.py": "import fastapi\n",
+        }
+    )
+    result = lint(root, ["REQ004"])
+    assert found(result) == [("REQ004", "Dockerfile", 4)]
+    (finding,) = result.findings
+    assert "`-r requirements_prod.txt`" in finding.message and str(root) not in finding.message
+    assert finding.span.column == 20
+
+
+def test_requirements_file_written_by_the_build_is_not_missing(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+                FROM python:3.11-slim AS export
+                WORKDIR /app
+                COPY pyproject.toml poetry.lock ./
+                RUN pip install --no-cache-dir poetry==1.8.3 && poetry export -o requirements.txt
+                FROM python:3.11-slim
+                WORKDIR /app
+                COPY --from=export /app/requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+                COPY . .
+            """,
+            "pyproject.toml": "[tool.poetry]\nname = 'svc'\n",
+            "poetry.lock": "",
+        }
+    )
+    assert found(lint(root, ["REQ004"])) == []
+
+
+def test_hash_lines_without_continuations_are_one_finding(repo):
+    digest = "sha256:" + "ab" * 32
+    root = repo(
+        {
+            "Dockerfile": SIMPLE,
+            "requirements.txt": "".join(
+                f"{name}==1.0\n    --hash={digest}\n\n" for name in ("flask", "numpy", "pillow")
+            ),
+        }
+    )
+    result = lint(root, ["REQ005"])
+    assert found(result) == [("REQ005", "requirements.txt", 2)]
+    assert "(lines 2, 5, 8)" in result.findings[0].message
+
+
+# -- REQ001 through torch coupling and the command line --------------------------------------------
+
+
+def test_torch_pin_no_allowed_torchvision_or_xformers_accepts(repo):
+    root = repo(
+        {
+            "Dockerfile": "FROM runpod/base:0.4.0-cuda12.1.1\n" + INSTALL,
+            "requirements.txt": """
+                runpod~=1.7.6
+                torch==2.0.1
+                torchvision>=0.18.0
+                xformers>=0.0.27
+                diffusers>=0.31.0
+            """,
+        }
+    )
+    result = lint(root, ["REQ001"])
+    assert found(result) == [("REQ001", "requirements.txt", 2)]
+    message = result.findings[0].message
+    assert "`torchvision>=0.18.0` at requirements.txt:3" in message and "0.18.0 requires torch==2.3.0" in message
+    assert "`xformers>=0.0.27` at requirements.txt:4" in message
+    assert [related.span.line for related in result.findings[0].related] == [3, 4]
+
+
+def test_two_coupled_pins_for_different_torch_releases(repo):
+    dockerfile = "FROM python:3.11-slim\nRUN pip install --no-cache-dir torchvision==0.17.0 torchaudio==2.3.0\n"
+    root = repo({"Dockerfile": dockerfile})
+    result = lint(root, ["REQ001"])
+    assert found(result) == [("REQ001", "Dockerfile", 2)]
+    assert "no torch release satisfies both" in result.findings[0].message
+    assert "torchvision 0.17.0 requires torch==2.2.0" in result.findings[0].message
+
+
+def test_matching_torch_family_pins_are_fine(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+                FROM python:3.11-slim
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt \\
+                    --extra-index-url https://download.pytorch.org/whl/cu121
+                RUN pip install --no-cache-dir torchvision>=0.19
+            """,
+            "requirements.txt": """
+                torch==2.3.1+cu121
+                torchvision==0.18.1+cu121
+                torchaudio==2.3.1
+                xformers>=0.0.27,<0.0.27.post1
+                torchvision>=0.17 ; python_version < "3.9"
+            """,
+        }
+    )
+    # the later torchvision>=0.19 is another resolution: pip replaces torch there (LAY003)
+    assert found(lint(root, ["REQ001"])) == []
+
+
+def test_requirements_file_and_command_line_disagree(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+                FROM python:3.11-slim
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt "numpy>=2"
+            """,
+            "requirements.txt": "numpy==1.26.4\npandas==2.2.2\n",
+        }
+    )
+    result = lint(root, ["REQ001"])
+    assert found(result) == [("REQ001", "Dockerfile", 3)]
+    assert "`numpy==1.26.4` at requirements.txt:1" in result.findings[0].message
+
+
+# -- REQ006 ------------------------------------------------------------------------------------------
+
+
+def test_conda_freeze_is_one_finding_per_file_and_windows_pins_another(repo):
+    root = repo(
+        {
+            "Dockerfile": SIMPLE + "RUN pip install --no-cache-dir pywinpty==2.0.13 flask==3.0.3\n",
+            "requirements.txt": """
+                anyio @ file:///tmp/build/80754af9/anyio_1617783277988/work/dist
+                fastapi==0.111.0
+                numpy @ file:///home/conda/feedstock_root/build_artifacts/numpy_1675642561072/work
+                Django @ file:///D:/bld/django_1646775829781/work
+                pywin32==306
+                windows-curses==2.3.3
+                pywin32-ctypes==0.2.3
+            """,
+        }
+    )
+    result = lint(root, ["REQ006"])
+    assert found(result) == [
+        ("REQ006", "Dockerfile", 4),
+        ("REQ006", "requirements.txt", 1),
+        ("REQ006", "requirements.txt", 5),
+    ]
+    by_line = {(finding.path.name, finding.span.line): finding for finding in result.findings}
+    conda = by_line["requirements.txt", 1]
+    assert "2 more lines like it (lines 3, 4)" in conda.message and str(root) not in conda.message
+    assert [related.span.line for related in conda.related] == [3, 4]
+    windows = by_line["requirements.txt", 5]
+    assert "`pywin32==306`" in windows.message and "`windows-curses==2.3.3`" in windows.message
+    assert "pywin32-ctypes" not in windows.message
+    assert "`pywinpty==2.0.13`" in by_line["Dockerfile", 4].message
+
+
+def test_local_wheels_markers_and_windows_images_are_fine(repo):
+    root = repo(
+        {
+            "linux/Dockerfile": """
+                FROM python:3.11-slim
+                COPY wheels/ /wheels/
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+            """,
+            "linux/requirements.txt": """
+                pywin32==306 ; sys_platform == "win32"
+                pywinpty==2.0.13 ; os_name == "nt"
+                internal @ file:///wheels/internal-1.0-py3-none-any.whl
+                tools @ file:///opt/src/tools
+            """,
+            "linux/wheels/internal-1.0-py3-none-any.whl": "",
+            "windows/Dockerfile": """
+                FROM python:3.11-windowsservercore-ltsc2022
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+            """,
+            "windows/requirements.txt": "pywin32==306\nnumpy @ file:///C:/b/abs_x/croot/numpy_1/work\n",
+        }
+    )
+    assert found(lint(root, ["REQ006"])) == []
+
+
+# -- REQ007 ------------------------------------------------------------------------------------------
+
+
+def test_two_opencv_builds_directly_and_through_a_dependency(repo):
+    root = repo(
+        {
+            "api/Dockerfile": "FROM python:3.11-slim\n" + INSTALL,
+            "api/requirements.txt": "opencv-python==4.10.0.84\nfastapi==0.111.0\nopencv-contrib-python-headless\n",
+            "detector/Dockerfile": """
+                FROM python:3.11-slim
+                RUN pip install --no-cache-dir ultralytics==8.2.0
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+            """,
+            "detector/requirements.txt": "opencv-python-headless==4.10.0.84\n",
+        }
+    )
+    result = lint(root, ["REQ007"])
+    assert found(result) == [("REQ007", "requirements.txt", 1), ("REQ007", "requirements.txt", 3)]
+    by_folder = {finding.path.parent.name: finding.message for finding in result.findings}
+    assert "`opencv-python` (required by `ultralytics==8.2.0` at Dockerfile:2)" in by_folder["detector"]
+    assert "`opencv-python-headless` (`opencv-python-headless==4.10.0.84` at" in by_folder["detector"]
+    assert by_folder["api"].startswith("2 distributions of `cv2` are installed into this image: `opencv-python`")
+
+
+def test_one_opencv_build_per_image_is_fine(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+                FROM python:3.11-slim AS train
+                RUN pip install --no-cache-dir opencv-python==4.10.0.84
+                FROM python:3.11-slim
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+            """,
+            "requirements.txt": "opencv-python-headless==4.10.0.84\neasyocr==1.7.1\n",
+        }
+    )
+    assert found(lint(root, ["REQ007"])) == []

@@ -57,6 +57,41 @@ def test_examples(tmp_path: Path, rule, example):
         assert got == [], [f.message for f in result.findings]
 
 
+FIXED = [
+    pytest.param(rule, example, id=f"{code}-fixed-{number}")
+    for code, rule in RULES.items()
+    for number, example in enumerate(rule.examples)
+    if example.fixed
+]
+
+
+def test_fix_applicability_is_known_and_every_fixable_rule_shows_its_fix():
+    for code, rule in RULES.items():
+        assert rule.fix_applicability in ("safe", "unsafe", "display-only", "none"), code
+        if rule.fix_applicability in ("safe", "unsafe"):
+            assert any(example.fixed for example in rule.examples), f"{code}: no example shows the fixed form"
+
+
+@pytest.mark.parametrize("rule, example", FIXED)
+def test_fixed_examples(tmp_path: Path, rule, example):
+    """``--fix --unsafe-fixes`` turns the bad example into its fixed form, which lints clean
+    for the rule, and a second run changes nothing."""
+    from dockerlint.engine import lint_and_fix
+    from dockerlint.fixes import FixSettings
+    from tests.conftest import config_for
+
+    root = write_tree(tmp_path, example.file_bytes())
+    config = config_for(root, select=[rule.code], **example.config)
+    settings = FixSettings(unsafe=True, fixable=frozenset({rule.code}))
+    result, outcome = lint_and_fix([root], config, RULES, settings, write=True)
+    assert {finding.code for finding in outcome.fixed} == {rule.code}
+    for name, content in example.fixed.items():
+        assert (root / name).read_text(encoding="utf-8") == content, name
+    assert [f for f in result.findings if f.code == rule.code and f.autofix is not None] == []
+    _, again = lint_and_fix([root], config, RULES, settings, write=True)
+    assert again.fixed == [] and again.after == {}
+
+
 def test_generated_docs_are_fresh():
     docs = REPO_ROOT / "docs" / "rules"
     expected = generated_docs()

@@ -109,3 +109,114 @@ def test_names_that_only_look_secret(repo):
         }
     )
     assert found(lint(root)) == []
+
+
+def test_cloud_login_folders_copied_in(repo):
+    root = repo(
+        {
+            ".gitignore": ".azure\n",
+            ".aws/config": "[default]\nregion = eu-west-1\n",
+            "kube/config": "apiVersion: v1\nusers: []\n",
+            "settings/aws-config": "[default]\nregion = eu-west-1\n",
+            "app.py": "print(1)\n",
+            "Dockerfile": """
+            FROM spark:3.5.7-scala2.12-java17-python3-ubuntu
+            COPY .azure/ /home/spark/.azure/
+            COPY .aws/ /root/.aws/
+            COPY settings/aws-config /root/.aws/config
+            COPY kube/config /root/.kube/config
+            COPY vault/ /root/.config/gcloud/
+            COPY app.py /opt/app/
+        """,
+        }
+    )
+    result = lint(root)
+    # .aws/ holds only settings; the AWS config copied as ~/.aws/config is not a credential.
+    assert found(result) == [("SEC002", "Dockerfile", 2), ("SEC002", "Dockerfile", 5), ("SEC002", "Dockerfile", 6)]
+    by_line = {f.span.line: f.message for f in result.findings}
+    assert "the Azure CLI login folder `.azure/`, which the repository does not hold" in by_line[2]
+    assert "`/root/.kube/config`, where the kubectl keeps its login" in by_line[5]
+    assert "where the Google Cloud CLI keeps its login" in by_line[6]
+
+
+def test_login_folders_kept_out_of_the_build_are_fine(repo):
+    root = repo(
+        {
+            ".dockerignore": ".azure\n",
+            ".aws/credentials": "[default]\naws_access_key_id = x\n",
+            "Dockerfile": """
+            FROM python:3.11-slim
+            COPY .azure/ /root/.azure/
+            COPY .aws/ /root/.aws/
+        """,
+        }
+    )
+    result = lint(root)
+    # The ignored folder makes the COPY fail (CTX003), it leaks nothing; the AWS credentials
+    # file is named once, by the file rule.
+    assert found(result) == [("SEC002", "Dockerfile", 3)]
+    assert "`.aws/credentials`" in result.findings[0].message
+
+
+def test_credential_files_the_build_names(repo):
+    root = repo(
+        {
+            "svc/Dockerfile": """
+            FROM python:3.11-slim
+            COPY ./ /app
+            WORKDIR /app
+            RUN pip install --no-cache-dir "dvc[gdrive]==3.55.2"
+            RUN dvc remote modify storage gdrive_service_account_json_file_path creds.json
+            RUN dvc pull models.dvc
+            ENV GOOGLE_APPLICATION_CREDENTIALS=/app/gcp-key.json
+            ENV KUBECONFIG=/app/kubeconfig
+        """,
+            "svc/gcp-key.json": "{}",
+            "svc/models.dvc": "outs: []\n",
+        }
+    )
+    result = lint(root)
+    # creds.json is used at build (dvc pull), so it is in the image although the repository
+    # lacks it; gcp-key.json is in the context; kubeconfig is not (a run-time mount, maybe).
+    assert found(result) == [("SEC002", "Dockerfile", 5), ("SEC002", "Dockerfile", 7)]
+    by_line = {f.span.line: f for f in result.findings}
+    assert "`dvc remote modify` names the credential file `creds.json`, which `COPY ./` (line 2)" in by_line[5].message
+    assert "the repository does not hold it" in by_line[5].message
+    assert "`ENV GOOGLE_APPLICATION_CREDENTIALS` names the credential file `/app/gcp-key.json`" in by_line[7].message
+    assert [r.span.line for r in by_line[7].related] == [2]
+
+
+def test_credential_files_kept_out_or_mounted_as_secrets_are_fine(repo):
+    root = repo(
+        {
+            ".dockerignore": "creds.json\n",
+            "gcp-key.json": "{}",
+            "Dockerfile": """
+            # syntax=docker/dockerfile:1
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY . .
+            RUN dvc remote modify storage gdrive_service_account_json_file_path creds.json && dvc pull
+            RUN dvc remote modify --local backup credentialpath /app/gcp-key.json
+            RUN --mount=type=secret,id=gcp,target=/app/gcp-key.json \\
+                gcloud auth activate-service-account --key-file=/app/gcp-key.json
+        """,
+        }
+    )
+    # creds.json is ignored; the backup remote is configured but never used at build; the
+    # gcloud key comes from a build secret mounted over the copied one.
+    assert found(lint(root)) == []
+
+
+def test_a_key_file_configured_and_used_in_one_run(repo):
+    root = repo(
+        {
+            "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY . .
+            RUN dvc remote modify storage credentialpath key.json && dvc pull
+        """,
+        }
+    )
+    assert found(lint(root)) == [("SEC002", "Dockerfile", 4)]

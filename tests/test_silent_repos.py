@@ -25,7 +25,7 @@ UV_FASTAPI = {
         ENV PATH=/opt/venv/bin:$PATH
         WORKDIR /app
         COPY --chown=app:app app/ ./app/
-        USER app
+        USER 10001
         EXPOSE 8000
         CMD ["gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-b", "0.0.0.0:8000", "app.main:app"]
     """,
@@ -80,7 +80,8 @@ GPU_INFERENCE = {
         FROM nvidia/cuda:12.1.1-base-ubuntu22.04
         ENV DEBIAN_FRONTEND=noninteractive PIP_NO_CACHE_DIR=1 HF_HOME=/models
         RUN apt-get update \\
-            && apt-get install -y --no-install-recommends python3.11 python3-pip \\
+            && apt-get install -y --no-install-recommends \\
+                python3.11=3.11.0~rc1-1~22.04 python3-pip=22.0.2+dfsg-1ubuntu0.4 \\
             && rm -rf /var/lib/apt/lists/*
         RUN useradd --create-home --uid 10001 app
         WORKDIR /srv
@@ -88,7 +89,7 @@ GPU_INFERENCE = {
         RUN python3.11 -m pip install --index-url https://download.pytorch.org/whl/cu121 torch==2.3.1 \\
             && python3.11 -m pip install -r requirements.txt
         COPY --chown=app:app server/ ./server/
-        USER app
+        USER 10001
         VOLUME ["/models"]
         CMD ["python3.11", "-m", "server"]
     """,
@@ -133,7 +134,7 @@ GPU_INFERENCE = {
 CPU_EMBEDDINGS = {
     "Dockerfile": """
         FROM python:3.11-slim AS builder
-        RUN apt-get update && apt-get install -y --no-install-recommends build-essential \\
+        RUN apt-get update && apt-get install -y --no-install-recommends build-essential=12.9 \\
             && rm -rf /var/lib/apt/lists/*
         RUN python -m venv /opt/venv
         ENV PATH=/opt/venv/bin:$PATH
@@ -142,12 +143,12 @@ CPU_EMBEDDINGS = {
             && pip install --no-cache-dir -r /tmp/requirements.txt
 
         FROM python:3.11-slim
-        RUN useradd --create-home app
+        RUN useradd --create-home --uid 10001 app
         COPY --from=builder /opt/venv /opt/venv
         ENV PATH=/opt/venv/bin:$PATH SENTENCE_TRANSFORMERS_HOME=/cache
         WORKDIR /app
         COPY embed/ ./embed/
-        USER app
+        USER 10001
         VOLUME /cache
         CMD ["uvicorn", "embed.api:app", "--host", "0.0.0.0"]
     """,
@@ -187,13 +188,14 @@ CPU_EMBEDDINGS = {
 DJANGO_CELERY = {
     "Dockerfile": """
         FROM python:3.11-slim AS builder
-        RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev \\
+        RUN apt-get update && apt-get install -y --no-install-recommends gcc=4:12.2.0-3 libpq-dev=15.8-0+deb12u1 \\
             && rm -rf /var/lib/apt/lists/*
+        WORKDIR /build
         COPY requirements.txt .
         RUN pip install --user --no-cache-dir -r requirements.txt
 
         FROM python:3.11-slim
-        RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\
+        RUN apt-get update && apt-get install -y --no-install-recommends libpq5=15.8-0+deb12u1 \\
             && rm -rf /var/lib/apt/lists/*
         COPY --from=builder /root/.local /root/.local
         ENV PATH=/root/.local/bin:$PATH PYTHONDONTWRITEBYTECODE=1
@@ -201,7 +203,7 @@ DJANGO_CELERY = {
         COPY manage.py ./
         COPY shop/ ./shop/
         RUN python manage.py collectstatic --noinput
-        USER nobody
+        USER 65534
         CMD ["gunicorn", "shop.wsgi:application", "--bind", "0.0.0.0:8000"]
     """,
     "docker-compose.yml": """

@@ -234,6 +234,46 @@ def test_unknown_stage_in_an_unreachable_stage_is_ignored(repo):
     assert lint(repo, dockerfile, "STG005")[0] == []
 
 
+def test_copy_from_a_path_the_stage_never_created(repo):
+    """The stage only gets the build context at that folder, the context has no such path,
+    and no RUN makes it: Docker cannot find it and the build stops."""
+    dockerfile = """
+        FROM python:3.11 AS build
+        WORKDIR /build
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY --from=build /build/app /app
+        COPY --from=build /build/static /app/static
+        CMD ["python", "app.py"]
+    """
+    files = {"app.py": "print('serve')\n", "static/site.css": "body {}\n"}
+    got, messages = lint(repo, dockerfile, "STG002", files)
+    assert got == [("STG002", "Dockerfile", 8)]
+    assert "nothing in stage `build` creates `/build/app`: its `COPY .` (line 5)" in messages[0]
+    assert "(did you mean `app.py`?)" in messages[0]
+
+
+def test_copy_from_a_path_a_run_may_create_is_left_alone(repo):
+    dockerfile = """
+        FROM node:20 AS web
+        WORKDIR /web
+        COPY frontend/ .
+        RUN npm ci && npm run build
+        FROM python:3.11-slim AS tools
+        COPY scripts/ /opt/scripts/
+        RUN mkdir -p /opt/scripts/out && cp /etc/hostname /opt/scripts/out/
+        FROM python:3.11-slim
+        COPY --from=web /web/dist /app/static
+        COPY --from=tools /opt/scripts/out /app/out
+        COPY --from=tools /opt/scripts/run.sh /app/run.sh
+    """
+    files = {"frontend/package.json": "{}", "scripts/run.sh": "#!/bin/sh\n"}
+    assert lint(repo, dockerfile, "STG002", files)[0] == []
+
+
 # -- STG003 -------------------------------------------------------------------------------------
 
 
@@ -295,6 +335,85 @@ def test_build_tools_left_in_the_final_stage(repo):
     assert "`build-essential`, `python3-dev`" in messages[0] and "curl" not in messages[0]
 
 
+def test_a_jdk_where_a_jre_runs_the_service(repo):
+    dockerfile = """
+        FROM python:3.11.9-slim
+        ENV JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64
+        RUN apt-get update && apt-get install -y --no-install-recommends openjdk-17-jdk-headless \\
+            && rm -rf /var/lib/apt/lists/*
+        RUN pip install --no-cache-dir pyspark==3.5.1
+    """
+    root = repo({"Dockerfile": dockerfile})
+    [result] = run_lint(root, select=["STG001"]).findings
+    assert "`openjdk-17-jdk-headless`" in result.message
+    assert "needs the JRE `openjdk-17-jre-headless` instead of the JDK" in result.fix
+
+
+def test_a_python_tool_only_the_build_uses(repo):
+    dockerfile = """
+        FROM public.ecr.aws/lambda/python:3.11
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY ./ ./
+        RUN pip install --no-cache-dir "dvc[s3]==3.55.2"
+        RUN dvc init --no-scm && dvc remote add -d store s3://models/
+        RUN --mount=type=secret,id=aws dvc pull model.dvc
+        CMD ["handler.handler"]
+    """
+    files = {"requirements.txt": "onnxruntime==1.19.2\ndvc==3.55.2\n", "handler.py": "import onnxruntime\n"}
+    root = repo({"Dockerfile": dockerfile, **files})
+    result = run_lint(root, select=["STG001"]).findings
+    assert [(f.span.line, f.message.split(" is ")[0]) for f in result] == [(5, "`dvc[s3]==3.55.2`")]
+    assert "(`dvc pull model.dvc`, line 7)" in result[0].message
+    assert [(r.path.name, r.span.line) for r in result[0].related][-1] == ("requirements.txt", 2)
+
+
+def test_a_python_tool_the_service_uses_is_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir "dvc[s3]==3.55.2" fastapi==0.111.0
+        COPY app.py .
+        RUN dvc pull model.dvc
+        CMD ["uvicorn", "app:app"]
+    """
+    root = repo({"Dockerfile": dockerfile, "app.py": "import dvc.api\n\nDATA = dvc.api.read('data.csv')\n"})
+    assert run_lint(root, select=["STG001"]).findings == []
+    starts = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir "dvc[s3]==3.55.2"
+        RUN dvc pull model.dvc
+        CMD ["sh", "-c", "dvc pull && python serve.py"]
+    """
+    root = repo({"Dockerfile": starts, "app.py": "print()\n"})
+    assert run_lint(root, select=["STG001"]).findings == []
+
+
+def test_an_image_made_to_build_keeps_its_compilers(repo):
+    """`Dockerfile.builder` whose last stage is the builder and starts nothing: a build
+    environment (for wheels, run by CI), not a service; compilers are its purpose."""
+    builder = """
+        FROM nvidia/cuda:12.1.1-devel-ubuntu20.04 AS builder
+        RUN apt-get update -y && apt-get install -y python3.10-dev python3.10-venv git
+        WORKDIR /app
+        COPY csrc ./csrc
+        COPY setup.py CMakeLists.txt ./
+        # ENTRYPOINT [ "/bin/bash", "-c" ]
+    """
+    root = repo({"Dockerfile.builder": builder, "setup.py": "", "CMakeLists.txt": "", "csrc/a.cc": ""})
+    assert found(run_lint(root, select=["STG001"]), "STG001") == []
+
+
+def test_a_service_named_like_a_builder_still_counts(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS build
+        RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev
+        RUN pip install --no-cache-dir psycopg2==2.9.9
+        COPY . /app
+        CMD ["gunicorn", "app:app"]
+    """
+    assert lint(repo, dockerfile, "STG001")[0] == [("STG001", "Dockerfile", 2)]
+
+
 def test_build_tools_removed_in_the_same_run_or_only_in_a_builder(repo):
     dockerfile = """
         FROM python:3.11-slim AS builder
@@ -324,6 +443,43 @@ def test_final_stage_built_from_the_builder(repo):
     got, messages = lint(repo, dockerfile, "STG004")
     assert got == [("STG004", "Dockerfile", 6)]
     assert "stage `builder`" in messages[0] and "`gcc`, `libpq-dev`" in messages[0]
+
+
+def test_final_stage_built_from_a_stage_that_builds_code(repo):
+    dockerfile = """
+        FROM rocm/vllm-dev:base AS base
+        WORKDIR /app
+        FROM base AS build_vllm
+        RUN git clone https://github.com/vllm-project/vllm.git \\
+            && cd vllm && pip install -r requirements/rocm.txt
+        RUN cd vllm && python3 setup.py develop
+        FROM build_vllm
+        COPY examples /app/examples
+        ENTRYPOINT ["python3", "-m", "vllm.entrypoints.openai.api_server"]
+    """
+    got, messages = lint(repo, dockerfile, "STG004", {"examples/a.py": "print()\n"})
+    assert got == [("STG004", "Dockerfile", 7)]
+    assert "FROM stage `build_vllm`, which builds code (`python3 setup.py develop`, line 6)" in messages[0]
+
+
+def test_final_stage_from_a_stage_that_only_installs_or_copies_is_fine(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS base
+        RUN pip install --no-cache-dir -r requirements.txt
+        FROM base AS build
+        COPY . /app
+        FROM build
+        CMD ["python", "-m", "app"]
+    """
+    assert lint(repo, dockerfile, "STG004")[0] == []
+    builder_named_otherwise = """
+        FROM python:3.11-slim AS deps
+        RUN pip wheel --no-cache-dir -r requirements.txt -w /wheels
+        FROM deps
+        CMD ["python", "-m", "app"]
+    """
+    # a stage neither named as a build stage nor working in a checkout: not judged
+    assert lint(repo, builder_named_otherwise, "STG004")[0] == []
 
 
 def test_final_stage_from_a_clean_stage_is_fine(repo):
@@ -380,3 +536,128 @@ def test_system_site_of_a_distribution_python(repo):
     assert found(run_lint(wrong, select=["STG002"])) == [("STG002", "Dockerfile", 8)]
     right = repo({"Dockerfile": builder.format(source="/usr/local/lib/python3.11/dist-packages")})
     assert found(run_lint(right, select=["STG002"])) == []
+
+
+# -- STG006: a database server in a service image ----------------------------------------------
+
+
+DJANGO = """
+    FROM python:3.8.8
+    RUN apt-get update \\
+        && apt-get install -y postgresql postgresql-contrib gcc python3-dev redis-tools
+    WORKDIR /django
+    COPY requirements.txt requirements.txt
+    RUN pip3 install -r requirements.txt
+"""
+
+
+def test_a_database_server_that_compose_runs_as_its_own_service(repo):
+    compose = """
+        services:
+          db:
+            image: postgres
+          redis:
+            image: redis:alpine
+          app:
+            build: .
+            command: python3 manage.py runserver 0.0.0.0:8000
+          worker:
+            build: .
+            command: celery -A insurance worker
+    """
+    got, messages = lint(repo, DJANGO, "STG006", {"docker-compose.yml": compose})
+    assert got == [("STG006", "Dockerfile", 3)]
+    assert "`postgresql` puts a PostgreSQL server into the image of services `app`, `worker`" in messages[0]
+    assert "as its own service `db` (image `postgres`)" in messages[0]
+
+
+def test_a_database_server_without_that_evidence_is_left_alone(repo):
+    # no compose file: the image may run its own database on purpose
+    assert lint(repo, DJANGO, "STG006")[0] == []
+    # compose runs PostgreSQL, but this image starts its own server too (tests, all-in-one)
+    compose = """
+        services:
+          db:
+            image: postgres:16
+          app:
+            build: .
+            command: sh -c "service postgresql start && python3 manage.py test"
+    """
+    assert lint(repo, DJANGO, "STG006", {"docker-compose.yml": compose})[0] == []
+    # only client packages
+    client = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client libpq5 redis-tools
+    """
+    assert lint(repo, client, "STG006", {"docker-compose.yml": compose})[0] == []
+
+
+# -- STG007: Node.js left in a Python service image ----------------------------------------------
+
+
+def test_node_used_only_by_the_build_stays_in_the_python_image(repo):
+    dockerfile = """
+        FROM nikolaik/python-nodejs:python3.8-nodejs12
+        WORKDIR /app
+        RUN apt-get update && apt-get install -y libpq-dev gcc
+        COPY requirements.txt .
+        RUN pip3 install -r requirements.txt
+        COPY . .
+        RUN yarn --cwd staticsrc && yarn --cwd staticsrc build
+        RUN python3 manage.py collectstatic --no-input
+    """
+    got, messages = lint(repo, dockerfile, "STG007", {"staticsrc/package.json": "{}"})
+    assert got == [("STG007", "Dockerfile", 1)]
+    assert "Node.js (from `nikolaik/python-nodejs:python3.8-nodejs12`)" in messages[0]
+    assert "the `node_modules` that `yarn --cwd staticsrc` installs (line 7)" in messages[0]
+    installed = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . /app
+        RUN cd /app/web && npm ci && npm run build
+        CMD ["gunicorn", "app:app"]
+    """
+    got, messages = lint(repo, installed, "STG007")
+    assert got == [("STG007", "Dockerfile", 2)]
+    assert "Node.js (`nodejs`, line 2)" in messages[0]
+
+
+def test_node_the_container_runs_or_a_separate_stage_is_fine(repo):
+    runs_node = """
+        FROM nikolaik/python-nodejs:python3.12-nodejs22
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . /app
+        RUN cd /app && npm ci
+        CMD ["sh", "-c", "python worker.py & node server.js"]
+    """
+    assert lint(repo, runs_node, "STG007")[0] == []
+    execjs = """
+        FROM nikolaik/python-nodejs:python3.12-nodejs22
+        RUN pip install --no-cache-dir PyExecJS==1.5.1 flask==3.0.3
+        COPY . /app
+        RUN cd /app && npm install
+        CMD ["python", "/app/app.py"]
+    """
+    assert lint(repo, execjs, "STG007")[0] == []
+    staged = """
+        FROM node:22-slim AS web
+        WORKDIR /web
+        COPY web/ .
+        RUN npm ci && npm run build
+        FROM python:3.12-slim
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY --from=web /web/dist /app/static
+    """
+    assert lint(repo, staged, "STG007", {"web/package.json": "{}"})[0] == []
+    node_service = """
+        FROM node:22
+        WORKDIR /app
+        COPY . .
+        RUN yarn install && yarn build
+        CMD ["yarn", "start"]
+    """
+    assert lint(repo, node_service, "STG007")[0] == []

@@ -30,12 +30,34 @@ def problem_codes(*codes: str) -> None:
     PROBLEM_CODES.update(codes)
 
 
-def load_checks() -> dict[CheckFunction, tuple[str, ...]]:
-    """Import every module of this package once: each registers its checks."""
+# The code prefixes each module's checks report, so that a run that selects only some
+# families imports only their modules (a module not listed here is always imported).
+MODULE_FAMILIES = {
+    "alpine": ("IMG",),
+    "ctx": ("CTX",),
+    "dep": ("DEP",),
+    "dl": ("DL",),
+    "gpu": ("GPU",),
+    "img": ("IMG",),
+    "lay": ("LAY",),
+    "mdl": ("MDL",),
+    "req": ("REQ",),
+    "sec": ("SEC",),
+    "secrets": ("SEC",),
+    "stg": ("STG",),
+}
+
+
+def load_checks(codes: set[str] | None = None) -> dict[CheckFunction, tuple[str, ...]]:
+    """Import the modules of this package once (with ``codes``, only those that can report
+    one of them): each registers its checks. Returns every check registered so far."""
     import importlib
     import pkgutil
 
     for module in pkgutil.iter_modules(__path__):
+        families = MODULE_FAMILIES.get(module.name)
+        if codes is not None and families is not None and not any(code.startswith(families) for code in codes):
+            continue
         importlib.import_module(f"{__name__}.{module.name}")
     return CHECKS
 

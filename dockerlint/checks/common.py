@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dockerlint.findings import Finding
+from dockerlint.findings import Finding, Fix
 from dockerlint.model import Image, StageModel
 from dockerlint.model.queries import external_base, final_chain, image_matches  # noqa: F401 (used by checks)
 from dockerlint.parse.dockerfile import Instruction
@@ -25,9 +25,16 @@ def from_image_span(stage: StageModel) -> Span:
 
 
 def finding(
-    image: Image, code: str, span: Span, message: str, fix: str | None = None, size_bytes: int | None = None, related=()
+    image: Image,
+    code: str,
+    span: Span,
+    message: str,
+    fix: str | None = None,
+    size_bytes: int | None = None,
+    related=(),
+    autofix: Fix | None = None,
 ) -> Finding:
-    return Finding(code, image.dockerfile_path, span, message, fix, size_bytes, related=tuple(related))
+    return Finding(code, image.dockerfile_path, span, message, fix, size_bytes, related=tuple(related), autofix=autofix)
 
 
 def join_spans(first: Span, last: Span) -> Span:

@@ -9,18 +9,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from dockerlint.checks import check
-from dockerlint.checks.common import finding
-from dockerlint.findings import Finding, human_size
+from dockerlint.checks.common import finding, join_spans
+from dockerlint.findings import Applicability, Edit, Finding, Fix, human_size
 from dockerlint.model import Copy, Image
 from dockerlint.model.buildcontext import (
     context_copies,
     context_path,
     exists_in_context_dir,
+    exists_where_it_could_be_built,
     has_glob,
     is_remote,
+    reaches_final_image,
     unwanted,
 )
-from dockerlint.parse.dockerignore import IgnoreFile
+from dockerlint.parse.dockerignore import IgnoreFile, Pattern
 from dockerlint.source import Span
 
 _SHOWN = 6  # paths named in one message
@@ -46,24 +48,28 @@ def _ignore_name(image: Image) -> str:
 def no_dockerignore(image: Image) -> Iterator[Finding]:
     if image.ignore_path is not None:
         return
-    for _, copy in context_copies(image):
-        if copy.mount_only:
-            continue
+    for stage, copy in context_copies(image):
+        if copy.mount_only or not reaches_final_image(image, stage, copy.dest):
+            continue  # a builder stage that hands on only what it builds
         for source in copy.sources:
             if is_remote(source.value) or context_path(source.value) not in (".", "*"):
                 continue
             context = image.context
             size = context.total_size()
-            yield finding(
-                image,
-                "CTX001",
-                source.span,
-                f"`{copy.instruction.keyword} {source.value}` copies the whole build context "
-                f"({len(context.files):,} files, {human_size(size)}) and no .dockerignore applies: "
-                "whatever lands in the folder (.git, virtualenvs, caches, .env files) goes into the image",
-                f"Add a .dockerignore beside the context root (or `{image.dockerfile_path.name}.dockerignore` beside "
-                "the Dockerfile) listing .git, .venv, __pycache__ and .env, or copy only the paths the image needs.",
-                size_bytes=size,
+            yield replace(
+                finding(
+                    image,
+                    "CTX001",
+                    source.span,
+                    f"`{copy.instruction.keyword} {source.value}` copies the whole build context "
+                    f"({len(context.files):,} files, {human_size(size)}) and no .dockerignore applies: "
+                    "whatever lands in the folder (.git, virtualenvs, caches, .env files) goes into the image",
+                    f"Add a .dockerignore beside the context root (or `{image.dockerfile_path.name}.dockerignore` "
+                    "beside the Dockerfile) listing .git, .venv, __pycache__ and .env, or copy only the paths "
+                    "the image needs.",
+                    size_bytes=size,
+                ),
+                autofix=_ignore_fix(image, unwanted(image), starter=True),
             )
             break
 
@@ -90,12 +96,64 @@ def dockerignore_gap(image: Image) -> Iterator[Finding]:
         f"Add {', '.join(f'`{p}`' for p in patterns)} {where} (patterns are anchored at the context root: "
         "use `**/` for every depth).",
         size_bytes=total,
+        autofix=_ignore_fix(image, found),
     )
 
 
 def _pattern_for(path: str) -> str:
     name = path.rstrip("/").rsplit("/", 1)[-1]
     return name if "/" not in path.rstrip("/") else f"**/{name}"
+
+
+# What a new .dockerignore starts with (CTX001), beside the paths found: each one only
+# while nothing in the context matches it, so it changes nothing that is sent today.
+_STARTER = (".git", ".venv", "**/__pycache__", ".env")
+
+
+def _ignore_fix(image: Image, found: list, starter: bool = False) -> Fix | None:
+    """Add the patterns for what was found to the ignore file in use (or a new
+    ``.dockerignore`` at the context root), leaving out any pattern that would exclude a
+    path a COPY names. ``starter``: a new file also lists the usual unwanted paths that
+    are not there yet."""
+    needed = [
+        context_path(source.value)
+        for _, copy in context_copies(image)
+        for source in copy.sources
+        if not is_remote(source.value) and not has_glob(source.value)
+    ]
+    needed = [path for path in needed if path not in (".", "*")]
+    wanted = {_pattern_for(item.path) for item in found}
+    if starter and image.ignore_path is None:
+        wanted.update(pattern for pattern in _STARTER if not _matches_anything(image, pattern))
+    patterns = [
+        pattern
+        for pattern in sorted(wanted)
+        if not any(IgnoreFile((Pattern(pattern, False, 1),)).excludes(path) for path in needed)
+    ]
+    if not patterns:
+        return None
+    path = image.ignore_path or image.context_root / ".dockerignore"
+    loaded = image.workspace.cached_text(path) if image.ignore_path else None
+    text = loaded[0] if loaded else None
+    content = "".join(f"{pattern}\n" for pattern in patterns)
+    if text is None or not text.text:
+        span = Span(1, 1, 1, 1)
+    elif text.text.endswith("\n"):
+        last = len(text.line_starts)
+        span = Span(last, 1, last, 1)
+    else:
+        last = len(text.line_starts)
+        end = len(text.line(last)) + 1
+        span, content = Span(last, end, last, end), "\n" + content
+    names = ", ".join(f"`{pattern}`" for pattern in patterns)
+    return Fix(Applicability.SAFE, f"Add {names} to {path.name}", (Edit(path, span, content),))
+
+
+def _matches_anything(image: Image, pattern: str) -> bool:
+    ignore = IgnoreFile((Pattern(pattern, False, 1),))
+    if not pattern.startswith("**/") and exists_in_context_dir(image, pattern):
+        return True
+    return any(ignore.excludes(file.path) for file in image.context.files)
 
 
 @check("CTX003")
@@ -105,20 +163,21 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
         step = stage.steps[copy.step_index]
         if _unresolved(copy.instruction.args, step.env):
             continue
+        keyword = "RUN --mount" if copy.mount_only else copy.instruction.keyword
+        missing = []  # sources absent from the context: one finding each, or one for many
+        seen = set()
         for source in copy.sources:
             value = source.value
-            if is_remote(value) or has_glob(value):
+            if value in seen or is_remote(value) or has_glob(value):
                 continue  # BuildKit copies an empty match of a wildcard without error
+            seen.add(value)
             path = context_path(value)
             if path == "." or context.sent(path):
                 continue
-            keyword = "RUN --mount" if copy.mount_only else copy.instruction.keyword
             if not exists_in_context_dir(image, path):
-                message = f"`{value}` does not exist in the build context ({context.root.name}/), so `{keyword}` fails"
-                fix = (
-                    "Correct the path (it is relative to the build context, not to the Dockerfile), "
-                    "or build with the context that holds it."
-                )
+                if exists_where_it_could_be_built(image, path):
+                    continue  # the guessed context is likely wrong, not the build
+                missing.append(source)
             else:
                 excluded_by = _excluding_pattern(image.ignore, path)
                 if excluded_by is None:
@@ -128,7 +187,41 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
                     f"(line {excluded_by.line}), so it is not in the build context and `{keyword}` fails"
                 )
                 fix = f"Add `!{path}` after that line of {_ignore_name(image)}, or narrow the pattern."
-            yield finding(image, "CTX003", source.span, message, fix)
+                yield finding(image, "CTX003", source.span, message, fix)
+        fix = (
+            "Correct the path (it is relative to the build context, not to the Dockerfile), "
+            "or build with the context that holds it."
+        )
+        if image.origin is not None and image.origin.guessed:
+            fix += (
+                " No build file in the repository names this Dockerfile's context; if it is built "
+                "from another folder, set it under `contexts` in the configuration."
+            )
+        where = f"the {_context_name(image)}"
+        if len(missing) <= _MAX_MISSING_LISTED:
+            for source in missing:
+                message = f"`{source.value}` does not exist in {where}, so `{keyword}` fails"
+                yield finding(image, "CTX003", source.span, message, fix)
+        elif missing:
+            named = ", ".join(f"`{source.value}`" for source in missing[:_MAX_MISSING_LISTED])
+            message = (
+                f"{len(missing):,} sources do not exist in {where}, so `{keyword}` fails: "
+                f"{named} and {len(missing) - _MAX_MISSING_LISTED:,} more"
+            )
+            yield finding(image, "CTX003", join_spans(missing[0].span, missing[-1].span), message, fix)
+
+
+_MAX_MISSING_LISTED = 5  # more missing sources in one COPY are one finding (one root cause)
+
+
+def _context_name(image: Image) -> str:
+    """ "build context (name/)", saying when the context is a guess."""
+    name = f"({image.context.root.name}/)"
+    origin = image.origin
+    if origin is None or not origin.guessed:
+        return f"build context {name}"
+    elsewhere = " nor in any folder above it" if len(origin.alternatives) > 1 else ""
+    return f"assumed build context {name}{elsewhere}"
 
 
 def _unresolved(args: str, env: dict[str, str]) -> bool:

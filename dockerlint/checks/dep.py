@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dockerlint.checks import check
+from dockerlint.checks import check, dep_fixes
 from dockerlint.findings import Finding, human_size
 from dockerlint.model import Image
 from dockerlint.model.code import (
@@ -384,6 +384,7 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             f"imports {modules}, no command runs it, and no installed package needs it",
             _removal_fix(item, _listed_below(analysis, verdict, item)),
             size,
+            autofix=dep_fixes.removal(image, item),
         )
 
 
@@ -542,6 +543,7 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             "local work, or a separate test stage (`FROM runtime AS test`) that the final image does not "
             f"inherit. {_removal_fix(item).split('. ', 1)[0]} here.",
             size,
+            autofix=dep_fixes.move_to_dev(image, item, dep_fixes.files_read(image)),
         )
 
 
@@ -585,6 +587,7 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             f"`{item.name}` {entry['why']}{where}: {lighter} provides the same module{saving}",
             f"Install {lighter} instead of `{item.name}` (same import name, same API).",
             size,
+            autofix=dep_fixes.swap(image, item, entry["lighter"]),
         )
 
 

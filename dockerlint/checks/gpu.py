@@ -6,13 +6,16 @@ reservation, or ``gpu = true`` in the config (``gpu = false`` overrides the base
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
-from dockerlint.checks import check
-from dockerlint.checks.common import final_chain, finding, from_image_span
-from dockerlint.findings import Finding, Related, human_size
+from dockerlint.checks import check, fixing
+from dockerlint.checks.common import finding, from_image_span
+from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Image
+from dockerlint.model.baseimage import base_image
+from dockerlint.model.gpu_signals import never_uses_gpu
 from dockerlint.model.ml import (
     PipRequest,
     TorchInstall,
@@ -25,8 +28,13 @@ from dockerlint.model.ml import (
     torch_fix_line,
     torch_installs,
 )
+from dockerlint.model.native_build import compiles_native
+from dockerlint.source import Span
 
-_NO_GPU = "an image with no GPU (no CUDA base image, no GPU reservation in compose or config)"
+_NO_GPU = (
+    "an image with no GPU (no CUDA base image, no GPU reservation in compose, config or deployment files, "
+    "no code that needs one)"
+)
 
 
 def _names(requests: tuple[PipRequest, ...]) -> str:
@@ -39,58 +47,131 @@ def _related(image: Image, requests: tuple[PipRequest, ...], message: str) -> li
     ]
 
 
+def _cuda_libraries(install: TorchInstall) -> tuple[int, str]:
+    """The bytes of CUDA a torch install brings, and how to say where they are: inside
+    the wheel before torch 1.13, nvidia-* wheels since."""
+    settings = ml()["torch"]
+    if install.bundles_cuda:
+        size = settings["bundled_wheel_size"]
+        return size, f"its CUDA libraries inside the wheel (~{human_size(size)} download)"
+    size = torch_cuda_size()
+    return size, f"~{human_size(size)} of CUDA libraries (nvidia-* wheels)"
+
+
+def _shown_version(install: TorchInstall) -> str:
+    return " " + ".".join(map(str, install.version)) if install.version else ""
+
+
 def _version(cuda: tuple[int, int]) -> str:
     return f"{cuda[0]}.{cuda[1]}"
 
 
 @check("GPU001")
 def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
-    if gpu_signal(image) is not None:
+    installs = list(torch_installs(image))
+    if not installs or gpu_signal(image) is not None:
         return
-    size, cpu_size = torch_cuda_size(), ml()["torch"]["cpu_installed_size"]
-    for found in torch_installs(image):
+    settings = ml()["torch"]
+    cpu_size = settings["cpu_installed_size"]
+    for found in installs:
         names = _names(found.requests)
-        if found.pulled:
-            what = f"{names} requires torch, which this install takes from the default index (PyPI)"
+        source = f"the index `{found.other_index}`" if found.other_index else "the default index (PyPI)"
+        if found.replaces is not None:
+            what = (
+                f"{names} needs another torch than the one `{found.replaces.ref.raw}` ships, so this install "
+                f"takes torch from {source}"
+            )
+        elif found.pulled:
+            what = f"{names} requires torch, which this install takes from {source}"
+        elif found.all_builds_page:
+            what = (
+                f"{names} with the find-links page `{found.all_builds_page}` installs a CUDA build "
+                "(pip prefers the `+cuXXX` builds over `+cpu`)"
+            )
         elif found.default_index:
-            what = f"{names} comes from the default index (PyPI)"
+            what = f"{names} comes from {source}"
         else:
             label = f"CUDA {_version(found.cuda)}" if found.cuda else "CUDA"
             what = f"{names} is a {label} build of torch"
+        size, libraries = _cuda_libraries(found)
+        cuda = f"torch{_shown_version(found)} for Linux brings {libraries}"
+        pin = "==X.Y.Z+cpu"
+        if found.version:
+            pin = "==" + ".".join(map(str, found.version)) + "+cpu"
         yield finding(
             image,
             "GPU001",
             found.command.span,
-            f"{what}: torch for Linux brings ~{human_size(size)} of CUDA libraries (nvidia-* wheels) into {_NO_GPU}",
+            f"{what}: {cuda} into {_NO_GPU}",
             f"Install CPU torch (~{human_size(cpu_size)} installed) before this line: `{torch_fix_line(found)}`; "
             "pip then keeps it "
-            "(or pin `torch==X.Y.Z+cpu` with `--extra-index-url https://download.pytorch.org/whl/cpu` "
+            f"(or pin `torch{pin}` with `--extra-index-url https://download.pytorch.org/whl/cpu` "
             "in the requirements file).",
             size,
             related=_related(image, found.requests, "requested here"),
+            autofix=_cpu_torch_fix(image, found),
         )
+
+
+_PLACEMENT_OPTIONS = ("--user", "--prefix", "--target", "--root", "--python", "--system", "--index-url")
+
+
+def _cpu_torch_fix(image: Image, found: TorchInstall):
+    """The torch family from the CPU index, pinned, installed by the same pip at the start
+    of the install's RUN: then the install keeps it. Offered when that pip is plain (found
+    on PATH, no ``--user``/``--prefix``/``--target``), starts the RUN, and torch comes from
+    PyPI with its version pinned."""
+    from dockerlint.model.installs import wrapper_words
+
+    if not (found.default_index or found.pulled) or found.replaces is not None or found.other_index:
+        return None
+    step = found.command.step
+    instruction = step.instruction
+    install = next((i for i in step.installs if i.family == "pip" and i.span == found.command.span), None)
+    if install is None or install.tool != "pip" or install.has(*_PLACEMENT_OPTIONS):
+        return None
+    argv = install.command.argv
+    start = wrapper_words(argv)
+    if start or "install" not in argv[start:]:
+        return None
+    program = argv[: argv.index("install", start) + 1]
+    if any("/" in word or not re.fullmatch(r"[\w.+=-]+", word) for word in program):
+        return None
+    line = torch_fix_line(found).removeprefix("RUN pip install")
+    if any("==" not in word for word in line.split()[3:]) or instruction.json_args is not None:
+        return None  # an unpinned torch here would be DL3013's
+    args = instruction.args
+    start = len(args) - len(args.lstrip())
+    if start >= len(args) or install.command.command.start != start:
+        return None  # the install is not what the RUN starts with
+    line_number, column = instruction.positions[start]
+    point = Span(line_number, column, line_number, column)
+    edit = Edit(image.dockerfile_path, point, f"{' '.join(program)}{line} && ")
+    return fixing.unsafe("Install CPU torch first", edit)
 
 
 @check("GPU002")
 def gpu_package_on_cpu_image(image: Image) -> Iterator[Finding]:
-    if gpu_signal(image) is not None:
+    found = [
+        (request, entry)
+        for stage in install_stages(image)
+        for command in pip_commands(image, stage)
+        for request in command.requests
+        if (entry := _gpu_only(request)) is not None
+    ]
+    if not found or gpu_signal(image) is not None:
         return
-    for stage in install_stages(image):
-        for command in pip_commands(image, stage):
-            for request in command.requests:
-                entry = _gpu_only(request)
-                if entry is None:
-                    continue
-                size = entry.get("size")
-                cost = f" (~{human_size(size)})" if size else ""
-                yield Finding(
-                    "GPU002",
-                    request.path,
-                    request.span,
-                    f"`{request.text}` is a GPU-only build{cost} installed into {_NO_GPU}",
-                    f"Install `{entry['cpu']}` instead; keep the GPU build for an image that runs on a GPU.",
-                    size,
-                )
+    for request, entry in found:
+        size = entry.get("size")
+        cost = f" (~{human_size(size)})" if size else ""
+        yield Finding(
+            "GPU002",
+            request.path,
+            request.span,
+            f"`{request.text}` is a GPU-only build{cost} installed into {_NO_GPU}",
+            f"Install `{entry['cpu']}` instead; keep the GPU build for an image that runs on a GPU.",
+            size,
+        )
 
 
 def _gpu_only(request: PipRequest) -> dict | None:
@@ -106,7 +187,7 @@ def _gpu_only(request: PipRequest) -> dict | None:
 @check("GPU003")
 def cuda_devel_final_stage(image: Image) -> Iterator[Finding]:
     found = final_cuda(image)
-    if found is None or not found[0].devel or _compiles(image):
+    if found is None or not found[0].devel or compiles_native(image):
         return
     cuda, stage = found
     flavours = ml()["cuda_flavours"]
@@ -124,46 +205,46 @@ def cuda_devel_final_stage(image: Image) -> Iterator[Finding]:
     )
 
 
-def _compiles(image: Image) -> bool:
-    """The final stage builds code (nvcc, make, a source build of a package): the devel
-    image is then needed there, or at least it is a bigger refactor than a tag change."""
-    compilers = set(ml()["cuda_flavours"]["compile_commands"])
-    for stage in final_chain(image):
-        for step in stage.steps:
-            if "TORCH_CUDA_ARCH_LIST" in step.env:
-                return True
-            if any(command.name in compilers for command in step.commands):
-                return True
-            if any(install.has("--no-binary", "--no-build-isolation") for install in step.installs):
-                return True
-    return False
-
-
 def _cuda_base_installs(image: Image) -> Iterator[tuple[TorchInstall, object]]:
+    """Torch installs on a CUDA base image, unless the image is a build environment that
+    compiles against both (then neither copy is dead weight, and no driver runs it)."""
     found = final_cuda(image)
-    if found is None:
+    if found is None or compiles_native(image):
         return
     cuda = found[0]
     for install in torch_installs(image):
-        if cuda.has_torch and install.pulled:
-            continue  # the base's torch satisfies the package that needs it
         yield install, cuda
 
 
 @check("GPU004")
 def double_cuda(image: Image) -> Iterator[Finding]:
-    size = torch_cuda_size()
     for install, cuda in _cuda_base_installs(image):
+        size, libraries = _cuda_libraries(install)
+        names = _names(install.requests)
+        if install.replaces is not None:
+            version = ".".join(map(str, install.replaces.torch_version or ()))
+            yield finding(
+                image,
+                "GPU004",
+                install.command.span,
+                f"{names} needs another torch than the torch {version} that `{cuda.ref.raw}` ships, so pip "
+                f"installs a second torch from the default index with {libraries} on top of the image's: "
+                "one copy is dead weight",
+                f"Pin {names} to a release that works with torch {version} (or pin torch to it), or choose a "
+                "base image whose torch is the one these packages need.",
+                size,
+                related=_related(image, install.requests, "requested here"),
+            )
+            continue
         if not cuda.full or cuda.has_torch:
             continue
-        names = _names(install.requests)
         via = " (through the torch it requires)" if install.pulled else ""
         yield finding(
             image,
             "GPU004",
             install.command.span,
-            f"{names}{via} brings its own CUDA libraries (~{human_size(size)} of nvidia-* wheels) on top "
-            f"of the CUDA libraries in `{cuda.ref.raw}`: one copy of CUDA is dead weight",
+            f"{names}{via} brings {libraries} on top of the CUDA libraries in `{cuda.ref.raw}`: one copy of "
+            "CUDA is dead weight",
             f"Build on `{cuda.ref.name}:<version>-base-<os>` or `python:3.X-slim`: the torch wheels carry "
             "the CUDA libraries they need, and the GPU driver comes from the host.",
             size,
@@ -177,15 +258,14 @@ def cuda_version_mismatch(image: Image) -> Iterator[Finding]:
         if cuda.version is None or install.cuda is None:
             continue
         wheel, base = install.cuda, cuda.version
-        # CUDA minor-version compatibility: an older wheel of the same major runs fine.
-        if wheel[0] == base[0] and wheel <= base:
+        # A wheel built for an older CUDA runs on the newer driver a newer base asks for
+        # (drivers run older CUDA applications), and torch wheels carry their own CUDA
+        # libraries: only a newer wheel can fail.
+        if wheel <= base:
             continue
-        newer = wheel > base
         reason = (
             "the base image only promises a driver for the older version, so the wheel may fail at start "
             "with 'driver too old'"
-            if newer
-            else "a different CUDA major version from the one the image is built around"
         )
         source = "PyPI's build" if install.default_index else "build"
         yield finding(
@@ -198,3 +278,48 @@ def cuda_version_mismatch(image: Image) -> Iterator[Finding]:
             f"cu{base[0]}{base[1]}`, where PyTorch publishes one) or use a base image with CUDA {_version(wheel)}.",
             related=_related(image, install.requests, "requested here"),
         )
+
+
+@check("GPU006")
+def cuda_base_without_gpu_use(image: Image) -> Iterator[Finding]:
+    """A CUDA image under a service that nothing puts on a GPU. Framework images (which
+    ship torch or TensorFlow) are IMG002's; images that compile CUDA code need theirs."""
+    found = final_cuda(image)
+    if found is None:
+        return
+    cuda, stage = found
+    facts = base_image(cuda.ref)
+    if facts is None or not facts.full_cuda or facts.torch or "tensorflow" in facts.carries:
+        return
+    if image.gpu or compiles_native(image) or not never_uses_gpu(image):
+        return
+    flavours = ml()["cuda_flavours"]
+    # A -devel tag's compiler and headers are GPU003's to count; a devel image under
+    # another name (runpod/base, rayproject/ray:*-cuXXX) has no GPU003 finding.
+    untagged_devel = facts.cuda_libraries == "devel" and not facts.devel
+    size = flavours["runtime_size"] + (flavours["devel_extra_size"] if untagged_devel else 0)
+    yield finding(
+        image,
+        "GPU006",
+        from_image_span(stage),
+        f"the final stage is built on the CUDA image `{cuda.ref.raw}` (~{human_size(size)} or more of CUDA "
+        "libraries), but nothing in the image uses a GPU: its code imports no GPU-capable module, pip installs "
+        "none, and no compose file, config or deployment file runs it with a GPU",
+        _cpu_twin(facts),
+        size,
+    )
+
+
+def _cpu_twin(facts) -> str:
+    ref = facts.ref
+    if ref.repository.startswith("rayproject/"):
+        tag = re.sub(r"-(?:cu\d+|gpu)(?=-|$)", "", ref.tag or "")
+        return (
+            f"Use the CPU image `{ref.name}:{tag}` (`-cpu` or no platform suffix); keep the CUDA tag for GPU workers."
+        )
+    if ref.repository.startswith("runpod/"):
+        return "Use a CPU base (`python:3.X-slim`, or a runpod/base tag without `cuda`); keep CUDA for GPU endpoints."
+    return (
+        "Use `python:3.X-slim` (or the distribution image the CUDA tag is built on); keep the CUDA image for "
+        "GPU workloads."
+    )

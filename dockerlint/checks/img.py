@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 
 from dockerlint.checks import check
-from dockerlint.checks.common import external_base, finding, from_image_span, image_matches
+from dockerlint.checks.common import external_base, final_chain, finding, from_image_span
 from dockerlint.findings import Finding, human_size
 from dockerlint.knowledge import load
-from dockerlint.model import Image, ImageRef
-
-
-def slim_tag(tag: str | None) -> str:
-    """The slim variant of a full python tag: 3.11 -> 3.11-slim, 3.11-bookworm -> 3.11-slim-bookworm."""
-    if tag in (None, "latest"):
-        return "slim"
-    match = re.match(r"^(\d+(?:\.\d+)*)(?:-(.+))?$", tag)
-    if match is None:
-        return f"{tag}-slim"
-    version, variant = match.groups()
-    return f"{version}-slim-{variant}" if variant else f"{version}-slim"
-
-
-def is_full_python(ref: ImageRef) -> bool:
-    facts = load("base_images")["python"]
-    if ref.repository not in facts["repositories"] and ref.name not in facts["repositories"]:
-        return False
-    if ref.tag is None and ref.digest:
-        return False  # a bare digest does not say which variant it is
-    tag = ref.tag or "latest"
-    return not any(variant in tag for variant in facts["lean_variants"])
+from dockerlint.model import Image
+from dockerlint.model.baseimage import base_image
 
 
 @check("IMG001")
@@ -39,44 +21,188 @@ def full_python_base(image: Image) -> Iterator[Finding]:
     if final is None:
         return
     ref, stage = external_base(image, final)
-    if ref.unresolved or not is_full_python(ref):
+    facts = base_image(ref)
+    if facts is None or not facts.compilers or facts.slim is None:
         return
-    facts = load("base_images")["python"]
-    slim = f"{ref.name}:{slim_tag(ref.tag)}"
+    if ref.tag is None and ref.digest:
+        return  # a bare digest does not say which variant it is
+    lean = base_image(type(ref).parse(facts.slim))
+    full_size = facts.size or 0
+    lean_size = lean.size if lean is not None and lean.size else load_python_slim_size()
     where = "the final stage" if stage is final else f"the final stage (through {stage.label})"
+    built_on = "" if ref.repository == "python" else f", built on the full Debian `python:{facts.python or '3'}` image"
     yield finding(
         image,
         "IMG001",
         from_image_span(stage),
-        f"{where} runs on the full `{ref.raw}` image (~{human_size(facts['full_size'])}, with compilers "
-        f"and headers); `{slim}` is ~{human_size(facts['slim_size'])}",
-        f"Use `FROM {slim}` for the final stage; if packages need a compiler, build wheels in a "
+        f"{where} runs on the full `{ref.raw}` image (~{human_size(full_size)}{built_on}, with compilers "
+        f"and headers); `{facts.slim}` is ~{human_size(lean_size)}",
+        f"Use `FROM {facts.slim}` for the final stage; if packages need a compiler, build wheels in a "
         f"builder stage on `{ref.raw}` and copy them into the slim stage.",
-        facts["full_size"] - facts["slim_size"],
+        full_size - lean_size if full_size > lean_size else None,
+        autofix=_slim_fix(image, stage, ref, facts.slim),
     )
+
+
+def _slim_fix(image: Image, root, ref, slim: str):
+    """``FROM`` the slim image, when no stage outside the final chain builds on that FROM,
+    the chain runs none of the programs slim lacks (compilers, curl, git...) unless it
+    installs them itself, and installs no distribution that needs the full image's headers;
+    native builds need a compiler the chain installs."""
+    from dockerlint.checks import fixing
+    from dockerlint.checks.common import from_image_span
+    from dockerlint.findings import Edit
+    from dockerlint.model.ml import pip_commands
+    from dockerlint.model.native_build import compiles_native
+    from dockerlint.model.queries import final_chain
+
+    if not slim.startswith(ref.name + ":"):
+        return None  # another image altogether: its commands, user and defaults differ
+    chain = final_chain(image)
+    if any(stage.parent == root.index and stage not in chain for stage in image.stages):
+        return None
+    span = from_image_span(root)
+    if fixing.span_text(image, span) != ref.raw:
+        return None
+    table = load("base_images")["slim_lacks"]
+    lacking = set(table["programs"])
+    for stage in reversed(chain):
+        if any(request.name in table["distributions"] for c in pip_commands(image, stage) for request in c.requests):
+            return None
+        for step in stage.steps:
+            used = [command.name for command in step.commands]
+            for install in step.installs:
+                if install.family in ("apt", "apk") and install.action in ("install", "add"):
+                    for package in install.packages:
+                        name = package.value.split("=", 1)[0]
+                        lacking -= {name, *table["packages"].get(name, ())}
+                if install.family == "pip" and any(a.value.startswith("git+") for a in install.packages):
+                    used.append("git")
+            if step.keyword in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
+                used += [
+                    word.rsplit("/", 1)[-1] for word in step.instruction.json_args or step.instruction.args.split()
+                ]
+            if lacking & set(used):
+                return None
+    if compiles_native(image) and {"gcc", "make"} & lacking:
+        return None
+    return fixing.unsafe(f"Use `{slim}`", Edit(image.dockerfile_path, span, slim))
+
+
+def load_python_slim_size() -> int:
+    """The slim python image's size: the lean variant of every full python-based image."""
+    for row in load("base_images")["images"]:
+        if row["match"] == ["python"] and row.get("tags") == ["*slim*"]:
+            return row["size"]
+    return 0
 
 
 @check("IMG002")
 def heavy_framework_base(image: Image) -> Iterator[Finding]:
+    """The base carries frameworks (torch, TensorFlow, Ray, Jupyter) that no code in the
+    image imports and no command runs. Quiet when the image holds no Python code to judge
+    by (a cluster node image whose jobs arrive at run time)."""
     final = image.final
     if final is None:
         return
     ref, stage = external_base(image, final)
-    if ref.unresolved:
+    facts = base_image(ref)
+    if facts is None or not facts.carries or not facts.what:
         return
-    for framework in load("base_images")["frameworks"]:
-        if image_matches(ref, [framework["pattern"]]):
-            yield finding(
-                image,
-                "IMG002",
-                from_image_span(stage),
-                f"the final stage is built on `{ref.raw}`, which carries {framework['what']} "
-                f"(~{human_size(framework['size'])}) whether the service uses it or not",
-                "Start from a slim Python image (or `nvidia/cuda:*-runtime` when a GPU is needed) "
-                "and install only the packages the service imports.",
-                framework["size"],
-            )
-            return
+    from dockerlint.model.code import image_code
+
+    code = image_code(image, image.local_projects())
+    if not any(not file.is_test for file in code.files):
+        return
+    used = _used_names(image, code)
+    unused = [name for name in facts.carries if name not in used]
+    if not unused:
+        return
+    every = len(unused) == len(facts.carries)
+    size = facts.size if every else None
+    cost = f" (~{human_size(size)}{_devel_note(facts)})" if size else ""
+    names = ", ".join(f"`{name}`" for name in unused)
+    what = (
+        f"which carries {facts.what}{cost}, and no code in the image imports {names}"
+        if every
+        else f"which carries {facts.what}; the code uses some of it, but nothing imports {names}"
+    )
+    yield finding(
+        image,
+        "IMG002",
+        from_image_span(stage),
+        f"the final stage is built on `{ref.raw}`, {what}",
+        "Start from a slim Python image (or `nvidia/cuda:*-runtime` when a GPU is needed) "
+        "and install only the packages the service imports.",
+        size,
+    )
+
+
+def _devel_note(facts) -> str:
+    return ", before the CUDA compiler and headers of the devel tag" if facts.devel else ""
+
+
+def _used_names(image: Image, code) -> set[str]:
+    """Top-level modules the code imports or names, and the frameworks whose commands the
+    final stage runs."""
+    used = {path.split(".", 1)[0] for path in code.imports.run_time}
+    used |= set(code.mentions.names)
+    commands = {
+        posixpath.basename(word)
+        for stage in final_chain(image)
+        for step in stage.steps
+        for word in _instruction_words(step)
+    }
+    table = load("base_images")
+    for module, names in table["framework_commands"].items():
+        if commands.intersection(names):
+            used.add(module)
+    for module, users in table["framework_users"].items():
+        if used.intersection(users):
+            used.add(module)
+    return used
+
+
+def _instruction_words(step) -> list[str]:
+    if step.keyword == "RUN":
+        return [word for command in step.commands for word in command.argv[:3]]
+    if step.keyword in ("CMD", "ENTRYPOINT"):
+        args = step.instruction.json_args
+        return list(args) if args is not None else re.findall(r"[^\s\"']+", step.instruction.args)
+    return []
+
+
+@check("IMG005")
+def floating_base_tag(image: Image) -> Iterator[Finding]:
+    """A tag that names a variant but not the version (``python:alpine``,
+    ``python:3-slim``) or a nightly build moves on its own; untagged and ``latest`` are
+    DL3006 and DL3007."""
+    for stage in image.stages:
+        ref = stage.base
+        if stage.parent is not None or ref.unresolved or ref.digest or ref.tag in (None, "latest"):
+            continue
+        facts = base_image(ref)
+        if facts is None:
+            continue
+        moving = next((pattern for pattern in facts.floating_tags if fnmatchcase(ref.tag, pattern)), None)
+        if moving is not None:
+            rest = ref.tag[len(moving.rstrip("*")) :] if moving.endswith("*") else ""
+            what = f"is a moving tag (`{moving}`): it points to a new build as each one comes out"
+            instead = f"`{ref.name}:<version>{rest}`"
+        elif facts.version_tag and not re.search(facts.version_tag, ref.tag):
+            variant = re.sub(r"^\d+(?:-|$)", "", ref.tag)
+            what = "names no version, only a variant: it moves to each new release"
+            instead = f"`{ref.name}:<version>{'-' + variant if variant else ''}`"
+        else:
+            continue
+        yield finding(
+            image,
+            "IMG005",
+            from_image_span(stage),
+            f"`{ref.raw}` {what}, so two builds of the same commit may get different base images",
+            f"Name the version you build and test with, for example {instead} (for `python`, major.minor: "
+            "`python:3.12-alpine`), and let a bot such as Renovate propose updates.",
+        )
 
 
 @check("IMG004")

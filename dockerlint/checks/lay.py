@@ -7,6 +7,7 @@ and the stages it is FROM); copy order matters in every stage the build runs.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -14,10 +15,10 @@ from dataclasses import dataclass
 
 from dockerlint.checks import check
 from dockerlint.checks.common import final_chain, finding
-from dockerlint.findings import Finding, Related, human_size
-from dockerlint.model import Copy, Image, Install, StageModel, Step
+from dockerlint.findings import Edit, Finding, Related, human_size
+from dockerlint.model import Copy, Image, Install, StageModel, Step, coupling
 from dockerlint.model.image import context_source
-from dockerlint.model.layers import installed_packages, removal, removed_paths
+from dockerlint.model.layers import dvc_outputs, installed_packages, recursive_rewrites, removal, removed_paths
 from dockerlint.model.pyenv import inside, positional
 from dockerlint.source import Span
 
@@ -49,8 +50,9 @@ class _Added:
     path: str  # absolute path in the image
     span: Span
     step: Step
-    what: str  # "COPY", "ADD", "wget", "curl", "git clone"
+    what: str  # "COPY", "ADD", "wget", "curl", "git clone", "dvc pull"
     copy: Copy | None = None
+    size: int | None = None  # known without a copy: a .dvc file's recorded size
 
 
 def _added_paths(image: Image, stages: list[StageModel]) -> Iterator[_Added]:
@@ -72,6 +74,8 @@ def _added_paths(image: Image, stages: list[StageModel]) -> Iterator[_Added]:
                     path = posixpath.normpath(posixpath.join(step.workdir or "/", target))
                     what = "git clone" if command.name == "git" else command.name
                     yield _Added(path, command.span, step, what)
+                for path, size in dvc_outputs(image, stage, step, command):
+                    yield _Added(path, command.span, step, f"dvc {command.argv[1]}", size=size)
 
 
 def _download_target(argv: tuple[str, ...], name: str) -> str | None:
@@ -98,7 +102,9 @@ def _copied_size(image: Image, added: _Added, removed: str) -> tuple[bool, int |
     """Whether the build context really put something at ``removed`` through this copy,
     and how many bytes; (True, None) when the copy is from a stage or a URL."""
     copy = added.copy
-    if copy is None or copy.from_stage is not None or copy.from_image is not None or "://" in added.path:
+    if copy is None:
+        return True, added.size
+    if copy.from_stage is not None or copy.from_image is not None or "://" in added.path:
         return True, None
     if copy.is_add and any("://" in source.value for source in copy.sources):
         return True, None
@@ -119,12 +125,18 @@ def _stage_of(image: Image, step: Step) -> StageModel:
     return next(stage for stage in image.stages if any(other is step for other in stage.steps))
 
 
-@check("LAY001")
-def deleted_in_later_layer(image: Image) -> Iterator[Finding]:
+def _layers(image: Image):
+    """The final image's stages (base first), its steps in layer order with each one's
+    place, and the paths steps add: what LAY001 and LAY007 compare later layers against."""
     stages = final_chain(image)[::-1]
     order = [step for stage in stages for step in stage.steps]
     position = {id(step): number for number, step in enumerate(order)}
-    added = list(_added_paths(image, stages))
+    return stages, order, position, list(_added_paths(image, stages))
+
+
+@check("LAY001")
+def deleted_in_later_layer(image: Image) -> Iterator[Finding]:
+    stages, order, position, added = _layers(image)
     for stage in stages:
         for step in stage.runs():
             here = position[id(step)]
@@ -204,33 +216,215 @@ def _providing_copy(stage: StageModel, image_path: str, before: int) -> Copy | N
     return None
 
 
+def _busting_copies(image: Image, stage: StageModel) -> Iterator[tuple[Copy, Step, Install, str]]:
+    """COPYs of the whole source tree that bring in a manifest a later ``pip install -r``
+    reads: (copy, step, install, manifest as the install names it), once per copy."""
+    reported: set[int] = set()
+    for step in stage.runs():
+        for install in step.installs:
+            if install.family != "pip" or install.action != "install":
+                continue
+            for reference in install.requirements:
+                copy = _providing_copy(stage, reference.image_path, step.index)
+                if copy is None or id(copy) in reported or not _whole_tree(image, copy, reference.context_path):
+                    continue
+                reported.add(id(copy))
+                yield copy, step, install, posixpath.relpath(reference.image_path, step.workdir or "/")
+
+
 @check("LAY002")
 def cache_busting_copy(image: Image) -> Iterator[Finding]:
     for stage in image.stages:
         if not stage.reachable:
             continue
-        reported: set[int] = set()
-        for step in stage.runs():
-            for install in step.installs:
-                if install.family != "pip" or install.action != "install":
-                    continue
-                for reference in install.requirements:
-                    copy = _providing_copy(stage, reference.image_path, step.index)
-                    if copy is None or id(copy) in reported or not _whole_tree(image, copy, reference.context_path):
-                        continue
-                    reported.add(id(copy))
-                    manifest = posixpath.relpath(reference.image_path, step.workdir or "/")
-                    yield finding(
-                        image,
-                        "LAY002",
-                        copy.instruction.span,
-                        f"this COPY brings in the whole source tree before `pip install -r {manifest}` on "
-                        f"line {install.span.line}: every code change invalidates the install layer and "
-                        "reinstalls every package",
-                        f"Copy the manifest first: `COPY {manifest} .`, then `RUN pip install -r {manifest}`, "
-                        "then `COPY . .`.",
-                        related=[Related(image.dockerfile_path, install.span, "the dependency install")],
-                    )
+        for copy, step, install, manifest in _busting_copies(image, stage):
+            later = _downloads_after(image, copy)
+            also = (
+                f", and the model download on line{'s' if len(later) > 1 else ''} {', '.join(later)}" if later else ""
+            )
+            yield finding(
+                image,
+                "LAY002",
+                copy.instruction.span,
+                f"this COPY brings in the whole source tree before `pip install -r {manifest}` on "
+                f"line {install.span.line}{also}: every code change invalidates the install layer and "
+                f"reinstalls every package{' (and downloads the model again)' if later else ''}",
+                f"Copy the manifest first: `COPY {manifest} .`, then `RUN pip install -r {manifest}`"
+                f"{' and the download' if later else ''}, then `COPY . .`.",
+                related=[Related(image.dockerfile_path, install.span, "the dependency install")],
+                autofix=_manifest_first_fix(image, stage, copy, step),
+            )
+
+
+# Instructions that may sit between the COPY and the install when the COPY moves below
+# the install: they neither read the copied files nor change where the COPY puts them.
+_MOVABLE_OVER = ("ENV", "ARG", "LABEL", "EXPOSE")
+
+
+def _manifest_first_fix(image: Image, stage: StageModel, copy: Copy, step: Step):
+    """In place of the COPY, a COPY of the requirements files (with every file they
+    include) to where the install reads them; the COPY itself moves to just after the
+    install. Offered when the install reads nothing else from the source tree (no local
+    path, no ``-e .``), the instructions in between are plain ``pip install`` RUNs or
+    ENV/ARG/LABEL/EXPOSE, and the COPY is one instruction in shell form."""
+    from dockerlint.checks import fixing
+
+    instruction = copy.instruction
+    if instruction.json_args is not None or instruction.heredocs or copy.step_index >= step.index:
+        return None
+    if len(copy.sources) != 1 or (copy.sources[0].value.rstrip("/") or ".") not in (".", "./"):
+        return None
+    manifests: list[str] = []
+    for install in step.installs:
+        if install.family != "pip" or install.action != "install" or install.editables:
+            return None
+        if any(_local(argument.value) for argument in install.packages):
+            return None
+        for reference in install.requirements:
+            files = _manifest_files(image, reference)
+            if files is None:
+                return None
+            manifests += [name for name in files if name not in manifests]
+    if not manifests or len(step.commands) != len(step.installs):
+        return None
+    for between in stage.steps[copy.step_index + 1 : step.index]:
+        if between.keyword == "RUN":
+            if len(between.commands) != len(between.installs) or any(
+                i.family != "pip" or i.requirements or i.editables or any(_local(a.value) for a in i.packages)
+                for i in between.installs
+            ):
+                return None
+        elif between.keyword not in _MOVABLE_OVER:
+            return None
+    text = image.dockerfile.text
+    span = instruction.span
+    written = [text.line(number) for number in range(span.line, span.end_line + 1)]
+    if any(line.lstrip().startswith("#") for line in written[1:]):
+        return None
+    words = fixing.span_text(image, Span(span.line, span.column, span.end_line, span.end_column))
+    source_word = copy.sources[0]
+    head = fixing.span_text(image, Span(span.line, span.column, source_word.span.line, source_word.span.column))
+    dest = instruction.args.split()[-1]
+    if len(instruction.args.split()) != 2 or "\n" in head:
+        return None
+    if not dest.startswith("/") and not _workdir_before(image, stage, copy.step_index):
+        return None  # one more COPY to a path relative to an unknown directory
+    if all("/" not in name for name in manifests):
+        lines = [f"{head}{' '.join(manifests)} {dest.rstrip('/') + '/' if dest != '.' else './'}"]
+    else:
+        lines = [f"{head}{name} {posixpath.join(dest, name)}" for name in manifests]
+    after = _last_passed_download(image, stage, step).instruction.span
+    edits = (
+        Edit(image.dockerfile_path, Span(span.line, span.column, span.end_line, span.end_column), "\n".join(lines)),
+        Edit(
+            image.dockerfile_path,
+            Span(
+                after.end_line, len(text.line(after.end_line)) + 1, after.end_line, len(text.line(after.end_line)) + 1
+            ),
+            "\n" + words,
+        ),
+    )
+    return fixing.unsafe(f"Copy {', '.join(manifests)} first; `{words}` after the install", *edits)
+
+
+def _last_passed_download(image: Image, stage: StageModel, install: Step) -> Step:
+    """The step the moved COPY goes after: the install, or the last of the model downloads
+    that follow it (ENV, ARG, LABEL, EXPOSE between them) when each reads nothing of the
+    source tree (no word names a path or a file), so they too stop rerunning on every
+    code change."""
+    lines = set(_downloads_after_install(image, stage, install))
+    last = install
+    for step in stage.steps[install.index + 1 :]:
+        if step.keyword in _MOVABLE_OVER:
+            continue
+        if step.keyword != "RUN" or step.instruction.span.line not in lines or not _self_contained(image, step):
+            break
+        last = step
+    return last
+
+
+def _downloads_after_install(image: Image, stage: StageModel, install: Step) -> list[int]:
+    from dockerlint.model.ml import downloads
+
+    return [
+        download.span.line
+        for download in downloads(image)
+        if image.stages[download.position[0]] is stage and download.position[1] > install.index
+    ]
+
+
+_FILE_WORD = re.compile(r"\.(py|sh|txt|json|ya?ml|toml|cfg|ini)$")
+
+
+def _self_contained(image: Image, step: Step) -> bool:
+    """No word of the RUN names a path, a file, or a module of the source tree (``python
+    -c "import app.fetch"``)."""
+    local = {
+        file.path.split("/", 1)[0].removesuffix(".py") for file in image.context.files if file.path.endswith(".py")
+    }
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(local))) + r")\b") if local else None
+    return bool(step.commands) and not any(
+        ("/" in word and "://" not in word) or _FILE_WORD.search(word) or (pattern and pattern.search(word))
+        for command in step.commands
+        for word in command.argv[1:]
+    )
+
+
+def _workdir_before(image: Image, stage: StageModel, before: int) -> bool:
+    """A WORKDIR earlier in this stage or in a stage it is built FROM."""
+    seen = set()
+    while stage.index not in seen:
+        seen.add(stage.index)
+        if any(step.keyword == "WORKDIR" for step in stage.steps[:before]):
+            return True
+        if stage.parent is None:
+            return False
+        stage = image.stages[stage.parent]
+        before = len(stage.steps)
+    return False
+
+
+def _local(value: str) -> bool:
+    """A pip argument that names a path of the source tree."""
+    return value in (".", "..") or value.startswith(("./", "../", "/", "file:")) or value.endswith((".whl", ".tar.gz"))
+
+
+def _manifest_files(image: Image, reference) -> list[str] | None:
+    """The context paths of a requirements file and every file it includes, when all are
+    sent and none of them installs a path of the source tree."""
+    if reference.context_path is None or not os.path.isfile(reference.context_path):
+        return None
+    loaded = image.workspace.requirements(reference.context_path)
+    if loaded.problems or any(
+        r.editable or (r.url and not r.url.startswith(("http", "git+"))) for r in loaded.requirements
+    ):
+        return None
+    names = []
+    for path in loaded.files:
+        try:
+            relative = path.relative_to(image.context_root).as_posix()
+        except ValueError:
+            return None
+        if not image.context.sent(relative):
+            return None
+        names.append(relative)
+    return names
+
+
+def _downloads_after(image: Image, copy: Copy) -> list[str]:
+    """Lines of the model downloads (LAY006's) that follow ``copy`` in the stages that ship."""
+    from dockerlint.model.ml import downloads
+
+    chain = final_chain(image)[::-1]
+    lines = []
+    for download in downloads(image):
+        located = _step_at(chain, download.span.line)
+        if located is None:
+            continue
+        stage, step = located
+        if _code_copy_before(image, chain[: chain.index(stage) + 1], stage, step) is copy:
+            lines.append(str(download.span.line))
+    return sorted(set(lines), key=int)
 
 
 def _whole_tree(image: Image, copy: Copy, manifest) -> bool:
@@ -254,8 +448,10 @@ class _Pin:
     name: str
     spec: str
     index: str
-    span: Span
+    span: Span  # the argument, or the `-r` of the file that holds the requirement
     install: Install
+    text: str = ""  # the requirement as written
+    where: str = ""  # "requirements.txt:31" for a requirement read from a file
 
 
 def _pins(image: Image, install: Install) -> Iterator[_Pin]:
@@ -268,50 +464,181 @@ def _pins(image: Image, install: Install) -> Iterator[_Pin]:
             parsed = Requirement(argument.value)
         except InvalidRequirement:
             continue
-        yield _Pin(
-            canonicalize_name(parsed.name), str(parsed.specifier) + (parsed.url or ""), index, argument.span, install
-        )
+        spec = str(parsed.specifier) + (parsed.url or "")
+        yield _Pin(canonicalize_name(parsed.name), spec, index, argument.span, install, argument.value)
     for reference in install.requirements:
-        if reference.constraint or reference.context_path is None:
+        if reference.constraint or reference.context_path is None or not os.path.isfile(reference.context_path):
             continue
         loaded = image.workspace.requirements(reference.context_path)
         file_index = loaded.options.index_url or ",".join(loaded.options.extra_index_urls) or index
         for requirement in loaded.requirements:
             if requirement.name and not requirement.constraint:
+                where = ""
+                if requirement.path is not None:
+                    where = f"{requirement.path.name}:{requirement.span.line}"
                 yield _Pin(
                     requirement.name,
                     requirement.specifier + (requirement.url or ""),
                     file_index,
                     reference.span,
                     install,
+                    requirement.text,
+                    where,
                 )
+
+
+def _chains(image: Image) -> Iterator[tuple[list[StageModel], bool]]:
+    """The stages whose installs follow one another, oldest first, and whether they ship:
+    the final image's chain, then each builder the final stage needs."""
+    final = final_chain(image)
+    yield final[::-1], True
+    for stage in image.stages:
+        if stage.reachable and stage not in final:
+            chain = [stage]
+            while chain[-1].parent is not None and image.stages[chain[-1].parent] not in chain:
+                chain.append(image.stages[chain[-1].parent])
+            yield chain[::-1], False
 
 
 @check("LAY003")
 def pip_reinstall(image: Image) -> Iterator[Finding]:
-    """Only changes pip really makes: a different exact pin (``==2.3.0`` then ``==2.3.0+cpu``)
-    or ``--force-reinstall``; an already satisfied requirement is left alone by pip."""
+    """Only changes pip really makes: a different exact pin (``==2.3.0`` then ``==2.3.0+cpu``),
+    ``--force-reinstall``, or a torchvision/torchaudio/xformers pin whose torch excludes the
+    torch an earlier install left; an already satisfied requirement is left alone by pip."""
+    reported: set[tuple] = set()
+    for chain, ships in _chains(image):
+        for found in _reinstalls(image, chain, ships):
+            key = (found.span, found.message.split(" ", 1)[0])
+            if key not in reported:
+                reported.add(key)
+                yield found
+
+
+def _reinstalls(image: Image, chain: list[StageModel], ships: bool) -> Iterator[Finding]:
     seen: dict[str, _Pin] = {}
-    for stage in final_chain(image)[::-1]:
+    torch: _Torch | None = None
+    for stage in chain:
+        pythons = _pythons(image, stage)
         for step in stage.runs():
             for install in step.installs:
                 if install.family != "pip" or install.action != "install" or install.option("--target"):
                     continue
-                for pin in _pins(image, install):
+                pins = list(_pins(image, install))
+                replaced = set()
+                for pin in pins:
                     first = seen.setdefault(pin.name, pin)
                     if first.install is install or not _replaces(first, pin):
                         continue
                     seen[pin.name] = pin
+                    replaced.add(pin.name)
                     yield finding(
                         image,
                         "LAY003",
                         pin.span,
                         f"`{pin.name}` is installed again here ({_difference(first, pin)}) after line "
-                        f"{first.span.line} installed it: the first copy's bytes stay in that earlier layer",
+                        f"{first.span.line} installed it: {_cost(ships)}",
                         f"Install `{pin.name}` once, with the version and index you want, in the first install "
                         "(for example install it from its `--index-url` before the requirements).",
                         related=[Related(image.dockerfile_path, first.span, f"`{pin.name}` first installed here")],
                     )
+                wanted = _torch_wanted(pins, install)
+                if wanted is None:
+                    continue
+                accepted, cause = wanted
+                if torch is not None and cause is not None and coupling.TORCH not in replaced:
+                    if not torch.versions & accepted:
+                        yield _torch_replaced(image, torch, cause, ships)
+                torch = _torch_left(accepted, cause or torch_pin(pins), pythons)
+
+
+@dataclass(frozen=True)
+class _Torch:
+    """The torch releases an install may have left in the image, and the line that did it."""
+
+    versions: frozenset[str]
+    pin: _Pin
+    pythons: tuple[str, ...]
+
+
+def torch_pin(pins: list[_Pin]) -> _Pin:
+    return next(pin for pin in pins if pin.name == coupling.TORCH)
+
+
+def _torch_wanted(pins: list[_Pin], install: Install) -> tuple[frozenset[str], _Pin | None] | None:
+    """The torch releases an install accepts, and the coupled pin (torchvision==0.17.0) that
+    narrowed them, if one did; None when the install asks nothing of torch."""
+    if not any(coupling.concerns_torch(pin.name) for pin in pins):
+        return None
+    accepted = frozenset(coupling.torch_releases())
+    touched = False
+    cause = None
+    for pin in pins:
+        if pin.name == coupling.TORCH:
+            touched = True
+            if "://" not in pin.spec:
+                accepted &= coupling.torch_matching(pin.spec)
+        elif pin.spec and not install.has("--no-deps") and coupling.coupled(pin.name):
+            allowed = coupling.torch_allowed(pin.name, pin.spec)
+            if allowed is not None and len(allowed[1]) == 1 and not allowed[0] >= accepted:
+                accepted &= allowed[0]
+                cause = pin
+                touched = True
+    if not touched or not accepted:
+        return None
+    return accepted, cause
+
+
+def _torch_left(accepted: frozenset[str], pin: _Pin, pythons: tuple[str, ...]) -> _Torch | None:
+    """What pip installs from the accepted releases: the newest one with a wheel for the
+    image's Python. Only the newest per Python is known, so anything from it on counts."""
+    from packaging.version import Version
+
+    left: set[str] = set()
+    for python in pythons:
+        newest = coupling.newest_torch(python)
+        if newest is None:
+            return None
+        release, final = newest
+        later = {version for version in accepted if Version(version) >= Version(release)}
+        if final:
+            later &= {release}
+        left |= later or {max(accepted, key=Version)}
+    return _Torch(frozenset(left), pin, pythons)
+
+
+def _torch_replaced(image: Image, torch: _Torch, cause: _Pin, ships: bool) -> Finding:
+    from packaging.version import Version
+
+    shown = sorted(torch.versions, key=Version)
+    if len(shown) == 1:
+        before = f"torch {shown[0]}" if shown[0] != coupling.FUTURE else "a newer torch"
+    else:
+        before = f"torch {shown[0]} or newer"
+    rows = coupling.torch_allowed(cause.name, cause.spec)
+    needs = f"torch{rows[1][0][1]}" if rows else "another torch"
+    where = f" ({cause.where})" if cause.where else ""
+    return finding(
+        image,
+        "LAY003",
+        cause.span,
+        f"`{cause.text}`{where} requires {needs}, so pip replaces the {before} that line "
+        f"{torch.pin.span.line} installed: {_cost(ships)}",
+        f"Install torch once: pin the torch that `{cause.text}` needs in the first install (or install "
+        "torch, torchvision and torchaudio together from one pinned set).",
+        related=[Related(image.dockerfile_path, torch.pin.span, "torch first installed here")],
+    )
+
+
+def _pythons(image: Image, stage: StageModel) -> tuple[str, ...]:
+    from dockerlint.model.requested import environments
+
+    return tuple(sorted({dict(env)["python_version"] for env in environments(image, stage)}))
+
+
+def _cost(ships: bool) -> str:
+    if ships:
+        return "the first copy's bytes stay in that earlier layer"
+    return "it is downloaded and installed twice (this stage does not ship, but every build pays for it)"
 
 
 def _replaces(first: _Pin, later: _Pin) -> bool:
@@ -334,3 +661,220 @@ def _difference(first: _Pin, second: _Pin) -> str:
     if first.index != second.index:
         return f"{spec}, from `{second.index or 'PyPI'}`"
     return spec
+
+
+# -- LAY004, LAY005: apt across layers ---------------------------------------------------------
+
+_APT_USES_LISTS = ("install", "upgrade", "dist-upgrade", "full-upgrade", "build-dep", "source", "reinstall")
+_APT_PROMPTS = ("upgrade", "dist-upgrade", "full-upgrade")
+# Options under which apt-get never stops at its "Do you want to continue?" prompt.
+_APT_NO_PROMPT = ("--yes", "--force-yes", "-s", "--simulate", "--just-print", "--dry-run", "--no-act", "--recon",
+                  "-d", "--download-only", "--print-uris")  # fmt: skip
+
+
+def _apt_installs(step: Step) -> list[Install]:
+    return [install for install in step.installs if install.family == "apt"]
+
+
+@check("LAY004")
+def apt_update_split(image: Image) -> Iterator[Finding]:
+    """``apt-get update`` alone in a RUN, and installs from its lists in later RUNs."""
+    for stage in image.stages:
+        if not stage.reachable:
+            continue
+        update: Install | None = None
+        users: list[Install] = []
+        for step in stage.runs():
+            installs = _apt_installs(step)
+            if not installs:
+                continue
+            if installs[0].action == "update" and update is not None:
+                yield from _split_finding(image, update, users)
+                update, users = None, []
+            if update is not None:
+                users += [install for install in installs if install.action in _APT_USES_LISTS]
+            last_update = max((n for n, install in enumerate(installs) if install.action == "update"), default=None)
+            if last_update is not None and not any(
+                install.action in _APT_USES_LISTS for install in installs[last_update + 1 :]
+            ):
+                if update is not None:
+                    yield from _split_finding(image, update, users)
+                update, users = installs[last_update], []
+        if update is not None:
+            yield from _split_finding(image, update, users)
+
+
+def _split_finding(image: Image, update: Install, users: list[Install]) -> Iterator[Finding]:
+    if not users:
+        return
+    uses = " and ".join(f"`{install.tool} {install.action}` on line {install.span.line}" for install in users)
+    yield finding(
+        image,
+        "LAY004",
+        update.span,
+        f"`{update.tool} update` runs in its own layer and {uses} use{'s' if len(users) == 1 else ''} its package "
+        "lists later: when this layer comes from the build cache the lists are stale "
+        "(old package versions, 404 errors), and they stay in this layer whatever a later RUN deletes",
+        f"Run `{update.tool} update` in the same RUN as the install, and end that RUN with "
+        "`rm -rf /var/lib/apt/lists/*`: `RUN apt-get update && apt-get install -y --no-install-recommends … "
+        "&& rm -rf /var/lib/apt/lists/*`.",
+        related=[
+            Related(image.dockerfile_path, install.span, f"`{install.tool} {install.action}`") for install in users
+        ],
+    )
+
+
+@check("LAY005")
+def apt_prompt(image: Image) -> Iterator[Finding]:
+    """``apt-get upgrade`` without ``-y``: a build has no terminal, so the prompt reads end of
+    input and apt-get aborts as soon as there is anything to upgrade."""
+    for stage in image.stages:
+        if not stage.reachable:
+            continue
+        for step in stage.runs():
+            for install in _apt_installs(step):
+                if install.action not in _APT_PROMPTS or _apt_answers_yes(stage, step, install):
+                    continue
+                yield finding(
+                    image,
+                    "LAY005",
+                    install.span,
+                    f'`{install.tool} {install.action}` without `-y` stops at its "Do you want to continue?" '
+                    "prompt; a build has no terminal to answer it, so apt aborts and the build fails whenever a "
+                    "package can be upgraded",
+                    f"Add `-y`: `{install.tool} {install.action} -y` (better still, start from a newer base image "
+                    "instead of upgrading in a layer).",
+                )
+
+
+def _apt_answers_yes(stage: StageModel, step: Step, install: Install) -> bool:
+    if any(install.has(option) for option in _APT_NO_PROMPT) or install.flags & {"-qq"}:
+        return True
+    option = install.option("--option")
+    if isinstance(option, str) and "assume-yes" in option.lower():
+        return True
+    if install.command.command.pipe_position > 0:
+        return True  # `yes | apt-get upgrade`
+    if "APT_CONFIG" in step.env or "APT_CONFIG" in dict(install.command.command.assignments):
+        return True
+    for earlier in stage.steps[: step.index + 1]:
+        for command in earlier.commands:
+            if any("assume-yes" in word.lower() for word in command.argv):
+                return True  # written into apt's configuration
+    return False
+
+
+# -- LAY006: model downloads after the code ------------------------------------------------------
+
+
+@check("LAY006")
+def download_after_copy(image: Image) -> Iterator[Finding]:
+    """A model download placed after ``COPY . .``: every code change re-runs it."""
+    from dockerlint.model.ml import downloads
+
+    chain = final_chain(image)[::-1]
+    reported: set[int] = set()
+    for download in downloads(image):
+        located = _step_at(chain, download.span.line)
+        if located is None:
+            continue
+        stage, step = located
+        copy = _code_copy_before(image, chain[: chain.index(stage) + 1], stage, step)
+        if copy is None or id(step) in reported or _busting(image, chain, copy):
+            continue  # LAY002 reports that COPY, naming this download
+        reported.add(id(step))
+        yield finding(
+            image,
+            "LAY006",
+            download.span,
+            f"{download.what} runs after the whole source tree is copied on line {copy.instruction.span.line}: "
+            "every code change invalidates this layer and downloads the model again",
+            "Move the download above `COPY . .` (copy only the files it reads first: a script, `.dvc` files), "
+            "so the model layer stays cached while the code changes.",
+            related=[Related(image.dockerfile_path, copy.instruction.span, "the source tree is copied here")],
+        )
+
+
+def _busting(image: Image, chain: list[StageModel], copy: Copy) -> bool:
+    return any(found[0] is copy for stage in chain for found in _busting_copies(image, stage))
+
+
+def _step_at(chain: list[StageModel], line: int) -> tuple[StageModel, Step] | None:
+    for stage in chain:
+        for step in stage.runs():
+            span = step.instruction.span
+            if span.line <= line <= span.end_line:
+                return stage, step
+    return None
+
+
+def _code_copy_before(image: Image, stages: list[StageModel], stage: StageModel, step: Step) -> Copy | None:
+    """The first COPY of the whole source tree (the context root, or a folder of Python code)
+    made before ``step`` in the stages its layers build on."""
+    for candidate in stages:
+        for copy in candidate.copies:
+            if candidate is stage and copy.step_index >= step.index:
+                continue
+            if copy.from_stage is not None or copy.from_image or copy.mount_only or copy.heredoc:
+                continue
+            if any(_code_tree(image, source.value) for source in copy.sources):
+                return copy
+    return None
+
+
+def _code_tree(image: Image, source: str) -> bool:
+    value = source.rstrip("/") or "."
+    if value in (".", "./"):
+        return any(file.path.endswith(".py") for file in image.context.files)
+    if re.search(r"[*?\[]", value):
+        return False
+    files = image.context.glob(value)
+    return len(files) > 1 and any(file.path.endswith(".py") for file in files)
+
+
+# -- LAY007: recursive chmod/chown of files an earlier layer wrote ---------------------------------
+
+_SMALL = 1_000_000  # below this the second copy is not worth a finding
+
+
+@check("LAY007")
+def rewritten_in_later_layer(image: Image) -> Iterator[Finding]:
+    """``chmod -R``/``chown -R`` in a RUN over files an earlier layer added: the overlay file
+    system copies each file up into the new layer, so the image stores it twice."""
+    stages, order, position, added = _layers(image)
+    for stage in stages:
+        for step in stage.runs():
+            for rewrite in recursive_rewrites(image, step):
+                hits = []
+                for item in added:
+                    if position[id(item.step)] >= position[id(step)]:
+                        continue
+                    if not (inside(item.path, rewrite.target) or inside(rewrite.target, item.path)):
+                        continue
+                    real, size = _copied_size(
+                        image, item, item.path if inside(item.path, rewrite.target) else rewrite.target
+                    )
+                    if real:
+                        hits.append((item, size))
+                if not hits:
+                    continue
+                sizes = [size for _, size in hits]
+                total = sum(size for size in sizes if size)
+                if None not in sizes and total < _SMALL:
+                    continue
+                cost = f" (~{human_size(total)}{' or more' if None in sizes else ''})" if total else ""
+                lines = ", ".join(sorted({f"`{item.what}` on line {item.span.line}" for item, _ in hits}))
+                yield finding(
+                    image,
+                    "LAY007",
+                    rewrite.span,
+                    f"`{rewrite.command}` rewrites every file under `{rewrite.written}`, and files there come from "
+                    f"earlier layers ({lines}): each is copied into this layer, so the image stores them "
+                    f"twice{cost}",
+                    "Set owner and mode where the files are added: `COPY --chown=app:app --chmod=755 …`, or run "
+                    "the chmod/chown in the same RUN that downloads or creates them.",
+                    total or None,
+                    related=[
+                        Related(image.dockerfile_path, item.span, f"`{item.path}` added here") for item, _ in hits
+                    ],
+                )

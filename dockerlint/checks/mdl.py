@@ -6,15 +6,18 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 
 from dockerlint.checks import check
 from dockerlint.checks.common import final_chain, finding
 from dockerlint.context import ContextFile
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Image
-from dockerlint.model.ml import downloads, install_stages, ml, pip_commands
+from dockerlint.model.fetch_scripts import FetchScripts
+from dockerlint.model.ml import downloads, install_stages, ml, model_size, pip_commands
 from dockerlint.parse.dockerfile import expand
 
+_BAKED = "baked into this layer, fetched again on every cache miss and shipped with every copy of the image"
 _RUNTIME_FIX = (
     "Fetch models when the container starts into a cache on a volume (for example `ENV HF_HOME=/models` "
     "with a volume mounted at `/models`), or mount the weights at run time; if they must ship in the "
@@ -25,38 +28,96 @@ _RUNTIME_FIX = (
 @check("MDL001")
 def model_download_at_build(image: Image) -> Iterator[Finding]:
     for download in downloads(image):
-        size = f" (~{human_size(download.size)})" if download.size else ""
+        details = [f"`{download.model}`"] if download.model and download.model not in download.what else []
+        details += [f"~{human_size(download.size)}"] if download.size else []
+        named = f" ({', '.join(details)})" if details else ""
+        also = ""
+        if download.also:
+            shown = ", ".join(download.also[:2]) + (" …" if len(download.also) > 2 else "")
+            also = f"; {shown} fetch{'es' if len(download.also) == 1 else ''} files of the same model"
+        if download.kind == "tokenizer":
+            what = f"downloads tokenizer or config files{named} at build time (small, not weights)"
+            cost = "they are baked into this layer and the build needs the model hub on every cache miss"
+        elif download.kind == "data":
+            what = f"downloads model data{named} at build time"
+            cost = f"it is {_BAKED}"
+        else:
+            what = f"downloads model weights{named} at build time"
+            cost = f"they are {_BAKED}"
         yield finding(
             image,
             "MDL001",
             download.span,
-            f"{download.what} downloads model weights at build time{size}: they are baked into this layer, "
-            "fetched again on every cache miss and shipped with every copy of the image",
+            f"{download.what} {what}{also}: {cost}",
             _RUNTIME_FIX,
             download.size,
             related=[Related(path, span, message) for path, span, message in download.related],
+            autofix=_startup_suggestion(image, download),
         )
+
+
+def _startup_suggestion(image: Image, download):
+    """Shown, never applied: the RUN that downloads goes, and the final CMD runs the same
+    command first at start-up (where the model cache should be a volume, MDL003)."""
+    from dockerlint.checks import fixing
+    from dockerlint.findings import Edit
+    from dockerlint.source import Span
+
+    stage_index, step_index = download.position
+    step = image.stages[stage_index].steps[step_index]
+    final = image.final
+    if step.keyword != "RUN" or len(step.commands) != 1 or final is None or image.stages[stage_index] is not final:
+        return None
+    command = fixing.span_text(image, step.commands[0].span)
+    cmd = next((s for s in reversed(final.steps) if s.keyword == "CMD"), None)
+    if "\n" in command or cmd is None or not cmd.instruction.json_args:
+        return None
+    import shlex
+
+    service = shlex.join(cmd.instruction.json_args)
+    run = step.instruction.span
+    cmd_span = cmd.instruction.span
+    if run.end_line >= cmd_span.line:
+        return None
+    new_cmd = fixing.json_form(["sh", "-c", f"{command} && exec {service}"])
+    edits = (
+        Edit(image.dockerfile_path, Span(run.line, 1, run.end_line + 1, 1), ""),
+        Edit(image.dockerfile_path, cmd_span, f"CMD {new_cmd}"),
+    )
+    return fixing.display_only("Download at start-up, before the service", *edits)
 
 
 @check("MDL002")
 def model_files_copied(image: Image) -> Iterator[Finding]:
     settings = ml()["copied"]
     extensions = tuple(ml()["downloads"]["weight_extensions"])
-    for stage in final_chain(image):
-        for copy in stage.copies:
+    scripts = FetchScripts(image)
+    first_copy: dict[str, int] = {}  # weight file -> line of the COPY that first brought it
+    for stage in reversed(final_chain(image)):
+        for copy in sorted(stage.copies, key=lambda copy: copy.step_index):
             if copy.from_stage is not None or copy.from_image or copy.mount_only or copy.heredoc:
                 continue
             for source in copy.sources:
                 if "://" in source.value:
                     continue  # ADD of a URL is a download (MDL001)
+                selected = [file for file in image.context.glob(source.value) if not file.is_symlink]
+                if not selected:
+                    yield from _filled_by_script(image, scripts, copy, source)
+                    continue
+                stores = _stores(selected)
+                in_store = {file.path for _, files in stores for file in files}
                 weights = [
                     file
-                    for file in image.context.glob(source.value)
-                    if posixpath.splitext(file.path.lower())[1] in extensions and not file.is_symlink
+                    for file in selected
+                    if posixpath.splitext(file.path.lower())[1] in extensions and file.path not in in_store
                 ]
                 pointers = [file for file in weights if _lfs_pointer(image, file)]
                 real = [file for file in weights if file not in pointers]
-                total = sum(file.size for file in real)
+                again = [file for file in real if file.path in first_copy]
+                fresh = [file for file in real if file.path not in first_copy]
+                for file in fresh:
+                    first_copy[file.path] = copy.instruction.span.line
+                total = sum(file.size for file in fresh)
                 if pointers:
                     yield finding(
                         image,
@@ -67,18 +128,94 @@ def model_files_copied(image: Image) -> Iterator[Finding]:
                         "Run `git lfs pull` before the build (in CI: check out with LFS), or better, "
                         "fetch the weights at run time into a volume.",
                     )
-                if real and total >= settings["min_size"]:
+                if fresh and total >= settings["min_size"]:
                     yield finding(
                         image,
                         "MDL002",
                         source.span,
-                        f"`{source.value}` copies {len(real)} model weight file{'s' if len(real) > 1 else ''} "
-                        f"({human_size(total)}: {_listing(real)}) into the image: every rebuild and every "
+                        f"`{source.value}` copies {len(fresh)} model weight file{'s' if len(fresh) > 1 else ''} "
+                        f"({human_size(total)}: {_listing(fresh)}) into the image: every rebuild and every "
                         "pull carries them",
                         "Mount the weights at run time (a volume or a bind mount), or fetch them at start "
                         "into a cache volume; add them to `.dockerignore` so the context stays small.",
                         total,
                     )
+                twice = sum(file.size for file in again)
+                if again and twice >= settings["min_size"]:
+                    lines = sorted({first_copy[file.path] for file in again})
+                    yield finding(
+                        image,
+                        "MDL002",
+                        source.span,
+                        f"`{source.value}` copies {_listing(again)} ({human_size(twice)}) again: line "
+                        f"{', '.join(map(str, lines))} already put {'it' if len(again) == 1 else 'them'} in the "
+                        "image, so every copy of the image stores the weights twice",
+                        "Copy the weights once (exclude them from the broad COPY with `.dockerignore`, or drop "
+                        "the second COPY), or better, mount them at run time.",
+                        twice,
+                    )
+                for store, files in stores:
+                    size = sum(file.size for file in files)
+                    if size < settings["store_min_size"]:
+                        continue
+                    yield finding(
+                        image,
+                        "MDL002",
+                        source.span,
+                        f"`{source.value}` copies a pre-built {store} index ({_listing(files, 2)}, "
+                        f"{human_size(size)}) into the image: every change to the data means a rebuild, and "
+                        "every pull carries it",
+                        "Keep the index outside the image: mount it as a volume, or build or fetch it when the "
+                        "service starts (from object storage), and add it to `.dockerignore`.",
+                        size,
+                    )
+
+
+def _filled_by_script(image: Image, scripts: FetchScripts, copy, source) -> Iterator[Finding]:
+    """A COPY of a folder the build context does not hold but one of its scripts fills
+    with a model before the build (``snapshot_download(..., local_dir="models")``)."""
+    if any(char in source.value for char in "*?[$"):
+        return
+    filled = scripts.filling(source.value)
+    if filled is None:
+        return
+    size = model_size("huggingface", filled.model)
+    model = f" (`{filled.model}`{f', ~{human_size(size)}' if size else ''})" if filled.model else ""
+    shown = filled.path.relative_to(image.context_root).as_posix()
+    yield finding(
+        image,
+        "MDL002",
+        source.span,
+        f"`{copy.instruction.keyword} {source.value}` copies `{filled.folder}/`, which `{shown}` fills with "
+        f"`{filled.written}`{model} before the build: the weights are baked into the image, and every "
+        "rebuild and every pull carries them",
+        "Mount the folder at run time (a volume or a bind mount), or have the service download the model "
+        "into a cache volume when it starts; keep the folder in `.dockerignore`.",
+        size,
+        related=[Related(filled.path, filled.span, "downloads the model into the folder")],
+    )
+
+
+def _stores(files: list[ContextFile]) -> list[tuple[str, list[ContextFile]]]:
+    """Pre-built vector stores among copied files, each with the files that belong to it."""
+    found: list[tuple[str, list[ContextFile]]] = []
+    taken: set[str] = set()
+    for store in ml()["copied"]["stores"]:
+        for marker in files:
+            folder, name = posixpath.split(marker.path)
+            if marker.path in taken or not fnmatchcase(name, store["marker"]):
+                continue
+            if store["scope"] == "folder":
+                if not folder:
+                    continue  # a store at the context root cannot be told from the rest
+                members = [file for file in files if file.path.startswith(folder + "/")]
+            else:
+                stem = posixpath.splitext(marker.path)[0]
+                members = [file for file in files if posixpath.splitext(file.path)[0] == stem]
+            members = [file for file in members if file.path not in taken]
+            taken |= {file.path for file in members}
+            found.append((store["name"], members))
+    return found
 
 
 def _lfs_pointer(image: Image, file: ContextFile) -> bool:
@@ -107,6 +244,7 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
     if _installs_model_library(image):
         variables += settings["generic"]
     volumes = list(image.volumes) + _volume_instructions(image)
+    prefilled: set[tuple[str, str]] | None = None  # read only when a variable would be reported
     for stage in final_chain(image):
         for step in stage.steps:
             if step.keyword != "ENV":
@@ -118,6 +256,9 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
                     continue
                 if any(_under(value, volume) for volume in volumes):
                     continue
+                prefilled = _prefilled(image) if prefilled is None else prefilled
+                if (name, value) in prefilled:
+                    continue
                 start = match.start() + (1 if match.group(0)[0].isspace() else 0)
                 yield finding(
                     image,
@@ -128,7 +269,35 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
                     "fetched again by every new container",
                     f"Mount a volume at `{value}` (compose `volumes:` or `docker run -v models:{value}`), "
                     f"or declare `VOLUME {value}`.",
+                    autofix=_volume_fix(image, final, value),
                 )
+
+
+def _volume_fix(image: Image, final, value: str):
+    """``VOLUME`` at the cache, after the last instruction of the final stage that writes
+    files (a later RUN's writes there would not persist)."""
+    from dockerlint.checks import fixing
+    from dockerlint.findings import Edit
+    from dockerlint.source import Span
+
+    if any(char.isspace() or char in "$\"'\\" for char in value):
+        return None
+    writers = [step for step in final.steps if step.keyword in ("FROM", "RUN", "COPY", "ADD", "WORKDIR")]
+    span = writers[-1].instruction.span
+    end = len(image.dockerfile.text.line(span.end_line)) + 1
+    edit = Edit(image.dockerfile_path, Span(span.end_line, end, span.end_line, end), f"\nVOLUME {value}")
+    return fixing.unsafe(f"Declare `VOLUME {value}`", edit)
+
+
+def _prefilled(image: Image) -> set[tuple[str, str]]:
+    """(variable, value) pairs whose cache a build-time download of the final image fills:
+    the running container finds those models there, so nothing is fetched at run time."""
+    filled = set()
+    for download in downloads(image):
+        stage_index, step_index = download.position
+        env = image.stages[stage_index].steps[step_index].env
+        filled |= {(name, env[name]) for name in download.caches if env.get(name)}
+    return filled
 
 
 def _truthy(value: str | None) -> bool:

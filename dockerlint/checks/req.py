@@ -8,14 +8,18 @@ Findings about a requirement point at its line in the file that holds it.
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
 from dockerlint.checks import check
+from dockerlint.checks.common import finding
 from dockerlint.findings import Finding, Related
-from dockerlint.model import Image
-from dockerlint.model.requested import Entry, by_name, requested
+from dockerlint.model import Image, coupling
+from dockerlint.model.distributions import canonical as canonical_name
+from dockerlint.model.requested import Entry, by_name, environments, requested
 
 _PIN_OPERATORS = ("==", "===", "~=", "<", "<=")
 _LIST_LIMIT = 6
@@ -73,6 +77,66 @@ def version_conflict(image: Image) -> Iterator[Finding]:
             "drop the other pin); a constraint (-c) must allow the version the requirements ask for.",
             related=tuple(Related(entry.path, entry.span, f"`{entry.text}` for `{name}`") for entry in involved[:-1]),
         )
+
+
+@check("REQ001")
+def torch_coupling_conflict(image: Image) -> Iterator[Finding]:
+    """torchvision, torchaudio and xformers releases each require one torch release: within
+    one ``pip install`` (one resolution) a torch pin that none of the allowed releases
+    accepts fails the build. Across installs pip replaces torch instead (LAY003)."""
+    groups: dict[tuple[int, int, int], list[Entry]] = {}
+    for entry in requested(image):
+        if entry.applies is True and entry.specifier and coupling.concerns_torch(entry.name):
+            groups.setdefault(entry.install, []).append(entry)
+    for entries in groups.values():
+        torch_entries = [entry for entry in entries if entry.name == coupling.TORCH]
+        direct = frozenset(coupling.torch_releases())
+        for entry in torch_entries:
+            direct &= coupling.torch_matching(entry.specifier)
+        if not direct:
+            continue  # torch's own lines disagree: the check above reports them
+        needs: list[tuple[list[Entry], frozenset[str], tuple]] = []
+        for name, named in by_name([entry for entry in entries if entry.name != coupling.TORCH]).items():
+            allowed = coupling.torch_allowed(name, ",".join(entry.specifier for entry in named))
+            if allowed is not None:
+                needs.append((named, *allowed))
+        blocking = [need for need in needs if not need[1] & direct]
+        if not blocking:
+            combined = direct
+            for need in needs:
+                combined &= need[1]
+            if combined or len(needs) < 2:
+                continue
+            blocking = needs
+        involved = torch_entries + [entry for need in blocking for entry in need[0]]
+        anchor = torch_entries[-1] if torch_entries and blocking is not needs else involved[-1]
+        reasons = " and ".join(_coupling_reason(image, named, rows) for named, _, rows in blocking)
+        if torch_entries:
+            torch_text = " and ".join(_shown(image, entry) for entry in torch_entries)
+            message = f"{torch_text} cannot be installed with {reasons}, so this `pip install` fails"
+        else:
+            message = f"no torch release satisfies both {reasons}, so this `pip install` fails"
+        yield Finding(
+            "REQ001",
+            anchor.path,
+            anchor.span,
+            message,
+            "Pick versions built for one torch release (the PyTorch install matrix lists them), or pin only "
+            "torch and let pip choose the matching torchvision, torchaudio and xformers.",
+            related=tuple(
+                Related(entry.path, entry.span, f"`{entry.text}`") for entry in involved if entry is not anchor
+            ),
+        )
+
+
+def _coupling_reason(image: Image, named: list[Entry], rows: tuple[tuple[str, str], ...]) -> str:
+    name = named[0].name
+    shown = " and ".join(_shown(image, entry) for entry in named)
+    known = [row for row in rows if not row[0].startswith("newer")] or list(rows)
+    needs = [f"{release} requires torch{requirement or ' (any)'}" for release, requirement in (known[0], known[-1])]
+    if len(known) == 1:
+        return f"{shown} ({name} {needs[0]})"
+    return f"{shown} (the {name} releases it allows need another torch: {needs[0]}, …, {needs[1]})"
 
 
 @check("REQ002")
@@ -133,3 +197,158 @@ def _pins(entry: Entry) -> bool:
     if entry.url is not None:
         return True  # a direct URL names one artifact
     return any(clause.operator in _PIN_OPERATORS for clause in _specifier_set(entry.specifier))
+
+
+@check("REQ004")
+def missing_requirements_file(image: Image) -> Iterator[Finding]:
+    """``pip install -r FILE`` where FILE comes from the build context, which does not hold
+    it, and no RUN of the build writes it (``pip-compile``, ``poetry export``)."""
+    for stage in image.stages:
+        if not stage.reachable:
+            continue
+        for step in stage.runs():
+            for install in step.installs:
+                if install.family != "pip":
+                    continue
+                for ref in install.requirements:
+                    path = ref.context_path
+                    if (
+                        path is None
+                        or os.path.exists(path)
+                        or _written_in_build(image, posixpath.basename(ref.image_path))
+                    ):
+                        continue
+                    try:
+                        relative = path.relative_to(image.context_root).as_posix()
+                    except ValueError:
+                        continue
+                    option = "-c" if ref.constraint else "-r"
+                    yield finding(
+                        image,
+                        "REQ004",
+                        ref.span,
+                        f"`{option} {posixpath.basename(ref.image_path)}`: the build context has no `{relative}`, "
+                        "so this `pip install` fails",
+                        "Correct the file name, or add the file to the repository (and copy it before the install).",
+                    )
+
+
+def _written_in_build(image: Image, name: str) -> bool:
+    """Whether a RUN may write a file of this name: named anywhere but as the one ``-r`` value."""
+    mentions = sum(step.instruction.args.count(name) for stage in image.stages for step in stage.runs())
+    return mentions > 1
+
+
+# -- REQ006, REQ007 ------------------------------------------------------------------------------
+
+
+@check("REQ006")
+def foreign_requirement(image: Image) -> Iterator[Finding]:
+    """Lines frozen in another environment: a conda build folder (``pkg @ file:///…``) or a
+    Windows-only distribution without a platform marker. One finding per file and cause."""
+    from dockerlint.knowledge import load
+
+    if image.final is None or any(dict(env)["sys_platform"] == "win32" for env in environments(image, image.final)):
+        return
+    table = load("requirements")
+    windows = {canonical_name(item["name"]): item["why"] for item in table["windows_only"]}
+    conda: dict[tuple, list[Entry]] = {}
+    foreign: dict[tuple, list[Entry]] = {}
+    for entry in requested(image):
+        if entry.applies is not True or entry.constraint:
+            continue
+        group = (entry.path, entry.install if entry.kind == "command" else None)
+        if entry.url and _build_folder(entry.url, table["conda_build_paths"]):
+            conda.setdefault(group, []).append(entry)
+        elif entry.name in windows:
+            foreign.setdefault(group, []).append(entry)
+    for entries in conda.values():
+        first = entries[0]
+        more = f"; {len(entries) - 1} more line{'s' if len(entries) > 2 else ''} like it ({_lines(entries[1:])})"
+        yield Finding(
+            "REQ006",
+            first.path,
+            first.span,
+            f"`{_short(first.text)}` points at a folder on the machine where conda built the package "
+            f"(`pip freeze` in a conda environment writes these), so `pip install` fails here: no such "
+            f"file{more if len(entries) > 1 else ''}",
+            "Write versions instead of conda's paths: `pip list --format=freeze > requirements.txt` in that "
+            "environment, or pin by hand (`numpy==1.26.4`).",
+            related=tuple(
+                Related(entry.path, entry.span, f"`{entry.name}` from a conda build") for entry in entries[1:]
+            ),
+        )
+    for entries in foreign.values():
+        first = entries[0]
+        listed = "; ".join(f"`{entry.text}` ({windows[entry.name]})" for entry in entries)
+        yield Finding(
+            "REQ006",
+            first.path,
+            first.span,
+            f"Windows-only: {listed}; pip finds nothing it can install on this Linux image, so the build fails",
+            'Drop the line, or keep it for Windows only with a marker: `pywin32==306 ; sys_platform == "win32"`.',
+            related=tuple(Related(entry.path, entry.span, f"`{entry.name}` is Windows-only") for entry in entries[1:]),
+        )
+
+
+def _build_folder(url: str, table: dict) -> bool:
+    if not url.lower().startswith("file:"):
+        return False
+    path = url[len("file:") :].lstrip("/")
+    path = "/" + path.replace("\\", "/")
+    if re.match(r"^/[A-Za-z]:/", path):
+        return True  # a Windows drive
+    return any(part in path for part in table["contains"]) or path.startswith(tuple(table["foreign_prefixes"]))
+
+
+def _lines(entries: list[Entry]) -> str:
+    lines = [str(entry.span.line) for entry in entries]
+    return "lines " + ", ".join(lines[:_LIST_LIMIT]) + (", …" if len(lines) > _LIST_LIMIT else "")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 90 else text[:89] + "…"
+
+
+@check("REQ007")
+def same_package_twice(image: Image) -> Iterator[Finding]:
+    """Several distributions of one top-level package (opencv-python and
+    opencv-python-headless both install ``cv2``) installed into one image."""
+    from dockerlint.knowledge import load
+    from dockerlint.model.distributions import lookup
+
+    entries = [entry for entry in requested(image) if entry.applies is True and not entry.constraint]
+    for group in load("requirements")["same_package"]:
+        members = set(group["distributions"])
+        found: dict[str, tuple[Entry, str | None]] = {}
+        for entry in entries:
+            if entry.name in members:
+                found.setdefault(entry.name, (entry, None))
+            else:
+                for needed in sorted(lookup(entry.name).needs(entry.extras) & members):
+                    found.setdefault(needed, (entry, entry.name))
+        if len(found) < 2:
+            continue
+        ordered = sorted(found.items(), key=lambda item: _order(entries, item[1][0]))
+        last_entry = ordered[-1][1][0]
+        shown = "; ".join(
+            f"`{name}` ({'required by ' if via else ''}{_shown(image, entry)})" for name, (entry, via) in ordered
+        )
+        yield Finding(
+            "REQ007",
+            last_entry.path,
+            last_entry.span,
+            f"{len(ordered)} distributions of `{group['package']}` are installed into this image: {shown}. Each "
+            f"writes its own `{group['package']}` over the other's, so which build the code imports depends on "
+            "install order, and removing one breaks the other",
+            "Keep one: the `-headless` build for a service without a GUI, the `contrib` build only if the code "
+            "uses its extra modules; when a dependency pulls another one, uninstall it after the install "
+            "(`pip uninstall -y …`) or install it with `--no-deps` and its other requirements by hand.",
+            related=tuple(
+                Related(entry.path, entry.span, f"`{name}`") for name, (entry, _) in ordered if entry is not last_entry
+            ),
+        )
+
+
+def _order(entries: list[Entry], entry: Entry) -> int:
+    return next(index for index, other in enumerate(entries) if other is entry)

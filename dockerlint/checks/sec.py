@@ -11,12 +11,11 @@ from dockerlint.checks.common import (
     final_chain,
     finding,
     from_image_span,
-    image_matches,
     join_spans,
 )
 from dockerlint.findings import Finding
-from dockerlint.knowledge import load
 from dockerlint.model import Image
+from dockerlint.model.baseimage import base_image
 
 DOWNLOADERS = frozenset({"curl", "wget", "fetch"})
 INTERPRETERS = frozenset({"sh", "bash", "zsh", "ash", "dash", "ksh", "python", "python3", "perl", "ruby", "node"})
@@ -30,8 +29,8 @@ def runs_as_root(image: Image) -> Iterator[Finding]:
     if any(step.keyword == "USER" for stage in final_chain(image) for step in stage.steps):
         return  # an explicit USER: DL3002 judges a final `USER root`
     ref, stage = external_base(image, final)
-    users = load("base_images")["users"]
-    if ref.unresolved or image_matches(ref, users["non_root"]) or not image_matches(ref, users["root"]):
+    facts = base_image(ref)
+    if facts is None or facts.runs_as_root is not True:
         return  # unknown base images may set their own USER: stay quiet
     yield finding(
         image,

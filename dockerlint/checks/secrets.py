@@ -6,16 +6,18 @@ Messages name the file or the variable, never the value.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 from collections.abc import Iterator
 from functools import cache
 
 from dockerlint.checks import check
 from dockerlint.checks.common import final_chain, finding
-from dockerlint.findings import Finding
+from dockerlint.findings import Finding, Related
 from dockerlint.knowledge import load
 from dockerlint.model import Image
-from dockerlint.model.buildcontext import context_copies, is_remote
+from dockerlint.model.buildcontext import context_copies, context_path, is_remote
+from dockerlint.model.image import context_source
 from dockerlint.parse.dockerfile import Instruction
 
 _SHOWN = 5
@@ -29,6 +31,8 @@ _SWITCHES = frozenset({"", "0", "1", "true", "false", "yes", "no", "on", "off", 
 def secret_in_image(image: Image) -> Iterator[Finding]:
     stages = final_chain(image)
     yield from _secret_files(image, stages)
+    yield from _login_folders(image, stages)
+    yield from _named_key_files(image, stages)
     for stage in stages:
         for step in stage.steps:
             if step.keyword in ("ENV", "ARG"):
@@ -60,6 +64,173 @@ def _secret_files(image: Image, stages) -> Iterator[Finding]:
             )
 
 
+def _login_folders(image: Image, stages) -> Iterator[Finding]:
+    """A COPY of a command line's login folder (``.azure/``, ``.aws/``, ``.kube/``,
+    ``.config/gcloud/``) or into one (``/root/.aws/``). Files the context holds are
+    judged by ``_secret_files``; this covers a folder the repository keeps out of git,
+    which the build then takes from the building machine."""
+    context = image.context
+    ignore = image.ignore
+    for _, copy in context_copies(image, stages):
+        if copy.mount_only:
+            continue
+        for source in copy.sources:
+            if is_remote(source.value):
+                continue
+            path = context_path(source.value)
+            folder = _login_folder(path) if path != "." else None
+            held = context.glob(source.value)
+            if not held and ignore is not None and ignore.excludes(path):
+                continue  # nothing arrives: the build fails (CTX003), no login leaks
+            if folder is not None and not held:
+                yield finding(
+                    image,
+                    "SEC002",
+                    source.span,
+                    f"`{copy.instruction.keyword} {source.value}` copies the {folder['tool']} login folder "
+                    f"`{folder['path']}/`, which the repository does not hold: the build takes whatever login "
+                    "the building machine has, and anyone who can pull the image can use its tokens",
+                    "Do not copy CLI logins into an image: pass credentials at run time (a mounted secret, "
+                    "workload identity, environment) and at build time with `RUN --mount=type=secret,...`.",
+                )
+                continue
+            target = _login_folder(copy.dest.lstrip("/"), anywhere=True)
+            lands_as_credential = target is not None and _credential_name(target, copy.dest.rstrip("/"))
+            if target is not None and (
+                not held or lands_as_credential or any(_credential_name(target, file.path) for file in held)
+            ):
+                if any(_secret_file(image, file.path) for file in held):
+                    continue  # _secret_files names them
+                yield finding(
+                    image,
+                    "SEC002",
+                    source.span,
+                    f"`{copy.instruction.keyword} {source.value}` puts files into `{copy.dest}`, where the "
+                    f"{target['tool']} keeps its login: whatever lands there is a credential anyone who can "
+                    "pull the image can use",
+                    "Mount the credentials at run time (a secret or a read-only volume) instead of copying them.",
+                )
+
+
+def _login_folder(path: str, anywhere: bool = False) -> dict | None:
+    """The login folder ``path`` is (or lies in): at the context root, or at any depth
+    for a destination (``root/.aws``, ``home/app/.azure/``)."""
+    padded = "/" + path.strip("/") + "/"
+    for folder in _secrets()["credential_dirs"]:
+        marker = "/" + folder["path"] + "/"
+        if padded.startswith(marker) or (anywhere and marker in padded):
+            return folder
+    return None
+
+
+def _credential_name(folder: dict, path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in folder["files"]
+
+
+def _named_key_files(image: Image, stages) -> Iterator[Finding]:
+    """A credential file the Dockerfile names (``ENV GOOGLE_APPLICATION_CREDENTIALS=…``,
+    ``dvc remote modify … gdrive_service_account_json_file_path creds.json``) that a COPY
+    from the build context puts at that path."""
+    table = _secrets()
+    for stage in stages:
+        for step in stage.steps:
+            if step.keyword == "ENV":
+                for name in table["key_file_variables"]:
+                    value = step.env.get(name, "")
+                    if name in step.instruction.args and value and "$" not in value:
+                        yield from _key_file(image, stage, step, value, f"`ENV {name}`", needed=False)
+            elif step.keyword == "RUN":
+                for command in step.commands:
+                    for spec in table["key_file_commands"]:
+                        value = _option_value(command.argv, spec)
+                        if value is None:
+                            continue
+                        used = _used_later(stages, step, command, spec)
+                        if used:
+                            shown = " ".join(spec["argv"])
+                            yield from _key_file(image, stage, step, value, f"`{shown}`", needed=True)
+
+
+def _option_value(argv: tuple[str, ...], spec: dict) -> str | None:
+    words = [posixpath.basename(argv[0]), *argv[1:]] if argv else []
+    if words[: len(spec["argv"])] != spec["argv"]:
+        return None
+    rest = words[len(spec["argv"]) :]
+    for i, word in enumerate(rest):
+        name, has_value, value = word.partition("=")
+        if name in spec["options"]:
+            if has_value:
+                return value or None
+            return rest[i + 1] if i + 1 < len(rest) else None
+    return None
+
+
+def _used_later(stages, step, command, spec: dict) -> bool:
+    """The credential is used at build: the command itself uses it, or a later command of
+    the final image's stages does (``dvc pull`` after ``dvc remote modify``)."""
+    users = spec.get("used_by")
+    if not users:
+        return True
+    seen = False
+    for stage in reversed(stages):
+        for other in stage.steps:
+            if other.keyword != "RUN" or (other is not step and not seen):
+                continue
+            for candidate in other.commands:
+                if candidate is command:
+                    seen = True
+                    continue
+                words = [posixpath.basename(candidate.argv[0]), *candidate.argv[1:]] if candidate.argv else []
+                if seen and any(words[: len(user)] == user for user in users):
+                    return True
+    return False
+
+
+def _key_file(image: Image, stage, step, value: str, named_by: str, needed: bool) -> Iterator[Finding]:
+    image_path = posixpath.normpath(posixpath.join(step.workdir or "/", value))
+    if any(mount.get("type") == "secret" and mount.get("target") == image_path for mount in step.mounts):
+        return
+    source = context_source(image, stage, image_path, step.index)
+    if source is None:
+        return
+    try:
+        relative = source.relative_to(image.context_root).as_posix()
+    except ValueError:
+        return
+    ignore = image.ignore
+    if ignore is not None and ignore.excludes(relative):
+        return  # kept out of the build
+    present = image.context.sent(relative)
+    if not present and not needed:
+        return  # may be mounted at run time
+    copy = _copy_of(stage, image, image_path, step.index)
+    how = f"`{copy.instruction.keyword} {' '.join(s.value for s in copy.sources)}` (line {copy.instruction.span.line})"
+    state = "" if present else " (the repository does not hold it: the build takes the one on the building machine)"
+    yield finding(
+        image,
+        "SEC002",
+        step.instruction.span,
+        f"{named_by} names the credential file `{value}`, which {how} puts into the image from the build "
+        f"context{state}: anyone who can pull the image can read the key",
+        f"Add `{relative}` to `.dockerignore` and pass the key as a build secret "
+        f"(`RUN --mount=type=secret,id=key,target={image_path} …`) or mount it at run time.",
+        related=[Related(image.dockerfile_path, copy.instruction.span, "copies the build context here")],
+    )
+
+
+def _copy_of(stage, image: Image, image_path: str, before: int):
+    """The last COPY of the build context at or above ``image_path`` (in the stage or
+    the ones it is built on)."""
+    while stage is not None:
+        for copy in reversed(stage.copies):
+            if copy.step_index > before or copy.from_stage is not None or copy.from_image or copy.heredoc:
+                continue
+            if image_path == copy.dest or image_path.startswith(copy.dest.rstrip("/") + "/"):
+                return copy
+        stage, before = (image.stages[stage.parent], 10**9) if stage.parent is not None else (None, 0)
+    return None
+
+
 def _secret_file(image: Image, path: str) -> bool:
     matcher, paths, extensions = _file_rules()
     name = path.rsplit("/", 1)[-1]
@@ -82,9 +253,10 @@ def _file_rules() -> tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]:
     alternatives = [re.escape(name) for name in table["names"]]
     alternatives += [fnmatch.translate(pattern) for pattern in table["patterns"]]
     alternatives.append(f"(?!(?:{templates})$){re.escape(table['env_prefix'])}.+")
+    logins = [f"{folder['path']}/{name}" for folder in table["credential_dirs"] for name in folder["files"]]
     return (
         re.compile("|".join(f"(?:{item})" for item in alternatives), re.S),
-        tuple(table["paths"]),
+        tuple(table["paths"]) + tuple(logins),
         tuple(table["key_extensions"]),
     )
 

@@ -8,27 +8,36 @@ question is what reaches the final image.
 from __future__ import annotations
 
 import difflib
+import os
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from dockerlint.checks import check
-from dockerlint.checks.common import final_chain, finding, from_image_span
+from dockerlint.checks.common import external_base, final_chain, finding, from_image_span, image_matches
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.knowledge import load
-from dockerlint.model import Image, StageModel, Step
+from dockerlint.model import Image, ImageRef, StageModel, Step
+from dockerlint.model.image import context_source
 from dockerlint.model.layers import Package, installed_packages, removal
+from dockerlint.model.ml import install_stages, pip_commands
+from dockerlint.model.native_build import copies_native_sources
 from dockerlint.model.pyenv import (
     Tree,
+    chain,
     clean_base,
+    copied_paths,
     holds,
+    inside,
     libc,
     mentioned,
     python_version,
     source_path,
     trees,
 )
+from dockerlint.parse.dockerfile import expand
 from dockerlint.source import Span
 
 
@@ -161,6 +170,7 @@ def copy_from_missing_path(image: Image) -> Iterator[Finding]:
         if take.path == "/" or any(char in take.path for char in "*?[$"):
             continue
         if not _python_looking(image, take, all_trees):
+            yield from _never_created(image, take)
             continue
         made = trees(image, take.origin)
         if any(holds(tree, take.path) for tree in made):
@@ -196,6 +206,86 @@ def copy_from_missing_path(image: Image) -> Iterator[Finding]:
                 "and install with its pip), or copy from the stage that does."
             )
         yield finding(image, "STG002", take.span, message, fix, related=related_items)
+
+
+def _never_created(image: Image, take: _Take) -> Iterator[Finding]:
+    """A path the origin stage only ever gets from the build context, which does not hold
+    it, and that no RUN there could have made: the COPY --from fails the build."""
+    source = context_source(image, take.origin, take.path, len(take.origin.steps))
+    if source is None:
+        return  # from the base image or a RUN: not known here
+    try:
+        relative = source.relative_to(image.context_root).as_posix()
+    except ValueError:
+        return
+    if relative in ("", ".") or os.path.lexists(source) or image.context.sent(relative):
+        return
+    copy = _context_copy(image, take.origin, take.path)
+    if copy is None:
+        return
+    for member in chain(image, take.origin):
+        for step in member.runs():
+            if any(_may_create(image, step, command, take.path) for command in step.commands):
+                return
+    folder, name = posixpath.split(relative)
+    names = _context_names(image, folder)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f" (did you mean `{posixpath.join(folder, close[0])}`?)" if close else ""
+    sources = " ".join(item.value for item in copy.sources)
+    instead = f" (`{posixpath.join(posixpath.dirname(take.path), close[0])}`)" if close else ""
+    yield finding(
+        image,
+        "STG002",
+        take.span,
+        f"`{take.written}`: nothing in {take.origin.label} creates `{take.path}`: its `COPY {sources}` "
+        f"(line {copy.instruction.span.line}) brings the build context there, which has no `{relative}`{hint}, "
+        "and no RUN makes it, so the build fails",
+        f"Copy a path the stage holds{instead}, or create it in the stage before copying it.",
+        related=[Related(image.dockerfile_path, copy.instruction.span, "the build context arrives here")],
+    )
+
+
+def _context_copy(image: Image, stage: StageModel, path: str):
+    """The last COPY of the build context whose destination holds ``path``."""
+    for member in reversed(chain(image, stage)):
+        for copy in reversed(member.copies):
+            if copy.from_stage is not None or copy.from_image or copy.heredoc or copy.mount_only:
+                continue
+            if any(inside(path, dest) for dest in copied_paths(copy)):
+                return copy
+    return None
+
+
+def _may_create(image: Image, step: Step, command, path: str) -> bool:
+    """Whether a RUN command could leave something at ``path``: it names it (or a folder
+    inside it), installs a local project, or is a program this model does not know
+    running in a folder that holds ``path``."""
+    inert = load("build_tools")["stages"]["inert_programs"]
+    install = next((item for item in step.installs if item.command is command), None)
+    if install is not None:
+        return any(
+            argument.value.split("[", 1)[0] in (".", "..") or argument.value.startswith(("./", "../", "/"))
+            for argument in (*install.packages, *install.editables)
+        )
+    words = command.argv[1:]
+    for word in words:
+        value = expand(word.split("=", 1)[-1] if word.startswith("-") else word, step.env, image.dockerfile.escape)
+        if not value or value.startswith("-") or "://" in value:
+            continue
+        absolute = posixpath.normpath(posixpath.join(step.workdir or "/", value))
+        if inside(absolute, path) or (inside(path, absolute) and command.name not in inert):
+            return True
+    return command.name not in inert and inside(path, step.workdir or "/")
+
+
+def _context_names(image: Image, folder: str) -> list[str]:
+    """Names directly inside a context folder, for a did-you-mean."""
+    prefix = folder + "/" if folder else ""
+    names = set()
+    for file in image.context.files:
+        if file.path.startswith(prefix):
+            names.add(file.path[len(prefix) :].split("/", 1)[0])
+    return sorted(names)
 
 
 # -- STG003 --------------------------------------------------------------------------------
@@ -271,8 +361,8 @@ def _size(names: list[str]) -> int | None:
 @check("STG001")
 def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     final = image.final
-    if final is None:
-        return
+    if final is None or _build_environment(image, final) or copies_native_sources(image):
+        return  # an image made to build, or a build environment for C/C++/CUDA sources, needs them
     by_install: dict[int, list[tuple[Step, Package]]] = {}
     for step, package in _build_tools(image, final):
         if not _removed_later(image, step, package):  # removed in a later layer: LAY001 says so
@@ -287,6 +377,8 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
             "apk": "`apk add --virtual .build-deps …`, then `apk del .build-deps`",
             "rpm": f"`dnf remove -y {' '.join(names[:5])}`",
         }.get(first.family, f"`apt-get purge -y --auto-remove {' '.join(names[:5])}`")
+        runtime = _runtime_packages(names)
+        java = f" A service that only runs Java needs {', '.join(runtime)} instead of the JDK." if runtime else ""
         yield finding(
             image,
             "STG001",
@@ -294,9 +386,127 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
             f"build tools {shown} are installed in the final stage and stay in the image{cost}: "
             "the service needs them only to build packages",
             "Compile in a builder stage and copy the result (a venv or wheels) into the final stage, "
-            f"or remove them in the same RUN after use ({remove}).",
+            f"or remove them in the same RUN after use ({remove}).{java}",
             size,
+            autofix=_builder_suggestion(image, final, step),
         )
+    yield from _build_only_python_tools(image, final)
+
+
+def _builder_suggestion(image: Image, final: StageModel, tools: Step):
+    """Shown, never applied: a builder stage that installs the build tools and the
+    requirements into a virtualenv, which the final stage copies; the tools' RUN and the
+    install leave the final stage. Offered for one ``pip install -r FILE`` in the final
+    stage, after the tools, on a registry base image."""
+    from dockerlint.checks import fixing
+    from dockerlint.findings import Edit
+    from dockerlint.source import Span
+
+    if final.parent is not None or tools.keyword != "RUN":
+        return None
+    installs = [
+        (step, install)
+        for step in final.runs()
+        for install in step.installs
+        if install.family == "pip" and install.requirements
+    ]
+    if len(installs) != 1 or len(installs[0][1].requirements) != 1 or installs[0][0].index <= tools.index:
+        return None
+    step, install = installs[0]
+    if len(step.commands) != 1 or install.requirements[0].context_path is None:
+        return None
+    try:
+        manifest = install.requirements[0].context_path.relative_to(image.context_root).as_posix()
+    except ValueError:
+        return None
+    text = image.dockerfile.text
+    tool_lines = [text.line(n) for n in range(tools.instruction.span.line, tools.instruction.span.end_line + 1)]
+    start = final.from_instruction.span
+    base = fixing.span_text(image, from_image_span(final))
+    builder = [
+        f"FROM {base} AS build",
+        *tool_lines,
+        "RUN python -m venv /opt/venv",
+        "ENV PATH=/opt/venv/bin:$PATH",
+        f"COPY {manifest} .",
+        f"RUN pip install --no-cache-dir -r {manifest}",
+        "",
+        "",
+    ]
+    end = len(text.line(start.end_line)) + 1
+    edits = [
+        Edit(image.dockerfile_path, Span(start.line, 1, start.line, 1), "\n".join(builder)),
+        Edit(
+            image.dockerfile_path,
+            Span(start.end_line, end, start.end_line, end),
+            "\nCOPY --from=build /opt/venv /opt/venv\nENV PATH=/opt/venv/bin:$PATH",
+        ),
+    ]
+    for removed in sorted({tools.instruction.span, step.instruction.span}, key=lambda span: span.line):
+        edits.append(Edit(image.dockerfile_path, Span(removed.line, 1, removed.end_line + 1, 1), ""))
+    return fixing.display_only("Build in a builder stage, copy the virtualenv", *edits)
+
+
+def _runtime_packages(names: list[str]) -> list[str]:
+    """The runtime package to install instead of a JDK (``openjdk-17-jre-headless``)."""
+    table = load("build_tools")["runtime_instead"]
+    found = []
+    for name in names:
+        for pattern, hint in table.items():
+            if fnmatchcase(name, pattern):
+                version = re.search(r"\d+", name)
+                found.append(hint.replace("{N}", version.group(0) if version else ""))
+                break
+    return list(dict.fromkeys(found))
+
+
+def _build_only_python_tools(image: Image, final: StageModel) -> Iterator[Finding]:
+    """A Python command-line tool the final stage installs and only its RUN steps use
+    (``pip install "dvc[s3]"`` then ``dvc pull``): the service never needs it. One finding
+    per tool, at the install written in the Dockerfile when there is one."""
+    tools = load("build_tools")["build_only_python"]
+    installs: dict[str, list] = {}
+    for command in pip_commands(image, final):
+        for request in command.requests:
+            if request.name in tools:
+                installs.setdefault(request.name, []).append((command, request))
+    for name, found in installs.items():
+        first_line = min(command.span.line for command, _ in found)
+        uses = [
+            other
+            for step in final.runs()
+            for other in step.commands
+            if other.name == name and other.span.line > first_line
+        ]
+        if not uses or _used_at_run_time(image, name):
+            continue
+        written = [item for item in found if item[1].path == image.dockerfile_path]
+        command, request = (written or found)[0]
+        span = request.span if request.path == image.dockerfile_path else command.span
+        use = uses[-1]
+        others = [Related(r.path, r.span, "installed here too") for c, r in found if r is not request]
+        yield finding(
+            image,
+            "STG001",
+            span,
+            f"`{request.text}` is installed in the final stage only to {tools[name]} during the build "
+            f"(`{_shown(use.argv)}`, line {use.span.line}): the service never uses it, yet it ships with "
+            "every copy of the image",
+            f"Run `{_shown(use.argv)}` in a builder stage and `COPY --from` only the files it fetched; pass "
+            "the remote's credentials there as a build secret.",
+            related=[Related(image.dockerfile_path, other.span, "used here at build") for other in uses[::-1][:3]]
+            + others,
+        )
+
+
+def _used_at_run_time(image: Image, name: str) -> bool:
+    """The service imports the tool's module, or something it runs names the tool."""
+    from dockerlint.model.code import image_code
+
+    if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", _runtime_text(image)):
+        return True
+    code = image_code(image)
+    return any(path == name or path.startswith(name + ".") for path in code.imports.run_time)
 
 
 @check("STG004")
@@ -312,6 +522,10 @@ def final_from_builder(image: Image) -> Iterator[Finding]:
             if not _removed_later(image, step, package)
         ]
         if not tools:
+            built = _builds_code(ancestor)
+            if built is not None:
+                yield _inherits_build(image, final, ancestor, built)
+                return
             continue
         names = [package.name for _, package in tools]
         shown = ", ".join(f"`{name}`" for name in names[:5]) + (" …" if len(names) > 5 else "")
@@ -329,3 +543,244 @@ def final_from_builder(image: Image) -> Iterator[Finding]:
             related=[Related(image.dockerfile_path, tools[0][1].install.span, "build tools installed here")],
         )
         return
+
+
+def _builds_code(stage: StageModel):
+    """The command that compiles or builds code in a stage that is a build stage (named
+    so, or working in a `git clone` checkout), or None."""
+    patterns = load("build_tools")["compile"]
+    clones = False
+    found = None
+    for step in stage.runs():
+        for command in step.commands:
+            words = [posixpath.basename(word) for word in command.argv]
+            if words[:2] == ["git", "clone"]:
+                clones = True
+            if found is None and any(_contains(words, pattern) for pattern in patterns["commands"]):
+                found = command
+    name = (stage.name or "").lower()
+    named = any(word in name for word in patterns["stage_words"])
+    return found if found is not None and (named or clones) else None
+
+
+def _contains(words: list[str], pattern: list[str]) -> bool:
+    size = len(pattern)
+    return any(words[i : i + size] == pattern for i in range(len(words) - size + 1))
+
+
+def _inherits_build(image: Image, final: StageModel, ancestor: StageModel, command) -> Finding:
+    shown = " ".join(command.argv[:4]) + (" …" if len(command.argv) > 4 else "")
+    line = command.span.line
+    label = ancestor.name or ancestor.index
+    return finding(
+        image,
+        "STG004",
+        from_image_span(final),
+        f"the final stage is built FROM {ancestor.label}, which builds code (`{shown}`, line {line}): it "
+        "inherits the sources, the build's intermediate files and everything the build needed",
+        f"Build a wheel (or install into a venv or a prefix) in {ancestor.label}, start the final stage from a "
+        f"clean base and `COPY --from={label}` only that.",
+        related=[Related(image.dockerfile_path, command.span, "the build happens here")],
+    )
+
+
+def _build_environment(image: Image, final: StageModel) -> bool:
+    """An image made to build things, not to run a service: its final stage or its
+    Dockerfile is named for building (`AS builder`, `Dockerfile.builder`) and it starts
+    nothing (no CMD or ENTRYPOINT beyond a shell). Compilers are its purpose."""
+    words = load("build_tools")["compile"]["stage_words"]
+    name = (final.name or "").lower()
+    file_name = image.dockerfile_path.name.lower().replace("dockerfile", "")
+    if not any(word in name or word in file_name for word in words):
+        return False
+    shells = ("sh", "bash", "/bin/sh", "/bin/bash")
+    for stage in final_chain(image):
+        for step in stage.steps:
+            if step.keyword in ("CMD", "ENTRYPOINT"):
+                words_run = step.instruction.json_args or tuple(step.instruction.args.split())
+                if words_run and words_run[0] not in shells:
+                    return False
+    return True
+
+
+# -- STG006 --------------------------------------------------------------------------------
+
+
+@check("STG006")
+def database_server_in_image(image: Image) -> Iterator[Finding]:
+    others = _other_services(image)
+    if not others:
+        return
+    runtime = _runtime_text(image)
+    reported = set()
+    for stage in final_chain(image):
+        for step in stage.runs():
+            for package in installed_packages(step):
+                server = _server(package)
+                if server is None or server["name"] in reported:
+                    continue
+                if removal(step, package, package.install.command) is not None or _removed_later(image, step, package):
+                    continue
+                if any(command in runtime for command in server["commands"]):
+                    continue  # the image starts the server itself
+                service = next((s for s in others if image_matches(ImageRef.parse(s.image), server["images"])), None)
+                if service is None:
+                    continue
+                reported.add(server["name"])
+                compose = image.compose_file.name if image.compose_file else "the compose file"
+                yield finding(
+                    image,
+                    "STG006",
+                    package.span,
+                    f"`{package.name}` puts a {server['name']} server into the image of "
+                    f"{_service_names(image)}, but `{compose}` runs {server['name']} as its own service "
+                    f"`{service.name}` (image `{service.image}`): the server is never started here, "
+                    "its files only make the image bigger and its attack surface wider",
+                    f"Drop the server package; the service needs at most {server['client']}.",
+                )
+
+
+def _server(package: Package) -> dict | None:
+    for server in load("build_tools")["servers"]:
+        if any(fnmatchcase(package.name, pattern) for pattern in server["exclude"]):
+            continue
+        if any(fnmatchcase(package.name, pattern) for pattern in server["packages"]):
+            return server
+    return None
+
+
+def _other_services(image: Image) -> list:
+    """The compose services that run an image of their own (not one this Dockerfile builds)."""
+    if image.compose_file is None or not image.services:
+        return []
+    from dockerlint.parse.compose import parse_compose
+
+    loaded = image.workspace.text(image.compose_file, quiet=True)
+    if loaded is None:
+        return []
+    services = parse_compose(loaded[0].text).services
+    return [s for s in services if s.name not in image.services and s.image and s.context is None]
+
+
+def _service_names(image: Image) -> str:
+    names = [f"`{name}`" for name in image.services[:3]]
+    more = f" and {len(image.services) - 3} more" if len(image.services) > 3 else ""
+    return ("service " if len(image.services) == 1 else "services ") + ", ".join(names) + more
+
+
+def _runtime_text(image: Image) -> str:
+    """What the container runs: CMD/ENTRYPOINT of the final image, compose commands of its
+    services, and the text of a build-context script they start."""
+    parts: list[str] = []
+    programs: list[tuple[StageModel, Step, str]] = []
+    for stage in final_chain(image):
+        for step in stage.steps:
+            if step.keyword in ("CMD", "ENTRYPOINT"):
+                words = step.instruction.json_args or tuple(step.instruction.args.split())
+                parts.append(" ".join(words))
+                programs += [(stage, step, word) for word in words[:2]]
+    if image.compose_file is not None and image.services:
+        from dockerlint.parse.compose import parse_compose
+
+        loaded = image.workspace.text(image.compose_file, quiet=True)
+        if loaded is not None:
+            for service in parse_compose(loaded[0].text).services:
+                if service.name in image.services and service.command:
+                    command = service.command
+                    parts.append(command if isinstance(command, str) else " ".join(command))
+    for stage, step, word in programs:
+        if word.endswith(".sh") or word.startswith("./"):
+            path = posixpath.normpath(posixpath.join(step.workdir or "/", word))
+            source = context_source(image, stage, path, len(stage.steps))
+            if source is not None and os.path.isfile(source):
+                loaded = image.workspace.text(source, quiet=True)
+                if loaded is not None:
+                    parts.append(loaded[0].text)
+    return "\n".join(parts)
+
+
+# -- STG007 --------------------------------------------------------------------------------
+
+
+@check("STG007")
+def node_toolchain_in_final_image(image: Image) -> Iterator[Finding]:
+    node = load("build_tools")["node"]
+    final = image.final
+    if final is None or _build_environment(image, final):
+        return
+    requested = {
+        request.name
+        for stage in install_stages(image)
+        for command in pip_commands(image, stage)
+        for request in command.requests
+    }
+    if not requested or requested & set(node["runtime_users"]):
+        return  # not a Python service, or one whose packages run Node.js
+    source = _node_source(image, node)
+    if source is None:
+        return
+    uses = [
+        (step, command)
+        for stage in reversed(final_chain(image))
+        for step in stage.runs()
+        for command in step.commands
+        if command.name in node["commands"]
+    ]
+    if not uses:
+        return
+    runtime = _runtime_text(image)
+    if re.search(r"(?<![\w./-])(" + "|".join(map(re.escape, node["commands"])) + r")(?![\w-])", runtime):
+        return  # the container runs Node.js
+    where, span, related = source
+    installs = [(step, command) for step, command in uses if _fills_node_modules(command.argv, node)]
+    modules = ""
+    if installs:
+        step, command = installs[0]
+        modules = f" and the `node_modules` that `{_shown(command.argv)}` installs (line {command.span.line})"
+    step, command = next(((s, c) for s, c in uses if (s, c) not in installs), uses[0])
+    yield finding(
+        image,
+        "STG007",
+        span,
+        f"the final image carries Node.js ({where}){modules}, but only the build uses them "
+        f"(`{_shown(command.argv)}`, line {command.span.line}): the Python service runs without them",
+        "Build the front end in a stage of its own (`FROM node:22-slim AS web`, install and build there) and "
+        "`COPY --from=web` only the built assets into a Python final stage without Node.js.",
+        related=list(
+            {c.span.line: Related(image.dockerfile_path, c.span, "uses Node.js at build") for _, c in uses}.values()
+        )[:3]
+        + related,
+    )
+
+
+def _node_source(image: Image, node: dict):
+    """Where the final image gets Node.js: its base image or a package it installs."""
+    ref, stage = external_base(image, image.final)
+    if image_matches(ref, node["images"]):
+        return f"from `{ref.raw}`", from_image_span(stage), []
+    for stage in final_chain(image):
+        for step in stage.runs():
+            for package in installed_packages(step):
+                if package.name in node["packages"] and removal(step, package, package.install.command) is None:
+                    if not _removed_later(image, step, package):
+                        return f"`{package.name}`, line {package.span.line}", package.span, []
+    return None
+
+
+def _fills_node_modules(argv: tuple[str, ...], node: dict) -> bool:
+    words = [posixpath.basename(argv[0])] if argv else []
+    skip = False
+    for word in argv[1:]:
+        if skip:
+            skip = False
+        elif word in node["value_options"]:
+            skip = True
+        elif not word.startswith("-"):
+            words.append(word)
+    if words in (["yarn"], ["yarnpkg"]):
+        return True
+    return any(words[: len(pattern)] == pattern for pattern in node["installs"])
+
+
+def _shown(argv: tuple[str, ...]) -> str:
+    return " ".join(argv[:5]) + (" …" if len(argv) > 5 else "")

@@ -3,20 +3,16 @@ note on where it comes from. Loaded once, on first use."""
 
 from __future__ import annotations
 
-import sys
 from functools import cache
 from pathlib import Path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 @cache
 def load(name: str) -> dict:
     """The table ``knowledge/<name>.toml``."""
-    return tomllib.loads((Path(__file__).parent / f"{name}.toml").read_text(encoding="utf-8"))
+    from dockerlint.datafiles import read_toml
+
+    return read_toml(Path(__file__).parent / f"{name}.toml")
 
 
 @cache

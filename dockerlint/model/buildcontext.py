@@ -5,6 +5,7 @@ wants. Everything comes from the one walk in ``image.context``."""
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -42,6 +43,52 @@ def exists_in_context_dir(image: Image, path: str) -> bool:
     records files only; an empty directory or a file below a pruned folder needs this
     one lstat, taken only for a source the walk did not find."""
     return os.path.lexists(image.context.root / path)
+
+
+def exists_where_it_could_be_built(image: Image, path: str) -> bool:
+    """Whether the context is a guess and ``path`` exists in another folder the image
+    could be built from (a folder above the Dockerfile, or where a build step moves it):
+    then a path missing from the guessed context says more about the guess than the build."""
+    origin = image.origin
+    if origin is None or not origin.guessed:
+        return False
+    return any(folder != image.context_root and os.path.lexists(folder / path) for folder in origin.alternatives)
+
+
+def reaches_final_image(image: Image, stage: StageModel, path: str, depth: int = 0) -> bool:
+    """Whether what ``stage`` holds at ``path`` (an absolute folder) ends up in the final
+    image: the stage is the final one or one it is built FROM, or a stage that does copy
+    ``path`` (or a folder above it) out of it does. A builder stage whose only output is
+    ``COPY --from=builder /app/dist/app.whl`` keeps the rest to itself."""
+    chain = set()
+    final = next((s for s in image.stages if s.is_final), None)
+    while final is not None and final.index not in chain:
+        chain.add(final.index)
+        final = image.stages[final.parent] if final.parent is not None else None
+    if stage.index in chain:
+        return True
+    if depth > len(image.stages):
+        return False
+    for other in image.stages:
+        if not other.reachable:
+            continue
+        for copy in other.copies:
+            if copy.from_stage != stage.index:
+                continue
+            for source in copy.sources:
+                if _covers(source.value, path):
+                    if reaches_final_image(image, other, copy.dest, depth + 1):
+                        return True
+    return False
+
+
+def _covers(source: str, path: str) -> bool:
+    """Whether copying ``source`` (a path in another stage, maybe a wildcard) takes
+    ``path`` or everything below it."""
+    source = posixpath.normpath("/" + source.strip().lstrip("/"))
+    if has_glob(source):
+        source = posixpath.dirname(source[: min(source.find(c) for c in "*?[" if c in source)] + "x")
+    return source == "/" or path == source or path.startswith(source.rstrip("/") + "/")
 
 
 @dataclass(frozen=True)

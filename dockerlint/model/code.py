@@ -32,6 +32,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
+from dockerlint.errors import blame
 from dockerlint.model.distributions import setting_strings
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.queries import final_chain
@@ -202,12 +203,14 @@ def _state(workspace) -> _RunState:
     return state
 
 
-def use_scan_cache(workspace, directory: Path | None) -> ScanCache | None:
+def use_scan_cache(workspace, directory: Path | ScanCache | None) -> ScanCache | None:
     """Let this run's scans come from, and go to, the cache in ``directory`` (None: no
-    cache). The caller saves it when the run is over."""
+    cache; a ``ScanCache``: one kept open across runs). The caller saves it when the run
+    is over."""
     if directory is None:
         return None
-    cache = _state(workspace).cache = ScanCache(directory)
+    cache = directory if isinstance(directory, ScanCache) else ScanCache(directory)
+    _state(workspace).cache = cache
     return cache
 
 
@@ -226,7 +229,7 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
         _add_first_party(code.first_party, folder)
     state = _state(image.workspace)
     cache = state.cache
-    summary_key = _summary_key(cache, files) if cache is not None else None
+    summary_key = _summary_key(image.workspace, cache, files) if cache is not None else None
     cached = _decode_summary(cache.summary(summary_key)) if summary_key is not None else None
     if cached is not None:
         code.imports, code.mentions, unscanned = cached
@@ -247,7 +250,7 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
     code.files = [file for file, _ in scanned]
     code.imports = summarise(scanned)
     if cache is not None:
-        summary_key = summary_key or _summary_key(cache, files)  # files read now are known next time
+        summary_key = summary_key or _summary_key(image.workspace, cache, files)  # files read now are known next time
         if summary_key is not None:
             cache.put_summary(summary_key, _encode_summary(code.imports, code.mentions, unscanned))
     return code
@@ -318,22 +321,26 @@ def file_scan(image: Image, file: CodeFile) -> Scan | None:
     if (file.location, kind) in state.scans:
         return state.scans[file.location, kind]
     cache = state.cache
+    # An overlaid file (an editor's unsaved buffer) is read, never known by its timestamp,
+    # and what it held is not kept: the cache describes files on disk only.
+    overlaid = image.workspace.overlaid(file.location)
     scan = _ABSENT
-    key = cache.known_key(file.location, file.stat) if cache is not None else None
+    key = cache.known_key(file.location, file.stat) if cache is not None and not overlaid else None
     if key is not None:
-        scan = _decode_scan(cache.record(f"{kind}:{key}", 0))
+        scan = _cached_scan(cache, f"{kind}:{key}", 0)
     if scan is _ABSENT:
         scan = None
         read_at = time.time_ns()
         data = _source_bytes(image, file.location)
         if data is not None:
             key = content_key(data)
-            scan = _decode_scan(cache.record(f"{kind}:{key}", 0)) if cache is not None else _ABSENT
+            scan = _cached_scan(cache, f"{kind}:{key}", 0) if cache is not None else _ABSENT
             if scan is _ABSENT:
-                scan = _scan_bytes(data, kind)
-                if cache is not None:
+                with blame(Path(file.location)):
+                    scan = _scan_bytes(data, kind)
+                if cache is not None and not overlaid:
                     cache.put_record(f"{kind}:{key}", 0, _encode_scan(scan))
-            if cache is not None:
+            if cache is not None and not overlaid:
                 cache.remember(file.location, key, read_at, file.stat)
     state.scans[file.location, kind] = scan
     return scan
@@ -349,15 +356,17 @@ def exact_scan(image: Image, file: CodeFile) -> Scan | None:
     cache = state.cache
     kind = _kind(file.image_path)
     data = None
-    key = cache.known_key(file.location, file.stat) if cache is not None else None
+    overlaid = image.workspace.overlaid(file.location)
+    key = cache.known_key(file.location, file.stat) if cache is not None and not overlaid else None
     if cache is not None and key is None:
         data = _source_bytes(image, file.location)
         key = content_key(data) if data is not None else None
-    exact = _decode_scan(cache.record(f"{kind}:{key}", 1)) if key is not None else _ABSENT
+    exact = _cached_scan(cache, f"{kind}:{key}", 1) if key is not None else _ABSENT
     if exact is _ABSENT:
         data = data if data is not None else _source_bytes(image, file.location)
-        exact = _scan_bytes(data, kind, exact=True) if data is not None else None
-        if key is not None:
+        with blame(Path(file.location)):
+            exact = _scan_bytes(data, kind, exact=True) if data is not None else None
+        if key is not None and not overlaid:
             cache.put_record(f"{kind}:{key}", 1, _encode_scan(exact))
     if exact is None:
         return scan
@@ -397,12 +406,12 @@ def merge_all(items: list[Mentions]) -> Mentions:
 # -- what the cache keeps: plain JSON data --------------------------------------------------
 
 
-def _summary_key(cache: ScanCache, files: list[CodeFile]) -> str | None:
+def _summary_key(workspace, cache: ScanCache, files: list[CodeFile]) -> str | None:
     """A digest of every file's in-image path and content, known without reading any
-    (None when one is unknown: changed, new, or never settled)."""
+    (None when one is unknown: changed, new, never settled, or overlaid)."""
     digest = hashlib.blake2b(digest_size=16)
     for file in files:
-        key = cache.known_key(file.location, file.stat)
+        key = None if workspace.overlaid(file.location) else cache.known_key(file.location, file.stat)
         if key is None:
             return None
         digest.update(f"{file.image_path}\0{key}\n".encode("utf-8", "surrogatepass"))
@@ -416,6 +425,16 @@ def _encode_scan(scan: Scan | None) -> list | bool:
     if scan is None:
         return False
     return [scan.imports, [list(values) for values in scan.mentions], scan.exact]  # an Import is a tuple
+
+
+def _cached_scan(cache: ScanCache, key: str, slot: int) -> Scan | None | object:
+    """A record of the cache as a scan, decoded once per cache object."""
+    found = cache.decoded.get((key, slot), _ABSENT)
+    if found is _ABSENT:
+        found = _decode_scan(cache.record(key, slot))
+        if found is not _ABSENT:
+            cache.decoded[key, slot] = found
+    return found
 
 
 def _decode_scan(record) -> Scan | None | object:

@@ -8,6 +8,7 @@ and the package installs among them.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import shlex
@@ -24,6 +25,7 @@ from dockerlint.source import Span
 
 if TYPE_CHECKING:
     from dockerlint.context import Context
+    from dockerlint.model.origin import BuildOrigin
     from dockerlint.parse.dockerignore import IgnoreFile
     from dockerlint.parse.shell import Command
     from dockerlint.workspace import Workspace
@@ -145,6 +147,10 @@ class Step:
     commands: tuple[ShellCommand, ...] = ()
     installs: tuple[Install, ...] = ()
     pipefail: bool = False  # the RUN script sets -o pipefail itself
+    # ONBUILD: the instruction it wraps, with the state it is declared in (a RUN's
+    # commands parsed). It runs in images built FROM this one, not here, so it is kept
+    # out of ``StageModel.steps`` and its installs out of this stage's.
+    trigger: Step | None = None
 
     @property
     def keyword(self) -> str:
@@ -228,6 +234,12 @@ class Image:
     compose_file: Path | None = None
     volumes: tuple[str, ...] = ()  # container paths where compose mounts volumes at run time
     settings: dict = field(default_factory=dict)  # configured thresholds checks read ("large-file-size")
+    platforms: tuple[str, ...] = ()  # --platform of the build, when known
+    origin: BuildOrigin | None = None  # where the build context comes from (a guess, a build command, ...)
+    # Instructions before the first FROM other than ARGs (a Dockerfile fragment, such as
+    # a file meant to be included in another): no image is built from them, so they are
+    # kept out of ``stages``; hadolint-compatible rules still read them.
+    fragment: StageModel | None = None
 
     @property
     def final(self) -> StageModel | None:
@@ -237,6 +249,30 @@ class Image:
         return None
 
     @cached_property
+    def steps_by_keyword(self) -> dict[str, list[tuple[StageModel, Step, bool]]]:
+        """Every instruction of the fragment and the stages, in file order, by keyword, as
+        (stage, step, is an ONBUILD trigger): an ONBUILD is listed under ONBUILD and the
+        instruction it wraps under its own keyword. Built once; rules that look for one
+        kind of instruction read only those."""
+        index: dict[str, list[tuple[StageModel, Step, bool]]] = {}
+        for stage in [self.fragment, *self.stages] if self.fragment is not None else self.stages:
+            for step in stage.steps:
+                index.setdefault(step.keyword, []).append((stage, step, False))
+                if step.trigger is not None:
+                    index.setdefault(step.trigger.keyword, []).append((stage, step.trigger, True))
+        return index
+
+    @cached_property
+    def commands_by_name(self) -> dict[str, list[tuple[StageModel, Step, ShellCommand, bool]]]:
+        """The commands of every RUN (and ONBUILD RUN) by program name, as (stage, step,
+        command, is an ONBUILD trigger), in file order."""
+        index: dict[str, list[tuple[StageModel, Step, ShellCommand, bool]]] = {}
+        for stage, step, trigger in self.steps_by_keyword.get("RUN", ()):
+            for command in step.commands:
+                index.setdefault(command.name, []).append((stage, step, command, trigger))
+        return index
+
+    @cached_property
     def ignore(self) -> IgnoreFile | None:
         return self.workspace.ignore_file(self.ignore_path) if self.ignore_path else None
 
@@ -244,6 +280,16 @@ class Image:
     def context(self) -> Context:
         """The files sent to the build, walked lazily: only rules about the context pay."""
         return self.workspace.context(self.context_root, self.ignore_path)
+
+    def platform_of(self, stage: StageModel) -> str:
+        """The platform a stage is built for: its ``FROM --platform``, else the build's
+        ``--platform`` when it names one; "" when unknown (several, or the build host's)."""
+        written = stage.stage.platform or ""
+        if written and "$" not in written:
+            return written
+        if (not written or "TARGETPLATFORM" in written) and len(self.platforms) == 1:
+            return self.platforms[0]
+        return ""
 
     def stage_by_reference(self, reference: str, before: int) -> StageModel | None:
         """The stage a FROM or --from names (by name or index), defined before ``before``."""
@@ -271,7 +317,7 @@ class Image:
                             continue
                         image_path = _absolute(step.workdir, value)
                         source = context_source(self, stage, image_path, step.index)
-                        if source is not None and source.is_dir() and source not in folders:
+                        if source is not None and os.path.isdir(source) and source not in folders:
                             folders.append(source)
         return folders
 
@@ -292,9 +338,11 @@ def build_image(
     compose_file: Path | None = None,
     volumes: tuple[str, ...] = (),
     settings: dict | None = None,
+    platforms: tuple[str, ...] = (),
+    origin: BuildOrigin | None = None,
 ) -> Image:
     build_args = dict(build_args or {})
-    ignore_path = ignore_file_for(dockerfile_path, context_root)
+    ignore_path = ignore_file_for(dockerfile_path, context_root, workspace.is_file)
     image = Image(
         dockerfile_path=dockerfile_path,
         dockerfile=dockerfile,
@@ -309,22 +357,39 @@ def build_image(
         compose_file=compose_file,
         volumes=volumes,
         settings=dict(settings or {}),
+        platforms=platforms,
+        origin=origin,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:
         image.stages.append(_build_stage(image, stage, global_args, build_args))
     _mark_final(image)
+    image.fragment = _fragment(image, global_args, build_args)
     return image
 
 
-def ignore_file_for(dockerfile_path: Path, context_root: Path) -> Path | None:
+def _fragment(image: Image, global_args: dict[str, str], build_args: dict[str, str]) -> StageModel | None:
+    """The instructions before the first FROM, as a stage without a base image, when any
+    of them is not an ARG."""
+    leading = []
+    for instruction in image.dockerfile.instructions:
+        if instruction.keyword == "FROM":
+            break
+        leading.append(instruction)
+    if all(instruction.keyword == "ARG" for instruction in leading):
+        return None
+    stage = Stage(-1, None, leading[0], "", "", None, tuple(leading))
+    return _build_stage(image, stage, global_args, build_args)
+
+
+def ignore_file_for(dockerfile_path: Path, context_root: Path, is_file=os.path.isfile) -> Path | None:
     """BuildKit reads ``<Dockerfile>.dockerignore`` beside the Dockerfile if it exists,
     instead of (never merged with) the context's ``.dockerignore``."""
     for candidate in (
         dockerfile_path.with_name(dockerfile_path.name + ".dockerignore"),
         context_root / ".dockerignore",
     ):
-        if candidate.is_file():
+        if is_file(candidate):
             return candidate
     return None
 
@@ -344,30 +409,47 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
         workdir, user, env, shell = last.workdir, last.user, dict(last.env), last.shell
         declared = set(env)
     else:
-        workdir, user, env, shell = "/", None, {}, DEFAULT_SHELL
-        declared = set()
+        # The base image's own ENV (USER $AIRFLOW_UID on apache/airflow) is known for
+        # the images knowledge/base_images.toml describes.
+        from dockerlint.model.baseimage import base_image
+
+        facts = base_image(model.base)
+        workdir, user, env, shell = "/", None, dict(facts.env) if facts else {}, DEFAULT_SHELL
+        declared = set(env)
     # ARG values are visible only after their ARG instruction; ENV persists into child stages.
     arg_names: set[str] = set()
+    folders: set[str] = set()  # folders WORKDIR or `mkdir` made: `COPY a.txt /app` copies into them
     for position, instruction in enumerate(stage.instructions):
         keyword = instruction.keyword
         step = Step(position, instruction, workdir, user, dict(env), shell)
         if keyword == "RUN":
             _add_commands(image, model, step)
+            folders.update(_made_folders(step))
         elif keyword in ("COPY", "ADD"):
-            copy = _copy(image, step, keyword == "ADD")
+            copy = _copy(image, step, keyword == "ADD", folders)
             if copy is not None:
                 model.copies.append(copy)
+        elif keyword == "ONBUILD" and instruction.onbuild is not None:
+            step.trigger = Step(position, instruction.onbuild, workdir, user, dict(env), shell)
+            if instruction.onbuild.keyword == "RUN":
+                _add_commands(image, model, step.trigger, trigger=True)
         elif keyword == "WORKDIR":
             value = expand(instruction.args.strip(), env, image.dockerfile.escape)
             workdir = posixpath.normpath(posixpath.join(workdir, value)) if value else workdir
+            folders.add(workdir)
         elif keyword == "USER":
-            user = expand(instruction.args.strip(), env, image.dockerfile.escape) or user
+            written = instruction.args.strip()
+            expanded = expand(written, env, image.dockerfile.escape)
+            # A variable nobody defined here (set by an unknown base image or at run time)
+            # leaves the user unknown, kept as written: not root, not the previous user.
+            user = written if _undefined_variable(written, env) or not expanded else expanded
         elif keyword == "SHELL" and instruction.json_args:
             shell = instruction.json_args
         elif keyword == "ENV":
             for name, value in _pairs(instruction.args, legacy=True):
-                env[name] = expand(value, env, image.dockerfile.escape)
-                declared.add(name)
+                if value is not None:  # `ENV A` alone is refused by the build (SYN001)
+                    env[name] = expand(value, env, image.dockerfile.escape)
+                    declared.add(name)
         elif keyword == "ARG":
             for name, default in _pairs(instruction.args, legacy=False):
                 if name in build_args:
@@ -387,6 +469,20 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
     return model
 
 
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(:?[-+])?")
+
+
+def _undefined_variable(text: str, env: dict[str, str]) -> bool:
+    """``text`` uses a variable that is not defined and has no default (``${V:-x}``)."""
+    return any(name not in env and not modifier for name, modifier in _VARIABLE.findall(text))
+
+
+def keyed_values(instruction: Instruction) -> list[tuple[str, str | None]]:
+    """(name, value) pairs of an ENV, LABEL or ARG instruction, quotes removed, variables
+    as written; an ARG without a default has the value None."""
+    return _pairs(instruction.args, legacy=instruction.keyword != "ARG")
+
+
 def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:
     """``ENV A=1 B="x y"`` / ``ENV A 1 2`` / ``ARG A=1 B`` into (name, value) pairs."""
     try:
@@ -401,7 +497,8 @@ def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:
     pairs: list[tuple[str, str | None]] = []
     for word in words:
         name, has_value, value = word.partition("=")
-        pairs.append((name, value if has_value else None))
+        if name:  # a blank name is refused by the build (SYN001)
+            pairs.append((name, value if has_value else None))
     return pairs
 
 
@@ -413,7 +510,8 @@ def _unquote(value: str) -> str:
     return " ".join(parts)
 
 
-def _add_commands(image: Image, stage: StageModel, step: Step) -> None:
+def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = False) -> None:
+    """``trigger``: an ONBUILD RUN, whose bind mounts bring nothing into this stage."""
     from dockerlint.parse.shell import parse_script
 
     instruction = step.instruction
@@ -435,7 +533,7 @@ def _add_commands(image: Image, stage: StageModel, step: Step) -> None:
         for heredoc in instruction.heredocs:
             if _heredoc_is_script(instruction.args, heredoc):
                 scripts.append((heredoc.body, ScriptLocator(instruction, heredoc)))
-    for mount in step.mounts:
+    for mount in () if trigger else step.mounts:
         if mount.get("type", "bind") == "bind" and "from" not in mount:
             source = mount.get("source", mount.get("src", "."))
             target = mount.get("target", mount.get("dst", mount.get("destination")))
@@ -496,7 +594,16 @@ def _absolute(workdir: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(workdir or "/", path))
 
 
-def _copy(image: Image, step: Step, is_add: bool) -> Copy | None:
+def _made_folders(step: Step) -> set[str]:
+    """Absolute folders a RUN creates with ``mkdir``."""
+    made = set()
+    for command in step.commands:
+        if command.name == "mkdir":
+            made.update(_absolute(step.workdir, word) for word in command.argv[1:] if not word.startswith("-"))
+    return made
+
+
+def _copy(image: Image, step: Step, is_add: bool, folders: set[str] = frozenset()) -> Copy | None:
     instruction = step.instruction
     escape = image.dockerfile.escape
     if instruction.json_args is not None:
@@ -535,6 +642,7 @@ def _copy(image: Image, step: Step, is_add: bool) -> Copy | None:
         or len(sources) > 1
         or any(_has_glob(source.value) for source in sources)
         or _absolute(step.workdir, dest) == step.workdir
+        or _absolute(step.workdir, dest) in folders
     )
     return Copy(
         step.index,
@@ -592,7 +700,7 @@ def context_source(image: Image, stage: StageModel, image_path: str, before_step
 def _copied_relative(copy: Copy, source: str, image_path: str, context_root: Path) -> str | None:
     """The source-side path that ``copy`` placed at ``image_path``, if it did."""
     source_clean = posixpath.normpath(source.lstrip("/")) if source not in (".", "./", "/") else "."
-    is_dir_source = source_clean == "." or (copy.from_stage is None and (context_root / source_clean).is_dir())
+    is_dir_source = source_clean == "." or (copy.from_stage is None and os.path.isdir(context_root / source_clean))
     if copy.from_stage is not None and not _has_glob(source_clean):
         is_dir_source = not posixpath.splitext(source_clean)[1]
     if is_dir_source:

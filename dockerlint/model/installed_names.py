@@ -29,11 +29,11 @@ import posixpath
 
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.installed_pip import argument_name, read_pip
-from dockerlint.model.installed_projects import project_installs, read_project
+from dockerlint.model.installed_projects import project_installs, project_selections, read_project
 from dockerlint.model.installed_records import ImageInstalls, Installed, location, with_parents
 from dockerlint.model.queries import external_base, final_chain, image_matches
 
-__all__ = ["ImageInstalls", "Installed", "image_installs"]
+__all__ = ["ImageInstalls", "Installed", "image_installs", "project_selections"]
 
 OTHER_INSTALLERS = {
     "poetry": ("add",),

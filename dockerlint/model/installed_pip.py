@@ -4,6 +4,7 @@ pyproject.toml."""
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from pathlib import Path
@@ -35,7 +36,7 @@ def read_pip(image: Image, stage: StageModel, step: Step, install: Install, coun
     for ref in install.requirements:
         if ref.constraint:
             continue
-        if ref.context_path is None or not ref.context_path.is_file():
+        if ref.context_path is None or not os.path.isfile(ref.context_path):
             result.unnamed.append(f"requirements file {ref.image_path}")
             continue
         loaded = image.workspace.requirements(ref.context_path)
@@ -96,7 +97,7 @@ def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> P
         return None
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", bare))
     source = context_source(image, stage, image_path, step.index)
-    if source is not None and source.is_dir():
+    if source is not None and os.path.isdir(source):
         return source
     return None
 
@@ -104,7 +105,7 @@ def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> P
 def _project_dependencies(image: Image, stage: StageModel, folder: Path, value: str, result: ImageInstalls):
     """``pip install .[extra]``: the project's dependencies and those of the extras asked for."""
     pyproject_path = folder / "pyproject.toml"
-    pyproject = image.workspace.pyproject(pyproject_path) if pyproject_path.is_file() else None
+    pyproject = image.workspace.pyproject(pyproject_path) if os.path.isfile(pyproject_path) else None
     if folder not in result.local_projects:
         result.local_projects.append(folder)
     if pyproject is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import sys
 from typing import TYPE_CHECKING
@@ -44,7 +45,7 @@ def _poetry_settings(image: Image, stage: StageModel, step: Step, before, folder
     ``poetry config KEY VALUE`` run before it in this stage and the stages it is built on."""
     settings: dict[str, str] = {}
     source = context_source(image, stage, posixpath.join(folder, "poetry.toml"), step.index)
-    loaded = image.workspace.text(source, quiet=True) if source is not None and source.is_file() else None
+    loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
     if loaded is not None:
         try:
             virtualenvs = tomllib.loads(loaded[0].text).get("virtualenvs")

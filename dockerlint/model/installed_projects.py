@@ -3,15 +3,16 @@ read, what they install (the tool-specific choices are in installed_uv and insta
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockerlint.model.distributions import canonical
-from dockerlint.model.image import Image, StageModel, Step, context_source
+from dockerlint.model.image import Image, ShellCommand, StageModel, Step, context_source
 from dockerlint.model.installed_poetry import poetry_choice, poetry_environment
-from dockerlint.model.installed_records import ImageInstalls, add, selected, unwrapped
+from dockerlint.model.installed_records import ImageInstalls, add, marker_applies, selected, unwrapped
 from dockerlint.model.installed_uv import uv_choice, uv_environment
 from dockerlint.model.installs import package_manager
 from dockerlint.parse.dockerfile import expand
@@ -40,6 +41,7 @@ class ProjectInstall:
     folder: str  # the project folder in the image
     pyproject: Path | None  # the build-context pyproject.toml the image holds there
     location: str  # the environment it installs into
+    command: ShellCommand | None = None  # where the Dockerfile runs it
 
 
 def project_installs(image: Image, stage: StageModel, step: Step) -> list[ProjectInstall]:
@@ -63,14 +65,14 @@ def project_installs(image: Image, stage: StageModel, step: Step) -> list[Projec
                 value = _resolved(image, value, env)
                 start = None if value is None else posixpath.join(start, value)
         if start is None:
-            found.append(ProjectInstall(tool, label, False, options, env, "/", None, "/"))
+            found.append(ProjectInstall(tool, label, False, options, env, "/", None, "/", command))
             continue
         folder, pyproject = _find_pyproject(image, stage, step, posixpath.normpath(start))
         if tool == "uv":
             location = uv_environment(options, env, folder)
         else:
             location = poetry_environment(image, stage, step, step.commands[:position], env, folder)
-        found.append(ProjectInstall(tool, label, understood, options, env, folder, pyproject, location))
+        found.append(ProjectInstall(tool, label, understood, options, env, folder, pyproject, location, command))
     return found
 
 
@@ -126,7 +128,7 @@ def _find_pyproject(image: Image, stage: StageModel, step: Step, start: str) -> 
     folder = start
     while True:
         source = context_source(image, stage, posixpath.join(folder, "pyproject.toml"), step.index)
-        if source is not None and source.is_file():
+        if source is not None and os.path.isfile(source):
             return folder, source
         if folder == "/":
             return start, None
@@ -153,12 +155,40 @@ def read_project(image: Image, stage: StageModel, project: ProjectInstall, count
             result.local_projects.append(project.pyproject.parent)
         if pyproject.name:
             result.project_names.add(canonical(pyproject.name))
-    dependencies = pyproject.dependencies
-    if project.tool == "uv":  # uv reads its legacy dev-dependencies as the dev group
-        dependencies = tuple(
-            replace(item, group="group:dev") if item.group == "uv-dev" else item for item in dependencies
-        )
-    add(selected(stage, project.pyproject, dependencies, pyproject.name, wanted), counts, result)
+    add(selected(stage, project.pyproject, _dependencies(project, pyproject), pyproject.name, wanted), counts, result)
+
+
+def project_selections(image: Image, stage: StageModel, step: Step):
+    """Each ``uv sync``/``poetry install`` of ``step`` that is understood, with its
+    pyproject and the dependencies it installs there (groups, extras and markers as the
+    tool chooses them): (ProjectInstall, Pyproject, [Dependency])."""
+    for project in project_installs(image, stage, step):
+        if not project.understood or project.pyproject is None:
+            continue
+        if "--dry-run" in project.options or "--check" in project.options:
+            continue
+        pyproject = image.workspace.pyproject(project.pyproject)
+        if pyproject is None or _unreadable(pyproject):
+            continue
+        choice = uv_choice(project, pyproject) if project.tool == "uv" else poetry_choice(project, pyproject)
+        if choice is None:
+            continue
+        wanted = choice[0]
+        itself = canonical(pyproject.name) if pyproject.name else None
+        chosen = [
+            dependency
+            for dependency in _dependencies(project, pyproject)
+            if dependency.name not in (None, "python", itself) and wanted(dependency) and marker_applies(dependency.marker)
+        ]
+        yield project, pyproject, chosen
+
+
+def _dependencies(project: ProjectInstall, pyproject: Pyproject) -> tuple:
+    """The pyproject's dependencies as the tool reads them: uv reads its legacy
+    dev-dependencies as the dev group."""
+    if project.tool != "uv":
+        return pyproject.dependencies
+    return tuple(replace(item, group="group:dev") if item.group == "uv-dev" else item for item in pyproject.dependencies)
 
 
 def _unreadable(pyproject: Pyproject) -> bool:

@@ -33,6 +33,7 @@ class ImageInstalls:
     unnamed: list[str] = field(default_factory=list)  # what installs unknown distributions
     local_projects: list[Path] = field(default_factory=list)  # context folders installed as projects
     project_names: set[str] = field(default_factory=set)  # their distribution names
+    recorded: set[Installed] = field(default_factory=set)  # ``items`` as a set, for de-duplication
 
     @property
     def names(self) -> set[str]:
@@ -44,7 +45,8 @@ def add(named: list[Installed], counts: bool, result: ImageInstalls) -> None:
     file installed twice (``uv sync --no-install-project``, then ``uv sync``) is one item."""
     for item in named:
         result.providers.add(item.name)
-        if counts and item not in result.items:
+        if counts and item not in result.recorded:
+            result.recorded.add(item)
             result.items.append(item)
 
 

@@ -125,14 +125,28 @@ _WRAPPERS = {
 }
 
 
+# `conda run -n ENV pip install ...` runs the command inside an environment.
+_ENV_RUNNERS = {
+    "conda": ("-n", "--name", "-p", "--prefix", "--cwd"),
+    "mamba": ("-n", "--name", "-p", "--prefix", "--cwd"),
+    "micromamba": ("-n", "--name", "-p", "--prefix", "--cwd"),
+}
+
+
 def wrapper_words(argv: tuple[str, ...]) -> int:
-    """How many leading words only wrap the real command: ``sudo -E``, ``env A=1``, ``time``."""
+    """How many leading words only wrap the real command: ``sudo -E``, ``env A=1``,
+    ``time``, ``conda run -n ENV``."""
     i = 0
-    while i < len(argv) and argv[i].rsplit("/", 1)[-1] in _WRAPPERS:
-        takes_value = _WRAPPERS[argv[i].rsplit("/", 1)[-1]]
-        i += 1
+    while i < len(argv):
+        name = argv[i].rsplit("/", 1)[-1]
+        if name in _ENV_RUNNERS and i + 1 < len(argv) and argv[i + 1] == "run":
+            takes_value, i = _ENV_RUNNERS[name], i + 2
+        elif name in _WRAPPERS:
+            takes_value, i = _WRAPPERS[name], i + 1
+        else:
+            break
         while i < len(argv) and (argv[i].startswith("-") or "=" in argv[i]):
-            i += 2 if argv[i] in takes_value else 1
+            i += 2 if argv[i].partition("=")[0] in takes_value and "=" not in argv[i] else 1
     return i
 
 

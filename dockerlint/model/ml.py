@@ -7,22 +7,26 @@ torch, CPU indexes, download calls, CUDA images) are data in ``knowledge/ml.toml
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ImageRef, StageModel
+from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
+from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installs import Install
-from dockerlint.model.queries import external_base, final_chain, image_matches
+from dockerlint.model.queries import external_base, final_chain
 from dockerlint.parse.python import Call
 from dockerlint.source import Span
+from dockerlint.urls import split_url, url_host
 
 
 def ml() -> dict:
@@ -42,28 +46,11 @@ class CudaImage:
 
 
 def cuda_image(ref: ImageRef) -> CudaImage | None:
-    """The CUDA facts of a base image, or None when it is no CUDA image."""
-    if ref.unresolved:
+    """The CUDA facts of a base image, or None when it is no CUDA image (or unknown)."""
+    facts = base_image(ref)
+    if facts is None or not facts.is_cuda:
         return None
-    tag = (ref.tag or "latest").lower()
-    flavours = ml()["cuda_flavours"]
-    for entry in ml()["cuda_images"]:
-        if not image_matches(ref, [entry["pattern"]]):
-            continue
-        gpu_tags = entry.get("gpu_tags")
-        if gpu_tags and not any(fnmatchcase(tag, pattern) for pattern in gpu_tags):
-            return None
-        version = None
-        if "cuda" in entry:
-            match = re.search(entry["cuda"], tag)
-            if match:
-                major, minor = match.group(1).split(".")[:2]
-                version = (int(major), int(minor))
-        devel = any(word in tag for word in flavours["devel_words"])
-        full = entry["pattern"] != "nvidia/cuda" and not entry["pattern"].endswith("/cuda")
-        full = full or any(word in tag for word in flavours["full_words"])
-        return CudaImage(ref, version, devel, full, bool(entry.get("has_torch")))
-    return None
+    return CudaImage(ref, facts.cuda, facts.devel, facts.full_cuda, facts.torch is not None)
 
 
 def final_cuda(image: Image) -> tuple[CudaImage, StageModel] | None:
@@ -78,7 +65,9 @@ def final_cuda(image: Image) -> tuple[CudaImage, StageModel] | None:
 
 def gpu_signal(image: Image) -> str | None:
     """Why the image is believed to run on a GPU, or None: a CPU-only image. Config
-    ``gpu = false`` wins over a CUDA base image."""
+    ``gpu = false`` wins over every other signal; then compose or config, a CUDA base
+    image, deployment files and the code itself (model/gpu_signals.py). Walking the
+    repository costs: ask only when there is something to report."""
     if image.gpu is False:
         return None
     if image.gpu:
@@ -86,7 +75,9 @@ def gpu_signal(image: Image) -> str | None:
     found = final_cuda(image)
     if found is not None:
         return f"the CUDA base image `{found[0].ref.raw}`"
-    return None
+    from dockerlint.model.gpu_signals import gpu_evidence
+
+    return gpu_evidence(image)
 
 
 # -- what pip installs --------------------------------------------------------------------
@@ -170,10 +161,8 @@ def pip_commands(image: Image, stage: StageModel) -> Iterator[PipCommand]:
         for install in step.installs:
             if install.family == "pip" and install.action == "install":
                 yield _pip_command(image, stage, step, install)
-        for command in step.commands:
-            sync = _uv_sync(image, stage, step, command)
-            if sync is not None:
-                yield sync
+        for project, pyproject, dependencies in project_selections(image, stage, step):
+            yield _project_command(image, stage, step, project, pyproject, dependencies)
 
 
 def _argv_indexes(env: dict, argv: tuple[str, ...]) -> list[str]:
@@ -208,7 +197,7 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
                 PipRequest(name, extras, specifier, url, argument.value, image.dockerfile_path, argument.span)
             )
     for ref in install.requirements:
-        if ref.constraint or ref.context_path is None or not ref.context_path.is_file():
+        if ref.constraint or ref.context_path is None or not os.path.isfile(ref.context_path):
             continue
         loaded = image.workspace.requirements(ref.context_path)
         options = loaded.options
@@ -233,28 +222,48 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
     return PipCommand(stage, step, install.span, tuple(requests), tuple(indexes), backend or None)
 
 
-def _uv_sync(image: Image, stage: StageModel, step: Step, command) -> PipCommand | None:
-    """``uv sync`` installs the project's dependencies (and ``--extra`` ones) with uv's
-    own index settings from its pyproject.toml."""
-    argv = command.argv
-    if len(argv) < 2 or posixpath.basename(argv[0]) != "uv" or argv[1] != "sync":
-        return None
-    options: dict[str, list[str]] = {}
-    for i, word in enumerate(argv[2:], 2):
-        name, has_value, value = word.partition("=")
-        if name in ("--project", "--directory", "--extra"):
-            options.setdefault(name, []).append(value if has_value else (argv[i + 1] if i + 1 < len(argv) else ""))
-    folder = (options.get("--project") or options.get("--directory") or ["."])[-1]
-    project = _local_pyproject(image, stage, step, folder)
-    if project is None:
-        return None
-    env = dict(step.env)
-    env.update(command.command.assignments)
-    extras = ("*",) if "--all-extras" in argv else _extras(options.get("--extra", []))
-    requests = _project_requests(image, project, extras)
-    indexes = _argv_indexes(env, argv) + _uv_indexes(image, project, sources="--no-sources" not in argv)
-    backend = env.get("UV_TORCH_BACKEND")
-    return PipCommand(stage, step, command.span, tuple(requests), tuple(indexes), backend or None)
+def _project_command(image: Image, stage: StageModel, step: Step, project, pyproject, dependencies) -> PipCommand:
+    """``uv sync`` or ``poetry install``: the dependencies the tool chooses (groups such as
+    uv's default ``dev`` or ``--all-groups``, poetry's non-optional groups, extras), with
+    the tool's own index settings from pyproject.toml."""
+    path = project.pyproject
+    requests = tuple(
+        PipRequest(
+            dependency.name, dependency.extras, dependency.specifier, None, dependency.text, path, dependency.span
+        )
+        for dependency in dependencies
+    )
+    argv = project.command.argv if project.command is not None else ()
+    indexes = _argv_indexes(project.env, argv)
+    if project.tool == "uv":
+        indexes += _uv_indexes(image, path, sources="--no-sources" not in project.options)
+    else:
+        indexes += _poetry_indexes(pyproject)
+    span = project.command.span if project.command is not None else step.instruction.span
+    backend = project.env.get("UV_TORCH_BACKEND") if project.tool == "uv" else None
+    return PipCommand(stage, step, span, requests, tuple(indexes), backend or None)
+
+
+def _poetry_indexes(pyproject) -> list[str]:
+    """Poetry sources searched for the torch family: sources that are not ``explicit``,
+    and sources a torch-family dependency names (``torch = {source = "pytorch-cpu"}``)."""
+    poetry = pyproject.tool.get("poetry")
+    if not isinstance(poetry, dict):
+        return []
+    sources = [
+        entry for entry in poetry.get("source") or () if isinstance(entry, dict) and isinstance(entry.get("url"), str)
+    ]
+    urls = [entry["url"] for entry in sources if entry.get("priority") != "explicit"]
+    named = {entry.get("name"): entry["url"] for entry in sources}
+    tables = [poetry.get("dependencies")]
+    tables += [group.get("dependencies") for group in (poetry.get("group") or {}).values() if isinstance(group, dict)]
+    for table in tables:
+        for name, value in table.items() if isinstance(table, dict) else ():
+            if is_torch(name.lower().replace("_", "-")):
+                for entry in value if isinstance(value, list) else [value]:
+                    if isinstance(entry, dict) and entry.get("source") in named:
+                        urls.append(named[entry["source"]])
+    return urls
 
 
 def _extras(words) -> tuple[str, ...]:
@@ -268,7 +277,7 @@ def _local_pyproject(image: Image, stage: StageModel, step: Step, path: str) -> 
         return None
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path, "pyproject.toml"))
     source = context_source(image, stage, image_path, step.index)
-    return source if source is not None and source.is_file() else None
+    return source if source is not None and os.path.isfile(source) else None
 
 
 def _project_requests(image: Image, path: Path, extras: tuple[str, ...]) -> list[PipRequest]:
@@ -326,7 +335,7 @@ def _parse_requirement(text: str) -> tuple[str, tuple[str, ...], str, str | None
     from packaging.utils import canonicalize_name
 
     if "://" in text:
-        filename = unquote(urlsplit(text).path.rsplit("/", 1)[-1])
+        filename = unquote(split_url(text).path.rsplit("/", 1)[-1])
         if filename.endswith(".whl") and filename.count("-") >= 4:
             name, version = filename.split("-")[:2]
             return canonicalize_name(name), (), f"=={version}", text
@@ -370,6 +379,16 @@ class TorchInstall:
     cuda: tuple[int, int] | None
     pulled: bool  # no torch-family request: a package that requires torch brings it
     default_index: bool  # from PyPI (not a cuXXX index or a +cuXXX version)
+    replaces: BaseImage | None = None  # the base image's own torch, which this one replaces
+    version: tuple[int, ...] | None = None  # torch's version when pinned (==X.Y[.Z])
+    all_builds_page: str | None = None  # -f torch_stable.html: pip picks a +cuXXX build
+    other_index: str | None = None  # an index besides PyPI and PyTorch's that torch may come from
+
+    @property
+    def bundles_cuda(self) -> bool:
+        """Before torch 1.13 the CUDA libraries are inside the torch wheel."""
+        cutoff = tuple(int(part) for part in ml()["torch"]["bundled_before"].split("."))
+        return self.version is not None and self.version[:2] < cutoff
 
 
 _CUDA_LABEL = re.compile(r"\+cu(\d+)(\d)\b")
@@ -396,6 +415,42 @@ def torch_cuda_size() -> int:
     return cuda_size("torch") or ml()["torch"]["cuda_libraries_size"]
 
 
+def _newest(request: PipRequest) -> dict | None:
+    """The row of ``torch.newest`` for the request (and its extras), if any."""
+    for row in ml()["torch"]["newest"]:
+        if row["name"] == request.name and all(extra in request.extras for extra in row.get("extras", ())):
+            return row
+    return None
+
+
+def replaces_base_torch(request: PipRequest, base: BaseImage) -> bool:
+    """An install of ``request`` replaces the torch the base image ships with another
+    one: ``torch`` pinned to a version the base's does not match, or a package whose
+    newest release (what pip picks when it is not pinned) needs a newer torch, whatever
+    Python the image runs when that is unknown. Unknown versions: no."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    if base.torch_version is None:
+        return False
+    installed = Version(".".join(map(str, base.torch_version)))
+    try:
+        if request.name == "torch":
+            return bool(request.specifier) and installed not in SpecifierSet(request.specifier)
+        if request.specifier or request.url:
+            return False  # a pinned release: what it needs of torch is not in the table
+        row = _newest(request)
+        if row is None:
+            return False
+        needs = row["by_python"]
+        if base.python:
+            return base.python in needs and installed not in SpecifierSet(needs[base.python])
+        known = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+        return all(python in needs and installed not in SpecifierSet(needs[python]) for python in known)
+    except InvalidSpecifier:
+        return False
+
+
 def torch_installs(image: Image) -> Iterator[TorchInstall]:
     """pip commands of the stages that reach the final image that install CUDA torch, in
     build order. A command is skipped when a CPU build is asked for (CPU index, ``+cpu``,
@@ -403,23 +458,43 @@ def torch_installs(image: Image) -> Iterator[TorchInstall]:
     when an earlier install in the same stage chain already put torch in place."""
     settings = ml()["torch"]
     for stage_list in _chains(image):
-        torch_present = False
+        root = stage_list[0]
+        base = base_image(root.base) if root.parent is None else None
+        base_torch = base if base is not None and base.torch else None
+        torch_present = base_torch is not None  # the base image's torch satisfies what needs torch
         for stage in stage_list:
-            if _arm64(stage):
-                torch_present = True  # whatever it installs, it is not CUDA torch
+            if _arm64(image, stage):
+                torch_present, base_torch = True, None  # whatever it installs, it is not CUDA torch
             for command in pip_commands(image, stage):
                 family = [r for r in command.requests if is_torch(r.name)]
                 pullers = [r for r in command.requests if pulls_torch(r)]
                 if not family and not pullers:
                     continue
                 if _cpu_build(command, family, settings):
-                    torch_present = True
+                    torch_present, base_torch = True, None
                     continue
                 if torch_present:
+                    if base_torch is not None:
+                        replacing = [r for r in family + pullers if replaces_base_torch(r, base_torch)]
+                        if replacing:
+                            cuda, default = _wheel_cuda(command, [r for r in replacing if is_torch(r.name)], settings)
+                            pulled = not any(is_torch(r.name) for r in replacing)
+                            yield TorchInstall(
+                                command,
+                                tuple(replacing),
+                                cuda,
+                                pulled,
+                                default,
+                                base_torch,
+                                *_origin(command, replacing),
+                            )
+                            base_torch = None
                     continue
                 torch_present = True
                 cuda, default = _wheel_cuda(command, family, settings)
-                yield TorchInstall(command, tuple(family or pullers), cuda, not family, default)
+                yield TorchInstall(
+                    command, tuple(family or pullers), cuda, not family, default, None, *_origin(command, family)
+                )
 
 
 def _chains(image: Image) -> list[list[StageModel]]:
@@ -436,8 +511,26 @@ def _chains(image: Image) -> list[list[StageModel]]:
     return chains
 
 
-def _arm64(stage: StageModel) -> bool:
-    platform = (stage.stage.platform or "").lower()
+def _origin(command: PipCommand, family: list[PipRequest]) -> tuple:
+    """(torch version, the all-builds page pip picks from, another index it may come from)."""
+    settings = ml()["torch"]
+    version = None
+    for request in family:
+        match = re.match(r"^===?(\d+(?:\.\d+)+)", request.specifier) if request.name == "torch" else None
+        if match:
+            version = tuple(int(part) for part in match.group(1).split("."))
+    page = next((index for index in command.indexes for known in settings["all_builds_pages"] if known in index), None)
+    other = None
+    for index in command.indexes:
+        host = url_host(index)
+        if host and host not in settings["default_index_hosts"] and host != "download.pytorch.org":
+            other = index
+            break
+    return version, page, other
+
+
+def _arm64(image: Image, stage: StageModel) -> bool:
+    platform = image.platform_of(stage).lower()
     return "arm64" in platform or "aarch64" in platform
 
 
@@ -459,6 +552,8 @@ def _wheel_cuda(command: PipCommand, family: list[PipRequest], settings: dict) -
         match = _CUDA_INDEX.search(index)
         if match:
             return (int(match.group(1)), int(match.group(2))), False
+    if any(page in index for index in command.indexes for page in settings["all_builds_pages"]):
+        return None, False  # a +cuXXX build from PyTorch's page, CUDA version unknown
     backend = command.torch_backend or ""
     if backend.startswith("cu") and backend[2:].isdigit():
         return (int(backend[2:-1]), int(backend[-1])), False
@@ -488,12 +583,28 @@ def torch_fix_line(install: TorchInstall) -> str:
 
 @dataclass(frozen=True)
 class Download:
-    """A model download a RUN performs at build time."""
+    """A model download a RUN performs at build time: one per model and command (a
+    tokenizer fetched beside its model's weights belongs to the same download)."""
 
     span: Span  # in the Dockerfile
     what: str  # "`huggingface-cli download`", "`snapshot_download(...)` in scripts/fetch.py"
     related: tuple[tuple[Path, Span, str], ...] = ()
     size: int | None = None
+    model: str | None = None  # the model it names, when the build says
+    kind: str = "weights"  # "weights", "tokenizer" (tokenizer/processor/config files) or "data"
+    also: tuple[str, ...] = ()  # other calls that fetch the same model in the same command
+    caches: tuple[str, ...] = ()  # cache variables it fills (HF_HOME, TORCH_HOME, …)
+    position: tuple[int, int] = (0, 0)  # (stage index, step index) of the instruction
+
+
+@dataclass(frozen=True)
+class _Hit:
+    what: str
+    related: tuple[tuple[Path, Span, str], ...] = ()
+    size: int | None = None
+    model: str | None = None
+    kind: str = "weights"
+    caches: tuple[str, ...] = ()
 
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
@@ -513,18 +624,46 @@ def downloads(image: Image) -> Iterator[Download]:
             if copy.is_add:
                 for source in copy.sources:
                     if "://" in source.value and _model_url(source.value):
-                        yield Download(source.span, f"`ADD {source.value}`")
+                        yield Download(source.span, f"`ADD {source.value}`", position=(stage.index, copy.step_index))
 
 
 def _run_downloads(image: Image, stage: StageModel, step: Step) -> Iterator[Download]:
+    position = (stage.index, step.index)
     for command in step.commands:
-        for what, related, size in _command_downloads(image, stage, step, command.argv, depth=0):
-            yield Download(command.span, what, related, size)
+        hits = list(_command_downloads(image, stage, step, command.argv, depth=0, command=command))
+        yield from _grouped(hits, command.span, position)
     # RUN python3 <<EOF: the heredoc body is the program.
     for heredoc in step.instruction.heredocs:
         if _heredoc_is_python(step, heredoc):
-            for call in scan_python(heredoc.body):
-                yield Download(call.span(heredoc.body_line), f"`{call.written}` in the heredoc Python")
+            hits = list(_program_hits(image, stage, step, heredoc.body, "the heredoc Python", heredoc.body_line))
+            yield from _grouped(hits, step.instruction.span, position)
+
+
+def _grouped(hits: list[_Hit], span: Span, position: tuple[int, int]) -> Iterator[Download]:
+    """One download per model: calls naming the same model (its weights, its tokenizer)
+    in one command are one download, reported at the first weights call."""
+    groups: dict[str, list[_Hit]] = {}
+    for index, hit in enumerate(hits):
+        key = hit.model.lower() if hit.model else f"#{index}"
+        groups.setdefault(key, []).append(hit)
+    for members in groups.values():
+        order = {"weights": 0, "data": 1, "tokenizer": 2}
+        first = min(members, key=lambda hit: order.get(hit.kind, 0))
+        others = [hit for hit in members if hit is not first]
+        related = tuple(dict.fromkeys(item for hit in (first, *others) for item in hit.related))
+        sizes = [hit.size for hit in members if hit.size]
+        caches = tuple(dict.fromkeys(name for hit in members for name in hit.caches))
+        yield Download(
+            span,
+            first.what,
+            related,
+            max(sizes) if sizes else None,
+            first.model,
+            first.kind,
+            tuple(hit.what.split(" in ", 1)[0] for hit in others),
+            caches,
+            position,
+        )
 
 
 def _heredoc_is_python(step: Step, heredoc) -> bool:
@@ -559,8 +698,8 @@ def _python_args(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(rest)
 
 
-def _command_downloads(image, stage, step, argv, depth) -> Iterator[tuple[str, tuple, int | None]]:
-    """(what, related places, size) for each download one command performs."""
+def _command_downloads(image, stage, step, argv, depth, command=None) -> Iterator[_Hit]:
+    """A hit for each download one command performs."""
     data = ml()["downloads"]
     if not argv:
         return
@@ -568,21 +707,26 @@ def _command_downloads(image, stage, step, argv, depth) -> Iterator[tuple[str, t
     words = (program, *argv[1:])
     for pattern in data["commands"]:
         if tuple(words[: len(pattern)]) == tuple(pattern):
-            yield f"`{' '.join(argv[: len(pattern) + 1])}`", (), None
+            yield _cli_hit(argv, len(pattern))
             return
     if program in data["fetchers"]:
         for word in argv[1:]:
             if _model_url(word) or (_has_weight_extension(word) and ("://" in word or program in ("wget", "curl"))):
-                yield f"`{program} {word}`", (), None
+                yield _Hit(f"`{program} {word}`")
                 return
     if program == "git" and len(argv) > 2 and argv[1] == "clone":
         for word in argv[2:]:
-            if "://" in word and (urlsplit(word).hostname or "") in data["clone_hosts"]:
-                yield f"`git clone {word}`", (), None
+            if "://" in word and url_host(word) in data["clone_hosts"]:
+                yield _Hit(f"`git clone {word}`")
                 return
+    if program in data["model_clis"]:
+        hit = _model_cli_hit(argv, data["model_clis"][program])
+        if hit is not None:
+            yield hit
+        return
     rest = _python_args(argv)
     if rest is not None:
-        yield from _python_downloads(image, stage, step, rest, depth)
+        yield from _python_downloads(image, stage, step, rest, depth, command)
         return
     if argv[0].endswith(".py"):  # ./download.py, run through its shebang
         yield from _script_downloads(image, stage, step, argv[0], depth, shell=False)
@@ -593,22 +737,75 @@ def _command_downloads(image, stage, step, argv, depth) -> Iterator[tuple[str, t
             yield from _script_downloads(image, stage, step, script, depth, shell=True)
 
 
-def _python_downloads(image, stage, step, rest, depth) -> Iterator[tuple[str, tuple, int | None]]:
+def _cli_hit(argv: tuple[str, ...], length: int) -> _Hit:
+    """A download command (``huggingface-cli download X``, ``spacy download X``)."""
+    words = [word for word in argv[length:] if not word.startswith("-")]
+    model = words[0] if words else None
+    program = posixpath.basename(argv[0])
+    sizes = "spacy" if program == "spacy" else "huggingface"
+    caches = _cli_caches(program, argv)
+    return _Hit(f"`{' '.join(argv[: length + 1])}`", (), model_size(sizes, model), model, caches=caches)
+
+
+def _cli_caches(program: str, argv: tuple[str, ...]) -> tuple[str, ...]:
+    families = ml()["caches"]["families"]
+    if program in ("huggingface-cli", "hf") and not any(word.startswith("--local-dir") for word in argv):
+        return tuple(families["hf"])
+    if program == "ollama":
+        return tuple(families["ollama"])
+    return ()
+
+
+def _model_cli_hit(argv: tuple[str, ...], table: dict) -> _Hit | None:
+    """A model's own command line run at build (``whisper --model small warmup.wav``):
+    given an input, it fetches the model (named, or its default) before anything else;
+    ``--help`` or no input stops it first."""
+    model = table.get("default")
+    inputs = []
+    skip = False
+    for i, word in enumerate(argv[1:], 1):
+        if skip:
+            skip = False
+            continue
+        name, has_value, value = word.partition("=")
+        if name in table["help_options"]:
+            return None
+        if name in table["model_options"]:
+            model = value if has_value else (argv[i + 1] if i + 1 < len(argv) else model)
+        if word.startswith("-"):
+            skip = not has_value  # every option of these programs takes a value
+        else:
+            inputs.append(word)
+    if not inputs:
+        return None
+    shown = " ".join(argv[:6]) + (" …" if len(argv) > 6 else "")
+    caches = tuple(ml()["caches"]["families"].get(table.get("cache", ""), ()))
+    if any(word.partition("=")[0] in table.get("targets", ()) for word in argv):
+        caches = ()
+    return _Hit(f"`{shown}`", (), model_size(table.get("sizes", ""), model), model, caches=caches)
+
+
+def _python_downloads(image, stage, step, rest, depth, command=None) -> Iterator[_Hit]:
     data = ml()["downloads"]
     if not rest or rest[0] == "-":
         return  # stdin: a heredoc is handled by the caller
     if rest[0] == "-c" and len(rest) > 1:
-        for call in scan_python(rest[1]):
-            yield f"`{call.written}` in `python -c`", (), call.size
+        yield from _program_hits(image, stage, step, rest[1], "`python -c`")
         return
     if rest[0] == "-m" and len(rest) > 1:
         module, args = rest[1], rest[2:]
         for pattern in data["python_modules"]:
             if module == pattern[0] and tuple(args[: len(pattern) - 1]) == tuple(pattern[1:]):
-                yield f"`python -m {' '.join((module, *args[: len(pattern)]))}`".rstrip(), (), _spacy_size(args)
+                words = [word for word in args[len(pattern) - 1 :] if not word.startswith("-")]
+                model = words[0] if words else None
+                sizes = "spacy" if module == "spacy" else "huggingface"
+                caches = tuple(ml()["caches"]["families"]["nltk"]) if module == "nltk.downloader" else ()
+                kind = "data" if module == "nltk.downloader" else "weights"
+                shown = f"`python -m {' '.join((module, *args[: len(pattern)]))}`".replace(" `", "`")
+                yield _Hit(shown.rstrip(), (), model_size(sizes, model), model, kind, caches)
                 return
         relative = module.replace(".", "/")
-        for candidate in (relative + ".py", relative + "/__main__.py"):
+        for candidate in (relative + ".py", relative + "/__init__.py", relative + "/__main__.py"):
             found = list(_script_downloads(image, stage, step, candidate, depth, shell=False))
             if found:
                 yield from found
@@ -629,11 +826,11 @@ def _shell_script(argv: tuple[str, ...]) -> str | None:
     return None
 
 
-def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[tuple[str, tuple, int | None]]:
+def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[_Hit]:
     """Downloads in a build-context file that the RUN executes."""
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path))
     source = context_source(image, stage, image_path, step.index)
-    if source is None or not source.is_file():
+    if source is None or not os.path.isfile(source):
         return
     loaded = image.workspace.text(source, quiet=True)
     if loaded is None:
@@ -641,16 +838,61 @@ def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[tuple[
     text = loaded[0].text
     shown = _display(image, source)
     if not shell:
-        for call in scan_python(text):
-            yield f"`{call.written}` in `{shown}`", ((source, call.span(), "the download call"),), call.size
+        yield from _program_hits(image, stage, step, text, f"`{shown}`", path=source, image_path=image_path)
         return
     from dockerlint.parse.shell import parse_script
 
     for command in parse_script(text).commands:
-        for what, related, size in _command_downloads(image, stage, step, command.argv, depth + 1):
+        for hit in _command_downloads(image, stage, step, command.argv, depth + 1):
             line = text.count("\n", 0, command.start) + 1
-            here = (source, Span(line, 1, line, 1), f"runs {what}")
-            yield f"{what} in `{shown}`", (here, *related), size
+            here = (source, Span(line, 1, line, 1), f"runs {hit.what}")
+            yield replace(hit, what=f"{hit.what} in `{shown}`", related=(here, *hit.related))
+
+
+def _program_hits(image, stage, step, text, label, first_line=0, path=None, image_path=None) -> Iterator[_Hit]:
+    """Downloads a Python program performs, in its own text and in the first-party modules
+    it runs. ``first_line``: where a heredoc's text starts in the Dockerfile (0: the
+    program is a file or ``-c`` code)."""
+    from dockerlint.model.build_python import entry_span, follow
+    from dockerlint.parse.python import scan_calls
+
+    parsed = scan_calls(text)
+    matched: dict[int, DownloadCall] = {}
+    local = _local_path(image, stage, step)
+
+    def matches(qualified: str, call: Call) -> bool:
+        found = _match_call(qualified, call, local)
+        if found is not None:
+            matched[id(call)] = found
+        return found is not None
+
+    here = path if path is not None else (image.dockerfile_path if first_line else None)
+    reached = follow(image, stage, step, parsed, matches, path=path, image_path=image_path, whole=path is not None)
+    for item in reached:
+        call = matched[id(item.call)]
+        if item.path is None or item.path == path:
+            what = f"`{call.written}` in {label}"
+            spot = call.span(first_line or 1)
+            related = ((here, spot, "the download call"),) if here is not None else ()
+        else:
+            entry = entry_span(item, first_line or 1)
+            how = f"run by {label} through `{item.entry.function}(…)`" if item.entry else f"run when {label} imports it"
+            what = f"`{call.written}` in `{_display(image, item.path)}` ({how})"
+            related = ((item.path, call.span(), "the download call"),)
+            if entry is not None and here is not None:
+                related = ((here, entry, f"calls `{item.entry.function}`"), *related)
+        yield _Hit(what, related, call.size, call.model, call.kind, call.caches)
+
+
+def _local_path(image: Image, stage: StageModel, step: Step):
+    """Whether a relative model path exists in the image where the program runs."""
+
+    def exists(value: str) -> bool:
+        image_path = posixpath.normpath(posixpath.join(step.workdir or "/", value))
+        source = context_source(image, stage, image_path, step.index)
+        return source is not None and os.path.exists(source)
+
+    return exists
 
 
 def _display(image: Image, path: Path) -> str:
@@ -663,19 +905,27 @@ def _display(image: Image, path: Path) -> str:
 def _model_url(text: str) -> bool:
     if "://" not in text:
         return False
-    host = (urlsplit(text).hostname or "").lower()
+    host = url_host(text)
     hosts = ml()["downloads"]["hosts"]
     return any(host == known or host.endswith("." + known) for known in hosts) or _has_weight_extension(text)
 
 
 def _has_weight_extension(text: str) -> bool:
-    path = urlsplit(text).path if "://" in text else text
+    path = split_url(text).path if "://" in text else text
     return posixpath.splitext(path.lower())[1] in ml()["downloads"]["weight_extensions"]
 
 
-def _spacy_size(args: tuple[str, ...]) -> int | None:
-    model = args[1] if len(args) > 1 else ""
-    return ml()["spacy_models"]["size_sm"] if model.endswith("_sm") else None
+def model_size(table: str, model: str | None) -> int | None:
+    """The approximate download size of a well-known model (``knowledge/ml.toml``
+    [model_sizes]), tried with and without an ``org/`` prefix and a file extension."""
+    if not model or not table:
+        return None
+    sizes = {name.lower(): size for name, size in ml()["model_sizes"].get(table, {}).items()}
+    name = model.lower().rstrip("/")
+    for candidate in (name, name.rsplit("/", 1)[-1], posixpath.splitext(name.rsplit("/", 1)[-1])[0]):
+        if candidate in sizes:
+            return sizes[candidate]
+    return None
 
 
 # -- Python calls that download -------------------------------------------------------------
@@ -690,6 +940,9 @@ class DownloadCall:
     end_line: int
     end_column: int  # exclusive, 1-based
     size: int | None = None
+    model: str | None = None  # the model it names, when written as a literal
+    kind: str = "weights"  # "weights", "tokenizer" or "data" (see knowledge/ml.toml)
+    caches: tuple[str, ...] = ()  # cache variables it fills
 
     def span(self, first_line: int = 1) -> Span:
         """Where the call sits, for code starting at ``first_line`` of its file."""
@@ -715,17 +968,80 @@ def _scan_python(text: str) -> tuple[DownloadCall, ...]:
     for call in parsed.calls:
         head, _, tail = call.function.partition(".")
         qualified = aliases.get(head, head) + ("." + tail if tail else "")
-        for pattern in ml()["downloads"]["calls"]:
-            if fnmatchcase(qualified, pattern["name"]):
-                if pattern.get("local_ok") and _loads_local(call):
-                    break
-                shown = f"{call.function}({repr(call.first) if call.first is not None else '...'})"
-                found.append(DownloadCall(qualified, shown, call.line, call.column, call.end_line, call.end_column))
-                break
+        match = _match_call(qualified, call)
+        if match is not None:
+            found.append(match)
     return tuple(found)
 
 
 _MODEL_KEYWORDS = ("model", "model_name", "model_name_or_path", "pretrained_model_name_or_path", "repo_or_dir", "name")
+
+
+def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | None:
+    """The download a call performs, by the first row of the table its callee matches,
+    or None (no row, or the row's conditions say nothing is downloaded)."""
+    for row in ml()["downloads"]["calls"]:
+        if not fnmatchcase(qualified, row["name"]):
+            continue
+        keywords = dict(call.keywords)
+        model = _model_argument(call, row)
+        if row.get("local_ok") and (_loads_local(call) or _exists_locally(model, local_path)):
+            return None
+        if not _row_downloads(row, call, keywords):
+            return None
+        model = model or row.get("default_model")
+        shown = f"{call.function}({repr(call.first) if call.first is not None else '...'})"
+        families = ml()["caches"]["families"]
+        fills_cache = not any(keywords.get(name) or name in call.nones for name in row.get("targets", ()))
+        caches = tuple(families.get(row.get("cache", ""), ())) if fills_cache else ()
+        return DownloadCall(
+            qualified,
+            shown,
+            call.line,
+            call.column,
+            call.end_line,
+            call.end_column,
+            model_size(row.get("sizes", ""), model),
+            model,
+            row.get("kind", "weights"),
+            caches,
+        )
+    return None
+
+
+def _model_argument(call: Call, row: dict) -> str | None:
+    keywords = dict(call.keywords)
+    for value in (call.first, *(keywords.get(name) for name in row.get("model", ()))):
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _row_downloads(row: dict, call: Call, keywords: dict) -> bool:
+    """The row's conditions: ``when``/``when_first`` (only then), ``unless_none``,
+    ``unless_false`` and ``when_missing``."""
+    if any(name in call.nones for name in row.get("unless_none", ())):
+        return False
+    if any(keywords.get(name) is False for name in row.get("unless_false", ())):
+        return False
+    if any(name in keywords for name in row.get("when_missing", ())):
+        return False
+    if "when" in row or "when_first" in row:
+        given = any(
+            name in keywords and keywords[name] is not False and name not in call.nones for name in row.get("when", ())
+        )
+        prefixes = tuple(row.get("when_first", ()))
+        first = bool(prefixes) and isinstance(call.first, str) and call.first.startswith(prefixes)
+        return given or first
+    return True
+
+
+def _exists_locally(model: str | None, local_path) -> bool:
+    """A relative model path (``models/minilm``, ``best.pt``) that the image holds where the
+    program runs is loaded from disk."""
+    if local_path is None or not model or "://" in model or model.startswith(("hf-hub:", "hf_hub:")):
+        return False
+    return local_path(model)
 
 
 def _loads_local(call: Call) -> bool:

@@ -160,8 +160,6 @@ def _expand(image: Image, step: Step, value: str) -> str:
     return expand(value, step.env, image.dockerfile.escape)
 
 
-
-
 def _how(command: ShellCommand) -> str:
     return " ".join(word for word in command.argv[:4] if len(word) < 40)
 

@@ -17,9 +17,10 @@ and a marker whose answer differs between them is undecided (None).
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class Entry:
     url: str | None
     hashed: bool  # carries --hash (a compiled lock file)
     applies: bool | None  # its marker for this image: True, False, or None when undecided
+    install: tuple[int, int, int] = (0, 0, 0)  # (stage, step, command) of the pip install: one resolution
 
     @property
     def key(self) -> tuple:
@@ -105,9 +107,12 @@ def _stage_entries(image: Image, stage: StageModel, memo: dict, visiting: set) -
             origin = image.stages[copy.from_stage]
             if _carries_installs(image, origin, [source.value for source in copy.sources]):
                 entries += _stage_entries(image, origin, memo, visiting)
-        for install in step.installs:
+        for number, install in enumerate(step.installs):
             if install.family == "pip" and install.action == "install":
-                entries += _install_entries(image, stage, step, install, envs)
+                origin = (stage.index, step.index, number)
+                entries += [
+                    replace(entry, install=origin) for entry in _install_entries(image, stage, step, install, envs)
+                ]
     memo[stage.index] = entries
     visiting.discard(stage.index)
     return entries
@@ -160,7 +165,7 @@ def _install_locations(step: Step, install: Install) -> set[str]:
 def _install_entries(image: Image, stage: StageModel, step: Step, install: Install, envs) -> list[Entry]:
     entries: list[Entry] = []
     for ref in install.requirements:
-        if ref.context_path is None or not ref.context_path.is_file():
+        if ref.context_path is None or not os.path.isfile(ref.context_path):
             continue
         for requirement in image.workspace.requirements(ref.context_path).requirements:
             if requirement.name is None or requirement.path is None:
@@ -214,7 +219,7 @@ def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> t
         return None, ()
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path))
     source = context_source(image, stage, image_path, step.index)
-    if source is None or not (source / "pyproject.toml").is_file():
+    if source is None or not os.path.isfile(source / "pyproject.toml"):
         return None, ()
     return source, tuple(part.strip() for part in extras.rstrip("]").split(",") if part.strip())
 
@@ -286,7 +291,7 @@ def environments(image: Image, stage: StageModel) -> tuple[tuple[tuple[str, str]
     if not pythons:
         pythons = [f"{minor}.{patch}" for minor in UNKNOWN_PYTHONS for patch in (0, 99)]
     windows = "windowsservercore" in tag or "nanoserver" in tag
-    platform = (root.stage.platform or "").lower()
+    platform = image.platform_of(root).lower()
     architecture = platform.split("/")[1] if platform.startswith("linux/") else ""
     machines = [_MACHINES[architecture]] if architecture in _MACHINES else ["x86_64", "aarch64"]
     if windows:

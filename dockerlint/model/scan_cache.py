@@ -68,6 +68,10 @@ class ScanCache:
     size and modification time recorded when the file was last read, as git's index
     does. Like git, it only records a file last changed well before it was read
     (``SETTLED_NS``), so a change within the timestamp's granularity is never missed.
+
+    One object may serve many runs (a language server keeps one per project): ``save``
+    starts a new round of changes, and ``decoded`` keeps the records already turned
+    into scans, so a later run neither reads the JSON again nor decodes it.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -81,6 +85,7 @@ class ScanCache:
         self._summaries: dict[str, list] = {}  # used in this run
         self._scans: dict[str, list] = {}  # used in this run
         self._changed: set[str] = set()  # which files to write
+        self.decoded: dict[tuple[str, int], object] = {}  # (key, slot) -> the record as code.py reads it
 
     # -- files ---------------------------------------------------------------------------
     def known_key(self, path: str, stat: tuple[int, int] | None = None) -> str | None:
@@ -164,6 +169,7 @@ class ScanCache:
             files = _bounded(self._files, self._old_files, MAX_SCANS)
             summaries = _bounded(self._summaries, self._old_summaries, MAX_SUMMARIES)
             _write(self.directory / INDEX_NAME, {"key": self.key, "files": files, "summaries": summaries})
+        self._changed = set()
 
 
 def _bounded(used: dict, old: dict, limit: int) -> dict:

@@ -54,6 +54,9 @@ _FLAG_WORD = re.compile(r"""(?:[^\s'"\\]+|\\.?|'[^']*'?|"(?:[^"\\]|\\.?)*"?)+"""
 _NAME = re.compile(r"[^\W\d]\w*|\d+")
 _PLAIN = {"\\": re.compile(r"[\\'\"$}]"), "`": re.compile(r"[`'\"$}]")}
 _MAX_NESTING = 64  # ${a:-${b:-...}} deeper than this is left as written
+# A value that would expand past this many characters is left as written: real values
+# (PATH, a list of packages) are far shorter, and `ENV A=${A}${A}` repeated doubles each line.
+MAX_EXPANDED_LENGTH = 64 * 1024
 
 
 class Positions(Sequence):
@@ -235,6 +238,10 @@ def expand_word(value: str, env: Mapping[str, str], escape: str = "\\") -> str:
     return _WordProcessor(value, env, escape, keep_quotes=False).result()
 
 
+class _TooLong(Exception):
+    """An expansion grew past ``MAX_EXPANDED_LENGTH``."""
+
+
 class _WordProcessor:
     """One pass over a word; ``env=None`` keeps ``$`` text literally (heredoc names)."""
 
@@ -246,7 +253,18 @@ class _WordProcessor:
         self.plain = _PLAIN[self.escape]
 
     def result(self) -> str:
-        return self._scan(0, in_braces=False, depth=0)[0]
+        self.budget = MAX_EXPANDED_LENGTH + len(self.text)
+        try:
+            return self._scan(0, in_braces=False, depth=0)[0]
+        except _TooLong:
+            return self.text
+
+    def _value(self, value: str) -> str:
+        """A variable's value, counted against the expansion's length budget."""
+        self.budget -= len(value)
+        if self.budget < 0:
+            raise _TooLong
+        return value
 
     def _scan(self, i: int, in_braces: bool, depth: int) -> tuple[str, int]:
         """Process from ``i`` to the end, or to the ``}`` closing a ``${``; returns (text, index)."""
@@ -324,7 +342,7 @@ class _WordProcessor:
             colon = at < n and text[at] == ":"
             operator = text[at + colon] if at + colon < n else ""
             if operator == "}" and not colon:
-                out.append(env.get(name.group(), ""))
+                out.append(self._value(env.get(name.group(), "")))
                 return at + 1
             evaluated = operator in ("-", "+")
             start = at + colon + 1 if evaluated or operator == "?" else at
@@ -335,7 +353,7 @@ class _WordProcessor:
             value = env.get(name.group())
             is_set = value is not None and (value != "" or not colon)
             if operator == "-":
-                out.append(value if is_set else word)  # type: ignore[arg-type]
+                out.append(self._value(value) if is_set else word)  # type: ignore[arg-type]
             else:
                 out.append(word if is_set else "")
             return close + 1
@@ -343,7 +361,7 @@ class _WordProcessor:
         if not name:
             out.append("$")
             return i + 1
-        out.append(env.get(name.group(), ""))
+        out.append(self._value(env.get(name.group(), "")))
         return name.end()
 
 
@@ -434,6 +452,21 @@ def _read_command(text: str, positions: Positions) -> _Command | None:
         command.start(1),
         command.end(1),
     )
+
+
+def _pairs_problem(keyword: str, args: str) -> str | None:
+    """What BuildKit refuses in ``ENV``/``ARG`` name=value lists: a blank name, or (ENV)
+    a word without ``=`` after the first one used it."""
+    words = [word.group() for word in _RAW_WORD.finditer(args)]
+    if keyword == "ENV" and words and "=" not in words[0]:
+        return None if len(words) > 1 else "ENV needs a value: `ENV NAME=value`"
+    for word in words:
+        name, equals, _ = word.partition("=")
+        if not name:
+            return f"{keyword} names cannot be blank: `{word}`"
+        if keyword == "ENV" and not equals:
+            return f"ENV expects name=value pairs, and `{word}` has no `=`"
+    return None
 
 
 def _json_form(keyword: str, args: str) -> tuple[tuple[str, ...] | None, bool]:
@@ -685,8 +718,8 @@ class _Reader:
                 self.problem(f"unknown instruction after ONBUILD: {inner.keyword}", inner.keyword_span)
                 return
             if inner_keyword in _NOT_TRIGGERS:
+                # BuildKit refuses the file; the instruction is kept (hadolint's DL3043 names it).
                 self.problem(f"{inner_keyword} isn't allowed as an ONBUILD trigger", inner.keyword_span)
-                return
             line_number, column = inner.line_positions[inner.keyword_start]
             inner_span = Span(line_number, column, span.end_line, span.end_column)
             onbuild = self.build(inner_keyword, inner, inner_span, heredocs, None)
@@ -705,6 +738,10 @@ class _Reader:
             json_args, not_strings = _json_form(keyword, command.args)
         if not_strings:
             self.problem(f"{keyword}: a JSON array form must hold only strings", span)
+        if keyword in ("ENV", "ARG"):
+            message = _pairs_problem(keyword, command.args)
+            if message:
+                self.problem(message, span)
         return Instruction(
             keyword=keyword,
             span=span,

@@ -78,9 +78,7 @@ class IgnoreFile:
         if bodies:
             object.__setattr__(self, "_matcher", _compile("|".join(bodies)))
         object.__setattr__(self, "_polarity", polarity)
-        object.__setattr__(
-            self, "_exceptions", tuple(p.text for p in self.patterns if p.exclusion)
-        )
+        object.__setattr__(self, "_exceptions", tuple(p.text for p in self.patterns if p.exclusion))
 
     def excludes(self, path: str) -> bool:
         """The last matching pattern wins; a pattern matches a path when it matches the
@@ -102,6 +100,11 @@ class IgnoreFile:
         return not any(_could_reach_below(exception, parts) for exception in self._exceptions)
 
 
+# Linux's PATH_MAX: a longer pattern is generated or hostile, and compiling a regular
+# expression from a 3 MB line takes seconds.
+MAX_PATTERN_LENGTH = 4096
+
+
 def parse_dockerignore(text: str) -> IgnoreFile:
     """Read the file the way ignorefile.ReadAll and patternmatcher.New do."""
     patterns: list[Pattern] = []
@@ -118,25 +121,46 @@ def parse_dockerignore(text: str) -> IgnoreFile:
         span = Span.whole_line(number, line)
         exclusion, cleaned = pattern
         if not cleaned:
-            problems.append(Problem(
-                "SYN001", "'!' with nothing after it is an invalid pattern; Docker fails "
-                "the build on it", span, "remove the line or add a path after '!'",
-            ))
+            problems.append(
+                Problem(
+                    "SYN001",
+                    "'!' with nothing after it is an invalid pattern; Docker fails the build on it",
+                    span,
+                    "remove the line or add a path after '!'",
+                )
+            )
+            continue
+        if len(cleaned) > MAX_PATTERN_LENGTH:
+            problems.append(
+                Problem(
+                    "SYN001",
+                    f"a pattern of {len(cleaned):,} characters skipped: longer than any path "
+                    f"({MAX_PATTERN_LENGTH:,} characters), so dockerlint does not evaluate it",
+                    span,
+                )
+            )
             continue
         try:
             _check_match_syntax(cleaned)
             _pattern_regex(cleaned)
         except _Unsupported as unsupported:
-            problems.append(Problem(
-                "SYN001", f"pattern {cleaned!r} skipped: {unsupported}, which dockerlint "
-                "does not evaluate", span, "write the character without the backslash",
-            ))
+            problems.append(
+                Problem(
+                    "SYN001",
+                    f"pattern {cleaned!r} skipped: {unsupported}, which dockerlint does not evaluate",
+                    span,
+                    "write the character without the backslash",
+                )
+            )
             continue
         except _BadPattern as bad:
-            problems.append(Problem(
-                "SYN001", f"invalid pattern {cleaned!r} ({bad}); Docker fails the build on it",
-                span,
-            ))
+            problems.append(
+                Problem(
+                    "SYN001",
+                    f"invalid pattern {cleaned!r} ({bad}); Docker fails the build on it",
+                    span,
+                )
+            )
             continue
         patterns.append(Pattern(cleaned, exclusion, number))
     return IgnoreFile(tuple(patterns), tuple(problems))

@@ -60,6 +60,9 @@ class Call:
     end_column: int  # exclusive, 1-based
     first: str | None  # the first positional argument when it is a string literal
     keywords: tuple[tuple[str, str | bool | int | float | None], ...]  # name, literal value (None: not a literal)
+    scope: str = ""  # the enclosing definitions, dotted ("Model.__init__", "main"); "" at module level
+    guarded: bool = False  # inside ``if __name__ == "__main__":`` (runs only as a script)
+    nones: tuple[str, ...] = ()  # keywords given a literal ``None``
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class PythonCalls:
     aliases: tuple[tuple[str, str], ...]  # (local name, imported dotted name) in source order
     calls: tuple[Call, ...]
     parsed_by: str  # "ast", "libcst" or "none"
+    # ``from .models import Net`` -> ("Net", ".models.Net"): the leading dots are the level
+    relative: tuple[tuple[str, str], ...] = ()
 
 
 # A handler catching one of these makes the imports in its try body optional.
@@ -266,12 +271,14 @@ def scan_calls(text: str) -> PythonCalls:
         rows = _run_libcst_child("_libcst_calls_child_main", text) if _libcst_may_help(text, error) else None
         try:
             aliases = tuple((local, name) for local, name in rows["aliases"])
+            relative = tuple((local, name) for local, name in rows["relative"])
             calls = tuple(
-                Call(f, ln, c, el, ec, first, tuple(map(tuple, kw))) for f, ln, c, el, ec, first, kw in rows["calls"]
+                Call(f, ln, c, el, ec, first, tuple(map(tuple, kw)), scope, bool(guarded), tuple(nones))
+                for f, ln, c, el, ec, first, kw, scope, guarded, nones in rows["calls"]
             )
         except (TypeError, KeyError, ValueError):
             return PythonCalls((), (), "none")
-        return PythonCalls(aliases, calls, "libcst")
+        return PythonCalls(aliases, calls, "libcst", relative)
     except (ValueError, RecursionError, MemoryError):
         return PythonCalls((), (), "none")
     return _ast_calls(text, tree)
@@ -280,36 +287,70 @@ def scan_calls(text: str) -> PythonCalls:
 def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
     columns = _AstScanner(text)
     aliases: list[tuple[int, int, str, str]] = []
+    relative: list[tuple[int, int, str, str]] = []
     calls: list[Call] = []
-    for node in ast.walk(tree):
+    # An explicit stack of (node, enclosing definitions, under the __main__ guard): deep
+    # trees stay within the recursion limit.
+    stack: list[tuple[ast.AST, str, bool]] = [(tree, "", False)]
+    while stack:
+        node, scope, guarded = stack.pop()
         if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]
                 aliases.append((node.lineno, node.col_offset, local, alias.name if alias.asname else local))
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                aliases.append(
-                    (node.lineno, node.col_offset, alias.asname or alias.name, f"{node.module}.{alias.name}")
-                )
+        elif isinstance(node, ast.ImportFrom):
+            target = relative if node.level else aliases
+            prefix = "." * (node.level or 0) + (node.module or "")
+            if node.module or node.level:
+                for alias in node.names:
+                    name = f"{prefix}.{alias.name}" if node.module else f"{prefix}{alias.name}"
+                    target.append((node.lineno, node.col_offset, alias.asname or alias.name, name))
         elif isinstance(node, ast.Call):
             function = _dotted(node.func)
-            if function is None:
-                continue
-            end_line = node.end_lineno or node.lineno
-            calls.append(
-                Call(
-                    function,
-                    node.lineno,
-                    columns._column(node.lineno, node.col_offset),
-                    end_line,
-                    columns._column(end_line, node.end_col_offset or node.col_offset),
-                    _literal(node.args[0]) if node.args else None,
-                    tuple((k.arg, _constant(k.value)) for k in node.keywords if k.arg),
+            if function is not None:
+                end_line = node.end_lineno or node.lineno
+                calls.append(
+                    Call(
+                        function,
+                        node.lineno,
+                        columns._column(node.lineno, node.col_offset),
+                        end_line,
+                        columns._column(end_line, node.end_col_offset or node.col_offset),
+                        _literal(node.args[0]) if node.args else None,
+                        tuple((k.arg, _constant(k.value)) for k in node.keywords if k.arg),
+                        scope,
+                        guarded,
+                        tuple(k.arg for k in node.keywords if k.arg and _is_none(k.value)),
+                    )
                 )
+        inner = scope
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            inner = f"{scope}.{node.name}" if scope else node.name
+        for child in ast.iter_child_nodes(node):
+            child_guarded = guarded or (
+                not scope and isinstance(node, ast.If) and child in node.body and _is_main_test(node.test)
             )
+            # Decorators and defaults run where the definition stands, not inside it.
+            in_body = inner != scope and not isinstance(child, ast.expr) and not isinstance(child, ast.arguments)
+            stack.append((child, inner if in_body else scope, child_guarded))
     aliases.sort(key=lambda row: row[:2])
+    relative.sort(key=lambda row: row[:2])
     calls.sort(key=lambda call: (call.line, call.column))
-    return PythonCalls(tuple(row[2:] for row in aliases), tuple(calls), "ast")
+    return PythonCalls(tuple(row[2:] for row in aliases), tuple(calls), "ast", tuple(row[2:] for row in relative))
+
+
+def _is_none(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _is_main_test(node: ast.AST) -> bool:
+    """``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq)):
+        return False
+    sides = [node.left, node.comparators[0]]
+    return any(isinstance(side, ast.Name) and side.id == "__name__" for side in sides) and any(
+        _literal(side) == "__main__" for side in sides
+    )
 
 
 def _constant(node: ast.AST) -> str | bool | int | float | None:
@@ -665,7 +706,10 @@ def _libcst_calls_child_main() -> None:
         def __init__(self) -> None:
             super().__init__()
             self.aliases: list[list] = []
+            self.relative: list[list] = []
             self.calls: list[list] = []
+            self.scope: list[str] = []
+            self.main: list[bool] = []  # per enclosing if-body: is it the __main__ guard
 
         def visit_Import(self, node) -> None:
             start = self.get_metadata(PositionProvider, node).start
@@ -678,14 +722,41 @@ def _libcst_calls_child_main() -> None:
                     self.aliases.append([start.line, start.column, top, top])
 
         def visit_ImportFrom(self, node) -> None:
-            if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            if isinstance(node.names, cst.ImportStar) or (node.module is None and not node.relative):
                 return
             start = self.get_metadata(PositionProvider, node).start
-            module = dotted(node.module) or ""
+            module = dotted(node.module) or "" if node.module is not None else ""
+            prefix = "." * len(node.relative) + module
+            target = self.relative if node.relative else self.aliases
             for alias in node.names:
                 name = dotted(alias.name) or ""
                 local = dotted(alias.asname.name) if alias.asname is not None else name
-                self.aliases.append([start.line, start.column, local or "", f"{module}.{name}"])
+                full = f"{prefix}.{name}" if module else f"{prefix}{name}"
+                target.append([start.line, start.column, local or "", full])
+
+        def _enter(self, node) -> None:
+            self.scope.append(node.name.value)
+
+        def _leave(self, node) -> None:
+            self.scope.pop()
+
+        visit_FunctionDef_body = visit_ClassDef_body = _enter
+        leave_FunctionDef_body = leave_ClassDef_body = _leave
+
+        def visit_If_body(self, node) -> None:
+            test = node.test
+            main = (
+                not self.scope
+                and isinstance(test, cst.Comparison)
+                and len(test.comparisons) == 1
+                and isinstance(test.comparisons[0].operator, cst.Equal)
+                and "__name__" in (dotted(test.left), dotted(test.comparisons[0].comparator))
+                and "__main__" in (constant(test.left), constant(test.comparisons[0].comparator))
+            )
+            self.main.append(bool(main))
+
+        def leave_If_body(self, node) -> None:
+            self.main.pop()
 
         def visit_Call(self, node) -> None:
             function = dotted(node.func)
@@ -695,6 +766,11 @@ def _libcst_calls_child_main() -> None:
             positional = [arg.value for arg in node.args if arg.keyword is None and not arg.star]
             first = constant(positional[0]) if positional else None
             keywords = [[arg.keyword.value, constant(arg.value)] for arg in node.args if arg.keyword is not None]
+            nones = [
+                arg.keyword.value
+                for arg in node.args
+                if arg.keyword is not None and isinstance(arg.value, cst.Name) and arg.value.value == "None"
+            ]
             self.calls.append(
                 [
                     function,
@@ -704,6 +780,9 @@ def _libcst_calls_child_main() -> None:
                     where.end.column + 1,
                     first if isinstance(first, str) else None,
                     keywords,
+                    ".".join(self.scope),
+                    any(self.main),
+                    nones,
                 ]
             )
 
@@ -716,6 +795,8 @@ def _libcst_calls_child_main() -> None:
         sys.stderr.write(f"{type(error).__name__}: {error}\n")
         sys.exit(1)
     visitor.aliases.sort(key=lambda row: row[:2])
+    visitor.relative.sort(key=lambda row: row[:2])
     visitor.calls.sort(key=lambda row: (row[1], row[2]))
     aliases = [row[2:] for row in visitor.aliases]
-    sys.stdout.write(json.dumps({"aliases": aliases, "calls": visitor.calls}))
+    relative = [row[2:] for row in visitor.relative]
+    sys.stdout.write(json.dumps({"aliases": aliases, "relative": relative, "calls": visitor.calls}))

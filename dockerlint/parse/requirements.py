@@ -36,9 +36,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from dockerlint.source import Problem, Span, decode
+from dockerlint.urls import split_url
 
 
 @dataclass(frozen=True)
@@ -392,6 +393,14 @@ class _Invalid(Exception):
     pass
 
 
+_ORPHAN_HASH = "--hash without a requirement is ignored by pip (a missing `\\`?)"
+
+
+class _OrphanHash(_Invalid):
+    """A ``--hash`` line with no requirement: the line above lacks its ``\\``. A file
+    written that way has many; they are one mistake, reported once."""
+
+
 @dataclass
 class _Parsed:
     name: str | None = None
@@ -585,6 +594,7 @@ def parse_requirements(data: bytes) -> RequirementsFile:
     option_lines: list[OptionLine] = []
     problems: list[Problem] = []
     noqa: dict[int, frozenset[str] | None] = {}
+    orphan_hashes: list[tuple[str, Span]] = []
     if had_invalid_bytes:
         first_line = text.split("\n", 1)[0]
         message = "not valid UTF-8 (or UTF-16 with a BOM): unreadable bytes were replaced"
@@ -604,6 +614,9 @@ def parse_requirements(data: bytes) -> RequirementsFile:
             noqa[span.line] = _noqa_codes(noqa_comment)
         try:
             item = _parse_line(content, span)
+        except _OrphanHash:
+            orphan_hashes.append((content, span))
+            continue
         except _Invalid as error:
             problems.append(Problem("REQ005", f"{_quote(content)}: {error}", span))
             continue
@@ -614,6 +627,9 @@ def parse_requirements(data: bytes) -> RequirementsFile:
         elif item is not None:
             option_lines.append(item)
 
+    if orphan_hashes:
+        problems.append(_orphan_hash_problem(orphan_hashes))
+        problems.sort(key=lambda problem: (problem.span.line, problem.span.column))
     merged = _new_options()
     for line in option_lines:
         _merge_options(merged, line.options)
@@ -625,6 +641,19 @@ def parse_requirements(data: bytes) -> RequirementsFile:
         noqa,
         tuple(option_lines),
     )
+
+
+def _orphan_hash_problem(orphans: list[tuple[str, Span]]) -> Problem:
+    content, span = orphans[0]
+    if len(orphans) == 1:
+        return Problem("REQ005", f"{_quote(content)}: {_ORPHAN_HASH}", span)
+    lines = ", ".join(str(orphan_span.line) for _, orphan_span in orphans)
+    message = (
+        f"{len(orphans)} `--hash` lines have no requirement (lines {lines}): pip reads each as a line of its own "
+        "and ignores the hash (the requirement above it lacks a trailing `\\`?)"
+    )
+    fix = "End every line of a requirement but its last with `\\`, with no blank line in between."
+    return Problem("REQ005", message, span, fix)
 
 
 def _parse_line(content: str, span: Span) -> Requirement | Include | OptionLine | None:
@@ -662,7 +691,7 @@ def _parse_line(content: str, span: Span) -> Requirement | Include | OptionLine 
         )
 
     if any(name == "--hash" for name, _ in options):
-        raise _Invalid("--hash without a requirement is ignored by pip (a missing `\\`?)")
+        raise _OrphanHash(_ORPHAN_HASH)
     for kind, option in (("requirement", "--requirement"), ("constraint", "--constraint")):
         targets = [value for name, value in options if name == option]
         if targets:  # pip follows the first -r, else the first -c, and nothing else
@@ -705,7 +734,7 @@ def _target_path(include: Include, including: Path) -> Path | str:
     if _REMOTE.match(target):
         return f"-{include.kind[0]} {target}: remote includes are not followed (no network)"
     if target.lower().startswith("file:"):
-        target = unquote(urlsplit(target).path)
+        target = unquote(split_url(target).path)
     return Path(os.path.normpath(including.parent / target))
 
 
@@ -750,7 +779,7 @@ class _Loader:
 
     def run(self) -> None:
         if self.load(self.root) is None:
-            message = f"cannot read requirements file {self.root.as_posix()}"
+            message = f"cannot read requirements file {self.root.name}"
             self.problems.append((self.root, Problem("REQ004", message, Span(1, 1, 1, 1))))
             return
         self.enter(self.root, constraint=False)

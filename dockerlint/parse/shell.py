@@ -9,7 +9,8 @@ INTERFACE (other modules rely on these names; keep them):
 
 What counts as a command: every simple command, wherever it sits (lists, pipelines,
 subshells, brace groups, if/for/while/case bodies, functions, ``$(...)``, backticks,
-``<(...)``), plus ``export``/``declare``/``local``/``readonly``/``unset`` with their
+``<(...)``; substitutions nested more than 32 deep are not read, and ``has_error`` says
+so), plus ``export``/``declare``/``local``/``readonly``/``unset`` with their
 arguments as words. ``time cmd`` keeps ``time`` as the name. Not commands: ``[ ]``/``[[ ]]``
 tests (package rules never need them, and their operands are expressions, not argv),
 ``case`` patterns, bare assignments (``A=1``; a ``$(...)`` inside them still counts)
@@ -140,6 +141,9 @@ class _OffsetMap(NamedTuple):
 _IDENTITY = _OffsetMap(lambda offset: offset, lambda offset: offset)
 _SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh"})
 _MAX_SHELL_DEPTH = 8
+# Each command inside ``$(`` nested N deep holds the text of every level inside it, so
+# hostile nesting costs N² memory; real scripts nest two or three levels.
+_MAX_SUBSTITUTION_DEPTH = 32
 
 
 class _Collector:
@@ -293,6 +297,12 @@ def _bash_language() -> Any:
     return tree_sitter.Language(tree_sitter_bash.language())
 
 
+def bash_parser() -> Any:
+    """tree-sitter's bash parser for this thread, or None when tree-sitter is not
+    installed: for modules that follow a script's structure (parse/shellflow.py)."""
+    return _tree_sitter_parser()
+
+
 def _tree_sitter_parser() -> Any:
     """One parser per thread: a tree-sitter parser must not be shared across threads."""
     language = _bash_language()
@@ -307,7 +317,7 @@ def _tree_sitter_parser() -> Any:
 
 
 _Node = Any  # a tree_sitter.Node; tree-sitter is imported on first use
-_StackItem = tuple[_Node, _Pipe, bool]  # node, pipeline context, inside $(...) or <(...)
+_StackItem = tuple[_Node, _Pipe, int]  # node, pipeline context, how many $(...) or <(...) it is inside
 
 
 class _Source:
@@ -364,13 +374,14 @@ def _split_with_tree_sitter(parser: Any, text: str) -> tuple[list[_RawCommand], 
     found: list[_RawCommand] = []
     pipeline_keys = 0
     # Iterative: hostile input can nest deeper than Python's recursion limit.
-    stack: list[_StackItem] = [(root, None, False)]
+    stack: list[_StackItem] = [(root, None, 0)]
+    too_deep = False
     while stack:
-        node, pipe, in_substitution = stack.pop()
+        node, pipe, depth = stack.pop()
         kind = node.type
         children = node.named_children
         if kind == "command" or kind in _DECLARATIONS:
-            raw = _ts_command(node, source, pipe, in_substitution)
+            raw = _ts_command(node, source, pipe, depth > 0)
             if raw is not None:
                 found.append(raw)
             if not source.may_hold_commands(node):
@@ -381,22 +392,25 @@ def _split_with_tree_sitter(parser: Any, text: str) -> tuple[list[_RawCommand], 
                     child for child in children if not source.span(child)[0] <= string_start < source.span(child)[1]
                 ]
         elif kind in _SUBSTITUTIONS:
-            pipe, in_substitution = None, True
+            if depth >= _MAX_SUBSTITUTION_DEPTH:
+                too_deep = True
+                continue
+            pipe, depth = None, depth + 1
         elif kind == "heredoc_body" or kind == "comment":
             continue
         elif kind == "pipeline":
             elements, rest = _pipe_elements(node)
-            stack.extend(_pipeline_items(elements, rest, pipeline_keys, pipe, in_substitution))
+            stack.extend(_pipeline_items(elements, rest, pipeline_keys, pipe, depth))
             pipeline_keys += 1
             continue
         elif kind == "redirected_statement":
             heredoc_pipe = _heredoc_pipeline(node)
             if heredoc_pipe is not None:
-                stack.extend(_heredoc_pipeline_items(node, heredoc_pipe, pipeline_keys, pipe, in_substitution))
+                stack.extend(_heredoc_pipeline_items(node, heredoc_pipe, pipeline_keys, pipe, depth))
                 pipeline_keys += 1
                 continue
-        stack.extend((child, pipe, in_substitution) for child in reversed(children))
-    return found, root.has_error
+        stack.extend((child, pipe, depth) for child in reversed(children))
+    return found, root.has_error or too_deep
 
 
 def _pipe_elements(pipeline: _Node) -> tuple[list[_Node], list[_Node]]:
@@ -421,12 +435,10 @@ def _pipe_elements(pipeline: _Node) -> tuple[list[_Node], list[_Node]]:
     return elements, rest
 
 
-def _pipeline_items(
-    elements: list[_Node], rest: list[_Node], key: int, pipe: _Pipe, in_substitution: bool
-) -> list[_StackItem]:
+def _pipeline_items(elements: list[_Node], rest: list[_Node], key: int, pipe: _Pipe, depth: int) -> list[_StackItem]:
     """Stack items (last first) for a pipeline's elements and for what follows it."""
-    items = [(element, (key, i, len(elements)), in_substitution) for i, element in enumerate(elements)]
-    items.extend((statement, pipe, in_substitution) for statement in rest)
+    items = [(element, (key, i, len(elements)), depth) for i, element in enumerate(elements)]
+    items.extend((statement, pipe, depth) for statement in rest)
     items.reverse()
     return items
 
@@ -442,7 +454,7 @@ def _heredoc_pipeline(statement: _Node) -> _Node | None:
 
 
 def _heredoc_pipeline_items(
-    statement: _Node, heredoc_pipe: _Node, key: int, pipe: _Pipe, in_substitution: bool
+    statement: _Node, heredoc_pipe: _Node, key: int, pipe: _Pipe, depth: int
 ) -> list[_StackItem]:
     """Stack items for ``cat <<EOF | sh`` with the body and the tail in one pipeline."""
     body = statement.child_by_field_name("body")
@@ -453,12 +465,10 @@ def _heredoc_pipeline_items(
     elif body is not None:
         heads = [body]
     tail, tail_rest = _pipe_elements(heredoc_pipe)
-    items = _pipeline_items(heads + tail, rest + tail_rest, key, pipe, in_substitution)
+    items = _pipeline_items(heads + tail, rest + tail_rest, key, pipe, depth)
     for child in statement.named_children:  # other redirects may hold commands: `<<EOF && b`
         if child != body:
-            items.extend(
-                (grandchild, pipe, in_substitution) for grandchild in child.named_children if grandchild != heredoc_pipe
-            )
+            items.extend((grandchild, pipe, depth) for grandchild in child.named_children if grandchild != heredoc_pipe)
     return items
 
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from dockerlint.findings import Finding, Note, Severity
+from dockerlint.fixes import FixSettings
 from dockerlint.rulebook import Rule
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
@@ -36,6 +38,64 @@ _RENDERERS = {
 
 
 @dataclass(frozen=True)
+class ImageInfo:
+    """One image the run analysed, and where its build context comes from."""
+
+    dockerfile: Path
+    context: Path
+    target: str | None
+    platforms: tuple[str, ...]
+    build_args: tuple[tuple[str, str], ...]
+    context_source: str  # config, compose, bake, skaffold, command or guess
+    origin_path: Path | None  # the file that names the context
+    origin_line: int | None
+    detail: str  # the command as written, the compose service, or how the guess was made
+
+    @classmethod
+    def of(cls, image) -> ImageInfo:
+        """From a model ``Image``."""
+        origin = image.origin
+        return cls(
+            dockerfile=image.dockerfile_path,
+            context=image.context_root,
+            target=image.target,
+            platforms=tuple(image.platforms),
+            build_args=tuple(sorted(image.build_args.items())),
+            context_source=origin.kind if origin is not None else "guess",
+            origin_path=origin.path if origin is not None else None,
+            origin_line=origin.line if origin is not None else None,
+            detail=origin.detail if origin is not None else "",
+        )
+
+
+_SOURCE_WORDS = {
+    "config": "from the configuration",
+    "compose": "from a compose file",
+    "bake": "from a bake file",
+    "skaffold": "from skaffold",
+    "command": "from a build command",
+    "guess": "guessed",
+}
+
+
+def describe_image(report: Report, image: ImageInfo) -> str:
+    """``docker/Dockerfile: context . from a build command (script/build.sh:4: docker build ...)``"""
+    where = report.relative(image.origin_path) if image.origin_path is not None else ""
+    if where and image.origin_line is not None:
+        where += f":{image.origin_line}"
+    evidence = ": ".join(part for part in (where, image.detail) if part)
+    text = f"{report.relative(image.dockerfile)}: context {report.relative(image.context)} "
+    text += _SOURCE_WORDS.get(image.context_source, image.context_source)
+    if evidence:
+        text += f" ({evidence})"
+    if image.target:
+        text += f", target {image.target}"
+    if image.platforms:
+        text += f", platform {','.join(image.platforms)}"
+    return text
+
+
+@dataclass(frozen=True)
 class Report:
     findings: tuple[Finding, ...]  # sorted; severity filled in by the engine
     notes: tuple[Note, ...]
@@ -44,6 +104,10 @@ class Report:
     root: Path  # paths are shown relative to this directory (the current directory)
     fail_level: Severity
     source_line: Callable[[Path, int], str]  # text of a 1-based line of a file ("" if unknown)
+    fixed: tuple[Finding, ...] = ()  # findings whose fixes this run applied (--fix)
+    fix_settings: FixSettings | None = None  # which fixes --fix would apply (None: say nothing)
+    baseline: tuple[Finding, ...] | None = None  # with --baseline: the findings it holds (not reported)
+    images: tuple[ImageInfo, ...] = ()  # the images analysed, in a stable order
 
     def relative(self, path: Path) -> str:
         """A path relative to ``root`` with forward slashes (absolute if outside it)."""
@@ -63,10 +127,31 @@ class Report:
             counts[self.severity(finding)] += 1
         return counts
 
+    def fixable_counts(self) -> tuple[int, int]:
+        """(findings ``--fix`` would fix, findings only ``--unsafe-fixes`` would fix)."""
+        if self.fix_settings is None:
+            return 0, 0
+        safe = [f for f in self.findings if self.fix_settings.allows(f)]
+        unsafe_settings = FixSettings(unsafe=True, fixable=self.fix_settings.fixable)
+        unsafe = [f for f in self.findings if unsafe_settings.allows(f) and f not in safe]
+        return len(safe), len(unsafe)
+
     def rule_name(self, code: str) -> str:
         """The rule's name, or "" for a code without a rule (a parse problem, say)."""
         rule = self.rules.get(code)
         return rule.name if rule is not None else ""
+
+
+# C0/C1 controls except tab, bidi marks, embeddings, overrides and isolates, the Unicode
+# line and paragraph separators, lone surrogates (undecodable bytes of a file name).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """Text taken from scanned files, safe to print on one line of a terminal or a CI log:
+    a hostile file must not send escape sequences, break a line, or reorder text with
+    bidi controls. Each such character becomes U+FFFD."""
+    return _UNPRINTABLE.sub("\ufffd", text)
 
 
 @lru_cache(maxsize=4096)

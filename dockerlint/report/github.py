@@ -1,14 +1,16 @@
 """``github``: GitHub Actions workflow commands, which show up as annotations on the diff.
 
 GitHub keeps only 10 annotations of each level per step; for large results use SARIF and
-upload-sarif instead. Escaping follows the Actions toolkit: the message escapes ``%``, CR
-and LF; property values additionally escape ``:`` and ``,``.
+upload-sarif instead. Text from scanned files is made ``printable`` as in the text format
+(controls, bidi characters, line separators and undecodable bytes become U+FFFD); then
+escaping follows the Actions toolkit: the message escapes ``%``, CR and LF; property
+values additionally escape ``:`` and ``,``.
 """
 
 from __future__ import annotations
 
 from dockerlint.findings import Severity
-from dockerlint.report import Report
+from dockerlint.report import Report, printable
 
 _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -39,7 +41,8 @@ def render_github(report: Report, *, color: bool = False, statistics: bool = Fal
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text)
 
 
 def _escape_property(text: str) -> str:

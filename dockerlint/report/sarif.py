@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dockerlint
-from dockerlint.findings import Finding, Note, Severity
+from dockerlint.findings import Finding, Fix, Note, Severity
 from dockerlint.report import Report
 from dockerlint.rulebook import Rule
 from dockerlint.source import Span
@@ -63,6 +63,11 @@ def render_sarif(report: Report, *, color: bool = False, statistics: bool = Fals
     }
     log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
     results = [_result(report, finding, index[finding.code]) for finding in report.findings]
+    if report.baseline is not None:  # SARIF's own way to say which results are new
+        for result in results:
+            result["baselineState"] = "new"
+        for finding in report.baseline:
+            results.append({**_result(report, finding, index[finding.code]), "baselineState": "unchanged"})
     return _dumps(log, results)
 
 
@@ -84,7 +89,7 @@ def _rules_for(report: Report) -> list[Rule]:
     """The rules that ran, plus a stand-in for any finding code without one (a parse
     problem, say), so that every result's ``ruleIndex`` resolves; sorted by code."""
     rules = dict(report.rules)
-    for finding in report.findings:
+    for finding in (*report.findings, *(report.baseline or ())):
         if finding.code not in rules:
             rules[finding.code] = Rule(
                 code=finding.code,
@@ -153,6 +158,8 @@ def _result(report: Report, finding: Finding, rule_index: int) -> dict:
     result["partialFingerprints"] = {
         FINGERPRINT_KEY: hashlib.sha256(fingerprint.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     }
+    if finding.autofix is not None and finding.autofix.edits:
+        result["fixes"] = [_sarif_fix(report, finding.autofix)]
     properties = {}
     if finding.size_bytes is not None:
         properties["size_bytes"] = finding.size_bytes
@@ -161,6 +168,22 @@ def _result(report: Report, finding: Finding, rule_index: int) -> dict:
     if properties:
         result["properties"] = properties
     return result
+
+
+def _sarif_fix(report: Report, fix: Fix) -> dict:
+    """A SARIF fix: per file, its replacements (a deleted region and what goes there)."""
+    changes: dict[Path, list[dict]] = {}
+    for edit in fix.edits:
+        region = _physical(report, edit.path, edit.span)["region"]
+        changes.setdefault(edit.path, []).append({"deletedRegion": region, "insertedContent": {"text": edit.content}})
+    return {
+        "description": {"text": fix.message},
+        "artifactChanges": [
+            {"artifactLocation": _artifact(report, path), "replacements": replacements}
+            for path, replacements in changes.items()
+        ],
+        "properties": {"applicability": fix.applicability.value},
+    }
 
 
 def _physical(report: Report, path: Path, span: Span) -> dict:

@@ -6,19 +6,23 @@ the span marked, the fix, the estimated size and related places, so that a perso
 without opening the rule's page.
 
 Everything taken from scanned files (messages, paths, source lines) passes through
-``_printable`` first: a hostile file must not be able to send escape sequences to the
-terminal or reorder text with bidi controls.
+``printable`` first: a hostile file must not be able to send escape sequences to the
+terminal or reorder text with bidi controls. A source frame shows at most
+``FRAME_WIDTH`` characters around the span, however long the line.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
-from dockerlint.findings import Finding, Severity, human_size
-from dockerlint.report import Report, statistics_rows
+from dockerlint.findings import Applicability, Edit, Finding, Severity, human_size
+from dockerlint.report import Report, printable, statistics_rows
 
 TAB_WIDTH = 4
+FRAME_WIDTH = 160  # characters of a long source line shown around the span
+FRAME_BEFORE = 40  # of them, before the span's start
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -27,8 +31,6 @@ _SEVERITY_COLORS = {
     Severity.WARNING: "\x1b[1;33m",
     Severity.INFO: "\x1b[1;36m",
 }
-# C0/C1 controls except tab, bidi embeddings/overrides/isolates, lone surrogates.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
@@ -63,8 +65,8 @@ def _header(report: Report, finding: Finding, color: bool) -> str:
     if color:
         severity = f"{_SEVERITY_COLORS[report.severity(finding)]}{severity}{_RESET}"
         code = f"{_BOLD}{code}{_RESET}"
-    path = _printable(report.relative(finding.path))
-    message = _printable(_LINE_BREAKS.sub(" ", finding.message).strip())
+    path = printable(report.relative(finding.path))
+    message = printable(_LINE_BREAKS.sub(" ", finding.message).strip())
     span = finding.span
     return f"{path}:{span.line}:{span.column}: {severity}: {message} [{code}]"
 
@@ -74,18 +76,87 @@ def _details(report: Report, finding: Finding) -> list[str]:
     span = finding.span
     gutter = " " * len(str(span.line))
     lines = []
-    source = _printable(report.source_line(finding.path, span.line))
+    source = report.source_line(finding.path, span.line)
     if source:
-        shown, marker = _marked(source, span.column, span.end_column if span.end_line == span.line else None)
+        source, column, end_column = _window(
+            source, span.column, span.end_column if span.end_line == span.line else None
+        )
+        shown, marker = _marked(printable(source), column, end_column)
         lines += [f"{gutter} |", f"{span.line} | {shown}".rstrip(), f"{gutter} | {marker}"]
     if finding.fix:
-        lines.append(f"{gutter} = help: {_printable(_LINE_BREAKS.sub(' ', finding.fix))}")
+        lines.append(f"{gutter} = help: {printable(_LINE_BREAKS.sub(' ', finding.fix))}")
+    if finding.autofix is not None:
+        fix = finding.autofix
+        lines.append(f"{gutter} = fix ({fix.applicability.value}): {printable(_LINE_BREAKS.sub(' ', fix.message))}")
+        if fix.applicability is Applicability.DISPLAY_ONLY:
+            lines += _suggested_change(report, finding, gutter)
     if finding.size_bytes is not None:
         lines.append(f"{gutter} = size: ~{human_size(finding.size_bytes)}")
     for related in finding.related:
-        where = f"{_printable(report.relative(related.path))}:{related.span.line}"
-        lines.append(f"{gutter} = note: {where}: {_printable(related.message)}")
+        where = f"{printable(report.relative(related.path))}:{related.span.line}"
+        lines.append(f"{gutter} = note: {where}: {printable(related.message)}")
     return lines
+
+
+SUGGESTION_LINES = 8  # a display-only fix touching more lines is described, not shown
+
+
+def _suggested_change(report: Report, finding: Finding, gutter: str) -> list[str]:
+    """The lines a display-only fix would change, as ``-`` and ``+`` lines, one block per
+    edit (edits on the same lines together): it is never applied, so this is where a
+    person sees it (``--diff`` leaves it out)."""
+    from dockerlint.fixes import apply_edits
+    from dockerlint.source import Span
+
+    blocks: list[tuple[Path, int, int, list[Edit]]] = []
+    for edit in sorted(finding.autofix.edits, key=lambda e: (str(e.path), e.span.line, e.span.column)):
+        last = edit.span.end_line - (1 if edit.span.end_column == 1 and edit.span.end_line > edit.span.line else 0)
+        if blocks and blocks[-1][0] == edit.path and edit.span.line <= blocks[-1][2]:
+            path, first, end, edits = blocks[-1]
+            blocks[-1] = (path, first, max(end, last), [*edits, edit])
+        else:
+            blocks.append((edit.path, edit.span.line, last, [edit]))
+    shown: list[str] = []
+    for path, first, last, edits in blocks:
+        if last - first >= SUGGESTION_LINES:
+            return []
+        old = [report.source_line(path, number) for number in range(first, last + 1)]
+        moved = [
+            Edit(
+                path,
+                Span(e.span.line - first + 1, e.span.column, e.span.end_line - first + 1, e.span.end_column),
+                e.content,
+            )
+            for e in edits
+        ]
+        new = apply_edits("\n".join(old).encode("utf-8") + b"\n", moved)
+        if new is None:
+            return []
+        if shown:
+            shown.append(f"{gutter} ...")
+        if path != finding.path:
+            shown.append(f"{gutter} | {printable(report.relative(path))}:")
+        shown += [f"{gutter} - {printable(line)}".rstrip() for line in old]
+        shown += [f"{gutter} + {printable(line)}".rstrip() for line in new.decode("utf-8").splitlines()]
+    return shown
+
+
+def _window(line: str, column: int, end_column: int | None) -> tuple[str, int, int | None]:
+    """At most ``FRAME_WIDTH`` characters of ``line`` around the span (``…`` marks a cut),
+    with the span's columns moved to match: a 3 MB line is not printed per finding."""
+    if len(line) <= FRAME_WIDTH:
+        return line, column, end_column
+    start = max(min(column - 1, len(line)) - FRAME_BEFORE, 0)
+    end = min(start + FRAME_WIDTH, len(line))
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(line) else ""
+    shift = start - len(prefix)
+    column = max(column - shift, 1)
+    if end_column is not None:
+        end_column = min(end_column - shift, end - shift)
+    elif suffix:
+        end_column = end - shift
+    return prefix + line[start:end] + suffix, column, end_column
 
 
 def _marked(line: str, column: int, end_column: int | None) -> tuple[str, str]:
@@ -119,25 +190,25 @@ def _cell_width(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
-def _printable(text: str) -> str:
-    return _UNPRINTABLE.sub("\ufffd", text)
-
-
 def _note_lines(report: Report) -> list[str]:
     lines = []
     for note in report.notes:
-        message = _printable(_LINE_BREAKS.sub(" ", note.message))
+        message = printable(_LINE_BREAKS.sub(" ", note.message))
         if note.path is None:
             lines.append(f"note: {message}")
         else:
-            lines.append(f"note: {_printable(report.relative(note.path))}: {message}")
+            lines.append(f"note: {printable(report.relative(note.path))}: {message}")
     return lines
 
 
 def _summary(report: Report) -> str:
     files = _plural(report.files_checked, "file", "files")
+    fixed = f" Fixed {_plural(len(report.fixed), 'finding', 'findings')}." if report.fixed else ""
+    known = (
+        f" {_plural(len(report.baseline), 'finding', 'findings')} in the baseline not shown." if report.baseline else ""
+    )
     if not report.findings:
-        return f"No findings in {files}."
+        return f"No findings in {files}.{fixed}{known}"
     counts = report.counts()
     levels = ", ".join(
         [
@@ -146,7 +217,15 @@ def _summary(report: Report) -> str:
             f"{counts[Severity.INFO]} info",
         ]
     )
-    return f"Found {_plural(len(report.findings), 'finding', 'findings')} ({levels}) in {files}."
+    summary = f"Found {_plural(len(report.findings), 'finding', 'findings')} ({levels}) in {files}.{fixed}"
+    summary += known
+    safe, unsafe = report.fixable_counts()
+    if safe:
+        summary += f" {safe} fixable with `--fix`"
+        summary += f" ({unsafe} more with `--unsafe-fixes`)." if unsafe else "."
+    elif unsafe:
+        summary += f" {unsafe} fixable with `--fix --unsafe-fixes`."
+    return summary
 
 
 def _plural(count: int, one: str, many: str) -> str:

@@ -1,0 +1,155 @@
+"""What a base image already holds: CUDA, Python, libc, compilers, preinstalled frameworks,
+its default user and the variables it sets.
+
+The facts are data (``knowledge/base_images.toml``, one row per image family and tag
+variant, each with its source); this module finds the row for an image reference and reads
+the tag-dependent facts (CUDA and torch versions) out of the tag.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
+
+from dockerlint.knowledge import load
+
+if TYPE_CHECKING:
+    from dockerlint.model.image import ImageRef
+
+ROOT_USERS = ("root", "0")
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """The known facts of one base image reference; None fields are unknown."""
+
+    ref: ImageRef
+    source: str
+    python: str | None = None  # "3.11"
+    libc: str | None = None  # "glibc", "musl"
+    compilers: bool | None = None  # the full tool chain (gcc, make, headers)
+    cuda: tuple[int, int] | None = None  # CUDA major.minor, when the tag says
+    cuda_libraries: str | None = None  # "base", "runtime", "devel", "wheels"; None: no CUDA
+    torch: str | None = None  # "cuda" or "cpu" when torch is preinstalled
+    torch_version: tuple[int, ...] | None = None
+    carries: tuple[str, ...] = ()  # import names of the frameworks it ships
+    what: str | None = None  # how a message names what it carries
+    size: int | None = None  # ~bytes on disk
+    user: str | None = None  # default user: "root", a name or uid, "non-root"
+    env: dict[str, str] = field(default_factory=dict)
+    slim: str | None = None  # the lean image to use instead (IMG001)
+    version_tag: str | None = None  # regex a pinned tag matches
+    floating_tags: tuple[str, ...] = ()
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.cuda_libraries is not None
+
+    @property
+    def devel(self) -> bool:
+        """The tag names a CUDA development flavour (which has a runtime twin)."""
+        return self.is_cuda and "devel" in (self.ref.tag or "").lower()
+
+    @property
+    def full_cuda(self) -> bool:
+        """It carries the CUDA libraries themselves (runtime, cuDNN, devel), not just cudart."""
+        return self.cuda_libraries in ("runtime", "devel", "wheels")
+
+    @property
+    def runs_as_root(self) -> bool | None:
+        return None if self.user is None else self.user in ROOT_USERS
+
+
+@lru_cache(maxsize=4096)
+def base_image(ref: ImageRef) -> BaseImage | None:
+    """The facts of ``ref``, or None when no row describes it (or the reference is not
+    resolved). Asked for every stage by many rules: cached (the table is shipped data)."""
+    if ref.unresolved:
+        return None
+    tag = ref.tag or "latest"
+    for row in _rows():
+        if _matches(ref, row["match"]) and (not row.get("tags") or any(fnmatchcase(tag, t) for t in row["tags"])):
+            return _facts(ref, tag, row)
+    return None
+
+
+@cache
+def _rows() -> tuple[dict, ...]:
+    return tuple(load("base_images")["images"])
+
+
+def _matches(ref: ImageRef, patterns) -> bool:
+    from dockerlint.model.queries import image_matches
+
+    return image_matches(ref, patterns)
+
+
+def _facts(ref: ImageRef, tag: str, row: dict) -> BaseImage:
+    python = row.get("python") or _tag_version(row.get("python_tag"), tag)
+    cuda_text = row.get("cuda") or _tag_version(row.get("cuda_tag"), tag)
+    libraries = row.get("cuda_libraries")
+    if libraries == "tag":
+        libraries = _cuda_flavour(tag)
+    torch_text = _tag_version(row.get("torch_tag"), tag)
+    return BaseImage(
+        ref=ref,
+        source=row["source"],
+        python=python,
+        libc=row.get("libc"),
+        compilers=row.get("compilers"),
+        cuda=_major_minor(cuda_text),
+        cuda_libraries=libraries,
+        torch=row.get("torch"),
+        torch_version=tuple(int(part) for part in torch_text.split(".")) if torch_text else None,
+        carries=tuple(row.get("carries", ())),
+        what=row.get("what"),
+        size=row.get("size"),
+        user=row.get("user"),
+        env=dict(row.get("env", {})),
+        slim=_slim(ref, tag, row, python),
+        version_tag=row.get("version_tag"),
+        floating_tags=tuple(row.get("floating_tags", ())),
+    )
+
+
+def _tag_version(patterns, tag: str) -> str | None:
+    """The version a tag regex finds: one group ("12.1") or several ("12", "1") joined."""
+    if not patterns:
+        return None
+    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+        match = re.search(pattern, tag)
+        if match:
+            return ".".join(group for group in match.groups() if group)
+    return None
+
+
+def _major_minor(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    parts = text.split(".")
+    if len(parts) < 2 or not parts[0].isdigit() or not parts[1].isdigit():
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def _cuda_flavour(tag: str) -> str:
+    """nvidia/cuda tags name their flavour: VERSION-{base,runtime,devel}[-cudnnN]-OS."""
+    lowered = tag.lower()
+    if "devel" in lowered:
+        return "devel"
+    if "runtime" in lowered or "cudnn" in lowered:
+        return "runtime"
+    return "base"
+
+
+def _slim(ref: ImageRef, tag: str, row: dict, python: str | None) -> str | None:
+    for pattern, replacement in row.get("slim", ()):
+        slimmed, count = re.subn(pattern, replacement, tag)
+        if count:
+            return f"{ref.name}:{slimmed}"
+    if row.get("slim_image") and python:
+        return row["slim_image"].replace("{python}", python)
+    return None

@@ -1,0 +1,486 @@
+"""Whether an image runs on a GPU, from what the repository says beyond its Dockerfile.
+
+Signals, each with where it was found:
+- the code in the image puts work on a GPU without asking whether one is there
+  (``.to("cuda")``, ``device="cuda"``); code that asks (``torch.cuda.is_available()``)
+  runs on a CPU too and says nothing;
+- it is written for a GPU-only serving platform (Banana's potassium);
+- deployment files of the repository run it with GPUs: Kubernetes, Helm and KubeRay
+  manifests (``nvidia.com/gpu`` limits, ``num-gpus``, GPU node selectors), RunPod's
+  ``.runpod/hub.json``/``tests.json``, a documented ``docker run --gpus``.
+
+A deployment file speaks for an image when it names it (the image's compose ``image:``,
+a ``docker build -t`` of its Dockerfile, its folder or file name), or when it sits in the
+Dockerfile's folder tree and no other Dockerfile is closer; a file naming a public image
+(``ollama/ollama``) speaks for that image only. Knowledge (patterns, keys, platforms) is
+in ``knowledge/ml.toml`` under ``[gpu_signals]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import cache
+from pathlib import Path
+
+from dockerlint.knowledge import load
+from dockerlint.model.image import Image, ImageRef
+
+MAX_HINT_BYTES = 1_000_000
+_DOC_NAMES = re.compile(r"^(readme[\w.-]*\.(md|rst|txt)|[\w.-]+\.(sh|bash)|makefile|justfile)$", re.IGNORECASE)
+_YAML = re.compile(r"\.ya?ml$", re.IGNORECASE)
+_TEMPLATED = re.compile(r"\{\{|\$\{?[A-Za-z_]")
+# `docker run` options that take a value (the image is the first word that is neither).
+_RUN_VALUE_OPTIONS = frozenset(
+    "-a -c -e -h -l -m -p -u -v -w --add-host --cpus --device --entrypoint --env --env-file --gpus --hostname "
+    "--ipc --label --mount --name --network --platform --publish --restart --runtime --shm-size --ulimit --user "
+    "--volume --workdir --memory --cidfile --log-driver --log-opt --pid --security-opt --tmpfs".split()
+)
+
+
+@dataclass(frozen=True)
+class GpuHint:
+    """A deployment file that runs some image with (or without) GPUs."""
+
+    path: Path
+    line: int
+    what: str  # for messages: "`nvidia.com/gpu` in ray-cluster/values.yaml"
+    images: tuple[str, ...]  # image references it runs ("" when it names none: RunPod, Banana)
+    names: tuple[str, ...] = ()  # for `docker build -t NAME -f FILE`: the Dockerfile it builds
+
+
+def gpu_evidence(image: Image) -> str | None:
+    """Why the repository or the code says the image runs on a GPU, or None."""
+    for hint in _hints_for(image):
+        return hint.what
+    return code_gpu_use(image)
+
+
+def code_gpu_use(image: Image) -> str | None:
+    """A place where the image's code puts work on a GPU unconditionally, or None (also
+    when some code asks whether a GPU is there: then it runs on a CPU as well)."""
+    from dockerlint.model.code import image_code
+
+    settings = _settings()
+    code = image_code(image, image.local_projects())
+    imported = {path.split(".", 1)[0] for path in code.imports.run_time}
+    for module, what in settings["platform_modules"].items():
+        if module in imported:
+            return what
+    uses, checks = _patterns()
+    found = None
+    for file in code.files:
+        if file.is_test or not file.image_path.endswith(".py"):
+            continue
+        loaded = image.workspace.text(file.path, quiet=True)
+        if loaded is None:
+            continue
+        for number, line in enumerate(loaded[0].text.splitlines(), 1):
+            stripped = line.split("#", 1)[0] if "#" in line else line
+            if checks.search(stripped):
+                return None
+            if found is None and uses.search(stripped):
+                found = f"`{stripped.strip()}` in {file.image_path.lstrip('/')} (line {number})"
+    return found
+
+
+@cache
+def _settings() -> dict:
+    return load("ml")["gpu_signals"]
+
+
+@cache
+def _patterns() -> tuple[re.Pattern, re.Pattern]:
+    settings = _settings()
+    return re.compile("|".join(settings["code_uses"])), re.compile("|".join(settings["code_checks"]))
+
+
+# -- deployment files -----------------------------------------------------------------------
+
+
+@dataclass
+class _Repository:
+    """The repository's hints, indexed once for every image of a run."""
+
+    hints: list[GpuHint]
+    deployments: list[GpuHint]  # the hints that are not build commands
+    tags: dict[str, set[str]]  # a built Dockerfile's file name -> the short names its builds tag
+    dockerfiles: dict[Path, list[Path]]  # folder -> the Dockerfiles in it
+
+    @classmethod
+    def of(cls, hints: list[GpuHint], dockerfiles: list[Path]) -> _Repository:
+        tags: dict[str, set[str]] = {}
+        for hint in hints:
+            for name in hint.names:
+                tags.setdefault(posixpath.basename(name), set()).update(_short(ref) for ref in hint.images)
+        folders: dict[Path, list[Path]] = {}
+        for dockerfile in dockerfiles:
+            folders.setdefault(dockerfile.parent, []).append(dockerfile)
+        return cls(hints, [hint for hint in hints if not hint.names], tags, folders)
+
+
+def _hints_for(image: Image) -> list[GpuHint]:
+    root = image.workspace.root or image.context_root
+    repository = _repository(image.workspace, root)
+    if not repository.hints:
+        return []
+    names = _image_names(image, repository)
+    wanted = []
+    for hint in repository.deployments:
+        if any(_short(ref) in names for ref in hint.images if ref):
+            wanted.append(hint)
+        elif _nearest(hint.path, repository.dockerfiles) == [image.dockerfile_path] and _ours(hint, names):
+            wanted.append(hint)
+    return wanted
+
+
+def _ours(hint: GpuHint, names: set[str]) -> bool:
+    """A file near the Dockerfile speaks for it unless it names another image: one with
+    a templated or no reference does, one whose name is the image's does."""
+    if not any(hint.images):
+        return True
+    return any(_TEMPLATED.search(ref) or _short(ref) in names for ref in hint.images)
+
+
+def _short(reference: str) -> str:
+    """The last path component of an image name, without tag or digest: the part a
+    repository and its deployment files agree on across registries."""
+    ref = ImageRef.parse(reference.strip())
+    return posixpath.basename(ref.name).lower()
+
+
+def _image_names(image: Image, repository: _Repository) -> set[str]:
+    """Names the repository gives the image: its folder and file name, compose services
+    and `image:`, and `docker build -t` tags of its Dockerfile."""
+    path = image.dockerfile_path
+    names = {path.parent.name.lower()}
+    stem = path.name.lower()
+    for affix in ("dockerfile.", ".dockerfile", "containerfile.", ".containerfile"):
+        stem = stem.replace(affix, "")
+    if stem not in ("dockerfile", "containerfile", ""):
+        names.add(stem)
+    names.update(service.lower() for service in image.services)
+    names.update(repository.tags.get(path.name, ()))
+    return {name for name in names if name}
+
+
+def _nearest(path: Path, dockerfiles: dict[Path, list[Path]]) -> list[Path]:
+    """The Dockerfiles of the nearest folder above ``path`` that holds any."""
+    folder = path.parent
+    while True:
+        if folder in dockerfiles:
+            return dockerfiles[folder]
+        if folder.parent == folder:
+            return []
+        folder = folder.parent
+
+
+def _repository(workspace, root: Path) -> _Repository:
+    key = ("gpu-hints", root)
+    if key not in workspace.derived:
+        workspace.derived[key] = _Repository.of(*_walk(workspace, root))
+    return workspace.derived[key]
+
+
+def _walk(workspace, root: Path) -> tuple[list[GpuHint], list[Path]]:
+    from dockerlint.discover import SKIP_DIRS, is_compose_name, is_dockerfile_name
+
+    hints: list[GpuHint] = []
+    dockerfiles: list[Path] = []
+    platform_files = _settings()["platform_files"]
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if name not in SKIP_DIRS:
+                        stack.append(Path(entry.path))
+                    continue
+                if is_dockerfile_name(name):
+                    dockerfiles.append(Path(entry.path))
+                    continue
+                if name in platform_files:
+                    kind = "platform"
+                elif folder.name == ".runpod" and name.endswith(".json"):
+                    kind = "runpod"
+                elif _YAML.search(name) and not is_compose_name(name):
+                    kind = "manifest"
+                elif _DOC_NAMES.match(name):
+                    kind = "doc"
+                else:
+                    continue
+                if not entry.is_file(follow_symlinks=False) or entry.stat().st_size > MAX_HINT_BYTES:
+                    continue
+            except OSError:
+                continue
+            path = Path(entry.path)
+            if kind == "platform":
+                hints.append(GpuHint(path, 1, platform_files[name], ("",)))
+            elif kind == "runpod":
+                hints.extend(_runpod(workspace, path, root))
+            elif kind == "manifest":
+                hints.extend(_manifest(workspace, path, root))
+            else:
+                hints.extend(_documented_commands(workspace, path, root))
+    return sorted(hints, key=lambda hint: (str(hint.path), hint.line)), sorted(dockerfiles)
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _runpod(workspace, path: Path, root: Path) -> list[GpuHint]:
+    """RunPod Hub metadata: ``config.runsOn: "GPU"``, ``gpuCount``, ``gpuTypeId``."""
+    loaded = workspace.text(path, quiet=True)
+    try:
+        data = json.loads(loaded[0].text) if loaded else None
+    except ValueError:
+        return []
+    config = data.get("config") if isinstance(data, dict) else None
+    if not isinstance(config, dict):
+        return []
+    gpu = str(config.get("runsOn", "")).upper() == "GPU" or _positive(config.get("gpuCount"))
+    gpu = gpu or bool(config.get("gpuTypeId") or config.get("gpuIds"))
+    if not gpu:
+        return []
+    # The hub files describe the repository the .runpod folder is in.
+    return [GpuHint(path.parent, 1, f"RunPod's GPU configuration in {_shown(path, root)}", ("",))]
+
+
+def _positive(value) -> bool:
+    try:
+        return float(str(value).strip().strip("\"'")) > 0
+    except ValueError:
+        return False
+
+
+def _manifest(workspace, path: Path, root: Path) -> list[GpuHint]:
+    """YAML documents (Kubernetes, Helm values, KubeRay) that ask for GPUs, with the
+    images they run."""
+    settings = _settings()
+    keys = (*settings["manifest_counts"], *settings["manifest_selectors"])
+    if not _mentions(workspace, path, keys):
+        return []
+    loaded = workspace.text(path, quiet=True)
+    if loaded is None:
+        return []
+    text = loaded[0].text
+    import yaml
+
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except (yaml.YAMLError, RecursionError, ValueError):
+        documents = []
+        # Helm templates are not YAML until rendered: read the parts that are.
+        for chunk in re.split(r"^---\s*$", re.sub(r"\{\{.*?\}\}", "$TEMPLATED", text), flags=re.MULTILINE):
+            try:
+                documents.append(yaml.safe_load(chunk))
+            except (yaml.YAMLError, RecursionError, ValueError):
+                continue
+    hints = []
+    for document in documents:
+        key = _gpu_key(document, settings)
+        if key is None:
+            continue
+        images = tuple(_images(document))
+        line = next((i for i, row in enumerate(text.splitlines(), 1) if key in row), 1)
+        hints.append(GpuHint(path, line, f"`{key}` in {_shown(path, root)}", images or ("",)))
+    return hints
+
+
+def _gpu_key(node, settings, depth: int = 0) -> str | None:
+    if depth > 40:
+        return None
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in settings["manifest_counts"] and _positive(value):
+                return str(key)
+            if key in settings["manifest_selectors"] and value not in (None, False, "false", "0", ""):
+                return str(key)
+            found = _gpu_key(value, settings, depth + 1)
+            if found:
+                return found
+    elif isinstance(node, list):
+        for item in node:
+            found = _gpu_key(item, settings, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def _images(node, depth: int = 0):
+    if depth > 40:
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "image" and isinstance(value, str):
+                yield value
+            elif key == "image" and isinstance(value, dict) and isinstance(value.get("repository"), str):
+                yield value["repository"]
+            else:
+                yield from _images(value, depth + 1)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _images(item, depth + 1)
+
+
+def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
+    """``docker run --gpus ... IMAGE`` and ``docker build -t NAME -f FILE`` in READMEs,
+    shell scripts and Makefiles."""
+    if not _mentions(workspace, path, ("--gpus", "--runtime", "docker build", "docker buildx", "podman build")):
+        return []
+    loaded = workspace.text(path, quiet=True)
+    if loaded is None:
+        return []
+    hints = []
+    for number, line in enumerate(loaded[0].text.splitlines(), 1):
+        if "docker" not in line or not (" run" in line or " build" in line):
+            continue
+        try:
+            words = shlex.split(line.strip().strip("`$ "), comments=True)
+        except ValueError:
+            continue
+        for index, word in enumerate(words[:-1]):
+            if posixpath.basename(word) in ("docker", "podman") and words[index + 1] in ("run", "build", "buildx"):
+                hint = _docker_command(words[index + 1 :], path, number, root)
+                if hint is not None:
+                    hints.append(hint)
+                break
+    return hints
+
+
+def _mentions(workspace, path: Path, words) -> bool:
+    """Whether the file's bytes hold one of ``words``: most files hold none, and are then
+    neither decoded nor kept."""
+    data = workspace.read_bytes(path, quiet=True, keep=False)
+    return data is not None and any(word.encode() in data for word in words)
+
+
+def _docker_command(words: list[str], path: Path, line: int, root: Path) -> GpuHint | None:
+    if words[0] in ("build", "buildx"):
+        args = words[2:] if words[0] == "buildx" else words[1:]
+        tags, files = [], []
+        for i, word in enumerate(args):
+            name, has_value, value = word.partition("=")
+            if name in ("-t", "--tag") and (has_value or i + 1 < len(args)):
+                tags.append(value if has_value else args[i + 1])
+            if name in ("-f", "--file") and (has_value or i + 1 < len(args)):
+                files.append(value if has_value else args[i + 1])
+        if not tags:
+            return None
+        return GpuHint(path, line, "", tuple(tags), tuple(files or ["Dockerfile"]))
+    gpus, image = False, None
+    i = 1
+    while i < len(words):
+        word = words[i]
+        name, has_value, value = word.partition("=")
+        if name == "--gpus":
+            gpus = (value if has_value else (words[i + 1] if i + 1 < len(words) else "")) not in ("", "0", "none")
+        if name == "--runtime" and (value if has_value else (words[i + 1] if i + 1 < len(words) else "")) == "nvidia":
+            gpus = True
+        if word.startswith("-"):
+            i += 1 if has_value or name not in _RUN_VALUE_OPTIONS else 2
+            continue
+        image = word
+        break
+    if not gpus or image is None:
+        return None
+    return GpuHint(path, line, f"`docker run --gpus` in {_shown(path, root)} (line {line})", (image,))
+
+
+# -- an image that never touches a GPU -----------------------------------------------------------
+
+
+def never_uses_gpu(image: Image) -> bool:
+    """Everything that could put the image on a GPU can be read, and none of it does: its
+    Python code (there is some) imports no GPU-capable module and names no CUDA device,
+    pip installs nothing GPU-capable from readable sources, no system package is CUDA,
+    the final command runs Python, and no deployment file or compose/config says GPU.
+    Anything unreadable or unknown answers False."""
+    from dockerlint.model.code import image_code
+    from dockerlint.model.layers import installed_packages
+    from dockerlint.model.ml import install_stages, pip_commands, pulls_torch
+    from dockerlint.model.queries import final_chain
+
+    settings = _settings()
+    if image.gpu or _hints_for(image):
+        return False
+    code = image_code(image, image.local_projects())
+    if not any(not file.is_test for file in code.files):
+        return False
+    imported = {path.split(".", 1)[0] for path in code.imports.run_time}
+    if imported & set(settings["gpu_modules"]):
+        return False
+    words = {word.lower() for word in code.mentions.names}
+    if words & {"cuda", "gpu", "gpus", "nvidia", "num_gpus", *settings["gpu_commands"]}:
+        return False
+    if code_gpu_use(image) is not None:
+        return False
+    gpu_distributions = settings["gpu_distributions"]
+    for stage in install_stages(image):
+        for step in stage.steps:
+            for install in step.installs:
+                if install.family == "pip" and install.action == "install":
+                    if install.editables or any(not _readable(image, ref) for ref in install.requirements):
+                        return False
+                    if any(
+                        "://" in argument.value or argument.value.startswith(("/", "."))
+                        for argument in install.packages
+                    ):
+                        return False
+                elif install.family not in ("apt", "apk", "rpm"):
+                    return False  # conda, npm...: what they install is not read here
+            for package in installed_packages(step):
+                if any(fnmatchcase(package.name, pattern) for pattern in settings["gpu_system_packages"]):
+                    return False
+            if any(posixpath.basename(command.name) in settings["gpu_commands"] for command in step.commands):
+                return False
+        for command in pip_commands(image, stage):
+            for request in command.requests:
+                if (
+                    request.url
+                    or set(request.extras) & set(settings["gpu_extras"])
+                    or pulls_torch(request)
+                    or request.name in load("ml")["torch"]["family"]
+                    or any(fnmatchcase(request.name, pattern) for pattern in gpu_distributions)
+                    or any(fnmatchcase(request.name, entry["pattern"]) for entry in load("ml")["gpu_only"])
+                ):
+                    return False
+    return _runs_python(final_chain(image), settings)
+
+
+def _readable(image: Image, ref) -> bool:
+    """A requirements file and every file it includes can be read, without problems."""
+    if ref.context_path is None or not os.path.isfile(ref.context_path):
+        return False
+    return not image.workspace.requirements(ref.context_path).problems
+
+
+def _runs_python(chain, settings) -> bool:
+    """The program the container starts (the last ENTRYPOINT, else the last CMD, nearest
+    stage first) is Python or a Python tool, or the Dockerfile sets none and the base
+    image's own applies."""
+    for keyword in ("ENTRYPOINT", "CMD"):
+        for stage in chain:
+            for step in reversed(stage.steps):
+                if step.keyword != keyword:
+                    continue
+                args = step.instruction.json_args
+                words = list(args) if args is not None else step.instruction.args.split()
+                program = posixpath.basename(words[0]) if words else ""
+                return bool(re.match(r"^python(\d+(\.\d+)?)?$", program)) or program in settings["python_programs"]
+    return True

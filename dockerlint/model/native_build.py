@@ -1,0 +1,91 @@
+"""Whether an image is a build environment for native code (a CUDA/C++ extension, a
+wheel built from C sources): then the CUDA development image, the torch it builds against
+and the -dev headers are tools it needs, not bloat.
+
+The final image compiles when its stages run a compiler or a package build
+(``nvcc``, ``cmake``, ``python setup.py bdist_wheel``, ``pip wheel``, pip's
+``--no-binary``), set ``TORCH_CUDA_ARCH_LIST``, pip-install build tooling (cmake, ninja,
+pybind11) next to native sources, or copy in sources only a compiler reads
+(``CMakeLists.txt``, ``csrc/``, ``*.cu``). Knowledge: ``[native_build]`` in ml.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from functools import cache
+
+from dockerlint.knowledge import load
+from dockerlint.model.image import Image
+from dockerlint.model.queries import final_chain
+
+
+@cache
+def _settings() -> dict:
+    return load("ml")["native_build"]
+
+
+def compiles_native(image: Image) -> bool:
+    """The final image compiles something, or is set up to compile the repository's own
+    native sources."""
+    settings = _settings()
+    for stage in final_chain(image):
+        for step in stage.steps:
+            if "TORCH_CUDA_ARCH_LIST" in step.env:
+                return True
+            if any(_compiles(command.argv, settings) for command in step.commands):
+                return True
+            if any(install.has("--no-binary", "--no-build-isolation") for install in step.installs):
+                return True
+    return copies_native_sources(image)
+
+
+def copies_native_sources(image: Image) -> bool:
+    """The final image holds sources only a compiler reads: it is a build environment
+    for them (a wheel builder), whose compilers and headers are its purpose."""
+    settings = _settings()
+    return any(
+        _native_source(image, source.value, settings)
+        for stage in final_chain(image)
+        for copy in stage.copies
+        if copy.from_stage is None and copy.from_image is None
+        for source in copy.sources
+    )
+
+
+def _compiles(argv: tuple[str, ...], settings: dict) -> bool:
+    if not argv:
+        return False
+    program = posixpath.basename(argv[0])
+    if program in settings["commands"]:
+        return True
+    words = list(argv[1:])
+    if program.startswith("python"):
+        while words and words[0].startswith("-") and words[0] != "-m":
+            words = words[1:]
+        if words[:1] == ["setup.py"] or (words and words[0].endswith("/setup.py")):
+            return any(word in settings["setup_commands"] for word in words[1:])
+        if words[:2] == ["-m", "build"]:
+            return True
+        if words[:2] == ["-m", "pip"]:
+            words = words[2:]
+            program = "pip"
+    return program.startswith("pip") and words[:1] == ["wheel"]
+
+
+def _native_source(image: Image, source: str, settings: dict) -> bool:
+    """A COPY source named like native code, or a named folder holding some."""
+    if "://" in source or source.strip("./") == "":
+        return False
+    name = posixpath.basename(source.rstrip("/"))
+    if name in settings["source_names"] and name != "setup.py":
+        return True
+    if name.endswith(tuple(settings["source_suffixes"])):
+        return True
+    folder = image.context_path(source.lstrip("/"))
+    try:
+        if not os.path.isdir(folder):
+            return False
+        return any(entry.name == "CMakeLists.txt" or entry.name.endswith((".cu", ".cuh")) for entry in folder.iterdir())
+    except OSError:
+        return False

@@ -1,0 +1,304 @@
+"""What base images already hold (knowledge/base_images.toml) and what follows from it:
+CUDA bases beyond nvidia/cuda, full Debian Python under other names, default users and
+the variables a base sets, what a framework image carries."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockerlint.model.baseimage import base_image
+from dockerlint.model.image import ImageRef
+from dockerlint.model.ml import cuda_image
+from tests.conftest import found, run_lint
+
+
+def facts(text: str):
+    return base_image(ImageRef.parse(text))
+
+
+def lint(repo, files: dict[str, str], code: str):
+    return found(run_lint(repo(files), select=[code]), code)
+
+
+def findings(repo, files: dict[str, str], code: str):
+    return [f for f in run_lint(repo(files), select=[code]).findings if f.code == code]
+
+
+# -- the facts ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "cuda", "libraries"),
+    [
+        ("runpod/base:0.4.0-cuda12.1.1", (12, 1), "devel"),
+        ("runpod/base:0.6.2-cuda12.1.0", (12, 1), "devel"),
+        ("runpod/pytorch:2.0.1-py3.10-cuda11.7.1-devel", (11, 7), "devel"),
+        ("runpod/pytorch:1.0.2-cu1281-torch280-ubuntu2404", (12, 8), "devel"),
+        ("nvidia/cuda:12.1.0-runtime-ubuntu22.04", (12, 1), "runtime"),
+        ("nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04", (12, 4), "runtime"),
+        ("nvidia/cuda:12.1.1-devel-ubuntu20.04", (12, 1), "devel"),
+        ("nvidia/cuda:12.2.0-base-ubuntu22.04", (12, 2), "base"),
+        ("pytorch/pytorch:2.1.0-cuda11.8-cudnn8-runtime", (11, 8), "wheels"),
+        ("rayproject/ray:nightly-py310-cu128", (12, 8), "devel"),
+        ("rayproject/ray:2.9.0-py310-gpu", None, "devel"),
+        ("rayproject/ray-ml:2.9.0-py310", None, "devel"),  # no platform tag: -gpu for ray-ml
+        ("tensorflow/tensorflow:2.15.0-gpu", None, "runtime"),
+        ("huggingface/transformers-pytorch-gpu:latest", None, "devel"),
+    ],
+)
+def test_cuda_images(text, cuda, libraries):
+    found_facts = facts(text)
+    assert found_facts is not None and found_facts.is_cuda
+    assert (found_facts.cuda, found_facts.cuda_libraries) == (cuda, libraries)
+    assert cuda_image(ImageRef.parse(text)) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "runpod/base:0.6.2-ubuntu2204",
+        "rayproject/ray:2.44.1-py311",
+        "rayproject/ray:2.9.0-py310-cpu",
+        "rayproject/ray-ml:2.9.0-py310-cpu",
+        "tensorflow/tensorflow:2.15.0",
+        "huggingface/transformers-pytorch-cpu:latest",
+        "pytorch/pytorch:2.1.0-cpu",
+        "python:3.11-slim",
+        "tiangolo/uvicorn-gunicorn-fastapi:python3.9",
+    ],
+)
+def test_cpu_images(text):
+    assert facts(text) is not None and not facts(text).is_cuda
+    assert cuda_image(ImageRef.parse(text)) is None
+
+
+def test_unknown_and_unresolved_images_have_no_facts():
+    assert facts("registry.example.com/team/base:1.4") is None
+    assert facts("${BASE_IMAGE}") is None
+    assert cuda_image(ImageRef.parse("registry.example.com/team/cuda-base:12.1")) is None
+
+
+def test_tag_dependent_facts():
+    assert facts("pytorch/pytorch:1.11.0-cuda11.3-cudnn8-runtime").torch_version == (1, 11, 0)
+    assert facts("runpod/pytorch:1.0.2-cu1281-torch280-ubuntu2404").torch_version == (2, 8, 0)
+    assert facts("runpod/pytorch:2.1.0-py3.10-cuda12.1.0-devel-ubuntu22.04").torch_version == (2, 1, 0)
+    assert facts("huggingface/transformers-pytorch-cpu:latest").torch == "cpu"
+    assert facts("rayproject/ray:2.44.1-py311").python == "3.11"
+    assert facts("python:3.12-alpine").libc == "musl"
+    assert facts("apache/airflow:2.2.3").env["AIRFLOW_UID"] == "50000"
+    assert facts("apache/airflow:2.2.3").runs_as_root is False
+    assert facts("rayproject/ray:2.44.1-py311").runs_as_root is False
+    assert facts("python:3.11").runs_as_root is True
+    assert facts("public.ecr.aws/lambda/python:3.12").python == "3.12"
+    assert facts("public.ecr.aws/lambda/python:3.12").compilers is False
+    assert facts("mcr.microsoft.com/devcontainers/python:1-3.10-bookworm").python == "3.10"
+    assert facts("continuumio/miniconda3:24.1.2-0").runs_as_root is True
+
+
+@pytest.mark.parametrize(
+    ("text", "slim"),
+    [
+        ("python:3.11", "python:3.11-slim"),
+        ("python:3.11-bookworm", "python:3.11-slim-bookworm"),
+        ("python", "python:slim"),
+        ("tiangolo/uvicorn-gunicorn-fastapi:python3.9", "tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim"),
+        ("tiangolo/uvicorn-gunicorn:python3.9", "tiangolo/uvicorn-gunicorn:python3.9-slim"),
+        ("tiangolo/meinheld-gunicorn-flask:python3.8", "python:3.8-slim"),
+        ("nikolaik/python-nodejs:python3.11-nodejs20", "nikolaik/python-nodejs:python3.11-nodejs20-slim"),
+        ("ghcr.io/astral-sh/uv:python3.12-bookworm", "ghcr.io/astral-sh/uv:python3.12-bookworm-slim"),
+    ],
+)
+def test_full_debian_python_images_and_their_lean_twin(text, slim):
+    found_facts = facts(text)
+    assert found_facts.compilers is True and found_facts.slim == slim
+
+
+# -- IMG001 -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "slim"),
+    [
+        ("tiangolo/uvicorn-gunicorn-fastapi:python3.9", "tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim"),
+        ("tiangolo/meinheld-gunicorn-flask:python3.8", "python:3.8-slim"),
+    ],
+)
+def test_images_built_on_full_python_are_full_python(repo, base, slim):
+    files = {
+        "Dockerfile": f"FROM {base}\nCOPY requirements.txt /app/\n"
+        "RUN pip install --no-cache-dir -r /app/requirements.txt\nCOPY ./app /app\n",
+        "requirements.txt": "flask==3.0.3\n",
+        "app/main.py": "from flask import Flask\n\napp = Flask(__name__)\n",
+    }
+    result = findings(repo, files, "IMG001")
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 1)]
+    assert f"`{slim}`" in result[0].message and "built on the full Debian `python:3." in result[0].message
+    assert result[0].fix.startswith(f"Use `FROM {slim}`")
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim", "tiangolo/uwsgi-nginx-flask:python3.8-alpine", "ubuntu:22.04"],
+)
+def test_lean_variants_and_other_images_are_not_full_python(repo, base):
+    assert lint(repo, {"Dockerfile": f'FROM {base}\nCMD ["python3", "-V"]\n'}, "IMG001") == []
+
+
+# -- IMG002 -----------------------------------------------------------------------------------
+
+RAY_SERVE = """
+    from ray import serve
+
+    @serve.deployment
+    class Echo:
+        async def __call__(self, request):
+            return await request.json()
+
+    app = Echo.bind()
+"""
+
+
+def test_ray_image_running_ray_code_is_not_flagged(repo):
+    files = {
+        "Dockerfile": "FROM rayproject/ray:2.44.1-py311\nCOPY serve_app.py /home/ray/\n",
+        "serve_app.py": RAY_SERVE,
+    }
+    assert lint(repo, files, "IMG002") == []
+
+
+def test_ray_cluster_image_without_code_is_not_flagged(repo):
+    files = {
+        "ray.Dockerfile": "FROM rayproject/ray:2.44.1-py311\nCOPY requirements.txt ./\n"
+        "RUN pip install -r requirements.txt\n",
+        "requirements.txt": "mlflow==2.16.2\n",
+    }
+    assert lint(repo, files, "IMG002") == []
+
+
+def test_ray_ml_for_ray_code_names_what_is_unused(repo):
+    files = {
+        "Dockerfile": "FROM rayproject/ray-ml:2.9.0-py310\nCOPY serve_app.py /home/ray/\n",
+        "serve_app.py": RAY_SERVE,
+    }
+    result = findings(repo, files, "IMG002")
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 1)]
+    assert "rayproject/ray-ml" in result[0].message and "`torch`, `tensorflow`" in result[0].message
+    assert "`ray`" not in result[0].message
+
+
+def test_transformers_cpu_image_used_for_transformers_is_not_flagged(repo):
+    files = {
+        "Dockerfile": "FROM huggingface/transformers-pytorch-cpu:latest\nCOPY ./ /app\nWORKDIR /app\n",
+        "app.py": "import torch\nfrom transformers import AutoModel\n",
+    }
+    assert lint(repo, files, "IMG002") == []
+
+
+def test_framework_image_for_code_that_imports_none_of_it(repo):
+    files = {
+        "Dockerfile": "FROM pytorch/pytorch:2.4.1-cuda12.4-cudnn9-devel\nCOPY app.py /app/\n",
+        "app.py": "import fastapi\n",
+    }
+    result = findings(repo, files, "IMG002")
+    assert len(result) == 1 and "`torch`" in result[0].message
+    # The devel tag's compiler is GPU003's to count: IMG002 counts the runtime-class image.
+    assert result[0].size_bytes == 4_000_000_000 and "devel tag" in result[0].message
+
+
+def test_jupyter_server_started_by_command_is_used(repo):
+    files = {
+        "Dockerfile": 'FROM jupyter/scipy-notebook:2023-10-20\nCOPY helpers.py /home/jovyan/\nCMD ["jupyter", "lab"]\n',
+        "helpers.py": "import pandas\n",
+    }
+    assert lint(repo, files, "IMG002") == []
+
+
+# -- users: SEC001 and DL3002 -------------------------------------------------------------------
+
+
+def test_user_variable_set_by_the_airflow_base_is_not_root(repo):
+    dockerfile = """
+        FROM apache/airflow:2.2.3
+        USER root
+        RUN apt-get update && apt-get install -y --no-install-recommends vim && rm -rf /var/lib/apt/lists/*
+        USER $AIRFLOW_UID
+    """
+    assert lint(repo, {"Dockerfile": dockerfile}, "DL3002") == []
+
+
+def test_user_variable_nobody_defines_is_not_taken_for_root(repo):
+    dockerfile = """
+        ARG AIRFLOW_IMAGE_NAME
+        FROM ${AIRFLOW_IMAGE_NAME}
+        USER root
+        RUN apt-get update && apt-get install -y --no-install-recommends vim && rm -rf /var/lib/apt/lists/*
+        USER $AIRFLOW_UID
+    """
+    assert lint(repo, {"Dockerfile": dockerfile}, "DL3002") == []
+
+
+def test_user_variable_that_says_root_is_root(repo):
+    dockerfile = """
+        FROM python:3.12-slim
+        ARG RUN_AS=root
+        USER ${RUN_AS}
+    """
+    assert lint(repo, {"Dockerfile": dockerfile}, "DL3002") == [("DL3002", "Dockerfile", 3)]
+
+
+@pytest.mark.parametrize(
+    ("base", "flagged"),
+    [
+        ("apache/airflow:2.8.1", False),
+        ("rayproject/ray:2.44.1-py311", False),
+        ("jupyter/base-notebook:2023-10-20", False),
+        ("tiangolo/uvicorn-gunicorn-fastapi:python3.11", True),
+        ("nvidia/cuda:12.1.0-runtime-ubuntu22.04", True),
+        ("registry.example.com/platform/python-base:3", False),
+    ],
+)
+def test_runs_as_root_follows_the_base_images_user(repo, base, flagged):
+    result = lint(repo, {"Dockerfile": f'FROM {base}\nCMD ["python", "-V"]\n'}, "SEC001")
+    assert result == ([("SEC001", "Dockerfile", 1)] if flagged else [])
+
+
+# -- IMG005 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("base", "flagged"),
+    [
+        ("python:alpine", True),
+        ("python:3-alpine", True),
+        ("python:3", True),
+        ("python:slim-bookworm", True),
+        ("rayproject/ray:nightly-py310-cu128", True),
+        ("apache/airflow:latest-python3.11", True),
+        ("python:3.12-alpine", False),
+        ("python:3.11.9-slim", False),
+        ("python:latest", False),  # DL3007
+        ("python", False),  # DL3006
+        ("rayproject/ray:2.44.1-py311", False),
+        ("tiangolo/uvicorn-gunicorn-fastapi:python3.11-slim", False),
+        ("registry.example.com/team/python:alpine", False),  # unknown image: its tags may mean anything
+        ("python:alpine@sha256:" + "a" * 64, False),
+    ],
+)
+def test_floating_variant_and_nightly_tags(repo, base, flagged):
+    result = lint(repo, {"Dockerfile": f"FROM {base}\nCMD [\"python\", \"-V\"]\n"}, "IMG005")
+    assert result == ([("IMG005", "Dockerfile", 1)] if flagged else [])
+
+
+def test_floating_tag_message_suggests_a_pinned_form(repo):
+    result = findings(repo, {"Dockerfile": "FROM rayproject/ray:nightly-py310-cu128\n"}, "IMG005")
+    assert "`rayproject/ray:<version>-py310-cu128`" in result[0].fix
+    result = findings(repo, {"Dockerfile": "FROM python:3-alpine\n"}, "IMG005")
+    assert "`python:<version>-alpine`" in result[0].fix and "names no version" in result[0].message
+
+
+def test_code_that_uses_torch_through_a_library_uses_torch(repo):
+    files = {
+        "Dockerfile": "FROM huggingface/transformers-pytorch-cpu:latest\nCOPY ./ /app\nWORKDIR /app\n",
+        "app.py": "from transformers import pipeline\n\nclassify = pipeline('sentiment-analysis')\n",
+    }
+    assert lint(repo, files, "IMG002") == []
