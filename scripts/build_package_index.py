@@ -4,8 +4,9 @@
     python scripts/build_package_index.py            # fetch what the cache lacks, then build
     python scripts/build_package_index.py --offline  # rebuild from the cache only
 
-What it writes: ``dockerlint/knowledge/packages.json.gz``, one record per distribution
-(docs/package-index.md describes the fields). Every fact comes from PyPI through pip:
+What it writes: ``dockerlint/knowledge/packages.index.gz`` (one record per distribution) and
+``packages.calls.gz`` (its call edges); docs/package-index.md describes them. Every fact
+comes from PyPI through pip:
 
 1. the versions of a distribution: ``pip index versions NAME`` (Linux x86_64, CPython 3.11);
 2. ``Requires-Dist`` and ``Provides-Extra`` of sampled versions: ``pip install --dry-run
@@ -45,6 +46,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import zipfile
@@ -61,9 +63,11 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "dockerlint" / "knowledge" / "packages.json.gz"
+OUTPUT = ROOT / "dockerlint" / "knowledge" / "packages.index.gz"
+CALLS_NAME = "packages.calls.gz"
 OVERRIDES = ROOT / "dockerlint" / "knowledge" / "package_overrides.toml"
 SEED = ROOT / "scripts" / "package_index_seed.txt"
+PINS = ROOT / "scripts" / "package_index_pins.txt"
 PYTHON_VERSION = "3.11"
 PLATFORM = "manylinux_2_36_x86_64"  # glibc of Debian bookworm, the python:3.x-slim images
 # pip takes the tags as given: every manylinux tag that glibc 2.36 runs, newest first.
@@ -87,7 +91,9 @@ CUDA_LIBRARY = re.compile(
 # Calls whose first argument names a module the code imports (or checks for) by string.
 IMPORTING_CALLS = {"import_module", "__import__", "import_optional_dependency", "find_spec", "_is_package_available",
                    "is_package_available", "try_import", "optional_import", "lazy_import", "safe_import"}  # fmt: skip
+CHECKING_CALLS = {"find_spec", "_is_package_available", "is_package_available"}
 MAX_WHERE = 300  # a lazy import reached from more public names than this counts as always used
+READER = 3  # what read_wheel reads; cached facts of an older reader are read again
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 
@@ -358,8 +364,18 @@ def _requirement_names(requires_dist: tuple[str, ...], provides_extra: tuple[str
 
 def _marker_extras(marker: Marker, provided: list[str]) -> list[str | None]:
     """The extras (None: none) under which the marker holds for some Python on Linux."""
+    return _marker_extras_of(str(marker), tuple(provided))
+
+
+@functools.cache
+def _marker_extras_of(text: str, provided: tuple[str, ...]) -> list[str | None]:
+    marker = Marker(text)
+    named = {canonical(found) for found in re.findall(r"extra\s*==\s*['\"]([^'\"]+)['\"]", text)}
+    candidates = [None] + [extra for extra in provided if canonical(extra) in named]
+    if "extra" in text and not named:  # `extra != "x"`, `"x" in extra`: ask every extra
+        candidates = [None, *provided]
     found: list[str | None] = []
-    for extra in [None, *provided]:
+    for extra in candidates:
         for python in PYTHONS:
             environment = {**LINUX, "python_version": python, "python_full_version": f"{python}.0"}
             environment["extra"] = extra or ""
@@ -420,13 +436,20 @@ def fetch_wheels(cache: Cache, newest: dict[str, str]) -> None:
     """Download the newest wheel of each name the cache lacks (BATCH per pip run, a run
     that fails is split in halves), read it, keep the facts, delete it."""
     missing = [(name, version) for name, version in sorted(newest.items())
-               if (cache.get("wheels", name) or {}).get("version") != version]  # fmt: skip
+               if _stale(cache.get("wheels", name), version)]  # fmt: skip
     if cache.offline or not missing:
         return
     batches = [missing[start : start + BATCH] for start in range(0, len(missing), BATCH)]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         for _ in pool.map(lambda batch: _download(cache, batch), batches):
             pass
+
+
+def _stale(facts: dict | None, version: str) -> bool:
+    """Whether the cached facts of a wheel are for another version or an older reader."""
+    if facts is None or facts.get("version") != version:
+        return True
+    return not facts.get("missing") and facts.get("reader") != READER
 
 
 def _download(cache: Cache, pairs: list[tuple[str, str]]) -> None:
@@ -476,7 +499,7 @@ def read_wheel(path: Path) -> dict:
             | {file.rsplit("/", 1)[1] for file in files if re.match(r"[^/]+\.data/scripts/[^/]+$", file)}
         )  # fmt: skip
         cuda = sum(info.file_size for info in infos if CUDA_LIBRARY.search(info.filename))
-        lazy = _lazy_imports(wheel, files, modules)
+        uses = _uses(lambda file: wheel.read(file), files, modules)
         metadata = _metadata(wheel.read(f"{dist_info}/METADATA").decode("utf-8", "replace")) if dist_info else None
     return {
         "metadata": metadata,
@@ -485,8 +508,204 @@ def read_wheel(path: Path) -> dict:
         "groups": sorted(entry_points),
         "size": size,
         "cuda_bytes": cuda,
-        "lazy": lazy,
+        "uses": uses,
+        "reader": READER,
     }
+
+
+# -- distributions PyPI has no wheel of: their sdist, read as files --------------------------------
+#
+# pip prepares an sdist's metadata by running its build (setup.py), so pip is asked only where
+# the newest sdist is (its finder, as `pip download` uses it); the archive is then read as
+# files: PKG-INFO, the egg-info folder, pyproject.toml, setup.cfg, and setup.py's literal
+# arguments through `ast`. Nothing in it is run.
+
+_SDIST_FIND = """
+import json, sys
+from pip._internal.commands import create_command
+command = create_command("download")
+options, _ = command.parse_args(["--no-deps", "--no-binary", ":all:", "x"])
+found = {}
+with command.main_context():
+    session = command.get_default_session(options)
+    finder = command._build_package_finder(options=options, session=session)
+    for name in json.load(sys.stdin):
+        best = finder.find_best_candidate(name).best_candidate
+        if best is None:
+            found[name] = None
+            continue
+        target = sys.argv[1] + "/" + best.link.filename
+        with open(target, "wb") as handle:
+            handle.write(session.get(best.link.url).content)
+        found[name] = [str(best.version), target]
+json.dump(found, sys.stdout)
+"""
+
+
+def fetch_sdists(cache: Cache, names: list[str]) -> None:
+    missing = [name for name in names if cache.get("sdists", name) is None]
+    if cache.offline or not missing:
+        return
+    for start in range(0, len(missing), BATCH):
+        batch = missing[start : start + BATCH]
+        with tempfile.TemporaryDirectory() as folder:
+            result = subprocess.run([sys.executable, "-c", _SDIST_FIND, folder], input=json.dumps(batch),
+                                    capture_output=True, text=True, timeout=3600)  # fmt: skip
+            try:
+                found = json.loads(result.stdout)
+            except ValueError:
+                log(f"sdists of {batch[0]}...: {result.stderr[-300:]}")
+                continue
+            for name in batch:
+                if found.get(name) is None:
+                    cache.put({"missing": True, "source": "pip's finder: no wheel and no sdist"}, "sdists", name)
+                    continue
+                version, path = found[name]
+                try:
+                    facts = read_sdist(Path(path))
+                except (OSError, tarfile.TarError, zipfile.BadZipFile, ValueError) as error:
+                    facts = {"missing": True, "error": str(error)}
+                facts.update(version=version, source=f"the sdist {Path(path).name}, read as files (no wheel on PyPI)")
+                cache.put(facts, "sdists", name)
+
+
+def read_sdist(path: Path) -> dict:
+    """What an sdist says without being built: requirements, import names, commands, the
+    size of its package files, and what its Python imports of others."""
+    members = _archive(path)
+    prefix = os.path.commonprefix([name for name in members if "/" in name]).split("/", 1)[0] + "/"
+    files = {name[len(prefix) :]: data for name, data in members.items() if name.startswith(prefix)}
+    text = {name: data.decode("utf-8", "replace") for name, data in files.items()
+            if name.endswith((".txt", ".toml", ".cfg", ".py", "PKG-INFO")) and len(data) < 2_000_000}  # fmt: skip
+    egg = next((name.rsplit("/", 1)[0] for name in sorted(files) if re.fullmatch(r"(?:src/)?[^/]+\.egg-info/PKG-INFO",
+                                                                                    name)), None)  # fmt: skip
+    pyproject = _toml(text.get("pyproject.toml", "")).get("project", {})
+    setup = _setup_literals(text.get("setup.py", ""))
+    metadata = _metadata(text.get("PKG-INFO", ""))
+    if not metadata["requires_dist"] and egg and f"{egg}/requires.txt" in text:
+        metadata = _egg_requires(text[f"{egg}/requires.txt"])
+    if not metadata["requires_dist"] and pyproject.get("dependencies"):
+        optional = pyproject.get("optional-dependencies", {})
+        metadata = {"requires_dist": list(pyproject["dependencies"]) + [
+            f"{item}; extra == \"{extra}\"" for extra, items in optional.items() for item in items],
+            "provides_extra": list(optional)}  # fmt: skip
+    if not metadata["requires_dist"]:
+        requires = setup.get("install_requires")
+        if isinstance(requires, str) and requires in text:  # read from a file the sdist holds
+            requires = [line.split("#", 1)[0].strip() for line in text[requires].splitlines()]
+        extras = setup.get("extras_require") if isinstance(setup.get("extras_require"), dict) else {}
+        if isinstance(requires, list):
+            metadata = {"requires_dist": [item for item in requires if isinstance(item, str) and item
+                                          and not item.startswith("-")] + [
+                f"{item}; extra == \"{extra}\"" for extra, items in extras.items() if isinstance(items, list)
+                for item in items if isinstance(item, str)],
+                "provides_extra": [extra for extra in extras if isinstance(extra, str)]}  # fmt: skip
+    root = "src/" if any(name.startswith("src/") and name.endswith("__init__.py") for name in files) else ""
+    package_files = [name[len(root) :] for name in files if name.startswith(root) and name.count("/") >= (1 if root else 0)]
+    if egg and f"{egg}/top_level.txt" in text:
+        modules = sorted({line.strip() for line in text[f"{egg}/top_level.txt"].splitlines() if line.strip()})
+    else:
+        modules = [module for module in _modules(package_files) if module not in ("setup", "conftest")]
+    commands = set()
+    if egg and f"{egg}/entry_points.txt" in text:
+        commands.update(_entry_points(text[f"{egg}/entry_points.txt"]).get("console_scripts", ()))
+    commands.update(pyproject.get("scripts", {}))
+    entry_points = setup.get("entry_points")
+    if isinstance(entry_points, dict) and isinstance(entry_points.get("console_scripts"), list):
+        commands.update(item.split("=", 1)[0].strip() for item in entry_points["console_scripts"] if isinstance(item, str))
+    owned = [name for name in package_files if name.split("/", 1)[0] in {m.split(".")[0] for m in modules}
+             or name.split("/", 1)[0].removesuffix(".py") in modules]  # fmt: skip
+    return {
+        "metadata": metadata,
+        "modules": modules,
+        "commands": sorted(commands),
+        "groups": [],
+        "size": sum(len(files[root + name]) for name in owned),
+        "cuda_bytes": 0,
+        "uses": _uses(lambda name: files.get(root + name), owned, modules),
+        "reader": READER,
+    }
+
+
+def _archive(path: Path) -> dict[str, bytes]:
+    members: dict[str, bytes] = {}
+    if path.name.endswith(".zip"):
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.is_dir() and info.file_size < 50_000_000:
+                    members[info.filename] = archive.read(info)
+        return members
+    with tarfile.open(path) as archive:
+        for member in archive.getmembers():
+            if member.isfile() and member.size < 50_000_000:
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    members[member.name] = handle.read()
+    return members
+
+
+def _toml(text: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except ValueError:
+        return {}
+
+
+def _egg_requires(text: str) -> dict:
+    """setuptools' requires.txt: plain lines, then ``[extra]``, ``[:marker]`` or ``[extra:marker]`` sections."""
+    requires, extras, section = [], [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            extra, _, marker = section.partition(":")
+            if extra and extra not in extras:
+                extras.append(extra)
+            continue
+        if section is None:
+            requires.append(line)
+            continue
+        extra, _, marker = section.partition(":")
+        conditions = [f"({marker})"] if marker else []
+        if extra:
+            conditions.append(f'extra == "{extra}"')
+        requires.append(f"{line}; {' and '.join(conditions)}" if conditions else line)
+    return {"requires_dist": requires, "provides_extra": extras}
+
+
+def _setup_literals(text: str) -> dict:
+    """The literal keyword arguments of setup() in a setup.py (names assigned a literal at
+    module level are followed; ``open("requirements.txt")`` gives that file's name)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    assigned: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            assigned[node.targets[0].id] = node.value
+    found: dict = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "setup":
+            for keyword in node.keywords:
+                if keyword.arg:
+                    found[keyword.arg] = _literal(keyword.value, assigned)
+    return found
+
+
+def _literal(node, assigned: dict, depth: int = 0):
+    if isinstance(node, ast.Name) and node.id in assigned and depth < 5:
+        return _literal(assigned[node.id], assigned, depth + 1)
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        pass
+    for inner in ast.walk(node):  # e.g. open("requirements.txt").read().splitlines()
+        if isinstance(inner, ast.Constant) and isinstance(inner.value, str) and inner.value.endswith(".txt"):
+            return inner.value
+    return None
 
 
 def _metadata(text: str) -> dict:
@@ -558,181 +777,267 @@ def _holds_python(node: dict) -> bool:
                for part, children in node.items())  # fmt: skip
 
 
-# -- lazy imports ---------------------------------------------------------------------------------
+# -- what a package imports of others ---------------------------------------------------------
 
 
 class _Reader(ast.NodeVisitor):
-    """Imports of other packages in one file, each with where it happens."""
+    """The imports of one module: of its own package's modules and of others at load time
+    (module level, in a class body, under ``try``/``if``; not under TYPE_CHECKING), and of
+    others inside functions; and the call graph's raw material: which names each function
+    mentions. A function is known by its simple name; a class by its ``__init__``."""
 
-    def __init__(self, own: set[str]) -> None:
+    def __init__(self, own: set[str], module: str, package: bool) -> None:
         self.own = own
-        self.scopes: list[str] = []  # enclosing def/class names
-        self.guarded = 0  # inside try/except ImportError, or an `if`, at module level
+        self.base = module if package else module.rpartition(".")[0]  # what `from .` means here
+        self.functions: list[str] = []  # enclosing defs, innermost last (a class's __init__ counts as the class)
         self.type_checking = 0
-        self.found: list[tuple[str, tuple[str, ...], bool]] = []  # (top module, scopes, guarded)
-        self.defs: dict[str, set[str]] = {}  # def/class name -> names its body refers to
+        self.loads: set[str] = set()  # own modules imported at load time (names that may be modules)
+        self.refs: set[str] = set()  # own modules imported inside functions
+        self.aliases: dict[str, str] = {}  # local name -> own module or own module.name it stands for
+        self.at_load: dict[str, set[str]] = {}  # other top-level module -> local names bound at load time
+        self.lazy: dict[str, set[str]] = {}  # other top-level module -> functions that import it
+        self.mentions: dict[str, set[str]] = {}  # function -> names its body mentions
+        self.defined: set[str] = set()
 
-    def _add(self, module: str | None) -> None:
+    def _add(self, module: str | None, names=(), bound: tuple[str, ...] = ()) -> None:
         if not module or self.type_checking:
             return
         top = module.split(".", 1)[0]
-        if top in STDLIB or top in self.own or top.startswith("_") and top[1:] in self.own or not top.isidentifier():
+        if not top.isidentifier() or top in STDLIB:
             return
-        self.found.append((top, tuple(self.scopes), bool(self.guarded)))
+        if top in self.own:
+            found = {module, *(f"{module}.{name}" for name in names if name != "*")}
+            (self.refs if self.functions else self.loads).update(found)
+            return
+        if top.startswith("_") and top[1:] in self.own:
+            return
+        if self.functions:
+            self.lazy.setdefault(top, set()).update(self.functions)
+        else:
+            self.at_load.setdefault(top, set()).update(bound)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            self._add(alias.name)
+            local = alias.asname or alias.name.split(".", 1)[0]
+            if alias.name.split(".", 1)[0] in self.own:
+                self.aliases[local] = alias.name if alias.asname else local
+            self._add(alias.name, bound=(local,))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if not node.level:
-            self._add(node.module)
+        names = [alias.name for alias in node.names]
+        module = node.module
+        if node.level:
+            parts = self.base.split(".") if self.base else []
+            if node.level - 1 > len(parts) or not parts:
+                return
+            base = ".".join(parts[: len(parts) - (node.level - 1)])
+            module = f"{base}.{node.module}" if node.module else base
+        if module and module.split(".", 1)[0] in self.own:
+            for alias in node.names:
+                if alias.name != "*":
+                    self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+        self._add(module, names, tuple(alias.asname or alias.name for alias in node.names))
 
     def visit_Call(self, node: ast.Call) -> None:
         function = node.func
         called = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
         if called in IMPORTING_CALLS and node.args and isinstance(node.args[0], ast.Constant):
-            if isinstance(node.args[0].value, str):
+            # an availability check at load time only decides whether a later call imports it
+            if isinstance(node.args[0].value, str) and (self.functions or called not in CHECKING_CALLS):
                 self._add(node.args[0].value)
         self.generic_visit(node)
 
-    def _scope(self, node) -> None:
-        self.scopes.append(node.name)
-        self.defs.setdefault(node.name, set())
+    def _mention(self, name: str) -> None:
+        for function in self.functions:
+            self.mentions.setdefault(function, set()).add(name)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        self._mention(node.id)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        self._mention(node.attr)
         self.generic_visit(node)
-        self.scopes.pop()
 
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _scope
-
-    def visit_Try(self, node: ast.Try) -> None:
-        catches = any(_catches_import_error(handler.type) for handler in node.handlers)
-        self.guarded += catches
+    def visit_FunctionDef(self, node, owner: str | None = None) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        name = owner if owner and node.name in ("__init__", "__new__", "__post_init__", "__call__") else node.name
+        self.defined.add(node.name)
+        self.functions.append(name)
         for statement in node.body:
             self.visit(statement)
-        self.guarded -= catches
-        self.guarded += 1  # a fallback import in the handler is optional too
-        for part in (*node.handlers, *node.orelse, *node.finalbody):
-            self.visit(part)
-        self.guarded -= 1
+        self.functions.pop()
 
-    visit_TryStar = visit_Try
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for part in (*node.bases, *node.decorator_list):
+            self.visit(part)
+        self.defined.add(node.name)
+        for statement in node.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.visit_FunctionDef(statement, owner=node.name)
+            else:
+                self.visit(statement)
 
     def visit_If(self, node: ast.If) -> None:
         checking = any(
             getattr(part, "id", getattr(part, "attr", None)) == "TYPE_CHECKING" for part in ast.walk(node.test)
         )
+        self.visit(node.test)
         self.type_checking += checking
-        self.guarded += 1
         for statement in node.body:
             self.visit(statement)
         self.type_checking -= checking
         for statement in node.orelse:
             self.visit(statement)
-        self.guarded -= 1
-        self.visit(node.test)
 
 
-def _catches_import_error(node) -> bool:
-    if node is None:
-        return True
-    names = [node] if not isinstance(node, ast.Tuple) else list(node.elts)
-    return any(getattr(item, "id", getattr(item, "attr", "")) in ("ImportError", "ModuleNotFoundError", "Exception",
-               "BaseException", "OSError") for item in names)  # fmt: skip
-
-
-# A file needs the exact reading when an import is indented (in a function, a try or an
-# if) or a module is imported by a string.
-_NEEDS_AST = re.compile(r"^[ \t]+(?:import|from)[ \t]+[A-Za-z_]|" + "|".join(sorted(IMPORTING_CALLS)), re.M)
-_TOP_IMPORT = re.compile(r"^(?:import|from)[ \t]+([A-Za-z_][\w.]*)", re.M)
-_DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)")
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
-
-
-def _regex_defs(text: str) -> dict[str, set[str]]:
-    """def/class name -> the names its body mentions (nested bodies count for every
-    enclosing definition): the reference graph lazy imports are propagated along."""
-    defs: dict[str, set[str]] = {}
-    stack: list[tuple[int, str]] = []
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        indent = len(line) - len(stripped)
-        while stack and indent <= stack[-1][0]:
-            stack.pop()
-        found = _DEF.match(line)
-        if found:
-            stack.append((indent, found.group(2)))
-            defs.setdefault(found.group(2), set())
-            continue
-        if stack:
-            words = set(_IDENTIFIER.findall(stripped))
-            for _, name in stack:
-                defs[name] |= words
-    return defs
-
-
-def _lazy_imports(wheel: zipfile.ZipFile, files: list[str], modules: list[str]) -> dict[str, list[str] | None]:
-    """top module -> public names whose call reaches an import of it, or None: imported
-    whenever this distribution is (guarded at module level, or reached from too many names)."""
-    own = {module.split(".")[0] for module in modules}
-    edges: dict[str, set[str] | None] = {}
-    defs: dict[str, set[str]] = {}
+def _python_modules(files: list[str]) -> dict[str, str]:
+    """Dotted module name -> file, for the Python files a package installs (tests, vendored
+    copies and data folders left out)."""
+    found = {}
     for file in files:
-        if not file.endswith(".py") or "/tests/" in file or "/test/" in file or file.split("/")[0] in own and \
-                "/_vendor/" in file:  # fmt: skip
+        if not file.endswith(".py"):
             continue
-        data = wheel.read(file)
-        if len(data) > 2_000_000:
+        parts = file[:-3].split("/")
+        if parts[0].endswith((".dist-info", ".data")) or any(part in NOT_MODULES or part == "_vendor" for part in parts):
             continue
-        text = data.decode("utf-8", "replace")
-        for name, refers in _regex_defs(text).items():
-            defs.setdefault(name, set()).update(refers)
-        if not _NEEDS_AST.search(text):  # imports at column 0 only: each one always happens
-            for module in _TOP_IMPORT.findall(text):
-                top = module.split(".", 1)[0]
-                if top not in STDLIB and top not in own and not top.startswith("_"):
-                    edges[top] = None
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts and all(part.isidentifier() for part in parts):
+            found[".".join(parts)] = file
+    return found
+
+
+# A name defined in more modules of a package than this is too common (``forward``, ``load``)
+# to follow from a mention in another module: the call graph links it within its module only.
+# Across modules, a mention links to a definition in a module the mentioning one imports, or
+# anywhere when the name is long enough to name one thing (methods of one protocol, like
+# diffusers' ``set_use_memory_efficient_attention_xformers``, share it on purpose).
+SHARED_NAME_MODULES = 3
+DISTINCT_NAME = 20
+# A call reaches an import through at most this many callers: `pipe.enable_xformers_memory_
+# efficient_attention()` reaches diffusers' xformers import in three steps, while `r.ping()`
+# reaches redis' OCSP check (and its `requests` import) only after five, through connecting,
+# which imports it only on an SSL connection that asks for OCSP.
+CALL_DEPTH = 3
+
+
+def _own_modules(reader: _Reader, python: dict[str, str]) -> set[str]:
+    """The package's modules a module imports (at load time or in its functions)."""
+    found = set()
+    for name in (*reader.loads, *reader.aliases.values(), *reader.refs):
+        while name and name not in python:
+            name = name.rpartition(".")[0]
+        if name:
+            found.add(name)
+    return found
+
+
+def _uses(read, files: list[str], modules: list[str]) -> dict[str, dict[str, list[str]]]:
+    """Other top-level modules the package imports without requiring them to be listed:
+    ``at``: the package's own modules whose import loads such an import (the fewest that
+    cover it: a module inside one listed is left out; a top-level module listed means
+    whenever it is imported), ``calls``: the public names of functions, methods and classes
+    from which a call reaches such an import (inside a function, or a use of the name a
+    load-time import binds)."""
+    own = {module.split(".")[0] for module in modules}
+    python = _python_modules(files)
+    readers: dict[str, _Reader] = {}
+    for module, file in sorted(python.items()):
+        data = read(file)
+        if data is None or len(data) > 2_000_000:
             continue
         try:
             tree = ast.parse(data)
-        except (SyntaxError, ValueError, RecursionError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        reader = _Reader(own)
+        reader = _Reader(own, module, file.endswith("__init__.py"))
         try:
             reader.visit(tree)
         except RecursionError:
             continue
-        for top, scopes, guarded in reader.found:
-            if not scopes:
-                if guarded:
-                    edges[top] = None
-                else:
-                    edges.setdefault(top, set())  # an unguarded import in an optional module
-                    edges[top] = None
-                continue
-            if edges.get(top, set()) is None:
-                continue
-            edges.setdefault(top, set()).update(scopes)
-    callers: dict[str, set[str]] = {}
-    for name, refers in defs.items():
-        for referred in refers:
-            callers.setdefault(referred, set()).add(name)
-    result: dict[str, list[str] | None] = {}
-    for top, scopes in sorted(edges.items()):
-        if scopes is None:
-            result[top] = None
-            continue
-        reached = set(scopes)
-        pending = list(scopes)
-        while pending and len(reached) <= 20 * MAX_WHERE:
-            for caller in callers.get(pending.pop(), ()):
-                if caller not in reached:
-                    reached.add(caller)
-                    pending.append(caller)
-        public = sorted(name for name in reached if not name.startswith("_"))
-        result[top] = None if not public or len(public) > MAX_WHERE or len(reached) > 20 * MAX_WHERE else public
+        readers[module] = reader
+    result: dict[str, dict[str, list[str]]] = {}
+    # load time: importing a module loads its parent packages and its load-time imports
+    loaded_by: dict[str, set[str]] = {}
+    for module in python:
+        parent = module.rpartition(".")[0]
+        if parent in python:
+            loaded_by.setdefault(parent, set()).add(module)
+        for name in readers[module].loads if module in readers else ():
+            while name and name not in python:  # `from pkg.mod import function`: pkg.mod
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                loaded_by.setdefault(name, set()).add(module)
+    importers: dict[str, set[str]] = {}
+    for module, reader in readers.items():
+        for top in reader.at_load:
+            importers.setdefault(top, set()).add(module)
+    for top, found in sorted(importers.items()):
+        reached = set(found)
+        pending = list(found)
+        while pending:
+            for other in loaded_by.get(pending.pop(), ()):
+                if other not in reached:
+                    reached.add(other)
+                    pending.append(other)
+        result.setdefault(top, {})["at"] = sorted(module for module in reached if not _inside_any(module, reached))
+    # calls: a function reaches an import it makes, or a name a load-time import bound in its module
+    where: dict[str, list[str]] = {}  # function name -> modules defining it
+    for module, reader in readers.items():
+        for name in reader.defined:
+            where.setdefault(name, []).append(module)
+    imported = {module: _own_modules(reader, python) for module, reader in readers.items()}
+    callers: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    starts: dict[str, set[tuple[str, str]]] = {}
+    for module, reader in readers.items():
+        bound = {name: top for top, names in reader.at_load.items() for name in names}
+        for top, functions in reader.lazy.items():
+            starts.setdefault(top, set()).update((module, function) for function in functions)
+        for function, mentioned in reader.mentions.items():
+            node = (module, function)
+            for name in mentioned:
+                if name in bound:
+                    starts.setdefault(bound[name], set()).add(node)
+                if name in reader.defined:
+                    callers.setdefault((module, name), set()).add(node)
+                alias = reader.aliases.get(name)
+                if alias is not None:
+                    target_module, _, target = alias.rpartition(".")
+                    if alias in python:
+                        continue  # a module: its functions are mentioned by their own names
+                    callers.setdefault((target_module, target), set()).add(node)
+                defining = where.get(name, ())
+                distinct = len(name) >= DISTINCT_NAME
+                if distinct or len(defining) <= SHARED_NAME_MODULES:
+                    for other in defining:
+                        if other != module and (distinct or other in imported[module]):
+                            callers.setdefault((other, name), set()).add(node)
+    for top, nodes in sorted(starts.items()):
+        reached = set(nodes)
+        layer = list(nodes)
+        for _ in range(CALL_DEPTH):  # callers of callers, so far: deeper paths are conditions, not uses
+            layer = [caller for node in layer for caller in callers.get(node, ()) if caller not in reached]
+            reached.update(layer)
+        public = sorted({name for _, name in reached if not name.startswith("_")})
+        entry = result.setdefault(top, {})
+        if len(public) > MAX_WHERE or len(reached) > 20 * MAX_WHERE:
+            # reached from most of the package: as good as any import of it
+            entry["at"] = sorted(set(entry.get("at", ())) | (own & set(python) or own))
+        elif public:
+            entry["calls"] = public
     return result
+
+
+def _inside_any(module: str, modules: set[str]) -> bool:
+    parent = module.rpartition(".")[0]
+    while parent:
+        if parent in modules:
+            return True
+        parent = parent.rpartition(".")[0]
+    return False
 
 
 # -- putting it together ----------------------------------------------------------------------
@@ -757,12 +1062,17 @@ def build(cache: Cache, names: dict[str, str], closure: bool) -> dict:
 
 def _build_tier(cache: Cache, names: dict[str, str], closure: bool, records: dict, pending: list[str], seen: set[str]):
     started = time.time()
+    pins = _pins()
     while pending:
         listed = versions(cache, pending)
-        log(f"{len(listed)} of {len(pending)} names have versions, {time.time() - started:.0f} s")
+        log(f"{len(listed)} of {len(pending)} names have wheels, {time.time() - started:.0f} s")
         fetch_wheels(cache, {name: found[0] for name, found in listed.items()})  # its METADATA serves the newest
         log(f"wheels read, {time.time() - started:.0f} s")
-        fetch_metadata(cache, [(name, version) for name, found in listed.items() for version in sample(found)])
+        without = [name for name in pending if name not in listed or (cache.get("wheels", name) or {}).get("missing")]
+        fetch_sdists(cache, without)
+        log(f"sdists of {len(without)} names read, {time.time() - started:.0f} s")
+        fetch_metadata(cache, [(name, version) for name, found in listed.items()
+                               for version in sample(found) + [pin for pin in pins.get(name, ()) if pin in found]])  # fmt: skip
         log(f"samples read, {time.time() - started:.0f} s")
         for step in range(12 if not cache.offline else 0):  # bisection: each step halves every open interval
             wanted = [pair for name, found in listed.items() for pair in bisection_points(cache, name, found)]
@@ -770,20 +1080,49 @@ def _build_tier(cache: Cache, names: dict[str, str], closure: bool, records: dic
                 break
             fetch_metadata(cache, wanted)
             log(f"bisection step {step + 1}: {len(wanted)} releases, {time.time() - started:.0f} s")
-        wheels = {name: cache.get("wheels", name) for name in listed}
         new = []
-        for name in sorted(listed):
-            ranges = requirement_ranges(cache, name, listed[name])
+        for name in sorted(pending):
+            if name not in without:
+                ranges = requirement_ranges(cache, name, listed[name])
+                facts = cache.get("wheels", name)
+            else:
+                facts = cache.get("sdists", name)
+                if not facts or facts.get("missing"):
+                    continue
+                ranges = [(facts["version"], {**facts["metadata"], "source": facts["source"]})]
             if not ranges:
                 continue
             records[name] = {"why": names.get(name, "required by another listed distribution"),
-                             "ranges": ranges, "wheel": wheels.get(name)}  # fmt: skip
+                             "ranges": ranges, "wheel": facts}  # fmt: skip
             if closure:
                 for required in requirement_names(ranges[-1][1])[0]:
+                    required = required.split("[", 1)[0]
                     if required not in seen:
                         seen.add(required)
                         new.append(required)
         pending = sorted(new)
+
+
+def _pins() -> dict[str, list[str]]:
+    """name -> versions real images pin (scripts/package_index_pins.txt): read whatever the sampling skips."""
+    found: dict[str, list[str]] = {}
+    if PINS.is_file():
+        for line in PINS.read_text().splitlines():
+            name, _, version = line.split("#", 1)[0].strip().partition("==")
+            if name and version:
+                found.setdefault(canonical(name), []).append(version)
+    return found
+
+
+def _wheel_uses(wheel: dict) -> dict[str, dict[str, list[str]]]:
+    """The wheel's imports of others as the current reader records them (``at``/``calls``).
+    Facts of the first reader (``lazy``: top module -> the names reaching it, or None for
+    imported whenever the package is) are read as ``calls`` edges; its None edges mixed
+    load-time imports with imports reached from too many names, so they are left out rather
+    than read as load-time ones (an online rebuild reads the wheel again)."""
+    if "uses" in wheel:
+        return wheel["uses"]
+    return {top: {"calls": where} for top, where in wheel.get("lazy", {}).items() if where}
 
 
 def assemble(records: dict[str, dict]) -> dict:
@@ -807,28 +1146,28 @@ def assemble(records: dict[str, dict]) -> dict:
         entry = {"version": record["ranges"][-1][0] if wheel is None else wheel["version"], "ranges": ranges}
         sources = [f"{record['ranges'][-1][1]['source']} ({len(record['ranges'])} ranges)"]
         if wheel is not None:
-            required = {item for found in ranges for item in found["requires"]}
-            required |= {item for found in ranges for names in found.get("extras", {}).values() for item in names}
-            required = {item.split("[", 1)[0] for item in required}
-            may_use = {}
-            for top, where in wheel["lazy"].items():
+            required = {item.split("[", 1)[0] for found in ranges for item in found["requires"]}
+            may_use: dict[str, dict[str, set[str]]] = {}
+            for top, uses in _wheel_uses(wheel).items():
                 for other in owners.get(top, ()):
                     if other != name and other not in required:
-                        known = may_use.get(other, [])
-                        may_use[other] = None if where is None or known is None else sorted(set(known) | set(where))
+                        edge = may_use.setdefault(other, {})
+                        for kind, where in uses.items():
+                            edge.setdefault(kind, set()).update(where)
             entry.update(modules=wheel["modules"], commands=wheel["commands"], size=wheel["size"])
             if wheel["groups"]:
                 entry["groups"] = wheel["groups"]
             if wheel["cuda_bytes"]:
                 entry["cuda_bytes"] = wheel["cuda_bytes"]
             if may_use:
-                entry["may_use"] = {other: where or [] for other, where in sorted(may_use.items())}
+                entry["may_use"] = {other: {kind: sorted(where) for kind, where in sorted(edge.items())}
+                                    for other, edge in sorted(may_use.items())}  # fmt: skip
             sources.append(wheel["source"])
         entry["why"] = record["why"]
         entry["source"] = sources
         distributions[name] = entry
     return {
-        "format": 1,
+        "format": 2,
         "python": PYTHON_VERSION,
         "platform": PLATFORM,
         "distributions": distributions,
@@ -861,13 +1200,44 @@ def main() -> None:
         sys.exit(f"only {free / 1e9:.1f} GB free: wheels up to ~1 GB are downloaded one at a time")
     records = build(cache, names, not options.no_closure)
     data = assemble(records)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as handle:
-        handle.write(text.encode())
-    options.output.write_bytes(buffer.getvalue())
-    log(f"{len(data['distributions'])} distributions, {len(text):,} bytes of JSON, "
-        f"{len(buffer.getvalue()):,} compressed -> {options.output}")  # fmt: skip
+    written = write_index(data, options.output)
+    log(f"{len(data['distributions'])} distributions -> " + ", ".join(f"{path} ({size:,} bytes)" for path, size in written))
+
+
+def write_index(data: dict, output: Path) -> list[tuple[Path, int]]:
+    """Two gzip files of lines, so that a run decodes only the records it asks for:
+    ``packages.index.gz``: a header, the import-name and command owners, then one line per
+    distribution (``name<TAB>record``); ``packages.calls.gz``: the names through which each
+    distribution's functions reach others (``name<TAB>{other: [names]}``), read only when a
+    lint asks whether code calls one of them."""
+    compact = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"))
+    owners: dict[str, dict[str, list[str]]] = {"modules": {}, "commands": {}}
+    lines, calls = [], []
+    for name, record in sorted(data["distributions"].items()):
+        for module in record.get("modules", ()):
+            owners["modules"].setdefault(module, []).append(name)
+        for command in record.get("commands", ()):
+            owners["commands"].setdefault(command, []).append(name)
+        record = dict(record)
+        edges = record.pop("may_use", {})
+        at = {other: edge["at"] for other, edge in edges.items() if "at" in edge}
+        reached = {other: edge["calls"] for other, edge in edges.items() if "calls" in edge}
+        if at:
+            record["may_use"] = at
+        lines.append(f"{name}\t{compact(record)}")
+        if reached:
+            calls.append(f"{name}\t{compact(reached)}")
+    header = {key: value for key, value in data.items() if key != "distributions"}
+    header["distributions"] = len(lines)
+    index = "\n".join([compact(header), compact(owners), *lines]) + "\n"
+    written = []
+    for path, text in ((output, index), (output.with_name(CALLS_NAME), "\n".join(calls) + "\n")):
+        buffer = io.BytesIO()
+        with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9, filename="") as handle:
+            handle.write(text.encode())
+        path.write_bytes(buffer.getvalue())
+        written.append((path, len(buffer.getvalue())))
+    return written
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def test_bundled_cuda_libraries_are_counted(tmp_path):
     assert build.read_wheel(wheel)["cuda_bytes"] == 1000
 
 
-def test_lazy_imports_are_may_use_edges_with_the_names_that_reach_them(tmp_path):
+def test_imports_of_other_packages_are_edges_with_where_they_happen(tmp_path):
     wheel = make_wheel(
         tmp_path / "pipes-1.0-py3-none-any.whl",
         {
@@ -85,15 +85,18 @@ class Pipeline:
 def load_pdf(path):
     return Pipeline()._private()
 """,
+            "pipes_lib/pytest_plugin.py": "import pytest\n",
         },
     )
-    lazy = build.read_wheel(wheel)["lazy"]
-    assert lazy["orjson"] is None and lazy["speedups"] is None  # whenever pipes_lib is imported
-    assert lazy["numpy"] is None  # a plain import: a requirement, or an optional module of its own
-    assert "pandas" not in lazy  # type checking only
-    # the method, its class, and what uses the class
-    assert lazy["fastattn"] == ["Pipeline", "enable_fast_attention", "load_pdf"]
-    assert lazy["pdfreader"] == ["Pipeline", "load_pdf"]  # reached from the public function that calls it
+    uses = build.read_wheel(wheel)["uses"]
+    # at load time: the modules whose import runs it (the package itself: whenever it is imported)
+    assert uses["orjson"] == {"at": ["pipes_lib"]} and uses["speedups"] == {"at": ["pipes_lib"]}
+    assert uses["numpy"] == {"at": ["pipes_lib.pipeline"]}  # a requirement, or optional with that module
+    assert uses["pytest"] == {"at": ["pipes_lib.pytest_plugin"]}  # an optional module of its own
+    assert "pandas" not in uses  # type checking only
+    # inside functions: the public names whose call reaches the import
+    assert uses["fastattn"] == {"calls": ["enable_fast_attention"]}
+    assert uses["pdfreader"] == {"calls": ["load_pdf"]}  # through the private method it calls
 
 
 @pytest.mark.parametrize(
@@ -123,8 +126,18 @@ def test_the_shipped_index_records_where_each_entry_comes_from():
     from dockerlint.knowledge import load_packages
 
     index = load_packages()
-    assert index["platform"].endswith("x86_64")
-    entry = index["distributions"]["redis"]
+    assert index.header["platform"].endswith("x86_64")
+    entry = index.record("redis")
     assert any(source.startswith("pip download --no-deps: redis-") for source in entry["source"])
     assert entry["ranges"][0]["from"] is None
-    assert len(index["distributions"]) >= 1000
+    assert index.header["distributions"] == len(list(index)) >= 1000
+    assert "redis" in index.owners["modules"]["redis"] and index.record("no-such-distribution") is None
+
+
+def test_first_reader_facts_give_only_the_names_they_recorded():
+    """Wheels read before the reader recorded where an import happens: their names stay
+    call edges, their 'whenever imported' edges are left out rather than guessed."""
+    wheel = {"modules": ["acme"], "lazy": {"pypdf": None, "faiss": ["FAISS", "save_local"], "numpy": []}}
+    assert build._wheel_uses(wheel) == {"faiss": {"calls": ["FAISS", "save_local"]}}
+    current = {"modules": ["acme"], "uses": {"orjson": {"at": ["acme"]}}}
+    assert build._wheel_uses(current) == current["uses"]

@@ -7,7 +7,7 @@ when any of these holds: its module is imported at run time (not only under
 TYPE_CHECKING), its command or module is run (RUN, CMD, ENTRYPOINT, compose ``command``,
 a shell or config file in the image, ``python -m``), a string names it
 (``uvicorn.workers.UvicornWorker``, ``INSTALLED_APPS``), a connection URL or framework
-setting names its driver, it is a plugin of an installed host, or an installed
+setting names its driver, it is a plugin of a host the image uses, or an installed
 distribution requires it, loads it, or asks for it through an extra.
 """
 
@@ -34,6 +34,7 @@ from dockerlint.model.code import (
 )
 from dockerlint.model.distributions import (
     Distribution,
+    calls,
     canonical,
     closure,
     command_owners,
@@ -112,7 +113,7 @@ def _analyse(image: Image) -> Analysis | None:
         versions[item.name] = pinned if versions.get(item.name, pinned) == pinned else None
         extras.setdefault(item.name, set()).update(canonical(extra) for extra in item.extras)
     asked = {name: tuple(sorted(values)) for name, values in extras.items()}
-    installed = closure(set(versions) | installs.providers, asked, versions.get)
+    installed = closure(set(versions) | installs.providers, asked, versions.get, loads=False)
     return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed, versions, asked)
 
 
@@ -252,8 +253,6 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
         return "named by a connection URL"
     if any(name in setting_strings()[key] for key in mentions.settings):
         return "named by a framework setting"
-    if set(plugin_hosts(name)) & analysis.installed:
-        return "a plugin of an installed package"
     return None
 
 
@@ -274,7 +273,6 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
     used: set[str] = set()
     unjudged: set[str] = set()
     candidates: dict[str, Installed] = {}
-    hosts: list[Distribution] = []
     for item in analysis.installs.items:
         name = item.name
         if name in used or name in unjudged or name in candidates:
@@ -288,28 +286,22 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             or not (distribution.modules or distribution.commands)
         ):
             unjudged.add(name)  # an unknown name keeps DEP001 quiet about itself, not about others
+        elif _use(image, analysis, distribution) is None:
+            candidates[name] = item
         else:
-            why = _use(image, analysis, distribution)
-            if why is None:
-                candidates[name] = item
-                continue
             used.add(name)
-            if why == "imported":  # what it imports at module level, in any of its modules
-                hosts.append(distribution)
-    used |= {
-        other
-        for host in hosts
-        for other, where in host.may_use.items()
-        if not where and other in candidates and not lookup(other).dev
-    }
     needed = _closure(analysis, used | unjudged)
     unused = {name for name in candidates if name not in needed}
-    triggered = _used_through_a_call(image, analysis, unused) if unused else set()
-    if triggered:
-        used |= triggered
+    for _ in range(len(unused)):  # each round adds at least one, or ends
+        more = _may_use(image, analysis, used, needed, unused) | _plugins_of(needed, unused)
+        if not more:
+            break
+        used |= more
         needed = _closure(analysis, used | unjudged)
         unused -= needed
-    below = {name: _closure(analysis, {name}) - {name} for name in unused}
+    # a plugin requires its host, but the host is not there for the plugin's sake: an unused
+    # host (airflow, under an unused provider) is a root of its own
+    below = {name: _closure(analysis, {name}) - {name} - set(plugin_hosts(name)) for name in unused}
     roots = [item for name, item in candidates.items() if name in unused and not any(
         name in found for other, found in below.items() if other != name)]  # fmt: skip
     anchors = used | unjudged | {item.name for item in roots}
@@ -317,28 +309,59 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
     return analysis.verdict
 
 
+def _plugins_of(needed: set[str], unused: set[str]) -> set[str]:
+    """Unused names that a needed package loads by itself as a plugin (pytest-cov under
+    pytest): a plugin of a host nothing uses is unused with it."""
+    return {name for name in unused if set(plugin_hosts(name)) & needed}
+
+
 def _closure(analysis: Analysis, start: set[str]) -> set[str]:
     return closure(start, analysis.extras, analysis.versions.get)
 
 
-def _used_through_a_call(image: Image, analysis: Analysis, unused: set[str]) -> set[str]:
-    """Unused names an installed distribution imports lazily inside a function or class
-    that the code names (``pipe.enable_xformers_memory_efficient_attention()``)."""
+def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str], unused: set[str]) -> set[str]:
+    """Unused names that a distribution the image needs imports without requiring them: when
+    it is loaded (a load-time import in a module the code imports, or in the package itself,
+    which the image needs), or inside a function, method or class that the code names of a
+    package the code itself uses (``pipe.enable_xformers_memory_efficient_attention()`` of
+    diffusers; not ``model.encode()`` of a transformers that only sentence-transformers
+    imports: the code's ``encode`` is that of the package it imports). Never a development
+    tool: an optional module of a package (the pytest plugin it ships) does not make pytest
+    needed."""
+    found: set[str] = set()
     wanted: dict[str, set[str]] = {}
-    for host in analysis.installed:
-        for other, where in lookup(host, analysis.versions.get(host)).may_use.items():
-            if other in unused and where:
-                wanted.setdefault(other, set()).update(where)
-    if not wanted:
-        return set()
-    named = _names_in_code(image, analysis, set().union(*wanted.values()))
-    return {other for other, where in wanted.items() if where & named}
+    for host in sorted(needed):
+        distribution = lookup(host, analysis.versions.get(host))
+        tops = {module.split(".", 1)[0] for module in distribution.modules} | set(distribution.modules)
+        for other, modules in distribution.may_use.items():
+            if other in unused and other not in found and not lookup(other).dev:
+                if any(module in tops or _imports_under(analysis, module) for module in modules):
+                    found.add(other)
+        if host not in used:
+            continue
+        for other, names in calls(host).items():
+            if other in unused and other not in found and not lookup(other).dev:
+                wanted.setdefault(other, set()).update(names)
+    wanted = {other: names for other, names in wanted.items() if other not in found and names}
+    if wanted:
+        named = _names_in_code(image, analysis, set().union(*wanted.values()))
+        found |= {other for other, names in wanted.items() if names & named}
+    return found
+
+
+def _imports_under(analysis: Analysis, module: str) -> bool:
+    """Whether the code imports ``module`` or something inside it (which loads it)."""
+    return any(
+        path == module or path.startswith(module + ".") for path in analysis.imported.get(module.split(".", 1)[0], ())
+    )
 
 
 def _names_in_code(image: Image, analysis: Analysis, words: set[str]) -> set[str]:
     """Which of ``words`` occur as names in the image's Python code."""
-    pattern = re.compile(r"\b(" + "|".join(re.escape(word) for word in sorted(words)) + r")\b")
     found: set[str] = set()
+    if not words:
+        return found
+    pattern = re.compile(r"\b(" + "|".join(re.escape(word) for word in sorted(words)) + r")\b")
     for file in analysis.code.files:
         loaded = image.workspace.text(file.path, quiet=True)
         if loaded is not None:
@@ -349,8 +372,10 @@ def _names_in_code(image: Image, analysis: Analysis, words: set[str]) -> set[str
 
 
 def _exclusive(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
-    """What only ``name`` brings into the image: gone with it, kept by nothing else."""
-    return _closure(analysis, {name}) - _closure(analysis, verdict.anchors - {name}) - {name}
+    """What only ``name`` brings into the image: gone with it, kept by nothing else (what it
+    loads by a string when installed is not brought in by it)."""
+    brings = closure({name}, analysis.extras, analysis.versions.get, loads=False) & analysis.installed
+    return brings - _closure(analysis, verdict.anchors - {name}) - {name}
 
 
 def _cost(analysis: Analysis, verdict: Verdict, name: str) -> tuple[int | None, str]:
@@ -524,7 +549,7 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue
         if _imports(image, analysis, distribution.modules, by_service=True):
             continue  # the service itself imports it
-        if any("." not in module and module in analysis.mentions.names for module in distribution.modules):
+        if any(_named_module(module) and module in analysis.mentions.names for module in distribution.modules):
             continue  # a string names it: INSTALLED_APPS, a middleware path, an include()
         if verdict is None:
             verdict = _verdict(image, analysis)
@@ -545,6 +570,12 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             size,
             autofix=dep_fixes.move_to_dev(image, item, dep_fixes.files_read(image)),
         )
+
+
+def _named_module(module: str) -> bool:
+    """Whether a string naming ``module`` names the module: ``debug_toolbar`` does, while
+    ``black`` (a colour) or ``py`` (pytest's shim module) are words any text holds."""
+    return "." not in module and "_" in module.strip("_")
 
 
 def _categories_run(words: set[str]) -> set[str]:

@@ -3,7 +3,7 @@ dockerlint happens to run in.
 
 Two files under ``knowledge/``:
 
-- ``packages.json.gz``, the package index, built from PyPI's metadata and wheels by
+- ``packages.index.gz``, the package index, built from PyPI's metadata and wheels by
   ``scripts/build_package_index.py`` (docs/package-index.md): import names, console
   scripts, ``Requires-Dist`` per version range with extras, installed size, bundled CUDA,
   and what each distribution imports lazily or optionally ("may use").
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
 
-from dockerlint.knowledge import load, load_packages
+from dockerlint.knowledge import PackageIndex, load, load_package_calls, load_packages
 
 _CANONICAL = re.compile(r"[-_.]+")
 _EMPTY: dict = {}
@@ -41,7 +41,7 @@ class Distribution:
     commands: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()  # at the version looked up; the newest version's when none is
     loads: tuple[str, ...] = ()  # loaded by a string when installed next to it (override file)
-    may_use: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other -> names reaching it; (): always
+    may_use: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other -> own modules whose import loads it
     extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
     asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # required name -> the extras it asks of it
     dev: str | None = None
@@ -50,12 +50,12 @@ class Distribution:
     groups: tuple[str, ...] = ()  # entry-point groups it registers plugins in
     known: bool = True  # False: modules are the guess from the name
 
-    def needs(self, extras: tuple[str, ...] = ()) -> set[str]:
+    def needs(self, extras: tuple[str, ...] = (), loads: bool = True) -> set[str]:
         """Distributions it brings in or picks up by itself, with the given extras. A may-use
         edge without names is not among them: the index does not tell an import the package
         makes whenever it is imported from one in an optional module of its own (a pytest
         or mypy plugin it ships)."""
-        names = set(self.requires) | set(self.loads)
+        names = set(self.requires) | (set(self.loads) if loads else set())
         for extra in extras:
             names.update(self.extras.get(canonical(extra), ()))
         names.discard(self.name)
@@ -72,8 +72,8 @@ def _roles() -> dict[str, str]:
     return {name: role for role, table in _overrides()["roles"].items() for name in table["names"]}
 
 
-def _index() -> dict:
-    return load_packages()["distributions"]
+def _index() -> PackageIndex:
+    return load_packages()
 
 
 # The project's own additions (`known-modules` in the configuration): distribution ->
@@ -102,7 +102,7 @@ def lookup(name: str, version: str | None = None) -> Distribution:
     """What ``name`` provides and needs; its requirements at ``version`` (the range that
     holds it), or when no version is given those of its newest version."""
     name = canonical(name)
-    entry = _index().get(name)
+    entry = _index().record(name)
     override = _overrides()["distributions"].get(name)
     if entry is None and override is None:
         found = _from_patterns(name)
@@ -117,7 +117,7 @@ def lookup(name: str, version: str | None = None) -> Distribution:
 
 def newest(name: str) -> Distribution:
     """The distribution at its newest version: what an install without a pin gets today."""
-    entry = _index().get(canonical(name))
+    entry = _index().record(canonical(name))
     return lookup(name, entry["version"] if entry else None)
 
 
@@ -252,38 +252,46 @@ def module_matches(module: str, provided: str) -> bool:
 @cache
 def module_owners() -> dict[str, tuple[str, ...]]:
     """Import name -> the known distributions that provide it (dotted names kept whole)."""
-    owners: dict[str, list[str]] = {}
+    owners = {module: list(names) for module, names in _index().owners["modules"].items()}
     overrides = _overrides()["distributions"]
-    for name, entry in _index().items():
-        modules = overrides.get(name, _EMPTY).get("modules", entry.get("modules", ()))
-        for module in _project_modules.get(name, modules):
-            owners.setdefault(module, []).append(name)
-    for name in dict.fromkeys((*overrides, *_project_modules)):
-        if name not in _index():
+    changed = {name for name, entry in overrides.items() if "modules" in entry or name not in _index()}
+    changed |= set(_project_modules)
+    if changed:
+        for names in owners.values():
+            names[:] = [name for name in names if name not in changed]
+        for name in sorted(changed):
             for module in lookup(name).modules:
                 owners.setdefault(module, []).append(name)
-    return {module: tuple(found) for module, found in owners.items()}
+    return {module: tuple(found) for module, found in owners.items() if found}
 
 
 @cache
 def command_owners() -> dict[str, tuple[str, ...]]:
     """Console command -> the known distributions that install it."""
-    owners: dict[str, list[str]] = {}
-    overrides = _overrides()["distributions"]
-    for name, entry in _index().items():
-        for command in (*entry.get("commands", ()), *overrides.get(name, _EMPTY).get("commands", ())):
-            owners.setdefault(command, []).append(name)
-    for name, entry in overrides.items():
-        if name not in _index():
-            for command in entry.get("commands", ()):
-                owners.setdefault(command, []).append(name)
+    owners = {command: list(names) for command, names in _index().owners["commands"].items()}
+    for name, entry in _overrides()["distributions"].items():
+        for command in entry.get("commands", ()):
+            if name not in owners.setdefault(command, []):
+                owners[command].append(name)
     return {command: tuple(found) for command, found in owners.items()}
 
 
-def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=None) -> set[str]:
-    """Every distribution ``start`` brings in (requirements, extras asked for, string
-    loads), at the versions ``version(name)`` gives (None: the newest version's).
-    May-use edges count only through the names the code uses (the DEP rules ask)."""
+@cache
+def calls(name: str) -> dict[str, tuple[str, ...]]:
+    """Other distribution -> the names of ``name``'s functions, methods and classes whose
+    call reaches an import of it (``PyPDFLoader`` -> pypdf)."""
+    import json
+
+    text = load_package_calls().get(canonical(name))
+    return {} if text is None else {other: tuple(names) for other, names in json.loads(text).items()}
+
+
+def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=None, loads: bool = True) -> set[str]:
+    """Every distribution ``start`` brings in (requirements, extras asked for, and with
+    ``loads`` the string loads), at the versions ``version(name)`` gives (None: the newest
+    version's). Without ``loads`` it is what an install puts in the image: a string load
+    uses a package when it is there, it never installs it. May-use edges count only
+    through the names the code uses (the DEP rules ask)."""
     asked = {name: set(wanted) for name, wanted in (extras or {}).items()}
     done: dict[str, set[str]] = {}
     pending = list(start)
@@ -298,7 +306,7 @@ def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=Non
             if not set(more) <= asked.get(other, set()):
                 asked.setdefault(other, set()).update(more)
                 pending.append(other)
-        pending.extend(other for other in distribution.needs(tuple(sorted(wanted))) if other not in done)
+        pending.extend(other for other in distribution.needs(tuple(sorted(wanted)), loads) if other not in done)
     return set(done)
 
 
