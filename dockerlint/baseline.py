@@ -172,7 +172,7 @@ def _trailing_edit(path: Path, current: str, line: int, codes: set[str]) -> Edit
     match = _NOQA.search(current)
     end = len(current) + 1
     if match:
-        if match.group(1) is None:  # a bare `# noqa` already suppresses everything
+        if match.group(1) is None:  # a bare noqa comment already suppresses everything
             return Edit(path, Span(line, end, line, end), "")
         merged = sorted(set(_codes(match.group(1))) | codes)
         return Edit(path, Span(line, match.start() + 1, line, end), f"# noqa: {', '.join(merged)}")

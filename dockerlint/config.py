@@ -42,6 +42,7 @@ class Config:
     contexts: dict[str, str] = field(default_factory=dict)  # Dockerfile glob -> context dir
     targets: dict[str, str] = field(default_factory=dict)  # Dockerfile glob -> final stage name
     gpu: dict[str, bool] = field(default_factory=dict)  # Dockerfile glob -> has a GPU at run time
+    budget: dict[str, int] = field(default_factory=dict)  # Dockerfile glob -> largest size in bytes (IMG006)
     large_file_size: int = 50_000_000  # bytes: a context file above this is reported (CTX004)
     known_modules: dict[str, list[str]] = field(default_factory=dict)  # distribution -> import names
     fix: bool = False  # apply safe fixes (as --fix)
@@ -64,6 +65,8 @@ class Config:
             "trusted-registries": self.trusted_registries,
             "label-schema": self.label_schema,
             "strict-labels": self.strict_labels,
+            "budget": tuple(self.budget.items()),
+            "root": self.root,
         }
 
     # -- rule selection ---------------------------------------------------------------
@@ -157,6 +160,7 @@ _KEYS = {
     "trusted-registries",
     "label-schema",
     "strict-labels",
+    "budget",
 }
 LABEL_TYPES = ("text", "url", "semver", "hash", "rfc3339", "spdx", "email")
 
@@ -300,7 +304,39 @@ def config_from_table(table: Mapping, path: Path | None, rules: Mapping, prefix:
         config.targets = path_table("targets", str)
     if "gpu" in table:
         config.gpu = path_table("gpu", bool)
+    if "budget" in table:
+        value = table["budget"]
+        if not isinstance(value, Mapping):
+            fail("budget", 'must be a table of Dockerfile paths to sizes ("2 GB")')
+        for pattern, size in value.items():
+            parsed = parse_size(size)
+            if parsed is None:
+                fail(f"budget.{pattern}", f'must be a size such as "2 GB", "500 MB" or a number of bytes, not {size!r}')
+            config.budget[pattern] = parsed
     return config
+
+
+_UNITS = {
+    "": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
+}  # fmt: skip
+
+
+def parse_size(value) -> int | None:
+    """``"2 GB"``, ``"1.5GiB"``, ``"500 MB"`` or a number of bytes; None when not a size."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if not isinstance(value, str):
+        return None
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", value)
+    if match is None or match.group(2).lower() not in _UNITS:
+        return None
+    size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    return size if size > 0 else None
 
 
 def check_selectors(selectors: Iterable[str], rules: Mapping, fail) -> None:

@@ -14,6 +14,7 @@ import marshal
 import os
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -46,8 +47,11 @@ def data_files() -> list[Path]:
 
 
 def cache_file() -> Path:
+    """One file per installation: two installs of the same version (a project's virtualenv
+    and pre-commit's) would otherwise rewrite each other's file on every run."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "dockerlint" / f"data-{__version__}-{sys.implementation.cache_tag}.marshal"
+    where = zlib.crc32(os.fsencode(os.path.dirname(os.path.abspath(__file__))))
+    return base / "dockerlint" / f"data-{__version__}-{sys.implementation.cache_tag}-{where:08x}.marshal"
 
 
 def _signature(files: list[Path]) -> list[tuple[str, int, int]]:

@@ -251,11 +251,12 @@ def writable_paths(paths: list[Path]):
 
 
 def _check_dockerfile_tables(config: Config, dockerfiles: list[Path], workspace: Workspace) -> None:
-    """A ``contexts``/``targets``/``gpu`` entry that names no Dockerfile is a typo or a
+    """A ``contexts``/``targets``/``gpu``/``budget`` entry that names no Dockerfile is a typo or a
     file that moved: say so, or the setting silently stops applying."""
     where = config.path or config.root
     section = "tool.dockerlint." if where.name == "pyproject.toml" else ""
-    for name, table in (("contexts", config.contexts), ("targets", config.targets), ("gpu", config.gpu)):
+    tables = {"contexts": config.contexts, "targets": config.targets, "gpu": config.gpu, "budget": config.budget}
+    for name, table in tables.items():
         for pattern in table:
             if not any(config.for_dockerfile({pattern: True}, dockerfile) for dockerfile in dockerfiles):
                 workspace.note(where, f"[{section}{name}] `{pattern}` matches no Dockerfile")
@@ -300,8 +301,11 @@ def image_files(image: Image) -> set[Path]:
     for stage in image.stages:
         for install in stage.installs():
             for ref in install.requirements:
-                if ref.context_path is not None and os.path.isfile(ref.context_path):
-                    files.update(image.workspace.requirements(ref.context_path).files)
+                # Anything there but a folder is read: a named pipe or a dangling link
+                # gets "cannot read" (REQ004) rather than silence.
+                path = ref.context_path
+                if path is not None and os.path.lexists(path) and not os.path.isdir(path):
+                    files.update(image.workspace.requirements(path).files)
     return files
 
 

@@ -22,6 +22,12 @@ class Span:
         return cls(line, 1, line, len(text) + 1)
 
 
+# A file with more parse problems than this is not what its name says (generated, binary
+# or hostile): its first problems are reported, then one more says the rest are not. A
+# 2 MB file of bad lines would otherwise make 300,000 findings and a gigabyte of report.
+MAX_PROBLEMS_PER_FILE = 1_000
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A parse problem, returned as data; the engine turns it into a finding."""

@@ -13,6 +13,7 @@ note and is not opened: a pull request cannot make a CI run print ``/etc/passwd`
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,12 @@ MAX_TEXT_BYTES = 32 * 1024 * 1024  # larger files are skipped with a note
 # Real Dockerfiles are kilobytes; a multi-megabyte one is generated or hostile, and
 # analysing every RUN of it would make a pre-commit hook hang for a minute.
 MAX_DOCKERFILE_BYTES = 2 * 1024 * 1024
+# The same for instructions: 2 MB of `RUN x` lines are 350,000 of them, and the rules
+# cost a fraction of a millisecond each (a 5,000-instruction file takes about a second).
+MAX_DOCKERFILE_INSTRUCTIONS = 5_000
+# And for stages (real Dockerfiles have a handful): the model follows chains of stages
+# built FROM one another, so a chain of a thousand would go past Python's recursion limit.
+MAX_DOCKERFILE_STAGES = 100
 BINARY_SNIFF = 8192
 
 
@@ -57,6 +64,7 @@ class Workspace:
         self.problems: dict[Path, list[Problem]] = {}  # parse problems per file, reported once
         self.root: Path | None = None  # the repository being linted (deployment files live there)
         self.derived: dict = {}  # per-run facts the model works out once (repository GPU hints)
+        self._requirement_problems: set[tuple[Path, str, Span]] = set()
 
     # -- raw files -----------------------------------------------------------------
     def note(self, path: Path, message: str, level: str = "warning") -> None:
@@ -129,13 +137,19 @@ class Workspace:
                 self._bytes[path] = None
             return None
         try:
-            size = os.stat(path).st_size
-            if size > MAX_TEXT_BYTES:
+            status = os.stat(path)
+            size = status.st_size
+            if not stat.S_ISREG(status.st_mode) and not stat.S_ISDIR(status.st_mode):
+                # Opening a named pipe waits for a writer, a device may never end: a hang.
+                if not quiet:
+                    self.note(path, "skipped: not a regular file (a named pipe, socket or device)")
+            elif size > MAX_TEXT_BYTES:
                 if not quiet:
                     self.note(path, f"skipped: {size:,} bytes is larger than the {MAX_TEXT_BYTES:,}-byte limit")
             else:
                 with open(path, "rb") as handle:
-                    data = handle.read(MAX_TEXT_BYTES + 1)
+                    # ``read(n)`` allocates n bytes up front: ask for what the file holds.
+                    data = handle.read(size + 1)
         except FileNotFoundError:
             pass
         except OSError as error:  # permission denied, a symlink loop, a directory...
@@ -215,9 +229,15 @@ class Workspace:
                 text, bad = loaded
                 with blame(path):
                     parsed = parse_dockerfile(text.text)
-                self.add_problems(path, parsed.problems)
-                if bad:
-                    self.add_problems(path, [_invalid_utf8(text)])
+                too_many = _too_many(len(parsed.instructions), MAX_DOCKERFILE_INSTRUCTIONS, "instructions")
+                too_many = too_many or _too_many(len(parsed.stages), MAX_DOCKERFILE_STAGES, "stages")
+                if too_many:
+                    self.note(path, too_many)
+                    parsed = None
+                else:
+                    self.add_problems(path, parsed.problems)
+                    if bad:
+                        self.add_problems(path, [_invalid_utf8(text)])
             self._dockerfiles[path] = parsed
         return self._dockerfiles[path]
 
@@ -252,9 +272,10 @@ class Workspace:
 
     def _record_requirement_problem(self, path: Path, problem: Problem) -> None:
         """Once per place: a cycle seen from two entry files is still one problem."""
-        existing = self.problems.setdefault(path, [])
-        if all((p.code, p.span) != (problem.code, problem.span) for p in existing):
-            existing.append(problem)
+        key = (path, problem.code, problem.span)
+        if key not in self._requirement_problems:  # a set: a file may hold thousands
+            self._requirement_problems.add(key)
+            self.problems.setdefault(path, []).append(problem)
 
     def pyproject(self, path: Path) -> Pyproject | None:
         if path not in self._pyprojects:
@@ -290,6 +311,12 @@ def _both_forms(path: Path) -> tuple[str, ...]:
 
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _too_many(count: int, limit: int, what: str) -> str | None:
+    if count <= limit:
+        return None
+    return f"skipped: {count:,} {what} are more than the limit of {limit:,} for Dockerfiles"
 
 
 def _size(path: Path) -> int | None:

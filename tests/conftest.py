@@ -12,7 +12,16 @@ from dockerlint.engine import Result, lint
 from dockerlint.rulebook import load_rules
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SARIF_SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+# The official schema lives in ``shared/`` beside the checkout (or beside the folder of
+# worktrees that holds it).
+SARIF_SCHEMA = next(
+    (
+        folder / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+        for folder in REPO_ROOT.parents
+        if (folder / "shared" / "schemas" / "sarif-schema-2.1.0.json").is_file()
+    ),
+    REPO_ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json",
+)
 
 
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -285,7 +285,7 @@ def test_runs_as_root_follows_the_base_images_user(repo, base, flagged):
     ],
 )
 def test_floating_variant_and_nightly_tags(repo, base, flagged):
-    result = lint(repo, {"Dockerfile": f"FROM {base}\nCMD [\"python\", \"-V\"]\n"}, "IMG005")
+    result = lint(repo, {"Dockerfile": f'FROM {base}\nCMD ["python", "-V"]\n'}, "IMG005")
     assert result == ([("IMG005", "Dockerfile", 1)] if flagged else [])
 
 

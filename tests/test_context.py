@@ -72,15 +72,23 @@ def test_without_ignore_file_everything_is_sent(service: Path) -> None:
 def test_ignore_file_prunes_directories_and_excludes_files(service: Path) -> None:
     context = walk_context(service, parse_dockerignore(IGNORE))
     assert context.excluded_dirs == (
-        ".git", ".venv", "node_modules", "src/app/__pycache__",
+        ".git",
+        ".venv",
+        "node_modules",
+        "src/app/__pycache__",
     )
     assert paths(context.excluded_files) == ["data/model.pt", "docs/guide.md"]
     assert paths(context.files) == [
-        ".dockerignore", "Dockerfile", "README.md",
+        ".dockerignore",
+        "Dockerfile",
+        "README.md",
         "data/keep.pt",  # re-included by an exception
         "data/raw/big.pt",  # 'data/*.pt' does not reach into data/raw
         "docs/keep.md",  # re-included below an excluded directory
-        "requirements.txt", "serve.py", "src/app/__init__.py", "src/app/main.py",
+        "requirements.txt",
+        "serve.py",
+        "src/app/__init__.py",
+        "src/app/main.py",
     ]
     assert context.total_size() == sum(len(ML_SERVICE[p].encode()) for p in paths(context.files))
 

@@ -244,11 +244,13 @@ def _sparse(path, size):
 
 
 def test_large_context_files_copied_or_only_sent(repo):
-    root = repo({
-        "Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY app/ app/\nCOPY models/ models/\n",
-        ".dockerignore": ".git\n",
-        "app/main.py": "print('hi')\n",
-    })
+    root = repo(
+        {
+            "Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY app/ app/\nCOPY models/ models/\n",
+            ".dockerignore": ".git\n",
+            "app/main.py": "print('hi')\n",
+        }
+    )
     _sparse(root / "models" / "encoder.safetensors", 120_000_000)
     _sparse(root / "data" / "train.parquet", 80_000_000)
     _sparse(root / "models" / "small.onnx", 10_000_000)

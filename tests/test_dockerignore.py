@@ -255,12 +255,30 @@ def test_pruned_directory_holds_only_excluded_paths(text: str) -> None:
 
 
 def test_matching_is_fast() -> None:
-    text = "\n".join([
-        ".git", ".venv", "**/__pycache__", "**/*.pyc", "node_modules", "data/**/*.pt",
-        "!data/keep/*.pt", "docs", "!docs/**/*.md", "*.log", ".env", "**/.DS_Store",
-        "build", "dist", "*.egg-info", ".pytest_cache", "tests/**/*.json", "[Cc]overage*",
-        "!coverage.md", "src/**/gen_?.py",
-    ])
+    text = "\n".join(
+        [
+            ".git",
+            ".venv",
+            "**/__pycache__",
+            "**/*.pyc",
+            "node_modules",
+            "data/**/*.pt",
+            "!data/keep/*.pt",
+            "docs",
+            "!docs/**/*.md",
+            "*.log",
+            ".env",
+            "**/.DS_Store",
+            "build",
+            "dist",
+            "*.egg-info",
+            ".pytest_cache",
+            "tests/**/*.json",
+            "[Cc]overage*",
+            "!coverage.md",
+            "src/**/gen_?.py",
+        ]
+    )
     ignore = parse_dockerignore(text)
     assert len(ignore.patterns) == 20
     paths = [f"src/pkg{i % 97}/sub{i % 13}/module_{i}.py" for i in range(100_000)]

@@ -206,7 +206,8 @@ def test_invalid_fix_settings_are_configuration_errors(service, table, message):
 def test_text_output_says_what_is_fixable(service):
     output = invoke(str(service)).stdout
     assert "= fix (safe): Add " in output
-    assert "fixable with `--fix`" in output.splitlines()[-1]
+    summary = next(line for line in output.splitlines() if line.startswith("Found "))
+    assert "fixable with `--fix`" in summary
 
 
 # -- the rules' fixes keep the file's style ------------------------------------------------------

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from click.testing import CliRunner
 
 from dockerlint.cli import main
 from dockerlint.parse.dockerfile import MAX_EXPANDED_LENGTH
+from dockerlint.parse.pyproject import parse_pyproject
 from tests.conftest import found, run_lint, write_tree
 
 FORMATS = ("text", "concise", "json", "sarif", "github")
@@ -188,6 +191,135 @@ def test_paths_from_scanned_files_are_checked_with_os_path():
         if pattern.search(line) and "entry." not in line
     ]
     assert offenders == []
+
+
+def test_thousands_of_run_instructions(tmp_path, monkeypatch):
+    from dockerlint.checks import lay
+
+    runs = 4_000
+    looked_at = []
+    installed_packages = lay.installed_packages
+    monkeypatch.setattr(lay, "installed_packages", lambda step: looked_at.append(step) or installed_packages(step))
+    body = "RUN apt-get install -y curl\n" + "RUN echo step\n" * runs + "RUN apt-get purge -y curl\n"
+    write_tree(tmp_path, {"Dockerfile": "FROM debian:12-slim\n" + body + "USER app\n"})
+    result = run_lint(tmp_path, select=["LAY001"])
+    assert [(f.code, f.span.line) for f in result.findings] == [("LAY001", runs + 3)]
+    assert len(looked_at) <= runs + 2  # each RUN looking back at every earlier one took minutes at 30,000
+
+
+def test_more_instructions_than_any_real_dockerfile_is_a_note(tmp_path):
+    write_tree(tmp_path, {"Dockerfile": "FROM python:3.12-slim\n" + "RUN x\n" * 6_000})
+    result = run_lint(tmp_path)
+    assert result.findings == []
+    assert [note.message for note in result.notes] == [
+        "skipped: 6,001 instructions are more than the limit of 5,000 for Dockerfiles"
+    ]
+    lint_cli(tmp_path, seconds=5)
+
+
+def test_a_chain_of_stages_each_copying_from_the_one_before(tmp_path, monkeypatch):
+    from dockerlint.model import code, pyenv
+
+    stages = 30  # the work doubled with each stage: 20 took 6 s, 30 would take hours
+    calls = {"trees": 0, "files": 0}
+    stage_trees, stage_files = pyenv._stage_trees, code._stage_files
+
+    def counted_trees(*args):
+        calls["trees"] += 1
+        return stage_trees(*args)
+
+    def counted_files(*args):
+        calls["files"] += 1
+        return stage_files(*args)
+
+    monkeypatch.setattr(pyenv, "_stage_trees", counted_trees)
+    monkeypatch.setattr(code, "_stage_files", counted_files)
+    chain = "".join(f"FROM s{i - 1} AS s{i}\nCOPY --from=s{i - 1} /opt/venv /opt/venv\n" for i in range(1, stages))
+    venv = "RUN python -m venv /opt/venv && /opt/venv/bin/pip install flask\n"
+    dockerfile = "FROM python:3.12-slim AS s0\n" + venv + chain
+    write_tree(tmp_path, {"Dockerfile": dockerfile + "COPY app.py .\nUSER app\n", "app.py": "import flask\n"})
+    result = run_lint(tmp_path)
+    assert [f.code for f in result.findings if f.code.startswith(("SYN", "STG", "DEP"))] == []
+    assert calls["trees"] <= stages * stages and calls["files"] <= 3 * stages
+
+
+def test_more_stages_than_any_real_dockerfile_is_a_note(tmp_path):
+    chain = "".join(f"FROM s{i - 1} AS s{i}\n" for i in range(1, 1_000))  # recursion went past Python's limit
+    write_tree(tmp_path, {"Dockerfile": "FROM python:3.12-slim AS s0\n" + chain})
+    result = run_lint(tmp_path)
+    assert result.findings == []
+    assert [note.message for note in result.notes] == [
+        "skipped: 1,000 stages are more than the limit of 100 for Dockerfiles"
+    ]
+
+
+def test_a_chain_of_dependency_groups_deeper_than_the_limit_is_a_problem():
+    lines = [f'g{i} = [{{include-group = "g{i + 1}"}}, "p{i}"]' for i in range(1_000)] + ['g1000 = ["last"]']
+    result = parse_pyproject("[dependency-groups]\n" + "\n".join(lines) + "\n")
+    assert [p.message for p in result.problems] == [
+        "dependency groups include one another more than 50 deep: not followed"
+    ]
+    g0 = [d.name for d in result.dependencies if d.group == "group:g0"]
+    assert g0[-3:] == ["p2", "p1", "p0"] and len(g0) == 51  # includes expand in place, before p0
+
+
+@pytest.mark.parametrize(
+    "name, bad_line, code, last",
+    [
+        ("requirements.txt", "RUN x", "REQ005", "more than 1,000 invalid lines: the rest of the file is not read"),
+        ("Dockerfile", "FOO x", "SYN001", "more than 1,000 problems in this file: the rest are not reported"),
+        (".dockerignore", "\\q", "SYN001", "more than 1,000 problems in this file: the rest are not reported"),
+    ],
+)
+def test_a_file_of_thousands_of_bad_lines_reports_the_first_thousand(tmp_path, name, bad_line, code, last):
+    files = {
+        "Dockerfile": (
+            "FROM python:3.12-slim\nCOPY requirements.txt .\n"
+            "RUN pip install --no-cache-dir -r requirements.txt\nUSER app\n"
+        ),
+        "requirements.txt": "flask==3.0.3\n",
+    }
+    files[name] = files.get(name, "") + f"{bad_line}\n" * 50_000  # 300 kB: 50,000 findings and 200 MB before
+    write_tree(tmp_path, files)
+    result = run_lint(tmp_path, select=["SYN", "REQ"])
+    problems = [f for f in result.findings if f.path.name == name and f.code == code]
+    assert len(problems) == 1_001 and problems[-1].message == last
+    lint_cli(tmp_path, seconds=10)
+
+
+def test_an_ignore_file_with_thousands_of_patterns(tmp_path):
+    patterns = "x\n" * 30_000 + "".join(f"dir{i}/*.py\n" for i in range(5_000)) + "!app/keep.py\n"
+    files = {f"app/module{i}.py": "import os\n" for i in range(50)}
+    files["app/keep.py"] = ""
+    files.update({"Dockerfile": "FROM python:3.12-slim\nCOPY . /srv\nUSER app\n", ".dockerignore": patterns})
+    write_tree(tmp_path, files)
+    result = run_lint(tmp_path)
+    (image,) = result.images
+    assert image.ignore.excludes("x/y.py") and image.ignore.excludes("dir7/a.py")
+    assert not image.ignore.excludes("app/keep.py") and not image.ignore.excludes("dir7/a/b.txt")
+    lint_cli(tmp_path, seconds=5)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_named_pipe_where_a_file_is_expected_is_not_opened(tmp_path):
+    write_tree(
+        tmp_path,
+        {
+            "Dockerfile": (
+                "FROM python:3.12-slim\nCOPY requirements.txt pyproject.toml ./\n"
+                "RUN pip install --no-cache-dir -r requirements.txt .\nCOPY app /app\nUSER app\n"
+            ),
+            "app/main.py": "import flask\n",
+        },
+    )
+    for name in ("requirements.txt", "pyproject.toml", ".dockerignore", "app/util.py"):
+        os.mkfifo(tmp_path / name)  # opening one waits for a writer: the run would hang
+    # In a child process: a regression must fail the test, not hang it.
+    command = [sys.executable, "-m", "dockerlint", "--no-cache", "-f", "json", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert any(f["path"].endswith("requirements.txt") and f["code"] == "REQ004" for f in findings)
 
 
 # -- files outside the repository or the build context ------------------------------------------

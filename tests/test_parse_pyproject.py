@@ -109,9 +109,7 @@ def test_dependency_groups_resolve_includes():
         ("group:typing", "mypy"),
         ("group:typing", "types-requests"),
         ("group:all", "pytest"),
-        ("group:all", "mypy"),
-        ("group:all", "types-requests"),
-        ("group:all", "mypy"),  # reached twice: through test and directly
+        ("group:all", "mypy"),  # reached twice, through test and directly: listed once
         ("group:all", "types-requests"),
         ("group:all", "ruff"),
     ]
@@ -137,13 +135,14 @@ def test_dependency_group_errors_are_problems(groups, message):
 
 
 def test_include_chain_with_shared_groups_is_expanded_once_per_group():
-    # Each group includes the previous one twice: a naive expansion doubles per level.
+    # Each group includes the previous one twice: a naive expansion doubles per level
+    # (2**40 requirements here), in time and in the length of the result.
     lines = ['g0 = ["base"]'] + [
-        f'g{i} = [{{include-group = "g{i - 1}"}}, {{include-group = "g{i - 1}"}}]' for i in range(1, 12)
+        f'g{i} = [{{include-group = "g{i - 1}"}}, {{include-group = "g{i - 1}"}}]' for i in range(1, 41)
     ]
     result = parse_pyproject("[dependency-groups]\n" + "\n".join(lines) + "\n")
     assert result.problems == ()
-    assert sum(1 for d in result.dependencies if d.group == "group:g11") == 2**11
+    assert [d.name for d in result.dependencies if d.group == "group:g40"] == ["base"]
 
 
 POETRY = """\

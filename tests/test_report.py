@@ -19,9 +19,9 @@ from dockerlint.findings import Applicability, Edit, Finding, Fix, Note, Related
 from dockerlint.report import FORMATS, Report, render
 from dockerlint.rulebook import Rule
 from dockerlint.source import Span
+from tests.conftest import SARIF_SCHEMA
 
 REPO = Path(__file__).resolve().parents[1]
-SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 PROBLEM_MATCHER = re.compile(r"^(.+?):(\d+):(\d+):\s+(error|warning|info|note):\s+(.*?)\s+\[([A-Za-z]+\d+)\]$")
 ROOT = Path("/srv/app")
 
@@ -179,7 +179,7 @@ def test_concise_lines_match_the_vscode_problem_matcher():
         ("svc a/Dockerfile", "9", "6", "error", "secret file .env is copied into the image", "SEC001"),
     ]
     # the note and the summary are not mistaken for problems
-    assert [line for line, m in zip(lines, matched) if not m] == lines[-2:]
+    assert [line for line, m in zip(lines, matched, strict=True) if not m] == lines[-2:]
 
 
 def test_concise_header_stays_one_matchable_line_when_the_message_has_line_breaks():

@@ -405,9 +405,29 @@ async def test_hover_shows_the_rule_and_what_it_costs(client: LanguageClient, se
     assert "It costs about **45 MB** in the image." in text
     assert "## Why it matters" in text and "## How to fix" in text
     nothing = await client.text_document_hover_async(
-        lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(0, 0))
+        lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(1, 0))  # WORKDIR: no finding, no size
     )
     assert nothing is None
+
+
+@pytest.mark.asyncio
+async def test_hover_on_from_shows_the_estimated_size_and_biggest_parts(client: LanguageClient, service: Path):
+    editor = Editor(client, service)
+    uri = editor.open("Dockerfile")
+    editor.type("requirements.txt", "fastapi==0.115.6\nuvicorn==0.32.1\ntorch==2.5.1\n")
+    editor.type("app/main.py", "import torch\nfrom fastapi import FastAPI\n\napp = FastAPI()\n")
+    await diagnostics(client, uri, has("GPU001"))
+    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(0, 3)))
+    text = hover.contents.value
+    # The unsaved buffers count: CUDA torch, which GPU001's fix (CPU torch) takes out again.
+    assert text.startswith(
+        "**Estimated image size: ~5.4 GB** (4.9 GB–6 GB), plus 1 part of unknown size; "
+        "after the fixes dockerlint suggests: ~963 MB."
+    )
+    biggest = text.split("Biggest parts:\n", 1)[1].splitlines()
+    assert biggest[0] == "- nvidia-* CUDA libraries (for torch): 2.9 GB (`requirements.txt:3`)"
+    assert biggest[1].startswith("- torch 2.5.1 (CUDA build): 1.8 GB")
+    assert "`dockerlint size`" in text
 
 
 @pytest.mark.asyncio

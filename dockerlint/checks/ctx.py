@@ -259,7 +259,8 @@ def large_context_file(image: Image) -> Iterator[Finding]:
                 image,
                 "CTX004",
                 copy.instruction.span,
-                f"`{file.path}` ({size}) is sent with every build and this {copy.instruction.keyword} puts it into the image",
+                f"`{file.path}` ({size}) is sent with every build and this "
+                f"{copy.instruction.keyword} puts it into the image",
                 "Keep models and data out of the image: download them at start-up or mount them as a volume, "
                 f"and add `{file.path}` to {_ignore_name(image)}.",
                 size_bytes=file.size,

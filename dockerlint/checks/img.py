@@ -218,3 +218,53 @@ def base_not_pinned(image: Image) -> Iterator[Finding]:
             f"`{ref.raw}` is not pinned by digest: the tag can be moved to a different image",
             f"Pin the digest as well: `{ref.raw}@sha256:<digest>` (see `docker buildx imagetools inspect {ref.raw}`).",
         )
+
+
+@check("IMG006")
+def over_budget(image: Image) -> Iterator[Finding]:
+    """The image's estimated size (the bill of bytes) is over the budget the configuration
+    sets for its Dockerfile (``[tool.dockerlint.budget]``)."""
+    budget = _budget(image)
+    final = image.final
+    if budget is None or final is None:
+        return
+    from dockerlint.model.size import bill_of_bytes
+
+    bill = bill_of_bytes(image)
+    estimate, low, high, unknown = bill.totals()
+    if estimate <= budget:
+        return
+    biggest = ", ".join(f"{part.what} (~{human_size(part.bytes)})" for part in bill.biggest(3))
+    more = f"; {unknown} part{'s' if unknown != 1 else ''} of unknown size come on top" if unknown else ""
+    yield finding(
+        image,
+        "IMG006",
+        from_image_span(final),
+        f"the image is estimated at ~{human_size(estimate)} ({human_size(low)}–{human_size(high)}), over its "
+        f"budget of {human_size(budget)}: the biggest parts are {biggest}{more}",
+        "Run `dockerlint size` for the whole bill and what each finding's fix saves; if the size is intended, "
+        "raise the budget in `[tool.dockerlint.budget]`.",
+        estimate - budget,
+    )
+
+
+def _budget(image: Image) -> int | None:
+    """The budget of the first ``budget`` pattern that matches the Dockerfile (a path
+    relative to the configuration's folder, or a bare name at any depth)."""
+    from dockerlint.config import path_matches
+    from dockerlint.paths import real_path
+
+    budgets = image.settings.get("budget") or ()
+    root = image.settings.get("root")
+    if not budgets or root is None:
+        return None
+    for candidate, base in ((image.dockerfile_path, root), (real_path(image.dockerfile_path), real_path(root))):
+        try:
+            relative = candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+        for pattern, size in budgets:
+            if path_matches(relative, pattern):
+                return size
+        return None
+    return None

@@ -18,7 +18,15 @@ from dockerlint.checks.common import final_chain, finding
 from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Copy, Image, Install, StageModel, Step, coupling
 from dockerlint.model.image import context_source
-from dockerlint.model.layers import dvc_outputs, installed_packages, recursive_rewrites, removal, removed_paths
+from dockerlint.model.layers import (
+    REMOVE_ACTIONS,
+    Package,
+    dvc_outputs,
+    installed_packages,
+    recursive_rewrites,
+    removal,
+    removed_paths,
+)
 from dockerlint.model.pyenv import inside, positional
 from dockerlint.source import Span
 
@@ -137,6 +145,7 @@ def _layers(image: Image):
 @check("LAY001")
 def deleted_in_later_layer(image: Image) -> Iterator[Finding]:
     stages, order, position, added = _layers(image)
+    kept = _kept_packages(order)
     for stage in stages:
         for step in stage.runs():
             here = position[id(step)]
@@ -167,7 +176,7 @@ def deleted_in_later_layer(image: Image) -> Iterator[Finding]:
                         related=[Related(image.dockerfile_path, item.span, f"`{item.path}` added here")],
                     )
                     break
-            yield from _packages_removed(image, order, position, step)
+            yield from _packages_removed(image, kept, here, step)
 
 
 def _fix(item: _Added) -> str:
@@ -179,14 +188,29 @@ def _fix(item: _Added) -> str:
     return f"Download, use and delete it in the same RUN as the `{item.what}`, or do it in a builder stage."
 
 
-def _packages_removed(image: Image, order: list[Step], position: dict[int, int], step: Step) -> Iterator[Finding]:
+def _kept_packages(order: list[Step]) -> list[tuple[int, Package]]:
+    """(position, package) of each package a RUN installs and does not remove itself, in
+    build order: computed once, not again for every RUN after it (thousands of RUNs)."""
+    return [
+        (number, package)
+        for number, step in enumerate(order)
+        if step.keyword == "RUN"
+        for package in installed_packages(step)
+        if removal(step, package, package.install.command) is None
+    ]
+
+
+def _packages_removed(image: Image, kept: list[tuple[int, Package]], here: int, step: Step) -> Iterator[Finding]:
     """Packages an earlier RUN installed (and kept) that this RUN removes, one finding per command."""
+    if not any(install.action in REMOVE_ACTIONS.get(install.family, ()) for install in step.installs):
+        return
     by_remover: dict[int, tuple[Install, list]] = {}
-    for earlier in order[: position[id(step)]]:
-        for package in installed_packages(earlier) if earlier.keyword == "RUN" else ():
-            remover = removal(step, package)
-            if remover is not None and removal(earlier, package, package.install.command) is None:
-                by_remover.setdefault(id(remover), (remover, []))[1].append(package)
+    for number, package in kept:
+        if number >= here:
+            break
+        remover = removal(step, package)
+        if remover is not None:
+            by_remover.setdefault(id(remover), (remover, []))[1].append(package)
     for remover, packages in by_remover.values():
         names = ", ".join(f"`{package.name}`" for package in packages)
         lines = sorted({package.span.line for package in packages})

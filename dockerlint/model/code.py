@@ -514,30 +514,36 @@ def _add_first_party(names: set[str], folder: str) -> None:
 def _image_files(image: Image, local_projects: list[Path]) -> list[CodeFile]:
     """The wanted files of the final image, by in-image path."""
     files: dict[str, CodeFile] = {}
+    memo: dict[int, dict[str, CodeFile]] = {}
     for stage in reversed(final_chain(image)):  # later stages overwrite earlier paths
-        files.update(_stage_files(image, stage, 0))
+        files.update(_stage_files(image, stage, 0, memo))
     for folder in local_projects:
         for relative, file in _project_files(image, folder):
             files.setdefault(f"/site-packages/{relative}", file)
     return [files[image_path] for image_path in sorted(files)]
 
 
-def _stage_files(image: Image, stage: StageModel, depth: int) -> dict[str, CodeFile]:
-    """In-image path -> context file, for the wanted files COPY/ADD put into ``stage``."""
+def _stage_files(image: Image, stage: StageModel, depth: int, memo: dict) -> dict[str, CodeFile]:
+    """In-image path -> context file, for the wanted files COPY/ADD put into ``stage``.
+    ``memo`` holds the answer per stage: a stage reached both as a parent and through
+    ``COPY --from`` is worked out once (a chain of such stages doubled the work per stage)."""
+    if stage.index in memo:
+        return memo[stage.index]
     files: dict[str, CodeFile] = {}
     if depth > len(image.stages):
         return files
     if stage.parent is not None:
-        files.update(_stage_files(image, image.stages[stage.parent], depth + 1))
+        files.update(_stage_files(image, image.stages[stage.parent], depth + 1, memo))
     for copy in stage.copies:
         if copy.mount_only or copy.heredoc or copy.from_image:
             continue
         for source in copy.sources:
             if copy.from_stage is not None:
-                origin = _stage_files(image, image.stages[copy.from_stage], depth + 1)
+                origin = _stage_files(image, image.stages[copy.from_stage], depth + 1, memo)
                 files.update(_carried_files(origin, source.value, copy.dest, copy.dest_is_dir))
             else:
                 files.update(_context_files(image, source.value, copy.dest, copy.dest_is_dir))
+    memo[stage.index] = files
     return files
 
 

@@ -12,12 +12,12 @@ import os
 import posixpath
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dockerlint.model.installs import Argument, Install, recognise
 from dockerlint.parse.dockerfile import Dockerfile, Heredoc, Instruction, Stage, expand
@@ -240,6 +240,17 @@ class Image:
     # a file meant to be included in another): no image is built from them, so they are
     # kept out of ``stages``; hadolint-compatible rules still read them.
     fragment: StageModel | None = None
+    # Facts the model works out once per image and several rules ask for (the pip
+    # commands of a stage, the model downloads), by the asking function's key.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def memoized(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked for, the same value after."""
+        try:
+            return self.memo[key]
+        except KeyError:
+            value = self.memo[key] = compute()
+            return value
 
     @property
     def final(self) -> StageModel | None:

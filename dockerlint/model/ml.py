@@ -154,9 +154,13 @@ def _python_location(path: str) -> bool:
     return path.startswith(("/usr/local", "/opt", "/install", "/usr/lib/python"))
 
 
-def pip_commands(image: Image, stage: StageModel) -> Iterator[PipCommand]:
+def pip_commands(image: Image, stage: StageModel) -> tuple[PipCommand, ...]:
     """Every ``pip install`` / ``uv pip install`` / ``uv sync`` of a stage with what it
-    asks for."""
+    asks for (worked out once per image: many rules ask)."""
+    return image.memoized(("pip_commands", stage.index), lambda: tuple(_pip_commands(image, stage)))
+
+
+def _pip_commands(image: Image, stage: StageModel) -> Iterator[PipCommand]:
     for step in stage.steps:
         for install in step.installs:
             if install.family == "pip" and install.action == "install":
@@ -451,11 +455,15 @@ def replaces_base_torch(request: PipRequest, base: BaseImage) -> bool:
         return False
 
 
-def torch_installs(image: Image) -> Iterator[TorchInstall]:
+def torch_installs(image: Image) -> tuple[TorchInstall, ...]:
     """pip commands of the stages that reach the final image that install CUDA torch, in
     build order. A command is skipped when a CPU build is asked for (CPU index, ``+cpu``,
     ``--torch-backend cpu``), on an arm64 platform (PyPI's aarch64 torch is CPU-only), or
     when an earlier install in the same stage chain already put torch in place."""
+    return image.memoized(("torch_installs",), lambda: tuple(_torch_installs(image)))
+
+
+def _torch_installs(image: Image) -> Iterator[TorchInstall]:
     settings = ml()["torch"]
     for stage_list in _chains(image):
         root = stage_list[0]
@@ -613,9 +621,13 @@ _PY_VALUE_OPTIONS = ("-W", "-X", "--check-hash-based-pycs")
 _SHELLS = ("sh", "bash", "ash", "dash", "zsh")
 
 
-def downloads(image: Image) -> Iterator[Download]:
+def downloads(image: Image) -> tuple[Download, ...]:
     """Model downloads in the RUN and ADD instructions of the stages the final image is
     made of (a builder stage that only hands files over is a deliberate bake)."""
+    return image.memoized(("downloads",), lambda: tuple(_downloads(image)))
+
+
+def _downloads(image: Image) -> Iterator[Download]:
     for stage in reversed(final_chain(image)):
         for step in stage.steps:
             if step.keyword == "RUN":

@@ -93,7 +93,12 @@ def clean_base(image: Image, stage: StageModel) -> bool:
 
 def trees(image: Image, stage: StageModel) -> list[Tree]:
     """Every Python tree in the stage, inherited ones (FROM another stage, COPY --from
-    of a venv) included, in build order."""
+    of a venv) included, in build order. Worked out once per stage and image: a chain of
+    stages each built FROM and copying from the one before doubled the work per stage."""
+    return list(image.memoized(("trees", stage.index), lambda: _trees(image, stage)))
+
+
+def _trees(image: Image, stage: StageModel) -> list[Tree]:
     found: list[Tree] = []
     version = python_version(image, stage)
     for member in chain(image, stage):
@@ -127,16 +132,14 @@ def _stage_trees(image: Image, stage: StageModel, version: str | None, inherited
 
 
 def _copied_venvs(image: Image, stage: StageModel, step: Step, copy, version: str | None) -> list[Tree]:
-    """A venv copied from another stage is a venv here too (pip can install into it)."""
+    """A venv copied from another stage is a venv here too (pip can install into it).
+    One tree per copy, however many trees of the origin share the path: a chain of
+    stages each copying the venv of the one before doubled the trees per stage."""
     origin = image.stages[copy.from_stage]
-    result = []
-    for tree in trees(image, origin):
-        if tree.kind != "venv":
-            continue
-        for source in copy.sources:
-            if source_path(source.value) == tree.path:
-                result.append(Tree(copy.dest, "venv", stage.index, step, copy.instruction.span, "COPY --from", version))
-    return result
+    venvs = {tree.path for tree in trees(image, origin) if tree.kind == "venv"}
+    if any(source_path(source.value) in venvs for source in copy.sources):
+        return [Tree(copy.dest, "venv", stage.index, step, copy.instruction.span, "COPY --from", version)]
+    return []
 
 
 def chain(image: Image, stage: StageModel) -> list[StageModel]:

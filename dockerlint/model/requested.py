@@ -61,10 +61,7 @@ class Entry:
 
 def requested(image: Image) -> list[Entry]:
     """The entries of the final image (computed once per image), in install order."""
-    cached = image.__dict__.get("_dockerlint_requested")
-    if cached is None:
-        cached = image.__dict__["_dockerlint_requested"] = _collect(image)
-    return cached
+    return image.memoized(("requested",), lambda: _collect(image))
 
 
 def by_name(entries: list[Entry]) -> dict[str, list[Entry]]:

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from dockerlint.source import Problem, Span, Text
+from dockerlint.source import MAX_PROBLEMS_PER_FILE, Problem, Span, Text
 
 KEYWORDS = frozenset(
     "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE FROM HEALTHCHECK LABEL MAINTAINER ONBUILD RUN "
@@ -558,7 +558,11 @@ class _Reader:
         self.saw_from = False
 
     def problem(self, message: str, span: Span) -> None:
-        self.problems.append(Problem("SYN001", message, span))
+        if len(self.problems) < MAX_PROBLEMS_PER_FILE:
+            self.problems.append(Problem("SYN001", message, span))
+        elif len(self.problems) == MAX_PROBLEMS_PER_FILE:
+            message = f"more than {MAX_PROBLEMS_PER_FILE:,} problems in this file: the rest are not reported"
+            self.problems.append(Problem("SYN001", message, span))
 
     def line_span(self, index: int) -> Span:
         return Span.whole_line(index + 1, self.lines[index])

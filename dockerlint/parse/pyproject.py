@@ -136,11 +136,16 @@ def _pep508(string: str, group: str, span: Span) -> Dependency:
     )
 
 
+# PEP 735 sets no limit; real projects nest groups a level or two. Deeper chains would
+# reach Python's recursion limit.
+MAX_INCLUDE_DEPTH = 50
+
+
 def _dependency_groups(groups: dict, locator: _Locator, problems: list[Problem]) -> list[Dependency]:
     """PEP 735 groups with ``{include-group = "…"}`` expanded in place.
 
-    Group names match after normalisation, as the PEP says. A cycle or an unknown group
-    is reported once and the offending include is skipped.
+    Group names match after normalisation, as the PEP says. A cycle, an unknown group or
+    a chain deeper than ``MAX_INCLUDE_DEPTH`` is reported once and the include skipped.
     """
     from packaging.utils import canonicalize_name
 
@@ -162,24 +167,29 @@ def _dependency_groups(groups: dict, locator: _Locator, problems: list[Problem])
         if name in expanded:
             return expanded[name]
         found: list[Dependency] = []
+        seen: set[int] = set()  # a group included twice, or two ways, counts once (else 2^depth)
         for entry in own[name]:
-            if isinstance(entry, Dependency):
-                found.append(entry)
-                continue
-            target = by_name.get(canonicalize_name(entry))
-            span = locator.header(("dependency-groups",))
-            if target is None:
-                message = f"dependency group {name!r} includes unknown group {entry!r}"
-            elif target in chain or target == name:
-                message = "dependency group cycle: " + " -> ".join((*chain, name, target))
-            else:
-                found += expand(target, (*chain, name))
-                continue
-            if message not in reported:
-                reported.add(message)
-                problems.append(Problem("SYN001", message, span))
+            for dependency in [entry] if isinstance(entry, Dependency) else include(name, entry, chain):
+                if id(dependency) not in seen:
+                    seen.add(id(dependency))
+                    found.append(dependency)
         expanded[name] = found
         return found
+
+    def include(name: str, entry: str, chain: tuple[str, ...]) -> list[Dependency]:
+        target = by_name.get(canonicalize_name(entry))
+        if target is None:
+            message = f"dependency group {name!r} includes unknown group {entry!r}"
+        elif target in chain or target == name:
+            message = "dependency group cycle: " + " -> ".join((*chain, name, target))
+        elif len(chain) >= MAX_INCLUDE_DEPTH:
+            message = f"dependency groups include one another more than {MAX_INCLUDE_DEPTH} deep: not followed"
+        else:
+            return expand(target, (*chain, name))
+        if message not in reported:
+            reported.add(message)
+            problems.append(Problem("SYN001", message, locator.header(("dependency-groups",))))
+        return []
 
     dependencies = []
     for name in groups:

@@ -38,7 +38,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
-from dockerlint.source import Problem, Span, decode
+from dockerlint.source import MAX_PROBLEMS_PER_FILE, Problem, Span, decode
 from dockerlint.urls import split_url
 
 
@@ -618,6 +618,10 @@ def parse_requirements(data: bytes) -> RequirementsFile:
             orphan_hashes.append((content, span))
             continue
         except _Invalid as error:
+            if len(problems) >= MAX_PROBLEMS_PER_FILE:
+                message = f"more than {MAX_PROBLEMS_PER_FILE:,} invalid lines: the rest of the file is not read"
+                problems.append(Problem("REQ005", message, span))
+                break
             problems.append(Problem("REQ005", f"{_quote(content)}: {error}", span))
             continue
         if isinstance(item, Requirement):

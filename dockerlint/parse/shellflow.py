@@ -18,7 +18,8 @@ tree-sitter-bash gives (the parser of ``parse/shell.py``), and nothing more:
 
 ``commands(script, cwd=..., variables=...)`` never raises and yields each simple command
 with its argv and directory, in the order the script runs them (function bodies where
-they are called), and each output redirection as ``(WRITES, target)``. Without tree-sitter it yields nothing: a guess is worse than silence.
+they are called), and each output redirection as ``(WRITES, target)``. Without
+tree-sitter it yields nothing: a guess is worse than silence.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from typing import Any
 from dockerlint.parse.shell import bash_parser
 
 _Node = Any
-UNKNOWN_NAME = "__DOCKERLINT_UNKNOWN__"
-WRITES = ">"  # argv[0] of the entry for an output redirection: (WRITES, target path or None)  # a variable that is never known: callers put it in text they cannot read
+UNKNOWN_NAME = "__DOCKERLINT_UNKNOWN__"  # a variable that is never known: callers put it in text they cannot read
+WRITES = ">"  # argv[0] of the entry for an output redirection: (WRITES, target path or None)
 _MAX_CALL_DEPTH = 8
 _MAX_LOOP_WORDS = 32
 _MAX_COMMANDS = 10_000
@@ -451,7 +452,8 @@ class _Walker:
         if plain in ("git rev-parse --show-toplevel",):
             return self.repository
         match = re.fullmatch(
-            r"(?:cd )?\$\((?:dirname|realpath) \$(?:0|\{0\}|\{BASH_SOURCE\[0\]\}|BASH_SOURCE)\)(/[\w./-]*)?(?: (?:&&|;) pwd(?: -P)?)?",
+            r"(?:cd )?\$\((?:dirname|realpath) \$(?:0|\{0\}|\{BASH_SOURCE\[0\]\}|BASH_SOURCE)\)"
+            r"(/[\w./-]*)?(?: (?:&&|;) pwd(?: -P)?)?",
             plain,
         ) or re.fullmatch(r"dirname \$(?:0|\{0\}|\{BASH_SOURCE\[0\]\}|BASH_SOURCE)", plain)
         if match is None or script_dir is None:

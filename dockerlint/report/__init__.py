@@ -50,10 +50,11 @@ class ImageInfo:
     origin_path: Path | None  # the file that names the context
     origin_line: int | None
     detail: str  # the command as written, the compose service, or how the guess was made
+    size: object | None = None  # its bill of bytes and savings (``ImageSize``), when computed
 
     @classmethod
-    def of(cls, image) -> ImageInfo:
-        """From a model ``Image``."""
+    def of(cls, image, size=None) -> ImageInfo:
+        """From a model ``Image`` (and its ``ImageSize``)."""
         origin = image.origin
         return cls(
             dockerfile=image.dockerfile_path,
@@ -65,6 +66,7 @@ class ImageInfo:
             origin_path=origin.path if origin is not None else None,
             origin_line=origin.line if origin is not None else None,
             detail=origin.detail if origin is not None else "",
+            size=size,
         )
 
 
@@ -131,10 +133,14 @@ class Report:
         """(findings ``--fix`` would fix, findings only ``--unsafe-fixes`` would fix)."""
         if self.fix_settings is None:
             return 0, 0
-        safe = [f for f in self.findings if self.fix_settings.allows(f)]
         unsafe_settings = FixSettings(unsafe=True, fixable=self.fix_settings.fixable)
-        unsafe = [f for f in self.findings if unsafe_settings.allows(f) and f not in safe]
-        return len(safe), len(unsafe)
+        safe = unsafe = 0
+        for finding in self.findings:  # a loop, not `f not in safe`: thousands of findings
+            if self.fix_settings.allows(finding):
+                safe += 1
+            elif unsafe_settings.allows(finding):
+                unsafe += 1
+        return safe, unsafe
 
     def rule_name(self, code: str) -> str:
         """The rule's name, or "" for a code without a rule (a parse problem, say)."""

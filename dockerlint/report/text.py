@@ -55,7 +55,27 @@ def render_text(report: Report, *, color: bool = False, statistics: bool = False
     if statistics and report.findings:
         lines.append("")
         lines += _statistics_table(report)
+    lines += _size_lines(report)
     return "".join(line + "\n" for line in lines)
+
+
+def _size_lines(report: Report) -> list[str]:
+    """One line per image: ``api/Dockerfile ~6.1 GB, fixes save ~4.9 GB``."""
+    lines = []
+    for image in report.images:
+        size = image.size
+        if size is None:
+            continue
+        name = printable(report.relative(image.dockerfile))
+        if image.target:
+            name += f" (target {printable(image.target)})"
+        line = f"{name} ~{human_size(size.estimated)}"
+        if size.unknown:
+            line += f" (+{size.unknown} part{'s' if size.unknown != 1 else ''} of unknown size)"
+        if size.saved:
+            line += f", fixes save ~{human_size(size.saved)}"
+        lines.append(line)
+    return [""] + lines if lines else []
 
 
 def _header(report: Report, finding: Finding, color: bool) -> str:

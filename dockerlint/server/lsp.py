@@ -306,12 +306,30 @@ class DockerlintServer(LanguageServer):
         project = self.project_for(path)
         lines = self.lines(project, path)
         here = [f for f in project.findings(path) if _contains(self.range(f.span, lines), params.position)]
-        if not here:
-            return None
-        parts = []
+        parts = [self.size_text(project, size) for size in project.sizes_at(path, params.position.line + 1)]
         for finding in here:
             parts.append(self.hover_text(project, path, finding))
+        if not parts:
+            return None
         return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, "\n\n---\n\n".join(parts)))
+
+    def size_text(self, project: Project, size) -> str:
+        """A FROM's hover: the image's estimated size, its range and its biggest parts."""
+        title = "Estimated image size"
+        if size.target:
+            title += f" (target `{size.target}`)"
+        text = f"**{title}: ~{human_size(size.estimated)}** ({human_size(size.low)}–{human_size(size.high)})"
+        if size.unknown:
+            text += f", plus {size.unknown} part{'s' if size.unknown != 1 else ''} of unknown size"
+        if size.saved:
+            text += f"; after the fixes dockerlint suggests: ~{human_size(size.after)}"
+        lines = [text + ".", "", "Biggest parts:"]
+        known = sorted((part for part in size.parts if part.bytes), key=lambda part: -part.bytes)[:5]
+        for part in known:
+            where = _relative(part.path, project.config.root) or part.path.name
+            lines.append(f"- {part.what}: {human_size(part.bytes)} (`{where}:{part.line}`)")
+        lines.append("\n`dockerlint size` prints the whole bill and what each fix saves.")
+        return "\n".join(lines)
 
     def hover_text(self, project: Project, path: Path, finding: Finding) -> str:
         from dockerlint.docs import rule_markdown

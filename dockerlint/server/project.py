@@ -65,6 +65,7 @@ class Project:
 
             self.scan_cache = ScanCache(directory)
         self.by_image: dict[ImageKey, dict[Path, list[Finding]]] = {}
+        self.images: dict[ImageKey, Image] = {}  # the model of each image, for the size hover
         self.alone: dict[Path, list[Finding]] = {}  # findings of files no image reads
         self.texts: dict[Path, str] = {}  # the text each finding's positions refer to
         # Lints run in a worker thread while the editor's requests read the findings.
@@ -101,6 +102,7 @@ class Project:
         result = self._lint([self.root], overlay)
         with self.lock:
             self.by_image = {image_key(image): {} for image in result.images}
+            self.images = {image_key(image): image for image in result.images}
             self.alone = {}
             self._file(result, result.images, named=None)
             files = before | self._files_with_findings()
@@ -131,11 +133,13 @@ class Project:
             # is gone (its build context moved with the COPY sources).
             if key in keys or key[0] in changed_dockerfiles:
                 files |= set(self.by_image.pop(key))
+                self.images.pop(key, None)
         for path in paths:
             if self.alone.pop(path, None):
                 files.add(path)
         for key in keys:
             self.by_image[key] = {}
+        self.images.update((image_key(image), image) for image in result.images)
         self._file(result, result.images, named=set(paths))
         for image in result.images:  # every file it reads, and every file it said something about
             files |= _image_files(image) | set(self.by_image[image_key(image)])
@@ -181,6 +185,25 @@ class Project:
                 for finding in record.get(path, ()):
                     seen.setdefault((finding.code, finding.span, finding.message), finding)
         return sorted(seen.values(), key=Finding.sort_key)
+
+    def sizes_at(self, path: Path, line: int) -> list:
+        """The bill of bytes (``ImageSize``) of each image whose Dockerfile is ``path`` and
+        has a FROM on ``line``, with what its findings' fixes save. Computed when asked."""
+        from dockerlint.model.size.summary import image_size
+
+        with self.lock:
+            chosen = [
+                (key, image)
+                for key, image in sorted(self.images.items(), key=lambda item: str(item[0]))
+                if key[0] == path and any(stage.from_instruction.span.line == line for stage in image.stages)
+            ]
+            findings = {key: [f for record in self.by_image.get(key, {}).values() for f in record] for key, _ in chosen}
+        sizes = []
+        for key, image in chosen:
+            size = image_size(image, findings[key])
+            if size is not None:
+                sizes.append(size)
+        return sizes
 
     def readers(self, path: Path) -> list[ImageKey]:
         """The images whose last lint said something about the file."""

@@ -8,19 +8,18 @@ from collections.abc import Iterator
 from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
-    cache_mounted,
     commands,
     count_flag,
     has_arg,
     has_flag,
     positional,
-    removes,
     runs,
     word_list,
 )
 from dockerlint.findings import Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image, Install, Step
+from dockerlint.model.caches import apt_lists_kept
 
 
 @check("DL3008")
@@ -53,7 +52,7 @@ def apt_lists(image: Image) -> Iterator[Finding]:
         updates = [(i.command, i.tool) for i in step.installs if i.family == "apt" and i.action == "update"]
         updates += [(command, "aptitude") for command in aptitude if command in step.commands]
         for command, tool in updates:
-            if removes(step, caches["lists"], command) or cache_mounted(step, [caches["lists"]]):
+            if not apt_lists_kept(step, command):
                 continue
             yield finding(
                 image,

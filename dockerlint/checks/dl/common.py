@@ -4,12 +4,12 @@ the flags a, b and c; ``--name=value`` is the flag ``name``)."""
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Iterable, Iterator
 
 from dockerlint.checks.common import final_chain
 from dockerlint.model import Image, ShellCommand, StageModel, Step
+from dockerlint.model.caches import cache_mounted, removes, runs_after  # noqa: F401 - shared with the DL rules
 
 # -- which instructions -----------------------------------------------------------------------
 
@@ -198,54 +198,3 @@ def index_of(step: Step, test) -> int | None:
         if test(command):
             return position
     return None
-
-
-def cache_mounted(step: Step, directories: Iterable[str], home: str = "/root") -> bool:
-    """A ``--mount=type=cache`` (or tmpfs) at one of ``directories`` or above it;
-    a relative directory (``.cache/pip``) matches a target that ends with it."""
-    for target in step.cache_mount_targets():
-        target = posixpath.normpath(target.replace("~", home)) if target else ""
-        for directory in directories:
-            directory = directory.replace("~", home)
-            if not directory.startswith("/"):
-                if target.endswith("/" + directory) or target == directory:
-                    return True
-            elif directory == target or directory.startswith(target.rstrip("/") + "/"):
-                return True
-    return False
-
-
-def removes(step: Step, path: str, after: ShellCommand | None = None, home: str = "/root") -> bool:
-    """Whether an ``rm`` in the same RUN (after ``after``) deletes ``path`` or a parent;
-    ``/var/cache/dnf*`` removes ``/var/cache/dnf``."""
-    path = path.replace("~", home)
-    started = after is None
-    for command in step.commands:
-        if command is after:
-            started = True
-            continue
-        if not started or command.name != "rm":
-            continue
-        for word in command.argv[1:]:
-            if word.startswith("-"):
-                continue
-            target = word.replace("~", home).replace("$HOME", home).replace("${HOME}", home)
-            target = target.removesuffix("/*").rstrip("/") or "/"
-            if target.endswith("*") and path.startswith(target[:-1]) and "/" not in path[len(target) - 1 :]:
-                return True
-            if path == target or path.startswith(target + "/"):
-                return True
-    return False
-
-
-def runs_after(step: Step, command: ShellCommand, text: str) -> bool:
-    """Whether a command line starting with ``text`` ("pip cache purge") follows ``command``."""
-    words = text.split()
-    started = False
-    for other in step.commands:
-        if other is command:
-            started = True
-            continue
-        if started and other.name == words[0] and list(other.argv[1 : len(words)]) == words[1:]:
-            return True
-    return False

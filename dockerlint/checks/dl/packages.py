@@ -22,6 +22,7 @@ from dockerlint.checks.dl.common import (
 from dockerlint.findings import Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ShellCommand
+from dockerlint.model.caches import apk_index_kept
 
 # -- apk ---------------------------------------------------------------------------------------
 
@@ -45,14 +46,9 @@ def apk_pin(image: Image) -> Iterator[Finding]:
 
 @check("DL3019")
 def apk_cache(image: Image) -> Iterator[Finding]:
-    caches = load("caches")["apk"]
     for _stage, step in runs(image, shipped=True):
         for install in step.installs:
-            if install.family != "apk" or install.action != "add" or install.has("--no-cache"):
-                continue
-            if cache_mounted(step, caches["cache_dirs"]) or any(
-                removes(step, directory, install.command) for directory in caches["cache_dirs"]
-            ):
+            if not apk_index_kept(step, install):
                 continue
             yield finding(
                 image,

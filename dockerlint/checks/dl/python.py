@@ -10,21 +10,18 @@ from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import (
     after_subcommand,
-    cache_mounted,
     commands,
     has_flag,
     positional,
-    removes,
     resolved,
     runs,
-    runs_after,
     word_list,
 )
 from dockerlint.findings import Edit, Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ShellCommand, Step
-from dockerlint.model.image import env_enabled
-from dockerlint.model.installs import package_manager, wrapper_words
+from dockerlint.model.caches import cache_mounted, keeps_cache, pip_cache_kept, uv_sync
+from dockerlint.model.installs import package_manager
 from dockerlint.source import Span
 
 # -- DL3013 ------------------------------------------------------------------------------------
@@ -95,51 +92,15 @@ def pip_pin(image: Image) -> Iterator[Finding]:
 _WRAPPERS = ("env", "sudo", "time", "nice", "nohup", "exec")  # may run `uv sync` (installs.wrapper_words)
 
 
-def _uv_sync(command: ShellCommand) -> bool:
-    """``uv sync``, after any wrapper (``env``, ``sudo``) and uv's global options."""
-    argv = command.argv[wrapper_words(command.argv) :]
-    if not argv or argv[0].rsplit("/", 1)[-1] != "uv":
-        return False
-    value_options = set(package_manager("uv-project")["value_options"])
-    index = 1
-    while index < len(argv) and argv[index].startswith("-"):
-        index += 2 if argv[index] in value_options else 1
-    return argv[index : index + 1] == ("sync",)
-
-
-def _keeps_cache(step: Step, command: ShellCommand, tool: str) -> bool:
-    """Whether ``command`` (pip or uv, without its no-cache flag) writes its download
-    cache into this RUN's layer: no environment variable turns the cache off, no cache
-    mount holds it, no cleanup in the same RUN removes it."""
-    known = load("caches")[tool]
-    env = dict(step.env)
-    env.update(command.command.assignments)
-    if any(env_enabled(env.get(name)) for name in known["env"]):
-        return False
-    home = step.home
-    directories = [env[known["dir_env"]]] if env.get(known["dir_env"]) else known["cache_dirs"]
-    if cache_mounted(step, directories, home):
-        return False
-    if any(runs_after(step, command, line) for line in known["cleanup"] if not line.startswith("rm ")):
-        return False
-    return not any(removes(step, directory, command, home) for directory in directories)
-
-
 @check("DL3042")
 def pip_cache(image: Image) -> Iterator[Finding]:
     uv = any(name == "uv" or name in _WRAPPERS for name in image.commands_by_name)
     for _stage, step in runs(image, shipped=True):
         for install in step.installs:
-            if install.family != "pip" or install.action not in ("install", "sync"):
-                continue
-            if install.action == "sync" and install.tool != "uv":
+            if not pip_cache_kept(step, install):
                 continue
             tool = "uv" if install.tool == "uv" else "pip"
             flag = "--no-cache" if tool == "uv" else "--no-cache-dir"
-            if install.has("--no-cache-dir", "--no-cache") or (tool == "uv" and "-n" in install.flags):
-                continue
-            if not _keeps_cache(step, install.command, tool):
-                continue
             if tool == "uv":
                 command = f"uv pip {install.action}"
             else:
@@ -148,9 +109,9 @@ def pip_cache(image: Image) -> Iterator[Finding]:
             fix = _cache_fix(image, step, install.command, tool, flag, after)
             yield _cache_finding(image, step, install.span, command, tool, flag, fix)
         for command in step.commands if uv else ():
-            if not _uv_sync(command) or {"--no-cache", "-n"} & set(command.argv):
+            if not uv_sync(command) or {"--no-cache", "-n"} & set(command.argv):
                 continue
-            if _keeps_cache(step, command, "uv"):
+            if keeps_cache(step, command, "uv"):
                 fix = _cache_fix(image, step, command, "uv", "--no-cache", "sync")
                 yield _cache_finding(image, step, command.span, "uv sync", "uv", "--no-cache", fix)
 
