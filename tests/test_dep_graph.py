@@ -178,6 +178,29 @@ def test_a_vector_store_class_the_code_names_uses_its_backend(repo):
     assert lines(findings(repo, files)) == []
 
 
+def test_a_database_engine_read_from_the_environment_keeps_its_driver(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "site.wsgi"]\n',
+        "requirements.txt": """
+            Django==4.2.16
+            psycopg2-binary==2.9.10
+            gunicorn==23.0.0
+            redis==5.2.0
+        """,
+        "site/__init__.py": "",
+        "site/wsgi.py": "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n",
+        "site/settings.py": """
+            import os
+
+            DATABASES = {"default": {"ENGINE": os.environ.get("DATABASE_ENGINE", "django.db.backends.sqlite3")}}
+        """,
+    }
+    # the engine is chosen where the container runs: psycopg2 may be it; redis is no SQL driver
+    assert lines(findings(repo, files)) == [("DEP001", 4)]
+    files["site/settings.py"] = 'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3"}}\n'
+    assert lines(findings(repo, files)) == [("DEP001", 2), ("DEP001", 4)]
+
+
 def test_django_heroku_settings_use_whitenoise_and_dj_database_url(repo):
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "site.wsgi"]\n',

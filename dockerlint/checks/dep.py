@@ -83,6 +83,7 @@ class Analysis:
     extras: dict[str, tuple[str, ...]]  # installed name -> the extras asked of it
     confirmed: bool = False  # whether the line scans' TYPE_CHECKING blocks were read by ast
     verdict: Verdict | None = None  # DEP001's reading of the graph, made once
+    database_from_environment: bool | None = None  # see _database_from_environment
 
 
 @check("DEP001", "DEP002", "DEP003", "DEP004")
@@ -253,6 +254,8 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
         return "named by a connection URL"
     if any(name in setting_strings()[key] for key in mentions.settings):
         return "named by a framework setting"
+    if _database_from_environment(analysis) and any(name in names for names in url_drivers().values()):
+        return "a database driver, and the database is configured by the environment"
     return None
 
 
@@ -307,6 +310,24 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
     anchors = used | unjudged | {item.name for item in roots}
     analysis.verdict = Verdict(used, unjudged, needed, roots, anchors)
     return analysis.verdict
+
+
+# An environment variable holding a database URL or engine (``DATABASE_URL``,
+# ``os.environ["DATABASE_ENGINE"]``, ``${POSTGRES_URI_REGISTRY}``, ``SQLALCHEMY_DATABASE_URI``):
+# the driver it selects is decided where the container runs.
+_DATABASE_VARIABLE = re.compile(
+    r"(?:[A-Z0-9]+_)*(?:DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|SQLALCHEMY)(?:_[A-Z0-9]+)*_(?:URL|URI|ENGINE|DSN)(?:_[A-Z0-9]+)*"
+)
+
+
+def _database_from_environment(analysis: Analysis) -> bool:
+    """Whether the image's code or configuration names an environment variable that holds a
+    database URL or engine: then any installed database driver may be the one it selects."""
+    if analysis.database_from_environment is None:
+        analysis.database_from_environment = any(
+            word.isupper() and _DATABASE_VARIABLE.fullmatch(word) for word in analysis.mentions.names
+        )
+    return analysis.database_from_environment
 
 
 def _plugins_of(needed: set[str], unused: set[str]) -> set[str]:
