@@ -514,6 +514,20 @@ def test_missing_packages_found_at_the_import(repo):
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "helpers.py", 1), ("DEP002", "main.py", 3)]
 
 
+def test_code_an_image_does_not_run_is_not_missing_anything(repo):
+    """A build environment (no CMD, ENTRYPOINT or compose command) copies the source to build
+    it; that the run-time requirements are not installed there is no problem."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS,
+        "requirements.txt": "fastapi==0.115.6\n",
+        "app/__init__.py": "",
+        "app/client.py": "import httpx\n\nclient = httpx.Client()\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == []
+    files["Dockerfile"] = SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app.client"]\n'
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "client.py", 1)]
+
+
 def test_an_import_written_in_a_docstring_is_not_missing(repo):
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockerlint.model.distributions import lookup
+from dockerlint.model.distributions import lookup, required_by_some
 from tests.conftest import run_lint
 
 DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
@@ -199,6 +199,25 @@ def test_a_database_engine_read_from_the_environment_keeps_its_driver(repo):
     assert lines(findings(repo, files)) == [("DEP001", 4)]
     files["site/settings.py"] = 'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3"}}\n'
     assert lines(findings(repo, files)) == [("DEP001", 2), ("DEP001", 4)]
+
+
+def test_an_install_that_cannot_be_named_may_need_what_others_require(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + "COPY dist/ /dist/\nRUN pip install --no-cache-dir /dist/*.whl\n"
+        'CMD ["python", "serve.py"]\n',
+        "requirements.txt": """
+            scipy==1.14.1
+            pyngrok==7.2.1
+        """,
+        "dist/.keep": "",
+        "serve.py": "print('serving')\n",
+    }
+    # the wheel's own requirements are unknown: scipy (which packages do require) may be one
+    # of them; nothing indexed requires pyngrok
+    assert "scipy" in required_by_some() and "pyngrok" not in required_by_some()
+    assert lines(findings(repo, files)) == [("DEP001", 2)]
+    files["Dockerfile"] = SLIM_REQUIREMENTS + 'CMD ["python", "serve.py"]\n'
+    assert lines(findings(repo, files)) == [("DEP001", 1), ("DEP001", 2)]
 
 
 def test_django_heroku_settings_use_whitenoise_and_dj_database_url(repo):

@@ -44,6 +44,7 @@ from dockerlint.model.distributions import (
     module_matches,
     module_owners,
     plugin_hosts,
+    required_by_some,
     setting_strings,
     stdlib,
     tooling,
@@ -289,10 +290,12 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             or not (distribution.modules or distribution.commands)
         ):
             unjudged.add(name)  # an unknown name keeps DEP001 quiet about itself, not about others
-        elif _use(image, analysis, distribution) is None:
-            candidates[name] = item
-        else:
+        elif _use(image, analysis, distribution) is not None:
             used.add(name)
+        elif _unnamed_installs(analysis) and name in required_by_some():
+            unjudged.add(name)  # what an install dockerlint cannot name brings may need it
+        else:
+            candidates[name] = item
     needed = _closure(analysis, used | unjudged)
     unused = {name for name in candidates if name not in needed}
     for _ in range(len(unused)):  # each round adds at least one, or ends
@@ -328,6 +331,13 @@ def _database_from_environment(analysis: Analysis) -> bool:
             word.isupper() and _DATABASE_VARIABLE.fullmatch(word) for word in analysis.mentions.names
         )
     return analysis.database_from_environment
+
+
+def _unnamed_installs(analysis: Analysis) -> bool:
+    """Whether the image installs Python packages dockerlint cannot name (a wheel glob, a
+    requirements file outside the build context, ``setup.py develop``); a base image's own
+    packages were there before the named ones and are not counted here."""
+    return any(not what.startswith(("the base image", "packages copied from")) for what in analysis.installs.unnamed)
 
 
 def _plugins_of(needed: set[str], unused: set[str]) -> set[str]:
@@ -462,6 +472,8 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
     installs = analysis.installs
     if installs.unnamed or image.volumes and _code_under_volume(image, analysis):
         return
+    if not analysis.runtime_words:
+        return  # no CMD, ENTRYPOINT or compose command: the code may be what the image builds, not runs
     if any(not lookup(name).known for name in installs.providers):
         return  # its modules and requirements are a guess
     provided = {module for name in analysis.installed for module in lookup(name).modules}

@@ -277,6 +277,20 @@ def command_owners() -> dict[str, tuple[str, ...]]:
 
 
 @cache
+def required_by_some() -> frozenset[str]:
+    """Every name some indexed distribution requires, at some version, or by an extra:
+    what an install dockerlint cannot name may bring in for its own use."""
+    index = _index()
+    found: set[str] = set()
+    for name in index:
+        for item in index.record(name)["ranges"]:
+            found.update(split_extras(other)[0] for other in item["requires"])
+            for names in item.get("extras", _EMPTY).values():
+                found.update(split_extras(other)[0] for other in names)
+    return frozenset(found)
+
+
+@cache
 def calls(name: str) -> dict[str, tuple[str, ...]]:
     """Other distribution -> the names of ``name``'s functions, methods and classes whose
     call reaches an import of it (``PyPDFLoader`` -> pypdf)."""
