@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockerlint.model.distributions import lookup, required_by_some
+from dockerlint.model.distributions import lookup, plugin_hosts, required_by_some
 from tests.conftest import run_lint
 
 DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
@@ -218,6 +218,30 @@ def test_an_install_that_cannot_be_named_may_need_what_others_require(repo):
     assert lines(findings(repo, files)) == [("DEP001", 2)]
     files["Dockerfile"] = SLIM_REQUIREMENTS + 'CMD ["python", "serve.py"]\n'
     assert lines(findings(repo, files)) == [("DEP001", 1), ("DEP001", 2)]
+
+
+def test_a_hydra_plugin_is_used_where_hydra_runs(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "train.py"]\n',
+        "requirements.txt": """
+            hydra-core==1.3.2
+            hydra-colorlog==1.2.0
+        """,
+        "train.py": """
+            import hydra
+
+            @hydra.main(config_path="configs", config_name="config", version_base=None)
+            def main(config):
+                print(config)
+
+            main()
+        """,
+    }
+    # Hydra imports every module under hydra_plugins when it starts
+    assert plugin_hosts("hydra-colorlog") == ("hydra-core",)
+    assert lines(findings(repo, files)) == []
+    files["train.py"] = "print('no hydra here')\n"
+    assert lines(findings(repo, files)) == [("DEP001", 1), ("DEP001", 2)]  # hydra-core, and its plugin
 
 
 def test_django_heroku_settings_use_whitenoise_and_dj_database_url(repo):

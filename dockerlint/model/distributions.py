@@ -216,10 +216,15 @@ def _from_pattern(name: str, pattern: dict) -> Distribution | None:
 
 def plugin_hosts(name: str) -> tuple[str, ...]:
     """Distributions that load ``name`` by themselves as a plugin: the hosts of the
-    entry-point groups it registers in, or of its naming pattern (``pytest-*``)."""
+    entry-point groups it registers in, of the namespace package its modules sit in
+    (``hydra_plugins``), or of its naming pattern (``pytest-*``)."""
     name = canonical(name)
     groups = _overrides()["plugin_groups"]
-    hosts = [groups[group] for group in lookup(name).groups if group in groups]
+    distribution = lookup(name)
+    hosts = [groups[group] for group in distribution.groups if group in groups]
+    namespaces = _overrides().get("plugin_namespaces", _EMPTY)
+    hosts += [namespaces[module.split(".", 1)[0]] for module in distribution.modules
+              if "." in module and module.split(".", 1)[0] in namespaces]  # fmt: skip
     for pattern in _overrides()["patterns"]:
         if fnmatchcase(name, pattern["match"]) and "loaded_by" in pattern:
             hosts += pattern["loaded_by"]
