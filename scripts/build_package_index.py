@@ -4,8 +4,8 @@
     python scripts/build_package_index.py            # fetch what the cache lacks, then build
     python scripts/build_package_index.py --offline  # rebuild from the cache only
 
-What it writes: ``dockerlint/knowledge/packages.index.gz`` (one record per distribution) and
-``packages.calls.gz`` (its call edges); docs/package-index.md describes them. Every fact
+What it writes: ``dockerlint/knowledge/packages.index`` (one record per distribution) and
+``packages.calls`` (its call edges); docs/package-index.md describes them. Every fact
 comes from PyPI through pip:
 
 1. the versions of a distribution: ``pip index versions NAME`` (Linux x86_64, CPython 3.11);
@@ -38,7 +38,6 @@ import argparse
 import ast
 import concurrent.futures
 import functools
-import gzip
 import io
 import json
 import os
@@ -50,6 +49,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 from packaging.markers import Marker
@@ -63,8 +63,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "dockerlint" / "knowledge" / "packages.index.gz"
-CALLS_NAME = "packages.calls.gz"
+OUTPUT = ROOT / "dockerlint" / "knowledge" / "packages.index"
+CALLS_NAME = "packages.calls"
 OVERRIDES = ROOT / "dockerlint" / "knowledge" / "package_overrides.toml"
 SEED = ROOT / "scripts" / "package_index_seed.txt"
 PINS = ROOT / "scripts" / "package_index_pins.txt"
@@ -1205,14 +1205,15 @@ def main() -> None:
 
 
 def write_index(data: dict, output: Path) -> list[tuple[Path, int]]:
-    """Two gzip files of lines, so that a run decodes only the records it asks for:
-    ``packages.index.gz``: a header, the import-name and command owners, then one line per
-    distribution (``name<TAB>record``); ``packages.calls.gz``: the names through which each
-    distribution's functions reach others (``name<TAB>{other: [names]}``), read only when a
-    lint asks whether code calls one of them."""
+    """Two files a run opens without decoding them whole: a JSON header line (``at``: name
+    -> [offset, length] of its record; in ``packages.index`` also the import-name and command
+    owners and what the build used), then the records, each a zlib-compressed JSON object.
+    ``packages.index``: one record per distribution; ``packages.calls``: the names through
+    which each distribution's functions reach others (``{other: [names]}``), opened only
+    when a lint asks whether code calls one of them."""
     compact = functools.partial(json.dumps, sort_keys=True, separators=(",", ":"))
     owners: dict[str, dict[str, list[str]]] = {"modules": {}, "commands": {}}
-    lines, calls = [], []
+    records, calls = {}, {}
     for name, record in sorted(data["distributions"].items()):
         for module in record.get("modules", ()):
             owners["modules"].setdefault(module, []).append(name)
@@ -1224,19 +1225,22 @@ def write_index(data: dict, output: Path) -> list[tuple[Path, int]]:
         reached = {other: edge["calls"] for other, edge in edges.items() if "calls" in edge}
         if at:
             record["may_use"] = at
-        lines.append(f"{name}\t{compact(record)}")
+        records[name] = record
         if reached:
-            calls.append(f"{name}\t{compact(reached)}")
+            calls[name] = reached
     header = {key: value for key, value in data.items() if key != "distributions"}
-    header["distributions"] = len(lines)
-    index = "\n".join([compact(header), compact(owners), *lines]) + "\n"
+    header.update(distributions=len(records), owners=owners)
     written = []
-    for path, text in ((output, index), (output.with_name(CALLS_NAME), "\n".join(calls) + "\n")):
-        buffer = io.BytesIO()
-        with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9, filename="") as handle:
-            handle.write(text.encode())
-        path.write_bytes(buffer.getvalue())
-        written.append((path, len(buffer.getvalue())))
+    for path, entries, extra in ((output, records, header), (output.with_name(CALLS_NAME), calls, {})):
+        blobs, at, offset = [], {}, 0
+        for name, entry in entries.items():
+            blob = zlib.compress(compact(entry).encode(), 9)
+            at[name] = [offset, len(blob)]
+            blobs.append(blob)
+            offset += len(blob)
+        content = compact({**extra, "at": at}).encode() + b"\n" + b"".join(blobs)
+        path.write_bytes(content)
+        written.append((path, len(content)))
     return written
 
 

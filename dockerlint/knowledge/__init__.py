@@ -3,7 +3,7 @@ note on where it comes from. Loaded once, on first use."""
 
 from __future__ import annotations
 
-from functools import cache, cached_property
+from functools import cache
 from pathlib import Path
 
 
@@ -16,56 +16,55 @@ def load(name: str) -> dict:
 
 
 class PackageIndex:
-    """The package index (``knowledge/packages.index.gz``, built by
-    scripts/build_package_index.py from PyPI's metadata; docs/package-index.md). Its lines
-    are split once; a distribution's record is decoded when it is first asked for."""
+    """The package index (``knowledge/packages.index``, built by
+    scripts/build_package_index.py from PyPI's metadata; docs/package-index.md): a JSON
+    header line (where each record sits, and whatever else the build put there), then the
+    records, each a zlib-compressed JSON object. Opening it reads the header only; a
+    distribution's record is decompressed and decoded when it is first asked for."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, data: bytes) -> None:
         import json
 
-        header, owners, *lines = text.split("\n")
-        self.header = json.loads(header)
-        self._owners = owners
-        self._lines = dict(line.split("\t", 1) for line in lines if line)
+        end = data.index(b"\n")
+        self.header = json.loads(data[:end])
+        self._at: dict[str, list[int]] = self.header.pop("at")
+        self._data = memoryview(data)[end + 1 :]
         self._records: dict[str, dict | None] = {}
 
     def __contains__(self, name: str) -> bool:
-        return name in self._lines
+        return name in self._at
 
     def __iter__(self):
-        return iter(self._lines)
+        return iter(self._at)
 
     def record(self, name: str) -> dict | None:
         """The record of a canonical name, or None."""
         found = self._records.get(name, False)
         if found is False:
             import json
+            import zlib
 
-            line = self._lines.get(name)
-            found = self._records[name] = None if line is None else json.loads(line)
+            where = self._at.get(name)
+            found = None
+            if where is not None:
+                start, length = where
+                found = json.loads(zlib.decompress(self._data[start : start + length]))
+            self._records[name] = found
         return found
 
-    @cached_property
+    @property
     def owners(self) -> dict[str, dict[str, list[str]]]:
         """``modules``: import name -> distributions; ``commands``: command -> distributions."""
-        import json
-
-        return json.loads(self._owners)
+        return self.header["owners"]
 
 
 @cache
 def load_packages() -> PackageIndex:
-    return PackageIndex(_gunzip("packages.index.gz"))
+    return PackageIndex((Path(__file__).parent / "packages.index").read_bytes())
 
 
 @cache
-def load_package_calls() -> dict[str, str]:
-    """Distribution -> its call edges as JSON text (``{other: [names]}``): the names of its
-    functions and classes whose call reaches an import of another distribution."""
-    return dict(line.split("\t", 1) for line in _gunzip("packages.calls.gz").split("\n") if line)
-
-
-def _gunzip(name: str) -> str:
-    import gzip
-
-    return gzip.decompress((Path(__file__).parent / name).read_bytes()).decode("utf-8")
+def load_package_calls() -> PackageIndex:
+    """Distribution -> its call edges (``{other: [names]}``): the names of its functions and
+    classes whose call reaches an import of another distribution (``packages.calls``)."""
+    return PackageIndex((Path(__file__).parent / "packages.calls").read_bytes())

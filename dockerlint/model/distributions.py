@@ -3,7 +3,7 @@ dockerlint happens to run in.
 
 Two files under ``knowledge/``:
 
-- ``packages.index.gz``, the package index, built from PyPI's metadata and wheels by
+- ``packages.index``, the package index, built from PyPI's metadata and wheels by
   ``scripts/build_package_index.py`` (docs/package-index.md): import names, console
   scripts, ``Requires-Dist`` per version range with extras, installed size, bundled CUDA,
   and what each distribution imports lazily or optionally ("may use").
@@ -89,7 +89,7 @@ def use_project_modules(mapping: dict[str, list[str]]) -> None:
     if wanted != _project_modules:
         _project_modules = wanted
         _generation += 1
-        lookup.cache_clear()
+        _lookup.cache_clear()
         module_owners.cache_clear()
 
 
@@ -97,11 +97,17 @@ def generation() -> int:
     return _generation
 
 
-@cache
 def lookup(name: str, version: str | None = None) -> Distribution:
     """What ``name`` provides and needs; its requirements at ``version`` (the range that
     holds it), or when no version is given those of its newest version."""
     name = canonical(name)
+    return _lookup(name, None if version is None else _range_of(name, version))
+
+
+@cache
+def _lookup(name: str, chosen: int | None) -> Distribution:
+    """``lookup`` by the index of the requirement range chosen (None: the newest; -1: all
+    of them, for a version that cannot be compared): one record per range, not per version."""
     entry = _index().record(name)
     override = _overrides()["distributions"].get(name)
     if entry is None and override is None:
@@ -109,20 +115,55 @@ def lookup(name: str, version: str | None = None) -> Distribution:
         if name in _project_modules:
             return replace(found, modules=_project_modules[name], known=True)
         return found
-    found = _from_entry(name, entry or _EMPTY, override or _EMPTY, version)
+    found = _from_entry(name, entry or _EMPTY, override or _EMPTY, chosen)
     if name in _project_modules:
         found = replace(found, modules=_project_modules[name])
     return found
 
 
+@cache
+def _range_of(name: str, version: str) -> int | None:
+    """Which requirement range of ``name`` holds ``version`` (-1: every range, when the
+    version cannot be compared; None: the newest, when the index has no record)."""
+    starts = _range_starts(name)
+    if starts is None:
+        return None
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        return -1
+    chosen = 0
+    for index, start in enumerate(starts):
+        if start is not None and start <= wanted:
+            chosen = index
+    return chosen
+
+
+@cache
+def _range_starts(name: str) -> tuple | None:
+    entry = _index().record(name)
+    if entry is None:
+        return None
+    from packaging.version import InvalidVersion, Version
+
+    starts = []
+    for item in entry.get("ranges", ()):
+        try:
+            starts.append(None if item["from"] is None else Version(item["from"]))
+        except InvalidVersion:
+            starts.append(None)
+    return tuple(starts)
+
+
 def newest(name: str) -> Distribution:
     """The distribution at its newest version: what an install without a pin gets today."""
-    entry = _index().record(canonical(name))
-    return lookup(name, entry["version"] if entry else None)
+    return lookup(name)
 
 
-def _from_entry(name: str, entry: dict, override: dict, version: str | None) -> Distribution:
-    written, written_extras = _requirements(entry.get("ranges", ()), version)
+def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> Distribution:
+    written, written_extras = _requirements(entry.get("ranges", ()), chosen)
     written |= set(override.get("requires", ()))
     asks: dict[str, set[str]] = {}
     for requirement in written:
@@ -152,25 +193,13 @@ def _from_entry(name: str, entry: dict, override: dict, version: str | None) -> 
     )
 
 
-def _requirements(ranges, version: str | None) -> tuple[set[str], dict[str, set[str]]]:
-    """Requirement names (and extra -> names) of the range holding ``version``; of the
-    newest range when no version is given (what an install that pins nothing gets today),
-    of every range when the version cannot be compared."""
-    chosen = ranges[-1:]
-    if version is not None and ranges:
-        from packaging.version import InvalidVersion, Version
-
-        try:
-            wanted = Version(version)
-            chosen = [ranges[0]]
-            for item in ranges[1:]:
-                if Version(item["from"]) <= wanted:
-                    chosen = [item]
-        except InvalidVersion:
-            chosen = ranges
+def _requirements(ranges, chosen: int | None) -> tuple[set[str], dict[str, set[str]]]:
+    """Requirement names (and extra -> names) of range ``chosen``; of the newest range when
+    it is None (what an install that pins nothing gets today), of every range when -1."""
+    picked = ranges if chosen == -1 else ranges[-1:] if chosen is None else ranges[chosen : chosen + 1]
     requires: set[str] = set()
     extras: dict[str, set[str]] = {}
-    for item in chosen:
+    for item in picked:
         requires.update(item["requires"])
         for extra, names in item.get("extras", _EMPTY).items():
             extras.setdefault(extra, set()).update(names)
@@ -184,10 +213,18 @@ def split_extras(requirement: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _pattern_dev(name: str) -> str | None:
-    for pattern in _overrides()["patterns"]:
-        if fnmatchcase(name, pattern["match"]):
-            return pattern.get("dev")
+    """The development role of the first naming pattern that fits ``name``."""
+    for fits, dev in _dev_patterns():
+        if fits(name):
+            return dev
     return None
+
+
+@cache
+def _dev_patterns() -> tuple:
+    from fnmatch import translate
+
+    return tuple((re.compile(translate(pattern["match"])).match, pattern.get("dev")) for pattern in _overrides()["patterns"])
 
 
 def _from_patterns(name: str) -> Distribution:
@@ -299,10 +336,8 @@ def required_by_some() -> frozenset[str]:
 def calls(name: str) -> dict[str, tuple[str, ...]]:
     """Other distribution -> the names of ``name``'s functions, methods and classes whose
     call reaches an import of it (``PyPDFLoader`` -> pypdf)."""
-    import json
-
-    text = load_package_calls().get(canonical(name))
-    return {} if text is None else {other: tuple(names) for other, names in json.loads(text).items()}
+    found = load_package_calls().record(canonical(name))
+    return {} if found is None else {other: tuple(names) for other, names in found.items()}
 
 
 def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=None, loads: bool = True) -> set[str]:
