@@ -90,6 +90,7 @@ def use_project_modules(mapping: dict[str, list[str]]) -> None:
         _project_modules = wanted
         _generation += 1
         _lookup.cache_clear()
+        _needs.cache_clear()
         module_owners.cache_clear()
 
 
@@ -348,20 +349,28 @@ def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=Non
     through the names the code uses (the DEP rules ask)."""
     asked = {name: set(wanted) for name, wanted in (extras or {}).items()}
     done: dict[str, set[str]] = {}
-    pending = list(start)
+    pending = [canonical(name) for name in start]
     while pending:
         name = pending.pop()
         wanted = asked.get(name, set())
         if name in done and wanted <= done[name]:
             continue
         done[name] = set(wanted)
-        distribution = lookup(name, version(name) if version else None)
+        pinned = version(name) if version else None
+        chosen = None if pinned is None else _range_of(name, pinned)
+        distribution = _lookup(name, chosen)
         for other, more in distribution.asks.items():
             if not set(more) <= asked.get(other, set()):
                 asked.setdefault(other, set()).update(more)
                 pending.append(other)
-        pending.extend(other for other in distribution.needs(tuple(sorted(wanted)), loads) if other not in done)
+        pending.extend(other for other in _needs(name, chosen, tuple(sorted(wanted)), loads) if other not in done)
     return set(done)
+
+
+@cache
+def _needs(name: str, chosen: int | None, extras: tuple[str, ...], loads: bool) -> tuple[str, ...]:
+    """``Distribution.needs`` of a looked-up range, once (a closure asks it again and again)."""
+    return tuple(sorted(_lookup(name, chosen).needs(extras, loads)))
 
 
 def pulls(name: str, extras: tuple[str, ...], target: str) -> bool:
