@@ -246,3 +246,28 @@ def test_devel_tag_sizes_are_not_counted_twice(repo):
     sizes = {f.code: f.size_bytes for f in result}
     # GPU003 counts the compiler and headers, GPU006 the runtime libraries under them.
     assert sizes == {"GPU003": 2_550_000_000, "GPU006": 3_000_000_000}
+
+
+def test_every_code_pattern_holds_one_of_the_words_files_are_sifted_by():
+    # Files without any of the words are never searched: a pattern without one would never match.
+    from dockerlint.model.gpu_signals import _settings
+
+    settings = _settings()
+    for pattern in settings["code_uses"] + settings["code_checks"]:
+        plain = pattern.replace("\\", "")
+        assert any(word in plain for word in settings["code_words"]), pattern
+
+
+def test_a_use_in_one_file_and_a_check_in_another_is_quiet_for_every_image(repo):
+    # The per-file answers are shared by the images of a run; each image still weighs its own files.
+    worker = SERVICE.replace("COPY app/ ./app/", "COPY app/ ./app/\n    COPY worker/ ./worker/")
+    files = {
+        "Dockerfile": SERVICE,
+        "worker/Dockerfile": worker,
+        "app/main.py": 'import torch\nmodel = torch.nn.Linear(2, 2).to("cuda")\n',
+        "worker/jobs.py": "import torch\nprint(torch.cuda.is_available())\n",
+    }
+    root = repo(files)
+    result = run_lint(root, select=["GPU001"])
+    flagged = [(str(f.path.relative_to(root)), f.span.line) for f in result.findings if f.code == "GPU001"]
+    assert flagged == [("worker/Dockerfile", 3)]

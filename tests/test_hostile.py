@@ -155,6 +155,28 @@ def test_thousands_of_installed_packages(tmp_path):
     lint_cli(tmp_path, seconds=8)
 
 
+def test_thousands_of_packages_on_one_pip_line_in_a_heredoc(tmp_path):
+    # Each package's place in the heredoc was found by counting newlines from its start,
+    # and each was looked up in the list of packages: both quadratic (found by the fuzzer).
+    names = " \\\n    ".join(f"pkg{i}" for i in range(8000))
+    dockerfile = f"FROM python:3.12-slim\nRUN <<EOF\npip install --no-cache-dir \\\n    {names}\nEOF\nUSER app\n"
+    write_tree(tmp_path, {"Dockerfile": dockerfile})
+    result = run_lint(tmp_path)
+    unpinned = [f for f in result.findings if f.code == "DL3013"]
+    # the whole command: from `pip` on the heredoc's first line to the end of `pkg7999`
+    assert [(f.span.line, f.span.column, f.span.end_line, f.span.end_column) for f in unpinned] == [(3, 1, 8003, 12)]
+    lint_cli(tmp_path, seconds=8)
+
+
+def test_heredoc_offsets_map_to_lines_and_columns():
+    from dockerlint.model.image import _offset_position
+
+    body = "pip install \\\n  a \\\n\n  b\n"
+    for offset in range(len(body) + 1):
+        line = body.count("\n", 0, offset)
+        assert _offset_position(body, offset) == (line, offset - body.rfind("\n", 0, offset))
+
+
 def test_megabyte_lines_in_ignore_and_requirements_files(tmp_path):
     write_tree(
         tmp_path,

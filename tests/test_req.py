@@ -480,3 +480,28 @@ def test_one_opencv_build_per_image_is_fine(repo):
         }
     )
     assert found(lint(root, ["REQ007"])) == []
+
+
+def test_a_package_listed_many_times_is_one_duplicate_and_one_unpinned(repo):
+    # One mistake (a line pasted again and again, here and in an include), one finding
+    # each: REQ002 at the first repeat naming the others, REQ003 at the first listing.
+    requirements = "-r base.txt\nfastapi==0.111.0\n" + "pydantic\n" * 5
+    root = repo({"requirements.txt": requirements, "base.txt": "pydantic\n", "Dockerfile": SIMPLE})
+    result = lint(root)
+    assert found(result) == [("REQ002", "requirements.txt", 3), ("REQ003", "base.txt", 1)]
+    duplicate = next(f for f in result.findings if f.code == "REQ002")
+    assert "`pydantic` at base.txt:1" in duplicate.message
+    assert "(and again at requirements.txt:4, requirements.txt:5, requirements.txt:6 and 1 more)" in duplicate.message
+    assert [(r.path.name, r.span.line) for r in duplicate.related] == [
+        ("base.txt", 1),
+        ("requirements.txt", 4),
+        ("requirements.txt", 5),
+        ("requirements.txt", 6),
+    ]
+
+
+def test_two_packages_each_repeated_are_two_findings(repo):
+    root = repo(
+        {"requirements.txt": "flask==3.0.3\nrequests==2.32.3\nflask==3.0.3\nrequests==2.32.3\n", "Dockerfile": SIMPLE}
+    )
+    assert found(lint(root)) == [("REQ002", "requirements.txt", 3), ("REQ002", "requirements.txt", 4)]

@@ -22,6 +22,7 @@ from dockerlint.model.distributions import canonical as canonical_name
 from dockerlint.model.requested import Entry, by_name, environments, requested
 
 _PIN_OPERATORS = ("==", "===", "~=", "<", "<=")
+MAX_LINES_SHOWN = 3  # other places a repeated requirement is listed, named in the message
 _LIST_LIMIT = 6
 
 
@@ -143,18 +144,31 @@ def _coupling_reason(image: Image, named: list[Entry], rows: tuple[tuple[str, st
 def duplicate_requirement(image: Image) -> Iterator[Finding]:
     for name, entries in by_name(requested(image)).items():
         listed = [entry for entry in entries if entry.kind == "requirements" and not entry.constraint]
+        # One finding per first listing that is repeated: at the first repeat, naming the
+        # others (a file listing one package 30,000 times is one mistake, not 29,999).
+        repeats: dict[int, tuple[Entry, list[Entry]]] = {}
         for index, entry in enumerate(listed):
             first = next((earlier for earlier in listed[:index] if _duplicates(earlier, entry)), None)
-            if first is None:
-                continue
+            if first is not None:
+                repeats.setdefault(id(first), (first, []))[1].append(entry)
+        for first, again in repeats.values():
+            entry, more = again[0], again[1:]
+            also = ""
+            if more:
+                shown = ", ".join(_where(image, other) for other in more[:MAX_LINES_SHOWN])
+                rest = f" and {len(more) - MAX_LINES_SHOWN:,} more" if len(more) > MAX_LINES_SHOWN else ""
+                also = f" (and again at {shown}{rest})"
             yield Finding(
                 "REQ002",
                 entry.path,
                 entry.span,
-                f"`{name}` is listed again for this image: `{entry.text}` here and {_shown(image, first)}",
+                f"`{name}` is listed again for this image: `{entry.text}` here and {_shown(image, first)}{also}",
                 "Keep one line per package (in the file the others include), or move shared pins to a "
                 "constraints file (-c).",
-                related=(Related(first.path, first.span, f"`{first.text}` listed first"),),
+                related=(
+                    Related(first.path, first.span, f"`{first.text}` listed first"),
+                    *(Related(other.path, other.span, "listed again") for other in more[:MAX_LINES_SHOWN]),
+                ),
             )
 
 
@@ -182,6 +196,7 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
                 continue  # arguments of `pip install` are DL3013's, constraints install nothing
             if "${" in entry.text:
                 continue  # the version comes from the environment at build time
+            # Once per name: pinning this line pins the package, later listings are REQ002's.
             yield Finding(
                 "REQ003",
                 entry.path,
@@ -191,6 +206,7 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
                 f"Pin it (`{name}==<version>`), or install from a lock file or constraints file "
                 "(`pip-compile`, `uv pip compile`, `pip freeze`).",
             )
+            break
 
 
 def _pins(entry: Entry) -> bool:

@@ -12,10 +12,11 @@ import os
 import posixpath
 import re
 import shlex
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,10 +113,17 @@ class ScriptLocator:
 
 
 def _offset_position(text: str, offset: int) -> tuple[int, int]:
+    """(line from 0, column from 1) of ``offset`` in a heredoc body. The line starts are
+    found once per body: counting newlines per word made a long heredoc quadratic."""
     offset = max(0, min(offset, len(text)))
-    line = text.count("\n", 0, offset)
-    last = text.rfind("\n", 0, offset)
-    return line, offset - last
+    starts = _line_starts(text)
+    line = bisect_right(starts, offset) - 1
+    return line, offset - starts[line] + 1
+
+
+@lru_cache(maxsize=16)
+def _line_starts(text: str) -> tuple[int, ...]:
+    return (0, *(match.end() for match in re.finditer("\n", text)))
 
 
 @dataclass(frozen=True)

@@ -186,7 +186,7 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
     env.update(install.command.command.assignments)
     indexes = _argv_indexes(env, install.command.argv)
     requests: list[PipRequest] = []
-    for argument in (*install.packages, *install.editables):
+    for position, argument in enumerate((*install.packages, *install.editables)):
         path, _, extras = argument.value.partition("[")
         project = _local_pyproject(image, stage, step, path)
         if project is not None:
@@ -194,7 +194,8 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
             if install.tool == "uv":  # pip reads no [tool.uv]
                 indexes += _uv_indexes(image, project, sources=not install.has("--no-sources"))
             continue
-        parsed = _parse_requirement(argument.value) if argument in install.packages else None  # not `-e url`
+        is_package = position < len(install.packages)  # not `-e url` (by place: an `in` test was quadratic)
+        parsed = _parse_requirement(argument.value) if is_package else None
         if parsed is not None:
             name, extras, specifier, url = parsed
             requests.append(
