@@ -114,6 +114,9 @@ def _analyse(image: Image) -> Analysis | None:
         pinned = _pinned(item.written)
         versions[item.name] = pinned if versions.get(item.name, pinned) == pinned else None
         extras.setdefault(item.name, set()).update(canonical(extra) for extra in item.extras)
+    for name, locked in installs.locked.items():  # a lock file pins what its install brings
+        if versions.get(name) is None:
+            versions[name] = locked
     asked = {name: tuple(sorted(values)) for name, values in extras.items()}
     installed = closure(set(versions) | installs.providers, asked, versions.get, loads=False)
     return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed, versions, asked)

@@ -156,6 +156,35 @@ def read_project(image: Image, stage: StageModel, project: ProjectInstall, count
         if pyproject.name:
             result.project_names.add(canonical(pyproject.name))
     add(selected(stage, project.pyproject, _dependencies(project, pyproject), pyproject.name, wanted), counts, result)
+    if counts and "--upgrade" not in project.options and "-U" not in project.options:
+        for name, version in _locked(image, project.pyproject.parent / LOCK_FILES[project.tool]).items():
+            result.locked.setdefault(name, version)
+
+
+# The lock file each tool installs from, next to pyproject.toml: both list ``[[package]]``
+# tables with ``name`` and ``version``.
+LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock"}
+
+
+def _locked(image: Image, path: Path) -> dict[str, str]:
+    """name -> version of a lock file in the repository (empty when it is not there or not
+    TOML): the versions ``uv sync``/``poetry install`` install, dependencies included."""
+    if not os.path.isfile(path):
+        return {}
+    loaded = image.workspace.text(path, quiet=True)
+    if loaded is None:
+        return {}
+    from dockerlint.model.installed_poetry import tomllib
+
+    try:
+        packages = tomllib.loads(loaded[0].text).get("package", [])
+    except (tomllib.TOMLDecodeError, RecursionError, AttributeError):
+        return {}
+    found = {}
+    for package in packages if isinstance(packages, list) else ():
+        if isinstance(package, dict) and isinstance(package.get("name"), str) and isinstance(package.get("version"), str):
+            found[canonical(package["name"])] = package["version"]
+    return found
 
 
 def project_selections(image: Image, stage: StageModel, step: Step):

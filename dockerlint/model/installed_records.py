@@ -31,6 +31,7 @@ class ImageInstalls:
     items: list[Installed] = field(default_factory=list)
     providers: set[str] = field(default_factory=set)
     unnamed: list[str] = field(default_factory=list)  # what installs unknown distributions
+    locked: dict[str, str] = field(default_factory=dict)  # name -> version a uv.lock/poetry.lock pins
     local_projects: list[Path] = field(default_factory=list)  # context folders installed as projects
     project_names: set[str] = field(default_factory=set)  # their distribution names
     recorded: set[Installed] = field(default_factory=set)  # ``items`` as a set, for de-duplication
