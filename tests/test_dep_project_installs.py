@@ -138,6 +138,32 @@ UV_DOCKER_PATTERN = """
 """
 
 
+def test_the_lock_file_decides_the_versions_a_project_installs(repo):
+    project = """
+        [project]
+        name = "fetcher"
+        version = "1.0.0"
+        dependencies = ["requests>=2.25", "chardet>=3"]
+    """
+    code = {"app/__init__.py": "", "app/main.py": "import requests\n\nrequests.get('https://example.org', timeout=5)\n"}
+    image = uv_image("uv sync --frozen --no-dev")
+    # without a lock: today's requests, which no longer needs chardet
+    assert lint(repo, {"Dockerfile": image, "pyproject.toml": project, **code}) == [("DEP001", "pyproject.toml", 4)]
+    lock = """
+        version = 1
+
+        [[package]]
+        name = "requests"
+        version = "2.25.0"
+
+        [[package]]
+        name = "chardet"
+        version = "4.0.0"
+    """
+    # uv installs what uv.lock pins: requests 2.25.0 requires chardet
+    assert lint(repo, {"Dockerfile": image, "pyproject.toml": project, "uv.lock": lock, **code}) == []
+
+
 def test_unused_dependency_of_a_uv_project_is_reported_at_its_pyproject_line(repo):
     project = UV_PROJECT.replace('"uvicorn[standard]>=0.32",', '"uvicorn[standard]>=0.32",\n        "pandas>=2.2",')
     files = {"Dockerfile": UV_DOCKER_PATTERN, "pyproject.toml": project, "uv.lock": "version = 1\n", **API_CODE}

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from dockerlint.cli import main
 from dockerlint.knowledge import load
-from dockerlint.model.size import bill_of_bytes, compute_savings
+from dockerlint.model.distributions import lookup
+from dockerlint.model.size import bill_of_bytes, compute_savings, python_closure
 from dockerlint.model.size.figures import debian_bytes, debian_members, debian_present
 from tests.conftest import run_lint, write_tree
 
@@ -27,6 +28,11 @@ def image_of(root: Path, **config):
     result = run_lint(root, **config)
     assert result.images, "no image"
     return result, result.images[0]
+
+
+def indexed(name: str, version: str | None = None) -> int:
+    """The package index's installed size of a distribution (its newest wheel)."""
+    return lookup(name, version).size
 
 
 def bill_for(root: Path, **config):
@@ -139,16 +145,19 @@ def test_dependencies_come_with_the_package_that_needs_them(tmp_path):
         },
     )
     python = parts(bill_for(root), "python")
-    assert python["scikit-learn 1.5.2"] == 45_000_000
-    assert python["scipy (for scikit-learn)"] == 110_000_000
-    assert python["numpy (for scikit-learn)"] == 40_000_000
-    assert python["2 packages scikit-learn needs (joblib, threadpoolctl)"] is None
+    assert python["scikit-learn 1.5.2"] == indexed("scikit-learn", "1.5.2")
+    assert python["scipy (for scikit-learn)"] == indexed("scipy")
+    assert python["numpy (for scikit-learn)"] == indexed("numpy")
+    assert python["joblib (for scikit-learn)"] == indexed("joblib")
+    assert python["threadpoolctl (for scikit-learn)"] == indexed("threadpoolctl")
+    assert "narwhals (for scikit-learn)" not in python  # required from 1.9 on, not by 1.5.2
+    assert None not in python.values()
 
 
 def test_the_pip_cache_is_counted_only_where_it_stays(tmp_path):
     kept = write_tree(tmp_path / "kept", {"Dockerfile": "FROM python:3.11-slim\nRUN pip install numpy==2.1.0\n"})
     cache = parts(bill_for(kept), "cache")
-    assert cache == {"pip download cache": 40_000_000 * load("sizes")["caches"]["download_ratio"]}
+    assert cache == {"pip download cache": int(indexed("numpy", "2.1.0") * load("sizes")["caches"]["download_ratio"])}
     for dockerfile in (
         "FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy==2.1.0\n",
         "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR=1\nRUN pip install numpy==2.1.0\n",
@@ -176,7 +185,7 @@ def test_a_builder_stage_counts_only_what_the_final_stage_copies(tmp_path):
     assert parts(bill, "base") == {"base image python:3.11-slim": SLIM}
     assert parts(bill, "system") == {}  # cmake stays in the builder
     numpy = next(part for part in bill.parts if part.what == "numpy 2.1.0")
-    assert numpy.bytes == 40_000_000 and numpy.instruction == 5  # counted at the COPY
+    assert numpy.bytes == indexed("numpy", "2.1.0") and numpy.instruction == 5  # counted at the COPY
 
 
 def test_model_downloads_and_copied_weights(tmp_path):
@@ -284,7 +293,11 @@ def test_unused_package_takes_the_dependencies_only_it_needed(tmp_path):
     )
     savings = savings_for(root)
     dep001 = [s for s in savings.savings if s.finding.code == "DEP001"]
-    assert [(s.finding.span.line, s.bytes) for s in dep001] == [(1, 45_000_000)]  # scipy and numpy stay
+    # scipy and numpy stay; scikit-learn goes with joblib and threadpoolctl (and what they need)
+    only = set(python_closure([("scikit-learn", (), "1.5.2")])) - set(python_closure([("scipy", ()), ("numpy", ())]))
+    assert {"scikit-learn", "joblib", "threadpoolctl"} <= only and not {"scipy", "numpy"} & only
+    expected = sum(indexed(name, "1.5.2" if name == "scikit-learn" else None) for name in only)
+    assert [(s.finding.span.line, s.bytes) for s in dep001] == [(1, expected)]
 
 
 def test_the_example_service_sheds_most_of_its_size():
@@ -389,7 +402,7 @@ def test_size_markdown_is_a_table_of_images_then_the_top_savings(tmp_path):
     lines = text.splitlines()
     assert lines[0] == "### Image sizes (dockerlint estimate)"
     assert "| Image | Now | After fixes | Saved |" in lines
-    assert "| `Dockerfile` | ~6.3 GB (+1 unknown) | ~996 MB | −5.3 GB (84 %) |" in lines
+    assert "| `Dockerfile` | ~6.3 GB | ~953 MB | −5.3 GB (85 %) |" in lines
     assert "#### Top savings" in lines
     top = lines[lines.index("| Saves | Fix | Where | Image |") + 2]
     assert top == "| 4.5 GB | GPU001 cuda-torch-on-cpu-image | `Dockerfile:4` | `Dockerfile` |"

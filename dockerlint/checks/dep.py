@@ -7,7 +7,7 @@ when any of these holds: its module is imported at run time (not only under
 TYPE_CHECKING), its command or module is run (RUN, CMD, ENTRYPOINT, compose ``command``,
 a shell or config file in the image, ``python -m``), a string names it
 (``uvicorn.workers.UvicornWorker``, ``INSTALLED_APPS``), a connection URL or framework
-setting names its driver, it is a plugin of an installed host, or an installed
+setting names its driver, it is a plugin of a host the image uses, or an installed
 distribution requires it, loads it, or asks for it through an extra.
 """
 
@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from dockerlint.checks import check, dep_fixes
-from dockerlint.checks.common import external_base, final_chain
 from dockerlint.findings import Finding, human_size
 from dockerlint.model import Image
 from dockerlint.model.code import (
@@ -35,6 +34,9 @@ from dockerlint.model.code import (
 )
 from dockerlint.model.distributions import (
     Distribution,
+    calls,
+    canonical,
+    closure,
     command_owners,
     generation,
     heavy_variants,
@@ -42,7 +44,7 @@ from dockerlint.model.distributions import (
     module_matches,
     module_owners,
     plugin_hosts,
-    required_somewhere,
+    required_by_some,
     setting_strings,
     stdlib,
     tooling,
@@ -50,6 +52,7 @@ from dockerlint.model.distributions import (
     url_schemes,
 )
 from dockerlint.model.installed_names import ImageInstalls, Installed, image_installs
+from dockerlint.model.queries import external_base, final_chain
 from dockerlint.source import Span
 
 DEV_CATEGORIES = {
@@ -77,7 +80,11 @@ class Analysis:
     imported: dict[str, list[str]]  # dotted import paths at run time, every file, by top-level name
     imported_by_service: dict[str, list[str]]  # the same, without tests and build scripts
     installed: set[str]  # named installs and everything they require (requires + extras)
+    versions: dict[str, str | None]  # installed name -> the version its install pins (None: any)
+    extras: dict[str, tuple[str, ...]]  # installed name -> the extras asked of it
     confirmed: bool = False  # whether the line scans' TYPE_CHECKING blocks were read by ast
+    verdict: Verdict | None = None  # DEP001's reading of the graph, made once
+    database_from_environment: bool | None = None  # see _database_from_environment
 
 
 @check("DEP001", "DEP002", "DEP003", "DEP004")
@@ -101,9 +108,27 @@ def _analyse(image: Image) -> Analysis | None:
     words, runtime_words, text = _command_words(image)
     mentions = merge_all([code.mentions, mentions_in_text(text)])
     imported, by_service = _by_top(code.imports.run_time), _by_top(code.imports.by_service)
-    starts = {(item.name, item.extras) for item in installs.items} | {(name, ()) for name in installs.providers}
-    installed = set(_installed(starts))
-    return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed)
+    versions: dict[str, str | None] = {}
+    extras: dict[str, set[str]] = {}
+    for item in installs.items:
+        pinned = _pinned(item.written)
+        versions[item.name] = pinned if versions.get(item.name, pinned) == pinned else None
+        extras.setdefault(item.name, set()).update(canonical(extra) for extra in item.extras)
+    for name, locked in installs.locked.items():  # a lock file pins what its install brings
+        if versions.get(name) is None:
+            versions[name] = locked
+    asked = {name: tuple(sorted(values)) for name, values in extras.items()}
+    installed = closure(set(versions) | installs.providers, asked, versions.get, loads=False)
+    return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed, versions, asked)
+
+
+_PIN = re.compile(r"(?<![=<>!~])==\s*v?([0-9][0-9A-Za-z.!-]*)(?:\+[0-9A-Za-z.]+)?\s*(?:$|[;,\s#])")
+
+
+def _pinned(written: str) -> str | None:
+    """The version a requirement pins (``redis==4.3.4``), or None."""
+    match = _PIN.search(written)
+    return match.group(1) if match and "*" not in match.group(0) else None
 
 
 def _by_top(paths) -> dict[str, list[str]]:
@@ -130,38 +155,6 @@ def _imports(image: Image, analysis: Analysis, modules, by_service: bool = False
     analysis.imported, analysis.imported_by_service = _by_top(summary.run_time), _by_top(summary.by_service)
     analysis.confirmed = True
     return _imports(image, analysis, modules, by_service)
-
-
-def _installed(start: set[tuple[str, tuple[str, ...]]], without: str | None = None) -> dict[str, set[str]]:
-    """Every distribution the named installs put into the image (requirement and extra
-    edges), each with the extras asked of it; ``without`` is left out with all that
-    only it brings in."""
-    found: dict[str, set[str]] = {}
-    pending = [(name, extras) for name, extras in start if name != without]
-    while pending:
-        name, extras = pending.pop()
-        known = found.get(name)
-        if known is not None and set(extras) <= known:
-            continue
-        found.setdefault(name, set()).update(extras)
-        for other in _requires(lookup(name), extras):
-            if other != without:
-                pending.append((other, ()))
-    return found
-
-
-def _requires(distribution: Distribution, extras) -> set[str]:
-    names = set(distribution.requires)
-    for extra in extras:
-        names.update(distribution.extras.get(extra.lower().replace("_", "-"), ()))
-    return names
-
-
-def _needed_by_another(analysis: Analysis, name: str) -> bool:
-    """Whether a distribution installed for another reason requires it, loads it or asks
-    for it by an extra (cycles through ``name`` itself do not count)."""
-    others = _installed({(item.name, item.extras) for item in analysis.installs.items}, without=name)
-    return any(name in lookup(other).needs(tuple(extras)) for other, extras in others.items())
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -246,7 +239,7 @@ def _compose_services(image: Image) -> list:
 
 
 def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | None:
-    """Why the image uses the distribution, or None."""
+    """Why the image uses the distribution by itself (not through another package), or None."""
     if _imports(image, analysis, distribution.modules):
         return "imported"
     if set(distribution.commands) & analysis.words:
@@ -265,54 +258,210 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
         return "named by a connection URL"
     if any(name in setting_strings()[key] for key in mentions.settings):
         return "named by a framework setting"
-    if _needed_by_another(analysis, name):
-        return "required by another installed package"
-    if set(plugin_hosts(name)) & analysis.installed:
-        return "a plugin of an installed package"
+    if _database_from_environment(analysis) and any(name in names for names in url_drivers().values()):
+        return "a database driver, and the database is configured by the environment"
     return None
+
+
+@dataclass
+class Verdict:
+    """DEP001's reading of the requirement graph of an image."""
+
+    used: set[str]  # installed names used by themselves: imported, run, named, plugins, may-used by name
+    unjudged: set[str]  # installed names DEP001 says nothing about: unknown, development tools, tooling
+    needed: set[str]  # everything those bring in
+    roots: list[Installed]  # unused installs nothing else needs, in install order
+    anchors: set[str]  # what stays when one root goes: used, unjudged, and the other roots
+
+
+def _verdict(image: Image, analysis: Analysis) -> Verdict:
+    if analysis.verdict is not None:
+        return analysis.verdict
+    used: set[str] = set()
+    unjudged: set[str] = set()
+    candidates: dict[str, Installed] = {}
+    for item in analysis.installs.items:
+        name = item.name
+        if name in used or name in unjudged or name in candidates:
+            continue
+        distribution = lookup(name, analysis.versions.get(name))
+        if (
+            not distribution.known
+            or distribution.dev
+            or name in tooling()
+            or name in analysis.installs.project_names
+            or not (distribution.modules or distribution.commands)
+        ):
+            unjudged.add(name)  # an unknown name keeps DEP001 quiet about itself, not about others
+        elif _use(image, analysis, distribution) is not None:
+            used.add(name)
+        elif _unnamed_installs(analysis) and name in required_by_some():
+            unjudged.add(name)  # what an install dockerlint cannot name brings may need it
+        else:
+            candidates[name] = item
+    needed = _closure(analysis, used | unjudged)
+    unused = {name for name in candidates if name not in needed}
+    for _ in range(len(unused)):  # each round adds at least one, or ends
+        more = _may_use(image, analysis, used, needed, unused) | _plugins_of(needed, unused)
+        if not more:
+            break
+        used |= more
+        needed = _closure(analysis, used | unjudged)
+        unused -= needed
+    # a plugin requires its host, but the host is not there for the plugin's sake: an unused
+    # host (airflow, under an unused provider) is a root of its own
+    below = {name: _closure(analysis, {name}) - {name} - set(plugin_hosts(name)) for name in unused}
+    roots = [item for name, item in candidates.items() if name in unused and not any(
+        name in found for other, found in below.items() if other != name)]  # fmt: skip
+    anchors = used | unjudged | {item.name for item in roots}
+    analysis.verdict = Verdict(used, unjudged, needed, roots, anchors)
+    return analysis.verdict
+
+
+# An environment variable holding a database URL or engine (``DATABASE_URL``,
+# ``os.environ["DATABASE_ENGINE"]``, ``${POSTGRES_URI_REGISTRY}``, ``SQLALCHEMY_DATABASE_URI``):
+# the driver it selects is decided where the container runs.
+_DATABASE_VARIABLE = re.compile(
+    r"(?:[A-Z0-9]+_)*(?:DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|SQLALCHEMY)(?:_[A-Z0-9]+)*_(?:URL|URI|ENGINE|DSN)(?:_[A-Z0-9]+)*"
+)
+
+
+def _database_from_environment(analysis: Analysis) -> bool:
+    """Whether the image's code or configuration names an environment variable that holds a
+    database URL or engine: then any installed database driver may be the one it selects."""
+    if analysis.database_from_environment is None:
+        analysis.database_from_environment = any(
+            word.isupper() and _DATABASE_VARIABLE.fullmatch(word) for word in analysis.mentions.names
+        )
+    return analysis.database_from_environment
+
+
+def _unnamed_installs(analysis: Analysis) -> bool:
+    """Whether the image installs Python packages dockerlint cannot name (a wheel glob, a
+    requirements file outside the build context, ``setup.py develop``); a base image's own
+    packages were there before the named ones and are not counted here."""
+    return any(not what.startswith(("the base image", "packages copied from")) for what in analysis.installs.unnamed)
+
+
+def _plugins_of(needed: set[str], unused: set[str]) -> set[str]:
+    """Unused names that a needed package loads by itself as a plugin (pytest-cov under
+    pytest): a plugin of a host nothing uses is unused with it."""
+    return {name for name in unused if set(plugin_hosts(name)) & needed}
+
+
+def _closure(analysis: Analysis, start: set[str]) -> set[str]:
+    return closure(start, analysis.extras, analysis.versions.get)
+
+
+def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str], unused: set[str]) -> set[str]:
+    """Unused names that a distribution the image needs imports without requiring them: when
+    it is loaded (a load-time import in a module the code imports, or in the package itself,
+    which the image needs), or inside a function, method or class that the code names of a
+    package the code itself uses (``pipe.enable_xformers_memory_efficient_attention()`` of
+    diffusers; not ``model.encode()`` of a transformers that only sentence-transformers
+    imports: the code's ``encode`` is that of the package it imports). Never a development
+    tool: an optional module of a package (the pytest plugin it ships) does not make pytest
+    needed."""
+    found: set[str] = set()
+    wanted: dict[str, set[str]] = {}
+    for host in sorted(needed):
+        distribution = lookup(host, analysis.versions.get(host))
+        tops = {module.split(".", 1)[0] for module in distribution.modules} | set(distribution.modules)
+        for other, modules in distribution.may_use.items():
+            if other in unused and other not in found and not lookup(other).dev:
+                if any(module in tops or _imports_under(analysis, module) for module in modules):
+                    found.add(other)
+        if host not in used:
+            continue
+        for other, names in calls(host).items():
+            if other in unused and other not in found and not lookup(other).dev:
+                wanted.setdefault(other, set()).update(names)
+    wanted = {other: names for other, names in wanted.items() if other not in found and names}
+    if wanted:
+        named = _names_in_code(image, analysis, set().union(*wanted.values()))
+        found |= {other for other, names in wanted.items() if names & named}
+    return found
+
+
+def _imports_under(analysis: Analysis, module: str) -> bool:
+    """Whether the code imports ``module`` or something inside it (which loads it)."""
+    return any(
+        path == module or path.startswith(module + ".") for path in analysis.imported.get(module.split(".", 1)[0], ())
+    )
+
+
+def _names_in_code(image: Image, analysis: Analysis, words: set[str]) -> set[str]:
+    """Which of ``words`` occur as names in the image's Python code."""
+    found: set[str] = set()
+    if not words:
+        return found
+    pattern = re.compile(r"\b(" + "|".join(re.escape(word) for word in sorted(words)) + r")\b")
+    for file in analysis.code.files:
+        loaded = image.workspace.text(file.path, quiet=True)
+        if loaded is not None:
+            found.update(pattern.findall(loaded[0].text))
+            if found == words:
+                break
+    return found
+
+
+def _exclusive(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
+    """What only ``name`` brings into the image: gone with it, kept by nothing else (what it
+    loads by a string when installed is not brought in by it)."""
+    brings = closure({name}, analysis.extras, analysis.versions.get, loads=False) & analysis.installed
+    return brings - _closure(analysis, verdict.anchors - {name}) - {name}
+
+
+def _cost(analysis: Analysis, verdict: Verdict, name: str) -> tuple[int | None, str]:
+    """(installed bytes of ``name`` and what only it needs, how the message says it)."""
+    only = _exclusive(analysis, verdict, name)
+    sizes = {other: lookup(other).size for other in only | {name}}
+    total = sum(size for size in sizes.values() if size)
+    if not total:
+        return None, ""
+    if not only:
+        return total, f" (~{human_size(total)})"
+    biggest = sorted(only, key=lambda other: (-(sizes[other] or 0), other))[:3]
+    shown = ", ".join(biggest) + (", ..." if len(only) > 3 else "")
+    count = f"{len(only)} package{'s' if len(only) > 1 else ''}"
+    return total, f" (~{human_size(total)} with the {count} only it needs: {shown})"
 
 
 def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
     if not analysis.code.files:
         return  # no code to judge by
-    unknown = bool(analysis.installs.unnamed) or any(
-        not lookup(name).known for name in analysis.installs.names | analysis.installs.providers
-    )
-    for item in analysis.installs.items:
-        distribution = lookup(item.name)
-        if (
-            not distribution.known
-            or distribution.dev
-            or item.name in tooling()
-            or item.name in analysis.installs.project_names
-            or not (distribution.modules or distribution.commands)
-        ):
-            continue
-        if unknown and item.name in required_somewhere():
-            continue  # a package whose requirements we do not know may need it
-        if _use(image, analysis, distribution) is not None:
-            continue
-        size = distribution.size_mb * 1_000_000 if distribution.size_mb else None
+    verdict = _verdict(image, analysis)
+    for item in verdict.roots:
+        distribution = lookup(item.name, analysis.versions.get(item.name))
+        size, cost = _cost(analysis, verdict, item.name)
         modules = ", ".join(f"`{module}`" for module in distribution.modules) or "no module"
-        cost = f" (~{human_size(size)})" if size else ""
         yield Finding(
             "DEP001",
             item.path,
             item.span,
             f"`{item.name}`{cost} is installed in the image but nothing uses it: no code in the image "
             f"imports {modules}, no command runs it, and no installed package needs it",
-            _removal_fix(item),
+            _removal_fix(item, _listed_below(analysis, verdict, item)),
             size,
             autofix=dep_fixes.removal(image, item),
         )
 
 
-def _removal_fix(item: Installed) -> str:
+def _listed_below(analysis: Analysis, verdict: Verdict, item: Installed) -> list[str]:
+    """The installs in the same file that only ``item`` needs (a pinned freeze file lists them)."""
+    only = _exclusive(analysis, verdict, item.name)
+    return [other.written for other in analysis.installs.items if other.name in only and other.path == item.path]
+
+
+def _removal_fix(item: Installed, below: list[str] = ()) -> str:
     where = {
         "requirements": f"Remove `{item.written}` from {item.path.name}",
         "argument": f"Remove `{item.written}` from this `pip install`",
         "pyproject": f"Remove `{item.written}` from the dependencies in {item.path.name}",
     }[item.kind]
+    if below:
+        shown = ", ".join(f"`{written}`" for written in below[:5]) + (", ..." if len(below) > 5 else "")
+        where += f", with the lines of what only it needs ({shown})"
     return (
         f"{where}. If it is used in a way dockerlint cannot see (a plugin loaded by name, code "
         "mounted at run time), keep it and add `# noqa: DEP001` on that line."
@@ -326,6 +475,8 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
     installs = analysis.installs
     if installs.unnamed or image.volumes and _code_under_volume(image, analysis):
         return
+    if not analysis.runtime_words:
+        return  # no CMD, ENTRYPOINT or compose command: the code may be what the image builds, not runs
     if any(not lookup(name).known for name in installs.providers):
         return  # its modules and requirements are a guess
     provided = {module for name in analysis.installed for module in lookup(name).modules}
@@ -426,6 +577,7 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
     if DEV_IMAGE_WORDS.search(names):
         return
     running = _categories_run(analysis.runtime_words)
+    verdict = needed_by_service = None
     for item in analysis.installs.items:
         distribution = lookup(item.name)
         category = distribution.dev
@@ -433,18 +585,33 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue
         if _imports(image, analysis, distribution.modules, by_service=True):
             continue  # the service itself imports it
-        size = distribution.size_mb * 1_000_000 if distribution.size_mb else None
+        if any(_named_module(module) and module in analysis.mentions.names for module in distribution.modules):
+            continue  # a string names it: INSTALLED_APPS, a middleware path, an include()
+        if verdict is None:
+            verdict = _verdict(image, analysis)
+            service = {name for name in verdict.used if not lookup(name).dev}
+            needed_by_service = _closure(analysis, service)
+        if item.name in needed_by_service:
+            continue  # a package the service uses requires or loads it (papermill runs ipykernel)
+        size, cost = _cost(analysis, verdict, item.name)
         yield Finding(
             "DEP003",
             item.path,
             item.span,
-            f"`{item.name}`, {DEV_CATEGORIES[category]}, is installed in the final image; the service never runs it",
+            f"`{item.name}`{cost}, {DEV_CATEGORIES[category]}, is installed in the final image; "
+            "the service never runs it",
             "Install it only where it runs: a requirements-dev.txt (or a dependency group) for CI and "
             "local work, or a separate test stage (`FROM runtime AS test`) that the final image does not "
             f"inherit. {_removal_fix(item).split('. ', 1)[0]} here.",
             size,
             autofix=dep_fixes.move_to_dev(image, item, dep_fixes.files_read(image)),
         )
+
+
+def _named_module(module: str) -> bool:
+    """Whether a string naming ``module`` names the module: ``debug_toolbar`` does, while
+    ``black`` (a colour) or ``py`` (pytest's shim module) are words any text holds."""
+    return "." not in module and "_" in module.strip("_")
 
 
 def _categories_run(words: set[str]) -> set[str]:
@@ -476,8 +643,9 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
         if entry.get("cpu_only") and _has_gpu(image):
             continue
         lighter = f"`{entry['lighter']}`" + (f" (or `{entry['also']}`)" if entry.get("also") else "")
-        size = entry["saving_mb"] * 1_000_000 if entry.get("saving_mb") else None
-        saving = f", saving ~{human_size(size)}" if size else ""
+        heavy, light = lookup(item.name).size, lookup(entry["lighter"]).size
+        size = heavy - light if heavy and light and heavy > light else None
+        saving = f", saving ~{human_size(size)} installed" if size else ""
         where = " on an image with no GPU" if entry.get("cpu_only") else ""
         yield Finding(
             "DEP004",

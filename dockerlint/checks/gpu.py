@@ -24,6 +24,7 @@ from dockerlint.model.ml import (
     install_stages,
     ml,
     pip_commands,
+    torch_cuda_size,
     torch_fix_line,
     torch_installs,
 )
@@ -53,7 +54,7 @@ def _cuda_libraries(install: TorchInstall) -> tuple[int, str]:
     if install.bundles_cuda:
         size = settings["bundled_wheel_size"]
         return size, f"its CUDA libraries inside the wheel (~{human_size(size)} download)"
-    size = settings["cuda_libraries_size"]
+    size = torch_cuda_size()
     return size, f"~{human_size(size)} of CUDA libraries (nvidia-* wheels)"
 
 

@@ -32,10 +32,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
-from dockerlint.checks.common import final_chain
 from dockerlint.errors import blame
 from dockerlint.model.distributions import setting_strings
 from dockerlint.model.image import Image, StageModel
+from dockerlint.model.queries import final_chain
 from dockerlint.model.scan_cache import ScanCache, content_key
 from dockerlint.parse.python import Import, line_scan_imports, scan_imports
 from dockerlint.source import decode

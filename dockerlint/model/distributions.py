@@ -1,10 +1,19 @@
-"""What a distribution provides, from ``knowledge/distributions.toml``, never from the
-environment dockerlint happens to run in.
+"""What a distribution provides and needs, from shipped data, never from the environment
+dockerlint happens to run in.
 
-A name in the table is *known*: its modules, commands and requirement edges come from
-there. A name matching a namespace or tool pattern (``google-cloud-*``, ``types-*``) is
-known through the pattern. Any other name is *guessed*: its module is taken to be the
-name with ``-`` replaced by ``_``, and the DEP rules stay quiet where that guess decides.
+Two files under ``knowledge/``:
+
+- ``packages.index``, the package index, built from PyPI's metadata and wheels by
+  ``scripts/build_package_index.py`` (docs/package-index.md): import names, console
+  scripts, ``Requires-Dist`` per version range with extras, installed size, bundled CUDA,
+  and what each distribution imports lazily or optionally ("may use").
+- ``package_overrides.toml``, by hand, for what metadata cannot say: development roles,
+  distributions loaded by a string (a setting, a kernel name), naming patterns, URL
+  drivers and framework settings.
+
+A name in either is *known*. A name matching a naming pattern with real modules
+(``google-cloud-*``) is known through the pattern. Any other name is *guessed*: its module
+is taken to be the name with ``-`` replaced by ``_``, and the DEP rules stay quiet about it.
 """
 
 from __future__ import annotations
@@ -14,9 +23,10 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
 
-from dockerlint.knowledge import load
+from dockerlint.knowledge import PackageIndex, load, load_package_calls, load_packages
 
 _CANONICAL = re.compile(r"[-_.]+")
+_EMPTY: dict = {}
 
 
 def canonical(name: str) -> str:
@@ -29,16 +39,23 @@ class Distribution:
     name: str
     modules: tuple[str, ...]  # import names, dotted for namespace packages
     commands: tuple[str, ...] = ()
-    requires: tuple[str, ...] = ()
-    loads: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()  # at the version looked up; the newest version's when none is
+    loads: tuple[str, ...] = ()  # loaded by a string when installed next to it (override file)
+    may_use: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other -> own modules whose import loads it
     extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # required name -> the extras it asks of it
     dev: str | None = None
-    size_mb: int | None = None
+    size: int | None = None  # installed bytes (the newest Linux x86_64 wheel)
+    cuda_bytes: int = 0  # of that, CUDA libraries the wheel bundles
+    groups: tuple[str, ...] = ()  # entry-point groups it registers plugins in
     known: bool = True  # False: modules are the guess from the name
 
-    def needs(self, extras: tuple[str, ...] = ()) -> set[str]:
-        """Distributions it brings in or picks up, with the given extras."""
-        names = set(self.requires) | set(self.loads)
+    def needs(self, extras: tuple[str, ...] = (), loads: bool = True) -> set[str]:
+        """Distributions it brings in or picks up by itself, with the given extras. A may-use
+        edge without names is not among them: the index does not tell an import the package
+        makes whenever it is imported from one in an optional module of its own (a pytest
+        or mypy plugin it ships)."""
+        names = set(self.requires) | (set(self.loads) if loads else set())
         for extra in extras:
             names.update(self.extras.get(canonical(extra), ()))
         names.discard(self.name)
@@ -46,8 +63,17 @@ class Distribution:
 
 
 @cache
-def _table() -> dict:
-    return load("distributions")
+def _overrides() -> dict:
+    return load("package_overrides")
+
+
+@cache
+def _roles() -> dict[str, str]:
+    return {name: role for role, table in _overrides()["roles"].items() for name in table["names"]}
+
+
+def _index() -> PackageIndex:
+    return load_packages()
 
 
 # The project's own additions (`known-modules` in the configuration): distribution ->
@@ -63,7 +89,8 @@ def use_project_modules(mapping: dict[str, list[str]]) -> None:
     if wanted != _project_modules:
         _project_modules = wanted
         _generation += 1
-        lookup.cache_clear()
+        _lookup.cache_clear()
+        _needs.cache_clear()
         module_owners.cache_clear()
 
 
@@ -71,33 +98,142 @@ def generation() -> int:
     return _generation
 
 
-@cache
-def lookup(name: str) -> Distribution:
+def lookup(name: str, version: str | None = None) -> Distribution:
+    """What ``name`` provides and needs; its requirements at ``version`` (the range that
+    holds it), or when no version is given those of its newest version."""
     name = canonical(name)
-    entry = _table()["distributions"].get(name)
+    return _lookup(name, None if version is None else _range_of(name, version))
+
+
+@cache
+def _lookup(name: str, chosen: int | None) -> Distribution:
+    """``lookup`` by the index of the requirement range chosen (None: the newest; -1: all
+    of them, for a version that cannot be compared): one record per range, not per version."""
+    entry = _index().record(name)
+    override = _overrides()["distributions"].get(name)
+    if entry is None and override is None:
+        found = _from_patterns(name)
+        if name in _project_modules:
+            return replace(found, modules=_project_modules[name], known=True)
+        return found
+    found = _from_entry(name, entry or _EMPTY, override or _EMPTY, chosen)
     if name in _project_modules:
-        return replace(_from_entry(name, entry or {}, known=True), modules=_project_modules[name])
-    if entry is not None:
-        return _from_entry(name, entry, known=True)
-    for pattern in _table()["patterns"]:
+        found = replace(found, modules=_project_modules[name])
+    return found
+
+
+@cache
+def _range_of(name: str, version: str) -> int | None:
+    """Which requirement range of ``name`` holds ``version`` (-1: every range, when the
+    version cannot be compared; None: the newest, when the index has no record)."""
+    starts = _range_starts(name)
+    if starts is None:
+        return None
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        return -1
+    chosen = 0
+    for index, start in enumerate(starts):
+        if start is not None and start <= wanted:
+            chosen = index
+    return chosen
+
+
+@cache
+def _range_starts(name: str) -> tuple | None:
+    entry = _index().record(name)
+    if entry is None:
+        return None
+    from packaging.version import InvalidVersion, Version
+
+    starts = []
+    for item in entry.get("ranges", ()):
+        try:
+            starts.append(None if item["from"] is None else Version(item["from"]))
+        except InvalidVersion:
+            starts.append(None)
+    return tuple(starts)
+
+
+def newest(name: str) -> Distribution:
+    """The distribution at its newest version: what an install without a pin gets today."""
+    return lookup(name)
+
+
+def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> Distribution:
+    written, written_extras = _requirements(entry.get("ranges", ()), chosen)
+    written |= set(override.get("requires", ()))
+    asks: dict[str, set[str]] = {}
+    for requirement in written:
+        other, wanted = split_extras(requirement)
+        asks.setdefault(other, set()).update(wanted)
+    requires = set(asks)
+    extras = {extra: {split_extras(item)[0] for item in items} for extra, items in written_extras.items()}
+    modules = override.get("modules", entry.get("modules"))
+    known = modules is not None  # an index entry without its wheel read knows no modules
+    if modules is None:
+        modules = [name.replace("-", "_")]
+    may_use = {other: tuple(where) for other, where in entry.get("may_use", _EMPTY).items()}
+    return Distribution(
+        name=name,
+        modules=tuple(modules),
+        commands=tuple(sorted(set(entry.get("commands", ())) | set(override.get("commands", ())))),
+        requires=tuple(sorted(requires - {name})),
+        asks={other: tuple(sorted(wanted)) for other, wanted in asks.items() if wanted},
+        loads=tuple(override.get("loads", ())),
+        may_use=may_use,
+        extras={extra: tuple(names) for extra, names in extras.items()},
+        dev=_roles().get(name) or _pattern_dev(name),
+        size=entry.get("size"),
+        cuda_bytes=entry.get("cuda_bytes", 0),
+        groups=tuple(entry.get("groups", ())),
+        known=known,
+    )
+
+
+def _requirements(ranges, chosen: int | None) -> tuple[set[str], dict[str, set[str]]]:
+    """Requirement names (and extra -> names) of range ``chosen``; of the newest range when
+    it is None (what an install that pins nothing gets today), of every range when -1."""
+    picked = ranges if chosen == -1 else ranges[-1:] if chosen is None else ranges[chosen : chosen + 1]
+    requires: set[str] = set()
+    extras: dict[str, set[str]] = {}
+    for item in picked:
+        requires.update(item["requires"])
+        for extra, names in item.get("extras", _EMPTY).items():
+            extras.setdefault(extra, set()).update(names)
+    return requires, extras
+
+
+def split_extras(requirement: str) -> tuple[str, tuple[str, ...]]:
+    """``cuda-toolkit[cublas,cudart]`` -> ("cuda-toolkit", ("cublas", "cudart"))."""
+    name, _, rest = requirement.partition("[")
+    return name, tuple(rest.rstrip("]").split(",")) if rest else ()
+
+
+def _pattern_dev(name: str) -> str | None:
+    """The development role of the first naming pattern that fits ``name``."""
+    for fits, dev in _dev_patterns():
+        if fits(name):
+            return dev
+    return None
+
+
+@cache
+def _dev_patterns() -> tuple:
+    from fnmatch import translate
+
+    return tuple((re.compile(translate(pattern["match"])).match, pattern.get("dev")) for pattern in _overrides()["patterns"])
+
+
+def _from_patterns(name: str) -> Distribution:
+    for pattern in _overrides()["patterns"]:
         found = _from_pattern(name, pattern)
         if found is not None:
             return found
     return Distribution(name, (name.replace("-", "_"),), known=False)
-
-
-def _from_entry(name: str, entry: dict, known: bool) -> Distribution:
-    return Distribution(
-        name=name,
-        modules=tuple(entry.get("modules", [name.replace("-", "_")])),
-        commands=tuple(entry.get("commands", ())),
-        requires=tuple(entry.get("requires", ())),
-        loads=tuple(entry.get("loads", ())),
-        extras={canonical(extra): tuple(names) for extra, names in entry.get("extras", {}).items()},
-        dev=entry.get("dev"),
-        size_mb=entry.get("size_mb"),
-        known=known,
-    )
 
 
 def _from_pattern(name: str, pattern: dict) -> Distribution | None:
@@ -117,40 +253,37 @@ def _from_pattern(name: str, pattern: dict) -> Distribution | None:
 
 
 def plugin_hosts(name: str) -> tuple[str, ...]:
-    """Distributions that load ``name`` by itself as a plugin (pattern ``loaded_by``)."""
-    for pattern in _table()["patterns"]:
-        if fnmatchcase(canonical(name), pattern["match"]) and "loaded_by" in pattern:
-            return tuple(pattern["loaded_by"])
-    return ()
-
-
-@cache
-def required_somewhere() -> frozenset[str]:
-    """Every distribution some listed distribution requires or loads: the libraries an
-    unknown package could require too."""
-    names: set[str] = set()
-    for entry in _table()["distributions"].values():
-        names.update(entry.get("requires", ()))
-        names.update(entry.get("loads", ()))
-        for extra in entry.get("extras", {}).values():
-            names.update(extra)
-    return frozenset(names)
+    """Distributions that load ``name`` by themselves as a plugin: the hosts of the
+    entry-point groups it registers in, of the namespace package its modules sit in
+    (``hydra_plugins``), or of its naming pattern (``pytest-*``)."""
+    name = canonical(name)
+    groups = _overrides()["plugin_groups"]
+    distribution = lookup(name)
+    hosts = [groups[group] for group in distribution.groups if group in groups]
+    namespaces = _overrides().get("plugin_namespaces", _EMPTY)
+    hosts += [namespaces[module.split(".", 1)[0]] for module in distribution.modules
+              if "." in module and module.split(".", 1)[0] in namespaces]  # fmt: skip
+    for pattern in _overrides()["patterns"]:
+        if fnmatchcase(name, pattern["match"]) and "loaded_by" in pattern:
+            hosts += pattern["loaded_by"]
+            break
+    return tuple(dict.fromkeys(host for host in hosts if host != name))
 
 
 def url_drivers() -> dict[str, list[str]]:
-    return _table()["url_drivers"]
+    return _overrides()["url_drivers"]
 
 
 def url_schemes() -> dict[str, list[str]]:
-    return _table()["url_schemes"]
+    return _overrides()["url_schemes"]
 
 
 def setting_strings() -> dict[str, list[str]]:
-    return _table()["setting_strings"]
+    return _overrides()["setting_strings"]
 
 
 def heavy_variants() -> list[dict]:
-    return _table()["heavy_variants"]
+    return _overrides()["heavy_variants"]
 
 
 def module_matches(module: str, provided: str) -> bool:
@@ -161,33 +294,138 @@ def module_matches(module: str, provided: str) -> bool:
 
 @cache
 def module_owners() -> dict[str, tuple[str, ...]]:
-    """Import name -> the listed distributions that provide it (dotted names kept whole)."""
-    owners: dict[str, list[str]] = {}
-    for name in (*_table()["distributions"], *_project_modules):
-        for module in lookup(name).modules:
-            if name not in owners.setdefault(module, []):
-                owners[module].append(name)
-    return {module: tuple(names) for module, names in owners.items()}
+    """Import name -> the known distributions that provide it (dotted names kept whole)."""
+    owners = {module: list(names) for module, names in _index().owners["modules"].items()}
+    overrides = _overrides()["distributions"]
+    changed = {name for name, entry in overrides.items() if "modules" in entry or name not in _index()}
+    changed |= set(_project_modules)
+    if changed:
+        for names in owners.values():
+            names[:] = [name for name in names if name not in changed]
+        for name in sorted(changed):
+            for module in lookup(name).modules:
+                owners.setdefault(module, []).append(name)
+    return {module: tuple(found) for module, found in owners.items() if found}
 
 
 @cache
 def command_owners() -> dict[str, tuple[str, ...]]:
-    """Console command -> the listed distributions that install it."""
-    owners: dict[str, list[str]] = {}
-    for name in _table()["distributions"]:
-        for command in lookup(name).commands:
-            owners.setdefault(command, []).append(name)
-    return {command: tuple(names) for command, names in owners.items()}
+    """Console command -> the known distributions that install it."""
+    owners = {command: list(names) for command, names in _index().owners["commands"].items()}
+    for name, entry in _overrides()["distributions"].items():
+        for command in entry.get("commands", ()):
+            if name not in owners.setdefault(command, []):
+                owners[command].append(name)
+    return {command: tuple(found) for command, found in owners.items()}
+
+
+@cache
+def required_by_some() -> frozenset[str]:
+    """Every name some indexed distribution requires, at some version, or by an extra:
+    what an install dockerlint cannot name may bring in for its own use."""
+    index = _index()
+    found: set[str] = set()
+    for name in index:
+        for item in index.record(name)["ranges"]:
+            found.update(split_extras(other)[0] for other in item["requires"])
+            for names in item.get("extras", _EMPTY).values():
+                found.update(split_extras(other)[0] for other in names)
+    return frozenset(found)
+
+
+@cache
+def calls(name: str) -> dict[str, tuple[str, ...]]:
+    """Other distribution -> the names of ``name``'s functions, methods and classes whose
+    call reaches an import of it (``PyPDFLoader`` -> pypdf)."""
+    found = load_package_calls().record(canonical(name))
+    return {} if found is None else {other: tuple(names) for other, names in found.items()}
+
+
+def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=None, loads: bool = True) -> set[str]:
+    """Every distribution ``start`` brings in (requirements, extras asked for, and with
+    ``loads`` the string loads), at the versions ``version(name)`` gives (None: the newest
+    version's). Without ``loads`` it is what an install puts in the image: a string load
+    uses a package when it is there, it never installs it. May-use edges count only
+    through the names the code uses (the DEP rules ask)."""
+    asked = {name: set(wanted) for name, wanted in (extras or {}).items()}
+    done: dict[str, set[str]] = {}
+    pending = [canonical(name) for name in start]
+    while pending:
+        name = pending.pop()
+        wanted = asked.get(name, set())
+        if name in done and wanted <= done[name]:
+            continue
+        done[name] = set(wanted)
+        pinned = version(name) if version else None
+        chosen = None if pinned is None else _range_of(name, pinned)
+        distribution = _lookup(name, chosen)
+        for other, more in distribution.asks.items():
+            if not set(more) <= asked.get(other, set()):
+                asked.setdefault(other, set()).update(more)
+                pending.append(other)
+        pending.extend(other for other in _needs(name, chosen, tuple(sorted(wanted)), loads) if other not in done)
+    return set(done)
+
+
+@cache
+def _needs(name: str, chosen: int | None, extras: tuple[str, ...], loads: bool) -> tuple[str, ...]:
+    """``Distribution.needs`` of a looked-up range, once (a closure asks it again and again)."""
+    return tuple(sorted(_lookup(name, chosen).needs(extras, loads)))
+
+
+def pulls(name: str, extras: tuple[str, ...], target: str) -> bool:
+    """Whether installing ``name[extras]`` today brings ``target`` (requirements of the
+    newest versions, extras of the first step only)."""
+    first = newest(name)
+    start = set(first.requires)
+    for extra in extras:
+        start.update(first.extras.get(canonical(extra), ()))
+    return target in _required_closure(frozenset(start))
+
+
+@cache
+def _required_closure(start: frozenset[str]) -> frozenset[str]:
+    """What installing ``start`` today brings: requirements of the newest versions, with
+    the extras they ask of each other (``cuda-toolkit[cublas]``), no loads or may-use."""
+    asked: dict[str, set[str]] = {}
+    done: dict[str, set[str]] = {}
+    pending = list(start)
+    while pending:
+        name = pending.pop()
+        wanted = asked.get(name, set())
+        if name in done and wanted <= done[name]:
+            continue
+        done[name] = set(wanted)
+        distribution = newest(name)
+        for other, more in distribution.asks.items():
+            if not set(more) <= asked.get(other, set()):
+                asked.setdefault(other, set()).update(more)
+                pending.append(other)
+        pending.extend(distribution.requires)
+        for extra in wanted:
+            pending.extend(distribution.extras.get(extra, ()))
+    return frozenset(done)
+
+
+def cuda_size(name: str) -> int:
+    """Installed bytes of CUDA that ``name`` brings today: the nvidia-* wheels it requires
+    (directly or through others) and CUDA libraries bundled in its own wheels; 0 when one
+    of those wheels is not in the index."""
+    names = _required_closure(frozenset({canonical(name)}))
+    wheels = [newest(other).size for other in names if other.startswith("nvidia-")]
+    if None in wheels:
+        return 0  # a CUDA wheel the index has not read: no figure rather than a wrong one
+    return sum(wheels) + sum(newest(other).cuda_bytes for other in names)
 
 
 @cache
 def stdlib() -> frozenset[str]:
     import sys
 
-    table = _table()["stdlib"]
+    table = _overrides()["stdlib"]
     return frozenset(sys.stdlib_module_names) | frozenset(table["removed"]) | frozenset(table["bundled"])
 
 
 @cache
 def tooling() -> frozenset[str]:
-    return frozenset(_table()["tooling"]["names"])
+    return frozenset(_overrides()["tooling"]["names"])

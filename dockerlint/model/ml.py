@@ -405,10 +405,19 @@ def is_torch(name: str) -> bool:
 
 
 def pulls_torch(request: PipRequest) -> bool:
-    for puller in ml()["torch"]["pullers"]:
-        if puller["name"] == request.name:
-            return "*" in puller["extras"] or any(extra in puller["extras"] for extra in request.extras)
-    return _newest(request) is not None and not is_torch(request.name)
+    """Whether the request brings torch today: the package index's requirements of its
+    newest version (with the extras asked for) reach torch."""
+    from dockerlint.model.distributions import pulls
+
+    return not is_torch(request.name) and pulls(request.name, request.extras, "torch")
+
+
+def torch_cuda_size() -> int:
+    """Installed bytes of the CUDA libraries PyPI's Linux torch brings: the nvidia-* wheels
+    its newest version requires, from the package index (the notes' figure without it)."""
+    from dockerlint.model.distributions import cuda_size
+
+    return cuda_size("torch") or ml()["torch"]["cuda_libraries_size"]
 
 
 def _newest(request: PipRequest) -> dict | None:

@@ -217,7 +217,7 @@ def _scanner_key() -> str:
     from dockerlint.parse import notebook, python
 
     digest = hashlib.blake2b(digest_size=8)
-    table = Path(knowledge.__file__).with_name("distributions.toml")
+    table = Path(knowledge.__file__).with_name("package_overrides.toml")
     for path in (code.__file__, python.__file__, notebook.__file__, table):
         try:
             digest.update(Path(path).read_bytes())

@@ -121,7 +121,7 @@ class PythonSet:
         return list(_python_parts(key, self))
 
     def _parts(self) -> list[Part]:
-        owners = python_closure([(request.name, request.extras) for request in self.requests])
+        owners = python_closure([(request.name, request.extras, request.version) for request in self.requests])
         first = {}
         for request in self.requests:
             first.setdefault(request.name, request)
@@ -710,7 +710,8 @@ def _tagged(part: Part, line: int, gone) -> Part:
 def _carries(image: Image, stage: StageModel, step: Step, sources: list[str]) -> bool:
     """Whether copying ``sources`` out of ``stage`` takes what the pip installs of ``step``
     wrote (a venv, a ``--prefix``, ``~/.local``, the system site-packages)."""
-    from dockerlint.model.installed_names import _location, _overlaps
+    from dockerlint.model.installed_names import _overlaps
+    from dockerlint.model.installed_records import location as _location
     from dockerlint.model.requested import _carries_installs
 
     locations = [_location(install, step) for install in step.installs if install.family == "pip"]

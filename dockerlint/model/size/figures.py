@@ -5,10 +5,9 @@ Every figure is a ``Figure``: bytes, a low-high range and its source. The tables
 (None): the bill shows it as unknown, never as zero.
 
 Python packages are sized behind one function, ``python_package_bytes`` (and the closure
-helper ``python_requires`` beside it): today they read the hand table of
-knowledge/distributions.toml and the measured torch builds of knowledge/ml.toml; when the
-package index built from PyPI metadata lands, these two functions are the only place that
-changes.
+helper ``python_requires`` beside it): they read the package index built from PyPI's
+metadata and wheels (docs/package-index.md) and the measured torch builds of
+knowledge/ml.toml.
 """
 
 from __future__ import annotations
@@ -122,44 +121,47 @@ def python_package_bytes(name: str, version: str | None = None) -> tuple[int, in
     """Installed bytes of one distribution (without its dependencies): (bytes, low, high,
     source), or None when nothing sizes it. ``version`` is the pinned release when known.
 
-    Today: distributions.toml ``size_mb`` (torch's figure there is its CPU build; its CUDA
-    build is sized by ``torch_figures`` from the measured builds in ml.toml). The package
-    index replaces this body."""
+    The package index's size of the newest wheel (torch's CUDA build is sized by
+    ``torch_figures`` from the measured builds in ml.toml)."""
     from dockerlint.model.distributions import canonical, lookup
 
-    distribution = lookup(canonical(name))
-    if not distribution.known or not distribution.size_mb:
+    distribution = lookup(canonical(name), version)
+    if not distribution.known or not distribution.size:
         return None
-    figure = Figure.of(distribution.size_mb * 1_000_000, "python", "distributions.toml size_mb")
+    figure = Figure.of(distribution.size, "python", "package index: installed size of the newest wheel")
     return figure.bytes, figure.low, figure.high, figure.source
 
 
 @lru_cache(maxsize=8192)
 def python_requires(name: str, extras: tuple[str, ...] = (), version: str | None = None) -> tuple[str, ...]:
     """The distributions ``name`` (with ``extras``) requires, canonical names: the closure
-    edges. Today from distributions.toml (edges between listed names only); the package
-    index replaces this body with Requires-Dist of the release."""
+    edges, from the package index's Requires-Dist of the release (the newest when no
+    version is given). What it loads by a string when installed is not installed by it.
+    torch's CUDA libraries (nvidia-*, cuda-*, triton) are not among them: the bill sizes
+    them with torch's build (``torch_figures``), and a CPU build has none."""
     from dockerlint.model.distributions import lookup
 
-    distribution = lookup(name)
-    needed = set(distribution.requires)
-    for extra in extras:
-        needed.update(distribution.extras.get(extra.lower().replace("_", "-"), ()))
-    needed.discard(distribution.name)
+    needed = lookup(name, version).needs(extras, loads=False)
+    if name == "torch":
+        needed = {other for other in needed if not other.startswith(("nvidia-", "cuda-")) and other != "triton"}
     return tuple(sorted(needed))
 
 
-def python_closure(roots: list[tuple[str, tuple[str, ...]]]) -> dict[str, str]:
-    """Every distribution the roots (name, extras) install, each mapped to the first root
-    (in order) that brings it."""
+def python_closure(roots: list[tuple]) -> dict[str, str]:
+    """Every distribution the roots (name, extras[, pinned version]) install, each mapped to
+    the first root (in order) that brings it. A root's requirements are those of its pinned
+    release; what they bring, those of the newest releases."""
     return dict(_closure(tuple(roots)))
 
 
 @lru_cache(maxsize=1024)
-def _closure(roots: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[str, str], ...]:
+def _closure(roots: tuple[tuple, ...]) -> tuple[tuple[str, str], ...]:
     owner: dict[str, str] = {}
-    for root, extras in roots:
-        pending = [(root, extras)]
+    for root, extras, *pinned in roots:
+        if root in owner:
+            continue
+        owner[root] = root
+        pending = [(needed, ()) for needed in python_requires(root, tuple(extras), pinned[0] if pinned else None)]
         while pending:
             name, wanted = pending.pop()
             if name in owner:

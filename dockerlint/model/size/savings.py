@@ -232,7 +232,9 @@ def _drop_request(bill: Bill, finding: Finding) -> None:
 
 def _lighter_variant(bill: Bill, finding: Finding) -> None:
     """DEP004: the lighter twin (opencv-python-headless, tensorflow-cpu)."""
-    variants = {row["name"]: row["lighter"] for row in load("distributions")["heavy_variants"]}
+    from dockerlint.model.distributions import heavy_variants
+
+    variants = {row["name"]: row["lighter"] for row in heavy_variants()}
     bill.python.requests = [
         replace(r, name=variants[r.name], version=None)
         if (r.path, r.line) == _anchor(finding) and r.name in variants

@@ -1,0 +1,128 @@
+"""What ``pip install`` puts into an image: requirements files (with their includes),
+requirement arguments, and local projects (``pip install .[extra]``) read from their
+pyproject.toml."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from pathlib import Path
+
+from dockerlint.model.distributions import canonical
+from dockerlint.model.image import Image, StageModel, Step, context_source
+from dockerlint.model.installed_poetry import poetry_extra_names, poetry_optional_names
+from dockerlint.model.installed_records import ImageInstalls, Installed, add, marker_applies, selected
+from dockerlint.model.installs import Install
+from dockerlint.parse.pyproject import Dependency
+
+_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*(?:[<>=!~;@ ]|$)")
+
+
+_WHEEL = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._]*)-[0-9][^-]*(?:-[^-]+)*\.whl$")
+
+
+_EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def read_pip(image: Image, stage: StageModel, step: Step, install: Install, counts: bool, result: ImageInstalls):
+    if install.action == "uninstall" or install.action not in ("install", "sync"):
+        return
+    if install.action == "sync":
+        result.unnamed.append(f"`{install.tool} pip sync`")
+        return
+    path = image.dockerfile_path
+    named: list[Installed] = []
+    for ref in install.requirements:
+        if ref.constraint:
+            continue
+        if ref.context_path is None or not os.path.isfile(ref.context_path):
+            result.unnamed.append(f"requirements file {ref.image_path}")
+            continue
+        loaded = image.workspace.requirements(ref.context_path)
+        for requirement in loaded.requirements:
+            if requirement.constraint:
+                continue
+            if requirement.name is None:
+                result.unnamed.append(requirement.text)
+                continue
+            if not marker_applies(requirement.marker):
+                continue
+            named.append(
+                Installed(
+                    requirement.name,
+                    tuple(requirement.extras),
+                    requirement.path or ref.context_path,
+                    requirement.span,
+                    requirement.text,
+                    stage.index,
+                    "requirements",
+                )
+            )
+    for argument in (*install.packages, *install.editables):
+        value = argument.value
+        project = _local_project(image, stage, step, value)
+        if project is not None:
+            named += _project_dependencies(image, stage, project, value, result)
+            continue
+        name, extras = argument_name(value)
+        if name is None:
+            result.unnamed.append(value)
+            continue
+        named.append(Installed(name, extras, path, argument.span, value, stage.index, "argument"))
+    add(named, counts, result)
+
+
+def argument_name(value: str) -> tuple[str | None, tuple[str, ...]]:
+    """The distribution a ``pip install`` argument names, or None for paths, URLs and
+    variables: ``uvicorn[standard]==0.30`` -> ("uvicorn", ("standard",))."""
+    egg = _EGG.search(value)
+    if egg:
+        return canonical(egg.group(1)), ()
+    wheel = _WHEEL.match(posixpath.basename(value))
+    if wheel and "*" not in value:
+        return canonical(wheel.group(1)), ()
+    if "$" in value or "/" in value.split("@", 1)[0] or value.startswith("."):
+        return None, ()
+    match = _REQUIREMENT.match(value)
+    if match is None:
+        return None, ()
+    extras = tuple(extra.strip() for extra in (match.group(2) or "").split(",") if extra.strip())
+    return canonical(match.group(1)), extras
+
+
+def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> Path | None:
+    bare = value.split("[", 1)[0]
+    if not (bare in (".", "..") or bare.startswith(("./", "../", "/"))):
+        return None
+    image_path = posixpath.normpath(posixpath.join(step.workdir or "/", bare))
+    source = context_source(image, stage, image_path, step.index)
+    if source is not None and os.path.isdir(source):
+        return source
+    return None
+
+
+def _project_dependencies(image: Image, stage: StageModel, folder: Path, value: str, result: ImageInstalls):
+    """``pip install .[extra]``: the project's dependencies and those of the extras asked for."""
+    pyproject_path = folder / "pyproject.toml"
+    pyproject = image.workspace.pyproject(pyproject_path) if os.path.isfile(pyproject_path) else None
+    if folder not in result.local_projects:
+        result.local_projects.append(folder)
+    if pyproject is None:
+        result.unnamed.append(f"the project in {folder.name or folder}")
+        return []
+    if pyproject.name:
+        result.project_names.add(canonical(pyproject.name))
+    wanted_extras = {canonical(extra) for extra in value.partition("[")[2].rstrip("]").split(",") if extra.strip()}
+    enabled = poetry_extra_names(pyproject, wanted_extras)
+    optional = poetry_optional_names(pyproject)
+
+    def wanted(dependency: Dependency) -> bool:
+        kind, _, name = dependency.group.partition(":")
+        if kind == "optional":
+            return canonical(name) in wanted_extras
+        if dependency.group == "poetry" and dependency.name in optional:
+            return dependency.name in enabled
+        return dependency.group in ("project", "poetry")  # pip installs no dependency group
+
+    return selected(stage, pyproject_path, pyproject.dependencies, pyproject.name, wanted)

@@ -1,0 +1,225 @@
+"""``uv sync`` and ``poetry install`` command lines: where they run, which project they
+read, what they install (the tool-specific choices are in installed_uv and installed_poetry)."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from dockerlint.model.distributions import canonical
+from dockerlint.model.image import Image, ShellCommand, StageModel, Step, context_source
+from dockerlint.model.installed_poetry import poetry_choice, poetry_environment
+from dockerlint.model.installed_records import ImageInstalls, add, marker_applies, selected, unwrapped
+from dockerlint.model.installed_uv import uv_choice, uv_environment
+from dockerlint.model.installs import package_manager
+from dockerlint.parse.dockerfile import expand
+from dockerlint.parse.pyproject import Pyproject
+
+# -- uv sync and poetry install ------------------------------------------------------------
+#
+# Which words are options (and which take a value) decides what is understood: an option
+# not listed in knowledge/package_managers.toml may change what is installed, so the
+# install stays unnamed.
+
+
+PROJECT_INSTALLERS = {"uv": "uv-project", "poetry": "poetry-project"}  # program -> its table there
+
+
+@dataclass(frozen=True)
+class ProjectInstall:
+    """A ``uv sync`` or ``poetry install`` as its command line, environment and
+    configuration describe it."""
+
+    tool: str  # "uv" or "poetry"
+    label: str  # the command as written, for ``unnamed``
+    understood: bool
+    options: dict[str, list[str]]  # long option -> values ("" for a flag)
+    env: dict[str, str]  # ENV and ARG values, with the command's own assignments
+    folder: str  # the project folder in the image
+    pyproject: Path | None  # the build-context pyproject.toml the image holds there
+    location: str  # the environment it installs into
+    command: ShellCommand | None = None  # where the Dockerfile runs it
+
+
+def project_installs(image: Image, stage: StageModel, step: Step) -> list[ProjectInstall]:
+    found = []
+    cwd: str | None = step.workdir or "/"
+    for position, command in enumerate(step.commands):
+        argv, env = unwrapped(command.argv, {**step.env, **dict(command.command.assignments)})
+        if command.name == "cd":
+            target = _resolved(image, argv[1], env) if len(argv) == 2 else None
+            cwd = None if cwd is None or target in (None, "-") else posixpath.join(cwd, target)
+            continue
+        parsed = _command_line(argv)
+        if parsed is None:
+            continue
+        tool, verb, options, understood = parsed
+        label = f"`{tool} {verb}`"
+        start = cwd
+        project_option = options.get("--project", [env.get("UV_PROJECT") if tool == "uv" else None])
+        for value in (options.get("--directory", [None])[-1], project_option[-1]):
+            if value is not None and start is not None:
+                value = _resolved(image, value, env)
+                start = None if value is None else posixpath.join(start, value)
+        if start is None:
+            found.append(ProjectInstall(tool, label, False, options, env, "/", None, "/", command))
+            continue
+        folder, pyproject = _find_pyproject(image, stage, step, posixpath.normpath(start))
+        if tool == "uv":
+            location = uv_environment(options, env, folder)
+        else:
+            location = poetry_environment(image, stage, step, step.commands[:position], env, folder)
+        found.append(ProjectInstall(tool, label, understood, options, env, folder, pyproject, location, command))
+    return found
+
+
+def _resolved(image: Image, word: str, env: dict[str, str]) -> str | None:
+    """A path word with its variables expanded; None when one of them is not known."""
+    if any(name not in env for name in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", word)):
+        return None
+    return expand(word, env, image.dockerfile.escape)
+
+
+def _command_line(argv: tuple[str, ...]) -> tuple[str, str, dict[str, list[str]], bool] | None:
+    """(tool, subcommand, options, understood) of a ``uv sync``/``poetry install``
+    command line, or None for any other command. Options may come before the subcommand."""
+    tool = posixpath.basename(argv[0]) if argv else ""
+    if tool not in PROJECT_INSTALLERS:
+        return None
+    spec = package_manager(PROJECT_INSTALLERS[tool])
+    verbs, values, flags = spec["subcommands"], set(spec["value_options"]), set(spec["flags"])
+    short = spec["aliases"]
+    options: dict[str, list[str]] = {}
+    verb = None
+    understood = True
+    words = iter(argv[1:])
+    for word in words:
+        if not word.startswith("-") or word == "-":
+            if verb is not None:
+                understood = False  # neither command takes arguments: a value we did not expect
+            verb = verb or word
+            continue
+        if word.startswith("--"):
+            name, equals, value = word.partition("=")
+        else:
+            name, value = short.get(word[:2], word[:2]), word[2:]
+            equals = bool(value) and name in values
+            if value and not equals:  # a cluster of short flags: -qn, -vvv
+                letters = {short.get(f"-{letter}") for letter in word[1:]}
+                understood = understood and None not in letters and letters <= flags
+                continue
+        if name in values:
+            options.setdefault(name, []).append(value if equals else next(words, ""))
+        elif name in flags and not equals:
+            options.setdefault(name, []).append("")
+        else:
+            understood = False
+    if verb not in verbs:
+        return None
+    return tool, verb, options, understood
+
+
+def _find_pyproject(image: Image, stage: StageModel, step: Step, start: str) -> tuple[str, Path | None]:
+    """(project folder, its build-context pyproject.toml): both tools look in the folder
+    they start from and then in its parents."""
+    folder = start
+    while True:
+        source = context_source(image, stage, posixpath.join(folder, "pyproject.toml"), step.index)
+        if source is not None and os.path.isfile(source):
+            return folder, source
+        if folder == "/":
+            return start, None
+        folder = posixpath.dirname(folder)
+
+
+def read_project(image: Image, stage: StageModel, project: ProjectInstall, counts: bool, result: ImageInstalls):
+    if not project.understood:
+        result.unnamed.append(project.label)
+        return
+    if "--dry-run" in project.options or "--check" in project.options:
+        return  # installs nothing
+    pyproject = image.workspace.pyproject(project.pyproject) if project.pyproject is not None else None
+    if pyproject is None or _unreadable(pyproject):
+        result.unnamed.append(f"the project of {project.label} in {project.folder}")
+        return
+    choice = uv_choice(project, pyproject) if project.tool == "uv" else poetry_choice(project, pyproject)
+    if choice is None:
+        result.unnamed.append(project.label)
+        return
+    wanted, installs_project = choice
+    if installs_project:
+        if project.pyproject.parent not in result.local_projects:
+            result.local_projects.append(project.pyproject.parent)
+        if pyproject.name:
+            result.project_names.add(canonical(pyproject.name))
+    add(selected(stage, project.pyproject, _dependencies(project, pyproject), pyproject.name, wanted), counts, result)
+    if counts and "--upgrade" not in project.options and "-U" not in project.options:
+        for name, version in _locked(image, project.pyproject.parent / LOCK_FILES[project.tool]).items():
+            result.locked.setdefault(name, version)
+
+
+# The lock file each tool installs from, next to pyproject.toml: both list ``[[package]]``
+# tables with ``name`` and ``version``.
+LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock"}
+
+
+def _locked(image: Image, path: Path) -> dict[str, str]:
+    """name -> version of a lock file in the repository (empty when it is not there or not
+    TOML): the versions ``uv sync``/``poetry install`` install, dependencies included."""
+    if not os.path.isfile(path):
+        return {}
+    loaded = image.workspace.text(path, quiet=True)
+    if loaded is None:
+        return {}
+    from dockerlint.model.installed_poetry import tomllib
+
+    try:
+        packages = tomllib.loads(loaded[0].text).get("package", [])
+    except (tomllib.TOMLDecodeError, RecursionError, AttributeError):
+        return {}
+    found = {}
+    for package in packages if isinstance(packages, list) else ():
+        if isinstance(package, dict) and isinstance(package.get("name"), str) and isinstance(package.get("version"), str):
+            found[canonical(package["name"])] = package["version"]
+    return found
+
+
+def project_selections(image: Image, stage: StageModel, step: Step):
+    """Each ``uv sync``/``poetry install`` of ``step`` that is understood, with its
+    pyproject and the dependencies it installs there (groups, extras and markers as the
+    tool chooses them): (ProjectInstall, Pyproject, [Dependency])."""
+    for project in project_installs(image, stage, step):
+        if not project.understood or project.pyproject is None:
+            continue
+        if "--dry-run" in project.options or "--check" in project.options:
+            continue
+        pyproject = image.workspace.pyproject(project.pyproject)
+        if pyproject is None or _unreadable(pyproject):
+            continue
+        choice = uv_choice(project, pyproject) if project.tool == "uv" else poetry_choice(project, pyproject)
+        if choice is None:
+            continue
+        wanted = choice[0]
+        itself = canonical(pyproject.name) if pyproject.name else None
+        chosen = [
+            dependency
+            for dependency in _dependencies(project, pyproject)
+            if dependency.name not in (None, "python", itself) and wanted(dependency) and marker_applies(dependency.marker)
+        ]
+        yield project, pyproject, chosen
+
+
+def _dependencies(project: ProjectInstall, pyproject: Pyproject) -> tuple:
+    """The pyproject's dependencies as the tool reads them: uv reads its legacy
+    dev-dependencies as the dev group."""
+    if project.tool != "uv":
+        return pyproject.dependencies
+    return tuple(replace(item, group="group:dev") if item.group == "uv-dev" else item for item in pyproject.dependencies)
+
+
+def _unreadable(pyproject: Pyproject) -> bool:
+    """Invalid TOML leaves nothing but the problem."""
+    return bool(pyproject.problems) and not (pyproject.name or pyproject.dependencies or pyproject.tool)

@@ -1,0 +1,145 @@
+"""What one install names, and where an install writes: shared by the pip, uv and poetry readers."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockerlint.model.distributions import canonical
+from dockerlint.model.image import Image, StageModel, Step
+from dockerlint.model.installs import Install, wrapper_words
+from dockerlint.source import Span
+
+
+@dataclass(frozen=True)
+class Installed:
+    """One distribution named by one install, at the place that names it."""
+
+    name: str  # canonical
+    extras: tuple[str, ...]
+    path: Path  # the requirements file, Dockerfile or pyproject.toml that names it
+    span: Span
+    written: str  # the requirement as written
+    stage: int  # index of the stage whose RUN installs it
+    kind: str  # "requirements", "argument" or "pyproject"
+
+
+@dataclass
+class ImageInstalls:
+    items: list[Installed] = field(default_factory=list)
+    providers: set[str] = field(default_factory=set)
+    unnamed: list[str] = field(default_factory=list)  # what installs unknown distributions
+    locked: dict[str, str] = field(default_factory=dict)  # name -> version a uv.lock/poetry.lock pins
+    local_projects: list[Path] = field(default_factory=list)  # context folders installed as projects
+    project_names: set[str] = field(default_factory=set)  # their distribution names
+    recorded: set[Installed] = field(default_factory=set)  # ``items`` as a set, for de-duplication
+
+    @property
+    def names(self) -> set[str]:
+        return {item.name for item in self.items}
+
+
+def add(named: list[Installed], counts: bool, result: ImageInstalls) -> None:
+    """Record what an install names; ``counts``: it lands in the final image. The same
+    file installed twice (``uv sync --no-install-project``, then ``uv sync``) is one item."""
+    for item in named:
+        result.providers.add(item.name)
+        if counts and item not in result.recorded:
+            result.recorded.add(item)
+            result.items.append(item)
+
+
+def selected(stage: StageModel, path: Path, dependencies, project: str | None, wanted) -> list[Installed]:
+    """The dependencies ``wanted`` takes whose markers hold on Linux, at their lines in
+    pyproject.toml (the project naming itself, ``app[test]`` in a group, is left out)."""
+    itself = canonical(project) if project else None
+    return [
+        Installed(
+            dependency.name,
+            tuple(dependency.extras),
+            path,
+            dependency.span,
+            dependency.text,
+            stage.index,
+            "pyproject",
+        )
+        for dependency in dependencies
+        if dependency.name not in (None, "python", itself) and wanted(dependency) and marker_applies(dependency.marker)
+    ]
+
+
+def marker_applies(marker: str | None) -> bool:
+    """Whether an environment marker holds on Linux (the Python version is not judged:
+    a requirement that might apply is kept)."""
+    if not marker:
+        return True
+    try:
+        from packaging.markers import Marker
+
+        return Marker(marker).evaluate({"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"})
+    except Exception:  # an invalid marker: REQ005 reports it; keep the requirement
+        return True
+
+
+def option_names(values: list[str]) -> set[str]:
+    """Group and extra names from repeated, comma- or space-separated option values."""
+    return {canonical(part) for value in values for part in re.split(r"[,\s]+", value) if part}
+
+
+# -- where installs go, and what COPY --from carries ------------------------------------
+
+
+_SYSTEM_BIN = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/sbin")
+
+
+def location(install: Install, step: Step) -> str:
+    """The folder an install writes into, as a path in the image."""
+    workdir = step.workdir or "/"
+    for option in ("--target", "--prefix", "--root"):
+        value = install.option(option)
+        if isinstance(value, str) and value:
+            return posixpath.normpath(posixpath.join(workdir, value))
+    if install.has("--user") or step.env.get("PIP_USER", "").lower() in ("1", "true", "yes", "on"):
+        home = "/root" if step.user in (None, "root", "0") else f"/home/{step.user.split(':')[0]}"
+        return f"{home}/.local"
+    program = install.command.argv[0]
+    if "/bin/" in program:
+        return posixpath.dirname(posixpath.dirname(program))
+    return active_environment(step.env)
+
+
+def active_environment(env: dict[str, str]) -> str:
+    """The Python environment a command finds: the activated venv, the venv whose bin
+    folder leads PATH (not a tool's own: pipx, cargo, poetry), else the system's."""
+    if env.get("VIRTUAL_ENV"):
+        return posixpath.normpath(env["VIRTUAL_ENV"])
+    first = env.get("PATH", "").split(":", 1)[0]
+    own = any(tool in first for tool in ("/.local/", "/.cargo/", "poetry"))
+    if first.endswith("/bin") and first not in _SYSTEM_BIN and not own:
+        return posixpath.dirname(first)
+    return "/usr/local"
+
+
+def with_parents(image: Image, stage: StageModel) -> list[StageModel]:
+    members = []
+    current: StageModel | None = stage
+    while current is not None and current not in members:
+        members.append(current)
+        current = image.stages[current.parent] if current.parent is not None else None
+    return members
+
+
+def unwrapped(argv: tuple[str, ...], env: dict[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The command under ``env A=1``/``sudo``/``time`` and ``python -m``, with the
+    variables ``env`` sets."""
+    skip = wrapper_words(argv)
+    for word in argv[:skip]:
+        name, equals, value = word.partition("=")
+        if equals and name.isidentifier():
+            env = {**env, name: value}
+    argv = argv[skip:]
+    if len(argv) > 2 and re.fullmatch(r"python[0-9.]*", posixpath.basename(argv[0])) and argv[1] == "-m":
+        argv = argv[2:]
+    return argv, env

@@ -1,0 +1,143 @@
+"""The package index build script: how it reads a wheel, requirement markers and version
+samples (on wheels written here, no network), and what the shipped index looks like."""
+
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+_spec = importlib.util.spec_from_file_location("build_package_index", REPO_ROOT / "scripts" / "build_package_index.py")
+build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build)
+
+
+def make_wheel(path, files: dict[str, str]):
+    with zipfile.ZipFile(path, "w") as wheel:
+        for name, text in files.items():
+            wheel.writestr(name, text)
+    return path
+
+
+def test_import_names_of_a_wheel_with_a_namespace_package_an_extension_and_a_module(tmp_path):
+    wheel = make_wheel(
+        tmp_path / "acme-1.0-py3-none-any.whl",
+        {
+            "acme/__init__.py": "",
+            "acme/core.py": "",
+            "google/cloud/acme/__init__.py": "",  # a namespace: google and google.cloud have no __init__
+            "_acme_speedups.cpython-311-x86_64-linux-gnu.so": "",
+            "acme_compat.py": "",
+            "tests/__init__.py": "",  # shipped by mistake: not an import name to own
+            "acme.libs/libz.so": "",
+            "acme-1.0.dist-info/METADATA": "Name: acme\nVersion: 1.0\nRequires-Dist: idna\n",
+            "acme-1.0.dist-info/entry_points.txt": "[console_scripts]\nacme = acme.cli:main\n[pytest11]\nx = acme.x\n",
+            "acme-1.0.data/scripts/acme-legacy": "#!python\n",
+        },
+    )
+    facts = build.read_wheel(wheel)
+    assert facts["modules"] == ["_acme_speedups", "acme", "acme_compat", "google.cloud.acme"]
+    assert facts["commands"] == ["acme", "acme-legacy"]
+    assert facts["groups"] == ["pytest11"]
+    assert facts["metadata"]["requires_dist"] == ["idna"]
+    assert facts["size"] > 0 and facts["cuda_bytes"] == 0
+
+
+def test_bundled_cuda_libraries_are_counted(tmp_path):
+    wheel = make_wheel(
+        tmp_path / "gpu-1.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+        {"gpu/__init__.py": "", "gpu/lib/libcudart.so.12": "x" * 1000, "gpu/lib/libgpu.so": "y" * 10},
+    )
+    assert build.read_wheel(wheel)["cuda_bytes"] == 1000
+
+
+def test_imports_of_other_packages_are_edges_with_where_they_happen(tmp_path):
+    wheel = make_wheel(
+        tmp_path / "pipes-1.0-py3-none-any.whl",
+        {
+            "pipes_lib/__init__.py": """
+try:
+    import orjson as json
+except ImportError:
+    import json
+
+if is_available("speedups"):
+    import speedups
+""",
+            "pipes_lib/pipeline.py": """
+import numpy
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas
+
+class Pipeline:
+    def enable_fast_attention(self):
+        import fastattn
+        return fastattn.patch(self)
+
+    def _private(self):
+        return importlib.import_module("pdfreader.io")
+
+def load_pdf(path):
+    return Pipeline()._private()
+""",
+            "pipes_lib/pytest_plugin.py": "import pytest\n",
+        },
+    )
+    uses = build.read_wheel(wheel)["uses"]
+    # at load time: the modules whose import runs it (the package itself: whenever it is imported)
+    assert uses["orjson"] == {"at": ["pipes_lib"]} and uses["speedups"] == {"at": ["pipes_lib"]}
+    assert uses["numpy"] == {"at": ["pipes_lib.pipeline"]}  # a requirement, or optional with that module
+    assert uses["pytest"] == {"at": ["pipes_lib.pytest_plugin"]}  # an optional module of its own
+    assert "pandas" not in uses  # type checking only
+    # inside functions: the public names whose call reaches the import
+    assert uses["fastattn"] == {"calls": ["enable_fast_attention"]}
+    assert uses["pdfreader"] == {"calls": ["load_pdf"]}  # through the private method it calls
+
+
+@pytest.mark.parametrize(
+    "requires, extras, expected",
+    [
+        (["idna (>=2.5)"], [], (["idna"], {})),
+        (['chardet<5,>=3.0.2; python_version < "3"'], [], ([], {})),  # no Python 3.8+ has it
+        (['async-timeout>=4.0.2; python_full_version <= "3.11.2"'], [], (["async-timeout"], {})),
+        (['pywin32; sys_platform == "win32"'], [], ([], {})),
+        (['hiredis>=1.0.0; extra == "hiredis"'], ["hiredis"], ([], {"hiredis": ["hiredis"]})),
+        (['PySocks!=1.5.7; extra == "socks"', "PySocks"], ["socks"], (["pysocks"], {})),
+    ],
+)
+def test_requirement_names_on_linux_for_some_python_3(requires, extras, expected):
+    assert build.requirement_names({"requires_dist": requires, "provides_extra": extras}) == expected
+
+
+def test_samples_are_the_newest_of_each_minor_series_spread_over_the_last_ones():
+    listed = [f"1.{minor}.{patch}" for minor in range(40, 0, -1) for patch in (2, 1, 0)]
+    chosen = build.sample(listed)
+    assert len(chosen) == build.SAMPLES
+    assert chosen[0] == "1.40.2" and all(version.endswith(".2") for version in chosen)
+    assert chosen[-1] == f"1.{40 - build.SERIES + 1}.2"
+
+
+def test_the_shipped_index_records_where_each_entry_comes_from():
+    from dockerlint.knowledge import load_packages
+
+    index = load_packages()
+    assert index.header["platform"].endswith("x86_64")
+    entry = index.record("redis")
+    assert any(source.startswith("pip download --no-deps: redis-") for source in entry["source"])
+    assert entry["ranges"][0]["from"] is None
+    assert index.header["distributions"] == len(list(index)) >= 1000
+    assert "redis" in index.owners["modules"]["redis"] and index.record("no-such-distribution") is None
+
+
+def test_first_reader_facts_give_only_the_names_they_recorded():
+    """Wheels read before the reader recorded where an import happens: their names stay
+    call edges, their 'whenever imported' edges are left out rather than guessed."""
+    wheel = {"modules": ["acme"], "lazy": {"pypdf": None, "faiss": ["FAISS", "save_local"], "numpy": []}}
+    assert build._wheel_uses(wheel) == {"faiss": {"calls": ["FAISS", "save_local"]}}
+    current = {"modules": ["acme"], "uses": {"orjson": {"at": ["acme"]}}}
+    assert build._wheel_uses(current) == current["uses"]
