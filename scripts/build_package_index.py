@@ -38,7 +38,6 @@ import argparse
 import ast
 import concurrent.futures
 import functools
-import io
 import json
 import os
 import re
@@ -601,7 +600,9 @@ def read_sdist(path: Path) -> dict:
                 for item in items if isinstance(item, str)],
                 "provides_extra": [extra for extra in extras if isinstance(extra, str)]}  # fmt: skip
     root = "src/" if any(name.startswith("src/") and name.endswith("__init__.py") for name in files) else ""
-    package_files = [name[len(root) :] for name in files if name.startswith(root) and name.count("/") >= (1 if root else 0)]
+    package_files = [
+        name[len(root) :] for name in files if name.startswith(root) and name.count("/") >= (1 if root else 0)
+    ]
     if egg and f"{egg}/top_level.txt" in text:
         modules = sorted({line.strip() for line in text[f"{egg}/top_level.txt"].splitlines() if line.strip()})
     else:
@@ -612,7 +613,9 @@ def read_sdist(path: Path) -> dict:
     commands.update(pyproject.get("scripts", {}))
     entry_points = setup.get("entry_points")
     if isinstance(entry_points, dict) and isinstance(entry_points.get("console_scripts"), list):
-        commands.update(item.split("=", 1)[0].strip() for item in entry_points["console_scripts"] if isinstance(item, str))
+        commands.update(
+            item.split("=", 1)[0].strip() for item in entry_points["console_scripts"] if isinstance(item, str)
+        )
     owned = [name for name in package_files if name.split("/", 1)[0] in {m.split(".")[0] for m in modules}
              or name.split("/", 1)[0].removesuffix(".py") in modules]  # fmt: skip
     return {
@@ -901,7 +904,9 @@ def _python_modules(files: list[str]) -> dict[str, str]:
         if not file.endswith(".py"):
             continue
         parts = file[:-3].split("/")
-        if parts[0].endswith((".dist-info", ".data")) or any(part in NOT_MODULES or part == "_vendor" for part in parts):
+        if parts[0].endswith((".dist-info", ".data")) or any(
+            part in NOT_MODULES or part == "_vendor" for part in parts
+        ):
             continue
         if parts[-1] == "__init__":
             parts = parts[:-1]
@@ -1071,8 +1076,12 @@ def _build_tier(cache: Cache, names: dict[str, str], closure: bool, records: dic
         without = [name for name in pending if name not in listed or (cache.get("wheels", name) or {}).get("missing")]
         fetch_sdists(cache, without)
         log(f"sdists of {len(without)} names read, {time.time() - started:.0f} s")
-        fetch_metadata(cache, [(name, version) for name, found in listed.items()
-                               for version in sample(found) + [pin for pin in pins.get(name, ()) if pin in found]])  # fmt: skip
+        wanted = [
+            (name, version)
+            for name, found in listed.items()
+            for version in sample(found) + [pin for pin in pins.get(name, ()) if pin in found]
+        ]
+        fetch_metadata(cache, wanted)
         log(f"samples read, {time.time() - started:.0f} s")
         for step in range(12 if not cache.offline else 0):  # bisection: each step halves every open interval
             wanted = [pair for name, found in listed.items() for pair in bisection_points(cache, name, found)]
@@ -1201,7 +1210,10 @@ def main() -> None:
     records = build(cache, names, not options.no_closure)
     data = assemble(records)
     written = write_index(data, options.output)
-    log(f"{len(data['distributions'])} distributions -> " + ", ".join(f"{path} ({size:,} bytes)" for path, size in written))
+    log(
+        f"{len(data['distributions'])} distributions -> "
+        + ", ".join(f"{path} ({size:,} bytes)" for path, size in written)
+    )
 
 
 def write_index(data: dict, output: Path) -> list[tuple[Path, int]]:

@@ -161,8 +161,11 @@ def test_a_langchain_pdf_chatbot_uses_its_loaders_packages(repo):
     assert lines(findings(repo, files)) == [("DEP001", 6)]
 
 
-@pytest.mark.xfail(strict=True, reason="FAISS.from_documents is inherited from langchain-core's VectorStore: "
-                   "the index follows calls within one package, and FAISS's own __init__ does not import faiss")
+@pytest.mark.xfail(
+    strict=True,
+    reason="FAISS.from_documents is inherited from langchain-core's VectorStore: "
+    "the index follows calls within one package, and FAISS's own __init__ does not import faiss",
+)
 def test_a_vector_store_class_the_code_names_uses_its_backend(repo):
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app.py"]\n',

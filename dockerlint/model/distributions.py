@@ -225,7 +225,9 @@ def _pattern_dev(name: str) -> str | None:
 def _dev_patterns() -> tuple:
     from fnmatch import translate
 
-    return tuple((re.compile(translate(pattern["match"])).match, pattern.get("dev")) for pattern in _overrides()["patterns"])
+    return tuple(
+        (re.compile(translate(pattern["match"])).match, pattern.get("dev")) for pattern in _overrides()["patterns"]
+    )
 
 
 def _from_patterns(name: str) -> Distribution:

@@ -182,7 +182,11 @@ def _locked(image: Image, path: Path) -> dict[str, str]:
         return {}
     found = {}
     for package in packages if isinstance(packages, list) else ():
-        if isinstance(package, dict) and isinstance(package.get("name"), str) and isinstance(package.get("version"), str):
+        if (
+            isinstance(package, dict)
+            and isinstance(package.get("name"), str)
+            and isinstance(package.get("version"), str)
+        ):
             found[canonical(package["name"])] = package["version"]
     return found
 
@@ -207,7 +211,9 @@ def project_selections(image: Image, stage: StageModel, step: Step):
         chosen = [
             dependency
             for dependency in _dependencies(project, pyproject)
-            if dependency.name not in (None, "python", itself) and wanted(dependency) and marker_applies(dependency.marker)
+            if dependency.name not in (None, "python", itself)
+            and wanted(dependency)
+            and marker_applies(dependency.marker)
         ]
         yield project, pyproject, chosen
 
@@ -217,7 +223,9 @@ def _dependencies(project: ProjectInstall, pyproject: Pyproject) -> tuple:
     dev-dependencies as the dev group."""
     if project.tool != "uv":
         return pyproject.dependencies
-    return tuple(replace(item, group="group:dev") if item.group == "uv-dev" else item for item in pyproject.dependencies)
+    return tuple(
+        replace(item, group="group:dev") if item.group == "uv-dev" else item for item in pyproject.dependencies
+    )
 
 
 def _unreadable(pyproject: Pyproject) -> bool:
