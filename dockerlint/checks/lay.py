@@ -28,6 +28,7 @@ from dockerlint.model.layers import (
     removed_paths,
 )
 from dockerlint.model.pyenv import inside, positional
+from dockerlint.model.queries import workdir_before
 from dockerlint.source import Span
 
 # git-clone(1) options that take a separate value.
@@ -331,7 +332,7 @@ def _manifest_first_fix(image: Image, stage: StageModel, copy: Copy, step: Step)
     dest = instruction.args.split()[-1]
     if len(instruction.args.split()) != 2 or "\n" in head:
         return None
-    if not dest.startswith("/") and not _workdir_before(image, stage, copy.step_index):
+    if not dest.startswith("/") and not workdir_before(image, stage, copy.step_index):
         return None  # one more COPY to a path relative to an unknown directory
     if all("/" not in name for name in manifests):
         lines = [f"{head}{' '.join(manifests)} {dest.rstrip('/') + '/' if dest != '.' else './'}"]
@@ -392,20 +393,6 @@ def _self_contained(image: Image, step: Step) -> bool:
         for command in step.commands
         for word in command.argv[1:]
     )
-
-
-def _workdir_before(image: Image, stage: StageModel, before: int) -> bool:
-    """A WORKDIR earlier in this stage or in a stage it is built FROM."""
-    seen = set()
-    while stage.index not in seen:
-        seen.add(stage.index)
-        if any(step.keyword == "WORKDIR" for step in stage.steps[:before]):
-            return True
-        if stage.parent is None:
-            return False
-        stage = image.stages[stage.parent]
-        before = len(stage.steps)
-    return False
 
 
 def _local(value: str) -> bool:

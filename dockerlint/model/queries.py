@@ -38,3 +38,17 @@ def image_matches(ref: ImageRef, patterns: Iterable[str]) -> bool:
         elif fnmatchcase(ref.repository, pattern) or fnmatchcase(ref.name, pattern):
             return True
     return False
+
+
+def workdir_before(image: Image, stage: StageModel, before: int) -> bool:
+    """A WORKDIR before step ``before`` of this stage, or in a stage it is built FROM."""
+    seen = set()
+    while stage.index not in seen:
+        seen.add(stage.index)
+        if any(step.keyword == "WORKDIR" for step in stage.steps[:before]):
+            return True
+        if stage.parent is None:
+            return False
+        stage = image.stages[stage.parent]
+        before = len(stage.steps)
+    return False

@@ -11,6 +11,7 @@ from dockerlint.checks.common import finding
 from dockerlint.checks.dl.common import all_stages, instructions, positional
 from dockerlint.findings import Finding
 from dockerlint.model import Image, StageModel, Step
+from dockerlint.model.queries import workdir_before
 from dockerlint.parse.dockerfile import Instruction
 
 # What ADD extracts: tar archives, plain or compressed.
@@ -105,7 +106,7 @@ def _relative_without_workdir(image: Image, stage: StageModel, copy) -> bool:
     dest = words[-1] if words else ""
     if dest.startswith(("/", "$")) or (len(dest) > 1 and dest[0].isalpha() and dest[1] == ":"):
         return False
-    return not _workdir_set(image, stage, copy.step_index)
+    return not workdir_before(image, stage, copy.step_index)
 
 
 def _add_only(value: str) -> bool:
@@ -208,20 +209,6 @@ def copy_from_own_stage(image: Image) -> Iterator[Finding]:
             )
 
 
-def _workdir_set(image: Image, stage: StageModel, before: int) -> bool:
-    """A WORKDIR earlier in this stage or in a stage it is built FROM."""
-    seen = set()
-    while stage is not None and stage.index not in seen:
-        seen.add(stage.index)
-        if any(step.keyword == "WORKDIR" for step in stage.steps[:before]):
-            return True
-        if stage.parent is None:
-            return False
-        stage = image.stages[stage.parent]
-        before = len(stage.steps)
-    return False
-
-
 @check("DL3045")
 def copy_relative_destination(image: Image) -> Iterator[Finding]:
     for stage, step in instructions(image, "COPY"):
@@ -233,7 +220,7 @@ def copy_relative_destination(image: Image) -> Iterator[Finding]:
         dest = words[-1]
         if dest.startswith(("/", "$")) or (len(dest) > 1 and dest[0].isalpha() and dest[1] == ":"):
             continue
-        if _workdir_set(image, stage, step.index):
+        if workdir_before(image, stage, step.index):
             continue
         yield finding(
             image,
