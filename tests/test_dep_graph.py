@@ -344,3 +344,38 @@ def test_the_index_marks_what_pulls_cuda():
     assert newest("nvidia-cudnn-cu13").size is None
     assert cuda_size("torch") == 0
     assert torch_cuda_size() == ml()["torch"]["cuda_libraries_size"] > 1_000_000_000
+
+
+WHISPER = """
+    FROM python:3.10-slim
+    RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
+    RUN pip install --no-cache-dir openai-whisper==20231117
+    RUN pip install --no-cache-dir setuptools-rust==1.8.1
+    COPY transcribe.py .
+    CMD ["python", "transcribe.py"]
+"""
+TRANSCRIBE = "import whisper\n\nprint(whisper.load_model('base').transcribe('a.wav')['text'])\n"
+
+
+def test_a_build_helper_installed_after_every_install_serves_nothing(repo):
+    found = findings(repo, {"Dockerfile": WHISPER, "transcribe.py": TRANSCRIBE})
+    assert lines(found) == [("DEP003", 4)]
+    assert "a build helper that no later install uses" in found[0].message
+
+
+def test_a_build_helper_installed_before_a_source_build_is_quiet(repo):
+    before = WHISPER.replace(
+        "RUN pip install --no-cache-dir openai-whisper==20231117\n    RUN pip install --no-cache-dir setuptools-rust==1.8.1",
+        "RUN pip install --no-cache-dir setuptools-rust==1.8.1\n    RUN pip install --no-cache-dir openai-whisper==20231117",
+    )
+    assert before != WHISPER
+    assert lines(findings(repo, {"Dockerfile": before, "transcribe.py": TRANSCRIBE})) == []
+
+
+def test_a_build_helper_in_a_requirements_file_is_not_placed_and_stays_quiet(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + '    CMD ["python", "transcribe.py"]\n',
+        "requirements.txt": "openai-whisper==20231117\nsetuptools-rust==1.8.1\n",
+        "transcribe.py": TRANSCRIBE,
+    }
+    assert [item for item in lines(findings(repo, files)) if item[0] == "DEP003"] == []

@@ -62,7 +62,11 @@ DEV_CATEGORIES = {
     "notebook": "a notebook tool",
     "docs": "a documentation tool",
     "debug": "a debugger or profiler",
+    "build": "a build helper that no later install uses",
 }
+# Later RUNs that may build a package from source, which a build helper installed before
+# them serves (pip, uv, poetry, `setup.py`, PEP 517 builds).
+_SOURCE_BUILD = re.compile(r"\b(?:pip[0-9.]*|uv|poetry|pdm|setup\.py|maturin|build|wheel)\b")
 # A final stage or Dockerfile with one of these words in its name is meant for development.
 DEV_IMAGE_WORDS = re.compile(
     r"(?:^|[-_./])(dev|devel|develop|development|test|tests|testing|ci|lint|debug|notebook|jupyter)(?:$|[-_./])"
@@ -583,6 +587,8 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
         category = distribution.dev
         if category not in DEV_CATEGORIES or category in running:
             continue
+        if category == "build" and not _no_build_after(image, item):
+            continue  # it may serve a source build that runs after it
         if _imports(image, analysis, distribution.modules, by_service=True):
             continue  # the service itself imports it
         if any(_named_module(module) and module in analysis.mentions.names for module in distribution.modules):
@@ -594,18 +600,41 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
         if item.name in needed_by_service:
             continue  # a package the service uses requires or loads it (papermill runs ipykernel)
         size, cost = _cost(analysis, verdict, item.name)
+        if category == "build":  # nothing after it builds from source: it can go
+            help_text = (
+                f"{_removal_fix(item).split('. ', 1)[0]}. If a package must be built from source, install "
+                "the helper and build it in a builder stage, and copy only the result."
+            )
+            autofix = dep_fixes.removal(image, item)
+        else:
+            help_text = (
+                "Install it only where it runs: a requirements-dev.txt (or a dependency group) for CI and "
+                "local work, or a separate test stage (`FROM runtime AS test`) that the final image does not "
+                f"inherit. {_removal_fix(item).split('. ', 1)[0]} here."
+            )
+            autofix = dep_fixes.move_to_dev(image, item, dep_fixes.files_read(image))
         yield Finding(
             "DEP003",
             item.path,
             item.span,
             f"`{item.name}`{cost}, {DEV_CATEGORIES[category]}, is installed in the final image; "
             "the service never runs it",
-            "Install it only where it runs: a requirements-dev.txt (or a dependency group) for CI and "
-            "local work, or a separate test stage (`FROM runtime AS test`) that the final image does not "
-            f"inherit. {_removal_fix(item).split('. ', 1)[0]} here.",
+            help_text,
             size,
-            autofix=dep_fixes.move_to_dev(image, item, dep_fixes.files_read(image)),
+            autofix=autofix,
         )
+
+
+def _no_build_after(image: Image, item) -> bool:
+    """Whether no RUN of the final image after the command line that installs ``item``
+    may build a package from source (only command-line installs are placed this way)."""
+    if item.kind != "argument":
+        return False
+    return not any(
+        step.instruction.span.line > item.span.line and _SOURCE_BUILD.search(step.instruction.args)
+        for stage in final_chain(image)
+        for step in stage.runs()
+    )
 
 
 def _named_module(module: str) -> bool:
