@@ -661,3 +661,63 @@ def test_node_the_container_runs_or_a_separate_stage_is_fine(repo):
         CMD ["yarn", "start"]
     """
     assert lint(repo, node_service, "STG007")[0] == []
+
+
+# -- STG008: cloud CLIs the container never runs ---------------------------------------------
+
+SERVICE_TAIL = (
+    "WORKDIR /app\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+    'COPY app.py .\nUSER 1000\nCMD ["uvicorn", "app:api"]\n'
+)
+APP = {"app.py": "from fastapi import FastAPI\n\napi = FastAPI()\n"}
+
+
+@pytest.mark.parametrize(
+    "install, line, what",
+    [
+        (
+            "RUN apt-get update && apt-get install -y --no-install-recommends curl "
+            "&& curl -sL https://aka.ms/InstallAzureCLIDeb | bash && rm -rf /var/lib/apt/lists/*",
+            2,
+            "the Azure CLI (its install script)",
+        ),
+        ("RUN pip install --no-cache-dir awscli==1.33.0", 2, "the AWS CLI (`awscli==1.33.0` from PyPI)"),
+        (
+            "RUN apt-get update && apt-get install -y --no-install-recommends google-cloud-cli "
+            "&& rm -rf /var/lib/apt/lists/*",
+            2,
+            "the Google Cloud CLI (the package `google-cloud-cli`)",
+        ),
+    ],
+)
+def test_a_cloud_cli_nothing_runs_is_reported(repo, install, line, what):
+    dockerfile = f"FROM python:3.12-slim\n{install}\n{SERVICE_TAIL}"
+    places, messages = lint(repo, dockerfile, "STG008", APP)
+    assert places == [("STG008", "Dockerfile", line)]
+    assert messages[0].startswith(what)
+
+
+@pytest.mark.parametrize(
+    "files, dockerfile_change",
+    [
+        # the service's code calls the CLI
+        ({"app.py": 'import subprocess\n\nsubprocess.run(["aws", "s3", "sync", "s3://b/m", "/m"])\n'}, None),
+        # the compose command runs it before the service
+        (
+            {
+                "docker-compose.yml": "services:\n  api:\n    build: .\n    command: sh -c 'aws s3 cp s3://b/m /m && uvicorn app:api'\n"
+            },
+            None,
+        ),
+        # only a builder stage has it; the final stage starts clean
+        ({}, ("RUN pip install --no-cache-dir awscli==1.33.0\n", "RUN aws --version\nFROM python:3.12-slim\n")),
+    ],
+)
+def test_a_cloud_cli_the_container_uses_or_the_final_image_lacks_is_quiet(repo, files, dockerfile_change):
+    install = "RUN pip install --no-cache-dir awscli==1.33.0\n"
+    dockerfile = f"FROM python:3.12-slim\n{install}{SERVICE_TAIL}"
+    if dockerfile_change is not None:
+        first, second = dockerfile_change
+        dockerfile = f"FROM python:3.12-slim AS tools\n{first}{second}{SERVICE_TAIL}"
+    places, _ = lint(repo, dockerfile, "STG008", {**APP, **files})
+    assert places == []

@@ -784,3 +784,52 @@ def _fills_node_modules(argv: tuple[str, ...], node: dict) -> bool:
 
 def _shown(argv: tuple[str, ...]) -> str:
     return " ".join(argv[:5]) + (" …" if len(argv) > 5 else "")
+
+
+@check("STG008")
+def cloud_cli_in_final_image(image: Image) -> Iterator[Finding]:
+    final = image.final
+    if final is None or _build_environment(image, final):
+        return
+    found = _cloud_cli(image, load("build_tools")["cloud_clis"])
+    if found is None:
+        return
+    cli, span, how = found
+    commands = cli["commands"]
+    if re.search(r"(?<![\w./-])(" + "|".join(map(re.escape, commands)) + r")(?![\w-])", _runtime_text(image)):
+        return  # the container runs it
+    from dockerlint.model.code import image_code
+
+    if set(commands) & image_code(image, image.local_projects()).mentions.names:
+        return  # the service's code names it (a subprocess call, a setting)
+    shown = " or ".join(f"`{command}`" for command in commands)
+    yield finding(
+        image,
+        "STG008",
+        span,
+        f"{cli['name']} ({how}) is installed in the final image, but nothing the container runs calls {shown}: "
+        "the tool and its own Python or libraries ship with every copy of the service",
+        "Install it where it is used: a separate stage or image for local work and deployment scripts, or a "
+        "CI step. If the service needs the cloud at run time, the SDK package it imports is enough.",
+    )
+
+
+def _cloud_cli(image: Image, clis: list[dict]) -> tuple[dict, Span, str] | None:
+    """The first cloud CLI the final image installs, in build order: where and how."""
+    for stage in reversed(final_chain(image)):
+        for step in stage.runs():
+            for package in installed_packages(step):
+                for cli in clis:
+                    if package.name in cli["packages"] and removal(step, package, package.install.command) is None:
+                        if not _removed_later(image, step, package):
+                            return cli, package.span, f"the package `{package.name}`"
+            for command in step.commands:
+                for cli in clis:
+                    if any(url in word for word in command.argv for url in cli["urls"]):
+                        return cli, command.span, "its install script"
+        for command in pip_commands(image, stage):
+            for request in command.requests:
+                for cli in clis:
+                    if request.name in cli["python"]:
+                        return cli, command.span, f"`{request.text}` from PyPI"
+    return None
