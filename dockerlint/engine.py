@@ -150,7 +150,7 @@ def lint(
             workspace.requirements(path)
 
     scan_cache = None
-    if any(code.startswith("DEP") for code in enabled):
+    if any(code.startswith(("DEP", "GPU")) for code in enabled):  # both read the images' code
         from dockerlint.model.code import use_scan_cache
         from dockerlint.model.distributions import use_project_modules
 

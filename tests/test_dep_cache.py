@@ -223,3 +223,47 @@ def test_a_file_added_to_or_left_out_of_the_image_changes_its_summary(repo):
     assert lint_with_cache(root, cache) == sorted([*EXPECTED, ("DEP002", "jobs.py", 1)])
     (root / ".dockerignore").write_text("app/main.py\napp/jobs.py\n")
     assert lint_with_cache(root, cache) == [("DEP001", "requirements.txt", 1), ("DEP001", "requirements.txt", 3)]
+
+
+def _lint_codes(root: Path, cache: Path, codes: list[str]):
+    from dockerlint.config import config_from_table
+    from dockerlint.engine import lint
+    from dockerlint.rulebook import load_rules
+
+    rules = load_rules()
+    config = config_from_table({"select": codes}, None, rules)
+    config.root = root.resolve()
+    return found(lint([root], config, rules, cache_dir=cache))
+
+
+GPU_SERVICE = {
+    "Dockerfile": (
+        "FROM python:3.12-slim\nWORKDIR /app\nRUN pip install --no-cache-dir torch==2.5.1 fastapi==0.115.6\n"
+        'COPY app/ ./app/\nUSER 1000\nCMD ["uvicorn", "app.main:app"]\n'
+    ),
+    "app/main.py": 'import torch\nfrom fastapi import FastAPI\n\napp = FastAPI()\nmodel = torch.nn.Linear(2, 2).to("cuda")\n',
+    "app/tests/test_main.py": "import torch\n\nassert torch.cuda.is_available() or True\n",
+}
+
+
+def test_the_gpu_reading_of_the_code_comes_from_the_cache(repo, monkeypatch):
+    # The service puts work on a GPU (GPU001 quiet); its test asks for one, which counts for
+    # nothing. A warm run reads no source file to know either.
+    root = repo(GPU_SERVICE)
+    age(root)
+    cache = root / "cache"
+    assert _lint_codes(root, cache, ["GPU001"]) == []
+    from dockerlint.workspace import Workspace
+
+    read = []
+    real = Workspace.read_bytes
+
+    def spy(self, path, *args, **kwargs):
+        read.append(Path(path).name)
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Workspace, "read_bytes", spy)
+    assert _lint_codes(root, cache, ["GPU001"]) == []
+    assert [name for name in read if name.endswith(".py")] == []
+    (root / "app" / "main.py").write_text(GPU_SERVICE["app/main.py"].replace('.to("cuda")', ""))
+    assert _lint_codes(root, cache, ["GPU001"]) == [("GPU001", "Dockerfile", 3)]

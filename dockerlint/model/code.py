@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from dockerlint.errors import blame
 from dockerlint.model.distributions import setting_strings
+from dockerlint.model.gpu_signals import gpu_lines
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.queries import final_chain
 from dockerlint.model.scan_cache import ScanCache, content_key
@@ -73,6 +74,7 @@ class Scan(NamedTuple):
     imports: tuple[Import, ...] | None
     mentions: Mentions
     exact: bool = True  # False: read by the line scan (see scan_python)
+    gpu: tuple = ()  # what the file says about GPUs (gpu_signals.gpu_lines)
 
 
 _TEST_FOLDERS = frozenset({"tests", "test", "testing", "docs"})
@@ -114,6 +116,9 @@ class ImageCode:
     files: list[CodeFile] = field(default_factory=list)  # Python files and notebooks, by image path
     imports: ImportSummary = ImportSummary(EMPTY, EMPTY, EMPTY, EMPTY)
     mentions: Mentions = Mentions()
+    # ("check",) when a service file asks whether a GPU is there, else (image path, line,
+    # text) of the first unconditional GPU use in the service's files, else ()
+    gpu: tuple = ()
     first_party: set[str] = field(default_factory=set)
 
 
@@ -155,11 +160,11 @@ def scan_python(text: str, exact: bool = False) -> Scan:
     if not exact:
         imports = line_scan_imports(text)
         if imports is not None:
-            return Scan(imports, _mentions_in_python(text), exact=False)
+            return Scan(imports, _mentions_in_python(text), False, gpu_lines(text))
     scanned = scan_imports(text)
     if scanned.parsed_by == "none":
-        return Scan(None, mentions_in_text(text))
-    return Scan(scanned.imports, _mentions_in_python(text))
+        return Scan(None, mentions_in_text(text), True, gpu_lines(text))
+    return Scan(scanned.imports, _mentions_in_python(text), True, gpu_lines(text))
 
 
 def scan_notebook(data: bytes, exact: bool = False) -> Scan | None:
@@ -232,7 +237,7 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
     summary_key = _summary_key(image.workspace, cache, files) if cache is not None else None
     cached = _decode_summary(cache.summary(summary_key)) if summary_key is not None else None
     if cached is not None:
-        code.imports, code.mentions, unscanned = cached
+        code.imports, code.mentions, unscanned, code.gpu = cached
         code.files = [file for file in code.files if file.image_path not in unscanned]
         return code
     found: list[Mentions] = []
@@ -249,11 +254,24 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
     unscanned = {file.image_path for file in code.files} - {file.image_path for file, _ in scanned}
     code.files = [file for file, _ in scanned]
     code.imports = summarise(scanned)
+    code.gpu = _gpu_of(scanned)
     if cache is not None:
         summary_key = summary_key or _summary_key(image.workspace, cache, files)  # files read now are known next time
         if summary_key is not None:
-            cache.put_summary(summary_key, _encode_summary(code.imports, code.mentions, unscanned))
+            cache.put_summary(summary_key, _encode_summary(code.imports, code.mentions, unscanned, code.gpu))
     return code
+
+
+def _gpu_of(scanned: list[tuple[CodeFile, Scan]]) -> tuple:
+    """The image's GPU use (see ImageCode.gpu) from its service files, in path order."""
+    found: tuple = ()
+    for file, scan in scanned:
+        if file.is_test or not file.image_path.endswith(".py") or not scan.gpu:
+            continue
+        if scan.gpu[0] == "check":
+            return ("check",)
+        found = found or (file.image_path, *scan.gpu)
+    return found
 
 
 @contextmanager
@@ -424,7 +442,8 @@ _ABSENT = object()  # not in the cache (None is a file that cannot be scanned)
 def _encode_scan(scan: Scan | None) -> list | bool:
     if scan is None:
         return False
-    return [scan.imports, [list(values) for values in scan.mentions], scan.exact]  # an Import is a tuple
+    # plain JSON: an Import is a tuple, so it is written as a list
+    return [scan.imports, [list(values) for values in scan.mentions], scan.exact, list(scan.gpu)]
 
 
 def _cached_scan(cache: ScanCache, key: str, slot: int) -> Scan | None | object:
@@ -445,15 +464,15 @@ def _decode_scan(record) -> Scan | None | object:
     if record is False:
         return None
     try:
-        imports, mentions, exact = record
+        imports, mentions, exact, gpu = record  # a record of another layout is not this code's
         if imports is not None:
             imports = tuple([Import(m, lv, tuple(n), ln, c, o, t, d) for m, lv, n, ln, c, o, t, d in imports])
-        return Scan(imports, Mentions(*map(frozenset, mentions)), bool(exact))
+        return Scan(imports, Mentions(*map(frozenset, mentions)), bool(exact), tuple(gpu))
     except (TypeError, ValueError):
         return _ABSENT
 
 
-def _encode_summary(summary: ImportSummary, mentions: Mentions, unscanned: set[str]) -> list:
+def _encode_summary(summary: ImportSummary, mentions: Mentions, unscanned: set[str], gpu: tuple) -> list:
     run_time, by_service, required, unsure = summary
     return [
         list(run_time - by_service),  # by_service is a subset: keep each path once
@@ -462,14 +481,15 @@ def _encode_summary(summary: ImportSummary, mentions: Mentions, unscanned: set[s
         list(unsure),
         [list(values) for values in mentions],
         list(unscanned),
+        list(gpu),
     ]
 
 
-def _decode_summary(record) -> tuple[ImportSummary, Mentions, set[str]] | None:
+def _decode_summary(record) -> tuple[ImportSummary, Mentions, set[str], tuple] | None:
     if record is None:
         return None
     try:
-        others, by_service, required, unsure, mentions, unscanned = record
+        others, by_service, required, unsure, mentions, unscanned, gpu = record
         service = frozenset(by_service)
         summary = ImportSummary(
             service.union(others),
@@ -477,7 +497,7 @@ def _decode_summary(record) -> tuple[ImportSummary, Mentions, set[str]] | None:
             frozenset((module, tuple(names)) for module, names in required),
             frozenset(unsure),
         )
-        return summary, Mentions(*map(frozenset, mentions)), set(unscanned)
+        return summary, Mentions(*map(frozenset, mentions)), set(unscanned), tuple(gpu)
     except (TypeError, ValueError):
         return None
 

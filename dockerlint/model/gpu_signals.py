@@ -72,47 +72,32 @@ def code_gpu_use(image: Image) -> str | None:
     for module, what in settings["platform_modules"].items():
         if module in imported:
             return what
-    found = None
-    read = image.workspace.derived.setdefault("gpu_code_lines", {})  # shared by the images of a run
-    for file in code.files:
-        if file.is_test or not file.image_path.endswith(".py"):
-            continue
-        if file.location not in read:
-            read[file.location] = _gpu_lines(image.workspace, file.location)
-        use, check = read[file.location]
-        if check:
-            return None
-        if found is None and use is not None:
-            found = f"`{use[1]}` in {file.image_path.lstrip('/')} (line {use[0]})"
-    return found
+    if not code.gpu or code.gpu[0] == "check":
+        return None
+    image_path, line, text = code.gpu
+    return f"`{text}` in {image_path.lstrip('/')} (line {line})"
 
 
-def _gpu_lines(workspace, location: str) -> tuple[tuple[int, str] | None, bool]:
-    """(line number and text of the first GPU use, whether the file asks for a GPU). A
-    file without any of the ``code_words`` is ruled out on its bytes, without decoding or
-    keeping it: a repository's code is read here once per run, thousands of files."""
-    data = workspace.read_bytes(location, quiet=True, keep=False)
-    if data is None or not any(word in data for word in _words()):
-        return None, False
+def gpu_lines(text: str) -> tuple:
+    """What a Python file says about GPUs, as the scan cache keeps it: ``("check",)`` when it
+    asks whether a GPU is there, else ``(line, text)`` of its first unconditional GPU use,
+    else ``()``. A file without any of the ``code_words`` is ruled out at once."""
+    if not any(word in text for word in _settings()["code_words"]):
+        return ()
     uses, checks = _patterns()
-    use = None
-    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+    use: tuple = ()
+    for number, line in enumerate(text.splitlines(), 1):
         stripped = line.split("#", 1)[0] if "#" in line else line
         if checks.search(stripped):
-            return use, True
-        if use is None and uses.search(stripped):
+            return ("check",)
+        if not use and uses.search(stripped):
             use = (number, stripped.strip())
-    return use, False
+    return use
 
 
 @cache
 def _settings() -> dict:
     return load("ml")["gpu_signals"]
-
-
-@cache
-def _words() -> tuple[bytes, ...]:
-    return tuple(word.encode() for word in _settings()["code_words"])
 
 
 @cache
