@@ -56,6 +56,21 @@ def _codes(value: str | None) -> tuple[str, ...] | None:
     return tuple(code.strip() for code in value.split(",") if code.strip())
 
 
+# Options the lint and size commands share.
+OUTPUT_OPTION = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to this file instead of standard output.",
+)
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read configuration from this file (pyproject.toml or .dockerlint.toml).",
+)
+
+
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="dockerlint")
 def main() -> None:
@@ -79,12 +94,7 @@ def main() -> None:
     show_default=True,
     help="How to print findings.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to this file instead of standard output.",
-)
+@OUTPUT_OPTION
 @click.option(
     "--select", help="Comma-separated codes or prefixes to run instead of the configured set (ALL for every rule)."
 )
@@ -97,12 +107,7 @@ def main() -> None:
 )
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors in usage still exit 2).")
 @click.option("--statistics", is_flag=True, help="Add a count of findings per rule.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read configuration from this file (pyproject.toml or .dockerlint.toml).",
-)
+@CONFIG_OPTION
 @click.option(
     "--isolated", is_flag=True, help="Ignore every configuration file (and hadolint's, with its HADOLINT_* variables)."
 )
@@ -418,18 +423,8 @@ def _fixed_list(fixed) -> str:
     show_default=True,
     help="text: tables with bars; json: data; markdown: for a pull-request comment or $GITHUB_STEP_SUMMARY.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to this file instead of standard output.",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read configuration from this file (pyproject.toml or .dockerlint.toml).",
-)
+@OUTPUT_OPTION
+@CONFIG_OPTION
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option(
     "--budget-diff",
