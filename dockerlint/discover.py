@@ -88,9 +88,11 @@ def build_file_kind(parts: tuple[str, ...]) -> str | None:
 
 
 def is_requirements_name(path: Path) -> bool:
-    return bool(_REQUIREMENTS.match(path.name)) or (
-        path.parent.name == "requirements" and path.suffix in (".txt", ".in")
-    )
+    return _requirements_name(path.name, path.parent.name)
+
+
+def _requirements_name(name: str, folder: str) -> bool:
+    return bool(_REQUIREMENTS.match(name)) or (folder == "requirements" and name.endswith((".txt", ".in")))
 
 
 @dataclass
@@ -103,20 +105,27 @@ class Found:
     notes: list[tuple[Path, str]] = field(default_factory=list)
 
     def add(self, path: Path) -> None:
-        name = path.name
+        listing = self.listing_for(path.name, path.parent.name, path.parent.parent.name)
+        if listing is not None:
+            listing.append(path)
+
+    def listing_for(self, name: str, folder: str, above: str) -> list[Path] | None:
+        """The list a file of this name goes in (its folder's and the one above's names
+        decide some), or None: decided on names alone, before a path object is made for
+        each of a large repository's files."""
         if is_dockerfile_name(name):
-            self.dockerfiles.append(path)
-        elif is_compose_name(name):
-            self.compose_files.append(path)
-        elif name == "pyproject.toml":
-            self.pyprojects.append(path)
-        elif is_requirements_name(path):
-            self.requirements.append(path)
-        elif _BUILD_FILE_HINT.search(name):
-            if build_file_kind((path.parent.parent.name, path.parent.name, name)) is not None:
-                self.build_files.append(path)
-        elif "." not in name and path.parent.name in SCRIPT_FOLDERS:
-            self.build_files.append(path)  # read when it starts with a shell shebang
+            return self.dockerfiles
+        if is_compose_name(name):
+            return self.compose_files
+        if name == "pyproject.toml":
+            return self.pyprojects
+        if _requirements_name(name, folder):
+            return self.requirements
+        if _BUILD_FILE_HINT.search(name):
+            return self.build_files if build_file_kind((above, folder, name)) is not None else None
+        if "." not in name and folder in SCRIPT_FOLDERS:
+            return self.build_files  # read when it starts with a shell shebang
+        return None
 
     def sort(self) -> None:
         for items in (self.dockerfiles, self.compose_files, self.requirements, self.pyprojects, self.build_files):
@@ -142,16 +151,21 @@ def discover(root: Path, config: Config) -> Found:
         except OSError as error:
             found.notes.append((folder, f"could not be listed: {error.strerror or error}"))
             continue
+        names = (folder.name, folder.parent.name)
         for entry in entries:
-            path = Path(entry.path)
             try:
                 if entry.is_dir(follow_symlinks=False):
+                    path = Path(entry.path)
                     if entry.name in SKIP_DIRS or is_virtualenv(path) or config.is_excluded(path):
                         continue
                     stack.append(path)
-                elif entry.is_file() and not config.is_excluded(path):
-                    found.add(path)
+                elif entry.is_file():
+                    listing = found.listing_for(entry.name, *names)
+                    if listing is not None:
+                        path = Path(entry.path)
+                        if not config.is_excluded(path):
+                            listing.append(path)
             except OSError as error:
-                found.notes.append((path, f"could not be read: {error.strerror or error}"))
+                found.notes.append((Path(entry.path), f"could not be read: {error.strerror or error}"))
     found.sort()
     return found
