@@ -625,3 +625,14 @@ def test_line_scan_on_hostile_input_is_fast_or_declines(text, readable):
     result = python.line_scan_imports(text)
     assert time.perf_counter() - start < 2.0
     assert (result is not None) == readable
+
+
+def test_aliases_and_a_long_blank_continued_import():
+    # `\s+as\s+` tried every start in a long run of blanks (a continued import line of
+    # backslashes): quadratic, minutes. Aliases with any spacing still come off.
+    assert [i.names for i in python.line_scan_imports("from x import (a  as  b,\n    c\tas\td, e)\n")] == [
+        ("a", "c", "e")
+    ]
+    started = time.process_time()
+    python.line_scan_imports("from typing import TYPE_CHEC" + "\\" * 60_000 + "\nimport os\n")
+    assert time.process_time() - started < 2

@@ -137,7 +137,7 @@ _LINE_STATEMENT = re.compile(  # matched at the start of a line
 _INLINE_IMPORT = re.compile(r"[:;][ \t]*(?:import[ \t]|from[ \t]+\.*[\w.]*[ \t]+import[ \t])")
 _EXCEPT = re.compile(r"except\b\*?(?P<types>[^:#\n]*):")
 _COMMENT = re.compile(r"#[^\n]*")
-_ALIAS = re.compile(r"\s+as\s+")
+_ALIAS = re.compile(r"\sas\s")  # one whitespace each side: `\s+as\s+` backtracks quadratically over long blanks
 _BLOCK_ENDS: dict[int, re.Pattern[str]] = {}
 MAX_LINE_SCAN_BLOCKS = 200  # a file with more try/TYPE_CHECKING blocks than this goes to ast
 
