@@ -231,7 +231,7 @@ def _check(
     add_noqa: bool,
     verbose: bool = False,
 ) -> int:
-    from dockerlint.config import ConfigError, check_selectors, find_config, load_config, parse_level
+    from dockerlint.config import ConfigError, check_selectors, parse_level
     from dockerlint.engine import lint, lint_and_fix, project_root
     from dockerlint.fixes import FixSettings, unified_diff
     from dockerlint.model.scan_cache import default_cache_dir
@@ -239,18 +239,7 @@ def _check(
     from dockerlint.rulebook import load_rules
 
     rules = load_rules()
-    if config_path is not None and not os.path.isfile(config_path):
-        raise ConfigError(f"{config_path}: configuration file not found")
-    for path in paths:
-        if not os.path.lexists(path):
-            raise ConfigError(f"{path}: no such file or directory")
-    path = None if isolated else (config_path or find_config(paths[0]))
-    config = load_config(path, rules)
-    if not isolated:
-        from dockerlint.hadolint_config import apply_hadolint_config, find_hadolint_config, read_hadolint_config
-
-        hadolint = read_hadolint_config(find_hadolint_config(paths[0]), os.environ)
-        apply_hadolint_config(config, hadolint, rules)
+    config = _configuration(paths, config_path, isolated, rules)
 
     def cli_fail(option: str):
         def fail(message: str):
@@ -411,6 +400,25 @@ def _fixed_list(fixed) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _configuration(paths: tuple[Path, ...], config_path: Path | None, isolated: bool, rules):
+    """The configuration a run uses: ``--config`` or the one found above the first path,
+    with hadolint's (its file and HADOLINT_* variables) under it; none with ``--isolated``.
+    A named file or path that does not exist is an error."""
+    from dockerlint.config import ConfigError, find_config, load_config
+
+    if config_path is not None and not os.path.isfile(config_path):
+        raise ConfigError(f"{config_path}: configuration file not found")
+    for path in paths:
+        if not os.path.lexists(path):
+            raise ConfigError(f"{path}: no such file or directory")
+    config = load_config(None if isolated else (config_path or find_config(paths[0])), rules)
+    if not isolated:
+        from dockerlint.hadolint_config import apply_hadolint_config, find_hadolint_config, read_hadolint_config
+
+        apply_hadolint_config(config, read_hadolint_config(find_hadolint_config(paths[0]), os.environ), rules)
+    return config
+
+
 @main.command("size")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -462,23 +470,14 @@ def _size(
     isolated: bool,
     budget_diff: str | None,
 ) -> int:
-    from dockerlint.config import ConfigError, find_config, load_config
+    from dockerlint.config import ConfigError
     from dockerlint.engine import lint, project_root
     from dockerlint.model.scan_cache import default_cache_dir
     from dockerlint.report.size import render_size
     from dockerlint.rulebook import load_rules
 
     rules = load_rules()
-    if config_path is not None and not os.path.isfile(config_path):
-        raise ConfigError(f"{config_path}: configuration file not found")
-    for path in paths:
-        if not os.path.lexists(path):
-            raise ConfigError(f"{path}: no such file or directory")
-    config = load_config(None if isolated else (config_path or find_config(paths[0])), rules)
-    if not isolated:  # the same findings as a lint: hadolint's configuration counts too
-        from dockerlint.hadolint_config import apply_hadolint_config, find_hadolint_config, read_hadolint_config
-
-        apply_hadolint_config(config, read_hadolint_config(find_hadolint_config(paths[0]), os.environ), rules)
+    config = _configuration(paths, config_path, isolated, rules)  # the same findings as a lint
     result = lint(paths, config, rules, cache_dir=default_cache_dir(project_root(paths, config)))
     sizes = image_sizes(result)
     text = render_size(output_format, list(sizes.values()), Path.cwd(), rules)
