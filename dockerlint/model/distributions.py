@@ -389,24 +389,7 @@ def pulls(name: str, extras: tuple[str, ...], target: str) -> bool:
 def _required_closure(start: frozenset[str]) -> frozenset[str]:
     """What installing ``start`` today brings: requirements of the newest versions, with
     the extras they ask of each other (``cuda-toolkit[cublas]``), no loads or may-use."""
-    asked: dict[str, set[str]] = {}
-    done: dict[str, set[str]] = {}
-    pending = list(start)
-    while pending:
-        name = pending.pop()
-        wanted = asked.get(name, set())
-        if name in done and wanted <= done[name]:
-            continue
-        done[name] = set(wanted)
-        distribution = newest(name)
-        for other, more in distribution.asks.items():
-            if not set(more) <= asked.get(other, set()):
-                asked.setdefault(other, set()).update(more)
-                pending.append(other)
-        pending.extend(distribution.requires)
-        for extra in wanted:
-            pending.extend(distribution.extras.get(extra, ()))
-    return frozenset(done)
+    return frozenset(closure(start, loads=False))
 
 
 def cuda_size(name: str) -> int:
