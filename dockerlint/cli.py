@@ -7,6 +7,7 @@ parsers, packaging, tree-sitter, SARIF) are imported inside the commands, never 
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -57,6 +58,7 @@ def _codes(value: str | None) -> tuple[str, ...] | None:
 
 
 # Options the lint and size commands share.
+GC_YOUNG_THRESHOLD = 10_000  # allocations between two collections of the youngest objects (default 700)
 OUTPUT_OPTION = click.option(
     "-o",
     "--output",
@@ -79,6 +81,11 @@ def main() -> None:
     `dockerlint [PATH]...` lints the Dockerfiles, build contexts, .dockerignore,
     requirements and pyproject files under each PATH (default: the current directory).
     """
+    # A run makes hundreds of thousands of small objects that live until the report and are
+    # seldom in a cycle: at the default thresholds the cycle collector walks that whole heap
+    # again and again (a quarter of the CPU time of 1,000 Dockerfiles). Young garbage is
+    # still collected, less often.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
 
 
 @main.command(cls=CheckCommand)
