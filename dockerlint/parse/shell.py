@@ -60,7 +60,7 @@ class Command:
     pipe_length: int  # number of commands in that pipeline (1 when there is no pipe)
     nested: bool = False  # found inside $(...), backticks, <(...), or a `sh -c '...'` string
 
-    @property
+    @functools.cached_property
     def argv(self) -> tuple[str, ...]:
         return tuple(word.value for word in self.words)
 
@@ -84,6 +84,23 @@ def parse_script(script: str) -> Script:
     it in its own shell (a ``sh -c`` string is a new shell: ``bash -o pipefail -c`` or a
     ``set`` inside the string covers its pipes, the outer ``set`` does not).
     """
+    if len(script) <= MAX_REMEMBERED_SCRIPT:
+        return _parse_remembered(script)
+    return _parse(script)
+
+
+# The model, the checks and the fixes ask for the same RUN script several times, and the
+# Dockerfiles of one repository repeat their RUN lines (`apt-get update && ...`). A Script
+# is immutable, so the last parses are kept; long scripts are not (their trees are large).
+MAX_REMEMBERED_SCRIPT = 16 * 1024
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_remembered(script: str) -> Script:
+    return _parse(script)
+
+
+def _parse(script: str) -> Script:
     collector = _Collector()
     try:
         collector.parse(script, _IDENTITY, nested=False, depth=0, pipefail=False)
