@@ -274,3 +274,77 @@ def test_large_file_size_must_be_a_positive_integer(tmp_path):
     for value in (0, -5, "50MB", True):
         with pytest.raises(ConfigError, match="`large-file-size`"):
             config_from_table({"large-file-size": value}, tmp_path / ".dockerlint.toml", load_rules())
+
+
+# --- sources git ignores ---------------------------------------------------------------------
+
+UV_SERVICE = {
+    ".git/HEAD": "ref: refs/heads/main\n",
+    ".gitignore": "# local state\n\n.venv/\n*.lock\n",
+    "services/api/.gitignore": "build/\n",
+    "services/api/pyproject.toml": '[project]\nname = "api"\nversion = "1.0.0"\ndependencies = []\n',
+    "services/api/app/__init__.py": "",
+    "services/api/Dockerfile": """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY pyproject.toml uv.lock ./
+        RUN pip install --no-cache-dir uv==0.5.11 && uv sync --frozen --no-dev
+        COPY app/ app/
+        COPY build/ build/
+        COPY settings.toml .
+        CMD ["python", "-m", "app"]
+    """,
+}
+
+
+def _ctx003(result):
+    return {f.span.line: f for f in result.findings if f.code == "CTX003"}
+
+
+def test_a_gitignored_source_is_named_as_missing_from_a_clean_checkout(repo):
+    root = repo(UV_SERVICE)
+    findings = _ctx003(lint(root))
+    assert sorted(findings) == [3, 6, 7]
+    lock = findings[3]
+    assert lock.message.startswith("`uv.lock` is not in the repository: .gitignore keeps it out of git (line 4)")
+    assert "fails on a clean checkout" in lock.message
+    assert [(r.path, r.span.line) for r in lock.related] == [(root / ".gitignore", 4)]
+    # the nested .gitignore decides for the folder beside it
+    build = findings[6]
+    assert build.message.startswith("`build/` is not in the repository: services/api/.gitignore keeps it out")
+    assert build.related[0].path == root / "services/api/.gitignore"
+    # a file git does not ignore is a wrong path, said as before
+    assert findings[7].message.startswith("`settings.toml` does not exist in the")
+    assert not findings[7].related
+
+
+def test_a_deeper_gitignore_that_takes_a_file_back_wins(repo):
+    files = dict(UV_SERVICE)
+    files["services/api/.gitignore"] = "build/\n!uv.lock\n"
+    findings = _ctx003(lint(repo(files)))
+    assert findings[3].message.startswith("`uv.lock` does not exist in the")
+
+
+def test_unreadable_gitignore_patterns_are_skipped_and_lines_still_counted(repo):
+    files = dict(UV_SERVICE)
+    files[".gitignore"] = "!\n\n# comment\n\\\n*.lock\n"  # `!` and a lone backslash are not patterns git reads
+    findings = _ctx003(lint(repo(files)))
+    assert "(line 5)" in findings[3].message
+
+
+def test_without_a_gitignore_the_message_is_unchanged(repo):
+    files = {name: text for name, text in UV_SERVICE.items() if not name.endswith(".gitignore")}
+    findings = _ctx003(lint(repo(files)))
+    assert sorted(findings) == [3, 6, 7]
+    assert all("does not exist in the" in f.message for f in findings.values())
+
+
+def test_a_gitignore_outside_the_repository_is_not_read(tmp_path):
+    from tests.conftest import write_tree
+
+    write_tree(tmp_path, {".gitignore": "*.lock\nbuild/\n"})  # above the repository: not its own
+    outside = write_tree(tmp_path / "elsewhere", {"ignore": "*.lock\n"})
+    root = write_tree(tmp_path / "repo", {k: v for k, v in UV_SERVICE.items() if not k.endswith(".gitignore")})
+    os.symlink(outside / "ignore", root / "services/api/.gitignore")  # a link out of the repository
+    findings = _ctx003(lint(root))
+    assert all("does not exist in the" in f.message for f in findings.values())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dockerlint.checks import check
 from dockerlint.checks.common import finding, join_spans
-from dockerlint.findings import Applicability, Edit, Finding, Fix, human_size
+from dockerlint.findings import Applicability, Edit, Finding, Fix, Related, human_size
 from dockerlint.model import Copy, Image
 from dockerlint.model.buildcontext import (
     context_copies,
@@ -22,6 +22,7 @@ from dockerlint.model.buildcontext import (
     reaches_final_image,
     unwanted,
 )
+from dockerlint.model.gitignore import GitIgnored, gitignored
 from dockerlint.parse.dockerignore import IgnoreFile, Pattern
 from dockerlint.source import Span
 
@@ -200,6 +201,10 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
         where = f"the {_context_name(image)}"
         if len(missing) <= _MAX_MISSING_LISTED:
             for source in missing:
+                ignored = gitignored(image.workspace, image.context_root / context_path(source.value))
+                if ignored is not None:
+                    yield _not_in_git(image, source, keyword, ignored)
+                    continue
                 message = f"`{source.value}` does not exist in {where}, so `{keyword}` fails"
                 yield finding(image, "CTX003", source.span, message, fix)
         elif missing:
@@ -212,6 +217,24 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
 
 
 _MAX_MISSING_LISTED = 5  # more missing sources in one COPY are one finding (one root cause)
+
+
+def _not_in_git(image: Image, source, keyword: str, ignored: GitIgnored) -> Finding:
+    """A source git ignores: made where the image is built by hand, missing from a clean
+    checkout. Not a wrong path, so the message says which it is."""
+    shown = ignored.ignore_file.relative_to(image.workspace.root).as_posix()
+    message = (
+        f"`{source.value}` is not in the repository: {shown} keeps it out of git (line {ignored.line}), so "
+        f"`{keyword}` fails on a clean checkout such as CI's; it works only where it was made beforehand"
+    )
+    fix = (
+        "Make it during the build (a RUN step or an earlier stage), or commit it if it belongs in the repository "
+        "(a lock file does; a login or a key never does), so that a clean checkout builds too."
+    )
+    span = Span(ignored.line, 1, ignored.line, len(ignored.pattern) + 1)
+    return finding(
+        image, "CTX003", source.span, message, fix, related=[Related(ignored.ignore_file, span, "git ignores it here")]
+    )
 
 
 def _context_name(image: Image) -> str:
