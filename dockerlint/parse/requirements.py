@@ -44,7 +44,7 @@ from dockerlint.urls import split_url
 
 @dataclass(frozen=True)
 class Requirement:
-    name: str | None  # canonical name (packaging.utils.canonicalize_name); None for `-e .`, paths
+    name: str | None  # canonical name (PEP 503, ``canonical_name``); None for `-e .`, paths
     raw_name: str | None  # as written
     specifier: str  # "" when none; packaging's canonical, sorted form: "<2,>=1.0"
     extras: tuple[str, ...]
@@ -385,6 +385,7 @@ _SIMPLE_REQUIREMENT = re.compile(
     rf"(?:\s*({_CLAUSE}(?:\s*,\s*{_CLAUSE})*))?"
 )
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_SEPARATORS = re.compile(r"[-_.]+")
 _EGG = re.compile(r"[#&]egg=([^&]*)")
 _OPERATORS = ("==", "!=", "<=", ">=", "~=", "<", ">")
 
@@ -424,10 +425,11 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or text.startswith(".")
 
 
-def _canonical(name: str) -> str:
-    from packaging.utils import canonicalize_name
-
-    return canonicalize_name(name)
+def canonical_name(name: str) -> str:
+    """PEP 503 normalisation, ``Scikit_Learn`` -> ``scikit-learn``: what packaging's
+    ``canonicalize_name`` returns, without importing ``packaging.utils``, which loads
+    ``packaging.tags`` (subprocess, logging, sysconfig) that reading a pin never needs."""
+    return _SEPARATORS.sub("-", name).lower()
 
 
 @lru_cache(maxsize=512)
@@ -462,7 +464,7 @@ def _from_packaging(text: str) -> _Parsed:
             pass  # let the full parser explain what is wrong
         else:
             return _Parsed(
-                name=_canonical(name),
+                name=canonical_name(name),
                 raw_name=name,
                 specifier=str(specifier_set),
                 extras=_extras(extras or ""),
@@ -478,7 +480,7 @@ def _from_packaging(text: str) -> _Parsed:
             reason += '; "=" is not an operator, did you mean "=="?'
         raise _Invalid(reason) from None
     return _Parsed(
-        name=_canonical(parsed.name),
+        name=canonical_name(parsed.name),
         raw_name=parsed.name,
         specifier=str(parsed.specifier),
         extras=tuple(sorted(parsed.extras)),
@@ -502,7 +504,7 @@ def _from_link(link: str) -> _Parsed:
         parts = filename[:-4].split("-")
         if len(parts) not in (5, 6) or not all(parts):
             raise _Invalid(f"{filename} is not a valid wheel filename")
-        return _Parsed(_canonical(parts[0]), parts[0], f"=={parts[1]}", url=link)
+        return _Parsed(canonical_name(parts[0]), parts[0], f"=={parts[1]}", url=link)
     return _Parsed(url=link)
 
 
@@ -517,7 +519,7 @@ def _with_variables(text: str) -> _Parsed:
     rest = text[prefix.end() :]
     url = rest[1:].strip() if rest.startswith("@") else ""
     raw = prefix.group(1)
-    return _Parsed(_canonical(raw), raw, "", extras, None, url or None)
+    return _Parsed(canonical_name(raw), raw, "", extras, None, url or None)
 
 
 def _requirement(text: str) -> _Parsed:
