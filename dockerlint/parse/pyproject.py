@@ -23,15 +23,9 @@ line 1.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field, replace
 
 from dockerlint.source import Problem, Span, Text
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -55,6 +49,8 @@ class Pyproject:
 
 
 def parse_pyproject(text: str) -> Pyproject:
+    from dockerlint.tomlparser import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
