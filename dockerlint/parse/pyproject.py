@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from dockerlint.regex import lazy_compile
 from dockerlint.source import Problem, Span, Text
 
 
@@ -232,7 +233,7 @@ def _poetry_constraint(value: object) -> tuple[str, tuple[str, ...], str | None]
     return poetry_specifier(value["version"]), extras, marker
 
 
-_CLAUSE = re.compile(r"(\^|~=|~|===|==|!=|<=|>=|<|>|=)?\s*([^\s,<>=!~^][^\s,]*)")
+_CLAUSE = lazy_compile(r"(\^|~=|~|===|==|!=|<=|>=|<|>|=)?\s*([^\s,<>=!~^][^\s,]*)")
 
 
 def poetry_specifier(constraint: str) -> str:
@@ -306,7 +307,7 @@ def _python_marker(constraint: str) -> str:
     return " and ".join(parts)
 
 
-_HEADER = re.compile(r"^[ \t]*\[\[?(?P<name>[^\]\n]*)\]\]?[ \t]*(?:#.*)?$", re.MULTILINE)
+_HEADER = lazy_compile(r"^[ \t]*\[\[?(?P<name>[^\]\n]*)\]\]?[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
 def _key_parts(dotted: str) -> tuple[str, ...]:

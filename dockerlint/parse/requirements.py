@@ -38,6 +38,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
+from dockerlint.regex import lazy_compile
 from dockerlint.source import MAX_PROBLEMS_PER_FILE, Problem, Span, decode
 from dockerlint.urls import split_url
 
@@ -113,7 +114,7 @@ class RequirementSet:
 # --- decoding -----------------------------------------------------------------------
 
 _UTF16_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-_CODING_LINE = re.compile(rb"coding[:=]\s*([-\w.]+)")
+_CODING_LINE = lazy_compile(rb"coding[:=]\s*([-\w.]+)")
 
 
 def _decode(data: bytes) -> tuple[str, bool]:
@@ -147,8 +148,8 @@ def _decode_with(data: bytes, encoding: str) -> tuple[str, bool]:
 # pip's `(^|\s+)#` is quadratic on long runs of spaces)
 _COMMENT = re.compile(r"(?:^|(?<=\s))#")
 _COMMENT_LINE = re.compile(r"\s*#")
-_ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")
-_NOQA = re.compile(r"#\s*noqa(?:\s*:\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+_ENV_VAR = lazy_compile(r"\$\{[A-Z0-9_]+\}")
+_NOQA = lazy_compile(r"#\s*noqa(?:\s*:\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 
 
 @dataclass
@@ -230,7 +231,7 @@ _SHORT_OPTIONS = {
 }
 _PER_REQUIREMENT = frozenset({"--global-option", "--hash", "--config-settings", "--install-option"})
 _STRONG_HASHES = frozenset({"sha256", "sha384", "sha512"})
-_NEEDS_SHLEX = re.compile(r"[\"'\\]|[^\S ]")
+_NEEDS_SHLEX = lazy_compile(r"[\"'\\]|[^\S ]")
 
 
 class _OptionError(Exception):
@@ -376,7 +377,7 @@ _ARCHIVE_SUFFIXES = (
 )  # fmt: skip
 _IDENTIFIER = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _NAME_AT = re.compile(rf"{_IDENTIFIER}\s*(?:\[[^\]]*\]\s*)?@")
-_NAME_PREFIX = re.compile(rf"({_IDENTIFIER})\s*(\[[^\]]*\])?\s*")
+_NAME_PREFIX = lazy_compile(rf"({_IDENTIFIER})\s*(\[[^\]]*\])?\s*")
 # Every `\s*` is followed by a required non-space, so a failing match backtracks linearly;
 # callers pass stripped text.
 _CLAUSE = r"(?:===?|!=|<=?|>=?|~=)\s*[A-Za-z0-9.*+!_-]+"
@@ -386,7 +387,7 @@ _SIMPLE_REQUIREMENT = re.compile(
 )
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 _SEPARATORS = re.compile(r"[-_.]+")
-_EGG = re.compile(r"[#&]egg=([^&]*)")
+_EGG = lazy_compile(r"[#&]egg=([^&]*)")
 _OPERATORS = ("==", "!=", "<=", ">=", "~=", "<", ">")
 
 
@@ -719,7 +720,7 @@ def _checked_hash(value: str) -> str:
 
 # --- includes -------------------------------------------------------------------------
 
-_REMOTE = re.compile(r"^(?:http|https):", re.I)
+_REMOTE = lazy_compile(r"^(?:http|https):", re.I)
 
 
 @dataclass
