@@ -345,7 +345,7 @@ def test_linting_a_small_project_loads_only_what_it_needs(tmp_path):
         "    dockerlint.run()\n"
         "except SystemExit as stop:\n"
         "    print('exit', stop.code)\n"
-        "unwanted = {'packaging.tags', 'packaging.utils', 'packaging.requirements', 'tomllib', 'hashlib',\n"
+        "unwanted = {'packaging.tags', 'packaging.utils', 'packaging.requirements', 'tomllib', 'hashlib', 'difflib',\n"
         "            'dockerlint.tomlparser', 'yaml', 'libcst', 'dockerlint.server', 'dockerlint.report.sarif'}\n"
         "print(sorted(unwanted & set(sys.modules)))\n"
     )
