@@ -7,7 +7,6 @@ that silently drops a misspelt ``ignore`` list is worse than one that refuses to
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -15,11 +14,6 @@ from pathlib import Path, PurePosixPath
 
 from dockerlint.findings import Severity
 from dockerlint.paths import real_path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 CONFIG_NAMES = (".dockerlint.toml", "pyproject.toml")
 
@@ -189,6 +183,8 @@ def _has_tool_table(path: Path) -> bool:
 def load_config(path: Path | None, rules: Mapping, *, default_root: Path | None = None) -> Config:
     if path is None:
         return Config(root=real_path(default_root or Path.cwd()))
+    from dockerlint.tomlparser import tomllib
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:

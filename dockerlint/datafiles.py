@@ -17,11 +17,6 @@ import tempfile
 import zlib
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 from dockerlint import __version__
 
 _FORMAT = 1
@@ -35,6 +30,8 @@ def read_toml(path: Path) -> dict:
         _parsed = _load_all()
     key = os.fspath(path)
     if key not in _parsed:  # not among the shipped files (a test's own rule file)
+        from dockerlint.tomlparser import tomllib
+
         return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     return _parsed[key]
 
@@ -73,6 +70,8 @@ def _load_all() -> dict[str, dict]:
             return stored["parsed"]
     except (OSError, EOFError, ValueError, TypeError, AttributeError):
         pass
+    from dockerlint.tomlparser import tomllib
+
     parsed = {os.fspath(path): tomllib.loads(path.read_text(encoding="utf-8")) for path in files}
     _write(cached, {"format": _FORMAT, "signature": signature, "parsed": parsed})
     return parsed

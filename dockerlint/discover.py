@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dockerlint.config import Config
+from dockerlint.regex import lazy_compile
 
 SKIP_DIRS = frozenset(
     {
@@ -46,8 +47,8 @@ _BUILD_FILE_HINT = re.compile(
     re.IGNORECASE,
 )
 _MAKEFILE_NAMES = frozenset({"Makefile", "makefile", "GNUmakefile"})
-_BAKE = re.compile(r"^docker-bake(?:\.[\w.-]+)?\.(?:hcl|json)$", re.IGNORECASE)
-_SKAFFOLD = re.compile(r"^skaffold(?:[\w.-]*)?\.ya?ml$", re.IGNORECASE)
+_BAKE = lazy_compile(r"^docker-bake(?:\.[\w.-]+)?\.(?:hcl|json)$", re.IGNORECASE)
+_SKAFFOLD = lazy_compile(r"^skaffold(?:[\w.-]*)?\.ya?ml$", re.IGNORECASE)
 # Folders whose extensionless files are read when they start with a sh/bash shebang.
 SCRIPT_FOLDERS = frozenset({"script", "scripts", "bin", "ci", ".ci", "hack", "tools", "build", "deploy"})
 _REQUIREMENTS = re.compile(r"^(?:requirements|constraints)[\w.-]*\.(?:txt|in)$", re.IGNORECASE)

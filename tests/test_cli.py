@@ -317,6 +317,46 @@ def test_version_answers_before_the_command_line_library_loads():
     assert output.stdout.splitlines() == [f"dockerlint, version {__version__}", "0 []"]
 
 
+def test_linting_a_small_project_loads_only_what_it_needs(tmp_path):
+    """A pre-commit run on a Dockerfile that installs a pinned requirements file: names are
+    normalised without packaging's tags module, its requirement grammar is not loaded
+    (no `pip install NAME`), no TOML is parsed once the data-file cache is built, and
+    with --no-cache nothing is digested."""
+    project = tmp_path / "project"
+    write_tree(
+        project,
+        {
+            "Dockerfile": (
+                "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+                "RUN pip install --no-cache-dir -r requirements.txt\nCOPY app/ ./app/\n"
+                'USER 10001\nCMD ["python", "-m", "app.main"]\n'
+            ),
+            "requirements.txt": "Flask==3.0.3\nrequests==2.32.3\n",
+            ".dockerignore": ".git\n",
+            "app/__init__.py": "",
+            "app/main.py": "import flask\nimport requests\n",
+        },
+    )
+    code = (
+        "import sys\n"
+        f"sys.argv = ['dockerlint', '--no-cache', {str(project)!r}]\n"
+        "import dockerlint\n"
+        "try:\n"
+        "    dockerlint.run()\n"
+        "except SystemExit as stop:\n"
+        "    print('exit', stop.code)\n"
+        "unwanted = {'packaging.tags', 'packaging.utils', 'packaging.requirements', 'tomllib', 'hashlib', 'difflib',\n"
+        "            'dockerlint.tomlparser', 'yaml', 'libcst', 'dockerlint.server', 'dockerlint.report.sarif'}\n"
+        "print(sorted(unwanted & set(sys.modules)))\n"
+    )
+    environment = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    for _ in range(2):  # the first run builds the data-file cache, the second reads it
+        output = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=project, env=environment, check=True
+        )
+    assert output.stdout.splitlines()[-2:] == ["exit 0", "[]"], output.stdout + output.stderr
+
+
 def test_python_dash_m(tmp_path):
     output = subprocess.run(
         [sys.executable, "-m", "dockerlint", "--version"], capture_output=True, text=True, cwd=REPO_ROOT, check=True

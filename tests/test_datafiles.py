@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from dockerlint import datafiles
+from dockerlint.tomlparser import tomllib
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def fresh(monkeypatch, tmp_path):
 
 
 def _reference(path) -> dict:
-    return datafiles.tomllib.loads(path.read_text(encoding="utf-8"))
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 def test_first_run_writes_the_cache_and_later_runs_read_it(fresh, monkeypatch):
@@ -31,7 +32,7 @@ def test_first_run_writes_the_cache_and_later_runs_read_it(fresh, monkeypatch):
 
     monkeypatch.setattr(datafiles, "_parsed", None)
     parsed = []
-    monkeypatch.setattr(datafiles.tomllib, "loads", lambda text: parsed.append(text) or {})
+    monkeypatch.setattr(tomllib, "loads", lambda text: parsed.append(text) or {})
     assert datafiles.read_toml(path) == expected
     assert parsed == []  # nothing parsed: every table came from the cache
 
@@ -46,8 +47,8 @@ def test_a_changed_data_file_rebuilds_the_cache(fresh, monkeypatch):
     monkeypatch.setattr(datafiles, "_parsed", None)
     expected = _reference(files[0])
     calls = []
-    real_loads = datafiles.tomllib.loads
-    monkeypatch.setattr(datafiles.tomllib, "loads", lambda text: calls.append(1) or real_loads(text))
+    real_loads = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text: calls.append(1) or real_loads(text))
     assert datafiles.read_toml(files[0]) == expected
     assert len(calls) == len(files)
 

@@ -53,6 +53,7 @@ from dockerlint.model.distributions import (
 )
 from dockerlint.model.installed_names import ImageInstalls, Installed, image_installs
 from dockerlint.model.queries import external_base, final_chain
+from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
 
 DEV_CATEGORIES = {
@@ -66,12 +67,12 @@ DEV_CATEGORIES = {
 }
 # Later RUNs that may build a package from source, which a build helper installed before
 # them serves (pip, uv, poetry, `setup.py`, PEP 517 builds).
-_SOURCE_BUILD = re.compile(r"\b(?:pip[0-9.]*|uv|poetry|pdm|setup\.py|maturin|build|wheel)\b")
+_SOURCE_BUILD = lazy_compile(r"\b(?:pip[0-9.]*|uv|poetry|pdm|setup\.py|maturin|build|wheel)\b")
 # A final stage or Dockerfile with one of these words in its name is meant for development.
 DEV_IMAGE_WORDS = re.compile(
     r"(?:^|[-_./])(dev|devel|develop|development|test|tests|testing|ci|lint|debug|notebook|jupyter)(?:$|[-_./])"
 )
-_CUDA_BASE = re.compile(r"cuda|nvidia|-gpu|gpu-", re.IGNORECASE)
+_CUDA_BASE = lazy_compile(r"cuda|nvidia|-gpu|gpu-", re.IGNORECASE)
 
 
 @dataclass
@@ -325,7 +326,7 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
 # An environment variable holding a database URL or engine (``DATABASE_URL``,
 # ``os.environ["DATABASE_ENGINE"]``, ``${POSTGRES_URI_REGISTRY}``, ``SQLALCHEMY_DATABASE_URI``):
 # the driver it selects is decided where the container runs.
-_DATABASE_VARIABLE = re.compile(
+_DATABASE_VARIABLE = lazy_compile(
     r"(?:[A-Z0-9]+_)*(?:DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|SQLALCHEMY)(?:_[A-Z0-9]+)*_(?:URL|URI|ENGINE|DSN)(?:_[A-Z0-9]+)*"
 )
 

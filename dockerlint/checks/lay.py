@@ -17,6 +17,7 @@ from dockerlint.checks import check
 from dockerlint.checks.common import final_chain, finding
 from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Copy, Image, Install, StageModel, Step, coupling
+from dockerlint.model.distributions import canonical
 from dockerlint.model.image import context_source
 from dockerlint.model.layers import (
     REMOVE_ACTIONS,
@@ -466,17 +467,17 @@ class _Pin:
 
 
 def _pins(image: Image, install: Install) -> Iterator[_Pin]:
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     index = str(install.option("--index-url") or install.option("--extra-index-url") or "")
     for argument in install.packages:
+        # packaging's full grammar only for `pip install NAME` (most installs name files).
+        from packaging.requirements import InvalidRequirement, Requirement
+
         try:
             parsed = Requirement(argument.value)
         except InvalidRequirement:
             continue
         spec = str(parsed.specifier) + (parsed.url or "")
-        yield _Pin(canonicalize_name(parsed.name), spec, index, argument.span, install, argument.value)
+        yield _Pin(canonical(parsed.name), spec, index, argument.span, install, argument.value)
     for reference in install.requirements:
         if reference.constraint or reference.context_path is None or not os.path.isfile(reference.context_path):
             continue

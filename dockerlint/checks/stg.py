@@ -7,7 +7,6 @@ question is what reaches the final image.
 
 from __future__ import annotations
 
-import difflib
 import os
 import posixpath
 import re
@@ -128,7 +127,9 @@ def _unknown_reference(
         return
     if any(mark in reference for mark in ":@/"):
         return  # a tagged, pinned or registry image reference: pullable
-    close = difflib.get_close_matches(reference.lower(), names, n=1, cutoff=0.75)
+    from difflib import get_close_matches  # only for a --from no stage or image answers
+
+    close = get_close_matches(reference.lower(), names, n=1, cutoff=0.75)
     if close:
         yield finding(
             image,
@@ -229,7 +230,9 @@ def _never_created(image: Image, take: _Take) -> Iterator[Finding]:
                 return
     folder, name = posixpath.split(relative)
     names = _context_names(image, folder)
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    from difflib import get_close_matches  # only for a copied path nothing creates
+
+    close = get_close_matches(name, names, n=1, cutoff=0.6)
     hint = f" (did you mean `{posixpath.join(folder, close[0])}`?)" if close else ""
     sources = " ".join(item.value for item in copy.sources)
     instead = f" (`{posixpath.join(posixpath.dirname(take.path), close[0])}`)" if close else ""

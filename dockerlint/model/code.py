@@ -21,7 +21,6 @@ or decoding any file; per-file scans are decoded only when a finding needs one.
 from __future__ import annotations
 
 import gc
-import hashlib
 import posixpath
 import re
 import time
@@ -351,7 +350,7 @@ def file_scan(image: Image, file: CodeFile) -> Scan | None:
         read_at = time.time_ns()
         data = _source_bytes(image, file.location)
         if data is not None:
-            key = content_key(data)
+            key = content_key(data) if cache is not None else None  # no digest without a cache
             scan = _cached_scan(cache, f"{kind}:{key}", 0) if cache is not None else _ABSENT
             if scan is _ABSENT:
                 with blame(Path(file.location)):
@@ -427,6 +426,8 @@ def merge_all(items: list[Mentions]) -> Mentions:
 def _summary_key(workspace, cache: ScanCache, files: list[CodeFile]) -> str | None:
     """A digest of every file's in-image path and content, known without reading any
     (None when one is unknown: changed, new, never settled, or overlaid)."""
+    import hashlib  # only with a cache: a run with --no-cache needs no digest
+
     digest = hashlib.blake2b(digest_size=16)
     for file in files:
         key = None if workspace.overlaid(file.location) else cache.known_key(file.location, file.stat)

@@ -16,24 +16,17 @@ for every torch release newer than the table knows.
 from __future__ import annotations
 
 import re
-import sys
 from functools import lru_cache
-from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from dockerlint.knowledge import load
 
 TORCH = "torch"
 FUTURE = "9999"  # a torch release newer than any the table lists
 _LOCAL = re.compile(r"\+[A-Za-z0-9.]*")
 
 
-@lru_cache(maxsize=1)
 def _table() -> dict:
-    path = Path(__file__).resolve().parent.parent / "knowledge" / "torch_coupling.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return load("torch_coupling")
 
 
 _PREFIXES = ("torch", "xformers")  # every name the table holds starts so: other names skip loading it

@@ -24,14 +24,9 @@ from fnmatch import fnmatchcase
 from functools import cache
 
 from dockerlint.knowledge import PackageIndex, load, load_package_calls, load_packages
+from dockerlint.parse.requirements import canonical_name as canonical  # PEP 503: Scikit_Learn -> scikit-learn
 
-_CANONICAL = re.compile(r"[-_.]+")
 _EMPTY: dict = {}
-
-
-def canonical(name: str) -> str:
-    """PEP 503 normalisation: ``Scikit_Learn`` -> ``scikit-learn``."""
-    return _CANONICAL.sub("-", name).lower()
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,12 @@ from pathlib import Path
 
 from dockerlint.knowledge import load
 from dockerlint.model.image import Image, ImageRef
+from dockerlint.regex import lazy_compile
 
 MAX_HINT_BYTES = 1_000_000
-_DOC_NAMES = re.compile(r"^(readme[\w.-]*\.(md|rst|txt)|[\w.-]+\.(sh|bash)|makefile|justfile)$", re.IGNORECASE)
-_YAML = re.compile(r"\.ya?ml$", re.IGNORECASE)
-_TEMPLATED = re.compile(r"\{\{|\$\{?[A-Za-z_]")
+_DOC_NAMES = lazy_compile(r"^(readme[\w.-]*\.(md|rst|txt)|[\w.-]+\.(sh|bash)|makefile|justfile)$", re.IGNORECASE)
+_YAML = lazy_compile(r"\.ya?ml$", re.IGNORECASE)
+_TEMPLATED = lazy_compile(r"\{\{|\$\{?[A-Za-z_]")
 # `docker run` options that take a value (the image is the first word that is neither).
 _RUN_VALUE_OPTIONS = frozenset(
     "-a -c -e -h -l -m -p -u -v -w --add-host --cpus --device --entrypoint --env --env-file --gpus --hostname "

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from pathlib import Path
 
 from dockerlint.model.distributions import canonical
@@ -15,14 +14,15 @@ from dockerlint.model.installed_poetry import poetry_extra_names, poetry_optiona
 from dockerlint.model.installed_records import ImageInstalls, Installed, add, marker_applies, selected
 from dockerlint.model.installs import Install
 from dockerlint.parse.pyproject import Dependency
+from dockerlint.regex import lazy_compile
 
-_REQUIREMENT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*(?:[<>=!~;@ ]|$)")
-
-
-_WHEEL = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._]*)-[0-9][^-]*(?:-[^-]+)*\.whl$")
+_REQUIREMENT = lazy_compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*(?:[<>=!~;@ ]|$)")
 
 
-_EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+_WHEEL = lazy_compile(r"^([A-Za-z0-9][A-Za-z0-9._]*)-[0-9][^-]*(?:-[^-]+)*\.whl$")
+
+
+_EGG = lazy_compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def read_pip(image: Image, stage: StageModel, step: Step, install: Install, counts: bool, result: ImageInstalls):

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import os
 import posixpath
-import sys
 from typing import TYPE_CHECKING
 
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step, context_source
 from dockerlint.model.installed_records import active_environment, option_names, unwrapped, with_parents
 from dockerlint.parse.pyproject import Dependency, Pyproject
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from dockerlint.model.installed_projects import ProjectInstall
@@ -47,6 +41,8 @@ def _poetry_settings(image: Image, stage: StageModel, step: Step, before, folder
     source = context_source(image, stage, posixpath.join(folder, "poetry.toml"), step.index)
     loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
     if loaded is not None:
+        from dockerlint.tomlparser import tomllib
+
         try:
             virtualenvs = tomllib.loads(loaded[0].text).get("virtualenvs")
         except (tomllib.TOMLDecodeError, RecursionError):

@@ -174,7 +174,7 @@ def _locked(image: Image, path: Path) -> dict[str, str]:
     loaded = image.workspace.text(path, quiet=True)
     if loaded is None:
         return {}
-    from dockerlint.model.installed_poetry import tomllib
+    from dockerlint.tomlparser import tomllib
 
     try:
         packages = tomllib.loads(loaded[0].text).get("package", [])

@@ -6,18 +6,12 @@ Which words are options that take a value is package-manager knowledge; it lives
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockerlint.knowledge import load
 from dockerlint.source import Span
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 if TYPE_CHECKING:
     from dockerlint.model.image import ShellCommand
@@ -63,10 +57,8 @@ class Install:
         return self.options.get(name)
 
 
-@lru_cache(maxsize=1)
 def _table() -> dict:
-    path = Path(__file__).resolve().parent.parent / "knowledge" / "package_managers.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    return load("package_managers")
 
 
 def package_manager(name: str) -> dict:

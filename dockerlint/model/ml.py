@@ -25,6 +25,7 @@ from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installs import Install
 from dockerlint.model.queries import external_base, final_chain
 from dockerlint.parse.python import Call
+from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
 from dockerlint.urls import split_url, url_host
 
@@ -396,8 +397,8 @@ class TorchInstall:
         return self.version is not None and self.version[:2] < cutoff
 
 
-_CUDA_LABEL = re.compile(r"\+cu(\d+)(\d)\b")
-_CUDA_INDEX = re.compile(r"download\.pytorch\.org/whl/(?:nightly/)?cu(\d+)(\d)\b")
+_CUDA_LABEL = lazy_compile(r"\+cu(\d+)(\d)\b")
+_CUDA_INDEX = lazy_compile(r"download\.pytorch\.org/whl/(?:nightly/)?cu(\d+)(\d)\b")
 
 
 def is_torch(name: str) -> bool:

@@ -27,7 +27,6 @@ up to ``MAX_SCANS``/``MAX_SUMMARIES``; a run that learned nothing new does not w
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import tempfile
@@ -50,12 +49,16 @@ CACHEDIR_TAG = (
 def default_cache_dir(project_root: Path) -> Path:
     """``$XDG_CACHE_HOME/dockerlint/<project>`` (``~/.cache`` when unset); the project's
     folder name plus a digest of its path keeps projects apart and readable."""
+    import hashlib  # here, not at the top: a run with --no-cache needs no digest
+
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.blake2b(str(project_root).encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
     return base / "dockerlint" / f"{project_root.name or 'root'}-{digest}"
 
 
 def content_key(data: bytes) -> str:
+    import hashlib
+
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
@@ -212,6 +215,8 @@ def _mapping(value: object) -> dict:
 def _scanner_key() -> str:
     """The version, and a digest of what a scan depends on (the scanners, the setting
     strings table), so an edited checkout never reuses scans of older code."""
+    import hashlib
+
     from dockerlint import knowledge
     from dockerlint.model import code
     from dockerlint.parse import notebook, python

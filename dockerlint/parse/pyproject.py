@@ -23,15 +23,10 @@ line 1.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field, replace
 
+from dockerlint.regex import lazy_compile
 from dockerlint.source import Problem, Span, Text
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -55,6 +50,8 @@ class Pyproject:
 
 
 def parse_pyproject(text: str) -> Pyproject:
+    from dockerlint.tomlparser import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -236,7 +233,7 @@ def _poetry_constraint(value: object) -> tuple[str, tuple[str, ...], str | None]
     return poetry_specifier(value["version"]), extras, marker
 
 
-_CLAUSE = re.compile(r"(\^|~=|~|===|==|!=|<=|>=|<|>|=)?\s*([^\s,<>=!~^][^\s,]*)")
+_CLAUSE = lazy_compile(r"(\^|~=|~|===|==|!=|<=|>=|<|>|=)?\s*([^\s,<>=!~^][^\s,]*)")
 
 
 def poetry_specifier(constraint: str) -> str:
@@ -310,7 +307,7 @@ def _python_marker(constraint: str) -> str:
     return " and ".join(parts)
 
 
-_HEADER = re.compile(r"^[ \t]*\[\[?(?P<name>[^\]\n]*)\]\]?[ \t]*(?:#.*)?$", re.MULTILINE)
+_HEADER = lazy_compile(r"^[ \t]*\[\[?(?P<name>[^\]\n]*)\]\]?[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
 def _key_parts(dotted: str) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ import warnings
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from dockerlint.regex import lazy_compile
 from dockerlint.source import Problem, Span
 
 
@@ -135,9 +136,9 @@ _LINE_STATEMENT = re.compile(  # matched at the start of a line
 # An import after a colon or semicolon (``if x: import y``, ``a = 1; import b``) is
 # not at the start of its line: files holding one are left to ``ast``.
 _INLINE_IMPORT = re.compile(r"[:;][ \t]*(?:import[ \t]|from[ \t]+\.*[\w.]*[ \t]+import[ \t])")
-_EXCEPT = re.compile(r"except\b\*?(?P<types>[^:#\n]*):")
-_COMMENT = re.compile(r"#[^\n]*")
-_ALIAS = re.compile(r"\sas\s")  # one whitespace each side: `\s+as\s+` backtracks quadratically over long blanks
+_EXCEPT = lazy_compile(r"except\b\*?(?P<types>[^:#\n]*):")
+_COMMENT = lazy_compile(r"#[^\n]*")
+_ALIAS = lazy_compile(r"\sas\s")  # one whitespace each side: `\s+as\s+` backtracks quadratically over long blanks
 _BLOCK_ENDS: dict[int, re.Pattern[str]] = {}
 MAX_LINE_SCAN_BLOCKS = 200  # a file with more try/TYPE_CHECKING blocks than this goes to ast
 

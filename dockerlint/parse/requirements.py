@@ -38,13 +38,14 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
+from dockerlint.regex import lazy_compile
 from dockerlint.source import MAX_PROBLEMS_PER_FILE, Problem, Span, decode
 from dockerlint.urls import split_url
 
 
 @dataclass(frozen=True)
 class Requirement:
-    name: str | None  # canonical name (packaging.utils.canonicalize_name); None for `-e .`, paths
+    name: str | None  # canonical name (PEP 503, ``canonical_name``); None for `-e .`, paths
     raw_name: str | None  # as written
     specifier: str  # "" when none; packaging's canonical, sorted form: "<2,>=1.0"
     extras: tuple[str, ...]
@@ -113,7 +114,7 @@ class RequirementSet:
 # --- decoding -----------------------------------------------------------------------
 
 _UTF16_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-_CODING_LINE = re.compile(rb"coding[:=]\s*([-\w.]+)")
+_CODING_LINE = lazy_compile(rb"coding[:=]\s*([-\w.]+)")
 
 
 def _decode(data: bytes) -> tuple[str, bool]:
@@ -147,8 +148,8 @@ def _decode_with(data: bytes, encoding: str) -> tuple[str, bool]:
 # pip's `(^|\s+)#` is quadratic on long runs of spaces)
 _COMMENT = re.compile(r"(?:^|(?<=\s))#")
 _COMMENT_LINE = re.compile(r"\s*#")
-_ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")
-_NOQA = re.compile(r"#\s*noqa(?:\s*:\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+_ENV_VAR = lazy_compile(r"\$\{[A-Z0-9_]+\}")
+_NOQA = lazy_compile(r"#\s*noqa(?:\s*:\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 
 
 @dataclass
@@ -230,7 +231,7 @@ _SHORT_OPTIONS = {
 }
 _PER_REQUIREMENT = frozenset({"--global-option", "--hash", "--config-settings", "--install-option"})
 _STRONG_HASHES = frozenset({"sha256", "sha384", "sha512"})
-_NEEDS_SHLEX = re.compile(r"[\"'\\]|[^\S ]")
+_NEEDS_SHLEX = lazy_compile(r"[\"'\\]|[^\S ]")
 
 
 class _OptionError(Exception):
@@ -376,7 +377,7 @@ _ARCHIVE_SUFFIXES = (
 )  # fmt: skip
 _IDENTIFIER = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _NAME_AT = re.compile(rf"{_IDENTIFIER}\s*(?:\[[^\]]*\]\s*)?@")
-_NAME_PREFIX = re.compile(rf"({_IDENTIFIER})\s*(\[[^\]]*\])?\s*")
+_NAME_PREFIX = lazy_compile(rf"({_IDENTIFIER})\s*(\[[^\]]*\])?\s*")
 # Every `\s*` is followed by a required non-space, so a failing match backtracks linearly;
 # callers pass stripped text.
 _CLAUSE = r"(?:===?|!=|<=?|>=?|~=)\s*[A-Za-z0-9.*+!_-]+"
@@ -385,7 +386,8 @@ _SIMPLE_REQUIREMENT = re.compile(
     rf"(?:\s*({_CLAUSE}(?:\s*,\s*{_CLAUSE})*))?"
 )
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-_EGG = re.compile(r"[#&]egg=([^&]*)")
+_SEPARATORS = re.compile(r"[-_.]+")
+_EGG = lazy_compile(r"[#&]egg=([^&]*)")
 _OPERATORS = ("==", "!=", "<=", ">=", "~=", "<", ">")
 
 
@@ -424,10 +426,11 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or text.startswith(".")
 
 
-def _canonical(name: str) -> str:
-    from packaging.utils import canonicalize_name
-
-    return canonicalize_name(name)
+def canonical_name(name: str) -> str:
+    """PEP 503 normalisation, ``Scikit_Learn`` -> ``scikit-learn``: what packaging's
+    ``canonicalize_name`` returns, without importing ``packaging.utils``, which loads
+    ``packaging.tags`` (subprocess, logging, sysconfig) that reading a pin never needs."""
+    return _SEPARATORS.sub("-", name).lower()
 
 
 @lru_cache(maxsize=512)
@@ -462,7 +465,7 @@ def _from_packaging(text: str) -> _Parsed:
             pass  # let the full parser explain what is wrong
         else:
             return _Parsed(
-                name=_canonical(name),
+                name=canonical_name(name),
                 raw_name=name,
                 specifier=str(specifier_set),
                 extras=_extras(extras or ""),
@@ -478,7 +481,7 @@ def _from_packaging(text: str) -> _Parsed:
             reason += '; "=" is not an operator, did you mean "=="?'
         raise _Invalid(reason) from None
     return _Parsed(
-        name=_canonical(parsed.name),
+        name=canonical_name(parsed.name),
         raw_name=parsed.name,
         specifier=str(parsed.specifier),
         extras=tuple(sorted(parsed.extras)),
@@ -502,7 +505,7 @@ def _from_link(link: str) -> _Parsed:
         parts = filename[:-4].split("-")
         if len(parts) not in (5, 6) or not all(parts):
             raise _Invalid(f"{filename} is not a valid wheel filename")
-        return _Parsed(_canonical(parts[0]), parts[0], f"=={parts[1]}", url=link)
+        return _Parsed(canonical_name(parts[0]), parts[0], f"=={parts[1]}", url=link)
     return _Parsed(url=link)
 
 
@@ -517,7 +520,7 @@ def _with_variables(text: str) -> _Parsed:
     rest = text[prefix.end() :]
     url = rest[1:].strip() if rest.startswith("@") else ""
     raw = prefix.group(1)
-    return _Parsed(_canonical(raw), raw, "", extras, None, url or None)
+    return _Parsed(canonical_name(raw), raw, "", extras, None, url or None)
 
 
 def _requirement(text: str) -> _Parsed:
@@ -717,7 +720,7 @@ def _checked_hash(value: str) -> str:
 
 # --- includes -------------------------------------------------------------------------
 
-_REMOTE = re.compile(r"^(?:http|https):", re.I)
+_REMOTE = lazy_compile(r"^(?:http|https):", re.I)
 
 
 @dataclass

@@ -38,6 +38,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from dockerlint.regex import lazy_compile
+
 
 @dataclass(frozen=True)
 class Word:
@@ -381,7 +383,7 @@ class _Source:
 
 
 _SUBSTITUTION_START = re.compile(rb"\$\(|`|[<>]\(")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME = lazy_compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DECLARATIONS = frozenset({"declaration_command", "unset_command"})
 _SUBSTITUTIONS = frozenset({"command_substitution", "process_substitution"})
 _NOT_WORDS = frozenset({"file_redirect", "heredoc_redirect", "herestring_redirect", "comment", "ERROR"})
@@ -604,9 +606,9 @@ def _double_quoted(node: _Node, source: _Source, start: int, end: int) -> list[_
 
 # --- dequoting helpers (shared with the fallback) ---------------------------------------------
 
-_UNQUOTED_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
-_DOUBLE_QUOTED_ESCAPE = re.compile(r'\\([$`"\\\n])')
-_ANSI_C_ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)", re.DOTALL)
+_UNQUOTED_ESCAPE = lazy_compile(r"\\(.)", re.DOTALL)
+_DOUBLE_QUOTED_ESCAPE = lazy_compile(r'\\([$`"\\\n])')
+_ANSI_C_ESCAPE = lazy_compile(r"\\(x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)", re.DOTALL)
 _ANSI_C_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
                   "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}  # fmt: skip
 
@@ -658,7 +660,7 @@ def _ansi_c_escape(escaped: str) -> str | None:
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECT_OPERATORS = ("<<<", "<<-", "<<", ">>", ">&", "<&", "&>>", "&>", ">|", "<>", ">", "<")
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}"})
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
+_ASSIGNMENT = lazy_compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 
 
 def _split_without_tree_sitter(text: str) -> tuple[list[_RawCommand], bool]:

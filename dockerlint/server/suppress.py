@@ -128,7 +128,7 @@ def _reads_the_same(kind: str, text: str, edit: Edit) -> bool:
         return False
     try:
         if kind == "toml":
-            from dockerlint.config import tomllib
+            from dockerlint.tomlparser import tomllib
 
             return tomllib.loads(text) == tomllib.loads(changed.decode("utf-8"))
         return _yaml_tokens(text) == _yaml_tokens(changed.decode("utf-8"))
