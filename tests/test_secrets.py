@@ -134,9 +134,25 @@ def test_cloud_login_folders_copied_in(repo):
     # .aws/ holds only settings; the AWS config copied as ~/.aws/config is not a credential.
     assert found(result) == [("SEC002", "Dockerfile", 2), ("SEC002", "Dockerfile", 5), ("SEC002", "Dockerfile", 6)]
     by_line = {f.span.line: f.message for f in result.findings}
-    assert "the Azure CLI login folder `.azure/`, which the repository does not hold" in by_line[2]
+    assert "the Azure CLI login folder `.azure/`, which the repository does not hold (.gitignore keeps it out" in by_line[2]
     assert "`/root/.kube/config`, where the kubectl keeps its login" in by_line[5]
     assert "where the Google Cloud CLI keeps its login" in by_line[6]
+
+
+def test_a_login_folder_git_does_not_ignore_is_still_one_the_repository_lacks(repo):
+    root = repo(
+        {
+            ".gitignore": ".venv/\n",
+            "app.py": "print(1)\n",
+            "Dockerfile": """
+            FROM python:3.12-slim
+            COPY .kube/ /root/.kube/
+            COPY app.py /opt/app/
+        """,
+        }
+    )
+    (message,) = [f.message for f in lint(root).findings if f.code == "SEC002"]
+    assert "login folder `.kube/`, which the repository does not hold: the build takes" in message
 
 
 def test_login_folders_kept_out_of_the_build_are_fine(repo):

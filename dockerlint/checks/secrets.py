@@ -17,6 +17,7 @@ from dockerlint.findings import Finding, Related
 from dockerlint.knowledge import load
 from dockerlint.model import Image
 from dockerlint.model.buildcontext import context_copies, context_path, is_remote
+from dockerlint.model.gitignore import gitignored
 from dockerlint.model.image import context_source
 from dockerlint.parse.dockerfile import Instruction
 
@@ -83,13 +84,15 @@ def _login_folders(image: Image, stages) -> Iterator[Finding]:
             if not held and ignore is not None and ignore.excludes(path):
                 continue  # nothing arrives: the build fails (CTX003), no login leaks
             if folder is not None and not held:
+                ignored = gitignored(image.workspace, image.context_root / path)
+                kept_out = " (.gitignore keeps it out of git)" if ignored is not None else ""
                 yield finding(
                     image,
                     "SEC002",
                     source.span,
                     f"`{copy.instruction.keyword} {source.value}` copies the {folder['tool']} login folder "
-                    f"`{folder['path']}/`, which the repository does not hold: the build takes whatever login "
-                    "the building machine has, and anyone who can pull the image can use its tokens",
+                    f"`{folder['path']}/`, which the repository does not hold{kept_out}: the build takes whatever "
+                    "login the building machine has, and anyone who can pull the image can use its tokens",
                     "Do not copy CLI logins into an image: pass credentials at run time (a mounted secret, "
                     "workload identity, environment) and at build time with `RUN --mount=type=secret,...`.",
                 )
