@@ -134,7 +134,10 @@ def test_cloud_login_folders_copied_in(repo):
     # .aws/ holds only settings; the AWS config copied as ~/.aws/config is not a credential.
     assert found(result) == [("SEC002", "Dockerfile", 2), ("SEC002", "Dockerfile", 5), ("SEC002", "Dockerfile", 6)]
     by_line = {f.span.line: f.message for f in result.findings}
-    assert "the Azure CLI login folder `.azure/`, which the repository does not hold (.gitignore keeps it out" in by_line[2]
+    assert (
+        "the Azure CLI login folder `.azure/`, which the repository does not hold (.gitignore keeps it out"
+        in by_line[2]
+    )
     assert "`/root/.kube/config`, where the kubectl keeps its login" in by_line[5]
     assert "where the Google Cloud CLI keeps its login" in by_line[6]
 
