@@ -33,6 +33,7 @@ class Build:
     services: tuple[str, ...] = ()
     compose_file: Path | None = None
     volumes: tuple[str, ...] = ()  # container paths the compose services mount volumes at
+    mounts: tuple[tuple[str, Path], ...] = ()  # of those, the repository folders bound there: (path, folder)
     platforms: tuple[str, ...] = ()  # --platform of the build, when every source agrees
     origin: BuildOrigin | None = None  # where the context comes from
 
@@ -97,6 +98,7 @@ def _merge(first: Build, second: Build) -> Build:
         gpu=first.gpu if first.gpu == second.gpu else (True if True in (first.gpu, second.gpu) else None),
         services=first.services + tuple(s for s in second.services if s not in first.services),
         volumes=tuple(dict.fromkeys(first.volumes + second.volumes)),
+        mounts=tuple(dict.fromkeys(first.mounts + second.mounts)),
         platforms=first.platforms if first.platforms == second.platforms else (),
     )
 
@@ -119,6 +121,7 @@ def build_images(builds: list[Build], workspace: Workspace, settings: dict | Non
                 services=build.services,
                 compose_file=build.compose_file,
                 volumes=build.volumes,
+                mounts=build.mounts,
                 settings=settings,
                 platforms=build.platforms,
                 origin=build.origin,
@@ -151,10 +154,26 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
                 services=(service.name,),
                 compose_file=compose_path,
                 volumes=tuple(volume.target for volume in service.volumes),
+                mounts=_repository_mounts(service.volumes, compose_path, workspace),
                 origin=BuildOrigin("compose", compose_path, service.line, f"service {service.name}"),
             )
         )
     return builds
+
+
+def _repository_mounts(volumes, compose_path: Path, workspace: Workspace) -> tuple[tuple[str, Path], ...]:
+    """The service's bind mounts of repository folders (``.:/app``): at run time the
+    container sees those files at that path, whatever the image put there. A named
+    volume, a file, and a folder outside the repository are not code dockerlint can read."""
+    mounts = []
+    for volume in volumes:
+        source = volume.source
+        if not source or not source.startswith((".", "/")) or not volume.target.startswith("/"):
+            continue  # a named volume (`cache:/root/.cache`), `~/...` or a relative target
+        folder = real_path(compose_path.parent / source)
+        if os.path.isdir(folder) and workspace.outside(folder, in_context=False) is None:
+            mounts.append((posixpath.normpath(volume.target), folder))
+    return tuple(mounts)
 
 
 def _guess(dockerfile: Path, workspace: Workspace, project_root: Path, moves: list) -> Build:

@@ -567,10 +567,11 @@ def _owners(top: str, paths: tuple[str, ...], generation: int) -> list[str]:
 
 
 def _code_under_volume(image: Image, analysis: Analysis) -> bool:
-    """A compose volume over the code replaces it at run time with whatever is mounted."""
-    return any(
-        file.image_path.startswith(volume.rstrip("/") + "/") for file in analysis.code.files for volume in image.volumes
-    )
+    """A compose volume over the code replaces it at run time with whatever is mounted
+    (a repository folder bound there is read as the code: it is no unknown)."""
+    bound = {target for target, _ in image.mounts}
+    unknown = [volume.rstrip("/") + "/" for volume in image.volumes if posixpath.normpath(volume) not in bound]
+    return any(file.image_path.startswith(volume) for file in analysis.code.files for volume in unknown)
 
 
 # -- DEP003 ------------------------------------------------------------------------------

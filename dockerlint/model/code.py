@@ -97,7 +97,7 @@ class CodeFile:
             not _TEST_FOLDERS.isdisjoint(folders)
             or name.startswith("test_")
             or name.endswith(("_test.py", ".ipynb"))
-            or name in ("conftest.py", "setup.py", "noxfile.py", "fabfile.py")
+            or name in ("conftest.py", "test.py", "tests.py", "setup.py", "noxfile.py", "fabfile.py")
         )
 
 
@@ -538,10 +538,35 @@ def _image_files(image: Image, local_projects: list[Path]) -> list[CodeFile]:
     memo: dict[int, dict[str, CodeFile]] = {}
     for stage in reversed(final_chain(image)):  # later stages overwrite earlier paths
         files.update(_stage_files(image, stage, 0, memo))
+    for target, folder in image.mounts:
+        _mount(image, files, target, folder)
     for folder in local_projects:
         for relative, file in _project_files(image, folder):
             files.setdefault(f"/site-packages/{relative}", file)
     return [files[image_path] for image_path in sorted(files)]
+
+
+def _mount(image: Image, files: dict[str, CodeFile], target: str, folder: Path) -> None:
+    """A compose bind mount of a repository folder: the container sees the folder's files
+    at ``target`` and none of what the image put there. Its version-control, dependency and
+    virtualenv folders are left out, as discovery leaves them (a developer's ``.venv`` is
+    not the service's code)."""
+    from dockerlint.discover import SKIP_DIRS
+
+    prefix = target.rstrip("/") + "/"
+    for image_path in [path for path in files if path == target or path.startswith(prefix)]:
+        del files[image_path]
+    context = image.workspace.context(folder, None)
+    environments = tuple(
+        file.path[: -len("pyvenv.cfg")] for file in context.files if file.path.rpartition("/")[2] == "pyvenv.cfg"
+    )
+    root = str(folder)
+    for file in context.files:
+        *folders, name = file.path.split("/")
+        if not _wanted(name) or SKIP_DIRS.intersection(folders) or file.path.startswith(environments):
+            continue
+        stat = None if file.is_symlink else (file.size, file.mtime_ns)
+        files[f"{prefix}{file.path}"] = CodeFile(f"{prefix}{file.path}", f"{root}/{file.path}", stat)
 
 
 def _stage_files(image: Image, stage: StageModel, depth: int, memo: dict) -> dict[str, CodeFile]:

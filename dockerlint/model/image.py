@@ -241,6 +241,9 @@ class Image:
     services: tuple[str, ...] = ()  # compose services building it
     compose_file: Path | None = None
     volumes: tuple[str, ...] = ()  # container paths where compose mounts volumes at run time
+    # Of those, the repository folders compose binds there: (container path, folder). The
+    # container runs the folder's files at that path, not what the image put there.
+    mounts: tuple[tuple[str, Path], ...] = ()
     settings: dict = field(default_factory=dict)  # configured thresholds checks read ("large-file-size")
     platforms: tuple[str, ...] = ()  # --platform of the build, when known
     origin: BuildOrigin | None = None  # where the build context comes from (a guess, a build command, ...)
@@ -356,6 +359,7 @@ def build_image(
     services: tuple[str, ...] = (),
     compose_file: Path | None = None,
     volumes: tuple[str, ...] = (),
+    mounts: tuple[tuple[str, Path], ...] = (),
     settings: dict | None = None,
     platforms: tuple[str, ...] = (),
     origin: BuildOrigin | None = None,
@@ -375,6 +379,7 @@ def build_image(
         services=services,
         compose_file=compose_file,
         volumes=volumes,
+        mounts=mounts,
         settings=dict(settings or {}),
         platforms=platforms,
         origin=origin,
