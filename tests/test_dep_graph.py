@@ -379,3 +379,46 @@ def test_a_build_helper_in_a_requirements_file_is_not_placed_and_stays_quiet(rep
         "transcribe.py": TRANSCRIBE,
     }
     assert [item for item in lines(findings(repo, files)) if item[0] == "DEP003"] == []
+
+
+ASYNC_SQLALCHEMY = {
+    "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["uvicorn", "app.main:app"]\n',
+    "requirements.txt": """
+        fastapi==0.115.5
+        uvicorn==0.32.1
+        sqlalchemy>=2.0.44
+        asyncpg==0.30.0
+        greenlet>=3.2.4
+    """,
+    "app/__init__.py": "",
+    "app/main.py": """
+        from fastapi import FastAPI
+        from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+        engine = create_async_engine("postgresql+asyncpg://db/app")
+        app = FastAPI()
+    """,
+}
+
+
+def test_an_extra_named_for_the_part_the_code_imports_is_used(repo):
+    # SQLAlchemy 2.1 requires greenlet only through its `asyncio` extra, which is what
+    # sqlalchemy.ext.asyncio runs on.
+    assert lines(findings(repo, ASYNC_SQLALCHEMY)) == []
+
+
+def test_the_same_extra_is_unused_by_code_that_never_imports_that_part(repo):
+    files = dict(ASYNC_SQLALCHEMY)
+    files["app/main.py"] = """
+        from fastapi import FastAPI
+        from sqlalchemy import create_engine
+
+        engine = create_engine("postgresql://db/app")
+        app = FastAPI()
+    """
+    files["requirements.txt"] = ASYNC_SQLALCHEMY["requirements.txt"].replace(
+        "asyncpg==0.30.0", "psycopg2-binary==2.9.10"
+    )
+    (unused,) = findings(repo, files)
+    assert (unused.code, unused.span.line) == ("DEP001", 5)
+    assert unused.message.startswith("`greenlet`")

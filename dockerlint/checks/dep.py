@@ -376,6 +376,9 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
             if other in unused and other not in found and not lookup(other).dev:
                 if any(module in tops or _imports_under(analysis, module) for module in modules):
                     found.add(other)
+        for extra, names in distribution.extras.items():
+            if any(other in unused for other in names) and _imports_part_named(analysis, distribution, extra):
+                found.update(other for other in names if other in unused and not lookup(other).dev)
         if host not in used:
             continue
         for other, names in calls(host).items():
@@ -386,6 +389,19 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
         named = _names_in_code(image, analysis, set().union(*wanted.values()))
         found |= {other for other, names in wanted.items() if names & named}
     return found
+
+
+def _imports_part_named(analysis: Analysis, distribution, extra: str) -> bool:
+    """Whether the code imports a part of the distribution named as the extra is
+    (``sqlalchemy.ext.asyncio`` and SQLAlchemy's ``asyncio`` extra, ``ray.serve`` and
+    ``ray[serve]``): such an extra holds what that part imports when it is used."""
+    word = extra.replace("-", "_")
+    for module in distribution.modules:
+        inside = module + "."
+        for path in analysis.imported.get(module.split(".", 1)[0], ()):
+            if path.startswith(inside) and word in path[len(inside) :].split("."):
+                return True
+    return False
 
 
 def _imports_under(analysis: Analysis, module: str) -> bool:
