@@ -1151,6 +1151,12 @@ def repositories(draw) -> Repository:
             repo.specials[name] = draw(st.sampled_from(["fifo", "folder"]))
             repo.files.pop(name, None)
             repo.links.pop(name, None)
+    if draw(st.integers(0, 2)) == 0:  # what git keeps out (CTX003 and SEC002 read it for missing sources)
+        name = draw(st.sampled_from([".gitignore", "app/.gitignore", "svc/.gitignore"]))
+        if draw(st.integers(0, 5)) == 0:
+            repo.links[name] = draw(st.sampled_from(["../outside/passwd", "loop", "/nonexistent"]))
+        else:
+            repo.files[name] = draw(file_content(IGNORE_SEEDS, st.sampled_from(_IGNORE_LINES)))
     return repo
 
 
