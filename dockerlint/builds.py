@@ -103,31 +103,28 @@ def _merge(first: Build, second: Build) -> Build:
     )
 
 
-def build_images(builds: list[Build], workspace: Workspace, settings: dict | None = None) -> list[Image]:
-    images = []
-    for build in builds:
-        dockerfile = workspace.dockerfile(build.dockerfile)
-        if dockerfile is None:
-            continue
-        with blame(build.dockerfile):
-            image = build_image(
-                workspace,
-                build.dockerfile,
-                dockerfile,
-                build.context,
-                target=build.target,
-                build_args=dict(build.args),
-                gpu=build.gpu,
-                services=build.services,
-                compose_file=build.compose_file,
-                volumes=build.volumes,
-                mounts=build.mounts,
-                settings=settings,
-                platforms=build.platforms,
-                origin=build.origin,
-            )
-        images.append(image)
-    return images
+def build_image_of(build: Build, workspace: Workspace, settings: dict | None = None) -> Image | None:
+    """The model of the image a build makes; None when its Dockerfile cannot be read."""
+    dockerfile = workspace.dockerfile(build.dockerfile)
+    if dockerfile is None:
+        return None
+    with blame(build.dockerfile):
+        return build_image(
+            workspace,
+            build.dockerfile,
+            dockerfile,
+            build.context,
+            target=build.target,
+            build_args=dict(build.args),
+            gpu=build.gpu,
+            services=build.services,
+            compose_file=build.compose_file,
+            volumes=build.volumes,
+            mounts=build.mounts,
+            settings=settings,
+            platforms=build.platforms,
+            origin=build.origin,
+        )
 
 
 def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:

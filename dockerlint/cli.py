@@ -278,7 +278,21 @@ def _check(
     if unsafe_fixes is not None:
         config.unsafe_fixes = unsafe_fixes
     settings = FixSettings(unsafe=config.unsafe_fixes, fixable=config.fixable_codes(rules))
-    options = {"force_exclude": force_exclude, "cache_dir": cache_dir}
+    enabled = config.enabled_codes(rules)
+    # The bill of bytes of each image, for the size lines of the text report and the
+    # `images` of the JSON one (not for a run of the hadolint-compatible rules alone).
+    with_sizes = output_format in ("text", "json") and any(not code.startswith("DL") for code in enabled)
+    # Each image is summarized and let go once checked (in several processes for a large
+    # repository), unless sizes are wanted and a baseline will take findings away after
+    # the run: an image's savings count only the findings that remain.
+    keep_images = with_sizes and baseline_path is not None
+    options = {
+        "force_exclude": force_exclude,
+        "cache_dir": cache_dir,
+        "keep_images": keep_images,
+        "summarize": None if keep_images else _image_info(with_sizes),
+        "jobs": 1 if keep_images else jobs_setting(),
+    }
     outcome = None
     if diff:
         result, outcome = lint_and_fix(paths, config, rules, settings, write=False, **options)
@@ -321,12 +335,11 @@ def _check(
             raise ConfigError(str(error)) from None
         root = project_root(paths, config)
         result.findings, known = split_by_baseline(result.findings, baseline, root, result.workspace)
-    enabled = config.enabled_codes(rules)
-    # The bill of bytes of each image, for the size lines of the text report and the
-    # `images` of the JSON one (not for a run of the hadolint-compatible rules alone).
-    sizes = {}
-    if output_format in ("text", "json") and any(not code.startswith("DL") for code in enabled):
+    if keep_images:
         sizes = image_sizes(result)
+        images = tuple(ImageInfo.of(image, sizes.get(index)) for index, image in enumerate(result.images))
+    else:
+        images = tuple(result.summaries)
     report = Report(
         findings=tuple(result.findings),
         notes=tuple(result.notes),
@@ -338,7 +351,7 @@ def _check(
         fixed=tuple(outcome.fixed) if outcome else (),
         fix_settings=settings,
         baseline=tuple(known) if baseline_path is not None else None,
-        images=tuple(ImageInfo.of(image, sizes.get(index)) for index, image in enumerate(result.images)),
+        images=images,
     )
     if verbose:
         for image in report.images:
@@ -359,6 +372,38 @@ def _check(
     if exit_zero or config.exit_zero:
         return EXIT_OK
     return result.exit_code(config.fail_level)
+
+
+def _image_info(with_size: bool):
+    """What a report keeps of each image: how it is built and, if wanted, its size (the
+    totals and savings a report prints, not the parts ``dockerlint size`` lists)."""
+
+    def summarize(image, findings):
+        from dockerlint.report import ImageInfo
+
+        if not with_size:
+            return ImageInfo.of(image)
+        from dataclasses import replace
+
+        from dockerlint.model.size.summary import image_size
+
+        size = image_size(image, findings)
+        return ImageInfo.of(image, size and replace(size, parts=(), instructions=()))
+
+    return summarize
+
+
+def jobs_setting() -> int | None:
+    """``DOCKERLINT_JOBS``: how many processes check the images of a large repository
+    (1: one process); unset or empty, one per core when there are enough images."""
+    from dockerlint.config import ConfigError
+
+    value = os.environ.get("DOCKERLINT_JOBS", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"DOCKERLINT_JOBS={value}: expected a number of processes (1 or more)")
+    return int(value)
 
 
 def _add_noqa(paths: list[Path], result) -> int:
@@ -485,13 +530,23 @@ def _size(
 
     rules = load_rules()
     config = _configuration(paths, config_path, isolated, rules)  # the same findings as a lint
-    result = lint(paths, config, rules, cache_dir=default_cache_dir(project_root(paths, config)))
-    sizes = image_sizes(result)
-    text = render_size(output_format, list(sizes.values()), Path.cwd(), rules)
+    from dockerlint.model.size.summary import image_size
+
+    result = lint(
+        paths,
+        config,
+        rules,
+        cache_dir=default_cache_dir(project_root(paths, config)),
+        keep_images=False,
+        summarize=image_size,
+        jobs=jobs_setting(),
+    )
+    sizes = [size for size in result.summaries if size is not None]
+    text = render_size(output_format, sizes, Path.cwd(), rules)
     if budget_diff:
         from dockerlint.sizediff import budget_diff as diff
 
-        text = diff(budget_diff, paths, config, rules, list(sizes.values()), output_format, text)
+        text = diff(budget_diff, paths, config, rules, sizes, output_format, text)
     if output is not None:
         try:
             output.write_text(text, encoding="utf-8")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import bisect
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockerlint.builds import Build, build_images, plan_builds
+from dockerlint.builds import Build, build_image_of, plan_builds
 from dockerlint.checks import load_checks
 from dockerlint.config import Config
 from dockerlint.discover import Found, discover, is_compose_name, is_dockerfile_name, is_requirements_name
@@ -36,6 +36,7 @@ class Result:
     images: list[Image] = field(default_factory=list)
     workspace: Workspace | None = None
     origins: dict[tuple, set[int]] = field(default_factory=dict)  # origin_key -> indexes into images
+    summaries: list = field(default_factory=list)  # what ``summarize`` made of each image, in order
 
     def exit_code(self, fail_level: Severity) -> int:
         return 1 if any(f.severity is not None and f.severity >= fail_level for f in self.findings) else 0
@@ -73,12 +74,21 @@ def lint(
     cache_dir: Path | ScanCache | None = None,
     overlay: Mapping[Path, bytes | None] | None = None,
     root: Path | None = None,
+    keep_images: bool = True,
+    summarize: Callable[[Image, list[Finding]], object] | None = None,
+    jobs: int | None = 1,
 ) -> Result:
     """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache;
     a ``ScanCache``: one kept open across runs, as a language server does).
     ``overlay``: file contents that replace what is on disk (see ``Workspace``).
     ``root``: the repository, when the caller knows it (an editor's workspace folder);
-    otherwise found from the paths (``project_root``)."""
+    otherwise found from the paths (``project_root``).
+    ``summarize(image, its findings)``: what the run keeps of each image it checks
+    (``Result.summaries``), called with the image's own findings as the report has them.
+    ``keep_images=False``: each image's model is let go once it is checked and summarized,
+    so a repository of thousands of images is linted in the memory of a few
+    (``Result.images`` and ``Result.origins`` stay empty); the images are then checked in
+    ``jobs`` processes (None: one per core when there are enough images; see ``workers``)."""
     root = root or project_root(paths, config)
     # Reads stay inside the repository and the paths the user named (a named Dockerfile
     # brings its folder, the context it is built with by default).
@@ -129,26 +139,10 @@ def lint(
 
     _check_dockerfile_tables(config, found.dockerfiles, workspace)
     builds = [build for build in plan_builds(found, config, workspace, root) if _inside_repository(build, workspace)]
-    images = build_images(builds, workspace, config.rule_settings())
     enabled = config.enabled_codes(rules)
     # hadolint-compatible (DL) rules read only the Dockerfile: with nothing else selected,
     # requirements, ignore and pyproject files are not read.
     reads_files = any(not code.startswith("DL") for code in enabled)
-    for image in images if reads_files else ():  # every requirements file an image installs is read (and checked)
-        with blame(image.dockerfile_path):
-            image_files(image)
-    if files:
-        wanted = set(files)
-        images = [image for image in images if _touches(image, wanted)]
-        for path in files:  # a file that cannot be read is still worth a note
-            if is_dockerfile_name(path.name):
-                workspace.dockerfile(path)
-            elif is_requirements_name(path) and reads_files:  # checked even when no image installs it
-                workspace.requirements(path)
-    elif reads_files:
-        for path in found.requirements:  # requirements no image installs still get parsed
-            workspace.requirements(path)
-
     scan_cache = None
     if any(code.startswith(("DEP", "GPU")) for code in enabled):  # both read the images' code
         from dockerlint.model.code import use_scan_cache
@@ -156,38 +150,135 @@ def lint(
 
         use_project_modules(config.known_modules)
         scan_cache = use_scan_cache(workspace, cache_dir)
-    findings: list[Finding] = []
-    origins: dict[tuple, set[int]] = {}
-    for function, codes in load_checks(enabled).items():
-        if not enabled.intersection(codes):
-            continue
-        for index, image in enumerate(images):
-            with blame(image.dockerfile_path):
-                produced = list(function(image))
-            for finding in produced:
-                origins.setdefault(origin_key(finding), set()).add(index)
-            findings.extend(produced)
+    suppressions = Suppressions(workspace)
+    setup = _Setup(
+        workspace=workspace,
+        checks=[function for function, codes in load_checks(enabled).items() if enabled.intersection(codes)],
+        settings=config.rule_settings(),
+        reads_files=reads_files,
+        files=files,
+        keep_images=keep_images,
+        finish=_Finish(config, rules, enabled, suppressions),
+        summarize=summarize,
+        scan_cache=scan_cache,
+    )
+    if keep_images:
+        checked = _check_images(builds, setup)
+    else:
+        from dockerlint.workers import check_in_processes, jobs_for
+
+        processes = jobs_for(jobs, len(builds))
+        checked = _check_images(builds, setup) if processes == 1 else check_in_processes(builds, setup, processes)
+    findings = [finding for produced in checked.by_check for finding in produced]
+    if files:
+        for path in files:  # a file that cannot be read is still worth a note
+            if is_dockerfile_name(path.name):
+                workspace.dockerfile(path)
+            elif is_requirements_name(path) and reads_files:  # checked even when no image installs it
+                workspace.requirements(path)
+    elif reads_files:
+        for path in found.requirements:  # requirements no image installs still get parsed
+            if not workspace.requirements_parsed(path):
+                workspace.requirements(path)
     if scan_cache is not None:
         scan_cache.save()
 
-    if files:
-        reported_files = set()
-        for image in images:
-            reported_files |= image_files(image)
-        reported_files |= set(files)
-    else:
-        reported_files = None
+    reported_files = checked.reported_files | set(files) if files else None
     for path, problems in sorted(workspace.problems.items()):
         if reported_files is not None and path not in reported_files:
             continue
         findings.extend(Finding(p.code, path, p.span, p.message, p.fix) for p in problems)
 
-    _check_suppression_codes(workspace, rules)
-    findings = finalize(findings, config, rules, enabled, workspace)
-    checked = workspace.files_read()
+    _check_suppression_codes(suppressions, rules)
+    findings = finalize(findings, config, rules, enabled, workspace, suppressions)
+    read = workspace.files_read()
     if reported_files is not None:
-        checked &= reported_files
-    return Result(findings, _unique_notes(workspace.notes), len(checked), images, workspace, origins)
+        read &= reported_files
+    return Result(
+        findings, _unique_notes(workspace.notes), len(read), checked.images, workspace, checked.origins, checked.summaries
+    )
+
+
+@dataclass
+class _Setup:
+    """What checking each image needs (a worker process gets it whole, by fork)."""
+
+    workspace: Workspace
+    checks: list  # the check functions of the enabled rules
+    settings: dict  # the configured thresholds
+    reads_files: bool  # False when only hadolint-compatible rules run
+    files: list[Path]  # files named on the command line (only their images are checked), or none
+    keep_images: bool
+    finish: _Finish
+    summarize: Callable[[Image, list[Finding]], object] | None
+    scan_cache: ScanCache | None
+
+
+@dataclass
+class _Checked:
+    by_check: list[list[Finding]]  # each check's findings, image after image
+    images: list[Image] = field(default_factory=list)  # with keep_images
+    origins: dict[tuple, set[int]] = field(default_factory=dict)  # with keep_images
+    summaries: list = field(default_factory=list)  # with summarize
+    reported_files: set[Path] = field(default_factory=set)  # with files: what their images read
+
+
+FORGET_EVERY = 32  # images checked between two ``Workspace.forget_parses`` when images are let go
+
+
+def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
+    """Build each image, run every check over it, summarize it and, unless images are
+    kept, let it go (and, every ``FORGET_EVERY`` images, the parses it used). Findings are
+    kept by check, in image order: the order of a run that runs each check over every
+    image in turn, where the first of two equal findings is the one kept."""
+    workspace = setup.workspace
+    checked = _Checked([[] for _ in setup.checks])
+    wanted = set(setup.files)
+    done = 0
+    for build in builds:
+        image = build_image_of(build, workspace, setup.settings)
+        if image is None:
+            continue
+        if setup.reads_files:  # every requirements file an image installs is read (and checked)
+            with blame(image.dockerfile_path):
+                image_files(image)
+        if wanted:
+            if not _touches(image, wanted):
+                continue
+            with blame(image.dockerfile_path):
+                checked.reported_files |= image_files(image)
+        index = len(checked.images)  # of the image among those kept
+        own = []
+        for produced_by, function in zip(checked.by_check, setup.checks, strict=True):
+            with blame(image.dockerfile_path):
+                produced = list(function(image))
+            if setup.keep_images:
+                for finding in produced:
+                    checked.origins.setdefault(origin_key(finding), set()).add(index)
+            produced_by.extend(produced)
+            own.extend(produced)
+        if setup.summarize is not None:
+            with blame(image.dockerfile_path):
+                checked.summaries.append(setup.summarize(image, setup.finish.all(own)))
+        if setup.keep_images:
+            checked.images.append(image)
+            continue
+        done += 1
+        if done % FORGET_EVERY == 0:
+            forget(setup)
+    return checked
+
+
+def forget(setup: _Setup) -> None:
+    """Let the parses and scans held now go, once what the report needs of them is kept:
+    what each Dockerfile's comments suppress."""
+    for path, dockerfile in setup.workspace.parsed_dockerfiles():
+        setup.finish.suppressions.learn(path, dockerfile)
+    setup.workspace.forget_parses()
+    if setup.scan_cache is not None or setup.reads_files:
+        from dockerlint.model.code import forget_scans
+
+        forget_scans(setup.workspace)
 
 
 def lint_and_fix(
@@ -262,14 +353,14 @@ def _check_dockerfile_tables(config: Config, dockerfiles: list[Path], workspace:
                 workspace.note(where, f"[{section}{name}] `{pattern}` matches no Dockerfile")
 
 
-def _check_suppression_codes(workspace: Workspace, rules: Mapping[str, Rule]) -> None:
+def _check_suppression_codes(suppressions: Suppressions, rules: Mapping[str, Rule]) -> None:
     """A suppression comment naming a code no rule has suppresses nothing: a typo
     (``DL3O42``) or a rule that was renamed. hadolint pragmas may name ShellCheck codes."""
     families = {rule.family for rule in rules.values()}
-    for path, problems in Suppressions(workspace).unknown_codes(set(rules), families):
+    for path, problems in suppressions.unknown_codes(set(rules), families):
         for line, codes in problems:
             names = ", ".join(f"`{code}`" for code in sorted(codes))
-            workspace.note(path, f"line {line}: the suppression comment names no known rule: {names}")
+            suppressions.workspace.note(path, f"line {line}: the suppression comment names no known rule: {names}")
 
 
 def _inside_repository(build: Build, workspace: Workspace) -> bool:
@@ -354,38 +445,56 @@ def _source_covers(source: str, relative: str) -> bool:
 
 
 def finalize(
-    findings: Iterable[Finding], config: Config, rules: Mapping[str, Rule], enabled: set[str], workspace: Workspace
+    findings: Iterable[Finding],
+    config: Config,
+    rules: Mapping[str, Rule],
+    enabled: set[str],
+    workspace: Workspace,
+    suppressions: Suppressions | None = None,
 ) -> list[Finding]:
     """Select, suppress, re-level, de-duplicate and sort."""
-    severities = {code: rule.severity for code, rule in rules.items()}
-    for selector, level in config.severity.items():
-        for code in rules:
-            if code.startswith(selector) or selector == "ALL":
-                severities[code] = level
-    suppressions = Suppressions(workspace)
-    seen = set()
-    kept = []
-    ignored_by_path: dict[Path, set[str]] = {}
-    for finding in findings:
-        if finding.code not in enabled:
-            continue
-        # One root cause, one finding: the same message for the same line is said once
-        # (a COPY that names one missing source a thousand times).
-        key = (finding.code, finding.path, finding.span.line, finding.message)
-        if key in seen:
-            continue
-        seen.add(key)
-        if finding.path not in ignored_by_path:
-            relative = _relative(finding.path, config.root)
-            ignored_by_path[finding.path] = config.ignored_for(relative) if relative is not None else set()
-        if finding.code in ignored_by_path[finding.path]:
-            continue
-        if suppressions.suppressed(finding):
-            continue
-        severity = severities.get(finding.code, Severity.WARNING)
-        kept.append(replace(finding, severity=severity, message=bounded_message(finding.message)))
-    kept.sort(key=Finding.sort_key)
-    return kept
+    return _Finish(config, rules, enabled, suppressions or Suppressions(workspace)).all(findings)
+
+
+class _Finish:
+    """What the report makes of a finding: dropped (not selected, ignored for its file,
+    suppressed by a comment) or kept with its configured level and a bounded message."""
+
+    def __init__(self, config: Config, rules: Mapping[str, Rule], enabled: set[str], suppressions: Suppressions):
+        self.severities = {code: rule.severity for code, rule in rules.items()}
+        for selector, level in config.severity.items():
+            for code in rules:
+                if code.startswith(selector) or selector == "ALL":
+                    self.severities[code] = level
+        self.config = config
+        self.enabled = enabled
+        self.suppressions = suppressions
+        self.ignored_by_path: dict[Path, set[str]] = {}
+
+    def all(self, findings: Iterable[Finding]) -> list[Finding]:
+        """The findings kept, each once, sorted."""
+        seen = set()
+        kept = []
+        for finding in findings:
+            if finding.code not in self.enabled:
+                continue
+            # One root cause, one finding: the same message for the same line is said once
+            # (a COPY that names one missing source a thousand times).
+            key = (finding.code, finding.path, finding.span.line, finding.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            if finding.path not in self.ignored_by_path:
+                relative = _relative(finding.path, self.config.root)
+                self.ignored_by_path[finding.path] = self.config.ignored_for(relative) if relative is not None else set()
+            if finding.code in self.ignored_by_path[finding.path]:
+                continue
+            if self.suppressions.suppressed(finding):
+                continue
+            severity = self.severities.get(finding.code, Severity.WARNING)
+            kept.append(replace(finding, severity=severity, message=bounded_message(finding.message)))
+        kept.sort(key=Finding.sort_key)
+        return kept
 
 
 MAX_QUOTED = 100  # characters of a quoted name, path or line a message shows
@@ -441,12 +550,36 @@ class Suppressions:
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        # Per Dockerfile: what its comments suppress, and the codes each names; kept
+        # (``learn``) when a run lets the parse go.
         self._dockerfile_cache: dict[Path, tuple[set[str], list[tuple[int, int, set[str]]]]] = {}
+        self._named: dict[Path, list[tuple[int, set[str]]]] = {}
+
+    def learn(self, path: Path, dockerfile) -> None:
+        """Keep what a parsed Dockerfile's comments say, before its parse is let go."""
+        self._dockerfile(path, dockerfile)
+        if path not in self._named:
+            self._named[path] = list(self._named_codes(dockerfile))
+
+    def learned(self) -> tuple[dict, dict]:
+        """What ``learn`` kept, for the process that finishes the run (``absorb``)."""
+        return self._dockerfile_cache, self._named
+
+    def absorb(self, learned: tuple[dict, dict]) -> None:
+        tables, named = learned
+        for path, table in tables.items():
+            self._dockerfile_cache.setdefault(path, table)
+        for path, codes in named.items():
+            self._named.setdefault(path, codes)
 
     def suppressed(self, finding: Finding) -> bool:
-        dockerfile = self.workspace.cached_dockerfile(finding.path)
-        if dockerfile is not None:
-            file_codes, ranges = self._dockerfile(finding.path, dockerfile)
+        tables = self._dockerfile_cache.get(finding.path)
+        if tables is None:
+            dockerfile = self.workspace.cached_dockerfile(finding.path)
+            if dockerfile is not None:
+                tables = self._dockerfile(finding.path, dockerfile)
+        if tables is not None:
+            file_codes, ranges = tables
             if finding.code in file_codes:
                 return True
             line = finding.span.line
@@ -465,18 +598,15 @@ class Suppressions:
         of no rule. In requirements files only codes of dockerlint's families count
         (``# noqa: E501`` may be for another tool)."""
         for path in sorted(self.workspace.files_read()):
-            dockerfile = self.workspace.cached_dockerfile(path)
+            named = self._named.get(path)
+            if named is None:
+                dockerfile = self.workspace.cached_dockerfile(path)
+                named = list(self._named_codes(dockerfile)) if dockerfile is not None else None
             found = []
-            if dockerfile is not None:
-                for comment in dockerfile.comments:
-                    text = comment.text.strip()
-                    match = _DOCKERLINT_IGNORE.match(text)
-                    codes = _codes(match.group(2)) if match else set()
-                    match = _HADOLINT_IGNORE.match(text)
-                    if match:
-                        codes = {code for code in _codes(match.group(2)) if code.startswith("DL")}
+            if named is not None:
+                for line, codes in named:
                     if codes - known:
-                        found.append((comment.line, codes - known))
+                        found.append((line, codes - known))
             elif not is_dockerfile_name(path.name):
                 loaded = self.workspace.cached_text(path)
                 text = loaded[0].text if loaded else ""
@@ -490,6 +620,19 @@ class Suppressions:
                             found.append((number, codes - known))
             if found:
                 yield path, found
+
+    @staticmethod
+    def _named_codes(dockerfile) -> Iterator[tuple[int, set[str]]]:
+        """(line, the codes it names) of each suppression comment of a Dockerfile."""
+        for comment in dockerfile.comments:
+            text = comment.text.strip()
+            match = _DOCKERLINT_IGNORE.match(text)
+            codes = _codes(match.group(2)) if match else set()
+            match = _HADOLINT_IGNORE.match(text)
+            if match:
+                codes = {code for code in _codes(match.group(2)) if code.startswith("DL")}
+            if codes:
+                yield comment.line, codes
 
     def _dockerfile(self, path: Path, dockerfile) -> tuple[set[str], list[tuple[int, int, set[str]]]]:
         if path in self._dockerfile_cache:

@@ -25,7 +25,7 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Related:
     """Another place that explains a finding (the earlier layer, the other pin)."""
 
@@ -47,7 +47,7 @@ class Applicability(str, Enum):
     DISPLAY_ONLY = "display-only"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edit:
     """Replace the text of ``span`` in ``path`` with ``content`` (an empty span inserts).
     A path that does not exist is created (``.dockerignore``); its span is 1:1-1:1."""
@@ -57,7 +57,7 @@ class Edit:
     content: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fix:
     """Edits that fix one finding, applied together or not at all."""
 
@@ -66,7 +66,7 @@ class Fix:
     edits: tuple[Edit, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One problem at one place. ``path`` is absolute; reports make it relative.
 
@@ -88,7 +88,7 @@ class Finding:
         return (str(self.path), self.span.line, self.span.column, self.code, self.message)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Note:
     """Something the run could not do (an unreadable file): not a finding, never silent."""
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,7 @@ MAX_DOCKERFILE_INSTRUCTIONS = 5_000
 # built FROM one another, so a chain of a thousand would go past Python's recursion limit.
 MAX_DOCKERFILE_STAGES = 100
 BINARY_SNIFF = 8192
+REPARSED_KEPT = 8  # Dockerfiles parsed again after ``forget_parses`` that stay parsed
 
 
 class Workspace:
@@ -65,6 +67,13 @@ class Workspace:
         self.root: Path | None = None  # the repository being linted (deployment files live there)
         self.derived: dict = {}  # per-run facts the model works out once (repository GPU hints)
         self._requirement_problems: set[tuple[Path, str, Span]] = set()
+        # A run over many images lets parses go (``forget_parses``); what was said about a
+        # file when it was first parsed (its problems, notes) is not said again.
+        self._recorded: set[Path] = set()  # Dockerfiles, ignore and pyproject files parsed
+        self._walked: set[tuple[Path, Path | None]] = set()  # build contexts walked
+        self._requirements_parsed: set[Path] = set()  # requirements files parsed as entries
+        self._dropped: set[Path] = set()  # Dockerfiles whose (non-empty) parse was let go
+        self._reparsed: dict[Path, Dockerfile] = {}  # the last few of those parsed again
 
     # -- raw files -----------------------------------------------------------------
     def note(self, path: Path, message: str, level: str = "warning") -> None:
@@ -203,8 +212,24 @@ class Workspace:
         return self._texts.get(path)
 
     def cached_dockerfile(self, path: Path) -> Dockerfile | None:
-        """The parsed Dockerfile if this run already parsed it; never reads."""
-        return self._dockerfiles.get(path)
+        """The parsed Dockerfile if this run already parsed it; never reads (a parse let go
+        by ``forget_parses`` is made again from the text the run holds)."""
+        parsed = self._dockerfiles.get(path)
+        if parsed is not None or path not in self._dropped:
+            return parsed
+        parsed = self._reparsed.pop(path, None)
+        if parsed is None:
+            loaded = self._texts.get(path)
+            if loaded is None:
+                return None
+            from dockerlint.parse.dockerfile import parse_dockerfile
+
+            with blame(path):
+                parsed = parse_dockerfile(loaded[0].text)
+        self._reparsed[path] = parsed  # most recent last
+        if len(self._reparsed) > REPARSED_KEPT:
+            del self._reparsed[next(iter(self._reparsed))]
+        return parsed
 
     def add_problems(self, path: Path, problems) -> None:
         if problems:
@@ -216,6 +241,8 @@ class Workspace:
             from dockerlint.parse.dockerfile import parse_dockerfile
 
             parsed = None
+            first = path not in self._recorded
+            self._recorded.add(path)
             size = len(self._overlay[os.fspath(path)] or b"") if self.overlaid(path) else _size(path)
             if size is not None and size > MAX_DOCKERFILE_BYTES:
                 self.note(
@@ -234,7 +261,7 @@ class Workspace:
                 if too_many:
                     self.note(path, too_many)
                     parsed = None
-                else:
+                elif first:
                     self.add_problems(path, parsed.problems)
                     if bad:
                         self.add_problems(path, [_invalid_utf8(text)])
@@ -250,7 +277,9 @@ class Workspace:
             if loaded is not None:
                 with blame(path):
                     parsed = parse_dockerignore(loaded[0].text)
-                self.add_problems(path, parsed.problems)
+                if path not in self._recorded:
+                    self.add_problems(path, parsed.problems)
+            self._recorded.add(path)
             self._ignores[path] = parsed
         return self._ignores[path]
 
@@ -268,7 +297,13 @@ class Workspace:
                 if data is not None and file_path not in self._texts:
                     self._texts[file_path] = (Text.of(_requirements_text(data)), False)
             self._requirements[path] = loaded
+            self._requirements_parsed.add(path)
         return self._requirements[path]
+
+    def requirements_parsed(self, path: Path) -> bool:
+        """Whether this run parsed the file as a requirements file of its own (its parse
+        may have been let go since)."""
+        return path in self._requirements_parsed
 
     def _record_requirement_problem(self, path: Path, problem: Problem) -> None:
         """Once per place: a cycle seen from two entry files is still one problem."""
@@ -286,7 +321,9 @@ class Workspace:
             if loaded is not None:
                 with blame(path):
                     parsed = parse_pyproject(loaded[0].text)
-                self.add_problems(path, parsed.problems)
+                if path not in self._recorded:
+                    self.add_problems(path, parsed.problems)
+            self._recorded.add(path)
             self._pyprojects[path] = parsed
         return self._pyprojects[path]
 
@@ -298,10 +335,91 @@ class Workspace:
             ignore = self.ignore_file(ignore_path) if ignore_path else None
             with blame(root):
                 context = walk_context(root, ignore)
-            for message in context.notes:
-                self.note(root, message, "note")
+            if key not in self._walked:
+                for message in context.notes:
+                    self.note(root, message, "note")
+            self._walked.add(key)
             self._contexts[key] = context
         return self._contexts[key]
+
+    # -- runs over many images ---------------------------------------------------------
+    def parsed_dockerfiles(self) -> Iterator[tuple[Path, Dockerfile]]:
+        """The Dockerfiles parsed and held now."""
+        return ((path, parsed) for path, parsed in self._dockerfiles.items() if parsed is not None)
+
+    def forget_parses(self) -> None:
+        """Let go of the parsed files and build-context walks held now, so that a run over
+        thousands of images holds a few images' worth at a time. The text of every file
+        read stays (reports quote it); a file asked for again is parsed again, and its
+        problems and notes are not recorded twice."""
+        self._dropped.update(path for path, parsed in self._dockerfiles.items() if parsed is not None)
+        for parsed in (self._dockerfiles, self._requirements, self._ignores, self._pyprojects, self._contexts):
+            parsed.clear()
+
+    # -- worker processes --------------------------------------------------------------
+    def mark(self) -> Mark:
+        """Where the workspace stands, for ``changes_since`` in a process forked now."""
+        return Mark(
+            len(self.notes),
+            {path: len(found) for path, found in self.problems.items()},
+            len(self._bytes),
+            len(self._texts),
+        )
+
+    def changes_since(self, mark: Mark) -> Changes:
+        """What a worker process learned since ``mark`` that the run's report needs: the
+        notes, parse problems, the files read (reports quote them) and what was parsed."""
+        self.forget_parses()
+        problems = {path: found[mark.problems.get(path, 0) :] for path, found in self.problems.items()}
+        return Changes(
+            self.notes[mark.notes :],
+            {path: found for path, found in problems.items() if found},
+            [item for item in list(self._bytes.items())[mark.bytes :] if item[1] is not None],
+            list(self._texts.items())[mark.texts :],
+            self._recorded,
+            self._walked,
+            self._requirements_parsed,
+            self._requirement_problems,
+            self._dropped,
+        )
+
+    def absorb(self, changes: Changes) -> None:
+        """Take in what a worker process learned (``changes_since``)."""
+        self.notes.extend(changes.notes)
+        for path, found in changes.problems.items():
+            self.add_problems(path, found)
+        for path, data in changes.bytes:
+            self._bytes.setdefault(path, data)
+        for path, loaded in changes.texts:
+            self._texts.setdefault(path, loaded)
+        self._recorded |= changes.recorded
+        self._walked |= changes.walked
+        self._requirements_parsed |= changes.requirements_parsed
+        self._requirement_problems |= changes.requirement_problems
+        self._dropped |= changes.dropped
+
+
+@dataclass(frozen=True)
+class Mark:
+    notes: int
+    problems: dict[Path, int]
+    bytes: int
+    texts: int
+
+
+@dataclass
+class Changes:
+    """What a worker process sends back about the files it read (``Workspace.absorb``)."""
+
+    notes: list[Note]
+    problems: dict[Path, list[Problem]]
+    bytes: list[tuple[Path, bytes]]
+    texts: list[tuple[Path, tuple[Text, bool] | None]]
+    recorded: set[Path]
+    walked: set[tuple[Path, Path | None]]
+    requirements_parsed: set[Path]
+    requirement_problems: set[tuple[Path, str, Span]]
+    dropped: set[Path]
 
 
 def _both_forms(path: Path) -> tuple[str, ...]:

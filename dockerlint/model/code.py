@@ -207,6 +207,14 @@ def _state(workspace) -> _RunState:
     return state
 
 
+def forget_scans(workspace) -> None:
+    """Let go of this run's scans by file location (a run over thousands of images does,
+    every few images); a file asked for again is scanned again, or found in the cache."""
+    state = _STATES.get(workspace)
+    if state is not None:
+        state.scans.clear()
+
+
 def use_scan_cache(workspace, directory: Path | ScanCache | None) -> ScanCache | None:
     """Let this run's scans come from, and go to, the cache in ``directory`` (None: no
     cache; a ``ScanCache``: one kept open across runs). The caller saves it when the run

@@ -153,6 +153,19 @@ class ScanCache:
             self._old_scans = _mapping(_load(self.directory / SCANS_NAME, self.key).get("scans"))
         return self._old_scans
 
+    # -- worker processes ------------------------------------------------------------------
+    def changes(self) -> tuple[dict, dict, dict, set[str]]:
+        """What a worker process's run used and learned, for the process that saves."""
+        return self._files, self._summaries, self._scans, self._changed
+
+    def absorb(self, changes: tuple[dict, dict, dict, set[str]]) -> None:
+        """Take in a worker process's ``changes``, as if this process had made them."""
+        files, summaries, scans, changed = changes
+        self._files.update(files)
+        self._summaries.update(summaries)
+        self._scans.update(scans)
+        self._changed |= changed
+
     # -- writing -------------------------------------------------------------------------
     def save(self) -> None:
         """Write what this run used (then older entries, up to the bounds); never raises."""

@@ -208,6 +208,9 @@ class PythonSet:
         )  # fmt: skip
 
 
+# Entries are per image (their keys name its files): enough for the fixes of the images at
+# hand, not a model of every image a large repository holds.
+PARTS_KEPT = 256
 _PARTS_CACHE: dict[tuple, tuple[Part, ...]] = {}
 
 
@@ -216,7 +219,7 @@ def _python_parts(key: tuple, python: PythonSet) -> tuple[Part, ...]:
     pure computations: the same requests always give the same parts)."""
     found = _PARTS_CACHE.get(key)
     if found is None:
-        if len(_PARTS_CACHE) > 4096:
+        if len(_PARTS_CACHE) > PARTS_KEPT:
             _PARTS_CACHE.clear()
         found = _PARTS_CACHE[key] = tuple(python._parts())
     return found
