@@ -195,7 +195,13 @@ def lint(
     if reported_files is not None:
         read &= reported_files
     return Result(
-        findings, _unique_notes(workspace.notes), len(read), checked.images, workspace, checked.origins, checked.summaries
+        findings,
+        _unique_notes(workspace.notes),
+        len(read),
+        checked.images,
+        workspace,
+        checked.origins,
+        checked.summaries,
     )
 
 
@@ -481,12 +487,19 @@ class _Finish:
             # One root cause, one finding: the same message for the same line is said once
             # (a COPY that names one missing source a thousand times).
             key = (finding.code, finding.path, finding.span.line, finding.message)
-            if key in seen:
+            # A requirements line or an import that several images share is judged by each:
+            # their DEP findings differ only by what the rest of each image makes it cost.
+            # The first image's is said.
+            shared = (finding.code, finding.path, finding.span) if finding.code.startswith("DEP") else key
+            if key in seen or shared in seen:
                 continue
             seen.add(key)
+            seen.add(shared)
             if finding.path not in self.ignored_by_path:
                 relative = _relative(finding.path, self.config.root)
-                self.ignored_by_path[finding.path] = self.config.ignored_for(relative) if relative is not None else set()
+                self.ignored_by_path[finding.path] = (
+                    self.config.ignored_for(relative) if relative is not None else set()
+                )
             if finding.code in self.ignored_by_path[finding.path]:
                 continue
             if self.suppressions.suppressed(finding):

@@ -139,3 +139,40 @@ def test_code_under_a_volume_dockerlint_cannot_read_keeps_dep002_quiet(repo):
     )
     findings = lint(repo(files))
     assert not [finding for finding in findings if finding[0] == "DEP002"]
+
+
+def test_a_requirements_line_two_images_share_is_one_finding(repo):
+    """Unused in both images, at a cost that differs between them (the second image uses
+    SQLAlchemy, which alembic would otherwise bring alone): said once."""
+    files = {
+        "compose.yaml": """
+            services:
+              api:
+                build: {context: ., dockerfile: api/Dockerfile}
+              jobs:
+                build: {context: ., dockerfile: jobs/Dockerfile}
+        """,
+        "requirements.txt": "flask==3.0.3\nalembic==1.14.0\n",
+        "api/Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY api/app.py .
+            CMD ["python", "app.py"]
+        """,
+        "api/app.py": "import flask\n",
+        "jobs/Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt sqlalchemy==2.0.36
+            COPY jobs/run.py .
+            CMD ["python", "run.py"]
+        """,
+        "jobs/run.py": "import flask\nimport sqlalchemy\n",
+    }
+    result = run_lint(repo(files), select=["DEP001"])
+    unused = [f for f in result.findings if f.path.name == "requirements.txt"]
+    assert [(f.code, f.span.line) for f in unused] == [("DEP001", 2)]
+    assert unused[0].message.startswith("`alembic`")
