@@ -4,8 +4,6 @@ string names, unknown names, and the size of what removing a package saves."""
 
 from __future__ import annotations
 
-import pytest
-
 from dockerlint.model.distributions import lookup, plugin_hosts, required_by_some
 from tests.conftest import run_lint
 
@@ -161,12 +159,9 @@ def test_a_langchain_pdf_chatbot_uses_its_loaders_packages(repo):
     assert lines(findings(repo, files)) == [("DEP001", 6)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FAISS.from_documents is inherited from langchain-core's VectorStore: "
-    "the index follows calls within one package, and FAISS's own __init__ does not import faiss",
-)
 def test_a_vector_store_class_the_code_names_uses_its_backend(repo):
+    # FAISS.from_documents is inherited from langchain-core's VectorStore and imports
+    # nothing itself: the class named for faiss is what says the code runs on it.
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app.py"]\n',
         "requirements.txt": """
@@ -422,3 +417,22 @@ def test_the_same_extra_is_unused_by_code_that_never_imports_that_part(repo):
     (unused,) = findings(repo, files)
     assert (unused.code, unused.span.line) == ("DEP001", 5)
     assert unused.message.startswith("`greenlet`")
+
+
+def test_a_backend_no_imported_integration_is_named_for_stays_unused(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app.py"]\n',
+        "requirements.txt": """
+            langchain-community==0.3.8
+            langchain-openai==0.2.10
+            pypdf==5.1.0
+            faiss-cpu==1.9.0
+            chromadb==0.5.20
+            streamlit==1.40.2
+        """,
+        "app.py": LANGCHAIN_PDF_CHATBOT.replace("FAISS", "Chroma"),
+    }
+    # Chroma runs on chromadb; nothing the code imports is named for faiss
+    (unused,) = findings(repo, files)
+    assert (unused.code, unused.span.line) == ("DEP001", 4)
+    assert unused.message.startswith("`faiss-cpu`")

@@ -120,7 +120,9 @@ def test_images_let_go_report_what_a_run_keeping_them_reports(repository):
     rules, config = load_rules(), config_for(repository)
     kept = engine.lint([repository], config, rules)
     sizes = image_sizes(kept)
-    expected = _report(kept, repository, tuple(ImageInfo.of(image, sizes.get(i)) for i, image in enumerate(kept.images)))
+    expected = _report(
+        kept, repository, tuple(ImageInfo.of(image, sizes.get(i)) for i, image in enumerate(kept.images))
+    )
     for jobs in (1, 3):
         streamed = engine.lint([repository], config, rules, keep_images=False, summarize=_image_info(True), jobs=jobs)
         assert streamed.images == [] and streamed.origins == {}

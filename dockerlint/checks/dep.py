@@ -383,12 +383,40 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
             continue
         for other, names in calls(host).items():
             if other in unused and other not in found and not lookup(other).dev:
+                if _imports_integration(analysis, distribution, lookup(other)):
+                    found.add(other)
+                    continue
                 wanted.setdefault(other, set()).update(names)
     wanted = {other: names for other, names in wanted.items() if other not in found and names}
     if wanted:
         named = _names_in_code(image, analysis, set().union(*wanted.values()))
         found |= {other for other, names in wanted.items() if names & named}
     return found
+
+
+def _imports_integration(analysis: Analysis, host, backend) -> bool:
+    """Whether the code imports from ``host`` a name given for ``backend``, which the
+    host's functions import: LangChain's ``FAISS``, ``Chroma``, ``QdrantVectorStore`` and
+    ``PGVector`` run on faiss, chromadb, qdrant-client and pgvector, whichever of their
+    methods the code calls (the constructors are often inherited and import nothing)."""
+    stems = set()
+    for module in backend.modules:
+        stem = module.split(".", 1)[0].lower().replace("_", "")
+        for suffix in _CLIENT_SUFFIXES:
+            stem = stem.removesuffix(suffix) or stem
+        if len(stem) >= 4:
+            stems.add(stem)
+    if not stems:
+        return False
+    for module in host.modules:
+        inside = module + "."
+        for path in analysis.imported.get(module.split(".", 1)[0], ()):
+            if path.startswith(inside) and path.rpartition(".")[2].lower().startswith(tuple(stems)):
+                return True
+    return False
+
+
+_CLIENT_SUFFIXES = ("client", "db")  # qdrant_client, chromadb: the backend is named without them
 
 
 def _imports_part_named(analysis: Analysis, distribution, extra: str) -> bool:
