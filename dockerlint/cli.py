@@ -242,7 +242,7 @@ def _check(
     from dockerlint.engine import lint, lint_and_fix, project_root
     from dockerlint.fixes import FixSettings, unified_diff
     from dockerlint.model.scan_cache import default_cache_dir
-    from dockerlint.report import ImageInfo, Report, describe_image, render
+    from dockerlint.report import ImageInfo, Report, describe_image, render_chunks
     from dockerlint.rulebook import load_rules
 
     rules = load_rules()
@@ -359,14 +359,16 @@ def _check(
     use_color = color == "always" or (
         color == "auto" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
-    text = render(output_format, report, color=use_color, statistics=statistics)
+    chunks = render_chunks(output_format, report, color=use_color, statistics=statistics)
     if output is not None:
         try:
-            output.write_text(text, encoding="utf-8")
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.writelines(chunks)
         except OSError as error:
             raise ConfigError(f"{output}: cannot write the report: {error.strerror or error}") from None
     else:
-        click.echo(text, nl=False, color=use_color)  # click strips colours off a terminal unless told
+        for chunk in chunks:
+            click.echo(chunk, nl=False, color=use_color)  # click strips colours off a terminal unless told
     if show_fixes and outcome is not None and output_format in ("text", "concise"):
         click.echo(_fixed_list(outcome.fixed), nl=False)
     if exit_zero or config.exit_zero:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -174,12 +174,21 @@ def _relative(path: str, root: str) -> str:
 
 
 def render(fmt: str, report: Report, *, color: bool = False, statistics: bool = False) -> str:
+    return "".join(render_chunks(fmt, report, color=color, statistics=statistics))
+
+
+def render_chunks(fmt: str, report: Report, *, color: bool = False, statistics: bool = False) -> Iterator[str]:
+    """The report in pieces to write one after another: the JSON document a finding at a
+    time (a monorepo's is a hundred megabytes, and a second copy when encoded), the other
+    formats whole."""
     try:
         module_name, function_name = _RENDERERS[fmt]
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
     module = importlib.import_module(f"{__name__}.{module_name}")
-    return getattr(module, function_name)(report, color=color, statistics=statistics)
+    if fmt == "json":
+        return module.render_json_chunks(report, color=color, statistics=statistics)
+    return iter((getattr(module, function_name)(report, color=color, statistics=statistics),))
 
 
 def statistics_rows(report: Report) -> list[tuple[int, str, str]]:
