@@ -93,7 +93,7 @@ def test_every_format_is_the_same_with_one_process_and_two(repository):
     assert ("DL3008", 5) in {(f["code"], f["line"]) for f in mine}  # the one line not suppressed
     assert not [f for f in mine if f["code"] == "DL3007" or (f["code"] == "DL3008" and f["line"] == 4)]
     unpinned = {f["line"] for f in mine if f["code"] == "REQ003"}
-    assert 1 not in unpinned and 2 in unpinned  # `# noqa: REQ003` on line 1 only
+    assert 1 not in unpinned and 2 in unpinned  # the suppression comment for REQ003 is on line 1 only
     late = [f for f in document["findings"] if "zzz-late/" in f["path"] and f["code"] == "DL3013"]
     assert [f["line"] for f in late] == [4]
     notes = " ".join(note["message"] for note in document["summary"]["notes"])
