@@ -178,16 +178,17 @@ def render(fmt: str, report: Report, *, color: bool = False, statistics: bool = 
 
 
 def render_chunks(fmt: str, report: Report, *, color: bool = False, statistics: bool = False) -> Iterator[str]:
-    """The report in pieces to write one after another: the JSON document a finding at a
-    time (a monorepo's is a hundred megabytes, and a second copy when encoded), the other
-    formats whole."""
+    """The report in pieces to write one after another: the text, concise and JSON reports a
+    finding at a time (a monorepo's is a hundred megabytes, and a second copy when encoded),
+    SARIF and GitHub annotations whole."""
     try:
         module_name, function_name = _RENDERERS[fmt]
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
     module = importlib.import_module(f"{__name__}.{module_name}")
-    if fmt == "json":
-        return module.render_json_chunks(report, color=color, statistics=statistics)
+    pieces = getattr(module, f"{function_name}_chunks", None)
+    if pieces is not None:
+        return pieces(report, color=color, statistics=statistics)
     return iter((getattr(module, function_name)(report, color=color, statistics=statistics),))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 from dockerlint.findings import Applicability, Edit, Finding, Severity, human_size
@@ -35,28 +36,37 @@ _LINE_BREAKS = re.compile(r"[\r\n]+")
 
 
 def render_concise(report: Report, *, color: bool = False, statistics: bool = False) -> str:
-    lines = [_header(report, finding, color) for finding in report.findings]
-    lines += _note_lines(report)
+    return "".join(render_concise_chunks(report, color=color, statistics=statistics))
+
+
+def render_concise_chunks(report: Report, *, color: bool = False, statistics: bool = False) -> Iterator[str]:
+    """``render_concise`` a finding at a time."""
+    for finding in report.findings:
+        yield _header(report, finding, color) + "\n"
+    lines = _note_lines(report)
     if report.findings:
         lines.append(_summary(report))
     if statistics:
         lines += _statistics_table(report)
-    return "".join(line + "\n" for line in lines)
+    yield "".join(line + "\n" for line in lines)
 
 
 def render_text(report: Report, *, color: bool = False, statistics: bool = False) -> str:
-    lines: list[str] = []
+    return "".join(render_text_chunks(report, color=color, statistics=statistics))
+
+
+def render_text_chunks(report: Report, *, color: bool = False, statistics: bool = False) -> Iterator[str]:
+    """``render_text`` a finding at a time: a monorepo's report is tens of megabytes."""
     for finding in report.findings:
-        lines.append(_header(report, finding, color))
-        lines += _details(report, finding)
-        lines.append("")
-    lines += _note_lines(report)
+        lines = [_header(report, finding, color), *_details(report, finding), ""]
+        yield "".join(line + "\n" for line in lines)
+    lines = _note_lines(report)
     lines.append(_summary(report))
     if statistics and report.findings:
         lines.append("")
         lines += _statistics_table(report)
     lines += _size_lines(report)
-    return "".join(line + "\n" for line in lines)
+    yield "".join(line + "\n" for line in lines)
 
 
 def _size_lines(report: Report) -> list[str]:
