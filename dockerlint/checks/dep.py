@@ -394,7 +394,7 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
     return found
 
 
-def _imports_integration(analysis: Analysis, host, backend) -> bool:
+def _imports_integration(analysis: Analysis, host: Distribution, backend: Distribution) -> bool:
     """Whether the code imports from ``host`` a name given for ``backend``, which the
     host's functions import: LangChain's ``FAISS``, ``Chroma``, ``QdrantVectorStore`` and
     ``PGVector`` run on faiss, chromadb, qdrant-client and pgvector, whichever of their
@@ -406,30 +406,30 @@ def _imports_integration(analysis: Analysis, host, backend) -> bool:
             stem = stem.removesuffix(suffix) or stem
         if len(stem) >= 4:
             stems.add(stem)
-    if not stems:
-        return False
-    for module in host.modules:
-        inside = module + "."
-        for path in analysis.imported.get(module.split(".", 1)[0], ()):
-            if path.startswith(inside) and path.rpartition(".")[2].lower().startswith(tuple(stems)):
-                return True
-    return False
+    return bool(stems) and any(
+        inner.rpartition(".")[2].lower().startswith(tuple(stems)) for inner in _imported_inside(analysis, host)
+    )
 
 
 _CLIENT_SUFFIXES = ("client", "db")  # qdrant_client, chromadb: the backend is named without them
 
 
-def _imports_part_named(analysis: Analysis, distribution, extra: str) -> bool:
+def _imports_part_named(analysis: Analysis, distribution: Distribution, extra: str) -> bool:
     """Whether the code imports a part of the distribution named as the extra is
     (``sqlalchemy.ext.asyncio`` and SQLAlchemy's ``asyncio`` extra, ``ray.serve`` and
     ``ray[serve]``): such an extra holds what that part imports when it is used."""
     word = extra.replace("-", "_")
+    return any(word in inner.split(".") for inner in _imported_inside(analysis, distribution))
+
+
+def _imported_inside(analysis: Analysis, distribution: Distribution) -> Iterator[str]:
+    """What the code imports from inside the distribution's modules, after the module's
+    name (``ext.asyncio.AsyncSession`` of ``sqlalchemy.ext.asyncio.AsyncSession``)."""
     for module in distribution.modules:
         inside = module + "."
         for path in analysis.imported.get(module.split(".", 1)[0], ()):
-            if path.startswith(inside) and word in path[len(inside) :].split("."):
-                return True
-    return False
+            if path.startswith(inside):
+                yield path[len(inside) :]
 
 
 def _imports_under(analysis: Analysis, module: str) -> bool:
