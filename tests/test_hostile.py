@@ -226,6 +226,18 @@ def test_megabyte_lines_in_ignore_and_requirements_files(tmp_path):
     assert all(len(f["message"]) <= 1000 for f in findings)
 
 
+def test_megabyte_lines_in_a_gitignore(tmp_path):
+    # pathspec compiles a pattern in time that grows with its length: a 1 MB line took 40 s.
+    dockerfile = "FROM python:3.12-slim\nCOPY uv.lock ./\nUSER 1000\n"
+    write_tree(tmp_path, {"Dockerfile": dockerfile, ".gitignore": "a*" * 500_000 + "\nuv.lock\n"})
+    (missing,) = [
+        f for f in json.loads(lint_cli(tmp_path, "-f", "json", seconds=8).output)["findings"] if f["code"] == "CTX003"
+    ]
+    assert "keeps it out of git (line 2)" in missing["message"]
+    write_tree(tmp_path, {".gitignore": "".join(f"{i}{'b*' * 2_000}\n" for i in range(5_000))})  # 20 MB of patterns
+    lint_cli(tmp_path, seconds=8)
+
+
 def test_paths_from_scanned_files_are_checked_with_os_path():
     """``Path.is_file()``/``exists()``/``is_dir()`` raise on a name longer than the system
     allows (before Python 3.14); ``os.path.isfile`` and friends answer False. Paths built

@@ -70,7 +70,14 @@ def _spec(lines: tuple[str, ...]):
 
     # A blank line would leave no pattern behind; a comment keeps one, so a pattern's
     # index is its line number less one. git skips a pattern it cannot read: so do we.
-    lines = tuple(line if line.strip() else "#" for line in lines[:MAX_PATTERNS])
+    # Compiling a pattern costs time with its length (a 1 MB line: 40 s): past the sizes
+    # of real ignore files, lines are not read.
+    kept, budget = [], MAX_PATTERN_CHARACTERS
+    for line in lines[:MAX_PATTERNS]:
+        read = bool(line.strip()) and len(line) <= min(MAX_PATTERN_LENGTH, budget)
+        budget -= len(line) if read else 0
+        kept.append(line if read else "#")
+    lines = tuple(kept)
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
     except ValueError:
@@ -88,3 +95,5 @@ def _readable(line: str) -> bool:
 
 
 MAX_PATTERNS = 5_000  # a longer .gitignore is read that far (real ones hold a few hundred)
+MAX_PATTERN_LENGTH = 4_096  # characters; real patterns are a few dozen
+MAX_PATTERN_CHARACTERS = 256 * 1024  # of all the patterns of one file
