@@ -226,6 +226,15 @@ def test_megabyte_lines_in_ignore_and_requirements_files(tmp_path):
     assert all(len(f["message"]) <= 1000 for f in findings)
 
 
+def test_a_megabyte_of_escapes_in_a_requirements_option(tmp_path):
+    # shlex builds a token a character at a time: this line took 19 s to split.
+    dockerfile = "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+    requirements = "--index-url https://" + "\\" * 1_000_000 + "pypi.org/simple\nflask==3.0.3\n"
+    write_tree(tmp_path, {"Dockerfile": dockerfile, "requirements.txt": requirements})
+    findings = json.loads(lint_cli(tmp_path, "-f", "json", seconds=8).output)["findings"]
+    assert any(f["path"].endswith("requirements.txt") and "are not read" in f["message"] for f in findings)
+
+
 def test_megabyte_lines_in_a_gitignore(tmp_path):
     # pathspec compiles a pattern in time that grows with its length: a 1 MB line took 40 s.
     dockerfile = "FROM python:3.12-slim\nCOPY uv.lock ./\nUSER 1000\n"

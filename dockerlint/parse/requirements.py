@@ -234,6 +234,11 @@ _STRONG_HASHES = frozenset({"sha256", "sha384", "sha512"})
 _NEEDS_SHLEX = lazy_compile(r"[\"'\\]|[^\S ]")
 
 
+# Far longer than any real option line (an index URL, a few --hash values): shlex builds a
+# token a character at a time, so a megabyte of backslashes took 19 s.
+MAX_QUOTED_OPTIONS = 64 * 1024
+
+
 class _OptionError(Exception):
     pass
 
@@ -242,6 +247,8 @@ def _read_options(options_text: str) -> tuple[list[tuple[str, str | None]], list
     """Options as (long name, value) in order, and stray arguments, the way optparse
     reads them; raises _OptionError with pip's reason."""
     if _NEEDS_SHLEX.search(options_text):
+        if len(options_text) > MAX_QUOTED_OPTIONS:  # shlex is quadratic in a token's length
+            raise _OptionError(f"options of {len(options_text):,} characters with quotes or escapes are not read")
         try:
             tokens = shlex.split(options_text)
         except ValueError as error:
