@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings, target
+from hypothesis import HealthCheck, Phase, given, settings, target
 from hypothesis import strategies as st
 
 from dockerlint.cli import main
@@ -42,8 +42,17 @@ from tests.conftest import SARIF_SCHEMA
 # -- budgets ----------------------------------------------------------------------------------
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
+# A failing input is reported as found: shrinking and explaining it re-run dockerlint under
+# a tracer for tens of minutes (scripts/fuzz.py saves inputs to study).
+_REPORT_AT_ONCE = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
 settings.register_profile(
-    "ci", max_examples=80, derandomize=True, database=None, deadline=None, suppress_health_check=_QUIET
+    "ci",
+    max_examples=80,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=_QUIET,
+    phases=_REPORT_AT_ONCE,
 )
 settings.register_profile(
     "long", max_examples=2_000, derandomize=False, database=None, deadline=None, suppress_health_check=_QUIET

@@ -579,6 +579,13 @@ def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = F
     commands: list[ShellCommand] = []
     installs: list[Install] = []
     pipefail = False
+    resolved: dict[str, tuple[str, Path | None]] = {}  # a hostile line names one file 300,000 times
+
+    def resolve(path: str) -> tuple[str, Path | None]:
+        if path not in resolved:
+            resolved[path] = _resolve_file(image, stage, step, path)
+        return resolved[path]
+
     for text, locator in scripts:
         script = parse_script(text)
         pipefail = pipefail or script.pipefail
@@ -587,7 +594,7 @@ def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = F
                 continue
             shell_command = ShellCommand(command, step.index, locator, locator.heredoc is not None)
             commands.append(shell_command)
-            install = recognise(shell_command, lambda path: _resolve_file(image, stage, step, path))
+            install = recognise(shell_command, resolve)
             if install is not None:
                 installs.append(install)
     step.commands = tuple(commands)

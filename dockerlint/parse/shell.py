@@ -659,6 +659,7 @@ def _ansi_c_escape(escaped: str) -> str | None:
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")")
 _REDIRECT_OPERATORS = ("<<<", "<<-", "<<", ">>", ">&", "<&", "&>>", "&>", ">|", "<>", ">", "<")
+_OPERATOR_STARTS = frozenset(op[0] for op in _OPERATORS + _REDIRECT_OPERATORS)  # no other word is one
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}"})
 _ASSIGNMENT = lazy_compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 
@@ -759,10 +760,14 @@ def _fallback_tokens(text: str) -> tuple[list[Word | str], bool]:
         elif char == "#":
             newline = text.find("\n", index)
             index = length if newline == -1 else newline
-        elif redirect := next((op for op in _REDIRECT_OPERATORS if text.startswith(op, index)), None):
+        elif char in _OPERATOR_STARTS and (
+            redirect := next((op for op in _REDIRECT_OPERATORS if text.startswith(op, index)), None)
+        ):
             index += len(redirect)
             redirect_target = redirect
-        elif operator := next((op for op in _OPERATORS if text.startswith(op, index)), None):
+        elif char in _OPERATOR_STARTS and (
+            operator := next((op for op in _OPERATORS if text.startswith(op, index)), None)
+        ):
             tokens.append(operator)
             index += len(operator)
         else:
