@@ -159,21 +159,23 @@ def test_a_langchain_pdf_chatbot_uses_its_loaders_packages(repo):
     assert lines(findings(repo, files)) == [("DEP001", 6)]
 
 
+VECTOR_STORE_CHATBOT = {
+    "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app.py"]\n',
+    "requirements.txt": """
+        langchain-community==0.3.8
+        langchain-openai==0.2.10
+        pypdf==5.1.0
+        faiss-cpu==1.9.0
+        streamlit==1.40.2
+    """,
+    "app.py": LANGCHAIN_PDF_CHATBOT,
+}
+
+
 def test_a_vector_store_class_the_code_names_uses_its_backend(repo):
     # FAISS.from_documents is inherited from langchain-core's VectorStore and imports
     # nothing itself: the class named for faiss is what says the code runs on it.
-    files = {
-        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app.py"]\n',
-        "requirements.txt": """
-            langchain-community==0.3.8
-            langchain-openai==0.2.10
-            pypdf==5.1.0
-            faiss-cpu==1.9.0
-            streamlit==1.40.2
-        """,
-        "app.py": LANGCHAIN_PDF_CHATBOT,
-    }
-    assert lines(findings(repo, files)) == []
+    assert lines(findings(repo, VECTOR_STORE_CHATBOT)) == []
 
 
 def test_a_database_engine_read_from_the_environment_keeps_its_driver(repo):
@@ -421,15 +423,10 @@ def test_the_same_extra_is_unused_by_code_that_never_imports_that_part(repo):
 
 def test_a_backend_no_imported_integration_is_named_for_stays_unused(repo):
     files = {
-        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app.py"]\n',
-        "requirements.txt": """
-            langchain-community==0.3.8
-            langchain-openai==0.2.10
-            pypdf==5.1.0
-            faiss-cpu==1.9.0
-            chromadb==0.5.20
-            streamlit==1.40.2
-        """,
+        **VECTOR_STORE_CHATBOT,
+        "requirements.txt": VECTOR_STORE_CHATBOT["requirements.txt"].replace(
+            "faiss-cpu==1.9.0", "faiss-cpu==1.9.0\n        chromadb==0.5.20"
+        ),
         "app.py": LANGCHAIN_PDF_CHATBOT.replace("FAISS", "Chroma"),
     }
     # Chroma runs on chromadb; nothing the code imports is named for faiss
