@@ -170,6 +170,7 @@ def lint(
         processes = jobs_for(jobs, len(builds))
         checked = _check_images(builds, setup) if processes == 1 else check_in_processes(builds, setup, processes)
     findings = [finding for produced in checked.by_check for finding in produced]
+    checked.by_check.clear()  # ``findings`` holds them now
     if files:
         for path in files:  # a file that cannot be read is still worth a note
             if is_dockerfile_name(path.name):
@@ -190,7 +191,7 @@ def lint(
         findings.extend(Finding(p.code, path, p.span, p.message, p.fix) for p in problems)
 
     _check_suppression_codes(suppressions, rules)
-    findings = finalize(findings, config, rules, enabled, workspace, suppressions)
+    findings = finalize(_drained(findings), config, rules, enabled, workspace, suppressions)
     read = workspace.files_read()
     if reported_files is not None:
         read &= reported_files
@@ -240,6 +241,7 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
     workspace = setup.workspace
     checked = _Checked([[] for _ in setup.checks])
     wanted = set(setup.files)
+    one_copy = _OneCopy()
     done = 0
     for build in builds:
         image = build_image_of(build, workspace, setup.settings)
@@ -257,7 +259,7 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
         own = []
         for produced_by, function in zip(checked.by_check, setup.checks, strict=True):
             with blame(image.dockerfile_path):
-                produced = list(function(image))
+                produced = [one_copy(finding) for finding in function(image)]
             if setup.keep_images:
                 for finding in produced:
                     checked.origins.setdefault(origin_key(finding), set()).add(index)
@@ -273,6 +275,23 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
         if done % FORGET_EVERY == 0:
             forget(setup)
     return checked
+
+
+class _OneCopy:
+    """Messages, advice and spans repeat across images (the same unpinned requirement in a
+    thousand services): the findings a run holds share one copy of each."""
+
+    def __init__(self) -> None:
+        self._kept: dict = {}
+
+    def __call__(self, finding: Finding) -> Finding:
+        share = self._kept.setdefault
+        message = share(finding.message, finding.message)
+        advice = finding.fix and share(finding.fix, finding.fix)
+        span = share(finding.span, finding.span)
+        if message is finding.message and advice is finding.fix and span is finding.span:
+            return finding
+        return replace(finding, message=message, fix=advice, span=span)
 
 
 def forget(setup: _Setup) -> None:
@@ -497,9 +516,8 @@ class _Finish:
             seen.add(shared)
             if finding.path not in self.ignored_by_path:
                 relative = _relative(finding.path, self.config.root)
-                self.ignored_by_path[finding.path] = (
-                    self.config.ignored_for(relative) if relative is not None else set()
-                )
+                ignored = self.config.ignored_for(relative) if relative is not None else None
+                self.ignored_by_path[finding.path] = ignored or _NOTHING  # one empty set for every file
             if finding.code in self.ignored_by_path[finding.path]:
                 continue
             if self.suppressions.suppressed(finding):
@@ -515,6 +533,18 @@ MAX_MESSAGE = 1000
 _QUOTED = re.compile(r"`[^`]*`")
 
 
+_NOTHING: frozenset[str] = frozenset()
+_NO_SUPPRESSIONS: tuple[frozenset[str], tuple] = (_NOTHING, ())
+
+
+def _drained(items: list[Finding]) -> Iterator[Finding]:
+    """Each item in order, let go by the list as it is taken: the findings of a large
+    repository are finished one at a time rather than held twice, as found and as kept."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 def bounded_message(message: str) -> str:
     """A message quotes what it is about (a path, a requirement line); a hostile file can
     make that megabytes long, and every finding would print it. Long quotes keep their
@@ -527,8 +557,10 @@ def bounded_message(message: str) -> str:
         text = quoted[0]
         return text if len(text) <= MAX_QUOTED + 2 else text[: half + 1] + "…" + text[-half - 1 :]
 
-    message = _QUOTED.sub(shorten, message)
-    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+    shortened = _QUOTED.sub(shorten, message)
+    if shortened == message:
+        shortened = message  # the same string, not a copy of it for every finding
+    return shortened if len(shortened) <= MAX_MESSAGE else shortened[: MAX_MESSAGE - 1] + "…"
 
 
 def _relative(path: Path, root: Path) -> str | None:
@@ -566,13 +598,13 @@ class Suppressions:
         # Per Dockerfile: what its comments suppress, and the codes each names; kept
         # (``learn``) when a run lets the parse go.
         self._dockerfile_cache: dict[Path, tuple[set[str], list[tuple[int, int, set[str]]]]] = {}
-        self._named: dict[Path, list[tuple[int, set[str]]]] = {}
+        self._named: dict[Path, tuple[tuple[int, set[str]], ...]] = {}
 
     def learn(self, path: Path, dockerfile) -> None:
         """Keep what a parsed Dockerfile's comments say, before its parse is let go."""
         self._dockerfile(path, dockerfile)
         if path not in self._named:
-            self._named[path] = list(self._named_codes(dockerfile))
+            self._named[path] = tuple(self._named_codes(dockerfile))  # most: (), one shared object
 
     def learned(self) -> tuple[dict, dict]:
         """What ``learn`` kept, for the process that finishes the run (``absorb``)."""
@@ -689,5 +721,7 @@ class Suppressions:
                 following = [start for start in froms if start > line + 1]
                 end = following[0] - 1 if following else len(dockerfile.text.line_starts)
                 ranges.append((line + 1, end, codes))
-        self._dockerfile_cache[path] = (file_codes, ranges)
-        return file_codes, ranges
+        # Most Dockerfiles suppress nothing: they share one empty table.
+        tables = (file_codes, ranges) if file_codes or ranges else _NO_SUPPRESSIONS
+        self._dockerfile_cache[path] = tables
+        return tables

@@ -7,6 +7,7 @@ is exclusive (the column after the last character), as SARIF expects.
 from __future__ import annotations
 
 import bisect
+from array import array
 from dataclasses import dataclass
 
 
@@ -40,20 +41,25 @@ class Problem:
 
 @dataclass(frozen=True)
 class Text:
-    """Decoded text with an index from offsets to (line, column)."""
+    """Decoded text with an index from offsets to (line, column). The index is a packed
+    array: a run holds the text of every file it reports on, and a tuple of ints would
+    take nine times the room."""
 
     text: str
-    line_starts: tuple[int, ...]
+    line_starts: array  # of int: where each line starts
 
     @classmethod
     def of(cls, text: str) -> Text:
-        starts = [0]
+        starts = array("q", [0])
         find = text.find
         pos = find("\n")
         while pos != -1:
             starts.append(pos + 1)
             pos = find("\n", pos + 1)
-        return cls(text, tuple(starts))
+        return cls(text, starts)
+
+    def __hash__(self) -> int:  # the index follows from the text (and an array has no hash)
+        return hash(self.text)
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""

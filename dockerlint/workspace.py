@@ -42,6 +42,10 @@ MAX_DOCKERFILE_INSTRUCTIONS = 5_000
 MAX_DOCKERFILE_STAGES = 100
 BINARY_SNIFF = 8192
 REPARSED_KEPT = 8  # Dockerfiles parsed again after ``forget_parses`` that stay parsed
+# Kept in place of a file's bytes when they are exactly its text in UTF-8 (nearly every
+# file): a large repository's files are then held once, not twice. ``...`` survives the
+# trip from a worker process as itself.
+AS_TEXT = ...
 
 
 class Workspace:
@@ -56,7 +60,7 @@ class Workspace:
         self._context_roots: set[str] = set()
         self._real_folders: dict[str, str] = {}
         self.notes: list[Note] = []
-        self._bytes: dict[Path, bytes | None] = {}
+        self._bytes: dict[Path, bytes | None] = {}  # or AS_TEXT
         self._texts: dict[Path, tuple[Text, bool] | None] = {}
         self._dockerfiles: dict[Path, Dockerfile | None] = {}
         self._requirements: dict[Path, RequirementSet] = {}
@@ -133,7 +137,7 @@ class Workspace:
         that leads out of its context or the repository is never opened, and always
         gets a note."""
         if path in self._bytes:
-            return self._bytes[path]
+            return self._kept_bytes(path)
         if os.fspath(path) in self._overlay:
             data = self._bytes[path] = self._overlay[os.fspath(path)]
             return data
@@ -181,7 +185,18 @@ class Workspace:
 
     def bytes_read(self, path: Path) -> tuple[bool, bytes | None]:
         """(whether this run read the file and kept it, the bytes it read or None)."""
-        return path in self._bytes, self._bytes.get(path)
+        return path in self._bytes, self._kept_bytes(path)
+
+    def _kept_bytes(self, path: Path) -> bytes | None:
+        data = self._bytes.get(path)
+        if data is AS_TEXT:
+            return self._texts[path][0].text.encode()
+        return data
+
+    def _keep_text(self, path: Path, text: Text, data: bytes) -> None:
+        self._texts[path] = (text, False)
+        if text.text.encode() == data:
+            self._bytes[path] = AS_TEXT
 
     def text(self, path: Path, *, quiet: bool = False, in_context: bool = True) -> tuple[Text, bool] | None:
         """Decoded text and whether it held invalid UTF-8; None if unreadable or binary."""
@@ -195,6 +210,9 @@ class Workspace:
                     self.note(path, "skipped: binary file (it holds NUL bytes)")
             else:
                 text, bad = decode(data)
+                if not bad and path in self._bytes:
+                    self._keep_text(path, Text.of(text), data)
+                    return self._texts[path]
                 result = (Text.of(text), bad)
         self._texts[path] = result
         return result
@@ -295,7 +313,7 @@ class Workspace:
             for file_path in loaded.files:
                 data = self._bytes.get(file_path)
                 if data is not None and file_path not in self._texts:
-                    self._texts[file_path] = (Text.of(_requirements_text(data)), False)
+                    self._keep_text(file_path, Text.of(_requirements_text(data)), data)
             self._requirements[path] = loaded
             self._requirements_parsed.add(path)
         return self._requirements[path]

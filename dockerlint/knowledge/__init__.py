@@ -41,16 +41,20 @@ class PackageIndex:
         """The record of a canonical name, or None."""
         found = self._records.get(name, False)
         if found is False:
-            import json
-            import zlib
-
-            where = self._at.get(name)
-            found = None
-            if where is not None:
-                start, length = where
-                found = json.loads(zlib.decompress(self._data[start : start + length]))
-            self._records[name] = found
+            found = self._records[name] = self.decode(name)
         return found
+
+    def decode(self, name: str) -> dict | None:
+        """The record of a canonical name, decoded anew and not kept: for a pass over every
+        record, which would otherwise hold the whole index decoded (~17 MB)."""
+        import json
+        import zlib
+
+        where = self._at.get(name)
+        if where is None:
+            return None
+        start, length = where
+        return json.loads(zlib.decompress(self._data[start : start + length]))
 
     @property
     def owners(self) -> dict[str, dict[str, list[str]]]:

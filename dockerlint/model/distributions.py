@@ -323,7 +323,7 @@ def required_by_some() -> frozenset[str]:
     index = _index()
     found: set[str] = set()
     for name in index:
-        for item in index.record(name)["ranges"]:
+        for item in index.decode(name)["ranges"]:  # decoded, not kept: the whole index is ~17 MB
             found.update(split_extras(other)[0] for other in item["requires"])
             for names in item.get("extras", _EMPTY).values():
                 found.update(split_extras(other)[0] for other in names)
