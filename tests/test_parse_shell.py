@@ -445,6 +445,19 @@ def test_hostile_substitution_nesting_is_bounded():
     assert deep.has_error and len(deep.commands) == 33
 
 
+def test_a_script_of_hundreds_of_thousands_of_words_is_read_up_to_a_bound():
+    """A 1.8 MB `pip install -r -r -r ...` line made 600,000 words (~180 MB); the plain
+    splitter stops at MAX_FALLBACK_TOKENS and says the script was not fully parsed."""
+    script = parse_script("pip install " + "-r " * 600_000 + "&& ls")
+    assert script.has_error
+    assert names(script) == ["pip"]
+    assert len(script.commands[0].words) == shell.MAX_FALLBACK_TOKENS
+    many = parse_script("true;" * 200_000)
+    assert many.has_error and len(many.commands) <= shell.MAX_FALLBACK_TOKENS
+    below = parse_script("pip install " + "-r requirements-dev.txt " * 6_000 + "&& ls")  # past tree-sitter's limit
+    assert not below.has_error and names(below) == ["pip", "ls"]
+
+
 def test_one_megabyte_script():
     text = "pip install " + "a" * 1_000_000 + " && ls"
     assert names(parse_script(text)) == ["pip", "ls"]

@@ -167,6 +167,10 @@ _MAX_SUBSTITUTION_DEPTH = 32
 # script made of expansions (a 1.2 MB RUN line: ~900 MB). Real RUN scripts are a few KB;
 # a longer one is split by the plain splitter, which is linear in time and memory.
 MAX_TREE_SITTER_SCRIPT = 128 * 1024
+# The plain splitter's words and operators take ~150 bytes each: a 2 MB line of
+# `-r -r -r ...` would hold 600,000 of them. A script past this many is read up to there
+# and marked as not fully parsed; real RUN scripts have a few hundred.
+MAX_FALLBACK_TOKENS = 50_000
 
 
 class _Collector:
@@ -748,6 +752,9 @@ def _fallback_tokens(text: str) -> tuple[list[Word | str], bool]:
     redirect_target = False
     index, length = 0, len(text)
     while index < length:
+        if len(tokens) >= MAX_FALLBACK_TOKENS:
+            has_error = True
+            break
         char = text[index]
         if char in " \t\r":
             index += 1
