@@ -13,7 +13,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -81,6 +80,8 @@ def _write(path: Path, data: dict) -> None:
     """Atomically (a concurrent run reads the old file or the new one), or not at all."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # only when writing: not a start-up cost
+
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".data-", suffix=".tmp")
     except OSError:
         return

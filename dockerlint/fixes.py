@@ -11,7 +11,6 @@ byte order mark, its line endings, everything outside the edited spans.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,6 +144,8 @@ def write_if_unchanged(path: Path, expected: bytes | None, content: bytes) -> st
     if current != expected:
         return "not fixed: the file changed on disk while dockerlint read it"
     try:
+        import tempfile  # only a run that writes needs it (start-up cost: ~3 ms)
+
         mode = os.stat(path).st_mode & 0o7777 if current is not None else None
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".dockerlint")
         with os.fdopen(handle, "wb") as out:

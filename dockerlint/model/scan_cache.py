@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from dockerlint import __version__
@@ -200,6 +199,8 @@ def _bounded(used: dict, old: dict, limit: int) -> dict:
 def _write(path: Path, data: dict) -> None:
     temporary = None
     try:
+        import tempfile  # only when writing: not a start-up cost
+
         handle, temporary = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(json.dumps(data, separators=(",", ":")))

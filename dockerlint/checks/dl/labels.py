@@ -6,7 +6,6 @@ version (DL3056) or e-mail address (DL3058)."""
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -144,6 +143,8 @@ def _valid_rfc3339(value: str) -> bool:
     match = _RFC3339.fullmatch(value)
     if not match:
         return False
+    import calendar
+
     year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
     if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year, month)[1]):
         return False
