@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import sys
 from typing import TYPE_CHECKING
 
@@ -74,15 +75,17 @@ def check_in_processes(builds: list[Build], setup: _Setup, jobs: int) -> _Checke
     replies = []
     try:
         for chunk in chunks:
-            reader, writer = context.Pipe(duplex=False)
-            process = context.Process(target=_work, args=(setup, chunk, writer), daemon=True)
+            reading, writing = os.pipe()
+            process = context.Process(target=_work, args=(setup, chunk, writing), daemon=True)
             process.start()
-            writer.close()  # the child holds the only writing end: its end is our end of file
-            started.append((process, reader))
+            os.close(writing)  # the child holds the only writing end: its end is our end of file
+            started.append((process, os.fdopen(reading, "rb")))
         for process, reader in started:
             try:
-                replies.append(reader.recv())
-            except (EOFError, OSError):
+                # Read as it arrives: a reply of thousands of images is never held whole as
+                # bytes beside the objects made of it.
+                replies.append(pickle.load(reader))
+            except (EOFError, OSError, pickle.UnpicklingError):
                 process.join()
                 message = f"a worker process ended without its results (exit code {process.exitcode})"
                 raise InternalError(None, None, message) from None
@@ -112,8 +115,9 @@ def check_in_processes(builds: list[Build], setup: _Setup, jobs: int) -> _Checke
     return checked
 
 
-def _work(setup: _Setup, builds: list[Build], writer) -> None:
-    """In the worker: check the images, send what the engine needs to finish the run."""
+def _work(setup: _Setup, builds: list[Build], writing: int) -> None:
+    """In the worker: check the images, send what the engine needs to finish the run
+    (pickled onto the pipe ``writing``)."""
     from dockerlint.engine import _check_images, forget
 
     try:
@@ -126,9 +130,9 @@ def _work(setup: _Setup, builds: list[Build], writer) -> None:
         reply = ("error", error.path, str(error))
     except BaseException as error:  # noqa: BLE001 - reported by the engine, as in one process
         reply = ("error", None, f"{type(error).__name__}: {error}")
-    try:
-        writer.send(reply)
-    except Exception as error:  # noqa: BLE001 - a reply that cannot be sent is an error to report
-        writer.send(("error", None, f"{type(error).__name__}: {error}"))
-    finally:
-        writer.close()
+    with os.fdopen(writing, "wb") as writer:
+        try:
+            data = pickle.dumps(reply, pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # noqa: BLE001 - a reply that cannot be sent is an error to report
+            data = pickle.dumps(("error", None, f"{type(error).__name__}: {error}"))
+        writer.write(data)

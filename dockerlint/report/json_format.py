@@ -57,8 +57,10 @@ def render_json_chunks(report: Report, *, color: bool = False, statistics: bool 
         yield ("," if number else "") + item + _encode(_finding(report, finding), item)
     yield "\n  ]" if report.findings else "]"
     summary = dumps_indented(_summary(report, statistics)).replace("\n", "\n  ")
-    images = dumps_indented([_image(report, image) for image in report.images]).replace("\n", "\n  ")
-    yield ',\n  "summary": ' + summary + ',\n  "images": ' + images + "\n}\n"
+    yield ',\n  "summary": ' + summary + ',\n  "images": ['
+    for number, image in enumerate(report.images):  # thousands in a monorepo: one at a time too
+        yield ("," if number else "") + item + dumps_indented(_image(report, image)).replace("\n", item)
+    yield ("\n  ]" if report.images else "]") + "\n}\n"
 
 
 def _finding(report: Report, finding: Finding) -> dict:
