@@ -3,11 +3,14 @@ benchmarks/bench.py (--large); these tests pin the behaviour that keeps them dow
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from dockerlint.engine import bounded_message
+from dockerlint.findings import Severity
 from dockerlint.knowledge import load_packages
 from dockerlint.model.distributions import required_by_some
+from dockerlint.rulebook import load_rules
 from dockerlint.workspace import AS_TEXT, Workspace
 from tests.conftest import run_lint
 
@@ -79,3 +82,32 @@ def test_a_short_message_is_kept_as_it_is_and_a_huge_one_is_capped():
     assert bounded_message(message) is message
     huge = "the line `" + "x" * 5_000 + "` " + "y" * 5_000
     assert len(bounded_message(huge)) <= 1_000
+
+
+def test_a_json_report_comes_out_a_finding_and_an_image_at_a_time(repo):
+    from dockerlint.report import ImageInfo, Report, render, render_chunks
+
+    files = {}
+    for name in ("billing", "orders", "search", "users"):
+        files[f"services/{name}/Dockerfile"] = SERVICE
+        files[f"services/{name}/requirements.txt"] = "requests\n"
+        files[f"services/{name}/main.py"] = "import requests\n"
+    root = repo(files)
+    result = run_lint(root)
+    report = Report(
+        findings=tuple(result.findings),
+        notes=(),
+        rules=load_rules(),
+        files_checked=result.files_checked,
+        root=root,
+        fail_level=Severity.WARNING,
+        source_line=result.workspace.source_line,
+        images=tuple(ImageInfo.of(image) for image in result.images),
+    )
+    chunks = list(render_chunks("json", report))
+    document = json.loads("".join(chunks))
+    assert "".join(chunks) == render("json", report)
+    assert len(document["images"]) == 4 and len(document["findings"]) == len(result.findings)
+    # No piece holds more than one image: a monorepo's report is never held whole.
+    assert len(chunks) >= len(result.findings) + 4
+    assert all(chunk.count('"dockerfile"') <= 1 for chunk in chunks)
