@@ -497,19 +497,29 @@ class _Finish:
         self.ignored_by_path: dict[Path, set[str]] = {}
 
     def all(self, findings: Iterable[Finding]) -> list[Finding]:
-        """The findings kept, each once, sorted."""
-        seen = set()
-        kept = []
+        """The findings kept, each once, sorted. They are taken a file at a time: what
+        tells two findings apart includes the file, so a repository of thousands of files
+        never holds the keys of all its findings at once."""
+        by_file: dict[str, list[Finding]] = {}
         for finding in findings:
-            if finding.code not in self.enabled:
-                continue
+            if finding.code in self.enabled:
+                by_file.setdefault(str(finding.path), []).append(finding)
+        kept = []
+        for name in sorted(by_file):
+            kept += sorted(self._kept(by_file.pop(name)), key=_place)
+        return kept
+
+    def _kept(self, findings: list[Finding]) -> Iterator[Finding]:
+        """Of one file's findings, in the order found: each once, unless ignored or suppressed."""
+        seen = set()
+        for finding in findings:
             # One root cause, one finding: the same message for the same line is said once
             # (a COPY that names one missing source a thousand times).
-            key = (finding.code, finding.path, finding.span.line, finding.message)
+            key = (finding.code, finding.span.line, finding.message)
             # A requirements line or an import that several images share is judged by each:
             # their DEP findings differ only by what the rest of each image makes it cost.
             # The first image's is said.
-            shared = (finding.code, finding.path, finding.span) if finding.code.startswith("DEP") else key
+            shared = (finding.code, finding.span) if finding.code.startswith("DEP") else key
             if key in seen or shared in seen:
                 continue
             seen.add(key)
@@ -523,9 +533,13 @@ class _Finish:
             if self.suppressions.suppressed(finding):
                 continue
             severity = self.severities.get(finding.code, Severity.WARNING)
-            kept.append(replace(finding, severity=severity, message=bounded_message(finding.message)))
-        kept.sort(key=Finding.sort_key)
-        return kept
+            yield replace(finding, severity=severity, message=bounded_message(finding.message))
+
+
+def _place(finding: Finding) -> tuple:
+    """``Finding.sort_key`` within one file."""
+    span = finding.span
+    return (span.line, span.column, finding.code, finding.message)
 
 
 MAX_QUOTED = 100  # characters of a quoted name, path or line a message shows
