@@ -178,9 +178,9 @@ def render(fmt: str, report: Report, *, color: bool = False, statistics: bool = 
 
 
 def render_chunks(fmt: str, report: Report, *, color: bool = False, statistics: bool = False) -> Iterator[str]:
-    """The report in pieces to write one after another: the text, concise and JSON reports a
-    finding at a time (a monorepo's is a hundred megabytes, and a second copy when encoded),
-    SARIF and GitHub annotations whole."""
+    """The report in pieces to write one after another: the text, concise, JSON and SARIF
+    reports a finding at a time (a monorepo's is a hundred megabytes, and a second copy
+    when encoded), GitHub annotations whole."""
     try:
         module_name, function_name = _RENDERERS[fmt]
     except KeyError:
