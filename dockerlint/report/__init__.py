@@ -178,18 +178,14 @@ def render(fmt: str, report: Report, *, color: bool = False, statistics: bool = 
 
 
 def render_chunks(fmt: str, report: Report, *, color: bool = False, statistics: bool = False) -> Iterator[str]:
-    """The report in pieces to write one after another: the text, concise, JSON and SARIF
-    reports a finding at a time (a monorepo's is a hundred megabytes, and a second copy
-    when encoded), GitHub annotations whole."""
+    """The report in pieces to write one after another, a finding at a time in every format:
+    a monorepo's report is a hundred megabytes, and a second copy when encoded."""
     try:
         module_name, function_name = _RENDERERS[fmt]
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
     module = importlib.import_module(f"{__name__}.{module_name}")
-    pieces = getattr(module, f"{function_name}_chunks", None)
-    if pieces is not None:
-        return pieces(report, color=color, statistics=statistics)
-    return iter((getattr(module, function_name)(report, color=color, statistics=statistics),))
+    return getattr(module, f"{function_name}_chunks")(report, color=color, statistics=statistics)
 
 
 def statistics_rows(report: Report) -> list[tuple[int, str, str]]:

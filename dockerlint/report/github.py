@@ -9,6 +9,8 @@ values additionally escape ``:`` and ``,``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from dockerlint.findings import Severity
 from dockerlint.report import Report, printable
 
@@ -16,7 +18,11 @@ _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO
 
 
 def render_github(report: Report, *, color: bool = False, statistics: bool = False) -> str:
-    lines = []
+    return "".join(render_github_chunks(report))
+
+
+def render_github_chunks(report: Report, *, color: bool = False, statistics: bool = False) -> Iterator[str]:
+    """One workflow command per finding and per note, a line at a time."""
     for finding in report.findings:
         span = finding.span
         name = report.rule_name(finding.code)
@@ -33,11 +39,10 @@ def render_github(report: Report, *, color: bool = False, statistics: bool = Fal
             )
         )
         command = _COMMANDS[report.severity(finding)]
-        lines.append(f"::{command} {properties}::{_escape_data(finding.message)}")
+        yield f"::{command} {properties}::{_escape_data(finding.message)}\n"
     for note in report.notes:
         where = "" if note.path is None else f" file={_escape_property(report.relative(note.path))}"
-        lines.append(f"::warning{where}::{_escape_data(note.message)}")
-    return "".join(line + "\n" for line in lines)
+        yield f"::warning{where}::{_escape_data(note.message)}\n"
 
 
 def _escape_data(text: str) -> str:
