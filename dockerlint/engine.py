@@ -506,7 +506,7 @@ class _Finish:
                 by_file.setdefault(str(finding.path), []).append(finding)
         kept = []
         for name in sorted(by_file):
-            kept += sorted(self._kept(by_file.pop(name)), key=_place)
+            kept += sorted(self._kept(by_file.pop(name)), key=Finding.place_key)
         return kept
 
     def _kept(self, findings: list[Finding]) -> Iterator[Finding]:
@@ -534,12 +534,6 @@ class _Finish:
                 continue
             severity = self.severities.get(finding.code, Severity.WARNING)
             yield replace(finding, severity=severity, message=bounded_message(finding.message))
-
-
-def _place(finding: Finding) -> tuple:
-    """``Finding.sort_key`` within one file."""
-    span = finding.span
-    return (span.line, span.column, finding.code, finding.message)
 
 
 MAX_QUOTED = 100  # characters of a quoted name, path or line a message shows

@@ -85,7 +85,11 @@ class Finding:
     autofix: Fix | None = None  # ``fix`` is the advice in words; this is the edit
 
     def sort_key(self) -> tuple:
-        return (str(self.path), self.span.line, self.span.column, self.code, self.message)
+        return (str(self.path), *self.place_key())
+
+    def place_key(self) -> tuple:
+        """``sort_key`` within one file."""
+        return (self.span.line, self.span.column, self.code, self.message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,9 +193,9 @@ class Workspace:
             return self._texts[path][0].text.encode()
         return data
 
-    def _keep_text(self, path: Path, text: Text, data: bytes) -> None:
-        self._texts[path] = (text, False)
-        if text.text.encode() == data:
+    def _held_once(self, path: Path, text: str, data: bytes) -> None:
+        """When the bytes read are exactly the text in UTF-8, only the text is kept."""
+        if path in self._bytes and text.encode() == data:
             self._bytes[path] = AS_TEXT
 
     def text(self, path: Path, *, quiet: bool = False, in_context: bool = True) -> tuple[Text, bool] | None:
@@ -210,10 +210,9 @@ class Workspace:
                     self.note(path, "skipped: binary file (it holds NUL bytes)")
             else:
                 text, bad = decode(data)
-                if not bad and path in self._bytes:
-                    self._keep_text(path, Text.of(text), data)
-                    return self._texts[path]
                 result = (Text.of(text), bad)
+                if not bad:
+                    self._held_once(path, text, data)
         self._texts[path] = result
         return result
 
@@ -313,7 +312,9 @@ class Workspace:
             for file_path in loaded.files:
                 data = self._bytes.get(file_path)
                 if data is not None and file_path not in self._texts:
-                    self._keep_text(file_path, Text.of(_requirements_text(data)), data)
+                    text = _requirements_text(data)
+                    self._texts[file_path] = (Text.of(text), False)
+                    self._held_once(file_path, text, data)
             self._requirements[path] = loaded
             self._requirements_parsed.add(path)
         return self._requirements[path]
