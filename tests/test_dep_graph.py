@@ -4,7 +4,9 @@ string names, unknown names, and the size of what removing a package saves."""
 
 from __future__ import annotations
 
-from dockerlint.model.distributions import lookup, plugin_hosts, required_by_some
+import pytest
+
+from dockerlint.model.distributions import _glob_test, lookup, plugin_hosts, required_by_some
 from tests.conftest import run_lint
 
 DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
@@ -433,3 +435,15 @@ def test_a_backend_no_imported_integration_is_named_for_stays_unused(repo):
     (unused,) = findings(repo, files)
     assert (unused.code, unused.span.line) == ("DEP001", 4)
     assert unused.message.startswith("`faiss-cpu`")
+
+
+@pytest.mark.parametrize("pattern", ["pytest-*", "*-stubs", "mypy-boto3-*", "a*a", "types-?", "[a-z]*-gpu", "exact"])
+@pytest.mark.parametrize(
+    "name", ["pytest-cov", "pytest-", "pytest", "boto3-stubs", "-stubs", "a", "aa", "types-x", "exact"]
+)
+def test_naming_patterns_fit_as_shell_globs_do(pattern, name):
+    """The override file's naming patterns (``pytest-*``) are tested without a regular
+    expression where they are one ``*``; a name fits exactly when ``fnmatch`` says so."""
+    from fnmatch import fnmatchcase
+
+    assert _glob_test(pattern)(name) == fnmatchcase(name, pattern)

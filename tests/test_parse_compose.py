@@ -290,3 +290,23 @@ def test_importing_the_module_does_not_import_yaml():
     code = "import sys, dockerlint.parse.compose; print('yaml' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ML_STACK,
+        "services:\n  app:\n    image: [unclosed\n  other: {}\n",
+        "services:\n  job:\n    command: |\n      python train.py\n      --epochs 3\n",
+    ],
+)
+def test_libyaml_and_the_pure_python_parser_read_the_same(monkeypatch, text):
+    """Files are read by libyaml when PyYAML has it, and by its pure-Python parser when
+    not (or when libyaml fails): services, lines and problems are the same either way."""
+    import yaml
+
+    if getattr(yaml, "CSafeLoader", None) is None:
+        pytest.skip("this PyYAML is built without libyaml")
+    fast = parse_compose(text)
+    monkeypatch.delattr(yaml, "CSafeLoader")
+    assert parse_compose(text) == fast

@@ -267,6 +267,15 @@ def test_text_marks_at_least_one_character_for_empty_or_out_of_range_spans():
     assert render("text", make_report([past_end], source=source)).splitlines()[3] == "  |            ^"
 
 
+def test_text_marks_under_wide_characters_by_terminal_cells():
+    """Columns count code points; a CJK character takes two cells and a combining accent none."""
+    line = "RUN echo 日本 e\u0301 && pip install x"
+    column = line.index("pip") + 1
+    finding = Finding("DF101", ROOT / "Dockerfile", Span(1, column, 1, column + 3), "here")
+    shown = render("text", make_report([finding], source={("Dockerfile", 1): line})).splitlines()
+    assert shown[2:4] == ["1 | " + line, "  | " + " " * (column - 1 + 2 - 1) + "^^^"]
+
+
 def test_text_neutralises_terminal_escapes_and_bidi_controls_from_scanned_files():
     hostile = Finding("DF101", ROOT / "Dockerfile", Span(1, 1, 1, 4), "pkg \x1b]0;owned\x07 \u202eevil")
     report = make_report([hostile], source={("Dockerfile", 1): "RUN \x1b[2J echo"})

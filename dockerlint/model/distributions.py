@@ -18,13 +18,16 @@ is taken to be the name with ``-`` replaced by ``_``, and the DEP rules stay qui
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
+from typing import TYPE_CHECKING
 
 from dockerlint.knowledge import PackageIndex, load, load_package_calls, load_packages
 from dockerlint.parse.requirements import canonical_name as canonical  # PEP 503: Scikit_Learn -> scikit-learn
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _EMPTY: dict = {}
 
@@ -210,33 +213,39 @@ def split_extras(requirement: str) -> tuple[str, tuple[str, ...]]:
 
 def _pattern_dev(name: str) -> str | None:
     """The development role of the first naming pattern that fits ``name``."""
-    for fits, dev in _dev_patterns():
+    for pattern, fits in _patterns():
         if fits(name):
-            return dev
+            return pattern.get("dev")
     return None
 
 
 @cache
-def _dev_patterns() -> tuple:
-    from fnmatch import translate
+def _patterns() -> tuple[tuple[dict, Callable[[str], bool]], ...]:
+    """The naming patterns of the override file, each with its test."""
+    return tuple((pattern, _glob_test(pattern["match"])) for pattern in _overrides()["patterns"])
 
-    return tuple(
-        (re.compile(translate(pattern["match"])).match, pattern.get("dev")) for pattern in _overrides()["patterns"]
-    )
+
+def _glob_test(pattern: str) -> Callable[[str], bool]:
+    """Whether a name fits ``pattern``. A pattern that is one ``*`` between a prefix and
+    a suffix (all of them today) is tested without building a regular expression."""
+    prefix, star, suffix = pattern.partition("*")
+    if not star or any(char in prefix + suffix for char in "*?["):
+        return lambda name: fnmatchcase(name, pattern)
+    shortest = len(prefix) + len(suffix)
+    return lambda name: len(name) >= shortest and name.startswith(prefix) and name.endswith(suffix)
 
 
 def _from_patterns(name: str) -> Distribution:
-    for pattern in _overrides()["patterns"]:
-        found = _from_pattern(name, pattern)
+    for pattern, fits in _patterns():
+        found = _from_pattern(name, pattern) if fits(name) else None
         if found is not None:
             return found
     return Distribution(name, (name.replace("-", "_"),), known=False)
 
 
 def _from_pattern(name: str, pattern: dict) -> Distribution | None:
+    """``name`` read by a pattern that fits it."""
     match = pattern["match"]
-    if not fnmatchcase(name, match):
-        return None
     prefix, _, suffix = match.partition("*")
     rest = name[len(prefix) : len(name) - len(suffix)]
     if not rest:
@@ -260,8 +269,8 @@ def plugin_hosts(name: str) -> tuple[str, ...]:
     namespaces = _overrides().get("plugin_namespaces", _EMPTY)
     hosts += [namespaces[module.split(".", 1)[0]] for module in distribution.modules
               if "." in module and module.split(".", 1)[0] in namespaces]  # fmt: skip
-    for pattern in _overrides()["patterns"]:
-        if fnmatchcase(name, pattern["match"]) and "loaded_by" in pattern:
+    for pattern, fits in _patterns():
+        if fits(name) and "loaded_by" in pattern:
             hosts += pattern["loaded_by"]
             break
     return tuple(dict.fromkeys(host for host in hosts if host != name))

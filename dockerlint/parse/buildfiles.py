@@ -14,7 +14,7 @@ directory and variables they start with) and builds declared as data.
   is read, as make does), ``$(CURDIR)``; ``.ONESHELL``.
 - package.json ``scripts``; shell scripts (``*.sh``, or a shebang).
 
-YAML is read with PyYAML's SafeLoader as a node graph, so every value keeps its line and
+YAML is read as a node graph (parse/yamldocs.py), so every value keeps its line and
 nothing is constructed from tags; a budget of nodes stops alias bombs. Text a CI system
 substitutes before the shell sees it (``${{ ... }}``, ``$(macro)``, Groovy ``${...}``) is
 replaced by the value when it is known and by an unknown variable otherwise, so that the
@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from dockerlint.parse.buildcmd import BuildCommand, build_command, exports_files
 from dockerlint.parse.shellflow import UNKNOWN_NAME
+from dockerlint.parse.yamldocs import compose_documents
 
 UNKNOWN = "${" + UNKNOWN_NAME + "}"
 
@@ -122,7 +123,7 @@ def load_yaml(text: str) -> list[object] | None:
     import yaml
 
     try:
-        roots = [root for root in yaml.compose_all(text, Loader=yaml.SafeLoader) if root is not None]
+        roots = compose_documents(text)
     except (yaml.YAMLError, RecursionError, MemoryError):
         return None
     budget = [_NODE_BUDGET]

@@ -5,9 +5,8 @@ INTERFACE (other modules rely on these names; keep them):
 - ``parse_compose(text: str) -> Compose`` never raises; YAML errors become a problem
   (code "SYN001"). Uses ``yaml.safe_load`` semantics only (never executes tags).
 
-The file is read with PyYAML's pure-Python ``SafeLoader`` as a node graph
-(``yaml.compose``), and the nodes are turned into plain values here rather than by a
-constructor, for three reasons: key nodes carry the line of each service; unknown tags
+The file is read as a node graph (parse/yamldocs.py), and the nodes are turned into plain
+values here rather than by a constructor, for three reasons: key nodes carry the line of each service; unknown tags
 (compose's own ``!reset``/``!override``, or a hostile ``!!python/object``) are read as the
 plain scalar they tag and never constructed; and every node visited is counted, so an
 alias bomb (aliases of aliases, or merge keys doubling at each level) stops at a fixed
@@ -20,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from dockerlint.parse.yamldocs import compose_documents
 from dockerlint.source import Problem, Span, Text
 
 
@@ -70,7 +70,7 @@ def parse_compose(text: str) -> Compose:
     import yaml
 
     try:
-        documents = [root for root in yaml.compose_all(text, Loader=yaml.SafeLoader) if root is not None]
+        documents = compose_documents(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

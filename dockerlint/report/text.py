@@ -195,6 +195,10 @@ def _marked(line: str, column: int, end_column: int | None) -> tuple[str, str]:
 
     Columns count code points but terminals count cells, so wide characters take two
     cells and combining marks none; at least one ``^`` is always drawn."""
+    start = min(max(column - 1, 0), len(line))
+    end = len(line) if end_column is None else min(max(end_column - 1, start), len(line))
+    if line.isascii() and "\t" not in line:  # most lines: one cell per code point
+        return line, " " * start + "^" * max(end - start, 1)
     shown: list[str] = []
     cell_at = []  # the display cell where each code point starts, plus the end
     cell = 0
@@ -208,8 +212,6 @@ def _marked(line: str, column: int, end_column: int | None) -> tuple[str, str]:
             shown.append(char)
         cell += width
     cell_at.append(cell)
-    start = min(max(column - 1, 0), len(line))
-    end = len(line) if end_column is None else min(max(end_column - 1, start), len(line))
     carets = max(cell_at[end] - cell_at[start], 1)
     return "".join(shown), " " * cell_at[start] + "^" * carets
 
