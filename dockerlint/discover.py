@@ -133,8 +133,9 @@ class Found:
             items.sort()
 
 
-def is_virtualenv(path: Path) -> bool:
-    return os.path.isfile(path / "pyvenv.cfg")
+def is_virtualenv(entries: list[os.DirEntry]) -> bool:
+    """Whether a folder, by its entries, is a virtualenv (it holds ``pyvenv.cfg``)."""
+    return any(entry.name == "pyvenv.cfg" for entry in entries)
 
 
 def discover(root: Path, config: Config) -> Found:
@@ -142,29 +143,33 @@ def discover(root: Path, config: Config) -> Found:
 
     Skips version-control folders, virtualenvs, dependency folders and configured
     excludes. Never follows symlinked directories (no loops, no escaping the tree).
+    Folders are walked as strings: a path object is made only for what is kept.
     """
     found = Found()
-    stack = [root]
+    top = os.fspath(root)
+    stack = [top]
+    excludes = bool(config.exclude)
     while stack:
         folder = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as error:
-            found.notes.append((folder, f"could not be listed: {error.strerror or error}"))
+            found.notes.append((Path(folder), f"could not be listed: {error.strerror or error}"))
             continue
-        names = (folder.name, folder.parent.name)
+        if folder != top and is_virtualenv(entries):
+            continue
+        names = (os.path.basename(folder), os.path.basename(os.path.dirname(folder)))
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    path = Path(entry.path)
-                    if entry.name in SKIP_DIRS or is_virtualenv(path) or config.is_excluded(path):
+                    if entry.name in SKIP_DIRS or (excludes and config.is_excluded(Path(entry.path))):
                         continue
-                    stack.append(path)
+                    stack.append(entry.path)
                 elif entry.is_file():
                     listing = found.listing_for(entry.name, *names)
                     if listing is not None:
                         path = Path(entry.path)
-                        if not config.is_excluded(path):
+                        if not (excludes and config.is_excluded(path)):
                             listing.append(path)
             except OSError as error:
                 found.notes.append((Path(entry.path), f"could not be read: {error.strerror or error}"))
