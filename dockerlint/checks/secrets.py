@@ -235,13 +235,13 @@ def _copy_of(stage, image: Image, image_path: str, before: int):
 
 
 def _secret_file(image: Image, path: str) -> bool:
-    matcher, paths, extensions = _file_rules()
+    matcher, folders, files, extensions = _file_rules()
     name = path.rsplit("/", 1)[-1]
     if matcher.fullmatch(name):
         return True
-    for tail in paths:  # ".ssh/" is a folder at any depth, ".aws/credentials" a file
-        if ("/" + tail in "/" + path) if tail.endswith("/") else ("/" + path).endswith("/" + tail):
-            return True
+    anchored = "/" + path
+    if anchored.endswith(files) or any(folder in anchored for folder in folders):
+        return True
     if name.endswith(extensions):
         data = image.workspace.read_bytes(image.context.root / path, quiet=True)
         return data is not None and _secrets()["private_key_marker"].encode() in data[:_KEY_SNIFF]
@@ -249,17 +249,22 @@ def _secret_file(image: Image, path: str) -> bool:
 
 
 @cache
-def _file_rules() -> tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]]:
-    """One regex for every secret file name (names, globs, ``.env.*`` but its templates)."""
+def _file_rules() -> tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """One regex for every secret file name (names, globs, ``.env.*`` but its templates);
+    the folders (``/.ssh/``, at any depth) and files (``/.aws/credentials``) whose path
+    gives them away, each with a leading ``/`` to be found in ``"/" + path``; and the
+    extensions of files that may hold a private key."""
     table = _secrets()
     templates = "|".join(re.escape(name) for name in table["env_templates"])
     alternatives = [re.escape(name) for name in table["names"]]
     alternatives += [fnmatch.translate(pattern) for pattern in table["patterns"]]
     alternatives.append(f"(?!(?:{templates})$){re.escape(table['env_prefix'])}.+")
     logins = [f"{folder['path']}/{name}" for folder in table["credential_dirs"] for name in folder["files"]]
+    paths = [*table["paths"], *logins]
     return (
         re.compile("|".join(f"(?:{item})" for item in alternatives), re.S),
-        tuple(table["paths"]) + tuple(logins),
+        tuple("/" + path for path in paths if path.endswith("/")),
+        tuple("/" + path for path in paths if not path.endswith("/")),
         tuple(table["key_extensions"]),
     )
 

@@ -200,26 +200,27 @@ def _walk(workspace, root: Path) -> tuple[list[GpuHint], list[Path]]:
     hints: list[GpuHint] = []
     dockerfiles: list[Path] = []
     platform_files = _settings()["platform_files"]
-    stack = [root]
+    stack = [os.fspath(root)]  # folders as strings: a path object only for what is kept
     while stack:
         folder = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue
+        in_runpod = os.path.basename(folder) == ".runpod"
         for entry in entries:
             name = entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if name not in SKIP_DIRS:
-                        stack.append(Path(entry.path))
+                        stack.append(entry.path)
                     continue
                 if is_dockerfile_name(name):
                     dockerfiles.append(Path(entry.path))
                     continue
                 if name in platform_files:
                     kind = "platform"
-                elif folder.name == ".runpod" and name.endswith(".json"):
+                elif in_runpod and name.endswith(".json"):
                     kind = "runpod"
                 elif _YAML.search(name) and not is_compose_name(name):
                     kind = "manifest"
