@@ -447,3 +447,47 @@ def test_naming_patterns_fit_as_shell_globs_do(pattern, name):
     from fnmatch import fnmatchcase
 
     assert _glob_test(pattern)(name) == fnmatchcase(name, pattern)
+
+
+# -- packages without modules of their own -----------------------------------------------------
+
+AIRFLOW_DAGS = {
+    "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "dags/etl.py"]\n',
+    "dags/etl.py": """
+        from airflow import DAG
+        from airflow.operators.python import PythonOperator
+
+        with DAG("etl") as dag:
+            PythonOperator(task_id="load", python_callable=print)
+    """,
+}
+
+
+def test_an_airflow_2_pin_is_not_judged_by_the_meta_package_airflow_3_became(repo):
+    """apache-airflow 3 holds no modules (its code moved to apache-airflow-core): what
+    2.10.2 held is not in the index, so its DAG image gets no DEP001."""
+    assert lookup("apache-airflow").modules == ()
+    assert not lookup("apache-airflow", "2.10.2").known
+    assert lookup("apache-airflow", "2.10.2").size is None
+    assert findings(repo, {**AIRFLOW_DAGS, "requirements.txt": "apache-airflow==2.10.2\n"}) == []
+
+
+def test_an_unpinned_airflow_3_meta_package_is_not_judged(repo):
+    """apache-airflow 3 holds no modules of its own: its DAGs import apache-airflow-core's."""
+    assert findings(repo, {**AIRFLOW_DAGS, "requirements.txt": "apache-airflow\n"}, ["DEP001"]) == []
+
+
+OTLP_SERVICE = {
+    "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+    "requirements.txt": "llama-index==0.14.25\nopentelemetry-exporter-otlp-proto-grpc==1.27.0\nfastapi==0.115.0\n",
+}
+
+
+@pytest.mark.parametrize("imported", ["from llama_index.core import VectorStoreIndex\n", ""])
+def test_packages_without_modules_of_their_own_are_not_judged(repo, imported):
+    """llama-index holds no modules (its code is llama-index-core's), and the index cannot
+    see the OTLP exporter's (a namespace five folders deep): whether code uses them is not
+    something DEP001 can tell, used or not."""
+    assert lookup("llama-index").modules == () and lookup("opentelemetry-exporter-otlp-proto-grpc").modules == ()
+    code = "from fastapi import FastAPI\nfrom opentelemetry.exporter.otlp.proto.grpc.trace_exporter import X\n"
+    assert findings(repo, {**OTLP_SERVICE, "app.py": code + imported}, ["DEP001"]) == []

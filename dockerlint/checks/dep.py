@@ -295,7 +295,9 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             or distribution.dev
             or name in tooling()
             or name in analysis.installs.project_names
-            or not (distribution.modules or distribution.commands)
+            # No modules: a package whose code is in what it requires (llama-index; apache-airflow
+            # since 3.0) or in a namespace too deep for the index (opentelemetry.exporter.otlp.proto.grpc).
+            or not distribution.modules
         ):
             unjudged.add(name)  # an unknown name keeps DEP001 quiet about itself, not about others
         elif _use(image, analysis, distribution) is not None:
@@ -483,7 +485,7 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
     for item in verdict.roots:
         distribution = lookup(item.name, analysis.versions.get(item.name))
         size, cost = _cost(analysis, verdict, item.name)
-        modules = ", ".join(f"`{module}`" for module in distribution.modules) or "no module"
+        modules = ", ".join(f"`{module}`" for module in distribution.modules)
         yield Finding(
             "DEP001",
             item.path,

@@ -171,6 +171,11 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
     requires = set(asks)
     extras = {extra: {split_extras(item)[0] for item in items} for extra, items in written_extras.items()}
     modules = override.get("modules", entry.get("modules"))
+    size = entry.get("size")
+    if modules == [] and "modules" not in override and _before_newest_range(entry, chosen):
+        # Empty today (a meta-package: apache-airflow 3 moved its code to apache-airflow-core),
+        # which says nothing of what an older release held, nor of its size.
+        modules = size = None
     known = modules is not None  # an index entry without its wheel read knows no modules
     if modules is None:
         modules = [name.replace("-", "_")]
@@ -185,11 +190,17 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
         may_use=may_use,
         extras={extra: tuple(names) for extra, names in extras.items()},
         dev=_roles().get(name) or _pattern_dev(name),
-        size=entry.get("size"),
+        size=size,
         cuda_bytes=entry.get("cuda_bytes", 0),
         groups=tuple(entry.get("groups", ())),
         known=known,
     )
+
+
+def _before_newest_range(entry: dict, chosen: int | None) -> bool:
+    """Whether the release looked up is older than the newest requirement range: the
+    index's modules and size are the newest wheel's."""
+    return chosen is not None and chosen != len(entry.get("ranges", ())) - 1
 
 
 def _requirements(ranges, chosen: int | None) -> tuple[set[str], dict[str, set[str]]]:
