@@ -108,7 +108,8 @@ def log(*parts) -> None:
 
 
 class Cache:
-    """One JSON file per answer: versions/NAME.json, metadata/NAME/VERSION.json, wheels/NAME.json."""
+    """One JSON file per answer: versions/NAME.json, metadata/NAME/VERSION.json, wheels/NAME.json
+    (the newest wheel), earlier/NAME/VERSION.json (an older wheel, ``earlier_wheel``)."""
 
     def __init__(self, root: Path, offline: bool) -> None:
         self.root = root
@@ -451,19 +452,25 @@ def _stale(facts: dict | None, version: str) -> bool:
     return not facts.get("missing") and facts.get("reader") != READER
 
 
-def _download(cache: Cache, pairs: list[tuple[str, str]]) -> None:
+def _download(cache: Cache, pairs: list[tuple[str, str]], earlier: bool = False) -> None:
+    """Read the wheels of ``pairs`` into the cache: ``wheels/NAME`` for the newest release,
+    ``earlier/NAME/VERSION`` for an older one (``earlier_wheel``)."""
+
+    def key(name: str, version: str) -> tuple[str, ...]:
+        return ("earlier", name, version) if earlier else ("wheels", name)
+
     with tempfile.TemporaryDirectory() as folder:
         result = pip("download", "--no-deps", "--no-cache-dir", *TARGET, "-d", folder,
                      *(f"{name}=={version}" for name, version in pairs))  # fmt: skip
         if result.returncode != 0:
             if len(pairs) > 1:
                 middle = len(pairs) // 2
-                _download(cache, pairs[:middle])
-                _download(cache, pairs[middle:])
+                _download(cache, pairs[:middle], earlier)
+                _download(cache, pairs[middle:], earlier)
             else:
                 name, version = pairs[0]
                 cache.put({"version": version, "missing": True, "source": f"pip download {name}=={version}: no wheel"},
-                          "wheels", name)  # fmt: skip
+                          *key(name, version))  # fmt: skip
             return
         versions = dict(pairs)
         for wheel in sorted(Path(folder).glob("*.whl")):
@@ -480,8 +487,35 @@ def _download(cache: Cache, pairs: list[tuple[str, str]]) -> None:
             if metadata is not None and cache.get("metadata", name, versions[name]) is None:
                 cache.put({**metadata, "file": wheel.name, "source": "METADATA of the wheel pip download fetched"},
                           "metadata", name, versions[name])  # fmt: skip
-            cache.put(facts, "wheels", name)
+            cache.put(facts, *key(name, versions[name]))
             wheel.unlink()  # only the facts are kept
+
+
+EARLIER_TRIES = 6  # older wheels read, at most, for one distribution whose newest holds no modules
+
+
+def earlier_wheel(cache: Cache, name: str, listed: list[str], ranges: list[tuple[str, dict]]) -> dict | None:
+    """For a distribution whose newest wheel holds no modules (its code moved to what it
+    requires: apache-airflow 3 is apache-airflow-core's), the facts of the newest older
+    wheel that holds some, with ``before``: the first release of the requirement range
+    after that wheel's, where the code is taken to have moved. The wheels tried are of the
+    release just before each range starts, newest first."""
+    tried = 0
+    for start, _ in reversed(ranges[1:]):
+        position = listed.index(start) if start in listed else -1  # listed: newest first
+        if position < 0 or position + 1 >= len(listed):
+            continue
+        version = listed[position + 1]
+        facts = cache.get("earlier", name, version)
+        if facts is None and not cache.offline:
+            _download(cache, [(name, version)], earlier=True)
+            facts = cache.get("earlier", name, version)
+        if facts is not None and not facts.get("missing") and facts.get("modules"):
+            return {**facts, "before": start}
+        tried += 1
+        if tried >= EARLIER_TRIES:
+            break
+    return None
 
 
 def read_wheel(path: Path) -> dict:
@@ -1103,6 +1137,8 @@ def _build_tier(cache: Cache, names: dict[str, str], closure: bool, records: dic
                 continue
             records[name] = {"why": names.get(name, "required by another listed distribution"),
                              "ranges": ranges, "wheel": facts}  # fmt: skip
+            if name not in without and not facts.get("missing") and not facts.get("modules") and len(ranges) > 1:
+                records[name]["earlier"] = earlier_wheel(cache, name, listed[name], ranges)
             if closure:
                 for required in requirement_names(ranges[-1][1])[0]:
                     required = required.split("[", 1)[0]
@@ -1172,6 +1208,10 @@ def assemble(records: dict[str, dict]) -> dict:
                 entry["may_use"] = {other: {kind: sorted(where) for kind, where in sorted(edge.items())}
                                     for other, edge in sorted(may_use.items())}  # fmt: skip
             sources.append(wheel["source"])
+            earlier = record.get("earlier")
+            if earlier:
+                entry["earlier"] = {key: earlier[key] for key in ("before", "version", "modules", "commands", "size")}
+                sources.append(f"{earlier['source']} (releases before {earlier['before']})")
         entry["why"] = record["why"]
         entry["source"] = sources
         distributions[name] = entry

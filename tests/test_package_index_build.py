@@ -141,3 +141,40 @@ def test_first_reader_facts_give_only_the_names_they_recorded():
     assert build._wheel_uses(wheel) == {"faiss": {"calls": ["FAISS", "save_local"]}}
     current = {"modules": ["acme"], "uses": {"orjson": {"at": ["acme"]}}}
     assert build._wheel_uses(current) == current["uses"]
+
+
+def test_a_meta_package_today_gets_the_modules_of_the_newest_older_wheel_that_has_some(tmp_path):
+    """apache-airflow 3 holds no modules (its code is apache-airflow-core's): the wheels of
+    the releases just before each requirement range starts are read, newest first, until
+    one holds modules; the releases before that range are taken to hold the same."""
+    cache = build.Cache(tmp_path, offline=True)
+    listed = ["3.1.0", "3.0.1", "3.0.0", "2.11.2", "2.11.1", "1.0"]  # newest first
+    ranges = [("1.0", {}), ("2.11.1", {}), ("3.0.0", {}), ("3.0.1", {})]
+    cache.put({"version": "3.0.0", "modules": [], "commands": [], "size": 900}, "earlier", "acme", "3.0.0")
+    cache.put({"version": "2.11.2", "modules": ["acme"], "commands": ["acme"], "size": 9_000_000,
+               "source": "pip download --no-deps: acme-2.11.2-py3-none-any.whl"}, "earlier", "acme", "2.11.2")  # fmt: skip
+    found = build.earlier_wheel(cache, "acme", listed, ranges)
+    assert (found["version"], found["modules"], found["before"]) == ("2.11.2", ["acme"], "3.0.0")
+    assert build.earlier_wheel(cache, "acme", listed, ranges[:1]) is None  # one range: nothing to go back to
+
+    record = {"why": "seed list", "ranges": [(v, {"requires_dist": [], "source": "s"}) for v, _ in ranges],
+              "wheel": {"version": "3.1.0", "modules": [], "commands": [], "size": 900, "groups": [], "cuda_bytes": 0,
+                        "source": "pip download --no-deps: acme-3.1.0-py3-none-any.whl"},
+              "earlier": found}  # fmt: skip
+    entry = build.assemble({"acme": record})["distributions"]["acme"]
+    assert entry["earlier"] == {"before": "3.0.0", "version": "2.11.2", "modules": ["acme"], "commands": ["acme"],
+                                "size": 9_000_000}  # fmt: skip
+    assert entry["source"][-1].endswith("acme-2.11.2-py3-none-any.whl (releases before 3.0.0)")
+
+
+def test_lookup_reads_a_meta_package_by_the_release_pinned():
+    from dockerlint.model.distributions import _from_entry
+
+    ranges = [{"from": None, "requires": ["sqlalchemy"]}, {"from": "3.0.0", "requires": ["acme-core"]}]
+    earlier = {"before": "3.0.0", "version": "2.11.2", "modules": ["acme"], "commands": ["acme"], "size": 9_000_000}
+    entry = {"modules": [], "commands": [], "size": 900, "ranges": ranges, "earlier": earlier}
+    old, new = _from_entry("acme", entry, {}, 0), _from_entry("acme", entry, {}, 1)
+    assert (old.modules, old.commands, old.size, old.known) == (("acme",), ("acme",), 9_000_000, True)
+    assert (new.modules, new.size, new.known) == ((), 900, True)
+    unread = _from_entry("acme", {**entry, "earlier": None}, {}, 0)
+    assert (unread.known, unread.size) == (False, None)

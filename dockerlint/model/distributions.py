@@ -171,11 +171,15 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
     requires = set(asks)
     extras = {extra: {split_extras(item)[0] for item in items} for extra, items in written_extras.items()}
     modules = override.get("modules", entry.get("modules"))
-    size = entry.get("size")
+    size, commands = entry.get("size"), entry.get("commands", ())
     if modules == [] and "modules" not in override and _before_newest_range(entry, chosen):
         # Empty today (a meta-package: apache-airflow 3 moved its code to apache-airflow-core),
-        # which says nothing of what an older release held, nor of its size.
-        modules = size = None
+        # which says nothing of an older release, unless the index read one from before the move.
+        earlier = entry.get("earlier")
+        if earlier is not None and 0 <= chosen < _range_index(entry, earlier["before"]):
+            modules, size, commands = earlier["modules"], earlier["size"], earlier["commands"]
+        else:
+            modules = size = None
     known = modules is not None  # an index entry without its wheel read knows no modules
     if modules is None:
         modules = [name.replace("-", "_")]
@@ -183,7 +187,7 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
     return Distribution(
         name=name,
         modules=tuple(modules),
-        commands=tuple(sorted(set(entry.get("commands", ())) | set(override.get("commands", ())))),
+        commands=tuple(sorted(set(commands) | set(override.get("commands", ())))),
         requires=tuple(sorted(requires - {name})),
         asks={other: tuple(sorted(wanted)) for other, wanted in asks.items() if wanted},
         loads=tuple(override.get("loads", ())),
@@ -201,6 +205,14 @@ def _before_newest_range(entry: dict, chosen: int | None) -> bool:
     """Whether the release looked up is older than the newest requirement range: the
     index's modules and size are the newest wheel's."""
     return chosen is not None and chosen != len(entry.get("ranges", ())) - 1
+
+
+def _range_index(entry: dict, start: str) -> int:
+    """The index of the requirement range starting at release ``start`` (0 if none does)."""
+    for index, item in enumerate(entry.get("ranges", ())):
+        if item["from"] == start:
+            return index
+    return 0
 
 
 def _requirements(ranges, chosen: int | None) -> tuple[set[str], dict[str, set[str]]]:
