@@ -75,7 +75,7 @@ PLATFORMS = [f"manylinux_2_{minor}_x86_64" for minor in range(36, 16, -1)] + [
 _PLATFORM_OPTIONS = [word for platform in PLATFORMS for word in ("--platform", platform)]
 TARGET = ["--python-version", PYTHON_VERSION, *_PLATFORM_OPTIONS, "--only-binary", ":all:"]
 OLD_TARGET = ["--python-version", "3.8", *_PLATFORM_OPTIONS, "--only-binary", ":all:"]
-SERIES, SAMPLES = 20, 8
+SERIES, SAMPLES, OLDER_MAJORS = 20, 8, 3
 BATCH = 25
 # Pythons an image may run: a requirement counts when its marker holds for one of them on Linux.
 PYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
@@ -238,16 +238,26 @@ def _versions(cache: Cache, names: list[str]) -> None:
 
 
 def sample(listed: list[str]) -> list[str]:
-    """The newest release of each of the last SERIES minor series, at most SAMPLES spread evenly."""
+    """The newest release of each of the last SERIES minor series, at most SAMPLES spread
+    evenly, then the newest release of each of the OLDER_MAJORS major series before those:
+    a package that moves fast (openai 3.x has more than SERIES minor series) is still read
+    as an image pinning its last 0.x or 1.x installs it."""
     newest: dict[tuple, str] = {}
     for item in listed:  # newest first
         release = Version(item).release
         newest.setdefault(release[:2], item)
     series = list(newest.values())[:SERIES]
     if len(series) <= SAMPLES or SAMPLES < 2:
-        return series[: max(SAMPLES, 1)]
-    step = (len(series) - 1) / (SAMPLES - 1)
-    return list(dict.fromkeys(series[round(index * step)] for index in range(SAMPLES)))
+        chosen = series[: max(SAMPLES, 1)]
+    else:
+        step = (len(series) - 1) / (SAMPLES - 1)
+        chosen = list(dict.fromkeys(series[round(index * step)] for index in range(SAMPLES)))
+    sampled = {key[0] for key in list(newest)[:SERIES]}
+    older = {}
+    for key, item in newest.items():
+        if key[0] not in sampled:
+            older.setdefault(key[0], item)
+    return chosen + list(older.values())[:OLDER_MAJORS]
 
 
 def fetch_metadata(cache: Cache, wanted: list[tuple[str, str]]) -> None:

@@ -122,6 +122,15 @@ def test_samples_are_the_newest_of_each_minor_series_spread_over_the_last_ones()
     assert chosen[-1] == f"1.{40 - build.SERIES + 1}.2"
 
 
+def test_the_last_release_of_each_older_major_series_is_read_too():
+    """openai 3.x alone has more minor series than are sampled: an image pinning
+    openai==0.28.1 installs what 0.28's metadata asks for (aiohttp, requests)."""
+    listed = [f"3.{minor}.0" for minor in range(60, 0, -1)] + ["2.9.1", "2.9.0", "1.5.0", "0.28.1", "0.27.0"]
+    chosen = build.sample(listed)
+    assert chosen[: build.SAMPLES] == build.sample(listed[:60])
+    assert chosen[build.SAMPLES :] == ["2.9.1", "1.5.0", "0.28.1"][: build.OLDER_MAJORS]
+
+
 def test_the_shipped_index_records_where_each_entry_comes_from():
     from dockerlint.knowledge import load_packages
 
