@@ -447,7 +447,20 @@ def test_extra_that_pulls_torch_onto_a_cuda_runtime_image(repo):
     """
     result = findings(repo, {"Dockerfile": dockerfile}, "GPU004")
     assert [f.span.line for f in result] == [3]
-    assert "`serverless-llm[worker]`" in result[0].message and "through the torch it requires" in result[0].message
+    assert "`serverless-llm[worker]`" in result[0].message and "through the torch" in result[0].message
+
+
+@pytest.mark.parametrize(
+    "install, subject",
+    [
+        ("torch==2.3.1", "`torch==2.3.1` brings"),
+        ("torch==2.3.1 torchvision==0.18.1", "`torch==2.3.1`, `torchvision==0.18.1` bring"),
+    ],
+)
+def test_the_message_agrees_with_how_many_packages_it_names(repo, install, subject):
+    dockerfile = f"FROM nvidia/cuda:12.1.0-runtime-ubuntu22.04\nRUN pip install --no-cache-dir {install}\n"
+    [finding] = findings(repo, {"Dockerfile": dockerfile}, "GPU004")
+    assert finding.message.startswith(subject + " ~")
 
 
 def test_older_wheel_cuda_on_a_newer_cuda_base_is_not_a_mismatch(repo):

@@ -41,6 +41,13 @@ def _names(requests: tuple[PipRequest, ...]) -> str:
     return ", ".join(f"`{request.text}`" for request in dict.fromkeys(requests))
 
 
+def _verb(requests: tuple[PipRequest, ...], singular: str) -> str:
+    """``singular`` ("brings", "is") agreeing with the requests named as its subject."""
+    if len(dict.fromkeys(requests)) == 1:
+        return singular
+    return "are" if singular == "is" else singular.removesuffix("s")
+
+
 def _related(image: Image, requests: tuple[PipRequest, ...], message: str) -> list[Related]:
     return [
         Related(request.path, request.span, message) for request in requests if request.path != image.dockerfile_path
@@ -78,21 +85,24 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
         source = f"the index `{found.other_index}`" if found.other_index else "the default index (PyPI)"
         if found.replaces is not None:
             what = (
-                f"{names} needs another torch than the one `{found.replaces.ref.raw}` ships, so this install "
+                f"{names} {_verb(found.requests, 'needs')} another torch than the one `{found.replaces.ref.raw}` "
+                "ships, so this install "
                 f"takes torch from {source}"
             )
         elif found.pulled:
-            what = f"{names} requires torch, which this install takes from {source}"
+            what = f"{names} {_verb(found.requests, 'requires')} torch, which this install takes from {source}"
         elif found.all_builds_page:
             what = (
-                f"{names} with the find-links page `{found.all_builds_page}` installs a CUDA build "
+                f"{names} with the find-links page `{found.all_builds_page}` {_verb(found.requests, 'installs')} "
+                f"{'a CUDA build' if _verb(found.requests, 'is') == 'is' else 'CUDA builds'} "
                 "(pip prefers the `+cuXXX` builds over `+cpu`)"
             )
         elif found.default_index:
-            what = f"{names} comes from {source}"
+            what = f"{names} {_verb(found.requests, 'comes')} from {source}"
         else:
             label = f"CUDA {_version(found.cuda)}" if found.cuda else "CUDA"
-            what = f"{names} is a {label} build of torch"
+            builds = f"a {label} build" if _verb(found.requests, "is") == "is" else f"{label} builds"
+            what = f"{names} {_verb(found.requests, 'is')} {builds} of torch"
         size, libraries = _cuda_libraries(found)
         cuda = f"torch{_shown_version(found)} for Linux brings {libraries}"
         pin = "==X.Y.Z+cpu"
@@ -227,7 +237,8 @@ def double_cuda(image: Image) -> Iterator[Finding]:
                 image,
                 "GPU004",
                 install.command.span,
-                f"{names} needs another torch than the torch {version} that `{cuda.ref.raw}` ships, so pip "
+                f"{names} {_verb(install.requests, 'needs')} another torch than the torch {version} that "
+                f"`{cuda.ref.raw}` ships, so pip "
                 f"installs a second torch from the default index with {libraries} on top of the image's: "
                 "one copy is dead weight",
                 f"Pin {names} to a release that works with torch {version} (or pin torch to it), or choose a "
@@ -238,12 +249,14 @@ def double_cuda(image: Image) -> Iterator[Finding]:
             continue
         if not cuda.full or cuda.has_torch:
             continue
-        via = " (through the torch it requires)" if install.pulled else ""
+        via = f" (through the torch {'it requires' if _verb(install.requests, 'is') == 'is' else 'they require'})"
+        via = via if install.pulled else ""
         yield finding(
             image,
             "GPU004",
             install.command.span,
-            f"{names}{via} brings {libraries} on top of the CUDA libraries in `{cuda.ref.raw}`: one copy of "
+            f"{names}{via} {_verb(install.requests, 'brings')} {libraries} on top of the CUDA libraries in "
+            f"`{cuda.ref.raw}`: one copy of "
             "CUDA is dead weight",
             f"Build on `{cuda.ref.name}:<version>-base-<os>` or `python:3.X-slim`: the torch wheels carry "
             "the CUDA libraries they need, and the GPU driver comes from the host.",
