@@ -1095,8 +1095,14 @@ def _inside_any(module: str, modules: set[str]) -> bool:
 def _tiers(names: dict[str, str]) -> list[list[str]]:
     """The override file's and the first part of the seed list first, then each further
     part, then the most downloaded: an interrupted build has the names that matter most."""
-    order = sorted({why.split(" of ")[0] for why in names.values()}, key=lambda why: (why.startswith("rank"), why))
-    return [sorted(name for name, why in names.items() if why.split(" of ")[0] == tier) for tier in order]
+    order = sorted({_tier(why) for why in names.values()}, key=lambda tier: (tier == "rank", tier))
+    return [sorted(name for name, why in names.items() if _tier(why) == tier) for tier in order]
+
+
+def _tier(why: str) -> str:
+    """ "seed list, part 2 of 3" -> "seed list, part 2"; every "rank N of ..." -> "rank"."""
+    tier = why.split(" of ")[0]
+    return "rank" if tier.startswith("rank") else tier
 
 
 def build(cache: Cache, names: dict[str, str], closure: bool) -> dict:

@@ -187,3 +187,9 @@ def test_lookup_reads_a_meta_package_by_the_release_pinned():
     assert (new.modules, new.size, new.known) == ((), 900, True)
     unread = _from_entry("acme", {**entry, "earlier": None}, {}, 0)
     assert (unread.known, unread.size) == (False, None)
+
+
+def test_the_most_downloaded_names_are_one_tier_after_the_seed_list():
+    names = {"a": "override file", "b": "seed list, part 1 of 2", "c": "rank 12 of 15000", "d": "rank 3 of 15000",
+             "e": "seed list, part 2 of 2"}  # fmt: skip
+    assert build._tiers(names) == [["a"], ["b"], ["e"], ["c", "d"]]
