@@ -491,3 +491,19 @@ def test_packages_without_modules_of_their_own_are_not_judged(repo, imported):
     assert lookup("llama-index").modules == () and lookup("opentelemetry-exporter-otlp-proto-grpc").modules == ()
     code = "from fastapi import FastAPI\nfrom opentelemetry.exporter.otlp.proto.grpc.trace_exporter import X\n"
     assert findings(repo, {**OTLP_SERVICE, "app.py": code + imported}, ["DEP001"]) == []
+
+
+def test_cuda_libraries_inside_an_nvidia_wheel_are_counted_once(monkeypatch):
+    """An nvidia-* wheel is CUDA libraries: its size counts, and the libraries found inside
+    it are not added again; those a wheel of another name bundles (triton's) are."""
+    import dockerlint.model.distributions as distributions
+    from dockerlint.model.distributions import Distribution, cuda_size
+
+    wheels = {
+        "torch": Distribution("torch", ("torch",), size=900, cuda_bytes=0),
+        "nvidia-cublas": Distribution("nvidia-cublas", ("nvidia",), size=600, cuda_bytes=590),
+        "triton": Distribution("triton", ("triton",), size=1000, cuda_bytes=40),
+    }
+    monkeypatch.setattr(distributions, "_required_closure", lambda start: frozenset(wheels))
+    monkeypatch.setattr(distributions, "newest", wheels.__getitem__)
+    assert cuda_size("torch") == 600 + 40

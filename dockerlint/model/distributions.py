@@ -427,7 +427,8 @@ def cuda_size(name: str) -> int:
     wheels = [newest(other).size for other in names if other.startswith("nvidia-")]
     if None in wheels:
         return 0  # a CUDA wheel the index has not read: no figure rather than a wrong one
-    return sum(wheels) + sum(newest(other).cuda_bytes for other in names)
+    # An nvidia-* wheel counts whole; its CUDA libraries are part of that size, not more of it.
+    return sum(wheels) + sum(newest(other).cuda_bytes for other in names if not other.startswith("nvidia-"))
 
 
 @cache
