@@ -507,3 +507,35 @@ def test_cuda_libraries_inside_an_nvidia_wheel_are_counted_once(monkeypatch):
     monkeypatch.setattr(distributions, "_required_closure", lambda start: frozenset(wheels))
     monkeypatch.setattr(distributions, "newest", wheels.__getitem__)
     assert cuda_size("torch") == 600 + 40
+
+
+def test_only_installed_packages_make_others_used(repo, monkeypatch):
+    """transformers loads tensorflow by a string when it is installed, and tensorflow needs
+    keras: neither is in this image, so what keras would import (pandas, at load time)
+    is not used by anything."""
+    import dockerlint.checks.dep as dep
+
+    def lookup_with_edge(name, version=None):
+        found = lookup(name, version)
+        return found if name != "keras" else type(found)(**{**found.__dict__, "may_use": {"pandas": ("keras",)}})
+
+    monkeypatch.setattr(dep, "lookup", lookup_with_edge)
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "transformers==4.46.3\ntorch==2.5.1\npandas==2.2.3\n",
+        "app.py": "from transformers import pipeline\n\nclassify = pipeline('sentiment-analysis')\n",
+    }
+    assert "tensorflow" in lookup("transformers").loads and "keras" in lookup("tensorflow").requires
+    assert [(f.code, f.message.split("`")[1]) for f in findings(repo, files, ["DEP001"])] == [("DEP001", "pandas")]
+
+
+def test_an_import_is_not_missing_when_the_pinned_release_may_provide_it(repo, monkeypatch):
+    """Once the index knows apache-airflow-core owns `airflow`, a DAG image that pins
+    apache-airflow 2.10.2 (whose wheel held `airflow` itself) must not be told it lacks it."""
+    import dockerlint.checks.dep as dep
+
+    monkeypatch.setattr(dep, "_owners", lambda top, paths, generation: ["apache-airflow-core"] * (top == "airflow"))
+    files = {**AIRFLOW_DAGS, "requirements.txt": "apache-airflow==2.10.2\n"}
+    assert findings(repo, files, ["DEP002"]) == []
+    unpinned = {**AIRFLOW_DAGS, "requirements.txt": "flask==3.0.3\n"}  # the same import with no airflow at all
+    assert [f.code for f in findings(repo, unpinned, ["DEP002"])] == ["DEP002"]

@@ -371,7 +371,9 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
     needed."""
     found: set[str] = set()
     wanted: dict[str, set[str]] = {}
-    for host in sorted(needed):
+    # Only what is installed: ``needed`` also holds what an installed package would load by a
+    # string if it were there (transformers' tensorflow), and that uses nothing.
+    for host in sorted(needed & analysis.installed):
         distribution = lookup(host, analysis.versions.get(host))
         tops = {module.split(".", 1)[0] for module in distribution.modules} | set(distribution.modules)
         for other, modules in distribution.may_use.items():
@@ -528,9 +530,10 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
         return
     if not analysis.runtime_words:
         return  # no CMD, ENTRYPOINT or compose command: the code may be what the image builds, not runs
-    if any(not lookup(name).known for name in installs.providers):
-        return  # its modules and requirements are a guess
-    provided = {module for name in analysis.installed for module in lookup(name).modules}
+    versions = analysis.versions.get
+    if any(not lookup(name, versions(name)).known for name in installs.providers):
+        return  # its modules and requirements are a guess (or of a release the index has not read)
+    provided = {module for name in analysis.installed for module in lookup(name, versions(name)).modules}
     first_party = analysis.code.first_party
     answers: dict[tuple, list[str]] = {}  # the same import recurs in many files
     for module, names in analysis.code.imports.required:
