@@ -508,24 +508,29 @@ def earlier_wheel(cache: Cache, name: str, listed: list[str], ranges: list[tuple
     """For a distribution whose newest wheel holds no modules (its code moved to what it
     requires: apache-airflow 3 is apache-airflow-core's), the facts of the newest older
     wheel that holds some, with ``before``: the first release of the requirement range
-    after that wheel's, where the code is taken to have moved. The wheels tried are of the
-    release just before each range starts, newest first."""
-    tried = 0
-    for start, _ in reversed(ranges[1:]):
+    after that wheel's, where the code is taken to have moved. The wheels looked at are of
+    the release just before each range starts, found by bisection (apache-airflow has some
+    fifteen ranges of meta-package releases since 3.0)."""
+    candidates = []  # (range start, the release just before it), oldest first
+    for start, _ in ranges[1:]:
         position = listed.index(start) if start in listed else -1  # listed: newest first
-        if position < 0 or position + 1 >= len(listed):
-            continue
-        version = listed[position + 1]
+        if 0 <= position < len(listed) - 1:
+            candidates.append((start, listed[position + 1]))
+    low, high, found = -1, len(candidates), None
+    for _ in range(EARLIER_TRIES):
+        if high - low <= 1:
+            break
+        middle = (low + high) // 2
+        start, version = candidates[middle]
         facts = cache.get("earlier", name, version)
         if facts is None and not cache.offline:
             _download(cache, [(name, version)], earlier=True)
             facts = cache.get("earlier", name, version)
         if facts is not None and not facts.get("missing") and facts.get("modules"):
-            return {**facts, "before": start}
-        tried += 1
-        if tried >= EARLIER_TRIES:
-            break
-    return None
+            low, found = middle, {**facts, "before": start}
+        else:
+            high = middle
+    return found
 
 
 def read_wheel(path: Path) -> dict:

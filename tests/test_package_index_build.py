@@ -193,3 +193,21 @@ def test_the_most_downloaded_names_are_one_tier_after_the_seed_list():
     names = {"a": "override file", "b": "seed list, part 1 of 2", "c": "rank 12 of 15000", "d": "rank 3 of 15000",
              "e": "seed list, part 2 of 2"}  # fmt: skip
     assert build._tiers(names) == [["a"], ["b"], ["e"], ["c", "d"]]
+
+
+def test_the_move_is_found_by_bisection_among_many_ranges_of_meta_package_releases(tmp_path):
+    """apache-airflow has some fifteen requirement ranges since its code moved: the wheel
+    before the move is found in a few reads, not by walking back range after range."""
+    cache = build.Cache(tmp_path, offline=True)
+    starts = ["1.0.0", "2.0.0", "2.5.0", *(f"3.{minor}.0" for minor in range(16))]  # each release starts a range
+    listed = list(reversed(starts))  # newest first
+    for version in listed[1:]:
+        modules = [] if version.startswith("3.") else ["acme"]
+        cache.put({"version": version, "modules": modules, "commands": [], "size": 1, "source": "s"},
+                  "earlier", "acme", version)  # fmt: skip
+    read = []
+    get = cache.get
+    cache.get = lambda *parts: read.append(parts[-1]) or get(*parts)
+    found = build.earlier_wheel(cache, "acme", listed, [(start, {}) for start in starts])
+    assert (found["version"], found["before"]) == ("2.5.0", "3.0.0")
+    assert len(read) <= build.EARLIER_TRIES < 16  # walking back from 3.15 would not have reached it
