@@ -41,9 +41,13 @@ def _names(requests: tuple[PipRequest, ...]) -> str:
     return ", ".join(f"`{request.text}`" for request in dict.fromkeys(requests))
 
 
+def _several(requests: tuple[PipRequest, ...]) -> bool:
+    return len(dict.fromkeys(requests)) > 1
+
+
 def _verb(requests: tuple[PipRequest, ...], singular: str) -> str:
     """``singular`` ("brings", "is") agreeing with the requests named as its subject."""
-    if len(dict.fromkeys(requests)) == 1:
+    if not _several(requests):
         return singular
     return "are" if singular == "is" else singular.removesuffix("s")
 
@@ -94,14 +98,14 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
         elif found.all_builds_page:
             what = (
                 f"{names} with the find-links page `{found.all_builds_page}` {_verb(found.requests, 'installs')} "
-                f"{'a CUDA build' if _verb(found.requests, 'is') == 'is' else 'CUDA builds'} "
+                f"{'CUDA builds' if _several(found.requests) else 'a CUDA build'} "
                 "(pip prefers the `+cuXXX` builds over `+cpu`)"
             )
         elif found.default_index:
             what = f"{names} {_verb(found.requests, 'comes')} from {source}"
         else:
             label = f"CUDA {_version(found.cuda)}" if found.cuda else "CUDA"
-            builds = f"a {label} build" if _verb(found.requests, "is") == "is" else f"{label} builds"
+            builds = f"{label} builds" if _several(found.requests) else f"a {label} build"
             what = f"{names} {_verb(found.requests, 'is')} {builds} of torch"
         size, libraries = _cuda_libraries(found)
         cuda = f"torch{_shown_version(found)} for Linux brings {libraries}"
@@ -249,8 +253,8 @@ def double_cuda(image: Image) -> Iterator[Finding]:
             continue
         if not cuda.full or cuda.has_torch:
             continue
-        via = f" (through the torch {'it requires' if _verb(install.requests, 'is') == 'is' else 'they require'})"
-        via = via if install.pulled else ""
+        they = "they require" if _several(install.requests) else "it requires"
+        via = f" (through the torch {they})" if install.pulled else ""
         yield finding(
             image,
             "GPU004",

@@ -209,10 +209,8 @@ def _before_newest_range(entry: dict, chosen: int | None) -> bool:
 
 def _range_index(entry: dict, start: str) -> int:
     """The index of the requirement range starting at release ``start`` (0 if none does)."""
-    for index, item in enumerate(entry.get("ranges", ())):
-        if item["from"] == start:
-            return index
-    return 0
+    starts = [item["from"] for item in entry.get("ranges", ())]
+    return starts.index(start) if start in starts else 0
 
 
 def _requirements(ranges, chosen: int | None) -> tuple[set[str], dict[str, set[str]]]:
