@@ -91,8 +91,16 @@ CUDA_LIBRARY = re.compile(
 IMPORTING_CALLS = {"import_module", "__import__", "import_optional_dependency", "find_spec", "_is_package_available",
                    "is_package_available", "try_import", "optional_import", "lazy_import", "safe_import"}  # fmt: skip
 CHECKING_CALLS = {"find_spec", "_is_package_available", "is_package_available"}
-MAX_WHERE = 300  # a lazy import reached from more public names than this counts as always used
-READER = 3  # what read_wheel reads; cached facts of an older reader are read again
+# A lazy import reached from more public names than this sits under plumbing most calls go
+# through (scikit-learn's pandas dtype check under check_array, under every fit): whether it
+# runs depends on what the functions are given, which no reading of the calls can tell, so it
+# is no edge; unless it is an accelerator tried first (orjson over json): then it is used
+# whenever the package is.
+MAX_WHERE = 100
+READER = 4  # what read_wheel reads; cached facts of an older reader are read again
+# Older readers whose facts of a package that imports nothing of others equal this reader's
+# (reader 4 changed only which imports of others count): those wheels are not fetched again.
+SAME_WITHOUT_USES = {3}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 
@@ -455,11 +463,14 @@ def fetch_wheels(cache: Cache, newest: dict[str, str]) -> None:
             pass
 
 
-def _stale(facts: dict | None, version: str) -> bool:
-    """Whether the cached facts of a wheel are for another version or an older reader."""
-    if facts is None or facts.get("version") != version:
+def _stale(facts: dict | None, version: str | None = None) -> bool:
+    """Whether the cached facts of a wheel are for another version (when one is asked for)
+    or were read by an older reader that would read them differently."""
+    if facts is None or (version is not None and facts.get("version") != version):
         return True
-    return not facts.get("missing") and facts.get("reader") != READER
+    if facts.get("missing") or facts.get("reader") == READER:
+        return False
+    return not (facts.get("reader") in SAME_WITHOUT_USES and not facts.get("uses"))
 
 
 def _download(cache: Cache, pairs: list[tuple[str, str]], earlier: bool = False) -> None:
@@ -523,7 +534,7 @@ def earlier_wheel(cache: Cache, name: str, listed: list[str], ranges: list[tuple
         middle = (low + high) // 2
         start, version = candidates[middle]
         facts = cache.get("earlier", name, version)
-        if facts is None and not cache.offline:
+        if _stale(facts, version) and not cache.offline:
             _download(cache, [(name, version)], earlier=True)
             facts = cache.get("earlier", name, version)
         if facts is not None and not facts.get("missing") and facts.get("modules"):
@@ -591,7 +602,7 @@ json.dump(found, sys.stdout)
 
 
 def fetch_sdists(cache: Cache, names: list[str]) -> None:
-    missing = [name for name in names if cache.get("sdists", name) is None]
+    missing = [name for name in names if _stale(cache.get("sdists", name))]
     if cache.offline or not missing:
         return
     for start in range(0, len(missing), BATCH):
@@ -836,7 +847,16 @@ class _Reader(ast.NodeVisitor):
     """The imports of one module: of its own package's modules and of others at load time
     (module level, in a class body, under ``try``/``if``; not under TYPE_CHECKING), and of
     others inside functions; and the call graph's raw material: which names each function
-    mentions. A function is known by its simple name; a class by its ``__init__``."""
+    mentions. A function is known by its simple name; a class by its ``__init__``.
+
+    An import the code does without is no use of what it imports: one under ``try`` whose
+    ``except ImportError`` goes on with a placeholder (``pd = None``) or nothing, or under
+    ``if is_x_available():`` (scikit-learn works with pandas frames when the service has
+    pandas; it never needs pandas). The names such an import binds count only in the
+    functions that raise when the module is missing (diffusers' xformers switch). An
+    ``except ImportError`` that raises makes the import required; one that imports an
+    alternative makes it preferred when installed (orjson over json, uvloop over asyncio):
+    both are uses as before."""
 
     def __init__(self, own: set[str], module: str, package: bool) -> None:
         self.own = own
@@ -850,6 +870,11 @@ class _Reader(ast.NodeVisitor):
         self.lazy: dict[str, set[str]] = {}  # other top-level module -> functions that import it
         self.mentions: dict[str, set[str]] = {}  # function -> names its body mentions
         self.defined: set[str] = set()
+        self.optional = 0  # inside code that runs only when an import worked, or goes on without it
+        self.optional_bound: dict[str, str] = {}  # local name -> other top-level module it may stand for
+        self.requires: dict[str, set[str]] = {}  # function -> other top-level modules it raises without
+        self.preferring = 0  # inside code that imports an alternative when an import fails
+        self.preferred: set[str] = set()  # other top-level modules imported there (orjson over json)
 
     def _add(self, module: str | None, names=(), bound: tuple[str, ...] = ()) -> None:
         if not module or self.type_checking:
@@ -862,6 +887,13 @@ class _Reader(ast.NodeVisitor):
             (self.refs if self.functions else self.loads).update(found)
             return
         if top.startswith("_") and top[1:] in self.own:
+            return
+        if self.preferring:
+            self.preferred.add(top)
+        if self.optional:
+            if not self.functions:
+                for name in bound:
+                    self.optional_bound[name] = top
             return
         if self.functions:
             self.lazy.setdefault(top, set()).update(self.functions)
@@ -937,12 +969,88 @@ class _Reader(ast.NodeVisitor):
             getattr(part, "id", getattr(part, "attr", None)) == "TYPE_CHECKING" for part in ast.walk(node.test)
         )
         self.visit(node.test)
+        checked = self._availability_checked(node.test)
+        if self.functions and checked and any(isinstance(part, ast.Raise) for part in (*node.body, *node.orelse)):
+            self.requires.setdefault(self.functions[-1], set()).update(checked)
+        # `if is_x_available(): import x` goes on without x, unless its `else` imports another
+        optional = bool(checked) and not _imports_any(node.orelse)
         self.type_checking += checking
+        self.optional += optional
         for statement in node.body:
             self.visit(statement)
         self.type_checking -= checking
         for statement in node.orelse:
             self.visit(statement)
+        self.optional -= optional
+
+    def _availability_checked(self, test: ast.expr) -> set[str]:
+        """Other top-level modules a condition asks about: ``is_xformers_available()``,
+        ``find_spec("pandas")``, or a name an optional import binds (``pd is None``)."""
+        found = set()
+        for part in ast.walk(test):
+            if isinstance(part, ast.Call):
+                called = getattr(part.func, "attr", getattr(part.func, "id", None)) or ""
+                asked = AVAILABILITY_CHECK.fullmatch(called)
+                if called in CHECKING_CALLS:
+                    if part.args and isinstance(part.args[0], ast.Constant) and isinstance(part.args[0].value, str):
+                        found.add(part.args[0].value.split(".", 1)[0])
+                elif asked:
+                    found.add(asked.group(1))
+            elif isinstance(part, ast.Name) and part.id in self.optional_bound:
+                found.add(self.optional_bound[part.id])
+        return {top for top in found if top.isidentifier() and top not in STDLIB and top not in self.own}
+
+    def visit_Try(self, node: ast.Try) -> None:
+        handlers = [handler for handler in node.handlers if _catches_import_error(handler)]
+        raising = any(isinstance(statement, ast.Raise) for handler in handlers for statement in handler.body)
+        preferring = not raising and any(_imports_any(handler.body) for handler in handlers)
+        # an import the code goes on without: no handler raises or imports an alternative
+        optional = bool(handlers) and not raising and not preferring
+        self.optional += optional
+        self.preferring += preferring
+        for statement in (*node.body, *node.orelse):
+            self.visit(statement)
+        self.optional -= optional
+        self.preferring -= preferring
+        for handler in node.handlers:
+            self.visit(handler)
+        for statement in node.finalbody:
+            self.visit(statement)
+
+    visit_TryStar = visit_Try
+
+    def visit_With(self, node: ast.With) -> None:
+        # `with suppress(ImportError): import x`
+        optional = any(
+            isinstance(item.context_expr, ast.Call)
+            and getattr(item.context_expr.func, "attr", getattr(item.context_expr.func, "id", None)) == "suppress"
+            and any(getattr(argument, "id", None) in IMPORT_ERRORS for argument in item.context_expr.args)
+            for item in node.items
+        )
+        self.optional += optional
+        self.generic_visit(node)
+        self.optional -= optional
+
+
+IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
+AVAILABILITY_CHECK = re.compile(r"_?is_(\w+?)_available")
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(getattr(kind, "id", getattr(kind, "attr", None)) in IMPORT_ERRORS for kind in caught)
+
+
+def _imports_any(statements) -> bool:
+    """Whether statements import something (at any depth but inside functions)."""
+    pending = list(statements)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            return True
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            pending.extend(ast.iter_child_nodes(statement))
+    return False
 
 
 def _python_modules(files: list[str]) -> dict[str, str]:
@@ -1050,6 +1158,9 @@ def _uses(read, files: list[str], modules: list[str]) -> dict[str, dict[str, lis
         bound = {name: top for top, names in reader.at_load.items() for name in names}
         for top, functions in reader.lazy.items():
             starts.setdefault(top, set()).update((module, function) for function in functions)
+        for function, tops in reader.requires.items():
+            for top in tops:
+                starts.setdefault(top, set()).add((module, function))
         for function, mentioned in reader.mentions.items():
             node = (module, function)
             for name in mentioned:
@@ -1078,11 +1189,13 @@ def _uses(read, files: list[str], modules: list[str]) -> dict[str, dict[str, lis
         public = sorted({name for _, name in reached if not name.startswith("_")})
         entry = result.setdefault(top, {})
         if len(public) > MAX_WHERE or len(reached) > 20 * MAX_WHERE:
-            # reached from most of the package: as good as any import of it
-            entry["at"] = sorted(set(entry.get("at", ())) | (own & set(python) or own))
+            if any(top in reader.preferred for reader in readers.values()):
+                entry["at"] = sorted(set(entry.get("at", ())) | (own & set(python) or own))
+            elif not entry:
+                del result[top]
         elif public:
             entry["calls"] = public
-    return result
+    return {top: entry for top, entry in result.items() if entry}
 
 
 def _inside_any(module: str, modules: set[str]) -> bool:

@@ -99,6 +99,89 @@ def load_pdf(path):
     assert uses["pdfreader"] == {"calls": ["load_pdf"]}  # through the private method it calls
 
 
+def test_an_import_the_package_goes_on_without_is_no_use_unless_a_function_raises_without_it(tmp_path):
+    wheel = make_wheel(
+        tmp_path / "learn-1.0-py3-none-any.whl",
+        {
+            "learn/__init__.py": "from learn.fixes import pd\n",
+            "learn/fixes.py": """
+try:
+    import pandas as pd
+except ImportError:
+    pd = None
+
+if is_attn_available():
+    import attn
+else:
+    attn = None
+""",
+            "learn/estimator.py": """
+from contextlib import suppress
+from learn.fixes import pd, attn
+
+def fit(X):
+    if pd is not None and isinstance(X, pd.DataFrame):
+        X = X.to_numpy()
+    with suppress(ImportError):
+        import polars
+    try:
+        import pyarrow
+    except ImportError:
+        pass
+    return X
+
+def enable_fast_attention(model):
+    if not is_attn_available():
+        raise ImportError("attn is needed")
+    return attn.patch(model)
+
+def load_frame(path):
+    try:
+        import pandas
+    except ImportError as error:
+        raise ImportError("load_frame requires pandas") from error
+    return pandas.read_csv(path)
+""",
+        },
+    )
+    uses = build.read_wheel(wheel)["uses"]
+    # scikit-learn's `pd = None`: frames are handled when the service has pandas, never needed
+    assert "polars" not in uses and "pyarrow" not in uses
+    assert uses["pandas"] == {"calls": ["load_frame"]}  # raising without it: a use, by that call
+    assert uses["attn"] == {"calls": ["enable_fast_attention"]}  # diffusers' xformers switch
+
+
+def test_a_lazy_import_reached_from_most_of_the_package_is_no_edge_unless_tried_first(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "MAX_WHERE", 2)
+    wheel = make_wheel(
+        tmp_path / "plumb-1.0-py3-none-any.whl",
+        {
+            "plumb/__init__.py": "",
+            "plumb/core.py": """
+def _check(X):
+    if hasattr(X, "dtypes"):
+        import pandas
+        return pandas.api.types.is_bool_dtype(X.dtypes)
+
+def _dumps(value):
+    try:
+        import orjson
+        return orjson.dumps(value)
+    except ImportError:
+        import json
+        return json.dumps(value).encode()
+
+def fit(X): return _check(X), _dumps(X)
+def predict(X): return _check(X), _dumps(X)
+def transform(X): return _check(X), _dumps(X)
+""",
+        },
+    )
+    uses = build.read_wheel(wheel)["uses"]
+    assert "pandas" not in uses  # whether it runs depends on the data, not on what is called
+    assert uses["orjson"] == {"at": ["plumb"]}  # an accelerator every call tries
+
+
 @pytest.mark.parametrize(
     "requires, extras, expected",
     [
