@@ -98,8 +98,10 @@ CHECKING_CALLS = {"find_spec", "_is_package_available", "is_package_available"}
 # whenever the package is.
 MAX_WHERE = 100
 READER = 4  # what read_wheel reads; cached facts of an older reader are read again
-# Older readers whose facts of a package that imports nothing of others equal this reader's
-# (reader 4 changed only which imports of others count): those wheels are not fetched again.
+# Older readers whose facts of a package that imports nothing of others equal this reader's:
+# those wheels are not fetched again. Reader 4 changed which imports of others count, and reads
+# namespaces deeper; a namespace package that deep imports others (opentelemetry's exporters
+# import grpc), so it is read again (the nvidia-* wheels, some 12 GB with no Python, are not).
 SAME_WITHOUT_USES = {3}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
@@ -795,6 +797,11 @@ def _entry_points(text: str) -> dict[str, list[str]]:
     return groups
 
 
+# Folders without ``__init__`` walked down to a package: opentelemetry.exporter.otlp.proto.grpc
+# is four namespaces deep.
+NAMESPACE_DEPTH = 6
+
+
 def _modules(files: list[str]) -> list[str]:
     """Top-level import names; a folder without ``__init__`` is a namespace: its children count."""
     found: set[str] = set()
@@ -818,7 +825,7 @@ def _modules(files: list[str]) -> list[str]:
                 continue
             if any(child.startswith("__init__.") for child in children):
                 found.add(prefix + part)
-            elif depth < 3 and _holds_python(children):
+            elif depth < NAMESPACE_DEPTH and _holds_python(children):
                 walk(children, prefix + part + ".", depth + 1)
 
     walk(tree, "", 0)

@@ -29,6 +29,7 @@ def test_import_names_of_a_wheel_with_a_namespace_package_an_extension_and_a_mod
             "acme/__init__.py": "",
             "acme/core.py": "",
             "google/cloud/acme/__init__.py": "",  # a namespace: google and google.cloud have no __init__
+            "opentelemetry/exporter/acme/proto/grpc/__init__.py": "",  # four namespaces deep
             "_acme_speedups.cpython-311-x86_64-linux-gnu.so": "",
             "acme_compat.py": "",
             "tests/__init__.py": "",  # shipped by mistake: not an import name to own
@@ -39,7 +40,8 @@ def test_import_names_of_a_wheel_with_a_namespace_package_an_extension_and_a_mod
         },
     )
     facts = build.read_wheel(wheel)
-    assert facts["modules"] == ["_acme_speedups", "acme", "acme_compat", "google.cloud.acme"]
+    assert facts["modules"] == [
+        "_acme_speedups", "acme", "acme_compat", "google.cloud.acme", "opentelemetry.exporter.acme.proto.grpc"]  # fmt: skip
     assert facts["commands"] == ["acme", "acme-legacy"]
     assert facts["groups"] == ["pytest11"]
     assert facts["metadata"]["requires_dist"] == ["idna"]
