@@ -97,12 +97,13 @@ CHECKING_CALLS = {"find_spec", "_is_package_available", "is_package_available"}
 # is no edge; unless it is an accelerator tried first (orjson over json): then it is used
 # whenever the package is.
 MAX_WHERE = 100
-READER = 4  # what read_wheel reads; cached facts of an older reader are read again
+READER = 5  # what read_wheel reads; cached facts of an older reader are read again
 # Older readers whose facts of a package that imports nothing of others equal this reader's:
 # those wheels are not fetched again. Reader 4 changed which imports of others count, and reads
 # namespaces deeper; a namespace package that deep imports others (opentelemetry's exporters
 # import grpc), so it is read again (the nvidia-* wheels, some 12 GB with no Python, are not).
-SAME_WITHOUT_USES = {3}
+# Reader 5 records an import of another package by its module path, not its top-level name.
+SAME_WITHOUT_USES = {3, 4}
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 
@@ -887,6 +888,19 @@ class _Reader(ast.NodeVisitor):
         if not module or self.type_checking:
             return
         top = module.split(".", 1)[0]
+        if top in self.own or top in STDLIB or not top.isidentifier():
+            self._add_key(top, module, names, bound)
+        elif names:  # `from google.cloud import storage`: keyed google.cloud.storage, bound storage
+            for name, local in zip(names, bound, strict=False):
+                self._add_key(
+                    top, module, (name,), (local,), _import_key(f"{module}.{name}" if name != "*" else module)
+                )
+        else:
+            self._add_key(top, module, names, bound, _import_key(module))
+
+    def _add_key(self, top: str, module: str, names, bound: tuple[str, ...], key: str | None = None) -> None:
+        """Record an import of ``module``; one of another package's under ``key``: the module
+        path imported, so far as it can tell apart the distributions sharing a namespace."""
         if not top.isidentifier() or top in STDLIB:
             return
         if top in self.own:
@@ -895,17 +909,18 @@ class _Reader(ast.NodeVisitor):
             return
         if top.startswith("_") and top[1:] in self.own:
             return
+        key = key or top
         if self.preferring:
-            self.preferred.add(top)
+            self.preferred.add(key)
         if self.optional:
             if not self.functions:
                 for name in bound:
-                    self.optional_bound[name] = top
+                    self.optional_bound[name] = key
             return
         if self.functions:
-            self.lazy.setdefault(top, set()).update(self.functions)
+            self.lazy.setdefault(key, set()).update(self.functions)
         else:
-            self.at_load.setdefault(top, set()).update(bound)
+            self.at_load.setdefault(key, set()).update(bound)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -1005,7 +1020,8 @@ class _Reader(ast.NodeVisitor):
                     found.add(asked.group(1))
             elif isinstance(part, ast.Name) and part.id in self.optional_bound:
                 found.add(self.optional_bound[part.id])
-        return {top for top in found if top.isidentifier() and top not in STDLIB and top not in self.own}
+        return {key for key in found if key.split(".")[0].isidentifier() and key.split(".")[0] not in STDLIB
+                and key.split(".")[0] not in self.own}  # fmt: skip
 
     def visit_Try(self, node: ast.Try) -> None:
         handlers = [handler for handler in node.handlers if _catches_import_error(handler)]
@@ -1040,6 +1056,16 @@ class _Reader(ast.NodeVisitor):
 
 
 IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
+# An import of another package is recorded by its module path, this many names deep: enough
+# to tell google.cloud.storage from google.protobuf, or opentelemetry.exporter.otlp from
+# opentelemetry.instrumentation, when the distributions owning them are told apart.
+IMPORT_KEY_DEPTH = 3
+
+
+def _import_key(module: str) -> str:
+    return ".".join(module.split(".")[:IMPORT_KEY_DEPTH])
+
+
 AVAILABILITY_CHECK = re.compile(r"_?is_(\w+?)_available")
 
 
@@ -1311,6 +1337,31 @@ def _wheel_uses(wheel: dict) -> dict[str, dict[str, list[str]]]:
     return {top: {"calls": where} for top, where in wheel.get("lazy", {}).items() if where}
 
 
+def _owners_of(key: str, owners: dict[str, list[str]], records: dict[str, dict]) -> list[str]:
+    """The distributions an import recorded under ``key`` (a module path, or for facts of
+    older readers a top-level name) may be of: of a namespace many share (``google``), those
+    owning a module on that path (``google.protobuf.message``: protobuf, not
+    google-cloud-storage); all of them for a bare top-level name."""
+    top = key.split(".", 1)[0]
+    found = owners.get(top, [])
+    if len(found) <= 1 or key == top:
+        return found
+
+    def on_path(module: str) -> bool:
+        return key == module or key.startswith(module + ".") or module.startswith(key + ".")
+
+    return [
+        other
+        for other in found
+        if any(on_path(module) for module in (records[other]["wheel"] or {}).get("modules", ()))
+    ]
+
+
+def _fewest(modules: set[str]) -> set[str]:
+    """The modules not inside another listed one (``transformers`` covers its submodules)."""
+    return {module for module in modules if not _inside_any(module, modules)}
+
+
 def assemble(records: dict[str, dict]) -> dict:
     """The shipped data: compact, sorted, with where each fact came from."""
     owners: dict[str, list[str]] = {}
@@ -1334,8 +1385,8 @@ def assemble(records: dict[str, dict]) -> dict:
         if wheel is not None:
             required = {item.split("[", 1)[0] for found in ranges for item in found["requires"]}
             may_use: dict[str, dict[str, set[str]]] = {}
-            for top, uses in _wheel_uses(wheel).items():
-                for other in owners.get(top, ()):
+            for key, uses in _wheel_uses(wheel).items():
+                for other in _owners_of(key, owners, records):
                     if other != name and other not in required:
                         edge = may_use.setdefault(other, {})
                         for kind, where in uses.items():
@@ -1346,7 +1397,8 @@ def assemble(records: dict[str, dict]) -> dict:
             if wheel["cuda_bytes"]:
                 entry["cuda_bytes"] = wheel["cuda_bytes"]
             if may_use:
-                entry["may_use"] = {other: {kind: sorted(where) for kind, where in sorted(edge.items())}
+                entry["may_use"] = {other: {kind: sorted(_fewest(where) if kind == "at" else where)
+                                            for kind, where in sorted(edge.items())}
                                     for other, edge in sorted(may_use.items())}  # fmt: skip
             sources.append(wheel["source"])
             earlier = record.get("earlier")

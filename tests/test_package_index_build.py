@@ -98,7 +98,7 @@ def load_pdf(path):
     assert "pandas" not in uses  # type checking only
     # inside functions: the public names whose call reaches the import
     assert uses["fastattn"] == {"calls": ["enable_fast_attention"]}
-    assert uses["pdfreader"] == {"calls": ["load_pdf"]}  # through the private method it calls
+    assert uses["pdfreader.io"] == {"calls": ["load_pdf"]}  # through the private method it calls; by module path
 
 
 def test_an_import_the_package_goes_on_without_is_no_use_unless_a_function_raises_without_it(tmp_path):
@@ -182,6 +182,32 @@ def transform(X): return _check(X), _dumps(X)
     uses = build.read_wheel(wheel)["uses"]
     assert "pandas" not in uses  # whether it runs depends on the data, not on what is called
     assert uses["orjson"] == {"at": ["plumb"]}  # an accelerator every call tries
+
+
+def test_an_import_in_a_namespace_many_share_is_an_edge_to_the_distribution_owning_it(tmp_path):
+    """protobuf, google-cloud-storage and google-cloud-bigquery all put modules under
+    `google/`: an import of google.protobuf is protobuf's, not every google-* one's."""
+    code = "from google.protobuf import message\n\ndef upload():\n    import google.cloud.storage\n"
+    wheel = make_wheel(tmp_path / "gsync-1.0-py3-none-any.whl", {"gsync/__init__.py": code})
+    facts = {**build.read_wheel(wheel), "version": "1.0", "source": "s"}
+
+    def record(modules, wheel_facts=None):
+        facts = wheel_facts or {"version": "1.0", "modules": modules, "commands": [], "size": 1, "groups": [],
+                                "cuda_bytes": 0, "source": "s"}  # fmt: skip
+        return {"why": "seed list", "ranges": [("1.0", {"requires_dist": [], "source": "s"})], "wheel": facts}
+
+    records = {
+        "gsync": record(None, facts),
+        "protobuf": record(["google._upb", "google.protobuf"]),
+        "google-cloud-storage": record(["google.cloud.storage"]),
+        "google-cloud-bigquery": record(["google.cloud.bigquery"]),
+    }
+    may_use = build.assemble(records)["distributions"]["gsync"]["may_use"]
+    assert may_use == {"google-cloud-storage": {"calls": ["upload"]}, "protobuf": {"at": ["gsync"]}}
+    # facts of an older reader name only the top-level module: every owner, as before
+    records["gsync"]["wheel"] = {**facts, "uses": {"google": {"at": ["gsync"]}}}
+    assert set(build.assemble(records)["distributions"]["gsync"]["may_use"]) == {
+        "protobuf", "google-cloud-storage", "google-cloud-bigquery"}  # fmt: skip
 
 
 @pytest.mark.parametrize(
