@@ -97,13 +97,13 @@ CHECKING_CALLS = {"find_spec", "_is_package_available", "is_package_available"}
 # is no edge; unless it is an accelerator tried first (orjson over json): then it is used
 # whenever the package is.
 MAX_WHERE = 100
-READER = 5  # what read_wheel reads; cached facts of an older reader are read again
-# Older readers whose facts of a package that imports nothing of others equal this reader's:
-# those wheels are not fetched again. Reader 4 changed which imports of others count, and reads
-# namespaces deeper; a namespace package that deep imports others (opentelemetry's exporters
-# import grpc), so it is read again (the nvidia-* wheels, some 12 GB with no Python, are not).
-# Reader 5 records an import of another package by its module path, not its top-level name.
-SAME_WITHOUT_USES = {3, 4}
+READER = 6  # what read_wheel reads; cached facts of an older reader are read again
+# Reader 4 changed which imports of others count and reads namespaces deeper, reader 5 records
+# an import of another package by its module path, reader 6 counts the bytes of Python source
+# pip compiles. A large wheel of reader 3 or later that imports nothing of others is not
+# fetched again: those are CUDA and other native libraries (the nvidia-* wheels, some 15 GB)
+# with next to no Python; their ``py_bytes`` stays unknown.
+KEPT_READERS, LARGE_WHEEL = {3, 4, 5}, 50_000_000
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 
@@ -473,7 +473,7 @@ def _stale(facts: dict | None, version: str | None = None) -> bool:
         return True
     if facts.get("missing") or facts.get("reader") == READER:
         return False
-    return not (facts.get("reader") in SAME_WITHOUT_USES and not facts.get("uses"))
+    return not (facts.get("reader") in KEPT_READERS and not facts.get("uses") and facts.get("size", 0) >= LARGE_WHEEL)
 
 
 def _download(cache: Cache, pairs: list[tuple[str, str]], earlier: bool = False) -> None:
@@ -569,10 +569,22 @@ def read_wheel(path: Path) -> dict:
         "commands": commands,
         "groups": sorted(entry_points),
         "size": size,
+        "py_bytes": sum(info.file_size for info in infos if _compiled_at_install(info.filename)),
         "cuda_bytes": cuda,
         "uses": uses,
         "reader": READER,
     }
+
+
+def _compiled_at_install(file: str) -> bool:
+    """A ``.py`` file pip installs into site-packages, where it writes a ``.pyc`` beside it
+    (not the wheel's metadata, scripts, headers or data)."""
+    if not file.endswith(".py"):
+        return False
+    top, _, rest = file.partition("/")
+    if top.endswith(".dist-info"):
+        return False
+    return not top.endswith(".data") or rest.startswith(("purelib/", "platlib/"))
 
 
 # -- distributions PyPI has no wheel of: their sdist, read as files --------------------------------
@@ -687,6 +699,7 @@ def read_sdist(path: Path) -> dict:
         "commands": sorted(commands),
         "groups": [],
         "size": sum(len(files[root + name]) for name in owned),
+        "py_bytes": sum(len(files[root + name]) for name in owned if name.endswith(".py")),
         "cuda_bytes": 0,
         "uses": _uses(lambda name: files.get(root + name), owned, modules),
         "reader": READER,
@@ -1396,6 +1409,8 @@ def assemble(records: dict[str, dict]) -> dict:
                 entry["groups"] = wheel["groups"]
             if wheel["cuda_bytes"]:
                 entry["cuda_bytes"] = wheel["cuda_bytes"]
+            if wheel.get("py_bytes"):
+                entry["py_bytes"] = wheel["py_bytes"]
             if may_use:
                 entry["may_use"] = {other: {kind: sorted(_fewest(where) if kind == "at" else where)
                                             for kind, where in sorted(edge.items())}
@@ -1403,7 +1418,8 @@ def assemble(records: dict[str, dict]) -> dict:
             sources.append(wheel["source"])
             earlier = record.get("earlier")
             if earlier:
-                entry["earlier"] = {key: earlier[key] for key in ("before", "version", "modules", "commands", "size")}
+                entry["earlier"] = {key: earlier[key] for key in ("before", "version", "modules", "commands", "size",
+                                                                  "py_bytes") if key in earlier}  # fmt: skip
                 sources.append(f"{earlier['source']} (releases before {earlier['before']})")
         entry["why"] = record["why"]
         entry["source"] = sources

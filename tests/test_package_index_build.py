@@ -46,6 +46,22 @@ def test_import_names_of_a_wheel_with_a_namespace_package_an_extension_and_a_mod
     assert facts["groups"] == ["pytest11"]
     assert facts["metadata"]["requires_dist"] == ["idna"]
     assert facts["size"] > 0 and facts["cuda_bytes"] == 0
+    assert facts["py_bytes"] == 0  # the Python files are empty; scripts and metadata are not compiled
+
+
+def test_the_python_source_pip_compiles_is_counted(tmp_path):
+    wheel = make_wheel(
+        tmp_path / "pure-1.0-py3-none-any.whl",
+        {
+            "pure/__init__.py": "x = 1\n" * 100,  # 600 bytes
+            "pure/data.json": "{}" * 1000,
+            "pure-1.0.data/purelib/pure_extra.py": "y = 2\n" * 10,  # 60 bytes, installed in site-packages
+            "pure-1.0.data/scripts/pure-tool.py": "print()\n" * 50,  # a script: not compiled
+            "pure-1.0.dist-info/METADATA": "Name: pure\nVersion: 1.0\n",
+        },
+    )
+    facts = build.read_wheel(wheel)
+    assert facts["py_bytes"] == 660 and facts["size"] > 2660
 
 
 def test_bundled_cuda_libraries_are_counted(tmp_path):
