@@ -30,9 +30,10 @@ def image_of(root: Path, **config):
     return result, result.images[0]
 
 
-def indexed(name: str, version: str | None = None) -> int:
-    """The package index's installed size of a distribution (its newest wheel)."""
-    return lookup(name, version).size
+def indexed(name: str, version: str | None = None, compiled: bool = True) -> int:
+    """The package index's installed size of a distribution (its newest wheel), with the
+    .pyc files pip writes unless ``compiled`` is false."""
+    return lookup(name, version).installed_bytes(compiled)
 
 
 def bill_for(root: Path, **config):
@@ -152,6 +153,24 @@ def test_dependencies_come_with_the_package_that_needs_them(tmp_path):
     assert python["threadpoolctl (for scikit-learn)"] == indexed("threadpoolctl")
     assert "narwhals (for scikit-learn)" not in python  # required from 1.9 on, not by 1.5.2
     assert None not in python.values()
+
+
+@pytest.mark.parametrize(
+    "install, compiled",
+    [
+        ("pip install --no-cache-dir flask==3.1.0", True),
+        ("pip install --no-cache-dir --no-compile flask==3.1.0", False),
+        ("uv pip install --system --no-cache flask==3.1.0", False),  # uv compiles only when asked
+        ("uv pip install --system --no-cache --compile-bytecode flask==3.1.0", True),
+        ("UV_COMPILE_BYTECODE=1 uv pip install --system --no-cache flask==3.1.0", True),
+    ],
+)
+def test_the_bytecode_an_installer_writes_is_counted(tmp_path, install, compiled):
+    root = write_tree(tmp_path, {"Dockerfile": f"FROM python:3.11-slim\nRUN {install}\n"})
+    python = parts(bill_for(root), "python")
+    assert python["flask 3.1.0"] == indexed("flask", "3.1.0", compiled)
+    assert python["jinja2 (for flask)"] == indexed("jinja2", compiled=compiled)
+    assert lookup("jinja2").py_bytes > 100_000  # pure Python: its .pyc weigh more than the source
 
 
 def test_the_pip_cache_is_counted_only_where_it_stays(tmp_path):

@@ -468,7 +468,7 @@ def _exclusive(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
 def _cost(analysis: Analysis, verdict: Verdict, name: str) -> tuple[int | None, str]:
     """(installed bytes of ``name`` and what only it needs, how the message says it)."""
     only = _exclusive(analysis, verdict, name)
-    sizes = {other: lookup(other).size for other in only | {name}}
+    sizes = {other: lookup(other).installed_bytes() for other in only | {name}}
     total = sum(size for size in sizes.values() if size)
     if not total:
         return None, ""
@@ -723,7 +723,7 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
         if entry.get("cpu_only") and _has_gpu(image):
             continue
         lighter = f"`{entry['lighter']}`" + (f" (or `{entry['also']}`)" if entry.get("also") else "")
-        heavy, light = lookup(item.name).size, lookup(entry["lighter"]).size
+        heavy, light = lookup(item.name).installed_bytes(), lookup(entry["lighter"]).installed_bytes()
         size = heavy - light if heavy and light and heavy > light else None
         saving = f", saving ~{human_size(size)} installed" if size else ""
         where = " on an image with no GPU" if entry.get("cpu_only") else ""

@@ -44,9 +44,18 @@ class Distribution:
     asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # required name -> the extras it asks of it
     dev: str | None = None
     size: int | None = None  # installed bytes (the newest Linux x86_64 wheel)
+    py_bytes: int = 0  # of that, Python source an installer may compile (a .pyc beside each)
     cuda_bytes: int = 0  # of that, CUDA libraries the wheel bundles
     groups: tuple[str, ...] = ()  # entry-point groups it registers plugins in
     known: bool = True  # False: modules are the guess from the name
+
+    def installed_bytes(self, compiled: bool = True) -> int | None:
+        """What installing it puts on disk: the wheel's files and, from an installer that
+        compiles (pip does by default), the .pyc beside each Python file, which the wheel's
+        size leaves out (sizes.toml [python])."""
+        if self.size is None:
+            return None
+        return self.size + (round(self.py_bytes * _pyc_per_py()) if compiled else 0)
 
     def needs(self, extras: tuple[str, ...] = (), loads: bool = True) -> set[str]:
         """Distributions it brings in or picks up by itself, with the given extras. A may-use
@@ -171,13 +180,14 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
     requires = set(asks)
     extras = {extra: {split_extras(item)[0] for item in items} for extra, items in written_extras.items()}
     modules = override.get("modules", entry.get("modules"))
-    size, commands = entry.get("size"), entry.get("commands", ())
+    size, commands, py_bytes = entry.get("size"), entry.get("commands", ()), entry.get("py_bytes", 0)
     if modules == [] and "modules" not in override and _before_newest_range(entry, chosen):
         # Empty today (a meta-package: apache-airflow 3 moved its code to apache-airflow-core),
         # which says nothing of an older release, unless the index read one from before the move.
         earlier = entry.get("earlier")
         if earlier is not None and 0 <= chosen < _range_index(entry, earlier["before"]):
             modules, size, commands = earlier["modules"], earlier["size"], earlier["commands"]
+            py_bytes = earlier.get("py_bytes", 0)
         else:
             modules = size = None
     known = modules is not None  # an index entry without its wheel read knows no modules
@@ -195,10 +205,16 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
         extras={extra: tuple(names) for extra, names in extras.items()},
         dev=_roles().get(name) or _pattern_dev(name),
         size=size,
+        py_bytes=py_bytes,
         cuda_bytes=entry.get("cuda_bytes", 0),
         groups=tuple(entry.get("groups", ())),
         known=known,
     )
+
+
+@cache
+def _pyc_per_py() -> float:
+    return float(load("sizes")["python"]["pyc_per_py"])
 
 
 def _before_newest_range(entry: dict, chosen: int | None) -> bool:

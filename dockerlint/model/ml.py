@@ -109,6 +109,21 @@ class PipCommand:
     requests: tuple[PipRequest, ...]
     indexes: tuple[str, ...]  # index URLs and find-links from options, env, requirement files, tool.uv
     torch_backend: str | None  # uv's --torch-backend / UV_TORCH_BACKEND
+    compiles: bool = True  # writes a .pyc beside each .py it installs (pip does unless --no-compile; uv only if asked)
+
+
+_YES = ("1", "true", "yes", "on")
+
+
+def _compiles(tool: str, options, env: dict) -> bool:
+    """Whether an install writes bytecode: pip does unless told not to; uv and poetry's
+    installer only when asked (``--compile-bytecode``, ``UV_COMPILE_BYTECODE``, ``--compile``)."""
+    if tool == "pip":
+        return "--no-compile" not in options
+    if tool == "uv":
+        asked = "--compile-bytecode" in options or "--compile" in options
+        return asked or env.get("UV_COMPILE_BYTECODE", "").lower() in _YES
+    return "--compile" in options
 
 
 _INDEX_ENV = (
@@ -225,7 +240,8 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
                 )
             )
     backend = install.option("--torch-backend") or env.get("UV_TORCH_BACKEND")
-    return PipCommand(stage, step, install.span, tuple(requests), tuple(indexes), backend or None)
+    compiles = _compiles(install.tool, install.options, env)
+    return PipCommand(stage, step, install.span, tuple(requests), tuple(indexes), backend or None, compiles)
 
 
 def _project_command(image: Image, stage: StageModel, step: Step, project, pyproject, dependencies) -> PipCommand:
@@ -247,7 +263,8 @@ def _project_command(image: Image, stage: StageModel, step: Step, project, pypro
         indexes += _poetry_indexes(pyproject)
     span = project.command.span if project.command is not None else step.instruction.span
     backend = project.env.get("UV_TORCH_BACKEND") if project.tool == "uv" else None
-    return PipCommand(stage, step, span, requests, tuple(indexes), backend or None)
+    compiles = _compiles(project.tool, project.options, project.env)
+    return PipCommand(stage, step, span, requests, tuple(indexes), backend or None, compiles)
 
 
 def _poetry_indexes(pyproject) -> list[str]:

@@ -83,6 +83,7 @@ class Request:
     anchors: frozenset[Anchor]
     text: str
     download: bool = False  # installed by a model download (`spacy download`), not asked for
+    compiled: bool = True  # by an installer that writes .pyc files (pip; uv only when asked)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class PythonSet:
                     parts.append(part)
                     cached.setdefault(root.step, []).append((part.figure, ratio))
                 continue
-            sized = python_package_bytes(name, version)
+            sized = python_package_bytes(name, version, root.compiled)
             if sized is None:
                 if requested is not None:
                     parts.append(Part("python", label, where.path, where.line, None, where.instruction, anchors))
@@ -432,7 +433,7 @@ class _Builder:
             if command.step is not step:
                 continue
             for request in command.requests:
-                self._request(request, line, (stage.index, step.index), command.span.line)
+                self._request(request, line, (stage.index, step.index), command.span.line, command.compiles)
         keeps = any(pip_cache_kept(step, install) for install in step.installs)
         keeps = keeps or any(uv_sync_cache_kept(step, command) for command in step.commands)
         if keeps:
@@ -442,7 +443,7 @@ class _Builder:
             anchors = frozenset((self.dockerfile, number) for number in {line, *spans})
             self.python.cache_lines[position] = (self.dockerfile, spans[0], anchors)
 
-    def _request(self, request, instruction: int, step: tuple[int, int], command_line: int) -> None:
+    def _request(self, request, instruction: int, step: tuple[int, int], command_line: int, compiled: bool) -> None:
         anchors = frozenset({(request.path, request.span.line), (self.dockerfile, command_line)})
         self.python.requests.append(
             Request(
@@ -455,6 +456,7 @@ class _Builder:
                 step,
                 anchors,
                 request.text,
+                compiled=compiled,
             )
         )
 
@@ -602,7 +604,7 @@ class _Builder:
                 if not _carries(self.image, member, command.step, sources):
                     continue
                 for request in command.requests:
-                    self._request(request, line, (stage.index, step.index), command.span.line)
+                    self._request(request, line, (stage.index, step.index), command.span.line, command.compiles)
                     found = True
         for member in _with_parents(self.image, origin):
             for other in member.copies:

@@ -117,9 +117,12 @@ DEBIAN_SOURCE = "debian_packages.toml: Installed-Size over the apt closure, Debi
 
 
 @lru_cache(maxsize=8192)
-def python_package_bytes(name: str, version: str | None = None) -> tuple[int, int, int, str] | None:
+def python_package_bytes(
+    name: str, version: str | None = None, compiled: bool = True
+) -> tuple[int, int, int, str] | None:
     """Installed bytes of one distribution (without its dependencies): (bytes, low, high,
-    source), or None when nothing sizes it. ``version`` is the pinned release when known.
+    source), or None when nothing sizes it. ``version`` is the pinned release when known;
+    ``compiled``: the installer writes .pyc files (pip does).
 
     The package index's size of the newest wheel (torch's CUDA build is sized by
     ``torch_figures`` from the measured builds in ml.toml)."""
@@ -128,7 +131,10 @@ def python_package_bytes(name: str, version: str | None = None) -> tuple[int, in
     distribution = lookup(canonical(name), version)
     if not distribution.known or not distribution.size:
         return None
-    figure = Figure.of(distribution.size, "python", "package index: installed size of the newest wheel")
+    pyc = " with the .pyc pip writes" if compiled and distribution.py_bytes else ""
+    figure = Figure.of(
+        distribution.installed_bytes(compiled), "python", f"package index: installed size of the newest wheel{pyc}"
+    )
     return figure.bytes, figure.low, figure.high, figure.source
 
 
