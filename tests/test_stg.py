@@ -721,3 +721,54 @@ def test_a_cloud_cli_the_container_uses_or_the_final_image_lacks_is_quiet(repo, 
         dockerfile = f"FROM python:3.12-slim AS tools\n{first}{second}{SERVICE_TAIL}"
     places, _ = lint(repo, dockerfile, "STG008", {**APP, **files})
     assert places == []
+
+
+# -- STG009: the builder's whole folder copied across --------------------------------------------
+
+FRONTEND = {"package.json": '{"scripts": {"build": "vite build"}, "devDependencies": {"vite": "5.4.0"}}\n'}
+
+
+def frontend(install: str, copy: str, env: str = "") -> str:
+    return (
+        f"FROM node:20-slim AS build\n{env}WORKDIR /build\nCOPY . .\nRUN {install}\nRUN yarn run build\n\n"
+        f"FROM nginx:1.27-alpine\n{copy}\n"
+    )
+
+
+def test_the_builders_whole_folder_with_development_packages_is_reported(repo):
+    places, messages = lint(repo, frontend("yarn install", "COPY --from=build /build /usr/share/nginx/html"), "STG009",
+                            FRONTEND)  # fmt: skip
+    assert places == [("STG009", "Dockerfile", 8)]
+    assert "`/build` of stage `build`" in messages[0] and "`yarn install` (line 4)" in messages[0]
+    assert "the sources copied from the build context" in messages[0]
+
+
+@pytest.mark.parametrize(
+    "install, copy, env",
+    [
+        ("yarn install", "COPY --from=build /build/dist /usr/share/nginx/html", ""),  # only the output
+        ("npm ci --omit=dev", "COPY --from=build /build /app", ""),  # production packages only
+        ("yarn install --production", "COPY --from=build /build /app", ""),
+        ("npm ci", "COPY --from=build /build /app", "ENV NODE_ENV=production\n"),
+        ("pip install --no-cache-dir -r requirements.txt", "COPY --from=build /build /app", ""),  # no node_modules
+    ],
+)
+def test_copying_the_output_or_production_packages_is_not_reported(repo, install, copy, env):
+    assert lint(repo, frontend(install, copy, env), "STG009", FRONTEND)[0] == []
+
+
+def test_the_folder_counts_however_the_sources_came_in(repo):
+    dockerfile = (
+        "FROM node:20-slim AS build\nWORKDIR /build\nCOPY package.json yarn.lock ./\nRUN yarn install\n"
+        "COPY src/ src/\nRUN yarn run build\n\nFROM node:20-slim\nCOPY --from=build /build /app\n"
+    )
+    places, messages = lint(repo, dockerfile, "STG009", FRONTEND)
+    assert places == [("STG009", "Dockerfile", 9)] and "build context" not in messages[0]
+
+
+def test_an_install_in_another_folder_than_the_one_copied_is_not_reported(repo):
+    dockerfile = (
+        "FROM node:20-slim AS build\nWORKDIR /web\nCOPY . .\nRUN yarn install && yarn run build\n"
+        "WORKDIR /out\nRUN cp -r /web/dist/. .\n\nFROM nginx:1.27-alpine\nCOPY --from=build /out /usr/share/nginx/html\n"
+    )
+    assert lint(repo, dockerfile, "STG009", FRONTEND)[0] == []

@@ -836,3 +836,75 @@ def _cloud_cli(image: Image, clis: list[dict]) -> tuple[dict, Span, str] | None:
                     if request.name in cli["python"]:
                         return cli, command.span, f"`{request.text}` from PyPI"
     return None
+
+
+# -- STG009 --------------------------------------------------------------------------------
+
+
+@check("STG009")
+def build_folder_copied_whole(image: Image) -> Iterator[Finding]:
+    """A multi-stage build that copies the builder's whole working folder across: the
+    node_modules a development install filled there come along."""
+    node = load("build_tools")["node"]
+    for stage in final_chain(image):
+        for copy in stage.copies:
+            if copy.from_stage is None or copy.mount_only or copy.heredoc:
+                continue
+            origin = image.stages[copy.from_stage]
+            for source in copy.sources:
+                folder = posixpath.normpath(posixpath.join("/", source.value))
+                install = _development_install_in(origin, folder, node)
+                if install is None:
+                    continue
+                step, command = install
+                sources = " and the sources copied from the build context" if _context_copied_to(origin, folder) else ""
+                yield finding(
+                    image,
+                    "STG009",
+                    source.span,
+                    f"`COPY --from={origin.name or origin.index}` takes the whole folder "
+                    f"`{folder}` of {origin.label}, with the `node_modules` that `{_shown(command.argv)}` "
+                    f"(line {command.span.line}) filled with development packages{sources}: the final image is no "
+                    "smaller than a single-stage build",
+                    "Copy only what the build produced (for example `COPY --from=build /build/dist ./dist`); a Node.js "
+                    "server installs its production packages in the final stage (`npm ci --omit=dev`, "
+                    "`yarn install --production`).",
+                    related=[Related(image.dockerfile_path, command.span, "development packages installed here")],
+                )
+                return
+
+
+def _context_copied_to(stage: StageModel, folder: str) -> bool:
+    """Whether the stage copies the whole build context into ``folder`` (``COPY . .``)."""
+    for copy in stage.copies:
+        if copy.from_stage is not None or copy.from_image is not None or copy.mount_only or copy.heredoc:
+            continue
+        if any(posixpath.normpath(source.value) == "." for source in copy.sources):
+            if posixpath.normpath(copy.dest) == folder:
+                return True
+    return False
+
+
+def _development_install_in(stage: StageModel, folder: str, node: dict):
+    """The npm/yarn/pnpm install that fills ``folder``/node_modules with development
+    packages (no production-only option, no NODE_ENV=production), or None."""
+    for step in stage.runs():
+        if posixpath.normpath(step.workdir) != folder:
+            continue
+        for command in step.commands:
+            if not _fills_node_modules(command.argv, node) or _cwd_option(command.argv, node):
+                continue
+            environment = {**step.env, **dict(command.command.assignments)}
+            if environment.get("NODE_ENV") == "production" or set(command.argv[1:]) & PRODUCTION_ONLY:
+                continue
+            return step, command
+    return None
+
+
+# Options of npm, yarn and pnpm that install no development packages (their install docs).
+PRODUCTION_ONLY = {"--production", "--prod", "-P", "--omit=dev", "--only=prod", "--only=production"}
+
+
+def _cwd_option(argv: tuple[str, ...], node: dict) -> bool:
+    """An install told to work in another folder (``yarn --cwd frontend``)."""
+    return any(word.split("=", 1)[0] in node["value_options"] for word in argv[1:])
