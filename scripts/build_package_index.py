@@ -887,15 +887,15 @@ class _Reader(ast.NodeVisitor):
         self.loads: set[str] = set()  # own modules imported at load time (names that may be modules)
         self.refs: set[str] = set()  # own modules imported inside functions
         self.aliases: dict[str, str] = {}  # local name -> own module or own module.name it stands for
-        self.at_load: dict[str, set[str]] = {}  # other top-level module -> local names bound at load time
-        self.lazy: dict[str, set[str]] = {}  # other top-level module -> functions that import it
+        self.at_load: dict[str, set[str]] = {}  # another package's module (_import_key) -> names bound at load
+        self.lazy: dict[str, set[str]] = {}  # another package's module -> functions that import it
         self.mentions: dict[str, set[str]] = {}  # function -> names its body mentions
         self.defined: set[str] = set()
         self.optional = 0  # inside code that runs only when an import worked, or goes on without it
-        self.optional_bound: dict[str, str] = {}  # local name -> other top-level module it may stand for
-        self.requires: dict[str, set[str]] = {}  # function -> other top-level modules it raises without
+        self.optional_bound: dict[str, str] = {}  # local name -> another package's module it may stand for
+        self.requires: dict[str, set[str]] = {}  # function -> other packages' modules it raises without
         self.preferring = 0  # inside code that imports an alternative when an import fails
-        self.preferred: set[str] = set()  # other top-level modules imported there (orjson over json)
+        self.preferred: set[str] = set()  # other packages' modules imported there (orjson over json)
 
     def _add(self, module: str | None, names=(), bound: tuple[str, ...] = ()) -> None:
         if not module or self.type_checking:
@@ -1144,7 +1144,8 @@ def _own_modules(reader: _Reader, python: dict[str, str]) -> set[str]:
 
 
 def _uses(read, files: list[str], modules: list[str]) -> dict[str, dict[str, list[str]]]:
-    """Other top-level modules the package imports without requiring them to be listed:
+    """Modules of other packages (by ``_import_key``) the package imports without requiring
+    them to be listed:
     ``at``: the package's own modules whose import loads such an import (the fewest that
     cover it: a module inside one listed is left out; a top-level module listed means
     whenever it is imported), ``calls``: the public names of functions, methods and classes
