@@ -129,6 +129,24 @@ def test_a_diffusers_service_calling_xformers_through_the_pipeline(repo):
     assert lines(findings(repo, files)) == [("DEP001", 6)]
 
 
+def test_a_package_that_works_with_pandas_frames_when_installed_does_not_use_pandas(repo):
+    """scikit-learn handles pandas frames when the service has pandas (`try: import pandas
+    as pd` / `except ImportError: pd = None`) and looks at pandas dtypes under every fit:
+    neither makes an installed pandas used by a service that never makes a frame."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "predict.py"]\n',
+        "requirements.txt": "scikit-learn==1.5.2\npandas==2.2.3\n",
+        "predict.py": """
+            from sklearn.linear_model import LogisticRegression
+
+            model = LogisticRegression().fit([[0.0], [1.0]], [0, 1])
+            print(model.predict([[2.0]]))
+        """,
+    }
+    [unused] = findings(repo, files)
+    assert (unused.code, unused.span.line) == ("DEP001", 2) and unused.message.startswith("`pandas`")
+
+
 LANGCHAIN_PDF_CHATBOT = """
     import streamlit as st
     from langchain_community.document_loaders import PyPDFLoader
@@ -338,11 +356,11 @@ def test_the_index_marks_what_pulls_cuda():
     assert pulls("transformers", ("torch",), "torch") and not pulls("transformers", (), "torch")
     assert pulls("openai-whisper", (), "torch") and not pulls("fastapi", (), "torch")
     assert cuda_size("numpy") == 0
-    # the nvidia-* wheels torch requires are not read into the index (gigabytes to download):
-    # no figure from a partly read set, and GPU001 falls back to the measured one
-    assert newest("nvidia-cudnn-cu13").size is None
-    assert cuda_size("torch") == 0
-    assert torch_cuda_size() == ml()["torch"]["cuda_libraries_size"] > 1_000_000_000
+    # the nvidia-* wheels the newest torch requires are read into the index: they are CUDA
+    # libraries, counted whole
+    assert newest("nvidia-cudnn-cu13").size > newest("nvidia-cudnn-cu13").cuda_bytes > 500_000_000
+    assert torch_cuda_size() == cuda_size("torch") > 3_000_000_000
+    assert ml()["torch"]["cuda_libraries_size"] > 1_000_000_000  # the measured figure, for an index without them
 
 
 WHISPER = """
@@ -463,12 +481,20 @@ AIRFLOW_DAGS = {
 }
 
 
-def test_an_airflow_2_pin_is_not_judged_by_the_meta_package_airflow_3_became(repo):
-    """apache-airflow 3 holds no modules (its code moved to apache-airflow-core): what
-    2.10.2 held is not in the index, so its DAG image gets no DEP001."""
+def test_an_airflow_2_pin_is_judged_by_the_wheel_before_the_move(repo):
+    """apache-airflow 3 holds no modules (its code moved to apache-airflow-core); the index
+    read the newest 2.x wheel, so a 2.10.2 pin is judged by what 2.x installs: used by the
+    DAGs that import it, unused in an image whose code does not."""
     assert lookup("apache-airflow").modules == ()
-    assert not lookup("apache-airflow", "2.10.2").known
-    assert lookup("apache-airflow", "2.10.2").size is None
+    pinned = lookup("apache-airflow", "2.10.2")
+    assert pinned.modules == ("airflow",) and pinned.size > 10_000_000
+    no_dags = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "app.py": "print('hello')\n",
+        "requirements.txt": "apache-airflow==2.10.2\n",
+    }
+    [unused] = findings(repo, no_dags, ["DEP001"])
+    assert unused.message.startswith("`apache-airflow` (~") and "imports `airflow`" in unused.message
     assert findings(repo, {**AIRFLOW_DAGS, "requirements.txt": "apache-airflow==2.10.2\n"}) == []
 
 
@@ -485,10 +511,11 @@ OTLP_SERVICE = {
 
 @pytest.mark.parametrize("imported", ["from llama_index.core import VectorStoreIndex\n", ""])
 def test_packages_without_modules_of_their_own_are_not_judged(repo, imported):
-    """llama-index holds no modules (its code is llama-index-core's), and the index cannot
-    see the OTLP exporter's (a namespace five folders deep): whether code uses them is not
-    something DEP001 can tell, used or not."""
-    assert lookup("llama-index").modules == () and lookup("opentelemetry-exporter-otlp-proto-grpc").modules == ()
+    """llama-index holds no modules (its code is llama-index-core's): whether code uses it
+    is not something DEP001 can tell, used or not. The OTLP exporter, a namespace five
+    folders deep, is read down to its package, which the code imports."""
+    assert lookup("llama-index").modules == ()
+    assert lookup("opentelemetry-exporter-otlp-proto-grpc").modules == ("opentelemetry.exporter.otlp.proto.grpc",)
     code = "from fastapi import FastAPI\nfrom opentelemetry.exporter.otlp.proto.grpc.trace_exporter import X\n"
     assert findings(repo, {**OTLP_SERVICE, "app.py": code + imported}, ["DEP001"]) == []
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dockerlint.findings import human_size
+from dockerlint.knowledge import load
 from dockerlint.model.ml import torch_cuda_size
 from tests.conftest import found, run_lint
 
@@ -33,6 +34,14 @@ def findings(repo, files: dict[str, str], code: str, **config):
 # -- GPU001 ---------------------------------------------------------------------------------
 
 
+def test_an_unpinned_torch_brings_what_the_newest_release_requires(repo):
+    requirements = "fastapi==0.115.6\ntorch\n"
+    [finding] = findings(repo, {"Dockerfile": CPU_SERVICE, "requirements.txt": requirements}, "GPU001")
+    size = torch_cuda_size()  # the nvidia-* wheels the newest torch requires, from the package index
+    assert size > 3_000_000_000 and finding.size_bytes == size
+    assert f"~{human_size(size)} of CUDA libraries" in finding.message
+
+
 def test_cpu_embedding_service_with_pypi_torch(repo):
     result = findings(
         repo,
@@ -48,8 +57,8 @@ def test_cpu_embedding_service_with_pypi_torch(repo):
     )
     assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 4)]
     finding = result[0]
-    size = torch_cuda_size()  # the nvidia-* wheels torch requires, from the package index
-    assert size > 2_000_000_000 and finding.size_bytes == size
+    size = load("ml")["torch"]["builds"]["2.5"]["nvidia"]  # the measured build of the release pinned
+    assert finding.size_bytes == size
     assert "`torch==2.5.1`" in finding.message and f"~{human_size(size)} of CUDA libraries" in finding.message
     assert (
         "`RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.5.1`" in finding.fix

@@ -421,8 +421,7 @@ async def test_hover_on_from_shows_the_estimated_size_and_biggest_parts(client: 
     text = hover.contents.value
     # The unsaved buffers count: CUDA torch, which GPU001's fix (CPU torch) takes out again.
     assert text.startswith(
-        "**Estimated image size: ~5.4 GB** (4.9 GB–6 GB), plus 1 part of unknown size; "
-        "after the fixes dockerlint suggests: ~963 MB."
+        "**Estimated image size: ~5.5 GB** (4.9 GB–6.1 GB); after the fixes dockerlint suggests: ~1 GB."
     )
     biggest = text.split("Biggest parts:\n", 1)[1].splitlines()
     assert biggest[0] == "- nvidia-* CUDA libraries (for torch): 2.9 GB (`requirements.txt:3`)"

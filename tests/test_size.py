@@ -421,7 +421,7 @@ def test_size_markdown_is_a_table_of_images_then_the_top_savings(tmp_path):
     lines = text.splitlines()
     assert lines[0] == "### Image sizes (dockerlint estimate)"
     assert "| Image | Now | After fixes | Saved |" in lines
-    assert "| `Dockerfile` | ~6.3 GB | ~953 MB | −5.3 GB (85 %) |" in lines
+    assert "| `Dockerfile` | ~6.3 GB | ~1 GB | −5.3 GB (84 %) |" in lines
     assert "#### Top savings" in lines
     top = lines[lines.index("| Saves | Fix | Where | Image |") + 2]
     assert top == "| 4.5 GB | GPU001 cuda-torch-on-cpu-image | `Dockerfile:4` | `Dockerfile` |"

@@ -468,7 +468,7 @@ def _exclusive(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
 def _cost(analysis: Analysis, verdict: Verdict, name: str) -> tuple[int | None, str]:
     """(installed bytes of ``name`` and what only it needs, how the message says it)."""
     only = _exclusive(analysis, verdict, name)
-    sizes = {other: lookup(other).installed_bytes() for other in only | {name}}
+    sizes = {other: lookup(other, analysis.versions.get(other)).installed_bytes() for other in only | {name}}
     total = sum(size for size in sizes.values() if size)
     if not total:
         return None, ""

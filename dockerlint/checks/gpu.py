@@ -29,6 +29,7 @@ from dockerlint.model.ml import (
     torch_installs,
 )
 from dockerlint.model.native_build import compiles_native
+from dockerlint.model.size.figures import torch_build
 from dockerlint.source import Span
 
 _NO_GPU = (
@@ -65,7 +66,9 @@ def _cuda_libraries(install: TorchInstall) -> tuple[int, str]:
     if install.bundles_cuda:
         size = settings["bundled_wheel_size"]
         return size, f"its CUDA libraries inside the wheel (~{human_size(size)} download)"
-    size = torch_cuda_size()
+    # a pinned release: its measured build (as the bill of bytes counts it); otherwise what
+    # the newest torch requires today, from the package index
+    size = torch_build(install.version)["nvidia"] if install.version else torch_cuda_size()
     return size, f"~{human_size(size)} of CUDA libraries (nvidia-* wheels)"
 
 
