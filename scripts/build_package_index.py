@@ -97,13 +97,14 @@ CHECKING_CALLS = {"find_spec", "_is_package_available", "is_package_available"}
 # is no edge; unless it is an accelerator tried first (orjson over json): then it is used
 # whenever the package is.
 MAX_WHERE = 100
-READER = 6  # what read_wheel reads; cached facts of an older reader are read again
+READER = 7  # what read_wheel reads; cached facts of an older reader are read again
 # Reader 4 changed which imports of others count and reads namespaces deeper, reader 5 records
 # an import of another package by its module path, reader 6 counts the bytes of Python source
-# pip compiles. A large wheel of reader 3 or later that imports nothing of others is not
-# fetched again: those are CUDA and other native libraries (the nvidia-* wheels, some 15 GB)
-# with next to no Python; their ``py_bytes`` stays unknown.
-KEPT_READERS, LARGE_WHEEL = {3, 4, 5}, 50_000_000
+# pip compiles, reader 7 tells an alternative from a placeholder. A wheel of reader 3 or later
+# that imports nothing of others is not fetched again unless it is small and lacks py_bytes:
+# the large ones are CUDA and other native libraries (the nvidia-* wheels, some 15 GB) with
+# next to no Python; their ``py_bytes`` stays unknown.
+KEPT_READERS, LARGE_WHEEL = {3, 4, 5, 6}, 50_000_000
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 
@@ -473,7 +474,11 @@ def _stale(facts: dict | None, version: str | None = None) -> bool:
         return True
     if facts.get("missing") or facts.get("reader") == READER:
         return False
-    return not (facts.get("reader") in KEPT_READERS and not facts.get("uses") and facts.get("size", 0) >= LARGE_WHEEL)
+    if facts.get("uses") or facts.get("reader") not in KEPT_READERS:
+        return True
+    # nothing imported of others reads the same; only py_bytes may be missing, and the large
+    # wheels go without it
+    return "py_bytes" not in facts and facts.get("size", 0) < LARGE_WHEEL
 
 
 def _download(cache: Cache, pairs: list[tuple[str, str]], earlier: bool = False) -> None:
@@ -896,6 +901,9 @@ class _Reader(ast.NodeVisitor):
         self.requires: dict[str, set[str]] = {}  # function -> other packages' modules it raises without
         self.preferring = 0  # inside code that imports an alternative when an import fails
         self.preferred: set[str] = set()  # other packages' modules imported there (orjson over json)
+        self.trying: list[list[str]] = []  # per optional try being read: the keys it imports
+        self.flags: dict[str, list[str]] = {}  # name an optional try sets -> the keys it imports
+        self.chosen: set[str] = set()  # optional imports the module's load-time code chooses by
 
     def _add(self, module: str | None, names=(), bound: tuple[str, ...] = ()) -> None:
         if not module or self.type_checking:
@@ -925,6 +933,8 @@ class _Reader(ast.NodeVisitor):
         key = key or top
         if self.preferring:
             self.preferred.add(key)
+        if self.trying:
+            self.trying[-1].append(key)
         if self.optional:
             if not self.functions:
                 for name in bound:
@@ -972,6 +982,12 @@ class _Reader(ast.NodeVisitor):
 
     def visit_Name(self, node: ast.Name) -> None:
         self._mention(node.id)
+        if not self.functions and not self.optional and isinstance(node.ctx, ast.Load):
+            # read at load time: the module chooses by it whenever it is imported
+            # (aiohttp's `DefaultResolver = AsyncResolver if aiodns_default else ...`)
+            if node.id in self.optional_bound:
+                self.chosen.add(self.optional_bound[node.id])
+            self.chosen.update(self.flags.get(node.id, ()))
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         self._mention(node.attr)
@@ -1039,15 +1055,20 @@ class _Reader(ast.NodeVisitor):
     def visit_Try(self, node: ast.Try) -> None:
         handlers = [handler for handler in node.handlers if _catches_import_error(handler)]
         raising = any(isinstance(statement, ast.Raise) for handler in handlers for statement in handler.body)
-        preferring = not raising and any(_imports_any(handler.body) for handler in handlers)
-        # an import the code goes on without: no handler raises or imports an alternative
+        preferring = not raising and any(_alternative(handler.body) for handler in handlers)
+        # an import the code goes on without: no handler raises or provides an alternative
         optional = bool(handlers) and not raising and not preferring
         self.optional += optional
         self.preferring += preferring
+        self.trying.append([])
         for statement in (*node.body, *node.orelse):
             self.visit(statement)
         self.optional -= optional
         self.preferring -= preferring
+        keys = self.trying.pop()
+        if optional and keys and not self.functions:
+            for name in _assigned((*node.body, *node.orelse, *(s for h in handlers for s in h.body))):
+                self.flags.setdefault(name, []).extend(keys)
         for handler in node.handlers:
             self.visit(handler)
         for statement in node.finalbody:
@@ -1085,6 +1106,35 @@ AVAILABILITY_CHECK = re.compile(r"_?is_(\w+?)_available")
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     caught = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
     return any(getattr(kind, "id", getattr(kind, "attr", None)) in IMPORT_ERRORS for kind in caught)
+
+
+def _alternative(statements) -> bool:
+    """Whether an ``except ImportError`` provides what the import would have: another
+    import, a function or class of its own (botocore's ``def where()`` when certifi is
+    missing), or a name bound to something other than a constant (``ujson = json``); not a
+    placeholder (``pd = None``, ``HAS_YAML = False``) or a warning."""
+    if _imports_any(statements):
+        return True
+    for statement in statements:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            # a stub (`class Mixin: pass`, a function that raises) stands in for nothing
+            if not all(isinstance(inner, (ast.Pass, ast.Raise)) or (isinstance(inner, ast.Expr)
+                       and isinstance(inner.value, ast.Constant)) for inner in statement.body):  # fmt: skip
+                return True
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+            if not isinstance(statement.value, ast.Constant):
+                return True
+    return False
+
+
+def _assigned(statements) -> set[str]:
+    """Names the statements bind at their own level (``aiodns_default = True``)."""
+    names = set()
+    for statement in statements:
+        targets = statement.targets if isinstance(statement, ast.Assign) else (
+            [statement.target] if isinstance(statement, ast.AnnAssign) else [])  # fmt: skip
+        names.update(target.id for target in targets if isinstance(target, ast.Name))
+    return names
 
 
 def _imports_any(statements) -> bool:
@@ -1182,7 +1232,7 @@ def _uses(read, files: list[str], modules: list[str]) -> dict[str, dict[str, lis
                 loaded_by.setdefault(name, set()).add(module)
     importers: dict[str, set[str]] = {}
     for module, reader in readers.items():
-        for top in reader.at_load:
+        for top in (*reader.at_load, *reader.chosen):
             importers.setdefault(top, set()).add(module)
     for top, found in sorted(importers.items()):
         reached = set(found)

@@ -169,6 +169,56 @@ def load_frame(path):
     assert uses["attn"] == {"calls": ["enable_fast_attention"]}  # diffusers' xformers switch
 
 
+def test_an_import_with_an_alternative_or_chosen_by_at_load_time_is_a_use(tmp_path):
+    """botocore defines its own `where()` when certifi is missing, and aiohttp picks its DNS
+    resolver at load time by whether aiodns imported: both use the package when installed,
+    unlike a placeholder read only inside functions (scikit-learn's `pd = None`)."""
+    wheel = make_wheel(
+        tmp_path / "netlib-1.0-py3-none-any.whl",
+        {
+            "netlib/__init__.py": "from netlib import certs, resolver, frames\n",
+            "netlib/certs.py": """
+try:
+    from certifi import where
+except ImportError:
+    def where():
+        return "/etc/ssl/certs/ca-certificates.crt"
+""",
+            "netlib/resolver.py": """
+try:
+    import aiodns
+    aiodns_default = True
+except ImportError:
+    aiodns = None
+    aiodns_default = False
+
+class ThreadedResolver: ...
+class AsyncResolver: ...
+DefaultResolver = AsyncResolver if aiodns_default else ThreadedResolver
+""",
+            "netlib/frames.py": """
+try:
+    import pandas as pd
+except ImportError:
+    pd = None
+
+try:
+    from pyarrow import Table
+except ImportError:
+    class Table:  # a stub for isinstance checks
+        pass
+
+def to_rows(data):
+    return data.to_dict("records") if pd is not None and isinstance(data, pd.DataFrame) else data
+""",
+        },
+    )
+    uses = build.read_wheel(wheel)["uses"]
+    assert uses["certifi.where"] == {"at": ["netlib"]}
+    assert uses["aiodns"] == {"at": ["netlib"]}
+    assert "pandas" not in uses and "pyarrow.Table" not in uses
+
+
 def test_a_lazy_import_reached_from_most_of_the_package_is_no_edge_unless_tried_first(tmp_path, monkeypatch):
     monkeypatch.setattr(build, "MAX_WHERE", 2)
     wheel = make_wheel(
