@@ -1421,6 +1421,23 @@ def _owners_of(key: str, owners: dict[str, list[str]], records: dict[str, dict])
     ]
 
 
+MAX_IMPORT_NAMES = 100  # more than this from one wheel are files of a collection, not import names
+
+
+def _import_names(modules: list[str]) -> list[str]:
+    """The import names shipped for a wheel: a wheel whose namespace folders hold thousands
+    of modules (ansible's ansible_collections.<namespace>.<collection>.plugins...) is named by
+    the deepest prefixes that stay within MAX_IMPORT_NAMES."""
+    if len(modules) <= MAX_IMPORT_NAMES:
+        return modules
+    depth, names = 1, sorted({module.split(".")[0] for module in modules})
+    while True:
+        deeper = sorted({".".join(module.split(".")[: depth + 1]) for module in modules})
+        if len(deeper) > MAX_IMPORT_NAMES or deeper == names:
+            return names
+        depth, names = depth + 1, deeper
+
+
 def _fewest(modules: set[str]) -> set[str]:
     """The modules not inside another listed one (``transformers`` covers its submodules)."""
     return {module for module in modules if not _inside_any(module, modules)}
@@ -1455,7 +1472,7 @@ def assemble(records: dict[str, dict]) -> dict:
                         edge = may_use.setdefault(other, {})
                         for kind, where in uses.items():
                             edge.setdefault(kind, set()).update(where)
-            entry.update(modules=wheel["modules"], commands=wheel["commands"], size=wheel["size"])
+            entry.update(modules=_import_names(wheel["modules"]), commands=wheel["commands"], size=wheel["size"])
             if wheel["groups"]:
                 entry["groups"] = wheel["groups"]
             if wheel["cuda_bytes"]:
@@ -1471,6 +1488,7 @@ def assemble(records: dict[str, dict]) -> dict:
             if earlier:
                 entry["earlier"] = {key: earlier[key] for key in ("before", "version", "modules", "commands", "size",
                                                                   "py_bytes") if key in earlier}  # fmt: skip
+                entry["earlier"]["modules"] = _import_names(earlier["modules"])
                 sources.append(f"{earlier['source']} (releases before {earlier['before']})")
         entry["why"] = record["why"]
         entry["source"] = sources

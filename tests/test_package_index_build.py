@@ -64,6 +64,16 @@ def test_the_python_source_pip_compiles_is_counted(tmp_path):
     assert facts["py_bytes"] == 660 and facts["size"] > 2660
 
 
+def test_a_collection_of_thousands_of_namespace_modules_is_named_by_its_prefixes(monkeypatch):
+    """ansible's wheel holds ansible_collections.<namespace>.<collection>.plugins.modules.*
+    in folders without __init__: those are files of collections, not names to own."""
+    monkeypatch.setattr(build, "MAX_IMPORT_NAMES", 4)
+    modules = ["ansible"] + [f"ansible_collections.{ns}.{coll}.plugins.modules.m{i}"
+                             for ns in ("amazon", "cisco") for coll in ("aws", "ios") for i in range(3)]  # fmt: skip
+    assert build._import_names(modules) == ["ansible", "ansible_collections.amazon", "ansible_collections.cisco"]
+    assert build._import_names(["acme", "acme_compat"]) == ["acme", "acme_compat"]
+
+
 def test_bundled_cuda_libraries_are_counted(tmp_path):
     wheel = make_wheel(
         tmp_path / "gpu-1.0-cp311-cp311-manylinux_2_28_x86_64.whl",
