@@ -751,6 +751,8 @@ def test_the_builders_whole_folder_with_development_packages_is_reported(repo):
         ("yarn install --production", "COPY --from=build /build /app", ""),
         ("npm ci", "COPY --from=build /build /app", "ENV NODE_ENV=production\n"),
         ("pip install --no-cache-dir -r requirements.txt", "COPY --from=build /build /app", ""),  # no node_modules
+        ("npm ci && npm run build && npm prune --omit=dev", "COPY --from=build /build /app", ""),  # pruned again
+        ("yarn install && yarn run build && rm -rf node_modules", "COPY --from=build /build /app", ""),
     ],
 )
 def test_copying_the_output_or_production_packages_is_not_reported(repo, install, copy, env):

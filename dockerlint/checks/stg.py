@@ -887,22 +887,26 @@ def _context_copied_to(stage: StageModel, folder: str) -> bool:
 
 def _development_install_in(stage: StageModel, folder: str, node: dict):
     """The npm/yarn/pnpm install that fills ``folder``/node_modules with development
-    packages (no production-only option, no NODE_ENV=production), or None."""
+    packages (no production-only option, no NODE_ENV=production, no later prune or
+    removal of node_modules), or None."""
+    production = set(node["production_options"])
+    found = None
     for step in stage.runs():
-        if posixpath.normpath(step.workdir) != folder:
-            continue
         for command in step.commands:
-            if not _fills_node_modules(command.argv, node) or _cwd_option(command.argv, node):
+            words = list(command.argv)
+            if found is not None and (
+                (words[:1] in (["npm"], ["pnpm"]) and "prune" in words)
+                or (words[:1] == ["rm"] and any(word.rstrip("/").endswith("node_modules") for word in words))
+            ):
+                return None  # the development packages are gone again
+            if found is not None or posixpath.normpath(step.workdir) != folder:
+                continue
+            if not _fills_node_modules(words, node) or _cwd_option(words, node):
                 continue
             environment = {**step.env, **dict(command.command.assignments)}
-            if environment.get("NODE_ENV") == "production" or set(command.argv[1:]) & PRODUCTION_ONLY:
-                continue
-            return step, command
-    return None
-
-
-# Options of npm, yarn and pnpm that install no development packages (their install docs).
-PRODUCTION_ONLY = {"--production", "--prod", "-P", "--omit=dev", "--only=prod", "--only=production"}
+            if environment.get("NODE_ENV") != "production" and not set(words[1:]) & production:
+                found = step, command
+    return found
 
 
 def _cwd_option(argv: tuple[str, ...], node: dict) -> bool:
