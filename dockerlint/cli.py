@@ -187,6 +187,8 @@ def check(paths: tuple[Path, ...], **options) -> None:
         where = f" on {_shown_path(error.path)}" if error.path is not None else ""
         _error(f"internal error{where}: {_one_line(str(error))} (this is a bug in dockerlint; please report it)")
         code = EXIT_ERROR
+    except BrokenPipeError:
+        code = _reader_gone()
     except Exception as error:  # noqa: BLE001 - a bug outside any file: still one line, exit 2
         _error(f"internal error: {type(error).__name__}: {_one_line(str(error))} (please report it)")
         code = EXIT_ERROR
@@ -195,6 +197,19 @@ def check(paths: tuple[Path, ...], **options) -> None:
 
 def _error(message: str) -> None:
     click.echo(f"dockerlint: error: {message}", err=True)
+
+
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
+
+
+def _reader_gone() -> int:
+    """What stdout was piped into stopped reading (``dockerlint . | head``): no error to
+    report, and nothing more is written (stdout points at the null device, so the flush
+    at exit cannot fail again)."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+    return EXIT_PIPE_CLOSED
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -509,6 +524,8 @@ def size_command(paths: tuple[Path, ...], **options) -> None:
     except ConfigError as error:
         _error(str(error))
         code = EXIT_ERROR
+    except BrokenPipeError:
+        code = _reader_gone()
     except Exception as error:  # noqa: BLE001 - a bug: still one line, exit 2
         _error(f"internal error: {type(error).__name__}: {_one_line(str(error))} (please report it)")
         code = EXIT_ERROR

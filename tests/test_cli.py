@@ -389,3 +389,14 @@ def test_no_network_and_no_scanned_code_runs(tmp_path, monkeypatch):
     result = invoke(str(root), "-f", "json", "--select", "ALL")
     assert result.exit_code == 1
     assert not marker.exists()
+
+
+def test_a_reader_that_stops_reading_is_no_error(bloated):
+    """`dockerlint . | head -1`: the pipe closes before the report is written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dockerlint", "--no-cache", "."],
+        cwd=bloated, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait() == 141 and stderr == ""
