@@ -12,6 +12,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 from dockerlint.checks import check
@@ -148,7 +149,9 @@ def duplicate_requirement(image: Image) -> Iterator[Finding]:
         # others (a file listing one package 30,000 times is one mistake, not 29,999).
         repeats: dict[int, tuple[Entry, list[Entry]]] = {}
         for index, entry in enumerate(listed):
-            first = next((earlier for earlier in listed[:index] if _duplicates(earlier, entry)), None)
+            # islice, not a slice: a copy of the entries before each one was quadratic (a file
+            # listing one package 180,000 times spent a second copying)
+            first = next((earlier for earlier in islice(listed, index) if _duplicates(earlier, entry)), None)
             if first is not None:
                 repeats.setdefault(id(first), (first, []))[1].append(entry)
         for first, again in repeats.values():
