@@ -774,3 +774,38 @@ def test_an_install_in_another_folder_than_the_one_copied_is_not_reported(repo):
         "WORKDIR /out\nRUN cp -r /web/dist/. .\n\nFROM nginx:1.27-alpine\nCOPY --from=build /out /usr/share/nginx/html\n"
     )
     assert lint(repo, dockerfile, "STG009", FRONTEND)[0] == []
+
+
+# -- STG001: a JDK unpacked from an archive ----------------------------------------------------
+
+JDK_DOWNLOAD = (
+    'RUN curl -fsSL "https://download.java.net/java/GA/jdk11/9/GPL/{archive}" -o /tmp/{archive} '
+    "&& mkdir -p /opt/java && tar xzf /tmp/{archive} -C /opt/java --strip-components=1 && rm /tmp/{archive}"
+)
+
+
+def jdk_image(archive: str, extra: str = "", cmd: str = '["python", "app.py"]') -> str:
+    return (
+        "FROM python:3.11-slim\nRUN pip install --no-cache-dir pyspark==3.5.1\n"
+        + JDK_DOWNLOAD.format(archive=archive)
+        + f"\nENV JAVA_HOME=/opt/java\n{extra}COPY app.py .\nCMD {cmd}\n"
+    )
+
+
+def test_a_jdk_archive_unpacked_in_a_service_image_is_reported(repo):
+    places, messages = lint(repo, jdk_image("openjdk-11.0.2_linux-x64_bin.tar.gz"), "STG001", APP)
+    assert places == [("STG001", "Dockerfile", 3)]
+    assert messages[0].startswith("a whole JDK (`openjdk-11.0.2_linux-x64_bin.tar.gz`) is unpacked")
+
+
+@pytest.mark.parametrize(
+    "archive, extra, cmd",
+    [
+        ("OpenJDK17U-jre_x64_linux_hotspot_17.0.9_9.tar.gz", "", '["python", "app.py"]'),  # a runtime
+        ("openjdk-11.0.2_linux-x64_bin.tar.gz", "RUN javac -version\n", '["python", "app.py"]'),  # compiles
+        ("openjdk-11.0.2_linux-x64_bin.tar.gz", "", '["mvn", "spring-boot:run"]'),  # the container builds
+        ("spark-3.5.1-bin-hadoop3.tgz", "", '["python", "app.py"]'),  # not a JDK
+    ],
+)
+def test_a_runtime_or_a_jdk_in_use_is_not_reported(repo, archive, extra, cmd):
+    assert lint(repo, jdk_image(archive, extra, cmd), "STG001", APP)[0] == []

@@ -394,6 +394,7 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
             autofix=_builder_suggestion(image, final, step),
         )
     yield from _build_only_python_tools(image, final)
+    yield from _unpacked_jdk(image)
 
 
 def _builder_suggestion(image: Image, final: StageModel, tools: Step):
@@ -448,6 +449,38 @@ def _builder_suggestion(image: Image, final: StageModel, tools: Step):
     for removed in sorted({tools.instruction.span, step.instruction.span}, key=lambda span: span.line):
         edits.append(Edit(image.dockerfile_path, Span(removed.line, 1, removed.end_line + 1, 1), ""))
     return fixing.display_only("Build in a builder stage, copy the virtualenv", *edits)
+
+
+def _unpacked_jdk(image: Image) -> Iterator[Finding]:
+    """A JDK downloaded and unpacked in the final image (`tar xzf openjdk-11.0.2_linux-x64_bin.tar.gz`)
+    while nothing there compiles Java: running Java needs only a runtime."""
+    table = load("build_tools")["jdk_archives"]
+    name = re.compile(table["name"])
+    chain = final_chain(image)
+    commands = [command for stage in chain for step in stage.runs() for command in step.commands]
+    compilers = set(table["compilers"])
+    if any(posixpath.basename(command.name) in compilers for command in commands):
+        return
+    if re.search(r"(?<![\w.-])(" + "|".join(map(re.escape, sorted(compilers))) + r")(?![\w-])", _runtime_text(image)):
+        return
+    for command in commands:
+        if posixpath.basename(command.name) not in ("tar", "unzip"):
+            continue
+        for word in command.argv[1:]:
+            archive = posixpath.basename(word)
+            if archive.lower().endswith(tuple(table["extensions"])) and name.match(archive):
+                yield finding(
+                    image,
+                    "STG001",
+                    command.span,
+                    f"a whole JDK (`{archive}`) is unpacked into the final image, and nothing in it compiles Java: "
+                    "the service only runs Java, which needs a Java runtime, not the compiler, tools and modules "
+                    "of the JDK",
+                    "Unpack the vendor's JRE build instead (Adoptium `OpenJDK<N>U-jre_x64_linux_*.tar.gz`, "
+                    "Corretto and Zulu `-jre` archives), install the distribution's `openjdk-<N>-jre-headless`, "
+                    "or build a smaller runtime with `jlink` in a builder stage and copy it across.",
+                )
+                return
 
 
 def _runtime_packages(names: list[str]) -> list[str]:
