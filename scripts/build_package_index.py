@@ -91,6 +91,8 @@ CUDA_LIBRARY = re.compile(
 IMPORTING_CALLS = {"import_module", "__import__", "import_optional_dependency", "find_spec", "_is_package_available",
                    "is_package_available", "try_import", "optional_import", "lazy_import", "safe_import"}  # fmt: skip
 CHECKING_CALLS = {"find_spec", "_is_package_available", "is_package_available"}
+AVAILABILITY_CHECK = re.compile(r"_?is_(\w+?)_available")  # is_xformers_available(): asks about xformers
+IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}  # an except clause for these guards an optional import
 # A lazy import reached from more public names than this sits under plumbing most calls go
 # through (scikit-learn's pandas dtype check under check_array, under every fit): whether it
 # runs depends on what the functions are given, which no reading of the calls can tell, so it
@@ -1089,7 +1091,6 @@ class _Reader(ast.NodeVisitor):
         self.optional -= optional
 
 
-IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
 # An import of another package is recorded by its module path, this many names deep: enough
 # to tell google.cloud.storage from google.protobuf, or opentelemetry.exporter.otlp from
 # opentelemetry.instrumentation, when the distributions owning them are told apart.
@@ -1098,9 +1099,6 @@ IMPORT_KEY_DEPTH = 3
 
 def _import_key(module: str) -> str:
     return ".".join(module.split(".")[:IMPORT_KEY_DEPTH])
-
-
-AVAILABILITY_CHECK = re.compile(r"_?is_(\w+?)_available")
 
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:

@@ -15,6 +15,7 @@ from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Image
 from dockerlint.model.fetch_scripts import FetchScripts
 from dockerlint.model.ml import downloads, install_stages, ml, model_size, pip_commands
+from dockerlint.model.queries import truthy
 from dockerlint.parse.dockerfile import expand
 
 _BAKED = "baked into this layer, fetched again on every cache miss and shipped with every copy of the image"
@@ -238,7 +239,7 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
         return
     settings = ml()["caches"]
     final_env = final.steps[-1].env
-    if any(_truthy(final_env.get(name)) for name in settings["offline"]):
+    if any(truthy(final_env.get(name)) for name in settings["offline"]):
         return
     variables = list(settings["variables"])
     if _installs_model_library(image):
@@ -298,10 +299,6 @@ def _prefilled(image: Image) -> set[tuple[str, str]]:
         env = image.stages[stage_index].steps[step_index].env
         filled |= {(name, env[name]) for name in download.caches if env.get(name)}
     return filled
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _under(path: str, volume: str) -> bool:

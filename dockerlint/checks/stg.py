@@ -461,7 +461,7 @@ def _unpacked_jdk(image: Image) -> Iterator[Finding]:
     compilers = set(table["compilers"])
     if any(posixpath.basename(command.name) in compilers for command in commands):
         return
-    if re.search(r"(?<![\w.-])(" + "|".join(map(re.escape, sorted(compilers))) + r")(?![\w-])", _runtime_text(image)):
+    if _runtime_names(image, sorted(compilers), before=r"\w.-"):
         return
     for command in commands:
         if posixpath.basename(command.name) not in ("tar", "unzip"):
@@ -539,7 +539,7 @@ def _used_at_run_time(image: Image, name: str) -> bool:
     """The service imports the tool's module, or something it runs names the tool."""
     from dockerlint.model.code import image_code
 
-    if re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", _runtime_text(image)):
+    if _runtime_names(image, [name], before=r"\w.-"):
         return True
     code = image_code(image)
     return any(path == name or path.startswith(name + ".") for path in code.imports.run_time)
@@ -704,6 +704,13 @@ def _service_names(image: Image) -> str:
     return ("service " if len(image.services) == 1 else "services ") + ", ".join(names) + more
 
 
+def _runtime_names(image: Image, names, before: str = r"\w./-") -> bool:
+    """Whether what the container runs names one of ``names`` as a word; ``before``: the
+    characters that may not come right before it (a ``/`` too by default: not a path's end)."""
+    pattern = rf"(?<![{before}])(" + "|".join(map(re.escape, names)) + r")(?![\w-])"
+    return re.search(pattern, _runtime_text(image)) is not None
+
+
 def _runtime_text(image: Image) -> str:
     """What the container runs: CMD/ENTRYPOINT of the final image, compose commands of its
     services, and the text of a build-context script they start."""
@@ -764,8 +771,7 @@ def node_toolchain_in_final_image(image: Image) -> Iterator[Finding]:
     ]
     if not uses:
         return
-    runtime = _runtime_text(image)
-    if re.search(r"(?<![\w./-])(" + "|".join(map(re.escape, node["commands"])) + r")(?![\w-])", runtime):
+    if _runtime_names(image, node["commands"]):
         return  # the container runs Node.js
     where, span, related = source
     installs = [(step, command) for step, command in uses if _fills_node_modules(command.argv, node)]
@@ -832,7 +838,7 @@ def cloud_cli_in_final_image(image: Image) -> Iterator[Finding]:
         return
     cli, span, how = found
     commands = cli["commands"]
-    if re.search(r"(?<![\w./-])(" + "|".join(map(re.escape, commands)) + r")(?![\w-])", _runtime_text(image)):
+    if _runtime_names(image, commands):
         return  # the container runs it
     from dockerlint.model.code import image_code
 
@@ -886,10 +892,9 @@ def build_folder_copied_whole(image: Image) -> Iterator[Finding]:
             origin = image.stages[copy.from_stage]
             for source in copy.sources:
                 folder = posixpath.normpath(posixpath.join("/", source.value))
-                install = _development_install_in(origin, folder, node)
-                if install is None:
+                command = _development_install_in(origin, folder, node)
+                if command is None:
                     continue
-                step, command = install
                 sources = " and the sources copied from the build context" if _context_copied_to(origin, folder) else ""
                 yield finding(
                     image,
@@ -938,10 +943,10 @@ def _development_install_in(stage: StageModel, folder: str, node: dict):
                 continue
             environment = {**step.env, **dict(command.command.assignments)}
             if environment.get("NODE_ENV") != "production" and not set(words[1:]) & production:
-                found = step, command
+                found = command
     return found
 
 
-def _cwd_option(argv: tuple[str, ...], node: dict) -> bool:
+def _cwd_option(argv: list[str], node: dict) -> bool:
     """An install told to work in another folder (``yarn --cwd frontend``)."""
     return any(word.split("=", 1)[0] in node["value_options"] for word in argv[1:])

@@ -10,6 +10,7 @@ from pathlib import Path
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step
 from dockerlint.model.installs import Install, wrapper_words
+from dockerlint.model.queries import truthy
 from dockerlint.source import Span
 
 
@@ -101,7 +102,7 @@ def location(install: Install, step: Step) -> str:
         value = install.option(option)
         if isinstance(value, str) and value:
             return posixpath.normpath(posixpath.join(workdir, value))
-    if install.has("--user") or step.env.get("PIP_USER", "").lower() in ("1", "true", "yes", "on"):
+    if install.has("--user") or truthy(step.env.get("PIP_USER")):
         home = "/root" if step.user in (None, "root", "0") else f"/home/{step.user.split(':')[0]}"
         return f"{home}/.local"
     program = install.command.argv[0]

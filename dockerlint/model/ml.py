@@ -23,7 +23,7 @@ from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installs import Install
-from dockerlint.model.queries import external_base, final_chain
+from dockerlint.model.queries import external_base, final_chain, truthy
 from dockerlint.parse.python import Call
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
@@ -112,9 +112,6 @@ class PipCommand:
     compiles: bool = True  # writes a .pyc beside each .py it installs (pip does unless --no-compile; uv only if asked)
 
 
-_YES = ("1", "true", "yes", "on")
-
-
 def _compiles(tool: str, options, env: dict) -> bool:
     """Whether an install writes bytecode: pip does unless told not to; uv and poetry's
     installer only when asked (``--compile-bytecode``, ``UV_COMPILE_BYTECODE``, ``--compile``)."""
@@ -122,7 +119,7 @@ def _compiles(tool: str, options, env: dict) -> bool:
         return "--no-compile" not in options
     if tool == "uv":
         asked = "--compile-bytecode" in options or "--compile" in options
-        return asked or env.get("UV_COMPILE_BYTECODE", "").lower() in _YES
+        return asked or truthy(env.get("UV_COMPILE_BYTECODE"))
     return "--compile" in options
 
 

@@ -8,6 +8,11 @@ from fnmatch import fnmatchcase
 from dockerlint.model.image import Image, ImageRef, StageModel
 
 
+def truthy(value: str | None) -> bool:
+    """Whether an environment value turns a setting on (``PIP_USER=1``, ``HF_HUB_OFFLINE=true``)."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def final_chain(image: Image) -> list[StageModel]:
     """The stages whose layers end up in the final image: the final stage and the stages
     it is built FROM, nearest first. A builder only copied from is not among them."""
