@@ -38,6 +38,7 @@ import argparse
 import ast
 import concurrent.futures
 import functools
+import itertools
 import json
 import os
 import re
@@ -1532,10 +1533,23 @@ def main() -> None:
     )
 
 
+def _required_names(records: dict[str, dict]) -> list[str]:
+    """Every name some distribution requires, at some version or through an extra: what a
+    lint asks of an install it cannot name, answered here once instead of by decoding every
+    record on each run."""
+    found = set()
+    for record in records.values():
+        for item in record.get("ranges", ()):
+            for requirement in [*item["requires"], *itertools.chain.from_iterable(item.get("extras", {}).values())]:
+                found.add(requirement.partition("[")[0])
+    return sorted(found)
+
+
 def write_index(data: dict, output: Path) -> list[tuple[Path, int]]:
     """Two files a run opens without decoding them whole: a JSON header line (``at``: name
     -> [offset, length] of its record; in ``packages.index`` also the import-name and command
-    owners and what the build used), then the records, each a zlib-compressed JSON object.
+    owners, what the build used, and where the ``lists`` are), then the records, each a
+    zlib-compressed JSON object, then those lists.
     ``packages.index``: one record per distribution; ``packages.calls``: the names through
     which each distribution's functions reach others (``{other: [names]}``), opened only
     when a lint asks whether code calls one of them."""
@@ -1558,6 +1572,7 @@ def write_index(data: dict, output: Path) -> list[tuple[Path, int]]:
             calls[name] = reached
     header = {key: value for key, value in data.items() if key != "distributions"}
     header.update(distributions=len(records), owners=owners)
+    lists = {"required": _required_names(records)}  # large, and seldom asked: kept out of the header
     written = []
     for path, entries, extra in ((output, records, header), (output.with_name(CALLS_NAME), calls, {})):
         blobs, at, offset = [], {}, 0
@@ -1566,6 +1581,12 @@ def write_index(data: dict, output: Path) -> list[tuple[Path, int]]:
             at[name] = [offset, len(blob)]
             blobs.append(blob)
             offset += len(blob)
+        if extra:
+            for key, value in lists.items():
+                blob = zlib.compress(compact(value).encode(), 9)
+                extra[key] = [offset, len(blob)]
+                blobs.append(blob)
+                offset += len(blob)
         content = compact({**extra, "at": at}).encode() + b"\n" + b"".join(blobs)
         path.write_bytes(content)
         written.append((path, len(content)))

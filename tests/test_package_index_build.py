@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 
+from dockerlint.knowledge import PackageIndex
 from tests.conftest import REPO_ROOT
 
 _spec = importlib.util.spec_from_file_location("build_package_index", REPO_ROOT / "scripts" / "build_package_index.py")
@@ -398,3 +399,29 @@ def test_the_move_is_found_by_bisection_among_many_ranges_of_meta_package_releas
     found = build.earlier_wheel(cache, "acme", listed, [(start, {}) for start in starts])
     assert (found["version"], found["before"]) == ("2.5.0", "3.0.0")
     assert len(read) <= build.EARLIER_TRIES < 16  # walking back from 3.15 would not have reached it
+
+
+def test_the_index_lists_every_name_some_range_or_extra_requires(tmp_path):
+    records = {
+        "acme": {"ranges": [{"requires": ["numpy", "cuda-toolkit[cublas]"], "extras": {"plot": ["matplotlib"]}},
+                            {"requires": ["scipy"]}]},
+        "numpy": {"ranges": [{"requires": []}]},
+    }  # fmt: skip
+    build.write_index({"distributions": records}, tmp_path / "packages.index")
+    index = PackageIndex((tmp_path / "packages.index").read_bytes())
+    assert index.listed("required") == ["cuda-toolkit", "matplotlib", "numpy", "scipy"]
+    assert sorted(index) == ["acme", "numpy"] and index.record("acme") == records["acme"]
+
+
+def test_the_shipped_index_lists_what_its_records_require():
+    """The header's list is what a pass over every record finds (a rebuilt header never
+    drifts from its records)."""
+    from dockerlint.knowledge import load_packages
+
+    index = load_packages()
+    found = set()
+    for name in index:
+        for item in index.decode(name)["ranges"]:
+            for requirement in [*item["requires"], *(n for names in item.get("extras", {}).values() for n in names)]:
+                found.add(requirement.partition("[")[0])
+    assert index.listed("required") == sorted(found)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from dockerlint.checks import check, dep_fixes
@@ -90,6 +90,7 @@ class Analysis:
     confirmed: bool = False  # whether the line scans' TYPE_CHECKING blocks were read by ast
     verdict: Verdict | None = None  # DEP001's reading of the graph, made once
     database_from_environment: bool | None = None  # see _database_from_environment
+    closures: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict)  # see _closure
 
 
 @check("DEP001", "DEP002", "DEP003", "DEP004")
@@ -356,8 +357,18 @@ def _plugins_of(needed: set[str], unused: set[str]) -> set[str]:
     return {name for name in unused if set(plugin_hosts(name)) & needed}
 
 
-def _closure(analysis: Analysis, start: set[str]) -> set[str]:
-    return closure(start, analysis.extras, analysis.versions.get)
+def _closure(analysis: Analysis, start: set[str], loads: bool = True) -> set[str]:
+    """What ``start`` brings in. The closure of a set is the union of its names' closures
+    (the extras asked of each name are the image's, whatever path reaches it), so each name's
+    is made once per image: the verdict and the costs ask for hundreds of overlapping sets."""
+    found: set[str] = set()
+    for name in start:
+        one = analysis.closures.get((name, loads))
+        if one is None:
+            one = frozenset(closure({name}, analysis.extras, analysis.versions.get, loads=loads))
+            analysis.closures[(name, loads)] = one
+        found |= one
+    return found
 
 
 def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str], unused: set[str]) -> set[str]:
@@ -461,7 +472,7 @@ def _names_in_code(image: Image, analysis: Analysis, words: set[str]) -> set[str
 def _exclusive(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
     """What only ``name`` brings into the image: gone with it, kept by nothing else (what it
     loads by a string when installed is not brought in by it)."""
-    brings = closure({name}, analysis.extras, analysis.versions.get, loads=False) & analysis.installed
+    brings = _closure(analysis, {name}, loads=False) & analysis.installed
     return brings - _closure(analysis, verdict.anchors - {name}) - {name}
 
 

@@ -56,6 +56,14 @@ class PackageIndex:
         start, length = where
         return json.loads(zlib.decompress(self._data[start : start + length]))
 
+    def listed(self, key: str) -> list:
+        """A list the build stored after the records (``required``), decoded anew."""
+        import json
+        import zlib
+
+        start, length = self.header[key]
+        return json.loads(zlib.decompress(self._data[start : start + length]))
+
     @property
     def owners(self) -> dict[str, dict[str, list[str]]]:
         """``modules``: import name -> distributions; ``commands``: command -> distributions."""
