@@ -463,15 +463,38 @@ def test_an_unknown_package_keeps_quiet_about_itself_not_about_common_libraries(
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
         "requirements.txt": """
             acme-analytics==3.1.0
-            acme-tools==0.4.0
+            acme-tools
             numpy==2.1.3
-            opencv-python-headless==4.10.0.84
+            opencv-python-headless
         """,
         "app/__init__.py": "",
         "app/__main__.py": "import acme_analytics\nimport numpy\n",
     }
-    # acme-tools is unknown (its module may be anything): never reported; OpenCV is known and unused
+    # acme-tools is unknown (its module may be anything): never reported; OpenCV is known and
+    # unused, and a hand-written list names what its author wanted
     assert lint(repo, files) == [("DEP001", "requirements.txt", 4)]
+
+
+def test_a_frozen_list_with_an_unknown_package_may_list_what_that_package_requires(repo):
+    """``pip freeze`` output lists every package's requirements: with one the index does not
+    know, any entry some package requires may be one of its own (databricks-cli needs PyJWT)."""
+    frozen = """
+        acme-databricks-cli==0.17.3
+        pyjwt==2.6.0
+        numpy==2.1.3
+        yt-dlp==2024.12.6
+    """
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": frozen,
+        "app/__init__.py": "",
+        "app/__main__.py": "import numpy\n",
+    }
+    # yt-dlp is required by nothing in the index: still reported; PyJWT may be the unknown's
+    assert lint(repo, files) == [("DEP001", "requirements.txt", 4)]
+    # the same list with one entry unpinned is a hand-written one: PyJWT is reported
+    files["requirements.txt"] = frozen.replace("numpy==2.1.3", "numpy")
+    assert lint(repo, files) == [("DEP001", "requirements.txt", 2), ("DEP001", "requirements.txt", 4)]
 
 
 def test_no_code_in_the_image_means_no_judgement(repo):

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 from dockerlint.checks import check, dep_fixes
 from dockerlint.findings import Finding, human_size
@@ -91,6 +92,7 @@ class Analysis:
     verdict: Verdict | None = None  # DEP001's reading of the graph, made once
     database_from_environment: bool | None = None  # see _database_from_environment
     closures: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict)  # see _closure
+    frozen_with_unknowns: set[Path] | None = None  # see _frozen_with_unknowns
 
 
 @check("DEP001", "DEP002", "DEP003", "DEP004")
@@ -300,11 +302,11 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             # since 3.0) or in a namespace too deep for the index (opentelemetry.exporter.otlp.proto.grpc).
             or not distribution.modules
         ):
-            unjudged.add(name)  # an unknown name keeps DEP001 quiet about itself, not about others
+            unjudged.add(name)
         elif _use(image, analysis, distribution) is not None:
             used.add(name)
-        elif _unnamed_installs(analysis) and name in required_by_some():
-            unjudged.add(name)  # what an install dockerlint cannot name brings may need it
+        elif _may_be_required_unseen(analysis, item) and name in required_by_some():
+            unjudged.add(name)  # what an install dockerlint cannot name or read brings may need it
         else:
             candidates[name] = item
     needed = _closure(analysis, used | unjudged)
@@ -349,6 +351,29 @@ def _unnamed_installs(analysis: Analysis) -> bool:
     requirements file outside the build context, ``setup.py develop``); a base image's own
     packages were there before the named ones and are not counted here."""
     return any(not what.startswith(("the base image", "packages copied from")) for what in analysis.installs.unnamed)
+
+
+def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
+    return _unnamed_installs(analysis) or item.path in _frozen_with_unknowns(analysis)
+
+
+def _frozen_with_unknowns(analysis: Analysis) -> set[Path]:
+    """Files that pin every entry exactly (a ``pip freeze``: what each package requires is
+    listed too) and list a distribution the index does not know: any entry some package
+    requires may be one that unknown distribution needs (``databricks-cli`` and ``PyJWT``).
+    A hand-written list names what its author wanted, so it is judged as usual."""
+    if analysis.frozen_with_unknowns is None:
+        by_file: dict[Path, list[Installed]] = {}
+        for item in analysis.installs.items:
+            if item.kind == "requirements":
+                by_file.setdefault(item.path, []).append(item)
+        analysis.frozen_with_unknowns = {
+            path
+            for path, items in by_file.items()
+            if all(_pinned(item.written) for item in items)
+            and any(not lookup(item.name, _pinned(item.written)).known for item in items)
+        }
+    return analysis.frozen_with_unknowns
 
 
 def _plugins_of(needed: set[str], unused: set[str]) -> set[str]:
