@@ -130,16 +130,31 @@ class Workspace:
         return os.path.realpath(real) if os.path.islink(real) else real
 
     def read_bytes(
-        self, path: Path | str, *, quiet: bool = False, keep: bool = True, in_context: bool = True
+        self,
+        path: Path | str,
+        *,
+        quiet: bool = False,
+        keep: bool = True,
+        in_context: bool = True,
+        head: int | None = None,
     ) -> bytes | None:
         """The file's bytes, or None (with a note unless ``quiet``) when it cannot be read;
         ``keep=False`` for files read once in bulk (a large repository's code). A file
         that leads out of its context or the repository is never opened, and always
-        gets a note."""
-        if path in self._bytes:
+        gets a note. ``head``: read at most this many bytes, of a file of any size (never
+        kept)."""
+        if head is not None:
+            keep = False
+            if path in self._bytes:
+                data = self._kept_bytes(path)
+                return None if data is None else data[:head]
+        elif path in self._bytes:
             return self._kept_bytes(path)
         if os.fspath(path) in self._overlay:
-            data = self._bytes[path] = self._overlay[os.fspath(path)]
+            data = self._overlay[os.fspath(path)]
+            if head is not None:
+                return None if data is None else data[:head]
+            self._bytes[path] = data
             return data
         data: bytes | None = None
         refused = self.outside(path, in_context=in_context)
@@ -156,13 +171,13 @@ class Workspace:
                 # Opening a named pipe waits for a writer, a device may never end: a hang.
                 if not quiet:
                     self.note(path, "skipped: not a regular file (a named pipe, socket or device)")
-            elif size > MAX_TEXT_BYTES:
+            elif size > MAX_TEXT_BYTES and head is None:
                 if not quiet:
                     self.note(path, f"skipped: {size:,} bytes is larger than the {MAX_TEXT_BYTES:,}-byte limit")
             else:
                 with open(path, "rb") as handle:
                     # ``read(n)`` allocates n bytes up front: ask for what the file holds.
-                    data = handle.read(size + 1)
+                    data = handle.read(size + 1 if head is None else min(size + 1, head))
         except FileNotFoundError:
             pass
         except OSError as error:  # permission denied, a symlink loop, a directory...

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dockerlint.knowledge import load_packages
 from dockerlint.model.distributions import lookup
-from tests.conftest import REPO_ROOT, found, run_lint
+from tests.conftest import REPO_ROOT, found, run_lint, write_tree
 
 DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
 
@@ -893,3 +893,67 @@ def test_the_cycle_collector_is_back_on_after_scanning(repo):
     assert gc.isenabled()
     lint(repo, files)
     assert gc.isenabled()
+
+
+def _pickled_model(module: str, name: str) -> bytes:
+    """A pickled classifier of ``module.name``, as ``pickle.dump(model, f)`` writes it."""
+    return (
+        b"\x80\x04\x95"
+        + bytes(8)
+        + b"\x8c"
+        + bytes([len(module)])
+        + module.encode()
+        + b"\x94\x8c"
+        + (bytes([len(name)]) + name.encode() + b"\x94\x93\x94)\x81\x94}\x94\x8c\x0cn_estimators\x94K\xc8sb.")
+    )
+
+
+def test_a_pickled_model_copied_into_the_image_uses_the_library_of_its_classes(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY app/ ./app/
+            COPY models/classifier.pkl ./models/
+            CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
+        """,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\nxgboost==2.1.3\n",
+        "app/__init__.py": "",
+        "app/main.py": """
+            import pickle
+
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            with open("models/classifier.pkl", "rb") as handle:
+                model = pickle.load(handle)
+        """,
+        "models/classifier.pkl": _pickled_model("xgboost.sklearn", "XGBClassifier"),
+        "models/old.pkl": _pickled_model("lightgbm.sklearn", "LGBMClassifier"),
+    }
+    assert lint(repo, files, ["DEP001"]) == []
+    # a model left out of the image (only the old one is copied) names nothing the image needs
+    files["Dockerfile"] = files["Dockerfile"].replace("classifier.pkl", "old.pkl")
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
+
+
+def test_a_pickled_model_linked_from_outside_the_repository_is_not_read(tmp_path):
+    outside = tmp_path / "elsewhere" / "classifier.pkl"
+    outside.parent.mkdir()
+    outside.write_bytes(_pickled_model("xgboost.sklearn", "XGBClassifier"))
+    root = write_tree(
+        tmp_path / "service",
+        {
+            ".git/HEAD": "ref: refs/heads/main\n",
+            "Dockerfile": SLIM_REQUIREMENTS + "COPY models/ ./models/\n" + 'CMD ["python", "-m", "app"]\n',
+            "requirements.txt": "numpy==2.1.3\nxgboost==2.1.3\n",
+            "app/__init__.py": "",
+            "app/__main__.py": "import pickle\nimport numpy\nmodel = pickle.load(open('models/classifier.pkl', 'rb'))\n",
+        },
+    )
+    (root / "models").mkdir()
+    (root / "models" / "classifier.pkl").symlink_to(outside)
+    result = run_lint(root, select=["DEP001"])
+    assert found(result) == [("DEP001", "requirements.txt", 2)]

@@ -37,6 +37,7 @@ from dockerlint.model.gpu_signals import gpu_lines
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.queries import final_chain
 from dockerlint.model.scan_cache import ScanCache, content_key
+from dockerlint.parse.pickled import HEAD_BYTES, PICKLE_SUFFIXES, pickled_modules
 from dockerlint.parse.python import Import, line_scan_imports, scan_imports
 from dockerlint.source import decode
 
@@ -230,7 +231,7 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
     """The code the final image holds and its summary: from the cache whole when it holds
     the summary of exactly these files with these contents, else from each file's scan."""
     files = _image_files(image, local_projects)
-    code = ImageCode(files=[file for file in files if _kind(file.image_path) != "text"])
+    code = ImageCode(files=[file for file in files if _is_code(file.image_path)])
     folders: set[str] = set()
     for file in code.files:
         folder, _, name = file.image_path.rpartition("/")
@@ -255,7 +256,7 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
             if scan is None:
                 continue
             found.append(scan.mentions)
-            if _kind(file.image_path) != "text":
+            if _is_code(file.image_path):
                 scanned.append((file, scan))
     code.mentions = merge_all(found)
     unscanned = {file.image_path for file in code.files} - {file.image_path for file, _ in scanned}
@@ -404,6 +405,8 @@ def exact_scan(image: Image, file: CodeFile) -> Scan | None:
 def _scan_bytes(data: bytes, kind: str, exact: bool = False) -> Scan | None:
     if kind == "notebook":
         return scan_notebook(data, exact)
+    if kind == "pickle":
+        return Scan((), Mentions(names=frozenset(pickled_modules(data))))
     text = decode(data)[0]
     if kind == "text":
         return Scan((), mentions_in_text(text)) if len(text) <= MAX_MENTION_BYTES else None
@@ -411,6 +414,8 @@ def _scan_bytes(data: bytes, kind: str, exact: bool = False) -> Scan | None:
 
 
 def _source_bytes(image: Image, location: str) -> bytes | None:
+    if location.endswith(PICKLE_SUFFIXES):  # binary, of any size: the head names its classes
+        return image.workspace.read_bytes(location, quiet=True, head=HEAD_BYTES)
     data = image.workspace.read_bytes(location, quiet=True, keep=False)
     if data is None or b"\0" in data[:8192]:
         return None
@@ -519,7 +524,13 @@ def _kind(image_path: str) -> str:
         return "python"
     if image_path.endswith(".ipynb"):
         return "notebook"
+    if image_path.endswith(PICKLE_SUFFIXES):
+        return "pickle"
     return "text"
+
+
+def _is_code(image_path: str) -> bool:
+    return _kind(image_path) in ("python", "notebook")
 
 
 def _is_text(name: str) -> bool:
@@ -529,7 +540,7 @@ def _is_text(name: str) -> bool:
 
 
 def _wanted(name: str) -> bool:
-    return name.endswith((".py", ".ipynb")) or _is_text(name)
+    return name.endswith((".py", ".ipynb", *PICKLE_SUFFIXES)) or _is_text(name)
 
 
 def _add_first_party(names: set[str], folder: str) -> None:
