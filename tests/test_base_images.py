@@ -44,6 +44,8 @@ def findings(repo, files: dict[str, str], code: str):
         ("rayproject/ray-ml:2.9.0-py310", None, "devel"),  # no platform tag: -gpu for ray-ml
         ("tensorflow/tensorflow:2.15.0-gpu", None, "runtime"),
         ("huggingface/transformers-pytorch-gpu:latest", None, "devel"),
+        ("nvcr.io/nvidia/tensorrt:23.08-py3", None, "devel"),
+        ("nvcr.io/nvidia/deepstream:7.0-triton-multiarch", None, "base"),  # any other NGC image: CUDA, kind unknown
     ],
 )
 def test_cuda_images(text, cuda, libraries):
@@ -302,3 +304,31 @@ def test_code_that_uses_torch_through_a_library_uses_torch(repo):
         "app.py": "from transformers import pipeline\n\nclassify = pipeline('sentiment-analysis')\n",
     }
     assert lint(repo, files, "IMG002") == []
+
+
+def test_a_gpu_service_on_an_ngc_tensorrt_image(repo):
+    """The NGC TensorRT image is a CUDA image: PyPI torch and the CUDA wheels it needs are
+    what a GPU service installs there, not GPU packages on a CPU image; an image whose code
+    never imports tensorrt carries it for nothing."""
+    files = {
+        "Dockerfile": """
+            FROM nvcr.io/nvidia/tensorrt:23.08-py3
+            WORKDIR /app
+            RUN pip install --no-cache-dir torch==2.2.2 torchaudio==2.2.2
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+            CMD ["python", "main.py"]
+        """,
+        "requirements.txt": "nvidia-cublas-cu12==12.1.3.1\nnvidia-cudnn-cu12==8.9.2.26\nfastapi==0.115.6\n",
+        "main.py": "import torch\nimport fastapi\ndevice = 'cuda' if torch.cuda.is_available() else 'cpu'\n",
+    }
+    assert lint(repo, files, "GPU001") == [] and lint(repo, files, "GPU002") == []
+    assert lint(repo, files, "GPU006") == []  # a framework image: IMG002's to judge
+    assert lint(repo, files, "IMG002") == [("IMG002", "Dockerfile", 1)]
+    files["main.py"] += "import tensorrt\n"
+    assert lint(repo, files, "IMG002") == []
+    # the same service on a slim Python image gets no GPU from anywhere
+    files["Dockerfile"] = files["Dockerfile"].replace("nvcr.io/nvidia/tensorrt:23.08-py3", "python:3.10-slim")
+    assert lint(repo, files, "GPU001") == [("GPU001", "Dockerfile", 3)]
+    assert lint(repo, files, "GPU002") == [("GPU002", "requirements.txt", 1), ("GPU002", "requirements.txt", 2)]

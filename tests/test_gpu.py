@@ -206,8 +206,11 @@ def test_gpu_only_variants_on_a_cpu_image(repo):
     """
     files = {"Dockerfile": CPU_SERVICE, "requirements.txt": requirements}
     assert lint(repo, files, "GPU002") == [("GPU002", "requirements.txt", line) for line in (2, 3, 5, 7, 8)]
-    first = findings(repo, files, "GPU002")[0]
+    first, *_, cuda_library, cupy = findings(repo, files, "GPU002")
     assert "`onnxruntime-gpu==1.18.0`" in first.message and "`onnxruntime`" in first.fix
+    # without a CPU twin the fix says what to do instead of naming a package to install
+    assert cuda_library.fix.startswith("Remove it: CUDA libraries") and "Install" not in cuda_library.fix
+    assert cupy.fix.startswith("Replace CuPy with NumPy")
 
 
 def test_gpu_variants_with_a_gpu_are_fine(repo):

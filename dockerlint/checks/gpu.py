@@ -186,7 +186,8 @@ def gpu_package_on_cpu_image(image: Image) -> Iterator[Finding]:
             request.path,
             request.span,
             f"`{request.text}` is a GPU-only build{cost} installed into {_NO_GPU}",
-            f"Install `{entry['cpu']}` instead; keep the GPU build for an image that runs on a GPU.",
+            entry.get("fix")
+            or f"Install `{entry['cpu']}` instead; keep the GPU build for an image that runs on a GPU.",
             size,
         )
 
@@ -303,13 +304,13 @@ def cuda_version_mismatch(image: Image) -> Iterator[Finding]:
 @check("GPU006")
 def cuda_base_without_gpu_use(image: Image) -> Iterator[Finding]:
     """A CUDA image under a service that nothing puts on a GPU. Framework images (which
-    ship torch or TensorFlow) are IMG002's; images that compile CUDA code need theirs."""
+    ship torch, TensorFlow, TensorRT) are IMG002's; images that compile CUDA code need theirs."""
     found = final_cuda(image)
     if found is None:
         return
     cuda, stage = found
     facts = base_image(cuda.ref)
-    if facts is None or not facts.full_cuda or facts.torch or "tensorflow" in facts.carries:
+    if facts is None or not facts.full_cuda or facts.torch or {"tensorflow", "tensorrt"} & set(facts.carries):
         return
     if image.gpu or compiles_native(image) or not never_uses_gpu(image):
         return
