@@ -289,6 +289,34 @@ def test_django_settings_strings_name_apps_drivers_and_caches(repo):
     assert lint(repo, files) == []
 
 
+def test_an_image_field_needs_pillow_though_no_code_imports_it(repo):
+    """Django's system checks fail for an ImageField without Pillow (fields.E210)."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /code
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+            CMD ["gunicorn", "shop.wsgi:application", "--bind", "0.0.0.0:8000"]
+        """,
+        "requirements.txt": "Django==5.1.4\ngunicorn==23.0.0\nPillow==11.0.0\n",
+        "shop/__init__.py": "",
+        "shop/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "catalog/__init__.py": "",
+        "catalog/models.py": """
+            from django.db import models
+
+            class Product(models.Model):
+                name = models.CharField(max_length=200)
+                photo = models.ImageField(upload_to="products/", blank=True)
+        """,
+    }
+    assert lint(repo, files, ["DEP001"]) == []
+    files["catalog/models.py"] = files["catalog/models.py"].replace("models.ImageField", "models.FileField")
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
+
+
 def test_ml_inference_dynamic_imports_requirements_and_python_m(repo):
     files = {
         "Dockerfile": """
@@ -483,18 +511,25 @@ def test_a_frozen_list_with_an_unknown_package_may_list_what_that_package_requir
         pyjwt==2.6.0
         numpy==2.1.3
         yt-dlp==2024.12.6
+        requests==2.32.3
+        certifi==2024.12.14
+        charset-normalizer==3.4.0
+        idna==3.10
+        urllib3==2.2.3
     """
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
         "requirements.txt": frozen,
         "app/__init__.py": "",
-        "app/__main__.py": "import numpy\n",
+        "app/__main__.py": "import numpy\nimport requests\n",
     }
     # yt-dlp is required by nothing in the index: still reported; PyJWT may be the unknown's
     assert lint(repo, files) == [("DEP001", "requirements.txt", 4)]
-    # the same list with one entry unpinned is a hand-written one: PyJWT is reported
-    files["requirements.txt"] = frozen.replace("numpy==2.1.3", "numpy")
-    assert lint(repo, files) == [("DEP001", "requirements.txt", 2), ("DEP001", "requirements.txt", 4)]
+    # with one entry unpinned, or without what requests requires, it is a hand-written list:
+    # PyJWT is reported
+    for written in (frozen.replace("numpy==2.1.3", "numpy"), frozen.split("requests")[0] + "requests==2.32.3\n"):
+        files["requirements.txt"] = written
+        assert lint(repo, files) == [("DEP001", "requirements.txt", 2), ("DEP001", "requirements.txt", 4)]
 
 
 def test_no_code_in_the_image_means_no_judgement(repo):

@@ -357,23 +357,33 @@ def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
     return _unnamed_installs(analysis) or item.path in _frozen_with_unknowns(analysis)
 
 
+FROZEN_SHARE = 0.8  # of what a file's known entries require, the share it must list to be a freeze
+
+
 def _frozen_with_unknowns(analysis: Analysis) -> set[Path]:
-    """Files that pin every entry exactly (a ``pip freeze``: what each package requires is
-    listed too) and list a distribution the index does not know: any entry some package
-    requires may be one that unknown distribution needs (``databricks-cli`` and ``PyJWT``).
-    A hand-written list names what its author wanted, so it is judged as usual."""
+    """Files that read as ``pip freeze`` output, which lists what each package requires
+    (every entry pinned exactly, and most of what its known entries require listed too),
+    and that list a distribution the index does not know: any entry some package requires
+    may be one that unknown distribution needs (``databricks-cli`` and ``PyJWT``). A
+    hand-written list names what its author wanted, so it is judged as usual."""
     if analysis.frozen_with_unknowns is None:
         by_file: dict[Path, list[Installed]] = {}
         for item in analysis.installs.items:
             if item.kind == "requirements":
                 by_file.setdefault(item.path, []).append(item)
-        analysis.frozen_with_unknowns = {
-            path
-            for path, items in by_file.items()
-            if all(_pinned(item.written) for item in items)
-            and any(not lookup(item.name, _pinned(item.written)).known for item in items)
-        }
+        analysis.frozen_with_unknowns = {path for path, items in by_file.items() if _freeze_with_unknowns(items)}
     return analysis.frozen_with_unknowns
+
+
+def _freeze_with_unknowns(items: list[Installed]) -> bool:
+    pins = {item.name: _pinned(item.written) for item in items}
+    if not all(pins.values()):
+        return False
+    found = [lookup(name, version) for name, version in pins.items()]
+    if all(distribution.known for distribution in found):
+        return False
+    required = {other for distribution in found if distribution.known for other in distribution.requires}
+    return bool(required) and len(required & pins.keys()) >= FROZEN_SHARE * len(required)
 
 
 def _plugins_of(needed: set[str], unused: set[str]) -> set[str]:

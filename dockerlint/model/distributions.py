@@ -373,9 +373,12 @@ def required_by_some() -> frozenset[str]:
 @cache
 def calls(name: str) -> dict[str, tuple[str, ...]]:
     """Other distribution -> the names of ``name``'s functions, methods and classes whose
-    call reaches an import of it (``PyPDFLoader`` -> pypdf)."""
-    found = load_package_calls().record(canonical(name))
-    return {} if found is None else {other: tuple(names) for other, names in found.items()}
+    call reaches an import of it (``PyPDFLoader`` -> pypdf), with the override file's
+    (a class the framework itself calls into: Django checks every ``ImageField``)."""
+    found = {other: tuple(names) for other, names in (load_package_calls().record(canonical(name)) or {}).items()}
+    for other, names in (_overrides()["distributions"].get(canonical(name)) or _EMPTY).get("calls", _EMPTY).items():
+        found[other] = tuple(sorted({*found.get(other, ()), *names}))
+    return found
 
 
 def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=None, loads: bool = True) -> set[str]:
