@@ -108,6 +108,8 @@ def test_tag_dependent_facts():
         ("tiangolo/meinheld-gunicorn-flask:python3.8", "python:3.8-slim"),
         ("nikolaik/python-nodejs:python3.11-nodejs20", "nikolaik/python-nodejs:python3.11-nodejs20-slim"),
         ("ghcr.io/astral-sh/uv:python3.12-bookworm", "ghcr.io/astral-sh/uv:python3.12-bookworm-slim"),
+        ("ghcr.io/astral-sh/uv:debian", "ghcr.io/astral-sh/uv:debian-slim"),
+        ("ghcr.io/astral-sh/uv:trixie", "ghcr.io/astral-sh/uv:trixie-slim"),
     ],
 )
 def test_full_debian_python_images_and_their_lean_twin(text, slim):
@@ -138,9 +140,36 @@ def test_images_built_on_full_python_are_full_python(repo, base, slim):
     assert result[0].fix.startswith(f"Use `FROM {slim}`")
 
 
+def test_uv_images_without_python_say_what_they_are_built_on(repo):
+    """uv's derived images: debian on buildpack-deps (compilers), debian-slim and alpine
+    without them; a version tag is the distroless image, the uv binaries only."""
+    assert (facts("ghcr.io/astral-sh/uv:debian-slim").libc, facts("ghcr.io/astral-sh/uv:debian-slim").compilers) == (
+        "glibc",
+        False,
+    )
+    assert (facts("ghcr.io/astral-sh/uv:alpine").libc, facts("ghcr.io/astral-sh/uv:alpine").compilers) == (
+        "musl",
+        False,
+    )
+    assert facts("ghcr.io/astral-sh/uv:0.5.11").libc is None
+    files = {
+        "Dockerfile": 'FROM ghcr.io/astral-sh/uv:debian\nWORKDIR /app\nCOPY . .\nRUN uv sync --frozen\nCMD ["uv", "run", "main.py"]\n'
+    }
+    result = findings(repo, files, "IMG001")
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 1)]
+    assert "built on the full Debian `buildpack-deps` image" in result[0].message
+    assert "python:" not in result[0].message and "~0 B" not in result[0].message
+    assert "`ghcr.io/astral-sh/uv:debian-slim` is the same without them" in result[0].message
+
+
 @pytest.mark.parametrize(
     "base",
-    ["tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim", "tiangolo/uwsgi-nginx-flask:python3.8-alpine", "ubuntu:22.04"],
+    [
+        "tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim",
+        "tiangolo/uwsgi-nginx-flask:python3.8-alpine",
+        "ubuntu:22.04",
+        "ghcr.io/astral-sh/uv:debian-slim",
+    ],
 )
 def test_lean_variants_and_other_images_are_not_full_python(repo, base):
     assert lint(repo, {"Dockerfile": f'FROM {base}\nCMD ["python3", "-V"]\n'}, "IMG001") == []

@@ -30,13 +30,16 @@ def full_python_base(image: Image) -> Iterator[Finding]:
     full_size = facts.size or 0
     lean_size = lean.size if lean is not None and lean.size else load_python_slim_size()
     where = "the final stage" if stage is final else f"the final stage (through {stage.label})"
-    built_on = "" if ref.repository == "python" else f", built on the full Debian `python:{facts.python or '3'}` image"
+    under = facts.built_on or (None if ref.repository == "python" else f"python:{facts.python or '3'}")
+    details = [f"~{human_size(full_size)}"] if full_size else []
+    details += [f"built on the full Debian `{under}` image"] if under else []
+    details.append("with compilers and headers")
+    instead = f"`{facts.slim}` is ~{human_size(lean_size)}" if full_size else f"`{facts.slim}` is the same without them"
     yield finding(
         image,
         "IMG001",
         from_image_span(stage),
-        f"{where} runs on the full `{ref.raw}` image (~{human_size(full_size)}{built_on}, with compilers "
-        f"and headers); `{facts.slim}` is ~{human_size(lean_size)}",
+        f"{where} runs on the full `{ref.raw}` image ({', '.join(details)}); {instead}",
         f"Use `FROM {facts.slim}` for the final stage; if packages need a compiler, build wheels in a "
         f"builder stage on `{ref.raw}` and copy them into the slim stage.",
         full_size - lean_size if full_size > lean_size else None,

@@ -41,6 +41,7 @@ class BaseImage:
     user: str | None = None  # default user: "root", a name or uid, "non-root"
     env: dict[str, str] = field(default_factory=dict)
     slim: str | None = None  # the lean image to use instead (IMG001)
+    built_on: str | None = None  # the full image it is built on, when not python:X.Y (IMG001)
     version_tag: str | None = None  # regex a pinned tag matches
     floating_tags: tuple[str, ...] = ()
 
@@ -110,6 +111,7 @@ def _facts(ref: ImageRef, tag: str, row: dict) -> BaseImage:
         user=row.get("user"),
         env=dict(row.get("env", {})),
         slim=_slim(ref, tag, row, python),
+        built_on=row.get("built_on"),
         version_tag=row.get("version_tag"),
         floating_tags=tuple(row.get("floating_tags", ())),
     )
