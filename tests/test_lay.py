@@ -120,6 +120,46 @@ def test_a_requirements_folder_without_code_is_fine(repo):
     assert lint(repo, dockerfile, "LAY002", files)[0] == []
 
 
+UV_PROJECT = {
+    "pyproject.toml": "[project]\nname = 'shop'\nversion = '1.0'\ndependencies = ['fastapi==0.115.6']\n",
+    "uv.lock": "version = 1\n",
+    "poetry.lock": "",
+    "shop/__init__.py": "",
+    "shop/main.py": "import fastapi\n",
+}
+
+
+def test_whole_tree_copied_before_uv_sync_or_poetry_install(repo):
+    for install, lock, dependencies_only in (
+        ("uv sync --frozen --no-dev", "uv.lock", "uv sync --frozen --no-install-project"),
+        ("poetry install --only main", "poetry.lock", "poetry install --no-root"),
+    ):
+        dockerfile = f"""
+            FROM python:3.12-slim
+            WORKDIR /app
+            ADD . /app
+            RUN pip install --no-cache-dir uv poetry && {install}
+            CMD ["python", "-m", "shop.main"]
+        """
+        got, findings = lint(repo, dockerfile, "LAY002", UV_PROJECT)
+        assert got == [("LAY002", "Dockerfile", 3)]
+        assert f"`{install.split()[0]} {install.split()[1]}` on line 4" in findings[0].message
+        assert f"`COPY pyproject.toml {lock} ./`, then `RUN {dependencies_only}`" in findings[0].fix
+
+
+def test_manifests_first_then_the_project_is_fine(repo):
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir uv
+        COPY pyproject.toml uv.lock ./
+        RUN uv sync --frozen --no-install-project
+        COPY . .
+        RUN uv sync --frozen
+    """
+    assert lint(repo, dockerfile, "LAY002", UV_PROJECT)[0] == []
+
+
 # -- LAY003 ---------------------------------------------------------------------------------------
 
 

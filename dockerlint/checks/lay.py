@@ -19,6 +19,7 @@ from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Copy, Image, Install, StageModel, Step, coupling
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import context_source
+from dockerlint.model.installed_projects import ProjectInstall, project_installs
 from dockerlint.model.layers import (
     REMOVE_ACTIONS,
     Package,
@@ -242,10 +243,9 @@ def _providing_copy(stage: StageModel, image_path: str, before: int) -> Copy | N
     return None
 
 
-def _busting_copies(image: Image, stage: StageModel) -> Iterator[tuple[Copy, Step, Install, str]]:
+def _busting_copies(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, Install, str]]:
     """COPYs of the whole source tree that bring in a manifest a later ``pip install -r``
     reads: (copy, step, install, manifest as the install names it), once per copy."""
-    reported: set[int] = set()
     for step in stage.runs():
         for install in step.installs:
             if install.family != "pip" or install.action != "install":
@@ -258,12 +258,56 @@ def _busting_copies(image: Image, stage: StageModel) -> Iterator[tuple[Copy, Ste
                 yield copy, step, install, posixpath.relpath(reference.image_path, step.workdir or "/")
 
 
+# What installing only the dependencies looks like for each project tool, before the code
+# comes in (docs.astral.sh/uv/guides/integration/docker "Intermediate layers";
+# python-poetry.org/docs/cli "install --no-root").
+_DEPENDENCIES_ONLY = {
+    "uv": ("uv.lock", "uv sync --frozen --no-install-project"),
+    "poetry": ("poetry.lock", "poetry install --no-root"),
+}
+
+
+def _busting_project_copies(
+    image: Image, stage: StageModel, reported: set[int]
+) -> Iterator[tuple[Copy, ProjectInstall]]:
+    """COPYs of the whole source tree that bring in the pyproject.toml a later ``uv sync``
+    or ``poetry install`` reads, once per copy; not when the dependencies were installed
+    from the manifests before that copy (the later run installs the project itself)."""
+    synced: list[tuple[int, str]] = []  # (step index, project folder) of the installs so far
+    for step in stage.runs():
+        for project in project_installs(image, stage, step):
+            synced.append((step.index, project.folder))
+            if project.command is None or project.pyproject is None:
+                continue
+            copy = _providing_copy(stage, posixpath.join(project.folder, "pyproject.toml"), step.index)
+            if copy is None or id(copy) in reported or not _whole_tree(image, copy, project.pyproject):
+                continue
+            if any(index < copy.step_index and folder == project.folder for index, folder in synced):
+                continue
+            reported.add(id(copy))
+            yield copy, project
+
+
 @check("LAY002")
 def cache_busting_copy(image: Image) -> Iterator[Finding]:
     for stage in image.stages:
         if not stage.reachable:
             continue
-        for copy, step, install, manifest in _busting_copies(image, stage):
+        reported: set[int] = set()
+        for copy, project in _busting_project_copies(image, stage, reported):
+            lock, dependencies_only = _DEPENDENCIES_ONLY[project.tool]
+            yield finding(
+                image,
+                "LAY002",
+                copy.instruction.span,
+                f"this COPY brings in the whole source tree before {project.label} on line "
+                f"{project.command.span.line}: every code change invalidates the install layer and reinstalls "
+                "every package",
+                f"Copy the manifests first: `COPY pyproject.toml {lock} ./`, then `RUN {dependencies_only}`, then "
+                f"`COPY . .` and {project.label} again to install the project itself (quick: the packages are there).",
+                related=[Related(image.dockerfile_path, project.command.span, "the dependency install")],
+            )
+        for copy, step, install, manifest in _busting_copies(image, stage, reported):
             later = _downloads_after(image, copy)
             also = (
                 f", and the model download on line{'s' if len(later) > 1 else ''} {', '.join(later)}" if later else ""
@@ -808,7 +852,7 @@ def download_after_copy(image: Image) -> Iterator[Finding]:
 
 
 def _busting(image: Image, chain: list[StageModel], copy: Copy) -> bool:
-    return any(found[0] is copy for stage in chain for found in _busting_copies(image, stage))
+    return any(found[0] is copy for stage in chain for found in _busting_copies(image, stage, set()))
 
 
 def _step_at(chain: list[StageModel], line: int) -> tuple[StageModel, Step] | None:
