@@ -187,6 +187,21 @@ def test_the_pip_cache_is_counted_only_where_it_stays(tmp_path):
         assert parts(bill_for(root), "cache") == {}, dockerfile
 
 
+def test_uv_keeps_its_cache_linked_to_what_it_installs_unless_told_to_copy(tmp_path):
+    """uv hard-links the wheels it unpacked into its cache: in one layer the cache adds a
+    tenth of the installed bytes, not pip's compressed downloads; copying doubles them."""
+    ratios = load("sizes")["caches"]
+    installed = indexed("numpy", "2.1.0", compiled=False)
+    for name, run, ratio in (
+        ("linked", "uv pip install --system numpy==2.1.0", ratios["uv_linked_ratio"]),
+        ("copied", "uv pip install --system --link-mode=copy numpy==2.1.0", ratios["uv_copied_ratio"]),
+        ("copied-env", "UV_LINK_MODE=copy uv pip install --system numpy==2.1.0", ratios["uv_copied_ratio"]),
+    ):
+        root = write_tree(tmp_path / name, {"Dockerfile": f"FROM python:3.11-slim\nRUN {run}\n"})
+        assert parts(bill_for(root), "cache") == {"uv cache": int(installed * ratio)}, run
+    assert ratios["uv_linked_ratio"] * 2 < ratios["download_ratio"] < ratios["uv_copied_ratio"]
+
+
 def test_a_builder_stage_counts_only_what_the_final_stage_copies(tmp_path):
     root = write_tree(
         tmp_path,

@@ -83,11 +83,17 @@ def keeps_cache(step: Step, command: ShellCommand, tool: str) -> bool:
     return not any(removes(step, directory, command, home) for directory in directories)
 
 
+def uv_command(command: ShellCommand) -> bool:
+    """Whether the program run, after any wrapper (``env``, ``sudo``), is uv."""
+    argv = command.argv[wrapper_words(command.argv) :]
+    return bool(argv) and argv[0].rsplit("/", 1)[-1] == "uv"
+
+
 def uv_sync(command: ShellCommand) -> bool:
     """``uv sync``, after any wrapper (``env``, ``sudo``) and uv's global options."""
-    argv = command.argv[wrapper_words(command.argv) :]
-    if not argv or argv[0].rsplit("/", 1)[-1] != "uv":
+    if not uv_command(command):
         return False
+    argv = command.argv[wrapper_words(command.argv) :]
     value_options = set(package_manager("uv-project")["value_options"])
     index = 1
     while index < len(argv) and argv[index].startswith("-"):
@@ -98,6 +104,21 @@ def uv_sync(command: ShellCommand) -> bool:
 def uv_sync_cache_kept(step: Step, command: ShellCommand) -> bool:
     """A ``uv sync`` without ``--no-cache`` that leaves uv's cache in the layer."""
     return uv_sync(command) and not ({"--no-cache", "-n"} & set(command.argv)) and keeps_cache(step, command, "uv")
+
+
+def uv_links_cache(step: Step, command: ShellCommand) -> bool:
+    """Whether uv hard-links what it installs from its cache (its default on Linux), so the
+    cache left in the layer shares their bytes; ``UV_LINK_MODE=copy`` or ``--link-mode
+    copy`` (or ``clone``, a copy on the overlay file systems of a build) duplicates them."""
+    env = {**dict(step.env), **dict(command.command.assignments)}
+    mode = env.get("UV_LINK_MODE", "hardlink")
+    argv = list(command.argv)
+    for index, word in enumerate(argv):
+        if word == "--link-mode" and index + 1 < len(argv):
+            mode = argv[index + 1]
+        elif word.startswith("--link-mode="):
+            mode = word.partition("=")[2]
+    return mode.strip("'\"") == "hardlink"
 
 
 def pip_cache_kept(step: Step, install: Install) -> bool:

@@ -108,6 +108,7 @@ class PythonSet:
     cuda_torch: TorchBuild | None = None
     cached_steps: set[tuple[int, int]] = field(default_factory=set)  # installs that keep pip's cache
     cache_lines: dict[tuple[int, int], tuple[Path, int, frozenset[Anchor]]] = field(default_factory=dict)
+    uv_caches: dict[tuple[int, int], bool] = field(default_factory=dict)  # of those, uv's: linked into the environment?
 
     def parts(self) -> list[Part]:
         """The Python parts, with the caches of the installs that keep theirs (the same
@@ -118,6 +119,7 @@ class PythonSet:
             self.cuda_torch,
             frozenset(self.cached_steps),
             tuple(sorted(self.cache_lines.items())),
+            tuple(sorted(self.uv_caches.items())),
         )
         return list(_python_parts(key, self))
 
@@ -168,14 +170,16 @@ class PythonSet:
             path, line, anchors = self.cache_lines[step]
             if not figures:
                 continue
-            size = sum(figure.bytes * ratio for figure, ratio in figures)
+            if step in self.uv_caches:  # uv's unpacked wheels: linked, or copied once more
+                key = "uv_linked_ratio" if self.uv_caches[step] else "uv_copied_ratio"
+                size, source = sum(figure.bytes for figure, _ in figures) * ratios[key], f"sizes.toml [caches] {key}"
+            else:
+                size = sum(figure.bytes * ratio for figure, ratio in figures)
+                source = "sizes.toml [caches] download ratios"
             spread = uncertainty("cache")
-            figure = Figure(
-                int(size), int(size * (1 - spread)), int(size * (1 + spread)), "sizes.toml [caches] download ratios"
-            )
-            parts.append(
-                Part("cache", "pip download cache", path, line, figure, line, anchors, frozenset({"pip-cache"}))
-            )
+            figure = Figure(int(size), int(size * (1 - spread)), int(size * (1 + spread)), source)
+            label = "uv cache" if step in self.uv_caches else "pip download cache"
+            parts.append(Part("cache", label, path, line, figure, line, anchors, frozenset({"pip-cache"})))
         return parts
 
     def _torch_parts(self, where: Request, label: str, anchors: frozenset[Anchor]):
@@ -425,7 +429,7 @@ class _Builder:
                 self.parts.append(Part("system", what, self.dockerfile, install.span.line, None, line, anchors, tags))
 
     def _pip(self, stage: StageModel, step: Step) -> None:
-        from dockerlint.model.caches import pip_cache_kept, uv_sync_cache_kept
+        from dockerlint.model.caches import pip_cache_kept, uv_command, uv_links_cache, uv_sync_cache_kept
         from dockerlint.model.ml import pip_commands
 
         line = self.line(step)
@@ -434,11 +438,13 @@ class _Builder:
                 continue
             for request in command.requests:
                 self._request(request, line, (stage.index, step.index), command.span.line, command.compiles)
-        keeps = any(pip_cache_kept(step, install) for install in step.installs)
-        keeps = keeps or any(uv_sync_cache_kept(step, command) for command in step.commands)
-        if keeps:
+        kept = [install.command for install in step.installs if pip_cache_kept(step, install)]
+        kept += [command for command in step.commands if uv_sync_cache_kept(step, command)]
+        if kept:
             position = (stage.index, step.index)
             self.python.cached_steps.add(position)
+            if all(uv_command(command) for command in kept):
+                self.python.uv_caches[position] = all(uv_links_cache(step, command) for command in kept)
             spans = [i.span.line for i in step.installs if i.family == "pip"] or [line]
             anchors = frozenset((self.dockerfile, number) for number in {line, *spans})
             self.python.cache_lines[position] = (self.dockerfile, spans[0], anchors)
