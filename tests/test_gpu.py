@@ -239,6 +239,19 @@ def test_devel_final_stage(repo):
     assert "`nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04`" in result[0].fix
 
 
+def test_a_devel_image_without_a_runtime_twin_is_not_given_one(repo):
+    """RunPod publishes development tags only: no `-runtime` tag to switch to."""
+    dockerfile = """
+        FROM runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04
+        COPY handler.py /handler.py
+        CMD ["python", "-u", "/handler.py"]
+    """
+    result = findings(repo, {"Dockerfile": dockerfile, "handler.py": "import torch\n"}, "GPU003")
+    assert [f.span.line for f in result] == [1]
+    assert "runtime-ubuntu22.04" not in result[0].fix and "publishes no runtime tags" in result[0].fix
+    assert "`nvidia/cuda:12.4.<patch>-cudnn-runtime-<os>`" in result[0].fix
+
+
 def test_devel_is_fine_when_the_stage_compiles_or_only_builds(repo):
     compiles = """
         FROM nvidia/cuda:12.4.1-devel-ubuntu22.04

@@ -209,7 +209,15 @@ def cuda_devel_final_stage(image: Image) -> Iterator[Finding]:
         return
     cuda, stage = found
     flavours = ml()["cuda_flavours"]
-    runtime = f"{cuda.ref.name}:{(cuda.ref.tag or '').replace('devel', 'runtime')}"
+    if cuda.runtime_twin:
+        instead = f"Use `{cuda.ref.name}:{(cuda.ref.tag or '').replace('devel', 'runtime')}` for the final stage"
+    else:  # RunPod publishes development tags only
+        version = f"{cuda.version[0]}.{cuda.version[1]}.<patch>" if cuda.version else "<version>"
+        instead = (
+            f"`{cuda.ref.name}` publishes no runtime tags: build the final stage on "
+            f"`nvidia/cuda:{version}-cudnn-runtime-<os>`, or on `python:3.X-slim` with PyPI torch, whose wheels "
+            "carry the CUDA libraries they need"
+        )
     yield finding(
         image,
         "GPU003",
@@ -217,8 +225,8 @@ def cuda_devel_final_stage(image: Image) -> Iterator[Finding]:
         f"the final image is built on the CUDA development image `{cuda.ref.raw}` (compiler, headers and "
         f"static libraries, ~{human_size(flavours['devel_extra_size'])} more than the runtime image), "
         "and no instruction of the final stage compiles anything",
-        f"Use `{runtime}` for the final stage; if something must be compiled with nvcc, do it in a "
-        f"builder stage on `{cuda.ref.raw}` and copy the result.",
+        f"{instead}; if something must be compiled with nvcc, do it in a builder stage on `{cuda.ref.raw}` and "
+        "copy the result.",
         flavours["devel_extra_size"],
     )
 

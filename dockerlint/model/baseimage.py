@@ -42,6 +42,7 @@ class BaseImage:
     env: dict[str, str] = field(default_factory=dict)
     slim: str | None = None  # the lean image to use instead (IMG001)
     built_on: str | None = None  # the full image it is built on, when not python:X.Y (IMG001)
+    runtime_twin: bool = False  # each -devel tag has a -runtime tag (GPU003)
     version_tag: str | None = None  # regex a pinned tag matches
     floating_tags: tuple[str, ...] = ()
 
@@ -112,6 +113,7 @@ def _facts(ref: ImageRef, tag: str, row: dict) -> BaseImage:
         env=dict(row.get("env", {})),
         slim=_slim(ref, tag, row, python),
         built_on=row.get("built_on"),
+        runtime_twin=row.get("runtime_twin", False),
         version_tag=row.get("version_tag"),
         floating_tags=tuple(row.get("floating_tags", ())),
     )

@@ -44,6 +44,7 @@ class CudaImage:
     devel: bool
     full: bool  # carries the CUDA libraries (runtime, cudnn, devel), not just cudart
     has_torch: bool
+    runtime_twin: bool = False  # its -devel tags have -runtime twins
 
 
 def cuda_image(ref: ImageRef) -> CudaImage | None:
@@ -51,7 +52,7 @@ def cuda_image(ref: ImageRef) -> CudaImage | None:
     facts = base_image(ref)
     if facts is None or not facts.is_cuda:
         return None
-    return CudaImage(ref, facts.cuda, facts.devel, facts.full_cuda, facts.torch is not None)
+    return CudaImage(ref, facts.cuda, facts.devel, facts.full_cuda, facts.torch is not None, facts.runtime_twin)
 
 
 def final_cuda(image: Image) -> tuple[CudaImage, StageModel] | None:
