@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
@@ -169,7 +170,7 @@ def lint(
 
         processes = jobs_for(jobs, len(builds))
         checked = _check_images(builds, setup) if processes == 1 else check_in_processes(builds, setup, processes)
-    findings = [finding for produced in checked.by_check for finding in produced]
+    findings = [finding for produced in checked.by_check for finding in produced if _agreed(finding, checked)]
     checked.by_check.clear()  # ``findings`` holds them now
     if files:
         for path in files:  # a file that cannot be read is still worth a note
@@ -206,6 +207,13 @@ def lint(
     )
 
 
+def _agreed(finding: Finding, checked: _Checked) -> bool:
+    """Whether every image that reads the finding's file says it, for the AGREED codes."""
+    if finding.code not in AGREED:
+        return True
+    return checked.agreed[(finding.code, finding.path, finding.span.line)] >= checked.installed_by.get(finding.path, 1)
+
+
 @dataclass
 class _Setup:
     """What checking each image needs (a worker process gets it whole, by fork)."""
@@ -228,6 +236,14 @@ class _Checked:
     origins: dict[tuple, set[int]] = field(default_factory=dict)  # with keep_images
     summaries: list = field(default_factory=list)  # with summarize
     reported_files: set[Path] = field(default_factory=set)  # with files: what their images read
+    installed_by: Counter = field(default_factory=Counter)  # file -> images checked that read it
+    agreed: Counter = field(default_factory=Counter)  # (code, file, line) of AGREED codes -> images saying it
+
+
+# Findings on a line of a file several images install (a requirements file, a Dockerfile
+# built with several targets) whose fix edits that line: removing a package one image does
+# not use breaks the one that does. Said only when every image that reads the file says it.
+AGREED = frozenset({"DEP001", "DEP003", "DEP004"})
 
 
 FORGET_EVERY = 32  # images checked between two ``Workspace.forget_parses`` when images are let go
@@ -247,14 +263,18 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
         image = build_image_of(build, workspace, setup.settings)
         if image is None:
             continue
+        read: set[Path] = set()
         if setup.reads_files:  # every requirements file an image installs is read (and checked)
             with blame(image.dockerfile_path):
-                image_files(image)
+                read = image_files(image)
         if wanted:
             if not _touches(image, wanted):
                 continue
-            with blame(image.dockerfile_path):
-                checked.reported_files |= image_files(image)
+            if not setup.reads_files:
+                with blame(image.dockerfile_path):
+                    read = image_files(image)
+            checked.reported_files |= read
+        checked.installed_by.update(read)
         index = len(checked.images)  # of the image among those kept
         own = []
         for produced_by, function in zip(checked.by_check, setup.checks, strict=True):
@@ -265,6 +285,7 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
                     checked.origins.setdefault(origin_key(finding), set()).add(index)
             produced_by.extend(produced)
             own.extend(produced)
+        checked.agreed.update({(f.code, f.path, f.span.line) for f in own if f.code in AGREED})
         if setup.summarize is not None:
             with blame(image.dockerfile_path):
                 checked.summaries.append(setup.summarize(image, setup.finish.all(own)))

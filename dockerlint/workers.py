@@ -108,6 +108,8 @@ def check_in_processes(builds: list[Build], setup: _Setup, jobs: int) -> _Checke
             mine.extend(theirs)
         checked.summaries += part.summaries
         checked.reported_files |= part.reported_files
+        checked.installed_by.update(part.installed_by)
+        checked.agreed.update(part.agreed)
         setup.workspace.absorb(changes)
         setup.finish.suppressions.absorb(learned)
         if setup.scan_cache is not None and scans is not None:
