@@ -317,6 +317,39 @@ def test_an_image_field_needs_pillow_though_no_code_imports_it(repo):
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
 
 
+def test_classes_of_a_package_brought_in_by_another_name_their_backends(repo):
+    """The code imports llama-index-core, which llama-index brought in: the reranker class
+    it names runs on sentence-transformers. Function names of such a package (mlflow's
+    ``log_model``, of mlflow-skinny under mlflow) are too common to tell. llama-index itself
+    is imported by nothing: it is to be replaced by the core the code imports, not removed."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "llama-index==0.12.52\nsentence-transformers==3.3.1\nmlflow==2.19.0\nshap==0.46.0\n",
+        "app/__init__.py": "",
+        "app/__main__.py": """
+            import mlflow
+            from llama_index.core import VectorStoreIndex
+            from llama_index.core.postprocessor import SentenceTransformerRerank
+
+            rerank = SentenceTransformerRerank(model="cross-encoder/ms-marco-MiniLM-L-2-v2", top_n=3)
+            mlflow.sklearn.log_model(None, "model")
+        """,
+    }
+    found_findings = [f for f in run_lint(repo(files), select=["DEP001"]).findings]
+    assert [f.span.line for f in found_findings] == [1, 4]  # llama-index, shap
+    meta = found_findings[0]
+    assert meta.message.endswith("the code imports `llama-index-core`, which only it brings in")
+    assert meta.fix.startswith("Replace `llama-index==0.12.52` with `llama-index-core` in requirements.txt")
+    assert meta.autofix is None and "llama-index-core" not in meta.message.split(";")[0]
+    files["app/__main__.py"] = """
+        import mlflow
+        from llama_index.core import VectorStoreIndex
+
+        mlflow.sklearn.log_model(None, "model")
+    """
+    assert [line for _, _, line in lint(repo, files, ["DEP001"])] == [1, 2, 4]
+
+
 def test_ml_inference_dynamic_imports_requirements_and_python_m(repo):
     files = {
         "Dockerfile": """

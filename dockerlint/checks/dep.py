@@ -280,6 +280,7 @@ class Verdict:
     needed: set[str]  # everything those bring in
     roots: list[Installed]  # unused installs nothing else needs, in install order
     anchors: set[str]  # what stays when one root goes: used, unjudged, and the other roots
+    below: set[str] = field(default_factory=set)  # installed by no install of its own, imported by the code
 
 
 def _verdict(image: Image, analysis: Analysis) -> Verdict:
@@ -309,14 +310,17 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             unjudged.add(name)  # what an install dockerlint cannot name or read brings may need it
         else:
             candidates[name] = item
-    needed = _closure(analysis, used | unjudged)
+    # What the code imports that came in with an install of another name (llama-index-core
+    # under llama-index) is needed as well, whatever becomes of that install.
+    imported_below = _imported_below(image, analysis) if candidates else set()
+    needed = _closure(analysis, used | unjudged | imported_below)
     unused = {name for name in candidates if name not in needed}
     for _ in range(len(unused)):  # each round adds at least one, or ends
         more = _may_use(image, analysis, used, needed, unused) | _plugins_of(needed, unused)
         if not more:
             break
         used |= more
-        needed = _closure(analysis, used | unjudged)
+        needed = _closure(analysis, used | unjudged | imported_below)
         unused -= needed
     # a plugin requires its host, but the host is not there for the plugin's sake: an unused
     # host (airflow, under an unused provider) is a root of its own
@@ -324,7 +328,7 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
     roots = [item for name, item in candidates.items() if name in unused and not any(
         name in found for other, found in below.items() if other != name)]  # fmt: skip
     anchors = used | unjudged | {item.name for item in roots}
-    analysis.verdict = Verdict(used, unjudged, needed, roots, anchors)
+    analysis.verdict = Verdict(used, unjudged, needed, roots, anchors, imported_below)
     return analysis.verdict
 
 
@@ -351,6 +355,17 @@ def _unnamed_installs(analysis: Analysis) -> bool:
     requirements file outside the build context, ``setup.py develop``); a base image's own
     packages were there before the named ones and are not counted here."""
     return any(not what.startswith(("the base image", "packages copied from")) for what in analysis.installs.unnamed)
+
+
+def _imported_below(image: Image, analysis: Analysis) -> set[str]:
+    """Installed distributions no install names that the code imports."""
+    named = {item.name for item in analysis.installs.items}
+    found = set()
+    for name in analysis.installed - named:
+        distribution = lookup(name, analysis.versions.get(name))
+        if distribution.known and distribution.modules and _imports(image, analysis, distribution.modules):
+            found.add(name)
+    return found
 
 
 def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
@@ -429,14 +444,18 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
         for extra, names in distribution.extras.items():
             if any(other in unused for other in names) and _imports_part_named(analysis, distribution, extra):
                 found.update(other for other in names if other in unused and not lookup(other).dev)
-        if host not in used:
+        direct = host in used
+        if not direct and not _imports(image, analysis, distribution.modules):
             continue
         for other, names in calls(host).items():
             if other in unused and other not in found and not lookup(other).dev:
                 if _imports_integration(analysis, distribution, lookup(other)):
                     found.add(other)
                     continue
-                wanted.setdefault(other, set()).update(names)
+                # Of a package the code imports that another brought in (llama-index-core under
+                # llama-index, mlflow-skinny under mlflow), only its classes are names distinct
+                # enough to tell (`SentenceTransformerRerank`; not `load`, `save_model`).
+                wanted.setdefault(other, set()).update(names if direct else (n for n in names if n[:1].isupper()))
     wanted = {other: names for other, names in wanted.items() if other not in found and names}
     if wanted:
         named = _names_in_code(image, analysis, set().union(*wanted.values()))
@@ -506,9 +525,21 @@ def _names_in_code(image: Image, analysis: Analysis, words: set[str]) -> set[str
 
 def _exclusive(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
     """What only ``name`` brings into the image: gone with it, kept by nothing else (what it
-    loads by a string when installed is not brought in by it)."""
+    loads by a string when installed is not brought in by it), nor by the code, which
+    imports some of it (``_imported_only_through``)."""
+    only = _brought_only_by(analysis, verdict, name)
+    return only - _closure(analysis, only & verdict.below, loads=False)
+
+
+def _brought_only_by(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
     brings = _closure(analysis, {name}, loads=False) & analysis.installed
     return brings - _closure(analysis, verdict.anchors - {name}) - {name}
+
+
+def _imported_only_through(analysis: Analysis, verdict: Verdict, name: str) -> list[str]:
+    """What the code imports that only ``name`` brings in (llama-index-core under
+    llama-index, bcrypt under passlib[bcrypt]): to install instead of it."""
+    return sorted(_brought_only_by(analysis, verdict, name) & verdict.below)
 
 
 def _cost(analysis: Analysis, verdict: Verdict, name: str) -> tuple[int | None, str]:
@@ -534,15 +565,18 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         distribution = lookup(item.name, analysis.versions.get(item.name))
         size, cost = _cost(analysis, verdict, item.name)
         modules = ", ".join(f"`{module}`" for module in distribution.modules)
+        instead = _imported_only_through(analysis, verdict, item.name)
+        through = ", ".join(f"`{other}`" for other in instead)
         yield Finding(
             "DEP001",
             item.path,
             item.span,
             f"`{item.name}`{cost} is installed in the image but nothing uses it: no code in the image "
-            f"imports {modules}, no command runs it, and no installed package needs it",
-            _removal_fix(item, _listed_below(analysis, verdict, item)),
+            f"imports {modules}, no command runs it, and no installed package needs it"
+            + (f"; the code imports {through}, which only it brings in" if instead else ""),
+            _replacement_fix(item, instead) if instead else _removal_fix(item, _listed_below(analysis, verdict, item)),
             size,
-            autofix=dep_fixes.removal(image, item),
+            autofix=None if instead else dep_fixes.removal(image, item),
         )
 
 
@@ -550,6 +584,15 @@ def _listed_below(analysis: Analysis, verdict: Verdict, item: Installed) -> list
     """The installs in the same file that only ``item`` needs (a pinned freeze file lists them)."""
     only = _exclusive(analysis, verdict, item.name)
     return [other.written for other in analysis.installs.items if other.name in only and other.path == item.path]
+
+
+def _replacement_fix(item: Installed, instead: list[str]) -> str:
+    where = {"requirements": item.path.name, "argument": "this `pip install`", "pyproject": item.path.name}[item.kind]
+    names = ", ".join(f"`{name}`" for name in instead)
+    return (
+        f"Replace `{item.written}` with {names} in {where}: the code imports {'them' if len(instead) > 1 else 'it'}, "
+        f"and `{item.name}` brings in more besides."
+    )
 
 
 def _removal_fix(item: Installed, below: list[str] = ()) -> str:
