@@ -95,6 +95,23 @@ def test_words_are_dequoted_but_variables_are_not_expanded():
     assert_words_slice_back(text, parse_script(text))
 
 
+@pytest.mark.parametrize("tree_sitter", [True, False])
+def test_words_after_a_redirect_target_are_the_commands(request, tree_sitter):
+    """An unquoted ``torch>=1.11.0`` writes a file named ``=1.11.0``: the words after it
+    still reach pip (its CPU index among them)."""
+    if not tree_sitter:
+        request.getfixturevalue("without_tree_sitter")
+    text = (
+        "pip install torch>=1.11.0 --extra-index-url https://download.pytorch.org/whl/cpu && make build >/dev/null 2>&1"
+    )
+    script = parse_script(text)
+    assert argvs(script) == [
+        ["pip", "install", "torch", "--extra-index-url", "https://download.pytorch.org/whl/cpu"],
+        ["make", "build"],
+    ]
+    assert_words_slice_back(text, script)
+
+
 def test_backslash_in_double_quotes_is_kept_unless_it_escapes():
     command = parse_script(r"""echo "a\nb" "c\\d" 'e\f' g\\h""").commands[0]
     assert command.argv == ("echo", r"a\nb", "c\\d", r"e\f", "g\\h")

@@ -518,6 +518,8 @@ def _ts_command(node: _Node, source: _Source, pipe: _Pipe, in_substitution: bool
             word_nodes.append(child)
     if not word_nodes:
         return None
+    after = _words_after_redirect_targets(node)
+    word_nodes += after
     words = tuple([_ts_word(word_node, source) for word_node in word_nodes])
     shell_string = None
     inner = _shell_command_string(words)
@@ -525,7 +527,24 @@ def _ts_command(node: _Node, source: _Source, pipe: _Pipe, in_substitution: bool
         index, pipefail = inner
         shell_string = _ShellString(tuple(_pieces(word_nodes[index], source)), pipefail)
     start, end = source.span(node)
+    if after:
+        end = max(end, words[-1].end)
     return _RawCommand(words, tuple(assignments), start, end, pipe, in_substitution, shell_string)
+
+
+def _words_after_redirect_targets(command: _Node) -> list[_Node]:
+    """Arguments written after a redirection: bash takes one word as its target and gives the
+    rest to the command (``pip install torch>=2.1 --index-url URL`` passes the index URL),
+    while tree-sitter files them all under the redirect."""
+    parent = command.parent
+    if parent is None or parent.type != "redirected_statement":
+        return []
+    found = []
+    for redirect in parent.named_children:
+        if redirect.type == "file_redirect" and redirect.start_byte >= command.end_byte:
+            targets = [child for child in redirect.named_children if child.type != "file_descriptor"]
+            found += targets[1:]
+    return found
 
 
 def _is_assignment(node: _Node, source: _Source) -> bool:
