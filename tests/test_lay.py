@@ -120,6 +120,33 @@ def test_a_requirements_folder_without_code_is_fine(repo):
     assert lint(repo, dockerfile, "LAY002", files)[0] == []
 
 
+def test_code_copied_before_a_separate_requirements_install(repo):
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY api /app/api
+        COPY common /app/common
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        CMD ["uvicorn", "api.main:app"]
+    """
+    files = {
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\n",
+        "api/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        "common/util.py": "VALUE = 1\n",
+    }
+    got, findings = lint(repo, dockerfile, "LAY002", files)
+    assert got == [("LAY002", "Dockerfile", 3)]  # one finding, on the first code COPY
+    assert "before `pip install -r requirements.txt` on line 6" in findings[0].message
+    # the code after the install, or an install that reads the code (-e ./common), is fine
+    after = dockerfile.replace("COPY api /app/api\n", "").replace("COPY common /app/common\n", "") + (
+        "COPY api /app/api\nCOPY common /app/common\n"
+    )
+    assert lint(repo, after, "LAY002", files)[0] == []
+    local = {**files, "requirements.txt": "fastapi==0.115.6\n-e ./common\n"}
+    assert lint(repo, dockerfile, "LAY002", local)[0] == []
+
+
 UV_PROJECT = {
     "pyproject.toml": "[project]\nname = 'shop'\nversion = '1.0'\ndependencies = ['fastapi==0.115.6']\n",
     "uv.lock": "version = 1\n",

@@ -258,6 +258,37 @@ def _busting_copies(image: Image, stage: StageModel, reported: set[int]) -> Iter
                 yield copy, step, install, posixpath.relpath(reference.image_path, step.workdir or "/")
 
 
+def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, str]]:
+    """COPYs of Python code that come before a ``pip install -r`` reading only its
+    requirements files (no path of the source tree, in its arguments or its files): the
+    install sits below the code, so every code change reinstalls. The first such COPY per
+    install: (copy, step, manifest as the install names it)."""
+    for step in stage.runs():
+        for install in step.installs:
+            if install.family != "pip" or install.action != "install" or not install.requirements:
+                continue
+            if install.editables or any(_local(argument.value) for argument in install.packages):
+                continue
+            if any(_manifest_files(image, reference) is None for reference in install.requirements):
+                continue
+            providing = {id(_providing_copy(stage, ref.image_path, step.index)) for ref in install.requirements}
+            for copy in stage.copies:
+                if copy.step_index >= step.index:
+                    break
+                if copy.from_stage is not None or copy.from_image or copy.mount_only or copy.heredoc:
+                    continue
+                if id(copy) in providing or id(copy) in reported or not _copies_code(image, copy):
+                    continue
+                reported.add(id(copy))
+                manifest = posixpath.relpath(install.requirements[0].image_path, step.workdir or "/")
+                yield copy, step, manifest
+                break
+
+
+def _copies_code(image: Image, copy: Copy) -> bool:
+    return any(file.path.endswith(".py") for source in copy.sources for file in image.context.glob(source.value))
+
+
 # What installing only the dependencies looks like for each project tool, before the code
 # comes in (docs.astral.sh/uv/guides/integration/docker "Intermediate layers";
 # python-poetry.org/docs/cli "install --no-root").
@@ -306,6 +337,17 @@ def cache_busting_copy(image: Image) -> Iterator[Finding]:
                 f"Copy the manifests first: `COPY pyproject.toml {lock} ./`, then `RUN {dependencies_only}`, then "
                 f"`COPY . .` and {project.label} again to install the project itself (quick: the packages are there).",
                 related=[Related(image.dockerfile_path, project.command.span, "the dependency install")],
+            )
+        for copy, step, manifest in _code_before_installs(image, stage, reported):
+            yield finding(
+                image,
+                "LAY002",
+                copy.instruction.span,
+                f"this COPY brings in code before `pip install -r {manifest}` on line {step.instruction.span.line}: "
+                "every code change invalidates the install layer and reinstalls every package",
+                f"Move this COPY below the install: `COPY {manifest} .` and `RUN pip install -r {manifest}` first, "
+                "then the code.",
+                related=[Related(image.dockerfile_path, step.instruction.span, "the dependency install")],
             )
         for copy, step, install, manifest in _busting_copies(image, stage, reported):
             later = _downloads_after(image, copy)
