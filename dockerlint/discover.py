@@ -32,7 +32,7 @@ SKIP_DIRS = frozenset(
 )
 
 _DOCKERFILE = re.compile(
-    r"^(?:(?:dockerfile|containerfile)(?:\.[^/]+)?|[^/]+\.(?:dockerfile|containerfile))$", re.IGNORECASE
+    r"^(?:(?:dockerfile|containerfile)(?:\.[^/]+)?|[^/]*\.(?:dockerfile|containerfile))$", re.IGNORECASE
 )
 # Suffixes that mark a file beside a Dockerfile, not a Dockerfile.
 _NOT_DOCKERFILE = re.compile(

@@ -35,6 +35,7 @@ SERVICE = """
         ("Dockerfile.gpu", True),
         ("api.Dockerfile", True),
         ("worker.dockerfile", True),
+        (".dockerfile", True),  # services/metrics/.dockerfile: a folder per service names it so
         ("DOCKERFILE", True),
         ("Dockerfile.dockerignore", False),
         ("api.Dockerfile.dockerignore", False),
