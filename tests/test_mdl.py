@@ -223,6 +223,23 @@ def test_library_calls_that_download_on_first_use(repo):
     assert "`YOLO('yolov8s.pt')`" in by_line[18] and "~22 MB" in by_line[18]
 
 
+def test_langchain_embeddings_and_textblob_corpora_in_the_build(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir langchain-huggingface==0.1.2 textblob==0.18.0
+        RUN python -c "from langchain_huggingface import HuggingFaceEmbeddings; HuggingFaceEmbeddings()"
+        RUN python -c "from langchain_community.embeddings import HuggingFaceEmbeddings as E; E(model_name='sentence-transformers/all-MiniLM-L6-v2')"
+        RUN python -c "from langchain_huggingface import HuggingFaceEmbeddings; HuggingFaceEmbeddings(model_name='/models/minilm')"
+        RUN python -m textblob.download_corpora
+    """
+    found_findings = findings(repo, {"Dockerfile": dockerfile}, "MDL001")
+    assert [f.span.line for f in found_findings] == [3, 4, 6]  # a local model loads from disk
+    default, named, corpora = found_findings
+    assert "`sentence-transformers/all-mpnet-base-v2`, ~420 MB" in default.message
+    assert "`sentence-transformers/all-MiniLM-L6-v2`, ~80 MB" in named.message
+    assert "model data" in corpora.message and "weights" not in corpora.message
+
+
 def test_a_model_cli_warm_up(repo):
     dockerfile = """
         FROM python:3.11-slim

@@ -828,8 +828,9 @@ def _python_downloads(image, stage, step, rest, depth, command=None) -> Iterator
                 words = [word for word in args[len(pattern) - 1 :] if not word.startswith("-")]
                 model = words[0] if words else None
                 sizes = "spacy" if module == "spacy" else "huggingface"
-                caches = tuple(ml()["caches"]["families"]["nltk"]) if module == "nltk.downloader" else ()
-                kind = "data" if module == "nltk.downloader" else "weights"
+                corpora = module in data["data_modules"]
+                caches = tuple(ml()["caches"]["families"]["nltk"]) if corpora else ()
+                kind = "data" if corpora else "weights"
                 shown = f"`python -m {' '.join((module, *args[: len(pattern)]))}`".replace(" `", "`")
                 yield _Hit(shown.rstrip(), (), model_size(sizes, model), model, kind, caches)
                 return
