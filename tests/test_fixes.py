@@ -497,6 +497,9 @@ def test_lay002_leaves_installs_that_read_the_source_tree(tmp_path, between, ins
         "RUN pip install --no-cache-dir psycopg2==2.9.10",
         'HEALTHCHECK CMD ["curl", "-f", "http://localhost:8000/"]',
         "RUN python setup.py build_ext --inplace",
+        # a distribution the index does not know may build from source; so may what $(...) names
+        'RUN CFLAGS="-Wno-narrowing" pip install --no-cache-dir cld2-cffi',
+        'RUN pip install --no-cache-dir $(grep -E "psycopg2|gunicorn" requirements.txt)',
     ],
 )
 def test_img001_keeps_the_full_image_when_the_stage_needs_what_slim_lacks(tmp_path, lines):
@@ -511,6 +514,9 @@ def test_img001_slim_when_the_stage_installs_what_it_needs(tmp_path):
         'CMD ["python", "app.py"]\n'
     )
     changed, left = fix_files(tmp_path, {"Dockerfile": dockerfile, "app.py": "print(1)\n"}, "IMG001")
+    assert changed["Dockerfile"].decode().startswith("FROM python:3.12-slim\n")
+    known = 'FROM python:3.12\nRUN pip install --no-cache-dir flask==3.1.0\nCOPY app.py .\nCMD ["python", "app.py"]\n'
+    changed, _ = fix_files(tmp_path / "k", {"Dockerfile": known, "app.py": "print(1)\n"}, "IMG001")
     assert changed["Dockerfile"].decode().startswith("FROM python:3.12-slim\n")
     builder = 'FROM python:3.12 AS base\nFROM base AS build\nRUN make\nFROM base\nCMD ["python"]\n'
     assert fix_files(tmp_path / "b", {"Dockerfile": builder}, "IMG001")[0] == {}

@@ -55,6 +55,7 @@ def _slim_fix(image: Image, root, ref, slim: str):
     from dockerlint.checks import fixing
     from dockerlint.checks.common import from_image_span
     from dockerlint.findings import Edit
+    from dockerlint.model.distributions import lookup
     from dockerlint.model.ml import pip_commands
     from dockerlint.model.native_build import compiles_native
     from dockerlint.model.queries import final_chain
@@ -70,8 +71,13 @@ def _slim_fix(image: Image, root, ref, slim: str):
     table = load("base_images")["slim_lacks"]
     lacking = set(table["programs"])
     for stage in reversed(chain):
-        if any(request.name in table["distributions"] for c in pip_commands(image, stage) for request in c.requests):
-            return None
+        for command in pip_commands(image, stage):
+            # A distribution the index does not know may build from source, with the compiler
+            # slim lacks (cld2-cffi); so may what a command substitution names.
+            if any(
+                request.name in table["distributions"] or not lookup(request.name).known for request in command.requests
+            ):
+                return None
         for step in stage.steps:
             used = [command.name for command in step.commands]
             for install in step.installs:
@@ -81,6 +87,8 @@ def _slim_fix(image: Image, root, ref, slim: str):
                         lacking -= {name, *table["packages"].get(name, ())}
                 if install.family == "pip" and any(a.value.startswith("git+") for a in install.packages):
                     used.append("git")
+                if install.family == "pip" and any("$(" in a.value or "`" in a.value for a in install.packages):
+                    return None
             if step.keyword in ("CMD", "ENTRYPOINT", "HEALTHCHECK"):
                 used += [
                     word.rsplit("/", 1)[-1] for word in step.instruction.json_args or step.instruction.args.split()
