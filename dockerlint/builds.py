@@ -36,6 +36,7 @@ class Build:
     mounts: tuple[tuple[str, Path], ...] = ()  # of those, the repository folders bound there: (path, folder)
     platforms: tuple[str, ...] = ()  # --platform of the build, when every source agrees
     origin: BuildOrigin | None = None  # where the context comes from
+    named_contexts: tuple[str, ...] = ()  # bake `contexts`, compose `additional_contexts`, --build-context
 
 
 def plan_builds(found: Found, config: Config, workspace: Workspace, project_root: Path) -> list[Build]:
@@ -55,7 +56,13 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
                 declared.setdefault(build.dockerfile, []).append(build)
     for item in facts.builds:
         build = Build(
-            item.dockerfile, item.context, item.target, item.args, platforms=item.platforms, origin=item.origin
+            item.dockerfile,
+            item.context,
+            item.target,
+            item.args,
+            platforms=item.platforms,
+            origin=item.origin,
+            named_contexts=item.named_contexts,
         )
         tier = commands if item.origin.kind == "command" else declared
         tier.setdefault(item.dockerfile, []).append(build)
@@ -124,6 +131,7 @@ def build_image_of(build: Build, workspace: Workspace, settings: dict | None = N
             settings=settings,
             platforms=build.platforms,
             origin=build.origin,
+            named_contexts=build.named_contexts,
         )
 
 
@@ -153,6 +161,7 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
                 volumes=tuple(volume.target for volume in service.volumes),
                 mounts=_repository_mounts(service.volumes, compose_path, workspace),
                 origin=BuildOrigin("compose", compose_path, service.line, f"service {service.name}"),
+                named_contexts=service.named_contexts,
             )
         )
     return builds

@@ -38,6 +38,7 @@ class FoundBuild:
     args: tuple[tuple[str, str], ...]
     platforms: tuple[str, ...]
     origin: BuildOrigin
+    named_contexts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ def _resolve(
         return None
     if not os.path.isdir(real):
         return None
-    return FoundBuild(dockerfile, real, command.target, command.args, command.platforms, origin)
+    return FoundBuild(dockerfile, real, command.target, command.args, command.platforms, origin, command.named_contexts)
 
 
 def _real(path: Path, reals: dict[Path, Path]) -> Path:

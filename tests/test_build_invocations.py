@@ -10,7 +10,7 @@ import pytest
 
 from dockerlint.parse.buildcmd import build_command, file_move
 from dockerlint.parse.shellflow import commands
-from tests.conftest import found, run_lint
+from tests.conftest import found, run_lint, write_tree
 
 # A service whose Dockerfile lives in docker/ and is built from the repository root.
 DOCKER_FOLDER_SERVICE = {
@@ -874,3 +874,46 @@ def test_bake_targets_that_export_files_are_not_images(repo):
     )
     result = run_lint(root, select=["CTX003"])
     assert [(image.target, image.origin.kind) for image in result.images] == [("runtime", "bake")]
+
+
+# -- named build contexts ------------------------------------------------------------------------
+
+NAMED_CONTEXT_DOCKERFILE = """
+    FROM python:3.12-slim
+    COPY --from=shared-lib pyproject.toml /lib/pyproject.toml
+    COPY --from=wheels / /wheels/
+    RUN pip install --no-cache-dir /lib /wheels/*.whl
+"""
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        (
+            "docker-bake.hcl",
+            'target "app" {\n  context = "./app"\n  contexts = {\n    "shared-lib" = "./lib"\n    wheels = "./dist"\n  }\n}\n',
+        ),
+        (
+            "compose.yaml",
+            "services:\n  app:\n    build:\n      context: ./app\n"
+            "      additional_contexts:\n        shared-lib: ./lib\n        wheels: ./dist\n",
+        ),
+        (
+            "compose.yml",
+            "services:\n  app:\n    build:\n      context: ./app\n"
+            "      additional_contexts:\n        - shared-lib=./lib\n        - wheels=./dist\n",
+        ),
+        (
+            ".github/workflows/build.yml",
+            "jobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: docker buildx build"
+            " --build-context shared-lib=./lib --build-context wheels=./dist -t app ./app\n",
+        ),
+    ],
+)
+def test_a_copy_from_a_named_build_context_is_no_image(tmp_path, name, text):
+    """bake `contexts`, compose `additional_contexts` and `--build-context` name contexts a
+    `COPY --from` may read: DL3022 is for names that are neither a stage nor one of those."""
+    files = {"app/Dockerfile": NAMED_CONTEXT_DOCKERFILE, "lib/pyproject.toml": "[project]\nname = 'lib'\n"}
+    assert found(run_lint(write_tree(tmp_path / "named", {**files, name: text}), select=["DL3022"])) == []
+    plain = found(run_lint(write_tree(tmp_path / "plain", files), select=["DL3022"]))
+    assert [line for _, _, line in plain] == [2, 3]

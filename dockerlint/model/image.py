@@ -246,6 +246,7 @@ class Image:
     mounts: tuple[tuple[str, Path], ...] = ()
     settings: dict = field(default_factory=dict)  # configured thresholds checks read ("large-file-size")
     platforms: tuple[str, ...] = ()  # --platform of the build, when known
+    named_contexts: tuple[str, ...] = ()  # build contexts a COPY --from may name (bake, compose, --build-context)
     origin: BuildOrigin | None = None  # where the build context comes from (a guess, a build command, ...)
     # Instructions before the first FROM other than ARGs (a Dockerfile fragment, such as
     # a file meant to be included in another): no image is built from them, so they are
@@ -363,6 +364,7 @@ def build_image(
     settings: dict | None = None,
     platforms: tuple[str, ...] = (),
     origin: BuildOrigin | None = None,
+    named_contexts: tuple[str, ...] = (),
 ) -> Image:
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root, workspace.is_file)
@@ -383,6 +385,7 @@ def build_image(
         settings=dict(settings or {}),
         platforms=platforms,
         origin=origin,
+        named_contexts=named_contexts,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:

@@ -148,6 +148,7 @@ def _target_command(attributes: dict, variables: dict, folder: str) -> BuildComm
         tuple(sorted(args)),
         platforms,
         exports_files(outputs),
+        tuple(str(name) for name in _as_dict(attributes.get("contexts"))),
     )
 
 

@@ -36,6 +36,7 @@ class BuildCommand:
     args: tuple[tuple[str, str], ...]  # --build-arg NAME=VALUE with a known value
     platforms: tuple[str, ...]  # --platform values when all are known
     exports_files: bool = False  # every --output is files (type=local/tar/cacheonly, a folder): no image
+    named_contexts: tuple[str, ...] = ()  # names of --build-context NAME=VALUE (a COPY --from may name one)
 
 
 def exports_files(outputs: list[str | None]) -> bool:
@@ -147,6 +148,7 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
     args: dict[str, str] = {}
     platforms: list[str | None] = []
     outputs: list[str | None] = []
+    named: list[str] = []
     unsure = False  # an option we do not know, written without `=`
     index = 0
     options_done = False
@@ -167,6 +169,8 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
             platforms.extend(value.split(",") if value is not None else [None])
         elif option in ("-o", "--output"):
             outputs.append(value)
+        elif option == "--build-context" and value is not None and "=" in value:
+            named.append(value.partition("=")[0])
 
     while index < len(words):
         word = words[index]
@@ -236,7 +240,14 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
         dockerfiles = tuple(posixpath.join(cwd, name) for name in ("Containerfile", "Dockerfile")) if cwd else ()
     known_platforms = tuple(p for p in platforms if p) if None not in platforms else ()
     return BuildCommand(
-        program, context, dockerfiles, target, tuple(sorted(args.items())), known_platforms, exports_files(outputs)
+        program,
+        context,
+        dockerfiles,
+        target,
+        tuple(sorted(args.items())),
+        known_platforms,
+        exports_files(outputs),
+        tuple(named),
     )
 
 

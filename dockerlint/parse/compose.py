@@ -42,6 +42,7 @@ class Service:
     volumes: tuple[Volume, ...]
     environment: dict[str, str]  # a variable without a value (taken from the host) maps to ""
     command: tuple[str, ...] | str | None
+    named_contexts: tuple[str, ...] = ()  # build.additional_contexts names
 
 
 @dataclass(frozen=True)
@@ -178,12 +179,14 @@ class _NodeReader:
 
 def _service(name: str, line: int, config: dict) -> Service:
     build = config.get("build")
+    named: tuple[str, ...] = ()
     if isinstance(build, str):
         context, dockerfile, target, args = build, None, None, {}
     elif isinstance(build, dict):
         context = _text(build.get("context")) or "."
         dockerfile, target = _text(build.get("dockerfile")), _text(build.get("target"))
         args = _assignments(build.get("args"))
+        named = tuple(_assignments(build.get("additional_contexts")))
     else:
         context, dockerfile, target, args = None, None, None, {}
     return Service(
@@ -198,6 +201,7 @@ def _service(name: str, line: int, config: dict) -> Service:
         volumes=tuple(filter(None, map(_volume, _list(config.get("volumes"))))),
         environment=_assignments(config.get("environment")),
         command=_command(config.get("command")),
+        named_contexts=named,
     )
 
 

@@ -187,6 +187,8 @@ def copy_from_unknown_stage(image: Image) -> Iterator[Finding]:
     for stage, step, reference, resolved in _copies_from(image):
         if resolved is None or ":" in resolved or (stage.name is not None and resolved.lower() == stage.name):
             continue
+        if resolved in image.named_contexts:
+            continue  # a named build context of the build (bake `contexts`, compose `additional_contexts`)
         yield finding(
             image,
             "DL3022",
