@@ -78,6 +78,7 @@ def lint(
     keep_images: bool = True,
     summarize: Callable[[Image, list[Finding]], object] | None = None,
     jobs: int | None = 1,
+    agree: bool = True,
 ) -> Result:
     """``cache_dir``: where the DEP rules keep import scans between runs (None: no cache;
     a ``ScanCache``: one kept open across runs, as a language server does).
@@ -89,7 +90,10 @@ def lint(
     ``keep_images=False``: each image's model is let go once it is checked and summarized,
     so a repository of thousands of images is linted in the memory of a few
     (``Result.images`` and ``Result.origins`` stay empty); the images are then checked in
-    ``jobs`` processes (None: one per core when there are enough images; see ``workers``)."""
+    ``jobs`` processes (None: one per core when there are enough images; see ``workers``).
+    ``agree=False``: the AGREED findings of every image are kept, for a caller that holds the
+    findings of images this run does not check (an editor re-linting one image) and agrees
+    them itself."""
     root = root or project_root(paths, config)
     # Reads stay inside the repository and the paths the user named (a named Dockerfile
     # brings its folder, the context it is built with by default).
@@ -170,7 +174,7 @@ def lint(
 
         processes = jobs_for(jobs, len(builds))
         checked = _check_images(builds, setup) if processes == 1 else check_in_processes(builds, setup, processes)
-    findings = [finding for produced in checked.by_check for finding in produced if _agreed(finding, checked)]
+    findings = [f for produced in checked.by_check for f in produced if not agree or _agreed(f, checked)]
     checked.by_check.clear()  # ``findings`` holds them now
     if files:
         for path in files:  # a file that cannot be read is still worth a note

@@ -566,3 +566,14 @@ def test_an_import_is_not_missing_when_the_pinned_release_may_provide_it(repo, m
     assert findings(repo, files, ["DEP002"]) == []
     unpinned = {**AIRFLOW_DAGS, "requirements.txt": "flask==3.0.3\n"}  # the same import with no airflow at all
     assert [f.code for f in findings(repo, unpinned, ["DEP002"])] == ["DEP002"]
+
+
+def test_a_cpu_build_named_after_its_gpu_twin_carries_its_modules_not_its_cuda():
+    """xgboost-cpu is not in the index: it reads as xgboost without the NCCL wheel xgboost
+    pulls on Linux, and with no size of its own."""
+    from dockerlint.model.distributions import closure
+
+    twin, cpu = lookup("xgboost"), lookup("xgboost-cpu")
+    assert "nvidia-nccl-cu12" in twin.requires and cpu.modules == twin.modules
+    assert not any(name.startswith("nvidia-") for name in closure({"xgboost-cpu"}))
+    assert cpu.size is None and cpu.known

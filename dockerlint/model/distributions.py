@@ -288,7 +288,11 @@ def _from_pattern(name: str, pattern: dict) -> Distribution | None:
     if not rest:
         return None
     if pattern.get("same_as") == "strip":
-        return replace(lookup(rest), name=name)
+        twin = lookup(rest)
+        if pattern.get("cpu_build"):
+            requires = tuple(other for other in twin.requires if not other.startswith("nvidia-"))
+            return replace(twin, name=name, requires=requires, asks={}, size=None, py_bytes=0, cuda_bytes=0)
+        return replace(twin, name=name)
     modules = tuple(
         template.format(rest=rest.replace("-", "_"), dotted=rest.replace("-", ".")) for template in pattern["modules"]
     )

@@ -8,7 +8,9 @@ it (``Result.images_of``), a parse problem under the images that read its file (
 Dockerfile, its ignore file, the requirements and pyproject files it installs, its
 compose file, the files it copies). A file's diagnostics are the union over the images,
 so a requirements file shared by two images keeps what the image that was not re-linted
-said about it. A parse problem of a file no image reads is filed under the file itself.
+said about it; a finding whose fix edits a shared line (engine.AGREED) is shown only when
+every image that reads the file says it, as a full lint does. A parse problem of a file no
+image reads is filed under the file itself.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from dockerlint.config import CONFIG_NAMES, Config, ConfigError, find_config, load_config
 from dockerlint.discover import is_compose_name, is_dockerfile_name
-from dockerlint.engine import Result, _touches, image_files, lint, project_root
+from dockerlint.engine import AGREED, Result, _touches, image_files, lint, project_root
 from dockerlint.findings import Finding
 from dockerlint.model import Image
 from dockerlint.paths import real_path
@@ -66,6 +68,7 @@ class Project:
             self.scan_cache = ScanCache(directory)
         self.by_image: dict[ImageKey, dict[Path, list[Finding]]] = {}
         self.images: dict[ImageKey, Image] = {}  # the model of each image, for the size hover
+        self.files_of: dict[ImageKey, set[Path]] = {}  # what each image reads (engine.AGREED findings)
         self.alone: dict[Path, list[Finding]] = {}  # findings of files no image reads
         self.texts: dict[Path, str] = {}  # the text each finding's positions refer to
         # Lints run in a worker thread while the editor's requests read the findings.
@@ -103,6 +106,7 @@ class Project:
         with self.lock:
             self.by_image = {image_key(image): {} for image in result.images}
             self.images = {image_key(image): image for image in result.images}
+            self.files_of = {}
             self.alone = {}
             self._file(result, result.images, named=None)
             files = before | self._files_with_findings()
@@ -134,6 +138,7 @@ class Project:
             if key in keys or key[0] in changed_dockerfiles:
                 files |= set(self.by_image.pop(key))
                 self.images.pop(key, None)
+                self.files_of.pop(key, None)
         for path in paths:
             if self.alone.pop(path, None):
                 files.add(path)
@@ -147,7 +152,9 @@ class Project:
         return Outcome(files, len(keys))
 
     def _lint(self, paths: list[Path], overlay: Mapping[Path, bytes | None]) -> Result:
-        return lint(paths, self.config, self.rules, cache_dir=self.scan_cache, overlay=overlay, root=self.root)
+        return lint(
+            paths, self.config, self.rules, cache_dir=self.scan_cache, overlay=overlay, root=self.root, agree=False
+        )
 
     def _file(self, result: Result, images: list[Image], named: set[Path] | None) -> None:
         """File each finding under the images whose checks reported it; a parse problem
@@ -155,6 +162,7 @@ class Project:
         partial lint (None for a full one); a finding of a partial lint that no image
         claims and that is not in a named file is filed under every re-linted image."""
         members = {image_key(image): _image_files(image) for image in images}
+        self.files_of.update(members)
         readers: dict[Path, list[ImageKey]] = {}
         for finding in result.findings:
             path = finding.path
@@ -178,11 +186,20 @@ class Project:
 
     # -- answers ------------------------------------------------------------------------
     def findings(self, path: Path) -> list[Finding]:
-        """The file's findings, once each, in file order."""
+        """The file's findings, once each, in file order; one of engine.AGREED only when
+        every image that reads the file says it (as a full lint does)."""
         seen: dict[tuple, Finding] = {}
         with self.lock:
+            readers = {key for key, files in self.files_of.items() if path in files}
+            said: dict[tuple, set[ImageKey]] = {}
+            for key, record in self.by_image.items():
+                for finding in record.get(path, ()):
+                    if finding.code in AGREED:
+                        said.setdefault((finding.code, finding.span.line), set()).add(key)
             for record in (*self.by_image.values(), self.alone):
                 for finding in record.get(path, ()):
+                    if finding.code in AGREED and not readers <= said[(finding.code, finding.span.line)]:
+                        continue
                     seen.setdefault((finding.code, finding.span, finding.message), finding)
         return sorted(seen.values(), key=Finding.sort_key)
 
