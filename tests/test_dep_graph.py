@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockerlint.model.distributions import _glob_test, lookup, plugin_hosts, required_by_some
+from dockerlint.model.distributions import _glob_test, indexed, lookup, plugin_hosts, required_by_some
 from tests.conftest import run_lint
 
 DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
@@ -577,3 +577,17 @@ def test_a_cpu_build_named_after_its_gpu_twin_carries_its_modules_not_its_cuda()
     assert "nvidia-nccl-cu12" in twin.requires and cpu.modules == twin.modules
     assert not any(name.startswith("nvidia-") for name in closure({"xgboost-cpu"}))
     assert cpu.size is None and cpu.known
+
+
+def test_an_integration_the_index_did_not_read_keeps_quiet_about_what_it_is_named_after(repo):
+    """langchain-ollama is named by the langchain-* pattern, not read by the index: it
+    requires ollama, though nothing here can tell; a backend it is not named after is
+    still judged."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "langchain-ollama\nollama\nyt-dlp\n",
+        "app/__init__.py": "",
+        "app/__main__.py": "from langchain_ollama import ChatOllama\n",
+    }
+    assert not indexed("langchain-ollama") and lookup("langchain-ollama").known
+    assert lines(findings(repo, files)) == [("DEP001", 3)]

@@ -41,6 +41,7 @@ from dockerlint.model.distributions import (
     command_owners,
     generation,
     heavy_variants,
+    indexed,
     lookup,
     module_matches,
     module_owners,
@@ -308,6 +309,8 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             used.add(name)
         elif _may_be_required_unseen(analysis, item) and name in required_by_some():
             unjudged.add(name)  # what an install dockerlint cannot name or read brings may need it
+        elif _integration_of(analysis, name):
+            unjudged.add(name)
         else:
             candidates[name] = item
     # What the code imports that came in with an install of another name (llama-index-core
@@ -366,6 +369,16 @@ def _imported_below(image: Image, analysis: Analysis) -> set[str]:
         if distribution.known and distribution.modules and _imports(image, analysis, distribution.modules):
             found.add(name)
     return found
+
+
+def _integration_of(analysis: Analysis, name: str) -> bool:
+    """Whether a distribution the index did not read is named as an integration of ``name``
+    (langchain-ollama of ollama, llama-index-llms-groq of groq): such a package requires the
+    one it is named after, though nothing here can tell."""
+    return any(
+        other != name and (other.endswith("-" + name) or f"-{name}-" in other) and not indexed(other)
+        for other in {item.name for item in analysis.installs.items}
+    )
 
 
 def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:

@@ -366,6 +366,12 @@ def command_owners() -> dict[str, tuple[str, ...]]:
     return {command: tuple(found) for command, found in owners.items()}
 
 
+def indexed(name: str) -> bool:
+    """Whether the package index read the distribution (its requirements are known); a name
+    known only by a naming pattern or the override file is not."""
+    return canonical(name) in _index()
+
+
 @cache
 def required_by_some() -> frozenset[str]:
     """Every name some indexed distribution requires, at some version, or by an extra:
