@@ -36,7 +36,8 @@ _DOCKERFILE = re.compile(
 )
 # Suffixes that mark a file beside a Dockerfile, not a Dockerfile.
 _NOT_DOCKERFILE = re.compile(
-    r"\.(?:dockerignore|containerignore|md|rst|txt|j2|jinja2?|tmpl|template|in|orig|bak|swp|sample|lock|json|ya?ml|sh|py|toml)$",
+    r"\.(?:dockerignore|containerignore|md|rst|txt|j2|jinja2?|tmpl|template|in|orig|bak|swp|sample|lock|json|ya?ml|sh|py|toml"
+    r"|[cm]?js|jsx|ts|tsx|go|rb|rs|java|kt|php|pl|lua|c|h|cc|cpp|hpp|cs|html?|css|scss|xml|svg|png|vim|el)$",
     re.IGNORECASE,
 )
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:\.[\w.-]+)?\.ya?ml$", re.IGNORECASE)

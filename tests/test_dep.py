@@ -683,6 +683,19 @@ def test_nothing_is_missing_when_an_install_cannot_be_named(repo):
     assert lint(repo, wheels, ["DEP002"]) == []
 
 
+def test_an_installer_run_as_a_module_installs_what_dockerlint_cannot_name(tmp_path):
+    """`python -m pipenv install` installs the Pipfile's packages, as `pipenv install` does."""
+    for number, run in enumerate(("python -m pipenv install --system --deploy", "pipenv install --system")):
+        files = {
+            "Pipfile": '[packages]\nflask = "*"\npymongo = "*"\n',
+            "app.py": "import flask\nimport pymongo\n",
+            "Dockerfile": f'FROM python:3.11-slim\nRUN pip install pipenv\nCOPY . .\nRUN {run}\nCMD ["python", "app.py"]\n',
+        }
+        assert found(run_lint(write_tree(tmp_path / str(number), files), select=["DEP002"])) == [], run
+    files["Dockerfile"] = files["Dockerfile"].replace("RUN pipenv install --system\n", "")
+    assert [line for _, _, line in found(run_lint(write_tree(tmp_path / "none", files), select=["DEP002"]))] == [1, 2]
+
+
 def test_nothing_is_missing_on_an_image_that_brings_its_own_packages(repo):
     files = {
         "Dockerfile": """

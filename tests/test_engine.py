@@ -40,6 +40,7 @@ SERVICE = """
         ("Dockerfile.dockerignore", False),
         ("api.Dockerfile.dockerignore", False),
         ("Dockerfile.md", False),
+        ("dockerfile.js", False),  # CodeMirror's Dockerfile mode, vendored into a static folder
         ("Dockerfile.j2", False),
         ("dockerfile-notes.txt", False),
         ("README.md", False),

@@ -223,6 +223,15 @@ def test_library_calls_that_download_on_first_use(repo):
     assert "`YOLO('yolov8s.pt')`" in by_line[18] and "~22 MB" in by_line[18]
 
 
+def test_gdown_fetches_a_drive_folder_at_build_time(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir gdown==5.2.0
+        RUN gdown https://drive.google.com/drive/folders/1AbCdEf -O models --folder
+    """
+    assert lint(repo, {"Dockerfile": dockerfile}, "MDL001") == [("MDL001", "Dockerfile", 3)]
+
+
 def test_langchain_embeddings_and_textblob_corpora_in_the_build(repo):
     dockerfile = """
         FROM python:3.11-slim

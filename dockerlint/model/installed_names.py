@@ -78,12 +78,21 @@ def image_installs(image: Image) -> ImageInstalls:
                 counts = in_final or project.location in carried.get(index, ())
                 read_project(image, stage, project, counts, result)
             for command in step.commands:
-                verbs = OTHER_INSTALLERS.get(command.name.rsplit("/", 1)[-1])
-                if verbs is not None and (not verbs or (len(command.argv) > 1 and command.argv[1] in verbs)):
-                    result.unnamed.append(f"`{' '.join(command.argv[:2])}`")
+                argv = _installer_argv(command.argv)
+                verbs = OTHER_INSTALLERS.get(argv[0].rsplit("/", 1)[-1]) if argv else None
+                if verbs is not None and (not verbs or (len(argv) > 1 and argv[1] in verbs)):
+                    result.unnamed.append(f"`{' '.join(argv[:2])}`")
     _base_image(image, chain[-1], result)
     _apply_uninstalls(image, chain, result)
     return result
+
+
+def _installer_argv(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """The installer's own words, also when run as a module (``python -m pipenv install``)."""
+    name = argv[0].rsplit("/", 1)[-1] if argv else ""
+    if name.startswith("python") and len(argv) > 2 and argv[1] == "-m":
+        return argv[2:]
+    return argv
 
 
 def _overlaps(source: str, location: str) -> bool:
