@@ -361,12 +361,13 @@ def _unnamed_installs(analysis: Analysis) -> bool:
 
 
 def _imported_below(image: Image, analysis: Analysis) -> set[str]:
-    """Installed distributions no install names that the code imports."""
+    """Installed distributions no install names that the service's code imports (not only
+    its tests or notebooks)."""
     named = {item.name for item in analysis.installs.items}
     found = set()
     for name in analysis.installed - named:
         distribution = lookup(name, analysis.versions.get(name))
-        if distribution.known and distribution.modules and _imports(image, analysis, distribution.modules):
+        if distribution.known and distribution.modules and _imports(image, analysis, distribution.modules, True):
             found.add(name)
     return found
 
