@@ -505,3 +505,17 @@ def test_two_packages_each_repeated_are_two_findings(repo):
         {"requirements.txt": "flask==3.0.3\nrequests==2.32.3\nflask==3.0.3\nrequests==2.32.3\n", "Dockerfile": SIMPLE}
     )
     assert found(lint(root)) == [("REQ002", "requirements.txt", 3), ("REQ002", "requirements.txt", 4)]
+
+
+def test_a_version_comparison_the_shell_takes_for_a_redirection(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir torch>=2.1 --index-url https://download.pytorch.org/whl/cpu
+        RUN pip install --no-cache-dir "fastapi>=0.110" 'uvicorn<1' numpy==2.1.3 > /tmp/pip.log 2>&1
+        RUN python -m pip install --no-cache-dir pandas<3
+        RUN echo "numpy>=1.20" > requirements.txt && pip install -r requirements.txt
+    """
+    result = run_lint(repo({"Dockerfile": dockerfile}), select=["REQ008"])
+    assert [(f.span.line, f.message.split("`")[1]) for f in result.findings] == [(2, "torch>=2.1"), (4, "pandas<3")]
+    assert result.findings[0].fix == 'Quote the requirement: `pip install "torch>=2.1"`.'
+    assert "fails the install" in result.findings[1].message

@@ -371,3 +371,40 @@ def same_package_twice(image: Image) -> Iterator[Finding]:
 
 def _order(entries: list[Entry], entry: Entry) -> int:
     return next(index for index, other in enumerate(entries) if other is entry)
+
+
+# A requirement and a redirection written against it: `torch>=2.1` unquoted is `torch`, then
+# `>` to a file named `=2.1`; `numpy<2` reads its input from a file named `2`.
+_UNQUOTED_COMPARISON = re.compile(
+    r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]]*\])?)(?P<redirect>>>?|<)(?P<rest>=?\s*\d.*)"
+)
+
+
+@check("REQ008")
+def unquoted_version_comparison(image: Image) -> Iterator[Finding]:
+    for stage in image.stages:
+        if not stage.reachable:
+            continue
+        for step in stage.runs():
+            for install in step.installs:
+                if install.family == "pip" and install.action == "install":
+                    yield from _unquoted_comparisons(image, install)
+
+
+def _unquoted_comparisons(image: Image, install) -> Iterator[Finding]:
+    for text in install.command.command.glued:
+        match = _UNQUOTED_COMPARISON.fullmatch(text)
+        if match is None:
+            continue
+        name, redirect, rest = match["name"], match["redirect"], match["rest"].strip()
+        if redirect == "<":
+            effect = f"reads its input from a file named `{rest}`, which fails the install"
+        else:
+            effect = f"writes pip's output to a file named `{rest}`, and pip installs `{name}` at any version"
+        yield finding(
+            image,
+            "REQ008",
+            install.span,
+            f"`{text}` is not quoted: the shell takes `{redirect}{rest}` as a redirection, so this command {effect}",
+            f'Quote the requirement: `pip install "{text}"`.',
+        )

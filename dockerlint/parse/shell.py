@@ -61,6 +61,9 @@ class Command:
     pipe_position: int  # 0 for the first command of a pipeline, 1 for the one after "|", ...
     pipe_length: int  # number of commands in that pipeline (1 when there is no pipe)
     nested: bool = False  # found inside $(...), backticks, <(...), or a `sh -c '...'` string
+    # Words a redirection follows without a blank, with it: `torch>=2.1` is `torch` and a
+    # redirection to `=2.1` (an unquoted version comparison).
+    glued: tuple[str, ...] = ()
 
     @functools.cached_property
     def argv(self) -> tuple[str, ...]:
@@ -148,6 +151,7 @@ class _RawCommand(NamedTuple):
     pipe: _Pipe
     in_substitution: bool
     shell_string: _ShellString | None
+    glued: tuple[str, ...] = ()
 
 
 class _OffsetMap(NamedTuple):
@@ -222,6 +226,7 @@ class _Collector:
             position,
             length,
             nested or raw.in_substitution,
+            raw.glued,
         )
 
     def _new_pipeline(self) -> int:
@@ -518,7 +523,7 @@ def _ts_command(node: _Node, source: _Source, pipe: _Pipe, in_substitution: bool
             word_nodes.append(child)
     if not word_nodes:
         return None
-    after = _words_after_redirect_targets(node)
+    after, glued = _words_after_redirect_targets(node, source)
     word_nodes += after
     words = tuple([_ts_word(word_node, source) for word_node in word_nodes])
     shell_string = None
@@ -529,22 +534,39 @@ def _ts_command(node: _Node, source: _Source, pipe: _Pipe, in_substitution: bool
     start, end = source.span(node)
     if after:
         end = max(end, words[-1].end)
-    return _RawCommand(words, tuple(assignments), start, end, pipe, in_substitution, shell_string)
+    return _RawCommand(words, tuple(assignments), start, end, pipe, in_substitution, shell_string, glued)
 
 
-def _words_after_redirect_targets(command: _Node) -> list[_Node]:
+def _words_after_redirect_targets(command: _Node, source: _Source) -> tuple[list[_Node], tuple[str, ...]]:
     """Arguments written after a redirection: bash takes one word as its target and gives the
     rest to the command (``pip install torch>=2.1 --index-url URL`` passes the index URL),
-    while tree-sitter files them all under the redirect."""
+    while tree-sitter files them all under the redirect. Also each redirection written
+    against the word before it, with that word (``torch>=2.1``)."""
     parent = command.parent
     if parent is None or parent.type != "redirected_statement":
-        return []
-    found = []
+        return [], ()
+    found: list[_Node] = []
+    glued: list[str] = []
+    before = command  # the node whose last word a redirection may follow
     for redirect in parent.named_children:
-        if redirect.type == "file_redirect" and redirect.start_byte >= command.end_byte:
+        if redirect.type != "file_redirect" or redirect.start_byte < command.end_byte:
+            continue
+        start = redirect.start_byte
+        if start > 0 and source.data[start - 1 : start] not in (b" ", b"\t", b"\n", b"\\"):
+            last = (before.named_children or [before])[-1] if before is not command else None
+            word_start = (last.start_byte if last is not None else _last_word_start(command))
             targets = [child for child in redirect.named_children if child.type != "file_descriptor"]
-            found += targets[1:]
-    return found
+            end = targets[0].end_byte if targets else redirect.end_byte
+            glued.append(source.data[word_start:end].decode("utf-8", "replace"))
+        targets = [child for child in redirect.named_children if child.type != "file_descriptor"]
+        found += targets[1:]
+        before = redirect
+    return found, tuple(glued)
+
+
+def _last_word_start(command: _Node) -> int:
+    children = [child for child in command.named_children if child.type not in _NOT_WORDS]
+    return children[-1].start_byte if children else command.start_byte
 
 
 def _is_assignment(node: _Node, source: _Source) -> bool:
