@@ -386,7 +386,9 @@ def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
     return _unnamed_installs(analysis) or item.path in _frozen_with_unknowns(analysis)
 
 
-FROZEN_SHARE = 0.8  # of what a file's known entries require, the share it must list to be a freeze
+# Of what a file's known entries require, the share it must list to read as a freeze (old
+# pins are read by newer ranges, which ask for some names the freeze never held).
+FROZEN_SHARE = 0.6
 
 
 def _frozen_with_unknowns(analysis: Analysis) -> set[Path]:
@@ -825,6 +827,8 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue  # the code opens windows: it needs the GUI build
         if entry.get("cpu_only") and _has_gpu(image):
             continue
+        if entry.get("cpu_only") and _may_be_required_unseen(analysis, item) and item.name in required_by_some():
+            continue  # a package dockerlint cannot read may require it by name: the swap would install both
         lighter = f"`{entry['lighter']}`" + (f" (or `{entry['also']}`)" if entry.get("also") else "")
         heavy, light = lookup(item.name).installed_bytes(), lookup(entry["lighter"]).installed_bytes()
         size = heavy - light if heavy and light and heavy > light else None
