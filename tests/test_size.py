@@ -187,6 +187,15 @@ def test_the_pip_cache_is_counted_only_where_it_stays(tmp_path):
         assert parts(bill_for(root), "cache") == {}, dockerfile
 
 
+def test_the_cache_counts_only_what_the_commands_that_keep_it_downloaded(tmp_path):
+    """One RUN, two installs: the large one without a cache, gunicorn with one."""
+    run = "pip install --no-cache-dir numpy==2.1.0 && pip install gunicorn==23.0.0"
+    root = write_tree(tmp_path, {"Dockerfile": f"FROM python:3.11-slim\nRUN {run}\n"})
+    ratio = load("sizes")["caches"]["download_ratio"]
+    downloaded = indexed("gunicorn", "23.0.0") * ratio + indexed("packaging") * ratio  # gunicorn needs packaging
+    assert parts(bill_for(root), "cache") == {"pip download cache": int(downloaded)}
+
+
 def test_uv_keeps_its_cache_linked_to_what_it_installs_unless_told_to_copy(tmp_path):
     """uv hard-links the wheels it unpacked into its cache: in one layer the cache adds a
     tenth of the installed bytes, not pip's compressed downloads; copying doubles them."""

@@ -554,7 +554,7 @@ def _words_after_redirect_targets(command: _Node, source: _Source) -> tuple[list
         start = redirect.start_byte
         if start > 0 and source.data[start - 1 : start] not in (b" ", b"\t", b"\n", b"\\"):
             last = (before.named_children or [before])[-1] if before is not command else None
-            word_start = (last.start_byte if last is not None else _last_word_start(command))
+            word_start = last.start_byte if last is not None else _last_word_start(command)
             targets = [child for child in redirect.named_children if child.type != "file_descriptor"]
             end = targets[0].end_byte if targets else redirect.end_byte
             glued.append(source.data[word_start:end].decode("utf-8", "replace"))

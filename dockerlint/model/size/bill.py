@@ -84,6 +84,7 @@ class Request:
     text: str
     download: bool = False  # installed by a model download (`spacy download`), not asked for
     compiled: bool = True  # by an installer that writes .pyc files (pip; uv only when asked)
+    cached: bool = True  # by a command that leaves its download cache in the layer
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ class PythonSet:
             if name == "torch":
                 for part, ratio in self._torch_parts(where, label, anchors):
                     parts.append(part)
-                    cached.setdefault(root.step, []).append((part.figure, ratio))
+                    if root.cached:
+                        cached.setdefault(root.step, []).append((part.figure, ratio))
                 continue
             sized = python_package_bytes(name, version, root.compiled)
             if sized is None:
@@ -159,7 +161,8 @@ class PythonSet:
                 continue
             figure = Figure(*sized)
             parts.append(Part("python", label, where.path, where.line, figure, where.instruction, anchors))
-            cached.setdefault(root.step, []).append((figure, ratios["download_ratio"]))
+            if root.cached:
+                cached.setdefault(root.step, []).append((figure, ratios["download_ratio"]))
         for owner, names in unknown.items():
             root = first[owner]
             shown = ", ".join(sorted(names)[:4]) + (" …" if len(names) > 4 else "")
@@ -433,13 +436,15 @@ class _Builder:
         from dockerlint.model.ml import pip_commands
 
         line = self.line(step)
+        kept = [install.command for install in step.installs if pip_cache_kept(step, install)]
+        kept += [command for command in step.commands if uv_sync_cache_kept(step, command)]
+        caching = {command.span for command in kept}  # only their downloads stay in the layer
         for command in pip_commands(self.image, stage):
             if command.step is not step:
                 continue
             for request in command.requests:
-                self._request(request, line, (stage.index, step.index), command.span.line, command.compiles)
-        kept = [install.command for install in step.installs if pip_cache_kept(step, install)]
-        kept += [command for command in step.commands if uv_sync_cache_kept(step, command)]
+                position, kept_here = (stage.index, step.index), command.span in caching
+                self._request(request, line, position, command.span.line, command.compiles, kept_here)
         if kept:
             position = (stage.index, step.index)
             self.python.cached_steps.add(position)
@@ -449,7 +454,9 @@ class _Builder:
             anchors = frozenset((self.dockerfile, number) for number in {line, *spans})
             self.python.cache_lines[position] = (self.dockerfile, spans[0], anchors)
 
-    def _request(self, request, instruction: int, step: tuple[int, int], command_line: int, compiled: bool) -> None:
+    def _request(
+        self, request, instruction: int, step: tuple[int, int], command_line: int, compiled: bool, cached: bool
+    ) -> None:
         anchors = frozenset({(request.path, request.span.line), (self.dockerfile, command_line)})
         self.python.requests.append(
             Request(
@@ -463,6 +470,7 @@ class _Builder:
                 anchors,
                 request.text,
                 compiled=compiled,
+                cached=cached,
             )
         )
 
@@ -610,7 +618,8 @@ class _Builder:
                 if not _carries(self.image, member, command.step, sources):
                     continue
                 for request in command.requests:
-                    self._request(request, line, (stage.index, step.index), command.span.line, command.compiles)
+                    position = (stage.index, step.index)  # a builder's cache stays in the builder
+                    self._request(request, line, position, command.span.line, command.compiles, False)
                     found = True
         for member in _with_parents(self.image, origin):
             for other in member.copies:
