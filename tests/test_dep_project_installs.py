@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import found, run_lint
+from tests.conftest import found, run_lint, write_tree
 
 DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
 
@@ -414,3 +414,36 @@ def test_a_correct_poetry_image_is_silent(repo):
         'CMD ["sh", "-c", "celery -A worker.tasks worker & gunicorn worker.health:app"]',
     )
     assert lint(repo, files) == []
+
+
+WHEELS_DOCKERFILE = """
+    FROM python:3.11 AS builder
+    WORKDIR /app
+    COPY requirements.txt .
+    RUN pip wheel --no-cache-dir --wheel-dir /app/wheels -r requirements.txt
+    FROM python:3.11-slim
+    COPY --from=builder /app/wheels /wheels
+    RUN pip install --no-cache /wheels/*
+    WORKDIR /srv
+    COPY app.py .
+    CMD ["python", "app.py"]
+"""
+
+
+def test_wheels_a_builder_made_are_what_its_pip_wheel_named(tmp_path):
+    """`pip wheel -r requirements.txt -w DIR` in a builder, the folder copied over and
+    installed from a glob: the image holds what the requirements file names."""
+    files = {
+        "Dockerfile": WHEELS_DOCKERFILE,
+        "requirements.txt": "flask==3.1.0\nblack==24.10.0\nrequests==2.32.3\n",
+        "app.py": "import flask\n",
+    }
+    result = run_lint(write_tree(tmp_path / "built", files), select=["DEP"])
+    assert [(f.code, f.path.name, f.span.line) for f in result.findings] == [
+        ("DEP003", "requirements.txt", 2),
+        ("DEP001", "requirements.txt", 3),
+    ]
+    # wheels from elsewhere (the build context) are still unnamed: nothing is judged
+    files["Dockerfile"] = WHEELS_DOCKERFILE.replace("COPY --from=builder /app/wheels /wheels", "COPY wheels /wheels")
+    files["wheels/README"] = "built by CI\n"
+    assert run_lint(write_tree(tmp_path / "context", files), select=["DEP"]).findings == []

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import posixpath
+from dataclasses import replace
 from pathlib import Path
 
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step, context_source
 from dockerlint.model.installed_poetry import poetry_extra_names, poetry_optional_names
-from dockerlint.model.installed_records import ImageInstalls, Installed, add, marker_applies, selected
+from dockerlint.model.installed_records import ImageInstalls, Installed, add, marker_applies, selected, with_parents
 from dockerlint.model.installs import Install
 from dockerlint.parse.pyproject import Dependency
 from dockerlint.regex import lazy_compile
@@ -31,6 +32,12 @@ def read_pip(image: Image, stage: StageModel, step: Step, install: Install, coun
     if install.action == "sync":
         result.unnamed.append(f"`{install.tool} pip sync`")
         return
+    named = _named(image, stage, step, install, result)
+    add(named, counts, result)
+
+
+def _named(image: Image, stage: StageModel, step: Step, install: Install, result: ImageInstalls) -> list[Installed]:
+    """What a ``pip install`` (or the ``pip wheel`` that built the wheels it installs) names."""
     path = image.dockerfile_path
     named: list[Installed] = []
     for ref in install.requirements:
@@ -65,12 +72,50 @@ def read_pip(image: Image, stage: StageModel, step: Step, install: Install, coun
         if project is not None:
             named += _project_dependencies(image, stage, project, value, result)
             continue
+        built = _wheels_built_by(image, stage, step, value) if install.action == "install" else None
+        if built is not None:
+            origin, origin_step, wheel = built
+            named += [replace(item, stage=stage.index) for item in _named(image, origin, origin_step, wheel, result)]
+            continue
         name, extras = argument_name(value)
         if name is None:
             result.unnamed.append(value)
             continue
         named.append(Installed(name, extras, path, argument.span, value, stage.index, "argument"))
-    add(named, counts, result)
+    return named
+
+
+def _wheels_built_by(
+    image: Image, stage: StageModel, step: Step, value: str
+) -> tuple[StageModel, Step, Install] | None:
+    """The ``pip wheel -w DIR`` (or ``pip download -d DIR``) of an earlier stage whose folder
+    a ``COPY --from`` brought to where ``value`` (``/wheels/*``, ``/wheels/*.whl``,
+    ``/wheels``) installs from: the wheels are what that command named."""
+    folder = value.rstrip("/")
+    for suffix in ("/*.whl", "/*"):
+        folder = folder.removesuffix(suffix)
+    if not folder or "$" in folder or "*" in folder or not folder.startswith(("/", "./")):
+        return None
+    folder = posixpath.normpath(posixpath.join(step.workdir or "/", folder))
+    for copy in reversed(stage.copies):
+        if copy.step_index >= step.index or copy.from_stage is None or len(copy.sources) != 1:
+            continue
+        if posixpath.normpath(copy.dest) != folder:
+            continue
+        source = posixpath.normpath(posixpath.join("/", copy.sources[0].value))
+        for member in with_parents(image, image.stages[copy.from_stage]):
+            for origin_step in member.steps:
+                for built in origin_step.installs:
+                    if built.family != "pip" or built.action not in ("wheel", "download"):
+                        continue
+                    target = built.option("--wheel-dir") or built.option("--dest")
+                    if (
+                        isinstance(target, str)
+                        and posixpath.normpath(posixpath.join(origin_step.workdir or "/", target)) == source
+                    ):
+                        return member, origin_step, built
+        return None
+    return None
 
 
 def argument_name(value: str) -> tuple[str | None, tuple[str, ...]]:
