@@ -176,6 +176,8 @@ def lint(
         checked = _check_images(builds, setup) if processes == 1 else check_in_processes(builds, setup, processes)
     findings = [f for produced in checked.by_check for f in produced if not agree or _agreed(f, checked)]
     checked.by_check.clear()  # ``findings`` holds them now
+    if agree:
+        _summarize_again(checked, setup)
     if files:
         for path in files:  # a file that cannot be read is still worth a note
             if is_dockerfile_name(path.name):
@@ -211,6 +213,19 @@ def lint(
     )
 
 
+def _summarize_again(checked: _Checked, setup: _Setup) -> None:
+    """The summaries of images that said an AGREED finding another image did not: made
+    again, without it, as a run that keeps its images makes them from the report."""
+    for index, build, own in checked.revisit:
+        kept = [finding for finding in own if _agreed(finding, checked)]
+        if len(kept) == len(own):
+            continue
+        image = build_image_of(build, setup.workspace, setup.settings)
+        if image is not None:
+            with blame(image.dockerfile_path):
+                checked.summaries[index] = setup.summarize(image, setup.finish.all(kept))
+
+
 def _agreed(finding: Finding, checked: _Checked) -> bool:
     """Whether every image that reads the finding's file says it, for the AGREED codes."""
     if finding.code not in AGREED:
@@ -242,6 +257,9 @@ class _Checked:
     reported_files: set[Path] = field(default_factory=set)  # with files: what their images read
     installed_by: Counter = field(default_factory=Counter)  # file -> images checked that read it
     agreed: Counter = field(default_factory=Counter)  # (code, file, line) of AGREED codes -> images saying it
+    # with summarize: (index in summaries, build, own findings) of each image that said an
+    # AGREED finding, to summarize again without the ones the other images did not say
+    revisit: list = field(default_factory=list)
 
 
 # Findings on a line of a file several images install (a requirements file, a Dockerfile
@@ -289,8 +307,11 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
                     checked.origins.setdefault(origin_key(finding), set()).add(index)
             produced_by.extend(produced)
             own.extend(produced)
-        checked.agreed.update({(f.code, f.path, f.span.line) for f in own if f.code in AGREED})
+        said = {(f.code, f.path, f.span.line) for f in own if f.code in AGREED}
+        checked.agreed.update(said)
         if setup.summarize is not None:
+            if said:
+                checked.revisit.append((len(checked.summaries), build, own))
             with blame(image.dockerfile_path):
                 checked.summaries.append(setup.summarize(image, setup.finish.all(own)))
         if setup.keep_images:

@@ -106,6 +106,7 @@ def check_in_processes(builds: list[Build], setup: _Setup, jobs: int) -> _Checke
     for _, part, changes, learned, scans in replies:
         for mine, theirs in zip(checked.by_check, part.by_check, strict=True):
             mine.extend(theirs)
+        checked.revisit += [(len(checked.summaries) + index, build, own) for index, build, own in part.revisit]
         checked.summaries += part.summaries
         checked.reported_files |= part.reported_files
         checked.installed_by.update(part.installed_by)
