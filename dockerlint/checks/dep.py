@@ -94,6 +94,7 @@ class Analysis:
     database_from_environment: bool | None = None  # see _database_from_environment
     closures: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict)  # see _closure
     frozen_with_unknowns: set[Path] | None = None  # see _frozen_with_unknowns
+    integrations: set[str] | None = None  # see _integration_of
 
 
 @check("DEP001", "DEP002", "DEP003", "DEP004")
@@ -376,10 +377,15 @@ def _integration_of(analysis: Analysis, name: str) -> bool:
     """Whether a distribution the index did not read is named as an integration of ``name``
     (langchain-ollama of ollama, llama-index-llms-groq of groq): such a package requires the
     one it is named after, though nothing here can tell."""
-    return any(
-        other != name and (other.endswith("-" + name) or f"-{name}-" in other) and not indexed(other)
-        for other in {item.name for item in analysis.installs.items}
-    )
+    if analysis.integrations is None:
+        analysis.integrations = set()
+        for other in {item.name for item in analysis.installs.items}:
+            if not indexed(other):
+                parts = other.split("-")  # every run of its words but the first: llms-groq, groq
+                analysis.integrations |= {
+                    "-".join(parts[i:j]) for i in range(1, len(parts)) for j in range(i + 1, len(parts) + 1)
+                }
+    return name in analysis.integrations
 
 
 def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
