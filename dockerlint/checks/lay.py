@@ -263,6 +263,7 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
     requirements files (no path of the source tree, in its arguments or its files): the
     install sits below the code, so every code change reinstalls. The first such COPY per
     install: (copy, step, manifest as the install names it)."""
+    code: dict[int, bool] = {}  # copy -> whether it brings Python code, asked once
     for step in stage.runs():
         for install in step.installs:
             if install.family != "pip" or install.action != "install" or not install.requirements:
@@ -277,7 +278,11 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
                     break
                 if copy.from_stage is not None or copy.from_image or copy.mount_only or copy.heredoc:
                     continue
-                if id(copy) in providing or id(copy) in reported or not _copies_code(image, copy):
+                if id(copy) in providing or id(copy) in reported:
+                    continue
+                if id(copy) not in code:
+                    code[id(copy)] = _copies_code(image, copy)
+                if not code[id(copy)]:
                     continue
                 reported.add(id(copy))
                 manifest = posixpath.relpath(install.requirements[0].image_path, step.workdir or "/")
