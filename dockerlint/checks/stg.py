@@ -19,7 +19,9 @@ from dockerlint.checks.common import external_base, final_chain, finding, from_i
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ImageRef, StageModel, Step
+from dockerlint.model.distributions import closure, lookup
 from dockerlint.model.image import context_source
+from dockerlint.model.installed_pip import wheel_names, wheels_copied
 from dockerlint.model.layers import Package, installed_packages, removal
 from dockerlint.model.ml import install_stages, pip_commands
 from dockerlint.model.native_build import copies_native_sources
@@ -36,6 +38,7 @@ from dockerlint.model.pyenv import (
     source_path,
     trees,
 )
+from dockerlint.model.size.figures import cache_settings
 from dockerlint.parse.dockerfile import expand
 from dockerlint.source import Span
 
@@ -950,3 +953,87 @@ def _development_install_in(stage: StageModel, folder: str, node: dict):
 def _cwd_option(argv: list[str], node: dict) -> bool:
     """An install told to work in another folder (``yarn --cwd frontend``)."""
     return any(word.split("=", 1)[0] in node["value_options"] for word in argv[1:])
+
+
+@check("STG010")
+def built_wheels_left_in_image(image: Image) -> Iterator[Finding]:
+    """Wheels a builder made, copied into the final image and installed from there: the COPY
+    layer keeps every .whl beside the packages installed from them."""
+    chain = final_chain(image)
+    for stage in chain:
+        for copy in stage.copies:
+            built = wheels_copied(image, copy)
+            if built is None:
+                continue
+            origin, origin_step, wheel = built
+            folder = posixpath.normpath(copy.dest)
+            install = _installed_from(chain, copy, folder)
+            if install is None or _folder_removed_later(chain, copy, folder):
+                continue  # not installed from there, or deleted a layer later (LAY001's)
+            source = posixpath.normpath(posixpath.join("/", copy.sources[0].value))
+            size = _wheels_size(image, origin, origin_step, wheel)
+            cost = f" (~{human_size(size)})" if size else ""
+            yield finding(
+                image,
+                "STG010",
+                copy.instruction.span,
+                f"the wheels `pip {wheel.action}` built in {origin.label} (line {wheel.span.line}) are copied to "
+                f"`{folder}`{cost} and installed from there (line {install.span.line}): the COPY layer keeps every "
+                ".whl in the image beside the packages installed from it",
+                f"Install them from the builder without copying them: `RUN --mount=type=bind,from="
+                f"{origin.name or origin.index},source={source},target={folder} pip install --no-cache-dir "
+                f"{folder}/*`, in place of the COPY and the install.",
+                size,
+                related=[Related(image.dockerfile_path, install.span, "installed from the copied wheels here")],
+            )
+
+
+_PINNED = re.compile(r"===?\s*([0-9][^,;\s]*)")
+
+
+def _installed_from(chain: list[StageModel], copy, folder: str):
+    """The first ``pip install`` after the COPY, in the final chain, that reads ``folder``."""
+    for stage in chain:
+        for step in stage.runs():
+            if step.instruction.span.line <= copy.instruction.span.line:
+                continue
+            for install in step.installs:
+                if install.family != "pip" or install.action != "install":
+                    continue
+                paths = [argument.value for argument in install.packages]
+                paths += [value for value in (install.option("--find-links"),) if isinstance(value, str)]
+                for path in paths:
+                    resolved = posixpath.normpath(posixpath.join(step.workdir or "/", path.split("*", 1)[0] or "."))
+                    if resolved == folder or resolved.startswith(folder + "/"):
+                        return install
+    return None
+
+
+def _folder_removed_later(chain: list[StageModel], copy, folder: str) -> bool:
+    for stage in chain:
+        for step in stage.runs():
+            if step.instruction.span.line <= copy.instruction.span.line:
+                continue
+            for command in step.commands:
+                if command.name == "rm" and any(
+                    posixpath.normpath(word.rstrip("*")) in (folder, folder + "/") for word in command.argv[1:]
+                ):
+                    return True
+    return False
+
+
+def _wheels_size(image: Image, stage: StageModel, step: Step, install) -> int | None:
+    """What the wheels weigh: the packages named and what they require, at the pinned
+    versions, by the index's installed sizes times the download ratio (a wheel is compressed)."""
+    named = wheel_names(image, stage, step, install)
+    if not named:
+        return None
+    versions = {item.name: _PINNED.search(item.written) for item in named}
+    versions = {name: match.group(1) if match else None for name, match in versions.items()}
+    total = 0
+    for name in closure(set(versions), version=versions.get, loads=False):
+        size = lookup(name, versions.get(name)).installed_bytes(compiled=False)
+        if size is None:
+            return None
+        total += size
+    return round(total * cache_settings()["download_ratio"])

@@ -98,24 +98,36 @@ def _wheels_built_by(
         return None
     folder = posixpath.normpath(posixpath.join(step.workdir or "/", folder))
     for copy in reversed(stage.copies):
-        if copy.step_index >= step.index or copy.from_stage is None or len(copy.sources) != 1:
+        if copy.step_index >= step.index or copy.from_stage is None:
             continue
-        if posixpath.normpath(copy.dest) != folder:
-            continue
-        source = posixpath.normpath(posixpath.join("/", copy.sources[0].value))
-        for member in with_parents(image, image.stages[copy.from_stage]):
-            for origin_step in member.steps:
-                for built in origin_step.installs:
-                    if built.family != "pip" or built.action not in ("wheel", "download"):
-                        continue
-                    target = built.option("--wheel-dir") or built.option("--dest")
-                    if (
-                        isinstance(target, str)
-                        and posixpath.normpath(posixpath.join(origin_step.workdir or "/", target)) == source
-                    ):
-                        return member, origin_step, built
-        return None
+        if posixpath.normpath(copy.dest) == folder:
+            return wheels_copied(image, copy)
     return None
+
+
+def wheels_copied(image: Image, copy) -> tuple[StageModel, Step, Install] | None:
+    """The ``pip wheel -w DIR`` (or ``pip download -d DIR``) whose folder DIR a
+    ``COPY --from=<stage> DIR ...`` takes, in that stage or the ones it is built on."""
+    if copy.from_stage is None or len(copy.sources) != 1:
+        return None
+    source = posixpath.normpath(posixpath.join("/", copy.sources[0].value))
+    for member in with_parents(image, image.stages[copy.from_stage]):
+        for origin_step in member.steps:
+            for built in origin_step.installs:
+                if built.family != "pip" or built.action not in ("wheel", "download"):
+                    continue
+                target = built.option("--wheel-dir") or built.option("--dest")
+                if (
+                    isinstance(target, str)
+                    and posixpath.normpath(posixpath.join(origin_step.workdir or "/", target)) == source
+                ):
+                    return member, origin_step, built
+    return None
+
+
+def wheel_names(image: Image, stage: StageModel, step: Step, install: Install) -> list[Installed]:
+    """What a ``pip wheel`` or ``pip download`` names (its requirements files and arguments)."""
+    return _named(image, stage, step, install, ImageInstalls())
 
 
 def argument_name(value: str) -> tuple[str | None, tuple[str, ...]]:
