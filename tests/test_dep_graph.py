@@ -591,3 +591,19 @@ def test_an_integration_the_index_did_not_read_keeps_quiet_about_what_it_is_name
     }
     assert not indexed("langchain-ollama") and lookup("langchain-ollama").known
     assert lines(findings(repo, files)) == [("DEP001", 3)]
+
+
+def test_pandas_engines_are_used_by_code_that_calls_pandas_not_by_its_dependents(repo):
+    """openpyxl is an engine the code names to pandas (read_excel): with pandas only
+    streamlit's dependency, nothing names it; with the code importing pandas, it may."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app/main.py"]\n',
+        "requirements.txt": "streamlit==1.41.1\nopenpyxl==3.1.5\n",
+        "app/__init__.py": "",
+        "app/main.py": "import streamlit as st\n\nst.title('Orders')\n",
+    }
+    assert lines(findings(repo, files)) == [("DEP001", 2)]
+    files["app/main.py"] = (
+        "import pandas as pd\nimport streamlit as st\n\nst.dataframe(pd.read_excel(st.file_uploader('x')))\n"
+    )
+    assert lines(findings(repo, files)) == []

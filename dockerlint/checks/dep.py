@@ -466,6 +466,8 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
         for extra, names in distribution.extras.items():
             if any(other in unused for other in names) and _imports_part_named(analysis, distribution, extra):
                 found.update(other for other in names if other in unused and not lookup(other).dev)
+        if set(distribution.engines) & unused and _imports(image, analysis, distribution.modules):
+            found.update(other for other in distribution.engines if other in unused)  # engine='openpyxl'
         direct = host in used
         if not direct and not _imports(image, analysis, distribution.modules):
             continue

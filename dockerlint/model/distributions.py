@@ -39,6 +39,7 @@ class Distribution:
     commands: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()  # at the version looked up; the newest version's when none is
     loads: tuple[str, ...] = ()  # loaded by a string when installed next to it (override file)
+    engines: tuple[str, ...] = ()  # loaded when the code that calls it names them (override file)
     may_use: dict[str, tuple[str, ...]] = field(default_factory=dict)  # other -> own modules whose import loads it
     extras: dict[str, tuple[str, ...]] = field(default_factory=dict)
     asks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # required name -> the extras it asks of it
@@ -201,6 +202,7 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
         requires=tuple(sorted(requires - {name})),
         asks={other: tuple(sorted(wanted)) for other, wanted in asks.items() if wanted},
         loads=tuple(override.get("loads", ())),
+        engines=tuple(override.get("engines", ())),
         may_use=may_use,
         extras={extra: tuple(names) for extra, names in extras.items()},
         dev=_roles().get(name) or _pattern_dev(name),
