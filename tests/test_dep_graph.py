@@ -607,3 +607,17 @@ def test_pandas_engines_are_used_by_code_that_calls_pandas_not_by_its_dependents
         "import pandas as pd\nimport streamlit as st\n\nst.dataframe(pd.read_excel(st.file_uploader('x')))\n"
     )
     assert lines(findings(repo, files)) == []
+
+
+def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
+    """`import airflow` loads no provider under airflow.providers: an unused provider is
+    reported; a DAG that imports the provider's hook uses it."""
+    files = {
+        "Dockerfile": "FROM apache/airflow:2.10.4\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        "COPY dags/ /opt/airflow/dags/\n",
+        "requirements.txt": "apache-airflow-providers-trino==6.0.0\n",
+        "dags/pipeline.py": "import airflow\nfrom airflow import DAG\n\ndag = DAG('daily')\n",
+    }
+    assert lines(findings(repo, files)) == [("DEP001", 1)]
+    files["dags/pipeline.py"] += "from airflow.providers.trino.hooks.trino import TrinoHook\n"
+    assert lines(findings(repo, files)) == []

@@ -154,17 +154,24 @@ def _imports(image: Image, analysis: Analysis, modules, by_service: bool = False
     service's own files). A no rests on TYPE_CHECKING blocks read by ast, never only on
     the line scan's reading of them."""
     paths = analysis.imported_by_service if by_service else analysis.imported
-    if any(module_matches(path, module) for module in modules for path in paths.get(module.split(".", 1)[0], ())):
+    if any(_uses(path, module) for module in modules for path in paths.get(module.split(".", 1)[0], ())):
         return True
     unsure = _by_top(analysis.code.imports.unsure)
     if analysis.confirmed or not any(
-        module_matches(path, module) for module in modules for path in unsure.get(module.split(".", 1)[0], ())
+        _uses(path, module) for module in modules for path in unsure.get(module.split(".", 1)[0], ())
     ):
         return False
     summary = confirmed_imports(image, analysis.code)
     analysis.imported, analysis.imported_by_service = _by_top(summary.run_time), _by_top(summary.by_service)
     analysis.confirmed = True
     return _imports(image, analysis, modules, by_service)
+
+
+def _uses(path: str, module: str) -> bool:
+    """Whether importing ``path`` runs ``module``: the module itself or something inside it.
+    Not a namespace parent: ``import airflow`` loads no provider under ``airflow.providers``
+    (which `module_matches` accepts when asking what may serve an import)."""
+    return path == module or path.startswith(module + ".")
 
 
 # -- commands ----------------------------------------------------------------------------
