@@ -325,6 +325,8 @@ def test_floating_tag_message_suggests_a_pinned_form(repo):
     assert "`rayproject/ray:<version>-py310-cu128`" in result[0].fix
     result = findings(repo, {"Dockerfile": "FROM python:3-alpine\n"}, "IMG005")
     assert "`python:<version>-alpine`" in result[0].fix and "names no version" in result[0].message
+    result = findings(repo, {"Dockerfile": "FROM apache/airflow:latest-python3.8\n"}, "IMG005")
+    assert "`apache/airflow:<version>-python3.8`" in result[0].fix
 
 
 def test_code_that_uses_torch_through_a_library_uses_torch(repo):

@@ -197,7 +197,7 @@ def floating_base_tag(image: Image) -> Iterator[Finding]:
             continue
         moving = next((pattern for pattern in facts.floating_tags if fnmatchcase(ref.tag, pattern)), None)
         if moving is not None:
-            rest = ref.tag[len(moving.rstrip("*")) :] if moving.endswith("*") else ""
+            rest = ref.tag[len(moving.rstrip("*").rstrip("-_.")) :] if moving.endswith("*") else ""  # "-python3.8"
             what = f"is a moving tag (`{moving}`): it points to a new build as each one comes out"
             instead = f"`{ref.name}:<version>{rest}`"
         elif facts.version_tag and not re.search(facts.version_tag, ref.tag):
