@@ -350,6 +350,20 @@ def test_classes_of_a_package_brought_in_by_another_name_their_backends(repo):
     assert [line for _, _, line in lint(repo, files, ["DEP001"])] == [1, 2, 4]
 
 
+def test_a_mongodb_srv_url_needs_dnspython(repo):
+    """pymongo resolves `mongodb+srv://` addresses with dnspython (which pymongo 3 does not
+    require: a `mongodb://` address leaves it unused)."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "pymongo==3.12.3\ndnspython==1.16.0\n",
+        "app/__init__.py": "",
+        "app/__main__.py": "import pymongo\n\nclient = pymongo.MongoClient(f'mongodb+srv://{USER}:{PASSWORD}@cluster0.example.net')\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == []
+    files["app/__main__.py"] = files["app/__main__.py"].replace("mongodb+srv://", "mongodb://")
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
+
+
 def test_ml_inference_dynamic_imports_requirements_and_python_m(repo):
     files = {
         "Dockerfile": """

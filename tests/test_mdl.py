@@ -232,6 +232,22 @@ def test_gdown_fetches_a_drive_folder_at_build_time(repo):
     assert lint(repo, {"Dockerfile": dockerfile}, "MDL001") == [("MDL001", "Dockerfile", 3)]
 
 
+def test_a_model_named_by_a_build_argument(repo):
+    """The shell puts the ARG's value in the `python -c` program: a default names the model
+    (and sizes it), an ARG no build gives a value leaves an empty name, which loads nothing."""
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir sentence-transformers==3.3.1
+        ARG EMBEDDINGS
+        RUN python -c "from sentence_transformers import SentenceTransformer; SentenceTransformer('${EMBEDDINGS}')"
+        ARG RERANKER=all-MiniLM-L6-v2
+        RUN python -c "from sentence_transformers import SentenceTransformer; SentenceTransformer('$RERANKER')"
+    """
+    [named] = findings(repo, {"Dockerfile": dockerfile}, "MDL001")
+    assert named.span.line == 6 and "SentenceTransformer('all-MiniLM-L6-v2')" in named.message
+    assert named.size_bytes == 80_000_000
+
+
 def test_langchain_embeddings_and_textblob_corpora_in_the_build(repo):
     dockerfile = """
         FROM python:3.11-slim

@@ -146,6 +146,7 @@ def _with_urls(text: str, mentions: Mentions) -> Mentions:
             schemes.add(scheme)
             if driver:
                 drivers.add(driver)
+                schemes.add(f"{scheme}+{driver}")  # a scheme of its own too: mongodb+srv://
     settings = frozenset(key for key in setting_strings() if key in text)
     return Mentions(mentions.names, frozenset(drivers), frozenset(schemes), settings, mentions.calls)
 

@@ -814,12 +814,29 @@ def _model_cli_hit(argv: tuple[str, ...], table: dict) -> _Hit | None:
     return _Hit(f"`{shown}`", (), model_size(table.get("sizes", ""), model), model, caches=caches)
 
 
+_SHELL_VARIABLE = lazy_compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _shell_expanded(program: str, step, command=None) -> str:
+    """A ``python -c`` program as Python gets it: the shell has put the build's ARG and ENV
+    values in place of ``${NAME}`` (an ARG without a value is empty: `SentenceTransformer('')`
+    loads nothing), unless the program was single-quoted. Unknown names are left as written."""
+    if "$" not in program:
+        return program
+    if command is not None and any(
+        word.value == program and word.raw.startswith("'") for word in command.command.words
+    ):
+        return program
+    env = dict(step.env)
+    return _SHELL_VARIABLE.sub(lambda match: env.get(match[1] or match[2], match[0]), program)
+
+
 def _python_downloads(image, stage, step, rest, depth, command=None) -> Iterator[_Hit]:
     data = ml()["downloads"]
     if not rest or rest[0] == "-":
         return  # stdin: a heredoc is handled by the caller
     if rest[0] == "-c" and len(rest) > 1:
-        yield from _program_hits(image, stage, step, rest[1], "`python -c`")
+        yield from _program_hits(image, stage, step, _shell_expanded(rest[1], step, command), "`python -c`")
         return
     if rest[0] == "-m" and len(rest) > 1:
         module, args = rest[1], rest[2:]
@@ -1014,6 +1031,8 @@ def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | N
         if not fnmatchcase(qualified, row["name"]):
             continue
         keywords = dict(call.keywords)
+        if "" in (call.first, *(keywords.get(name) for name in row.get("model", ()))):
+            return None  # an empty name (an ARG given no value) loads no weights
         model = _model_argument(call, row)
         if row.get("local_ok") and (_loads_local(call) or _exists_locally(model, local_path)):
             return None
