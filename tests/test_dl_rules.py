@@ -195,6 +195,32 @@ def test_uv_sync_cache_mount_must_be_where_uv_writes(repo):
     assert lint(repo, dockerfile, "DL3042") == [("DL3042", "Dockerfile", 4)]
 
 
+def test_poetry_install_keeps_its_download_cache(repo):
+    flagged = """
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir poetry==1.8.5
+        WORKDIR /app
+        COPY pyproject.toml poetry.lock ./
+        RUN poetry config virtualenvs.create false && poetry install --no-root --only main
+        RUN poetry sync --no-root
+    """
+    assert lint(repo, flagged, "DL3042") == [("DL3042", "Dockerfile", 5), ("DL3042", "Dockerfile", 6)]
+    quiet = """
+        # syntax=docker/dockerfile:1
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir poetry==1.8.5
+        WORKDIR /app
+        COPY pyproject.toml poetry.lock ./
+        RUN poetry install --no-root --no-cache
+        RUN --mount=type=cache,target=/root/.cache/pypoetry poetry install --no-root
+        RUN poetry install --no-root && rm -rf /root/.cache/pypoetry
+        ENV POETRY_CACHE_DIR=/opt/poetry-cache
+        RUN --mount=type=cache,target=/opt/poetry-cache poetry install --no-root
+        RUN poetry check && poetry show
+    """
+    assert lint(repo, quiet, "DL3042") == []
+
+
 def test_rpm_caches_must_be_cleaned_in_the_same_run(repo):
     flagged = """
         FROM rockylinux:9

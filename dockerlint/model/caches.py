@@ -101,6 +101,20 @@ def uv_sync(command: ShellCommand) -> bool:
     return argv[index : index + 1] == ("sync",)
 
 
+def poetry_install(command: ShellCommand) -> bool:
+    """``poetry install`` or ``poetry sync``, after any wrapper (``env``, ``sudo``)."""
+    argv = command.argv[wrapper_words(command.argv) :]
+    if not argv or argv[0].rsplit("/", 1)[-1] != "poetry":
+        return False
+    words = [word for word in argv[1:] if not word.startswith("-")]
+    return words[:1] in (["install"], ["sync"])
+
+
+def poetry_cache_kept(step: Step, command: ShellCommand) -> bool:
+    """A ``poetry install`` without ``--no-cache`` that leaves Poetry's cache in the layer."""
+    return poetry_install(command) and "--no-cache" not in command.argv and keeps_cache(step, command, "poetry")
+
+
 def uv_sync_cache_kept(step: Step, command: ShellCommand) -> bool:
     """A ``uv sync`` without ``--no-cache`` that leaves uv's cache in the layer."""
     return uv_sync(command) and not ({"--no-cache", "-n"} & set(command.argv)) and keeps_cache(step, command, "uv")

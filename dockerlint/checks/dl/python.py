@@ -20,7 +20,7 @@ from dockerlint.checks.dl.common import (
 from dockerlint.findings import Edit, Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ShellCommand, Step
-from dockerlint.model.caches import cache_mounted, keeps_cache, pip_cache_kept, uv_sync
+from dockerlint.model.caches import cache_mounted, keeps_cache, pip_cache_kept, poetry_cache_kept, uv_sync
 from dockerlint.model.installs import package_manager
 from dockerlint.source import Span
 
@@ -114,6 +114,11 @@ def pip_cache(image: Image) -> Iterator[Finding]:
             if keeps_cache(step, command, "uv"):
                 fix = _cache_fix(image, step, command, "uv", "--no-cache", "sync")
                 yield _cache_finding(image, step, command.span, "uv sync", "uv", "--no-cache", fix)
+        for command in step.commands:
+            if poetry_cache_kept(step, command):
+                verb = next(word for word in command.argv[1:] if word in ("install", "sync"))
+                fix = _cache_fix(image, step, command, "poetry", "--no-cache", verb)
+                yield _cache_finding(image, step, command.span, f"poetry {verb}", "poetry", "--no-cache", fix)
 
 
 def _cache_finding(image: Image, step: Step, span, command: str, tool: str, flag: str, fix) -> Finding:
@@ -123,7 +128,7 @@ def _cache_finding(image: Image, step: Step, span, command: str, tool: str, flag
         "DL3042",
         span,
         f"`{command}` without `{flag}` keeps downloaded packages in this layer's cache",
-        f"Add `{flag}`, set `ENV {known['env'][0]}=1`, or use "
+        f"Add `{flag}`, " + (f"set `ENV {known['env'][0]}=1`, " if known["env"] else "") + "or use "
         f"`RUN --mount=type=cache,target={known['cache_dirs'][0].replace('~', step.home)}`.",
         autofix=fix,
     )

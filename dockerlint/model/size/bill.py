@@ -110,6 +110,7 @@ class PythonSet:
     cached_steps: set[tuple[int, int]] = field(default_factory=set)  # installs that keep pip's cache
     cache_lines: dict[tuple[int, int], tuple[Path, int, frozenset[Anchor]]] = field(default_factory=dict)
     uv_caches: dict[tuple[int, int], bool] = field(default_factory=dict)  # of those, uv's: linked into the environment?
+    poetry_caches: set[tuple[int, int]] = field(default_factory=set)  # of those, Poetry's (its downloads, as pip's)
 
     def parts(self) -> list[Part]:
         """The Python parts, with the caches of the installs that keep theirs (the same
@@ -121,6 +122,7 @@ class PythonSet:
             frozenset(self.cached_steps),
             tuple(sorted(self.cache_lines.items())),
             tuple(sorted(self.uv_caches.items())),
+            frozenset(self.poetry_caches),
         )
         return list(_python_parts(key, self))
 
@@ -182,6 +184,8 @@ class PythonSet:
             spread = uncertainty("cache")
             figure = Figure(int(size), int(size * (1 - spread)), int(size * (1 + spread)), source)
             label = "uv cache" if step in self.uv_caches else "pip download cache"
+            if step in self.poetry_caches:
+                label = "poetry download cache"
             parts.append(Part("cache", label, path, line, figure, line, anchors, frozenset({"pip-cache"})))
         return parts
 
@@ -432,12 +436,19 @@ class _Builder:
                 self.parts.append(Part("system", what, self.dockerfile, install.span.line, None, line, anchors, tags))
 
     def _pip(self, stage: StageModel, step: Step) -> None:
-        from dockerlint.model.caches import pip_cache_kept, uv_command, uv_links_cache, uv_sync_cache_kept
+        from dockerlint.model.caches import (
+            pip_cache_kept,
+            poetry_cache_kept,
+            uv_command,
+            uv_links_cache,
+            uv_sync_cache_kept,
+        )
         from dockerlint.model.ml import pip_commands
 
         line = self.line(step)
         kept = [install.command for install in step.installs if pip_cache_kept(step, install)]
         kept += [command for command in step.commands if uv_sync_cache_kept(step, command)]
+        kept += [command for command in step.commands if poetry_cache_kept(step, command)]
         caching = {command.span for command in kept}  # only their downloads stay in the layer
         for command in pip_commands(self.image, stage):
             if command.step is not step:
@@ -450,6 +461,8 @@ class _Builder:
             self.python.cached_steps.add(position)
             if all(uv_command(command) for command in kept):
                 self.python.uv_caches[position] = all(uv_links_cache(step, command) for command in kept)
+            elif all(poetry_cache_kept(step, command) for command in kept):
+                self.python.poetry_caches.add(position)
             spans = [i.span.line for i in step.installs if i.family == "pip"] or [line]
             anchors = frozenset((self.dockerfile, number) for number in {line, *spans})
             self.python.cache_lines[position] = (self.dockerfile, spans[0], anchors)
