@@ -466,6 +466,23 @@ def test_two_opencv_builds_directly_and_through_a_dependency(repo):
     assert by_folder["api"].startswith("2 distributions of `cv2` are installed into this image: `opencv-python`")
 
 
+def test_two_projects_that_took_one_import_name(repo):
+    """kafka is kafka-python's old name: both install `kafka`; the service imports one of
+    them, which one depends on install order."""
+    root = repo(
+        {
+            "Dockerfile": "FROM python:3.11-slim\n" + INSTALL,
+            "requirements.txt": "flask==3.1.0\nkafka-python==2.0.2\nrequests==2.32.3\nkafka~=1.3.5\n",
+        }
+    )
+    result = lint(root, ["REQ007"])
+    assert found(result) == [("REQ007", "requirements.txt", 4)]
+    assert result.findings[0].message.startswith("2 distributions of `kafka` are installed")
+    assert result.findings[0].fix.startswith("Keep the one the code is written for; ")
+    root = repo({"Dockerfile": "FROM python:3.11-slim\n" + INSTALL, "requirements.txt": "kafka-python==2.0.2\n"})
+    assert found(lint(root, ["REQ007"])) == []
+
+
 def test_one_opencv_build_per_image_is_fine(repo):
     root = repo(
         {

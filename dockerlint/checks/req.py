@@ -360,8 +360,8 @@ def same_package_twice(image: Image) -> Iterator[Finding]:
             f"{len(ordered)} distributions of `{group['package']}` are installed into this image: {shown}. Each "
             f"writes its own `{group['package']}` over the other's, so which build the code imports depends on "
             "install order, and removing one breaks the other",
-            "Keep one: the `-headless` build for a service without a GUI, the `contrib` build only if the code "
-            "uses its extra modules; when a dependency pulls another one, uninstall it after the install "
+            group.get("keep", "Keep the one the code is written for")
+            + "; when a dependency pulls another one, uninstall it after the install "
             "(`pip uninstall -y …`) or install it with `--no-deps` and its other requirements by hand.",
             related=tuple(
                 Related(entry.path, entry.span, f"`{name}`") for name, (entry, _) in ordered if entry is not last_entry
