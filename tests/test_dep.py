@@ -364,6 +364,22 @@ def test_a_mongodb_srv_url_needs_dnspython(repo):
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
 
 
+def test_a_virtualenv_copied_in_with_the_code_is_not_the_services_code(repo):
+    """`COPY . .` takes a developer's committed virtualenv too: its packages' own files
+    (networkx's examples importing scipy) say nothing of what the service uses."""
+    files = {
+        "Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "numpy==2.1.3\nscipy==1.14.1\n",
+        "app/__init__.py": "",
+        "app/__main__.py": "import numpy\n",
+        "venv38/pyvenv.cfg": "home = /usr/bin\nversion = 3.8.10\n",
+        "venv38/share/doc/networkx-3.1/examples/algorithms/plot_spectral.py": "import scipy\n",
+        "node_modules/some-tool/build.py": "import scipy\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
+
+
 def test_ml_inference_dynamic_imports_requirements_and_python_m(repo):
     files = {
         "Dockerfile": """

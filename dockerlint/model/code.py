@@ -622,9 +622,10 @@ def _context_files(image: Image, source: str, dest: str, dest_is_dir: bool) -> d
     under = posixpath.normpath(dest) if dest else "."
     prefix = "" if under == "." else "/" if under == "/" else under + "/"
     found = {}
+    skipped = _not_code(image)
     for file in image.context.glob(source):
         name = file.path.rpartition("/")[2]
-        if not _wanted(name):
+        if not _wanted(name) or skipped(file.path):
             continue
         if depth == 0:  # context paths are clean: no normpath needed
             target = f"{prefix}{file.path}"
@@ -635,6 +636,24 @@ def _context_files(image: Image, source: str, dest: str, dest_is_dir: bool) -> d
         stat = None if file.is_symlink else (file.size, file.mtime_ns)
         found[target] = CodeFile(target, f"{root}/{file.path}", stat)
     return found
+
+
+def _not_code(image: Image):
+    """A test for context paths that are no code of the service, though a COPY takes them:
+    files inside a virtualenv (a folder holding ``pyvenv.cfg``: a developer's committed
+    ``venv38/``, with its packages' own examples) or a dependency, cache or version-control
+    folder (discovery's SKIP_DIRS)."""
+    from dockerlint.discover import SKIP_DIRS
+
+    def build():
+        environments = tuple(
+            file.path[: -len("pyvenv.cfg")]
+            for file in image.context.files
+            if file.path.rpartition("/")[2] == "pyvenv.cfg"
+        )
+        return lambda path: path.startswith(environments) or not SKIP_DIRS.isdisjoint(path.split("/")[:-1])
+
+    return image.memoized(("not_code",), build)
 
 
 def _carried_files(origin: dict[str, CodeFile], source: str, dest: str, dest_is_dir: bool) -> dict[str, CodeFile]:
