@@ -380,6 +380,21 @@ def test_a_virtualenv_copied_in_with_the_code_is_not_the_services_code(repo):
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
 
 
+def test_no_lighter_build_when_another_package_requires_the_heavy_one_by_name(repo):
+    """ultralytics requires opencv-python: swapping it for the headless build would add a
+    second cv2 and save nothing."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "opencv-python==4.10.0.84\nnumpy==2.1.3\n",
+        "app/__init__.py": "",
+        "app/__main__.py": "import cv2\nimport numpy\n",
+    }
+    assert lint(repo, files, ["DEP004"]) == [("DEP004", "requirements.txt", 1)]
+    files["requirements.txt"] += "ultralytics==8.3.40\n"
+    files["app/__main__.py"] += "from ultralytics import YOLO\n"
+    assert lint(repo, files, ["DEP004"]) == []
+
+
 def test_ml_inference_dynamic_imports_requirements_and_python_m(repo):
     files = {
         "Dockerfile": """

@@ -380,6 +380,12 @@ def _imported_below(image: Image, analysis: Analysis) -> set[str]:
     return found
 
 
+def _required_by_another(analysis: Analysis, item: Installed) -> bool:
+    """Whether another install of the image requires ``item`` by its name."""
+    others = {other.name for other in analysis.installs.items if other.name != item.name}
+    return item.name in _closure(analysis, others, loads=False)
+
+
 def _integration_of(analysis: Analysis, name: str) -> bool:
     """Whether a distribution the index did not read is named as an integration of ``name``
     (langchain-ollama of ollama, llama-index-llms-groq of groq): such a package requires the
@@ -844,6 +850,8 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue
         if entry.get("cpu_only") and _may_be_required_unseen(analysis, item) and item.name in required_by_some():
             continue  # a package dockerlint cannot read may require it by name: the swap would install both
+        if not entry.get("compiles") and _required_by_another(analysis, item):
+            continue  # ultralytics requires opencv-python by name: the swap would add a second cv2, saving nothing
         lighter = f"`{entry['lighter']}`" + (f" (or `{entry['also']}`)" if entry.get("also") else "")
         heavy, light = lookup(item.name).installed_bytes(), lookup(entry["lighter"]).installed_bytes()
         size = heavy - light if heavy and light and heavy > light else None
