@@ -171,6 +171,9 @@ def test_runpod_hub_configuration(repo, runs_on, flagged):
         ("```\ndocker build -t sd-api .\ndocker run --gpus all -p 8000:8000 sd-api\n```\n", False),
         ("```\ndocker build -t sd-api .\ndocker run -p 8000:8000 sd-api\n```\n", True),
         ("Run the model server first: `docker run --gpus all -p 11434:11434 ollama/ollama`\n", True),
+        # options spread over lines continued with a backslash
+        ("```shell\ndocker build -t sd-api .\ndocker run \\\n    -d \\\n    --gpus all \\\n    sd-api\n```\n", False),
+        ("```shell\ndocker build -t sd-api .\ndocker run \\\n    -d \\\n    -p 8000:8000 \\\n    sd-api\n```\n", True),
     ],
 )
 def test_documented_docker_run(repo, readme, flagged):

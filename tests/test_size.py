@@ -247,6 +247,19 @@ def test_model_downloads_and_copied_weights(tmp_path):
     assert parts(bill, "copy")["COPY models/ → /models"] == 4
 
 
+def test_torch_before_1_13_carries_its_cuda_inside_and_before_2_0_needs_no_triton(tmp_path):
+    bundled = load("ml")["torch"]["bundled_wheel_size"]
+    for version, expected in (
+        ("1.12.0", {"torch 1.12.0 (CUDA build)": bundled}),
+        ("1.13.1", {"torch 1.13.1 (CUDA build)", "nvidia-* CUDA libraries (for torch)"}),
+    ):
+        root = write_tree(
+            tmp_path / version, {"Dockerfile": f"FROM python:3.10-slim\nRUN pip install torch=={version}\n"}
+        )
+        python = {name: size for name, size in parts(bill_for(root), "python").items() if "typing" not in name}
+        assert (python if isinstance(expected, dict) else set(python)) == expected, version
+
+
 def test_a_transformer_spacy_pipeline_brings_cuda_torch(tmp_path):
     root = write_tree(
         tmp_path,

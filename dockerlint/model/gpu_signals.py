@@ -355,7 +355,7 @@ def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
     if loaded is None:
         return []
     hints = []
-    for number, line in enumerate(loaded[0].text.splitlines(), 1):
+    for number, line in _logical_lines(loaded[0].text):
         if "docker" not in line or not (" run" in line or " build" in line):
             continue
         try:
@@ -369,6 +369,22 @@ def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
                     hints.append(hint)
                 break
     return hints
+
+
+def _logical_lines(text: str):
+    """(first line number, text) of each command, lines continued with a backslash joined:
+    a documented `docker run` often spreads its options over several lines."""
+    pending, start = "", 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if not pending:
+            start = number
+        if line.rstrip().endswith("\\") and len(pending) < 10_000:
+            pending += line.rstrip()[:-1] + " "
+            continue
+        yield start, pending + line
+        pending = ""
+    if pending:
+        yield start, pending
 
 
 def _mentions(workspace, path: Path, words) -> bool:

@@ -208,16 +208,18 @@ class PythonSet:
                  cuda_anchors, tags | {"torch"}),
             ratios["torch_download_ratio"],
         )  # fmt: skip
-        yield (
-            Part("python", "nvidia-* CUDA libraries (for torch)", where.path, where.line, figures["nvidia"],
-                 where.instruction, cuda_anchors, tags),
-            ratios["nvidia_download_ratio"],
-        )  # fmt: skip
-        yield (
-            Part("python", "triton (for torch)", where.path, where.line, figures["triton"], where.instruction,
-                 cuda_anchors, tags),
-            ratios["torch_download_ratio"],
-        )  # fmt: skip
+        if "nvidia" in figures:
+            yield (
+                Part("python", "nvidia-* CUDA libraries (for torch)", where.path, where.line, figures["nvidia"],
+                     where.instruction, cuda_anchors, tags),
+                ratios["nvidia_download_ratio"],
+            )  # fmt: skip
+        if "triton" in figures:
+            yield (
+                Part("python", "triton (for torch)", where.path, where.line, figures["triton"], where.instruction,
+                     cuda_anchors, tags),
+                ratios["torch_download_ratio"],
+            )  # fmt: skip
 
 
 # Entries are per image (their keys name its files): enough for the fixes of the images at

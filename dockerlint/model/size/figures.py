@@ -193,17 +193,21 @@ def torch_build(version: tuple[int, ...] | None) -> dict:
 
 
 def torch_figures(version: tuple[int, ...] | None, cuda: bool) -> dict[str, Figure]:
-    """torch's own files, and for a CUDA build the nvidia-* libraries and triton."""
+    """torch's own files, and for a CUDA build the nvidia-* libraries and triton (none
+    before 1.13, whose wheel carries its CUDA libraries inside; no triton before 2.0)."""
     settings = load("ml")["torch"]
     if not cuda:
         return {"torch": Figure.of(settings["cpu_installed_size"], "python", "ml.toml [torch] cpu_installed_size")}
+    bundled = tuple(int(part) for part in settings["bundled_before"].split("."))
+    if version is not None and tuple(version[:2]) < bundled:
+        return {"torch": Figure.of(settings["bundled_wheel_size"], "torch", "ml.toml [torch] bundled_wheel_size")}
     build = torch_build(version)
     source = f"{_TORCH_SOURCE} (torch {build['release']})"
-    return {
-        "torch": Figure.of(build["torch"], "torch", source),
-        "nvidia": Figure.of(build["nvidia"], "torch", source),
-        "triton": Figure.of(build["triton"], "torch", source),
-    }
+    figures = {"torch": Figure.of(build["torch"], "torch", source)}
+    figures["nvidia"] = Figure.of(build["nvidia"], "torch", source)
+    if version is None or tuple(version[:2]) >= (2, 0):  # torch 2.0 was the first to require triton
+        figures["triton"] = Figure.of(build["triton"], "torch", source)
+    return figures
 
 
 def pinned_version(specifier: str) -> str | None:
