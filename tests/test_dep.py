@@ -395,6 +395,30 @@ def test_no_lighter_build_when_another_package_requires_the_heavy_one_by_name(re
     assert lint(repo, files, ["DEP004"]) == []
 
 
+def test_a_commented_out_service_names_nothing_and_settings_read_a_dotenv(repo):
+    """A compose file in the image with its redis service commented out is no use of the
+    redis client; pydantic 1's BaseSettings reads its env_file with python-dotenv."""
+    files = {
+        "Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        'CMD ["python", "-m", "bot"]\n',
+        "requirements.txt": "pydantic==1.10.13\npython-dotenv==1.0.0\nredis==4.5.5\n",
+        "docker-compose.yml": "services:\n  bot:\n    build: .\n#  redis:\n#    image: redis:7\n",
+        "bot/__init__.py": "",
+        "bot/__main__.py": """
+            from pydantic import BaseSettings
+
+            class Settings(BaseSettings):
+                token: str
+
+                class Config:
+                    env_file = ".env"
+        """,
+    }
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
+    files["docker-compose.yml"] = files["docker-compose.yml"].replace("#", "")
+    assert lint(repo, files, ["DEP001"]) == []
+
+
 def test_ml_inference_dynamic_imports_requirements_and_python_m(repo):
     files = {
         "Dockerfile": """

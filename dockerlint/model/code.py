@@ -410,7 +410,9 @@ def _scan_bytes(data: bytes, kind: str, exact: bool = False) -> Scan | None:
         return Scan((), Mentions(names=frozenset(pickled_modules(data))))
     text = decode(data)[0]
     if kind == "text":
-        return Scan((), mentions_in_text(text)) if len(text) <= MAX_MENTION_BYTES else None
+        if len(text) > MAX_MENTION_BYTES:
+            return None
+        return Scan((), mentions_in_text(_COMMENT_LINE.sub("", text)))
     return scan_python(text, exact)
 
 
@@ -421,6 +423,11 @@ def _source_bytes(image: Image, location: str) -> bytes | None:
     if data is None or b"\0" in data[:8192]:
         return None
     return data
+
+
+# A whole-line comment of the shell scripts and configuration files read as text (YAML,
+# TOML, INI, .env, Procfile): a service commented out of a compose file names nothing.
+_COMMENT_LINE = re.compile(r"^[ \t]*[#;].*$", re.MULTILINE)
 
 
 def merge_all(items: list[Mentions]) -> Mentions:
