@@ -147,6 +147,21 @@ def test_code_copied_before_a_separate_requirements_install(repo):
     assert lint(repo, dockerfile, "LAY002", local)[0] == []
 
 
+def test_code_copied_before_installing_named_packages(repo):
+    dockerfile = """
+        FROM python:3.10-slim
+        WORKDIR /app
+        COPY infer.py .
+        RUN pip install --upgrade pip
+        RUN pip install --no-cache-dir faster-whisper==1.1.0
+        CMD ["python", "infer.py"]
+    """
+    got, findings = lint(repo, dockerfile, "LAY002", {"infer.py": "import faster_whisper\n"})
+    assert got == [("LAY002", "Dockerfile", 3)]  # upgrading pip is no dependency install
+    assert "before `pip install faster-whisper==1.1.0` on line 5" in findings[0].message
+    assert findings[0].fix == "Move this COPY below the install: the install first, then the code."
+
+
 UV_PROJECT = {
     "pyproject.toml": "[project]\nname = 'shop'\nversion = '1.0'\ndependencies = ['fastapi==0.115.6']\n",
     "uv.lock": "version = 1\n",

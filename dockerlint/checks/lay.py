@@ -258,17 +258,28 @@ def _busting_copies(image: Image, stage: StageModel, reported: set[int]) -> Iter
                 yield copy, step, install, posixpath.relpath(reference.image_path, step.workdir or "/")
 
 
-def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, str]]:
-    """COPYs of Python code that come before a ``pip install -r`` reading only its
-    requirements files (no path of the source tree, in its arguments or its files): the
-    install sits below the code, so every code change reinstalls. The first such COPY per
-    install: (copy, step, manifest as the install names it)."""
+_INSTALLER_TOOLS = frozenset({"pip", "setuptools", "wheel", "uv", "poetry", "pipenv"})
+
+
+def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, str, str]]:
+    """COPYs of Python code that come before a ``pip install`` that reads none of it (only
+    requirements files, or distributions named by the command): the install sits below the
+    code, so every code change reinstalls. The first such COPY per install: (copy, step,
+    the install as a message shows it, how to reorder)."""
+    from dockerlint.model.installed_pip import argument_name
+
     code: dict[int, bool] = {}  # copy -> whether it brings Python code, asked once
     for step in stage.runs():
         for install in step.installs:
-            if install.family != "pip" or install.action != "install" or not install.requirements:
+            if install.family != "pip" or install.action != "install" or install.editables:
                 continue
-            if install.editables or any(_local(argument.value) for argument in install.packages):
+            if not install.requirements and not install.packages:
+                continue
+            if not install.requirements and all(
+                argument_name(argument.value)[0] in _INSTALLER_TOOLS for argument in install.packages
+            ):
+                continue  # `pip install --upgrade pip`: the installer, not the dependencies
+            if any(_local(argument.value) or argument_name(argument.value)[0] is None for argument in install.packages):
                 continue
             if any(_manifest_files(image, reference) is None for reference in install.requirements):
                 continue
@@ -285,8 +296,15 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
                 if not code[id(copy)]:
                     continue
                 reported.add(id(copy))
-                manifest = posixpath.relpath(install.requirements[0].image_path, step.workdir or "/")
-                yield copy, step, manifest
+                if install.requirements:
+                    manifest = posixpath.relpath(install.requirements[0].image_path, step.workdir or "/")
+                    shown = f"`pip install -r {manifest}`"
+                    order = f"`COPY {manifest} .` and `RUN pip install -r {manifest}` first, then the code"
+                else:
+                    names = " ".join(argument.value for argument in install.packages[:3])
+                    shown = f"`pip install {names}{' …' if len(install.packages) > 3 else ''}`"
+                    order = "the install first, then the code"
+                yield copy, step, shown, order
                 break
 
 
@@ -343,17 +361,6 @@ def cache_busting_copy(image: Image) -> Iterator[Finding]:
                 f"`COPY . .` and {project.label} again to install the project itself (quick: the packages are there).",
                 related=[Related(image.dockerfile_path, project.command.span, "the dependency install")],
             )
-        for copy, step, manifest in _code_before_installs(image, stage, reported):
-            yield finding(
-                image,
-                "LAY002",
-                copy.instruction.span,
-                f"this COPY brings in code before `pip install -r {manifest}` on line {step.instruction.span.line}: "
-                "every code change invalidates the install layer and reinstalls every package",
-                f"Move this COPY below the install: `COPY {manifest} .` and `RUN pip install -r {manifest}` first, "
-                "then the code.",
-                related=[Related(image.dockerfile_path, step.instruction.span, "the dependency install")],
-            )
         for copy, step, install, manifest in _busting_copies(image, stage, reported):
             later = _downloads_after(image, copy)
             also = (
@@ -370,6 +377,16 @@ def cache_busting_copy(image: Image) -> Iterator[Finding]:
                 f"{' and the download' if later else ''}, then `COPY . .`.",
                 related=[Related(image.dockerfile_path, install.span, "the dependency install")],
                 autofix=_manifest_first_fix(image, stage, copy, step),
+            )
+        for copy, step, shown, order in _code_before_installs(image, stage, reported):
+            yield finding(
+                image,
+                "LAY002",
+                copy.instruction.span,
+                f"this COPY brings in code before {shown} on line {step.instruction.span.line}: "
+                "every code change invalidates the install layer and reinstalls every package",
+                f"Move this COPY below the install: {order}.",
+                related=[Related(image.dockerfile_path, step.instruction.span, "the dependency install")],
             )
 
 
