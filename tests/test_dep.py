@@ -292,19 +292,12 @@ def test_django_settings_strings_name_apps_drivers_and_caches(repo):
 def test_an_image_field_needs_pillow_though_no_code_imports_it(repo):
     """Django's system checks fail for an ImageField without Pillow (fields.E210)."""
     files = {
-        "Dockerfile": """
-            FROM python:3.12-slim
-            WORKDIR /code
-            COPY requirements.txt .
-            RUN pip install --no-cache-dir -r requirements.txt
-            COPY . .
-            CMD ["gunicorn", "shop.wsgi:application", "--bind", "0.0.0.0:8000"]
-        """,
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "app.wsgi:application", "--bind", "0.0.0.0:8000"]\n',
         "requirements.txt": "Django==5.1.4\ngunicorn==23.0.0\nPillow==11.0.0\n",
-        "shop/__init__.py": "",
-        "shop/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
-        "catalog/__init__.py": "",
-        "catalog/models.py": """
+        "app/__init__.py": "",
+        "app/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "app/catalog/__init__.py": "",
+        "app/catalog/models.py": """
             from django.db import models
 
             class Product(models.Model):
@@ -313,7 +306,7 @@ def test_an_image_field_needs_pillow_though_no_code_imports_it(repo):
         """,
     }
     assert lint(repo, files, ["DEP001"]) == []
-    files["catalog/models.py"] = files["catalog/models.py"].replace("models.ImageField", "models.FileField")
+    files["app/catalog/models.py"] = files["app/catalog/models.py"].replace("models.ImageField", "models.FileField")
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
 
 
@@ -1060,15 +1053,8 @@ def _pickled_model(module: str, name: str) -> bytes:
 
 def test_a_pickled_model_copied_into_the_image_uses_the_library_of_its_classes(repo):
     files = {
-        "Dockerfile": """
-            FROM python:3.11-slim
-            WORKDIR /app
-            COPY requirements.txt .
-            RUN pip install --no-cache-dir -r requirements.txt
-            COPY app/ ./app/
-            COPY models/classifier.pkl ./models/
-            CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
-        """,
+        "Dockerfile": SLIM_REQUIREMENTS
+        + 'COPY models/classifier.pkl ./models/\nCMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]\n',
         "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\nxgboost==2.1.3\n",
         "app/__init__.py": "",
         "app/main.py": """

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import found, run_lint, write_tree
+from tests.test_dep_project_installs import WHEELS_DOCKERFILE
 
 REQUIREMENTS = {"requirements.txt": "fastapi==0.111.0\nuvicorn==0.30.1\npsycopg2==2.9.9\n"}
 
@@ -811,33 +812,19 @@ def test_a_runtime_or_a_jdk_in_use_is_not_reported(repo, archive, extra, cmd):
     assert lint(repo, jdk_image(archive, extra, cmd), "STG001", APP)[0] == []
 
 
-WHEEL_BUILD = """
-    FROM python:3.12 AS builder
-    WORKDIR /app
-    COPY requirements.txt .
-    RUN pip wheel --no-cache-dir --wheel-dir /app/wheels -r requirements.txt
-    FROM python:3.12-slim
-    COPY --from=builder /app/wheels /wheels
-    RUN pip install --no-cache-dir /wheels/*
-    WORKDIR /srv
-    COPY app.py .
-    CMD ["python", "app.py"]
-"""
-
-
 def test_wheels_a_builder_made_and_the_final_stage_copied_in(tmp_path):
-    files = {"Dockerfile": WHEEL_BUILD, "requirements.txt": "flask==3.1.0\n", "app.py": "import flask\n"}
+    files = {"Dockerfile": WHEELS_DOCKERFILE, "requirements.txt": "flask==3.1.0\n", "app.py": "import flask\n"}
     result = run_lint(write_tree(tmp_path / "copied", files), select=["STG010"])
     [found_finding] = result.findings
     assert found_finding.span.line == 6 and "line 4" in found_finding.message and "line 7" in found_finding.message
     assert "--mount=type=bind,from=builder,source=/app/wheels,target=/wheels" in found_finding.fix
     assert 100_000 < found_finding.size_bytes < 10_000_000  # flask and what it requires, compressed
-    mounted = WHEEL_BUILD.replace(
+    mounted = WHEELS_DOCKERFILE.replace(
         "COPY --from=builder /app/wheels /wheels\n    RUN pip",
         "RUN --mount=type=bind,from=builder,source=/app/wheels,target=/wheels pip",
     )
-    removed = WHEEL_BUILD.replace("/wheels/*\n", "/wheels/*\n    RUN rm -rf /wheels\n")  # LAY001's
-    elsewhere = WHEEL_BUILD.replace("--wheel-dir /app/wheels", "--wheel-dir /app/dist")  # not those wheels
+    removed = WHEELS_DOCKERFILE.replace("/wheels/*\n", "/wheels/*\n    RUN rm -rf /wheels\n")  # LAY001's
+    elsewhere = WHEELS_DOCKERFILE.replace("--wheel-dir /app/wheels", "--wheel-dir /app/dist")  # not those wheels
     for name, dockerfile in (("mounted", mounted), ("removed", removed), ("elsewhere", elsewhere)):
         assert (
             run_lint(write_tree(tmp_path / name, {**files, "Dockerfile": dockerfile}), select=["STG010"]).findings == []
