@@ -248,6 +248,24 @@ def test_a_model_named_by_a_build_argument(repo):
     assert named.size_bytes == 80_000_000
 
 
+def test_a_spacy_download_of_a_pipeline_the_requirements_install(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.10-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            RUN python -m spacy download en_core_web_sm
+            RUN python -m spacy download de_core_news_sm
+        """,
+        "requirements.txt": "spacy==3.7.5\nen_core_web_sm @ https://github.com/explosion/spacy-models/releases/download/"
+        "en_core_web_sm-3.7.1/en_core_web_sm-3.7.1-py3-none-any.whl\n",
+    }
+    again, fetched = findings(repo, files, "MDL001")
+    assert again.span.line == 4 and "which the image installs already" in again.message
+    assert again.fix.startswith("Delete this download") and [r.span.line for r in again.related] == [2]
+    assert fetched.span.line == 5 and "installs already" not in fetched.message
+
+
 def test_langchain_embeddings_and_textblob_corpora_in_the_build(repo):
     dockerfile = """
         FROM python:3.11-slim

@@ -29,6 +29,19 @@ _RUNTIME_FIX = (
 @check("MDL001")
 def model_download_at_build(image: Image) -> Iterator[Finding]:
     for download in downloads(image):
+        installed = _installed_spacy_model(image, download)
+        if installed is not None:
+            yield finding(
+                image,
+                "MDL001",
+                download.span,
+                f"{download.what} installs `{download.model}` at build time, which the image installs already "
+                f"(`{installed.written}` at {installed.path.name}:{installed.span.line}): this download adds "
+                "nothing but build time and a dependency on the network",
+                "Delete this download: the requirements install the model's package.",
+                related=[Related(installed.path, installed.span, "the model's package is installed here")],
+            )
+            continue
         details = [f"`{download.model}`"] if download.model and download.model not in download.what else []
         details += [f"~{human_size(download.size)}"] if download.size else []
         named = f" ({', '.join(details)})" if details else ""
@@ -55,6 +68,18 @@ def model_download_at_build(image: Image) -> Iterator[Finding]:
             related=[Related(path, span, message) for path, span, message in download.related],
             autofix=_startup_suggestion(image, download),
         )
+
+
+def _installed_spacy_model(image: Image, download):
+    """The install that already puts a spaCy pipeline's package (``en-core-web-sm``, often
+    as ``en_core_web_sm @ https://…``) into the image that ``spacy download`` fetches."""
+    from dockerlint.model.distributions import canonical
+    from dockerlint.model.installed_names import image_installs
+
+    if not download.model or "spacy download" not in download.what:
+        return None
+    wanted = canonical(download.model)
+    return next((item for item in image_installs(image).items if item.name == wanted), None)
 
 
 def _startup_suggestion(image: Image, download):
