@@ -389,6 +389,21 @@ def test_a_build_helper_installed_before_a_source_build_is_quiet(repo):
     assert lines(findings(repo, {"Dockerfile": before, "transcribe.py": TRANSCRIBE})) == []
 
 
+def test_a_build_helper_the_same_run_builds_with_afterwards_is_quiet(repo):
+    same_run = WHISPER.replace(
+        "RUN pip install --no-cache-dir openai-whisper==20231117\n    RUN pip install --no-cache-dir setuptools-rust==1.8.1",
+        "RUN pip install --no-cache-dir --upgrade setuptools-rust==1.8.1 \\\n"
+        "        && pip install --no-cache-dir openai-whisper==20231117",
+    )
+    assert same_run != WHISPER
+    assert lines(findings(repo, {"Dockerfile": same_run, "transcribe.py": TRANSCRIBE})) == []
+    # the same RUN with the helper installed last still flags it
+    helper_last = same_run.replace("--upgrade setuptools-rust==1.8.1", "openai-whisper==20231117").replace(
+        "&& pip install --no-cache-dir openai-whisper==20231117", "&& pip install --no-cache-dir setuptools-rust==1.8.1"
+    )
+    assert lines(findings(repo, {"Dockerfile": helper_last, "transcribe.py": TRANSCRIBE})) == [("DEP003", 4)]
+
+
 def test_a_build_helper_in_a_requirements_file_is_not_placed_and_stays_quiet(repo):
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + '    CMD ["python", "transcribe.py"]\n',

@@ -807,11 +807,18 @@ def _no_build_after(image: Image, item) -> bool:
     may build a package from source (only command-line installs are placed this way)."""
     if item.kind != "argument":
         return False
-    return not any(
-        step.instruction.span.line > item.span.line and _SOURCE_BUILD.search(step.instruction.args)
-        for stage in final_chain(image)
-        for step in stage.runs()
-    )
+    place = (item.span.line, item.span.column)
+    for stage in final_chain(image):
+        for step in stage.runs():
+            if step.instruction.span.line > item.span.line:
+                if _SOURCE_BUILD.search(step.instruction.args):
+                    return False
+            elif step.instruction.span.line <= item.span.line <= step.instruction.span.end_line:
+                # `pip install cython && pip install -r requirements.txt`: the same RUN goes on
+                later = (command for command in step.commands if (command.span.line, command.span.column) > place)
+                if any(_SOURCE_BUILD.search(" ".join(command.argv)) for command in later):
+                    return False
+    return True
 
 
 def _named_module(module: str) -> bool:
