@@ -211,6 +211,22 @@ def test_uv_keeps_its_cache_linked_to_what_it_installs_unless_told_to_copy(tmp_p
     assert ratios["uv_linked_ratio"] * 2 < ratios["download_ratio"] < ratios["uv_copied_ratio"]
 
 
+def test_a_copy_of_the_bill_prices_the_caches_as_the_bill_does(tmp_path):
+    """Savings are computed on copies of the bill: a copy that forgot uv's (or Poetry's)
+    cache would price it as pip's, and the savings would start from another total."""
+    for name, run in (
+        ("uv", "uv pip install --system numpy==2.1.0"),
+        ("poetry", "pip install --no-cache-dir poetry==1.8.3 && poetry install --no-root"),
+    ):
+        files = {"Dockerfile": f"FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN {run}\n"}
+        if name == "poetry":
+            files["pyproject.toml"] = '[tool.poetry]\nname = "app"\n\n[tool.poetry.dependencies]\nnumpy = "2.1.0"\n'
+        bill = bill_for(write_tree(tmp_path / name, files))
+        assert parts(bill, "cache"), run
+        copy = bill.copy()
+        assert parts(copy, "cache") == parts(bill, "cache") and copy.estimate == bill.estimate, run
+
+
 def test_a_builder_stage_counts_only_what_the_final_stage_copies(tmp_path):
     root = write_tree(
         tmp_path,

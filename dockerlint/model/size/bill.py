@@ -271,6 +271,8 @@ class Bill:
                 python.cuda_torch,
                 set(python.cached_steps),
                 dict(python.cache_lines),
+                dict(python.uv_caches),
+                set(python.poetry_caches),
             ),
             self.base_ref,
         )
