@@ -620,11 +620,41 @@ def test_a_frozen_list_with_an_unknown_package_may_list_what_that_package_requir
     }
     # yt-dlp is required by nothing in the index: still reported; PyJWT may be the unknown's
     assert lint(repo, files) == [("DEP001", "requirements.txt", 4)]
-    # with one entry unpinned, or without what requests requires, it is a hand-written list:
+    # an entry added to the freeze by hand leaves it a freeze, and is judged as written: an
+    # unpinned PyJWT is what its author asked for
+    files["requirements.txt"] = frozen.replace("numpy==2.1.3", "numpy").replace("pyjwt==2.6.0", "pyjwt~=2.6")
+    assert lint(repo, files) == [("DEP001", "requirements.txt", 2), ("DEP001", "requirements.txt", 4)]
+    # without what requests requires, or with most entries unpinned, it is a hand-written list:
     # PyJWT is reported
-    for written in (frozen.replace("numpy==2.1.3", "numpy"), frozen.split("requests")[0] + "requests==2.32.3\n"):
+    mostly_unpinned = frozen
+    for name in ("numpy", "yt-dlp", "requests", "certifi", "charset-normalizer"):
+        mostly_unpinned = mostly_unpinned.replace(f"{name}==", f"{name}>=")
+    for written in (mostly_unpinned, frozen.split("requests")[0] + "requests==2.32.3\n"):
         files["requirements.txt"] = written
         assert lint(repo, files) == [("DEP001", "requirements.txt", 2), ("DEP001", "requirements.txt", 4)]
+
+
+def test_a_freeze_of_a_conda_environment_reads_a_url_entry_at_any_release(repo):
+    """``pip freeze`` in a conda environment writes ``anyio @ file:///…`` for what conda
+    installed: the version is unknown, and older releases required what newer ones do not
+    (anyio and httpx before 2025 required sniffio)."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": """
+            anyio @ file:///home/conda/feedstock_root/build_artifacts/anyio_1729121290992/work
+            certifi @ file:///home/conda/feedstock_root/build_artifacts/certifi_1725278078093/work/certifi
+            h11==0.14.0
+            httpcore==1.0.6
+            httpx @ file:///home/conda/feedstock_root/build_artifacts/httpx_1723474830126/work
+            idna @ file:///home/conda/feedstock_root/build_artifacts/idna_1726459485162/work
+            nltk==3.9.1
+            sniffio @ file:///home/conda/feedstock_root/build_artifacts/sniffio_1708952932303/work
+        """,
+        "app/__init__.py": "",
+        "app/__main__.py": "import httpx\n\nprint(httpx.get('https://example.org').status_code)\n",
+    }
+    # nltk: nothing needs it at any release; sniffio: the frozen anyio and httpx may
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 7)]
 
 
 def test_no_code_in_the_image_means_no_judgement(repo):

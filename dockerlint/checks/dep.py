@@ -54,6 +54,7 @@ from dockerlint.model.distributions import (
     url_schemes,
 )
 from dockerlint.model.installed_names import ImageInstalls, Installed, image_installs
+from dockerlint.model.ml import spacy_pipeline
 from dockerlint.model.queries import external_base, final_chain
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
@@ -121,7 +122,7 @@ def _analyse(image: Image) -> Analysis | None:
     versions: dict[str, str | None] = {}
     extras: dict[str, set[str]] = {}
     for item in installs.items:
-        pinned = _pinned(item.written)
+        pinned = _pinned(item.written) or (ANY_RELEASE if _AT_URL.match(item.written) else None)
         versions[item.name] = pinned if versions.get(item.name, pinned) == pinned else None
         extras.setdefault(item.name, set()).update(canonical(extra) for extra in item.extras)
     for name, locked in installs.locked.items():  # a lock file pins what its install brings
@@ -133,6 +134,13 @@ def _analyse(image: Image) -> Analysis | None:
 
 
 _PIN = re.compile(r"(?<![=<>!~])==\s*v?([0-9][0-9A-Za-z.!-]*)(?:\+[0-9A-Za-z.]+)?\s*(?:$|[;,\s#])")
+
+
+_AT_URL = lazy_compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*@\s*\S+://")
+# The version of what is installed from a URL (`anyio @ file:///…`, as a freeze of a conda
+# environment writes it): any release's (the index reads every release's requirements for
+# a version it cannot compare).
+ANY_RELEASE = "any release"
 
 
 def _pinned(written: str) -> str | None:
@@ -402,20 +410,27 @@ def _integration_of(analysis: Analysis, name: str) -> bool:
 
 
 def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
-    return _unnamed_installs(analysis) or item.path in _frozen_with_unknowns(analysis)
+    """Whether something the index cannot read may require ``item``: an unnamed install, or
+    an unknown distribution of the freeze that lists ``item`` among what it froze."""
+    if _unnamed_installs(analysis):
+        return True
+    return item.path in _frozen_with_unknowns(analysis) and _pinned(item.written) is not None
 
 
 # Of what a file's known entries require, the share it must list to read as a freeze (old
 # pins are read by newer ranges, which ask for some names the freeze never held).
 FROZEN_SHARE = 0.6
+# Of a file's entries, the share that must be pinned exactly: at least half.
+FROZEN_ENTRIES = 0.5
 
 
 def _frozen_with_unknowns(analysis: Analysis) -> set[Path]:
     """Files that read as ``pip freeze`` output, which lists what each package requires
-    (every entry pinned exactly, and most of what its known entries require listed too),
-    and that list a distribution the index does not know: any entry some package requires
-    may be one that unknown distribution needs (``databricks-cli`` and ``PyJWT``). A
-    hand-written list names what its author wanted, so it is judged as usual."""
+    (most entries pinned exactly, and most of what its known entries require listed too),
+    and that list a distribution the index does not know: any pinned entry some package
+    requires may be one that unknown distribution needs (``databricks-cli`` and ``PyJWT``).
+    A hand-written list, or an entry added to a freeze by hand (``flask-cors~=4.0``), names
+    what its author wanted, so it is judged as usual."""
     if analysis.frozen_with_unknowns is None:
         by_file: dict[Path, list[Installed]] = {}
         for item in analysis.installs.items:
@@ -426,14 +441,15 @@ def _frozen_with_unknowns(analysis: Analysis) -> set[Path]:
 
 
 def _freeze_with_unknowns(items: list[Installed]) -> bool:
-    pins = {item.name: _pinned(item.written) for item in items}
-    if not all(pins.values()):
+    names = {item.name for item in items}
+    pins = {item.name: version for item in items if (version := _pinned(item.written))}
+    if len(pins) < FROZEN_ENTRIES * len(names):  # a freeze with a few entries added by hand is one still
+        return False
+    if all(lookup(name).known or spacy_pipeline(name) for name in names):
         return False
     found = [lookup(name, version) for name, version in pins.items()]
-    if all(distribution.known for distribution in found):
-        return False
     required = {other for distribution in found if distribution.known for other in distribution.requires}
-    return bool(required) and len(required & pins.keys()) >= FROZEN_SHARE * len(required)
+    return bool(required) and len(required & names) >= FROZEN_SHARE * len(required)
 
 
 def _plugins_of(needed: set[str], unused: set[str]) -> set[str]:

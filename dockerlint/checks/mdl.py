@@ -14,7 +14,7 @@ from dockerlint.context import ContextFile
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Image
 from dockerlint.model.fetch_scripts import FetchScripts
-from dockerlint.model.ml import downloads, install_stages, ml, model_size, pip_commands
+from dockerlint.model.ml import downloads, install_stages, ml, model_size, pip_commands, spacy_pipeline
 from dockerlint.model.queries import truthy
 from dockerlint.parse.dockerfile import expand
 
@@ -353,13 +353,12 @@ def _installs_model_library(image: Image) -> bool:
 @check("MDL004")
 def model_as_package(image: Image) -> Iterator[Finding]:
     settings = ml()["spacy_models"]
-    name_pattern = re.compile(settings["name_regex"])
     for stage in install_stages(image):
         for command in pip_commands(image, stage):
             for request in command.requests:
                 model = request.name.replace("-", "_")
                 url = request.url or ""
-                if not (name_pattern.match(model) or any(word in url for word in settings["url_words"])):
+                if not (spacy_pipeline(model) or any(word in url for word in settings["url_words"])):
                     continue
                 size = settings["size_sm"] if model.endswith("_sm") else None
                 cost = f"~{human_size(size)}" if size else "up to hundreds of MB"

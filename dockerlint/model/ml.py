@@ -34,6 +34,17 @@ def ml() -> dict:
     return load("ml")
 
 
+def spacy_pipeline(name: str) -> bool:
+    """Whether a distribution (``en-core-web-sm``) or module is a spaCy pipeline package: its
+    weights and a loader, needing nothing but spaCy (ml.toml [spacy_models])."""
+    return _spacy_pipeline_name().match(name.replace("-", "_")) is not None
+
+
+@cache
+def _spacy_pipeline_name() -> re.Pattern[str]:
+    return re.compile(ml()["spacy_models"]["name_regex"])
+
+
 # -- CUDA base images and the GPU signal ------------------------------------------------
 
 
