@@ -629,7 +629,13 @@ def test_a_frozen_list_with_an_unknown_package_may_list_what_that_package_requir
     mostly_unpinned = frozen
     for name in ("numpy", "yt-dlp", "requests", "certifi", "charset-normalizer"):
         mostly_unpinned = mostly_unpinned.replace(f"{name}==", f"{name}>=")
-    for written in (mostly_unpinned, frozen.split("requests")[0] + "requests==2.32.3\n"):
+    # a spaCy pipeline is no unknown: it needs spaCy only
+    pipeline = "en-core-web-sm @ https://github.com/explosion/spacy-models/releases/download/en_core_web_sm-3.8.0/en_core_web_sm-3.8.0-py3-none-any.whl"
+    for written in (
+        mostly_unpinned,
+        frozen.split("requests")[0] + "requests==2.32.3\n",
+        frozen.replace("acme-databricks-cli==0.17.3", pipeline),
+    ):
         files["requirements.txt"] = written
         assert lint(repo, files) == [("DEP001", "requirements.txt", 2), ("DEP001", "requirements.txt", 4)]
 
