@@ -272,6 +272,24 @@ def test_requirements_file_missing_from_the_context_is_reported_in_the_dockerfil
     assert finding.span.column == 20
 
 
+def test_a_source_above_the_context_is_read_from_its_root_as_buildkit_does(repo):
+    """BuildKit joins a COPY source to the context root: `../requirements.txt` is the
+    context's own requirements.txt (the classic builder refused it)."""
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY ../{name} .
+        RUN pip install --no-cache-dir -r {name}
+        COPY . .
+        CMD ["python", "-m", "etl"]
+    """
+    files = {"requirements.txt": "prefect==3.1.5\n", "etl/__init__.py": "", "etl/__main__.py": "import prefect\n"}
+    root = repo({"Dockerfile": dockerfile.format(name="requirements.txt"), **files})
+    assert found(lint(root, ["REQ004", "CTX003"])) == []
+    root = repo({"Dockerfile": dockerfile.format(name="requirements-prod.txt"), **files})
+    assert ("REQ004", "Dockerfile", 4) in found(lint(root, ["REQ004"]))
+
+
 def test_requirements_file_written_by_the_build_is_not_missing(repo):
     root = repo(
         {

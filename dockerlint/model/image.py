@@ -760,7 +760,8 @@ def _copied_relative(copy: Copy, source: str, image_path: str, context_root: Pat
     """The source-side path that ``copy`` placed at ``image_path``, if it did."""
     if not (image_path == copy.dest or image_path.startswith(copy.dest.rstrip("/") + "/")):
         return None  # every case below needs it: decided before asking the file system
-    source_clean = posixpath.normpath(source.lstrip("/")) if source not in (".", "./", "/") else "."
+    # BuildKit joins a source to the context root: `../requirements.txt` is `requirements.txt`
+    source_clean = posixpath.normpath("/" + source).lstrip("/") or "."
     is_dir_source = source_clean == "." or (copy.from_stage is None and os.path.isdir(context_root / source_clean))
     if copy.from_stage is not None and not _has_glob(source_clean):
         is_dir_source = not posixpath.splitext(source_clean)[1]
