@@ -844,16 +844,36 @@ def test_a_test_image_and_a_notebook_image_may_hold_their_tools(repo):
 
 
 def test_a_dockerfile_named_for_development_is_left_alone(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir flask==3.1.0 debugpy==1.8.9 ipython==8.30.0
+        COPY app.py .
+        CMD ["flask", "run"]
+    """
+    for name in ("Dockerfile.dev", "docker/test.Dockerfile", "dev.dockerfile"):
+        assert lint(repo, {name: dockerfile, "app.py": "import flask\n"}, ["DEP003"]) == [], name
+    # the same image as the web service is a production one
+    assert len(lint(repo, {"docker/web.Dockerfile": dockerfile, "app.py": "import flask\n"}, ["DEP003"])) == 2
+
+
+def test_an_image_compose_runs_as_its_test_service_is_left_alone(repo):
     files = {
-        "Dockerfile.dev": """
-            FROM python:3.11-slim
-            RUN pip install --no-cache-dir flask==3.1.0 debugpy==1.8.9 ipython==8.30.0
-            COPY app.py .
-            CMD ["flask", "run"]
+        "docker/Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /app
+            COPY requirements.txt requirements-test.txt /tmp/
+            RUN pip install --no-cache-dir -r /tmp/requirements.txt -r /tmp/requirements-test.txt
+            COPY . .
         """,
-        "app.py": "import flask\n",
+        "requirements.txt": "sqlalchemy==2.0.36\n",
+        "requirements-test.txt": "pytest==8.3.4\n",
+        "etl/__init__.py": "import sqlalchemy\n",
+        "compose.yaml": "services:\n  {service}:\n    build:\n      context: .\n      dockerfile: docker/Dockerfile\n",
     }
-    assert lint(repo, files, ["DEP003"]) == []
+    tests = {**files, "compose.yaml": files["compose.yaml"].format(service="tests")}
+    assert lint(repo, tests, ["DEP003"]) == []
+    etl = {**files, "compose.yaml": files["compose.yaml"].format(service="etl")}
+    assert lint(repo, etl, ["DEP003"]) == [("DEP003", "requirements-test.txt", 1)]
 
 
 # -- DEP004 ---------------------------------------------------------------------------------

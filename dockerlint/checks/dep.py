@@ -769,10 +769,9 @@ def _code_under_volume(image: Image, analysis: Analysis) -> bool:
 
 
 def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
-    final = image.final
-    names = f"{final.name or ''} {image.target or ''} {image.dockerfile_path.name.lower()}"
-    if DEV_IMAGE_WORDS.search(names):
-        return
+    names = (image.final.name, image.target, image.dockerfile_path.name.lower(), *image.services)
+    if any(DEV_IMAGE_WORDS.search(name) for name in names if name):
+        return  # a test or development image: its tools are what it is for
     running = _categories_run(analysis.runtime_words)
     verdict = needed_by_service = None
     for item in analysis.installs.items:
