@@ -45,6 +45,7 @@ def findings(repo, files: dict[str, str], code: str):
         ("tensorflow/tensorflow:2.15.0-gpu", None, "runtime"),
         ("huggingface/transformers-pytorch-gpu:latest", None, "devel"),
         ("nvcr.io/nvidia/tensorrt:23.08-py3", None, "devel"),
+        ("vllm/vllm-openai:v0.9.1", None, "devel"),
         ("nvcr.io/nvidia/deepstream:7.0-triton-multiarch", None, "base"),  # any other NGC image: CUDA, kind unknown
     ],
 )
@@ -234,6 +235,34 @@ def test_framework_image_for_code_that_imports_none_of_it(repo):
     assert len(result) == 1 and "`torch`" in result[0].message
     # The devel tag's compiler is GPU003's to count: IMG002 counts the runtime-class image.
     assert result[0].size_bytes == 4_000_000_000 and "devel tag" in result[0].message
+
+
+VLLM_SERVICE = {
+    "Dockerfile": """
+        FROM vllm/vllm-openai:v0.9.1
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        ENTRYPOINT []
+        CMD ["python", "main.py"]
+    """,
+    "requirements.txt": "langchain-community==0.3.27\nsentence-transformers\nvllm\nfastapi==0.115.6\n",
+    "main.py": """
+        from langchain_community.llms import VLLM
+
+        llm = VLLM(model="Qwen/Qwen2.5-1.5B-Instruct", trust_remote_code=True)
+    """,
+}
+
+
+def test_the_vllm_image_already_holds_cuda_torch_and_a_class_that_imports_vllm_uses_it(repo):
+    """vllm/vllm-openai carries vLLM and CUDA torch: installing vllm again downloads no
+    torch, and LangChain's VLLM class imports vllm when it is called."""
+    assert lint(repo, VLLM_SERVICE, "GPU001") == [] and lint(repo, VLLM_SERVICE, "IMG002") == []
+    api_only = {**VLLM_SERVICE, "main.py": "import fastapi\n\napp = fastapi.FastAPI()\n"}
+    result = findings(repo, api_only, "IMG002")
+    assert len(result) == 1 and "vLLM with CUDA torch" in result[0].message
 
 
 def test_jupyter_server_started_by_command_is_used(repo):

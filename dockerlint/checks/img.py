@@ -13,6 +13,7 @@ from dockerlint.findings import Finding, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
+from dockerlint.model.distributions import lookup
 
 
 @check("IMG001")
@@ -126,6 +127,7 @@ def heavy_framework_base(image: Image) -> Iterator[Finding]:
     if not any(not file.is_test for file in code.files):
         return
     used = _used_names(image, code)
+    used |= {other for name in facts.carries if name in used for other in lookup(name).requires}  # vllm's torch
     unused = [name for name in facts.carries if name not in used]
     if not unused:
         return
@@ -171,7 +173,10 @@ def _used_names(image: Image, code) -> set[str]:
     for module, users in table["framework_users"].items():
         if used.intersection(users):
             used.add(module)
-    return used
+    # an integration named for the framework (`from langchain_community.llms import VLLM`)
+    # imports it when it is called
+    named = {part.lower() for path in code.imports.run_time for part in path.split(".")[1:]}
+    return used | named
 
 
 def _instruction_words(step) -> list[str]:
