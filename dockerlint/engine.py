@@ -21,6 +21,8 @@ from dockerlint.errors import blame
 from dockerlint.findings import Finding, Note, Severity
 from dockerlint.fixes import MAX_ROUNDS, FixOutcome, FixSettings, apply_edits, choose, edits_by_file, write_if_unchanged
 from dockerlint.model import Image
+from dockerlint.model.installed_names import image_installs
+from dockerlint.model.installed_projects import project_installs
 from dockerlint.paths import real_path
 from dockerlint.rulebook import Rule
 from dockerlint.workspace import Workspace
@@ -227,10 +229,15 @@ def _summarize_again(checked: _Checked, setup: _Setup) -> None:
 
 
 def _agreed(finding: Finding, checked: _Checked) -> bool:
-    """Whether every image that reads the finding's file says it, for the AGREED codes."""
+    """Whether every image that installs the entry the finding is on says it (every image
+    that reads its file, for a line no install names), for the AGREED codes. An image that
+    reads a pyproject.toml for other groups than the entry's has nothing to say of it."""
     if finding.code not in AGREED:
         return True
-    return checked.agreed[(finding.code, finding.path, finding.span.line)] >= checked.installed_by.get(finding.path, 1)
+    installing = checked.installed_entries.get((finding.path, finding.span.line))
+    if installing is None:
+        installing = checked.installed_by.get(finding.path, 1)
+    return checked.agreed[(finding.code, finding.path, finding.span.line)] >= installing
 
 
 @dataclass
@@ -256,6 +263,7 @@ class _Checked:
     summaries: list = field(default_factory=list)  # with summarize
     reported_files: set[Path] = field(default_factory=set)  # with files: what their images read
     installed_by: Counter = field(default_factory=Counter)  # file -> images checked that read it
+    installed_entries: Counter = field(default_factory=Counter)  # (file, line) of an entry -> images installing it
     agreed: Counter = field(default_factory=Counter)  # (code, file, line) of AGREED codes -> images saying it
     # with summarize: (index in summaries, build, own findings) of each image that said an
     # AGREED finding, to summarize again without the ones the other images did not say
@@ -297,6 +305,9 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
                     read = image_files(image)
             checked.reported_files |= read
         checked.installed_by.update(read)
+        if setup.reads_files:
+            with blame(image.dockerfile_path):
+                checked.installed_entries.update({(item.path, item.span.line) for item in image_installs(image).items})
         index = len(checked.images)  # of the image among those kept
         own = []
         for produced_by, function in zip(checked.by_check, setup.checks, strict=True):
@@ -468,6 +479,8 @@ def image_files(image: Image) -> set[Path]:
                 path = ref.context_path
                 if path is not None and os.path.lexists(path) and not os.path.isdir(path):
                     files.update(image.workspace.requirements(path).files)
+        for step in stage.runs():  # `poetry install`, `uv sync`: the pyproject.toml they read
+            files.update(project.pyproject for project in project_installs(image, stage, step) if project.pyproject)
     return files
 
 

@@ -110,6 +110,7 @@ def check_in_processes(builds: list[Build], setup: _Setup, jobs: int) -> _Checke
         checked.summaries += part.summaries
         checked.reported_files |= part.reported_files
         checked.installed_by.update(part.installed_by)
+        checked.installed_entries.update(part.installed_entries)
         checked.agreed.update(part.agreed)
         setup.workspace.absorb(changes)
         setup.finish.suppressions.absorb(learned)

@@ -447,3 +447,23 @@ def test_wheels_a_builder_made_are_what_its_pip_wheel_named(tmp_path):
     files["Dockerfile"] = WHEELS_DOCKERFILE.replace("COPY --from=builder /app/wheels /wheels", "COPY wheels /wheels")
     files["wheels/README"] = "built by CI\n"
     assert run_lint(write_tree(tmp_path / "context", files), select=["DEP"]).findings == []
+
+
+def test_a_pyproject_two_images_install_is_judged_by_both(repo):
+    """The worker image and the API image install one pyproject.toml; only the API runs
+    gunicorn: removing it from the shared file would break the API."""
+    project = POETRY_PROJECT.replace('httpx = "^0.28"', 'httpx = "^0.28"\n    gunicorn = "^23.0"')
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir poetry==1.8.4 && poetry config virtualenvs.create false
+        COPY pyproject.toml poetry.lock ./
+        RUN poetry install --no-root --without dev
+        COPY . .
+        CMD {command}
+    """
+    files = {"pyproject.toml": project, "poetry.lock": "", **WORKER_CODE}
+    worker = dockerfile.format(command='["celery", "-A", "worker.tasks", "worker"]')
+    api = dockerfile.format(command='["sh", "-c", "sleep 5; gunicorn worker.tasks:app -b 0.0.0.0:8000"]')
+    assert lint(repo, {**files, "worker.Dockerfile": worker}) == [("DEP001", "pyproject.toml", 11)]
+    assert lint(repo, {**files, "worker.Dockerfile": worker, "api.Dockerfile": api}) == []

@@ -55,6 +55,12 @@ OS_PYTHON_PREFIXES = ("python3-", "python-", "py3-", "python3.")
 
 
 def image_installs(image: Image) -> ImageInstalls:
+    """The Python distributions the final image installs, each at the place that names it
+    (worked out once per image: the engine and several rules ask)."""
+    return image.memoized(("image_installs",), lambda: _image_installs(image))
+
+
+def _image_installs(image: Image) -> ImageInstalls:
     result = ImageInstalls()
     chain = final_chain(image)
     if not chain:
