@@ -290,6 +290,25 @@ def test_a_source_above_the_context_is_read_from_its_root_as_buildkit_does(repo)
     assert ("REQ004", "Dockerfile", 4) in found(lint(root, ["REQ004"]))
 
 
+def test_a_file_copied_to_a_folder_of_the_base_image_is_read_where_the_install_finds_it(repo):
+    """`COPY requirements.txt /app` with no slash: the install reads /app/requirements.txt,
+    so /app is a folder the base image holds and the file is there, not renamed to /app."""
+    root = repo(
+        {
+            "Dockerfile": """
+                FROM ghcr.io/acme/python3.13:main
+                COPY requirements.txt /app
+                RUN uv pip install --system -r /app/requirements.txt
+                COPY . /app
+                CMD ["gunicorn", "--chdir", "/app", "embed:app"]
+            """,
+            "requirements.txt": "flask==3.1.0\nsentence-transformers\ngunicorn==23.0.0\n",
+            "embed.py": "import flask\nfrom sentence_transformers import SentenceTransformer\n",
+        }
+    )
+    assert found(lint(root, ["REQ003", "REQ004"])) == [("REQ003", "requirements.txt", 2)]
+
+
 def test_requirements_file_written_by_the_build_is_not_missing(repo):
     root = repo(
         {

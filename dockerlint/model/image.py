@@ -781,7 +781,12 @@ def _copied_relative(copy: Copy, source: str, image_path: str, context_root: Pat
                 return posixpath.join(posixpath.dirname(source_clean), name).lstrip("/")
             return None
         return source_clean if posixpath.basename(source_clean) == name else None
-    return source_clean if image_path == copy.dest else None
+    if image_path == copy.dest:
+        return source_clean
+    # `COPY requirements.txt /app`, then `/app/requirements.txt`: a path below the
+    # destination, so the destination is a folder (the base image's own) and not a new name
+    below = posixpath.dirname(image_path) == copy.dest.rstrip("/")
+    return source_clean if below and posixpath.basename(image_path) == posixpath.basename(source_clean) else None
 
 
 def _mark_final(image: Image) -> None:
