@@ -3,6 +3,7 @@ packages installed twice; each with the correct variants that must stay silent."
 
 from __future__ import annotations
 
+from dockerlint.model.distributions import newest_version
 from tests.conftest import found, run_lint
 
 
@@ -281,6 +282,40 @@ def test_torch_family_that_already_matches_is_not_reinstalled(repo):
         RUN pip install --no-cache-dir "torchvision>=0.18"
     """
     assert lint(repo, dockerfile, "LAY003", {})[0] == []
+
+
+def test_an_unpinned_install_then_an_older_pin_stores_both_releases(repo):
+    """pip takes the newest selenium for the bare name; the requirements' older pin then
+    replaces it in a later layer, and the first copy stays in the earlier one."""
+    dockerfile = """
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir selenium
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        CMD ["python", "scrape.py"]
+    """
+    files = {"requirements.txt": "selenium==4.21.0\nrequests==2.32.3\n", "scrape.py": "import selenium\n"}
+    got, findings = lint(repo, dockerfile, "LAY003", files)
+    assert got == [("LAY003", "Dockerfile", 4)]
+    newest = newest_version("selenium")
+    assert f"`==4.21.0` instead of the newest release, {newest}" in findings[0].message
+    assert findings[0].related[0].span.line == 2
+    # the newest release pinned, a constraints file, or an unknown Python: nothing is replaced
+    quiet = [
+        files | {"requirements.txt": f"selenium=={newest}\n"},
+        files,
+        files,
+    ]
+    dockerfiles = [
+        dockerfile,
+        dockerfile.replace(
+            "pip install --no-cache-dir selenium", "pip install --no-cache-dir -c requirements.txt selenium"
+        ),
+        dockerfile.replace("FROM python:3.12-slim", "FROM registry.example.com/base/python:latest"),
+    ]
+    for written, tree in zip(dockerfiles, quiet, strict=True):
+        assert lint(repo, written, "LAY003", tree)[0] == [], written
 
 
 def test_unknown_python_keeps_an_unpinned_torch_undecided(repo):

@@ -17,7 +17,7 @@ from dockerlint.checks import check
 from dockerlint.checks.common import final_chain, finding
 from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Copy, Image, Install, StageModel, Step, coupling
-from dockerlint.model.distributions import canonical
+from dockerlint.model.distributions import canonical, newest_version, tooling
 from dockerlint.model.image import context_source
 from dockerlint.model.installed_projects import ProjectInstall, project_installs
 from dockerlint.model.layers import (
@@ -647,7 +647,7 @@ def _reinstalls(image: Image, chain: list[StageModel], ships: bool) -> Iterator[
                 replaced = set()
                 for pin in pins:
                     first = seen.setdefault(pin.name, pin)
-                    if first.install is install or not _replaces(first, pin):
+                    if first.install is install or not (_replaces(first, pin) or _newest_replaced(first, pin, pythons)):
                         continue
                     seen[pin.name] = pin
                     replaced.add(pin.name)
@@ -766,9 +766,8 @@ def _replaces(first: _Pin, later: _Pin) -> bool:
         return True
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    exact = re.compile(r"^===?([^,*=]+)$")
-    pinned = exact.match(first.spec)
-    if pinned is None or exact.match(later.spec) is None:
+    pinned = _EXACT_PIN.match(first.spec)
+    if pinned is None or _EXACT_PIN.match(later.spec) is None:
         return False
     try:
         return not SpecifierSet(later.spec).contains(pinned.group(1), prereleases=True)
@@ -776,7 +775,41 @@ def _replaces(first: _Pin, later: _Pin) -> bool:
         return False
 
 
+# Below this Python, an install without a version may get an older release than the newest
+# (releases drop old Pythons): what it installed is not known.
+_NEWEST_FOR_PYTHON = (3, 10)
+
+
+def _newest_replaced(first: _Pin, later: _Pin, pythons: tuple[str, ...]) -> bool:
+    """An install without a version (pip takes the newest release), then an exact pin of an
+    older minor release: pip installs that one over it. Only on one known, recent Python,
+    and not under a constraints file."""
+    if first.spec or first.index != later.index or len(pythons) != 1:
+        return False
+    if coupling.concerns_torch(first.name) or first.name in tooling():
+        return False  # torch's family is judged by what torch each pin accepts; pip itself is no bloat
+    if any(reference.constraint for reference in first.install.requirements):
+        return False
+    pinned, newest = _EXACT_PIN.match(later.spec), newest_version(first.name)
+    if pinned is None or newest is None:
+        return False
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        python = tuple(int(part) for part in pythons[0].split(".")[:2])
+        older, released = Version(pinned.group(1)), Version(newest)
+    except (InvalidVersion, ValueError):
+        return False
+    return python >= _NEWEST_FOR_PYTHON and (older.major, older.minor) < (released.major, released.minor)
+
+
+_EXACT_PIN = re.compile(r"^===?([^,*=]+)$")
+
+
 def _difference(first: _Pin, second: _Pin) -> str:
+    if not first.spec and not second.install.has("--force-reinstall") and _EXACT_PIN.match(second.spec):
+        newest = newest_version(first.name)
+        return f"`{second.spec}` instead of the newest release, {newest} when dockerlint's package index was read"
     spec = f"`{second.spec or 'any version'}` instead of `{first.spec or 'any version'}`"
     if first.index != second.index:
         return f"{spec}, from `{second.index or 'PyPI'}`"

@@ -171,6 +171,12 @@ def newest(name: str) -> Distribution:
     return lookup(name)
 
 
+def newest_version(name: str) -> str | None:
+    """The newest release the index read (what an install without a pin got then)."""
+    entry = _index().record(canonical(name))
+    return entry.get("version") if entry else None
+
+
 def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> Distribution:
     written, written_extras = _requirements(entry.get("ranges", ()), chosen)
     written |= set(override.get("requires", ()))
