@@ -336,6 +336,36 @@ def test_build_tools_left_in_the_final_stage(repo):
     assert "`build-essential`, `python3-dev`" in messages[0] and "curl" not in messages[0]
 
 
+def test_build_tools_on_a_full_base_that_holds_them_claim_no_bytes(repo):
+    """python:3.10 is buildpack-deps: gcc, make and the headers are there already, so the
+    install adds little; the base's size is IMG001's to count."""
+    tools = "RUN apt-get update && apt-get install -y --no-install-recommends build-essential && rm -rf /var/lib/apt/lists/*"
+    root = repo(
+        {
+            "Dockerfile": f"""
+                FROM python:3.10 AS base
+                {tools}
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+                FROM base AS web
+                COPY . .
+                CMD ["uvicorn", "app:app"]
+            """,
+            **REQUIREMENTS,
+        }
+    )
+    result = run_lint(root, select=["STG001", "STG004"])
+    assert found(result) == [("STG004", "Dockerfile", 5)]
+    (finding,) = result.findings
+    assert finding.size_bytes is None and "`python:3.10` holds a tool chain already" in finding.message
+    single = repo({"Dockerfile": f'FROM python:3.10\n{tools}\nCMD ["python"]\n'})
+    (finding,) = run_lint(single, select=["STG001"]).findings
+    assert finding.size_bytes is None and "which holds a tool chain already" in finding.message
+    slim = repo({"Dockerfile": f'FROM python:3.10-slim\n{tools}\nCMD ["python"]\n'})
+    (finding,) = run_lint(slim, select=["STG001"]).findings
+    assert finding.size_bytes and "stay in the image" in finding.message
+
+
 def test_a_jdk_where_a_jre_runs_the_service(repo):
     dockerfile = """
         FROM python:3.11.9-slim

@@ -379,6 +379,14 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         shown = ", ".join(f"`{name}`" for name in names[:5]) + (" …" if len(names) > 5 else "")
         size = _size(names)
         cost = f" (~{human_size(size)})" if size else ""
+        where = "are installed in the final stage and stay in the image"
+        full_base = _full_base(image, final)
+        if full_base is not None:  # they add little: the base's own tool chain is IMG001's to count
+            where = (
+                f"are installed in the final stage, on `{full_base}`, which holds a tool chain already; "
+                "on a slim base they would stay in the image"
+            )
+            size = None
         remove = {
             "apk": "`apk add --virtual .build-deps …`, then `apk del .build-deps`",
             "rpm": f"`dnf remove -y {' '.join(names[:5])}`",
@@ -389,8 +397,7 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
             image,
             "STG001",
             first.install.span,
-            f"build tools {shown} are installed in the final stage and stay in the image{cost}: "
-            "the service needs them only to build packages",
+            f"build tools {shown} {where}{cost}: the service needs them only to build packages",
             "Compile in a builder stage and copy the result (a venv or wheels) into the final stage, "
             f"or remove them in the same RUN after use ({remove}).{java}",
             size,
@@ -398,6 +405,16 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         )
     yield from _build_only_python_tools(image, final)
     yield from _unpacked_jdk(image)
+
+
+def _full_base(image: Image, stage: StageModel) -> str | None:
+    """The base image under ``stage`` when it is a full one that ships a compiler tool chain
+    (``python:3.10``, buildpack-deps): build tools installed on it add little."""
+    from dockerlint.model.baseimage import base_image
+
+    ref, _ = external_base(image, stage)
+    facts = base_image(ref) if ref is not None else None
+    return ref.raw if facts is not None and facts.compilers else None
 
 
 def _builder_suggestion(image: Image, final: StageModel, tools: Step):
@@ -570,6 +587,14 @@ def final_from_builder(image: Image) -> Iterator[Finding]:
         shown = ", ".join(f"`{name}`" for name in names[:5]) + (" …" if len(names) > 5 else "")
         size = _size(names)
         cost = f" (~{human_size(size)})" if size else ""
+        full_base = _full_base(image, final)
+        if full_base is not None:
+            cost = (
+                f" (`{full_base}` holds a tool chain already; on a slim base they would cost ~{human_size(size)})"
+                if size
+                else ""
+            )
+            size = None
         yield finding(
             image,
             "STG004",
