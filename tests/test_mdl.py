@@ -187,6 +187,25 @@ def test_builder_stage_downloads_are_a_deliberate_bake(repo):
     assert lint(repo, {"Dockerfile": dockerfile}, "MDL001") == []
 
 
+def test_a_lambda_function_image_is_where_its_model_belongs(repo):
+    """A Lambda function mounts no volume and its CMD names the handler: the model ships in
+    the image, so the advice is a separate download stage, never a download at start-up."""
+    dockerfile = """
+        FROM public.ecr.aws/lambda/python:3.12
+        COPY requirements.txt ${LAMBDA_TASK_ROOT}
+        RUN pip install --no-cache-dir -r requirements.txt
+        RUN python -c "from faster_whisper import download_model; download_model('small', output_dir='/opt/models')"
+        COPY app.py ${LAMBDA_TASK_ROOT}
+        CMD ["app.handler"]
+    """
+    files = {"requirements.txt": "faster-whisper==1.1.0\n", "app.py": "import faster_whisper\n"}
+    (finding,) = findings(repo, {"Dockerfile": dockerfile, **files}, "MDL001")
+    assert "function runtime" in finding.message and "separate stage" in finding.fix and finding.autofix is None
+    service = dockerfile.replace("public.ecr.aws/lambda/python:3.12", "python:3.12-slim")
+    (finding,) = findings(repo, {"Dockerfile": service, **files}, "MDL001")
+    assert "function runtime" not in finding.message and "starts" in finding.fix
+
+
 def test_library_calls_that_download_on_first_use(repo):
     """Beyond from_pretrained: each library's own loader, with the arguments that decide
     whether it downloads (a local path, `weights=None`, `download_enabled=False`, a
@@ -401,12 +420,12 @@ def test_a_script_that_imports_a_predictor_is_followed_to_its_tokenizer(repo):
     """Only what runs: the constructor the script calls, not a method nobody calls."""
     files = {
         "Dockerfile": """
-            FROM public.ecr.aws/lambda/python:3.11
+            FROM python:3.11-slim
             COPY requirements.txt .
             RUN pip install --no-cache-dir -r requirements.txt
             COPY ./ ./
             RUN python handler.py
-            CMD ["handler.handler"]
+            CMD ["python", "-m", "awslambdaric", "handler.handler"]
         """,
         "requirements.txt": "transformers==4.44.2\nonnxruntime==1.19.2\n",
         "handler.py": """

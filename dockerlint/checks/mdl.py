@@ -9,16 +9,21 @@ from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
 from dockerlint.checks import check
-from dockerlint.checks.common import final_chain, finding
+from dockerlint.checks.common import external_base, final_chain, finding
 from dockerlint.context import ContextFile
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Image
+from dockerlint.model.baseimage import base_image
 from dockerlint.model.fetch_scripts import FetchScripts
 from dockerlint.model.ml import downloads, install_stages, ml, model_size, pip_commands, spacy_pipeline
 from dockerlint.model.queries import truthy
 from dockerlint.parse.dockerfile import expand
 
 _BAKED = "baked into this layer, fetched again on every cache miss and shipped with every copy of the image"
+_SERVERLESS_FIX = (
+    "A function mounts no volume and its CMD names the handler: keep the model in the image, but download it "
+    "in a separate stage and `COPY --from` only the model files, so that the download tools and caches stay there."
+)
 _RUNTIME_FIX = (
     "Fetch models when the container starts into a cache on a volume (for example `ENV HF_HOME=/models` "
     "with a volume mounted at `/models`), or mount the weights at run time; if they must ship in the "
@@ -28,6 +33,7 @@ _RUNTIME_FIX = (
 
 @check("MDL001")
 def model_download_at_build(image: Image) -> Iterator[Finding]:
+    serverless = _serverless(image)
     for download in downloads(image):
         installed = _installed_spacy_model(image, download)
         if installed is not None:
@@ -58,16 +64,28 @@ def model_download_at_build(image: Image) -> Iterator[Finding]:
         else:
             what = f"downloads model weights{named} at build time"
             cost = f"they are {_BAKED}"
+        if serverless:  # no volume to fetch into at start-up: the model belongs in the image
+            cost = "on a function runtime the model belongs in the image, but the download's tools and caches ship too"
         yield finding(
             image,
             "MDL001",
             download.span,
             f"{download.what} {what}{also}: {cost}",
-            _RUNTIME_FIX,
+            _SERVERLESS_FIX if serverless else _RUNTIME_FIX,
             download.size,
             related=[Related(path, span, message) for path, span, message in download.related],
-            autofix=_startup_suggestion(image, download),
+            autofix=None if serverless else _startup_suggestion(image, download),
         )
+
+
+def _serverless(image: Image) -> bool:
+    """Whether the final stage runs on a function runtime (AWS Lambda's base images)."""
+    final = image.final
+    if final is None:
+        return False
+    ref, _ = external_base(image, final)
+    facts = base_image(ref) if ref is not None else None
+    return facts is not None and facts.serverless
 
 
 def _installed_spacy_model(image: Image, download):

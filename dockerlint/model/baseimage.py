@@ -43,6 +43,7 @@ class BaseImage:
     slim: str | None = None  # the lean image to use instead (IMG001)
     built_on: str | None = None  # the full image it is built on, when not python:X.Y (IMG001)
     runtime_twin: bool = False  # each -devel tag has a -runtime tag (GPU003)
+    serverless: bool = False  # a function runtime: CMD names the handler, no volumes (MDL001)
     version_tag: str | None = None  # regex a pinned tag matches
     floating_tags: tuple[str, ...] = ()
 
@@ -114,6 +115,7 @@ def _facts(ref: ImageRef, tag: str, row: dict) -> BaseImage:
         slim=_slim(ref, tag, row, python),
         built_on=row.get("built_on"),
         runtime_twin=row.get("runtime_twin", False),
+        serverless=row.get("serverless", False),
         version_tag=row.get("version_tag"),
         floating_tags=tuple(row.get("floating_tags", ())),
     )
