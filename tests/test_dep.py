@@ -663,6 +663,56 @@ def test_a_freeze_of_a_conda_environment_reads_a_url_entry_at_any_release(repo):
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 7)]
 
 
+def test_a_model_loaded_from_a_pickle_may_need_the_library_that_fitted_it(repo):
+    """The API loads a pipeline the training image fits and saves to a shared volume:
+    unpickling imports sklearn, though no file of the API does."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["uvicorn", "app.main:app"]\n',
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\njoblib==1.4.2\nscikit-learn==1.5.2\nopenpyxl==3.1.5\n",
+        "app/__init__.py": "",
+        "app/main.py": """
+            import os
+
+            import joblib
+            from fastapi import FastAPI
+
+            app = FastAPI()
+            model = joblib.load(os.environ.get("MODEL_PATH", "/artifacts/model.joblib"))
+
+
+            @app.post("/predict")
+            def predict(rows: list[list[float]]) -> list[float]:
+                return model.predict(rows).tolist()
+        """,
+    }
+    # openpyxl is unused either way; scikit-learn may be what the pickle holds
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 5)]
+    files["app/main.py"] = files["app/main.py"].replace("joblib.load(", "joblib.hash(")
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 4), ("DEP001", "requirements.txt", 5)]
+
+
+def test_dagster_dev_runs_the_webserver_of_its_own_distribution(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["dagster", "dev", "-h", "0.0.0.0", "-m", "app"]\n',
+        "requirements.txt": "dagster==1.9.3\ndagster-webserver==1.9.3\nopenpyxl==3.1.5\n",
+        "app/__init__.py": "from dagster import Definitions, asset\n\n\n@asset\ndef cases():\n    return 1\n\n\ndefs = Definitions(assets=[cases])\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
+
+
+def test_a_sagemaker_serve_script_runs_the_server(repo):
+    """SageMaker starts an inference image with `serve`: the script of that name (no suffix)
+    is what the container runs."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + "COPY serve /usr/local/bin/serve\nRUN chmod +x /usr/local/bin/serve\n",
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\nopenpyxl==3.1.5\n",
+        "serve": "#!/bin/bash\nset -e\ncd /app\nexec uvicorn app.main:app --host 0.0.0.0 --port 8080\n",
+        "app/__init__.py": "",
+        "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
+
+
 def test_no_code_in_the_image_means_no_judgement(repo):
     files = {
         "Dockerfile": """

@@ -50,6 +50,7 @@ from dockerlint.model.distributions import (
     setting_strings,
     stdlib,
     tooling,
+    unpickled_models,
     url_drivers,
     url_schemes,
 )
@@ -95,6 +96,7 @@ class Analysis:
     database_from_environment: bool | None = None  # see _database_from_environment
     closures: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict)  # see _closure
     frozen_with_unknowns: set[Path] | None = None  # see _frozen_with_unknowns
+    loads_pickles: bool | None = None  # see _loads_pickles
     integrations: set[str] | None = None  # see _integration_of
 
 
@@ -327,6 +329,8 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             unjudged.add(name)  # what an install dockerlint cannot name or read brings may need it
         elif _integration_of(analysis, name):
             unjudged.add(name)
+        elif name in unpickled_models()[1] and _loads_pickles(image, analysis):
+            unjudged.add(name)  # the model a pickle holds may be one of its estimators
         else:
             candidates[name] = item
     # What the code imports that came in with an install of another name (llama-index-core
@@ -367,6 +371,20 @@ def _database_from_environment(analysis: Analysis) -> bool:
             word.isupper() and _DATABASE_VARIABLE.fullmatch(word) for word in analysis.mentions.names
         )
     return analysis.database_from_environment
+
+
+def _loads_pickles(image: Image, analysis: Analysis) -> bool:
+    """Whether the service's code loads a pickle the image does not hold (``joblib.load(path)``
+    of a model another image saves to a volume): it imports a module that loads them, calls
+    ``load`` or ``loads``, and no pickle is copied in (what one holds is read from it)."""
+    if analysis.loads_pickles is None:
+        loaders = unpickled_models()[0]
+        analysis.loads_pickles = (
+            not analysis.code.pickles
+            and bool(loaders & set(analysis.imported_by_service))
+            and bool(_names_in_code(image, analysis, {"load", "loads"}))
+        )
+    return analysis.loads_pickles
 
 
 def _unnamed_installs(analysis: Analysis) -> bool:

@@ -43,7 +43,9 @@ from dockerlint.source import decode
 
 # Files whose words count as mentions (scripts the image runs, service configs).
 TEXT_SUFFIXES = (".sh", ".bash", ".ini", ".cfg", ".conf", ".toml", ".yaml", ".yml", ".env")
-TEXT_NAMES = ("Procfile", "entrypoint", "docker-entrypoint", "start", "run")
+# Scripts without a suffix by convention; `serve` and `train` are what SageMaker runs an
+# inference or training image with (`docker run <image> serve`, SageMaker developer guide).
+TEXT_NAMES = ("Procfile", "entrypoint", "docker-entrypoint", "start", "run", "serve", "train")
 MAX_MENTION_BYTES = 2_000_000  # a bigger config file is data, not configuration
 # Files that declare dependencies: naming a package there is no use of it.
 DECLARATION_NAMES = frozenset({"pyproject.toml", "setup.cfg"})
@@ -120,6 +122,7 @@ class ImageCode:
     # text) of the first unconditional GPU use in the service's files, else ()
     gpu: tuple = ()
     first_party: set[str] = field(default_factory=set)
+    pickles: bool = False  # pickled files are copied in (the modules of their classes are in mentions)
 
 
 # -- scanning one file ----------------------------------------------------------------------
@@ -233,6 +236,7 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
     the summary of exactly these files with these contents, else from each file's scan."""
     files = _image_files(image, local_projects)
     code = ImageCode(files=[file for file in files if _is_code(file.image_path)])
+    code.pickles = any(_kind(file.image_path) == "pickle" for file in files)
     folders: set[str] = set()
     for file in code.files:
         folder, _, name = file.image_path.rpartition("/")

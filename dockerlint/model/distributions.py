@@ -471,3 +471,9 @@ def stdlib() -> frozenset[str]:
 @cache
 def tooling() -> frozenset[str]:
     return frozenset(_overrides()["tooling"]["names"])
+
+
+def unpickled_models() -> tuple[frozenset[str], frozenset[str]]:
+    """(modules that load pickles, distributions whose models a pickle may hold)."""
+    table = _overrides()["unpickled_models"]
+    return frozenset(table["loaders"]), frozenset(table["libraries"])
