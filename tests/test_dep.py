@@ -940,6 +940,31 @@ def test_tensorflow_on_a_cpu_image_and_not_with_a_gpu(repo):
     assert lint(repo, cpu, ["DEP004"]) == [("DEP004", "Dockerfile", 2)]
 
 
+def test_xgboost_on_a_cpu_image_where_xgboost_cpu_exists(repo):
+    """xgboost's Linux wheels require nvidia-nccl-cu12; xgboost-cpu (2.1.0 on, x86_64 only)
+    is the same module without them."""
+    dockerfile = """
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir fastapi==0.115.6 {xgboost}
+        COPY predict.py .
+        CMD ["python", "predict.py"]
+    """
+    files = {"predict.py": "import fastapi\nimport xgboost\n"}
+    result = run_lint(repo({"Dockerfile": dockerfile.format(xgboost="xgboost==2.1.3"), **files}), select=["DEP004"])
+    assert found(result) == [("DEP004", "Dockerfile", 2)]
+    (finding,) = result.findings
+    nccl = lookup("nvidia-nccl-cu12").installed_bytes()
+    assert "`xgboost-cpu`" in finding.message and finding.size_bytes == nccl
+    # before xgboost-cpu was published, or built for arm64 too: nothing to swap to
+    assert lint(repo, {"Dockerfile": dockerfile.format(xgboost="xgboost==1.7.6"), **files}, ["DEP004"]) == []
+    both = {
+        "Dockerfile": dockerfile.format(xgboost="xgboost==2.1.3"),
+        **files,
+        "docker-bake.hcl": 'target "default" {\n  platforms = ["linux/amd64", "linux/arm64"]\n}\n',
+    }
+    assert lint(repo, both, ["DEP004"]) == []
+
+
 def test_tensorflow_with_a_compose_gpu_reservation_is_fine(repo):
     files = {
         "Dockerfile": """

@@ -888,6 +888,8 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue  # the code opens windows: it needs the GUI build
         if entry.get("cpu_only") and _has_gpu(image):
             continue
+        if not _lighter_exists(entry, analysis.versions.get(item.name), image.platforms):
+            continue
         if entry.get("cpu_only") and _may_be_required_unseen(analysis, item) and item.name in required_by_some():
             continue  # a package dockerlint cannot read may require it by name: the swap would install both
         if not entry.get("compiles") and _required_by_another(analysis, item):
@@ -896,6 +898,9 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
         heavy, light = lookup(item.name).installed_bytes(), lookup(entry["lighter"]).installed_bytes()
         size = heavy - light if heavy and light and heavy > light else None
         saving = f", saving ~{human_size(size)} installed" if size else ""
+        if size is None:  # the lighter one's own size unknown: what only the heavy one requires
+            size = _required_only_by_heavy(analysis, item.name, entry["lighter"])
+            saving = f", saving at least ~{human_size(size)} installed" if size else ""
         where = " on an image with no GPU" if entry.get("cpu_only") else ""
         yield Finding(
             "DEP004",
@@ -906,6 +911,31 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             size,
             autofix=dep_fixes.swap(image, item, entry["lighter"]),
         )
+
+
+def _required_only_by_heavy(analysis: Analysis, heavy: str, lighter: str) -> int | None:
+    """Bytes of what ``heavy`` requires and ``lighter`` does not, that nothing else installed
+    needs (xgboost's nvidia-nccl-cu12); None when any of it has no known size."""
+    extra = set(lookup(heavy, analysis.versions.get(heavy)).requires) - set(lookup(lighter).requires)
+    others = {item.name for item in analysis.installs.items if item.name != heavy}
+    extra -= _closure(analysis, others, loads=False)
+    sizes = [lookup(name).installed_bytes() for name in sorted(extra)]
+    return sum(sizes) if extra and all(sizes) else None
+
+
+def _lighter_exists(entry: dict, pinned: str | None, platforms: tuple[str, ...]) -> bool:
+    """Whether the lighter variant is published for the pinned release (xgboost-cpu from
+    2.1.0 on) and for every platform the image is built for."""
+    if entry.get("amd64_only") and any(not platform.endswith("amd64") for platform in platforms):
+        return False
+    if entry.get("since") and pinned:
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            return Version(pinned) >= Version(entry["since"])
+        except InvalidVersion:
+            return False
+    return True
 
 
 def _has_gpu(image: Image) -> bool:
