@@ -331,6 +331,24 @@ def test_savings_add_up_to_the_difference_and_overlaps_count_once(tmp_path):
     assert savings.before.estimate - savings.after.estimate == savings.total == FULL + on_full - SLIM
 
 
+def test_an_unused_package_of_a_line_that_installs_several_saves_its_own_bytes(tmp_path):
+    """`pip install fastapi openpyxl`: DEP001 on openpyxl saves openpyxl (and what only it
+    needs), not every package of its line."""
+    root = write_tree(
+        tmp_path,
+        {
+            "Dockerfile": "FROM python:3.11-slim\n"
+            "RUN pip install --no-cache-dir fastapi==0.115.6 openpyxl==3.1.5\n"
+            'COPY app.py .\nCMD ["python", "app.py"]\n',
+            "app.py": "import fastapi\n",
+        },
+    )
+    savings = savings_for(root, select=["DEP001"])
+    (saving,) = savings.savings
+    only_openpyxl = indexed("openpyxl", "3.1.5") + indexed("et-xmlfile")
+    assert saving.finding.code == "DEP001" and saving.bytes == saving.finding.size_bytes == only_openpyxl
+
+
 def test_cpu_torch_and_double_cuda_on_one_torch_count_once(tmp_path):
     """GPU001 (no GPU: config says so) and GPU004 (a CUDA base too) both point at the
     same torch: what they save together is never more than the image sheds."""

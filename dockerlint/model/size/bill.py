@@ -85,6 +85,7 @@ class Request:
     download: bool = False  # installed by a model download (`spacy download`), not asked for
     compiled: bool = True  # by an installer that writes .pyc files (pip; uv only when asked)
     cached: bool = True  # by a command that leaves its download cache in the layer
+    column: int = 0  # where on its line it is written (one `pip install` line names several)
 
 
 @dataclass(frozen=True)
@@ -488,6 +489,7 @@ class _Builder:
                 request.text,
                 compiled=compiled,
                 cached=cached,
+                column=request.span.column,
             )
         )
 

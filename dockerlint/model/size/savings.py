@@ -226,8 +226,12 @@ def _torch_anchored(bill: Bill, finding: Finding) -> bool:
 
 
 def _drop_request(bill: Bill, finding: Finding) -> None:
-    """DEP001, DEP003, MDL004: the distribution is not installed (nor what only it needed)."""
-    bill.python.requests = [r for r in bill.python.requests if (r.path, r.line) != _anchor(finding)]
+    """DEP001, DEP003, MDL004: the distribution is not installed (nor what only it needed);
+    of a line that names several (`pip install xgboost pandas boto3`), the one at the finding."""
+    at_line = [r for r in bill.python.requests if (r.path, r.line) == _anchor(finding)]
+    dropped = [r for r in at_line if r.column == finding.span.column] or at_line
+    gone = {id(r) for r in dropped}
+    bill.python.requests = [r for r in bill.python.requests if id(r) not in gone]
 
 
 def _lighter_variant(bill: Bill, finding: Finding) -> None:
