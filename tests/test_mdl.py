@@ -300,6 +300,12 @@ def test_langchain_embeddings_and_textblob_corpora_in_the_build(repo):
     assert "`sentence-transformers/all-mpnet-base-v2`, ~420 MB" in default.message
     assert "`sentence-transformers/all-MiniLM-L6-v2`, ~80 MB" in named.message
     assert "model data" in corpora.message and "weights" not in corpora.message
+    # a model named by a variable is not the default one
+    variable = dockerfile.replace(
+        "HuggingFaceEmbeddings()", "name = 'BAAI/bge-m3'; HuggingFaceEmbeddings(model_name=name)"
+    )
+    first = findings(repo, {"Dockerfile": variable}, "MDL001")[0]
+    assert first.span.line == 3 and "all-mpnet-base-v2" not in first.message
 
 
 def test_a_model_cli_warm_up(repo):
@@ -610,6 +616,63 @@ def test_weights_copied_twice(repo):
 
 
 # -- MDL003 ---------------------------------------------------------------------------------
+
+
+EMBEDDING_API = {
+    "Dockerfile": """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY app/ ./app/
+        CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+    """,
+    "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\nsentence-transformers==3.3.1\n",
+    "app/__init__.py": "",
+    "app/main.py": """
+        from fastapi import FastAPI
+        from sentence_transformers import SentenceTransformer
+
+        app = FastAPI()
+        model = SentenceTransformer("intfloat/multilingual-e5-large")
+
+
+        @app.post("/embed")
+        def embed(texts: list[str]) -> list[list[float]]:
+            return model.encode(texts).tolist()
+    """,
+}
+
+
+def test_a_model_the_service_downloads_at_every_start_into_the_default_cache(repo):
+    (finding,) = findings(repo, EMBEDDING_API, "MDL003")
+    assert finding.span.line == 6 and "each time a container starts" in finding.message
+    assert "under `/root`" in finding.message and "intfloat/multilingual-e5-large" in finding.message
+
+
+def test_a_start_up_download_into_a_volume_or_a_baked_cache_is_fine(repo):
+    volume = {
+        **EMBEDDING_API,
+        "compose.yaml": "services:\n  api:\n    build: .\n    volumes:\n      - hf:/root/.cache/huggingface\nvolumes:\n  hf:\n",
+    }
+    assert lint(repo, volume, "MDL003") == []
+    baked = {
+        **EMBEDDING_API,
+        "Dockerfile": EMBEDDING_API["Dockerfile"].replace(
+            "COPY app/ ./app/",
+            'RUN python -c "from sentence_transformers import SentenceTransformer; '
+            "SentenceTransformer('intfloat/multilingual-e5-large')\"\n        COPY app/ ./app/",
+        ),
+    }
+    assert lint(repo, baked, "MDL003") == []
+    lazy = {
+        **EMBEDDING_API,
+        "app/main.py": EMBEDDING_API["app/main.py"].replace(
+            'model = SentenceTransformer("intfloat/multilingual-e5-large")',
+            'def get_model():\n    return SentenceTransformer("intfloat/multilingual-e5-large")',
+        ),
+    }
+    assert lint(repo, lazy, "MDL003") == []  # loaded when a request asks: not followed
 
 
 def test_model_cache_inside_the_container(repo):

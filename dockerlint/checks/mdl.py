@@ -15,7 +15,15 @@ from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
 from dockerlint.model.fetch_scripts import FetchScripts
-from dockerlint.model.ml import downloads, install_stages, ml, model_size, pip_commands, spacy_pipeline
+from dockerlint.model.ml import (
+    downloads,
+    install_stages,
+    ml,
+    model_size,
+    pip_commands,
+    spacy_pipeline,
+    startup_downloads,
+)
 from dockerlint.model.queries import truthy
 from dockerlint.parse.dockerfile import expand
 
@@ -288,6 +296,7 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
     if _installs_model_library(image):
         variables += settings["generic"]
     volumes = list(image.volumes) + _volume_instructions(image)
+    yield from _startup_download_findings(image, volumes)
     prefilled: set[tuple[str, str]] | None = None  # read only when a variable would be reported
     for stage in final_chain(image):
         for step in stage.steps:
@@ -315,6 +324,44 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
                     f"or declare `VOLUME {value}`.",
                     autofix=_volume_fix(image, final, value),
                 )
+
+
+def _startup_download_findings(image: Image, volumes: list[str]) -> Iterator[Finding]:
+    """The service's code downloads a model when the container starts, into the default
+    cache (no cache variable set: an ENV one is reported above), with no volume over it and
+    no build-time download of the same model to find there."""
+    if _serverless(image):
+        return  # a function runtime: MDL001's advice (the model ships in the image) applies
+    final_env = image.final.steps[-1].env
+    home = image.final.steps[-1].home.rstrip("/") or "/"
+    baked = {_model_key(download.model) for download in downloads(image)}
+    for download in startup_downloads(image):
+        if download.kind != "weights" or not download.caches or any(final_env.get(n) for n in download.caches):
+            continue  # a call with its own folder (`local_dir=`), or a cache variable reported above
+        if not download.model or not ("/" in download.model or download.size):
+            continue  # a variable may name a mounted folder; a bare word may be a task (`pipeline(task, model=m)`)
+        if _model_key(download.model) in baked or "" in baked:
+            continue  # the build downloaded it already (`all-MiniLM-L6-v2` is `sentence-transformers/all-MiniLM-L6-v2`)
+        if any(_under(volume, home) or _under(home, volume) for volume in volumes):
+            continue  # a volume over the home folder, or within it (~/.cache/huggingface)
+        named = f" `{download.model}`" if download.model and download.model not in download.what else ""
+        cost = f" (~{human_size(download.size)})" if download.size else ""
+        yield finding(
+            image,
+            "MDL003",
+            download.span,
+            f"{download.what} downloads model weights{named}{cost} each time a container starts, into the "
+            f"library's default cache under `{home}` inside the container: every new container (each deploy, "
+            "restart on another node, replica) fetches them again",
+            "Point the library's cache at a volume (for example `ENV HF_HOME=/models` with a volume mounted at "
+            "`/models`), or download the model in a build stage and `COPY --from` it if it must ship in the image.",
+            download.size,
+            related=[Related(path, span, message) for path, span, message in download.related],
+        )
+
+
+def _model_key(model: str | None) -> str:
+    return (model or "").rstrip("/").rsplit("/", 1)[-1].lower()
 
 
 def _volume_fix(image: Image, final, value: str):

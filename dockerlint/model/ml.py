@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
@@ -655,6 +656,72 @@ def downloads(image: Image) -> tuple[Download, ...]:
     return image.memoized(("downloads",), lambda: tuple(_downloads(image)))
 
 
+def startup_downloads(image: Image) -> tuple[Download, ...]:
+    """Model downloads the final image's start command performs: the service's own code
+    that its CMD/ENTRYPOINT runs (a script, a module, or the module an ASGI/WSGI server
+    imports), read the way build-time Python is; each at the instruction that starts it."""
+    return image.memoized(("startup_downloads",), lambda: tuple(_startup_downloads(image)))
+
+
+# Servers that import the module their `module:app` argument names, and runners that run a
+# script file, so that their argument is the Python the container starts with.
+_APP_SERVERS = ("uvicorn", "gunicorn", "hypercorn", "daphne", "granian")
+_SCRIPT_RUNNERS = {("streamlit", "run"), ("fastapi", "run"), ("fastapi", "dev"), ("chainlit", "run")}
+
+
+def _startup_downloads(image: Image) -> Iterator[Download]:
+    final = image.final
+    if final is None:
+        return
+    found = _start_command(image)
+    if found is None:
+        return
+    step, argv = found
+    program = _started_python(argv)
+    if program is None:
+        return
+    hits = list(_command_downloads(image, final, step, program, depth=0))
+    yield from _grouped(hits, step.instruction.span, (final.index, step.index))
+
+
+def _start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
+    """The last CMD or ENTRYPOINT of the final image and the command line the two make."""
+    last: dict[str, Step] = {}
+    for stage in reversed(final_chain(image)):
+        for step in stage.steps:
+            if step.keyword in ("CMD", "ENTRYPOINT"):
+                last[step.keyword] = step
+    words: list[str] = []
+    for keyword in ("ENTRYPOINT", "CMD"):
+        step = last.get(keyword)
+        if step is None:
+            continue
+        args = step.instruction.json_args
+        if args is None:
+            try:
+                args = shlex.split(step.instruction.args)
+            except ValueError:
+                return None
+        words += list(args)
+    if not words:
+        return None
+    return last.get("CMD") or last["ENTRYPOINT"], tuple(words)
+
+
+def _started_python(argv: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The Python command line a start command amounts to, or None."""
+    program = posixpath.basename(argv[0])
+    if _python_args(argv) is not None or argv[0].endswith(".py"):
+        return argv
+    if program in _APP_SERVERS:
+        targets = [word for word in argv[1:] if ":" in word and not word.startswith("-") and "/" not in word]
+        module = targets[0].split(":", 1)[0] if targets else None
+        return ("python", "-m", module) if module and re.fullmatch(r"[\w.]+", module) else None
+    if len(argv) > 2 and (program, argv[1]) in _SCRIPT_RUNNERS and argv[2].endswith(".py"):
+        return ("python", argv[2])
+    return None
+
+
 def _downloads(image: Image) -> Iterator[Download]:
     for stage in reversed(final_chain(image)):
         for step in stage.steps:
@@ -1049,7 +1116,8 @@ def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | N
             return None
         if not _row_downloads(row, call, keywords):
             return None
-        model = model or row.get("default_model")
+        if model is None and not any(name in keywords for name in row.get("model", ())):
+            model = row.get("default_model")  # only when no model is passed: a variable names another
         shown = f"{call.function}({repr(call.first) if call.first is not None else '...'})"
         families = ml()["caches"]["families"]
         fills_cache = not any(keywords.get(name) or name in call.nones for name in row.get("targets", ()))
