@@ -713,6 +713,18 @@ def test_a_sagemaker_serve_script_runs_the_server(repo):
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
 
 
+def test_ultralytics_loads_the_runtime_of_the_model_file_it_is_given(repo):
+    """YOLO(path) runs an exported OpenVINO or ONNX model with that runtime: which one is a
+    run-time setting, so an installed runtime beside ultralytics may be the one."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "ultralytics==8.3.40\nopenvino==2024.5.0\nopenpyxl==3.1.5\n",
+        "app/__init__.py": "",
+        "app/__main__.py": "import os\n\nfrom ultralytics import YOLO\n\nmodel = YOLO(os.environ['MODEL_PATH'])\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
+
+
 def test_no_code_in_the_image_means_no_judgement(repo):
     files = {
         "Dockerfile": """
