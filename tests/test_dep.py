@@ -725,6 +725,31 @@ def test_ultralytics_loads_the_runtime_of_the_model_file_it_is_given(repo):
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
 
 
+def test_python_from_apt_is_no_unknown_library(repo):
+    """`apt-get install python3 python3-pip python3.12-venv` brings the interpreter and its
+    installers, which no requirement needs; python3-yaml is a library dockerlint cannot name."""
+    dockerfile = """
+        FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04
+        RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip python3-dev \\
+            python3.12-venv{extra} && rm -rf /var/lib/apt/lists/*
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip3 install --no-cache-dir -r requirements.txt
+        COPY app/ ./app/
+        CMD ["python3", "-m", "app"]
+    """
+    files = {
+        "requirements.txt": "requests==2.32.3\nopenpyxl==3.1.5\n",
+        "app/__init__.py": "",
+        "app/__main__.py": "import requests\n\nprint(requests.get('http://svc').status_code)\n",
+    }
+    assert lint(repo, {"Dockerfile": dockerfile.format(extra=""), **files}, ["DEP001"]) == [
+        ("DEP001", "requirements.txt", 2)
+    ]
+    with_library = {"Dockerfile": dockerfile.format(extra=" python3-yaml"), **files}
+    assert lint(repo, with_library, ["DEP001"]) == []  # python3-yaml may need what pip installs
+
+
 def test_no_code_in_the_image_means_no_judgement(repo):
     files = {
         "Dockerfile": """

@@ -26,6 +26,7 @@ arguments, local projects), installed_projects with installed_uv and installed_p
 from __future__ import annotations
 
 import posixpath
+import re
 
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.installed_pip import argument_name, read_pip
@@ -52,6 +53,14 @@ OTHER_INSTALLERS = {
 
 # Distribution packages of the OS that hold Python modules (apt python3-yaml, apk py3-numpy).
 OS_PYTHON_PREFIXES = ("python3-", "python-", "py3-", "python3.")
+# Of those, the interpreter, its headers and standard-library parts, and the installers
+# (Debian's python3-pip, python3.11-venv, python3-tk; Alpine's py3-pip): no library a
+# requirement could need.
+OS_PYTHON_ITSELF = re.compile(
+    r"(?:python3|python3\.\d+)(?:-(?:dev|venv|minimal|full|dbg|distutils|lib2to3|tk|gdbm|doc|examples|all|all-dev))?"
+    r"|python3-(?:pip|pip-whl|setuptools|setuptools-whl|wheel|is-python3)|python-is-python3"
+    r"|py3-(?:pip|setuptools|wheel)"
+)
 
 
 def image_installs(image: Image) -> ImageInstalls:
@@ -74,7 +83,7 @@ def _image_installs(image: Image) -> ImageInstalls:
             for install in step.installs:
                 if install.family != "pip":
                     if install.action in ("install", "add") and any(
-                        argument.value.startswith(OS_PYTHON_PREFIXES) for argument in install.packages
+                        _os_python_library(argument.value) for argument in install.packages
                     ):
                         result.unnamed.append(f"{install.tool} packages of Python modules")
                     continue
@@ -91,6 +100,13 @@ def _image_installs(image: Image) -> ImageInstalls:
     _base_image(image, chain[-1], result)
     _apply_uninstalls(image, chain, result)
     return result
+
+
+def _os_python_library(package: str) -> bool:
+    """An OS package of Python modules some requirement may need (python3-yaml), not the
+    interpreter or its installers (python3-pip, python3.11-venv)."""
+    name = package.split("=", 1)[0].split(":", 1)[0]
+    return name.startswith(OS_PYTHON_PREFIXES) and OS_PYTHON_ITSELF.fullmatch(name) is None
 
 
 def _installer_argv(argv: tuple[str, ...]) -> tuple[str, ...]:
