@@ -198,6 +198,22 @@ def test_a_vector_store_class_the_code_names_uses_its_backend(repo):
     assert lines(findings(repo, VECTOR_STORE_CHATBOT)) == []
 
 
+def test_an_integration_named_for_the_singular_of_its_backend_uses_it(repo):
+    """LangChain's SentenceTransformerEmbeddings runs on sentence-transformers."""
+    files = {
+        **VECTOR_STORE_CHATBOT,
+        "requirements.txt": VECTOR_STORE_CHATBOT["requirements.txt"].replace(
+            "faiss-cpu==1.9.0", "faiss-cpu==1.9.0\n        sentence-transformers==3.3.1"
+        ),
+        "app.py": LANGCHAIN_PDF_CHATBOT.replace(
+            "from langchain_openai import ChatOpenAI, OpenAIEmbeddings",
+            "from langchain_community.embeddings import SentenceTransformerEmbeddings\n"
+            "    from langchain_openai import ChatOpenAI",
+        ).replace("OpenAIEmbeddings()", 'SentenceTransformerEmbeddings(model_name="all-MiniLM-L6-v2")'),
+    }
+    assert lines(findings(repo, files)) == []
+
+
 def test_a_database_engine_read_from_the_environment_keeps_its_driver(repo):
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "site.wsgi"]\n',

@@ -546,6 +546,8 @@ def _imports_integration(analysis: Analysis, host: Distribution, backend: Distri
             stem = stem.removesuffix(suffix) or stem
         if len(stem) >= 4:
             stems.add(stem)
+            if stem.endswith("s") and len(stem) > 5:
+                stems.add(stem[:-1])  # sentence_transformers: SentenceTransformerEmbeddings
     return bool(stems) and any(
         inner.rpartition(".")[2].lower().startswith(tuple(stems)) for inner in _imported_inside(analysis, host)
     )
