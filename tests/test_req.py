@@ -192,6 +192,24 @@ def test_copy_from_carries_installs_only_with_the_place_they_went(repo):
     assert found(lint(repo({**files, "Dockerfile": artefacts_only}), ["REQ001"])) == []
 
 
+def test_a_venv_installed_through_its_own_pip_is_carried_by_copying_it(repo):
+    """`/venv/bin/pip install -r` in a builder, then `COPY --from=build /venv /venv` into a
+    distroless final stage: the requirements are the final image's."""
+    dockerfile = """
+        FROM debian:bookworm-slim AS build
+        RUN apt-get update && apt-get install --no-install-recommends --yes python3-venv \\
+            && python3 -m venv /venv && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt /requirements.txt
+        RUN /venv/bin/pip install --disable-pip-version-check -r /requirements.txt
+        FROM gcr.io/distroless/python3-debian12
+        COPY --from=build /venv /venv
+        COPY app.py /app/app.py
+        ENTRYPOINT ["/venv/bin/python3", "/app/app.py"]
+    """
+    files = {"Dockerfile": dockerfile, "requirements.txt": "flask\nrequests==2.32.3\n", "app.py": "import flask\n"}
+    assert found(lint(repo(files), ["REQ003"])) == [("REQ003", "requirements.txt", 1)]
+
+
 def test_utf16_requirements(repo):
     text = "\ufefffastapi==0.111.0\r\nrequests\r\nfastapi>=0.100\r\n"
     root = repo(

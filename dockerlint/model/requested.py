@@ -153,6 +153,10 @@ def _install_locations(step: Step, install: Install) -> set[str]:
             locations.add(posixpath.normpath(entry[: -len("/bin")]))
     if install.tool == "uv" and not install.has("--system"):
         locations.add(absolute(".venv"))
+    program = install.command.argv[0] if install.command.argv else ""
+    prefix = absolute(program.rsplit("/bin/", 1)[0] or "/") if "/bin/" in program else None
+    if prefix not in (None, "/", "/usr", "/usr/local"):  # `/venv/bin/pip install`: that venv
+        locations.add(prefix)
     return locations
 
 
