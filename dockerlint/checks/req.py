@@ -344,7 +344,7 @@ def same_package_twice(image: Image) -> Iterator[Finding]:
             if entry.name in members:
                 found.setdefault(entry.name, (entry, None))
             else:
-                for needed in sorted(lookup(entry.name).needs(entry.extras) & members):
+                for needed in sorted(lookup(entry.name).needs(entry.extras, loads=False) & members):
                     found.setdefault(needed, (entry, entry.name))
         if len(found) < 2:
             continue
