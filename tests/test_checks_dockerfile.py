@@ -247,6 +247,12 @@ def test_shell_form_cmd_in_final_stage_only(repo):
     assert lint(repo, dockerfile, "DL3025") == [("DL3025", "Dockerfile", 5)]
 
 
+def test_shell_form_cmd_with_exec_is_still_shell_form_but_passes_signals(repo):
+    root = repo({"Dockerfile": "FROM python:3.11-slim\nCMD exec uvicorn app:app --host 0.0.0.0\n"})
+    (finding,) = [f for f in run_lint(root, select=["DL3025"]).findings]
+    assert "`exec` hands the process over" in finding.message and "cannot stop cleanly" not in finding.message
+
+
 # -- DL4006 / SEC003 ------------------------------------------------------------------------
 
 

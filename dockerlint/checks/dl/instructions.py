@@ -157,12 +157,16 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
             ):
                 words = args_words(instruction)
                 suggestion = ", ".join(f'"{word}"' for word, _ in words[:4]) + (", ..." if len(words) > 4 else "")
+                why = "which does not pass on signals such as SIGTERM: the container cannot stop cleanly"
+                if words and words[0][0] == "exec":  # the shell hands over: signals reach the program
+                    why = (
+                        "and `exec` hands the process over, but the shell must be in the image and its quoting applies"
+                    )
                 yield finding(
                     image,
                     "DL3025",
                     instruction.span,
-                    f"{instruction.keyword} in shell form runs under `/bin/sh -c`, which does not pass on "
-                    "signals such as SIGTERM: the container cannot stop cleanly",
+                    f"{instruction.keyword} in shell form runs under `/bin/sh -c`, {why}",
                     f"Use the JSON form: {instruction.keyword} [{suggestion}].",
                     autofix=_exec_form_fix(image, stage, step),
                 )
