@@ -105,6 +105,7 @@ class Found:
     pyprojects: list[Path] = field(default_factory=list)
     build_files: list[Path] = field(default_factory=list)  # CI workflows, Makefiles, scripts, bake, skaffold...
     notes: list[tuple[Path, str]] = field(default_factory=list)
+    python_files: int = 0  # how much code the DEP rules may have to scan (see workers.jobs_for)
 
     def add(self, path: Path) -> None:
         listing = self.listing_for(path.name, path.parent.name, path.parent.parent.name)
@@ -167,6 +168,8 @@ def discover(root: Path, config: Config) -> Found:
                         continue
                     stack.append(entry.path)
                 elif entry.is_file():
+                    if entry.name.endswith(".py"):
+                        found.python_files += 1
                     listing = found.listing_for(entry.name, *names)
                     if listing is not None:
                         path = Path(entry.path)

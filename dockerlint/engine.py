@@ -123,6 +123,7 @@ def lint(
         found.requirements += part.requirements
         found.pyprojects += part.pyprojects
         found.build_files += part.build_files
+        found.python_files += part.python_files
         for note_path, message in part.notes:
             workspace.note(note_path, message)
     if files:
@@ -141,6 +142,7 @@ def lint(
         found.compose_files += whole.compose_files
         found.requirements += whole.requirements
         found.build_files += whole.build_files
+        found.python_files = max(found.python_files, whole.python_files)
     for items in (found.dockerfiles, found.compose_files, found.requirements, found.pyprojects, found.build_files):
         items[:] = sorted(set(items))
 
@@ -151,12 +153,14 @@ def lint(
     # requirements, ignore and pyproject files are not read.
     reads_files = any(not code.startswith("DL") for code in enabled)
     scan_cache = None
+    code_to_scan = 0  # Python files a cold scan may read: work that pays for more processes
     if any(code.startswith(("DEP", "GPU")) for code in enabled):  # both read the images' code
         from dockerlint.model.code import use_scan_cache
         from dockerlint.model.distributions import use_project_modules
 
         use_project_modules(config.known_modules)
         scan_cache = use_scan_cache(workspace, cache_dir)
+        code_to_scan = max(0, found.python_files - (scan_cache.known_files() if scan_cache is not None else 0))
     suppressions = Suppressions(workspace)
     setup = _Setup(
         workspace=workspace,
@@ -174,7 +178,7 @@ def lint(
     else:
         from dockerlint.workers import check_in_processes, jobs_for
 
-        processes = jobs_for(jobs, len(builds))
+        processes = jobs_for(jobs, len(builds), code_to_scan)
         checked = _check_images(builds, setup) if processes == 1 else check_in_processes(builds, setup, processes)
     findings = [f for produced in checked.by_check for f in produced if not agree or _agreed(f, checked)]
     checked.by_check.clear()  # ``findings`` holds them now

@@ -29,17 +29,19 @@ if TYPE_CHECKING:
     from dockerlint.engine import _Checked, _Setup
 
 IMAGES_PER_PROCESS = 64  # with fewer images than this per process, starting one does not pay
+CODE_FILES_PER_PROCESS = 2_000  # or with less Python code to scan than this (benchmarks/bench.py)
 
 
-def jobs_for(requested: int | None, images: int) -> int:
+def jobs_for(requested: int | None, images: int, code_files: int = 0) -> int:
     """How many processes check ``images`` images: ``requested`` (``DOCKERLINT_JOBS``) if
-    given, else one per usable core while each gets ``IMAGES_PER_PROCESS`` images; always
-    1 where processes cannot be forked safely."""
+    given, else one per usable core while each gets ``IMAGES_PER_PROCESS`` images or
+    ``CODE_FILES_PER_PROCESS`` of the ``code_files`` the cache does not know; always 1
+    where processes cannot be forked safely."""
     if requested == 1 or images < 2 or not can_fork():
         return 1
     if requested is not None:
         return max(1, min(requested, images))
-    return max(1, min(_cores(), images // IMAGES_PER_PROCESS))
+    return max(1, min(_cores(), images, max(images // IMAGES_PER_PROCESS, code_files // CODE_FILES_PER_PROCESS)))
 
 
 def can_fork() -> bool:

@@ -252,6 +252,52 @@ def test_processes_only_where_fork_is_available_and_for_enough_images(monkeypatc
     assert workers.jobs_for(None, 10_000) == 1
 
 
+def test_a_cold_scan_of_much_code_pays_for_processes_even_with_few_images(monkeypatch):
+    monkeypatch.setattr(workers, "_cores", lambda: 8)
+    if workers.can_fork():
+        assert workers.jobs_for(None, 20, 0) == 1  # 20 images alone are not enough
+        assert workers.jobs_for(None, 20, 2 * workers.CODE_FILES_PER_PROCESS) == 2
+        assert workers.jobs_for(None, 20, 100 * workers.CODE_FILES_PER_PROCESS) == 8  # one per core
+        assert workers.jobs_for(None, 3, 100 * workers.CODE_FILES_PER_PROCESS) == 3  # never more than images
+        assert workers.jobs_for(None, 1, 100 * workers.CODE_FILES_PER_PROCESS) == 1
+
+
+def _code_repository(root: Path, images: int, files: int) -> None:
+    tree = {}
+    for number in range(images):
+        tree[f"svc{number}/Dockerfile"] = (
+            "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+            'COPY . /app\nUSER nobody\nCMD ["python", "/app/main.py"]\n'
+        )
+        tree[f"svc{number}/requirements.txt"] = "requests==2.32.3\n"
+        for index in range(files // images):
+            tree[f"svc{number}/pkg/m{index}.py"] = "import requests\nimport yaml\n"
+    write_tree(root, tree)
+
+
+def test_the_processes_a_run_uses_follow_the_code_its_cache_does_not_know(tmp_path, monkeypatch):
+    if not workers.can_fork():
+        pytest.skip("no fork here")
+    monkeypatch.setattr(workers, "CODE_FILES_PER_PROCESS", 10)
+    monkeypatch.setattr(workers, "_cores", lambda: 2)
+    root = tmp_path / "repo"
+    _code_repository(root, images=4, files=40)
+    settled = 1_600_000_000
+    for path in root.rglob("*"):
+        os.utime(path, (settled, settled))
+    started = []
+    real = workers.check_in_processes
+    monkeypatch.setattr(workers, "check_in_processes", lambda *a: started.append(a[2]) or real(*a))
+    cache = tmp_path / "cache"
+    runs = []
+    for _ in range(2):  # cold, then warm
+        result = engine.lint([root], config_for(root), load_rules(), keep_images=False, jobs=None, cache_dir=cache)
+        runs.append(sorted((f.code, str(f.path), f.span.line) for f in result.findings))
+        started.append("end of run")
+    assert started == [2, "end of run", "end of run"]  # the warm run has nothing to scan
+    assert runs[0] == runs[1] and any(code == "DEP002" for code, _, _ in runs[0])  # yaml, installed nowhere
+
+
 def test_without_fork_the_images_are_checked_in_this_process(repository, monkeypatch):
     monkeypatch.setattr(workers, "can_fork", lambda: False)
 

@@ -90,6 +90,10 @@ class ScanCache:
         self.decoded: dict[tuple[str, int], object] = {}  # (key, slot) -> the record as code.py reads it
 
     # -- files ---------------------------------------------------------------------------
+    def known_files(self) -> int:
+        """How many files an earlier run recorded (a warm cache has little left to scan)."""
+        return len(self._old_files)
+
     def known_key(self, path: str, stat: tuple[int, int] | None = None) -> str | None:
         """The content key of an unchanged file read by an earlier run, without reading
         it; ``stat``: its (size, mtime_ns) if already known."""
