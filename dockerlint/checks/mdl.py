@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
-from fnmatch import fnmatchcase
+from collections.abc import Callable, Iterator
+from fnmatch import translate
+from functools import cache
 
 from dockerlint.checks import check
 from dockerlint.checks.common import external_base, final_chain, finding
@@ -252,11 +253,12 @@ def _stores(files: list[ContextFile]) -> list[tuple[str, list[ContextFile]]]:
     """Pre-built vector stores among copied files, each with the files that belong to it."""
     found: list[tuple[str, list[ContextFile]]] = []
     taken: set[str] = set()
-    for store in ml()["copied"]["stores"]:
-        for marker in files:
-            folder, name = posixpath.split(marker.path)
-            if marker.path in taken or not fnmatchcase(name, store["marker"]):
+    for store, is_marker in _store_markers():
+        # A context of thousands of files holds a marker rarely: the names are matched first.
+        for marker in [file for file in files if is_marker(file.path.rpartition("/")[2])]:
+            if marker.path in taken:
                 continue
+            folder = marker.path.rpartition("/")[0]
             if store["scope"] == "folder":
                 if not folder:
                     continue  # a store at the context root cannot be told from the rest
@@ -268,6 +270,12 @@ def _stores(files: list[ContextFile]) -> list[tuple[str, list[ContextFile]]]:
             taken |= {file.path for file in members}
             found.append((store["name"], members))
     return found
+
+
+@cache
+def _store_markers() -> list[tuple[dict, Callable[[str], object]]]:
+    """Each store of the table with a test of a file name against its marker pattern."""
+    return [(store, re.compile(translate(store["marker"])).match) for store in ml()["copied"]["stores"]]
 
 
 def _lfs_pointer(image: Image, file: ContextFile) -> bool:
