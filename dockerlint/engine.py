@@ -596,6 +596,8 @@ class _Finish:
             if self.suppressions.suppressed(finding):
                 continue
             severity = self.severities.get(finding.code, Severity.WARNING)
+            if finding.severity is not None:  # a check unsure of a finding says it at a lower level
+                severity = min(severity, finding.severity)
             yield replace(finding, severity=severity, message=bounded_message(finding.message))
 
 

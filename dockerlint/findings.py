@@ -70,8 +70,9 @@ class Fix:
 class Finding:
     """One problem at one place. ``path`` is absolute; reports make it relative.
 
-    ``severity`` is left ``None`` by checks: the engine fills in the rule's configured
-    level. ``size_bytes`` is what the problem costs the image, where it can be estimated.
+    ``severity`` is filled in by the engine: the rule's configured level, or a lower one a
+    check sets when it is unsure of the finding. ``size_bytes`` is what the problem costs
+    the image, where it can be estimated.
     """
 
     code: str

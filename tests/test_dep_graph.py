@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from dockerlint.findings import Severity
 from dockerlint.model.distributions import _glob_test, indexed, lookup, plugin_hosts, required_by_some
 from tests.conftest import run_lint
 
@@ -342,7 +343,7 @@ def test_a_debug_toolbar_named_by_the_settings_is_run_by_the_service(repo):
 # -- names the index does not know --------------------------------------------------------------
 
 
-def test_an_unknown_private_package_keeps_quiet_only_about_itself(repo):
+def test_an_unknown_private_package_keeps_quiet_about_itself_and_unsure_about_the_rest(repo):
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
         "requirements.txt": """
@@ -354,7 +355,12 @@ def test_an_unknown_private_package_keeps_quiet_only_about_itself(repo):
         "app/__main__.py": "import acme_analytics\nimport numpy\n",
     }
     found = findings(repo, files)
-    assert lines(found) == [("DEP001", 3)]
+    # matplotlib is unused, but acme-analytics, which the code imports, may require it
+    assert lines(found) == [("DEP001", 3)] and found[0].severity == Severity.INFO
+    assert "`acme-analytics`, whose requirements it does not know, may" in found[0].message
+    files["app/__main__.py"] = "import numpy\n"  # an unused private package goes with what it requires
+    found = findings(repo, files)
+    assert lines(found) == [("DEP001", 3)] and found[0].severity == Severity.WARNING
     assert "only it needs" in found[0].message  # contourpy, kiwisolver, fonttools ... go with it
 
 
@@ -652,3 +658,106 @@ def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     assert lines(findings(repo, files)) == [("DEP001", 1)]
     files["dags/pipeline.py"] += "from airflow.providers.trino.hooks.trino import TrinoHook\n"
     assert lines(findings(repo, files)) == []
+
+
+# -- what the index cannot read ----------------------------------------------------------------
+
+PRIVATE_PACKAGE_SERVICE = {
+    "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "score.py"]\n',
+    "requirements.txt": """
+        --extra-index-url https://pypi.acme.internal/simple
+        acme-scoring==2.3.0
+        numpy==1.26.4
+        pyyaml==6.0.2
+    """,
+    "score.py": """
+        from acme_scoring import Scorer
+
+        print(Scorer().score([1, 2, 3]))
+    """,
+}
+
+
+def test_a_used_package_the_index_cannot_read_may_need_what_others_require(repo):
+    assert not indexed("acme-scoring") and "numpy" in required_by_some()
+    # acme-scoring's requirements are unknown: numpy and pyyaml, which many packages require,
+    # may be among them. Said at info, without claiming their bytes or offering the removal.
+    found = findings(repo, PRIVATE_PACKAGE_SERVICE)
+    assert lines(found) == [("DEP001", 3), ("DEP001", 4)]
+    for finding in found:
+        assert finding.severity == Severity.INFO and finding.size_bytes is None and finding.autofix is None
+        assert "but `acme-scoring`, whose requirements it does not know, may" in finding.message
+    # a configured level is a ceiling for a finding a check is unsure of, never a floor
+    configured = {**PRIVATE_PACKAGE_SERVICE, "pyproject.toml": '[tool.dockerlint.severity]\nDEP001 = "error"\n'}
+    assert [f.severity for f in findings(repo, configured)] == [Severity.INFO, Severity.INFO]
+    # the same image when nothing uses acme-scoring: whatever it requires goes with it
+    unused = {**PRIVATE_PACKAGE_SERVICE, "score.py": "print(sum([1, 2, 3]))\n"}
+    found = findings(repo, unused)
+    assert lines(found) == [("DEP001", 3), ("DEP001", 4)]
+    assert all(
+        f.severity == Severity.WARNING and f.size_bytes and "no installed package needs it" in f.message for f in found
+    )
+
+
+def test_an_extra_of_a_used_package_that_the_index_cannot_read_may_need_what_others_require(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "search.py"]\n',
+        "requirements.txt": "qdrant-client[fastembed]==1.14.2\nloguru==0.7.3\n",
+        "search.py": """
+            from qdrant_client import QdrantClient
+
+            client = QdrantClient(url="http://qdrant:6333")
+            print(client.query(collection_name="docs", query_text="hello"))
+        """,
+    }
+    assert "fastembed" in lookup("qdrant-client").extras["fastembed"]
+    found = findings(repo, files)
+    if indexed("fastembed"):  # the index reads what fastembed requires: loguru is needed
+        assert lines(found) == []
+    else:  # fastembed, an extra asked for, may require loguru
+        assert lines(found) == [("DEP001", 2)] and found[0].severity == Severity.INFO
+    files["requirements.txt"] = "qdrant-client==1.14.2\nloguru==0.7.3\n"
+    found = findings(repo, files)
+    assert lines(found) == [("DEP001", 2)] and found[0].severity == Severity.WARNING
+
+
+# -- LangChain's provider strings ----------------------------------------------------------------
+
+LANGCHAIN_AGENT = {
+    "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "agent.py"]\n',
+    "requirements.txt": "langchain\nlangchain-openai\nlangchain-anthropic\n",
+    "agent.py": """
+        from langchain.agents import create_agent
+
+        agent = create_agent("openai:gpt-4.1", tools=[], system_prompt="You answer questions about our docs.")
+        print(agent.invoke({"messages": [{"role": "user", "content": "hi"}]}))
+    """,
+}
+
+
+def test_a_provider_string_uses_the_integration_langchain_loads_for_it(repo):
+    # create_agent("openai:gpt-4.1") imports langchain_openai; nothing names anthropic
+    assert lines(findings(repo, LANGCHAIN_AGENT)) == [("DEP001", 3)]
+    named = {
+        **LANGCHAIN_AGENT,
+        "agent.py": LANGCHAIN_AGENT["agent.py"]
+        + "\n        from langchain.chat_models import init_chat_model\n"
+        + '        judge = init_chat_model("claude-sonnet-4-5", model_provider="anthropic")\n',
+    }
+    assert lines(findings(repo, named)) == []
+
+
+def test_a_url_or_a_host_and_port_is_no_provider_string(repo):
+    files = {
+        **LANGCHAIN_AGENT,
+        "agent.py": """
+            import os
+
+            from langchain.agents import create_agent
+
+            BASE = os.environ.get("LLM_URL", "http://openai:8000/v1")
+            agent = create_agent(os.environ["MODEL"], tools=[])
+        """,
+    }
+    # neither the URL's host nor a model read from the environment names a provider
+    assert lines(findings(repo, files)) == [("DEP001", 2), ("DEP001", 3)]

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from dockerlint.checks import check, dep_fixes
-from dockerlint.findings import Finding, human_size
+from dockerlint.findings import Finding, Severity, human_size
 from dockerlint.model import Image
 from dockerlint.model.code import (
     ImageCode,
@@ -47,6 +47,7 @@ from dockerlint.model.distributions import (
     module_owners,
     plugin_hosts,
     required_by_some,
+    requirements_known,
     setting_strings,
     stdlib,
     tooling,
@@ -98,6 +99,7 @@ class Analysis:
     frozen_with_unknowns: set[Path] | None = None  # see _frozen_with_unknowns
     loads_pickles: bool | None = None  # see _loads_pickles
     integrations: set[str] | None = None  # see _integration_of
+    unread: list[str] | None = None  # see _requirements_unread
 
 
 @check("DEP001", "DEP002", "DEP003", "DEP004")
@@ -300,6 +302,7 @@ class Verdict:
     roots: list[Installed]  # unused installs nothing else needs, in install order
     anchors: set[str]  # what stays when one root goes: used, unjudged, and the other roots
     below: set[str] = field(default_factory=set)  # installed by no install of its own, imported by the code
+    unsure: list[str] = field(default_factory=list)  # used packages whose requirements are unread (see _unused)
 
 
 def _verdict(image: Image, analysis: Analysis) -> Verdict:
@@ -351,7 +354,8 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
     roots = [item for name, item in candidates.items() if name in unused and not any(
         name in found for other, found in below.items() if other != name)]  # fmt: skip
     anchors = used | unjudged | {item.name for item in roots}
-    analysis.verdict = Verdict(used, unjudged, needed, roots, anchors, imported_below)
+    unsure = _requirements_unread(image, analysis) if roots else []
+    analysis.verdict = Verdict(used, unjudged, needed, roots, anchors, imported_below, unsure)
     return analysis.verdict
 
 
@@ -433,6 +437,31 @@ def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
     if _unnamed_installs(analysis):
         return True
     return item.path in _frozen_with_unknowns(analysis) and _pinned(item.written) is not None
+
+
+def _requirements_unread(image: Image, analysis: Analysis) -> list[str]:
+    """What the image uses whose requirements dockerlint cannot read: a package the index
+    does not hold that the code imports or a command runs (crewai), or one an extra of a
+    used package asks for (qdrant-client[fastembed]'s fastembed). Any name some package
+    requires may be installed for them: DEP001 says so of it, at info and without claiming
+    its bytes. An unread package nothing uses (an Airflow provider of an unused Airflow)
+    goes with what it requires; local projects, whose pyproject is read, and spaCy
+    pipelines are not among them."""
+    if analysis.unread is None:
+        named = {item.name for item in analysis.installs.items}
+        used = {name for name in named if _use(image, analysis, lookup(name, analysis.versions.get(name)))}
+        asked = {
+            other
+            for name in used
+            for extra in analysis.extras.get(name, ())
+            for other in lookup(name, analysis.versions.get(name)).extras.get(extra, ())
+        }
+        analysis.unread = sorted(
+            name
+            for name in (used | asked) - analysis.installs.project_names
+            if not requirements_known(name) and not spacy_pipeline(name)
+        )
+    return analysis.unread
 
 
 # Of what a file's known entries require, the share it must list to read as a freeze (old
@@ -640,16 +669,26 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         modules = ", ".join(f"`{module}`" for module in distribution.modules)
         instead = _imported_only_through(analysis, verdict, item.name)
         through = ", ".join(f"`{other}`" for other in instead)
+        unsure = verdict.unsure if item.name in required_by_some() else []
+        needs = "no installed package needs it"
+        if unsure:  # a package whose requirements dockerlint cannot read may: said at info, no bytes claimed
+            names = ", ".join(f"`{name}`" for name in unsure[:3]) + (" and others" if len(unsure) > 3 else "")
+            needs = (
+                f"no installed package dockerlint can read needs it, but {names}, whose requirements it "
+                "does not know, may"
+            )
+            size, cost = None, ""
         yield Finding(
             "DEP001",
             item.path,
             item.span,
             f"`{item.name}`{cost} is installed in the image but nothing uses it: no code in the image "
-            f"imports {modules}, no command runs it, and no installed package needs it"
+            f"imports {modules}, no command runs it, and {needs}"
             + (f"; the code imports {through}, which only it brings in" if instead else ""),
             _replacement_fix(item, instead) if instead else _removal_fix(item, _listed_below(analysis, verdict, item)),
             size,
-            autofix=None if instead else dep_fixes.removal(image, item),
+            severity=Severity.INFO if unsure else None,
+            autofix=None if instead or unsure else dep_fixes.removal(image, item),
         )
 
 

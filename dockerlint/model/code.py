@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from dockerlint.errors import blame
-from dockerlint.model.distributions import setting_strings
+from dockerlint.model.distributions import model_providers, setting_strings
 from dockerlint.model.gpu_signals import gpu_lines
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.queries import final_chain
@@ -58,6 +58,8 @@ _DOTTED_WORD = re.compile(r"[A-Za-z_][\w.-]*")
 _URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
 GUI_CALLS = ("imshow", "namedWindow", "waitKey", "createTrackbar", "selectROI", "setMouseCallback")
 _CALL = re.compile(rf"\b({'|'.join(GUI_CALLS)})\s*\(")
+_PROVIDER_PREFIX = re.compile(r"""["']([a-z_]+):(?!//)[\w.\-/]""")  # "openai:gpt-4.1", not a URL
+_PROVIDER_ARGUMENT = re.compile(r"""\bmodel_provider\s*=\s*["']([a-z_]+)["']""")
 
 EMPTY: frozenset = frozenset()
 
@@ -137,9 +139,19 @@ def mentions_in_text(text: str) -> Mentions:
 
 def _mentions_in_python(text: str) -> Mentions:
     names = frozenset(_STRING_START.findall(text))
+    providers = model_providers()
+    if not names.isdisjoint(providers) or "model_provider" in text:
+        names |= _provider_modules(text, providers)
     # The regex costs a third of a scan; a substring test rules most files out first.
     calls = frozenset(_CALL.findall(text)) if any(name in text for name in GUI_CALLS) else EMPTY
     return _with_urls(text, Mentions(names=names, calls=calls))
+
+
+def _provider_modules(text: str, providers: dict[str, str]) -> set[str]:
+    """The integration modules LangChain loads for the providers the code names: a
+    "provider:model" string, or a ``model_provider=`` argument."""
+    named = _PROVIDER_PREFIX.findall(text) + _PROVIDER_ARGUMENT.findall(text)
+    return {providers[name] for name in named if name in providers}
 
 
 def _with_urls(text: str, mentions: Mentions) -> Mentions:

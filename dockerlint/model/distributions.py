@@ -337,6 +337,10 @@ def setting_strings() -> dict[str, list[str]]:
     return _overrides()["setting_strings"]
 
 
+def model_providers() -> dict[str, str]:
+    return _overrides()["model_providers"]
+
+
 def heavy_variants() -> list[dict]:
     return _overrides()["heavy_variants"]
 
@@ -378,6 +382,12 @@ def indexed(name: str) -> bool:
     """Whether the package index read the distribution (its requirements are known); a name
     known only by a naming pattern or the override file is not."""
     return canonical(name) in _index()
+
+
+def requirements_known(name: str) -> bool:
+    """Whether what the distribution requires is known: the index read it, or the override
+    file describes it (an entry there that names no requirements requires nothing)."""
+    return indexed(name) or canonical(name) in _overrides()["distributions"]
 
 
 @cache
