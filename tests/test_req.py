@@ -591,3 +591,23 @@ def test_a_version_comparison_the_shell_takes_for_a_redirection(repo):
     assert [(f.span.line, f.message.split("`")[1]) for f in result.findings] == [(2, "torch>=2.1"), (4, "pandas<3")]
     assert result.findings[0].fix == 'Quote the requirement: `pip install "torch>=2.1"`.'
     assert "fails the install" in result.findings[1].message
+
+
+def test_a_pin_to_a_build_variable_on_the_command_pins_the_listed_package(repo):
+    """The apache/airflow base image sets AIRFLOW_VERSION: the usual way to keep Airflow at
+    the base's version while installing the project's requirements."""
+    files = {
+        "Dockerfile": """
+            FROM apache/airflow:2.6.3
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requirements.txt
+        """,
+        "requirements.txt": "apache-airflow\napache-airflow-providers-postgres\npolars==0.20.31\n",
+    }
+    # Airflow is pinned (to the base's version); its provider is not
+    assert found(lint(repo(files), ["REQ003"])) == [("REQ003", "requirements.txt", 2)]
+    files["Dockerfile"] = files["Dockerfile"].replace('"apache-airflow==${AIRFLOW_VERSION}" ', "")
+    assert found(lint(repo(files), ["REQ003"])) == [
+        ("REQ003", "requirements.txt", 1),
+        ("REQ003", "requirements.txt", 2),
+    ]

@@ -191,8 +191,9 @@ def _duplicates(first: Entry, second: Entry) -> bool:
 
 @check("REQ003")
 def unpinned_requirement(image: Image) -> Iterator[Finding]:
+    pinned_by_variable = _pinned_by_variable(image)
     for name, entries in by_name(requested(image)).items():
-        if any(_pins(entry) for entry in entries if entry.applies is not False):
+        if any(_pins(entry) for entry in entries if entry.applies is not False) or name in pinned_by_variable:
             continue
         for entry in entries:
             if entry.kind == "command" or entry.constraint or entry.applies is False:
@@ -210,6 +211,29 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
                 "(`pip-compile`, `uv pip compile`, `pip freeze`).",
             )
             break
+
+
+# A `pip install` argument pinned to a build variable: `apache-airflow==${AIRFLOW_VERSION}`.
+_VARIABLE_PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*\$\{?[A-Za-z_]\w*\}?")
+
+
+def _pinned_by_variable(image: Image) -> set[str]:
+    """Names a ``pip install`` of the image pins to a variable the build sets (the
+    apache/airflow base image sets AIRFLOW_VERSION): pinned, to a version only the build
+    knows, which also pins the same name in the requirements files that command installs."""
+    names = set()
+    for stage in image.stages:
+        if not stage.reachable:
+            continue
+        for step in stage.runs():
+            for install in step.installs:
+                if install.family == "pip":
+                    names.update(
+                        canonical_name(match.group(1))
+                        for argument in install.packages
+                        if (match := _VARIABLE_PIN.fullmatch(argument.value))
+                    )
+    return names
 
 
 def _pins(entry: Entry) -> bool:
