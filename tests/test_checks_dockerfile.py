@@ -253,6 +253,24 @@ def test_shell_form_cmd_with_exec_is_still_shell_form_but_passes_signals(repo):
     assert "`exec` hands the process over" in finding.message and "cannot stop cleanly" not in finding.message
 
 
+def test_a_cmd_written_as_an_array_with_single_quotes_is_a_broken_json_form(repo):
+    dockerfile = "FROM python:3.12-slim\nUSER nobody\nENTRYPOINT ['python', '-m', 'app']\nCMD [\"--port\", \"8000\"]\n"
+    root = repo({"Dockerfile": dockerfile})
+    (finding,) = run_lint(root, select=["DL3025"]).findings
+    assert (
+        finding.span.line == 3
+        and "is not JSON" in finding.message
+        and "fails when the container starts" in finding.message
+    )
+    assert finding.autofix is not None and finding.autofix.applicability == "safe"
+    (edit,) = finding.autofix.edits
+    assert edit.content == '["python", "-m", "app"]'
+    # valid JSON, and a shell command that only starts with a bracket test, are not broken arrays
+    for fine in ('CMD ["python", "-m", "app"]\n', "CMD [ -f /app/ready ] && python -m app\n"):
+        found_now = run_lint(repo({"Dockerfile": "FROM python:3.12-slim\n" + fine}), select=["DL3025"]).findings
+        assert all("is not JSON" not in f.message for f in found_now)
+
+
 # -- DL4006 / SEC003 ------------------------------------------------------------------------
 
 

@@ -155,6 +155,10 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
                 and instruction.json_args is None
                 and instruction.args.strip()
             ):
+                broken = _broken_json_form(instruction.args)
+                if broken is not None:
+                    yield _broken_json_finding(image, step, broken)
+                    continue
                 words = args_words(instruction)
                 suggestion = ", ".join(f'"{word}"' for word, _ in words[:4]) + (", ..." if len(words) > 4 else "")
                 why = "which does not pass on signals such as SIGTERM: the container cannot stop cleanly"
@@ -170,6 +174,43 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
                     f"Use the JSON form: {instruction.keyword} [{suggestion}].",
                     autofix=_exec_form_fix(image, stage, step),
                 )
+
+
+def _broken_json_form(args: str) -> list[str] | None:
+    """The words of an instruction written as a JSON array that is not JSON (single quotes,
+    a trailing comma): Docker then runs the whole text as a shell command, `['uvicorn', ...]`,
+    which fails when the container starts. None when it is not such an array of strings."""
+    import ast
+
+    text = args.strip()
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(word, str) for word in value):
+        return None
+    return value
+
+
+def _broken_json_finding(image: Image, step: Step, words: list[str]) -> Finding:
+    from dockerlint.findings import Edit
+
+    instruction = step.instruction
+    args = instruction.args
+    start = len(args) - len(args.lstrip())
+    span = instruction.span_of(start, len(args.rstrip()))
+    form = fixing.json_form(words)
+    return finding(
+        image,
+        "DL3025",
+        instruction.span,
+        f"{instruction.keyword} looks like the JSON form but is not JSON (its strings need double quotes), so "
+        f"Docker runs the whole text as a shell command, `{args.strip()[:60]}`, which fails when the container starts",
+        f"Write it as JSON: {instruction.keyword} {form}.",
+        autofix=fixing.safe("Use the JSON form", Edit(image.dockerfile_path, span, form)),
+    )
 
 
 def _exec_form_fix(image: Image, stage, step: Step):
