@@ -122,6 +122,29 @@ def test_gaps_at_any_depth_and_venvs_by_their_marker_file(repo):
     assert "`**/__pycache__`" in result.findings[0].fix
 
 
+def test_the_env_file_a_front_end_bundler_reads_at_build_is_wanted(repo):
+    files = {
+        ".dockerignore": ".git\n**/node_modules\n",
+        "frontend/package.json": '{"scripts": {"build": "vite build"}}\n',
+        "frontend/.env": "VITE_API_URL=/api\n",
+        "frontend/src/main.ts": "console.log(import.meta.env.VITE_API_URL)\n",
+        "backend/.env": "DATABASE_URL=postgres://app:secret@db/app\n",
+        "backend/app.py": "print(1)\n",
+        "Dockerfile": """
+            FROM node:20-slim AS web
+            WORKDIR /web
+            COPY frontend/ .
+            RUN npm ci && npm run build
+            FROM python:3.12-slim
+            COPY backend/ /app/
+            COPY --from=web /web/dist /app/static
+        """,
+    }
+    result = lint(repo(files), ["CTX002"])
+    (finding,) = result.findings
+    assert "backend/.env" in finding.message and "frontend/.env" not in finding.message
+
+
 def test_git_is_wanted_when_the_version_comes_from_git(repo):
     root = repo(
         {

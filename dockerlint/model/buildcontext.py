@@ -108,6 +108,8 @@ def unwanted(image: Image) -> list[Unwanted]:
     names = set(table["files"])
     files = image.context.files
     venvs = tuple(file.path[: -len("pyvenv.cfg")] for file in files if file.path.endswith("/pyvenv.cfg"))
+    marker = table["build_read_beside"]  # a front-end project's bundler reads the .env beside it
+    read_at_build = {file.path[: -len(marker)] for file in files if file.path.rpartition("/")[2] == marker}
     groups: dict[str, list[int]] = {}
     for file in files:
         path = file.path
@@ -119,7 +121,7 @@ def unwanted(image: Image) -> list[Unwanted]:
                 break
         if hit is None and venvs:
             hit = next((venv for venv in venvs if path.startswith(venv)), None)
-        if hit is None and parts[-1] in names:
+        if hit is None and parts[-1] in names and path[: -len(parts[-1])] not in read_at_build:
             hit = path
         if hit is not None:
             group = groups.setdefault(hit, [0, 0])
