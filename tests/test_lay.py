@@ -203,6 +203,35 @@ def test_manifests_first_then_the_project_is_fine(repo):
     assert lint(repo, dockerfile, "LAY002", UV_PROJECT)[0] == []
 
 
+def test_manifests_copied_again_after_the_whole_tree_do_not_save_the_install(repo):
+    # `COPY . /app` already changed the layers below the install: copying the manifests
+    # once more does not bring the cache back
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir poetry==1.8.3 && poetry config virtualenvs.create false
+        COPY . /app
+        COPY pyproject.toml poetry.lock ./
+        RUN poetry install --no-root --only main
+        CMD ["python", "-m", "shop.main"]
+    """
+    got, findings = lint(repo, dockerfile, "LAY002", UV_PROJECT)
+    assert got == [("LAY002", "Dockerfile", 4)] and "`poetry install` on line 6" in findings[0].message
+    pip = {"requirements.txt": "fastapi==0.115.6\n", "shop/__init__.py": "", "shop/main.py": "import fastapi\n"}
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY . /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+    """
+    got, findings = lint(repo, dockerfile, "LAY002", pip)
+    assert got == [("LAY002", "Dockerfile", 3)] and "`pip install -r requirements.txt` on line 5" in findings[0].message
+    # the whole tree after the install is the right order
+    dockerfile = dockerfile.replace("COPY . /app\n        COPY requirements.txt .", "COPY requirements.txt .")
+    assert lint(repo, dockerfile + "        COPY . /app\n", "LAY002", pip)[0] == []
+
+
 # -- LAY003 ---------------------------------------------------------------------------------------
 
 

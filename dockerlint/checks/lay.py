@@ -235,12 +235,26 @@ def _packages_removed(image: Image, kept: list[tuple[int, Package]], here: int, 
 
 
 def _providing_copy(stage: StageModel, image_path: str, before: int) -> Copy | None:
+    return next(_providing_copies(stage, image_path, before), None)
+
+
+def _providing_copies(stage: StageModel, image_path: str, before: int) -> Iterator[Copy]:
+    """The context COPYs of the stage before step ``before`` that put ``image_path`` in
+    place, the latest first."""
     for copy in reversed(stage.copies):
         if copy.step_index >= before or copy.from_stage is not None or copy.from_image or copy.mount_only:
             continue
         if inside(image_path, copy.dest):
-            return copy
-    return None
+            yield copy
+
+
+def _busting_copy(image: Image, stage: StageModel, image_path: str, before: int, manifest) -> Copy | None:
+    """The latest COPY of the whole source tree that also brings in the manifest the
+    install at ``before`` reads: a COPY of the manifest alone after it (`COPY . /app`, then
+    `COPY pyproject.toml poetry.lock ./`) still leaves the install below a layer every code
+    change rebuilds."""
+    copies = _providing_copies(stage, image_path, before)
+    return next((copy for copy in copies if _whole_tree(image, copy, manifest)), None)
 
 
 def _busting_copies(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, Install, str]]:
@@ -251,8 +265,8 @@ def _busting_copies(image: Image, stage: StageModel, reported: set[int]) -> Iter
             if install.family != "pip" or install.action != "install":
                 continue
             for reference in install.requirements:
-                copy = _providing_copy(stage, reference.image_path, step.index)
-                if copy is None or id(copy) in reported or not _whole_tree(image, copy, reference.context_path):
+                copy = _busting_copy(image, stage, reference.image_path, step.index, reference.context_path)
+                if copy is None or id(copy) in reported:
                     continue
                 reported.add(id(copy))
                 yield copy, step, install, posixpath.relpath(reference.image_path, step.workdir or "/")
@@ -333,8 +347,9 @@ def _busting_project_copies(
             synced.append((step.index, project.folder))
             if project.command is None or project.pyproject is None:
                 continue
-            copy = _providing_copy(stage, posixpath.join(project.folder, "pyproject.toml"), step.index)
-            if copy is None or id(copy) in reported or not _whole_tree(image, copy, project.pyproject):
+            pyproject = posixpath.join(project.folder, "pyproject.toml")
+            copy = _busting_copy(image, stage, pyproject, step.index, project.pyproject)
+            if copy is None or id(copy) in reported:
                 continue
             if any(index < copy.step_index and folder == project.folder for index, folder in synced):
                 continue
