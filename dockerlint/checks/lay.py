@@ -12,6 +12,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from dockerlint.checks import check
 from dockerlint.checks.common import final_chain, finding
@@ -253,8 +254,25 @@ def _busting_copy(image: Image, stage: StageModel, image_path: str, before: int,
     install at ``before`` reads: a COPY of the manifest alone after it (`COPY . /app`, then
     `COPY pyproject.toml poetry.lock ./`) still leaves the install below a layer every code
     change rebuilds."""
-    copies = _providing_copies(stage, image_path, before)
-    return next((copy for copy in copies if _whole_tree(image, copy, manifest)), None)
+    for number, copy in enumerate(_providing_copies(stage, image_path, before)):
+        # the latest one put the manifest there; an earlier one must have brought it too
+        if _whole_tree(image, copy, manifest) and (number == 0 or _brings(image, copy, manifest)):
+            return copy
+    return None
+
+
+def _brings(image: Image, copy: Copy, manifest: Path) -> bool:
+    """Whether one of the COPY's sources holds the manifest (the context root, or a folder
+    above it)."""
+    try:
+        relative = manifest.relative_to(image.context_root).as_posix()
+    except ValueError:
+        return False
+    for source in copy.sources:
+        value = source.value.strip().removeprefix("./").rstrip("/")
+        if value in ("", ".") or relative == value or relative.startswith(value + "/"):
+            return True
+    return False
 
 
 def _busting_copies(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, Install, str]]:
