@@ -306,8 +306,21 @@ def test_a_chain_of_stages_each_copying_from_the_one_before(tmp_path, monkeypatc
         calls["files"] += 1
         return stage_files(*args)
 
+    from dockerlint.model import requested
+
+    longest = [0]  # the requirements a stage meets: each once, however it reaches them
+    stage_entries = requested._stage_entries
+
+    def measured_entries(*args):
+        found = stage_entries(*args)
+        longest[0] = max(longest[0], len(found))
+        if len(found) > stages:  # doubling at every stage: fail now, not after gigabytes
+            raise AssertionError(f"a stage meets {len(found)} requirements")
+        return found
+
     monkeypatch.setattr(pyenv, "_stage_trees", counted_trees)
     monkeypatch.setattr(code, "_stage_files", counted_files)
+    monkeypatch.setattr(requested, "_stage_entries", measured_entries)
     chain = "".join(f"FROM s{i - 1} AS s{i}\nCOPY --from=s{i - 1} /opt/venv /opt/venv\n" for i in range(1, stages))
     venv = "RUN python -m venv /opt/venv && /opt/venv/bin/pip install flask\n"
     dockerfile = "FROM python:3.12-slim AS s0\n" + venv + chain
@@ -315,6 +328,7 @@ def test_a_chain_of_stages_each_copying_from_the_one_before(tmp_path, monkeypatc
     result = run_lint(tmp_path)
     assert [f.code for f in result.findings if f.code.startswith(("SYN", "STG", "DEP"))] == []
     assert calls["trees"] <= stages * stages and calls["files"] <= 3 * stages
+    assert longest[0] == 1  # flask, installed once into the venv every stage carries on
 
 
 def test_more_stages_than_any_real_dockerfile_is_a_note(tmp_path):

@@ -85,14 +85,22 @@ def _collect(image: Image) -> list[Entry]:
 
 
 def _stage_entries(image: Image, stage: StageModel, memo: dict, visiting: set) -> list[Entry]:
+    """The requirements installed in the stage, each once: a stage that both builds FROM and
+    copies out of the one before it meets those requirements twice, and a chain of such
+    stages would double them at every step."""
     if stage.index in memo:
         return memo[stage.index]
     if stage.index in visiting:
         return []
     visiting.add(stage.index)
-    entries: list[Entry] = []
+    entries: dict[tuple, Entry] = {}
+
+    def add(more: list[Entry]) -> None:
+        for entry in more:
+            entries.setdefault(entry.key, entry)
+
     if stage.parent is not None:
-        entries += _stage_entries(image, image.stages[stage.parent], memo, visiting)
+        add(_stage_entries(image, image.stages[stage.parent], memo, visiting))
     envs = environments(image, stage)
     pending = sorted(
         (copy for copy in stage.copies if copy.from_stage is not None and not copy.mount_only),
@@ -103,16 +111,14 @@ def _stage_entries(image: Image, stage: StageModel, memo: dict, visiting: set) -
             copy = pending.pop(0)
             origin = image.stages[copy.from_stage]
             if _carries_installs(image, origin, [source.value for source in copy.sources]):
-                entries += _stage_entries(image, origin, memo, visiting)
+                add(_stage_entries(image, origin, memo, visiting))
         for number, install in enumerate(step.installs):
             if install.family == "pip" and install.action == "install":
                 origin = (stage.index, step.index, number)
-                entries += [
-                    replace(entry, install=origin) for entry in _install_entries(image, stage, step, install, envs)
-                ]
-    memo[stage.index] = entries
+                add([replace(entry, install=origin) for entry in _install_entries(image, stage, step, install, envs)])
+    memo[stage.index] = list(entries.values())
     visiting.discard(stage.index)
-    return entries
+    return memo[stage.index]
 
 
 def _carries_installs(image: Image, origin: StageModel, sources: list[str]) -> bool:
