@@ -238,6 +238,12 @@ def _agreed(finding: Finding, checked: _Checked) -> bool:
     reads a pyproject.toml for other groups than the entry's has nothing to say of it."""
     if finding.code not in AGREED:
         return True
+    if finding.code == "DEP002":  # an import in a code file: every image holding the file...
+        if finding.path in checked.own_code:
+            return True  # ...unless one installs the project the file is part of: its dependencies are at fault
+        return checked.agreed[(finding.code, finding.path, finding.span.line)] >= checked.code_holders.get(
+            str(finding.path), 1
+        )
     installing = checked.installed_entries.get((finding.path, finding.span.line))
     if installing is None:
         installing = checked.installed_by.get(finding.path, 1)
@@ -269,6 +275,8 @@ class _Checked:
     installed_by: Counter = field(default_factory=Counter)  # file -> images checked that read it
     installed_entries: Counter = field(default_factory=Counter)  # (file, line) of an entry -> images installing it
     agreed: Counter = field(default_factory=Counter)  # (code, file, line) of AGREED codes -> images saying it
+    code_holders: Counter = field(default_factory=Counter)  # code file -> images checked that hold it
+    own_code: set[Path] = field(default_factory=set)  # code files of a local project an image installs
     # with summarize: (index in summaries, build, own findings) of each image that said an
     # AGREED finding, to summarize again without the ones the other images did not say
     revisit: list = field(default_factory=list)
@@ -277,7 +285,10 @@ class _Checked:
 # Findings on a line of a file several images install (a requirements file, a Dockerfile
 # built with several targets) whose fix edits that line: removing a package one image does
 # not use breaks the one that does. Said only when every image that reads the file says it.
-AGREED = frozenset({"DEP001", "DEP003", "DEP004"})
+# So is DEP002 on an import in a code file several images hold (`COPY . /app` in each
+# service of a repository): the image that installs what the file imports is the one
+# that runs it; the others only carry it.
+AGREED = frozenset({"DEP001", "DEP002", "DEP003", "DEP004"})
 
 
 FORGET_EVERY = 32  # images checked between two ``Workspace.forget_parses`` when images are let go
@@ -312,6 +323,8 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
         if setup.reads_files:
             with blame(image.dockerfile_path):
                 checked.installed_entries.update({(item.path, item.span.line) for item in image_installs(image).items})
+                if "DEP002" in setup.finish.enabled:
+                    checked.code_holders.update(_held_code(image))
         index = len(checked.images)  # of the image among those kept
         own = []
         for produced_by, function in zip(checked.by_check, setup.checks, strict=True):
@@ -324,6 +337,8 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
             own.extend(produced)
         said = {(f.code, f.path, f.span.line) for f in own if f.code in AGREED}
         checked.agreed.update(said)
+        if any(code == "DEP002" for code, _, _ in said):
+            checked.own_code.update(_own_code(image, said))
         if setup.summarize is not None:
             if said:
                 checked.revisit.append((len(checked.summaries), build, own))
@@ -461,6 +476,20 @@ def _inside_repository(build: Build, workspace: Workspace) -> bool:
             return False
     workspace.add_context_root(build.context)
     return True
+
+
+def _own_code(image: Image, said: set[tuple]) -> set[Path]:
+    """Of the files the image said DEP002 on, those inside a local project it installs
+    (`pip install ./shared`): that project must declare what its code imports."""
+    folders = [os.path.join(os.path.abspath(folder), "") for folder in image.local_projects()]
+    return {path for code, path, _ in said if code == "DEP002" and os.path.abspath(path).startswith(tuple(folders))}
+
+
+def _held_code(image: Image) -> list[str]:
+    """The code files the image holds (see AGREED)."""
+    from dockerlint.model.code import image_code
+
+    return [file.location for file in image_code(image, image.local_projects()).files]
 
 
 def image_files(image: Image) -> set[Path]:

@@ -810,6 +810,72 @@ def test_code_an_image_does_not_run_is_not_missing_anything(repo):
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "client.py", 1)]
 
 
+def test_code_every_service_copies_is_missing_a_package_only_when_every_image_lacks_it(repo):
+    """A web image and a worker image each `COPY . /app`; the worker runs the tracking job
+    the web app only enqueues by name, and installs what it imports."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY {requirements} .
+        RUN pip install --no-cache-dir -r {requirements}
+        COPY . /app
+        CMD {command}
+    """
+    files = {
+        "web.Dockerfile": dockerfile.format(requirements="web.txt", command='["gunicorn", "app:app"]'),
+        "worker.Dockerfile": dockerfile.format(requirements="worker.txt", command='["rq", "worker"]'),
+        "web.txt": "flask==3.0.3\ngunicorn==23.0.0\nrq==1.16.2\n",
+        "worker.txt": "rq==1.16.2\nopencv-python-headless==4.10.0.84\n",
+        "app.py": """
+            from flask import Flask
+            from redis import Redis
+            from rq import Queue
+
+            app = Flask(__name__)
+            queue = Queue(connection=Redis())
+
+            @app.post("/track")
+            def track():
+                return {"job": queue.enqueue("tracking.track_video", "input.mp4").id}
+        """,
+        "tracking.py": "import cv2\n\ndef track_video(path):\n    return cv2.VideoCapture(path).isOpened()\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == []  # the worker, which runs it, installs opencv
+    files["worker.txt"] = "rq==1.16.2\n"
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "tracking.py", 1)]  # no image has cv2: said once
+
+
+def test_a_shared_project_an_image_installs_must_declare_what_its_code_imports(repo):
+    """The api image installs pydantic for itself; the test image installs the shared
+    project, which declares no dependencies, and runs its tests: that image has no
+    pydantic, whatever the api image holds."""
+    files = {
+        "api.Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /app
+            COPY api/requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY shared /app/shared
+            COPY api /app/api
+            CMD ["uvicorn", "api.main:app"]
+        """,
+        "tests.Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /app
+            COPY shared /app/shared
+            RUN pip install --no-cache-dir /app/shared pytest==8.3.4
+            CMD ["pytest", "-v", "shared/tests"]
+        """,
+        "api/requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\npydantic==2.10.3\n",
+        "api/main.py": "from fastapi import FastAPI\n\nfrom shared.models import Job\n\napp = FastAPI()\n",
+        "shared/pyproject.toml": '[project]\nname = "shared"\nversion = "0.1.0"\ndependencies = []\n',
+        "shared/shared/__init__.py": "",
+        "shared/shared/models.py": "from pydantic import BaseModel\n\n\nclass Job(BaseModel):\n    url: str\n",
+        "shared/tests/test_models.py": "from shared.models import Job\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "models.py", 1)]
+
+
 def test_an_import_written_in_a_docstring_is_not_missing(repo):
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
@@ -990,8 +1056,10 @@ def test_xgboost_on_a_cpu_image_where_xgboost_cpu_exists(repo):
     result = run_lint(repo({"Dockerfile": dockerfile.format(xgboost="xgboost==2.1.3"), **files}), select=["DEP004"])
     assert found(result) == [("DEP004", "Dockerfile", 2)]
     (finding,) = result.findings
+    # the GPU build's own extra bytes, and the NCCL wheel only it requires
     nccl = lookup("nvidia-nccl-cu12").installed_bytes()
-    assert "`xgboost-cpu`" in finding.message and finding.size_bytes == nccl
+    wheels = lookup("xgboost").installed_bytes() - lookup("xgboost-cpu").installed_bytes()
+    assert "`xgboost-cpu`" in finding.message and finding.size_bytes == wheels + nccl
     # before xgboost-cpu was published, or built for arm64 too: nothing to swap to
     assert lint(repo, {"Dockerfile": dockerfile.format(xgboost="xgboost==1.7.6"), **files}, ["DEP004"]) == []
     both = {

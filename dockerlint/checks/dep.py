@@ -938,9 +938,12 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
         lighter = f"`{entry['lighter']}`" + (f" (or `{entry['also']}`)" if entry.get("also") else "")
         heavy, light = lookup(item.name).installed_bytes(), lookup(entry["lighter"]).installed_bytes()
         size = heavy - light if heavy and light and heavy > light else None
-        saving = f", saving ~{human_size(size)} installed" if size else ""
-        if size is None:  # the lighter one's own size unknown: what only the heavy one requires
-            size = _required_only_by_heavy(analysis, item.name, entry["lighter"])
+        only_heavy = _required_only_by_heavy(analysis, item.name, entry["lighter"])  # xgboost's NCCL
+        if size is not None:
+            size += only_heavy or 0
+            saving = f", saving ~{human_size(size)} installed"
+        else:  # the lighter one's own size unknown: what only the heavy one requires
+            size = only_heavy
             saving = f", saving at least ~{human_size(size)} installed" if size else ""
         where = " on an image with no GPU" if entry.get("cpu_only") else ""
         yield Finding(

@@ -143,6 +143,10 @@ def _range_of(name: str, version: str) -> int | None:
         wanted = Version(version)
     except InvalidVersion:
         return -1
+    if wanted.is_prerelease:
+        # The index reads final releases: a pre-release previews its final one and requires
+        # what it does (aiogram 3.0.0b7 already required pydantic; 2.25 did not).
+        wanted = Version(wanted.base_version)
     chosen = 0
     for index, start in enumerate(starts):
         if start is not None and start <= wanted:
