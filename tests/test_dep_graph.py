@@ -761,3 +761,9 @@ def test_a_url_or_a_host_and_port_is_no_provider_string(repo):
     }
     # neither the URL's host nor a model read from the environment names a provider
     assert lines(findings(repo, files)) == [("DEP001", 2), ("DEP001", 3)]
+
+
+def test_a_pre_release_requires_what_its_final_release_does():
+    # the index reads final releases; aiogram's 3.0 betas already required pydantic
+    assert "pydantic" in lookup("aiogram", "3.0.0b7").requires
+    assert "pydantic" not in lookup("aiogram", "2.25.1").requires
