@@ -245,7 +245,12 @@ def use_scan_cache(workspace, directory: Path | ScanCache | None) -> ScanCache |
 
 def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
     """The code the final image holds and its summary: from the cache whole when it holds
-    the summary of exactly these files with these contents, else from each file's scan."""
+    the summary of exactly these files with these contents, else from each file's scan
+    (worked out once per image: several rules and the engine ask)."""
+    return image.memoized(("image_code", tuple(local_projects)), lambda: _image_code(image, local_projects))
+
+
+def _image_code(image: Image, local_projects: list[Path]) -> ImageCode:
     files = _image_files(image, local_projects)
     code = ImageCode(files=[file for file in files if _is_code(file.image_path)])
     code.pickles = any(_kind(file.image_path) == "pickle" for file in files)
