@@ -767,3 +767,22 @@ def test_a_pre_release_requires_what_its_final_release_does():
     # the index reads final releases; aiogram's 3.0 betas already required pydantic
     assert "pydantic" in lookup("aiogram", "3.0.0b7").requires
     assert "pydantic" not in lookup("aiogram", "2.25.1").requires
+
+
+def test_an_unknown_package_imported_under_another_name_may_need_any_unused_package(repo):
+    """The code imports `acmesdk`, which nothing the index knows provides: the unknown
+    acme-ml-platform (whose module name is only guessed from its own) may be it, and may
+    require injector, which no indexed package requires."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "serve.py"]\n',
+        "requirements.txt": "acme-ml-platform==4.2.0\ninjector==0.21.0\n",
+        "serve.py": "from acmesdk import serve\n\nserve()\n",
+    }
+    assert "injector" not in required_by_some() and not indexed("acme-ml-platform")
+    found = findings(repo, files, ["DEP001"])
+    assert lines(found) == [("DEP001", 2)] and found[0].severity == Severity.INFO
+    assert "`acme-ml-platform`, whose requirements it does not know, may" in found[0].message
+    # the code imports only what known packages provide: the unknown one is not used
+    files["serve.py"] = "import json\n\nprint(json.dumps({}))\n"
+    found = findings(repo, files, ["DEP001"])
+    assert lines(found) == [("DEP001", 2)] and found[0].severity == Severity.WARNING

@@ -431,6 +431,17 @@ def _integration_of(analysis: Analysis, name: str) -> bool:
     return name in analysis.integrations
 
 
+def _imports_unprovided(analysis: Analysis) -> bool:
+    """Whether the service imports a top-level module that neither the standard library, its
+    own code, nor any installed distribution the index knows provides."""
+    versions = analysis.versions.get
+    provided = {
+        module.split(".", 1)[0] for name in analysis.installed for module in lookup(name, versions(name)).modules
+    }
+    tops = {module.split(".", 1)[0] for module, _ in analysis.code.imports.required}
+    return bool(tops - provided - analysis.code.first_party - stdlib())
+
+
 def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
     """Whether something the index cannot read may require ``item``: an unnamed install, or
     an unknown distribution of the freeze that lists ``item`` among what it froze."""
@@ -441,15 +452,22 @@ def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
 
 def _requirements_unread(image: Image, analysis: Analysis) -> list[str]:
     """What the image uses whose requirements dockerlint cannot read: a package the index
-    does not hold that the code imports or a command runs (crewai), or one an extra of a
-    used package asks for (qdrant-client[fastembed]'s fastembed). Any name some package
-    requires may be installed for them: DEP001 says so of it, at info and without claiming
-    its bytes. An unread package nothing uses (an Airflow provider of an unused Airflow)
-    goes with what it requires; local projects, whose pyproject is read, and spaCy
-    pipelines are not among them."""
+    does not hold that the code imports or a command runs (crewai, django-ninja-extra), or
+    may (an unknown name, whose modules are a guess, when the code imports what nothing
+    known provides), or one an extra of a used package asks for (qdrant-client[fastembed]'s
+    fastembed). Any unused package may be one of their requirements (injector under
+    django-ninja-extra): DEP001 says so, at info and without claiming its bytes. An unread
+    package nothing uses (an Airflow provider of an unused Airflow) goes with what it
+    requires; local projects, whose pyproject is read, and spaCy pipelines are not among
+    them."""
     if analysis.unread is None:
         named = {item.name for item in analysis.installs.items}
         used = {name for name in named if _use(image, analysis, lookup(name, analysis.versions.get(name)))}
+        # An unknown name's modules are a guess from it (django-ninja-extra is `ninja_extra`):
+        # when the service imports a module no known install provides, an unknown one may.
+        unknown = {name for name in named if not lookup(name, analysis.versions.get(name)).known}
+        if unknown - used and _imports_unprovided(analysis):
+            used |= unknown
         asked = {
             other
             for name in used
@@ -669,9 +687,9 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         modules = ", ".join(f"`{module}`" for module in distribution.modules)
         instead = _imported_only_through(analysis, verdict, item.name)
         through = ", ".join(f"`{other}`" for other in instead)
-        unsure = verdict.unsure if item.name in required_by_some() else []
+        unsure = verdict.unsure
         needs = "no installed package needs it"
-        if unsure:  # a package whose requirements dockerlint cannot read may: said at info, no bytes claimed
+        if unsure:  # a package whose requirements dockerlint cannot read may need it: info, no bytes claimed
             names = ", ".join(f"`{name}`" for name in unsure[:3]) + (" and others" if len(unsure) > 3 else "")
             needs = (
                 f"no installed package dockerlint can read needs it, but {names}, whose requirements it "
