@@ -290,6 +290,34 @@ def test_requirements_file_missing_from_the_context_is_reported_in_the_dockerfil
     assert finding.span.column == 20
 
 
+def test_a_folder_copied_over_the_destination_adds_to_it(repo):
+    """`COPY web/. ./` after `COPY requirements.txt ./`: the folder has no requirements.txt,
+    and the one copied before is still there (a COPY merges into the destination)."""
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY requirements.txt ./
+        COPY /web/. ./
+        RUN pip install --no-cache-dir -r requirements.txt
+        CMD ["python", "web.py"]
+    """
+    files = {"requirements.txt": "flask==3.1.0\n", "web/web.py": "import flask\n"}
+    root = repo({"web/web.Dockerfile": dockerfile, "docker-compose.yml": COMPOSE_AT_ROOT, **files})
+    assert found(lint(root, ["REQ003", "REQ004"])) == []
+    # with nothing copied before, the folder's missing file is reported
+    root = repo(
+        {
+            "web/web.Dockerfile": dockerfile.replace("        COPY requirements.txt ./\n", ""),
+            "docker-compose.yml": COMPOSE_AT_ROOT,
+            **files,
+        }
+    )
+    assert found(lint(root, ["REQ004"])) == [("REQ004", "web.Dockerfile", 4)]
+
+
+COMPOSE_AT_ROOT = "services:\n  web:\n    build:\n      context: .\n      dockerfile: web/web.Dockerfile\n"
+
+
 def test_a_source_above_the_context_is_read_from_its_root_as_buildkit_does(repo):
     """BuildKit joins a COPY source to the context root: `../requirements.txt` is the
     context's own requirements.txt (the classic builder refused it)."""

@@ -736,7 +736,11 @@ def _resolve_file(image: Image, stage: StageModel, step: Step, path: str) -> tup
 
 def context_source(image: Image, stage: StageModel, image_path: str, before_step: int) -> Path | None:
     """The build-context file that put ``image_path`` into the stage, following COPY
-    destinations (latest first), RUN bind mounts and FROM-stage inheritance."""
+    destinations (latest first), RUN bind mounts and FROM-stage inheritance. A folder
+    copied over the destination adds to it: when the folder lacks the file, an earlier
+    COPY that brought it still holds (`COPY requirements.txt ./`, then `COPY web/. ./`);
+    with none, the folder's missing file is the answer (its absence is what to report)."""
+    missing: Path | None = None  # a folder's path that holds no such file
     for copy in reversed(stage.copies):
         if copy.step_index > before_step or copy.heredoc or copy.from_image:
             continue
@@ -749,11 +753,21 @@ def context_source(image: Image, stage: StageModel, image_path: str, before_step
             if copy.from_stage is not None:
                 origin = image.stages[copy.from_stage]
                 return context_source(image, origin, "/" + relative.lstrip("/"), len(origin.steps))
-            return image.context_root / relative
+            found = image.context_root / relative
+            if _folder_source(copy, source.value, image.context_root) and not os.path.lexists(found):
+                missing = missing or found
+                continue
+            return found
     if stage.parent is not None:
         parent = image.stages[stage.parent]
-        return context_source(image, parent, image_path, len(parent.steps))
-    return None
+        return context_source(image, parent, image_path, len(parent.steps)) or missing
+    return missing
+
+
+def _folder_source(copy: Copy, source: str, context_root: Path) -> bool:
+    """Whether a COPY source from the build context is a folder (copied into the destination)."""
+    clean = posixpath.normpath("/" + source).lstrip("/") or "."
+    return copy.from_stage is None and (clean == "." or os.path.isdir(context_root / clean))
 
 
 def _copied_relative(copy: Copy, source: str, image_path: str, context_root: Path) -> str | None:
