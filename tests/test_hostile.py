@@ -139,6 +139,25 @@ def test_deep_command_substitution(tmp_path):
     lint_cli(tmp_path, seconds=5)
 
 
+def test_a_stray_byte_inside_thousands_of_open_parentheses(tmp_path, monkeypatch):
+    """tree-sitter's error recovery is quadratic there (3 s a parse, seven parses of the RUN
+    for the model and DL3009's fix): such a script goes to the plain splitter."""
+    from dockerlint.parse import shell
+
+    read_by_tree_sitter = []
+    split = shell._split_with_tree_sitter
+    monkeypatch.setattr(
+        shell,
+        "_split_with_tree_sitter",
+        lambda parser, text: read_by_tree_sitter.append(len(text)) or split(parser, text),
+    )
+    run = "RUN apt-get update && apt-get install -y curl \\\n && rm -rf /va" + "(" * 300 + "\udca8" + "(" * 39_700
+    dockerfile = "FROM python:3.12-slim\nUSER 1\n" + run + "r/lib/apt/lists/*\nRUN echo (fine) && echo done\n"
+    (tmp_path / "Dockerfile").write_bytes(dockerfile.encode("utf-8", "surrogateescape"))
+    lint_cli(tmp_path, seconds=10)
+    assert read_by_tree_sitter and max(read_by_tree_sitter) < 1_000  # the short RUN only
+
+
 def test_thousands_of_installed_packages(tmp_path):
     requirements = "".join(f"internal-package-{i}==1.0\n" for i in range(4000))
     write_tree(

@@ -171,10 +171,30 @@ _MAX_SUBSTITUTION_DEPTH = 32
 # script made of expansions (a 1.2 MB RUN line: ~900 MB). Real RUN scripts are a few KB;
 # a longer one is split by the plain splitter, which is linear in time and memory.
 MAX_TREE_SITTER_SCRIPT = 128 * 1024
+# tree-sitter's error recovery inside parentheses nested thousands deep is quadratic (a
+# stray byte inside 40,000 `(` took 3 s a parse); real scripts nest a few subshells. A
+# script nested deeper than this is split by the plain splitter.
+MAX_TREE_SITTER_NESTING = 256
 # The plain splitter's words and operators take ~150 bytes each: a 2 MB line of
 # `-r -r -r ...` would hold 600,000 of them. A script past this many is read up to there
 # and marked as not fully parsed; real RUN scripts have a few hundred.
 MAX_FALLBACK_TOKENS = 50_000
+
+
+def _nested_deeper(text: str, limit: int) -> bool:
+    """Whether parentheses nest more than ``limit`` deep somewhere in ``text`` (quotes are
+    not told apart: an overestimate only sends a script to the plain splitter)."""
+    if text.count("(") <= limit:
+        return False
+    depth = 0
+    for character in text:
+        if character == "(":
+            depth += 1
+            if depth > limit:
+                return True
+        elif character == ")" and depth:
+            depth -= 1
+    return False
 
 
 class _Collector:
@@ -187,7 +207,8 @@ class _Collector:
         self._pipelines = 0
 
     def parse(self, text: str, offsets: _OffsetMap, nested: bool, depth: int, pipefail: bool) -> None:
-        parser = _tree_sitter_parser() if len(text) <= MAX_TREE_SITTER_SCRIPT else None
+        readable = len(text) <= MAX_TREE_SITTER_SCRIPT and not _nested_deeper(text, MAX_TREE_SITTER_NESTING)
+        parser = _tree_sitter_parser() if readable else None
         if parser is None:
             raw_commands, has_error = _split_without_tree_sitter(text)
         else:
