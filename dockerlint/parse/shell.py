@@ -182,18 +182,21 @@ MAX_FALLBACK_TOKENS = 50_000
 
 
 def _nested_deeper(text: str, limit: int) -> bool:
-    """Whether parentheses nest more than ``limit`` deep somewhere in ``text`` (quotes are
-    not told apart: an overestimate only sends a script to the plain splitter)."""
-    if text.count("(") <= limit:
+    """Whether subshell parentheses (not ``$(``, which tree-sitter reads in linear time)
+    nest more than ``limit`` deep somewhere in ``text``. Quotes are not told apart: an
+    overestimate only sends a script to the plain splitter."""
+    if text.count("(") - text.count("$(") <= limit:
         return False
     depth = 0
+    previous = ""
     for character in text:
-        if character == "(":
+        if character == "(" and previous != "$":
             depth += 1
             if depth > limit:
                 return True
         elif character == ")" and depth:
             depth -= 1
+        previous = character
     return False
 
 
