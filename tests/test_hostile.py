@@ -158,6 +158,26 @@ def test_a_stray_byte_inside_thousands_of_open_parentheses(tmp_path, monkeypatch
     assert read_by_tree_sitter and max(read_by_tree_sitter) < 1_000  # the short RUN only
 
 
+def test_one_missing_file_named_thousands_of_times_is_looked_for_once(tmp_path, monkeypatch):
+    """REQ004 asked, for each `-r`, whether any RUN writes the file: the whole line scanned
+    25,000 times (16 s); each name is asked once per image now."""
+    from dockerlint.checks import req
+
+    scans = []
+    original = req._written_in_build
+
+    def counted(image, name, known):
+        if name not in known:
+            scans.append(name)
+        return original(image, name, known)
+
+    monkeypatch.setattr(req, "_written_in_build", counted)
+    line = "RUN pip install --no-cache-dir " + "-r missing.txt " * 20_000 + "\n"
+    write_tree(tmp_path, {"Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nUSER 1\n" + line, "app.py": ""})
+    lint_cli(tmp_path)
+    assert scans == ["missing.txt"]
+
+
 def test_thousands_of_installed_packages(tmp_path):
     requirements = "".join(f"internal-package-{i}==1.0\n" for i in range(4000))
     write_tree(

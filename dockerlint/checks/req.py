@@ -246,6 +246,7 @@ def _pins(entry: Entry) -> bool:
 def missing_requirements_file(image: Image) -> Iterator[Finding]:
     """``pip install -r FILE`` where FILE comes from the build context, which does not hold
     it, and no RUN of the build writes it (``pip-compile``, ``poetry export``)."""
+    written: dict[str, bool] = {}  # a hostile line names one file thousands of times
     for stage in image.stages:
         if not stage.reachable:
             continue
@@ -258,7 +259,7 @@ def missing_requirements_file(image: Image) -> Iterator[Finding]:
                     if (
                         path is None
                         or os.path.exists(path)
-                        or _written_in_build(image, posixpath.basename(ref.image_path))
+                        or _written_in_build(image, posixpath.basename(ref.image_path), written)
                     ):
                         continue
                     try:
@@ -276,10 +277,13 @@ def missing_requirements_file(image: Image) -> Iterator[Finding]:
                     )
 
 
-def _written_in_build(image: Image, name: str) -> bool:
-    """Whether a RUN may write a file of this name: named anywhere but as the one ``-r`` value."""
-    mentions = sum(step.instruction.args.count(name) for stage in image.stages for step in stage.runs())
-    return mentions > 1
+def _written_in_build(image: Image, name: str, known: dict[str, bool]) -> bool:
+    """Whether a RUN may write a file of this name: named anywhere but as the one ``-r`` value
+    (each name asked once per image: ``known``)."""
+    if name not in known:
+        mentions = sum(step.instruction.args.count(name) for stage in image.stages for step in stage.runs())
+        known[name] = mentions > 1
+    return known[name]
 
 
 # -- REQ006, REQ007 ------------------------------------------------------------------------------
