@@ -618,8 +618,12 @@ def test_a_frozen_list_with_an_unknown_package_may_list_what_that_package_requir
         "app/__init__.py": "",
         "app/__main__.py": "import numpy\nimport requests\n",
     }
-    # yt-dlp is required by nothing in the index: still reported; PyJWT may be the unknown's
-    assert lint(repo, files) == [("DEP001", "requirements.txt", 4)]
+    # yt-dlp is required by nothing in the index: reported; PyJWT may be the unknown's: said at
+    # info, naming it, claiming no bytes
+    found_now = sorted(run_lint(repo(files), select=DEP).findings, key=lambda f: f.span.line)
+    assert [(f.span.line, f.severity.label) for f in found_now] == [(2, "info"), (4, "warning")]
+    assert "`acme-databricks-cli`, whose requirements it does not know, may" in found_now[0].message
+    assert found_now[0].size_bytes is None and found_now[0].autofix is None
     # an entry added to the freeze by hand leaves it a freeze, and is judged as written: an
     # unpinned PyJWT is what its author asked for
     files["requirements.txt"] = frozen.replace("numpy==2.1.3", "numpy").replace("pyjwt==2.6.0", "pyjwt~=2.6")

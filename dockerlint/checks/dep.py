@@ -303,6 +303,7 @@ class Verdict:
     anchors: set[str]  # what stays when one root goes: used, unjudged, and the other roots
     below: set[str] = field(default_factory=set)  # installed by no install of its own, imported by the code
     unsure: list[str] = field(default_factory=list)  # used packages whose requirements are unread (see _unused)
+    hedged: dict[str, list[str]] = field(default_factory=dict)  # freeze entries an unknown entry may need
 
 
 def _verdict(image: Image, analysis: Analysis) -> Verdict:
@@ -311,6 +312,7 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
     used: set[str] = set()
     unjudged: set[str] = set()
     candidates: dict[str, Installed] = {}
+    hedged: dict[str, list[str]] = {}  # candidate -> the unknown packages that may need it
     for item in analysis.installs.items:
         name = item.name
         if name in used or name in unjudged or name in candidates:
@@ -328,8 +330,11 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             unjudged.add(name)
         elif _use(image, analysis, distribution) is not None:
             used.add(name)
-        elif _may_be_required_unseen(analysis, item) and name in required_by_some():
-            unjudged.add(name)  # what an install dockerlint cannot name or read brings may need it
+        elif _unnamed_installs(analysis) and name in required_by_some():
+            unjudged.add(name)  # what an install dockerlint cannot name brings may need it
+        elif _frozen_beside_unknowns(analysis, item) and name in required_by_some():
+            candidates[name] = item  # an unknown entry of the freeze may need it: said at info
+            hedged[name] = _unknowns_of(analysis, item.path)
         elif _integration_of(analysis, name):
             unjudged.add(name)
         elif name in unpickled_models()[1] and _loads_pickles(image, analysis):
@@ -353,9 +358,10 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
     below = {name: _closure(analysis, {name}) - {name} - set(plugin_hosts(name)) for name in unused}
     roots = [item for name, item in candidates.items() if name in unused and not any(
         name in found for other, found in below.items() if other != name)]  # fmt: skip
-    anchors = used | unjudged | {item.name for item in roots}
+    # what an unknown package may need stays, for what removing another would save
+    anchors = used | unjudged | {item.name for item in roots} | set(hedged)
     unsure = _requirements_unread(image, analysis) if roots else []
-    analysis.verdict = Verdict(used, unjudged, needed, roots, anchors, imported_below, unsure)
+    analysis.verdict = Verdict(used, unjudged, needed, roots, anchors, imported_below, unsure, hedged)
     return analysis.verdict
 
 
@@ -440,6 +446,17 @@ def _imports_unprovided(analysis: Analysis) -> bool:
     }
     tops = {module.split(".", 1)[0] for module, _ in analysis.code.imports.required}
     return bool(tops - provided - analysis.code.first_party - stdlib())
+
+
+def _frozen_beside_unknowns(analysis: Analysis, item: Installed) -> bool:
+    """A pinned entry of a freeze that lists a distribution the index does not know."""
+    return item.path in _frozen_with_unknowns(analysis) and _pinned(item.written) is not None
+
+
+def _unknowns_of(analysis: Analysis, path: Path) -> list[str]:
+    """The entries of a requirements file the index does not know."""
+    names = {item.name for item in analysis.installs.items if item.path == path and item.kind == "requirements"}
+    return sorted(name for name in names if not lookup(name).known and not spacy_pipeline(name))
 
 
 def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
@@ -687,7 +704,7 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         modules = ", ".join(f"`{module}`" for module in distribution.modules)
         instead = _imported_only_through(analysis, verdict, item.name)
         through = ", ".join(f"`{other}`" for other in instead)
-        unsure = verdict.unsure
+        unsure = verdict.hedged.get(item.name) or verdict.unsure
         needs = "no installed package needs it"
         if unsure:  # a package whose requirements dockerlint cannot read may need it: info, no bytes claimed
             names = ", ".join(f"`{name}`" for name in unsure[:3]) + (" and others" if len(unsure) > 3 else "")
