@@ -462,9 +462,7 @@ def _unknowns_of(analysis: Analysis, path: Path) -> list[str]:
 def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
     """Whether something the index cannot read may require ``item``: an unnamed install, or
     an unknown distribution of the freeze that lists ``item`` among what it froze."""
-    if _unnamed_installs(analysis):
-        return True
-    return item.path in _frozen_with_unknowns(analysis) and _pinned(item.written) is not None
+    return _unnamed_installs(analysis) or _frozen_beside_unknowns(analysis, item)
 
 
 def _requirements_unread(image: Image, analysis: Analysis) -> list[str]:
