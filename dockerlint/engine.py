@@ -481,7 +481,7 @@ def _inside_repository(build: Build, workspace: Workspace) -> bool:
 def _own_code(image: Image, said: set[tuple]) -> set[Path]:
     """Of the files the image said DEP002 on, those inside a local project it installs
     (`pip install ./shared`): that project must declare what its code imports."""
-    folders = [os.path.join(os.path.abspath(folder), "") for folder in image.local_projects()]
+    folders = [os.path.join(os.path.abspath(folder), "") for folder in image_installs(image).local_projects]
     return {path for code, path, _ in said if code == "DEP002" and os.path.abspath(path).startswith(tuple(folders))}
 
 
@@ -489,7 +489,7 @@ def _held_code(image: Image) -> list[str]:
     """The code files the image holds (see AGREED)."""
     from dockerlint.model.code import image_code
 
-    return [file.location for file in image_code(image, image.local_projects()).files]
+    return [file.location for file in image_code(image, image_installs(image).local_projects).files]
 
 
 def image_files(image: Image) -> set[Path]:

@@ -56,6 +56,7 @@ from dockerlint.model.distributions import (
     url_schemes,
 )
 from dockerlint.model.installed_names import ImageInstalls, Installed, image_installs
+from dockerlint.model.installed_records import pinned_release
 from dockerlint.model.ml import spacy_pipeline
 from dockerlint.model.queries import external_base, final_chain
 from dockerlint.regex import lazy_compile
@@ -126,7 +127,7 @@ def _analyse(image: Image) -> Analysis | None:
     versions: dict[str, str | None] = {}
     extras: dict[str, set[str]] = {}
     for item in installs.items:
-        pinned = _pinned(item.written) or (ANY_RELEASE if _AT_URL.match(item.written) else None)
+        pinned = pinned_release(item.written) or (ANY_RELEASE if _AT_URL.match(item.written) else None)
         versions[item.name] = pinned if versions.get(item.name, pinned) == pinned else None
         extras.setdefault(item.name, set()).update(canonical(extra) for extra in item.extras)
     for name, locked in installs.locked.items():  # a lock file pins what its install brings
@@ -137,20 +138,11 @@ def _analyse(image: Image) -> Analysis | None:
     return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed, versions, asked)
 
 
-_PIN = re.compile(r"(?<![=<>!~])==\s*v?([0-9][0-9A-Za-z.!-]*)(?:\+[0-9A-Za-z.]+)?\s*(?:$|[;,\s#])")
-
-
 _AT_URL = lazy_compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*@\s*\S+://")
 # The version of what is installed from a URL (`anyio @ file:///…`, as a freeze of a conda
 # environment writes it): any release's (the index reads every release's requirements for
 # a version it cannot compare).
 ANY_RELEASE = "any release"
-
-
-def _pinned(written: str) -> str | None:
-    """The version a requirement pins (``redis==4.3.4``), or None."""
-    match = _PIN.search(written)
-    return match.group(1) if match and "*" not in match.group(0) else None
 
 
 def _by_top(paths) -> dict[str, list[str]]:
@@ -450,7 +442,7 @@ def _imports_unprovided(analysis: Analysis) -> bool:
 
 def _frozen_beside_unknowns(analysis: Analysis, item: Installed) -> bool:
     """A pinned entry of a freeze that lists a distribution the index does not know."""
-    return item.path in _frozen_with_unknowns(analysis) and _pinned(item.written) is not None
+    return item.path in _frozen_with_unknowns(analysis) and pinned_release(item.written) is not None
 
 
 def _unknowns_of(analysis: Analysis, path: Path) -> list[str]:
@@ -522,7 +514,7 @@ def _frozen_with_unknowns(analysis: Analysis) -> set[Path]:
 
 def _freeze_with_unknowns(items: list[Installed]) -> bool:
     names = {item.name for item in items}
-    pins = {item.name: version for item in items if (version := _pinned(item.written))}
+    pins = {item.name: version for item in items if (version := pinned_release(item.written))}
     if len(pins) < FROZEN_ENTRIES * len(names):  # a freeze with a few entries added by hand is one still
         return False
     if all(lookup(name).known or spacy_pipeline(name) for name in names):

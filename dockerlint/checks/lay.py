@@ -290,9 +290,6 @@ def _busting_copies(image: Image, stage: StageModel, reported: set[int]) -> Iter
                 yield copy, step, install, posixpath.relpath(reference.image_path, step.workdir or "/")
 
 
-_INSTALLER_TOOLS = frozenset({"pip", "setuptools", "wheel", "uv", "poetry", "pipenv"})
-
-
 def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, str, str]]:
     """COPYs of Python code that come before a ``pip install`` that reads none of it (only
     requirements files, or distributions named by the command): the install sits below the
@@ -308,7 +305,7 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
             if not install.requirements and not install.packages:
                 continue
             if not install.requirements and all(
-                argument_name(argument.value)[0] in _INSTALLER_TOOLS for argument in install.packages
+                argument_name(argument.value)[0] in tooling() for argument in install.packages
             ):
                 continue  # `pip install --upgrade pip`: the installer, not the dependencies
             if any(_local(argument.value) or argument_name(argument.value)[0] is None for argument in install.packages):

@@ -93,7 +93,7 @@ def _serverless(image: Image) -> bool:
     if final is None:
         return False
     ref, _ = external_base(image, final)
-    facts = base_image(ref) if ref is not None else None
+    facts = base_image(ref)
     return facts is not None and facts.serverless
 
 

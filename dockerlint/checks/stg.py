@@ -22,6 +22,7 @@ from dockerlint.model import Image, ImageRef, StageModel, Step
 from dockerlint.model.distributions import closure, lookup
 from dockerlint.model.image import context_source
 from dockerlint.model.installed_pip import wheel_names, wheels_copied
+from dockerlint.model.installed_records import pinned_release
 from dockerlint.model.layers import Package, installed_packages, removal
 from dockerlint.model.ml import install_stages, pip_commands
 from dockerlint.model.native_build import copies_native_sources
@@ -413,7 +414,7 @@ def _full_base(image: Image, stage: StageModel) -> str | None:
     from dockerlint.model.baseimage import base_image
 
     ref, _ = external_base(image, stage)
-    facts = base_image(ref) if ref is not None else None
+    facts = base_image(ref)
     return ref.raw if facts is not None and facts.compilers else None
 
 
@@ -1013,9 +1014,6 @@ def built_wheels_left_in_image(image: Image) -> Iterator[Finding]:
             )
 
 
-_PINNED = re.compile(r"===?\s*([0-9][^,;\s]*)")
-
-
 def _installed_from(chain: list[StageModel], copy, folder: str):
     """The first ``pip install`` after the COPY, in the final chain, that reads ``folder``."""
     for stage in chain:
@@ -1053,8 +1051,7 @@ def _wheels_size(image: Image, stage: StageModel, step: Step, install) -> int | 
     named = wheel_names(image, stage, step, install)
     if not named:
         return None
-    versions = {item.name: _PINNED.search(item.written) for item in named}
-    versions = {name: match.group(1) if match else None for name, match in versions.items()}
+    versions = {item.name: pinned_release(item.written) for item in named}
     total = 0
     for name in closure(set(versions), version=versions.get, loads=False):
         size = lookup(name, versions.get(name)).installed_bytes(compiled=False)

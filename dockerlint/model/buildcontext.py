@@ -98,6 +98,17 @@ class Unwanted:
     files: int
 
 
+def virtualenvs(image: Image) -> tuple[str, ...]:
+    """The context's virtualenvs, whatever their names (a folder holding ``pyvenv.cfg``), as
+    ``folder/`` prefixes."""
+
+    def find() -> tuple[str, ...]:
+        marker = "/pyvenv.cfg"
+        return tuple(file.path[: 1 - len(marker)] for file in image.context.files if file.path.endswith(marker))
+
+    return image.memoized(("virtualenvs",), find)
+
+
 def unwanted(image: Image) -> list[Unwanted]:
     """Sent paths no image build wants (``.git``, venvs, caches, ``.env``), largest first.
     ``.git`` is wanted when a local project takes its version from git."""
@@ -107,7 +118,7 @@ def unwanted(image: Image) -> list[Unwanted]:
         directories.discard(".git")
     names = set(table["files"])
     files = image.context.files
-    venvs = tuple(file.path[: -len("pyvenv.cfg")] for file in files if file.path.endswith("/pyvenv.cfg"))
+    venvs = virtualenvs(image)
     marker = table["build_read_beside"]  # a front-end project's bundler reads the .env beside it
     read_at_build = {file.path[: -len(marker)] for file in files if file.path.rpartition("/")[2] == marker}
     groups: dict[str, list[int]] = {}

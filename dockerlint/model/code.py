@@ -672,13 +672,10 @@ def _not_code(image: Image):
     ``venv38/``, with its packages' own examples) or a dependency, cache or version-control
     folder (discovery's SKIP_DIRS)."""
     from dockerlint.discover import SKIP_DIRS
+    from dockerlint.model.buildcontext import virtualenvs
 
     def build():
-        environments = tuple(
-            file.path[: -len("pyvenv.cfg")]
-            for file in image.context.files
-            if file.path.rpartition("/")[2] == "pyvenv.cfg"
-        )
+        environments = virtualenvs(image)
         return lambda path: path.startswith(environments) or not SKIP_DIRS.isdisjoint(path.split("/")[:-1])
 
     return image.memoized(("not_code",), build)

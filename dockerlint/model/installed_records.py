@@ -13,6 +13,14 @@ from dockerlint.model.installs import Install, wrapper_words
 from dockerlint.model.queries import truthy
 from dockerlint.source import Span
 
+_PIN = re.compile(r"(?<![=<>!~])==\s*v?([0-9][0-9A-Za-z.!-]*)(?:\+[0-9A-Za-z.]+)?\s*(?:$|[;,\s#])")
+
+
+def pinned_release(written: str) -> str | None:
+    """The version a requirement as written pins (``redis==4.3.4``), or None."""
+    match = _PIN.search(written)
+    return match.group(1) if match and "*" not in match.group(0) else None
+
 
 @dataclass(frozen=True)
 class Installed:
