@@ -267,6 +267,33 @@ def test_satisfied_or_repeated_requirements_are_fine(repo):
     assert lint(repo, dockerfile, "LAY003", files)[0] == []
 
 
+def test_a_pin_from_the_cpu_index_is_its_local_build(repo):
+    """`torch==2.4.1` from PyTorch's CPU index installs 2.4.1+cpu (the index holds only local
+    builds of torch, torchvision and torchaudio): a later `==2.4.1+cpu` is satisfied."""
+    dockerfile = """
+        FROM python:3.10-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.4.1 && \\
+            pip install --no-cache-dir -r requirements.txt
+        COPY main.py .
+        CMD ["python", "main.py"]
+    """
+    files = {"requirements.txt": "torch==2.4.1+cpu\nnumpy==1.26.4\n", "main.py": "import torch\n"}
+    assert lint(repo, dockerfile, "LAY003", files)[0] == []
+    # from PyPI, `torch==2.4.1` is the CUDA build: the CPU pin replaces it, in the same RUN
+    got, findings = lint(
+        repo, dockerfile.replace("--index-url https://download.pytorch.org/whl/cpu ", ""), "LAY003", files
+    )
+    assert got == [("LAY003", "Dockerfile", 5)]
+    assert "installed twice in this RUN" in findings[0].message
+    assert "earlier layer" not in findings[0].message
+    # numpy mirrored on that index keeps its PyPI version: a later other pin still replaces it
+    cpu_numpy = dockerfile.replace("torch==2.4.1 &&", "torch==2.4.1 numpy==1.26.3 &&")
+    got, findings = lint(repo, cpu_numpy, "LAY003", files)
+    assert got == [("LAY003", "Dockerfile", 5)] and "`numpy`" in findings[0].message
+
+
 def test_torchvision_pin_replaces_the_newest_torch_an_earlier_layer_installed(repo):
     dockerfile = """
         FROM python:3.11 AS build

@@ -681,12 +681,13 @@ def _reinstalls(image: Image, chain: list[StageModel], ships: bool) -> Iterator[
                         continue
                     seen[pin.name] = pin
                     replaced.add(pin.name)
+                    same_run = any(earlier is first.install for earlier in step.installs)
                     yield finding(
                         image,
                         "LAY003",
                         pin.span,
                         f"`{pin.name}` is installed again here ({_difference(first, pin)}) after line "
-                        f"{first.span.line} installed it: {_cost(ships)}",
+                        f"{first.span.line} installed it: {_cost(ships, same_run)}",
                         f"Install `{pin.name}` once, with the version and index you want, in the first install "
                         "(for example install it from its `--index-url` before the requirements).",
                         related=[Related(image.dockerfile_path, first.span, f"`{pin.name}` first installed here")],
@@ -697,7 +698,8 @@ def _reinstalls(image: Image, chain: list[StageModel], ships: bool) -> Iterator[
                 accepted, cause = wanted
                 if torch is not None and cause is not None and coupling.TORCH not in replaced:
                     if not torch.versions & accepted:
-                        yield _torch_replaced(image, torch, cause, ships)
+                        same_run = any(earlier is torch.pin.install for earlier in step.installs)
+                        yield _torch_replaced(image, torch, cause, ships, same_run)
                 torch = _torch_left(accepted, cause or torch_pin(pins), pythons)
 
 
@@ -756,7 +758,7 @@ def _torch_left(accepted: frozenset[str], pin: _Pin, pythons: tuple[str, ...]) -
     return _Torch(frozenset(left), pin, pythons)
 
 
-def _torch_replaced(image: Image, torch: _Torch, cause: _Pin, ships: bool) -> Finding:
+def _torch_replaced(image: Image, torch: _Torch, cause: _Pin, ships: bool, same_run: bool) -> Finding:
     from packaging.version import Version
 
     shown = sorted(torch.versions, key=Version)
@@ -772,7 +774,7 @@ def _torch_replaced(image: Image, torch: _Torch, cause: _Pin, ships: bool) -> Fi
         "LAY003",
         cause.span,
         f"`{cause.text}`{where} requires {needs}, so pip replaces the {before} that line "
-        f"{torch.pin.span.line} installed: {_cost(ships)}",
+        f"{torch.pin.span.line} installed: {_cost(ships, same_run)}",
         f"Install torch once: pin the torch that `{cause.text}` needs in the first install (or install "
         "torch, torchvision and torchaudio together from one pinned set).",
         related=[Related(image.dockerfile_path, torch.pin.span, "torch first installed here")],
@@ -785,7 +787,9 @@ def _pythons(image: Image, stage: StageModel) -> tuple[str, ...]:
     return tuple(sorted({dict(env)["python_version"] for env in environments(image, stage)}))
 
 
-def _cost(ships: bool) -> str:
+def _cost(ships: bool, same_run: bool) -> str:
+    if same_run:  # one layer: it holds only what the second install left
+        return "it is downloaded and installed twice in this RUN, on every build"
     if ships:
         return "the first copy's bytes stay in that earlier layer"
     return "it is downloaded and installed twice (this stage does not ship, but every build pays for it)"
@@ -799,8 +803,9 @@ def _replaces(first: _Pin, later: _Pin) -> bool:
     pinned = _EXACT_PIN.match(first.spec)
     if pinned is None or _EXACT_PIN.match(later.spec) is None:
         return False
+    installed = coupling.installed_release(first.name, pinned.group(1), first.index)
     try:
-        return not SpecifierSet(later.spec).contains(pinned.group(1), prereleases=True)
+        return not SpecifierSet(later.spec).contains(installed, prereleases=True)
     except InvalidSpecifier:
         return False
 

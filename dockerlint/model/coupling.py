@@ -37,6 +37,19 @@ def coupled(name: str) -> bool:
     return name.startswith(_PREFIXES) and name in _table()["requires_torch"]
 
 
+# PyTorch's wheel indexes (download.pytorch.org/whl/cpu, /whl/cu121, /whl/rocm6.1) hold
+# torch, torchvision and torchaudio as local builds only: `torch==2.4.1` from /whl/cpu installs
+# 2.4.1+cpu on Linux. Other packages mirrored there (numpy, pillow) keep their PyPI versions.
+_PYTORCH_INDEX = re.compile(r"download\.pytorch\.org/whl/(?:nightly/|test/)?(cpu|cu\d+|rocm[\d.]+)/?(?:,|$)")
+_LOCAL_BUILDS = ("torch", "torchvision", "torchaudio")
+
+
+def installed_release(name: str, pinned: str, index: str) -> str:
+    """The release an exact pin ``==pinned`` of ``name`` installs from ``index``."""
+    found = _PYTORCH_INDEX.search(index) if name in _LOCAL_BUILDS and "+" not in pinned else None
+    return f"{pinned}+{found.group(1)}" if found else pinned
+
+
 def concerns_torch(name: str) -> bool:
     """torch itself or a distribution coupled to it."""
     return name == TORCH or coupled(name)
