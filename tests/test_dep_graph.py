@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dockerlint.findings import Severity
-from dockerlint.model.distributions import _glob_test, indexed, lookup, plugin_hosts, required_by_some
+from dockerlint.model.distributions import _glob_test, calls, indexed, lookup, plugin_hosts, required_by_some
 from tests.conftest import run_lint
 
 DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
@@ -786,3 +786,62 @@ def test_an_unknown_package_imported_under_another_name_may_need_any_unused_pack
     files["serve.py"] = "import json\n\nprint(json.dumps({}))\n"
     found = findings(repo, files, ["DEP001"])
     assert lines(found) == [("DEP001", 2)] and found[0].severity == Severity.WARNING
+
+
+def test_a_requirement_with_a_legacy_range_is_still_required(repo):
+    """celery 5.0.5 requires `pytz (>dev)`, a range packaging no longer reads: pytz is still
+    what it installs, not an unused package; celery 5.3 dropped it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["celery", "-A", "tasks", "worker", "--loglevel=info"]\n',
+        "requirements.txt": "celery==5.0.5\nredis==3.5.3\npytz==2021.1\n",
+        "tasks.py": """
+            from celery import Celery
+
+            app = Celery("tasks", broker="redis://redis:6379/0")
+
+
+            @app.task
+            def add(x, y):
+                return x + y
+        """,
+    }
+    assert "pytz" in lookup("celery", "5.0.5").requires
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["requirements.txt"] = "celery==5.3.6\nredis==5.0.1\npytz==2021.1\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
+
+
+LANGCHAIN_RAG = {
+    "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+    "requirements.txt": "langchain-community==0.2.16\nopenai==1.45.0\nqdrant-client==1.11.1\ntiktoken==0.7.0\n",
+    "app.py": """
+        from langchain_community.embeddings import OpenAIEmbeddings
+        from langchain_community.vectorstores import Qdrant
+        from qdrant_client import QdrantClient
+
+        embeddings = OpenAIEmbeddings(model="text-embedding-3-small")
+        store = Qdrant(client=QdrantClient(url="http://qdrant:6333"), collection_name="docs", embeddings=embeddings)
+
+
+        def answer(question: str) -> list[str]:
+            return [doc.page_content for doc in store.similarity_search(question, k=4)]
+    """,
+}
+
+
+def test_embeddings_handed_to_a_vector_store_use_what_their_methods_import(repo):
+    """The vector store calls `embed_documents`/`embed_query` of the OpenAIEmbeddings it is
+    given, which import tiktoken: the code never calls them itself."""
+    assert "embed_query" in dict(calls("langchain-community"))["tiktoken"]
+    assert lines(findings(repo, LANGCHAIN_RAG, ["DEP001"])) == []
+    # no embeddings class: tiktoken is unused, and so is the openai client it would call
+    files = {
+        **LANGCHAIN_RAG,
+        "app.py": """
+            from langchain_community.vectorstores import Qdrant
+            from qdrant_client import QdrantClient
+
+            store = Qdrant(client=QdrantClient(url="http://qdrant:6333"), collection_name="docs", embeddings=None)
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 4)]

@@ -320,6 +320,58 @@ WORKER_CODE = {
 }
 
 
+def test_what_the_lock_file_says_a_git_library_requires_is_used_through_it(repo):
+    """The index cannot read a library installed from git; uv.lock (and poetry.lock) record
+    what the resolver found it requires: boto3, which the service uses through it."""
+    project = """
+        [project]
+        name = "monitor-bot"
+        version = "0.1.0"
+        requires-python = ">=3.12"
+        dependencies = ["boto3==1.38.4", "monitor-lib", "rich==13.9.4"]
+
+        [tool.uv.sources]
+        monitor-lib = { git = "https://github.com/example/monitor-lib.git", rev = "1.0.0" }
+    """
+    lock = """
+        version = 1
+
+        [[package]]
+        name = "boto3"
+        version = "1.38.4"
+        dependencies = [{ name = "botocore" }, { name = "jmespath" }, { name = "s3transfer" }]
+
+        [[package]]
+        name = "monitor-lib"
+        version = "1.0.0"
+        source = { git = "https://github.com/example/monitor-lib.git?rev=1.0.0#bbdefc007fd0a21f5c569c07411a11f8c3e77f64" }
+        dependencies = [{ name = "boto3" }]
+
+        [[package]]
+        name = "rich"
+        version = "13.9.4"
+    """
+    code = {
+        "app/__init__.py": "",
+        "app/main.py": "from monitor_lib.clients import AWSClient\n\nAWSClient().upload('report.csv')\n",
+    }
+    image = uv_image("uv sync --frozen --no-dev")
+    files = {"Dockerfile": image, "pyproject.toml": project, "uv.lock": lock, **code}
+    # boto3 is the library's; rich nothing requires, said for sure now that the library's
+    # requirements are read
+    found_here = run_lint(repo(files), select=["DEP001"]).findings
+    assert [(f.code, f.span.line) for f in found_here] == [("DEP001", 5)]
+    assert "`rich`" in found_here[0].message and "whose requirements it does not know" not in found_here[0].message
+    # the same library in poetry.lock, its dependencies a table
+    poetry_lock = lock.replace('dependencies = [{ name = "boto3" }]', '[package.dependencies]\n        boto3 = "*"')
+    poetry_lock = poetry_lock.replace(
+        'dependencies = [{ name = "botocore" }, { name = "jmespath" }, { name = "s3transfer" }]', ""
+    )
+    assert "[package.dependencies]" in poetry_lock
+    files = {"Dockerfile": image, "pyproject.toml": project, "uv.lock": poetry_lock, **code}
+    assert lint(repo, files) == [("DEP001", "pyproject.toml", 5)]
+
+
 def poetry_image(install: str) -> str:
     """A builder that installs the dependencies into /app/.venv; the final stage takes
     the venv and the code, not pyproject.toml."""

@@ -40,6 +40,7 @@ from dockerlint.model.distributions import (
     closure,
     command_owners,
     generation,
+    handed_objects,
     heavy_variants,
     indexed,
     lookup,
@@ -134,7 +135,7 @@ def _analyse(image: Image) -> Analysis | None:
         if versions.get(name) is None:
             versions[name] = locked
     asked = {name: tuple(sorted(values)) for name, values in extras.items()}
-    installed = closure(set(versions) | installs.providers, asked, versions.get, loads=False)
+    installed = _with_locked(closure(set(versions) | installs.providers, asked, versions.get, loads=False), installs)
     return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed, versions, asked)
 
 
@@ -484,7 +485,7 @@ def _requirements_unread(image: Image, analysis: Analysis) -> list[str]:
         analysis.unread = sorted(
             name
             for name in (used | asked) - analysis.installs.project_names
-            if not requirements_known(name) and not spacy_pipeline(name)
+            if not requirements_known(name) and not spacy_pipeline(name) and name not in analysis.installs.lock_requires
         )
     return analysis.unread
 
@@ -538,9 +539,26 @@ def _closure(analysis: Analysis, start: set[str], loads: bool = True) -> set[str
     for name in start:
         one = analysis.closures.get((name, loads))
         if one is None:
-            one = frozenset(closure({name}, analysis.extras, analysis.versions.get, loads=loads))
-            analysis.closures[(name, loads)] = one
+            one = closure({name}, analysis.extras, analysis.versions.get, loads=loads)
+            one = analysis.closures[(name, loads)] = frozenset(_with_locked(one, analysis.installs))
         found |= one
+    return found
+
+
+def _with_locked(found: set[str], installs: ImageInstalls) -> set[str]:
+    """``found`` and what the install's lock file says its packages that the index cannot
+    read require (a git-sourced library's boto3), and what those bring in."""
+    unread = [name for name in found if name in installs.lock_requires and not requirements_known(name)]
+    while unread:
+        for other in installs.lock_requires[unread.pop()]:
+            if other in found:
+                continue
+            if requirements_known(other):
+                found |= closure({other}, loads=False)
+            else:
+                found.add(other)
+                if other in installs.lock_requires:
+                    unread.append(other)
     return found
 
 
@@ -572,9 +590,10 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
         direct = host in used
         if not direct and not _imports(image, analysis, distribution.modules):
             continue
+        handed = _handed_methods(analysis, distribution)
         for other, names in calls(host).items():
             if other in unused and other not in found and not lookup(other).dev:
-                if _imports_integration(analysis, distribution, lookup(other)):
+                if _imports_integration(analysis, distribution, lookup(other)) or handed.intersection(names):
                     found.add(other)
                     continue
                 # Of a package the code imports that another brought in (llama-index-core under
@@ -605,6 +624,17 @@ def _imports_integration(analysis: Analysis, host: Distribution, backend: Distri
     return bool(stems) and any(
         inner.rpartition(".")[2].lower().startswith(tuple(stems)) for inner in _imported_inside(analysis, host)
     )
+
+
+def _handed_methods(analysis: Analysis, host: Distribution) -> set[str]:
+    """The methods a framework calls on objects of the classes the code imports from
+    ``host`` (the ``embed_documents`` of an ``OpenAIEmbeddings`` handed to a vector store)."""
+    suffixes = handed_objects()
+    found: set[str] = set()
+    for inner in _imported_inside(analysis, host):
+        name = inner.rpartition(".")[2]
+        found.update(*(methods for suffix, methods in suffixes.items() if name.endswith(suffix) and name != suffix))
+    return found
 
 
 _CLIENT_SUFFIXES = ("client", "db")  # qdrant_client, chromadb: the backend is named without them

@@ -345,6 +345,11 @@ def model_providers() -> dict[str, str]:
     return _overrides()["model_providers"]
 
 
+def handed_objects() -> dict[str, list[str]]:
+    """Suffix of a class name -> the methods a framework calls on such an object."""
+    return _overrides()["handed_objects"]
+
+
 def heavy_variants() -> list[dict]:
     return _overrides()["heavy_variants"]
 

@@ -157,38 +157,56 @@ def read_project(image: Image, stage: StageModel, project: ProjectInstall, count
             result.project_names.add(canonical(pyproject.name))
     add(selected(stage, project.pyproject, _dependencies(project, pyproject), pyproject.name, wanted), counts, result)
     if counts and "--upgrade" not in project.options and "-U" not in project.options:
-        for name, version in _locked(image, project.pyproject.parent / LOCK_FILES[project.tool]).items():
+        versions, requires = _locked(image, project.pyproject.parent / LOCK_FILES[project.tool])
+        for name, version in versions.items():
             result.locked.setdefault(name, version)
+        for name, names in requires.items():
+            result.lock_requires.setdefault(name, names)
 
 
 # The lock file each tool installs from, next to pyproject.toml: both list ``[[package]]``
-# tables with ``name`` and ``version``.
+# tables with ``name`` and ``version``, and what each requires (uv: ``dependencies``, a list
+# of tables with ``name``; poetry: ``[package.dependencies]``, name -> constraint).
 LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock"}
 
 
-def _locked(image: Image, path: Path) -> dict[str, str]:
-    """name -> version of a lock file in the repository (empty when it is not there or not
-    TOML): the versions ``uv sync``/``poetry install`` install, dependencies included."""
+def _locked(image: Image, path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """(name -> version, name -> the names it requires) of a lock file in the repository
+    (empty when it is not there or not TOML): the versions ``uv sync``/``poetry install``
+    install, dependencies included, and what the resolver found each one requires (a git or
+    private package the package index cannot read included)."""
     if not os.path.isfile(path):
-        return {}
+        return {}, {}
     loaded = image.workspace.text(path, quiet=True)
     if loaded is None:
-        return {}
+        return {}, {}
     from dockerlint.tomlparser import tomllib
 
     try:
         packages = tomllib.loads(loaded[0].text).get("package", [])
     except (tomllib.TOMLDecodeError, RecursionError, AttributeError):
-        return {}
-    found = {}
+        return {}, {}
+    found, requires = {}, {}
     for package in packages if isinstance(packages, list) else ():
         if (
             isinstance(package, dict)
             and isinstance(package.get("name"), str)
             and isinstance(package.get("version"), str)
         ):
-            found[canonical(package["name"])] = package["version"]
-    return found
+            name = canonical(package["name"])
+            found[name] = package["version"]
+            requires[name] = _lock_dependencies(package.get("dependencies"))
+    return found, requires
+
+
+def _lock_dependencies(dependencies) -> tuple[str, ...]:
+    if isinstance(dependencies, dict):  # poetry.lock
+        names = dependencies
+    elif isinstance(dependencies, list):  # uv.lock
+        names = [entry.get("name") for entry in dependencies if isinstance(entry, dict)]
+    else:
+        return ()
+    return tuple(sorted({canonical(name) for name in names if isinstance(name, str)}))
 
 
 def project_selections(image: Image, stage: StageModel, step: Step):

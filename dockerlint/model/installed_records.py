@@ -41,6 +41,7 @@ class ImageInstalls:
     providers: set[str] = field(default_factory=set)
     unnamed: list[str] = field(default_factory=list)  # what installs unknown distributions
     locked: dict[str, str] = field(default_factory=dict)  # name -> version a uv.lock/poetry.lock pins
+    lock_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> what the lock says it requires
     local_projects: list[Path] = field(default_factory=list)  # context folders installed as projects
     project_names: set[str] = field(default_factory=set)  # their distribution names
     recorded: set[Installed] = field(default_factory=set)  # ``items`` as a set, for de-duplication
