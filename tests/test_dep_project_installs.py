@@ -99,6 +99,28 @@ def test_uv_sync_options_select_groups_and_extras(repo, sync, lines):
     assert dev_tool_lines(repo, sync) == lines
 
 
+def test_a_dev_tool_already_in_a_group_is_left_out_by_the_install_option(repo):
+    """A tool in a dependency group is where it belongs: the install must leave the group
+    out; a tool in the project's own dependencies must move to one."""
+    files = {"Dockerfile": uv_image("uv sync --all-groups"), "pyproject.toml": UV_PROJECT, **API_CODE}
+    helps = {item.span.line: item.fix for item in run_lint(repo(files), select=["DEP003"]).findings}
+    assert "`uv sync --no-dev`" in helps[PYTEST] and "`uv sync --no-group lint`" in helps[RUFF]
+    assert "Remove" not in helps[PYTEST]
+    files["pyproject.toml"] = UV_PROJECT.replace(
+        '"uvicorn[standard]>=0.32",', '"uvicorn[standard]>=0.32",\n        "pytest>=8.3",'
+    )
+    helps = {item.span.line: item.fix for item in run_lint(repo(files), select=["DEP003"]).findings}
+    assert "a requirements-dev.txt (or a dependency group)" in helps[FASTAPI + 2]
+    poetry = {
+        "Dockerfile": poetry_image("poetry install --no-root"),
+        "pyproject.toml": POETRY_PROJECT,
+        "poetry.lock": "",
+        **WORKER_CODE,
+    }
+    helps = {item.span.line: item.fix for item in run_lint(repo(poetry), select=["DEP003"]).findings}
+    assert "`poetry install --without dev` (or `--only main`)" in helps[POETRY_PYTEST]
+
+
 def test_tool_uv_default_groups_replace_dev(repo):
     project = UV_PROJECT + '\n[tool.uv]\ndefault-groups = ["dev", "lint"]\n'
     assert dev_tool_lines(repo, "uv sync --frozen", project) == [PYTEST, RUFF]

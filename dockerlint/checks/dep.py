@@ -912,6 +912,12 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 "the helper and build it in a builder stage, and copy only the result."
             )
             autofix = dep_fixes.removal(image, item)
+        elif (leave_out := _group_install_option(image, item)) is not None:
+            help_text = (
+                f"It is in a dependency group already, which the image's install takes: install with "
+                f"{leave_out} in the Dockerfile, and keep the group for CI and local work."
+            )
+            autofix = None
         else:
             help_text = (
                 "Install it only where it runs: a requirements-dev.txt (or a dependency group) for CI and "
@@ -929,6 +935,24 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             size,
             autofix=autofix,
         )
+
+
+def _group_install_option(image: Image, item: Installed) -> str | None:
+    """How the install leaves out the dependency group of pyproject.toml that ``item`` sits
+    in (``poetry install --without dev``, ``uv sync --no-dev``), or None when it is in the
+    project's own dependencies."""
+    if item.kind != "pyproject":
+        return None
+    pyproject = image.workspace.pyproject(item.path)
+    group = next((d.group for d in pyproject.dependencies if d.span == item.span), None) if pyproject else None
+    if group is None or ":" not in group and group != "uv-dev":
+        return None
+    kind, _, name = group.partition(":")
+    if kind == "poetry-group":
+        return f"`poetry install --without {name}` (or `--only main`)"
+    if kind == "group" or group == "uv-dev":
+        return "`uv sync --no-dev`" if name in ("", "dev") else f"`uv sync --no-group {name}`"
+    return None
 
 
 def _no_build_after(image: Image, item) -> bool:
