@@ -424,12 +424,19 @@ def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=Non
     version's). Without ``loads`` it is what an install puts in the image: a string load
     uses a package when it is there, it never installs it. May-use edges count only
     through the names the code uses (the DEP rules ask)."""
-    asked = {name: set(wanted) for name, wanted in (extras or {}).items()}
+    given = extras or {}
+    asked: dict[str, set[str]] = {}  # the extras asked of each name reached (copied from ``given`` when reached)
+
+    def asked_of(name: str) -> set[str]:
+        if name not in asked:
+            asked[name] = set(given.get(name, ()))
+        return asked[name]
+
     done: dict[str, set[str]] = {}
     pending = [canonical(name) for name in start]
     while pending:
         name = pending.pop()
-        wanted = asked.get(name, set())
+        wanted = asked_of(name)
         if name in done and wanted <= done[name]:
             continue
         done[name] = set(wanted)
@@ -437,8 +444,8 @@ def closure(start, extras: dict[str, tuple[str, ...]] | None = None, version=Non
         chosen = None if pinned is None else _range_of(name, pinned)
         distribution = _lookup(name, chosen)
         for other, more in distribution.asks.items():
-            if not set(more) <= asked.get(other, set()):
-                asked.setdefault(other, set()).update(more)
+            if not set(more) <= asked_of(other):
+                asked_of(other).update(more)
                 pending.append(other)
         pending.extend(other for other in _needs(name, chosen, tuple(sorted(wanted)), loads) if other not in done)
     return set(done)
