@@ -347,14 +347,15 @@ class Workspace:
             self.problems.setdefault(path, []).append(problem)
 
     def pyproject(self, path: Path) -> Pyproject | None:
+        """A pyproject.toml, or a Pipfile (read into the same dependency model)."""
         if path not in self._pyprojects:
-            from dockerlint.parse.pyproject import parse_pyproject
+            from dockerlint.parse.pyproject import parse_pipfile, parse_pyproject
 
             loaded = self.text(path, quiet=not os.path.exists(path))
             parsed = None
             if loaded is not None:
                 with blame(path):
-                    parsed = parse_pyproject(loaded[0].text)
+                    parsed = (parse_pipfile if path.name == "Pipfile" else parse_pyproject)(loaded[0].text)
                 if path not in self._recorded:
                     self.add_problems(path, parsed.problems)
             self._recorded.add(path)

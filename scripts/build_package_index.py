@@ -364,9 +364,8 @@ def _requirement_names(requires_dist: tuple[str, ...], provides_extra: tuple[str
     plain: set[str] = set()
     extras: dict[str, set[str]] = {}
     for text in metadata.get("requires_dist", []):
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
+        requirement = _requirement(text)
+        if requirement is None:
             continue
         name = canonical(requirement.name)
         if requirement.extras:  # "cuda-toolkit[cublas,cudart]": the extras it asks of the other
@@ -385,6 +384,31 @@ def _requirement_names(requires_dist: tuple[str, ...], provides_extra: tuple[str
         if not extras[extra]:
             del extras[extra]
     return sorted(plain), {extra: sorted(names) for extra, names in sorted(extras.items())}
+
+
+# A Requires-Dist entry with a version range packaging no longer parses: the legacy forms
+# `pytz (>dev)` (celery 4.x-5.2), `azure-core (>=1.11.0<2)`, `PyYAML (>=5.1.*)`. pip before
+# 24.1 installed such packages and the name they require; the range is what it could not read.
+_LEGACY_REQUIREMENT = re.compile(
+    r"\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<extras>\[[^\]]*\])?\s*(?:\([^)]*\)|[<>=!~][^;]*)?\s*(?:;(?P<marker>.*))?\Z"
+)
+
+
+def _requirement(text: str) -> Requirement | None:
+    """The requirement, or its name, extras and marker when its version range is a legacy one
+    (a wrong range must not lose the name: the package is still required)."""
+    try:
+        return Requirement(text)
+    except InvalidRequirement:
+        pass
+    legacy = _LEGACY_REQUIREMENT.match(text)
+    if legacy is None:
+        return None
+    marker = (legacy["marker"] or "").strip()
+    try:
+        return Requirement(legacy["name"] + (legacy["extras"] or "") + (f"; {marker}" if marker else ""))
+    except InvalidRequirement:  # the marker too is unreadable: required under every condition
+        return Requirement(legacy["name"] + (legacy["extras"] or ""))
 
 
 def _marker_extras(marker: Marker, provided: list[str]) -> list[str | None]:

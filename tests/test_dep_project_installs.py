@@ -541,3 +541,128 @@ def test_a_pyproject_two_images_install_is_judged_by_both(repo):
     api = dockerfile.format(command='["sh", "-c", "sleep 5; gunicorn worker.tasks:app -b 0.0.0.0:8000"]')
     assert lint(repo, {**files, "worker.Dockerfile": worker}) == [("DEP001", "pyproject.toml", 11)]
     assert lint(repo, {**files, "worker.Dockerfile": worker, "api.Dockerfile": api}) == []
+
+
+# -- pipenv -------------------------------------------------------------------------------
+
+PIPFILE = """
+    [[source]]
+    url = "https://pypi.org/simple"
+    verify_ssl = true
+    name = "pypi"
+
+    [packages]
+    django = "==4.2.7"
+    gunicorn = "*"
+    psycopg2-binary = "*"
+    pandas = "==2.1.4"
+    pywin32 = {version = "*", sys_platform = "== 'win32'"}
+    accounts = {path = "./accounts", editable = true}
+
+    [dev-packages]
+    pytest = "*"
+
+    [requires]
+    python_version = "3.11"
+"""
+# Line numbers in PIPFILE.
+PIPENV_PANDAS, PIPENV_PYTEST = 10, 15
+PIPFILE_LOCK = (
+    '{"_meta": {"requires": {"python_version": "3.11"}}, "default": {"django": {"version": "==4.2.7"}, '
+    '"gunicorn": {"version": "==21.2.0"}, "psycopg2-binary": {"version": "==2.9.9"}, '
+    '"pandas": {"version": "==2.1.4"}}, "develop": {"pytest": {"version": "==7.4.3"}}}'
+)
+DJANGO_CODE = {
+    "config/__init__.py": "",
+    "config/settings.py": """
+        INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "accounts"]
+        DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "site"}}
+    """,
+    "config/wsgi.py": """
+        import os
+
+        from django.core.wsgi import get_wsgi_application
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        application = get_wsgi_application()
+    """,
+    "accounts/__init__.py": "",
+    "accounts/models.py": "from django.db import models\n",
+}
+
+
+def pipenv_image(install: str, copy: str = "COPY Pipfile Pipfile.lock ./") -> str:
+    return f"""
+        FROM python:3.11-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir pipenv==2023.12.1
+        {copy}
+        RUN {install}
+        COPY . .
+        CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000"]
+    """
+
+
+def pipenv_files(install: str, **more) -> dict[str, str]:
+    return {
+        "Dockerfile": pipenv_image(install),
+        "Pipfile": PIPFILE,
+        "Pipfile.lock": PIPFILE_LOCK,
+        **DJANGO_CODE,
+        **more,
+    }
+
+
+@pytest.mark.parametrize(
+    ("install", "lines"),
+    [
+        ("pipenv install --system --deploy", [("DEP001", "Pipfile", PIPENV_PANDAS)]),
+        ("pipenv sync --system", [("DEP001", "Pipfile", PIPENV_PANDAS)]),
+        ("PIPENV_VENV_IN_PROJECT=1 pipenv install --deploy --ignore-pipfile", [("DEP001", "Pipfile", PIPENV_PANDAS)]),
+        (
+            "pipenv install --system --deploy --dev",
+            [("DEP001", "Pipfile", PIPENV_PANDAS), ("DEP003", "Pipfile", PIPENV_PYTEST)],
+        ),
+        (
+            "pipenv install --system --categories 'packages dev-packages'",
+            [("DEP001", "Pipfile", PIPENV_PANDAS), ("DEP003", "Pipfile", PIPENV_PYTEST)],
+        ),  # fmt: skip
+        ("pipenv install --system --categories dev-packages", [("DEP003", "Pipfile", PIPENV_PYTEST)]),
+        # a package argument, or a requirements file, installs what the Pipfile does not say
+        ("pipenv install --system requests", []),
+        ("pipenv install --system -r requirements.txt", []),
+    ],
+)
+def test_pipenv_installs_the_pipfile_categories_it_is_asked_for(repo, install, lines):
+    """The Pipfile's [packages] at the lock's versions, [dev-packages] with --dev; a package
+    for Windows only is not installed, a local path is the project's own code."""
+    assert lint(repo, pipenv_files(install)) == lines
+
+
+def test_a_dev_package_installed_by_pipenv_is_left_out_by_its_option(repo):
+    found_here = run_lint(repo(pipenv_files("pipenv install --system --deploy --dev")), select=["DEP003"]).findings
+    assert [item.span.line for item in found_here] == [PIPENV_PYTEST]
+    assert "`pipenv install` without `--dev`" in found_here[0].fix
+
+
+def test_a_pipenv_virtualenv_counts_where_the_final_stage_copies_it(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        ENV PIPENV_VENV_IN_PROJECT=1
+        WORKDIR /app
+        RUN pip install --no-cache-dir pipenv==2023.12.1
+        COPY Pipfile Pipfile.lock ./
+        RUN pipenv install --deploy
+
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY --from=builder /app/.venv /app/.venv
+        COPY . .
+        ENV PATH="/app/.venv/bin:$PATH"
+        CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000"]
+    """
+    files = pipenv_files("", Dockerfile=dockerfile)
+    assert lint(repo, files) == [("DEP001", "Pipfile", PIPENV_PANDAS)]
+    # without PIPENV_VENV_IN_PROJECT the virtualenv is under the home folder: not copied
+    files["Dockerfile"] = dockerfile.replace("ENV PIPENV_VENV_IN_PROJECT=1\n", "")
+    assert lint(repo, files) == []

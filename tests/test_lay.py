@@ -190,6 +190,29 @@ def test_whole_tree_copied_before_uv_sync_or_poetry_install(repo):
         assert f"`COPY pyproject.toml {lock} ./`, then `RUN {dependencies_only}`" in findings[0].fix
 
 
+def test_whole_tree_copied_before_pipenv_install(repo):
+    files = {
+        "Pipfile": '[packages]\nflask = "==3.0.3"\n',
+        "Pipfile.lock": '{"default": {"flask": {"version": "==3.0.3"}}, "develop": {}}',
+        "app.py": "import flask\n",
+    }
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir pipenv==2023.12.1
+        COPY . .
+        RUN pipenv install --system --deploy
+        CMD ["python", "app.py"]
+    """
+    got, findings = lint(repo, dockerfile, "LAY002", files)
+    assert got == [("LAY002", "Dockerfile", 4)]
+    assert "before `pipenv install` on line 5" in findings[0].message
+    assert "`COPY Pipfile Pipfile.lock ./`, then `pipenv install` as it is, then `COPY . .`" in findings[0].fix
+    manifests_first = dockerfile.replace("COPY . .\n        RUN pipenv install --system --deploy", (
+        "COPY Pipfile Pipfile.lock ./\n        RUN pipenv install --system --deploy\n        COPY . ."))  # fmt: skip
+    assert lint(repo, manifests_first, "LAY002", files)[0] == []
+
+
 def test_manifests_first_then_the_project_is_fine(repo):
     dockerfile = """
         FROM python:3.12-slim

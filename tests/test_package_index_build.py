@@ -296,6 +296,12 @@ def test_an_import_in_a_namespace_many_share_is_an_edge_to_the_distribution_owni
         (['pywin32; sys_platform == "win32"'], [], ([], {})),
         (['hiredis>=1.0.0; extra == "hiredis"'], ["hiredis"], ([], {"hiredis": ["hiredis"]})),
         (['PySocks!=1.5.7; extra == "socks"', "PySocks"], ["socks"], (["pysocks"], {})),
+        # legacy ranges packaging no longer reads: the name is still required (celery 5.0.5)
+        (["pytz (>dev)", "kombu (<6.0,>=5.0.0)"], [], (["kombu", "pytz"], {})),
+        (["azure-core (>=1.11.0<2)"], [], (["azure-core"], {})),
+        (["tinycss2 (>=1.1.0<1.2) ; extra == 'css'"], ["css"], ([], {"css": ["tinycss2"]})),
+        (["pydantic (>=1.0.0<1.9.0) ; (python_version <= \"3.6\") and extra == 'pydantic'"], ["pydantic"], ([], {})),
+        (["not a requirement at all ("], [], ([], {})),
     ],
 )
 def test_requirement_names_on_linux_for_some_python_3(requires, extras, expected):

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from dockerlint.parse.pyproject import parse_pyproject, poetry_specifier
+from dockerlint.parse.pyproject import parse_pipfile, parse_pyproject, poetry_specifier
 from dockerlint.source import Span, Text
 
 PEP_621 = """\
@@ -270,3 +270,45 @@ def test_importing_the_module_does_not_import_packaging():
     code = "import sys, dockerlint.parse.pyproject; print('packaging' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_pipfile_by_category_with_pep_440_versions_and_marker_keys():
+    parsed = parse_pipfile(
+        textwrap.dedent(
+            """\
+            [[source]]
+            url = "https://download.pytorch.org/whl/cpu"
+            verify_ssl = true
+            name = "pytorch"
+
+            [packages]
+            Django = "~=4.2"
+            celery = {version = ">=5.3,<6", extras = ["redis"]}
+            pywin32 = {version = "*", sys_platform = "== 'win32'"}
+            site = {path = ".", editable = true}
+            torch = {version = "==2.3.1", index = "pytorch"}
+
+            [dev-packages]
+            pytest = "*"
+
+            [docs]
+            mkdocs = "*"
+
+            [requires]
+            python_version = "3.11"
+            """
+        )
+    )
+    got = [(d.name, d.specifier, d.extras, d.marker, d.group, d.span.line) for d in parsed.dependencies]
+    assert got == [
+        ("django", "~=4.2", (), None, "pipenv", 7),
+        ("celery", "<6,>=5.3", ("redis",), None, "pipenv", 8),
+        ("pywin32", "", (), "(sys_platform == 'win32')", "pipenv", 9),
+        (None, "", (), None, "pipenv", 10),  # the project's own folder: no distribution to judge
+        ("torch", "==2.3.1", (), None, "pipenv", 11),
+        ("pytest", "", (), None, "pipenv:dev-packages", 14),
+        ("mkdocs", "", (), None, "pipenv:docs", 17),
+    ]
+    assert parsed.tool["pipenv"]["source"][0]["name"] == "pytorch"
+    broken = parse_pipfile("[packages\ndjango = '*'\n")
+    assert broken.dependencies == () and broken.problems[0].message.startswith("Pipfile is not valid TOML")

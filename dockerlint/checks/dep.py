@@ -938,9 +938,9 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
 
 
 def _group_install_option(image: Image, item: Installed) -> str | None:
-    """How the install leaves out the dependency group of pyproject.toml that ``item`` sits
-    in (``poetry install --without dev``, ``uv sync --no-dev``), or None when it is in the
-    project's own dependencies."""
+    """How the install leaves out the dependency group of pyproject.toml (or category of a
+    Pipfile) that ``item`` sits in (``poetry install --without dev``, ``uv sync --no-dev``),
+    or None when it is in the project's own dependencies."""
     if item.kind != "pyproject":
         return None
     pyproject = image.workspace.pyproject(item.path)
@@ -948,6 +948,8 @@ def _group_install_option(image: Image, item: Installed) -> str | None:
     if group is None or ":" not in group and group != "uv-dev":
         return None
     kind, _, name = group.partition(":")
+    if kind == "pipenv":
+        return "`pipenv install` without `--dev`" if name == "dev-packages" else f"`--categories` not naming {name}"
     if kind == "poetry-group":
         return f"`poetry install --without {name}` (or `--only main`)"
     if kind == "group" or group == "uv-dev":

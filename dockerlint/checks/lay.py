@@ -20,7 +20,7 @@ from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Copy, Image, Install, StageModel, Step, coupling
 from dockerlint.model.distributions import canonical, newest_version, tooling
 from dockerlint.model.image import context_source
-from dockerlint.model.installed_projects import ProjectInstall, project_installs
+from dockerlint.model.installed_projects import MANIFESTS, ProjectInstall, project_installs
 from dockerlint.model.layers import (
     REMOVE_ACTIONS,
     Package,
@@ -343,10 +343,11 @@ def _copies_code(image: Image, copy: Copy) -> bool:
 
 # What installing only the dependencies looks like for each project tool, before the code
 # comes in (docs.astral.sh/uv/guides/integration/docker "Intermediate layers";
-# python-poetry.org/docs/cli "install --no-root").
+# python-poetry.org/docs/cli "install --no-root"); pipenv installs no project of its own.
 _DEPENDENCIES_ONLY = {
     "uv": ("uv.lock", "uv sync --frozen --no-install-project"),
     "poetry": ("poetry.lock", "poetry install --no-root"),
+    "pipenv": ("Pipfile.lock", None),
 }
 
 
@@ -362,7 +363,7 @@ def _busting_project_copies(
             synced.append((step.index, project.folder))
             if project.command is None or project.pyproject is None:
                 continue
-            pyproject = posixpath.join(project.folder, "pyproject.toml")
+            pyproject = posixpath.join(project.folder, MANIFESTS[project.tool])
             copy = _busting_copy(image, stage, pyproject, step.index, project.pyproject)
             if copy is None or id(copy) in reported:
                 continue
@@ -380,6 +381,14 @@ def cache_busting_copy(image: Image) -> Iterator[Finding]:
         reported: set[int] = set()
         for copy, project in _busting_project_copies(image, stage, reported):
             lock, dependencies_only = _DEPENDENCIES_ONLY[project.tool]
+            manifests = f"`COPY {MANIFESTS[project.tool]} {lock} ./`"
+            if dependencies_only is None:
+                steps = f"then {project.label} as it is, then `COPY . .`."
+            else:
+                steps = (
+                    f"then `RUN {dependencies_only}`, then `COPY . .` and {project.label} again to install the "
+                    "project itself (quick: the packages are there)."
+                )
             yield finding(
                 image,
                 "LAY002",
@@ -387,8 +396,7 @@ def cache_busting_copy(image: Image) -> Iterator[Finding]:
                 f"this COPY brings in the whole source tree before {project.label} on line "
                 f"{project.command.span.line}: every code change invalidates the install layer and reinstalls "
                 "every package",
-                f"Copy the manifests first: `COPY pyproject.toml {lock} ./`, then `RUN {dependencies_only}`, then "
-                f"`COPY . .` and {project.label} again to install the project itself (quick: the packages are there).",
+                f"Copy the manifests first: {manifests}, {steps}",
                 related=[Related(image.dockerfile_path, project.command.span, "the dependency install")],
             )
         for copy, step, install, manifest in _busting_copies(image, stage, reported):

@@ -38,7 +38,6 @@ __all__ = ["ImageInstalls", "Installed", "image_installs", "project_selections"]
 
 OTHER_INSTALLERS = {
     "poetry": ("add",),
-    "pipenv": ("install", "sync"),
     "pdm": ("install", "sync", "add"),
     "uv": ("add", "tool"),
     "conda": ("install", "create", "env"),

@@ -1,5 +1,6 @@
-"""``uv sync`` and ``poetry install`` command lines: where they run, which project they
-read, what they install (the tool-specific choices are in installed_uv and installed_poetry)."""
+"""``uv sync``, ``poetry install`` and ``pipenv install`` command lines: where they run,
+which project they read, what they install (the tool-specific choices are in installed_uv,
+installed_poetry and installed_pipenv)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, ShellCommand, StageModel, Step, context_source
+from dockerlint.model.installed_pipenv import pipenv_choice, pipenv_environment
 from dockerlint.model.installed_poetry import poetry_choice, poetry_environment
 from dockerlint.model.installed_records import ImageInstalls, add, marker_applies, selected, unwrapped
 from dockerlint.model.installed_uv import uv_choice, uv_environment
@@ -25,21 +27,26 @@ from dockerlint.parse.pyproject import Pyproject
 # install stays unnamed.
 
 
-PROJECT_INSTALLERS = {"uv": "uv-project", "poetry": "poetry-project"}  # program -> its table there
+PROJECT_INSTALLERS = {
+    "uv": "uv-project",
+    "poetry": "poetry-project",
+    "pipenv": "pipenv-project",
+}  # program -> its table there
+MANIFESTS = {"uv": "pyproject.toml", "poetry": "pyproject.toml", "pipenv": "Pipfile"}  # what each reads
 
 
 @dataclass(frozen=True)
 class ProjectInstall:
-    """A ``uv sync`` or ``poetry install`` as its command line, environment and
-    configuration describe it."""
+    """A ``uv sync``, ``poetry install`` or ``pipenv install`` as its command line,
+    environment and configuration describe it."""
 
-    tool: str  # "uv" or "poetry"
+    tool: str  # "uv", "poetry" or "pipenv"
     label: str  # the command as written, for ``unnamed``
     understood: bool
     options: dict[str, list[str]]  # long option -> values ("" for a flag)
     env: dict[str, str]  # ENV and ARG values, with the command's own assignments
     folder: str  # the project folder in the image
-    pyproject: Path | None  # the build-context pyproject.toml the image holds there
+    pyproject: Path | None  # the build-context pyproject.toml (pipenv: Pipfile) the image holds there
     location: str  # the environment it installs into
     command: ShellCommand | None = None  # where the Dockerfile runs it
 
@@ -64,12 +71,17 @@ def project_installs(image: Image, stage: StageModel, step: Step) -> list[Projec
             if value is not None and start is not None:
                 value = _resolved(image, value, env)
                 start = None if value is None else posixpath.join(start, value)
+        if tool == "pipenv" and start is not None and env.get("PIPENV_PIPFILE"):
+            pipfile = _resolved(image, env["PIPENV_PIPFILE"], env)
+            start = None if pipfile is None else posixpath.dirname(posixpath.join(start, pipfile))
         if start is None:
             found.append(ProjectInstall(tool, label, False, options, env, "/", None, "/", command))
             continue
-        folder, pyproject = _find_pyproject(image, stage, step, posixpath.normpath(start))
+        folder, pyproject = _find_pyproject(image, stage, step, posixpath.normpath(start), MANIFESTS[tool])
         if tool == "uv":
             location = uv_environment(options, env, folder)
+        elif tool == "pipenv":
+            location = pipenv_environment(options, env, folder, step.home)
         else:
             location = poetry_environment(image, stage, step, step.commands[:position], env, folder)
         found.append(ProjectInstall(tool, label, understood, options, env, folder, pyproject, location, command))
@@ -122,12 +134,12 @@ def _command_line(argv: tuple[str, ...]) -> tuple[str, str, dict[str, list[str]]
     return tool, verb, options, understood
 
 
-def _find_pyproject(image: Image, stage: StageModel, step: Step, start: str) -> tuple[str, Path | None]:
-    """(project folder, its build-context pyproject.toml): both tools look in the folder
-    they start from and then in its parents."""
+def _find_pyproject(image: Image, stage: StageModel, step: Step, start: str, manifest: str) -> tuple[str, Path | None]:
+    """(project folder, its build-context manifest): each tool looks in the folder it
+    starts from and then in its parents."""
     folder = start
     while True:
-        source = context_source(image, stage, posixpath.join(folder, "pyproject.toml"), step.index)
+        source = context_source(image, stage, posixpath.join(folder, manifest), step.index)
         if source is not None and os.path.isfile(source):
             return folder, source
         if folder == "/":
@@ -145,7 +157,7 @@ def read_project(image: Image, stage: StageModel, project: ProjectInstall, count
     if pyproject is None or _unreadable(pyproject):
         result.unnamed.append(f"the project of {project.label} in {project.folder}")
         return
-    choice = uv_choice(project, pyproject) if project.tool == "uv" else poetry_choice(project, pyproject)
+    choice = _choice(project, pyproject)
     if choice is None:
         result.unnamed.append(project.label)
         return
@@ -164,10 +176,19 @@ def read_project(image: Image, stage: StageModel, project: ProjectInstall, count
             result.lock_requires.setdefault(name, names)
 
 
-# The lock file each tool installs from, next to pyproject.toml: both list ``[[package]]``
-# tables with ``name`` and ``version``, and what each requires (uv: ``dependencies``, a list
-# of tables with ``name``; poetry: ``[package.dependencies]``, name -> constraint).
-LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock"}
+def _choice(project: ProjectInstall, pyproject: Pyproject):
+    if project.tool == "uv":
+        return uv_choice(project, pyproject)
+    if project.tool == "pipenv":
+        return pipenv_choice(project, pyproject)
+    return poetry_choice(project, pyproject)
+
+
+# The lock file each tool installs from, next to its manifest: uv's and poetry's list
+# ``[[package]]`` tables with ``name`` and ``version``, and what each requires (uv:
+# ``dependencies``, a list of tables with ``name``; poetry: ``[package.dependencies]``,
+# name -> constraint); Pipfile.lock is JSON, name -> {"version": "==x"} by category.
+LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pipenv": "Pipfile.lock"}
 
 
 def _locked(image: Image, path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
@@ -180,6 +201,8 @@ def _locked(image: Image, path: Path) -> tuple[dict[str, str], dict[str, tuple[s
     loaded = image.workspace.text(path, quiet=True)
     if loaded is None:
         return {}, {}
+    if path.name == "Pipfile.lock":
+        return _pipfile_locked(loaded[0].text), {}
     from dockerlint.tomlparser import tomllib
 
     try:
@@ -197,6 +220,23 @@ def _locked(image: Image, path: Path) -> tuple[dict[str, str], dict[str, tuple[s
             found[name] = package["version"]
             requires[name] = _lock_dependencies(package.get("dependencies"))
     return found, requires
+
+
+def _pipfile_locked(text: str) -> dict[str, str]:
+    """name -> version of every category of a Pipfile.lock (a name has one version in all)."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    found = {}
+    for category, entries in data.items() if isinstance(data, dict) else ():
+        for name, entry in entries.items() if category != "_meta" and isinstance(entries, dict) else ():
+            version = entry.get("version") if isinstance(entry, dict) else None
+            if isinstance(version, str) and version.startswith("=="):
+                found.setdefault(canonical(name), version[2:])
+    return found
 
 
 def _lock_dependencies(dependencies) -> tuple[str, ...]:
@@ -221,7 +261,7 @@ def project_selections(image: Image, stage: StageModel, step: Step):
         pyproject = image.workspace.pyproject(project.pyproject)
         if pyproject is None or _unreadable(pyproject):
             continue
-        choice = uv_choice(project, pyproject) if project.tool == "uv" else poetry_choice(project, pyproject)
+        choice = _choice(project, pyproject)
         if choice is None:
             continue
         wanted = choice[0]

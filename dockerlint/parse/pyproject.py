@@ -94,14 +94,69 @@ def parse_pyproject(text: str) -> Pyproject:
     )
 
 
-def _toml_problem(text: str, message: str) -> Problem:
+# Pipfile: ``[packages]`` (group "pipenv"), ``[dev-packages]`` ("pipenv:dev-packages") and
+# other categories ("pipenv:<category>"), each ``name = "<PEP 440 specifier or *>"`` or a
+# table (version, extras, markers, git/path/file, and PEP 508 marker names as keys:
+# ``pywin32 = {version = "*", sys_platform = "== 'win32'"}``). Sources are kept in
+# ``tool["pipenv"]`` for the index rules.
+PIPENV_DEFAULT = "packages"
+_PIPFILE_NOT_CATEGORIES = ("source", "requires", "scripts", "pipenv")
+_MARKER_KEYS = (
+    "os_name", "sys_platform", "platform_machine", "platform_python_implementation", "platform_release",
+    "platform_system", "platform_version", "python_version", "python_full_version", "implementation_name",
+)  # fmt: skip
+
+
+def parse_pipfile(text: str) -> Pyproject:
+    """The dependencies of a Pipfile, by category; never raises."""
+    from dockerlint.tomlparser import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        return Pyproject(None, (), problems=(_toml_problem(text, str(error), "Pipfile"),))
+    except (RecursionError, MemoryError) as error:
+        message = f"Pipfile is nested too deeply or too large to read ({type(error).__name__})"
+        return Pyproject(None, (), problems=(Problem("SYN001", message, Span(1, 1, 1, 1)),))
+    locator = _Locator(text)
+    dependencies: list[Dependency] = []
+    for category, table in data.items():
+        if category in _PIPFILE_NOT_CATEGORIES or not isinstance(table, dict):
+            continue
+        group = "pipenv" if category == PIPENV_DEFAULT else f"pipenv:{category}"
+        values = {_canonical(key): value for key, value in table.items()}
+        for dependency in _poetry_table(table, group, (category,), locator, pep440=True):
+            value = values.get(dependency.name)
+            keys = value if isinstance(value, dict) else {}
+            if "path" in keys or "file" in keys:
+                dependency = replace(dependency, name=None)  # the project itself, or a local folder
+            markers = [f"{key} {keys[key]}" for key in _MARKER_KEYS if isinstance(keys.get(key), str)]
+            if markers:
+                joined = " and ".join(f"({m})" for m in [dependency.marker, *markers] if m)
+                dependency = replace(dependency, marker=joined)
+            dependencies.append(dependency)
+    sources = (
+        [entry for entry in data.get("source", ()) if isinstance(entry, dict)]
+        if isinstance(data.get("source"), list)
+        else []
+    )
+    return Pyproject(None, tuple(dependencies), tool={"pipenv": {"source": sources}})
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
+
+
+def _toml_problem(text: str, message: str, name: str = "pyproject.toml") -> Problem:
     found = re.search(r"\(at line (\d+), column (\d+)\)", message)
     if found:
         line, column = int(found.group(1)), int(found.group(2))
     else:  # "(at end of document)"
         line = text.count("\n") + 1
         column = len(Text.of(text).line(line)) + 1
-    return Problem("SYN001", f"pyproject.toml is not valid TOML: {message}", Span(line, column, line, column + 1))
+    return Problem("SYN001", f"{name} is not valid TOML: {message}", Span(line, column, line, column + 1))
 
 
 def _table(parent: object, key: str) -> dict:
@@ -195,7 +250,11 @@ def _dependency_groups(groups: dict, locator: _Locator, problems: list[Problem])
     return dependencies
 
 
-def _poetry_table(table: dict, group: str, path: tuple[str, ...], locator: _Locator) -> list[Dependency]:
+def _poetry_table(
+    table: dict, group: str, path: tuple[str, ...], locator: _Locator, pep440: bool = False
+) -> list[Dependency]:
+    """Dependencies written ``name = constraint``: poetry's, or with ``pep440`` a Pipfile's
+    (its versions are PEP 440 specifiers, ``*`` for any)."""
     from packaging.utils import canonicalize_name
 
     dependencies = []
@@ -206,15 +265,16 @@ def _poetry_table(table: dict, group: str, path: tuple[str, ...], locator: _Loca
         text = written or f"{raw_name} = {value!r}"
         # A list holds alternatives for different Pythons or platforms: one entry each.
         for constraint in value if isinstance(value, list) else [value]:
-            specifier, extras, marker = _poetry_constraint(constraint)
+            specifier, extras, marker = _poetry_constraint(constraint, pep440)
             dependencies.append(Dependency(canonicalize_name(raw_name), specifier, extras, marker, text, group, span))
     return dependencies
 
 
-def _poetry_constraint(value: object) -> tuple[str, tuple[str, ...], str | None]:
-    """(specifier, extras, marker) of one poetry dependency value."""
+def _poetry_constraint(value: object, pep440: bool = False) -> tuple[str, tuple[str, ...], str | None]:
+    """(specifier, extras, marker) of one poetry (or Pipfile) dependency value."""
+    translate = _pep440_specifier if pep440 else poetry_specifier
     if isinstance(value, str):
-        return poetry_specifier(value), (), None
+        return translate(value), (), None
     if not isinstance(value, dict):
         return "", (), None
     extras = tuple(sorted(item for item in value.get("extras", ()) if isinstance(item, str)))
@@ -230,7 +290,20 @@ def _poetry_constraint(value: object) -> tuple[str, tuple[str, ...], str | None]
     # git/path/url dependencies carry no version constraint.
     if any(key in value for key in ("git", "path", "url")) or not isinstance(value.get("version"), str):
         return "", extras, marker
-    return poetry_specifier(value["version"]), extras, marker
+    return translate(value["version"]), extras, marker
+
+
+def _pep440_specifier(constraint: str) -> str:
+    """A Pipfile version: a PEP 440 specifier, ``*`` (or nothing) for any; "" when invalid."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    constraint = constraint.strip()
+    if constraint in ("", "*"):
+        return ""
+    try:
+        return str(SpecifierSet(constraint))
+    except InvalidSpecifier:
+        return ""
 
 
 _CLAUSE = lazy_compile(r"(\^|~=|~|===|==|!=|<=|>=|<|>|=)?\s*([^\s,<>=!~^][^\s,]*)")
@@ -315,6 +388,13 @@ def _key_parts(dotted: str) -> tuple[str, ...]:
     return tuple(part.strip().strip("\"'") for part in re.findall(r'\s*(?:"[^"]*"|\'[^\']*\'|[^.\s]+)\s*', dotted))
 
 
+# `key = ` at the start of a line: a bare key or one quoted key (dotted keys are searched for).
+_KEY_LINE = lazy_compile(r"^[ \t]*(\"[^\"\n]*\"|'[^'\n]*'|[A-Za-z0-9_-]+)[ \t]*=", re.MULTILINE)
+# Keys not found in their table's own lines are searched for through the whole file; past
+# this many, they take the table header's line (a file of thousands would take minutes).
+MAX_KEY_SEARCHES = 200
+
+
 class _Locator:
     """Finds where values sit in the TOML text (see the module docstring)."""
 
@@ -326,10 +406,31 @@ class _Locator:
             (_key_parts(found.group("name")), found.start(), found.end()) for found in _HEADER.finditer(text)
         ]
         self.cursors: dict[tuple[str, ...], tuple[int, int]] = {}  # path -> (search from, table end)
+        # path -> (body, end) of each table that path names; () is the top of the file
+        starts = [start for _, start, _ in self.tables]
+        self.regions: dict[tuple[str, ...], list[tuple[int, int]]] = {(): [(0, starts[0] if starts else len(text))]}
+        for (parts, _, body), end in zip(self.tables, [*starts[1:], len(text)] if starts else [], strict=True):
+            self.regions.setdefault(parts, []).append((body, end))
+        self.keys: dict[tuple[str, ...], dict[str, tuple[int, int]]] = {}  # table -> key -> (start, end of line)
+        self.slow_lookups = 0
 
     def _body_end(self, body: int) -> int:
         later = [start for _, start, _ in self.tables if start >= body]
         return min(later) if later else len(self.text)
+
+    def _table_keys(self, table: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+        """Where each plain or quoted ``key =`` of the table's bodies starts, read in one pass
+        (a key per lookup would read the table again for each of thousands of keys)."""
+        if table not in self.keys:
+            found: dict[str, tuple[int, int]] = {}
+            for start, end in self.regions.get(table, ()) if table else ():
+                for match in _KEY_LINE.finditer(self.text, start, end):
+                    line_end = self.text.find("\n", match.start(1))
+                    found.setdefault(
+                        match.group(1).strip("\"'"), (match.start(1), len(self.text) if line_end == -1 else line_end)
+                    )
+            self.keys[table] = found
+        return self.keys[table]
 
     def header(self, path: tuple[str, ...]) -> Span:
         for table, start, _ in self.tables:
@@ -377,9 +478,13 @@ class _Locator:
 
     def key(self, table: tuple[str, ...], key: str) -> tuple[Span, str | None]:
         """Span and text (to the end of its line) of ``key = …`` inside table."""
-        assignment = self._assignment((*table, key))
-        if assignment is None:
-            return self.header(table), None
-        start, end, _ = assignment
+        found = self._table_keys(table).get(key)
+        if found is None:  # a dotted key under a parent table: searched for, a bounded number of times
+            self.slow_lookups += 1
+            assignment = self._assignment((*table, key)) if self.slow_lookups <= MAX_KEY_SEARCHES else None
+            if assignment is None:
+                return self.header(table), None
+            found = assignment[:2]
+        start, end = found
         written = self.text[start:end].rstrip()
         return self.index.span(start, start + len(written)), written
