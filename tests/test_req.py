@@ -639,3 +639,95 @@ def test_a_pin_to_a_build_variable_on_the_command_pins_the_listed_package(repo):
         ("REQ003", "requirements.txt", 1),
         ("REQ003", "requirements.txt", 2),
     ]
+
+
+# -- REQ009 ---------------------------------------------------------------------------------
+
+POETRY_PROJECT = {
+    "pyproject.toml": """
+        [tool.poetry]
+        name = "billing"
+        version = "1.0.0"
+        description = "Billing API"
+        authors = ["Ops <ops@example.com>"]
+
+        [tool.poetry.dependencies]
+        python = "^3.12"
+        fastapi = "^0.115"
+
+        [tool.poetry.group.dev.dependencies]
+        pytest = "^8.3"
+    """,
+    "poetry.lock": "",
+    "billing/__init__.py": "",
+    "billing/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+}
+
+
+def poetry_dockerfile(get_poetry: str, install: str) -> str:
+    return f"""
+        FROM python:3.12-slim
+        ENV POETRY_VIRTUALENVS_CREATE=false
+        WORKDIR /app
+        {get_poetry}
+        COPY pyproject.toml poetry.lock ./
+        RUN {install}
+        COPY . .
+        CMD ["uvicorn", "billing.main:app", "--host", "0.0.0.0"]
+    """
+
+
+def removed_commands(repo, get_poetry: str, install: str) -> list[tuple[str, str, int]]:
+    files = {"Dockerfile": poetry_dockerfile(get_poetry, install), **POETRY_PROJECT}
+    return found(lint(repo(files), ["REQ009"]))
+
+
+EXPORT = "poetry export -f requirements.txt -o requirements.txt --without-hashes && pip install -r requirements.txt"
+
+
+def test_poetry_2_commands_under_an_install_that_takes_the_newest_poetry(repo):
+    """An unpinned Poetry (or a range the newest release meets, or a pin past 2.0) is Poetry 2:
+    no `export` without its plugin, no `install --no-dev`."""
+    for get_poetry in (
+        "RUN pip install --no-cache-dir poetry",
+        "RUN pip install --no-cache-dir 'poetry>=1.5'",
+        "RUN pip install --no-cache-dir poetry==2.1.3",
+        "RUN pipx install poetry",
+        "RUN curl -sSL https://install.python-poetry.org | python3 -",
+    ):
+        assert removed_commands(repo, get_poetry, "poetry install --no-dev --no-root") == [
+            ("REQ009", "Dockerfile", 6)
+        ], get_poetry
+        assert removed_commands(repo, get_poetry, EXPORT) == [("REQ009", "Dockerfile", 6)], get_poetry
+    files = {"Dockerfile": poetry_dockerfile("RUN pip install poetry", EXPORT), **POETRY_PROJECT}
+    message = lint(repo(files), ["REQ009"]).findings[0].message
+    assert "poetry-plugin-export" in message and "installs poetry at its newest release" in message
+
+
+def test_poetry_1_its_plugin_or_the_options_poetry_2_has_are_fine(repo):
+    for get_poetry, install in (
+        ("RUN pip install --no-cache-dir poetry==1.8.5", "poetry install --no-dev --no-root"),
+        ("RUN pip install --no-cache-dir 'poetry<2'", EXPORT),
+        ("RUN pip install --no-cache-dir 'poetry>=1.8,<2.0'", "poetry install --no-dev"),
+        ("ENV POETRY_VERSION=1.8.5\nRUN curl -sSL https://install.python-poetry.org | python3 -", EXPORT),
+        ("RUN pip install --no-cache-dir poetry poetry-plugin-export", EXPORT),
+        ("RUN pip install --no-cache-dir poetry && poetry self add poetry-plugin-export", EXPORT),
+        ("RUN pip install --no-cache-dir poetry", "poetry install --without dev --no-root"),
+        ("RUN pip install --no-cache-dir poetry", "poetry install --only main --no-root"),
+        ("# Poetry comes with the base image: its release is not known", "poetry install --no-dev"),
+    ):
+        assert removed_commands(repo, get_poetry, install) == [], (get_poetry, install)
+
+
+def test_a_poetry_installed_in_the_stage_built_on_counts(repo):
+    dockerfile = """
+        FROM python:3.12-slim AS poetry
+        RUN pip install --no-cache-dir poetry
+        FROM poetry AS requirements
+        COPY pyproject.toml poetry.lock ./
+        RUN poetry export -f requirements.txt -o /requirements.txt
+        FROM python:3.12-slim
+        COPY --from=requirements /requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+    """
+    assert found(lint(repo({"Dockerfile": dockerfile, **POETRY_PROJECT}), ["REQ009"])) == [("REQ009", "Dockerfile", 5)]

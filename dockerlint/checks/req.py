@@ -20,6 +20,8 @@ from dockerlint.checks.common import finding
 from dockerlint.findings import Finding, Related
 from dockerlint.model import Image, coupling
 from dockerlint.model.distributions import canonical as canonical_name
+from dockerlint.model.distributions import newest_version
+from dockerlint.model.installed_records import unwrapped, with_parents
 from dockerlint.model.requested import Entry, by_name, environments, requested
 
 _PIN_OPERATORS = ("==", "===", "~=", "<", "<=")
@@ -436,3 +438,127 @@ def _unquoted_comparisons(image: Image, install) -> Iterator[Finding]:
             f"`{text}` is not quoted: the shell takes `{redirect}{rest}` as a redirection, so this command {effect}",
             f'Quote the requirement: `pip install "{text}"`.',
         )
+
+
+# -- REQ009 ----------------------------------------------------------------------------------
+
+
+@check("REQ009")
+def removed_tool_command(image: Image) -> Iterator[Finding]:
+    """A command or option that the release of a tool the image installs no longer has
+    (knowledge/tool_removals.toml): only where the image installs the tool itself and that
+    install takes the newest release (unpinned, or a range that allows it), or pins one past
+    the removal. A tool the base image brings is of unknown release: never reported."""
+    from dockerlint.knowledge import load
+
+    removals = load("tool_removals")["removals"]
+    tools = {removal["tool"] for removal in removals}
+    for stage in image.stages:
+        if not stage.reachable:
+            continue
+        for step in stage.runs():
+            for command in step.commands:
+                argv, _ = unwrapped(command.argv, step.env)
+                tool = posixpath.basename(argv[0]) if argv else ""
+                if tool not in tools:
+                    continue
+                words = [word for word in argv[1:] if not word.startswith("-")]
+                for removal in removals:
+                    if removal["tool"] != tool or words[:1] != [removal["command"]]:
+                        continue
+                    if "option" in removal and removal["option"] not in argv:
+                        continue
+                    before = list(_commands_before(image, stage, step, command))
+                    installed = _tool_release(before, tool)
+                    if installed is None or not _at_or_past(installed, removal["release"], tool):
+                        continue
+                    if "plugin" in removal and _names(before, removal["plugin"]):
+                        continue
+                    shown = "at its newest release" if installed == NEWEST else installed
+                    yield finding(
+                        image,
+                        "REQ009",
+                        command.span,
+                        f"{removal['said']}; this image installs {tool} {shown}, so the build stops here",
+                        removal["fix"],
+                    )
+
+
+NEWEST = "newest"  # an install that takes whatever release is newest
+
+
+def _commands_before(image: Image, stage, step, command):
+    """(step, command) of the stage and the stages it is built on that run before ``command``."""
+    for member in reversed(with_parents(image, stage)):
+        for done in member.steps:
+            for earlier in done.commands:
+                if member is stage and (done.index, earlier.command.start) >= (step.index, command.command.start):
+                    return
+                yield done, earlier
+
+
+def _tool_release(before, tool: str) -> str | None:
+    """The release of ``tool`` that the last install of it in ``before`` puts in the image:
+    its exact pin, NEWEST when nothing keeps it from the newest, None when no install of it
+    is seen or its range leaves the release open."""
+    found = None
+    for done, earlier in before:
+        argv, env = unwrapped(earlier.argv, done.env)
+        installs = [install for install in done.installs if install.command == earlier]
+        words = [
+            argument.value
+            for install in installs
+            if install.family == "pip" and install.action == "install"
+            for argument in install.packages
+        ]
+        if argv[:2] == ("pipx", "install"):
+            words += [word for word in argv[2:] if not word.startswith("-")]
+        for word in words:
+            release = _release_asked(word, tool)
+            if release is not False:
+                found = release
+        if tool == "poetry" and "install.python-poetry.org" in " ".join(earlier.argv):
+            found = env.get("POETRY_VERSION") or NEWEST  # the official installer reads POETRY_VERSION
+    return found
+
+
+def _release_asked(requirement: str, tool: str) -> str | None | bool:
+    """What a requirement of ``tool`` asks for (see _tool_release); False: another package."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        parsed = Requirement(requirement)
+    except InvalidRequirement:
+        return False
+    if canonical_name(parsed.name) != tool:
+        return False
+    pins = [spec.version for spec in parsed.specifier if spec.operator in ("==", "===") and "*" not in spec.version]
+    if pins:
+        return pins[0]
+    if not parsed.specifier:
+        return NEWEST
+    newest = newest_version(tool)
+    return NEWEST if newest is not None and parsed.specifier.contains(newest, prereleases=True) else None
+
+
+def _at_or_past(installed: str, release: str, tool: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    if installed == NEWEST:
+        installed = newest_version(tool) or ""
+    try:
+        return Version(installed) >= Version(release)
+    except InvalidVersion:
+        return False
+
+
+def _names(before, package: str) -> bool:
+    """Whether a command in ``before`` names the package (`pip install poetry-plugin-export`,
+    `poetry self add poetry-plugin-export`, `pipx inject poetry poetry-plugin-export`)."""
+    wanted = canonical_name(package)
+    return any(
+        canonical_name(re.split(r"[\[<>=!~;@ ]", word, maxsplit=1)[0]) == wanted
+        for _, earlier in before
+        for word in earlier.argv[1:]
+        if word and not word.startswith("-")
+    )
