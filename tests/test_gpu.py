@@ -448,7 +448,7 @@ def test_unpinned_package_needing_a_newer_torch_installs_a_second_one(repo):
 @pytest.mark.parametrize(
     "install",
     [
-        "pip install --no-cache-dir xformers==0.0.22.post7",  # pinned: built for the base's torch
+        "pip install --no-cache-dir torchvision==0.12.0",  # pinned: built for the base's torch (1.11.0)
         "pip install --no-cache-dir accelerate",  # Python unknown: old releases accept torch 1.11
         "pip install --no-cache-dir torch",  # already satisfied
         "pip install --no-cache-dir sentence-transformers==2.2.2",
@@ -457,6 +457,29 @@ def test_unpinned_package_needing_a_newer_torch_installs_a_second_one(repo):
 def test_packages_the_base_torch_may_satisfy_stay_quiet(repo, install):
     dockerfile = f"FROM pytorch/pytorch:1.11.0-cuda11.3-cudnn8-runtime\nRUN {install}\n"
     assert lint(repo, {"Dockerfile": dockerfile}, "GPU004") == []
+
+
+def test_a_pin_built_for_another_torch_than_the_base_installs_that_torch(repo):
+    """xformers 0.0.16 requires torch==1.13.1 (its wheel's metadata): on a base with torch
+    1.12.1, pip installs torch 1.13.1 and its CUDA wheels beside it."""
+    files = {
+        "Dockerfile": """
+            FROM pytorch/pytorch:1.12.1-cuda11.3-cudnn8-runtime
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+            CMD ["python", "app.py"]
+        """,
+        "requirements.txt": "diffusers==0.9.0\ntransformers==4.25.1\nxformers==0.0.16\n",
+        "app.py": "import torch\nfrom diffusers import StableDiffusionPipeline\n",
+    }
+    result = findings(repo, files, "GPU004")
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 4)]
+    assert "`xformers==0.0.16`" in result[0].message and "torch 1.12.1" in result[0].message
+    # torchvision 0.13.1 is built for the base's torch 1.12.1: nothing replaced
+    files["requirements.txt"] = "diffusers==0.9.0\ntransformers==4.25.1\ntorchvision==0.13.1\n"
+    assert lint(repo, files, "GPU004") == []
 
 
 def test_torch_pinned_to_another_version_than_the_base(repo):

@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from dockerlint.knowledge import load
-from dockerlint.model import Image, ImageRef, StageModel
+from dockerlint.model import Image, ImageRef, StageModel, coupling
 from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
@@ -470,6 +470,10 @@ def replaces_base_torch(request: PipRequest, base: BaseImage) -> bool:
     try:
         if request.name == "torch":
             return bool(request.specifier) and installed not in SpecifierSet(request.specifier)
+        if request.specifier and coupling.coupled(request.name):
+            # torchvision==0.17.0, xformers==0.0.16: each release requires one torch release
+            allowed = coupling.torch_allowed(request.name, request.specifier)
+            return allowed is not None and len(allowed[1]) == 1 and str(installed) not in allowed[0]
         if request.specifier or request.url:
             return False  # a pinned release: what it needs of torch is not in the table
         row = _newest(request)
@@ -556,6 +560,11 @@ def _origin(command: PipCommand, family: list[PipRequest]) -> tuple:
         match = re.match(r"^===?(\d+(?:\.\d+)+)", request.specifier) if request.name == "torch" else None
         if match:
             version = tuple(int(part) for part in match.group(1).split("."))
+    if version is None:  # xformers==0.0.16 requires torch==1.13.1: that release is the one installed
+        for request in family:
+            allowed = coupling.torch_allowed(request.name, request.specifier) if request.specifier else None
+            if allowed is not None and len(allowed[0]) == 1 and re.fullmatch(r"\d+(\.\d+)+", next(iter(allowed[0]))):
+                version = tuple(int(part) for part in next(iter(allowed[0])).split("."))
     page = next((index for index in command.indexes for known in settings["all_builds_pages"] if known in index), None)
     other = None
     for index in command.indexes:
