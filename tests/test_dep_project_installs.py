@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from dockerlint.findings import Severity
 from tests.conftest import found, run_lint, write_tree
 
 DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
@@ -666,3 +667,36 @@ def test_a_pipenv_virtualenv_counts_where_the_final_stage_copies_it(repo):
     # without PIPENV_VENV_IN_PROJECT the virtualenv is under the home folder: not copied
     files["Dockerfile"] = dockerfile.replace("ENV PIPENV_VENV_IN_PROJECT=1\n", "")
     assert lint(repo, files) == []
+
+
+def test_a_pipfile_that_reads_as_a_freeze_beside_an_unknown_entry_hedges(repo):
+    """Every entry pinned, with what the known ones require: a freeze. An entry the index
+    cannot read (a private package) may need the others: said at info, naming it."""
+    pipfile = """
+        [packages]
+        django = "==4.2.7"
+        asgiref = "==3.7.2"
+        sqlparse = "==0.4.4"
+        gunicorn = "==21.2.0"
+        packaging = "==23.2"
+        acme-deploy-tools = "==3.1.0"
+        docopt = "==0.6.2"
+
+        [packages.coverage]
+        version = "==7.3.2"
+        extras = ["toml"]
+    """
+    files = {**pipenv_files("pipenv install --system --deploy"), "Pipfile": pipfile}
+    del files["Pipfile.lock"]
+    result = {f.message.split("`")[1]: f for f in run_lint(repo(files), select=["DEP001", "DEP003"]).findings}
+    assert set(result) == {"docopt", "coverage"}
+    assert (
+        result["docopt"].severity == Severity.INFO
+        and "`acme-deploy-tools`, whose requirements" in result["docopt"].message
+    )
+    assert result["coverage"].code == "DEP003" and result["coverage"].span.line == 10  # its own table's header
+    # a hand-written Pipfile (versions left open) is judged as usual
+    files["Pipfile"] = pipfile.replace('"==0.6.2"', '"*"').replace('"==4.2.7"', '"*"').replace('"==3.7.2"', '"*"').replace(
+        '"==0.4.4"', '"*"').replace('"==21.2.0"', '"*"')  # fmt: skip
+    result = {f.message.split("`")[1]: f for f in run_lint(repo(files), select=["DEP001"]).findings}
+    assert result["docopt"].severity == Severity.WARNING

@@ -447,8 +447,8 @@ def _frozen_beside_unknowns(analysis: Analysis, item: Installed) -> bool:
 
 
 def _unknowns_of(analysis: Analysis, path: Path) -> list[str]:
-    """The entries of a requirements file the index does not know."""
-    names = {item.name for item in analysis.installs.items if item.path == path and item.kind == "requirements"}
+    """The entries of a requirements file (or Pipfile) the index does not know."""
+    names = {item.name for item in analysis.installs.items if item.path == path}
     return sorted(name for name in names if not lookup(name).known and not spacy_pipeline(name))
 
 
@@ -507,10 +507,13 @@ def _frozen_with_unknowns(analysis: Analysis) -> set[Path]:
     if analysis.frozen_with_unknowns is None:
         by_file: dict[Path, list[Installed]] = {}
         for item in analysis.installs.items:
-            if item.kind == "requirements":
+            if item.kind == "requirements" or item.path.name == PIPFILE:  # a Pipfile may be a freeze too
                 by_file.setdefault(item.path, []).append(item)
         analysis.frozen_with_unknowns = {path for path, items in by_file.items() if _freeze_with_unknowns(items)}
     return analysis.frozen_with_unknowns
+
+
+PIPFILE = "Pipfile"
 
 
 def _freeze_with_unknowns(items: list[Installed]) -> bool:

@@ -13,7 +13,8 @@ from dockerlint.model.installs import Install, wrapper_words
 from dockerlint.model.queries import truthy
 from dockerlint.source import Span
 
-_PIN = re.compile(r"(?<![=<>!~])==\s*v?([0-9][0-9A-Za-z.!-]*)(?:\+[0-9A-Za-z.]+)?\s*(?:$|[;,\s#])")
+# `redis==4.3.4`, and the quoted `redis = "==4.3.4"` of a Pipfile line
+_PIN = re.compile(r"(?<![=<>!~])==\s*v?([0-9][0-9A-Za-z.!-]*)(?:\+[0-9A-Za-z.]+)?\s*(?:$|[;,\s#\"'])")
 
 
 def pinned_release(written: str) -> str | None:

@@ -479,6 +479,8 @@ class _Locator:
     def key(self, table: tuple[str, ...], key: str) -> tuple[Span, str | None]:
         """Span and text (to the end of its line) of ``key = …`` inside table."""
         found = self._table_keys(table).get(key)
+        if found is None and (*table, key) in self.regions:  # `[packages.coverage]`: a table of its own
+            return self.header((*table, key)), None
         if found is None:  # a dotted key under a parent table: searched for, a bounded number of times
             self.slow_lookups += 1
             assignment = self._assignment((*table, key)) if self.slow_lookups <= MAX_KEY_SEARCHES else None
