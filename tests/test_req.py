@@ -719,6 +719,15 @@ def test_poetry_1_its_plugin_or_the_options_poetry_2_has_are_fine(repo):
         assert removed_commands(repo, get_poetry, install) == [], (get_poetry, install)
 
 
+def test_on_a_python_poetry_2_does_not_support_pip_takes_poetry_1(repo):
+    """Poetry 2.0 requires Python 3.9: on 3.8, or a Python the tag does not tell
+    (tiangolo's python3.7 images), `pip install poetry` gets a Poetry 1 release."""
+    for base in ("python:3.8-slim", "tiangolo/uvicorn-gunicorn-fastapi:python3.7"):
+        dockerfile = poetry_dockerfile("RUN pip install --no-cache-dir poetry", "poetry install --no-dev")
+        files = {"Dockerfile": dockerfile.replace("python:3.12-slim", base), **POETRY_PROJECT}
+        assert found(lint(repo(files), ["REQ009"])) == [], base
+
+
 def test_a_poetry_installed_in_the_stage_built_on_counts(repo):
     dockerfile = """
         FROM python:3.12-slim AS poetry

@@ -472,6 +472,8 @@ def removed_tool_command(image: Image) -> Iterator[Finding]:
                     installed = _tool_release(before, tool)
                     if installed is None or not _at_or_past(installed, removal["release"], tool):
                         continue
+                    if installed == NEWEST and not _pythons_at_least(image, stage, removal["python"]):
+                        continue  # on an older Python (or one not known) pip takes an older release
                     if "plugin" in removal and _names(before, removal["plugin"]):
                         continue
                     shown = "at its newest release" if installed == NEWEST else installed
@@ -539,6 +541,16 @@ def _release_asked(requirement: str, tool: str) -> str | None | bool:
         return NEWEST
     newest = newest_version(tool)
     return NEWEST if newest is not None and parsed.specifier.contains(newest, prereleases=True) else None
+
+
+def _pythons_at_least(image: Image, stage, lowest: str) -> bool:
+    """Whether every Python the stage may run is known and at least ``lowest``."""
+    wanted = tuple(int(part) for part in lowest.split("."))
+    pythons = {dict(env)["python_version"] for env in environments(image, stage)}
+    try:
+        return bool(pythons) and all(tuple(int(part) for part in python.split(".")[:2]) >= wanted for python in pythons)
+    except ValueError:
+        return False
 
 
 def _at_or_past(installed: str, release: str, tool: str) -> bool:
