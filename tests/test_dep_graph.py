@@ -845,3 +845,34 @@ def test_embeddings_handed_to_a_vector_store_use_what_their_methods_import(repo)
         """,
     }
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 4)]
+
+
+def test_socketio_picks_its_async_mode_from_what_is_installed(repo):
+    """Flask-SocketIO's SocketIO(app) names no async mode: python-engineio takes gevent, with
+    its WebSocket through gevent-websocket, because they are installed."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "main.py"]\n',
+        "requirements.txt": "Flask==2.3.3\nFlask-SocketIO==5.3.6\ngevent==23.9.1\ngevent-websocket==0.10.1\n",
+        "main.py": """
+            from flask import Flask
+            from flask_socketio import SocketIO, emit
+
+            app = Flask(__name__)
+            socketio = SocketIO(app, cors_allowed_origins="*")
+
+
+            @socketio.on("ping")
+            def ping(data):
+                emit("pong", data)
+
+
+            if __name__ == "__main__":
+                socketio.run(app, host="0.0.0.0", port=5000)
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    # a plain Flask app loads no async driver: gevent-websocket is unused, with the gevent it requires
+    files["requirements.txt"] = "Flask==2.3.3\ngevent==23.9.1\ngevent-websocket==0.10.1\n"
+    files["main.py"] = "from flask import Flask\n\napp = Flask(__name__)\napp.run()\n"
+    found = findings(repo, files, ["DEP001"])
+    assert lines(found) == [("DEP001", 3)] and "gevent" in found[0].message.split("only it needs")[1]
