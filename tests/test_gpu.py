@@ -707,3 +707,30 @@ def test_poetry_install_installs_its_groups(repo, install, source, flagged):
     """
     files = {"Dockerfile": dockerfile, "pyproject.toml": project, "poetry.lock": "# lock\n"}
     assert lint(repo, files, "GPU001") == ([("GPU001", "Dockerfile", 5)] if flagged else [])
+
+
+def test_the_torch_a_project_lock_pins_decides_what_cuda_it_brings(repo):
+    """`pipenv install --deploy` installs the lock's torch 1.7.1, whose wheel holds its CUDA
+    libraries: not today's torch and its nvidia-* wheels."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.8-slim
+            WORKDIR /app
+            RUN pip install --no-cache-dir pipenv==2023.12.1
+            COPY Pipfile Pipfile.lock ./
+            RUN pipenv install --deploy --system
+            COPY . .
+            CMD ["flask", "run", "--host", "0.0.0.0"]
+        """,
+        "Pipfile": '[packages]\nflask = "*"\nstanza = "*"\n',
+        "Pipfile.lock": '{"default": {"flask": {"version": "==1.1.2"}, "stanza": {"version": "==1.1.1"}, '
+        '"torch": {"version": "==1.7.1"}}, "develop": {}}',
+        "app.py": "import stanza\nfrom flask import Flask\n\napp = Flask(__name__)\nnlp = stanza.Pipeline('en')\n",
+    }
+    result = findings(repo, files, "GPU001")
+    assert [f.span.line for f in result] == [5]
+    assert "torch 1.7.1" in result[0].message and "inside the wheel" in result[0].message
+    # a lock without torch's version: today's torch and its nvidia-* wheels
+    files["Pipfile.lock"] = '{"default": {"flask": {"version": "==1.1.2"}}, "develop": {}}'
+    result = findings(repo, files, "GPU001")
+    assert [f.span.line for f in result] == [5] and "nvidia-* wheels" in result[0].message

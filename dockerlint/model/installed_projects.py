@@ -191,6 +191,13 @@ def _choice(project: ProjectInstall, pyproject: Pyproject):
 LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pipenv": "Pipfile.lock"}
 
 
+def locked_versions(image: Image, project: ProjectInstall) -> dict[str, str]:
+    """name -> version of the lock file the project install reads (empty without one)."""
+    if project.pyproject is None:
+        return {}
+    return _locked(image, project.pyproject.parent / LOCK_FILES[project.tool])[0]
+
+
 def _locked(image: Image, path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """(name -> version, name -> the names it requires) of a lock file in the repository
     (empty when it is not there or not TOML): the versions ``uv sync``/``poetry install``

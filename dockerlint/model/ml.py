@@ -23,6 +23,7 @@ from dockerlint.model import Image, ImageRef, StageModel, coupling
 from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
+from dockerlint.model.installed_projects import locked_versions
 from dockerlint.model.installs import Install
 from dockerlint.model.queries import external_base, final_chain, truthy
 from dockerlint.parse.python import Call
@@ -123,6 +124,7 @@ class PipCommand:
     indexes: tuple[str, ...]  # index URLs and find-links from options, env, requirement files, tool.uv
     torch_backend: str | None  # uv's --torch-backend / UV_TORCH_BACKEND
     compiles: bool = True  # writes a .pyc beside each .py it installs (pip does unless --no-compile; uv only if asked)
+    locked_torch: str | None = None  # the torch release a project's lock file pins (uv.lock, Pipfile.lock)
 
 
 def _compiles(tool: str, options, env: dict) -> bool:
@@ -274,7 +276,8 @@ def _project_command(image: Image, stage: StageModel, step: Step, project, pypro
     span = project.command.span if project.command is not None else step.instruction.span
     backend = project.env.get("UV_TORCH_BACKEND") if project.tool == "uv" else None
     compiles = _compiles(project.tool, project.options, project.env)
-    return PipCommand(stage, step, span, requests, tuple(indexes), backend or None, compiles)
+    locked_torch = locked_versions(image, project).get("torch")
+    return PipCommand(stage, step, span, requests, tuple(indexes), backend or None, compiles, locked_torch)
 
 
 def _poetry_indexes(pyproject) -> list[str]:
@@ -560,6 +563,8 @@ def _origin(command: PipCommand, family: list[PipRequest]) -> tuple:
         match = re.match(r"^===?(\d+(?:\.\d+)+)", request.specifier) if request.name == "torch" else None
         if match:
             version = tuple(int(part) for part in match.group(1).split("."))
+    if version is None and command.locked_torch and re.fullmatch(r"\d+(\.\d+)+", command.locked_torch):
+        version = tuple(int(part) for part in command.locked_torch.split("."))  # the lock file's torch
     if version is None:  # xformers==0.0.16 requires torch==1.13.1: that release is the one installed
         for request in family:
             allowed = coupling.torch_allowed(request.name, request.specifier) if request.specifier else None
