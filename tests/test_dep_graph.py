@@ -130,6 +130,21 @@ def test_a_diffusers_service_calling_xformers_through_the_pipeline(repo):
     assert lines(findings(repo, files)) == [("DEP001", 6)]
 
 
+def test_the_clip_tokenizer_of_a_stable_diffusion_pipeline_cleans_prompts_with_ftfy(repo):
+    """The pipeline loads transformers' CLIPTokenizer, which uses ftfy when it is installed."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "serve.py"]\n',
+        "requirements.txt": "diffusers==0.9.0\ntransformers==4.25.1\nftfy==6.1.1\ntorch==1.13.1\nredis==5.0.1\n",
+        "serve.py": """
+            from diffusers import StableDiffusionPipeline
+
+            pipe = StableDiffusionPipeline.from_pretrained("stabilityai/stable-diffusion-2-base")
+            pipe("a lighthouse at dawn").images[0].save("out.png")
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 5)]  # redis only
+
+
 def test_a_package_that_works_with_pandas_frames_when_installed_does_not_use_pandas(repo):
     """scikit-learn handles pandas frames when the service has pandas (`try: import pandas
     as pd` / `except ImportError: pd = None`) and looks at pandas dtypes under every fit:
