@@ -800,6 +800,76 @@ def test_missing_packages_found_at_the_import(repo):
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "helpers.py", 1), ("DEP002", "main.py", 3)]
 
 
+OWN_PACKAGE = {
+    "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\n",
+    "main.py": """
+        from flask import Flask
+
+        import settings
+        from api.core import models
+
+        try:
+            import local_overrides
+        except ImportError:
+            local_overrides = None
+
+        app = Flask(__name__)
+        app.config.from_object(settings)
+    """,
+    "settings.py": "DEBUG = False\n",
+    "local_overrides.py": "DEBUG = True\n",
+    "api/__init__.py": "",
+    "api/core/__init__.py": "",
+    "api/core/models.py": "MODELS = {}\n",
+    "api/tests/test_models.py": "import pytest\n",
+}
+
+
+def test_a_module_of_the_repository_the_image_does_not_copy_is_missing(repo):
+    """main.py is copied, the settings module and the api package it imports are not: the
+    container stops at the import (an optional import may be absent)."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY main.py .
+        CMD ["gunicorn", "main:app", "--bind", "0.0.0.0:8000"]
+    """
+    files = {"Dockerfile": dockerfile, **OWN_PACKAGE}
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "main.py", 3), ("DEP002", "main.py", 4)]
+    findings = run_lint(repo(files), select=["DEP002"]).findings
+    assert "the repository's `api/` is not copied in" in findings[1].message
+    assert "`settings.py`" in findings[0].fix
+
+
+def test_a_repository_module_the_image_holds_or_mounts_is_not_missing(repo):
+    copied = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        CMD ["gunicorn", "main:app", "--bind", "0.0.0.0:8000"]
+    """
+    assert lint(repo, {"Dockerfile": copied, **OWN_PACKAGE}, ["DEP002"]) == []
+    only_main = copied.replace("COPY . .", "COPY main.py .")
+    compose = """
+        services:
+          web:
+            build: .
+            volumes:
+              - .:/app
+    """
+    # the compose service binds the repository over /app
+    assert lint(repo, {"Dockerfile": only_main, "compose.yaml": compose, **OWN_PACKAGE}, ["DEP002"]) == []
+    # the project is installed as a package
+    installed = only_main.replace("COPY main.py .", "COPY . /src\nRUN pip install --no-cache-dir /src\nCOPY main.py .")
+    pyproject = "[project]\nname = 'site'\nversion = '1.0'\ndependencies = []\n"
+    files = {"Dockerfile": installed, "pyproject.toml": pyproject, **OWN_PACKAGE}
+    assert lint(repo, files, ["DEP002"]) == []
+
+
 def test_code_an_image_does_not_run_is_not_missing_anything(repo):
     """A build environment (no CMD, ENTRYPOINT or compose command) copies the source to build
     it; that the run-time requirements are not installed there is no problem."""

@@ -56,7 +56,7 @@ from dockerlint.model.distributions import (
     url_drivers,
     url_schemes,
 )
-from dockerlint.model.installed_names import ImageInstalls, Installed, image_installs
+from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
 from dockerlint.model.installed_records import pinned_release
 from dockerlint.model.ml import spacy_pipeline
 from dockerlint.model.queries import external_base, final_chain
@@ -113,6 +113,7 @@ def installed_versus_imported(image: Image) -> Iterator[Finding]:
         return
     yield from _unused(image, analysis)
     yield from _missing(image, analysis)
+    yield from _missing_own_modules(image, analysis)
     yield from _dev_tools(image, analysis)
     yield from _heavy_variants(image, analysis)
 
@@ -827,6 +828,78 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 f"Add {shown} to the requirements the image installs, or make the import optional "
                 "(`try: ... except ImportError:`) if the code can run without it.",
             )
+
+
+def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
+    """Imports of the repository's own modules that the image does not hold: `main.py` is
+    copied, the `api/` package it imports is not, and the container stops at the import.
+    Only a module beside the importing file, or at the context root, in the build context."""
+    installs = analysis.installs
+    # an install that cannot be named may install the project; a base image's packages are no
+    # repository's modules
+    unnamed = [label for label in installs.unnamed if not label.startswith(BASE_IMAGE_INSTALLS)]
+    if unnamed or installs.local_projects or image.volumes or not analysis.runtime_words:
+        return  # an install, a project or a volume may bring it; no command: nothing runs the code
+    versions = analysis.versions.get
+    if any(not lookup(name, versions(name)).known for name in installs.providers):
+        return
+    provided = {
+        module.split(".", 1)[0] for name in analysis.installed for module in lookup(name, versions(name)).modules
+    }
+    served = provided | analysis.code.first_party | stdlib()
+    wanted = {module.split(".", 1)[0] for module, _ in analysis.code.imports.required} - served
+    if not wanted:
+        return
+    modules = _context_modules(image)
+    for file in analysis.code.files:
+        if file.is_test or not file.image_path.endswith(".py"):
+            continue
+        try:
+            folder = file.path.parent.relative_to(image.context_root).as_posix()
+        except ValueError:
+            continue  # a file the image has from elsewhere (a compose bind of another folder)
+        scan = exact_scan(image, file)
+        reported: set[str] = set()
+        for item in scan.imports or () if scan is not None else ():
+            if item.optional or item.type_checking or item.dynamic or item.level or not item.module:
+                continue
+            top = item.module.split(".", 1)[0]
+            if top not in wanted or top in reported:
+                continue
+            where = next((found for found in (f"{folder}/{top}", f"./{top}") if found in modules), None)
+            if where is None:
+                continue
+            reported.add(top)
+            image.workspace.text(file.path, quiet=True)  # suppression comments and the report need its text
+            shown = modules[where]
+            yield Finding(
+                "DEP002",
+                file.path,
+                Span(item.line, item.column, item.line, item.column + len("import")),
+                f"`{item.module}` is imported by {file.image_path} in the image, but the image holds no `{top}`: "
+                f"the repository's `{shown}` is not copied in, so the import fails when the code runs",
+                f"Copy `{shown}` into the image beside {file.image_path.rsplit('/', 1)[-1]} (or install the "
+                "package it belongs to).",
+            )
+
+
+def _context_modules(image: Image) -> dict[str, str]:
+    """``folder/name`` -> the context path of a Python module or package of that name, for
+    every folder of the build context holding Python files (sent or ignored)."""
+
+    def build() -> dict[str, str]:
+        found: dict[str, str] = {}
+        for entry in (*image.context.files, *image.context.excluded_files):
+            path = entry.path if entry.path.startswith("./") else f"./{entry.path}"
+            if not path.endswith(".py") or entry.is_symlink:
+                continue
+            parts = path.split("/")
+            found.setdefault("/".join(parts[:-1]) + "/" + parts[-1][:-3], path[2:])
+            for depth in range(1, len(parts) - 1):  # each package folder on the way
+                found.setdefault("/".join(parts[: depth + 1]), "/".join(parts[1 : depth + 1]) + "/")
+        return found
+
+    return image.memoized(("context_modules",), build)
 
 
 def _unresolved(scan, provided: set[str], first_party: set[str], answers: dict[tuple, list[str]]) -> list[tuple]:

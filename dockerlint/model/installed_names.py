@@ -34,8 +34,9 @@ from dockerlint.model.installed_projects import project_installs, project_select
 from dockerlint.model.installed_records import ImageInstalls, Installed, location, with_parents
 from dockerlint.model.queries import external_base, final_chain, image_matches
 
-__all__ = ["ImageInstalls", "Installed", "image_installs", "project_selections"]
+__all__ = ["BASE_IMAGE_INSTALLS", "ImageInstalls", "Installed", "image_installs", "project_selections"]
 
+BASE_IMAGE_INSTALLS = "the base image"  # how ImageInstalls.unnamed names a base image's packages
 OTHER_INSTALLERS = {
     "poetry": ("add",),
     "pdm": ("install", "sync", "add"),
@@ -157,7 +158,7 @@ def _base_image(image: Image, final: StageModel, result: ImageInstalls) -> None:
     """An image we do not know may ship Python packages of its own."""
     ref, _ = external_base(image, final)
     if ref.unresolved or not image_matches(ref, _PLAIN):
-        result.unnamed.append(f"the base image `{ref.raw}`")
+        result.unnamed.append(f"{BASE_IMAGE_INSTALLS} `{ref.raw}`")
     for stage in final_chain(image):
         for copy in stage.copies:
             if copy.from_image and any(
