@@ -891,3 +891,23 @@ def test_socketio_picks_its_async_mode_from_what_is_installed(repo):
     files["main.py"] = "from flask import Flask\n\napp = Flask(__name__)\napp.run()\n"
     found = findings(repo, files, ["DEP001"])
     assert lines(found) == [("DEP001", 3)] and "gevent" in found[0].message.split("only it needs")[1]
+
+
+def test_paddleocr_runs_on_the_paddlepaddle_build_the_image_installs(repo):
+    """PaddleOCR leaves its framework undeclared (CPU or GPU build, the user's choice)."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "ocr.py"]\n',
+        "requirements.txt": "paddleocr==3.4.0\npaddlepaddle==3.3.0\n",
+        "ocr.py": """
+            from paddleocr import PaddleOCR
+
+            ocr = PaddleOCR(lang="en")
+            print(ocr.predict("receipt.png"))
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    # without PaddleOCR, nothing uses it; the message names its public module only
+    files["requirements.txt"] = "paddlepaddle==3.3.0\nrequests==2.32.3\n"
+    files["ocr.py"] = "import requests\n\nrequests.get('https://example.org', timeout=5)\n"
+    found = findings(repo, files, ["DEP001"])
+    assert lines(found) == [("DEP001", 1)] and "imports `paddle`," in found[0].message and "_foo" not in found[0].message

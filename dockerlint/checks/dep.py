@@ -725,7 +725,8 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
     for item in verdict.roots:
         distribution = lookup(item.name, analysis.versions.get(item.name))
         size, cost = _cost(analysis, verdict, item.name)
-        modules = ", ".join(f"`{module}`" for module in distribution.modules)
+        public = [module for module in distribution.modules if not module.startswith("_")]
+        modules = ", ".join(f"`{module}`" for module in public or distribution.modules)  # not paddle's `_foo`
         instead = _imported_only_through(analysis, verdict, item.name)
         through = ", ".join(f"`{other}`" for other in instead)
         unsure = verdict.hedged.get(item.name) or verdict.unsure
