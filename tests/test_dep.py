@@ -1230,6 +1230,19 @@ def test_psycopg2_compiled_in_the_final_stage_but_not_in_a_builder(repo):
     assert found(run_lint(root, select=["DEP004"])) == []
 
 
+def test_psycopg2_before_2_8_shipped_its_own_wheels(repo):
+    """Until 2.8 the psycopg2 distribution itself had manylinux wheels: nothing compiles."""
+    dockerfile = """
+        FROM python:3.7-slim
+        COPY requirements.txt app.py ./
+        RUN pip install --no-cache-dir -r requirements.txt
+        CMD ["python", "app.py"]
+    """
+    for pin, expected in (("psycopg2==2.7.7", []), ("psycopg2==2.8.6", [("DEP004", "requirements.txt", 1)])):
+        files = {"Dockerfile": dockerfile, "app.py": "import psycopg2\n", "requirements.txt": pin + "\n"}
+        assert found(run_lint(repo(files), select=["DEP004"])) == expected, pin
+
+
 def test_project_specific_import_names_from_configuration(repo):
     """An internal distribution whose module name cannot be guessed: without configuration
     dockerlint stays quiet about it (unknown), with `known-modules` it knows it is used."""

@@ -1089,6 +1089,8 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue
         if not _lighter_exists(entry, analysis.versions.get(item.name), image.platforms):
             continue
+        if not _release_at_least(analysis.versions.get(item.name), entry.get("compiles_from")):
+            continue  # psycopg2 before 2.8 shipped its own wheels: nothing compiles
         if entry.get("cpu_only") and _may_be_required_unseen(analysis, item) and item.name in required_by_some():
             continue  # a package dockerlint cannot read may require it by name: the swap would install both
         if not entry.get("compiles") and _required_by_another(analysis, item):
@@ -1130,14 +1132,20 @@ def _lighter_exists(entry: dict, pinned: str | None, platforms: tuple[str, ...])
     2.1.0 on) and for every platform the image is built for."""
     if entry.get("amd64_only") and any(not platform.endswith("amd64") for platform in platforms):
         return False
-    if entry.get("since") and pinned:
-        from packaging.version import InvalidVersion, Version
+    return _release_at_least(pinned, entry.get("since"))
 
-        try:
-            return Version(pinned) >= Version(entry["since"])
-        except InvalidVersion:
-            return False
-    return True
+
+def _release_at_least(pinned: str | None, release: str | None) -> bool:
+    """Whether the pinned release (None: the newest) is ``release`` or later (no ``release``:
+    any is)."""
+    if not release or not pinned:
+        return True
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(pinned) >= Version(release)
+    except InvalidVersion:
+        return False
 
 
 def _has_gpu(image: Image) -> bool:
