@@ -1485,6 +1485,7 @@ def assemble(records: dict[str, dict]) -> dict:
             ranges.append(entry)
         ranges[0]["from"] = None  # the oldest sample speaks for every older version
         entry = {"version": record["ranges"][-1][0] if wheel is None else wheel["version"], "ranges": ranges}
+        entry["oldest_read"] = record["ranges"][0][0]  # older pins are read by it, not known
         sources = [f"{record['ranges'][-1][1]['source']} ({len(record['ranges'])} ranges)"]
         if wheel is not None:
             required = {item.split("[", 1)[0] for found in ranges for item in found["requires"]}

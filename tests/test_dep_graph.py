@@ -910,4 +910,23 @@ def test_paddleocr_runs_on_the_paddlepaddle_build_the_image_installs(repo):
     files["requirements.txt"] = "paddlepaddle==3.3.0\nrequests==2.32.3\n"
     files["ocr.py"] = "import requests\n\nrequests.get('https://example.org', timeout=5)\n"
     found = findings(repo, files, ["DEP001"])
-    assert lines(found) == [("DEP001", 1)] and "imports `paddle`," in found[0].message and "_foo" not in found[0].message
+    assert (
+        lines(found) == [("DEP001", 1)] and "imports `paddle`," in found[0].message and "_foo" not in found[0].message
+    )
+
+
+def test_a_release_older_than_any_the_index_read_may_require_more(repo):
+    """The index read matplotlib from 3.3 on; 2.0.0 also required pytz and six. What an
+    older major release requires is not known: what it may need is said at info, naming it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "plot.py"]\n',
+        "requirements.txt": "matplotlib==2.0.0\nnumpy==1.16.6\npytz==2017.2\nsix==1.12.0\nredis==3.5.3\n",
+        "plot.py": "import matplotlib.pyplot as plt\n\nplt.plot([1, 2, 3])\nplt.savefig('out.png')\n",
+    }
+    found = {item.message.split("`")[1]: item for item in findings(repo, files, ["DEP001"])}
+    assert found["pytz"].severity == Severity.INFO and "`matplotlib`, whose requirements" in found["pytz"].message
+    assert found["redis"].severity == Severity.INFO  # matplotlib 2 may need anything
+    # a release of a series the index read: judged by what it requires
+    files["requirements.txt"] = "matplotlib==3.8.4\nnumpy==1.26.4\npytz==2024.1\n"
+    found = {item.message.split("`")[1]: item for item in findings(repo, files, ["DEP001"])}
+    assert found["pytz"].severity == Severity.WARNING

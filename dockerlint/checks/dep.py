@@ -49,6 +49,7 @@ from dockerlint.model.distributions import (
     plugin_hosts,
     required_by_some,
     requirements_known,
+    requirements_read,
     setting_strings,
     stdlib,
     tooling,
@@ -486,7 +487,9 @@ def _requirements_unread(image: Image, analysis: Analysis) -> list[str]:
         analysis.unread = sorted(
             name
             for name in (used | asked) - analysis.installs.project_names
-            if not requirements_known(name) and not spacy_pipeline(name) and name not in analysis.installs.lock_requires
+            if not requirements_read(name, analysis.versions.get(name))
+            and not spacy_pipeline(name)
+            and name not in analysis.installs.lock_requires
         )
     return analysis.unread
 

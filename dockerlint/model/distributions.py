@@ -399,6 +399,24 @@ def requirements_known(name: str) -> bool:
     return indexed(name) or canonical(name) in _overrides()["distributions"]
 
 
+def requirements_read(name: str, version: str | None) -> bool:
+    """Whether what the distribution requires at ``version`` is known: ``requirements_known``,
+    and the release is not of a major series older than the oldest the index read (the
+    oldest range speaks for older releases of its series; Faker 5.8 is not Faker 37)."""
+    if not requirements_known(name):
+        return False
+    entry = _index().record(canonical(name)) if version else None
+    oldest = entry.get("oldest_read") if entry else None
+    if not oldest:
+        return True
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version).major >= Version(oldest).major
+    except InvalidVersion:
+        return True
+
+
 @cache
 def required_by_some() -> frozenset[str]:
     """Every name some indexed distribution requires, at some version, or by an extra:
