@@ -930,3 +930,36 @@ def test_a_release_older_than_any_the_index_read_may_require_more(repo):
     files["requirements.txt"] = "matplotlib==3.8.4\nnumpy==1.26.4\npytz==2024.1\n"
     found = {item.message.split("`")[1]: item for item in findings(repo, files, ["DEP001"])}
     assert found["pytz"].severity == Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [
+        ("llama-index-vector-stores-chroma", "llama_index.vector_stores.chroma"),
+        ("llama-index-readers-llama-parse", "llama_index.readers.llama_parse"),
+        ("llama-index-llms-openai", "llama_index.llms.openai"),
+        ("llama-index-storage-chat-store-redis", "llama_index.storage.chat_store.redis"),
+        ("llama-index-multi-modal-llms-openai", "llama_index.multi_modal_llms.openai"),
+    ],
+)
+def test_llama_index_integrations_are_imported_by_category_and_name(name, module):
+    assert lookup(name).modules == (module,)
+
+
+def test_a_llama_index_vector_store_the_code_imports_is_used(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app.py"]\n',
+        "requirements.txt": "llama-index-core==0.12.52\nllama-index-vector-stores-chroma==0.4.2\nchromadb==0.6.3\n"
+        "streamlit==1.41.1\n",
+        "app.py": """
+            import chromadb
+            import streamlit as st
+            from llama_index.core import VectorStoreIndex
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            store = ChromaVectorStore(chroma_collection=chromadb.PersistentClient("db").get_or_create_collection("docs"))
+            index = VectorStoreIndex.from_vector_store(store)
+            st.write(index.as_query_engine().query(st.text_input("Ask")))
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []

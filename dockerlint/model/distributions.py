@@ -305,8 +305,11 @@ def _from_pattern(name: str, pattern: dict) -> Distribution | None:
             requires = tuple(other for other in twin.requires if not other.startswith("nvidia-"))
             return replace(twin, name=name, requires=requires, asks={}, size=None, py_bytes=0, cuda_bytes=0)
         return replace(twin, name=name)
+    category, _, tail = rest.partition("-")
+    head = f"{category}.{tail.replace('-', '_')}" if tail else category  # readers-llama-parse: readers.llama_parse
     modules = tuple(
-        template.format(rest=rest.replace("-", "_"), dotted=rest.replace("-", ".")) for template in pattern["modules"]
+        template.format(rest=rest.replace("-", "_"), dotted=rest.replace("-", "."), head=head)
+        for template in pattern["modules"]
     )
     return Distribution(name, modules, dev=pattern.get("dev"), known=not pattern.get("guess", False))
 
