@@ -190,6 +190,28 @@ def test_whole_tree_copied_before_uv_sync_or_poetry_install(repo):
         assert f"`COPY pyproject.toml {lock} ./`, then `RUN {dependencies_only}`" in findings[0].fix
 
 
+def test_a_run_that_installs_the_copied_project_needs_the_copy_before_it(repo):
+    """`pip install .` reads the copied tree: the COPY cannot move below that RUN, whatever
+    else the RUN installs; a later RUN that reads only the network is another matter."""
+    files = {
+        "pyproject.toml": "[project]\nname = 'nomad'\nversion = '1.0'\ndependencies = ['flask==3.0.3']\n",
+        "nomad/__init__.py": "",
+        "nomad/app.py": "import flask\n",
+    }
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY . /app
+        RUN pip install --no-cache-dir . && pip install --no-cache-dir gunicorn==23.0.0
+        CMD ["gunicorn", "nomad.app:app"]
+    """
+    assert lint(repo, dockerfile, "LAY002", files)[0] == []
+    split = dockerfile.replace(" && pip install --no-cache-dir gunicorn==23.0.0", "").replace(
+        "CMD", "RUN pip install --no-cache-dir gunicorn==23.0.0\n        CMD"
+    )
+    assert lint(repo, split, "LAY002", files)[0] == [("LAY002", "Dockerfile", 3)]
+
+
 def test_whole_tree_copied_before_pipenv_install(repo):
     files = {
         "Pipfile": '[packages]\nflask = "==3.0.3"\n',

@@ -299,6 +299,8 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
 
     code: dict[int, bool] = {}  # copy -> whether it brings Python code, asked once
     for step in stage.runs():
+        if any(_installs_local_code(install) for install in step.installs):
+            continue  # `pip install . && pip install gunicorn`: the RUN reads the copied code itself
         for install in step.installs:
             if install.family != "pip" or install.action != "install" or install.editables:
                 continue
@@ -335,6 +337,14 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
                     order = "the install first, then the code"
                 yield copy, step, shown, order
                 break
+
+
+def _installs_local_code(install: Install) -> bool:
+    """A pip install of a project of the source tree (`.`, `./lib`, `-e .`), not of wheels."""
+    return install.family == "pip" and (
+        bool(install.editables)
+        or any(_local(argument.value) and not argument.value.endswith(".whl") for argument in install.packages)
+    )
 
 
 def _copies_code(image: Image, copy: Copy) -> bool:
