@@ -253,6 +253,17 @@ def test_shell_form_cmd_with_exec_is_still_shell_form_but_passes_signals(repo):
     assert "`exec` hands the process over" in finding.message and "cannot stop cleanly" not in finding.message
 
 
+def test_a_shell_form_cmd_that_needs_the_shell_is_told_to_exec_its_last_program(repo):
+    """`$PORT` and `&&` are the shell's: the JSON form would hand them to gunicorn as text."""
+    cmd = "CMD python manage.py migrate && gunicorn -b 0.0.0.0:$PORT site.wsgi"
+    root = repo({"Dockerfile": f"FROM python:3.12-slim\nUSER nobody\n{cmd}\n"})
+    (finding,) = run_lint(root, select=["DL3025"]).findings
+    assert "exec gunicorn" in finding.fix and "Use the JSON form" not in finding.fix and finding.autofix is None
+    root = repo({"Dockerfile": "FROM python:3.12-slim\nUSER nobody\nCMD gunicorn -b 0.0.0.0:8000 site.wsgi\n"})
+    (finding,) = run_lint(root, select=["DL3025"]).findings
+    assert 'Use the JSON form: CMD ["gunicorn", "-b", "0.0.0.0:8000", "site.wsgi"]' in finding.fix
+
+
 def test_a_cmd_written_as_an_array_with_single_quotes_is_a_broken_json_form(repo):
     dockerfile = "FROM python:3.12-slim\nUSER nobody\nENTRYPOINT ['python', '-m', 'app']\nCMD [\"--port\", \"8000\"]\n"
     root = repo({"Dockerfile": dockerfile})

@@ -16,6 +16,7 @@ from dockerlint.findings import Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image, Step
 from dockerlint.model.image import keyed_values
+from dockerlint.regex import lazy_compile
 
 
 @check("DL3000")
@@ -166,14 +167,39 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
                     why = (
                         "and `exec` hands the process over, but the shell must be in the image and its quoting applies"
                     )
+                help_text = f"Use the JSON form: {instruction.keyword} [{suggestion}]."
+                if _SHELL_WORK.search(instruction.args):  # `$PORT`, `&&`: the JSON form would pass them on unread
+                    help_text = (
+                        "The command needs the shell (it expands variables or joins commands), so the JSON form "
+                        "would pass `$PORT` or `&&` on as they are: put `exec` before the program that runs last "
+                        f"(`{instruction.keyword} ... exec {_last_program(words)} ...`) so that it receives the "
+                        'signals, or move the steps into an entrypoint script that ends with `exec "$@"`.'
+                    )
                 yield finding(
                     image,
                     "DL3025",
                     instruction.span,
                     f"{instruction.keyword} in shell form runs under `/bin/sh -c`, {why}",
-                    f"Use the JSON form: {instruction.keyword} [{suggestion}].",
+                    help_text,
                     autofix=_exec_form_fix(image, stage, step),
                 )
+
+
+# What only a shell does with a command line: expansions and the operators joining commands.
+_SHELL_WORK = lazy_compile(r"\$|&&|\|\||;|\||`|>|<")
+
+
+def _last_program(words) -> str:
+    """The program of the last command joined by `&&`, `||` or `;`: the one to `exec`."""
+    segment: list[str] = []
+    for word, _ in words:
+        if word in ("&&", "||", ";"):
+            segment = []
+        elif word.endswith(";"):
+            segment = []
+        else:
+            segment.append(word)
+    return next((word for word in segment if word != "exec"), "<program>")
 
 
 def _broken_json_form(args: str) -> list[str] | None:
