@@ -1398,6 +1398,36 @@ def test_a_pickled_model_copied_into_the_image_uses_the_library_of_its_classes(r
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
 
 
+def test_a_model_pickled_under_another_suffix_is_read_by_its_head(repo):
+    """`model.bin` saved with pickle names scikit-learn's classes, not xgboost's: the image
+    holds the model the code loads, so xgboost is unused; a `.bin` that is no pickle (a zip
+    of PyTorch weights) names nothing and leaves the model unknown."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "app.predict:app", "--bind", "0.0.0.0:9696"]\n',
+        "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\nscikit-learn==1.5.2\nxgboost==2.1.3\n",
+        "app/__init__.py": "",
+        "app/predict.py": """
+            import pickle
+
+            from flask import Flask, jsonify, request
+
+            with open("app/model.bin", "rb") as f_in:
+                dv, model = pickle.load(f_in)
+
+            app = Flask("charges")
+
+
+            @app.route("/predict", methods=["POST"])
+            def predict():
+                return jsonify(float(model.predict(dv.transform([request.get_json()]))[0]))
+        """,
+        "app/model.bin": _pickled_model("sklearn.ensemble._forest", "RandomForestRegressor"),
+    }
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 4)]
+    files["app/model.bin"] = b"PK\x03\x04" + bytes(64)  # no pickle: the model may be an xgboost one
+    assert lint(repo, files, ["DEP001"]) == []
+
+
 def test_a_pickled_model_linked_from_outside_the_repository_is_not_read(tmp_path):
     outside = tmp_path / "elsewhere" / "classifier.pkl"
     outside.parent.mkdir()

@@ -396,7 +396,7 @@ def _unnamed_installs(analysis: Analysis) -> bool:
     """Whether the image installs Python packages dockerlint cannot name (a wheel glob, a
     requirements file outside the build context, ``setup.py develop``); a base image's own
     packages were there before the named ones and are not counted here."""
-    return any(not what.startswith(("the base image", "packages copied from")) for what in analysis.installs.unnamed)
+    return any(not what.startswith((BASE_IMAGE_INSTALLS, "packages copied from")) for what in analysis.installs.unnamed)
 
 
 def _imported_below(image: Image, analysis: Analysis) -> set[str]:

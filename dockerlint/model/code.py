@@ -37,7 +37,13 @@ from dockerlint.model.gpu_signals import gpu_lines
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.queries import final_chain
 from dockerlint.model.scan_cache import ScanCache, content_key
-from dockerlint.parse.pickled import HEAD_BYTES, PICKLE_SUFFIXES, pickled_modules
+from dockerlint.parse.pickled import (
+    HEAD_BYTES,
+    MAYBE_PICKLED_SUFFIXES,
+    PICKLE_SUFFIXES,
+    is_pickle_head,
+    pickled_modules,
+)
 from dockerlint.parse.python import Import, line_scan_imports, scan_imports
 from dockerlint.source import decode
 
@@ -253,7 +259,7 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
 def _image_code(image: Image, local_projects: list[Path]) -> ImageCode:
     files = _image_files(image, local_projects)
     code = ImageCode(files=[file for file in files if _is_code(file.image_path)])
-    code.pickles = any(_kind(file.image_path) == "pickle" for file in files)
+    code.pickles = any(_is_pickle(image, file) for file in files)
     folders: set[str] = set()
     for file in code.files:
         folder, _, name = file.image_path.rpartition("/")
@@ -427,8 +433,10 @@ def exact_scan(image: Image, file: CodeFile) -> Scan | None:
 def _scan_bytes(data: bytes, kind: str, exact: bool = False) -> Scan | None:
     if kind == "notebook":
         return scan_notebook(data, exact)
-    if kind == "pickle":
+    if kind == "pickle" or kind == "maybe-pickle" and is_pickle_head(data):
         return Scan((), Mentions(names=frozenset(pickled_modules(data))))
+    if kind == "maybe-pickle":
+        return Scan((), Mentions())
     text = decode(data)[0]
     if kind == "text":
         if len(text) > MAX_MENTION_BYTES:
@@ -437,9 +445,19 @@ def _scan_bytes(data: bytes, kind: str, exact: bool = False) -> Scan | None:
     return scan_python(text, exact)
 
 
+def _is_pickle(image: Image, file: CodeFile) -> bool:
+    kind = _kind(file.image_path)
+    if kind == "maybe-pickle":
+        return is_pickle_head(image.workspace.read_bytes(file.location, quiet=True, head=2) or b"")
+    return kind == "pickle"
+
+
 def _source_bytes(image: Image, location: str) -> bytes | None:
     if location.endswith(PICKLE_SUFFIXES):  # binary, of any size: the head names its classes
         return image.workspace.read_bytes(location, quiet=True, head=HEAD_BYTES)
+    if location.endswith(MAYBE_PICKLED_SUFFIXES):  # a pickle's head, or nothing to read
+        head = image.workspace.read_bytes(location, quiet=True, head=2)
+        return image.workspace.read_bytes(location, quiet=True, head=HEAD_BYTES) if is_pickle_head(head or b"") else b""
     data = image.workspace.read_bytes(location, quiet=True, keep=False)
     if data is None or b"\0" in data[:8192]:
         return None
@@ -555,6 +573,8 @@ def _kind(image_path: str) -> str:
         return "notebook"
     if image_path.endswith(PICKLE_SUFFIXES):
         return "pickle"
+    if image_path.endswith(MAYBE_PICKLED_SUFFIXES):
+        return "maybe-pickle"
     return "text"
 
 
@@ -569,7 +589,7 @@ def _is_text(name: str) -> bool:
 
 
 def _wanted(name: str) -> bool:
-    return name.endswith((".py", ".ipynb", *PICKLE_SUFFIXES)) or _is_text(name)
+    return name.endswith((".py", ".ipynb", *PICKLE_SUFFIXES, *MAYBE_PICKLED_SUFFIXES)) or _is_text(name)
 
 
 def _add_first_party(names: set[str], folder: str) -> None:

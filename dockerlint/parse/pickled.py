@@ -14,6 +14,16 @@ import io
 import pickletools
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
+# Suffixes a pickled model is also saved under (`model.bin`, scikit-learn's `.sav`), beside
+# files of other formats (a zip of PyTorch weights): read as a pickle when its head is one.
+MAYBE_PICKLED_SUFFIXES = (".bin", ".sav", ".model", ".pk", ".p")
+
+
+def is_pickle_head(data: bytes) -> bool:
+    """Whether bytes start as a pickle of protocol 2 to 5 does (PROTO opcode, then version)."""
+    return len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5
+
+
 HEAD_BYTES = 8 * 1024 * 1024  # the classes come first; what follows is their data
 MAX_OPCODES = 100_000  # ~80 ms: a pickle of millions of small values is data past its classes
 _STRINGS = frozenset(
