@@ -373,10 +373,11 @@ def test_an_unknown_private_package_keeps_quiet_about_itself_and_unsure_about_th
     # matplotlib is unused, but acme-analytics, which the code imports, may require it
     assert lines(found) == [("DEP001", 3)] and found[0].severity == Severity.INFO
     assert "`acme-analytics`, whose requirements it does not know, may" in found[0].message
-    files["app/__main__.py"] = "import numpy\n"  # an unused private package goes with what it requires
+    files["app/__main__.py"] = "import numpy\n"  # an unused private package: matplotlib is unused
     found = findings(repo, files)
     assert lines(found) == [("DEP001", 3)] and found[0].severity == Severity.WARNING
-    assert "only it needs" in found[0].message  # contourpy, kiwisolver, fonttools ... go with it
+    # but acme-analytics stays (nothing says to remove it) and may need contourpy, kiwisolver...
+    assert "only it needs" not in found[0].message
 
 
 def test_the_index_knows_names_the_naming_guess_gets_wrong():
@@ -963,3 +964,18 @@ def test_a_llama_index_vector_store_the_code_imports_is_used(repo):
         """,
     }
     assert lines(findings(repo, files, ["DEP001"])) == []
+
+
+def test_what_an_unknown_kept_package_may_require_is_not_claimed_as_saved(repo):
+    """mlxtend-like packages the index cannot read stay in the image and may require the
+    matplotlib an unused seaborn brings: removing seaborn saves seaborn."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "predict.py"]\n',
+        "requirements.txt": "flask==3.0.3\nseaborn==0.13.2\n",
+        "predict.py": "from flask import Flask\n\napp = Flask(__name__)\napp.run()\n",
+    }
+    (alone,) = findings(repo, files, ["DEP001"])
+    assert "matplotlib" in alone.message
+    files["requirements.txt"] += "acme-plot-helpers==0.23.1\n"
+    found = {item.message.split("`")[1]: item for item in findings(repo, files, ["DEP001"])}
+    assert "matplotlib" not in found["seaborn"].message and found["seaborn"].size_bytes < alone.size_bytes

@@ -697,7 +697,16 @@ def _exclusive(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
 
 def _brought_only_by(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
     brings = _closure(analysis, {name}, loads=False) & analysis.installed
-    return brings - _closure(analysis, verdict.anchors - {name}) - {name}
+    only = brings - _closure(analysis, verdict.anchors - {name}) - {name}
+    if only and _unread_kept(analysis, verdict, name):
+        only -= required_by_some()  # an installed package whose requirements are unknown may keep it
+    return only
+
+
+def _unread_kept(analysis: Analysis, verdict: Verdict, name: str) -> bool:
+    """Whether the image keeps (beside ``name``) an installed package whose requirements the
+    index cannot read (mlxtend, which requires the matplotlib an unused seaborn brings)."""
+    return any(other != name and not requirements_known(other) for other in verdict.anchors & analysis.installed)
 
 
 def _imported_only_through(analysis: Analysis, verdict: Verdict, name: str) -> list[str]:
