@@ -859,3 +859,119 @@ def test_wheels_a_builder_made_and_the_final_stage_copied_in(tmp_path):
         assert (
             run_lint(write_tree(tmp_path / name, {**files, "Dockerfile": dockerfile}), select=["STG010"]).findings == []
         ), name
+
+
+# -- STG011: project installers left in the final image --------------------------------------
+
+POETRY_SHOP = {
+    "pyproject.toml": """
+        [tool.poetry]
+        name = "shop"
+        version = "1.0.0"
+        description = "Shop API"
+        authors = ["Shop <dev@example.com>"]
+
+        [tool.poetry.dependencies]
+        python = "^3.12"
+        fastapi = "^0.115"
+        uvicorn = "^0.32"
+    """,
+    "poetry.lock": "",
+    "shop/__init__.py": "",
+    "shop/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+}
+
+
+def poetry_final(install_poetry: str, cmd: str = '["uvicorn", "shop.main:app", "--host", "0.0.0.0"]') -> str:
+    return f"""
+        FROM python:3.12-slim
+        WORKDIR /app
+        {install_poetry}
+        COPY pyproject.toml poetry.lock ./
+        RUN poetry config virtualenvs.create false && poetry install --only main --no-root --no-interaction
+        COPY . .
+        CMD {cmd}
+    """
+
+
+@pytest.mark.parametrize(
+    "install",
+    [
+        "RUN pip install --no-cache-dir poetry==1.8.5",
+        "RUN curl -sSL https://install.python-poetry.org | POETRY_VERSION=1.8.5 python3 -",
+    ],
+)
+def test_poetry_that_only_installed_the_dependencies_stays_in_the_final_image(repo, install):
+    places, messages = lint(repo, poetry_final(install), "STG011", POETRY_SHOP)
+    assert places == [("STG011", "Dockerfile", 3)]
+    assert "Poetry" in messages[0] and "nothing the container runs calls `poetry`" in messages[0]
+
+
+def test_an_installer_the_container_runs_or_a_builder_holds_is_fine(repo):
+    # the container starts through it
+    runs = poetry_final("RUN pip install --no-cache-dir poetry==1.8.5", '["poetry", "run", "uvicorn", "shop.main:app"]')
+    assert lint(repo, runs, "STG011", POETRY_SHOP)[0] == []
+    # removed after the install
+    removed = poetry_final("RUN pip install --no-cache-dir poetry==1.8.5").replace(
+        "--no-interaction", "--no-interaction && pip uninstall -y poetry"
+    )
+    assert lint(repo, removed, "STG011", POETRY_SHOP)[0] == []
+    # installed in a builder stage only
+    builder = """
+        FROM python:3.12-slim AS builder
+        WORKDIR /app
+        ENV POETRY_VIRTUALENVS_IN_PROJECT=true
+        RUN pip install --no-cache-dir poetry==1.8.5
+        COPY pyproject.toml poetry.lock ./
+        RUN poetry install --only main --no-root --no-interaction
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY --from=builder /app/.venv /app/.venv
+        COPY . .
+        ENV PATH="/app/.venv/bin:$PATH"
+        CMD ["uvicorn", "shop.main:app", "--host", "0.0.0.0"]
+    """
+    assert lint(repo, builder, "STG011", POETRY_SHOP)[0] == []
+
+
+def test_pipenv_left_after_a_system_install(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir pipenv==2023.12.1
+        COPY Pipfile Pipfile.lock ./
+        RUN pipenv install --system --deploy
+        COPY . .
+        CMD ["gunicorn", "site.wsgi", "--bind", "0.0.0.0:8000"]
+    """
+    files = {"Pipfile": '[packages]\ngunicorn = "==23.0.0"\n', "Pipfile.lock": "{}", "site/__init__.py": "",
+             "site/wsgi.py": "def application(environ, start_response):\n    return []\n"}  # fmt: skip
+    places, messages = lint(repo, dockerfile, "STG011", files)
+    assert places == [("STG011", "Dockerfile", 3)] and "Pipenv" in messages[0] and "ships ~" in messages[0]
+
+
+def test_uv_a_compose_entrypoint_runs_is_needed(repo):
+    dockerfile = """
+        FROM python:3.13-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir uv==0.7.3
+        COPY pyproject.toml uv.lock ./
+        RUN uv sync --frozen
+        COPY src src
+    """
+    files = {
+        "pyproject.toml": "[project]\nname = 'bot'\nversion = '1.0'\ndependencies = ['aiogram==3.15.0']\n",
+        "uv.lock": "version = 1\n",
+        "src/main.py": "import aiogram\n",
+        "docker-compose.yml": """
+            services:
+              bot:
+                build: .
+                entrypoint: ["uv", "run", "src/main.py"]
+        """,
+    }
+    assert lint(repo, dockerfile, "STG011", files)[0] == []
+    files["docker-compose.yml"] = files["docker-compose.yml"].replace(
+        '["uv", "run", "src/main.py"]', '["python", "src/main.py"]'
+    )
+    assert lint(repo, dockerfile, "STG011", files)[0] == [("STG011", "Dockerfile", 3)]

@@ -213,8 +213,9 @@ def _command_words(image: Image) -> tuple[set[str], set[str], str]:
         if stage.steps:
             env_text += stage.steps[-1].env.values()
     for service in _compose_services(image):
-        command = service.command
-        if command:
+        for command in (service.entrypoint, service.command):
+            if not command:
+                continue
             argvs = (
                 [command] if isinstance(command, tuple) else [found.argv for found in parse_script(command).commands]
             )

@@ -19,7 +19,7 @@ from dockerlint.checks.common import external_base, final_chain, finding, from_i
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ImageRef, StageModel, Step
-from dockerlint.model.distributions import closure, lookup
+from dockerlint.model.distributions import canonical, closure, lookup
 from dockerlint.model.image import context_source
 from dockerlint.model.installed_pip import wheel_names, wheels_copied
 from dockerlint.model.installed_records import pinned_release
@@ -741,8 +741,8 @@ def _runtime_names(image: Image, names, before: str = r"\w./-") -> bool:
 
 
 def _runtime_text(image: Image) -> str:
-    """What the container runs: CMD/ENTRYPOINT of the final image, compose commands of its
-    services, and the text of a build-context script they start."""
+    """What the container runs: CMD/ENTRYPOINT of the final image, compose commands and
+    entrypoints of its services, and the text of a build-context script they start."""
     parts: list[str] = []
     programs: list[tuple[StageModel, Step, str]] = []
     for stage in final_chain(image):
@@ -757,9 +757,9 @@ def _runtime_text(image: Image) -> str:
         loaded = image.workspace.text(image.compose_file, quiet=True)
         if loaded is not None:
             for service in parse_compose(loaded[0].text).services:
-                if service.name in image.services and service.command:
-                    command = service.command
-                    parts.append(command if isinstance(command, str) else " ".join(command))
+                for command in (service.entrypoint, service.command) if service.name in image.services else ():
+                    if command:
+                        parts.append(command if isinstance(command, str) else " ".join(command))
     for stage, step, word in programs:
         if word.endswith(".sh") or word.startswith("./"):
             path = posixpath.normpath(posixpath.join(step.workdir or "/", word))
@@ -885,8 +885,63 @@ def cloud_cli_in_final_image(image: Image) -> Iterator[Finding]:
     )
 
 
+# -- STG011 --------------------------------------------------------------------------------
+
+
+@check("STG011")
+def installer_in_final_image(image: Image) -> Iterator[Finding]:
+    """Poetry, Pipenv, PDM or uv installed in the final stage only to install the service's
+    dependencies: nothing the container runs calls it, yet it ships with its own packages."""
+    final = image.final
+    if final is None or _build_environment(image, final):
+        return
+    found = _cloud_cli(image, load("build_tools")["installers"])
+    if found is None:
+        return
+    tool, span, how = found
+    commands = tool["commands"]
+    if _runtime_names(image, commands) or _uninstalled(image, tool["python"]):
+        return  # the container runs it (`poetry run`), or the build removes it
+    from dockerlint.model.code import image_code
+
+    if set(commands) & image_code(image, image.local_projects()).mentions.names:
+        return  # the service's code names it
+    size = _tool_bytes(image, tool["python"])
+    shown = " or ".join(f"`{command}`" for command in commands)
+    ships = f", and ships ~{human_size(size)} with what only it needs" if size else ""
+    yield finding(
+        image,
+        "STG011",
+        span,
+        f"{tool['name']} ({how}) stays in the final image, but nothing the container runs calls {shown}: "
+        f"it only installed the dependencies{ships}",
+        tool["fix"],
+        size,
+    )
+
+
+def _uninstalled(image: Image, names: list[str]) -> bool:
+    """Whether a RUN of the final image uninstalls one of these distributions with pip."""
+    return any(
+        install.family == "pip" and install.action == "uninstall" and any(
+            canonical(argument.value) in names for argument in install.packages)
+        for stage in final_chain(image) for step in stage.runs() for install in step.installs
+    )  # fmt: skip
+
+
+def _tool_bytes(image: Image, names: list[str]) -> int | None:
+    """Installed bytes of the tool and of what only it brings among the image's packages."""
+    from dockerlint.model.installed_names import image_installs
+
+    others = {item.name for item in image_installs(image).items} - set(names)
+    only = closure(set(names), loads=False) - closure(others, loads=False)
+    sizes = [lookup(name).installed_bytes() for name in only]
+    return sum(size for size in sizes if size) or None
+
+
 def _cloud_cli(image: Image, clis: list[dict]) -> tuple[dict, Span, str] | None:
-    """The first cloud CLI the final image installs, in build order: where and how."""
+    """The first cloud CLI (or project installer) the final image installs, in build
+    order: where and how."""
     for stage in reversed(final_chain(image)):
         for step in stage.runs():
             for package in installed_packages(step):

@@ -43,6 +43,7 @@ class Service:
     environment: dict[str, str]  # a variable without a value (taken from the host) maps to ""
     command: tuple[str, ...] | str | None
     named_contexts: tuple[str, ...] = ()  # build.additional_contexts names
+    entrypoint: tuple[str, ...] | str | None = None  # replaces the image's ENTRYPOINT (and drops its CMD)
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ def _service(name: str, line: int, config: dict) -> Service:
         environment=_assignments(config.get("environment")),
         command=_command(config.get("command")),
         named_contexts=named,
+        entrypoint=_command(config.get("entrypoint")),
     )
 
 
