@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dockerlint.findings import Severity
+from dockerlint.knowledge import load_packages
 from dockerlint.model.distributions import _glob_test, calls, indexed, lookup, plugin_hosts, required_by_some
 from tests.conftest import run_lint
 
@@ -979,3 +980,46 @@ def test_what_an_unknown_kept_package_may_require_is_not_claimed_as_saved(repo):
     files["requirements.txt"] += "acme-plot-helpers==0.23.1\n"
     found = {item.message.split("`")[1]: item for item in findings(repo, files, ["DEP001"])}
     assert "matplotlib" not in found["seaborn"].message and found["seaborn"].size_bytes < alone.size_bytes
+
+
+def test_a_cockroachdb_url_uses_the_postgresql_driver_its_dialect_speaks(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "SQLAlchemy==2.0.19\nsqlalchemy-cockroachdb==2.0.1\npsycopg2-binary==2.9.6\n",
+        "app.py": 'from sqlalchemy import create_engine\n\nengine = create_engine("cockroachdb://root@db:26257/bank")\n',
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+
+
+def test_a_database_url_field_of_a_settings_class_is_read_from_the_environment(repo):
+    """pydantic-settings fills `async_database_url` from ASYNC_DATABASE_URL: whichever driver
+    that URL names is the one the service loads."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "SQLAlchemy==2.0.36\npydantic-settings==2.6.1\nasyncpg==0.30.0\n",
+        "app.py": """
+            from pydantic_settings import BaseSettings
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+
+            class Settings(BaseSettings):
+                async_database_url: str
+                debug: bool = False
+
+
+            engine = create_async_engine(Settings().async_database_url)
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["app.py"] = files["app.py"].replace("BaseSettings", "BaseModel").replace("pydantic_settings", "pydantic")
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 3)]
+
+
+def test_before_1_0_a_minor_release_older_than_any_read_is_not_known():
+    from dockerlint.model.distributions import requirements_read
+
+    oldest = load_packages().decode("sqlalchemy-utils")["oldest_read"]
+    major, minor = (int(part) for part in oldest.split(".")[:2])
+    assert major == 0 and requirements_read("sqlalchemy-utils", oldest)
+    assert not requirements_read("sqlalchemy-utils", f"0.{minor - 2}.8")
+    assert requirements_read("requests", "2.0.0") and not requirements_read("faker", "5.8.0")

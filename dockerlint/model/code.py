@@ -143,8 +143,15 @@ def mentions_in_text(text: str) -> Mentions:
     return _with_urls(text, Mentions(names=frozenset(names)))
 
 
+# A field of a pydantic settings class (`database_url: str`), which the class reads from the
+# environment variable of that name in any case: named as that variable.
+_SETTINGS_FIELD = re.compile(r"^[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?!=)", re.MULTILINE)
+
+
 def _mentions_in_python(text: str) -> Mentions:
     names = frozenset(_STRING_START.findall(text))
+    if "BaseSettings" in text:
+        names |= {field.upper() for field in _SETTINGS_FIELD.findall(text)}
     providers = model_providers()
     if not names.isdisjoint(providers) or "model_provider" in text:
         names |= _provider_modules(text, providers)
