@@ -1446,3 +1446,25 @@ def test_a_pickled_model_linked_from_outside_the_repository_is_not_read(tmp_path
     (root / "models" / "classifier.pkl").symlink_to(outside)
     result = run_lint(root, select=["DEP001"])
     assert found(result) == [("DEP001", "requirements.txt", 2)]
+
+
+def test_an_image_that_starts_nothing_may_be_a_base_for_others(repo):
+    """A shared base (`docker build -t my-python common/`) installs what the images built
+    FROM it use: said at info, without a removal fix."""
+    files = {
+        "common/Dockerfile": """
+            FROM python:3.9-slim
+            COPY ./common/requirements.txt ./common/
+            RUN pip install --no-cache-dir -r ./common/requirements.txt
+            COPY ./common/*.py ./common/
+        """,
+        "common/requirements.txt": "flask==3.0.3\nredis==5.0.1\n",
+        "common/utils.py": "from flask import jsonify\n",
+    }
+    root = repo(files)
+    (finding,) = run_lint(root, select=["DEP001"]).findings
+    assert finding.severity.name == "INFO" and finding.autofix is None
+    assert "the image starts nothing" in finding.message and "`redis`" in finding.message
+    files["common/Dockerfile"] += 'CMD ["flask", "--app", "common.utils", "run"]\n'
+    (finding,) = run_lint(repo(files), select=["DEP001"]).findings
+    assert finding.severity.name == "WARNING" and "starts nothing" not in finding.message

@@ -751,6 +751,9 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 "does not know, may"
             )
             size, cost = None, ""
+        base = not analysis.runtime_words  # no CMD, ENTRYPOINT or compose command: maybe a base image
+        if base and not unsure:
+            needs += "; but the image starts nothing, so an image built FROM it may use it"
         yield Finding(
             "DEP001",
             item.path,
@@ -760,8 +763,8 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             + (f"; the code imports {through}, which only it brings in" if instead else ""),
             _replacement_fix(item, instead) if instead else _removal_fix(item, _listed_below(analysis, verdict, item)),
             size,
-            severity=Severity.INFO if unsure else None,
-            autofix=None if instead or unsure else dep_fixes.removal(image, item),
+            severity=Severity.INFO if unsure or base else None,
+            autofix=None if instead or unsure or base else dep_fixes.removal(image, item),
         )
 
 

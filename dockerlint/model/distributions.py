@@ -405,7 +405,8 @@ def requirements_known(name: str) -> bool:
 def requirements_read(name: str, version: str | None) -> bool:
     """Whether what the distribution requires at ``version`` is known: ``requirements_known``,
     and the release is not of a major series older than the oldest the index read (the
-    oldest range speaks for older releases of its series; Faker 5.8 is not Faker 37)."""
+    oldest range speaks for older releases of its series; Faker 5.8 is not Faker 37, and
+    SQLAlchemy-Utils 0.36 is not 0.38)."""
     if not requirements_known(name):
         return False
     entry = _index().record(canonical(name)) if version else None
@@ -415,9 +416,12 @@ def requirements_read(name: str, version: str | None) -> bool:
     from packaging.version import InvalidVersion, Version
 
     try:
-        return Version(version).major >= Version(oldest).major
+        pinned, read = Version(version), Version(oldest)
     except InvalidVersion:
         return True
+    if pinned.major == read.major == 0:  # before 1.0 a minor release is a series of its own
+        return pinned.release[:2] >= read.release[:2]
+    return pinned.major >= read.major
 
 
 @cache
