@@ -190,6 +190,24 @@ def test_whole_tree_copied_before_uv_sync_or_poetry_install(repo):
         assert f"`COPY pyproject.toml {lock} ./`, then `RUN {dependencies_only}`" in findings[0].fix
 
 
+def test_the_manifest_to_copy_first_is_named_by_its_place_in_the_context(repo):
+    """WORKDIR / and `pip install -r /app/requirements.txt` of a file at the context root:
+    the COPY source is `requirements.txt`, not the image path."""
+    dockerfile = """
+        FROM python:3.12-slim
+        COPY app /app/app
+        COPY requirements.txt /app/requirements.txt
+        RUN pip install --no-cache-dir -r /app/requirements.txt
+        CMD ["celery", "-A", "app.worker", "worker"]
+    """
+    files = {"requirements.txt": "celery==5.4.0\n", "app/__init__.py": "", "app/worker.py": "import celery\n"}
+    got, findings = lint(repo, dockerfile, "LAY002", files)
+    assert got == [("LAY002", "Dockerfile", 2)]
+    assert (
+        "`COPY requirements.txt app/requirements.txt` and `RUN pip install -r app/requirements.txt`" in findings[0].fix
+    )
+
+
 def test_a_run_that_installs_the_copied_project_needs_the_copy_before_it(repo):
     """`pip install .` reads the copied tree: the COPY cannot move below that RUN, whatever
     else the RUN installs; a later RUN that reads only the network is another matter."""

@@ -328,15 +328,26 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
                     continue
                 reported.add(id(copy))
                 if install.requirements:
-                    manifest = posixpath.relpath(install.requirements[0].image_path, step.workdir or "/")
+                    reference = install.requirements[0]
+                    manifest = posixpath.relpath(reference.image_path, step.workdir or "/")
+                    source = _context_relative(image, reference.context_path) or manifest
+                    target = "." if manifest == posixpath.basename(source) else manifest
                     shown = f"`pip install -r {manifest}`"
-                    order = f"`COPY {manifest} .` and `RUN pip install -r {manifest}` first, then the code"
+                    order = f"`COPY {source} {target}` and `RUN pip install -r {manifest}` first, then the code"
                 else:
                     names = " ".join(argument.value for argument in install.packages[:3])
                     shown = f"`pip install {names}{' …' if len(install.packages) > 3 else ''}`"
                     order = "the install first, then the code"
                 yield copy, step, shown, order
                 break
+
+
+def _context_relative(image: Image, path: Path | None) -> str | None:
+    """A build-context file as a COPY source names it."""
+    try:
+        return path.relative_to(image.context_root).as_posix() if path is not None else None
+    except ValueError:
+        return None
 
 
 def _installs_local_code(install: Install) -> bool:
