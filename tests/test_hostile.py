@@ -40,6 +40,27 @@ def lint_cli(root: Path, *args: str, seconds: float = 10.0):
 # -- inputs that crashed or exhausted earlier versions ----------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("requirement", "code"),
+    [("nvidia-cublas-cu12==12.4.5.8", "import numpy\n"), ("cupy-cuda12x==13.3.0", "import cupy\n")],
+)
+def test_a_gpu_only_wheel_without_a_cpu_twin_is_sized_without_one(tmp_path, requirement, code):
+    """GPU002's saving on a CPU image: CuPy and the nvidia-* wheels have no CPU distribution
+    to take their place (this was a KeyError in the bill of bytes)."""
+    write_tree(
+        tmp_path,
+        {
+            "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\n"
+            'RUN pip install --no-cache-dir -r requirements.txt\nCOPY app.py .\nUSER app\nCMD ["python", "app.py"]\n',
+            "requirements.txt": f"numpy==1.26.4\n{requirement}\n",
+            "app.py": code,
+        },
+    )
+    for output in ("text", "json"):
+        result = lint_cli(tmp_path, "--output-format", output)
+        assert "GPU002" in result.output
+
+
 def test_env_with_a_blank_name_is_a_syntax_error(tmp_path):
     write_tree(tmp_path, {"Dockerfile": "FROM x\nENV = .\n"})
     assert ("SYN001", "Dockerfile", 2) in found(run_lint(tmp_path, select=["SYN001"]))

@@ -254,7 +254,7 @@ def _cpu_variant(bill: Bill, finding: Finding) -> None:
     for request in bill.python.requests:
         if (request.path, request.line) == _anchor(finding):
             row = next((row for row in rows if fnmatchcase(request.name, row["pattern"])), None)
-            twin = row["cpu"] if row else ""
+            twin = row.get("cpu", "") if row else ""  # nvidia-* wheels and CuPy have no CPU twin
             if re.fullmatch(r"[a-z0-9][a-z0-9._-]*", twin) and twin != request.name:
                 request = replace(request, name=twin, version=None, extras=())
             elif row is not None and not row.get("extras"):
