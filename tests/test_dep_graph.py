@@ -1023,3 +1023,32 @@ def test_before_1_0_a_minor_release_older_than_any_read_is_not_known():
     assert major == 0 and requirements_read("sqlalchemy-utils", oldest)
     assert not requirements_read("sqlalchemy-utils", f"0.{minor - 2}.8")
     assert requirements_read("requests", "2.0.0") and not requirements_read("faker", "5.8.0")
+
+
+def test_a_package_installed_from_git_is_not_its_pypi_namesake(repo):
+    """`clip @ git+…openai/CLIP` needs ftfy, regex and torchvision; PyPI's `clip` is another,
+    tiny project: what the code imports from git may need any unused package (info)."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "clip @ git+https://github.com/openai/CLIP.git@a1d071733d7111c9c014f024669f959182114e33\n"
+        "ftfy==6.1.1\nregex==2023.10.3\ntorch==2.1.1\ntorchvision==0.16.1\n",
+        "app.py": "import clip\nimport torch\n\nmodel, preprocess = clip.load('ViT-B/32', device='cpu')\n",
+    }
+    found = findings(repo, files, ["DEP001"])
+    assert lines(found) == [("DEP001", 2), ("DEP001", 3), ("DEP001", 5)]
+    assert all(item.severity == Severity.INFO and "`clip`, whose requirements" in item.message for item in found)
+    files["requirements.txt"] = files["requirements.txt"].replace(
+        "clip @ git+https://github.com/openai/CLIP.git@a1d071733d7111c9c014f024669f959182114e33", "clip==0.2.0"
+    )
+    assert all(item.severity == Severity.WARNING for item in findings(repo, files, ["DEP001"]))
+
+
+def test_a_hyphenated_string_does_not_name_the_module_its_first_word_is(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "flask==3.0.3\ndvc==3.53.0\n",
+        "app.py": 'from flask import Flask\n\napp = Flask(__name__)\nBUCKET = "dvc-pipeline-runs"\n',
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
+    files["app.py"] += 'import subprocess\n\nsubprocess.run(["dvc", "pull"], check=True)\n'
+    assert lines(findings(repo, files, ["DEP001"])) == []

@@ -316,6 +316,7 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
         distribution = lookup(name, analysis.versions.get(name))
         if (
             not distribution.known
+            or name in _from_vcs(analysis)  # another project than its PyPI namesake, maybe
             or distribution.dev
             or name in tooling()
             or name in analysis.installs.project_names
@@ -488,11 +489,21 @@ def _requirements_unread(image: Image, analysis: Analysis) -> list[str]:
         analysis.unread = sorted(
             name
             for name in (used | asked) - analysis.installs.project_names
-            if not requirements_read(name, analysis.versions.get(name))
+            if (not requirements_read(name, analysis.versions.get(name)) or name in _from_vcs(analysis))
             and not spacy_pipeline(name)
             and name not in analysis.installs.lock_requires
         )
     return analysis.unread
+
+
+# `clip @ git+https://github.com/openai/CLIP.git`: a repository's code, not the PyPI
+# distribution of that name (an unrelated 6 kB `clip` there), whose requirements no index knows.
+_VCS_URL = lazy_compile(r"[^@]*@\s*(?:git|hg|svn|bzr)\+")
+
+
+def _from_vcs(analysis: Analysis) -> set[str]:
+    """Names installed from a version-control URL."""
+    return {item.name for item in analysis.installs.items if _VCS_URL.match(item.written)}
 
 
 # Of what a file's known entries require, the share it must list to read as a freeze (old
