@@ -58,7 +58,9 @@ DECLARATION_NAMES = frozenset({"pyproject.toml", "setup.cfg"})
 
 # The first name inside a string literal (a closing quote followed by a name is rare and
 # only makes a package look used).
-_STRING_START = re.compile(r"""["']([A-Za-z_]\w*)""")
+# The name a string starts with (`"django.contrib.admin"`, `'dvc'`), not a word of a longer
+# hyphenated name (`'dvc-pipeline-runs'` names no module).
+_STRING_START = re.compile(r"""["']([A-Za-z_]\w*)(?![\w-])""")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _DOTTED_WORD = re.compile(r"[A-Za-z_][\w.-]*")
 _URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
