@@ -103,6 +103,7 @@ class Analysis:
     loads_pickles: bool | None = None  # see _loads_pickles
     integrations: set[str] | None = None  # see _integration_of
     unread: list[str] | None = None  # see _requirements_unread
+    from_vcs: set[str] | None = None  # see _from_vcs
 
 
 @check("DEP001", "DEP002", "DEP003", "DEP004")
@@ -502,8 +503,10 @@ _VCS_URL = lazy_compile(r"[^@]*@\s*(?:git|hg|svn|bzr)\+")
 
 
 def _from_vcs(analysis: Analysis) -> set[str]:
-    """Names installed from a version-control URL."""
-    return {item.name for item in analysis.installs.items if _VCS_URL.match(item.written)}
+    """Names installed from a version-control URL (worked out once: asked per install)."""
+    if analysis.from_vcs is None:
+        analysis.from_vcs = {item.name for item in analysis.installs.items if _VCS_URL.match(item.written)}
+    return analysis.from_vcs
 
 
 # Of what a file's known entries require, the share it must list to read as a freeze (old
