@@ -1468,3 +1468,50 @@ def test_an_image_that_starts_nothing_may_be_a_base_for_others(repo):
     files["common/Dockerfile"] += 'CMD ["flask", "--app", "common.utils", "run"]\n'
     (finding,) = run_lint(repo(files), select=["DEP001"]).findings
     assert finding.severity.name == "WARNING" and "starts nothing" not in finding.message
+
+
+KAFKA_PAIR = {
+    "requirements.txt": "aiokafka==0.11.0\nmysqlclient==2.2.4\n",
+    "consumer.py": """
+        import asyncio
+
+        from aiokafka import AIOKafkaConsumer
+
+        from store import save
+
+
+        async def main():
+            async for message in AIOKafkaConsumer("logs", bootstrap_servers="kafka:9092"):
+                save(message.value)
+
+
+        asyncio.run(main())
+    """,
+    "store.py": "import MySQLdb\n\n\ndef save(value):\n    MySQLdb.connect(host='db').cursor().execute('INSERT', (value,))\n",
+    "producer.py": "import requests\n\nfrom parser import parse\n",
+    "parser.py": "import pytz\n\n\ndef parse(line):\n    return line\n",
+}
+
+
+def test_a_missing_package_counts_only_in_code_the_start_command_reaches(repo):
+    """The image copies the whole repository; it runs consumer.py, which imports store.py.
+    producer.py and parser.py run on the host: what they import need not be in the image."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /Home
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        CMD ["python3", "consumer.py"]
+    """
+    files = {"Dockerfile": dockerfile, **KAFKA_PAIR}
+    assert lint(repo, files, ["DEP002"]) == []
+    # what the consumer reaches is checked: store.py's import of a package not installed
+    files["requirements.txt"] = "aiokafka==0.11.0\n"
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "store.py", 1)]
+    # a start command that cannot be traced (a shell script) checks every file, as before
+    files["Dockerfile"] = dockerfile.replace(
+        'CMD ["python3", "consumer.py"]', 'CMD ["sh", "-c", "python3 consumer.py"]'
+    )
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "parser.py", 1), ("DEP002", "producer.py", 1),
+                                             ("DEP002", "store.py", 1)]  # fmt: skip

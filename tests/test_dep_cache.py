@@ -31,6 +31,7 @@ SERVICE = {
         "import redis\n"  # missing: DEP002 on line 2
         "try:\n    import orjson\nexcept ImportError:\n    orjson = None\n\n"
         "app = FastAPI()\n"
+        "try:\n    from app import jobs  # when the repository has them\nexcept ImportError:\n    jobs = None\n"
     ),
     "app/util.py": "import json\nfrom .main import app\n",
     "app/explore.ipynb": json.dumps(

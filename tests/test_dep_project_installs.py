@@ -202,6 +202,7 @@ def test_a_pyproject_copied_into_the_image_does_not_make_its_dependencies_used(r
 
 def test_a_missing_import_is_reported_when_every_install_is_named(repo):
     code = {**API_CODE, "app/client.py": "import httpx\n\nclient = httpx.Client()\n"}
+    code["app/main.py"] = "from app.client import client\n" + code["app/main.py"]
     files = {"Dockerfile": UV_DOCKER_PATTERN, "pyproject.toml": UV_PROJECT, "uv.lock": "version = 1\n", **code}
     assert lint(repo, files) == [("DEP002", "client.py", 1)]
 

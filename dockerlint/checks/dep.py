@@ -59,7 +59,7 @@ from dockerlint.model.distributions import (
 )
 from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
 from dockerlint.model.installed_records import pinned_release
-from dockerlint.model.ml import spacy_pipeline
+from dockerlint.model.ml import spacy_pipeline, started_program
 from dockerlint.model.queries import external_base, final_chain
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
@@ -831,9 +831,10 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
         answers[module, names] = _would_provide(module, names, provided, first_party)
     if not any(answers.values()):
         return  # every import the service needs is served: no file to look at
+    reached = _reached_from_start(image, analysis)
     for file in analysis.code.files:
-        if file.is_test:
-            continue
+        if file.is_test or reached is not None and file.image_path not in reached:
+            continue  # a script the container never runs (the host's producer beside its consumer)
         scan = file_scan(image, file)
         if scan is None or scan.imports is None:
             continue
@@ -859,6 +860,71 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 f"Add {shown} to the requirements the image installs, or make the import optional "
                 "(`try: ... except ImportError:`) if the code can run without it.",
             )
+
+
+# Frameworks that import the service's modules by names in strings (settings, app lists,
+# task discovery, spiders): from code that imports them, what runs cannot be traced.
+_STRING_LOADERS = frozenset({"django", "celery", "scrapy", "airflow", "dagster", "prefect", "pytest", "rq", "dramatiq"})
+
+
+def _reached_from_start(image: Image, analysis: Analysis) -> set[str] | None:
+    """The image's code files the start command runs: its script or module and the
+    first-party modules they import, one from another. None when that cannot be traced (no
+    Python start command, a compose command of its own, an import by a computed name, a
+    framework that loads modules by strings): then every file counts."""
+    started = started_program(image)
+    if started is None or any(service.command or service.entrypoint for service in _compose_services(image)):
+        return None
+    step, kind, target = started
+    workdir = step.workdir or "/"
+    files = {file.image_path: file for file in analysis.code.files}
+    roots = [workdir] + [posixpath.normpath(posixpath.join(workdir, part)) for part in
+                         step.env.get("PYTHONPATH", "").split(":") if part]  # fmt: skip
+    if kind == "script":
+        entry = [posixpath.normpath(posixpath.join(workdir, target))]
+        roots.insert(0, posixpath.dirname(entry[0]))
+    else:
+        entry = _module_files(target, roots, files, package_main=True)
+    if not entry or entry[0] not in files:
+        return None
+    reached: set[str] = set()
+    pending = list(entry)
+    while pending:
+        path = pending.pop()
+        if path in reached:
+            continue
+        reached.add(path)
+        scan = file_scan(image, files[path])
+        for item in scan.imports or () if scan is not None else ():
+            if item.type_checking:
+                continue
+            if item.dynamic and not item.module or item.module.split(".", 1)[0] in _STRING_LOADERS:
+                return None
+            if item.level:
+                base = posixpath.dirname(path)
+                for _ in range(item.level - 1):
+                    base = posixpath.dirname(base)
+                module_roots, module = [base], item.module
+            else:
+                module_roots, module = roots, item.module
+            for name in (module, *(f"{module}.{name}" if module else name for name in item.names)):
+                if name:
+                    pending += _module_files(name, module_roots, files)
+    return reached
+
+
+def _module_files(module: str, roots: list[str], files: dict, package_main: bool = False) -> list[str]:
+    """The image files a module's import runs: its file and its packages' __init__.py."""
+    found = []
+    parts = module.split(".")
+    for root in roots:
+        for depth in range(1, len(parts) + 1):
+            base = posixpath.join(root, *parts[:depth])
+            candidates = [base + ".py", base + "/__init__.py"]
+            if package_main and depth == len(parts):
+                candidates.append(base + "/__main__.py")
+            found += [candidate for candidate in candidates if candidate in files]
+    return found
 
 
 def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:

@@ -722,6 +722,20 @@ def _start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
     return last.get("CMD") or last["ENTRYPOINT"], tuple(words)
 
 
+def started_program(image: Image) -> tuple[Step, str, str] | None:
+    """What the final image's start command runs as Python: (the step, "script" or
+    "module", the script's path or the module's dotted name); None when it is no Python
+    command line (a shell script, `celery -A`, a server without a `module:app`)."""
+    found = _start_command(image)
+    program = _started_python(found[1]) if found is not None else None
+    rest = _python_args(program) if program is not None else None
+    if not rest or rest[0] in ("-c", "-"):
+        return None
+    if rest[0] == "-m":
+        return (found[0], "module", rest[1]) if len(rest) > 1 else None
+    return found[0], "script", rest[0]
+
+
 def _started_python(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     """The Python command line a start command amounts to, or None."""
     program = posixpath.basename(argv[0])
