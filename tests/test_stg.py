@@ -364,6 +364,12 @@ def test_build_tools_on_a_full_base_that_holds_them_claim_no_bytes(repo):
     slim = repo({"Dockerfile": f'FROM python:3.10-slim\n{tools}\nCMD ["python"]\n'})
     (finding,) = run_lint(slim, select=["STG001"]).findings
     assert finding.size_bytes and "stay in the image" in finding.message
+    # Rust is no part of buildpack-deps: on the full base it stays as it would on slim
+    rust = tools.replace("build-essential", "rustc cargo")
+    (finding,) = run_lint(
+        repo({"Dockerfile": f'FROM python:3.12\n{rust}\nCMD ["python"]\n'}), select=["STG001"]
+    ).findings
+    assert "holds a tool chain already" not in finding.message and "stay in the image" in finding.message
 
 
 def test_a_jdk_where_a_jre_runs_the_service(repo):

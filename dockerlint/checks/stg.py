@@ -382,7 +382,9 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         cost = f" (~{human_size(size)})" if size else ""
         where = "are installed in the final stage and stay in the image"
         full_base = _full_base(image, final)
-        if full_base is not None:  # they add little: the base's own tool chain is IMG001's to count
+        shipped = load("build_tools")["apt"]["full_base_ships"]
+        if full_base is not None and all(any(fnmatchcase(name, glob) for glob in shipped) for name in names):
+            # they add little: the base's own tool chain is IMG001's to count
             where = (
                 f"are installed in the final stage, on `{full_base}`, which holds a tool chain already; "
                 "on a slim base they would stay in the image"
