@@ -209,8 +209,8 @@ def test_the_manifest_to_copy_first_is_named_by_its_place_in_the_context(repo):
 
 
 def test_a_run_that_installs_the_copied_project_needs_the_copy_before_it(repo):
-    """`pip install .` reads the copied tree: the COPY cannot move below that RUN, whatever
-    else the RUN installs; a later RUN that reads only the network is another matter."""
+    """`pip install .` reads the copied tree: the COPY cannot move below that RUN; what keeps
+    the dependencies cached is installing them first, from a requirements file."""
     files = {
         "pyproject.toml": "[project]\nname = 'nomad'\nversion = '1.0'\ndependencies = ['flask==3.0.3']\n",
         "nomad/__init__.py": "",
@@ -223,11 +223,16 @@ def test_a_run_that_installs_the_copied_project_needs_the_copy_before_it(repo):
         RUN pip install --no-cache-dir . && pip install --no-cache-dir gunicorn==23.0.0
         CMD ["gunicorn", "nomad.app:app"]
     """
-    assert lint(repo, dockerfile, "LAY002", files)[0] == []
-    split = dockerfile.replace(" && pip install --no-cache-dir gunicorn==23.0.0", "").replace(
-        "CMD", "RUN pip install --no-cache-dir gunicorn==23.0.0\n        CMD"
+    got, findings = lint(repo, dockerfile, "LAY002", files)
+    # the advice is to install the project's dependencies before the code, not to move the COPY
+    assert got == [("LAY002", "Dockerfile", 3)] and "`RUN pip install --no-deps .`" in findings[0].fix
+    assert "Move this COPY below" not in findings[0].fix
+    # dependencies installed from a compiled requirements file first: only the project reinstalls
+    first = dockerfile.replace(
+        "COPY . /app",
+        "COPY requirements.txt .\n        RUN pip install --no-cache-dir -r requirements.txt\n        COPY . /app",
     )
-    assert lint(repo, split, "LAY002", files)[0] == [("LAY002", "Dockerfile", 3)]
+    assert lint(repo, first, "LAY002", {**files, "requirements.txt": "flask==3.0.3\n"})[0] == []
 
 
 def test_whole_tree_copied_before_pipenv_install(repo):

@@ -290,6 +290,37 @@ def _busting_copies(image: Image, stage: StageModel, reported: set[int]) -> Iter
                 yield copy, step, install, posixpath.relpath(reference.image_path, step.workdir or "/")
 
 
+def _busting_project_installs(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, str]]:
+    """COPYs of the whole source tree before a ``pip install .`` of a project whose
+    pyproject.toml declares dependencies, when no earlier install of the stage put them in
+    place: every code change reinstalls them all. (copy, step, the project argument)."""
+    earlier_requirements = False
+    for step in stage.runs():
+        for install in step.installs:
+            if install.family != "pip" or install.action != "install":
+                continue
+            if install.requirements:
+                earlier_requirements = True
+            for argument in (*install.packages, *install.editables):
+                value = argument.value
+                if not _local(value) or value.endswith((".whl", ".tar.gz", ".zip")) or earlier_requirements:
+                    continue
+                folder = posixpath.normpath(posixpath.join(step.workdir or "/", value.removeprefix("file:")))
+                image_path = posixpath.join(folder, "pyproject.toml")
+                manifest = context_source(image, stage, image_path, step.index)
+                if manifest is None or not _declares_dependencies(image, manifest):
+                    continue
+                copy = _busting_copy(image, stage, image_path, step.index, manifest)
+                if copy is not None and id(copy) not in reported:
+                    reported.add(id(copy))
+                    yield copy, step, value
+
+
+def _declares_dependencies(image: Image, manifest: Path) -> bool:
+    pyproject = image.workspace.pyproject(manifest) if os.path.isfile(manifest) else None
+    return pyproject is not None and any(item.group in ("project", "poetry") for item in pyproject.dependencies)
+
+
 def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, str, str]]:
     """COPYs of Python code that come before a ``pip install`` that reads none of it (only
     requirements files, or distributions named by the command): the install sits below the
@@ -419,6 +450,20 @@ def cache_busting_copy(image: Image) -> Iterator[Finding]:
                 "every package",
                 f"Copy the manifests first: {manifests}, {steps}",
                 related=[Related(image.dockerfile_path, project.command.span, "the dependency install")],
+            )
+        for copy, step, project in _busting_project_installs(image, stage, reported):
+            yield finding(
+                image,
+                "LAY002",
+                copy.instruction.span,
+                f"this COPY brings in the whole source tree before `pip install {project}` on line "
+                f"{step.instruction.span.line}: every code change invalidates the install layer and reinstalls every "
+                "dependency of the project",
+                "Install the dependencies first: compile them from pyproject.toml into a requirements file "
+                "(`uv pip compile pyproject.toml -o requirements.txt` or `pip-compile`), `COPY requirements.txt .` "
+                "and `RUN pip install -r requirements.txt`, then `COPY . .` and "
+                f"`RUN pip install --no-deps {project}`.",
+                related=[Related(image.dockerfile_path, step.instruction.span, "the project install")],
             )
         for copy, step, install, manifest in _busting_copies(image, stage, reported):
             later = _downloads_after(image, copy)
