@@ -213,6 +213,21 @@ def test_gpu_only_variants_on_a_cpu_image(repo):
     assert cupy.fix.startswith("Replace CuPy with NumPy")
 
 
+def test_triton_pinned_beside_cpu_torch_compiles_for_no_gpu(repo):
+    """A freeze of a whisper service pins triton, which only GPU kernels use; torch is the CPU
+    build from PyTorch's index."""
+    requirements = """
+        --extra-index-url https://download.pytorch.org/whl/cpu
+        torch==2.6.0+cpu
+        openai-whisper==20240930
+        triton==3.2.0
+    """
+    files = {"Dockerfile": CPU_SERVICE, "requirements.txt": requirements}
+    (finding,) = findings(repo, files, "GPU002")
+    assert finding.span.line == 4 and "`triton==3.2.0`" in finding.message and finding.fix.startswith("Remove it")
+    assert lint(repo, {**files, "requirements.txt": requirements.replace("triton==3.2.0", "")}, "GPU002") == []
+
+
 def test_gpu_variants_with_a_gpu_are_fine(repo):
     dockerfile = """
         FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
