@@ -1052,3 +1052,21 @@ def test_a_hyphenated_string_does_not_name_the_module_its_first_word_is(repo):
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
     files["app.py"] += 'import subprocess\n\nsubprocess.run(["dvc", "pull"], check=True)\n'
     assert lines(findings(repo, files, ["DEP001"])) == []
+
+
+def test_an_mlflow_flavour_the_code_calls_through_uses_its_library(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "train.py"]\n',
+        "requirements.txt": "mlflow==2.17.2\nshap==0.46.0\nscikit-learn==1.5.2\n",
+        "train.py": """
+            import mlflow
+            from sklearn.linear_model import LinearRegression
+
+            model = LinearRegression().fit([[0], [1]], [0, 1])
+            with mlflow.start_run():
+                mlflow.shap.log_explanation(model.predict, [[0], [1]])
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["train.py"] = files["train.py"].replace("mlflow.shap.log_explanation(model.predict, [[0], [1]])", "pass")
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]

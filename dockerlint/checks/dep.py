@@ -52,6 +52,7 @@ from dockerlint.model.distributions import (
     requirements_read,
     setting_strings,
     stdlib,
+    submodule_libraries,
     tooling,
     unpickled_models,
     url_drivers,
@@ -626,6 +627,9 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
     if wanted:
         named = _names_in_code(image, analysis, set().union(*wanted.values()))
         found |= {other for other, names in wanted.items() if names & named}
+    paths = {path: other for path, other in submodule_libraries().items() if other in unused and other not in found}
+    if paths:  # `mlflow.shap.log_explanation(...)`: the flavour module imports shap
+        found |= {paths[path] for path in _names_in_code(image, analysis, set(paths))}
     return found
 
 

@@ -348,6 +348,11 @@ def model_providers() -> dict[str, str]:
     return _overrides()["model_providers"]
 
 
+def submodule_libraries() -> dict[str, str]:
+    """Dotted path of a package's submodule for another library -> that library."""
+    return _overrides()["submodule_libraries"]
+
+
 def handed_objects() -> dict[str, list[str]]:
     """Suffix of a class name -> the methods a framework calls on such an object."""
     return _overrides()["handed_objects"]
