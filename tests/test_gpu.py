@@ -749,3 +749,19 @@ def test_the_torch_a_project_lock_pins_decides_what_cuda_it_brings(repo):
     files["Pipfile.lock"] = '{"default": {"flask": {"version": "==1.1.2"}}, "develop": {}}'
     result = findings(repo, files, "GPU001")
     assert [f.span.line for f in result] == [5] and "nvidia-* wheels" in result[0].message
+
+
+def test_a_gpu_use_at_the_top_of_a_module_needs_a_gpu_whatever_a_function_checks(repo):
+    """The model moves to CUDA at import; `torch.cuda.is_available()` in a helper function
+    does not make that line optional."""
+    dockerfile = """
+        FROM python:3.10-slim
+        RUN pip install --no-cache-dir torch==2.7.1
+        COPY app.py .
+        CMD ["python", "app.py"]
+    """
+    code = 'import torch\n\nmodel = torch.nn.Linear(2, 2).to("cuda")\n\n\ndef info():\n    if torch.cuda.is_available():\n        print("gpu")\n'
+    assert lint(repo, {"Dockerfile": dockerfile, "app.py": code}, "GPU001") == []
+    # checked before use, inside the function that uses it: the service runs on a CPU too
+    optional = 'import torch\n\n\ndef load():\n    if torch.cuda.is_available():\n        return torch.nn.Linear(2, 2).to("cuda")\n    return torch.nn.Linear(2, 2)\n'
+    assert lint(repo, {"Dockerfile": dockerfile, "app.py": optional}, "GPU001") == [("GPU001", "Dockerfile", 2)]

@@ -80,20 +80,25 @@ def code_gpu_use(image: Image) -> str | None:
 
 
 def gpu_lines(text: str) -> tuple:
-    """What a Python file says about GPUs, as the scan cache keeps it: ``("check",)`` when it
-    asks whether a GPU is there, else ``(line, text)`` of its first unconditional GPU use,
-    else ``()``. A file without any of the ``code_words`` is ruled out at once."""
+    """What a Python file says about GPUs, as the scan cache keeps it: ``(line, text)`` of a
+    GPU use at the top of the module (it runs at import), else ``("check",)`` when it asks
+    whether a GPU is there, else ``(line, text)`` of its first GPU use, else ``()``. A file
+    without any of the ``code_words`` is ruled out at once."""
     if not any(word in text for word in _settings()["code_words"]):
         return ()
     uses, checks = _patterns()
     use: tuple = ()
+    checked = False
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.split("#", 1)[0] if "#" in line else line
         if checks.search(stripped):
-            return ("check",)
-        if not use and uses.search(stripped):
-            use = (number, stripped.strip())
-    return use
+            checked = True
+        elif uses.search(stripped):
+            if stripped[:1] not in (" ", "\t"):
+                # at the top of the module: it runs at import, whatever a function elsewhere checks
+                return (number, stripped.strip())
+            use = use or (number, stripped.strip())
+    return ("check",) if checked else use
 
 
 @cache
