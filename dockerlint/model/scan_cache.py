@@ -231,17 +231,17 @@ def _mapping(value: object) -> dict:
 
 
 def _scanner_key() -> str:
-    """The version, and a digest of what a scan depends on (the scanners, the setting
-    strings table), so an edited checkout never reuses scans of older code."""
+    """The version, and a digest of what a scan depends on (the scanners, the tables they
+    read), so an edited checkout never reuses scans of older code."""
     import hashlib
 
     from dockerlint import knowledge
-    from dockerlint.model import code
-    from dockerlint.parse import notebook, python
+    from dockerlint.model import code, gpu_signals
+    from dockerlint.parse import notebook, pickled, python
 
     digest = hashlib.blake2b(digest_size=8)
-    table = Path(knowledge.__file__).with_name("package_overrides.toml")
-    for path in (code.__file__, python.__file__, notebook.__file__, table):
+    tables = [Path(knowledge.__file__).with_name(name) for name in ("package_overrides.toml", "ml.toml")]
+    for path in (code.__file__, python.__file__, notebook.__file__, pickled.__file__, gpu_signals.__file__, *tables):
         try:
             digest.update(Path(path).read_bytes())
         except OSError:
