@@ -371,3 +371,21 @@ def test_a_gitignore_outside_the_repository_is_not_read(tmp_path):
     os.symlink(outside / "ignore", root / "services/api/.gitignore")  # a link out of the repository
     findings = _ctx003(lint(root))
     assert all("does not exist in the" in f.message for f in findings.values())
+
+
+def test_an_image_that_takes_nothing_from_the_context_needs_no_ignore_file(repo):
+    """The image clones its code; BuildKit sends nothing of the context to such a build."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
+            RUN git clone --depth 1 https://github.com/example/flows.git /app && pip install --no-cache-dir /app
+            CMD ["python", "-m", "flows"]
+        """,
+        "notebooks/.ipynb_checkpoints/eda-checkpoint.ipynb": "{}",
+        "flows/__pycache__/main.cpython-311.pyc": "c" * 300,
+        "flows/main.py": "print(1)\n",
+    }
+    assert found(lint(repo(files), ["CTX002"])) == []
+    files["Dockerfile"] = files["Dockerfile"].replace("RUN git clone", "COPY . /src\n            RUN git clone")
+    assert found(lint(repo(files), ["CTX002"])) == [("CTX002", "Dockerfile", 1)]

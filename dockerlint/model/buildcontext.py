@@ -117,7 +117,7 @@ def unwanted(image: Image) -> list[Unwanted]:
     if _versions_from_git(image):
         directories.discard(".git")
     names = set(table["files"])
-    files = image.context.files
+    files = image.context.files if _reads_the_context(image) else ()
     venvs = virtualenvs(image)
     marker = table["build_read_beside"]  # a front-end project's bundler reads the .env beside it
     read_at_build = {file.path[: -len(marker)] for file in files if file.path.rpartition("/")[2] == marker}
@@ -141,6 +141,16 @@ def unwanted(image: Image) -> list[Unwanted]:
     found = [Unwanted(path, size, count) for path, (size, count) in groups.items()]
     found.sort(key=lambda item: (-item.size, item.path))
     return found
+
+
+def _reads_the_context(image: Image) -> bool:
+    """Whether a COPY, ADD or bind mount takes anything from the build context: an image
+    that fetches its code (`RUN git clone`) needs none of it, and BuildKit sends none."""
+    return any(
+        copy.from_stage is None and not copy.from_image and not copy.heredoc
+        and any("://" not in source.value for source in copy.sources)
+        for stage in image.stages for copy in stage.copies
+    )  # fmt: skip
 
 
 def _versions_from_git(image: Image) -> bool:
