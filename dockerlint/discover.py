@@ -31,8 +31,10 @@ SKIP_DIRS = frozenset(
     }
 )
 
+# `Dockerfile`, `Dockerfile.prod`, `Dockerfile-dev`, `Dockerfile_gpu`, `DockerfileTextEmbedding`,
+# `api.Dockerfile` (and the same for Containerfile).
 _DOCKERFILE = re.compile(
-    r"^(?:(?:dockerfile|containerfile)(?:\.[^/]+)?|[^/]*\.(?:dockerfile|containerfile))$", re.IGNORECASE
+    r"^(?:(?:dockerfile|containerfile)(?:[._-]?[^/]+)?|[^/]*\.(?:dockerfile|containerfile))$", re.IGNORECASE
 )
 # Suffixes that mark a file beside a Dockerfile, not a Dockerfile.
 _NOT_DOCKERFILE = re.compile(

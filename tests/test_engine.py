@@ -37,6 +37,9 @@ SERVICE = """
         ("worker.dockerfile", True),
         (".dockerfile", True),  # services/metrics/.dockerfile: a folder per service names it so
         ("DOCKERFILE", True),
+        ("Dockerfile-dev", True),
+        ("Dockerfile_gpu", True),
+        ("DockerfileTextEmbedding", True),  # docker/build-push-action `file:` names them so too
         ("Dockerfile.dockerignore", False),
         ("api.Dockerfile.dockerignore", False),
         ("Dockerfile.md", False),
