@@ -853,14 +853,12 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
             if top in reported:
                 continue
             reported.add(top)
-            image.workspace.text(file.path, quiet=True)  # read now: suppression comments and the report need its text
             shown = " or ".join(f"`{name}`" for name in owners[:3])
-            yield Finding(
-                "DEP002",
-                file.path,
-                Span(item.line, item.column, item.line, item.column + len("import")),
-                f"`{item.module}` is imported by {file.image_path} in the image, but no installed "
-                f"distribution provides it ({shown} would)",
+            yield _import_finding(
+                image,
+                file,
+                item,
+                f"no installed distribution provides it ({shown} would)",
                 f"Add {shown} to the requirements the image installs, or make the import optional "
                 "(`try: ... except ImportError:`) if the code can run without it.",
             )
@@ -971,17 +969,28 @@ def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
             if where is None:
                 continue
             reported.add(top)
-            image.workspace.text(file.path, quiet=True)  # suppression comments and the report need its text
             shown = modules[where]
-            yield Finding(
-                "DEP002",
-                file.path,
-                Span(item.line, item.column, item.line, item.column + len("import")),
-                f"`{item.module}` is imported by {file.image_path} in the image, but the image holds no `{top}`: "
-                f"the repository's `{shown}` is not copied in, so the import fails when the code runs",
+            yield _import_finding(
+                image,
+                file,
+                item,
+                f"the image holds no `{top}`: the repository's `{shown}` is not copied in, so the import fails "
+                "when the code runs",
                 f"Copy `{shown}` into the image beside {file.image_path.rsplit('/', 1)[-1]} (or install the "
                 "package it belongs to).",
             )
+
+
+def _import_finding(image: Image, file, item, why: str, fix: str) -> Finding:
+    """DEP002 at the import: ``why`` nothing in the image serves it."""
+    image.workspace.text(file.path, quiet=True)  # read now: suppression comments and the report need its text
+    return Finding(
+        "DEP002",
+        file.path,
+        Span(item.line, item.column, item.line, item.column + len("import")),
+        f"`{item.module}` is imported by {file.image_path} in the image, but {why}",
+        fix,
+    )
 
 
 def _context_modules(image: Image) -> dict[str, str]:
