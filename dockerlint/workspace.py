@@ -347,16 +347,18 @@ class Workspace:
             self.problems.setdefault(path, []).append(problem)
 
     def pyproject(self, path: Path) -> Pyproject | None:
-        """A pyproject.toml, or a Pipfile (read into the same dependency model)."""
+        """A pyproject.toml, or a Pipfile or setup.py (read into the same dependency model; a
+        setup.py that computes its requirements gives None)."""
         if path not in self._pyprojects:
-            from dockerlint.parse.pyproject import parse_pipfile, parse_pyproject
+            from dockerlint.parse.pyproject import parse_pipfile, parse_pyproject, parse_setup_py
 
             loaded = self.text(path, quiet=not os.path.exists(path))
             parsed = None
             if loaded is not None:
+                parse = {"Pipfile": parse_pipfile, "setup.py": parse_setup_py}.get(path.name, parse_pyproject)
                 with blame(path):
-                    parsed = (parse_pipfile if path.name == "Pipfile" else parse_pyproject)(loaded[0].text)
-                if path not in self._recorded:
+                    parsed = parse(loaded[0].text)
+                if path not in self._recorded and parsed is not None:
                     self.add_problems(path, parsed.problems)
             self._recorded.add(path)
             self._pyprojects[path] = parsed

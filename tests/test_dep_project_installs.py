@@ -701,3 +701,50 @@ def test_a_pipfile_that_reads_as_a_freeze_beside_an_unknown_entry_hedges(repo):
         '"==0.4.4"', '"*"').replace('"==21.2.0"', '"*"')  # fmt: skip
     result = {f.message.split("`")[1]: f for f in run_lint(repo(files), select=["DEP001"]).findings}
     assert result["docopt"].severity == Severity.WARNING
+
+
+# -- setup.py -----------------------------------------------------------------------------
+
+SETUP_SERVICE = {
+    "Dockerfile": """
+        FROM python:3.11-slim
+        WORKDIR /api
+        COPY . /api
+        RUN pip install --no-cache-dir -e .
+        CMD ["python", "-m", "service.main"]
+    """,
+    "setup.py": """
+        from setuptools import find_packages, setup
+
+        setup(
+            name="service",
+            version="0.1",
+            packages=find_packages(),
+            install_requires=[
+                "pika==1.3.2",
+                "loguru==0.7.2",
+                "redis==5.0.1",
+            ],
+            extras_require={"test": ["pytest==8.3.3"]},
+        )
+    """,
+    "service/__init__.py": "",
+    "service/main.py": "import pika\nfrom loguru import logger\n\nlogger.info(pika.__version__)\n",
+}
+
+
+def test_a_setup_py_project_installed_with_pip_declares_what_it_installs(repo):
+    """Its literal install_requires, read with ast (never run): redis is unused."""
+    assert lint(repo, SETUP_SERVICE) == [("DEP001", "setup.py", 10)]
+    finding = run_lint(repo(SETUP_SERVICE), select=["DEP001"]).findings[0]
+    assert finding.autofix is not None  # the string stands alone on its line
+
+
+def test_a_setup_py_that_computes_its_requirements_names_nothing(repo):
+    computed = SETUP_SERVICE["setup.py"].replace(
+        '[\n                "pika==1.3.2",\n                "loguru==0.7.2",\n                "redis==5.0.1",\n            ]',
+        'open("requirements.txt").read().splitlines()',
+    )
+    assert "open(" in computed
+    files = {**SETUP_SERVICE, "setup.py": computed, "requirements.txt": "pika==1.3.2\nredis==5.0.1\n"}
+    assert lint(repo, files) == []

@@ -292,7 +292,8 @@ def _image_code(image: Image, local_projects: list[Path]) -> ImageCode:
             scan = file_scan(image, file)
             if scan is None:
                 continue
-            found.append(scan.mentions)
+            if not file.image_path.endswith("/setup.py"):  # it names its requirements; it uses none
+                found.append(scan.mentions)
             if _is_code(file.image_path):
                 scanned.append((file, scan))
     code.mentions = merge_all(found)

@@ -159,10 +159,18 @@ def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> P
     return None
 
 
+def _declares(pyproject) -> bool:
+    """Whether a pyproject.toml names the project or its dependencies (not only a build system)."""
+    return bool(pyproject.name) or any(item.group in ("project", "poetry") for item in pyproject.dependencies)
+
+
 def _project_dependencies(image: Image, stage: StageModel, folder: Path, value: str, result: ImageInstalls):
     """``pip install .[extra]``: the project's dependencies and those of the extras asked for."""
     pyproject_path = folder / "pyproject.toml"
     pyproject = image.workspace.pyproject(pyproject_path) if os.path.isfile(pyproject_path) else None
+    if (pyproject is None or not _declares(pyproject)) and os.path.isfile(folder / "setup.py"):
+        pyproject_path = folder / "setup.py"  # setuptools' own: its literal install_requires
+        pyproject = image.workspace.pyproject(pyproject_path)
     if folder not in result.local_projects:
         result.local_projects.append(folder)
     if pyproject is None:

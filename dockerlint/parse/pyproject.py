@@ -143,6 +143,62 @@ def parse_pipfile(text: str) -> Pyproject:
     return Pyproject(None, tuple(dependencies), tool={"pipenv": {"source": sources}})
 
 
+def parse_setup_py(text: str) -> Pyproject | None:
+    """What a setup.py declares as literals in its ``setup(...)`` call: ``install_requires``
+    and ``extras_require``, read with ``ast``, never run. None when it computes them (read
+    from a file, built by code, passed through ``**kwargs``): what it installs is not known."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    call = next((node for node in ast.walk(tree) if isinstance(node, ast.Call) and _setup_call(node.func)), None)
+    if call is None or any(keyword.arg is None for keyword in call.keywords):
+        return None
+    given = {keyword.arg: keyword.value for keyword in call.keywords}
+    dependencies: list[Dependency] = []
+    if "install_requires" in given:
+        strings = _literal_strings(given["install_requires"])
+        if strings is None:
+            return None
+        dependencies += [_pep508(value, "project", span) for value, span in strings]
+    if "extras_require" in given:
+        extras = given["extras_require"]
+        if not isinstance(extras, ast.Dict) or not all(isinstance(key, ast.Constant) for key in extras.keys):
+            return None
+        for key, value in zip(extras.keys, extras.values, strict=True):
+            strings = _literal_strings(value)
+            if strings is None or not isinstance(key.value, str):
+                return None
+            dependencies += [_pep508(item, f"optional:{key.value}", span) for item, span in strings]
+    name = given.get("name")
+    name = name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+    return Pyproject(name, tuple(dependencies))
+
+
+def _setup_call(function) -> bool:
+    import ast
+
+    return (isinstance(function, ast.Name) and function.id == "setup") or (
+        isinstance(function, ast.Attribute) and function.attr == "setup"
+    )
+
+
+def _literal_strings(node) -> list[tuple[str, Span]] | None:
+    """The strings of a literal list or tuple, each with its span inside the quotes."""
+    import ast
+
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return None
+    found = []
+    for item in node.elts:
+        if not isinstance(item, ast.Constant) or not isinstance(item.value, str):
+            return None
+        found.append((item.value, Span(item.lineno, item.col_offset + 2, item.end_lineno, item.end_col_offset)))
+    return found
+
+
 def _canonical(name: str) -> str:
     from packaging.utils import canonicalize_name
 
