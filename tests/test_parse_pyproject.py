@@ -312,3 +312,21 @@ def test_a_pipfile_by_category_with_pep_440_versions_and_marker_keys():
     assert parsed.tool["pipenv"]["source"][0]["name"] == "pytorch"
     broken = parse_pipfile("[packages\ndjango = '*'\n")
     assert broken.dependencies == () and broken.problems[0].message.startswith("Pipfile is not valid TOML")
+
+
+def test_setup_py_literals_are_read_and_anything_computed_is_not():
+    from dockerlint.parse.pyproject import parse_setup_py
+
+    parsed = parse_setup_py(
+        'import setuptools\n\nsetuptools.setup(\n    name="svc",\n    install_requires=["flask>=3", \'redis==5.0.1\'],\n'
+        '    extras_require={"s3": ["boto3"]},\n)\n'
+    )
+    got = [(d.name, d.specifier, d.group, d.span.line, d.span.column) for d in parsed.dependencies]
+    assert parsed.name == "svc" and got == [
+        ("flask", ">=3", "project", 5, 24), ("redis", "==5.0.1", "project", 5, 36), ("boto3", "", "optional:s3", 6, 29)]  # fmt: skip
+    assert (
+        parse_setup_py("from setuptools import setup\nsetup(install_requires=open('r.txt').read().split())\n") is None
+    )
+    assert parse_setup_py("from setuptools import setup\nsetup(**config)\n") is None
+    assert parse_setup_py("setup(install_requires=[\n" + "(" * 5000) is None  # not Python: nothing known
+    assert parse_setup_py("print('no setup call')\n") is None
