@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from dockerlint.config import Config
 from dockerlint.discover import Found
@@ -23,8 +25,7 @@ from dockerlint.paths import real_path
 from dockerlint.workspace import Workspace
 
 
-@dataclass(frozen=True)
-class Build:
+class Build(Struct, frozen=True):
     dockerfile: Path
     context: Path
     target: str | None = None

@@ -400,7 +400,7 @@ def _image_info(with_size: bool):
 
         if not with_size:
             return ImageInfo.of(image)
-        from dataclasses import replace
+        from msgspec.structs import replace
 
         from dockerlint.model.size.summary import image_size
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
+
+from msgspec import Struct, field
 
 from dockerlint.findings import Severity
 from dockerlint.paths import real_path
@@ -22,8 +23,7 @@ class ConfigError(Exception):
     """A problem with configuration or arguments: reported as is, exit code 2."""
 
 
-@dataclass
-class Config:
+class Config(Struct):
     path: Path | None = None  # the file it came from
     root: Path = field(default_factory=Path.cwd)  # relative paths in the config start here
     select: tuple[str, ...] | None = None  # None: every rule that is on by default

@@ -9,23 +9,31 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+
+from msgspec import Struct
 
 from dockerlint.parse.dockerignore import IgnoreFile, go_clean
 
 
-@dataclass(frozen=True, slots=True)
-class ContextFile:
+class ContextFile(Struct, frozen=True):
     path: str  # context-relative POSIX path
     size: int  # bytes (lstat; a symlink counts its own size)
     is_symlink: bool
-    mtime_ns: int = field(default=0, compare=False)  # lstat: the import-scan cache knows unchanged files by it
+    mtime_ns: int = 0  # lstat: the import-scan cache knows unchanged files by it
+
+    # Two walks of the same tree see the same files whenever their times differ.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ContextFile):
+            return NotImplemented
+        return (self.path, self.size, self.is_symlink) == (other.path, other.size, other.is_symlink)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.size, self.is_symlink))
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Struct, frozen=True, dict=True):
     root: Path
     files: tuple[ContextFile, ...]  # files (and symlinks) sent to the build, sorted by path
     excluded_dirs: tuple[str, ...]  # directories pruned by the ignore file (never walked)

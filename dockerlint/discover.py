@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.config import Config
 from dockerlint.regex import lazy_compile
@@ -99,8 +100,7 @@ def _requirements_name(name: str, folder: str) -> bool:
     return bool(_REQUIREMENTS.match(name)) or (folder == "requirements" and name.endswith((".txt", ".in")))
 
 
-@dataclass
-class Found:
+class Found(Struct):
     dockerfiles: list[Path] = field(default_factory=list)
     compose_files: list[Path] = field(default_factory=list)
     requirements: list[Path] = field(default_factory=list)

@@ -8,10 +8,12 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from dockerlint.builds import Build, build_image_of, plan_builds
 from dockerlint.checks import load_checks
@@ -31,8 +33,7 @@ if TYPE_CHECKING:
     from dockerlint.model.scan_cache import ScanCache
 
 
-@dataclass
-class Result:
+class Result(Struct):
     findings: list[Finding]
     notes: list[Note]
     files_checked: int
@@ -250,8 +251,7 @@ def _agreed(finding: Finding, checked: _Checked) -> bool:
     return checked.agreed[(finding.code, finding.path, finding.span.line)] >= installing
 
 
-@dataclass
-class _Setup:
+class _Setup(Struct):
     """What checking each image needs (a worker process gets it whole, by fork)."""
 
     workspace: Workspace
@@ -265,8 +265,7 @@ class _Setup:
     scan_cache: ScanCache | None
 
 
-@dataclass
-class _Checked:
+class _Checked(Struct):
     by_check: list[list[Finding]]  # each check's findings, image after image
     images: list[Image] = field(default_factory=list)  # with keep_images
     origins: dict[tuple, set[int]] = field(default_factory=dict)  # with keep_images

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.source import Span
 
@@ -25,8 +26,7 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Related:
+class Related(Struct, frozen=True):
     """Another place that explains a finding (the earlier layer, the other pin)."""
 
     path: Path
@@ -47,8 +47,7 @@ class Applicability(str, Enum):
     DISPLAY_ONLY = "display-only"
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
+class Edit(Struct, frozen=True):
     """Replace the text of ``span`` in ``path`` with ``content`` (an empty span inserts).
     A path that does not exist is created (``.dockerignore``); its span is 1:1-1:1."""
 
@@ -57,8 +56,7 @@ class Edit:
     content: str
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(Struct, frozen=True):
     """Edits that fix one finding, applied together or not at all."""
 
     applicability: Applicability
@@ -66,8 +64,7 @@ class Fix:
     edits: tuple[Edit, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(Struct, frozen=True):
     """One problem at one place. ``path`` is absolute; reports make it relative.
 
     ``severity`` is filled in by the engine: the rule's configured level, or a lower one a
@@ -93,8 +90,7 @@ class Finding:
         return (self.span.line, self.span.column, self.code, self.message)
 
 
-@dataclass(frozen=True, slots=True)
-class Note:
+class Note(Struct, frozen=True):
     """Something the run could not do (an unreadable file): not a finding, never silent."""
 
     path: Path

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.findings import Applicability, Edit, Finding, Note
 
@@ -21,8 +22,7 @@ MAX_ROUNDS = 10  # a fix that keeps producing new fixes stops here
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True)
-class FixSettings:
+class FixSettings(Struct, frozen=True):
     unsafe: bool = False  # apply unsafe fixes too
     fixable: frozenset[str] = frozenset()  # codes whose fixes may be applied
 
@@ -35,8 +35,7 @@ class FixSettings:
         return self.unsafe and fix.applicability is Applicability.UNSAFE
 
 
-@dataclass
-class FixOutcome:
+class FixOutcome(Struct):
     fixed: list[Finding] = field(default_factory=list)  # the findings whose fixes were applied
     before: dict[Path, bytes | None] = field(default_factory=dict)  # each changed file as first read
     after: dict[Path, bytes | None] = field(default_factory=dict)  # and as the fixes leave it

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.config import LABEL_TYPES, Config, ConfigError
 from dockerlint.findings import Severity
@@ -40,8 +41,7 @@ _UNUSED_KEYS = ("format", "formats", "no-color", "verbose", "disable-ignore-prag
 _TRUTHY = ("1", "y", "on", "true", "yes")
 
 
-@dataclass
-class HadolintConfig:
+class HadolintConfig(Struct):
     path: Path | None = None  # the file read, if any
     ignored: list[str] = field(default_factory=list)
     override: dict[str, list[str]] = field(default_factory=dict)  # level -> codes

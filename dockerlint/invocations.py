@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from dockerlint.discover import build_file_kind
 from dockerlint.model.origin import BuildOrigin
@@ -30,8 +31,7 @@ if TYPE_CHECKING:  # the parsers load only when the repository has build files
 _MAX_BUILD_FILE_BYTES = 1024 * 1024  # a build file larger than this is generated, not written
 
 
-@dataclass(frozen=True)
-class FoundBuild:
+class FoundBuild(Struct, frozen=True):
     dockerfile: Path
     context: Path
     target: str | None
@@ -41,8 +41,7 @@ class FoundBuild:
     named_contexts: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Moved:
+class Moved(Struct, frozen=True):
     """A Dockerfile that a build step moves or copies before building it."""
 
     dockerfile: Path
@@ -50,8 +49,7 @@ class Moved:
     origin: BuildOrigin
 
 
-@dataclass
-class _Candidate:
+class _Candidate(Struct):
     """One command of one script, as read from each possible starting folder."""
 
     builds: list[BuildCommand | None]
@@ -61,8 +59,7 @@ class _Candidate:
     compose: list[tuple[str, ...]]  # compose files a `docker compose -f` names
 
 
-@dataclass
-class BuildFacts:
+class BuildFacts(Struct):
     builds: list[FoundBuild]
     moves: list[Moved]
     compose_files: list[Path]  # compose files that build commands name (`docker compose -f x.yml`)

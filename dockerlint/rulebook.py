@@ -7,17 +7,17 @@ why it matters, how to fix it, and examples that run as tests. The same data fee
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.findings import Severity
 
 DOCS_URL = "https://github.com/dockerlint/dockerlint/blob/main/docs/rules/{code}.md"
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(Struct, frozen=True):
     kind: str  # "bad" or "good"
     description: str
     files: dict[str, str]  # context-relative path -> content
@@ -31,8 +31,7 @@ class Example:
         return {name: text.encode(self.encodings.get(name, "utf-8")) for name, text in self.files.items()}
 
 
-@dataclass(frozen=True)
-class Hadolint:
+class Hadolint(Struct, frozen=True):
     """How a DL rule maps to hadolint's rule of the same code."""
 
     severity: str  # hadolint's default level: error, warning, info, style or ignore (off)
@@ -40,8 +39,7 @@ class Hadolint:
     configuration: str = ""  # the hadolint setting the rule needs, if any
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Struct, frozen=True):
     code: str
     name: str
     severity: Severity

@@ -14,8 +14,9 @@ import os
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from dockerlint.config import Config, ConfigError
 from dockerlint.findings import human_size

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(Struct, frozen=True):
     line: int
     column: int
     end_line: int
@@ -29,8 +29,7 @@ class Span:
 MAX_PROBLEMS_PER_FILE = 1_000
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(Struct, frozen=True):
     """A parse problem, returned as data; the engine turns it into a finding."""
 
     code: str
@@ -39,8 +38,7 @@ class Problem:
     fix: str | None = None
 
 
-@dataclass(frozen=True)
-class Text:
+class Text(Struct, frozen=True):
     """Decoded text with an index from offsets to (line, column). The index is a packed
     array: a run holds the text of every file it reports on, and a tuple of ints would
     take nine times the room."""

@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from dockerlint.errors import blame
 from dockerlint.findings import Note
@@ -436,16 +437,14 @@ class Workspace:
         self._dropped |= changes.dropped
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(Struct, frozen=True):
     notes: int
     problems: dict[Path, int]
     bytes: int
     texts: int
 
 
-@dataclass
-class Changes:
+class Changes(Struct):
     """What a worker process sends back about the files it read (``Workspace.absorb``)."""
 
     notes: list[Note]

@@ -6,13 +6,13 @@ import json
 import re
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import attr
 import jsonschema
 import pytest
 import sarif_om
+from msgspec.structs import replace
 
 import dockerlint
 from dockerlint.findings import Applicability, Edit, Finding, Fix, Note, Related, Severity, human_size

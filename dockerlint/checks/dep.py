@@ -16,9 +16,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.checks import check, dep_fixes
 from dockerlint.findings import Finding, Severity, human_size
@@ -84,8 +85,7 @@ DEV_IMAGE_WORDS = re.compile(
 _CUDA_BASE = lazy_compile(r"cuda|nvidia|-gpu|gpu-", re.IGNORECASE)
 
 
-@dataclass
-class Analysis:
+class Analysis(Struct):
     installs: ImageInstalls
     code: ImageCode
     mentions: Mentions  # code, scripts, configs, ENV values, commands
@@ -290,8 +290,7 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
     return None
 
 
-@dataclass
-class Verdict:
+class Verdict(Struct):
     """DEP001's reading of the requirement graph of an image."""
 
     used: set[str]  # installed names used by themselves: imported, run, named, plugins, may-used by name

@@ -11,8 +11,9 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from dockerlint.checks import check
 from dockerlint.checks.common import final_chain, finding
@@ -57,8 +58,7 @@ GIT_CLONE_VALUES = {
 DOWNLOAD_OUTPUT = {"wget": ("-O", "--output-document"), "curl": ("-o", "--output")}
 
 
-@dataclass(frozen=True)
-class _Added:
+class _Added(Struct, frozen=True):
     path: str  # absolute path in the image
     span: Span
     step: Step
@@ -667,8 +667,7 @@ def _whole_tree(image: Image, copy: Copy, manifest) -> bool:
 # -- LAY003 ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Pin:
+class _Pin(Struct, frozen=True):
     name: str
     spec: str
     index: str
@@ -777,8 +776,7 @@ def _reinstalls(image: Image, chain: list[StageModel], ships: bool) -> Iterator[
                 torch = _torch_left(accepted, cause or torch_pin(pins), pythons)
 
 
-@dataclass(frozen=True)
-class _Torch:
+class _Torch(Struct, frozen=True):
     """The torch releases an install may have left in the image, and the line that did it."""
 
     versions: frozenset[str]

@@ -11,8 +11,9 @@ import os
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
+
+from msgspec import Struct
 
 from dockerlint.checks import check
 from dockerlint.checks.common import external_base, final_chain, finding, from_image_span, image_matches
@@ -44,8 +45,7 @@ from dockerlint.parse.dockerfile import expand
 from dockerlint.source import Span
 
 
-@dataclass(frozen=True)
-class _Take:
+class _Take(Struct, frozen=True):
     """A path one stage takes from another: ``COPY --from`` or ``RUN --mount=…,from=``."""
 
     stage: StageModel  # the stage that takes

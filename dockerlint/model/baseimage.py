@@ -9,10 +9,11 @@ the tag-dependent facts (CUDA and torch versions) out of the tag.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from dockerlint.knowledge import load
 
@@ -22,8 +23,7 @@ if TYPE_CHECKING:
 ROOT_USERS = ("root", "0")
 
 
-@dataclass(frozen=True)
-class BaseImage:
+class BaseImage(Struct, frozen=True):
     """The known facts of one base image reference; None fields are unknown."""
 
     ref: ImageRef

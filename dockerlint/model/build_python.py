@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.model.image import Image, StageModel, Step, context_source
 from dockerlint.parse.python import Call, PythonCalls
@@ -28,8 +29,7 @@ MAX_UNITS = 400  # (module, scope) pairs run for one program
 _CONSTRUCTORS = ("", ".__init__", ".__post_init__", ".__new__")
 
 
-@dataclass(frozen=True)
-class Reached:
+class Reached(Struct, frozen=True):
     """A call the program reaches, with where it sits and how the program gets there."""
 
     call: Call
@@ -38,8 +38,7 @@ class Reached:
     entry: Call | None  # the call in the program text that leads there (None: import time)
 
 
-@dataclass
-class _Module:
+class _Module(Struct):
     path: Path | None  # the build-context file; None for ``-c`` code and heredocs
     image_path: str | None  # where the image holds it ("/app/inference.py")
     parsed: PythonCalls

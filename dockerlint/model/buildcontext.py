@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerlint.knowledge import load
 from dockerlint.model.image import Copy, Image, StageModel
@@ -91,8 +92,7 @@ def _covers(source: str, path: str) -> bool:
     return source == "/" or path == source or path.startswith(source.rstrip("/") + "/")
 
 
-@dataclass(frozen=True)
-class Unwanted:
+class Unwanted(Struct, frozen=True):
     path: str  # the folder (or file) as a context-relative path
     size: int  # bytes of every sent file below it
     files: int

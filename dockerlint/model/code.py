@@ -26,10 +26,11 @@ import re
 import time
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
+
+from msgspec import Struct, field
 
 from dockerlint.errors import blame
 from dockerlint.model.distributions import model_providers, setting_strings
@@ -92,8 +93,7 @@ class Scan(NamedTuple):
 _TEST_FOLDERS = frozenset({"tests", "test", "testing", "docs"})
 
 
-@dataclass(frozen=True)
-class CodeFile:
+class CodeFile(Struct, frozen=True, dict=True):
     image_path: str
     location: str  # the file on disk (a string: paths of thousands of files are built each run)
     stat: tuple[int, int] | None = None  # (size, mtime_ns) seen by the context walk; None: ask the disk
@@ -123,8 +123,7 @@ class ImportSummary(NamedTuple):
     unsure: frozenset[str]  # paths a line scan put under TYPE_CHECKING only: confirm before a finding rests on it
 
 
-@dataclass
-class ImageCode:
+class ImageCode(Struct):
     files: list[CodeFile] = field(default_factory=list)  # Python files and notebooks, by image path
     imports: ImportSummary = ImportSummary(EMPTY, EMPTY, EMPTY, EMPTY)
     mentions: Mentions = Mentions()

@@ -18,10 +18,12 @@ is taken to be the name with ``-`` replaced by ``_``, and the DEP rules stay qui
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from dockerlint.knowledge import PackageIndex, load, load_package_calls, load_packages
 from dockerlint.parse.requirements import canonical_name as canonical  # PEP 503: Scikit_Learn -> scikit-learn
@@ -32,8 +34,7 @@ if TYPE_CHECKING:
 _EMPTY: dict = {}
 
 
-@dataclass(frozen=True)
-class Distribution:
+class Distribution(Struct, frozen=True):
     name: str
     modules: tuple[str, ...]  # import names, dotted for namespace packages
     commands: tuple[str, ...] = ()

@@ -9,9 +9,10 @@ fresh clone), but the script says what lands there.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+
+from msgspec import Struct
 
 from dockerlint.model import Image
 from dockerlint.source import Span
@@ -20,8 +21,7 @@ MAX_SCRIPTS = 2000  # Python files read for one image
 MAX_BYTES = 1_000_000
 
 
-@dataclass(frozen=True)
-class Filled:
+class Filled(Struct, frozen=True):
     """A call in a build-context script that downloads a model into a folder."""
 
     path: Path  # the script

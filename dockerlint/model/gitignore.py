@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from dockerlint.workspace import Workspace
 
 
-@dataclass(frozen=True)
-class GitIgnored:
+class GitIgnored(Struct, frozen=True):
     ignore_file: Path  # the .gitignore whose pattern decides
     line: int
     pattern: str  # as written

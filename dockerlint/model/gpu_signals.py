@@ -23,10 +23,11 @@ import os
 import posixpath
 import re
 import shlex
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
+
+from msgspec import Struct
 
 from dockerlint.knowledge import load
 from dockerlint.model.image import Image, ImageRef
@@ -44,8 +45,7 @@ _RUN_VALUE_OPTIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class GpuHint:
+class GpuHint(Struct, frozen=True):
     """A deployment file that runs some image with (or without) GPUs."""
 
     path: Path
@@ -115,8 +115,7 @@ def _patterns() -> tuple[re.Pattern, re.Pattern]:
 # -- deployment files -----------------------------------------------------------------------
 
 
-@dataclass
-class _Repository:
+class _Repository(Struct):
     """The repository's hints, indexed once for every image of a run."""
 
     hints: list[GpuHint]

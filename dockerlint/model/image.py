@@ -14,11 +14,12 @@ import re
 import shlex
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 from dockerlint.model.installs import Argument, Install, recognise
 from dockerlint.parse.dockerfile import Dockerfile, Heredoc, Instruction, Stage, expand
@@ -34,8 +35,7 @@ if TYPE_CHECKING:
 DEFAULT_SHELL = ("/bin/sh", "-c")
 
 
-@dataclass(frozen=True)
-class ImageRef:
+class ImageRef(Struct, frozen=True):
     """A resolved image reference: ``registry/namespace/name:tag@digest``."""
 
     raw: str
@@ -69,8 +69,7 @@ class ImageRef:
         return not self.name or "$" in self.raw or self.name.endswith(("/", "-", ":"))
 
 
-@dataclass(frozen=True)
-class ShellCommand:
+class ShellCommand(Struct, frozen=True):
     """A simple command of a RUN, with its place in the Dockerfile."""
 
     command: Command
@@ -95,8 +94,7 @@ class ShellCommand:
         return self.locate.span(word.start, word.end)
 
 
-@dataclass(frozen=True)
-class ScriptLocator:
+class ScriptLocator(Struct, frozen=True):
     """Maps offsets in a RUN script back to the Dockerfile."""
 
     instruction: Instruction
@@ -126,8 +124,7 @@ def _line_starts(text: str) -> tuple[int, ...]:
     return (0, *(match.end() for match in re.finditer("\n", text)))
 
 
-@dataclass(frozen=True)
-class Copy:
+class Copy(Struct, frozen=True):
     """A COPY or ADD (or a RUN bind mount): what lands where in the image."""
 
     step_index: int
@@ -142,8 +139,7 @@ class Copy:
     mount_only: bool = False  # a RUN --mount=type=bind: visible during that RUN only
 
 
-@dataclass
-class Step:
+class Step(Struct):
     """One instruction of a stage and the build state when it runs."""
 
     index: int  # position within the stage (0 is FROM)
@@ -197,8 +193,7 @@ def _mount_fields(value: str) -> dict[str, str]:
     return fields
 
 
-@dataclass
-class StageModel:
+class StageModel(Struct):
     index: int
     name: str | None
     stage: Stage
@@ -225,8 +220,7 @@ class StageModel:
             yield from step.installs
 
 
-@dataclass
-class Image:
+class Image(Struct, dict=True, eq=False):
     """One Dockerfile built with one build context (and one target stage)."""
 
     dockerfile_path: Path
@@ -254,7 +248,7 @@ class Image:
     fragment: StageModel | None = None
     # Facts the model works out once per image and several rules ask for (the pip
     # commands of a stage, the model downloads), by the asking function's key.
-    memo: dict = field(default_factory=dict, repr=False, compare=False)
+    memo: dict = field(default_factory=dict)
 
     def memoized(self, key: tuple, compute: Callable[[], Any]) -> Any:
         """``compute()`` the first time ``key`` is asked for, the same value after."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step, context_source

@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass, replace
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, ShellCommand, StageModel, Step, context_source
@@ -35,8 +37,7 @@ PROJECT_INSTALLERS = {
 MANIFESTS = {"uv": "pyproject.toml", "poetry": "pyproject.toml", "pipenv": "Pipfile"}  # what each reads
 
 
-@dataclass(frozen=True)
-class ProjectInstall:
+class ProjectInstall(Struct, frozen=True):
     """A ``uv sync``, ``poetry install`` or ``pipenv install`` as its command line,
     environment and configuration describe it."""
 

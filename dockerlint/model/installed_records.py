@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step
@@ -23,8 +24,7 @@ def pinned_release(written: str) -> str | None:
     return match.group(1) if match and "*" not in match.group(0) else None
 
 
-@dataclass(frozen=True)
-class Installed:
+class Installed(Struct, frozen=True):
     """One distribution named by one install, at the place that names it."""
 
     name: str  # canonical
@@ -36,8 +36,7 @@ class Installed:
     kind: str  # "requirements", "argument" or "pyproject"
 
 
-@dataclass
-class ImageInstalls:
+class ImageInstalls(Struct):
     items: list[Installed] = field(default_factory=list)
     providers: set[str] = field(default_factory=set)
     unnamed: list[str] = field(default_factory=list)  # what installs unknown distributions

@@ -6,9 +6,10 @@ Which words are options that take a value is package-manager knowledge; it lives
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from dockerlint.knowledge import load
 from dockerlint.source import Span
@@ -17,14 +18,12 @@ if TYPE_CHECKING:
     from dockerlint.model.image import ShellCommand
 
 
-@dataclass(frozen=True)
-class Argument:
+class Argument(Struct, frozen=True):
     value: str
     span: Span
 
 
-@dataclass(frozen=True)
-class RequirementRef:
+class RequirementRef(Struct, frozen=True):
     """``-r path`` (or ``-c path``) of a pip command, resolved back to the build context."""
 
     image_path: str  # absolute path inside the image
@@ -33,8 +32,7 @@ class RequirementRef:
     constraint: bool = False
 
 
-@dataclass(frozen=True)
-class Install:
+class Install(Struct, frozen=True):
     tool: str  # the program: "pip", "uv", "apt-get", "apt", "apk", "yum", "dnf", "microdnf"
     family: str  # "pip", "apt", "apk" or "rpm"
     action: str  # the subcommand: "install", "uninstall", "update", "add", "del", "purge", ...

@@ -10,7 +10,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerlint.model.image import Image, ShellCommand, Step
 from dockerlint.model.installs import Install
@@ -21,8 +22,7 @@ ADD_ACTIONS = {"apt": "install", "apk": "add", "rpm": "install"}
 REMOVE_ACTIONS = {"apt": ("purge", "remove"), "apk": ("del",), "rpm": ("remove",)}
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(Struct, frozen=True):
     """A system package named by an install command."""
 
     family: str  # "apt", "apk", "rpm"
@@ -74,8 +74,7 @@ def removal(step: Step, package: Package, after: ShellCommand | None = None) -> 
     return None
 
 
-@dataclass(frozen=True)
-class Removal:
+class Removal(Struct, frozen=True):
     """An ``rm`` of a path, or a package purge, in a RUN."""
 
     target: str
@@ -101,8 +100,7 @@ _RECURSIVE_METADATA = {"chmod": 1, "chown": 1, "chgrp": 1}  # words before the p
 _RECURSIVE_FLAGS = ("-R", "--recursive")
 
 
-@dataclass(frozen=True)
-class Rewrite:
+class Rewrite(Struct, frozen=True):
     """``chmod -R``/``chown -R``/``chgrp -R`` of a path in a RUN."""
 
     command: str  # "chown -R"

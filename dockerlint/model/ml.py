@@ -12,11 +12,13 @@ import posixpath
 import re
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ImageRef, StageModel, coupling
@@ -50,8 +52,7 @@ def _spacy_pipeline_name() -> re.Pattern[str]:
 # -- CUDA base images and the GPU signal ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CudaImage:
+class CudaImage(Struct, frozen=True):
     ref: ImageRef
     version: tuple[int, int] | None  # CUDA major.minor from the tag, when it says
     devel: bool
@@ -98,8 +99,7 @@ def gpu_signal(image: Image) -> str | None:
 # -- what pip installs --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PipRequest:
+class PipRequest(Struct, frozen=True):
     """One distribution a pip install asks for, where it is written and which indexes the
     command sees."""
 
@@ -112,8 +112,7 @@ class PipRequest:
     span: Span
 
 
-@dataclass(frozen=True)
-class PipCommand:
+class PipCommand(Struct, frozen=True):
     """A ``pip install``, ``uv pip install`` or ``uv sync``; requests of a local project it
     installs point at the project's pyproject.toml, the command at its Dockerfile line."""
 
@@ -405,8 +404,7 @@ def _marker_holds(marker: str) -> bool:
 # -- which torch a pip install brings ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TorchInstall:
+class TorchInstall(Struct, frozen=True):
     """A pip command that brings CUDA torch: the requests responsible, the wheel's CUDA
     version when known, and whether torch comes only through another package."""
 
@@ -632,8 +630,7 @@ def torch_fix_line(install: TorchInstall) -> str:
 # -- model downloads --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Download:
+class Download(Struct, frozen=True):
     """A model download a RUN performs at build time: one per model and command (a
     tokenizer fetched beside its model's weights belongs to the same download)."""
 
@@ -648,8 +645,7 @@ class Download:
     position: tuple[int, int] = (0, 0)  # (stage index, step index) of the instruction
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(Struct, frozen=True):
     what: str
     related: tuple[tuple[Path, Span, str], ...] = ()
     size: int | None = None
@@ -1084,8 +1080,7 @@ def model_size(table: str, model: str | None) -> int | None:
 # -- Python calls that download -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DownloadCall:
+class DownloadCall(Struct, frozen=True):
     name: str  # fully qualified: "sentence_transformers.SentenceTransformer"
     written: str  # as written, with a literal first argument: "SentenceTransformer('all-MiniLM-L6-v2')"
     line: int

@@ -4,15 +4,15 @@ rules that would otherwise rest on a guess ask it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 # From the most to the least certain; the JSON report uses these names.
 KINDS = ("config", "compose", "bake", "skaffold", "command", "guess")
 
 
-@dataclass(frozen=True)
-class BuildOrigin:
+class BuildOrigin(Struct, frozen=True):
     kind: str  # one of KINDS
     path: Path | None = None  # the file that says so (None for a guess without evidence)
     line: int | None = None

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
+
+from msgspec import Struct
 
 from dockerlint.knowledge import load
 from dockerlint.model.image import Image, ShellCommand, StageModel, Step, env_enabled
@@ -24,8 +25,7 @@ from dockerlint.source import Span
 SYSTEM_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
-@dataclass(frozen=True)
-class Tree:
+class Tree(Struct, frozen=True):
     """A folder holding Python packages (or wheels) and the instruction that filled it."""
 
     path: str  # absolute; may hold a ``python3*`` pattern when the version is unknown

@@ -20,9 +20,11 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from dockerlint.model.image import Image, StageModel, Step, context_source
 from dockerlint.model.installs import Install
@@ -36,8 +38,7 @@ _PYTHON_TAG = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?(?![\d.])")
 _SITE_ROOTS = ("/usr/local", "/usr")  # where a system pip install writes (python images, distro pythons)
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """One requirement as written somewhere, installed (or constraining) in one image."""
 
     name: str  # canonical

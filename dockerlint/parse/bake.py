@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerlint.parse.buildcmd import BuildCommand, exports_files
 from dockerlint.parse.buildfiles import Declared, Reading
@@ -37,16 +38,14 @@ UNKNOWN = _Unknown()
 _MAX_TOKENS = 200_000
 
 
-@dataclass
-class _Block:
+class _Block(Struct):
     kind: str
     labels: list[str]
     attributes: dict  # name -> raw value (a _Template, list, dict, scalar or UNKNOWN)
     line: int
 
 
-@dataclass(frozen=True)
-class _Template:
+class _Template(Struct, frozen=True):
     """A string with ``${NAME}`` parts still to fill: ("lit", text) / ("var", name)."""
 
     parts: tuple[tuple[str, str], ...]
@@ -229,8 +228,7 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class _Tok:
+class _Tok(Struct, frozen=True):
     kind: str
     value: object
     line: int

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
+
+from msgspec import Struct
 
 from dockerlint.knowledge import load
 
 Argv = Sequence[str | None]
 
 
-@dataclass(frozen=True)
-class BuildCommand:
+class BuildCommand(Struct, frozen=True):
     program: str  # "docker build", "podman build", ... as recognised
     context: str | None  # absolute, normalised; None when unknown, remote or stdin
     dockerfiles: tuple[str, ...]  # candidate Dockerfile paths, first existing wins; () when unknown
@@ -52,8 +52,7 @@ def exports_files(outputs: list[str | None]) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class FileMove:
+class FileMove(Struct, frozen=True):
     """``mv``/``cp`` of one file: ``source`` is then also found at ``destination``."""
 
     source: str  # absolute, normalised

@@ -27,7 +27,8 @@ import json
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from dockerlint.parse.buildcmd import BuildCommand, build_command, exports_files
 from dockerlint.parse.shellflow import UNKNOWN_NAME
@@ -36,8 +37,7 @@ from dockerlint.parse.yamldocs import compose_documents
 UNKNOWN = "${" + UNKNOWN_NAME + "}"
 
 
-@dataclass(frozen=True)
-class Script:
+class Script(Struct, frozen=True):
     """Shell text one step runs, where it starts, and what it knows at the start."""
 
     text: str
@@ -47,16 +47,14 @@ class Script:
     script_path: str | None = None  # $0
 
 
-@dataclass(frozen=True)
-class Declared:
+class Declared(Struct, frozen=True):
     """A build given as data (a CI action's inputs, a bake target, a skaffold artifact)."""
 
     command: BuildCommand
     line: int
 
 
-@dataclass
-class Reading:
+class Reading(Struct):
     scripts: list[Script] = field(default_factory=list)
     declared: list[Declared] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # why something could not be read
@@ -548,8 +546,7 @@ def _azure_docker_task(inputs: dict, root: str, env: Mapping[str, str | None], l
 # -- Jenkinsfile ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(Struct, frozen=True):
     kind: str  # "name", "string", "punct"
     value: str  # a string's value as Groovy makes it (interpolation unknown)
     line: int

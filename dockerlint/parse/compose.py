@@ -17,20 +17,19 @@ budget instead of exhausting memory. Scalars stay the strings written (``A: 010`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from dockerlint.parse.yamldocs import compose_documents
 from dockerlint.source import Problem, Span, Text
 
 
-@dataclass(frozen=True)
-class Volume:
+class Volume(Struct, frozen=True):
     target: str  # the path inside the container
     source: str | None  # host path or named volume; None for an anonymous volume
 
 
-@dataclass(frozen=True)
-class Service:
+class Service(Struct, frozen=True):
     name: str
     line: int  # line of the service's key in the file
     context: str | None  # build.context (or the string form of build), as written; "." when build has none
@@ -46,8 +45,7 @@ class Service:
     entrypoint: tuple[str, ...] | str | None = None  # replaces the image's ENTRYPOINT (and drops its CMD)
 
 
-@dataclass(frozen=True)
-class Compose:
+class Compose(Struct, frozen=True):
     services: tuple[Service, ...]
     problems: tuple[Problem, ...] = field(default=())
 

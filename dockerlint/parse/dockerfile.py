@@ -25,8 +25,9 @@ import gc
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
+
+from msgspec import Struct, field
 
 from dockerlint.source import MAX_PROBLEMS_PER_FILE, Problem, Span, Text
 
@@ -131,8 +132,7 @@ class Positions(Sequence):
         return Span(line, column, end_line, end_column + 1)
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(Struct, frozen=True):
     """``--name=value`` before an instruction's arguments (``--from``, ``--mount``...)."""
 
     name: str  # without dashes, lower case: "from", "mount", "platform", "chown", "link"
@@ -140,8 +140,7 @@ class Flag:
     span: Span
 
 
-@dataclass(frozen=True)
-class Heredoc:
+class Heredoc(Struct, frozen=True):
     name: str  # the delimiter word, unquoted
     body: str  # the body text (lines between the opener and the delimiter), "\n"-joined, tabs stripped for <<-
     quoted: bool  # <<'EOF' or <<"EOF": no variable expansion in the body
@@ -151,8 +150,7 @@ class Heredoc:
     span: Span  # from the first body line to the delimiter line, inclusive
 
 
-@dataclass(frozen=True)
-class Instruction:
+class Instruction(Struct, frozen=True):
     keyword: str  # upper case: "RUN", "FROM", ...
     span: Span  # the whole instruction: keyword to its last continuation or heredoc line
     flags: tuple[Flag, ...]
@@ -188,8 +186,7 @@ class Instruction:
         return tuple(flag for flag in self.flags if flag.name == name)
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(Struct, frozen=True):
     index: int
     name: str | None  # the AS name, lower-cased as BuildKit does
     from_instruction: Instruction
@@ -199,14 +196,12 @@ class Stage:
     instructions: tuple[Instruction, ...]  # FROM first, then the stage's instructions
 
 
-@dataclass(frozen=True)
-class Comment:
+class Comment(Struct, frozen=True):
     line: int
     text: str  # without the leading "#", stripped
 
 
-@dataclass(frozen=True)
-class Dockerfile:
+class Dockerfile(Struct, frozen=True):
     text: Text
     directives: Mapping[str, str]  # lower-case key -> value: syntax, escape, check
     escape: str  # "\\" or "`"
@@ -494,8 +489,7 @@ def _json_form(keyword: str, args: str) -> tuple[tuple[str, ...] | None, bool]:
     return tuple(value), False
 
 
-@dataclass
-class _Opener:
+class _Opener(Struct):
     name: str
     quoted: bool
     strip_tabs: bool

@@ -20,8 +20,9 @@ from __future__ import annotations
 import posixpath
 import re
 import warnings
-from dataclasses import dataclass, field
 from functools import lru_cache
+
+from msgspec import Struct, field
 
 from dockerlint.source import MAX_PROBLEMS_PER_FILE, Problem, Span
 
@@ -48,15 +49,13 @@ class _Unsupported(_BadPattern):
     """A pattern Docker accepts but whose regular-expression meaning we do not mirror."""
 
 
-@dataclass(frozen=True)
-class Pattern:
+class Pattern(Struct, frozen=True):
     text: str  # cleaned pattern, as matched
     exclusion: bool  # written with a leading "!"
     line: int
 
 
-@dataclass(frozen=True)
-class IgnoreFile:
+class IgnoreFile(Struct, frozen=True, dict=True):
     patterns: tuple[Pattern, ...]
     problems: tuple[Problem, ...] = field(default=())
     # The valid patterns compiled into alternations, last pattern first, so that the first
@@ -64,9 +63,6 @@ class IgnoreFile:
     # if it excludes. A pattern written again later is dropped: the later one always wins.
     # Alternations hold at most _PATTERNS_PER_REGEX patterns, since Python's re slows down
     # more than linearly with the branches of one (16,000 patterns: 0.2 s per path).
-    _matchers: tuple[re.Pattern[str], ...] = field(default=(), init=False, repr=False, compare=False)
-    _polarity: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _exceptions: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         bodies: list[str] = []
@@ -87,9 +83,12 @@ class IgnoreFile:
             _compile("|".join(bodies[start : start + _PATTERNS_PER_REGEX]))
             for start in range(0, len(bodies), _PATTERNS_PER_REGEX)
         )
-        object.__setattr__(self, "_matchers", matchers)
-        object.__setattr__(self, "_polarity", polarity)
-        object.__setattr__(self, "_exceptions", tuple(p.text for p in self.patterns if p.exclusion))
+        # Derived state, not fields: kept in the instance dict, out of equality and repr.
+        self.__dict__.update(
+            _matchers=matchers,
+            _polarity=polarity,
+            _exceptions=tuple(p.text for p in self.patterns if p.exclusion),
+        )
 
     def excludes(self, path: str) -> bool:
         """The last matching pattern wins; a pattern matches a path when it matches the

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from dockerlint.source import decode
 
@@ -49,8 +50,7 @@ PACKAGE_LINE_MAGICS = frozenset({"pip", "conda", "mamba"})
 SHELL_LINE_MAGICS = frozenset({"sx", "system"})
 
 
-@dataclass(frozen=True)
-class NotebookSource:
+class NotebookSource(Struct, frozen=True):
     text: str
     lines: tuple[int, ...]  # per line of text, its 1-based line in the .ipynb file
     language: str  # lower case, "python" unless the notebook says otherwise

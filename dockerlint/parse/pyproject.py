@@ -23,14 +23,15 @@ line 1.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Problem, Span, Text
 
 
-@dataclass(frozen=True)
-class Dependency:
+class Dependency(Struct, frozen=True):
     name: str | None  # canonical name; None when the string is not a valid requirement
     specifier: str
     extras: tuple[str, ...]
@@ -40,8 +41,7 @@ class Dependency:
     span: Span  # where the string sits in the file (its line; columns of the string)
 
 
-@dataclass(frozen=True)
-class Pyproject:
+class Pyproject(Struct, frozen=True):
     name: str | None  # [project].name or [tool.poetry].name
     dependencies: tuple[Dependency, ...]
     build_requires: tuple[str, ...] = ()

@@ -25,8 +25,9 @@ import ast
 import re
 import sys
 import warnings
-from dataclasses import dataclass
 from typing import NamedTuple
+
+from msgspec import Struct
 
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Problem, Span
@@ -43,15 +44,13 @@ class Import(NamedTuple):  # a tuple: built by the thousand, and kept in the sca
     dynamic: bool  # importlib.import_module("x") / __import__("x") / find_spec("x"); module "" when not a literal
 
 
-@dataclass(frozen=True)
-class PythonFile:
+class PythonFile(Struct, frozen=True):
     imports: tuple[Import, ...]
     problems: tuple[Problem, ...]
     parsed_by: str  # "ast", "libcst" or "none"
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(Struct, frozen=True):
     """A call whose callee is a dotted name, with what a rule needs of its arguments."""
 
     function: str  # the callee as written: "hub.load", "SentenceTransformer"
@@ -66,8 +65,7 @@ class Call:
     nones: tuple[str, ...] = ()  # keywords given a literal ``None``
 
 
-@dataclass(frozen=True)
-class PythonCalls:
+class PythonCalls(Struct, frozen=True):
     aliases: tuple[tuple[str, str], ...]  # (local name, imported dotted name) in source order
     calls: tuple[Call, ...]
     parsed_by: str  # "ast", "libcst" or "none"

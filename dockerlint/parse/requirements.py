@@ -33,18 +33,19 @@ import os
 import re
 import shlex
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from dockerlint.regex import lazy_compile
 from dockerlint.source import MAX_PROBLEMS_PER_FILE, Problem, Span, decode
 from dockerlint.urls import split_url
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(Struct, frozen=True):
     name: str | None  # canonical name (PEP 503, ``canonical_name``); None for `-e .`, paths
     raw_name: str | None  # as written
     specifier: str  # "" when none; packaging's canonical, sorted form: "<2,>=1.0"
@@ -59,15 +60,13 @@ class Requirement:
     constraint: bool = False  # came from a -c file: takes part in resolution, installs nothing
 
 
-@dataclass(frozen=True)
-class Include:
+class Include(Struct, frozen=True):
     kind: str  # "requirement" (-r) or "constraint" (-c)
     target: str  # as written, after ${VAR} is left untouched
     span: Span
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(Struct, frozen=True):
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
@@ -80,16 +79,14 @@ class Options:
     require_hashes: bool = False
 
 
-@dataclass(frozen=True)
-class OptionLine:
+class OptionLine(Struct, frozen=True):
     """One line of global options, so a finding can point at the line that set them."""
 
     span: Span
     options: Options
 
 
-@dataclass(frozen=True)
-class RequirementsFile:
+class RequirementsFile(Struct, frozen=True):
     requirements: tuple[Requirement, ...]
     includes: tuple[Include, ...]
     options: Options
@@ -98,8 +95,7 @@ class RequirementsFile:
     option_lines: tuple[OptionLine, ...] = ()  # in file order; `options` is their merge
 
 
-@dataclass(frozen=True)
-class RequirementSet:
+class RequirementSet(Struct, frozen=True):
     """Everything one ``pip install -r ROOT`` reads."""
 
     root: Path
@@ -152,8 +148,7 @@ _ENV_VAR = lazy_compile(r"\$\{[A-Z0-9_]+\}")
 _NOQA = lazy_compile(r"#\s*noqa(?:\s*:\s*([A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 
 
-@dataclass
-class _Logical:
+class _Logical(Struct):
     """A logical line: physical lines joined as pip joins them, plus the offset map."""
 
     joined: str
@@ -410,8 +405,7 @@ class _OrphanHash(_Invalid):
     written that way has many; they are one mistake, reported once."""
 
 
-@dataclass
-class _Parsed:
+class _Parsed(Struct):
     name: str | None = None
     raw_name: str | None = None
     specifier: str = ""
@@ -730,8 +724,7 @@ def _checked_hash(value: str) -> str:
 _REMOTE = lazy_compile(r"^(?:http|https):", re.I)
 
 
-@dataclass
-class _Frame:
+class _Frame(Struct):
     path: Path
     constraint: bool
     items: Iterator[Requirement | Include | OptionLine]

@@ -35,22 +35,21 @@ import re
 import shlex
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from msgspec import Struct
 
 from dockerlint.regex import lazy_compile
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(Struct, frozen=True):
     raw: str  # as written, quotes kept: '"$pkg"'
     value: str  # dequoted: '$pkg'; variables are not expanded
     start: int
     end: int
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(Struct, frozen=True, dict=True):
     """One simple command: ``A=1 pip install -r req.txt`` -> name "pip"."""
 
     words: tuple[Word, ...]  # argv, dequoted in ``Word.value``; redirections excluded
@@ -75,8 +74,7 @@ class Command:
         return self.words[0].value.rsplit("/", 1)[-1] if self.words else ""
 
 
-@dataclass(frozen=True)
-class Script:
+class Script(Struct, frozen=True):
     commands: tuple[Command, ...]  # in source order, including nested ones
     has_error: bool  # the parser had to recover somewhere
     pipefail: bool  # `set -o pipefail` (or `set -euo pipefail` etc.) runs before any pipe

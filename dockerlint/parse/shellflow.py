@@ -27,8 +27,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from dockerlint.parse.shell import bash_parser
 
@@ -40,15 +41,13 @@ _MAX_LOOP_WORDS = 32
 _MAX_COMMANDS = 10_000
 
 
-@dataclass(frozen=True)
-class RanCommand:
+class RanCommand(Struct, frozen=True):
     argv: tuple[str | None, ...]  # None: a word that cannot be known
     cwd: str | None  # absolute POSIX path, None when unknown
     offset: int  # character offset of the command in the script
 
 
-@dataclass
-class _State:
+class _State(Struct):
     cwd: str | None
     variables: dict[str, str | None]  # None: assigned, but to something unknown
     positional: tuple[str | None, ...] | None  # $1...; None when unknown

@@ -16,9 +16,10 @@ import importlib
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from msgspec import Struct
 
 from dockerlint.findings import Finding, Note, Severity
 from dockerlint.fixes import FixSettings
@@ -37,8 +38,7 @@ _RENDERERS = {
 }
 
 
-@dataclass(frozen=True)
-class ImageInfo:
+class ImageInfo(Struct, frozen=True):
     """One image the run analysed, and where its build context comes from."""
 
     dockerfile: Path
@@ -97,8 +97,7 @@ def describe_image(report: Report, image: ImageInfo) -> str:
     return text
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Struct, frozen=True):
     findings: tuple[Finding, ...]  # sorted; severity filled in by the engine
     notes: tuple[Note, ...]
     rules: Mapping[str, Rule]  # the rules that were run (SARIF lists them), by code

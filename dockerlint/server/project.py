@@ -18,8 +18,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.config import CONFIG_NAMES, Config, ConfigError, find_config, load_config
 from dockerlint.discover import is_compose_name, is_dockerfile_name
@@ -36,8 +37,7 @@ def image_key(image: Image) -> ImageKey:
     return image.dockerfile_path, image.context_root, image.target
 
 
-@dataclass
-class Outcome:
+class Outcome(Struct):
     """What one lint changed: the files whose diagnostics must be published again."""
 
     files: set[Path] = field(default_factory=set)

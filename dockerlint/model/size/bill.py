@@ -16,9 +16,10 @@ needed: the savings (``savings.py``) change the requests and compute the parts a
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from dockerlint.findings import human_size
 from dockerlint.knowledge import load
@@ -44,8 +45,7 @@ from dockerlint.model.size.figures import (
 Anchor = tuple[Path, int]
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(Struct, frozen=True):
     """One thing the image holds. ``path``/``line``: where it is written (a requirements
     line, a COPY, a FROM); ``instruction``: the Dockerfile line of the instruction that puts
     it into the final image; ``anchors``: the places findings about it point at."""
@@ -69,8 +69,7 @@ class Part:
         return self.figure.source if self.figure else "unknown"
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(Struct, frozen=True):
     """A distribution the image asks pip for, where, and by which instruction."""
 
     name: str  # canonical
@@ -88,8 +87,7 @@ class Request:
     column: int = 0  # where on its line it is written (one `pip install` line names several)
 
 
-@dataclass(frozen=True)
-class TorchBuild:
+class TorchBuild(Struct, frozen=True):
     """torch that comes as PyPI's CUDA build, from the requests that bring it."""
 
     version: tuple[int, ...] | None
@@ -100,8 +98,7 @@ class TorchBuild:
     step: tuple[int, int]
 
 
-@dataclass
-class PythonSet:
+class PythonSet(Struct):
     """The Python distributions of the final image: the requests in install order, what
     the base image already holds, and whether torch is a CUDA build."""
 
@@ -240,15 +237,14 @@ def _python_parts(key: tuple, python: PythonSet) -> tuple[Part, ...]:
     return found
 
 
-@dataclass
-class Bill:
+class Bill(Struct):
     """The parts of one image: ``fixed`` parts and the ``python`` set they are computed from."""
 
     image: Image
     fixed: list[Part]
     python: PythonSet
     base_ref: str | None = None
-    _parts: list[Part] | None = field(default=None, repr=False, compare=False)
+    _parts: list[Part] | None = None
 
     @property
     def parts(self) -> list[Part]:
@@ -308,8 +304,7 @@ def bill_of_bytes(image: Image, overrides: Overrides | None = None) -> Bill | No
     return image.memoized(("bill", overrides), lambda: _Builder(image, overrides).build())
 
 
-@dataclass(frozen=True)
-class Overrides:
+class Overrides(Struct, frozen=True):
     """Changes a fix makes that the bill must be built anew for."""
 
     base: str | None = None  # another base image reference

@@ -13,14 +13,14 @@ knowledge/ml.toml.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache, lru_cache
+
+from msgspec import Struct
 
 from dockerlint.knowledge import load
 
 
-@dataclass(frozen=True)
-class Figure:
+class Figure(Struct, frozen=True):
     bytes: int
     low: int
     high: int

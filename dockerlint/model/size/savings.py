@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from dockerlint.findings import Finding
 from dockerlint.knowledge import load
@@ -24,14 +26,12 @@ from dockerlint.model.size.bill import Bill, Overrides, Part, bill_of_bytes
 from dockerlint.model.size.figures import Figure, cuda_flavour_figure
 
 
-@dataclass(frozen=True)
-class Saving:
+class Saving(Struct, frozen=True):
     finding: Finding
     bytes: int
 
 
-@dataclass
-class Savings:
+class Savings(Struct):
     """The bill before, what each finding saves, and the bill with every fix applied."""
 
     before: Bill
@@ -43,8 +43,7 @@ class Savings:
         return sum(saving.bytes for saving in self.savings)
 
 
-@dataclass(frozen=True)
-class _State:
+class _State(Struct, frozen=True):
     overrides: Overrides = field(default_factory=Overrides)
     edits: tuple[tuple[Callable, Finding], ...] = ()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from dockerlint.findings import Finding
 from dockerlint.model.image import Image
@@ -14,16 +15,14 @@ from dockerlint.model.size.bill import Part
 from dockerlint.model.size.savings import compute_savings
 
 
-@dataclass(frozen=True)
-class InstructionSize:
+class InstructionSize(Struct, frozen=True):
     line: int
     text: str  # the instruction, on one line, shortened
     bytes: int  # known bytes it adds
     unknown: int  # parts of unknown size it adds
 
 
-@dataclass(frozen=True)
-class SavingRow:
+class SavingRow(Struct, frozen=True):
     code: str
     path: Path
     line: int
@@ -31,8 +30,7 @@ class SavingRow:
     message: str
 
 
-@dataclass(frozen=True)
-class ImageSize:
+class ImageSize(Struct, frozen=True):
     dockerfile: Path
     context: Path
     target: str | None
