@@ -956,6 +956,35 @@ def test_pipenv_left_after_a_system_install(repo):
     assert places == [("STG011", "Dockerfile", 3)] and "Pipenv" in messages[0] and "ships ~" in messages[0]
 
 
+def test_a_ci_workflow_that_runs_the_installer_on_the_runner_is_no_use_by_the_container(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir pipenv==2023.12.1
+        COPY Pipfile Pipfile.lock ./
+        RUN pipenv install --system --deploy
+        COPY . .
+        CMD ["gunicorn", "site.wsgi", "--bind", "0.0.0.0:8000"]
+    """
+    files = {"Pipfile": '[packages]\ngunicorn = "==23.0.0"\n', "Pipfile.lock": "{}", "site/__init__.py": "",
+             "site/wsgi.py": "def application(environ, start_response):\n    return []\n",
+             ".github/workflows/ci.yml": """
+                 on: push
+                 jobs:
+                   test:
+                     runs-on: ubuntu-latest
+                     steps:
+                       - uses: actions/checkout@v4
+                       - run: pip install pipenv && pipenv install --deploy --system --dev
+                       - run: pytest
+             """,
+             ".gitlab-ci.yml": "test:\n  script:\n    - pipenv install --dev\n"}  # fmt: skip
+    assert lint(repo, dockerfile, "STG011", files)[0] == [("STG011", "Dockerfile", 3)]
+    # a process manager's configuration in the image does start it
+    files["supervisord.conf"] = "[program:web]\ncommand=pipenv run gunicorn site.wsgi\n"
+    assert lint(repo, dockerfile, "STG011", files)[0] == []
+
+
 def test_uv_a_compose_entrypoint_runs_is_needed(repo):
     dockerfile = """
         FROM python:3.13-slim

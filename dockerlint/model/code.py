@@ -642,6 +642,8 @@ def _mount(image: Image, files: dict[str, CodeFile], target: str, folder: Path) 
         *folders, name = file.path.split("/")
         if not _wanted(name) or SKIP_DIRS.intersection(folders) or file.path.startswith(environments):
             continue
+        if _ci_pipeline(file.path):
+            continue
         stat = None if file.is_symlink else (file.size, file.mtime_ns)
         files[f"{prefix}{file.path}"] = CodeFile(f"{prefix}{file.path}", f"{root}/{file.path}", stat)
 
@@ -705,9 +707,19 @@ def _not_code(image: Image):
 
     def build():
         environments = virtualenvs(image)
-        return lambda path: path.startswith(environments) or not SKIP_DIRS.isdisjoint(path.split("/")[:-1])
+        return lambda path: (
+            path.startswith(environments) or not SKIP_DIRS.isdisjoint(path.split("/")[:-1]) or _ci_pipeline(path)
+        )
 
     return image.memoized(("not_code",), build)
+
+
+def _ci_pipeline(path: str) -> bool:
+    """A CI pipeline's file (a GitHub workflow, ``.gitlab-ci.yml``): its commands run on the
+    CI runner, so what it names is no use by the container that happens to hold it."""
+    from dockerlint.discover import build_file_kind
+
+    return build_file_kind(tuple(path.split("/"))) in ("github", "gitlab", "azure")
 
 
 def _carried_files(origin: dict[str, CodeFile], source: str, dest: str, dest_is_dir: bool) -> dict[str, CodeFile]:
