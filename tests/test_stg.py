@@ -36,6 +36,11 @@ def lint(repo, dockerfile: str, code: str, files: dict[str, str] | None = None, 
             "RUN pip install --no-cache-dir --prefix=/build -r requirements.txt",
             "COPY --from=builder /install /usr/local",
         ),
+        # setup.py's --prefix (pip before 23.1) elsewhere than the copied folder
+        (
+            'RUN pip install --install-option="--prefix=/build" -r requirements.txt',
+            "COPY --from=builder /install /usr/local",
+        ),
         # a venv at /venv, /opt/venv copied
         (
             "RUN python -m venv /venv && /venv/bin/pip install --no-cache-dir -r requirements.txt",
@@ -136,6 +141,22 @@ CORRECT_BUILDS = {
         COPY requirements.txt .
         RUN pip install --no-cache-dir --prefix=/install -r requirements.txt
         FROM python:3.11-slim
+        COPY --from=builder /install /usr/local
+    """,
+    "setup.py prefix install (pip before 23.1)": """
+        FROM python:3.6-alpine AS builder
+        RUN mkdir /install
+        WORKDIR /install
+        COPY requirements.txt /requirements.txt
+        RUN pip install --install-option="--prefix=/install" -r /requirements.txt
+        FROM python:3.6-alpine
+        COPY --from=builder /install /usr/local
+    """,
+    "setup.py prefix install, option and value apart": """
+        FROM python:3.6-alpine AS builder
+        COPY requirements.txt /requirements.txt
+        RUN pip install --install-option "--prefix /install" -r /requirements.txt
+        FROM python:3.6-alpine
         COPY --from=builder /install /usr/local
     """,
     "system site-packages and scripts": """

@@ -140,6 +140,19 @@ def wrapper_words(argv: tuple[str, ...]) -> int:
     return i
 
 
+def _setup_py_location(value: str, options: dict[str, str | bool]) -> None:
+    """``--install-option="--prefix=/install"`` (pip before 23.1): pip builds every package
+    with ``setup.py install`` and that option, so the packages go under the prefix or root
+    as with pip's own ``--prefix``/``--root``."""
+    words = value.split()
+    for index, word in enumerate(words):
+        name, has_value, given = word.partition("=")
+        if name in ("--prefix", "--root") and not has_value and index + 1 < len(words):
+            given = words[index + 1]
+        if name in ("--prefix", "--root") and given:
+            options.setdefault(name, given)
+
+
 def _parse(command, tool, family, sub, spec, resolve_file, module_form) -> Install | None:
     argv = command.argv
     value_options = set(spec.get("value_options", ()))
@@ -187,6 +200,8 @@ def _parse(command, tool, family, sub, spec, resolve_file, module_form) -> Insta
                     )
                 elif family == "pip" and canonical == "--editable":
                     editables.append(Argument(value, command.word_span(value_index)))
+                elif family == "pip" and canonical == "--install-option":
+                    _setup_py_location(value, options)
             else:
                 options[canonical] = True
                 # short flag clusters such as -yq: record each letter too
