@@ -4,6 +4,8 @@ quiet; real unused and missing packages are found at the line that installs them
 
 from __future__ import annotations
 
+import pytest
+
 from dockerlint.knowledge import load_packages
 from dockerlint.model.distributions import lookup
 from tests.conftest import REPO_ROOT, found, run_lint, write_tree
@@ -1186,6 +1188,37 @@ def test_opencv_gui_build_is_fine_when_the_code_opens_windows(repo):
         """,
     }
     assert lint(repo, files, ["DEP004"]) == []
+
+
+@pytest.mark.parametrize("call", ["cv2.destroyAllWindows()", "cv2.destroyWindow('video')", "cv2.moveWindow('v', 0, 0)"])
+def test_opencv_gui_build_is_kept_for_a_window_call_that_headless_opencv_lacks(repo, call):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            RUN pip install --no-cache-dir fastapi==0.115.0 opencv-python==4.10.0.84
+            COPY detect.py .
+            CMD ["fastapi", "run", "detect.py"]
+        """,
+        "detect.py": f"""
+            import cv2
+            from fastapi import FastAPI
+
+            app = FastAPI()
+
+            @app.post("/video")
+            def video(path: str):
+                capture = cv2.VideoCapture(path)
+                frames = 0
+                while capture.read()[0]:
+                    frames += 1
+                capture.release()
+                {call}
+                return {{"frames": frames}}
+        """,
+    }
+    assert lint(repo, files, ["DEP004"]) == []
+    files["detect.py"] = files["detect.py"].replace(call, "pass")
+    assert [code for code, *_ in lint(repo, files, ["DEP004"])] == ["DEP004"]
 
 
 # -- the bundled examples -------------------------------------------------------------------

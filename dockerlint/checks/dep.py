@@ -1191,7 +1191,7 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue
         if entry.get("compiles") and item.stage not in final_stages:
             continue  # compiled in a builder stage: no compiler in the final image
-        if set(entry.get("unless_calls", ())) & analysis.mentions.calls:
+        if entry.get("unless_gui_calls") and analysis.mentions.calls:
             continue  # the code opens windows: it needs the GUI build
         if entry.get("cpu_only") and _has_gpu(image):
             continue

@@ -65,7 +65,13 @@ _STRING_START = re.compile(r"""["']([A-Za-z_]\w*)(?![\w-])""")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _DOTTED_WORD = re.compile(r"[A-Za-z_][\w.-]*")
 _URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
-GUI_CALLS = ("imshow", "namedWindow", "waitKey", "createTrackbar", "selectROI", "setMouseCallback")
+# OpenCV's window functions (highgui.hpp): opencv-python-headless has no GUI backend, so each
+# raises "The function is not implemented" there.
+GUI_CALLS = (
+    "imshow", "namedWindow", "waitKey", "createTrackbar", "selectROI", "selectROIs", "setMouseCallback",
+    "destroyWindow", "destroyAllWindows", "moveWindow", "resizeWindow", "setWindowProperty", "setWindowTitle",
+    "startWindowThread", "displayOverlay", "displayStatusBar", "createButton",
+)  # fmt: skip
 _CALL = re.compile(rf"\b({'|'.join(GUI_CALLS)})\s*\(")
 _PROVIDER_PREFIX = re.compile(r"""["']([a-z_]+):(?!//)[\w.\-/]""")  # "openai:gpt-4.1", not a URL
 _PROVIDER_ARGUMENT = re.compile(r"""\bmodel_provider\s*=\s*["']([a-z_]+)["']""")
