@@ -1070,3 +1070,44 @@ def test_an_mlflow_flavour_the_code_calls_through_uses_its_library(repo):
     assert lines(findings(repo, files, ["DEP001"])) == []
     files["train.py"] = files["train.py"].replace("mlflow.shap.log_explanation(model.predict, [[0], [1]])", "pass")
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
+
+
+def test_a_meta_package_the_code_imports_through_is_never_said_removable_beside_an_unread_one(repo):
+    # llama-index 0.10 requires llama-index-embeddings-openai, whose module the code imports;
+    # acme-retrieval (private) may require it too, so the finding is unsure: said at info, it
+    # still names what to install instead, never a bare removal that breaks the import.
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "rag.py"]\n',
+        "requirements.txt": """
+            --extra-index-url https://pypi.acme.internal/simple
+            llama-index==0.10.34
+            acme-retrieval==1.4.0
+        """,
+        "rag.py": """
+            from acme_retrieval import search
+            from llama_index.embeddings.openai import OpenAIEmbedding
+
+            print(search("query", OpenAIEmbedding()))
+        """,
+    }
+    found = findings(repo, files, ["DEP001"])
+    assert lines(found) == [("DEP001", 2)] and found[0].severity == Severity.INFO
+    assert "Replace `llama-index==0.10.34` with `llama-index-embeddings-openai`" in found[0].fix
+    assert "Remove" not in found[0].fix
+
+
+def test_a_llamaindex_web_reader_the_code_builds_imports_its_undeclared_library(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "ingest.py"]\n',
+        "requirements.txt": "llama-index-core==0.10.34\nllama-index-readers-web==0.1.9\ntrafilatura==1.8.1\n",
+        "ingest.py": """
+            from llama_index.core import VectorStoreIndex
+            from llama_index.readers.web import TrafilaturaWebReader
+
+            documents = TrafilaturaWebReader().load_data(["https://example.com/docs"])
+            index = VectorStoreIndex.from_documents(documents)
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["ingest.py"] = files["ingest.py"].replace("TrafilaturaWebReader", "SimpleWebPageReader")
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]

@@ -713,11 +713,13 @@ def _exclusive(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
     return only - _closure(analysis, only & verdict.below, loads=False)
 
 
-def _brought_only_by(analysis: Analysis, verdict: Verdict, name: str) -> set[str]:
+def _brought_only_by(analysis: Analysis, verdict: Verdict, name: str, hedged: bool = True) -> set[str]:
+    """What only ``name`` brings in; ``hedged``: less what an installed package whose
+    requirements are unknown may keep (no bytes are claimed for those)."""
     brings = _closure(analysis, {name}, loads=False) & analysis.installed
     only = brings - _closure(analysis, verdict.anchors - {name}) - {name}
-    if only and _unread_kept(analysis, verdict, name):
-        only -= required_by_some()  # an installed package whose requirements are unknown may keep it
+    if hedged and only and _unread_kept(analysis, verdict, name):
+        only -= required_by_some()
     return only
 
 
@@ -729,8 +731,10 @@ def _unread_kept(analysis: Analysis, verdict: Verdict, name: str) -> bool:
 
 def _imported_only_through(analysis: Analysis, verdict: Verdict, name: str) -> list[str]:
     """What the code imports that only ``name`` brings in (llama-index-core under
-    llama-index, bcrypt under passlib[bcrypt]): to install instead of it."""
-    return sorted(_brought_only_by(analysis, verdict, name) & verdict.below)
+    llama-index, bcrypt under passlib[bcrypt]): to install instead of it. Not hedged: a
+    package whose requirements are unknown may bring it too, but a removal could break the
+    import."""
+    return sorted(_brought_only_by(analysis, verdict, name, hedged=False) & verdict.below)
 
 
 def _cost(analysis: Analysis, verdict: Verdict, name: str) -> tuple[int | None, str]:

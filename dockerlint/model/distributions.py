@@ -203,8 +203,8 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
         else:
             modules = size = None
     known = modules is not None  # an index entry without its wheel read knows no modules
-    if modules is None:
-        modules = [name.replace("-", "_")]
+    if modules is None:  # the naming patterns' guess (llama-index-readers-web: llama_index.readers.web)
+        modules = list(_from_patterns(name).modules)
     may_use = {other: tuple(where) for other, where in entry.get("may_use", _EMPTY).items()}
     return Distribution(
         name=name,
