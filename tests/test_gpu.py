@@ -81,6 +81,22 @@ def test_packages_that_pull_torch_are_reported(repo):
     assert "--index-url https://download.pytorch.org/whl/cpu torch`" in result[0].fix
 
 
+@pytest.mark.parametrize(
+    "base",
+    ["ultralytics/yolov5:latest-cpu", "ultralytics/ultralytics:8.3.3-python", "ultralytics/ultralytics:latest-cpu"],
+)
+def test_a_range_the_cpu_torch_of_an_ultralytics_base_satisfies_installs_nothing(repo, base):
+    files = {
+        "Dockerfile": CPU_SERVICE.replace("FROM python:3.11-slim", f"FROM {base}"),
+        "requirements.txt": "torch>=1.8.0\ntorchvision>=0.9.0\nultralytics>=8.0.0\nfastapi==0.115.0\n",
+        "app/main.py": "from fastapi import FastAPI\nfrom ultralytics import YOLO\n\napp = FastAPI()\nmodel = YOLO('best.pt')\n",
+    }
+    assert lint(repo, files, "GPU001") == []
+    # the same requirements on a plain Python base take CUDA torch from PyPI
+    files["Dockerfile"] = CPU_SERVICE
+    assert lint(repo, files, "GPU001") == [("GPU001", "Dockerfile", 4)]
+
+
 def test_cpu_index_in_every_place_is_fine(repo):
     dockerfile = """
         FROM python:3.11-slim AS one
