@@ -17,6 +17,7 @@ budget instead of exhausting memory. Scalars stay the strings written (``A: 010`
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from msgspec import Struct, field
 
@@ -66,6 +67,7 @@ class _RecursiveAlias(Exception):
     pass
 
 
+@lru_cache(maxsize=16)  # the engine and several rules ask for each image's compose file
 def parse_compose(text: str) -> Compose:
     import yaml
 
