@@ -748,3 +748,73 @@ def test_a_setup_py_that_computes_its_requirements_names_nothing(repo):
     assert "open(" in computed
     files = {**SETUP_SERVICE, "setup.py": computed, "requirements.txt": "pika==1.3.2\nredis==5.0.1\n"}
     assert lint(repo, files) == []
+
+
+# -- poetry export: the requirements stage of the FastAPI guide --------------------------------
+
+
+def export_image(export: str, installed: str = "/app/requirements.txt") -> str:
+    """A stage that only exports the lock to requirements.txt; the final stage pip-installs it."""
+    return f"""
+        FROM python:3.12-slim AS requirements-stage
+        WORKDIR /tmp
+        RUN pip install --no-cache-dir "poetry==1.8.4"
+        COPY pyproject.toml poetry.lock* /tmp/
+        RUN {export}
+
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY --from=requirements-stage /tmp/requirements.txt {installed}
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY worker/ worker/
+        CMD ["celery", "-A", "worker.tasks", "worker"]
+    """
+
+
+@pytest.mark.parametrize(
+    ("export", "lines"),
+    [
+        # the main group only, unless groups are asked for (unlike `poetry install`)
+        ("poetry export -f requirements.txt --output requirements.txt --without-hashes", []),
+        ("poetry export --without-hashes > requirements.txt", []),
+        ("poetry export -o requirements.txt --with dev", [("DEP003", POETRY_PYTEST)]),
+        ("poetry export -o requirements.txt --dev", [("DEP003", POETRY_PYTEST)]),
+        ("poetry export -o requirements.txt --only main,docs", [("DEP003", MKDOCS)]),
+        ("poetry export -o requirements.txt --with dev,docs --without docs", [("DEP003", POETRY_PYTEST)]),
+        ("poetry export -o requirements.txt -E reports", [("DEP001", PANDAS)]),
+        ("poetry export -o requirements.txt --all-extras", [("DEP001", PANDAS)]),
+    ],
+)
+def test_poetry_export_installs_the_groups_it_exports(repo, export, lines):
+    files = {"Dockerfile": export_image(export), "pyproject.toml": POETRY_PROJECT, "poetry.lock": "", **WORKER_CODE}
+    assert lint(repo, files) == [(code, "pyproject.toml", line) for code, line in lines]
+
+
+def test_a_requirements_file_no_export_wrote_names_nothing(repo):
+    # constraints.txt installs nothing itself; another file than the one installed; the export
+    # written in the final stage, which is read the same way
+    for export, installed in [
+        ("poetry export -f constraints.txt -o requirements.txt --with dev", "/app/requirements.txt"),
+        ("poetry export -o other.txt --with dev", "/app/requirements.txt"),
+    ]:
+        files = {"Dockerfile": export_image(export, installed), "pyproject.toml": POETRY_PROJECT, "poetry.lock": "", **WORKER_CODE}  # fmt: skip
+        assert lint(repo, files) == []
+    single = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY pyproject.toml poetry.lock ./
+        RUN pip install --no-cache-dir "poetry==1.8.4" && poetry export --with dev -o requirements.txt \\
+            && pip install --no-cache-dir -r requirements.txt
+        COPY worker/ worker/
+        CMD ["celery", "-A", "worker.tasks", "worker"]
+    """
+    files = {"Dockerfile": single, "pyproject.toml": POETRY_PROJECT, "poetry.lock": "", **WORKER_CODE}
+    assert lint(repo, files) == [("DEP003", "pyproject.toml", POETRY_PYTEST)]
+
+
+def test_an_exported_torch_is_the_cuda_build_pypi_serves(repo):
+    project = POETRY_PROJECT.replace('httpx = "^0.28"', 'httpx = "^0.28"\n    torch = "^2.4"')
+    code = {**WORKER_CODE, "worker/tasks.py": WORKER_CODE["worker/tasks.py"] + "import torch\n"}
+    files = {"Dockerfile": export_image("poetry export -o requirements.txt"), "pyproject.toml": project,
+             "poetry.lock": "", **code}  # fmt: skip
+    assert found(run_lint(repo(files), select=["GPU001"])) == [("GPU001", "Dockerfile", 10)]

@@ -758,6 +758,32 @@ def context_source(image: Image, stage: StageModel, image_path: str, before_step
     return missing
 
 
+def made_in(
+    image: Image, stage: StageModel, image_path: str, before_step: int, depth: int = 0
+) -> list[tuple[StageModel, str, int]]:
+    """Where a file that no COPY from the build context brought may have been written: each
+    (stage, its path there, the step it existed before), following COPY --from back to the
+    stage that made it and then that stage's parents. Empty when the build context holds it."""
+    if depth > len(image.stages):
+        return []  # a --from that names a later stage: no build gets here
+    for copy in reversed(stage.copies):
+        if copy.step_index > before_step or copy.heredoc or copy.from_image or copy.mount_only:
+            continue
+        for source in copy.sources:
+            relative = _copied_relative(copy, source.value, image_path, image.context_root)
+            if relative is None:
+                continue
+            if copy.from_stage is None:
+                return []
+            origin = image.stages[copy.from_stage]
+            return made_in(image, origin, "/" + relative.lstrip("/"), len(origin.steps), depth + 1)
+    found = [(stage, image_path, before_step)]
+    if stage.parent is not None:
+        parent = image.stages[stage.parent]
+        found += made_in(image, parent, image_path, len(parent.steps), depth + 1)
+    return found
+
+
 def _folder_source(copy: Copy, source: str, context_root: Path) -> bool:
     """Whether a COPY source from the build context is a folder (copied into the destination)."""
     clean = posixpath.normpath("/" + source).lstrip("/") or "."

@@ -13,6 +13,7 @@ from msgspec.structs import replace
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step, context_source
 from dockerlint.model.installed_poetry import poetry_extra_names, poetry_optional_names
+from dockerlint.model.installed_projects import exported_project, read_project
 from dockerlint.model.installed_records import ImageInstalls, Installed, add, marker_applies, selected, with_parents
 from dockerlint.model.installs import Install
 from dockerlint.parse.pyproject import Dependency
@@ -33,11 +34,13 @@ def read_pip(image: Image, stage: StageModel, step: Step, install: Install, coun
     if install.action == "sync":
         result.unnamed.append(f"`{install.tool} pip sync`")
         return
-    named = _named(image, stage, step, install, result)
+    named = _named(image, stage, step, install, counts, result)
     add(named, counts, result)
 
 
-def _named(image: Image, stage: StageModel, step: Step, install: Install, result: ImageInstalls) -> list[Installed]:
+def _named(
+    image: Image, stage: StageModel, step: Step, install: Install, counts: bool, result: ImageInstalls
+) -> list[Installed]:
     """What a ``pip install`` (or the ``pip wheel`` that built the wheels it installs) names."""
     path = image.dockerfile_path
     named: list[Installed] = []
@@ -45,7 +48,11 @@ def _named(image: Image, stage: StageModel, step: Step, install: Install, result
         if ref.constraint:
             continue
         if ref.context_path is None or not os.path.isfile(ref.context_path):
-            result.unnamed.append(f"requirements file {ref.image_path}")
+            exported = exported_project(image, stage, step, ref.image_path)
+            if exported is not None:
+                read_project(image, stage, exported, counts, result)
+            else:
+                result.unnamed.append(f"requirements file {ref.image_path}")
             continue
         loaded = image.workspace.requirements(ref.context_path)
         for requirement in loaded.requirements:
@@ -76,7 +83,9 @@ def _named(image: Image, stage: StageModel, step: Step, install: Install, result
         built = _wheels_built_by(image, stage, step, value) if install.action == "install" else None
         if built is not None:
             origin, origin_step, wheel = built
-            named += [replace(item, stage=stage.index) for item in _named(image, origin, origin_step, wheel, result)]
+            named += [
+                replace(item, stage=stage.index) for item in _named(image, origin, origin_step, wheel, counts, result)
+            ]
             continue
         name, extras = argument_name(value)
         if name is None:
@@ -128,7 +137,7 @@ def wheels_copied(image: Image, copy) -> tuple[StageModel, Step, Install] | None
 
 def wheel_names(image: Image, stage: StageModel, step: Step, install: Install) -> list[Installed]:
     """What a ``pip wheel`` or ``pip download`` names (its requirements files and arguments)."""
-    return _named(image, stage, step, install, ImageInstalls())
+    return _named(image, stage, step, install, False, ImageInstalls())
 
 
 def argument_name(value: str) -> tuple[str | None, tuple[str, ...]]:

@@ -13,10 +13,10 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from dockerlint.model.distributions import canonical
-from dockerlint.model.image import Image, ShellCommand, StageModel, Step, context_source
+from dockerlint.model.image import Image, ShellCommand, StageModel, Step, context_source, made_in
 from dockerlint.model.installed_pipenv import pipenv_choice, pipenv_environment
 from dockerlint.model.installed_poetry import poetry_choice, poetry_environment
-from dockerlint.model.installed_records import ImageInstalls, add, marker_applies, selected, unwrapped
+from dockerlint.model.installed_records import ImageInstalls, add, marker_applies, option_names, selected, unwrapped
 from dockerlint.model.installed_uv import uv_choice, uv_environment
 from dockerlint.model.installs import package_manager
 from dockerlint.parse.dockerfile import expand
@@ -87,6 +87,75 @@ def project_installs(image: Image, stage: StageModel, step: Step) -> list[Projec
             location = poetry_environment(image, stage, step, step.commands[:position], env, folder)
         found.append(ProjectInstall(tool, label, understood, options, env, folder, pyproject, location, command))
     return found
+
+
+# `poetry export` (poetry-plugin-export, src/poetry_plugin_export/command.py): the main group
+# unless --with/--only/--without or the deprecated --dev say more; never the project itself.
+_EXPORT_VALUES = frozenset({"--with", "--without", "--only", "--extras", "-E", "--output", "-o", "--format", "-f",
+                            "--directory", "-C", "--project", "-P"})  # fmt: skip
+_REDIRECT = re.compile(r"[^;&|\n]*?(?<![0-9&])>\s*([^\s;&|]+)")
+
+
+def exported_project(image: Image, stage: StageModel, step: Step, image_path: str) -> ProjectInstall | None:
+    """The project whose locked dependencies a requirements file the build wrote lists:
+    ``poetry export -o requirements.txt`` (or ``> requirements.txt``) in this stage, or in
+    the stage a ``COPY --from`` took the file from, read as the ``poetry install`` of the
+    groups it exports (the FastAPI guide's requirements stage). Asked once per file and
+    install: a hostile line names one file thousands of times."""
+    key = ("exported_project", stage.index, step.index, image_path)
+    return image.memoized(key, lambda: _exported_project(image, stage, step, image_path))
+
+
+def _exported_project(image: Image, stage: StageModel, step: Step, image_path: str) -> ProjectInstall | None:
+    for where, path, before in made_in(image, stage, image_path, step.index):
+        for run in reversed([run for run in where.runs() if run.index <= before]):  # its own RUN too
+            for command in run.commands:
+                project = _poetry_export(image, where, run, command, path)
+                if project is not None:
+                    return project
+    return None
+
+
+def _poetry_export(image: Image, stage: StageModel, step: Step, command: ShellCommand, path: str):
+    argv, env = unwrapped(command.argv, {**step.env, **dict(command.command.assignments)})
+    if not argv or posixpath.basename(argv[0]) != "poetry" or "export" not in argv[1:]:
+        return None
+    options: dict[str, list[str]] = {}
+    words = iter(argv[1:])
+    for word in words:
+        name, equals, value = word.partition("=")
+        if name in _EXPORT_VALUES:
+            options.setdefault(name, []).append(value if equals else next(words, ""))
+        elif word.startswith("-"):
+            options.setdefault(word, []).append("")
+    if options.get("--format", options.get("-f", ["requirements.txt"]))[-1] != "requirements.txt":
+        return None  # constraints.txt: it installs nothing by itself
+    output = options.get("--output", options.get("-o", [None]))[-1]
+    if output is None:
+        locate = command.locate
+        script = locate.heredoc.body if locate.heredoc is not None else locate.instruction.args
+        redirect = _REDIRECT.match(script, command.command.start)
+        output = redirect.group(1) if redirect else None
+    cwd = step.workdir or "/"
+    if output is None or posixpath.normpath(posixpath.join(cwd, output)) != path:
+        return None
+    for value in (*options.get("--directory", []), *options.get("-C", []), *options.get("--project", [])):
+        resolved = _resolved(image, value, env)
+        if resolved is None:
+            return None
+        cwd = posixpath.normpath(posixpath.join(cwd, resolved))
+    only = option_names(options.get("--only", []))
+    if not only:
+        only = {"main"} | option_names(options.get("--with", [])) | ({"dev"} if "--dev" in options else set())
+        only -= option_names(options.get("--without", []))
+    chosen = {"--no-root": [""], "--only": [",".join(sorted(only))]}
+    if "--all-groups" in options:
+        chosen = {"--no-root": [""], "--all-groups": [""]}
+    chosen["--extras"] = options.get("--extras", []) + options.get("-E", [])
+    if "--all-extras" in options:
+        chosen["--all-extras"] = [""]
+    folder, pyproject = _find_pyproject(image, stage, step, cwd, MANIFESTS["poetry"])
+    return ProjectInstall("poetry", "`poetry export`", True, chosen, env, folder, pyproject, "/", command)
 
 
 def _resolved(image: Image, word: str, env: dict[str, str]) -> str | None:
@@ -262,26 +331,31 @@ def project_selections(image: Image, stage: StageModel, step: Step):
     pyproject and the dependencies it installs there (groups, extras and markers as the
     tool chooses them): (ProjectInstall, Pyproject, [Dependency])."""
     for project in project_installs(image, stage, step):
-        if not project.understood or project.pyproject is None:
-            continue
-        if "--dry-run" in project.options or "--check" in project.options:
-            continue
-        pyproject = image.workspace.pyproject(project.pyproject)
-        if pyproject is None or _unreadable(pyproject):
-            continue
-        choice = _choice(project, pyproject)
-        if choice is None:
-            continue
-        wanted = choice[0]
-        itself = canonical(pyproject.name) if pyproject.name else None
-        chosen = [
-            dependency
-            for dependency in _dependencies(project, pyproject)
-            if dependency.name not in (None, "python", itself)
-            and wanted(dependency)
-            and marker_applies(dependency.marker)
-        ]
-        yield project, pyproject, chosen
+        selection = project_selection(image, project)
+        if selection is not None:
+            yield project, *selection
+
+
+def project_selection(image: Image, project: ProjectInstall):
+    """(Pyproject, [Dependency]) of one understood project install; None otherwise."""
+    if not project.understood or project.pyproject is None:
+        return None
+    if "--dry-run" in project.options or "--check" in project.options:
+        return None
+    pyproject = image.workspace.pyproject(project.pyproject)
+    if pyproject is None or _unreadable(pyproject):
+        return None
+    choice = _choice(project, pyproject)
+    if choice is None:
+        return None
+    wanted = choice[0]
+    itself = canonical(pyproject.name) if pyproject.name else None
+    chosen = [
+        dependency
+        for dependency in _dependencies(project, pyproject)
+        if dependency.name not in (None, "python", itself) and wanted(dependency) and marker_applies(dependency.marker)
+    ]
+    return pyproject, chosen
 
 
 def _dependencies(project: ProjectInstall, pyproject: Pyproject) -> tuple:

@@ -25,7 +25,7 @@ from dockerlint.model import Image, ImageRef, StageModel, coupling
 from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
-from dockerlint.model.installed_projects import locked_versions
+from dockerlint.model.installed_projects import exported_project, locked_versions, project_selection
 from dockerlint.model.installs import Install
 from dockerlint.model.queries import external_base, final_chain, truthy
 from dockerlint.parse.python import Call
@@ -228,8 +228,19 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
             requests.append(
                 PipRequest(name, extras, specifier, url, argument.value, image.dockerfile_path, argument.span)
             )
+    locked_torch = None
     for ref in install.requirements:
-        if ref.constraint or ref.context_path is None or not os.path.isfile(ref.context_path):
+        if ref.constraint:
+            continue
+        if ref.context_path is None or not os.path.isfile(ref.context_path):
+            exported = exported_project(image, stage, step, ref.image_path)
+            selection = project_selection(image, exported) if exported is not None else None
+            if selection is not None:  # `poetry export` wrote it: the lock's versions of what it exports
+                pyproject, dependencies = selection
+                requests += _dependency_requests(exported.pyproject, dependencies)
+                if "--without-urls" not in exported.options:
+                    indexes += _poetry_indexes(pyproject)
+                locked_torch = locked_torch or locked_versions(image, exported).get("torch")
             continue
         loaded = image.workspace.requirements(ref.context_path)
         options = loaded.options
@@ -252,7 +263,18 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
             )
     backend = install.option("--torch-backend") or env.get("UV_TORCH_BACKEND")
     compiles = _compiles(install.tool, install.options, env)
-    return PipCommand(stage, step, install.span, tuple(requests), tuple(indexes), backend or None, compiles)
+    return PipCommand(
+        stage, step, install.span, tuple(requests), tuple(indexes), backend or None, compiles, locked_torch
+    )
+
+
+def _dependency_requests(path, dependencies) -> list[PipRequest]:
+    return [
+        PipRequest(
+            dependency.name, dependency.extras, dependency.specifier, None, dependency.text, path, dependency.span
+        )
+        for dependency in dependencies
+    ]
 
 
 def _project_command(image: Image, stage: StageModel, step: Step, project, pyproject, dependencies) -> PipCommand:
@@ -260,12 +282,7 @@ def _project_command(image: Image, stage: StageModel, step: Step, project, pypro
     uv's default ``dev`` or ``--all-groups``, poetry's non-optional groups, extras), with
     the tool's own index settings from pyproject.toml."""
     path = project.pyproject
-    requests = tuple(
-        PipRequest(
-            dependency.name, dependency.extras, dependency.specifier, None, dependency.text, path, dependency.span
-        )
-        for dependency in dependencies
-    )
+    requests = tuple(_dependency_requests(path, dependencies))
     argv = project.command.argv if project.command is not None else ()
     indexes = _argv_indexes(project.env, argv)
     if project.tool == "uv":
