@@ -626,7 +626,10 @@ def test_find_links_page_with_every_build_installs_a_cuda_build_of_old_torch(rep
     assert "find-links page `https://download.pytorch.org/whl/torch_stable.html`" in message
     assert "torch 1.11.0 for Linux brings its CUDA libraries inside the wheel" in message
     assert "nvidia-*" not in message and "PyPI" not in message
-    assert result[0].size_bytes == 800_000_000 and "torch==1.11.0+cpu" in result[0].fix
+    assert "(~800 MB download)" in message and "torch==1.11.0+cpu" in result[0].fix
+    # the saving is what the CUDA build installs beyond the CPU build: 1.64 GB against 761 MB
+    torch = load("ml")["torch"]
+    assert result[0].size_bytes == torch["bundled_installed_size"] - torch["cpu_installed_size"] == 879_000_000
 
 
 def test_cuda_index_inside_a_conda_environment_of_a_cpu_image(repo):

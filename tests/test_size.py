@@ -264,7 +264,7 @@ def test_model_downloads_and_copied_weights(tmp_path):
 
 
 def test_torch_before_1_13_carries_its_cuda_inside_and_before_2_0_needs_no_triton(tmp_path):
-    bundled = load("ml")["torch"]["bundled_wheel_size"]
+    bundled = load("ml")["torch"]["bundled_installed_size"]  # the wheel unpacked, CUDA and all
     for version, expected in (
         ("1.12.0", {"torch 1.12.0 (CUDA build)": bundled}),
         ("1.13.1", {"torch 1.13.1 (CUDA build)", "nvidia-* CUDA libraries (for torch)"}),

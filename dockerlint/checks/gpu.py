@@ -63,9 +63,11 @@ def _cuda_libraries(install: TorchInstall) -> tuple[int, str]:
     """The bytes of CUDA a torch install brings, and how to say where they are: inside
     the wheel before torch 1.13, nvidia-* wheels since."""
     settings = ml()["torch"]
-    if install.bundles_cuda:
-        size = settings["bundled_wheel_size"]
-        return size, f"its CUDA libraries inside the wheel (~{human_size(size)} download)"
+    if install.bundles_cuda:  # what the CUDA build installs beyond the CPU build
+        download = settings["bundled_wheel_size"]
+        return settings["bundled_installed_size"] - settings["cpu_installed_size"], (
+            f"its CUDA libraries inside the wheel (~{human_size(download)} download)"
+        )
     # a pinned release: its measured build (as the bill of bytes counts it); otherwise what
     # the newest torch requires today, from the package index
     size = torch_build(install.version)["nvidia"] if install.version else torch_cuda_size()

@@ -200,7 +200,9 @@ def torch_figures(version: tuple[int, ...] | None, cuda: bool) -> dict[str, Figu
         return {"torch": Figure.of(settings["cpu_installed_size"], "python", "ml.toml [torch] cpu_installed_size")}
     bundled = tuple(int(part) for part in settings["bundled_before"].split("."))
     if version is not None and tuple(version[:2]) < bundled:
-        return {"torch": Figure.of(settings["bundled_wheel_size"], "torch", "ml.toml [torch] bundled_wheel_size")}
+        return {
+            "torch": Figure.of(settings["bundled_installed_size"], "torch", "ml.toml [torch] bundled_installed_size")
+        }
     build = torch_build(version)
     source = f"{_TORCH_SOURCE} (torch {build['release']})"
     figures = {"torch": Figure.of(build["torch"], "torch", source)}
