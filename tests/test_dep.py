@@ -756,6 +756,28 @@ def test_python_from_apt_is_no_unknown_library(repo):
     assert lint(repo, with_library, ["DEP001"]) == []  # python3-yaml may need what pip installs
 
 
+def test_an_apt_python_library_on_the_python_image_serves_another_python(repo):
+    """The python image runs its own CPython from /usr/local; `apt-get install python3-opencv`
+    there installs Debian's python3 and its cv2, which that CPython never imports."""
+    dockerfile = """
+        FROM python:3.9
+        RUN apt-get update && apt-get install -y --no-install-recommends python3-opencv ffmpeg \
+            && rm -rf /var/lib/apt/lists/*
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY app/ ./app/
+        CMD ["python", "-m", "app"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "requests==2.32.3\nopenpyxl==3.1.5\n",
+        "app/__init__.py": "",
+        "app/__main__.py": "import requests\n\nprint(requests.get('http://svc').status_code)\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
+
+
 def test_no_code_in_the_image_means_no_judgement(repo):
     files = {
         "Dockerfile": """

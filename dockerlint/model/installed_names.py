@@ -32,6 +32,7 @@ from dockerlint.model.image import Image, StageModel
 from dockerlint.model.installed_pip import argument_name, read_pip
 from dockerlint.model.installed_projects import project_installs, project_selections, read_project
 from dockerlint.model.installed_records import ImageInstalls, Installed, location, with_parents
+from dockerlint.model.pyenv import python_image
 from dockerlint.model.queries import external_base, final_chain, image_matches
 
 __all__ = ["BASE_IMAGE_INSTALLS", "ImageInstalls", "Installed", "image_installs", "project_selections"]
@@ -82,7 +83,9 @@ def _image_installs(image: Image) -> ImageInstalls:
         for step in stage.steps:
             for install in step.installs:
                 if install.family != "pip":
-                    if install.action in ("install", "add") and any(
+                    # python3-opencv on a python:3.9 image is for Debian's python3, not the
+                    # image's: it provides nothing the service's Python imports
+                    if install.action in ("install", "add") and not python_image(image, stage) and any(
                         _os_python_library(argument.value) for argument in install.packages
                     ):
                         result.unnamed.append(f"{install.tool} packages of Python modules")

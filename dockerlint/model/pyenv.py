@@ -277,7 +277,7 @@ def _pip_tree(
         return tree(venv, "venv")
     if install.tool == "uv" and not (options.get("--system") is True or env_enabled(env.get("UV_SYSTEM_PYTHON"))):
         return None  # uv pip without a venv or --system fails; nothing to say about it
-    if _python_image(image, stage):
+    if python_image(image, stage):
         system = f"/usr/local/lib/{site}/site-packages"
     else:
         system = _distribution_site(image, stage, site)
@@ -336,7 +336,9 @@ def _distribution_site(image: Image, stage: StageModel, site: str) -> str:
     return ""
 
 
-def _python_image(image: Image, stage: StageModel) -> bool:
+def python_image(image: Image, stage: StageModel) -> bool:
+    """Whether the stage descends from the official python image, whose interpreter is its
+    own build in /usr/local: the OS's python3 and its apt packages are another Python."""
     return chain(image, stage)[0].base.repository in load("python_layouts")["python_repositories"]
 
 
