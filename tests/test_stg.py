@@ -1031,3 +1031,70 @@ def test_uv_a_compose_entrypoint_runs_is_needed(repo):
         '["uv", "run", "src/main.py"]', '["python", "src/main.py"]'
     )
     assert lint(repo, dockerfile, "STG011", files)[0] == [("STG011", "Dockerfile", 3)]
+
+
+# -- STG012: the OS's python3 beside the python image's own ------------------------------------
+
+
+def os_python_image(base: str, install: str, cmd: str = '["python", "app.py"]') -> str:
+    return f"""
+        FROM {base}
+        {install}
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY app.py .
+        CMD {cmd}
+    """
+
+
+OPENCV_APP = {"requirements.txt": "opencv-python-headless==4.10.0.84\n", "app.py": "import cv2\n"}
+
+
+@pytest.mark.parametrize(
+    ("base", "install", "sized"),
+    [
+        ("python:3.11-slim", "RUN apt-get update && apt-get install -y --no-install-recommends python3-pip", True),
+        ("python:3.9", "RUN apt-get update && apt-get install -y python3-opencv ffmpeg", False),
+        ("python:3.12-slim-bookworm", "RUN apt-get update && apt-get install -y python3 python3-venv", True),
+        ("python:3.11-alpine", "RUN apk add --no-cache py3-numpy", False),
+    ],
+)
+def test_os_python_packages_on_the_python_image(repo, base, install, sized):
+    found_here = run_lint(repo({"Dockerfile": os_python_image(base, install), **OPENCV_APP}), select=["STG012"])
+    assert [(f.code, f.span.line) for f in found_here.findings] == [("STG012", 2)]
+    assert "OS's own python3" in found_here.findings[0].message
+    assert bool(found_here.findings[0].size_bytes) is sized
+
+
+@pytest.mark.parametrize(
+    ("base", "install", "cmd"),
+    [
+        # the OS's Python is the only one
+        ("ubuntu:22.04", "RUN apt-get update && apt-get install -y python3-pip python3-opencv", '["python3", "app.py"]'),
+        # headers are STG001's
+        ("python:3.11-slim", "RUN apt-get update && apt-get install -y python3-dev", '["python", "app.py"]'),
+        # the container runs the OS's Python by its path
+        ("python:3.11-slim", "RUN apt-get update && apt-get install -y python3-gi", '["/usr/bin/python3", "app.py"]'),
+        # removed in the same RUN
+        ("python:3.11-slim", "RUN apt-get update && apt-get install -y python3-pip && apt-get purge -y python3-pip",
+         '["python", "app.py"]'),
+    ],
+)  # fmt: skip
+def test_os_python_packages_that_are_the_point_or_gone_are_quiet(repo, base, install, cmd):
+    files = {"Dockerfile": os_python_image(base, install, cmd), **OPENCV_APP}
+    assert lint(repo, files["Dockerfile"], "STG012", OPENCV_APP)[0] == []
+
+
+def test_os_python_packages_of_a_builder_stage_are_quiet(repo):
+    dockerfile = """
+        FROM python:3.11-slim AS builder
+        RUN apt-get update && apt-get install -y python3-pip
+        RUN pip wheel --no-cache-dir -w /wheels opencv-python-headless==4.10.0.84
+        FROM python:3.11-slim
+        COPY --from=builder /wheels /wheels
+        RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+        COPY app.py .
+        CMD ["python", "app.py"]
+    """
+    assert lint(repo, dockerfile, "STG012", OPENCV_APP)[0] == []

@@ -36,11 +36,18 @@ from dockerlint.model.pyenv import (
     inside,
     libc,
     mentioned,
+    python_image,
     python_version,
     source_path,
     trees,
 )
-from dockerlint.model.size.figures import cache_settings
+from dockerlint.model.size.figures import (
+    cache_settings,
+    debian_bytes,
+    debian_known,
+    debian_members,
+    debian_present,
+)
 from dockerlint.parse.dockerfile import expand
 from dockerlint.source import Span
 
@@ -961,6 +968,63 @@ def _cloud_cli(image: Image, clis: list[dict]) -> tuple[dict, Span, str] | None:
                     if request.name in cli["python"]:
                         return cli, command.span, f"`{request.text}` from PyPI"
     return None
+
+
+# -- STG012 --------------------------------------------------------------------------------
+
+# What apt and apk call the OS's own Python and its packages: python3, python3-pip,
+# python3.11-venv, python3-opencv; Alpine's py3-numpy.
+_OS_PYTHON = re.compile(r"(python3(\.\d+)?(-[\w.+-]+)?|py3-[\w.+-]+)")
+
+
+@check("STG012")
+def os_python_on_python_image(image: Image) -> Iterator[Finding]:
+    """apt/apk packages of the OS's python3 on the official python image: a second Python
+    beside the image's own in /usr/local, which the container runs and which imports none
+    of them. Headers (python3-dev) are STG001's."""
+    final = image.final
+    if final is None or not python_image(image, final) or "/usr/bin/python" in _runtime_text(image):
+        return  # the container may run the OS's Python on purpose
+    for stage in final_chain(image):
+        for step in stage.runs():
+            packages = [
+                package
+                for package in installed_packages(step)
+                if _OS_PYTHON.fullmatch(package.name) and not package.name.endswith("-dev")
+                and removal(step, package, package.install.command) is None
+                and not _removed_later(image, step, package)
+            ]  # fmt: skip
+            if not packages:
+                continue
+            names = [package.name for package in packages]
+            shown = ", ".join(f"`{name}`" for name in names[:4]) + (" …" if len(names) > 4 else "")
+            size = _os_python_bytes(image, stage, names)
+            cost = f" (~{human_size(size)} with the OS's python3 they need)" if size else ""
+            pip = [name for name in names if name.startswith(("python3-", "py3-"))]
+            yield finding(
+                image,
+                "STG012",
+                packages[0].span,
+                f"{shown} {'install' if len(names) > 1 else 'installs'} packages for the OS's own python3 "
+                f"beside the Python this image is built on (in /usr/local), which the container runs and which "
+                f"cannot import them{cost}",
+                "Remove them: the image's Python already has pip and venv; install Python libraries with its "
+                "pip (`pip install opencv-python-headless`, not `python3-opencv`), and only the system libraries "
+                "they load with apt (`libgl1`)."
+                if pip
+                else "Remove them: the image's Python already has pip and venv.",
+                size,
+            )
+
+
+def _os_python_bytes(image: Image, stage: StageModel, names: list[str]) -> int | None:
+    """Installed bytes the apt closure of ``names`` adds to the base (Debian's table), or
+    None when the table does not know one of them."""
+    if libc(image, stage) == "musl" or not all(debian_known(name) for name in names):
+        return None
+    members = {member for name in names for member in debian_members(name, recommends=False)}
+    present = debian_present(_full_base(image, stage) is not None)
+    return debian_bytes(members - present) or None
 
 
 # -- STG009 --------------------------------------------------------------------------------

@@ -85,8 +85,10 @@ def _image_installs(image: Image) -> ImageInstalls:
                 if install.family != "pip":
                     # python3-opencv on a python:3.9 image is for Debian's python3, not the
                     # image's: it provides nothing the service's Python imports
-                    if install.action in ("install", "add") and not python_image(image, stage) and any(
-                        _os_python_library(argument.value) for argument in install.packages
+                    if (
+                        install.action in ("install", "add")
+                        and not python_image(image, stage)
+                        and any(_os_python_library(argument.value) for argument in install.packages)
                     ):
                         result.unnamed.append(f"{install.tool} packages of Python modules")
                     continue
