@@ -675,6 +675,40 @@ def test_a_start_up_download_into_a_volume_or_a_baked_cache_is_fine(repo):
     assert lint(repo, lazy, "MDL003") == []  # loaded when a request asks: not followed
 
 
+def test_a_start_up_download_in_a_class_the_app_module_imports_from_its_package(repo):
+    """`uvicorn app.main:app` imports from the working folder: `from app.search import
+    ImageSearch` reaches the class through the package's __init__.py, whose constructor
+    downloads CLIP when main.py builds one at import."""
+    files = {
+        "Dockerfile": EMBEDDING_API["Dockerfile"],
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\ntransformers==4.46.3\ntorch==2.5.1\n",
+        "app/__init__.py": "",
+        "app/search/__init__.py": "from .clip import ImageSearch\n",
+        "app/search/clip.py": """
+            from transformers import CLIPModel, CLIPProcessor
+
+
+            class ImageSearch:
+                def __init__(self):
+                    self.model = CLIPModel.from_pretrained("openai/clip-vit-base-patch32")
+                    self.processor = CLIPProcessor.from_pretrained("openai/clip-vit-base-patch32")
+        """,
+        "app/main.py": """
+            from fastapi import FastAPI
+
+            from app.search import ImageSearch
+
+            app = FastAPI()
+            search = ImageSearch()
+        """,
+    }
+    (finding,) = findings(repo, files, "MDL003")
+    assert finding.span.line == 6 and "openai/clip-vit-base-patch32" in finding.message
+    # the class is only named for a type: nothing runs its constructor at start-up
+    files["app/main.py"] = files["app/main.py"].replace("search = ImageSearch()", "search: ImageSearch | None = None")
+    assert lint(repo, files, "MDL003") == []
+
+
 def test_model_cache_inside_the_container(repo):
     dockerfile = """
         FROM python:3.11-slim

@@ -25,6 +25,7 @@ from dockerlint.source import Span
 
 MAX_MODULES = 40  # first-party modules read for one program
 MAX_UNITS = 400  # (module, scope) pairs run for one program
+MAX_REEXPORTS = 8  # packages that import a name from another module, followed for one call
 # The methods that run when a class is called (a function runs its own body).
 _CONSTRUCTORS = ("", ".__init__", ".__post_init__", ".__new__")
 
@@ -61,14 +62,17 @@ def follow(
     path: Path | None = None,
     image_path: str | None = None,
     whole: bool = False,
+    module: bool = False,
 ) -> list[Reached]:
     """The calls the program ``parsed`` reaches that ``matches`` accepts (it is given the
     resolved callee and the call), in the program and in the first-party modules it runs.
 
     ``whole``: every call of the program counts as run (a script: its functions are its
     entry points, called in ways a reader cannot always trace); otherwise only its
-    top-level code and what that calls."""
-    walker = _Walker(image, stage, step, matches, image_path)
+    top-level code and what that calls. ``module``: the program runs as ``python -m`` (or
+    a server's ``module:app``), which finds imports from the working folder, not from the
+    program's own folder."""
+    walker = _Walker(image, stage, step, matches, None if module else image_path)
     entry = _Module(path, image_path, parsed)
     walker.run(entry, None if whole else "", None, is_entry=True)
     return walker.found
@@ -137,6 +141,20 @@ class _Walker:
                 if name and name in module.defined:
                     return [(module, name + suffix) for suffix in _CONSTRUCTORS]
             return []
+        for _ in range(MAX_REEXPORTS):  # `from .clip import CLIP` in a package's __init__.py
+            if found is None or not found[1]:
+                return []
+            target, name = found
+            first, _, rest = name.partition(".")
+            if any(scope == first or scope.startswith(first + ".") for scope in target.defined):
+                break
+            inner_aliases, inner_relative = dict(target.parsed.aliases), dict(target.parsed.relative)
+            if first in inner_relative:
+                found = self._relative(target, inner_relative[first] + ("." + rest if rest else ""))
+            elif first in inner_aliases:
+                found = self._absolute(inner_aliases[first] + ("." + rest if rest else ""))
+            else:
+                break
         if found is None or not found[1]:
             return []
         target, name = found

@@ -972,7 +972,7 @@ def _python_downloads(image, stage, step, rest, depth, command=None) -> Iterator
                 return
         relative = module.replace(".", "/")
         for candidate in (relative + ".py", relative + "/__init__.py", relative + "/__main__.py"):
-            found = list(_script_downloads(image, stage, step, candidate, depth, shell=False))
+            found = list(_script_downloads(image, stage, step, candidate, depth, shell=False, module=True))
             if found:
                 yield from found
                 return
@@ -992,7 +992,7 @@ def _shell_script(argv: tuple[str, ...]) -> str | None:
     return None
 
 
-def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[_Hit]:
+def _script_downloads(image, stage, step, path, depth, shell, module=False) -> Iterator[_Hit]:
     """Downloads in a build-context file that the RUN executes."""
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path))
     source = context_source(image, stage, image_path, step.index)
@@ -1004,7 +1004,9 @@ def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[_Hit]:
     text = loaded[0].text
     shown = _display(image, source)
     if not shell:
-        yield from _program_hits(image, stage, step, text, f"`{shown}`", path=source, image_path=image_path)
+        yield from _program_hits(
+            image, stage, step, text, f"`{shown}`", path=source, image_path=image_path, module=module
+        )
         return
     from dockerlint.parse.shell import parse_script
 
@@ -1015,7 +1017,9 @@ def _script_downloads(image, stage, step, path, depth, shell) -> Iterator[_Hit]:
             yield replace(hit, what=f"{hit.what} in `{shown}`", related=(here, *hit.related))
 
 
-def _program_hits(image, stage, step, text, label, first_line=0, path=None, image_path=None) -> Iterator[_Hit]:
+def _program_hits(
+    image, stage, step, text, label, first_line=0, path=None, image_path=None, module=False
+) -> Iterator[_Hit]:
     """Downloads a Python program performs, in its own text and in the first-party modules
     it runs. ``first_line``: where a heredoc's text starts in the Dockerfile (0: the
     program is a file or ``-c`` code)."""
@@ -1033,7 +1037,9 @@ def _program_hits(image, stage, step, text, label, first_line=0, path=None, imag
         return found is not None
 
     here = path if path is not None else (image.dockerfile_path if first_line else None)
-    reached = follow(image, stage, step, parsed, matches, path=path, image_path=image_path, whole=path is not None)
+    reached = follow(
+        image, stage, step, parsed, matches, path=path, image_path=image_path, whole=path is not None, module=module
+    )
     for item in reached:
         call = matched[id(item.call)]
         if item.path is None or item.path == path:
