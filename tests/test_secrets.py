@@ -47,6 +47,17 @@ def test_secret_files_copied_into_the_final_image(repo):
     assert "`home/.ssh/known_hosts`" in by_line[8]
 
 
+def test_an_env_file_whose_every_variable_is_empty_is_a_template_whatever_its_name(repo):
+    files = {
+        "app.py": "print(1)\n",
+        "Dockerfile": 'FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nCMD ["python", "app.py"]\n',
+        ".env.exemple": '# fill in\nexport DATABASE_URL=\nSECRET_KEY=""\nDEBUG= # on or off\n',
+    }
+    assert found(lint(repo(files))) == []
+    files[".env.exemple"] += "OPENAI_API_KEY=sk-live\n"
+    assert found(lint(repo(files))) == [("SEC002", "Dockerfile", 3)]
+
+
 def test_ignored_secrets_and_build_secret_mounts_are_fine(repo):
     root = repo(
         {

@@ -238,13 +238,27 @@ def _secret_file(image: Image, path: str) -> bool:
     matcher, folders, files, extensions = _file_rules()
     name = path.rsplit("/", 1)[-1]
     if matcher.fullmatch(name):
-        return True
+        return not (name == ".env" or name.startswith(".env.")) or _env_holds_values(image, path)
     anchored = "/" + path
     if anchored.endswith(files) or any(folder in anchored for folder in folders):
         return True
     if name.endswith(extensions):
         data = image.workspace.read_bytes(image.context.root / path, quiet=True)
         return data is not None and _secrets()["private_key_marker"].encode() in data[:_KEY_SNIFF]
+    return False
+
+
+def _env_holds_values(image: Image, path: str) -> bool:
+    """Whether an env file sets a value: one whose every variable is empty (`API_KEY=`, a
+    template under any name, `.env.exemple`) holds no secret."""
+    data = image.workspace.read_bytes(image.context.root / path, quiet=True, head=_KEY_SNIFF)
+    if data is None:
+        return True  # unreadable: said as before
+    for line in data.decode("utf-8", "replace").splitlines():
+        name, equals, value = line.strip().removeprefix("export ").partition("=")
+        value = value.strip()
+        if equals and name and not name.startswith("#") and value not in ("", '""', "''") and value[0] != "#":
+            return True
     return False
 
 
