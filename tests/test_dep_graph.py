@@ -1116,3 +1116,21 @@ def test_a_llamaindex_web_reader_the_code_builds_imports_its_undeclared_library(
         index = VectorStoreIndex.from_documents(SimpleDirectoryReader("docs").load_data())
     """
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 3)]
+
+
+def test_simple_directory_reader_reads_pdfs_with_the_file_readers_package(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "index.py"]\n',
+        "requirements.txt": "llama-index-core==0.12.8\nllama-index-readers-file==0.4.1\n",
+        "index.py": """
+            from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+
+            documents = SimpleDirectoryReader(input_dir="files", required_exts=[".pdf"]).load_data()
+            index = VectorStoreIndex.from_documents(documents)
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["index.py"] = (
+        "from llama_index.core import Document, VectorStoreIndex\n\nVectorStoreIndex.from_documents([Document(text='a')])\n"
+    )
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
