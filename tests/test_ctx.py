@@ -91,6 +91,47 @@ def test_no_ignore_file_and_the_whole_context_copied(repo):
     assert "(5 files," in ctx001.message and ctx001.size_bytes > 2000
 
 
+STRAY_IGNORE = {
+    "backend/Dockerfile": """
+        FROM python:3.11-slim
+        WORKDIR /code
+        COPY ./backend/requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY ./backend /code/app
+        CMD ["uvicorn", "app.server:app", "--host", "0.0.0.0"]
+    """,
+    "backend/.dockerignore": ".venv\n__pycache__\n*.env\n",
+    "backend/requirements.txt": "fastapi==0.115.0\nuvicorn==0.32.0\n",
+    "backend/server.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    "compose.yaml": "services:\n  api:\n    build:\n      context: .\n      dockerfile: backend/Dockerfile\n",
+}
+
+
+def test_a_copied_folder_whose_own_ignore_file_docker_never_reads(repo):
+    result = lint(repo(STRAY_IGNORE), ["CTX001"])
+    assert found(result) == [("CTX001", "Dockerfile", 5)]  # backend/Dockerfile, by its name
+    assert "`backend/.dockerignore`" in result.findings[0].fix and "never reads" in result.findings[0].message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"compose.yaml": "services:\n  api:\n    build: ./backend\n"},  # the folder is the context: it applies
+        {".dockerignore": "backend/.venv\n**/__pycache__\n"},  # the root's applies
+    ],
+)
+def test_an_ignore_file_that_applies_is_no_stray(repo, change):
+    files = {**STRAY_IGNORE, **change}
+    if "build: ./backend" in files["compose.yaml"]:
+        files["backend/Dockerfile"] = files["backend/Dockerfile"].replace(
+            "./backend/requirements.txt", "requirements.txt"
+        )
+        files["backend/Dockerfile"] = files["backend/Dockerfile"].replace(
+            "COPY ./backend /code/app", "COPY . /code/app"
+        )
+    assert found(lint(repo(files), ["CTX001"])) == []
+
+
 def test_gaps_at_any_depth_and_venvs_by_their_marker_file(repo):
     root = repo(
         {

@@ -54,7 +54,13 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
         if copy.mount_only or not reaches_final_image(image, stage, copy.dest):
             continue  # a builder stage that hands on only what it builds
         for source in copy.sources:
-            if is_remote(source.value) or context_path(source.value) not in (".", "*"):
+            if is_remote(source.value):
+                continue
+            folder = context_path(source.value)
+            if folder not in (".", "*"):
+                stray = _stray_ignore_file(image, folder)
+                if stray is not None:
+                    yield _stray_ignore_finding(image, source, folder, stray)
                 continue
             context = image.context
             size = context.total_size()
@@ -74,6 +80,29 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
                 autofix=_ignore_fix(image, unwanted(image), starter=True),
             )
             break
+
+
+def _stray_ignore_file(image: Image, folder: str) -> list | None:
+    """The files of a copied folder that holds its own .dockerignore, which Docker never
+    reads (only the context root's, or one named for the Dockerfile beside it)."""
+    if not image.context.sent(f"{folder}/.dockerignore"):
+        return None
+    return image.context.glob(folder)
+
+
+def _stray_ignore_finding(image: Image, source, folder: str, files: list) -> Finding:
+    size = sum(file.size for file in files)
+    return finding(
+        image,
+        "CTX001",
+        source.span,
+        f"`{source.value}` copies `{folder}/` ({len(files):,} files, {human_size(size)}), whose `.dockerignore` "
+        "Docker never reads: only the ignore file at the context root (or one named for the Dockerfile beside "
+        "it) applies, so what it excludes (virtualenvs, caches, .env files) goes into the image",
+        f"Move `{folder}/.dockerignore` to the context root with each pattern under `{folder}/`, name it "
+        f"`{image.dockerfile_path.name}.dockerignore` beside the Dockerfile, or build with `{folder}` as the context.",
+        size_bytes=size,
+    )
 
 
 @check("CTX002")
