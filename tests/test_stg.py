@@ -1098,3 +1098,38 @@ def test_os_python_packages_of_a_builder_stage_are_quiet(repo):
         CMD ["python", "app.py"]
     """
     assert lint(repo, dockerfile, "STG012", OPENCV_APP)[0] == []
+
+
+RUSTUP = "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y"
+
+
+def rust_image(run: str, cmd: str = '["python", "serve.py"]') -> str:
+    return f"""
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+        RUN {run}
+        ENV PATH="/root/.cargo/bin:${{PATH}}"
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY serve.py .
+        CMD {cmd}
+    """
+
+
+def test_a_rust_toolchain_from_rustups_script_left_in_the_final_image(repo):
+    got, messages = lint(repo, rust_image(RUSTUP), "STG001", {"serve.py": "print(1)\n"})
+    assert got == [("STG001", "Dockerfile", 3)]
+    assert "Rust toolchain" in messages[0] and "~/.rustup" in messages[0]
+
+
+@pytest.mark.parametrize(
+    ("run", "cmd"),
+    [
+        (RUSTUP + " && . $HOME/.cargo/env && pip install --no-binary :all: orjson && rustup self uninstall -y",
+         '["python", "serve.py"]'),
+        (RUSTUP + " && pip install maturin && rm -rf /root/.rustup /root/.cargo", '["python", "serve.py"]'),
+        (RUSTUP, '["cargo", "run", "--release"]'),  # the service builds with it
+    ],
+)  # fmt: skip
+def test_a_rust_toolchain_removed_or_used_by_the_container_is_fine(repo, run, cmd):
+    assert lint(repo, rust_image(run, cmd), "STG001", {"serve.py": "print(1)\n"})[0] == []

@@ -415,6 +415,7 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         )
     yield from _build_only_python_tools(image, final)
     yield from _unpacked_jdk(image)
+    yield from _script_toolchains(image)
 
 
 def _full_base(image: Image, stage: StageModel) -> str | None:
@@ -479,6 +480,49 @@ def _builder_suggestion(image: Image, final: StageModel, tools: Step):
     for removed in sorted({tools.instruction.span, step.instruction.span}, key=lambda span: span.line):
         edits.append(Edit(image.dockerfile_path, Span(removed.line, 1, removed.end_line + 1, 1), ""))
     return fixing.display_only("Build in a builder stage, copy the virtualenv", *edits)
+
+
+def _script_toolchains(image: Image) -> Iterator[Finding]:
+    """A tool chain an install script put into the home folder of the final image (rustup's
+    ~/.rustup and ~/.cargo) and that no later step removes, while nothing the container runs
+    calls it."""
+    commands = [command for stage in final_chain(image) for step in stage.runs() for command in step.commands]
+    for toolchain in load("build_tools")["script_toolchains"]:
+        if _runtime_names(image, toolchain["commands"]):
+            continue  # the service builds or runs with it
+        installs = [
+            index for index, command in enumerate(commands)
+            if any(url in word for word in command.argv for url in toolchain["urls"])
+        ]  # fmt: skip
+        if not installs:
+            continue
+        later = commands[installs[-1] + 1 :]
+        if any(_removes_toolchain(command.argv, toolchain) for command in later):
+            continue
+        yield finding(
+            image,
+            "STG001",
+            commands[installs[0]].span,
+            f"{toolchain['name']} that this install script puts into "
+            f"{' and '.join('~/' + folder for folder in toolchain['folders'])} stays in the final image, and "
+            "nothing the container runs calls it: the service needs it only to build packages",
+            "Build what needs it in a builder stage and copy the result into the final stage, or remove it in the "
+            f"same RUN after use (`{' '.join(toolchain['uninstall'])} -y`); Python packages with wheels for the "
+            "image's Python and platform need no compiler at all.",
+        )
+
+
+def _removes_toolchain(argv: tuple[str, ...], toolchain: dict) -> bool:
+    uninstall = toolchain["uninstall"]
+    if tuple(argv[: len(uninstall)]) == tuple(uninstall) or (
+        argv and posixpath.basename(argv[0]) == uninstall[0] and tuple(argv[1:3]) == tuple(uninstall[1:])
+    ):
+        return True
+    return (
+        bool(argv)
+        and argv[0] == "rm"
+        and any(word.rstrip("/").endswith(tuple("/" + folder for folder in toolchain["folders"])) for word in argv[1:])
+    )
 
 
 def _unpacked_jdk(image: Image) -> Iterator[Finding]:
