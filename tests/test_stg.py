@@ -961,34 +961,27 @@ def test_an_installer_the_container_runs_or_a_builder_holds_is_fine(repo):
     assert lint(repo, builder, "STG011", POETRY_SHOP)[0] == []
 
 
+PIPENV_SITE = """
+    FROM python:3.11-slim
+    WORKDIR /app
+    RUN pip install --no-cache-dir pipenv==2023.12.1
+    COPY Pipfile Pipfile.lock ./
+    RUN pipenv install --system --deploy
+    COPY . .
+    CMD ["gunicorn", "site.wsgi", "--bind", "0.0.0.0:8000"]
+"""
+PIPENV_SITE_FILES = {"Pipfile": '[packages]\ngunicorn = "==23.0.0"\n', "Pipfile.lock": "{}", "site/__init__.py": "",
+                     "site/wsgi.py": "def application(environ, start_response):\n    return []\n"}  # fmt: skip
+
+
 def test_pipenv_left_after_a_system_install(repo):
-    dockerfile = """
-        FROM python:3.11-slim
-        WORKDIR /app
-        RUN pip install --no-cache-dir pipenv==2023.12.1
-        COPY Pipfile Pipfile.lock ./
-        RUN pipenv install --system --deploy
-        COPY . .
-        CMD ["gunicorn", "site.wsgi", "--bind", "0.0.0.0:8000"]
-    """
-    files = {"Pipfile": '[packages]\ngunicorn = "==23.0.0"\n', "Pipfile.lock": "{}", "site/__init__.py": "",
-             "site/wsgi.py": "def application(environ, start_response):\n    return []\n"}  # fmt: skip
-    places, messages = lint(repo, dockerfile, "STG011", files)
+    places, messages = lint(repo, PIPENV_SITE, "STG011", PIPENV_SITE_FILES)
     assert places == [("STG011", "Dockerfile", 3)] and "Pipenv" in messages[0] and "ships ~" in messages[0]
 
 
 def test_a_ci_workflow_that_runs_the_installer_on_the_runner_is_no_use_by_the_container(repo):
-    dockerfile = """
-        FROM python:3.11-slim
-        WORKDIR /app
-        RUN pip install --no-cache-dir pipenv==2023.12.1
-        COPY Pipfile Pipfile.lock ./
-        RUN pipenv install --system --deploy
-        COPY . .
-        CMD ["gunicorn", "site.wsgi", "--bind", "0.0.0.0:8000"]
-    """
-    files = {"Pipfile": '[packages]\ngunicorn = "==23.0.0"\n', "Pipfile.lock": "{}", "site/__init__.py": "",
-             "site/wsgi.py": "def application(environ, start_response):\n    return []\n",
+    dockerfile = PIPENV_SITE
+    files = {**PIPENV_SITE_FILES,
              ".github/workflows/ci.yml": """
                  on: push
                  jobs:
