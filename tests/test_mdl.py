@@ -709,6 +709,23 @@ def test_a_start_up_download_in_a_class_the_app_module_imports_from_its_package(
     assert lint(repo, files, "MDL003") == []
 
 
+def test_a_model_named_by_a_module_constant_is_the_model_downloaded(repo):
+    files = {
+        **EMBEDDING_API,
+        "app/main.py": EMBEDDING_API["app/main.py"].replace(
+            'model = SentenceTransformer("intfloat/multilingual-e5-large")',
+            'MODEL_NAME = "intfloat/multilingual-e5-large"\n        model = SentenceTransformer(MODEL_NAME)',
+        ),
+    }
+    (finding,) = findings(repo, files, "MDL003")
+    assert "intfloat/multilingual-e5-large" in finding.message
+    # read from the environment instead: the constant is not known
+    files["app/main.py"] = files["app/main.py"].replace(
+        'MODEL_NAME = "intfloat/multilingual-e5-large"', 'import os\n        MODEL_NAME = os.environ["MODEL_NAME"]'
+    )
+    assert "intfloat" not in " ".join(f.message for f in findings(repo, files, "MDL003"))
+
+
 def test_model_cache_inside_the_container(repo):
     dockerfile = """
         FROM python:3.11-slim

@@ -636,3 +636,38 @@ def test_aliases_and_a_long_blank_continued_import():
     started = time.process_time()
     python.line_scan_imports("from typing import TYPE_CHEC" + "\\" * 60_000 + "\nimport os\n")
     assert time.process_time() - started < 2
+
+
+def test_a_module_constant_names_the_argument_where_nothing_rebinds_it():
+    source = textwrap.dedent(
+        """
+        from sentence_transformers import SentenceTransformer
+
+        MODEL_NAME = "all-MiniLM-L6-v2"
+        CACHE: str = "/models"
+        TWICE = "a"
+        TWICE = "b"
+
+        encoder = SentenceTransformer(MODEL_NAME, cache_folder=CACHE)
+        other = SentenceTransformer(TWICE)
+
+        def load():
+            return SentenceTransformer(MODEL_NAME)
+
+        def load_named(MODEL_NAME):
+            return SentenceTransformer(MODEL_NAME)
+
+        def load_local():
+            MODEL_NAME = "./weights"
+            return SentenceTransformer(MODEL_NAME)
+        """
+    )
+    calls = [call for call in python.scan_calls(source).calls if call.function == "SentenceTransformer"]
+    assert [(call.scope, call.first) for call in calls] == [
+        ("", "all-MiniLM-L6-v2"),
+        ("", None),  # bound twice: which one holds is not known
+        ("load", "all-MiniLM-L6-v2"),
+        ("load_named", None),  # the parameter
+        ("load_local", None),  # a local of the same name
+    ]
+    assert dict(calls[0].keywords)["cache_folder"] == "/models"

@@ -288,11 +288,13 @@ def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
     aliases: list[tuple[int, int, str, str]] = []
     relative: list[tuple[int, int, str, str]] = []
     calls: list[Call] = []
-    # An explicit stack of (node, enclosing definitions, under the __main__ guard): deep
-    # trees stay within the recursion limit.
-    stack: list[tuple[ast.AST, str, bool]] = [(tree, "", False)]
+    constants = _module_constants(tree)
+    # An explicit stack of (node, enclosing definitions, under the __main__ guard, names the
+    # enclosing functions bind): deep trees stay within the recursion limit.
+    stack: list[tuple[ast.AST, str, bool, frozenset[str]]] = [(tree, "", False, frozenset())]
     while stack:
-        node, scope, guarded = stack.pop()
+        node, scope, guarded, bound = stack.pop()
+
         if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]
@@ -315,27 +317,70 @@ def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
                         columns._column(node.lineno, node.col_offset),
                         end_line,
                         columns._column(end_line, node.end_col_offset or node.col_offset),
-                        _literal(node.args[0]) if node.args else None,
-                        tuple((k.arg, _constant(k.value)) for k in node.keywords if k.arg),
+                        _string(_value(node.args[0], constants, bound)) if node.args else None,
+                        tuple((k.arg, _value(k.value, constants, bound)) for k in node.keywords if k.arg),
                         scope,
                         guarded,
                         tuple(k.arg for k in node.keywords if k.arg and _is_none(k.value)),
                     )
                 )
-        inner = scope
+        inner, inner_bound = scope, bound
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             inner = f"{scope}.{node.name}" if scope else node.name
+            inner_bound = bound | _bound_names(node) if constants else bound
         for child in ast.iter_child_nodes(node):
             child_guarded = guarded or (
                 not scope and isinstance(node, ast.If) and child in node.body and _is_main_test(node.test)
             )
             # Decorators and defaults run where the definition stands, not inside it.
             in_body = inner != scope and not isinstance(child, ast.expr) and not isinstance(child, ast.arguments)
-            stack.append((child, inner if in_body else scope, child_guarded))
+            stack.append((child, inner if in_body else scope, child_guarded, inner_bound if in_body else bound))
     aliases.sort(key=lambda row: row[:2])
     relative.sort(key=lambda row: row[:2])
     calls.sort(key=lambda call: (call.line, call.column))
     return PythonCalls(tuple(row[2:] for row in aliases), tuple(calls), "ast", tuple(row[2:] for row in relative))
+
+
+def _module_constants(tree: ast.AST) -> dict[str, str]:
+    """Names the module binds once, at its top level, to a string (`MODEL_NAME = "small"`)."""
+    values: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for statement in getattr(tree, "body", ()):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
+        for target in targets:
+            for name in ast.walk(target) if target is not None else ():
+                if isinstance(name, ast.Name):
+                    counts[name.id] = counts.get(name.id, 0) + 1
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and isinstance(statement.value, ast.Constant):
+            if isinstance(statement.value.value, str) and len(targets) == 1 and isinstance(targets[0], ast.Name):
+                values[targets[0].id] = statement.value.value
+    return {name: value for name, value in values.items() if counts.get(name) == 1}
+
+
+def _bound_names(definition: ast.AST) -> frozenset[str]:
+    """The names a function or class binds itself (parameters, assignments, `global`
+    declarations): there a module constant's name may mean something else."""
+    found = set()
+    for node in ast.walk(definition):
+        if isinstance(node, ast.arg):
+            found.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            found.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            found.update(node.names)
+    return frozenset(found)
+
+
+def _value(argument: ast.AST, constants: dict[str, str], bound: frozenset[str]) -> str | bool | int | float | None:
+    """A literal, or the module-level string constant a name holds (`MODEL = "small"`)
+    where no enclosing function binds that name itself."""
+    if isinstance(argument, ast.Name) and argument.id in constants and argument.id not in bound:
+        return constants[argument.id]
+    return _constant(argument)
+
+
+def _string(value) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _is_none(node: ast.AST) -> bool:
