@@ -1134,3 +1134,57 @@ def test_simple_directory_reader_reads_pdfs_with_the_file_readers_package(repo):
         "from llama_index.core import Document, VectorStoreIndex\n\nVectorStoreIndex.from_documents([Document(text='a')])\n"
     )
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
+
+
+def test_a_command_that_a_package_brings_in_uses_it_and_the_plugin_it_loads(repo):
+    """`dbt` is dbt-core's command, which only dbt-postgres brings in; dbt loads the postgres
+    adapter by the profile's `type: postgres`."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.10-slim
+            WORKDIR /dbt
+            RUN pip install --no-cache-dir dbt-postgres==1.6.0
+            COPY project/ ./
+            COPY scripts/ ./scripts/
+            CMD ["dbt", "run", "--profiles-dir", "."]
+        """,
+        "project/profiles.yml": "warehouse:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n",
+        "scripts/notify.py": "print('done')\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["Dockerfile"] = files["Dockerfile"].replace(
+        'CMD ["dbt", "run", "--profiles-dir", "."]', 'CMD ["python", "scripts/notify.py"]'
+    )
+    assert [item.path.name for item in findings(repo, files, ["DEP001"])] == ["Dockerfile"]
+
+
+def test_a_parser_an_unused_package_would_load_is_unused_with_it(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "rank.py"]\n',
+        "requirements.txt": "httpx==0.28.1\nbeautifulsoup4==4.13.4\nlxml==6.0.0\n",
+        "rank.py": "import httpx\n\nprint(httpx.get('https://api.example.com/rank').json())\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 3)]
+    # parsing with BeautifulSoup(text, "lxml"): both are used
+    files["rank.py"] += "from bs4 import BeautifulSoup\n\nBeautifulSoup('<p>1</p>', 'lxml')\n"
+    assert lines(findings(repo, files, ["DEP001"])) == []
+
+
+def test_an_old_langchain_class_imports_its_google_sdk_when_built(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app.py"]\n',
+        "requirements.txt": "langchain==0.0.180\nstreamlit==1.22.0\ngoogle-generativeai==0.1.0\ngoogle-cloud-aiplatform==1.25.0\n",
+        "app.py": """
+            import streamlit as st
+            from langchain.chat_models import ChatGooglePalm
+            from langchain.embeddings import VertexAIEmbeddings
+
+            embeddings = VertexAIEmbeddings()
+            st.write(ChatGooglePalm(temperature=0).predict(st.text_input("Question")))
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["app.py"] = (
+        "import streamlit as st\nfrom langchain.chat_models import ChatOpenAI\n\nst.write(ChatOpenAI().predict('hi'))\n"
+    )
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3), ("DEP001", 4)]

@@ -352,8 +352,9 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
         needed = _closure(analysis, used | unjudged | imported_below)
         unused -= needed
     # a plugin requires its host, but the host is not there for the plugin's sake: an unused
-    # host (airflow, under an unused provider) is a root of its own
-    below = {name: _closure(analysis, {name}) - {name} - set(plugin_hosts(name)) for name in unused}
+    # host (airflow, under an unused provider) is a root of its own; and what a package would
+    # load by a string is not below it (an unused beautifulsoup4 brings no lxml)
+    below = {name: _closure(analysis, {name}, loads=False) - {name} - set(plugin_hosts(name)) for name in unused}
     roots = [item for name, item in candidates.items() if name in unused and not any(
         name in found for other, found in below.items() if other != name)]  # fmt: skip
     # what an unknown package may need stays, for what removing another would save
@@ -404,12 +405,17 @@ def _unnamed_installs(analysis: Analysis) -> bool:
 
 def _imported_below(image: Image, analysis: Analysis) -> set[str]:
     """Installed distributions no install names that the service's code imports (not only
-    its tests or notebooks)."""
+    its tests or notebooks), or whose command the image runs (`dbt`, which dbt-core brings
+    under dbt-postgres)."""
     named = {item.name for item in analysis.installs.items}
     found = set()
     for name in analysis.installed - named:
         distribution = lookup(name, analysis.versions.get(name))
-        if distribution.known and distribution.modules and _imports(image, analysis, distribution.modules, True):
+        if not distribution.known:
+            continue
+        if set(distribution.commands) & analysis.words or (
+            distribution.modules and _imports(image, analysis, distribution.modules, True)
+        ):
             found.add(name)
     return found
 
