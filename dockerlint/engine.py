@@ -326,14 +326,14 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
                     checked.code_holders.update(_held_code(image))
         index = len(checked.images)  # of the image among those kept
         own = []
-        for produced_by, function in zip(checked.by_check, setup.checks, strict=True):
-            with blame(image.dockerfile_path):
+        with blame(image.dockerfile_path):  # one for all checks: it wraps 70 calls an image
+            for produced_by, function in zip(checked.by_check, setup.checks, strict=True):
                 produced = [one_copy(finding) for finding in function(image)]
-            if setup.keep_images:
-                for finding in produced:
-                    checked.origins.setdefault(origin_key(finding), set()).add(index)
-            produced_by.extend(produced)
-            own.extend(produced)
+                if setup.keep_images:
+                    for finding in produced:
+                        checked.origins.setdefault(origin_key(finding), set()).add(index)
+                produced_by.extend(produced)
+                own.extend(produced)
         said = {(f.code, f.path, f.span.line) for f in own if f.code in AGREED}
         checked.agreed.update(said)
         if any(code == "DEP002" for code, _, _ in said):

@@ -18,7 +18,7 @@ class InternalError(Exception):
 class blame:  # noqa: N801 - used as a function: `with blame(path):`
     """Turn an unexpected exception inside the block into an ``InternalError`` that names
     the file being worked on (the innermost ``blame`` wins). A class rather than a
-    generator-based context manager: it wraps every check of every image, and costs a
+    generator-based context manager: it wraps the checks of every image, and costs a
     third as much."""
 
     __slots__ = ("path",)
