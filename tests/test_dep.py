@@ -1570,3 +1570,51 @@ def test_a_missing_package_counts_only_in_code_the_start_command_reaches(repo):
     )
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "parser.py", 1), ("DEP002", "producer.py", 1),
                                              ("DEP002", "store.py", 1)]  # fmt: skip
+
+
+# -- environment markers: the image's Python, never dockerlint's own --------------------
+
+
+_MARKED_REQUIREMENTS = """\
+fastapi==0.115.6
+uvicorn==0.32.1
+scikit-learn==1.6.0 ; python_version >= "3.12"
+pandas==2.2.3 ; python_version >= "3.12"
+tomli==2.0.1 ; python_version < "3.11"
+"""
+
+_MARKED_APP = {
+    "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+}
+
+
+def _marked_service(base: str) -> dict[str, str]:
+    return {
+        "Dockerfile": f"FROM {base}\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY app/ ./app/\n"
+        'CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]\n',
+        "requirements.txt": _MARKED_REQUIREMENTS,
+        **_MARKED_APP,
+    }
+
+
+def _unused_lines(repo, files) -> set[int]:
+    return {line for code, name, line in lint(repo, files, ["DEP001"]) if name == "requirements.txt"}
+
+
+def test_a_marker_is_judged_by_the_python_of_the_image(repo):
+    # python_version >= "3.12" holds on python:3.12, whatever Python runs dockerlint;
+    # python_version < "3.11" (tomli, line 5) does not: pip skips it there
+    assert _unused_lines(repo, _marked_service("python:3.12-slim")) == {3, 4}
+
+
+def test_a_marker_the_image_python_rules_out_installs_nothing(repo):
+    assert _unused_lines(repo, _marked_service("python:3.10-slim")) == {5}
+
+
+def test_a_marker_on_an_image_whose_python_is_unknown_may_hold(repo):
+    files = _marked_service("ubuntu:22.04")
+    files["Dockerfile"] = files["Dockerfile"].replace(
+        "WORKDIR /app\n", "RUN apt-get update && apt-get install -y --no-install-recommends python3-pip\nWORKDIR /app\n"
+    )
+    assert {3, 4} <= _unused_lines(repo, files)

@@ -61,7 +61,7 @@ def _named(
             if requirement.name is None:
                 result.unnamed.append(requirement.text)
                 continue
-            if not marker_applies(requirement.marker):
+            if not marker_applies(requirement.marker, image, stage):
                 continue
             named.append(
                 Installed(
@@ -200,4 +200,4 @@ def _project_dependencies(image: Image, stage: StageModel, folder: Path, value: 
             return dependency.name in enabled
         return dependency.group in ("project", "poetry")  # pip installs no dependency group
 
-    return selected(stage, pyproject_path, pyproject.dependencies, pyproject.name, wanted)
+    return selected(image, stage, pyproject_path, pyproject.dependencies, pyproject.name, wanted)

@@ -237,7 +237,11 @@ def read_project(image: Image, stage: StageModel, project: ProjectInstall, count
             result.local_projects.append(project.pyproject.parent)
         if pyproject.name:
             result.project_names.add(canonical(pyproject.name))
-    add(selected(stage, project.pyproject, _dependencies(project, pyproject), pyproject.name, wanted), counts, result)
+    add(
+        selected(image, stage, project.pyproject, _dependencies(project, pyproject), pyproject.name, wanted),
+        counts,
+        result,
+    )
     if counts and "--upgrade" not in project.options and "-U" not in project.options:
         versions, requires = _locked(image, project.pyproject.parent / LOCK_FILES[project.tool])
         for name, version in versions.items():

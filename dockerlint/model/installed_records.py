@@ -61,8 +61,8 @@ def add(named: list[Installed], counts: bool, result: ImageInstalls) -> None:
             result.items.append(item)
 
 
-def selected(stage: StageModel, path: Path, dependencies, project: str | None, wanted) -> list[Installed]:
-    """The dependencies ``wanted`` takes whose markers hold on Linux, at their lines in
+def selected(image: Image, stage: StageModel, path: Path, dependencies, project: str | None, wanted) -> list[Installed]:
+    """The dependencies ``wanted`` takes whose markers may hold in the stage, at their lines in
     pyproject.toml (the project naming itself, ``app[test]`` in a group, is left out)."""
     itself = canonical(project) if project else None
     return [
@@ -76,21 +76,21 @@ def selected(stage: StageModel, path: Path, dependencies, project: str | None, w
             "pyproject",
         )
         for dependency in dependencies
-        if dependency.name not in (None, "python", itself) and wanted(dependency) and marker_applies(dependency.marker)
+        if dependency.name not in (None, "python", itself)
+        and wanted(dependency)
+        and marker_applies(dependency.marker, image, stage)
     ]
 
 
-def marker_applies(marker: str | None) -> bool:
-    """Whether an environment marker holds on Linux (the Python version is not judged:
-    a requirement that might apply is kept)."""
+def marker_applies(marker: str | None, image: Image | None = None, stage: StageModel | None = None) -> bool:
+    """Whether an environment marker may hold in the stage (any Linux image when no stage
+    is given): judged for the Pythons its base image may have, never for the one dockerlint
+    runs on; an invalid marker (REQ005 reports it) keeps the requirement."""
     if not marker:
         return True
-    try:
-        from packaging.markers import Marker
+    from dockerlint.model.requested import environments, may_hold
 
-        return Marker(marker).evaluate({"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"})
-    except Exception:  # an invalid marker: REQ005 reports it; keep the requirement
-        return True
+    return may_hold(marker, environments(image, stage) if image is not None and stage is not None else None)
 
 
 def option_names(values: list[str]) -> set[str]:

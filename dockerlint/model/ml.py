@@ -405,17 +405,12 @@ def _parse_requirement(text: str) -> tuple[str, tuple[str, ...], str, str | None
     return canonicalize_name(requirement.name), extras, str(requirement.specifier), requirement.url
 
 
-_LINUX = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64"}
-
-
 def _marker_holds(marker: str) -> bool:
-    """Whether an environment marker holds in a Linux x86_64 image (unknown: yes)."""
-    from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+    """Whether an environment marker may hold in a Linux x86_64 image (the machine
+    PyTorch's CUDA wheels are for), whatever its Python (unknown: yes)."""
+    from dockerlint.model.requested import linux_environments, may_hold
 
-    try:
-        return Marker(marker).evaluate(_LINUX)
-    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
-        return True
+    return may_hold(marker, linux_environments(("x86_64",)))
 
 
 # -- which torch a pip install brings ---------------------------------------------------------

@@ -305,6 +305,13 @@ def environments(image: Image, stage: StageModel) -> tuple[tuple[tuple[str, str]
     if windows:
         machines = ["AMD64"]
     implementation = "pypy" if repository == "pypy" else "cpython"
+    return _environments(tuple(pythons), tuple(machines), windows, implementation)
+
+
+@lru_cache(maxsize=256)
+def _environments(
+    pythons: tuple[str, ...], machines: tuple[str, ...], windows: bool, implementation: str
+) -> tuple[tuple[tuple[str, str], ...], ...]:
     result = []
     for full in pythons:
         for machine in machines:
@@ -324,6 +331,19 @@ def environments(image: Image, stage: StageModel) -> tuple[tuple[tuple[str, str]
             }
             result.append(tuple(sorted(environment.items())))
     return tuple(result)
+
+
+def linux_environments(machines: tuple[str, ...] = ("x86_64", "aarch64")) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """The marker environments of a Linux image whose Python is not known."""
+    pythons = tuple(f"{minor}.{patch}" for minor in UNKNOWN_PYTHONS for patch in (0, 99))
+    return _environments(pythons, machines, False, "cpython")
+
+
+def may_hold(marker: str | None, envs=None) -> bool:
+    """Whether a marker may hold in an image of ``envs`` (default: any Linux image): only
+    one that every candidate environment rules out is false, and never judged by the
+    Python dockerlint itself runs on."""
+    return evaluate(marker, linux_environments() if envs is None else envs) is not False
 
 
 def evaluate(marker: str | None, envs) -> bool | None:
