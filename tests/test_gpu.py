@@ -128,6 +128,38 @@ def test_cpu_index_in_every_place_is_fine(repo):
     assert lint(repo, {"Dockerfile": dockerfile, "requirements.txt": requirements}, "GPU001") == []
 
 
+def test_a_rocm_or_xpu_build_of_torch_brings_no_cuda(repo):
+    """AMD and Intel builds come from PyTorch's own indexes: a GPU build, but no CUDA
+    libraries; what the project installs after it finds torch in place."""
+    dockerfile = """
+        FROM ubuntu:22.04
+        RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
+        WORKDIR /app
+        COPY pyproject.toml .
+        COPY app/ ./app/
+        RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/rocm6.3 torch \\
+            && pip install --no-cache-dir .
+        CMD ["python3", "-m", "app.main"]
+    """
+    pyproject = """
+        [project]
+        name = "voice"
+        version = "1.0"
+        dependencies = ["resemblyzer==0.1.4", "fastapi==0.115.6"]
+    """
+    files = {"Dockerfile": dockerfile, "pyproject.toml": pyproject, "app/main.py": "import resemblyzer\n"}
+    assert lint(repo, files, "GPU001") == []
+    files["Dockerfile"] = dockerfile.replace("/whl/rocm6.3 torch", "/whl/xpu torch")
+    assert lint(repo, files, "GPU001") == []
+    files["Dockerfile"] = dockerfile.replace(
+        "--index-url https://download.pytorch.org/whl/rocm6.3 torch", "torch==2.5.1+rocm6.2"
+    )
+    assert lint(repo, files, "GPU001") == []
+    # the same command without the ROCm index takes CUDA torch from PyPI
+    files["Dockerfile"] = dockerfile.replace("--index-url https://download.pytorch.org/whl/rocm6.3 ", "")
+    assert lint(repo, files, "GPU001") == [("GPU001", "Dockerfile", 6)]
+
+
 def test_multi_stage_cpu_build_done_right(repo):
     """CPU torch first in the builder, then the requirements; the final stage copies the venv."""
     dockerfile = """

@@ -503,9 +503,10 @@ def replaces_base_torch(request: PipRequest, base: BaseImage) -> bool:
 
 def torch_installs(image: Image) -> tuple[TorchInstall, ...]:
     """pip commands of the stages that reach the final image that install CUDA torch, in
-    build order. A command is skipped when a CPU build is asked for (CPU index, ``+cpu``,
-    ``--torch-backend cpu``), on an arm64 platform (PyPI's aarch64 torch is CPU-only), or
-    when an earlier install in the same stage chain already put torch in place."""
+    build order. A command is skipped when it asks for a CPU build (CPU index, ``+cpu``,
+    ``--torch-backend cpu``) or a ROCm or XPU build, on an arm64 platform (PyPI's aarch64
+    torch is CPU-only), or when an earlier install in the same stage chain already put
+    torch in place."""
     return image.memoized(("torch_installs",), lambda: tuple(_torch_installs(image)))
 
 
@@ -524,7 +525,7 @@ def _torch_installs(image: Image) -> Iterator[TorchInstall]:
                 pullers = [r for r in command.requests if pulls_torch(r)]
                 if not family and not pullers:
                     continue
-                if _cpu_build(command, family, settings):
+                if _cpu_build(command, family, settings) or _other_accelerator_build(command, family, settings):
                     torch_present, base_torch = True, None
                     continue
                 if torch_present:
@@ -601,6 +602,14 @@ def _cpu_build(command: PipCommand, family: list[PipRequest], settings: dict) ->
     if command.torch_backend == "cpu":
         return True
     return any("+cpu" in request.specifier or "+cpu" in (request.url or "") for request in family)
+
+
+def _other_accelerator_build(command: PipCommand, family: list[PipRequest], settings: dict) -> bool:
+    """A torch built for AMD's ROCm or Intel's XPU: a GPU build, but no CUDA torch."""
+    if any(other in index for index in command.indexes for other in settings["other_accelerator_indexes"]):
+        return True
+    labels = settings["other_accelerator_labels"]
+    return any(label in request.specifier or label in (request.url or "") for request in family for label in labels)
 
 
 def _wheel_cuda(command: PipCommand, family: list[PipRequest], settings: dict) -> tuple[tuple[int, int] | None, bool]:
