@@ -991,6 +991,25 @@ def test_a_cockroachdb_url_uses_the_postgresql_driver_its_dialect_speaks(repo):
     assert lines(findings(repo, files, ["DEP001"])) == []
 
 
+def test_a_driver_named_in_the_scheme_a_url_builder_takes_is_used(repo):
+    """The URL is built, not written: `PostgresDsn.build(scheme="postgresql+asyncpg")`
+    (pydantic) or `URL.create(drivername="mysql+pymysql")` (SQLAlchemy) names the driver."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "SQLAlchemy==2.0.36\npydantic==2.9.2\nasyncpg==0.30.0\npymysql==1.1.1\nredis==5.2.1\n",
+        "app.py": """
+            from pydantic import PostgresDsn
+            from sqlalchemy import URL, create_engine
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            url = PostgresDsn.build(scheme="postgresql+asyncpg", username="app", host="db", path="app")
+            engine = create_async_engine(str(url))
+            reports = create_engine(URL.create(drivername='mysql+pymysql', host="reports", database="bi"))
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 5)]  # redis: nothing names it
+
+
 def test_a_database_url_field_of_a_settings_class_is_read_from_the_environment(repo):
     """pydantic-settings fills `async_database_url` from ASYNC_DATABASE_URL: whichever driver
     that URL names is the one the service loads."""

@@ -65,6 +65,9 @@ _STRING_START = re.compile(r"""["']([A-Za-z_]\w*)(?![\w-])""")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _DOTTED_WORD = re.compile(r"[A-Za-z_][\w.-]*")
 _URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
+# A `dialect+driver` string of its own, which a URL builder takes as the scheme:
+# `MultiHostUrl.build(scheme="postgresql+asyncpg", ...)`, `URL.create(drivername="mysql+pymysql")`.
+_SCHEME = re.compile(r"""["']([a-z][a-z0-9]*)\+([a-z_][a-z0-9_]*)["']""")
 # OpenCV's window functions (highgui.hpp): opencv-python-headless has no GUI backend, so each
 # raises "The function is not implemented" there.
 GUI_CALLS = (
@@ -176,12 +179,14 @@ def _provider_modules(text: str, providers: dict[str, str]) -> set[str]:
 
 def _with_urls(text: str, mentions: Mentions) -> Mentions:
     drivers, schemes = set(), set()
-    if "://" in text:
-        for scheme, driver in _URL.findall(text):
-            schemes.add(scheme)
-            if driver:
-                drivers.add(driver)
-                schemes.add(f"{scheme}+{driver}")  # a scheme of its own too: mongodb+srv://
+    found = _URL.findall(text) if "://" in text else []
+    if "+" in text:
+        found += _SCHEME.findall(text)
+    for scheme, driver in found:
+        schemes.add(scheme)
+        if driver:
+            drivers.add(driver)
+            schemes.add(f"{scheme}+{driver}")  # a scheme of its own too: mongodb+srv://
     settings = frozenset(key for key in setting_strings() if key in text)
     return Mentions(mentions.names, frozenset(drivers), frozenset(schemes), settings, mentions.calls)
 
