@@ -1094,6 +1094,26 @@ def test_a_test_image_and_a_notebook_image_may_hold_their_tools(repo):
     assert lint(repo, test_image, ["DEP003"]) == []
 
 
+def test_a_test_plugin_that_brings_a_package_the_service_uses_stays(repo):
+    """pytest-playwright is how playwright gets in: the scraper imports playwright, and the
+    image runs `playwright install`; removing the plugin removes the browser driver."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt && playwright install --with-deps firefox
+            COPY scraper.py .
+            CMD ["python", "scraper.py"]
+        """,
+        "requirements.txt": "pytest-playwright==0.4.4\nhttpx==0.28.1\n",
+        "scraper.py": "import httpx\nfrom playwright.sync_api import sync_playwright\n",
+    }
+    assert lint(repo, files, ["DEP003"]) == []
+    # with playwright on a line of its own, the plugin is a test tool like any other
+    files["requirements.txt"] = "pytest-playwright==0.4.4\nplaywright==1.49.1\nhttpx==0.28.1\n"
+    assert lint(repo, files, ["DEP003"]) == [("DEP003", "requirements.txt", 1)]
+
+
 def test_a_dockerfile_named_for_development_is_left_alone(repo):
     dockerfile = """
         FROM python:3.11-slim
@@ -1101,7 +1121,7 @@ def test_a_dockerfile_named_for_development_is_left_alone(repo):
         COPY app.py .
         CMD ["flask", "run"]
     """
-    for name in ("Dockerfile.dev", "docker/test.Dockerfile", "dev.dockerfile"):
+    for name in ("Dockerfile.dev", "docker/test.Dockerfile", "dev.dockerfile", "docker/lab.Dockerfile"):
         assert lint(repo, {name: dockerfile, "app.py": "import flask\n"}, ["DEP003"]) == [], name
     # the same image as the web service is a production one
     assert len(lint(repo, {"docker/web.Dockerfile": dockerfile, "app.py": "import flask\n"}, ["DEP003"])) == 2

@@ -80,7 +80,7 @@ DEV_CATEGORIES = {
 _SOURCE_BUILD = lazy_compile(r"\b(?:pip[0-9.]*|uv|poetry|pdm|setup\.py|maturin|build|wheel)\b")
 # A final stage or Dockerfile with one of these words in its name is meant for development.
 DEV_IMAGE_WORDS = re.compile(
-    r"(?:^|[-_./])(dev|devel|develop|development|test|tests|testing|ci|lint|debug|notebook|jupyter)(?:$|[-_./])"
+    r"(?:^|[-_./])(dev|devel|develop|development|test|tests|testing|ci|lint|debug|notebook|jupyter|lab)(?:$|[-_./])"
 )
 _CUDA_BASE = lazy_compile(r"cuda|nvidia|-gpu|gpu-", re.IGNORECASE)
 
@@ -1100,6 +1100,8 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             needed_by_service = _closure(analysis, service)
         if item.name in needed_by_service:
             continue  # a package the service uses requires or loads it (papermill runs ipykernel)
+        if _brings_what_is_used(image, analysis, item.name):
+            continue  # the only way a used package gets in (pytest-playwright brings playwright)
         size, cost = _cost(analysis, verdict, item.name)
         if category == "build":  # nothing after it builds from source: it can go
             help_text = (
@@ -1130,6 +1132,19 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             size,
             autofix=autofix,
         )
+
+
+def _brings_what_is_used(image: Image, analysis: Analysis, name: str) -> bool:
+    """Whether a package only ``name`` brings in (no other install requires it) is imported
+    by the service's code or run by a command of the image: removing ``name`` removes it."""
+    others = _closure(analysis, analysis.installs.names - {name}, loads=False)
+    for other in _closure(analysis, {name}, loads=False) - {name} - others:
+        distribution = lookup(other, analysis.versions.get(other))
+        if set(distribution.commands) & analysis.words or (
+            distribution.modules and _imports(image, analysis, distribution.modules, True)
+        ):
+            return True
+    return False
 
 
 def _group_install_option(image: Image, item: Installed) -> str | None:
