@@ -786,6 +786,65 @@ def test_a_cache_the_build_fills_is_not_fetched_at_run_time(repo):
     assert lint(repo, {"Dockerfile": before}, "MDL003") == [("MDL003", "Dockerfile", 4)]
 
 
+def test_a_cache_the_build_may_fill_through_code_that_picks_its_model_by_name(repo):
+    """`python -m app.download_model` builds the embedder the config names: the class is
+    picked by a `match` at run time, and its constructor loads the model into HF_HOME."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            RUN pip install --no-cache-dir transformers==4.47.1 torch==2.5.1 fastapi==0.115.6 uvicorn==0.32.1
+            COPY app/ ./app/
+            ENV HF_HOME=/app/cache
+            RUN python -m app.download_model
+            CMD ["uvicorn", "app.api:api", "--host", "0.0.0.0"]
+        """,
+        "app/__init__.py": "",
+        "app/config.py": 'import os\n\nEMBEDDING_MODEL = os.environ.get("EMBEDDING_MODEL", "e5")\n',
+        "app/download_model.py": """
+            from app.config import EMBEDDING_MODEL
+            from app.embedders import load_embedder
+
+            if __name__ == "__main__":
+                load_embedder(EMBEDDING_MODEL).embed(["warm", "up"])
+        """,
+        "app/embedders/__init__.py": """
+            def get_embedder(name):
+                match name:
+                    case "e5":
+                        from .e5 import E5Embedder as embedder
+                    case _:
+                        raise ValueError(name)
+                return embedder
+
+
+            def load_embedder(name):
+                cls = get_embedder(name)
+                return cls()
+        """,
+        "app/embedders/e5.py": """
+            from transformers import AutoModel, AutoTokenizer
+
+
+            class E5Embedder:
+                MODEL_NAME = "intfloat/multilingual-e5-small"
+
+                def __init__(self):
+                    self.tokenizer = AutoTokenizer.from_pretrained(self.MODEL_NAME)
+                    self.model = AutoModel.from_pretrained(self.MODEL_NAME)
+
+                def embed(self, texts):
+                    return self.model(**self.tokenizer(texts, return_tensors="pt", padding=True))
+        """,
+        "app/api.py": "from fastapi import FastAPI\n\napi = FastAPI()\n",
+    }
+    assert lint(repo, files, "MDL003") == []
+    assert lint(repo, files, "MDL001") == []  # what the build may do is not what it is shown to do
+    # without the warm-up the cache at /app/cache starts empty in every container
+    files["Dockerfile"] = files["Dockerfile"].replace("RUN python -m app.download_model\n", "")
+    assert lint(repo, files, "MDL003") == [("MDL003", "Dockerfile", 5)]
+
+
 # -- MDL004: a spaCy pipeline ------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
 from dockerlint.model.fetch_scripts import FetchScripts
 from dockerlint.model.ml import (
+    build_steps_that_may_download,
     downloads,
     install_stages,
     ml,
@@ -389,13 +390,17 @@ def _volume_fix(image: Image, final, value: str):
 
 
 def _prefilled(image: Image) -> set[tuple[str, str]]:
-    """(variable, value) pairs whose cache a build-time download of the final image fills:
-    the running container finds those models there, so nothing is fetched at run time."""
+    """(variable, value) pairs whose cache a build-time download of the final image fills
+    (or may fill: the build runs the service's own code, which loads a model in a way not
+    followed to its name): the running container finds those models there."""
     filled = set()
     for download in downloads(image):
         stage_index, step_index = download.position
         env = image.stages[stage_index].steps[step_index].env
         filled |= {(name, env[name]) for name in download.caches if env.get(name)}
+    for (stage_index, step_index), caches in build_steps_that_may_download(image).items():
+        env = image.stages[stage_index].steps[step_index].env
+        filled |= {(name, env[name]) for name in caches if env.get(name)}
     return filled
 
 

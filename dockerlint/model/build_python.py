@@ -63,6 +63,7 @@ def follow(
     image_path: str | None = None,
     whole: bool = False,
     module: bool = False,
+    everything: bool = False,
 ) -> list[Reached]:
     """The calls the program ``parsed`` reaches that ``matches`` accepts (it is given the
     resolved callee and the call), in the program and in the first-party modules it runs.
@@ -71,16 +72,19 @@ def follow(
     entry points, called in ways a reader cannot always trace); otherwise only its
     top-level code and what that calls. ``module``: the program runs as ``python -m`` (or
     a server's ``module:app``), which finds imports from the working folder, not from the
-    program's own folder."""
-    walker = _Walker(image, stage, step, matches, None if module else image_path)
+    program's own folder. ``everything``: every call of every module the program imports,
+    at any level, counts as run (what the program may do, where it picks a class or
+    function by name at run time)."""
+    walker = _Walker(image, stage, step, matches, None if module else image_path, everything)
     entry = _Module(path, image_path, parsed)
     walker.run(entry, None if whole else "", None, is_entry=True)
     return walker.found
 
 
 class _Walker:
-    def __init__(self, image, stage, step, matches, entry_image_path: str | None) -> None:
+    def __init__(self, image, stage, step, matches, entry_image_path: str | None, everything: bool = False) -> None:
         self.image, self.stage, self.step, self.matches = image, stage, step, matches
+        self.everything = everything
         workdir = step.workdir or "/"
         entry_dir = posixpath.dirname(entry_image_path) if entry_image_path else workdir
         self.roots = [entry_dir] + _pythonpath(step.env.get("PYTHONPATH", ""), workdir)
@@ -114,14 +118,15 @@ class _Walker:
 
     def _imports(self, module: _Module, entry: Call | None) -> None:
         """Importing a first-party module runs its top-level code."""
+        scope = None if self.everything else ""
         for _, name in module.parsed.aliases:
             found = self._absolute(name)
             if found is not None:
-                self.run(found[0], "", entry)
+                self.run(found[0], scope, entry)
         for _, name in module.parsed.relative:
             found = self._relative(module, name)
             if found is not None:
-                self.run(found[0], "", entry)
+                self.run(found[0], scope, entry)
 
     def _targets(self, module: _Module, call: Call) -> list[tuple[_Module, str]]:
         head, _, tail = call.function.partition(".")

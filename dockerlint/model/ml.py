@@ -687,6 +687,29 @@ def downloads(image: Image) -> tuple[Download, ...]:
     return image.memoized(("downloads",), lambda: tuple(_downloads(image)))
 
 
+def build_steps_that_may_download(image: Image) -> dict[tuple[int, int], frozenset[str]]:
+    """(stage, step) of the final image's RUN instructions whose Python may download a model,
+    with the cache variables of the loaders it may call: a module the program imports, at
+    any level, calls a loader of the download table, even where the program reaches it in
+    ways a reader cannot follow (a class picked by name at run time)."""
+    return image.memoized(("build_steps_that_may_download",), lambda: dict(_may_download(image)))
+
+
+def _may_download(image: Image) -> Iterator[tuple[tuple[int, int], frozenset[str]]]:
+    for stage in final_chain(image):
+        for step in stage.steps:
+            if step.keyword != "RUN":
+                continue
+            caches = {
+                name
+                for command in step.commands
+                for hit in _command_downloads(image, stage, step, command.argv, 0, command, everything=True)
+                for name in hit.caches
+            }
+            if caches:
+                yield (stage.index, step.index), frozenset(caches)
+
+
 def startup_downloads(image: Image) -> tuple[Download, ...]:
     """Model downloads the final image's start command performs: the service's own code
     that its CMD/ENTRYPOINT runs (a script, a module, or the module an ASGI/WSGI server
@@ -850,8 +873,8 @@ def _python_args(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(rest)
 
 
-def _command_downloads(image, stage, step, argv, depth, command=None) -> Iterator[_Hit]:
-    """A hit for each download one command performs."""
+def _command_downloads(image, stage, step, argv, depth, command=None, everything=False) -> Iterator[_Hit]:
+    """A hit for each download one command performs (``everything``: see ``follow``)."""
     data = ml()["downloads"]
     if not argv:
         return
@@ -878,15 +901,15 @@ def _command_downloads(image, stage, step, argv, depth, command=None) -> Iterato
         return
     rest = _python_args(argv)
     if rest is not None:
-        yield from _python_downloads(image, stage, step, rest, depth, command)
+        yield from _python_downloads(image, stage, step, rest, depth, command, everything)
         return
     if argv[0].endswith(".py"):  # ./download.py, run through its shebang
-        yield from _script_downloads(image, stage, step, argv[0], depth, shell=False)
+        yield from _script_downloads(image, stage, step, argv[0], depth, shell=False, everything=everything)
         return
     if depth < 2:
         script = _shell_script(argv)
         if script is not None:
-            yield from _script_downloads(image, stage, step, script, depth, shell=True)
+            yield from _script_downloads(image, stage, step, script, depth, shell=True, everything=everything)
 
 
 def _cli_hit(argv: tuple[str, ...], length: int) -> _Hit:
@@ -954,12 +977,13 @@ def _shell_expanded(program: str, step, command=None) -> str:
     return _SHELL_VARIABLE.sub(lambda match: env.get(match[1] or match[2], match[0]), program)
 
 
-def _python_downloads(image, stage, step, rest, depth, command=None) -> Iterator[_Hit]:
+def _python_downloads(image, stage, step, rest, depth, command=None, everything=False) -> Iterator[_Hit]:
     data = ml()["downloads"]
     if not rest or rest[0] == "-":
         return  # stdin: a heredoc is handled by the caller
     if rest[0] == "-c" and len(rest) > 1:
-        yield from _program_hits(image, stage, step, _shell_expanded(rest[1], step, command), "`python -c`")
+        code = _shell_expanded(rest[1], step, command)
+        yield from _program_hits(image, stage, step, code, "`python -c`", everything=everything)
         return
     if rest[0] == "-m" and len(rest) > 1:
         module, args = rest[1], rest[2:]
@@ -976,12 +1000,14 @@ def _python_downloads(image, stage, step, rest, depth, command=None) -> Iterator
                 return
         relative = module.replace(".", "/")
         for candidate in (relative + ".py", relative + "/__init__.py", relative + "/__main__.py"):
-            found = list(_script_downloads(image, stage, step, candidate, depth, shell=False, module=True))
+            found = list(
+                _script_downloads(image, stage, step, candidate, depth, shell=False, module=True, everything=everything)
+            )
             if found:
                 yield from found
                 return
         return
-    yield from _script_downloads(image, stage, step, rest[0], depth, shell=False)
+    yield from _script_downloads(image, stage, step, rest[0], depth, shell=False, everything=everything)
 
 
 def _shell_script(argv: tuple[str, ...]) -> str | None:
@@ -996,7 +1022,7 @@ def _shell_script(argv: tuple[str, ...]) -> str | None:
     return None
 
 
-def _script_downloads(image, stage, step, path, depth, shell, module=False) -> Iterator[_Hit]:
+def _script_downloads(image, stage, step, path, depth, shell, module=False, everything=False) -> Iterator[_Hit]:
     """Downloads in a build-context file that the RUN executes."""
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", path))
     source = context_source(image, stage, image_path, step.index)
@@ -1009,20 +1035,28 @@ def _script_downloads(image, stage, step, path, depth, shell, module=False) -> I
     shown = _display(image, source)
     if not shell:
         yield from _program_hits(
-            image, stage, step, text, f"`{shown}`", path=source, image_path=image_path, module=module
+            image,
+            stage,
+            step,
+            text,
+            f"`{shown}`",
+            path=source,
+            image_path=image_path,
+            module=module,
+            everything=everything,
         )
         return
     from dockerlint.parse.shell import parse_script
 
     for command in parse_script(text).commands:
-        for hit in _command_downloads(image, stage, step, command.argv, depth + 1):
+        for hit in _command_downloads(image, stage, step, command.argv, depth + 1, everything=everything):
             line = text.count("\n", 0, command.start) + 1
             here = (source, Span(line, 1, line, 1), f"runs {hit.what}")
             yield replace(hit, what=f"{hit.what} in `{shown}`", related=(here, *hit.related))
 
 
 def _program_hits(
-    image, stage, step, text, label, first_line=0, path=None, image_path=None, module=False
+    image, stage, step, text, label, first_line=0, path=None, image_path=None, module=False, everything=False
 ) -> Iterator[_Hit]:
     """Downloads a Python program performs, in its own text and in the first-party modules
     it runs. ``first_line``: where a heredoc's text starts in the Dockerfile (0: the
@@ -1042,7 +1076,16 @@ def _program_hits(
 
     here = path if path is not None else (image.dockerfile_path if first_line else None)
     reached = follow(
-        image, stage, step, parsed, matches, path=path, image_path=image_path, whole=path is not None, module=module
+        image,
+        stage,
+        step,
+        parsed,
+        matches,
+        path=path,
+        image_path=image_path,
+        whole=path is not None,
+        module=module,
+        everything=everything,
     )
     for item in reached:
         call = matched[id(item.call)]
