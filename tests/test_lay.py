@@ -552,6 +552,34 @@ def test_model_downloads_before_the_code_or_after_data_only_copies(repo):
     assert lint(repo, dockerfile, "LAY006", files)[0] == []
 
 
+def test_the_download_script_folder_copied_first_and_the_code_after(repo):
+    """`COPY scripts/ scripts/` brings the script the download runs; the service's code
+    comes in after the download: the order LAY006 asks for."""
+    dockerfile = """
+        FROM python:3.10-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY scripts/ scripts/
+        RUN python3 scripts/download_model.py
+        COPY detector/ detector/
+        CMD ["uvicorn", "detector.main:app", "--host", "0.0.0.0"]
+    """
+    files = {
+        "requirements.txt": "huggingface-hub==0.26.5\nfastapi==0.115.6\nuvicorn==0.32.1\n",
+        "scripts/__init__.py": "",
+        "scripts/download_model.py": "from huggingface_hub import snapshot_download\n\n"
+        'snapshot_download("hustvl/yolos-tiny", local_dir="/model")\n',
+        "scripts/download_pictures.py": "import urllib.request\n",
+        "detector/__init__.py": "",
+        "detector/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    }
+    assert lint(repo, dockerfile, "LAY006", files)[0] == []
+    # the same download after the service's own code is copied re-runs on every change
+    after = dockerfile.replace("COPY scripts/ scripts/\n", "COPY scripts/ scripts/\nCOPY detector/ detector/\n")
+    assert lint(repo, after, "LAY006", files)[0] == [("LAY006", "Dockerfile", 7)]
+
+
 # -- LAY007 -----------------------------------------------------------------------------------------
 
 

@@ -646,7 +646,7 @@ def _downloads_after(image: Image, copy: Copy) -> list[str]:
         if located is None:
             continue
         stage, step = located
-        if _code_copy_before(image, chain[: chain.index(stage) + 1], stage, step) is copy:
+        if _code_copy_before(image, chain[: chain.index(stage) + 1], stage, step, download) is copy:
             lines.append(str(download.span.line))
     return sorted(set(lines), key=int)
 
@@ -1039,7 +1039,7 @@ def download_after_copy(image: Image) -> Iterator[Finding]:
         if located is None:
             continue
         stage, step = located
-        copy = _code_copy_before(image, chain[: chain.index(stage) + 1], stage, step)
+        copy = _code_copy_before(image, chain[: chain.index(stage) + 1], stage, step, download)
         if copy is None or id(step) in reported or _busting(image, chain, copy):
             continue  # LAY002 reports that COPY, naming this download
         reported.add(id(step))
@@ -1055,6 +1055,32 @@ def download_after_copy(image: Image) -> Iterator[Finding]:
         )
 
 
+def _program_folder(image: Image, copy: Copy, download) -> bool:
+    """Whether the COPY brings a folder (not the context root) that holds the file the
+    download runs: the script's own folder, which the download needs before it."""
+    programs = [path for path, _, _ in download.related if path != image.dockerfile_path]
+    for source in copy.sources:
+        value = source.value.strip("/")
+        if value in ("", "."):
+            return False
+        folder = image.context_root / value
+        if any(folder in program.parents for program in programs):
+            return True
+    return False
+
+
+def _code_copied_after(image: Image, stage: StageModel, step: Step) -> bool:
+    """Whether a COPY of a code folder follows ``step`` in its stage: the service's code
+    comes in after the download."""
+    return any(
+        copy.step_index > step.index
+        and copy.from_stage is None
+        and not copy.from_image
+        and any(_code_tree(image, source.value) for source in copy.sources)
+        for copy in stage.copies
+    )
+
+
 def _busting(image: Image, chain: list[StageModel], copy: Copy) -> bool:
     return any(found[0] is copy for stage in chain for found in _busting_copies(image, stage, set()))
 
@@ -1068,9 +1094,12 @@ def _step_at(chain: list[StageModel], line: int) -> tuple[StageModel, Step] | No
     return None
 
 
-def _code_copy_before(image: Image, stages: list[StageModel], stage: StageModel, step: Step) -> Copy | None:
+def _code_copy_before(image: Image, stages: list[StageModel], stage: StageModel, step: Step, download) -> Copy | None:
     """The first COPY of the whole source tree (the context root, or a folder of Python code)
-    made before ``step`` in the stages its layers build on."""
+    made before ``step`` in the stages its layers build on. The folder of the program the
+    download runs is not, when the service's code is copied after the download
+    (`COPY scripts/ scripts/`, the download, `COPY app/ app/`)."""
+    script_first = _code_copied_after(image, stage, step)
     for candidate in stages:
         for copy in candidate.copies:
             if candidate is stage and copy.step_index >= step.index:
@@ -1078,6 +1107,8 @@ def _code_copy_before(image: Image, stages: list[StageModel], stage: StageModel,
             if copy.from_stage is not None or copy.from_image or copy.mount_only or copy.heredoc:
                 continue
             if any(_code_tree(image, source.value) for source in copy.sources):
+                if script_first and _program_folder(image, copy, download):
+                    continue
                 return copy
     return None
 
