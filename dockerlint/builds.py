@@ -38,6 +38,7 @@ class Build(Struct, frozen=True):
     platforms: tuple[str, ...] = ()  # --platform of the build, when every source agrees
     origin: BuildOrigin | None = None  # where the context comes from
     named_contexts: tuple[str, ...] = ()  # bake `contexts`, compose `additional_contexts`, --build-context
+    run_by_repository: tuple[tuple[str, ...], ...] = ()  # `docker run TAG pytest` in CI and scripts
 
 
 def plan_builds(found: Found, config: Config, workspace: Workspace, project_root: Path) -> list[Build]:
@@ -48,6 +49,9 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     declared: dict[Path, list[Build]] = {}  # compose, bake, skaffold
     commands: dict[Path, list[Build]] = {}  # build commands in CI, Makefiles, scripts
     facts = read_builds(found.build_files, set(found.dockerfiles), workspace, project_root)
+    tags: dict[Path, set[str]] = {}  # what build commands tag each Dockerfile's image, whichever source plans it
+    for item in facts.builds:
+        tags.setdefault(item.dockerfile, set()).update(_image_name(tag) for tag in item.tags)
     named = [path for path in facts.compose_files if path not in found.compose_files]  # `docker compose -f x.yml`
     for compose_path in found.compose_files + named:
         with blame(compose_path):
@@ -93,7 +97,25 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
                 build = replace(build, gpu=gpu)
             key = (build.dockerfile, build.context, build.target)
             builds[key] = _merge(builds[key], build) if key in builds else build
+    if facts.runs:
+        for key, build in builds.items():
+            named = tags.get(build.dockerfile, set())
+            ran = [
+                run.command
+                for run in facts.runs
+                if run.command
+                and (run.name in build.services if run.kind == "service" else _image_name(run.name) in named)
+            ]
+            if ran:
+                builds[key] = replace(build, run_by_repository=tuple(dict.fromkeys(ran)))
     return sorted(builds.values(), key=lambda b: (str(b.dockerfile), str(b.context), b.target or ""))
+
+
+def _image_name(reference: str) -> str:
+    """An image reference as a run and a build both write it: `app` is `app:latest` and
+    `docker.io/library/app`."""
+    name = reference.removeprefix("docker.io/").removeprefix("library/")
+    return name.removesuffix(":latest")
 
 
 def _merge(first: Build, second: Build) -> Build:
@@ -133,6 +155,7 @@ def build_image_of(build: Build, workspace: Workspace, settings: dict | None = N
             platforms=build.platforms,
             origin=build.origin,
             named_contexts=build.named_contexts,
+            run_by_repository=build.run_by_repository,
         )
 
 

@@ -68,13 +68,15 @@ def is_compose_name(name: str) -> bool:
 
 def build_file_kind(parts: tuple[str, ...]) -> str | None:
     """What a file may say about builds, from its last path parts (folders, then name):
-    github, gitlab, azure, jenkins, make, npm, shell, bake, skaffold; or None."""
+    github, gitlab, circleci, azure, jenkins, make, npm, shell, bake, skaffold; or None."""
     name = parts[-1]
     lowered = name.lower()
     if len(parts) >= 3 and parts[-2] == "workflows" and parts[-3] == ".github" and lowered.endswith((".yml", ".yaml")):
         return "github"
     if lowered in (".gitlab-ci.yml", ".gitlab-ci.yaml"):
         return "gitlab"
+    if len(parts) >= 2 and parts[-2] == ".circleci" and lowered in ("config.yml", "config.yaml"):
+        return "circleci"
     if lowered.startswith("azure-pipelines") and lowered.endswith((".yml", ".yaml")):
         return "azure"
     if name == "Jenkinsfile" or name.startswith("Jenkinsfile.") or lowered.endswith(".jenkinsfile"):

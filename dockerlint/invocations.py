@@ -25,7 +25,7 @@ from dockerlint.paths import real_path
 from dockerlint.workspace import Workspace
 
 if TYPE_CHECKING:  # the parsers load only when the repository has build files
-    from dockerlint.parse.buildcmd import BuildCommand
+    from dockerlint.parse.buildcmd import BuildCommand, RunCommand
     from dockerlint.parse.buildfiles import Reading
 
 _MAX_BUILD_FILE_BYTES = 1024 * 1024  # a build file larger than this is generated, not written
@@ -39,6 +39,7 @@ class FoundBuild(Struct, frozen=True):
     platforms: tuple[str, ...]
     origin: BuildOrigin
     named_contexts: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 class Moved(Struct, frozen=True):
@@ -63,18 +64,20 @@ class BuildFacts(Struct):
     builds: list[FoundBuild]
     moves: list[Moved]
     compose_files: list[Path]  # compose files that build commands name (`docker compose -f x.yml`)
+    runs: list[RunCommand]  # commands run in an image or a compose service (`docker run app pytest`)
 
 
 def read_builds(build_files: list[Path], dockerfiles: set[Path], workspace: Workspace, root: Path) -> BuildFacts:
     """The builds and moves the build files describe, each with where it is written."""
     if not build_files:
-        return BuildFacts([], [], [])
+        return BuildFacts([], [], [], [])
     from dockerlint.parse.buildfiles import read_build_file
 
     root = real_path(root)
     root_text = root.as_posix()
     candidates: list[_Candidate] = []
     declared: list[tuple[BuildCommand, BuildOrigin]] = []
+    container_runs: list[RunCommand] = []
     bake_folders: dict[Path, list[tuple[str, str]]] = {}
     for path in build_files:
         kind = build_file_kind((path.parent.parent.name, path.parent.name, path.name)) or "shell"
@@ -85,7 +88,7 @@ def read_builds(build_files: list[Path], dockerfiles: set[Path], workspace: Work
             bake_folders.setdefault(path.parent, []).append((text, path.as_posix()))
             continue
         reading = read_build_file(kind, text, path.as_posix(), root_text)
-        _collect(reading, path, kind, text, root_text, candidates, declared, workspace)
+        _collect(reading, path, kind, text, root_text, candidates, declared, container_runs, workspace)
     if bake_folders:
         from dockerlint.parse.bake import lookup_order, read_bake
 
@@ -135,7 +138,7 @@ def read_builds(build_files: list[Path], dockerfiles: set[Path], workspace: Work
     compose_paths = [
         path for path in dict.fromkeys(composes) if _inside(_real(path, reals), root) and os.path.isfile(path)
     ]
-    return BuildFacts(found, moved, compose_paths)
+    return BuildFacts(found, moved, compose_paths, container_runs)
 
 
 def _read(path: Path, workspace: Workspace, kind: str) -> str | None:
@@ -159,9 +162,10 @@ def _collect(
     root: str,
     candidates: list[_Candidate],
     declared: list[tuple[BuildCommand, BuildOrigin]],
+    container_runs: list[RunCommand],
     workspace: Workspace,
 ) -> None:
-    from dockerlint.parse.buildcmd import build_command, compose_files, file_move
+    from dockerlint.parse.buildcmd import build_command, compose_files, file_move, run_command
     from dockerlint.parse.shellflow import commands
 
     for problem in reading.problems:
@@ -182,6 +186,10 @@ def _collect(
         starts_of_lines = _line_starts(script.text)
         file_lines = file_text.split("\n")
         for index, first in enumerate(runs[0]):
+            ran = run_command(first.argv)
+            if ran is not None:
+                container_runs.append(ran)
+                continue
             builds = [build_command(run[index].argv, run[index].cwd) for run in runs]
             moves = [file_move(run[index].argv, run[index].cwd) for run in runs]
             overwrites = [_overwritten(run[index].argv, run[index].cwd) for run in runs]
@@ -271,7 +279,9 @@ def _resolve(
         return None
     if not os.path.isdir(real):
         return None
-    return FoundBuild(dockerfile, real, command.target, command.args, command.platforms, origin, command.named_contexts)
+    return FoundBuild(
+        dockerfile, real, command.target, command.args, command.platforms, origin, command.named_contexts, command.tags
+    )
 
 
 def _real(path: Path, reals: dict[Path, Path]) -> Path:

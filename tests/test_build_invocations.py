@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from dockerlint.parse.buildcmd import build_command, file_move
+from dockerlint.parse.buildcmd import RunCommand, build_command, file_move, run_command
 from dockerlint.parse.shellflow import commands
 from tests.conftest import found, run_lint, write_tree
 
@@ -282,6 +282,102 @@ def test_gitlab_jobs_with_variables_and_extends(repo):
     )
     image = images_of(root)[0]["services/worker/Dockerfile"]
     assert where(image, root) == (".", "command", ".gitlab-ci.yml", 10)
+
+
+def test_circleci_run_steps_build_and_run_the_image(repo):
+    root = repo(
+        {
+            **DOCKER_FOLDER_SERVICE,
+            ".circleci/config.yml": """
+                version: 2.1
+                jobs:
+                  build:
+                    docker:
+                      - image: cimg/python:3.12
+                    steps:
+                      - checkout
+                      - setup_remote_docker
+                      - run: docker build -t acme/api -f docker/Dockerfile --target runtime .
+                      - run:
+                          name: unit tests
+                          command: docker run --rm -e CI=1 acme/api pytest -q --cov=app
+            """,
+        }
+    )
+    image = images_of(root)[0]["docker/Dockerfile"]
+    assert where(image, root) == (".", "command", ".circleci/config.yml", 9)
+    assert image.run_by_repository == (("pytest", "-q", "--cov=app"),)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ("docker", "run", "--rm", "-v", "out:/out", "-e", "A=1", "app:latest", "pytest"),
+            ("image", "app:latest", ("pytest",)),
+        ),
+        (("docker", "container", "run", "--name=t", "app"), ("image", "app", ())),
+        (("podman", "run", "-it", "app", "python", "-m", "app.check"), ("image", "app", ("python", "-m", "app.check"))),
+        (
+            ("docker", "compose", "-f", "ci.yml", "run", "--rm", "-e", "X=1", "web", "python", "manage.py", "test"),
+            ("service", "web", ("python", "manage.py", "test")),
+        ),
+        (("docker-compose", "exec", "-T", "web", "pytest"), ("service", "web", ("pytest",))),
+        (("docker", "compose", "up", "-d"), None),
+        (("docker", "build", "-t", "app", "."), None),
+        (("docker", "run", "--rm"), None),
+    ],
+)
+def test_commands_run_in_a_container(argv, expected):
+    assert run_command(argv) == (RunCommand(*expected) if expected else None)
+
+
+def test_the_tests_ci_runs_in_the_image_use_its_test_tools(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+            CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
+        """,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\npytest==8.3.4\npytest-cov==6.0.0\n",
+        "app/__init__.py": "",
+        "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        "tests/test_main.py": "from app.main import app\n",
+        ".github/workflows/ci.yml": """
+            on: push
+            jobs:
+              test:
+                runs-on: ubuntu-latest
+                steps:
+                  - uses: actions/checkout@v4
+                  - run: docker build -t acme/api .
+                  - run: docker run --rm acme/api:latest pytest --cov=app tests/
+        """,
+    }
+    assert found(run_lint(repo(files), select=["DEP003"])) == []
+    # the same image with CI running the tests on the runner, not in it
+    files[".github/workflows/ci.yml"] = files[".github/workflows/ci.yml"].replace(
+        "docker run --rm acme/api:latest pytest --cov=app tests/", "pip install -r requirements.txt && pytest"
+    )
+    assert found(run_lint(repo(files), select=["DEP003"])) == [
+        ("DEP003", "requirements.txt", 3),
+        ("DEP003", "requirements.txt", 4),
+    ]
+
+
+def test_the_tests_compose_runs_in_a_service_use_its_test_tools(repo):
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        'COPY . /app\nWORKDIR /app\nCMD ["python", "manage.py", "runserver", "0.0.0.0:8000"]\n',
+        "requirements.txt": "django==5.1.4\npytest-django==4.9.0\n",
+        "manage.py": "import django\n",
+        "docker-compose.yml": "services:\n  web:\n    build: .\n",
+        "Makefile": "test:\n\tdocker compose run --rm web pytest\n",
+    }
+    assert found(run_lint(repo(files), select=["DEP003"])) == []
 
 
 def test_makefile_variables_and_targets(repo):

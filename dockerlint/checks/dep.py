@@ -226,6 +226,8 @@ def _command_words(image: Image) -> tuple[set[str], set[str], str]:
                 words |= found
                 runtime |= found
         env_text += service.environment.values()
+    for argv in image.run_by_repository:  # CI runs the tests in the image: `docker run app pytest`
+        runtime |= _argv_words(argv)
     words |= runtime
     return words, runtime, "\n".join(env_text)
 

@@ -730,7 +730,7 @@ def _ci_pipeline(path: str) -> bool:
     CI runner, so what it names is no use by the container that happens to hold it."""
     from dockerlint.discover import build_file_kind
 
-    return build_file_kind(tuple(path.split("/"))) in ("github", "gitlab", "azure")
+    return build_file_kind(tuple(path.split("/"))) in ("github", "gitlab", "circleci", "azure")
 
 
 def _carried_files(origin: dict[str, CodeFile], source: str, dest: str, dest_is_dir: bool) -> dict[str, CodeFile]:

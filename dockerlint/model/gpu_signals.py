@@ -37,12 +37,6 @@ MAX_HINT_BYTES = 1_000_000
 _DOC_NAMES = lazy_compile(r"^(readme[\w.-]*\.(md|rst|txt)|[\w.-]+\.(sh|bash)|makefile|justfile)$", re.IGNORECASE)
 _YAML = lazy_compile(r"\.ya?ml$", re.IGNORECASE)
 _TEMPLATED = lazy_compile(r"\{\{|\$\{?[A-Za-z_]")
-# `docker run` options that take a value (the image is the first word that is neither).
-_RUN_VALUE_OPTIONS = frozenset(
-    "-a -c -e -h -l -m -p -u -v -w --add-host --cpus --device --entrypoint --env --env-file --gpus --hostname "
-    "--ipc --label --mount --name --network --platform --publish --restart --runtime --shm-size --ulimit --user "
-    "--volume --workdir --memory --cidfile --log-driver --log-opt --pid --security-opt --tmpfs".split()
-)
 
 
 class GpuHint(Struct, frozen=True):
@@ -399,6 +393,8 @@ def _mentions(workspace, path: Path, words) -> bool:
 
 
 def _docker_command(words: list[str], path: Path, line: int, root: Path) -> GpuHint | None:
+    from dockerlint.parse.buildcmd import RUN_VALUE_OPTIONS
+
     if words[0] in ("build", "buildx"):
         args = words[2:] if words[0] == "buildx" else words[1:]
         tags, files = [], []
@@ -421,7 +417,7 @@ def _docker_command(words: list[str], path: Path, line: int, root: Path) -> GpuH
         if name == "--runtime" and (value if has_value else (words[i + 1] if i + 1 < len(words) else "")) == "nvidia":
             gpus = True
         if word.startswith("-"):
-            i += 1 if has_value or name not in _RUN_VALUE_OPTIONS else 2
+            i += 1 if has_value or name not in RUN_VALUE_OPTIONS else 2
             continue
         image = word
         break

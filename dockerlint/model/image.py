@@ -242,6 +242,9 @@ class Image(Struct, dict=True, eq=False):
     platforms: tuple[str, ...] = ()  # --platform of the build, when known
     named_contexts: tuple[str, ...] = ()  # build contexts a COPY --from may name (bake, compose, --build-context)
     origin: BuildOrigin | None = None  # where the build context comes from (a guess, a build command, ...)
+    # Commands the repository's CI and scripts run in the image (`docker run app pytest`,
+    # `docker compose run web python manage.py test`), as argv.
+    run_by_repository: tuple[tuple[str, ...], ...] = ()
     # Instructions before the first FROM other than ARGs (a Dockerfile fragment, such as
     # a file meant to be included in another): no image is built from them, so they are
     # kept out of ``stages``; hadolint-compatible rules still read them.
@@ -359,6 +362,7 @@ def build_image(
     platforms: tuple[str, ...] = (),
     origin: BuildOrigin | None = None,
     named_contexts: tuple[str, ...] = (),
+    run_by_repository: tuple[tuple[str, ...], ...] = (),
 ) -> Image:
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root, workspace.is_file)
@@ -380,6 +384,7 @@ def build_image(
         platforms=platforms,
         origin=origin,
         named_contexts=named_contexts,
+        run_by_repository=run_by_repository,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:

@@ -37,6 +37,7 @@ class BuildCommand(Struct, frozen=True):
     platforms: tuple[str, ...]  # --platform values when all are known
     exports_files: bool = False  # every --output is files (type=local/tar/cacheonly, a folder): no image
     named_contexts: tuple[str, ...] = ()  # names of --build-context NAME=VALUE (a COPY --from may name one)
+    tags: tuple[str, ...] = ()  # -t/--tag values when known
 
 
 def exports_files(outputs: list[str | None]) -> bool:
@@ -148,6 +149,7 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
     platforms: list[str | None] = []
     outputs: list[str | None] = []
     named: list[str] = []
+    tags: list[str] = []
     unsure = False  # an option we do not know, written without `=`
     index = 0
     options_done = False
@@ -170,6 +172,8 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
             outputs.append(value)
         elif option == "--build-context" and value is not None and "=" in value:
             named.append(value.partition("=")[0])
+        elif option in ("-t", "--tag") and value:
+            tags.append(value)
 
     while index < len(words):
         word = words[index]
@@ -247,6 +251,7 @@ def _interpret(program: str, family: str, words: list[str | None], cwd: str | No
         known_platforms,
         exports_files(outputs),
         tuple(named),
+        tuple(tags),
     )
 
 
@@ -283,6 +288,68 @@ def compose_files(argv: Argv, cwd: str | None) -> tuple[str, ...]:
             files.append(value)
     joined = [_join(cwd, name) for name in files]
     return tuple(path for path in joined if path) if None not in joined else ()
+
+
+# `docker run` options that take a value (the image is the first word that is neither).
+RUN_VALUE_OPTIONS = frozenset(
+    "-a -c -e -h -l -m -p -u -v -w --add-host --cpus --device --entrypoint --env --env-file --gpus --hostname "
+    "--ipc --label --mount --name --network --platform --publish --restart --runtime --shm-size --ulimit --user "
+    "--volume --workdir --memory --cidfile --log-driver --log-opt --pid --security-opt --tmpfs".split()
+)
+# `docker compose run` options that take a value (the service is the first word that is neither).
+_COMPOSE_RUN_VALUE_OPTIONS = frozenset(
+    "-e --env -l --label --name -p --publish -u --user -v --volume -w --workdir --entrypoint --cap-add "
+    "--cap-drop --env-from-file --pull".split()
+)
+
+
+class RunCommand(Struct, frozen=True):
+    """A command a script runs inside an image: ``docker run IMAGE CMD...`` (``image``) or
+    ``docker compose run SERVICE CMD...`` (``service``)."""
+
+    kind: str  # "image" or "service"
+    name: str  # the image reference or the compose service
+    command: tuple[str, ...]  # what it runs there (empty: the image's own CMD)
+
+
+def run_command(argv: Argv) -> RunCommand | None:
+    """The command ``argv`` runs in a container, when the image or service and every word
+    after it are known."""
+    words = unwrap(argv)
+    if not words or words[0] is None:
+        return None
+    program, rest = _base(words[0]), words[1:]
+    if rest[:2] == ["container", "run"]:
+        rest = ["run", *rest[2:]]
+    if program in ("docker", "podman") and rest[:1] == ["run"]:
+        kind, rest, takes_value = "image", rest[1:], RUN_VALUE_OPTIONS
+    else:
+        if (program,) in _COMPOSE_PROGRAMS:
+            pass
+        elif rest and (program, rest[0]) in _COMPOSE_PROGRAMS:
+            rest = rest[1:]
+        else:
+            return None
+        while rest and rest[0] is not None and rest[0].startswith("-"):  # compose's own options
+            option = rest.pop(0)
+            if "=" not in option and option in ("-f", "--file", "-p", "--project-name", "--profile", "--env-file"):
+                rest = rest[1:]
+        if rest[:1] not in (["run"], ["exec"]):
+            return None
+        kind, rest, takes_value = "service", rest[1:], _COMPOSE_RUN_VALUE_OPTIONS
+    index = 0
+    while index < len(rest):
+        word = rest[index]
+        if word is None:
+            return None
+        if not word.startswith("-"):
+            command = rest[index + 1 :]
+            if None in command:
+                return None
+            return RunCommand(kind, word, tuple(command))  # type: ignore[arg-type]
+        option, equals, _ = word.partition("=")
+        index += 1 if equals or option not in takes_value else 2
+    return None
 
 
 _MOVE_FLAGS = {"mv": frozenset("fvni"), "cp": frozenset("fvnipPLrRa")}

@@ -82,6 +82,7 @@ def read_build_file(kind: str, text: str, path: str, root: str) -> Reading:
     readers = {
         "github": _github,
         "gitlab": _gitlab,
+        "circleci": _circleci,
         "azure": _azure,
         "jenkins": _jenkins,
         "make": _makefile,
@@ -295,6 +296,41 @@ def _github(text: str, path: str, root: str) -> Reading:
             found.scripts.append(Script(script, _lines(run), (cwd,), step_env))
         reading.scripts += found.scripts
         reading.declared += found.declared
+    return reading
+
+
+def _circleci(text: str, path: str, root: str) -> Reading:
+    """CircleCI's ``jobs.<name>.steps``: a ``run`` step is a command string, or a mapping
+    with ``command`` and ``working_directory`` (relative to the checkout, the repository)."""
+    reading = Reading()
+    documents = load_yaml(text)
+    if not documents or not isinstance(documents[0], dict):
+        return reading
+    for job in _mapping(documents[0].get("jobs")).values():
+        job = _mapping(job)
+        job_env = _literal_variables(job.get("environment"))
+        job_directory = _string(job.get("working_directory"))
+        for step in _sequence(job.get("steps")):
+            run = _mapping(step).get("run")
+            command, directory, env = run, job_directory, job_env
+            if isinstance(run, dict):
+                command = run.get("command")
+                directory = _string(run.get("working_directory")) or job_directory
+                env = {**job_env, **_literal_variables(run.get("environment"), job_env)}
+            command = _string(command)
+            if command is None:
+                continue
+            cwd: str | None = root
+            if directory is not None:
+                relative = (
+                    directory.removeprefix("~/project").lstrip("/") if directory.startswith("~/project") else directory
+                )
+                cwd = (
+                    None
+                    if "$" in relative or relative.startswith(("~", "/"))
+                    else posixpath.normpath(posixpath.join(root, relative))
+                )
+            reading.scripts.append(Script(command, _lines(command), (cwd,), env))
     return reading
 
 
