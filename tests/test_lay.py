@@ -235,6 +235,33 @@ def test_a_run_that_installs_the_copied_project_needs_the_copy_before_it(repo):
     assert lint(repo, first, "LAY002", {**files, "requirements.txt": "flask==3.0.3\n"})[0] == []
 
 
+def test_the_package_folder_copied_before_the_manifest_and_the_project_install(repo):
+    """`COPY app /app/app`, then `COPY pyproject.toml .` and `pip install .`: the code layer
+    sits below the install as surely as `COPY . .` would."""
+    files = {
+        "pyproject.toml": "[project]\nname = 'voice'\nversion = '1.0'\ndependencies = ['fastapi==0.115.6']\n",
+        "app/__init__.py": "",
+        "app/main.py": "import fastapi\n",
+    }
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY app /app/app
+        COPY pyproject.toml .
+        RUN pip install --no-cache-dir .
+        CMD ["uvicorn", "app.main:app"]
+    """
+    got, findings = lint(repo, dockerfile, "LAY002", files)
+    assert got == [("LAY002", "Dockerfile", 3)]
+    assert "brings in the project's code before `pip install .` on line 5" in findings[0].message
+    # dependencies installed first from a compiled requirements file: only the project reinstalls
+    first = dockerfile.replace(
+        "COPY app /app/app",
+        "COPY requirements.txt .\n        RUN pip install --no-cache-dir -r requirements.txt\n        COPY app /app/app",
+    )
+    assert lint(repo, first, "LAY002", {**files, "requirements.txt": "fastapi==0.115.6\n"})[0] == []
+
+
 def test_whole_tree_copied_before_pipenv_install(repo):
     files = {
         "Pipfile": '[packages]\nflask = "==3.0.3"\n',

@@ -290,10 +290,13 @@ def _busting_copies(image: Image, stage: StageModel, reported: set[int]) -> Iter
                 yield copy, step, install, posixpath.relpath(reference.image_path, step.workdir or "/")
 
 
-def _busting_project_installs(image: Image, stage: StageModel, reported: set[int]) -> Iterator[tuple[Copy, Step, str]]:
-    """COPYs of the whole source tree before a ``pip install .`` of a project whose
-    pyproject.toml declares dependencies, when no earlier install of the stage put them in
-    place: every code change reinstalls them all. (copy, step, the project argument)."""
+def _busting_project_installs(
+    image: Image, stage: StageModel, reported: set[int]
+) -> Iterator[tuple[Copy, Step, str, str]]:
+    """COPYs of the whole source tree (or of a folder of the project's code, with the
+    manifest copied on its own) before a ``pip install .`` of a project whose pyproject.toml
+    declares dependencies, when no earlier install of the stage put them in place: every
+    code change reinstalls them all. (copy, step, the project argument, what the COPY brings)."""
     earlier_requirements = False
     for step in stage.runs():
         for install in step.installs:
@@ -310,10 +313,23 @@ def _busting_project_installs(image: Image, stage: StageModel, reported: set[int
                 manifest = context_source(image, stage, image_path, step.index)
                 if manifest is None or not _declares_dependencies(image, manifest):
                     continue
-                copy = _busting_copy(image, stage, image_path, step.index, manifest)
+                copy, what = _busting_copy(image, stage, image_path, step.index, manifest), "the whole source tree"
+                if copy is None:
+                    copy, what = _code_copy_into(image, stage, folder, step.index), "the project's code"
                 if copy is not None and id(copy) not in reported:
                     reported.add(id(copy))
-                    yield copy, step, value
+                    yield copy, step, value, what
+
+
+def _code_copy_into(image: Image, stage: StageModel, folder: str, before: int) -> Copy | None:
+    """The first COPY from the build context, before step ``before``, of a folder of Python
+    code into the project folder (`COPY app /app/app`, then `COPY pyproject.toml .`)."""
+    for copy in stage.copies:
+        if copy.step_index >= before or copy.from_stage is not None or copy.from_image or copy.mount_only:
+            continue
+        if inside(copy.dest, folder) and any(_code_tree(image, source.value) for source in copy.sources):
+            return copy
+    return None
 
 
 def _declares_dependencies(image: Image, manifest: Path) -> bool:
@@ -451,12 +467,12 @@ def cache_busting_copy(image: Image) -> Iterator[Finding]:
                 f"Copy the manifests first: {manifests}, {steps}",
                 related=[Related(image.dockerfile_path, project.command.span, "the dependency install")],
             )
-        for copy, step, project in _busting_project_installs(image, stage, reported):
+        for copy, step, project, what in _busting_project_installs(image, stage, reported):
             yield finding(
                 image,
                 "LAY002",
                 copy.instruction.span,
-                f"this COPY brings in the whole source tree before `pip install {project}` on line "
+                f"this COPY brings in {what} before `pip install {project}` on line "
                 f"{step.instruction.span.line}: every code change invalidates the install layer and reinstalls every "
                 "dependency of the project",
                 "Install the dependencies first: compile them from pyproject.toml into a requirements file "
