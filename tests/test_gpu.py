@@ -160,6 +160,29 @@ def test_a_rocm_or_xpu_build_of_torch_brings_no_cuda(repo):
     assert lint(repo, files, "GPU001") == [("GPU001", "Dockerfile", 6)]
 
 
+def test_a_spacy_transformer_pipeline_brings_torch_from_pypi(repo):
+    """`spacy download en_core_web_trf` pip-installs the pipeline, whose runner requires
+    torch: the default index's CUDA build, unless CPU torch is there first."""
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir spacy==3.8.2 flask==3.1.0
+        RUN python -m spacy download en_core_web_sm
+        RUN python -m spacy download en_core_web_trf
+        COPY api.py .
+        CMD ["python", "api.py"]
+    """
+    files = {"Dockerfile": dockerfile, "api.py": "import spacy\n\nnlp = spacy.load('en_core_web_trf')\n"}
+    [finding] = findings(repo, files, "GPU001")
+    assert finding.span.line == 4 and "`en_core_web_trf` requires torch" in finding.message
+    files["Dockerfile"] = dockerfile.replace(
+        "RUN python -m spacy download en_core_web_sm",
+        "RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.5.1",
+    )
+    assert lint(repo, files, "GPU001") == []
+    files["Dockerfile"] = dockerfile.replace("RUN python -m spacy download en_core_web_trf\n", "")
+    assert lint(repo, files, "GPU001") == []
+
+
 def test_multi_stage_cpu_build_done_right(repo):
     """CPU torch first in the builder, then the requirements; the final stage copies the venv."""
     dockerfile = """

@@ -433,12 +433,16 @@ def test_pre_ner_image(tmp_path):
 def test_the_share_the_ner_fix_saves(tmp_path):
     """Moving the transformer pipeline out saved 12.2 GB of 14.1 GB (86.5 %). The spaCy
     download installs torch from PyPI with its CUDA libraries (the pipeline requires
-    spacy-curated-transformers, which requires torch): MDL001's saving is that, and it
-    takes the image to the estimate of the image built without the download."""
+    spacy-curated-transformers, which requires torch): GPU001 (CPU torch first) and MDL001
+    (no download) at that line save that together, and take the image to the estimate of
+    the image built without the download."""
     result = run_lint(write_tree(tmp_path / "before", POST_NER_BEFORE))
     [image] = result.images
     savings = compute_savings(image, result.findings)
-    mdl001 = sum(saving.bytes for saving in savings.savings if saving.finding.code == "MDL001")
+    at_download = [saving for saving in savings.savings if saving.finding.code in ("GPU001", "MDL001")]
+    assert {saving.finding.code for saving in at_download} == {"GPU001", "MDL001"}
+    assert len({saving.finding.span.line for saving in at_download}) == 1
+    mdl001 = sum(saving.bytes for saving in at_download)
     share = mdl001 / savings.before.estimate
     assert abs(share - 12.2 / 14.1) <= 0.05
     after = estimate(write_tree(tmp_path / "after", POST_NER_AFTER))

@@ -520,9 +520,9 @@ def _torch_installs(image: Image) -> Iterator[TorchInstall]:
         for stage in stage_list:
             if _arm64(image, stage):
                 torch_present, base_torch = True, None  # whatever it installs, it is not CUDA torch
-            for command in pip_commands(image, stage):
+            for command in _with_pipeline_downloads(image, stage):
                 family = [r for r in command.requests if is_torch(r.name)]
-                pullers = [r for r in command.requests if pulls_torch(r)]
+                pullers = [r for r in command.requests if pulls_torch(r) or _transformer_pipeline(r.name)]
                 if not family and not pullers:
                     continue
                 if _cpu_build(command, family, settings) or _other_accelerator_build(command, family, settings):
@@ -550,6 +550,27 @@ def _torch_installs(image: Image) -> Iterator[TorchInstall]:
                 yield TorchInstall(
                     command, tuple(family or pullers), cuda, not family, default, None, *_origin(command, family)
                 )
+
+
+def _with_pipeline_downloads(image: Image, stage: StageModel) -> list[PipCommand]:
+    """The stage's pip commands and, in build order among them, its `spacy download`s of
+    transformer pipelines: spaCy installs the pipeline with pip from the default index,
+    and what runs it requires torch (ml.toml [spacy_models])."""
+    commands = list(pip_commands(image, stage))
+    suffix = ml()["spacy_models"]["trf_suffix"]
+    for download in downloads(image):
+        model = download.model or ""
+        if download.position[0] != stage.index or "spacy" not in download.what or not model.endswith(suffix):
+            continue
+        step = stage.steps[download.position[1]]
+        request = PipRequest(model.replace("_", "-"), (), "", None, model, image.dockerfile_path, download.span)
+        commands.append(PipCommand(stage, step, download.span, (request,), (), None))
+    return sorted(commands, key=lambda command: (command.step.index, command.span.line, command.span.column))
+
+
+def _transformer_pipeline(name: str) -> bool:
+    """A spaCy transformer pipeline (`en-core-web-trf`): what runs it requires torch."""
+    return spacy_pipeline(name) and name.replace("-", "_").endswith(ml()["spacy_models"]["trf_suffix"])
 
 
 def _chains(image: Image) -> list[list[StageModel]]:
