@@ -442,10 +442,10 @@ def test_the_share_the_ner_fix_saves(tmp_path):
     at_download = [saving for saving in savings.savings if saving.finding.code in ("GPU001", "MDL001")]
     assert {saving.finding.code for saving in at_download} == {"GPU001", "MDL001"}
     assert len({saving.finding.span.line for saving in at_download}) == 1
-    mdl001 = sum(saving.bytes for saving in at_download)
-    share = mdl001 / savings.before.estimate
+    saved = sum(saving.bytes for saving in at_download)
+    share = saved / savings.before.estimate
     assert abs(share - 12.2 / 14.1) <= 0.05
     after = estimate(write_tree(tmp_path / "after", POST_NER_AFTER))
     # Fixes apply one after another: DEP001 takes out transformers first, so the small
     # packages it shared with torch (filelock, fsspec, ...) leave with MDL001's torch.
-    assert abs(savings.before.estimate - mdl001 - after) <= 0.01 * after
+    assert abs(savings.before.estimate - saved - after) <= 0.01 * after
