@@ -447,5 +447,5 @@ def test_the_share_the_ner_fix_saves(tmp_path):
     assert abs(share - 12.2 / 14.1) <= 0.05
     after = estimate(write_tree(tmp_path / "after", POST_NER_AFTER))
     # Fixes apply one after another: DEP001 takes out transformers first, so the small
-    # packages it shared with torch (filelock, fsspec, ...) leave with MDL001's torch.
+    # packages it shared with torch (filelock, fsspec, ...) leave with the download's torch.
     assert abs(savings.before.estimate - saved - after) <= 0.01 * after
