@@ -3,6 +3,7 @@
 
     python scripts/build_package_index.py            # fetch what the cache lacks, then build
     python scripts/build_package_index.py --offline  # rebuild from the cache only
+    python scripts/build_package_index.py --add NAME ...  # add distributions to the index as it is
 
 What it writes: ``dockerlint/knowledge/packages.index`` (one record per distribution) and
 ``packages.calls`` (its call edges); docs/package-index.md describes them. Every fact
@@ -1466,13 +1467,17 @@ def _fewest(modules: set[str]) -> set[str]:
     return {module for module in modules if not _inside_any(module, modules)}
 
 
-def assemble(records: dict[str, dict]) -> dict:
-    """The shipped data: compact, sorted, with where each fact came from."""
+def assemble(records: dict[str, dict], indexed: dict[str, dict] | None = None) -> dict:
+    """The shipped data: compact, sorted, with where each fact came from. ``indexed``: the
+    records of an index these are added to, whose modules the new records' may-use edges
+    may point at too."""
     owners: dict[str, list[str]] = {}
-    for name, record in records.items():
+    known = {name: {"wheel": {"modules": record.get("modules") or []}} for name, record in (indexed or {}).items()}
+    for name, record in {**known, **records}.items():
         wheel = record["wheel"] or {}
         for module in wheel.get("modules", ()):
             owners.setdefault(module.split(".")[0], []).append(name)
+    everything = {**known, **records}
     distributions = {}
     for name, record in sorted(records.items()):
         wheel = record["wheel"] if record["wheel"] and not record["wheel"].get("missing") else None
@@ -1491,7 +1496,7 @@ def assemble(records: dict[str, dict]) -> dict:
             required = {item.split("[", 1)[0] for found in ranges for item in found["requires"]}
             may_use: dict[str, dict[str, set[str]]] = {}
             for key, uses in _wheel_uses(wheel).items():
-                for other in _owners_of(key, owners, records):
+                for other in _owners_of(key, owners, everything):
                     if other != name and other not in required:
                         edge = may_use.setdefault(other, {})
                         for kind, where in uses.items():
@@ -1535,10 +1540,21 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=SAMPLES, help="older releases read per distribution")
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--only", nargs="*", help="build for these names only (to try the script)")
+    parser.add_argument(
+        "--add", nargs="+", metavar="NAME", help="add these distributions to the index --output holds (no closure)"
+    )
     options = parser.parse_args()
     cache = Cache(options.cache, options.offline)
     globals()["SAMPLES"] = options.samples
     names_file = cache.path("names")
+    if options.add:
+        data = read_index(options.output)
+        names = {canonical(name): "added on the command line" for name in options.add}
+        added = assemble(build(cache, names, False), data["distributions"])["distributions"]
+        data["distributions"].update(added)
+        written = write_index(data, options.output)
+        log(f"added {', '.join(sorted(added))} -> " + ", ".join(f"{path} ({size:,} bytes)" for path, size in written))
+        return
     if options.only:
         names = {canonical(name): "named on the command line" for name in options.only}
     elif options.offline or (options.ranked is None and names_file.is_file()):
@@ -1568,6 +1584,33 @@ def _required_names(records: dict[str, dict]) -> list[str]:
             for requirement in [*item["requires"], *itertools.chain.from_iterable(item.get("extras", {}).values())]:
                 found.add(requirement.partition("[")[0])
     return sorted(found)
+
+
+def read_index(output: Path) -> dict:
+    """The data ``write_index`` wrote to ``output`` (and its calls file beside it): what
+    ``--add`` adds records to, without the cache the index was built from."""
+    parts = {}
+    for path in (output, output.with_name(CALLS_NAME)):
+        content = path.read_bytes()
+        newline = content.index(b"\n")
+        header, body = json.loads(content[:newline]), content[newline + 1 :]
+        parts[path] = (
+            header,
+            {
+                name: json.loads(zlib.decompress(body[offset : offset + length]))
+                for name, (offset, length) in header["at"].items()
+            },
+        )
+    header, records = parts[output]
+    calls = parts[output.with_name(CALLS_NAME)][1]
+    for name, record in records.items():
+        edges = {other: {"at": at} for other, at in record.pop("may_use", {}).items()}
+        for other, names in calls.get(name, {}).items():
+            edges.setdefault(other, {})["calls"] = names
+        if edges:
+            record["may_use"] = edges
+    data = {key: value for key, value in header.items() if key not in ("at", "owners", "distributions", "required")}
+    return {**data, "distributions": records}
 
 
 def write_index(data: dict, output: Path) -> list[tuple[Path, int]]:

@@ -663,6 +663,21 @@ def test_pandas_engines_are_used_by_code_that_calls_pandas_not_by_its_dependents
     assert lines(findings(repo, files)) == []
 
 
+def test_an_engine_of_a_library_the_base_image_ships_is_used_by_code_that_calls_it(repo):
+    """NGC's PyTorch image ships pandas: the code's `pd.read_excel` needs openpyxl, which the
+    image installs; spaCy's Chinese class loads spacy-pkuseg for the `pkuseg` segmenter."""
+    files = {
+        "Dockerfile": "FROM nvcr.io/nvidia/pytorch:24.01-py3\nCOPY requirements.txt .\n"
+        'RUN pip install --no-cache-dir -r requirements.txt\nCOPY train.py .\nCMD ["python", "train.py"]\n',
+        "requirements.txt": "openpyxl==3.1.5\nspacy==3.8.2\nspacy-pkuseg==1.0.0\n",
+        "train.py": "import pandas as pd\nimport spacy.lang.zh\n\nframe = pd.read_excel('claims.xlsx')\n"
+        'nlp = spacy.lang.zh.Chinese.from_config({"nlp": {"tokenizer": {"segmenter": "pkuseg"}}})\n',
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["train.py"] = "import torch\n\nprint(torch.__version__)\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 1), ("DEP001", 2), ("DEP001", 3)]
+
+
 def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     """`import airflow` loads no provider under airflow.providers: an unused provider is
     reported; a DAG that imports the provider's hook uses it."""

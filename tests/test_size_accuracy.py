@@ -438,14 +438,12 @@ def test_the_share_the_ner_fix_saves(tmp_path):
     the image built without the download."""
     result = run_lint(write_tree(tmp_path / "before", POST_NER_BEFORE))
     [image] = result.images
-    savings = compute_savings(image, result.findings)
-    at_download = [saving for saving in savings.savings if saving.finding.code in ("GPU001", "MDL001")]
+    savings = compute_savings(image, [finding for finding in result.findings if finding.code in ("GPU001", "MDL001")])
+    at_download = savings.savings
     assert {saving.finding.code for saving in at_download} == {"GPU001", "MDL001"}
     assert len({saving.finding.span.line for saving in at_download}) == 1
     saved = sum(saving.bytes for saving in at_download)
     share = saved / savings.before.estimate
     assert abs(share - 12.2 / 14.1) <= 0.05
     after = estimate(write_tree(tmp_path / "after", POST_NER_AFTER))
-    # Fixes apply one after another: DEP001 takes out transformers first, so the small
-    # packages it shared with torch (filelock, fsspec, ...) leave with the download's torch.
     assert abs(savings.before.estimate - saved - after) <= 0.01 * after

@@ -40,6 +40,7 @@ from dockerlint.model.distributions import (
     canonical,
     closure,
     command_owners,
+    engine_hosts,
     generation,
     handed_objects,
     heavy_variants,
@@ -603,6 +604,12 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
     needed."""
     found: set[str] = set()
     wanted: dict[str, set[str]] = {}
+    # engine='openpyxl': the code that calls pandas names it, wherever pandas comes from (an
+    # install, or the base image: NGC's PyTorch images ship pandas)
+    for host in engine_hosts():
+        distribution = lookup(host, analysis.versions.get(host))
+        if set(distribution.engines) & unused and _imports(image, analysis, distribution.modules):
+            found.update(other for other in distribution.engines if other in unused)
     # Only what is installed: ``needed`` also holds what an installed package would load by a
     # string if it were there (transformers' tensorflow), and that uses nothing.
     for host in sorted(needed & analysis.installed):
@@ -615,8 +622,6 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
         for extra, names in distribution.extras.items():
             if any(other in unused for other in names) and _imports_part_named(analysis, distribution, extra):
                 found.update(other for other in names if other in unused and not lookup(other).dev)
-        if set(distribution.engines) & unused and _imports(image, analysis, distribution.modules):
-            found.update(other for other in distribution.engines if other in unused)  # engine='openpyxl'
         direct = host in used
         if not direct and not _imports(image, analysis, distribution.modules):
             continue

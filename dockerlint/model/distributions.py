@@ -315,6 +315,13 @@ def _from_pattern(name: str, pattern: dict) -> Distribution | None:
     return Distribution(name, modules, dev=pattern.get("dev"), known=not pattern.get("guess", False))
 
 
+@cache
+def engine_hosts() -> tuple[str, ...]:
+    """Distributions that load others by the names the calling code gives (pandas'
+    ``engine='openpyxl'``): the override file's ``engines``."""
+    return tuple(sorted(name for name, entry in _overrides()["distributions"].items() if entry.get("engines")))
+
+
 def plugin_hosts(name: str) -> tuple[str, ...]:
     """Distributions that load ``name`` by themselves as a plugin: the hosts of the
     entry-point groups it registers in, of the namespace package its modules sit in
