@@ -431,3 +431,28 @@ def test_the_shipped_index_lists_what_its_records_require():
             for requirement in [*item["requires"], *(n for names in item.get("extras", {}).values() for n in names)]:
                 found.add(requirement.partition("[")[0])
     assert index.listed("required") == sorted(found)
+
+
+def test_an_index_read_back_is_the_data_it_was_written_from(tmp_path):
+    """`--add` reads the shipped index to add records to it: the records, their may-use
+    edges split over the two files, and the build's facts come back as written."""
+    data = {
+        "format": 2,
+        "python": "3.11",
+        "platform": "manylinux_2_28_x86_64",
+        "distributions": {
+            "acme": {
+                "version": "1.0",
+                "modules": ["acme"],
+                "ranges": [{"from": None, "requires": ["numpy"]}],
+                "may_use": {"pandas": {"at": ["acme.frame"], "calls": ["to_frame"]}, "scipy": {"at": ["acme.fit"]}},
+            },
+            "numpy": {"version": "2.1.3", "modules": ["numpy"], "ranges": [{"from": None, "requires": []}]},
+        },
+    }
+    output = tmp_path / "packages.index"
+    build.write_index(data, output)
+    assert build.read_index(output) == data
+    first = output.read_bytes()
+    build.write_index(build.read_index(output), output)
+    assert output.read_bytes() == first
