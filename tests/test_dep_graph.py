@@ -678,6 +678,21 @@ def test_an_engine_of_a_library_the_base_image_ships_is_used_by_code_that_calls_
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 1), ("DEP001", 2), ("DEP001", 3)]
 
 
+def test_a_freeze_entry_pinned_older_than_the_index_read_may_need_its_neighbours(repo):
+    """pycuda 2022.2.2 required appdirs; the release the index read requires platformdirs:
+    beside that old pin, appdirs may be what it needs. Both unused here: pycuda is reported,
+    and appdirs at info, naming it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "infer.py"]\n',
+        "requirements.txt": "appdirs==1.4.4\nMako==1.3.5\nMarkupSafe==2.1.5\nplatformdirs==4.2.2\n"
+        "pycuda==2022.2.2\npytools==2024.1.5\ntyping_extensions==4.12.2\n",
+        "infer.py": "import json\n",
+    }
+    by_line = {finding.span.line: finding for finding in findings(repo, files, ["DEP001"])}
+    assert by_line[1].severity.name == "INFO" and "`pycuda`" in by_line[1].message
+    assert 5 in by_line
+
+
 def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     """`import airflow` loads no provider under airflow.providers: an unused provider is
     reported; a DAG that imports the provider's hook uses it."""

@@ -461,9 +461,17 @@ def _frozen_beside_unknowns(analysis: Analysis, item: Installed) -> bool:
 
 
 def _unknowns_of(analysis: Analysis, path: Path) -> list[str]:
-    """The entries of a requirements file (or Pipfile) the index does not know."""
-    names = {item.name for item in analysis.installs.items if item.path == path}
-    return sorted(name for name in names if not lookup(name).known and not spacy_pipeline(name))
+    """The entries of a requirements file (or Pipfile) whose requirements the index cannot
+    say: a distribution it does not know, or a release older than any it read
+    (pycuda==2022.2.2 required appdirs; the 2026 release it read requires platformdirs)."""
+    pins = {item.name: pinned_release(item.written) for item in analysis.installs.items if item.path == path}
+    return sorted(name for name, version in pins.items() if _unread_entry(name, version))
+
+
+def _unread_entry(name: str, version: str | None) -> bool:
+    if spacy_pipeline(name):
+        return False
+    return not lookup(name).known or (version is not None and not requirements_read(name, version))
 
 
 def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
@@ -549,7 +557,7 @@ def _freeze_with_unknowns(items: list[Installed]) -> bool:
     pins = {item.name: version for item in items if (version := pinned_release(item.written))}
     if len(pins) < FROZEN_ENTRIES * len(names):  # a freeze with a few entries added by hand is one still
         return False
-    if all(lookup(name).known or spacy_pipeline(name) for name in names):
+    if not any(_unread_entry(name, pins.get(name)) for name in names):
         return False
     found = [lookup(name, version) for name, version in pins.items()]
     required = {other for distribution in found if distribution.known for other in distribution.requires}
