@@ -183,6 +183,18 @@ def test_a_spacy_transformer_pipeline_brings_torch_from_pypi(repo):
     assert lint(repo, files, "GPU001") == []
 
 
+def test_torch_brought_through_an_extra_one_package_asks_of_another(repo):
+    """docling requires `docling-slim[standard]`, whose standard extra brings torch: the
+    extras asked along the way count, not only those of the first step."""
+    files = {"Dockerfile": CPU_SERVICE, "requirements.txt": "fastapi==0.115.6\ndocling\n"}
+    [finding] = findings(repo, files, "GPU001")
+    assert finding.span.line == 4 and "`docling` requires torch" in finding.message
+    files["requirements.txt"] = (
+        "--extra-index-url https://download.pytorch.org/whl/cpu\ntorch==2.8.0+cpu\n" + (files["requirements.txt"])
+    )
+    assert lint(repo, files, "GPU001") == []
+
+
 def test_multi_stage_cpu_build_done_right(repo):
     """CPU torch first in the builder, then the requirements; the final stage copies the venv."""
     dockerfile = """

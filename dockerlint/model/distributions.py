@@ -497,12 +497,14 @@ def _needs(name: str, chosen: int | None, extras: tuple[str, ...], loads: bool) 
 
 def pulls(name: str, extras: tuple[str, ...], target: str) -> bool:
     """Whether installing ``name[extras]`` today brings ``target`` (requirements of the
-    newest versions, extras of the first step only)."""
-    first = newest(name)
-    start = set(first.requires)
-    for extra in extras:
-        start.update(first.extras.get(canonical(extra), ()))
-    return target in _required_closure(frozenset(start))
+    newest versions, with the extras each asks of the next: docling requires
+    ``docling-slim[standard]``, which brings torch)."""
+    return target in _brought(canonical(name), tuple(sorted({canonical(extra) for extra in extras})))
+
+
+@cache
+def _brought(name: str, extras: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(closure({name}, {name: extras} if extras else None, loads=False)) - {name}
 
 
 @cache
