@@ -195,6 +195,62 @@ def test_torch_brought_through_an_extra_one_package_asks_of_another(repo):
     assert lint(repo, files, "GPU001") == []
 
 
+def test_torch_the_lock_file_brings_through_a_dependency(repo):
+    """The lock, not the index, says what the pinned releases require: `acme-ocr` 0.4.1
+    required torch when the lock was made, so `uv sync` installs CUDA torch from PyPI."""
+    lock = """
+        version = 1
+        requires-python = ">=3.11"
+
+        [[package]]
+        name = "rag"
+        version = "0.1.0"
+        source = { virtual = "." }
+        dependencies = [{ name = "acme-ocr" }, { name = "fastapi" }]
+
+        [[package]]
+        name = "acme-ocr"
+        version = "0.4.1"
+        source = { registry = "https://pypi.org/simple" }
+        dependencies = [{ name = "acme-layout" }]
+
+        [[package]]
+        name = "acme-layout"
+        version = "1.2.0"
+        source = { registry = "https://pypi.org/simple" }
+        dependencies = [{ name = "torch" }]
+
+        [[package]]
+        name = "torch"
+        version = "2.7.1"
+        source = { registry = "https://pypi.org/simple" }
+
+        [[package]]
+        name = "fastapi"
+        version = "0.115.6"
+        source = { registry = "https://pypi.org/simple" }
+    """
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/
+            WORKDIR /app
+            COPY pyproject.toml uv.lock ./
+            RUN uv sync --locked --no-install-project
+            COPY . .
+            CMD ["/app/.venv/bin/uvicorn", "rag.api:app"]
+        """,
+        "pyproject.toml": "[project]\nname = 'rag'\nversion = '0.1.0'\ndependencies = ['acme-ocr>=0.4', 'fastapi==0.115.6']\n",
+        "uv.lock": lock,
+        "rag/__init__.py": "",
+        "rag/api.py": "import acme_ocr\nfrom fastapi import FastAPI\n\napp = FastAPI()\n",
+    }
+    [finding] = findings(repo, files, "GPU001")
+    assert finding.span.line == 5 and "`acme-ocr>=0.4` requires torch" in finding.message and "2.7.1" in finding.message
+    files["uv.lock"] = lock.replace('dependencies = [{ name = "torch" }]', "")
+    assert lint(repo, files, "GPU001") == []
+
+
 def test_multi_stage_cpu_build_done_right(repo):
     """CPU torch first in the builder, then the requirements; the final stage copies the venv."""
     dockerfile = """

@@ -272,6 +272,22 @@ def locked_versions(image: Image, project: ProjectInstall) -> dict[str, str]:
     return _locked(image, project.pyproject.parent / LOCK_FILES[project.tool])[0]
 
 
+def locked_reach(image: Image, project: ProjectInstall, start: str) -> set[str]:
+    """What ``start`` brings in by the lock file the project install reads: the resolver's
+    answer for the versions it pinned (empty without a lock that lists it)."""
+    if project.pyproject is None:
+        return set()
+    requires = _locked(image, project.pyproject.parent / LOCK_FILES[project.tool])[1]
+    found, pending = set(), [canonical(start)]
+    while pending:
+        name = pending.pop()
+        for other in requires.get(name, ()):
+            if other not in found:
+                found.add(other)
+                pending.append(other)
+    return found
+
+
 def _locked(image: Image, path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """(name -> version, name -> the names it requires) of a lock file in the repository
     (empty when it is not there or not TOML): the versions ``uv sync``/``poetry install``

@@ -25,7 +25,7 @@ from dockerlint.model import Image, ImageRef, StageModel, coupling
 from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
-from dockerlint.model.installed_projects import exported_project, locked_versions, project_selection
+from dockerlint.model.installed_projects import exported_project, locked_reach, locked_versions, project_selection
 from dockerlint.model.installs import Install
 from dockerlint.model.queries import external_base, final_chain, truthy
 from dockerlint.parse.python import Call
@@ -124,6 +124,7 @@ class PipCommand(Struct, frozen=True):
     torch_backend: str | None  # uv's --torch-backend / UV_TORCH_BACKEND
     compiles: bool = True  # writes a .pyc beside each .py it installs (pip does unless --no-compile; uv only if asked)
     locked_torch: str | None = None  # the torch release a project's lock file pins (uv.lock, Pipfile.lock)
+    lock_pullers: tuple[str, ...] = ()  # requests whose locked requirements bring torch (uv.lock, poetry.lock)
 
 
 def _compiles(tool: str, options, env: dict) -> bool:
@@ -293,7 +294,10 @@ def _project_command(image: Image, stage: StageModel, step: Step, project, pypro
     backend = project.env.get("UV_TORCH_BACKEND") if project.tool == "uv" else None
     compiles = _compiles(project.tool, project.options, project.env)
     locked_torch = locked_versions(image, project).get("torch")
-    return PipCommand(stage, step, span, requests, tuple(indexes), backend or None, compiles, locked_torch)
+    pullers = tuple(
+        request.name for request in requests if locked_torch and "torch" in locked_reach(image, project, request.name)
+    )
+    return PipCommand(stage, step, span, requests, tuple(indexes), backend or None, compiles, locked_torch, pullers)
 
 
 def _poetry_indexes(pyproject) -> list[str]:
@@ -522,7 +526,11 @@ def _torch_installs(image: Image) -> Iterator[TorchInstall]:
                 torch_present, base_torch = True, None  # whatever it installs, it is not CUDA torch
             for command in _with_pipeline_downloads(image, stage):
                 family = [r for r in command.requests if is_torch(r.name)]
-                pullers = [r for r in command.requests if pulls_torch(r) or _transformer_pipeline(r.name)]
+                pullers = [
+                    r
+                    for r in command.requests
+                    if pulls_torch(r) or _transformer_pipeline(r.name) or r.name in command.lock_pullers
+                ]
                 if not family and not pullers:
                     continue
                 if _cpu_build(command, family, settings) or _other_accelerator_build(command, family, settings):
