@@ -391,6 +391,27 @@ def test_hash_lines_without_continuations_are_one_finding(repo):
     assert "(lines 2, 5, 8)" in result.findings[0].message
 
 
+def test_a_requirement_pip_cannot_read_on_its_command_line(repo):
+    """`fastapi=0.115.12` (one `=`) and `"pandas>=2.0 <3"` (a space for a comma) stop
+    `pip install`; paths, URLs, extras, markers, pins and variables are all fine."""
+    dockerfile = """
+        FROM python:3.12-slim AS build
+        RUN pip wheel --no-cache-dir -w /wheels "pandas>=2.0 <3"
+        FROM python:3.12-slim
+        ARG EXTRA=redis==5.2.1
+        COPY --from=build /wheels /wheels
+        COPY . /app
+        RUN pip install --no-cache-dir fastapi=0.115.12 uvicorn[standard]==0.34.0 \\
+            && pip install --no-cache-dir /app "./app[test]" "numpy<2; python_version < '3.13'" \\
+               git+https://github.com/psf/black.git@24.10.0 "torch==2.5.1+cpu" "$EXTRA" \\
+               https://example.com/wheels/acme-1.0-py3-none-any.whl "requests==2.*"
+        CMD ["uvicorn", "app.main:app"]
+    """
+    result = lint(repo({"Dockerfile": dockerfile, "app/main.py": "import fastapi\n"}), ["REQ005"])
+    assert found(result) == [("REQ005", "Dockerfile", 2), ("REQ005", "Dockerfile", 7)]
+    assert 'did you mean "=="' in result.findings[1].message and "`fastapi=0.115.12`" in result.findings[1].message
+
+
 # -- REQ001 through torch coupling and the command line --------------------------------------------
 
 

@@ -279,6 +279,33 @@ def missing_requirements_file(image: Image) -> Iterator[Finding]:
                     )
 
 
+@check("REQ005")
+def invalid_requirement_argument(image: Image) -> Iterator[Finding]:
+    """A requirement on a ``pip install`` command line that pip cannot read
+    (``fastapi=0.115.12``): pip stops before installing anything and the RUN fails, as
+    for a bad line of a requirements file (which the parser reports)."""
+    from dockerlint.parse.requirements import requirement_problem
+
+    for stage in image.stages:
+        if not stage.reachable:
+            continue
+        for step in stage.runs():
+            for install in step.installs:
+                if install.family != "pip" or install.action not in ("install", "download", "wheel"):
+                    continue
+                for argument in install.packages:
+                    problem = requirement_problem(argument.value)
+                    if problem is not None:
+                        yield finding(
+                            image,
+                            "REQ005",
+                            argument.span,
+                            f"`{argument.value}`: {problem}: `{install.tool} {install.action}` stops and the RUN fails",
+                            "Write the requirement as pip reads it (`name==1.2.3`, `name>=1,<2`), quoted in the "
+                            "shell when it holds `<`, `>` or spaces.",
+                        )
+
+
 def _written_in_build(image: Image, name: str, known: dict[str, bool]) -> bool:
     """Whether a RUN may write a file of this name: named anywhere but as the one ``-r`` value
     (each name asked once per image: ``known``)."""

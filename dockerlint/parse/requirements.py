@@ -524,6 +524,18 @@ def _with_variables(text: str) -> _Parsed:
     return _Parsed(canonical_name(raw), raw, "", extras, None, url or None)
 
 
+def requirement_problem(text: str) -> str | None:
+    """Why pip cannot read ``text`` as a requirement (a command-line argument), or None;
+    a value holding a shell variable or glob, or longer than any requirement, is not judged."""
+    if not text or len(text) > 10_000 or any(char in text for char in "$*?`"):
+        return None
+    try:
+        _requirement(text)
+    except _Invalid as error:
+        return str(error)
+    return None
+
+
 def _requirement(text: str) -> _Parsed:
     """pip's ``parse_req_from_line``: a URL, a local path or archive, or a PEP 508 string."""
     separator = "; " if _is_url(text) else ";"
