@@ -412,6 +412,20 @@ def test_a_requirement_pip_cannot_read_on_its_command_line(repo):
     assert 'did you mean "=="' in result.findings[1].message and "`fastapi=0.115.12`" in result.findings[1].message
 
 
+def test_a_bare_torch_on_a_base_image_that_ships_torch_installs_nothing(repo):
+    """pytorch/pytorch:2.5.1 holds torch 2.5.1: `torch` in the requirements is satisfied and
+    pip leaves it, so builds do not drift; with `--upgrade`, or on a plain Python base, they do."""
+    files = {
+        "Dockerfile": "FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime\n" + INSTALL,
+        "requirements.txt": "torch\ntransformers==4.47.1\n",
+    }
+    assert found(lint(repo(files), ["REQ003"])) == []
+    upgrade = {**files, "Dockerfile": files["Dockerfile"].replace("pip install --no-cache-dir", "pip install -U")}
+    assert found(lint(repo(upgrade), ["REQ003"])) == [("REQ003", "requirements.txt", 1)]
+    plain = {**files, "Dockerfile": SIMPLE}
+    assert found(lint(repo(plain), ["REQ003"])) == [("REQ003", "requirements.txt", 1)]
+
+
 # -- REQ001 through torch coupling and the command line --------------------------------------------
 
 

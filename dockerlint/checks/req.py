@@ -202,6 +202,8 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
                 continue  # arguments of `pip install` are DL3013's, constraints install nothing
             if "${" in entry.text:
                 continue  # the version comes from the environment at build time
+            if _base_torch_kept(image, entry):
+                break  # pytorch/pytorch:2.5.1 ships torch 2.5.1, which a bare `torch` leaves in place
             # Once per name: pinning this line pins the package, later listings are REQ002's.
             yield Finding(
                 "REQ003",
@@ -213,6 +215,34 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
                 "(`pip-compile`, `uv pip compile`, `pip freeze`).",
             )
             break
+
+
+def _base_torch_kept(image: Image, entry: Entry) -> bool:
+    """Whether ``entry`` is torch, the base image of the stage that installs it ships a
+    torch release the entry allows, and the install does not upgrade: pip keeps the
+    base's torch, a version the image's tag pins."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    from dockerlint.model.baseimage import base_image
+
+    if entry.name != "torch" or entry.url:
+        return False
+    stage_index, step_index, _ = entry.install
+    stage = image.stages[stage_index]
+    root = stage
+    while root.parent is not None:
+        root = image.stages[root.parent]
+    base = base_image(root.base) if root.base is not None else None
+    if base is None or base.torch_version is None:
+        return False
+    step = stage.steps[step_index]
+    if any(install.family == "pip" and install.has("--upgrade", "-U") for install in step.installs):
+        return False
+    try:
+        return Version(".".join(map(str, base.torch_version))) in SpecifierSet(entry.specifier)
+    except InvalidSpecifier:
+        return False
 
 
 # A `pip install` argument pinned to a build variable: `apache-airflow==${AIRFLOW_VERSION}`.
