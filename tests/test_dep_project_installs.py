@@ -818,3 +818,31 @@ def test_an_exported_torch_is_the_cuda_build_pypi_serves(repo):
     files = {"Dockerfile": export_image("poetry export -o requirements.txt"), "pyproject.toml": project,
              "poetry.lock": "", **code}  # fmt: skip
     assert found(run_lint(repo(files), select=["GPU001"])) == [("GPU001", "Dockerfile", 10)]
+
+
+def test_packages_poetry_add_names_in_the_dockerfile_are_installs_of_their_own(repo):
+    """`poetry add loguru "httpx[http2]"` installs those two into the project's environment:
+    judged like any install, at their words in the Dockerfile (an option that changes what
+    is added leaves the command unnamed, as before)."""
+    dockerfile = """
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir poetry==1.8.5 && poetry config virtualenvs.create false
+        WORKDIR /app
+        COPY pyproject.toml ./
+        RUN poetry install --no-root
+        RUN poetry add loguru "httpx[http2]"
+        COPY bot ./bot
+        CMD ["python", "-m", "bot.main"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "pyproject.toml": "[tool.poetry]\nname = 'bot'\nversion = '0.1.0'\n\n[tool.poetry.dependencies]\n"
+        'python = "^3.12"\naiogram = "3.15.0"\nredis = "5.2.1"\n',
+        "bot/__init__.py": "",
+        "bot/main.py": "import aiogram\nimport httpx\n",
+    }
+    unused = [item for item in lint(repo, files) if item[0] == "DEP001"]
+    assert unused == [("DEP001", "Dockerfile", 6), ("DEP001", "pyproject.toml", 8)]
+    files["Dockerfile"] = dockerfile.replace("poetry add loguru", "poetry add --allow-unknown-option loguru")
+    # unnamed, it may install what requires redis: nothing is judged that some package requires
+    assert [item for item in lint(repo, files) if item[0] == "DEP001"] == []

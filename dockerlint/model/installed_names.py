@@ -31,7 +31,7 @@ import re
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.installed_pip import argument_name, read_pip
 from dockerlint.model.installed_projects import project_installs, project_selections, read_project
-from dockerlint.model.installed_records import ImageInstalls, Installed, location, with_parents
+from dockerlint.model.installed_records import ImageInstalls, Installed, add, location, with_parents
 from dockerlint.model.pyenv import python_image
 from dockerlint.model.queries import external_base, final_chain, image_matches
 
@@ -101,10 +101,71 @@ def _image_installs(image: Image) -> ImageInstalls:
                 argv = _installer_argv(command.argv)
                 verbs = OTHER_INSTALLERS.get(argv[0].rsplit("/", 1)[-1]) if argv else None
                 if verbs is not None and (not verbs or (len(argv) > 1 and argv[1] in verbs)):
-                    result.unnamed.append(f"`{' '.join(argv[:2])}`")
+                    added = _project_add(image, stage, command)
+                    if added is None:
+                        result.unnamed.append(f"`{' '.join(argv[:2])}`")
+                    else:
+                        add(added, in_final, result)
     _base_image(image, chain[-1], result)
     _apply_uninstalls(image, chain, result)
     return result
+
+
+# `poetry add`, `uv add`, `pdm add`: options that take a value, and flags, that leave what
+# the named packages are (their command-line references); any other option leaves the
+# command unnamed.
+_ADD_VALUE_OPTIONS = frozenset(
+    {"--group", "-G", "--source", "--python", "--optional", "--extra", "--index", "--directory", "--project"}
+)
+_ADD_FLAGS = frozenset(
+    {
+        "--dev",
+        "-D",
+        "-d",
+        "--lock",
+        "--no-sync",
+        "--frozen",
+        "--locked",
+        "--no-interaction",
+        "-n",
+        "--quiet",
+        "-q",
+        "--no-cache",
+        "--allow-prereleases",
+        "--active",
+    }
+)
+
+
+def _project_add(image: Image, stage: StageModel, command) -> list[Installed] | None:
+    """The distributions ``poetry add``/``uv add``/``pdm add`` names, each at its word (it
+    installs them into the project's environment); None when one is not a plain name."""
+    words = command.command.words
+    values = [word.value for word in words]
+    start = 3 if values[0].rsplit("/", 1)[-1].startswith("python") else 1  # python -m poetry add
+    if len(values) <= start or values[start] != "add":
+        return None
+    named: list[Installed] = []
+    index = start + 1
+    while index < len(values):
+        value = values[index]
+        option = value.split("=", 1)[0]
+        if value.startswith("-"):
+            if option in _ADD_VALUE_OPTIONS and "=" not in value:
+                index += 2
+                continue
+            if option in _ADD_VALUE_OPTIONS or value in _ADD_FLAGS:
+                index += 1
+                continue
+            return None
+        name, extras = argument_name(value)
+        if name is None:
+            return None
+        named.append(
+            Installed(name, extras, image.dockerfile_path, command.word_span(index), value, stage.index, "argument")
+        )
+        index += 1
+    return named or None
 
 
 def _os_python_library(package: str) -> bool:
