@@ -334,6 +334,8 @@ def test_runs_as_root_follows_the_base_images_user(repo, base, flagged):
         ("python:slim-bookworm", True),
         ("rayproject/ray:nightly-py310-cu128", True),
         ("apache/airflow:latest-python3.11", True),
+        ("ultralytics/ultralytics:latest-python", True),
+        ("ultralytics/ultralytics:8.3.40-python", False),
         ("python:3.12-alpine", False),
         ("python:3.11.9-slim", False),
         ("python:latest", False),  # DL3007
