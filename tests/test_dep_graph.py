@@ -693,6 +693,24 @@ def test_a_freeze_entry_pinned_older_than_the_index_read_may_need_its_neighbours
     assert 5 in by_line
 
 
+def test_a_local_project_holds_only_what_the_image_copies_of_it(repo):
+    """pyproject.toml sits at the repository root, beside `api/` and `worker/`; the image
+    copies `api/` and installs the project: worker's imports are not in it."""
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY pyproject.toml ./\nCOPY api ./api\n"
+        'RUN pip install --no-cache-dir .\nCMD ["uvicorn", "api.main:app"]\n',
+        "pyproject.toml": "[project]\nname = 'shop'\nversion = '1.0'\n"
+        "dependencies = ['fastapi==0.115.6', 'uvicorn==0.32.1', 'celery==5.4.0']\n",
+        "api/__init__.py": "",
+        "api/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        "worker/__init__.py": "",
+        "worker/tasks.py": "from celery import Celery\n\napp = Celery('shop')\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 4)]
+    files["Dockerfile"] = files["Dockerfile"].replace("COPY api ./api\n", "COPY api ./api\nCOPY worker ./worker\n")
+    assert lines(findings(repo, files, ["DEP001"])) == []
+
+
 def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     """`import airflow` loads no provider under airflow.providers: an unused provider is
     reported; a DAG that imports the provider's hook uses it."""

@@ -628,10 +628,31 @@ def _image_files(image: Image, local_projects: list[Path]) -> list[CodeFile]:
         files.update(_stage_files(image, stage, 0, memo))
     for target, folder in image.mounts:
         _mount(image, files, target, folder)
-    for folder in local_projects:
-        for relative, file in _project_files(image, folder):
-            files.setdefault(f"/site-packages/{relative}", file)
+    if local_projects:
+        brought = _brought_from_context(image)
+        for folder in local_projects:
+            for relative, file in _project_files(image, folder):
+                if file.location in brought:
+                    files.setdefault(f"/site-packages/{relative}", file)
     return [files[image_path] for image_path in sorted(files)]
+
+
+def _brought_from_context(image: Image) -> set[str]:
+    """The build-context files some COPY, ADD or bind mount of a stage the image is built
+    from brings in: what a local project's build can hold (a folder of the repository no
+    instruction copies is not in the image, whatever pyproject.toml sits above it)."""
+    found: set[str] = set()
+    for stage in image.stages:
+        if not stage.reachable:
+            continue
+        for copy in stage.copies:
+            if copy.from_stage is not None or copy.heredoc or copy.from_image:
+                continue
+            for source in copy.sources:
+                found.update(
+                    file.location for file in _context_files(image, source.value, copy.dest, copy.dest_is_dir).values()
+                )
+    return found
 
 
 def _mount(image: Image, files: dict[str, CodeFile], target: str, folder: Path) -> None:

@@ -166,6 +166,12 @@ def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> P
     source = context_source(image, stage, image_path, step.index)
     if source is not None and os.path.isdir(source):
         return source
+    # the folder put together file by file (`COPY pyproject.toml ./`, `COPY api ./api`): the
+    # project is where its manifest comes from
+    for manifest in ("pyproject.toml", "setup.py"):
+        source = context_source(image, stage, posixpath.join(image_path, manifest), step.index)
+        if source is not None and os.path.isfile(source):
+            return source.parent
     return None
 
 
