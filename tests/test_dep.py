@@ -1145,6 +1145,12 @@ def test_an_image_compose_runs_as_its_test_service_is_left_alone(repo):
     assert lint(repo, tests, ["DEP003"]) == []
     etl = {**files, "compose.yaml": files["compose.yaml"].format(service="etl")}
     assert lint(repo, etl, ["DEP003"]) == [("DEP003", "requirements-test.txt", 1)]
+    # the same image serves `etl` and a `tests` service: it ships to production all the same
+    both = {
+        **etl,
+        "compose.yaml": etl["compose.yaml"] + files["compose.yaml"].format(service="tests")[len("services:\n") :],
+    }
+    assert lint(repo, both, ["DEP003"]) == [("DEP003", "requirements-test.txt", 1)]
 
 
 # -- DEP004 ---------------------------------------------------------------------------------

@@ -711,6 +711,21 @@ def test_a_local_project_holds_only_what_the_image_copies_of_it(repo):
     assert lines(findings(repo, files, ["DEP001"])) == []
 
 
+def test_a_package_of_the_repository_is_not_the_distribution_of_the_same_import_name(repo):
+    """`from proto import predict_pb2` imports the repository's own proto/ package, not the
+    proto-plus that google-api-core brings: the unused client is simply removed."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + "COPY proto/ ./proto/\n" + 'CMD ["python", "server.py"]\n',
+        "requirements.txt": "grpcio==1.68.1\ngoogle-api-python-client==2.92.0\n",
+        "proto/__init__.py": "",
+        "proto/predict_pb2.py": "DESCRIPTOR = None\n",
+        "server.py": "import grpc\nfrom proto import predict_pb2\n",
+    }
+    [finding] = findings(repo, files, ["DEP001"])
+    assert finding.span.line == 2 and "which only it brings in" not in finding.message
+    assert finding.fix.startswith("Remove `google-api-python-client==2.92.0`")
+
+
 def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     """`import airflow` loads no provider under airflow.providers: an unused provider is
     reported; a DAG that imports the provider's hook uses it."""

@@ -845,6 +845,24 @@ def test_a_cache_the_build_may_fill_through_code_that_picks_its_model_by_name(re
     assert lint(repo, files, "MDL003") == [("MDL003", "Dockerfile", 5)]
 
 
+def test_whispers_own_download_helper_called_by_a_build_script(repo):
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            RUN pip install --no-cache-dir openai-whisper==20240930
+            COPY scripts/download_models.py .
+            RUN python download_models.py small
+            COPY app ./app
+            CMD ["python", "-m", "app.worker"]
+        """,
+        "scripts/download_models.py": "import sys\n\nfrom whisper import _MODELS, _download\n\n"
+        '_download(_MODELS[sys.argv[1]], "/models/", False)\n',
+        "app/__init__.py": "",
+        "app/worker.py": "import whisper\n\nmodel = whisper.load_model('small', download_root='/models/')\n",
+    }
+    assert lint(repo, files, "MDL001") == [("MDL001", "Dockerfile", 4)]
+
+
 # -- MDL004: a spaCy pipeline ------------------------------------------------------------------
 
 

@@ -411,14 +411,14 @@ def _imported_below(image: Image, analysis: Analysis) -> set[str]:
     its tests or notebooks), or whose command the image runs (`dbt`, which dbt-core brings
     under dbt-postgres)."""
     named = {item.name for item in analysis.installs.items}
+    own = analysis.code.first_party  # `from proto import x` of the repository's proto/ is no proto-plus
     found = set()
     for name in analysis.installed - named:
         distribution = lookup(name, analysis.versions.get(name))
         if not distribution.known:
             continue
-        if set(distribution.commands) & analysis.words or (
-            distribution.modules and _imports(image, analysis, distribution.modules, True)
-        ):
+        modules = [module for module in distribution.modules if module.split(".", 1)[0] not in own]
+        if set(distribution.commands) & analysis.words or (modules and _imports(image, analysis, modules, True)):
             found.add(name)
     return found
 
@@ -1093,9 +1093,11 @@ def _code_under_volume(image: Image, analysis: Analysis) -> bool:
 
 
 def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
-    names = (image.final.name, image.target, image.dockerfile_path.name.lower(), *image.services)
-    if any(DEV_IMAGE_WORDS.search(name) for name in names if name):
-        return  # a test or development image: its tools are what it is for
+    names = (image.final.name, image.target, image.dockerfile_path.name.lower())
+    if any(DEV_IMAGE_WORDS.search(name) for name in names if name) or (
+        image.services and all(DEV_IMAGE_WORDS.search(service) for service in image.services)
+    ):
+        return  # a test or development image: its tools are what it is for (a `test-*` service beside `web` is not)
     running = _categories_run(analysis.runtime_words)
     verdict = needed_by_service = None
     for item in analysis.installs.items:
