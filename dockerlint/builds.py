@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -39,6 +40,8 @@ class Build(Struct, frozen=True):
     origin: BuildOrigin | None = None  # where the context comes from
     named_contexts: tuple[str, ...] = ()  # bake `contexts`, compose `additional_contexts`, --build-context
     run_by_repository: tuple[tuple[str, ...], ...] = ()  # `docker run TAG pytest` in CI and scripts
+    image_names: tuple[str, ...] = ()  # compose `image:`, `docker build -t`
+    base_for_builders: bool = False  # other Dockerfiles start only builder stages FROM it
 
 
 def plan_builds(found: Found, config: Config, workspace: Workspace, project_root: Path) -> list[Build]:
@@ -97,6 +100,15 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
                 build = replace(build, gpu=gpu)
             key = (build.dockerfile, build.context, build.target)
             builds[key] = _merge(builds[key], build) if key in builds else build
+    named = {
+        key: {_image_name(name) for name in build.image_names} | tags.get(build.dockerfile, set())
+        for key, build in builds.items()
+    }
+    if any(named.values()):
+        builder_bases, final_bases = _bases_of(found.dockerfiles, workspace)
+        for key, names in named.items():
+            if names & builder_bases and not names & final_bases:
+                builds[key] = replace(builds[key], base_for_builders=True)
     if facts.runs:
         for key, build in builds.items():
             named = tags.get(build.dockerfile, set())
@@ -109,6 +121,29 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
             if ran:
                 builds[key] = replace(build, run_by_repository=tuple(dict.fromkeys(ran)))
     return sorted(builds.values(), key=lambda b: (str(b.dockerfile), str(b.context), b.target or ""))
+
+
+def _bases_of(dockerfiles: list[Path], workspace: Workspace) -> tuple[set[str], set[str]]:
+    """(the images some Dockerfile starts a builder stage FROM, those it starts its last
+    stage FROM): an image of the repository that only ever starts builder stages is a
+    tool-chain image (`FROM acme/base AS builder`, then a clean slim final stage)."""
+    builders, finals = set(), set()
+    for path in dockerfiles:
+        loaded = workspace.text(path, quiet=True, in_context=False)
+        if loaded is None:
+            continue
+        bases = _FROM.findall(loaded[0].text)
+        for number, base in enumerate(bases):
+            name = _image_name(base)
+            found = finals if number == len(bases) - 1 else builders
+            # a name built without a namespace is often pushed under one (`cedrik-base`, then
+            # `FROM acme/cedrik-base:latest`): the last part of the name matches it too
+            found.update({name, name.rsplit("/", 1)[-1]})
+    return builders, finals
+
+
+# The image of each FROM line (its flags skipped): read without a parse, for every Dockerfile.
+_FROM = re.compile(r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*([^\s]+)", re.IGNORECASE | re.MULTILINE)
 
 
 def _image_name(reference: str) -> str:
@@ -127,6 +162,7 @@ def _merge(first: Build, second: Build) -> Build:
         args=args,
         gpu=first.gpu if first.gpu == second.gpu else (True if True in (first.gpu, second.gpu) else None),
         services=first.services + tuple(s for s in second.services if s not in first.services),
+        image_names=tuple(dict.fromkeys(first.image_names + second.image_names)),
         volumes=tuple(dict.fromkeys(first.volumes + second.volumes)),
         mounts=tuple(dict.fromkeys(first.mounts + second.mounts)),
         platforms=first.platforms if first.platforms == second.platforms else (),
@@ -156,6 +192,7 @@ def build_image_of(build: Build, workspace: Workspace, settings: dict | None = N
             origin=build.origin,
             named_contexts=build.named_contexts,
             run_by_repository=build.run_by_repository,
+            base_for_builders=build.base_for_builders,
         )
 
 
@@ -181,6 +218,7 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
                 args=tuple(sorted(service.args.items())),
                 gpu=True if service.gpu else None,
                 services=(service.name,),
+                image_names=(service.image,) if service.image else (),
                 compose_file=compose_path,
                 volumes=tuple(volume.target for volume in service.volumes),
                 mounts=_repository_mounts(service.volumes, compose_path, workspace),

@@ -1126,3 +1126,42 @@ def test_a_rust_toolchain_from_rustups_script_left_in_the_final_image(repo):
 )  # fmt: skip
 def test_a_rust_toolchain_removed_or_used_by_the_container_is_fine(repo, run, cmd):
     assert lint(repo, rust_image(run, cmd), "STG001", {"serve.py": "print(1)\n"})[0] == []
+
+
+def test_a_tool_chain_image_other_dockerfiles_build_from_only_as_a_builder(repo):
+    """compose builds `acme-base` (compilers, headers); Runner.Dockerfile starts its builder
+    stage FROM the pushed `acme/acme-base:latest` and its final stage FROM a slim image:
+    the compilers are what acme-base is for, and they never ship."""
+    files = {
+        "Base.Dockerfile": """
+            FROM python:3.12-slim-bookworm
+            RUN apt-get update && apt-get install -y --no-install-recommends build-essential python3-dev \\
+                && rm -rf /var/lib/apt/lists/*
+            CMD ["bash"]
+        """,
+        "Runner.Dockerfile": """
+            FROM acme/acme-base:latest AS builder
+            RUN pip install --no-cache-dir --prefix=/install uwsgi==2.0.28
+            FROM python:3.12-slim-bookworm
+            COPY --from=builder /install /usr/local
+            COPY app.py .
+            CMD ["uwsgi", "--http", ":8000", "--wsgi-file", "app.py"]
+        """,
+        "app.py": "def application(env, start):\n    return [b'ok']\n",
+        "compose.yaml": """
+            services:
+              base:
+                image: acme-base
+                build:
+                  context: .
+                  dockerfile: Base.Dockerfile
+              web:
+                build:
+                  context: .
+                  dockerfile: Runner.Dockerfile
+        """,
+    }
+    assert found(run_lint(repo(files), select=["STG001"])) == []
+    # built FROM it as the final stage, the compilers ship
+    files["Runner.Dockerfile"] = 'FROM acme/acme-base:latest\nCOPY app.py .\nCMD ["python", "app.py"]\n'
+    assert found(run_lint(repo(files), select=["STG001"])) == [("STG001", "Base.Dockerfile", 2)]

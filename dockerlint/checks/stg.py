@@ -703,9 +703,12 @@ def _inherits_build(image: Image, final: StageModel, ancestor: StageModel, comma
 
 
 def _build_environment(image: Image, final: StageModel) -> bool:
-    """An image made to build things, not to run a service: its final stage or its
-    Dockerfile is named for building (`AS builder`, `Dockerfile.builder`) and it starts
-    nothing (no CMD or ENTRYPOINT beyond a shell). Compilers are its purpose."""
+    """An image made to build things, not to run a service: other Dockerfiles of the
+    repository start only builder stages FROM it, or its final stage or its Dockerfile is
+    named for building (`AS builder`, `Dockerfile.builder`) and it starts nothing (no CMD
+    or ENTRYPOINT beyond a shell). Compilers are its purpose."""
+    if image.base_for_builders:
+        return True
     words = load("build_tools")["compile"]["stage_words"]
     name = (final.name or "").lower()
     file_name = image.dockerfile_path.name.lower().replace("dockerfile", "")

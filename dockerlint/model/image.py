@@ -245,6 +245,9 @@ class Image(Struct, dict=True, eq=False):
     # Commands the repository's CI and scripts run in the image (`docker run app pytest`,
     # `docker compose run web python manage.py test`), as argv.
     run_by_repository: tuple[tuple[str, ...], ...] = ()
+    # Other Dockerfiles of the repository start only builder stages FROM this image (its
+    # compose `image:` or `-t` tag): a tool-chain image, whose compilers are what it is for.
+    base_for_builders: bool = False
     # Instructions before the first FROM other than ARGs (a Dockerfile fragment, such as
     # a file meant to be included in another): no image is built from them, so they are
     # kept out of ``stages``; hadolint-compatible rules still read them.
@@ -363,6 +366,7 @@ def build_image(
     origin: BuildOrigin | None = None,
     named_contexts: tuple[str, ...] = (),
     run_by_repository: tuple[tuple[str, ...], ...] = (),
+    base_for_builders: bool = False,
 ) -> Image:
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root, workspace.is_file)
@@ -385,6 +389,7 @@ def build_image(
         origin=origin,
         named_contexts=named_contexts,
         run_by_repository=run_by_repository,
+        base_for_builders=base_for_builders,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:
