@@ -874,3 +874,19 @@ def test_hash_line_after_a_continued_requirement_is_no_problem():
     text = f"flask==3.0.3 \\\n    --hash={HASH_A} \\\n    --hash={HASH_A}\n"
     parsed = parse_requirements(text.encode())
     assert parsed.problems == () and len(parsed.requirements[0].hashes) == 2
+
+
+def test_the_via_notes_of_a_compiled_file_name_what_needs_each_entry():
+    text = (
+        "ocrmypdf==16.1.1\n    # via -r requirements.in\ndeprecated==1.2.14\n    # via pikepdf\n"
+        "lxml==5.1.0\n    # via\n    #   ocrmypdf\n    #   pikepdf\n# a note of the author\n"
+        "Pillow==10.2.0  # via img2pdf, OCRmyPDF\nrequests==2.31.0\n"
+    )
+    parsed = parse_requirements(text.encode())
+    assert {item.name: item.via for item in parsed.requirements} == {
+        "ocrmypdf": (),
+        "deprecated": ("pikepdf",),
+        "lxml": ("ocrmypdf", "pikepdf"),
+        "pillow": ("img2pdf", "ocrmypdf"),
+        "requests": (),
+    }

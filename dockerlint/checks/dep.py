@@ -464,6 +464,8 @@ def _unknowns_of(analysis: Analysis, path: Path) -> list[str]:
     """The entries of a requirements file (or Pipfile) whose requirements the index cannot
     say: a distribution it does not know, or a release older than any it read
     (pycuda==2022.2.2 required appdirs; the 2026 release it read requires platformdirs)."""
+    if path in analysis.installs.compiled_files:
+        return []  # its `# via` notes say what each entry is there for
     pins = {item.name: pinned_release(item.written) for item in analysis.installs.items if item.path == path}
     return sorted(name for name, version in pins.items() if _unread_entry(name, version))
 
@@ -504,9 +506,10 @@ def _requirements_unread(image: Image, analysis: Analysis) -> list[str]:
             for extra in analysis.extras.get(name, ())
             for other in lookup(name, analysis.versions.get(name)).extras.get(extra, ())
         }
+        compiled = {item.name for item in analysis.installs.items if item.path in analysis.installs.compiled_files}
         analysis.unread = sorted(
             name
-            for name in (used | asked) - analysis.installs.project_names
+            for name in (used | asked) - analysis.installs.project_names - compiled
             if (not requirements_read(name, analysis.versions.get(name)) or name in _from_vcs(analysis))
             and not spacy_pipeline(name)
             and name not in analysis.installs.lock_requires
@@ -545,7 +548,11 @@ def _frozen_with_unknowns(analysis: Analysis) -> set[Path]:
         for item in analysis.installs.items:
             if item.kind == "requirements" or item.path.name == PIPFILE:  # a Pipfile may be a freeze too
                 by_file.setdefault(item.path, []).append(item)
-        analysis.frozen_with_unknowns = {path for path, items in by_file.items() if _freeze_with_unknowns(items)}
+        analysis.frozen_with_unknowns = {
+            path
+            for path, items in by_file.items()
+            if path not in analysis.installs.compiled_files and _freeze_with_unknowns(items)
+        }
     return analysis.frozen_with_unknowns
 
 
@@ -586,7 +593,17 @@ def _closure(analysis: Analysis, start: set[str], loads: bool = True) -> set[str
 
 def _with_locked(found: set[str], installs: ImageInstalls) -> set[str]:
     """``found`` and what the install's lock file says its packages that the index cannot
-    read require (a git-sourced library's boto3), and what those bring in."""
+    read require (a git-sourced library's boto3), and what those bring in; and what a
+    compiled requirements file's `# via` notes say each needs (pikepdf's deprecated)."""
+    if installs.compiled_requires:
+        found = set(found)
+        pending = list(found)
+        while pending:
+            for other in installs.compiled_requires.get(pending.pop(), ()):
+                if other not in found:
+                    more = closure({other}, loads=False) - found
+                    found |= more
+                    pending.extend(more)
     unread = [name for name in found if name in installs.lock_requires and not requirements_known(name)]
     while unread:
         for other in installs.lock_requires[unread.pop()]:

@@ -63,6 +63,9 @@ def _named(
                 continue
             if not marker_applies(requirement.marker, image, stage):
                 continue
+            for parent in requirement.via:
+                result.compiled_requires.setdefault(parent, set()).add(requirement.name)
+                result.compiled_files.add(requirement.path or ref.context_path)
             named.append(
                 Installed(
                     requirement.name,

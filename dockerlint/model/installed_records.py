@@ -42,6 +42,10 @@ class ImageInstalls(Struct):
     unnamed: list[str] = field(default_factory=list)  # what installs unknown distributions
     locked: dict[str, str] = field(default_factory=dict)  # name -> version a uv.lock/poetry.lock pins
     lock_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> what the lock says it requires
+    # name -> what a compiled requirements file's `# via name` notes say it needs (the
+    # resolver's answer for the pinned versions, whatever the index read of newer ones)
+    compiled_requires: dict[str, set[str]] = field(default_factory=dict)
+    compiled_files: set[Path] = field(default_factory=set)  # requirements files with those notes
     local_projects: list[Path] = field(default_factory=list)  # context folders installed as projects
     project_names: set[str] = field(default_factory=set)  # their distribution names
     recorded: set[Installed] = field(default_factory=set)  # ``items`` as a set, for de-duplication

@@ -58,6 +58,9 @@ class Requirement(Struct, frozen=True):
     span: Span  # from the first physical line/column of the requirement to its end
     path: Path | None = None  # filled in by load_requirements
     constraint: bool = False  # came from a -c file: takes part in resolution, installs nothing
+    # What needs it, by the `# via` notes pip-compile and `uv pip compile` write under it
+    # (canonical names; `-r file` entries, the file's own requests, left out).
+    via: tuple[str, ...] = ()
 
 
 class Include(Struct, frozen=True):
@@ -616,13 +619,18 @@ def parse_requirements(data: bytes) -> RequirementsFile:
         message = "not valid UTF-8 (or UTF-16 with a BOM): unreadable bytes were replaced"
         problems.append(Problem("SYN002", message, Span.whole_line(1, first_line)))
 
+    via_of: int | None = None  # the requirement whose `# via` notes follow (its index)
+    in_via = False
     for logical in _logical_lines(text):
         joined = logical.joined
         comment = _COMMENT.search(joined)
         body = joined[: comment.start()] if comment else joined
         content = body.strip()
         if not content:
+            if comment and via_of is not None:
+                in_via = _read_via(joined[comment.start() :], requirements, via_of, in_via)
             continue
+        via_of, in_via = None, False
         start = len(body) - len(body.lstrip())
         span = logical.span(start, start + len(content))
         noqa_comment = _NOQA.search(joined, comment.start()) if comment else None
@@ -642,6 +650,9 @@ def parse_requirements(data: bytes) -> RequirementsFile:
             continue
         if isinstance(item, Requirement):
             requirements.append(item)
+            via_of = len(requirements) - 1
+            if comment:  # `deprecated==1.2.14  # via pikepdf` (--annotation-style=line)
+                in_via = _read_via(joined[comment.start() :], requirements, via_of, False)
         elif isinstance(item, Include):
             includes.append(item)
         elif item is not None:
@@ -661,6 +672,30 @@ def parse_requirements(data: bytes) -> RequirementsFile:
         noqa,
         tuple(option_lines),
     )
+
+
+_VIA = re.compile(r"#\s*via\b(.*)")
+
+
+def _read_via(comment: str, requirements: list[Requirement], index: int, in_via: bool) -> bool:
+    """Add the names of a `# via a, b` note (or of a `#   a` line of a `# via` block) to the
+    requirement above; whether a block of names goes on."""
+    found = _VIA.match(comment.strip())
+    if found is not None:
+        names, block = found.group(1), not found.group(1).strip()
+    elif in_via:
+        names, block = comment.strip().lstrip("#"), True
+    else:
+        return False
+    wanted = []
+    for part in names.split(","):
+        word = part.strip()
+        if word and not word.startswith(("-", "(")) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", word):
+            wanted.append(canonical_name(word))
+    if wanted:
+        item = requirements[index]
+        requirements[index] = replace(item, via=tuple(dict.fromkeys((*item.via, *wanted))))
+    return block
 
 
 def _orphan_hash_problem(orphans: list[tuple[str, Span]]) -> Problem:
