@@ -1165,3 +1165,20 @@ def test_a_tool_chain_image_other_dockerfiles_build_from_only_as_a_builder(repo)
     # built FROM it as the final stage, the compilers ship
     files["Runner.Dockerfile"] = 'FROM acme/acme-base:latest\nCOPY app.py .\nCMD ["python", "app.py"]\n'
     assert found(run_lint(repo(files), select=["STG001"])) == [("STG001", "Base.Dockerfile", 2)]
+
+
+def test_a_development_image_may_keep_its_compilers(repo):
+    """`dev.python.Dockerfile`, run by the Makefile and a development compose file, is no
+    image that ships: STG001 leaves it, as DEP003 does."""
+    dockerfile = """
+        FROM python:3.12-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends build-essential libgdal-dev \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        CMD ["dagster", "dev", "-h", "0.0.0.0"]
+    """
+    files = {"requirements.txt": "dagster==1.9.3\n"}
+    assert found(run_lint(repo({"dev.python.Dockerfile": dockerfile, **files}), select=["STG001"])) == []
+    shipped = found(run_lint(repo({"pipeline.Dockerfile": dockerfile, **files}), select=["STG001"]))
+    assert shipped == [("STG001", "pipeline.Dockerfile", 2)]

@@ -63,7 +63,7 @@ from dockerlint.model.distributions import (
 from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
 from dockerlint.model.installed_records import pinned_release
 from dockerlint.model.ml import spacy_pipeline, started_program
-from dockerlint.model.queries import external_base, final_chain
+from dockerlint.model.queries import development_image, external_base, final_chain
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
 
@@ -79,10 +79,6 @@ DEV_CATEGORIES = {
 # Later RUNs that may build a package from source, which a build helper installed before
 # them serves (pip, uv, poetry, `setup.py`, PEP 517 builds).
 _SOURCE_BUILD = lazy_compile(r"\b(?:pip[0-9.]*|uv|poetry|pdm|setup\.py|maturin|build|wheel)\b")
-# A final stage or Dockerfile with one of these words in its name is meant for development.
-DEV_IMAGE_WORDS = re.compile(
-    r"(?:^|[-_./])(dev|devel|develop|development|test|tests|testing|ci|lint|debug|notebook|jupyter|lab)(?:$|[-_./])"
-)
 _CUDA_BASE = lazy_compile(r"cuda|nvidia|-gpu|gpu-", re.IGNORECASE)
 
 
@@ -1110,11 +1106,8 @@ def _code_under_volume(image: Image, analysis: Analysis) -> bool:
 
 
 def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
-    names = (image.final.name, image.target, image.dockerfile_path.name.lower())
-    if any(DEV_IMAGE_WORDS.search(name) for name in names if name) or (
-        image.services and all(DEV_IMAGE_WORDS.search(service) for service in image.services)
-    ):
-        return  # a test or development image: its tools are what it is for (a `test-*` service beside `web` is not)
+    if development_image(image):
+        return  # a test or development image: its tools are what it is for
     running = _categories_run(analysis.runtime_words)
     verdict = needed_by_service = None
     for item in analysis.installs.items:

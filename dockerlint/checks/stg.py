@@ -41,6 +41,7 @@ from dockerlint.model.pyenv import (
     source_path,
     trees,
 )
+from dockerlint.model.queries import development_image
 from dockerlint.model.size.figures import (
     cache_settings,
     debian_bytes,
@@ -707,7 +708,7 @@ def _build_environment(image: Image, final: StageModel) -> bool:
     repository start only builder stages FROM it, or its final stage or its Dockerfile is
     named for building (`AS builder`, `Dockerfile.builder`) and it starts nothing (no CMD
     or ENTRYPOINT beyond a shell). Compilers are its purpose."""
-    if image.base_for_builders:
+    if image.base_for_builders or development_image(image):
         return True
     words = load("build_tools")["compile"]["stage_words"]
     name = (final.name or "").lower()

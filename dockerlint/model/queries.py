@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
@@ -57,3 +58,21 @@ def workdir_before(image: Image, stage: StageModel, before: int) -> bool:
         stage = image.stages[stage.parent]
         before = len(stage.steps)
     return False
+
+
+# A final stage, target or Dockerfile with one of these words in its name is meant for
+# development, as are the compose services of one: `Dockerfile.dev`, `dev.python.Dockerfile`,
+# `--target test`, a `tests` service.
+_DEV_IMAGE_WORDS = re.compile(
+    r"(?:^|[-_./])(dev|devel|develop|development|test|tests|testing|ci|lint|debug|notebook|jupyter|lab)(?:$|[-_./])"
+)
+
+
+def development_image(image: Image) -> bool:
+    """An image for development or tests, not one that ships: named so (its final stage,
+    target or Dockerfile), or run only by compose services named so (a `test-*` service
+    beside `web` leaves it a production image)."""
+    names = (image.final.name if image.final else None, image.target, image.dockerfile_path.name.lower())
+    if any(_DEV_IMAGE_WORDS.search(name) for name in names if name):
+        return True
+    return bool(image.services) and all(_DEV_IMAGE_WORDS.search(service) for service in image.services)
