@@ -763,6 +763,19 @@ def test_a_compiled_requirements_file_says_what_each_entry_is_there_for(repo):
     assert finding.span.line == 19 and finding.severity.name == "WARNING"
 
 
+def test_geopandas_writes_to_postgis_with_geoalchemy2(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "load.py"]\n',
+        "requirements.txt": "geopandas==1.0.1\ngeoalchemy2==0.16.0\npsycopg2-binary==2.9.10\nsqlalchemy==2.0.36\n",
+        "load.py": "import geopandas\nfrom sqlalchemy import create_engine\n\n"
+        "engine = create_engine('postgresql://gis@db/gis')\n"
+        "geopandas.read_file('stops.geojson').to_postgis('stops', engine)\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["load.py"] = files["load.py"].replace(".to_postgis('stops', engine)", ".to_file('stops.gpkg')")
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
+
+
 def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     """`import airflow` loads no provider under airflow.providers: an unused provider is
     reported; a DAG that imports the provider's hook uses it."""
