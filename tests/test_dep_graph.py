@@ -776,6 +776,28 @@ def test_geopandas_writes_to_postgis_with_geoalchemy2(repo):
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
 
 
+def test_a_program_the_code_starts_as_a_process_is_used(repo):
+    """`asyncio.create_subprocess_exec("yt-dlp", ...)` runs the yt-dlp that pip installed:
+    its console command, though nothing imports yt_dlp."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "bot.py"]\n',
+        "requirements.txt": "python-telegram-bot==21.9\nyt-dlp==2024.12.3\n",
+        "bot.py": """
+            import asyncio
+
+            import telegram
+
+
+            async def fetch(url):
+                process = await asyncio.create_subprocess_exec("yt-dlp", "-x", url)
+                await process.wait()
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["bot.py"] = "import telegram\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
+
+
 def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     """`import airflow` loads no provider under airflow.providers: an unused provider is
     reported; a DAG that imports the provider's hook uses it."""

@@ -270,6 +270,8 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
         return "imported"
     if set(distribution.commands) & analysis.words:
         return "run as a command"
+    if set(distribution.commands) & analysis.mentions.programs:
+        return "run by the code as a process"
     tops = {module.split(".", 1)[0] for module in distribution.modules}
     dotted = set(distribution.modules)
     if tops & analysis.words and (dotted & analysis.words or not any("." in module for module in dotted)):

@@ -88,6 +88,7 @@ class Mentions(NamedTuple):
     schemes: frozenset[str] = EMPTY  # URL schemes
     settings: frozenset[str] = EMPTY  # keys of the setting_strings table found
     calls: frozenset[str] = EMPTY  # GUI calls (DEP004)
+    programs: frozenset[str] = EMPTY  # strings a file that starts processes holds whole ("yt-dlp")
 
 
 class Scan(NamedTuple):
@@ -167,7 +168,14 @@ def _mentions_in_python(text: str) -> Mentions:
         names |= _provider_modules(text, providers)
     # The regex costs a third of a scan; a substring test rules most files out first.
     calls = frozenset(_CALL.findall(text)) if any(name in text for name in GUI_CALLS) else EMPTY
-    return _with_urls(text, Mentions(names=names, calls=calls))
+    programs = frozenset(_WHOLE_STRING.findall(text)) if any(word in text for word in _STARTS_PROCESSES) else EMPTY
+    return _with_urls(text, Mentions(names=names, calls=calls, programs=programs))
+
+
+# A file that starts processes (subprocess.run(["yt-dlp", url]), asyncio's
+# create_subprocess_exec, os.system): a string it holds whole may be the program it runs.
+_STARTS_PROCESSES = ("subprocess", "Popen", "os.system", "os.exec", "os.spawn", "sh.Command", "pexpect")
+_WHOLE_STRING = re.compile(r"""["']([A-Za-z0-9][\w.+-]*)["']""")
 
 
 def _provider_modules(text: str, providers: dict[str, str]) -> set[str]:
@@ -188,7 +196,7 @@ def _with_urls(text: str, mentions: Mentions) -> Mentions:
             drivers.add(driver)
             schemes.add(f"{scheme}+{driver}")  # a scheme of its own too: mongodb+srv://
     settings = frozenset(key for key in setting_strings() if key in text)
-    return Mentions(mentions.names, frozenset(drivers), frozenset(schemes), settings, mentions.calls)
+    return Mentions(mentions.names, frozenset(drivers), frozenset(schemes), settings, mentions.calls, mentions.programs)
 
 
 def scan_python(text: str, exact: bool = False) -> Scan:
@@ -490,14 +498,11 @@ _COMMENT_LINE = re.compile(r"^[ \t]*[#;].*$", re.MULTILINE)
 
 
 def merge_all(items: list[Mentions]) -> Mentions:
-    names, drivers, schemes, settings, calls = set(), set(), set(), set(), set()
+    merged: list[set[str]] = [set() for _ in Mentions._fields]
     for item in items:
-        names |= item.names
-        drivers |= item.drivers
-        schemes |= item.schemes
-        settings |= item.settings
-        calls |= item.calls
-    return Mentions(frozenset(names), frozenset(drivers), frozenset(schemes), frozenset(settings), frozenset(calls))
+        for found, values in zip(merged, item, strict=True):
+            found |= values
+    return Mentions(*map(frozenset, merged))
 
 
 # -- what the cache keeps: plain JSON data --------------------------------------------------
