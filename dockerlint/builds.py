@@ -34,6 +34,7 @@ class Build(Struct, frozen=True):
     gpu: bool | None = None
     services: tuple[str, ...] = ()
     compose_file: Path | None = None
+    compose_files: tuple[Path, ...] = ()  # every compose file with a service built from it
     volumes: tuple[str, ...] = ()  # container paths the compose services mount volumes at
     mounts: tuple[tuple[str, Path], ...] = ()  # of those, the repository folders bound there: (path, folder)
     platforms: tuple[str, ...] = ()  # --platform of the build, when every source agrees
@@ -78,6 +79,7 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     for move in facts.moves:
         moved.setdefault(move.dockerfile, []).append(move)
 
+    deployed = _deployed_services(found.compose_files + named, workspace)
     builds: dict[tuple, Build] = {}
     for dockerfile in sorted(set(found.dockerfiles) | set(declared)):
         planned = declared.get(dockerfile) or commands.get(dockerfile) or []
@@ -98,6 +100,9 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
                 build = replace(build, target=target)
             if gpu is not None:
                 build = replace(build, gpu=gpu)
+            more = tuple(path for service in build.services for path in deployed.get(service, ()))
+            if more:  # docker-compose.prod.yml runs the `web` that docker-compose.yml builds
+                build = replace(build, compose_files=tuple(dict.fromkeys(build.compose_files + more)))
             key = (build.dockerfile, build.context, build.target)
             builds[key] = _merge(builds[key], build) if key in builds else build
     named = {
@@ -163,6 +168,7 @@ def _merge(first: Build, second: Build) -> Build:
         gpu=first.gpu if first.gpu == second.gpu else (True if True in (first.gpu, second.gpu) else None),
         services=first.services + tuple(s for s in second.services if s not in first.services),
         image_names=tuple(dict.fromkeys(first.image_names + second.image_names)),
+        compose_files=tuple(dict.fromkeys(first.compose_files + second.compose_files)),
         volumes=tuple(dict.fromkeys(first.volumes + second.volumes)),
         mounts=tuple(dict.fromkeys(first.mounts + second.mounts)),
         platforms=first.platforms if first.platforms == second.platforms else (),
@@ -185,6 +191,7 @@ def build_image_of(build: Build, workspace: Workspace, settings: dict | None = N
             gpu=build.gpu,
             services=build.services,
             compose_file=build.compose_file,
+            compose_files=build.compose_files,
             volumes=build.volumes,
             mounts=build.mounts,
             settings=settings,
@@ -194,6 +201,23 @@ def build_image_of(build: Build, workspace: Workspace, settings: dict | None = N
             run_by_repository=build.run_by_repository,
             base_for_builders=build.base_for_builders,
         )
+
+
+def _deployed_services(compose_paths: list[Path], workspace: Workspace) -> dict[str, list[Path]]:
+    """Service name -> the compose files that run a service of that name from an image
+    reference rather than a build (`image: ${DJANGO_IMAGE}` in docker-compose.prod.yml):
+    the deployed form of the service another compose file builds."""
+    from dockerlint.parse.compose import parse_compose
+
+    found: dict[str, list[Path]] = {}
+    for path in compose_paths:
+        loaded = workspace.text(path, quiet=True)
+        if loaded is None:
+            continue
+        for service in parse_compose(loaded[0].text).services:
+            if service.context is None and service.dockerfile is None and service.image:
+                found.setdefault(service.name, []).append(path)
+    return found
 
 
 def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
@@ -220,6 +244,7 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
                 services=(service.name,),
                 image_names=(service.image,) if service.image else (),
                 compose_file=compose_path,
+                compose_files=(compose_path,),
                 volumes=tuple(volume.target for volume in service.volumes),
                 mounts=_repository_mounts(service.volumes, compose_path, workspace),
                 origin=BuildOrigin("compose", compose_path, service.line, f"service {service.name}"),

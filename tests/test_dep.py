@@ -392,7 +392,8 @@ def test_no_lighter_build_when_another_package_requires_the_heavy_one_by_name(re
 
 def test_a_commented_out_service_names_nothing_and_settings_read_a_dotenv(repo):
     """A compose file in the image with its redis service commented out is no use of the
-    redis client; pydantic 1's BaseSettings reads its env_file with python-dotenv."""
+    redis client (nor is a redis service by itself: it runs the server's image); its URL in
+    the bot's environment is; pydantic 1's BaseSettings reads its env_file with python-dotenv."""
     files = {
         "Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n"
         'CMD ["python", "-m", "bot"]\n',
@@ -411,6 +412,10 @@ def test_a_commented_out_service_names_nothing_and_settings_read_a_dotenv(repo):
     }
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
     files["docker-compose.yml"] = files["docker-compose.yml"].replace("#", "")
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 3)]
+    files["docker-compose.yml"] = files["docker-compose.yml"].replace(
+        "    build: .\n", "    build: .\n    environment:\n      REDIS_URL: redis://redis:6379/0\n"
+    )
     assert lint(repo, files, ["DEP001"]) == []
 
 

@@ -798,6 +798,30 @@ def test_a_program_the_code_starts_as_a_process_is_used(repo):
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
 
 
+def test_a_compose_file_the_image_holds_runs_its_other_services_elsewhere(repo):
+    """`COPY . .` brings docker-compose.yml along; its `flower` service runs the mher/flower
+    image, not this one: that command does not use the flower this image installs."""
+    compose = """
+        services:
+          api:
+            build: .
+            command: uvicorn app:api --host 0.0.0.0
+          flower:
+            image: mher/flower
+            command: celery flower --broker=redis://redis:6379/0
+    """
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n",
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\nflower==2.0.1\n",
+        "app.py": "from fastapi import FastAPI\n\napi = FastAPI()\n",
+        "docker-compose.yml": compose,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
+    files["docker-compose.yml"] = compose.replace("image: mher/flower", "build: .")
+    assert lines(findings(repo, files, ["DEP001"])) == []
+
+
 def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     """`import airflow` loads no provider under airflow.providers: an unused provider is
     reported; a DAG that imports the provider's hook uses it."""

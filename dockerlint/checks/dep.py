@@ -251,14 +251,18 @@ def _argv_words(argv: tuple[str, ...]) -> set[str]:
 
 
 def _compose_services(image: Image) -> list:
-    if image.compose_file is None or not image.services:
+    """The services of every compose file that build the image (docker-compose.yml's `web`
+    and docker-compose.prod.yml's `web` with its gunicorn command)."""
+    if not image.services:
         return []
     from dockerlint.parse.compose import parse_compose
 
-    loaded = image.workspace.text(image.compose_file, quiet=True)
-    if loaded is None:
-        return []
-    return [service for service in parse_compose(loaded[0].text).services if service.name in image.services]
+    found = []
+    for path in image.compose_files:
+        loaded = image.workspace.text(path, quiet=True)
+        if loaded is not None:
+            found += [service for service in parse_compose(loaded[0].text).services if service.name in image.services]
+    return found
 
 
 # -- DEP001 ------------------------------------------------------------------------------

@@ -466,11 +466,28 @@ def _scan_bytes(data: bytes, kind: str, exact: bool = False) -> Scan | None:
     if kind == "maybe-pickle":
         return Scan((), Mentions())
     text = decode(data)[0]
-    if kind == "text":
+    if kind in ("text", "compose"):
         if len(text) > MAX_MENTION_BYTES:
             return None
-        return Scan((), mentions_in_text(_COMMENT_LINE.sub("", text)))
+        return Scan((), mentions_in_text(_compose_text(text) if kind == "compose" else _COMMENT_LINE.sub("", text)))
     return scan_python(text, exact)
+
+
+def _compose_text(text: str) -> str:
+    """What a compose file the image holds says of the images built from source: their
+    services' environment (`REDIS_URL=redis://redis:6379`) and commands. A service that
+    runs a published image (`mher/flower` with `celery flower`, `redis:7`) runs in that
+    image, not in one of the repository's."""
+    from dockerlint.parse.compose import parse_compose
+
+    lines = []
+    for service in parse_compose(text).services:
+        if service.context is None and service.dockerfile is None:
+            continue
+        lines += service.environment.values()
+        for command in (service.command, service.entrypoint):
+            lines.append(" ".join(command) if isinstance(command, tuple) else command or "")
+    return "\n".join(lines)
 
 
 def _is_pickle(image: Image, file: CodeFile) -> bool:
@@ -592,8 +609,12 @@ def _decode_summary(record) -> tuple[ImportSummary, Mentions, set[str], tuple] |
 
 
 def _kind(image_path: str) -> str:
+    from dockerlint.discover import is_compose_name
+
     if image_path.endswith(".py"):
         return "python"
+    if is_compose_name(image_path.rpartition("/")[2]):
+        return "compose"
     if image_path.endswith(".ipynb"):
         return "notebook"
     if image_path.endswith(PICKLE_SUFFIXES):
@@ -679,7 +700,7 @@ def _mount(image: Image, files: dict[str, CodeFile], target: str, folder: Path) 
         *folders, name = file.path.split("/")
         if not _wanted(name) or SKIP_DIRS.intersection(folders) or file.path.startswith(environments):
             continue
-        if _ci_pipeline(file.path):
+        if _runs_elsewhere(file.path):
             continue
         stat = None if file.is_symlink else (file.size, file.mtime_ns)
         files[f"{prefix}{file.path}"] = CodeFile(f"{prefix}{file.path}", f"{root}/{file.path}", stat)
@@ -745,13 +766,13 @@ def _not_code(image: Image):
     def build():
         environments = virtualenvs(image)
         return lambda path: (
-            path.startswith(environments) or not SKIP_DIRS.isdisjoint(path.split("/")[:-1]) or _ci_pipeline(path)
+            path.startswith(environments) or not SKIP_DIRS.isdisjoint(path.split("/")[:-1]) or _runs_elsewhere(path)
         )
 
     return image.memoized(("not_code",), build)
 
 
-def _ci_pipeline(path: str) -> bool:
+def _runs_elsewhere(path: str) -> bool:
     """A CI pipeline's file (a GitHub workflow, ``.gitlab-ci.yml``): its commands run on the
     CI runner, so what it names is no use by the container that happens to hold it."""
     from dockerlint.discover import build_file_kind

@@ -234,6 +234,7 @@ class Image(Struct, dict=True, eq=False):
     build_args: dict[str, str] = field(default_factory=dict)
     services: tuple[str, ...] = ()  # compose services building it
     compose_file: Path | None = None
+    compose_files: tuple[Path, ...] = ()  # every compose file with a service built from it (the first is compose_file)
     volumes: tuple[str, ...] = ()  # container paths where compose mounts volumes at run time
     # Of those, the repository folders compose binds there: (container path, folder). The
     # container runs the folder's files at that path, not what the image put there.
@@ -359,6 +360,7 @@ def build_image(
     gpu: bool | None = None,
     services: tuple[str, ...] = (),
     compose_file: Path | None = None,
+    compose_files: tuple[Path, ...] = (),
     volumes: tuple[str, ...] = (),
     mounts: tuple[tuple[str, Path], ...] = (),
     settings: dict | None = None,
@@ -382,6 +384,7 @@ def build_image(
         build_args=build_args,
         services=services,
         compose_file=compose_file,
+        compose_files=compose_files or ((compose_file,) if compose_file else ()),
         volumes=volumes,
         mounts=mounts,
         settings=dict(settings or {}),
