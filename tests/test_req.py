@@ -243,6 +243,24 @@ def test_duplicates_quiet_for_lock_files_extras_and_variables(repo):
     assert found(run_lint(root, select=["REQ"])) == []
 
 
+def test_two_files_each_image_installs_alone_pinned_alike_are_no_duplicate(repo):
+    """api.txt and worker.txt each pin pandas==2.2.3 for their own image; the development
+    image installs both: neither file can drop the line, and the pins agree. A file that
+    includes the other and pins it again is a duplicate."""
+    files = {
+        "requirements/api.txt": "fastapi==0.115.6\npandas==2.2.3\n",
+        "requirements/worker.txt": "celery==5.4.0\npandas==2.2.3\n",
+        "Dockerfile": """
+            FROM python:3.12-slim
+            COPY requirements/ /tmp/requirements/
+            RUN pip install --no-cache-dir -r /tmp/requirements/api.txt -r /tmp/requirements/worker.txt
+        """,
+    }
+    assert found(run_lint(repo(files), select=["REQ002"])) == []
+    files["requirements/worker.txt"] = "-r api.txt\ncelery==5.4.0\npandas==2.2.3\n"
+    assert found(run_lint(repo(files), select=["REQ002"])) == [("REQ002", "worker.txt", 3)]
+
+
 def test_noqa_in_a_requirements_file(repo):
     root = repo(
         {

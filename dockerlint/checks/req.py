@@ -153,7 +153,7 @@ def duplicate_requirement(image: Image) -> Iterator[Finding]:
         for index, entry in enumerate(listed):
             # islice, not a slice: a copy of the entries before each one was quadratic (a file
             # listing one package 180,000 times spent a second copying)
-            first = next((earlier for earlier in islice(listed, index) if _duplicates(earlier, entry)), None)
+            first = next((earlier for earlier in islice(listed, index) if _duplicates(image, earlier, entry)), None)
             if first is not None:
                 repeats.setdefault(id(first), (first, []))[1].append(entry)
         for first, again in repeats.values():
@@ -177,7 +177,7 @@ def duplicate_requirement(image: Image) -> Iterator[Finding]:
             )
 
 
-def _duplicates(first: Entry, second: Entry) -> bool:
+def _duplicates(image: Image, first: Entry, second: Entry) -> bool:
     if first.extras != second.extras:
         return False  # adding an extra to a package is how extras are requested
     if first.hashed and second.hashed and first.path != second.path:
@@ -188,7 +188,19 @@ def _duplicates(first: Entry, second: Entry) -> bool:
         return False
     if first.specifier and second.specifier and _unsatisfiable([first, second]):
         return False  # REQ001 reports it
+    if first.path != second.path and first.specifier == second.specifier and not _include(image, first, second):
+        return False  # two files that stand alone (api.txt, worker.txt), pinned alike, installed together here
     return True
+
+
+def _include(image: Image, first: Entry, second: Entry) -> bool:
+    """Whether one of the two entries' requirements files includes the other's (`-r base.txt`)."""
+    workspace = image.workspace
+    return any(
+        other.path in workspace.requirements(entry.path).files
+        for entry, other in ((first, second), (second, first))
+        if entry.kind == "requirements" and workspace.is_file(entry.path)
+    )
 
 
 @check("REQ003")
