@@ -444,6 +444,21 @@ def test_a_bare_torch_on_a_base_image_that_ships_torch_installs_nothing(repo):
     assert found(lint(repo(plain), ["REQ003"])) == [("REQ003", "requirements.txt", 1)]
 
 
+def test_what_the_airflow_image_ships_under_its_constraints_stays(repo):
+    """apache/airflow:2.9.3 installs Airflow with its default extras under Airflow's
+    constraints: a bare `pandas` finds it there and pip keeps it; polars it does not ship."""
+    files = {
+        "Dockerfile": "FROM apache/airflow:2.9.3\nCOPY requirements.txt /\nRUN pip install --no-cache-dir -r /requirements.txt\n",
+        "requirements.txt": "pandas\npolars\n",
+    }
+    assert found(lint(repo(files), ["REQ003"])) == [("REQ003", "requirements.txt", 2)]
+    plain = {**files, "Dockerfile": files["Dockerfile"].replace("apache/airflow:2.9.3", "python:3.11-slim")}
+    assert found(lint(repo(plain), ["REQ003"])) == [
+        ("REQ003", "requirements.txt", 1),
+        ("REQ003", "requirements.txt", 2),
+    ]
+
+
 # -- REQ001 through torch coupling and the command line --------------------------------------------
 
 
@@ -675,15 +690,16 @@ def test_a_version_comparison_the_shell_takes_for_a_redirection(repo):
 
 
 def test_a_pin_to_a_build_variable_on_the_command_pins_the_listed_package(repo):
-    """The apache/airflow base image sets AIRFLOW_VERSION: the usual way to keep Airflow at
-    the base's version while installing the project's requirements."""
+    """`apache-airflow==${AIRFLOW_VERSION}` beside `-r requirements.txt` (the apache/airflow
+    image sets the variable; here an ARG does) pins the Airflow the file lists bare."""
     files = {
         "Dockerfile": """
-            FROM apache/airflow:2.6.3
+            FROM python:3.11-slim
+            ARG AIRFLOW_VERSION=2.6.3
             COPY requirements.txt .
             RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r requirements.txt
         """,
-        "requirements.txt": "apache-airflow\napache-airflow-providers-postgres\npolars==0.20.31\n",
+        "requirements.txt": "apache-airflow\napache-airflow-providers-trino\npolars==0.20.31\n",
     }
     # Airflow is pinned (to the base's version); its provider is not
     assert found(lint(repo(files), ["REQ003"])) == [("REQ003", "requirements.txt", 2)]

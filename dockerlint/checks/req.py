@@ -214,8 +214,8 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
                 continue  # arguments of `pip install` are DL3013's, constraints install nothing
             if "${" in entry.text:
                 continue  # the version comes from the environment at build time
-            if _base_torch_kept(image, entry):
-                break  # pytorch/pytorch:2.5.1 ships torch 2.5.1, which a bare `torch` leaves in place
+            if _kept_from_base(image, entry):
+                break  # the base ships it (pytorch/pytorch:2.5.1's torch, apache/airflow's pandas): pip keeps that
             # Once per name: pinning this line pins the package, later listings are REQ002's.
             yield Finding(
                 "REQ003",
@@ -229,16 +229,17 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
             break
 
 
-def _base_torch_kept(image: Image, entry: Entry) -> bool:
-    """Whether ``entry`` is torch, the base image of the stage that installs it ships a
-    torch release the entry allows, and the install does not upgrade: pip keeps the
-    base's torch, a version the image's tag pins."""
+def _kept_from_base(image: Image, entry: Entry) -> bool:
+    """Whether the base image of the stage that installs ``entry`` ships a release of it the
+    entry allows, and the install does not upgrade: pip keeps what the base has, a version
+    the image's tag pins (pytorch/pytorch:2.5.1's torch; what apache/airflow:2.9.3 installs
+    under Airflow's constraints, for an entry with no version)."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import Version
 
-    from dockerlint.model.baseimage import base_image
+    from dockerlint.model.baseimage import base_image, shipped_distributions
 
-    if entry.name != "torch" or entry.url:
+    if entry.url:
         return False
     stage_index, step_index, _ = entry.install
     stage = image.stages[stage_index]
@@ -246,15 +247,17 @@ def _base_torch_kept(image: Image, entry: Entry) -> bool:
     while root.parent is not None:
         root = image.stages[root.parent]
     base = base_image(root.base) if root.base is not None else None
-    if base is None or base.torch_version is None:
+    if base is None:
         return False
     step = stage.steps[step_index]
     if any(install.family == "pip" and install.has("--upgrade", "-U") for install in step.installs):
         return False
-    try:
-        return Version(".".join(map(str, base.torch_version))) in SpecifierSet(entry.specifier)
-    except InvalidSpecifier:
-        return False
+    if entry.name == "torch" and base.torch_version is not None:
+        try:
+            return Version(".".join(map(str, base.torch_version))) in SpecifierSet(entry.specifier)
+        except InvalidSpecifier:
+            return False
+    return not entry.specifier and entry.name in shipped_distributions(base.ships)
 
 
 # A `pip install` argument pinned to a build variable: `apache-airflow==${AIRFLOW_VERSION}`.

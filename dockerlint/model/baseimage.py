@@ -36,6 +36,9 @@ class BaseImage(Struct, frozen=True):
     torch: str | None = None  # "cuda" or "cpu" when torch is preinstalled
     torch_version: tuple[int, ...] | None = None
     carries: tuple[str, ...] = ()  # import names of the frameworks it ships
+    # Distributions it installs with what they require, as requirements at the tag's
+    # version (apache/airflow:2.9.3 ships `apache-airflow[amazon,...]==2.9.3`)
+    ships: tuple[str, ...] = ()
     what: str | None = None  # how a message names what it carries
     size: int | None = None  # ~bytes on disk
     user: str | None = None  # default user: "root", a name or uid, "non-root"
@@ -108,6 +111,7 @@ def _facts(ref: ImageRef, tag: str, row: dict) -> BaseImage:
         torch=row.get("torch"),
         torch_version=tuple(int(part) for part in torch_text.split(".")) if torch_text else None,
         carries=tuple(row.get("carries", ())),
+        ships=_ships(row, tag),
         what=row.get("what"),
         size=row.get("size"),
         user=row.get("user"),
@@ -119,6 +123,13 @@ def _facts(ref: ImageRef, tag: str, row: dict) -> BaseImage:
         version_tag=row.get("version_tag"),
         floating_tags=tuple(row.get("floating_tags", ())),
     )
+
+
+def _ships(row: dict, tag: str) -> tuple[str, ...]:
+    """The ``ships`` requirements of a row, pinned to the version the tag names when it
+    names one (`2.9.3-python3.11`)."""
+    version = re.match(r"(\d+\.\d+(?:\.\d+)?)(?![\d.])", tag or "")
+    return tuple(f"{item}=={version.group(1)}" if version else item for item in row.get("ships", ()))
 
 
 def _tag_version(patterns, tag: str) -> str | None:
@@ -159,3 +170,25 @@ def _slim(ref: ImageRef, tag: str, row: dict, python: str | None) -> str | None:
     if row.get("slim_image") and python:
         return row["slim_image"].replace("{python}", python)
     return None
+
+
+@lru_cache(maxsize=16)
+def shipped_distributions(ships: tuple[str, ...]) -> frozenset[str]:
+    """Every distribution a base image's ``ships`` requirements install, by the package
+    index (at the pinned versions, with the extras asked)."""
+    from packaging.requirements import Requirement
+
+    from dockerlint.model.distributions import closure
+    from dockerlint.parse.requirements import requirement_problem
+
+    found: set[str] = set()
+    for text in ships:
+        if requirement_problem(text) is not None:
+            continue
+        requirement = Requirement(text)
+        name = requirement.name.lower().replace("_", "-")
+        version = str(requirement.specifier).removeprefix("==") or None
+        extras = tuple(sorted(requirement.extras))
+        pinned = {name: version}
+        found |= closure({name}, {name: extras}, pinned.get, loads=False)
+    return frozenset(found)
