@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import io
 import random
+import shlex
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from dockerlint.model.image import _shell_words
 from dockerlint.parse.dockerfile import Positions, expand, expand_word, parse_dockerfile
 from dockerlint.source import Span, decode
 
@@ -731,3 +735,14 @@ def test_instruction_lines_agree_with_dockerfile_parse(text):
     ]
     ours = [(i.keyword, i.span.line, i.span.end_line) for i in parse_dockerfile(text).instructions]
     assert ours == sorted(expected, key=lambda entry: entry[1])
+
+
+@given(st.text(alphabet="ab=1 \t\n\"'\\$#x", max_size=24))
+def test_env_words_are_read_as_the_shell_reads_them(text):
+    """ENV, LABEL and ARG values are split with POSIX quoting (shlex's reading, done with a
+    regular expression: shlex reads a character at a time); an open quote splits on spaces."""
+    try:
+        expected = shlex.split(text, posix=True)
+    except ValueError:
+        expected = text.split()
+    assert _shell_words(text) == expected

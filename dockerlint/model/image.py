@@ -519,10 +519,7 @@ def keyed_values(instruction: Instruction) -> list[tuple[str, str | None]]:
 
 def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:
     """``ENV A=1 B="x y"`` / ``ENV A 1 2`` / ``ARG A=1 B`` into (name, value) pairs."""
-    try:
-        words = shlex.split(args, posix=True)
-    except ValueError:
-        words = args.split()
+    words = _shell_words(args)
     if not words:
         return []
     if legacy and "=" not in words[0]:
@@ -534,6 +531,33 @@ def _pairs(args: str, legacy: bool) -> list[tuple[str, str | None]]:
         if name:  # a blank name is refused by the build (SYN001)
             pairs.append((name, value if has_value else None))
     return pairs
+
+
+# A word of POSIX shell quoting (what shlex.split reads a character at a time: 0.4 s for
+# a 600 kB ENV): unquoted runs, '...', "..." with \" and \\ escapes, and \x.
+_SHELL_WORD = re.compile(r"""(?:[^\s'"\\]+|'[^']*'|"(?:[^"\\]|\\.)*"|\\.)+""", re.DOTALL)
+_SHELL_PIECE = re.compile(r"""'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)""", re.DOTALL)
+_DOUBLE_QUOTED_ESCAPE = re.compile(r'\\(["\\])')
+
+
+def _shell_words(text: str) -> list[str]:
+    """``shlex.split(text)``; unbalanced quotes: the text split on white space."""
+    words, end = [], 0
+    for match in _SHELL_WORD.finditer(text):
+        if text[end : match.start()].strip():
+            return text.split()  # a quote left open
+        words.append(_SHELL_PIECE.sub(_unquoted_piece, match.group(0)))
+        end = match.end()
+    return words if not text[end:].strip() else text.split()
+
+
+def _unquoted_piece(match: re.Match) -> str:
+    single, double, escaped = match.groups()
+    if single is not None:
+        return single
+    if double is not None:
+        return _DOUBLE_QUOTED_ESCAPE.sub(r"\1", double)
+    return escaped
 
 
 def _unquote(value: str) -> str:
