@@ -1119,6 +1119,28 @@ def test_a_test_plugin_that_brings_a_package_the_service_uses_stays(repo):
     assert lint(repo, files, ["DEP003"]) == [("DEP003", "requirements.txt", 1)]
 
 
+def test_what_the_start_script_runs_is_run_by_the_container(repo):
+    """CMD ["./start.sh"], and start.sh starts `jupyter lab` beside the API: the notebook
+    tool is what the container runs."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+            EXPOSE 8000 8888
+            CMD ["./start.sh"]
+        """,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\njupyterlab==4.3.4\n",
+        "start.sh": "#!/bin/sh\njupyter lab --ip 0.0.0.0 --no-browser &\nexec uvicorn api:app --host 0.0.0.0\n",
+        "api.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    }
+    assert lint(repo, files, ["DEP003"]) == []
+    files["start.sh"] = "#!/bin/sh\nexec uvicorn api:app --host 0.0.0.0\n"
+    assert lint(repo, files, ["DEP003"]) == [("DEP003", "requirements.txt", 3)]
+
+
 def test_a_dockerfile_named_for_development_is_left_alone(repo):
     dockerfile = """
         FROM python:3.11-slim

@@ -822,6 +822,18 @@ def test_a_compose_file_the_image_holds_runs_its_other_services_elsewhere(repo):
     assert lines(findings(repo, files, ["DEP001"])) == []
 
 
+def test_celery_on_a_database_broker_and_result_backend_uses_sqlalchemy(repo):
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["celery", "-A", "tasks", "worker"]\n',
+        "requirements.txt": "celery==5.4.0\nsqlalchemy==2.0.36\n",
+        "tasks.py": "from celery import Celery\n\n"
+        "app = Celery('tasks', broker='sqla+sqlite:///broker.db', backend='db+sqlite:///results.db')\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["tasks.py"] = "from celery import Celery\n\napp = Celery('tasks', broker='redis://redis:6379/0')\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
+
+
 def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     """`import airflow` loads no provider under airflow.providers: an unused provider is
     reported; a DAG that imports the provider's hook uses it."""

@@ -1182,3 +1182,24 @@ def test_a_development_image_may_keep_its_compilers(repo):
     assert found(run_lint(repo({"dev.python.Dockerfile": dockerfile, **files}), select=["STG001"])) == []
     shipped = found(run_lint(repo({"pipeline.Dockerfile": dockerfile, **files}), select=["STG001"]))
     assert shipped == [("STG001", "pipeline.Dockerfile", 2)]
+
+
+def test_make_that_the_container_runs_is_no_build_tool(repo):
+    """compose starts the service with `make prod-gunicorn` from the Makefile the image holds:
+    make is how it runs, not what built it."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+        """,
+        "requirements.txt": "gunicorn==23.0.0\ndjango==5.1.4\n",
+        "Makefile": "prod-gunicorn:\n\tgunicorn app.wsgi:application --bind 0.0.0.0:8000\n",
+        "compose.yaml": "services:\n  web:\n    build: .\n    command: make prod-gunicorn\n",
+    }
+    assert found(run_lint(repo(files), select=["STG001"])) == []
+    files["compose.yaml"] = files["compose.yaml"].replace("make prod-gunicorn", "gunicorn app.wsgi:application")
+    assert found(run_lint(repo(files), select=["STG001"])) == [("STG001", "Dockerfile", 2)]

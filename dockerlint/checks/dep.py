@@ -62,7 +62,7 @@ from dockerlint.model.distributions import (
 )
 from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
 from dockerlint.model.installed_records import pinned_release
-from dockerlint.model.ml import spacy_pipeline, started_program
+from dockerlint.model.ml import spacy_pipeline, start_script_commands, started_program
 from dockerlint.model.queries import development_image, external_base, final_chain
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
@@ -224,6 +224,8 @@ def _command_words(image: Image) -> tuple[set[str], set[str], str]:
                 runtime |= found
         env_text += service.environment.values()
     for argv in image.run_by_repository:  # CI runs the tests in the image: `docker run app pytest`
+        runtime |= _argv_words(argv)
+    for argv in start_script_commands(image):  # CMD ["./start.sh"], which runs `jupyter lab`
         runtime |= _argv_words(argv)
     words |= runtime
     return words, runtime, "\n".join(env_text)

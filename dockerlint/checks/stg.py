@@ -379,9 +379,13 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     if final is None or _build_environment(image, final) or copies_native_sources(image):
         return  # an image made to build, or a build environment for C/C++/CUDA sources, needs them
     by_install: dict[int, list[tuple[Step, Package]]] = {}
+    commands = load("build_tools")["apt"]["commands"]
     for step, package in _build_tools(image, final):
-        if not _removed_later(image, step, package):  # removed in a later layer: LAY001 says so
-            by_install.setdefault(id(package.install), []).append((step, package))
+        if _removed_later(image, step, package):
+            continue  # removed in a later layer: LAY001 says so
+        if _runtime_names(image, commands.get(package.name, [package.name])):
+            continue  # the container runs it: `make prod-gunicorn` is how compose starts the service
+        by_install.setdefault(id(package.install), []).append((step, package))
     for items in by_install.values():
         step, first = items[0]
         names = [package.name for _, package in items]
@@ -808,11 +812,13 @@ def _runtime_text(image: Image) -> str:
                 words = step.instruction.json_args or tuple(step.instruction.args.split())
                 parts.append(" ".join(words))
                 programs += [(stage, step, word) for word in words[:2]]
-    if image.compose_file is not None and image.services:
+    if image.services:
         from dockerlint.parse.compose import parse_compose
 
-        loaded = image.workspace.text(image.compose_file, quiet=True)
-        if loaded is not None:
+        for path in image.compose_files:
+            loaded = image.workspace.text(path, quiet=True)
+            if loaded is None:
+                continue
             for service in parse_compose(loaded[0].text).services:
                 for command in (service.entrypoint, service.command) if service.name in image.services else ():
                     if command:

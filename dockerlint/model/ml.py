@@ -791,6 +791,30 @@ def _start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
     return last.get("CMD") or last["ENTRYPOINT"], tuple(words)
 
 
+def start_script_commands(image: Image) -> tuple[tuple[str, ...], ...]:
+    """The commands of the shell script the final image's start command runs (`./start.sh`,
+    `sh /app/entrypoint.sh`), read from the build context the COPY took it from; () when
+    the start command runs no script of the repository."""
+    return image.memoized(("start_script_commands",), lambda: tuple(_start_script_commands(image)))
+
+
+def _start_script_commands(image: Image) -> Iterator[tuple[str, ...]]:
+    from dockerlint.parse.shell import parse_script
+
+    found = _start_command(image)
+    script = _shell_script(found[1]) if found is not None else None
+    if script is None:
+        return
+    step = found[0]
+    stage = next(stage for stage in final_chain(image) if any(each is step for each in stage.steps))
+    image_path = posixpath.normpath(posixpath.join(step.workdir or "/", script))
+    source = context_source(image, stage, image_path, step.index)
+    loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
+    if loaded is not None:
+        for command in parse_script(loaded[0].text).commands:
+            yield tuple(command.argv)
+
+
 def started_program(image: Image) -> tuple[Step, str, str] | None:
     """What the final image's start command runs as Python: (the step, "script" or
     "module", the script's path or the module's dotted name); None when it is no Python
