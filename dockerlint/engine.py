@@ -286,8 +286,10 @@ class _Checked(Struct):
 # not use breaks the one that does. Said only when every image that reads the file says it.
 # So is DEP002 on an import in a code file several images hold (`COPY . /app` in each
 # service of a repository): the image that installs what the file imports is the one
-# that runs it; the others only carry it.
-AGREED = frozenset({"DEP001", "DEP002", "DEP003", "DEP004"})
+# that runs it; the others only carry it. And GPU002 on a GPU-only package of a shared
+# file: the image that runs on a GPU needs it (onnxruntime-gpu in production, beside a
+# CPU test image).
+AGREED = frozenset({"DEP001", "DEP002", "DEP003", "DEP004", "GPU002"})
 
 
 FORGET_EVERY = 32  # images checked between two ``Workspace.forget_parses`` when images are let go

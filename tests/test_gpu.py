@@ -251,6 +251,41 @@ def test_torch_the_lock_file_brings_through_a_dependency(repo):
     assert lint(repo, files, "GPU001") == []
 
 
+def test_a_gpu_only_package_a_gpu_image_shares_with_a_cpu_one_is_said_by_neither(repo):
+    """requirements.txt feeds the production image, which compose runs on a GPU, and a CPU
+    test image: onnxruntime-gpu is what production needs, so the file's line stays."""
+    compose = """
+        services:
+          api:
+            build: .
+            deploy:
+              resources:
+                reservations:
+                  devices:
+                    - capabilities: [gpu]
+          tests:
+            build:
+              context: .
+              dockerfile: Dockerfile.test
+    """
+    install = "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY app.py .\n"
+    files = {
+        "Dockerfile": "FROM python:3.11-slim\n" + install + 'CMD ["python", "app.py"]\n',
+        "Dockerfile.test": "FROM python:3.11-slim\n" + install + "RUN pip install --no-cache-dir pytest==8.3.4\n"
+        'CMD ["pytest"]\n',
+        "requirements.txt": "fastapi==0.115.6\nonnxruntime-gpu==1.20.1\n",
+        "app.py": "import onnxruntime\n\nsession = onnxruntime.InferenceSession('m.onnx', providers=['CUDAExecutionProvider'])\n",
+        "compose.yaml": compose,
+    }
+    assert lint(repo, files, "GPU002") == []
+    files["compose.yaml"] = compose.replace(
+        "            deploy:\n              resources:\n                reservations:\n                  devices:\n                    - capabilities: [gpu]\n",
+        "",
+    )
+    files["app.py"] = "import onnxruntime\n"
+    assert lint(repo, files, "GPU002") == [("GPU002", "requirements.txt", 2)]
+
+
 def test_multi_stage_cpu_build_done_right(repo):
     """CPU torch first in the builder, then the requirements; the final stage copies the venv."""
     dockerfile = """

@@ -836,7 +836,9 @@ def test_a_cache_the_build_may_fill_through_code_that_picks_its_model_by_name(re
                 def embed(self, texts):
                     return self.model(**self.tokenizer(texts, return_tensors="pt", padding=True))
         """,
-        "app/api.py": "from fastapi import FastAPI\n\napi = FastAPI()\n",
+        "app/api.py": "from fastapi import FastAPI\n\nfrom app.config import EMBEDDING_MODEL\n"
+        "from app.embedders import load_embedder\n\napi = FastAPI()\n\n\n@api.post('/embed')\n"
+        "def embed(texts: list[str]):\n    return load_embedder(EMBEDDING_MODEL).embed(texts)\n",
     }
     assert lint(repo, files, "MDL003") == []
     assert lint(repo, files, "MDL001") == []  # what the build may do is not what it is shown to do
@@ -901,3 +903,27 @@ def test_bundled_examples():
     ]
     good = run_lint(REPO / "examples" / "ml-service-fixed", select=codes)
     assert good.findings == []
+
+
+def test_a_cache_variable_of_a_service_that_loads_its_models_from_a_mounted_folder(repo):
+    """HF_HOME is set, but the service only reads the weights compose mounts at ./ml
+    (`from_pretrained(MODELS_DIR / ...)`): nothing is downloaded into the container at run
+    time. A handler that loads a hub model by name may download, and is reported."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            RUN pip install --no-cache-dir transformers==4.47.1 torch==2.5.1 fastapi==0.115.6 uvicorn==0.32.1
+            ENV HF_HOME=/app/cache
+            COPY app.py .
+            CMD ["uvicorn", "app:api", "--host", "0.0.0.0"]
+        """,
+        "app.py": "from pathlib import Path\n\nfrom fastapi import FastAPI\n"
+        "from transformers import AutoModel\n\nMODELS_DIR = Path('/models')\napi = FastAPI()\n"
+        "model = AutoModel.from_pretrained(MODELS_DIR / 'bert', local_files_only=True)\n",
+    }
+    assert lint(repo, files, "MDL003") == []
+    files["app.py"] = files["app.py"].replace(
+        "AutoModel.from_pretrained(MODELS_DIR / 'bert', local_files_only=True)",
+        "AutoModel.from_pretrained('bert-base-uncased')",
+    )
+    assert lint(repo, files, "MDL003") != []

@@ -1203,3 +1203,22 @@ def test_make_that_the_container_runs_is_no_build_tool(repo):
     assert found(run_lint(repo(files), select=["STG001"])) == []
     files["compose.yaml"] = files["compose.yaml"].replace("make prod-gunicorn", "gunicorn app.wsgi:application")
     assert found(run_lint(repo(files), select=["STG001"])) == [("STG001", "Dockerfile", 2)]
+
+
+def test_a_compiler_that_triton_uses_as_the_service_runs_is_no_build_tool(repo):
+    """vLLM's Triton kernels build their launchers with gcc and the Python headers when they
+    first run: on vllm/vllm-openai they serve the service. On a plain base they are STG001's."""
+    dockerfile = """
+        FROM vllm/vllm-openai:v0.6.4
+        RUN apt-get update && apt-get install -y --no-install-recommends build-essential python3-dev \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY main.py .
+        ENTRYPOINT []
+        CMD ["python3", "main.py"]
+    """
+    files = {"Dockerfile": dockerfile, "requirements.txt": "langchain==0.3.13\n", "main.py": "import vllm\n"}
+    assert found(run_lint(repo(files), select=["STG001"])) == []
+    files["Dockerfile"] = dockerfile.replace("vllm/vllm-openai:v0.6.4", "python:3.12-slim")
+    assert found(run_lint(repo(files), select=["STG001"])) == [("STG001", "Dockerfile", 2)]

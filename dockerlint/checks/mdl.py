@@ -24,6 +24,7 @@ from dockerlint.model.ml import (
     model_size,
     pip_commands,
     spacy_pipeline,
+    start_may_download,
     startup_downloads,
 )
 from dockerlint.model.queries import truthy
@@ -306,6 +307,8 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
         variables += settings["generic"]
     volumes = list(image.volumes) + _volume_instructions(image)
     yield from _startup_download_findings(image, volumes)
+    if start_may_download(image) is False:
+        return  # the service's code loads its models from local folders (a mounted `./ml`)
     prefilled: set[tuple[str, str]] | None = None  # read only when a variable would be reported
     for stage in final_chain(image):
         for step in stage.steps:

@@ -791,6 +791,25 @@ def _start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
     return last.get("CMD") or last["ENTRYPOINT"], tuple(words)
 
 
+def start_may_download(image: Image) -> bool | None:
+    """Whether the Python the final image starts may download a model: a loader of the
+    download table anywhere in the modules it imports, at any level (a request handler's
+    `pipeline(...)` included), that does not read a local path; None when the start
+    command runs no Python dockerlint can follow."""
+    return image.memoized(("start_may_download",), lambda: _start_may_download(image))
+
+
+def _start_may_download(image: Image) -> bool | None:
+    final = image.final
+    found = _start_command(image)
+    program = _started_python(found[1]) if found is not None and final is not None else None
+    if program is None:
+        return None
+    step = found[0]
+    stage = next(stage for stage in final_chain(image) if any(each is step for each in stage.steps))
+    return next(_command_downloads(image, stage, step, program, depth=0, everything=True), None) is not None
+
+
 def start_script_commands(image: Image) -> tuple[tuple[str, ...], ...]:
     """The commands of the shell script the final image's start command runs (`./start.sh`,
     `sh /app/entrypoint.sh`), read from the build context the COPY took it from; () when
