@@ -795,7 +795,8 @@ def start_may_download(image: Image) -> bool | None:
     """Whether the Python the final image starts may download a model: a loader of the
     download table anywhere in the modules it imports, at any level (a request handler's
     `pipeline(...)` included), that does not read a local path; None when the start
-    command runs no Python dockerlint can follow."""
+    command runs no Python dockerlint can follow, or a program the image does not hold
+    (code a volume mounts at run time)."""
     return image.memoized(("start_may_download",), lambda: _start_may_download(image))
 
 
@@ -807,6 +808,24 @@ def _start_may_download(image: Image) -> bool | None:
         return None
     step = found[0]
     stage = next(stage for stage in final_chain(image) if any(each is step for each in stage.steps))
+    rest = _python_args(program) or ()
+    if rest[:1] == ("-m",) and len(rest) > 1:
+        relative = rest[1].replace(".", "/")
+        paths = [relative + ".py", relative + "/__init__.py", relative + "/__main__.py"]
+    else:
+        paths = [rest[0]] if rest and not rest[0].startswith("-") else []
+    held = [
+        source
+        for path in paths
+        if (
+            source := context_source(
+                image, stage, posixpath.normpath(posixpath.join(step.workdir or "/", path)), step.index
+            )
+        )
+        and os.path.isfile(source)
+    ]
+    if not held:
+        return None
     return next(_command_downloads(image, stage, step, program, depth=0, everything=True), None) is not None
 
 
