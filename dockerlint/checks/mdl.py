@@ -307,8 +307,6 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
         variables += settings["generic"]
     volumes = list(image.volumes) + _volume_instructions(image)
     yield from _startup_download_findings(image, volumes)
-    if start_may_download(image) is False:
-        return  # the service's code loads its models from local folders (a mounted `./ml`)
     prefilled: set[tuple[str, str]] | None = None  # read only when a variable would be reported
     for stage in final_chain(image):
         for step in stage.steps:
@@ -324,6 +322,8 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
                 prefilled = _prefilled(image) if prefilled is None else prefilled
                 if (name, value) in prefilled:
                     continue
+                if start_may_download(image) is False:
+                    return  # the service's code loads its models from local folders (a mounted `./ml`)
                 start = match.start() + (1 if match.group(0)[0].isspace() else 0)
                 yield finding(
                     image,
