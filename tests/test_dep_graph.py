@@ -834,6 +834,23 @@ def test_celery_on_a_database_broker_and_result_backend_uses_sqlalchemy(repo):
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
 
 
+def test_langchains_old_import_paths_and_chromas_embedding_functions_use_what_they_name(repo):
+    """`from langchain.chat_models import ChatOpenAI` (langchain 0.3) imports it from
+    langchain-community; chromadb's SentenceTransformerEmbeddingFunction runs on
+    sentence-transformers."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "chat.py"]\n',
+        "requirements.txt": "langchain==0.3.13\nlangchain-community==0.3.13\nchromadb==0.5.23\n"
+        "sentence-transformers==3.3.1\n",
+        "chat.py": "import chromadb\nfrom chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction\n"
+        "from langchain.chat_models import ChatOpenAI\n\nllm = ChatOpenAI()\n"
+        "store = chromadb.Client().create_collection('m', embedding_function=SentenceTransformerEmbeddingFunction())\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["chat.py"] = "import chromadb\nfrom langchain_core.prompts import PromptTemplate\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 4)]
+
+
 def test_importing_a_namespace_parent_uses_no_package_inside_it(repo):
     """`import airflow` loads no provider under airflow.providers: an unused provider is
     reported; a DAG that imports the provider's hook uses it."""
