@@ -3,6 +3,8 @@ packages installed twice; each with the correct variants that must stay silent."
 
 from __future__ import annotations
 
+import pytest
+
 from dockerlint.model.distributions import newest_version
 from tests.conftest import found, run_lint
 
@@ -605,6 +607,35 @@ def test_the_download_script_folder_copied_first_and_the_code_after(repo):
     # the same download after the service's own code is copied re-runs on every change
     after = dockerfile.replace("COPY scripts/ scripts/\n", "COPY scripts/ scripts/\nCOPY detector/ detector/\n")
     assert lint(repo, after, "LAY006", files)[0] == [("LAY006", "Dockerfile", 7)]
+
+
+# -- LAY008 -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("second", "flagged"),
+    [
+        ("COPY --from=builder /app/.venv /app/.venv", True),
+        ("COPY --from=builder /app/.venv/ /app/.venv/", True),
+        ("COPY --from=builder /app/.venv /opt/venv", False),  # another place: a second environment
+        ("COPY --from=builder /opt/models /app/models", False),  # not inside the first copy's source
+        ("COPY --from=other /app/.venv /app/.venv", False),  # another stage's files
+        ("COPY --from=builder /app/.venv/lib/* /app/.venv/lib/", False),  # a glob: what it takes is unknown
+    ],
+)
+def test_a_folder_a_copy_from_a_stage_already_brought_copied_again(repo, second, flagged):
+    dockerfile = f"""
+        FROM python:3.12-slim AS builder
+        WORKDIR /app
+        RUN python -m venv .venv && .venv/bin/pip install --no-cache-dir fastapi==0.115.6
+        FROM python:3.12-slim AS other
+        RUN python -m venv /app/.venv
+        FROM python:3.12-slim
+        COPY --from=builder /app /app
+        {second}
+        CMD ["/app/.venv/bin/python", "-m", "http.server"]
+    """
+    assert lint(repo, dockerfile, "LAY008")[0] == ([("LAY008", "Dockerfile", 8)] if flagged else [])
 
 
 # -- LAY007 -----------------------------------------------------------------------------------------

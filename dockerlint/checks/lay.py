@@ -1139,6 +1139,46 @@ def _code_tree(image: Image, source: str) -> bool:
     return len(files) > 1 and any(file.path.endswith(".py") for file in files)
 
 
+# -- LAY008: a stage's folder copied twice ------------------------------------------------------
+
+
+@check("LAY008")
+def copied_twice(image: Image) -> Iterator[Finding]:
+    """``COPY --from=builder /app /app``, then ``COPY --from=builder /app/.venv /app/.venv``:
+    the later layer holds files the earlier one already put there."""
+    for stage in final_chain(image):
+        earlier: list[Copy] = []
+        for copy in stage.copies:
+            if copy.from_stage is None or copy.mount_only or copy.heredoc:
+                continue
+            inside_of = next((first for first in earlier if _copied_again(first, copy)), None)
+            if inside_of is not None:
+                yield finding(
+                    image,
+                    "LAY008",
+                    copy.instruction.span,
+                    f"this COPY brings again files that line {inside_of.instruction.span.line} already copied from "
+                    f"the same stage to the same place: they are stored in both layers",
+                    "Delete this COPY, or copy the other parts of the folder one by one instead of the whole.",
+                    related=[Related(image.dockerfile_path, inside_of.instruction.span, "copied here first")],
+                )
+            earlier.append(copy)
+
+
+def _copied_again(first: Copy, later: Copy) -> bool:
+    """Whether ``later`` copies, from the stage ``first`` copies a folder of, a folder inside
+    that one, to where ``first`` put it: a folder source's contents land in the destination,
+    so ``/app/.venv`` of ``COPY /app /app`` is at ``/app/.venv``."""
+    if first.from_stage != later.from_stage or len(first.sources) != 1 or len(later.sources) != 1:
+        return False
+    outer = posixpath.normpath("/" + first.sources[0].value.strip())
+    inner = posixpath.normpath("/" + later.sources[0].value.strip())
+    if re.search(r"[*?\[$]", outer + inner) or not inner.startswith(outer.rstrip("/") + "/"):
+        return False
+    expected = posixpath.normpath(posixpath.join(first.dest, posixpath.relpath(inner, outer)))
+    return posixpath.normpath(later.dest) == expected
+
+
 # -- LAY007: recursive chmod/chown of files an earlier layer wrote ---------------------------------
 
 _SMALL = 1_000_000  # below this the second copy is not worth a finding
