@@ -411,7 +411,10 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         step, first = items[0]
         names = [package.name for _, package in items]
         shown = ", ".join(f"`{name}`" for name in names[:5]) + (" …" if len(names) > 5 else "")
-        size = _size(names)
+        size = None
+        if first.family == "apt":  # the apt closure over the base, as `dockerlint size` counts it
+            size = _apt_bytes(image, final, names, not first.install.has("--no-install-recommends"))
+        size = size or _size(names)
         cost = f" (~{human_size(size)})" if size else ""
         where = "are installed in the final stage and stay in the image"
         full_base = _full_base(image, final)
@@ -1093,11 +1096,15 @@ def os_python_on_python_image(image: Image) -> Iterator[Finding]:
 
 
 def _os_python_bytes(image: Image, stage: StageModel, names: list[str]) -> int | None:
-    """Installed bytes the apt closure of ``names`` adds to the base (Debian's table), or
-    None when the table does not know one of them."""
+    return _apt_bytes(image, stage, names, recommends=False)
+
+
+def _apt_bytes(image: Image, stage: StageModel, names: list[str], recommends: bool) -> int | None:
+    """Installed bytes the apt closure of ``names`` adds to the base (Debian's table, as the
+    bill of bytes counts it), or None when the table does not know one of them."""
     if libc(image, stage) == "musl" or not all(debian_known(name) for name in names):
         return None
-    members = {member for name in names for member in debian_members(name, recommends=False)}
+    members = {member for name in names for member in debian_members(name, recommends=recommends)}
     present = debian_present(_full_base(image, stage) is not None)
     return debian_bytes(members - present) or None
 
