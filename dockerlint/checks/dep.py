@@ -63,7 +63,7 @@ from dockerlint.model.distributions import (
 from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
 from dockerlint.model.installed_records import pinned_release
 from dockerlint.model.ml import spacy_pipeline, start_script_commands, started_program
-from dockerlint.model.queries import development_image, external_base, final_chain
+from dockerlint.model.queries import compose_services, development_image, external_base, final_chain
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
 
@@ -211,7 +211,7 @@ def _command_words(image: Image) -> tuple[set[str], set[str], str]:
                         runtime |= found
         if stage.steps:
             env_text += stage.steps[-1].env.values()
-    for service in _compose_services(image):
+    for service in compose_services(image):
         for command in (service.entrypoint, service.command):
             if not command:
                 continue
@@ -249,21 +249,6 @@ def _argv_words(argv: tuple[str, ...]) -> set[str]:
             for candidate in (base, base.split(":", 1)[0], base.split(".", 1)[0]):
                 if candidate:
                     found.add(candidate)
-    return found
-
-
-def _compose_services(image: Image) -> list:
-    """The services of every compose file that build the image (docker-compose.yml's `web`
-    and docker-compose.prod.yml's `web` with its gunicorn command)."""
-    if not image.services:
-        return []
-    from dockerlint.parse.compose import parse_compose
-
-    found = []
-    for path in image.compose_files:
-        loaded = image.workspace.text(path, quiet=True)
-        if loaded is not None:
-            found += [service for service in parse_compose(loaded[0].text).services if service.name in image.services]
     return found
 
 
@@ -920,7 +905,7 @@ def _reached_from_start(image: Image, analysis: Analysis) -> set[str] | None:
     Python start command, a compose command of its own, an import by a computed name, a
     framework that loads modules by strings): then every file counts."""
     started = started_program(image)
-    if started is None or any(service.command or service.entrypoint for service in _compose_services(image)):
+    if started is None or any(service.command or service.entrypoint for service in compose_services(image)):
         return None
     step, kind, target = started
     workdir = step.workdir or "/"

@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 
 from dockerlint.checks import check
-from dockerlint.checks.common import finding
+from dockerlint.checks.common import external_base, finding
 from dockerlint.findings import Finding, Related
 from dockerlint.model import Image, coupling
 from dockerlint.model.distributions import canonical as canonical_name
@@ -243,10 +243,7 @@ def _kept_from_base(image: Image, entry: Entry) -> bool:
         return False
     stage_index, step_index, _ = entry.install
     stage = image.stages[stage_index]
-    root = stage
-    while root.parent is not None:
-        root = image.stages[root.parent]
-    base = base_image(root.base) if root.base is not None else None
+    base = base_image(external_base(image, stage)[0])
     if base is None:
         return False
     step = stage.steps[step_index]

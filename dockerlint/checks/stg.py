@@ -41,7 +41,7 @@ from dockerlint.model.pyenv import (
     source_path,
     trees,
 )
-from dockerlint.model.queries import development_image
+from dockerlint.model.queries import compose_services, development_image
 from dockerlint.model.size.figures import (
     cache_settings,
     debian_bytes,
@@ -827,7 +827,12 @@ def _runtime_names(image: Image, names, before: str = r"\w./-") -> bool:
 
 def _runtime_text(image: Image) -> str:
     """What the container runs: CMD/ENTRYPOINT of the final image, compose commands and
-    entrypoints of its services, and the text of a build-context script they start."""
+    entrypoints of its services, and the text of a build-context script they start (worked
+    out once per image: STG001 asks for each package)."""
+    return image.memoized(("runtime_text",), lambda: _read_runtime_text(image))
+
+
+def _read_runtime_text(image: Image) -> str:
     parts: list[str] = []
     programs: list[tuple[StageModel, Step, str]] = []
     for stage in final_chain(image):
@@ -836,17 +841,10 @@ def _runtime_text(image: Image) -> str:
                 words = step.instruction.json_args or tuple(step.instruction.args.split())
                 parts.append(" ".join(words))
                 programs += [(stage, step, word) for word in words[:2]]
-    if image.services:
-        from dockerlint.parse.compose import parse_compose
-
-        for path in image.compose_files:
-            loaded = image.workspace.text(path, quiet=True)
-            if loaded is None:
-                continue
-            for service in parse_compose(loaded[0].text).services:
-                for command in (service.entrypoint, service.command) if service.name in image.services else ():
-                    if command:
-                        parts.append(command if isinstance(command, str) else " ".join(command))
+    for service in compose_services(image):
+        for command in (service.entrypoint, service.command):
+            if command:
+                parts.append(command if isinstance(command, str) else " ".join(command))
     for stage, step, word in programs:
         if word.endswith(".sh") or word.startswith("./"):
             path = posixpath.normpath(posixpath.join(step.workdir or "/", word))

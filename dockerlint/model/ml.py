@@ -810,8 +810,7 @@ def _start_may_download(image: Image) -> bool | None:
     stage = next(stage for stage in final_chain(image) if any(each is step for each in stage.steps))
     rest = _python_args(program) or ()
     if rest[:1] == ("-m",) and len(rest) > 1:
-        relative = rest[1].replace(".", "/")
-        paths = [relative + ".py", relative + "/__init__.py", relative + "/__main__.py"]
+        paths = list(_module_files(rest[1]))
     else:
         paths = [rest[0]] if rest and not rest[0].startswith("-") else []
     held = [
@@ -1089,8 +1088,7 @@ def _python_downloads(image, stage, step, rest, depth, command=None, everything=
                 shown = f"`python -m {' '.join((module, *args[: len(pattern)]))}`".replace(" `", "`")
                 yield _Hit(shown.rstrip(), (), model_size(sizes, model), model, kind, caches)
                 return
-        relative = module.replace(".", "/")
-        for candidate in (relative + ".py", relative + "/__init__.py", relative + "/__main__.py"):
+        for candidate in _module_files(module):
             found = list(
                 _script_downloads(image, stage, step, candidate, depth, shell=False, module=True, everything=everything)
             )
@@ -1099,6 +1097,12 @@ def _python_downloads(image, stage, step, rest, depth, command=None, everything=
                 return
         return
     yield from _script_downloads(image, stage, step, rest[0], depth, shell=False, everything=everything)
+
+
+def _module_files(module: str) -> tuple[str, ...]:
+    """The files, relative to the working folder, that `python -m module` may run."""
+    relative = module.replace(".", "/")
+    return (relative + ".py", relative + "/__init__.py", relative + "/__main__.py")
 
 
 def _shell_script(argv: tuple[str, ...]) -> str | None:

@@ -76,3 +76,18 @@ def development_image(image: Image) -> bool:
     if any(_DEV_IMAGE_WORDS.search(name) for name in names if name):
         return True
     return bool(image.services) and all(_DEV_IMAGE_WORDS.search(service) for service in image.services)
+
+
+def compose_services(image: Image) -> list:
+    """The services of every compose file that build the image (docker-compose.yml's `web`,
+    and docker-compose.prod.yml's `web` that runs it with gunicorn)."""
+    if not image.services:
+        return []
+    from dockerlint.parse.compose import parse_compose
+
+    found = []
+    for path in image.compose_files:
+        loaded = image.workspace.text(path, quiet=True)
+        if loaded is not None:
+            found += [service for service in parse_compose(loaded[0].text).services if service.name in image.services]
+    return found
