@@ -1493,7 +1493,10 @@ def assemble(records: dict[str, dict], indexed: dict[str, dict] | None = None) -
         entry["oldest_read"] = record["ranges"][0][0]  # older pins are read by it, not known
         sources = [f"{record['ranges'][-1][1]['source']} ({len(record['ranges'])} ranges)"]
         if wheel is not None:
-            required = {item.split("[", 1)[0] for found in ranges for item in found["requires"]}
+            # Required by every release read: an edge the requirements already give. One that
+            # some releases require and others leave to an extra (pyTelegramBotAPI's aiohttp,
+            # an extra before 4.34) is a "may use" for the releases without it.
+            required = set.intersection(*({item.split("[", 1)[0] for item in found["requires"]} for found in ranges))
             may_use: dict[str, dict[str, set[str]]] = {}
             for key, uses in _wheel_uses(wheel).items():
                 for other in _owners_of(key, owners, everything):

@@ -1395,3 +1395,34 @@ def test_an_old_langchain_class_imports_its_google_sdk_when_built(repo):
         "import streamlit as st\nfrom langchain.chat_models import ChatOpenAI\n\nst.write(ChatOpenAI().predict('hi'))\n"
     )
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3), ("DEP001", 4)]
+
+
+def test_an_async_telegram_bot_needs_aiohttp_and_the_hedge_is_gone(repo):
+    """pyTelegramBotAPI (import name ``telebot``) is in the index. Before 4.34 aiohttp was
+    an extra, yet ``telebot.asyncio_helper`` imports it: the async bot uses it at any
+    version. A package nothing uses beside it is no longer hedged with "pytelegrambotapi
+    may need it"."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "bot.py"]\n',
+        "requirements.txt": "pyTelegramBotAPI==4.21.0\naiohttp==3.9.5\npython-slugify==8.0.4\n",
+        "bot.py": """
+            import asyncio
+            import os
+
+            from telebot.async_telebot import AsyncTeleBot
+
+            bot = AsyncTeleBot(os.environ["BOT_TOKEN"])
+
+
+            @bot.message_handler(commands=["start"])
+            async def start(message):
+                await bot.reply_to(message, "Hello")
+
+
+            asyncio.run(bot.polling())
+        """,
+    }
+    found = findings(repo, files)
+    assert lines(found) == [("DEP001", 3)]  # python-slugify
+    assert found[0].severity is Severity.WARNING
+    assert "may" not in found[0].message

@@ -287,6 +287,37 @@ def test_an_import_in_a_namespace_many_share_is_an_edge_to_the_distribution_owni
         "protobuf", "google-cloud-storage", "google-cloud-bigquery"}  # fmt: skip
 
 
+
+def test_an_import_some_releases_leave_to_an_extra_is_a_may_use_edge(tmp_path):
+    """A bot library whose async helper imports aiohttp, required from 2.0 and an extra
+    before: the releases before 2.0 may use it (the edge); one every release requires is
+    not an edge (the requirements give it)."""
+    code = "import aiohttp\nimport requests\n"
+    wheel = make_wheel(tmp_path / "tgbot-2.0-py3-none-any.whl", {"tgbot/__init__.py": "", "tgbot/aio.py": code})
+    facts = {**build.read_wheel(wheel), "version": "2.0", "source": "s"}
+
+    def metadata(*requires):
+        return {"requires_dist": list(requires), "source": "s"}
+
+    def record(modules):
+        return {"why": "seed list", "ranges": [("1.0", metadata())], "wheel": {
+            "version": "1.0", "modules": modules, "commands": [], "size": 1, "groups": [], "cuda_bytes": 0,
+            "source": "s"}}  # fmt: skip
+
+    records = {
+        "tgbot": {
+            "why": "seed list",
+            "ranges": [
+                ("1.0", metadata("requests", 'aiohttp; extra == "async"')),
+                ("2.0", metadata("requests", "aiohttp")),
+            ],
+            "wheel": facts,
+        },
+        "aiohttp": record(["aiohttp"]),
+        "requests": record(["requests"]),
+    }
+    assert build.assemble(records)["distributions"]["tgbot"]["may_use"] == {"aiohttp": {"at": ["tgbot.aio"]}}
+
 @pytest.mark.parametrize(
     "requires, extras, expected",
     [
