@@ -342,7 +342,7 @@ def invalid_requirement_argument(image: Image) -> Iterator[Finding]:
                             image,
                             "REQ005",
                             argument.span,
-                            f"`{argument.value}`: {problem}: `{install.tool} {install.action}` stops and the RUN fails",
+                            f"`{argument.value}`: {problem}: `{install.invocation}` stops and the RUN fails",
                             "Write the requirement as pip reads it (`name==1.2.3`, `name>=1,<2`), quoted in the "
                             "shell when it holds `<`, `>` or spaces.",
                         )

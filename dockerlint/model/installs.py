@@ -48,6 +48,15 @@ class Install(Struct, frozen=True):
     def span(self) -> Span:
         return self.command.span
 
+    @property
+    def invocation(self) -> str:
+        """The command as written, for messages: ``uv pip install``, ``python -m pip install``."""
+        if self.module_form:
+            return f"python -m {self.tool} {self.action}"
+        if self.tool == "uv" and "pip" in self.command.argv[1:3]:
+            return f"uv pip {self.action}"
+        return f"{self.tool} {self.action}"
+
     def has(self, *names: str) -> bool:
         return any(name in self.options for name in names)
 

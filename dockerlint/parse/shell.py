@@ -546,17 +546,35 @@ def _ts_command(node: _Node, source: _Source, pipe: _Pipe, in_substitution: bool
     if not word_nodes:
         return None
     after, glued = _words_after_redirect_targets(node, source)
-    word_nodes += after
-    words = tuple([_ts_word(word_node, source) for word_node in word_nodes])
+    groups = _adjacent(word_nodes + after, source)
+    words = tuple([_ts_word(group[0], source) if len(group) == 1 else _joined(group, source) for group in groups])
     shell_string = None
     inner = _shell_command_string(words)
     if inner is not None:
         index, pipefail = inner
-        shell_string = _ShellString(tuple(_pieces(word_nodes[index], source)), pipefail)
+        shell_string = _ShellString(tuple(piece for part in groups[index] for piece in _pieces(part, source)), pipefail)
     start, end = source.span(node)
     if after:
         end = max(end, words[-1].end)
     return _RawCommand(words, tuple(assignments), start, end, pipe, in_substitution, shell_string, glued)
+
+
+def _adjacent(nodes: list[_Node], source: _Source) -> list[list[_Node]]:
+    """The nodes grouped into shell words: nodes with nothing between them are one word.
+    tree-sitter ends a word at a closing bracket (``uvicorn[standard]\\>=0.29`` is two
+    nodes), where bash reads on to the next blank."""
+    groups: list[list[_Node]] = []
+    for node in nodes:
+        if groups and source.span(groups[-1][-1])[1] == source.span(node)[0]:
+            groups[-1].append(node)
+        else:
+            groups.append([node])
+    return groups
+
+
+def _joined(nodes: list[_Node], source: _Source) -> Word:
+    parts = [_ts_word(node, source) for node in nodes]
+    return Word("".join(part.raw for part in parts), "".join(part.value for part in parts), parts[0].start, parts[-1].end)
 
 
 def _words_after_redirect_targets(command: _Node, source: _Source) -> tuple[list[_Node], tuple[str, ...]]:
