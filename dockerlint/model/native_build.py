@@ -4,7 +4,8 @@ and the -dev headers are tools it needs, not bloat.
 
 The final image compiles when its stages run a compiler or a package build
 (``nvcc``, ``cmake``, ``python setup.py bdist_wheel``, ``pip wheel``, pip's
-``--no-binary``), set ``TORCH_CUDA_ARCH_LIST``, pip-install build tooling (cmake, ninja,
+``--no-binary``), pip-install with a CUDA build asked for (``TORCH_CUDA_ARCH_LIST``,
+``FORCE_CUDA``, ``CMAKE_ARGS="-DGGML_CUDA=on"``), pip-install build tooling (cmake, ninja,
 pybind11) next to native sources, or copy in sources only a compiler reads
 (``CMakeLists.txt``, ``csrc/``, ``*.cu``). Knowledge: ``[native_build]`` in ml.toml.
 """
@@ -31,13 +32,30 @@ def compiles_native(image: Image) -> bool:
     settings = _settings()
     for stage in final_chain(image):
         for step in stage.steps:
-            if "TORCH_CUDA_ARCH_LIST" in step.env:
+            if _cuda_build_environment(step.env, settings):
                 return True
             if any(_compiles(command.argv, settings) for command in step.commands):
                 return True
-            if any(install.has("--no-binary", "--no-build-isolation") for install in step.installs):
-                return True
+            for install in step.installs:
+                if install.has("--no-binary", "--no-build-isolation"):
+                    return True
+                if _cuda_build_environment(dict(install.command.command.assignments), settings):
+                    return True  # `CMAKE_ARGS=-DGGML_CUDA=on pip install llama-cpp-python`
     return copies_native_sources(image)
+
+
+def _cuda_build_environment(env: dict[str, str], settings: dict) -> bool:
+    """Variables set only to make a package build compile CUDA code (``FORCE_CUDA=1``,
+    ``CMAKE_ARGS="-DGGML_CUDA=on"``)."""
+    if any((env.get(name) or "0").lower() not in ("0", "false", "no", "off") for name in settings["build_variables"]):
+        return True
+    return any(
+        switch in word.upper()
+        for name in settings["cmake_variables"]
+        for word in (env.get(name) or "").split()
+        if word.startswith("-D") and word.upper().endswith(("=ON", "=1", "=TRUE", "=YES"))
+        for switch in settings["cmake_cuda_switches"]
+    )
 
 
 def copies_native_sources(image: Image) -> bool:
