@@ -3,6 +3,8 @@ copied in, model caches, spaCy pipelines as packages; and the correct variants."
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import found, run_lint
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -760,6 +762,27 @@ def test_model_cache_on_a_volume_or_offline_is_fine(repo):
     assert lint(repo, {"Dockerfile": dockerfile, "docker-compose.yml": compose}, "MDL003") == []
     offline = "FROM python:3.11-slim\nENV HF_HOME=/opt/hf HF_HUB_OFFLINE=1\n"
     assert lint(repo, {"Dockerfile": offline}, "MDL003") == []
+
+
+@pytest.mark.parametrize(
+    "volume, covered",
+    [
+        ("${HOST_APP_DATA:-./app_data}:${APP_DATA_ROOT:-/app_data}", True),  # the defaults
+        ("./app_data:${APP_DATA_ROOT}", True),  # anywhere the variable says: may be there
+        ("${HOST_APP_DATA:-./app_data}:${LOGS_ROOT:-/logs}", False),
+    ],
+)
+def test_a_compose_volume_is_read_with_its_variables(repo, volume, covered):
+    compose = f"""
+        services:
+          ocr:
+            build: .
+            volumes:
+              - {volume}
+    """
+    dockerfile = "FROM python:3.11-slim\nENV APP_DATA_ROOT=/app_data HF_HOME=/app_data/caches/hf\n"
+    found = lint(repo, {"Dockerfile": dockerfile, "docker-compose.yml": compose}, "MDL003")
+    assert found == ([] if covered else [("MDL003", "Dockerfile", 2)])
 
 
 def test_a_cache_the_build_fills_is_not_fetched_at_run_time(repo):

@@ -154,10 +154,30 @@ def test_gpu_requests(config, gpu):
         ("'C:\\data:/data'", Volume("/data", "C:\\data")),
         ("{type: bind, source: ./src, target: /app}", Volume("/app", "./src")),
         ("{type: volume, target: /anon}", Volume("/anon", None)),
+        # compose reads variables first: a default stands for an unset variable
+        ("${HOST_DATA:-./app_data}:${DATA_ROOT:-/app_data}", Volume("/app_data", "./app_data")),
+        ("${MODELS:-${HOME:-/srv}/models}:/models:ro", Volume("/models", "/srv/models")),
+        ("${DATA:?set DATA}:/data", Volume("/data", "${DATA:?set DATA}")),
+        ("./data:${DATA_ROOT}", Volume("${DATA_ROOT}", "./data")),
     ],
 )
 def test_volume_forms(entry, volume):
     assert services(f"services:\n  app:\n    volumes:\n      - {entry}\n")["app"].volumes == (volume,)
+
+
+@pytest.mark.parametrize(
+    "value, read",
+    [
+        ("${PORT:-8000}:8000", "8000:8000"),
+        ("${EMPTY-}", ""),
+        ("sh -c 'echo $$HOME'", "sh -c 'echo $HOME'"),
+        ("$${NOT_READ:-x}", "${NOT_READ:-x}"),
+        ("${SET_OR:+on}${NEEDED?}", "${SET_OR:+on}${NEEDED?}"),  # unknown: kept as written
+        ("${TAG}", "${TAG}"),
+    ],
+)
+def test_values_are_read_with_no_variable_set(value, read):
+    assert services(f'services:\n  app:\n    image: "{value}"\n')["app"].image == read
 
 
 def test_service_with_no_configuration():

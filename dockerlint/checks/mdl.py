@@ -408,6 +408,10 @@ def _prefilled(image: Image) -> set[tuple[str, str]]:
 
 
 def _under(path: str, volume: str) -> bool:
+    """Whether the volume covers the path; a volume at a path compose leaves to a variable
+    (``${DATA_ROOT}``) may be anywhere."""
+    if "$" in volume:
+        return True
     volume = volume.rstrip("/") or "/"
     return path == volume or path.startswith(volume.rstrip("/") + "/")
 

@@ -115,6 +115,34 @@ def parse_compose(text: str) -> Compose:
     return Compose(tuple(_service(name, line, config) for name, (line, config) in configs.items()))
 
 
+# `${NAME:-default}`, `${NAME-default}` and the other forms without a `${` inside; `$$`.
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])([^{}]*)\}")
+_NESTING = 8  # `${A:-${B:-x}}`: defaults inside defaults, read from the inside out this deep
+
+
+def interpolate(text: str) -> str:
+    """A value as compose reads it with none of its variables set: a variable with a
+    default (``${DATA:-./data}``) is its default, ``$$`` is ``$``; any other variable
+    (``${DATA}``, ``${DATA:?required}``) stays as written, a value dockerlint does not know.
+    Variables a ``.env`` file or the shell sets may differ from the defaults."""
+    if "$" not in text or "\0" in text or "\1" in text:
+        return text
+
+    def replace(match: re.Match) -> str:
+        if match.group(0) == "$$":
+            return "\0"  # put back as `$` once every variable is read
+        if match.group(2) in (":-", "-"):
+            return match.group(3)
+        return "\1" + match.group(0)[1:]  # unknown: kept, and not read again
+
+    for _ in range(_NESTING):
+        replaced = _VARIABLE.sub(replace, text)
+        if replaced == text:
+            break
+        text = replaced
+    return text.replace("\1", "$").replace("\0", "$")
+
+
 def _failed(message: str, span: Span) -> Compose:
     return Compose((), (Problem("SYN001", message, span),))
 
@@ -168,7 +196,7 @@ class _NodeReader:
 
         self._spend()
         if isinstance(node, yaml.ScalarNode):
-            return None if node.tag == _NULL_TAG else node.value
+            return None if node.tag == _NULL_TAG else interpolate(node.value)
         self._enter(node)
         if isinstance(node, yaml.SequenceNode):
             value = [self.value(item) for item in node.value]
@@ -246,6 +274,7 @@ def _wants_gpu(config: dict) -> bool:
 
 
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+_OUTSIDE_VARIABLES = re.compile(r":(?![^{]*\})")
 
 
 def _volume(entry: object) -> Volume | None:
@@ -261,7 +290,8 @@ def _volume(entry: object) -> Volume | None:
     drive = ""
     if _WINDOWS_DRIVE.match(entry):
         drive, entry = entry[:2], entry[2:]
-    parts = entry.split(":")
+    # `${DATA:?required}:/data` is two parts
+    parts = _OUTSIDE_VARIABLES.split(entry) if "${" in entry and len(entry) < 1_000 else entry.split(":")
     if len(parts) == 1:
         return Volume(drive + parts[0], None) if not drive else None
     return Volume(parts[1], drive + parts[0])
