@@ -103,6 +103,7 @@ def test_tag_dependent_facts():
     [
         ("python:3.11", "python:3.11-slim"),
         ("python:3.11-bookworm", "python:3.11-slim-bookworm"),
+        ("python:bullseye", "python:slim-bullseye"),
         ("python", "python:slim"),
         ("tiangolo/uvicorn-gunicorn-fastapi:python3.9", "tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim"),
         ("tiangolo/uvicorn-gunicorn:python3.9", "tiangolo/uvicorn-gunicorn:python3.9-slim"),

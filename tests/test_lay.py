@@ -68,6 +68,19 @@ def test_same_run_cleanup_builders_and_runtime_files_are_fine(repo):
     assert lint(repo, dockerfile, "LAY001", files)[0] == []
 
 
+def test_a_relative_path_starts_in_the_base_images_working_directory(repo):
+    """jupyter/scipy-notebook ends with WORKDIR /home/jovyan: `COPY requirements.txt ./`
+    puts the file there, and the message names it there."""
+    dockerfile = """
+        FROM jupyter/scipy-notebook:2023-10-20
+        COPY requirements.txt ./
+        RUN pip install --no-cache-dir -r requirements.txt && rm requirements.txt
+    """
+    got, findings = lint(repo, dockerfile, "LAY001", {"requirements.txt": "polars==1.17.1\n" * 200})
+    assert got == [("LAY001", "Dockerfile", 3)]
+    assert findings[0].message.startswith("`/home/jovyan/requirements.txt` is deleted here")
+
+
 def test_deleting_in_the_final_stage_what_a_parent_stage_added(repo):
     dockerfile = """
         FROM python:3.11-slim AS base
