@@ -457,7 +457,6 @@ def test_devel_is_fine_when_the_stage_compiles_or_only_builds(repo):
     assert lint(repo, {"Dockerfile": builder}, "GPU003") == []
 
 
-
 @pytest.mark.parametrize(
     "build",
     [
@@ -471,11 +470,16 @@ def test_devel_is_fine_where_a_pip_install_is_told_to_compile_cuda(repo, build):
     """A package built from source with CUDA switched on (llama-cpp-python's CMAKE_ARGS,
     FORCE_CUDA for extensions built where `docker build` sees no GPU) needs nvcc; CMake
     options without a CUDA switch compile for the CPU."""
-    dockerfile = "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n" + build + '\nCOPY serve.py /app/\nCMD ["python3", "/app/serve.py"]\n'
+    dockerfile = (
+        "FROM nvidia/cuda:12.4.1-devel-ubuntu22.04\n"
+        + build
+        + '\nCOPY serve.py /app/\nCMD ["python3", "/app/serve.py"]\n'
+    )
     assert lint(repo, {"Dockerfile": dockerfile, "serve.py": "import llama_cpp\n"}, "GPU003") == []
     cpu = dockerfile.replace("-DGGML_CUDA=on -DGGML_CUDA_F16=on", "-DGGML_BLAS=ON").replace(
         "-DLLAMA_CUBLAS=on", "-DLLAMA_BLAS=ON").replace('FORCE_CUDA="1"', 'FORCE_CUDA="0"')  # fmt: skip
     assert [f.span.line for f in findings(repo, {"Dockerfile": cpu, "serve.py": "import llama_cpp\n"}, "GPU003")] == [1]
+
 
 # -- GPU004 / GPU005: a GPU inference service -------------------------------------------------
 

@@ -287,7 +287,6 @@ def test_an_import_in_a_namespace_many_share_is_an_edge_to_the_distribution_owni
         "protobuf", "google-cloud-storage", "google-cloud-bigquery"}  # fmt: skip
 
 
-
 def test_an_import_some_releases_leave_to_an_extra_is_a_may_use_edge(tmp_path):
     """A bot library whose async helper imports aiohttp, required from 2.0 and an extra
     before: the releases before 2.0 may use it (the edge); one every release requires is
@@ -317,6 +316,7 @@ def test_an_import_some_releases_leave_to_an_extra_is_a_may_use_edge(tmp_path):
         "requests": record(["requests"]),
     }
     assert build.assemble(records)["distributions"]["tgbot"]["may_use"] == {"aiohttp": {"at": ["tgbot.aio"]}}
+
 
 @pytest.mark.parametrize(
     "requires, extras, expected",

@@ -112,7 +112,6 @@ def test_words_after_a_redirect_target_are_the_commands(request, tree_sitter):
     assert_words_slice_back(text, script)
 
 
-
 @pytest.mark.parametrize("tree_sitter", [True, False])
 def test_a_word_goes_on_past_a_closing_bracket_to_the_next_blank(request, tree_sitter):
     """``uvicorn[standard]\\>=0.29`` is one word to bash; tree-sitter ends a node at ``]``."""
@@ -122,6 +121,7 @@ def test_a_word_goes_on_past_a_closing_bracket_to_the_next_blank(request, tree_s
     script = parse_script(text)
     assert argvs(script) == [["pip", "install", "uvicorn[standard]>=0.29", "x[a]yz", "c[d]", "e[f]$V"]]
     assert_words_slice_back(text, script)
+
 
 def test_backslash_in_double_quotes_is_kept_unless_it_escapes():
     command = parse_script(r"""echo "a\nb" "c\\d" 'e\f' g\\h""").commands[0]

@@ -430,7 +430,6 @@ def test_a_requirement_pip_cannot_read_on_its_command_line(repo):
     assert 'did you mean "=="' in result.findings[1].message and "`fastapi=0.115.12`" in result.findings[1].message
 
 
-
 def test_a_requirement_written_with_an_escaped_comparison_is_one_word(repo):
     """`uvicorn[standard]\\>=0.29` is one shell word, `uvicorn[standard]>=0.29` to pip, as
     `fastapi\\>=0.110` is; a word pip cannot read is said with the command as written."""
@@ -448,6 +447,7 @@ def test_a_requirement_written_with_an_escaped_comparison_is_one_word(repo):
     assert found(result) == [("REQ005", "Dockerfile", 6)]
     assert "`httpx[http2]=0.28`" in result.findings[0].message
     assert "`uv pip install` stops" in result.findings[0].message
+
 
 def test_a_bare_torch_on_a_base_image_that_ships_torch_installs_nothing(repo):
     """pytorch/pytorch:2.5.1 holds torch 2.5.1: `torch` in the requirements is satisfied and

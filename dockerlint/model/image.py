@@ -448,7 +448,12 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
         from dockerlint.model.baseimage import base_image
 
         facts = base_image(model.base)
-        workdir, user, env, shell = facts.workdir if facts else "/", None, dict(facts.env) if facts else {}, DEFAULT_SHELL
+        workdir, user, env, shell = (
+            facts.workdir if facts else "/",
+            None,
+            dict(facts.env) if facts else {},
+            DEFAULT_SHELL,
+        )
         declared = set(env)
     # ARG values are visible only after their ARG instruction; ENV persists into child stages.
     arg_names: set[str] = set()

@@ -574,7 +574,9 @@ def _adjacent(nodes: list[_Node], source: _Source) -> list[list[_Node]]:
 
 def _joined(nodes: list[_Node], source: _Source) -> Word:
     parts = [_ts_word(node, source) for node in nodes]
-    return Word("".join(part.raw for part in parts), "".join(part.value for part in parts), parts[0].start, parts[-1].end)
+    return Word(
+        "".join(part.raw for part in parts), "".join(part.value for part in parts), parts[0].start, parts[-1].end
+    )
 
 
 def _words_after_redirect_targets(command: _Node, source: _Source) -> tuple[list[_Node], tuple[str, ...]]:
