@@ -652,6 +652,34 @@ def test_a_model_the_service_downloads_at_every_start_into_the_default_cache(rep
     assert "under `/root`" in finding.message and "intfloat/multilingual-e5-large" in finding.message
 
 
+def test_an_image_without_cmd_starts_with_the_command_compose_gives_it(repo):
+    """No CMD: compose's `command:` is how the service starts, and its download at start
+    is reported (at the last instruction); two services of the image with different
+    commands leave the start unknown."""
+    no_cmd = EMBEDDING_API["Dockerfile"].replace(
+        '        CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]\n', ""
+    )
+    compose = """
+        services:
+          api:
+            build: .
+            command: uvicorn app.main:app --host 0.0.0.0 --port 8000
+            ports: ["8000:8000"]
+    """
+    files = {**EMBEDDING_API, "Dockerfile": no_cmd, "docker-compose.yml": compose}
+    (finding,) = findings(repo, files, "MDL003")
+    assert finding.span.line == 5 and "intfloat/multilingual-e5-large" in finding.message
+    two = (
+        compose
+        + """
+          worker:
+            build: .
+            command: python -m app.worker
+    """
+    )
+    assert findings(repo, {**files, "docker-compose.yml": two}, "MDL003") == []
+
+
 def test_a_start_up_download_into_a_volume_or_a_baked_cache_is_fine(repo):
     volume = {
         **EMBEDDING_API,

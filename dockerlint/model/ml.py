@@ -768,12 +768,16 @@ def _startup_downloads(image: Image) -> Iterator[Download]:
 
 
 def _start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
-    """The last CMD or ENTRYPOINT of the final image and the command line the two make."""
+    """The last CMD or ENTRYPOINT of the final image and the command line the two make;
+    for an image with neither, the command its compose services run it with (one command
+    for all of them), at the final instruction."""
     last: dict[str, Step] = {}
     for stage in reversed(final_chain(image)):
         for step in stage.steps:
             if step.keyword in ("CMD", "ENTRYPOINT"):
                 last[step.keyword] = step
+    if not last:
+        return _compose_start_command(image)
     words: list[str] = []
     for keyword in ("ENTRYPOINT", "CMD"):
         step = last.get(keyword)
@@ -789,6 +793,27 @@ def _start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
     if not words:
         return None
     return last.get("CMD") or last["ENTRYPOINT"], tuple(words)
+
+
+def _compose_start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
+    from dockerlint.model.queries import compose_services
+
+    final = image.final
+    commands = set()
+    for service in compose_services(image):
+        command = service.entrypoint or service.command
+        if isinstance(command, str):
+            try:
+                command = tuple(shlex.split(command))
+            except ValueError:
+                return None
+        if service.entrypoint and service.command:
+            command = (*command, *(service.command if isinstance(service.command, tuple) else ()))
+        if command:
+            commands.add(command)
+    if len(commands) != 1 or final is None or not final.steps:
+        return None
+    return final.steps[-1], commands.pop()
 
 
 def start_may_download(image: Image) -> bool | None:
