@@ -1426,3 +1426,59 @@ def test_an_async_telegram_bot_needs_aiohttp_and_the_hedge_is_gone(repo):
     assert lines(found) == [("DEP001", 3)]  # python-slugify
     assert found[0].severity is Severity.WARNING
     assert "may" not in found[0].message
+
+
+MINERU_OCR = {
+    "Dockerfile": """
+        FROM python:3.10-slim-bookworm
+        WORKDIR /app
+        RUN pip install --no-cache-dir \\
+            "fastapi>=0.110" \\
+            "uvicorn>=0.29" \\
+            "mineru>=2.5.4" \\
+            "doclayout-yolo>=0.0.4" \\
+            "ultralytics>=8.0.0" \\
+            "transformers>=4.38.0" \\
+            "ftfy>=6.1.1" \\
+            "shapely>=2.0.0" \\
+            "pyclipper>=1.3.0" \\
+            "omegaconf>=2.3.0"
+        COPY app.py .
+        CMD ["uvicorn", "app:app", "--host", "0.0.0.0"]
+    """,
+    "app.py": """
+        from fastapi import FastAPI
+
+        app = FastAPI()
+
+
+        @app.post("/parse")
+        def parse(path: str) -> dict:
+            from mineru.cli.common import do_parse
+
+            do_parse(output_dir="/tmp/out", pdf_file_names=[path], pdf_bytes_list=[open(path, "rb").read()],
+                     p_lang_list=["en"], backend="pipeline")
+            return {"ok": True}
+    """,
+}
+
+
+def test_the_packages_of_an_extra_written_out_by_hand_are_installed_for_it(repo):
+    """mineru 2.5's `pipeline` extra is doclayout-yolo, ultralytics, transformers, ftfy,
+    shapely, pyclipper, omegaconf, torch and a few more: an image that installs most of them
+    beside mineru installs them for mineru (the extra is gone from mineru 4, the newest
+    release the range allows: the image is written for the release that has it)."""
+    assert "doclayout-yolo" in lookup("mineru", "2.5.4").extras["pipeline"]
+    assert "pipeline" not in lookup("mineru").extras
+    assert findings(repo, MINERU_OCR) == []
+
+
+def test_one_package_of_an_extra_is_not_the_extra(repo):
+    """Two of the extra's packages are not it written out: omegaconf is unused (pyclipper
+    is not: mineru's OCR modules import it)."""
+    dockerfile = MINERU_OCR["Dockerfile"]
+    for line in ('"doclayout-yolo>=0.0.4"', '"ultralytics>=8.0.0"', '"transformers>=4.38.0"', '"ftfy>=6.1.1"',
+                 '"shapely>=2.0.0"'):  # fmt: skip
+        dockerfile = dockerfile.replace(f"            {line} \\\n", "")
+    files = {**MINERU_OCR, "Dockerfile": dockerfile}
+    assert [(f.code, f.span.line) for f in findings(repo, files, ["DEP001"])] == [("DEP001", 8)]

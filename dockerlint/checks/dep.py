@@ -61,7 +61,7 @@ from dockerlint.model.distributions import (
     url_schemes,
 )
 from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
-from dockerlint.model.installed_records import pinned_release
+from dockerlint.model.installed_records import floor_release, pinned_release
 from dockerlint.model.ml import spacy_pipeline, start_script_commands, started_program
 from dockerlint.model.queries import compose_services, development_image, external_base, final_chain
 from dockerlint.regex import lazy_compile
@@ -135,9 +135,41 @@ def _analyse(image: Image) -> Analysis | None:
     for name, locked in installs.locked.items():  # a lock file pins what its install brings
         if versions.get(name) is None:
             versions[name] = locked
+    for name, (version, spelled) in _spelled_out_extras(installs.items, versions).items():
+        versions[name] = version
+        extras.setdefault(name, set()).update(spelled)
     asked = {name: tuple(sorted(values)) for name, values in extras.items()}
     installed = _with_locked(closure(set(versions) | installs.providers, asked, versions.get, loads=False), installs)
     return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed, versions, asked)
+
+
+def _spelled_out_extras(
+    items: list[Installed], versions: dict[str, str | None]
+) -> dict[str, tuple[str | None, set[str]]]:
+    """The extras of an installed distribution whose packages the image installs by name,
+    most of them (at least 3, and half): installed for it, as if asked (mineru beside
+    doclayout-yolo, ultralytics, transformers, ftfy, shapely, pyclipper and omegaconf is
+    mineru[pipeline] written out), with the version they are read at: the one the install
+    pins or, for a range, the newest or the oldest it allows, whichever has extras that
+    cover more of the image's packages (mineru 2.5's pipeline extra, gone from 4.0: the
+    image is written for the release that has it)."""
+    names = {item.name for item in items}
+    found: dict[str, tuple[str | None, set[str]]] = {}
+    for item in items:
+        pinned = versions.get(item.name)
+        best: tuple[int, str | None, set[str]] = (0, pinned, set())
+        for version in dict.fromkeys((pinned, floor_release(item.written) if pinned is None else None)):
+            spelled, covered = set(), set()
+            for extra, members in lookup(item.name, version).extras.items():
+                hits = (set(members) - {item.name}) & names
+                if len(hits) >= 3 and 2 * len(hits) >= len(set(members) - {item.name}):
+                    spelled.add(extra)
+                    covered |= hits
+            if len(covered) > best[0]:
+                best = (len(covered), version, spelled)
+        if best[2]:
+            found[item.name] = best[1:]
+    return found
 
 
 _AT_URL = lazy_compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*@\s*\S+://")

@@ -24,6 +24,16 @@ def pinned_release(written: str) -> str | None:
     return match.group(1) if match and "*" not in match.group(0) else None
 
 
+# the lower bound of a range (`mineru>=2.5.4`, `~=2.5`, poetry's `^2.5.4`)
+_FLOOR = re.compile(r"(?:>=|~=|\^)\s*v?([0-9][0-9A-Za-z.!-]*)")
+
+
+def floor_release(written: str) -> str | None:
+    """The oldest release a requirement as written allows, when it names one."""
+    match = _FLOOR.search(written)
+    return match.group(1) if match else None
+
+
 class Installed(Struct, frozen=True):
     """One distribution named by one install, at the place that names it."""
 
