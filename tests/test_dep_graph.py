@@ -1432,6 +1432,7 @@ MINERU_OCR = {
     "Dockerfile": """
         FROM python:3.10-slim-bookworm
         WORKDIR /app
+        RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch torchvision
         RUN pip install --no-cache-dir \\
             "fastapi>=0.110" \\
             "uvicorn>=0.29" \\
@@ -1465,7 +1466,7 @@ MINERU_OCR = {
 
 def test_the_packages_of_an_extra_written_out_by_hand_are_installed_for_it(repo):
     """mineru 2.5's `pipeline` extra is doclayout-yolo, ultralytics, transformers, ftfy,
-    shapely, pyclipper, omegaconf, torch and a few more: an image that installs most of them
+    shapely, pyclipper, omegaconf, torch, torchvision and four more: an image that installs 9 of its 13
     beside mineru installs them for mineru (the extra is gone from mineru 4, the newest
     release the range allows: the image is written for the release that has it)."""
     assert "doclayout-yolo" in lookup("mineru", "2.5.4").extras["pipeline"]
@@ -1476,9 +1477,11 @@ def test_the_packages_of_an_extra_written_out_by_hand_are_installed_for_it(repo)
 def test_one_package_of_an_extra_is_not_the_extra(repo):
     """Two of the extra's packages are not it written out: omegaconf is unused (pyclipper
     is not: mineru's OCR modules import it)."""
-    dockerfile = MINERU_OCR["Dockerfile"]
+    dockerfile = MINERU_OCR["Dockerfile"].replace(
+        " --index-url https://download.pytorch.org/whl/cpu torch torchvision", " uv"
+    )
     for line in ('"doclayout-yolo>=0.0.4"', '"ultralytics>=8.0.0"', '"transformers>=4.38.0"', '"ftfy>=6.1.1"',
                  '"shapely>=2.0.0"'):  # fmt: skip
         dockerfile = dockerfile.replace(f"            {line} \\\n", "")
     files = {**MINERU_OCR, "Dockerfile": dockerfile}
-    assert [(f.code, f.span.line) for f in findings(repo, files, ["DEP001"])] == [("DEP001", 8)]
+    assert [(f.code, f.span.line) for f in findings(repo, files, ["DEP001"])] == [("DEP001", 9)]

@@ -40,6 +40,7 @@ from dockerlint.model.distributions import (
     canonical,
     closure,
     command_owners,
+    development_extras,
     engine_hosts,
     generation,
     handed_objects,
@@ -147,7 +148,8 @@ def _spelled_out_extras(
     items: list[Installed], versions: dict[str, str | None]
 ) -> dict[str, tuple[str | None, set[str]]]:
     """The extras of an installed distribution whose packages the image installs by name,
-    most of them (at least 3, and half): installed for it, as if asked (mineru beside
+    most of them (at least 3, and two in three; not an extra for developing it): installed
+    for it, as if asked (mineru beside
     doclayout-yolo, ultralytics, transformers, ftfy, shapely, pyclipper and omegaconf is
     mineru[pipeline] written out), with the version they are read at: the one the install
     pins or, for a range, the newest or the oldest it allows, whichever has extras that
@@ -161,8 +163,10 @@ def _spelled_out_extras(
         for version in dict.fromkeys((pinned, floor_release(item.written) if pinned is None else None)):
             spelled, covered = set(), set()
             for extra, members in lookup(item.name, version).extras.items():
+                if extra in development_extras():
+                    continue
                 hits = (set(members) - {item.name}) & names
-                if len(hits) >= 3 and 2 * len(hits) >= len(set(members) - {item.name}):
+                if len(hits) >= 3 and 3 * len(hits) >= 2 * len(set(members) - {item.name}):
                     spelled.add(extra)
                     covered |= hits
             if len(covered) > best[0]:

@@ -76,6 +76,11 @@ def _overrides() -> dict:
     return load("package_overrides")
 
 
+def development_extras() -> frozenset[str]:
+    """Extras for developing, testing or documenting a package (package_overrides.toml)."""
+    return frozenset(_overrides()["development_extras"])
+
+
 @cache
 def _roles() -> dict[str, str]:
     return {name: role for role, table in _overrides()["roles"].items() for name in table["names"]}
