@@ -148,19 +148,21 @@ def _spelled_out_extras(
     items: list[Installed], versions: dict[str, str | None]
 ) -> dict[str, tuple[str | None, set[str]]]:
     """The extras of an installed distribution whose packages the image installs by name,
-    most of them (at least 3, and two in three; not an extra for developing it): installed
-    for it, as if asked (mineru beside
-    doclayout-yolo, ultralytics, transformers, ftfy, shapely, pyclipper and omegaconf is
-    mineru[pipeline] written out), with the version they are read at: the one the install
-    pins or, for a range, the newest or the oldest it allows, whichever has extras that
-    cover more of the image's packages (mineru 2.5's pipeline extra, gone from 4.0: the
-    image is written for the release that has it)."""
-    names = {item.name for item in items}
+    most of them (at least 3, and two in three; not an extra for developing it), each named
+    by a range, not pinned: installed for it, as if asked (mineru beside doclayout-yolo,
+    ultralytics, transformers, ftfy, shapely, pyclipper and omegaconf is mineru[pipeline]
+    written out). Read at the newest or the oldest release the range allows, whichever has
+    extras that cover more of the image's packages (mineru 2.5's pipeline extra, gone from
+    4.0: the image is written for the release that has it)."""
+    # A freeze names everything an environment holds, pinned: what extras were asked is not
+    # told by its lines, and a dev tool there is no less one (pydeck[jupyter]'s ipykernel).
+    names = {item.name for item in items if pinned_release(item.written) is None}
     found: dict[str, tuple[str | None, set[str]]] = {}
     for item in items:
-        pinned = versions.get(item.name)
-        best: tuple[int, str | None, set[str]] = (0, pinned, set())
-        for version in dict.fromkeys((pinned, floor_release(item.written) if pinned is None else None)):
+        if item.name not in names or versions.get(item.name) is not None:
+            continue
+        best: tuple[int, str | None, set[str]] = (0, None, set())
+        for version in (None, floor_release(item.written)):
             spelled, covered = set(), set()
             for extra, members in lookup(item.name, version).extras.items():
                 if extra in development_extras():
