@@ -430,3 +430,45 @@ def test_an_image_that_takes_nothing_from_the_context_needs_no_ignore_file(repo)
     assert found(lint(repo(files), ["CTX002"])) == []
     files["Dockerfile"] = files["Dockerfile"].replace("RUN git clone", "COPY . /src\n            RUN git clone")
     assert found(lint(repo(files), ["CTX002"])) == [("CTX002", "Dockerfile", 1)]
+
+
+def test_a_compose_service_that_extends_another_builds_with_its_context(repo):
+    """`dev` extends `prod` and sets only its target: it builds with prod's context (the
+    repository root), where requirements.txt and the package are."""
+    root = repo(
+        {
+            "docker/Dockerfile": """
+                FROM python:3.12-slim AS base
+                WORKDIR /app
+                COPY requirements.txt .
+                RUN pip install --no-cache-dir -r requirements.txt
+                FROM base AS app-prod
+                COPY app ./app
+                CMD ["python", "-m", "app.bot"]
+                FROM base AS app-dev
+                COPY requirements-dev.txt .
+                RUN pip install --no-cache-dir -r requirements-dev.txt
+            """,
+            "docker/docker-compose.yaml": """
+                services:
+                  prod:
+                    build:
+                      context: ..
+                      dockerfile: docker/Dockerfile
+                      target: app-prod
+                  dev:
+                    extends:
+                      service: prod
+                    build:
+                      target: app-dev
+                    volumes:
+                      - ..:/app
+            """,
+            "requirements.txt": "slack-bolt==1.21.2\n",
+            "requirements-dev.txt": "pytest==8.3.4\n",
+            "app/__init__.py": "",
+            "app/bot.py": "import slack_bolt\n",
+            ".dockerignore": ".git\n",
+        }
+    )
+    assert found(lint(root, ["CTX003", "REQ004"])) == []

@@ -180,6 +180,55 @@ def test_values_are_read_with_no_variable_set(value, read):
     assert services(f'services:\n  app:\n    image: "{value}"\n')["app"].image == read
 
 
+EXTENDING = """
+services:
+  prod:
+    build:
+      context: ..
+      dockerfile: docker/Dockerfile
+      target: app-prod
+      args:
+        - USERID=10003
+        - PIP_INDEX=https://pypi.org/simple
+    volumes: ["/srv/data:/data"]
+    command: python -m app.bot
+  dev:
+    extends:
+      service: prod
+    build:
+      target: app-dev
+      args:
+        USERID: "1000"
+    volumes: ["..:/app"]
+  test:
+    extends: dev
+    command: pytest
+  elsewhere:
+    extends:
+      file: common.yml
+      service: base
+    command: python -m app.other
+  first:
+    extends: second
+  second:
+    extends: first
+    image: example/second
+"""
+
+
+def test_a_service_extends_another_of_the_file_key_by_key():
+    """`dev` sets only its target and one argument: it builds with prod's context and
+    Dockerfile; volumes add up, a command replaces; a loop or another file is not merged."""
+    found = services(EXTENDING)
+    dev, test = found["dev"], found["test"]
+    assert (dev.context, dev.dockerfile, dev.target) == ("..", "docker/Dockerfile", "app-dev")
+    assert dev.args == {"USERID": "1000", "PIP_INDEX": "https://pypi.org/simple"}
+    assert dev.volumes == (Volume("/data", "/srv/data"), Volume("/app", ".."))
+    assert (test.context, test.target, test.command) == ("..", "app-dev", "pytest")
+    assert found["elsewhere"].context is None and found["elsewhere"].command == "python -m app.other"
+    assert found["second"].image == "example/second"  # a loop ends where it closes
+
+
 def test_service_with_no_configuration():
     found = services("services:\n  worker:\n")
     assert found["worker"].image is None and found["worker"].volumes == ()

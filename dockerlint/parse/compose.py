@@ -112,7 +112,43 @@ def parse_compose(text: str) -> Compose:
         return _failed("compose file has an alias inside its own anchor; not read", Span(1, 1, 1, 1))
     except RecursionError:
         return _failed("compose file is nested too deeply to read", Span(1, 1, 1, 1))
-    return Compose(tuple(_service(name, line, config) for name, (line, config) in configs.items()))
+    merged = {name: _extended(name, configs, set()) for name in configs}
+    return Compose(tuple(_service(name, configs[name][0], config) for name, config in merged.items()))
+
+
+def _extended(name: str, configs: dict[str, tuple[int, dict]], seen: set[str]) -> dict:
+    """A service's configuration with the service it ``extends`` in the same file merged
+    under it (a `dev` service that extends `prod` and sets only `build.target` builds with
+    prod's context). One in another file (``extends: {file: ...}``) is not read here."""
+    config = configs[name][1]
+    extends = config.get("extends")
+    base_name = extends if isinstance(extends, str) else extends.get("service") if isinstance(extends, dict) else None
+    if isinstance(extends, dict) and extends.get("file") is not None:
+        return config
+    if not isinstance(base_name, str) or base_name not in configs or base_name in seen or base_name == name:
+        return config
+    base = _extended(base_name, configs, seen | {name})
+    return {key: value for key, value in _merged(base, config).items() if key != "extends"}
+
+
+# Compose's merge: a mapping is merged key by key, these sequences are added to, and any
+# other value of the extending service replaces the base's.
+_ADDED_SEQUENCES = frozenset({"volumes", "ports", "expose", "env_file", "dns", "extra_hosts", "devices", "secrets"})
+
+
+def _merged(base: dict, override: dict) -> dict:
+    result = dict(base)
+    for key, value in override.items():
+        earlier = result.get(key)
+        if key in ("args", "environment", "labels") and earlier is not None and value is not None:
+            earlier, value = _assignments(earlier), _assignments(value)  # `A=1` lists and mappings alike
+        if isinstance(earlier, dict) and isinstance(value, dict):
+            result[key] = _merged(earlier, value)
+        elif key in _ADDED_SEQUENCES and isinstance(earlier, list) and isinstance(value, list):
+            result[key] = earlier + [item for item in value if item not in earlier]
+        else:
+            result[key] = value
+    return result
 
 
 # `${NAME:-default}`, `${NAME-default}` and the other forms without a `${` inside; `$$`.
