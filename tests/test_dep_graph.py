@@ -1485,3 +1485,43 @@ def test_one_package_of_an_extra_is_not_the_extra(repo):
         dockerfile = dockerfile.replace(f"            {line} \\\n", "")
     files = {**MINERU_OCR, "Dockerfile": dockerfile}
     assert [(f.code, f.span.line) for f in findings(repo, files, ["DEP001"])] == [("DEP001", 9)]
+
+
+ARQ_WORKER = {
+    "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["arq", "worker.WorkerSettings"]\n',
+    "requirements.txt": "arq\nredis\nhttpx\n",
+    "worker.py": """
+        import time
+
+        import httpx
+        import jwt
+        from arq.connections import RedisSettings
+
+
+        def token(key: str, secret: str) -> str:
+            return jwt.encode({"iss": key, "exp": int(time.time()) + 1800}, secret, algorithm="HS256")
+
+
+        async def render(ctx, prompt: str) -> dict:
+            async with httpx.AsyncClient() as client:
+                response = await client.post("https://api.example.com/v1/videos", json={"prompt": prompt},
+                                             headers={"Authorization": f"Bearer {token('k', 's')}"})
+            return response.json()
+
+
+        class WorkerSettings:
+            functions = [render]
+            redis_settings = RedisSettings(host="redis")
+    """,
+}
+
+
+def test_an_import_an_older_release_of_an_unpinned_package_brings_is_not_missing(repo):
+    """arq caps redis below 6, and redis 5 requires PyJWT: `import jwt` is served though
+    the newest redis no longer requires it. A redis range that starts at 6 does not."""
+    assert "pyjwt" in lookup("redis", "5.3.1").requires and "pyjwt" not in lookup("redis").requires
+    assert findings(repo, ARQ_WORKER, ["DEP002"]) == []
+    floored = {**ARQ_WORKER, "requirements.txt": "redis>=6.0\nhttpx\narq==0.26.3\n"}
+    assert [(f.code, f.path.name, f.span.line) for f in findings(repo, floored, ["DEP002"])] == [
+        ("DEP002", "worker.py", 4)
+    ]

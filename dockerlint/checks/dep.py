@@ -903,6 +903,13 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
         answers[module, names] = _would_provide(module, names, provided, first_party)
     if not any(answers.values()):
         return  # every import the service needs is served: no file to look at
+    # What a package the install does not pin brings is read at its newest release; an older
+    # one may be what the resolver picks (arq caps redis below 6, and redis 5 requires
+    # PyJWT): a module some release would bring is not said to be missing.
+    provided |= {module for name in _any_release_closure(analysis) for module in lookup(name, versions(name)).modules}
+    answers = {key: _would_provide(*key, provided, first_party) if found else found for key, found in answers.items()}
+    if not any(answers.values()):
+        return
     reached = _reached_from_start(image, analysis)
     for file in analysis.code.files:
         if file.is_test or reached is not None and file.image_path not in reached:
@@ -930,6 +937,27 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 f"Add {shown} to the requirements the image installs, or make the import optional "
                 "(`try: ... except ImportError:`) if the code can run without it.",
             )
+
+
+def _any_release_closure(analysis: Analysis) -> set[str]:
+    """What the installs bring when each package may be at any release the index read that
+    its install allows: the release it pins, the newest or the oldest of its range
+    (`fastapi>=0.115` is not a fastapi of 2019), any for a bare name or what another
+    package brings (another requirement may cap it: arq's `redis<6`)."""
+    named = set(analysis.versions) | analysis.installs.providers
+    floors = {item.name: floor_release(item.written) for item in analysis.installs.items}
+    found: set[str] = set()
+    for at_floor in (False, True):
+
+        def version_of(name: str, at_floor: bool = at_floor) -> str | None:
+            if analysis.versions.get(name):
+                return analysis.versions[name]
+            if name not in named or not floors.get(name):
+                return ANY_RELEASE
+            return floors[name] if at_floor else None
+
+        found |= closure(named, analysis.extras, version_of, loads=False)
+    return found
 
 
 # Frameworks that import the service's modules by names in strings (settings, app lists,
