@@ -25,6 +25,7 @@ from dockerlint.fixes import MAX_ROUNDS, FixOutcome, FixSettings, apply_edits, c
 from dockerlint.model import Image
 from dockerlint.model.installed_names import image_installs
 from dockerlint.model.installed_projects import project_installs
+from dockerlint.model.queries import development_image
 from dockerlint.paths import real_path
 from dockerlint.rulebook import Rule
 from dockerlint.workspace import Workspace
@@ -248,6 +249,8 @@ def _agreed(finding: Finding, checked: _Checked) -> bool:
     installing = checked.installed_entries.get((finding.path, finding.span.line))
     if installing is None:
         installing = checked.installed_by.get(finding.path, 1)
+    elif finding.code == "DEP003":  # a development image beside it holds its tools by design
+        installing -= checked.development_entries.get((finding.path, finding.span.line), 0)
     return checked.agreed[(finding.code, finding.path, finding.span.line)] >= installing
 
 
@@ -273,6 +276,8 @@ class _Checked(Struct):
     reported_files: set[Path] = field(default_factory=set)  # with files: what their images read
     installed_by: Counter = field(default_factory=Counter)  # file -> images checked that read it
     installed_entries: Counter = field(default_factory=Counter)  # (file, line) of an entry -> images installing it
+    # the same, of the development images among them: DEP003 is not theirs to say
+    development_entries: Counter = field(default_factory=Counter)
     agreed: Counter = field(default_factory=Counter)  # (code, file, line) of AGREED codes -> images saying it
     code_holders: Counter = field(default_factory=Counter)  # code file -> images checked that hold it
     own_code: set[Path] = field(default_factory=set)  # code files of a local project an image installs
@@ -323,7 +328,10 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
         checked.installed_by.update(read)
         if setup.reads_files:
             with blame(image.dockerfile_path):
-                checked.installed_entries.update({(item.path, item.span.line) for item in image_installs(image).items})
+                entries = {(item.path, item.span.line) for item in image_installs(image).items}
+                checked.installed_entries.update(entries)
+                if development_image(image):
+                    checked.development_entries.update(entries)
                 if "DEP002" in setup.finish.enabled:
                     checked.code_holders.update(_held_code(image))
         index = len(checked.images)  # of the image among those kept

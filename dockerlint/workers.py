@@ -113,6 +113,7 @@ def check_in_processes(builds: list[Build], setup: _Setup, jobs: int) -> _Checke
         checked.reported_files |= part.reported_files
         checked.installed_by.update(part.installed_by)
         checked.installed_entries.update(part.installed_entries)
+        checked.development_entries.update(part.development_entries)
         checked.code_holders.update(part.code_holders)
         checked.own_code |= part.own_code
         checked.agreed.update(part.agreed)

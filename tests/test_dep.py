@@ -1154,6 +1154,41 @@ def test_a_dockerfile_named_for_development_is_left_alone(repo):
     assert len(lint(repo, {"docker/web.Dockerfile": dockerfile, "app.py": "import flask\n"}, ["DEP003"])) == 2
 
 
+def test_a_development_image_beside_it_does_not_keep_the_production_image_s_tools(repo):
+    """Dockerfile and Dockerfile.dev both `uv sync` the same pyproject (its dev group
+    included): the development image holds pytest and ruff by design, the production
+    image should not, and its finding stands though the other image does not say it."""
+    pyproject = """
+        [project]
+        name = "shortener"
+        version = "0.1.0"
+        requires-python = ">=3.12"
+        dependencies = ["django>=5.2", "gunicorn>=23.0"]
+
+        [dependency-groups]
+        dev = ["pytest>=8.4.1", "ruff>=0.12.1"]
+    """
+    image = """
+        FROM python:3.12-slim
+        COPY --from=ghcr.io/astral-sh/uv:0.7.13 /uv /bin/uv
+        WORKDIR /app
+        COPY pyproject.toml uv.lock ./
+        RUN uv sync --locked --no-install-project
+        COPY . .
+        CMD ["uv", "run", "gunicorn", "config.wsgi:application"]
+    """
+    files = {
+        "Dockerfile": image,
+        "Dockerfile.dev": image.replace("gunicorn config.wsgi:application", "python manage.py runserver"),
+        "pyproject.toml": pyproject,
+        "uv.lock": "version = 1\n",
+        "manage.py": "import django\n",
+        "config/__init__.py": "",
+        "config/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+    }
+    assert lint(repo, files, ["DEP003"]) == [("DEP003", "pyproject.toml", 8)] * 2  # pytest, ruff
+
+
 def test_an_image_compose_runs_as_its_test_service_is_left_alone(repo):
     files = {
         "docker/Dockerfile": """
