@@ -1525,3 +1525,24 @@ def test_an_import_an_older_release_of_an_unpinned_package_brings_is_not_missing
     assert [(f.code, f.path.name, f.span.line) for f in findings(repo, floored, ["DEP002"])] == [
         ("DEP002", "worker.py", 4)
     ]
+
+
+@pytest.mark.parametrize(
+    "requirements, code, backend",
+    [
+        ("torch==2.5.1\ntorchaudio==2.5.1\nsoundfile==0.12.1\n",
+         "import torchaudio\n\nwaveform, rate = torchaudio.load('call.wav')\n", "soundfile"),
+        ("diffusers==0.31.0\nimageio==2.36.1\nimageio-ffmpeg==0.5.1\n",
+         "from diffusers.utils import export_to_video\nimport imageio\n\nexport_to_video([], 'out.mp4')\n",
+         "imageio-ffmpeg"),
+    ],
+)  # fmt: skip
+def test_an_io_backend_the_library_picks_by_itself_is_used(repo, requirements, code, backend):
+    """torchaudio reads through whichever backends are installed (soundfile among them);
+    imageio writes video through its ffmpeg plugin: neither is imported by the code. With
+    the library gone, the backend is unused."""
+    files = {"Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n', "requirements.txt": requirements,
+             "app.py": code}  # fmt: skip
+    assert findings(repo, files, ["DEP001"]) == []
+    alone = {**files, "app.py": "print('idle')\n", "requirements.txt": f"{backend}\n"}
+    assert [f.message.split("`")[1] for f in findings(repo, alone, ["DEP001"])] == [backend]
