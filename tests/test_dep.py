@@ -1229,6 +1229,20 @@ def test_tensorflow_on_a_cpu_image_and_not_with_a_gpu(repo):
     assert lint(repo, cpu, ["DEP004"]) == [("DEP004", "Dockerfile", 2)]
 
 
+def test_tensorflow_that_a_used_package_of_unread_requirements_may_require_stays(repo):
+    """deepface 0.0.95 is older than the release the package index read, and required
+    tensorflow by name: installing tensorflow-cpu instead would install both."""
+    assert "tensorflow" not in lookup("deepface", "0.0.95").requires  # what the index can say
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir deepface==0.0.95 tensorflow==2.13.1
+        COPY match.py .
+        CMD ["python", "match.py"]
+    """
+    files = {"Dockerfile": dockerfile, "match.py": "from deepface import DeepFace\n\nDeepFace.build_model('Facenet')\n"}
+    assert lint(repo, files, ["DEP004"]) == []
+
+
 def test_xgboost_on_a_cpu_image_where_xgboost_cpu_exists(repo):
     """xgboost's Linux wheels require nvidia-nccl-cu12; xgboost-cpu (2.1.0 on, x86_64 only)
     is the same module without them."""

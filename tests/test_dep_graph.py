@@ -1230,6 +1230,8 @@ def test_before_1_0_a_minor_release_older_than_any_read_is_not_known():
     assert major == 0 and requirements_read("sqlalchemy-utils", oldest)
     assert not requirements_read("sqlalchemy-utils", f"0.{minor - 2}.8")
     assert requirements_read("requests", "2.0.0") and not requirements_read("faker", "5.8.0")
+    # before 0.1 each patch release is a series: deepface's index read starts at 0.0.103
+    assert requirements_read("deepface", "0.0.103") and not requirements_read("deepface", "0.0.95")
 
 
 def test_a_package_installed_from_git_is_not_its_pypi_namesake(repo):

@@ -437,7 +437,9 @@ def requirements_read(name: str, version: str | None) -> bool:
         pinned, read = Version(version), Version(oldest)
     except InvalidVersion:
         return True
-    if pinned.major == read.major == 0:  # before 1.0 a minor release is a series of its own
+    if pinned.major == read.major == 0:  # before 1.0 a minor release is a series of its own,
+        if pinned.minor == read.minor == 0:  # and before 0.1 a patch release (deepface 0.0.95 required tensorflow)
+            return pinned.release[:3] >= read.release[:3]
         return pinned.release[:2] >= read.release[:2]
     return pinned.major >= read.major
 
