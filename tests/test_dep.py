@@ -1666,9 +1666,14 @@ def test_a_missing_package_counts_only_in_code_the_start_command_reaches(repo):
     # what the consumer reaches is checked: store.py's import of a package not installed
     files["requirements.txt"] = "aiokafka==0.11.0\n"
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "store.py", 1)]
+    # `sh -c` running the one command is that command
+    files["Dockerfile"] = dockerfile.replace(
+        'CMD ["python3", "consumer.py"]', 'CMD ["sh", "-c", "exec python3 consumer.py"]'
+    )
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "store.py", 1)]
     # a start command that cannot be traced (a shell script) checks every file, as before
     files["Dockerfile"] = dockerfile.replace(
-        'CMD ["python3", "consumer.py"]', 'CMD ["sh", "-c", "python3 consumer.py"]'
+        'CMD ["python3", "consumer.py"]', 'CMD ["sh", "-c", "sleep 5 && python3 consumer.py"]'
     )
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "parser.py", 1), ("DEP002", "producer.py", 1),
                                              ("DEP002", "store.py", 1)]  # fmt: skip

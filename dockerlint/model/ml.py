@@ -893,6 +893,7 @@ def started_program(image: Image) -> tuple[Step, str, str] | None:
 
 def _started_python(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     """The Python command line a start command amounts to, or None."""
+    argv = _shell_string_command(argv) or argv
     program = posixpath.basename(argv[0])
     if _python_args(argv) is not None or argv[0].endswith(".py"):
         return argv
@@ -1128,6 +1129,22 @@ def _module_files(module: str) -> tuple[str, ...]:
     """The files, relative to the working folder, that `python -m module` may run."""
     relative = module.replace(".", "/")
     return (relative + ".py", relative + "/__init__.py", relative + "/__main__.py")
+
+
+def _shell_string_command(argv: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The one command a `sh -c '...'` start command runs (`sh -c "uvicorn main:app --port
+    ${PORT}"`, written so to expand a variable), `exec` dropped; None for anything else."""
+    if len(argv) != 3 or posixpath.basename(argv[0]) not in _SHELLS or argv[1] != "-c":
+        return None
+    from dockerlint.parse.shell import parse_script
+
+    commands = parse_script(argv[2]).commands
+    if len(commands) != 1 or commands[0].nested:
+        return None
+    words = tuple(commands[0].argv)
+    if words[:1] == ("exec",):
+        words = words[1:]
+    return words or None
 
 
 def _shell_script(argv: tuple[str, ...]) -> str | None:
