@@ -536,6 +536,20 @@ def test_weights_copied_with_real_sizes_and_lfs_pointers(repo):
     assert [f.span.line for f in result] == [3, 4]
     assert result[0].size_bytes == 3_000_000 and "`models/encoder.onnx`" in result[0].message
     assert "Git LFS pointer" in result[1].message
+    # CI checks out with LFS objects: there the pointers are weights, and the build has them
+    workflow = """
+        on: push
+        jobs:
+          deploy:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+                with:
+                  lfs: true
+              - run: docker build -t app .
+    """
+    result = findings(repo, {**files, ".github/workflows/deploy.yml": workflow}, "MDL002")
+    assert [f.span.line for f in result] == [3]
 
 
 def test_a_folder_the_repositorys_download_script_fills(repo):

@@ -173,7 +173,7 @@ def model_files_copied(image: Image) -> Iterator[Finding]:
                 for file in fresh:
                     first_copy[file.path] = copy.instruction.span.line
                 total = sum(file.size for file in fresh)
-                if pointers:
+                if pointers and not _ci_fetches_lfs(image):
                     yield finding(
                         image,
                         "MDL002",
@@ -278,6 +278,21 @@ def _stores(files: list[ContextFile]) -> list[tuple[str, list[ContextFile]]]:
 def _store_markers() -> list[tuple[dict, Callable[[str], object]]]:
     """Each store of the table with a test of a file name against its marker pattern."""
     return [(store, re.compile(translate(store["marker"])).match) for store in ml()["copied"]["stores"]]
+
+
+def _ci_fetches_lfs(image: Image) -> bool:
+    """Whether the repository's CI checks out with Git LFS objects (actions/checkout's
+    `lfs: true`, `git lfs pull`): the pointers of this checkout are weights there."""
+    root = image.workspace.root
+    if root is None:
+        return False
+    settings = ml()["copied"]
+    for pattern in settings["ci_files"]:
+        for path in sorted(root.glob(pattern)):
+            loaded = image.workspace.text(path, quiet=True)
+            if loaded is not None and re.search(settings["lfs_fetch"], loaded[0].text):
+                return True
+    return False
 
 
 def _lfs_pointer(image: Image, file: ContextFile) -> bool:
