@@ -992,3 +992,48 @@ def test_a_cache_variable_of_a_service_that_loads_its_models_from_a_mounted_fold
         "AutoModel.from_pretrained('bert-base-uncased')",
     )
     assert lint(repo, files, "MDL003") != []
+
+
+FASTEMBED_PRELOAD = {
+    "Dockerfile": """
+        FROM python:3.12-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir fastembed==0.5.1 fastapi==0.115.6 uvicorn==0.34.0
+        ENV FASTEMBED_CACHE_PATH=/app/model_cache
+        COPY preload_models.py .
+        RUN --mount=type=cache,id=fastembed,target=/tmp/fastembed-cache \\
+            FASTEMBED_CACHE_PATH=/tmp/fastembed-cache python preload_models.py && \\
+            cp -a /tmp/fastembed-cache/. /app/model_cache/
+        COPY app.py .
+        CMD ["uvicorn", "app:app", "--host", "0.0.0.0"]
+    """,
+    "preload_models.py": """
+        import os
+
+        from fastembed import SparseTextEmbedding
+
+        SparseTextEmbedding("Qdrant/bm42-all-minilm-l6-v2-attentions", cache_dir=os.environ["FASTEMBED_CACHE_PATH"])
+    """,
+    "app.py": """
+        from fastapi import FastAPI
+        from fastembed import SparseTextEmbedding
+
+        app = FastAPI()
+        sparse = SparseTextEmbedding("Qdrant/bm42-all-minilm-l6-v2-attentions")
+    """,
+}
+
+
+def test_a_model_fetched_into_a_cache_mount_and_copied_into_the_cache_path(repo):
+    """The build fetches the sparse model into a BuildKit cache mount (once per builder,
+    not per layer miss) and copies it where the service reads it: no build-time download to
+    report, and no start-up download either. The same fetch straight into the image's cache
+    is baked into the layer."""
+    assert lint(repo, FASTEMBED_PRELOAD, "MDL001") == []
+    assert lint(repo, FASTEMBED_PRELOAD, "MDL003") == []
+    plain = (
+        FASTEMBED_PRELOAD["Dockerfile"]
+        .replace("RUN --mount=type=cache,id=fastembed,target=/tmp/fastembed-cache \\\n", "RUN ")
+        .replace("FASTEMBED_CACHE_PATH=/tmp/fastembed-cache ", "")
+    )
+    assert lint(repo, {**FASTEMBED_PRELOAD, "Dockerfile": plain}, "MDL001") == [("MDL001", "Dockerfile", 6)]

@@ -59,6 +59,8 @@ def model_download_at_build(image: Image) -> Iterator[Finding]:
                 related=[Related(installed.path, installed.span, "the model's package is installed here")],
             )
             continue
+        if _into_cache_mount(image, download):
+            continue  # fetched once into the builder's cache; whatever the RUN copies out is meant to ship
         details = [f"`{download.model}`"] if download.model and download.model not in download.what else []
         details += [f"~{human_size(download.size)}"] if download.size else []
         named = f" ({', '.join(details)})" if details else ""
@@ -278,6 +280,23 @@ def _stores(files: list[ContextFile]) -> list[tuple[str, list[ContextFile]]]:
 def _store_markers() -> list[tuple[dict, Callable[[str], object]]]:
     """Each store of the table with a test of a file name against its marker pattern."""
     return [(store, re.compile(translate(store["marker"])).match) for store in ml()["copied"]["stores"]]
+
+
+def _into_cache_mount(image: Image, download) -> bool:
+    """Whether the download fills a BuildKit cache mount of its RUN: its cache variable,
+    set on the command or in the environment, points into the mount
+    (`RUN --mount=type=cache,target=/tmp/fastembed-cache FASTEMBED_CACHE_PATH=/tmp/fastembed-cache
+    python preload.py`): a layer cache miss does not fetch it again."""
+    stage_index, step_index = download.position
+    step = image.stages[stage_index].steps[step_index]
+    targets = [target.rstrip("/") for target in step.cache_mount_targets() if target.startswith("/")]
+    if not targets or not download.caches:
+        return False
+    values = [step.env.get(name, "") for name in download.caches]
+    values += [
+        value for command in step.commands for name, value in command.command.assignments if name in download.caches
+    ]
+    return any(_under(value, target) for value in values if value.startswith("/") for target in targets)
 
 
 def _ci_fetches_lfs(image: Image) -> bool:
