@@ -472,3 +472,25 @@ def test_a_compose_service_that_extends_another_builds_with_its_context(repo):
         }
     )
     assert found(lint(root, ["CTX003", "REQ004"])) == []
+
+
+@pytest.mark.parametrize(
+    "dockerfile, code, sent_needlessly",
+    [
+        ("COPY . /app", "from dotenv import load_dotenv\n\nload_dotenv()\n", False),  # copied in and read
+        ("COPY app.py /app/", "from dotenv import load_dotenv\n\nload_dotenv()\n", True),  # read, never copied
+        ("COPY . /app", "import os\n\nPORT = os.environ.get('PORT', '8000')\n", True),  # copied, never read
+    ],
+)
+def test_a_dotenv_file_the_service_loads_is_wanted(repo, dockerfile, code, sent_needlessly):
+    """`load_dotenv()` reads the `.env` the image copies in: sending it is the point. Not
+    copied, or copied but never read, it is sent for nothing."""
+    root = repo(
+        {
+            "Dockerfile": f"FROM python:3.12-slim\nWORKDIR /app\nRUN pip install python-dotenv==1.0.1\n{dockerfile}\n"
+            'CMD ["python", "/app/app.py"]\n',
+            "app.py": code,
+            ".env": "DG_SERVICE_URL=http://dendogram\nDG_SERVICE_PORT=3009\n",
+        }
+    )
+    assert [f.code for f in lint(root, ["CTX002"]).findings] == (["CTX002"] if sent_needlessly else [])

@@ -133,7 +133,7 @@ def unwanted(image: Image) -> list[Unwanted]:
         if hit is None and venvs:
             hit = next((venv for venv in venvs if path.startswith(venv)), None)
         if hit is None and parts[-1] in names and path[: -len(parts[-1])] not in read_at_build:
-            hit = path
+            hit = None if parts[-1] == ".env" and _reads_copied_env(image, path, table) else path
         if hit is not None:
             group = groups.setdefault(hit, [0, 0])
             group[0] += file.size
@@ -141,6 +141,32 @@ def unwanted(image: Image) -> list[Unwanted]:
     found = [Unwanted(path, size, count) for path, (size, count) in groups.items()]
     found.sort(key=lambda item: (-item.size, item.path))
     return found
+
+
+def _reads_copied_env(image: Image, path: str, table: dict) -> bool:
+    """Whether the image copies this `.env` in and its code loads one when it starts
+    (`load_dotenv()`, `flask run`): the file is what the service reads its settings from."""
+    from dockerlint.model.code import image_code
+    from dockerlint.model.queries import final_chain
+
+    copied = any(
+        any(file.path == path for source in copy.sources for file in image.context.glob(source.value))
+        for stage in final_chain(image)
+        for copy in stage.copies
+        if copy.from_stage is None and not copy.from_image and not copy.heredoc
+    )
+    if not copied:
+        return False
+    readers = set(table["env_readers"])
+    if any(module.split(".", 1)[0] in readers for module in image_code(image).imports.by_service):
+        return True
+    return any(
+        posixpath.basename(word) in table["env_reading_commands"]
+        for stage in final_chain(image)
+        for step in stage.steps
+        if step.keyword in ("CMD", "ENTRYPOINT")
+        for word in (step.instruction.json_args or step.instruction.args.split())
+    )
 
 
 def _reads_the_context(image: Image) -> bool:
