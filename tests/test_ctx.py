@@ -494,3 +494,17 @@ def test_a_dotenv_file_the_service_loads_is_wanted(repo, dockerfile, code, sent_
         }
     )
     assert [f.code for f in lint(root, ["CTX002"]).findings] == (["CTX002"] if sent_needlessly else [])
+
+
+def test_a_dotenv_file_compose_hands_to_the_container_need_not_be_in_the_image(repo):
+    """compose's `env_file: .env` gives the container its variables: `load_dotenv()` finds
+    them in the environment, and the copy in the image is the file sent for nothing."""
+    root = repo(
+        {
+            "Dockerfile": 'FROM python:3.12-slim\nWORKDIR /app\nRUN pip install python-dotenv==1.0.1\nCOPY . /app\nCMD ["python", "bot.py"]\n',
+            "bot.py": "import os\n\nfrom dotenv import load_dotenv\n\nload_dotenv()\nTOKEN = os.environ['DISCORD_BOT_TOKEN']\n",
+            ".env": "DISCORD_BOT_TOKEN=abc\n",
+            "docker-compose.yml": "services:\n  bot:\n    build: .\n    env_file: .env\n",
+        }
+    )
+    assert [f.code for f in lint(root, ["CTX002"]).findings] == ["CTX002"]

@@ -1241,6 +1241,10 @@ def test_tensorflow_that_a_used_package_of_unread_requirements_may_require_stays
     """
     files = {"Dockerfile": dockerfile, "match.py": "from deepface import DeepFace\n\nDeepFace.build_model('Facenet')\n"}
     assert lint(repo, files, ["DEP004"]) == []
+    # a used package of unread requirements that has nothing to do with tensorflow changes nothing
+    other = dockerfile.replace("deepface==0.0.95", "edge-tts-internal==0.1.0")
+    code = "import edge_tts_internal\nimport tensorflow as tf\n"
+    assert lint(repo, {"Dockerfile": other, "match.py": code}, ["DEP004"]) == [("DEP004", "Dockerfile", 2)]
 
 
 def test_xgboost_on_a_cpu_image_where_xgboost_cpu_exists(repo):

@@ -229,6 +229,18 @@ def test_a_service_extends_another_of_the_file_key_by_key():
     assert found["second"].image == "example/second"  # a loop ends where it closes
 
 
+@pytest.mark.parametrize(
+    "entry, files",
+    [
+        (".env", (".env",)),
+        ("[.env, config/app.env]", (".env", "config/app.env")),
+        ("[{path: .env, required: false}]", (".env",)),
+    ],
+)
+def test_env_file_forms(entry, files):
+    assert services(f"services:\n  app:\n    env_file: {entry}\n")["app"].env_files == files
+
+
 def test_service_with_no_configuration():
     found = services("services:\n  worker:\n")
     assert found["worker"].image is None and found["worker"].volumes == ()

@@ -503,10 +503,16 @@ def _unread_entry(name: str, version: str | None) -> bool:
     return not lookup(name).known or (version is not None and not requirements_read(name, version))
 
 
-def _unread_beside(image: Image, analysis: Analysis, item: Installed) -> bool:
-    """Whether a package the image uses has requirements dockerlint cannot read (one the
-    index does not hold, a release older than any it read): it may require ``item`` by name."""
-    return any(name != item.name for name in _requirements_unread(image, analysis))
+def _unread_beside(image: Image, analysis: Analysis, item: Installed, lighter: str) -> bool:
+    """Whether a package the image uses, at a release older than any the index read, may
+    require ``item`` by name: one whose code the index read uses it or its lighter variant
+    (deepface imports tensorflow or tensorflow-cpu; its 0.0.95 required tensorflow)."""
+    family = {item.name, lighter}
+    for name in _requirements_unread(image, analysis):
+        distribution = lookup(name, analysis.versions.get(name))
+        if name != item.name and distribution.known and family & {*distribution.requires, *distribution.may_use}:
+            return True
+    return False
 
 
 def _may_be_required_unseen(analysis: Analysis, item: Installed) -> bool:
@@ -1320,7 +1326,7 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue  # a package dockerlint cannot read may require it by name: the swap would install both
         if not entry.get("compiles") and _required_by_another(analysis, item):
             continue  # ultralytics requires opencv-python by name: the swap would add a second cv2, saving nothing
-        if not entry.get("compiles") and item.name in required_by_some() and _unread_beside(image, analysis, item):
+        if not entry.get("compiles") and _unread_beside(image, analysis, item, entry["lighter"]):
             continue  # deepface 0.0.95, older than the release the index read, required tensorflow by name
         lighter = f"`{entry['lighter']}`" + (f" (or `{entry['also']}`)" if entry.get("also") else "")
         heavy, light = lookup(item.name).installed_bytes(), lookup(entry["lighter"]).installed_bytes()

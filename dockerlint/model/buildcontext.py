@@ -145,9 +145,13 @@ def unwanted(image: Image) -> list[Unwanted]:
 
 def _reads_copied_env(image: Image, path: str, table: dict) -> bool:
     """Whether the image copies this `.env` in and its code loads one when it starts
-    (`load_dotenv()`, `flask run`): the file is what the service reads its settings from."""
+    (`load_dotenv()`, `flask run`): the file is what the service reads its settings from,
+    unless compose hands its variables to the container (`env_file: .env`)."""
     from dockerlint.model.code import image_code
-    from dockerlint.model.queries import final_chain
+    from dockerlint.model.queries import compose_services, final_chain
+
+    if any(service.env_files for service in compose_services(image)):
+        return False
 
     copied = any(
         any(file.path == path for source in copy.sources for file in image.context.glob(source.value))

@@ -44,6 +44,7 @@ class Service(Struct, frozen=True):
     command: tuple[str, ...] | str | None
     named_contexts: tuple[str, ...] = ()  # build.additional_contexts names
     entrypoint: tuple[str, ...] | str | None = None  # replaces the image's ENTRYPOINT (and drops its CMD)
+    env_files: tuple[str, ...] = ()  # env_file: the files whose variables the container gets
 
 
 class Compose(Struct, frozen=True):
@@ -268,7 +269,17 @@ def _service(name: str, line: int, config: dict) -> Service:
         command=_command(config.get("command")),
         named_contexts=named,
         entrypoint=_command(config.get("entrypoint")),
+        env_files=_env_files(config.get("env_file")),
     )
+
+
+def _env_files(value: object) -> tuple[str, ...]:
+    """``env_file`` as a path, a list of paths, or a list of ``{path: ...}`` mappings."""
+    items = [value] if isinstance(value, str) else _list(value)
+    found = [
+        item if isinstance(item, str) else _text(item.get("path")) if isinstance(item, dict) else None for item in items
+    ]
+    return tuple(path for path in found if path)
 
 
 def _text(value: object) -> str | None:
