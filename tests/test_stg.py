@@ -934,6 +934,21 @@ def test_poetry_that_only_installed_the_dependencies_stays_in_the_final_image(re
     assert "Poetry" in messages[0] and "nothing the container runs calls `poetry`" in messages[0]
 
 
+def test_an_installer_only_listed_in_the_requirements_is_said_to_be_unused(repo):
+    """Pipenv on a requirements line, and no step runs it: it installed nothing, and the
+    fix is to drop it, not to move an install to a builder stage."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        CMD ["python", "main.py"]
+    """
+    files = {"requirements.txt": "fastapi==0.115.6\npipenv==2024.4.0\n", "main.py": "import fastapi\n"}
+    places, messages = lint(repo, dockerfile, "STG011", files)
+    assert places == [("STG011", "Dockerfile", 4)] and "the build does not run it either" in messages[0]
+
 def test_an_installer_the_container_runs_or_a_builder_holds_is_fine(repo):
     # the container starts through it
     runs = poetry_final("RUN pip install --no-cache-dir poetry==1.8.5", '["poetry", "run", "uvicorn", "shop.main:app"]')

@@ -994,13 +994,20 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
     size = _tool_bytes(image, tool["python"])
     shown = " or ".join(f"`{command}`" for command in commands)
     ships = f", and ships ~{human_size(size)} with what only it needs" if size else ""
+    ran = any(
+        command.name in commands for stage in final_chain(image) for step in stage.runs() for command in step.commands
+    )
+    if ran:
+        what, fix = f"it only installed the dependencies{ships}", tool["fix"]
+    else:  # a requirements line of the service, which no step of the build runs either
+        what = f"the build does not run it either{ships}"
+        fix = f"Remove {tool['name']} from what the image installs: neither the build nor the service uses it."
     yield finding(
         image,
         "STG011",
         span,
-        f"{tool['name']} ({how}) stays in the final image, but nothing the container runs calls {shown}: "
-        f"it only installed the dependencies{ships}",
-        tool["fix"],
+        f"{tool['name']} ({how}) stays in the final image, but nothing the container runs calls {shown}: {what}",
+        fix,
         size,
     )
 
