@@ -248,6 +248,10 @@ def test_a_run_that_installs_the_copied_project_needs_the_copy_before_it(repo):
         "COPY requirements.txt .\n        RUN pip install --no-cache-dir -r requirements.txt\n        COPY . /app",
     )
     assert lint(repo, first, "LAY002", {**files, "requirements.txt": "flask==3.0.3\n"})[0] == []
+    # the project with an extra of its own (`.[inference]`) is the project as well
+    extra = dockerfile.replace("pip install --no-cache-dir . &&", 'pip install --no-cache-dir ".[inference]" &&')
+    got, findings = lint(repo, extra, "LAY002", files)
+    assert got == [("LAY002", "Dockerfile", 3)] and "`RUN pip install --no-deps .[inference]`" in findings[0].fix
 
 
 def test_the_package_folder_copied_before_the_manifest_and_the_project_install(repo):

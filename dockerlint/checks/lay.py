@@ -308,7 +308,9 @@ def _busting_project_installs(
                 value = argument.value
                 if not _local(value) or value.endswith((".whl", ".tar.gz", ".zip")) or earlier_requirements:
                     continue
-                folder = posixpath.normpath(posixpath.join(step.workdir or "/", value.removeprefix("file:")))
+                folder = posixpath.normpath(
+                    posixpath.join(step.workdir or "/", _without_extras(value).removeprefix("file:"))
+                )
                 image_path = posixpath.join(folder, "pyproject.toml")
                 manifest = context_source(image, stage, image_path, step.index)
                 if manifest is None or not _declares_dependencies(image, manifest):
@@ -625,8 +627,14 @@ def _self_contained(image: Image, step: Step) -> bool:
 
 
 def _local(value: str) -> bool:
-    """A pip argument that names a path of the source tree."""
+    """A pip argument that names a path of the source tree (`.[inference]` with its extras)."""
+    value = _without_extras(value)
     return value in (".", "..") or value.startswith(("./", "../", "/", "file:")) or value.endswith((".whl", ".tar.gz"))
+
+
+def _without_extras(value: str) -> str:
+    """`.[inference]` -> `.`: the path a pip argument with extras names."""
+    return value[: value.index("[")] if value.endswith("]") and "[" in value else value
 
 
 def _manifest_files(image: Image, reference) -> list[str] | None:
