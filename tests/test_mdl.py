@@ -1037,3 +1037,26 @@ def test_a_model_fetched_into_a_cache_mount_and_copied_into_the_cache_path(repo)
         .replace("FASTEMBED_CACHE_PATH=/tmp/fastembed-cache ", "")
     )
     assert lint(repo, {**FASTEMBED_PRELOAD, "Dockerfile": plain}, "MDL001") == [("MDL001", "Dockerfile", 6)]
+
+
+@pytest.mark.parametrize(
+    "cmd, env, module",
+    [
+        ('["flask", "run", "--host=0.0.0.0"]', "", "wsgi.py"),  # found as Flask finds it: wsgi.py, then app.py
+        ('["flask", "run", "--host=0.0.0.0"]', "", "app.py"),
+        ('["pipenv", "run", "flask", "run"]', "ENV FLASK_APP=service/server.py\n", "service/server.py"),
+        ('["flask", "--app", "service.server:create_app", "run"]', "", "service/server.py"),
+    ],
+)
+def test_flask_run_starts_the_application_flask_finds(repo, cmd, env, module):
+    """`flask run` imports the application Flask discovers; a model its import downloads is
+    fetched at every start."""
+    files = {
+        "Dockerfile": f"FROM python:3.11-slim\nWORKDIR /app\nRUN pip install --no-cache-dir flask==3.1.0 "
+        f"transformers==4.47.1 torch==2.5.1\n{env}COPY . .\nCMD {cmd}\n",
+        module: "from flask import Flask\nfrom transformers import pipeline\n\n"
+        "summarize = pipeline('summarization', model='facebook/bart-large-cnn')\napp = Flask(__name__)\n",
+        "service/__init__.py": "",
+    }
+    (finding,) = findings(repo, files, "MDL003")
+    assert "facebook/bart-large-cnn" in finding.message and "each time a container starts" in finding.message

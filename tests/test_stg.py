@@ -949,6 +949,7 @@ def test_an_installer_only_listed_in_the_requirements_is_said_to_be_unused(repo)
     places, messages = lint(repo, dockerfile, "STG011", files)
     assert places == [("STG011", "Dockerfile", 4)] and "the build does not run it either" in messages[0]
 
+
 def test_an_installer_the_container_runs_or_a_builder_holds_is_fine(repo):
     # the container starts through it
     runs = poetry_final("RUN pip install --no-cache-dir poetry==1.8.5", '["poetry", "run", "uvicorn", "shop.main:app"]')

@@ -756,13 +756,10 @@ def _startup_downloads(image: Image) -> Iterator[Download]:
     final = image.final
     if final is None:
         return
-    found = _start_command(image)
+    found = _started(image)
     if found is None:
         return
-    step, argv = found
-    program = _started_python(argv)
-    if program is None:
-        return
+    step, program = found
     hits = list(_command_downloads(image, final, step, program, depth=0))
     yield from _grouped(hits, step.instruction.span, (final.index, step.index))
 
@@ -827,11 +824,10 @@ def start_may_download(image: Image) -> bool | None:
 
 def _start_may_download(image: Image) -> bool | None:
     final = image.final
-    found = _start_command(image)
-    program = _started_python(found[1]) if found is not None and final is not None else None
-    if program is None:
+    found = _started(image) if final is not None else None
+    if found is None:
         return None
-    step = found[0]
+    step, program = found
     stage = next(stage for stage in final_chain(image) if any(each is step for each in stage.steps))
     rest = _python_args(program) or ()
     if rest[:1] == ("-m",) and len(rest) > 1:
@@ -881,14 +877,55 @@ def started_program(image: Image) -> tuple[Step, str, str] | None:
     """What the final image's start command runs as Python: (the step, "script" or
     "module", the script's path or the module's dotted name); None when it is no Python
     command line (a shell script, `celery -A`, a server without a `module:app`)."""
-    found = _start_command(image)
-    program = _started_python(found[1]) if found is not None else None
-    rest = _python_args(program) if program is not None else None
+    found = _started(image)
+    rest = _python_args(found[1]) if found is not None else None
     if not rest or rest[0] in ("-c", "-"):
         return None
     if rest[0] == "-m":
         return (found[0], "module", rest[1]) if len(rest) > 1 else None
     return found[0], "script", rest[0]
+
+
+def _started(image: Image) -> tuple[Step, tuple[str, ...]] | None:
+    """The final image's start command as the Python command line it amounts to, with the
+    instruction it is read at; None when it runs no Python dockerlint can name."""
+    found = _start_command(image)
+    if found is None:
+        return None
+    step, argv = found
+    program = _started_python(argv) or _flask_started(image, step, argv)
+    return (step, program) if program is not None else None
+
+
+# `flask run` finds the application in --app, else FLASK_APP, else wsgi.py, else app.py
+# (Flask docs, "Application Discovery").
+_FLASK_DEFAULT_MODULES = ("wsgi", "app")
+
+
+def _flask_started(image: Image, step: Step, argv: tuple[str, ...]) -> tuple[str, ...] | None:
+    """`flask run` (through `pipenv run` and the like) as the module it imports."""
+    words = list(_shell_string_command(argv) or argv)
+    for runner in _RUNNERS:
+        if tuple(words[: len(runner)]) == runner:
+            words = words[len(runner) :]
+    if not words or posixpath.basename(words[0]) != "flask" or "run" not in words:
+        return None
+    named = step.env.get("FLASK_APP")
+    for index, word in enumerate(words):
+        if word in ("--app", "-A") and index + 1 < len(words):
+            named = words[index + 1]
+        elif word.startswith("--app="):
+            named = word.split("=", 1)[1]
+    if named:
+        module = named.split(":", 1)[0].removesuffix(".py").replace("/", ".").strip(".")
+        return ("python", "-m", module) if re.fullmatch(r"[\w.]+", module) else None
+    stage = next(stage for stage in final_chain(image) if any(each is step for each in stage.steps))
+    for module in _FLASK_DEFAULT_MODULES:
+        for path in (f"{module}.py", f"{module}/__init__.py"):
+            source = context_source(image, stage, posixpath.join(step.workdir or "/", path), step.index)
+            if source is not None and os.path.isfile(source):
+                return ("python", "-m", module)
+    return None
 
 
 def _started_python(argv: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -1368,8 +1405,11 @@ def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | N
 
 
 def _model_argument(call: Call, row: dict) -> str | None:
+    """The model the call names: its first argument, unless the row says that one is the
+    task (`pipeline('summarization', model=...)`), else a model keyword of the row."""
     keywords = dict(call.keywords)
-    for value in (call.first, *(keywords.get(name) for name in row.get("model", ()))):
+    first = None if row.get("first_is_task") else call.first
+    for value in (first, *(keywords.get(name) for name in row.get("model", ()))):
         if isinstance(value, str) and value:
             return value
     return None
