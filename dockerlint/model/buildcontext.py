@@ -164,6 +164,10 @@ def _reads_copied_env(image: Image, path: str, table: dict) -> bool:
     readers = set(table["env_readers"])
     if any(module.split(".", 1)[0] in readers for module in image_code(image).imports.by_service):
         return True
+    from dockerlint.model.installed_names import image_installs
+
+    if table["env_reading_package"] not in {item.name for item in image_installs(image).items}:
+        return False
     return any(
         posixpath.basename(word) in table["env_reading_commands"]
         for stage in final_chain(image)
