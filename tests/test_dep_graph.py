@@ -1548,3 +1548,23 @@ def test_an_io_backend_the_library_picks_by_itself_is_used(repo, requirements, c
     assert findings(repo, files, ["DEP001"]) == []
     alone = {**files, "app.py": "print('idle')\n", "requirements.txt": f"{backend}\n"}
     assert [f.message.split("`")[1] for f in findings(repo, alone, ["DEP001"])] == [backend]
+
+
+def test_a_package_the_code_only_names_in_a_setting_lends_it_no_function_names(repo):
+    """elasticsearch is used through Wagtail's search backend setting; its serializer's
+    `default()` reaches pandas, but the code never imports elasticsearch: the settings'
+    `"default"` database is not a call of it, and an unused pandas is reported."""
+    assert "default" in calls("elasticsearch").get("pandas", ())
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "site_app.wsgi"]\n',
+        "requirements.txt": "django==5.2.1\nwagtail==7.0\nelasticsearch==7.17.12\ngunicorn==23.0.0\npandas==2.2.3\n",
+        "site_app/__init__.py": "",
+        "site_app/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "site_app/settings.py": """
+            DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+            WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.elasticsearch7"}}
+            INSTALLED_APPS = ["wagtail", "wagtail.search", "django.contrib.contenttypes"]
+            LOGGING = {"version": 1, "loggers": {"elasticsearch": {"level": "WARNING"}}}
+        """,
+    }
+    assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == ["pandas"]

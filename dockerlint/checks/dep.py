@@ -686,9 +686,11 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
         for extra, names in distribution.extras.items():
             if any(other in unused for other in names) and _imports_part_named(analysis, distribution, extra):
                 found.update(other for other in names if other in unused and not lookup(other).dev)
-        direct = host in used
-        if not direct and not _imports(image, analysis, distribution.modules):
+        # The code calls functions only of what it imports: a package used by a name in a
+        # setting (wagtail's `elasticsearch7` backend) says nothing by the code's `default`.
+        if not _imports(image, analysis, distribution.modules):
             continue
+        direct = host in used
         handed = _handed_methods(analysis, distribution)
         for other, names in calls(host).items():
             if other in unused and other not in found and not lookup(other).dev:
