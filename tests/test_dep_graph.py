@@ -1568,3 +1568,20 @@ def test_a_package_the_code_only_names_in_a_setting_lends_it_no_function_names(r
         """,
     }
     assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == ["pandas"]
+
+
+def test_a_url_with_a_driver_asks_for_that_driver_only(repo):
+    """`postgresql+asyncpg://` is asyncpg's: psycopg2-binary beside it serves nothing. A
+    plain `postgresql://` (Alembic's sync URL, say) asks for the scheme's default driver."""
+    code = (
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        "engine = create_async_engine('postgresql+asyncpg://bot:bot@db:5432/bot')\n"
+    )
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "sqlalchemy==2.0.36\nasyncpg==0.30.0\npsycopg2-binary==2.9.10\n",
+        "app.py": code,
+    }
+    assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == ["psycopg2-binary"]
+    both = {**files, "app.py": code + "SYNC_URL = 'postgresql://bot:bot@db:5432/bot'\n"}
+    assert findings(repo, both, ["DEP001"]) == []

@@ -33,7 +33,7 @@ from typing import NamedTuple
 from msgspec import Struct, field
 
 from dockerlint.errors import blame
-from dockerlint.model.distributions import model_providers, setting_strings
+from dockerlint.model.distributions import model_providers, setting_strings, url_drivers
 from dockerlint.model.gpu_signals import gpu_lines
 from dockerlint.model.image import Image, StageModel
 from dockerlint.model.queries import final_chain
@@ -190,11 +190,13 @@ def _with_urls(text: str, mentions: Mentions) -> Mentions:
     found = _URL.findall(text) if "://" in text else []
     if "+" in text:
         found += _SCHEME.findall(text)
+    known_drivers = url_drivers() if found else {}
     for scheme, driver in found:
-        schemes.add(scheme)
         if driver:
             drivers.add(driver)
             schemes.add(f"{scheme}+{driver}")  # a scheme of its own too: mongodb+srv://
+        if not driver or driver.lower() not in known_drivers:
+            schemes.add(scheme)  # `postgresql+asyncpg://` asks for asyncpg, not the scheme's default driver
     settings = frozenset(key for key in setting_strings() if key in text)
     return Mentions(mentions.names, frozenset(drivers), frozenset(schemes), settings, mentions.calls, mentions.programs)
 
