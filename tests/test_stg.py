@@ -1238,3 +1238,18 @@ def test_a_compiler_that_triton_uses_as_the_service_runs_is_no_build_tool(repo):
     assert found(run_lint(repo(files), select=["STG001"])) == []
     files["Dockerfile"] = dockerfile.replace("vllm/vllm-openai:v0.6.4", "python:3.12-slim")
     assert found(run_lint(repo(files), select=["STG001"])) == [("STG001", "Dockerfile", 2)]
+
+
+def test_an_installer_run_as_a_module_installed_the_dependencies(repo):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir pipenv==2024.4.0
+        WORKDIR /app
+        COPY Pipfile Pipfile.lock ./
+        RUN python -m pipenv install --system --deploy
+        COPY . .
+        CMD ["python", "main.py"]
+    """
+    files = {"Pipfile": "[packages]\nfastapi = \"==0.115.6\"\n", "Pipfile.lock": "{}", "main.py": "import fastapi\n"}
+    places, messages = lint(repo, dockerfile, "STG011", files)
+    assert places == [("STG011", "Dockerfile", 2)] and "it only installed the dependencies" in messages[0]

@@ -24,6 +24,7 @@ from dockerlint.model.distributions import canonical, closure, lookup
 from dockerlint.model.image import context_source
 from dockerlint.model.installed_pip import wheel_names, wheels_copied
 from dockerlint.model.installed_records import pinned_release
+from dockerlint.model.installs import wrapper_words
 from dockerlint.model.layers import Package, installed_packages, removal
 from dockerlint.model.ml import install_stages, pip_commands
 from dockerlint.model.native_build import copies_native_sources
@@ -995,7 +996,10 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
     shown = " or ".join(f"`{command}`" for command in commands)
     ships = f", and ships ~{human_size(size)} with what only it needs" if size else ""
     ran = any(
-        command.name in commands for stage in final_chain(image) for step in stage.runs() for command in step.commands
+        _runs_tool(command.argv, commands)
+        for stage in final_chain(image)
+        for step in stage.runs()
+        for command in step.commands
     )
     if ran:
         what, fix = f"it only installed the dependencies{ships}", tool["fix"]
@@ -1010,6 +1014,17 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
         fix,
         size,
     )
+
+
+def _runs_tool(argv: tuple[str, ...], commands: list[str]) -> bool:
+    """Whether a command runs the tool: by name, after wrappers (`conda run -n env uv ...`),
+    or as a module (`python -m pipenv install`)."""
+    words = argv[wrapper_words(argv) :]
+    if not words:
+        return False
+    if posixpath.basename(words[0]) in commands:
+        return True
+    return any(word == "-m" and following in commands for word, following in zip(words, words[1:], strict=False))
 
 
 def _uninstalled(image: Image, names: list[str]) -> bool:
