@@ -1585,3 +1585,39 @@ def test_a_url_with_a_driver_asks_for_that_driver_only(repo):
     assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == ["psycopg2-binary"]
     both = {**files, "app.py": code + "SYNC_URL = 'postgresql://bot:bot@db:5432/bot'\n"}
     assert findings(repo, both, ["DEP001"]) == []
+
+
+FREEZE_WITH_A_HAND_ADDED_TORCH = """
+    certifi==2024.2.2
+    charset-normalizer==3.2.0
+    contourpy==1.2.1
+    cycler==0.12.1
+    defusedxml==0.7.1
+    fonttools==4.51.0
+    idna==3.4
+    kiwisolver==1.4.5
+    matplotlib==3.8.4
+    numpy==1.26.4
+    packaging==24.0
+    pillow==10.3.0
+    pyparsing==3.1.2
+    python-dateutil==2.9.0.post0
+    rca-toolkit-internal==0.3.1
+    requests==2.31.0
+    six==1.16.0
+    torch==2.2.2
+    urllib3==1.26.18
+"""
+
+
+def test_a_freeze_stays_one_with_an_entry_added_by_hand(repo):
+    """torch from the CPU index was added to this freeze by hand (none of its requirements
+    are listed): the rest reads as `pip freeze` output, so the unknown rca-toolkit-internal
+    may be what needs defusedxml, and that is said at info."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": FREEZE_WITH_A_HAND_ADDED_TORCH,
+        "app.py": "import matplotlib\nimport requests\nimport torch\n",
+    }
+    (finding,) = [f for f in findings(repo, files, ["DEP001"]) if "defusedxml" in f.message]
+    assert finding.severity is Severity.INFO and "rca-toolkit-internal" in finding.message

@@ -1250,6 +1250,6 @@ def test_an_installer_run_as_a_module_installed_the_dependencies(repo):
         COPY . .
         CMD ["python", "main.py"]
     """
-    files = {"Pipfile": "[packages]\nfastapi = \"==0.115.6\"\n", "Pipfile.lock": "{}", "main.py": "import fastapi\n"}
+    files = {"Pipfile": '[packages]\nfastapi = "==0.115.6"\n', "Pipfile.lock": "{}", "main.py": "import fastapi\n"}
     places, messages = lint(repo, dockerfile, "STG011", files)
     assert places == [("STG011", "Dockerfile", 2)] and "it only installed the dependencies" in messages[0]

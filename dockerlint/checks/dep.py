@@ -606,7 +606,14 @@ def _freeze_with_unknowns(items: list[Installed]) -> bool:
     if not any(_unread_entry(name, pins.get(name)) for name in names):
         return False
     found = [lookup(name, version) for name, version in pins.items()]
-    required = {other for distribution in found if distribution.known for other in distribution.requires}
+    # An entry whose own requirements are mostly missing was added by hand (runpod, or torch
+    # from the CPU index without its CUDA wheels): the freeze is what the other entries say.
+    frozen = [
+        distribution
+        for distribution in found
+        if distribution.known and 2 * len(set(distribution.requires) & names) >= len(distribution.requires)
+    ]
+    required = {other for distribution in frozen for other in distribution.requires}
     return bool(required) and len(required & names) >= FROZEN_SHARE * len(required)
 
 
