@@ -174,12 +174,26 @@ def test_runpod_hub_configuration(repo, runs_on, flagged):
         # options spread over lines continued with a backslash
         ("```shell\ndocker build -t sd-api .\ndocker run \\\n    -d \\\n    --gpus all \\\n    sd-api\n```\n", False),
         ("```shell\ndocker build -t sd-api .\ndocker run \\\n    -d \\\n    -p 8000:8000 \\\n    sd-api\n```\n", True),
+        # the management command forms
+        ("```\ndocker image build -t sd-api .\ndocker container run --runtime=nvidia --gpus all sd-api\n```\n", False),
     ],
 )
 def test_documented_docker_run(repo, readme, flagged):
     files = {"Dockerfile": SERVICE, "app/main.py": "import torch\n", "README.md": readme}
     assert gpu001(repo, files) == ([("GPU001", "Dockerfile", 3)] if flagged else [])
 
+
+
+@pytest.mark.parametrize(
+    ("name", "flagged"),
+    [("gpu.Dockerfile", False), ("Dockerfile.cuda", False), ("docker/api-gpu.Dockerfile", False),
+     ("Dockerfile.api", True), ("gpustat.Dockerfile", True)],
+)  # fmt: skip
+def test_a_dockerfile_named_for_gpus_is_the_gpu_variant(repo, name, flagged):
+    """`gpu.Dockerfile` beside the CPU `Dockerfile` is made to run on a GPU: its CUDA torch is
+    the point. A name that only contains the letters (gpustat) says nothing."""
+    files = {name: SERVICE, "app/main.py": "import torch\n"}
+    assert bool(gpu001(repo, files)) is flagged
 
 # -- GPU006: a CUDA base that nothing uses ------------------------------------------------------
 

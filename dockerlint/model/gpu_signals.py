@@ -51,9 +51,28 @@ class GpuHint(Struct, frozen=True):
 
 def gpu_evidence(image: Image) -> str | None:
     """Why the repository or the code says the image runs on a GPU, or None."""
+    named = _gpu_name(image)
+    if named is not None:
+        return named
     for hint in _hints_for(image):
         return hint.what
     return code_gpu_use(image)
+
+
+# A Dockerfile, build target or final stage named for GPUs (`gpu.Dockerfile` beside the CPU
+# `Dockerfile`, `--target cuda`): the variant made to run on one.
+_GPU_NAME = lazy_compile(r"(?:^|[._-])(?:gpu|cuda|nvidia)(?:\d*)(?:[._-]|$)", re.IGNORECASE)
+
+
+def _gpu_name(image: Image) -> str | None:
+    for what, name in (
+        ("Dockerfile", image.dockerfile_path.name),
+        ("build target", image.target),
+        ("final stage", image.final.name if image.final else None),
+    ):
+        if name and _GPU_NAME.search(name):
+            return f"the {what} named for GPUs (`{name}`)"
+    return None
 
 
 def code_gpu_use(image: Image) -> str | None:
@@ -361,8 +380,13 @@ def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
         except ValueError:
             continue
         for index, word in enumerate(words[:-1]):
-            if posixpath.basename(word) in ("docker", "podman") and words[index + 1] in ("run", "build", "buildx"):
-                hint = _docker_command(words[index + 1 :], path, number, root)
+            if posixpath.basename(word) not in ("docker", "podman"):
+                continue
+            rest = words[index + 1 :]
+            if rest[:2] in (["container", "run"], ["image", "build"], ["builder", "build"]):
+                rest = rest[1:]  # the management command forms: `docker container run`, `docker image build`
+            if rest[0] in ("run", "build", "buildx"):
+                hint = _docker_command(rest, path, number, root)
                 if hint is not None:
                     hints.append(hint)
                 break
