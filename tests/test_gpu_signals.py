@@ -183,7 +183,6 @@ def test_documented_docker_run(repo, readme, flagged):
     assert gpu001(repo, files) == ([("GPU001", "Dockerfile", 3)] if flagged else [])
 
 
-
 @pytest.mark.parametrize(
     ("name", "flagged"),
     [("gpu.Dockerfile", False), ("Dockerfile.cuda", False), ("docker/api-gpu.Dockerfile", False),
@@ -194,6 +193,7 @@ def test_a_dockerfile_named_for_gpus_is_the_gpu_variant(repo, name, flagged):
     the point. A name that only contains the letters (gpustat) says nothing."""
     files = {name: SERVICE, "app/main.py": "import torch\n"}
     assert bool(gpu001(repo, files)) is flagged
+
 
 # -- GPU006: a CUDA base that nothing uses ------------------------------------------------------
 

@@ -463,6 +463,18 @@ def test_a_bare_torch_on_a_base_image_that_ships_torch_installs_nothing(repo):
     assert found(lint(repo(plain), ["REQ003"])) == [("REQ003", "requirements.txt", 1)]
 
 
+def test_torch_companions_the_base_installs_beside_its_torch_are_kept(repo):
+    """pytorch/pytorch:2.5.1 installs torchvision 0.20.1 and torchaudio 2.5.1 with its torch:
+    `torchvision>=0.19` is satisfied and pip leaves it; `torchvision>=0.21` is not."""
+    files = {
+        "Dockerfile": "FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime\n" + INSTALL,
+        "requirements.txt": "torchvision>=0.19\ntorchaudio>=2.4\ntransformers==4.47.1\n",
+    }
+    assert found(lint(repo(files), ["REQ003"])) == []
+    newer = {**files, "requirements.txt": "torchvision>=0.21\ntorchaudio>=2.4\ntransformers==4.47.1\n"}
+    assert found(lint(repo(newer), ["REQ003"])) == [("REQ003", "requirements.txt", 1)]
+
+
 def test_what_the_airflow_image_ships_under_its_constraints_stays(repo):
     """apache/airflow:2.9.3 installs Airflow with its default extras under Airflow's
     constraints: a bare `pandas` finds it there and pip keeps it; polars it does not ship."""

@@ -254,6 +254,14 @@ def _kept_from_base(image: Image, entry: Entry) -> bool:
             return Version(".".join(map(str, base.torch_version))) in SpecifierSet(entry.specifier)
         except InvalidSpecifier:
             return False
+    if entry.name in base.companions and base.torch_version is not None:
+        from dockerlint.model.coupling import release_for_torch
+
+        release = release_for_torch(entry.name, ".".join(map(str, base.torch_version)))
+        try:
+            return release is not None and Version(release) in SpecifierSet(entry.specifier)
+        except InvalidSpecifier:
+            return False
     return not entry.specifier and entry.name in shipped_distributions(base.ships)
 
 

@@ -44,6 +44,7 @@ class BaseImage(Struct, frozen=True):
     user: str | None = None  # default user: "root", a name or uid, "non-root"
     env: dict[str, str] = field(default_factory=dict)
     workdir: str = "/"  # the working directory its last WORKDIR leaves (relative paths start there)
+    companions: tuple[str, ...] = ()  # torch's companions it installs with torch, built for that torch
     slim: str | None = None  # the lean image to use instead (IMG001)
     built_on: str | None = None  # the full image it is built on, when not python:X.Y (IMG001)
     runtime_twin: bool = False  # each -devel tag has a -runtime tag (GPU003)
@@ -118,6 +119,7 @@ def _facts(ref: ImageRef, tag: str, row: dict) -> BaseImage:
         user=row.get("user"),
         env=dict(row.get("env", {})),
         workdir=row.get("workdir", "/"),
+        companions=tuple(row.get("companions", ())),
         slim=_slim(ref, tag, row, python),
         built_on=row.get("built_on"),
         runtime_twin=row.get("runtime_twin", False),

@@ -50,6 +50,18 @@ def installed_release(name: str, pinned: str, index: str) -> str:
     return f"{pinned}+{found.group(1)}" if found else pinned
 
 
+def release_for_torch(name: str, torch: str) -> str | None:
+    """The release of ``name`` built for exactly this torch release (torchvision 0.20.1 for
+    torch 2.5.1), or None when the table has none."""
+    rows = _table()["requires_torch"].get(name) or {}
+    found = [release for release, requirement in rows.items() if public(requirement) == f"=={torch}"]
+    if not found:
+        return None
+    from packaging.version import Version
+
+    return max(found, key=Version)
+
+
 def concerns_torch(name: str) -> bool:
     """torch itself or a distribution coupled to it."""
     return name == TORCH or coupled(name)
