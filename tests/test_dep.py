@@ -1729,3 +1729,21 @@ def test_a_marker_on_an_image_whose_python_is_unknown_may_hold(repo):
         "WORKDIR /app\n", "RUN apt-get update && apt-get install -y --no-install-recommends python3-pip\nWORKDIR /app\n"
     )
     assert {3, 4} <= _unused_lines(repo, files)
+
+
+@pytest.mark.parametrize(("entrypoint", "missing"), [
+    ("#!/bin/sh\nset -e\npdm install\npdm run python manage.py runserver 0.0.0.0:8000\n", False),
+    ("#!/bin/sh\npip install --no-cache-dir -r requirements.txt\nexec python manage.py runserver 0.0.0.0:8000\n", False),
+    ("#!/bin/sh\nexec python manage.py runserver 0.0.0.0:8000\n", True),
+])  # fmt: skip
+def test_a_container_that_installs_packages_as_it_starts_is_not_missing_them(repo, entrypoint, missing):
+    """compose starts the image with entrypoint.sh, which installs the project's packages
+    before the server: the image holding no Django is how it is meant to be."""
+    files = {
+        "Dockerfile": "FROM python:3.12\nRUN pip install -U pdm\nCOPY src/ /project/\nWORKDIR /project\n",
+        "docker-compose.yml": 'services:\n  web:\n    build: .\n    command: ["sh", "/project/entrypoint.sh"]\n',
+        "src/entrypoint.sh": entrypoint,
+        "src/manage.py": "import django\n",
+        "src/requirements.txt": "django==5.1.4\n",
+    }
+    assert [code for code, _, _ in lint(repo, files, ["DEP002"])] == (["DEP002"] if missing else [])

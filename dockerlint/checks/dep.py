@@ -63,6 +63,7 @@ from dockerlint.model.distributions import (
 )
 from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
 from dockerlint.model.installed_records import floor_release, pinned_release
+from dockerlint.model.installs import wrapper_words
 from dockerlint.model.ml import spacy_pipeline, start_script_commands, started_program
 from dockerlint.model.queries import compose_services, development_image, external_base, final_chain
 from dockerlint.regex import lazy_compile
@@ -267,6 +268,26 @@ def _command_words(image: Image) -> tuple[set[str], set[str], str]:
         runtime |= _argv_words(argv)
     words |= runtime
     return words, runtime, "\n".join(env_text)
+
+
+# Installer commands that install packages into the environment: (program, subcommand).
+_INSTALLING = frozenset({
+    ("pip", "install"), ("pip3", "install"), ("uv", "sync"), ("uv", "pip"), ("uv", "add"), ("poetry", "install"),
+    ("poetry", "add"), ("pipenv", "install"), ("pipenv", "sync"), ("pdm", "install"), ("pdm", "sync"),
+    ("pdm", "add"), ("conda", "install"), ("mamba", "install"),
+})  # fmt: skip
+
+
+def _installs_at_start(image: Image) -> bool:
+    """Whether the script the container starts with installs packages (`pdm install`,
+    `pip install -r requirements.txt`): what the image holds is not all the code runs with."""
+    for argv in start_script_commands(image):
+        words = argv[wrapper_words(argv) :]
+        if len(words) > 1 and (posixpath.basename(words[0]), words[1]) in _INSTALLING:
+            return True
+        if len(words) > 3 and words[1:3] == ("-m", "pip") and words[3] == "install":
+            return True
+    return False
 
 
 def _is_installer(argv: tuple[str, ...]) -> bool:
@@ -914,6 +935,8 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
         return
     if not analysis.runtime_words:
         return  # no CMD, ENTRYPOINT or compose command: the code may be what the image builds, not runs
+    if _installs_at_start(image):
+        return  # the container installs packages as it starts (`pdm install` in its entrypoint)
     versions = analysis.versions.get
     if any(not lookup(name, versions(name)).known for name in installs.providers):
         return  # its modules and requirements are a guess (or of a release the index has not read)

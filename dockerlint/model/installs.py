@@ -129,6 +129,23 @@ _ENV_RUNNERS = {
     "conda": ("-n", "--name", "-p", "--prefix", "--cwd"),
     "mamba": ("-n", "--name", "-p", "--prefix", "--cwd"),
     "micromamba": ("-n", "--name", "-p", "--prefix", "--cwd"),
+    # A project manager's `run` runs the command in the project's environment
+    # (`poetry run pip install torchvision`, `pipenv run pip install torch --index-url ...`).
+    "poetry": ("-P", "--project", "-C", "--directory"),
+    "pipenv": (),
+    "pdm": ("-p", "--project"),
+    "uv": (
+        "--with",
+        "--with-requirements",
+        "--python",
+        "-p",
+        "--project",
+        "--directory",
+        "--extra",
+        "--group",
+        "--env-file",
+        "--package",
+    ),
 }
 
 
