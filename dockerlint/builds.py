@@ -43,6 +43,7 @@ class Build(Struct, frozen=True):
     run_by_repository: tuple[tuple[str, ...], ...] = ()  # `docker run TAG pytest` in CI and scripts
     image_names: tuple[str, ...] = ()  # compose `image:`, `docker build -t`
     base_for_builders: bool = False  # other Dockerfiles start only builder stages FROM it
+    base_for_others: bool = False  # other Dockerfiles start a stage FROM it (any stage)
 
 
 def plan_builds(found: Found, config: Config, workspace: Workspace, project_root: Path) -> list[Build]:
@@ -114,6 +115,8 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
         for key, names in named.items():
             if names & builder_bases and not names & final_bases:
                 builds[key] = replace(builds[key], base_for_builders=True)
+            if names & (builder_bases | final_bases):
+                builds[key] = replace(builds[key], base_for_others=True)
     if facts.runs:
         for key, build in builds.items():
             named = tags.get(build.dockerfile, set())
@@ -200,6 +203,7 @@ def build_image_of(build: Build, workspace: Workspace, settings: dict | None = N
             named_contexts=build.named_contexts,
             run_by_repository=build.run_by_repository,
             base_for_builders=build.base_for_builders,
+            base_for_others=build.base_for_others,
         )
 
 

@@ -1253,3 +1253,41 @@ def test_an_installer_run_as_a_module_installed_the_dependencies(repo):
     files = {"Pipfile": '[packages]\nfastapi = "==0.115.6"\n', "Pipfile.lock": "{}", "main.py": "import fastapi\n"}
     places, messages = lint(repo, dockerfile, "STG011", files)
     assert places == [("STG011", "Dockerfile", 2)] and "it only installed the dependencies" in messages[0]
+
+
+def test_an_installer_in_a_base_image_other_dockerfiles_build_on_is_theirs_to_use(repo):
+    """CI builds Dockerfile.base as ghcr.io/<owner>/shop-base and Dockerfile starts FROM it
+    and runs `pipenv install`: pipenv in the base image is what that build runs."""
+    base = """
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir pipenv==2024.4.0
+        CMD ["python3"]
+    """
+    app = """
+        FROM ghcr.io/acme/shop-base:latest
+        WORKDIR /app
+        COPY Pipfile Pipfile.lock ./
+        RUN pipenv install --system --deploy
+        COPY . .
+        CMD ["python", "main.py"]
+    """
+    workflow = """
+        on: {push: {paths: ["Dockerfile.base"]}}
+        jobs:
+          base:
+            runs-on: ubuntu-latest
+            steps:
+              - uses: actions/checkout@v4
+              - uses: docker/build-push-action@v5
+                with:
+                  context: .
+                  file: Dockerfile.base
+                  push: true
+                  tags: |
+                    ghcr.io/${{ github.repository_owner }}/shop-base:latest
+                    ghcr.io/${{ github.repository_owner }}/shop-base:${{ github.sha }}
+    """
+    files = {"Dockerfile.base": base, "Pipfile": "", "Pipfile.lock": "{}", "main.py": ""}
+    # no link from the base to the Dockerfile that builds on it: its pipenv looks unused
+    assert lint(repo, app, "STG011", files)[0] == [("STG011", "Dockerfile.base", 2)]
+    assert lint(repo, app, "STG011", {**files, ".github/workflows/base.yml": workflow})[0] == []

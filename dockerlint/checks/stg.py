@@ -979,8 +979,8 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
     """Poetry, Pipenv, PDM or uv installed in the final stage only to install the service's
     dependencies: nothing the container runs calls it, yet it ships with its own packages."""
     final = image.final
-    if final is None or _build_environment(image, final):
-        return
+    if final is None or _build_environment(image, final) or image.base_for_others:
+        return  # a base of other images of the repository: they run the installer, or say so
     found = _cloud_cli(image, load("build_tools")["installers"])
     if found is None:
         return

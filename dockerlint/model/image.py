@@ -249,6 +249,7 @@ class Image(Struct, dict=True, eq=False):
     # Other Dockerfiles of the repository start only builder stages FROM this image (its
     # compose `image:` or `-t` tag): a tool-chain image, whose compilers are what it is for.
     base_for_builders: bool = False
+    base_for_others: bool = False  # other Dockerfiles of the repository start a stage FROM it
     # Instructions before the first FROM other than ARGs (a Dockerfile fragment, such as
     # a file meant to be included in another): no image is built from them, so they are
     # kept out of ``stages``; hadolint-compatible rules still read them.
@@ -369,6 +370,7 @@ def build_image(
     named_contexts: tuple[str, ...] = (),
     run_by_repository: tuple[tuple[str, ...], ...] = (),
     base_for_builders: bool = False,
+    base_for_others: bool = False,
 ) -> Image:
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root, workspace.is_file)
@@ -393,6 +395,7 @@ def build_image(
         named_contexts=named_contexts,
         run_by_repository=run_by_repository,
         base_for_builders=base_for_builders,
+        base_for_others=base_for_others,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:

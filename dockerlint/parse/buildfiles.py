@@ -371,6 +371,13 @@ def _build_push_action(inputs: dict, root: str, env: Mapping[str, str | None], l
     outputs = (
         [line.strip() for line in (value("outputs") or "").splitlines() if line.strip()] if known("outputs") else [None]
     )
+    tags = []
+    for entry in re.split(r"[,\n]", str(inputs.get("tags") or "")):
+        tag = _github_expressions(entry, root, env).strip()
+        if UNKNOWN_NAME in tag:  # `ghcr.io/${{ github.repository_owner }}/app-base:latest`
+            tag = tag.rsplit("/", 1)[-1].split(":", 1)[0]  # its last part, what a FROM of it ends with
+        if tag and UNKNOWN_NAME not in tag:
+            tags.append(tag)
     command = BuildCommand(
         "docker/build-push-action",
         context,
@@ -379,6 +386,7 @@ def _build_push_action(inputs: dict, root: str, env: Mapping[str, str | None], l
         tuple(sorted(args)),
         platforms,
         exports_files(outputs),
+        tags=tuple(dict.fromkeys(tags)),
     )
     return Declared(command, line)
 
