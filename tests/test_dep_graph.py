@@ -1621,3 +1621,14 @@ def test_a_freeze_stays_one_with_an_entry_added_by_hand(repo):
     }
     (finding,) = [f for f in findings(repo, files, ["DEP001"]) if "defusedxml" in f.message]
     assert finding.severity is Severity.INFO and "rca-toolkit-internal" in finding.message
+
+
+def test_pymysql_logs_in_to_mysql_8_through_cryptography(repo):
+    """MySQL 8's default login needs cryptography in PyMySQL (its `rsa` extra): installed
+    beside a PyMySQL the service connects with, it is used."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "sqlalchemy==2.0.36\npymysql==1.1.1\ncryptography==44.0.0\n",
+        "app.py": "from sqlalchemy import create_engine\n\nengine = create_engine('mysql+pymysql://app:app@mysql:3306/app')\n",
+    }
+    assert findings(repo, files, ["DEP001"]) == []
