@@ -199,6 +199,20 @@ def test_ray_image_running_ray_code_is_not_flagged(repo):
     assert lint(repo, files, "IMG002") == []
 
 
+@pytest.mark.parametrize(("code", "flagged"), [
+    ("from byaldi import RAGMultiModalModel\n\nmodel = RAGMultiModalModel.from_index('index')\n", False),
+    ("import json\n\nprint(json.dumps({}))\n", True),
+])  # fmt: skip
+def test_code_that_imports_what_requires_the_framework_uses_it(repo, code, flagged):
+    """byaldi requires torch: code that imports byaldi runs on the torch the base carries."""
+    files = {
+        "Dockerfile": "FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir byaldi==0.0.7\n"
+        'COPY handler.py /app/\nCMD ["python", "/app/handler.py"]\n',
+        "handler.py": code,
+    }
+    assert bool(lint(repo, files, "IMG002")) is flagged
+
+
 def test_ray_cluster_image_without_code_is_not_flagged(repo):
     files = {
         "ray.Dockerfile": "FROM rayproject/ray:2.44.1-py311\nCOPY requirements.txt ./\n"

@@ -13,7 +13,7 @@ from dockerlint.findings import Finding, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
-from dockerlint.model.distributions import lookup
+from dockerlint.model.distributions import closure, lookup, module_owners
 
 
 @check("IMG001")
@@ -176,7 +176,18 @@ def _used_names(image: Image, code) -> set[str]:
     # an integration named for the framework (`from langchain_community.llms import VLLM`)
     # imports it when it is called
     named = {part.lower() for path in code.imports.run_time for part in path.split(".")[1:]}
-    return used | named
+    return used | named | _required_modules(used)
+
+
+def _required_modules(imported: set[str]) -> set[str]:
+    """Top-level modules of what the imported packages require, all the way down
+    (byaldi requires torch: code that imports byaldi uses the torch the base carries)."""
+    owners = module_owners()
+    distributions = {owner for module in imported for owner in owners.get(module, ())}
+    if not distributions:
+        return set()
+    required = closure(distributions, loads=False) - distributions
+    return {module.split(".", 1)[0] for name in required for module in lookup(name).modules}
 
 
 def _instruction_words(step) -> list[str]:
