@@ -235,13 +235,15 @@ def versions(cache: Cache, names: list[str]) -> dict[str, list[str]]:
 
 
 def _versions(cache: Cache, names: list[str]) -> None:
-    argvs = [["index", "versions", name, *TARGET, "--disable-pip-version-check", "--no-input"] for name in names]
+    argvs = [
+        ["index", "versions", name, "--pre", *TARGET, "--disable-pip-version-check", "--no-input"] for name in names
+    ]
     result = subprocess.run([sys.executable, "-c", _PIP_MANY], input=json.dumps(argvs), capture_output=True,
                             text=True, timeout=3600)  # fmt: skip
     for name, (_, output) in zip(names, json.loads(result.stdout), strict=True):
         match = re.search(r"Available versions: (.*)", output)
         listed = [item.strip() for item in match.group(1).split(",")] if match else []
-        final = []
+        final, previews = [], []
         for item in listed:
             try:
                 version = Version(item)
@@ -249,6 +251,11 @@ def _versions(cache: Cache, names: list[str]) -> None:
                 continue
             if not version.is_prerelease and not version.is_devrelease:
                 final.append(item)
+            elif not version.is_devrelease:
+                previews.append(item)
+        # A distribution that publishes only pre-releases (opentelemetry-distro's 0.60b1)
+        # is installed at them: pip takes a pre-release when no final release is there.
+        final = final or previews
         source = f"pip index versions {name} (CPython {PYTHON_VERSION}, {PLATFORM} and older)"
         cache.put({"versions": final, "source": source}, "versions", name)
 

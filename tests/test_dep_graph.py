@@ -1632,3 +1632,19 @@ def test_pymysql_logs_in_to_mysql_8_through_cryptography(repo):
         "app.py": "from sqlalchemy import create_engine\n\nengine = create_engine('mysql+pymysql://app:app@mysql:3306/app')\n",
     }
     assert findings(repo, files, ["DEP001"]) == []
+
+
+@pytest.mark.parametrize(("cmd", "unused"), [
+    ('CMD ["opentelemetry-instrument", "uvicorn", "app:app", "--host", "0.0.0.0"]\n', []),
+    ('CMD ["uvicorn", "app:app", "--host", "0.0.0.0"]\n', ["opentelemetry-distro"]),
+])  # fmt: skip
+def test_the_opentelemetry_distro_is_loaded_by_the_instrument_command(repo, cmd, unused):
+    """`opentelemetry-instrument` loads the distro registered in its entry-point group
+    before it starts the server; without that command nothing loads the distro."""
+    assert "opentelemetry_distro" in lookup("opentelemetry-distro").groups
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + cmd,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\nopentelemetry-distro==0.60b1\n",
+        "app.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    }
+    assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == unused
