@@ -1648,3 +1648,17 @@ def test_the_opentelemetry_distro_is_loaded_by_the_instrument_command(repo, cmd,
         "app.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
     }
     assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == unused
+
+
+@pytest.mark.parametrize("types_import", ["", "from sqlalchemy.dialects.mysql import LONGTEXT\n"])
+def test_the_url_picks_the_mysql_driver_not_its_scheme_or_the_dialect_types(repo, types_import):
+    """`mysql+pymysql://` asks for PyMySQL: the scheme's `mysql` is not the `mysql` module
+    of mysql-connector-python, and MySQL's column types do not pick a driver either."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "sqlalchemy==2.0.36\npymysql==1.1.1\nmysql-connector-python==9.1.0\n",
+        "app.py": "from sqlalchemy import create_engine\n"
+        + types_import
+        + "engine = create_engine('mysql+pymysql://app:app@db:3306/app')\n",
+    }
+    assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == ["mysql-connector-python"]

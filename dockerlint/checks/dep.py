@@ -16,7 +16,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from msgspec import Struct, field
@@ -722,7 +722,12 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
         handed = _handed_methods(analysis, distribution)
         for other, names in calls(host).items():
             if other in unused and other not in found and not lookup(other).dev:
-                if _imports_integration(analysis, distribution, lookup(other)) or handed.intersection(names):
+                # A database driver is the URL's choice: `sqlalchemy.dialects.mysql` (its column
+                # types) names no driver of the three that speak MySQL.
+                integration = other not in _url_driver_distributions() and _imports_integration(
+                    analysis, distribution, lookup(other)
+                )
+                if integration or handed.intersection(names):
                     found.add(other)
                     continue
                 # Of a package the code imports that another brought in (llama-index-core under
@@ -737,6 +742,12 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
     if paths:  # `mlflow.shap.log_explanation(...)`: the flavour module imports shap
         found |= {paths[path] for path in _names_in_code(image, analysis, set(paths))}
     return found
+
+
+@cache
+def _url_driver_distributions() -> frozenset[str]:
+    """The distributions a database URL selects as its driver (url_drivers)."""
+    return frozenset(name for names in url_drivers().values() for name in names)
 
 
 def _imports_integration(analysis: Analysis, host: Distribution, backend: Distribution) -> bool:

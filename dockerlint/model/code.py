@@ -61,7 +61,8 @@ DECLARATION_NAMES = frozenset({"pyproject.toml", "setup.cfg"})
 # only makes a package look used).
 # The name a string starts with (`"django.contrib.admin"`, `'dvc'`), not a word of a longer
 # hyphenated name (`'dvc-pipeline-runs'` names no module).
-_STRING_START = re.compile(r"""["']([A-Za-z_]\w*)(?![\w-])""")
+# (not a URL's scheme, `"mysql+pymysql://..."` or `"redis://..."`: URLs are read on their own)
+_STRING_START = re.compile(r"""["']([A-Za-z_]\w*)(?![\w+-]|://)""")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _DOTTED_WORD = re.compile(r"[A-Za-z_][\w.-]*")
 _URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
