@@ -65,6 +65,7 @@ _GPU_NAME = lazy_compile(r"(?:^|[._-])(?:gpu|cuda|nvidia)(?:\d*)(?:[._-]|$)", re
 
 
 def _gpu_name(image: Image) -> str | None:
+    """Why the image's own names say it is made for a GPU, or None."""
     for what, name in (
         ("Dockerfile", image.dockerfile_path.name),
         ("build target", image.target),

@@ -793,6 +793,8 @@ def _start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
 
 
 def _compose_start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
+    """The one command the compose services that build the image run it with (entrypoint,
+    then command), at the final instruction; None when they give none or disagree."""
     from dockerlint.model.queries import compose_services
 
     final = image.final

@@ -573,6 +573,7 @@ def _adjacent(nodes: list[_Node], source: _Source) -> list[list[_Node]]:
 
 
 def _joined(nodes: list[_Node], source: _Source) -> Word:
+    """One word of several adjacent nodes."""
     parts = [_ts_word(node, source) for node in nodes]
     return Word(
         "".join(part.raw for part in parts), "".join(part.value for part in parts), parts[0].start, parts[-1].end
