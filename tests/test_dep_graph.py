@@ -1662,3 +1662,20 @@ def test_the_url_picks_the_mysql_driver_not_its_scheme_or_the_dialect_types(repo
         + "engine = create_engine('mysql+pymysql://app:app@db:3306/app')\n",
     }
     assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == ["mysql-connector-python"]
+
+
+def test_a_keyword_argument_is_no_call_of_the_function_of_that_name(repo):
+    """torch's `add_text` and `text` summaries reach tensorboard; `subprocess.run(...,
+    text=True)` calls neither, and an unused tensorboard is reported. A real call is a use."""
+    assert "text" in calls("torch").get("tensorboard", ())
+    code = "import subprocess\n\nimport torch\n\nout = subprocess.run(['nvidia-smi'], capture_output=True, text=True)\n"
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "train.py"]\n',
+        "requirements.txt": "torch==2.5.1\ntensorboard==2.18.0\n",
+        "train.py": code,
+    }
+    assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == ["tensorboard"]
+    writer = (
+        code + "from torch.utils.tensorboard import SummaryWriter\n\nSummaryWriter('runs').add_scalar('loss', 0.1, 1)\n"
+    )
+    assert findings(repo, {**files, "train.py": writer}, ["DEP001"]) == []

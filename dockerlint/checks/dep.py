@@ -809,15 +809,19 @@ def _imports_under(analysis: Analysis, module: str) -> bool:
 
 
 def _names_in_code(image: Image, analysis: Analysis, words: set[str]) -> set[str]:
-    """Which of ``words`` occur as names in the image's Python code."""
+    """Which of ``words`` the image's Python code calls or imports (`to_postgis(...)`,
+    `from llama_index.core import SimpleDirectoryReader`): a keyword argument or a word in a
+    string of the same spelling (`subprocess.run(..., text=True)`) is not a use."""
     found: set[str] = set()
     if not words:
         return found
-    pattern = re.compile(r"\b(" + "|".join(re.escape(word) for word in sorted(words)) + r")\b")
+    names = "|".join(re.escape(word) for word in sorted(words) if "." not in word) or "(?!)"
+    paths = "|".join(re.escape(word) for word in sorted(words) if "." in word) or "(?!)"  # `mlflow.shap`: as written
+    pattern = re.compile(rf"\b({names})\s*\(|\bimport\b[^\n]*?\b({names})\b|\b({paths})\b")
     for file in analysis.code.files:
         loaded = image.workspace.text(file.path, quiet=True)
         if loaded is not None:
-            found.update(pattern.findall(loaded[0].text))
+            found.update(name for groups in pattern.findall(loaded[0].text) for name in groups if name)
             if found == words:
                 break
     return found
