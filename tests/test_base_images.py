@@ -213,6 +213,17 @@ def test_code_that_imports_what_requires_the_framework_uses_it(repo, code, flagg
     assert bool(lint(repo, files, "IMG002")) is flagged
 
 
+def test_code_that_imports_a_meta_packages_modules_uses_what_it_brings(repo):
+    """docling is a meta package: its `docling` modules come from docling-slim, and torch
+    from docling-ibm-models below it; the pytorch base's torch is the one it runs on."""
+    files = {
+        "Dockerfile": "FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir docling==2.64.0\n"
+        'COPY ocr_service.py /app/\nCMD ["python", "/app/ocr_service.py"]\n',
+        "ocr_service.py": "from docling.document_converter import DocumentConverter\n\nDocumentConverter()\n",
+    }
+    assert lint(repo, files, "IMG002") == []
+
+
 def test_ray_cluster_image_without_code_is_not_flagged(repo):
     files = {
         "ray.Dockerfile": "FROM rayproject/ray:2.44.1-py311\nCOPY requirements.txt ./\n"

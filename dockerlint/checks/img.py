@@ -128,6 +128,7 @@ def heavy_framework_base(image: Image) -> Iterator[Finding]:
         return
     used = _used_names(image, code)
     used |= {other for name in facts.carries if name in used for other in lookup(name).requires}  # vllm's torch
+    used |= _installed_users(image, used)
     unused = [name for name in facts.carries if name not in used]
     if not unused:
         return
@@ -177,6 +178,24 @@ def _used_names(image: Image, code) -> set[str]:
     # imports it when it is called
     named = {part.lower() for path in code.imports.run_time for part in path.split(".")[1:]}
     return used | named | _required_modules(used)
+
+
+def _installed_users(image: Image, imported: set[str]) -> set[str]:
+    """Top-level modules of what an install of the image brings, with the extras it asks,
+    when the code imports that install's own modules (`docling[all]`, a meta package whose
+    `docling` comes from docling-slim, brings torch through docling-ibm-models)."""
+    from dockerlint.model.installed_names import image_installs
+
+    found: set[str] = set()
+    for item in image_installs(image).items:
+        distribution = lookup(item.name)
+        own = set(distribution.modules) or {  # a meta package: the modules of its namesakes it requires
+            module for other in distribution.requires if other.startswith(item.name) for module in lookup(other).modules
+        }
+        if {module.split(".", 1)[0] for module in own} & imported:
+            tree = closure({item.name}, {item.name: tuple(item.extras)}, loads=False)
+            found |= {module.split(".", 1)[0] for name in tree for module in lookup(name).modules}
+    return found
 
 
 def _required_modules(imported: set[str]) -> set[str]:
