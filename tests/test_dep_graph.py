@@ -1679,3 +1679,14 @@ def test_a_keyword_argument_is_no_call_of_the_function_of_that_name(repo):
         code + "from torch.utils.tensorboard import SummaryWriter\n\nSummaryWriter('runs').add_scalar('loss', 0.1, 1)\n"
     )
     assert findings(repo, {**files, "train.py": writer}, ["DEP001"]) == []
+
+
+def test_a_backend_loaded_through_the_library_adapter_is_used(repo):
+    """stable-ts's load_faster_whisper() imports faster_whisper (its `fw` extra, installed
+    by name here): the service calls it, so faster-whisper is used."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "tasks.py"]\n',
+        "requirements.txt": "stable-ts==2.17.5\nfaster-whisper==1.1.0\n",
+        "tasks.py": "import stable_whisper\n\nmodel = stable_whisper.load_faster_whisper('small')\n",
+    }
+    assert findings(repo, files, ["DEP001"]) == []
