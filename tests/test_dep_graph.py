@@ -1690,3 +1690,17 @@ def test_a_backend_loaded_through_the_library_adapter_is_used(repo):
         "tasks.py": "import stable_whisper\n\nmodel = stable_whisper.load_faster_whisper('small')\n",
     }
     assert findings(repo, files, ["DEP001"]) == []
+
+
+def test_a_django_engine_read_from_sql_engine_is_decided_where_the_container_runs(repo):
+    """`'ENGINE': env.str('SQL_ENGINE')`: the database (and its driver) comes from the
+    environment, so psycopg stays."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "core.wsgi"]\n',
+        "requirements.txt": "django==5.2.1\ndjango-environ==0.12.0\ngunicorn==23.0.0\npsycopg[binary]==3.2.9\n",
+        "core/__init__.py": "",
+        "core/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "core/settings.py": "import environ\n\nenv = environ.Env()\n"
+        "DATABASES = {'default': {'ENGINE': env.str('SQL_ENGINE'), 'NAME': env.str('SQL_DATABASE')}}\n",
+    }
+    assert findings(repo, files, ["DEP001"]) == []
