@@ -160,6 +160,21 @@ def test_deep_command_substitution(tmp_path):
     lint_cli(tmp_path, seconds=5)
 
 
+def test_a_from_line_of_half_a_million_words(tmp_path):
+    """SEC001 placed its finding by listing every word of the FROM line with its span, to
+    take the first: 170 MB for a 1.8 MB line. It reads the first word only."""
+    import tracemalloc
+
+    write_tree(tmp_path, {"Dockerfile": "FROM nvidia/cuda:12.1.0-runtime-ubuntu22.04" + " -r" * 500_000 + "\n"})
+    tracemalloc.start()
+    try:
+        lint_cli(tmp_path, "--select", "SEC001,IMG002,GPU003")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000_000, f"{peak / 1e6:.0f} MB"
+
+
 def test_a_stray_byte_inside_thousands_of_open_parentheses(tmp_path, monkeypatch):
     """tree-sitter's error recovery is quadratic there (3 s a parse, seven parses of the RUN
     for the model and DL3009's fix): such a script goes to the plain splitter."""

@@ -20,8 +20,10 @@ def args_words(instruction: Instruction) -> list[tuple[str, Span]]:
 
 
 def from_image_span(stage: StageModel) -> Span:
-    words = args_words(stage.from_instruction)
-    return words[0][1] if words else stage.from_instruction.span
+    """The image a FROM names (its first word; a FROM line of a million words makes no list)."""
+    instruction = stage.from_instruction
+    first = re.search(r"\S+", instruction.args)
+    return instruction.span_of(first.start(), first.end()) if first else instruction.span
 
 
 def finding(
