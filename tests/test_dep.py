@@ -1747,3 +1747,21 @@ def test_a_container_that_installs_packages_as_it_starts_is_not_missing_them(rep
         "src/requirements.txt": "django==5.1.4\n",
     }
     assert [code for code, _, _ in lint(repo, files, ["DEP002"])] == (["DEP002"] if missing else [])
+
+
+@pytest.mark.parametrize(("entrypoint", "missing"), [
+    ('ENTRYPOINT ["zinit", "init"]\n', False),  # a supervisor starts scripts dockerlint does not follow
+    ('CMD ["python", "/server/manage.py", "runserver"]\n', True),  # nothing installs before the server
+])  # fmt: skip
+def test_an_image_that_installs_only_its_installer_may_install_the_rest_at_start(repo, entrypoint, missing):
+    """The build installs Poetry and copies the project; a process supervisor runs
+    `poetry install` when the container starts. Django is not missing there."""
+    files = {
+        "Dockerfile": "FROM python:3.10-slim\nRUN pip install poetry==1.8.5\nCOPY ./server /server\n"
+        "COPY ./docker/zinit /etc/zinit\n" + entrypoint,
+        "server/pyproject.toml": '[tool.poetry]\nname = "cshr"\nversion = "1.0"\n\n[tool.poetry.dependencies]\n'
+        'python = "^3.10"\ndjango = "^5.0"\n',
+        "server/manage.py": "import django\n",
+        "docker/zinit/backend.yaml": "exec: bash -c 'cd /server && poetry install --no-root && poetry run python manage.py runserver'\n",
+    }
+    assert [code for code, _, _ in lint(repo, files, ["DEP002"])] == (["DEP002"] if missing else [])

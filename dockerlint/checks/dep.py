@@ -952,6 +952,13 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
         return  # no CMD, ENTRYPOINT or compose command: the code may be what the image builds, not runs
     if _installs_at_start(image):
         return  # the container installs packages as it starts (`pdm install` in its entrypoint)
+    if (
+        all(item.name in tooling() for item in installs.items)
+        and not installs.local_projects
+        and started_program(image) is None
+        and not start_script_commands(image)
+    ):
+        return  # only an installer, and a start dockerlint cannot read (zinit, supervisord): it may install then
     versions = analysis.versions.get
     if any(not lookup(name, versions(name)).known for name in installs.providers):
         return  # its modules and requirements are a guess (or of a release the index has not read)
