@@ -194,7 +194,7 @@ def _installed_users(image: Image, imported: set[str]) -> set[str]:
         }
         if {module.split(".", 1)[0] for module in own} & imported:
             tree = closure({item.name}, {item.name: tuple(item.extras)}, loads=False)
-            found |= {module.split(".", 1)[0] for name in tree for module in lookup(name).modules}
+            found |= _top_modules(tree)
     return found
 
 
@@ -205,8 +205,12 @@ def _required_modules(imported: set[str]) -> set[str]:
     distributions = {owner for module in imported for owner in owners.get(module, ())}
     if not distributions:
         return set()
-    required = closure(distributions, loads=False) - distributions
-    return {module.split(".", 1)[0] for name in required for module in lookup(name).modules}
+    return _top_modules(closure(distributions, loads=False) - distributions)
+
+
+def _top_modules(names: set[str]) -> set[str]:
+    """The top-level modules the distributions provide (`torch`, not `torch.nn`)."""
+    return {module.split(".", 1)[0] for name in names for module in lookup(name).modules}
 
 
 def _instruction_words(step) -> list[str]:

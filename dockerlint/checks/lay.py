@@ -32,7 +32,7 @@ from dockerlint.model.layers import (
     removed_paths,
 )
 from dockerlint.model.pyenv import inside, positional
-from dockerlint.model.queries import workdir_before
+from dockerlint.model.queries import stage_of, workdir_before
 from dockerlint.source import Span
 
 # git-clone(1) options that take a separate value.
@@ -120,7 +120,7 @@ def _copied_size(image: Image, added: _Added, removed: str) -> tuple[bool, int |
         return True, None
     if copy.is_add and any("://" in source.value for source in copy.sources):
         return True, None
-    source = context_source(image, _stage_of(image, added.step), removed, added.step.index)
+    source = context_source(image, stage_of(image, added.step), removed, added.step.index)
     if source is None:
         return False, None
     try:
@@ -131,10 +131,6 @@ def _copied_size(image: Image, added: _Added, removed: str) -> tuple[bool, int |
     if not files:
         return False, None
     return True, sum(file.size for file in files)
-
-
-def _stage_of(image: Image, step: Step) -> StageModel:
-    return next(stage for stage in image.stages if any(other is step for other in stage.steps))
 
 
 def _layers(image: Image):

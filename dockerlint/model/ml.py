@@ -27,7 +27,7 @@ from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installed_projects import exported_project, locked_reach, locked_versions, project_selection
 from dockerlint.model.installs import Install
-from dockerlint.model.queries import external_base, final_chain, truthy
+from dockerlint.model.queries import external_base, final_chain, stage_of, truthy
 from dockerlint.parse.python import Call
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
@@ -830,7 +830,7 @@ def _start_may_download(image: Image) -> bool | None:
     if found is None:
         return None
     step, program = found
-    stage = next(stage for stage in final_chain(image) if any(each is step for each in stage.steps))
+    stage = stage_of(image, step)
     rest = _python_args(program) or ()
     if rest[:1] == ("-m",) and len(rest) > 1:
         paths = list(_module_files(rest[1]))
@@ -866,7 +866,7 @@ def _start_script_commands(image: Image) -> Iterator[tuple[str, ...]]:
     if script is None:
         return
     step = found[0]
-    stage = next(stage for stage in final_chain(image) if any(each is step for each in stage.steps))
+    stage = stage_of(image, step)
     image_path = posixpath.normpath(posixpath.join(step.workdir or "/", script))
     source = context_source(image, stage, image_path, step.index)
     loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
@@ -921,7 +921,7 @@ def _flask_started(image: Image, step: Step, argv: tuple[str, ...]) -> tuple[str
     if named:
         module = named.split(":", 1)[0].removesuffix(".py").replace("/", ".").strip(".")
         return ("python", "-m", module) if re.fullmatch(r"[\w.]+", module) else None
-    stage = next(stage for stage in final_chain(image) if any(each is step for each in stage.steps))
+    stage = stage_of(image, step)
     for module in _FLASK_DEFAULT_MODULES:
         for path in (f"{module}.py", f"{module}/__init__.py"):
             source = context_source(image, stage, posixpath.join(step.workdir or "/", path), step.index)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from dockerlint.model.image import Image, ImageRef, StageModel
+from dockerlint.model.image import Image, ImageRef, StageModel, Step
 
 
 def truthy(value: str | None) -> bool:
@@ -23,6 +23,11 @@ def final_chain(image: Image) -> list[StageModel]:
         chain.append(stage)
         stage = image.stages[stage.parent] if stage.parent is not None else None
     return chain
+
+
+def stage_of(image: Image, step: Step) -> StageModel:
+    """The stage that holds ``step`` (steps know their index, not their stage)."""
+    return next(stage for stage in image.stages if any(other is step for other in stage.steps))
 
 
 def external_base(image: Image, stage: StageModel) -> tuple[ImageRef, StageModel]:
