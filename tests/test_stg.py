@@ -1291,3 +1291,30 @@ def test_an_installer_in_a_base_image_other_dockerfiles_build_on_is_theirs_to_us
     # no link from the base to the Dockerfile that builds on it: its pipenv looks unused
     assert lint(repo, app, "STG011", files)[0] == [("STG011", "Dockerfile.base", 2)]
     assert lint(repo, app, "STG011", {**files, ".github/workflows/base.yml": workflow})[0] == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "model = torch.compile(model, mode='reduce-overhead')\n",
+        "@torch.compile\ndef step(x):\n    return x * 2\n",
+        "from torch.utils import cpp_extension\nops = cpp_extension.load(name='ops', sources=['ops.cpp'])\n",
+    ],
+)
+def test_code_that_compiles_as_the_service_runs_keeps_its_compiler(repo, code):
+    """torch.compile's Inductor writes C++ (CPU) or Triton kernels (GPU) and compiles them
+    with the system C/C++ compiler when the model first runs; a JIT C++ extension does the
+    same: gcc/g++ serve the service. A service that only imports torch does not need them."""
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends build-essential \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY serve.py .
+        CMD ["python", "serve.py"]
+    """
+    files = {"requirements.txt": "torch==2.5.1\n", "serve.py": f"import torch\n\n{code}"}
+    assert lint(repo, dockerfile, "STG001", files)[0] == []
+    files["serve.py"] = "import re\nimport torch\n\npattern = re.compile('x')\nmodel = torch.nn.Linear(2, 2)\n"
+    assert lint(repo, dockerfile, "STG001", files)[0] == [("STG001", "Dockerfile", 2)]

@@ -25,6 +25,7 @@ from dockerlint.checks import check, dep_fixes
 from dockerlint.findings import Finding, Severity, human_size
 from dockerlint.model import Image
 from dockerlint.model.code import (
+    GUI_CALLS,
     ImageCode,
     Mentions,
     confirmed_imports,
@@ -1368,7 +1369,7 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue
         if entry.get("compiles") and item.stage not in final_stages:
             continue  # compiled in a builder stage: no compiler in the final image
-        if entry.get("unless_gui_calls") and analysis.mentions.calls:
+        if entry.get("unless_gui_calls") and not analysis.mentions.calls.isdisjoint(GUI_CALLS):
             continue  # the code opens windows: it needs the GUI build
         if entry.get("cpu_only") and _has_gpu(image):
             continue

@@ -361,7 +361,8 @@ def _build_tools(image: Image, stage: StageModel) -> Iterator[tuple[Step, Packag
 
 def _compiles_at_run_time(image: Image, final: StageModel) -> list[str]:
     """The compiler packages the service itself uses, when its base carries or the image
-    installs a framework that compiles kernels at run time (vLLM, Triton); else []."""
+    installs a framework that compiles kernels at run time (vLLM, Triton), or its code calls
+    one that does (torch.compile); else []."""
     facts = load("build_tools")["compile"]
     users = set(facts["runtime_compiler_users"])
     from dockerlint.model.baseimage import base_image
@@ -374,7 +375,12 @@ def _compiles_at_run_time(image: Image, final: StageModel) -> list[str]:
         for command in pip_commands(image, stage)
         for request in command.requests
     }
-    return list(facts["runtime_compilers"]) if users & (carried | installed) else []
+    if users & (carried | installed):
+        return list(facts["runtime_compilers"])
+    from dockerlint.model.code import image_code
+
+    calls = image_code(image).mentions.calls
+    return list(facts["runtime_compilers"]) if calls.intersection(facts["runtime_compile_calls"]) else []
 
 
 def _removed_later(image: Image, step: Step, package: Package) -> bool:
@@ -399,12 +405,14 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         return  # an image made to build, or a build environment for C/C++/CUDA sources, needs them
     by_install: dict[int, list[tuple[Step, Package]]] = {}
     commands = load("build_tools")["apt"]["commands"]
-    compiles_at_run_time = _compiles_at_run_time(image, final)
+    compiles_at_run_time = None  # read once a compiler is found: it reads the image's code
     for step, package in _build_tools(image, final):
         if _removed_later(image, step, package):
             continue  # removed in a later layer: LAY001 says so
+        if compiles_at_run_time is None:
+            compiles_at_run_time = _compiles_at_run_time(image, final)
         if compiles_at_run_time and any(fnmatchcase(package.name, glob) for glob in compiles_at_run_time):
-            continue  # Triton (vLLM) builds its kernels' launchers with the C compiler as the service runs
+            continue  # Triton (vLLM) or torch.compile builds kernels with the C compiler as the service runs
         if _runtime_names(image, commands.get(package.name, [package.name])):
             continue  # the container runs it: `make prod-gunicorn` is how compose starts the service
         by_install.setdefault(id(package.install), []).append((step, package))

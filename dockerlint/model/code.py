@@ -26,7 +26,7 @@ import re
 import time
 import weakref
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import NamedTuple
 
@@ -77,6 +77,18 @@ GUI_CALLS = (
     "startWindowThread", "displayOverlay", "displayStatusBar", "createButton",
 )  # fmt: skip
 _CALL = re.compile(rf"\b({'|'.join(GUI_CALLS)})\s*\(")
+
+
+@cache
+def _compile_call() -> tuple[tuple[str, ...], re.Pattern]:
+    """The calls that compile code as the service runs (build_tools.toml), with a pattern
+    that finds them called or used as a decorator (``@torch.compile``)."""
+    from dockerlint.knowledge import load
+
+    calls = tuple(load("build_tools")["compile"]["runtime_compile_calls"])
+    return calls, re.compile(rf"(?<![\w.])({'|'.join(re.escape(call) for call in calls)})\b(?!\.)")
+
+
 _PROVIDER_PREFIX = re.compile(r"""["']([a-z_]+):(?!//)[\w.\-/]""")  # "openai:gpt-4.1", not a URL
 _PROVIDER_ARGUMENT = re.compile(r"""\bmodel_provider\s*=\s*["']([a-z_]+)["']""")
 
@@ -88,7 +100,7 @@ class Mentions(NamedTuple):
     drivers: frozenset[str] = EMPTY  # the `driver` of `scheme+driver://`
     schemes: frozenset[str] = EMPTY  # URL schemes
     settings: frozenset[str] = EMPTY  # keys of the setting_strings table found
-    calls: frozenset[str] = EMPTY  # GUI calls (DEP004)
+    calls: frozenset[str] = EMPTY  # GUI calls (DEP004) and calls that compile as the service runs (STG001)
     programs: frozenset[str] = EMPTY  # strings a file that starts processes holds whole ("yt-dlp")
 
 
@@ -169,6 +181,9 @@ def _mentions_in_python(text: str) -> Mentions:
         names |= _provider_modules(text, providers)
     # The regex costs a third of a scan; a substring test rules most files out first.
     calls = frozenset(_CALL.findall(text)) if any(name in text for name in GUI_CALLS) else EMPTY
+    compile_calls, compile_call = _compile_call()
+    if any(call in text for call in compile_calls):
+        calls |= frozenset(compile_call.findall(text))
     programs = frozenset(_WHOLE_STRING.findall(text)) if any(word in text for word in _STARTS_PROCESSES) else EMPTY
     return _with_urls(text, Mentions(names=names, calls=calls, programs=programs))
 

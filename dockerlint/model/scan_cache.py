@@ -240,7 +240,9 @@ def _scanner_key() -> str:
     from dockerlint.parse import notebook, pickled, python
 
     digest = hashlib.blake2b(digest_size=8)
-    tables = [Path(knowledge.__file__).with_name(name) for name in ("package_overrides.toml", "ml.toml")]
+    tables = [
+        Path(knowledge.__file__).with_name(name) for name in ("package_overrides.toml", "ml.toml", "build_tools.toml")
+    ]
     for path in (code.__file__, python.__file__, notebook.__file__, pickled.__file__, gpu_signals.__file__, *tables):
         try:
             digest.update(Path(path).read_bytes())
