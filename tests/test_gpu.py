@@ -402,6 +402,33 @@ def test_triton_pinned_beside_cpu_torch_compiles_for_no_gpu(repo):
     assert lint(repo, {**files, "requirements.txt": requirements.replace("triton==3.2.0", "")}, "GPU002") == []
 
 
+def test_cuda_libraries_a_freeze_pins_are_one_finding(repo):
+    """A freeze of a CUDA torch pins each CUDA library it brought: removing them is one
+    decision (and comes with the CPU torch), so it is one finding, with the others related."""
+    requirements = """
+        fastapi==0.115.6
+        nvidia-cublas-cu12==12.6.4.1
+        nvidia-cuda-runtime-cu12==12.6.77
+        nvidia-cudnn-cu12==9.5.1.17
+        onnxruntime-gpu==1.18.0
+        nvidia-nccl-cu12==2.26.2
+        torch==2.7.1
+        triton==3.3.1
+    """
+    files = {"Dockerfile": CPU_SERVICE, "requirements.txt": requirements}
+    assert lint(repo, files, "GPU002") == [("GPU002", "requirements.txt", line) for line in (2, 5)]
+    libraries, onnxruntime = findings(repo, files, "GPU002")
+    assert libraries.message.startswith("`nvidia-cublas-cu12==12.6.4.1` and 4 more GPU-only packages")
+    assert [item.span.line for item in libraries.related] == [3, 4, 6, 8]
+    assert "`triton==3.3.1`" in libraries.related[-1].message
+    assert libraries.fix.startswith("Remove them: CUDA libraries") and "`onnxruntime`" in onnxruntime.fix
+    # one library alone reads as before
+    alone = requirements.replace("nvidia-cuda-runtime-cu12==12.6.77", "").replace("nvidia-cudnn-cu12==9.5.1.17", "")
+    alone = alone.replace("nvidia-nccl-cu12==2.26.2", "").replace("triton==3.3.1", "")
+    (library, _) = findings(repo, {**files, "requirements.txt": alone}, "GPU002")
+    assert library.message.startswith("`nvidia-cublas-cu12==12.6.4.1` is a GPU-only build") and not library.related
+
+
 def test_gpu_variants_with_a_gpu_are_fine(repo):
     dockerfile = """
         FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04

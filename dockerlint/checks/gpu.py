@@ -180,9 +180,26 @@ def gpu_package_on_cpu_image(image: Image) -> Iterator[Finding]:
     ]
     if not found or gpu_signal(image) is not None:
         return
+    grouped: dict[tuple, list[PipRequest]] = {}  # (group, file) -> its requests, in order
     for request, entry in found:
+        if "group" in entry:
+            grouped.setdefault((entry["group"], request.path), []).append(request)
+    for request, entry in found:
+        together = grouped.get((entry.get("group"), request.path), [request])
+        if request is not together[0]:
+            continue  # said with the first of its group
         size = entry.get("size")
         cost = f" (~{human_size(size)})" if size else ""
+        if len(together) > 1:
+            yield Finding(
+                "GPU002",
+                request.path,
+                request.span,
+                f"`{request.text}` and {len(together) - 1} more GPU-only packages are installed into {_NO_GPU}",
+                ml()["gpu_only_groups"][entry["group"]],
+                related=tuple(Related(other.path, other.span, f"`{other.text}`") for other in together[1:]),
+            )
+            continue
         yield Finding(
             "GPU002",
             request.path,
