@@ -480,18 +480,27 @@ def test_a_compose_service_that_extends_another_builds_with_its_context(repo):
         ("COPY . /app", "from dotenv import load_dotenv\n\nload_dotenv()\n", False),  # copied in and read
         ("COPY app.py /app/", "from dotenv import load_dotenv\n\nload_dotenv()\n", True),  # read, never copied
         ("COPY . /app", "import os\n\nPORT = os.environ.get('PORT', '8000')\n", True),  # copied, never read
-        # `flask run` reads it by itself, with python-dotenv installed (the RUN above)
+        # `flask run` reads it by itself, with python-dotenv installed (the RUN above)...
         ('COPY . /app\nCMD ["flask", "run"]', "from flask import Flask\n\napp = Flask(__name__)\n", False),
+        ('COPY . /app\nCMD ["sh", "start.sh"]', "from flask import Flask\n\napp = Flask(__name__)\n", False),
+        # ...but not when the container starts something else: the last CMD is the one that runs
+        (
+            'CMD ["flask", "run"]\nCOPY . /app\nCMD ["gunicorn", "app:app"]',
+            "from flask import Flask\n\napp = Flask(__name__)\n",
+            True,
+        ),
     ],
 )
 def test_a_dotenv_file_the_service_loads_is_wanted(repo, dockerfile, code, sent_needlessly):
     """`load_dotenv()` reads the `.env` the image copies in: sending it is the point. Not
     copied, or copied but never read, it is sent for nothing."""
+    start = "" if "CMD" in dockerfile else 'CMD ["python", "/app/app.py"]\n'
     root = repo(
         {
             "Dockerfile": f"FROM python:3.12-slim\nWORKDIR /app\nRUN pip install python-dotenv==1.0.1\n{dockerfile}\n"
-            'CMD ["python", "/app/app.py"]\n',
+            + start,
             "app.py": code,
+            "start.sh": "#!/bin/sh\nset -e\nexec flask run --host 0.0.0.0\n",
             ".env": "DG_SERVICE_URL=http://dendogram\nDG_SERVICE_PORT=3009\n",
         }
     )

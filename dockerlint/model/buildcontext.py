@@ -168,13 +168,12 @@ def _reads_copied_env(image: Image, path: str, table: dict) -> bool:
 
     if table["env_reading_package"] not in {item.name for item in image_installs(image).items}:
         return False
-    return any(
-        posixpath.basename(word) in table["env_reading_commands"]
-        for stage in final_chain(image)
-        for step in stage.steps
-        if step.keyword in ("CMD", "ENTRYPOINT")
-        for word in (step.instruction.json_args or step.instruction.args.split())
-    )
+    from dockerlint.model.ml import start_command, start_script_commands
+
+    started = start_command(image)
+    commands = [started[1]] if started is not None else []
+    commands += start_script_commands(image)
+    return any(posixpath.basename(word) in table["env_reading_commands"] for words in commands for word in words)
 
 
 def _reads_the_context(image: Image) -> bool:

@@ -764,7 +764,7 @@ def _startup_downloads(image: Image) -> Iterator[Download]:
     yield from _grouped(hits, step.instruction.span, (final.index, step.index))
 
 
-def _start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
+def start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
     """The last CMD or ENTRYPOINT of the final image and the command line the two make;
     for an image with neither, the command its compose services run it with (one command
     for all of them), at the final instruction."""
@@ -861,7 +861,7 @@ def start_script_commands(image: Image) -> tuple[tuple[str, ...], ...]:
 def _start_script_commands(image: Image) -> Iterator[tuple[str, ...]]:
     from dockerlint.parse.shell import parse_script
 
-    found = _start_command(image)
+    found = start_command(image)
     script = _shell_script(found[1]) if found is not None else None
     if script is None:
         return
@@ -891,7 +891,7 @@ def started_program(image: Image) -> tuple[Step, str, str] | None:
 def _started(image: Image) -> tuple[Step, tuple[str, ...]] | None:
     """The final image's start command as the Python command line it amounts to, with the
     instruction it is read at; None when it runs no Python dockerlint can name."""
-    found = _start_command(image)
+    found = start_command(image)
     if found is None:
         return None
     step, argv = found
