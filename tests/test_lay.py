@@ -254,6 +254,45 @@ def test_a_run_that_installs_the_copied_project_needs_the_copy_before_it(repo):
     assert got == [("LAY002", "Dockerfile", 3)] and "`RUN pip install --no-deps .[inference]`" in findings[0].fix
 
 
+@pytest.mark.parametrize(
+    "first_install, second_install",
+    [
+        # the manifest alone with a stub package: the dependencies are installed from it...
+        (
+            "RUN mkdir -p src/nomad && touch src/nomad/__init__.py && uv pip install --no-cache .",
+            "uv pip install --no-cache .",
+        ),
+        # ...or compiled elsewhere: the project goes on top without them
+        ("", "uv pip install --no-cache --no-deps ."),
+    ],
+)
+def test_a_project_whose_dependencies_are_in_place_reinstalls_only_itself(repo, first_install, second_install):
+    """An install of the project after its dependencies were installed from the manifest
+    alone (a stub package), or one with `--no-deps`, reinstalls only the project when the
+    code changes: the layer of the dependencies stays cached."""
+    files = {
+        "pyproject.toml": "[project]\nname = 'nomad'\nversion = '1.0'\ndependencies = ['discord.py==2.4.0']\n",
+        "src/nomad/__init__.py": "",
+        "src/nomad/bot.py": "import discord\n",
+    }
+    dockerfile = f"""
+        FROM python:3.12-slim
+        COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/
+        ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
+        RUN uv venv /opt/venv
+        WORKDIR /app
+        COPY pyproject.toml .
+        {first_install}
+        COPY src/ src/
+        RUN {second_install}
+        CMD ["python", "-m", "nomad.bot"]
+    """
+    assert lint(repo, dockerfile, "LAY002", files)[0] == []
+    # with neither, every code change reinstalls discord.py
+    busting = dockerfile.replace(first_install, "").replace("--no-deps ", "")
+    assert lint(repo, busting, "LAY002", files)[0] == [("LAY002", "Dockerfile", 8)]
+
+
 def test_the_package_folder_copied_before_the_manifest_and_the_project_install(repo):
     """`COPY app /app/app`, then `COPY pyproject.toml .` and `pip install .`: the code layer
     sits below the install as surely as `COPY . .` would."""

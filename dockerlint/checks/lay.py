@@ -292,8 +292,11 @@ def _busting_project_installs(
     """COPYs of the whole source tree (or of a folder of the project's code, with the
     manifest copied on its own) before a ``pip install .`` of a project whose pyproject.toml
     declares dependencies, when no earlier install of the stage put them in place: every
-    code change reinstalls them all. (copy, step, the project argument, what the COPY brings)."""
+    code change reinstalls them all. An install with ``--no-deps``, or of a project an earlier
+    RUN installed from its manifest alone (a stub package), reinstalls only the project.
+    (copy, step, the project argument, what the COPY brings)."""
     earlier_requirements = False
+    installed: set[str] = set()  # project folders earlier RUNs installed, dependencies with them
     for step in stage.runs():
         for install in step.installs:
             if install.family != "pip" or install.action != "install":
@@ -307,6 +310,9 @@ def _busting_project_installs(
                 folder = posixpath.normpath(
                     posixpath.join(step.workdir or "/", _without_extras(value).removeprefix("file:"))
                 )
+                if install.has("--no-deps") or folder in installed:
+                    continue
+                installed.add(folder)
                 image_path = posixpath.join(folder, "pyproject.toml")
                 manifest = context_source(image, stage, image_path, step.index)
                 if manifest is None or not _declares_dependencies(image, manifest):
