@@ -146,6 +146,26 @@ def test_the_clip_tokenizer_of_a_stable_diffusion_pipeline_cleans_prompts_with_f
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 5)]  # redis only
 
 
+def test_the_sdxl_pipelines_watermark_with_invisible_watermark_when_it_is_installed(repo):
+    """diffusers' Stable Diffusion XL pipelines import `imwatermark` and mark every image
+    when invisible-watermark is installed: the service uses it without importing it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "serve.py"]\n',
+        "requirements.txt": "diffusers==0.30.3\ntransformers==4.44.2\ninvisible-watermark==0.2.0\ntorch==2.4.1\nredis==5.0.1\n",
+        "serve.py": """
+            from diffusers import StableDiffusionXLPipeline
+
+            pipe = StableDiffusionXLPipeline.from_pretrained("stabilityai/stable-diffusion-xl-base-1.0")
+            pipe("a lighthouse at dawn").images[0].save("out.png")
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 5)]  # redis only
+    # a Stable Diffusion 1.x pipeline marks nothing: the watermarker is installed for nothing
+    files["serve.py"] = files["serve.py"].replace("StableDiffusionXLPipeline", "StableDiffusionPipeline")
+    files["serve.py"] = files["serve.py"].replace("stable-diffusion-xl-base-1.0", "stable-diffusion-2-base")
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3), ("DEP001", 5)]
+
+
 def test_a_package_that_works_with_pandas_frames_when_installed_does_not_use_pandas(repo):
     """scikit-learn handles pandas frames when the service has pandas (`try: import pandas
     as pd` / `except ImportError: pd = None`) and looks at pandas dtypes under every fit:
