@@ -480,6 +480,7 @@ def test_a_compose_service_that_extends_another_builds_with_its_context(repo):
         ("COPY . /app", "from dotenv import load_dotenv\n\nload_dotenv()\n", False),  # copied in and read
         ("COPY app.py /app/", "from dotenv import load_dotenv\n\nload_dotenv()\n", True),  # read, never copied
         ("COPY . /app", "import os\n\nPORT = os.environ.get('PORT', '8000')\n", True),  # copied, never read
+        ("COPY . /app", "import nonebot\n\nnonebot.init()\nnonebot.run()\n", False),  # NoneBot reads .env at init
         # `flask run` reads it by itself, with python-dotenv installed (the RUN above)...
         ('COPY . /app\nCMD ["flask", "run"]', "from flask import Flask\n\napp = Flask(__name__)\n", False),
         ('COPY . /app\nCMD ["sh", "start.sh"]', "from flask import Flask\n\napp = Flask(__name__)\n", False),
