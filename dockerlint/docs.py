@@ -30,6 +30,9 @@ def rule_markdown(rule: Rule) -> str:
         "",
         f"Autofix: {_AUTOFIX[rule.fix_applicability]}",
     ]
+    if rule.covers:
+        codes = ", ".join(rule.covers)
+        lines += ["", f"A finding of this rule stands for {codes} on the same file: that is not reported beside it."]
     if rule.hadolint is not None:
         lines += ["", "## Compared with hadolint", "", *hadolint_mapping(rule)]
     for example in rule.examples:

@@ -596,6 +596,7 @@ class _Finish:
         self.enabled = enabled
         self.suppressions = suppressions
         self.ignored_by_path: dict[Path, set[str]] = {}
+        self.covers = {code: frozenset(rule.covers) for code, rule in rules.items() if rule.covers}
 
     def all(self, findings: Iterable[Finding]) -> list[Finding]:
         """The findings kept, each once, sorted. They are taken a file at a time: what
@@ -607,8 +608,16 @@ class _Finish:
                 by_file.setdefault(str(finding.path), []).append(finding)
         kept = []
         for name in sorted(by_file):
-            kept += sorted(self._kept(by_file.pop(name)), key=Finding.place_key)
+            kept += sorted(self._uncovered(list(self._kept(by_file.pop(name)))), key=Finding.place_key)
         return kept
+
+    def _uncovered(self, findings: list[Finding]) -> list[Finding]:
+        """One file's findings without those a finding of a covering rule stands for (CTX001,
+        no ignore file and the whole context copied, says what CTX002 would)."""
+        if not self.covers:
+            return findings
+        covered = set().union(*(self.covers.get(finding.code, ()) for finding in findings))
+        return [finding for finding in findings if finding.code not in covered] if covered else findings
 
     def _kept(self, findings: list[Finding]) -> Iterator[Finding]:
         """Of one file's findings, in the order found: each once, unless ignored or suppressed."""

@@ -51,6 +51,9 @@ class Rule(Struct, frozen=True):
     examples: tuple[Example, ...]
     fix_applicability: str = "none"  # what its autofix is: safe, unsafe, display-only, or none
     hadolint: Hadolint | None = None
+    # codes whose findings on the same file one finding of this rule stands for (their fix
+    # is part of its fix): not reported beside it
+    covers: tuple[str, ...] = ()
 
     @property
     def family(self) -> str:
@@ -103,6 +106,7 @@ def load_rule(path: Path) -> Rule:
         examples=tuple(_example(item) for item in data.get("examples", ())),
         fix_applicability=data.get("fix-applicability", "none"),
         hadolint=_hadolint(data["hadolint"]) if "hadolint" in data else None,
+        covers=tuple(data.get("covers", ())),
     )
 
 

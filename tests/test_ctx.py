@@ -86,9 +86,14 @@ def test_no_ignore_file_and_the_whole_context_copied(repo):
         }
     )
     result = lint(root)
-    assert found(result) == [("CTX001", "Dockerfile", 5), ("CTX002", "Dockerfile", 1)]
-    ctx001 = next(f for f in result.findings if f.code == "CTX001")
+    # one root cause, one finding: CTX001 names what CTX002 would (the .venv), and its fix adds it
+    assert found(result) == [("CTX001", "Dockerfile", 5)]
+    (ctx001,) = result.findings
     assert "(5 files," in ctx001.message and ctx001.size_bytes > 2000
+    assert "goes into the image, and no image needs .venv/ (2 kB)" in ctx001.message
+    assert ".venv" in ctx001.autofix.edits[0].content
+    # without CTX001, CTX002 says it
+    assert found(lint(root, ["CTX002"])) == [("CTX002", "Dockerfile", 1)]
 
 
 STRAY_IGNORE = {

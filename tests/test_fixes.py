@@ -149,7 +149,9 @@ def test_diff_shows_the_change_writes_nothing_and_exits_1(service):
 
 def test_fix_applies_reports_what_remains_and_is_idempotent(service):
     result = invoke(str(service), "--fix", "--show-fixes", "-f", "concise")
-    assert (service / ".dockerignore").read_text() == ".git\n.venv\n__pycache__\n"
+    # CTX001's new ignore file: what the context holds that no image needs, and .env, which
+    # nothing matches yet
+    assert (service / ".dockerignore").read_text() == ".env\n.git\n.venv\n__pycache__\n"
     assert "Fixed:" in result.stdout and "CTX0" in result.stdout
     after = _tree(service)
     again = invoke(str(service), "--fix", "-f", "json")
@@ -169,7 +171,7 @@ def test_fix_only_fixes_and_reports_nothing_else(service):
 def test_nothing_outside_the_linted_paths_is_written(service):
     result = invoke(str(service / "Dockerfile"), "--fix")
     assert not (service / ".dockerignore").exists()
-    assert "CTX002" in result.stdout
+    assert "CTX001" in result.stdout
 
 
 def test_a_symlinked_ignore_file_is_not_written_through(service, tmp_path):

@@ -39,6 +39,8 @@ def test_rule_metadata_is_complete():
         names.add(rule.name)
         assert rule.summary and rule.why and rule.fix, code
         assert len(rule.summary) <= 200, code
+        # a rule stands only for other rules that exist
+        assert all(other in RULES and other != code for other in rule.covers), code
 
 
 @pytest.mark.parametrize("rule, example", EXAMPLES)

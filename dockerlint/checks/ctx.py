@@ -64,6 +64,8 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
                 continue
             context = image.context
             size = context.total_size()
+            found = unwanted(image)
+            today = f", and no image needs {_listed(found)}" if found else ""
             yield replace(
                 finding(
                     image,
@@ -71,13 +73,13 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
                     source.span,
                     f"`{copy.instruction.keyword} {source.value}` copies the whole build context "
                     f"({len(context.files):,} files, {human_size(size)}) and no .dockerignore applies: "
-                    "whatever lands in the folder (.git, virtualenvs, caches, .env files) goes into the image",
+                    f"whatever lands in the folder (.git, virtualenvs, caches, .env files) goes into the image{today}",
                     f"Add a .dockerignore beside the context root (or `{image.dockerfile_path.name}.dockerignore` "
                     "beside the Dockerfile) listing .git, .venv, __pycache__ and .env, or copy only the paths "
                     "the image needs.",
                     size_bytes=size,
                 ),
-                autofix=_ignore_fix(image, unwanted(image), starter=True),
+                autofix=_ignore_fix(image, found, starter=True),
             )
             break
 
@@ -111,11 +113,6 @@ def dockerignore_gap(image: Image) -> Iterator[Finding]:
     if not found:
         return
     total = sum(item.size for item in found)
-    shown = ", ".join(f"{item.path} ({human_size(item.size)})" for item in found[:_SHOWN])
-    more = len(found) - _SHOWN
-    if more > 0:
-        rest = sum(item.size for item in found[_SHOWN:])
-        shown += f" and {more} more ({human_size(rest)})"
     path, span = _anchor(image)
     patterns = sorted({_pattern_for(item.path) for item in found})
     where = "to " + _ignore_name(image) if image.ignore_path else "in a new .dockerignore"
@@ -123,12 +120,21 @@ def dockerignore_gap(image: Image) -> Iterator[Finding]:
         "CTX002",
         path,
         span,
-        f"the build context sends what no image needs: {shown}",
+        f"the build context sends what no image needs: {_listed(found)}",
         f"Add {', '.join(f'`{p}`' for p in patterns)} {where} (patterns are anchored at the context root: "
         "use `**/` for every depth).",
         size_bytes=total,
         autofix=_ignore_fix(image, found),
     )
+
+
+def _listed(found: list) -> str:
+    """The unwanted paths found, largest first, with their sizes (the first ``_SHOWN``)."""
+    shown = ", ".join(f"{item.path} ({human_size(item.size)})" for item in found[:_SHOWN])
+    more = len(found) - _SHOWN
+    if more > 0:
+        shown += f" and {more} more ({human_size(sum(item.size for item in found[_SHOWN:]))})"
+    return shown
 
 
 def _pattern_for(path: str) -> str:
