@@ -993,3 +993,41 @@ def test_a_gpu_use_at_the_top_of_a_module_needs_a_gpu_whatever_a_function_checks
     # checked before use, inside the function that uses it: the service runs on a CPU too
     optional = 'import torch\n\n\ndef load():\n    if torch.cuda.is_available():\n        return torch.nn.Linear(2, 2).to("cuda")\n    return torch.nn.Linear(2, 2)\n'
     assert lint(repo, {"Dockerfile": dockerfile, "app.py": optional}, "GPU001") == [("GPU001", "Dockerfile", 2)]
+
+
+@pytest.mark.parametrize(
+    "venv, install, reported",
+    [
+        # a venv of its own does not see the base image's torch: the requirement installs another
+        ("RUN uv venv /opt/venv", "uv pip install --no-cache -r requirements.txt", True),
+        ("RUN python -m venv /opt/venv", "pip install --no-cache-dir -r requirements.txt", True),
+        # ...unless it is made to (`--system-site-packages`), or the install goes to the image's Python
+        ("RUN uv venv --system-site-packages /opt/venv", "uv pip install --no-cache -r requirements.txt", False),
+        ("RUN python -m venv --system-site-packages /opt/venv", "pip install -r requirements.txt", False),
+        ("", "pip install --no-cache-dir -r requirements.txt", False),
+    ],
+)
+def test_a_venv_that_cannot_see_the_base_images_torch_installs_a_second_one(repo, venv, install, reported):
+    """On pytorch/pytorch, `torch>=2.0` is satisfied by the image's torch, but not inside a
+    virtual environment made without `--system-site-packages`: pip installs a second torch,
+    with its CUDA libraries, into the venv."""
+    dockerfile = f"""
+        FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+        WORKDIR /app
+        {venv}
+        ENV VIRTUAL_ENV=/opt/venv PATH=/opt/venv/bin:$PATH
+        COPY requirements.txt .
+        RUN {install}
+        COPY bot.py .
+        CMD ["python", "bot.py"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "diffusers>=0.30\ntorch>=2.0.0\n",
+        "bot.py": "import torch\nimport diffusers\n",
+    }
+    result = findings(repo, files, "GPU004")
+    assert [(f.path.name, f.span.line) for f in result] == ([("Dockerfile", 6)] if reported else [])
+    if reported:
+        assert "virtual environment `/opt/venv`" in result[0].message and "second torch" in result[0].message
+        assert "--system-site-packages" in result[0].fix

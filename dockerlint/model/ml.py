@@ -27,6 +27,7 @@ from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installed_projects import exported_project, locked_reach, locked_versions, project_selection
 from dockerlint.model.installs import Install
+from dockerlint.model.pyenv import isolated_venv
 from dockerlint.model.queries import external_base, final_chain, stage_of, truthy
 from dockerlint.parse.python import Call
 from dockerlint.regex import lazy_compile
@@ -433,6 +434,7 @@ class TorchInstall(Struct, frozen=True):
     version: tuple[int, ...] | None = None  # torch's version when pinned (==X.Y[.Z])
     all_builds_page: str | None = None  # -f torch_stable.html: pip picks a +cuXXX build
     other_index: str | None = None  # an index besides PyPI and PyTorch's that torch may come from
+    venv: str | None = None  # with ``replaces``: the venv, blind to the base's torch, it installs into
 
     @property
     def bundles_cuda(self) -> bool:
@@ -538,7 +540,11 @@ def _torch_installs(image: Image) -> Iterator[TorchInstall]:
                     continue
                 if torch_present:
                     if base_torch is not None:
-                        replacing = [r for r in family + pullers if replaces_base_torch(r, base_torch)]
+                        venv = isolated_venv(image, stage, command.step, command.span)
+                        if venv is not None:  # the base image's torch is not there: all of it installs again
+                            replacing = family or pullers
+                        else:
+                            replacing = [r for r in family + pullers if replaces_base_torch(r, base_torch)]
                         if replacing:
                             cuda, default = _wheel_cuda(command, [r for r in replacing if is_torch(r.name)], settings)
                             pulled = not any(is_torch(r.name) for r in replacing)
@@ -550,6 +556,7 @@ def _torch_installs(image: Image) -> Iterator[TorchInstall]:
                                 default,
                                 base_torch,
                                 *_origin(command, replacing),
+                                venv=venv,
                             )
                             base_torch = None
                     continue

@@ -194,6 +194,25 @@ def _venv_creation(command: ShellCommand, step: Step, image: Image) -> str | Non
     return _abs(step, _expand(image, step, folders[0])) if folders else None
 
 
+def isolated_venv(image: Image, stage: StageModel, step: Step, span: Span) -> str | None:
+    """The virtual environment the install at ``span`` writes to, when the image made it
+    without ``--system-site-packages`` (``python -m venv``, ``virtualenv``, ``uv venv``,
+    ``uv sync``'s project environment): the base image's packages are not importable there,
+    so whatever the install needs is installed again. None otherwise."""
+    found = trees(image, stage)
+    target = next((tree for tree in found if tree.step is step and tree.span == span), None)
+    if target is None or target.kind != "venv":
+        return None
+    for tree in found:
+        if tree.kind != "venv" or tree.path != target.path or tree.how.startswith(("pip", "uv pip", "python -m pip")):
+            continue
+        made = next((command for command in tree.step.commands if command.span == tree.span), None)
+        if made is not None and "--system-site-packages" not in made.argv:
+            return tree.path
+        return None
+    return None
+
+
 def positional(words: list[str], value_options: set[str]) -> list[str]:
     """The words that are neither options nor the values of ``value_options``."""
     result, skip = [], False
