@@ -1031,3 +1031,26 @@ def test_a_venv_that_cannot_see_the_base_images_torch_installs_a_second_one(repo
     if reported:
         assert "virtual environment `/opt/venv`" in result[0].message and "second torch" in result[0].message
         assert "--system-site-packages" in result[0].fix
+
+
+def test_uv_sync_on_a_torch_image_installs_torch_again_unless_it_syncs_the_images_python(repo):
+    """`uv sync` makes the project's own .venv: the pytorch/pytorch torch is not in it.
+    With UV_PROJECT_ENVIRONMENT at the image's conda prefix it syncs that Python instead."""
+    dockerfile = """
+        FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+        COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/
+        WORKDIR /app
+        COPY pyproject.toml uv.lock ./
+        RUN uv sync --frozen --no-dev
+        CMD ["uv", "run", "python", "-m", "tagger"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "pyproject.toml": "[project]\nname = 'tagger'\nversion = '1.0'\ndependencies = ['torch>=2.1', 'pillow>=10']\n",
+        "uv.lock": "version = 1\n",
+    }
+    assert lint(repo, files, "GPU004") == [("GPU004", "Dockerfile", 5)]
+    files["Dockerfile"] = dockerfile.replace(
+        "WORKDIR /app", "ENV UV_PROJECT_ENVIRONMENT=/opt/conda\n        WORKDIR /app"
+    )
+    assert lint(repo, files, "GPU004") == []

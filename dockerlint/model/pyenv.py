@@ -206,6 +206,8 @@ def isolated_venv(image: Image, stage: StageModel, step: Step, span: Span) -> st
     for tree in found:
         if tree.kind != "venv" or tree.path != target.path or tree.how.startswith(("pip", "uv pip", "python -m pip")):
             continue
+        if tree.how == "uv sync" and posixpath.basename(tree.path) != ".venv":
+            return None  # UV_PROJECT_ENVIRONMENT=/usr/local or /opt/conda: the image's own Python
         made = next((command for command in tree.step.commands if command.span == tree.span), None)
         if made is not None and "--system-site-packages" not in made.argv:
             return tree.path
