@@ -460,6 +460,26 @@ def test_missing_arguments_are_skipped_with_a_problem():
     ]
 
 
+def test_a_copy_with_one_argument_has_no_destination():
+    """BuildKit refuses `COPY requirements.txt.` (no destination): most often a space is
+    missing before the `.`, which the message suggests. Two arguments, or a heredoc, are fine."""
+    text = (
+        'FROM python:3.12-slim\nCOPY requirements.txt.\nADD --chmod=644 app.py\nCOPY ["main.py"]\n'
+        "COPY requirements.txt .\nCOPY <<EOF /app/run.sh\necho hi\nEOF\nCOPY --from=build /wheels /wheels\n"
+    )
+    dockerfile = parse_dockerfile(text)
+    assert [(p.span.line, p.message) for p in dockerfile.problems] == [
+        (
+            2,
+            "COPY requires a source and a destination; `requirements.txt.` is one argument "
+            "(a space missing before the destination: `COPY requirements.txt .`?)",
+        ),
+        (3, "ADD requires a source and a destination; `app.py` is one argument"),
+        (4, "COPY requires a source and a destination; `main.py` is one argument"),
+    ]
+    assert keywords(dockerfile).count("COPY") == 5  # kept: the other rules still read them
+
+
 def test_unknown_instruction_is_skipped_and_parsing_goes_on():
     text = "FROM python:3.12\nRUNN pip install x\nMAINTAINER me\nRUN pip install y\n"
     dockerfile = parse_dockerfile(text)

@@ -449,6 +449,15 @@ def _read_command(text: str, positions: Positions) -> _Command | None:
     )
 
 
+def _one_argument_copy(keyword: str, word: str) -> str:
+    """BuildKit refuses a COPY or ADD with no destination; `COPY requirements.txt.` is
+    most often a missing space before the `.`."""
+    message = f"{keyword} requires a source and a destination; `{word}` is one argument"
+    if len(word) > 1 and word.endswith(".") and not word.endswith("..."):
+        message += f" (a space missing before the destination: `{keyword} {word[:-1]} {word[-1]}`?)"
+    return message
+
+
 def _pairs_problem(keyword: str, args: str) -> str | None:
     """What BuildKit refuses in ``ENV``/``ARG`` name=value lists: a blank name, or (ENV)
     a word without ``=`` after the first one used it."""
@@ -740,6 +749,10 @@ class _Reader:
             message = _pairs_problem(keyword, command.args)
             if message:
                 self.problem(message, span)
+        if keyword in ("COPY", "ADD"):
+            words = json_args if json_args is not None else [w for w in command.args.split() if not w.startswith("--")]
+            if len(words) == 1:
+                self.problem(_one_argument_copy(keyword, words[0]), span)
         return Instruction(
             keyword=keyword,
             span=span,
