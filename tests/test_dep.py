@@ -1086,6 +1086,24 @@ def test_dev_tools_only_in_the_final_image(repo):
     assert lint(repo, files, ["DEP003"]) == [("DEP003", "Dockerfile", 8)]
 
 
+@pytest.mark.parametrize("tool", ["asynctest==0.13.0", "nonebug==0.4.3", "django-nose==1.4.7"])
+def test_test_libraries_in_the_main_dependencies_are_dev_tools(repo, tool):
+    """asyncio mocks, NoneBot's test kit and Django's nose runner listed with the service's
+    own dependencies still only serve its tests."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY app.py .
+            CMD ["python", "app.py"]
+        """,
+        "requirements.txt": f"flask==3.1.0\n{tool}\n",
+        "app.py": "import flask\n",
+    }
+    assert lint(repo, files, ["DEP003"]) == [("DEP003", "requirements.txt", 2)]
+
+
 def test_a_test_image_and_a_notebook_image_may_hold_their_tools(repo):
     test_image = {
         "Dockerfile": """

@@ -127,6 +127,8 @@ def _lookup(name: str, chosen: int | None) -> Distribution:
     override = _overrides()["distributions"].get(name)
     if entry is None and override is None:
         found = _from_patterns(name)
+        if found.dev is None and name in _roles():  # a development role needs no index entry
+            found = replace(found, dev=_roles()[name])
         if name in _project_modules:
             return replace(found, modules=_project_modules[name], known=True)
         return found
