@@ -1318,3 +1318,45 @@ def test_code_that_compiles_as_the_service_runs_keeps_its_compiler(repo, code):
     assert lint(repo, dockerfile, "STG001", files)[0] == []
     files["serve.py"] = "import re\nimport torch\n\npattern = re.compile('x')\nmodel = torch.nn.Linear(2, 2)\n"
     assert lint(repo, dockerfile, "STG001", files)[0] == [("STG001", "Dockerfile", 2)]
+
+
+@pytest.mark.parametrize(
+    "makefile, command, reported",
+    [
+        # the targets the container builds run uv and alembic: make alone would do
+        ("run: migrate\n\tuv run python -m bot\nmigrate:\n\tuv run alembic upgrade head\n", "make run", True),
+        ("run:\n\tuv run python -m bot\n", "bash -c 'make'", True),  # the default goal
+        # a target the container builds compiles or installs: the compilers serve it
+        ("run: deps\n\tuv run python -m bot\ndeps:\n\tuv sync --frozen\n", "make run", False),
+        ("run:\n\tgcc -O2 -o fast fast.c && uv run python -m bot\n", "make run", False),
+        # what make builds is not known: quiet as before
+        ("run:\n\tuv run python -m bot\n", "make -C /app run", False),
+        ("run:\n\tuv run python -m bot\n", "make serve", False),
+    ],
+)
+def test_build_essential_kept_for_make_alone_keeps_compilers_for_nothing(repo, makefile, command, reported):
+    """build-essential installed so that the container can run `make run` brings gcc and
+    g++ too (~395 MB); Debian's `make` alone serves, unless a target the container builds
+    compiles or installs packages."""
+    dockerfile = """
+        FROM python:3.12-slim
+        COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/
+        RUN apt-get update && apt-get install -y --no-install-recommends build-essential \\
+            && rm -rf /var/lib/apt/lists/*
+        WORKDIR /app
+        COPY pyproject.toml uv.lock ./
+        RUN uv sync --frozen --no-dev
+        COPY . .
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "pyproject.toml": "[project]\nname = 'bot'\nversion = '1.0'\ndependencies = ['aiogram==3.15.0']\n",
+        "uv.lock": "version = 1\n",
+        "Makefile": makefile,
+        "compose.yaml": f"services:\n  bot:\n    build: .\n    command: {command}\n",
+    }
+    result = run_lint(repo(files), select=["STG001"])
+    assert found(result) == ([("STG001", "Dockerfile", 3)] if reported else [])
+    if reported:
+        assert "for `make`, which the container runs" in result.findings[0].message
+        assert result.findings[0].fix.startswith("Install `make` alone")

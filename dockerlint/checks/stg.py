@@ -50,6 +50,7 @@ from dockerlint.model.size.figures import (
     debian_members,
     debian_present,
 )
+from dockerlint.parse.buildfiles import makefile_rules
 from dockerlint.parse.dockerfile import expand
 from dockerlint.source import Span
 
@@ -414,6 +415,8 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         if compiles_at_run_time and any(fnmatchcase(package.name, glob) for glob in compiles_at_run_time):
             continue  # Triton (vLLM) or torch.compile builds kernels with the C compiler as the service runs
         if _runtime_names(image, commands.get(package.name, [package.name])):
+            if _needed_only_for(image, final, package.name):
+                yield _needed_only_for_finding(image, final, package)
             continue  # the container runs it: `make prod-gunicorn` is how compose starts the service
         by_install.setdefault(id(package.install), []).append((step, package))
     for items in by_install.values():
@@ -454,6 +457,69 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     yield from _build_only_python_tools(image, final)
     yield from _unpacked_jdk(image)
     yield from _script_toolchains(image)
+
+
+def _needed_only_for(image: Image, final: StageModel, name: str) -> bool:
+    """Whether the container runs only the one small program of ``name`` it is installed
+    for (`make`, of build-essential), never the compilers, and the Makefile of the
+    service's folder compiles and installs nothing (an unread Makefile: not said)."""
+    facts = load("build_tools")["apt"]
+    program = facts["needed_for"].get(name)
+    if program is None or _runtime_names(image, [tool for tool in facts["commands"][name] if tool != program]):
+        return False
+    folder = final.steps[-1].workdir if final.steps else None
+    for makefile in ("GNUmakefile", "makefile", "Makefile"):
+        source = context_source(image, final, posixpath.join(folder or "/", makefile), len(final.steps))
+        loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
+        if loaded is not None:
+            recipes = _recipes_run(makefile_rules(loaded[0].text), _runtime_text(image))
+            return recipes is not None and re.search(facts["compiling_recipe"], recipes) is None
+    return False
+
+
+_MAKE = re.compile(r"(?<![\w./-])make(?![\w.-])((?:[ \t]+[^\s;&|()\"'`]+)*)")
+
+
+def _recipes_run(rules: dict[str, tuple[list[str], list[str]]], runtime: str) -> str | None:
+    """The recipe lines of the targets the container's `make` commands build, their
+    prerequisites included; None when a command is one dockerlint cannot follow (`make -C
+    dir`, `make -f file`, a target the Makefile does not have)."""
+    default = next((target for target in rules if not target.startswith(".")), None)
+    wanted: list[str] = []
+    for match in _MAKE.finditer(runtime):
+        words = match.group(1).split()
+        if any(word.startswith("-") for word in words):
+            return None
+        targets = [word for word in words if "=" not in word]
+        wanted += targets or ([default] if default else [])
+    lines, seen = [], set()
+    while wanted:
+        target = wanted.pop()
+        if target in seen:
+            continue
+        if target not in rules:
+            return None
+        seen.add(target)
+        prerequisites, recipe = rules[target]
+        wanted += prerequisites
+        lines += recipe
+    return "\n".join(lines)
+
+
+def _needed_only_for_finding(image: Image, final: StageModel, package: Package) -> Finding:
+    program = load("build_tools")["apt"]["needed_for"][package.name]
+    size = _apt_bytes(image, final, [package.name], not package.install.has("--no-install-recommends"))
+    size = size or _size([package.name])
+    cost = f" (~{human_size(size)})" if size else ""
+    return finding(
+        image,
+        "STG001",
+        package.install.span,
+        f"`{package.name}` is installed in the final stage for `{program}`, which the container runs, and keeps "
+        f"the C and C++ compilers in the image{cost}: nothing the container runs compiles",
+        f"Install `{program}` alone (`apt-get install -y --no-install-recommends {program}`).",
+        size,
+    )
 
 
 def _full_base(image: Image, stage: StageModel) -> str | None:

@@ -752,6 +752,33 @@ _ASSIGNMENT = re.compile(r"^(?:(?:export|override|private)\s+)*([A-Za-z0-9_.-]+)
 _CONDITIONAL = re.compile(r"^(?:ifeq|ifneq|ifdef|ifndef)\b")
 
 
+_RULE_HEADER = re.compile(r"^([A-Za-z0-9_./%-]+(?:[ \t]+[A-Za-z0-9_./%-]+)*)[ \t]*::?(?!=)(.*)$")
+
+
+def makefile_rules(text: str) -> dict[str, tuple[list[str], list[str]]]:
+    """target -> (its prerequisites, its recipe lines), in the order the file gives them;
+    the first target is the default goal. Variables are left as written."""
+    rules: dict[str, tuple[list[str], list[str]]] = {}
+    current: list[tuple[list[str], list[str]]] = []
+    for line in text.split("\n"):
+        if line.startswith("\t"):
+            for _, recipe in current:
+                recipe.append(line[1:])
+            continue
+        header = _RULE_HEADER.match(line.split("#", 1)[0].rstrip())
+        if header is None:
+            if line.strip():
+                current = []
+            continue
+        prerequisites = header.group(2).split(";", 1)[0].split()
+        current = []
+        for target in header.group(1).split():
+            rule = rules.setdefault(target, ([], []))
+            rule[0].extend(prerequisites)
+            current.append(rule)
+    return rules
+
+
 def _makefile(text: str, path: str, root: str) -> Reading:
     folder = posixpath.dirname(path)
     variables: dict[str, str | None] = {}
