@@ -39,7 +39,14 @@ def written(text: str, span: Span) -> str:
 
 def test_pep_621_dependencies():
     result = parse_pyproject(PEP_621)
-    assert result.problems == ()
+    # the repeated torch of [project] is a problem; torch again in the gpu extra is a choice
+    assert [(p.code, p.span.line, p.message) for p in result.problems] == [
+        (
+            "REQ002",
+            11,
+            "`torch` is listed again in [project] dependencies: `torch>=2.1` here and `torch>=2.1` on line 8",
+        )
+    ]
     assert result.name == "inference-service"
     assert result.build_requires == ("hatchling>=1.21", "hatch-vcs")
     assert result.tool == {"dockerlint": {"select": ["GPU"]}}
@@ -53,6 +60,43 @@ def test_pep_621_dependencies():
         ("optional:gpu", "torch", ">=2.1", (), None),
         ("optional:gpu", "nvidia-cudnn-cu12", "", (), None),
         ("optional:dev", "pytest", ">=8", (), None),
+    ]
+
+
+def test_one_name_twice_in_a_dependency_list_is_listed_again():
+    """`huggingface-hub` and `huggingface_hub` are one distribution; another marker or
+    other extras make another request, and so does each poetry group."""
+    text = textwrap.dedent(
+        """\
+        [tool.poetry.dependencies]
+        python = "^3.11"
+        huggingface-hub = "0.33.4"
+        huggingface_hub = "0.33.4"
+        torch = [
+            { version = "2.5.1", markers = "sys_platform == 'linux'" },
+        ]
+        celery = "5.4.0"
+
+        [tool.poetry.group.dev.dependencies]
+        celery = { version = "5.4.0", extras = ["pytest"] }
+
+        [dependency-groups]
+        test = ["pytest>=8", "pytest==8.3.4", "pytest-cov>=6; python_version >= '3.12'", "pytest-cov>=5"]
+        """
+    )
+    problems = [(p.code, p.span.line, p.message) for p in parse_pyproject(text).problems]
+    assert sorted(problems) == [
+        (
+            "REQ002",
+            4,
+            '`huggingface-hub` is listed again in [tool.poetry.dependencies]: `huggingface_hub = "0.33.4"` here '
+            'and `huggingface-hub = "0.33.4"` on line 3',
+        ),
+        (
+            "REQ002",
+            14,
+            "`pytest` is listed again in [dependency-groups] test: `pytest==8.3.4` here and `pytest>=8` on line 14",
+        ),
     ]
 
 

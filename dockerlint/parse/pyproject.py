@@ -84,6 +84,7 @@ def parse_pyproject(text: str) -> Pyproject:
         path = ("tool", "poetry", "group", group, "dependencies")
         dependencies += _poetry_table(_table(table, "dependencies"), f"poetry-group:{group}", path, locator)
 
+    problems += _listed_again(dependencies)
     name = project.get("name", poetry.get("name"))
     return Pyproject(
         name=name if isinstance(name, str) else None,
@@ -92,6 +93,43 @@ def parse_pyproject(text: str) -> Pyproject:
         tool=tool,
         problems=tuple(problems),
     )
+
+
+_GROUP_TABLES = {
+    "project": "[project] dependencies",
+    "optional": "[project.optional-dependencies] {}",
+    "group": "[dependency-groups] {}",
+    "uv-dev": "[tool.uv] dev-dependencies",
+    "poetry": "[tool.poetry.dependencies]",
+    "poetry-group": "[tool.poetry.group.{}.dependencies]",
+}
+
+
+def _listed_again(dependencies: list[Dependency]) -> list[Problem]:
+    """A package listed twice in one dependency list (`boto3` and `boto3>=1.40`, or
+    `huggingface-hub` and `huggingface_hub`, one name): every install reads both, and an
+    edit to one leaves the other behind (REQ002). The same package with other extras or
+    another marker is a choice, not a repeat."""
+    problems, first = [], {}
+    for dependency in dependencies:
+        if dependency.name is None:
+            continue
+        key = (dependency.group, dependency.name, dependency.extras, dependency.marker)
+        earlier = first.setdefault(key, dependency)
+        if earlier is dependency:
+            continue
+        kind, _, group = dependency.group.partition(":")
+        table = _GROUP_TABLES.get(kind, dependency.group).format(group)
+        problems.append(
+            Problem(
+                "REQ002",
+                f"`{dependency.name}` is listed again in {table}: `{dependency.text}` here and "
+                f"`{earlier.text}` on line {earlier.span.line}",
+                dependency.span,
+                "Keep one entry per package, with the version range both lines meant.",
+            )
+        )
+    return problems
 
 
 # Pipfile: ``[packages]`` (group "pipenv"), ``[dev-packages]`` ("pipenv:dev-packages") and
