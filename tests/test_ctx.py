@@ -525,3 +525,23 @@ def test_a_dotenv_file_compose_hands_to_the_container_need_not_be_in_the_image(r
         }
     )
     assert [f.code for f in lint(root, ["CTX002"]).findings] == ["CTX002"]
+
+
+@pytest.mark.parametrize("ignore_text, reported", [("", True), ("# nothing yet\n\n", True), (".env\n", False)])
+def test_an_ignore_file_with_no_patterns_is_no_ignore_file(repo, ignore_text, reported):
+    """An empty .dockerignore (or one of comments only) excludes nothing: `COPY . .` takes
+    the .env and the bot's media folder as if there were none."""
+    files = {
+        "Dockerfile": 'FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\nCMD ["python", "bot.py"]\n',
+        "requirements.txt": "aiogram==3.15.0\n",
+        "bot.py": "import aiogram\n",
+        ".dockerignore": ignore_text,
+        ".env": "TOKEN=123:abc\n",
+    }
+    result = lint(repo(files), ["CTX001"])
+    assert found(result) == ([("CTX001", "Dockerfile", 3)] if reported else [])
+    if reported:
+        assert "the .dockerignore there excludes nothing" in result.findings[0].message
+        # one finding for the image: CTX001 names the .env that CTX002 would
+        assert found(lint(repo(files), ["CTX001", "CTX002"])) == [("CTX001", "Dockerfile", 3)]
+        assert ".env" in result.findings[0].autofix.message

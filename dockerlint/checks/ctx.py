@@ -33,8 +33,9 @@ _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 
 def _anchor(image: Image) -> tuple[Path, Span]:
     """Where a finding about the whole context points: the ignore file's first line (the
-    file to edit), else the Dockerfile's first instruction."""
-    if image.ignore_path is not None:
+    file to edit), else (none, or one that excludes nothing: CTX001 speaks for the image)
+    the Dockerfile's first instruction."""
+    if image.ignore_path is not None and not _excludes_nothing(image):
         loaded = image.workspace.cached_text(image.ignore_path)
         first = loaded[0].line(1) if loaded else ""
         return image.ignore_path, Span.whole_line(1, first)
@@ -46,10 +47,18 @@ def _ignore_name(image: Image) -> str:
     return image.ignore_path.name if image.ignore_path else ".dockerignore"
 
 
+def _excludes_nothing(image: Image) -> bool:
+    """Whether the ignore file in use has no pattern at all (empty, or comments only)."""
+    ignore = image.workspace.ignore_file(image.ignore_path) if image.ignore_path is not None else None
+    return ignore is not None and not ignore.patterns
+
+
 @check("CTX001")
 def no_dockerignore(image: Image) -> Iterator[Finding]:
-    if image.ignore_path is not None:
+    empty = _excludes_nothing(image)
+    if image.ignore_path is not None and not empty:
         return
+    applies = f"the {image.ignore_path.name} there excludes nothing" if empty else "no .dockerignore applies"
     for stage, copy in context_copies(image):
         if copy.mount_only or not reaches_final_image(image, stage, copy.dest):
             continue  # a builder stage that hands on only what it builds
@@ -72,7 +81,7 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
                     "CTX001",
                     source.span,
                     f"`{copy.instruction.keyword} {source.value}` copies the whole build context "
-                    f"({len(context.files):,} files, {human_size(size)}) and no .dockerignore applies: "
+                    f"({len(context.files):,} files, {human_size(size)}) and {applies}: "
                     f"whatever lands in the folder (.git, virtualenvs, caches, .env files) goes into the image{today}",
                     f"Add a .dockerignore beside the context root (or `{image.dockerfile_path.name}.dockerignore` "
                     "beside the Dockerfile) listing .git, .venv, __pycache__ and .env, or copy only the paths "
@@ -160,7 +169,7 @@ def _ignore_fix(image: Image, found: list, starter: bool = False) -> Fix | None:
     ]
     needed = [path for path in needed if path not in (".", "*")]
     wanted = {_pattern_for(item.path) for item in found}
-    if starter and image.ignore_path is None:
+    if starter and (image.ignore_path is None or _excludes_nothing(image)):
         wanted.update(pattern for pattern in _STARTER if not _matches_anything(image, pattern))
     patterns = [
         pattern
