@@ -846,3 +846,61 @@ def test_packages_poetry_add_names_in_the_dockerfile_are_installs_of_their_own(r
     files["Dockerfile"] = dockerfile.replace("poetry add loguru", "poetry add --allow-unknown-option loguru")
     # unnamed, it may install what requires redis: nothing is judged that some package requires
     assert [item for item in lint(repo, files) if item[0] == "DEP001"] == []
+
+
+# -- an `if` on a build argument -----------------------------------------------------------
+
+INSTALL_DEV_IMAGE = """
+    FROM python:3.12-slim
+    ENV POETRY_VERSION=1.8.3 POETRY_VIRTUALENVS_CREATE=false
+    RUN pip install --no-cache-dir poetry==${POETRY_VERSION}
+    WORKDIR /app
+    ARG INSTALL_DEV=false
+    COPY pyproject.toml poetry.lock ./
+    RUN if [ "$INSTALL_DEV" = "true" ]; then \\
+            poetry install --no-root; \\
+        else \\
+            poetry install --no-root --without dev; \\
+        fi
+    COPY app ./app
+    CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
+"""
+
+INSTALL_DEV_PROJECT = """
+    [tool.poetry]
+    name = "inference-api"
+    version = "1.0.0"
+
+    [tool.poetry.dependencies]
+    python = "^3.11"
+    fastapi = "^0.115"
+    uvicorn = "^0.32"
+
+    [tool.poetry.group.dev.dependencies]
+    pytest = "^8.3"
+"""
+
+
+def test_the_branch_a_build_argument_rules_out_installs_nothing(repo):
+    """`ARG INSTALL_DEV=false` and `if [ "$INSTALL_DEV" = "true" ]; then poetry install;
+    else poetry install --without dev; fi`: the image built with the default has no
+    pytest. A compose service that builds with INSTALL_DEV=true gets the other branch."""
+    files = {"Dockerfile": INSTALL_DEV_IMAGE, "pyproject.toml": INSTALL_DEV_PROJECT, "poetry.lock": "", **API_CODE}
+    assert [item for item in lint(repo, files) if item[0] == "DEP003"] == []
+    # the test image compose builds takes the other branch: its pytest is a test image's tool
+    files["compose.yaml"] = (
+        "services:\n  api:\n    build:\n      context: .\n      args:\n        INSTALL_DEV: 'true'\n"
+    )
+    assert [item for item in lint(repo, files) if item[0] == "DEP003"] == [("DEP003", "pyproject.toml", 11)]
+    # a condition dockerlint cannot decide keeps both branches, as before
+    undecided = INSTALL_DEV_IMAGE.replace('[ "$INSTALL_DEV" = "true" ]', "[ -f /run/secrets/dev ]")
+    files = {"Dockerfile": undecided, "pyproject.toml": INSTALL_DEV_PROJECT, "poetry.lock": "", **API_CODE}
+    assert [item for item in lint(repo, files) if item[0] == "DEP003"] == [("DEP003", "pyproject.toml", 11)]
+
+
+def test_the_branch_ruled_out_is_still_read_by_the_hadolint_rules(repo):
+    """hadolint reads every branch as written: DL3013 still names the unpinned pip install."""
+    dockerfile = (
+        'FROM python:3.12-slim\nARG DEBUG=0\nRUN if [ "$DEBUG" = "1" ]; then pip install --no-cache-dir debugpy; fi\n'
+    )
+    assert found(run_lint(repo({"Dockerfile": dockerfile}), select=["DL3013"])) == [("DL3013", "Dockerfile", 3)]

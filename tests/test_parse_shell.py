@@ -664,3 +664,27 @@ def test_fallback_never_raises(without_tree_sitter, text):
 
 def test_word_is_plain_data():
     assert Word("'a'", "a", 0, 3) == Word("'a'", "a", 0, 3)
+
+
+def test_commands_in_if_branches_carry_their_conditions():
+    script = parse_script(
+        'apt-get update && if [ "$INSTALL_DEV" = "true" ]; then poetry install; '
+        'elif test -n "$EXTRAS"; then pip install ".[$EXTRAS]"; else poetry install --without dev; fi && echo done'
+    )
+    dev, extras = '[ "$INSTALL_DEV" = "true" ]', 'test -n "$EXTRAS"'
+    assert [(command.argv[:3], command.guards) for command in script.commands] == [
+        (("apt-get", "update"), ()),
+        (("poetry", "install"), ((dev, True),)),
+        (("test", "-n", "$EXTRAS"), ((dev, False),)),  # an elif's test runs when the if's did not hold
+        (("pip", "install", ".[$EXTRAS]"), ((dev, False), (extras, True))),
+        (("poetry", "install", "--without"), ((dev, False), (extras, False))),  # else: neither held
+        (("echo", "done"), ()),
+    ]
+    # inside `bash -c "..."` as well
+    inner = parse_script(
+        "bash -c \"if [ $DEV == 'true' ] ; then poetry install ; else poetry install --only main ; fi\""
+    )
+    assert [command.guards for command in inner.commands[1:]] == [
+        (("[ $DEV == 'true' ]", True),),
+        (("[ $DEV == 'true' ]", False),),
+    ]

@@ -148,9 +148,13 @@ class Step(Struct):
     user: str | None  # None: inherited from the base image (root for most)
     env: dict[str, str]  # ENV and ARG values visible here
     shell: tuple[str, ...]
-    commands: tuple[ShellCommand, ...] = ()
+    commands: tuple[ShellCommand, ...] = ()  # the commands that run in this build
     installs: tuple[Install, ...] = ()
     pipefail: bool = False  # the RUN script sets -o pipefail itself
+    # Every command as written, those of `if` branches this build's ARG and ENV values rule
+    # out too (model/conditions.py): the hadolint-compatible rules read the text as written.
+    written_commands: tuple[ShellCommand, ...] = ()
+    written_installs: tuple[Install, ...] = ()
     # ONBUILD: the instruction it wraps, with the state it is declared in (a RUN's
     # commands parsed). It runs in images built FROM this one, not here, so it is kept
     # out of ``StageModel.steps`` and its installs out of this stage's.
@@ -293,7 +297,7 @@ class Image(Struct, dict=True, eq=False):
         command, is an ONBUILD trigger), in file order."""
         index: dict[str, list[tuple[StageModel, Step, ShellCommand, bool]]] = {}
         for stage, step, trigger in self.steps_by_keyword.get("RUN", ()):
-            for command in step.commands:
+            for command in step.written_commands:
                 index.setdefault(command.name, []).append((stage, step, command, trigger))
         return index
 
@@ -578,6 +582,7 @@ def _unquote(value: str) -> str:
 
 def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = False) -> None:
     """``trigger``: an ONBUILD RUN, whose bind mounts bring nothing into this stage."""
+    from dockerlint.model.conditions import runs
     from dockerlint.parse.shell import parse_script
 
     instruction = step.instruction
@@ -628,6 +633,7 @@ def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = F
             resolved[path] = _resolve_file(image, stage, step, path)
         return resolved[path]
 
+    ruled_out: set[int] = set()  # positions in ``commands`` of those an `if` this build does not take holds
     for text, locator in scripts:
         script = parse_script(text)
         pipefail = pipefail or script.pipefail
@@ -635,12 +641,20 @@ def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = F
             if not command.words:
                 continue
             shell_command = ShellCommand(command, step.index, locator, locator.heredoc is not None)
+            if command.guards and not runs(command.guards, step.env):
+                ruled_out.add(len(commands))
             commands.append(shell_command)
             install = recognise(shell_command, resolve)
             if install is not None:
                 installs.append(install)
-    step.commands = tuple(commands)
-    step.installs = tuple(installs)
+    step.written_commands = tuple(commands)
+    step.written_installs = tuple(installs)
+    if ruled_out:
+        dead = {id(commands[position]) for position in ruled_out}
+        step.commands = tuple(command for command in commands if id(command) not in dead)
+        step.installs = tuple(install for install in installs if id(install.command) not in dead)
+    else:
+        step.commands, step.installs = step.written_commands, step.written_installs
     step.pipefail = pipefail
 
 

@@ -63,6 +63,10 @@ class Command(Struct, frozen=True, dict=True):
     # Words a redirection follows without a blank, with it: `torch>=2.1` is `torch` and a
     # redirection to `=2.1` (an unquoted version comparison).
     glued: tuple[str, ...] = ()
+    # The `if` conditions the command runs under, as written, with whether it runs when the
+    # condition holds (the `then` branch) or when it does not (`else`; an `elif` branch is
+    # the earlier conditions failing and its own holding): `[ "$INSTALL_DEV" = "true" ]`.
+    guards: tuple[tuple[str, bool], ...] = ()
 
     @functools.cached_property
     def argv(self) -> tuple[str, ...]:
@@ -150,6 +154,7 @@ class _RawCommand(NamedTuple):
     in_substitution: bool
     shell_string: _ShellString | None
     glued: tuple[str, ...] = ()
+    guards: tuple[tuple[str, bool], ...] = ()
 
 
 class _OffsetMap(NamedTuple):
@@ -249,6 +254,7 @@ class _Collector:
             length,
             nested or raw.in_substitution,
             raw.glued,
+            raw.guards,
         )
 
     def _new_pipeline(self) -> int:
@@ -464,7 +470,70 @@ def _split_with_tree_sitter(parser: Any, text: str) -> tuple[list[_RawCommand], 
                 pipeline_keys += 1
                 continue
         stack.extend((child, pipe, depth) for child in reversed(children))
+    if b"then" in source.data:
+        regions = _branches(root, source)
+        if regions:
+            found = [_guarded(raw, regions) for raw in found]
     return found, root.has_error or too_deep
+
+
+_Region = tuple[int, int, tuple[tuple[str, bool], ...]]  # (start, end, guards) of an `if` branch
+
+
+def _branches(root: _Node, source: _Source) -> list[_Region]:
+    """The branches of every `if` of the script, with the guards of each."""
+    regions: list[_Region] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "if_statement":
+            regions += _if_branches(node, source)
+        stack.extend(node.named_children)
+    return regions
+
+
+def _if_branches(node: _Node, source: _Source) -> list[_Region]:
+    """`if C1; then A; elif C2; then B; else D; fi`: A runs when C1 holds, B when C1 does
+    not and C2 does, D when neither does."""
+    regions: list[_Region] = []
+    failed: list[tuple[str, bool]] = []  # the conditions before, each not holding
+
+    def clause(children: list[_Node], end: int) -> None:
+        condition: list[_Node] = []
+        body_start = None
+        for child in children:
+            if child.type == "then":
+                body_start = source.span(child)[1]
+            elif body_start is None and child.type not in ("if", "elif", ";", "&", "\n"):
+                condition.append(child)
+        if body_start is None or not condition:
+            return
+        start = source.span(condition[0])[0]
+        text = source.text[start : source.span(condition[-1])[1]]
+        if failed:  # an elif's test runs when the conditions before it did not hold
+            regions.append((start, body_start, tuple(failed)))
+        regions.append((body_start, end, (*failed, (text, True))))
+        failed.append((text, False))
+
+    head: list[_Node] = []
+    for child in node.children:
+        if child.type in ("elif_clause", "else_clause", "fi"):
+            if head:
+                clause(head, source.span(child)[0])
+                head = []
+            if child.type == "elif_clause":
+                clause(child.children, source.span(child)[1])
+            elif child.type == "else_clause":
+                start, end = source.span(child)
+                regions.append((start, end, tuple(failed)))
+        else:
+            head.append(child)
+    return regions
+
+
+def _guarded(raw: _RawCommand, regions: list[_Region]) -> _RawCommand:
+    guards = tuple(guard for start, end, held in regions if start <= raw.start < end for guard in held)
+    return raw._replace(guards=guards) if guards else raw
 
 
 def _pipe_elements(pipeline: _Node) -> tuple[list[_Node], list[_Node]]:

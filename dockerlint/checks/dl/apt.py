@@ -49,8 +49,8 @@ def apt_lists(image: Image) -> Iterator[Finding]:
     caches = load("caches")["apt"]
     aptitude = [command for _, _, command in commands(image, "aptitude", shipped=True) if has_arg(command, "update")]
     for _stage, step in runs(image, shipped=True):
-        updates = [(i.command, i.tool) for i in step.installs if i.family == "apt" and i.action == "update"]
-        updates += [(command, "aptitude") for command in aptitude if command in step.commands]
+        updates = [(i.command, i.tool) for i in step.written_installs if i.family == "apt" and i.action == "update"]
+        updates += [(command, "aptitude") for command in aptitude if command in step.written_commands]
         for command, tool in updates:
             if not apt_lists_kept(step, command):
                 continue
@@ -84,7 +84,7 @@ def _lists_used_later(image: Image, stage, step: Step) -> bool:
     later += [s for other in image.stages if _built_on(image, other, stage) for s in other.runs()]
     for other in later:
         updated = False
-        for command in other.commands:
+        for command in other.written_commands:
             if command.name not in ("apt-get", "apt", "aptitude"):
                 continue
             if "update" in command.argv[1:]:
@@ -128,7 +128,7 @@ def apt_yes(image: Image) -> Iterator[Finding]:
 def _apt_recommends_off(stage_steps: list[Step], upto: int) -> bool:
     """An earlier RUN wrote ``APT::Install-Recommends "0"`` into apt's configuration."""
     for step in stage_steps[: upto + 1]:
-        for command in step.commands:
+        for command in step.written_commands:
             if any("Install-Recommends" in word for word in command.argv) and command.name in ("echo", "printf", "tee"):
                 return True
     return False
@@ -144,7 +144,7 @@ def _recommends_off(install: Install) -> bool:
 @check("DL3015")
 def apt_recommends(image: Image) -> Iterator[Finding]:
     for stage, step in runs(image, shipped=True):
-        for install in step.installs:
+        for install in step.written_installs:
             if install.family != "apt" or install.action != "install" or _recommends_off(install):
                 continue
             if _apt_recommends_off(stage.steps, step.index):
@@ -185,7 +185,7 @@ _APT_GET_SAME = ("install", "update", "remove", "purge", "autoremove", "clean", 
 def _apt_get_fix(image: Image, step: Step):
     """Every `apt` of the RUN becomes `apt-get`, when each one's subcommand works the same."""
     edits = []
-    for command in step.commands:
+    for command in step.written_commands:
         if command.name != "apt":
             continue
         action = next((word for word in command.argv[1:] if not word.startswith("-")), None)

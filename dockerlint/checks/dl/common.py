@@ -194,7 +194,7 @@ def resolved(step: Step, word: str) -> list[str] | None:
 
 def index_of(step: Step, test) -> int | None:
     """The position of the first command of a RUN that passes ``test``."""
-    for position, command in enumerate(step.commands):
+    for position, command in enumerate(step.written_commands):
         if test(command):
             return position
     return None

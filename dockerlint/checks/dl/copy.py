@@ -53,7 +53,7 @@ def copied_archive_extracted(image: Image) -> Iterator[Finding]:
                 if name.endswith(_ARCHIVE_SUFFIXES):
                     found.setdefault(name, step)
             continue
-        for command in step.commands if found else ():
+        for command in step.written_commands if found else ():
             if not _extracts(command):
                 continue
             for _, word in positional(command):

@@ -47,7 +47,7 @@ def apk_pin(image: Image) -> Iterator[Finding]:
 @check("DL3019")
 def apk_cache(image: Image) -> Iterator[Finding]:
     for _stage, step in runs(image, shipped=True):
-        for install in step.installs:
+        for install in step.written_installs:
             if not apk_index_kept(step, install):
                 continue
             yield finding(
@@ -109,7 +109,7 @@ def yarn_cache(image: Image) -> Iterator[Finding]:
             continue
         if any(".cache/yarn" in target for target in step.cache_mount_targets()) or cache_mounted(step, directories):
             continue
-        command = step.commands[install]
+        command = step.written_commands[install]
         if any(removes(step, directory, command, step.home) for directory in directories):
             continue
         yield finding(
@@ -170,8 +170,8 @@ def _go_pinned(package: str) -> bool:
 def go_pin(image: Image) -> Iterator[Finding]:
     go_steps = {id(step): step for _, step, _ in commands(image, "go")}
     for step in go_steps.values():
-        go_run = [command for command in step.commands if uses(command, ("go",), ("run",))]
-        checked = go_run or [command for command in step.commands if uses(command, ("go",), ("install", "get"))]
+        go_run = [command for command in step.written_commands if uses(command, ("go",), ("run",))]
+        checked = go_run or [command for command in step.written_commands if uses(command, ("go",), ("install", "get"))]
         for command in checked:
             words = [word for _, word in positional(command)]
             if command in go_run:

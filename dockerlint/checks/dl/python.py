@@ -97,7 +97,7 @@ _WRAPPERS = ("env", "sudo", "time", "nice", "nohup", "exec")  # may run `uv sync
 def pip_cache(image: Image) -> Iterator[Finding]:
     uv = any(name == "uv" or name in _WRAPPERS for name in image.commands_by_name)
     for _stage, step in runs(image, shipped=True):
-        for install in step.installs:
+        for install in step.written_installs:
             if not pip_cache_kept(step, install):
                 continue
             tool = "uv" if install.tool == "uv" else "pip"
@@ -109,13 +109,13 @@ def pip_cache(image: Image) -> Iterator[Finding]:
             after = "install" if tool == "pip" else install.action
             fix = _cache_fix(image, step, install.command, tool, flag, after)
             yield _cache_finding(image, step, install.span, command, tool, flag, fix)
-        for command in step.commands if uv else ():
+        for command in step.written_commands if uv else ():
             if not uv_sync(command) or {"--no-cache", "-n"} & set(command.argv):
                 continue
             if keeps_cache(step, command, "uv"):
                 fix = _cache_fix(image, step, command, "uv", "--no-cache", "sync")
                 yield _cache_finding(image, step, command.span, "uv sync", "uv", "--no-cache", fix)
-        for command in step.commands:
+        for command in step.written_commands:
             if poetry_cache_kept(step, command):
                 verb = next(word for word in command.argv[1:] if word in ("install", "sync"))
                 fix = _cache_fix(image, step, command, "poetry", "--no-cache", verb)

@@ -106,7 +106,7 @@ def _cache_kept(step: Step, installs, cleans, directories: list[str]) -> ShellCo
     clean = index_of(step, cleans)
     if clean is not None and clean > first:
         return None
-    command = step.commands[first]
+    command = step.written_commands[first]
     if cache_mounted(step, directories, step.home):
         return None
     if any(removes(step, directory, command, step.home) for directory in directories):

@@ -181,14 +181,14 @@ def _command_count(step: Step) -> int:
     """The commands a RUN executes, those in ``$(...)`` included; a ``sh -c`` string is
     one command, as hadolint counts it (a chain of commands was split on purpose)."""
     scripts = []
-    for command in step.commands:
+    for command in step.written_commands:
         argv = command.argv
         if command.name in _SHELLS and any(w.startswith("-") and "c" in w for w in argv[1:-1]):
             word = command.command.words[-1]
             scripts.append((command.locate, word.start, word.end))
     return sum(
         1
-        for command in step.commands
+        for command in step.written_commands
         if not any(locate is command.locate and start <= command.command.start < end for locate, start, end in scripts)
     )
 
@@ -208,7 +208,7 @@ def curl_and_wget(image: Image) -> Iterator[Finding]:
 def _both_tools(image: Image, run_steps: list[Step]) -> Iterator[Finding]:
     seen: dict[str, ShellCommand] = {}
     for step in run_steps:
-        used = [command for command in step.commands if command.name in ("curl", "wget")]
+        used = [command for command in step.written_commands if command.name in ("curl", "wget")]
         for command in used:
             seen.setdefault(command.name, command)
         if used and len(seen) == 2:
@@ -273,7 +273,7 @@ def _pipefail_shell_fix(image: Image, stage):
         (
             step
             for step in stage.runs()
-            if step.trigger is None and any(command.command.pipe_length > 1 for command in step.commands)
+            if step.trigger is None and any(command.command.pipe_length > 1 for command in step.written_commands)
         ),
         None,
     )
@@ -282,7 +282,7 @@ def _pipefail_shell_fix(image: Image, stage):
     for step in stage.steps[first.index :]:
         if step.keyword == "SHELL":
             return None
-        for command in step.commands:
+        for command in step.written_commands:
             if command.command.pipe_length > 1 and command.name in _EARLY_EXIT:
                 return None
             if command.name == "echo" and any("\\" in word for word in command.argv[1:]):
@@ -301,11 +301,11 @@ def pipe_without_pipefail(image: Image) -> Iterator[Finding]:
             continue
         if step.pipefail or _shell_has_pipefail(step.shell) or not _shell_is_posix(step.shell):
             continue
-        if step.instruction.json_args is not None and not step.commands:
+        if step.instruction.json_args is not None and not step.written_commands:
             continue
-        for command in step.commands:
+        for command in step.written_commands:
             if command.command.pipe_length > 1 and command.command.pipe_position == 1:
-                first = next(c for c in step.commands if c.command.pipeline == command.command.pipeline)
+                first = next(c for c in step.written_commands if c.command.pipeline == command.command.pipeline)
                 yield finding(
                     image,
                     "DL4006",
