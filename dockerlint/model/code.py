@@ -54,8 +54,14 @@ TEXT_SUFFIXES = (".sh", ".bash", ".ini", ".cfg", ".conf", ".toml", ".yaml", ".ym
 # inference or training image with (`docker run <image> serve`, SageMaker developer guide).
 TEXT_NAMES = ("Procfile", "entrypoint", "docker-entrypoint", "start", "run", "serve", "train")
 MAX_MENTION_BYTES = 2_000_000  # a bigger config file is data, not configuration
-# Files that declare dependencies: naming a package there is no use of it.
-DECLARATION_NAMES = frozenset({"pyproject.toml", "setup.cfg"})
+# Files that declare dependencies, and the configuration of tools developers and CI run
+# over the repository (pre-commit's hooks name poetry, ruff, mypy): naming a package there
+# is no use of it by the service.
+DECLARATION_NAMES = frozenset({
+    "pyproject.toml", "setup.cfg", ".pre-commit-config.yaml", ".pre-commit-hooks.yaml", ".readthedocs.yaml",
+    ".readthedocs.yml", "mkdocs.yml", "mkdocs.yaml", "codecov.yml", ".codecov.yml", ".gitlab-ci.yml",
+    ".travis.yml", "tox.ini", ".coveragerc", ".flake8", ".pylintrc", ".yamllint", ".yamllint.yml",
+})  # fmt: skip
 
 # The first name inside a string literal (a closing quote followed by a name is rare and
 # only makes a package look used).

@@ -6,6 +6,7 @@ Which words are options that take a value is package-manager knowledge; it lives
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,6 +148,19 @@ _ENV_RUNNERS = {
         "--package",
     ),
 }
+
+
+_VARIABLE_NAME = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def with_values(word: str, env: dict[str, str]) -> str:
+    """A command word with the ARG and ENV values it names put in, as the shell of the RUN
+    does (`poetry==${POETRY_VERSION}`); as written when one of them is not set here."""
+    if "$" not in word or any(name not in env for name in _VARIABLE_NAME.findall(word)):
+        return word
+    from dockerlint.parse.dockerfile import expand
+
+    return expand(word, env)
 
 
 def wrapper_words(argv: tuple[str, ...]) -> int:

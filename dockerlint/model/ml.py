@@ -26,7 +26,7 @@ from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installed_projects import exported_project, locked_reach, locked_versions, project_selection
-from dockerlint.model.installs import Install
+from dockerlint.model.installs import Install, with_values
 from dockerlint.model.pyenv import isolated_venv
 from dockerlint.model.queries import external_base, final_chain, stage_of, truthy
 from dockerlint.parse.python import Call
@@ -224,12 +224,11 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
                 indexes += _uv_indexes(image, project, sources=not install.has("--no-sources"))
             continue
         is_package = position < len(install.packages)  # not `-e url` (by place: an `in` test was quadratic)
-        parsed = _parse_requirement(argument.value) if is_package else None
+        value = with_values(argument.value, env)
+        parsed = _parse_requirement(value) if is_package else None
         if parsed is not None:
             name, extras, specifier, url = parsed
-            requests.append(
-                PipRequest(name, extras, specifier, url, argument.value, image.dockerfile_path, argument.span)
-            )
+            requests.append(PipRequest(name, extras, specifier, url, value, image.dockerfile_path, argument.span))
     locked_torch = None
     for ref in install.requirements:
         if ref.constraint:

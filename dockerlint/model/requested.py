@@ -27,7 +27,7 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from dockerlint.model.image import Image, StageModel, Step, context_source
-from dockerlint.model.installs import Install
+from dockerlint.model.installs import Install, with_values
 from dockerlint.source import Span
 
 # Python minors an image of unknown version may run (CPython releases still in use).
@@ -199,7 +199,8 @@ def _install_entries(image: Image, stage: StageModel, step: Step, install: Insta
         if folder is not None:
             entries += _pyproject_entries(image, folder, extras, envs)
             continue
-        parsed = _command_requirement(argument.value)
+        value = with_values(argument.value, {**step.env, **dict(install.command.command.assignments)})
+        parsed = _command_requirement(value)
         if parsed is not None:
             name, specifier, requirement_extras, marker = parsed
             entries.append(
@@ -208,7 +209,7 @@ def _install_entries(image: Image, stage: StageModel, step: Step, install: Insta
                     specifier=specifier,
                     extras=requirement_extras,
                     marker=marker,
-                    text=argument.value,
+                    text=value,
                     path=image.dockerfile_path,
                     span=argument.span,
                     kind="command",
