@@ -53,9 +53,25 @@ def test_dockerfile_names(name, expected):
     assert is_dockerfile_name(name) is expected
 
 
-@pytest.mark.parametrize("name", ["docker-compose.yml", "docker-compose.prod.yaml", "compose.yaml", "compose.gpu.yml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "docker-compose.yml",
+        "docker-compose.prod.yaml",
+        "compose.yaml",
+        "compose.gpu.yml",
+        "docker-compose-dev.yml",  # `docker compose -f docker-compose-dev.yml`: as common as the dotted names
+        "docker-compose_prod.yaml",
+        "compose-base.yml",
+    ],
+)
 def test_compose_names(name):
     assert is_compose_name(name)
+
+
+@pytest.mark.parametrize("name", ["docker-compose.json", "composer.yml", "decompose.yml", "compose.yml.j2"])
+def test_other_names_are_no_compose_files(name):
+    assert not is_compose_name(name)
 
 
 def test_discovery_skips_git_virtualenvs_and_node_modules(repo):
