@@ -343,6 +343,29 @@ def test_whole_tree_copied_before_pipenv_install(repo):
     assert lint(repo, manifests_first, "LAY002", files)[0] == []
 
 
+def test_whole_tree_copied_before_pdm_install(repo):
+    files = {
+        "pyproject.toml": '[project]\nname = "site"\nversion = "1.0"\ndependencies = ["flask==3.0.3"]\n',
+        "pdm.lock": '[metadata]\ngroups = ["default"]\n\n[[package]]\nname = "flask"\nversion = "3.0.3"\n',
+        "app.py": "import flask\n",
+    }
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir pdm==2.22.3
+        COPY . .
+        RUN pdm install --prod
+        CMD ["pdm", "run", "python", "app.py"]
+    """
+    got, findings = lint(repo, dockerfile, "LAY002", files)
+    assert got == [("LAY002", "Dockerfile", 4)]
+    assert "before `pdm install` on line 5" in findings[0].message
+    assert "`COPY pyproject.toml pdm.lock ./`, then `RUN pdm install --frozen-lockfile --no-self`" in findings[0].fix
+    manifests_first = dockerfile.replace("COPY . .\n        RUN pdm install --prod", (
+        "COPY pyproject.toml pdm.lock ./\n        RUN pdm install --prod --no-self\n        COPY . ."))  # fmt: skip
+    assert lint(repo, manifests_first, "LAY002", files)[0] == []
+
+
 def test_manifests_first_then_the_project_is_fine(repo):
     dockerfile = """
         FROM python:3.12-slim

@@ -214,6 +214,31 @@ black = "23.1.0"
 """
 
 
+def test_pdm_dev_dependencies_are_groups_of_their_own():
+    text = textwrap.dedent(
+        """\
+        [project]
+        name = "krddevdays"
+        dependencies = ["django==2.2.16"]
+
+        [tool.pdm.dev-dependencies]
+        dev = [
+            "coverage==5.3",
+            "-e file:///${PROJECT_ROOT}/packages/core",
+        ]
+        Lint = ["ruff>=0.8"]
+        """
+    )
+    result = parse_pyproject(text)
+    rows = [(d.group, d.name, d.span.line) for d in result.dependencies]
+    assert rows == [
+        ("project", "django", 3),
+        ("pdm-dev:dev", "coverage", 7),
+        ("pdm-dev:dev", None, 8),
+        ("pdm-dev:Lint", "ruff", 10),
+    ]
+
+
 def test_poetry_dependencies():
     result = parse_pyproject(POETRY)
     assert result.problems == ()

@@ -63,6 +63,7 @@ from dockerlint.model.distributions import (
     url_schemes,
 )
 from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
+from dockerlint.model.installed_projects import project_installs
 from dockerlint.model.installed_records import floor_release, pinned_release
 from dockerlint.model.installs import wrapper_words
 from dockerlint.model.ml import spacy_pipeline, start_script_commands, started_program
@@ -1311,12 +1312,25 @@ def _group_install_option(image: Image, item: Installed) -> str | None:
     if group is None or ":" not in group and group != "uv-dev":
         return None
     kind, _, name = group.partition(":")
+    if kind == "pdm-dev" or kind == "group" and _installed_by(image, item) == "pdm":
+        return "`pdm install --prod`"  # every dev group out (pdm-project.org, usage/dependency)
     if kind == "pipenv":
         return "`pipenv install` without `--dev`" if name == "dev-packages" else f"`--categories` not naming {name}"
     if kind == "poetry-group":
         return f"`poetry install --without {name}` (or `--only main`)"
     if kind == "group" or group == "uv-dev":
         return "`uv sync --no-dev`" if name in ("", "dev") else f"`uv sync --no-group {name}`"
+    return None
+
+
+def _installed_by(image: Image, item: Installed) -> str | None:
+    """The project installer (uv, poetry, pdm) of the stage that installs ``item`` from its
+    pyproject.toml: a PEP 735 group is left out by each tool's own option."""
+    stage = image.stages[item.stage]
+    for step in stage.runs():
+        for project in project_installs(image, stage, step):
+            if project.pyproject == item.path:
+                return project.tool
     return None
 
 

@@ -415,11 +415,13 @@ def _copies_code(image: Image, copy: Copy) -> bool:
 
 # What installing only the dependencies looks like for each project tool, before the code
 # comes in (docs.astral.sh/uv/guides/integration/docker "Intermediate layers";
-# python-poetry.org/docs/cli "install --no-root"); pipenv installs no project of its own.
+# python-poetry.org/docs/cli "install --no-root"; pdm-project.org/latest/usage/dependency/
+# "--no-self"); pipenv installs no project of its own.
 _DEPENDENCIES_ONLY = {
     "uv": ("uv.lock", "uv sync --frozen --no-install-project"),
     "poetry": ("poetry.lock", "poetry install --no-root"),
     "pipenv": ("Pipfile.lock", None),
+    "pdm": ("pdm.lock", "pdm install --frozen-lockfile --no-self"),
 }
 
 

@@ -2,9 +2,9 @@
 
 Sources: requirements files of ``pip install -r`` (with their includes), the requirement
 arguments of ``pip install``, and the dependencies of projects that ``pip install .``,
-``uv sync`` and ``poetry install`` install, read from the pyproject.toml the image holds
-at that step (lock files are not read: the package index supplies what they require). Two
-answers are kept apart on purpose:
+``uv sync``, ``poetry install``, ``pipenv install`` and ``pdm install`` install, read from
+the pyproject.toml (or Pipfile) the image holds at that step, with the versions their lock
+files pin. Two answers are kept apart on purpose:
 
 - ``items``: what is installed in the final image: installs in the stages it is built
   FROM, and installs in other stages whose install location (venv, ``--prefix``,
@@ -14,13 +14,14 @@ answers are kept apart on purpose:
   import is only called missing when none of these could serve it.
 
 ``unnamed`` lists installs whose distributions cannot be named (a wheel glob, a URL,
-``pdm install``, ``conda install``, an apt ``python3-*`` package, an unknown base image,
-a ``uv sync`` or ``poetry install`` whose options or project are not understood); while
+``conda install``, an apt ``python3-*`` package, an unknown base image, a ``uv sync``,
+``poetry install`` or ``pdm install`` whose options or project are not understood); while
 it is non-empty nothing is called missing.
 
 The readers live beside this module, one per installer: installed_pip (requirements files,
-arguments, local projects), installed_projects with installed_uv and installed_poetry
-(``uv sync``, ``poetry install``); installed_records holds what they share.
+arguments, local projects), installed_projects with installed_uv, installed_poetry,
+installed_pipenv and installed_pdm (``uv sync``, ``poetry install``, ``pipenv install``,
+``pdm install``); installed_records holds what they share.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ __all__ = ["BASE_IMAGE_INSTALLS", "ImageInstalls", "Installed", "image_installs"
 BASE_IMAGE_INSTALLS = "the base image"  # how ImageInstalls.unnamed names a base image's packages
 OTHER_INSTALLERS = {
     "poetry": ("add",),
-    "pdm": ("install", "sync", "add"),
+    "pdm": ("add",),  # `pdm install`/`pdm sync` are project installs (installed_projects)
     "uv": ("add", "tool"),
     "conda": ("install", "create", "env"),
     "mamba": ("install", "create", "env"),

@@ -1,6 +1,7 @@
-"""``uv sync``, ``poetry install`` and ``pipenv install`` command lines: where they run,
-which project they read, what they install (the tool-specific choices are in installed_uv,
-installed_poetry and installed_pipenv)."""
+"""``uv sync``, ``poetry install``, ``pipenv install`` and ``pdm install``/``pdm sync``
+command lines: where they run, which project they read, what they install (the
+tool-specific choices are in installed_uv, installed_poetry, installed_pipenv and
+installed_pdm)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from msgspec.structs import replace
 
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, ShellCommand, StageModel, Step, context_source, made_in
+from dockerlint.model.installed_pdm import pdm_choice, pdm_environment, pdm_groups
 from dockerlint.model.installed_pipenv import pipenv_choice, pipenv_environment
 from dockerlint.model.installed_poetry import poetry_choice, poetry_environment
 from dockerlint.model.installed_records import ImageInstalls, add, marker_applies, option_names, selected, unwrapped
@@ -22,7 +24,7 @@ from dockerlint.model.installs import package_manager
 from dockerlint.parse.dockerfile import expand
 from dockerlint.parse.pyproject import Pyproject
 
-# -- uv sync and poetry install ------------------------------------------------------------
+# -- uv sync, poetry install, pipenv install, pdm install ----------------------------------
 #
 # Which words are options (and which take a value) decides what is understood: an option
 # not listed in knowledge/package_managers.toml may change what is installed, so the
@@ -33,15 +35,18 @@ PROJECT_INSTALLERS = {
     "uv": "uv-project",
     "poetry": "poetry-project",
     "pipenv": "pipenv-project",
+    "pdm": "pdm-project",
 }  # program -> its table there
-MANIFESTS = {"uv": "pyproject.toml", "poetry": "pyproject.toml", "pipenv": "Pipfile"}  # what each reads
+MANIFESTS = {"uv": "pyproject.toml", "poetry": "pyproject.toml", "pipenv": "Pipfile", "pdm": "pyproject.toml"}
+# The variable that stands for `--project` when the option is not given.
+_PROJECT_VARIABLES = {"uv": "UV_PROJECT", "pdm": "PDM_PROJECT"}
 
 
 class ProjectInstall(Struct, frozen=True):
-    """A ``uv sync``, ``poetry install`` or ``pipenv install`` as its command line,
-    environment and configuration describe it."""
+    """A ``uv sync``, ``poetry install``, ``pipenv install`` or ``pdm install`` as its
+    command line, environment and configuration describe it."""
 
-    tool: str  # "uv", "poetry" or "pipenv"
+    tool: str  # "uv", "poetry", "pipenv" or "pdm"
     label: str  # the command as written, for ``unnamed``
     understood: bool
     options: dict[str, list[str]]  # long option -> values ("" for a flag)
@@ -67,7 +72,10 @@ def project_installs(image: Image, stage: StageModel, step: Step) -> list[Projec
         tool, verb, options, understood = parsed
         label = f"`{tool} {verb}`"
         start = cwd
-        project_option = options.get("--project", [env.get("UV_PROJECT") if tool == "uv" else None])
+        variable = _PROJECT_VARIABLES.get(tool)
+        project_option = options.get("--project", [env.get(variable) if variable else None])
+        if tool == "pdm" and "--global" in options and project_option[-1] is None:
+            start = None  # the global project, under pdm's data folder: not the build context's
         for value in (options.get("--directory", [None])[-1], project_option[-1]):
             if value is not None and start is not None:
                 value = _resolved(image, value, env)
@@ -83,6 +91,8 @@ def project_installs(image: Image, stage: StageModel, step: Step) -> list[Projec
             location = uv_environment(options, env, folder)
         elif tool == "pipenv":
             location = pipenv_environment(options, env, folder, step.home)
+        elif tool == "pdm":
+            location = pdm_environment(image, stage, step, step.commands[:position], options, env, folder)
         else:
             location = poetry_environment(image, stage, step, step.commands[:position], env, folder)
         found.append(ProjectInstall(tool, label, understood, options, env, folder, pyproject, location, command))
@@ -166,8 +176,9 @@ def _resolved(image: Image, word: str, env: dict[str, str]) -> str | None:
 
 
 def _command_line(argv: tuple[str, ...]) -> tuple[str, str, dict[str, list[str]], bool] | None:
-    """(tool, subcommand, options, understood) of a ``uv sync``/``poetry install``
-    command line, or None for any other command. Options may come before the subcommand."""
+    """(tool, subcommand, options, understood) of a ``uv sync``/``poetry install``/``pipenv
+    install``/``pdm install`` command line, or None for any other command. Options may come
+    before the subcommand; an alias may be long (pdm's ``--with`` is ``--group``)."""
     tool = posixpath.basename(argv[0]) if argv else ""
     if tool not in PROJECT_INSTALLERS:
         return None
@@ -177,15 +188,21 @@ def _command_line(argv: tuple[str, ...]) -> tuple[str, str, dict[str, list[str]]
     options: dict[str, list[str]] = {}
     verb = None
     understood = True
+    unknown = False  # the word before is an option we do not know: this one may be its value
     words = iter(argv[1:])
     for word in words:
         if not word.startswith("-") or word == "-":
+            if verb is None and unknown and word not in verbs:
+                unknown = False
+                continue  # `pdm -c FILE install`: not the subcommand
             if verb is not None:
                 understood = False  # neither command takes arguments: a value we did not expect
             verb = verb or word
             continue
+        unknown = False
         if word.startswith("--"):
             name, equals, value = word.partition("=")
+            name = short.get(name, name)  # pdm's `--with` is `--group`
         else:
             name, value = short.get(word[:2], word[:2]), word[2:]
             equals = bool(value) and name in values
@@ -199,6 +216,7 @@ def _command_line(argv: tuple[str, ...]) -> tuple[str, str, dict[str, list[str]]
             options.setdefault(name, []).append("")
         else:
             understood = False
+            unknown = not equals
     if verb not in verbs:
         return None
     return tool, verb, options, understood
@@ -221,13 +239,13 @@ def read_project(image: Image, stage: StageModel, project: ProjectInstall, count
     if not project.understood:
         result.unnamed.append(project.label)
         return
-    if "--dry-run" in project.options or "--check" in project.options:
-        return  # installs nothing
+    if _installs_nothing(project):
+        return
     pyproject = image.workspace.pyproject(project.pyproject) if project.pyproject is not None else None
     if pyproject is None or _unreadable(pyproject):
         result.unnamed.append(f"the project of {project.label} in {project.folder}")
         return
-    choice = _choice(project, pyproject)
+    choice = _choice(image, project, pyproject)
     if choice is None:
         result.unnamed.append(project.label)
         return
@@ -244,25 +262,36 @@ def read_project(image: Image, stage: StageModel, project: ProjectInstall, count
     )
     if counts and "--upgrade" not in project.options and "-U" not in project.options:
         versions, requires = _locked(image, project.pyproject.parent / LOCK_FILES[project.tool])
+        if project.tool == "pdm":
+            versions = _pdm_installed(image, project, pyproject, versions)
         for name, version in versions.items():
             result.locked.setdefault(name, version)
         for name, names in requires.items():
             result.lock_requires.setdefault(name, names)
 
 
-def _choice(project: ProjectInstall, pyproject: Pyproject):
+def _installs_nothing(project: ProjectInstall) -> bool:
+    """``--dry-run``; uv's ``--check`` (pdm's checks the lock file, then installs)."""
+    return "--dry-run" in project.options or "--check" in project.options and project.tool != "pdm"
+
+
+def _choice(image: Image, project: ProjectInstall, pyproject: Pyproject):
     if project.tool == "uv":
         return uv_choice(project, pyproject)
     if project.tool == "pipenv":
         return pipenv_choice(project, pyproject)
+    if project.tool == "pdm":
+        return pdm_choice(project, pyproject, _pdm_lock(image, project.pyproject.parent / LOCK_FILES["pdm"])[0])
     return poetry_choice(project, pyproject)
 
 
-# The lock file each tool installs from, next to its manifest: uv's and poetry's list
+# The lock file each tool installs from, next to its manifest: uv's, poetry's and pdm's list
 # ``[[package]]`` tables with ``name`` and ``version``, and what each requires (uv:
 # ``dependencies``, a list of tables with ``name``; poetry: ``[package.dependencies]``,
-# name -> constraint); Pipfile.lock is JSON, name -> {"version": "==x"} by category.
-LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pipenv": "Pipfile.lock"}
+# name -> constraint; pdm: ``dependencies``, a list of requirement strings, and a table
+# more for each extra locked, with its ``extras``); Pipfile.lock is JSON,
+# name -> {"version": "==x"} by category.
+LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pipenv": "Pipfile.lock", "pdm": "pdm.lock"}
 
 
 def locked_versions(image: Image, project: ProjectInstall) -> dict[str, str]:
@@ -315,8 +344,55 @@ def _locked(image: Image, path: Path) -> tuple[dict[str, str], dict[str, tuple[s
         ):
             name = canonical(package["name"])
             found[name] = package["version"]
-            requires[name] = _lock_dependencies(package.get("dependencies"))
+            more = set(_lock_dependencies(package.get("dependencies"))) - {name}  # pdm's uvicorn[standard]
+            requires[name] = tuple(sorted(more.union(requires.get(name, ()))))
     return found, requires
+
+
+def _pdm_installed(image: Image, project: ProjectInstall, pyproject: Pyproject, versions: dict[str, str]):
+    """The locked versions a pdm install takes: pdm.lock records the groups each package is
+    locked for (``groups``, with the default ``inherit_metadata`` strategy); a package of
+    none of the groups the install takes is not installed (a dev tool under ``--prod``).
+    A package without ``groups`` (an older lock) counts."""
+    locked_groups, package_groups = _pdm_lock(image, project.pyproject.parent / LOCK_FILES["pdm"])
+    groups = pdm_groups(project, pyproject, locked_groups) or set()
+    return {
+        name: version
+        for name, version in versions.items()
+        if package_groups.get(name) is None or package_groups[name] & groups
+    }
+
+
+def _pdm_lock(image: Image, path: Path) -> tuple[list[str] | None, dict[str, set[str] | None]]:
+    """(the groups pdm.lock's ``[metadata]`` was locked for, name -> the groups each package
+    is locked for), read once per image; (None, {}) without a readable lock."""
+    return image.memoized(("pdm_lock", path), lambda: _read_pdm_lock(image, path))
+
+
+def _read_pdm_lock(image: Image, path: Path) -> tuple[list[str] | None, dict[str, set[str] | None]]:
+    if not os.path.isfile(path):
+        return None, {}
+    loaded = image.workspace.text(path, quiet=True)
+    if loaded is None:
+        return None, {}
+    from dockerlint.tomlparser import tomllib
+
+    try:
+        data = tomllib.loads(loaded[0].text)
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return None, {}
+    metadata = data.get("metadata")
+    groups = metadata.get("groups") if isinstance(metadata, dict) else None
+    locked = [group for group in groups if isinstance(group, str)] if isinstance(groups, list) else None
+    packages: dict[str, set[str] | None] = {}
+    for package in data.get("package", []) if isinstance(data.get("package"), list) else ():
+        if isinstance(package, dict) and isinstance(package.get("name"), str):
+            name, listed = canonical(package["name"]), package.get("groups")
+            if not isinstance(listed, list):
+                packages[name] = None
+            elif packages.get(name, set()) is not None:
+                packages[name] = packages.get(name, set()) | {canonical(g) for g in listed if isinstance(g, str)}
+    return locked, packages
 
 
 def _pipfile_locked(text: str) -> dict[str, str]:
@@ -339,11 +415,24 @@ def _pipfile_locked(text: str) -> dict[str, str]:
 def _lock_dependencies(dependencies) -> tuple[str, ...]:
     if isinstance(dependencies, dict):  # poetry.lock
         names = dependencies
-    elif isinstance(dependencies, list):  # uv.lock
-        names = [entry.get("name") for entry in dependencies if isinstance(entry, dict)]
+    elif isinstance(dependencies, list):  # uv.lock: tables; pdm.lock: `"requests>=2; python_version < '3.8'"`
+        names = [
+            entry.get("name") if isinstance(entry, dict) else _requirement_name(entry)
+            for entry in dependencies
+            if isinstance(entry, (dict, str))
+        ]
     else:
         return ()
     return tuple(sorted({canonical(name) for name in names if isinstance(name, str)}))
+
+
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+
+
+def _requirement_name(requirement: str) -> str | None:
+    """The name a requirement string starts with (none for `-e file:///...`)."""
+    match = _REQUIREMENT_NAME.match(requirement)
+    return match.group(1) if match else None
 
 
 def project_selections(image: Image, stage: StageModel, step: Step):
@@ -360,12 +449,12 @@ def project_selection(image: Image, project: ProjectInstall):
     """(Pyproject, [Dependency]) of one understood project install; None otherwise."""
     if not project.understood or project.pyproject is None:
         return None
-    if "--dry-run" in project.options or "--check" in project.options:
+    if _installs_nothing(project):
         return None
     pyproject = image.workspace.pyproject(project.pyproject)
     if pyproject is None or _unreadable(pyproject):
         return None
-    choice = _choice(project, pyproject)
+    choice = _choice(image, project, pyproject)
     if choice is None:
         return None
     wanted = choice[0]

@@ -8,9 +8,11 @@ INTERFACE (other modules rely on these names; keep them):
 Sources read: ``[project].dependencies``, ``[project.optional-dependencies]``, PEP 735
 ``[dependency-groups]`` (includes resolved), ``[tool.poetry.dependencies]``,
 ``[tool.poetry.group.<name>.dependencies]``, the legacy
-``[tool.poetry.dev-dependencies]`` and uv's legacy ``[tool.uv] dev-dependencies`` (the
-``dev`` group, as uv reads it: group "uv-dev"). Poetry constraints (``^1.2``, ``~1.2``, ``1.2.*``) are
-translated into PEP 440 specifiers so later rules handle every source alike.
+``[tool.poetry.dev-dependencies]``, uv's legacy ``[tool.uv] dev-dependencies`` (the
+``dev`` group, as uv reads it: group "uv-dev") and PDM's ``[tool.pdm.dev-dependencies]``
+(``<name> = [...]`` of PEP 508 strings, dev groups as PEP 735's are: group
+"pdm-dev:<name>"). Poetry constraints (``^1.2``, ``~1.2``, ``1.2.*``) are translated into
+PEP 440 specifiers so later rules handle every source alike.
 
 Positions: TOML parsers give none, so each dependency is found again in the text. The
 search starts at the key that holds the list (``dependencies =``, ``gpu =``…) inside the
@@ -37,7 +39,8 @@ class Dependency(Struct, frozen=True):
     extras: tuple[str, ...]
     marker: str | None
     text: str  # the requirement string as written; for poetry the `name = value` line
-    group: str  # "project", "optional:<extra>", "group:<name>", "uv-dev", "poetry", "poetry-group:<name>"
+    # "project", "optional:<extra>", "group:<name>", "uv-dev", "pdm-dev:<name>", "poetry", "poetry-group:<name>"
+    group: str
     span: Span  # where the string sits in the file (its line; columns of the string)
 
 
@@ -76,6 +79,10 @@ def parse_pyproject(text: str) -> Pyproject:
     dependencies += _dependency_groups(_table(data, "dependency-groups"), locator, problems)
     for string in _strings(_table(tool, "uv").get("dev-dependencies")):
         dependencies.append(_pep508(string, "uv-dev", locator.string(("tool", "uv", "dev-dependencies"), string)))
+    for group, strings in _table(_table(tool, "pdm"), "dev-dependencies").items():
+        path = ("tool", "pdm", "dev-dependencies", group)
+        for string in _strings(strings):
+            dependencies.append(_pep508(string, f"pdm-dev:{group}", locator.string(path, string)))
     dependencies += _poetry_table(_table(poetry, "dependencies"), "poetry", ("tool", "poetry", "dependencies"), locator)
     dependencies += _poetry_table(
         _table(poetry, "dev-dependencies"), "poetry-group:dev", ("tool", "poetry", "dev-dependencies"), locator
