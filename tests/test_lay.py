@@ -774,3 +774,27 @@ def test_one_finding_when_the_same_copy_busts_the_install_and_the_download(repo)
     result = run_lint(root, select=["LAY002", "LAY006"])
     assert found(result) == [("LAY002", "Dockerfile", 3)]
     assert "and the model download on line 5" in result.findings[0].message
+
+
+def test_a_script_the_build_runs_before_the_install_is_no_code_that_busts_it(repo):
+    """`COPY model_download.py .` then `RUN python model_download.py`: a step of the build
+    (the model download), not the service's code; the code comes after the install."""
+    dockerfile = """
+        FROM python:3.10-slim
+        RUN pip install --no-cache-dir huggingface_hub==0.26.2
+        COPY model_download.py .
+        RUN python model_download.py
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        CMD ["python3", "-u", "handler.py"]
+    """
+    files = {
+        "model_download.py": "from huggingface_hub import snapshot_download\n\nsnapshot_download('org/sd15', local_dir='/models')\n",
+        "requirements.txt": "diffusers==0.31.0\n",
+        "handler.py": "import diffusers\n",
+    }
+    assert lint(repo, dockerfile, "LAY002", files)[0] == []
+    # the service's own code copied before the install still busts it
+    service_first = dockerfile.replace("COPY model_download.py .", "COPY model_download.py handler.py .")
+    assert lint(repo, service_first, "LAY002", files)[0] == [("LAY002", "Dockerfile", 3)]

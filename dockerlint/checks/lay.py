@@ -19,6 +19,7 @@ from dockerlint.checks import check
 from dockerlint.checks.common import final_chain, finding
 from dockerlint.findings import Edit, Finding, Related, human_size
 from dockerlint.model import Copy, Image, Install, StageModel, Step, coupling
+from dockerlint.model.buildcontext import has_glob
 from dockerlint.model.distributions import canonical, newest_version, tooling
 from dockerlint.model.image import context_source
 from dockerlint.model.installed_projects import MANIFESTS, ProjectInstall, project_installs
@@ -374,7 +375,7 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
                 if id(copy) in providing or id(copy) in reported:
                     continue
                 if id(copy) not in code:
-                    code[id(copy)] = _copies_code(image, copy)
+                    code[id(copy)] = _copies_code(image, copy) and not _build_helper(stage, copy, step.index)
                 if not code[id(copy)]:
                     continue
                 reported.add(id(copy))
@@ -391,6 +392,20 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
                     order = "the install first, then the code"
                 yield copy, step, shown, order
                 break
+
+
+def _build_helper(stage: StageModel, copy: Copy, before: int) -> bool:
+    """Whether the COPY brings only scripts a RUN runs before step ``before`` (`COPY
+    model_download.py .` then `RUN python model_download.py`): a step of the build, not the
+    service's code; moving it below the install would move its work there too."""
+    names = {posixpath.basename(source.value.rstrip("/")) for source in copy.sources}
+    if not names or any(not name.endswith((".py", ".sh")) or has_glob(name) for name in names):
+        return False
+    ran: set[str] = set()
+    for step in stage.runs():
+        if copy.step_index < step.index < before:
+            ran.update(posixpath.basename(word) for command in step.commands for word in command.argv[:3])
+    return names <= ran
 
 
 def _context_relative(image: Image, path: Path | None) -> str | None:
