@@ -66,6 +66,31 @@ def test_gpu_only_serving_platform(repo):
     assert gpu001(repo, {"Dockerfile": SERVICE, "app/main.py": code}) == []
 
 
+def test_a_runpod_serverless_worker_runs_on_a_gpu_endpoint(repo):
+    """A RunPod Serverless worker that moves its pipeline to CUDA when it can is deployed
+    to a GPU endpoint: CUDA torch is what it needs there."""
+    code = """
+        import runpod
+        import torch
+        from diffusers import StableDiffusionPipeline
+
+        pipe = StableDiffusionPipeline.from_pretrained("/models/sd15")
+        if torch.cuda.is_available():
+            pipe.to("cuda")
+
+
+        def handler(job):
+            return {"image": pipe(job["input"]["prompt"]).images[0].tobytes().hex()}
+
+
+        runpod.serverless.start({"handler": handler})
+    """
+    assert gpu001(repo, {"Dockerfile": SERVICE, "app/main.py": code}) == []
+    assert gpu001(repo, {"Dockerfile": SERVICE, "app/main.py": code.replace("runpod", "worker_sdk")}) == [
+        ("GPU001", "Dockerfile", 3)
+    ]
+
+
 # -- deployment files -----------------------------------------------------------------------
 
 RAY_DOCKERFILE = """
