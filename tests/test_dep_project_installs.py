@@ -892,6 +892,14 @@ def test_the_branch_a_build_argument_rules_out_installs_nothing(repo):
         "services:\n  api:\n    build:\n      context: .\n      args:\n        INSTALL_DEV: 'true'\n"
     )
     assert [item for item in lint(repo, files) if item[0] == "DEP003"] == [("DEP003", "pyproject.toml", 11)]
+    # an ARG without a default is the builder's to give (`--build-arg INSTALL_DEV=true`): undecided
+    files = {
+        "Dockerfile": INSTALL_DEV_IMAGE.replace("ARG INSTALL_DEV=false", "ARG INSTALL_DEV"),
+        "pyproject.toml": INSTALL_DEV_PROJECT,
+        "poetry.lock": "",
+        **API_CODE,
+    }
+    assert [item for item in lint(repo, files) if item[0] == "DEP003"] == [("DEP003", "pyproject.toml", 11)]
     # a condition dockerlint cannot decide keeps both branches, as before
     undecided = INSTALL_DEV_IMAGE.replace('[ "$INSTALL_DEV" = "true" ]', "[ -f /run/secrets/dev ]")
     files = {"Dockerfile": undecided, "pyproject.toml": INSTALL_DEV_PROJECT, "poetry.lock": "", **API_CODE}

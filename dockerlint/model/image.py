@@ -464,12 +464,16 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
         declared = set(env)
     # ARG values are visible only after their ARG instruction; ENV persists into child stages.
     arg_names: set[str] = set()
+    # ARGs declared without a default that no build invocation gives a value: the builder is
+    # expected to pass one (`--build-arg env=prod`), so an `if` on them stays undecided.
+    global_unset = {name for name, default in image.dockerfile.global_args if default is None}
+    unset: set[str] = set()
     folders: set[str] = set()  # folders WORKDIR or `mkdir` made: `COPY a.txt /app` copies into them
     for position, instruction in enumerate(stage.instructions):
         keyword = instruction.keyword
         step = Step(position, instruction, workdir, user, dict(env), shell)
         if keyword == "RUN":
-            _add_commands(image, model, step)
+            _add_commands(image, model, step, unset=frozenset(unset))
             folders.update(_made_folders(step))
         elif keyword in ("COPY", "ADD"):
             copy = _copy(image, step, keyword == "ADD", folders)
@@ -496,14 +500,18 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
                 if value is not None:  # `ENV A` alone is refused by the build (SYN001)
                     env[name] = expand(value, env, image.dockerfile.escape)
                     declared.add(name)
+                    unset.discard(name)
         elif keyword == "ARG":
             for name, default in _pairs(instruction.args, legacy=False):
+                unset.discard(name)
                 if name in build_args:
                     value = build_args[name]
                 elif default is not None:
                     value = expand(default, env, image.dockerfile.escape)
                 else:
                     value = global_args.get(name, "")
+                    if name not in global_args or name in global_unset and name not in build_args:
+                        unset.add(name)
                 arg_names.add(name)
                 if name not in declared:  # an ENV of the same name wins over an ARG
                     env[name] = value
@@ -580,8 +588,11 @@ def _unquote(value: str) -> str:
     return " ".join(parts)
 
 
-def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = False) -> None:
-    """``trigger``: an ONBUILD RUN, whose bind mounts bring nothing into this stage."""
+def _add_commands(
+    image: Image, stage: StageModel, step: Step, trigger: bool = False, unset: frozenset[str] = frozenset()
+) -> None:
+    """``trigger``: an ONBUILD RUN, whose bind mounts bring nothing into this stage.
+    ``unset``: ARGs the builder is expected to give a value (no default, none known)."""
     from dockerlint.model.conditions import runs
     from dockerlint.parse.shell import parse_script
 
@@ -641,7 +652,7 @@ def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = F
             if not command.words:
                 continue
             shell_command = ShellCommand(command, step.index, locator, locator.heredoc is not None)
-            if command.guards and not runs(command.guards, step.env):
+            if command.guards and not runs(command.guards, _known_values(step.env, unset)):
                 ruled_out.add(len(commands))
             commands.append(shell_command)
             install = recognise(shell_command, resolve)
@@ -656,6 +667,10 @@ def _add_commands(image: Image, stage: StageModel, step: Step, trigger: bool = F
     else:
         step.commands, step.installs = step.written_commands, step.written_installs
     step.pipefail = pipefail
+
+
+def _known_values(env: dict[str, str], unset: frozenset[str]) -> dict[str, str]:
+    return {name: value for name, value in env.items() if name not in unset} if unset else env
 
 
 _SHELLS = ("sh", "bash", "ash", "dash", "zsh")
