@@ -330,6 +330,11 @@ def test_pdm_use_venv_false_installs_into_pypackages(repo):
     assert lint(repo, {**files, "Dockerfile": in_venv}) == []
     by_env = in_venv.replace("WORKDIR /project\n", "ENV PDM_USE_VENV=false\n        WORKDIR /project\n", 1)
     assert lint(repo, {**files, "Dockerfile": by_env}) == [("DEP001", "pyproject.toml", PANDAS)]
+    # a __pypackages__ folder made before the install: PDM finds no virtualenv and uses it
+    made = in_venv.replace(
+        "RUN pdm install --prod --no-self", "RUN mkdir __pypackages__ && pdm install --prod --no-self"
+    )
+    assert lint(repo, {**files, "Dockerfile": made}) == [("DEP001", "pyproject.toml", PANDAS)]
 
 
 LEDGER_IMAGE = (

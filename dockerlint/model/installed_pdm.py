@@ -45,10 +45,28 @@ def pdm_environment(
         return posixpath.join(folder, "__pypackages__")
     if env.get("VIRTUAL_ENV") and not _on(env.get("PDM_IGNORE_ACTIVE_VENV")):
         return posixpath.normpath(env["VIRTUAL_ENV"])
+    local = posixpath.join(folder, "__pypackages__")
+    if local in _made_before(stage, step, before):
+        # PDM's Project.resolve_interpreter: with no virtualenv to reuse, an existing
+        # __pypackages__ means PEP 582 mode ("__pypackages__ is detected")
+        return local
     if _on(settings.get("venv.in_project", "true")):
         return posixpath.join(folder, ".venv")
     data = env.get("XDG_DATA_HOME") or f"{step.home}/.local/share"
     return posixpath.normpath(settings.get("venv.location") or f"{data}/pdm/venvs")
+
+
+def _made_before(stage: StageModel, step: Step, before) -> set[str]:
+    """Folders `mkdir` made in this stage before the command (`mkdir __pypackages__`)."""
+    made = set()
+    commands = [(done, command) for done in stage.steps if done.index < step.index for command in done.commands]
+    commands += [(step, command) for command in before]
+    for done, command in commands:
+        if command.name == "mkdir":
+            for word in command.argv[1:]:
+                if not word.startswith("-"):
+                    made.add(posixpath.normpath(posixpath.join(done.workdir or "/", word)))
+    return made
 
 
 def _pdm_settings(image: Image, stage: StageModel, step: Step, before) -> dict[str, str]:
