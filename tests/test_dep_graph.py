@@ -166,6 +166,26 @@ def test_the_sdxl_pipelines_watermark_with_invisible_watermark_when_it_is_instal
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3), ("DEP001", 5)]
 
 
+def test_drf_docs_urls_need_coreapi(repo):
+    """`include_docs_urls` builds its view from a CoreAPI schema (DRF asserts coreapi is
+    installed); a project that never calls it has coreapi for nothing."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "site_api.wsgi"]\n',
+        "requirements.txt": "django==3.2.25\ndjangorestframework==3.14.0\ncoreapi==2.3.3\ngunicorn==22.0.0\n",
+        "site_api/__init__.py": "",
+        "site_api/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "site_api/urls.py": """
+            from django.urls import path
+            from rest_framework.documentation import include_docs_urls
+
+            urlpatterns = [path("docs/", include_docs_urls(title="Site API"))]
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["site_api/urls.py"] = "from django.urls import path\nfrom rest_framework import routers\n\nurlpatterns = []\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
+
+
 def test_a_package_that_works_with_pandas_frames_when_installed_does_not_use_pandas(repo):
     """scikit-learn handles pandas frames when the service has pandas (`try: import pandas
     as pd` / `except ImportError: pd = None`) and looks at pandas dtypes under every fit:
