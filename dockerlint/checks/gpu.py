@@ -268,14 +268,14 @@ def double_cuda(image: Image) -> Iterator[Finding]:
         names = _names(install.requests)
         if install.venv is not None:
             version = ".".join(map(str, install.replaces.torch_version or ()))
+            shipped = f"the torch {version} that `{cuda.ref.raw}` ships" if version else f"`{cuda.ref.raw}`'s torch"
             yield finding(
                 image,
                 "GPU004",
                 install.command.span,
                 f"{names} {_verb(install.requests, 'installs')} into the virtual environment `{install.venv}`, "
-                f"made without `--system-site-packages`, which does not see the torch {version} that "
-                f"`{cuda.ref.raw}` ships: pip installs a second torch with {libraries} on top of the image's, "
-                "and one copy is dead weight",
+                f"made without `--system-site-packages`, which does not see {shipped}: a second torch goes in "
+                f"with {libraries} on top of the image's, and one copy is dead weight",
                 f"Make the venv with `--system-site-packages` (`uv venv --system-site-packages {install.venv}`), so "
                 "the image's torch satisfies the requirement, or install into the image's Python; or build on "
                 "`python:3.X-slim` and let the torch wheels bring the CUDA libraries they need.",
