@@ -545,3 +545,29 @@ def test_an_ignore_file_with_no_patterns_is_no_ignore_file(repo, ignore_text, re
         # one finding for the image: CTX001 names the .env that CTX002 would
         assert found(lint(repo(files), ["CTX001", "CTX002"])) == [("CTX001", "Dockerfile", 3)]
         assert ".env" in result.findings[0].autofix.message
+
+
+def test_a_pattern_written_as_gitignore_would_is_anchored_at_the_context_root(repo):
+    """`*.sqlite3` and `chroma_storage/` in .dockerignore match only at the context root;
+    the vector store a local run left in backend/ (git ignores it) is sent anyway. The
+    fix writes the pattern for every depth."""
+    files = {
+        "Dockerfile": 'FROM python:3.12-slim\nWORKDIR /app\nCOPY backend/ backend/\nCMD ["python", "-m", "backend"]\n',
+        "backend/__main__.py": "print('ok')\n",
+        "backend/chroma_storage/chroma.sqlite3": "s" * 3000,
+        ".gitignore": "chroma_storage/\n*.sqlite3\n",
+        ".dockerignore": ".git\n*.sqlite3\n",
+    }
+    result = lint(repo(files), ["CTX002"])
+    assert found(result) == [("CTX002", ".dockerignore", 1)]
+    (finding,) = result.findings
+    assert "backend/chroma_storage/chroma.sqlite3 (3 kB)" in finding.message
+    assert "`*.sqlite3` (line 2) of .dockerignore matches only at the context root" in finding.message
+    assert "`**/*.sqlite3`" in finding.fix
+    # a file of that kind the repository keeps may be one the image needs: not said
+    files[".gitignore"] = "__pycache__/\n"
+    assert found(lint(repo(files), ["CTX002"])) == []
+    # a pattern that matches at the root is what the author meant
+    files[".gitignore"] = "*.sqlite3\n"
+    files["local.sqlite3"] = "l"
+    assert found(lint(repo(files), ["CTX002"])) == []

@@ -123,13 +123,20 @@ def dockerignore_gap(image: Image) -> Iterator[Finding]:
         return
     total = sum(item.size for item in found)
     path, span = _anchor(image)
-    patterns = sorted({_pattern_for(item.path) for item in found})
+    patterns = sorted({_pattern_of(item) for item in found})
     where = "to " + _ignore_name(image) if image.ignore_path else "in a new .dockerignore"
+    rooted = sorted({item.meant for item in found if item.meant is not None}, key=lambda meant: meant[1])
+    anchored = ""
+    if rooted:
+        written = ", ".join(f"`{text}` (line {line})" for text, line in rooted[:3])
+        anchored = (
+            f"; {written} of {_ignore_name(image)} {'match' if len(rooted) > 1 else 'matches'} only at the context root"
+        )
     yield Finding(
         "CTX002",
         path,
         span,
-        f"the build context sends what no image needs: {_listed(found)}",
+        f"the build context sends what no image needs: {_listed(found)}{anchored}",
         f"Add {', '.join(f'`{p}`' for p in patterns)} {where} (patterns are anchored at the context root: "
         "use `**/` for every depth).",
         size_bytes=total,
@@ -144,6 +151,12 @@ def _listed(found: list) -> str:
     if more > 0:
         shown += f" and {more} more ({human_size(sum(item.size for item in found[_SHOWN:]))})"
     return shown
+
+
+def _pattern_of(item) -> str:
+    """The pattern that leaves an unwanted path out: the one the ignore file meant, at every
+    depth (`**/*.sqlite3` for `*.sqlite3`), else one for the path itself."""
+    return f"**/{item.meant[0]}" if item.meant is not None else _pattern_for(item.path)
 
 
 def _pattern_for(path: str) -> str:
@@ -168,7 +181,7 @@ def _ignore_fix(image: Image, found: list, starter: bool = False) -> Fix | None:
         if not is_remote(source.value) and not has_glob(source.value)
     ]
     needed = [path for path in needed if path not in (".", "*")]
-    wanted = {_pattern_for(item.path) for item in found}
+    wanted = {_pattern_of(item) for item in found}
     if starter and (image.ignore_path is None or _excludes_nothing(image)):
         wanted.update(pattern for pattern in _STARTER if not _matches_anything(image, pattern))
     patterns = [

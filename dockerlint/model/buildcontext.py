@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 
 from msgspec import Struct
 
@@ -96,6 +97,8 @@ class Unwanted(Struct, frozen=True):
     path: str  # the folder (or file) as a context-relative path
     size: int  # bytes of every sent file below it
     files: int
+    # the ignore file's pattern meant for it, which matches only at the context root, and its line
+    meant: tuple[str, int] | None = None
 
 
 def virtualenvs(image: Image) -> tuple[str, ...]:
@@ -121,7 +124,9 @@ def unwanted(image: Image) -> list[Unwanted]:
     venvs = virtualenvs(image)
     marker = table["build_read_beside"]  # a front-end project's bundler reads the .env beside it
     read_at_build = {file.path[: -len(marker)] for file in files if file.path.rpartition("/")[2] == marker}
+    rooted = _rooted_patterns(image) if files else []
     groups: dict[str, list[int]] = {}
+    meant: dict[str, tuple[str, int] | None] = {}
     for file in files:
         path = file.path
         hit = None
@@ -134,13 +139,57 @@ def unwanted(image: Image) -> list[Unwanted]:
             hit = next((venv for venv in venvs if path.startswith(venv)), None)
         if hit is None and parts[-1] in names and path[: -len(parts[-1])] not in read_at_build:
             hit = None if parts[-1] == ".env" and _reads_copied_env(image, path, table) else path
+        if hit is None and rooted:
+            hit = _meant_deeper(image, parts, rooted, meant)
         if hit is not None:
             group = groups.setdefault(hit, [0, 0])
             group[0] += file.size
             group[1] += 1
-    found = [Unwanted(path, size, count) for path, (size, count) in groups.items()]
+    found = [Unwanted(path, size, count, meant.get(path)) for path, (size, count) in groups.items()]
     found.sort(key=lambda item: (-item.size, item.path))
     return found
+
+
+def _rooted_patterns(image: Image) -> list[tuple[str, int]]:
+    """The ignore file's patterns of one name (`chroma_storage/`, `*.sqlite3`) that match
+    nothing at the context root: Docker anchors them there, unlike .gitignore, so they were
+    meant for that name at any depth. (pattern, line)."""
+    ignore = image.workspace.ignore_file(image.ignore_path) if image.ignore_path is not None else None
+    if ignore is None:
+        return []
+    try:
+        top = os.listdir(image.context_root)
+    except OSError:
+        return []
+    found = []
+    for pattern in ignore.patterns:
+        text = pattern.text
+        if pattern.exclusion or not text or "/" in text or text.startswith("**") or text in (".", "*"):
+            continue
+        if not any(fnmatchcase(name, text) for name in top):
+            found.append((text, pattern.line))
+    return found
+
+
+def _meant_deeper(
+    image: Image, parts: list[str], rooted: list[tuple[str, int]], meant: dict[str, tuple[str, int] | None]
+) -> str | None:
+    """The first folder or file below the root, on ``parts``, that a root-anchored pattern
+    names, where git ignores it too: a local artifact the pattern was written for. One the
+    repository keeps (`app/data/` beside an ignored `data/`, `app/settings.json` under
+    `*.json`) may be what the image needs."""
+    from dockerlint.model.gitignore import gitignored
+
+    for index in range(1, len(parts)):
+        for text, line in rooted:
+            if not fnmatchcase(parts[index], text):
+                continue
+            hit = "/".join(parts[: index + 1]) + ("/" if index < len(parts) - 1 else "")
+            if hit not in meant:  # asked once per folder: its files give the same answer
+                ignored = gitignored(image.workspace, image.context_root / hit.rstrip("/")) is not None
+                meant[hit] = (text, line) if ignored else None
+            return hit if meant[hit] is not None else None
+    return None
 
 
 def _reads_copied_env(image: Image, path: str, table: dict) -> bool:
