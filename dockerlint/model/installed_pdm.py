@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step
-from dockerlint.model.installed_records import active_environment, option_names, unwrapped, with_parents
+from dockerlint.model.installed_records import active_environment, configured, option_names
 from dockerlint.parse.pyproject import Dependency, Pyproject
 
 if TYPE_CHECKING:
@@ -72,20 +72,7 @@ def _made_before(stage: StageModel, step: Step, before) -> set[str]:
 def _pdm_settings(image: Image, stage: StageModel, step: Step, before) -> dict[str, str]:
     """Every ``pdm config [-g|-l] KEY VALUE`` (``-d KEY`` unsets it) run before this command
     in this stage and the stages it is built on."""
-    settings: dict[str, str] = {}
-    earlier = [member for member in reversed(with_parents(image, stage)) if member is not stage]
-    commands = [command for member in earlier for done in member.steps for command in done.commands]
-    commands += [command for done in stage.steps if done.index < step.index for command in done.commands]
-    commands += before
-    for command in commands:
-        argv, _ = unwrapped(command.argv, {})
-        words = [word for word in argv[1:] if not word.startswith("-")]
-        if argv and posixpath.basename(argv[0]) == "pdm" and words[:1] == ["config"]:
-            if ("-d" in argv or "--delete" in argv) and len(words) > 1:
-                settings.pop(words[1], None)
-            elif len(words) > 2:
-                settings[words[1]] = words[2]
-    return settings
+    return configured(image, stage, step, before, "pdm", ("-d", "--delete"))
 
 
 def pdm_choice(project: ProjectInstall, pyproject: Pyproject, locked_groups: list[str] | None = None):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step, context_source
-from dockerlint.model.installed_records import active_environment, option_names, unwrapped, with_parents
+from dockerlint.model.installed_records import active_environment, configured, option_names
 from dockerlint.parse.pyproject import Dependency, Pyproject
 
 if TYPE_CHECKING:
@@ -49,18 +49,7 @@ def _poetry_settings(image: Image, stage: StageModel, step: Step, before, folder
             virtualenvs = None
         for key, value in virtualenvs.items() if isinstance(virtualenvs, dict) else ():
             settings[f"virtualenvs.{key}"] = str(value).lower() if isinstance(value, bool) else str(value)
-    earlier = [member for member in reversed(with_parents(image, stage)) if member is not stage]
-    commands = [command for member in earlier for done in member.steps for command in done.commands]
-    commands += [command for done in stage.steps if done.index < step.index for command in done.commands]
-    commands += before
-    for command in commands:
-        argv, _ = unwrapped(command.argv, {})
-        words = [word for word in argv[1:] if not word.startswith("-")]
-        if argv and posixpath.basename(argv[0]) == "poetry" and words[:1] == ["config"]:
-            if "--unset" in argv and len(words) > 1:
-                settings.pop(words[1], None)
-            elif len(words) > 2:
-                settings[words[1]] = words[2]
+    settings.update(configured(image, stage, step, before, "poetry", ("--unset",)))
     return settings
 
 

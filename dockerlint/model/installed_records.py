@@ -155,6 +155,28 @@ def with_parents(image: Image, stage: StageModel) -> list[StageModel]:
     return members
 
 
+def configured(
+    image: Image, stage: StageModel, step: Step, before, program: str, unset: tuple[str, ...]
+) -> dict[str, str]:
+    """Every ``PROGRAM config KEY VALUE`` run before this command (``before``: the earlier
+    commands of its RUN) in this stage and the stages it is built on, the last one winning;
+    one with an option of ``unset`` (``--unset``, ``-d``) takes KEY back."""
+    settings: dict[str, str] = {}
+    earlier = [member for member in reversed(with_parents(image, stage)) if member is not stage]
+    commands = [command for member in earlier for done in member.steps for command in done.commands]
+    commands += [command for done in stage.steps if done.index < step.index for command in done.commands]
+    commands += before
+    for command in commands:
+        argv, _ = unwrapped(command.argv, {})
+        words = [word for word in argv[1:] if not word.startswith("-")]
+        if argv and posixpath.basename(argv[0]) == program and words[:1] == ["config"]:
+            if any(option in argv for option in unset) and len(words) > 1:
+                settings.pop(words[1], None)
+            elif len(words) > 2:
+                settings[words[1]] = words[2]
+    return settings
+
+
 def unwrapped(argv: tuple[str, ...], env: dict[str, str]) -> tuple[tuple[str, ...], dict[str, str]]:
     """The command under ``env A=1``/``sudo``/``time`` and ``python -m``, with the
     variables ``env`` sets."""
