@@ -282,6 +282,18 @@ def test_a_cmd_written_as_an_array_with_single_quotes_is_a_broken_json_form(repo
         assert all("is not JSON" not in f.message for f in found_now)
 
 
+def test_a_json_array_with_the_next_instruction_run_into_it_is_no_json(repo):
+    """Two Dockerfiles pasted together: `CMD ["bash", "startup.sh"]RUN pip3 install …` is one
+    line of shell form, and the container starts nothing."""
+    dockerfile = 'FROM python:3.12-slim\nUSER nobody\nCMD ["bash", "startup.sh"]RUN pip3 install --no-cache-dir x==1\n'
+    (finding,) = run_lint(repo({"Dockerfile": dockerfile}), select=["DL3025"]).findings
+    assert finding.span.line == 3 and "a newline is missing before `RUN`" in finding.message
+    assert finding.fix == "Put `RUN` on a line of its own."
+    other = dockerfile.replace("RUN pip3 install --no-cache-dir x==1", " # start")
+    (finding,) = run_lint(repo({"Dockerfile": other}), select=["DL3025"]).findings
+    assert "`# start` follows the array" in finding.message
+
+
 # -- DL4006 / SEC003 ------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from dockerlint.findings import Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image, Step
 from dockerlint.model.image import keyed_values
+from dockerlint.parse.dockerfile import KEYWORDS
 from dockerlint.regex import lazy_compile
 
 
@@ -160,6 +161,10 @@ def shell_form_cmd(image: Image) -> Iterator[Finding]:
                 if broken is not None:
                     yield _broken_json_finding(image, step, broken)
                     continue
+                glued = _text_after_json(instruction.args)
+                if glued is not None:
+                    yield _text_after_json_finding(image, step, glued)
+                    continue
                 words = args_words(instruction)
                 suggestion = ", ".join(f'"{word}"' for word, _ in words[:4]) + (", ..." if len(words) > 4 else "")
                 why = "which does not pass on signals such as SIGTERM: the container cannot stop cleanly"
@@ -236,6 +241,39 @@ def _broken_json_finding(image: Image, step: Step, words: list[str]) -> Finding:
         f"Docker runs the whole text as a shell command, `{args.strip()[:60]}`, which fails when the container starts",
         f"Write it as JSON: {instruction.keyword} {form}.",
         autofix=fixing.safe("Use the JSON form", Edit(image.dockerfile_path, span, form)),
+    )
+
+
+def _text_after_json(args: str) -> str | None:
+    """What follows a JSON array of strings on the line (`["bash", "start.sh"]RUN pip3 …`,
+    two lines run together): the text is then no JSON, and Docker runs all of it as a shell
+    command. None when the text is no such array."""
+    import json
+
+    text = args.strip()
+    if not text.startswith("["):
+        return None
+    try:
+        value, end = json.JSONDecoder().raw_decode(text)
+    except ValueError:
+        return None
+    if end >= len(text) or not isinstance(value, list) or not all(isinstance(word, str) for word in value):
+        return None
+    return text[end:].strip()
+
+
+def _text_after_json_finding(image: Image, step: Step, rest: str) -> Finding:
+    instruction = step.instruction
+    first = rest.split(None, 1)[0] if rest else ""
+    joined = first.upper() in KEYWORDS
+    why = f"a newline is missing before `{first}`" if joined else f"`{rest[:40]}` follows the array"
+    return finding(
+        image,
+        "DL3025",
+        instruction.span,
+        f"{instruction.keyword} holds a JSON array and more text ({why}): it is no JSON, so Docker runs the whole "
+        "text as a shell command, which fails when the container starts",
+        f"Put `{first}` on a line of its own." if joined else "Leave only the JSON array on the line.",
     )
 
 
