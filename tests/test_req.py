@@ -840,3 +840,15 @@ def test_a_poetry_installed_in_the_stage_built_on_counts(repo):
         RUN pip install --no-cache-dir -r requirements.txt
     """
     assert found(lint(repo({"Dockerfile": dockerfile, **POETRY_PROJECT}), ["REQ009"])) == [("REQ009", "Dockerfile", 5)]
+
+
+def test_an_unpinned_requirement_says_whether_it_has_a_lower_bound(repo):
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n",
+        "requirements.txt": "fastapi>=0.110.0\nrequests\nhttpx!=0.28.0\n",
+    }
+    messages = sorted(finding.message for finding in lint(repo(files), ["REQ003"]).findings)
+    assert messages[0].startswith("`fastapi>=0.110.0` sets only a lower bound (no `==`, `~=` or upper bound)")
+    assert messages[1].startswith("`httpx!=0.28.0` sets no version") and messages[2].startswith(
+        "`requests` sets no version"
+    )

@@ -217,11 +217,12 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
             if _kept_from_base(image, entry):
                 break  # the base ships it (pytorch/pytorch:2.5.1's torch, apache/airflow's pandas): pip keeps that
             # Once per name: pinning this line pins the package, later listings are REQ002's.
+            what = "sets only a lower bound" if ">" in entry.specifier else "sets no version"
             yield Finding(
                 "REQ003",
                 entry.path,
                 entry.span,
-                f"`{entry.text}` sets no version (no `==`, `~=` or upper bound), so each build of the image "
+                f"`{entry.text}` {what} (no `==`, `~=` or upper bound), so each build of the image "
                 f"may install a different `{name}`",
                 f"Pin it (`{name}==<version>`), or install from a lock file or constraints file "
                 "(`pip-compile`, `uv pip compile`, `pip freeze`).",
