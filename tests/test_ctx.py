@@ -48,8 +48,8 @@ MONOREPO = {
     "services/worker/Dockerfile": """
         FROM python:3.11-slim
         WORKDIR /app
-        COPY services/worker/ .
-        CMD ["python", "worker.py"]
+        COPY . .
+        CMD ["python", "services/worker/worker.py"]
     """,
     "libs/shared/__init__.py": "",
     ".dockerignore": "**/__pycache__\nnode_modules\n",
@@ -149,7 +149,7 @@ def test_gaps_at_any_depth_and_venvs_by_their_marker_file(repo):
             "deploy/.env": "TOKEN=x\n",
             ".env": "TOKEN=x\n",
             "src/pkg/main.py": "print(1)\n",
-            "Dockerfile": "FROM python:3.11-slim\nCOPY src/ /app/src/\n",
+            "Dockerfile": "FROM python:3.11-slim\nCOPY . /app/\n",
         }
     )
     result = lint(root, ["CTX002"])
@@ -296,7 +296,7 @@ def test_many_pycache_folders_are_one_finding(tmp_path):
             for index in range(10):
                 (folder / f"f{index}.py").write_bytes(b"")
     (root / ".dockerignore").write_text(".git\n**/*.pyc\n!pkg1/keep.pyc\n")
-    (root / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY pkg0/ /app/pkg0/\nCOPY pkg19/m9/f9.py /app/\n")
+    (root / "Dockerfile").write_text("FROM python:3.11-slim\nCOPY . /app/\n")
     result = run_lint(root, select=CTX)
     assert len(result.images[0].context.files) == 2_002
     assert found(result) == [("CTX002", ".dockerignore", 1)]
@@ -483,7 +483,8 @@ def test_a_compose_service_that_extends_another_builds_with_its_context(repo):
     "dockerfile, code, sent_needlessly",
     [
         ("COPY . /app", "from dotenv import load_dotenv\n\nload_dotenv()\n", False),  # copied in and read
-        ("COPY app.py /app/", "from dotenv import load_dotenv\n\nload_dotenv()\n", True),  # read, never copied
+        # read, never copied: BuildKit sends only what COPY takes, so it is not sent either
+        ("COPY app.py /app/", "from dotenv import load_dotenv\n\nload_dotenv()\n", False),
         ("COPY . /app", "import os\n\nPORT = os.environ.get('PORT', '8000')\n", True),  # copied, never read
         ("COPY . /app", "import nonebot\n\nnonebot.init()\nnonebot.run()\n", False),  # NoneBot reads .env at init
         # `flask run` reads it by itself, with python-dotenv installed (the RUN above)...
@@ -498,8 +499,8 @@ def test_a_compose_service_that_extends_another_builds_with_its_context(repo):
     ],
 )
 def test_a_dotenv_file_the_service_loads_is_wanted(repo, dockerfile, code, sent_needlessly):
-    """`load_dotenv()` reads the `.env` the image copies in: sending it is the point. Not
-    copied, or copied but never read, it is sent for nothing."""
+    """`load_dotenv()` reads the `.env` the image copies in: sending it is the point.
+    Copied but never read, it is sent for nothing."""
     start = "" if "CMD" in dockerfile else 'CMD ["python", "/app/app.py"]\n'
     root = repo(
         {
@@ -571,3 +572,24 @@ def test_a_pattern_written_as_gitignore_would_is_anchored_at_the_context_root(re
     files[".gitignore"] = "*.sqlite3\n"
     files["local.sqlite3"] = "l"
     assert found(lint(repo(files), ["CTX002"])) == []
+
+
+def test_only_what_copy_takes_is_sent(repo):
+    """BuildKit transfers the context paths the COPY, ADD and bind-mount sources of the
+    built stages name (dockerfile2llb's FollowPaths), the whole context only for `COPY .`:
+    a .env beside a Dockerfile that copies the lock files and src/ never leaves the machine."""
+    files = {
+        "Dockerfile": 'FROM python:3.12-slim\nCOPY pyproject.toml poetry.lock ./\nCOPY src/ src/\nCMD ["python", "-m", "src"]\n',
+        "pyproject.toml": "[tool.poetry]\nname = 'bot'\n",
+        "poetry.lock": "",
+        "src/__main__.py": "print(1)\n",
+        "src/__pycache__/__main__.cpython-312.pyc": "c" * 500,
+        ".env": "TOKEN=1\n",
+        ".dockerignore": ".git\n",
+    }
+    result = lint(repo(files), ["CTX002"])
+    assert found(result) == [("CTX002", ".dockerignore", 1)]
+    assert "src/__pycache__/" in result.findings[0].message and ".env" not in result.findings[0].message
+    # a bind mount of the whole context, as `COPY . .`, sends everything
+    files["Dockerfile"] = files["Dockerfile"].replace("COPY src/ src/", "RUN --mount=type=bind,target=/ctx ls /ctx")
+    assert ".env" in lint(repo(files), ["CTX002"]).findings[0].message

@@ -309,20 +309,20 @@ async def test_a_file_no_image_reads_is_checked_alone(client: LanguageClient, se
 
 @pytest.mark.asyncio
 async def test_a_fix_applied_clears_the_finding(client: LanguageClient, service: Path):
-    # CTX002: the context sends a virtualenv; the fix adds it to the ignore file (open, unsaved).
-    write_tree(service, {".venv/pyvenv.cfg": "home = /usr/bin\n", ".venv/lib/site.py": "x = 1\n"})
+    # CTX002: `COPY app/` sends a virtualenv made in it; the fix adds it to the ignore file (open, unsaved).
+    write_tree(service, {"app/.venv/pyvenv.cfg": "home = /usr/bin\n", "app/.venv/lib/site.py": "x = 1\n"})
     editor = Editor(client, service)
     uri = editor.open(".dockerignore")
     found = await diagnostics(client, uri, has("CTX002", 1))
     actions = await actions_at(client, uri, next(d for d in found if d.code == "CTX002"))
     fixes = [action for action in actions if action.title.startswith("Fix CTX002")]
-    assert [fix.title for fix in fixes] == ["Fix CTX002: Add `.venv` to .dockerignore"]
+    assert [fix.title for fix in fixes] == ["Fix CTX002: Add `**/.venv` to .dockerignore"]
     assert fixes[0].is_preferred and fixes[0].kind == lsp.CodeActionKind.QuickFix
     fix_all = await actions_at(client, uri, next(d for d in found if d.code == "CTX002"), only=["source.fixAll"])
     assert [action.kind for action in fix_all] == ["source.fixAll.dockerlint"]
     assert fix_all[0].edit == fixes[0].edit  # the one fix there is
     editor.apply(fixes[0].edit)
-    assert editor.texts[uri] == ".git\n.venv\n"
+    assert editor.texts[uri] == ".git\n**/.venv\n"
     await diagnostics(client, uri, lacks("CTX002"))
 
 

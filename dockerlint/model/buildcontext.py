@@ -121,6 +121,9 @@ def unwanted(image: Image) -> list[Unwanted]:
         directories.discard(".git")
     names = set(table["files"])
     files = image.context.files if _reads_the_context(image) else ()
+    sent = _copied_paths(image)
+    if sent is not None:  # BuildKit transfers only what COPY, ADD and bind mounts take
+        files = [file for file in files if sent(file.path)]
     venvs = virtualenvs(image)
     marker = table["build_read_beside"]  # a front-end project's bundler reads the .env beside it
     read_at_build = {file.path[: -len(marker)] for file in files if file.path.rpartition("/")[2] == marker}
@@ -145,7 +148,11 @@ def unwanted(image: Image) -> list[Unwanted]:
             group = groups.setdefault(hit, [0, 0])
             group[0] += file.size
             group[1] += 1
-    found = [Unwanted(path, size, count, meant.get(path)) for path, (size, count) in groups.items()]
+    found = [
+        Unwanted(path, size, count, meant.get(path))
+        for path, (size, count) in groups.items()
+        if size or path not in meant  # an empty folder a root-anchored pattern missed costs nothing
+    ]
     found.sort(key=lambda item: (-item.size, item.path))
     return found
 
@@ -223,6 +230,33 @@ def _reads_copied_env(image: Image, path: str, table: dict) -> bool:
     commands = [started[1]] if started is not None else []
     commands += start_script_commands(image)
     return any(posixpath.basename(word) in table["env_reading_commands"] for words in commands for word in words)
+
+
+def _copied_paths(image: Image):
+    """Whether a context path is one a COPY, ADD or bind mount of a built stage takes
+    (a test on the path), or None when one takes the whole context (`COPY . .`) or a path
+    dockerlint cannot read (a variable it does not know)."""
+    prefixes: list[str] = []
+    patterns: list[str] = []
+    for _, copy in context_copies(image):
+        for source in copy.sources:
+            value = source.value
+            if is_remote(value):
+                continue
+            if "$" in value:
+                return None
+            path = context_path(value)
+            if path in (".", "*"):
+                return None
+            (patterns if has_glob(path) else prefixes).append(path)
+
+    def taken(path: str) -> bool:
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes):
+            return True
+        parts = path.split("/")
+        return any(fnmatchcase("/".join(parts[: len(pattern.split("/"))]), pattern) for pattern in patterns)
+
+    return taken
 
 
 def _reads_the_context(image: Image) -> bool:
