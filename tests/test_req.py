@@ -475,6 +475,27 @@ def test_torch_companions_the_base_installs_beside_its_torch_are_kept(repo):
     assert found(lint(repo(newer), ["REQ003"])) == [("REQ003", "requirements.txt", 1)]
 
 
+def test_playwright_on_the_playwright_image_is_the_tag_release(repo):
+    """mcr.microsoft.com/playwright/python:v1.51.0 has playwright 1.51.0 and its browsers:
+    a bare `playwright` is met by it, and pip keeps it."""
+    files = {
+        "Dockerfile": "FROM mcr.microsoft.com/playwright/python:v1.51.0-jammy\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\n",
+        "requirements.txt": "playwright\nsupabase\n",
+    }
+    assert found(lint(repo(files), ["REQ003"])) == [("REQ003", "requirements.txt", 2)]
+    plain = {
+        **files,
+        "Dockerfile": files["Dockerfile"].replace(
+            "mcr.microsoft.com/playwright/python:v1.51.0-jammy", "python:3.12-slim"
+        ),
+    }
+    assert found(lint(repo(plain), ["REQ003"])) == [
+        ("REQ003", "requirements.txt", 1),
+        ("REQ003", "requirements.txt", 2),
+    ]
+
+
 def test_what_the_airflow_image_ships_under_its_constraints_stays(repo):
     """apache/airflow:2.9.3 installs Airflow with its default extras under Airflow's
     constraints: a bare `pandas` finds it there and pip keeps it; polars it does not ship."""
