@@ -806,6 +806,30 @@ def test_model_cache_on_a_volume_or_offline_is_fine(repo):
     assert lint(repo, {"Dockerfile": offline}, "MDL003") == []
 
 
+def test_a_volume_the_readme_mounts_over_the_cache_keeps_it(repo):
+    """The README's `docker run -v hf-cache:/root/.cache/huggingface` is how the image is run:
+    the model cache outlives the container, as a compose volume's does."""
+    readme = """
+        # OCR client
+
+        ```bash
+        docker build -t ocr-client .
+        docker run --rm --gpus all \\
+          -v "$PWD:/work" \\
+          -v ocr-client-hf-cache:/root/.cache/huggingface \\
+          ocr-client:latest /work/page.pdf
+        ```
+    """
+    dockerfile = "FROM python:3.11-slim\nENV HF_HOME=/root/.cache/huggingface\n"
+    assert lint(repo, {"Dockerfile": dockerfile, "README.md": readme}, "MDL003") == []
+    other = readme.replace("/root/.cache/huggingface", "/root/.cache/torch")
+    assert lint(repo, {"Dockerfile": dockerfile, "README.md": other}, "MDL003") == [("MDL003", "Dockerfile", 2)]
+    mounted = readme.replace(
+        "-v ocr-client-hf-cache:/root/.cache/huggingface", "--mount type=volume,src=hf,target=/root/.cache"
+    )
+    assert lint(repo, {"Dockerfile": dockerfile, "README.md": mounted}, "MDL003") == []
+
+
 @pytest.mark.parametrize(
     "volume, covered",
     [

@@ -15,6 +15,7 @@ from dockerlint.context import ContextFile
 from dockerlint.findings import Finding, Related, human_size
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
+from dockerlint.model.documented import documented_volumes
 from dockerlint.model.fetch_scripts import FetchScripts
 from dockerlint.model.ml import (
     build_steps_that_may_download,
@@ -339,7 +340,7 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
     variables = list(settings["variables"])
     if _installs_model_library(image):
         variables += settings["generic"]
-    volumes = list(image.volumes) + _volume_instructions(image)
+    volumes = list(image.volumes) + _volume_instructions(image) + list(documented_volumes(image))
     yield from _startup_download_findings(image, volumes)
     prefilled: set[tuple[str, str]] | None = None  # read only when a variable would be reported
     for stage in final_chain(image):

@@ -373,7 +373,7 @@ def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
     if loaded is None:
         return []
     hints = []
-    for number, line in _logical_lines(loaded[0].text):
+    for number, line in logical_lines(loaded[0].text):
         if "docker" not in line or not (" run" in line or " build" in line):
             continue
         try:
@@ -394,7 +394,7 @@ def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
     return hints
 
 
-def _logical_lines(text: str):
+def logical_lines(text: str):
     """(first line number, text) of each command, lines continued with a backslash joined:
     a documented `docker run` often spreads its options over several lines."""
     pending, start = "", 0
