@@ -39,7 +39,7 @@ def _documented_volumes(image: Image) -> set[str]:
                 continue
             path = folder / name
             try:
-                if not path.is_file() or path.stat().st_size > MAX_DOC_BYTES:
+                if not os.path.isfile(path) or os.path.getsize(path) > MAX_DOC_BYTES:
                     continue
             except OSError:
                 continue
