@@ -1104,6 +1104,29 @@ def test_test_libraries_in_the_main_dependencies_are_dev_tools(repo, tool):
     assert lint(repo, files, ["DEP003"]) == [("DEP003", "requirements.txt", 2)]
 
 
+def test_a_tool_installed_only_for_another_tool_is_said_with_it(repo):
+    """nodeenv is pyright's requirement, frozen on its own line: one decision, one finding,
+    on pyright. pytest under pytest-asyncio is a tool of its own (the plugin's host)."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY app.py .
+            CMD ["python", "app.py"]
+        """,
+        "requirements.txt": "flask==3.1.0\nnodeenv==1.9.1\npyright==1.1.390\npytest==8.3.4\npytest-asyncio==0.24.0\n",
+        "app.py": "import flask\n",
+    }
+    result = run_lint(repo(files), select=["DEP003"])
+    assert found(result) == [("DEP003", "requirements.txt", line) for line in (3, 4, 5)]
+    pyright = next(finding for finding in result.findings if finding.span.line == 3)
+    assert "with `nodeenv` (line 2), installed only for it" in pyright.message
+    # beside pre-commit, which requires it too, nodeenv is not pyright's alone
+    files["requirements.txt"] += "pre-commit==4.0.1\n"
+    assert ("DEP003", "requirements.txt", 2) in found(run_lint(repo(files), select=["DEP003"]))
+
+
 def test_a_test_image_and_a_notebook_image_may_hold_their_tools(repo):
     test_image = {
         "Dockerfile": """

@@ -1237,6 +1237,7 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
         return  # a test or development image: its tools are what it is for
     running = _categories_run(analysis.runtime_words)
     verdict = needed_by_service = None
+    found: list[tuple[Installed, str]] = []  # the tools to report, with their category
     for item in analysis.installs.items:
         distribution = lookup(item.name)
         category = distribution.dev
@@ -1256,7 +1257,20 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue  # a package the service uses requires or loads it (papermill runs ipykernel)
         if _brings_what_is_used(image, analysis, item.name):
             continue  # the only way a used package gets in (pytest-playwright brings playwright)
+        found.append((item, category))
+    if not found:
+        return
+    folded = _required_only_by_tools(analysis, found)
+    for item, category in found:
+        if item.name in folded:
+            continue  # said with the tool that requires it (pyright's nodeenv)
         size, cost = _cost(analysis, verdict, item.name)
+        with_it = [other for other, by in folded.items() if by == item.name]
+        also = ""
+        if with_it:
+            lines = {other.name: other.span.line for other, _ in found if other.path == item.path}
+            shown = ", ".join(f"`{name}`" + (f" (line {lines[name]})" if name in lines else "") for name in with_it)
+            also = f", with {shown}, installed only for it"
         if category == "build":  # nothing after it builds from source: it can go
             help_text = (
                 f"{_removal_fix(item).split('. ', 1)[0]}. If a package must be built from source, install "
@@ -1280,12 +1294,29 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             "DEP003",
             item.path,
             item.span,
-            f"`{item.name}`{cost}, {DEV_CATEGORIES[category]}, is installed in the final image; "
+            f"`{item.name}`{cost}, {DEV_CATEGORIES[category]}, is installed in the final image{also}; "
             "the service never runs it",
             help_text,
             size,
             autofix=autofix,
         )
+
+
+def _required_only_by_tools(analysis: Analysis, tools: list[tuple[Installed, str]]) -> dict[str, str]:
+    """The reported tools that another reported tool of another kind requires and nothing
+    else installed does (pyright's nodeenv), with that tool: one finding says both. A
+    plugin's host (pytest under pytest-asyncio) is a tool of its own."""
+    kinds = {item.name: category for item, category in tools}
+    folded: dict[str, str] = {}
+    for item, category in tools:
+        hosts = set(plugin_hosts(item.name))
+        for other in sorted(_closure(analysis, {item.name}, loads=False) & set(kinds) - {item.name}):
+            if other in folded or item.name in folded or other in hosts or kinds[other] == category:
+                continue
+            rest = analysis.installs.names - {item.name, other}
+            if other not in _closure(analysis, rest, loads=False):  # no other install needs it
+                folded[other] = item.name
+    return folded
 
 
 def _brings_what_is_used(image: Image, analysis: Analysis, name: str) -> bool:
