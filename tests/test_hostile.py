@@ -669,3 +669,19 @@ def test_a_path_that_does_not_exist_is_an_error(tmp_path):
     result = invoke(str(tmp_path / "nope"))
     assert result.exit_code == 2
     assert result.stderr == f"dockerlint: error: {tmp_path / 'nope'}: no such file or directory\n"
+
+
+def test_a_pattern_python_warns_about_prints_no_warning(tmp_path):
+    """`[[a]b` in a .gitignore makes Python's re warn of a possible nested set when the
+    pattern is compiled: the repository's content is never a warning on the user's terminal."""
+    root = write_tree(
+        tmp_path,
+        {".gitignore": "[[a]b\nsecret.txt\n", "Dockerfile": "FROM python:3.12-slim\nCOPY secret.txt /\n"},
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "dockerlint", "--no-cache", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Warning" not in result.stderr and "CTX003" in result.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from pathlib import Path
 
 from msgspec import Struct
@@ -78,10 +79,14 @@ def _spec(lines: tuple[str, ...]):
         budget -= len(line) if read else 0
         kept.append(line if read else "#")
     lines = tuple(kept)
-    try:
-        return pathspec.GitIgnoreSpec.from_lines(lines)
-    except ValueError:
-        return pathspec.GitIgnoreSpec.from_lines([line if _readable(line) else "#" for line in lines])
+    # A '[' inside a bracket class (`[[a]b`) makes Python's re warn of a "possible nested
+    # set": the repository's pattern is no concern of the user's terminal.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            return pathspec.GitIgnoreSpec.from_lines(lines)
+        except ValueError:
+            return pathspec.GitIgnoreSpec.from_lines([line if _readable(line) else "#" for line in lines])
 
 
 def _readable(line: str) -> bool:
