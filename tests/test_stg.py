@@ -1366,3 +1366,39 @@ def test_build_essential_kept_for_make_alone_keeps_compilers_for_nothing(repo, m
     if reported:
         assert "for `make`, which the container runs" in result.findings[0].message
         assert result.findings[0].fix.startswith("Install `make` alone")
+
+
+@pytest.mark.parametrize(
+    "change, reported",
+    [
+        ("", True),  # fetched a git dependency at build time; the service never runs git
+        ("code:import git\n", False),  # GitPython runs git as the service runs
+        ("requirements:dvc==3.58.0\n", False),  # DVC calls git
+        ("code:import subprocess\nsubprocess.run(['git', 'pull'], check=True)\n", False),
+        ('cmd:CMD ["bash"]', False),  # a shell image: git may be what it is for
+    ],
+)
+def test_git_left_after_fetching_sources_is_a_build_tool(repo, change, reported):
+    dockerfile = """
+        FROM python:3.12-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY app.py .
+        CMD ["python", "app.py"]
+    """
+    files = {
+        "requirements.txt": "fastapi==0.115.6\ntoolkit @ git+https://github.com/acme/toolkit.git@v1.2.0\n",
+        "app.py": "import fastapi\n",
+    }
+    kind, _, text = change.partition(":")
+    if kind == "code":
+        files["app.py"] += text
+    elif kind == "requirements":
+        files["requirements.txt"] += text
+    elif kind == "cmd":
+        dockerfile = dockerfile.replace('CMD ["python", "app.py"]', text)
+    places, messages = lint(repo, dockerfile, "STG001", files)
+    assert places == ([("STG001", "Dockerfile", 2)] if reported else [])
+    if reported:
+        assert "`git`" in messages[0]

@@ -384,6 +384,39 @@ def _compiles_at_run_time(image: Image, final: StageModel) -> list[str]:
     return list(facts["runtime_compilers"]) if calls.intersection(facts["runtime_compile_calls"]) else []
 
 
+def _starts_python(image: Image) -> bool:
+    """Whether the container starts a Python service: python, or a server or runner that
+    runs Python code (uvicorn, gunicorn, celery, streamlit, ...), not a shell."""
+    from dockerlint.model.ml import ml, start_command
+
+    found = start_command(image)
+    if found is None:
+        return False
+    words = [word for word in found[1] if word not in ("exec", "--")]
+    program = posixpath.basename(words[0]) if words else ""
+    shells = {"sh", "bash"}
+    return program in set(ml()["gpu_signals"]["python_programs"]) - shells or program.startswith("python")
+
+
+def _runs_git(image: Image) -> bool:
+    """Whether the service runs git: it imports GitPython, installs a package that calls
+    git as it runs (DVC, pre-commit), or its code starts a process named `git`."""
+    from dockerlint.model.code import image_code
+
+    facts = load("build_tools")["git"]
+    installed = {
+        request.name
+        for stage in install_stages(image)
+        for command in pip_commands(image, stage)
+        for request in command.requests
+    }
+    if installed & set(facts["users"]):
+        return True
+    code = image_code(image, image.local_projects())
+    imported = {module.split(".", 1)[0] for module in code.imports.run_time}
+    return bool(imported & set(facts["modules"])) or "git" in code.mentions.programs
+
+
 def _removed_later(image: Image, step: Step, package: Package) -> bool:
     for stage in final_chain(image):
         for later in stage.runs():
@@ -418,6 +451,8 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
             if _needed_only_for(image, final, package.name):
                 yield _needed_only_for_finding(image, final, package)
             continue  # the container runs it: `make prod-gunicorn` is how compose starts the service
+        if package.name == "git" and (not _starts_python(image) or _runs_git(image)):
+            continue  # a tool image (a desktop, a shell) may be for running git; or the service runs it
         by_install.setdefault(id(package.install), []).append((step, package))
     for items in by_install.values():
         step, first = items[0]
