@@ -1806,3 +1806,32 @@ def test_an_image_that_installs_only_its_installer_may_install_the_rest_at_start
         "docker/zinit/backend.yaml": "exec: bash -c 'cd /server && poetry install --no-root && poetry run python manage.py runserver'\n",
     }
     assert [code for code, _, _ in lint(repo, files, ["DEP002"])] == (["DEP002"] if missing else [])
+
+
+def test_a_django_migration_that_imports_a_dropped_package_is_said_at_info(repo):
+    """A RunPython step of an old migration imports pymongo, which the project has since
+    dropped: history that `migrate` runs once, not the service's code path."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . /app
+            WORKDIR /app
+            CMD ["gunicorn", "site_api.wsgi"]
+        """,
+        "requirements.txt": "django==5.1.4\ngunicorn==23.0.0\n",
+        "site_api/__init__.py": "",
+        "site_api/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "users/__init__.py": "",
+        "users/migrations/__init__.py": "",
+        "users/migrations/0002_copy_from_mongo.py": (
+            "from django.db import migrations\n\n\ndef copy(apps, schema_editor):\n"
+            "    import pymongo\n\n    pymongo.MongoClient()\n\n\n"
+            "class Migration(migrations.Migration):\n    operations = [migrations.RunPython(copy)]\n"
+        ),
+        "users/views.py": "import requests\n",
+    }
+    result = run_lint(repo(files), select=["DEP002"])
+    levels = {finding.path.name: finding.severity.label for finding in result.findings}
+    assert levels == {"0002_copy_from_mongo.py": "info", "views.py": "error"}

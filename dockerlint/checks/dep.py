@@ -1146,15 +1146,23 @@ def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
 
 
 def _import_finding(image: Image, file, item, why: str, fix: str) -> Finding:
-    """DEP002 at the import: ``why`` nothing in the image serves it."""
+    """DEP002 at the import: ``why`` nothing in the image serves it. In a Django migration
+    it is said at info: a migration's RunPython code is history, run once by `migrate` and
+    often kept after the package it used was dropped on purpose."""
     image.workspace.text(file.path, quiet=True)  # read now: suppression comments and the report need its text
+    migration = _DJANGO_MIGRATION.search(file.image_path) is not None
     return Finding(
         "DEP002",
         file.path,
         Span(item.line, item.column, item.line, item.column + len("import")),
-        f"`{item.module}` is imported by {file.image_path} in the image, but {why}",
+        f"`{item.module}` is imported by {file.image_path} in the image, but {why}"
+        + ("; a migration runs it only when `migrate` applies it" if migration else ""),
         fix,
+        severity=Severity.INFO if migration else None,
     )
+
+
+_DJANGO_MIGRATION = lazy_compile(r"/migrations/\d{4}_[^/]*\.py$")
 
 
 def _context_modules(image: Image) -> dict[str, str]:
