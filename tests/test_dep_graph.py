@@ -186,6 +186,24 @@ def test_drf_docs_urls_need_coreapi(repo):
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
 
 
+def test_flask_caching_loads_the_client_its_cache_type_names(repo):
+    """`CACHE_TYPE: "RedisCache"` makes Flask-Caching import redis when the app starts."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "flask==3.1.0\nflask-caching==2.3.0\nredis==5.2.1\n",
+        "app.py": """
+            from flask import Flask
+            from flask_caching import Cache
+
+            app = Flask(__name__)
+            cache = Cache(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_HOST": "cache"})
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["app.py"] = files["app.py"].replace('"RedisCache", "CACHE_REDIS_HOST": "cache"', '"SimpleCache"')
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
+
+
 def test_a_package_that_works_with_pandas_frames_when_installed_does_not_use_pandas(repo):
     """scikit-learn handles pandas frames when the service has pandas (`try: import pandas
     as pd` / `except ImportError: pd = None`) and looks at pandas dtypes under every fit:
