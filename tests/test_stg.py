@@ -1402,3 +1402,26 @@ def test_git_left_after_fetching_sources_is_a_build_tool(repo, change, reported)
     assert places == ([("STG001", "Dockerfile", 2)] if reported else [])
     if reported:
         assert "`git`" in messages[0]
+
+
+def test_headers_of_a_program_the_image_builds_and_installs_are_its_libraries(repo):
+    """Tesseract built with `./configure && make && make install` links liblept, which came
+    with libleptonica-dev: purging the -dev package would break the OCR the service runs.
+    The compilers are still build tools."""
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends build-essential libleptonica-dev wget unzip \\
+            && rm -rf /var/lib/apt/lists/*
+        RUN wget -q https://example.org/tesseract-5.4.1.zip && unzip tesseract-5.4.1.zip \\
+            && cd tesseract-5.4.1 && ./configure && make && make install && ldconfig
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY app.py .
+        CMD ["python", "app.py"]
+    """
+    files = {"requirements.txt": "pytesseract==0.3.13\n", "app.py": "import pytesseract\n"}
+    places, messages = lint(repo, dockerfile, "STG001", files)
+    assert places == [("STG001", "Dockerfile", 2)]
+    assert "`build-essential`" in messages[0] and "libleptonica-dev" not in messages[0]
+    without_install = dockerfile.replace(" && make install && ldconfig", "")
+    assert "libleptonica-dev" in lint(repo, without_install, "STG001", files)[1][0]
