@@ -350,14 +350,22 @@ def stage_abi_mismatch(image: Image) -> Iterator[Finding]:
 
 
 def _build_tools(image: Image, stage: StageModel) -> Iterator[tuple[Step, Package]]:
-    """Compilers and headers installed in ``stage`` and still there after their RUN."""
+    """Compilers and headers installed in ``stage`` and still there after their RUN; git
+    only in an image that starts a Python service which never runs it itself (a tool image,
+    a desktop or a shell, may be for running git)."""
     patterns = load("build_tools")
     for step in stage.runs():
         for package in installed_packages(step):
             if not any(fnmatchcase(package.name, pattern) for pattern in patterns[package.family]["packages"]):
                 continue
+            if package.name == "git" and image.memoized(("git_kept",), lambda: _git_kept(image)):
+                continue
             if removal(step, package, package.install.command) is None:
                 yield step, package
+
+
+def _git_kept(image: Image) -> bool:
+    return not _starts_python(image) or _runs_git(image)
 
 
 def _compiles_at_run_time(image: Image, final: StageModel) -> list[str]:
@@ -469,8 +477,6 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
             if _needed_only_for(image, final, package.name):
                 yield _needed_only_for_finding(image, final, package)
             continue  # the container runs it: `make prod-gunicorn` is how compose starts the service
-        if package.name == "git" and (not _starts_python(image) or _runs_git(image)):
-            continue  # a tool image (a desktop, a shell) may be for running git; or the service runs it
         by_install.setdefault(id(package.install), []).append((step, package))
     for items in by_install.values():
         step, first = items[0]
