@@ -389,3 +389,16 @@ def test_digest_pinning_is_opt_in(repo):
     root = repo({"Dockerfile": "FROM python:3.11-slim\nFROM python:3.11-slim@sha256:" + "a" * 64 + "\n"})
     assert found(run_lint(root), "IMG004") == []
     assert found(run_lint(root, extend_select=["IMG004"]), "IMG004") == [("IMG004", "Dockerfile", 1)]
+
+
+def test_apt_recommends_say_what_they_add_when_it_is_much(repo):
+    """python3-pip recommends build-essential, g++ and python3-dev on Debian: hundreds of MB
+    that `--no-install-recommends` leaves out. A package with little behind it gets no figure."""
+    dockerfile = (
+        "FROM python:3.11-slim\nRUN apt-get update && apt-get install -y python3-pip && rm -rf /var/lib/apt/lists/*\n"
+    )
+    (finding,) = run_lint(repo({"Dockerfile": dockerfile}), select=["DL3015"]).findings
+    assert finding.size_bytes > 100_000_000 and "more here" in finding.message and "`gcc-12`" in finding.message
+    small = dockerfile.replace("python3-pip", "tini")
+    (finding,) = run_lint(repo({"Dockerfile": small}), select=["DL3015"]).findings
+    assert finding.size_bytes is None and "more here" not in finding.message

@@ -16,7 +16,7 @@ from dockerlint.checks.dl.common import (
     runs,
     word_list,
 )
-from dockerlint.findings import Finding
+from dockerlint.findings import Finding, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image, Install, Step
 from dockerlint.model.caches import apt_lists_kept
@@ -149,14 +149,43 @@ def apt_recommends(image: Image) -> Iterator[Finding]:
                 continue
             if _apt_recommends_off(stage.steps, step.index):
                 continue
+            size, largest = _recommended_bytes(image, stage, install)
+            cost = ""
+            if size:
+                shown = ", ".join(f"`{name}`" for name in largest)
+                cost = f" (~{human_size(size)} more here, {shown} the largest)"
             yield finding(
                 image,
                 "DL3015",
                 install.span,
-                f"`{install.tool} install` without `--no-install-recommends` also installs recommended packages",
+                f"`{install.tool} install` without `--no-install-recommends` also installs recommended packages{cost}",
                 "Add `--no-install-recommends` and name what you need explicitly.",
+                size,
                 autofix=fixing.flag_after(image, install.command, "install", "--no-install-recommends"),
             )
+
+
+MIN_RECOMMENDED_BYTES = 10_000_000  # below this the recommends are not worth a figure
+
+
+def _recommended_bytes(image: Image, stage, install: Install) -> tuple[int | None, list[str]]:
+    """What the recommended packages of this install add to a Debian image (Debian 12's
+    table, as the bill of bytes counts it), with the three largest; (None, []) when a
+    package is not in the table, the image is not Debian's, or it adds little."""
+    from dockerlint.model.pyenv import libc
+    from dockerlint.model.size.figures import debian_known, debian_members, debian_present, debian_sizes
+
+    names = [argument.value.split("=", 1)[0] for argument in install.packages]
+    if not names or libc(image, stage) != "glibc" or not all(debian_known(name) for name in names):
+        return None, []
+    plain = {member for name in names for member in debian_members(name, recommends=False)}
+    extra = {member for name in names for member in debian_members(name, recommends=True)} - plain
+    extra -= debian_present(full=False)
+    sizes = debian_sizes(extra)
+    total = sum(sizes.values())
+    if total < MIN_RECOMMENDED_BYTES:
+        return None, []
+    return total, [name for name, _ in sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:3]]
 
 
 @check("DL3027")

@@ -110,6 +110,12 @@ def debian_bytes(members) -> int:
     return sum(installed.get(member, 0) for member in members)
 
 
+def debian_sizes(members) -> dict[str, int]:
+    """Installed bytes of each of ``members`` the table knows."""
+    installed = _debian()["installed"]
+    return {member: installed[member] for member in members if member in installed}
+
+
 DEBIAN_SOURCE = "debian_packages.toml: Installed-Size over the apt closure, Debian 12"
 
 
