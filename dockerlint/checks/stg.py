@@ -27,7 +27,7 @@ from dockerlint.model.installed_records import pinned_release
 from dockerlint.model.installs import wrapper_words
 from dockerlint.model.layers import Package, installed_packages, removal
 from dockerlint.model.ml import install_stages, pip_commands
-from dockerlint.model.native_build import copies_native_sources
+from dockerlint.model.native_build import copies_native_sources, installs_native_program
 from dockerlint.model.pyenv import (
     Tree,
     chain,
@@ -392,21 +392,6 @@ def _compiles_at_run_time(image: Image, final: StageModel) -> list[str]:
     return list(facts["runtime_compilers"]) if calls.intersection(facts["runtime_compile_calls"]) else []
 
 
-def _installs_native_program(image: Image) -> bool:
-    """Whether the final image builds a program from source and installs it (`make install`,
-    `cmake --install`, `ninja install`): the program links the libraries its `-dev`
-    packages brought, so removing those breaks it."""
-    for stage in final_chain(image):
-        for step in stage.runs():
-            for command in step.commands:
-                words = command.argv[1:]
-                if command.name in ("make", "ninja") and "install" in words:
-                    return True
-                if command.name == "cmake" and "--install" in words:
-                    return True
-    return False
-
-
 def _starts_python(image: Image) -> bool:
     """Whether the container starts a Python service: python, or a server or runner that
     runs Python code (uvicorn, gunicorn, celery, streamlit, ...), not a shell."""
@@ -463,7 +448,7 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     by_install: dict[int, list[tuple[Step, Package]]] = {}
     commands = load("build_tools")["apt"]["commands"]
     compiles_at_run_time = None  # read once a compiler is found: it reads the image's code
-    native = _installs_native_program(image)  # `./configure && make && make install` in the image
+    native = installs_native_program(image)  # `./configure && make && make install` in the image
     for step, package in _build_tools(image, final):
         if native and fnmatchcase(package.name, "*-dev*"):
             continue  # its shared library (liblept5 under libleptonica-dev) serves the program built here

@@ -123,7 +123,7 @@ def unwanted(image: Image) -> list[Unwanted]:
     files = image.context.files if _reads_the_context(image) else ()
     sent = _copied_paths(image)
     if sent is not None:  # BuildKit transfers only what COPY, ADD and bind mounts take
-        files = [file for file in files if sent(file.path)]
+        files = [file for file in files if file.path in sent]
     venvs = virtualenvs(image)
     marker = table["build_read_beside"]  # a front-end project's bundler reads the .env beside it
     read_at_build = {file.path[: -len(marker)] for file in files if file.path.rpartition("/")[2] == marker}
@@ -232,30 +232,19 @@ def _reads_copied_env(image: Image, path: str, table: dict) -> bool:
     return any(posixpath.basename(word) in table["env_reading_commands"] for words in commands for word in words)
 
 
-def _copied_paths(image: Image):
-    """Whether a context path is one a COPY, ADD or bind mount of a built stage takes
-    (a test on the path), or None when one takes the whole context (`COPY . .`) or a path
-    dockerlint cannot read (a variable it does not know)."""
-    prefixes: list[str] = []
-    patterns: list[str] = []
+def _copied_paths(image: Image) -> set[str] | None:
+    """The context paths the COPY, ADD and bind mounts of the built stages take, or None
+    when one takes the whole context (`COPY . .`) or a path dockerlint cannot read (a
+    variable it does not know)."""
+    taken: set[str] = set()
     for _, copy in context_copies(image):
         for source in copy.sources:
             value = source.value
             if is_remote(value):
                 continue
-            if "$" in value:
+            if "$" in value or context_path(value) in (".", "*"):
                 return None
-            path = context_path(value)
-            if path in (".", "*"):
-                return None
-            (patterns if has_glob(path) else prefixes).append(path)
-
-    def taken(path: str) -> bool:
-        if any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes):
-            return True
-        parts = path.split("/")
-        return any(fnmatchcase("/".join(parts[: len(pattern.split("/"))]), pattern) for pattern in patterns)
-
+            taken.update(file.path for file in image.context.glob(value))
     return taken
 
 

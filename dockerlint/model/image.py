@@ -474,7 +474,7 @@ def _build_stage(image: Image, stage: Stage, global_args: dict[str, str], build_
         step = Step(position, instruction, workdir, user, dict(env), shell)
         if keyword == "RUN":
             _add_commands(image, model, step, unset=frozenset(unset))
-            folders.update(_made_folders(step))
+            folders.update(made_folders(step))
         elif keyword in ("COPY", "ADD"):
             copy = _copy(image, step, keyword == "ADD", folders)
             if copy is not None:
@@ -696,10 +696,10 @@ def _absolute(workdir: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(workdir or "/", path))
 
 
-def _made_folders(step: Step) -> set[str]:
-    """Absolute folders a RUN creates with ``mkdir``."""
+def made_folders(step: Step, commands: tuple[ShellCommand, ...] | None = None) -> set[str]:
+    """Absolute folders a RUN creates with ``mkdir`` (in ``commands`` of it, when given)."""
     made = set()
-    for command in step.commands:
+    for command in step.commands if commands is None else commands:
         if command.name == "mkdir":
             made.update(_absolute(step.workdir, word) for word in command.argv[1:] if not word.startswith("-"))
     return made

@@ -12,7 +12,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from dockerlint.model.distributions import canonical
-from dockerlint.model.image import Image, StageModel, Step
+from dockerlint.model.image import Image, StageModel, Step, made_folders
 from dockerlint.model.installed_records import active_environment, configured, option_names
 from dockerlint.parse.pyproject import Dependency, Pyproject
 
@@ -58,14 +58,10 @@ def pdm_environment(
 
 def _made_before(stage: StageModel, step: Step, before) -> set[str]:
     """Folders `mkdir` made in this stage before the command (`mkdir __pypackages__`)."""
-    made = set()
-    commands = [(done, command) for done in stage.steps if done.index < step.index for command in done.commands]
-    commands += [(step, command) for command in before]
-    for done, command in commands:
-        if command.name == "mkdir":
-            for word in command.argv[1:]:
-                if not word.startswith("-"):
-                    made.add(posixpath.normpath(posixpath.join(done.workdir or "/", word)))
+    made = made_folders(step, tuple(before))
+    for done in stage.steps:
+        if done.index < step.index:
+            made |= made_folders(done)
     return made
 
 

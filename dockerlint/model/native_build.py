@@ -58,6 +58,21 @@ def _cuda_build_environment(env: dict[str, str], settings: dict) -> bool:
     )
 
 
+def installs_native_program(image: Image) -> bool:
+    """Whether the final image builds a program from source and installs it (`make install`,
+    `cmake --install`, `ninja install`): the program links the libraries its `-dev`
+    packages brought, so removing those breaks it."""
+    for stage in final_chain(image):
+        for step in stage.runs():
+            for command in step.commands:
+                words = command.argv[1:]
+                if command.name in ("make", "ninja") and "install" in words:
+                    return True
+                if command.name == "cmake" and "--install" in words:
+                    return True
+    return False
+
+
 def copies_native_sources(image: Image) -> bool:
     """The final image holds sources only a compiler reads: it is a build environment
     for them (a wheel builder), whose compilers and headers are its purpose."""
