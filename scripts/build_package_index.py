@@ -93,6 +93,9 @@ CUDA_LIBRARY = re.compile(
 IMPORTING_CALLS = {"import_module", "__import__", "import_optional_dependency", "find_spec", "_is_package_available",
                    "is_package_available", "try_import", "optional_import", "lazy_import", "safe_import"}  # fmt: skip
 CHECKING_CALLS = {"find_spec", "_is_package_available", "is_package_available"}
+# A package's own helper of that kind, by its name: pyconfs' `delayed_import("toml")`,
+# `import_or_raise`, `_import_optional`. The argument must still name a known module.
+IMPORTING_NAME = re.compile(r"(?:^|_)import(?:_|$)")
 AVAILABILITY_CHECK = re.compile(r"_?is_(\w+?)_available")  # is_xformers_available(): asks about xformers
 IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}  # an except clause for these guards an optional import
 # A lazy import reached from more public names than this sits under plumbing most calls go
@@ -101,10 +104,12 @@ IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}  # an except clause for t
 # is no edge; unless it is an accelerator tried first (orjson over json): then it is used
 # whenever the package is.
 MAX_WHERE = 100
-READER = 7  # what read_wheel reads; cached facts of an older reader are read again
+READER = 8  # what read_wheel reads; cached facts of an older reader are read again
 # Reader 4 changed which imports of others count and reads namespaces deeper, reader 5 records
 # an import of another package by its module path, reader 6 counts the bytes of Python source
-# pip compiles, reader 7 tells an alternative from a placeholder. A wheel of reader 3 or later
+# pip compiles, reader 7 tells an alternative from a placeholder, reader 8 follows a package's
+# own import helpers (`delayed_import("toml")`) and an sdist's `package_dir`, `py_modules` and
+# `packages`. Entries read before a full rebuild keep their older reading. A wheel of reader 3 or later
 # that imports nothing of others is not fetched again unless it is small and lacks py_bytes:
 # the large ones are CUDA and other native libraries (the nvidia-* wheels, some 15 GB) with
 # next to no Python; their ``py_bytes`` stays unknown.
@@ -715,11 +720,17 @@ def read_sdist(path: Path) -> dict:
                 for item in items if isinstance(item, str)],
                 "provides_extra": [extra for extra in extras if isinstance(extra, str)]}  # fmt: skip
     root = "src/" if any(name.startswith("src/") and name.endswith("__init__.py") for name in files) else ""
+    package_dir = setup.get("package_dir")
+    if isinstance(package_dir, dict) and isinstance(package_dir.get(""), str) and package_dir[""].strip("./"):
+        root = package_dir[""].strip("./") + "/"  # setup(package_dir={"": "lib"}): pydotplus's lib/pydotplus
     package_files = [
         name[len(root) :] for name in files if name.startswith(root) and name.count("/") >= (1 if root else 0)
     ]
+    declared = _declared_modules(setup)
     if egg and f"{egg}/top_level.txt" in text:
         modules = sorted({line.strip() for line in text[f"{egg}/top_level.txt"].splitlines() if line.strip()})
+    elif declared:
+        modules = declared
     else:
         modules = [module for module in _modules(package_files) if module not in ("setup", "conftest")]
     commands = set()
@@ -792,6 +803,20 @@ def _egg_requires(text: str) -> dict:
             conditions.append(f'extra == "{extra}"')
         requires.append(f"{line}; {' and '.join(conditions)}" if conditions else line)
     return {"requires_dist": requires, "provides_extra": extras}
+
+
+def _declared_modules(setup: dict) -> list[str]:
+    """The top-level modules setup() names itself, when it names them as literals
+    (``py_modules=["typing"]``, ``packages=["pydotplus"]``): the sdist's folders may hold
+    other trees beside them (typing's python2/ and src/ copies)."""
+    names = set()
+    for key in ("py_modules", "packages"):
+        value = setup.get(key)
+        for item in value if isinstance(value, list) else ():
+            top = item.split(".", 1)[0] if isinstance(item, str) else ""
+            if top.isidentifier():
+                names.add(top)
+    return sorted(names)
 
 
 def _setup_literals(text: str) -> dict:
@@ -1005,7 +1030,8 @@ class _Reader(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         function = node.func
         called = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
-        if called in IMPORTING_CALLS and node.args and isinstance(node.args[0], ast.Constant):
+        importing = called in IMPORTING_CALLS or bool(called and IMPORTING_NAME.search(called))
+        if importing and node.args and isinstance(node.args[0], ast.Constant):
             # an availability check at load time only decides whether a later call imports it
             if isinstance(node.args[0].value, str) and (self.functions or called not in CHECKING_CALLS):
                 self._add(node.args[0].value)

@@ -1035,13 +1035,13 @@ def test_a_pre_release_requires_what_its_final_release_does():
 def test_an_unknown_package_imported_under_another_name_may_need_any_unused_package(repo):
     """The code imports `acmesdk`, which nothing the index knows provides: the unknown
     acme-ml-platform (whose module name is only guessed from its own) may be it, and may
-    require injector, which no indexed package requires."""
+    require schedule, which no indexed package requires."""
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "serve.py"]\n',
-        "requirements.txt": "acme-ml-platform==4.2.0\ninjector==0.21.0\n",
+        "requirements.txt": "acme-ml-platform==4.2.0\nschedule==1.2.2\n",
         "serve.py": "from acmesdk import serve\n\nserve()\n",
     }
-    assert "injector" not in required_by_some() and not indexed("acme-ml-platform")
+    assert "schedule" not in required_by_some() and not indexed("acme-ml-platform")
     found = findings(repo, files, ["DEP001"])
     assert lines(found) == [("DEP001", 2)] and found[0].severity == Severity.INFO
     assert "`acme-ml-platform`, whose requirements it does not know, may" in found[0].message
@@ -1762,3 +1762,18 @@ def test_a_django_engine_read_from_sql_engine_is_decided_where_the_container_run
         "DATABASES = {'default': {'ENGINE': env.str('SQL_ENGINE'), 'NAME': env.str('SQL_DATABASE')}}\n",
     }
     assert findings(repo, files, ["DEP001"]) == []
+
+
+def test_what_an_extension_of_a_framework_requires_is_needed_by_it(repo):
+    """django-ninja-extra, which the API imports, requires django-ninja and injector; the
+    yayawallet SDK declares nothing but imports httpx (its functions do): none is unused."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "shop.wsgi"]\n',
+        "requirements.txt": "Django==5.0.6\ngunicorn==22.0.0\ndjango-ninja==1.1.0\ndjango-ninja-extra==0.20.4\n"
+        "injector==0.21.0\nhttpx==0.27.0\nyayawallet-python-sdk==0.2.27\n",
+        "shop/__init__.py": "",
+        "shop/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "shop/api.py": "from ninja_extra import NinjaExtraAPI\nfrom yayawallet_python_sdk.api import transfer\n\n"
+        "api = NinjaExtraAPI()\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []

@@ -4,6 +4,7 @@ samples (on wheels written here, no network), and what the shipped index looks l
 from __future__ import annotations
 
 import importlib.util
+import io
 import zipfile
 
 import pytest
@@ -126,6 +127,25 @@ def load_pdf(path):
     # inside functions: the public names whose call reaches the import
     assert uses["fastattn"] == {"calls": ["enable_fast_attention"]}
     assert uses["pdfreader.io"] == {"calls": ["load_pdf"]}  # through the private method it calls; by module path
+
+
+def test_a_package_helper_named_for_importing_imports_its_literal_argument(tmp_path):
+    """pyconfs' `toml = delayed_import("toml")`, `_import_optional("yaml")`: a package's own
+    import helper, known by its name, with a module name as its argument; a function whose
+    name only contains the word (`important`, `reimported`) is not one."""
+    wheel = make_wheel(
+        tmp_path / "confs-1.0-py3-none-any.whl",
+        {
+            "confs/__init__.py": "",
+            "confs/readers/toml.py": 'from confs._util import delayed_import\ntoml = delayed_import("toml")\n',
+            "confs/readers/yaml.py": 'def load(text):\n    return _import_optional("yaml").safe_load(text)\n',
+            "confs/notes.py": 'important("rich")\nreimported("colorama")\n',
+        },
+    )
+    uses = build.read_wheel(wheel)["uses"]
+    assert uses["toml"] == {"at": ["confs.readers.toml"]}
+    assert uses["yaml"] == {"calls": ["load"]}
+    assert "rich" not in uses and "colorama" not in uses
 
 
 def test_an_import_the_package_goes_on_without_is_no_use_unless_a_function_raises_without_it(tmp_path):
@@ -487,3 +507,45 @@ def test_an_index_read_back_is_the_data_it_was_written_from(tmp_path):
     first = output.read_bytes()
     build.write_index(build.read_index(output), output)
     assert output.read_bytes() == first
+
+
+def test_an_sdist_is_named_by_the_modules_its_setup_declares_and_where_it_keeps_them(tmp_path):
+    """No wheel on PyPI: the sdist's setup.py says what installs. pydotplus keeps its package
+    in lib/ (`package_dir={"": "lib"}`); the typing backport holds a python2/ and a src/ copy
+    of one module (`py_modules=["typing"]`): neither is a module named `lib` or `python2`."""
+    import tarfile
+
+    def sdist(name: str, files: dict[str, str]):
+        path = tmp_path / f"{name}-1.0.tar.gz"
+        with tarfile.open(path, "w:gz") as archive:
+            for member, text in files.items():
+                data = text.encode()
+                info = tarfile.TarInfo(f"{name}-1.0/{member}")
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        return path
+
+    lib = sdist(
+        "dotlib",
+        {
+            "setup.py": 'from setuptools import setup\nsetup(name="dotlib", package_dir={"": "lib"}, '
+            'packages=["dotlib"], install_requires=["pyparsing>=2.0.1"])\n',
+            "lib/dotlib/__init__.py": "import pyparsing\n",
+            "lib/dotlib/parser.py": "",
+        },
+    )
+    facts = build.read_sdist(lib)
+    assert facts["modules"] == ["dotlib"] and facts["metadata"]["requires_dist"] == ["pyparsing>=2.0.1"]
+    assert facts["size"] == len("import pyparsing\n")
+    two = sdist(
+        "typed",
+        {
+            "setup.py": "import sys\nfrom setuptools import setup\n"
+            'package_dir = {"": "python2" if sys.version_info[0] == 2 else "src"}\n'
+            'setup(name="typed", py_modules=["typed"], package_dir=package_dir)\n',
+            "python2/typed.py": "",
+            "src/typed.py": "",
+            "src/test_typed.py": "",
+        },
+    )
+    assert build.read_sdist(two)["modules"] == ["typed"]
