@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from dockerlint.findings import Severity
 from dockerlint.model.baseimage import base_image
 from dockerlint.model.image import ImageRef
 from dockerlint.model.ml import cuda_image
@@ -164,11 +165,66 @@ def test_uv_images_without_python_say_what_they_are_built_on(repo):
     assert "`ghcr.io/astral-sh/uv:debian-slim` is the same without them" in result[0].message
 
 
+POETRY_WORKER = """\
+FROM python:3.12
+WORKDIR /app
+RUN pip install --no-cache-dir poetry==1.8.3 && poetry config virtualenvs.create false
+COPY pyproject.toml ./
+RUN poetry install --no-root --only main
+COPY . .
+CMD ["python", "-m", "worker"]
+"""
+
+WORKER_PYPROJECT = """\
+[tool.poetry]
+name = "worker"
+version = "0.1.0"
+description = ""
+authors = []
+
+[tool.poetry.dependencies]
+python = "^3.12"
+sqlalchemy = "^2.0"
+{driver} = "{version}"
+"""
+
+
+@pytest.mark.parametrize(("driver", "version"), [("mariadb", "1.1.6"), ("psycopg2", "2.9.9")])
+def test_a_package_built_from_source_makes_the_slim_move_a_builder_stage_at_info(repo, driver, version):
+    """mariadb 1.1 and psycopg2 compile against the full image's gcc and -dev headers: on
+    slim alone their install fails, so the saving takes a builder stage, said at info."""
+    module = {"mariadb": "mariadb", "psycopg2": "psycopg2"}[driver]
+    files = {
+        "Dockerfile": POETRY_WORKER,
+        "pyproject.toml": WORKER_PYPROJECT.format(driver=driver, version=version),
+        "worker.py": f"import {module}\nimport sqlalchemy\n\nprint({module}, sqlalchemy)\n",
+    }
+    result = findings(repo, files, "IMG001")
+    assert [(f.path.name, f.span.line, f.severity) for f in result] == [("Dockerfile", 1, Severity.INFO)]
+    assert f"`{driver}` is built from source here" in result[0].message
+    assert "builder stage" in result[0].message and result[0].autofix is None
+
+
+def test_a_source_build_with_its_own_compiler_keeps_the_plain_finding(repo):
+    """The Dockerfile apt-installs gcc and the headers itself: the same lines work on slim."""
+    files = {
+        "Dockerfile": "FROM python:3.12\nRUN apt-get update && apt-get install -y --no-install-recommends gcc "
+        "libmariadb-dev && rm -rf /var/lib/apt/lists/*\n" + POETRY_WORKER.split("\n", 1)[1],
+        "pyproject.toml": WORKER_PYPROJECT.format(driver="mariadb", version="1.1.6"),
+        "worker.py": "import mariadb\nimport sqlalchemy\n",
+    }
+    result = findings(repo, files, "IMG001")
+    assert [(f.span.line, f.severity) for f in result] == [(1, Severity.WARNING)]
+    assert "built from source" not in result[0].message
+
+
 @pytest.mark.parametrize(
     "base",
     [
         "tiangolo/uvicorn-gunicorn-fastapi:python3.9-slim",
         "tiangolo/uwsgi-nginx-flask:python3.8-alpine",
+        "tiangolo/uwsgi-nginx-flask:python3.8",
+        "tiangolo/uwsgi-nginx:python3.11",
         "ubuntu:22.04",
         "ghcr.io/astral-sh/uv:debian-slim",
     ],

@@ -9,7 +9,7 @@ from fnmatch import fnmatchcase
 
 from dockerlint.checks import check
 from dockerlint.checks.common import external_base, final_chain, finding, from_image_span
-from dockerlint.findings import Finding, human_size
+from dockerlint.findings import Finding, Severity, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
@@ -36,6 +36,25 @@ def full_python_base(image: Image) -> Iterator[Finding]:
     details += [f"built on the full Debian `{under}` image"] if under else []
     details.append("with compilers and headers")
     instead = f"`{facts.slim}` is ~{human_size(lean_size)}" if full_size else f"`{facts.slim}` is the same without them"
+    saving = full_size - lean_size if full_size > lean_size else None
+    built = built_from_source(image)
+    if built:
+        # Slim alone fails the build: the saving takes a builder stage, a change of design.
+        names = ", ".join(f"`{name}`" for name in built)
+        yield Finding(
+            "IMG001",
+            image.dockerfile_path,
+            from_image_span(stage),
+            f"{where} runs on the full `{ref.raw}` image ({', '.join(details)}); {instead}, but {names} "
+            f"{'is' if len(built) == 1 else 'are'} built from source here with the full image's compiler and "
+            "headers, so moving to it takes a builder stage",
+            f"Build the wheels in a builder stage on `{ref.raw}` (`pip wheel --wheel-dir /wheels ...`) and install "
+            f"them in a `{facts.slim}` final stage with the shared libraries they link (the run-time apt packages, "
+            "not the -dev ones).",
+            saving,
+            severity=Severity.INFO,
+        )
+        return
     yield finding(
         image,
         "IMG001",
@@ -43,9 +62,28 @@ def full_python_base(image: Image) -> Iterator[Finding]:
         f"{where} runs on the full `{ref.raw}` image ({', '.join(details)}); {instead}",
         f"Use `FROM {facts.slim}` for the final stage; if packages need a compiler, build wheels in a "
         f"builder stage on `{ref.raw}` and copy them into the slim stage.",
-        full_size - lean_size if full_size > lean_size else None,
+        saving,
         autofix=_slim_fix(image, stage, ref, facts.slim),
     )
+
+
+def built_from_source(image: Image) -> list[str]:
+    """Distributions the final image installs that pip builds from source against the full
+    image's compiler and -dev headers (psycopg2, mysqlclient, mariadb), when the image does
+    not install a compiler itself: on the slim image their install fails."""
+    from dockerlint.model.installed_names import image_installs
+
+    table = load("base_images")["slim_lacks"]
+    chain = final_chain(image)
+    for stage in chain:
+        for step in stage.steps:
+            for install in step.installs:
+                if install.family in ("apt", "apk") and install.action in ("install", "add"):
+                    names = {package.value.split("=", 1)[0] for package in install.packages}
+                    if names & {"gcc", "g++", "build-essential", "build-base"}:
+                        return []
+    wanted = set(table["distributions"])
+    return sorted({item.name for item in image_installs(image).items if item.name in wanted})
 
 
 def _slim_fix(image: Image, root, ref, slim: str):
@@ -75,9 +113,7 @@ def _slim_fix(image: Image, root, ref, slim: str):
         for command in pip_commands(image, stage):
             # A distribution the index does not know may build from source, with the compiler
             # slim lacks (cld2-cffi); so may what a command substitution names.
-            if any(
-                request.name in table["distributions"] or not lookup(request.name).known for request in command.requests
-            ):
+            if any(not lookup(request.name).known for request in command.requests):
                 return None
         for step in stage.steps:
             used = [command.name for command in step.commands]
