@@ -806,6 +806,29 @@ def test_model_cache_on_a_volume_or_offline_is_fine(repo):
     assert lint(repo, {"Dockerfile": offline}, "MDL003") == []
 
 
+def test_a_cache_on_the_platform_volume_of_a_runpod_worker_keeps_it(repo):
+    """RunPod Serverless attaches an endpoint's network volume at /runpod-volume: a cache
+    there outlives the worker, with no VOLUME or compose file saying so."""
+    dockerfile = """
+        FROM runpod/pytorch:2.0.1-py3.10-cuda11.8.0-devel
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY handler.py .
+        ENV HF_HOME="/runpod-volume/cache" HF_HUB_CACHE="/runpod-volume/cache/hub"
+        CMD ["python", "-u", "handler.py"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "runpod==1.7.9\ntransformers==4.46.3\n",
+        "handler.py": "import runpod\nfrom transformers import pipeline\n\n"
+        "pipe = pipeline('summarization', model='facebook/bart-large-cnn')\n",
+    }
+    assert lint(repo, files, "MDL003") == []
+    elsewhere = dockerfile.replace("/runpod-volume", "/models")
+    assert lint(repo, {**files, "Dockerfile": elsewhere}, "MDL003") == [("MDL003", "Dockerfile", 6)] * 2
+
+
 def test_a_volume_the_readme_mounts_over_the_cache_keeps_it(repo):
     """The README's `docker run -v hf-cache:/root/.cache/huggingface` is how the image is run:
     the model cache outlives the container, as a compose volume's does."""

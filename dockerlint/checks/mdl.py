@@ -340,7 +340,7 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
     variables = list(settings["variables"])
     if _installs_model_library(image):
         variables += settings["generic"]
-    volumes = list(image.volumes) + _volume_instructions(image) + list(documented_volumes(image))
+    volumes = [*image.volumes, *_volume_instructions(image), *documented_volumes(image), *settings["platform_volumes"]]
     yield from _startup_download_findings(image, volumes)
     prefilled: set[tuple[str, str]] | None = None  # read only when a variable would be reported
     for stage in final_chain(image):
