@@ -295,6 +295,11 @@ def _guess(dockerfile: Path, workspace: Workspace, project_root: Path, moves: li
         sources = _local_copy_sources(parsed)
     if sources and not all(_exists(chosen, source) for source in sources):
         counts = [sum(_exists(candidate, source) for source in sources) for candidate in candidates]
+        if max(counts) < len(sources):
+            beside = _sibling_holding(folder, candidates, sources)
+            if beside is not None:
+                candidates.append(beside)
+                counts.append(len(sources))
         chosen = candidates[counts.index(max(counts))]  # the nearest among the best
     if moves and chosen == moves[0].destination.parent:
         move = moves[0]
@@ -304,6 +309,29 @@ def _guess(dockerfile: Path, workspace: Workspace, project_root: Path, moves: li
         detail = "the Dockerfile's folder" if chosen == folder else "the folder that holds its COPY sources"
         origin = BuildOrigin("guess", None, None, detail, tuple(candidates))
     return Build(dockerfile, chosen, origin=origin)
+
+
+def _sibling_holding(folder: Path, candidates: list[Path], sources: list[str]) -> Path | None:
+    """The one folder beside the Dockerfile's own or one of its parents' (``backend/`` for
+    ``docker/backend.Dockerfile``) that holds every COPY source, when no folder on the way
+    up does: a Dockerfile kept in a folder of its own, built with another as context. A
+    Dockerfile at the repository root has no such folder: what it copies must be there."""
+    if len(candidates) < 2 or not [source for source in sources if posixpath.normpath(source) != "."]:
+        return None
+    holding = []
+    for parent in candidates[1:]:
+        try:
+            children = sorted(entry for entry in parent.iterdir() if entry.is_dir() and not entry.is_symlink())
+        except OSError:
+            continue
+        for child in children[:MAX_GUESS_FOLDERS]:
+            if child not in candidates and folder not in (child, *child.parents):
+                if all(_exists(child, source) for source in sources):
+                    holding.append(child)
+    return holding[0] if len(holding) == 1 else None
+
+
+MAX_GUESS_FOLDERS = 200  # folders looked at beside each one on the way up
 
 
 def _local_copy_sources(dockerfile) -> list[str]:

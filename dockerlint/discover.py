@@ -47,7 +47,7 @@ _COMPOSE = re.compile(r"^(?:docker-)?compose(?:[._-][\w.-]+)?\.ya?ml$", re.IGNOR
 # Names that may say how images are built (CI workflows, Makefiles, scripts, bake,
 # skaffold, package.json); build_file_kind decides from the path.
 _BUILD_FILE_HINT = re.compile(
-    r"(?:\.(?:ya?ml|sh|bash|json|hcl|mk|jenkinsfile)|^(?:Makefile|makefile|GNUmakefile|Jenkinsfile[^/]*))$",
+    r"(?:\.(?:ya?ml|sh|bash|bat|cmd|ps1|json|hcl|mk|jenkinsfile)|^(?:Makefile|makefile|GNUmakefile|Jenkinsfile[^/]*))$",
     re.IGNORECASE,
 )
 _MAKEFILE_NAMES = frozenset({"Makefile", "makefile", "GNUmakefile"})
@@ -68,7 +68,8 @@ def is_compose_name(name: str) -> bool:
 
 def build_file_kind(parts: tuple[str, ...]) -> str | None:
     """What a file may say about builds, from its last path parts (folders, then name):
-    github, gitlab, circleci, azure, jenkins, make, npm, shell, bake, skaffold; or None."""
+    github, gitlab, circleci, azure, jenkins, make, npm, shell, windows (batch and PowerShell
+    scripts), bake, skaffold; or None."""
     name = parts[-1]
     lowered = name.lower()
     if len(parts) >= 3 and parts[-2] == "workflows" and parts[-3] == ".github" and lowered.endswith((".yml", ".yaml")):
@@ -87,6 +88,8 @@ def build_file_kind(parts: tuple[str, ...]) -> str | None:
         return "npm"
     if lowered.endswith((".sh", ".bash")):
         return "shell"
+    if lowered.endswith((".bat", ".cmd", ".ps1")):
+        return "windows"
     if _BAKE.match(name):
         return "bake"
     if _SKAFFOLD.match(name):

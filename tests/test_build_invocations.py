@@ -423,6 +423,82 @@ def test_a_script_that_may_run_from_the_root_or_its_own_folder(repo):
     assert image.build_args == {}  # the two builds disagree on BASE: unknown, not one of them
 
 
+# A Django backend whose Dockerfile sits in docker/ and is built with backend/ as its context.
+SPLIT_BACKEND = {
+    "docker/backend.Dockerfile": """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY pyproject.toml uv.lock ./
+        RUN pip install --no-cache-dir uv==0.5.11 && uv sync --frozen --no-dev
+        COPY . .
+        CMD ["uv", "run", "manage.py", "runserver", "0.0.0.0:8000"]
+    """,
+    "backend/pyproject.toml": '[project]\nname = "shop"\nversion = "0.1.0"\ndependencies = ["django==5.1.4"]\n',
+    "backend/uv.lock": "version = 1\n",
+    "backend/manage.py": "import django\n",
+    "backend/.dockerignore": ".venv\n.env\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "script", "line"),
+    [
+        (
+            "docker/scripts/build-backend.bat",
+            '@echo off\r\nREM Build the backend image\r\ncd "../"\r\n'
+            "start cmd /k docker build --file backend.Dockerfile --tag shop/backend:latest ^\r\n"
+            "  .\\..\\backend\r\n",
+            4,
+        ),
+        (
+            "docker/scripts/build-backend.ps1",
+            "# Build the backend image\nSet-Location (Join-Path $PSScriptRoot '..')\n"
+            "docker build `\n  --file $PSScriptRoot\\..\\backend.Dockerfile `\n  --tag shop/backend:latest $PSScriptRoot\\..\\..\\backend\n",
+            3,
+        ),
+    ],
+)
+def test_a_windows_script_says_the_context(repo, name, script, line):
+    """A batch or PowerShell script builds the image the way a shell script would, in its
+    own syntax: its context (backend/) is the one the Dockerfile's COPY lines read."""
+    root = repo({**SPLIT_BACKEND, name: script})
+    images, result = images_of(root)
+    assert where(images["docker/backend.Dockerfile"], root) == ("backend", "command", name, line)
+    assert found(result, "CTX003") == [] and found(result, "CTX001") == []
+
+
+def test_without_a_script_the_folder_beside_that_holds_every_copy_source_is_the_guess(repo):
+    """No file says how docker/backend.Dockerfile is built, and neither docker/ nor the
+    root holds what it copies: backend/, beside docker/, holds all of it."""
+    root = repo(SPLIT_BACKEND)
+    images, result = images_of(root)
+    image = images["docker/backend.Dockerfile"]
+    assert where(image, root) == ("backend", "guess", None, None)
+    assert image.origin.detail == "the folder that holds its COPY sources"
+    assert found(result, "CTX003") == [] and found(result, "CTX001") == []
+    # Two folders that could be it: no guess between them, and the Dockerfile's folder stays.
+    twice = {
+        **SPLIT_BACKEND,
+        **{"shop/" + key[len("backend/") :]: text for key, text in SPLIT_BACKEND.items() if key.startswith("backend/")},
+    }
+    images, result = images_of(repo(twice))
+    assert images["docker/backend.Dockerfile"].context_root.name == "docker"
+    assert [code for code, _, _ in found(result, "CTX003")] == ["CTX003", "CTX003"]
+
+
+def test_a_dockerfile_at_the_root_copies_from_the_root(repo):
+    """At the root there is no folder of its own to leave: a requirements file that only
+    app/ holds is missing from the context the root's `docker build .` sends."""
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n",
+        "app/requirements.txt": "flask==3.0.3\n",
+    }
+    root = repo(files)
+    images, result = images_of(root)
+    assert images["Dockerfile"].context_root == root.resolve()
+    assert found(result, "CTX003") == [("CTX003", "Dockerfile", 2)]
+
+
 def test_package_json_scripts(repo):
     root = repo(
         {

@@ -88,6 +88,7 @@ def read_build_file(kind: str, text: str, path: str, root: str) -> Reading:
         "make": _makefile,
         "npm": _package_json,
         "shell": _shell,
+        "windows": _windows,
         "skaffold": _skaffold,
     }
     reader = readers.get(kind)
@@ -931,6 +932,50 @@ def _shell(text: str, path: str, root: str) -> Reading:
     starts = (root,) if folder == root else (root, folder)  # run from the repository root, or from its folder
     lines = tuple(range(1, text.count("\n") + 2))
     return Reading(scripts=[Script(text, lines, starts, {}, path)])
+
+
+def _windows(text: str, path: str, root: str) -> Reading:
+    """A batch file or PowerShell script, read as the shell script its build lines make:
+    they are the same command lines in another syntax (`docker build --file x.Dockerfile
+    ..\\backend`). Started from its own folder (a double-click) or the repository's."""
+    return _shell(windows_as_shell(text, posixpath.dirname(path), path.lower().endswith(".ps1")), path, root)
+
+
+_BATCH_COMMENT = re.compile(
+    r"^\s*@?\s*(?:rem(?:\s|$)|::|echo\s+(?:off|on)\s*$|setlocal\b|endlocal\b|pause\b|exit\b)", re.I
+)
+# `start "title" /b cmd /k docker build ...`, `cmd /c ...`, `call ...`, PowerShell's `& docker ...`
+_WRAPPERS = re.compile(
+    r'^(\s*)@?(?:start\s+(?:"[^"]*"\s+)?(?:/\w+\s+)*)?(?:cmd(?:\.exe)?\s+/[ckCK]\s+)?(?:call\s+|&\s*)?'
+)
+_BATCH_SET = re.compile(r'^(\s*)set\s+"?([A-Za-z_]\w*)=([^"\n]*)"?\s*$', re.I)
+_BATCH_VARIABLE = re.compile(r"%([A-Za-z_]\w*)%")
+_POWERSHELL_ENV = re.compile(r"\$env:([A-Za-z_]\w*)", re.I)
+
+
+def windows_as_shell(text: str, folder: str, powershell: bool) -> str:
+    """The POSIX shell reading of a batch or PowerShell script, line for line: comments and
+    console switches dropped, ``^`` (or PowerShell's backtick) continuations, ``%NAME%`` and
+    ``$env:NAME`` variables, ``%~dp0`` and ``$PSScriptRoot`` (the script's folder), ``cd /d``, the wrappers
+    ``start``/``cmd /c``/``call`` that run a command, and backslashes in paths."""
+    lines = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if not powershell and _BATCH_COMMENT.match(line):
+            lines.append("")
+            continue
+        line = line.replace("%~dp0", folder + "/").replace("$PSScriptRoot", folder).replace("\\", "/")
+        line = _POWERSHELL_ENV.sub(r"${\1}", line) if powershell else _BATCH_VARIABLE.sub(r"${\1}", line)
+        continuation = "`" if powershell else "^"
+        if line.rstrip().endswith(continuation):
+            line = line.rstrip()[:-1] + "\\"
+        setting = None if powershell else _BATCH_SET.match(line)
+        if setting:
+            line = f"{setting.group(1)}{setting.group(2)}='{setting.group(3)}'"
+        line = _WRAPPERS.sub(r"\1", line, count=1)
+        line = re.sub(r"^(\s*)(?:cd|chdir|Set-Location)\s+/d\s+", r"\1cd ", line, flags=re.I)
+        line = re.sub(r"^(\s*)(?:chdir|Set-Location)\s+", r"\1cd ", line, flags=re.I)
+        lines.append(line)
+    return "\n".join(lines)
 
 
 # -- skaffold -------------------------------------------------------------------------------------
