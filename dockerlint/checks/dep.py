@@ -79,6 +79,7 @@ DEV_CATEGORIES = {
     "docs": "a documentation tool",
     "debug": "a debugger or profiler",
     "build": "a build helper that no later install uses",
+    "release": "a packaging or release tool",
 }
 # Later RUNs that may build a package from source, which a build helper installed before
 # them serves (pip, uv, poetry, `setup.py`, PEP 517 builds).
