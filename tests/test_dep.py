@@ -1859,3 +1859,30 @@ def test_a_django_migration_that_imports_a_dropped_package_is_said_at_info(repo)
     result = run_lint(repo(files), select=["DEP002"])
     levels = {finding.path.name: finding.severity.label for finding in result.findings}
     assert levels == {"0002_copy_from_mongo.py": "info", "views.py": "error"}
+
+
+def test_a_backport_of_a_standard_library_module_is_unused(repo):
+    """`asyncio==3.4.3`, `pathlib`, `enum34`: the image's Python has the module, and its
+    standard library comes first on sys.path, so `import asyncio` never loads the backport.
+    The dataclasses backport serves a Python 3.6 image, which lacks the module."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY app.py .
+            CMD ["python", "app.py"]
+        """,
+        "requirements.txt": "flask==3.0.3\nasyncio==3.4.3\npathlib==1.0.1\ndataclasses==0.6\nenum34==1.1.10\n",
+        "app.py": "import asyncio\nimport dataclasses\nimport enum\nimport pathlib\n\nimport flask\n",
+    }
+    result = [item for item in run_lint(repo(files), select=["DEP001"]).findings if item.code == "DEP001"]
+    assert [item.span.line for item in result] == [2, 3, 4, 5]
+    assert "a backport of the standard library's `enum`" in result[3].message
+    files["Dockerfile"] = files["Dockerfile"].replace("python:3.11-slim", "python:3.6-slim")
+    assert lint(repo, files, ["DEP001"]) == [
+        ("DEP001", "requirements.txt", 2),
+        ("DEP001", "requirements.txt", 3),
+        ("DEP001", "requirements.txt", 5),
+    ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import sys
 from collections.abc import Iterator
 from functools import cache, lru_cache
 from pathlib import Path
@@ -56,6 +57,7 @@ from dockerlint.model.distributions import (
     requirements_read,
     setting_strings,
     stdlib,
+    stdlib_backports,
     submodule_libraries,
     tooling,
     unpickled_models,
@@ -319,7 +321,7 @@ def _argv_words(argv: tuple[str, ...]) -> set[str]:
 
 def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | None:
     """Why the image uses the distribution by itself (not through another package), or None."""
-    if _imports(image, analysis, distribution.modules):
+    if _imports(image, analysis, distribution.modules) and not _shadowed_by_stdlib(image, distribution):
         return "imported"
     if set(distribution.commands) & analysis.words:
         return "run as a command"
@@ -469,9 +471,42 @@ def _imported_below(image: Image, analysis: Analysis) -> set[str]:
         if not distribution.known:
             continue
         modules = [module for module in distribution.modules if module.split(".", 1)[0] not in own]
+        if _shadowed_by_stdlib(image, distribution):
+            modules = []
         if set(distribution.commands) & analysis.words or (modules and _imports(image, analysis, modules, True)):
             found.add(name)
     return found
+
+
+def _shadowed_by_stdlib(image: Image, distribution: Distribution) -> bool:
+    """A backport of standard-library modules (asyncio 3.4.3, pathlib, typing, enum34's
+    `enum`): the image's Python has them, and its standard library comes before
+    site-packages on sys.path, so an import never loads the backport. A module the
+    standard library gained after 3.6 (`dataclasses`) counts only on a Python known to have
+    it; one it dropped (`imghdr`) never does."""
+    tops = {module.split(".", 1)[0] for module in distribution.modules}
+    if not tops:
+        return False
+    table = stdlib_backports()
+    version = _image_python(image)
+    for top in tops:
+        if top not in sys.stdlib_module_names or top in table["removed"]:
+            return False
+        since = table["added"].get(top)
+        if since and (version is None or _release(version) < _release(since)):
+            return False
+    return True
+
+
+def _image_python(image: Image) -> str | None:
+    """The final stage's Python minor version, when its base or packages say it."""
+    from dockerlint.model.pyenv import python_version
+
+    return python_version(image, image.final) if image.final is not None else None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
 
 
 def _required_by_another(analysis: Analysis, item: Installed) -> bool:
@@ -904,8 +939,13 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             "DEP001",
             item.path,
             item.span,
-            f"`{item.name}`{cost} is installed in the image but nothing uses it: no code in the image "
-            f"imports {modules}, no command runs it, and {needs}"
+            f"`{item.name}`{cost} is installed in the image but nothing uses it: "
+            + (
+                f"it is a backport of the standard library's {modules}, which the image's Python has and loads first"
+                if _shadowed_by_stdlib(image, distribution)
+                else f"no code in the image imports {modules}"
+            )
+            + f", no command runs it, and {needs}"
             + (f"; the code imports {through}, which only it brings in" if instead else ""),
             _replacement_fix(item, instead) if instead else _removal_fix(item, _listed_below(analysis, verdict, item)),
             size,

@@ -544,6 +544,14 @@ def stdlib() -> frozenset[str]:
 
 
 @cache
+def stdlib_backports() -> dict:
+    """What decides whether the standard library shadows a PyPI namesake: the modules it
+    dropped (``removed``) and those it gained after 3.6, with the version (``added``)."""
+    table = _overrides()["stdlib"]
+    return {"removed": frozenset(table["removed"]), "added": dict(table["added"])}
+
+
+@cache
 def tooling() -> frozenset[str]:
     return frozenset(_overrides()["tooling"]["names"])
 
