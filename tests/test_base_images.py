@@ -476,3 +476,36 @@ def test_a_gpu_service_on_an_ngc_tensorrt_image(repo):
     files["Dockerfile"] = files["Dockerfile"].replace("nvcr.io/nvidia/tensorrt:23.08-py3", "python:3.10-slim")
     assert lint(repo, files, "GPU001") == [("GPU001", "Dockerfile", 3)]
     assert lint(repo, files, "GPU002") == [("GPU002", "requirements.txt", 1)]  # both CUDA libraries, one decision
+
+
+LAINBOW_LIKE = """\
+FROM pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime
+WORKDIR /src
+COPY --from=ghcr.io/astral-sh/uv:0.9.17 /uv /uvx /bin/
+ENV UV_PROJECT_ENVIRONMENT={env}
+ENV PATH="{env}/bin:$PATH"
+COPY pyproject.toml uv.lock /src/
+RUN uv sync --locked --no-dev
+COPY inference/ /src/inference/
+CMD ["uvicorn", "inference.main:app", "--host", "0.0.0.0", "--port", "8001"]
+"""
+
+
+@pytest.mark.parametrize(("env", "flagged"), [("/opt/venv", True), ("/opt/conda", False)])
+def test_a_service_in_its_own_venv_cannot_import_the_frameworks_the_base_carries(repo, env, flagged):
+    """`uv sync` into /opt/venv, first on PATH, makes a venv without the base's
+    site-packages: the service imports its own torch there, and the base's CUDA PyTorch
+    (~4 GB) is dead weight. Into /opt/conda, the base's own Python, it is the same torch."""
+    files = {
+        "Dockerfile": LAINBOW_LIKE.format(env=env),
+        "pyproject.toml": '[project]\nname = "inference"\nversion = "0.1.0"\ndependencies = ["torch==2.7.1", "fastapi==0.115.6"]\n',
+        "uv.lock": "version = 1\n",
+        "inference/__init__.py": "",
+        "inference/main.py": "import torch\nfrom fastapi import FastAPI\n\napp = FastAPI()\n",
+    }
+    result = findings(repo, files, "IMG002")
+    if not flagged:
+        assert result == []
+        return
+    assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 1)]
+    assert "runs in the virtual environment `/opt/venv`" in result[0].message

@@ -14,6 +14,7 @@ from dockerlint.knowledge import load
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
 from dockerlint.model.distributions import closure, lookup, module_owners
+from dockerlint.model.pyenv import service_venv
 
 
 @check("IMG001")
@@ -162,21 +163,29 @@ def heavy_framework_base(image: Image) -> Iterator[Finding]:
     code = image_code(image, image.local_projects())
     if not any(not file.is_test for file in code.files):
         return
-    used = _used_names(image, code)
-    used |= {other for name in facts.carries if name in used for other in lookup(name).requires}  # vllm's torch
-    used |= _installed_users(image, used)
-    unused = [name for name in facts.carries if name not in used]
+    venv = service_venv(image)
+    if venv is not None:  # the service's imports resolve in its own venv, never in the base's Python
+        unused = list(facts.carries)
+    else:
+        used = _used_names(image, code)
+        used |= {other for name in facts.carries if name in used for other in lookup(name).requires}  # vllm's torch
+        used |= _installed_users(image, used)
+        unused = [name for name in facts.carries if name not in used]
     if not unused:
         return
     every = len(unused) == len(facts.carries)
     size = facts.size if every else None
     cost = f" (~{human_size(size)}{_devel_note(facts)})" if size else ""
     names = ", ".join(f"`{name}`" for name in unused)
-    what = (
-        f"which carries {facts.what}{cost}, and no code in the image imports {names}"
-        if every
-        else f"which carries {facts.what}; the code uses some of it, but nothing imports {names}"
-    )
+    if venv is not None:
+        what = (
+            f"which carries {facts.what}{cost}, but the service runs in the virtual environment `{venv}` "
+            "(first on PATH), made without `--system-site-packages`: none of it can be imported there"
+        )
+    elif every:
+        what = f"which carries {facts.what}{cost}, and no code in the image imports {names}"
+    else:
+        what = f"which carries {facts.what}; the code uses some of it, but nothing imports {names}"
     yield finding(
         image,
         "IMG002",

@@ -203,16 +203,38 @@ def isolated_venv(image: Image, stage: StageModel, step: Step, span: Span) -> st
     target = next((tree for tree in found if tree.step is step and tree.span == span), None)
     if target is None or target.kind != "venv":
         return None
-    for tree in found:
-        if tree.kind != "venv" or tree.path != target.path or tree.how.startswith(("pip", "uv pip", "python -m pip")):
-            continue
-        if tree.how == "uv sync" and posixpath.basename(tree.path) != ".venv":
-            return None  # UV_PROJECT_ENVIRONMENT=/usr/local or /opt/conda: the image's own Python
-        made = next((command for command in tree.step.commands if command.span == tree.span), None)
-        if made is not None and "--system-site-packages" not in made.argv:
-            return tree.path
+    return target.path if _isolated(found, target.path) else None
+
+
+def service_venv(image: Image) -> str | None:
+    """The virtual environment the final image's PATH puts first (``ENV
+    PATH=/opt/venv/bin:$PATH``), when the image made it without ``--system-site-packages``:
+    the service runs there and cannot import the base image's packages."""
+    final = image.final
+    if final is None or not final.steps:
         return None
-    return None
+    first = (final.steps[-1].env.get("PATH") or "").split(":", 1)[0].rstrip("/")
+    if not first.endswith("/bin") or first in SYSTEM_DIRS:
+        return None
+    folder = first[: -len("/bin")]
+    return folder if _isolated(trees(image, final), folder) else None
+
+
+# Where `uv sync` with UV_PROJECT_ENVIRONMENT installs into an interpreter the image already
+# has (uv docs, "Project environment path": a system Python's prefix), not a venv it makes.
+_INTERPRETER_PREFIXES = ("/usr/local", "/usr", "/opt/conda")
+
+
+def _isolated(found: list[Tree], path: str) -> bool:
+    """Whether the image made the venv at ``path`` without the base's site-packages."""
+    for tree in found:
+        if tree.kind != "venv" or tree.path != path or tree.how.startswith(("pip", "uv pip", "python -m pip")):
+            continue
+        if tree.how == "uv sync" and (path in _INTERPRETER_PREFIXES or path.startswith("/opt/conda/envs/")):
+            return False  # UV_PROJECT_ENVIRONMENT=/usr/local or /opt/conda: the image's own Python
+        made = next((command for command in tree.step.commands if command.span == tree.span), None)
+        return made is not None and "--system-site-packages" not in made.argv
+    return False
 
 
 def positional(words: list[str], value_options: set[str]) -> list[str]:
