@@ -1777,3 +1777,27 @@ def test_what_an_extension_of_a_framework_requires_is_needed_by_it(repo):
         "api = NinjaExtraAPI()\n",
     }
     assert lines(findings(repo, files, ["DEP001"])) == []
+
+
+@pytest.mark.parametrize(
+    ("requirements", "command", "served"),
+    [
+        ("langgraph==0.6.3\nlanggraph-cli==0.3.6\nlanggraph-api==0.2.120\nlanggraph-runtime-inmem==0.6.8\n"
+         "sse-starlette==2.1.3\nstructlog==25.4.0\n", '["langgraph", "dev", "--host", "0.0.0.0"]', "langgraph-api"),
+        ("litestar==2.16.0\nuvicorn==0.35.0\n", '["litestar", "run", "--host", "0.0.0.0"]', "uvicorn"),
+    ],
+)  # fmt: skip
+def test_a_framework_command_runs_the_server_it_is_installed_with(repo, requirements, command, served):
+    """`langgraph dev` runs langgraph-api's in-memory server (and so needs what it requires);
+    `litestar run` serves the app with uvicorn: neither is imported by the code."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + f"CMD {command}\n",
+        "requirements.txt": requirements,
+        "app/__init__.py": "",
+        "app/graph.py": "from langgraph.graph import StateGraph\n"
+        if "langgraph" in requirements
+        else "from litestar import Litestar\n\napp = Litestar([])\n",
+    }
+    found = findings(repo, files, ["DEP001"])
+    assert served not in " ".join(item.message for item in found)
+    assert lines(found) == []
