@@ -1691,6 +1691,10 @@ def test_an_image_that_starts_nothing_may_be_a_base_for_others(repo):
     (finding,) = run_lint(root, select=["DEP001"]).findings
     assert finding.severity.name == "INFO" and finding.autofix is None
     assert "the image starts nothing" in finding.message and "`redis`" in finding.message
+    # a keep-alive start command starts nothing either
+    kept = {**files, "common/Dockerfile": files["common/Dockerfile"] + 'CMD ["sleep", "infinity"]\n'}
+    (finding,) = run_lint(repo(kept), select=["DEP001"]).findings
+    assert finding.severity.name == "INFO" and "the image starts nothing" in finding.message
     files["common/Dockerfile"] += 'CMD ["flask", "--app", "common.utils", "run"]\n'
     (finding,) = run_lint(repo(files), select=["DEP001"]).findings
     assert finding.severity.name == "WARNING" and "starts nothing" not in finding.message

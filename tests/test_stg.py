@@ -1425,3 +1425,25 @@ def test_headers_of_a_program_the_image_builds_and_installs_are_its_libraries(re
     assert "`build-essential`" in messages[0] and "libleptonica-dev" not in messages[0]
     without_install = dockerfile.replace(" && make install && ldconfig", "")
     assert "libleptonica-dev" in lint(repo, without_install, "STG001", files)[1][0]
+
+
+@pytest.mark.parametrize(
+    ("start", "flagged"),
+    [
+        ('CMD ["sleep", "infinity"]', False),
+        ('CMD ["tail", "-f", "/dev/null"]', False),
+        ('CMD ["/bin/bash"]', False),
+        ('CMD ["python", "-m", "scraper"]', True),
+    ],
+)
+def test_an_image_that_only_keeps_alive_is_a_base_for_what_comes_later(repo, start, flagged):
+    """`CMD ["sleep", "infinity"]` starts no service: the image is a base (tagged by a
+    Makefile, pushed, built FROM elsewhere) or a development container, and the uv it ships
+    serves the builds and commands that come later."""
+    dockerfile = f"""
+        FROM mcr.microsoft.com/playwright/python:v1.54.0-noble
+        RUN pip install --no-cache-dir uv==0.8.4
+        {start}
+    """
+    places, _ = lint(repo, dockerfile, "STG011", {"scraper/__main__.py": "print('scrape')\n"})
+    assert places == ([("STG011", "Dockerfile", 2)] if flagged else [])

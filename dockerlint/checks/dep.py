@@ -69,7 +69,7 @@ from dockerlint.model.installed_projects import project_installs
 from dockerlint.model.installed_records import floor_release, pinned_release
 from dockerlint.model.installs import wrapper_words
 from dockerlint.model.ml import spacy_pipeline, start_script_commands, started_program
-from dockerlint.model.queries import compose_services, development_image, external_base, final_chain
+from dockerlint.model.queries import compose_services, development_image, external_base, final_chain, keeps_alive
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
 
@@ -251,7 +251,7 @@ def _command_words(image: Image) -> tuple[set[str], set[str], str]:
                 for argv in argvs:
                     found = _argv_words(argv)
                     words |= found
-                    if keyword != "HEALTHCHECK":
+                    if keyword != "HEALTHCHECK" and not keeps_alive(argv):  # `sleep infinity` starts nothing
                         runtime |= found
         if stage.steps:
             env_text += stage.steps[-1].env.values()

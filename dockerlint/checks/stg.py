@@ -26,7 +26,7 @@ from dockerlint.model.installed_pip import wheel_names, wheels_copied
 from dockerlint.model.installed_records import pinned_release
 from dockerlint.model.installs import wrapper_words
 from dockerlint.model.layers import Package, installed_packages, removal
-from dockerlint.model.ml import install_stages, pip_commands
+from dockerlint.model.ml import install_stages, pip_commands, start_command
 from dockerlint.model.native_build import copies_native_sources, installs_native_program
 from dockerlint.model.pyenv import (
     Tree,
@@ -42,7 +42,7 @@ from dockerlint.model.pyenv import (
     source_path,
     trees,
 )
-from dockerlint.model.queries import compose_services, development_image
+from dockerlint.model.queries import compose_services, development_image, keeps_alive
 from dockerlint.model.size.figures import (
     cache_settings,
     debian_bytes,
@@ -395,7 +395,7 @@ def _compiles_at_run_time(image: Image, final: StageModel) -> list[str]:
 def _starts_python(image: Image) -> bool:
     """Whether the container starts a Python service: python, or a server or runner that
     runs Python code (uvicorn, gunicorn, celery, streamlit, ...), not a shell."""
-    from dockerlint.model.ml import ml, start_command
+    from dockerlint.model.ml import ml
 
     found = start_command(image)
     if found is None:
@@ -1097,8 +1097,8 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
     """Poetry, Pipenv, PDM or uv installed in the final stage only to install the service's
     dependencies: nothing the container runs calls it, yet it ships with its own packages."""
     final = image.final
-    if final is None or _build_environment(image, final) or image.base_for_others:
-        return  # a base of other images of the repository: they run the installer, or say so
+    if final is None or _build_environment(image, final) or image.base_for_others or _placeholder_start(image):
+        return  # a base of other images (of the repository, or pushed): they run the installer, or say so
     found = _cloud_cli(image, load("build_tools")["installers"])
     if found is None:
         return
@@ -1132,6 +1132,13 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
         fix,
         size,
     )
+
+
+def _placeholder_start(image: Image) -> bool:
+    """The image starts only a keep-alive command (``CMD ["sleep", "infinity"]``), and no
+    compose service runs it otherwise: a base image, whose installer serves what is built on it."""
+    found = start_command(image)
+    return found is not None and keeps_alive(found[1])
 
 
 def _runs_tool(argv: tuple[str, ...], commands: list[str]) -> bool:

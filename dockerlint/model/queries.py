@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
@@ -96,3 +97,18 @@ def compose_services(image: Image) -> list:
         if loaded is not None:
             found += [service for service in parse_compose(loaded[0].text).services if service.name in image.services]
     return found
+
+
+def keeps_alive(argv) -> bool:
+    """Whether a start command only keeps the container alive (``sleep infinity``, ``tail
+    -f /dev/null``, a bare shell): a base or development image (build_tools.toml,
+    ``placeholder_starts``)."""
+    from dockerlint.knowledge import load
+
+    if not argv:
+        return False
+    words = [posixpath.basename(argv[0]), *argv[1:]]  # /bin/sleep is sleep
+    for pattern in load("build_tools")["placeholder_starts"]["commands"]:
+        if len(pattern) == len(words) and all(map(fnmatchcase, words, pattern)):
+            return True
+    return False
