@@ -405,6 +405,28 @@ def test_a_jdk_where_a_jre_runs_the_service(repo):
     [result] = run_lint(root, select=["STG001"]).findings
     assert "`openjdk-17-jdk-headless`" in result.message
     assert "needs the JRE `openjdk-17-jre-headless` instead of the JDK" in result.fix
+    # PySpark runs Java as the service runs: the JDK is no build tool, only more than it needs
+    assert result.severity.name == "INFO" and "`pyspark` runs Java as the service runs" in result.message
+    assert "only to build packages" not in result.message
+
+
+def test_a_jdk_beside_a_model_server_with_a_java_frontend_is_no_build_tool(repo):
+    """multi-model-server (SageMaker's inference toolkit starts it) is a Java frontend: the
+    JDK runs it; build-essential beside it still only builds."""
+    dockerfile = """
+        FROM ubuntu:22.04
+        RUN apt-get update && apt-get -y install --no-install-recommends build-essential \
+            openjdk-8-jdk-headless python3 python3-pip && rm -rf /var/lib/apt/lists/*
+        RUN pip3 --no-cache-dir install multi-model-server==1.1.11 sagemaker-inference==1.10.1
+        COPY entrypoint.py /usr/local/bin/entrypoint.py
+        ENTRYPOINT ["python3", "/usr/local/bin/entrypoint.py"]
+    """
+    entry = "from sagemaker_inference import model_server\n\nmodel_server.start_model_server()\n"
+    findings = run_lint(repo({"Dockerfile": dockerfile, "entrypoint.py": entry}), select=["STG001"]).findings
+    by_severity = {item.severity.name: item.message for item in findings}
+    assert set(by_severity) == {"INFO", "WARNING"}
+    assert "`multi-model-server` runs Java" in by_severity["INFO"]
+    assert "`build-essential`" in by_severity["WARNING"] and "openjdk" not in by_severity["WARNING"]
 
 
 def test_a_python_tool_only_the_build_uses(repo):
@@ -1447,3 +1469,15 @@ def test_an_image_that_only_keeps_alive_is_a_base_for_what_comes_later(repo, sta
     """
     places, _ = lint(repo, dockerfile, "STG011", {"scraper/__main__.py": "print('scrape')\n"})
     assert places == ([("STG011", "Dockerfile", 2)] if flagged else [])
+
+
+def test_poetry_the_project_lists_among_its_own_dependencies_stays(repo):
+    """`poetry = "^1.8.2"` under [tool.poetry.dependencies]: `poetry install` puts Poetry in
+    again whatever the Dockerfile does with the one it used, so removing it saves nothing."""
+    files = dict(POETRY_SHOP)
+    files["pyproject.toml"] = files["pyproject.toml"].replace(
+        'uvicorn = "^0.32"', 'uvicorn = "^0.32"\n        poetry = "^1.8.2"'
+    )
+    install = "RUN pip install --no-cache-dir poetry==1.8.5"
+    assert lint(repo, poetry_final(install), "STG011", files)[0] == []
+    assert lint(repo, poetry_final(install), "STG011", POETRY_SHOP)[0] == [("STG011", "Dockerfile", 3)]

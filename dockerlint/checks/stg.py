@@ -17,7 +17,7 @@ from msgspec import Struct
 
 from dockerlint.checks import check
 from dockerlint.checks.common import external_base, final_chain, finding, from_image_span, image_matches
-from dockerlint.findings import Finding, Related, human_size
+from dockerlint.findings import Finding, Related, Severity, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ImageRef, StageModel, Step
 from dockerlint.model.distributions import canonical, closure, lookup
@@ -449,9 +449,13 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     commands = load("build_tools")["apt"]["commands"]
     compiles_at_run_time = None  # read once a compiler is found: it reads the image's code
     native = installs_native_program(image)  # `./configure && make && make install` in the image
+    runs_java = _runs_java(image)
     for step, package in _build_tools(image, final):
         if native and fnmatchcase(package.name, "*-dev*"):
             continue  # its shared library (liblept5 under libleptonica-dev) serves the program built here
+        if runs_java and _runtime_packages([package.name]):
+            yield _jdk_for_java_finding(image, package, runs_java)  # the JVM serves the service
+            continue
         if _removed_later(image, step, package):
             continue  # removed in a later layer: LAY001 says so
         if compiles_at_run_time is None:
@@ -703,6 +707,29 @@ def _unpacked_jdk(image: Image) -> Iterator[Finding]:
                     "or build a smaller runtime with `jlink` in a builder stage and copy it across.",
                 )
                 return
+
+
+def _runs_java(image: Image) -> str | None:
+    """A Python distribution the final image installs that starts a JVM as the service runs
+    (build_tools.toml, ``java_runtime``), or None."""
+    from dockerlint.model.installed_names import image_installs
+
+    wanted = set(load("build_tools")["java_runtime"]["distributions"])
+    return next((item.name for item in image_installs(image).items if item.name in wanted), None)
+
+
+def _jdk_for_java_finding(image: Image, package: Package, user: str) -> Finding:
+    """A JDK where the service runs Java: the runtime serves it, the compiler and tools do not."""
+    runtime = ", ".join(_runtime_packages([package.name]))
+    return Finding(
+        "STG001",
+        image.dockerfile_path,
+        package.install.span,
+        f"`{package.name}` is a JDK in the final stage: `{user}` runs Java as the service runs, which needs "
+        "only the Java runtime, not the JDK's compiler and tools",
+        f"A service that only runs Java needs {runtime} instead of the JDK.",
+        severity=Severity.INFO,
+    )
 
 
 def _runtime_packages(names: list[str]) -> list[str]:
@@ -1106,6 +1133,8 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
     commands = tool["commands"]
     if _runtime_names(image, commands) or _uninstalled(image, tool["python"]):
         return  # the container runs it (`poetry run`), or the build removes it
+    if _declared_by_project(image, tool["python"]):
+        return  # the project lists it among its own dependencies: its install puts it back
     from dockerlint.model.code import image_code
 
     if set(commands) & image_code(image, image.local_projects()).mentions.names:
@@ -1132,6 +1161,14 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
         fix,
         size,
     )
+
+
+def _declared_by_project(image: Image, names: list[str]) -> bool:
+    """Whether a pyproject the image installs names one of ``names`` as a dependency of its
+    own (`poetry = "^1.8"` under [tool.poetry.dependencies])."""
+    from dockerlint.model.installed_names import image_installs
+
+    return any(item.kind == "pyproject" and item.name in names for item in image_installs(image).items)
 
 
 def _placeholder_start(image: Image) -> bool:
