@@ -487,6 +487,15 @@ def test_a_compose_service_that_extends_another_builds_with_its_context(repo):
         ("COPY app.py /app/", "from dotenv import load_dotenv\n\nload_dotenv()\n", False),
         ("COPY . /app", "import os\n\nPORT = os.environ.get('PORT', '8000')\n", True),  # copied, never read
         ("COPY . /app", "import nonebot\n\nnonebot.init()\nnonebot.run()\n", False),  # NoneBot reads .env at init
+        # a settings class names the file it reads (pydantic-settings' env_file)
+        (
+            "COPY . /app",
+            "from pydantic_settings import BaseSettings, SettingsConfigDict\n\n\nclass Settings(BaseSettings):\n"
+            '    model_config = SettingsConfigDict(env_file=".env", extra="ignore")\n',
+            False,
+        ),
+        # a string that only looks like one (`.envrc`, `env_prefix`) names no `.env`
+        ("COPY . /app", 'import os\n\nPREFIX = os.environ.get("APP_ENV", ".envrc")\n', True),
         # `flask run` reads it by itself, with python-dotenv installed (the RUN above)...
         ('COPY . /app\nCMD ["flask", "run"]', "from flask import Flask\n\napp = Flask(__name__)\n", False),
         ('COPY . /app\nCMD ["sh", "start.sh"]', "from flask import Flask\n\napp = Flask(__name__)\n", False),

@@ -8,12 +8,14 @@ import os
 import posixpath
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 from msgspec import Struct
 
 from dockerlint.knowledge import load
 from dockerlint.model.image import Copy, Image, StageModel
 from dockerlint.parse.dockerignore import go_clean
+from dockerlint.regex import lazy_compile
 
 
 def context_path(source: str) -> str:
@@ -218,8 +220,11 @@ def _reads_copied_env(image: Image, path: str, table: dict) -> bool:
     if not copied:
         return False
     readers = set(table["env_readers"])
-    if any(module.split(".", 1)[0] in readers for module in image_code(image).imports.by_service):
+    code = image_code(image)
+    if any(module.split(".", 1)[0] in readers for module in code.imports.by_service):
         return True
+    if _names_env_file(image, code):
+        return True  # pydantic-settings' `env_file="app/.env"`, `load_dotenv("config/.env")`
     from dockerlint.model.installed_names import image_installs
 
     if table["env_reading_package"] not in {item.name for item in image_installs(image).items}:
@@ -230,6 +235,23 @@ def _reads_copied_env(image: Image, path: str, table: dict) -> bool:
     commands = [started[1]] if started is not None else []
     commands += start_script_commands(image)
     return any(posixpath.basename(word) in table["env_reading_commands"] for words in commands for word in words)
+
+
+# A string in the code that names an environment file by path: `env_file="app/.env"`.
+_ENV_FILE_STRING = lazy_compile(r"""["'](?:[\w.${}/-]*/)?\.env["']""")
+MAX_ENV_SCAN_FILES = 2_000  # service files searched for one; a repository names it near its settings
+
+
+def _names_env_file(image: Image, code) -> bool:
+    """Whether the service's Python names an `.env` file in a string (a settings class's
+    `env_file`, a `load_dotenv(path)`): it reads the file the image copies in."""
+    for file in [file for file in code.files if not file.is_test][:MAX_ENV_SCAN_FILES]:
+        if not file.image_path.endswith(".py"):
+            continue
+        loaded = image.workspace.text(Path(file.location), quiet=True)
+        if loaded is not None and ".env" in loaded[0].text and _ENV_FILE_STRING.search(loaded[0].text):
+            return True
+    return False
 
 
 def _copied_paths(image: Image) -> set[str] | None:
