@@ -1213,7 +1213,13 @@ def test_a_dockerfile_named_for_development_is_left_alone(repo):
         COPY app.py .
         CMD ["flask", "run"]
     """
-    for name in ("Dockerfile.dev", "docker/test.Dockerfile", "dev.dockerfile", "docker/lab.Dockerfile"):
+    for name in (
+        "Dockerfile.dev",
+        "docker/test.Dockerfile",
+        "dev.dockerfile",
+        "docker/lab.Dockerfile",
+        "Dockerfile.local",
+    ):
         assert lint(repo, {name: dockerfile, "app.py": "import flask\n"}, ["DEP003"]) == [], name
     # the same image as the web service is a production one
     assert len(lint(repo, {"docker/web.Dockerfile": dockerfile, "app.py": "import flask\n"}, ["DEP003"])) == 2
@@ -1292,6 +1298,9 @@ def test_tensorflow_on_a_cpu_image_and_not_with_a_gpu(repo):
     """
     cpu = {"Dockerfile": dockerfile, "predict.py": "import tensorflow as tf\n"}
     assert lint(repo, cpu, ["DEP004"]) == [("DEP004", "Dockerfile", 2)]
+    # before 2.1 the `tensorflow` wheel was the CPU build (`tensorflow-gpu` the other one)
+    old = {**cpu, "Dockerfile": dockerfile.replace("python:3.11-slim", "python:3.7-slim").replace("2.18.0", "2.0.0")}
+    assert lint(repo, old, ["DEP004"]) == []
 
 
 def test_tensorflow_that_a_used_package_of_unread_requirements_may_require_stays(repo):

@@ -70,7 +70,7 @@ def workdir_before(image: Image, stage: StageModel, before: int) -> bool:
 # development, as are the compose services of one: `Dockerfile.dev`, `dev.python.Dockerfile`,
 # `--target test`, a `tests` service.
 _DEV_IMAGE_WORDS = re.compile(
-    r"(?:^|[-_./])(dev|devel|develop|development|test|tests|testing|ci|lint|debug|notebook|jupyter|lab)(?:$|[-_./])"
+    r"(?:^|[-_./])(dev|devel|develop|development|local|test|tests|testing|ci|lint|debug|notebook|jupyter|lab)(?:$|[-_./])"
 )
 
 
