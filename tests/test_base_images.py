@@ -509,3 +509,18 @@ def test_a_service_in_its_own_venv_cannot_import_the_frameworks_the_base_carries
         return
     assert [(f.path.name, f.span.line) for f in result] == [("Dockerfile", 1)]
     assert "runs in the virtual environment `/opt/venv`" in result[0].message
+
+
+def test_a_cmake_build_of_llama_cpp_makes_the_slim_move_a_builder_stage(repo):
+    """PyPI holds only llama-cpp-python's sdist: `pip install` compiles it with the full
+    image's C++ compiler, which slim lacks."""
+    files = {
+        "Dockerfile": 'FROM python:3.10\nWORKDIR /llm-api\nCOPY requirements.txt .\nENV FORCE_CMAKE="1"\n'
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY app app\n"
+        'CMD ["python", "./app/main.py"]\n',
+        "requirements.txt": "llama-cpp-python==0.2.90\nfastapi==0.115.6\n",
+        "app/main.py": "from llama_cpp import Llama\nfrom fastapi import FastAPI\n",
+    }
+    result = findings(repo, files, "IMG001")
+    assert [(f.span.line, f.severity) for f in result] == [(1, Severity.INFO)]
+    assert "`llama-cpp-python` is built from source here" in result[0].message

@@ -41,7 +41,7 @@ def full_python_base(image: Image) -> Iterator[Finding]:
     built = built_from_source(image)
     if built:
         # Slim alone fails the build: the saving takes a builder stage, a change of design.
-        names = ", ".join(f"`{name}`" for name in built)
+        names = ", ".join(name if " " in name else f"`{name}`" for name in built)
         yield Finding(
             "IMG001",
             image.dockerfile_path,
@@ -70,8 +70,9 @@ def full_python_base(image: Image) -> Iterator[Finding]:
 
 def built_from_source(image: Image) -> list[str]:
     """Distributions the final image installs that pip builds from source against the full
-    image's compiler and -dev headers (psycopg2, mysqlclient, mariadb), when the image does
-    not install a compiler itself: on the slim image their install fails."""
+    image's compiler and -dev headers (psycopg2, mysqlclient, mariadb), or the native code
+    it compiles (a CMake build of llama-cpp-python), when the image does not install a
+    compiler itself: on the slim image that build fails."""
     from dockerlint.model.installed_names import image_installs
 
     table = load("base_images")["slim_lacks"]
@@ -84,7 +85,12 @@ def built_from_source(image: Image) -> list[str]:
                     if names & {"gcc", "g++", "build-essential", "build-base"}:
                         return []
     wanted = set(table["distributions"])
-    return sorted({item.name for item in image_installs(image).items if item.name in wanted})
+    built = sorted({item.name for item in image_installs(image).items if item.name in wanted})
+    from dockerlint.model.native_build import compiles_native
+
+    if not built and compiles_native(image):  # `FORCE_CMAKE=1 pip install llama-cpp-python`, `pip wheel`
+        built = ["the native code this image compiles"]
+    return built
 
 
 def _slim_fix(image: Image, root, ref, slim: str):
