@@ -1469,8 +1469,8 @@ def _heavy_variants(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue
         if not _lighter_exists(entry, analysis.versions.get(item.name), image.platforms):
             continue
-        if not _release_at_least(analysis.versions.get(item.name), entry.get("compiles_from")):
-            continue  # psycopg2 before 2.8 shipped its own wheels: nothing compiles
+        if not _release_at_least(analysis.versions.get(item.name), entry.get("heavy_from")):
+            continue  # psycopg2 before 2.8 shipped its own wheels; tensorflow before 2.1 was CPU-only
         if entry.get("cpu_only") and _may_be_required_unseen(analysis, item) and item.name in required_by_some():
             continue  # a package dockerlint cannot read may require it by name: the swap would install both
         if not entry.get("compiles") and _required_by_another(analysis, item):
