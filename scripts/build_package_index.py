@@ -518,7 +518,7 @@ def _stale(facts: dict | None, version: str | None = None) -> bool:
         return True
     # nothing imported of others reads the same; only py_bytes may be missing, and the large
     # wheels go without it
-    return "py_bytes" not in facts and facts.get("size", 0) < LARGE_WHEEL
+    return "py_bytes" not in facts and (facts.get("size") or 0) < LARGE_WHEEL
 
 
 def _download(cache: Cache, pairs: list[tuple[str, str]], earlier: bool = False) -> None:
@@ -744,12 +744,15 @@ def read_sdist(path: Path) -> dict:
         )
     owned = [name for name in package_files if name.split("/", 1)[0] in {m.split(".")[0] for m in modules}
              or name.split("/", 1)[0].removesuffix(".py") in modules]  # fmt: skip
+    # A compiled extension (setup's ext_modules, or C/C++ sources to build): what installs is
+    # what the compiler makes, which no file of the sdist tells (dlib's 1 kB of Python).
+    compiled = "ext_modules" in setup or any(name.endswith(_NATIVE_SOURCES) for name in files)
     return {
         "metadata": metadata,
         "modules": modules,
         "commands": sorted(commands),
         "groups": [],
-        "size": sum(len(files[root + name]) for name in owned),
+        "size": None if compiled else sum(len(files[root + name]) for name in owned),
         "py_bytes": sum(len(files[root + name]) for name in owned if name.endswith(".py")),
         "cuda_bytes": 0,
         "uses": _uses(lambda name: files.get(root + name), owned, modules),
@@ -803,6 +806,9 @@ def _egg_requires(text: str) -> dict:
             conditions.append(f'extra == "{extra}"')
         requires.append(f"{line}; {' and '.join(conditions)}" if conditions else line)
     return {"requires_dist": requires, "provides_extra": extras}
+
+
+_NATIVE_SOURCES = (".c", ".cc", ".cpp", ".cxx", ".pyx", ".cu", "CMakeLists.txt")
 
 
 def _declared_modules(setup: dict) -> list[str]:

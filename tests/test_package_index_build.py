@@ -549,3 +549,15 @@ def test_an_sdist_is_named_by_the_modules_its_setup_declares_and_where_it_keeps_
         },
     )
     assert build.read_sdist(two)["modules"] == ["typed"]
+    # a compiled extension installs what the compiler makes: its size is not the sdist's
+    native = sdist(
+        "facekit",
+        {
+            "setup.py": 'from setuptools import setup\nsetup(name="facekit", package_dir={"": "tools/python"}, '
+            'packages=["facekit"], ext_modules=[])\n',
+            "tools/python/facekit/__init__.py": "from _facekit import *\n",
+            "tools/python/src/facekit.cpp": "int main() { return 0; }\n",
+        },
+    )
+    facts = build.read_sdist(native)
+    assert facts["modules"] == ["facekit"] and facts["size"] is None
