@@ -797,6 +797,26 @@ def test_no_code_in_the_image_means_no_judgement(repo):
 # -- DEP002 ---------------------------------------------------------------------------------
 
 
+def test_an_import_under_the_main_guard_of_an_imported_module_does_not_run(repo):
+    """The service imports app/classifier.py, whose `if __name__ == "__main__":` block (a
+    manual check with OpenCV) runs only when the file is run as a script; the image's start
+    command runs app.main. Run as the start script, the block runs, and cv2 is missing."""
+    classifier = (
+        "import json\n\n\ndef classify(text):\n    return json.dumps({'label': text})\n\n\n"
+        "if __name__ == '__main__':\n    import cv2\n\n    print(cv2.imread('sample.png'))\n"
+    )
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["uvicorn", "app.main:app"]\n',
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\n",
+        "app/__init__.py": "",
+        "app/main.py": "from fastapi import FastAPI\n\nfrom app.classifier import classify\n\napp = FastAPI()\n",
+        "app/classifier.py": classifier,
+    }
+    assert lint(repo, files, ["DEP002"]) == []
+    files["Dockerfile"] = SLIM_REQUIREMENTS + 'CMD ["python", "app/classifier.py"]\n'
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "classifier.py", 9)]
+
+
 def test_missing_packages_found_at_the_import(repo):
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["uvicorn", "app.main:app"]\n',

@@ -1032,10 +1032,15 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
         if scan is None or scan.imports is None:
             continue
         reported: set[str] = set()
+        guarded = None  # the lines under `if __name__ == "__main__":`, read when one is unresolved
         for item, owners in _unresolved(scan, provided, first_party, answers):
             top = item.module.split(".", 1)[0]
             if top in reported:
                 continue
+            if guarded is None:
+                guarded = _main_guarded_lines(image, file)
+            if any(low <= item.line <= high for low, high in guarded):
+                continue  # runs only when the file is run as a script, which the container does not do
             reported.add(top)
             shown = " or ".join(f"`{name}`" for name in owners[:3])
             yield _import_finding(
@@ -1046,6 +1051,42 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 f"Add {shown} to the requirements the image installs, or make the import optional "
                 "(`try: ... except ImportError:`) if the code can run without it.",
             )
+
+
+def _main_guarded_lines(image: Image, file) -> list[tuple[int, int]]:
+    """The line ranges of the file's `if __name__ == "__main__":` blocks, unless the start
+    command runs the file itself as a script (then they run)."""
+    import ast
+
+    started = started_program(image)
+    if started is not None and started[1] == "script":
+        step, _, target = started
+        if posixpath.normpath(posixpath.join(step.workdir or "/", target)) == file.image_path:
+            return []
+    loaded = image.workspace.text(file.path, quiet=True)
+    if loaded is None or "__main__" not in loaded[0].text:
+        return []
+    try:
+        tree = ast.parse(loaded[0].text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    return [
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in tree.body
+        if isinstance(node, ast.If) and _is_main_test(node.test)
+    ]
+
+
+def _is_main_test(test) -> bool:
+    """`__name__ == "__main__"` (either way round)."""
+    import ast
+
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [side.id for side in sides if isinstance(side, ast.Name)]
+    values = [side.value for side in sides if isinstance(side, ast.Constant)]
+    return names == ["__name__"] and values == ["__main__"]
 
 
 def _any_release_closure(analysis: Analysis) -> set[str]:
