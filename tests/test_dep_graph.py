@@ -1801,3 +1801,18 @@ def test_a_framework_command_runs_the_server_it_is_installed_with(repo, requirem
     found = findings(repo, files, ["DEP001"])
     assert served not in " ".join(item.message for item in found)
     assert lines(found) == []
+
+
+def test_a_command_of_an_older_release_in_the_start_script_uses_its_package(repo):
+    """`bash -c /app/pull-all.sh` runs the script, which runs `huggingface-cli download`:
+    the command of huggingface-hub before 1.0 (`hf` since)."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'ENTRYPOINT [ "bash", "-c", "/app/pull-all.sh" ]\n',
+        "requirements.txt": "huggingface-hub==0.24.0\nrequests==2.32.3\n",
+        "pull-all.sh": "#!/bin/bash\nhuggingface-cli download meta-llama/Meta-Llama-3-8B-Instruct --local-dir ./model\n"
+        "python scrape.py\n",
+        "scrape.py": "import requests\n\nprint(requests.get('https://example.com').status_code)\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["pull-all.sh"] = "#!/bin/bash\npython scrape.py\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 1)]

@@ -1192,7 +1192,12 @@ def _shell_string_command(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     return words or None
 
 
-def _shell_script(argv: tuple[str, ...]) -> str | None:
+def _shell_script(argv: tuple[str, ...], depth: int = 0) -> str | None:
+    """The script a start command runs: `sh start.sh`, `./start.sh`, or the one command of
+    `bash -c "/app/start.sh"`."""
+    inner = _shell_string_command(argv) if depth < 3 else None
+    if inner is not None:
+        return _shell_script(inner, depth + 1)
     program = posixpath.basename(argv[0])
     if program in _SHELLS:
         args = [word for word in argv[1:] if not word.startswith("-")]
