@@ -797,6 +797,22 @@ def test_no_code_in_the_image_means_no_judgement(repo):
 # -- DEP002 ---------------------------------------------------------------------------------
 
 
+def test_a_training_script_beside_a_worker_that_cannot_be_traced_is_not_the_service(repo):
+    """A Celery worker loads its tasks by strings, so what it runs cannot be traced: its
+    training script (models/training/, run by hand) imports pandas, which the image lacks
+    and never needs; a task module's missing import is still reported."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS.replace("COPY app/ ./app/", "COPY . .")
+        + "CMD celery -A worker.app worker --loglevel=info\n",
+        "requirements.txt": "celery==5.4.0\nredis==5.2.1\n",
+        "worker/__init__.py": "",
+        "worker/app.py": "from celery import Celery\n\napp = Celery('w', include=['worker.tasks'])\n",
+        "worker/tasks.py": "import numpy\n\nfrom worker.app import app\n",
+        "models/training/train_classifier.py": "import pandas as pd\n\nframe = pd.read_csv('faces.csv')\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "tasks.py", 1)]
+
+
 def test_an_import_under_the_main_guard_of_an_imported_module_does_not_run(repo):
     """The service imports app/classifier.py, whose `if __name__ == "__main__":` block (a
     manual check with OpenCV) runs only when the file is run as a script; the image's start

@@ -1023,6 +1023,8 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
     for file in analysis.code.files:
         if file.is_test or reached is not None and file.image_path not in reached:
             continue  # a script the container never runs (the host's producer beside its consumer)
+        if reached is None and not _OFFLINE_FOLDERS.isdisjoint(file.image_path.split("/")[:-1]):
+            continue  # models/training/train.py: run by hand, not by the service, as far as can be told
         scan = file_scan(image, file)
         if scan is None or scan.imports is None:
             continue
@@ -1112,6 +1114,9 @@ def _any_release_closure(analysis: Analysis) -> set[str]:
 
 # Frameworks that import the service's modules by names in strings (settings, app lists,
 # task discovery, spiders): from code that imports them, what runs cannot be traced.
+# Folders of code people run by hand (training runs, experiments, examples), which a service
+# that cannot be traced from its start command (a Celery worker, a compose command) seldom imports.
+_OFFLINE_FOLDERS = frozenset({"training", "train", "notebooks", "experiments", "examples", "benchmarks", "research"})
 _STRING_LOADERS = frozenset({"django", "celery", "scrapy", "airflow", "dagster", "prefect", "pytest", "rq", "dramatiq"})
 
 
