@@ -1816,3 +1816,17 @@ def test_a_command_of_an_older_release_in_the_start_script_uses_its_package(repo
     assert lines(findings(repo, files, ["DEP001"])) == []
     files["pull-all.sh"] = "#!/bin/bash\npython scrape.py\n"
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 1)]
+
+
+def test_the_mariadb_connector_dialect_drives_the_mariadb_distribution(repo):
+    """`mariadb+mariadbconnector://` is SQLAlchemy's dialect for MariaDB Connector/Python,
+    the `mariadb` distribution, which the code never imports by name."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "SQLAlchemy==2.0.36\nmariadb==1.1.10\n",
+        "app.py": "from sqlalchemy import create_engine\n\n"
+        "engine = create_engine('mariadb+mariadbconnector://app:app@db:3306/app')\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["app.py"] = "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite:///app.db')\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
