@@ -44,6 +44,7 @@ class Build(Struct, frozen=True):
     image_names: tuple[str, ...] = ()  # compose `image:`, `docker build -t`
     base_for_builders: bool = False  # other Dockerfiles start only builder stages FROM it
     base_for_others: bool = False  # other Dockerfiles start a stage FROM it (any stage)
+    script_outputs: tuple[Path, ...] = ()  # files the repository's scripts write (`cat <<EOF > aws.env`)
 
 
 def plan_builds(found: Found, config: Config, workspace: Workspace, project_root: Path) -> list[Build]:
@@ -117,6 +118,9 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
                 builds[key] = replace(builds[key], base_for_builders=True)
             if names & (builder_bases | final_bases):
                 builds[key] = replace(builds[key], base_for_others=True)
+    if facts.written:
+        written = tuple(facts.written)
+        builds = {key: replace(build, script_outputs=written) for key, build in builds.items()}
     if facts.runs:
         for key, build in builds.items():
             named = tags.get(build.dockerfile, set())
@@ -204,6 +208,7 @@ def build_image_of(build: Build, workspace: Workspace, settings: dict | None = N
             run_by_repository=build.run_by_repository,
             base_for_builders=build.base_for_builders,
             base_for_others=build.base_for_others,
+            script_outputs=build.script_outputs,
         )
 
 

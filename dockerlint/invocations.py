@@ -17,7 +17,7 @@ import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from msgspec import Struct
+from msgspec import Struct, field
 
 from dockerlint.discover import build_file_kind
 from dockerlint.model.origin import BuildOrigin
@@ -65,6 +65,7 @@ class BuildFacts(Struct):
     moves: list[Moved]
     compose_files: list[Path]  # compose files that build commands name (`docker compose -f x.yml`)
     runs: list[RunCommand]  # commands run in an image or a compose service (`docker run app pytest`)
+    written: list[Path] = field(default_factory=list)  # files a script writes (`> aws.env`, `cp a b`)
 
 
 def read_builds(build_files: list[Path], dockerfiles: set[Path], workspace: Workspace, root: Path) -> BuildFacts:
@@ -138,7 +139,7 @@ def read_builds(build_files: list[Path], dockerfiles: set[Path], workspace: Work
     compose_paths = [
         path for path in dict.fromkeys(composes) if _inside(_real(path, reals), root) and os.path.isfile(path)
     ]
-    return BuildFacts(found, moved, compose_paths, container_runs)
+    return BuildFacts(found, moved, compose_paths, container_runs, sorted(replaced))
 
 
 def _read(path: Path, workspace: Workspace, kind: str) -> str | None:

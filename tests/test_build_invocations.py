@@ -1089,3 +1089,10 @@ def test_a_copy_from_a_named_build_context_is_no_image(tmp_path, name, text):
     assert found(run_lint(write_tree(tmp_path / "named", {**files, name: text}), select=["DL3022"])) == []
     plain = found(run_lint(write_tree(tmp_path / "plain", files), select=["DL3022"]))
     assert [line for _, _, line in plain] == [2, 3]
+
+
+def test_a_heredoc_written_to_a_file_is_a_write():
+    """`cat <<EOF > aws.env`: the file redirect sits inside the heredoc's, and writes the file."""
+    script = "cat <<EOF > aws.env\nAWS_REGION=us-east-1\nEOF\necho done >> build.log\n"
+    writes = [run.argv for run in commands(script, cwd="/r") if run.argv[0] == ">"]
+    assert writes == [(">", "aws.env"), (">", "build.log")]

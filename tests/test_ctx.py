@@ -602,3 +602,20 @@ def test_only_what_copy_takes_is_sent(repo):
     # a bind mount of the whole context, as `COPY . .`, sends everything
     files["Dockerfile"] = files["Dockerfile"].replace("COPY src/ src/", "RUN --mount=type=bind,target=/ctx ls /ctx")
     assert ".env" in lint(repo(files), ["CTX002"]).findings[0].message
+
+
+def test_a_file_a_repository_script_writes_before_building_is_made_not_missing(repo):
+    """deploy.sh writes aws.env (`cat <<EOF > aws.env`) and then builds both images: the COPY
+    finds it there, though a checkout does not hold it. A file no script writes is missing."""
+    dockerfile = (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY aws.env /app/aws.env\nCOPY app.py .\n"
+        'CMD ["python", "app.py"]\n'
+    )
+    deploy = (
+        "#!/bin/bash\nset -e\ncat <<EOF > aws.env\nAWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID}\nEOF\n"
+        "docker build -t pathogen-api -f Dockerfile .\n"
+    )
+    files = {"Dockerfile": dockerfile, "requirements.txt": "boto3==1.35.0\n", "app.py": "import boto3\n"}
+    assert found(lint(repo(files), ["CTX003"])) == [("CTX003", "Dockerfile", 5)]
+    assert found(lint(repo({**files, "deploy.sh": deploy}), ["CTX003"])) == []

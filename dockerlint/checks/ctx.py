@@ -236,6 +236,8 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
             if not exists_in_context_dir(image, path):
                 if exists_where_it_could_be_built(image, path):
                     continue  # the guessed context is likely wrong, not the build
+                if image.context_root / path in image.script_outputs:
+                    continue  # a script of the repository writes it (`cat <<EOF > aws.env`) before building
                 missing.append(source)
             else:
                 excluded_by = _excluding_pattern(image.ignore, path)

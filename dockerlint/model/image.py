@@ -254,6 +254,9 @@ class Image(Struct, dict=True, eq=False):
     # compose `image:` or `-t` tag): a tool-chain image, whose compilers are what it is for.
     base_for_builders: bool = False
     base_for_others: bool = False  # other Dockerfiles of the repository start a stage FROM it
+    # Files the repository's scripts write before (or around) their builds: `deploy.sh`'s
+    # `cat <<EOF > aws.env` (absolute paths). Missing from a checkout, they are made, not lost.
+    script_outputs: tuple[Path, ...] = ()
     # Instructions before the first FROM other than ARGs (a Dockerfile fragment, such as
     # a file meant to be included in another): no image is built from them, so they are
     # kept out of ``stages``; hadolint-compatible rules still read them.
@@ -375,6 +378,7 @@ def build_image(
     run_by_repository: tuple[tuple[str, ...], ...] = (),
     base_for_builders: bool = False,
     base_for_others: bool = False,
+    script_outputs: tuple[Path, ...] = (),
 ) -> Image:
     build_args = dict(build_args or {})
     ignore_path = ignore_file_for(dockerfile_path, context_root, workspace.is_file)
@@ -400,6 +404,7 @@ def build_image(
         run_by_repository=run_by_repository,
         base_for_builders=base_for_builders,
         base_for_others=base_for_others,
+        script_outputs=script_outputs,
     )
     global_args = {name: build_args.get(name, default or "") for name, default in dockerfile.global_args}
     for stage in dockerfile.stages:

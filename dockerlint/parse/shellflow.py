@@ -135,7 +135,11 @@ class _Walker:
             body = node.child_by_field_name("body")
             if body is not None:
                 self.statement(body, state)
-            for child in node.named_children:  # `> file` writes it: a caller may need to know
+            redirects = list(node.named_children)
+            for child in node.named_children:  # `cat <<EOF > aws.env`: the file redirect sits in the heredoc's
+                if child.type == "heredoc_redirect":
+                    redirects += [inner for inner in child.named_children if inner.type == "file_redirect"]
+            for child in redirects:  # `> file` writes it: a caller may need to know
                 operator = child.children[0].type if child.type == "file_redirect" and child.children else ""
                 if operator in (">", ">>", ">|", "&>", "&>>") and child.named_children:
                     target = self.expand_one(child.named_children[-1], state, split=True)
