@@ -1830,3 +1830,23 @@ def test_the_mariadb_connector_dialect_drives_the_mariadb_distribution(repo):
     assert lines(findings(repo, files, ["DEP001"])) == []
     files["app.py"] = "from sqlalchemy import create_engine\n\nengine = create_engine('sqlite:///app.db')\n"
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
+
+
+def test_code_that_runs_scripts_with_the_image_python_may_use_any_package(repo):
+    """The worker runs a document-AI script it is given (`subprocess.run([sys.executable,
+    script_path])`): pymupdf may be what that script imports. Said at info, without a fix."""
+    worker = (
+        "import subprocess\nimport sys\n\n\ndef parse(script_path, pdf):\n"
+        "    return subprocess.run([sys.executable, script_path, pdf], check=False)\n"
+    )
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "worker.py"]\n',
+        "requirements.txt": "pymupdf==1.25.1\n",
+        "worker.py": worker,
+    }
+    (finding,) = findings(repo, files, ["DEP001"])
+    assert finding.severity.name == "INFO" and finding.autofix is None
+    assert "`app/worker.py:6` runs Python scripts with the image's interpreter" in finding.message
+    files["worker.py"] = "import subprocess\n\nsubprocess.run(['ls'], check=False)\n"
+    (finding,) = findings(repo, files, ["DEP001"])
+    assert finding.severity.name == "WARNING"

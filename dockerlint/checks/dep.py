@@ -105,6 +105,7 @@ class Analysis(Struct):
     database_from_environment: bool | None = None  # see _database_from_environment
     closures: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict)  # see _closure
     frozen_with_unknowns: set[Path] | None = None  # see _frozen_with_unknowns
+    script_runner: str | None = None  # `path:line` of a file that runs scripts with sys.executable ("" none)
     loads_pickles: bool | None = None  # see _loads_pickles
     integrations: set[str] | None = None  # see _integration_of
     unread: list[str] | None = None  # see _requirements_unread
@@ -935,6 +936,10 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         base = not analysis.runtime_words  # no CMD, ENTRYPOINT or compose command: maybe a base image
         if base and not unsure:
             needs += "; but the image starts nothing, so an image built FROM it may use it"
+        runner = None if base or unsure else _runs_python_scripts(image, analysis)
+        if runner is not None:  # the script it runs may be one the image does not hold
+            needs += f"; but {runner} runs Python scripts with the image's interpreter, and they may import it"
+            base = True
         yield Finding(
             "DEP001",
             item.path,
@@ -952,6 +957,28 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             severity=Severity.INFO if unsure or base else None,
             autofix=None if instead or unsure or base else dep_fixes.removal(image, item),
         )
+
+
+_SCRIPT_RUNNER = lazy_compile(r"\bsys\.executable\b")
+_PROCESS_CALL = lazy_compile(r"\b(?:subprocess|create_subprocess_exec|Popen)\b")
+
+
+def _runs_python_scripts(image: Image, analysis: Analysis) -> str | None:
+    """The first service file that starts a process with the image's own interpreter
+    (`subprocess.run([sys.executable, script_path])`), shown as `path:line`; None if none."""
+    if analysis.script_runner is None:
+        analysis.script_runner = ""
+        for file in analysis.code.files:
+            if file.is_test or not file.image_path.endswith(".py"):
+                continue
+            loaded = image.workspace.text(file.path, quiet=True)
+            text = loaded[0].text if loaded is not None else ""
+            found = _SCRIPT_RUNNER.search(text) if "sys.executable" in text else None
+            if found is not None and _PROCESS_CALL.search(text):
+                line = text.count("\n", 0, found.start()) + 1
+                analysis.script_runner = f"`{file.image_path.lstrip('/')}:{line}`"
+                break
+    return analysis.script_runner or None
 
 
 def _listed_below(analysis: Analysis, verdict: Verdict, item: Installed) -> list[str]:
