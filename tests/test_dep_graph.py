@@ -1846,7 +1846,29 @@ def test_code_that_runs_scripts_with_the_image_python_may_use_any_package(repo):
     }
     (finding,) = findings(repo, files, ["DEP001"])
     assert finding.severity.name == "INFO" and finding.autofix is None
-    assert "`app/worker.py:6` runs Python scripts with the image's interpreter" in finding.message
+    assert "`app/worker.py:6` runs Python scripts with the image's interpreter, which may import it" in finding.message
     files["worker.py"] = "import subprocess\n\nsubprocess.run(['ls'], check=False)\n"
     (finding,) = findings(repo, files, ["DEP001"])
     assert finding.severity.name == "WARNING"
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        ("import torch\n\nmodel = torch.hub.load('ultralytics/yolov5', 'custom', path='best.pt')\n",
+         "runs a repository's code that torch.hub.load fetches"),
+        ("from transformers import AutoModel\n\nmodel = AutoModel.from_pretrained('acme/ocr', trust_remote_code=True)\n",
+         "runs a Hub model's own code (`trust_remote_code=True`)"),
+    ],
+)  # fmt: skip
+def test_code_that_runs_fetched_code_may_use_any_package(repo, code, said):
+    """yolov5's hubconf checks and imports its own requirements (gitpython among them); a
+    Hub model's modeling code imports what its authors chose: unused by the image's own code
+    is not unused."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "serve.py"]\n',
+        "requirements.txt": "torch==2.5.1\ntransformers==4.46.3\ngitpython==3.1.43\n",
+        "serve.py": code,
+    }
+    found = [item for item in findings(repo, files, ["DEP001"]) if "gitpython" in item.message]
+    assert [item.severity.name for item in found] == ["INFO"] and said in found[0].message

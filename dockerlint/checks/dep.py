@@ -105,7 +105,7 @@ class Analysis(Struct):
     database_from_environment: bool | None = None  # see _database_from_environment
     closures: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict)  # see _closure
     frozen_with_unknowns: set[Path] | None = None  # see _frozen_with_unknowns
-    script_runner: str | None = None  # `path:line` of a file that runs scripts with sys.executable ("" none)
+    script_runner: str | None = None  # where the service runs code the image does not hold ("" none)
     loads_pickles: bool | None = None  # see _loads_pickles
     integrations: set[str] | None = None  # see _integration_of
     unread: list[str] | None = None  # see _requirements_unread
@@ -936,9 +936,9 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         base = not analysis.runtime_words  # no CMD, ENTRYPOINT or compose command: maybe a base image
         if base and not unsure:
             needs += "; but the image starts nothing, so an image built FROM it may use it"
-        runner = None if base or unsure else _runs_python_scripts(image, analysis)
-        if runner is not None:  # the script it runs may be one the image does not hold
-            needs += f"; but {runner} runs Python scripts with the image's interpreter, and they may import it"
+        runner = None if base or unsure else _runs_foreign_code(image, analysis)
+        if runner is not None:  # code the image does not hold, run with its packages
+            needs += f"; but {runner}, which may import it"
             base = True
         yield Finding(
             "DEP001",
@@ -959,13 +959,22 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         )
 
 
-_SCRIPT_RUNNER = lazy_compile(r"\bsys\.executable\b")
-_PROCESS_CALL = lazy_compile(r"\b(?:subprocess|create_subprocess_exec|Popen)\b")
+# Code that runs code the image does not hold, with the image's packages: a script given at
+# run time to the image's interpreter, a repository's hubconf that torch.hub.load fetches and
+# runs (`torch.hub.load("ultralytics/yolov5", ...)` checks and imports its requirements), a
+# Hub model's own modeling code (`trust_remote_code=True`).
+_FOREIGN_CODE = (
+    (lazy_compile(r"\bsys\.executable\b"), lazy_compile(r"\b(?:subprocess|create_subprocess_exec|Popen)\b"),
+     "runs Python scripts with the image's interpreter"),
+    (lazy_compile(r"\bhub\.load\(\s*['\"][\w.-]+/[\w.-]+"), None,
+     "runs a repository's code that torch.hub.load fetches"),
+    (lazy_compile(r"\btrust_remote_code\s*=\s*True\b"), None, "runs a Hub model's own code (`trust_remote_code=True`)"),
+)  # fmt: skip
 
 
-def _runs_python_scripts(image: Image, analysis: Analysis) -> str | None:
-    """The first service file that starts a process with the image's own interpreter
-    (`subprocess.run([sys.executable, script_path])`), shown as `path:line`; None if none."""
+def _runs_foreign_code(image: Image, analysis: Analysis) -> str | None:
+    """Where the service runs code the image does not hold, and how (`app/worker.py:6` runs
+    Python scripts with the image's interpreter); None if it does not."""
     if analysis.script_runner is None:
         analysis.script_runner = ""
         for file in analysis.code.files:
@@ -973,10 +982,13 @@ def _runs_python_scripts(image: Image, analysis: Analysis) -> str | None:
                 continue
             loaded = image.workspace.text(file.path, quiet=True)
             text = loaded[0].text if loaded is not None else ""
-            found = _SCRIPT_RUNNER.search(text) if "sys.executable" in text else None
-            if found is not None and _PROCESS_CALL.search(text):
-                line = text.count("\n", 0, found.start()) + 1
-                analysis.script_runner = f"`{file.image_path.lstrip('/')}:{line}`"
+            for marker, beside, what in _FOREIGN_CODE:
+                found = marker.search(text)
+                if found is not None and (beside is None or beside.search(text)):
+                    line = text.count("\n", 0, found.start()) + 1
+                    analysis.script_runner = f"`{file.image_path.lstrip('/')}:{line}` {what}"
+                    break
+            if analysis.script_runner:
                 break
     return analysis.script_runner or None
 
