@@ -964,7 +964,9 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
 # runs (`torch.hub.load("ultralytics/yolov5", ...)` checks and imports its requirements), a
 # Hub model's own modeling code (`trust_remote_code=True`).
 _FOREIGN_CODE = (
-    (lazy_compile(r"\bsys\.executable\b"), lazy_compile(r"\b(?:subprocess|create_subprocess_exec|Popen)\b"),
+    # `[sys.executable, script_path]`: a script named by a variable (not `"-m", "scrapy"`, not a literal)
+    (lazy_compile(r"\bsys\.executable\s*,\s*(?![\s'\"\])])"),
+     lazy_compile(r"\b(?:subprocess|create_subprocess_exec|Popen)\b"),
      "runs Python scripts with the image's interpreter"),
     (lazy_compile(r"\bhub\.load\(\s*['\"][\w.-]+/[\w.-]+"), None,
      "runs a repository's code that torch.hub.load fetches"),
