@@ -120,7 +120,9 @@ def _slim_fix(image: Image, root, ref, slim: str):
         for command in pip_commands(image, stage):
             # A distribution the index does not know may build from source, with the compiler
             # slim lacks (cld2-cffi); so may what a command substitution names.
-            if any(not lookup(request.name).known for request in command.requests):
+            if any(
+                request.name in table["distributions"] or not lookup(request.name).known for request in command.requests
+            ):
                 return None
         for step in stage.steps:
             used = [command.name for command in step.commands]
