@@ -453,11 +453,11 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     for step, package in _build_tools(image, final):
         if native and fnmatchcase(package.name, "*-dev*"):
             continue  # its shared library (liblept5 under libleptonica-dev) serves the program built here
+        if _removed_later(image, step, package):
+            continue  # removed in a later layer: LAY001 says so
         if runs_java and _runtime_packages([package.name]):
             yield _jdk_for_java_finding(image, package, runs_java)  # the JVM serves the service
             continue
-        if _removed_later(image, step, package):
-            continue  # removed in a later layer: LAY001 says so
         if compiles_at_run_time is None:
             compiles_at_run_time = _compiles_at_run_time(image, final)
         if compiles_at_run_time and any(fnmatchcase(package.name, glob) for glob in compiles_at_run_time):
