@@ -105,7 +105,7 @@ class Analysis(Struct):
     database_from_environment: bool | None = None  # see _database_from_environment
     closures: dict[tuple[str, bool], frozenset[str]] = field(default_factory=dict)  # see _closure
     frozen_with_unknowns: set[Path] | None = None  # see _frozen_with_unknowns
-    script_runner: str | None = None  # where the service runs code the image does not hold ("" none)
+    foreign_code: str | None = None  # where the service runs code the image does not hold ("" none)
     loads_pickles: bool | None = None  # see _loads_pickles
     integrations: set[str] | None = None  # see _integration_of
     unread: list[str] | None = None  # see _requirements_unread
@@ -977,8 +977,8 @@ _FOREIGN_CODE = (
 def _runs_foreign_code(image: Image, analysis: Analysis) -> str | None:
     """Where the service runs code the image does not hold, and how (`app/worker.py:6` runs
     Python scripts with the image's interpreter); None if it does not."""
-    if analysis.script_runner is None:
-        analysis.script_runner = ""
+    if analysis.foreign_code is None:
+        analysis.foreign_code = ""
         for file in analysis.code.files:
             if file.is_test or not file.image_path.endswith(".py"):
                 continue
@@ -988,11 +988,11 @@ def _runs_foreign_code(image: Image, analysis: Analysis) -> str | None:
                 found = marker.search(text)
                 if found is not None and (beside is None or beside.search(text)):
                     line = text.count("\n", 0, found.start()) + 1
-                    analysis.script_runner = f"`{file.image_path.lstrip('/')}:{line}` {what}"
+                    analysis.foreign_code = f"`{file.image_path.lstrip('/')}:{line}` {what}"
                     break
-            if analysis.script_runner:
+            if analysis.foreign_code:
                 break
-    return analysis.script_runner or None
+    return analysis.foreign_code or None
 
 
 def _listed_below(analysis: Analysis, verdict: Verdict, item: Installed) -> list[str]:
