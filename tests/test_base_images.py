@@ -524,3 +524,32 @@ def test_a_cmake_build_of_llama_cpp_makes_the_slim_move_a_builder_stage(repo):
     result = findings(repo, files, "IMG001")
     assert [(f.span.line, f.severity) for f in result] == [(1, Severity.INFO)]
     assert "`llama-cpp-python` is built from source here" in result[0].message
+
+
+def test_a_test_target_on_the_full_image_does_not_ship(repo):
+    """docker-bake.hcl builds `--target test` (`FROM build AS test`, which runs pytest) beside
+    the shipped `bot` stage: only the bot image is reported."""
+    dockerfile = """\
+FROM python:3.13.1 AS build
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+
+FROM build AS test
+RUN pip install --no-cache-dir pytest==8.3.4
+CMD ["python", "-m", "pytest"]
+
+FROM python:3.13.1 AS bot
+COPY --from=build /usr/local/lib/python3.13/site-packages /usr/local/lib/python3.13/site-packages
+COPY bot.py /app/bot.py
+CMD ["python", "/app/bot.py"]
+"""
+    bake = (
+        'group "default" {\n    targets = ["main"]\n}\n\ntarget "main" {\n    dockerfile = "Dockerfile"\n}\n\n'
+        'target "test" {\n    inherits = ["main"]\n    target = "test"\n}\n'
+    )
+    files = {"Dockerfile": dockerfile, "docker-bake.hcl": bake, "requirements.txt": "mastodon.py==1.8.1\n",
+             "bot.py": "import mastodon\n"}  # fmt: skip
+    result = findings(repo, files, "IMG001")
+    assert [(f.span.line, f.severity) for f in result] == [(11, Severity.WARNING)]

@@ -15,13 +15,14 @@ from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
 from dockerlint.model.distributions import closure, lookup, module_owners
 from dockerlint.model.pyenv import service_venv
+from dockerlint.model.queries import development_image
 
 
 @check("IMG001")
 def full_python_base(image: Image) -> Iterator[Finding]:
     final = image.final
-    if final is None:
-        return
+    if final is None or development_image(image):
+        return  # a test or development image (`--target test`) does not ship
     ref, stage = external_base(image, final)
     facts = base_image(ref)
     if facts is None or not facts.compilers or facts.slim is None:
