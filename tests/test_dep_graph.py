@@ -1873,3 +1873,23 @@ def test_code_that_runs_fetched_code_may_use_any_package(repo, code, said):
     }
     found = [item for item in findings(repo, files, ["DEP001"]) if "gitpython" in item.message]
     assert [item.severity.name for item in found] == ["INFO"] and said in found[0].message
+
+
+def test_the_cuda_library_wheels_of_a_cuda_torch_build_are_its(repo):
+    """`torch==2.6.0+cu118` from PyTorch's index requires the nvidia-*-cu11 set (PyPI's torch
+    the -cu12 one): a freeze lists them beside it, and none is unused. Without a framework
+    that loads them, they are."""
+    freeze = "torch==2.6.0+cu118\nnvidia-cuda-runtime-cu11==11.8.89\nnvidia-cufft-cu11==10.9.0.58\nnumpy==1.26.4\n"
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS.replace(
+            "RUN pip install --no-cache-dir -r requirements.txt",
+            "RUN pip install --no-cache-dir -r requirements.txt --extra-index-url https://download.pytorch.org/whl/cu118",
+        )
+        + 'CMD ["python", "ocr.py"]\n',
+        "requirements.txt": freeze,
+        "ocr.py": "import numpy\nimport torch\n\nprint(torch.cuda.is_available(), numpy.__version__)\n",
+    }
+    assert [line for code, line in lines(findings(repo, files, ["DEP001"]))] == []
+    files["requirements.txt"] = freeze.replace("torch==2.6.0+cu118\n", "")
+    files["ocr.py"] = "import numpy\n\nprint(numpy.__version__)\n"
+    assert [line for code, line in lines(findings(repo, files, ["DEP001"]))] == [1, 2]

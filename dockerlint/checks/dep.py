@@ -17,6 +17,7 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterator
+from fnmatch import fnmatchcase
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from dockerlint.model.distributions import (
     canonical,
     closure,
     command_owners,
+    cuda_library_hosts,
     development_extras,
     engine_hosts,
     generation,
@@ -377,6 +379,7 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             or name in _from_vcs(analysis)  # another project than its PyPI namesake, maybe
             or distribution.dev
             or name in tooling()
+            or _cuda_library_of_a_host(analysis, name)
             or name in analysis.installs.project_names
             # No modules: a package whose code is in what it requires (llama-index; apache-airflow
             # since 3.0) or in a namespace too deep for the index (opentelemetry.exporter.otlp.proto.grpc).
@@ -477,6 +480,14 @@ def _imported_below(image: Image, analysis: Analysis) -> set[str]:
         if set(distribution.commands) & analysis.words or (modules and _imports(image, analysis, modules, True)):
             found.add(name)
     return found
+
+
+def _cuda_library_of_a_host(analysis: Analysis, name: str) -> bool:
+    """An NVIDIA CUDA library wheel (`nvidia-cudnn-cu11`) beside a framework that loads it:
+    a CUDA build of torch from PyTorch's index requires its set, which no index reading of
+    PyPI knows; DEP001 leaves them to the framework."""
+    pattern, hosts = cuda_library_hosts()
+    return fnmatchcase(name, pattern) and not hosts.isdisjoint(analysis.installed)
 
 
 def _shadowed_by_stdlib(image: Image, distribution: Distribution) -> bool:

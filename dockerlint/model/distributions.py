@@ -556,6 +556,12 @@ def tooling() -> frozenset[str]:
     return frozenset(_overrides()["tooling"]["names"])
 
 
+def cuda_library_hosts() -> tuple[str, frozenset[str]]:
+    """(the name pattern of NVIDIA's CUDA library wheels, the frameworks that load them)."""
+    table = _overrides()["cuda_library_hosts"]
+    return table["libraries"], frozenset(table["hosts"])
+
+
 def unpickled_models() -> tuple[frozenset[str], frozenset[str]]:
     """(modules that load pickles, distributions whose models a pickle may hold)."""
     table = _overrides()["unpickled_models"]
