@@ -41,3 +41,23 @@ def test_slim_bases_and_unused_alpine_stages_are_fine(repo):
         """,
     }
     assert lint(repo, files) == []
+
+
+def test_torch_on_alpine_is_no_cuda_torch(repo):
+    """torch publishes no musllinux wheel: on Alpine its install fails (IMG003), and no ~3 GB
+    of CUDA libraries come with it, which GPU001 would claim on a slim base."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.13-alpine
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY app.py .
+            CMD ["python", "app.py"]
+        """,
+        "requirements.txt": "torch==2.7.1\n",
+        "app.py": "import torch\n",
+    }
+    result = run_lint(repo(files), select=["IMG003", "GPU001"])
+    assert found(result) == [("IMG003", "requirements.txt", 1)]
+    files["Dockerfile"] = files["Dockerfile"].replace("python:3.13-alpine", "python:3.13-slim")
+    assert found(run_lint(repo(files), select=["IMG003", "GPU001"])) == [("GPU001", "Dockerfile", 3)]

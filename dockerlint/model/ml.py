@@ -27,7 +27,7 @@ from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installed_projects import exported_project, locked_reach, locked_versions, project_selection
 from dockerlint.model.installs import Install, with_values
-from dockerlint.model.pyenv import isolated_venv
+from dockerlint.model.pyenv import isolated_venv, libc
 from dockerlint.model.queries import external_base, final_chain, stage_of, truthy
 from dockerlint.parse.python import Call
 from dockerlint.regex import lazy_compile
@@ -523,8 +523,10 @@ def _torch_installs(image: Image) -> Iterator[TorchInstall]:
         base_torch = base if base is not None and base.torch else None
         torch_present = base_torch is not None  # the base image's torch satisfies what needs torch
         for stage in stage_list:
-            if _arm64(image, stage):
-                torch_present, base_torch = True, None  # whatever it installs, it is not CUDA torch
+            if _arm64(image, stage) or libc(image, stage) == "musl":
+                # whatever it installs, it is not CUDA torch: PyPI's aarch64 torch is CPU-only, and
+                # torch publishes no musllinux wheel (on Alpine the install fails: IMG003's)
+                torch_present, base_torch = True, None
             for command in _with_pipeline_downloads(image, stage):
                 family = [r for r in command.requests if is_torch(r.name)]
                 pullers = [
