@@ -1893,3 +1893,28 @@ def test_the_cuda_library_wheels_of_a_cuda_torch_build_are_its(repo):
     files["requirements.txt"] = freeze.replace("torch==2.6.0+cu118\n", "")
     files["ocr.py"] = "import numpy\n\nprint(numpy.__version__)\n"
     assert [line for code, line in lines(findings(repo, files, ["DEP001"]))] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("env", "cmd", "conf", "flagged"),
+    [
+        ("", '["gunicorn", "app:app"]', None, True),
+        ("", '["gunicorn", "-k", "eventlet", "app:app"]', None, False),
+        ('ENV GUNICORN_CMD_ARGS="-k eventlet"\n', '["gunicorn", "app:app"]', None, False),
+        ("", '["gunicorn", "-c", "gunicorn.conf.py", "app:app"]', 'worker_class = "eventlet"\n', False),
+        ("", '["celery", "-A", "app", "worker", "-P", "eventlet"]', None, False),
+    ],
+)
+def test_a_worker_class_is_used_where_something_names_it(repo, env, cmd, conf, flagged):
+    """gunicorn and celery load eventlet or gevent only when a command, an environment
+    setting or a configuration string names the worker class or pool: installed beside them
+    and named nowhere, eventlet is unused."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + env + f"CMD {cmd}\n",
+        "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\ncelery==5.4.0\neventlet==0.36.1\n",
+        "app.py": "from celery import Celery\nfrom flask import Flask\n\napp = Flask(__name__)\nworker = Celery('app')\n",
+    }
+    if conf:
+        files["gunicorn.conf.py"] = conf
+    found = [line for code, line in lines(findings(repo, files, ["DEP001"]))]
+    assert (4 in found) is flagged
