@@ -619,3 +619,23 @@ def test_a_file_a_repository_script_writes_before_building_is_made_not_missing(r
     files = {"Dockerfile": dockerfile, "requirements.txt": "boto3==1.35.0\n", "app.py": "import boto3\n"}
     assert found(lint(repo(files), ["CTX003"])) == [("CTX003", "Dockerfile", 5)]
     assert found(lint(repo({**files, "deploy.sh": deploy}), ["CTX003"])) == []
+
+
+def test_a_folder_the_readme_downloads_a_model_into_is_made_not_mistyped(repo):
+    """The README's `hf download BAAI/bge-reranker-large --local-dir ./bge-reranker-large`
+    fills the folder the COPY takes: the build works where that step ran, so the finding
+    says so at info instead of calling the path wrong."""
+    dockerfile = (
+        "FROM python:3.11-slim\nWORKDIR /reranks\nCOPY ./bge-reranker-large ./bge-reranker-large\n"
+        "COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY app.py .\n"
+        'CMD ["python", "app.py"]\n'
+    )
+    readme = (
+        "# Rerankers\n\n```bash\nhf download BAAI/bge-reranker-large --local-dir ./bge-reranker-large\n"
+        "docker build -t rerankers .\n```\n"
+    )
+    files = {"Dockerfile": dockerfile, "requirements.txt": "flask==3.0.3\n", "app.py": "import flask\n"}
+    (plain,) = lint(repo(files), ["CTX003"]).findings
+    assert plain.severity.name == "ERROR"
+    (told,) = lint(repo({**files, "README.md": readme}), ["CTX003"]).findings
+    assert told.severity.name == "INFO" and "README.md:4 downloads it before the build" in told.message

@@ -3,6 +3,7 @@ ignore file (Docker's own matching, see parse/dockerignore.py) leaves out."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from msgspec.structs import replace
 
 from dockerlint.checks import check
 from dockerlint.checks.common import finding, join_spans
-from dockerlint.findings import Applicability, Edit, Finding, Fix, Related, human_size
+from dockerlint.findings import Applicability, Edit, Finding, Fix, Related, Severity, human_size
 from dockerlint.model import Copy, Image
 from dockerlint.model.buildcontext import (
     context_copies,
@@ -23,6 +24,7 @@ from dockerlint.model.buildcontext import (
     reaches_final_image,
     unwanted,
 )
+from dockerlint.model.documented import documented_downloads
 from dockerlint.model.gitignore import GitIgnored, gitignored
 from dockerlint.parse.dockerignore import IgnoreFile, Pattern
 from dockerlint.source import Span
@@ -261,6 +263,10 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
         where = f"the {_context_name(image)}"
         if len(missing) <= _MAX_MISSING_LISTED:
             for source in missing:
+                made = documented_downloads(image).get(posixpath.normpath(context_path(source.value)))
+                if made is not None:
+                    yield _downloaded_by_documented_step(image, source, keyword, made)
+                    continue
                 ignored = gitignored(image.workspace, image.context_root / context_path(source.value))
                 if ignored is not None:
                     yield _not_in_git(image, source, keyword, ignored)
@@ -277,6 +283,21 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
 
 
 _MAX_MISSING_LISTED = 5  # more missing sources in one COPY are one finding (one root cause)
+
+
+def _downloaded_by_documented_step(image: Image, source, keyword: str, made: tuple[str, int]) -> Finding:
+    """A source the repository's documentation downloads before the build (`hf download ...
+    --local-dir ./model`): the build works where that step ran, and a clean checkout lacks it."""
+    document, line = made
+    message = (
+        f"`{source.value}` is not in the repository: {document}:{line} downloads it before the build, so "
+        f"`{keyword}` works only where that step ran (a clean checkout such as CI's does not have it)"
+    )
+    fix = (
+        "Download it in a build stage (`RUN hf download ... --local-dir ...`) and copy it from there, or "
+        "mount it at run time, so that a clean checkout builds too."
+    )
+    return Finding("CTX003", image.dockerfile_path, source.span, message, fix, severity=Severity.INFO)
 
 
 def _not_in_git(image: Image, source, keyword: str, ignored: GitIgnored) -> Finding:

@@ -1,14 +1,19 @@
-"""What the repository's own documentation says about running its images: the container
-paths that the `docker run` commands of its READMEs, Makefiles and scripts mount volumes
-at (`docker run -v hf-cache:/root/.cache/huggingface ...`). A model cache there outlives
-the container, as a compose volume's does.
+"""What the repository's own documentation says about running and building its images:
+the container paths that the `docker run` commands of its READMEs, Makefiles and scripts
+mount volumes at (`docker run -v hf-cache:/root/.cache/huggingface ...`: a model cache there
+outlives the container, as a compose volume's does), and the folders its model downloads
+fill before a build (`hf download BAAI/bge-reranker-large --local-dir ./bge-reranker-large`).
 """
 
 from __future__ import annotations
 
 import os
+import posixpath
 import shlex
+from collections.abc import Iterator
+from pathlib import Path
 
+from dockerlint.model.gpu_signals import logical_lines
 from dockerlint.model.image import Image
 
 # Where such commands are written: beside the Dockerfile and at the repository root.
@@ -17,21 +22,61 @@ _DOC_NAMES = ("Makefile", "makefile", "GNUmakefile", "justfile", "Justfile")
 MAX_DOC_BYTES = 1_000_000
 
 
+def documented_downloads(image: Image) -> dict[str, tuple[str, int]]:
+    """Folders (relative to the document's folder, normalised) that the repository's
+    documented model downloads write, with where each is written (document, line)."""
+    return image.memoized(("documented_downloads",), lambda: _documented_downloads(image))
+
+
+# A documented download into a folder of the checkout: the Hugging Face and ModelScope
+# command lines (`hf download`, `huggingface-cli download`, `modelscope download`).
+_DOWNLOADERS = ("hf", "huggingface-cli", "modelscope")
+_LOCAL_DIR = ("--local-dir", "--local_dir")
+
+
+def _documented_downloads(image: Image) -> dict[str, tuple[str, int]]:
+    found: dict[str, tuple[str, int]] = {}
+    for path, text in _documents(image, "download"):
+        shown = _shown(image, path)
+        for number, line in logical_lines(text):
+            try:
+                words = shlex.split(line.strip().strip("`$ "), comments=True)
+            except ValueError:
+                continue
+            if len(words) < 2 or posixpath.basename(words[0]) not in _DOWNLOADERS or words[1] != "download":
+                continue
+            for index, word in enumerate(words):
+                name, has_value, value = word.partition("=")
+                if name in _LOCAL_DIR:
+                    target = value if has_value else (words[index + 1] if index + 1 < len(words) else "")
+                    relative = posixpath.normpath(posixpath.join(_folder_of(image, path), target))
+                    if target and not relative.startswith(("..", "/")):
+                        found.setdefault(relative, (shown, number))
+    return found
+
+
 def documented_volumes(image: Image) -> tuple[str, ...]:
     """Container paths the repository's documented `docker run` commands mount volumes at."""
     return image.memoized(("documented_volumes",), lambda: tuple(sorted(_documented_volumes(image))))
 
 
 def _documented_volumes(image: Image) -> set[str]:
-    from dockerlint.model.gpu_signals import logical_lines
+    found: set[str] = set()
+    for _, text in _documents(image, "docker run"):
+        for _, line in logical_lines(text):
+            if "docker run" in line and ("-v" in line or "--volume" in line or "--mount" in line):
+                found.update(_mount_targets(line))
+    return found
 
+
+def _documents(image: Image, needle: str) -> Iterator[tuple[Path, str]]:
+    """The documents beside the Dockerfile and at the repository root that mention ``needle``."""
     folders = {image.dockerfile_path.parent}
     if image.workspace.root is not None:
         folders.add(image.workspace.root)
-    found: set[str] = set()
-    for folder in folders:
+    for folder in sorted(folders):
         try:
-            names = os.listdir(folder)
+            names = sorted(os.listdir(folder))
         except OSError:
             continue
         for name in names:
@@ -44,12 +89,24 @@ def _documented_volumes(image: Image) -> set[str]:
             except OSError:
                 continue
             loaded = image.workspace.text(path, quiet=True)
-            if loaded is None or "docker run" not in loaded[0].text:
-                continue
-            for _, line in logical_lines(loaded[0].text):
-                if "docker run" in line and ("-v" in line or "--volume" in line or "--mount" in line):
-                    found.update(_mount_targets(line))
-    return found
+            if loaded is not None and needle in loaded[0].text:
+                yield path, loaded[0].text
+
+
+def _folder_of(image: Image, path: Path) -> str:
+    """The document's folder relative to the build context ("." when it is the context)."""
+    try:
+        return path.parent.relative_to(image.context_root).as_posix() or "."
+    except ValueError:
+        return ".."
+
+
+def _shown(image: Image, path: Path) -> str:
+    root = image.workspace.root
+    try:
+        return path.relative_to(root).as_posix() if root is not None else path.name
+    except ValueError:
+        return path.name
 
 
 def _mount_targets(line: str) -> set[str]:
