@@ -1122,11 +1122,9 @@ def test_dev_tools_only_in_the_final_image(repo):
     assert lint(repo, files, ["DEP003"]) == [("DEP003", "Dockerfile", 8)]
 
 
-@pytest.mark.parametrize("tool", ["twine==5.0.0", "bump2version==1.0.1", "pip-tools==7.4.1"])
-def test_release_tools_in_the_main_dependencies_are_dev_tools(repo, tool):
-    """Publishing, versioning and locking tools serve the people who release the project,
-    not the service: in the final image they ship unused."""
-    files = {
+def flask_app_with(tool: str) -> dict[str, str]:
+    """A Flask service whose requirements list ``tool`` beside Flask (line 2)."""
+    return {
         "Dockerfile": """
             FROM python:3.11-slim
             COPY requirements.txt .
@@ -1137,6 +1135,13 @@ def test_release_tools_in_the_main_dependencies_are_dev_tools(repo, tool):
         "requirements.txt": f"flask==3.1.0\n{tool}\n",
         "app.py": "import flask\n",
     }
+
+
+@pytest.mark.parametrize("tool", ["twine==5.0.0", "bump2version==1.0.1", "pip-tools==7.4.1"])
+def test_release_tools_in_the_main_dependencies_are_dev_tools(repo, tool):
+    """Publishing, versioning and locking tools serve the people who release the project,
+    not the service: in the final image they ship unused."""
+    files = flask_app_with(tool)
     result = [item for item in run_lint(repo(files), select=["DEP003"]).findings if item.code == "DEP003"]
     assert [(item.path.name, item.span.line) for item in result] == [("requirements.txt", 2)]
     assert "a packaging or release tool" in result[0].message
@@ -1150,17 +1155,7 @@ def test_release_tools_in_the_main_dependencies_are_dev_tools(repo, tool):
 def test_test_libraries_in_the_main_dependencies_are_dev_tools(repo, tool):
     """asyncio mocks, NoneBot's test kit and Django's nose runner listed with the service's
     own dependencies still only serve its tests."""
-    files = {
-        "Dockerfile": """
-            FROM python:3.11-slim
-            COPY requirements.txt .
-            RUN pip install --no-cache-dir -r requirements.txt
-            COPY app.py .
-            CMD ["python", "app.py"]
-        """,
-        "requirements.txt": f"flask==3.1.0\n{tool}\n",
-        "app.py": "import flask\n",
-    }
+    files = flask_app_with(tool)
     assert lint(repo, files, ["DEP003"]) == [("DEP003", "requirements.txt", 2)]
 
 

@@ -69,6 +69,9 @@ def full_python_base(image: Image) -> Iterator[Finding]:
     )
 
 
+_COMPILERS = frozenset({"gcc", "g++", "cc", "c++", "build-base"})  # build-base: Alpine's tool chain
+
+
 def built_from_source(image: Image) -> list[str]:
     """Distributions the final image installs that pip builds from source against the full
     image's compiler and -dev headers (psycopg2, mysqlclient, mariadb), or the native code
@@ -77,14 +80,14 @@ def built_from_source(image: Image) -> list[str]:
     from dockerlint.model.installed_names import image_installs
 
     table = load("base_images")["slim_lacks"]
-    chain = final_chain(image)
-    for stage in chain:
+    for stage in final_chain(image):
         for step in stage.steps:
             for install in step.installs:
                 if install.family in ("apt", "apk") and install.action in ("install", "add"):
-                    names = {package.value.split("=", 1)[0] for package in install.packages}
-                    if names & {"gcc", "g++", "build-essential", "build-base"}:
-                        return []
+                    for package in install.packages:
+                        name = package.value.split("=", 1)[0]
+                        if _COMPILERS & {name, *table["packages"].get(name, ())}:  # build-essential: gcc
+                            return []
     wanted = set(table["distributions"])
     built = sorted({item.name for item in image_installs(image).items if item.name in wanted})
     from dockerlint.model.native_build import compiles_native
