@@ -982,6 +982,13 @@ def test_an_installer_the_container_runs_or_a_builder_holds_is_fine(repo):
     # the container starts through it
     runs = poetry_final("RUN pip install --no-cache-dir poetry==1.8.5", '["poetry", "run", "uvicorn", "shop.main:app"]')
     assert lint(repo, runs, "STG011", POETRY_SHOP)[0] == []
+    # ... by the path its install script puts it at
+    script = "RUN curl -sSL https://install.python-poetry.org | python3 -"
+    by_path = poetry_final(script, '["/root/.local/bin/poetry", "run", "uvicorn", "shop.main:app"]')
+    assert lint(repo, by_path, "STG011", POETRY_SHOP)[0] == []
+    # a folder of that name on the way to another program is no run of it
+    other = poetry_final(script, '["/opt/poetry/venv/bin/uvicorn", "shop.main:app"]')
+    assert [place[0] for place in lint(repo, other, "STG011", POETRY_SHOP)[0]] == ["STG011"]
     # removed after the install
     removed = poetry_final("RUN pip install --no-cache-dir poetry==1.8.5").replace(
         "--no-interaction", "--no-interaction && pip uninstall -y poetry"

@@ -966,8 +966,10 @@ def _service_names(image: Image) -> str:
 
 def _runtime_names(image: Image, names, before: str = r"\w./-") -> bool:
     """Whether what the container runs names one of ``names`` as a word; ``before``: the
-    characters that may not come right before it (a ``/`` too by default: not a path's end)."""
-    pattern = rf"(?<![{before}])(" + "|".join(map(re.escape, names)) + r")(?![\w-])"
+    characters that may not come right before it (a ``/`` too by default: not a folder of a
+    path). A program run by its path in a ``bin`` folder (``/root/.local/bin/poetry``) counts."""
+    alternatives = "|".join(map(re.escape, names))
+    pattern = rf"(?<![{before}])({alternatives})(?![\w-])|/bin/({alternatives})(?![\w./-])"
     return re.search(pattern, _runtime_text(image)) is not None
 
 
