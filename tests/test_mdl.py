@@ -509,6 +509,23 @@ def test_one_finding_per_model(repo):
     assert [r.span.line for r in bert.related] == [5, 6]
 
 
+def test_a_fallback_download_after_or_is_not_a_second_bake(repo):
+    """`fetch A || fetch B` bakes B only when A fails: one finding, at A; a download that
+    follows `|| true` or `;` runs every time and is one of its own."""
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir sentence-transformers==3.3.1
+        RUN python -c "from sentence_transformers import SentenceTransformer as S; S('BAAI/bge-base-en-v1.5')" || \\
+            python -c "from sentence_transformers import SentenceTransformer as S; S('all-MiniLM-L6-v2')"
+        RUN python -m nltk.downloader punkt || true; python -m nltk.downloader stopwords
+        RUN test -d /models/minilm || huggingface-cli download sentence-transformers/all-MiniLM-L6-v2 --local-dir /models/minilm
+    """
+    result = findings(repo, {"Dockerfile": dockerfile}, "MDL001")
+    assert [(f.span.line, f.span.column) for f in result] == [(3, 5), (5, 5), (5, 46), (6, 31)]
+    assert "BAAI/bge-base-en-v1.5" in result[0].message and "all-MiniLM" not in result[0].message
+    assert [("punkt" in f.message, "stopwords" in f.message) for f in result[1:3]] == [(True, False), (False, True)]
+
+
 # -- MDL002 ---------------------------------------------------------------------------------
 
 

@@ -688,3 +688,18 @@ def test_commands_in_if_branches_carry_their_conditions():
         (("[ $DEV == 'true' ]", True),),
         (("[ $DEV == 'true' ]", False),),
     ]
+
+
+@pytest.mark.parametrize("tree_sitter", [True, False])
+def test_a_command_after_or_runs_only_when_the_list_before_it_failed(tree_sitter, monkeypatch):
+    if not tree_sitter:
+        monkeypatch.setattr(shell, "_tree_sitter_parser", lambda: None)
+    text = (
+        "python -c 'fetch(\"big\")' || \\\n    python -c 'fetch(\"small\")'\n"
+        "pip install x && (apt-get update || true); echo done | tee log"
+    )
+    script = parse_script(text)
+    assert [(command.name, command.fallback) for command in script.commands] == [
+        ("python", False), ("python", True), ("pip", False), ("apt-get", False), ("true", True),
+        ("echo", False), ("tee", False),
+    ]  # fmt: skip

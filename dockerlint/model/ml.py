@@ -967,8 +967,12 @@ def _downloads(image: Image) -> Iterator[Download]:
 
 def _run_downloads(image: Image, stage: StageModel, step: Step) -> Iterator[Download]:
     position = (stage.index, step.index)
+    downloaded = False
     for command in step.commands:
+        if downloaded and command.command.fallback:
+            continue  # `fetch big || fetch small`: the second runs only if the first failed
         hits = list(_command_downloads(image, stage, step, command.argv, depth=0, command=command))
+        downloaded = downloaded or bool(hits)
         yield from _grouped(hits, command.span, position)
     # RUN python3 <<EOF: the heredoc body is the program.
     for heredoc in step.instruction.heredocs:

@@ -67,6 +67,8 @@ class Command(Struct, frozen=True, dict=True):
     # condition holds (the `then` branch) or when it does not (`else`; an `elif` branch is
     # the earlier conditions failing and its own holding): `[ "$INSTALL_DEV" = "true" ]`.
     guards: tuple[tuple[str, bool], ...] = ()
+    # Runs only when the command list before it failed: the part after `||` of `a || b`.
+    fallback: bool = False
 
     @functools.cached_property
     def argv(self) -> tuple[str, ...]:
@@ -203,6 +205,12 @@ def _nested_deeper(text: str, limit: int) -> bool:
     return False
 
 
+def _after_or(between: str) -> bool:
+    """Whether the text between two commands joins them with `||` (`a || b`, also across a
+    line continuation or around a closing parenthesis or brace)."""
+    return between.replace("\\\n", " ").strip(" \t\n);}").startswith("||")
+
+
 class _Collector:
     """Commands of one top-level script and of the ``sh -c`` strings inside it."""
 
@@ -223,8 +231,11 @@ class _Collector:
         raw_commands.sort(key=lambda raw: raw.start)
         pipelines: dict[int, int] = {}
         own: list[tuple[Command, bool]] = []
+        listed_end = 0  # where the last command of the script's own list ends
         for raw in raw_commands:
-            command = self._command(raw, offsets, nested, pipelines)
+            fallback = raw.start >= listed_end and _after_or(text[listed_end : raw.start])
+            listed_end = max(listed_end, raw.end)
+            command = self._command(raw, offsets, nested, pipelines, fallback)
             self.commands.append(command)
             own.append((command, raw.in_substitution))
             inner = raw.shell_string
@@ -233,7 +244,9 @@ class _Collector:
                 self.parse(inner_text, _inner_offsets(inner.pieces, offsets), True, depth + 1, inner.pipefail)
         self.shells.append(_pipefail_state(own, pipefail))
 
-    def _command(self, raw: _RawCommand, offsets: _OffsetMap, nested: bool, pipelines: dict[int, int]) -> Command:
+    def _command(
+        self, raw: _RawCommand, offsets: _OffsetMap, nested: bool, pipelines: dict[int, int], fallback: bool
+    ) -> Command:
         if raw.pipe is None:
             pipeline, position, length = self._new_pipeline(), 0, 1
         else:
@@ -255,6 +268,7 @@ class _Collector:
             nested or raw.in_substitution,
             raw.glued,
             raw.guards,
+            fallback,
         )
 
     def _new_pipeline(self) -> int:
