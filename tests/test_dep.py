@@ -605,6 +605,33 @@ def test_an_unknown_package_keeps_quiet_about_itself_not_about_common_libraries(
     assert lint(repo, files) == [("DEP001", "requirements.txt", 4)]
 
 
+def test_a_package_installed_from_a_repository_is_named_first_among_those_that_may_need_one(repo):
+    """A freeze installs OpenAI's CLIP from GitHub, and the code imports it: ftfy and regex are
+    its requirements, which no index holds. The hedge names clip before the unknown entries
+    nothing imports."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": """
+            acme-backcall==0.2.0
+            acme-easygui==0.98.3
+            acme-matting==1.1.12
+            certifi==2024.12.14
+            charset-normalizer==3.4.0
+            clip @ git+https://github.com/openai/CLIP.git@a1d071733d7111c9c014f024669f959182114e33
+            ftfy==6.1.1
+            idna==3.10
+            regex==2023.10.3
+            requests==2.32.3
+            urllib3==2.2.3
+        """,
+        "app/__init__.py": "",
+        "app/__main__.py": "import clip\nimport requests\n",
+    }
+    found_now = sorted(run_lint(repo(files), select=DEP).findings, key=lambda f: f.span.line)
+    assert [(f.span.line, f.severity.label) for f in found_now] == [(7, "info"), (9, "info")]
+    assert all("but `clip`, `acme-backcall`, `acme-easygui` and others," in f.message for f in found_now)
+
+
 def test_a_frozen_list_with_an_unknown_package_may_list_what_that_package_requires(repo):
     """``pip freeze`` output lists every package's requirements: with one the index does not
     know, any entry some package requires may be one of its own (databricks-cli needs PyJWT)."""

@@ -392,7 +392,7 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             unjudged.add(name)  # what an install dockerlint cannot name brings may need it
         elif _frozen_beside_unknowns(analysis, item) and name in required_by_some():
             candidates[name] = item  # an unknown entry of the freeze may need it: said at info
-            hedged[name] = _unknowns_of(analysis, item.path)
+            hedged[name] = _likeliest_first(image, analysis, _unknowns_of(analysis, item.path))
         elif _integration_of(analysis, name):
             unjudged.add(name)
         elif name in unpickled_models()[1] and _loads_pickles(image, analysis):
@@ -565,7 +565,20 @@ def _unknowns_of(analysis: Analysis, path: Path) -> list[str]:
     if path in analysis.installs.compiled_files:
         return []  # its `# via` notes say what each entry is there for
     pins = {item.name: pinned_release(item.written) for item in analysis.installs.items if item.path == path}
-    return sorted(name for name, version in pins.items() if _unread_entry(name, version))
+    vcs = _from_vcs(analysis)
+    return sorted(name for name, version in pins.items() if name in vcs or _unread_entry(name, version))
+
+
+def _likeliest_first(image: Image, analysis: Analysis, names) -> list[str]:
+    """Packages whose requirements are unread, in the order a reader should check them: what
+    the service imports, then what it installs from a repository (`clip @ git+...`, which
+    needs ftfy and regex), then the rest by name."""
+
+    def order(name: str) -> tuple[bool, bool, str]:
+        imported = _imports(image, analysis, lookup(name, analysis.versions.get(name)).modules)
+        return not imported, name not in _from_vcs(analysis), name
+
+    return sorted(names, key=order)
 
 
 def _unread_entry(name: str, version: str | None) -> bool:
@@ -617,13 +630,14 @@ def _requirements_unread(image: Image, analysis: Analysis) -> list[str]:
             for other in lookup(name, analysis.versions.get(name)).extras.get(extra, ())
         }
         compiled = {item.name for item in analysis.installs.items if item.path in analysis.installs.compiled_files}
-        analysis.unread = sorted(
+        unread = [
             name
             for name in (used | asked) - analysis.installs.project_names - compiled
             if (not requirements_read(name, analysis.versions.get(name)) or name in _from_vcs(analysis))
             and not spacy_pipeline(name)
             and name not in analysis.installs.lock_requires
-        )
+        ]
+        analysis.unread = _likeliest_first(image, analysis, unread)
     return analysis.unread
 
 
