@@ -12,6 +12,7 @@ import posixpath
 import re
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 from msgspec.structs import replace
@@ -25,6 +26,9 @@ from dockerlint.parse.dockerfile import expand
 from dockerlint.paths import real_path
 from dockerlint.workspace import Workspace
 
+if TYPE_CHECKING:
+    from dockerlint.parse.buildcmd import RunCommand
+
 
 class Build(Struct, frozen=True):
     dockerfile: Path
@@ -33,6 +37,7 @@ class Build(Struct, frozen=True):
     args: tuple[tuple[str, str], ...] = ()
     gpu: bool | None = None
     services: tuple[str, ...] = ()
+    containers: tuple[str, ...] = ()  # compose `container_name`s: what `docker exec NAME` reaches
     compose_file: Path | None = None
     compose_files: tuple[Path, ...] = ()  # every compose file with a service built from it
     volumes: tuple[str, ...] = ()  # container paths the compose services mount volumes at
@@ -124,15 +129,21 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     if facts.runs:
         for key, build in builds.items():
             named = tags.get(build.dockerfile, set())
-            ran = [
-                run.command
-                for run in facts.runs
-                if run.command
-                and (run.name in build.services if run.kind == "service" else _image_name(run.name) in named)
-            ]
+            ran = [run.command for run in facts.runs if run.command and _runs_in(run, build, named)]
             if ran:
                 builds[key] = replace(build, run_by_repository=tuple(dict.fromkeys(ran)))
     return sorted(builds.values(), key=lambda b: (str(b.dockerfile), str(b.context), b.target or ""))
+
+
+def _runs_in(run: RunCommand, build: Build, tags: set[str]) -> bool:
+    """Whether ``run`` runs in the image ``build`` makes: by its tag (`docker run app`), its
+    compose service (`docker compose run web`), or its running container (`docker exec NAME`,
+    by `container_name` or by the service's name, which users often give the container)."""
+    if run.kind == "image":
+        return _image_name(run.name) in tags
+    if run.kind == "container":
+        return run.name in build.containers or run.name in build.services
+    return run.name in build.services
 
 
 def _bases_of(dockerfiles: list[Path], workspace: Workspace) -> tuple[set[str], set[str]]:
@@ -174,6 +185,7 @@ def _merge(first: Build, second: Build) -> Build:
         args=args,
         gpu=first.gpu if first.gpu == second.gpu else (True if True in (first.gpu, second.gpu) else None),
         services=first.services + tuple(s for s in second.services if s not in first.services),
+        containers=tuple(dict.fromkeys(first.containers + second.containers)),
         image_names=tuple(dict.fromkeys(first.image_names + second.image_names)),
         compose_files=tuple(dict.fromkeys(first.compose_files + second.compose_files)),
         volumes=tuple(dict.fromkeys(first.volumes + second.volumes)),
@@ -251,6 +263,7 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
                 args=tuple(sorted(service.args.items())),
                 gpu=True if service.gpu else None,
                 services=(service.name,),
+                containers=(service.container_name,) if service.container_name else (),
                 image_names=(service.image,) if service.image else (),
                 compose_file=compose_path,
                 compose_files=(compose_path,),

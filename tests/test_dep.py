@@ -1222,6 +1222,54 @@ def test_a_test_image_and_a_notebook_image_may_hold_their_tools(repo):
     assert lint(repo, test_image, ["DEP003"]) == []
 
 
+@pytest.mark.parametrize(
+    ("where", "written", "quiet"),
+    [
+        ("README.md", "Run the tests inside the container:\n\n```bash\n$ docker exec -it shop_api pytest\n```\n", True),
+        ("Makefile", "test:\n\tdocker compose exec -T api python -m pytest -q\n", True),
+        ("scripts/test.sh", "#!/bin/sh\nset -e\ndocker exec -u app shop_api pytest -q tests/\n", True),
+        (
+            ".github/workflows/ci.yml",
+            "jobs:\n  test:\n    steps:\n      - run: docker-compose run --rm api sh -c 'pytest -x'\n",
+            True,
+        ),
+        # the database's container, or tests run on the host, are no use by this image
+        ("README.md", "```bash\ndocker exec -it shop_db psql -U shop\npytest\n```\n", False),
+        ("Makefile", "test:\n\tdocker compose exec db pytest\n", False),
+    ],
+)
+def test_tests_the_documents_run_inside_the_container_use_its_test_tools(repo, where, written, quiet):
+    """The README runs pytest in the running service (`docker exec -it shop_api pytest`):
+    pytest and its plugins are the image's tools. black, which no document runs there, is not."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY . .
+            CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]
+        """,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\npytest==8.3.4\npytest-asyncio==0.24.0\nblack==24.10.0\n",
+        "docker-compose.yml": """
+            services:
+              db:
+                image: postgres:16
+                container_name: shop_db
+              api:
+                build: .
+                container_name: shop_api
+                depends_on: [db]
+        """,
+        "main.py": "import fastapi\napp = fastapi.FastAPI()\n",
+        "pytest.ini": "[pytest]\nasyncio_mode = auto\n",
+        "tests/test_main.py": "import main\n",
+        where: written,
+    }
+    expected = [5] if quiet else [3, 4, 5]
+    assert lint(repo, files, ["DEP003"]) == [("DEP003", "requirements.txt", line) for line in expected]
+
+
 def test_a_test_plugin_that_brings_a_package_the_service_uses_stays(repo):
     """pytest-playwright is how playwright gets in: the scraper imports playwright, and the
     image runs `playwright install`; removing the plugin removes the browser driver."""

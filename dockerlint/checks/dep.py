@@ -66,6 +66,7 @@ from dockerlint.model.distributions import (
     url_drivers,
     url_schemes,
 )
+from dockerlint.model.documented import documented_container_commands
 from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
 from dockerlint.model.installed_projects import project_installs
 from dockerlint.model.installed_records import floor_release, pinned_release
@@ -271,6 +272,8 @@ def _command_words(image: Image) -> tuple[set[str], set[str], str]:
                 runtime |= found
         env_text += service.environment.values()
     for argv in image.run_by_repository:  # CI runs the tests in the image: `docker run app pytest`
+        runtime |= _argv_words(argv)
+    for argv in documented_container_commands(image):  # the README's `docker exec -it app pytest`
         runtime |= _argv_words(argv)
     for argv in start_script_commands(image):  # CMD ["./start.sh"], which runs `jupyter lab`
         runtime |= _argv_words(argv)

@@ -135,3 +135,34 @@ def _mount_targets(line: str) -> set[str]:
             if len(parts) >= 2 and parts[1].startswith("/"):
                 targets.add(parts[1].rstrip("/") or "/")
     return targets
+
+
+def documented_container_commands(image: Image) -> tuple[tuple[str, ...], ...]:
+    """The commands the repository's documents (READMEs) run inside a container of this
+    image: `docker exec -it library_api pytest` when a compose service that builds the
+    image has that `container_name` (or name), `docker compose exec web pytest` for its
+    service. Makefiles, scripts and CI workflows are read as build files (invocations.py)."""
+    return image.memoized(("documented_container_commands",), lambda: tuple(_container_commands(image)))
+
+
+def _container_commands(image: Image) -> Iterator[tuple[str, ...]]:
+    from dockerlint.model.queries import compose_services
+    from dockerlint.parse.buildcmd import run_command
+
+    services = compose_services(image)
+    containers = {service.name for service in services} | {s.container_name for s in services if s.container_name}
+    if not containers:
+        return
+    for path, text in _documents(image, "docker"):
+        if not path.name.endswith((".md", ".rst", ".txt")):
+            continue
+        for _, line in logical_lines(text):
+            if "exec" not in line and "run" not in line:
+                continue
+            try:
+                words = shlex.split(line.strip().strip("`$ "), comments=True)
+            except ValueError:
+                continue
+            ran = run_command(tuple(words))
+            if ran is not None and ran.kind != "image" and ran.name in containers and ran.command:
+                yield tuple(piece for word in ran.command for piece in word.split())  # `sh -c "pytest -x"`

@@ -303,12 +303,17 @@ _COMPOSE_RUN_VALUE_OPTIONS = frozenset(
 )
 
 
-class RunCommand(Struct, frozen=True):
-    """A command a script runs inside an image: ``docker run IMAGE CMD...`` (``image``) or
-    ``docker compose run SERVICE CMD...`` (``service``)."""
+# `docker exec` options that take a value (the container is the first word that is neither).
+_EXEC_VALUE_OPTIONS = frozenset("-e --env --env-file -u --user -w --workdir --detach-keys".split())
 
-    kind: str  # "image" or "service"
-    name: str  # the image reference or the compose service
+
+class RunCommand(Struct, frozen=True):
+    """A command a script runs inside an image: ``docker run IMAGE CMD...`` (``image``),
+    ``docker compose run SERVICE CMD...`` (``service``), or ``docker exec CONTAINER CMD...``
+    in a running container (``container``)."""
+
+    kind: str  # "image", "service" or "container"
+    name: str  # the image reference, the compose service or the container's name
     command: tuple[str, ...]  # what it runs there (empty: the image's own CMD)
 
 
@@ -319,10 +324,12 @@ def run_command(argv: Argv) -> RunCommand | None:
     if not words or words[0] is None:
         return None
     program, rest = _base(words[0]), words[1:]
-    if rest[:2] == ["container", "run"]:
-        rest = ["run", *rest[2:]]
+    if rest[:1] == ["container"] and rest[1:2] in (["run"], ["exec"]):
+        rest = rest[1:]
     if program in ("docker", "podman") and rest[:1] == ["run"]:
         kind, rest, takes_value = "image", rest[1:], RUN_VALUE_OPTIONS
+    elif program in ("docker", "podman") and rest[:1] == ["exec"]:
+        kind, rest, takes_value = "container", rest[1:], _EXEC_VALUE_OPTIONS
     else:
         if (program,) in _COMPOSE_PROGRAMS:
             pass

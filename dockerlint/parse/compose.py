@@ -45,6 +45,7 @@ class Service(Struct, frozen=True):
     named_contexts: tuple[str, ...] = ()  # build.additional_contexts names
     entrypoint: tuple[str, ...] | str | None = None  # replaces the image's ENTRYPOINT (and drops its CMD)
     env_files: tuple[str, ...] = ()  # env_file: the files whose variables the container gets
+    container_name: str | None = None  # the name `docker exec` reaches the running container by
 
 
 class Compose(Struct, frozen=True):
@@ -270,6 +271,7 @@ def _service(name: str, line: int, config: dict) -> Service:
         named_contexts=named,
         entrypoint=_command(config.get("entrypoint")),
         env_files=_env_files(config.get("env_file")),
+        container_name=_text(config.get("container_name")),
     )
 
 
