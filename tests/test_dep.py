@@ -657,6 +657,9 @@ def test_a_frozen_list_with_an_unknown_package_may_list_what_that_package_requir
     found_now = sorted(run_lint(repo(files), select=DEP).findings, key=lambda f: f.span.line)
     assert [(f.span.line, f.severity.label) for f in found_now] == [(2, "info"), (4, "warning")]
     assert "`acme-databricks-cli`, whose requirements it does not know, may" in found_now[0].message
+    assert found_now[0].message.startswith("`pyjwt` is installed in the image and may be unused: ")
+    assert found_now[0].fix.startswith("Check whether `acme-databricks-cli` requires it; if not, remove `pyjwt==2.6.0`")
+    assert "but nothing uses it" in found_now[1].message  # yt-dlp: no unknown may need it
     assert found_now[0].size_bytes is None and found_now[0].autofix is None
     # an entry added to the freeze by hand leaves it a freeze, and is judged as written: an
     # unpinned PyJWT is what its author asked for

@@ -968,11 +968,17 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         if runner is not None:  # code the image does not hold, run with its packages
             needs += f"; but {runner}, which may import it"
             base = True
+        verdict_text = "and may be unused" if unsure else "but nothing uses it"
+        fix = _replacement_fix(item, instead) if instead else _removal_fix(item, _listed_below(analysis, verdict, item))
+        if unsure and not instead:
+            fix = (
+                f"Check whether {names} require{'s' if len(unsure) == 1 else ''} it; if not, {fix[0].lower()}{fix[1:]}"
+            )
         yield Finding(
             "DEP001",
             item.path,
             item.span,
-            f"`{item.name}`{cost} is installed in the image but nothing uses it: "
+            f"`{item.name}`{cost} is installed in the image {verdict_text}: "
             + (
                 f"it is a backport of the standard library's {modules}, which the image's Python has and loads first"
                 if _shadowed_by_stdlib(image, distribution)
@@ -980,7 +986,7 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             )
             + f", no command runs it, and {needs}"
             + (f"; the code imports {through}, which only it brings in" if instead else ""),
-            _replacement_fix(item, instead) if instead else _removal_fix(item, _listed_below(analysis, verdict, item)),
+            fix,
             size,
             severity=Severity.INFO if unsure or base else None,
             autofix=None if instead or unsure or base else dep_fixes.removal(image, item),
