@@ -455,6 +455,37 @@ def test_devel_final_stage(repo):
     assert "`nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04`" in result[0].fix
 
 
+@pytest.mark.parametrize(
+    ("requirements", "compiler"),
+    [("vllm==0.8.5\n", "vllm"), ("flashinfer-python==0.6.1\ntorch==2.8.0\n", "flashinfer-python"),
+     ("deepspeed==0.16.2\ntransformers==4.47.1\n", "deepspeed"), ("transformers==4.47.1\ntorch==2.5.1\n", None)],
+)  # fmt: skip
+def test_a_service_that_compiles_kernels_when_it_runs_may_need_the_devel_image(repo, requirements, compiler):
+    """vLLM, FlashInfer and DeepSpeed compile CUDA kernels with nvcc at run time: the
+    development image may be the one the service needs. Said at info, without claiming bytes;
+    transformers compiles nothing."""
+    dockerfile = """
+        FROM nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04
+        RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN pip3 install --no-cache-dir -r requirements.txt
+        COPY serve.py /app/serve.py
+        CMD ["python3", "/app/serve.py"]
+    """
+    files = {"Dockerfile": dockerfile, "requirements.txt": requirements, "serve.py": "import torch\n"}
+    result = findings(repo, files, "GPU003")
+    assert [f.span.line for f in result] == [1]
+    if compiler is None:
+        assert result[0].severity.label == "warning" and result[0].size_bytes
+    else:
+        assert result[0].severity.label == "info" and result[0].size_bytes is None
+        assert (
+            f"`{compiler}`, which it installs, compiles CUDA kernels with nvcc when the service runs"
+            in result[0].message
+        )
+        assert "`nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04`" in result[0].fix
+
+
 def test_a_devel_image_without_a_runtime_twin_is_not_given_one(repo):
     """RunPod publishes development tags only: no `-runtime` tag to switch to."""
     dockerfile = """

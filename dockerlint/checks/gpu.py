@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 
 from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding, from_image_span
-from dockerlint.findings import Edit, Finding, Related, human_size
+from dockerlint.findings import Edit, Finding, Related, Severity, human_size
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
 from dockerlint.model.gpu_signals import never_uses_gpu
@@ -228,6 +228,7 @@ def cuda_devel_final_stage(image: Image) -> Iterator[Finding]:
         return
     cuda, stage = found
     flavours = ml()["cuda_flavours"]
+    compiling = _runtime_kernel_compiler(image)
     if cuda.runtime_twin:
         instead = f"Use `{cuda.ref.name}:{(cuda.ref.tag or '').replace('devel', 'runtime')}` for the final stage"
     else:  # RunPod publishes development tags only
@@ -237,17 +238,40 @@ def cuda_devel_final_stage(image: Image) -> Iterator[Finding]:
             f"`nvidia/cuda:{version}-cudnn-runtime-<os>`, or on `python:3.X-slim` with PyPI torch, whose wheels "
             "carry the CUDA libraries they need"
         )
+    more = human_size(flavours["devel_extra_size"])
+    extra = f"compiler, headers and static libraries, ~{more} more than the runtime image"
+    if compiling is not None:  # nvcc may be what the service needs: said, not counted
+        yield Finding(
+            "GPU003",
+            image.dockerfile_path,
+            from_image_span(stage),
+            f"the final image is built on the CUDA development image `{cuda.ref.raw}` ({extra}); no instruction "
+            f"compiles anything, but `{compiling}`, which it installs, compiles CUDA kernels with nvcc when the "
+            "service runs, and may need it",
+            f"If the kernels it uses come prebuilt (an ahead-of-time build, a kernel cache), {instead[0].lower()}"
+            f"{instead[1:]}; otherwise keep the development image.",
+            severity=Severity.INFO,
+        )
+        return
     yield finding(
         image,
         "GPU003",
         from_image_span(stage),
-        f"the final image is built on the CUDA development image `{cuda.ref.raw}` (compiler, headers and "
-        f"static libraries, ~{human_size(flavours['devel_extra_size'])} more than the runtime image), "
+        f"the final image is built on the CUDA development image `{cuda.ref.raw}` ({extra}), "
         "and no instruction of the final stage compiles anything",
         f"{instead}; if something must be compiled with nvcc, do it in a builder stage on `{cuda.ref.raw}` and "
         "copy the result.",
         flavours["devel_extra_size"],
     )
+
+
+def _runtime_kernel_compiler(image: Image) -> str | None:
+    """A package the image installs that compiles CUDA kernels with nvcc at run time (vLLM,
+    FlashInfer, DeepSpeed: ml.toml ``runtime_kernel_compilers``), or None."""
+    from dockerlint.model.installed_names import image_installs
+
+    compilers = ml()["runtime_kernel_compilers"]["packages"]
+    return next((item.name for item in image_installs(image).items if item.name in compilers), None)
 
 
 def _cuda_base_installs(image: Image) -> Iterator[tuple[TorchInstall, object]]:
