@@ -3,6 +3,8 @@ copied in, model caches, spaCy pipelines as packages; and the correct variants."
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from tests.conftest import found, run_lint
@@ -785,6 +787,30 @@ def test_a_model_named_by_a_module_constant_is_the_model_downloaded(repo):
         'MODEL_NAME = "intfloat/multilingual-e5-large"', 'import os\n        MODEL_NAME = os.environ["MODEL_NAME"]'
     )
     assert "intfloat" not in " ".join(f.message for f in findings(repo, files, "MDL003"))
+
+
+def test_a_model_named_by_an_environment_variable_with_a_default_is_the_default(repo):
+    """`MODEL_NAME = os.getenv("MODEL_NAME", "intfloat/...")`: where neither the image nor
+    compose sets MODEL_NAME, the default is what the service downloads at every start."""
+    main = EMBEDDING_API["app/main.py"].replace(
+        'model = SentenceTransformer("intfloat/multilingual-e5-large")',
+        'MODEL_NAME = os.environ.get("MODEL_NAME", "intfloat/multilingual-e5-large")\n'
+        "        model = SentenceTransformer(MODEL_NAME)",
+    )
+    files = {**EMBEDDING_API, "app/main.py": "import os\n" + textwrap.dedent(main)}
+    (finding,) = findings(repo, files, "MDL003")
+    assert finding.message.startswith("`SentenceTransformer('intfloat/multilingual-e5-large')` in `app/main.py`")
+    # the image sets it (to a baked path, or another model): not the default
+    set_by_image = {
+        **files,
+        "Dockerfile": EMBEDDING_API["Dockerfile"].replace(
+            "WORKDIR /app", "WORKDIR /app\n        ENV MODEL_NAME=/models/e5"
+        ),
+    }
+    assert findings(repo, set_by_image, "MDL003") == []
+    compose = "services:\n  api:\n    build: .\n    env_file: [.env.example]\n"
+    set_by_compose = {**files, "docker-compose.yml": compose, ".env.example": "MODEL_NAME=/models/e5\nPORT=8000\n"}
+    assert findings(repo, set_by_compose, "MDL003") == []
 
 
 def test_model_cache_inside_the_container(repo):

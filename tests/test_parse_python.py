@@ -436,6 +436,37 @@ def test_scan_calls_tells_scopes_the_main_guard_literal_nones_and_relative_impor
         ]
 
 
+def test_a_module_constant_read_from_the_environment_with_a_default_is_that_default():
+    source = textwrap.dedent(
+        """
+        import os
+        from os import getenv
+
+        MODEL = os.getenv("MODEL_NAME", "BAAI/bge-small-en-v1.5")
+        RERANKER = getenv("RERANKER", default="cross-encoder/ms-marco-MiniLM-L-6-v2")
+        DEVICE = os.environ.get("DEVICE", "cpu")
+        TOKEN = os.environ["HF_TOKEN"]
+
+        def load(name=MODEL):
+            MODEL = "shadowed"
+            return SentenceTransformer(MODEL, device=DEVICE)
+
+        model = SentenceTransformer(MODEL, token=TOKEN)
+        ranker = CrossEncoder(RERANKER)
+        """
+    )
+    calls = {call.line: call for call in python.scan_calls(source).calls}
+    model = calls[14]
+    assert (model.first, dict(model.keywords)["token"], model.settings) == (
+        "BAAI/bge-small-en-v1.5",
+        None,
+        ("MODEL_NAME",),
+    )
+    assert (calls[15].first, calls[15].settings) == (None, ())  # a keyword default is not read
+    inner = calls[12]  # the function binds MODEL itself; DEVICE is the module's
+    assert (inner.first, dict(inner.keywords)["device"], inner.settings) == (None, "cpu", ("DEVICE",))
+
+
 def test_scan_calls_on_unparsable_crashing_or_slow_code_finds_nothing(monkeypatch):
     assert python.scan_calls("print 'x'\nnltk.download('punkt')\n").parsed_by == "none"
     deep = "type X = int\nx = " + "[" * 5000 + "]" * 5000 + "\n"

@@ -28,7 +28,7 @@ from dockerlint.model.installed_names import project_selections
 from dockerlint.model.installed_projects import exported_project, locked_reach, locked_versions, project_selection
 from dockerlint.model.installs import Install, with_values
 from dockerlint.model.pyenv import isolated_venv, libc
-from dockerlint.model.queries import external_base, final_chain, stage_of, truthy
+from dockerlint.model.queries import compose_services, external_base, final_chain, stage_of, truthy
 from dockerlint.parse.python import Call
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
@@ -803,8 +803,6 @@ def start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
 def _compose_start_command(image: Image) -> tuple[Step, tuple[str, ...]] | None:
     """The one command the compose services that build the image run it with (entrypoint,
     then command), at the final instruction; None when they give none or disagree."""
-    from dockerlint.model.queries import compose_services
-
     final = image.final
     commands = set()
     for service in compose_services(image):
@@ -1262,6 +1260,8 @@ def _program_hits(
     local = _local_path(image, stage, step)
 
     def matches(qualified: str, call: Call) -> bool:
+        if call.settings and _variables_set(image, step) & set(call.settings):
+            return False  # `os.getenv("MODEL", "bge-small")`, and the image sets MODEL: another model, or a path
         found = _match_call(qualified, call, local)
         if found is not None:
             matched[id(call)] = found
@@ -1294,6 +1294,20 @@ def _program_hits(
             if entry is not None and here is not None:
                 related = ((here, entry, f"calls `{item.entry.function}`"), *related)
         yield _Hit(what, related, call.size, call.model, call.kind, call.caches)
+
+
+def _variables_set(image: Image, step: Step) -> set[str]:
+    """The environment variables the program's environment sets: the instruction's ENV
+    (and ARG), and the environment and env files of the compose services that run the image."""
+    found = set(step.env)
+    for service in compose_services(image):
+        found |= set(service.environment)
+        for env_file in service.env_files:
+            for path in image.compose_files:
+                loaded = image.workspace.text(path.parent / env_file, quiet=True)
+                if loaded is not None:
+                    found |= {line.split("=", 1)[0].strip() for line in loaded[0].text.splitlines() if "=" in line}
+    return found
 
 
 def _local_path(image: Image, stage: StageModel, step: Step):

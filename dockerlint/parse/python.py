@@ -63,6 +63,9 @@ class Call(Struct, frozen=True):
     scope: str = ""  # the enclosing definitions, dotted ("Model.__init__", "main"); "" at module level
     guarded: bool = False  # inside ``if __name__ == "__main__":`` (runs only as a script)
     nones: tuple[str, ...] = ()  # keywords given a literal ``None``
+    # Environment variables whose defaults stand in for arguments (`MODEL = os.getenv("MODEL",
+    # "small")`, then `load(MODEL)`): where the image or compose sets one, the value is another.
+    settings: tuple[str, ...] = ()
 
 
 class PythonCalls(Struct, frozen=True):
@@ -288,7 +291,7 @@ def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
     aliases: list[tuple[int, int, str, str]] = []
     relative: list[tuple[int, int, str, str]] = []
     calls: list[Call] = []
-    constants = _module_constants(tree)
+    constants, variables = _module_constants(tree)
     # An explicit stack of (node, enclosing definitions, under the __main__ guard, names the
     # enclosing functions bind): deep trees stay within the recursion limit.
     stack: list[tuple[ast.AST, str, bool, frozenset[str]]] = [(tree, "", False, frozenset())]
@@ -322,6 +325,7 @@ def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
                         scope,
                         guarded,
                         tuple(k.arg for k in node.keywords if k.arg and _is_none(k.value)),
+                        _settings(node, variables, bound) if variables else (),
                     )
                 )
         inner, inner_bound = scope, bound
@@ -341,9 +345,13 @@ def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
     return PythonCalls(tuple(row[2:] for row in aliases), tuple(calls), "ast", tuple(row[2:] for row in relative))
 
 
-def _module_constants(tree: ast.AST) -> dict[str, str]:
-    """Names the module binds once, at its top level, to a string (`MODEL_NAME = "small"`)."""
+def _module_constants(tree: ast.AST) -> tuple[dict[str, str], dict[str, str]]:
+    """Names the module binds once, at its top level, to a string (`MODEL_NAME = "small"`),
+    or to an environment variable with a string default (`os.getenv("MODEL", "small")`,
+    `os.environ.get(...)`): the default is what runs where nothing sets the variable. With
+    the variable each of the latter reads."""
     values: dict[str, str] = {}
+    variables: dict[str, str] = {}
     counts: dict[str, int] = {}
     for statement in getattr(tree, "body", ()):
         targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
@@ -351,10 +359,41 @@ def _module_constants(tree: ast.AST) -> dict[str, str]:
             for name in ast.walk(target) if target is not None else ():
                 if isinstance(name, ast.Name):
                     counts[name.id] = counts.get(name.id, 0) + 1
-        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and isinstance(statement.value, ast.Constant):
-            if isinstance(statement.value.value, str) and len(targets) == 1 and isinstance(targets[0], ast.Name):
-                values[targets[0].id] = statement.value.value
-    return {name: value for name, value in values.items() if counts.get(name) == 1}
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)) and len(targets) == 1:
+            variable, value = None, None
+            if isinstance(statement.value, ast.Call):
+                variable, value = _environment_default(statement.value)
+            elif isinstance(statement.value, ast.Constant):
+                value = statement.value.value
+            if isinstance(value, str) and isinstance(targets[0], ast.Name):
+                values[targets[0].id] = value
+                if variable is not None:
+                    variables[targets[0].id] = variable
+    once = {name: value for name, value in values.items() if counts.get(name) == 1}
+    return once, {name: variable for name, variable in variables.items() if name in once}
+
+
+def _settings(node: ast.Call, variables: dict[str, str], bound: frozenset[str]) -> tuple[str, ...]:
+    """The environment variables behind the call's arguments that are module constants."""
+    arguments = [*node.args[:1], *(keyword.value for keyword in node.keywords)]
+    return tuple(
+        variables[argument.id]
+        for argument in arguments
+        if isinstance(argument, ast.Name) and argument.id in variables and argument.id not in bound
+    )
+
+
+_ENVIRONMENT_READS = frozenset({"os.getenv", "getenv", "os.environ.get", "environ.get"})
+
+
+def _environment_default(call: ast.Call) -> tuple[str | None, str | None]:
+    """(NAME, its string default) of `os.getenv("NAME", "default")` or `os.environ.get(...)`."""
+    if _dotted(call.func) not in _ENVIRONMENT_READS or len(call.args) != 2:
+        return None, None
+    name, default = (_literal(argument) for argument in call.args)
+    if not isinstance(name, str) or not isinstance(default, str):
+        return None, None
+    return name, default
 
 
 def _bound_names(definition: ast.AST) -> frozenset[str]:
