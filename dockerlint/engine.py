@@ -24,6 +24,7 @@ from dockerlint.findings import Finding, Note, Severity
 from dockerlint.fixes import MAX_ROUNDS, FixOutcome, FixSettings, apply_edits, choose, edits_by_file, write_if_unchanged
 from dockerlint.model import Image
 from dockerlint.model.installed_names import image_installs
+from dockerlint.model.installed_pip import compiled_sources
 from dockerlint.model.installed_projects import project_installs
 from dockerlint.model.queries import development_image
 from dockerlint.paths import real_path
@@ -251,6 +252,7 @@ def _agreed(finding: Finding, checked: _Checked) -> bool:
         installing = checked.installed_by.get(finding.path, 1)
     elif finding.code == "DEP003":  # a development image beside it holds its tools by design
         installing -= checked.development_entries.get((finding.path, finding.span.line), 0)
+    installing += checked.compiled_from.get(finding.path, 0)
     return checked.agreed[(finding.code, finding.path, finding.span.line)] >= installing
 
 
@@ -278,6 +280,8 @@ class _Checked(Struct):
     installed_entries: Counter = field(default_factory=Counter)  # (file, line) of an entry -> images installing it
     # the same, of the development images among them: DEP003 is not theirs to say
     development_entries: Counter = field(default_factory=Counter)
+    # file -> images that install a requirements file compiled from it, and not the file itself
+    compiled_from: Counter = field(default_factory=Counter)
     agreed: Counter = field(default_factory=Counter)  # (code, file, line) of AGREED codes -> images saying it
     code_holders: Counter = field(default_factory=Counter)  # code file -> images checked that hold it
     own_code: set[Path] = field(default_factory=set)  # code files of a local project an image installs
@@ -330,6 +334,8 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
             with blame(image.dockerfile_path):
                 entries = {(item.path, item.span.line) for item in image_installs(image).items}
                 checked.installed_entries.update(entries)
+                # a requirements.txt compiled from pyproject.toml installs what pyproject.toml lists
+                checked.compiled_from.update(compiled_sources(image) - read)
                 if development_image(image):
                     checked.development_entries.update(entries)
                 if "DEP002" in setup.finish.enabled:

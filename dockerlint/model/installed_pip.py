@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from pathlib import Path
 
 from msgspec.structs import replace
@@ -210,3 +211,39 @@ def _project_dependencies(image: Image, stage: StageModel, folder: Path, value: 
         return dependency.group in ("project", "poetry")  # pip installs no dependency group
 
     return selected(image, stage, pyproject_path, pyproject.dependencies, pyproject.name, wanted)
+
+
+# The command line pip-compile and `uv pip compile` write at the top of what they make:
+# `#    uv pip compile pyproject.toml -o requirements.txt`.
+_COMPILE_COMMAND = lazy_compile(r"^#\s+(?:uv pip compile|pip-compile)\b([^\n]*)", re.MULTILINE)
+_OUTPUT_OPTIONS = ("-o", "--output-file")
+
+
+def compiled_sources(image: Image) -> set[Path]:
+    """The files the image's compiled requirements files were compiled from, by the command
+    in their header (`uv pip compile pyproject.toml -o requirements.txt`): an image that
+    installs the compiled file installs what its source lists, resolved."""
+    from dockerlint.model.installed_names import image_installs
+
+    found: set[Path] = set()
+    for path in {item.path for item in image_installs(image).items if item.kind == "requirements"}:
+        loaded = image.workspace.text(path, quiet=True)
+        match = _COMPILE_COMMAND.search(loaded[0].text[:4000]) if loaded is not None else None
+        if match is None:
+            continue
+        words = match.group(1).split()
+        outputs = {value for option, value in zip(words, words[1:], strict=False) if option in _OUTPUT_OPTIONS}
+        for word in words:
+            if word.startswith("-") or word in outputs or not word.endswith((".in", ".toml", ".txt", ".cfg", ".py")):
+                continue
+            for folder in (path.parent, image.workspace.root):
+                source = (folder / word) if folder is not None else None
+                if (
+                    source is not None
+                    and source != path
+                    and os.path.isfile(source)
+                    and image.workspace.outside(source, in_context=False) is None
+                ):
+                    found.add(Path(os.path.normpath(source)))
+                    break
+    return found
