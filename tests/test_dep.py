@@ -1913,6 +1913,9 @@ def test_a_missing_package_counts_only_in_code_the_start_command_reaches(repo):
         'CMD ["python3", "consumer.py"]', 'CMD ["sh", "-c", "exec python3 consumer.py"]'
     )
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "store.py", 1)]
+    # `uv run` of a script runs it with the project's Python
+    files["Dockerfile"] = dockerfile.replace('CMD ["python3", "consumer.py"]', 'CMD ["uv", "run", "consumer.py"]')
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "store.py", 1)]
     # a start command that cannot be traced (a shell script) checks every file, as before
     files["Dockerfile"] = dockerfile.replace(
         'CMD ["python3", "consumer.py"]', 'CMD ["sh", "-c", "sleep 5 && python3 consumer.py"]'

@@ -1028,6 +1028,8 @@ def _python_args(argv: tuple[str, ...]) -> tuple[str, ...] | None:
             words = words[len(runner) :]
             while words and words[0].startswith("-"):
                 words = words[1:]
+            if runner == ("uv", "run") and words and words[0].endswith(".py"):
+                return tuple(words)  # `uv run bot.py` runs the script with the project's Python
     if not words or not _PYTHON.match(posixpath.basename(words[0])):
         return None
     rest = words[1:]
