@@ -333,7 +333,7 @@ def test_classes_of_a_package_brought_in_by_another_name_their_backends(repo):
     found_findings = [f for f in run_lint(repo(files), select=["DEP001"]).findings]
     assert [f.span.line for f in found_findings] == [1, 4]  # llama-index, shap
     meta = found_findings[0]
-    assert meta.message.endswith("the code imports `llama-index-core`, which only it brings in")
+    assert meta.message.endswith("the service uses `llama-index-core`, which only it brings in")
     assert meta.fix.startswith("Replace `llama-index==0.12.52` with `llama-index-core` in requirements.txt")
     assert meta.autofix is None and "llama-index-core" not in meta.message.split(";")[0]
     files["app/__main__.py"] = """

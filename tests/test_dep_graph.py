@@ -382,6 +382,36 @@ def test_django_heroku_settings_use_whitenoise_and_dj_database_url(repo):
     assert not {("DEP001", 3), ("DEP001", 4)} & set(lines(found))
 
 
+def test_a_client_the_settings_load_through_the_framework_is_used_whoever_brings_it(repo):
+    """Django's own RedisCache backend imports `redis`, which only django-redis brings: an
+    unused django-redis is replaced by redis, not removed with it (which breaks the cache).
+    The settings naming django-redis's own backend use it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "site.wsgi"]\n',
+        "requirements.txt": "Django==5.1.4\ndjango-redis==5.4.0\ngunicorn==23.0.0\n",
+        "site/__init__.py": "",
+        "site/wsgi.py": "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n",
+        "site/settings.py": """
+            INSTALLED_APPS = ["django.contrib.admin", "django.contrib.staticfiles"]
+            CACHES = {
+                "default": {
+                    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": "redis://redis:6379/1",
+                }
+            }
+        """,
+    }
+    (finding,) = findings(repo, files)
+    assert (finding.code, finding.span.line) == ("DEP001", 2)
+    assert finding.message.endswith("the service uses `redis`, which only it brings in")
+    assert finding.fix.startswith("Replace `django-redis==5.4.0` with `redis` in requirements.txt")
+    assert finding.size_bytes < 1_000_000  # django-redis alone, not the redis client
+    files["site/settings.py"] = files["site/settings.py"].replace(
+        "django.core.cache.backends.redis", "django_redis.cache"
+    )
+    assert findings(repo, files) == []
+
+
 def test_papermill_runs_notebooks_in_the_kernel_ipykernel_provides(repo):
     files = {
         "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "run.py"]\n',

@@ -341,12 +341,9 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
     if any("." not in module and module in mentions.names for module in distribution.modules):
         return "named in a string"
     name = distribution.name
-    if any(name in url_drivers().get(driver, ()) for driver in mentions.drivers):
-        return "named as a URL driver"
-    if any(name in url_schemes().get(scheme, ()) for scheme in mentions.schemes):
-        return "named by a connection URL"
-    if any(name in setting_strings()[key] for key in mentions.settings):
-        return "named by a framework setting"
+    configured = _configured(analysis, name)
+    if configured is not None:
+        return configured
     if _database_from_environment(analysis) and any(name in names for names in url_drivers().values()):
         return "a database driver, and the database is configured by the environment"
     return None
@@ -466,10 +463,24 @@ def _unnamed_installs(analysis: Analysis) -> bool:
     return any(not what.startswith((BASE_IMAGE_INSTALLS, "packages copied from")) for what in analysis.installs.unnamed)
 
 
+def _configured(analysis: Analysis, name: str) -> str | None:
+    """How the code's configuration makes a framework load the distribution by itself: a
+    connection URL's driver or scheme, a setting string (Django's cache `BACKEND`), or None."""
+    mentions = analysis.mentions
+    if any(name in url_drivers().get(driver, ()) for driver in mentions.drivers):
+        return "named as a URL driver"
+    if any(name in url_schemes().get(scheme, ()) for scheme in mentions.schemes):
+        return "named by a connection URL"
+    if any(name in setting_strings()[key] for key in mentions.settings):
+        return "named by a framework setting"
+    return None
+
+
 def _imported_below(image: Image, analysis: Analysis) -> set[str]:
     """Installed distributions no install names that the service's code imports (not only
-    its tests or notebooks), or whose command the image runs (`dbt`, which dbt-core brings
-    under dbt-postgres)."""
+    its tests or notebooks), whose command the image runs (`dbt`, which dbt-core brings
+    under dbt-postgres), or that its configuration loads (the `redis` of Django's own
+    `RedisCache` backend, which django-redis brings)."""
     named = {item.name for item in analysis.installs.items}
     own = analysis.code.first_party  # `from proto import x` of the repository's proto/ is no proto-plus
     found = set()
@@ -481,6 +492,8 @@ def _imported_below(image: Image, analysis: Analysis) -> set[str]:
         if _shadowed_by_stdlib(image, distribution):
             modules = []
         if set(distribution.commands) & analysis.words or (modules and _imports(image, analysis, modules, True)):
+            found.add(name)
+        elif _configured(analysis, name) is not None:
             found.add(name)
     return found
 
@@ -985,7 +998,7 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 else f"no code in the image imports {modules}"
             )
             + f", no command runs it, and {needs}"
-            + (f"; the code imports {through}, which only it brings in" if instead else ""),
+            + (f"; the service uses {through}, which only it brings in" if instead else ""),
             fix,
             size,
             severity=Severity.INFO if unsure or base else None,
@@ -1039,7 +1052,7 @@ def _replacement_fix(item: Installed, instead: list[str]) -> str:
     where = {"requirements": item.path.name, "argument": "this `pip install`", "pyproject": item.path.name}[item.kind]
     names = ", ".join(f"`{name}`" for name in instead)
     return (
-        f"Replace `{item.written}` with {names} in {where}: the code imports {'them' if len(instead) > 1 else 'it'}, "
+        f"Replace `{item.written}` with {names} in {where}: the service uses {'them' if len(instead) > 1 else 'it'}, "
         f"and `{item.name}` brings in more besides."
     )
 
