@@ -1181,6 +1181,20 @@ def test_release_tools_in_the_main_dependencies_are_dev_tools(repo, tool):
         assert lint(repo, files, ["DEP003"]) == []
 
 
+def test_a_tool_the_service_runs_as_a_process_is_the_services(repo):
+    """A worker compiles users' requirements with `pip-compile` in a subprocess: pip-tools
+    is part of the service, not a release tool left in the image."""
+    files = flask_app_with("pip-tools==7.4.1")
+    files["app.py"] = (
+        "import asyncio\n\nimport flask\n\n\nasync def lock(path):\n"
+        '    process = await asyncio.create_subprocess_exec("pip-compile", "--quiet", path)\n'
+        "    return await process.wait()\n"
+    )
+    assert lint(repo, files, ["DEP003"]) == []
+    files["app.py"] = files["app.py"].replace('"pip-compile"', '"pip-audit"')
+    assert lint(repo, files, ["DEP003"]) == [("DEP003", "requirements.txt", 2)]
+
+
 @pytest.mark.parametrize("tool", ["asynctest==0.13.0", "nonebug==0.4.3", "django-nose==1.4.7"])
 def test_test_libraries_in_the_main_dependencies_are_dev_tools(repo, tool):
     """asyncio mocks, NoneBot's test kit and Django's nose runner listed with the service's

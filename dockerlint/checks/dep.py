@@ -1432,6 +1432,8 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue  # the service itself imports it
         if any(_named_module(module) and module in analysis.mentions.names for module in distribution.modules):
             continue  # a string names it: INSTALLED_APPS, a middleware path, an include()
+        if set(distribution.commands) & analysis.mentions.programs:
+            continue  # the service runs it as a process (`create_subprocess_exec("pip-compile", ...)`)
         if verdict is None:
             verdict = _verdict(image, analysis)
             service = {name for name in verdict.used if not lookup(name).dev}
