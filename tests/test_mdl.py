@@ -833,6 +833,32 @@ def test_model_cache_inside_the_container(repo):
     assert lint(repo, plain, "MDL003") == [("MDL003", "Dockerfile", 2)]
 
 
+def test_a_cache_a_model_stage_filled_and_the_final_stage_copies_is_a_bake(repo):
+    """The model-downloader stage fills its Hugging Face cache at build time and the final
+    stage copies it to the same place under the same variables: the models are there when the
+    container starts. Two variables naming one folder are one cache, said once."""
+    dockerfile = """
+        FROM python:3.11-slim AS model-downloader
+        ENV HUGGINGFACE_HUB_CACHE=/app/.cache/huggingface
+        ENV HF_HOME=/app/.cache/huggingface
+        RUN pip install --no-cache-dir huggingface-hub==0.26.2
+        RUN python -c "from huggingface_hub import snapshot_download; snapshot_download('BAAI/bge-m3')"
+
+        FROM python:3.11-slim
+        ENV HUGGINGFACE_HUB_CACHE=/app/.cache/huggingface
+        ENV HF_HOME=/app/.cache/huggingface
+        COPY --from=model-downloader /app/.cache /app/.cache
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        CMD ["python", "-m", "app"]
+    """
+    files = {"Dockerfile": dockerfile, "requirements.txt": "sentence-transformers==3.3.1\n"}
+    assert lint(repo, files, "MDL003") == []
+    # copied elsewhere than where the final stage looks: the cache there is empty
+    moved = dockerfile.replace("/app/.cache /app/.cache", "/app/.cache /opt/cache")
+    assert lint(repo, {**files, "Dockerfile": moved}, "MDL003") == [("MDL003", "Dockerfile", 8)]
+
+
 def test_model_cache_on_a_volume_or_offline_is_fine(repo):
     compose = """
         services:

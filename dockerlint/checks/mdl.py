@@ -343,6 +343,7 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
     volumes = [*image.volumes, *_volume_instructions(image), *documented_volumes(image), *settings["platform_volumes"]]
     yield from _startup_download_findings(image, volumes)
     prefilled: set[tuple[str, str]] | None = None  # read only when a variable would be reported
+    reported: set[str] = set()  # HF_HOME and HUGGINGFACE_HUB_CACHE at one folder: one finding
     for stage in final_chain(image):
         for step in stage.steps:
             if step.keyword != "ENV":
@@ -350,7 +351,7 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
             for name in variables:
                 match = re.search(rf"(?:^|\s){re.escape(name)}(?=[=\s])", step.instruction.args)
                 value = step.env.get(name, "")
-                if match is None or not value.startswith("/") or final_env.get(name) != value:
+                if match is None or not value.startswith("/") or final_env.get(name) != value or value in reported:
                     continue
                 if any(_under(value, volume) for volume in volumes):
                     continue
@@ -360,6 +361,7 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
                 if start_may_download(image) is False:
                     return  # the service's code loads its models from local folders (a mounted `./ml`)
                 start = match.start() + (1 if match.group(0)[0].isspace() else 0)
+                reported.add(value)
                 yield finding(
                     image,
                     "MDL003",
@@ -439,6 +441,28 @@ def _prefilled(image: Image) -> set[tuple[str, str]]:
     for (stage_index, step_index), caches in build_steps_that_may_download(image).items():
         env = image.stages[stage_index].steps[step_index].env
         filled |= {(name, env[name]) for name in caches if env.get(name)}
+    return filled | _copied_caches(image)
+
+
+def _copied_caches(image: Image) -> set[tuple[str, str]]:
+    """(variable, value) pairs whose cache a `COPY --from` brings from a stage that used the
+    same variable for its cache there (a model-downloader stage with `HF_HOME=/app/.cache/hf`,
+    then `COPY --from=model-downloader /app/.cache /app/.cache`)."""
+    settings = ml()["caches"]
+    names = [*settings["variables"], *settings["generic"]]
+    filled = set()
+    for stage in final_chain(image):
+        for copy in stage.copies:
+            if copy.from_stage is None or copy.mount_only or not image.stages[copy.from_stage].steps:
+                continue
+            source_env = image.stages[copy.from_stage].steps[-1].env
+            for argument in copy.sources:
+                source = posixpath.normpath(argument.value)
+                for name in names:
+                    value = source_env.get(name, "")
+                    if value.startswith("/") and _under(value, source):
+                        relative = posixpath.relpath(value, source)
+                        filled.add((name, posixpath.normpath(posixpath.join(copy.dest, relative))))
     return filled
 
 
