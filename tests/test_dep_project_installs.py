@@ -912,3 +912,52 @@ def test_the_branch_ruled_out_is_still_read_by_the_hadolint_rules(repo):
         'FROM python:3.12-slim\nARG DEBUG=0\nRUN if [ "$DEBUG" = "1" ]; then pip install --no-cache-dir debugpy; fi\n'
     )
     assert found(run_lint(repo({"Dockerfile": dockerfile}), select=["DL3013"])) == [("DL3013", "Dockerfile", 3)]
+
+
+def test_a_pip_install_of_the_project_learns_unknown_requirements_from_its_lock(repo):
+    """`pip install ".[asr]"` ignores uv.lock, but the lock records what the resolver found
+    each package requires: acme-asr, which no index reads, requires pyannote-audio. Without
+    that record, pyannote-audio may be unused (said at info)."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY pyproject.toml .
+            COPY app/ ./app/
+            RUN pip install --no-cache-dir ".[asr]"
+            CMD ["python", "-m", "app"]
+        """,
+        "pyproject.toml": """
+            [project]
+            name = "transcriber"
+            version = "0.3.0"
+            requires-python = ">=3.11"
+            dependencies = ["numpy>=2.1"]
+
+            [project.optional-dependencies]
+            asr = ["acme-asr>=3.8", "pyannote-audio>=3.3"]
+        """,
+        "uv.lock": """
+            version = 1
+            requires-python = ">=3.11"
+
+            [[package]]
+            name = "acme-asr"
+            version = "3.8.6"
+            source = { registry = "https://pypi.org/simple" }
+            dependencies = [
+                { name = "numpy" },
+                { name = "pyannote-audio" },
+            ]
+
+            [[package]]
+            name = "pyannote-audio"
+            version = "3.3.2"
+            source = { registry = "https://pypi.org/simple" }
+        """,
+        "app/__init__.py": "",
+        "app/__main__.py": "import acme_asr\nimport numpy\n\nacme_asr.load_model('small')\n",
+    }
+    assert lint(repo, files) == []
+    files["uv.lock"] = "version = 1\n"  # a lock that records nothing of acme-asr
+    assert lint(repo, files) == [("DEP001", "pyproject.toml", 8)]

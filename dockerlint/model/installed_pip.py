@@ -14,7 +14,7 @@ from msgspec.structs import replace
 from dockerlint.model.distributions import canonical
 from dockerlint.model.image import Image, StageModel, Step, context_source
 from dockerlint.model.installed_poetry import poetry_extra_names, poetry_optional_names
-from dockerlint.model.installed_projects import exported_project, read_project
+from dockerlint.model.installed_projects import exported_project, lock_requirements, read_project
 from dockerlint.model.installed_records import ImageInstalls, Installed, add, marker_applies, selected, with_parents
 from dockerlint.model.installs import Install
 from dockerlint.parse.pyproject import Dependency
@@ -198,6 +198,8 @@ def _project_dependencies(image: Image, stage: StageModel, folder: Path, value: 
         return []
     if pyproject.name:
         result.project_names.add(canonical(pyproject.name))
+    for name, names in lock_requirements(image, folder).items():
+        result.lock_requires.setdefault(name, names)
     wanted_extras = {canonical(extra) for extra in value.partition("[")[2].rstrip("]").split(",") if extra.strip()}
     enabled = poetry_extra_names(pyproject, wanted_extras)
     optional = poetry_optional_names(pyproject)

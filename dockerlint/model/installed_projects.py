@@ -294,6 +294,18 @@ def _choice(image: Image, project: ProjectInstall, pyproject: Pyproject):
 LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pipenv": "Pipfile.lock", "pdm": "pdm.lock"}
 
 
+def lock_requirements(image: Image, folder: Path) -> dict[str, tuple[str, ...]]:
+    """name -> the names it requires, by the project's own lock file (uv.lock, poetry.lock or
+    pdm.lock) beside its pyproject.toml, for an install that does not read the lock (`pip
+    install .`): what the resolver found each package requires (whisperx's pyannote-audio),
+    where the package index cannot say."""
+    for name in ("uv.lock", "poetry.lock", "pdm.lock"):
+        requires = _locked(image, folder / name)[1]
+        if requires:
+            return requires
+    return {}
+
+
 def locked_versions(image: Image, project: ProjectInstall) -> dict[str, str]:
     """name -> version of the lock file the project install reads (empty without one)."""
     if project.pyproject is None:
