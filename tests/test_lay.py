@@ -178,6 +178,30 @@ def test_code_copied_before_installing_named_packages(repo):
     assert findings[0].fix == "Move this COPY below the install: the install first, then the code."
 
 
+def test_pins_installed_after_the_copied_project_itself_stay_after_it(repo):
+    """`pip install .` reads the copied code; the downgrades after it override what it
+    installed: they cannot move above the COPY, and no finding says they should."""
+    dockerfile = """
+        FROM python:3.8-slim
+        RUN pip install --no-cache-dir tensorflow==2.6.2
+        COPY ./segmenter /app
+        WORKDIR /app
+        RUN pip install --no-cache-dir .
+        RUN pip install --no-cache-dir protobuf==3.20.1
+        RUN pip install --no-cache-dir numpy==1.19.5
+        CMD ["python", "-m", "segmenter"]
+    """
+    files = {
+        "segmenter/setup.py": "from setuptools import setup\n\nsetup(name='segmenter', install_requires=['nibabel'])\n",
+        "segmenter/segmenter/__init__.py": "",
+        "segmenter/segmenter/__main__.py": "import nibabel\nimport tensorflow\n",
+    }
+    assert lint(repo, dockerfile, "LAY002", files)[0] == []
+    # without the project install between them, the pin could go first
+    no_project = dockerfile.replace("RUN pip install --no-cache-dir .\n", "")
+    assert lint(repo, no_project, "LAY002", files)[0] == [("LAY002", "Dockerfile", 3)]
+
+
 UV_PROJECT = {
     "pyproject.toml": "[project]\nname = 'shop'\nversion = '1.0'\ndependencies = ['fastapi==0.115.6']\n",
     "uv.lock": "version = 1\n",

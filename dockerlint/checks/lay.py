@@ -352,7 +352,10 @@ def _code_before_installs(image: Image, stage: StageModel, reported: set[int]) -
     code: dict[int, bool] = {}  # copy -> whether it brings Python code, asked once
     for step in stage.runs():
         if any(_installs_local_code(install) for install in step.installs):
-            continue  # `pip install . && pip install gunicorn`: the RUN reads the copied code itself
+            # `pip install . && pip install gunicorn`: the RUN reads the copied code itself; and
+            # what installs after it (`pip install numpy==1.19.5`, a pin over what the project
+            # brought) must stay after it
+            return
         for install in step.installs:
             if install.family != "pip" or install.action != "install" or install.editables:
                 continue
