@@ -1085,3 +1085,53 @@ def test_uv_sync_on_a_torch_image_installs_torch_again_unless_it_syncs_the_image
         "WORKDIR /app", "ENV UV_PROJECT_ENVIRONMENT=/opt/conda\n        WORKDIR /app"
     )
     assert lint(repo, files, "GPU004") == []
+
+
+def test_a_dependency_the_index_cannot_read_pulls_torch_by_the_projects_lock(repo):
+    """`pip install ".[asr]"`: acme-asr is no package the index reads, but the project's
+    uv.lock records that it requires torch, which pip then takes from PyPI with its CUDA
+    libraries into an image with no GPU."""
+    lock = """
+        version = 1
+        requires-python = ">=3.11"
+
+        [[package]]
+        name = "acme-asr"
+        version = "3.8.6"
+        source = { registry = "https://pypi.org/simple" }
+        dependencies = [{ name = "torch" }]
+
+        [[package]]
+        name = "torch"
+        version = "2.5.1"
+        source = { registry = "https://pypi.org/simple" }
+    """
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY pyproject.toml .
+            COPY app/ ./app/
+            RUN pip install --no-cache-dir ".[asr]"
+            CMD ["python", "-m", "app"]
+        """,
+        "pyproject.toml": """
+            [project]
+            name = "transcriber"
+            version = "0.3.0"
+            dependencies = ["numpy>=2.1"]
+
+            [project.optional-dependencies]
+            asr = ["acme-asr>=3.8"]
+        """,
+        "uv.lock": lock,
+        "app/__init__.py": "",
+        "app/__main__.py": "import acme_asr\n\nacme_asr.load_model('small', device='cpu')\n",
+    }
+    result = findings(repo, files, "GPU001")
+    assert [f.span.line for f in result] == [5]
+    assert result[0].message.startswith(
+        "`acme-asr>=3.8` requires torch, which this install takes from the default index"
+    )
+    files["uv.lock"] = "version = 1\n"
+    assert findings(repo, files, "GPU001") == []

@@ -318,7 +318,11 @@ def locked_reach(image: Image, project: ProjectInstall, start: str) -> set[str]:
     answer for the versions it pinned (empty without a lock that lists it)."""
     if project.pyproject is None:
         return set()
-    requires = _locked(image, project.pyproject.parent / LOCK_FILES[project.tool])[1]
+    return reach(_locked(image, project.pyproject.parent / LOCK_FILES[project.tool])[1], start)
+
+
+def reach(requires: dict[str, tuple[str, ...]], start: str) -> set[str]:
+    """What ``start`` brings in by a lock file's record of what each package requires."""
     found, pending = set(), [canonical(start)]
     while pending:
         name = pending.pop()

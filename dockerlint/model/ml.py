@@ -25,7 +25,14 @@ from dockerlint.model import Image, ImageRef, StageModel, coupling
 from dockerlint.model.baseimage import BaseImage, base_image
 from dockerlint.model.image import Step, context_source
 from dockerlint.model.installed_names import project_selections
-from dockerlint.model.installed_projects import exported_project, locked_reach, locked_versions, project_selection
+from dockerlint.model.installed_projects import (
+    exported_project,
+    lock_requirements,
+    locked_reach,
+    locked_versions,
+    project_selection,
+    reach,
+)
 from dockerlint.model.installs import Install, with_values
 from dockerlint.model.pyenv import isolated_venv, libc
 from dockerlint.model.queries import compose_services, external_base, final_chain, stage_of, truthy
@@ -215,11 +222,14 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
     env.update(install.command.command.assignments)
     indexes = _argv_indexes(env, install.command.argv)
     requests: list[PipRequest] = []
+    pullers: list[str] = []
     for position, argument in enumerate((*install.packages, *install.editables)):
         path, _, extras = argument.value.partition("[")
         project = _local_pyproject(image, stage, step, path)
         if project is not None:
-            requests += _project_requests(image, project, _extras(extras.rstrip("]").split(",")))
+            own = _project_requests(image, project, _extras(extras.rstrip("]").split(",")))
+            requests += own
+            pullers += _lock_pullers(image, project, own)
             if install.tool == "uv":  # pip reads no [tool.uv]
                 indexes += _uv_indexes(image, project, sources=not install.has("--no-sources"))
             continue
@@ -265,8 +275,21 @@ def _pip_command(image: Image, stage: StageModel, step: Step, install: Install) 
     backend = install.option("--torch-backend") or env.get("UV_TORCH_BACKEND")
     compiles = _compiles(install.tool, install.options, env)
     return PipCommand(
-        stage, step, install.span, tuple(requests), tuple(indexes), backend or None, compiles, locked_torch
-    )
+        stage, step, install.span, tuple(requests), tuple(indexes), backend or None, compiles, locked_torch,
+        tuple(pullers),
+    )  # fmt: skip
+
+
+def _lock_pullers(image: Image, pyproject: Path, requests: list[PipRequest]) -> list[str]:
+    """The project's dependencies that the index cannot read and that its own lock file
+    (which `pip install .` does not follow) records as bringing torch: whisperx."""
+    from dockerlint.model.distributions import requirements_known
+
+    unread = [request.name for request in requests if not requirements_known(request.name)]
+    if not unread:
+        return []
+    requires = lock_requirements(image, pyproject.parent)
+    return [name for name in unread if "torch" in reach(requires, name)]
 
 
 def _dependency_requests(path, dependencies) -> list[PipRequest]:
