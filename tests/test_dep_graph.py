@@ -975,14 +975,23 @@ def test_a_used_package_the_index_cannot_read_may_need_what_others_require(repo)
     assert not indexed("acme-scoring") and "numpy" in required_by_some()
     # acme-scoring's requirements are unknown: numpy and pyyaml, which many packages require,
     # may be among them. Said at info, without claiming their bytes or offering the removal.
-    found = findings(repo, PRIVATE_PACKAGE_SERVICE)
-    assert lines(found) == [("DEP001", 3), ("DEP001", 4)]
-    for finding in found:
-        assert finding.severity == Severity.INFO and finding.size_bytes is None and finding.autofix is None
-        assert "but `acme-scoring`, whose requirements it does not know, may" in finding.message
+    # One reason for both, one decision: one finding, at the first, naming the other.
+    (finding,) = found = findings(repo, PRIVATE_PACKAGE_SERVICE)
+    assert lines(found) == [("DEP001", 3)] and [item.span.line for item in finding.related] == [4]
+    assert finding.severity == Severity.INFO and finding.size_bytes is None and finding.autofix is None
+    assert finding.message.startswith("`numpy` and `pyyaml` are installed in the image and may be unused")
+    assert "but `acme-scoring`, whose requirements it does not know, may" in finding.message
+    assert finding.fix.startswith("Check whether `acme-scoring` requires them; remove from requirements.txt")
+    # a `# noqa` on one of them leaves the other, said on its own
+    silenced = {**PRIVATE_PACKAGE_SERVICE}
+    silenced["requirements.txt"] = silenced["requirements.txt"].replace(
+        "numpy==1.26.4", "numpy==1.26.4  # noqa: DEP001"
+    )
+    found = findings(repo, silenced)
+    assert lines(found) == [("DEP001", 4)] and found[0].message.startswith("`pyyaml` is installed in the image and may")
     # a configured level is a ceiling for a finding a check is unsure of, never a floor
     configured = {**PRIVATE_PACKAGE_SERVICE, "pyproject.toml": '[tool.dockerlint.severity]\nDEP001 = "error"\n'}
-    assert [f.severity for f in findings(repo, configured)] == [Severity.INFO, Severity.INFO]
+    assert [f.severity for f in findings(repo, configured)] == [Severity.INFO]
     # the same image when nothing uses acme-scoring: whatever it requires goes with it
     unused = {**PRIVATE_PACKAGE_SERVICE, "score.py": "print(sum([1, 2, 3]))\n"}
     found = findings(repo, unused)
@@ -1201,9 +1210,9 @@ def test_a_release_older_than_any_the_index_read_may_require_more(repo):
         "requirements.txt": "matplotlib==2.0.0\nnumpy==1.16.6\npytz==2017.2\nsix==1.12.0\nredis==3.5.3\n",
         "plot.py": "import matplotlib.pyplot as plt\n\nplt.plot([1, 2, 3])\nplt.savefig('out.png')\n",
     }
-    found = {item.message.split("`")[1]: item for item in findings(repo, files, ["DEP001"])}
-    assert found["pytz"].severity == Severity.INFO and "`matplotlib`, whose requirements" in found["pytz"].message
-    assert found["redis"].severity == Severity.INFO  # matplotlib 2 may need anything
+    (found,) = findings(repo, files, ["DEP001"])  # matplotlib 2 may need any of them: one decision
+    assert found.severity == Severity.INFO and "`matplotlib`, whose requirements" in found.message
+    assert found.message.startswith("`pytz`, `six` and `redis` are installed in the image and may be unused")
     # a release of a series the index read: judged by what it requires
     files["requirements.txt"] = "matplotlib==3.8.4\nnumpy==1.26.4\npytz==2024.1\n"
     found = {item.message.split("`")[1]: item for item in findings(repo, files, ["DEP001"])}
@@ -1331,9 +1340,9 @@ def test_a_package_installed_from_git_is_not_its_pypi_namesake(repo):
         "ftfy==6.1.1\nregex==2023.10.3\ntorch==2.1.1\ntorchvision==0.16.1\n",
         "app.py": "import clip\nimport torch\n\nmodel, preprocess = clip.load('ViT-B/32', device='cpu')\n",
     }
-    found = findings(repo, files, ["DEP001"])
-    assert lines(found) == [("DEP001", 2), ("DEP001", 3), ("DEP001", 5)]
-    assert all(item.severity == Severity.INFO and "`clip`, whose requirements" in item.message for item in found)
+    (found,) = findings(repo, files, ["DEP001"])
+    assert (found.span.line, [item.span.line for item in found.related]) == (2, [3, 5])
+    assert found.severity == Severity.INFO and "`clip`, whose requirements" in found.message
     files["requirements.txt"] = files["requirements.txt"].replace(
         "clip @ git+https://github.com/openai/CLIP.git@a1d071733d7111c9c014f024669f959182114e33", "clip==0.2.0"
     )
@@ -1484,7 +1493,8 @@ def test_an_old_langchain_class_imports_its_google_sdk_when_built(repo):
     files["app.py"] = (
         "import streamlit as st\nfrom langchain.chat_models import ChatOpenAI\n\nst.write(ChatOpenAI().predict('hi'))\n"
     )
-    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3), ("DEP001", 4)]
+    (found,) = findings(repo, files, ["DEP001"])
+    assert (found.span.line, [item.span.line for item in found.related]) == (3, [4])
 
 
 def test_an_async_telegram_bot_needs_aiohttp_and_the_hedge_is_gone(repo):

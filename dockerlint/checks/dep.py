@@ -24,7 +24,7 @@ from pathlib import Path
 from msgspec import Struct, field
 
 from dockerlint.checks import check, dep_fixes
-from dockerlint.findings import Finding, Severity, human_size
+from dockerlint.findings import Finding, Related, Severity, human_size
 from dockerlint.model import Image
 from dockerlint.model.code import (
     GUI_CALLS,
@@ -958,7 +958,13 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
     if not analysis.code.files:
         return  # no code to judge by
     verdict = _verdict(image, analysis)
+    folded = _hedged_together(image, analysis, verdict)
+    for items, unsure in folded:
+        yield _folded_finding(items, unsure)
+    said = {id(item) for items, _ in folded for item in items}
     for item in verdict.roots:
+        if id(item) in said:
+            continue
         distribution = lookup(item.name, analysis.versions.get(item.name))
         size, cost = _cost(analysis, verdict, item.name)
         public = [module for module in distribution.modules if not module.startswith("_")]
@@ -1004,6 +1010,62 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             severity=Severity.INFO if unsure or base else None,
             autofix=None if instead or unsure or base else dep_fixes.removal(image, item),
         )
+
+
+def _hedged_together(image: Image, analysis: Analysis, verdict: Verdict) -> list[tuple[list[Installed], list[str]]]:
+    """Entries of one file that may be unused for one reason: the same packages, whose
+    requirements are unread, may need them (authx's pyjwt, cryptography and python-jose).
+    One decision, one finding: (the entries, by line; those packages), for two or more."""
+    groups: dict[tuple[Path, tuple[str, ...]], list[Installed]] = {}
+    for item in verdict.roots:
+        unsure = verdict.hedged.get(item.name) or verdict.unsure
+        if not unsure or _imported_only_through(analysis, verdict, item.name) or _silenced(image, item):
+            continue
+        if _shadowed_by_stdlib(image, lookup(item.name, analysis.versions.get(item.name))):
+            continue
+        groups.setdefault((item.path, tuple(unsure)), []).append(item)
+    return [
+        (sorted(items, key=lambda item: item.span.line), list(unsure))
+        for (_, unsure), items in groups.items()
+        if len(items) > 1
+    ]
+
+
+def _silenced(image: Image, item: Installed) -> bool:
+    """Whether the entry's line carries `# noqa` (or `# noqa: DEP001`): not folded into a
+    finding on another line, which that comment would not silence."""
+    if item.kind != "requirements":
+        return False
+    lines = image.workspace.requirements(item.path).noqa.get(item.path, {})
+    if item.span.line not in lines:
+        return False
+    codes = lines[item.span.line]
+    return codes is None or "DEP001" in codes
+
+
+def _folded_finding(items: list[Installed], unsure: list[str]) -> Finding:
+    first, others = items[0], items[1:]
+    shown = [f"`{item.name}`" for item in items[:6]]
+    listed = (
+        ", ".join(shown[:-1]) + f" and {shown[-1]}"
+        if len(items) <= 6
+        else ", ".join(shown) + f" and {len(items) - 6} more"
+    )
+    names = ", ".join(f"`{name}`" for name in unsure[:3]) + (" and others" if len(unsure) > 3 else "")
+    where = first.path.name if first.kind != "argument" else "this `pip install`"
+    return Finding(
+        "DEP001",
+        first.path,
+        first.span,
+        f"{listed} are installed in the image and may be unused: no code in the image imports them, no command "
+        f"runs them, and no installed package dockerlint can read needs them, but {names}, whose requirements it "
+        "does not know, may",
+        f"Check whether {names} require{'s' if len(unsure) == 1 else ''} them; remove from {where} those none "
+        "requires. If one is used in a way dockerlint cannot see (a plugin loaded by name, code mounted at run "
+        "time), keep it and add `# noqa: DEP001` on its line.",
+        related=tuple(Related(item.path, item.span, f"`{item.name}` may be unused too") for item in others),
+        severity=Severity.INFO,
+    )
 
 
 # Code that runs code the image does not hold, with the image's packages: a script given at
