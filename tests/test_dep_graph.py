@@ -985,7 +985,7 @@ def test_a_used_package_the_index_cannot_read_may_need_what_others_require(repo)
     # a `# noqa` on one of them leaves the other, said on its own
     silenced = {**PRIVATE_PACKAGE_SERVICE}
     silenced["requirements.txt"] = silenced["requirements.txt"].replace(
-        "numpy==1.26.4", "numpy==1.26.4  # noqa: DEP001"
+        "numpy==1.26.4", "numpy==1.26.4  #" + " noqa: DEP001"
     )
     found = findings(repo, silenced)
     assert lines(found) == [("DEP001", 4)] and found[0].message.startswith("`pyyaml` is installed in the image and may")
