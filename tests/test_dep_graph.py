@@ -982,7 +982,7 @@ def test_a_used_package_the_index_cannot_read_may_need_what_others_require(repo)
     assert finding.message.startswith("`numpy` and `pyyaml` are installed in the image and may be unused")
     assert "but `acme-scoring`, whose requirements it does not know, may" in finding.message
     assert finding.fix.startswith("Check whether `acme-scoring` requires them; remove from requirements.txt")
-    # a `# noqa` on one of them leaves the other, said on its own
+    # a noqa comment on one of them leaves the other, said on its own
     silenced = {**PRIVATE_PACKAGE_SERVICE}
     silenced["requirements.txt"] = silenced["requirements.txt"].replace(
         "numpy==1.26.4", "numpy==1.26.4  #" + " noqa: DEP001"
