@@ -387,6 +387,38 @@ def test_a_gitignored_source_is_named_as_missing_from_a_clean_checkout(repo):
     assert not findings[7].related
 
 
+def test_git_s_own_folder_is_in_every_clone_whatever_gitignore_lists(repo):
+    """A RUN bind-mounts `.git` so that setuptools-scm reads the version: a clone has it, and
+    `.git` in .gitignore changes nothing (git never tracks its own folder). In a copy without
+    it (an archive) nothing is said either: that is no checkout the image is built from."""
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /app
+        COPY pyproject.toml ./
+        COPY src ./src
+        RUN --mount=source=.git,target=.git,type=bind pip install --no-cache-dir -e .
+        COPY .git/HEAD /app/REVISION
+        CMD ["python", "-m", "nlp"]
+    """
+    files = {
+        ".git/HEAD": "ref: refs/heads/main\n",
+        ".gitignore": "models\n*.pyc\n.git\n",
+        "pyproject.toml": '[project]\nname = "nlp"\ndynamic = ["version"]\n',
+        "src/nlp/__init__.py": "",
+        "Dockerfile": dockerfile,
+    }
+    root = repo(files)
+    assert _ctx003(lint(root)) == {}
+    (root / ".git" / "HEAD").unlink()
+    (root / ".git").rmdir()
+    assert _ctx003(lint(root)) == {}
+    # excluded from the context by .dockerignore, the mount does fail
+    (root / ".git").mkdir()
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (root / ".dockerignore").write_text(".git\n")
+    assert sorted(_ctx003(lint(root))) == [5, 6]
+
+
 def test_a_deeper_gitignore_that_takes_a_file_back_wins(repo):
     files = dict(UV_SERVICE)
     files["services/api/.gitignore"] = "build/\n!uv.lock\n"

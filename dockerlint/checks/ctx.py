@@ -236,6 +236,8 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
             if path == "." or context.sent(path):
                 continue
             if not exists_in_context_dir(image, path):
+                if path.split("/", 1)[0] == ".git":
+                    continue  # git's own folder: every clone has it (a copy without it is no clone)
                 if exists_where_it_could_be_built(image, path):
                     continue  # the guessed context is likely wrong, not the build
                 if image.context_root / path in image.script_outputs:

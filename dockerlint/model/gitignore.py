@@ -36,6 +36,8 @@ def gitignored(workspace: Workspace, path: Path) -> GitIgnored | None:
     if relative == "." or relative.startswith(".." + os.sep) or relative == "..":
         return None
     parts = Path(relative).parts
+    if parts[0] == ".git":
+        return None  # git's own folder: in every clone, whatever a `.gitignore` lists
     for depth in range(len(parts) - 1, -1, -1):  # the .gitignore beside the path first, the root's last
         folder = root.joinpath(*parts[:depth])
         ignore_file = folder / ".gitignore"
