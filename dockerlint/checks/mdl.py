@@ -47,6 +47,8 @@ _RUNTIME_FIX = (
 def model_download_at_build(image: Image) -> Iterator[Finding]:
     serverless = _serverless(image)
     for download in downloads(image):
+        if download.kind == "package-data":
+            continue  # NLTK's punkt or stopwords: small data the code reads, meant to be baked
         installed = _installed_spacy_model(image, download)
         if installed is not None:
             yield finding(
@@ -434,10 +436,16 @@ def _prefilled(image: Image) -> set[tuple[str, str]]:
     (or may fill: the build runs the service's own code, which loads a model in a way not
     followed to its name): the running container finds those models there."""
     filled = set()
+    final_env = image.final.steps[-1].env if image.final is not None and image.final.steps else {}
     for download in downloads(image):
         stage_index, step_index = download.position
         env = image.stages[stage_index].steps[step_index].env
         filled |= {(name, env[name]) for name in download.caches if env.get(name)}
+        if download.folder:  # `nltk.download(..., download_dir=D)`, then `ENV NLTK_DATA=D`
+            folder = posixpath.normpath(
+                posixpath.join(image.stages[stage_index].steps[step_index].workdir or "/", download.folder)
+            )
+            filled |= {(name, value) for name, value in final_env.items() if value.rstrip("/") == folder}
     for (stage_index, step_index), caches in build_steps_that_may_download(image).items():
         env = image.stages[stage_index].steps[step_index].env
         filled |= {(name, env[name]) for name in caches if env.get(name)}

@@ -720,10 +720,13 @@ class Download(Struct, frozen=True):
     related: tuple[tuple[Path, Span, str], ...] = ()
     size: int | None = None
     model: str | None = None  # the model it names, when the build says
-    kind: str = "weights"  # "weights", "tokenizer" (tokenizer/processor/config files) or "data"
+    # "weights", "tokenizer" (tokenizer/processor/config files), "data", or "package-data": data
+    # a library reads, named package by package (NLTK's `punkt`), small and meant to be baked
+    kind: str = "weights"
     also: tuple[str, ...] = ()  # other calls that fetch the same model in the same command
     caches: tuple[str, ...] = ()  # cache variables it fills (HF_HOME, TORCH_HOME, …)
     position: tuple[int, int] = (0, 0)  # (stage index, step index) of the instruction
+    folder: str | None = None  # the folder it writes into, when the command or call names one
 
 
 class _Hit(Struct, frozen=True):
@@ -733,6 +736,7 @@ class _Hit(Struct, frozen=True):
     model: str | None = None
     kind: str = "weights"
     caches: tuple[str, ...] = ()
+    folder: str | None = None
 
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
@@ -1010,7 +1014,7 @@ def _grouped(hits: list[_Hit], span: Span, position: tuple[int, int]) -> Iterato
         key = hit.model.lower() if hit.model else f"#{index}"
         groups.setdefault(key, []).append(hit)
     for members in groups.values():
-        order = {"weights": 0, "data": 1, "tokenizer": 2}
+        order = {"weights": 0, "data": 1, "tokenizer": 2, "package-data": 3}
         first = min(members, key=lambda hit: order.get(hit.kind, 0))
         others = [hit for hit in members if hit is not first]
         related = tuple(dict.fromkeys(item for hit in (first, *others) for item in hit.related))
@@ -1026,6 +1030,7 @@ def _grouped(hits: list[_Hit], span: Span, position: tuple[int, int]) -> Iterato
             tuple(hit.what.split(" in ", 1)[0] for hit in others),
             caches,
             position,
+            next((hit.folder for hit in members if hit.folder), None),
         )
 
 
@@ -1179,14 +1184,16 @@ def _python_downloads(image, stage, step, rest, depth, command=None, everything=
         module, args = rest[1], rest[2:]
         for pattern in data["python_modules"]:
             if module == pattern[0] and tuple(args[: len(pattern) - 1]) == tuple(pattern[1:]):
-                words = [word for word in args[len(pattern) - 1 :] if not word.startswith("-")]
+                words, folder = _operands(args[len(pattern) - 1 :])
                 model = words[0] if words else None
                 sizes = "spacy" if module == "spacy" else "huggingface"
                 corpora = module in data["data_modules"]
-                caches = tuple(ml()["caches"]["families"]["nltk"]) if corpora else ()
+                caches = tuple(ml()["caches"]["families"]["nltk"]) if corpora and folder is None else ()
                 kind = "data" if corpora else "weights"
+                if module == "nltk.downloader" and words and not set(words) & set(data["nltk_collections"]):
+                    kind = "package-data"
                 shown = f"`python -m {' '.join((module, *args[: len(pattern)]))}`".replace(" `", "`")
-                yield _Hit(shown.rstrip(), (), model_size(sizes, model), model, kind, caches)
+                yield _Hit(shown.rstrip(), (), model_size(sizes, model), model, kind, caches, folder)
                 return
         for candidate in _module_files(module):
             found = list(
@@ -1197,6 +1204,26 @@ def _python_downloads(image, stage, step, rest, depth, command=None, everything=
                 return
         return
     yield from _script_downloads(image, stage, step, rest[0], depth, shell=False, everything=everything)
+
+
+# Options of `python -m nltk.downloader` (and of the other download modules) that take a value.
+_DOWNLOADER_VALUE_OPTIONS = ("-d", "--dir", "-u", "--url")
+
+
+def _operands(words) -> tuple[list[str], str | None]:
+    """The names a download module is given, and the folder its `-d DIR` names."""
+    found, folder, skip = [], None, None
+    for word in words:
+        if skip is not None:
+            folder = word if skip in ("-d", "--dir") else folder
+            skip = None
+        elif word in _DOWNLOADER_VALUE_OPTIONS:
+            skip = word
+        elif word.startswith("--dir="):
+            folder = word.partition("=")[2]
+        elif not word.startswith("-"):
+            found.append(word)
+    return found, folder
 
 
 def _module_files(module: str) -> tuple[str, ...]:
@@ -1318,7 +1345,7 @@ def _program_hits(
             related = ((item.path, call.span(), "the download call"),)
             if entry is not None and here is not None:
                 related = ((here, entry, f"calls `{item.entry.function}`"), *related)
-        yield _Hit(what, related, call.size, call.model, call.kind, call.caches)
+        yield _Hit(what, related, call.size, call.model, call.kind, call.caches, call.folder)
 
 
 def _variables_set(image: Image, step: Step) -> set[str]:
@@ -1391,8 +1418,9 @@ class DownloadCall(Struct, frozen=True):
     end_column: int  # exclusive, 1-based
     size: int | None = None
     model: str | None = None  # the model it names, when written as a literal
-    kind: str = "weights"  # "weights", "tokenizer" or "data" (see knowledge/ml.toml)
+    kind: str = "weights"  # "weights", "tokenizer", "data" or "package-data" (see knowledge/ml.toml)
     caches: tuple[str, ...] = ()  # cache variables it fills
+    folder: str | None = None  # the folder a target keyword names (`download_dir=`), when a literal
 
     def span(self, first_line: int = 1) -> Span:
         """Where the call sits, for code starting at ``first_line`` of its file."""
@@ -1447,6 +1475,10 @@ def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | N
         families = ml()["caches"]["families"]
         fills_cache = not any(keywords.get(name) or name in call.nones for name in row.get("targets", ()))
         caches = tuple(families.get(row.get("cache", ""), ())) if fills_cache else ()
+        folder = next((keywords[name] for name in row.get("targets", ()) if isinstance(keywords.get(name), str)), None)
+        kind = row.get("kind", "weights")
+        if "collections" in row and isinstance(model, str) and model not in ml()["downloads"][row["collections"]]:
+            kind = "package-data"
         return DownloadCall(
             qualified,
             shown,
@@ -1456,8 +1488,9 @@ def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | N
             call.end_column,
             model_size(row.get("sizes", ""), model),
             model,
-            row.get("kind", "weights"),
+            kind,
             caches,
+            folder,
         )
     return None
 
