@@ -1939,6 +1939,32 @@ def test_a_missing_package_counts_only_in_code_the_start_command_reaches(repo):
                                              ("DEP002", "store.py", 1)]  # fmt: skip
 
 
+@pytest.mark.parametrize("runner", ["poetry run ", "uv run ", ""])
+def test_a_server_started_through_a_project_runner_reaches_only_its_app(repo, runner):
+    """`poetry run uvicorn geo.main:app` serves geo.main: the one-off scraper beside it, which
+    imports tqdm, is never imported by the service, and its import is not the image's problem."""
+    cmd = ", ".join(f'"{word}"' for word in (*runner.split(), "uvicorn", "geo.main:app", "--host=0.0.0.0"))
+    files = {
+        "Dockerfile": f"""
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY geo ./geo
+            CMD [{cmd}]
+        """,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\n",
+        "geo/__init__.py": "",
+        "geo/main.py": "from fastapi import FastAPI\n\nfrom geo.places import nearby\n\napp = FastAPI()\n",
+        "geo/places.py": "def nearby(lat, lon):\n    return []\n",
+        "geo/scrapers/__init__.py": "",
+        "geo/scrapers/scrape_food.py": "import json\n\nfrom tqdm import tqdm\n\nfor item in tqdm([]):\n    print(json.dumps(item))\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == []
+    files["geo/places.py"] = "from geo.scrapers.scrape_food import tqdm\n\n\ndef nearby(lat, lon):\n    return []\n"
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "scrape_food.py", 3)]
+
+
 # -- environment markers: the image's Python, never dockerlint's own --------------------
 
 

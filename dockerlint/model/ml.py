@@ -966,9 +966,13 @@ def _flask_started(image: Image, step: Step, argv: tuple[str, ...]) -> tuple[str
 def _started_python(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     """The Python command line a start command amounts to, or None."""
     argv = _shell_string_command(argv) or argv
-    program = posixpath.basename(argv[0])
     if _python_args(argv) is not None or argv[0].endswith(".py"):
         return argv
+    for runner in _RUNNERS:  # `poetry run uvicorn app.main:app`: the server, in the project's environment
+        if tuple(argv[: len(runner)]) == runner and len(argv) > len(runner):
+            argv = argv[len(runner) :]
+            break
+    program = posixpath.basename(argv[0])
     if program in _APP_SERVERS:
         targets = [word for word in argv[1:] if ":" in word and not word.startswith("-") and "/" not in word]
         module = targets[0].split(":", 1)[0] if targets else None
