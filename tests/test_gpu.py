@@ -1027,6 +1027,28 @@ def test_a_gpu_use_at_the_top_of_a_module_needs_a_gpu_whatever_a_function_checks
 
 
 @pytest.mark.parametrize(
+    ("code", "reported"),
+    [
+        # a transformers pipeline on GPU 0: the service needs one
+        ('clf = pipeline("sentiment-analysis", model="distilbert-base-uncased", device=0)\n', False),
+        # device=-1 (the default) is the CPU; device_map="auto" places on a GPU only if there is one
+        ('clf = pipeline("sentiment-analysis", model="distilbert-base-uncased", device=-1)\n', True),
+        ('model = AutoModel.from_pretrained("distilbert-base-uncased", device_map="auto")\n', True),
+    ],
+)
+def test_a_pipeline_placed_on_a_gpu_by_its_index_needs_one(repo, code, reported):
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir torch==2.5.1 transformers==4.47.1 accelerate==1.2.1
+        COPY app.py .
+        CMD ["python", "app.py"]
+    """
+    app = "from transformers import AutoModel, pipeline\n\n" + code
+    expected = [("GPU001", "Dockerfile", 2)] if reported else []
+    assert lint(repo, {"Dockerfile": dockerfile, "app.py": app}, "GPU001") == expected
+
+
+@pytest.mark.parametrize(
     "venv, install, reported",
     [
         # a venv of its own does not see the base image's torch: the requirement installs another
