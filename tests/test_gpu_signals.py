@@ -270,6 +270,76 @@ def test_anything_that_may_use_the_gpu_keeps_it_quiet(repo, change):
     assert gpu006(repo, cuda_api(base, cmd, **change)) == []
 
 
+TORCH_CPU_API = {
+    "Dockerfile": """
+        FROM pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY app/ /app/app/
+        CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0"]
+    """,
+    "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\ntransformers==4.47.1\n",
+    "app/__init__.py": "",
+    "app/main.py": """
+        import torch
+        from fastapi import FastAPI
+        from transformers import AutoModel, AutoTokenizer
+
+        app = FastAPI()
+        tokenizer = AutoTokenizer.from_pretrained("distilbert-base-uncased")
+        model = AutoModel.from_pretrained("distilbert-base-uncased")
+
+
+        @app.post("/embed")
+        def embed(text: str) -> list[float]:
+            with torch.no_grad():
+                return model(**tokenizer(text, return_tensors="pt")).last_hidden_state[0, 0].tolist()
+    """,
+}
+
+
+def test_a_cuda_torch_base_under_code_that_keeps_torch_on_the_cpu(repo):
+    """pytorch/pytorch's torch is a CUDA build; the service uses torch and transformers, which
+    stay on the CPU unless told, and never names a GPU; nothing runs the image with one.
+    Said at info: a platform may attach a GPU the repository does not mention."""
+    result = run_lint(repo(TORCH_CPU_API), select=["GPU006"]).findings
+    assert [(f.code, f.span.line, f.severity.label) for f in result] == [("GPU006", 1, "info")]
+    assert "whose torch is a CUDA build" in result[0].message and "download.pytorch.org/whl/cpu" in result[0].fix
+    # the requirements a `poetry export` writes from the project are read as the project's
+    exported = {
+        **TORCH_CPU_API,
+        "Dockerfile": TORCH_CPU_API["Dockerfile"]
+        .replace("COPY requirements.txt .", "COPY pyproject.toml poetry.lock ./")
+        .replace(
+            "pip install --no-cache-dir -r requirements.txt",
+            "pip install poetry==1.8.5 poetry-plugin-export==1.8.0 && poetry export -o requirements.txt "
+            "&& pip install --no-cache-dir -r requirements.txt",
+        ),
+        "pyproject.toml": '[tool.poetry]\nname = "embedder"\nversion = "0.1.0"\ndescription = ""\nauthors = []\n\n'
+        '[tool.poetry.dependencies]\npython = "^3.11"\nfastapi = "^0.115.6"\nuvicorn = "^0.32.1"\n'
+        'transformers = "^4.47.1"\n',
+        "poetry.lock": "",
+    }
+    assert gpu006(repo, exported) == [("GPU006", "Dockerfile", 1)]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"app/main.py": 'import torch\n\nmodel = torch.nn.Linear(2, 2).to("cuda")\n'},
+        {"app/main.py": "import torch\n\nDEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'\n"},
+        {"app/main.py": "import torch\nfrom sentence_transformers import SentenceTransformer\n"},  # picks a GPU itself
+        {"app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n"},  # no torch at all: IMG002's
+        {"compose.yaml": "services:\n  api:\n    build: .\n    gpus: all\n"},
+        {"README.md": "Run it:\n\n    docker build -t embedder .\n    docker run --gpus all -p 8000:8000 embedder\n"},
+    ],
+)
+def test_code_or_a_deployment_that_may_use_the_gpu_keeps_a_cuda_torch_base(repo, change):
+    files = {**TORCH_CPU_API, **change}
+    assert gpu006(repo, files) == []
+
+
 def test_ray_cuda_variant_for_cpu_ray_code(repo):
     files = {
         "Dockerfile": "FROM rayproject/ray:nightly-py310-cu128\nCOPY requirements.txt .\n"

@@ -378,7 +378,10 @@ def cuda_base_without_gpu_use(image: Image) -> Iterator[Finding]:
         return
     cuda, stage = found
     facts = base_image(cuda.ref)
-    if facts is None or not facts.full_cuda or facts.torch or {"tensorflow", "tensorrt"} & set(facts.carries):
+    if facts is None or not facts.full_cuda or {"tensorflow", "tensorrt"} & set(facts.carries):
+        return
+    if facts.torch:
+        yield from _cuda_torch_base_on_cpu(image, facts, stage)
         return
     if image.gpu or compiles_native(image) or not never_uses_gpu(image):
         return
@@ -396,6 +399,32 @@ def cuda_base_without_gpu_use(image: Image) -> Iterator[Finding]:
         "none, and no compose file, config or deployment file runs it with a GPU",
         _cpu_twin(facts),
         size,
+    )
+
+
+def _cuda_torch_base_on_cpu(image: Image, facts, stage) -> Iterator[Finding]:
+    """A framework image whose torch is a CUDA build (`pytorch/pytorch`) under code that
+    uses torch but never names or asks for a GPU, which nothing runs with one: the CUDA
+    libraries are dead weight. Said at info: a platform may still attach a GPU the
+    repository does not mention. (Code that does not use torch at all is IMG002's.)"""
+    if facts.torch != "cuda" or image.gpu or compiles_native(image) or not never_uses_gpu(image, torch_on_cpu=True):
+        return
+    from dockerlint.model.code import image_code
+
+    imported = {path.split(".", 1)[0] for path in image_code(image, image.local_projects()).imports.run_time}
+    if "torch" not in imported:
+        return  # a base whose framework the code does not use: IMG002
+    size = torch_cuda_size() if facts.cuda_libraries == "wheels" else None
+    yield Finding(
+        "GPU006",
+        image.dockerfile_path,
+        from_image_span(stage),
+        f"the final stage is built on `{facts.ref.raw}`, whose torch is a CUDA build, but nothing runs the "
+        "image with a GPU and the code keeps torch on the CPU (it never names a CUDA device or asks for one)",
+        "Build on `python:3.X-slim` and install torch from https://download.pytorch.org/whl/cpu (or pin "
+        "`torch==X.Y.Z+cpu`); keep the CUDA image for GPU workloads.",
+        size,
+        severity=Severity.INFO,
     )
 
 

@@ -454,13 +454,16 @@ def _docker_command(words: list[str], path: Path, line: int, root: Path) -> GpuH
 # -- an image that never touches a GPU -----------------------------------------------------------
 
 
-def never_uses_gpu(image: Image) -> bool:
+def never_uses_gpu(image: Image, torch_on_cpu: bool = False) -> bool:
     """Everything that could put the image on a GPU can be read, and none of it does: its
     Python code (there is some) imports no GPU-capable module and names no CUDA device,
     pip installs nothing GPU-capable from readable sources, no system package is CUDA,
     the final command runs Python, and no deployment file or compose/config says GPU.
-    Anything unreadable or unknown answers False."""
+    Anything unreadable or unknown answers False. ``torch_on_cpu``: the code may import
+    torch and the libraries that keep it on the CPU unless told (``cpu_by_default_modules``),
+    and pip may install them, as long as nothing in the code names or asks for a GPU."""
     from dockerlint.model.code import image_code
+    from dockerlint.model.installed_projects import exported_project
     from dockerlint.model.layers import installed_packages
     from dockerlint.model.ml import install_stages, pip_commands, pulls_torch
     from dockerlint.model.queries import final_chain
@@ -472,20 +475,24 @@ def never_uses_gpu(image: Image) -> bool:
     if not any(not file.is_test for file in code.files):
         return False
     imported = {path.split(".", 1)[0] for path in code.imports.run_time}
-    if imported & set(settings["gpu_modules"]):
+    allowed = set(settings["cpu_by_default_modules"]) if torch_on_cpu else set()
+    if imported & set(settings["gpu_modules"]) - allowed:
         return False
     words = {word.lower() for word in code.mentions.names}
     if words & {"cuda", "gpu", "gpus", "nvidia", "num_gpus", *settings["gpu_commands"]}:
         return False
-    if code_gpu_use(image) is not None:
-        return False
+    if code_gpu_use(image) is not None or (torch_on_cpu and code.gpu):
+        return False  # with torch_on_cpu, asking whether a GPU is there counts as well
     gpu_distributions = settings["gpu_distributions"]
     for stage in install_stages(image):
         for step in stage.steps:
             for install in step.installs:
                 if install.family == "pip" and install.action == "install":
-                    if install.editables or any(not _readable(image, ref) for ref in install.requirements):
-                        return False
+                    if install.editables or any(
+                        not _readable(image, ref) and exported_project(image, stage, step, ref.image_path) is None
+                        for ref in install.requirements
+                    ):
+                        return False  # a requirements file neither read nor a `poetry export` of the project
                     if any(
                         "://" in argument.value or argument.value.startswith(("/", "."))
                         for argument in install.packages
@@ -500,11 +507,13 @@ def never_uses_gpu(image: Image) -> bool:
                 return False
         for command in pip_commands(image, stage):
             for request in command.requests:
+                torch_family = pulls_torch(request) or request.name in load("ml")["torch"]["family"]
+                if torch_on_cpu and (torch_family or request.name in allowed):
+                    continue  # the base image's torch, or a library that leaves it on the CPU
                 if (
                     request.url
                     or set(request.extras) & set(settings["gpu_extras"])
-                    or pulls_torch(request)
-                    or request.name in load("ml")["torch"]["family"]
+                    or torch_family
                     or any(fnmatchcase(request.name, pattern) for pattern in gpu_distributions)
                     or any(fnmatchcase(request.name, entry["pattern"]) for entry in load("ml")["gpu_only"])
                 ):
