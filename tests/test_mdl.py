@@ -965,6 +965,27 @@ def test_nltk_packages_the_code_reads_are_small_data_meant_to_be_baked(repo):
     assert lint(repo, files, "MDL003") == []
 
 
+def test_an_image_that_turns_the_hub_off_is_made_to_ship_its_models(repo):
+    """The final stage sets HF_HUB_OFFLINE=1: the service cannot fetch at start, so the
+    models the build downloads from the Hugging Face Hub are baked on purpose. A download
+    of another family (an Ollama pull) is still a bake of its own."""
+    dockerfile = """
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir huggingface-hub==0.26.2 faster-whisper==1.1.0
+        RUN python -c "from huggingface_hub import snapshot_download; snapshot_download('Systran/faster-whisper-small')"
+        RUN huggingface-cli download BAAI/bge-small-en-v1.5
+        ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+        CMD ["python", "-m", "app"]
+    """
+    assert lint(repo, {"Dockerfile": dockerfile}, "MDL001") == []
+    online = dockerfile.replace("ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1", "ENV HF_HUB_OFFLINE=0")
+    assert lint(repo, {"Dockerfile": online}, "MDL001") == [("MDL001", "Dockerfile", 3), ("MDL001", "Dockerfile", 4)]
+    ollama = dockerfile.replace(
+        "RUN huggingface-cli download BAAI/bge-small-en-v1.5", "RUN ollama serve & sleep 5 && ollama pull llama3.2"
+    )
+    assert lint(repo, {"Dockerfile": ollama}, "MDL001") == [("MDL001", "Dockerfile", 4)]
+
+
 def test_a_cache_the_build_fills_is_not_fetched_at_run_time(repo):
     dockerfile = """
         FROM python:3.11-slim

@@ -46,9 +46,12 @@ _RUNTIME_FIX = (
 @check("MDL001")
 def model_download_at_build(image: Image) -> Iterator[Finding]:
     serverless = _serverless(image)
+    offline = _offline(image)
     for download in downloads(image):
         if download.kind == "package-data":
             continue  # NLTK's punkt or stopwords: small data the code reads, meant to be baked
+        if offline and download.family == "hf":
+            continue  # `HF_HUB_OFFLINE=1` in the final image: it is made to find its models baked in
         installed = _installed_spacy_model(image, download)
         if installed is not None:
             yield finding(
@@ -92,6 +95,16 @@ def model_download_at_build(image: Image) -> Iterator[Finding]:
             related=[Related(path, span, message) for path, span, message in download.related],
             autofix=None if serverless else _startup_suggestion(image, download),
         )
+
+
+def _offline(image: Image) -> bool:
+    """Whether the final image turns the Hugging Face libraries' downloads off
+    (`HF_HUB_OFFLINE=1`, `TRANSFORMERS_OFFLINE=1`): its models must be in the image."""
+    final = image.final
+    if final is None or not final.steps:
+        return False
+    env = final.steps[-1].env
+    return any(truthy(env.get(name)) for name in ml()["caches"]["offline"])
 
 
 def _serverless(image: Image) -> bool:

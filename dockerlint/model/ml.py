@@ -727,6 +727,7 @@ class Download(Struct, frozen=True):
     caches: tuple[str, ...] = ()  # cache variables it fills (HF_HOME, TORCH_HOME, …)
     position: tuple[int, int] = (0, 0)  # (stage index, step index) of the instruction
     folder: str | None = None  # the folder it writes into, when the command or call names one
+    family: str = ""  # the library family whose cache it fills by default ("hf", "torch", "nltk", ...)
 
 
 class _Hit(Struct, frozen=True):
@@ -737,6 +738,7 @@ class _Hit(Struct, frozen=True):
     kind: str = "weights"
     caches: tuple[str, ...] = ()
     folder: str | None = None
+    family: str = ""
 
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
@@ -1035,6 +1037,7 @@ def _grouped(hits: list[_Hit], span: Span, position: tuple[int, int]) -> Iterato
             caches,
             position,
             next((hit.folder for hit in members if hit.folder), None),
+            first.family,
         )
 
 
@@ -1118,7 +1121,8 @@ def _cli_hit(argv: tuple[str, ...], length: int) -> _Hit:
     program = posixpath.basename(argv[0])
     sizes = "spacy" if program == "spacy" else "huggingface"
     caches = _cli_caches(program, argv)
-    return _Hit(f"`{' '.join(argv[: length + 1])}`", (), model_size(sizes, model), model, caches=caches)
+    family = {"huggingface-cli": "hf", "hf": "hf", "ollama": "ollama", "spacy": "spacy"}.get(program, "")
+    return _Hit(f"`{' '.join(argv[: length + 1])}`", (), model_size(sizes, model), model, caches=caches, family=family)
 
 
 def _cli_caches(program: str, argv: tuple[str, ...]) -> tuple[str, ...]:
@@ -1197,7 +1201,8 @@ def _python_downloads(image, stage, step, rest, depth, command=None, everything=
                 if module == "nltk.downloader" and words and not set(words) & set(data["nltk_collections"]):
                     kind = "package-data"
                 shown = f"`python -m {' '.join((module, *args[: len(pattern)]))}`".replace(" `", "`")
-                yield _Hit(shown.rstrip(), (), model_size(sizes, model), model, kind, caches, folder)
+                family = "nltk" if corpora else ("spacy" if module == "spacy" else "hf")
+                yield _Hit(shown.rstrip(), (), model_size(sizes, model), model, kind, caches, folder, family)
                 return
         for candidate in _module_files(module):
             found = list(
@@ -1349,7 +1354,7 @@ def _program_hits(
             related = ((item.path, call.span(), "the download call"),)
             if entry is not None and here is not None:
                 related = ((here, entry, f"calls `{item.entry.function}`"), *related)
-        yield _Hit(what, related, call.size, call.model, call.kind, call.caches, call.folder)
+        yield _Hit(what, related, call.size, call.model, call.kind, call.caches, call.folder, call.family)
 
 
 def _variables_set(image: Image, step: Step) -> set[str]:
@@ -1425,6 +1430,7 @@ class DownloadCall(Struct, frozen=True):
     kind: str = "weights"  # "weights", "tokenizer", "data" or "package-data" (see knowledge/ml.toml)
     caches: tuple[str, ...] = ()  # cache variables it fills
     folder: str | None = None  # the folder a target keyword names (`download_dir=`), when a literal
+    family: str = ""  # the library family whose cache it fills by default (its row's `cache`)
 
     def span(self, first_line: int = 1) -> Span:
         """Where the call sits, for code starting at ``first_line`` of its file."""
@@ -1481,8 +1487,8 @@ def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | N
         caches = tuple(families.get(row.get("cache", ""), ())) if fills_cache else ()
         folder = next((keywords[name] for name in row.get("targets", ()) if isinstance(keywords.get(name), str)), None)
         kind = row.get("kind", "weights")
-        if "collections" in row and isinstance(model, str) and model not in ml()["downloads"][row["collections"]]:
-            kind = "package-data"
+        if "collections" in row and model not in ml()["downloads"][row["collections"]]:
+            kind = "package-data"  # a package by name, or by a variable (a loop over names): not a whole set
         return DownloadCall(
             qualified,
             shown,
@@ -1495,6 +1501,7 @@ def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | N
             kind,
             caches,
             folder,
+            row.get("cache", ""),
         )
     return None
 
