@@ -349,8 +349,11 @@ def cuda_version_mismatch(image: Image) -> Iterator[Finding]:
         wheel, base = install.cuda, cuda.version
         # A wheel built for an older CUDA runs on the newer driver a newer base asks for
         # (drivers run older CUDA applications), and torch wheels carry their own CUDA
-        # libraries: only a newer wheel can fail.
-        if wheel <= base:
+        # libraries: only a newer wheel can fail. From CUDA 11 on, one of the same major
+        # release runs on any driver of that family (NVIDIA's CUDA Compatibility guide,
+        # "Minor Version Compatibility": 12.x needs a driver >= 525, 11.x >= 450): only a
+        # newer major release can.
+        if wheel <= base or (wheel[0] == base[0] and base[0] >= 11):
             continue
         reason = (
             "the base image only promises a driver for the older version, so the wheel may fail at start "
