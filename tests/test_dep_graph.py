@@ -1804,6 +1804,21 @@ def test_a_django_engine_read_from_sql_engine_is_decided_where_the_container_run
     assert findings(repo, files, ["DEP001"]) == []
 
 
+def test_a_connection_string_from_the_environment_selects_the_driver_where_it_runs(repo):
+    """`create_engine(POSTGRES_CONNECTION_STRING)`: the URL, and so the driver SQLAlchemy
+    loads (psycopg2 for `postgresql://`), comes from the environment."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["uvicorn", "app.main:app"]\n',
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\nsqlalchemy==2.0.36\npsycopg2-binary==2.9.10\n",
+        "app/__init__.py": "",
+        "app/main.py": "import os\n\nfrom fastapi import FastAPI\nfrom sqlalchemy import create_engine\n\n"
+        'engine = create_engine(os.environ["POSTGRES_CONNECTION_STRING"])\napp = FastAPI()\n',
+    }
+    assert findings(repo, files, ["DEP001"]) == []
+    files["app/main.py"] = files["app/main.py"].replace("POSTGRES_CONNECTION_STRING", "APP_SETTINGS_FILE")
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 4)]
+
+
 def test_what_an_extension_of_a_framework_requires_is_needed_by_it(repo):
     """django-ninja-extra, which the API imports, requires django-ninja and injector; the
     yayawallet SDK declares nothing but imports httpx (its functions do): none is unused."""

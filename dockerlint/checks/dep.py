@@ -425,10 +425,11 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
 
 
 # An environment variable holding a database URL or engine (``DATABASE_URL``,
-# ``os.environ["DATABASE_ENGINE"]``, ``${POSTGRES_URI_REGISTRY}``, ``SQLALCHEMY_DATABASE_URI``, ``SQL_ENGINE``):
-# the driver it selects is decided where the container runs.
+# ``os.environ["DATABASE_ENGINE"]``, ``${POSTGRES_URI_REGISTRY}``, ``SQLALCHEMY_DATABASE_URI``, ``SQL_ENGINE``,
+# ``POSTGRES_CONNECTION_STRING``): the driver it selects is decided where the container runs.
 _DATABASE_VARIABLE = lazy_compile(
-    r"(?:[A-Z0-9]+_)*(?:DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|SQL|SQLALCHEMY)(?:_[A-Z0-9]+)*_(?:URL|URI|ENGINE|DSN)(?:_[A-Z0-9]+)*"
+    r"(?:[A-Z0-9]+_)*(?:DATABASE|DB|POSTGRES|POSTGRESQL|PG|MYSQL|SQL|SQLALCHEMY)(?:_[A-Z0-9]+)*"
+    r"_(?:URL|URI|ENGINE|DSN|CONNECTION_STRING|CONN_STRING|CONN_STR|CONNECTION_URL)(?:_[A-Z0-9]+)*"
 )
 
 
