@@ -247,13 +247,17 @@ def _agreed(finding: Finding, checked: _Checked) -> bool:
         return checked.agreed[(finding.code, finding.path, finding.span.line)] >= checked.code_holders.get(
             str(finding.path), 1
         )
-    installing = checked.installed_entries.get((finding.path, finding.span.line))
+    return all(_agreed_line(finding, line, checked) for line in (finding.span.line, *finding.also_lines))
+
+
+def _agreed_line(finding: Finding, line: int, checked: _Checked) -> bool:
+    installing = checked.installed_entries.get((finding.path, line))
     if installing is None:
         installing = checked.installed_by.get(finding.path, 1)
     elif finding.code == "DEP003":  # a development image beside it holds its tools by design
-        installing -= checked.development_entries.get((finding.path, finding.span.line), 0)
+        installing -= checked.development_entries.get((finding.path, line), 0)
     installing += checked.compiled_from.get(finding.path, 0)
-    return checked.agreed[(finding.code, finding.path, finding.span.line)] >= installing
+    return checked.agreed[(finding.code, finding.path, line)] >= installing
 
 
 class _Setup(Struct):
@@ -350,7 +354,7 @@ def _check_images(builds: list[Build], setup: _Setup) -> _Checked:
                         checked.origins.setdefault(origin_key(finding), set()).add(index)
                 produced_by.extend(produced)
                 own.extend(produced)
-        said = {(f.code, f.path, f.span.line) for f in own if f.code in AGREED}
+        said = {(f.code, f.path, line) for f in own if f.code in AGREED for line in (f.span.line, *f.also_lines)}
         checked.agreed.update(said)
         if any(code == "DEP002" for code, _, _ in said):
             checked.own_code.update(_own_code(image, said))

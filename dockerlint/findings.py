@@ -81,6 +81,9 @@ class Finding(Struct, frozen=True):
     severity: Severity | None = None
     related: tuple[Related, ...] = field(default=())
     autofix: Fix | None = None  # ``fix`` is the advice in words; this is the edit
+    # Other lines of the same file the finding speaks for (entries of one decision said
+    # once): a finding on a file several images install needs each one's agreement on them.
+    also_lines: tuple[int, ...] = ()
 
     def sort_key(self) -> tuple:
         return (str(self.path), *self.place_key())

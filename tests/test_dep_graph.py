@@ -979,7 +979,7 @@ def test_a_used_package_the_index_cannot_read_may_need_what_others_require(repo)
     (finding,) = found = findings(repo, PRIVATE_PACKAGE_SERVICE)
     assert lines(found) == [("DEP001", 3)] and [item.span.line for item in finding.related] == [4]
     assert finding.severity == Severity.INFO and finding.size_bytes is None and finding.autofix is None
-    assert finding.message.startswith("`numpy` and `pyyaml` are installed in the image and may be unused")
+    assert finding.message.startswith("`numpy` and `tabulate` are installed in the image and may be unused")
     assert "but `acme-scoring`, whose requirements it does not know, may" in finding.message
     assert finding.fix.startswith("Check whether `acme-scoring` requires them; remove from requirements.txt")
     # a noqa comment on one of them leaves the other, said on its own
@@ -1200,6 +1200,28 @@ def test_paddleocr_runs_on_the_paddlepaddle_build_the_image_installs(repo):
     assert (
         lines(found) == [("DEP001", 1)] and "imports `paddle`," in found[0].message and "_foo" not in found[0].message
     )
+
+
+def test_entries_said_together_need_every_image_that_installs_the_file(repo):
+    """The web image and the worker install one requirements file; the worker runs
+    `watchmedo`, watchdog's command. Folded into one finding, the web image's "may be
+    unused" entries must still each be said by the worker: watchdog is not, so the finding
+    said is the worker's, without it."""
+    requirements = "acme-scoring==2.3.0\nnumpy==1.26.4\ntabulate==0.9.0\nwatchdog==6.0.0\ncelery==5.4.0\n"
+    image = SLIM_REQUIREMENTS + "COPY score.py tasks.py ./\n"
+    files = {
+        "Dockerfile": image + 'CMD ["python", "score.py"]\n',
+        "worker.Dockerfile": image
+        + 'CMD ["watchmedo", "auto-restart", "-p", "*.py", "--", "celery", "-A", "tasks", "worker"]\n',
+        "docker-compose.yml": "services:\n  web:\n    build: .\n  worker:\n    build:\n      context: .\n"
+        "      dockerfile: worker.Dockerfile\n",
+        "requirements.txt": requirements,
+        "score.py": "from acme_scoring import Scorer\n\nimport tasks\n\nprint(Scorer().score([1, 2, 3]))\n",
+        "tasks.py": "from celery import Celery\n\napp = Celery('tasks')\n",
+    }
+    (finding,) = findings(repo, files, ["DEP001"])
+    assert finding.span.line == 2 and [item.span.line for item in finding.related] == [3]
+    assert finding.message.startswith("`numpy` and `tabulate` are installed in the image and may be unused")
 
 
 def test_a_release_older_than_any_the_index_read_may_require_more(repo):

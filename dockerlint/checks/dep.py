@@ -1066,6 +1066,7 @@ def _folded_finding(items: list[Installed], unsure: list[str]) -> Finding:
         "time), keep it and add `# noqa: DEP001` on its line.",
         related=tuple(Related(item.path, item.span, f"`{item.name}` may be unused too") for item in others),
         severity=Severity.INFO,
+        also_lines=tuple(item.span.line for item in others if item.path == first.path),
     )
 
 
