@@ -979,7 +979,7 @@ def test_a_used_package_the_index_cannot_read_may_need_what_others_require(repo)
     (finding,) = found = findings(repo, PRIVATE_PACKAGE_SERVICE)
     assert lines(found) == [("DEP001", 3)] and [item.span.line for item in finding.related] == [4]
     assert finding.severity == Severity.INFO and finding.size_bytes is None and finding.autofix is None
-    assert finding.message.startswith("`numpy` and `tabulate` are installed in the image and may be unused")
+    assert finding.message.startswith("`numpy` and `pyyaml` are installed in the image and may be unused")
     assert "but `acme-scoring`, whose requirements it does not know, may" in finding.message
     assert finding.fix.startswith("Check whether `acme-scoring` requires them; remove from requirements.txt")
     # a noqa comment on one of them leaves the other, said on its own
