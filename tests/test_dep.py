@@ -1884,6 +1884,28 @@ def test_an_image_that_starts_nothing_may_be_a_base_for_others(repo):
     assert finding.severity.name == "WARNING" and "starts nothing" not in finding.message
 
 
+def test_a_server_beside_the_web_app_the_code_defines_serves_it_when_the_image_starts_nothing(repo):
+    """`CMD ["sleep", "infinity"]` while the real command waits commented out: the code
+    defines a FastAPI app, and uvicorn is how it is served. An image that runs something
+    else (a worker script) does not use it."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY main.py .
+            # CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]
+            CMD ["sleep", "infinity"]
+        """,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\n",
+        "main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/embed')\ndef embed():\n    return []\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == []
+    files["Dockerfile"] = files["Dockerfile"].replace('CMD ["sleep", "infinity"]', 'CMD ["python", "main.py"]')
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
+
+
 KAFKA_PAIR = {
     "requirements.txt": "aiokafka==0.11.0\nmysqlclient==2.2.4\n",
     "consumer.py": """

@@ -25,6 +25,7 @@ from msgspec import Struct, field
 
 from dockerlint.checks import check, dep_fixes
 from dockerlint.findings import Finding, Related, Severity, human_size
+from dockerlint.knowledge import load
 from dockerlint.model import Image
 from dockerlint.model.code import (
     GUI_CALLS,
@@ -344,6 +345,8 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
     configured = _configured(analysis, name)
     if configured is not None:
         return configured
+    if not analysis.runtime_words and _serves_the_code(image, analysis, name):
+        return "the server of the web application the code defines"
     if _database_from_environment(analysis) and any(name in names for names in url_drivers().values()):
         return "a database driver, and the database is configured by the environment"
     return None
@@ -462,6 +465,14 @@ def _unnamed_installs(analysis: Analysis) -> bool:
     requirements file outside the build context, ``setup.py develop``); a base image's own
     packages were there before the named ones and are not counted here."""
     return any(not what.startswith((BASE_IMAGE_INSTALLS, "packages copied from")) for what in analysis.installs.unnamed)
+
+
+def _serves_the_code(image: Image, analysis: Analysis, name: str) -> bool:
+    """Whether ``name`` is an ASGI/WSGI server and the code defines a web application (it
+    imports FastAPI, Flask, Django...): in an image that starts nothing, that server is
+    how the application is meant to run (build_tools.toml, ``app_servers``)."""
+    table = load("build_tools")["app_servers"]
+    return name in table["servers"] and _imports(image, analysis, table["frameworks"], by_service=True)
 
 
 def _configured(analysis: Analysis, name: str) -> str | None:
