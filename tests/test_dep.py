@@ -1961,6 +1961,30 @@ def test_a_missing_package_counts_only_in_code_the_start_command_reaches(repo):
                                              ("DEP002", "store.py", 1)]  # fmt: skip
 
 
+def test_a_module_the_service_imports_under_a_guard_may_lack_its_packages(repo):
+    """server.py tries the TensorRT backend and falls back to faster-whisper: what the
+    guarded module imports (soundfile) need not be installed; what the fallback imports
+    must be."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY server.py ./
+            COPY backends ./backends
+            CMD ["python", "server.py"]
+        """,
+        "requirements.txt": "websockets==14.1\n",
+        "server.py": "import websockets\n\nfrom backends.fast import transcribe\n\ntry:\n"
+        "    from backends.trt import Engine\nexcept Exception:\n    Engine = None\n",
+        "backends/__init__.py": "",
+        "backends/fast.py": "from faster_whisper import WhisperModel\n\n\ndef transcribe(audio):\n    return []\n",
+        "backends/trt.py": "import soundfile\n\n\nclass Engine:\n    pass\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "fast.py", 1)]
+
+
 @pytest.mark.parametrize("runner", ["poetry run ", "uv run ", ""])
 def test_a_server_started_through_a_project_runner_reaches_only_its_app(repo, runner):
     """`poetry run uvicorn geo.main:app` serves geo.main: the one-off scraper beside it, which

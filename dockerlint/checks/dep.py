@@ -1312,8 +1312,8 @@ def _reached_from_start(image: Image, analysis: Analysis) -> set[str] | None:
         reached.add(path)
         scan = file_scan(image, files[path])
         for item in scan.imports or () if scan is not None else ():
-            if item.type_checking:
-                continue
+            if item.type_checking or item.optional and not item.dynamic:
+                continue  # a module imported under `try: ... except ImportError`: its own imports may fail too
             if item.dynamic and not item.module or item.module.split(".", 1)[0] in _STRING_LOADERS:
                 return None
             if item.level:
