@@ -873,3 +873,17 @@ def test_an_unpinned_requirement_says_whether_it_has_a_lower_bound(repo):
     assert messages[1].startswith("`httpx!=0.28.0` sets no version") and messages[2].startswith(
         "`requests` sets no version"
     )
+
+
+def test_a_standard_library_backport_is_not_asked_to_be_pinned(repo):
+    """`asyncio` from PyPI is the 2014 backport; Python 3.12's own asyncio loads first. It is
+    to be deleted (DEP001 says so), not pinned. `dataclasses` is a backport only where the
+    image's Python has the module: on 3.6 it is the package the code gets."""
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n",
+        "requirements.txt": "asyncio\nrequests\n",
+    }
+    assert [f.span.line for f in lint(repo(files), ["REQ003"]).findings] == [2]
+    files["Dockerfile"] = files["Dockerfile"].replace("python:3.12-slim", "python:3.6-slim")
+    files["requirements.txt"] = "dataclasses\nrequests\n"
+    assert [f.span.line for f in lint(repo(files), ["REQ003"]).findings] == [1, 2]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import sys
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from functools import cache, lru_cache
@@ -60,7 +59,6 @@ from dockerlint.model.distributions import (
     requirements_read,
     setting_strings,
     stdlib,
-    stdlib_backports,
     submodule_libraries,
     tooling,
     unpickled_models,
@@ -73,6 +71,7 @@ from dockerlint.model.installed_projects import project_installs
 from dockerlint.model.installed_records import floor_release, pinned_release
 from dockerlint.model.installs import wrapper_words
 from dockerlint.model.ml import spacy_pipeline, start_script_commands, started_program
+from dockerlint.model.pyenv import shadowed_by_stdlib
 from dockerlint.model.queries import compose_services, development_image, external_base, final_chain, keeps_alive
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
@@ -519,34 +518,7 @@ def _cuda_library_of_a_host(analysis: Analysis, name: str) -> bool:
 
 
 def _shadowed_by_stdlib(image: Image, distribution: Distribution) -> bool:
-    """A backport of standard-library modules (asyncio 3.4.3, pathlib, typing, enum34's
-    `enum`): the image's Python has them, and its standard library comes before
-    site-packages on sys.path, so an import never loads the backport. A module the
-    standard library gained after 3.6 (`dataclasses`) counts only on a Python known to have
-    it; one it dropped (`imghdr`) never does."""
-    tops = {module.split(".", 1)[0] for module in distribution.modules}
-    if not tops:
-        return False
-    table = stdlib_backports()
-    version = _image_python(image)
-    for top in tops:
-        if top not in sys.stdlib_module_names or top in table["removed"]:
-            return False
-        since = table["added"].get(top)
-        if since and (version is None or _release(version) < _release(since)):
-            return False
-    return True
-
-
-def _image_python(image: Image) -> str | None:
-    """The final stage's Python minor version, when its base or packages say it."""
-    from dockerlint.model.pyenv import python_version
-
-    return python_version(image, image.final) if image.final is not None else None
-
-
-def _release(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+    return shadowed_by_stdlib(image, distribution.modules)
 
 
 def _required_by_another(analysis: Analysis, item: Installed) -> bool:

@@ -20,8 +20,9 @@ from dockerlint.checks.common import external_base, finding
 from dockerlint.findings import Finding, Related
 from dockerlint.model import Image, coupling
 from dockerlint.model.distributions import canonical as canonical_name
-from dockerlint.model.distributions import newest_version
+from dockerlint.model.distributions import lookup, newest_version
 from dockerlint.model.installed_records import unwrapped, with_parents
+from dockerlint.model.pyenv import shadowed_by_stdlib
 from dockerlint.model.requested import Entry, by_name, environments, requested
 
 _PIN_OPERATORS = ("==", "===", "~=", "<", "<=")
@@ -216,6 +217,8 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
                 continue  # the version comes from the environment at build time
             if _kept_from_base(image, entry):
                 break  # the base ships it (pytorch/pytorch:2.5.1's torch, apache/airflow's pandas): pip keeps that
+            if shadowed_by_stdlib(image, lookup(name).modules):
+                break  # `asyncio`, `pathlib`: a backport the standard library shadows, to delete (DEP001), not pin
             # Once per name: pinning this line pins the package, later listings are REQ002's.
             what = "sets only a lower bound" if ">" in entry.specifier else "sets no version"
             yield Finding(

@@ -461,3 +461,31 @@ def _opaque(command: ShellCommand, programs: list[str]) -> bool:
     if name in ("sh", "bash") and len(argv) > 1 and not argv[1].startswith("-"):
         return True
     return _python_word(argv[0]) and any(word.endswith(".py") for word in argv[1:2]) if argv else False
+
+
+def shadowed_by_stdlib(image: Image, modules) -> bool:
+    """Whether a distribution of these modules is a backport of standard-library modules
+    (asyncio 3.4.3, pathlib, typing, enum34's `enum`) that the image's Python has: its
+    standard library comes before site-packages on sys.path, so an import never loads the
+    backport. A module the standard library gained after 3.6 (`dataclasses`) counts only on
+    a Python known to have it; one it dropped (`imghdr`) never does."""
+    import sys
+
+    from dockerlint.model.distributions import stdlib_backports
+
+    tops = {module.split(".", 1)[0] for module in modules}
+    if not tops:
+        return False
+    table = stdlib_backports()
+    version = python_version(image, image.final) if image.final is not None else None
+    for top in tops:
+        if top not in sys.stdlib_module_names or top in table["removed"]:
+            return False
+        since = table["added"].get(top)
+        if since and (version is None or _release(version) < _release(since)):
+            return False
+    return True
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
