@@ -1826,6 +1826,18 @@ def test_a_django_engine_read_from_sql_engine_is_decided_where_the_container_run
     assert findings(repo, files, ["DEP001"]) == []
 
 
+def test_a_namespace_package_the_index_does_not_hold_is_not_judged_by_its_name(repo):
+    """opentelemetry-propagator-aws-xray installs `opentelemetry.propagators.aws`, not the
+    `opentelemetry.propagator.aws.xray` its name suggests: outside the index, a name in the
+    opentelemetry family says nothing sure of its module, and nothing is reported."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "tracing.py"]\n',
+        "requirements.txt": "opentelemetry-sdk==1.29.0\nopentelemetry-propagator-aws-xray==1.0.2\n",
+        "tracing.py": "from opentelemetry.propagators.aws import AwsXRayPropagator\nfrom opentelemetry.sdk.trace import TracerProvider\n",
+    }
+    assert findings(repo, files, ["DEP001"]) == []
+
+
 def test_a_connection_string_from_the_environment_selects_the_driver_where_it_runs(repo):
     """`create_engine(POSTGRES_CONNECTION_STRING)`: the URL, and so the driver SQLAlchemy
     loads (psycopg2 for `postgresql://`), comes from the environment."""
