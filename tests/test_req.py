@@ -887,3 +887,17 @@ def test_a_standard_library_backport_is_not_asked_to_be_pinned(repo):
     files["Dockerfile"] = files["Dockerfile"].replace("python:3.12-slim", "python:3.6-slim")
     files["requirements.txt"] = "dataclasses\nrequests\n"
     assert [f.span.line for f in lint(repo(files), ["REQ003"]).findings] == [1, 2]
+
+
+def test_a_constraints_file_the_environment_names_pins_what_it_lists(repo):
+    """`ENV PIP_CONSTRAINT=/app/constraints.txt` applies the file to every pip install, as
+    `-c` does: what it pins is pinned; what it leaves out is not."""
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY constraints.txt requirements.txt ./\n"
+        "ENV PIP_CONSTRAINT=/app/constraints.txt\nRUN pip install --no-cache-dir -r requirements.txt\n",
+        "requirements.txt": "fastapi\ntenacity>=8\nhttpx\n",
+        "constraints.txt": "fastapi==0.115.6\ntenacity==8.2.3\n",
+    }
+    assert [f.span.line for f in lint(repo(files), ["REQ003"]).findings] == [3]
+    files["Dockerfile"] = files["Dockerfile"].replace("ENV PIP_CONSTRAINT=/app/constraints.txt\n", "")
+    assert [f.span.line for f in lint(repo(files), ["REQ003"]).findings] == [1, 2, 3]

@@ -170,12 +170,33 @@ def _install_locations(step: Step, install: Install) -> set[str]:
 # -- one install ---------------------------------------------------------------------------
 
 
+# Environment variables that name constraints files for every install (pip's PIP_CONSTRAINT,
+# uv's UV_CONSTRAINT; several files separated by spaces), as `-c FILE` does on the command line.
+_CONSTRAINT_VARIABLES = {"pip": "PIP_CONSTRAINT", "uv": "UV_CONSTRAINT"}
+
+
+def _environment_constraints(image: Image, stage: StageModel, step: Step, install: Install) -> list[Path]:
+    """The build-context constraints files the install's environment names
+    (`ENV PIP_CONSTRAINT=/app/constraints.txt`)."""
+    variable = _CONSTRAINT_VARIABLES.get(install.tool)
+    value = {**step.env, **dict(install.command.command.assignments)}.get(variable or "", "")
+    found = []
+    for word in value.split():
+        image_path = posixpath.normpath(posixpath.join(step.workdir or "/", word))
+        source = context_source(image, stage, image_path, step.index)
+        if source is not None and os.path.isfile(source):
+            found.append(source)
+    return found
+
+
 def _install_entries(image: Image, stage: StageModel, step: Step, install: Install, envs) -> list[Entry]:
     entries: list[Entry] = []
-    for ref in install.requirements:
-        if ref.context_path is None or not os.path.isfile(ref.context_path):
+    files = [(ref.context_path, ref.constraint) for ref in install.requirements]
+    files += [(path, True) for path in _environment_constraints(image, stage, step, install)]
+    for context_path, constrains in files:
+        if context_path is None or not os.path.isfile(context_path):
             continue
-        for requirement in image.workspace.requirements(ref.context_path).requirements:
+        for requirement in image.workspace.requirements(context_path).requirements:
             if requirement.name is None or requirement.path is None:
                 continue
             entries.append(
@@ -188,7 +209,7 @@ def _install_entries(image: Image, stage: StageModel, step: Step, install: Insta
                     path=requirement.path,
                     span=requirement.span,
                     kind="requirements",
-                    constraint=requirement.constraint or ref.constraint,
+                    constraint=requirement.constraint or constrains,
                     url=requirement.url,
                     hashed=bool(requirement.hashes),
                     applies=evaluate(requirement.marker, envs),
