@@ -86,7 +86,8 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     for move in facts.moves:
         moved.setdefault(move.dockerfile, []).append(move)
 
-    deployed = _deployed_services(found.compose_files + named, workspace)
+    compose_paths = found.compose_files + named
+    deployed = _deployed_services(compose_paths, workspace)
     builds: dict[tuple, Build] = {}
     for dockerfile in sorted(set(found.dockerfiles) | set(declared)):
         planned = declared.get(dockerfile) or commands.get(dockerfile) or []
@@ -116,6 +117,18 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
         key: {_image_name(name) for name in build.image_names} | tags.get(build.dockerfile, set())
         for key, build in builds.items()
     }
+    if any(named.values()):  # `image: app:latest` in compose runs what `docker build -t app` made
+        for service, compose_path in _image_services(compose_paths, workspace):
+            for key, names in named.items():
+                if _image_name(service.image) in names and service.name not in builds[key].services:
+                    build = builds[key]
+                    builds[key] = replace(
+                        build,
+                        services=(*build.services, service.name),
+                        compose_files=tuple(dict.fromkeys((*build.compose_files, compose_path))),
+                        volumes=tuple(dict.fromkeys((*build.volumes, *(volume.target for volume in service.volumes)))),
+                        gpu=True if service.gpu else build.gpu,
+                    )
     if any(named.values()):
         builder_bases, final_bases = _bases_of(found.dockerfiles, workspace)
         for key, names in named.items():
@@ -222,6 +235,22 @@ def build_image_of(build: Build, workspace: Workspace, settings: dict | None = N
             base_for_others=build.base_for_others,
             script_outputs=build.script_outputs,
         )
+
+
+def _image_services(compose_paths: list[Path], workspace: Workspace) -> list[tuple]:
+    """(service, compose file) of every compose service that runs an image reference
+    without building it (`image: filewhisperer:latest`)."""
+    from dockerlint.parse.compose import parse_compose
+
+    found = []
+    for path in compose_paths:
+        loaded = workspace.text(path, quiet=True)
+        if loaded is None:
+            continue
+        for service in parse_compose(loaded[0].text).services:
+            if service.context is None and service.dockerfile is None and service.image:
+                found.append((service, path))
+    return found
 
 
 def _deployed_services(compose_paths: list[Path], workspace: Workspace) -> dict[str, list[Path]]:

@@ -1159,3 +1159,35 @@ def test_a_dependency_the_index_cannot_read_pulls_torch_by_the_projects_lock(rep
     )
     files["uv.lock"] = "version = 1\n"
     assert findings(repo, files, "GPU001") == []
+
+
+def test_a_compose_service_running_the_image_a_makefile_tags_gives_it_its_gpu(repo):
+    """The Makefile builds `ocr:latest` from the Dockerfile; compose runs `image: ocr:latest`
+    with a GPU reservation and no `build:`: that service runs this image, on a GPU."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY app.py .
+            CMD ["python", "app.py"]
+        """,
+        "requirements.txt": "easyocr==1.7.0\n",
+        "app.py": "import easyocr\n\nreader = easyocr.Reader(['en'])\n",
+        "Makefile": "IMAGE = ocr\n\ndocker-build:\n\tdocker build -t $(IMAGE):latest .\n",
+        "docker-compose.yml": """
+            services:
+              ocr:
+                image: ocr:latest
+                deploy:
+                  resources:
+                    reservations:
+                      devices:
+                        - driver: nvidia
+                          count: 1
+                          capabilities: [gpu]
+        """,
+    }
+    assert lint(repo, files, "GPU001") == []
+    files["Makefile"] = "docker-build:\n\tdocker build -t other:latest .\n"
+    assert lint(repo, files, "GPU001") == [("GPU001", "Dockerfile", 3)]
