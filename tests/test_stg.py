@@ -982,6 +982,11 @@ def test_an_installer_the_container_runs_or_a_builder_holds_is_fine(repo):
     # the container starts through it
     runs = poetry_final("RUN pip install --no-cache-dir poetry==1.8.5", '["poetry", "run", "uvicorn", "shop.main:app"]')
     assert lint(repo, runs, "STG011", POETRY_SHOP)[0] == []
+    # an image with no start command of its own (a toolbox CI runs commands in) may run it
+    no_cmd = "\n".join(
+        line for line in poetry_final("RUN pip install --no-cache-dir poetry==1.8.5").splitlines() if "CMD" not in line
+    )
+    assert lint(repo, no_cmd, "STG011", POETRY_SHOP)[0] == []
     # ... by the path its install script puts it at
     script = "RUN curl -sSL https://install.python-poetry.org | python3 -"
     by_path = poetry_final(script, '["/root/.local/bin/poetry", "run", "uvicorn", "shop.main:app"]')

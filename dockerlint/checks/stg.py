@@ -1174,10 +1174,11 @@ def _declared_by_project(image: Image, names: list[str]) -> bool:
 
 
 def _placeholder_start(image: Image) -> bool:
-    """The image starts only a keep-alive command (``CMD ["sleep", "infinity"]``), and no
-    compose service runs it otherwise: a base image, whose installer serves what is built on it."""
+    """The image starts nothing of its own: no CMD or ENTRYPOINT, nor a compose command (the
+    base image's `python3`), or only a keep-alive command (``CMD ["sleep", "infinity"]``). A
+    base or toolbox image, whose installer serves what is built on it or run in it."""
     found = start_command(image)
-    return found is not None and keeps_alive(found[1])
+    return found is None or keeps_alive(found[1])
 
 
 def _runs_tool(argv: tuple[str, ...], commands: list[str]) -> bool:
