@@ -1191,3 +1191,19 @@ def test_a_compose_service_running_the_image_a_makefile_tags_gives_it_its_gpu(re
     assert lint(repo, files, "GPU001") == []
     files["Makefile"] = "docker-build:\n\tdocker build -t other:latest .\n"
     assert lint(repo, files, "GPU001") == [("GPU001", "Dockerfile", 3)]
+
+
+def test_a_package_that_runs_only_on_a_gpu_says_the_image_is_built_for_one(repo):
+    """vLLM's PyPI wheels are CUDA builds for GPUs: the CUDA torch it brings is what the
+    service needs, not a CPU build."""
+    dockerfile = """
+        FROM python:3.12-slim
+        RUN pip install --no-cache-dir vllm==0.8.5 fastapi==0.115.6
+        COPY serve.py .
+        CMD ["python", "serve.py"]
+    """
+    code = "from vllm import LLM\n\nllm = LLM(model='Qwen/Qwen2.5-0.5B-Instruct')\n"
+    assert lint(repo, {"Dockerfile": dockerfile, "serve.py": code}, "GPU001") == []
+    plain = dockerfile.replace("vllm==0.8.5", "sentence-transformers==3.3.1")
+    code = "from sentence_transformers import SentenceTransformer\n\nm = SentenceTransformer('all-MiniLM-L6-v2')\n"
+    assert lint(repo, {"Dockerfile": plain, "serve.py": code}, "GPU001") == [("GPU001", "Dockerfile", 2)]

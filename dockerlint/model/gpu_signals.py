@@ -56,7 +56,18 @@ def gpu_evidence(image: Image) -> str | None:
         return named
     for hint in _hints_for(image):
         return hint.what
-    return code_gpu_use(image)
+    return code_gpu_use(image) or _gpu_package(image)
+
+
+def _gpu_package(image: Image) -> str | None:
+    """A package the image installs that runs only on a GPU (vLLM), or None."""
+    from dockerlint.model.installed_names import image_installs
+
+    packages = _settings()["gpu_packages"]
+    for item in image_installs(image).items:
+        if item.name in packages:
+            return f"`{item.name}`, which runs only on a GPU, installed at {item.path.name}:{item.span.line}"
+    return None
 
 
 # A Dockerfile, build target or final stage named for GPUs (`gpu.Dockerfile` beside the CPU
