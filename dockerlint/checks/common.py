@@ -42,3 +42,15 @@ def finding(
 def join_spans(first: Span, last: Span) -> Span:
     """From the start of ``first`` to the end of ``last``."""
     return Span(first.line, first.column, last.end_line, last.end_column)
+
+
+def silenced(image: Image, path, line: int, code: str) -> bool:
+    """Whether a requirements file's line carries `# noqa` (or `# noqa: CODE`): an entry that
+    is not folded into a finding on another line, which that comment would not silence."""
+    if path.suffix == ".toml" or not image.workspace.is_file(path):
+        return False
+    lines = image.workspace.requirements(path).noqa.get(path, {})
+    if line not in lines:
+        return False
+    codes = lines[line]
+    return codes is None or code in codes

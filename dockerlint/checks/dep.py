@@ -23,6 +23,7 @@ from pathlib import Path
 from msgspec import Struct, field
 
 from dockerlint.checks import check, dep_fixes
+from dockerlint.checks.common import silenced
 from dockerlint.findings import Finding, Related, Severity, human_size
 from dockerlint.knowledge import load
 from dockerlint.model import Image
@@ -1003,7 +1004,9 @@ def _hedged_together(image: Image, analysis: Analysis, verdict: Verdict) -> list
     groups: dict[tuple[Path, tuple[str, ...]], list[Installed]] = {}
     for item in verdict.roots:
         unsure = verdict.hedged.get(item.name) or verdict.unsure
-        if not unsure or _imported_only_through(analysis, verdict, item.name) or _silenced(image, item):
+        if not unsure or _imported_only_through(analysis, verdict, item.name):
+            continue
+        if item.kind == "requirements" and silenced(image, item.path, item.span.line, "DEP001"):
             continue
         if _shadowed_by_stdlib(image, lookup(item.name, analysis.versions.get(item.name))):
             continue
@@ -1013,18 +1016,6 @@ def _hedged_together(image: Image, analysis: Analysis, verdict: Verdict) -> list
         for (_, unsure), items in groups.items()
         if len(items) > 1
     ]
-
-
-def _silenced(image: Image, item: Installed) -> bool:
-    """Whether the entry's line carries `# noqa` (or `# noqa: DEP001`): not folded into a
-    finding on another line, which that comment would not silence."""
-    if item.kind != "requirements":
-        return False
-    lines = image.workspace.requirements(item.path).noqa.get(item.path, {})
-    if item.span.line not in lines:
-        return False
-    codes = lines[item.span.line]
-    return codes is None or "DEP001" in codes
 
 
 def _folded_finding(items: list[Installed], unsure: list[str]) -> Finding:

@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 
 from dockerlint.checks import check
-from dockerlint.checks.common import external_base, finding
+from dockerlint.checks.common import external_base, finding, silenced
 from dockerlint.findings import Finding, Related
 from dockerlint.model import Image, coupling
 from dockerlint.model.distributions import canonical as canonical_name
@@ -206,6 +206,55 @@ def _include(image: Image, first: Entry, second: Entry) -> bool:
 
 @check("REQ003")
 def unpinned_requirement(image: Image) -> Iterator[Finding]:
+    """Each unpinned requirement; a file that pins none of at least ``_UNPINNED_FILE``
+    entries is one decision (pin them all, or compile a lock), said once for the file."""
+    found = [
+        (entry, name) for entry, name in _unpinned(image) if not silenced(image, entry.path, entry.span.line, "REQ003")
+    ]
+    pinned_files = {entry.path for entry in requested(image) if entry.kind != "command" and _pins(entry)}
+    by_file: dict[Path, list[tuple[Entry, str]]] = {}
+    for entry, name in found:
+        by_file.setdefault(entry.path, []).append((entry, name))
+    for path, listed in by_file.items():
+        if len(listed) >= _UNPINNED_FILE and path not in pinned_files:
+            yield _unpinned_file(listed)
+            continue
+        for entry, name in listed:
+            what = "sets only a lower bound" if ">" in entry.specifier else "sets no version"
+            yield Finding(
+                "REQ003",
+                entry.path,
+                entry.span,
+                f"`{entry.text}` {what} (no `==`, `~=` or upper bound), so each build of the image "
+                f"may install a different `{name}`",
+                f"Pin it (`{name}==<version>`), or install from a lock file or constraints file "
+                "(`pip-compile`, `uv pip compile`, `pip freeze`).",
+            )
+
+
+_UNPINNED_FILE = 3  # unpinned entries of a file that pins nothing: one finding for the file
+
+
+def _unpinned_file(listed: list[tuple[Entry, str]]) -> Finding:
+    first = listed[0][0]
+    shown = ", ".join(f"`{name}`" for _, name in listed[:5]) + (
+        f" and {len(listed) - 5} more" if len(listed) > 5 else ""
+    )
+    return Finding(
+        "REQ003",
+        first.path,
+        first.span,
+        f"none of the {len(listed)} requirements of {first.path.name} sets a version ({shown}; no `==`, `~=` or "
+        "upper bound), so each build of the image may install different releases of all of them",
+        "Compile a lock file from them (`pip-compile`, `uv pip compile`, or `pip freeze` of a working image) "
+        "and install from it, or pin each (`name==<version>`).",
+        related=tuple(Related(entry.path, entry.span, f"`{name}` is unpinned too") for entry, name in listed[1:]),
+        also_lines=tuple(entry.span.line for entry, _ in listed[1:] if entry.path == first.path),
+    )
+
+
+def _unpinned(image: Image) -> Iterator[tuple[Entry, str]]:
+    """The first unpinned listing of each package nothing installed into the image pins."""
     pinned_by_variable = _pinned_by_variable(image)
     for name, entries in by_name(requested(image)).items():
         if any(_pins(entry) for entry in entries if entry.applies is not False) or name in pinned_by_variable:
@@ -220,16 +269,7 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
             if shadowed_by_stdlib(image, lookup(name).modules):
                 break  # `asyncio`, `pathlib`: a backport the standard library shadows, to delete (DEP001), not pin
             # Once per name: pinning this line pins the package, later listings are REQ002's.
-            what = "sets only a lower bound" if ">" in entry.specifier else "sets no version"
-            yield Finding(
-                "REQ003",
-                entry.path,
-                entry.span,
-                f"`{entry.text}` {what} (no `==`, `~=` or upper bound), so each build of the image "
-                f"may install a different `{name}`",
-                f"Pin it (`{name}==<version>`), or install from a lock file or constraints file "
-                "(`pip-compile`, `uv pip compile`, `pip freeze`).",
-            )
+            yield entry, name
             break
 
 
