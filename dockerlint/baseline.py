@@ -126,6 +126,8 @@ def noqa_edits(findings: Iterable[Finding], workspace) -> tuple[list[Edit], int]
             line = _instruction_line(finding, workspace.cached_dockerfile(finding.path))
         elif finding.path.name.endswith(_TRAILING_COMMENTS) and workspace.cached_text(finding.path) is not None:
             line = finding.span.line
+            for other in finding.also_lines:  # the other entries a finding speaks for: each its own comment
+                by_place.setdefault((finding.path, other), set()).add(finding.code)
         else:
             skipped += 1
             continue

@@ -112,3 +112,22 @@ def test_add_noqa_suppresses_every_finding_where_it_is(legacy):
     assert codes(after) == [] and after.exit_code == 0
     again = invoke(str(legacy), "--add-noqa")
     assert "Added 0 suppression comments." in again.stdout
+
+
+def test_add_noqa_silences_each_entry_a_finding_speaks_for(tmp_path):
+    """A file that pins none of its requirements is one REQ003 finding: `--add-noqa` puts a
+    comment on every entry it names, so one run silences them all."""
+    root = write_tree(
+        tmp_path / "unpinned",
+        {
+            "Dockerfile": DOCKERFILE,
+            "requirements.txt": "flask\nrequests\ngunicorn\n",
+            "app.py": "import flask\nimport requests\n",
+            ".dockerignore": ".git\n",
+        },
+    )
+    assert invoke(str(root), "--add-noqa").exit_code == 0
+    assert (root / "requirements.txt").read_text() == (
+        "flask  # noqa: REQ003\nrequests  # noqa: REQ003\ngunicorn  # noqa: DEP001, REQ003\n"
+    )
+    assert codes(invoke(str(root), "-f", "json")) == []
