@@ -87,7 +87,13 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
         moved.setdefault(move.dockerfile, []).append(move)
 
     compose_paths = found.compose_files + named
-    deployed = _deployed_services(compose_paths, workspace)
+    # Compose services that run an image reference rather than build one (`image:
+    # ${DJANGO_IMAGE}` in docker-compose.prod.yml): the deployed form of a service another
+    # compose file builds, or the image a build command tags.
+    image_services = _image_services(compose_paths, workspace)
+    deployed: dict[str, list[Path]] = {}
+    for service, compose_path in image_services:
+        deployed.setdefault(service.name, []).append(compose_path)
     builds: dict[tuple, Build] = {}
     for dockerfile in sorted(set(found.dockerfiles) | set(declared)):
         planned = declared.get(dockerfile) or commands.get(dockerfile) or []
@@ -118,7 +124,7 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
         for key, build in builds.items()
     }
     if any(named.values()):  # `image: app:latest` in compose runs what `docker build -t app` made
-        for service, compose_path in _image_services(compose_paths, workspace):
+        for service, compose_path in image_services:
             for key, names in named.items():
                 if _image_name(service.image) in names and service.name not in builds[key].services:
                     build = builds[key]
@@ -250,23 +256,6 @@ def _image_services(compose_paths: list[Path], workspace: Workspace) -> list[tup
         for service in parse_compose(loaded[0].text).services:
             if service.context is None and service.dockerfile is None and service.image:
                 found.append((service, path))
-    return found
-
-
-def _deployed_services(compose_paths: list[Path], workspace: Workspace) -> dict[str, list[Path]]:
-    """Service name -> the compose files that run a service of that name from an image
-    reference rather than a build (`image: ${DJANGO_IMAGE}` in docker-compose.prod.yml):
-    the deployed form of the service another compose file builds."""
-    from dockerlint.parse.compose import parse_compose
-
-    found: dict[str, list[Path]] = {}
-    for path in compose_paths:
-        loaded = workspace.text(path, quiet=True)
-        if loaded is None:
-            continue
-        for service in parse_compose(loaded[0].text).services:
-            if service.context is None and service.dockerfile is None and service.image:
-                found.setdefault(service.name, []).append(path)
     return found
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
-from dockerlint.model.gpu_signals import logical_lines
+from dockerlint.model.gpu_signals import command_words, logical_lines
 from dockerlint.model.image import Image
 
 # Where such commands are written: beside the Dockerfile and at the repository root.
@@ -39,10 +38,7 @@ def _documented_downloads(image: Image) -> dict[str, tuple[str, int]]:
     for path, text in _documents(image, "download"):
         shown = _shown(image, path)
         for number, line in logical_lines(text):
-            try:
-                words = shlex.split(line.strip().strip("`$ "), comments=True)
-            except ValueError:
-                continue
+            words = command_words(line)
             if len(words) < 2 or posixpath.basename(words[0]) not in _DOWNLOADERS or words[1] != "download":
                 continue
             for index, word in enumerate(words):
@@ -112,10 +108,7 @@ def _shown(image: Image, path: Path) -> str:
 def _mount_targets(line: str) -> set[str]:
     """The container paths of `-v SRC:DST[:OPTS]`, `--volume`, and `--mount ...,target=DST`
     on one `docker run` command line."""
-    try:
-        words = shlex.split(line.strip().strip("`$ "), comments=True)
-    except ValueError:
-        return set()
+    words = command_words(line)
     targets = set()
     for index, word in enumerate(words):
         name, has_value, value = word.partition("=")
@@ -159,10 +152,6 @@ def _container_commands(image: Image) -> Iterator[tuple[str, ...]]:
         for _, line in logical_lines(text):
             if "exec" not in line and "run" not in line:
                 continue
-            try:
-                words = shlex.split(line.strip().strip("`$ "), comments=True)
-            except ValueError:
-                continue
-            ran = run_command(tuple(words))
+            ran = run_command(tuple(command_words(line)))
             if ran is not None and ran.kind != "image" and ran.name in containers and ran.command:
                 yield tuple(piece for word in ran.command for piece in word.split())  # `sh -c "pytest -x"`

@@ -387,10 +387,7 @@ def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
     for number, line in logical_lines(loaded[0].text):
         if "docker" not in line or not (" run" in line or " build" in line):
             continue
-        try:
-            words = shlex.split(line.strip().strip("`$ "), comments=True)
-        except ValueError:
-            continue
+        words = command_words(line)
         for index, word in enumerate(words[:-1]):
             if posixpath.basename(word) not in ("docker", "podman"):
                 continue
@@ -403,6 +400,15 @@ def _documented_commands(workspace, path: Path, root: Path) -> list[GpuHint]:
                     hints.append(hint)
                 break
     return hints
+
+
+def command_words(line: str) -> list[str]:
+    """The words of a documented command line, as a shell splits them (a Markdown code span's
+    backticks and a prompt's `$` dropped); none when it does not split (an open quote)."""
+    try:
+        return shlex.split(line.strip().strip("`$ "), comments=True)
+    except ValueError:
+        return []
 
 
 def logical_lines(text: str):

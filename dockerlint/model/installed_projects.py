@@ -337,7 +337,12 @@ def _locked(image: Image, path: Path) -> tuple[dict[str, str], dict[str, tuple[s
     """(name -> version, name -> the names it requires) of a lock file in the repository
     (empty when it is not there or not TOML): the versions ``uv sync``/``poetry install``
     install, dependencies included, and what the resolver found each one requires (a git or
-    private package the package index cannot read included)."""
+    private package the package index cannot read included). Read once per image: the
+    installs, the torch reading and DEP001 each ask."""
+    return image.memoized(("locked", str(path)), lambda: _read_lock(image, path))
+
+
+def _read_lock(image: Image, path: Path) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     if not os.path.isfile(path):
         return {}, {}
     loaded = image.workspace.text(path, quiet=True)
