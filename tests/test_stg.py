@@ -1410,6 +1410,19 @@ def test_build_essential_kept_for_make_alone_keeps_compilers_for_nothing(repo, m
         ("requirements:dvc==3.58.0\n", False),  # DVC calls git
         ("code:import subprocess\nsubprocess.run(['git', 'pull'], check=True)\n", False),
         ('cmd:CMD ["bash"]', False),  # a shell image: git may be what it is for
+        # the console command of a distribution the image installs (langgraph-cli's `langgraph`)
+        ('cmd:CMD ["langgraph", "dev"]|requirements:langgraph-cli[inmem]==0.2.7\n', True),
+        ('cmd:CMD ["langgraph", "dev"]', False),  # not installed here: whose command it is is unknown
+        # a command nothing the image installs provides: a tool of its own, maybe for git
+        ('cmd:CMD ["gitops-agent", "run"]', False),
+        # the project's own script (`pip install .` of a pyproject with [project.scripts])
+        ('cmd:ENTRYPOINT ["reporter"]|project:', True),
+        # a start script of the repository that ends by starting the Python service
+        ('cmd:CMD ["./start.sh"]|script:#!/bin/sh\nset -e\nexec uvicorn app:api --host 0.0.0.0\n', True),
+        # ... or that runs git itself on the way
+        ('cmd:CMD ["./start.sh"]|script:#!/bin/sh\ngit pull --ff-only\nexec python app.py\n', False),
+        # a script that starts something else
+        ('cmd:CMD ["./start.sh"]|script:#!/bin/sh\nexec caddy run\n', False),
     ],
 )
 def test_git_left_after_fetching_sources_is_a_build_tool(repo, change, reported):
@@ -1425,13 +1438,26 @@ def test_git_left_after_fetching_sources_is_a_build_tool(repo, change, reported)
         "requirements.txt": "fastapi==0.115.6\ntoolkit @ git+https://github.com/acme/toolkit.git@v1.2.0\n",
         "app.py": "import fastapi\n",
     }
-    kind, _, text = change.partition(":")
-    if kind == "code":
-        files["app.py"] += text
-    elif kind == "requirements":
-        files["requirements.txt"] += text
-    elif kind == "cmd":
-        dockerfile = dockerfile.replace('CMD ["python", "app.py"]', text)
+    for part in change.split("|") if change else ():
+        kind, _, text = part.partition(":")
+        if kind == "code":
+            files["app.py"] += text
+        elif kind == "requirements":
+            files["requirements.txt"] += text
+        elif kind == "cmd":
+            dockerfile = dockerfile.replace('CMD ["python", "app.py"]', text)
+        elif kind == "project":
+            files["pyproject.toml"] = (
+                "[project]\nname = 'reporter'\nversion = '1.0'\ndependencies = ['typer==0.15.1']\n"
+                "[project.scripts]\nreporter = 'reporter.cli:app'\n"
+            )
+            files["reporter/cli.py"] = "import typer\napp = typer.Typer()\n"
+            dockerfile = dockerfile.replace(
+                "COPY app.py .", "COPY pyproject.toml .\nCOPY reporter/ reporter/\nRUN pip install --no-cache-dir ."
+            )
+        elif kind == "script":
+            files["start.sh"] = text
+            dockerfile = dockerfile.replace("COPY app.py .", "COPY app.py start.sh ./")
     places, messages = lint(repo, dockerfile, "STG001", files)
     assert places == ([("STG001", "Dockerfile", 2)] if reported else [])
     if reported:

@@ -393,17 +393,52 @@ def _compiles_at_run_time(image: Image, final: StageModel) -> list[str]:
 
 
 def _starts_python(image: Image) -> bool:
-    """Whether the container starts a Python service: python, or a server or runner that
-    runs Python code (uvicorn, gunicorn, celery, streamlit, ...), not a shell."""
-    from dockerlint.model.ml import ml
+    """Whether the container starts a Python service: python, a server or runner that runs
+    Python code (uvicorn, gunicorn, celery, streamlit, ...), a console command of a
+    distribution the image installs (`langgraph dev`, the project's own script), or a shell
+    script of the repository that ends by starting one of those."""
+    from dockerlint.model.ml import start_script_commands
 
     found = start_command(image)
     if found is None:
         return False
-    words = [word for word in found[1] if word not in ("exec", "--")]
+    if _python_program(image, found[1]):
+        return True
+    script = [words for words in start_script_commands(image) if words]
+    return bool(script) and _python_program(image, script[-1])
+
+
+def _python_program(image: Image, argv: tuple[str, ...]) -> bool:
+    from dockerlint.model.ml import ml
+
+    words = [word for word in argv if word not in ("exec", "--")]
     program = posixpath.basename(words[0]) if words else ""
     shells = {"sh", "bash"}
-    return program in set(ml()["gpu_signals"]["python_programs"]) - shells or program.startswith("python")
+    if program in set(ml()["gpu_signals"]["python_programs"]) - shells or program.startswith("python"):
+        return True
+    return program in _console_commands(image)
+
+
+def _console_commands(image: Image) -> set[str]:
+    """The console commands the image's Python installs put on PATH: those the package
+    index records for the distributions it installs, and the `[project.scripts]` of the
+    projects it installs from the build context."""
+
+    def commands() -> set[str]:
+        from dockerlint.model.distributions import command_owners
+        from dockerlint.model.installed_names import image_installs
+
+        installs = image_installs(image)
+        installed = installs.names
+        found = {command for command, owners in command_owners().items() if installed.intersection(owners)}
+        for folder in installs.local_projects:
+            manifest = folder / "pyproject.toml"
+            pyproject = image.workspace.pyproject(manifest) if os.path.isfile(manifest) else None
+            if pyproject is not None:
+                found.update(pyproject.scripts)
+        return found
+
+    return image.memoized(("console_commands",), commands)
 
 
 def _runs_git(image: Image) -> bool:
@@ -422,7 +457,11 @@ def _runs_git(image: Image) -> bool:
         return True
     code = image_code(image, image.local_projects())
     imported = {module.split(".", 1)[0] for module in code.imports.run_time}
-    return bool(imported & set(facts["modules"])) or "git" in code.mentions.programs
+    if imported & set(facts["modules"]) or "git" in code.mentions.programs:
+        return True
+    from dockerlint.model.ml import start_script_commands
+
+    return any(words and posixpath.basename(words[0]) == "git" for words in start_script_commands(image))
 
 
 def _removed_later(image: Image, step: Step, package: Package) -> bool:

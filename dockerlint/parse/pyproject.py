@@ -49,6 +49,7 @@ class Pyproject(Struct, frozen=True):
     dependencies: tuple[Dependency, ...]
     build_requires: tuple[str, ...] = ()
     tool: dict = field(default_factory=dict)  # the [tool] table as parsed (config reads [tool.dockerlint])
+    scripts: tuple[str, ...] = ()  # console commands: [project.scripts], [tool.poetry.scripts]
     problems: tuple[Problem, ...] = field(default=())
 
 
@@ -98,6 +99,7 @@ def parse_pyproject(text: str) -> Pyproject:
         dependencies=tuple(dependencies),
         build_requires=tuple(_strings(_table(data, "build-system").get("requires"))),
         tool=tool,
+        scripts=tuple(sorted({*_table(project, "scripts"), *_table(poetry, "scripts")})),
         problems=tuple(problems),
     )
 
