@@ -205,7 +205,8 @@ def _collect(
 
 
 def _overwritten(argv: tuple[str | None, ...], cwd: str | None) -> str | None:
-    """The path an ``mv``/``cp`` (its last operand) or a ``>`` redirection writes."""
+    """The path an ``mv``/``cp`` (its last operand), a ``>`` redirection or a command that
+    exports requirements (``poetry export -o requirements.txt``) writes."""
     from dockerlint.parse.shellflow import WRITES
 
     if not argv or argv[0] is None or cwd is None:
@@ -215,10 +216,33 @@ def _overwritten(argv: tuple[str | None, ...], cwd: str | None) -> str | None:
     elif argv[0].rsplit("/", 1)[-1] in ("mv", "cp", "install", "ln") and len(argv) > 2:
         target = argv[-1]
     else:
-        return None
+        target = _exported_to(argv)
+        if target is None:
+            return None
     if target is None or target.endswith("/"):
         return None
     return posixpath.normpath(posixpath.join(cwd, target))
+
+
+def _exported_to(argv: tuple[str | None, ...]) -> str | None:
+    """The file a requirements export names with its output option (``-o FILE``,
+    ``--output-file=FILE``), or None."""
+    from dockerlint.knowledge import load
+
+    writers = load("build_commands")["file_writers"]
+    words = [word or "" for word in argv]
+    words[0] = words[0].rsplit("/", 1)[-1]
+    for prefix, options in writers.items():
+        length = len(prefix.split())
+        if " ".join(words[:length]) != prefix:
+            continue
+        for index, word in enumerate(words[length:], length):
+            if word in options and index + 1 < len(words):
+                return words[index + 1] or None
+            name, equals, value = word.partition("=")
+            if equals and name in options:
+                return value or None
+    return None
 
 
 def _moves(candidates: list[_Candidate], dockerfiles: set[Path], root: Path, reals: dict[Path, Path]) -> list[Moved]:

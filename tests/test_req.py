@@ -3,6 +3,8 @@ lines, and the correct setups that must stay silent."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import found, run_lint
 
 REQ = ["REQ001", "REQ002", "REQ003"]
@@ -306,6 +308,35 @@ def test_requirements_file_missing_from_the_context_is_reported_in_the_dockerfil
     (finding,) = result.findings
     assert "`-r requirements_prod.txt`" in finding.message and str(root) not in finding.message
     assert finding.span.column == 20
+
+
+@pytest.mark.parametrize(
+    "export, reported",
+    [
+        ("poetry export -o requirements.txt --without-hashes", False),
+        ("poetry export --without-hashes --output=requirements.txt", False),
+        ("uv export --no-dev --output-file requirements.txt", False),
+        ("uv pip compile pyproject.toml -o requirements.txt", False),
+        ("pip-compile --output-file=requirements.txt requirements.in", False),
+        ("pdm export -o requirements.txt", False),
+        ("poetry export -o requirements-dev.txt --with dev", True),  # another file
+        ("poetry export --without-hashes", True),  # to standard output
+    ],
+)
+def test_a_requirements_file_a_repository_script_exports_before_building_is_made(repo, export, reported):
+    """deploy.sh exports requirements.txt from pyproject.toml, then builds: the checkout has
+    no requirements.txt, but the build it documents does."""
+    files = {
+        "Dockerfile": (
+            "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+            'RUN pip install --no-cache-dir -r requirements.txt\nCOPY bot.py .\nCMD ["python", "bot.py"]\n'
+        ),
+        "pyproject.toml": "[tool.poetry]\nname = 'bot'\n[tool.poetry.dependencies]\naiogram = '3.15.0'\n",
+        "bot.py": "import aiogram\n",
+        "deploy.sh": f"#!/bin/sh\nset -e\n{export}\ndocker compose up --build -d\n",
+        "compose.yaml": "services:\n  bot:\n    build: .\n",
+    }
+    assert found(lint(repo(files), ["REQ004"])) == ([("REQ004", "Dockerfile", 4)] if reported else [])
 
 
 def test_a_folder_copied_over_the_destination_adds_to_it(repo):

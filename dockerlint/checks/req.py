@@ -355,6 +355,7 @@ def missing_requirements_file(image: Image) -> Iterator[Finding]:
                     if (
                         path is None
                         or os.path.exists(path)
+                        or path in image.script_outputs  # a script exports it before the build
                         or _written_in_build(image, posixpath.basename(ref.image_path), written)
                     ):
                         continue
