@@ -531,11 +531,14 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         }.get(first.family, f"`apt-get purge -y --auto-remove {' '.join(names[:5])}`")
         runtime = _runtime_packages(names)
         java = f" A service that only runs Java needs {', '.join(runtime)} instead of the JDK." if runtime else ""
+        message = f"build tools {shown} {where}{cost}: the service needs them only to build packages"
+        if names == ["git"] and full_base is None:  # it fetched sources at most: the service never runs it
+            message = f"`git` is installed in the final stage and stays in the image{cost}: the service never runs git"
         yield finding(
             image,
             "STG001",
             first.install.span,
-            f"build tools {shown} {where}{cost}: the service needs them only to build packages",
+            message,
             "Compile in a builder stage and copy the result (a venv or wheels) into the final stage, "
             f"or remove them in the same RUN after use ({remove}).{java}",
             size,
