@@ -325,6 +325,8 @@ class Workspace:
                 loaded = load_requirements(path, lambda p: self.read_bytes(p, quiet=True))
             for file_path, problem in loaded.problems:
                 self._record_requirement_problem(file_path, problem)
+            for file_path, line, why in loaded.unfollowed:
+                self.note(file_path, f"line {line}: {why}", "info")
             for file_path in loaded.files:
                 data = self._bytes.get(file_path)
                 if data is not None and file_path not in self._texts:

@@ -339,6 +339,22 @@ def test_a_requirements_file_a_repository_script_exports_before_building_is_made
     assert found(lint(repo(files), ["REQ004"])) == ([("REQ004", "Dockerfile", 4)] if reported else [])
 
 
+def test_a_remote_constraints_file_is_a_note_of_the_run_not_a_finding(repo):
+    """`-c https://…/constraints-3.11.txt` is how Airflow documents its installs: pip reads
+    it, dockerlint does not (no network). The run says what it did not read; the file is fine."""
+    files = {
+        "Dockerfile": "FROM apache/airflow:2.9.3-python3.11\n" + INSTALL,
+        "requirements.txt": (
+            "-c https://raw.githubusercontent.com/apache/airflow/constraints-2.9.3/constraints-3.11.txt\n"
+            "apache-airflow-providers-amazon\n"
+        ),
+    }
+    result = lint(repo(files), ["REQ004"])
+    assert found(result) == []
+    assert [(note.path.name, note.level) for note in result.notes] == [("requirements.txt", "info")]
+    assert result.notes[0].message.startswith("line 1: -c https://") and "not followed" in result.notes[0].message
+
+
 def test_a_folder_copied_over_the_destination_adds_to_it(repo):
     """`COPY web/. ./` after `COPY requirements.txt ./`: the folder has no requirements.txt,
     and the one copied before is still there (a COPY merges into the destination)."""

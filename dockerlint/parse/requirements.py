@@ -6,8 +6,10 @@ INTERFACE (other modules rely on these names; keep them):
   does (UTF-8 with or without BOM, UTF-16 with BOM; invalid bytes replaced with a problem).
 - ``load_requirements(path: Path, read: Callable[[Path], bytes | None]) -> RequirementSet``
   follows ``-r``/``-c`` includes relative to the including file, with a visited set:
-  cycles and missing files become problems (code "REQ004"), never exceptions. ``read``
-  returns None for a missing or unreadable file. Each file is parsed once.
+  cycles and missing files become problems (code "REQ004"), never exceptions; an include
+  dockerlint does not follow (a URL, a path with a variable) is ``unfollowed``, a note
+  about the run, not a problem of the file. ``read`` returns None for a missing or
+  unreadable file. Each file is parsed once.
 
 Why our own parser: pip-requirements-parser (measured in notes/library-probe.md §2) takes
 ~0.35 ms a line, aborts on a missing include, recurses ~1,000 times on a cycle and rejects
@@ -108,6 +110,7 @@ class RequirementSet(Struct, frozen=True):
     problems: tuple[tuple[Path, Problem], ...] = ()
     option_lines: tuple[tuple[Path, OptionLine], ...] = ()  # in pip's order
     noqa: dict[Path, dict[int, frozenset[str] | None]] = field(default_factory=dict)
+    unfollowed: tuple[tuple[Path, int, str], ...] = ()  # (file, line, why) of includes not read
 
 
 # --- decoding -----------------------------------------------------------------------
@@ -811,6 +814,7 @@ def load_requirements(path: Path, read: Callable[[Path], bytes | None]) -> Requi
         problems=tuple(loader.problems),
         option_lines=tuple(loader.option_lines),
         noqa=loader.noqa,
+        unfollowed=tuple(loader.unfollowed),
     )
 
 
@@ -826,6 +830,7 @@ class _Loader:
         self.requirements: list[Requirement] = []
         self.option_lines: list[tuple[Path, OptionLine]] = []
         self.problems: list[tuple[Path, Problem]] = []
+        self.unfollowed: list[tuple[Path, int, str]] = []
         self.noqa: dict[Path, dict[int, frozenset[str] | None]] = {}
         self.entered: set[tuple[Path, bool]] = set()
         self.stack: list[_Frame] = []
@@ -878,8 +883,8 @@ class _Loader:
 
     def follow(self, include: Include, frame: _Frame) -> None:
         target = _target_path(include, frame.path)
-        if isinstance(target, str):
-            self.problems.append((frame.path, Problem("REQ004", target, include.span)))
+        if isinstance(target, str):  # pip reads it; dockerlint cannot: the run's limit, not the file's
+            self.unfollowed.append((frame.path, include.span.line, target))
             return
         if target in self.open_files:
             chain = [f.path for f in self.stack[self.open_files[target] :]] + [target]
