@@ -1408,6 +1408,7 @@ def test_build_essential_kept_for_make_alone_keeps_compilers_for_nothing(repo, m
         ("", True),  # fetched a git dependency at build time; the service never runs git
         ("code:import git\n", False),  # GitPython runs git as the service runs
         ("requirements:dvc==3.58.0\n", False),  # DVC calls git
+        ("requirements:mlflow==2.19.0\n", False),  # MLflow records each run's git commit
         ("code:import subprocess\nsubprocess.run(['git', 'pull'], check=True)\n", False),
         ('cmd:CMD ["bash"]', False),  # a shell image: git may be what it is for
         # the console command of a distribution the image installs (langgraph-cli's `langgraph`)
