@@ -1961,6 +1961,39 @@ def test_a_missing_package_counts_only_in_code_the_start_command_reaches(repo):
                                              ("DEP002", "store.py", 1)]  # fmt: skip
 
 
+def test_a_console_script_of_the_installed_project_reaches_only_its_module(repo):
+    """`CMD ["reporter", "serve"]` runs `[project.scripts] reporter = "reporter.cli:main"` of
+    the project `pip install .` installs from src/: the export tool beside it, run by hand
+    with pandas, is not the service's code."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /app
+            COPY pyproject.toml ./
+            COPY src ./src
+            RUN pip install --no-cache-dir .
+            CMD ["reporter", "serve"]
+        """,
+        "pyproject.toml": (
+            "[project]\nname = 'reporter'\nversion = '1.0'\ndependencies = ['httpx==0.28.1']\n"
+            "[project.scripts]\nreporter = 'reporter.cli:main'\n"
+            "[tool.setuptools.packages.find]\nwhere = ['src']\n"
+        ),
+        "src/reporter/__init__.py": "",
+        "src/reporter/cli.py": "import httpx\n\nfrom reporter import store\n\n\ndef main():\n    store.save(httpx.get('http://x'))\n",
+        "src/reporter/store.py": "import json\n\n\ndef save(value):\n    return json.dumps(value)\n",
+        "src/tools/__init__.py": "",
+        "src/tools/export.py": "import pandas\n\n\ndef export(rows):\n    return pandas.DataFrame(rows)\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == []
+    # what the console script reaches is checked
+    files["src/reporter/store.py"] = "import redis\n\n\ndef save(value):\n    redis.Redis().set('k', value)\n"
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "store.py", 1)]
+    # a command the project does not declare is not traced: every file counts, as before
+    files["Dockerfile"] = files["Dockerfile"].replace('CMD ["reporter", "serve"]', 'CMD ["report-server"]')
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "export.py", 1), ("DEP002", "store.py", 1)]
+
+
 def test_a_module_the_service_imports_under_a_guard_may_lack_its_packages(repo):
     """server.py tries the TensorRT backend and falls back to faster-whisper: what the
     guarded module imports (soundfile) need not be installed; what the fallback imports

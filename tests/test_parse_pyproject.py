@@ -399,3 +399,26 @@ def test_setup_py_literals_are_read_and_anything_computed_is_not():
     assert parse_setup_py("from setuptools import setup\nsetup(**config)\n") is None
     assert parse_setup_py("setup(install_requires=[\n" + "(" * 5000) is None  # not Python: nothing known
     assert parse_setup_py("print('no setup call')\n") is None
+
+
+def test_console_scripts_are_read_with_what_they_run():
+    """[project.scripts] and Poetry's scripts (its table form too): the commands an install
+    puts on PATH, which the rules follow to the module a start command runs."""
+    text = textwrap.dedent(
+        """\
+        [project]
+        name = "reporter"
+        [project.scripts]
+        reporter = "reporter.cli:main"
+        [tool.poetry.scripts]
+        reporter-admin = "reporter.admin:run"
+        build-assets = { reference = "assets/build.sh", type = "file" }
+        sync = { reference = "reporter.sync:main", type = "console" }
+        """
+    )
+    assert parse_pyproject(text).scripts == (
+        ("build-assets", ""),
+        ("reporter", "reporter.cli:main"),
+        ("reporter-admin", "reporter.admin:run"),
+        ("sync", "reporter.sync:main"),
+    )

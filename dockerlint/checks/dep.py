@@ -71,7 +71,7 @@ from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls,
 from dockerlint.model.installed_projects import project_installs
 from dockerlint.model.installed_records import floor_release, pinned_release
 from dockerlint.model.installs import wrapper_words
-from dockerlint.model.ml import spacy_pipeline, start_script_commands, started_program
+from dockerlint.model.ml import spacy_pipeline, start_command, start_script_commands, started_program
 from dockerlint.model.pyenv import shadowed_by_stdlib
 from dockerlint.model.queries import compose_services, development_image, external_base, final_chain, keeps_alive
 from dockerlint.regex import lazy_compile
@@ -1251,7 +1251,7 @@ def _reached_from_start(image: Image, analysis: Analysis) -> set[str] | None:
     first-party modules they import, one from another. None when that cannot be traced (no
     Python start command, a compose command of its own, an import by a computed name, a
     framework that loads modules by strings): then every file counts."""
-    started = started_program(image)
+    started = started_program(image) or _console_script_start(image, analysis)
     if started is None or any(service.command or service.entrypoint for service in compose_services(image)):
         return None
     step, kind, target = started
@@ -1263,6 +1263,17 @@ def _reached_from_start(image: Image, analysis: Analysis) -> set[str] | None:
         entry = [posixpath.normpath(posixpath.join(workdir, target))]
         roots.insert(0, posixpath.dirname(entry[0]))
     else:
+        if kind == "console":  # the project's package sits where its sources were copied (a src/ layout)
+            relative = target.replace(".", "/")
+            held = {
+                path.removesuffix(tail)
+                for path in files
+                for tail in (f"/{relative}.py", f"/{relative}/__init__.py")
+                if path.endswith(tail)
+            }
+            if not held:
+                return None
+            roots[:0] = sorted(held)  # the copied sources and the installed copy alike
         entry = _module_files(target, roots, files, package_main=True)
     if not entry or entry[0] not in files:
         return None
@@ -1290,6 +1301,28 @@ def _reached_from_start(image: Image, analysis: Analysis) -> set[str] | None:
                 if name:
                     pending += _module_files(name, module_roots, files)
     return reached
+
+
+def _console_script_start(image: Image, analysis: Analysis) -> tuple | None:
+    """(step, "console", module) when the start command is a console script of a project the
+    image installs from its build context (`pharos serve`, `[project.scripts] pharos =
+    "pharos.cli:main"`): the module it runs."""
+    found = start_command(image)
+    words = [word for word in found[1] if word not in ("exec", "--")] if found is not None else []
+    if not words:
+        return None
+    command = posixpath.basename(words[0])
+    for folder in analysis.installs.local_projects:
+        manifest = folder / "pyproject.toml"
+        pyproject = image.workspace.pyproject(manifest) if manifest.is_file() else None
+        for name, target in pyproject.scripts if pyproject is not None else ():
+            module = target.split(":", 1)[0].strip()
+            if name == command and _DOTTED.fullmatch(module):
+                return found[0], "console", module
+    return None
+
+
+_DOTTED = lazy_compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 def _module_files(module: str, roots: list[str], files: dict, package_main: bool = False) -> list[str]:

@@ -435,7 +435,7 @@ def _console_commands(image: Image) -> set[str]:
             manifest = folder / "pyproject.toml"
             pyproject = image.workspace.pyproject(manifest) if os.path.isfile(manifest) else None
             if pyproject is not None:
-                found.update(pyproject.scripts)
+                found.update(name for name, _ in pyproject.scripts)
         return found
 
     return image.memoized(("console_commands",), commands)

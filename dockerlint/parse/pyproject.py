@@ -49,7 +49,8 @@ class Pyproject(Struct, frozen=True):
     dependencies: tuple[Dependency, ...]
     build_requires: tuple[str, ...] = ()
     tool: dict = field(default_factory=dict)  # the [tool] table as parsed (config reads [tool.dockerlint])
-    scripts: tuple[str, ...] = ()  # console commands: [project.scripts], [tool.poetry.scripts]
+    # console commands and what they run ("module:function"): [project.scripts], [tool.poetry.scripts]
+    scripts: tuple[tuple[str, str], ...] = ()
     problems: tuple[Problem, ...] = field(default=())
 
 
@@ -99,7 +100,7 @@ def parse_pyproject(text: str) -> Pyproject:
         dependencies=tuple(dependencies),
         build_requires=tuple(_strings(_table(data, "build-system").get("requires"))),
         tool=tool,
-        scripts=tuple(sorted({*_table(project, "scripts"), *_table(poetry, "scripts")})),
+        scripts=_scripts(_table(project, "scripts"), _table(poetry, "scripts")),
         problems=tuple(problems),
     )
 
@@ -260,6 +261,18 @@ def _toml_problem(text: str, message: str, name: str = "pyproject.toml") -> Prob
         line = text.count("\n") + 1
         column = len(Text.of(text).line(line)) + 1
     return Problem("SYN001", f"{name} is not valid TOML: {message}", Span(line, column, line, column + 1))
+
+
+def _scripts(*tables: dict) -> tuple[tuple[str, str], ...]:
+    """(command, "module:function") of each console script; Poetry's table form
+    (`name = { reference = "...", type = "console" }`) gives its reference."""
+    found = {}
+    for table in tables:
+        for name, target in table.items():
+            if isinstance(target, dict):
+                target = target.get("reference") if target.get("type", "console") == "console" else None
+            found.setdefault(name, target if isinstance(target, str) else "")
+    return tuple(sorted(found.items()))
 
 
 def _table(parent: object, key: str) -> dict:
