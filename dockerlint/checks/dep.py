@@ -13,6 +13,7 @@ distribution requires it, loads it, or asks for it through an extra.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -1314,7 +1315,7 @@ def _console_script_start(image: Image, analysis: Analysis) -> tuple | None:
     command = posixpath.basename(words[0])
     for folder in analysis.installs.local_projects:
         manifest = folder / "pyproject.toml"
-        pyproject = image.workspace.pyproject(manifest) if manifest.is_file() else None
+        pyproject = image.workspace.pyproject(manifest) if os.path.isfile(manifest) else None
         for name, target in pyproject.scripts if pyproject is not None else ():
             module = target.split(":", 1)[0].strip()
             if name == command and _DOTTED.fullmatch(module):
