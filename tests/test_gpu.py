@@ -1193,6 +1193,48 @@ def test_a_compose_service_running_the_image_a_makefile_tags_gives_it_its_gpu(re
     assert lint(repo, files, "GPU001") == [("GPU001", "Dockerfile", 3)]
 
 
+@pytest.mark.parametrize(
+    "worker_block, reported",
+    [
+        # the switch kept in the worker's block: it is meant to run on a GPU in production
+        (
+            "    # Un-comment to enable GPU capabilities in production:\n"
+            "    # deploy:\n    #   resources:\n    #     reservations:\n    #       devices:\n"
+            "    #         - driver: nvidia\n    #           count: all\n    #           capabilities: [gpu]\n",
+            False,
+        ),
+        ("    # runtime: nvidia\n", False),
+        ("    # gpus: all\n", False),
+        # a comment that only mentions GPUs is no reservation
+        ("    # TODO: try a GPU some day\n", True),
+        ("", True),
+    ],
+)
+def test_a_gpu_reservation_commented_out_in_the_service_is_its_switch(repo, worker_block, reported):
+    """docker-compose.yml keeps the worker's GPU reservation commented out, to be switched on
+    in production: CPU torch would break that mode. The same lines under another service
+    (the model server beside it) say nothing of the worker."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY worker.py .
+            CMD ["python", "worker.py"]
+        """,
+        "requirements.txt": "easyocr==1.7.0\n",
+        "worker.py": "import easyocr\n\nreader = easyocr.Reader(['en'])\n",
+        "docker-compose.yml": (
+            "services:\n  worker:\n    build: .\n    restart: always\n"
+            + worker_block
+            + "  llm:\n    image: ollama/ollama\n    # deploy:\n    #   resources:\n"
+            "    #     reservations:\n    #       devices:\n    #         - driver: nvidia\n"
+            "volumes:\n  # gpus: all\n  data: {}\n"
+        ),
+    }
+    assert lint(repo, files, "GPU001") == ([("GPU001", "Dockerfile", 3)] if reported else [])
+
+
 def test_a_package_that_runs_only_on_a_gpu_says_the_image_is_built_for_one(repo):
     """vLLM's PyPI wheels are CUDA builds for GPUs: the CUDA torch it brings is what the
     service needs, not a CPU build."""

@@ -7,7 +7,9 @@ Signals, each with where it was found:
 - it is written for a GPU-only serving platform (Banana's potassium);
 - deployment files of the repository run it with GPUs: Kubernetes, Helm and KubeRay
   manifests (``nvidia.com/gpu`` limits, ``num-gpus``, GPU node selectors), RunPod's
-  ``.runpod/hub.json``/``tests.json``, a documented ``docker run --gpus``.
+  ``.runpod/hub.json``/``tests.json``, a documented ``docker run --gpus``;
+- a compose service that builds it keeps a GPU reservation commented out, as the switch
+  to run it on one.
 
 A deployment file speaks for an image when it names it (the image's compose ``image:``,
 a ``docker build -t`` of its Dockerfile, its folder or file name), or when it sits in the
@@ -56,7 +58,42 @@ def gpu_evidence(image: Image) -> str | None:
         return named
     for hint in _hints_for(image):
         return hint.what
-    return code_gpu_use(image) or _gpu_package(image)
+    return code_gpu_use(image) or _gpu_package(image) or _commented_gpu_reservation(image)
+
+
+# A compose line that reserves a GPU, commented out: `# driver: nvidia`, `# capabilities:
+# [gpu]`, `#   - gpu`, `# runtime: nvidia`, `# gpus: all`. Compose files keep the switch this
+# way ("un-comment to enable GPU in production"): the service is meant to run on one there.
+_COMMENTED_GPU = lazy_compile(
+    r"^\s*#+\s*(?:-\s*)?(?:driver:\s*[\"']?nvidia\b|capabilities:\s*\[[^\]]*\bgpu\b|runtime:\s*[\"']?nvidia\b"
+    r"|gpus:\s*[\"']?(?:all|\d+)\b)",
+    re.IGNORECASE,
+)
+
+
+def _commented_gpu_reservation(image: Image) -> str | None:
+    """A GPU reservation commented out in the block of a compose service that builds the
+    image (from its key to the next service's, or to the next top-level key), or None."""
+    from dockerlint.parse.compose import parse_compose
+
+    for path in image.compose_files if image.services else ():
+        loaded = image.workspace.text(path, quiet=True)
+        if loaded is None or "#" not in loaded[0].text:
+            continue
+        lines = loaded[0].text.splitlines()
+        starts = sorted(service.line for service in parse_compose(loaded[0].text).services)
+        for service in parse_compose(loaded[0].text).services:
+            if service.name not in image.services:
+                continue
+            later = [start for start in starts if start > service.line]
+            end = later[0] - 1 if later else len(lines)
+            for number in range(service.line, end):
+                text = lines[number]
+                if text[:1] not in ("", " ", "\t", "#"):
+                    break  # a top-level key: the services mapping has ended
+                if _COMMENTED_GPU.match(text):
+                    return f"a GPU reservation commented out in {path.name}:{number + 1}, the switch to run it on one"
+    return None
 
 
 def _gpu_package(image: Image) -> str | None:
