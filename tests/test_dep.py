@@ -2182,3 +2182,19 @@ def test_a_backport_of_a_standard_library_module_is_unused(repo):
         ("DEP001", "requirements.txt", 3),
         ("DEP001", "requirements.txt", 5),
     ]
+
+
+@pytest.mark.parametrize("pin", ["pynvml==11.5.0", "pynvml==12.0.0", "pynvml"])
+def test_a_module_name_that_moved_between_releases_is_served_at_each(repo, pin):
+    """pynvml 11 is the `pynvml` module; pynvml 12 ships pynvml_utils and serves `import
+    pynvml` through nvidia-ml-py. The GPU monitor's `import pynvml` uses it either way; an
+    image whose code never imports it does not."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app.monitor"]\n',
+        "requirements.txt": f"fastapi==0.115.6\n{pin}\n",
+        "app/__init__.py": "",
+        "app/monitor.py": "import fastapi\nimport pynvml\n\npynvml.nvmlInit()\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == []
+    files["app/monitor.py"] = "import fastapi\n"
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
