@@ -115,6 +115,38 @@ def poetry_cache_kept(step: Step, command: ShellCommand) -> bool:
     return poetry_install(command) and "--no-cache" not in command.argv and keeps_cache(step, command, "poetry")
 
 
+def conda_install(command: ShellCommand) -> str | None:
+    """``conda install``, ``conda create``, ``conda env create``/``update``, ``conda
+    update`` (or mamba's, micromamba's), after any wrapper: the command as written in
+    short (``conda install``), else None."""
+    argv = command.argv[wrapper_words(command.argv) :]
+    program = argv[0].rsplit("/", 1)[-1] if argv else ""
+    if program not in load("caches")["conda"]["programs"]:
+        return None
+    words = [word for word in argv[1:] if not word.startswith("-")]
+    if words[:1] in (["install"], ["create"], ["update"]):
+        return f"{program} {words[0]}"
+    if words[:1] == ["env"] and words[1:2] in (["create"], ["update"]):
+        return f"{program} env {words[1]}"
+    return None
+
+
+def conda_cache_kept(step: Step, command: ShellCommand) -> bool:
+    """A conda install that leaves its package cache in the layer: no cache mount holds
+    the pkgs folder, and neither a `conda clean` nor an `rm` of a pkgs folder (the root
+    prefix may be a variable: `rm -rf $CONDA_DIR/pkgs`) follows in the same RUN."""
+    if conda_install(command) is None or not keeps_cache(step, command, "conda"):
+        return False
+    started = False
+    for other in step.commands:
+        if other is command:
+            started = True
+        elif started and other.name == "rm":
+            if any(word.removesuffix("/*").rstrip("/").endswith("/pkgs") for word in other.argv[1:]):
+                return False
+    return True
+
+
 def uv_sync_cache_kept(step: Step, command: ShellCommand) -> bool:
     """A ``uv sync`` without ``--no-cache`` that leaves uv's cache in the layer."""
     return uv_sync(command) and not ({"--no-cache", "-n"} & set(command.argv)) and keeps_cache(step, command, "uv")

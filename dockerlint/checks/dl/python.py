@@ -21,7 +21,15 @@ from dockerlint.checks.dl.common import (
 from dockerlint.findings import Edit, Finding
 from dockerlint.knowledge import load
 from dockerlint.model import Image, ShellCommand, Step
-from dockerlint.model.caches import cache_mounted, keeps_cache, pip_cache_kept, poetry_cache_kept, uv_sync
+from dockerlint.model.caches import (
+    cache_mounted,
+    conda_cache_kept,
+    conda_install,
+    keeps_cache,
+    pip_cache_kept,
+    poetry_cache_kept,
+    uv_sync,
+)
 from dockerlint.model.installs import package_manager
 from dockerlint.source import Span
 
@@ -120,6 +128,17 @@ def pip_cache(image: Image) -> Iterator[Finding]:
                 verb = next(word for word in command.argv[1:] if word in ("install", "sync"))
                 fix = _cache_fix(image, step, command, "poetry", "--no-cache", verb)
                 yield _cache_finding(image, step, command.span, f"poetry {verb}", "poetry", "--no-cache", fix)
+            elif conda_cache_kept(step, command):
+                program = conda_install(command).split()[0]
+                yield finding(
+                    image,
+                    "DL3042",
+                    command.span,
+                    f"`{conda_install(command)}` without `{program} clean` in the same RUN keeps the downloaded "
+                    "packages (archives and unpacked copies) in this layer's package cache",
+                    f"End the RUN with `&& {program} clean --all --yes`, or use "
+                    "`RUN --mount=type=cache,target=/opt/conda/pkgs` (the pkgs folder of the root prefix).",
+                )
 
 
 def _cache_finding(image: Image, step: Step, span, command: str, tool: str, flag: str, fix) -> Finding:
