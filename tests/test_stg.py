@@ -672,6 +672,39 @@ def test_a_database_server_without_that_evidence_is_left_alone(repo):
     assert lint(repo, client, "STG006", {"docker-compose.yml": compose})[0] == []
 
 
+@pytest.mark.parametrize(
+    "start, extra, reported",
+    [
+        ('CMD ["python3", "src/etl.py"]', "", True),  # connects to POSTGRES_URL elsewhere
+        ('ENTRYPOINT ["python", "-m", "crawler"]', "", True),
+        ('CMD ["supervisord", "-c", "/etc/supervisor.conf"]', "", False),  # may start it
+        ('CMD ["sh", "-c", "service postgresql start && python3 src/etl.py"]', "", False),
+        ('CMD ["python", "-m", "pytest"]', "pytest-postgresql==6.1.1\n", False),  # its fixture runs pg_ctl
+        ("", "", False),  # no start command: what the image is for is unknown
+    ],
+)
+def test_a_database_server_a_python_service_never_starts(repo, start, extra, reported):
+    """The ETL image installs the PostgreSQL server but starts only its Python script,
+    which connects to a database elsewhere: the server is never started."""
+    dockerfile = f"""
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends postgresql postgresql-contrib libpq-dev \\
+            && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY src ./src
+        {start}
+    """
+    files = {
+        "requirements.txt": "psycopg2-binary==2.9.10\n" + extra,
+        "src/etl.py": "import os\n\nimport psycopg2\n\npsycopg2.connect(os.environ['POSTGRES_URL'])\n",
+    }
+    got, messages = lint(repo, dockerfile, "STG006", files)
+    assert got == ([("STG006", "Dockerfile", 2)] if reported else [])
+    if reported:
+        assert "never the server" in messages[0] and "`postgresql` puts a PostgreSQL server" in messages[0]
+
+
 # -- STG007: Node.js left in a Python service image ----------------------------------------------
 
 

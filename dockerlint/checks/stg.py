@@ -947,9 +947,8 @@ def _build_environment(image: Image, final: StageModel) -> bool:
 @check("STG006")
 def database_server_in_image(image: Image) -> Iterator[Finding]:
     others = _other_services(image)
-    if not others:
-        return
     runtime = _runtime_text(image)
+    alone = None  # whether the container starts only a Python service: read once a server is found
     reported = set()
     for stage in final_chain(image):
         for step in stage.runs():
@@ -963,6 +962,20 @@ def database_server_in_image(image: Image) -> Iterator[Finding]:
                     continue  # the image starts the server itself
                 service = next((s for s in others if image_matches(ImageRef.parse(s.image), server["images"])), None)
                 if service is None:
+                    if alone is None:
+                        alone = _starts_only_python(image, runtime)
+                    if alone:
+                        reported.add(server["name"])
+                        yield finding(
+                            image,
+                            "STG006",
+                            package.span,
+                            f"`{package.name}` puts a {server['name']} server into an image whose container starts "
+                            f"`{_start_shown(image)}` and never the server: its files only make the image bigger "
+                            "and its attack surface wider",
+                            f"Drop the server package and run {server['name']} as a service of its own; the image "
+                            f"needs at most {server['client']}.",
+                        )
                     continue
                 reported.add(server["name"])
                 compose = image.compose_file.name if image.compose_file else "the compose file"
@@ -976,6 +989,23 @@ def database_server_in_image(image: Image) -> Iterator[Finding]:
                     "its files only make the image bigger and its attack surface wider",
                     f"Drop the server package; the service needs at most {server['client']}.",
                 )
+
+
+def _starts_only_python(image: Image, runtime: str) -> bool:
+    """Whether the container starts a Python service and nothing that could start a
+    database beside it (a process supervisor), and installs no test helper that starts one."""
+    facts = load("build_tools")["server_hosting"]
+    if not _starts_python(image) or any(program in runtime for program in facts["supervisor_programs"]):
+        return False
+    from dockerlint.model.installed_names import image_installs
+
+    return not image_installs(image).names & set(facts["server_test_packages"])
+
+
+def _start_shown(image: Image) -> str:
+    found = start_command(image)
+    words = " ".join(found[1]) if found is not None else ""
+    return words if len(words) <= 60 else words[:57] + "..."
 
 
 def _server(package: Package) -> dict | None:
