@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
+from msgspec.structs import replace
+
 from dockerlint.checks import check
 from dockerlint.checks.common import external_base, final_chain, finding, from_image_span
 from dockerlint.findings import Finding, Severity, human_size
@@ -375,3 +377,85 @@ def _budget(image: Image) -> int | None:
                 return size
         return None
     return None
+
+
+# -- IMG007 ------------------------------------------------------------------------------------
+
+
+@check("IMG007")
+def python_outside_requires_python(image: Image) -> Iterator[Finding]:
+    """The image installs a project of its build context whose ``requires-python`` (or
+    Poetry's `python`) excludes the Python of the stage it is installed in."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from dockerlint.model.project_python import project_pythons
+    from dockerlint.model.pyenv import python_version
+
+    reported = set()
+    for found in project_pythons(image):
+        wanted = found.pyproject.requires_python
+        version = python_version(image, found.stage) if wanted else None
+        if version is None or (found.manifest, found.stage.index) in reported:
+            continue
+        try:
+            accepted = SpecifierSet(wanted)
+        except InvalidSpecifier:
+            continue
+        if any(accepted.contains(f"{version}.{patch}", prereleases=True) for patch in (0, 99)):
+            continue
+        if found.installer == "uv sync" and _uv_picks_python(found.stage):
+            continue  # the Dockerfile chooses uv's interpreter itself
+        reported.add((found.manifest, found.stage.index))
+        manifest = _shown_path(image, found.manifest)
+        other = _closest_minor(accepted, version)
+        base = f"`python:{other}-slim`" if other else "a Python the project accepts"
+        if found.installer == "uv sync":
+            downloads = finding(
+                image,
+                "IMG007",
+                found.span,
+                f"`uv sync` cannot use the image's Python {version}: {manifest} requires Python `{wanted}`, "
+                "so uv downloads a CPython of its own into the image and the base's interpreter is dead weight "
+                "(with `UV_PYTHON_DOWNLOADS=never` the build stops)",
+                f"Build on {base}, or widen `requires-python` if the project runs on Python {version}.",
+            )
+            yield replace(downloads, severity=Severity.WARNING)  # the build works, twice the interpreter
+            continue
+        yield finding(
+            image,
+            "IMG007",
+            found.span,
+            f"`{found.installer}` stops: {manifest} requires Python `{wanted}`, and the image's Python is {version}",
+            f"Build on {base}, or widen the project's Python requirement if it runs on Python {version}.",
+        )
+
+
+def _uv_picks_python(stage) -> bool:
+    """Whether the stage names uv's interpreter (`uv python install`, `UV_PYTHON`, `--python`)."""
+    for step in stage.steps:
+        if "UV_PYTHON" in step.env:
+            return True
+        for command in step.commands:
+            argv = list(command.argv)
+            if argv[:3] == ["uv", "python", "install"] or "--python" in argv or "-p" in argv[:3]:
+                return True
+            if any(word.startswith("--python=") for word in argv):
+                return True
+    return False
+
+
+def _closest_minor(accepted, version: str) -> str | None:
+    """The published Python minor the specifier accepts that is nearest to ``version``."""
+
+    def distance(minor: str) -> int:
+        return abs(int(minor.split(".")[1]) - int(version.split(".")[1]))
+
+    minors = [minor for minor in load("python_layouts")["python_minors"] if accepted.contains(f"{minor}.0")]
+    return min(minors, key=distance) if minors else None
+
+
+def _shown_path(image: Image, path) -> str:
+    try:
+        return f"`{path.relative_to(image.context_root).as_posix()}`"
+    except ValueError:
+        return f"`{path.name}`"

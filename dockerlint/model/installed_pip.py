@@ -80,7 +80,7 @@ def _named(
             )
     for argument in (*install.packages, *install.editables):
         value = argument.value
-        project = _local_project(image, stage, step, value)
+        project = local_project(image, stage, step, value)
         if project is not None:
             named += _project_dependencies(image, stage, project, value, result)
             continue
@@ -162,7 +162,9 @@ def argument_name(value: str) -> tuple[str | None, tuple[str, ...]]:
     return canonical(match.group(1)), extras
 
 
-def _local_project(image: Image, stage: StageModel, step: Step, value: str) -> Path | None:
+def local_project(image: Image, stage: StageModel, step: Step, value: str) -> Path | None:
+    """The build-context folder a `pip install` argument installs as a project (`.`,
+    `./lib[extra]`), or None."""
     bare = value.split("[", 1)[0]
     if not (bare in (".", "..") or bare.startswith(("./", "../", "/"))):
         return None

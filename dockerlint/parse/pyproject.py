@@ -51,6 +51,7 @@ class Pyproject(Struct, frozen=True):
     tool: dict = field(default_factory=dict)  # the [tool] table as parsed (config reads [tool.dockerlint])
     # console commands and what they run ("module:function"): [project.scripts], [tool.poetry.scripts]
     scripts: tuple[tuple[str, str], ...] = ()
+    requires_python: str = ""  # [project].requires-python, or Poetry's `python` constraint as a PEP 440 specifier
     problems: tuple[Problem, ...] = field(default=())
 
 
@@ -101,6 +102,7 @@ def parse_pyproject(text: str) -> Pyproject:
         build_requires=tuple(_strings(_table(data, "build-system").get("requires"))),
         tool=tool,
         scripts=_scripts(_table(project, "scripts"), _table(poetry, "scripts")),
+        requires_python=_requires_python(project, _table(poetry, "dependencies")),
         problems=tuple(problems),
     )
 
@@ -261,6 +263,16 @@ def _toml_problem(text: str, message: str, name: str = "pyproject.toml") -> Prob
         line = text.count("\n") + 1
         column = len(Text.of(text).line(line)) + 1
     return Problem("SYN001", f"{name} is not valid TOML: {message}", Span(line, column, line, column + 1))
+
+
+def _requires_python(project: dict, poetry_dependencies: dict) -> str:
+    """The Python versions the project accepts, as a PEP 440 specifier ("" when it says none
+    or it does not translate)."""
+    value = project.get("requires-python")
+    if isinstance(value, str):
+        return value.strip()
+    value = poetry_dependencies.get("python")
+    return poetry_specifier(value) if isinstance(value, str) else ""
 
 
 def _scripts(*tables: dict) -> tuple[tuple[str, str], ...]:
