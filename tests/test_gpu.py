@@ -1235,6 +1235,58 @@ def test_a_gpu_reservation_commented_out_in_the_service_is_its_switch(repo, work
     assert lint(repo, files, "GPU001") == ([("GPU001", "Dockerfile", 3)] if reported else [])
 
 
+@pytest.mark.parametrize(
+    "base, install, reported",
+    [
+        ("python:3.11-slim", "pip install --no-cache-dir .", True),
+        # a base the knowledge does not list, named for CUDA or GPUs
+        (
+            "pytorchlightning/pytorch_lightning:base-cuda-py3.10-torch2.1-cuda11.8.0",
+            "pip install --no-cache-dir .",
+            False,
+        ),
+        ("ptgctl:gpu", "pip install --no-cache-dir .", False),
+        ("registry.acme.dev/ml/base:2.3-cu121", "pip install --no-cache-dir .", False),
+        ("registry.acme.dev/ml/cudatools:1.0", "pip install --no-cache-dir .", True),  # no CUDA token
+        # an install that asks for the project's GPU extra
+        ("python:3.11-slim", "pip install --no-cache-dir '.[gpu]'", False),
+        ("python:3.11-slim", "uv sync --frozen --no-dev --extra gpu", False),
+        ("python:3.11-slim", "uv sync --frozen --no-dev --extra=cuda", False),
+        ("python:3.11-slim", "uv sync --frozen --no-dev --extra api", True),
+        ("python:3.11-slim", "poetry install --with gpu", False),
+    ],
+)
+def test_a_base_or_an_extra_named_for_gpus_says_the_image_runs_on_one(repo, base, install, reported):
+    """The Lightning CUDA base, a local `ptgctl:gpu` base and `uv sync --extra gpu` are
+    built to run on a GPU: their CUDA torch is what they are for."""
+    files = {
+        "Dockerfile": f"""
+            FROM {base}
+            COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /usr/local/bin/uv
+            WORKDIR /app
+            COPY pyproject.toml uv.lock ./
+            COPY classifier ./classifier
+            RUN {install}
+            CMD ["python", "-m", "classifier"]
+        """,
+        "pyproject.toml": """
+            [project]
+            name = "classifier"
+            version = "1.0"
+            dependencies = ["torch==2.5.1"]
+
+            [project.optional-dependencies]
+            gpu = ["nvidia-npp==13.1.0.48"]
+            cuda = ["nvidia-npp==13.1.0.48"]
+            api = ["fastapi==0.115.6"]
+        """,
+        "uv.lock": "version = 1\n",
+        "classifier/__init__.py": "",
+        "classifier/__main__.py": "import torch\n\nprint(torch.zeros(1))\n",
+    }
+    assert [code for code, *_ in lint(repo, files, "GPU001")] == (["GPU001"] if reported else [])
+
+
 def test_a_package_that_runs_only_on_a_gpu_says_the_image_is_built_for_one(repo):
     """vLLM's PyPI wheels are CUDA builds for GPUs: the CUDA torch it brings is what the
     service needs, not a CPU build."""

@@ -9,7 +9,9 @@ Signals, each with where it was found:
   manifests (``nvidia.com/gpu`` limits, ``num-gpus``, GPU node selectors), RunPod's
   ``.runpod/hub.json``/``tests.json``, a documented ``docker run --gpus``;
 - a compose service that builds it keeps a GPU reservation commented out, as the switch
-  to run it on one.
+  to run it on one;
+- its base, unknown to the knowledge, is named for CUDA or GPUs, or an install asks for an
+  extra or group named for them (``--extra gpu``, ``.[cuda]``).
 
 A deployment file speaks for an image when it names it (the image's compose ``image:``,
 a ``docker build -t`` of its Dockerfile, its folder or file name), or when it sits in the
@@ -58,7 +60,58 @@ def gpu_evidence(image: Image) -> str | None:
         return named
     for hint in _hints_for(image):
         return hint.what
-    return code_gpu_use(image) or _gpu_package(image) or _commented_gpu_reservation(image)
+    return (
+        code_gpu_use(image)
+        or _gpu_package(image)
+        or _gpu_base(image)
+        or _gpu_extra(image)
+        or _commented_gpu_reservation(image)
+    )
+
+
+_EXTRA_OPTIONS = ("--extra", "-E", "--extras", "--with", "--group", "--only")  # uv, Poetry, PDM: the value names one
+
+
+def _gpu_extra(image: Image) -> str | None:
+    """An install that asks for an extra or group named for GPUs (`uv sync --extra gpu`,
+    `pip install .[cuda]`, `poetry install --with gpu`): the variant built to run on one."""
+    from dockerlint.model.ml import install_stages
+
+    for stage in install_stages(image):
+        for step in stage.runs():
+            for command in step.commands:
+                argv = list(command.argv)
+                for index, word in enumerate(argv):
+                    value = None
+                    if word in _EXTRA_OPTIONS and index + 1 < len(argv):
+                        value = argv[index + 1]
+                    elif word.startswith(tuple(f"{option}=" for option in _EXTRA_OPTIONS if option.startswith("--"))):
+                        value = word.partition("=")[2]
+                    elif "[" in word and word.endswith("]") and not word.startswith("-"):
+                        value = word[word.index("[") + 1 : -1]
+                    for name in (value or "").replace(",", " ").split():
+                        if _GPU_BASE.fullmatch(f"-{name}-"):
+                            line = step.instruction.span.line
+                            return f"`{command.name}` asking for the `{name}` extra (line {line})"
+    return None
+
+
+# A base image dockerlint does not know whose name or tag says CUDA or GPU
+# (`pytorchlightning/pytorch_lightning:base-cuda-py3.10-torch2.1-cuda11.8.0`, a local
+# `ptgctl:gpu`, `...:2.1-cu121`): built for one, as a base of the knowledge's table would be.
+_GPU_BASE = lazy_compile(r"(?:^|[/:._-])(?:gpu|cuda|nvidia|cu\d{2,3})(?:\d[\d.]*)?(?:[/:._-]|$)", re.IGNORECASE)
+
+
+def _gpu_base(image: Image) -> str | None:
+    from dockerlint.model.baseimage import base_image
+    from dockerlint.model.queries import external_base
+
+    if image.final is None:
+        return None
+    ref, _ = external_base(image, image.final)
+    if ref is None or base_image(ref) is not None or not _GPU_BASE.search(ref.raw):
+        return None
+    return f"the base image `{ref.raw}`, whose name says CUDA or GPU"
 
 
 # A compose line that reserves a GPU, commented out: `# driver: nvidia`, `# capabilities:
@@ -81,8 +134,9 @@ def _commented_gpu_reservation(image: Image) -> str | None:
         if loaded is None or "#" not in loaded[0].text:
             continue
         lines = loaded[0].text.splitlines()
-        starts = sorted(service.line for service in parse_compose(loaded[0].text).services)
-        for service in parse_compose(loaded[0].text).services:
+        services = parse_compose(loaded[0].text).services
+        starts = sorted(service.line for service in services)
+        for service in services:
             if service.name not in image.services:
                 continue
             later = [start for start in starts if start > service.line]
