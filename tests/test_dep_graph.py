@@ -1654,6 +1654,8 @@ def test_an_import_an_older_release_of_an_unpinned_package_brings_is_not_missing
     [
         ("torch==2.5.1\ntorchaudio==2.5.1\nsoundfile==0.12.1\n",
          "import torchaudio\n\nwaveform, rate = torchaudio.load('call.wav')\n", "soundfile"),
+        ("torch==2.9.0\ntorchaudio==2.9.0\ntorchcodec==0.8.0\n",
+         "import torchaudio\n\nwaveform, rate = torchaudio.load('call.wav')\n", "torchcodec"),
         ("diffusers==0.31.0\nimageio==2.36.1\nimageio-ffmpeg==0.5.1\n",
          "from diffusers.utils import export_to_video\nimport imageio\n\nexport_to_video([], 'out.mp4')\n",
          "imageio-ffmpeg"),

@@ -396,6 +396,41 @@ def test_what_the_lock_file_says_a_git_library_requires_is_used_through_it(repo)
     assert lint(repo, files) == [("DEP001", "pyproject.toml", 5)]
 
 
+def test_what_a_package_the_lock_file_reaches_loads_by_itself_is_used(repo):
+    """demucs publishes no wheel, so the index cannot say what it requires; uv.lock records
+    torchaudio, which from 2.9 decodes through torchcodec: the torchcodec the GPU extra adds
+    is used, though nothing imports it. Without torchaudio in the lock, it is not."""
+    project = """
+        [project]
+        name = "karaoke"
+        version = "0.1.0"
+        requires-python = ">=3.12"
+        dependencies = ["demucs==4.0.1"]
+
+        [project.optional-dependencies]
+        gpu = ["torchcodec==0.8.0"]
+    """
+    lock = """
+        version = 1
+
+        [[package]]
+        name = "demucs"
+        version = "4.0.1"
+        source = { registry = "https://pypi.org/simple" }
+        dependencies = [{ name = "torch" }, { name = "torchaudio" }]
+
+        [[package]]
+        name = "torchcodec"
+        version = "0.8.0"
+    """
+    code = {"app/__init__.py": "", "app/main.py": "import demucs.separate\n\ndemucs.separate.main(['song.mp3'])\n"}
+    files = {"Dockerfile": uv_image("uv sync --frozen --no-dev --extra gpu"), "pyproject.toml": project,
+             "uv.lock": lock, **code}  # fmt: skip
+    assert lint(repo, files) == []
+    files["uv.lock"] = lock.replace(', { name = "torchaudio" }', "")
+    assert lint(repo, files) == [("DEP001", "pyproject.toml", 8)]
+
+
 def poetry_image(install: str) -> str:
     """A builder that installs the dependencies into /app/.venv; the final stage takes
     the venv and the code, not pyproject.toml."""

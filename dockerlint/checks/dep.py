@@ -719,22 +719,23 @@ def _closure(analysis: Analysis, start: set[str], loads: bool = True) -> set[str
         one = analysis.closures.get((name, loads))
         if one is None:
             one = closure({name}, analysis.extras, analysis.versions.get, loads=loads)
-            one = analysis.closures[(name, loads)] = frozenset(_with_locked(one, analysis.installs))
+            one = analysis.closures[(name, loads)] = frozenset(_with_locked(one, analysis.installs, loads))
         found |= one
     return found
 
 
-def _with_locked(found: set[str], installs: ImageInstalls) -> set[str]:
+def _with_locked(found: set[str], installs: ImageInstalls, loads: bool = False) -> set[str]:
     """``found`` and what the install's lock file says its packages that the index cannot
-    read require (a git-sourced library's boto3), and what those bring in; and what a
-    compiled requirements file's `# via` notes say each needs (pikepdf's deprecated)."""
+    read require (a git-sourced library's boto3), and what those bring in (with ``loads``,
+    what they load by a string: torchaudio's torchcodec under an sdist-only demucs); and
+    what a compiled requirements file's `# via` notes say each needs (pikepdf's deprecated)."""
     if installs.compiled_requires:
         found = set(found)
         pending = list(found)
         while pending:
             for other in installs.compiled_requires.get(pending.pop(), ()):
                 if other not in found:
-                    more = closure({other}, loads=False) - found
+                    more = closure({other}, loads=loads) - found
                     found |= more
                     pending.extend(more)
     unread = [name for name in found if name in installs.lock_requires and not requirements_known(name)]
@@ -743,7 +744,7 @@ def _with_locked(found: set[str], installs: ImageInstalls) -> set[str]:
             if other in found:
                 continue
             if requirements_known(other):
-                found |= closure({other}, loads=False)
+                found |= closure({other}, loads=loads)
             else:
                 found.add(other)
                 if other in installs.lock_requires:
