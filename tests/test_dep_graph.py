@@ -5,6 +5,7 @@ string names, unknown names, and the size of what removing a package saves."""
 from __future__ import annotations
 
 import pytest
+from msgspec.structs import replace
 
 from dockerlint.findings import Severity
 from dockerlint.knowledge import load_packages
@@ -686,7 +687,7 @@ def test_only_installed_packages_make_others_used(repo, monkeypatch):
 
     def lookup_with_edge(name, version=None):
         found = lookup(name, version)
-        return found if name != "keras" else type(found)(**{**found.__dict__, "may_use": {"pandas": ("keras",)}})
+        return found if name != "keras" else replace(found, may_use={"pandas": ("keras",)})
 
     monkeypatch.setattr(dep, "lookup", lookup_with_edge)
     files = {
@@ -2009,3 +2010,23 @@ def test_a_worker_class_is_used_where_something_names_it(repo, env, cmd, conf, f
         files["gunicorn.conf.py"] = conf
     found = [line for code, line in lines(findings(repo, files, ["DEP001"]))]
     assert (4 in found) is flagged
+
+
+def test_a_package_other_releases_of_an_unpinned_dependency_require_may_be_needed(repo):
+    """faster-whisper 0.10 caps tokenizers below 0.16, which keeps huggingface-hub below
+    1.0, and those releases require requests; the newest hub the index read does not. With
+    hub unpinned, requests may be needed: said at info, no bytes claimed. With hub pinned
+    to such a release, requests is needed; rich, which no release requires, is unused."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "faster-whisper==0.10.0\nrequests==2.31.0\nrich==13.9.4\n",
+        "app.py": "from faster_whisper import WhisperModel\n\nWhisperModel('small', device='cpu')\n",
+    }
+    found_here = findings(repo, files, ["DEP001"])
+    assert lines(found_here) == [("DEP001", 2), ("DEP001", 3)]
+    hedged, plain = found_here
+    assert hedged.severity.name == "INFO" and hedged.size_bytes is None
+    assert "may be unused" in hedged.message and "other releases of `huggingface-hub`" in hedged.message
+    assert plain.severity.name == "WARNING" and "`rich`" in plain.message
+    files["requirements.txt"] += "huggingface-hub==0.20.3\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]

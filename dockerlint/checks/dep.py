@@ -364,6 +364,9 @@ class Verdict(Struct):
     below: set[str] = field(default_factory=set)  # installed by no install of its own, imported by the code
     unsure: list[str] = field(default_factory=list)  # used packages whose requirements are unread (see _unused)
     hedged: dict[str, list[str]] = field(default_factory=dict)  # freeze entries an unknown entry may need
+    # roots that other releases of needed packages no install pins require (huggingface-hub
+    # before 1.0 requires requests, and faster-whisper 0.10 caps it there): those packages
+    older: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _verdict(image: Image, analysis: Analysis) -> Verdict:
@@ -424,8 +427,25 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
     # what an unknown package may need stays, for what removing another would save
     anchors = used | unjudged | {item.name for item in roots} | set(hedged)
     unsure = _requirements_unread(image, analysis) if roots else []
-    analysis.verdict = Verdict(used, unjudged, needed, roots, anchors, imported_below, unsure, hedged)
+    older = _required_by_other_releases(analysis, needed, roots)
+    analysis.verdict = Verdict(used, unjudged, needed, roots, anchors, imported_below, unsure, hedged, older)
     return analysis.verdict
+
+
+def _required_by_other_releases(analysis: Analysis, needed: set[str], roots: list[Installed]) -> dict[str, list[str]]:
+    """Root -> the needed packages that no install pins and whose other releases (not the
+    newest the index read) require it: another requirement may cap them at such a release
+    (faster-whisper 0.10's `tokenizers<0.16` keeps huggingface-hub below 1.0, which requires
+    requests), which the index's version ranges cannot follow."""
+    if not roots:
+        return {}
+    loose = [name for name in sorted(needed) if not analysis.versions.get(name) and lookup(name).known]
+    found: dict[str, list[str]] = {}
+    for item in roots:
+        for name in loose:
+            if item.name in lookup(name, ANY_RELEASE).requires and item.name not in lookup(name).requires:
+                found.setdefault(item.name, []).append(name)
+    return found
 
 
 # An environment variable holding a database URL or engine (``DATABASE_URL``,
@@ -960,6 +980,14 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         through = ", ".join(f"`{other}`" for other in instead)
         unsure = verdict.hedged.get(item.name) or verdict.unsure
         needs = "no installed package needs it"
+        older = verdict.older.get(item.name, []) if not unsure else []
+        if older:  # a release the resolver may pick requires it: info, no bytes claimed
+            names = ", ".join(f"`{name}`" for name in older[:3]) + (" and others" if len(older) > 3 else "")
+            needs = (
+                f"no installed package needs it at the newest releases dockerlint read, but other releases of "
+                f"{names}, which no install pins and another requirement may cap, do"
+            )
+            size, cost = None, ""
         if unsure:  # a package whose requirements dockerlint cannot read may need it: info, no bytes claimed
             names = ", ".join(f"`{name}`" for name in unsure[:3]) + (" and others" if len(unsure) > 3 else "")
             needs = (
@@ -974,11 +1002,16 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         if runner is not None:  # code the image does not hold, run with its packages
             needs += f"; but {runner}, which may import it"
             base = True
-        verdict_text = "and may be unused" if unsure else "but nothing uses it"
+        verdict_text = "and may be unused" if unsure or older else "but nothing uses it"
         fix = _replacement_fix(item, instead) if instead else _removal_fix(item, _listed_below(analysis, verdict, item))
         if unsure and not instead:
             fix = (
                 f"Check whether {names} require{'s' if len(unsure) == 1 else ''} it; if not, {fix[0].lower()}{fix[1:]}"
+            )
+        elif older and not instead:
+            fix = (
+                f"Check which releases of {names} the install resolves (`pip install --dry-run --report -` lists "
+                f"them); if none requires it, {fix[0].lower()}{fix[1:]}"
             )
         yield Finding(
             "DEP001",
@@ -994,8 +1027,8 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             + (f"; the service uses {through}, which only it brings in" if instead else ""),
             fix,
             size,
-            severity=Severity.INFO if unsure or base else None,
-            autofix=None if instead or unsure or base else dep_fixes.removal(image, item),
+            severity=Severity.INFO if unsure or older or base else None,
+            autofix=None if instead or unsure or older or base else dep_fixes.removal(image, item),
         )
 
 
