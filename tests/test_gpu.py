@@ -732,6 +732,26 @@ def test_packages_the_base_torch_may_satisfy_stay_quiet(repo, install):
     assert lint(repo, {"Dockerfile": dockerfile}, "GPU004") == []
 
 
+@pytest.mark.parametrize(
+    "install, reported",
+    [
+        # the base installs torchvision and torchaudio with its torch: a bare name is satisfied
+        ("pip install --no-cache-dir torchvision torchaudio opencv-python-headless==4.10.0.84", False),
+        # an upgrade asks for the newest, which needs a newer torch
+        ("pip install --no-cache-dir -U torchvision", True),
+        ("pip install --no-cache-dir --upgrade torchaudio", True),
+        # a pin for another torch
+        ("pip install --no-cache-dir torchvision==0.20.1", True),
+    ],
+)
+def test_a_companion_the_base_ships_with_its_torch_is_already_there(repo, install, reported):
+    """pytorch/pytorch installs torchvision and torchaudio with its torch: `pip install
+    torchvision` finds it installed and changes nothing; `-U` or another pin replaces it,
+    and the torch under it."""
+    dockerfile = f"FROM pytorch/pytorch:1.11.0-cuda11.3-cudnn8-devel\nRUN {install}\n"
+    assert lint(repo, {"Dockerfile": dockerfile}, "GPU004") == ([("GPU004", "Dockerfile", 2)] if reported else [])
+
+
 def test_a_pin_built_for_another_torch_than_the_base_installs_that_torch(repo):
     """xformers 0.0.16 requires torch==1.13.1 (its wheel's metadata): on a base with torch
     1.12.1, pip installs torch 1.13.1 and its CUDA wheels beside it."""

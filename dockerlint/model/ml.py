@@ -497,15 +497,28 @@ def _newest(request: PipRequest) -> dict | None:
     return None
 
 
-def replaces_base_torch(request: PipRequest, base: BaseImage) -> bool:
+def _upgrades(command: PipCommand) -> bool:
+    """Whether the pip command upgrades what is installed already (``-U``, ``--upgrade``,
+    ``--force-reinstall``)."""
+    for install in command.step.installs:
+        if install.span == command.span:
+            return install.has("-U", "--upgrade", "--force-reinstall")
+    return True  # not found: assume the worst, as before
+
+
+def replaces_base_torch(request: PipRequest, base: BaseImage, upgrade: bool = True) -> bool:
     """An install of ``request`` replaces the torch the base image ships with another
     one: ``torch`` pinned to a version the base's does not match, or a package whose
     newest release (what pip picks when it is not pinned) needs a newer torch, whatever
-    Python the image runs when that is unknown. Unknown versions: no."""
+    Python the image runs when that is unknown. A companion the base installs with its
+    torch (torchvision in pytorch/pytorch), asked for without a version and without
+    ``upgrade``, is already satisfied: pip installs nothing. Unknown versions: no."""
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import Version
 
     if base.torch_version is None:
+        return False
+    if not upgrade and not request.specifier and not request.url and request.name in base.companions:
         return False
     installed = Version(".".join(map(str, base.torch_version)))
     try:
@@ -568,7 +581,8 @@ def _torch_installs(image: Image) -> Iterator[TorchInstall]:
                         if venv is not None:  # the base image's torch is not there: all of it installs again
                             replacing = family or pullers
                         else:
-                            replacing = [r for r in family + pullers if replaces_base_torch(r, base_torch)]
+                            upgrade = _upgrades(command)
+                            replacing = [r for r in family + pullers if replaces_base_torch(r, base_torch, upgrade)]
                         if replacing:
                             cuda, default = _wheel_cuda(command, [r for r in replacing if is_torch(r.name)], settings)
                             pulled = not any(is_torch(r.name) for r in replacing)
