@@ -26,6 +26,7 @@ from dockerlint.model.buildcontext import (
 )
 from dockerlint.model.documented import documented_downloads
 from dockerlint.model.gitignore import GitIgnored, gitignored
+from dockerlint.model.submodules import submodule_of
 from dockerlint.parse.dockerignore import IgnoreFile, Pattern
 from dockerlint.source import Span
 
@@ -273,6 +274,10 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
                 if ignored is not None:
                     yield _not_in_git(image, source, keyword, ignored)
                     continue
+                submodule = submodule_of(image, context_path(source.value))
+                if submodule is not None:
+                    yield _in_unfetched_submodule(image, source, keyword, submodule)
+                    continue
                 message = f"`{source.value}` does not exist in {where}, so `{keyword}` fails"
                 yield finding(image, "CTX003", source.span, message, fix)
         elif missing:
@@ -299,6 +304,18 @@ def _downloaded_by_documented_step(image: Image, source, keyword: str, made: tup
         "Download it in a build stage (`RUN hf download ... --local-dir ...`) and copy it from there, or "
         "mount it at run time, so that a clean checkout builds too."
     )
+    return Finding("CTX003", image.dockerfile_path, source.span, message, fix, severity=Severity.INFO)
+
+
+def _in_unfetched_submodule(image: Image, source, keyword: str, submodule: str) -> Finding:
+    """A source inside a git submodule this checkout has not fetched: there once `git
+    submodule update --init` has run, so not a wrong path; said at info."""
+    message = (
+        f"`{source.value}` is in the git submodule `{submodule}` (.gitmodules), which this checkout has not "
+        f"fetched: `{keyword}` works only after `git submodule update --init` (a CI checkout needs "
+        "`submodules: true`)"
+    )
+    fix = "Fetch the submodules before building (`git submodule update --init --recursive`)."
     return Finding("CTX003", image.dockerfile_path, source.span, message, fix, severity=Severity.INFO)
 
 

@@ -75,6 +75,7 @@ from dockerlint.model.installs import wrapper_words
 from dockerlint.model.ml import spacy_pipeline, start_command, start_script_commands, started_program
 from dockerlint.model.pyenv import shadowed_by_stdlib
 from dockerlint.model.queries import compose_services, development_image, external_base, final_chain, keeps_alive
+from dockerlint.model.submodules import copied_submodule
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
 
@@ -1099,7 +1100,10 @@ def _runs_foreign_code(image: Image, analysis: Analysis) -> str | None:
     Python scripts with the image's interpreter); None if it does not."""
     if analysis.foreign_code is None:
         analysis.foreign_code = ""
-        for file in analysis.code.files:
+        submodule = copied_submodule(image)
+        if submodule is not None:
+            analysis.foreign_code = f"it copies the git submodule `{submodule}`, which this checkout has not fetched"
+        for file in analysis.code.files if not analysis.foreign_code else ():
             if file.is_test or not file.image_path.endswith(".py"):
                 continue
             loaded = image.workspace.text(file.path, quiet=True)
@@ -1152,6 +1156,8 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
     installs = analysis.installs
     if installs.unnamed or image.volumes and _code_under_volume(image, analysis):
         return
+    if copied_submodule(image) is not None:
+        return  # a git submodule not fetched here may hold the modules the code imports
     if not analysis.runtime_words:
         return  # no CMD, ENTRYPOINT or compose command: the code may be what the image builds, not runs
     if _installs_at_start(image):

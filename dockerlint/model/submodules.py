@@ -1,0 +1,82 @@
+"""Git submodules the checkout has not fetched: folders the repository's ``.gitmodules``
+declares that hold no file here (a clone without ``--recursive``, a CI checkout without
+``submodules: true``). What an image copies from one is unknown, not missing or empty: the
+build works once ``git submodule update --init`` has run, and the code it brings may import
+anything.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from dockerlint.model.image import Image
+from dockerlint.regex import lazy_compile
+
+_PATH = lazy_compile(r"^\s*path\s*=\s*(.+?)\s*$", re.MULTILINE)
+
+
+def unfetched_submodules(image: Image) -> tuple[str, ...]:
+    """Context-relative paths of the submodules inside the image's build context that hold
+    no file here."""
+    return image.memoized(("unfetched_submodules",), lambda: tuple(_unfetched(image)))
+
+
+def _unfetched(image: Image) -> list[str]:
+    root = image.workspace.root or image.context_root
+    loaded = image.workspace.text(root / ".gitmodules", quiet=True)
+    if loaded is None:
+        return []
+    try:
+        prefix = image.context_root.relative_to(root).as_posix()
+    except ValueError:
+        return []
+    prefix = "" if prefix == "." else prefix + "/"
+    held = {
+        posixpath.normpath(entry.path.removeprefix("./"))
+        for entry in (*image.context.files, *image.context.excluded_files)
+    }
+    folders = {posixpath.dirname(path) for path in held}
+    found = []
+    for declared in _PATH.findall(loaded[0].text):
+        path = posixpath.normpath(declared.strip().strip("\"'"))
+        if prefix and not path.startswith(prefix):
+            continue
+        relative = path.removeprefix(prefix)
+        if relative.startswith("..") or any(
+            folder == relative or folder.startswith(relative + "/") for folder in folders
+        ):
+            continue
+        found.append(relative)
+    return found
+
+
+def submodule_of(image: Image, path: str) -> str | None:
+    """The unfetched submodule a context-relative ``path`` lies in (or is), or None."""
+    path = posixpath.normpath(path)
+    for submodule in unfetched_submodules(image):
+        if path == submodule or path.startswith(submodule + "/"):
+            return submodule
+    return None
+
+
+def copied_submodule(image: Image) -> str | None:
+    """An unfetched submodule that a COPY or ADD of the image's build takes (the source is
+    the submodule, a folder above it, or the whole context), or None."""
+    from dockerlint.model.buildcontext import context_copies, context_path
+
+    submodules = unfetched_submodules(image)
+    if not submodules:
+        return None
+    for _stage, copy in context_copies(image):
+        for source in copy.sources:
+            path = posixpath.normpath(context_path(source.value))
+            for submodule in submodules:
+                if (
+                    path == "."
+                    or submodule == path
+                    or submodule.startswith(path + "/")
+                    or path.startswith(submodule + "/")
+                ):
+                    return submodule
+    return None

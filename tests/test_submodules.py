@@ -1,0 +1,76 @@
+"""Git submodules the checkout has not fetched: what an image copies from one is unknown
+here, not missing (CTX003) and not code that imports nothing (IMG002, DEP001, DEP002)."""
+
+from __future__ import annotations
+
+from tests.conftest import found, run_lint
+
+GITMODULES = '[submodule "reasoning/tim-reasoning"]\n\tpath = reasoning/tim-reasoning\n\turl = https://github.com/acme/tim-reasoning.git\n'
+
+DOCKERFILE = """
+    FROM pytorch/pytorch:2.1.0-cuda11.8-cudnn8-runtime
+    WORKDIR /app
+    COPY reasoning/requirements.txt .
+    RUN pip install --no-cache-dir -r requirements.txt
+    COPY reasoning/tim-reasoning tim-reasoning
+    RUN pip install --no-cache-dir ./tim-reasoning
+    COPY reasoning/main.py .
+    CMD ["python", "main.py"]
+"""
+
+
+def files(fetched: bool) -> dict[str, str]:
+    tree = {
+        "Dockerfile": DOCKERFILE,
+        ".gitmodules": GITMODULES,
+        "reasoning/requirements.txt": "redis==5.2.1\nrich==13.9.4\n",
+        "reasoning/main.py": "import redis\n\nfrom tim_reasoning import Reasoner\n\nReasoner(redis.Redis()).run()\n",
+    }
+    if fetched:
+        tree["reasoning/tim-reasoning/setup.py"] = "from setuptools import setup\n\nsetup(name='tim-reasoning')\n"
+        tree["reasoning/tim-reasoning/tim_reasoning/__init__.py"] = "class Reasoner:\n    pass\n"
+    return tree
+
+
+def test_a_copy_from_an_unfetched_submodule_is_said_at_info(repo):
+    result = run_lint(repo(files(fetched=False)), select=["CTX003"])
+    assert found(result) == [("CTX003", "Dockerfile", 5)]
+    (finding,) = result.findings
+    assert finding.severity.name == "INFO"
+    assert (
+        "git submodule `reasoning/tim-reasoning`" in finding.message
+        and "git submodule update --init" in finding.message
+    )
+    # a folder that .gitmodules does not declare is missing, as before
+    tree = files(fetched=False)
+    tree[".gitmodules"] = GITMODULES.replace("reasoning/tim-reasoning", "vendor/other")
+    result = run_lint(repo(tree), select=["CTX003"])
+    assert [f.severity.name for f in result.findings] == ["ERROR"]
+    # fetched: nothing to say
+    assert found(run_lint(repo(files(fetched=True)), select=["CTX003"])) == []
+
+
+def test_code_an_unfetched_submodule_brings_is_not_judged_absent(repo):
+    """The base's torch and an unused-looking rich may be what the submodule's code imports."""
+    assert found(run_lint(repo(files(fetched=False)), select=["IMG002", "DEP001", "DEP002"])) == []
+    # with the submodule fetched, its code is read: nothing imports torch or rich
+    result = run_lint(repo(files(fetched=True)), select=["IMG002", "DEP001", "DEP002"])
+    assert sorted((f.code, f.severity.name) for f in result.findings) == [("DEP001", "WARNING"), ("IMG002", "WARNING")]
+
+
+def test_a_package_only_the_unfetched_submodule_may_import_is_said_at_info(repo):
+    """The submodule's code is copied beside main.py and imported from it, not installed: an
+    unused-looking rich may be its import, so DEP001 hedges; fetched, rich is unused."""
+    tree = files(fetched=False)
+    tree["Dockerfile"] = DOCKERFILE.replace("    RUN pip install --no-cache-dir ./tim-reasoning\n", "").replace(
+        "COPY reasoning/tim-reasoning tim-reasoning", "COPY reasoning/tim-reasoning/tim_reasoning tim_reasoning"
+    )
+    result = run_lint(repo(tree), select=["DEP001"])
+    assert [(f.code, f.severity.name) for f in result.findings] == [("DEP001", "INFO")]
+    assert (
+        "`rich`" in result.findings[0].message
+        and "git submodule `reasoning/tim-reasoning`" in result.findings[0].message
+    )
+    tree.update({k: v for k, v in files(fetched=True).items() if k.startswith("reasoning/tim-reasoning/")})
+    result = run_lint(repo(tree), select=["DEP001"])
+    assert [(f.code, f.severity.name) for f in result.findings] == [("DEP001", "WARNING")]
