@@ -1906,6 +1906,31 @@ def test_a_server_beside_the_web_app_the_code_defines_serves_it_when_the_image_s
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
 
 
+@pytest.mark.parametrize(
+    "command, reported",
+    [
+        ("python manage.py runserver 0.0.0.0:8000", False),  # the development server
+        ("python manage.py migrate", True),
+        ("python -m worklog.jobs", True),
+    ],
+)
+def test_a_production_server_beside_the_development_server_is_for_production(repo, command, reported):
+    """Compose starts Django's `runserver`; gunicorn, installed beside it, is how the README
+    and the nginx deployment serve the same application. An image that runs a job does
+    not use it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS.replace("COPY app/ ./app/", "COPY . ."),
+        "requirements.txt": "django==5.1.6\ngunicorn==23.0.0\n",
+        "manage.py": "import os\n\nfrom django.core.management import execute_from_command_line\n",
+        "config/__init__.py": "",
+        "config/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "worklog/__init__.py": "",
+        "worklog/jobs.py": "import django\n\ndjango.setup()\n",
+        "docker-compose.yml": f"services:\n  web:\n    build: .\n    command: {command}\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == ([("DEP001", "requirements.txt", 2)] if reported else [])
+
+
 KAFKA_PAIR = {
     "requirements.txt": "aiokafka==0.11.0\nmysqlclient==2.2.4\n",
     "consumer.py": """

@@ -347,7 +347,7 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
     configured = _configured(analysis, name)
     if configured is not None:
         return configured
-    if not analysis.runtime_words and _serves_the_code(image, analysis, name):
+    if (not analysis.runtime_words or _development_server(analysis)) and _serves_the_code(image, analysis, name):
         return "the server of the web application the code defines"
     if _database_from_environment(analysis) and any(name in names for names in url_drivers().values()):
         return "a database driver, and the database is configured by the environment"
@@ -487,6 +487,14 @@ def _unnamed_installs(analysis: Analysis) -> bool:
     requirements file outside the build context, ``setup.py develop``); a base image's own
     packages were there before the named ones and are not counted here."""
     return any(not what.startswith((BASE_IMAGE_INSTALLS, "packages copied from")) for what in analysis.installs.unnamed)
+
+
+def _development_server(analysis: Analysis) -> bool:
+    """Whether the container starts the framework's development server (`manage.py
+    runserver`, `flask run`, `fastapi dev`): the production server beside it is for the
+    deployment that serves the same application (build_tools.toml, ``app_servers``)."""
+    words = analysis.runtime_words
+    return any(set(start) <= words for start in load("build_tools")["app_servers"]["development_starts"])
 
 
 def _serves_the_code(image: Image, analysis: Analysis, name: str) -> bool:
