@@ -1952,6 +1952,8 @@ def test_code_that_runs_scripts_with_the_image_python_may_use_any_package(repo):
          "runs a repository's code that torch.hub.load fetches"),
         ("from transformers import AutoModel\n\nmodel = AutoModel.from_pretrained('acme/ocr', trust_remote_code=True)\n",
          "runs a Hub model's own code (`trust_remote_code=True`)"),
+        ("import paddlehub as hub\n\nocr = hub.Module(name='ch_pp-ocrv3', enable_mkldnn=True)\n",
+         "runs a PaddleHub module's own code, which `hub.Module` downloads by its name"),
     ],
 )  # fmt: skip
 def test_code_that_runs_fetched_code_may_use_any_package(repo, code, said):

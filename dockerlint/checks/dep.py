@@ -1100,6 +1100,10 @@ _FOREIGN_CODE = (
     (lazy_compile(r"\bhub\.load\(\s*['\"][\w.-]+/[\w.-]+"), None,
      "runs a repository's code that torch.hub.load fetches"),
     (lazy_compile(r"\btrust_remote_code\s*=\s*True\b"), None, "runs a Hub model's own code (`trust_remote_code=True`)"),
+    # PaddleHub downloads a module's Python code by its name and imports it (ch_pp-ocrv3
+    # imports shapely and pyclipper)
+    (lazy_compile(r"\bhub\.Module\(\s*(?:name\s*=\s*)?['\"][\w.-]+['\"]"), lazy_compile(r"\bpaddlehub\b"),
+     "runs a PaddleHub module's own code, which `hub.Module` downloads by its name"),
 )  # fmt: skip
 
 
