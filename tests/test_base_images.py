@@ -205,6 +205,23 @@ def test_a_package_built_from_source_makes_the_slim_move_a_builder_stage_at_info
     assert "builder stage" in result[0].message and result[0].autofix is None
 
 
+def test_a_package_built_from_source_that_another_requires_counts_too(repo):
+    """django-heroku requires psycopg2, the source distribution: switching to slim alone
+    fails its install as surely as naming psycopg2 would."""
+    files = {
+        "Dockerfile": "FROM python:3.12\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
+        'CMD ["gunicorn", "shop.wsgi"]\n',
+        "requirements.txt": "django==5.1.6\ngunicorn==23.0.0\ndjango-heroku==0.3.1\n",
+        "shop/__init__.py": "",
+        "shop/settings.py": "import django_heroku\n\ndjango_heroku.settings(locals())\n",
+        "shop/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+    }
+    result = findings(repo, files, "IMG001")
+    assert [(f.span.line, f.severity) for f in result] == [(1, Severity.INFO)]
+    assert "`psycopg2` is built from source here" in result[0].message and result[0].autofix is None
+
+
 def test_a_source_build_with_its_own_compiler_keeps_the_plain_finding(repo):
     """The Dockerfile apt-installs gcc and the headers itself: the same lines work on slim."""
     files = {

@@ -92,7 +92,11 @@ def built_from_source(image: Image) -> list[str]:
                         if _COMPILERS & {name, *table["packages"].get(name, ())}:  # build-essential: gcc
                             return []
     wanted = set(table["distributions"])
-    built = sorted({item.name for item in image_installs(image).items if item.name in wanted})
+    installs = image_installs(image)
+    named = {item.name for item in installs.items}
+    # what they require too: django-heroku brings psycopg2, built from source as well
+    brought = closure(named, loads=False) | set(installs.locked)
+    built = sorted(wanted & (named | brought))
     from dockerlint.model.native_build import compiles_native
 
     if not built and compiles_native(image):  # `FORCE_CMAKE=1 pip install llama-cpp-python`, `pip wheel`
