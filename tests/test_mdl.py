@@ -685,6 +685,29 @@ def test_a_model_the_service_downloads_at_every_start_into_the_default_cache(rep
     assert "under `/root`" in finding.message and "intfloat/multilingual-e5-large" in finding.message
 
 
+@pytest.mark.parametrize(
+    "load, downloads",
+    [
+        ('llm = LLM(model="deepseek-ai/DeepSeek-OCR")', True),
+        ('llm = LLM("Qwen/Qwen2.5-0.5B-Instruct", dtype="half")', True),
+        ('llm = LLM(model="/models/qwen", dtype="half")', False),  # a local folder
+        ('llm = LLM(model="Qwen/Qwen2.5-0.5B-Instruct", download_dir="/models")', False),  # chosen folder
+    ],
+)
+def test_a_vllm_model_downloads_into_the_hub_cache_at_every_start(repo, load, downloads):
+    """vLLM's LLM fetches the weights from the Hub into the Hugging Face cache unless
+    download_dir names a folder; a local path loads in place."""
+    files = {
+        **EMBEDDING_API,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\nvllm==0.6.4\n",
+        "app/main.py": f"from fastapi import FastAPI\nfrom vllm import LLM\n\napp = FastAPI()\n{load}\n",
+    }
+    result = findings(repo, files, "MDL003")
+    assert [f.span.line for f in result] == ([6] if downloads else [])
+    if downloads:
+        assert "each time a container starts" in result[0].message
+
+
 def test_an_image_without_cmd_starts_with_the_command_compose_gives_it(repo):
     """No CMD: compose's `command:` is how the service starts, and its download at start
     is reported (at the last instruction); two services of the image with different
