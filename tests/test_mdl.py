@@ -708,6 +708,54 @@ def test_a_vllm_model_downloads_into_the_hub_cache_at_every_start(repo, load, do
         assert "each time a container starts" in result[0].message
 
 
+SETTINGS = """
+    from pydantic import BaseModel, Field
+    from pydantic_settings import BaseSettings
+
+
+    class EncoderSettings(BaseModel):
+        encoder: str = "jinaai/jina-clip-v1"
+        voice_encoder: str = Field(default="Systran/faster-whisper-medium")
+
+
+    class Settings(BaseSettings):
+        encoder: EncoderSettings = EncoderSettings()
+
+
+    settings = Settings()
+"""
+
+
+@pytest.mark.parametrize(
+    "environment, models",
+    [
+        ("", ["Systran/faster-whisper-medium", "jinaai/jina-clip-v1"]),
+        # pydantic reads ENCODER__VOICE_ENCODER for the nested field: another model, or a path
+        ("ENV ENCODER__VOICE_ENCODER=/models/whisper\n", ["jinaai/jina-clip-v1"]),
+    ],
+)
+def test_a_model_named_by_a_settings_default_is_read_from_it(repo, environment, models):
+    """`WhisperModel(settings.encoder.voice_encoder)`: the settings class's default names the
+    model; the loads that fill one cache are one finding naming each model."""
+    files = {
+        **EMBEDDING_API,
+        "Dockerfile": EMBEDDING_API["Dockerfile"].replace("        CMD", f"        {environment}CMD"),
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\nfaster-whisper==1.1.0\ntransformers==4.47.1\n"
+        "pydantic-settings==2.7.0\n",
+        "app/config.py": SETTINGS,
+        "app/main.py": "from fastapi import FastAPI\nfrom faster_whisper import WhisperModel\n"
+        "from transformers import AutoModel\n\nfrom app.config import settings\n\napp = FastAPI()\n"
+        "voice = WhisperModel(settings.encoder.voice_encoder, device='cpu')\n"
+        "clip = AutoModel.from_pretrained(settings.encoder.encoder, trust_remote_code=True)\n",
+    }
+    (finding,) = findings(repo, files, "MDL003")
+    assert [model for model in models if f"`{model}`" in finding.message or repr(model) in finding.message] == models
+    if len(models) > 1:
+        assert "and 1 more load download model weights" in finding.message
+    else:
+        assert "faster-whisper-medium" not in finding.message
+
+
 def test_an_image_without_cmd_starts_with_the_command_compose_gives_it(repo):
     """No CMD: compose's `command:` is how the service starts, and its download at start
     is reported (at the last instruction); two services of the image with different

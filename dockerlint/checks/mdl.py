@@ -399,6 +399,7 @@ def _startup_download_findings(image: Image, volumes: list[str]) -> Iterator[Fin
     final_env = image.final.steps[-1].env
     home = image.final.steps[-1].home.rstrip("/") or "/"
     baked = {_model_key(download.model) for download in downloads(image)}
+    by_cache: dict[tuple[str, ...], list] = {}  # one cache, one decision: its models in one finding
     for download in startup_downloads(image):
         if download.kind != "weights" or not download.caches or any(final_env.get(n) for n in download.caches):
             continue  # a call with its own folder (`local_dir=`), or a cache variable reported above
@@ -408,19 +409,30 @@ def _startup_download_findings(image: Image, volumes: list[str]) -> Iterator[Fin
             continue  # the build downloaded it already (`all-MiniLM-L6-v2` is `sentence-transformers/all-MiniLM-L6-v2`)
         if any(_under(volume, home) or _under(home, volume) for volume in volumes):
             continue  # a volume over the home folder, or within it (~/.cache/huggingface)
-        named = f" `{download.model}`" if download.model and download.model not in download.what else ""
-        cost = f" (~{human_size(download.size)})" if download.size else ""
+        by_cache.setdefault(download.caches, []).append(download)
+    for group in by_cache.values():
+        first = group[0]
+        named = f" `{first.model}`" if first.model and first.model not in first.what else ""
+        sizes = [download.size for download in group]
+        size = sum(sizes) if all(sizes) else None
+        cost = f" (~{human_size(size)})" if size else ""
+        what = f"{first.what} downloads model weights{named}"
+        related = [Related(path, span, message) for download in group for path, span, message in download.related]
+        if len(group) > 1:
+            models = ", ".join(f"`{download.model}`" for download in group)
+            more = f"{len(group) - 1} more load{'s' if len(group) > 2 else ''}"
+            what = f"{first.what} and {more} download model weights ({models})"
         yield finding(
             image,
             "MDL003",
-            download.span,
-            f"{download.what} downloads model weights{named}{cost} each time a container starts, into the "
+            first.span,
+            f"{what}{cost} each time a container starts, into the "
             f"library's default cache under `{home}` inside the container: every new container (each deploy, "
             "restart on another node, replica) fetches them again",
             "Point the library's cache at a volume (for example `ENV HF_HOME=/models` with a volume mounted at "
             "`/models`), or download the model in a build stage and `COPY --from` it if it must ship in the image.",
-            download.size,
-            related=[Related(path, span, message) for path, span, message in download.related],
+            size,
+            related=related,
         )
 
 

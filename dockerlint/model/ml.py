@@ -1337,7 +1337,8 @@ def _program_hits(
     def matches(qualified: str, call: Call) -> bool:
         if call.settings and _variables_set(image, step) & set(call.settings):
             return False  # `os.getenv("MODEL", "bge-small")`, and the image sets MODEL: another model, or a path
-        found = _match_call(qualified, call, local)
+        read = _with_field_defaults(image, step, call) if call.attributes else call
+        found = _match_call(qualified, read, local)
         if found is not None:
             matched[id(call)] = found
         return found is not None
@@ -1369,6 +1370,58 @@ def _program_hits(
             if entry is not None and here is not None:
                 related = ((here, entry, f"calls `{item.entry.function}`"), *related)
         yield _Hit(what, related, call.size, call.model, call.kind, call.caches, call.folder, call.family)
+
+
+def _with_field_defaults(image: Image, step: Step, call: Call) -> Call:
+    """``call`` with each settings attribute it reads (`settings.encoder.voice_encoder`)
+    given the string default the image's settings classes declare for that field, when one
+    class declares it and the image's environment sets no variable of that name (pydantic
+    reads `VOICE_ENCODER`, or `ENCODER__VOICE_ENCODER` for a nested section)."""
+    defaults = settings_defaults(image)
+    if not defaults:
+        return call
+    variables = {name.lower() for name in _variables_set(image, step)}
+    keywords = dict(call.keywords)
+    first = call.first
+    for keyword, field in call.attributes:
+        value = defaults.get(field)
+        if value is None or any(_names_field(name, field.lower()) for name in variables):
+            continue
+        if keyword == "" and first is None:
+            first = value
+        elif keyword and keywords.get(keyword) is None:
+            keywords[keyword] = value
+    return replace(call, first=first, keywords=tuple(keywords.items()))
+
+
+def _names_field(variable: str, field: str) -> bool:
+    """Whether pydantic-settings reads ``variable`` (lower-cased) for ``field``: its name, a
+    nested section's `PARENT__FIELD`, or the name behind an `env_prefix` (`APP_FIELD`)."""
+    if variable == field or variable.endswith("__" + field):
+        return True
+    return "__" not in variable and variable.endswith("_" + field)
+
+
+def settings_defaults(image: Image) -> dict[str, str]:
+    """Field -> the string default of the settings classes in the image's code (pydantic
+    BaseSettings and the BaseModel sections they nest), for fields declared once."""
+    return image.memoized(("settings_defaults",), lambda: _settings_defaults(image))
+
+
+def _settings_defaults(image: Image) -> dict[str, str]:
+    from dockerlint.model.code import image_code
+    from dockerlint.parse.python import scan_calls
+
+    found: dict[str, str | None] = {}
+    for file in image_code(image).files:
+        if file.is_test or not file.image_path.endswith(".py"):
+            continue
+        loaded = image.workspace.text(file.path, quiet=True)
+        if loaded is None or ("BaseSettings" not in loaded[0].text and "BaseModel" not in loaded[0].text):
+            continue
+        for field, value in scan_calls(loaded[0].text).field_defaults:
+            found[field] = value if found.get(field, value) == value else None  # declared twice: unknown
+    return {field: value for field, value in found.items() if value is not None}
 
 
 def _variables_set(image: Image, step: Step) -> set[str]:

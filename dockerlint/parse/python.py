@@ -66,6 +66,9 @@ class Call(Struct, frozen=True):
     # Environment variables whose defaults stand in for arguments (`MODEL = os.getenv("MODEL",
     # "small")`, then `load(MODEL)`): where the image or compose sets one, the value is another.
     settings: tuple[str, ...] = ()
+    # Arguments that read a settings attribute (`WhisperModel(settings.encoder.voice_encoder)`):
+    # (keyword, or "" for the first positional argument; the attribute's last name)
+    attributes: tuple[tuple[str, str], ...] = ()
 
 
 class PythonCalls(Struct, frozen=True):
@@ -74,6 +77,9 @@ class PythonCalls(Struct, frozen=True):
     parsed_by: str  # "ast", "libcst" or "none"
     # ``from .models import Net`` -> ("Net", ".models.Net"): the leading dots are the level
     relative: tuple[tuple[str, str], ...] = ()
+    # String defaults of settings classes' fields (pydantic's BaseSettings and the BaseModel
+    # sections they nest): ("voice_encoder", "org/whisper-medium"), in source order
+    field_defaults: tuple[tuple[str, str], ...] = ()
 
 
 # A handler catching one of these makes the imports in its try body optional.
@@ -291,6 +297,7 @@ def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
     aliases: list[tuple[int, int, str, str]] = []
     relative: list[tuple[int, int, str, str]] = []
     calls: list[Call] = []
+    field_defaults: list[tuple[str, str]] = []
     constants, variables = _module_constants(tree)
     # An explicit stack of (node, enclosing definitions, under the __main__ guard, names the
     # enclosing functions bind): deep trees stay within the recursion limit.
@@ -326,8 +333,11 @@ def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
                         guarded,
                         tuple(k.arg for k in node.keywords if k.arg and _is_none(k.value)),
                         _settings(node, variables, bound) if variables else (),
+                        _attribute_arguments(node),
                     )
                 )
+        elif isinstance(node, ast.ClassDef) and _settings_class(node):
+            field_defaults += _class_defaults(node)
         inner, inner_bound = scope, bound
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             inner = f"{scope}.{node.name}" if scope else node.name
@@ -342,7 +352,57 @@ def _ast_calls(text: str, tree: ast.AST) -> PythonCalls:
     aliases.sort(key=lambda row: row[:2])
     relative.sort(key=lambda row: row[:2])
     calls.sort(key=lambda call: (call.line, call.column))
-    return PythonCalls(tuple(row[2:] for row in aliases), tuple(calls), "ast", tuple(row[2:] for row in relative))
+    return PythonCalls(
+        tuple(row[2:] for row in aliases),
+        tuple(calls),
+        "ast",
+        tuple(row[2:] for row in relative),
+        tuple(field_defaults),
+    )
+
+
+def _attribute_arguments(call: ast.Call) -> tuple[tuple[str, str], ...]:
+    """(keyword or "", last name) of the arguments that are attribute reads (`settings.model`)."""
+    found = []
+    if call.args and isinstance(call.args[0], ast.Attribute):
+        found.append(("", call.args[0].attr))
+    found += [(k.arg, k.value.attr) for k in call.keywords if k.arg and isinstance(k.value, ast.Attribute)]
+    return tuple(found)
+
+
+_SETTINGS_BASES = ("BaseSettings", "BaseModel")
+
+
+def _settings_class(node: ast.ClassDef) -> bool:
+    """A pydantic settings class or a section of one (`class EncoderSettings(BaseModel)`)."""
+    for base in node.bases:
+        name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
+        if name in _SETTINGS_BASES or name.endswith("Settings"):
+            return True
+    return False
+
+
+def _class_defaults(node: ast.ClassDef) -> list[tuple[str, str]]:
+    """The fields a class body gives a string default: `name: str = "x"`, `name = "x"`,
+    `name: str = Field("x")` / `Field(default="x")`."""
+    found = []
+    for statement in node.body:
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+            target, value = statement.target.id, statement.value
+        elif (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            target, value = statement.targets[0].id, statement.value
+        else:
+            continue
+        if isinstance(value, ast.Call) and _dotted(value.func) in ("Field", "pydantic.Field"):
+            keywords = {k.arg: k.value for k in value.keywords if k.arg}
+            value = value.args[0] if value.args else keywords.get("default")
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            found.append((target, value.value))
+    return found
 
 
 def _module_constants(tree: ast.AST) -> tuple[dict[str, str], dict[str, str]]:
