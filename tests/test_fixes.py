@@ -544,18 +544,18 @@ def test_display_only_suggestions_show_each_changed_place(tmp_path):
     root = write_tree(
         tmp_path / "repo",
         {
-            "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nRUN python -m spacy download en_core_web_sm\n"
+            "Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nRUN python -m spacy download en_core_web_lg\n"
             'COPY app.py .\nCMD ["python", "app.py"]\n',
-            "app.py": "import spacy\nspacy.load('en_core_web_sm')\n",
+            "app.py": "import spacy\nspacy.load('en_core_web_lg')\n",
         },
     )
     lines = invoke(str(root), "--select", "MDL001").stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if "= fix (display-only)" in line)
     assert [line.strip() for line in lines[start + 1 : start + 5]] == [
-        "- RUN python -m spacy download en_core_web_sm",
+        "- RUN python -m spacy download en_core_web_lg",
         "...",
         '- CMD ["python", "app.py"]',
-        '+ CMD ["sh", "-c", "python -m spacy download en_core_web_sm && exec python app.py"]',
+        '+ CMD ["sh", "-c", "python -m spacy download en_core_web_lg && exec python app.py"]',
     ]
 
 

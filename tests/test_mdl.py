@@ -278,7 +278,7 @@ def test_a_spacy_download_of_a_pipeline_the_requirements_install(repo):
             COPY requirements.txt .
             RUN pip install --no-cache-dir -r requirements.txt
             RUN python -m spacy download en_core_web_sm
-            RUN python -m spacy download de_core_news_sm
+            RUN python -m spacy download de_core_news_lg
         """,
         "requirements.txt": "spacy==3.7.5\nen_core_web_sm @ https://github.com/explosion/spacy-models/releases/download/"
         "en_core_web_sm-3.7.1/en_core_web_sm-3.7.1-py3-none-any.whl\n",

@@ -65,6 +65,8 @@ def model_download_at_build(image: Image) -> Iterator[Finding]:
                 related=[Related(installed.path, installed.span, "the model's package is installed here")],
             )
             continue
+        if _small_spacy_pipeline(download.model):
+            continue  # en_core_web_sm: a 12 MB package the code loads at import, shipped as spaCy's docs say
         if _into_cache_mount(image, download):
             continue  # fetched once into the builder's cache; whatever the RUN copies out is meant to ship
         details = [f"`{download.model}`"] if download.model and download.model not in download.what else []
@@ -115,6 +117,13 @@ def _serverless(image: Image) -> bool:
     ref, _ = external_base(image, final)
     facts = base_image(ref)
     return facts is not None and facts.serverless
+
+
+def _small_spacy_pipeline(model: str | None) -> bool:
+    """A spaCy pipeline of a small or medium size (`en_core_web_sm`, `de_core_news_md`)."""
+    if not model or not spacy_pipeline(model):
+        return False
+    return model.rsplit("_", 1)[-1] in ml()["spacy_models"]["baked_sizes"]
 
 
 def _installed_spacy_model(image: Image, download):
