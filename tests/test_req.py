@@ -355,6 +355,43 @@ def test_a_remote_constraints_file_is_a_note_of_the_run_not_a_finding(repo):
     assert result.notes[0].message.startswith("line 1: -c https://") and "not followed" in result.notes[0].message
 
 
+PROJECT = """[project]
+name = "fastapp"
+version = "0.1.0"
+requires-python = ">=3.12"
+dependencies = [
+    "fastapi[standard]==0.115.6",
+    "sqlalchemy==2.0.36",
+    "pandas",
+]
+
+[tool.uv]
+dev-dependencies = ["pytest==8.3.4"]
+"""
+
+
+@pytest.mark.parametrize("tool", ["uv pip install --system", "pip install"])
+def test_a_pyproject_given_to_r_is_read_as_the_project_s_dependencies_by_uv(repo, tool):
+    """`uv pip install -r pyproject.toml` installs [project].dependencies; pip reads any -r
+    file as a requirements file and stops at `[project]`: one finding, not one per line."""
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /usr/local/bin/uv\n"
+        f"WORKDIR /app\nCOPY pyproject.toml .\nRUN {tool} --no-cache -r pyproject.toml\nCOPY app ./app\n"
+        'CMD ["fastapi", "run", "app/main.py"]\n',
+        "pyproject.toml": PROJECT,
+        "app/main.py": "import fastapi\nimport sqlalchemy\n\napp = fastapi.FastAPI()\n",
+    }
+    result = run_lint(repo(files), select=["REQ", "DEP001"])
+    if tool.startswith("uv"):
+        # read as requirements: pandas is unused and unpinned, at its own line of pyproject.toml
+        assert sorted(found(result)) == [("DEP001", "pyproject.toml", 8), ("REQ003", "pyproject.toml", 8)]
+    else:
+        assert ("REQ004", "Dockerfile", 5) in found(result)
+        assert not [f for f in result.findings if f.code == "REQ005"]  # no error per line of the TOML
+        (stops,) = [f for f in result.findings if f.code == "REQ004"]
+        assert "pip reads it as a requirements file" in stops.message
+
+
 def test_a_folder_copied_over_the_destination_adds_to_it(repo):
     """`COPY web/. ./` after `COPY requirements.txt ./`: the folder has no requirements.txt,
     and the one copied before is still there (a COPY merges into the destination)."""

@@ -352,6 +352,10 @@ def missing_requirements_file(image: Image) -> Iterator[Finding]:
                     continue
                 for ref in install.requirements:
                     path = ref.context_path
+                    if path is not None and path.name == "pyproject.toml" and install.tool != "uv":
+                        if os.path.isfile(path):
+                            yield _pip_reads_pyproject(image, ref)
+                        continue
                     if (
                         path is None
                         or os.path.exists(path)
@@ -399,6 +403,21 @@ def invalid_requirement_argument(image: Image) -> Iterator[Finding]:
                             "Write the requirement as pip reads it (`name==1.2.3`, `name>=1,<2`), quoted in the "
                             "shell when it holds `<`, `>` or spaces.",
                         )
+
+
+def _pip_reads_pyproject(image: Image, ref) -> Finding:
+    """pip reads any ``-r`` file as a requirements file: a pyproject.toml stops it at its
+    first table header. uv reads the project's dependencies from it."""
+    option = "-c" if ref.constraint else "-r"
+    return finding(
+        image,
+        "REQ004",
+        ref.span,
+        f"`{option} {posixpath.basename(ref.image_path)}`: pip reads it as a requirements file and stops at its "
+        "first table (`[project]` is no requirement), so this `pip install` fails",
+        "Install the project's dependencies with uv (`uv pip install -r pyproject.toml`), or install the "
+        "project itself (`pip install .`), or export a requirements file from it.",
+    )
 
 
 def _written_in_build(image: Image, name: str, known: dict[str, bool]) -> bool:

@@ -795,6 +795,39 @@ def _target_path(include: Include, including: Path) -> Path | str:
     return Path(os.path.normpath(including.parent / target))
 
 
+def _project_requirements(data: bytes) -> RequirementsFile:
+    """A pyproject.toml named by ``-r``: uv (``uv pip install -r pyproject.toml``) reads its
+    ``[project].dependencies`` as the requirements, at the lines they are written on."""
+    from dockerlint.parse.pyproject import parse_pyproject
+
+    project = parse_pyproject(data.decode("utf-8", errors="replace"))
+    found = []
+    for dependency in project.dependencies:
+        if dependency.group != "project" or dependency.name is None:
+            continue
+        written = dependency.text.split(";", 1)[0].strip()
+        raw = _RAW_NAME.match(written)
+        url = written.split("@", 1)[1].strip() if "@" in written else None
+        found.append(
+            Requirement(
+                dependency.name,
+                raw.group(0) if raw else dependency.name,
+                dependency.specifier,
+                dependency.extras,
+                dependency.marker,
+                url,
+                False,
+                (),
+                dependency.text,
+                dependency.span,
+            )
+        )
+    return RequirementsFile(tuple(found), (), _frozen_options(_new_options()), problems=project.problems)
+
+
+_RAW_NAME = lazy_compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
 def load_requirements(path: Path, read: Callable[[Path], bytes | None]) -> RequirementSet:
     """Everything ``pip install -r path`` reads, in pip's order (depth first, includes
     expanded in place). Paths are joined and normalised as strings (no symlinks are
@@ -861,7 +894,12 @@ class _Loader:
                 data = self.read(file)
             except (OSError, ValueError):  # a reader built on open(): ValueError for "\0"
                 data = None
-            result = parse_requirements(data) if data is not None else None
+            if data is None:
+                result = None
+            elif file.name == "pyproject.toml":  # uv reads a -r pyproject.toml as the project's dependencies
+                result = _project_requirements(data)
+            else:
+                result = parse_requirements(data)
             self.parsed[file] = result
             if result is not None:
                 self.files.append(file)
