@@ -385,6 +385,11 @@ def test_build_tools_on_a_full_base_that_holds_them_claim_no_bytes(repo):
     slim = repo({"Dockerfile": f'FROM python:3.10-slim\n{tools}\nCMD ["python"]\n'})
     (finding,) = run_lint(slim, select=["STG001"]).findings
     assert finding.size_bytes and "stay in the image" in finding.message
+    # a base the knowledge does not describe (a wrapper built FROM python:3.8): what it ships
+    # is unknown, so no bytes are claimed
+    wrapper = repo({"Dockerfile": f'FROM joyzoursky/python-chromedriver:3.8\n{tools}\nCMD ["python"]\n'})
+    (finding,) = run_lint(wrapper, select=["STG001"]).findings
+    assert finding.size_bytes is None and "stay in the image:" in finding.message
     # Rust is no part of buildpack-deps: on the full base it stays as it would on slim
     rust = tools.replace("build-essential", "rustc cargo")
     (finding,) = run_lint(

@@ -514,6 +514,8 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         if first.family == "apt":  # the apt closure over the base, as `dockerlint size` counts it
             size = _apt_bytes(image, final, names, not first.install.has("--no-install-recommends"))
         size = size or _size(names)
+        if not _base_known(image, final):
+            size = None  # what a base the knowledge does not describe ships is unknown (a wrapper of python:3.8)
         cost = f" (~{human_size(size)})" if size else ""
         where = "are installed in the final stage and stay in the image"
         full_base = _full_base(image, final)
@@ -610,6 +612,14 @@ def _needed_only_for_finding(image: Image, final: StageModel, package: Package) 
         f"Install `{program}` alone (`apt-get install -y --no-install-recommends {program}`).",
         size,
     )
+
+
+def _base_known(image: Image, stage: StageModel) -> bool:
+    """Whether the knowledge describes the base image under ``stage``."""
+    from dockerlint.model.baseimage import base_image
+
+    ref, _ = external_base(image, stage)
+    return ref is not None and base_image(ref) is not None
 
 
 def _full_base(image: Image, stage: StageModel) -> str | None:
