@@ -1657,6 +1657,8 @@ def test_an_import_an_older_release_of_an_unpinned_package_brings_is_not_missing
          "import torchaudio\n\nwaveform, rate = torchaudio.load('call.wav')\n", "soundfile"),
         ("torch==2.9.0\ntorchaudio==2.9.0\ntorchcodec==0.8.0\n",
          "import torchaudio\n\nwaveform, rate = torchaudio.load('call.wav')\n", "torchcodec"),
+        ("mlflow==2.19.0\nboto3==1.35.81\n",
+         "import mlflow\n\nmodel = mlflow.pyfunc.load_model('runs:/abc/model')\n", "boto3"),
         ("diffusers==0.31.0\nimageio==2.36.1\nimageio-ffmpeg==0.5.1\n",
          "from diffusers.utils import export_to_video\nimport imageio\n\nexport_to_video([], 'out.mp4')\n",
          "imageio-ffmpeg"),
