@@ -516,6 +516,30 @@ def test_devel_is_fine_when_the_stage_compiles_or_only_builds(repo):
 
 
 @pytest.mark.parametrize(
+    "build, reported",
+    [
+        # a source distribution of CUDA extensions, built with nvcc unless a prebuilt wheel matches
+        ("RUN pip install --no-cache-dir flash-attn==2.6.3", False),
+        ("RUN pip install --no-cache-dir 'mamba_ssm>=2.2'", False),
+        # a project the build clones and installs: its setup may build CUDA extensions
+        ("RUN git clone https://github.com/acme/grasp_det_seg_cnn.git && pip install --no-cache-dir -e grasp_det_seg_cnn",
+         False),
+        ("RUN git clone https://github.com/acme/segnet.git /opt/segnet\nRUN pip install --no-cache-dir /opt/segnet", False),
+        # plain wheels: nothing compiles
+        ("RUN pip install --no-cache-dir transformers==4.47.1 accelerate==1.2.1", True),
+        ("RUN git clone https://github.com/acme/configs.git && pip install --no-cache-dir flask==3.1.0", True),
+    ],
+)  # fmt: skip
+def test_devel_is_fine_where_an_install_may_compile_cuda_extensions(repo, build, reported):
+    """flash-attn and mamba-ssm publish only sources of CUDA extensions; a cloned project's
+    setup.py cannot be read: the devel image's nvcc may be what the install needs."""
+    dockerfile = (
+        f'FROM pytorch/pytorch:2.3.0-cuda12.1-cudnn8-devel\nWORKDIR /app\n{build}\nCMD ["python", "serve.py"]\n'
+    )
+    assert [code for code, *_ in lint(repo, {"Dockerfile": dockerfile}, "GPU003")] == (["GPU003"] if reported else [])
+
+
+@pytest.mark.parametrize(
     "build",
     [
         'ENV CMAKE_ARGS="-DGGML_CUDA=on -DGGML_CUDA_F16=on" FORCE_CMAKE=1\n'

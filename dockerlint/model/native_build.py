@@ -30,18 +30,54 @@ def compiles_native(image: Image) -> bool:
     """The final image compiles something, or is set up to compile the repository's own
     native sources."""
     settings = _settings()
+    cloned: set[str] = set()  # folders `git clone` filled in earlier RUNs
     for stage in final_chain(image):
         for step in stage.steps:
             if _cuda_build_environment(step.env, settings):
                 return True
             if any(_compiles(command.argv, settings) for command in step.commands):
                 return True
+            cloned |= _cloned_folders(step)
             for install in step.installs:
                 if install.has("--no-binary", "--no-build-isolation"):
                     return True
                 if _cuda_build_environment(dict(install.command.command.assignments), settings):
                     return True  # `CMAKE_ARGS=-DGGML_CUDA=on pip install llama-cpp-python`
+                if (
+                    install.family == "pip"
+                    and install.action == "install"
+                    and _builds_cloned_or_cuda_source(step, install, cloned, settings)
+                ):
+                    return True
     return copies_native_sources(image)
+
+
+def _cloned_folders(step) -> set[str]:
+    """The folders a RUN fills with `git clone` (the last word, else the repository's name)."""
+    found = set()
+    for command in step.commands:
+        words = [word for word in command.argv[1:] if not word.startswith("-")]
+        if command.name == "git" and words[:1] == ["clone"] and len(words) >= 2:
+            target = words[2] if len(words) > 2 else words[1].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+            found.add(posixpath.normpath(posixpath.join(step.workdir or "/", target)))
+    return found
+
+
+def _builds_cloned_or_cuda_source(step, install, cloned: set[str], settings: dict) -> bool:
+    """A `pip install` of a CUDA-extension source distribution (flash-attn), or of a project
+    the build cloned (`git clone .../grasp_det_seg_cnn && pip install -e grasp_det_seg_cnn`),
+    whose setup may compile CUDA extensions the linter cannot read."""
+    names = set(settings["cuda_source_packages"])
+    for argument in (*install.packages, *install.editables):
+        value = argument.value
+        name = value.split("[", 1)[0].split("=", 1)[0].split("<", 1)[0].split(">", 1)[0].strip().lower()
+        if name.replace("_", "-") in names:
+            return True
+        if cloned and (value.startswith(("/", ".")) or "/" not in value and not any(c in value for c in "=<>")):
+            path = posixpath.normpath(posixpath.join(step.workdir or "/", value.split("[", 1)[0]))
+            if any(path == folder or path.startswith(folder + "/") for folder in cloned):
+                return True
+    return False
 
 
 def _cuda_build_environment(env: dict[str, str], settings: dict) -> bool:
