@@ -74,3 +74,31 @@ def test_a_package_only_the_unfetched_submodule_may_import_is_said_at_info(repo)
     tree.update({k: v for k, v in files(fetched=True).items() if k.startswith("reasoning/tim-reasoning/")})
     result = run_lint(repo(tree), select=["DEP001"])
     assert [(f.code, f.severity.name) for f in result.findings] == [("DEP001", "WARNING")]
+
+
+def test_a_repository_the_build_clones_holds_code_that_is_not_judged(repo):
+    """`git clone` of a PyTorch project in the Dockerfile: the base's torch and the packages
+    its requirements install may be what that code imports. A clone of a model repository
+    of the Hub is weights (MDL001's), not code."""
+    dockerfile = """
+        FROM pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime
+        WORKDIR /app
+        RUN git clone https://github.com/acme/scale-balanced-grasp.git
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY serve.py .
+        CMD ["python", "serve.py"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "flask==3.1.0\ntqdm==4.67.1\n",
+        "serve.py": "import flask\n\napp = flask.Flask(__name__)\n",
+    }
+    result = run_lint(repo(files), select=["IMG002", "DEP001"])
+    assert [(f.code, f.severity.name) for f in result.findings] == [("DEP001", "INFO")]
+    assert "clones `https://github.com/acme/scale-balanced-grasp.git` at build time" in result.findings[0].message
+    files["Dockerfile"] = dockerfile.replace(
+        "https://github.com/acme/scale-balanced-grasp.git", "https://huggingface.co/acme/grasp-weights"
+    )
+    result = run_lint(repo(files), select=["IMG002", "DEP001"])
+    assert sorted((f.code, f.severity.name) for f in result.findings) == [("DEP001", "WARNING"), ("IMG002", "WARNING")]

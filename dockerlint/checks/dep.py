@@ -75,7 +75,7 @@ from dockerlint.model.installs import wrapper_words
 from dockerlint.model.ml import spacy_pipeline, start_command, start_script_commands, started_program
 from dockerlint.model.pyenv import shadowed_by_stdlib
 from dockerlint.model.queries import compose_services, development_image, external_base, final_chain, keeps_alive
-from dockerlint.model.submodules import copied_submodule
+from dockerlint.model.submodules import copied_submodule, unread_code
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
 
@@ -1112,9 +1112,7 @@ def _runs_foreign_code(image: Image, analysis: Analysis) -> str | None:
     Python scripts with the image's interpreter); None if it does not."""
     if analysis.foreign_code is None:
         analysis.foreign_code = ""
-        submodule = copied_submodule(image)
-        if submodule is not None:
-            analysis.foreign_code = f"it copies the git submodule `{submodule}`, which this checkout has not fetched"
+        analysis.foreign_code = unread_code(image) or ""
         for file in analysis.code.files if not analysis.foreign_code else ():
             if file.is_test or not file.image_path.endswith(".py"):
                 continue

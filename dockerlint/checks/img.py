@@ -18,7 +18,7 @@ from dockerlint.model.baseimage import base_image
 from dockerlint.model.distributions import closure, lookup, module_owners
 from dockerlint.model.pyenv import service_venv
 from dockerlint.model.queries import development_image
-from dockerlint.model.submodules import copied_submodule
+from dockerlint.model.submodules import unread_code
 
 
 @check("IMG001")
@@ -183,8 +183,8 @@ def heavy_framework_base(image: Image) -> Iterator[Finding]:
     if not any(not file.is_test for file in code.files):
         return
     venv = service_venv(image)
-    if venv is None and copied_submodule(image) is not None:
-        return  # the code of a git submodule not fetched here may import them
+    if venv is None and unread_code(image) is not None:
+        return  # code this checkout does not hold (a submodule not fetched, a repository cloned) may import them
     if venv is not None:  # the service's imports resolve in its own venv, never in the base's Python
         unused = list(facts.carries)
     else:

@@ -575,11 +575,11 @@ def never_uses_gpu(image: Image, torch_on_cpu: bool = False) -> bool:
     from dockerlint.model.layers import installed_packages
     from dockerlint.model.ml import install_stages, pip_commands, pulls_torch
     from dockerlint.model.queries import final_chain
-    from dockerlint.model.submodules import copied_submodule
+    from dockerlint.model.submodules import unread_code
 
     settings = _settings()
-    if image.gpu or _hints_for(image) or copied_submodule(image) is not None:
-        return False  # a git submodule not fetched here holds code that cannot be read
+    if image.gpu or _hints_for(image) or unread_code(image) is not None:
+        return False  # code this checkout does not hold (a submodule not fetched, a cloned repository)
     code = image_code(image, image.local_projects())
     if not any(not file.is_test for file in code.files):
         return False

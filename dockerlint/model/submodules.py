@@ -1,8 +1,9 @@
-"""Git submodules the checkout has not fetched: folders the repository's ``.gitmodules``
-declares that hold no file here (a clone without ``--recursive``, a CI checkout without
-``submodules: true``). What an image copies from one is unknown, not missing or empty: the
-build works once ``git submodule update --init`` has run, and the code it brings may import
-anything.
+"""Code an image holds that this checkout does not show: git submodules it has not fetched
+(folders the repository's ``.gitmodules`` declares that hold no file here: a clone without
+``--recursive``, a CI checkout without ``submodules: true``), and repositories the build
+itself `git clone`s. What an image copies from a submodule is unknown, not missing or
+empty: the build works once ``git submodule update --init`` has run; and the code either
+brings may import anything.
 """
 
 from __future__ import annotations
@@ -79,4 +80,30 @@ def copied_submodule(image: Image) -> str | None:
                     or path.startswith(submodule + "/")
                 ):
                     return submodule
+    return None
+
+
+def cloned_repository(image: Image) -> str | None:
+    """A code repository a RUN of the final image's stages clones (not a model repository
+    of the Hugging Face Hub, which is weights: MDL001's), as written, or None."""
+    from dockerlint.model.queries import final_chain
+
+    for stage in final_chain(image):
+        for step in stage.runs():
+            for command in step.commands:
+                words = [word for word in command.argv[1:] if not word.startswith("-")]
+                if command.name == "git" and words[:1] == ["clone"] and len(words) >= 2:
+                    if "huggingface.co" not in words[1] and "hf.co/" not in words[1]:
+                        return words[1]
+    return None
+
+
+def unread_code(image: Image) -> str | None:
+    """Why some of the image's code cannot be read here, for a message, or None."""
+    submodule = copied_submodule(image)
+    if submodule is not None:
+        return f"it copies the git submodule `{submodule}`, which this checkout has not fetched"
+    cloned = cloned_repository(image)
+    if cloned is not None:
+        return f"it clones `{cloned}` at build time, whose code this checkout does not hold"
     return None
