@@ -211,13 +211,16 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
     found = [
         (entry, name) for entry, name in _unpinned(image) if not silenced(image, entry.path, entry.span.line, "REQ003")
     ]
-    pinned_files = {entry.path for entry in requested(image) if entry.kind != "command" and _pins(entry)}
+    pinned: dict[Path, int] = {}
+    for entry in requested(image):
+        if entry.kind != "command" and _pins(entry):
+            pinned[entry.path] = pinned.get(entry.path, 0) + 1
     by_file: dict[Path, list[tuple[Entry, str]]] = {}
     for entry, name in found:
         by_file.setdefault(entry.path, []).append((entry, name))
     for path, listed in by_file.items():
-        if len(listed) >= _UNPINNED_FILE and path not in pinned_files:
-            yield _unpinned_file(listed)
+        if len(listed) >= _UNPINNED_FILE and len(listed) >= _MOSTLY * pinned.get(path, 0):
+            yield _unpinned_file(listed, pinned.get(path, 0))
             continue
         for entry, name in listed:
             what = "sets only a lower bound" if ">" in entry.specifier else "sets no version"
@@ -232,20 +235,27 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
             )
 
 
-_UNPINNED_FILE = 3  # unpinned entries of a file that pins nothing: one finding for the file
+_UNPINNED_FILE = 3  # unpinned entries of a file that pins (nearly) nothing: one finding for the file
+_MOSTLY = 2  # ... and at least this many unpinned entries for each pinned one: the file's choice is not to pin
 
 
-def _unpinned_file(listed: list[tuple[Entry, str]]) -> Finding:
+def _unpinned_file(listed: list[tuple[Entry, str]], pinned: int = 0) -> Finding:
     first = listed[0][0]
     shown = ", ".join(f"`{name}`" for _, name in listed[:5]) + (
         f" and {len(listed) - 5} more" if len(listed) > 5 else ""
     )
+    if pinned:
+        what = f"{len(listed)} of the {len(listed) + pinned} requirements of {first.path.name} set no version"
+        whom = "them"
+    else:
+        what = f"none of the {len(listed)} requirements of {first.path.name} sets a version"
+        whom = "all of them"
     return Finding(
         "REQ003",
         first.path,
         first.span,
-        f"none of the {len(listed)} requirements of {first.path.name} sets a version ({shown}; no `==`, `~=` or "
-        "upper bound), so each build of the image may install different releases of all of them",
+        f"{what} ({shown}; no `==`, `~=` or "
+        f"upper bound), so each build of the image may install different releases of {whom}",
         "Compile a lock file from them (`pip-compile`, `uv pip compile`, or `pip freeze` of a working image) "
         "and install from it, or pin each (`name==<version>`).",
         related=tuple(Related(entry.path, entry.span, f"`{name}` is unpinned too") for entry, name in listed[1:]),
