@@ -2223,3 +2223,23 @@ def test_a_module_name_that_moved_between_releases_is_served_at_each(repo, pin):
     assert lint(repo, files, ["DEP001"]) == []
     files["app/monitor.py"] = "import fastapi\n"
     assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
+
+
+def test_an_import_of_a_module_git_keeps_out_is_made_by_hand_not_missing(repo):
+    """The bot imports `config`, a config.py each user writes (the README says so) and
+    .gitignore keeps out of git: where the image is built from a prepared checkout the module
+    is there, so no PyPI package is asked for; a clean checkout lacks it, which is said at info."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS.replace("COPY app/ ./app/", "COPY . .") + 'CMD ["python", "bot.py"]\n',
+        "requirements.txt": "aiogram==3.15.0\n",
+        "bot.py": "import aiogram\n\nimport config\n\nprint(config.TOKEN, aiogram)\n",
+        ".gitignore": ".venv\nconfig.py\n",
+    }
+    result = run_lint(repo(files), select=["DEP002"])
+    assert [(f.code, f.path.name, f.span.line, f.severity.name) for f in result.findings] == [
+        ("DEP002", "bot.py", 3, "INFO")
+    ]
+    assert ".gitignore keeps a module of that name out of git (line 2)" in result.findings[0].message
+    files[".gitignore"] = ".venv\n"
+    (finding,) = run_lint(repo(files), select=["DEP002"]).findings
+    assert finding.severity.name == "ERROR" and "no installed distribution provides it" in finding.message

@@ -68,6 +68,7 @@ from dockerlint.model.distributions import (
     url_schemes,
 )
 from dockerlint.model.documented import documented_container_commands
+from dockerlint.model.gitignore import gitignored
 from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
 from dockerlint.model.installed_projects import project_installs
 from dockerlint.model.installed_records import floor_release, pinned_release
@@ -1221,6 +1222,10 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
             if any(low <= item.line <= high for low, high in guarded):
                 continue  # runs only when the file is run as a script, which the container does not do
             reported.add(top)
+            ignored = _gitignored_module(image, file, top)
+            if ignored is not None:  # made by hand where the image is built (`config.py` of the README)
+                yield _gitignored_module_finding(image, file, item, ignored)
+                continue
             shown = " or ".join(f"`{name}`" for name in owners[:3])
             yield _import_finding(
                 image,
@@ -1440,6 +1445,36 @@ def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 f"Copy `{shown}` into the image beside {file.image_path.rsplit('/', 1)[-1]} (or install the "
                 "package it belongs to).",
             )
+
+
+def _gitignored_module(image: Image, file, top: str):
+    """The `.gitignore` line that keeps a module of that name beside the importing file, or
+    at the build context's root, out of git (`./config.py` of settings each user writes),
+    or None."""
+    for folder in dict.fromkeys((file.path.parent, image.context_root)):
+        for candidate in (folder / f"{top}.py", folder / top):
+            ignored = gitignored(image.workspace, candidate)
+            if ignored is not None:
+                return ignored
+    return None
+
+
+def _gitignored_module_finding(image: Image, file, item, ignored) -> Finding:
+    """An import of a module git keeps out of the repository: it is there where the image is
+    built by hand from a prepared checkout, not in a clean one (CI's); said at info."""
+    image.workspace.text(file.path, quiet=True)
+    shown = ignored.ignore_file.relative_to(image.workspace.root).as_posix()
+    return Finding(
+        "DEP002",
+        file.path,
+        Span(item.line, item.column, item.line, item.column + len("import")),
+        f"`{item.module}` is imported by {file.image_path} in the image, and {shown} keeps a module of that "
+        f"name out of git (line {ignored.line}): the import works where that file was written before the "
+        "build, and fails in an image built from a clean checkout (CI's)",
+        "Commit a template of it and create the file in the build, or read the settings from the environment, "
+        "so that a clean checkout builds a working image.",
+        severity=Severity.INFO,
+    )
 
 
 def _import_finding(image: Image, file, item, why: str, fix: str) -> Finding:
