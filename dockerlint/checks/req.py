@@ -23,7 +23,7 @@ from dockerlint.model.distributions import canonical as canonical_name
 from dockerlint.model.distributions import lookup, newest_version
 from dockerlint.model.installed_records import unwrapped, with_parents
 from dockerlint.model.pyenv import shadowed_by_stdlib
-from dockerlint.model.requested import Entry, by_name, environments, requested
+from dockerlint.model.requested import Entry, by_name, environments, project_entries, requested
 
 _PIN_OPERATORS = ("==", "===", "~=", "<", "<=")
 MAX_LINES_SHOWN = 3  # other places a repeated requirement is listed, named in the message
@@ -517,7 +517,11 @@ def same_package_twice(image: Image) -> Iterator[Finding]:
     from dockerlint.knowledge import load
     from dockerlint.model.distributions import lookup
 
-    entries = [entry for entry in requested(image) if entry.applies is True and not entry.constraint]
+    entries = [
+        entry
+        for entry in (*requested(image), *project_entries(image))  # `uv sync`/`poetry install` install them too
+        if entry.applies is True and not entry.constraint
+    ]
     for group in load("requirements")["same_package"]:
         members = set(group["distributions"])
         found: dict[str, tuple[Entry, str | None]] = {}

@@ -282,6 +282,39 @@ def _pyproject_entries(image: Image, folder: Path, extras: tuple[str, ...], envs
     ]
 
 
+def project_entries(image: Image) -> list[Entry]:
+    """What the `uv sync` / `poetry install` runs of the stages that reach the final image
+    install from their pyproject.toml (groups, extras and markers as the tool chooses them),
+    as entries of kind "project": the lock file, not these lines, decides their versions."""
+    from dockerlint.model.installed_projects import project_selections
+    from dockerlint.model.ml import install_stages
+
+    found: list[Entry] = []
+    for stage in install_stages(image):
+        envs = environments(image, stage)
+        for step in stage.runs():
+            for project, _pyproject, chosen in project_selections(image, stage, step):
+                found += [
+                    Entry(
+                        name=dependency.name,
+                        specifier=dependency.specifier,
+                        extras=dependency.extras,
+                        marker=dependency.marker,
+                        text=dependency.text,
+                        path=project.pyproject,
+                        span=dependency.span,
+                        kind="project",
+                        constraint=False,
+                        url=None,
+                        hashed=False,
+                        applies=evaluate(dependency.marker, envs),
+                        install=(stage.index, step.index, 0),
+                    )
+                    for dependency in chosen
+                ]
+    return found
+
+
 @lru_cache(maxsize=4096)
 def _command_requirement(value: str) -> tuple[str, str, tuple[str, ...], str | None] | None:
     """A ``pip install`` argument that is a plain PEP 508 requirement (not a path, URL,
