@@ -2034,3 +2034,23 @@ def test_a_package_other_releases_of_an_unpinned_dependency_require_may_be_neede
     assert plain.severity.name == "WARNING" and "`rich`" in plain.message
     files["requirements.txt"] += "huggingface-hub==0.20.3\n"
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
+
+
+def test_a_script_a_run_downloads_and_runs_may_use_what_the_run_installed(repo):
+    """The RUN installs gguf and sentencepiece, downloads a conversion script and runs it:
+    they are that script's, used at build time, though the service never imports them."""
+    run = (
+        "RUN pip install --no-cache-dir gguf==0.10.0 sentencepiece==0.2.0 && \\\n"
+        "    curl -L -o /tmp/convert.py https://example.com/convert-to-gguf.py && \\\n"
+        "    python3 /tmp/convert.py --output /models/speech.gguf\n"
+    )
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + run + 'CMD ["python", "serve.py"]\n',
+        "requirements.txt": "flask==3.1.0\n",
+        "serve.py": "import flask\n",
+    }
+    found_here = findings(repo, files, ["DEP001"])
+    assert [(f.severity.name, f.span.line) for f in found_here] == [("INFO", 6), ("INFO", 6)]
+    assert "the RUN at line 6 runs `/tmp/convert.py`, which it downloads" in found_here[0].message
+    files["Dockerfile"] = files["Dockerfile"].replace("python3 /tmp/convert.py", "echo /tmp/convert.py")
+    assert [f.severity.name for f in findings(repo, files, ["DEP001"])] == ["WARNING", "WARNING"]

@@ -1108,12 +1108,32 @@ _FOREIGN_CODE = (
 )  # fmt: skip
 
 
+def _downloaded_build_script(image: Image) -> str | None:
+    """A RUN of the final image's stages that downloads a Python script (`curl -o
+    /tmp/convert.py URL`) and runs it with the image's packages, for a message; or None."""
+    for stage in final_chain(image):
+        for step in stage.runs():
+            fetched = set()
+            for command in step.commands:
+                argv = list(command.argv)
+                if command.name in ("curl", "wget"):
+                    for index, word in enumerate(argv[:-1]):
+                        if word in ("-o", "-O", "--output", "--output-document") and argv[index + 1].endswith(".py"):
+                            fetched.add(posixpath.normpath(posixpath.join(step.workdir or "/", argv[index + 1])))
+                elif command.name and command.name.startswith("python") and len(argv) > 1 and fetched:
+                    script = posixpath.normpath(posixpath.join(step.workdir or "/", argv[1]))
+                    if script in fetched:
+                        line = step.instruction.span.line
+                        return f"the RUN at line {line} runs `{argv[1]}`, which it downloads, with the image's packages"
+    return None
+
+
 def _runs_foreign_code(image: Image, analysis: Analysis) -> str | None:
     """Where the service runs code the image does not hold, and how (`app/worker.py:6` runs
     Python scripts with the image's interpreter); None if it does not."""
     if analysis.foreign_code is None:
         analysis.foreign_code = ""
-        analysis.foreign_code = unread_code(image) or ""
+        analysis.foreign_code = unread_code(image) or _downloaded_build_script(image) or ""
         for file in analysis.code.files if not analysis.foreign_code else ():
             if file.is_test or not file.image_path.endswith(".py"):
                 continue
