@@ -1940,7 +1940,9 @@ def test_code_that_runs_scripts_with_the_image_python_may_use_any_package(repo):
     }
     (finding,) = findings(repo, files, ["DEP001"])
     assert finding.severity.name == "INFO" and finding.autofix is None
-    assert "`app/worker.py:6` runs Python scripts with the image's interpreter, which may import it" in finding.message
+    assert (
+        "`app/worker.py:6` runs Python scripts with the image's interpreter: that code may import it" in finding.message
+    )
     for other in ("subprocess.run(['ls'], check=False)", "subprocess.run([sys.executable, '-m', 'pip', 'list'])"):
         files["worker.py"] = f"import subprocess\nimport sys\n\n{other}\n"  # a module, no script: no hedge
         (finding,) = findings(repo, files, ["DEP001"])
@@ -2054,3 +2056,23 @@ def test_a_script_a_run_downloads_and_runs_may_use_what_the_run_installed(repo):
     assert "the RUN at line 6 runs `/tmp/convert.py`, which it downloads" in found_here[0].message
     files["Dockerfile"] = files["Dockerfile"].replace("python3 /tmp/convert.py", "echo /tmp/convert.py")
     assert [f.severity.name for f in findings(repo, files, ["DEP001"])] == ["WARNING", "WARNING"]
+
+
+def test_a_start_script_the_image_does_not_hold_leaves_the_service_code_unread(repo):
+    """CMD runs run_model_server.py, but the COPY took another path: the code the service is
+    meant to run (which imports redis) is not what the image holds, so its packages are not
+    called unused for sure."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS.replace("COPY . .", "COPY app/ ./app/")
+        + 'CMD ["python", "run_model_server.py"]\n',
+        "requirements.txt": "redis==5.2.1\n",
+        "app/__init__.py": "",
+        "app/util.py": "import os\n",
+        "server/run_model_server.py": "import redis\n",
+    }
+    (finding,) = findings(repo, files, ["DEP001"])
+    assert finding.severity.name == "INFO"
+    assert "the start command runs `run_model_server.py`, which the image does not hold" in finding.message
+    files["Dockerfile"] = files["Dockerfile"].replace("run_model_server.py", "app/util.py")
+    (finding,) = findings(repo, files, ["DEP001"])
+    assert finding.severity.name == "WARNING"

@@ -1010,7 +1010,7 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             needs += "; but the image starts nothing, so an image built FROM it may use it"
         runner = None if base or unsure else _runs_foreign_code(image, analysis)
         if runner is not None:  # code the image does not hold, run with its packages
-            needs += f"; but {runner}, which may import it"
+            needs += f"; but {runner}: that code may import it"
             base = True
         verdict_text = "and may be unused" if unsure or older else "but nothing uses it"
         fix = _replacement_fix(item, instead) if instead else _removal_fix(item, _listed_below(analysis, verdict, item))
@@ -1108,6 +1108,19 @@ _FOREIGN_CODE = (
 )  # fmt: skip
 
 
+def _start_script_not_held(image: Image, analysis: Analysis) -> str | None:
+    """The script the start command runs when the image does not hold it (a COPY that took
+    another path): the code the service is meant to run is not the code read here."""
+    started = started_program(image)
+    if started is None or started[1] != "script" or started[2].startswith("-"):
+        return None
+    step, _, script = started
+    path = posixpath.normpath(posixpath.join(step.workdir or "/", script))
+    if any(file.image_path == path for file in analysis.code.files):
+        return None
+    return f"the start command runs `{script}`, which the image does not hold"
+
+
 def _downloaded_build_script(image: Image) -> str | None:
     """A RUN of the final image's stages that downloads a Python script (`curl -o
     /tmp/convert.py URL`) and runs it with the image's packages, for a message; or None."""
@@ -1133,7 +1146,9 @@ def _runs_foreign_code(image: Image, analysis: Analysis) -> str | None:
     Python scripts with the image's interpreter); None if it does not."""
     if analysis.foreign_code is None:
         analysis.foreign_code = ""
-        analysis.foreign_code = unread_code(image) or _downloaded_build_script(image) or ""
+        analysis.foreign_code = (
+            unread_code(image) or _downloaded_build_script(image) or _start_script_not_held(image, analysis) or ""
+        )
         for file in analysis.code.files if not analysis.foreign_code else ():
             if file.is_test or not file.image_path.endswith(".py"):
                 continue
