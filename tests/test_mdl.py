@@ -756,6 +756,23 @@ def test_a_model_named_by_a_settings_default_is_read_from_it(repo, environment, 
         assert "faster-whisper-medium" not in finding.message
 
 
+@pytest.mark.parametrize(
+    "load, downloads",
+    [
+        ("model = torch.hub.load('ultralytics/yolov5', 'yolov5s')", True),
+        # the weights come from the file `path=` names: the hub fetches only the code
+        ("model = torch.hub.load('ultralytics/yolov5', 'custom', path='/models/best.pt')", False),
+    ],
+)
+def test_a_hub_model_with_its_own_weights_file_downloads_no_weights(repo, load, downloads):
+    files = {
+        **EMBEDDING_API,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\ntorch==2.5.1\n",
+        "app/main.py": f"import torch\nfrom fastapi import FastAPI\n\napp = FastAPI()\n{load}\n",
+    }
+    assert [f.code for f in findings(repo, files, "MDL003")] == (["MDL003"] if downloads else [])
+
+
 def test_an_image_without_cmd_starts_with_the_command_compose_gives_it(repo):
     """No CMD: compose's `command:` is how the service starts, and its download at start
     is reported (at the last instruction); two services of the image with different
