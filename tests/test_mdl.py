@@ -555,6 +555,12 @@ def test_weights_copied_with_real_sizes_and_lfs_pointers(repo):
     assert [f.span.line for f in result] == [3, 4]
     assert result[0].size_bytes == 3_000_000 and "`models/encoder.onnx`" in result[0].message
     assert "Git LFS pointer" in result[1].message
+    # compose mounts a folder elsewhere: the copied pointer is what the app reads
+    compose = "services:\n  api:\n    build: .\n    volumes:\n      - ./checkpoints:/srv/checkpoints\n"
+    assert [f.span.line for f in findings(repo, {**files, "docker-compose.yml": compose}, "MDL002")] == [3, 4]
+    # compose bind-mounts the checkout's weights over the copied pointer: the container reads those
+    compose = compose.replace("./checkpoints:/srv/checkpoints", "./checkpoints/best.pt:/app/best.pt")
+    assert [f.span.line for f in findings(repo, {**files, "docker-compose.yml": compose}, "MDL002")] == [3]
     # CI checks out with LFS objects: there the pointers are weights, and the build has them
     workflow = """
         on: push

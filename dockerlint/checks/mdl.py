@@ -193,7 +193,11 @@ def model_files_copied(image: Image) -> Iterator[Finding]:
                     for file in selected
                     if posixpath.splitext(file.path.lower())[1] in extensions and file.path not in in_store
                 ]
-                pointers = [file for file in weights if _lfs_pointer(image, file)]
+                pointers = [
+                    file
+                    for file in weights
+                    if _lfs_pointer(image, file) and not _mounted_over(image, copy, source.value, file.path)
+                ]
                 real = [file for file in weights if file not in pointers]
                 again = [file for file in real if file.path in first_copy]
                 fresh = [file for file in real if file.path not in first_copy]
@@ -322,6 +326,22 @@ def _into_cache_mount(image: Image, download) -> bool:
         value for command in step.commands for name, value in command.command.assignments if name in download.caches
     ]
     return any(_under(value, target) for value in values if value.startswith("/") for target in targets)
+
+
+def _mounted_over(image: Image, copy, source: str, path: str) -> bool:
+    """Whether a compose volume of the image's services is mounted where ``copy`` puts the
+    context file ``path`` (or above it): the running container sees the mounted files, not
+    the copied pointer (`./src:/app/src` over the `.onnx` files that `COPY . .` took)."""
+    if not image.volumes:
+        return False
+    source_clean = posixpath.normpath("/" + source).lstrip("/") or "."
+    if source_clean == "." or path.startswith(source_clean.rstrip("/") + "/"):
+        rest = path if source_clean == "." else path[len(source_clean.rstrip("/")) + 1 :]
+        target = posixpath.join(copy.dest, rest)
+    else:
+        target = posixpath.join(copy.dest, posixpath.basename(path)) if copy.dest_is_dir else copy.dest
+    target = posixpath.normpath(target)
+    return any(target == volume or target.startswith(volume.rstrip("/") + "/") for volume in image.volumes)
 
 
 def _ci_fetches_lfs(image: Image) -> bool:
