@@ -2209,6 +2209,21 @@ def test_a_backport_of_a_standard_library_module_is_unused(repo):
     ]
 
 
+@pytest.mark.parametrize(
+    "requirement, code", [("fasttext==0.9.3", "import fasttext\n"), ("tinysegmenter==0.4", "import tinysegmenter\n")]
+)
+def test_a_source_distribution_that_maps_its_package_from_a_subfolder(repo, requirement, code):
+    """fasttext's setup.py installs `fasttext` from python/fasttext_module/: the import is
+    the package's, not an unused install."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app.langid"]\n',
+        "requirements.txt": f"{requirement}\nrich==13.9.4\n",
+        "app/__init__.py": "",
+        "app/langid.py": code,
+    }
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
+
+
 @pytest.mark.parametrize("pin", ["pynvml==11.5.0", "pynvml==12.0.0", "pynvml"])
 def test_a_module_name_that_moved_between_releases_is_served_at_each(repo, pin):
     """pynvml 11 is the `pynvml` module; pynvml 12 ships pynvml_utils and serves `import
