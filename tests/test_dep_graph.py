@@ -2076,3 +2076,17 @@ def test_a_start_script_the_image_does_not_hold_leaves_the_service_code_unread(r
     files["Dockerfile"] = files["Dockerfile"].replace("run_model_server.py", "app/util.py")
     (finding,) = findings(repo, files, ["DEP001"])
     assert finding.severity.name == "WARNING"
+
+
+def test_dbt_that_an_orchestrator_runs_and_its_adapter_are_used(repo):
+    """An Airflow DAG builds a Cosmos DbtTaskGroup: Cosmos runs dbt, and dbt loads the
+    adapter its profile names (dbt.adapters.bigquery). Without Cosmos, nothing runs dbt."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["airflow", "scheduler"]\n',
+        "requirements.txt": "astronomer-cosmos==1.9.0\ndbt-core==1.9.1\ndbt-bigquery==1.9.0\n",
+        "dags/transform.py": "from cosmos import DbtTaskGroup, ProjectConfig\n\nDbtTaskGroup(project_config=ProjectConfig('/dbt'))\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["dags/transform.py"] = "print('no dbt here')\n"
+    files["requirements.txt"] = "dbt-core==1.9.1\ndbt-bigquery==1.9.0\nrich==13.9.4\n"
+    assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == ["dbt-core", "dbt-bigquery", "rich"]
