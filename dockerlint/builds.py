@@ -337,6 +337,8 @@ def _guess(dockerfile: Path, workspace: Workspace, project_root: Path, moves: li
                 candidates.append(beside)
                 counts.append(len(sources))
         chosen = candidates[counts.index(max(counts))]  # the nearest among the best
+    if chosen == folder and any(posixpath.normpath(source) == "." for source in sources):
+        chosen = _project_above(folder, candidates) or chosen
     if moves and chosen == moves[0].destination.parent:
         move = moves[0]
         detail = f"the folder it is moved to by `{move.origin.detail}`"
@@ -345,6 +347,31 @@ def _guess(dockerfile: Path, workspace: Workspace, project_root: Path, moves: li
         detail = "the Dockerfile's folder" if chosen == folder else "the folder that holds its COPY sources"
         origin = BuildOrigin("guess", None, None, detail, tuple(candidates))
     return Build(dockerfile, chosen, origin=origin)
+
+
+def _project_above(folder: Path, candidates: list[Path]) -> Path | None:
+    """For a Dockerfile that copies its whole context from a folder holding no project of
+    its own (``docker/`` with Dockerfiles and a compose file), the nearest folder above
+    that does (a pyproject.toml, requirements.txt or setup.py): `COPY . .` then `pip
+    install -e .` means that project, not the Dockerfiles' folder."""
+    if _holds_project(folder):
+        return None
+    for parent in candidates:
+        if parent != folder and parent in folder.parents and _holds_project(parent):
+            return parent
+    return None
+
+
+_PROJECT_FILES = ("pyproject.toml", "requirements.txt", "setup.py", "Pipfile")
+
+
+def _holds_project(folder: Path) -> bool:
+    """Whether the folder holds a Python project's manifest or Python code of its own."""
+    try:
+        names = [entry.name for entry in os.scandir(folder)]
+    except OSError:
+        return True  # unreadable: assume it does, keep the guess as it was
+    return any(name in _PROJECT_FILES or name.endswith(".py") for name in names)
 
 
 def _sibling_holding(folder: Path, candidates: list[Path], sources: list[str]) -> Path | None:

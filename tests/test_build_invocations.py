@@ -467,6 +467,30 @@ def test_a_windows_script_says_the_context(repo, name, script, line):
     assert found(result, "CTX003") == [] and found(result, "CTX001") == []
 
 
+def test_a_whole_context_copy_from_a_folder_of_dockerfiles_means_the_project_above(repo):
+    """docker/worker.Dockerfile copies `.` and runs `pip install -e .` and `python -m
+    app.worker`: docker/ holds only Dockerfiles and a compose file, the root holds the
+    project and its .dockerignore. A folder that holds a project of its own stays the guess."""
+    files = {
+        "docker/worker.Dockerfile": "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n"
+        'RUN pip install --no-cache-dir -e .\nCMD ["python", "-m", "app.worker"]\n',
+        "docker/api.Dockerfile": "FROM python:3.12-slim\n",
+        "docker/mysql/init.sql": "CREATE DATABASE app;\n",
+        "pyproject.toml": "[project]\nname = 'app'\nversion = '1.0'\ndependencies = ['aiokafka==0.12.0']\n",
+        "app/__init__.py": "",
+        "app/worker.py": "import aiokafka\n",
+        ".dockerignore": ".git\n.venv\n.env\n",
+    }
+    root = repo(files)
+    images, result = images_of(root)
+    image = images["docker/worker.Dockerfile"]
+    assert image.context_root == root and image.origin.kind == "guess"
+    assert found(result, "CTX001") == []
+    files["docker/worker.py"] = "print('the worker of this folder')\n"
+    images, _ = images_of(repo(files))
+    assert images["docker/worker.Dockerfile"].context_root.name == "docker"
+
+
 def test_without_a_script_the_folder_beside_that_holds_every_copy_source_is_the_guess(repo):
     """No file says how docker/backend.Dockerfile is built, and neither docker/ nor the
     root holds what it copies: backend/, beside docker/, holds all of it."""
