@@ -357,6 +357,27 @@ def test_build_tools_left_in_the_final_stage(repo):
     assert "`build-essential`, `python3-dev`" in messages[0] and "curl" not in messages[0]
 
 
+@pytest.mark.parametrize(
+    "comment, reported",
+    [
+        ("# gcc/g++ ARE runtime deps: Triton compiles its CUDA kernels with them. Do NOT remove them.\n", False),
+        ("# The compiler is needed at run time by the JIT.\n", False),
+        ("# System packages for the build.\n", True),  # no run-time need said
+        ("# curl is a runtime dependency of the health check.\n", True),  # another package's need
+    ],
+)
+def test_build_tools_the_dockerfile_says_the_service_needs_stay_quiet(repo, comment, reported):
+    """The maintainers' comment above the install says the compilers are run-time needs:
+    their word, which the code cannot show (Triton's JIT on a GPU), is taken."""
+    dockerfile = (
+        f"FROM python:3.12-slim\n{comment}RUN apt-get update && apt-get install -y --no-install-recommends "
+        "gcc g++ curl && rm -rf /var/lib/apt/lists/*\nCOPY requirements.txt .\n"
+        'RUN pip install --no-cache-dir -r requirements.txt\nCMD ["uvicorn", "app:app"]\n'
+    )
+    places, _ = lint(repo, dockerfile, "STG001")
+    assert places == ([("STG001", "Dockerfile", 3)] if reported else [])
+
+
 def test_build_tools_on_a_full_base_that_holds_them_claim_no_bytes(repo):
     """python:3.10 is buildpack-deps: gcc, make and the headers are there already, so the
     install adds little; the base's size is IMG001's to count."""

@@ -360,8 +360,38 @@ def _build_tools(image: Image, stage: StageModel) -> Iterator[tuple[Step, Packag
                 continue
             if package.name == "git" and image.memoized(("git_kept",), lambda: _git_kept(image)):
                 continue
+            if _kept_on_purpose(image, step, package.name):
+                continue  # `# gcc/g++ ARE runtime deps (Triton's JIT). Do NOT remove them.`
             if removal(step, package, package.install.command) is None:
                 yield step, package
+
+
+_RUNTIME_NEED = re.compile(
+    r"\b(?:run[- ]?time|at run time|when the (?:service|container|app) runs"
+    r"|do not remove|don'?t remove|keep (?:it|them))\b",
+    re.IGNORECASE,
+)
+
+
+def _kept_on_purpose(image: Image, step: Step, name: str) -> bool:
+    """Whether the comment right above the RUN says the package is needed as the service
+    runs and names it (or its kind): the maintainers' word, which no reading of the code
+    can weigh (Triton's JIT calls gcc on a GPU)."""
+    text = image.dockerfile.text
+    line = step.instruction.span.line - 1
+    comment = []
+    while line >= 1 and len(comment) < 8:
+        written = text.line(line).strip()
+        if not written.startswith("#"):
+            break
+        comment.append(written)
+        line -= 1
+    said = " ".join(comment)
+    if not said or not _RUNTIME_NEED.search(said):
+        return False
+    words = {name, "compiler", "compilers", "build tools", "toolchain"}
+    lowered = said.lower()
+    return any(word.lower() in lowered for word in words)
 
 
 def _git_kept(image: Image) -> bool:
