@@ -653,6 +653,28 @@ def test_a_file_a_repository_script_writes_before_building_is_made_not_missing(r
     assert found(lint(repo({**files, "deploy.sh": deploy}), ["CTX003"])) == []
 
 
+def test_a_file_dvc_tracks_is_fetched_by_dvc_pull_not_mistyped(repo):
+    """models/best.pt is gitignored and tracked by DVC (models/best.pt.dvc): the COPY works
+    once `dvc pull` has run, which is said at info; without the pointer it is not in git."""
+    dockerfile = (
+        "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY models/best.pt models/best.pt\nCOPY app.py .\n"
+        'CMD ["python", "app.py"]\n'
+    )
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "torch==2.5.1\n",
+        "app.py": "import torch\n",
+        ".gitignore": "/models/*.pt\n",
+        "models/best.pt.dvc": "outs:\n- md5: 0123456789abcdef0123456789abcdef\n  size: 102400000\n  path: best.pt\n",
+    }
+    (finding,) = lint(repo(files), ["CTX003"]).findings
+    assert finding.severity.name == "INFO" and "tracked by DVC (`models/best.pt.dvc`)" in finding.message
+    files["Dockerfile"] = dockerfile.replace("models/best.pt models/best.pt", "models/last.pt models/last.pt")
+    (finding,) = lint(repo(files), ["CTX003"]).findings  # no pointer for this one
+    assert "keeps it out of git" in finding.message and finding.severity.name != "INFO"
+
+
 def test_a_folder_the_readme_downloads_a_model_into_is_made_not_mistyped(repo):
     """The README's `hf download BAAI/bge-reranker-large --local-dir ./bge-reranker-large`
     fills the folder the COPY takes: the build works where that step ran, so the finding

@@ -3,6 +3,7 @@ ignore file (Docker's own matching, see parse/dockerignore.py) leaves out."""
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -270,6 +271,10 @@ def copy_source_missing(image: Image) -> Iterator[Finding]:
                 if made is not None:
                     yield _downloaded_by_documented_step(image, source, keyword, made)
                     continue
+                pointer = _dvc_pointer(image, context_path(source.value))
+                if pointer is not None:
+                    yield _tracked_by_dvc(image, source, keyword, pointer)
+                    continue
                 ignored = gitignored(image.workspace, image.context_root / context_path(source.value))
                 if ignored is not None:
                     yield _not_in_git(image, source, keyword, ignored)
@@ -304,6 +309,29 @@ def _downloaded_by_documented_step(image: Image, source, keyword: str, made: tup
         "Download it in a build stage (`RUN hf download ... --local-dir ...`) and copy it from there, or "
         "mount it at run time, so that a clean checkout builds too."
     )
+    return Finding("CTX003", image.dockerfile_path, source.span, message, fix, severity=Severity.INFO)
+
+
+def _dvc_pointer(image: Image, path: str) -> str | None:
+    """The DVC pointer file (`models/best.pt.dvc`) beside a missing source, or one for a
+    folder above it, as a context path; None when there is none."""
+    path = posixpath.normpath(path)
+    while path and path != ".":
+        pointer = f"{path}.dvc"
+        if os.path.isfile(image.context_root / pointer):
+            return pointer
+        path = posixpath.dirname(path)
+    return None
+
+
+def _tracked_by_dvc(image: Image, source, keyword: str, pointer: str) -> Finding:
+    """A source DVC tracks: there once `dvc pull` has run (CI steps often do before the
+    build), so not a wrong path; said at info."""
+    message = (
+        f"`{source.value}` is tracked by DVC (`{pointer}`), not by git: `{keyword}` works only after "
+        "`dvc pull` has fetched it (a clean checkout, such as CI's, needs that step before the build)"
+    )
+    fix = "Run `dvc pull` before building (in CI too), or fetch the file in a build stage."
     return Finding("CTX003", image.dockerfile_path, source.span, message, fix, severity=Severity.INFO)
 
 
