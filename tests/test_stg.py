@@ -1021,6 +1021,25 @@ def test_poetry_that_only_installed_the_dependencies_stays_in_the_final_image(re
     assert "Poetry" in messages[0] and "nothing the container runs calls `poetry`" in messages[0]
 
 
+@pytest.mark.parametrize(
+    "makefile, reported",
+    [
+        ("run:\n\tpoetry run python3 ./shop/main.py\n", False),  # the target the container makes runs poetry
+        ("setup:\n\tpoetry install\n\nrun:\n\tpython3 -m shop.main\n", True),  # only another target does
+    ],
+)
+def test_poetry_a_makefile_target_the_container_makes_runs_is_used(repo, makefile, reported):
+    """`CMD ["make", "run"]`: the Makefile's `run:` recipe is what the container runs."""
+    files = {**POETRY_SHOP, "Makefile": makefile}
+    dockerfile = poetry_final("RUN pip install --no-cache-dir poetry==1.8.5", cmd='["make", "run"]').replace(
+        "RUN pip install --no-cache-dir poetry",
+        "RUN apt-get update && apt-get install -y --no-install-recommends make "
+        "&& rm -rf /var/lib/apt/lists/* && pip install --no-cache-dir poetry",
+    )
+    places, _ = lint(repo, dockerfile, "STG011", files)
+    assert places == ([("STG011", "Dockerfile", 3)] if reported else [])
+
+
 def test_an_installer_only_listed_in_the_requirements_is_said_to_be_unused(repo):
     """Pipenv on a requirements line, and no step runs it: it installed nothing, and the
     fix is to drop it, not to move an install to a builder stage."""

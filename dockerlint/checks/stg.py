@@ -1113,7 +1113,25 @@ def _read_runtime_text(image: Image) -> str:
                 loaded = image.workspace.text(source, quiet=True)
                 if loaded is not None:
                     parts.append(loaded[0].text)
-    return "\n".join(parts)
+    runtime = "\n".join(parts)
+    recipes = _make_recipes(image, runtime) if _MAKE.search(runtime) else None
+    return runtime + "\n" + recipes if recipes else runtime
+
+
+def _make_recipes(image: Image, runtime: str) -> str | None:
+    """The recipe lines of the Makefile targets the container's `make` commands run (`CMD
+    ["make", "run"]`, whose `run:` is `poetry run python main.py`), read from the Makefile
+    the final stage's working folder holds; None when there is none to read."""
+    final = image.final
+    if final is None or not final.steps:
+        return None
+    folder = final.steps[-1].workdir or "/"
+    for makefile in ("GNUmakefile", "makefile", "Makefile"):
+        source = context_source(image, final, posixpath.join(folder, makefile), len(final.steps))
+        loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
+        if loaded is not None:
+            return _recipes_run(makefile_rules(loaded[0].text), runtime)
+    return None
 
 
 # -- STG007 --------------------------------------------------------------------------------
