@@ -779,6 +779,20 @@ def test_a_hub_model_with_its_own_weights_file_downloads_no_weights(repo, load, 
     assert [f.code for f in findings(repo, files, "MDL003")] == (["MDL003"] if downloads else [])
 
 
+def test_a_model_named_by_a_dataclass_default_is_read_from_it(repo):
+    """`@dataclass class Config: embedder: str = "BAAI/bge-small-en-v1.5"`: the field's default
+    names the model `SentenceTransformer(config.embedder)` loads at start."""
+    files = {
+        **EMBEDDING_API,
+        "app/config.py": "from dataclasses import dataclass\n\n\n@dataclass\nclass Config:\n"
+        "    embedder: str = 'BAAI/bge-small-en-v1.5'\n\n\nconfig = Config()\n",
+        "app/main.py": "from fastapi import FastAPI\nfrom sentence_transformers import SentenceTransformer\n\n"
+        "from app.config import config\n\napp = FastAPI()\nmodel = SentenceTransformer(config.embedder)\n",
+    }
+    (finding,) = findings(repo, files, "MDL003")
+    assert "BAAI/bge-small-en-v1.5" in finding.message
+
+
 def test_an_image_without_cmd_starts_with_the_command_compose_gives_it(repo):
     """No CMD: compose's `command:` is how the service starts, and its download at start
     is reported (at the last instruction); two services of the image with different

@@ -1417,7 +1417,7 @@ def _settings_defaults(image: Image) -> dict[str, str]:
         if file.is_test or not file.image_path.endswith(".py"):
             continue
         loaded = image.workspace.text(file.path, quiet=True)
-        if loaded is None or ("BaseSettings" not in loaded[0].text and "BaseModel" not in loaded[0].text):
+        if loaded is None or not any(word in loaded[0].text for word in ("BaseSettings", "BaseModel", "dataclass")):
             continue
         for field, value in scan_calls(loaded[0].text).field_defaults:
             found[field] = value if found.get(field, value) == value else None  # declared twice: unknown

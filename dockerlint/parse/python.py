@@ -374,7 +374,12 @@ _SETTINGS_BASES = ("BaseSettings", "BaseModel")
 
 
 def _settings_class(node: ast.ClassDef) -> bool:
-    """A pydantic settings class or a section of one (`class EncoderSettings(BaseModel)`)."""
+    """A pydantic settings class or a section of one (`class EncoderSettings(BaseModel)`),
+    or a dataclass of configuration (`@dataclass class Configuration: model: str = "..."`)."""
+    for decorator in node.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if (_dotted(target) or "").rsplit(".", 1)[-1] == "dataclass":
+            return True
     for base in node.bases:
         name = base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
         if name in _SETTINGS_BASES or name.endswith("Settings"):
