@@ -322,6 +322,12 @@ def test_a_cuda_torch_base_under_code_that_keeps_torch_on_the_cpu(repo):
         "poetry.lock": "",
     }
     assert gpu006(repo, exported) == [("GPU006", "Dockerfile", 1)]
+    # transformers alone runs on torch: its pipeline without a device keeps it on the CPU
+    pipeline_only = {
+        **TORCH_CPU_API,
+        "app/main.py": "from transformers import pipeline\n\nsentiment = pipeline('sentiment-analysis')\n",
+    }
+    assert gpu006(repo, pipeline_only) == [("GPU006", "Dockerfile", 1)]
 
 
 @pytest.mark.parametrize(

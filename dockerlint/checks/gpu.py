@@ -13,6 +13,7 @@ from fnmatch import fnmatchcase
 from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding, from_image_span
 from dockerlint.findings import Edit, Finding, Related, Severity, human_size
+from dockerlint.knowledge import load
 from dockerlint.model import Image
 from dockerlint.model.baseimage import base_image
 from dockerlint.model.gpu_signals import never_uses_gpu
@@ -415,7 +416,8 @@ def _cuda_torch_base_on_cpu(image: Image, facts, stage) -> Iterator[Finding]:
     from dockerlint.model.code import image_code
 
     imported = {path.split(".", 1)[0] for path in image_code(image, image.local_projects()).imports.run_time}
-    if "torch" not in imported:
+    users = set(load("base_images")["framework_users"].get("torch", ()))  # transformers runs on torch
+    if "torch" not in imported and not imported & users:
         return  # a base whose framework the code does not use: IMG002
     size = torch_cuda_size() if facts.cuda_libraries == "wheels" else None
     yield Finding(
