@@ -43,7 +43,9 @@ _NOT_DOCKERFILE = re.compile(
     r"|[cm]?js|jsx|ts|tsx|go|rb|rs|java|kt|php|pl|lua|c|h|cc|cpp|hpp|cs|html?|css|scss|xml|svg|png|vim|el)$",
     re.IGNORECASE,
 )
-_COMPOSE = re.compile(r"^(?:docker-)?compose(?:[._-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
+# docker-compose.yml, compose.prod.yaml, docker-compose-gpu.yml, and a variant named before
+# it (gpu-docker-compose.yml, dev.compose.yaml): every name `docker compose -f` is given.
+_COMPOSE = re.compile(r"^(?:[\w.-]+[._-])?(?:docker-)?compose(?:[._-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
 # Names that may say how images are built (CI workflows, Makefiles, scripts, bake,
 # skaffold, package.json); build_file_kind decides from the path.
 _BUILD_FILE_HINT = re.compile(

@@ -63,13 +63,17 @@ def test_dockerfile_names(name, expected):
         "docker-compose-dev.yml",  # `docker compose -f docker-compose-dev.yml`: as common as the dotted names
         "docker-compose_prod.yaml",
         "compose-base.yml",
+        "gpu-docker-compose.yml",  # the variant named before it: `docker compose -f gpu-docker-compose.yml`
+        "dev.compose.yaml",
     ],
 )
 def test_compose_names(name):
     assert is_compose_name(name)
 
 
-@pytest.mark.parametrize("name", ["docker-compose.json", "composer.yml", "decompose.yml", "compose.yml.j2"])
+@pytest.mark.parametrize(
+    "name", ["docker-compose.json", "composer.yml", "decompose.yml", "compose.yml.j2", "recomposed.yml"]
+)
 def test_other_names_are_no_compose_files(name):
     assert not is_compose_name(name)
 

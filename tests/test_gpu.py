@@ -1331,6 +1331,20 @@ def test_a_base_or_an_extra_named_for_gpus_says_the_image_runs_on_one(repo, base
     assert [code for code, *_ in lint(repo, files, "GPU001")] == (["GPU001"] if reported else [])
 
 
+def test_a_gpu_reservation_in_a_compose_variant_named_before_compose(repo):
+    """gpu-docker-compose.yml builds the inference image with an nvidia reservation: its
+    CUDA torch is what it runs on there."""
+    files = {
+        "inference/Dockerfile": "FROM python:3.11-slim\nCOPY requirements.txt .\n"
+        'RUN pip install --no-cache-dir -r requirements.txt\nCOPY serve.py .\nCMD ["python", "serve.py"]\n',
+        "inference/requirements.txt": "open-clip-torch==2.29.0\n",
+        "inference/serve.py": "import open_clip\n",
+        "gpu-docker-compose.yml": "services:\n  inference:\n    build: ./inference\n    deploy:\n      resources:\n"
+        "        reservations:\n          devices:\n            - driver: nvidia\n              capabilities: [gpu]\n",
+    }
+    assert lint(repo, files, "GPU001") == []
+
+
 def test_a_package_that_runs_only_on_a_gpu_says_the_image_is_built_for_one(repo):
     """vLLM's PyPI wheels are CUDA builds for GPUs: the CUDA torch it brings is what the
     service needs, not a CPU build."""
