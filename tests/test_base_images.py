@@ -459,6 +459,17 @@ def test_floating_tag_message_suggests_a_pinned_form(repo):
     assert "`apache/airflow:<version>-python3.8`" in result[0].fix
 
 
+def test_a_floating_tag_on_a_stage_the_image_never_builds_is_not_its_base(repo):
+    """`FROM python:3` left above the real `FROM gorialis/discord.py`: the image never builds
+    that stage, so its tag decides nothing; a stage the final one copies from does."""
+    dead = 'FROM python:3\nFROM gorialis/discord.py:3.11\nCOPY bot.py .\nCMD ["python", "bot.py"]\n'
+    assert lint(repo, {"Dockerfile": dead}, "IMG005") == []
+    used = "FROM python:3-slim AS build\nRUN pip wheel --no-deps -w /w attrs==24.2.0\n" + dead.replace(
+        "COPY bot.py .", "COPY --from=build /w /w\nCOPY bot.py ."
+    ).replace("FROM python:3\n", "")
+    assert lint(repo, {"Dockerfile": used}, "IMG005") == [("IMG005", "Dockerfile", 1)]
+
+
 def test_code_that_uses_torch_through_a_library_uses_torch(repo):
     files = {
         "Dockerfile": "FROM huggingface/transformers-pytorch-cpu:latest\nCOPY ./ /app\nWORKDIR /app\n",

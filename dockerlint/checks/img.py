@@ -295,6 +295,8 @@ def floating_base_tag(image: Image) -> Iterator[Finding]:
     DL3006 and DL3007."""
     for stage in image.stages:
         ref = stage.base
+        if not stage.reachable:
+            continue  # a stage the image never builds (an old `FROM` left above the real one)
         if stage.parent is not None or ref.unresolved or ref.digest or ref.tag in (None, "latest"):
             continue
         facts = base_image(ref)
