@@ -263,23 +263,28 @@ def _pyproject_entries(image: Image, folder: Path, extras: tuple[str, ...], envs
         return []
     groups = {"project", "poetry"} | {f"optional:{extra}" for extra in extras}
     return [
-        Entry(
-            name=dependency.name,
-            specifier=dependency.specifier,
-            extras=dependency.extras,
-            marker=dependency.marker,
-            text=dependency.text,
-            path=path,
-            span=dependency.span,
-            kind="pyproject",
-            constraint=False,
-            url=None,
-            hashed=False,
-            applies=evaluate(dependency.marker, envs),
-        )
+        _dependency_entry(dependency, path, "pyproject", envs)
         for dependency in pyproject.dependencies
         if dependency.name is not None and dependency.group in groups
     ]
+
+
+def _dependency_entry(dependency, path: Path, kind: str, envs) -> Entry:
+    """A pyproject.toml dependency as an entry of this image."""
+    return Entry(
+        name=dependency.name,
+        specifier=dependency.specifier,
+        extras=dependency.extras,
+        marker=dependency.marker,
+        text=dependency.text,
+        path=path,
+        span=dependency.span,
+        kind=kind,
+        constraint=False,
+        url=None,
+        hashed=False,
+        applies=evaluate(dependency.marker, envs),
+    )
 
 
 def project_entries(image: Image) -> list[Entry]:
@@ -295,19 +300,8 @@ def project_entries(image: Image) -> list[Entry]:
         for step in stage.runs():
             for project, _pyproject, chosen in project_selections(image, stage, step):
                 found += [
-                    Entry(
-                        name=dependency.name,
-                        specifier=dependency.specifier,
-                        extras=dependency.extras,
-                        marker=dependency.marker,
-                        text=dependency.text,
-                        path=project.pyproject,
-                        span=dependency.span,
-                        kind="project",
-                        constraint=False,
-                        url=None,
-                        hashed=False,
-                        applies=evaluate(dependency.marker, envs),
+                    replace(
+                        _dependency_entry(dependency, project.pyproject, "project", envs),
                         install=(stage.index, step.index, 0),
                     )
                     for dependency in chosen
