@@ -1607,6 +1607,15 @@ def _code_under_volume(image: Image, analysis: Analysis) -> bool:
 # -- DEP003 ------------------------------------------------------------------------------
 
 
+def _compiled_for_another(analysis: Analysis, name: str) -> bool:
+    """Whether a compiled requirements file's `# via` notes say a package that is no
+    development tool needs ``name`` (jupyter-core `# via nbformat` in a `uv export`): the
+    resolver put it there for that package, not as a tool of its own."""
+    return any(
+        name in needed and not lookup(parent).dev for parent, needed in analysis.installs.compiled_requires.items()
+    )
+
+
 def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
     if development_image(image):
         return  # a test or development image: its tools are what it is for
@@ -1632,6 +1641,8 @@ def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
             needed_by_service = _closure(analysis, service)
         if item.name in needed_by_service:
             continue  # a package the service uses requires or loads it (papermill runs ipykernel)
+        if _compiled_for_another(analysis, item.name):
+            continue  # the lock's `# via nbformat` says a package that is no tool needs it
         if _brings_what_is_used(image, analysis, item.name):
             continue  # the only way a used package gets in (pytest-playwright brings playwright)
         found.append((item, category))
