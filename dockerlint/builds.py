@@ -162,6 +162,8 @@ def _runs_in(run: RunCommand, build: Build, tags: set[str]) -> bool:
         return _image_name(run.name) in tags
     if run.kind == "container":
         return run.name in build.containers or run.name in build.services
+    if run.kind == "dockerfile":  # a CI job's `container:`, the image another job builds from it
+        return run.name == str(build.dockerfile)
     return run.name in build.services
 
 

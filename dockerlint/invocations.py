@@ -166,11 +166,12 @@ def _collect(
     container_runs: list[RunCommand],
     workspace: Workspace,
 ) -> None:
-    from dockerlint.parse.buildcmd import build_command, compose_files, file_move, run_command
+    from dockerlint.parse.buildcmd import RunCommand, build_command, compose_files, file_move, run_command
     from dockerlint.parse.shellflow import commands
 
     for problem in reading.problems:
         workspace.note(path, problem, "note")
+    container_runs += [RunCommand("dockerfile", dockerfile, argv) for dockerfile, argv in reading.image_runs]
     source_kind = "skaffold" if kind == "skaffold" else "command"
     for item in reading.declared:
         declared.append((item.command, BuildOrigin(source_kind, path, item.line, _target_text(item.command))))

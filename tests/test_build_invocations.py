@@ -284,6 +284,39 @@ def test_gitlab_jobs_with_variables_and_extends(repo):
     assert where(image, root) == (".", "command", ".gitlab-ci.yml", 10)
 
 
+@pytest.mark.parametrize("needs", ["build", "[build]", None])
+def test_a_github_job_that_runs_in_the_image_another_job_builds(repo, needs):
+    """The test job runs in `container: ghcr.io/${{ github.repository }}:...` and needs the
+    job that builds the Dockerfile: its `run:` lines run in that image (uv run pytest -n 8)."""
+    needs_line = f"    needs: {needs}\n" if needs else ""
+    workflow = (
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+        "      - uses: docker/build-push-action@v6\n        with:\n          context: .\n          push: true\n"
+        "          tags: ghcr.io/${{ github.repository }}:latest\n"
+        "  test:\n    runs-on: ubuntu-latest\n" + needs_line + "    container:\n"
+        "      image: ghcr.io/${{ github.repository }}:latest\n    steps:\n"
+        "      - run: uv run pytest -v -n 8\n        working-directory: /app\n"
+    )
+    root = repo(
+        {
+            "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\n"
+            'RUN pip install --no-cache-dir -r requirements.txt\nCOPY app/ app/\nCMD ["uvicorn", "app.main:app"]\n',
+            "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\npytest==8.3.4\n",
+            "app/__init__.py": "",
+            "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+            ".github/workflows/ci.yml": workflow,
+        }
+    )
+    result = run_lint(root, select=["DEP003"])
+    (image,) = result.images
+    if needs:
+        assert image.run_by_repository == (("uv", "run", "pytest", "-v", "-n", "8"),)
+        assert found(result, "DEP003") == []
+    else:
+        assert image.run_by_repository == ()
+        assert found(result, "DEP003") == [("DEP003", "requirements.txt", 3)]
+
+
 def test_circleci_run_steps_build_and_run_the_image(repo):
     root = repo(
         {

@@ -312,7 +312,7 @@ class RunCommand(Struct, frozen=True):
     ``docker compose run SERVICE CMD...`` (``service``), or ``docker exec CONTAINER CMD...``
     in a running container (``container``)."""
 
-    kind: str  # "image", "service" or "container"
+    kind: str  # "image", "service", "container", or "dockerfile" (a CI job's container built from it)
     name: str  # the image reference, the compose service or the container's name
     command: tuple[str, ...]  # what it runs there (empty: the image's own CMD)
 

@@ -58,6 +58,9 @@ class Reading(Struct):
     scripts: list[Script] = field(default_factory=list)
     declared: list[Declared] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # why something could not be read
+    # (Dockerfile, argv) of the `run:` steps of a CI job that runs in a `container:` of the
+    # image another job of the workflow builds (`needs: build`)
+    image_runs: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
 # -- which file is which (the names: see discover.build_file_kind) ---------------------------
@@ -261,7 +264,8 @@ def _github(text: str, path: str, root: str) -> Reading:
     workflow = documents[0]
     base_env = {"GITHUB_WORKSPACE": root, **_literal_variables(workflow.get("env"))}
     workflow_run = _mapping(_mapping(workflow.get("defaults")).get("run"))
-    for job in _mapping(workflow.get("jobs")).values():
+    built: dict[str, list[str]] = {}  # job -> the Dockerfiles it builds
+    for name, job in _mapping(workflow.get("jobs")).items():
         job = _mapping(job)
         if "uses" in job:  # a reusable workflow: its own file is read on its own
             continue
@@ -297,7 +301,37 @@ def _github(text: str, path: str, root: str) -> Reading:
             found.scripts.append(Script(script, _lines(run), (cwd,), step_env))
         reading.scripts += found.scripts
         reading.declared += found.declared
+        built[str(name)] = [path for item in found.declared for path in item.command.dockerfiles[:1]]
+    reading.image_runs += _container_job_runs(_mapping(workflow.get("jobs")), built)
     return reading
+
+
+def _container_job_runs(jobs: dict, built: dict[str, list[str]]) -> list[tuple[str, tuple[str, ...]]]:
+    """The `run:` steps of jobs whose `container:` is an image a job they need builds (one
+    Dockerfile among those jobs): the tests CI runs inside the image, each line an argv."""
+    import shlex
+
+    found = []
+    for job in jobs.values():
+        job = _mapping(job)
+        container = job.get("container")
+        image = container if isinstance(container, str) else _mapping(container).get("image")
+        needs = job.get("needs")
+        needs = [needs] if isinstance(needs, str) else [str(item) for item in _sequence(needs)]
+        dockerfiles = {path for need in needs for path in built.get(need, ())}
+        if not image or len(dockerfiles) != 1:
+            continue
+        dockerfile = dockerfiles.pop()
+        for step in _sequence(job.get("steps")):
+            run = _string(_mapping(step).get("run"))
+            for line in (run or "").splitlines():
+                try:
+                    words = tuple(shlex.split(line.split(" #", 1)[0]))
+                except ValueError:
+                    continue
+                if words and not any("${{" in word for word in words):
+                    found.append((dockerfile, words))
+    return found
 
 
 def _circleci(text: str, path: str, root: str) -> Reading:
