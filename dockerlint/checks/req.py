@@ -17,10 +17,11 @@ from pathlib import Path
 
 from dockerlint.checks import check
 from dockerlint.checks.common import external_base, finding, silenced
-from dockerlint.findings import Finding, Related
+from dockerlint.findings import Finding, Related, Severity
 from dockerlint.model import Image, coupling
 from dockerlint.model.distributions import canonical as canonical_name
 from dockerlint.model.distributions import lookup, newest_version
+from dockerlint.model.image import context_source
 from dockerlint.model.installed_records import unwrapped, with_parents
 from dockerlint.model.pyenv import shadowed_by_stdlib
 from dockerlint.model.requested import Entry, by_name, environments, project_entries, requested
@@ -729,3 +730,76 @@ def _names(before, package: str) -> bool:
         for word in earlier.argv[1:]
         if word and not word.startswith("-")
     )
+
+
+# -- REQ010 ------------------------------------------------------------------------------------
+
+
+def _locked_in_build(stage, step, tool: str) -> int | None:
+    """The line of a `uv lock` / `poetry lock` / `pdm lock` the stage runs before ``step``
+    (or in it), or None."""
+    for earlier in stage.runs():
+        if earlier.index > step.index:
+            break
+        for command in earlier.commands:
+            if command.name == tool and [word for word in command.argv[1:] if not word.startswith("-")][:1] == ["lock"]:
+                return earlier.instruction.span.line
+    return None
+
+
+@check("REQ010")
+def lock_file_left_out(image: Image) -> Iterator[Finding]:
+    """A `uv sync`, `poetry install` or `pdm install` whose project the repository locks
+    (uv.lock, poetry.lock, pdm.lock beside its pyproject.toml), run where the image does not
+    hold that lock: the installer resolves the dependencies again instead of installing what
+    the lock pins. With `--frozen`/`--locked` uv stops instead."""
+    from dockerlint.model.installed_projects import LOCK_FILES, project_installs
+    from dockerlint.model.ml import install_stages
+
+    for stage in install_stages(image):
+        for step in stage.runs():
+            for project in project_installs(image, stage, step):
+                lock = LOCK_FILES.get(project.tool)
+                if project.tool == "pipenv" or lock is None or project.pyproject is None or project.command is None:
+                    continue
+                committed = project.pyproject.parent / lock
+                if not os.path.isfile(committed):
+                    continue  # nothing locked: REQ003's concern, not this one
+                held = context_source(image, stage, posixpath.join(project.folder, lock), step.index)
+                if held is not None:
+                    continue
+                shown = (
+                    committed.relative_to(image.context_root).as_posix()
+                    if committed.is_relative_to(image.context_root)
+                    else lock
+                )
+                command = f"{project.tool} {'sync' if project.tool == 'uv' else 'install'}"
+                relocked = _locked_in_build(stage, step, project.tool)
+                stops = project.tool == "uv" and not relocked and ({"--frozen", "--locked"} & set(project.options))
+                if relocked is not None:
+                    message = (
+                        f"`{command}` installs from the lock the build makes again (`{project.tool} lock` at line "
+                        f"{relocked}), not from `{shown}`, which the repository commits: each build resolves the "
+                        "dependencies anew and may install other versions than the lock pins"
+                    )
+                elif stops:
+                    message = (
+                        f"`{command}` asks for the lock file (`{' '.join(sorted(stops))}`), but the image does not "
+                        f"hold `{shown}` at this step (no COPY brought it to `{project.folder}`): the build stops"
+                    )
+                else:
+                    message = (
+                        f"`{command}` runs without `{shown}`, which the repository commits: no COPY brought it to "
+                        f"`{project.folder}` before this step, so each build resolves the dependencies again and may "
+                        "install other versions than the lock pins"
+                    )
+                yield Finding(
+                    "REQ010",
+                    image.dockerfile_path,
+                    project.command.span,
+                    message,
+                    f"Copy the lock file with the manifest before the install (`COPY pyproject.toml {lock} ./`)"
+                    + ("" if stops or project.tool != "uv" else " and install from it (`uv sync --frozen`)")
+                    + ".",
+                    severity=None if stops else Severity.WARNING,  # the rule is an error where uv stops
+                )
