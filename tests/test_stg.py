@@ -378,6 +378,31 @@ def test_build_tools_the_dockerfile_says_the_service_needs_stay_quiet(repo, comm
     assert places == ([("STG001", "Dockerfile", 3)] if reported else [])
 
 
+@pytest.mark.parametrize(
+    "devcontainer, reported",
+    [
+        # the Dev Containers file names the compose service that builds the image (comments allowed)
+        (
+            '// VS Code\n{\n  "dockerComposeFile": ["../docker-compose.yml"],\n  "service": "api", // the one\n}\n',
+            False,
+        ),
+        ('{"build": {"dockerfile": "../Dockerfile"}}', False),
+        ('{"image": "mcr.microsoft.com/devcontainers/python:3.12"}', True),  # another image
+    ],
+)
+def test_an_image_the_dev_container_file_builds_is_where_developers_work(repo, devcontainer, reported):
+    """.devcontainer/devcontainer.json builds this image for VS Code: `uv sync` runs in it and
+    compiles psycopg2 on Alpine, so its compilers are what it is for."""
+    files = {
+        "Dockerfile": "FROM python:3.12-alpine\nRUN apk add --no-cache build-base libpq-dev\n"
+        'COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCMD ["sleep", "infinity"]\n',
+        "docker-compose.yml": "services:\n  api:\n    build: .\n    command: sleep infinity\n",
+        ".devcontainer/devcontainer.json": devcontainer,
+    }
+    places, _ = lint(repo, files["Dockerfile"], "STG001", {k: v for k, v in files.items() if k != "Dockerfile"})
+    assert bool(places) is reported
+
+
 def test_build_tools_on_a_full_base_that_holds_them_claim_no_bytes(repo):
     """python:3.10 is buildpack-deps: gcc, make and the headers are there already, so the
     install adds little; the base's size is IMG001's to count."""

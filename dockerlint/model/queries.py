@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from collections.abc import Iterable
@@ -81,7 +82,41 @@ def development_image(image: Image) -> bool:
     names = (image.final.name if image.final else None, image.target, image.dockerfile_path.name.lower())
     if any(_DEV_IMAGE_WORDS.search(name) for name in names if name):
         return True
-    return bool(image.services) and all(_DEV_IMAGE_WORDS.search(service) for service in image.services)
+    if bool(image.services) and all(_DEV_IMAGE_WORDS.search(service) for service in image.services):
+        return True
+    return image.memoized(("dev_container",), lambda: _dev_container(image))
+
+
+_JSONC_COMMENT = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
+_TRAILING_COMMA = re.compile(r'("(?:\\.|[^"\\])*")|,\s*([}\]])')  # JSONC allows `[1, 2,]`
+
+
+def _dev_container(image: Image) -> bool:
+    """Whether the repository's `.devcontainer/devcontainer.json` builds this image: its
+    `dockerFile`/`build.dockerfile` is this Dockerfile, or its `service` is one of the
+    compose services that build it. A dev container is where developers work, not an image
+    that ships (VS Code and the Dev Containers spec read that file)."""
+    root = image.workspace.root or image.context_root
+    config = root / ".devcontainer" / "devcontainer.json"
+    loaded = image.workspace.text(config, quiet=True)
+    if loaded is None:
+        return False
+    import json
+
+    try:
+        text = _JSONC_COMMENT.sub(lambda match: match.group(1) or "", loaded[0].text)
+        data = json.loads(_TRAILING_COMMA.sub(lambda match: match.group(1) or match.group(2), text))
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    build = data.get("build") if isinstance(data.get("build"), dict) else {}
+    dockerfile = data.get("dockerFile") or data.get("dockerfile") or build.get("dockerfile")
+    if isinstance(dockerfile, str):
+        if os.path.normpath(config.parent / dockerfile) == os.path.normpath(image.dockerfile_path):
+            return True
+    service = data.get("service")
+    return isinstance(service, str) and service in image.services
 
 
 def compose_services(image: Image) -> list:
