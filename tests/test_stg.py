@@ -403,6 +403,27 @@ def test_an_image_the_dev_container_file_builds_is_where_developers_work(repo, d
     assert bool(places) is reported
 
 
+@pytest.mark.parametrize(
+    "start, reported",
+    [
+        ('CMD ["python3.11", "-m", "app"]', True),  # the PPA's Python runs the service; the tool that added it stays
+        ('CMD ["sh", "-c", "add-apt-repository -y ppa:acme/tools && exec python3.11 -m app"]', False),
+    ],
+)
+def test_the_tool_that_adds_a_ppa_stays_in_the_image(repo, start, reported):
+    """software-properties-common is installed for add-apt-repository (the deadsnakes PPA):
+    after the build it only weighs, with the OS's python3 it depends on."""
+    dockerfile = (
+        "FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y --no-install-recommends software-properties-common "
+        "&& add-apt-repository -y ppa:deadsnakes/ppa && apt-get install -y --no-install-recommends python3.11 "
+        f"&& rm -rf /var/lib/apt/lists/*\nCOPY app/ /app/app/\nWORKDIR /app\n{start}\n"
+    )
+    places, messages = lint(repo, dockerfile, "STG001", {"app/__init__.py": "", "app/__main__.py": "print('hi')\n"})
+    assert places == ([("STG001", "Dockerfile", 2)] if reported else [])
+    if reported:
+        assert messages[0].startswith("`software-properties-common` (add-apt-repository")
+
+
 def test_build_tools_on_a_full_base_that_holds_them_claim_no_bytes(repo):
     """python:3.10 is buildpack-deps: gcc, make and the headers are there already, so the
     install adds little; the base's size is IMG001's to count."""

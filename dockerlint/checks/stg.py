@@ -566,6 +566,11 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         message = f"build tools {shown} {where}{cost}: the service needs them only to build packages"
         if names == ["git"] and full_base is None:  # it fetched sources at most: the service never runs it
             message = f"`git` is installed in the final stage and stays in the image{cost}: the service never runs git"
+        elif names == ["software-properties-common"]:  # add-apt-repository, for the build's PPA
+            message = (
+                "`software-properties-common` (add-apt-repository, with the OS's python3 it needs) is installed in "
+                f"the final stage and stays in the image{cost}: it only adds package repositories during the build"
+            )
         yield finding(
             image,
             "STG001",
