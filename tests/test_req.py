@@ -846,6 +846,16 @@ def test_a_version_comparison_the_shell_takes_for_a_redirection(repo):
     assert "fails the install" in result.findings[1].message
 
 
+def test_the_unquoted_comparisons_of_one_command_are_one_finding(repo):
+    """Nine unquoted floors on one training image's `pip install`: one mistake, quoted at
+    once, said once with the requirements it drops."""
+    requirements = " ".join(f"pkg{number}>=1.{number}" for number in range(1, 10))
+    dockerfile = f"FROM python:3.11-slim\nRUN pip install --no-cache-dir {requirements}\n"
+    (finding,) = run_lint(repo({"Dockerfile": dockerfile}), select=["REQ008"]).findings
+    assert finding.message.startswith("9 requirements are not quoted (`pkg1>=1.1`, `pkg2>=1.2`,")
+    assert "and 4 more" in finding.message and "installs each package at any version" in finding.message
+
+
 def test_a_pin_to_a_build_variable_on_the_command_pins_the_listed_package(repo):
     """`apache-airflow==${AIRFLOW_VERSION}` beside `-r requirements.txt` (the apache/airflow
     image sets the variable; here an ARG does) pins the Airflow the file lists bare."""

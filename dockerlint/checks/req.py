@@ -578,10 +578,32 @@ def unquoted_version_comparison(image: Image) -> Iterator[Finding]:
 
 
 def _unquoted_comparisons(image: Image, install) -> Iterator[Finding]:
-    for text in install.command.command.glued:
-        match = _UNQUOTED_COMPARISON.fullmatch(text)
-        if match is None:
-            continue
+    """One finding per command: its unquoted comparisons are one mistake, fixed at once."""
+    found = [
+        (text, match)
+        for text in install.command.command.glued
+        if (match := _UNQUOTED_COMPARISON.fullmatch(text)) is not None
+    ]
+    if len(found) > 1:
+        shown = ", ".join(f"`{text}`" for text, _ in found[:5]) + (
+            f" and {len(found) - 5} more" if len(found) > 5 else ""
+        )
+        reads = any(match["redirect"] == "<" for _, match in found)
+        effect = (
+            "reads its input from a file named after one of them, which fails the install"
+            if reads
+            else "writes pip's output to files named after the versions, and pip installs each package at any version"
+        )
+        yield finding(
+            image,
+            "REQ008",
+            install.span,
+            f"{len(found)} requirements are not quoted ({shown}): the shell takes each `>` or `<` and what follows "
+            f"as a redirection, so this command {effect}",
+            'Quote each requirement: `pip install "name>=1.2"`.',
+        )
+        return
+    for text, match in found:
         name, redirect, rest = match["name"], match["redirect"], match["rest"].strip()
         if redirect == "<":
             effect = f"reads its input from a file named `{rest}`, which fails the install"
