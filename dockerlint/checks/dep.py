@@ -13,7 +13,6 @@ distribution requires it, loads it, or asks for it through an extra.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections.abc import Iterator
@@ -69,7 +68,13 @@ from dockerlint.model.distributions import (
 )
 from dockerlint.model.documented import documented_container_commands
 from dockerlint.model.gitignore import gitignored
-from dockerlint.model.installed_names import BASE_IMAGE_INSTALLS, ImageInstalls, Installed, image_installs
+from dockerlint.model.installed_names import (
+    BASE_IMAGE_INSTALLS,
+    ImageInstalls,
+    Installed,
+    image_installs,
+    project_scripts,
+)
 from dockerlint.model.installed_projects import project_installs
 from dockerlint.model.installed_records import floor_release, pinned_release
 from dockerlint.model.installs import wrapper_words
@@ -1342,7 +1347,7 @@ def _reached_from_start(image: Image, analysis: Analysis) -> set[str] | None:
     first-party modules they import, one from another. None when that cannot be traced (no
     Python start command, a compose command of its own, an import by a computed name, a
     framework that loads modules by strings): then every file counts."""
-    started = started_program(image) or _console_script_start(image, analysis)
+    started = started_program(image) or _console_script_start(image)
     if started is None or any(service.command or service.entrypoint for service in compose_services(image)):
         return None
     step, kind, target = started
@@ -1394,7 +1399,7 @@ def _reached_from_start(image: Image, analysis: Analysis) -> set[str] | None:
     return reached
 
 
-def _console_script_start(image: Image, analysis: Analysis) -> tuple | None:
+def _console_script_start(image: Image) -> tuple | None:
     """(step, "console", module) when the start command is a console script of a project the
     image installs from its build context (`pharos serve`, `[project.scripts] pharos =
     "pharos.cli:main"`): the module it runs."""
@@ -1402,15 +1407,8 @@ def _console_script_start(image: Image, analysis: Analysis) -> tuple | None:
     words = [word for word in found[1] if word not in ("exec", "--")] if found is not None else []
     if not words:
         return None
-    command = posixpath.basename(words[0])
-    for folder in analysis.installs.local_projects:
-        manifest = folder / "pyproject.toml"
-        pyproject = image.workspace.pyproject(manifest) if os.path.isfile(manifest) else None
-        for name, target in pyproject.scripts if pyproject is not None else ():
-            module = target.split(":", 1)[0].strip()
-            if name == command and _DOTTED.fullmatch(module):
-                return found[0], "console", module
-    return None
+    module = project_scripts(image).get(posixpath.basename(words[0]), "").split(":", 1)[0].strip()
+    return (found[0], "console", module) if _DOTTED.fullmatch(module) else None
 
 
 _DOTTED = lazy_compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")

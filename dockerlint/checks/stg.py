@@ -456,17 +456,11 @@ def _console_commands(image: Image) -> set[str]:
 
     def commands() -> set[str]:
         from dockerlint.model.distributions import command_owners
-        from dockerlint.model.installed_names import image_installs
+        from dockerlint.model.installed_names import image_installs, project_scripts
 
-        installs = image_installs(image)
-        installed = installs.names
+        installed = image_installs(image).names
         found = {command for command, owners in command_owners().items() if installed.intersection(owners)}
-        for folder in installs.local_projects:
-            manifest = folder / "pyproject.toml"
-            pyproject = image.workspace.pyproject(manifest) if os.path.isfile(manifest) else None
-            if pyproject is not None:
-                found.update(name for name, _ in pyproject.scripts)
-        return found
+        return found | set(project_scripts(image))
 
     return image.memoized(("console_commands",), commands)
 
@@ -532,7 +526,7 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
         if compiles_at_run_time and any(fnmatchcase(package.name, glob) for glob in compiles_at_run_time):
             continue  # Triton (vLLM) or torch.compile builds kernels with the C compiler as the service runs
         if _runtime_names(image, commands.get(package.name, [package.name])):
-            if _needed_only_for(image, final, package.name):
+            if _needed_only_for(image, package.name):
                 yield _needed_only_for_finding(image, final, package)
             continue  # the container runs it: `make prod-gunicorn` is how compose starts the service
         by_install.setdefault(id(package.install), []).append((step, package))
@@ -586,7 +580,7 @@ def build_tools_in_final_image(image: Image) -> Iterator[Finding]:
     yield from _script_toolchains(image)
 
 
-def _needed_only_for(image: Image, final: StageModel, name: str) -> bool:
+def _needed_only_for(image: Image, name: str) -> bool:
     """Whether the container runs only the one small program of ``name`` it is installed
     for (`make`, of build-essential), never the compilers, and the Makefile of the
     service's folder compiles and installs nothing (an unread Makefile: not said)."""
@@ -594,14 +588,11 @@ def _needed_only_for(image: Image, final: StageModel, name: str) -> bool:
     program = facts["needed_for"].get(name)
     if program is None or _runtime_names(image, [tool for tool in facts["commands"][name] if tool != program]):
         return False
-    folder = final.steps[-1].workdir if final.steps else None
-    for makefile in ("GNUmakefile", "makefile", "Makefile"):
-        source = context_source(image, final, posixpath.join(folder or "/", makefile), len(final.steps))
-        loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
-        if loaded is not None:
-            recipes = _recipes_run(makefile_rules(loaded[0].text), _runtime_text(image))
-            return recipes is not None and re.search(facts["compiling_recipe"], recipes) is None
-    return False
+    rules = _final_makefile_rules(image)
+    if rules is None:
+        return False
+    recipes = _recipes_run(rules, _runtime_text(image))
+    return recipes is not None and re.search(facts["compiling_recipe"], recipes) is None
 
 
 _MAKE = re.compile(r"(?<![\w./-])make(?![\w.-])((?:[ \t]+[^\s;&|()\"'`]+)*)")
@@ -1127,16 +1118,27 @@ def _make_recipes(image: Image, runtime: str) -> str | None:
     """The recipe lines of the Makefile targets the container's `make` commands run (`CMD
     ["make", "run"]`, whose `run:` is `poetry run python main.py`), read from the Makefile
     the final stage's working folder holds; None when there is none to read."""
-    final = image.final
-    if final is None or not final.steps:
+    rules = _final_makefile_rules(image)
+    return _recipes_run(rules, runtime) if rules is not None else None
+
+
+def _final_makefile_rules(image: Image) -> dict | None:
+    """The rules of the Makefile the final stage's working folder holds (as `make` looks for
+    it: GNUmakefile, makefile, Makefile), or None."""
+
+    def read() -> dict | None:
+        final = image.final
+        if final is None or not final.steps:
+            return None
+        folder = final.steps[-1].workdir or "/"
+        for makefile in ("GNUmakefile", "makefile", "Makefile"):
+            source = context_source(image, final, posixpath.join(folder, makefile), len(final.steps))
+            loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
+            if loaded is not None:
+                return makefile_rules(loaded[0].text)
         return None
-    folder = final.steps[-1].workdir or "/"
-    for makefile in ("GNUmakefile", "makefile", "Makefile"):
-        source = context_source(image, final, posixpath.join(folder, makefile), len(final.steps))
-        loaded = image.workspace.text(source, quiet=True) if source is not None and os.path.isfile(source) else None
-        if loaded is not None:
-            return _recipes_run(makefile_rules(loaded[0].text), runtime)
-    return None
+
+    return image.memoized(("final_makefile_rules",), read)
 
 
 # -- STG007 --------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ installed_pipenv and installed_pdm (``uv sync``, ``poetry install``, ``pipenv in
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 
@@ -69,6 +70,22 @@ def image_installs(image: Image) -> ImageInstalls:
     """The Python distributions the final image installs, each at the place that names it
     (worked out once per image: the engine and several rules ask)."""
     return image.memoized(("image_installs",), lambda: _image_installs(image))
+
+
+def project_scripts(image: Image) -> dict[str, str]:
+    """Console command -> what it runs ("module:function"), of the `[project.scripts]` of the
+    projects the image installs from its build context."""
+
+    def read() -> dict[str, str]:
+        found: dict[str, str] = {}
+        for folder in image_installs(image).local_projects:
+            manifest = folder / "pyproject.toml"
+            pyproject = image.workspace.pyproject(manifest) if os.path.isfile(manifest) else None
+            for name, target in pyproject.scripts if pyproject is not None else ():
+                found.setdefault(name, target)
+        return found
+
+    return image.memoized(("project_scripts",), read)
 
 
 def _image_installs(image: Image) -> ImageInstalls:
