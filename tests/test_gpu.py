@@ -525,6 +525,8 @@ def test_devel_is_fine_when_the_stage_compiles_or_only_builds(repo):
         ("RUN git clone https://github.com/acme/grasp_det_seg_cnn.git && pip install --no-cache-dir -e grasp_det_seg_cnn",
          False),
         ("RUN git clone https://github.com/acme/segnet.git /opt/segnet\nRUN pip install --no-cache-dir /opt/segnet", False),
+        ("RUN git clone --depth 1 -b v2.1 https://github.com/acme/segnet.git /opt/segnet\n"
+         "RUN pip install --no-cache-dir /opt/segnet", False),
         # plain wheels: nothing compiles
         ("RUN pip install --no-cache-dir transformers==4.47.1 accelerate==1.2.1", True),
         ("RUN git clone https://github.com/acme/configs.git && pip install --no-cache-dir flask==3.1.0", True),

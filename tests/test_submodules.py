@@ -102,3 +102,6 @@ def test_a_repository_the_build_clones_holds_code_that_is_not_judged(repo):
     )
     result = run_lint(repo(files), select=["IMG002", "DEP001"])
     assert sorted((f.code, f.severity.name) for f in result.findings) == [("DEP001", "WARNING"), ("IMG002", "WARNING")]
+    files["Dockerfile"] = dockerfile.replace("git clone", "git clone --depth 1 --branch v2")
+    result = run_lint(repo(files), select=["IMG002", "DEP001"])
+    assert "clones `https://github.com/acme/scale-balanced-grasp.git` at build time" in result.findings[0].message

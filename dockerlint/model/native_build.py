@@ -19,6 +19,7 @@ from functools import cache
 from dockerlint.knowledge import load
 from dockerlint.model.image import Image
 from dockerlint.model.queries import final_chain
+from dockerlint.model.submodules import git_clones
 
 
 @cache
@@ -37,7 +38,7 @@ def compiles_native(image: Image) -> bool:
                 return True
             if any(_compiles(command.argv, settings) for command in step.commands):
                 return True
-            cloned |= _cloned_folders(step)
+            cloned |= {folder for _, folder in git_clones(step)}
             for install in step.installs:
                 if install.has("--no-binary", "--no-build-isolation"):
                     return True
@@ -50,17 +51,6 @@ def compiles_native(image: Image) -> bool:
                 ):
                     return True
     return copies_native_sources(image)
-
-
-def _cloned_folders(step) -> set[str]:
-    """The folders a RUN fills with `git clone` (the last word, else the repository's name)."""
-    found = set()
-    for command in step.commands:
-        words = [word for word in command.argv[1:] if not word.startswith("-")]
-        if command.name == "git" and words[:1] == ["clone"] and len(words) >= 2:
-            target = words[2] if len(words) > 2 else words[1].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-            found.add(posixpath.normpath(posixpath.join(step.workdir or "/", target)))
-    return found
 
 
 def _builds_cloned_or_cuda_source(step, install, cloned: set[str], settings: dict) -> bool:

@@ -83,6 +83,38 @@ def copied_submodule(image: Image) -> str | None:
     return None
 
 
+# `git clone` options that take a value as the next word (git-clone(1)).
+_CLONE_VALUE_OPTIONS = frozenset({
+    "--depth", "-b", "--branch", "-o", "--origin", "-u", "--upload-pack", "--reference", "--reference-if-able",
+    "--separate-git-dir", "--template", "-c", "--config", "--shallow-since", "--shallow-exclude", "-j", "--jobs",
+    "--filter", "--server-option", "--bundle-uri",
+})  # fmt: skip
+
+
+def git_clones(step) -> list[tuple[str, str]]:
+    """(repository, folder in the image) of each `git clone` of a RUN: the folder is the
+    word after the repository, else the repository's name, beside the working folder."""
+    found = []
+    for command in step.commands:
+        if command.name != "git":
+            continue
+        argv = list(command.argv[1:])
+        while argv and argv[0].startswith("-"):  # git's own options (`git -c x=y clone`)
+            argv = argv[2:] if argv[0] in ("-c", "-C") else argv[1:]
+        if argv[:1] != ["clone"]:
+            continue
+        words, rest = [], iter(argv[1:])
+        for word in rest:
+            if word in _CLONE_VALUE_OPTIONS:
+                next(rest, None)
+            elif not word.startswith("-"):
+                words.append(word)
+        if words:
+            target = words[1] if len(words) > 1 else words[0].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+            found.append((words[0], posixpath.normpath(posixpath.join(step.workdir or "/", target))))
+    return found
+
+
 def cloned_repository(image: Image) -> str | None:
     """A code repository a RUN of the final image's stages clones (not a model repository
     of the Hugging Face Hub, which is weights: MDL001's), as written, or None."""
@@ -90,11 +122,9 @@ def cloned_repository(image: Image) -> str | None:
 
     for stage in final_chain(image):
         for step in stage.runs():
-            for command in step.commands:
-                words = [word for word in command.argv[1:] if not word.startswith("-")]
-                if command.name == "git" and words[:1] == ["clone"] and len(words) >= 2:
-                    if "huggingface.co" not in words[1] and "hf.co/" not in words[1]:
-                        return words[1]
+            for repository, _ in git_clones(step):
+                if "huggingface.co" not in repository and "hf.co/" not in repository:
+                    return repository
     return None
 
 
