@@ -908,7 +908,10 @@ def main() -> int:
             generate_import_repository(work / "imports-large", LARGE_IMPORT_FILES, IMPORT_IMAGES, options.seed)
             touch_settled(work / "imports-large")
         print(f"generated in {time.perf_counter() - started:.1f} s under {work}")
-        version = subprocess.run([*command, "--version"], capture_output=True, text=True)
+        version = subprocess.run([*command, "--version"], capture_output=True, text=True, cwd=work)
+        if version.returncode or not version.stdout.startswith("dockerlint"):
+            # "No module named dockerlint" exits 1, which would pass for "findings": stop here
+            sys.exit(f"{' '.join(command)} is not a working dockerlint: {(version.stderr or version.stdout).strip()}")
         print(
             f"{' '.join(command)}: {(version.stdout or version.stderr).strip()}; Python {sys.version.split()[0]}; "
             f"median of {runs} runs after a warm-up; {os.cpu_count()} CPUs, load average "
