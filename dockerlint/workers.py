@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
 import sys
 from typing import TYPE_CHECKING
 
@@ -61,6 +60,7 @@ def check_in_processes(builds: list[Build], setup: _Setup, jobs: int) -> _Checke
     """``engine._check_images`` over ``builds`` in ``jobs`` processes, with what they learned
     taken into the engine's workspace, suppressions and scan cache."""
     import multiprocessing
+    import pickle  # here and in _work: a run in one process never needs it
 
     from dockerlint.engine import _Checked
 
@@ -127,6 +127,8 @@ def check_in_processes(builds: list[Build], setup: _Setup, jobs: int) -> _Checke
 def _work(setup: _Setup, builds: list[Build], writing: int) -> None:
     """In the worker: check the images, send what the engine needs to finish the run
     (pickled onto the pipe ``writing``)."""
+    import pickle
+
     from dockerlint.engine import _check_images, forget
 
     try:

@@ -11,7 +11,6 @@ what was found before them.
 from __future__ import annotations
 
 import io
-import pickletools
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 # Suffixes a pickled model is also saved under (`model.bin`, scikit-learn's `.sav`), beside
@@ -38,6 +37,8 @@ def pickled_modules(data: bytes) -> set[str]:
     """Top-level names of the modules whose classes or functions the pickle refers to
     (``GLOBAL``, ``INST`` and protocol 4's ``STACK_GLOBAL``, whose two strings may come
     from the memo)."""
+    import pickletools  # here, not at the top: most runs read no pickle, and it costs start-up
+
     found: set[str] = set()
     memo: dict[int, object] = {}
     pushed: list[object] = [None, None]  # the last two values pushed: STACK_GLOBAL's module and name
