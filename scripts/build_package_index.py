@@ -935,11 +935,26 @@ def _holds_python(node: dict) -> bool:
 # -- what a package imports of others ---------------------------------------------------------
 
 
+# Methods a class's construction runs: they count as the class (``Wrapper(...)`` reaches what
+# they import). Pydantic runs a model's validators when it is built: LangChain's wrappers import
+# their optional package in one (``validate_environment`` under ``model_validator`` or, before
+# pydantic 2, ``root_validator``; docs.pydantic.dev/latest/concepts/validators).
+_CONSTRUCTION_METHODS = frozenset({"__init__", "__new__", "__post_init__", "__call__"})
+_CONSTRUCTION_VALIDATORS = frozenset({"model_validator", "root_validator", "field_validator", "validator"})
+
+
+def _decorator_name(decorator: ast.expr) -> str | None:
+    """``model_validator`` of ``@model_validator(mode="before")`` or ``@pydantic.root_validator``."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return getattr(target, "attr", getattr(target, "id", None))
+
+
 class _Reader(ast.NodeVisitor):
     """The imports of one module: of its own package's modules and of others at load time
     (module level, in a class body, under ``try``/``if``; not under TYPE_CHECKING), and of
     others inside functions; and the call graph's raw material: which names each function
-    mentions. A function is known by its simple name; a class by its ``__init__``.
+    mentions. A function is known by its simple name; a class by its ``__init__``
+    and the validators its construction runs.
 
     An import the code does without is no use of what it imports: one under ``try`` whose
     ``except ImportError`` goes on with a placeholder (``pd = None``) or nothing, or under
@@ -1063,7 +1078,10 @@ class _Reader(ast.NodeVisitor):
     def visit_FunctionDef(self, node, owner: str | None = None) -> None:
         for decorator in node.decorator_list:
             self.visit(decorator)
-        name = owner if owner and node.name in ("__init__", "__new__", "__post_init__", "__call__") else node.name
+        runs_on_construction = node.name in _CONSTRUCTION_METHODS or any(
+            _decorator_name(decorator) in _CONSTRUCTION_VALIDATORS for decorator in node.decorator_list
+        )
+        name = owner if owner and runs_on_construction else node.name
         self.defined.add(node.name)
         self.functions.append(name)
         for statement in node.body:

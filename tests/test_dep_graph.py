@@ -255,6 +255,27 @@ def test_a_langchain_pdf_chatbot_uses_its_loaders_packages(repo):
     assert lines(findings(repo, files)) == [("DEP001", 6)]
 
 
+def test_a_wrapper_that_imports_its_package_in_a_validator_uses_it(repo):
+    """LangChain's PubMedAPIWrapper imports xmltodict in the pydantic validator its
+    construction runs (langchain_community/utilities/pubmed.py, `validate_environment`)."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "search.py"]\n',
+        "requirements.txt": """
+            langchain-community==0.3.27
+            xmltodict==0.14.2
+            feedparser==6.0.11
+        """,
+        "search.py": """
+            import sys
+
+            from langchain_community.utilities.pubmed import PubMedAPIWrapper
+
+            print(PubMedAPIWrapper(top_k_results=3).run(sys.argv[1]))
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]  # feedparser is left over
+
+
 VECTOR_STORE_CHATBOT = {
     "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "app.py"]\n',
     "requirements.txt": """

@@ -129,6 +129,40 @@ def load_pdf(path):
     assert uses["pdfreader.io"] == {"calls": ["load_pdf"]}  # through the private method it calls; by module path
 
 
+def test_a_validator_that_imports_counts_as_the_class_it_validates(tmp_path):
+    """A pydantic model runs its validators when it is built: LangChain's wrappers import
+    their optional package in one, so constructing the wrapper reaches that import."""
+    wheel = make_wheel(
+        tmp_path / "wrappers-1.0-py3-none-any.whl",
+        {
+            "wrappers/pubmed.py": """
+from pydantic import BaseModel, model_validator, root_validator
+
+class PubMedWrapper(BaseModel):
+    @model_validator(mode="before")
+    @classmethod
+    def validate_environment(cls, values):
+        import xmltodict
+        return values
+
+class OldWrapper(BaseModel):
+    @root_validator(pre=True)
+    def validate_environment(cls, values):
+        import feedparser
+        return values
+
+    def search(self, query):
+        import arxiv
+        return arxiv.Search(query)
+""",
+        },
+    )
+    uses = build.read_wheel(wheel)["uses"]
+    assert uses["xmltodict"] == {"calls": ["PubMedWrapper"]}
+    assert uses["feedparser"] == {"calls": ["OldWrapper"]}
+    assert uses["arxiv"] == {"calls": ["search"]}  # a plain method stays known by its name
+
+
 def test_a_package_helper_named_for_importing_imports_its_literal_argument(tmp_path):
     """pyconfs' `toml = delayed_import("toml")`, `_import_optional("yaml")`: a package's own
     import helper, known by its name, with a module name as its argument; a function whose
