@@ -1078,13 +1078,58 @@ def test_a_url_or_a_host_and_port_is_no_provider_string(repo):
             import os
 
             from langchain.agents import create_agent
+            from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
             BASE = os.environ.get("LLM_URL", "http://openai:8000/v1")
-            agent = create_agent(os.environ["MODEL"], tools=[])
+            agent = create_agent(FakeListChatModel(responses=[BASE]), tools=[])
         """,
     }
-    # neither the URL's host nor a model read from the environment names a provider
+    # the URL's host names no provider, and the agent is given a model object
     assert lines(findings(repo, files)) == [("DEP001", 2), ("DEP001", 3)]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        'create_agent(os.environ["MODEL"], tools=[])',
+        'init_chat_model(model=os.getenv("MODEL", "openai:gpt-4.1"))',
+        "init_chat_model(settings.model)",
+        'init_chat_model(f"{settings.provider}:{settings.model}", temperature=0)',
+        'init_chat_model(temperature=0, configurable_fields=("model", "model_provider"))',
+        "init_chat_model()",
+    ],
+)
+def test_a_model_the_settings_choose_may_load_any_installed_integration(repo, call):
+    """LangChain loads the integration of the provider the model names as the service runs:
+    each installed one may be that provider (deepseek, groq and Vertex AI in one research
+    agent, picked in its configuration)."""
+    files = {
+        **LANGCHAIN_AGENT,
+        "agent.py": f"""
+            import os
+
+            from langchain.agents import create_agent
+            from langchain.chat_models import init_chat_model
+
+            from settings import settings
+
+            agent = {call}
+        """,
+    }
+    assert lines(findings(repo, files)) == []
+
+
+def test_a_model_written_out_loads_only_its_own_integration(repo):
+    files = {
+        **LANGCHAIN_AGENT,
+        "agent.py": """
+            from langchain.chat_models import init_chat_model
+
+            writer = init_chat_model(temperature=0, model="openai:gpt-4.1")
+            judge = init_chat_model(model="gpt-4.1-mini", model_provider="openai")
+        """,
+    }
+    assert lines(findings(repo, files)) == [("DEP001", 3)]  # langchain-anthropic
 
 
 def test_a_pre_release_requires_what_its_final_release_does():

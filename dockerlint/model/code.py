@@ -97,6 +97,12 @@ def _compile_call() -> tuple[tuple[str, ...], re.Pattern]:
 
 _PROVIDER_PREFIX = re.compile(r"""["']([a-z_]+):(?!//)[\w.\-/]""")  # "openai:gpt-4.1", not a URL
 _PROVIDER_ARGUMENT = re.compile(r"""\bmodel_provider\s*=\s*["']([a-z_]+)["']""")
+# A chat model chosen as the service runs: `init_chat_model()` with no model, a model that is
+# no string written out (a setting, `f"{provider}:{name}"`, `**config`), `configurable_fields`;
+# `create_agent` given the environment's model. Any installed integration may be the one loaded.
+_RUNTIME_MODEL_CALL = re.compile(r"\b(init_chat_model|create_agent)\(")
+_LITERAL_START = ("'", '"')
+_ENVIRONMENT_READS = ("os.environ", "os.getenv", "getenv(", "environ[", "environ.get(")
 
 EMPTY: frozenset = frozenset()
 
@@ -183,7 +189,9 @@ def _mentions_in_python(text: str) -> Mentions:
     if "BaseSettings" in text:
         names |= {field.upper() for field in _SETTINGS_FIELD.findall(text)}
     providers = model_providers()
-    if not names.isdisjoint(providers) or "model_provider" in text:
+    if ("init_chat_model" in text or "create_agent" in text) and _chooses_model_at_run_time(text):
+        names |= set(providers.values())
+    elif not names.isdisjoint(providers) or "model_provider" in text:
         names |= _provider_modules(text, providers)
     # The regex costs a third of a scan; a substring test rules most files out first.
     calls = frozenset(_CALL.findall(text)) if any(name in text for name in GUI_CALLS) else EMPTY
@@ -205,6 +213,44 @@ def _provider_modules(text: str, providers: dict[str, str]) -> set[str]:
     "provider:model" string, or a ``model_provider=`` argument."""
     named = _PROVIDER_PREFIX.findall(text) + _PROVIDER_ARGUMENT.findall(text)
     return {providers[name] for name in named if name in providers}
+
+
+def _chooses_model_at_run_time(text: str) -> bool:
+    """Whether a call of LangChain's ``init_chat_model`` (or ``create_agent``, which calls it)
+    leaves the provider to the service's settings: then any integration may be loaded."""
+    for found in _RUNTIME_MODEL_CALL.finditer(text):
+        arguments = _call_arguments(text, found.end())
+        if found.group(1) == "create_agent":
+            model = arguments.split(",", 1)[0]
+            if any(read in model for read in _ENVIRONMENT_READS):
+                return True
+            continue
+        provider_chosen = "model_provider" in arguments and not _PROVIDER_ARGUMENT.search(arguments)
+        if "configurable_fields" in arguments or provider_chosen:
+            return True
+        first = arguments.split(",", 1)[0].strip()
+        if first.startswith("model") and "=" in first and not first.startswith("model_"):
+            first = first.split("=", 1)[1].strip()
+        elif "=" in first.split("(", 1)[0]:  # a keyword first: the model, if any, is named below
+            model = re.search(r"\bmodel\s*=\s*(\S)", arguments)
+            first = model.group(1) if model else ""
+        if not first.startswith(_LITERAL_START):
+            return True
+    return False
+
+
+def _call_arguments(text: str, start: int, limit: int = 2000) -> str:
+    """The text between a call's parentheses, from just after ``(`` (cut at ``limit``)."""
+    depth = 1
+    for index in range(start, min(len(text), start + limit)):
+        char = text[index]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if not depth:
+                return text[start:index]
+    return text[start : start + limit]
 
 
 def _with_urls(text: str, mentions: Mentions) -> Mentions:
