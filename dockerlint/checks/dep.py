@@ -1017,9 +1017,12 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         if runner is not None:  # code the image does not hold, run with its packages
             needs += f"; but {runner}: that code may import it"
             base = True
-        verdict_text = "and may be unused" if unsure or older else "but nothing uses it"
+        foreign = runner is not None
+        verdict_text = "and may be unused" if unsure or older or foreign else "but nothing uses it"
         fix = _replacement_fix(item, instead) if instead else _removal_fix(item, _listed_below(analysis, verdict, item))
-        if unsure and not instead:
+        if foreign and not unsure and not instead:
+            fix = f"Check whether that code imports {modules}; if not, {fix[0].lower()}{fix[1:]}"
+        elif unsure and not instead:
             fix = (
                 f"Check whether {names} require{'s' if len(unsure) == 1 else ''} it; if not, {fix[0].lower()}{fix[1:]}"
             )
@@ -1036,7 +1039,7 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
             + (
                 f"it is a backport of the standard library's {modules}, which the image's Python has and loads first"
                 if _shadowed_by_stdlib(image, distribution)
-                else f"no code in the image imports {modules}"
+                else f"no code of the image {'that this checkout shows ' if foreign else ''}imports {modules}"
             )
             + f", no command runs it, and {needs}"
             + (f"; the service uses {through}, which only it brings in" if instead else ""),
