@@ -404,6 +404,38 @@ def test_django_heroku_settings_use_whitenoise_and_dj_database_url(repo):
     assert not {("DEP001", 3), ("DEP001", 4)} & set(lines(found))
 
 
+def test_an_app_the_settings_name_uses_the_extra_named_for_it(repo):
+    """A freeze of `django-allauth[socialaccount]` lists requests, PyJWT and cryptography on
+    lines of their own; Django imports the `allauth.socialaccount` app INSTALLED_APPS names,
+    and with it what that extra holds. Without that app, they are unused."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "site.wsgi"]\n',
+        "requirements.txt": """
+            Django==5.2.8
+            django-allauth==65.13.1
+            gunicorn==23.0.0
+            requests==2.32.5
+            PyJWT==2.10.1
+            cryptography==46.0.3
+        """,
+        "site/__init__.py": "",
+        "site/wsgi.py": "from django.core.wsgi import get_wsgi_application\napplication = get_wsgi_application()\n",
+        "site/settings.py": """
+            INSTALLED_APPS = [
+                "django.contrib.auth",
+                "allauth",
+                "allauth.account",
+                "allauth.socialaccount",
+                "allauth.socialaccount.providers.google",
+            ]
+            AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+        """,
+    }
+    assert lines(findings(repo, files)) == []
+    files["site/settings.py"] = files["site/settings.py"].replace('"allauth.socialaccount', '"allauth.mfa')
+    assert {4, 5} <= {line for code, line in lines(findings(repo, files)) if code == "DEP001"}
+
+
 def test_a_client_the_settings_load_through_the_framework_is_used_whoever_brings_it(repo):
     """Django's own RedisCache backend imports `redis`, which only django-redis brings: an
     unused django-redis is replaced by redis, not removed with it (which breaks the cache).

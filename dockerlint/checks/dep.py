@@ -895,10 +895,13 @@ def _imports_part_named(analysis: Analysis, distribution: Distribution, extra: s
 
 def _imported_inside(analysis: Analysis, distribution: Distribution) -> Iterator[str]:
     """What the code imports from inside the distribution's modules, after the module's
-    name (``ext.asyncio.AsyncSession`` of ``sqlalchemy.ext.asyncio.AsyncSession``)."""
+    name (``ext.asyncio.AsyncSession`` of ``sqlalchemy.ext.asyncio.AsyncSession``), or
+    names whole in a string a framework imports (``socialaccount`` of Django's
+    ``INSTALLED_APPS`` entry ``"allauth.socialaccount"``)."""
+    named = [name for name in analysis.mentions.names if "." in name]
     for module in distribution.modules:
         inside = module + "."
-        for path in analysis.imported.get(module.split(".", 1)[0], ()):
+        for path in (*analysis.imported.get(module.split(".", 1)[0], ()), *named):
             if path.startswith(inside):
                 yield path[len(inside) :]
 

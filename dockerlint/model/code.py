@@ -69,6 +69,10 @@ DECLARATION_NAMES = frozenset({
 # hyphenated name (`'dvc-pipeline-runs'` names no module).
 # (not a URL's scheme, `"mysql+pymysql://..."` or `"redis://..."`: URLs are read on their own)
 _STRING_START = re.compile(r"""["']([A-Za-z_]\w*)(?![\w+-]|://)""")
+# A string that is a whole dotted path ("allauth.socialaccount", "app.tasks.send_mail"): a
+# module a framework imports by name (Django's INSTALLED_APPS and MIDDLEWARE, Celery's
+# include), kept whole beside its first name.
+_DOTTED_STRING = re.compile(r"""["']([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)["']""")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _DOTTED_WORD = re.compile(r"[A-Za-z_][\w.-]*")
 _URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
@@ -108,7 +112,7 @@ EMPTY: frozenset = frozenset()
 
 
 class Mentions(NamedTuple):
-    names: frozenset[str] = EMPTY  # module or command names named outside imports
+    names: frozenset[str] = EMPTY  # module or command names named outside imports (dotted ones whole too)
     drivers: frozenset[str] = EMPTY  # the `driver` of `scheme+driver://`
     schemes: frozenset[str] = EMPTY  # URL schemes
     settings: frozenset[str] = EMPTY  # keys of the setting_strings table found
@@ -185,7 +189,7 @@ _SETTINGS_FIELD = re.compile(r"^[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?!=)", re.
 
 
 def _mentions_in_python(text: str) -> Mentions:
-    names = frozenset(_STRING_START.findall(text))
+    names = frozenset(_STRING_START.findall(text)) | frozenset(_DOTTED_STRING.findall(text))
     if "BaseSettings" in text:
         names |= {field.upper() for field in _SETTINGS_FIELD.findall(text)}
     providers = model_providers()
