@@ -896,6 +896,29 @@ def test_missing_packages_found_at_the_import(repo):
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "helpers.py", 1), ("DEP002", "main.py", 3)]
 
 
+def test_a_module_newer_releases_moved_out_is_provided_by_the_release_pinned(repo):
+    """langgraph 0.2 holds `langgraph.prebuilt`; from 0.3 that module is a distribution of
+    its own, langgraph-prebuilt, which langgraph requires. Pinned to 0.2.35 it is neither
+    missing nor is langgraph unused; with no version, pip takes the newest langgraph, which
+    brings it too."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app/agent.py"]\n',
+        "requirements.txt": "langgraph==0.2.35\nlangchain-openai==0.2.14\n",
+        "app/agent.py": """
+            from langchain_openai import ChatOpenAI
+            from langgraph.prebuilt import create_react_agent
+
+            agent = create_react_agent(ChatOpenAI(model="gpt-4o-mini"), tools=[])
+            print(agent.invoke({"messages": [("user", "hello")]}))
+        """,
+    }
+    assert lint(repo, files) == []
+    files["requirements.txt"] = "langgraph\nlangchain-openai==0.2.14\n"
+    assert lint(repo, files) == []
+    files["requirements.txt"] = "langchain-openai==0.2.14\n"
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "agent.py", 2)]  # no langgraph at all
+
+
 OWN_PACKAGE = {
     "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\n",
     "main.py": """

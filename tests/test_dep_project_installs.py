@@ -396,6 +396,58 @@ def test_what_the_lock_file_says_a_git_library_requires_is_used_through_it(repo)
     assert lint(repo, files) == [("DEP001", "pyproject.toml", 5)]
 
 
+def test_what_the_lock_says_a_release_older_than_the_index_read_requires_is_used_through_it(repo):
+    """openai-whisper 20230124 required transformers (its GPT-2 tokenizer); later releases
+    require tiktoken instead, and the index read only those. poetry.lock records what the
+    pinned release requires: transformers is whisper's, not unused. At a release the
+    index read, the lock's word is not needed and transformers is unused."""
+    project = """
+        [tool.poetry]
+        name = "transcriber"
+        version = "1.0.0"
+        description = "Speech to text"
+        authors = ["Ops <ops@example.com>"]
+
+        [tool.poetry.dependencies]
+        python = "^3.10"
+        openai-whisper = "20230124"
+        transformers = "^4.22.1"
+    """
+    lock = """
+        [[package]]
+        name = "openai-whisper"
+        version = "20230124"
+        optional = false
+        python-versions = ">=3.7"
+
+        [package.dependencies]
+        more-itertools = "*"
+        numpy = "*"
+        torch = "*"
+        tqdm = "*"
+        transformers = ">=4.19.0"
+
+        [[package]]
+        name = "transformers"
+        version = "4.30.2"
+        optional = false
+        python-versions = ">=3.7.0"
+    """
+    files = {
+        "Dockerfile": poetry_image("poetry install --only main --no-root"),
+        "pyproject.toml": project,
+        "poetry.lock": lock,
+        "worker/__init__.py": "",
+        "worker/tasks.py": "import whisper\n\nmodel = whisper.load_model('base')\n",
+    }
+    assert lint(repo, files) == []
+    files["pyproject.toml"] = project.replace('"20230124"', '"20250625"')
+    files["poetry.lock"] = lock.replace('"20230124"', '"20250625"').replace(
+        'transformers = ">=4.19.0"', 'tiktoken = "*"'
+    )
+    assert lint(repo, files) == [("DEP001", "pyproject.toml", 10)]
+
+
 def test_what_a_package_the_lock_file_reaches_loads_by_itself_is_used(repo):
     """demucs publishes no wheel, so the index cannot say what it requires; uv.lock records
     torchaudio, which from 2.9 decodes through torchcodec: the torchcodec the GPU extra adds

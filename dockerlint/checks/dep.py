@@ -340,6 +340,8 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
         return "imported"
     if set(distribution.commands) & analysis.words:
         return "run as a command"
+    if _imports_a_part_of(image, analysis, distribution):
+        return "imported"
     if set(distribution.commands) & analysis.mentions.programs:
         return "run by the code as a process"
     tops = {module.split(".", 1)[0] for module in distribution.modules}
@@ -358,6 +360,22 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
     if _database_from_environment(analysis) and any(name in names for names in url_drivers().values()):
         return "a database driver, and the database is configured by the environment"
     return None
+
+
+def _imports_a_part_of(image: Image, analysis: Analysis, distribution: Distribution) -> bool:
+    """Whether the code imports a smaller part of the package published on its own, in its
+    namespace and named after it (`langgraph.prebuilt` of langgraph-prebuilt, which
+    langgraph requires): such a part runs on the package's own modules. Not the core a
+    meta-package brings (llama-index-core under llama-index, whose own code is nothing)."""
+    tops = {module.split(".", 1)[0] for module in distribution.modules}
+    for other in distribution.requires:
+        if other.startswith(distribution.name + "-"):
+            part = lookup(other, analysis.versions.get(other))
+            smaller = 0 < part.py_bytes <= distribution.py_bytes
+            in_namespace = {module.split(".", 1)[0] for module in part.modules} <= tops
+            if smaller and in_namespace and _imports(image, analysis, part.modules):
+                return True
+    return False
 
 
 class Verdict(Struct):
@@ -761,7 +779,8 @@ def _closure(analysis: Analysis, start: set[str], loads: bool = True) -> set[str
 
 def _with_locked(found: set[str], installs: ImageInstalls, loads: bool = False) -> set[str]:
     """``found`` and what the install's lock file says its packages that the index cannot
-    read require (a git-sourced library's boto3), and what those bring in (with ``loads``,
+    read require (a git-sourced library's boto3; openai-whisper 20230124, older than any
+    release the index read, required transformers), and what those bring in (with ``loads``,
     what they load by a string: torchaudio's torchcodec under an sdist-only demucs); and
     what a compiled requirements file's `# via` notes say each needs (pikepdf's deprecated)."""
     if installs.compiled_requires:
@@ -773,12 +792,16 @@ def _with_locked(found: set[str], installs: ImageInstalls, loads: bool = False) 
                     more = closure({other}, loads=loads) - found
                     found |= more
                     pending.extend(more)
-    unread = [name for name in found if name in installs.lock_requires and not requirements_known(name)]
+
+    def read(name: str) -> bool:  # the index read it at the release the lock pins
+        return requirements_read(name, installs.locked.get(name))
+
+    unread = [name for name in found if name in installs.lock_requires and not read(name)]
     while unread:
         for other in installs.lock_requires[unread.pop()]:
             if other in found:
                 continue
-            if requirements_known(other):
+            if read(other):
                 found |= closure({other}, loads=loads)
             else:
                 found.add(other)

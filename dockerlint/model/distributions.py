@@ -212,6 +212,8 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
     known = modules is not None  # an index entry without its wheel read knows no modules
     if modules is None:  # the naming patterns' guess (llama-index-readers-web: llama_index.readers.web)
         modules = list(_from_patterns(name).modules)
+    elif _before_newest_range(entry, chosen):
+        modules = [*modules, *_moved_out_since(name, entry, requires)]
     may_use = {other: tuple(where) for other, where in entry.get("may_use", _EMPTY).items()}
     return Distribution(
         name=name,
@@ -230,6 +232,19 @@ def _from_entry(name: str, entry: dict, override: dict, chosen: int | None) -> D
         groups=tuple(entry.get("groups", ())),
         known=known,
     )
+
+
+def _moved_out_since(name: str, entry: dict, requires: set[str]) -> list[str]:
+    """Modules of the package's own namespace that newer releases moved into a distribution
+    of their own, which they require and this older release does not: this release holds
+    them itself (langgraph 0.2 has `langgraph.prebuilt`; from 0.3 it requires
+    langgraph-prebuilt). The index reads the modules of the newest release only."""
+    newest, _ = _requirements(entry.get("ranges", ()), None)
+    tops = {module.split(".", 1)[0] for module in entry.get("modules") or ()}
+    moved: list[str] = []
+    for other in sorted({split_extras(requirement)[0] for requirement in newest} - requires - {name}):
+        moved += [module for module in _lookup(other, None).modules if module.split(".", 1)[0] in tops]
+    return moved
 
 
 @cache
