@@ -565,6 +565,36 @@ def test_devel_is_fine_where_a_pip_install_is_told_to_compile_cuda(repo, build):
     assert [f.span.line for f in findings(repo, {"Dockerfile": cpu, "serve.py": "import llama_cpp\n"}, "GPU003")] == [1]
 
 
+@pytest.mark.parametrize("run", ["RUN /bin/bash install.sh", "RUN ./install.sh", "RUN sh -c 'bash install.sh'"])
+def test_devel_is_fine_where_a_script_the_build_runs_compiles_cuda(repo, run):
+    """The RUN runs a script of the repository whose pip install builds llama-cpp-python
+    with CUDA: nvcc is needed. The same script building for the CPU needs none."""
+    script = """#!/bin/bash
+        source venv/bin/activate
+        if [[ $CUDA_SUPPORT == "True" ]]; then
+            CMAKE_ARGS="-DLLAMA_CUDA=on" pip install --no-cache-dir -r requirements.txt
+        else
+            pip install --no-cache-dir -r requirements.txt
+        fi
+    """
+    files = {
+        "Dockerfile": (
+            "FROM nvidia/cuda:12.1.0-devel-ubuntu22.04\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends python3.10-venv\n"
+            "ADD ./ assistant/\nWORKDIR /assistant\nENV CUDA_SUPPORT=True\n"
+            "RUN python3.10 -m venv venv\n" + run + '\nCMD ["venv/bin/python", "serve.py"]\n'
+        ),
+        "install.sh": script,
+        "requirements.txt": "llama-cpp-python[server]==0.2.90\n",
+        "serve.py": "import llama_cpp\n",
+    }
+    assert lint(repo, files, "GPU003") == []
+    files["install.sh"] = script.replace('CMAKE_ARGS="-DLLAMA_CUDA=on" ', 'CMAKE_ARGS="-DLLAMA_BLAS=ON" ')
+    assert [code for code, *_ in lint(repo, files, "GPU003")] == ["GPU003"]
+    files["install.sh"] = script.replace('CMAKE_ARGS="-DLLAMA_CUDA=on" pip', "export FORCE_CUDA=1\n            pip")
+    assert lint(repo, files, "GPU003") == []
+
+
 # -- GPU004 / GPU005: a GPU inference service -------------------------------------------------
 
 

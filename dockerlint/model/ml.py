@@ -911,7 +911,7 @@ def _start_script_commands(image: Image) -> Iterator[tuple[str, ...]]:
     from dockerlint.parse.shell import parse_script
 
     found = start_command(image)
-    script = _shell_script(found[1]) if found is not None else None
+    script = shell_script(found[1]) if found is not None else None
     if script is None:
         return
     step = found[0]
@@ -1123,7 +1123,7 @@ def _command_downloads(image, stage, step, argv, depth, command=None, everything
         yield from _script_downloads(image, stage, step, argv[0], depth, shell=False, everything=everything)
         return
     if depth < 2:
-        script = _shell_script(argv)
+        script = shell_script(argv)
         if script is not None:
             yield from _script_downloads(image, stage, step, script, depth, shell=True, everything=everything)
 
@@ -1271,12 +1271,12 @@ def _shell_string_command(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     return words or None
 
 
-def _shell_script(argv: tuple[str, ...], depth: int = 0) -> str | None:
+def shell_script(argv: tuple[str, ...], depth: int = 0) -> str | None:
     """The script a start command runs: `sh start.sh`, `./start.sh`, or the one command of
     `bash -c "/app/start.sh"`."""
     inner = _shell_string_command(argv) if depth < 3 else None
     if inner is not None:
-        return _shell_script(inner, depth + 1)
+        return shell_script(inner, depth + 1)
     program = posixpath.basename(argv[0])
     if program in _SHELLS:
         args = [word for word in argv[1:] if not word.startswith("-")]

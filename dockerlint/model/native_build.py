@@ -17,7 +17,7 @@ import posixpath
 from functools import cache
 
 from dockerlint.knowledge import load
-from dockerlint.model.image import Image
+from dockerlint.model.image import Image, context_source
 from dockerlint.model.queries import final_chain
 from dockerlint.model.submodules import git_clones
 
@@ -38,6 +38,8 @@ def compiles_native(image: Image) -> bool:
                 return True
             if any(_compiles(command.argv, settings) for command in step.commands):
                 return True
+            if any(_script_compiles(image, stage, step, command.argv, settings) for command in step.commands):
+                return True
             cloned |= {folder for _, folder in git_clones(step)}
             for install in step.installs:
                 if install.has("--no-binary", "--no-build-isolation"):
@@ -51,6 +53,36 @@ def compiles_native(image: Image) -> bool:
                 ):
                     return True
     return copies_native_sources(image)
+
+
+def _script_compiles(image: Image, stage, step, argv: tuple[str, ...], settings: dict) -> bool:
+    """A RUN of a shell script from the build context (`bash install.sh`) whose commands
+    compile or ask a pip install for a CUDA build (`CMAKE_ARGS="-DLLAMA_CUDA=on" pip
+    install -r requirements_gpu.txt`)."""
+    from dockerlint.model.ml import shell_script
+    from dockerlint.parse.shell import parse_script
+
+    script = shell_script(argv) if argv else None
+    if script is None:
+        return False
+    image_path = posixpath.normpath(posixpath.join(step.workdir or "/", script))
+    source = context_source(image, stage, image_path, step.index)
+    if source is None or not os.path.isfile(source):
+        return False
+    loaded = image.workspace.text(source, quiet=True)
+    if loaded is None:
+        return False
+    for command in parse_script(loaded[0].text).commands:
+        if _compiles(command.argv, settings) or _cuda_build_environment(dict(command.assignments), settings):
+            return True
+        if command.name == "export" and _cuda_build_environment(_exported(command.argv[1:]), settings):
+            return True
+    return False
+
+
+def _exported(words) -> dict[str, str]:
+    """``export FORCE_CUDA=1 CMAKE_ARGS=...`` as variables."""
+    return dict(word.split("=", 1) for word in words if "=" in word)
 
 
 def _builds_cloned_or_cuda_source(step, install, cloned: set[str], settings: dict) -> bool:
