@@ -92,8 +92,12 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     # compose file builds, or the image a build command tags.
     image_services = _image_services(compose_paths, workspace)
     deployed: dict[str, list[Path]] = {}
+    overrides: dict[str, list[tuple[Path, bool]]] = {}  # service -> (compose file, gives it a GPU)
     for service, compose_path in image_services:
-        deployed.setdefault(service.name, []).append(compose_path)
+        if service.image:
+            deployed.setdefault(service.name, []).append(compose_path)
+        else:
+            overrides.setdefault(service.name, []).append((compose_path, service.gpu))
     builds: dict[tuple, Build] = {}
     for dockerfile in sorted(set(found.dockerfiles) | set(declared)):
         planned = declared.get(dockerfile) or commands.get(dockerfile) or []
@@ -117,6 +121,17 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
             more = tuple(path for service in build.services for path in deployed.get(service, ()))
             if more:  # docker-compose.prod.yml runs the `web` that docker-compose.yml builds
                 build = replace(build, compose_files=tuple(dict.fromkeys(build.compose_files + more)))
+            # `-f docker-compose.gpu.yml` beside the compose file: what it adds to the service
+            folders = {path.parent for path in build.compose_files}
+            added = [
+                item for service in build.services for item in overrides.get(service, ()) if item[0].parent in folders
+            ]
+            if added:
+                build = replace(
+                    build,
+                    compose_files=tuple(dict.fromkeys((*build.compose_files, *(path for path, _ in added)))),
+                    gpu=True if any(gpu for _, gpu in added) else build.gpu,
+                )
             key = (build.dockerfile, build.context, build.target)
             builds[key] = _merge(builds[key], build) if key in builds else build
     named = {
@@ -126,7 +141,7 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     if any(named.values()):  # `image: app:latest` in compose runs what `docker build -t app` made
         for service, compose_path in image_services:
             for key, names in named.items():
-                if _image_name(service.image) in names and service.name not in builds[key].services:
+                if service.image and _image_name(service.image) in names and service.name not in builds[key].services:
                     build = builds[key]
                     builds[key] = replace(
                         build,
@@ -246,8 +261,10 @@ def build_image_of(build: Build, workspace: Workspace, settings: dict | None = N
 
 
 def _image_services(compose_paths: list[Path], workspace: Workspace) -> list[tuple]:
-    """(service, compose file) of every compose service that runs an image reference
-    without building it (`image: filewhisperer:latest`)."""
+    """(service, compose file) of every compose service that builds nothing: one that runs
+    an image reference (`image: filewhisperer:latest`), or one that adds to the service of
+    that name another compose file defines (an override: `docker-compose.gpu.yml`'s
+    `worker` with a GPU reservation only, no image)."""
     from dockerlint.parse.compose import parse_compose
 
     found = []
@@ -256,7 +273,7 @@ def _image_services(compose_paths: list[Path], workspace: Workspace) -> list[tup
         if loaded is None:
             continue
         for service in parse_compose(loaded[0].text).services:
-            if service.context is None and service.dockerfile is None and service.image:
+            if service.context is None and service.dockerfile is None:
                 found.append((service, path))
     return found
 

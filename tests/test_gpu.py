@@ -1377,6 +1377,28 @@ def test_a_gpu_reservation_in_a_compose_variant_named_before_compose(repo):
     assert lint(repo, files, "GPU001") == []
 
 
+GPU_OVERRIDE = (
+    "services:\n  worker:\n    deploy:\n      resources:\n        reservations:\n          devices:\n"
+    "            - driver: nvidia\n              count: all\n              capabilities: [gpu]\n"
+)
+
+
+def test_a_compose_override_that_gives_the_service_a_gpu_runs_it_on_one(repo):
+    """`docker compose -f docker-compose.yml -f docker-compose.gpu.yml up`: the override
+    names the worker only to reserve a GPU for it; its CUDA torch is meant for that. The same
+    override in another project's folder says nothing of this worker."""
+    files = {
+        "worker/Dockerfile": "FROM python:3.11-slim\n"
+        "RUN pip install --no-cache-dir torch torchvision --index-url https://download.pytorch.org/whl/cu121\n"
+        'COPY detect.py .\nCMD ["python", "detect.py"]\n',
+        "worker/detect.py": "import torch\n\nmodel = torch.hub.load('ultralytics/yolov5', 'yolov5s')\n",
+        "docker-compose.yml": "services:\n  worker:\n    build: ./worker\n",
+        "other/docker-compose.gpu.yml": GPU_OVERRIDE,
+    }
+    assert lint(repo, files, "GPU001") == [("GPU001", "Dockerfile", 2)]
+    assert lint(repo, {**files, "docker-compose.gpu.yml": GPU_OVERRIDE}, "GPU001") == []
+
+
 def test_a_package_that_runs_only_on_a_gpu_says_the_image_is_built_for_one(repo):
     """vLLM's PyPI wheels are CUDA builds for GPUs: the CUDA torch it brings is what the
     service needs, not a CPU build."""
