@@ -1086,6 +1086,21 @@ def test_poetry_a_makefile_target_the_container_makes_runs_is_used(repo, makefil
     assert places == ([("STG011", "Dockerfile", 3)] if reported else [])
 
 
+def test_an_installer_named_only_by_tests_and_setup_py_is_not_used_by_the_service(repo):
+    """A packaging test reads `[tool.poetry]` and setup.py says to run `poetry install`:
+    neither runs in the container. A service module that starts poetry uses it."""
+    files = {
+        **POETRY_SHOP,
+        "tests/test_packaging.py": 'import tomllib\n\ndef test_name():\n    data = tomllib.load(open("pyproject.toml", "rb"))\n'
+        '    assert data["tool"]["poetry"]["name"] == "shop"\n',
+        "setup.py": 'raise SystemExit("shop uses Poetry: run `poetry install`")\nNAME = "poetry"\n',
+    }
+    places, _ = lint(repo, poetry_final("RUN pip install --no-cache-dir poetry==1.8.5"), "STG011", files)
+    assert places == [("STG011", "Dockerfile", 3)]
+    files["shop/upgrade.py"] = 'import subprocess\n\nsubprocess.run(["poetry", "update"], check=True)\n'
+    assert lint(repo, poetry_final("RUN pip install --no-cache-dir poetry==1.8.5"), "STG011", files)[0] == []
+
+
 def test_an_installer_only_listed_in_the_requirements_is_said_to_be_unused(repo):
     """Pipenv on a requirements line, and no step runs it: it installed nothing, and the
     fix is to drop it, not to move an install to a builder stage."""

@@ -1274,9 +1274,7 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
         return  # the container runs it (`poetry run`), or the build removes it
     if _declared_by_project(image, tool["python"]):
         return  # the project lists it among its own dependencies: its install puts it back
-    from dockerlint.model.code import image_code
-
-    if set(commands) & image_code(image, image.local_projects()).mentions.names:
+    if _service_code_names(image, set(commands)):
         return  # the service's code names it
     size = _tool_bytes(image, tool["python"])
     shown = " or ".join(f"`{command}`" for command in commands)
@@ -1300,6 +1298,16 @@ def installer_in_final_image(image: Image) -> Iterator[Finding]:
         fix,
         size,
     )
+
+
+def _service_code_names(image: Image, words: set[str]) -> bool:
+    """Whether the service's files name one of ``words``; not its tests or build scripts (a
+    packaging test's `data["tool"]["pdm"]`, setup.py's "run `pdm install`")."""
+    from dockerlint.model.code import image_code, service_mentions
+
+    if words.isdisjoint(image_code(image, image.local_projects()).mentions.names):
+        return False
+    return not words.isdisjoint(service_mentions(image, image.local_projects()).names)
 
 
 def _declared_by_project(image: Image, names: list[str]) -> bool:

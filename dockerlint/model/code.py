@@ -357,6 +357,17 @@ def image_code(image: Image, local_projects: list[Path] = ()) -> ImageCode:
     return image.memoized(("image_code", tuple(local_projects)), lambda: _image_code(image, local_projects))
 
 
+def service_mentions(image: Image, local_projects: list[Path] = ()) -> Mentions:
+    """What the files the service runs or reads name: ``image_code``'s mentions without
+    those of its tests and build scripts (a packaging test's `data["tool"]["pdm"]`)."""
+
+    def mentions() -> Mentions:
+        scans = (file_scan(image, file) for file in _image_files(image, local_projects) if not file.is_test)
+        return merge_all([scan.mentions for scan in scans if scan is not None])
+
+    return image.memoized(("service_mentions", tuple(local_projects)), mentions)
+
+
 def _image_code(image: Image, local_projects: list[Path]) -> ImageCode:
     files = _image_files(image, local_projects)
     code = ImageCode(files=[file for file in files if _is_code(file.image_path)])
