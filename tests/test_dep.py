@@ -1110,6 +1110,38 @@ def test_only_files_that_name_a_gui_call_are_searched_for_one():
     assert scan_python("import cv2\nshow = 'imshow'\n").mentions.calls == frozenset()
 
 
+def test_an_install_from_a_known_repository_is_named_by_its_distribution(repo):
+    """`pip install git+https://github.com/openai/whisper.git` installs openai-whisper (its
+    setup's name): nothing imports `whisper`, so it is unused, and the other packages are
+    judged as usual. An unknown repository is an install dockerlint cannot name: what
+    it requires is unknown, and nothing is said of what some package may need."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        RUN pip install --no-cache-dir git+https://github.com/openai/whisper.git
+        COPY app/ ./app/
+        CMD ["python", "-m", "app"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "torch==2.5.1\nnltk==3.9.1\n",
+        "app/__init__.py": "",
+        "app/__main__.py": "import torch\n\nprint(torch.ones(2))\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "Dockerfile", 5), ("DEP001", "requirements.txt", 2)]
+    files["Dockerfile"] = dockerfile.replace(
+        "RUN pip install --no-cache-dir git+https://github.com/openai/whisper.git\n", ""
+    )
+    files["requirements.txt"] = "torch==2.5.1\nnltk==3.9.1\ngit+https://github.com/openai/whisper.git@v20240930\n"
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2), ("DEP001", "requirements.txt", 3)]
+    files["app/__main__.py"] += "import whisper\n"
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 2)]
+    files["requirements.txt"] = "torch==2.5.1\nnltk==3.9.1\ngit+https://github.com/acme/speech-tools.git\n"
+    assert lint(repo, files, ["DEP001"]) == []  # speech-tools may require nltk
+
+
 def test_nothing_is_missing_when_an_install_cannot_be_named(repo):
     base = {
         "requirements.txt": "fastapi==0.115.6\n",

@@ -27,6 +27,7 @@ from msgspec.structs import replace
 
 from dockerlint.knowledge import PackageIndex, load, load_package_calls, load_packages
 from dockerlint.parse.requirements import canonical_name as canonical  # PEP 503: Scikit_Learn -> scikit-learn
+from dockerlint.regex import lazy_compile
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -381,6 +382,21 @@ def model_providers() -> dict[str, str]:
 def submodule_libraries() -> dict[str, str]:
     """Dotted path of a package's submodule for another library -> that library."""
     return _overrides()["submodule_libraries"]
+
+
+# `git+https://host/owner/repo.git@ref#egg=x`, `git+ssh://git@host/owner/repo`, `git@host:owner/repo`
+_REPOSITORY_URL = lazy_compile(
+    r"(?:\w+\+)?(?:\w+://)?(?:[^@/\s]+@)?([\w.-]+)[/:]([\w.-]+)/([\w.-]+?)(?:\.git)?(?:[@#?/]|$)"
+)
+
+
+def vcs_distribution(url: str) -> str | None:
+    """The distribution a version-control URL installs, when the repository is a known one
+    (``git+https://github.com/openai/whisper.git@v20240930`` -> openai-whisper), else None."""
+    found = _REPOSITORY_URL.match(url.strip())
+    if found is None:
+        return None
+    return _overrides()["vcs_repositories"].get("/".join(found.groups()).lower())
 
 
 def handed_objects() -> dict[str, list[str]]:

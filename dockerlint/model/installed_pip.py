@@ -11,7 +11,7 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
-from dockerlint.model.distributions import canonical
+from dockerlint.model.distributions import canonical, vcs_distribution
 from dockerlint.model.image import Image, StageModel, Step, context_source
 from dockerlint.model.installed_poetry import poetry_extra_names, poetry_optional_names
 from dockerlint.model.installed_projects import exported_project, lock_requirements, read_project
@@ -59,6 +59,8 @@ def _named(
         for requirement in loaded.requirements:
             if requirement.constraint:
                 continue
+            if requirement.name is None and requirement.url and vcs_distribution(requirement.url):
+                requirement = replace(requirement, name=vcs_distribution(requirement.url))
             if requirement.name is None:
                 result.unnamed.append(requirement.text)
                 continue
@@ -150,6 +152,8 @@ def argument_name(value: str) -> tuple[str | None, tuple[str, ...]]:
     egg = _EGG.search(value)
     if egg:
         return canonical(egg.group(1)), ()
+    if "://" in value or value.startswith("git@"):
+        return vcs_distribution(value), ()  # a known repository's, or None
     wheel = _WHEEL.match(posixpath.basename(value))
     if wheel and "*" not in value:
         return canonical(wheel.group(1)), ()
