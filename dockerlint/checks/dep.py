@@ -1127,19 +1127,6 @@ def _folded_finding(items: list[Installed], unsure: list[str]) -> Finding:
 # run time to the image's interpreter, a repository's hubconf that torch.hub.load fetches and
 # runs (`torch.hub.load("ultralytics/yolov5", ...)` checks and imports its requirements), a
 # Hub model's own modeling code (`trust_remote_code=True`).
-_FOREIGN_CODE = (
-    # `[sys.executable, script_path]`: a script named by a variable (not `"-m", "scrapy"`, not a literal)
-    (lazy_compile(r"\bsys\.executable\s*,\s*(?![\s'\"\])])"),
-     lazy_compile(r"\b(?:subprocess|create_subprocess_exec|Popen)\b"),
-     "runs Python scripts with the image's interpreter"),
-    (lazy_compile(r"\bhub\.load\(\s*['\"][\w.-]+/[\w.-]+"), None,
-     "runs a repository's code that torch.hub.load fetches"),
-    (lazy_compile(r"\btrust_remote_code\s*=\s*True\b"), None, "runs a Hub model's own code (`trust_remote_code=True`)"),
-    # PaddleHub downloads a module's Python code by its name and imports it (ch_pp-ocrv3
-    # imports shapely and pyclipper)
-    (lazy_compile(r"\bhub\.Module\(\s*(?:name\s*=\s*)?['\"][\w.-]+['\"]"), lazy_compile(r"\bpaddlehub\b"),
-     "runs a PaddleHub module's own code, which `hub.Module` downloads by its name"),
-)  # fmt: skip
 
 
 def _start_script_not_held(image: Image, analysis: Analysis) -> str | None:
@@ -1183,19 +1170,9 @@ def _runs_foreign_code(image: Image, analysis: Analysis) -> str | None:
         analysis.foreign_code = (
             unread_code(image) or _downloaded_build_script(image) or _start_script_not_held(image, analysis) or ""
         )
-        for file in analysis.code.files if not analysis.foreign_code else ():
-            if file.is_test or not file.image_path.endswith(".py"):
-                continue
-            loaded = image.workspace.text(file.path, quiet=True)
-            text = loaded[0].text if loaded is not None else ""
-            for marker, beside, what in _FOREIGN_CODE:
-                found = marker.search(text)
-                if found is not None and (beside is None or beside.search(text)):
-                    line = text.count("\n", 0, found.start()) + 1
-                    analysis.foreign_code = f"`{file.image_path.lstrip('/')}:{line}` {what}"
-                    break
-            if analysis.foreign_code:
-                break
+        if not analysis.foreign_code and analysis.code.foreign:
+            path, line, what = analysis.code.foreign
+            analysis.foreign_code = f"`{path.lstrip('/')}:{line}` {what}"
     return analysis.foreign_code or None
 
 

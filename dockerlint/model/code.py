@@ -127,6 +127,7 @@ class Scan(NamedTuple):
     mentions: Mentions
     exact: bool = True  # False: read by the line scan (see scan_python)
     gpu: tuple = ()  # what the file says about GPUs (gpu_signals.gpu_lines)
+    foreign: tuple = ()  # (line, how) where the file runs code the image does not hold (foreign_code)
 
 
 _TEST_FOLDERS = frozenset({"tests", "test", "testing", "docs"})
@@ -171,6 +172,7 @@ class ImageCode(Struct):
     gpu: tuple = ()
     first_party: set[str] = field(default_factory=set)
     pickles: bool = False  # pickled files are copied in (the modules of their classes are in mentions)
+    foreign: tuple = ()  # (image path, line, how) of the first service file that runs code the image lacks
 
 
 # -- scanning one file ----------------------------------------------------------------------
@@ -243,6 +245,36 @@ def _chooses_model_at_run_time(text: str) -> bool:
     return False
 
 
+# Code a file runs that the image does not hold: (a substring that must be there, the
+# pattern, a second pattern the file must also match or None, how the finding says it).
+_FOREIGN_CODE = (
+    # `[sys.executable, script_path]`: a script named by a variable (not `"-m", "scrapy"`, not a literal)
+    ("sys.executable", re.compile(r"\bsys\.executable\s*,\s*(?![\s'\"\])])"),
+     re.compile(r"\b(?:subprocess|create_subprocess_exec|Popen)\b"),
+     "runs Python scripts with the image's interpreter"),
+    ("hub.load(", re.compile(r"\bhub\.load\(\s*['\"][\w.-]+/[\w.-]+"), None,
+     "runs a repository's code that torch.hub.load fetches"),
+    ("trust_remote_code", re.compile(r"\btrust_remote_code\s*=\s*True\b"), None,
+     "runs a Hub model's own code (`trust_remote_code=True`)"),
+    # PaddleHub downloads a module's Python code by its name and imports it (ch_pp-ocrv3
+    # imports shapely and pyclipper)
+    ("hub.Module(", re.compile(r"\bhub\.Module\(\s*(?:name\s*=\s*)?['\"][\w.-]+['\"]"), re.compile(r"\bpaddlehub\b"),
+     "runs a PaddleHub module's own code, which `hub.Module` downloads by its name"),
+)  # fmt: skip
+
+
+def foreign_code(text: str) -> tuple:
+    """(line, how) of the first place a Python file runs code the image does not hold: a
+    script by a variable with the image's interpreter, a torch.hub repository, a Hub
+    model's own code; () when it runs none."""
+    for needle, marker, beside, what in _FOREIGN_CODE:
+        if needle in text:
+            found = marker.search(text)
+            if found is not None and (beside is None or beside.search(text)):
+                return (text.count("\n", 0, found.start()) + 1, what)
+    return ()
+
+
 def _call_arguments(text: str, start: int, limit: int = 2000) -> str:
     """The text between a call's parentheses, from just after ``(`` (cut at ``limit``)."""
     depth = 1
@@ -283,11 +315,11 @@ def scan_python(text: str, exact: bool = False) -> Scan:
     if not exact:
         imports = line_scan_imports(text)
         if imports is not None:
-            return Scan(imports, _mentions_in_python(text), False, gpu_lines(text))
+            return Scan(imports, _mentions_in_python(text), False, gpu_lines(text), foreign_code(text))
     scanned = scan_imports(text)
     if scanned.parsed_by == "none":
-        return Scan(None, mentions_in_text(text), True, gpu_lines(text))
-    return Scan(scanned.imports, _mentions_in_python(text), True, gpu_lines(text))
+        return Scan(None, mentions_in_text(text), True, gpu_lines(text), foreign_code(text))
+    return Scan(scanned.imports, _mentions_in_python(text), True, gpu_lines(text), foreign_code(text))
 
 
 def scan_notebook(data: bytes, exact: bool = False) -> Scan | None:
@@ -385,7 +417,7 @@ def _image_code(image: Image, local_projects: list[Path]) -> ImageCode:
     summary_key = _summary_key(image.workspace, cache, files) if cache is not None else None
     cached = _decode_summary(cache.summary(summary_key)) if summary_key is not None else None
     if cached is not None:
-        code.imports, code.mentions, unscanned, code.gpu = cached
+        code.imports, code.mentions, unscanned, code.gpu, code.foreign = cached
         code.files = [file for file in code.files if file.image_path not in unscanned]
         return code
     found: list[Mentions] = []
@@ -404,10 +436,14 @@ def _image_code(image: Image, local_projects: list[Path]) -> ImageCode:
     code.files = [file for file, _ in scanned]
     code.imports = summarise(scanned)
     code.gpu = _gpu_of(scanned)
+    code.foreign = next(
+        ((file.image_path, *scan.foreign) for file, scan in scanned if scan.foreign and not file.is_test), ()
+    )
     if cache is not None:
         summary_key = summary_key or _summary_key(image.workspace, cache, files)  # files read now are known next time
         if summary_key is not None:
-            cache.put_summary(summary_key, _encode_summary(code.imports, code.mentions, unscanned, code.gpu))
+            record = _encode_summary(code.imports, code.mentions, unscanned, code.gpu, code.foreign)
+            cache.put_summary(summary_key, record)
     return code
 
 
@@ -631,7 +667,7 @@ def _encode_scan(scan: Scan | None) -> list | bool:
     if scan is None:
         return False
     # plain JSON: an Import is a tuple, so it is written as a list
-    return [scan.imports, [list(values) for values in scan.mentions], scan.exact, list(scan.gpu)]
+    return [scan.imports, [list(values) for values in scan.mentions], scan.exact, list(scan.gpu), list(scan.foreign)]
 
 
 def _cached_scan(cache: ScanCache, key: str, slot: int) -> Scan | None | object:
@@ -652,15 +688,17 @@ def _decode_scan(record) -> Scan | None | object:
     if record is False:
         return None
     try:
-        imports, mentions, exact, gpu = record  # a record of another layout is not this code's
+        imports, mentions, exact, gpu, foreign = record  # a record of another layout is not this code's
         if imports is not None:
             imports = tuple([Import(m, lv, tuple(n), ln, c, o, t, d) for m, lv, n, ln, c, o, t, d in imports])
-        return Scan(imports, Mentions(*map(frozenset, mentions)), bool(exact), tuple(gpu))
+        return Scan(imports, Mentions(*map(frozenset, mentions)), bool(exact), tuple(gpu), tuple(foreign))
     except (TypeError, ValueError):
         return _ABSENT
 
 
-def _encode_summary(summary: ImportSummary, mentions: Mentions, unscanned: set[str], gpu: tuple) -> list:
+def _encode_summary(
+    summary: ImportSummary, mentions: Mentions, unscanned: set[str], gpu: tuple, foreign: tuple
+) -> list:
     run_time, by_service, required, unsure = summary
     return [
         list(run_time - by_service),  # by_service is a subset: keep each path once
@@ -670,14 +708,15 @@ def _encode_summary(summary: ImportSummary, mentions: Mentions, unscanned: set[s
         [list(values) for values in mentions],
         list(unscanned),
         list(gpu),
+        list(foreign),
     ]
 
 
-def _decode_summary(record) -> tuple[ImportSummary, Mentions, set[str], tuple] | None:
+def _decode_summary(record) -> tuple[ImportSummary, Mentions, set[str], tuple, tuple] | None:
     if record is None:
         return None
     try:
-        others, by_service, required, unsure, mentions, unscanned, gpu = record
+        others, by_service, required, unsure, mentions, unscanned, gpu, foreign = record
         service = frozenset(by_service)
         summary = ImportSummary(
             service.union(others),
@@ -685,7 +724,7 @@ def _decode_summary(record) -> tuple[ImportSummary, Mentions, set[str], tuple] |
             frozenset((module, tuple(names)) for module, names in required),
             frozenset(unsure),
         )
-        return summary, Mentions(*map(frozenset, mentions)), set(unscanned), tuple(gpu)
+        return summary, Mentions(*map(frozenset, mentions)), set(unscanned), tuple(gpu), tuple(foreign)
     except (TypeError, ValueError):
         return None
 
