@@ -1397,6 +1397,20 @@ def test_a_cockroachdb_url_uses_the_postgresql_driver_its_dialect_speaks(repo):
     assert lines(findings(repo, files, ["DEP001"])) == []
 
 
+def test_a_dialect_url_with_a_driver_uses_both_the_dialect_and_the_driver(repo):
+    """`cockroachdb+asyncpg://` loads sqlalchemy-cockroachdb's dialect, which speaks through
+    asyncpg; a `postgresql+asyncpg://` URL leaves the default psycopg2 unused."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "SQLAlchemy==2.0.36\nsqlalchemy-cockroachdb==2.0.2\nasyncpg==0.30.0\npsycopg2-binary==2.9.10\n",
+        "app.py": "from sqlalchemy.ext.asyncio import create_async_engine\n\n"
+        'engine = create_async_engine("cockroachdb+asyncpg://root@db:26257/research")\n',
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 4)]  # psycopg2-binary
+    files["app.py"] = files["app.py"].replace("cockroachdb+asyncpg", "postgresql+asyncpg")
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 4)]
+
+
 def test_a_driver_named_in_the_scheme_a_url_builder_takes_is_used(repo):
     """The URL is built, not written: `PostgresDsn.build(scheme="postgresql+asyncpg")`
     (pydantic) or `URL.create(drivername="mysql+pymysql")` (SQLAlchemy) names the driver."""

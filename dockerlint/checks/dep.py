@@ -63,6 +63,7 @@ from dockerlint.model.distributions import (
     submodule_libraries,
     tooling,
     unpickled_models,
+    url_dialects,
     url_drivers,
     url_schemes,
 )
@@ -537,6 +538,8 @@ def _configured(analysis: Analysis, name: str) -> str | None:
         return "named as a URL driver"
     if any(name in url_schemes().get(scheme, ()) for scheme in mentions.schemes):
         return "named by a connection URL"
+    if any(name in url_dialects().get(scheme.split("+", 1)[0], ()) for scheme in mentions.schemes):
+        return "named by a connection URL"  # `cockroachdb+asyncpg://`: the dialect, then its driver
     if any(name in setting_strings()[key] for key in mentions.settings):
         return "named by a framework setting"
     return None

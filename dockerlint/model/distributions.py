@@ -371,6 +371,11 @@ def url_schemes() -> dict[str, list[str]]:
     return _overrides()["url_schemes"]
 
 
+def url_dialects() -> dict[str, list[str]]:
+    """URL scheme -> the distributions of its SQLAlchemy dialect, whatever the driver."""
+    return _overrides()["url_dialects"]
+
+
 def setting_strings() -> dict[str, list[str]]:
     return _overrides()["setting_strings"]
 
