@@ -32,6 +32,10 @@ def lint(repo, files: dict[str, str]):
         ("python:3.13-slim", "pip install --no-cache-dir .", ">=3.13", None),
         ("python:3.11-slim", "pip install --no-cache-dir .", ">=3.11.4", None),
         ("python:3.11-slim", "pip install --no-cache-dir .", "", None),  # says nothing
+        ("python:3.11-slim", "pip install --no-cache-dir .", "==3.11.7", None),  # some 3.11 release is it
+        # a base tag of an exact release: that release, and no other
+        ("python:3.9.13", "pip install --no-cache-dir .", "==3.9.13", None),
+        ("python:3.9.13-slim", "pip install --no-cache-dir .", ">=3.9.14,<3.10", "error"),
         # the stage chooses uv's interpreter itself
         ("python:3.11-slim", "uv python install 3.13 && uv sync --no-dev", ">=3.13", None),
         ("python:3.11-slim", "uv sync --python 3.13 --no-dev", ">=3.13", None),

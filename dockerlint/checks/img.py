@@ -398,7 +398,7 @@ def python_outside_requires_python(image: Image) -> Iterator[Finding]:
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
     from dockerlint.model.project_python import project_pythons
-    from dockerlint.model.pyenv import python_version
+    from dockerlint.model.pyenv import python_release, python_version
 
     reported = set()
     for found in project_pythons(image):
@@ -410,7 +410,9 @@ def python_outside_requires_python(image: Image) -> Iterator[Finding]:
             accepted = SpecifierSet(wanted)
         except InvalidSpecifier:
             continue
-        if any(accepted.contains(f"{version}.{patch}", prereleases=True) for patch in (0, 99)):
+        release = python_release(image, found.stage)  # `python:3.9.13`: that release, else any of the minor
+        releases = [release] if release else [f"{version}.{patch}" for patch in range(100)]
+        if any(accepted.contains(candidate, prereleases=True) for candidate in releases):
             continue
         if found.installer == "uv sync" and _uv_picks_python(found.stage):
             continue  # the Dockerfile chooses uv's interpreter itself
@@ -434,7 +436,8 @@ def python_outside_requires_python(image: Image) -> Iterator[Finding]:
             image,
             "IMG007",
             found.span,
-            f"`{found.installer}` stops: {manifest} requires Python `{wanted}`, and the image's Python is {version}",
+            f"`{found.installer}` stops: {manifest} requires Python `{wanted}`, and the image's Python is "
+            f"{release or version}",
             f"Build on {base}, or widen the project's Python requirement if it runs on Python {version}.",
         )
 

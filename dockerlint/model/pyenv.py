@@ -67,6 +67,17 @@ def python_version(image: Image, stage: StageModel) -> str | None:
     return version
 
 
+def python_release(image: Image, stage: StageModel) -> str | None:
+    """The stage's exact Python release when its ``python:3.X.Y`` base tag names one
+    (`python:3.9.13` -> "3.9.13"); None for a tag of a minor (`python:3.9-slim`) or another base."""
+    root = chain(image, stage)[0]
+    if root.base.repository in load("python_layouts")["python_repositories"] and root.base.tag:
+        match = re.match(r"(\d+\.\d+\.\d+)(?![\d.])", root.base.tag)
+        if match:
+            return match.group(1)
+    return None
+
+
 def libc(image: Image, stage: StageModel) -> str | None:
     """The C library of the stage, "musl" or "glibc", when its base is known; else None."""
     facts = load("python_layouts")
