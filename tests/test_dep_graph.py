@@ -1397,6 +1397,26 @@ def test_a_cockroachdb_url_uses_the_postgresql_driver_its_dialect_speaks(repo):
     assert lines(findings(repo, files, ["DEP001"])) == []
 
 
+def test_a_function_a_package_calls_by_a_string_uses_what_it_imports(repo):
+    """`px.scatter(..., trendline="ols")` makes Plotly Express call its `ols` trendline
+    function, which imports statsmodels; a scatter plot without it leaves statsmodels unused."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["streamlit", "run", "dashboard.py"]\n',
+        "requirements.txt": "streamlit==1.40.2\nplotly==5.24.1\npandas==2.2.3\nstatsmodels==0.14.4\n",
+        "dashboard.py": """
+            import pandas as pd
+            import plotly.express as px
+            import streamlit as st
+
+            frame = pd.read_csv("predictions.csv")
+            st.plotly_chart(px.scatter(frame, x="actual", y="predicted", trendline="ols"))
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["dashboard.py"] = files["dashboard.py"].replace(', trendline="ols"', "")
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 4)]
+
+
 def test_a_dialect_url_with_a_driver_uses_both_the_dialect_and_the_driver(repo):
     """`cockroachdb+asyncpg://` loads sqlalchemy-cockroachdb's dialect, which speaks through
     asyncpg; a `postgresql+asyncpg://` URL leaves the default psycopg2 unused."""

@@ -59,6 +59,7 @@ from dockerlint.model.distributions import (
     requirements_known,
     requirements_read,
     setting_strings,
+    string_dispatch,
     stdlib,
     submodule_libraries,
     tooling,
@@ -857,6 +858,9 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
                 )
                 if integration or handed.intersection(names):
                     found.add(other)
+                    continue
+                if host in string_dispatch() and analysis.mentions.names.intersection(names):
+                    found.add(other)  # `px.scatter(..., trendline="ols")` calls plotly's `ols`
                     continue
                 # Of a package the code imports that another brought in (llama-index-core under
                 # llama-index, mlflow-skinny under mlflow), only its classes are names distinct

@@ -371,6 +371,11 @@ def url_schemes() -> dict[str, list[str]]:
     return _overrides()["url_schemes"]
 
 
+def string_dispatch() -> dict[str, str]:
+    """Package -> the argument whose string names a function of its own that it calls."""
+    return _overrides()["string_dispatch"]
+
+
 def url_dialects() -> dict[str, list[str]]:
     """URL scheme -> the distributions of its SQLAlchemy dialect, whatever the driver."""
     return _overrides()["url_dialects"]
