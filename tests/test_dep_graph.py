@@ -940,6 +940,29 @@ def test_a_program_the_code_starts_as_a_process_is_used(repo):
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
 
 
+def test_a_program_a_source_only_package_builds_is_its_command(repo):
+    """uWSGI publishes an sdist whose setup compiles the `uwsgi` executable: an app that
+    starts `["uwsgi", "--http", ...]` with subprocess uses it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "manage.py", "api"]\n',
+        "requirements.txt": "flask==3.1.0\nuwsgi==2.0.28\n",
+        "manage.py": """
+            import subprocess
+            import sys
+
+            from flask import Flask
+
+            app = Flask(__name__)
+
+            if sys.argv[1:] == ["api"]:
+                subprocess.run(["uwsgi", "--http", ":8000", "--module", "manage:app"], check=True)
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["manage.py"] = "from flask import Flask\n\napp = Flask(__name__)\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
+
+
 def test_a_compose_file_the_image_holds_runs_its_other_services_elsewhere(repo):
     """`COPY . .` brings docker-compose.yml along; its `flower` service runs the mher/flower
     image, not this one: that command does not use the flower this image installs."""
