@@ -1551,6 +1551,21 @@ def test_tensorflow_that_a_used_package_of_unread_requirements_may_require_stays
     assert lint(repo, {"Dockerfile": other, "match.py": code}, ["DEP004"]) == [("DEP004", "Dockerfile", 2)]
 
 
+def test_opencv_an_extra_of_a_used_package_requires_by_name_stays(repo):
+    """unstructured[all-docs] brings unstructured-inference, which requires opencv-python by
+    name: installing the headless build instead would leave both in the image."""
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir "unstructured[all-docs]==0.16.11" opencv-python==4.10.0.84
+        COPY ingest.py .
+        CMD ["python", "ingest.py"]
+    """
+    code = "import cv2\nfrom unstructured.partition.auto import partition\n\nprint(partition('scan.pdf'), cv2.__version__)\n"
+    assert lint(repo, {"Dockerfile": dockerfile, "ingest.py": code}, ["DEP004"]) == []
+    alone = dockerfile.replace('"unstructured[all-docs]==0.16.11" ', "")
+    assert lint(repo, {"Dockerfile": alone, "ingest.py": "import cv2\n"}, ["DEP004"]) == [("DEP004", "Dockerfile", 2)]
+
+
 def test_xgboost_on_a_cpu_image_where_xgboost_cpu_exists(repo):
     """xgboost's Linux wheels require nvidia-nccl-cu12; xgboost-cpu (2.1.0 on, x86_64 only)
     is the same module without them."""
