@@ -189,11 +189,12 @@ sqlalchemy = "^2.0"
 """
 
 
-@pytest.mark.parametrize(("driver", "version"), [("mariadb", "1.1.6"), ("psycopg2", "2.9.9")])
+@pytest.mark.parametrize(("driver", "version"), [("mariadb", "1.1.6"), ("psycopg2", "2.9.9"), ("uwsgi", "2.0.28")])
 def test_a_package_built_from_source_makes_the_slim_move_a_builder_stage_at_info(repo, driver, version):
-    """mariadb 1.1 and psycopg2 compile against the full image's gcc and -dev headers: on
-    slim alone their install fails, so the saving takes a builder stage, said at info."""
-    module = {"mariadb": "mariadb", "psycopg2": "psycopg2"}[driver]
+    """mariadb 1.1, psycopg2 and uWSGI (an sdist only) compile against the full image's gcc
+    and -dev headers: on slim alone their install fails, so the saving takes a builder
+    stage, said at info."""
+    module = {"mariadb": "mariadb", "psycopg2": "psycopg2", "uwsgi": "uwsgidecorators"}[driver]
     files = {
         "Dockerfile": POETRY_WORKER,
         "pyproject.toml": WORKER_PYPROJECT.format(driver=driver, version=version),
