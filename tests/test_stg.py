@@ -540,6 +540,32 @@ def test_a_python_tool_the_service_uses_is_fine(repo):
     assert run_lint(root, select=["STG001"]).findings == []
 
 
+def test_a_python_tool_an_orchestrator_task_runs_is_used(repo):
+    """An Airflow DAG the image holds runs `dvc status` in a BashOperator: the scheduler's
+    workers run it; a comment naming the command is no use."""
+    dockerfile = """
+        FROM apache/airflow:2.10.3-python3.11
+        RUN pip install --no-cache-dir "dvc[s3]==3.55.2"
+        RUN dvc --version
+        COPY dags/ /opt/airflow/dags/
+    """
+    dag = """
+        from airflow import DAG
+        from airflow.operators.bash import BashOperator
+
+        with DAG("refresh") as dag:
+            check = BashOperator(task_id="check", bash_command=\"\"\"
+                set -e
+                dvc status -c
+            \"\"\")
+    """
+    root = repo({"Dockerfile": dockerfile, "dags/refresh.py": dag})
+    assert run_lint(root, select=["STG001"]).findings == []
+    commented = dag.replace("dvc status -c", "echo ok") + "        # then: dvc push\n"
+    root = repo({"Dockerfile": dockerfile, "dags/refresh.py": commented})
+    assert [f.span.line for f in run_lint(root, select=["STG001"]).findings] == [2]
+
+
 def test_an_image_made_to_build_keeps_its_compilers(repo):
     """`Dockerfile.builder` whose last stage is the builder and starts nothing: a build
     environment (for wheels, run by CI), not a service; compilers are its purpose."""
