@@ -693,3 +693,28 @@ def test_a_folder_the_readme_downloads_a_model_into_is_made_not_mistyped(repo):
     assert plain.severity.name == "ERROR"
     (told,) = lint(repo({**files, "README.md": readme}), ["CTX003"]).findings
     assert told.severity.name == "INFO" and "README.md:4 downloads it before the build" in told.message
+
+
+def test_a_dockerfile_two_compose_files_build_from_two_contexts_names_each(repo):
+    """docker-compose.local.yaml builds the inference image from src/inference (which holds
+    its requirements and a .dockerignore); docker-compose.cloud.yaml from the Dockerfile's
+    own folder, where `COPY requirements.txt` fails. Each finding names the context it is
+    about and the file that builds from it."""
+    root = repo(
+        {
+            "docker/inference/Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+            'RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\nCMD ["python", "-m", "main"]\n',
+            "docker/inference/docker-compose.local.yaml": "services:\n  app:\n    build:\n"
+            "      context: ../../src/inference\n      dockerfile: ../../docker/inference/Dockerfile\n",
+            "docker/inference/docker-compose.cloud.yaml": "services:\n  app:\n    build:\n      context: .\n",
+            "src/inference/.dockerignore": "__pycache__\n.env\n",
+            "src/inference/requirements.txt": "fastapi==0.115.6\n",
+            "src/inference/main.py": "import fastapi\n",
+        }
+    )
+    result = run_lint(root, select=["CTX001", "CTX003"])
+    by_code = {finding.code: finding.message for finding in result.findings}
+    assert sorted(by_code) == ["CTX001", "CTX003"]
+    assert "(docker/inference/, as docker-compose.cloud.yaml builds it)" in by_code["CTX003"]
+    assert "build context (docker/inference/, " in by_code["CTX001"]
+    assert by_code["CTX001"].split(") and")[0].endswith("as docker-compose.cloud.yaml builds it")

@@ -84,8 +84,8 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
                     image,
                     "CTX001",
                     source.span,
-                    f"`{copy.instruction.keyword} {source.value}` copies the whole build context "
-                    f"({len(context.files):,} files, {human_size(size)}) and {applies}: "
+                    f"`{copy.instruction.keyword} {source.value}` copies the whole {_copied_context(image, size)} "
+                    f"and {applies}: "
                     f"whatever lands in the folder (.git, virtualenvs, caches, .env files) goes into the image{today}",
                     f"Add a .dockerignore beside the context root (or `{image.dockerfile_path.name}.dockerignore` "
                     "beside the Dockerfile) listing .git, .venv, __pycache__ and .env, or copy only the paths "
@@ -365,10 +365,32 @@ def _not_in_git(image: Image, source, keyword: str, ignored: GitIgnored) -> Find
     )
 
 
-def _context_name(image: Image) -> str:
-    """ "build context (name/)", saying when the context is a guess."""
-    name = f"({image.context.root.name}/)"
+def _copied_context(image: Image, size: int) -> str:
+    """ "build context (N files, size)", naming the folder and the file that builds the
+    image from it when one does (compose, bake, a build command): a Dockerfile may be built
+    from several contexts, each judged on its own."""
+    facts = f"{len(image.context.files):,} files, {human_size(size)}"
     origin = image.origin
+    if origin is None or origin.path is None or origin.kind not in ("compose", "bake", "command"):
+        return f"build context ({facts})"
+    return _context_name(image, facts)
+
+
+def _context_name(image: Image, facts: str = "") -> str:
+    """ "build context (folder/)", by its path in the repository, with ``facts`` about it,
+    saying which file builds it with that context (one Dockerfile may be built from several
+    contexts) or that it is a guess."""
+    root, repository = image.context.root, image.workspace.root
+    try:
+        folder = root.relative_to(repository).as_posix() if repository is not None else root.name
+    except ValueError:
+        folder = root.name
+    parts = [f"{folder}/" if folder not in ("", ".") else "the repository's root"]
+    parts += [facts] if facts else []
+    origin = image.origin
+    if origin is not None and origin.path is not None and origin.kind in ("compose", "bake", "command"):
+        parts.append(f"as {origin.path.name} builds it")
+    name = f"({', '.join(parts)})"
     if origin is None or not origin.guessed:
         return f"build context {name}"
     elsewhere = " nor in any folder above it" if len(origin.alternatives) > 1 else ""
