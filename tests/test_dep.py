@@ -989,6 +989,41 @@ def test_a_repository_module_the_image_holds_or_mounts_is_not_missing(repo):
     assert lint(repo, files, ["DEP002"]) == []
 
 
+def test_a_data_volume_does_not_bring_the_modules_the_image_lacks(repo):
+    """compose mounts `./documents` and `./chroma_db` under /app: data, not the repository's
+    `db_utils.py` and `config.py` that main.py imports. `config` is also a PyPI name, but the
+    module is the repository's own, not copied in."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY main.py .
+        CMD ["python", "main.py"]
+    """
+    compose = """
+        services:
+          api:
+            build: .
+            volumes:
+              - ./documents:/app/documents
+              - ./chroma_db:/app/chroma_db
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "compose.yaml": compose,
+        "requirements.txt": "fastapi==0.115.6\n",
+        "main.py": "import fastapi\n\nfrom db_utils import load_all\nfrom config import DB_PATH\n",
+        "db_utils.py": "def load_all():\n    return []\n",
+        "config.py": "DB_PATH = './chroma_db'\n",
+    }
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "main.py", 3), ("DEP002", "main.py", 4)]
+    messages = [finding.message for finding in run_lint(repo(files), select=["DEP002"]).findings]
+    assert all("is not copied in" in message for message in messages)
+    files["compose.yaml"] = compose.replace("./documents:/app/documents", ".:/app")
+    assert lint(repo, files, ["DEP002"]) == []
+
+
 def test_code_an_image_does_not_run_is_not_missing_anything(repo):
     """A build environment (no CMD, ENTRYPOINT or compose command) copies the source to build
     it; that the run-time requirements are not installed there is no problem."""

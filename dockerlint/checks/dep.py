@@ -1279,6 +1279,8 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
             if ignored is not None:  # made by hand where the image is built (`config.py` of the README)
                 yield _gitignored_module_finding(image, file, item, ignored)
                 continue
+            if _repository_module(image, file, top) is not None:
+                continue  # the repository's own `config.py`, not copied in: _missing_own_modules says so
             shown = " or ".join(f"`{name}`" for name in owners[:3])
             yield _import_finding(
                 image,
@@ -1449,8 +1451,9 @@ def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
     # an install that cannot be named may install the project; a base image's packages are no
     # repository's modules
     unnamed = [label for label in installs.unnamed if not label.startswith(BASE_IMAGE_INSTALLS)]
-    if unnamed or installs.local_projects or image.volumes or not analysis.runtime_words:
-        return  # an install, a project or a volume may bring it; no command: nothing runs the code
+    if unnamed or installs.local_projects or not analysis.runtime_words:
+        return  # an install or a project may bring it; no command: nothing runs the code
+    volumes = [posixpath.normpath(volume) for volume in image.volumes]
     versions = analysis.versions.get
     if any(not lookup(name, versions(name)).known for name in installs.providers):
         return
@@ -1461,14 +1464,9 @@ def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
     wanted = {module.split(".", 1)[0] for module, _ in analysis.code.imports.required} - served
     if not wanted:
         return
-    modules = _context_modules(image)
     for file in analysis.code.files:
         if file.is_test or not file.image_path.endswith(".py"):
             continue
-        try:
-            folder = file.path.parent.relative_to(image.context_root).as_posix()
-        except ValueError:
-            continue  # a file the image has from elsewhere (a compose bind of another folder)
         scan = exact_scan(image, file)
         reported: set[str] = set()
         for item in scan.imports or () if scan is not None else ():
@@ -1477,11 +1475,13 @@ def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
             top = item.module.split(".", 1)[0]
             if top not in wanted or top in reported:
                 continue
-            where = next((found for found in (f"{folder}/{top}", f"./{top}") if found in modules), None)
-            if where is None:
+            shown = _repository_module(image, file, top)  # None too for a file from elsewhere (a bind)
+            if shown is None:
                 continue
+            at = posixpath.join(posixpath.dirname(file.image_path), top)
+            if any(at == volume or at.startswith(volume.rstrip("/") + "/") for volume in volumes):
+                continue  # a volume mounted there may bring it (`./:/app`); `./data:/app/data` does not
             reported.add(top)
-            shown = modules[where]
             yield _import_finding(
                 image,
                 file,
@@ -1491,6 +1491,17 @@ def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 f"Copy `{shown}` into the image beside {file.image_path.rsplit('/', 1)[-1]} (or install the "
                 "package it belongs to).",
             )
+
+
+def _repository_module(image: Image, file, top: str) -> str | None:
+    """The build context's module of that name beside the importing file or at the context
+    root (`db_utils.py`), as _missing_own_modules finds it, or None."""
+    try:
+        folder = file.path.parent.relative_to(image.context_root).as_posix()
+    except ValueError:
+        return None
+    modules = _context_modules(image)
+    return next((modules[found] for found in (f"{folder}/{top}", f"./{top}") if found in modules), None)
 
 
 def _gitignored_module(image: Image, file, top: str):
