@@ -769,6 +769,64 @@ def _locked_in_build(stage, step, tool: str) -> int | None:
     return None
 
 
+_PROJECT_LOCKS = ("uv.lock", "poetry.lock", "pdm.lock")  # what each tool installs from, beside pyproject.toml
+_LOCK_INSTALL = {
+    "uv.lock": "`uv sync --frozen` (or `uv export --frozen -o requirements.txt` and install that)",
+    "poetry.lock": "`poetry install` (or `poetry export -o requirements.txt` and install that)",
+    "pdm.lock": "`pdm install --frozen-lockfile` (or `pdm export -o requirements.txt` and install that)",
+}
+
+
+def _pip_ignores_lock(image: Image, stage, step) -> Iterator[Finding]:
+    """A `pip install .` / `uv pip install -r pyproject.toml` of a project whose lock file the
+    repository commits: pip (and uv's pip interface) read the ranges of pyproject.toml and
+    never the lock, so each build resolves the dependencies again."""
+    from dockerlint.model.installed_pip import local_project
+
+    earlier_files = any(
+        ref.context_path is None or ref.context_path.name != "pyproject.toml"
+        for other in stage.runs()
+        if other.index < step.index
+        for install in other.installs
+        if install.family == "pip"
+        for ref in install.requirements
+    )
+    for install in step.installs:
+        if install.family != "pip" or install.action != "install" or install.has("--no-deps"):
+            continue  # `--no-deps`: the dependencies come from elsewhere (an exported lock)
+        if earlier_files:
+            continue  # a requirements file installed first (`poetry export` of the lock) may pin them
+        projects = [
+            (ref.context_path.parent, ref.span)
+            for ref in install.requirements
+            if ref.context_path is not None and ref.context_path.name == "pyproject.toml" and not ref.constraint
+        ]
+        for argument in (*install.packages, *install.editables):
+            folder = local_project(image, stage, step, argument.value)
+            if folder is not None:
+                projects.append((folder, argument.span))
+        for folder, span in projects:
+            lock = next((name for name in _PROJECT_LOCKS if os.path.isfile(folder / name)), None)
+            if lock is None or not os.path.isfile(folder / "pyproject.toml"):
+                continue
+            committed = folder / lock
+            shown = (
+                committed.relative_to(image.context_root).as_posix()
+                if committed.is_relative_to(image.context_root)
+                else lock
+            )
+            yield Finding(
+                "REQ010",
+                image.dockerfile_path,
+                span,
+                f"`{install.invocation}` reads the version ranges of pyproject.toml, not `{shown}`, which the "
+                "repository commits: each build resolves the dependencies again and may install other versions "
+                "than the lock pins",
+                f"Install from the lock: {_LOCK_INSTALL[lock]}.",
+                severity=Severity.WARNING,
+            )
+
+
 @check("REQ010")
 def lock_file_left_out(image: Image) -> Iterator[Finding]:
     """A `uv sync`, `poetry install` or `pdm install` whose project the repository locks
@@ -780,6 +838,7 @@ def lock_file_left_out(image: Image) -> Iterator[Finding]:
 
     for stage in install_stages(image):
         for step in stage.runs():
+            yield from _pip_ignores_lock(image, stage, step)
             for project in project_installs(image, stage, step):
                 lock = LOCK_FILES.get(project.tool)
                 if project.tool == "pipenv" or lock is None or project.pyproject is None or project.command is None:
