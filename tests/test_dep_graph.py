@@ -187,6 +187,34 @@ def test_drf_docs_urls_need_coreapi(repo):
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
 
 
+def test_drf_schema_view_needs_pyyaml_and_uritemplate_and_the_database_url_its_driver(repo):
+    """`get_schema_view()` renders the OpenAPI schema with OpenAPIRenderer, which asserts
+    that yaml is installed, from paths read with uritemplate; `dj_database_url.config()`
+    takes DATABASE_URL from the environment: the installed PostgreSQL driver may be it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "site_api.wsgi"]\n',
+        "requirements.txt": "django==5.1.4\ndjangorestframework==3.15.2\npyyaml==6.0.2\nuritemplate==4.1.1\n"
+        "dj-database-url==2.3.0\npsycopg2-binary==2.9.10\ngunicorn==23.0.0\n",
+        "site_api/__init__.py": "",
+        "site_api/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "site_api/settings.py": """
+            import dj_database_url
+
+            DATABASES = {"default": dj_database_url.config(default="sqlite:///db.sqlite3")}
+        """,
+        "site_api/urls.py": """
+            from django.urls import path
+            from rest_framework.schemas import get_schema_view
+
+            urlpatterns = [path("openapi/", get_schema_view(title="Site API", public=True))]
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["site_api/urls.py"] = "from django.urls import path\nfrom rest_framework import routers\n\nurlpatterns = []\n"
+    files["site_api/settings.py"] = 'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3"}}\n'
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3), ("DEP001", 4), ("DEP001", 5), ("DEP001", 6)]
+
+
 def test_flask_caching_loads_the_client_its_cache_type_names(repo):
     """`CACHE_TYPE: "RedisCache"` makes Flask-Caching import redis when the app starts."""
     files = {

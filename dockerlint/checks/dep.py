@@ -45,6 +45,7 @@ from dockerlint.model.distributions import (
     closure,
     command_owners,
     cuda_library_hosts,
+    database_url_readers,
     development_extras,
     engine_hosts,
     generation,
@@ -490,7 +491,7 @@ def _database_from_environment(analysis: Analysis) -> bool:
     if analysis.database_from_environment is None:
         analysis.database_from_environment = any(
             word.isupper() and _DATABASE_VARIABLE.fullmatch(word) for word in analysis.mentions.names
-        )
+        ) or any(module in analysis.imported for module in database_url_readers())  # dj_database_url.config()
     return analysis.database_from_environment
 
 

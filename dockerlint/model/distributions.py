@@ -371,6 +371,11 @@ def url_schemes() -> dict[str, list[str]]:
     return _overrides()["url_schemes"]
 
 
+def database_url_readers() -> list[str]:
+    """Modules that read the database URL from the environment by default (DATABASE_URL)."""
+    return _overrides()["database_url_readers"]["modules"]
+
+
 def string_dispatch() -> dict[str, str]:
     """Package -> the argument whose string names a function of its own that it calls."""
     return _overrides()["string_dispatch"]
