@@ -215,6 +215,26 @@ def test_drf_schema_view_needs_pyyaml_and_uritemplate_and_the_database_url_its_d
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3), ("DEP001", 4), ("DEP001", 5), ("DEP001", 6)]
 
 
+def test_the_time_zone_data_zoneinfo_falls_back_on_is_used(repo):
+    """zoneinfo reads the first-party tzdata package when the image has no system time-zone
+    database (python:3.x-slim may not); code that never uses zoneinfo has tzdata for nothing."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "clock.py"]\n',
+        "requirements.txt": "httpx==0.28.1\ntzdata==2024.2\n",
+        "clock.py": """
+            from datetime import datetime
+            from zoneinfo import ZoneInfo
+
+            import httpx
+
+            print(datetime.now(ZoneInfo("Europe/Berlin")), httpx.__version__)
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["clock.py"] = "from datetime import datetime, timezone\n\nimport httpx\n\nprint(datetime.now(timezone.utc))\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
+
+
 def test_flask_caching_loads_the_client_its_cache_type_names(repo):
     """`CACHE_TYPE: "RedisCache"` makes Flask-Caching import redis when the app starts."""
     files = {

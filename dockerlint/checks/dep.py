@@ -61,6 +61,7 @@ from dockerlint.model.distributions import (
     requirements_read,
     setting_strings,
     stdlib,
+    stdlib_loads,
     string_dispatch,
     submodule_libraries,
     tooling,
@@ -343,6 +344,8 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
         return "imported"
     if set(distribution.commands) & analysis.words:
         return "run as a command"
+    if any(distribution.name in names and module in analysis.imported for module, names in stdlib_loads().items()):
+        return "loaded by the standard library"  # zoneinfo's tzdata
     if _imports_a_part_of(image, analysis, distribution):
         return "imported"
     if set(distribution.commands) & analysis.mentions.programs:

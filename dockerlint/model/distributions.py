@@ -371,6 +371,11 @@ def url_schemes() -> dict[str, list[str]]:
     return _overrides()["url_schemes"]
 
 
+def stdlib_loads() -> dict[str, list[str]]:
+    """Standard-library module -> the distributions it loads by itself when installed."""
+    return _overrides()["stdlib_loads"]
+
+
 def database_url_readers() -> list[str]:
     """Modules that read the database URL from the environment by default (DATABASE_URL)."""
     return _overrides()["database_url_readers"]["modules"]
