@@ -835,6 +835,25 @@ def test_node_used_only_by_the_build_stays_in_the_python_image(repo):
     assert "Node.js (`nodejs`, line 2)" in messages[0]
 
 
+def test_node_a_global_tool_of_the_service_runs_on_is_used(repo):
+    """The service proves with snarkjs, which `npm install -g` put into the image and the
+    code starts as a process: Node.js runs it. A global tool only the build runs is not."""
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        RUN npm install -g snarkjs@0.7.5 circom2
+        COPY zk/ /app/zk/
+        CMD ["python", "/app/zk/prove.py"]
+    """
+    prove = 'import subprocess\n\nsubprocess.run(["snarkjs", "groth16", "prove", "circuit.zkey"], check=True)\n'
+    files = {"requirements.txt": "fastapi==0.115.6\n", "zk/prove.py": prove}
+    assert lint(repo, dockerfile, "STG007", files)[0] == []
+    files["zk/prove.py"] = "print('no proofs here')\n"
+    assert lint(repo, dockerfile, "STG007", files)[0] == [("STG007", "Dockerfile", 2)]
+
+
 def test_node_the_container_runs_or_a_separate_stage_is_fine(repo):
     runs_node = """
         FROM nikolaik/python-nodejs:python3.12-nodejs22

@@ -1184,6 +1184,8 @@ def node_toolchain_in_final_image(image: Image) -> Iterator[Finding]:
         return
     if _runtime_names(image, node["commands"]):
         return  # the container runs Node.js
+    if _runs_global_node_tools(image, [command for _, command in uses]):
+        return  # the service runs a program `npm install -g` put there (snarkjs): Node.js runs it
     where, span, related = source
     installs = [(step, command) for step, command in uses if _fills_node_modules(command.argv, node)]
     modules = ""
@@ -1204,6 +1206,27 @@ def node_toolchain_in_final_image(image: Image) -> Iterator[Finding]:
         )[:3]
         + related,
     )
+
+
+def _runs_global_node_tools(image: Image, commands) -> bool:
+    """Whether the container runs a program a global npm install put into the image
+    (`npm install -g snarkjs` and `subprocess.run(["snarkjs", ...])`): by its start command
+    or the service's code, which starts it as a process."""
+    from dockerlint.model.code import image_code
+
+    tools = set()
+    for command in commands:
+        words = [word for word in command.argv[1:] if not word.startswith("-")]
+        if (
+            command.name == "npm"
+            and words[:1] in (["install"], ["i"], ["add"])
+            and {"-g", "--global"} & set(command.argv)
+        ):
+            tools.update(word.rsplit("@", 1)[0] if not word.startswith("@") else word for word in words[1:])
+    tools = {tool.rsplit("/", 1)[-1] for tool in tools if tool}  # @scope/name installs `name`
+    if not tools:
+        return False
+    return bool(_runtime_names(image, sorted(tools))) or not tools.isdisjoint(image_code(image).mentions.programs)
 
 
 def _node_source(image: Image, node: dict):
