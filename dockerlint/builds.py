@@ -133,6 +133,8 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
                     gpu=True if any(gpu for _, gpu in added) else build.gpu,
                 )
             key = (build.dockerfile, build.context, build.target)
+            if key in builds and _conflicting_args(builds[key], build):
+                key = (*key, build.args)  # `--build-arg NAME=api` and `NAME=ray`: two images, linted each
             builds[key] = _merge(builds[key], build) if key in builds else build
     named = {
         key: {_image_name(name) for name in build.image_names} | tags.get(build.dockerfile, set())
@@ -210,6 +212,13 @@ def _image_name(reference: str) -> str:
     `docker.io/library/app`."""
     name = reference.removeprefix("docker.io/").removeprefix("library/")
     return name.removesuffix(":latest")
+
+
+def _conflicting_args(first: Build, second: Build) -> bool:
+    """Whether two sources build the Dockerfile with different values of one build argument
+    (the Makefile's `--build-arg NAME=api` and `NAME=ray`): different images, not one."""
+    values = dict(first.args)
+    return any(name in values and values[name] != value for name, value in second.args)
 
 
 def _merge(first: Build, second: Build) -> Build:

@@ -451,9 +451,10 @@ def test_a_script_that_may_run_from_the_root_or_its_own_folder(repo):
             """,
         }
     )
-    image = images_of(root)[0]["docker/Dockerfile"]
-    assert where(image, root) == (".", "command", "script/release", 4)
-    assert image.build_args == {}  # the two builds disagree on BASE: unknown, not one of them
+    images = images_of(root)[1].images
+    assert [where(image, root) for image in images] == [(".", "command", "script/release", 4)] * 2
+    # the two builds disagree on BASE: an image for each value
+    assert sorted(image.build_args.get("BASE") for image in images) == ["cpu", "gpu"]
 
 
 # A Django backend whose Dockerfile sits in docker/ and is built with backend/ as its context.
@@ -1033,6 +1034,37 @@ def test_build_arguments_fill_arg_defaults_in_the_model(repo):
     )
     image = images_of(root)[0]["Dockerfile"]
     assert image.build_args == {"PY": "3.12"} and image.final.base.raw == "python:3.12-slim"
+
+
+def test_one_dockerfile_built_with_two_values_of_an_argument_is_two_images(repo, monkeypatch):
+    from click.testing import CliRunner
+
+    from dockerlint.cli import main
+
+    """`--build-arg NAME=api` and `NAME=ray` copy two services' requirements: each value is
+    an image of its own, linted with its files (neither `src/services//requirements.in`)."""
+    dockerfile = (
+        "FROM python:3.12-slim\nARG NAME\nCOPY src/services/${NAME}/requirements.txt /tmp/requirements.txt\n"
+        "RUN pip install --no-cache-dir -r /tmp/requirements.txt\nCOPY src/services/${NAME} /app\n"
+        'CMD ["python", "/app/main.py"]\n'
+    )
+    files = {
+        "docker/Dockerfile": dockerfile,
+        "Makefile": "build:\n\tdocker build --build-arg NAME=api -f docker/Dockerfile .\n"
+        "\tdocker build --build-arg NAME=ray -f docker/Dockerfile .\n",
+        "src/services/api/requirements.txt": "fastapi==0.115.6\n",
+        "src/services/api/main.py": "import fastapi\n",
+        "src/services/ray/requirements.txt": "ray==2.40.0\n",
+        "src/services/ray/main.py": "import ray\n",
+    }
+    root = repo(files)
+    result = run_lint(root, select=["REQ004", "CTX003", "DEP001", "DEP002"])
+    assert sorted(image.build_args["NAME"] for image in result.images) == ["api", "ray"]
+    assert result.findings == []
+    (root / ".git").mkdir()
+    monkeypatch.chdir(root)
+    output = CliRunner().invoke(main, [".", "--exit-zero", "--isolated", "--no-cache"]).stdout
+    assert "docker/Dockerfile (NAME=api) ~" in output and "docker/Dockerfile (NAME=ray) ~" in output
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,6 +73,9 @@ def render_text_chunks(report: Report, *, color: bool = False, statistics: bool 
 def _size_lines(report: Report) -> list[str]:
     """One line per image: ``api/Dockerfile ~6.1 GB, fixes save ~4.9 GB``."""
     lines = []
+    sized = [image for image in report.images if image.size is not None]
+    built = Counter((image.dockerfile, image.target) for image in sized)
+    contexts = Counter((image.dockerfile, image.target, image.context) for image in sized)
     for image in report.images:
         size = image.size
         if size is None:
@@ -79,6 +83,12 @@ def _size_lines(report: Report) -> list[str]:
         name = printable(report.relative(image.dockerfile))
         if image.target:
             name += f" (target {printable(image.target)})"
+        if built[image.dockerfile, image.target] > 1:  # one Dockerfile built several ways: say which
+            args = " ".join(f"{key}={value}" for key, value in image.build_args)
+            if contexts[image.dockerfile, image.target, image.context] == 1 or not args:
+                name += f" (context {printable(report.relative(image.context) or '.')})"
+            else:
+                name += f" ({printable(args)})"
         line = f"{name} ~{human_size(size.estimated)}"
         if size.unknown:
             line += f" (+{size.unknown} part{'s' if size.unknown != 1 else ''} of unknown size)"
