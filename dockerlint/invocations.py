@@ -206,8 +206,9 @@ def _collect(
 
 
 def _overwritten(argv: tuple[str | None, ...], cwd: str | None) -> str | None:
-    """The path an ``mv``/``cp`` (its last operand), a ``>`` redirection or a command that
-    exports requirements (``poetry export -o requirements.txt``) writes."""
+    """The path an ``mv``/``cp`` (its last operand), a ``>`` redirection, a ``mkdir`` (its
+    first folder) or a command that exports requirements (``poetry export -o
+    requirements.txt``) writes."""
     from dockerlint.parse.shellflow import WRITES
 
     if not argv or argv[0] is None or cwd is None:
@@ -216,6 +217,8 @@ def _overwritten(argv: tuple[str | None, ...], cwd: str | None) -> str | None:
         target = argv[1] if len(argv) > 1 else None
     elif argv[0].rsplit("/", 1)[-1] in ("mv", "cp", "install", "ln") and len(argv) > 2:
         target = argv[-1]
+    elif argv[0].rsplit("/", 1)[-1] == "mkdir":  # `mkdir -p models` before the build: a folder COPY finds
+        target = next((word.rstrip("/") for word in argv[1:] if word and not word.startswith("-")), None)
     else:
         target = _exported_to(argv)
         if target is None:

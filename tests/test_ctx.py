@@ -653,6 +653,24 @@ def test_a_file_a_repository_script_writes_before_building_is_made_not_missing(r
     assert found(lint(repo({**files, "deploy.sh": deploy}), ["CTX003"])) == []
 
 
+def test_a_folder_a_workflow_makes_before_building_is_made_not_missing(repo):
+    """The CI job makes models/ (`mkdir -p models`, then writes a test model into it) and
+    builds the image after: the COPY finds the folder there."""
+    dockerfile = (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY models ./models\nCOPY app.py .\n"
+        'CMD ["python", "app.py"]\n'
+    )
+    workflow = (
+        "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+        "      - run: |\n          mkdir -p models\n          python make_test_model.py models/model.pt\n"
+        "      - run: docker build -t api:test .\n"
+    )
+    files = {"Dockerfile": dockerfile, "requirements.txt": "torch==2.5.1\n", "app.py": "import torch\n"}
+    assert found(lint(repo(files), ["CTX003"])) == [("CTX003", "Dockerfile", 5)]
+    assert found(lint(repo({**files, ".github/workflows/test.yml": workflow}), ["CTX003"])) == []
+
+
 def test_a_file_dvc_tracks_is_fetched_by_dvc_pull_not_mistyped(repo):
     """models/best.pt is gitignored and tracked by DVC (models/best.pt.dvc): the COPY works
     once `dvc pull` has run, which is said at info; without the pointer it is not in git."""
