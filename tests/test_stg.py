@@ -1146,6 +1146,37 @@ def test_an_installer_named_only_by_tests_and_setup_py_is_not_used_by_the_servic
     assert lint(repo, poetry_final("RUN pip install --no-cache-dir poetry==1.8.5"), "STG011", files)[0] == []
 
 
+def test_an_installer_in_an_image_compose_starts_two_ways_is_judged(repo):
+    """No CMD: compose starts the API with `./start` and the worker with `./start-worker`.
+    Two commands, neither running poetry, is no toolbox image that starts nothing."""
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir poetry==1.8.5
+        WORKDIR /app
+        COPY poetry.lock pyproject.toml start start-worker /app/
+        RUN poetry config virtualenvs.create false && poetry install --only main --no-interaction
+        COPY shop/ /app/shop/
+    """
+    compose = """
+        services:
+          api:
+            build: .
+            command: ./start
+          worker:
+            build: .
+            command: ./start-worker
+    """
+    files = {
+        **POETRY_SHOP,
+        "docker-compose.yaml": compose,
+        "start": "#!/bin/sh\nuvicorn shop.main:app --host 0.0.0.0\n",
+        "start-worker": "#!/bin/sh\ncelery -A shop.tasks worker\n",
+    }
+    assert lint(repo, dockerfile, "STG011", files)[0] == [("STG011", "Dockerfile", 2)]
+    files["start-worker"] = "#!/bin/sh\npoetry run celery -A shop.tasks worker\n"
+    assert lint(repo, dockerfile, "STG011", files)[0] == []
+
+
 def test_an_installer_only_listed_in_the_requirements_is_said_to_be_unused(repo):
     """Pipenv on a requirements line, and no step runs it: it installed nothing, and the
     fix is to drop it, not to move an install to a builder stage."""

@@ -1109,10 +1109,14 @@ def _read_runtime_text(image: Image) -> str:
                 words = step.instruction.json_args or tuple(step.instruction.args.split())
                 parts.append(" ".join(words))
                 programs += [(stage, step, word) for word in words[:2]]
+    final = image.final
     for service in compose_services(image):
         for command in (service.entrypoint, service.command):
             if command:
                 parts.append(command if isinstance(command, str) else " ".join(command))
+                words = command.split() if isinstance(command, str) else list(command)
+                if final is not None and final.steps:  # `command: ./start-worker`: the script it runs
+                    programs += [(final, final.steps[-1], word) for word in words[:2]]
     for stage, step, word in programs:
         if word.endswith(".sh") or word.startswith("./"):
             path = posixpath.normpath(posixpath.join(step.workdir or "/", word))
@@ -1358,7 +1362,9 @@ def _placeholder_start(image: Image) -> bool:
     base image's `python3`), or only a keep-alive command (``CMD ["sleep", "infinity"]``). A
     base or toolbox image, whose installer serves what is built on it or run in it."""
     found = start_command(image)
-    return found is None or keeps_alive(found[1])
+    if found is None:  # compose services that start it with commands of their own start something
+        return not any(service.entrypoint or service.command for service in compose_services(image))
+    return keeps_alive(found[1])
 
 
 def _runs_tool(argv: tuple[str, ...], commands: list[str]) -> bool:
