@@ -113,6 +113,23 @@ def test_words_after_a_redirect_target_are_the_commands(request, tree_sitter):
 
 
 @pytest.mark.parametrize("tree_sitter", [True, False])
+def test_redirections_after_the_last_command_of_a_list_are_that_commands(request, tree_sitter):
+    """tree-sitter files `>=1.52.2 vllm>=0.6.3 x` under the whole `a && pip install ...`
+    list; bash gives the redirections to the last command and the words after each target
+    to it as arguments."""
+    if not tree_sitter:
+        request.getfixturevalue("without_tree_sitter")
+    text = "pip install --upgrade pip && pip install openai>=1.52.2 vllm>=0.6.3 python-dotenv"
+    script = parse_script(text)
+    assert argvs(script) == [
+        ["pip", "install", "--upgrade", "pip"],
+        ["pip", "install", "openai", "vllm", "python-dotenv"],
+    ]
+    assert script.commands[1].glued == ("openai>=1.52.2", "vllm>=0.6.3")
+    assert_words_slice_back(text, script)
+
+
+@pytest.mark.parametrize("tree_sitter", [True, False])
 def test_a_word_goes_on_past_a_closing_bracket_to_the_next_blank(request, tree_sitter):
     """``uvicorn[standard]\\>=0.29`` is one word to bash; tree-sitter ends a node at ``]``."""
     if not tree_sitter:

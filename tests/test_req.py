@@ -856,6 +856,17 @@ def test_the_unquoted_comparisons_of_one_command_are_one_finding(repo):
     assert "and 4 more" in finding.message and "installs each package at any version" in finding.message
 
 
+def test_unquoted_comparisons_after_an_and_list_are_found(repo):
+    """`pip install --upgrade pip && pip install openai>=1.52.2 vllm>=0.6.3`: the second pip
+    install of the list drops both floors."""
+    dockerfile = (
+        "FROM python:3.11-slim\nRUN pip install --upgrade pip && \\\n"
+        "    pip install openai>=1.52.2 vllm>=0.6.3 python-dotenv\n"
+    )
+    (finding,) = run_lint(repo({"Dockerfile": dockerfile}), select=["REQ008"]).findings
+    assert finding.message.startswith("2 requirements are not quoted (`openai>=1.52.2`, `vllm>=0.6.3`)")
+
+
 def test_a_pin_to_a_build_variable_on_the_command_pins_the_listed_package(repo):
     """`apache-airflow==${AIRFLOW_VERSION}` beside `-r requirements.txt` (the apache/airflow
     image sets the variable; here an ARG does) pins the Airflow the file lists bare."""

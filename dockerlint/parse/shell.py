@@ -668,7 +668,11 @@ def _words_after_redirect_targets(command: _Node, source: _Source) -> tuple[list
     rest to the command (``pip install torch>=2.1 --index-url URL`` passes the index URL),
     while tree-sitter files them all under the redirect. Also each redirection written
     against the word before it, with that word (``torch>=2.1``)."""
-    parent = command.parent
+    node, parent = command, command.parent
+    # `true && pip install a>=1 b`: tree-sitter files the redirections under the whole list;
+    # bash gives them to its last command
+    while parent is not None and parent.type == "list" and parent.named_children[-1].end_byte == node.end_byte:
+        node, parent = parent, parent.parent
     if parent is None or parent.type != "redirected_statement":
         return [], ()
     found: list[_Node] = []
