@@ -337,6 +337,22 @@ def test_framework_image_for_code_that_imports_none_of_it(repo):
     assert result[0].size_bytes == 4_000_000_000 and "devel tag" in result[0].message
 
 
+def test_a_module_the_start_command_runs_uses_what_its_package_requires(repo):
+    """`python3 -m vllm.entrypoints.openai.api_server`: vLLM runs on torch, which the base
+    carries; the code copied beside it (a prompt wrapper) imports neither."""
+    dockerfile = (
+        "FROM pytorch/pytorch:2.4.1-cuda12.4-cudnn9-runtime\nRUN pip install --no-cache-dir vllm==0.6.3 openai==1.52.2\n"
+        "COPY llm_wrapper.py /workspace/\n"
+        'CMD ["python3", "-m", "vllm.entrypoints.openai.api_server", "--model", "facebook/opt-125m"]\n'
+    )
+    files = {"Dockerfile": dockerfile, "llm_wrapper.py": "import openai\n"}
+    assert lint(repo, files, "IMG002") == []
+    files["Dockerfile"] = dockerfile.replace("vllm.entrypoints.openai.api_server", "http.server").replace(
+        "vllm==0.6.3 ", ""
+    )
+    assert lint(repo, files, "IMG002") == [("IMG002", "Dockerfile", 1)]
+
+
 VLLM_SERVICE = {
     "Dockerfile": """
         FROM vllm/vllm-openai:v0.9.1

@@ -227,12 +227,10 @@ def _used_names(image: Image, code) -> set[str]:
     final stage runs."""
     used = {path.split(".", 1)[0] for path in code.imports.run_time}
     used |= set(code.mentions.names)
-    commands = {
-        posixpath.basename(word)
-        for stage in final_chain(image)
-        for step in stage.steps
-        for word in _instruction_words(step)
-    }
+    words = [word for stage in final_chain(image) for step in stage.steps for word in _instruction_words(step)]
+    commands = {posixpath.basename(word) for word in words}
+    # `python3 -m vllm.entrypoints.openai.api_server`: a module the start command runs
+    used |= {module.split(".", 1)[0] for flag, module in zip(words, words[1:], strict=False) if flag == "-m"}
     table = load("base_images")
     for module, names in table["framework_commands"].items():
         if commands.intersection(names):
