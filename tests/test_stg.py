@@ -1639,6 +1639,12 @@ def test_build_essential_kept_for_make_alone_keeps_compilers_for_nothing(repo, m
         ('cmd:CMD ["./start.sh"]|script:#!/bin/sh\ngit pull --ff-only\nexec python app.py\n', False),
         # a script that starts something else
         ('cmd:CMD ["./start.sh"]|script:#!/bin/sh\nexec caddy run\n', False),
+        # a login at start that stores the Hub token with git's credential helper
+        (
+            'cmd:CMD ["./start.sh"]|script:#!/bin/sh\nhuggingface-cli login --token "$HF_TOKEN" '
+            "--add-to-git-credential\nexec uvicorn app:api --host 0.0.0.0\n",
+            False,
+        ),
     ],
 )
 def test_git_left_after_fetching_sources_is_a_build_tool(repo, change, reported):

@@ -479,6 +479,8 @@ def _runs_git(image: Image) -> bool:
     }
     if installed & set(facts["users"]):
         return True
+    if any(option in _runtime_text(image) for option in facts["runtime_options"]):
+        return True  # `huggingface-cli login --add-to-git-credential` at start: git keeps the token
     code = image_code(image, image.local_projects())
     imported = {module.split(".", 1)[0] for module in code.imports.run_time}
     if imported & set(facts["modules"]) or "git" in code.mentions.programs:
