@@ -736,3 +736,15 @@ def test_a_dockerfile_two_compose_files_build_from_two_contexts_names_each(repo)
     assert "(docker/inference/, as docker-compose.cloud.yaml builds it)" in by_code["CTX003"]
     assert "build context (docker/inference/, " in by_code["CTX001"]
     assert by_code["CTX001"].split(") and")[0].endswith("as docker-compose.cloud.yaml builds it")
+
+
+def test_an_ignore_file_named_in_the_wrong_case_is_named(repo):
+    """`.Dockerignore` lists .venv, but Docker on Linux reads only `.dockerignore`: the
+    whole context goes in, and the finding says why the file there does not count."""
+    files = {
+        "Dockerfile": 'FROM python:3.12-slim\nADD . /app\nCMD ["python", "/app/main.py"]\n',
+        ".Dockerignore": ".venv\n.git\n",
+        "main.py": "print('load test')\n",
+    }
+    (finding,) = run_lint(repo(files), select=["CTX001"]).findings
+    assert "(`.Dockerignore` is there, but Docker reads only `.dockerignore`" in finding.message

@@ -63,6 +63,9 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
     if image.ignore_path is not None and not empty:
         return
     applies = f"the {image.ignore_path.name} there excludes nothing" if empty else "no .dockerignore applies"
+    misnamed = None if empty else _misnamed_ignore_file(image)
+    if misnamed is not None:
+        applies += f" (`{misnamed}` is there, but Docker reads only `.dockerignore`: names are case-sensitive)"
     for stage, copy in context_copies(image):
         if copy.mount_only or not reaches_final_image(image, stage, copy.dest):
             continue  # a builder stage that hands on only what it builds
@@ -95,6 +98,16 @@ def no_dockerignore(image: Image) -> Iterator[Finding]:
                 autofix=_ignore_fix(image, found, starter=True),
             )
             break
+
+
+def _misnamed_ignore_file(image: Image) -> str | None:
+    """An ignore file at the context root whose name differs from `.dockerignore` only in
+    case (`.Dockerignore`), which Docker on Linux never reads."""
+    try:
+        names = os.listdir(image.context_root)
+    except OSError:
+        return None
+    return next((name for name in sorted(names) if name.lower() == ".dockerignore" and name != ".dockerignore"), None)
 
 
 def _stray_ignore_file(image: Image, folder: str) -> list | None:
