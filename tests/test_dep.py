@@ -1024,6 +1024,23 @@ def test_a_data_volume_does_not_bring_the_modules_the_image_lacks(repo):
     assert lint(repo, files, ["DEP002"]) == []
 
 
+def test_a_package_built_as_its_own_context_cannot_import_itself_by_name(repo):
+    """compose builds mcp_server/ as its own context and copies its files to /workspace:
+    `from mcp_server.registry import ...` finds no `mcp_server` package there (whatever
+    distribution on PyPI ships a module of that name)."""
+    files = {
+        "mcp_server/Dockerfile": "FROM python:3.11-slim\nRUN pip install --no-cache-dir fastapi==0.115.6 uvicorn==0.32.1\n"
+        'WORKDIR /workspace\nCOPY . /workspace\nCMD ["uvicorn", "server:app", "--host", "0.0.0.0"]\n',
+        "mcp_server/server.py": "from fastapi import FastAPI\n\nfrom mcp_server.registry import tools\n\napp = FastAPI()\n",
+        "mcp_server/registry.py": "tools = []\n",
+        "compose.yaml": "services:\n  mcp:\n    build: ./mcp_server\n",
+    }
+    result = run_lint(repo(files), select=["DEP002"])
+    assert [(f.path.name, f.span.line) for f in result.findings] == [("server.py", 3)]
+    assert "the image holds no `mcp_server` package" in result.findings[0].message
+    assert "would)" not in result.findings[0].message
+
+
 def test_code_an_image_does_not_run_is_not_missing_anything(repo):
     """A build environment (no CMD, ENTRYPOINT or compose command) copies the source to build
     it; that the run-time requirements are not installed there is no problem."""

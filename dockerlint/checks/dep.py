@@ -1285,6 +1285,17 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 continue
             if _repository_module(image, file, top) is not None:
                 continue  # the repository's own `config.py`, not copied in: _missing_own_modules says so
+            if top == image.context_root.name:
+                yield _import_finding(  # `from mcp_server.registry import ...` built from mcp_server/ itself
+                    image,
+                    file,
+                    item,
+                    f"the image holds no `{top}` package: the build context is the repository's `{top}/` folder, "
+                    f"whose files it copies without the folder itself, so `{item.module}` cannot be imported",
+                    f"Build from the folder above `{top}/` and copy it as a package (`COPY {top}/ ./{top}/`), or "
+                    f"import its modules without the `{top}.` prefix.",
+                )
+                continue
             shown = " or ".join(f"`{name}`" for name in owners[:3])
             yield _import_finding(
                 image,
