@@ -126,6 +126,7 @@ class Analysis(Struct):
     integrations: set[str] | None = None  # see _integration_of
     unread: list[str] | None = None  # see _requirements_unread
     from_vcs: set[str] | None = None  # see _from_vcs
+    dotted_mentions: dict[str, list[str]] | None = None  # see _imported_inside
 
 
 @check("DEP001", "DEP002", "DEP003", "DEP004")
@@ -932,10 +933,15 @@ def _imported_inside(analysis: Analysis, distribution: Distribution) -> Iterator
     name (``ext.asyncio.AsyncSession`` of ``sqlalchemy.ext.asyncio.AsyncSession``), or
     names whole in a string a framework imports (``socialaccount`` of Django's
     ``INSTALLED_APPS`` entry ``"allauth.socialaccount"``)."""
-    named = [name for name in analysis.mentions.names if "." in name]
+    if analysis.dotted_mentions is None:  # asked for many distributions: grouped once
+        analysis.dotted_mentions = {}
+        for name in analysis.mentions.names:
+            if "." in name:
+                analysis.dotted_mentions.setdefault(name.split(".", 1)[0], []).append(name)
     for module in distribution.modules:
         inside = module + "."
-        for path in (*analysis.imported.get(module.split(".", 1)[0], ()), *named):
+        top = module.split(".", 1)[0]
+        for path in (*analysis.imported.get(top, ()), *analysis.dotted_mentions.get(top, ())):
             if path.startswith(inside):
                 yield path[len(inside) :]
 
