@@ -244,6 +244,39 @@ def cuda_api(base="nvidia/cuda:12.1.0-runtime-ubuntu22.04", cmd='["uvicorn", "ap
     return {"Dockerfile": CUDA_API.format(base=base, cmd=cmd), **API_FILES, **extra}
 
 
+UV_CUDA_SERVICE = """
+    FROM nvidia/cuda:12.3.2-cudnn9-runtime-ubuntu22.04
+    COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/
+    COPY main.py pyproject.toml uv.lock ./
+    RUN uv sync --frozen
+    CMD ["uv", "run", "python", "main.py"]
+"""
+
+
+def test_a_lock_that_brings_a_gpu_capable_package_uses_the_cuda_base(repo):
+    """`uv sync` installs what uv.lock pins: a git dependency of the project brings
+    faster-whisper (CTranslate2 runs on the base's cuDNN). A lock of plain web packages
+    uses nothing of it."""
+    project = (
+        "[project]\nname = 'speaker'\nversion = '0.1.0'\nrequires-python = '>=3.10'\n"
+        "dependencies = ['fastapi==0.115.6', 'voice-agent']\n\n"
+        "[tool.uv.sources]\nvoice-agent = { git = 'https://github.com/acme/voice-agent.git' }\n"
+    )
+    lock = (
+        'version = 1\n\n[[package]]\nname = "fastapi"\nversion = "0.115.6"\n\n'
+        '[[package]]\nname = "voice-agent"\nversion = "0.3.0"\n'
+        'source = { git = "https://github.com/acme/voice-agent.git#0123456789abcdef0123456789abcdef01234567" }\n'
+        'dependencies = [{ name = "faster-whisper" }]\n\n'
+        '[[package]]\nname = "faster-whisper"\nversion = "1.1.0"\n'
+    )
+    files = {"Dockerfile": UV_CUDA_SERVICE, "pyproject.toml": project, "uv.lock": lock, "main.py": "import fastapi\n"}
+    assert gpu006(repo, files) == []
+    files["uv.lock"] = lock.replace('name = "faster-whisper"', 'name = "httpx"').replace(
+        '{ name = "faster-whisper" }', '{ name = "httpx" }'
+    )
+    assert gpu006(repo, files) == [("GPU006", "Dockerfile", 1)]
+
+
 def test_cuda_runtime_under_a_plain_api(repo):
     result = run_lint(repo(cuda_api()), select=["GPU006"]).findings
     assert [(f.code, f.span.line) for f in result] == [("GPU006", 1)]

@@ -627,7 +627,27 @@ def never_uses_gpu(image: Image, torch_on_cpu: bool = False) -> bool:
                     or any(fnmatchcase(request.name, entry["pattern"]) for entry in load("ml")["gpu_only"])
                 ):
                     return False
+    if _project_installs_gpu_capable(image, gpu_distributions, torch_on_cpu, allowed):
+        return False  # `uv sync` of a lock that brings faster-whisper (through a git dependency)
     return _runs_python(final_chain(image), settings)
+
+
+def _project_installs_gpu_capable(image: Image, patterns, torch_on_cpu: bool, allowed: set[str]) -> bool:
+    """Whether the project installs of the image (`uv sync`, `poetry install`, `pdm install`)
+    put a GPU-capable distribution into it: one they name, or one their lock file pins."""
+    from dockerlint.model.installed_names import image_installs
+
+    installs = image_installs(image)
+    names = {item.name for item in installs.items if item.kind == "pyproject"} | set(installs.locked)
+    torch_family = set(load("ml")["torch"]["family"])
+    for name in names:
+        if torch_on_cpu and (name in torch_family or name in allowed):
+            continue
+        if name in torch_family or any(fnmatchcase(name, pattern) for pattern in patterns):
+            return True
+        if any(fnmatchcase(name, entry["pattern"]) for entry in load("ml")["gpu_only"]):
+            return True
+    return False
 
 
 def _readable(image: Image, ref) -> bool:
