@@ -791,6 +791,19 @@ def test_two_projects_that_took_one_import_name(repo):
     assert found(lint(root, ["REQ007"])) == []
 
 
+def test_a_package_installed_without_its_requirements_brings_no_second_build(repo):
+    """`pip install ultralytics --no-deps` is the known way to keep only the headless
+    OpenCV: ultralytics' opencv-python is not installed. Without `--no-deps` it is."""
+    dockerfile = (
+        "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt && \\\n"
+        "    pip install --no-cache-dir ultralytics==8.3.40 --no-deps\n"
+    )
+    files = {"Dockerfile": dockerfile, "requirements.txt": "opencv-python-headless==4.10.0.84\ntorch==2.5.1\n"}
+    assert found(lint(repo(files), ["REQ007"])) == []
+    files["Dockerfile"] = dockerfile.replace(" --no-deps", "")
+    assert found(lint(repo(files), ["REQ007"])) == [("REQ007", "Dockerfile", 4)]
+
+
 def test_one_opencv_build_per_image_is_fine(repo):
     root = repo(
         {

@@ -529,7 +529,7 @@ def same_package_twice(image: Image) -> Iterator[Finding]:
         for entry in entries:
             if entry.name in members:
                 found.setdefault(entry.name, (entry, None))
-            else:
+            elif not entry.no_deps:  # `pip install ultralytics --no-deps`: its opencv-python is not installed
                 for needed in sorted(lookup(entry.name).needs(entry.extras, loads=False) & members):
                     found.setdefault(needed, (entry, entry.name))
         if len(found) < 2:

@@ -54,6 +54,7 @@ class Entry(Struct, frozen=True):
     hashed: bool  # carries --hash (a compiled lock file)
     applies: bool | None  # its marker for this image: True, False, or None when undecided
     install: tuple[int, int, int] = (0, 0, 0)  # (stage, step, command) of the pip install: one resolution
+    no_deps: bool = False  # installed with `--no-deps`: what it requires is not installed with it
 
     @property
     def key(self) -> tuple:
@@ -116,7 +117,13 @@ def _stage_entries(image: Image, stage: StageModel, memo: dict, visiting: set) -
         for number, install in enumerate(step.installs):
             if install.family == "pip" and install.action == "install":
                 origin = (stage.index, step.index, number)
-                add([replace(entry, install=origin) for entry in _install_entries(image, stage, step, install, envs)])
+                alone = install.has("--no-deps")
+                add(
+                    [
+                        replace(entry, install=origin, no_deps=alone)
+                        for entry in _install_entries(image, stage, step, install, envs)
+                    ]
+                )
     memo[stage.index] = list(entries.values())
     visiting.discard(stage.index)
     return memo[stage.index]
