@@ -1041,6 +1041,27 @@ def test_a_package_built_as_its_own_context_cannot_import_itself_by_name(repo):
     assert "would)" not in result.findings[0].message
 
 
+def test_a_fallback_import_is_needed_only_when_what_is_tried_first_is_missing(repo):
+    """`try: tflite_runtime` / `except ImportError: tensorflow.lite`: with tflite-runtime
+    installed the fallback never runs; with neither installed, the fallback's is missing."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "-m", "app"]\n',
+        "requirements.txt": "fastapi==0.115.6\ntflite-runtime==2.14.0\n",
+        "app/__init__.py": "",
+        "app/__main__.py": """
+            import fastapi
+
+            try:
+                from tflite_runtime.interpreter import Interpreter
+            except ImportError:
+                from tensorflow.lite.python.interpreter import Interpreter
+        """,
+    }
+    assert lint(repo, files, ["DEP002"]) == []
+    files["requirements.txt"] = "fastapi==0.115.6\n"
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "__main__.py", 6)]
+
+
 def test_code_an_image_does_not_run_is_not_missing_anything(repo):
     """A build environment (no CMD, ENTRYPOINT or compose command) copies the source to build
     it; that the run-time requirements are not installed there is no problem."""

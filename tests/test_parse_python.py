@@ -77,6 +77,23 @@ def test_fallback_in_handler_and_else_are_required():
     ]
 
 
+def test_a_fallback_names_the_imports_it_stands_in_for():
+    """The handler's import runs only when the try's imports fail (ast and libcst agree)."""
+    source = """
+        try:
+            from tflite_runtime.interpreter import Interpreter
+        except ImportError:
+            from tensorflow.lite.python.interpreter import Interpreter
+        import numpy
+    """
+    found = imports_of(source)
+    assert [(i.module, i.optional, i.fallback_for) for i in found] == [
+        ("tflite_runtime.interpreter", True, ()),
+        ("tensorflow.lite.python.interpreter", False, ("tflite_runtime.interpreter",)),
+        ("numpy", False, ()),
+    ]
+
+
 def test_nested_try_inside_function_stays_optional():
     found = imports_of(
         """

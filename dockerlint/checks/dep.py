@@ -1606,9 +1606,17 @@ def _unresolved(scan, provided: set[str], first_party: set[str], answers: dict[t
         key = (item.module, item.names)
         if key not in answers:
             answers[key] = _would_provide(item.module, item.names, provided, first_party)
-        if answers[key]:
+        if answers[key] and not _tried_first_is_there(item, provided, first_party):
             found.append((item, answers[key]))
     return found
+
+
+def _tried_first_is_there(item, provided: set[str], first_party: set[str]) -> bool:
+    """Whether the import is the `except ImportError:` fallback of imports the image serves
+    (tflite-runtime installed: tensorflow's interpreter is never imported)."""
+    return bool(item.fallback_for) and all(
+        not _would_provide(module, (), provided, first_party) for module in item.fallback_for
+    )
 
 
 def _would_provide(module: str, names: tuple[str, ...], provided: set[str], first_party: set[str]) -> list[str]:

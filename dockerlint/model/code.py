@@ -690,7 +690,9 @@ def _decode_scan(record) -> Scan | None | object:
     try:
         imports, mentions, exact, gpu, foreign = record  # a record of another layout is not this code's
         if imports is not None:
-            imports = tuple([Import(m, lv, tuple(n), ln, c, o, t, d) for m, lv, n, ln, c, o, t, d in imports])
+            imports = tuple(
+                [Import(m, lv, tuple(n), ln, c, o, t, d, tuple(f)) for m, lv, n, ln, c, o, t, d, f in imports]
+            )
         return Scan(imports, Mentions(*map(frozenset, mentions)), bool(exact), tuple(gpu), tuple(foreign))
     except (TypeError, ValueError):
         return _ABSENT

@@ -42,6 +42,9 @@ class Import(NamedTuple):  # a tuple: built by the thousand, and kept in the sca
     optional: bool  # inside try: whose handlers catch ImportError/ModuleNotFoundError/Exception/bare except
     type_checking: bool  # under `if TYPE_CHECKING:` / `if typing.TYPE_CHECKING:`
     dynamic: bool  # importlib.import_module("x") / __import__("x") / find_spec("x"); module "" when not a literal
+    # In the `except ImportError:` of a try that imports these (ast only): the fallback runs
+    # only when they are missing (`from tflite_runtime.interpreter import ...`, then tensorflow's).
+    fallback_for: tuple[str, ...] = ()
 
 
 class PythonFile(Struct, frozen=True):
@@ -536,11 +539,22 @@ def _libcst_may_help(text: str, error: SyntaxError) -> bool:
     return not hopeless and len(text.encode("utf-8", "surrogatepass")) <= LIBCST_MAX_BYTES
 
 
+def _tried_modules(body: list) -> tuple[str, ...]:
+    """The absolute modules a try body imports at its own level (what its handlers stand in for)."""
+    found: list[str] = []
+    for statement in body:
+        if isinstance(statement, ast.Import):
+            found += [alias.name for alias in statement.names]
+        elif isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
+            found.append(statement.module)
+    return tuple(found)
+
+
 def _scan_with_libcst(text: str) -> tuple[Import, ...] | None:
     """Imports found by libcst in a child process; None if it fails, crashes or times out."""
     rows = _run_libcst_child("_libcst_child_main", text)
     try:
-        return tuple(Import(m, lv, tuple(n), ln, c, o, t, d) for m, lv, n, ln, c, o, t, d in rows)
+        return tuple(Import(m, lv, tuple(n), ln, c, o, t, d, tuple(f)) for m, lv, n, ln, c, o, t, d, f in rows)
     except (ValueError, TypeError):
         return None
 
@@ -624,27 +638,34 @@ class _AstScanner:
         """
         with_calls = any(word in self.text for word in ("import_module", "__import__", "find_spec"))
         found: list[Import] = []
-        stack: list[tuple[ast.AST, bool, bool]] = [(tree, False, False)]
+        stack: list[tuple[ast.AST, bool, bool, tuple[str, ...]]] = [(tree, False, False, ())]
         while stack:
-            node, optional, type_checking = stack.pop()
+            node, optional, type_checking, fallback_for = stack.pop()
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     column = self._column(alias.lineno, alias.col_offset)
-                    found.append(Import(alias.name, 0, (), alias.lineno, column, optional, type_checking, False))
+                    found.append(
+                        Import(alias.name, 0, (), alias.lineno, column, optional, type_checking, False, fallback_for)
+                    )
                 continue
             if isinstance(node, ast.ImportFrom):
                 module, level = node.module or "", node.level or 0
                 names = tuple(alias.name for alias in node.names)
                 column = self._column(node.lineno, node.col_offset)
-                found.append(Import(module, level, names, node.lineno, column, optional, type_checking, False))
+                found.append(
+                    Import(module, level, names, node.lineno, column, optional, type_checking, False, fallback_for)
+                )
                 continue
             if with_calls and isinstance(node, ast.Call):
                 dynamic = self._dynamic(node, optional, type_checking)
                 if dynamic:
                     found.append(dynamic)
             body_optional, body_type_checking = optional, type_checking
+            handled: tuple[str, ...] = ()  # what the handlers import in place of
             if isinstance(node, _TRY_NODES):
                 body_optional = optional or _catches_import_errors([_handler_name(h.type) for h in node.handlers])
+                if body_optional and not optional:
+                    handled = _tried_modules(node.body)
             elif isinstance(node, ast.If):
                 body_type_checking = type_checking or _is_type_checking(_dotted(node.test))
             elif isinstance(node, (ast.With, ast.AsyncWith)):
@@ -652,7 +673,10 @@ class _AstScanner:
             for field, value in ast.iter_fields(node):
                 if not with_calls and field not in _STATEMENT_FIELDS:
                     continue
-                flags = (body_optional, body_type_checking) if field == "body" else (optional, type_checking)
+                if field == "body":
+                    flags = (body_optional, body_type_checking, fallback_for)
+                else:
+                    flags = (optional, type_checking, handled if field == "handlers" else fallback_for)
                 for child in value if isinstance(value, list) else (value,):
                     if isinstance(child, ast.AST):
                         stack.append((child, *flags))
@@ -751,12 +775,35 @@ def _libcst_child_main() -> None:
             super().__init__()
             self.optional: list[bool] = []
             self.type_checking: list[bool] = []
+            self.trying: list[list[str]] = []  # per try: what its handlers import in place of
+            self.fallback: list[list[str]] = []
             self.rows: list[list] = []
 
         def add(self, node, module: str, level: int, names: list[str], dynamic: bool) -> None:
             start = self.get_metadata(PositionProvider, node).start
             flags = [any(self.optional), any(self.type_checking), dynamic]
-            self.rows.append([module, level, names, start.line, start.column + 1, *flags])
+            fallback = self.fallback[-1] if self.fallback else []
+            self.rows.append([module, level, names, start.line, start.column + 1, *flags, fallback])
+
+        def visit_Try(self, node) -> None:
+            tried: list[str] = []
+            if not any(self.optional) and _catches_import_errors(handler_names(node.handlers)):
+                for line in node.body.body:
+                    for statement in getattr(line, "body", ()):
+                        if isinstance(statement, cst.Import):
+                            tried += [name_of(alias.name) or "" for alias in statement.names]
+                        elif isinstance(statement, cst.ImportFrom) and not statement.relative and statement.module:
+                            tried.append(name_of(statement.module) or "")
+            self.trying.append([name for name in tried if name])
+
+        def leave_Try(self, node) -> None:
+            self.trying.pop()
+
+        def visit_ExceptHandler(self, node) -> None:
+            self.fallback.append(self.trying[-1] if self.trying else [])
+
+        def leave_ExceptHandler(self, node) -> None:
+            self.fallback.pop()
 
         def visit_Import(self, node) -> None:
             for alias in node.names:
