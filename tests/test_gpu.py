@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dockerlint.findings import human_size
+from dockerlint.findings import Severity, human_size
 from dockerlint.knowledge import load
 from dockerlint.model.ml import torch_cuda_size
 from tests.conftest import found, run_lint
@@ -40,6 +40,30 @@ def test_an_unpinned_torch_brings_what_the_newest_release_requires(repo):
     size = torch_cuda_size()  # the nvidia-* wheels the newest torch requires, from the package index
     assert size > 3_000_000_000 and finding.size_bytes == size
     assert f"~{human_size(size)} of CUDA libraries" in finding.message
+
+
+@pytest.mark.parametrize(
+    "check",
+    ['"cuda" if torch.cuda.is_available() else "cpu"', "torch.accelerator.current_accelerator() if "
+     "torch.accelerator.is_available() else torch.device('cpu')"],
+)  # fmt: skip
+def test_code_that_takes_a_gpu_when_there_is_one_gets_the_cuda_torch_said_at_info(repo, check):
+    """A detector that runs on a GPU when it has one: its CUDA torch is what it uses if the
+    image is run with `--gpus`, which nothing here says. Said at info, with the CPU fix."""
+    files = {
+        "Dockerfile": CPU_SERVICE,
+        "requirements.txt": "fastapi==0.115.6\ntorch==2.5.1\n",
+        "app/__init__.py": "",
+        "app/main.py": f"import torch\n\nDEVICE = {check}\n",
+    }
+    [finding] = findings(repo, files, "GPU001")
+    assert finding.severity == Severity.INFO and finding.autofix is not None
+    assert finding.message.endswith(
+        "but the code uses a GPU when one is there, so if the image is run with one, keep CUDA torch"
+    )
+    files["app/main.py"] = "import torch\n\nDEVICE = 'cpu'\n"
+    [finding] = findings(repo, files, "GPU001")
+    assert finding.severity == Severity.WARNING and finding.autofix is not None
 
 
 def test_cpu_embedding_service_with_pypi_torch(repo):

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
+from msgspec.structs import replace
+
 from dockerlint.checks import check, fixing
 from dockerlint.checks.common import finding, from_image_span
 from dockerlint.findings import Edit, Finding, Related, Severity, human_size
@@ -90,6 +92,11 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
         return
     settings = ml()["torch"]
     cpu_size = settings["cpu_installed_size"]
+    from dockerlint.model.code import image_code
+
+    # the service picks a GPU when one is there (`torch.cuda.is_available()`): run with one
+    # (`docker run --gpus`, which nothing here says), its CUDA torch is what it uses
+    prefers_gpu = image_code(image, image.local_projects()).gpu == ("check",)
     for found in installs:
         names = _names(found.requests)
         source = f"the index `{found.other_index}`" if found.other_index else "the default index (PyPI)"
@@ -118,11 +125,16 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
         pin = "==X.Y.Z+cpu"
         if found.version:
             pin = "==" + ".".join(map(str, found.version)) + "+cpu"
-        yield finding(
+        hedge = (
+            "; but the code uses a GPU when one is there, so if the image is run with one, keep CUDA torch"
+            if prefers_gpu
+            else ""
+        )
+        reported = finding(
             image,
             "GPU001",
             found.command.span,
-            f"{what}: {cuda} into {_NO_GPU}",
+            f"{what}: {cuda} into {_NO_GPU}{hedge}",
             f"Install CPU torch (~{human_size(cpu_size)} installed) before this line: `{torch_fix_line(found)}`; "
             "pip then keeps it "
             f"(or pin `torch{pin}` with `--extra-index-url https://download.pytorch.org/whl/cpu` "
@@ -131,6 +143,7 @@ def cuda_torch_on_cpu_image(image: Image) -> Iterator[Finding]:
             related=_related(image, found.requests, "requested here"),
             autofix=_cpu_torch_fix(image, found),
         )
+        yield replace(reported, severity=Severity.INFO) if prefers_gpu else reported
 
 
 _PLACEMENT_OPTIONS = ("--user", "--prefix", "--target", "--root", "--python", "--system", "--index-url")
