@@ -1541,8 +1541,32 @@ def test_a_database_url_field_of_a_settings_class_is_read_from_the_environment(r
         """,
     }
     assert lines(findings(repo, files, ["DEP001"])) == []
-    files["app.py"] = files["app.py"].replace("BaseSettings", "BaseModel").replace("pydantic_settings", "pydantic")
+    # without the settings class, no variable names a database: asyncpg is unused
+    files["app.py"] = (
+        "from sqlalchemy.ext.asyncio import create_async_engine\n\nengine = create_async_engine('sqlite+aiosqlite:///app.db')\n"
+    )
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 3)]
+
+
+def test_an_engine_built_from_a_url_the_code_reads_may_use_any_installed_driver(repo):
+    """`create_engine(config.get("psql", "conn_string"))`: the URL is in config.ini, which the
+    image may get at run time; the only PostgreSQL driver installed is the one it selects."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "SQLAlchemy==2.0.36\npsycopg2-binary==2.9.10\n",
+        "app.py": """
+            import configparser
+
+            from sqlalchemy import create_engine
+
+            config = configparser.ConfigParser()
+            config.read("config.ini")
+            engine = create_engine(config.get("psql", "conn_string"))
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["app.py"] = files["app.py"].replace('config.get("psql", "conn_string")', '"sqlite:///app.db"')
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
 
 
 def test_before_1_0_a_minor_release_older_than_any_read_is_not_known():
@@ -2057,7 +2081,9 @@ def test_a_connection_string_from_the_environment_selects_the_driver_where_it_ru
         'engine = create_engine(os.environ["POSTGRES_CONNECTION_STRING"])\napp = FastAPI()\n',
     }
     assert findings(repo, files, ["DEP001"]) == []
-    files["app/main.py"] = files["app/main.py"].replace("POSTGRES_CONNECTION_STRING", "APP_SETTINGS_FILE")
+    files["app/main.py"] = files["app/main.py"].replace(
+        'os.environ["POSTGRES_CONNECTION_STRING"]', '"sqlite:///app.db"'
+    )
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 4)]
 
 

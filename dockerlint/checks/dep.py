@@ -364,7 +364,7 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
         return configured
     if (not analysis.runtime_words or _development_server(analysis)) and _serves_the_code(image, analysis, name):
         return "the server of the web application the code defines"
-    if _database_from_environment(analysis) and any(name in names for names in url_drivers().values()):
+    if any(name in names for names in url_drivers().values()) and _database_from_environment(image, analysis):
         return "a database driver, and the database is configured by the environment"
     return None
 
@@ -489,14 +489,36 @@ _DATABASE_VARIABLE = lazy_compile(
 )
 
 
-def _database_from_environment(analysis: Analysis) -> bool:
+def _database_from_environment(image: Image, analysis: Analysis) -> bool:
     """Whether the image's code or configuration names an environment variable that holds a
     database URL or engine: then any installed database driver may be the one it selects."""
     if analysis.database_from_environment is None:
-        analysis.database_from_environment = any(
-            word.isupper() and _DATABASE_VARIABLE.fullmatch(word) for word in analysis.mentions.names
-        ) or any(module in analysis.imported for module in database_url_readers())  # dj_database_url.config()
+        analysis.database_from_environment = (
+            any(word.isupper() and _DATABASE_VARIABLE.fullmatch(word) for word in analysis.mentions.names)
+            or any(module in analysis.imported for module in database_url_readers())  # dj_database_url.config()
+            or _engine_from_configuration(image, analysis)
+        )
     return analysis.database_from_environment
+
+
+# `create_engine(conn_string)`: the URL comes from a variable (a config file's, the
+# environment's), not a string written in the call
+_ENGINE_FROM_VARIABLE = lazy_compile(r"\bcreate_(?:async_)?engine\((?!\s*(?:\)|[fFrRbBuU]{0,2}[\"']))")
+
+
+def _engine_from_configuration(image: Image, analysis: Analysis) -> bool:
+    """Whether the service's code builds a SQLAlchemy engine from a URL it does not write
+    out (read from a config file or the environment): then any installed driver may be the
+    one it selects."""
+    if "sqlalchemy" not in analysis.imported:
+        return False
+    for file in analysis.code.files:
+        if file.is_test or not file.image_path.endswith(".py"):
+            continue
+        loaded = image.workspace.text(file.path, quiet=True)
+        if loaded is not None and "create_" in loaded[0].text and _ENGINE_FROM_VARIABLE.search(loaded[0].text):
+            return True
+    return False
 
 
 def _loads_pickles(image: Image, analysis: Analysis) -> bool:
