@@ -1548,6 +1548,34 @@ def test_a_database_url_field_of_a_settings_class_is_read_from_the_environment(r
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 3)]
 
 
+def test_a_database_setting_in_a_comment_selects_no_driver(repo):
+    """settings.py keeps its MySQL block commented out and runs on SQLite: mysqlclient is
+    unused, whatever Django's MySQL backend calls of it (`execute`, which the views call
+    too). Uncommented, the ENGINE names it."""
+    settings = """
+        import os
+
+        DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"}}
+        # DATABASES = {
+        #     "default": {"ENGINE": "django.db.backends.mysql", "NAME": os.getenv("MYSQL_DATABASE")}
+        # }
+    """
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["gunicorn", "site_api.wsgi"]\n',
+        "requirements.txt": "Django==5.1.4\ngunicorn==23.0.0\nmysqlclient==2.2.6\n",
+        "site_api/__init__.py": "",
+        "site_api/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "site_api/settings.py": settings,
+        "site_api/views.py": "from django.db import connection\n\n\ndef count():\n"
+        "    with connection.cursor() as cursor:\n        cursor.execute('SELECT 1')\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
+    files["site_api/settings.py"] = settings.replace("# ", "").replace(
+        '"django.db.backends.sqlite3", "NAME": "db.sqlite3"', '"x"'
+    )
+    assert lines(findings(repo, files, ["DEP001"])) == []
+
+
 def test_an_engine_built_from_a_url_the_code_reads_may_use_any_installed_driver(repo):
     """`create_engine(config.get("psql", "conn_string"))`: the URL is in config.ini, which the
     image may get at run time; the only PostgreSQL driver installed is the one it selects."""

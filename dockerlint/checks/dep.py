@@ -877,6 +877,8 @@ def _may_use(image: Image, analysis: Analysis, used: set[str], needed: set[str],
         direct = host in used
         handed = _handed_methods(analysis, distribution)
         for other, names in calls(host).items():
+            if other in _url_driver_distributions():
+                continue  # Django's backends call mysqlclient's `execute`: the ENGINE setting or URL picks the driver
             if other in unused and other not in found and not lookup(other).dev:
                 # A database driver is the URL's choice: `sqlalchemy.dialects.mysql` (its column
                 # types) names no driver of the three that speak MySQL.

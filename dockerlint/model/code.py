@@ -191,7 +191,10 @@ _SETTINGS_FIELD = re.compile(r"^[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?!=)", re.
 
 
 def _mentions_in_python(text: str) -> Mentions:
-    names = frozenset(_STRING_START.findall(text)) | frozenset(_DOTTED_STRING.findall(text))
+    # a setting, URL or module path in a comment line (`# 'ENGINE': 'django.db.backends.mysql'`)
+    # configures nothing
+    configured = _PYTHON_COMMENT_LINE.sub("", text) if "#" in text else text
+    names = frozenset(_STRING_START.findall(text)) | frozenset(_DOTTED_STRING.findall(configured))
     if "BaseSettings" in text:
         names |= {field.upper() for field in _SETTINGS_FIELD.findall(text)}
     providers = model_providers()
@@ -205,7 +208,10 @@ def _mentions_in_python(text: str) -> Mentions:
     if any(call in text for call in compile_calls):
         calls |= frozenset(compile_call.findall(text))
     programs = frozenset(_WHOLE_STRING.findall(text)) if any(word in text for word in _STARTS_PROCESSES) else EMPTY
-    return _with_urls(text, Mentions(names=names, calls=calls, programs=programs))
+    return _with_urls(configured, Mentions(names=names, calls=calls, programs=programs))
+
+
+_PYTHON_COMMENT_LINE = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
 
 
 # A file that starts processes (subprocess.run(["yt-dlp", url]), asyncio's
