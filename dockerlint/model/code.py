@@ -75,7 +75,6 @@ _STRING_START = re.compile(r"""["']([A-Za-z_]\w*)(?![\w+-]|://)""")
 _DOTTED_STRING = re.compile(r"""["']([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)["']""")
 _WORD = re.compile(r"[A-Za-z_][\w-]*")
 _DOTTED_WORD = re.compile(r"[A-Za-z_][\w.-]*")
-_URL = re.compile(r"\b([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?://")
 # A `dialect+driver` string of its own, which a URL builder takes as the scheme:
 # `MultiHostUrl.build(scheme="postgresql+asyncpg", ...)`, `URL.create(drivername="mysql+pymysql")`.
 _SCHEME = re.compile(r"""["']([a-z][a-z0-9]*)\+([a-z_][a-z0-9_]*)["']""")
@@ -191,10 +190,10 @@ _SETTINGS_FIELD = re.compile(r"^[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?!=)", re.
 
 
 def _mentions_in_python(text: str) -> Mentions:
-    # a setting, URL or module path in a comment line (`# 'ENGINE': 'django.db.backends.mysql'`)
-    # configures nothing
-    configured = _PYTHON_COMMENT_LINE.sub("", text) if "#" in text else text
-    names = frozenset(_STRING_START.findall(text)) | frozenset(_DOTTED_STRING.findall(configured))
+    names = frozenset(_STRING_START.findall(text))
+    if "." in text:  # a module path in a comment line (`# "django.db.backends.mysql"`) names nothing
+        dotted = (found for found in _DOTTED_STRING.finditer(text) if not _on_comment_line(text, found.start()))
+        names |= frozenset(found.group(1) for found in dotted)
     if "BaseSettings" in text:
         names |= {field.upper() for field in _SETTINGS_FIELD.findall(text)}
     providers = model_providers()
@@ -208,10 +207,13 @@ def _mentions_in_python(text: str) -> Mentions:
     if any(call in text for call in compile_calls):
         calls |= frozenset(compile_call.findall(text))
     programs = frozenset(_WHOLE_STRING.findall(text)) if any(word in text for word in _STARTS_PROCESSES) else EMPTY
-    return _with_urls(configured, Mentions(names=names, calls=calls, programs=programs))
+    return _with_urls(text, Mentions(names=names, calls=calls, programs=programs), python=True)
 
 
-_PYTHON_COMMENT_LINE = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
+def _on_comment_line(text: str, position: int) -> bool:
+    """Whether ``position`` is on a line that is a comment (`# 'ENGINE': '...mysql'`)."""
+    start = text.rfind("\n", 0, position) + 1
+    return text[start:position].lstrip(" \t").startswith("#")
 
 
 # A file that starts processes (subprocess.run(["yt-dlp", url]), asyncio's
@@ -295,11 +297,14 @@ def _call_arguments(text: str, start: int, limit: int = 2000) -> str:
     return text[start : start + limit]
 
 
-def _with_urls(text: str, mentions: Mentions) -> Mentions:
+def _with_urls(text: str, mentions: Mentions, python: bool = False) -> Mentions:
+    """The mentions with the text's connection URLs and setting strings; in Python, not
+    those of a comment line, which configures nothing (a commented-out DATABASES block)."""
     drivers, schemes = set(), set()
-    found = _URL.findall(text) if "://" in text else []
+    matches = _url_schemes(text)
     if "+" in text:
-        found += _SCHEME.findall(text)
+        matches += [(match.group(1), match.group(2), match.start()) for match in _SCHEME.finditer(text)]
+    found = [(scheme, driver) for scheme, driver, at in matches if not python or not _on_comment_line(text, at)]
     known_drivers = url_drivers() if found else {}
     for scheme, driver in found:
         if driver:
@@ -307,8 +312,38 @@ def _with_urls(text: str, mentions: Mentions) -> Mentions:
             schemes.add(f"{scheme}+{driver}")  # a scheme of its own too: mongodb+srv://
         if not driver or driver.lower() not in known_drivers:
             schemes.add(scheme)  # `postgresql+asyncpg://` asks for asyncpg, not the scheme's default driver
-    settings = frozenset(key for key in setting_strings() if key in text)
+    settings = frozenset(
+        key for key in setting_strings() if key in text and (not python or _outside_comments(text, key))
+    )
     return Mentions(mentions.names, frozenset(drivers), frozenset(schemes), settings, mentions.calls, mentions.programs)
+
+
+# The scheme (and driver) right before a `://`, read backwards from it: searching the whole
+# text for `\bscheme://` tried every word of it, a third of a file's scan.
+_URL_TAIL = re.compile(r"(?<!\w)([a-z][a-z0-9]*)(?:\+([a-z_][a-z0-9_]*))?(?:\+[a-z]+)?$")
+
+
+def _url_schemes(text: str) -> list[tuple[str, str, int]]:
+    """(scheme, driver or "", where it starts) of each `scheme+driver://` of the text."""
+    found = []
+    position = text.find("://")
+    while position >= 0:
+        head = text[max(0, position - 64) : position]
+        match = _URL_TAIL.search(head)
+        if match is not None:
+            found.append((match.group(1), match.group(2) or "", position - len(head) + match.start()))
+        position = text.find("://", position + 3)
+    return found
+
+
+def _outside_comments(text: str, word: str) -> bool:
+    """Whether ``word`` occurs in the text on a line that is no comment."""
+    position = text.find(word)
+    while position >= 0:
+        if not _on_comment_line(text, position):
+            return True
+        position = text.find(word, position + len(word))
+    return False
 
 
 def scan_python(text: str, exact: bool = False) -> Scan:
