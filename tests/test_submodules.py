@@ -106,3 +106,31 @@ def test_a_repository_the_build_clones_holds_code_that_is_not_judged(repo):
     files["Dockerfile"] = dockerfile.replace("git clone", "git clone --depth 1 --branch v2")
     result = run_lint(repo(files), select=["IMG002", "DEP001"])
     assert "clones `https://github.com/acme/scale-balanced-grasp.git` at build time" in result.findings[0].message
+
+
+def test_a_pythonpath_folder_the_image_holds_no_code_in_is_code_it_does_not_show(repo):
+    """`ENV PYTHONPATH=/app` in a worker that copies only itself to /worker: the `app`
+    package it imports is mounted there at run time, so a package its requirements list may
+    be that code's (DEP001 hedges, at info). With the package copied to /app, it is read."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /worker
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY worker.py .
+        ENV PYTHONPATH=/app:.
+        CMD ["rq", "worker", "pipeline"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "rq==2.0.0\npandas==2.2.3\n",
+        "worker.py": "try:\n    from app.ml import train\nexcept ImportError:\n    train = None\n",
+    }
+    result = run_lint(repo(files), select=["DEP001"])
+    assert [(f.code, f.severity.name) for f in result.findings] == [("DEP001", "INFO")]
+    assert "PYTHONPATH names `/app`, which the image holds no code in" in result.findings[0].message
+    files["Dockerfile"] = dockerfile.replace("COPY worker.py .", "COPY worker.py .\nCOPY app/ /app/app/")
+    files["app/__init__.py"] = ""
+    files["app/ml.py"] = "import json\n"
+    result = run_lint(repo(files), select=["DEP001"])
+    assert [(f.code, f.severity.name) for f in result.findings] == [("DEP001", "WARNING")]

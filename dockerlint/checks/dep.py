@@ -1170,6 +1170,23 @@ def _folded_finding(items: list[Installed], unsure: list[str]) -> Finding:
 # Hub model's own modeling code (`trust_remote_code=True`).
 
 
+def _pythonpath_not_held(image: Image, analysis: Analysis) -> str | None:
+    """A PYTHONPATH folder of the final image that holds none of its code (`ENV
+    PYTHONPATH=/app` in a worker that imports the `app` package mounted there at run time):
+    the code the service imports from there is not the code read here."""
+    final = image.final
+    if final is None or not final.steps:
+        return None
+    workdir = final.steps[-1].workdir or "/"
+    for part in final.steps[-1].env.get("PYTHONPATH", "").split(":"):
+        if not part or "$" in part or part in (".", "./") or "-packages" in part:
+            continue  # a variable's, the working folder, or a place pip installs into
+        folder = posixpath.normpath(posixpath.join(workdir, part))
+        if folder != "/" and not any(file.image_path.startswith(folder + "/") for file in analysis.code.files):
+            return f"PYTHONPATH names `{folder}`, which the image holds no code in (it is mounted or made at run time)"
+    return None
+
+
 def _start_script_not_held(image: Image, analysis: Analysis) -> str | None:
     """The script the start command runs when the image does not hold it (a COPY that took
     another path): the code the service is meant to run is not the code read here."""
@@ -1209,7 +1226,11 @@ def _runs_foreign_code(image: Image, analysis: Analysis) -> str | None:
     if analysis.foreign_code is None:
         analysis.foreign_code = ""
         analysis.foreign_code = (
-            unread_code(image) or _downloaded_build_script(image) or _start_script_not_held(image, analysis) or ""
+            unread_code(image)
+            or _downloaded_build_script(image)
+            or _start_script_not_held(image, analysis)
+            or _pythonpath_not_held(image, analysis)
+            or ""
         )
         if not analysis.foreign_code and analysis.code.foreign:
             path, line, what = analysis.code.foreign
