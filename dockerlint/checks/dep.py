@@ -37,6 +37,7 @@ from dockerlint.model.code import (
     image_code,
     mentions_in_text,
     merge_all,
+    service_sources,
 )
 from dockerlint.model.distributions import (
     Distribution,
@@ -512,13 +513,9 @@ def _engine_from_configuration(image: Image, analysis: Analysis) -> bool:
     one it selects."""
     if "sqlalchemy" not in analysis.imported:
         return False
-    for file in analysis.code.files:
-        if file.is_test or not file.image_path.endswith(".py"):
-            continue
-        loaded = image.workspace.text(file.path, quiet=True)
-        if loaded is not None and "create_" in loaded[0].text and _ENGINE_FROM_VARIABLE.search(loaded[0].text):
-            return True
-    return False
+    return any(
+        "create_" in text and _ENGINE_FROM_VARIABLE.search(text) for text in service_sources(image, analysis.code)
+    )
 
 
 def _loads_pickles(image: Image, analysis: Analysis) -> bool:

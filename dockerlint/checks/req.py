@@ -769,8 +769,7 @@ def _locked_in_build(stage, step, tool: str) -> int | None:
     return None
 
 
-_PROJECT_LOCKS = ("uv.lock", "poetry.lock", "pdm.lock")  # what each tool installs from, beside pyproject.toml
-_LOCK_INSTALL = {
+_LOCK_INSTALL = {  # how to install from each lock that sits beside a pyproject.toml
     "uv.lock": "`uv sync --frozen` (or `uv export --frozen -o requirements.txt` and install that)",
     "poetry.lock": "`poetry install` (or `poetry export -o requirements.txt` and install that)",
     "pdm.lock": "`pdm install --frozen-lockfile` (or `pdm export -o requirements.txt` and install that)",
@@ -782,6 +781,7 @@ def _pip_ignores_lock(image: Image, stage, step) -> Iterator[Finding]:
     repository commits: pip (and uv's pip interface) read the ranges of pyproject.toml and
     never the lock, so each build resolves the dependencies again."""
     from dockerlint.model.installed_pip import local_project
+    from dockerlint.model.installed_projects import PYPROJECT_LOCKS
 
     earlier_files = any(
         ref.context_path is None or ref.context_path.name != "pyproject.toml"
@@ -806,7 +806,7 @@ def _pip_ignores_lock(image: Image, stage, step) -> Iterator[Finding]:
             if folder is not None:
                 projects.append((folder, argument.span))
         for folder, span in projects:
-            lock = next((name for name in _PROJECT_LOCKS if os.path.isfile(folder / name)), None)
+            lock = next((name for name in PYPROJECT_LOCKS if os.path.isfile(folder / name)), None)
             if lock is None or not os.path.isfile(folder / "pyproject.toml"):
                 continue
             committed = folder / lock

@@ -867,7 +867,7 @@ def _build_only_python_tools(image: Image, final: StageModel) -> Iterator[Findin
 def _used_at_run_time(image: Image, name: str) -> bool:
     """The service imports the tool's module, something it runs names the tool, or its code
     holds a command line of the tool (an Airflow task's `bash_command` running `dvc pull`)."""
-    from dockerlint.model.code import image_code
+    from dockerlint.model.code import image_code, on_comment_line, service_sources
 
     if _runtime_names(image, [name], before=r"\w.-"):
         return True
@@ -875,15 +875,11 @@ def _used_at_run_time(image: Image, name: str) -> bool:
     if any(path == name or path.startswith(name + ".") for path in code.imports.run_time):
         return True
     command = re.compile(rf"(?<![\w.-]){re.escape(name)}[ \t]+-*[a-z]")  # `dvc pull`, not a word in prose
-    for file in code.files:
-        if not file.is_test and file.image_path.endswith(".py"):
-            loaded = image.workspace.text(file.path, quiet=True)
-            if loaded is not None and command.search(_COMMENT_LINES.sub("", loaded[0].text)):
-                return True
-    return False
-
-
-_COMMENT_LINES = re.compile(r"^[ \t]*#.*$", re.MULTILINE)
+    return any(
+        not on_comment_line(text, found.start())
+        for text in service_sources(image, code)
+        for found in command.finditer(text)
+    )
 
 
 @check("STG004")

@@ -25,6 +25,7 @@ import posixpath
 import re
 import time
 import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache, cached_property
 from pathlib import Path
@@ -192,7 +193,7 @@ _SETTINGS_FIELD = re.compile(r"^[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*:(?!=)", re.
 def _mentions_in_python(text: str) -> Mentions:
     names = frozenset(_STRING_START.findall(text))
     if "." in text:  # a module path in a comment line (`# "django.db.backends.mysql"`) names nothing
-        dotted = (found for found in _DOTTED_STRING.finditer(text) if not _on_comment_line(text, found.start()))
+        dotted = (found for found in _DOTTED_STRING.finditer(text) if not on_comment_line(text, found.start()))
         names |= frozenset(found.group(1) for found in dotted)
     if "BaseSettings" in text:
         names |= {field.upper() for field in _SETTINGS_FIELD.findall(text)}
@@ -210,7 +211,7 @@ def _mentions_in_python(text: str) -> Mentions:
     return _with_urls(text, Mentions(names=names, calls=calls, programs=programs), python=True)
 
 
-def _on_comment_line(text: str, position: int) -> bool:
+def on_comment_line(text: str, position: int) -> bool:
     """Whether ``position`` is on a line that is a comment (`# 'ENGINE': '...mysql'`)."""
     start = text.rfind("\n", 0, position) + 1
     return text[start:position].lstrip(" \t").startswith("#")
@@ -304,7 +305,7 @@ def _with_urls(text: str, mentions: Mentions, python: bool = False) -> Mentions:
     matches = _url_schemes(text)
     if "+" in text:
         matches += [(match.group(1), match.group(2), match.start()) for match in _SCHEME.finditer(text)]
-    found = [(scheme, driver) for scheme, driver, at in matches if not python or not _on_comment_line(text, at)]
+    found = [(scheme, driver) for scheme, driver, at in matches if not python or not on_comment_line(text, at)]
     known_drivers = url_drivers() if found else {}
     for scheme, driver in found:
         if driver:
@@ -340,7 +341,7 @@ def _outside_comments(text: str, word: str) -> bool:
     """Whether ``word`` occurs in the text on a line that is no comment."""
     position = text.find(word)
     while position >= 0:
-        if not _on_comment_line(text, position):
+        if not on_comment_line(text, position):
             return True
         position = text.find(word, position + len(word))
     return False
@@ -439,6 +440,16 @@ def service_mentions(image: Image, local_projects: list[Path] = ()) -> Mentions:
         return merge_all([scan.mentions for scan in scans if scan is not None])
 
     return image.memoized(("service_mentions", tuple(local_projects)), mentions)
+
+
+def service_sources(image: Image, code: ImageCode) -> Iterator[str]:
+    """The text of each Python file of the service (not its tests or build scripts), for a
+    search a scan does not keep; the workspace reads each file once per run."""
+    for file in code.files:
+        if not file.is_test and file.image_path.endswith(".py"):
+            loaded = image.workspace.text(file.path, quiet=True)
+            if loaded is not None:
+                yield loaded[0].text
 
 
 def _image_code(image: Image, local_projects: list[Path]) -> ImageCode:

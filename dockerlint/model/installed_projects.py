@@ -292,6 +292,8 @@ def _choice(image: Image, project: ProjectInstall, pyproject: Pyproject):
 # more for each extra locked, with its ``extras``); Pipfile.lock is JSON,
 # name -> {"version": "==x"} by category.
 LOCK_FILES = {"uv": "uv.lock", "poetry": "poetry.lock", "pipenv": "Pipfile.lock", "pdm": "pdm.lock"}
+# The lock files that sit beside a pyproject.toml (Pipfile.lock goes with a Pipfile).
+PYPROJECT_LOCKS = tuple(name for tool, name in LOCK_FILES.items() if tool != "pipenv")
 
 
 def lock_requirements(image: Image, folder: Path) -> dict[str, tuple[str, ...]]:
@@ -299,7 +301,7 @@ def lock_requirements(image: Image, folder: Path) -> dict[str, tuple[str, ...]]:
     pdm.lock) beside its pyproject.toml, for an install that does not read the lock (`pip
     install .`): what the resolver found each package requires (whisperx's pyannote-audio),
     where the package index cannot say."""
-    for name in ("uv.lock", "poetry.lock", "pdm.lock"):
+    for name in PYPROJECT_LOCKS:
         requires = _locked(image, folder / name)[1]
         if requires:
             return requires
