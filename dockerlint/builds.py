@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ from dockerlint.model import Image, build_image
 from dockerlint.model.origin import BuildOrigin
 from dockerlint.parse.dockerfile import expand
 from dockerlint.paths import real_path
+from dockerlint.regex import glob_match
 from dockerlint.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -451,7 +451,7 @@ def _exists(root: Path, source: str) -> bool:
         parent = root / posixpath.dirname(source)
         pattern = posixpath.basename(source)
         try:
-            return any(fnmatchcase(entry.name, pattern) for entry in parent.iterdir())
+            return any(glob_match(entry.name, pattern) for entry in parent.iterdir())
         except OSError:
             return False
     return os.path.exists(root / source)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 
 from msgspec import Struct, field
 
 from dockerlint.findings import Severity
 from dockerlint.paths import real_path
+from dockerlint.regex import glob_match
 
 CONFIG_NAMES = (".dockerlint.toml", "pyproject.toml")
 
@@ -107,8 +107,8 @@ def path_matches(relative: str, pattern: str) -> bool:
     parts = PurePosixPath(relative).parts
     candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
     if "/" not in pattern:  # a bare name matches at any depth, like `node_modules`
-        return any(fnmatchcase(part, pattern) for part in parts) or fnmatchcase(relative, pattern)
-    return any(fnmatchcase(candidate, pattern) for candidate in candidates)
+        return any(glob_match(part, pattern) for part in parts) or glob_match(relative, pattern)
+    return any(glob_match(candidate, pattern) for candidate in candidates)
 
 
 def _relative(path: Path, root: Path) -> str | None:

@@ -10,6 +10,7 @@ wheel names, ``#egg=`` fragments, ``# noqa`` comments...) cost more than its par
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatchcase
 
 
 class LazyPattern:
@@ -29,3 +30,15 @@ class LazyPattern:
 def lazy_compile(pattern: str | bytes, flags: int = 0) -> re.Pattern:
     """``re.compile``, at first use (the object has every attribute of the pattern)."""
     return LazyPattern(pattern, flags)  # type: ignore[return-value]
+
+
+_GLOB_MAGIC = frozenset("*?[")
+
+
+def glob_match(name: str, pattern: str) -> bool:
+    """``fnmatch.fnmatchcase``, without compiling a pattern that has no wildcard: most
+    patterns of the knowledge tables are plain names, and compiling each costs a run on
+    one small Dockerfile more than matching them all."""
+    if _GLOB_MAGIC.isdisjoint(pattern):
+        return name == pattern
+    return fnmatchcase(name, pattern)

@@ -9,13 +9,13 @@ the tag-dependent facts (CUDA and torch versions) out of the tag.
 from __future__ import annotations
 
 import re
-from fnmatch import fnmatchcase
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from msgspec import Struct, field
 
 from dockerlint.knowledge import load
+from dockerlint.regex import glob_match
 
 if TYPE_CHECKING:
     from dockerlint.model.image import ImageRef
@@ -79,7 +79,7 @@ def base_image(ref: ImageRef) -> BaseImage | None:
         return None
     tag = ref.tag or "latest"
     for row in _rows():
-        if _matches(ref, row["match"]) and (not row.get("tags") or any(fnmatchcase(tag, t) for t in row["tags"])):
+        if _matches(ref, row["match"]) and (not row.get("tags") or any(glob_match(tag, t) for t in row["tags"])):
             return _facts(ref, tag, row)
     return None
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Iterator
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from msgspec import Struct
@@ -15,7 +14,7 @@ from msgspec import Struct
 from dockerlint.knowledge import load
 from dockerlint.model.image import Copy, Image, StageModel
 from dockerlint.parse.dockerignore import go_clean
-from dockerlint.regex import lazy_compile
+from dockerlint.regex import glob_match, lazy_compile
 
 
 def context_path(source: str) -> str:
@@ -175,7 +174,7 @@ def _rooted_patterns(image: Image) -> list[tuple[str, int]]:
         text = pattern.text
         if pattern.exclusion or not text or "/" in text or text.startswith("**") or text in (".", "*"):
             continue
-        if not any(fnmatchcase(name, text) for name in top):
+        if not any(glob_match(name, text) for name in top):
             found.append((text, pattern.line))
     return found
 
@@ -191,7 +190,7 @@ def _meant_deeper(
 
     for index in range(1, len(parts)):
         for text, line in rooted:
-            if not fnmatchcase(parts[index], text):
+            if not glob_match(parts[index], text):
                 continue
             hit = "/".join(parts[: index + 1]) + ("/" if index < len(parts) - 1 else "")
             if hit not in meant:  # asked once per folder: its files give the same answer

@@ -18,7 +18,6 @@ is taken to be the name with ``-`` replaced by ``_``, and the DEP rules stay qui
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -27,7 +26,7 @@ from msgspec.structs import replace
 
 from dockerlint.knowledge import PackageIndex, load, load_package_calls, load_packages
 from dockerlint.parse.requirements import canonical_name as canonical  # PEP 503: Scikit_Learn -> scikit-learn
-from dockerlint.regex import lazy_compile
+from dockerlint.regex import glob_match, lazy_compile
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -303,7 +302,7 @@ def _glob_test(pattern: str) -> Callable[[str], bool]:
     a suffix (all of them today) is tested without building a regular expression."""
     prefix, star, suffix = pattern.partition("*")
     if not star or any(char in prefix + suffix for char in "*?["):
-        return lambda name: fnmatchcase(name, pattern)
+        return lambda name: glob_match(name, pattern)
     shortest = len(prefix) + len(suffix)
     return lambda name: len(name) >= shortest and name.startswith(prefix) and name.endswith(suffix)
 

@@ -70,10 +70,9 @@ class FetchScripts:
 
 
 def _fills(path: Path, relative: str, text: str, rows: list[dict], writers: list[dict]) -> list[Filled]:
-    from fnmatch import fnmatchcase
-
     from dockerlint.model.ml import _match_call
     from dockerlint.parse.python import scan_calls
+    from dockerlint.regex import glob_match
 
     parsed = scan_calls(text)
     aliases = dict(parsed.aliases)
@@ -86,10 +85,10 @@ def _fills(path: Path, relative: str, text: str, rows: list[dict], writers: list
         targets: list[str] = []
         model = None
         for writer in writers:
-            if fnmatchcase(qualified, writer["name"]) and isinstance(call.first, str):
+            if glob_match(qualified, writer["name"]) and isinstance(call.first, str):
                 targets.append(call.first)
         if not targets:
-            row = next((row for row in rows if fnmatchcase(qualified, row["name"])), None)
+            row = next((row for row in rows if glob_match(qualified, row["name"])), None)
             match = _match_call(qualified, call) if row is not None else None
             if match is None:
                 continue

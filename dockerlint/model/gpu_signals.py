@@ -27,7 +27,6 @@ import os
 import posixpath
 import re
 import shlex
-from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from msgspec import Struct
 
 from dockerlint.knowledge import load
 from dockerlint.model.image import Image, ImageRef
-from dockerlint.regex import lazy_compile
+from dockerlint.regex import glob_match, lazy_compile
 
 MAX_HINT_BYTES = 1_000_000
 _DOC_NAMES = lazy_compile(r"^(readme[\w.-]*\.(md|rst|txt)|[\w.-]+\.(sh|bash)|makefile|justfile)$", re.IGNORECASE)
@@ -610,7 +609,7 @@ def never_uses_gpu(image: Image, torch_on_cpu: bool = False) -> bool:
                 elif install.family not in ("apt", "apk", "rpm"):
                     return False  # conda, npm...: what they install is not read here
             for package in installed_packages(step):
-                if any(fnmatchcase(package.name, pattern) for pattern in settings["gpu_system_packages"]):
+                if any(glob_match(package.name, pattern) for pattern in settings["gpu_system_packages"]):
                     return False
             if any(posixpath.basename(command.name) in settings["gpu_commands"] for command in step.commands):
                 return False
@@ -623,8 +622,8 @@ def never_uses_gpu(image: Image, torch_on_cpu: bool = False) -> bool:
                     request.url
                     or set(request.extras) & set(settings["gpu_extras"])
                     or torch_family
-                    or any(fnmatchcase(request.name, pattern) for pattern in gpu_distributions)
-                    or any(fnmatchcase(request.name, entry["pattern"]) for entry in load("ml")["gpu_only"])
+                    or any(glob_match(request.name, pattern) for pattern in gpu_distributions)
+                    or any(glob_match(request.name, entry["pattern"]) for entry in load("ml")["gpu_only"])
                 ):
                     return False
     if _project_installs_gpu_capable(image, gpu_distributions, torch_on_cpu, allowed):
@@ -643,9 +642,9 @@ def _project_installs_gpu_capable(image: Image, patterns, torch_on_cpu: bool, al
     for name in names:
         if torch_on_cpu and (name in torch_family or name in allowed):
             continue
-        if name in torch_family or any(fnmatchcase(name, pattern) for pattern in patterns):
+        if name in torch_family or any(glob_match(name, pattern) for pattern in patterns):
             return True
-        if any(fnmatchcase(name, entry["pattern"]) for entry in load("ml")["gpu_only"]):
+        if any(glob_match(name, entry["pattern"]) for entry in load("ml")["gpu_only"]):
             return True
     return False
 

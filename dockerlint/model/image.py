@@ -14,7 +14,6 @@ import re
 import shlex
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from fnmatch import fnmatchcase
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from msgspec import Struct, field
 
 from dockerlint.model.installs import Argument, Install, recognise
 from dockerlint.parse.dockerfile import Dockerfile, Heredoc, Instruction, Stage, expand
+from dockerlint.regex import glob_match
 from dockerlint.source import Span
 
 if TYPE_CHECKING:
@@ -890,7 +890,7 @@ def _copied_relative(copy: Copy, source: str, image_path: str, context_root: Pat
             return None
         name = posixpath.basename(image_path)
         if _has_glob(source_clean):
-            if fnmatchcase(name, posixpath.basename(source_clean)):
+            if glob_match(name, posixpath.basename(source_clean)):
                 return posixpath.join(posixpath.dirname(source_clean), name).lstrip("/")
             return None
         return source_clean if posixpath.basename(source_clean) == name else None

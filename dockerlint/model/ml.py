@@ -12,7 +12,6 @@ import posixpath
 import re
 import shlex
 from collections.abc import Iterator
-from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
@@ -37,7 +36,7 @@ from dockerlint.model.installs import Install, with_values
 from dockerlint.model.pyenv import isolated_venv, libc
 from dockerlint.model.queries import compose_services, external_base, final_chain, stage_of, truthy
 from dockerlint.parse.python import Call
-from dockerlint.regex import lazy_compile
+from dockerlint.regex import glob_match, lazy_compile
 from dockerlint.source import Span
 from dockerlint.urls import split_url, url_host
 
@@ -1536,7 +1535,7 @@ def _match_call(qualified: str, call: Call, local_path=None) -> DownloadCall | N
     """The download a call performs, by the first row of the table its callee matches,
     or None (no row, or the row's conditions say nothing is downloaded)."""
     for row in ml()["downloads"]["calls"]:
-        if not fnmatchcase(qualified, row["name"]):
+        if not glob_match(qualified, row["name"]):
             continue
         keywords = dict(call.keywords)
         if "" in (call.first, *(keywords.get(name) for name in row.get("model", ()))):

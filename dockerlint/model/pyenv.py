@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from fnmatch import fnmatchcase
 
 from msgspec import Struct
 
@@ -20,6 +19,7 @@ from dockerlint.knowledge import load
 from dockerlint.model.image import Image, ShellCommand, StageModel, Step, env_enabled
 from dockerlint.model.installs import Install
 from dockerlint.parse.dockerfile import expand
+from dockerlint.regex import glob_match
 from dockerlint.source import Span
 
 SYSTEM_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin")
@@ -85,11 +85,11 @@ def libc(image: Image, stage: StageModel) -> str | None:
     if base.unresolved:
         return None
     tag = base.tag or ""
-    if "alpine" in tag or any(fnmatchcase(base.repository, pattern) for pattern in facts["musl"]):
+    if "alpine" in tag or any(glob_match(base.repository, pattern) for pattern in facts["musl"]):
         return "musl"
     if base.repository in facts["python_repositories"]:
         return "glibc" if tag and "windows" not in tag and "nanoserver" not in tag else None
-    if any(fnmatchcase(base.repository, pattern) for pattern in facts["glibc"]):
+    if any(glob_match(base.repository, pattern) for pattern in facts["glibc"]):
         return "glibc"
     return None
 
@@ -99,7 +99,7 @@ def clean_base(image: Image, stage: StageModel) -> bool:
     the system site-packages."""
     base = chain(image, stage)[0].base
     patterns = load("python_layouts")["clean_bases"]
-    return not base.unresolved and any(fnmatchcase(base.repository, pattern) for pattern in patterns)
+    return not base.unresolved and any(glob_match(base.repository, pattern) for pattern in patterns)
 
 
 def trees(image: Image, stage: StageModel) -> list[Tree]:
@@ -403,7 +403,7 @@ def related(first: str, second: str) -> bool:
     """One path is the other or lies inside it (either may hold ``*`` patterns)."""
     a = [part for part in first.split("/") if part]
     b = [part for part in second.split("/") if part]
-    return all(fnmatchcase(x, y) or fnmatchcase(y, x) for x, y in zip(a, b, strict=False))
+    return all(glob_match(x, y) or glob_match(y, x) for x, y in zip(a, b, strict=False))
 
 
 def inside(path: str, folder: str) -> bool:

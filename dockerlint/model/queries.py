@@ -6,9 +6,9 @@ import os
 import posixpath
 import re
 from collections.abc import Iterable
-from fnmatch import fnmatchcase
 
 from dockerlint.model.image import Image, ImageRef, StageModel, Step
+from dockerlint.regex import glob_match
 
 
 def truthy(value: str | None) -> bool:
@@ -46,9 +46,9 @@ def image_matches(ref: ImageRef, patterns: Iterable[str]) -> bool:
     """Shell-style patterns against the image name, or ``name:tag`` for patterns with a tag."""
     for pattern in patterns:
         if ":" in pattern.rsplit("/", 1)[-1]:
-            if fnmatchcase(f"{ref.repository}:{ref.tag or 'latest'}", pattern):
+            if glob_match(f"{ref.repository}:{ref.tag or 'latest'}", pattern):
                 return True
-        elif fnmatchcase(ref.repository, pattern) or fnmatchcase(ref.name, pattern):
+        elif glob_match(ref.repository, pattern) or glob_match(ref.name, pattern):
             return True
     return False
 
@@ -144,6 +144,6 @@ def keeps_alive(argv) -> bool:
         return False
     words = [posixpath.basename(argv[0]), *argv[1:]]  # /bin/sleep is sleep
     for pattern in load("build_tools")["placeholder_starts"]["commands"]:
-        if len(pattern) == len(words) and all(map(fnmatchcase, words, pattern)):
+        if len(pattern) == len(words) and all(map(glob_match, words, pattern)):
             return True
     return False

@@ -16,7 +16,6 @@ needed: the savings (``savings.py``) change the requests and compute the parts a
 from __future__ import annotations
 
 import posixpath
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from msgspec import Struct, field
@@ -41,6 +40,7 @@ from dockerlint.model.size.figures import (
     uncertainty,
     unknown_outputs,
 )
+from dockerlint.regex import glob_match
 
 Anchor = tuple[Path, int]
 
@@ -800,4 +800,4 @@ def describe(part: Part) -> str:
 
 
 def matches(name: str, patterns) -> bool:
-    return any(fnmatchcase(name, pattern) for pattern in patterns)
+    return any(glob_match(name, pattern) for pattern in patterns)

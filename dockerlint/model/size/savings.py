@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from fnmatch import fnmatchcase
 
 from msgspec import Struct, field
 from msgspec.structs import replace
@@ -24,6 +23,7 @@ from dockerlint.knowledge import load
 from dockerlint.model.image import Image, ImageRef
 from dockerlint.model.size.bill import Bill, Overrides, Part, bill_of_bytes
 from dockerlint.model.size.figures import Figure, cuda_flavour_figure
+from dockerlint.regex import glob_match
 
 
 class Saving(Struct, frozen=True):
@@ -252,7 +252,7 @@ def _cpu_variant(bill: Bill, finding: Finding) -> None:
     kept = []
     for request in bill.python.requests:
         if (request.path, request.line) == _anchor(finding):
-            row = next((row for row in rows if fnmatchcase(request.name, row["pattern"])), None)
+            row = next((row for row in rows if glob_match(request.name, row["pattern"])), None)
             twin = row.get("cpu", "") if row else ""  # nvidia-* wheels and CuPy have no CPU twin
             if re.fullmatch(r"[a-z0-9][a-z0-9._-]*", twin) and twin != request.name:
                 request = replace(request, name=twin, version=None, extras=())
@@ -297,7 +297,7 @@ def _drop_system(patterns_of: Callable[[], list[str]], anywhere_before: bool = F
             if part.kind != "system":
                 return True
             name = _apt_name(part) or ""
-            if not any(fnmatchcase(name, pattern) for pattern in patterns):
+            if not any(glob_match(name, pattern) for pattern in patterns):
                 return True
             if anywhere_before:
                 return part.instruction >= finding.span.line
