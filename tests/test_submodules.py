@@ -134,3 +134,41 @@ def test_a_pythonpath_folder_the_image_holds_no_code_in_is_code_it_does_not_show
     files["app/ml.py"] = "import json\n"
     result = run_lint(repo(files), select=["DEP001"])
     assert [(f.code, f.severity.name) for f in result.findings] == [("DEP001", "WARNING")]
+
+
+def test_packages_hedged_for_one_cloned_plugin_set_are_one_finding(repo):
+    """ComfyUI's custom nodes cloned at build time, and a requirements file of what they
+    import: every unused entry hedges for that one reason, so it is said once, with the
+    others as related lines. The image starting nothing is one reason too. A package the
+    service's own code imports is not among them."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        RUN mkdir -p /comfyui/custom_nodes && cd /comfyui/custom_nodes && \\
+            git clone --depth 1 https://github.com/acme/ComfyUI-Impact-Pack.git && \\
+            git clone --depth 1 https://github.com/acme/ComfyUI-KJNodes.git
+        COPY handler.py .
+        CMD ["python", "handler.py"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "requests==2.32.3\nscikit-image==0.24.0\ndill==0.3.9\neinops==0.8.0\n",
+        "handler.py": "import requests\n\nrequests.get('http://127.0.0.1:8188/prompt')\n",
+    }
+    result = run_lint(repo(files), select=["DEP001"])
+    [finding] = result.findings
+    assert (finding.severity.name, finding.span.line) == ("INFO", 2)
+    assert finding.message.startswith(
+        "`scikit-image`, `dill` and `einops` are installed in the image and may be unused"
+    )
+    assert "clones `https://github.com/acme/ComfyUI-Impact-Pack.git` at build time" in finding.message
+    assert [related.span.line for related in finding.related] == [3, 4]
+    assert finding.fix.startswith("Check whether that code imports them")
+    result = run_lint(
+        repo({**files, "Dockerfile": dockerfile.replace('CMD ["python", "handler.py"]\n', "")}), select=["DEP001"]
+    )
+    [finding] = result.findings
+    assert "but the image starts nothing, so an image built FROM it may use them" in finding.message
+    assert [related.span.line for related in finding.related] == [3, 4]

@@ -1045,8 +1045,8 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         return  # no code to judge by
     verdict = _verdict(image, analysis)
     folded = _hedged_together(image, analysis, verdict)
-    for items, unsure in folded:
-        yield _folded_finding(items, unsure)
+    for items, reason in folded:
+        yield _folded_finding(items, reason)
     said = {id(item) for items, _ in folded for item in items}
     for item in verdict.roots:
         if id(item) in said:
@@ -1114,28 +1114,49 @@ def _unused(image: Image, analysis: Analysis) -> Iterator[Finding]:
         )
 
 
-def _hedged_together(image: Image, analysis: Analysis, verdict: Verdict) -> list[tuple[list[Installed], list[str]]]:
+def _hedged_together(
+    image: Image, analysis: Analysis, verdict: Verdict
+) -> list[tuple[list[Installed], tuple[str, ...]]]:
     """Entries of one file that may be unused for one reason: the same packages, whose
-    requirements are unread, may need them (authx's pyjwt, cryptography and python-jose).
-    One decision, one finding: (the entries, by line; those packages), for two or more."""
+    requirements are unread, may need them (authx's pyjwt, cryptography and python-jose);
+    the image starts nothing, so an image built FROM it may use them; or it runs code this
+    checkout does not hold (custom nodes cloned at build time), which may import them.
+    One decision, one finding: (the entries, by line; the reason, see `_hedge`), for two
+    or more."""
     groups: dict[tuple[Path, tuple[str, ...]], list[Installed]] = {}
     for item in verdict.roots:
-        unsure = verdict.hedged.get(item.name) or verdict.unsure
-        if not unsure or _imported_only_through(analysis, verdict, item.name):
+        reason = _hedge(image, analysis, verdict, item)
+        if reason is None or _imported_only_through(analysis, verdict, item.name):
             continue
         if item.kind == "requirements" and silenced(image, item.path, item.span.line, "DEP001"):
             continue
         if _shadowed_by_stdlib(image, lookup(item.name, analysis.versions.get(item.name))):
             continue
-        groups.setdefault((item.path, tuple(unsure)), []).append(item)
+        groups.setdefault((item.path, reason), []).append(item)
     return [
-        (sorted(items, key=lambda item: item.span.line), list(unsure))
-        for (_, unsure), items in groups.items()
+        (sorted(items, key=lambda item: item.span.line), reason)
+        for (_, reason), items in groups.items()
         if len(items) > 1
     ]
 
 
-def _folded_finding(items: list[Installed], unsure: list[str]) -> Finding:
+def _hedge(image: Image, analysis: Analysis, verdict: Verdict, item: Installed) -> tuple[str, ...] | None:
+    """Why an unused entry may be used after all, as `_unused` words it: ("unsure",
+    packages whose requirements are unread...), ("base",) for an image that starts
+    nothing, ("foreign", how the service runs code the image does not hold); None when
+    nothing hedges it (or only other releases of what requires it, said entry by entry)."""
+    unsure = verdict.hedged.get(item.name) or verdict.unsure
+    if unsure:
+        return ("unsure", *unsure)
+    if verdict.older.get(item.name):
+        return None
+    if not analysis.runtime_words:
+        return ("base",)
+    runner = _runs_foreign_code(image, analysis)
+    return ("foreign", runner) if runner is not None else None
+
+
+def _folded_finding(items: list[Installed], reason: tuple[str, ...]) -> Finding:
     first, others = items[0], items[1:]
     shown = [f"`{item.name}`" for item in items[:6]]
     listed = (
@@ -1143,18 +1164,43 @@ def _folded_finding(items: list[Installed], unsure: list[str]) -> Finding:
         if len(items) <= 6
         else ", ".join(shown) + f" and {len(items) - 6} more"
     )
-    names = ", ".join(f"`{name}`" for name in unsure[:3]) + (" and others" if len(unsure) > 3 else "")
     where = first.path.name if first.kind != "argument" else "this `pip install`"
+    keep = (
+        "If one is used in a way dockerlint cannot see (a plugin loaded by name, code mounted at run time), keep "
+        "it and add `# noqa: DEP001` on its line."
+    )
+    kind, details = reason[0], reason[1:]
+    if kind == "unsure":
+        names = ", ".join(f"`{name}`" for name in details[:3]) + (" and others" if len(details) > 3 else "")
+        message = (
+            f"{listed} are installed in the image and may be unused: no code in the image imports them, no command "
+            f"runs them, and no installed package dockerlint can read needs them, but {names}, whose requirements "
+            "it does not know, may"
+        )
+        fix = (
+            f"Check whether {names} require{'s' if len(details) == 1 else ''} them; remove from {where} those none "
+            f"requires. {keep}"
+        )
+    elif kind == "base":
+        message = (
+            f"{listed} are installed in the image and may be unused: no code of the image imports them, no command "
+            "runs them, and no installed package needs them; but the image starts nothing, so an image built FROM "
+            "it may use them"
+        )
+        fix = f"Check whether the images built FROM this one use them; remove from {where} those none uses. {keep}"
+    else:
+        message = (
+            f"{listed} are installed in the image and may be unused: no code of the image that this checkout shows "
+            f"imports them, no command runs them, and no installed package needs them; but {details[0]}: that code "
+            "may import them"
+        )
+        fix = f"Check whether that code imports them; remove from {where} those it does not. {keep}"
     return Finding(
         "DEP001",
         first.path,
         first.span,
-        f"{listed} are installed in the image and may be unused: no code in the image imports them, no command "
-        f"runs them, and no installed package dockerlint can read needs them, but {names}, whose requirements it "
-        "does not know, may",
-        f"Check whether {names} require{'s' if len(unsure) == 1 else ''} them; remove from {where} those none "
-        "requires. If one is used in a way dockerlint cannot see (a plugin loaded by name, code mounted at run "
-        "time), keep it and add `# noqa: DEP001` on its line.",
+        message,
+        fix,
         related=tuple(Related(item.path, item.span, f"`{item.name}` may be unused too") for item in others),
         severity=Severity.INFO,
         also_lines=tuple(item.span.line for item in others if item.path == first.path),
