@@ -962,6 +962,35 @@ def test_a_module_of_the_repository_the_image_does_not_copy_is_missing(repo):
     assert "`settings.py`" in findings[0].fix
 
 
+def test_what_a_module_the_image_should_hold_imports_is_not_unused(repo):
+    """bot.py imports the repository's sheets.py and config package, which the COPY leaves
+    out (DEP002's): the fix copies them in, so gspread, which sheets.py imports, and
+    python-dotenv, which config/ imports, are not unused. rich, which nothing imports, is;
+    so are they when no code of the image imports those modules."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY bot.py .
+        CMD ["python", "bot.py"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "requests==2.32.3\ngspread==6.1.4\npython-dotenv==1.0.1\nrich==13.9.4\n",
+        "bot.py": "import requests\n\nfrom config import TOKEN\nfrom sheets import update_sheet\n",
+        "sheets.py": "import gspread\n\n\ndef update_sheet(rows):\n    return gspread.service_account()\n",
+        "config/__init__.py": "from config.settings import TOKEN\n",
+        "config/settings.py": "import os\n\nfrom dotenv import load_dotenv\n\nload_dotenv()\nTOKEN = os.environ['TOKEN']\n",
+    }
+    found = run_lint(repo(files), select=["DEP001", "DEP002"]).findings
+    assert sorted((f.code, f.span.line) for f in found) == [("DEP001", 4), ("DEP002", 3), ("DEP002", 4)]
+    assert "`rich`" in next(f for f in found if f.code == "DEP001").message
+    files["bot.py"] = "import requests\n"
+    found = run_lint(repo(files), select=["DEP001"]).findings
+    assert sorted(f.span.line for f in found) == [2, 3, 4]
+
+
 def test_a_repository_module_the_image_holds_or_mounts_is_not_missing(repo):
     copied = """
         FROM python:3.11-slim

@@ -29,6 +29,7 @@ from dockerlint.knowledge import load
 from dockerlint.model import Image
 from dockerlint.model.code import (
     GUI_CALLS,
+    CodeFile,
     ImageCode,
     Mentions,
     confirmed_imports,
@@ -87,6 +88,7 @@ from dockerlint.model.ml import spacy_pipeline, start_command, start_script_comm
 from dockerlint.model.pyenv import shadowed_by_stdlib
 from dockerlint.model.queries import compose_services, development_image, external_base, final_chain, keeps_alive
 from dockerlint.model.submodules import copied_submodule, unread_code
+from dockerlint.parse.python import Import
 from dockerlint.regex import lazy_compile
 from dockerlint.source import Span
 
@@ -344,6 +346,8 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
     """Why the image uses the distribution by itself (not through another package), or None."""
     if _imports(image, analysis, distribution.modules) and not _shadowed_by_stdlib(image, distribution):
         return "imported"
+    if _imported_by_missing_modules(image, analysis, distribution.modules):
+        return "imported by a module of the repository the image should hold"
     if set(distribution.commands) & analysis.words:
         return "run as a command"
     if any(distribution.name in names and module in analysis.imported for module, names in stdlib_loads().items()):
@@ -1555,51 +1559,82 @@ def _module_files(module: str, roots: list[str], files: dict, package_main: bool
 def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
     """Imports of the repository's own modules that the image does not hold: `main.py` is
     copied, the `api/` package it imports is not, and the container stops at the import.
-    Only a module beside the importing file, or at the context root, in the build context."""
-    installs = analysis.installs
-    # an install that cannot be named may install the project; a base image's packages are no
-    # repository's modules
-    unnamed = [label for label in installs.unnamed if not label.startswith(BASE_IMAGE_INSTALLS)]
-    if unnamed or installs.local_projects or not analysis.runtime_words:
-        return  # an install or a project may bring it; no command: nothing runs the code
-    volumes = [posixpath.normpath(volume) for volume in image.volumes]
+    Not when a package dockerlint does not know is installed: it may provide the module."""
     versions = analysis.versions.get
-    if any(not lookup(name, versions(name)).known for name in installs.providers):
+    if any(not lookup(name, versions(name)).known for name in analysis.installs.providers):
         return
-    provided = {
-        module.split(".", 1)[0] for name in analysis.installed for module in lookup(name, versions(name)).modules
-    }
-    served = provided | analysis.code.first_party | stdlib()
-    wanted = {module.split(".", 1)[0] for module, _ in analysis.code.imports.required} - served
-    if not wanted:
-        return
-    for file in analysis.code.files:
-        if file.is_test or not file.image_path.endswith(".py"):
-            continue
-        scan = exact_scan(image, file)
-        reported: set[str] = set()
-        for item in scan.imports or () if scan is not None else ():
-            if item.optional or item.type_checking or item.dynamic or item.level or not item.module:
+    for file, item, top, shown in _missing_repository_modules(image, analysis):
+        yield _import_finding(
+            image,
+            file,
+            item,
+            f"the image holds no `{top}`: the repository's `{shown}` is not copied in, so the import fails "
+            "when the code runs",
+            f"Copy `{shown}` into the image beside {file.image_path.rsplit('/', 1)[-1]} (or install the "
+            "package it belongs to).",
+        )
+
+
+def _missing_repository_modules(image: Image, analysis: Analysis) -> list[tuple[CodeFile, Import, str, str]]:
+    """(importing file, import, module, its context path) of each module of the repository
+    the image's code imports and the image does not hold. Only a module beside the
+    importing file, or at the context root, in the build context."""
+
+    def build() -> list[tuple[CodeFile, Import, str, str]]:
+        installs = analysis.installs
+        # an install that cannot be named may install the project; a base image's packages are no
+        # repository's modules
+        unnamed = [label for label in installs.unnamed if not label.startswith(BASE_IMAGE_INSTALLS)]
+        if unnamed or installs.local_projects or not analysis.runtime_words:
+            return []  # an install or a project may bring it; no command: nothing runs the code
+        volumes = [posixpath.normpath(volume) for volume in image.volumes]
+        versions = analysis.versions.get
+        provided = {
+            module.split(".", 1)[0] for name in analysis.installed for module in lookup(name, versions(name)).modules
+        }
+        served = provided | analysis.code.first_party | stdlib()
+        wanted = {module.split(".", 1)[0] for module, _ in analysis.code.imports.required} - served
+        found = []
+        for file in analysis.code.files if wanted else ():
+            if file.is_test or not file.image_path.endswith(".py"):
                 continue
-            top = item.module.split(".", 1)[0]
-            if top not in wanted or top in reported:
-                continue
-            shown = _repository_module(image, file, top)  # None too for a file from elsewhere (a bind)
-            if shown is None:
-                continue
-            at = posixpath.join(posixpath.dirname(file.image_path), top)
-            if any(at == volume or at.startswith(volume.rstrip("/") + "/") for volume in volumes):
-                continue  # a volume mounted there may bring it (`./:/app`); `./data:/app/data` does not
-            reported.add(top)
-            yield _import_finding(
-                image,
-                file,
-                item,
-                f"the image holds no `{top}`: the repository's `{shown}` is not copied in, so the import fails "
-                "when the code runs",
-                f"Copy `{shown}` into the image beside {file.image_path.rsplit('/', 1)[-1]} (or install the "
-                "package it belongs to).",
-            )
+            scan = exact_scan(image, file)
+            reported: set[str] = set()
+            for item in scan.imports or () if scan is not None else ():
+                if item.optional or item.type_checking or item.dynamic or item.level or not item.module:
+                    continue
+                top = item.module.split(".", 1)[0]
+                if top not in wanted or top in reported:
+                    continue
+                shown = _repository_module(image, file, top)  # None too for a file from elsewhere (a bind)
+                if shown is None:
+                    continue
+                at = posixpath.join(posixpath.dirname(file.image_path), top)
+                if any(at == volume or at.startswith(volume.rstrip("/") + "/") for volume in volumes):
+                    continue  # a volume mounted there may bring it (`./:/app`); `./data:/app/data` does not
+                reported.add(top)
+                found.append((file, item, top, shown))
+        return found
+
+    return image.memoized(("missing_repository_modules",), build)
+
+
+def _imported_by_missing_modules(image: Image, analysis: Analysis, modules) -> bool:
+    """Whether a module of the repository the image's code imports but the image lacks
+    (DEP002's) imports one of ``modules``: the fix copies it in, and what it imports is
+    then the image's (`sheets.py` imports gspread)."""
+    for _, _, top, shown in _missing_repository_modules(image, analysis):
+        folder = image.context_root / shown
+        paths = sorted(folder.rglob("*.py"))[:200] if shown.endswith("/") else [folder]
+        for path in paths:
+            held = image.workspace.is_file(path) and image.workspace.outside(path) is None
+            scan = exact_scan(image, CodeFile(f"/{top}/{path.name}", str(path))) if held else None
+            for item in scan.imports or () if scan is not None else ():
+                if not (item.optional or item.type_checking or item.dynamic or item.level or not item.module):
+                    named = [item.module, *(f"{item.module}.{name}" for name in item.names)]
+                    if any(_uses(dotted, module) for module in modules for dotted in named):
+                        return True
+    return False
 
 
 def _repository_module(image: Image, file, top: str) -> str | None:
