@@ -1564,6 +1564,9 @@ def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
     if any(not lookup(name, versions(name)).known for name in analysis.installs.providers):
         return
     for file, item, top, shown in _missing_repository_modules(image, analysis):
+        scan = exact_scan(image, file)  # a finding rests on ast's reading of the import
+        if not any(_unconditional(found) and found.module == item.module for found in scan.imports or ()):
+            continue
         yield _import_finding(
             image,
             file,
@@ -1598,10 +1601,10 @@ def _missing_repository_modules(image: Image, analysis: Analysis) -> list[tuple[
         for file in analysis.code.files if wanted else ():
             if file.is_test or not file.image_path.endswith(".py"):
                 continue
-            scan = exact_scan(image, file)
+            scan = file_scan(image, file)  # the line scan: DEP002 confirms with ast, DEP001 only keeps quiet
             reported: set[str] = set()
             for item in scan.imports or () if scan is not None else ():
-                if item.optional or item.type_checking or item.dynamic or item.level or not item.module:
+                if not _unconditional(item):
                     continue
                 top = item.module.split(".", 1)[0]
                 if top not in wanted or top in reported:
@@ -1619,6 +1622,12 @@ def _missing_repository_modules(image: Image, analysis: Analysis) -> list[tuple[
     return image.memoized(("missing_repository_modules",), build)
 
 
+def _unconditional(item: Import) -> bool:
+    """An absolute import the code makes whenever it runs: not optional, under
+    TYPE_CHECKING or by a computed name."""
+    return bool(item.module) and not (item.optional or item.type_checking or item.dynamic or item.level)
+
+
 def _imported_by_missing_modules(image: Image, analysis: Analysis, modules) -> bool:
     """Whether a module of the repository the image's code imports but the image lacks
     (DEP002's) imports one of ``modules``: the fix copies it in, and what it imports is
@@ -1628,9 +1637,9 @@ def _imported_by_missing_modules(image: Image, analysis: Analysis, modules) -> b
         paths = sorted(folder.rglob("*.py"))[:200] if shown.endswith("/") else [folder]
         for path in paths:
             held = image.workspace.is_file(path) and image.workspace.outside(path) is None
-            scan = exact_scan(image, CodeFile(f"/{top}/{path.name}", str(path))) if held else None
+            scan = file_scan(image, CodeFile(f"/{top}/{path.name}", str(path))) if held else None
             for item in scan.imports or () if scan is not None else ():
-                if not (item.optional or item.type_checking or item.dynamic or item.level or not item.module):
+                if _unconditional(item):
                     named = [item.module, *(f"{item.module}.{name}" for name in item.names)]
                     if any(_uses(dotted, module) for module in modules for dotted in named):
                         return True
@@ -1724,7 +1733,7 @@ def _unresolved(scan, provided: set[str], first_party: set[str], answers: dict[t
     import's answer for one image."""
     found = []
     for item in scan.imports or ():
-        if item.optional or item.type_checking or item.dynamic or item.level or not item.module:
+        if not _unconditional(item):
             continue
         key = (item.module, item.names)
         if key not in answers:
