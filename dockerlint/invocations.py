@@ -194,7 +194,7 @@ def _collect(
                 continue
             builds = [build_command(run[index].argv, run[index].cwd) for run in runs]
             moves = [file_move(run[index].argv, run[index].cwd) for run in runs]
-            overwrites = [_overwritten(run[index].argv, run[index].cwd) for run in runs]
+            overwrites = [_overwritten(run[index].argv, run[index].cwd, root) for run in runs]
             composes = [compose_files(run[index].argv, run[index].cwd) for run in runs]
             if not any(builds) and not any(moves) and not any(overwrites) and not any(composes):
                 continue
@@ -205,9 +205,10 @@ def _collect(
             candidates.append(_Candidate(builds, moves, origin, overwrites, composes))
 
 
-def _overwritten(argv: tuple[str | None, ...], cwd: str | None) -> str | None:
-    """The path an ``mv``/``cp`` (its last operand), a ``>`` redirection, a ``mkdir`` (its
-    first folder) or a command that exports requirements (``poetry export -o
+def _overwritten(argv: tuple[str | None, ...], cwd: str | None, root: str | None = None) -> str | None:
+    """The path an ``mv``/``cp`` (its last operand; into a folder of the repository, the
+    source's name there: `cp -r ../saved_models/facebook $path`), a ``>`` redirection, a
+    ``mkdir`` (its first folder) or a command that exports requirements (``poetry export -o
     requirements.txt``) writes."""
     from dockerlint.parse.shellflow import WRITES
 
@@ -217,6 +218,9 @@ def _overwritten(argv: tuple[str | None, ...], cwd: str | None) -> str | None:
         target = argv[1] if len(argv) > 1 else None
     elif argv[0].rsplit("/", 1)[-1] in ("mv", "cp", "install", "ln") and len(argv) > 2:
         target = argv[-1]
+        sources = [word for word in argv[1:-1] if word is None or not word.startswith("-")]
+        if target is not None and len(sources) == 1 and sources[0] and _folder_in(root, cwd, target):
+            target = posixpath.join(target, posixpath.basename(sources[0].rstrip("/")))
     elif argv[0].rsplit("/", 1)[-1] == "mkdir":  # `mkdir -p models` before the build: a folder COPY finds
         target = next((word.rstrip("/") for word in argv[1:] if word and not word.startswith("-")), None)
     else:
@@ -226,6 +230,18 @@ def _overwritten(argv: tuple[str | None, ...], cwd: str | None) -> str | None:
     if target is None or target.endswith("/"):
         return None
     return posixpath.normpath(posixpath.join(cwd, target))
+
+
+def _folder_in(root: str | None, cwd: str, target: str) -> bool:
+    """Whether ``target`` (from ``cwd``) ends in ``/`` or is a folder of the repository at
+    ``root`` (never looked up outside it)."""
+    if target.endswith("/"):
+        return True
+    if root is None:
+        return False
+    path = posixpath.normpath(posixpath.join(cwd, target))
+    inside = path == root.rstrip("/") or path.startswith(root.rstrip("/") + "/")
+    return inside and os.path.isdir(path) and not os.path.islink(path)
 
 
 def _exported_to(argv: tuple[str | None, ...]) -> str | None:

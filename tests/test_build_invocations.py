@@ -168,6 +168,21 @@ def test_the_script_folder_idiom_and_unset_variables():
     ]
 
 
+def test_the_script_folder_found_in_two_steps():
+    """`path=`realpath $0``, then `path=$(dirname "$path")`: each step of a variable whose
+    value is known; `readlink -f` of a relative path starts from the folder the script is
+    in. A variable with no known value gives no folder."""
+    script = (
+        'path=`realpath $0`\npath=$(dirname "$path")\ndocker build -f $path/api.Dockerfile $path\n'
+        "here=$(readlink -f build)\ndocker build $here\ndocker build $(dirname $UNSET)\n"
+    )
+    assert ran(script, cwd="/r/deploy", script_path="/r/deploy/build.sh", repository="/r") == [
+        (("docker", "build", "-f", "/r/deploy/api.Dockerfile", "/r/deploy"), "/r/deploy"),
+        (("docker", "build", "/r/deploy/build"), "/r/deploy"),
+        (("docker", "build", None), "/r/deploy"),
+    ]
+
+
 # -- each kind of build file, on a small repository ------------------------------------------------
 
 

@@ -653,6 +653,35 @@ def test_a_file_a_repository_script_writes_before_building_is_made_not_missing(r
     assert found(lint(repo({**files, "deploy.sh": deploy}), ["CTX003"])) == []
 
 
+def test_a_folder_a_build_script_copies_into_the_context_is_made_not_missing(repo):
+    """build_summarizer.sh finds its own folder (`path=`realpath $0``, then `dirname`),
+    copies the model folder and the shared server into it, builds with that folder as the
+    context and removes the copies: the COPY finds them there. A folder no script copies
+    in is missing."""
+    dockerfile = (
+        "FROM python:3.11-slim\nWORKDIR /app\nRUN pip install --no-cache-dir transformers==4.46.3\n"
+        "COPY stevhliu stevhliu\nCOPY model_server.py model_server.py\nCOPY summarizer.py summarizer.py\n"
+        'CMD ["python", "model_server.py"]\n'
+    )
+    script = (
+        "#!/bin/bash\n\npath=`realpath $0`;\npath=`dirname \"$path\"`\n\n"
+        "cp $path/../model_server.py $path\ncp -r $path/../saved_models/stevhliu $path\n"
+        "docker build -t acme/summarizer -f $path/summarizer.Dockerfile $path\n"
+        "rm $path/model_server.py\nrm -rf $path/stevhliu\n"
+    )
+    files = {
+        "pipelines/nlp/summarizer.Dockerfile": dockerfile,
+        "pipelines/nlp/summarizer.py": "import transformers\n",
+        "pipelines/model_server.py": "import summarizer\n",
+        "pipelines/saved_models/README.md": "Download the models here.\n",
+    }
+    assert found(lint(repo(files), ["CTX003"])) == [("CTX003", "summarizer.Dockerfile", 4)]
+    files["pipelines/nlp/build_summarizer_image.sh"] = script
+    assert found(lint(repo(files), ["CTX003"])) == []
+    files["pipelines/nlp/build_summarizer_image.sh"] = script.replace("cp -r $path/../saved_models/stevhliu $path\n", "")
+    assert found(lint(repo(files), ["CTX003"])) == [("CTX003", "summarizer.Dockerfile", 4)]
+
+
 def test_a_folder_a_workflow_makes_before_building_is_made_not_missing(repo):
     """The CI job makes models/ (`mkdir -p models`, then writes a test model into it) and
     builds the image after: the COPY finds the folder there."""

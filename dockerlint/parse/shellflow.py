@@ -459,10 +459,30 @@ class _Walker:
             r"(/[\w./-]*)?(?: (?:&&|;) pwd(?: -P)?)?",
             plain,
         ) or re.fullmatch(r"dirname \$(?:0|\{0\}|\{BASH_SOURCE\[0\]\}|BASH_SOURCE)", plain)
-        if match is None or script_dir is None:
+        if match is None:
+            return self.path_of(plain, state)
+        if script_dir is None:
             return None
         below = match.group(1) if match.re.groups else None
         return posixpath.normpath(script_dir + (below or ""))
+
+    def path_of(self, plain: str, state: _State) -> str | None:
+        """``dirname``/``realpath``/``readlink -f`` of a path, or of a variable whose value
+        is known: the two steps of `path=$(realpath $0); path=$(dirname "$path")`."""
+        match = re.fullmatch(
+            r"(dirname|realpath|readlink -[fe]) (?:\$\{?([A-Za-z_][A-Za-z0-9_]*|0)\}?|([\w./-]+))", plain
+        )
+        if match is None:
+            return None
+        value = match.group(3) or self.lookup(match.group(2), state)
+        if not isinstance(value, str) or not value:
+            return None
+        if not value.startswith("/"):
+            if state.cwd is None:
+                return None
+            value = posixpath.join(state.cwd, value)
+        value = posixpath.normpath(value)
+        return posixpath.dirname(value) if match.group(1) == "dirname" else value
 
     # -- text -------------------------------------------------------------------------------
     def source(self, node: _Node) -> str:
