@@ -967,6 +967,36 @@ def test_a_cache_a_model_stage_filled_and_the_final_stage_copies_is_a_bake(repo)
     assert lint(repo, {**files, "Dockerfile": moved}, "MDL003") == [("MDL003", "Dockerfile", 8)]
 
 
+def test_data_a_builder_downloaded_into_a_folder_the_final_stage_copies_is_a_bake(repo):
+    """The builder runs `uv --directory a2a run --no-sync python -m nltk.downloader punkt_tab
+    -d /app/a2a/nltk_data` and the final stage copies /app/a2a to /app, where NLTK_DATA
+    points: the data is there when the container starts. Downloaded elsewhere, the folder
+    NLTK_DATA names is empty."""
+    dockerfile = """
+        FROM python:3.13-slim AS builder
+        COPY --from=ghcr.io/astral-sh/uv:0.9.2 /uv /bin/
+        WORKDIR /app
+        COPY a2a /app/a2a
+        RUN uv --directory a2a sync --no-dev --locked && \\
+            uv --directory a2a run --no-sync python -m nltk.downloader punkt_tab -d /app/a2a/nltk_data
+
+        FROM python:3.13-slim
+        ENV NLTK_DATA=/app/nltk_data
+        COPY --from=builder /app/a2a /app
+        CMD ["/app/.venv/bin/python", "-m", "agent"]
+    """
+    pyproject = "[project]\nname = 'agent'\nversion = '1.0'\ndependencies = ['nltk==3.9.1']\n"
+    files = {
+        "Dockerfile": dockerfile,
+        "a2a/pyproject.toml": pyproject,
+        "a2a/uv.lock": "version = 1\n",
+        "a2a/agent.py": "import nltk\n\nnltk.sent_tokenize('Hello there. Bye.')\n",
+    }
+    assert lint(repo, files, "MDL003") == []
+    moved = dockerfile.replace("-d /app/a2a/nltk_data", "-d /tmp/nltk_data")
+    assert lint(repo, {**files, "Dockerfile": moved}, "MDL003") == [("MDL003", "Dockerfile", 9)]
+
+
 def test_model_cache_on_a_volume_or_offline_is_fine(repo):
     compose = """
         services:

@@ -25,6 +25,7 @@ from dockerlint.model.ml import (
     model_size,
     pip_commands,
     spacy_pipeline,
+    stage_downloads,
     start_may_download,
     startup_downloads,
 )
@@ -509,15 +510,24 @@ def _prefilled(image: Image) -> set[tuple[str, str]]:
 def _copied_caches(image: Image) -> set[tuple[str, str]]:
     """(variable, value) pairs whose cache a `COPY --from` brings from a stage that used the
     same variable for its cache there (a model-downloader stage with `HF_HOME=/app/.cache/hf`,
-    then `COPY --from=model-downloader /app/.cache /app/.cache`)."""
+    then `COPY --from=model-downloader /app/.cache /app/.cache`), or that downloaded into a
+    folder the copy takes (`nltk.downloader -d /app/a2a/nltk_data`, `COPY --from=builder
+    /app/a2a /app`, then `ENV NLTK_DATA=/app/nltk_data`)."""
     settings = ml()["caches"]
     names = [*settings["variables"], *settings["generic"]]
+    final_env = image.final.steps[-1].env if image.final is not None and image.final.steps else {}
     filled = set()
     for stage in final_chain(image):
         for copy in stage.copies:
             if copy.from_stage is None or copy.mount_only or not image.stages[copy.from_stage].steps:
                 continue
-            source_env = image.stages[copy.from_stage].steps[-1].env
+            source_stage = image.stages[copy.from_stage]
+            source_env = source_stage.steps[-1].env
+            folders = []
+            for download in stage_downloads(image, source_stage) if final_env else ():
+                if download.folder:
+                    workdir = source_stage.steps[download.position[1]].workdir or "/"
+                    folders.append(posixpath.normpath(posixpath.join(workdir, download.folder)))
             for argument in copy.sources:
                 source = posixpath.normpath(argument.value)
                 for name in names:
@@ -525,6 +535,10 @@ def _copied_caches(image: Image) -> set[tuple[str, str]]:
                     if value.startswith("/") and _under(value, source):
                         relative = posixpath.relpath(value, source)
                         filled.add((name, posixpath.normpath(posixpath.join(copy.dest, relative))))
+                for folder in folders:
+                    if _under(folder, source):
+                        landed = posixpath.normpath(posixpath.join(copy.dest, posixpath.relpath(folder, source)))
+                        filled |= {(name, value) for name, value in final_env.items() if value.rstrip("/") == landed}
     return filled
 
 

@@ -135,6 +135,7 @@ _ENV_RUNNERS = {
     "poetry": ("-P", "--project", "-C", "--directory"),
     "pipenv": (),
     "pdm": ("-p", "--project"),
+    "hatch": ("-e", "--env"),
     "uv": (
         "--with",
         "--with-requirements",
@@ -165,12 +166,13 @@ def with_values(word: str, env: dict[str, str]) -> str:
 
 def wrapper_words(argv: tuple[str, ...]) -> int:
     """How many leading words only wrap the real command: ``sudo -E``, ``env A=1``,
-    ``time``, ``conda run -n ENV``."""
+    ``time``, ``conda run -n ENV``, ``uv --directory api run --no-sync``."""
     i = 0
     while i < len(argv):
         name = argv[i].rsplit("/", 1)[-1]
-        if name in _ENV_RUNNERS and i + 1 < len(argv) and argv[i + 1] == "run":
-            takes_value, i = _ENV_RUNNERS[name], i + 2
+        run = _run_word(argv, i + 1, _ENV_RUNNERS[name]) if name in _ENV_RUNNERS else None
+        if run is not None:  # global options may come first: `uv --directory api run`
+            takes_value, i = _ENV_RUNNERS[name], run + 1
         elif name in _WRAPPERS:
             takes_value, i = _WRAPPERS[name], i + 1
         else:
@@ -178,6 +180,14 @@ def wrapper_words(argv: tuple[str, ...]) -> int:
         while i < len(argv) and (argv[i].startswith("-") or "=" in argv[i]):
             i += 2 if argv[i].partition("=")[0] in takes_value and "=" not in argv[i] else 1
     return i
+
+
+def _run_word(argv: tuple[str, ...], start: int, takes_value: tuple[str, ...]) -> int | None:
+    """Where the `run` of an environment runner is, past the options before it, or None."""
+    i = start
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] in takes_value else 1
+    return i if i < len(argv) and argv[i] == "run" else None
 
 
 def _setup_py_location(value: str, options: dict[str, str | bool]) -> None:

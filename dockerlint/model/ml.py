@@ -32,7 +32,7 @@ from dockerlint.model.installed_projects import (
     project_selection,
     reach,
 )
-from dockerlint.model.installs import Install, with_values
+from dockerlint.model.installs import Install, with_values, wrapper_words
 from dockerlint.model.pyenv import isolated_venv, libc
 from dockerlint.model.queries import compose_services, external_base, final_chain, stage_of, truthy
 from dockerlint.parse.python import Call
@@ -766,6 +766,18 @@ def downloads(image: Image) -> tuple[Download, ...]:
     return image.memoized(("downloads",), lambda: tuple(_downloads(image)))
 
 
+def stage_downloads(image: Image, stage: StageModel) -> tuple[Download, ...]:
+    """The downloads of one stage's own RUN instructions: a builder's, whose files a
+    `COPY --from` hands to the final image (not in ``downloads``: that is a deliberate bake)."""
+
+    def build() -> tuple[Download, ...]:
+        return tuple(
+            download for step in stage.steps if step.keyword == "RUN" for download in _run_downloads(image, stage, step)
+        )
+
+    return image.memoized(("stage_downloads", stage.index), build)
+
+
 def build_steps_that_may_download(image: Image) -> dict[tuple[int, int], frozenset[str]]:
     """(stage, step) of the final image's RUN instructions whose Python may download a model,
     with the cache variables of the loaders it may call: a module the program imports, at
@@ -1066,18 +1078,10 @@ def _heredoc_is_python(step: Step, heredoc) -> bool:
 
 def _python_args(argv: tuple[str, ...]) -> tuple[str, ...] | None:
     """The arguments after the interpreter's own options, if ``argv`` runs Python."""
-    words = list(argv)
-    while words and posixpath.basename(words[0]) in ("env", "sudo", "exec", "time", "nice"):
-        words = words[1:]
-        while words and (words[0].startswith("-") or "=" in words[0]):
-            words = words[1:]
-    for runner in _RUNNERS:
-        if tuple(words[: len(runner)]) == runner:
-            words = words[len(runner) :]
-            while words and words[0].startswith("-"):
-                words = words[1:]
-            if runner == ("uv", "run") and words and words[0].endswith(".py"):
-                return tuple(words)  # `uv run bot.py` runs the script with the project's Python
+    skipped = wrapper_words(argv)  # `sudo -E`, `env A=1`, `uv --directory api run --no-sync`
+    words = list(argv[skipped:])
+    if "run" in argv[:skipped] and words and words[0].endswith(".py"):
+        return tuple(words)  # `uv run bot.py` runs the script with the project's Python
     if not words or not _PYTHON.match(posixpath.basename(words[0])):
         return None
     rest = words[1:]
