@@ -101,6 +101,13 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
     builds: dict[tuple, Build] = {}
     for dockerfile in sorted(set(found.dockerfiles) | set(declared)):
         planned = declared.get(dockerfile) or commands.get(dockerfile) or []
+        if dockerfile in declared:  # CI builds the `production` target that compose, building `development`, does not
+            targets = {build.target for build in declared[dockerfile]}
+            planned = planned + [
+                build
+                for build in commands.get(dockerfile, [])
+                if build.target is not None and build.target not in targets
+            ]
         configured = config.for_dockerfile(config.contexts, dockerfile)
         if configured is not None:
             context = real_path(config.root / configured)
@@ -168,6 +175,16 @@ def plan_builds(found: Found, config: Config, workspace: Workspace, project_root
             ran = [run.command for run in facts.runs if run.command and _runs_in(run, build, named)]
             if ran:
                 builds[key] = replace(build, run_by_repository=tuple(dict.fromkeys(ran)))
+    by_context: dict[tuple[Path, Path], set[Path]] = {}
+    for build in builds.values():
+        if build.origin is not None and build.origin.path is not None:
+            by_context.setdefault((build.dockerfile, build.context), set()).add(build.origin.path)
+    for key, build in builds.items():
+        others = by_context.get((build.dockerfile, build.context), set()) - {
+            build.origin.path if build.origin else None
+        }
+        if others:
+            builds[key] = replace(build, origin=replace(build.origin, also_by=tuple(sorted(others))))
     return sorted(builds.values(), key=lambda b: (str(b.dockerfile), str(b.context), b.target or ""))
 
 

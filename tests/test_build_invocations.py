@@ -251,6 +251,43 @@ def test_build_push_action_inputs(repo):
     assert image.platforms == ("linux/amd64", "linux/arm64")
 
 
+def test_a_target_ci_builds_and_compose_does_not_is_an_image_too(repo):
+    """compose builds the `development` target; the release workflow builds `production`,
+    whose CMD runs gunicorn: that image is linted too, so gunicorn is not unused, and the
+    context both build from is named once, by both files. A CI build of the target compose
+    builds already adds nothing."""
+    dockerfile = (
+        "FROM python:3.11-slim AS builder\nWORKDIR /app\nCOPY . /app\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\n\n"
+        "FROM builder AS development\nEXPOSE 4444\n\n"
+        'FROM builder AS production\nCMD ["gunicorn", "app.main:app", "--bind", "0.0.0.0:80"]\n'
+    )
+    compose = (
+        "services:\n  app:\n    build:\n      context: .\n      target: development\n"
+        '    command: ["uvicorn", "app.main:app", "--reload"]\n'
+    )
+    workflow = (
+        "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: docker/build-push-action@v6\n        with:\n          target: production\n"
+        "          tags: acme/plants:latest\n"
+    )
+    files = {
+        "Dockerfile": dockerfile,
+        "docker-compose.yml": compose,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\ngunicorn==23.0.0\n",
+        "app/__init__.py": "",
+        "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+    }
+    assert found(run_lint(repo(files), select=["DEP001"])) == [("DEP001", "requirements.txt", 3)]
+    files[".github/workflows/release.yml"] = workflow
+    result = run_lint(repo(files), select=["DEP001", "CTX001"])
+    assert found(result) == [("CTX001", "Dockerfile", 3)]
+    assert "as docker-compose.yml and release.yml build it" in result.findings[0].message
+    files[".github/workflows/release.yml"] = workflow.replace("target: production", "target: development")
+    result = run_lint(repo(files), select=["DEP001", "CTX001"])
+    assert found(result) == [("CTX001", "Dockerfile", 3), ("DEP001", "requirements.txt", 3)]
+
+
 def test_working_directory_and_a_default_git_context(repo):
     root = repo(
         {

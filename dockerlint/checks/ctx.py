@@ -402,7 +402,9 @@ def _context_name(image: Image, facts: str = "") -> str:
     parts += [facts] if facts else []
     origin = image.origin
     if origin is not None and origin.path is not None and origin.kind in ("compose", "bake", "command"):
-        parts.append(f"as {origin.path.name} builds it")
+        names = sorted({origin.path.name, *(path.name for path in origin.also_by)})
+        verb = "builds" if len(names) == 1 else "build"
+        parts.append(f"as {' and '.join([', '.join(names[:-1]), names[-1]] if len(names) > 1 else names)} {verb} it")
     name = f"({', '.join(parts)})"
     if origin is None or not origin.guessed:
         return f"build context {name}"

@@ -18,6 +18,9 @@ class BuildOrigin(Struct, frozen=True):
     line: int | None = None
     detail: str = ""  # the command as written, the service, or how the guess was made
     alternatives: tuple[Path, ...] = ()  # a guess: other folders the image could be built from
+    # other files that build the same Dockerfile from the same context (another target: CI's
+    # `production` beside compose's `development`), so that every such image names them all
+    also_by: tuple[Path, ...] = ()
 
     @property
     def guessed(self) -> bool:
