@@ -543,7 +543,7 @@ def test_weights_copied_with_real_sizes_and_lfs_pointers(repo):
             COPY data/ ./data/
             COPY app.py .
         """,
-        "models/encoder.onnx": b"\x08" * 3_000_000,
+        "models/encoder.onnx": b"\x08" * 12_000_000,
         "models/tokenizer.json": "{}",
         "checkpoints/best.pt": pointer,
         "tests/fixtures/tiny.pt": b"\x00" * 2_000,
@@ -553,7 +553,7 @@ def test_weights_copied_with_real_sizes_and_lfs_pointers(repo):
     }
     result = findings(repo, files, "MDL002")
     assert [f.span.line for f in result] == [3, 4]
-    assert result[0].size_bytes == 3_000_000 and "`models/encoder.onnx`" in result[0].message
+    assert result[0].size_bytes == 12_000_000 and "`models/encoder.onnx`" in result[0].message
     assert "Git LFS pointer" in result[1].message
     # compose mounts a folder elsewhere: the copied pointer is what the app reads
     compose = "services:\n  api:\n    build: .\n    volumes:\n      - ./checkpoints:/srv/checkpoints\n"
@@ -575,6 +575,29 @@ def test_weights_copied_with_real_sizes_and_lfs_pointers(repo):
     """
     result = findings(repo, {**files, ".github/workflows/deploy.yml": workflow}, "MDL002")
     assert [f.span.line for f in result] == [3]
+
+
+def test_small_models_shipped_with_the_code_are_not_reported(repo):
+    """Three ONNX classifiers of ~600 kB each (1.9 MB) that the service loads at start:
+    a volume for them costs more than their bytes. One of 12 MB beside them is reported."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.11-slim
+            WORKDIR /app
+            RUN pip install --no-cache-dir onnxruntime==1.20.1
+            COPY models/ /app/models
+            COPY app.py .
+            CMD ["python", "app.py"]
+        """,
+        "models/onnx/CNN_APL.onnx": b"\x08" * 640_000,
+        "models/onnx/CNN_PY.onnx": b"\x08" * 630_000,
+        "models/onnx/CNN_LC.onnx": b"\x08" * 650_000,
+        "app.py": "import onnxruntime\n\nsession = onnxruntime.InferenceSession('models/onnx/CNN_PY.onnx')\n",
+    }
+    assert findings(repo, files, "MDL002") == []
+    files["models/onnx/encoder.onnx"] = b"\x08" * 12_000_000
+    [finding] = findings(repo, files, "MDL002")
+    assert "copies 4 model weight files (14 MB" in finding.message
 
 
 def test_a_folder_the_repositorys_download_script_fills(repo):
@@ -643,17 +666,17 @@ def test_weights_copied_twice(repo):
             COPY ./Source/labels.txt /app/models/labels.txt
             COPY ./Extra/ ./extra/
         """,
-        "Source/detector.onnx": b"\0" * 3_000_000,
+        "Source/detector.onnx": b"\0" * 12_000_000,
         "Source/app.py": "print()\n",
         "Source/labels.txt": "cat\n",
-        "Extra/other.onnx": b"\0" * 2_000_000,
+        "Extra/other.onnx": b"\0" * 11_000_000,
     }
     result = findings(repo, files, "MDL002")
     assert [f.span.line for f in result] == [3, 4, 6]
-    assert "`./Source/detector.onnx` copies `Source/detector.onnx` (3 MB) again: line 3 already put it" in (
+    assert "`./Source/detector.onnx` copies `Source/detector.onnx` (12 MB) again: line 3 already put it" in (
         result[1].message
     )
-    assert result[1].size_bytes == 3_000_000
+    assert result[1].size_bytes == 12_000_000
 
 
 # -- MDL003 ---------------------------------------------------------------------------------
