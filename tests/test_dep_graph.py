@@ -235,6 +235,25 @@ def test_the_time_zone_data_zoneinfo_falls_back_on_is_used(repo):
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2)]
 
 
+def test_the_time_zone_data_a_package_reads_through_zoneinfo_is_used(repo):
+    """tzlocal's get_localzone() is a zoneinfo.ZoneInfo: where the system has no such zone,
+    zoneinfo reads the tzdata package, which the project lists on purpose beside it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "bridge.py"]\n',
+        "requirements.txt": "paho-mqtt==2.1.0\ntzdata==2024.2\ntzlocal==5.2\n",
+        "bridge.py": """
+            import paho.mqtt.client as mqtt
+            import tzlocal
+
+            client = mqtt.Client()
+            print(tzlocal.get_localzone())
+        """,
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["bridge.py"] = "import paho.mqtt.client as mqtt\n\nclient = mqtt.Client()\n"
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 2), ("DEP001", 3)]
+
+
 def test_flask_caching_loads_the_client_its_cache_type_names(repo):
     """`CACHE_TYPE: "RedisCache"` makes Flask-Caching import redis when the app starts."""
     files = {

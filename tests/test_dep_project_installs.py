@@ -1048,3 +1048,39 @@ def test_a_pip_install_of_the_project_learns_unknown_requirements_from_its_lock(
     assert lint(repo, files) == []
     files["uv.lock"] = "version = 1\n"  # a lock that records nothing of acme-asr
     assert lint(repo, files) == [("DEP001", "pyproject.toml", 8)]
+
+
+def test_a_requirements_file_exported_beside_the_lock_learns_unknown_requirements_from_it(repo):
+    """requirements.txt is `uv export`'s pinned list, beside the uv.lock it came from: the
+    lock records that acme-remote, which no index reads, requires aiohttp and ifaddr, so
+    they are not unused. Without that record they may be (said at info)."""
+    files = {
+        "Dockerfile": """
+            FROM python:3.12-slim
+            WORKDIR /driver
+            COPY requirements.txt .
+            RUN pip install --no-cache-dir -r requirements.txt
+            COPY driver/ ./driver/
+            CMD ["python", "-m", "driver"]
+        """,
+        "requirements.txt": "acme-remote==0.5.1\naiohttp==3.11.11\nifaddr==0.2.0\n",
+        "pyproject.toml": "[project]\nname = 'driver'\nversion = '1.0'\ndependencies = ['acme-remote>=0.5']\n",
+        "uv.lock": """
+            version = 1
+            requires-python = ">=3.12"
+
+            [[package]]
+            name = "acme-remote"
+            version = "0.5.1"
+            source = { registry = "https://pypi.org/simple" }
+            dependencies = [
+                { name = "aiohttp" },
+                { name = "ifaddr" },
+            ]
+        """,
+        "driver/__init__.py": "",
+        "driver/__main__.py": "import acme_remote\n\nacme_remote.serve()\n",
+    }
+    assert lint(repo, files) == []
+    files["uv.lock"] = "version = 1\n"
+    assert lint(repo, files) == [("DEP001", "requirements.txt", 2)]

@@ -56,6 +56,10 @@ def _named(
                 result.unnamed.append(f"requirements file {ref.image_path}")
             continue
         loaded = image.workspace.requirements(ref.context_path)
+        # A requirements file exported from the project's lock (`uv export`) sits beside the
+        # lock, whose record of what each package requires the index may not have (ucapi's).
+        for name, names in lock_requirements(image, ref.context_path.parent).items():
+            result.lock_requires.setdefault(name, names)
         for requirement in loaded.requirements:
             if requirement.constraint:
                 continue
