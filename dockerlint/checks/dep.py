@@ -85,6 +85,7 @@ from dockerlint.model.installed_projects import project_installs
 from dockerlint.model.installed_records import floor_release, pinned_release
 from dockerlint.model.installs import wrapper_words
 from dockerlint.model.ml import spacy_pipeline, start_command, start_script_commands, started_program
+from dockerlint.model.platforms import platform_start_commands
 from dockerlint.model.pyenv import shadowed_by_stdlib
 from dockerlint.model.queries import compose_services, development_image, external_base, final_chain, keeps_alive
 from dockerlint.model.submodules import copied_submodule, unread_code
@@ -291,6 +292,8 @@ def _command_words(image: Image) -> tuple[set[str], set[str], str]:
     for argv in image.run_by_repository:  # CI runs the tests in the image: `docker run app pytest`
         runtime |= _argv_words(argv)
     for argv in documented_container_commands(image):  # the README's `docker exec -it app pytest`
+        runtime |= _argv_words(argv)
+    for argv in platform_start_commands(image):  # railway.json's `langgraph dev`, in place of CMD
         runtime |= _argv_words(argv)
     for argv in start_script_commands(image):  # CMD ["./start.sh"], which runs `jupyter lab`
         runtime |= _argv_words(argv)
