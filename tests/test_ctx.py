@@ -664,7 +664,7 @@ def test_a_folder_a_build_script_copies_into_the_context_is_made_not_missing(rep
         'CMD ["python", "model_server.py"]\n'
     )
     script = (
-        "#!/bin/bash\n\npath=`realpath $0`;\npath=`dirname \"$path\"`\n\n"
+        '#!/bin/bash\n\npath=`realpath $0`;\npath=`dirname "$path"`\n\n'
         "cp $path/../model_server.py $path\ncp -r $path/../saved_models/stevhliu $path\n"
         "docker build -t acme/summarizer -f $path/summarizer.Dockerfile $path\n"
         "rm $path/model_server.py\nrm -rf $path/stevhliu\n"
@@ -678,7 +678,9 @@ def test_a_folder_a_build_script_copies_into_the_context_is_made_not_missing(rep
     assert found(lint(repo(files), ["CTX003"])) == [("CTX003", "summarizer.Dockerfile", 4)]
     files["pipelines/nlp/build_summarizer_image.sh"] = script
     assert found(lint(repo(files), ["CTX003"])) == []
-    files["pipelines/nlp/build_summarizer_image.sh"] = script.replace("cp -r $path/../saved_models/stevhliu $path\n", "")
+    files["pipelines/nlp/build_summarizer_image.sh"] = script.replace(
+        "cp -r $path/../saved_models/stevhliu $path\n", ""
+    )
     assert found(lint(repo(files), ["CTX003"])) == [("CTX003", "summarizer.Dockerfile", 4)]
 
 

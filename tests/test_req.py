@@ -1057,8 +1057,17 @@ def test_a_file_that_pins_none_of_its_requirements_is_one_finding(repo):
     assert [item.span.line for item in finding.related] == [2, 3, 4, 5, 6, 7]
     files["requirements.txt"] = files["requirements.txt"].replace("httpx", "httpx==0.28.1")
     (finding,) = lint(repo(files), ["REQ003"]).findings  # one pin among seven: still the file's choice
-    assert finding.message.startswith("6 of the 7 requirements of requirements.txt set no version (`fastapi`,")
+    assert finding.message.startswith(
+        "6 of the 7 requirements of requirements.txt set no version or only a lower bound (`fastapi`,"
+    )
     assert finding.also_lines == (2, 3, 4, 6, 7)
+    # many unpinned beside fewer pinned (a pyproject of lower bounds, a few pins): one decision too
+    pins = "".join(f"pinned{number}==1.0\n" for number in range(5))
+    files["requirements.txt"] = pins + "".join(f"loose{number}>=1.0\n" for number in range(6))
+    (finding,) = lint(repo(files), ["REQ003"]).findings
+    assert finding.message.startswith("6 of the 11 requirements of requirements.txt set no version or only a lower")
+    files["requirements.txt"] = pins + "pinned5==1.0\n" + "".join(f"loose{number}>=1.0\n" for number in range(6))
+    assert len(lint(repo(files), ["REQ003"]).findings) == 6  # as many pinned: each line its own
     files["requirements.txt"] = "fastapi==0.115.6\nuvicorn[standard]==0.32.1\nsqlalchemy>=2\npydantic\nhttpx\n"
     assert [f.span.line for f in lint(repo(files), ["REQ003"]).findings] == [3, 4, 5]
 

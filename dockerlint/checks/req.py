@@ -220,7 +220,8 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
     for entry, name in found:
         by_file.setdefault(entry.path, []).append((entry, name))
     for path, listed in by_file.items():
-        if len(listed) >= _UNPINNED_FILE and len(listed) >= _MOSTLY * pinned.get(path, 0):
+        count, pins = len(listed), pinned.get(path, 0)
+        if count >= _UNPINNED_FILE and count >= _MOSTLY * pins or count >= _MANY_UNPINNED and count > pins:
             yield _unpinned_file(listed, pinned.get(path, 0))
             continue
         for entry, name in listed:
@@ -238,6 +239,7 @@ def unpinned_requirement(image: Image) -> Iterator[Finding]:
 
 _UNPINNED_FILE = 3  # unpinned entries of a file that pins (nearly) nothing: one finding for the file
 _MOSTLY = 2  # ... and at least this many unpinned entries for each pinned one: the file's choice is not to pin
+_MANY_UNPINNED = 6  # or this many, more than it pins: one decision too (a pyproject of lower bounds and no lock)
 
 
 def _unpinned_file(listed: list[tuple[Entry, str]], pinned: int = 0) -> Finding:
@@ -246,7 +248,8 @@ def _unpinned_file(listed: list[tuple[Entry, str]], pinned: int = 0) -> Finding:
         f" and {len(listed) - 5} more" if len(listed) > 5 else ""
     )
     if pinned:
-        what = f"{len(listed)} of the {len(listed) + pinned} requirements of {first.path.name} set no version"
+        bounds = " or only a lower bound" if any(">" in entry.specifier for entry, _ in listed) else ""
+        what = f"{len(listed)} of the {len(listed) + pinned} requirements of {first.path.name} set no version{bounds}"
         whom = "them"
     else:
         what = f"none of the {len(listed)} requirements of {first.path.name} sets a version"
