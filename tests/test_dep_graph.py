@@ -9,7 +9,15 @@ from msgspec.structs import replace
 
 from dockerlint.findings import Severity
 from dockerlint.knowledge import load_packages
-from dockerlint.model.distributions import _glob_test, calls, indexed, lookup, plugin_hosts, required_by_some
+from dockerlint.model.distributions import (
+    _glob_test,
+    calls,
+    indexed,
+    lookup,
+    plugin_hosts,
+    required_by_some,
+    requirements_read,
+)
 from tests.conftest import run_lint
 
 DEP = ["DEP001", "DEP002", "DEP003", "DEP004"]
@@ -2368,3 +2376,21 @@ def test_dbt_that_an_orchestrator_runs_and_its_adapter_are_used(repo):
     files["dags/transform.py"] = "print('no dbt here')\n"
     files["requirements.txt"] = "dbt-core==1.9.1\ndbt-bigquery==1.9.0\nrich==13.9.4\n"
     assert [f.message.split("`")[1] for f in findings(repo, files, ["DEP001"])] == ["dbt-core", "dbt-bigquery", "rich"]
+
+
+def test_a_package_whose_own_requirements_are_unread_is_not_its_own_reason(repo):
+    """A freeze pins python-json-logger 2.0.7, older than any release the index read, and the
+    unknown acme-metrics: python-json-logger may be unused because acme-metrics may need it,
+    never because of its own unread requirements."""
+    assert not requirements_read("python-json-logger", "2.0.7") and "python-json-logger" in required_by_some()
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "serve.py"]\n',
+        "requirements.txt": (
+            "acme-metrics==1.0.3\npython-json-logger==2.0.7\nrequests==2.32.3\ncertifi==2024.12.14\n"
+            "charset-normalizer==3.4.1\nidna==3.10\nurllib3==2.3.0\n"
+        ),
+        "serve.py": "import requests\n\nrequests.get('https://example.com')\n",
+    }
+    found = findings(repo, files, ["DEP001"])
+    assert [(f.span.line, f.severity) for f in found] == [(2, Severity.INFO)]
+    assert "but `acme-metrics`, whose requirements it does not know, may" in found[0].message

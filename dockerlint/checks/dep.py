@@ -437,9 +437,9 @@ def _verdict(image: Image, analysis: Analysis) -> Verdict:
             used.add(name)
         elif _unnamed_installs(analysis) and name in required_by_some():
             unjudged.add(name)  # what an install dockerlint cannot name brings may need it
-        elif _frozen_beside_unknowns(analysis, item) and name in required_by_some():
+        elif _frozen_beside_unknowns(analysis, item) and name in required_by_some() and _other_unknowns(analysis, item):
             candidates[name] = item  # an unknown entry of the freeze may need it: said at info
-            hedged[name] = _likeliest_first(image, analysis, _unknowns_of(analysis, item.path))
+            hedged[name] = _likeliest_first(image, analysis, _other_unknowns(analysis, item))
         elif _integration_of(analysis, name):
             unjudged.add(name)
         elif name in unpickled_models()[1] and _loads_pickles(image, analysis):
@@ -657,6 +657,12 @@ def _unknowns_of(analysis: Analysis, path: Path) -> list[str]:
     pins = {item.name: pinned_release(item.written) for item in analysis.installs.items if item.path == path}
     vcs = _from_vcs(analysis)
     return sorted(name for name, version in pins.items() if name in vcs or _unread_entry(name, version))
+
+
+def _other_unknowns(analysis: Analysis, item: Installed) -> list[str]:
+    """The unknown entries of the item's file (`_unknowns_of`) but itself: a package whose
+    own requirements are unread is no reason it may be needed."""
+    return [name for name in _unknowns_of(analysis, item.path) if name != item.name]
 
 
 def _likeliest_first(image: Image, analysis: Analysis, names) -> list[str]:
