@@ -2427,9 +2427,21 @@ def test_an_import_of_a_module_git_keeps_out_is_made_by_hand_not_missing(repo):
         ("DEP002", "bot.py", 3, "INFO")
     ]
     assert ".gitignore keeps a module of that name out of git (line 2)" in result.findings[0].message
-    files[".gitignore"] = ".venv\n"
+    # two more files import it: one cause, one finding, with their imports as related lines
+    files["handlers.py"] = "import config\n"
+    files["bot.py"] = "import aiogram\n\nimport config\nimport handlers\nimport replies\n\nprint(config.TOKEN)\n"
+    files["replies.py"] = "from config import ADMIN\n"
     (finding,) = run_lint(repo(files), select=["DEP002"]).findings
-    assert finding.severity.name == "ERROR" and "no installed distribution provides it" in finding.message
+    assert (finding.path.name, finding.span.line) == ("bot.py", 3)
+    assert sorted((item.path.name, item.span.line) for item in finding.related) == [
+        ("handlers.py", 1),
+        ("replies.py", 1),
+    ]
+    files[".gitignore"] = ".venv\n"
+    findings = run_lint(repo(files), select=["DEP002"]).findings
+    assert {(f.severity.name, "no installed distribution provides it" in f.message) for f in findings} == {
+        ("ERROR", True)
+    }
 
 
 def test_a_tool_the_lock_installs_for_another_package_is_no_tool_of_the_image(repo):

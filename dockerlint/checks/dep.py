@@ -1362,6 +1362,7 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
     if not any(answers.values()):
         return
     reached = _reached_from_start(image, analysis)
+    by_ignore: dict[tuple, list[tuple]] = {}  # one module git keeps out, imported by several files: one finding
     for file in analysis.code.files:
         if file.is_test or reached is not None and file.image_path not in reached:
             continue  # a script the container never runs (the host's producer beside its consumer)
@@ -1388,7 +1389,7 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
             reported.add(top)
             ignored = _gitignored_module(image, file, top)
             if ignored is not None:  # made by hand where the image is built (`config.py` of the README)
-                yield _gitignored_module_finding(image, file, item, ignored)
+                by_ignore.setdefault((ignored.ignore_file, ignored.line, top), []).append((file, item, ignored))
                 continue
             if _repository_module(image, file, top) is not None:
                 continue  # the repository's own `config.py`, not copied in: _missing_own_modules says so
@@ -1412,6 +1413,8 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
                 f"Add {shown} to the requirements the image installs, or make the import optional "
                 "(`try: ... except ImportError:`) if the code can run without it.",
             )
+    for imports in by_ignore.values():
+        yield _gitignored_module_finding(image, imports)
 
 
 def _main_guarded_lines(image: Image, file) -> list[tuple[int, int]]:
@@ -1678,11 +1681,18 @@ def _gitignored_module(image: Image, file, top: str):
     return None
 
 
-def _gitignored_module_finding(image: Image, file, item, ignored) -> Finding:
+def _gitignored_module_finding(image: Image, imports: list[tuple]) -> Finding:
     """An import of a module git keeps out of the repository: it is there where the image is
-    built by hand from a prepared checkout, not in a clean one (CI's); said at info."""
+    built by hand from a prepared checkout, not in a clean one (CI's); said at info, once
+    for every file of the image that imports it (the others are related lines)."""
+    file, item, ignored = imports[0]
     image.workspace.text(file.path, quiet=True)
     shown = ignored.ignore_file.relative_to(image.workspace.root).as_posix()
+    related = []
+    for other, other_item, _ in imports[1:]:
+        image.workspace.text(other.path, quiet=True)
+        span = Span(other_item.line, other_item.column, other_item.line, other_item.column + len("import"))
+        related.append(Related(other.path, span, f"{other.image_path} imports it too"))
     return Finding(
         "DEP002",
         file.path,
@@ -1693,6 +1703,7 @@ def _gitignored_module_finding(image: Image, file, item, ignored) -> Finding:
         "Commit a template of it and create the file in the build, or read the settings from the environment, "
         "so that a clean checkout builds a working image.",
         severity=Severity.INFO,
+        related=tuple(related),
     )
 
 
