@@ -69,16 +69,33 @@ def test_same_run_cleanup_builders_and_runtime_files_are_fine(repo):
 
 
 def test_a_relative_path_starts_in_the_base_images_working_directory(repo):
-    """jupyter/scipy-notebook ends with WORKDIR /home/jovyan: `COPY requirements.txt ./`
-    puts the file there, and the message names it there."""
+    """jupyter/scipy-notebook ends with WORKDIR /home/jovyan: `COPY cities.csv ./` puts the
+    file there, and the message names it there."""
     dockerfile = """
         FROM jupyter/scipy-notebook:2023-10-20
-        COPY requirements.txt ./
-        RUN pip install --no-cache-dir -r requirements.txt && rm requirements.txt
+        COPY cities.csv ./
+        RUN python -c "import pandas; pandas.read_csv('cities.csv').to_parquet('cities.parquet')" && rm cities.csv
     """
-    got, findings = lint(repo, dockerfile, "LAY001", {"requirements.txt": "polars==1.17.1\n" * 200})
+    got, findings = lint(repo, dockerfile, "LAY001", {"cities.csv": "name,population\n" * 2000})
     assert got == [("LAY001", "Dockerfile", 3)]
-    assert findings[0].message.startswith("`/home/jovyan/requirements.txt` is deleted here")
+    assert findings[0].message.startswith("`/home/jovyan/cities.csv` is deleted here")
+
+
+def test_a_requirements_file_the_install_read_and_deleted_is_tidying(repo):
+    """`uv pip install -r requirements.txt && rm -f requirements.txt`: the manifest the install
+    read, a few hundred bytes, is tidied away; no layer weight worth a change. A file the RUN
+    did not install from is still said."""
+    dockerfile = """
+        FROM python:3.13-alpine
+        WORKDIR /app
+        COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /bin/
+        COPY src/ requirements.txt notes.txt ./
+        RUN uv pip install --no-cache --system -r requirements.txt && rm -f requirements.txt notes.txt
+    """
+    extra = {"requirements.txt": "aiogram==3.15.0\n", "notes.txt": "release notes\n" * 100, "src/main.py": ""}
+    got, findings = lint(repo, dockerfile, "LAY001", extra)
+    assert got == [("LAY001", "Dockerfile", 5)]
+    assert findings[0].message.startswith("`/app/notes.txt` is deleted here")
 
 
 def test_deleting_in_the_final_stage_what_a_parent_stage_added(repo):

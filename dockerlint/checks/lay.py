@@ -163,7 +163,7 @@ def deleted_in_later_layer(image: Image) -> Iterator[Finding]:
                     real, size = _copied_size(
                         image, item, removed.target if inside(removed.target, item.path) else item.path
                     )
-                    if not real:
+                    if not real or _read_by_install(step, removed.target):
                         continue
                     cost = f" (~{human_size(size)})" if size else ""
                     yield finding(
@@ -178,6 +178,13 @@ def deleted_in_later_layer(image: Image) -> Iterator[Finding]:
                     )
                     break
             yield from _packages_removed(image, kept, here, step)
+
+
+def _read_by_install(step: Step, path: str) -> bool:
+    """Whether an install of the RUN that deletes ``path`` read it (`pip install -r
+    requirements.txt && rm requirements.txt`): a manifest of a few hundred bytes, tidied away,
+    not weight worth a change."""
+    return any(ref.image_path == path for install in step.installs for ref in install.requirements)
 
 
 def _fix(item: _Added) -> str:
