@@ -1112,6 +1112,31 @@ def test_poetry_that_only_installed_the_dependencies_stays_in_the_final_image(re
     assert "Poetry" in messages[0] and "nothing the container runs calls `poetry`" in messages[0]
 
 
+def test_uv_copied_from_its_image_into_the_final_stage_stays_there(repo):
+    """`COPY --from=ghcr.io/astral-sh/uv /uv /bin/` in the only stage: the binary that
+    installed the dependencies ships with the service. Mounted for the one RUN, copied into
+    a builder stage only, or run by the container (`uv run`), it is not reported."""
+    dockerfile = """
+        FROM python:3.13-alpine
+        WORKDIR /app
+        COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /uvx /bin/
+        COPY requirements.txt .
+        RUN uv pip install --no-cache --system -r requirements.txt
+        COPY main.py .
+        ENTRYPOINT ["python", "main.py"]
+    """
+    files = {"requirements.txt": "aiogram==3.15.0\n", "main.py": "import aiogram\n"}
+    places, messages = lint(repo, dockerfile, "STG011", files)
+    assert places == [("STG011", "Dockerfile", 3)]
+    assert "uv (copied from `ghcr.io/astral-sh/uv:0.5.11`) stays in the final image" in messages[0]
+    mounted = dockerfile.replace("COPY --from=ghcr.io/astral-sh/uv:0.5.11 /uv /uvx /bin/\n", "").replace(
+        "RUN uv pip", "RUN --mount=from=ghcr.io/astral-sh/uv:0.5.11,source=/uv,target=/bin/uv uv pip"
+    )
+    assert lint(repo, mounted, "STG011", files)[0] == []
+    started = dockerfile.replace('ENTRYPOINT ["python", "main.py"]', 'ENTRYPOINT ["uv", "run", "main.py"]')
+    assert lint(repo, started, "STG011", files)[0] == []
+
+
 @pytest.mark.parametrize(
     "makefile, reported",
     [

@@ -1409,6 +1409,11 @@ def _cloud_cli(image: Image, clis: list[dict]) -> tuple[dict, Span, str] | None:
                 for cli in clis:
                     if any(url in word for word in command.argv for url in cli["urls"]):
                         return cli, command.span, "its install script"
+        for copy in sorted(stage.copies, key=lambda copy: copy.step_index):
+            repository = (copy.from_image or "").split("@", 1)[0].rsplit(":", 1)[0] if copy.from_image else ""
+            for cli in clis:
+                if repository and repository in cli.get("images", ()) and not copy.mount_only:
+                    return cli, copy.instruction.span, f"copied from `{copy.from_image}`"
         for command in pip_commands(image, stage):
             for request in command.requests:
                 for cli in clis:
