@@ -2464,3 +2464,36 @@ def test_a_tool_the_lock_installs_for_another_package_is_no_tool_of_the_image(re
     assert lint(repo, files, ["DEP003"]) == []
     files["requirements.txt"] = lock.replace("    # via acme-reports\n", "    # via jupyterlab\n")
     assert lint(repo, files, ["DEP003"]) == [("DEP003", "requirements.txt", 5)]
+
+
+def test_code_of_a_folder_with_its_own_dependencies_is_another_environments(repo):
+    """server/ holds Python a compiled server embeds, with its own pyproject.toml that the
+    image never installs: its imports are that project's, not missing from this image.
+    Without that manifest, the same import is missing."""
+    dockerfile = """
+        FROM python:3.12-slim
+        WORKDIR /workspace
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY . .
+        CMD ["supervisord", "-c", "/workspace/supervisord.conf"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "supervisor==4.2.5\nhttpx==0.28.1\n",
+        "client.py": "import httpx\n",
+        "server/moshi-server/pyproject.toml": "[project]\nname = 'tts-python'\nversion = '0.1.0'\ndependencies = ['julius']\n",
+        "server/moshi-server/voice.py": "import julius\n",
+    }
+    root = repo(files)
+    assert found(run_lint(root, select=["DEP002"])) == []
+    (root / "server/moshi-server/pyproject.toml").unlink()
+    assert found(run_lint(root, select=["DEP002"])) == [("DEP002", "voice.py", 1)]
+    # the image installs that project: its imports are the image's again
+    files["server/moshi-server/pyproject.toml"] = (
+        "[project]\nname = 'tts-python'\nversion = '0.1.0'\ndependencies = []\n"
+    )
+    files["Dockerfile"] = dockerfile.replace(
+        "COPY . .", "COPY . .\n        RUN pip install --no-cache-dir ./server/moshi-server"
+    )
+    assert lint(repo, files, ["DEP002"]) == [("DEP002", "voice.py", 1)]

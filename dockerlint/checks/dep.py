@@ -1368,6 +1368,8 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
             continue  # a script the container never runs (the host's producer beside its consumer)
         if reached is None and not _OFFLINE_FOLDERS.isdisjoint(file.image_path.split("/")[:-1]):
             continue  # models/training/train.py: run by hand, not by the service, as far as can be told
+        if _in_another_project(image, analysis, file):
+            continue  # server/moshi-server/ declares its own dependencies, which this image does not install
         scan = file_scan(image, file)
         if scan is None or scan.imports is None:
             continue
@@ -1415,6 +1417,29 @@ def _missing(image: Image, analysis: Analysis) -> Iterator[Finding]:
             )
     for imports in by_ignore.values():
         yield _gitignored_module_finding(image, imports)
+
+
+# Files that declare a project's dependencies: a folder holding one is a project of its own.
+_MANIFESTS = ("pyproject.toml", "requirements.txt", "Pipfile")
+
+
+def _in_another_project(image: Image, analysis: Analysis, file) -> bool:
+    """Whether the file is in a folder below the build context's root that declares its own
+    dependencies (pyproject.toml, requirements.txt, Pipfile) which no install of the image
+    reads, while the image installs from a manifest of its own: another environment's code,
+    copied along (Python a Rust server embeds, a tool with its own requirements), not the
+    service's. An image that installs from no manifest may simply lack its project's."""
+    read = {item.path for item in analysis.installs.items if item.kind != "argument"}
+    if not read:
+        return False
+    read |= set(analysis.installs.local_projects)
+    folder, root = file.path.parent, image.context_root
+    while folder != root and root in folder.parents:
+        manifests = [folder / name for name in _MANIFESTS if image.workspace.is_file(folder / name)]
+        if manifests:
+            return folder not in read and not any(manifest in read for manifest in manifests)
+        folder = folder.parent
+    return False
 
 
 def _main_guarded_lines(image: Image, file) -> list[tuple[int, int]]:
