@@ -2394,3 +2394,35 @@ def test_a_package_whose_own_requirements_are_unread_is_not_its_own_reason(repo)
     found = findings(repo, files, ["DEP001"])
     assert [(f.span.line, f.severity) for f in found] == [(2, Severity.INFO)]
     assert "but `acme-metrics`, whose requirements it does not know, may" in found[0].message
+
+
+def test_a_release_before_1_0_older_than_any_read_is_unread():
+    """Before 1.0 any release may change what a package requires: mediapipe 0.10.11
+    required torch and jax, the 0.10 releases the index read do not. After 1.0 the oldest
+    release read speaks for older ones of its major series."""
+    from dockerlint.model.distributions import _index
+
+    oldest = _index().record("mediapipe")["oldest_read"]
+    assert oldest.startswith("0.10.") and oldest != "0.10.11"
+    assert not requirements_read("mediapipe", "0.10.11") and requirements_read("mediapipe", oldest)
+    oldest = _index().record("requests")["oldest_read"]
+    major = int(oldest.split(".")[0])
+    assert oldest != f"{major}.0.0" and requirements_read("requests", f"{major}.0.0")
+    assert not requirements_read("requests", f"{major - 1}.0.0")
+
+
+@pytest.mark.parametrize(
+    ("written", "version"),
+    [
+        ("mediapipe-0.10.11-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", "0.10.11"),
+        ("./wheels/torch-2.1.0+cpu-cp311-cp311-linux_x86_64.whl", "2.1.0+cpu"),
+        ("acme_tools-1.2-1-py3-none-any.whl", "1.2"),
+        ("redis==4.3.4", "4.3.4"),
+        ("torch", None),
+        ("mediapipe>=0.10", None),
+    ],
+)
+def test_the_release_a_requirement_or_a_wheel_file_pins(written, version):
+    from dockerlint.model.installed_records import pinned_release
+
+    assert pinned_release(written) == version

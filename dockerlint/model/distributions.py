@@ -475,8 +475,9 @@ def requirements_known(name: str) -> bool:
 def requirements_read(name: str, version: str | None) -> bool:
     """Whether what the distribution requires at ``version`` is known: ``requirements_known``,
     and the release is not of a major series older than the oldest the index read (the
-    oldest range speaks for older releases of its series; Faker 5.8 is not Faker 37, and
-    SQLAlchemy-Utils 0.36 is not 0.38)."""
+    oldest range speaks for older releases of its series; Faker 5.8 is not Faker 37), nor,
+    before 1.0, older than that release (SQLAlchemy-Utils 0.36 is not 0.38, mediapipe
+    0.10.11 not 0.10.35)."""
     if not requirements_known(name):
         return False
     entry = _index().record(canonical(name)) if version else None
@@ -489,10 +490,9 @@ def requirements_read(name: str, version: str | None) -> bool:
         pinned, read = Version(version), Version(oldest)
     except InvalidVersion:
         return True
-    if pinned.major == read.major == 0:  # before 1.0 a minor release is a series of its own,
-        if pinned.minor == read.minor == 0:  # and before 0.1 a patch release (deepface 0.0.95 required tensorflow)
-            return pinned.release[:3] >= read.release[:3]
-        return pinned.release[:2] >= read.release[:2]
+    if pinned.major == read.major == 0:  # before 1.0 any release may change what it requires
+        # (deepface 0.0.95 required tensorflow; mediapipe 0.10.11 torch and jax, 0.10.35 neither)
+        return pinned.release[:3] >= read.release[:3]
     return pinned.major >= read.major
 
 

@@ -19,9 +19,18 @@ _PIN = re.compile(r"(?<![=<>!~])==\s*v?([0-9][0-9A-Za-z.!-]*)(?:\+[0-9A-Za-z.]+)
 
 
 def pinned_release(written: str) -> str | None:
-    """The version a requirement as written pins (``redis==4.3.4``), or None."""
+    """The version a requirement as written pins (``redis==4.3.4``), or the file name of a
+    wheel names (``mediapipe-0.10.11-cp311-cp311-manylinux_2_17_x86_64.whl``), or None."""
     match = _PIN.search(written)
-    return match.group(1) if match and "*" not in match.group(0) else None
+    if match is None:
+        wheel = _WHEEL_FILE.search(written.strip())
+        return wheel.group(1) if wheel else None
+    return match.group(1) if "*" not in match.group(0) else None
+
+
+# A wheel's file name: {distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl
+# (the binary distribution format, packaging.python.org).
+_WHEEL_FILE = re.compile(r"(?:^|/)[A-Za-z0-9_.]+-([0-9][A-Za-z0-9_.!+]*)(?:-\d[^-/]*)?-[^-/]+-[^-/]+-[^-/]+\.whl$")
 
 
 # the lower bound of a range (`mineru>=2.5.4`, `~=2.5`, poetry's `^2.5.4`)
