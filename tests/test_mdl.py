@@ -191,6 +191,34 @@ def test_builder_stage_downloads_are_a_deliberate_bake(repo):
     assert lint(repo, {"Dockerfile": dockerfile}, "MDL001") == []
 
 
+def test_a_model_an_earlier_step_fetched_into_the_cache_is_loaded_from_it(repo):
+    """The first RUN downloads all-MiniLM-L6-v2 into the Hugging Face cache; the export
+    script of a later RUN loads it (and its tokenizer) again by its full name: that finds the
+    cache, so only the first is a download. A different model later is one too."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir sentence-transformers==3.3.1 onnx==1.17.0
+        RUN python -c "from sentence_transformers import SentenceTransformer; SentenceTransformer('all-MiniLM-L6-v2')"
+        COPY export_onnx.py .
+        RUN python export_onnx.py
+        CMD ["python", "-m", "app"]
+    """
+    export = """
+        from sentence_transformers import SentenceTransformer
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained("sentence-transformers/all-MiniLM-L6-v2")
+        model = SentenceTransformer("all-MiniLM-L6-v2")
+    """
+    files = {"Dockerfile": dockerfile, "export_onnx.py": export}
+    assert lint(repo, files, "MDL001") == [("MDL001", "Dockerfile", 4)]
+    files["export_onnx.py"] = export.replace(
+        'SentenceTransformer("all-MiniLM-L6-v2")', 'SentenceTransformer("BAAI/bge-small-en-v1.5")'
+    )
+    assert lint(repo, files, "MDL001") == [("MDL001", "Dockerfile", 4), ("MDL001", "Dockerfile", 6)]
+
+
 def test_a_lambda_function_image_is_where_its_model_belongs(repo):
     """A Lambda function mounts no volume and its CMD names the handler: the model ships in
     the image, so the advice is a separate download stage, never a download at start-up."""

@@ -48,9 +48,16 @@ _RUNTIME_FIX = (
 def model_download_at_build(image: Image) -> Iterator[Finding]:
     serverless = _serverless(image)
     offline = _offline(image)
+    fetched: dict[tuple, set[str]] = {}  # (cache family, model) -> the kinds earlier steps fetched into it
     for download in downloads(image):
         if download.kind == "package-data":
             continue  # NLTK's punkt or stopwords: small data the code reads, meant to be baked
+        if download.model and download.folder is None and download.family:
+            kinds = fetched.setdefault((download.family, _model_key(download.model)), set())
+            cached = "weights" in kinds or download.kind in kinds
+            kinds.add(download.kind)
+            if cached:
+                continue  # an earlier step fetched it into the same cache: this load finds it there
         if offline and download.family == "hf":
             continue  # `HF_HUB_OFFLINE=1` in the final image: it is made to find its models baked in
         installed = _installed_spacy_model(image, download)
