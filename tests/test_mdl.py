@@ -107,7 +107,8 @@ def test_scripts_and_modules_from_the_context_are_followed(repo):
         "tools/prepare.sh": "#!/bin/sh\nset -eu\necho preparing\npython scripts/fetch_nltk.py\n",
     }
     result = findings(repo, files, "MDL001")
-    assert [f.span.line for f in result] == [4, 5, 6, 8]
+    # line 8 runs fetch_nltk.py again: the corpora line 6 fetched are in NLTK's data folder already
+    assert [f.span.line for f in result] == [4, 5, 6]
     assert "in `scripts/download_models.py`" in result[0].message
     assert [(r.path.name, r.span.line) for r in result[0].related] == [("download_models.py", 7)]
     assert "in `app/warmup.py`" in result[1].message
