@@ -264,7 +264,7 @@ def test_a_target_ci_builds_and_compose_does_not_is_an_image_too(repo):
     )
     compose = (
         "services:\n  app:\n    build:\n      context: .\n      target: development\n"
-        '    command: ["uvicorn", "app.main:app", "--reload"]\n'
+        '    command: ["uvicorn", "app.main:app", "--host", "0.0.0.0"]\n'
     )
     workflow = (
         "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"

@@ -1541,9 +1541,9 @@ def test_what_the_start_script_runs_is_run_by_the_container(repo):
 def test_a_dockerfile_named_for_development_is_left_alone(repo):
     dockerfile = """
         FROM python:3.11-slim
-        RUN pip install --no-cache-dir flask==3.1.0 debugpy==1.8.9 ipython==8.30.0
+        RUN pip install --no-cache-dir flask==3.1.0 gunicorn==23.0.0 debugpy==1.8.9 ipython==8.30.0
         COPY app.py .
-        CMD ["flask", "run"]
+        CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]
     """
     for name in (
         "Dockerfile.dev",
@@ -1555,6 +1555,10 @@ def test_a_dockerfile_named_for_development_is_left_alone(repo):
         assert lint(repo, {name: dockerfile, "app.py": "import flask\n"}, ["DEP003"]) == [], name
     # the same image as the web service is a production one
     assert len(lint(repo, {"docker/web.Dockerfile": dockerfile, "app.py": "import flask\n"}, ["DEP003"])) == 2
+    # ...unless it starts a server that reloads on code changes, or the framework's development server
+    for start in ('["gunicorn", "--reload", "app:app"]', '["flask", "run", "--host", "0.0.0.0"]'):
+        reloading = dockerfile.replace('["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]', start)
+        assert lint(repo, {"docker/web.Dockerfile": reloading, "app.py": "import flask\n"}, ["DEP003"]) == [], start
 
 
 def test_a_development_image_beside_it_does_not_keep_the_production_image_s_tools(repo):

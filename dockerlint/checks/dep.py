@@ -1845,8 +1845,8 @@ def _compiled_for_another(analysis: Analysis, name: str) -> bool:
 
 
 def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
-    if development_image(image):
-        return  # a test or development image: its tools are what it is for
+    if development_image(image) or _development_server(analysis):
+        return  # a test or development image (it starts `uvicorn --reload`): its tools are what it is for
     running = _categories_run(analysis.runtime_words)
     verdict = needed_by_service = None
     found: list[tuple[Installed, str]] = []  # the tools to report, with their category
