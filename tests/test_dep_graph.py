@@ -2426,3 +2426,16 @@ def test_the_release_a_requirement_or_a_wheel_file_pins(written, version):
     from dockerlint.model.installed_records import pinned_release
 
     assert pinned_release(written) == version
+
+
+@pytest.mark.parametrize("mlflow", ["2.9.2", "2.19.0"])
+def test_the_artifact_store_mlflow_loads_a_model_from_may_be_s3(repo, mlflow):
+    """`mlflow.pyfunc.load_model("models:/...")` reads the model from the store the tracking
+    server names; an s3:// store imports boto3. So does mlflow before it required
+    mlflow-skinny (2.9) and after (2.19)."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "inference.py"]\n',
+        "requirements.txt": f"mlflow=={mlflow}\nboto3==1.35.81\nrich==13.9.4\n",
+        "inference.py": "import mlflow\n\nmodel = mlflow.pyfunc.load_model('models:/KShape/Staging')\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
