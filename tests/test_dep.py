@@ -2501,3 +2501,30 @@ def test_code_of_a_folder_with_its_own_dependencies_is_another_environments(repo
         "COPY . .", "COPY . .\n        RUN pip install --no-cache-dir ./server/moshi-server"
     )
     assert lint(repo, files, ["DEP002"]) == [("DEP002", "voice.py", 1)]
+
+
+def test_the_server_of_an_application_the_start_command_does_not_serve_is_kept(repo):
+    """The image's CMD runs the queue worker; the same image holds the FastAPI app that
+    `uvicorn app.main:app` serves where the command is overridden (compose, the README):
+    uvicorn is that app's server. When the CMD's program serves the app itself, or starts
+    uvicorn, a second server (gunicorn) is still unused."""
+    dockerfile = """
+        FROM python:3.10-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY app/ app/
+        CMD ["python", "app/worker.py"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "fastapi==0.115.6\nuvicorn==0.32.1\npika==1.3.2\n",
+        "app/__init__.py": "",
+        "app/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+        "app/worker.py": "import pika\n\npika.BlockingConnection()\n",
+    }
+    assert lint(repo, files, ["DEP001"]) == []
+    files["Dockerfile"] = dockerfile.replace('["python", "app/worker.py"]', '["uvicorn", "app.main:app"]')
+    files["requirements.txt"] += "gunicorn==23.0.0\n"
+    files["app/main.py"] += "import pika\n"
+    assert lint(repo, files, ["DEP001"]) == [("DEP001", "requirements.txt", 4)]

@@ -370,7 +370,7 @@ def _use(image: Image, analysis: Analysis, distribution: Distribution) -> str | 
     configured = _configured(analysis, name)
     if configured is not None:
         return configured
-    if (not analysis.runtime_words or _development_server(analysis)) and _serves_the_code(image, analysis, name):
+    if _unserved_application(image, analysis) and _serves_the_code(image, analysis, name):
         return "the server of the web application the code defines"
     if any(name in names for names in url_drivers().values()) and _database_from_environment(image, analysis):
         return "a database driver, and the database is configured by the environment"
@@ -552,6 +552,29 @@ def _development_server(analysis: Analysis) -> bool:
     deployment that serves the same application (build_tools.toml, ``app_servers``)."""
     words = analysis.runtime_words
     return any(set(start) <= words for start in load("build_tools")["app_servers"]["development_starts"])
+
+
+def _unserved_application(image: Image, analysis: Analysis) -> bool:
+    """Whether what the container starts serves no web application the code may define: it
+    starts nothing, a development server, or a Python program none of whose files imports a
+    web framework (a worker's `python app/worker.py` in an image that also holds the API
+    that `uvicorn app.main:app` serves where compose or the README overrides the command)."""
+    table = load("build_tools")["app_servers"]
+    words = analysis.runtime_words
+    if not words or _development_server(analysis):
+        return True
+    if not set(table["servers"]).isdisjoint(words):
+        return False
+    reached = _reached_from_start(image, analysis)
+    if reached is None:
+        return False
+    frameworks = [module for name in table["frameworks"] for module in lookup(name).modules]
+    for file in analysis.code.files:
+        scan = file_scan(image, file) if file.image_path in reached else None
+        for item in scan.imports or () if scan is not None else ():
+            if item.module and any(_uses(item.module, module) for module in frameworks):
+                return False
+    return True
 
 
 def _serves_the_code(image: Image, analysis: Analysis, name: str) -> bool:
