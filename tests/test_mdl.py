@@ -1085,7 +1085,32 @@ def test_a_cache_on_the_platform_volume_of_a_runpod_worker_keeps_it(repo):
     }
     assert lint(repo, files, "MDL003") == []
     elsewhere = dockerfile.replace("/runpod-volume", "/models")
-    assert lint(repo, {**files, "Dockerfile": elsewhere}, "MDL003") == [("MDL003", "Dockerfile", 6)] * 2
+    # HF_HUB_CACHE is a folder of HF_HOME's: one volume there covers both, one finding
+    assert lint(repo, {**files, "Dockerfile": elsewhere}, "MDL003") == [("MDL003", "Dockerfile", 6)]
+
+
+def test_a_cache_under_workspace_of_a_runpod_image_is_on_its_network_volume(repo):
+    """RunPod Pods attach a network volume at /workspace: for an image made for RunPod (its
+    SDK installed, or a runpod/ base) a cache there outlives the container. /workspace of
+    any other image is a folder like any other."""
+    dockerfile = """
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install --no-cache-dir -r requirements.txt
+        COPY handler.py .
+        ENV HF_HOME=/workspace/huggingface HUGGINGFACE_HUB_CACHE=/workspace/huggingface/hub
+        CMD ["python", "-u", "handler.py"]
+    """
+    files = {
+        "Dockerfile": dockerfile,
+        "requirements.txt": "runpod==1.7.9\ntransformers==4.46.3\n",
+        "handler.py": "import runpod\nfrom transformers import pipeline\n\npipe = pipeline('ner', model='dslim/bert-base-NER')\n",
+    }
+    assert lint(repo, files, "MDL003") == []
+    files["requirements.txt"] = "transformers==4.46.3\n"
+    files["handler.py"] = "from transformers import pipeline\n\npipe = pipeline('ner', model='dslim/bert-base-NER')\n"
+    assert lint(repo, files, "MDL003") == [("MDL003", "Dockerfile", 6)]
 
 
 def test_a_volume_the_readme_mounts_over_the_cache_keeps_it(repo):

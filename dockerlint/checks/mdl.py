@@ -127,6 +127,21 @@ def _serverless(image: Image) -> bool:
     return facts is not None and facts.serverless
 
 
+def _platform_image_volumes(image: Image) -> list[str]:
+    """The folders a platform mounts its volume at, for an image made for that platform (a
+    base of its own, or its SDK installed): RunPod's /workspace."""
+    from dockerlint.model.installed_names import image_installs
+
+    ref = external_base(image, image.final)[0] if image.final is not None else None
+    base = ref.raw if ref is not None else ""
+    installed = {item.name for item in image_installs(image).items}
+    found = []
+    for platform in ml()["caches"]["platform_image_volumes"].values():
+        if any(base.startswith(prefix) for prefix in platform["bases"]) or installed & set(platform["packages"]):
+            found += platform["volumes"]
+    return found
+
+
 def _small_spacy_pipeline(model: str | None) -> bool:
     """A spaCy pipeline of a small or medium size (`en_core_web_sm`, `de_core_news_md`)."""
     if not model or not spacy_pipeline(model):
@@ -393,9 +408,10 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
     if _installs_model_library(image):
         variables += settings["generic"]
     volumes = [*image.volumes, *_volume_instructions(image), *documented_volumes(image), *settings["platform_volumes"]]
+    volumes += _platform_image_volumes(image)
     yield from _startup_download_findings(image, volumes)
     prefilled: set[tuple[str, str]] | None = None  # read only when a variable would be reported
-    reported: set[str] = set()  # HF_HOME and HUGGINGFACE_HUB_CACHE at one folder: one finding
+    reported: set[str] = set()  # HF_HOME and HUGGINGFACE_HUB_CACHE at one folder, or one below it: one finding
     for stage in final_chain(image):
         for step in stage.steps:
             if step.keyword != "ENV":
@@ -403,8 +419,10 @@ def model_cache_in_container(image: Image) -> Iterator[Finding]:
             for name in variables:
                 match = re.search(rf"(?:^|\s){re.escape(name)}(?=[=\s])", step.instruction.args)
                 value = step.env.get(name, "")
-                if match is None or not value.startswith("/") or final_env.get(name) != value or value in reported:
+                if match is None or not value.startswith("/") or final_env.get(name) != value:
                     continue
+                if any(_under(value, done) or _under(done, value) for done in reported):
+                    continue  # HUGGINGFACE_HUB_CACHE=$HF_HOME/hub: the volume the finding asks for covers it
                 if any(_under(value, volume) for volume in volumes):
                     continue
                 prefilled = _prefilled(image) if prefilled is None else prefilled
