@@ -2439,3 +2439,15 @@ def test_the_artifact_store_mlflow_loads_a_model_from_may_be_s3(repo, mlflow):
         "inference.py": "import mlflow\n\nmodel = mlflow.pyfunc.load_model('models:/KShape/Staging')\n",
     }
     assert lines(findings(repo, files, ["DEP001"])) == [("DEP001", 3)]
+
+
+def test_tf_keras_is_what_transformers_tensorflow_models_run_on(repo):
+    """tensorflow 2.17 brings Keras 3; transformers' TensorFlow models import tf_keras and
+    refuse Keras 3 without it: tf-keras beside them is used. konlpy requires JPype1."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "worker.py"]\n',
+        "requirements.txt": "transformers==4.46.3\ntensorflow==2.17.1\ntf-keras==2.17.0\nkonlpy==0.6.0\njpype1==1.5.1\n",
+        "worker.py": "from konlpy.tag import Okt\nfrom transformers import pipeline\n\n"
+        "classify = pipeline('sentiment-analysis', framework='tf')\nprint(Okt())\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
