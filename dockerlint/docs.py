@@ -33,6 +33,13 @@ def rule_markdown(rule: Rule) -> str:
     if rule.covers:
         codes = ", ".join(rule.covers)
         lines += ["", f"A finding of this rule stands for {codes} on the same file: that is not reported beside it."]
+    if rule.covers_line:
+        codes = ", ".join(rule.covers_line)
+        lines += [
+            "",
+            f"A finding of this rule at warning or above makes {codes} on the same line moot: that is not reported "
+            "beside it.",
+        ]
     if rule.hadolint is not None:
         lines += ["", "## Compared with hadolint", "", *hadolint_mapping(rule)]
     for example in rule.examples:

@@ -172,7 +172,7 @@ def lint(
         reads_files=reads_files,
         files=files,
         keep_images=keep_images,
-        finish=_Finish(config, rules, enabled, suppressions),
+        finish=_Finish(config, rules, enabled, suppressions, moot_lines=agree),
         summarize=summarize,
         scan_cache=scan_cache,
     )
@@ -207,7 +207,7 @@ def lint(
         findings.extend(Finding(p.code, path, p.span, p.message, p.fix) for p in problems)
 
     _check_suppression_codes(suppressions, rules)
-    findings = finalize(_drained(findings), config, rules, enabled, workspace, suppressions)
+    findings = finalize(_drained(findings), config, rules, enabled, workspace, suppressions, moot_lines=agree)
     read = workspace.files_read()
     if reported_files is not None:
         read &= reported_files
@@ -587,16 +587,47 @@ def finalize(
     enabled: set[str],
     workspace: Workspace,
     suppressions: Suppressions | None = None,
+    moot_lines: bool = True,
 ) -> list[Finding]:
-    """Select, suppress, re-level, de-duplicate and sort."""
-    return _Finish(config, rules, enabled, suppressions or Suppressions(workspace)).all(findings)
+    """Select, suppress, re-level, de-duplicate and sort (``moot_lines``: see _Finish)."""
+    return _Finish(config, rules, enabled, suppressions or Suppressions(workspace), moot_lines).all(findings)
+
+
+def line_covers(rules: Mapping[str, Rule]) -> dict[str, frozenset[str]]:
+    """Code -> the codes its findings make moot on their lines (a rule's ``covers-line``)."""
+    return {code: frozenset(rule.covers_line) for code, rule in rules.items() if rule.covers_line}
+
+
+def without_moot(
+    findings: list[Finding], covers: Mapping[str, frozenset[str]], mooting: list[Finding] | None = None
+) -> list[Finding]:
+    """One file's findings without those on a line a finding at warning or above makes moot
+    (REQ003's pin on a line DEP001 says to remove); not one that speaks for other lines too.
+    ``mooting``: the findings that decide it, when not ``findings`` (a `# noqa: DEP001` keeps
+    the package knowingly, and hides its finding, and the pin stays moot: `--add-noqa` is done
+    in one pass)."""
+    moot = {
+        (code, line)
+        for finding in (findings if mooting is None else mooting)
+        if finding.code in covers and finding.severity is not None and finding.severity >= Severity.WARNING
+        for line in (finding.span.line, *finding.also_lines)
+        for code in covers[finding.code]
+    }
+    return [f for f in findings if f.also_lines or (f.code, f.span.line) not in moot] if moot else findings
 
 
 class _Finish:
     """What the report makes of a finding: dropped (not selected, ignored for its file,
     suppressed by a comment) or kept with its configured level and a bounded message."""
 
-    def __init__(self, config: Config, rules: Mapping[str, Rule], enabled: set[str], suppressions: Suppressions):
+    def __init__(
+        self,
+        config: Config,
+        rules: Mapping[str, Rule],
+        enabled: set[str],
+        suppressions: Suppressions,
+        moot_lines: bool = True,
+    ):
         self.severities = {code: rule.severity for code, rule in rules.items()}
         for selector, level in config.severity.items():
             for code in rules:
@@ -607,6 +638,10 @@ class _Finish:
         self.suppressions = suppressions
         self.ignored_by_path: dict[Path, set[str]] = {}
         self.covers = {code: frozenset(rule.covers) for code, rule in rules.items() if rule.covers}
+        # a caller that keeps every image's AGREED findings (agree=False) drops moot lines itself,
+        # once it knows which of them every image says (without_moot)
+        self.covers_line = line_covers(rules) if moot_lines else {}
+        self._mooting: list[Finding] = []  # of the file being finished: findings that make lines moot
 
     def all(self, findings: Iterable[Finding]) -> list[Finding]:
         """The findings kept, each once, sorted. They are taken a file at a time: what
@@ -623,11 +658,16 @@ class _Finish:
 
     def _uncovered(self, findings: list[Finding]) -> list[Finding]:
         """One file's findings without those a finding of a covering rule stands for (CTX001,
-        no ignore file and the whole context copied, says what CTX002 would)."""
-        if not self.covers:
+        no ignore file and the whole context copied, says what CTX002 would), and those on a
+        line a finding makes moot (REQ003's pin on a line DEP001, at warning, says to remove;
+        not a finding that speaks for other lines too)."""
+        if self.covers:
+            covered = set().union(*(self.covers.get(finding.code, ()) for finding in findings))
+            findings = [finding for finding in findings if finding.code not in covered] if covered else findings
+        if not self.covers_line:
             return findings
-        covered = set().union(*(self.covers.get(finding.code, ()) for finding in findings))
-        return [finding for finding in findings if finding.code not in covered] if covered else findings
+        mooting, self._mooting = self._mooting, []
+        return without_moot(findings, self.covers_line, mooting)
 
     def _kept(self, findings: list[Finding]) -> Iterator[Finding]:
         """Of one file's findings, in the order found: each once, unless ignored or suppressed."""
@@ -650,11 +690,13 @@ class _Finish:
                 self.ignored_by_path[finding.path] = ignored or _NOTHING  # one empty set for every file
             if finding.code in self.ignored_by_path[finding.path]:
                 continue
-            if self.suppressions.suppressed(finding):
-                continue
             severity = self.severities.get(finding.code, Severity.WARNING)
             if finding.severity is not None:  # a check unsure of a finding says it at a lower level
                 severity = min(severity, finding.severity)
+            if finding.code in self.covers_line:  # it makes a line moot whether or not a comment hides it
+                self._mooting.append(replace(finding, severity=severity))
+            if self.suppressions.suppressed(finding):
+                continue
             yield replace(finding, severity=severity, message=bounded_message(finding.message))
 
 

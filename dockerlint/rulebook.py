@@ -54,6 +54,9 @@ class Rule(Struct, frozen=True):
     # codes whose findings on the same file one finding of this rule stands for (their fix
     # is part of its fix): not reported beside it
     covers: tuple[str, ...] = ()
+    # codes whose findings on the same line one finding of this rule (at warning or above)
+    # makes moot: DEP001's "remove `aiohttp`" beside REQ003's "pin `aiohttp`"
+    covers_line: tuple[str, ...] = ()
 
     @property
     def family(self) -> str:
@@ -107,6 +110,7 @@ def load_rule(path: Path) -> Rule:
         fix_applicability=data.get("fix-applicability", "none"),
         hadolint=_hadolint(data["hadolint"]) if "hadolint" in data else None,
         covers=tuple(data.get("covers", ())),
+        covers_line=tuple(data.get("covers-line", ())),
     )
 
 

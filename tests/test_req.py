@@ -383,8 +383,8 @@ def test_a_pyproject_given_to_r_is_read_as_the_project_s_dependencies_by_uv(repo
     }
     result = run_lint(repo(files), select=["REQ", "DEP001"])
     if tool.startswith("uv"):
-        # read as requirements: pandas is unused and unpinned, at its own line of pyproject.toml
-        assert sorted(found(result)) == [("DEP001", "pyproject.toml", 8), ("REQ003", "pyproject.toml", 8)]
+        # read as requirements: pandas is unused (and unpinned, which its removal makes moot), at its own line
+        assert sorted(found(result)) == [("DEP001", "pyproject.toml", 8)]
     else:
         assert ("REQ004", "Dockerfile", 5) in found(result)
         assert not [f for f in result.findings if f.code == "REQ005"]  # no error per line of the TOML
@@ -1149,3 +1149,18 @@ def test_an_install_that_reads_pyproject_not_the_lock_the_repository_commits(rep
     assert [(f.span.line, f.severity.name) for f in result.findings] == ([(5, "WARNING")] if reported else [])
     if reported:
         assert f"not `{lock}`, which the repository commits" in result.findings[0].message
+
+
+def test_a_pin_of_a_line_dep001_says_to_remove_is_not_asked_for(repo):
+    """`aiohttp` is unused (DEP001, a warning): asking to pin it too is moot, so REQ003 says
+    only `requests`. Where DEP001 only hedges (info), the pin is asked for as well."""
+    files = {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        'COPY app.py .\nCMD ["python", "app.py"]\n',
+        "requirements.txt": "requests\naiohttp\nfastapi==0.115.6\nuvicorn==0.32.1\npydantic==2.10.4\n",
+        "app.py": "import fastapi\nimport pydantic\nimport requests\nimport uvicorn\n",
+    }
+    result = lint(repo(files), ["REQ003", "DEP001"])
+    assert sorted((f.code, f.span.line) for f in result.findings) == [("DEP001", 2), ("REQ003", 1)]
+    result = lint(repo(files), ["REQ003"])
+    assert sorted((f.code, f.span.line) for f in result.findings) == [("REQ003", 1), ("REQ003", 2)]

@@ -24,7 +24,7 @@ from msgspec import Struct, field
 
 from dockerlint.config import CONFIG_NAMES, Config, ConfigError, find_config, load_config
 from dockerlint.discover import is_compose_name, is_dockerfile_name
-from dockerlint.engine import AGREED, Result, _touches, image_files, lint, project_root
+from dockerlint.engine import AGREED, Result, _touches, image_files, line_covers, lint, project_root, without_moot
 from dockerlint.findings import Finding
 from dockerlint.model import Image
 from dockerlint.paths import real_path
@@ -201,7 +201,7 @@ class Project:
                     if finding.code in AGREED and not readers <= said[(finding.code, finding.span.line)]:
                         continue
                     seen.setdefault((finding.code, finding.span, finding.message), finding)
-        return sorted(seen.values(), key=Finding.sort_key)
+        return sorted(without_moot(list(seen.values()), line_covers(self.rules)), key=Finding.sort_key)
 
     def sizes_at(self, path: Path, line: int) -> list:
         """The bill of bytes (``ImageSize``) of each image whose Dockerfile is ``path`` and
