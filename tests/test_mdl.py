@@ -1434,3 +1434,19 @@ def test_flask_run_starts_the_application_flask_finds(repo, cmd, env, module):
     }
     (finding,) = findings(repo, files, "MDL003")
     assert "facebook/bart-large-cnn" in finding.message and "each time a container starts" in finding.message
+
+
+def test_a_model_hosts_installer_script_downloads_no_model(repo):
+    """`curl -fsSL https://ollama.com/install.sh | sh` installs the Ollama program from the
+    host models come from; `ollama pull` or a weights URL of that host is a download."""
+    dockerfile = """
+        FROM python:3.11-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
+        RUN curl -fsSL https://ollama.com/install.sh | sh
+        CMD ["ollama", "serve"]
+    """
+    assert lint(repo, {"Dockerfile": dockerfile}, "MDL001") == []
+    pulled = dockerfile.replace(
+        'CMD ["ollama", "serve"]', 'RUN ollama serve & sleep 5 && ollama pull llama3.2\nCMD ["ollama", "serve"]'
+    )
+    assert lint(repo, {"Dockerfile": pulled}, "MDL001") == [("MDL001", "Dockerfile", 4)]

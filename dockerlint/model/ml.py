@@ -1459,9 +1459,15 @@ def _display(image: Image, path: Path) -> str:
         return path.name
 
 
+# Files a model host also serves that are no model: its installer (`ollama.com/install.sh`).
+_INSTALLER_SUFFIXES = (".sh", ".ps1", ".py", ".exe", ".deb", ".rpm")
+
+
 def _model_url(text: str) -> bool:
     if "://" not in text:
         return False
+    if split_url(text).path.lower().endswith(_INSTALLER_SUFFIXES):
+        return False  # `curl -fsSL https://ollama.com/install.sh | sh` installs the program, no model
     host = url_host(text)
     hosts = ml()["downloads"]["hosts"]
     return any(host == known or host.endswith("." + known) for known in hosts) or _has_weight_extension(text)
