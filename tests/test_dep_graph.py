@@ -2451,3 +2451,14 @@ def test_tf_keras_is_what_transformers_tensorflow_models_run_on(repo):
         "classify = pipeline('sentiment-analysis', framework='tf')\nprint(Okt())\n",
     }
     assert lines(findings(repo, files, ["DEP001"])) == []
+
+
+def test_pytesseract_is_what_a_layoutlm_processor_reads_text_with(repo):
+    """LayoutLMv3's feature extractor runs Tesseract OCR through pytesseract unless told
+    not to (apply_ocr=True by default): pytesseract beside transformers is used."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "inference.py"]\n',
+        "requirements.txt": "transformers==4.46.3\ntorch==2.5.1\npytesseract==0.3.13\n",
+        "inference.py": "from transformers import LayoutLMv3FeatureExtractor\n\nextractor = LayoutLMv3FeatureExtractor()\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
