@@ -1209,6 +1209,13 @@ def test_uv_sync_on_a_torch_image_installs_torch_again_unless_it_syncs_the_image
         "WORKDIR /app", "ENV UV_PROJECT_ENVIRONMENT=/opt/conda\n        WORKDIR /app"
     )
     assert lint(repo, files, "GPU004") == []
+    # `uv sync --active` syncs the VIRTUAL_ENV the image names: its conda Python too
+    files["Dockerfile"] = dockerfile.replace(
+        "WORKDIR /app", "ENV VIRTUAL_ENV=/opt/conda\n        WORKDIR /app"
+    ).replace("uv sync --frozen", "uv sync --active --frozen")
+    assert lint(repo, files, "GPU004") == []
+    files["Dockerfile"] = dockerfile.replace("uv sync --frozen", "uv sync --active --frozen")  # no VIRTUAL_ENV
+    assert lint(repo, files, "GPU004") == [("GPU004", "Dockerfile", 5)]
 
 
 def test_a_dependency_the_index_cannot_read_pulls_torch_by_the_projects_lock(repo):

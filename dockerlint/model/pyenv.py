@@ -262,11 +262,15 @@ def positional(words: list[str], value_options: set[str]) -> list[str]:
 
 
 def _uv_sync(command: ShellCommand, step: Step, image: Image) -> str | None:
-    """``uv sync`` installs the project into UV_PROJECT_ENVIRONMENT or ``.venv``."""
+    """``uv sync`` installs the project into UV_PROJECT_ENVIRONMENT or ``.venv``; with
+    ``--active``, into the VIRTUAL_ENV the environment names (`VIRTUAL_ENV=/opt/conda`: the
+    base image's own environment)."""
     argv = command.argv
     if command.name != "uv" or len(argv) < 2 or argv[1] != "sync":
         return None
     env = {**step.env, **dict(command.command.assignments)}
+    if "--active" in argv and env.get("VIRTUAL_ENV"):
+        return _abs(step, _expand(image, step, env["VIRTUAL_ENV"]))
     return _abs(step, _expand(image, step, env.get("UV_PROJECT_ENVIRONMENT") or ".venv"))
 
 
