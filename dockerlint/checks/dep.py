@@ -1625,7 +1625,9 @@ def _missing_own_modules(image: Image, analysis: Analysis) -> Iterator[Finding]:
         return
     for file, item, top, shown in _missing_repository_modules(image, analysis):
         scan = exact_scan(image, file)  # a finding rests on ast's reading of the import
-        if not any(_unconditional(found) and found.module == item.module for found in scan.imports or ()):
+        if scan is None or not any(
+            _unconditional(found) and found.module == item.module for found in scan.imports or ()
+        ):
             continue
         yield _import_finding(
             image,
