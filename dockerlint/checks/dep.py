@@ -1690,14 +1690,19 @@ def _unconditional(item: Import) -> bool:
     return bool(item.module) and not (item.optional or item.type_checking or item.dynamic or item.level)
 
 
+_MODULES_READ = 200  # of a missing package, the modules read for what they import
+
+
 def _imported_by_missing_modules(image: Image, analysis: Analysis, modules) -> bool:
     """Whether a module of the repository the image's code imports but the image lacks
     (DEP002's) imports one of ``modules``: the fix copies it in, and what it imports is
     then the image's (`sheets.py` imports gspread)."""
     for _, _, top, shown in _missing_repository_modules(image, analysis):
-        folder = image.context_root / shown
-        paths = sorted(folder.rglob("*.py"))[:200] if shown.endswith("/") else [folder]
-        for path in paths:
+        paths = [image.context_root / shown]
+        if shown.endswith("/"):  # a package: its modules, as the context walk found them (no link followed)
+            below = [entry.path.removeprefix("./") for entry in (*image.context.files, *image.context.excluded_files)]
+            paths = [image.context_root / path for path in below if path.startswith(shown) and path.endswith(".py")]
+        for path in paths[:_MODULES_READ]:
             held = image.workspace.is_file(path) and image.workspace.outside(path) is None
             scan = file_scan(image, CodeFile(f"/{top}/{path.name}", str(path))) if held else None
             for item in scan.imports or () if scan is not None else ():
