@@ -1559,6 +1559,15 @@ def test_a_dockerfile_named_for_development_is_left_alone(repo):
     for start in ('["gunicorn", "--reload", "app:app"]', '["flask", "run", "--host", "0.0.0.0"]'):
         reloading = dockerfile.replace('["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]', start)
         assert lint(repo, {"docker/web.Dockerfile": reloading, "app.py": "import flask\n"}, ["DEP003"]) == [], start
+    # a compose service that starts the same image with a production server makes it a production image
+    compose = (
+        "services:\n  web:\n    build: {context: ., dockerfile: docker/web.Dockerfile}\n"
+        "  api:\n    build: {context: ., dockerfile: docker/web.Dockerfile}\n"
+        '    command: ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]\n'
+    )
+    reloading = dockerfile.replace('["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]', '["flask", "run"]')
+    files = {"docker/web.Dockerfile": reloading, "app.py": "import flask\n", "compose.yaml": compose}
+    assert len(lint(repo, files, ["DEP003"])) == 2
 
 
 def test_a_development_image_beside_it_does_not_keep_the_production_image_s_tools(repo):

@@ -577,6 +577,26 @@ def _unserved_application(image: Image, analysis: Analysis) -> bool:
     return True
 
 
+def _only_development_servers(image: Image) -> bool:
+    """Whether every way the image is started runs a development server: its start command,
+    and each compose service's own command (a `runserver` service beside `daphne` and
+    `celery` services of the same image leaves it a production image)."""
+    from dockerlint.parse.shell import parse_script
+
+    starts = load("build_tools")["app_servers"]["development_starts"]
+    found = start_command(image)
+    lines = [found[1]] if found is not None else []
+    for service in compose_services(image):
+        for command in (service.entrypoint, service.command):
+            if isinstance(command, tuple):
+                lines.append(command)
+            elif command:
+                lines += [item.argv for item in parse_script(command).commands]
+    if not lines:
+        return False
+    return all(any(set(start) <= _argv_words(argv) for start in starts) for argv in lines if argv)
+
+
 def _serves_the_code(image: Image, analysis: Analysis, name: str) -> bool:
     """Whether ``name`` is an ASGI/WSGI server and the code defines a web application (it
     imports FastAPI, Flask, Django...): in an image that starts nothing, that server is
@@ -1875,7 +1895,7 @@ def _compiled_for_another(analysis: Analysis, name: str) -> bool:
 
 
 def _dev_tools(image: Image, analysis: Analysis) -> Iterator[Finding]:
-    if development_image(image) or _development_server(analysis):
+    if development_image(image) or _only_development_servers(image):
         return  # a test or development image (it starts `uvicorn --reload`): its tools are what it is for
     running = _categories_run(analysis.runtime_words)
     verdict = needed_by_service = None
