@@ -2462,3 +2462,21 @@ def test_pytesseract_is_what_a_layoutlm_processor_reads_text_with(repo):
         "inference.py": "from transformers import LayoutLMv3FeatureExtractor\n\nextractor = LayoutLMv3FeatureExtractor()\n",
     }
     assert lines(findings(repo, files, ["DEP001"])) == []
+
+
+def test_a_compatible_release_is_read_in_the_series_it_keeps_to(repo):
+    """`SQLAlchemy~=2.0.31` stays in 2.0, whose releases require greenlet (2.1 made it an
+    extra): greenlet is needed. `~=2.0` would allow 2.1 too, where nothing requires it."""
+    files = {
+        "Dockerfile": SLIM_REQUIREMENTS + 'CMD ["python", "app.py"]\n',
+        "requirements.txt": "SQLAlchemy~=2.0.31\ngreenlet==3.0.3\n",
+        "app.py": "import sqlalchemy\n\nengine = sqlalchemy.create_engine('sqlite://')\n",
+    }
+    assert lines(findings(repo, files, ["DEP001"])) == []
+    files["requirements.txt"] = "SQLAlchemy~=2.0\ngreenlet==3.0.3\n"
+    [finding] = findings(repo, files, ["DEP001"])
+    assert (
+        finding.span.line == 2
+        and finding.severity == Severity.INFO
+        and "other releases of `sqlalchemy`" in finding.message
+    )

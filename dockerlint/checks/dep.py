@@ -158,7 +158,11 @@ def _analyse(image: Image) -> Analysis | None:
     versions: dict[str, str | None] = {}
     extras: dict[str, set[str]] = {}
     for item in installs.items:
-        pinned = pinned_release(item.written) or (ANY_RELEASE if _AT_URL.match(item.written) else None)
+        pinned = (
+            pinned_release(item.written)
+            or _compatible_release(item.written)
+            or (ANY_RELEASE if _AT_URL.match(item.written) else None)
+        )
         versions[item.name] = pinned if versions.get(item.name, pinned) == pinned else None
         extras.setdefault(item.name, set()).update(canonical(extra) for extra in item.extras)
     for name, locked in installs.locked.items():  # a lock file pins what its install brings
@@ -170,6 +174,17 @@ def _analyse(image: Image) -> Analysis | None:
     asked = {name: tuple(sorted(values)) for name, values in extras.items()}
     installed = _with_locked(closure(set(versions) | installs.providers, asked, versions.get, loads=False), installs)
     return Analysis(installs, code, mentions, words, runtime_words, imported, by_service, installed, versions, asked)
+
+
+def _compatible_release(written: str) -> str | None:
+    """The release a compatible-release requirement (`SQLAlchemy~=2.0.31`) is read at: its
+    floor, in the series it keeps to (2.0, whose releases require greenlet; 2.1 does not).
+    A `~=` of a major only (`~=2.5`) allows any later minor: no release is chosen."""
+    match = _COMPATIBLE.search(written)
+    return match.group(1) if match and match.group(1).count(".") >= 2 else None
+
+
+_COMPATIBLE = lazy_compile(r"~=\s*v?([0-9]+(?:\.[0-9]+)+)")
 
 
 def _spelled_out_extras(
