@@ -304,6 +304,15 @@ def _image_services(compose_paths: list[Path], workspace: Workspace) -> list[tup
     return found
 
 
+def _from_project_folder(path: str) -> str:
+    """A compose path that starts from the shell's working folder (`${PWD}/backend/.Dockerfile`):
+    `docker compose` is run from the compose file's folder, so it is that folder's path."""
+    for prefix in ("${PWD}/", "$PWD/"):
+        if path.startswith(prefix):
+            return "./" + path[len(prefix) :]
+    return path
+
+
 def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
     from dockerlint.parse.compose import parse_compose
 
@@ -316,8 +325,10 @@ def _compose_builds(compose_path: Path, workspace: Workspace) -> list[Build]:
     for service in compose.services:
         if service.context is None and service.dockerfile is None:
             continue
-        context_root = real_path(compose_path.parent / (service.context or "."))
-        dockerfile = real_path(context_root / (service.dockerfile or "Dockerfile"))
+        context_root = real_path(compose_path.parent / _from_project_folder(service.context or "."))
+        written = service.dockerfile or "Dockerfile"
+        from_project = _from_project_folder(written)  # an absolute path: not below the context
+        dockerfile = real_path((compose_path.parent if from_project != written else context_root) / from_project)
         builds.append(
             Build(
                 dockerfile,

@@ -1237,3 +1237,23 @@ def test_a_heredoc_written_to_a_file_is_a_write():
     script = "cat <<EOF > aws.env\nAWS_REGION=us-east-1\nEOF\necho done >> build.log\n"
     writes = [run.argv for run in commands(script, cwd="/r") if run.argv[0] == ">"]
     assert writes == [(">", "aws.env"), (">", "build.log")]
+
+
+def test_a_compose_path_from_the_working_folder_is_the_compose_files_folders(repo):
+    """`dockerfile: ${PWD}/backend/.Dockerfile`: `docker compose` runs from the compose file's
+    folder, so the service builds backend/.Dockerfile and its GPU reservation is that image's."""
+    compose = (
+        "services:\n  flask:\n    build:\n      dockerfile: ${PWD}/backend/.Dockerfile\n"
+        "    deploy:\n      resources:\n        reservations:\n          devices:\n"
+        "            - driver: nvidia\n              count: all\n              capabilities: [gpu]\n"
+    )
+    files = {
+        "docker-compose.yml": compose,
+        "backend/.Dockerfile": "FROM python:3.11-slim\nWORKDIR /app\nCOPY backend/requirements.txt .\n"
+        'RUN pip install --no-cache-dir -r requirements.txt\nCOPY backend/ .\nCMD ["python", "app.py"]\n',
+        "backend/requirements.txt": "openai-whisper==20240930\nflask==3.1.0\n",
+        "backend/app.py": "import flask\nimport whisper\n\nmodel = whisper.load_model('base')\n",
+    }
+    result = run_lint(repo(files), select=["GPU001"])
+    assert found(result) == []
+    assert [image.services for image in result.images] == [("flask",)]
