@@ -1732,20 +1732,32 @@ def _imported_by_missing_modules(image: Image, analysis: Analysis, modules) -> b
     """Whether a module of the repository the image's code imports but the image lacks
     (DEP002's) imports one of ``modules``: the fix copies it in, and what it imports is
     then the image's (`sheets.py` imports gspread)."""
-    for _, _, top, shown in _missing_repository_modules(image, analysis):
-        paths = [image.context_root / shown]
-        if shown.endswith("/"):  # a package: its modules, as the context walk found them (no link followed)
-            below = [entry.path.removeprefix("./") for entry in (*image.context.files, *image.context.excluded_files)]
-            paths = [image.context_root / path for path in below if path.startswith(shown) and path.endswith(".py")]
-        for path in paths[:_MODULES_READ]:
-            held = image.workspace.is_file(path) and image.workspace.outside(path) is None
-            scan = file_scan(image, CodeFile(f"/{top}/{path.name}", str(path))) if held else None
-            for item in scan.imports or () if scan is not None else ():
-                if _unconditional(item):
-                    named = [item.module, *(f"{item.module}.{name}" for name in item.names)]
-                    if any(_uses(dotted, module) for module in modules for dotted in named):
-                        return True
-    return False
+    paths = _missing_module_imports(image, analysis)
+    return any(_uses(path, module) for module in modules for path in paths.get(module.split(".", 1)[0], ()))
+
+
+def _missing_module_imports(image: Image, analysis: Analysis) -> dict[str, list[str]]:
+    """The dotted paths the repository modules an image lacks import unconditionally, by
+    their first part: read once per image, not for every distribution asked about."""
+
+    def build() -> dict[str, list[str]]:
+        found: list[str] = []
+        for _, _, top, shown in _missing_repository_modules(image, analysis):
+            paths = [image.context_root / shown]
+            if shown.endswith("/"):  # a package: its modules, as the context walk found them (no link followed)
+                below = [
+                    entry.path.removeprefix("./") for entry in (*image.context.files, *image.context.excluded_files)
+                ]
+                paths = [image.context_root / path for path in below if path.startswith(shown) and path.endswith(".py")]
+            for path in paths[:_MODULES_READ]:
+                held = image.workspace.is_file(path) and image.workspace.outside(path) is None
+                scan = file_scan(image, CodeFile(f"/{top}/{path.name}", str(path))) if held else None
+                for item in scan.imports or () if scan is not None else ():
+                    if _unconditional(item):
+                        found += [item.module, *(f"{item.module}.{name}" for name in item.names)]
+        return _by_top(found)
+
+    return image.memoized(("missing_module_imports",), build)
 
 
 def _repository_module(image: Image, file, top: str) -> str | None:
